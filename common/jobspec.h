@@ -1,0 +1,67 @@
+/* jobspec.h - parse and validate Flux jobspecs (RFC 14 / RFC 25 version 1).
+ *
+ * Input is YAML or JSON (JSON is a subset of YAML; both go through libyaml).
+ * jobspec_parse() validates as flux-core's V1 validator does (RFC 25) and
+ * reduces the resource request to the shapes V1 allows, so the scheduler and
+ * executor read plain fields instead of walking JSON.
+ */
+#ifndef FLUXFS_JOBSPEC_H
+#define FLUXFS_JOBSPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "common/errmsg.h"
+
+/* Largest jobspec accepted, in bytes (documented in doc/tree.md). */
+#define JOBSPEC_MAX_SIZE (1024 * 1024)
+
+/* A validated V1 jobspec.  Read-only for users of this struct; owned by
+ * whoever called jobspec_parse(), freed with jobspec_destroy().
+ *
+ * Resource shape (RFC 25): either  node[nnodes] > slot[nslots] > {core, gpu}
+ * or                               slot[nslots] > {core, gpu}       (nnodes = 0)
+ * With nnodes > 0, nslots is the slot count *per node*.
+ */
+struct jobspec {
+    json_t *json;            /* the whole jobspec as parsed (owned) */
+    int nnodes;              /* 0 = no node level */
+    bool node_exclusive;     /* node level says exclusive: true */
+    int nslots;              /* slots per node, or total when nnodes == 0 */
+    int slot_cores;          /* cores in each slot, >= 1 */
+    int slot_gpus;           /* gpus in each slot, >= 0 */
+    char *slot_label;
+
+    char **argv;             /* tasks[0].command, NULL-terminated (owned) */
+    int argc;
+    int per_slot;            /* tasks[0].count.per_slot, or 0 */
+    int total;               /* tasks[0].count.total, or 0 */
+
+    double duration;         /* attributes.system.duration in seconds, 0 = unlimited */
+    const char *cwd;         /* attributes.system.cwd or NULL (borrowed from json) */
+    const char *name;        /* attributes.system.job.name or NULL (borrowed) */
+    json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
+};
+
+/* Parse buf[0..len) (YAML or JSON text) and validate it as RFC 25 V1.
+ * Returns 0 and sets *out, or -EINVAL (invalid), -E2BIG (over JOBSPEC_MAX_SIZE)
+ * or -ENOMEM, with a precise reason in err such as
+ *   "tasks[0].command: must be a non-empty list"
+ *   "line 3 column 5: mapping values are not allowed in this context"
+ */
+int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errmsg *err);
+
+/* Parse YAML/JSON text into a jansson value without any validation
+ * (used by the general RFC 14 parser of the graph scheduler and by tools).
+ * Returns NULL and fills err on a syntax error. Caller owns the result. */
+json_t *jobspec_load_yaml(const char *buf, size_t len, struct errmsg *err);
+
+/* Total number of tasks the jobspec asks for (per_slot * slots, or total). */
+int jobspec_ntasks(const struct jobspec *js);
+
+/* Total slots across all nodes. */
+int jobspec_total_slots(const struct jobspec *js);
+
+void jobspec_destroy(struct jobspec *js);
+
+#endif

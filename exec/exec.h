@@ -1,0 +1,76 @@
+/* exec.h - launch and supervise the tasks of jobs on this node.
+ *
+ * The broker hands exec a fully placed job (which tasks, which cpus each);
+ * exec forks them, binds them, feeds their stdout/stderr back through the
+ * output callback while they run, and reports one status when every task has
+ * exited.  exec knows nothing about jobspecs, the store or the scheduler.
+ * All callbacks run from the broker's event loop thread.
+ */
+#ifndef FLUXFS_EXEC_H
+#define FLUXFS_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include "common/ev.h"
+#include "common/errmsg.h"
+
+struct exec;
+
+/* One task of a job. */
+struct exec_task {
+    int rank;            /* global task rank 0..ntasks-1 */
+    int nodeid;          /* index of the node in the job's R (FLUX_TASK_NODEID) */
+    int localid;         /* index of the task on its node (FLUX_TASK_LOCAL_ID) */
+    int ncpus;           /* cpus to bind to; 0 = do not bind */
+    const int *cpus;     /* OS cpu numbers; binding failures are ignored */
+};
+
+struct exec_job {
+    uint64_t id;
+    const char *idstr;       /* F58 spelling, exported as FLUX_JOB_ID */
+    char *const *argv;       /* command, NULL-terminated */
+    const char *cwd;         /* NULL = inherit the broker's */
+    json_t *environment;     /* object of name -> string, or NULL; replaces the
+                                environment when given, else the broker's is
+                                inherited */
+    int nnodes;              /* FLUX_JOB_NNODES */
+    int ntasks;              /* FLUX_JOB_SIZE */
+    const struct exec_task *tasks;
+    uid_t uid;               /* run as this user (only when the broker is root
+                                and uid differs from the broker's) */
+    gid_t gid;
+};
+
+struct exec_ops {
+    /* Output from the job's tasks: stream 1 = stdout, 2 = stderr.
+     * Tasks of one job share one pipe per stream. */
+    void (*output)(void *arg, uint64_t id, int stream, const char *data, size_t len);
+    /* Every task has exited (and remaining output was delivered).
+     * status = the largest task status: exit code, or 128+signal. */
+    void (*finished)(void *arg, uint64_t id, int status);
+};
+
+struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void *arg);
+
+/* Kills (SIGKILL) and reaps everything still running; no callbacks. NULL-safe. */
+void exec_destroy(struct exec *x);
+
+/* Fork and exec every task. Returns 0, or -errno with err filled when nothing
+ * could be started (then no callback will come). A command that cannot be
+ * executed (ENOENT...) is not an error here: that task exits 127 and says why
+ * on the job's stderr, as a shell would. */
+int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err);
+
+/* Send sig to every task's process group. Returns 0 or -ENOENT. */
+int exec_signal(struct exec *x, uint64_t id, int sig);
+
+/* SIGTERM now, SIGKILL after grace seconds if still running. 0 or -ENOENT. */
+int exec_terminate(struct exec *x, uint64_t id, double grace);
+
+/* Number of jobs with tasks still running. */
+size_t exec_active(const struct exec *x);
+
+#endif

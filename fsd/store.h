@@ -1,0 +1,72 @@
+/* store.h - the broker's durable state in LMDB.
+ *
+ * The only module that includes lmdb.h. Everything a broker must not lose
+ * lives here: job records, eventlogs, output, and small metadata.
+ *
+ * Transactions: writes go into one write transaction that is begun on the
+ * first write and ended by store_commit(), which the broker calls once per
+ * event-loop iteration (group commit: many submissions, one fsync).
+ * Reads see the open write transaction if there is one (so a read after a
+ * write in the same iteration sees it), else a fresh snapshot.
+ * Single-threaded: call everything from the broker thread.
+ *
+ * Errors: 0 or -errno. MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL -> -ENOSPC,
+ * other LMDB errors -> -EIO (message via store_errstr()).
+ */
+#ifndef FLUXFS_STORE_H
+#define FLUXFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/errmsg.h"
+
+struct store;
+
+/* Open (creating if needed) the store in directory dir (created 0700 if
+ * missing). Takes an exclusive flock on dir/lock: a second broker on the
+ * same dir fails with -EBUSY and err says "state directory '...' is in use
+ * by pid N". map_size 0 = default (64 GiB sparse). */
+int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err);
+void store_close(struct store *st);   /* aborts an uncommitted txn; NULL-safe */
+
+/* Commit the open write transaction durably (fsync). 0 if none was open. */
+int store_commit(struct store *st);
+/* Drop uncommitted writes. */
+void store_abort(struct store *st);
+bool store_dirty(const struct store *st);
+
+/* Job records: an opaque blob per job id (the broker stores JSON). */
+int store_job_put(struct store *st, uint64_t id, const void *data, size_t len);
+/* *data points into LMDB memory, valid until the next store call. */
+int store_job_get(struct store *st, uint64_t id, const void **data, size_t *len);
+/* Remove the job record, its eventlog and its output. */
+int store_job_delete(struct store *st, uint64_t id);
+/* Call cb for each job in ascending id order; stop early if cb returns non-zero
+ * (that value is returned). data valid only during the call. */
+typedef int (*store_job_f)(void *arg, uint64_t id, const void *data, size_t len);
+int store_job_foreach(struct store *st, store_job_f cb, void *arg);
+
+/* Eventlog: append-only lines per job, numbered from 0 by the caller. */
+int store_event_append(struct store *st, uint64_t id, uint32_t seq, const char *line, size_t len);
+/* Call cb for each event of job id in order. */
+typedef int (*store_event_f)(void *arg, uint32_t seq, const char *line, size_t len);
+int store_event_foreach(struct store *st, uint64_t id, store_event_f cb, void *arg);
+
+/* Output: stream 1 = stdout, 2 = stderr. The caller tracks the length and
+ * appends at offset == current length. */
+int store_output_append(struct store *st, uint64_t id, int stream, uint64_t offset,
+                        const void *data, size_t len);
+/* Read up to size bytes at offset. Returns bytes read (0 at end) or -errno. */
+ssize_t store_output_read(struct store *st, uint64_t id, int stream, uint64_t offset,
+                          void *buf, size_t size);
+
+/* Small named values (e.g. "last-id", "epoch"). */
+int store_meta_put(struct store *st, const char *key, const void *data, size_t len);
+int store_meta_get(struct store *st, const char *key, void *buf, size_t size, size_t *len);
+
+/* Bytes used by the data file (for status). */
+uint64_t store_size(const struct store *st);
+
+#endif
