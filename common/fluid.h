@@ -34,7 +34,8 @@ uint64_t fluid_timestamp(uint64_t id);
 int fluid_encode(uint64_t id, char *buf, size_t size);
 
 /* Decode "f..." (also accepts Flux's UTF-8 "ƒ" prefix and plain decimal).
- * Returns 0 or -EINVAL. */
+ * Only canonical spellings: no leading zero digits ("f12", "007" are
+ * rejected) so each id has one directory name. Returns 0 or -EINVAL. */
 int fluid_decode(const char *s, uint64_t *id);
 
 #endif

@@ -1,1 +1,684 @@
-/* placeholder: being written */
+/* store.c - the broker's durable state in LMDB.
+ *
+ * Files: dir/lock (flock, holds the owner's pid), dir/data.mdb and
+ * dir/lock.mdb (LMDB in its normal subdirectory mode).
+ *
+ * Keys are big-endian so LMDB's default memcmp order is numeric order:
+ *   jobs    id:8                      -> job record
+ *   events  id:8 seq:4                -> eventlog line
+ *   output  id:8 stream:1 offset:8    -> chunk of output starting at offset
+ *   meta    name (no NUL)             -> value
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "fsd/store.h"
+
+#define STORE_DEFAULT_MAPSIZE (64ULL << 30)
+#define STORE_MAXDBS 8
+
+#define JOB_KEY_LEN    8
+#define EVENT_KEY_LEN  12
+#define OUTPUT_KEY_LEN 17
+
+struct store {
+    MDB_env *env;
+    MDB_dbi jobs, events, output, meta;
+    MDB_txn *wtxn;      /* open write txn, begun on the first write */
+    MDB_txn *rtxn;      /* read-only handle, reset between store calls */
+    bool rlive;         /* rtxn is renewed (holds a snapshot) */
+    int rbusy;          /* reads in progress on rtxn (callbacks may nest) */
+    int lock_fd;
+    char errstr[256];
+};
+
+/* Big-endian key packing. */
+
+static void put_be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = v & 0xff;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void job_key(unsigned char k[JOB_KEY_LEN], uint64_t id)
+{
+    put_be(k, id, 8);
+}
+
+static void event_key(unsigned char k[EVENT_KEY_LEN], uint64_t id, uint32_t seq)
+{
+    put_be(k, id, 8);
+    put_be(k + 8, seq, 4);
+}
+
+static void output_key(unsigned char k[OUTPUT_KEY_LEN], uint64_t id, int stream, uint64_t off)
+{
+    put_be(k, id, 8);
+    k[8] = (unsigned char)stream;
+    put_be(k + 9, off, 8);
+}
+
+/* Does key k (of an id-prefixed DB) start with prefix p of length n? */
+static bool key_has_prefix(const MDB_val *k, const unsigned char *p, size_t n, size_t keylen)
+{
+    return k->mv_size == keylen && memcmp(k->mv_data, p, n) == 0;
+}
+
+/* Errors: translate LMDB's error space once, here. */
+
+static int store_error(struct store *st, int rc, const char *what)
+{
+    if (rc == MDB_SUCCESS)
+        return 0;
+    snprintf(st->errstr, sizeof(st->errstr), "%s: %s", what, mdb_strerror(rc));
+    switch (rc) {
+    case MDB_NOTFOUND:
+        return -ENOENT;
+    case MDB_MAP_FULL:
+        return -ENOSPC;
+    case MDB_KEYEXIST:
+        return -EEXIST;
+    case MDB_BAD_VALSIZE:
+        return -EINVAL;
+    }
+    /* Positive values are errno from the system (disk full, EIO...). */
+    if (rc > 0)
+        return -rc;
+    return -EIO;
+}
+
+const char *store_errstr(const struct store *st)
+{
+    return st ? st->errstr : "";
+}
+
+/* Transactions. */
+
+/* Drop the snapshot a previous call may have left for the caller (store_job_get
+ * pointers), so an idle broker does not pin old pages. */
+static void snapshot_release(struct store *st)
+{
+    if (st->rlive && st->rbusy == 0) {
+        mdb_txn_reset(st->rtxn);
+        st->rlive = false;
+    }
+}
+
+static int read_begin(struct store *st, MDB_txn **txn)
+{
+    int rc;
+
+    if (st->wtxn) {
+        *txn = st->wtxn;
+        return 0;
+    }
+    if (st->rbusy == 0) {
+        snapshot_release(st);
+        if ((rc = mdb_txn_renew(st->rtxn)) != 0)
+            return store_error(st, rc, "renew read transaction");
+        st->rlive = true;
+    }
+    st->rbusy++;
+    *txn = st->rtxn;
+    return 0;
+}
+
+/* End a read begun by read_begin(). keep: leave the snapshot until the next
+ * store call, because the caller holds pointers into it. */
+static void read_end(struct store *st, MDB_txn *txn, bool keep)
+{
+    if (txn != st->rtxn)
+        return;
+    st->rbusy--;
+    if (!keep)
+        snapshot_release(st);
+}
+
+static int write_begin(struct store *st, MDB_txn **txn)
+{
+    int rc;
+
+    snapshot_release(st);
+    if (!st->wtxn) {
+        if ((rc = mdb_txn_begin(st->env, NULL, 0, &st->wtxn)) != 0) {
+            st->wtxn = NULL;
+            return store_error(st, rc, "begin write transaction");
+        }
+    }
+    *txn = st->wtxn;
+    return 0;
+}
+
+/* A failed write leaves an LMDB txn unusable (except NOTFOUND/KEYEXIST,
+ * which are answers, not failures): abort it, losing uncommitted writes. */
+static int write_fail(struct store *st, int rc, const char *what)
+{
+    int err = store_error(st, rc, what);
+
+    if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
+        store_abort(st);
+    return err;
+}
+
+int store_commit(struct store *st)
+{
+    int rc;
+
+    snapshot_release(st);
+    if (!st->wtxn)
+        return 0;
+    rc = mdb_txn_commit(st->wtxn);   /* frees the txn, success or not */
+    st->wtxn = NULL;
+    return store_error(st, rc, "commit");
+}
+
+void store_abort(struct store *st)
+{
+    if (st->wtxn) {
+        mdb_txn_abort(st->wtxn);
+        st->wtxn = NULL;
+    }
+}
+
+bool store_dirty(const struct store *st)
+{
+    return st->wtxn != NULL;
+}
+
+/* Open and close. */
+
+static int read_lock_pid(int fd)
+{
+    char buf[32];
+    ssize_t n;
+
+    /* The holder writes its pid right after taking the lock: allow it a
+     * moment in case we raced with it. */
+    for (int tries = 0; tries < 50; tries++) {
+        n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            int pid = atoi(buf);
+            if (pid > 0)
+                return pid;
+        }
+        usleep(2000);
+    }
+    return -1;
+}
+
+static int lock_dir(const char *dir, int *fdp, struct errmsg *err)
+{
+    char path[PATH_MAX], pidbuf[32];
+    int fd, len;
+
+    if (snprintf(path, sizeof(path), "%s/lock", dir) >= (int)sizeof(path))
+        return errmsg_set(err, -ENAMETOOLONG, "state directory '%s': name too long", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errmsg_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK) {
+            int pid = read_lock_pid(fd);
+            close(fd);
+            return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d", dir, pid);
+        }
+        close(fd);
+        return errmsg_set(err, -e, "cannot lock '%s': %s", path, strerror(e));
+    }
+    len = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
+    errno = 0;   /* a short pwrite leaves errno alone */
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pidbuf, (size_t)len, 0) != len) {
+        int e = errno ? errno : EIO;
+        close(fd);
+        return errmsg_set(err, -e, "cannot write '%s': %s", path, strerror(e));
+    }
+    *fdp = fd;
+    return 0;
+}
+
+static int open_dbs(struct store *st)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } dbs[] = {
+        { "jobs", offsetof(struct store, jobs) },
+        { "events", offsetof(struct store, events) },
+        { "output", offsetof(struct store, output) },
+        { "meta", offsetof(struct store, meta) },
+    };
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        MDB_dbi *dbi = (MDB_dbi *)((char *)st + dbs[i].off);
+        if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbi)) != 0)
+            goto out_abort;
+    }
+    return mdb_txn_commit(txn);
+out_abort:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err)
+{
+    struct store *st;
+    int rc, dead;
+
+    if (!dir || !*dir || !out)
+        return errmsg_set(err, -EINVAL, "no state directory given");
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return errmsg_set(err, -errno, "cannot create state directory '%s': %s",
+                          dir, strerror(errno));
+    if (!(st = calloc(1, sizeof(*st))))
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    st->lock_fd = -1;
+    /* The flock comes first: LMDB must not be opened twice in one process. */
+    if ((rc = lock_dir(dir, &st->lock_fd, err)) < 0)
+        goto error;
+
+    if ((rc = mdb_env_create(&st->env)) != 0) {
+        st->env = NULL;
+        goto error_lmdb;
+    }
+    if ((rc = mdb_env_set_mapsize(st->env, map_size ? map_size : STORE_DEFAULT_MAPSIZE)) != 0
+        || (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0
+        || (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0)
+        goto error_lmdb;
+    /* Reader slots of a broker that died mid-read would pin pages forever. */
+    if ((rc = mdb_reader_check(st->env, &dead)) != 0)
+        goto error_lmdb;
+    if ((rc = open_dbs(st)) != 0)
+        goto error_lmdb;
+    if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn)) != 0) {
+        st->rtxn = NULL;
+        goto error_lmdb;
+    }
+    mdb_txn_reset(st->rtxn);
+    *out = st;
+    return 0;
+
+error_lmdb:
+    rc = store_error(st, rc, "lmdb");
+    errmsg_set(err, rc, "cannot open store in '%s': %s", dir, st->errstr);
+error:
+    store_close(st);
+    return rc;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    store_abort(st);
+    if (st->rtxn)
+        mdb_txn_abort(st->rtxn);
+    if (st->env)
+        mdb_env_close(st->env);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    free(st);
+}
+
+uint64_t store_size(const struct store *st)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+
+    if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
+        return 0;
+    return ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+}
+
+/* Jobs. */
+
+int store_job_put(struct store *st, uint64_t id, const void *data, size_t len)
+{
+    unsigned char k[JOB_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val = { len, (void *)data };
+    MDB_txn *txn;
+    int rc;
+
+    if (!data && len)
+        return -EINVAL;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    job_key(k, id);
+    if ((rc = mdb_put(txn, st->jobs, &key, &val, 0)) != 0)
+        return write_fail(st, rc, "put job");
+    return 0;
+}
+
+int store_job_get(struct store *st, uint64_t id, const void **data, size_t *len)
+{
+    unsigned char k[JOB_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val;
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    job_key(k, id);
+    rc = mdb_get(txn, st->jobs, &key, &val);
+    read_end(st, txn, rc == 0);
+    if (rc != 0)
+        return store_error(st, rc, "get job");
+    *data = val.mv_data;
+    *len = val.mv_size;
+    return 0;
+}
+
+/* Delete every key of dbi that starts with prefix (keys of length keylen).
+ * Re-seeks after each delete rather than trusting cursor position after
+ * mdb_cursor_del. Sets *found if anything was deleted. */
+static int delete_range(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
+                        size_t plen, size_t keylen, bool *found)
+{
+    unsigned char start[OUTPUT_KEY_LEN] = { 0 };
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc;
+
+    memcpy(start, prefix, plen);
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+        return rc;
+    for (;;) {
+        key.mv_size = keylen;
+        key.mv_data = start;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND || (rc == 0 && !key_has_prefix(&key, prefix, plen, keylen))) {
+            rc = 0;
+            break;
+        }
+        if (rc != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        *found = true;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int store_job_delete(struct store *st, uint64_t id)
+{
+    unsigned char k[JOB_KEY_LEN];
+    MDB_val key = { sizeof(k), k };
+    MDB_txn *txn;
+    bool found = false;
+    int rc;
+
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    job_key(k, id);
+    rc = mdb_del(txn, st->jobs, &key, NULL);
+    if (rc == 0)
+        found = true;
+    else if (rc != MDB_NOTFOUND)
+        return write_fail(st, rc, "delete job");
+    if ((rc = delete_range(txn, st->events, k, sizeof(k), EVENT_KEY_LEN, &found)) != 0)
+        return write_fail(st, rc, "delete eventlog");
+    if ((rc = delete_range(txn, st->output, k, sizeof(k), OUTPUT_KEY_LEN, &found)) != 0)
+        return write_fail(st, rc, "delete output");
+    return found ? 0 : -ENOENT;
+}
+
+int store_job_foreach(struct store *st, store_job_f cb, void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    MDB_cursor_op op = MDB_FIRST;
+    int rc, ret = 0;
+
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->jobs, &cur)) != 0) {
+        ret = store_error(st, rc, "open cursor");
+        goto out_read_end;
+    }
+    while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+        op = MDB_NEXT;
+        if (key.mv_size != JOB_KEY_LEN)
+            continue;
+        if ((ret = cb(arg, get_be(key.mv_data, 8), val.mv_data, val.mv_size)) != 0)
+            break;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = store_error(st, rc, "iterate jobs");
+    mdb_cursor_close(cur);
+out_read_end:
+    read_end(st, txn, false);
+    return ret;
+}
+
+/* Eventlog. */
+
+int store_event_append(struct store *st, uint64_t id, uint32_t seq, const char *line, size_t len)
+{
+    unsigned char k[EVENT_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val = { len, (void *)line };
+    MDB_txn *txn;
+    int rc;
+
+    if (!line && len)
+        return -EINVAL;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    event_key(k, id, seq);
+    if ((rc = mdb_put(txn, st->events, &key, &val, MDB_NOOVERWRITE)) != 0)
+        return write_fail(st, rc, "append event");
+    return 0;
+}
+
+int store_event_foreach(struct store *st, uint64_t id, store_event_f cb, void *arg)
+{
+    unsigned char k[EVENT_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    int rc, ret = 0;
+
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0) {
+        ret = store_error(st, rc, "open cursor");
+        goto out_read_end;
+    }
+    event_key(k, id, 0);
+    while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+        op = MDB_NEXT;
+        if (!key_has_prefix(&key, k, JOB_KEY_LEN, EVENT_KEY_LEN))
+            break;
+        ret = cb(arg, (uint32_t)get_be((unsigned char *)key.mv_data + 8, 4),
+                 val.mv_data, val.mv_size);
+        if (ret != 0)
+            break;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = store_error(st, rc, "iterate events");
+    mdb_cursor_close(cur);
+out_read_end:
+    read_end(st, txn, false);
+    return ret;
+}
+
+/* Output. */
+
+static bool valid_stream(int stream)
+{
+    return stream == 1 || stream == 2;
+}
+
+int store_output_append(struct store *st, uint64_t id, int stream, uint64_t offset,
+                        const void *data, size_t len)
+{
+    unsigned char k[OUTPUT_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val = { len, (void *)data };
+    MDB_txn *txn;
+    int rc;
+
+    if (!valid_stream(stream) || (!data && len) || offset + len < offset)
+        return -EINVAL;
+    if (len == 0)
+        return 0;   /* an empty chunk would only get in the way of reads */
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    output_key(k, id, stream, offset);
+    if ((rc = mdb_put(txn, st->output, &key, &val, MDB_NOOVERWRITE)) != 0)
+        return write_fail(st, rc, "append output");
+    return 0;
+}
+
+/* Position cur on the chunk of (id, stream) containing offset. */
+static int output_seek(MDB_cursor *cur, const unsigned char *prefix, uint64_t offset,
+                       MDB_val *key, MDB_val *val, uint64_t *chunk_off)
+{
+    unsigned char k[OUTPUT_KEY_LEN];
+    int rc;
+
+    memcpy(k, prefix, 9);
+    put_be(k + 9, offset, 8);
+    key->mv_size = sizeof(k);
+    key->mv_data = k;
+    rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, key, val, MDB_LAST);
+    else if (rc == 0 && memcmp(key->mv_data, k, sizeof(k)) != 0)
+        rc = mdb_cursor_get(cur, key, val, MDB_PREV);   /* chunk starts before offset */
+    if (rc != 0)
+        return rc;
+    if (!key_has_prefix(key, prefix, 9, OUTPUT_KEY_LEN))
+        return MDB_NOTFOUND;
+    *chunk_off = get_be((unsigned char *)key->mv_data + 9, 8);
+    if (*chunk_off > offset || offset - *chunk_off >= val->mv_size)
+        return MDB_NOTFOUND;   /* at or past the end (or in a gap) */
+    return 0;
+}
+
+ssize_t store_output_read(struct store *st, uint64_t id, int stream, uint64_t offset,
+                          void *buf, size_t size)
+{
+    unsigned char prefix[OUTPUT_KEY_LEN];
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    uint64_t chunk_off = 0;
+    size_t done = 0;
+    ssize_t ret;
+    int rc;
+
+    if (!valid_stream(stream) || (!buf && size))
+        return -EINVAL;
+    if (size > SSIZE_MAX)
+        size = SSIZE_MAX;
+    if (size == 0)
+        return 0;
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->output, &cur)) != 0) {
+        ret = store_error(st, rc, "open cursor");
+        goto out_read_end;
+    }
+    output_key(prefix, id, stream, 0);
+    rc = output_seek(cur, prefix, offset, &key, &val, &chunk_off);
+    while (rc == 0 && done < size) {
+        uint64_t skip = offset + done - chunk_off;
+        size_t n = val.mv_size - skip;
+
+        if (n > size - done)
+            n = size - done;
+        memcpy((char *)buf + done, (char *)val.mv_data + skip, n);
+        done += n;
+        if (done == size)
+            break;
+        /* Continue only into the chunk that starts where this one ends. */
+        uint64_t next_off = chunk_off + val.mv_size;
+        if ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) != 0)
+            break;
+        if (!key_has_prefix(&key, prefix, 9, OUTPUT_KEY_LEN)
+            || (chunk_off = get_be((unsigned char *)key.mv_data + 9, 8)) != next_off)
+            break;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = store_error(st, rc, "read output");
+    else
+        ret = (ssize_t)done;
+    mdb_cursor_close(cur);
+out_read_end:
+    read_end(st, txn, false);
+    return ret;
+}
+
+/* Meta. */
+
+static int meta_key(struct store *st, const char *name, MDB_val *key)
+{
+    size_t len;
+
+    if (!name || (len = strlen(name)) == 0 || len > (size_t)mdb_env_get_maxkeysize(st->env))
+        return -EINVAL;
+    key->mv_size = len;
+    key->mv_data = (void *)name;
+    return 0;
+}
+
+int store_meta_put(struct store *st, const char *name, const void *data, size_t len)
+{
+    MDB_val key, val = { len, (void *)data };
+    MDB_txn *txn;
+    int rc;
+
+    if ((!data && len) || (rc = meta_key(st, name, &key)) < 0)
+        return -EINVAL;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_put(txn, st->meta, &key, &val, 0)) != 0)
+        return write_fail(st, rc, "put meta");
+    return 0;
+}
+
+int store_meta_get(struct store *st, const char *name, void *buf, size_t size, size_t *len)
+{
+    MDB_val key, val;
+    MDB_txn *txn;
+    int rc;
+
+    if ((!buf && size) || meta_key(st, name, &key) < 0)
+        return -EINVAL;
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    rc = mdb_get(txn, st->meta, &key, &val);
+    if (rc == 0) {
+        if (size)
+            memcpy(buf, val.mv_data, val.mv_size < size ? val.mv_size : size);
+        if (len)
+            *len = val.mv_size;
+    }
+    read_end(st, txn, false);
+    return store_error(st, rc, "get meta");
+}

@@ -11,7 +11,11 @@
  * Single-threaded: call everything from the broker thread.
  *
  * Errors: 0 or -errno. MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL -> -ENOSPC,
- * other LMDB errors -> -EIO (message via store_errstr()).
+ * other LMDB errors -> -EIO (message via store_errstr()); errno values
+ * LMDB passes up from the system (e.g. ENOSPC, EIO) are returned as -errno.
+ * A write that fails with anything but -ENOENT/-EEXIST/-EINVAL aborts the
+ * write transaction: all uncommitted writes are lost and store_dirty() is
+ * false afterwards (LMDB cannot continue a transaction after such errors).
  */
 #ifndef FLUXFS_STORE_H
 #define FLUXFS_STORE_H
@@ -31,7 +35,11 @@ struct store;
 int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err);
 void store_close(struct store *st);   /* aborts an uncommitted txn; NULL-safe */
 
-/* Commit the open write transaction durably (fsync). 0 if none was open. */
+/* Text of the last LMDB error (for logs); valid until the next store call. */
+const char *store_errstr(const struct store *st);
+
+/* Commit the open write transaction durably (fsync). 0 if none was open.
+ * On failure the transaction is gone (its writes are lost). */
 int store_commit(struct store *st);
 /* Drop uncommitted writes. */
 void store_abort(struct store *st);
@@ -41,28 +49,34 @@ bool store_dirty(const struct store *st);
 int store_job_put(struct store *st, uint64_t id, const void *data, size_t len);
 /* *data points into LMDB memory, valid until the next store call. */
 int store_job_get(struct store *st, uint64_t id, const void **data, size_t *len);
-/* Remove the job record, its eventlog and its output. */
+/* Remove the job record, its eventlog and its output. -ENOENT if there was
+ * none of the three. */
 int store_job_delete(struct store *st, uint64_t id);
 /* Call cb for each job in ascending id order; stop early if cb returns non-zero
- * (that value is returned). data valid only during the call. */
+ * (that value is returned). data valid only during the call. cb may read
+ * from the store; it must not call store_commit/store_abort. */
 typedef int (*store_job_f)(void *arg, uint64_t id, const void *data, size_t len);
 int store_job_foreach(struct store *st, store_job_f cb, void *arg);
 
-/* Eventlog: append-only lines per job, numbered from 0 by the caller. */
+/* Eventlog: append-only lines per job, numbered from 0 by the caller.
+ * -EEXIST if seq is already used. */
 int store_event_append(struct store *st, uint64_t id, uint32_t seq, const char *line, size_t len);
 /* Call cb for each event of job id in order. */
 typedef int (*store_event_f)(void *arg, uint32_t seq, const char *line, size_t len);
 int store_event_foreach(struct store *st, uint64_t id, store_event_f cb, void *arg);
 
 /* Output: stream 1 = stdout, 2 = stderr. The caller tracks the length and
- * appends at offset == current length. */
+ * appends at offset == current length (-EEXIST if a chunk already starts at
+ * offset; len 0 stores nothing). */
 int store_output_append(struct store *st, uint64_t id, int stream, uint64_t offset,
                         const void *data, size_t len);
 /* Read up to size bytes at offset. Returns bytes read (0 at end) or -errno. */
 ssize_t store_output_read(struct store *st, uint64_t id, int stream, uint64_t offset,
                           void *buf, size_t size);
 
-/* Small named values (e.g. "last-id", "epoch"). */
+/* Small named values (e.g. "last-id", "epoch"). Names are non-empty C strings.
+ * store_meta_get copies at most size bytes and sets *len (if len != NULL) to
+ * the full length of the value, so *len > size means it was truncated. */
 int store_meta_put(struct store *st, const char *key, const void *data, size_t len);
 int store_meta_get(struct store *st, const char *key, void *buf, size_t size, size_t *len);
 

@@ -1,2 +1,442 @@
-#include <stdio.h>
-int main(void) { printf("1..0 # SKIP not written yet\n"); return 0; }
+/* test/store.c - the LMDB store: persistence, locking, eventlogs, output. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fsd/store.h"
+#include "common/tap.h"
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void rm_rf(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* 0 (the 64 GiB default) unless FLUXFS_TEST_MAPSIZE says otherwise:
+ * valgrind cannot map 64 GiB. */
+static size_t mapsize(void)
+{
+    const char *s = getenv("FLUXFS_TEST_MAPSIZE");
+    return s ? strtoull(s, NULL, 0) : 0;
+}
+
+static bool job_is(struct store *st, uint64_t id, const char *want)
+{
+    const void *data;
+    size_t len;
+
+    if (store_job_get(st, id, &data, &len) != 0)
+        return false;
+    return len == strlen(want) && memcmp(data, want, len) == 0;
+}
+
+static void test_basic(const char *dir)
+{
+    struct errmsg err = { "" };
+    struct store *st = NULL, *st2 = NULL;
+    const void *data;
+    size_t len;
+    struct stat sb;
+    char pidstr[32];
+
+    is(store_open(dir, mapsize(), &st, &err), 0, "open creates the store");
+    ok(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700, "state directory is 0700");
+    if (!st) {
+        printf("Bail out! open %s: %s\n", dir, err.text);
+        exit(1);
+    }
+
+    is(store_open(dir, mapsize(), &st2, &err), -EBUSY, "second open of the same dir fails -EBUSY");
+    snprintf(pidstr, sizeof(pidstr), "in use by pid %d", (int)getpid());
+    ok(strstr(err.text, pidstr) != NULL, "message names the owner: %s", err.text);
+    ok(st2 == NULL, "no store returned on failure");
+
+    ok(!store_dirty(st), "fresh store is clean");
+    is(store_job_get(st, 1, &data, &len), -ENOENT, "missing job is -ENOENT");
+    ok(!store_dirty(st), "a read does not begin a write txn");
+    is(store_job_put(st, 1, "{\"a\":1}", 7), 0, "put job 1");
+    ok(store_dirty(st), "put makes the store dirty");
+    ok(job_is(st, 1, "{\"a\":1}"), "read-your-own-writes before commit");
+    is(store_commit(st), 0, "commit");
+    ok(!store_dirty(st), "commit makes the store clean");
+    is(store_commit(st), 0, "commit with nothing open is 0");
+    ok(job_is(st, 1, "{\"a\":1}"), "job 1 readable from a snapshot after commit");
+
+    is(store_job_put(st, 2, "two", 3), 0, "put job 2");
+    is(store_job_put(st, 1, "changed", 7), 0, "overwrite job 1");
+    ok(job_is(st, 2, "two"), "job 2 visible before abort");
+    store_abort(st);
+    ok(!store_dirty(st), "abort makes the store clean");
+    is(store_job_get(st, 2, &data, &len), -ENOENT, "abort dropped job 2");
+    ok(job_is(st, 1, "{\"a\":1}"), "abort dropped the overwrite of job 1");
+
+    is(store_meta_put(st, "last-id", "12345", 5), 0, "meta put");
+    is(store_job_put(st, 3, "", 0), 0, "put empty job record");
+    store_close(st);   /* uncommitted: lost */
+
+    is(store_open(dir, mapsize(), &st, &err), 0, "reopen after close");
+    ok(job_is(st, 1, "{\"a\":1}"), "job 1 persisted");
+    is(store_job_get(st, 3, &data, &len), -ENOENT, "uncommitted job 3 lost at close");
+    is(store_meta_put(st, "last-id", "12345", 5), 0, "meta put again");
+    is(store_job_put(st, 3, NULL, 0), 0, "put empty job record");
+    is(store_commit(st), 0, "commit");
+    store_close(st);
+
+    is(store_open(dir, 1 << 20, &st, &err), 0, "reopen with a smaller map size");
+    is(store_job_get(st, 3, &data, &len), 0, "empty job record persisted");
+    is(len, 0, "... with length 0");
+    ok(store_size(st) > 0, "store_size is %ju", (uintmax_t)store_size(st));
+    store_close(st);
+    store_close(NULL);
+}
+
+static void test_meta(struct store *st)
+{
+    char buf[16];
+    size_t len = 0;
+
+    is(store_meta_put(st, "epoch", "1700000000000", 13), 0, "meta put epoch");
+    memset(buf, 0, sizeof(buf));
+    is(store_meta_get(st, "epoch", buf, sizeof(buf), &len), 0, "meta get epoch before commit");
+    is(len, 13, "meta length");
+    ok(memcmp(buf, "1700000000000", 13) == 0, "meta value");
+    is(store_commit(st), 0, "commit");
+    memset(buf, 0, sizeof(buf));
+    is(store_meta_get(st, "epoch", buf, 4, &len), 0, "meta get into a short buffer");
+    is(len, 13, "full length reported");
+    ok(memcmp(buf, "1700", 4) == 0 && buf[4] == 0, "only size bytes copied");
+    is(store_meta_get(st, "nope", buf, sizeof(buf), &len), -ENOENT, "missing meta -ENOENT");
+    is(store_meta_get(st, "", buf, sizeof(buf), &len), -EINVAL, "empty name -EINVAL");
+    is(store_meta_put(st, NULL, "x", 1), -EINVAL, "NULL name -EINVAL");
+    ok(!store_dirty(st), "rejected put did not begin a txn");
+}
+
+struct events {
+    int n;
+    uint32_t seq[16];
+    char line[16][32];
+};
+
+static int collect_event(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    struct events *ev = arg;
+
+    if (ev->n >= 16 || len >= 32)
+        return -1;
+    ev->seq[ev->n] = seq;
+    memcpy(ev->line[ev->n], line, len);
+    ev->line[ev->n][len] = '\0';
+    ev->n++;
+    return 0;
+}
+
+static void test_events(struct store *st)
+{
+    struct events ev = { 0 };
+    char line[32];
+    bool good = true;
+
+    /* Neighbours on either side, and seq values that sort wrong as
+     * little-endian (256 after 1). */
+    is(store_event_append(st, 4, 0, "other-before", 12), 0, "append event of job 4");
+    is(store_event_append(st, 6, 0, "other-after", 11), 0, "append event of job 6");
+    for (uint32_t s = 0; s < 5; s++) {
+        uint32_t seq = s < 4 ? s : 256;
+        int n = snprintf(line, sizeof(line), "event %u", seq);
+        if (store_event_append(st, 5, seq, line, (size_t)n) != 0)
+            good = false;
+    }
+    ok(good, "append 5 events of job 5");
+    is(store_event_append(st, 5, 2, "dup", 3), -EEXIST, "duplicate seq -EEXIST");
+    ok(store_dirty(st), "-EEXIST keeps the txn");
+    is(store_event_foreach(st, 5, collect_event, &ev), 0, "foreach before commit");
+    is(ev.n, 5, "5 events seen");
+    is(store_commit(st), 0, "commit");
+
+    memset(&ev, 0, sizeof(ev));
+    is(store_event_foreach(st, 5, collect_event, &ev), 0, "foreach after commit");
+    is(ev.n, 5, "5 events seen");
+    good = ev.n == 5;
+    for (int i = 0; good && i < 5; i++) {
+        uint32_t seq = i < 4 ? (uint32_t)i : 256;
+        snprintf(line, sizeof(line), "event %u", seq);
+        good = ev.seq[i] == seq && strcmp(ev.line[i], line) == 0;
+    }
+    ok(good, "events in seq order with their text");
+    memset(&ev, 0, sizeof(ev));
+    is(store_event_foreach(st, 99, collect_event, &ev), 0, "foreach of job without events");
+    is(ev.n, 0, "no events");
+}
+
+static int stop_at_two(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    int *n = arg;
+    return ++*n == 2 ? 42 : 0;
+}
+
+static void test_event_stop(struct store *st)
+{
+    int n = 0;
+
+    is(store_event_foreach(st, 5, stop_at_two, &n), 42, "event foreach returns cb's value");
+    is(n, 2, "event foreach stopped early");
+}
+
+/* Output: chunks of odd sizes, read at every offset with several sizes. */
+static int check_output(struct store *st, uint64_t id, int stream, const char *ref, size_t total)
+{
+    static const size_t sizes[] = { 1, 2, 3, 7, 16, 64, 200, 4096 };
+    char buf[4096];
+    int bad = 0;
+
+    for (size_t off = 0; off <= total + 3; off++) {
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            size_t want = off >= total ? 0 : total - off;
+            if (want > sizes[i])
+                want = sizes[i];
+            ssize_t n = store_output_read(st, id, stream, off, buf, sizes[i]);
+            if (n != (ssize_t)want || memcmp(buf, ref + (off < total ? off : 0), want) != 0) {
+                if (bad++ < 5)
+                    diag("read off=%zu size=%zu: got %zd, want %zu", off, sizes[i], n, want);
+            }
+        }
+    }
+    return bad;
+}
+
+static void test_output(struct store *st)
+{
+    static const size_t chunks[] = { 3, 5, 1, 7, 100, 1, 2500 };
+    char ref[4096], buf[16];
+    size_t total = 0;
+    bool good = true;
+
+    for (size_t i = 0; i < sizeof(ref); i++)
+        ref[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        if (store_output_append(st, 5, 1, total, ref + total, chunks[i]) != 0)
+            good = false;
+        total += chunks[i];
+    }
+    ok(good, "append %zu bytes of stdout in 7 chunks", total);
+    /* Neighbours: stderr of the same job, stdout of jobs 4 and 6. */
+    ok(store_output_append(st, 5, 2, 0, "ERR", 3) == 0
+       && store_output_append(st, 4, 1, 0, "four", 4) == 0
+       && store_output_append(st, 6, 1, 0, "six", 3) == 0, "append neighbouring output");
+    is(store_output_append(st, 5, 1, 0, "x", 1), -EEXIST, "append at a used offset -EEXIST");
+    is(store_output_append(st, 5, 3, 0, "x", 1), -EINVAL, "bad stream -EINVAL");
+    is(store_output_append(st, 5, 1, total, "", 0), 0, "empty append is a no-op");
+
+    is(check_output(st, 5, 1, ref, total), 0, "reads at every offset before commit");
+    is(store_commit(st), 0, "commit");
+    is(check_output(st, 5, 1, ref, total), 0, "reads at every offset after commit");
+    is(store_output_read(st, 5, 1, total, buf, sizeof(buf)), 0, "read at end returns 0");
+    is(store_output_read(st, 5, 1, total + 1000, buf, sizeof(buf)), 0, "read past end returns 0");
+    is(store_output_read(st, 5, 1, UINT64_MAX, buf, sizeof(buf)), 0, "read at UINT64_MAX returns 0");
+    is(store_output_read(st, 5, 2, 1, buf, sizeof(buf)), 2, "stderr read");
+    ok(memcmp(buf, "RR", 2) == 0, "stderr data");
+    is(store_output_read(st, 5, 2, 3, buf, sizeof(buf)), 0, "stderr read at end returns 0");
+    is(store_output_read(st, 4, 1, 0, buf, sizeof(buf)), 4, "job 4 output unaffected");
+    is(store_output_read(st, 7, 1, 0, buf, sizeof(buf)), 0, "job without output reads 0");
+    is(store_output_read(st, 3, 2, 0, buf, sizeof(buf)), 0, "job before any output reads 0");
+    is(store_output_read(st, 5, 0, 0, buf, sizeof(buf)), -EINVAL, "read of bad stream -EINVAL");
+}
+
+struct idlist {
+    int n, stop_after;
+    uint64_t ids[32];
+};
+
+static int collect_id(void *arg, uint64_t id, const void *data, size_t len)
+{
+    struct idlist *l = arg;
+
+    if (l->n < 32)
+        l->ids[l->n++] = id;
+    return l->stop_after && l->n == l->stop_after ? 7 : 0;
+}
+
+static void test_foreach(struct store *st)
+{
+    static const uint64_t put[] = { 300, 2, 1ULL << 40, 256, 70000, 255, UINT64_MAX };
+    static const uint64_t want[] = { 2, 255, 256, 300, 70000, 1ULL << 40, UINT64_MAX };
+    struct idlist l = { 0 };
+    bool good = true;
+
+    for (size_t i = 0; i < sizeof(put) / sizeof(put[0]); i++)
+        if (store_job_put(st, put[i], "j", 1) != 0)
+            good = false;
+    ok(good, "put 7 jobs in random order");
+    is(store_job_foreach(st, collect_id, &l), 0, "foreach (in the write txn)");
+    is(l.n, 7, "7 jobs seen");
+    good = l.n == 7;
+    for (int i = 0; good && i < 7; i++)
+        good = l.ids[i] == want[i];
+    ok(good, "ascending numeric id order");
+    is(store_commit(st), 0, "commit");
+    memset(&l, 0, sizeof(l));
+    l.stop_after = 3;
+    is(store_job_foreach(st, collect_id, &l), 7, "foreach returns cb's non-zero value");
+    is(l.n, 3, "foreach stopped early");
+    ok(l.ids[2] == 256, "... after the third id");
+}
+
+/* A callback that reads from the store while a foreach holds the snapshot. */
+static int nested_get(void *arg, uint64_t id, const void *data, size_t len)
+{
+    struct store *st = arg;
+    const void *d2;
+    size_t l2;
+    char buf[4];
+
+    if (store_job_get(st, id, &d2, &l2) != 0 || l2 != len || memcmp(d2, data, len) != 0)
+        return -1;
+    if (store_output_read(st, 4, 1, 0, buf, sizeof(buf)) != 4)
+        return -1;
+    return 0;
+}
+
+static void test_nested(struct store *st)
+{
+    ok(!store_dirty(st), "no write txn open");
+    is(store_job_foreach(st, nested_get, st), 0, "reads nest inside foreach callbacks");
+}
+
+static void test_delete(struct store *st)
+{
+    struct events ev = { 0 };
+    const void *data;
+    size_t len;
+    char buf[16];
+
+    is(store_job_put(st, 5, "five", 4), 0, "put job 5");
+    is(store_job_put(st, 4, "four", 4), 0, "put job 4");
+    is(store_job_put(st, 6, "six", 3), 0, "put job 6");
+    is(store_commit(st), 0, "commit");
+    is(store_job_delete(st, 5), 0, "delete job 5");
+    is(store_job_get(st, 5, &data, &len), -ENOENT, "record gone before commit");
+    is(store_commit(st), 0, "commit");
+    is(store_job_get(st, 5, &data, &len), -ENOENT, "record gone");
+    is(store_event_foreach(st, 5, collect_event, &ev), 0, "event foreach of deleted job");
+    is(ev.n, 0, "events gone");
+    is(store_output_read(st, 5, 1, 0, buf, sizeof(buf)), 0, "stdout gone");
+    is(store_output_read(st, 5, 2, 0, buf, sizeof(buf)), 0, "stderr gone");
+    ok(job_is(st, 4, "four") && job_is(st, 6, "six"), "neighbour records intact");
+    is(store_event_foreach(st, 4, collect_event, &ev), 0, "event foreach of job 4");
+    is(store_event_foreach(st, 6, collect_event, &ev), 0, "event foreach of job 6");
+    is(ev.n, 2, "neighbour events intact");
+    is(store_output_read(st, 6, 1, 0, buf, sizeof(buf)), 3, "neighbour output intact");
+    is(store_job_delete(st, 5), -ENOENT, "deleting again is -ENOENT");
+    is(store_job_delete(st, 12345), -ENOENT, "deleting an unknown id is -ENOENT");
+    store_abort(st);
+}
+
+static void test_map_full(const char *dir)
+{
+    struct errmsg err = { "" };
+    struct store *st;
+    static char blob[65536];
+    int rc = 0, n;
+
+    is(store_open(dir, 1 << 20, &st, &err), 0, "open with a 1 MiB map");
+    if (!st)
+        return;
+    is(store_job_put(st, 1, "keep", 4), 0, "put job 1");
+    is(store_commit(st), 0, "commit");
+    for (n = 0; n < 100 && rc == 0; n++)
+        rc = store_job_put(st, 100 + (uint64_t)n, blob, sizeof(blob));
+    is(rc, -ENOSPC, "filling the map gives -ENOSPC (after %d puts)", n - 1);
+    ok(!store_dirty(st), "the failed txn was aborted");
+    ok(strlen(store_errstr(st)) > 0, "errstr: %s", store_errstr(st));
+    ok(job_is(st, 1, "keep"), "committed data still readable");
+    is(store_job_put(st, 2, "small", 5), 0, "store usable after -ENOSPC");
+    is(store_commit(st), 0, "commit after -ENOSPC");
+    ok(job_is(st, 2, "small"), "new write persisted");
+    store_close(st);
+}
+
+static void test_fork_crash(const char *dir)
+{
+    struct errmsg err = { "" };
+    struct store *st;
+    pid_t pid;
+    int status, missing = 0;
+    char rec[32];
+
+    pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, mapsize(), &cst, NULL) != 0)
+            _exit(2);
+        for (uint64_t id = 1; id <= 1000; id++) {
+            int n = snprintf(rec, sizeof(rec), "job-%ju", (uintmax_t)id);
+            if (store_job_put(cst, id, rec, (size_t)n) != 0
+                || store_event_append(cst, id, 0, "submit", 6) != 0)
+                _exit(3);
+        }
+        /* Leave a reader slot in use, as a broker killed mid-read would. */
+        const void *d;
+        size_t l;
+        if (store_commit(cst) != 0 || store_job_get(cst, 1, &d, &l) != 0)
+            _exit(4);
+        _exit(0);   /* no store_close: like a crash right after commit */
+    }
+    ok(pid > 0, "fork");
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "child wrote 1000 jobs in one txn and exited without closing");
+    is(store_open(dir, mapsize(), &st, &err), 0, "parent reopens the store");
+    if (!st)
+        return;
+    for (uint64_t id = 1; id <= 1000; id++) {
+        snprintf(rec, sizeof(rec), "job-%ju", (uintmax_t)id);
+        if (!job_is(st, id, rec))
+            missing++;
+    }
+    is(missing, 0, "all 1000 jobs survived");
+    store_close(st);
+}
+
+int main(void)
+{
+    char base[] = "/tmp/fluxfs-test-store-XXXXXX";
+    char dir[sizeof(base) + 32];
+    struct errmsg err = { "" };
+    struct store *st;
+
+    plan(NO_PLAN);
+    if (!mkdtemp(base)) {
+        printf("Bail out! mkdtemp failed\n");
+        return 1;
+    }
+    snprintf(dir, sizeof(dir), "%s/state", base);   /* store_open creates it */
+    test_basic(dir);
+
+    snprintf(dir, sizeof(dir), "%s/model", base);
+    if (store_open(dir, mapsize(), &st, &err) != 0) {
+        printf("Bail out! open %s: %s\n", dir, err.text);
+        return 1;
+    }
+    test_meta(st);
+    test_events(st);
+    test_event_stop(st);
+    test_output(st);
+    test_foreach(st);
+    test_nested(st);
+    test_delete(st);
+    store_close(st);
+
+    snprintf(dir, sizeof(dir), "%s/full", base);
+    test_map_full(dir);
+    snprintf(dir, sizeof(dir), "%s/crash", base);
+    test_fork_crash(dir);
+
+    rm_rf(base);
+    return done_testing();
+}
