@@ -1,2 +1,381 @@
-#include <stdio.h>
-int main(void) { printf("1..0 # SKIP not written yet\n"); return 0; }
+/* test/exec.c - unit tests for launching and supervising job tasks. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+#include "common/tap.h"
+
+struct result {
+    char out[8192];
+    size_t outlen;
+    char err[8192];
+    size_t errlen;
+    size_t outtotal;
+    int status;
+    int finished;
+    uint64_t id;
+    int terminate_on_output; /* call exec_terminate from the output callback */
+    struct exec *x;
+};
+
+static void output_cb(void *arg, uint64_t id, int stream, const char *data, size_t len)
+{
+    struct result *r = arg;
+    char *buf = stream == 1 ? r->out : r->err;
+    size_t *blen = stream == 1 ? &r->outlen : &r->errlen;
+    if (stream == 1)
+        r->outtotal += len;
+    size_t room = sizeof(r->out) - 1 - *blen;
+    if (len > room)
+        len = room;
+    memcpy(buf + *blen, data, len);
+    *blen += len;
+    buf[*blen] = '\0';
+    if (r->terminate_on_output)
+        exec_terminate(r->x, id, 0.2);
+}
+
+static void finished_cb(void *arg, uint64_t id, int status)
+{
+    struct result *r = arg;
+    r->finished++;
+    r->status = status;
+    r->id = id;
+}
+
+static const struct exec_ops ops = { .output = output_cb, .finished = finished_cb };
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Run the loop until the job finished or timeout; returns seconds taken. */
+static double wait_done(struct ev_loop *loop, struct result *r, double timeout)
+{
+    double start = mono();
+    while (!r->finished && mono() - start < timeout)
+        ev_run_once(loop, 100);
+    return mono() - start;
+}
+
+struct fixture {
+    struct ev_loop *loop;
+    struct exec *x;
+    struct result r;
+};
+
+static void fx_init(struct fixture *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->loop = ev_create();
+    f->x = exec_create(f->loop, &ops, &f->r);
+    f->r.x = f->x;
+}
+
+static void fx_release(struct fixture *f)
+{
+    exec_destroy(f->x);
+    ev_destroy(f->loop);
+}
+
+static const struct exec_task one_task[] = { { .rank = 0 } };
+
+/* The header's argv is execvp's char *const *; literals here are const. */
+static struct exec_job simple_job(uint64_t id, const char *const *argv)
+{
+    return (struct exec_job){
+        .id = id, .idstr = "fTest", .argv = (char *const *)argv, .nnodes = 1, .ntasks = 1,
+        .tasks = one_task, .uid = geteuid(), .gid = getegid(),
+    };
+}
+
+/* Start a one-task job and wait for it; returns elapsed seconds. */
+static double run_simple(struct fixture *f, const char *const *argv, const char *what)
+{
+    struct exec_job job = simple_job(1, argv);
+    struct errmsg err = { "" };
+    int rc = exec_start(f->x, &job, &err);
+    is(rc, 0, "%s: exec_start works", what);
+    if (rc < 0) {
+        diag("%s", err.text);
+        return 0;
+    }
+    return wait_done(f->loop, &f->r, 10);
+}
+
+static void test_echo(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "echo", "hello", NULL };
+    run_simple(&f, argv, "echo");
+    is(f.r.finished, 1, "echo: finished once");
+    is(f.r.id, 1, "echo: finished reports the job id");
+    is(f.r.status, 0, "echo: status 0");
+    is_str(f.r.out, "hello\n", "echo: stdout delivered");
+    is(exec_active(f.x), 0, "no active jobs afterwards");
+    is(exec_signal(f.x, 1, SIGTERM), -ENOENT, "signal to a finished job is -ENOENT");
+    fx_release(&f);
+}
+
+static void test_exit_code(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sh", "-c", "echo oops >&2; exit 3", NULL };
+    run_simple(&f, argv, "exit 3");
+    is(f.r.status, 3, "exit 3: status 3");
+    is_str(f.r.err, "oops\n", "exit 3: stderr delivered separately");
+    fx_release(&f);
+}
+
+static void test_signaled(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sh", "-c", "kill -USR1 $$", NULL };
+    run_simple(&f, argv, "killed");
+    is(f.r.status, 128 + SIGUSR1, "task killed by a signal: 128+sig");
+    fx_release(&f);
+}
+
+static void test_four_tasks(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    struct exec_task tasks[4];
+    for (int i = 0; i < 4; i++)
+        tasks[i] = (struct exec_task){ .rank = i, .localid = i };
+    const char *argv[] = { "sh", "-c", "echo rank$FLUX_TASK_RANK size$FLUX_JOB_SIZE; exit $FLUX_TASK_RANK", NULL };
+    struct exec_job job = simple_job(7, argv);
+    job.ntasks = 4;
+    job.tasks = tasks;
+    is(exec_start(f.x, &job, NULL), 0, "4 tasks: exec_start works");
+    is(exec_active(f.x), 1, "one active job");
+    wait_done(f.loop, &f.r, 10);
+    is(f.r.finished, 1, "4 tasks: one finished callback");
+    is(f.r.status, 3, "4 tasks: status is the largest task status");
+    int all = 1;
+    for (int i = 0; i < 4; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "rank%d size4\n", i);
+        all &= strstr(f.r.out, want) != NULL;
+    }
+    ok(all, "4 tasks: FLUX_TASK_RANK 0..3 all present");
+    fx_release(&f);
+}
+
+static void test_enoent(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "/nonexistent/fluxfs-no-such-cmd", NULL };
+    run_simple(&f, argv, "enoent");
+    is(f.r.status, 127, "missing command: 127");
+    is_str(f.r.err, "fluxfs: /nonexistent/fluxfs-no-such-cmd: No such file or directory\n",
+           "missing command: says why on stderr");
+    fx_release(&f);
+
+    fx_init(&f);
+    const char *argv2[] = { "/dev/null", NULL };
+    run_simple(&f, argv2, "eacces");
+    is(f.r.status, 126, "non-executable command: 126");
+    fx_release(&f);
+}
+
+static void test_cwd(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "pwd", NULL };
+    struct exec_job job = simple_job(1, argv);
+    job.cwd = "/tmp";
+    is(exec_start(f.x, &job, NULL), 0, "cwd: exec_start works");
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, "/tmp\n", "cwd applied");
+    fx_release(&f);
+
+    fx_init(&f);
+    job.cwd = "/nonexistent-dir";
+    is(exec_start(f.x, &job, NULL), 0, "bad cwd: exec_start still works");
+    wait_done(f.loop, &f.r, 10);
+    is(f.r.status, 1, "bad cwd: status 1");
+    is_str(f.r.err, "fluxfs: cwd '/nonexistent-dir': No such file or directory\n",
+           "bad cwd: says why");
+    fx_release(&f);
+}
+
+static void test_environment(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    setenv("FLUXFS_TEST_INHERITED", "yes", 1);
+    const char *argv[] = { "sh", "-c",
+        "echo $FOO,$FLUXFS_TEST_INHERITED,$FLUX_JOB_ID,$FLUX_JOB_NNODES,"
+        "$FLUX_TASK_LOCAL_ID,$FLUX_TASK_NODEID", NULL };
+    struct exec_job job = simple_job(1, argv);
+    job.environment = json_pack("{s:s s:s s:s}", "FOO", "bar",
+                                "PATH", "/usr/bin:/bin", "FLUX_JOB_ID", "stale");
+    job.nnodes = 2;
+    struct exec_task t = { .rank = 0, .nodeid = 1, .localid = 0 };
+    job.tasks = &t;
+    is(exec_start(f.x, &job, NULL), 0, "env: exec_start works");
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, "bar,,fTest,2,0,1\n", "environment replaced, FLUX_* set");
+    fx_release(&f);
+
+    fx_init(&f);
+    json_decref(job.environment);
+    job.environment = NULL;
+    is(exec_start(f.x, &job, NULL), 0, "inherited env: exec_start works");
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, ",yes,fTest,2,0,1\n", "environment inherited when not given");
+    fx_release(&f);
+
+    fx_init(&f);
+    job.environment = json_pack("{s:i}", "N", 1);
+    struct errmsg err = { "" };
+    is(exec_start(f.x, &job, &err), -EINVAL, "non-string environment value is -EINVAL");
+    is_str(err.text, "environment 'N' is not a string", "and says which");
+    is(exec_active(f.x), 0, "nothing started");
+    json_decref(job.environment);
+    fx_release(&f);
+}
+
+static void test_errors(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    struct errmsg err = { "" };
+    const char *empty[] = { NULL };
+    struct exec_job job = simple_job(1, empty);
+    is(exec_start(f.x, &job, &err), -EINVAL, "empty argv is -EINVAL");
+    const char *argv[] = { "sleep", "5", NULL };
+    job = simple_job(1, argv);
+    is(exec_start(f.x, &job, &err), 0, "start sleep");
+    is(exec_start(f.x, &job, &err), -EEXIST, "same id twice is -EEXIST");
+    is(exec_terminate(f.x, 99, 1), -ENOENT, "terminate of unknown job is -ENOENT");
+    /* destroy with a job running: kills and reaps, no callback */
+    exec_destroy(f.x);
+    f.x = NULL;
+    is(f.r.finished, 0, "exec_destroy makes no callbacks");
+    fx_release(&f);
+}
+
+static void test_terminate(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sleep", "100", NULL };
+    struct exec_job job = simple_job(1, argv);
+    is(exec_start(f.x, &job, NULL), 0, "sleep 100 started");
+    ev_run_once(f.loop, 20);
+    is(exec_terminate(f.x, 1, 5.0), 0, "exec_terminate works");
+    double t = wait_done(f.loop, &f.r, 10);
+    is(f.r.status, 143, "terminated: status 143");
+    ok(t < 2.0, "terminated quickly (%.2fs)", t);
+    fx_release(&f);
+
+    fx_init(&f);
+    const char *argv2[] = { "sh", "-c", "trap '' TERM; echo ready; sleep 100", NULL };
+    job = simple_job(1, argv2);
+    is(exec_start(f.x, &job, NULL), 0, "TERM-ignoring task started");
+    /* terminate from inside the output callback, once the trap is set */
+    f.r.terminate_on_output = 1;
+    t = wait_done(f.loop, &f.r, 10);
+    is(f.r.status, 137, "ignored SIGTERM: SIGKILL after grace gives 137");
+    ok(t >= 0.2 && t < 3.0, "killed after the grace period (%.2fs)", t);
+    fx_release(&f);
+}
+
+static void test_binding(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "grep", "Cpus_allowed_list", "/proc/self/status", NULL };
+    int cpus[] = { 0 };
+    struct exec_task t = { .rank = 0, .ncpus = 1, .cpus = cpus };
+    struct exec_job job = simple_job(1, argv);
+    job.tasks = &t;
+    is(exec_start(f.x, &job, NULL), 0, "bound task started");
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, "Cpus_allowed_list:\t0\n", "task bound to cpu 0");
+    fx_release(&f);
+}
+
+static void test_grandchild(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sh", "-c", "sleep 5 & echo done", NULL };
+    double t = run_simple(&f, argv, "grandchild");
+    is(f.r.finished, 1, "background grandchild: job finished");
+    is_str(f.r.out, "done\n", "background grandchild: output delivered");
+    ok(t < 2.0, "background grandchild does not stall completion (%.2fs)", t);
+    fx_release(&f);
+}
+
+static void test_big_output(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    /* Several pipe buffers and read chunks' worth. */
+    const char *argv[] = { "head", "-c", "300000", "/dev/zero", NULL };
+    run_simple(&f, argv, "big output");
+    is(f.r.outtotal, 300000, "all output delivered before finished");
+    fx_release(&f);
+
+    fx_init(&f);
+    const char *argv2[] = { "grep", "-E", "^(SigIgn|SigBlk)", "/proc/self/status", NULL };
+    run_simple(&f, argv2, "signals");
+    is_str(f.r.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+           "no signal blocked or ignored in the task");
+    fx_release(&f);
+}
+
+static void test_user(void)
+{
+    if (geteuid() != 0) {
+        diag("not root: skipping user switch");
+        return;
+    }
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sh", "-c", "echo $(id -u) $(id -g) $(id -G)", NULL };
+    struct exec_job job = simple_job(1, argv);
+    job.uid = 65534;
+    job.gid = 65534;
+    job.cwd = "/";
+    is(exec_start(f.x, &job, NULL), 0, "user switch: started");
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, "65534 65534 65534\n", "runs as the job's user and group only");
+    fx_release(&f);
+}
+
+int main(void)
+{
+    plan(NO_PLAN);
+    /* A broker typically ignores SIGPIPE; tasks must not inherit that. */
+    signal(SIGPIPE, SIG_IGN);
+    test_echo();
+    test_exit_code();
+    test_signaled();
+    test_four_tasks();
+    test_enoent();
+    test_cwd();
+    test_environment();
+    test_errors();
+    test_terminate();
+    test_binding();
+    test_grandchild();
+    test_big_output();
+    test_user();
+    return done_testing();
+}
