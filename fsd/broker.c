@@ -1,0 +1,281 @@
+/* broker.c - wire store, jobmgr, vfs and publisher into one event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fsd/broker.h"
+#include "fsd/jobmgr.h"
+#include "fsd/publish.h"
+#include "fsd/store.h"
+#include "fsd/vfs/vfs.h"
+#include "sched/rgraph.h"
+
+struct broker {
+    const struct broker_config *cfg;
+    struct ev_loop *loop;
+    struct store *st;
+    struct rgraph *g;
+    struct jobmgr *m;
+    struct vfs *v;
+    struct publisher *pub;
+    struct fuse_session *se;
+    struct fuse_buf buf;
+    int sigfd;
+    bool mounted;
+    bool stop;
+};
+
+/* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
+ * call keeps task output and timers from starving under a submission flood. */
+static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct broker *b = arg;
+    for (int i = 0; i < 256; i++) {
+        int rc = fuse_session_receive_buf(b->se, &b->buf);
+        if (rc == -EAGAIN)
+            break;
+        if (rc == -EINTR)
+            continue;
+        if (rc <= 0 || fuse_session_exited(b->se)) {
+            b->stop = true;   /* unmounted */
+            break;
+        }
+        fuse_session_process_buf(b->se, &b->buf);
+    }
+    vfs_process_interrupts(b->v);
+}
+
+static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct broker *b = arg;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+        syslog(LOG_INFO, "signal %d: shutting down", (int)si.ssi_signo);
+        b->stop = true;
+    }
+}
+
+/* One iteration: events, then decisions, one durable commit, then actions. */
+static void iterate(struct broker *b, int timeout_ms)
+{
+    ev_run_once(b->loop, timeout_ms);
+    jobmgr_prepare_commit(b->m);
+    int rc = store_commit(b->st);
+    if (rc < 0)
+        syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
+    vfs_after_commit(b->v, rc);
+    jobmgr_after_commit(b->m, rc);
+}
+
+static int load_resources(struct broker *b)
+{
+    struct errmsg err = { "" };
+    const char *path = b->cfg->resources;
+    if (!path)
+        b->g = rgraph_create_hwloc(NULL, &err);
+    else {
+        char head[1] = { 0 };
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!read(fd, head, 1);
+            close(fd);
+        }
+        /* hwloc XML starts with '<', R JSON with '{' */
+        b->g = head[0] == '<' ? rgraph_create_hwloc(path, &err) : rgraph_load_file(path, &err);
+    }
+    if (!b->g) {
+        fprintf(stderr, "fluxfsd: resources%s%s: %s\n", path ? " " : "", path ? path : "",
+                err.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuse to stack a second instance on a mounted tree. */
+static int check_not_mounted(const char *mnt)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char line[4096];
+    int rc = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        char point[PATH_MAX], fstype[256];
+        /* fields: id parent maj:min root point opts ... - fstype source opts */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+            continue;
+        char *dash = strstr(line, " - ");
+        if (!dash || sscanf(dash + 3, "%255s", fstype) != 1)
+            continue;
+        if (strcmp(point, mnt) == 0 && strncmp(fstype, "fuse", 4) == 0) {
+            fprintf(stderr, "fluxfsd: %s is already mounted (%s); unmount it first "
+                            "with: fusermount3 -u %s\n", mnt, fstype, mnt);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int mount_tree(struct broker *b)
+{
+    char opts[1024];
+    snprintf(opts, sizeof(opts), "fsname=fluxfs,subtype=fluxfsd%s%s%s",
+             geteuid() == 0 ? ",allow_other" : "", b->cfg->fuse_opts ? "," : "",
+             b->cfg->fuse_opts ? b->cfg->fuse_opts : "");
+    char *argv[] = { (char *)"fluxfsd", (char *)"-o", opts, (char *)"-d", NULL };
+    struct fuse_args args = FUSE_ARGS_INIT(b->cfg->debug ? 4 : 3, argv);
+
+    b->se = fuse_session_new(&args, vfs_ops(), sizeof(*vfs_ops()), b->v);
+    if (!b->se) {
+        fprintf(stderr, "fluxfsd: bad mount options '%s'\n", opts);
+        return -1;
+    }
+    if (fuse_session_mount(b->se, b->cfg->mountpoint) != 0) {
+        fprintf(stderr, "fluxfsd: cannot mount on %s\n", b->cfg->mountpoint);
+        return -1;
+    }
+    b->mounted = true;
+    int fd = fuse_session_fd(b->se);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return ev_fd_add(b->loop, fd, EV_READ, on_fuse, b);
+}
+
+static int setup(struct broker *b)
+{
+    struct errmsg err = { "" };
+    struct jobmgr_config mcfg = {
+        .kill_grace = b->cfg->kill_grace,
+        .output_cap = b->cfg->output_cap,
+    };
+    sigset_t mask;
+    int rc;
+
+    if (check_not_mounted(b->cfg->mountpoint) < 0 || load_resources(b) < 0)
+        return -1;
+    if (!(b->loop = ev_create()))
+        return -1;
+    if ((rc = store_open(b->cfg->statedir, 0, &b->st, &err)) < 0) {
+        fprintf(stderr, "fluxfsd: %s\n", err.text);
+        return -1;
+    }
+    if (!(b->m = jobmgr_create(b->loop, b->st, b->g, &mcfg, &err))) {
+        fprintf(stderr, "fluxfsd: %s\n", err.text);
+        return -1;
+    }
+    /* what recovery changed is durable before anyone can look */
+    jobmgr_prepare_commit(b->m);
+    if ((rc = store_commit(b->st)) < 0) {
+        fprintf(stderr, "fluxfsd: cannot write to %s: %s\n", b->cfg->statedir, strerror(-rc));
+        return -1;
+    }
+    jobmgr_after_commit(b->m, 0);
+    if (!(b->v = vfs_create(b->m, b->loop)))
+        return -1;
+    jobmgr_set_notify(b->m, vfs_job_changed, b->v);
+
+    /* signals arrive through the loop; block them before any thread exists */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+        ev_fd_add(b->loop, b->sigfd, EV_READ, on_signal, b) < 0)
+        return -1;
+
+    if (mount_tree(b) < 0)
+        return -1;
+    if (b->cfg->publish) {
+        if (!(b->pub = publisher_create(b->cfg->mountpoint))) {
+            fprintf(stderr, "fluxfsd: cannot start the publisher thread\n");
+            return -1;
+        }
+        vfs_set_publisher(b->v, b->pub);
+    }
+    return 0;
+}
+
+static void teardown(struct broker *b)
+{
+    if (b->pub) {
+        /* keep answering its syscalls on the mount until it has stopped */
+        publisher_stop(b->pub);
+        for (int i = 0; i < 500 && !publisher_stopped(b->pub); i++)
+            ev_run_once(b->loop, 10);
+        publisher_destroy(b->pub);
+        vfs_set_publisher(b->v, NULL);
+    }
+    vfs_destroy(b->v);
+    if (b->m) {
+        jobmgr_destroy(b->m);
+        if (store_commit(b->st) < 0)
+            syslog(LOG_ERR, "final commit failed");
+    }
+    if (b->se) {
+        if (b->mounted)
+            fuse_session_unmount(b->se);
+        fuse_session_destroy(b->se);
+    }
+    free(b->buf.mem);
+    store_close(b->st);
+    if (b->sigfd > 0)
+        close(b->sigfd);
+    ev_destroy(b->loop);
+    rgraph_destroy(b->g);
+}
+
+/* Once started, a daemon's stdio goes to the log file in its state dir. */
+static void redirect_stdio(const char *statedir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/fluxfsd.log", statedir);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (null >= 0)
+        dup2(null, 0);
+    if (log >= 0) {
+        dup2(log, 1);
+        dup2(log, 2);
+    }
+    if (null > 2)
+        close(null);
+    if (log > 2)
+        close(log);
+}
+
+static void report_ready(const struct broker_config *cfg, char status)
+{
+    if (cfg->ready_fd >= 0) {
+        if (status == 0)
+            redirect_stdio(cfg->statedir);
+        (void)!write(cfg->ready_fd, &status, 1);
+        close(cfg->ready_fd);
+    }
+}
+
+int broker_run(const struct broker_config *cfg)
+{
+    struct broker b = { .cfg = cfg, .sigfd = -1 };
+
+    if (setup(&b) < 0) {
+        report_ready(cfg, 1);
+        teardown(&b);
+        return 1;
+    }
+    syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
+    report_ready(cfg, 0);
+    while (!b.stop)
+        iterate(&b, jobmgr_busy(b.m) ? 0 : -1);
+    syslog(LOG_INFO, "shutting down");
+    teardown(&b);
+    return 0;
+}

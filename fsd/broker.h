@@ -1,0 +1,30 @@
+/* broker.h - one fluxfs instance: store, job model, tree, event loop.
+ *
+ * broker_run() owns the process's one context struct. It mounts the tree,
+ * reports readiness (so a daemonizing parent can exit with the right status),
+ * runs the loop until the tree is unmounted or a signal asks it to stop,
+ * and shuts down cleanly: running jobs are terminated and recorded, pending
+ * jobs stay pending for the next start on the same state directory.
+ */
+#ifndef FLUXFS_BROKER_H
+#define FLUXFS_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct broker_config {
+    const char *mountpoint;
+    const char *statedir;
+    const char *resources;       /* R JSON or hwloc XML file; NULL = discover */
+    const char *fuse_opts;       /* comma-separated -o options, or NULL */
+    bool debug;                  /* FUSE request tracing */
+    bool publish;                /* raise inotify events (default true) */
+    double kill_grace;
+    uint64_t output_cap;
+    int ready_fd;                /* write one byte here when mounted (-1: none) */
+};
+
+/* Returns a process exit status. */
+int broker_run(const struct broker_config *cfg);
+
+#endif

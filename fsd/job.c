@@ -1,0 +1,184 @@
+/* job.c - job states, durable records and eventlog lines. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsd/job.h"
+
+static const char *state_names[JOB_NSTATES] = {
+    "NEW", "DEPEND", "PRIORITY", "SCHED", "RUN", "CLEANUP", "INACTIVE",
+};
+
+static const char *result_names[] = {
+    "", "COMPLETED", "FAILED", "CANCELED", "TIMEOUT", "LOST",
+};
+
+const char *job_state_name(enum job_state s)
+{
+    return (s >= 0 && s < JOB_NSTATES) ? state_names[s] : "UNKNOWN";
+}
+
+const char *job_result_name(enum job_result r)
+{
+    return (r >= 0 && r <= RESULT_LOST) ? result_names[r] : "";
+}
+
+static int state_from_name(const char *name)
+{
+    for (int i = 0; i < JOB_NSTATES; i++)
+        if (strcmp(state_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static int result_from_name(const char *name)
+{
+    for (int i = 0; i <= RESULT_LOST; i++)
+        if (strcmp(result_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int job_result_text(const struct job *job, char *buf, size_t size)
+{
+    switch (job->result) {
+    case RESULT_NONE:
+        return snprintf(buf, size, "%s", "");
+    case RESULT_COMPLETED:
+    case RESULT_FAILED:
+        /* the exit status matters only when tasks ran to their end */
+        return snprintf(buf, size, "%s %d\n", job_result_name(job->result), job->status);
+    default:
+        return snprintf(buf, size, "%s\n", job_result_name(job->result));
+    }
+}
+
+struct job *job_create(uint64_t id)
+{
+    struct job *job = calloc(1, sizeof(*job));
+    if (!job)
+        return NULL;
+    job->id = id;
+    if (fluid_encode(id, job->idstr, sizeof(job->idstr)) < 0)
+        snprintf(job->idstr, sizeof(job->idstr), "%llu", (unsigned long long)id);
+    return job;
+}
+
+void job_destroy(struct job *job)
+{
+    if (!job)
+        return;
+    free(job->cwd);
+    free(job->spec_text);
+    jobspec_destroy(job->js);
+    free(job->R);
+    free(job);
+}
+
+char *job_record_encode(const struct job *job)
+{
+    json_t *o = json_pack("{s:I s:s s:s s:i s:i s:i s:i s:f s:f s:s% s:i s:I s:[I,I]}",
+                          "id", (json_int_t)job->id,
+                          "state", job_state_name(job->state),
+                          "result", job_result_name(job->result),
+                          "status", job->status,
+                          "uid", (int)job->uid,
+                          "gid", (int)job->gid,
+                          "urgency", job->urgency,
+                          "t_submit", job->t_submit,
+                          "t_state", job->t_state,
+                          "jobspec", job->spec_text ? job->spec_text : "",
+                          job->spec_text ? job->spec_len : 0,
+                          "nevents", (int)job->nevents,
+                          "evlog_len", (json_int_t)job->evlog_len,
+                          "out_len", (json_int_t)job->out_len[1],
+                          (json_int_t)job->out_len[2]);
+    if (!o)
+        return NULL;
+    if (job->cwd)
+        json_object_set_new(o, "cwd", json_string(job->cwd));
+    if (job->R)
+        json_object_set_new(o, "R", json_stringn(job->R, job->R_len));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+struct job *job_record_decode(uint64_t id, const void *data, size_t len)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(data, len, 0, &jerr);
+    const char *state, *result, *spec, *cwd = NULL, *R = NULL;
+    size_t spec_len, R_len = 0;
+    int status, uid, gid, urgency, nevents;
+    json_int_t evlog_len, out1, out2;
+    double t_submit, t_state;
+    struct job *job = NULL;
+
+    if (!o)
+        return NULL;
+    if (json_unpack(o, "{s:s s:s s:i s:i s:i s:i s:F s:F s:s% s:i s:I s:[I,I] s?s s?s%}",
+                    "state", &state, "result", &result, "status", &status,
+                    "uid", &uid, "gid", &gid, "urgency", &urgency,
+                    "t_submit", &t_submit, "t_state", &t_state,
+                    "jobspec", &spec, &spec_len, "nevents", &nevents,
+                    "evlog_len", &evlog_len, "out_len", &out1, &out2,
+                    "cwd", &cwd, "R", &R, &R_len) < 0)
+        goto error;
+    int st = state_from_name(state), res = result_from_name(result);
+    if (st < 0 || res < 0 || !(job = job_create(id)))
+        goto error;
+    job->state = st;
+    job->result = res;
+    job->status = status;
+    job->uid = uid;
+    job->gid = gid;
+    job->urgency = urgency;
+    job->t_submit = t_submit;
+    job->t_state = t_state;
+    job->nevents = nevents;
+    job->evlog_len = evlog_len;
+    job->out_len[1] = out1;
+    job->out_len[2] = out2;
+    job->t_output[1] = job->t_output[2] = t_state;
+    if (!(job->spec_text = strndup(spec, spec_len)))
+        goto error;
+    job->spec_len = spec_len;
+    if (cwd && !(job->cwd = strdup(cwd)))
+        goto error;
+    if (R) {
+        if (!(job->R = strndup(R, R_len)))
+            goto error;
+        job->R_len = R_len;
+    }
+    job->committed = true;
+    job->announced = true;
+    json_decref(o);
+    return job;
+error:
+    job_destroy(job);
+    json_decref(o);
+    return NULL;
+}
+
+char *job_event_format(double timestamp, const char *name, json_t *context)
+{
+    json_t *o = json_pack("{s:f s:s s:o}", "timestamp", timestamp, "name", name,
+                          "context", context ? context : json_object());
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *line = realloc(s, n + 2);
+    if (!line) {
+        free(s);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    return line;
+}

@@ -1,0 +1,99 @@
+/* job.h - one job as the broker knows it: states (Flux RFC 21), its durable
+ * record, and the text of the files the tree shows for it.
+ *
+ * A struct job is owned by the jobmgr's table. Everything needed to answer
+ * stat() and list the tree without touching the store is kept here; bulky
+ * things (eventlog lines, output) live in the store.
+ */
+#ifndef FLUXFS_JOB_H
+#define FLUXFS_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include "common/fluid.h"
+#include "common/jobspec.h"
+
+enum job_state {
+    JOB_NEW = 0,
+    JOB_DEPEND,
+    JOB_PRIORITY,
+    JOB_SCHED,
+    JOB_RUN,
+    JOB_CLEANUP,
+    JOB_INACTIVE,
+    JOB_NSTATES
+};
+
+/* How an inactive job ended (the first word of the result file). */
+enum job_result {
+    RESULT_NONE = 0,     /* still active */
+    RESULT_COMPLETED,    /* every task exited 0 */
+    RESULT_FAILED,       /* some task exited non-zero or was killed */
+    RESULT_CANCELED,     /* canceled by a user */
+    RESULT_TIMEOUT,      /* exceeded its duration */
+    RESULT_LOST,         /* running when the broker died */
+};
+
+#define JOB_STREAMS 3    /* index 1 = stdout, 2 = stderr (0 unused) */
+
+struct job {
+    uint64_t id;
+    char idstr[FLUID_STR_MAX];
+    uint64_t seq;                /* order of appearance in this broker run;
+                                    names the job's inodes */
+    enum job_state state;
+    enum job_result result;
+    int status;                  /* largest task status (exit code, 128+sig) */
+    uid_t uid;
+    gid_t gid;
+    int urgency;
+    double t_submit;
+    double t_state;              /* time of the last state change */
+    double t_output[JOB_STREAMS];
+    char *cwd;                   /* working directory the tasks get */
+
+    char *spec_text;             /* the submitted jobspec, as submitted */
+    size_t spec_len;
+    struct jobspec *js;          /* parsed; kept only while active */
+
+    char *R;                     /* allocation (RFC 20 JSON + "\n") or NULL */
+    size_t R_len;
+
+    uint32_t nevents;            /* eventlog lines so far */
+    uint64_t evlog_len;          /* eventlog bytes so far */
+    uint64_t out_len[JOB_STREAMS];
+    bool out_capped[JOB_STREAMS];
+
+    /* Broker bookkeeping, not persisted. */
+    bool dirty;                  /* record must be rewritten before commit */
+    struct job *dirty_next;
+    bool announced;              /* its directory was published to watchers */
+    bool committed;              /* the submission is durable */
+    bool canceling;              /* a cancel or timeout is terminating it */
+    enum job_result pending_result; /* set by cancel/timeout, applied at finish */
+    uint64_t timer;              /* duration timer (ev id) */
+    void *owner;                 /* the jobmgr, for timer callbacks */
+};
+
+const char *job_state_name(enum job_state s);   /* "SCHED" */
+const char *job_result_name(enum job_result r); /* "COMPLETED" */
+
+/* The result file's text, e.g. "COMPLETED 0\n", "CANCELED\n" ("" when active). */
+int job_result_text(const struct job *job, char *buf, size_t size);
+
+/* Serialize the durable part of a job as JSON text (caller frees). */
+char *job_record_encode(const struct job *job);
+/* Rebuild a job from its record; NULL on a malformed record. */
+struct job *job_record_decode(uint64_t id, const void *data, size_t len);
+
+struct job *job_create(uint64_t id);
+void job_destroy(struct job *job);
+
+/* Format one eventlog line (RFC 18: {"timestamp","name","context"} + "\n").
+ * Steals the context reference (NULL = {}). Caller frees. */
+char *job_event_format(double timestamp, const char *name, json_t *context);
+
+#endif

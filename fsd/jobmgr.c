@@ -1,0 +1,865 @@
+/* jobmgr.c - the job model: table, state machine, scheduling and exec glue. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+#include "fsd/jobmgr.h"
+
+struct idvec {
+    uint64_t *ids;
+    size_t len, alloc;
+};
+
+struct jobmgr {
+    struct ev_loop *loop;
+    struct store *st;
+    struct rgraph *g;
+    struct sched *sched;
+    struct exec *exec;
+    struct jobmgr_config cfg;
+    struct fluid_gen gen;
+    double t_start;
+    uid_t owner;                 /* the instance owner (the broker's uid) */
+
+    /* id -> job, open addressing with linear probing (never more than half full) */
+    struct job **hash;
+    size_t hash_size, njobs;
+    /* seq -> job: seq n is byseq[n - 1]; NULL once a job is gone */
+    struct job **byseq;
+    size_t nseq, seq_alloc;
+
+    size_t count[JOB_NSTATES];
+    struct job *dirty;           /* records to rewrite before the next commit */
+    struct idvec new_jobs;       /* submitted this iteration, not yet durable */
+    struct idvec to_start;       /* allocated this iteration, start after commit */
+    bool sched_needed;
+
+    jobmgr_notify_f notify;
+    void *notify_arg;
+};
+
+static int idvec_push(struct idvec *v, uint64_t id)
+{
+    if (v->len == v->alloc) {
+        size_t n = v->alloc ? v->alloc * 2 : 64;
+        uint64_t *p = realloc(v->ids, n * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        v->ids = p;
+        v->alloc = n;
+    }
+    v->ids[v->len++] = id;
+    return 0;
+}
+
+/* ---- the job table ---- */
+
+static size_t hash_slot(const struct jobmgr *m, uint64_t id)
+{
+    /* ids are time-ordered: mix the bits so neighbours spread out */
+    uint64_t h = id * 0x9E3779B97F4A7C15ull;
+    return (h >> 17) & (m->hash_size - 1);
+}
+
+static int hash_grow(struct jobmgr *m)
+{
+    size_t nsize = m->hash_size ? m->hash_size * 2 : 1024;
+    struct job **old = m->hash;
+    size_t osize = m->hash_size;
+    struct job **nh = calloc(nsize, sizeof(*nh));
+    if (!nh)
+        return -ENOMEM;
+    m->hash = nh;
+    m->hash_size = nsize;
+    for (size_t i = 0; i < osize; i++) {
+        if (!old[i])
+            continue;
+        size_t s = hash_slot(m, old[i]->id);
+        while (m->hash[s])
+            s = (s + 1) & (nsize - 1);
+        m->hash[s] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id)
+{
+    if (!m->hash_size)
+        return NULL;
+    for (size_t s = hash_slot(m, id); m->hash[s]; s = (s + 1) & (m->hash_size - 1))
+        if (m->hash[s]->id == id)
+            return m->hash[s];
+    return NULL;
+}
+
+struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr)
+{
+    uint64_t id;
+    if (fluid_decode(idstr, &id) < 0)
+        return NULL;
+    struct job *job = jobmgr_lookup(m, id);
+    /* only the canonical spelling names a directory */
+    return (job && strcmp(job->idstr, idstr) == 0) ? job : NULL;
+}
+
+struct job *jobmgr_lookup_seq(struct jobmgr *m, uint64_t seq)
+{
+    return (seq >= 1 && seq <= m->nseq) ? m->byseq[seq - 1] : NULL;
+}
+
+struct job *jobmgr_next(struct jobmgr *m, uint64_t seq)
+{
+    for (uint64_t s = seq ? seq : 1; s <= m->nseq; s++)
+        if (m->byseq[s - 1])
+            return m->byseq[s - 1];
+    return NULL;
+}
+
+static int table_insert(struct jobmgr *m, struct job *job)
+{
+    if ((m->njobs + 1) * 2 > m->hash_size && hash_grow(m) < 0)
+        return -ENOMEM;
+    if (m->nseq == m->seq_alloc) {
+        size_t n = m->seq_alloc ? m->seq_alloc * 2 : 1024;
+        struct job **p = realloc(m->byseq, n * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        m->byseq = p;
+        m->seq_alloc = n;
+    }
+    size_t s = hash_slot(m, job->id);
+    while (m->hash[s])
+        s = (s + 1) & (m->hash_size - 1);
+    m->hash[s] = job;
+    m->byseq[m->nseq++] = job;
+    job->seq = m->nseq;
+    job->owner = m;
+    m->njobs++;
+    m->count[job->state]++;
+    return 0;
+}
+
+static void table_remove(struct jobmgr *m, struct job *job)
+{
+    size_t mask = m->hash_size - 1, s = hash_slot(m, job->id);
+    while (m->hash[s] != job)
+        s = (s + 1) & mask;
+    m->hash[s] = NULL;
+    /* backward-shift the probe run so lookups never stop early */
+    for (size_t j = (s + 1) & mask; m->hash[j]; j = (j + 1) & mask) {
+        size_t home = hash_slot(m, m->hash[j]->id);
+        bool movable = (j > s) ? (home <= s || home > j) : (home <= s && home > j);
+        if (movable) {
+            m->hash[s] = m->hash[j];
+            m->hash[j] = NULL;
+            s = j;
+        }
+    }
+    m->byseq[job->seq - 1] = NULL;
+    m->njobs--;
+    m->count[job->state]--;
+}
+
+/* ---- state and events ---- */
+
+static void mark_dirty(struct jobmgr *m, struct job *job)
+{
+    if (!job->dirty) {
+        job->dirty = true;
+        job->dirty_next = m->dirty;
+        m->dirty = job;
+    }
+}
+
+static void notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int stream)
+{
+    if (m->notify)
+        m->notify(m->notify_arg, job, what, stream);
+}
+
+/* Append one RFC 18 event to the job's eventlog (steals context). */
+static void post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
+{
+    char *line = job_event_format(ev_now(m->loop), name, context);
+    if (!line) {
+        syslog(LOG_ERR, "job %s: out of memory formatting event '%s'", job->idstr, name);
+        return;
+    }
+    size_t len = strlen(line);
+    int rc = store_event_append(m->st, job->id, job->nevents, line, len);
+    if (rc < 0)
+        syslog(LOG_ERR, "job %s: storing event '%s': %s", job->idstr, name, strerror(-rc));
+    else {
+        job->nevents++;
+        job->evlog_len += len;
+    }
+    free(line);
+    mark_dirty(m, job);
+}
+
+static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
+{
+    m->count[job->state]--;
+    m->count[state]++;
+    job->state = state;
+    job->t_state = ev_now(m->loop);
+    mark_dirty(m, job);
+    if (job->committed)
+        notify(m, job, JOBMGR_STATE, 0);
+}
+
+static void post_exception(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
+                           const char *note)
+{
+    post_event(m, job, "exception",
+               json_pack("{s:s s:i s:i s:s}", "type", type, "severity", 0,
+                         "userid", (int)uid, "note", note));
+}
+
+/* Everything after the tasks are gone: release resources, decide the result. */
+static void job_finish(struct jobmgr *m, struct job *job, int status)
+{
+    if (job->timer) {
+        ev_timer_cancel(m->loop, job->timer);
+        job->timer = 0;
+    }
+    post_event(m, job, "finish", json_pack("{s:i}", "status", status));
+    set_state(m, job, JOB_CLEANUP);
+    sched_release(m->sched, job->id);
+    m->sched_needed = true;
+    post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
+    post_event(m, job, "free", NULL);
+    job->status = status;
+    if (job->pending_result != RESULT_NONE)
+        job->result = job->pending_result;
+    else
+        job->result = status == 0 ? RESULT_COMPLETED : RESULT_FAILED;
+    post_event(m, job, "clean", NULL);
+    set_state(m, job, JOB_INACTIVE);
+    jobspec_destroy(job->js);
+    job->js = NULL;
+}
+
+/* A job that never ran ends here (canceled while pending, unsatisfiable...). */
+static void job_end_pending(struct jobmgr *m, struct job *job, enum job_result result)
+{
+    job->result = result;
+    post_event(m, job, "clean", NULL);
+    set_state(m, job, JOB_INACTIVE);
+    jobspec_destroy(job->js);
+    job->js = NULL;
+}
+
+/* ---- exec glue ---- */
+
+static void on_output(void *arg, uint64_t id, int stream, const char *data, size_t len)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job || stream < 1 || stream > 2 || job->out_capped[stream])
+        return;
+    size_t room = m->cfg.output_cap - job->out_len[stream];
+    bool cap = len > room;
+    if (cap)
+        len = room;
+    if (len > 0) {
+        int rc = store_output_append(m->st, id, stream, job->out_len[stream], data, len);
+        if (rc < 0) {
+            syslog(LOG_ERR, "job %s: storing output: %s", job->idstr, strerror(-rc));
+            return;
+        }
+        job->out_len[stream] += len;
+    }
+    if (cap) {
+        /* say so where the user will look: in the stream itself */
+        job->out_capped[stream] = true;
+        char note[128];
+        int n = snprintf(note, sizeof(note), "\nfluxfs: %s truncated at %llu bytes\n",
+                         stream == 1 ? "stdout" : "stderr",
+                         (unsigned long long)m->cfg.output_cap);
+        if (store_output_append(m->st, id, stream, job->out_len[stream], note, n) == 0)
+            job->out_len[stream] += n;
+        post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
+    }
+    job->t_output[stream] = ev_now(m->loop);
+    mark_dirty(m, job);
+    notify(m, job, JOBMGR_OUTPUT, stream);
+}
+
+static void on_finished(void *arg, uint64_t id, int status)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (job && job->state == JOB_RUN)
+        job_finish(m, job, status);
+}
+
+static const struct exec_ops exec_ops = {
+    .output = on_output,
+    .finished = on_finished,
+};
+
+static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
+{
+    struct job *job = arg;
+    struct jobmgr *m = job->owner;
+    job->timer = 0;
+    if (job->state != JOB_RUN || job->canceling)
+        return;
+    post_exception(m, job, "timeout", m->owner, "resource allocation expired");
+    job->canceling = true;
+    job->pending_result = RESULT_TIMEOUT;
+    exec_terminate(m->exec, job->id, m->cfg.kill_grace);
+}
+
+/* Lay the job's tasks over its slots: slot k of node n gets cores
+ * [k*slot_cores, (k+1)*slot_cores) of that node's share; per_slot tasks
+ * fill slots in order, a total count is dealt round-robin over slots. */
+static int build_tasks(struct jobmgr *m, struct job *job, const struct sched_alloc *a,
+                       struct exec_task **tasksp, int **cpubufp)
+{
+    const struct jobspec *js = job->js;
+    int nslots = 0;
+    for (int i = 0; i < a->nnodes; i++)
+        nslots += a->nodes[i].nslots;
+    if (nslots < 1)
+        return -EINVAL;
+    int ntasks = js->per_slot ? js->per_slot * nslots : js->total;
+    struct exec_task *tasks = calloc(ntasks, sizeof(*tasks));
+    int *cpus = calloc((size_t)ntasks * js->slot_cores, sizeof(int));
+    int *local = calloc(a->nnodes, sizeof(int));
+    if (!tasks || !cpus || !local) {
+        free(tasks);
+        free(cpus);
+        free(local);
+        return -ENOMEM;
+    }
+    for (int t = 0; t < ntasks; t++) {
+        int slot = js->per_slot ? t / js->per_slot : t % nslots;
+        int n = 0;
+        while (slot >= a->nodes[n].nslots) {
+            slot -= a->nodes[n].nslots;
+            n++;
+        }
+        const struct sched_alloc_node *an = &a->nodes[n];
+        const struct rgraph_node *gn = rgraph_node(m->g, an->node);
+        int *tc = cpus + (size_t)t * js->slot_cores, nc = 0;
+        for (int c = slot * js->slot_cores; c < (slot + 1) * js->slot_cores && c < an->ncores; c++) {
+            int cpu = gn->core_cpus[an->cores[c]];
+            if (cpu >= 0)
+                tc[nc++] = cpu;
+        }
+        tasks[t].rank = t;
+        tasks[t].nodeid = n;
+        tasks[t].localid = local[n]++;
+        tasks[t].ncpus = nc;
+        tasks[t].cpus = tc;
+    }
+    free(local);
+    *tasksp = tasks;
+    *cpubufp = cpus;
+    return ntasks;
+}
+
+static void job_start(struct jobmgr *m, struct job *job)
+{
+    const struct sched_alloc *a = sched_lookup_alloc(m->sched, job->id);
+    struct exec_task *tasks = NULL;
+    int *cpus = NULL;
+    struct errmsg err = { "" };
+    int ntasks = a ? build_tasks(m, job, a, &tasks, &cpus) : -ENOENT;
+    int rc = ntasks;
+
+    if (ntasks > 0) {
+        struct exec_job ej = {
+            .id = job->id,
+            .idstr = job->idstr,
+            .argv = job->js->argv,
+            .cwd = job->cwd,
+            .environment = job->js->environment,
+            .nnodes = a->nnodes,
+            .ntasks = ntasks,
+            .tasks = tasks,
+            .uid = job->uid,
+            .gid = job->gid,
+        };
+        rc = exec_start(m->exec, &ej, &err);
+    }
+    free(tasks);
+    free(cpus);
+    if (rc < 0) {
+        post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
+        job_finish(m, job, 1);
+        return;
+    }
+    post_event(m, job, "start", NULL);
+    if (job->js->duration > 0)
+        job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
+}
+
+static void on_alloc(void *arg, uint64_t id, const struct sched_alloc *a)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job)
+        return;
+    json_t *R = sched_alloc_to_R(m->sched, a);
+    char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
+    json_decref(R);
+    if (text) {
+        free(job->R);
+        job->R_len = strlen(text) + 1;
+        job->R = realloc(text, job->R_len + 1);
+        if (!job->R) {
+            job->R = text;
+            job->R_len--;
+        } else
+            strcpy(job->R + job->R_len - 1, "\n");
+    }
+    post_event(m, job, "alloc", NULL);
+    set_state(m, job, JOB_RUN);
+    idvec_push(&m->to_start, id);
+}
+
+/* ---- submission ---- */
+
+static void request_from_jobspec(const struct jobspec *js, struct sched_request *req)
+{
+    req->nnodes = js->nnodes;
+    req->node_exclusive = js->node_exclusive;
+    req->nslots = js->nslots;
+    req->slot_cores = js->slot_cores;
+    req->slot_gpus = js->slot_gpus;
+    req->duration = js->duration;
+}
+
+int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
+                  const char *cwd, struct job **jobp, struct errmsg *err)
+{
+    struct jobspec *js = NULL;
+    struct sched_request req;
+    struct job *job = NULL;
+    uint64_t id;
+    int rc;
+
+    if ((rc = jobspec_parse(text, len, &js, err)) < 0)
+        return rc;
+    request_from_jobspec(js, &req);
+    if (!sched_satisfiable(m->sched, &req, err)) {
+        rc = -EINVAL;
+        goto error;
+    }
+    if ((rc = fluid_gen_next(&m->gen, &id)) < 0) {
+        errmsg_set(err, rc, "cannot allocate a job id");
+        goto error;
+    }
+    if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1))) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    memcpy(job->spec_text, text, len);
+    job->spec_text[len] = '\0';
+    job->spec_len = len;
+    const char *dir = js->cwd ? js->cwd : cwd;
+    if (dir && !(job->cwd = strdup(dir))) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    job->js = js;
+    js = NULL;
+    job->uid = uid;
+    job->gid = gid;
+    job->urgency = SCHED_URGENCY_DEFAULT;
+    job->t_submit = job->t_state = ev_now(m->loop);
+    job->state = JOB_NEW;
+    if ((rc = table_insert(m, job)) < 0 || (rc = idvec_push(&m->new_jobs, id)) < 0) {
+        if (job->seq)
+            table_remove(m, job);
+        errmsg_set(err, rc, "out of memory");
+        goto error;
+    }
+    post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)uid,
+                                            "urgency", job->urgency, "flags", 0, "version", 1));
+    post_event(m, job, "validate", NULL);
+    set_state(m, job, JOB_DEPEND);
+    post_event(m, job, "depend", NULL);
+    set_state(m, job, JOB_PRIORITY);
+    post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    set_state(m, job, JOB_SCHED);
+    *jobp = job;
+    return 0;
+error:
+    jobspec_destroy(js);
+    job_destroy(job);
+    return rc;
+}
+
+/* ---- control ---- */
+
+static bool may_control(struct jobmgr *m, struct job *job, uid_t uid)
+{
+    return uid == 0 || uid == m->owner || uid == job->uid;
+}
+
+static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errmsg *err)
+{
+    switch (job->state) {
+    case JOB_INACTIVE:
+    case JOB_CLEANUP:
+        return errmsg_set(err, -EINVAL, "job '%s' is inactive", job->idstr);
+    case JOB_RUN:
+        if (job->canceling)
+            return 0;
+        post_exception(m, job, "cancel", uid, "canceled by user");
+        job->canceling = true;
+        job->pending_result = RESULT_CANCELED;
+        exec_terminate(m->exec, job->id, m->cfg.kill_grace);
+        return 0;
+    default:
+        sched_cancel(m->sched, job->id);
+        post_exception(m, job, "cancel", uid, "canceled by user");
+        job_end_pending(m, job, RESULT_CANCELED);
+        return 0;
+    }
+}
+
+static int parse_signal(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*s && !*end)
+        return (n > 0 && n < NSIG) ? (int)n : -1;
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (int i = 1; i < NSIG; i++) {
+        const char *name = sigabbrev_np(i);
+        if (name && strcasecmp(name, s) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, struct errmsg *err)
+{
+    char *verb = strtok(line, " \t");
+    char *arg = strtok(NULL, " \t");
+    char *extra = arg ? strtok(NULL, " \t") : NULL;
+
+    if (!verb)
+        return 0;
+    if (strcmp(verb, "cancel") == 0 && !arg)
+        return ctl_cancel(m, job, uid, err);
+    if (strcmp(verb, "signal") == 0 && !extra) {
+        int sig = arg ? parse_signal(arg) : SIGTERM;
+        if (sig < 0)
+            return errmsg_set(err, -EINVAL, "unknown signal '%s'", arg);
+        if (job->state != JOB_RUN)
+            return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
+        return exec_signal(m->exec, job->id, sig);
+    }
+    if (strcmp(verb, "urgency") == 0 && arg && !extra) {
+        char *end;
+        long u = strtol(arg, &end, 10);
+        int max = (uid == 0 || uid == m->owner) ? SCHED_URGENCY_MAX : SCHED_URGENCY_DEFAULT;
+        if (*end || u < 0 || u > max)
+            return errmsg_set(err, -EINVAL, "urgency '%s' out of range 0-%d", arg, max);
+        if (job->state != JOB_SCHED)
+            return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
+        job->urgency = (int)u;
+        sched_set_urgency(m->sched, job->id, job->urgency);
+        m->sched_needed = true;
+        post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
+                                                 "urgency", job->urgency));
+        post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+        notify(m, job, JOBMGR_STATE, 0);
+        return 0;
+    }
+    return errmsg_set(err, -EINVAL,
+                      "unknown control '%s' (expected: cancel, signal N, urgency N)", verb);
+}
+
+int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
+               struct errmsg *err)
+{
+    if (!may_control(m, job, uid))
+        return errmsg_set(err, -EPERM, "job '%s' belongs to user %d", job->idstr, (int)job->uid);
+    if (len > 4096)
+        return errmsg_set(err, -E2BIG, "control text too long");
+    char buf[4097], *save = NULL;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        int rc = ctl_line(m, job, uid, line, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- reads ---- */
+
+static int append_event(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    return strbuf_add(arg, line, len);
+}
+
+int jobmgr_eventlog(struct jobmgr *m, struct job *job, struct strbuf *sb)
+{
+    return store_event_foreach(m->st, job->id, append_event, sb);
+}
+
+ssize_t jobmgr_output_read(struct jobmgr *m, struct job *job, int stream, uint64_t off,
+                           void *buf, size_t size)
+{
+    if (stream < 1 || stream > 2)
+        return -EINVAL;
+    if (off >= job->out_len[stream])
+        return 0;
+    return store_output_read(m->st, job->id, stream, off, buf, size);
+}
+
+size_t jobmgr_count(struct jobmgr *m, enum job_state s)
+{
+    return m->count[s];
+}
+
+double jobmgr_start_time(struct jobmgr *m)
+{
+    return m->t_start;
+}
+
+const struct rgraph *jobmgr_rgraph(struct jobmgr *m)
+{
+    return m->g;
+}
+
+const struct sched *jobmgr_sched(struct jobmgr *m)
+{
+    return m->sched;
+}
+
+struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core)
+{
+    uint64_t id = sched_core_owner(m->sched, node, core);
+    return id ? jobmgr_lookup(m, id) : NULL;
+}
+
+struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
+{
+    uint64_t id = sched_gpu_owner(m->sched, node, gpu);
+    return id ? jobmgr_lookup(m, id) : NULL;
+}
+
+/* ---- loop phases ---- */
+
+void jobmgr_prepare_commit(struct jobmgr *m)
+{
+    if (m->sched_needed) {
+        m->sched_needed = false;
+        sched_schedule(m->sched, ev_now(m->loop), on_alloc, m);
+    }
+    while (m->dirty) {
+        struct job *job = m->dirty;
+        m->dirty = job->dirty_next;
+        job->dirty = false;
+        job->dirty_next = NULL;
+        char *rec = job_record_encode(job);
+        int rc = rec ? store_job_put(m->st, job->id, rec, strlen(rec)) : -ENOMEM;
+        if (rc < 0)
+            syslog(LOG_ERR, "job %s: storing record: %s", job->idstr, strerror(-rc));
+        free(rec);
+    }
+}
+
+/* Queue a durable job; one the graph can no longer satisfy ends here. */
+static void job_enqueue(struct jobmgr *m, struct job *job)
+{
+    struct sched_request req;
+    struct errmsg err = { "" };
+    request_from_jobspec(job->js, &req);
+    if (sched_submit(m->sched, job->id, &req, job->urgency, job->t_submit, &err) < 0) {
+        post_exception(m, job, "alloc", m->owner, err.text);
+        job_end_pending(m, job, RESULT_FAILED);
+        return;
+    }
+    m->sched_needed = true;
+}
+
+void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
+{
+    for (size_t i = 0; i < m->new_jobs.len; i++) {
+        struct job *job = jobmgr_lookup(m, m->new_jobs.ids[i]);
+        if (!job)
+            continue;
+        if (commit_rc < 0) {
+            /* never durable, so never accepted: the submitter gets the error */
+            table_remove(m, job);
+            job_destroy(job);
+            continue;
+        }
+        job->committed = true;
+        notify(m, job, JOBMGR_NEW, 0);
+        job_enqueue(m, job);
+    }
+    m->new_jobs.len = 0;
+    for (size_t i = 0; i < m->to_start.len; i++) {
+        struct job *job = jobmgr_lookup(m, m->to_start.ids[i]);
+        if (job && job->state == JOB_RUN)
+            job_start(m, job);
+    }
+    m->to_start.len = 0;
+}
+
+bool jobmgr_busy(struct jobmgr *m)
+{
+    return m->sched_needed || m->dirty;
+}
+
+void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg)
+{
+    m->notify = cb;
+    m->notify_arg = arg;
+}
+
+/* ---- create, recover, destroy ---- */
+
+static int load_job(void *arg, uint64_t id, const void *data, size_t len)
+{
+    struct jobmgr *m = arg;
+    struct job *job = job_record_decode(id, data, len);
+    if (!job) {
+        syslog(LOG_ERR, "job %llu: unreadable record, skipped", (unsigned long long)id);
+        return 0;
+    }
+    if (table_insert(m, job) < 0) {
+        job_destroy(job);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void recover_job(struct jobmgr *m, struct job *job)
+{
+    struct errmsg err = { "" };
+    switch (job->state) {
+    case JOB_INACTIVE:
+        return;
+    case JOB_RUN:
+    case JOB_CLEANUP:
+        /* its tasks died with the old broker (PDEATHSIG); say so */
+        post_exception(m, job, "lost", m->owner, "broker restarted while the job was running");
+        job->status = 128 + SIGKILL;
+        job->result = RESULT_LOST;
+        post_event(m, job, "clean", NULL);
+        set_state(m, job, JOB_INACTIVE);
+        return;
+    default:
+        if (jobspec_parse(job->spec_text, job->spec_len, &job->js, &err) < 0) {
+            post_exception(m, job, "validate", m->owner, err.text);
+            job_end_pending(m, job, RESULT_FAILED);
+            return;
+        }
+        if (job->state != JOB_SCHED) {
+            /* the previous broker died mid-submission: finish the walk */
+            set_state(m, job, JOB_SCHED);
+        }
+        job_enqueue(m, job);
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int init_ids(struct jobmgr *m, struct errmsg *err)
+{
+    uint64_t epoch = 0, last = 0;
+    size_t len;
+    /* the epoch is fixed at the first start so ids stay ordered across restarts */
+    if (store_meta_get(m->st, "epoch", &epoch, sizeof(epoch), &len) < 0 || len != sizeof(epoch)) {
+        epoch = now_ms();
+        int rc = store_meta_put(m->st, "epoch", &epoch, sizeof(epoch));
+        if (rc < 0)
+            return errmsg_set(err, rc, "cannot record the id epoch: %s", strerror(-rc));
+    }
+    for (size_t i = m->nseq; i > 0; i--)
+        if (m->byseq[i - 1] && m->byseq[i - 1]->id > last)
+            last = m->byseq[i - 1]->id;
+    int rc = fluid_gen_init(&m->gen, epoch, 0, last);
+    if (rc < 0)
+        return errmsg_set(err, rc, "cannot initialise job ids");
+    return 0;
+}
+
+struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgraph *g,
+                             const struct jobmgr_config *cfg, struct errmsg *err)
+{
+    struct jobmgr *m = calloc(1, sizeof(*m));
+    if (!m) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    m->loop = loop;
+    m->st = st;
+    m->g = g;
+    m->owner = geteuid();
+    m->t_start = ev_now(loop);
+    m->cfg.kill_grace = cfg && cfg->kill_grace > 0 ? cfg->kill_grace : 5.0;
+    m->cfg.output_cap = cfg && cfg->output_cap > 0 ? cfg->output_cap : 16 * 1024 * 1024;
+    if (!(m->sched = sched_create(g)) || !(m->exec = exec_create(loop, &exec_ops, m))) {
+        errmsg_set(err, -ENOMEM, "cannot create the scheduler or executor");
+        goto error;
+    }
+    int rc = store_job_foreach(st, load_job, m);
+    if (rc < 0) {
+        errmsg_set(err, rc, "cannot load jobs: %s", strerror(-rc));
+        goto error;
+    }
+    if (init_ids(m, err) < 0)
+        goto error;
+    for (size_t i = 0; i < m->nseq; i++)
+        recover_job(m, m->byseq[i]);
+    return m;
+error:
+    jobmgr_destroy(m);
+    return NULL;
+}
+
+void jobmgr_destroy(struct jobmgr *m)
+{
+    if (!m)
+        return;
+    m->notify = NULL;
+    for (size_t i = 0; i < m->nseq; i++) {
+        struct job *job = m->byseq[i];
+        if (job && job->state == JOB_RUN) {
+            post_exception(m, job, "shutdown", m->owner, "the instance was shut down");
+            job->pending_result = RESULT_CANCELED;
+            job_finish(m, job, 128 + SIGKILL);
+        }
+    }
+    exec_destroy(m->exec);
+    /* write what the shutdown changed (but schedule nothing); the caller commits */
+    m->sched_needed = false;
+    if (m->sched)
+        jobmgr_prepare_commit(m);
+    for (size_t i = 0; i < m->nseq; i++)
+        job_destroy(m->byseq[i]);
+    sched_destroy(m->sched);
+    free(m->hash);
+    free(m->byseq);
+    free(m->new_jobs.ids);
+    free(m->to_start.ids);
+    free(m);
+}

@@ -1,0 +1,98 @@
+/* jobmgr.h - the broker's job model: submit, schedule, run, control, recover.
+ *
+ * jobmgr owns the job table and drives each job through the RFC 21 states,
+ * writing every transition to the job's eventlog in the store. It asks sched/
+ * for decisions and exec/ for processes; it never talks to FUSE. The view
+ * (vfs/) calls the functions below and is told about changes through the
+ * notify callback.
+ *
+ * The broker runs one loop iteration as:
+ *     ev_run_once()             requests, task output and exits, timers
+ *     jobmgr_prepare_commit()   scheduling decisions, dirty records written
+ *     store_commit()            one durable transaction (group commit)
+ *     jobmgr_after_commit(rc)   new jobs enter the queue, allocated jobs start
+ * so a submission is durable before anything acts on it, and a job starts
+ * only after its allocation is recorded.
+ */
+#ifndef FLUXFS_JOBMGR_H
+#define FLUXFS_JOBMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/errmsg.h"
+#include "common/ev.h"
+#include "common/strbuf.h"
+#include "fsd/job.h"
+#include "fsd/store.h"
+#include "sched/rgraph.h"
+#include "sched/sched.h"
+
+struct jobmgr_config {
+    double kill_grace;        /* seconds between SIGTERM and SIGKILL (default 5) */
+    uint64_t output_cap;      /* bytes kept per output stream (default 16 MiB) */
+};
+
+enum jobmgr_change {
+    JOBMGR_NEW,      /* a job was submitted (and is now durable) */
+    JOBMGR_STATE,    /* a job changed state */
+    JOBMGR_OUTPUT,   /* a job's stdout (stream 1) or stderr (2) grew */
+};
+
+typedef void (*jobmgr_notify_f)(void *arg, struct job *job, enum jobmgr_change what,
+                                int stream);
+
+struct jobmgr;
+
+/* Load every job from the store and recover: pending jobs are queued again,
+ * jobs that were running when the previous broker died become INACTIVE with
+ * an exception of type "lost" (result LOST). Takes no ownership. */
+struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgraph *g,
+                             const struct jobmgr_config *cfg, struct errmsg *err);
+
+/* Terminate running jobs (recorded as canceled by shutdown) and free
+ * everything. The caller commits the store afterwards. NULL-safe. */
+void jobmgr_destroy(struct jobmgr *m);
+
+void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg);
+
+/* Validate and accept a jobspec. On success *jobp is the new job (state
+ * SCHED, not yet durable: it becomes durable with the next store_commit()).
+ * -EINVAL/-E2BIG with err filled for a bad jobspec or an unsatisfiable
+ * request. cwd is the submitter's directory (used when the jobspec has none). */
+int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
+                  const char *cwd, struct job **jobp, struct errmsg *err);
+
+/* Apply control text written to jobs/<id>/ctl: lines of "cancel",
+ * "signal N|NAME", "urgency N". uid is the writer's. 0 or -EINVAL, -EPERM. */
+int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
+               struct errmsg *err);
+
+struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id);
+struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr);
+struct job *jobmgr_lookup_seq(struct jobmgr *m, uint64_t seq);
+/* First job whose seq >= seq (for directory listings), or NULL. */
+struct job *jobmgr_next(struct jobmgr *m, uint64_t seq);
+
+/* Read the job's eventlog into sb (appends). 0 or -errno. */
+int jobmgr_eventlog(struct jobmgr *m, struct job *job, struct strbuf *sb);
+/* Read output; returns bytes read or -errno. */
+ssize_t jobmgr_output_read(struct jobmgr *m, struct job *job, int stream, uint64_t off,
+                           void *buf, size_t size);
+
+size_t jobmgr_count(struct jobmgr *m, enum job_state s);
+double jobmgr_start_time(struct jobmgr *m);
+const struct rgraph *jobmgr_rgraph(struct jobmgr *m);
+const struct sched *jobmgr_sched(struct jobmgr *m);
+/* Job that holds a resource, resolved from sched's owner id (NULL = free). */
+struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core);
+struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu);
+
+/* Loop phases (see above). */
+void jobmgr_prepare_commit(struct jobmgr *m);
+void jobmgr_after_commit(struct jobmgr *m, int commit_rc);
+/* True when another iteration should run without waiting (queued work). */
+bool jobmgr_busy(struct jobmgr *m);
+
+#endif

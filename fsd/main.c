@@ -1,0 +1,219 @@
+/* main.c - fluxfsd: command line, daemonizing, then broker_run().
+ *
+ *   fluxfsd [options] MOUNTPOINT
+ *   fluxfsd STATEDIR MOUNTPOINT -o OPTIONS      (mount.fuse3 convention)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fsd/broker.h"
+
+#define FLUXFS_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: fluxfsd [OPTIONS] MOUNTPOINT\n"
+        "       fluxfsd STATEDIR MOUNTPOINT [-o OPTIONS]\n"
+        "Mount a fluxfs workload manager instance at MOUNTPOINT.\n"
+        "\n"
+        "  -f, --foreground        stay in the foreground (log to stderr)\n"
+        "  -d, --debug             foreground, and trace FUSE requests\n"
+        "  -o OPTS                 mount options (comma-separated); fluxfs options:\n"
+        "                          state=DIR, resources=FILE, kill_grace=SECS\n"
+        "  -s, --state DIR         state directory (LMDB store; default\n"
+        "                          /var/lib/fluxfs as root, else\n"
+        "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
+        "  -r, --resources FILE    RFC 20 R JSON or hwloc XML describing the\n"
+        "                          resources (default: discover with hwloc)\n"
+        "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
+        "      --output-limit N    bytes kept per job output stream (16777216)\n"
+        "      --no-publish        do not raise inotify events\n"
+        "  -h, --help              this text\n"
+        "  -V, --version           print the version\n"
+        "\n"
+        "Stop with: fusermount3 -u MOUNTPOINT\n");
+}
+
+static char *default_statedir(void)
+{
+    char buf[PATH_MAX];
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (geteuid() == 0)
+        return strdup("/var/lib/fluxfs");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof(buf), "%s/fluxfs", xdg);
+    else
+        snprintf(buf, sizeof(buf), "%s/.local/state/fluxfs", home ? home : "/tmp");
+    return strdup(buf);
+}
+
+/* mkdir -p for the state directory's parents. */
+static void make_parents(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(buf, 0755);
+            *p = '/';
+        }
+    }
+}
+
+/* Pull fluxfs's own options out of a -o list; the rest go to FUSE. */
+static void split_opts(char *opts, struct broker_config *cfg, char **rest)
+{
+    static char fuse_opts[1024];
+    char *save = NULL;
+    fuse_opts[0] = '\0';
+    for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(o, "state=", 6))
+            cfg->statedir = o + 6;
+        else if (!strncmp(o, "resources=", 10))
+            cfg->resources = o + 10;
+        else if (!strncmp(o, "kill_grace=", 11))
+            cfg->kill_grace = atof(o + 11);
+        else if (!strcmp(o, "rw") || !strcmp(o, "dev") || !strcmp(o, "suid") ||
+                 !strcmp(o, "exec") || !strcmp(o, "auto") || !strcmp(o, "defaults"))
+            continue;   /* mount(8) adds these; FUSE takes no notice */
+        else {
+            size_t n = strlen(fuse_opts);
+            snprintf(fuse_opts + n, sizeof(fuse_opts) - n, "%s%s", n ? "," : "", o);
+        }
+    }
+    *rest = fuse_opts[0] ? fuse_opts : NULL;
+}
+
+/* Fork; the parent waits until the child has mounted (or failed) and exits
+ * with its status, as sshfs does, so `fluxfsd /flux && cp job /flux/queue`
+ * works. Returns the fd the child reports on. */
+static int daemonize(void)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        perror("fluxfsd: pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fluxfsd: fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        char status = 1;
+        close(pfd[1]);
+        if (read(pfd[0], &status, 1) != 1)
+            status = 1;
+        exit(status);
+    }
+    close(pfd[0]);
+    setsid();
+    if (chdir("/") < 0)
+        exit(1);
+    return pfd[1];
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "foreground", no_argument, 0, 'f' },
+        { "debug", no_argument, 0, 'd' },
+        { "state", required_argument, 0, 's' },
+        { "resources", required_argument, 0, 'r' },
+        { "kill-grace", required_argument, 0, 'K' },
+        { "output-limit", required_argument, 0, 'L' },
+        { "no-publish", no_argument, 0, 'P' },
+        { "help", no_argument, 0, 'h' },
+        { "version", no_argument, 0, 'V' },
+        { 0, 0, 0, 0 },
+    };
+    struct broker_config cfg = { .publish = true, .ready_fd = -1 };
+    bool foreground = false;
+    char *opts = NULL, *pos[2] = { NULL, NULL };
+    int npos = 0, c;
+
+    while ((c = getopt_long(argc, argv, "-fdo:s:r:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 1:
+            if (npos == 2) {
+                fprintf(stderr, "fluxfsd: unexpected argument '%s'\n", optarg);
+                return 2;
+            }
+            pos[npos++] = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'd':
+            foreground = cfg.debug = true;
+            break;
+        case 'o':
+            split_opts(optarg, &cfg, &opts);
+            break;
+        case 's':
+            cfg.statedir = optarg;
+            break;
+        case 'r':
+            cfg.resources = optarg;
+            break;
+        case 'K':
+            cfg.kill_grace = atof(optarg);
+            break;
+        case 'L':
+            cfg.output_cap = strtoull(optarg, NULL, 10);
+            break;
+        case 'P':
+            cfg.publish = false;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("fluxfsd %s (tree version 1)\n", FLUXFS_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    cfg.fuse_opts = opts;
+    if (npos == 2)
+        cfg.statedir = pos[0];   /* mount.fuse3: SOURCE is the state directory */
+    const char *mnt = npos ? pos[npos - 1] : NULL;
+    if (!mnt) {
+        usage(stderr);
+        return 2;
+    }
+    char mntbuf[PATH_MAX];
+    if (!realpath(mnt, mntbuf)) {
+        fprintf(stderr, "fluxfsd: mount point %s: %s\n", mnt, strerror(errno));
+        return 1;
+    }
+    cfg.mountpoint = mntbuf;
+    char *statedir = cfg.statedir ? strdup(cfg.statedir) : default_statedir();
+    make_parents(statedir);
+    if (mkdir(statedir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "fluxfsd: state directory %s: %s\n", statedir, strerror(errno));
+        return 1;
+    }
+    char statebuf[PATH_MAX];
+    cfg.statedir = realpath(statedir, statebuf) ? statebuf : statedir;
+
+    openlog("fluxfsd", LOG_PID | LOG_PERROR, LOG_DAEMON);
+    if (!foreground)
+        cfg.ready_fd = daemonize();
+    int rc = broker_run(&cfg);
+    free(statedir);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/* publish.h - make inotify watchers see what the broker changes.
+ *
+ * FUSE raises no inotify event for changes a daemon makes on its own (see
+ * ../shared/FACTS.md). Real syscalls on the mount do, when a thread other
+ * than the request loop makes them. The publisher is that thread: the broker
+ * queues "this path changed" and the thread performs a harmless syscall on
+ * it (mkdir of a new job directory, a 1-byte write "poke" on a file), which
+ * the vfs recognises by the calling thread id and answers without effect.
+ *
+ * Pokes on the same path coalesce while queued, so a busy job costs one
+ * event per burst, not one per change.
+ */
+#ifndef FLUXFS_PUBLISH_H
+#define FLUXFS_PUBLISH_H
+
+#include <sys/types.h>
+
+struct publisher;
+
+/* Start the thread; paths given later are relative to mountpoint. */
+struct publisher *publisher_create(const char *mountpoint);
+
+/* Stop and join. The FUSE loop must keep serving requests until this
+ * returns (the thread may be inside a syscall on the mount), so the broker
+ * calls publisher_stop() first, serves requests until publisher_stopped(),
+ * then publisher_destroy(). NULL-safe. */
+void publisher_stop(struct publisher *p);
+int publisher_stopped(struct publisher *p);
+void publisher_destroy(struct publisher *p);
+
+/* Thread id of the publisher (compare with fuse_req_ctx()->pid). */
+pid_t publisher_tid(const struct publisher *p);
+
+/* Queue a mkdir of relpath (a new directory to announce). */
+void publisher_mkdir(struct publisher *p, const char *relpath);
+/* Queue a poke (open O_WRONLY, pwrite 1 byte, close) of relpath. */
+void publisher_poke(struct publisher *p, const char *relpath);
+
+#endif

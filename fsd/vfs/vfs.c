@@ -1,0 +1,680 @@
+/* vfs.c - the FUSE low-level ops table and what every kind of node shares.
+ *
+ * Each op decodes the inode kind and hands the request to the file that owns
+ * that kind of node (vfs_root.c, vfs_queue.c, vfs_jobs.c, vfs_resources.c).
+ * Every request ends in exactly one fuse_reply_*, possibly deferred.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsd/vfs/vfs_private.h"
+
+/* ---- shared helpers ---- */
+
+static void set_time(struct timespec *ts, double t)
+{
+    ts->tv_sec = (time_t)t;
+    ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
+}
+
+void vfs_stat_dir(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,
+                  double mtime)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = ino;
+    st->st_mode = S_IFDIR | mode;
+    st->st_nlink = 2;
+    st->st_uid = uid;
+    st->st_gid = uid == v->owner ? getegid() : uid;
+    st->st_blksize = 4096;
+    set_time(&st->st_mtim, mtime);
+    st->st_ctim = st->st_atim = st->st_mtim;
+}
+
+void vfs_stat_file(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,
+                   off_t size, double mtime)
+{
+    vfs_stat_dir(v, st, ino, uid, 0, mtime);
+    st->st_mode = S_IFREG | mode;
+    st->st_nlink = 1;
+    st->st_size = size;
+    st->st_blocks = (size + 511) / 512;
+}
+
+void vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl)
+{
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof(e));
+    e.ino = st->st_ino;
+    e.attr = *st;
+    e.attr_timeout = S_ISDIR(st->st_mode) ? ttl : VFS_TTL_NONE;
+    e.entry_timeout = ttl;
+    fuse_reply_entry(req, &e);
+}
+
+struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino)
+{
+    struct vfs_fh *fh = calloc(1, sizeof(*fh));
+    if (!fh)
+        return NULL;
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    fh->kind = kind;
+    fh->ino = ino;
+    fh->uid = ctx->uid;
+    fh->gid = ctx->gid;
+    fh->pid = ctx->pid;
+    fh->submit_rc = 1;
+    strbuf_init(&fh->data);
+    return fh;
+}
+
+void vfs_fh_destroy(struct vfs_fh *fh)
+{
+    if (!fh)
+        return;
+    strbuf_release(&fh->data);
+    free(fh->name);
+    free(fh);
+}
+
+int vfs_reply_open(fuse_req_t req, struct fuse_file_info *fi, struct vfs_fh *fh, bool direct)
+{
+    fi->fh = (uint64_t)(uintptr_t)fh;
+    /* content changes under the kernel's feet: never serve it from page cache */
+    fi->direct_io = direct;
+    fi->keep_cache = 0;
+    if (fuse_reply_open(req, fi) != 0) {
+        /* the opener went away (interrupted): no release will follow */
+        vfs_fh_destroy(fh);
+        return -EINTR;
+    }
+    return 0;
+}
+
+void vfs_reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, off_t off)
+{
+    if (off < 0 || (size_t)off >= len)
+        fuse_reply_buf(req, NULL, 0);
+    else
+        fuse_reply_buf(req, data + off, len - off < size ? len - off : size);
+}
+
+bool vfs_is_publisher(struct vfs *v, fuse_req_t req)
+{
+    return v->pub_tid && fuse_req_ctx(req)->pid == v->pub_tid;
+}
+
+bool vfs_is_privileged(struct vfs *v, uid_t uid)
+{
+    return uid == 0 || uid == v->owner;
+}
+
+void vfs_defer(struct vfs *v, struct vfs_deferred *d)
+{
+    d->next = v->deferred;
+    v->deferred = d;
+}
+
+bool vfs_dirbuf_add(struct vfs_dirbuf *db, const char *name, fuse_ino_t ino, mode_t mode,
+                    off_t next_off)
+{
+    struct stat st = { .st_ino = ino, .st_mode = mode };
+    size_t need = fuse_add_direntry(db->req, NULL, 0, name, NULL, 0);
+    if (db->len + need > db->size)
+        return false;
+    fuse_add_direntry(db->req, db->buf + db->len, db->size - db->len, name, &st, next_off);
+    db->len += need;
+    return true;
+}
+
+/* ---- per-user error log (queue/errors) ---- */
+
+static struct vfs_errlog *errlog_get(struct vfs *v, uid_t uid, bool create)
+{
+    for (struct vfs_errlog *e = v->errlogs; e; e = e->next)
+        if (e->uid == uid)
+            return e;
+    if (!create)
+        return NULL;
+    struct vfs_errlog *e = calloc(1, sizeof(*e));
+    if (e) {
+        e->uid = uid;
+        e->next = v->errlogs;
+        v->errlogs = e;
+    }
+    return e;
+}
+
+void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, const char *reason)
+{
+    struct vfs_errlog *e = errlog_get(v, uid, true);
+    if (!e)
+        return;
+    char stamp[32];
+    time_t now = (time_t)ev_now(v->loop);
+    struct tm tm;
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s %s: %s: %s\n", stamp, subject, strerrorname_np(err) ? strerrorname_np(err) : "error",
+                reason);
+    int slot = (e->first + e->count) % 16;
+    if (e->count == 16) {
+        free(e->lines[e->first]);
+        e->first = (e->first + 1) % 16;
+        slot = (e->first + 15) % 16;
+    } else
+        e->count++;
+    e->lines[slot] = strbuf_detach(&sb, NULL);
+}
+
+int vfs_errlog_render(struct vfs *v, uid_t uid, struct strbuf *sb)
+{
+    struct vfs_errlog *e = errlog_get(v, uid, false);
+    for (int i = 0; e && i < e->count; i++)
+        strbuf_addstr(sb, e->lines[(e->first + i) % 16]);
+    return 0;
+}
+
+/* ---- the ops ---- */
+
+static struct vfs *req_vfs(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+static struct vfs_fh *fi_fh(struct fuse_file_info *fi)
+{
+    return (struct vfs_fh *)(uintptr_t)fi->fh;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+    /* open(O_TRUNC) arrives as an open flag, not a separate setattr */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    /* writeback caching would hide writers' pids and delay submissions */
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct vfs *v = req_vfs(req);
+    switch (VFS_KIND(parent)) {
+    case VK_FIXED:
+        if (parent == VFS_I_ROOT)
+            return vfs_root_lookup(v, req, name);
+        if (parent == VFS_I_QUEUE)
+            return vfs_queue_lookup(v, req, name);
+        if (parent == VFS_I_JOBS)
+            return vfs_jobs_lookup(v, req, parent, name);
+        if (parent == VFS_I_RESOURCES)
+            return vfs_res_lookup(v, req, parent, name);
+        break;
+    case VK_JOB:
+        return vfs_jobs_lookup(v, req, parent, name);
+    case VK_RES:
+        return vfs_res_lookup(v, req, parent, name);
+    }
+    fuse_reply_err(req, ENOTDIR);
+}
+
+static int node_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
+{
+    switch (VFS_KIND(ino)) {
+    case VK_FIXED:
+        return vfs_fixed_stat(v, ino, st);
+    case VK_JOB:
+        return vfs_job_stat(v, ino, st);
+    case VK_RES:
+        return vfs_res_stat(v, ino, st);
+    case VK_SCRATCH:
+    case VK_SUBMIT:
+        return vfs_queue_stat(v, ino, st);
+    }
+    return -ENOENT;
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct stat st;
+    int rc = node_stat(v, ino, &st);
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? VFS_TTL_FIXED : VFS_TTL_NONE);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct stat st;
+    int rc;
+
+    if ((rc = node_stat(v, ino, &st)) < 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    /* only truncation is meaningful, and only where writing is */
+    if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+                   FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
+        fuse_reply_err(req, EPERM);
+        return;
+    }
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+        int kind = VFS_KIND(ino);
+        if (kind == VK_SCRATCH || kind == VK_SUBMIT)
+            rc = vfs_queue_truncate(v, ino, attr->st_size);
+        else if (kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL)
+            rc = 0;   /* `echo cancel > ctl` truncates first */
+        else
+            rc = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+        if (rc < 0) {
+            fuse_reply_err(req, -rc);
+            return;
+        }
+        node_stat(v, ino, &st);
+    }
+    fuse_reply_attr(req, &st, VFS_TTL_NONE);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    struct vfs *v = req_vfs(req);
+    if (parent == VFS_I_JOBS || VFS_KIND(parent) == VK_JOB)
+        return vfs_jobs_mkdir(v, req, parent, name);
+    fuse_reply_err(req, parent == VFS_I_QUEUE ? EPERM : EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct vfs *v = req_vfs(req);
+    if (parent == VFS_I_QUEUE)
+        return vfs_queue_unlink(v, req, name);
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+    struct vfs *v = req_vfs(req);
+    if (parent == VFS_I_QUEUE)
+        return vfs_queue_rename(v, req, name, newparent, newname, flags);
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    if (parent == VFS_I_QUEUE)
+        return vfs_queue_create(v, req, name, mode, fi);
+    fuse_reply_err(req, parent == VFS_I_ROOT || VFS_KIND(parent) == VK_FIXED ? EACCES : EACCES);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    switch (VFS_KIND(ino)) {
+    case VK_JOB:
+        return vfs_job_open(v, req, ino, fi);
+    case VK_SCRATCH:
+    case VK_SUBMIT:
+        return vfs_queue_open(v, req, ino, fi);
+    case VK_FIXED:
+        if (ino == VFS_I_QNEW)
+            return vfs_queue_open(v, req, ino, fi);
+        break;
+    }
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+        struct stat st;
+        int rc = node_stat(v, ino, &st);
+        fuse_reply_err(req, rc < 0 ? -rc : S_ISDIR(st.st_mode) ? EISDIR : EACCES);
+        return;
+    }
+    struct vfs_fh *fh = vfs_fh_create(req, FH_SNAPSHOT, ino);
+    if (!fh) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    int rc = VFS_KIND(ino) == VK_RES ? vfs_res_render(v, ino, &fh->data)
+                                     : vfs_fixed_render(v, ino, fh->uid, &fh->data);
+    if (rc < 0) {
+        vfs_fh_destroy(fh);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    vfs_reply_open(req, fi, fh, true);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct vfs_fh *fh = fi_fh(fi);
+    switch (fh->kind) {
+    case FH_SNAPSHOT:
+        vfs_reply_slice(req, fh->data.buf, fh->data.len, size, off);
+        return;
+    case FH_OUTPUT:
+    case FH_WAIT:
+        return vfs_job_read(v, req, fh, size, off);
+    case FH_CLONE:
+    case FH_SCRATCH:
+    case FH_SUBMIT:
+        return vfs_queue_read(v, req, fh, size, off);
+    default:
+        fuse_reply_err(req, EBADF);
+    }
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct vfs_fh *fh = fi_fh(fi);
+    switch (fh->kind) {
+    case FH_POKE:
+        fuse_reply_write(req, size);
+        return;
+    case FH_CTL:
+        return vfs_job_write(v, req, fh, buf, size);
+    case FH_CLONE:
+    case FH_SCRATCH:
+    case FH_SUBMIT:
+        return vfs_queue_write(v, req, fh, buf, size, off);
+    default:
+        fuse_reply_err(req, EBADF);
+    }
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct vfs_fh *fh = fi_fh(fi);
+    if (fh->kind == FH_SUBMIT || fh->kind == FH_CLONE)
+        return vfs_queue_flush(v, req, fh);
+    fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct vfs_fh *fh = fi_fh(fi);
+    /* a deferred request still pointing at this handle keeps it alive */
+    for (struct vfs_deferred *d = v->deferred; d; d = d->next)
+        if (d->fh == fh)
+            d->fh = NULL;
+    vfs_fh_destroy(fh);
+    fuse_reply_err(req, 0);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct stat st;
+    int rc = node_stat(v, ino, &st);
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else if (!S_ISDIR(st.st_mode))
+        fuse_reply_err(req, ENOTDIR);
+    else
+        fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    struct vfs *v = req_vfs(req);
+    struct vfs_dirbuf db = { .req = req, .size = size };
+    if (!(db.buf = malloc(size))) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    switch (VFS_KIND(ino)) {
+    case VK_FIXED:
+        if (ino == VFS_I_ROOT)
+            vfs_root_readdir(v, &db, off);
+        else if (ino == VFS_I_QUEUE)
+            vfs_queue_readdir(v, &db, off, fuse_req_ctx(req)->uid);
+        else if (ino == VFS_I_JOBS)
+            vfs_jobs_readdir(v, &db, ino, off);
+        else if (ino == VFS_I_RESOURCES)
+            vfs_res_readdir(v, &db, ino, off);
+        break;
+    case VK_JOB:
+        vfs_jobs_readdir(v, &db, ino, off);
+        break;
+    case VK_RES:
+        vfs_res_readdir(v, &db, ino, off);
+        break;
+    }
+    fuse_reply_buf(req, db.buf, db.len);
+    free(db.buf);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    if (VFS_KIND(ino) == VK_SCRATCH)
+        vfs_queue_forget(req_vfs(req), ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        if (VFS_KIND(forgets[i].ino) == VK_SCRATCH)
+            vfs_queue_forget(req_vfs(req), forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    struct statvfs sv;
+    memset(&sv, 0, sizeof(sv));
+    sv.f_bsize = sv.f_frsize = 4096;
+    sv.f_namemax = 255;
+    fuse_reply_statfs(req, &sv);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .rename = op_rename,
+    .create = op_create,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .release = op_release,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .statfs = op_statfs,
+};
+
+const struct fuse_lowlevel_ops *vfs_ops(void)
+{
+    return &ops;
+}
+
+/* ---- lifecycle and broker hooks ---- */
+
+struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
+{
+    struct vfs *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    v->m = m;
+    v->loop = loop;
+    v->owner = geteuid();
+    v->t_mount = ev_now(loop);
+    v->next_serial = 1;
+    return v;
+}
+
+void vfs_set_publisher(struct vfs *v, struct publisher *p)
+{
+    v->pub = p;
+    v->pub_tid = publisher_tid(p);
+}
+
+static void deferred_finish(struct vfs *v, struct vfs_deferred *d, int rc)
+{
+    if (d->what == DEFER_WAIT)
+        fuse_reply_err(d->req, -rc);
+    else
+        vfs_submission_done(v, d, rc);
+    free(d);
+}
+
+void vfs_destroy(struct vfs *v)
+{
+    if (!v)
+        return;
+    while (v->deferred) {
+        struct vfs_deferred *d = v->deferred;
+        v->deferred = d->next;
+        deferred_finish(v, d, -EINTR);
+    }
+    vfs_queue_destroy(v);
+    while (v->errlogs) {
+        struct vfs_errlog *e = v->errlogs;
+        v->errlogs = e->next;
+        for (int i = 0; i < 16; i++)
+            free(e->lines[i]);
+        free(e);
+    }
+    free(v);
+}
+
+void vfs_after_commit(struct vfs *v, int commit_rc)
+{
+    struct vfs_deferred **pp = &v->deferred;
+    while (*pp) {
+        struct vfs_deferred *d = *pp;
+        if (d->what == DEFER_WAIT || d->committed) {
+            pp = &d->next;
+            continue;
+        }
+        if (commit_rc < 0) {
+            *pp = d->next;
+            deferred_finish(v, d, commit_rc);
+            continue;
+        }
+        /* durable; the answer waits for the job directory to be announced */
+        d->committed = true;
+        struct job *job = jobmgr_lookup(v->m, d->jobid);
+        if (!v->pub || (job && job->announced)) {
+            if (job)
+                job->announced = true;
+            *pp = d->next;
+            deferred_finish(v, d, 0);
+            continue;
+        }
+        pp = &d->next;
+    }
+}
+
+/* The job's directory exists for watchers now: answer its submitter. */
+static void job_announced(struct vfs *v, struct job *job)
+{
+    struct vfs_deferred **pp = &v->deferred;
+    while (*pp) {
+        struct vfs_deferred *d = *pp;
+        if (d->what != DEFER_WAIT && d->committed && d->jobid == job->id) {
+            *pp = d->next;
+            deferred_finish(v, d, 0);
+        } else
+            pp = &d->next;
+    }
+}
+
+void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream)
+{
+    struct vfs *v = arg;
+    char path[64];
+
+    switch (what) {
+    case JOBMGR_NEW:
+        if (!v->pub) {
+            job->announced = true;
+            return;
+        }
+        snprintf(path, sizeof(path), "jobs/%s", job->idstr);
+        publisher_mkdir(v->pub, path);
+        return;
+    case JOBMGR_STATE:
+        if (job->state == JOB_INACTIVE)
+            vfs_jobs_wake(v, job);
+        if (v->pub && job->announced) {
+            snprintf(path, sizeof(path), "jobs/%s/state", job->idstr);
+            publisher_poke(v->pub, path);
+        }
+        return;
+    case JOBMGR_OUTPUT:
+        if (v->pub && job->announced) {
+            snprintf(path, sizeof(path), "jobs/%s/%s", job->idstr,
+                     stream == 1 ? "stdout" : "stderr");
+            publisher_poke(v->pub, path);
+        }
+        return;
+    }
+}
+
+/* Called from vfs_jobs_mkdir when the publisher creates the directory. */
+void vfs_jobs_announced(struct vfs *v, struct job *job);
+void vfs_jobs_announced(struct vfs *v, struct job *job)
+{
+    job->announced = true;
+    job_announced(v, job);
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+    struct vfs_deferred *d = data;
+    struct vfs *v = req_vfs(req);
+    /* answered after this request batch, outside libfuse's request lock */
+    d->interrupted = true;
+    v->interrupts = true;
+}
+
+void vfs_wait_defer(struct vfs *v, fuse_req_t req, struct vfs_deferred *d);
+void vfs_wait_defer(struct vfs *v, fuse_req_t req, struct vfs_deferred *d)
+{
+    vfs_defer(v, d);
+    fuse_req_interrupt_func(req, on_interrupt, d);
+}
+
+void vfs_process_interrupts(struct vfs *v)
+{
+    if (!v->interrupts)
+        return;
+    v->interrupts = false;
+    struct vfs_deferred **pp = &v->deferred;
+    while (*pp) {
+        struct vfs_deferred *d = *pp;
+        if (d->what == DEFER_WAIT && d->interrupted) {
+            *pp = d->next;
+            fuse_reply_err(d->req, EINTR);
+            free(d);
+        } else
+            pp = &d->next;
+    }
+}

@@ -1,0 +1,39 @@
+/* vfs.h - the mounted tree: FUSE low-level requests in, model calls out.
+ *
+ * The vfs translates paths and file operations into calls on the jobmgr
+ * (jobs, queue, resources) and renders the model as files. It holds no
+ * scheduling or storage logic. Layout and formats: doc/tree.md.
+ *
+ * Threading: every function here runs on the broker's loop thread, which
+ * also processes FUSE requests; replies may be deferred (submissions wait
+ * for the group commit, `wait` reads wait for the job to end).
+ */
+#ifndef FLUXFS_VFS_H
+#define FLUXFS_VFS_H
+
+#include <fuse_lowlevel.h>
+#include "fsd/jobmgr.h"
+#include "fsd/publish.h"
+
+struct vfs;
+
+struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop);
+void vfs_destroy(struct vfs *v);   /* answers every deferred request with EINTR */
+
+/* The ops table and userdata for fuse_session_new(). */
+const struct fuse_lowlevel_ops *vfs_ops(void);
+
+/* The publisher whose requests are announcements (may be NULL: then jobs
+ * are announced at once and watchers see no events). */
+void vfs_set_publisher(struct vfs *v, struct publisher *p);
+
+/* The model changed (wired to jobmgr_set_notify by the broker). */
+void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream);
+
+/* After each store_commit(): answer or fail the submissions it covered. */
+void vfs_after_commit(struct vfs *v, int commit_rc);
+
+/* After a batch of requests: answer interrupted `wait` reads with EINTR. */
+void vfs_process_interrupts(struct vfs *v);
+
+#endif

@@ -1,0 +1,344 @@
+/* vfs_jobs.c - jobs/ and jobs/<id>/: one directory per job, its files
+ * rendered from the job model, `wait` answered when the job ends, `ctl`
+ * turned into control calls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsd/vfs/vfs_private.h"
+
+void vfs_jobs_announced(struct vfs *v, struct job *job);
+void vfs_wait_defer(struct vfs *v, fuse_req_t req, struct vfs_deferred *d);
+
+struct job_file {
+    const char *name;
+    mode_t mode;
+};
+
+static const struct job_file job_files[VFS_JOB_NFILES] = {
+    [VFS_JOB_DIR] = { ".", 0755 },
+    [VFS_JOB_JOBSPEC] = { "jobspec", 0400 },
+    [VFS_JOB_STATE] = { "state", 0444 },
+    [VFS_JOB_EVENTLOG] = { "eventlog", 0444 },
+    [VFS_JOB_R] = { "R", 0444 },
+    [VFS_JOB_STDOUT] = { "stdout", 0400 },
+    [VFS_JOB_STDERR] = { "stderr", 0400 },
+    [VFS_JOB_RESULT] = { "result", 0444 },
+    [VFS_JOB_WAIT] = { "wait", 0444 },
+    [VFS_JOB_CTL] = { "ctl", 0200 },
+};
+
+static fuse_ino_t job_ino(const struct job *job, int file)
+{
+    return VFS_INO(VK_JOB, (job->seq << 8) | (unsigned)file);
+}
+
+/* The job an inode names, if it exists and may be seen. */
+static struct job *ino_job(struct vfs *v, fuse_ino_t ino, int *file)
+{
+    struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
+    *file = (int)(ino & 0xff);
+    if (!job || !job->announced || *file >= VFS_JOB_NFILES)
+        return NULL;
+    return job;
+}
+
+static off_t file_size(const struct job *job, int file)
+{
+    char buf[64];
+    switch (file) {
+    case VFS_JOB_JOBSPEC:
+        return job->spec_len;
+    case VFS_JOB_STATE:
+        return strlen(job_state_name(job->state)) + 1;
+    case VFS_JOB_EVENTLOG:
+        return job->evlog_len;
+    case VFS_JOB_R:
+        return job->R_len;
+    case VFS_JOB_STDOUT:
+        return job->out_len[1];
+    case VFS_JOB_STDERR:
+        return job->out_len[2];
+    case VFS_JOB_RESULT:
+        return job_result_text(job, buf, sizeof(buf));
+    case VFS_JOB_WAIT:
+        return job->state == JOB_INACTIVE ? job_result_text(job, buf, sizeof(buf)) : 0;
+    }
+    return 0;
+}
+
+static double file_mtime(const struct job *job, int file)
+{
+    switch (file) {
+    case VFS_JOB_JOBSPEC:
+        return job->t_submit;
+    case VFS_JOB_STDOUT:
+        return job->t_output[1] ? job->t_output[1] : job->t_submit;
+    case VFS_JOB_STDERR:
+        return job->t_output[2] ? job->t_output[2] : job->t_submit;
+    }
+    return job->t_state;
+}
+
+static void job_stat(struct vfs *v, const struct job *job, int file, struct stat *st)
+{
+    if (file == VFS_JOB_DIR)
+        vfs_stat_dir(v, st, job_ino(job, file), job->uid, 0755, job->t_state);
+    else
+        vfs_stat_file(v, st, job_ino(job, file), job->uid, job_files[file].mode,
+                      file_size(job, file), file_mtime(job, file));
+    st->st_gid = job->gid;
+}
+
+int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
+{
+    int file;
+    struct job *job = ino_job(v, ino, &file);
+    if (!job)
+        return -ENOENT;
+    job_stat(v, job, file, st);
+    return 0;
+}
+
+void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct stat st;
+    struct job *job;
+    int file;
+
+    if (parent == VFS_I_JOBS) {
+        job = jobmgr_lookup_name(v->m, name);
+        /* unannounced jobs are invisible, so the publisher's mkdir can
+         * create them and watchers see IN_CREATE */
+        if (!job || !job->announced) {
+            fuse_reply_err(req, ENOENT);
+            return;
+        }
+        job_stat(v, job, VFS_JOB_DIR, &st);
+        vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+        return;
+    }
+    if (!(job = ino_job(v, parent, &file)) || file != VFS_JOB_DIR) {
+        fuse_reply_err(req, job ? ENOTDIR : ENOENT);
+        return;
+    }
+    for (int f = 1; f < VFS_JOB_NFILES; f++) {
+        if (strcmp(job_files[f].name, name) == 0) {
+            job_stat(v, job, f, &st);
+            vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+            return;
+        }
+    }
+    fuse_reply_err(req, ENOENT);
+}
+
+void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off)
+{
+    if (ino == VFS_I_JOBS) {
+        if (off < 1 && !vfs_dirbuf_add(db, ".", VFS_I_JOBS, S_IFDIR, 1))
+            return;
+        if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_I_ROOT, S_IFDIR, 2))
+            return;
+        /* offsets are job sequence numbers, so jobs arriving mid-listing
+         * neither repeat nor shift what follows */
+        uint64_t seq = off >= 2 ? (uint64_t)off - 1 : 1;
+        for (struct job *job = jobmgr_next(v->m, seq); job; job = jobmgr_next(v->m, job->seq + 1)) {
+            if (!job->announced)
+                continue;
+            if (!vfs_dirbuf_add(db, job->idstr, job_ino(job, VFS_JOB_DIR), S_IFDIR, job->seq + 2))
+                return;
+        }
+        return;
+    }
+    int file;
+    struct job *job = ino_job(v, ino, &file);
+    if (!job)
+        return;
+    if (off < 1 && !vfs_dirbuf_add(db, ".", ino, S_IFDIR, 1))
+        return;
+    if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_I_JOBS, S_IFDIR, 2))
+        return;
+    for (int f = off > 2 ? off - 1 : 1; f < VFS_JOB_NFILES; f++)
+        if (!vfs_dirbuf_add(db, job_files[f].name, job_ino(job, f), S_IFREG, f + 2))
+            return;
+}
+
+void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct stat st;
+    if (parent == VFS_I_JOBS) {
+        struct job *job = jobmgr_lookup_name(v->m, name);
+        if (!vfs_is_publisher(v, req)) {
+            fuse_reply_err(req, job && job->announced ? EEXIST : EPERM);
+            return;
+        }
+        if (!job || job->announced) {
+            fuse_reply_err(req, job ? EEXIST : ENOENT);
+            return;
+        }
+        job_stat(v, job, VFS_JOB_DIR, &st);
+        vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+        vfs_jobs_announced(v, job);
+        return;
+    }
+    /* nested instances will live here; until then say so plainly */
+    fuse_reply_err(req, ENOTSUP);
+}
+
+static bool may_read(struct vfs *v, const struct job *job, int file, uid_t uid)
+{
+    if (job_files[file].mode & 0004)
+        return true;
+    return uid == job->uid || vfs_is_privileged(v, uid);
+}
+
+static int render(struct vfs *v, struct job *job, int file, struct strbuf *sb)
+{
+    char buf[64];
+    switch (file) {
+    case VFS_JOB_JOBSPEC:
+        return strbuf_add(sb, job->spec_text, job->spec_len);
+    case VFS_JOB_STATE:
+        return strbuf_addf(sb, "%s\n", job_state_name(job->state));
+    case VFS_JOB_EVENTLOG:
+        return jobmgr_eventlog(v->m, job, sb);
+    case VFS_JOB_R:
+        return job->R ? strbuf_add(sb, job->R, job->R_len) : 0;
+    case VFS_JOB_RESULT:
+        job_result_text(job, buf, sizeof(buf));
+        return strbuf_addstr(sb, buf);
+    }
+    return 0;
+}
+
+void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int file, acc = fi->flags & O_ACCMODE;
+    struct job *job = ino_job(v, ino, &file);
+    uid_t uid = fuse_req_ctx(req)->uid;
+    enum vfs_fh_kind kind = FH_SNAPSHOT;
+    struct vfs_fh *fh;
+
+    if (!job) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (file == VFS_JOB_DIR) {
+        fuse_reply_err(req, EISDIR);
+        return;
+    }
+    if (acc != O_RDONLY && vfs_is_publisher(v, req))
+        kind = FH_POKE;
+    else if (file == VFS_JOB_CTL) {
+        if (acc == O_RDONLY) {
+            fuse_reply_err(req, EACCES);
+            return;
+        }
+        kind = FH_CTL;
+    } else if (acc != O_RDONLY) {
+        fuse_reply_err(req, EACCES);
+        return;
+    } else if (!may_read(v, job, file, uid)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    } else if (file == VFS_JOB_STDOUT || file == VFS_JOB_STDERR)
+        kind = FH_OUTPUT;
+    else if (file == VFS_JOB_WAIT)
+        kind = FH_WAIT;
+    if (!(fh = vfs_fh_create(req, kind, ino))) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    fh->jobid = job->id;
+    fh->stream = file == VFS_JOB_STDERR ? 2 : 1;
+    if (kind == FH_SNAPSHOT) {
+        int rc = render(v, job, file, &fh->data);
+        if (rc < 0) {
+            vfs_fh_destroy(fh);
+            fuse_reply_err(req, -rc);
+            return;
+        }
+    }
+    vfs_reply_open(req, fi, fh, true);
+}
+
+static void reply_result(fuse_req_t req, struct job *job, size_t size, off_t off)
+{
+    char buf[64];
+    int len = job_result_text(job, buf, sizeof(buf));
+    vfs_reply_slice(req, buf, len, size, off);
+}
+
+void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
+{
+    struct job *job = jobmgr_lookup(v->m, fh->jobid);
+    if (!job) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (fh->kind == FH_OUTPUT) {
+        char *buf = malloc(size ? size : 1);
+        if (!buf) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+        ssize_t n = jobmgr_output_read(v->m, job, fh->stream, off, buf, size);
+        if (n < 0)
+            fuse_reply_err(req, (int)-n);
+        else
+            fuse_reply_buf(req, buf, n);
+        free(buf);
+        return;
+    }
+    /* FH_WAIT: block (without a thread) until the job is inactive */
+    if (job->state == JOB_INACTIVE) {
+        reply_result(req, job, size, off);
+        return;
+    }
+    struct vfs_deferred *d = calloc(1, sizeof(*d));
+    if (!d) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    d->req = req;
+    d->what = DEFER_WAIT;
+    d->jobid = job->id;
+    d->off = off;
+    d->size = size;
+    vfs_wait_defer(v, req, d);
+}
+
+void vfs_jobs_wake(struct vfs *v, struct job *job)
+{
+    struct vfs_deferred **pp = &v->deferred;
+    while (*pp) {
+        struct vfs_deferred *d = *pp;
+        if (d->what == DEFER_WAIT && d->jobid == job->id) {
+            *pp = d->next;
+            reply_result(d->req, job, d->size, d->off);
+            free(d);
+        } else
+            pp = &d->next;
+    }
+}
+
+void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                   size_t size)
+{
+    struct job *job = jobmgr_lookup(v->m, fh->jobid);
+    struct errmsg err = { "" };
+    if (!job) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    int rc = jobmgr_ctl(v->m, job, fuse_req_ctx(req)->uid, buf, size, &err);
+    if (rc < 0) {
+        char subject[64];
+        snprintf(subject, sizeof(subject), "jobs/%s/ctl", job->idstr);
+        vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc, err.text);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fuse_reply_write(req, size);
+}

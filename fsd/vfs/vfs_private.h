@@ -1,0 +1,205 @@
+/* vfs_private.h - shared by the vfs_*.c files only.
+ *
+ * Inode numbers are computed, not allocated: the top byte says what kind of
+ * object an inode is, the rest names it. The kernel's lookup counts therefore
+ * need no bookkeeping except for scratch files, which are real objects.
+ *
+ *   kind 0  fixed nodes (root, queue/, jobs/, status, ...)   ino = VFS_I_*
+ *   kind 1  job directory and its files     ino = (seq << 8) | VFS_JOB_*
+ *   kind 2  resources/<node>/ and its files ino = (node << 24) | item
+ *   kind 3  queue scratch file (".name")    ino = serial
+ *   kind 4  queue submission in progress    ino = serial
+ */
+#ifndef FLUXFS_VFS_PRIVATE_H
+#define FLUXFS_VFS_PRIVATE_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include "common/strbuf.h"
+#include "fsd/vfs/vfs.h"
+
+#define VFS_KIND_SHIFT 56
+#define VFS_INO(kind, n) (((fuse_ino_t)(kind) << VFS_KIND_SHIFT) | (fuse_ino_t)(n))
+#define VFS_KIND(ino) ((int)((ino) >> VFS_KIND_SHIFT))
+#define VFS_NUM(ino) ((ino) & ((1ull << VFS_KIND_SHIFT) - 1))
+
+enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4 };
+
+enum vfs_fixed {
+    VFS_I_ROOT = 1,        /* FUSE_ROOT_ID */
+    VFS_I_QUEUE,
+    VFS_I_JOBS,
+    VFS_I_RESOURCES,
+    VFS_I_STATUS,
+    VFS_I_README,
+    VFS_I_QNEW,
+    VFS_I_QERRORS,
+    VFS_I_RES_R,
+    VFS_I_RES_SUMMARY,
+};
+
+enum vfs_job_file {
+    VFS_JOB_DIR = 0,
+    VFS_JOB_JOBSPEC,
+    VFS_JOB_STATE,
+    VFS_JOB_EVENTLOG,
+    VFS_JOB_R,
+    VFS_JOB_STDOUT,
+    VFS_JOB_STDERR,
+    VFS_JOB_RESULT,
+    VFS_JOB_WAIT,
+    VFS_JOB_CTL,
+    VFS_JOB_NFILES
+};
+
+#define VFS_RES_GPU_BASE (1u << 23)   /* item >= this: gpu, below: 1 + core */
+
+/* What an open file handle reads from or writes to. */
+enum vfs_fh_kind {
+    FH_SNAPSHOT,    /* text rendered at open() */
+    FH_OUTPUT,      /* a job's stdout/stderr, read live from the store */
+    FH_WAIT,        /* jobs/<id>/wait */
+    FH_CTL,         /* jobs/<id>/ctl */
+    FH_POKE,        /* the publisher's own open: writes change nothing */
+    FH_SUBMIT,      /* a visible file created in queue/: submitted at close */
+    FH_CLONE,       /* queue/new: submitted at close or first read */
+    FH_SCRATCH,     /* a ".name" file in queue/ */
+};
+
+struct vfs_scratch {
+    fuse_ino_t ino;
+    char *name;
+    uid_t uid;
+    gid_t gid;
+    struct strbuf data;
+    struct timespec mtime;
+    unsigned long nlookup;     /* kernel references */
+    bool unlinked;             /* gone from queue/, freed at nlookup == 0 */
+    struct vfs_scratch *next;
+};
+
+struct vfs_fh {
+    enum vfs_fh_kind kind;
+    struct strbuf data;        /* snapshot, or the jobspec being written */
+    uint64_t jobid;
+    int stream;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+    char *name;                /* submission: the file name, for errors */
+    fuse_ino_t ino;
+    bool submitted;            /* a submission was attempted */
+    int submit_rc;             /* its outcome once known (1 = still pending) */
+    uint64_t submit_id;
+    bool id_read;              /* queue/new: the id line was returned */
+    struct vfs_scratch *scratch;
+};
+
+/* A request answered later: a submission awaiting commit and announcement,
+ * or a `wait` read awaiting the end of a job. */
+struct vfs_deferred {
+    fuse_req_t req;
+    enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT } what;
+    struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
+    uint64_t jobid;
+    bool committed;            /* the job is durable, awaiting announcement */
+    off_t off;                 /* DEFER_WAIT */
+    size_t size;
+    volatile bool interrupted;
+    struct vfs_deferred *next;
+};
+
+struct vfs_errlog {
+    uid_t uid;
+    char *lines[16];           /* ring, oldest first from 'first' */
+    int first, count;
+    struct vfs_errlog *next;
+};
+
+struct vfs {
+    struct jobmgr *m;
+    struct ev_loop *loop;
+    struct publisher *pub;
+    pid_t pub_tid;
+    uid_t owner;
+    double t_mount;
+    struct vfs_scratch *scratch;
+    uint64_t next_serial;
+    struct vfs_deferred *deferred;
+    bool interrupts;
+    struct vfs_errlog *errlogs;
+};
+
+/* Timeouts the kernel may cache entries and attributes for. */
+#define VFS_TTL_FIXED 1.0
+#define VFS_TTL_NONE 0.0
+
+/* vfs.c: shared helpers */
+void vfs_stat_dir(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,
+                  double mtime);
+void vfs_stat_file(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,
+                   off_t size, double mtime);
+void vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl);
+struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino);
+void vfs_fh_destroy(struct vfs_fh *fh);
+int vfs_reply_open(fuse_req_t req, struct fuse_file_info *fi, struct vfs_fh *fh, bool direct);
+void vfs_reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, off_t off);
+bool vfs_is_publisher(struct vfs *v, fuse_req_t req);
+bool vfs_is_privileged(struct vfs *v, uid_t uid);
+void vfs_defer(struct vfs *v, struct vfs_deferred *d);
+void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, const char *reason);
+int vfs_errlog_render(struct vfs *v, uid_t uid, struct strbuf *sb);
+
+/* A tiny readdir accumulator over fuse_add_direntry(). */
+struct vfs_dirbuf {
+    fuse_req_t req;
+    char *buf;
+    size_t size, len;
+};
+/* Add an entry whose successor is at offset next_off; false when full. */
+bool vfs_dirbuf_add(struct vfs_dirbuf *db, const char *name, fuse_ino_t ino, mode_t mode,
+                    off_t next_off);
+
+/* vfs_root.c */
+void vfs_root_lookup(struct vfs *v, fuse_req_t req, const char *name);
+void vfs_root_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off);
+int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb);
+
+/* vfs_queue.c */
+void vfs_queue_lookup(struct vfs *v, fuse_req_t req, const char *name);
+void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off, uid_t uid);
+void vfs_queue_create(struct vfs *v, fuse_req_t req, const char *name, mode_t mode,
+                      struct fuse_file_info *fi);
+void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
+void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                     size_t size, off_t off);
+void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh);
+void vfs_queue_unlink(struct vfs *v, fuse_req_t req, const char *name);
+void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags);
+int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size);
+void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
+void vfs_queue_destroy(struct vfs *v);
+void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);
+
+/* vfs_jobs.c */
+void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
+void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off);
+int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
+void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
+void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                   size_t size);
+void vfs_jobs_wake(struct vfs *v, struct job *job);
+
+/* vfs_resources.c */
+void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
+void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off);
+int vfs_res_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
+
+#endif
