@@ -6,6 +6,19 @@
  * first-fit on nodes in rank order, and EASY backfill: a later job may start
  * now if it fits and does not delay the reservation of the first blocked job.
  * Jobs without a duration are treated as running forever for reservations.
+ *
+ * Backfill details (reservation depth 1): the first job that does not fit
+ * (the head) is reserved the cores/gpus first-fit would give it at its shadow
+ * time, the earliest expected end (starttime + duration) of running jobs at
+ * which it fits. A later job starts now if it fits in what is free and not
+ * reserved, or if it fits in what is free and ends by the shadow time. When
+ * only unlimited jobs stand in the head's way its shadow time is +inf: jobs
+ * with a duration may then backfill anywhere that is free, unlimited jobs only
+ * outside the head's reservation, so wide jobs are not starved.
+ *
+ * The graph must outlive the scheduler.  Cost of a pass: O(pending) cheap
+ * checks plus O(log nodes) per node matched; it returns at once when no core
+ * is free, and a request shape that failed once is not retried in that pass.
  */
 #ifndef FLUXFS_SCHED_H
 #define FLUXFS_SCHED_H
@@ -72,7 +85,9 @@ int sched_release(struct sched *s, uint64_t id);
 
 /* Run the queue policy at time now. For each job that gets resources now,
  * cb is called once with its allocation (valid only during the call); the job
- * then counts as running until sched_release(). Returns the number allocated. */
+ * then counts as running until sched_release(). cb may call the lookup
+ * functions but must not submit, cancel, release or change urgency.
+ * Returns the number allocated. */
 typedef void (*sched_alloc_f)(void *arg, uint64_t id, const struct sched_alloc *a);
 int sched_schedule(struct sched *s, double now, sched_alloc_f cb, void *arg);
 
