@@ -623,13 +623,13 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
     case JOBMGR_STATE:
         if (job->state == JOB_INACTIVE)
             vfs_jobs_wake(v, job);
-        if (v->pub && job->announced) {
+        if (v->pub && job->committed) {
             snprintf(path, sizeof(path), "jobs/%s/state", job->idstr);
             publisher_poke(v->pub, path);
         }
         return;
     case JOBMGR_OUTPUT:
-        if (v->pub && job->announced) {
+        if (v->pub && job->committed) {
             snprintf(path, sizeof(path), "jobs/%s/%s", job->idstr,
                      stream == 1 ? "stdout" : "stderr");
             publisher_poke(v->pub, path);
