@@ -1,0 +1,25 @@
+#!/bin/sh
+# start.sh [MOUNTPOINT] - install what is missing, build, and start a fluxfs
+# instance on this machine's resources, mounted at MOUNTPOINT (default /flux
+# as root, ~/flux otherwise). Extra fluxfsd options go in $FLUXFSD_OPTS.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh"
+
+if [ "$(id -u)" -eq 0 ]; then mnt=${1:-/flux}; else mnt=${1:-$HOME/flux}; fi
+if grep -q " $mnt fuse.fluxfsd " /proc/mounts; then
+	echo "fluxfs is already mounted at $mnt (stop it with: fusermount3 -u $mnt)"
+	exit 0
+fi
+mkdir -p "$mnt"
+# shellcheck disable=SC2086
+"$top/build/fsd/fluxfsd" ${FLUXFSD_OPTS:-} "$mnt"
+cat <<MSG
+fluxfs is running at $mnt ($(grep '^cores:' "$mnt/status"), $(grep '^nodes:' "$mnt/status")).
+Try:
+  cp $top/mount-examples/hello.yaml $mnt/queue/
+  ls $mnt/jobs/ && cat $mnt/jobs/*/stdout
+  cat $mnt/README
+Stop it with: fusermount3 -u $mnt
+MSG
