@@ -5,6 +5,7 @@
  * Where pidfd_open is missing (kernels before 5.3, valgrind) a per-job
  * timer polls waitpid(WNOHANG) instead.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -242,6 +243,11 @@ static bool task_reap(struct xtask *t)
     if (r < 0)
         wstatus = 0xff00;   /* reaped behind our back: report exit 255 */
     t->status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+    /* What the task left behind in its process group ends with it, as with
+     * Slurm's process tracking: no orphans outlive their job. The group id
+     * cannot have been reused while members remain. */
+    if (r > 0)
+        kill(-t->pid, SIGKILL);
     t->pid = 0;
     if (t->pidfd >= 0) {
         ev_fd_del(j->x->loop, t->pidfd);
@@ -663,4 +669,43 @@ out:
     if (s.null_r >= 0)
         close(s.null_r);
     return rc;
+}
+
+/* Does /proc/<pid>/environ hold exactly the string want? */
+static bool environ_has(const char *pid, const char *want)
+{
+    char path[64], buf[65536];
+    snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+        if (strcmp(p, want) == 0)
+            return true;
+    return false;
+}
+
+int exec_kill_orphans(const char *idstr)
+{
+    char want[128];
+    int count = 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    snprintf(want, sizeof(want), "FLUX_JOB_ID=%s", idstr);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)atoi(de->d_name);
+        if (pid != getpid() && environ_has(de->d_name, want) && kill(pid, SIGKILL) == 0)
+            count++;
+    }
+    closedir(d);
+    return count;
 }

@@ -70,6 +70,11 @@ int exec_signal(struct exec *x, uint64_t id, int sig);
 /* SIGTERM now, SIGKILL after grace seconds if still running. 0 or -ENOENT. */
 int exec_terminate(struct exec *x, uint64_t id, double grace);
 
+/* Kill (SIGKILL) every process on this machine whose environment says it
+ * belongs to job idstr (FLUX_JOB_ID=idstr): what a crashed broker left
+ * behind. Returns the number of processes signalled. */
+int exec_kill_orphans(const char *idstr);
+
 /* Number of jobs with tasks still running. */
 size_t exec_active(const struct exec *x);
 

@@ -271,8 +271,8 @@ int broker_run(const struct broker_config *cfg)
         teardown(&b);
         return 1;
     }
-    syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
     report_ready(cfg, 0);
+    syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
     while (!b.stop)
         iterate(&b, jobmgr_busy(b.m) ? 0 : -1);
     syslog(LOG_INFO, "shutting down");

@@ -754,7 +754,11 @@ static void recover_job(struct jobmgr *m, struct job *job)
         return;
     case JOB_RUN:
     case JOB_CLEANUP:
-        /* its tasks died with the old broker (PDEATHSIG); say so */
+        /* its tasks died with the old broker (PDEATHSIG); anything they
+         * started that is still around dies now, then say so */
+        if (exec_kill_orphans(job->idstr) > 0)
+            syslog(LOG_INFO, "job %s: killed processes left from before the restart",
+                   job->idstr);
         post_exception(m, job, "lost", m->owner, "broker restarted while the job was running");
         job->status = 128 + SIGKILL;
         job->result = RESULT_LOST;
