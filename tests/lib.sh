@@ -1,0 +1,290 @@
+# tests/lib.sh: sourced by every tests/tNNNN-*.t script.
+#
+# Gives: TAP helpers (plan ok nok is isnt like unlike diag skip done_testing
+# bail_out), a private temp dir $T (the test's cwd), and a daemon harness:
+# fluxfs_start [ARGS]  mount $MNT with state $STATE (extra daemon ARGS)
+# fluxfs_stop          unmount cleanly and wait for the daemon to exit
+# fluxfs_kill9         kill -9 the daemon and detach the dead mount
+# submit FILE          submit through queue/new, print the job id
+# wait_state ID STATE [SECS]   poll jobs/ID/state until it reads STATE
+# wait_job ID [SECS]   read jobs/ID/wait (bounded), print the result line
+# mkjob CMD [CORES] [DURATION] [TASKS]   print a V1 jobspec running sh -c CMD
+# An EXIT trap always unmounts, kills daemons and job processes and removes
+# $T, even when the test fails or is interrupted.
+
+set -u
+shopt -s nullglob
+
+TEST_NAME=$(basename "$0")
+SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SRCDIR/.." && pwd)
+FLUXFSD=${FLUXFSD:-$REPO/build/fsd/fluxfsd}
+SHARED=${FLUXFS_SHARED:-$REPO/../shared}
+CONFORMANCE=$SHARED/conformance
+FIXTURES=$SRCDIR/fixtures
+
+T=$(mktemp -d /tmp/fluxfs-test.XXXXXX) || { echo "Bail out! mktemp failed"; exit 1; }
+MNT=$T/mnt
+STATE=$T/state
+DAEMON_LOG=$T/daemon.log
+FLUXFS_PID=
+_all_pids=()
+cd "$T" || exit 1
+
+# ---------------------------------------------------------------- TAP
+_tap_n=0
+_tap_fail=0
+_tap_plan=
+
+plan() { _tap_plan=$1; echo "1..$1"; }
+diag() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*"; }
+
+_tap_result() {            # _tap_result RC DESC
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_tap_n - $2"
+	else
+		echo "not ok $_tap_n - $2"
+		_tap_fail=$((_tap_fail + 1))
+		local c=${BASH_LINENO[1]:-?}
+		diag "  failed at $TEST_NAME line $c"
+	fi
+	return "$1"
+}
+# ok DESC CMD [ARGS...]: pass when CMD exits 0
+ok() { local d=$1; shift; "$@"; _tap_result $? "$d"; }
+# nok DESC CMD [ARGS...]: pass when CMD exits non-zero
+nok() { local d=$1; shift; if "$@"; then _tap_result 1 "$d"; else _tap_result 0 "$d"; fi; }
+# is GOT EXPECTED DESC
+is() {
+	if [ "$1" = "$2" ]; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"; diag "       got: '$1'" "  expected: '$2'"; return 1; fi
+}
+isnt() {
+	if [ "$1" != "$2" ]; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"; diag "  got '$1', expected anything else"; return 1; fi
+}
+# like GOT ERE DESC
+like() {
+	if [[ $1 =~ $2 ]]; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"; diag "  '$1'" "  doesn't match /$2/"; return 1; fi
+}
+unlike() {
+	if [[ ! $1 =~ $2 ]]; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"; diag "  '$1'" "  matches /$2/"; return 1; fi
+}
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }
+done_testing() { [ -n "$_tap_plan" ] || { _tap_plan=$_tap_n; echo "1..$_tap_n"; }; }
+bail_out() { echo "Bail out! $*"; exit 255; }
+
+# ---------------------------------------------------------------- cleanup
+_kill_jobs() {
+	# job processes: descendants of our daemons, and anything whose cwd is
+	# inside $T (tasks run in the submitter's cwd, which is $T)
+	local p pids=() d
+	for d in "${_all_pids[@]}"; do
+		pids+=($(_descendants "$d"))
+	done
+	for p in /proc/[0-9]*; do
+		d=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case $d in "$T"|"$T"/*) [ "${p#/proc/}" != $$ ] && pids+=("${p#/proc/}") ;; esac
+	done
+	[ ${#pids[@]} -gt 0 ] && kill -9 "${pids[@]}" 2>/dev/null
+	return 0
+}
+_descendants() {
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		echo "$c"; _descendants "$c"
+	done
+}
+_unmount_all() {
+	local m i
+	for i in 1 2 3; do
+		m=$(awk -v t="$T" '$2 == t || index($2, t "/") == 1 { print $2 }' /proc/mounts)
+		[ -z "$m" ] && return 0
+		for m in $m; do
+			fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done
+	done
+}
+_cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	_kill_jobs
+	_unmount_all
+	for p in "${_all_pids[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	_kill_jobs
+	cd /
+	if [ -n "${FLUXFS_KEEP:-}" ]; then
+		echo "# kept $T" >&2
+	else
+		rm -rf --one-file-system "$T" 2>/dev/null
+	fi
+	if [ -n "$_tap_plan" ] && [ "$_tap_plan" != "$_tap_n" ]; then
+		echo "# planned $_tap_plan tests but ran $_tap_n"
+		rc=1
+	elif [ -z "$_tap_plan" ]; then
+		echo "# no plan (script ended early?)"
+		rc=1
+	fi
+	[ "$_tap_fail" -gt 0 ] && rc=1
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'echo "# interrupted"; exit 130' INT TERM
+
+# ---------------------------------------------------------------- daemon
+# fluxfs_start [ARGS]: start the daemon in the foreground on $MNT
+fluxfs_start() {
+	mkdir -p "$MNT" "$STATE"
+	"$FLUXFSD" -f --state "$STATE" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
+	FLUXFS_PID=$!
+	_all_pids+=("$FLUXFS_PID")
+	local i
+	for i in $(seq 200); do
+		if mountpoint -q "$MNT" && [ -e "$MNT/status" ]; then
+			return 0
+		fi
+		kill -0 "$FLUXFS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	diag "fluxfsd did not mount $MNT; log:" "$(tail -5 "$DAEMON_LOG")"
+	return 1
+}
+# wait (bounded) for a pid to exit
+_wait_gone() {
+	local i
+	for i in $(seq $((${2:-10} * 20))); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+fluxfs_stop() {
+	local i
+	for i in $(seq 50); do
+		fusermount3 -u "$MNT" 2>/dev/null && break
+		sleep 0.1
+	done
+	mountpoint -q "$MNT" && fusermount3 -uz "$MNT"
+	if [ -n "$FLUXFS_PID" ] && ! _wait_gone "$FLUXFS_PID" 10; then
+		diag "fluxfsd $FLUXFS_PID did not exit after unmount"
+		kill -9 "$FLUXFS_PID" 2>/dev/null
+		return 1
+	fi
+	FLUXFS_PID=
+	! mountpoint -q "$MNT"
+}
+fluxfs_kill9() {
+	kill -9 "$FLUXFS_PID" 2>/dev/null
+	_wait_gone "$FLUXFS_PID" 5
+	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
+	FLUXFS_PID=
+	! mountpoint -q "$MNT"
+}
+
+# ---------------------------------------------------------------- jobs
+# submit FILE: submit through the queue/new clone file, print the id
+submit() {
+	local id
+	id=$(timeout 10 bash -c 'exec 3<>"$1" && cat "$2" >&3 && read -r id <&3 && echo "$id"' \
+		_ "$MNT/queue/new" "$1") || return 1
+	[ -n "$id" ] || return 1
+	echo "$id"
+}
+# submit_cp FILE [NAME]: submit with cp; print the new job id (the one job
+# that appeared in jobs/)
+submit_cp() {
+	local before after id
+	before=$(ls "$MNT/jobs")
+	timeout 10 cp "$1" "$MNT/queue/${2:-$(basename "$1")}" || return 1
+	after=$(ls "$MNT/jobs")
+	id=$(comm -13 <(echo "$before") <(echo "$after"))
+	[ -n "$id" ] && [ "$(echo "$id" | wc -l)" -eq 1 ] || return 1
+	echo "$id"
+}
+jobfile() { timeout 5 cat "$MNT/jobs/$1/$2"; }
+job_state() { timeout 5 cat "$MNT/jobs/$1/state" 2>/dev/null; }
+# wait_state ID STATE [SECS]
+wait_state() {
+	local i s n=$((${3:-20} * 20))
+	for ((i = 0; i < n; i++)); do
+		s=$(job_state "$1")
+		[ "$s" = "$2" ] && return 0
+		sleep 0.05
+	done
+	diag "job $1 is '$s' after ${3:-20}s, wanted $2"
+	return 1
+}
+# wait_job ID [SECS]: block on jobs/ID/wait, print the result line
+wait_job() { timeout "${2:-20}" cat "$MNT/jobs/$1/wait"; }
+# wait_until SECS CMD...: poll CMD until it succeeds
+wait_until() {
+	local n=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+status_field() { timeout 5 cat "$MNT/status" | awk -F': ' -v k="$1" '$1 == k { print $2 }'; }
+event_names() { jobfile "$1" eventlog | sed -n 's/.*"name":"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+event_ts() { jobfile "$1" eventlog | sed -n "s/.*\"timestamp\":\([0-9.]*\),\"name\":\"$2\".*/\1/p" | head -1; }
+
+_json_str() {
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\t'/\\t}
+	s=${s//$'\n'/\\n}
+	printf '"%s"' "$s"
+}
+# mkjob CMD [CORES] [DURATION] [TASKS]: one slot of CORES cores running
+# TASKS copies of sh -c CMD
+mkjob() {
+	cat <<EOF
+version: 1
+resources:
+  - type: slot
+    count: 1
+    label: task
+    with:
+      - type: core
+        count: ${2:-1}
+tasks:
+  - command: ["sh", "-c", $(_json_str "$1")]
+    slot: task
+    count:
+      per_slot: ${4:-1}
+attributes:
+  system:
+    duration: ${3:-60}
+EOF
+}
+# mkjob_nodes CMD NODES [CORES_PER_NODE] [DURATION]: one task per node
+mkjob_nodes() {
+	cat <<EOF
+version: 1
+resources:
+  - type: node
+    count: $2
+    with:
+      - type: slot
+        count: 1
+        label: task
+        with:
+          - type: core
+            count: ${3:-1}
+tasks:
+  - command: ["sh", "-c", $(_json_str "$1")]
+    slot: task
+    count:
+      per_slot: 1
+attributes:
+  system:
+    duration: ${4:-60}
+EOF
+}

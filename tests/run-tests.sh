@@ -1,0 +1,112 @@
+#!/bin/bash
+# tests/run-tests.sh: run the C unit tests and every tests/t*.t, count TAP
+# assertions, print per-file summaries and a final "N passed, N failed".
+# Usage: tests/run-tests.sh [-v] [TEST.t ...]     (env: BUILD, TEST_TIMEOUT)
+# -v shows every TAP line. Exit status is non-zero if anything failed.
+set -u
+SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SRCDIR/.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "no build dir ${BUILD}" >&2; exit 2; }
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
+export FLUXFSD=${FLUXFSD:-$BUILD/fsd/fluxfsd}
+export FLUXFS_SHARED=${FLUXFS_SHARED:-$REPO/../shared}
+verbose=
+[ "${1:-}" = -v ] && { verbose=1; shift; }
+
+total_pass=0
+total_fail=0
+failed_files=()
+LOG=$(mktemp /tmp/fluxfs-run.XXXXXX)
+trap 'rm -f "$LOG"' EXIT
+
+# tap_count NAME RC: parse $LOG (TAP output of one test program, exit RC)
+tap_count() {
+	local name=$1 rc=$2 plan= pass=0 fail=0 skip=0 n=0 line extra=0 why=
+	while IFS= read -r line; do
+		case $line in
+		"ok "*)	n=$((n + 1)); pass=$((pass + 1))
+			[[ $line == *"# skip"* || $line == *"# SKIP"* ]] && skip=$((skip + 1)) ;;
+		"not ok "*)
+			n=$((n + 1))
+			if [[ $line == *"# TODO"* || $line == *"# todo"* ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi ;;
+		1..*)	plan=${line#1..}
+			[[ $plan == *"# "[Ss][Kk][Ii][Pp]* ]] && why="skipped: ${plan#*# }"
+			plan=${plan%% *} ;;
+		"Bail out!"*) why="bailed out"; extra=1 ;;
+		esac
+		if [ -n "$verbose" ] || [[ $line == "not ok "* || $line == "Bail out!"* ]]; then
+			echo "    $line"
+		fi
+	done <"$LOG"
+	if [ -z "$verbose" ] && [ "$fail" -gt 0 ]; then
+		# show the diagnostics of failures
+		grep -A8 '^not ok ' "$LOG" | grep '^#' | head -40 | sed 's/^/    /'
+	fi
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		why="timed out"; extra=1
+	elif [ -z "$plan" ]; then
+		why="no plan"; extra=1
+	elif [ "$plan" != "$n" ]; then
+		why="planned $plan, ran $n"; extra=1
+	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		why="exit status $rc"; extra=1
+	fi
+	# a crash, timeout or plan mismatch counts as at least one failure
+	[ "$extra" -gt 0 ] && [ "$fail" -eq 0 ] && fail=1
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	local s="pass $pass"
+	[ "$skip" -gt 0 ] && s="$s (skip $skip)"
+	s="$s, fail $fail"
+	[ -n "$why" ] && s="$s ($why)"
+	if [ "$fail" -gt 0 ]; then
+		failed_files+=("$name")
+		printf '%-36s FAIL  %s\n' "$name" "$s"
+	else
+		printf '%-36s ok    %s\n' "$name" "$s"
+	fi
+}
+
+start=$SECONDS
+if [ $# -eq 0 ]; then
+	# unit tests: the meson 'unit' suite, each binary run directly so its
+	# TAP can be counted
+	ninja -C "$BUILD" >/dev/null || { echo "ninja -C $BUILD failed" >&2; exit 2; }
+	units=$(meson introspect "$BUILD" --tests | python3 -c '
+import json, sys, shlex
+for t in json.load(sys.stdin):
+    if "unit" not in t.get("suite", []) and not any(s.endswith(":unit") for s in t.get("suite", [])):
+        continue
+    env = " ".join(shlex.quote(k + "=" + v) for k, v in (t.get("env") or {}).items())
+    print(t["name"], t.get("timeout") or 30, t.get("workdir") or "", env, "--", " ".join(shlex.quote(c) for c in t["cmd"]))
+')
+	while read -r name tmo wd rest; do
+		[ -n "$name" ] || continue
+		if [ "$wd" = "--" ]; then wd=; cmdline=$rest; else cmdline=$rest; fi
+		envs=${cmdline%%--*}; cmd=${cmdline#*-- }
+		( [ -n "$wd" ] && cd "$wd"; eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>&1 </dev/null
+		tap_count "unit/$name" $?
+	done <<<"$units"
+	set -- "$SRCDIR"/t[0-9]*.t
+fi
+
+for t in "$@"; do
+	name=$(basename "$t")
+	t0=$SECONDS
+	timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$LOG" 2>&1 </dev/null
+	rc=$?
+	tap_count "$name" "$rc"
+	[ $((SECONDS - t0)) -gt 30 ] && echo "    (took $((SECONDS - t0))s)"
+done
+
+left=$(grep -c ' /tmp/fluxfs-test\.' /proc/mounts)
+if [ "$left" -gt 0 ]; then
+	echo "# WARNING: $left fluxfs test mounts left behind:"; grep ' /tmp/fluxfs-test\.' /proc/mounts | sed 's/^/#   /'
+	total_fail=$((total_fail + 1))
+fi
+echo "# runtime $((SECONDS - start))s"
+[ ${#failed_files[@]} -gt 0 ] && echo "# failed: ${failed_files[*]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
