@@ -39,13 +39,17 @@ _tap_plan=
 plan() { _tap_plan=$1; echo "1..$1"; }
 diag() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*"; }
 
+# Set TODO="why" around assertions that fail because of a known daemon bug:
+# they print "# TODO why" and do not count as failures.
+TODO=
 _tap_result() {            # _tap_result RC DESC
 	_tap_n=$((_tap_n + 1))
+	local todo=${TODO:+ # TODO $TODO}
 	if [ "$1" -eq 0 ]; then
-		echo "ok $_tap_n - $2"
+		echo "ok $_tap_n - $2$todo"
 	else
-		echo "not ok $_tap_n - $2"
-		_tap_fail=$((_tap_fail + 1))
+		echo "not ok $_tap_n - $2$todo"
+		[ -z "$TODO" ] && _tap_fail=$((_tap_fail + 1))
 		local c=${BASH_LINENO[1]:-?}
 		diag "  failed at $TEST_NAME line $c"
 	fi
@@ -142,6 +146,7 @@ fluxfs_start() {
 	mkdir -p "$MNT" "$STATE"
 	"$FLUXFSD" -f --state "$STATE" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
 	FLUXFS_PID=$!
+	disown "$FLUXFS_PID"	# no "Killed" job reports; bash still reaps it
 	_all_pids+=("$FLUXFS_PID")
 	local i
 	for i in $(seq 200); do
@@ -158,7 +163,7 @@ fluxfs_start() {
 _wait_gone() {
 	local i
 	for i in $(seq $((${2:-10} * 20))); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.05
 	done
 	return 1

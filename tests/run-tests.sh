@@ -23,20 +23,20 @@ trap 'rm -f "$LOG"' EXIT
 
 # tap_count NAME RC: parse $LOG (TAP output of one test program, exit RC)
 tap_count() {
-	local name=$1 rc=$2 plan= pass=0 fail=0 skip=0 n=0 line extra=0 why=
+	local name=$1 rc=$2 plan= pass=0 fail=0 skip=0 todo=0 n=0 line extra=0 why=
 	while IFS= read -r line; do
 		case $line in
 		"ok "*)	n=$((n + 1)); pass=$((pass + 1))
 			[[ $line == *"# skip"* || $line == *"# SKIP"* ]] && skip=$((skip + 1)) ;;
 		"not ok "*)
 			n=$((n + 1))
-			if [[ $line == *"# TODO"* || $line == *"# todo"* ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi ;;
+			if [[ $line == *"# TODO"* ]]; then pass=$((pass + 1)); todo=$((todo + 1)); else fail=$((fail + 1)); fi ;;
 		1..*)	plan=${line#1..}
 			[[ $plan == *"# "[Ss][Kk][Ii][Pp]* ]] && why="skipped: ${plan#*# }"
 			plan=${plan%% *} ;;
 		"Bail out!"*) why="bailed out"; extra=1 ;;
 		esac
-		if [ -n "$verbose" ] || [[ $line == "not ok "* || $line == "Bail out!"* ]]; then
+		if [ -n "$verbose" ] || [[ $line == "not ok "* || $line == "Bail out!"* || $line == *"# TODO"* ]]; then
 			echo "    $line"
 		fi
 	done <"$LOG"
@@ -59,6 +59,7 @@ tap_count() {
 	total_fail=$((total_fail + fail))
 	local s="pass $pass"
 	[ "$skip" -gt 0 ] && s="$s (skip $skip)"
+	[ "$todo" -gt 0 ] && s="$s (known bugs, TODO: $todo)"
 	s="$s, fail $fail"
 	[ -n "$why" ] && s="$s ($why)"
 	if [ "$fail" -gt 0 ]; then
