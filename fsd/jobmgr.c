@@ -707,7 +707,9 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
         }
         job->committed = true;
         notify(m, job, JOBMGR_NEW, 0);
-        job_enqueue(m, job);
+        /* one canceled before it was durable has nothing left to queue */
+        if (job->state == JOB_SCHED)
+            job_enqueue(m, job);
     }
     m->new_jobs.len = 0;
     for (size_t i = 0; i < m->to_start.len; i++) {
