@@ -236,6 +236,8 @@ wait_until() {
 	done
 	return 1
 }
+# no_procs PATTERN: no process has PATTERN in its command line
+no_procs() { ! pgrep -f "$1" >/dev/null; }
 status_field() { timeout 5 cat "$MNT/status" | awk -F': ' -v k="$1" '$1 == k { print $2 }'; }
 event_names() { jobfile "$1" eventlog | sed -n 's/.*"name":"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
 event_ts() { jobfile "$1" eventlog | sed -n "s/.*\"timestamp\":\([0-9.]*\),\"name\":\"$2\".*/\1/p" | head -1; }

@@ -1,0 +1,73 @@
+#!/bin/bash
+# kill -9 of the daemon loses nothing: running jobs become LOST (exception
+# "lost"), pending jobs run after restart, and every submission whose close()
+# succeeded exists after restart.
+. "$(dirname "$0")/lib.sh"
+plan 25
+
+fluxfs_start || bail_out "cannot mount"
+cores=$(status_field cores)
+mark="kill9-marker-$$"
+mkjob "sleep 60; : $mark" "$cores" > big.yaml
+mkjob 'echo pending-ran' > p.yaml
+
+R=$(submit big.yaml)
+ok "job R runs" wait_state "$R" RUN
+P=$(submit p.yaml)
+ok "job P is pending" wait_state "$P" SCHED
+H=$(submit p.yaml)
+ok "hold H" bash -c 'echo "urgency 0" > "$1"' _ "$MNT/jobs/$H/ctl"
+ok "R's task is running" wait_until 5 pgrep -f "$mark" >/dev/null
+
+ok "kill -9 the daemon" fluxfs_kill9
+ok "R's task processes are gone after the daemon died" wait_until 10 no_procs "$mark"
+ok "restart after kill -9" fluxfs_start
+is "$(jobfile "$R" state)" INACTIVE "R is INACTIVE"
+is "$(jobfile "$R" result)" LOST "R's result is LOST"
+like "$(jobfile "$R" eventlog | grep '"exception"')" '"type":"lost"' "R's eventlog has a lost exception"
+like "$(event_names "$R")" 'exception.* clean$' "R's eventlog ends with clean"
+is "$(wait_job "$P")" "COMPLETED 0" "P, pending at the crash, runs after restart"
+is "$(jobfile "$P" stdout)" "pending-ran" "P's output"
+ok "H is still held" test "$(job_state "$H")" = SCHED -o "$(job_state "$H")" = PRIORITY
+ok "cores are free again" bash -c '! grep -rq allocated "$1"/resources/*/' _ "$MNT"
+is "$(status_field cores-free)" "$cores" "status: all cores free"
+
+# 50 submissions in a loop, then kill -9 at once
+n0=$(ls "$MNT/jobs" | wc -l)
+good=()
+for i in $(seq 50); do
+	mkjob "echo seq-$i" > "s$i.yaml"
+	timeout 10 cp "s$i.yaml" "$MNT/queue/" 2>/dev/null && good+=("$i")
+done
+fluxfs_kill9
+is "${#good[@]}" 50 "all 50 cp submissions returned 0"
+ok "restart after the burst" fluxfs_start
+missing=0
+for i in "${good[@]}"; do
+	grep -qlx "  - command: \[\"sh\", \"-c\", \"echo seq-$i\"\]" "$MNT"/jobs/*/jobspec || { missing=$((missing + 1)); diag "job seq-$i is missing"; }
+done
+is "$missing" 0 "every acknowledged submission exists after kill -9"
+is "$(ls "$MNT/jobs" | wc -l)" $((n0 + ${#good[@]})) "and no extra jobs appeared"
+
+# kill -9 while a submission loop is still running
+( for i in $(seq 100 199); do
+	mkjob "echo seq-$i" > "s$i.yaml"
+	timeout 10 cp "s$i.yaml" "$MNT/queue/" 2>/dev/null && echo "$i" >> acked
+  done ) &
+loop=$!
+wait_until 10 test -s acked
+sleep 0.2
+fluxfs_kill9
+wait "$loop"
+nacked=$(wc -l < acked)
+ok "some submissions were acknowledged before the kill ($nacked)" test "$nacked" -gt 0
+ok "restart after kill -9 during submissions" fluxfs_start
+missing=0
+for i in $(cat acked); do
+	grep -qlx "  - command: \[\"sh\", \"-c\", \"echo seq-$i\"\]" "$MNT"/jobs/*/jobspec || { missing=$((missing + 1)); diag "job seq-$i is missing"; }
+done
+is "$missing" 0 "every acknowledged submission exists"
+# wait for everything to finish so no job runs during cleanup
+all_done() { [ "$(status_field inactive)" = $(($(status_field jobs) - 1)) ]; }
+ok "every job but the held one ends" wait_until 60 all_done
+is "$(wait_job "$(submit p.yaml)")" "COMPLETED 0" "a new job still runs"
