@@ -102,19 +102,67 @@ _descendants() {
 		echo "$c"; _descendants "$c"
 	done
 }
+_our_mounts() { awk -v t="$T" '$2 == t || index($2, t "/") == 1 { print $2 }' /proc/mounts; }
+# abort the FUSE connection of a mount: every request blocked on a hung
+# daemon (even an uninterruptible FLUSH) then fails with ENOTCONN
+_abort_mount() {
+	local c
+	c=$(awk -v m="$1" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo | tail -1)
+	if [ -n "$c" ] && [ -w "/sys/fs/fuse/connections/$c/abort" ]; then
+		echo 1 > "/sys/fs/fuse/connections/$c/abort"
+	else
+		umount -f "$1" 2>/dev/null	# fuse_umount_begin aborts too
+	fi
+}
 _unmount_all() {
 	local m i
 	for i in 1 2 3; do
-		m=$(awk -v t="$T" '$2 == t || index($2, t "/") == 1 { print $2 }' /proc/mounts)
+		m=$(_our_mounts)
 		[ -z "$m" ] && return 0
 		for m in $m; do
-			fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+			timeout 5 fusermount3 -u "$m" 2>/dev/null && continue
+			_abort_mount "$m"
+			timeout 5 fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 		done
 	done
 }
+# watchdog: if the daemon stops answering (a deadlock), abort its FUSE
+# connection so that the test fails instead of hanging in D state
+_watchdog() {
+	local misses=0
+	exec >/dev/null 2>&1 </dev/null
+	while kill -0 "$1" 2>/dev/null; do
+		sleep 2
+		local m
+		for m in $(_our_mounts); do
+			if timeout 5 ls -a "$m/queue" >/dev/null 2>&1 || ! mountpoint -q "$m"; then
+				misses=0
+			elif [ $((++misses)) -ge 3 ]; then
+				echo "$(date +%T) $m not responding: aborting the FUSE connection" >> "$T/watchdog.log"
+				_abort_mount "$m"
+				misses=0
+			fi
+		done
+	done
+}
+_watchdog_pid=
+_start_watchdog() {
+	[ -n "$_watchdog_pid" ] && return
+	_watchdog $$ &
+	_watchdog_pid=$!
+	disown "$_watchdog_pid"
+}
+# did the watchdog have to abort a hung daemon?
+watchdog_fired() { [ -s "$T/watchdog.log" ]; }
 _cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
+	[ -n "$_watchdog_pid" ] && kill "$_watchdog_pid" 2>/dev/null
+	if watchdog_fired; then
+		echo "# watchdog: the daemon hung and its connection was aborted:"
+		sed 's/^/#   /' "$T/watchdog.log"
+		rc=1
+	fi
 	_kill_jobs
 	_unmount_all
 	for p in "${_all_pids[@]}"; do
@@ -144,6 +192,7 @@ trap 'echo "# interrupted"; exit 130' INT TERM
 # fluxfs_start [ARGS]: start the daemon in the foreground on $MNT
 fluxfs_start() {
 	mkdir -p "$MNT" "$STATE"
+	_start_watchdog
 	"$FLUXFSD" -f --state "$STATE" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
 	FLUXFS_PID=$!
 	disown "$FLUXFS_PID"	# no "Killed" job reports; bash still reaps it
