@@ -60,6 +60,7 @@ struct exec {
     const struct exec_ops *ops;
     void *arg;
     struct xjob *jobs;
+    char *private_path;      /* served by this process: see exec_set_private_path */
     char buf[EXEC_READ_MAX];
 };
 
@@ -69,6 +70,7 @@ struct xspawn {
     const struct exec_job *job;
     const struct exec_task *task;
     char **envp;             /* NULL = keep environ */
+    bool use_fork;           /* the child may touch private_path: fork, not vfork */
     int out_w, err_w, null_r;
     pid_t parent;
     bool drop_user;
@@ -163,6 +165,7 @@ void exec_destroy(struct exec *x)
         job_unlink(j);
         job_destroy(j);
     }
+    free(x->private_path);
     free(x);
 }
 
@@ -398,22 +401,26 @@ static _Noreturn void child_run(const struct xspawn *s)
     }
     child_stdio(s);
     /* Keep the broker's fds (FUSE device, store, sockets) out of the job
-     * even if someone forgot O_CLOEXEC. */
-    close_range(3, ~0U, 0);
+     * even if someone forgot O_CLOEXEC. Mark them rather than close them
+     * here: closing a file on our own mount (the publisher may hold one)
+     * sends a FUSE flush that the broker, suspended in vfork, could not
+     * answer. At exec the broker is already running again. */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    /* Raw syscalls: glibc's wrappers would signal the broker's threads to
+     * change their credentials too, and this child shares their memory. */
     if (s->drop_user) {
-        if (setgroups(1, &job->gid) < 0)
+        if (syscall(SYS_setgroups, 1, &job->gid) < 0)
             child_fail("setgroups", "", "", errno, 126);
-        if (setgid(job->gid) < 0)
+        if (syscall(SYS_setgid, job->gid) < 0)
             child_fail("setgid", "", "", errno, 126);
-        if (setuid(job->uid) < 0)
+        if (syscall(SYS_setuid, job->uid) < 0)
             child_fail("setuid", "", "", errno, 126);
     }
     if (job->cwd && chdir(job->cwd) < 0)
         child_fail("cwd '", job->cwd, "'", errno, 1);
-    /* execvp searches the PATH of the job's environment, not the broker's. */
-    if (s->envp)
-        environ = s->envp;
-    execvp(job->argv[0], job->argv);
+    /* execvpe searches the PATH of the job's environment, not the broker's;
+     * environ itself must not change: it is the broker's memory. */
+    execvpe(job->argv[0], job->argv, s->envp ? s->envp : environ);
     int err = errno;
     child_fail("", job->argv[0], "", err, err == ENOENT ? 127 : 126);
 }
@@ -531,10 +538,14 @@ static int spawn_task(struct xjob *j, struct xtask *t, struct xspawn *s)
 {
     sigset_t all, old;
     sigfillset(&all);
-    /* Blocked across fork so no broker handler runs in the child before
-     * child_signals() resets the dispositions. */
+    /* vfork, not fork: the child shares the broker's memory until exec, so
+     * no page tables are copied and no copy-on-write faults (with TLB
+     * shootdowns across the broker's threads) follow; this was the largest
+     * cost per job. The child therefore only makes syscalls on data built
+     * beforehand, and never returns. Signals stay blocked across it so no
+     * broker handler runs in the child before child_signals() resets them. */
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    pid_t pid = fork();
+    pid_t pid = s->use_fork ? fork() : vfork();
     if (pid == 0)
         child_run(s);
     int err = errno;
@@ -592,6 +603,47 @@ static int job_check(const struct exec *x, const struct exec_job *job, struct er
     return 0;
 }
 
+static bool under(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return path && strncmp(path, prefix, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Could the child, before exec, need a file from the private path (its cwd,
+ * its program, or a PATH directory there)? A vforked child that did would
+ * wait for a FUSE reply from the very process it suspends. */
+static bool touches_private(const struct exec *x, const struct exec_job *job, char **envp)
+{
+    const char *pp = x->private_path;
+    if (!pp)
+        return false;
+    if (under(job->cwd, pp) || (job->cwd && job->cwd[0] != '/'))
+        return true;
+    if (strchr(job->argv[0], '/'))
+        return job->argv[0][0] != '/' || under(job->argv[0], pp);
+    const char *path = NULL;
+    for (char **e = envp ? envp : environ; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    if (!path)
+        return false;
+    /* an empty or relative PATH entry means the cwd, checked above */
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n == 0 || p[0] != '/' || (strncmp(p, pp, strlen(pp)) == 0 &&
+                                      (n == strlen(pp) || p[strlen(pp)] == '/')))
+            return true;
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
+void exec_set_private_path(struct exec *x, const char *path)
+{
+    free(x->private_path);
+    x->private_path = path ? strdup(path) : NULL;
+}
+
 int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
 {
     int rc = job_check(x, job, err);
@@ -621,6 +673,7 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     if ((rc = xenv_init(&env, job, err)) < 0)
         goto out_release_env;
     s.envp = env.v;
+    s.use_fork = touches_private(x, job, s.envp);
     s.drop_user = geteuid() == 0 && job->uid != geteuid();
 
     if ((rc = open_pipe(j, 0, &s.out_w)) < 0 || (rc = open_pipe(j, 1, &s.err_w)) < 0) {

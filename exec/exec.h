@@ -55,6 +55,12 @@ struct exec_ops {
 
 struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void *arg);
 
+/* Tasks are started with vfork (no page-table copy). A vforked child must not
+ * touch files served by the calling process itself (its own FUSE mount):
+ * name that path here, and a job whose cwd, program or PATH lies under it is
+ * started with fork instead. NULL = none. */
+void exec_set_private_path(struct exec *x, const char *path);
+
 /* Kills (SIGKILL) and reaps everything still running; no callbacks. NULL-safe. */
 void exec_destroy(struct exec *x);
 

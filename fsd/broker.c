@@ -154,6 +154,7 @@ static int setup(struct broker *b)
     struct jobmgr_config mcfg = {
         .kill_grace = b->cfg->kill_grace,
         .output_cap = b->cfg->output_cap,
+        .mountpoint = b->cfg->mountpoint,
     };
     sigset_t mask;
     int rc;

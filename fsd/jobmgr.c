@@ -827,6 +827,8 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
         errmsg_set(err, -ENOMEM, "cannot create the scheduler or executor");
         goto error;
     }
+    if (cfg && cfg->mountpoint)
+        exec_set_private_path(m->exec, cfg->mountpoint);
     int rc = store_job_foreach(st, load_job, m);
     if (rc < 0) {
         errmsg_set(err, rc, "cannot load jobs: %s", strerror(-rc));

@@ -32,6 +32,7 @@
 struct jobmgr_config {
     double kill_grace;        /* seconds between SIGTERM and SIGKILL (default 5) */
     uint64_t output_cap;      /* bytes kept per output stream (default 16 MiB) */
+    const char *mountpoint;   /* our own tree: tasks that need it are forked */
 };
 
 enum jobmgr_change {

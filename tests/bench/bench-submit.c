@@ -1,0 +1,126 @@
+/* bench-submit - measure submission (and optionally completion) throughput.
+ *
+ *   bench-submit MOUNT NJOBS NCLIENTS [--wait] [--create]
+ *
+ * NCLIENTS processes each submit NJOBS/NCLIENTS copies of a one-core `true`
+ * jobspec through MOUNT/queue/new (or by creating files in queue/ with
+ * --create). With --wait, it then reads every job's `wait` file, so the time
+ * covers first submission to last completion. Prints one line:
+ *   submitted N in S s = R jobs/s [; completed in S s = R jobs/s]
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char spec[] =
+    "{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":1,\"label\":\"t\","
+    "\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[{\"command\":[\"true\"],"
+    "\"slot\":\"t\",\"count\":{\"per_slot\":1}}],\"attributes\":{\"system\":{\"duration\":0}}}";
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int submit_clone(const char *mnt, char *id, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/queue/new", mnt);
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        return -1;
+    if (write(fd, spec, sizeof(spec) - 1) != (ssize_t)sizeof(spec) - 1) {
+        close(fd);
+        return -1;
+    }
+    ssize_t n = read(fd, id, size - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    id[n - 1] = '\0';   /* strip the newline */
+    return 0;
+}
+
+static int submit_create(const char *mnt, int i)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/queue/job%d.json", mnt, i);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, spec, sizeof(spec) - 1);
+    return (close(fd) == 0 && n == (ssize_t)sizeof(spec) - 1) ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench-submit MOUNT NJOBS NCLIENTS [--wait] [--create]\n");
+        return 2;
+    }
+    const char *mnt = argv[1];
+    int njobs = atoi(argv[2]), nclients = atoi(argv[3]);
+    int wait_all = 0, create = 0;
+    for (int i = 4; i < argc; i++) {
+        wait_all |= !strcmp(argv[i], "--wait");
+        create |= !strcmp(argv[i], "--create");
+    }
+    char idfile[] = "/tmp/bench-submit-XXXXXX";
+    int idfd = mkstemp(idfile);
+    unlink(idfile);
+
+    double t0 = now();
+    for (int c = 0; c < nclients; c++) {
+        if (fork() == 0) {
+            int per = njobs / nclients + (c < njobs % nclients);
+            char id[64], line[80];
+            for (int i = 0; i < per; i++) {
+                if (create) {
+                    if (submit_create(mnt, i) < 0)
+                        _exit(1);
+                    continue;
+                }
+                if (submit_clone(mnt, id, sizeof(id)) < 0)
+                    _exit(1);
+                int n = snprintf(line, sizeof(line), "%s\n", id);
+                if (write(idfd, line, n) != n)   /* O_APPEND-free: lines < PIPE_BUF */
+                    _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    int failed = 0, status;
+    while (wait(&status) > 0)
+        failed |= !WIFEXITED(status) || WEXITSTATUS(status);
+    double t1 = now();
+    printf("submitted %d in %.3f s = %.0f jobs/s", njobs, t1 - t0, njobs / (t1 - t0));
+    if (failed) {
+        printf(" (some submissions FAILED)\n");
+        return 1;
+    }
+    if (wait_all && !create) {
+        FILE *f = fdopen(idfd, "r");
+        char id[80], path[4096], res[64];
+        rewind(f);
+        while (fgets(id, sizeof(id), f)) {
+            id[strcspn(id, "\n")] = '\0';
+            snprintf(path, sizeof(path), "%s/jobs/%s/wait", mnt, id);
+            int fd = open(path, O_RDONLY);
+            if (fd < 0 || read(fd, res, sizeof(res)) <= 0)
+                failed = 1;
+            if (fd >= 0)
+                close(fd);
+        }
+        double t2 = now();
+        printf("; all complete after %.3f s = %.0f jobs/s end to end", t2 - t0,
+               njobs / (t2 - t0));
+    }
+    printf("\n");
+    return failed;
+}
