@@ -30,6 +30,7 @@ struct broker {
     int sigfd;
     bool mounted;
     bool stop;
+    double last_sched;
 };
 
 /* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
@@ -62,11 +63,26 @@ static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
     }
 }
 
-/* One iteration: events, then decisions, one durable commit, then actions. */
-static void iterate(struct broker *b, int timeout_ms)
+/* One iteration: events, then decisions, one durable commit, then actions.
+ *
+ * Submitters blocked in close() are answered once the publisher has
+ * announced their job (a round trip through our own mount). While that is
+ * under way the loop waits briefly for the publisher's requests instead of
+ * scheduling and forking, so close() is not delayed by other jobs' starts;
+ * scheduling still runs at least every SCHED_MAX_DEFER seconds. */
+#define ANNOUNCE_WAIT_MS 2
+#define SCHED_MAX_DEFER 0.02
+
+static void iterate(struct broker *b)
 {
-    ev_run_once(b->loop, timeout_ms);
-    jobmgr_prepare_commit(b->m);
+    bool announcing = vfs_announcing(b->v);
+    int timeout = announcing ? ANNOUNCE_WAIT_MS : jobmgr_busy(b->m) ? 0 : -1;
+    ev_run_once(b->loop, timeout);
+    double now = ev_now(b->loop);
+    bool schedule = !vfs_announcing(b->v) || now - b->last_sched > SCHED_MAX_DEFER;
+    if (schedule)
+        b->last_sched = now;
+    jobmgr_prepare_commit(b->m, schedule);
     int rc = store_commit(b->st);
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
@@ -172,7 +188,7 @@ static int setup(struct broker *b)
         return -1;
     }
     /* what recovery changed is durable before anyone can look */
-    jobmgr_prepare_commit(b->m);
+    jobmgr_prepare_commit(b->m, true);
     if ((rc = store_commit(b->st)) < 0) {
         fprintf(stderr, "fluxfsd: cannot write to %s: %s\n", b->cfg->statedir, strerror(-rc));
         return -1;
@@ -275,7 +291,7 @@ int broker_run(const struct broker_config *cfg)
     report_ready(cfg, 0);
     syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
     while (!b.stop)
-        iterate(&b, jobmgr_busy(b.m) ? 0 : -1);
+        iterate(&b);
     syslog(LOG_INFO, "shutting down");
     teardown(&b);
     return 0;

@@ -660,9 +660,9 @@ struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
 
 /* ---- loop phases ---- */
 
-void jobmgr_prepare_commit(struct jobmgr *m)
+void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
 {
-    if (m->sched_needed) {
+    if (schedule && m->sched_needed) {
         m->sched_needed = false;
         sched_schedule(m->sched, ev_now(m->loop), on_alloc, m);
     }
@@ -861,7 +861,7 @@ void jobmgr_destroy(struct jobmgr *m)
     /* write what the shutdown changed (but schedule nothing); the caller commits */
     m->sched_needed = false;
     if (m->sched)
-        jobmgr_prepare_commit(m);
+        jobmgr_prepare_commit(m, false);
     for (size_t i = 0; i < m->nseq; i++)
         job_destroy(m->byseq[i]);
     sched_destroy(m->sched);

@@ -90,8 +90,9 @@ const struct sched *jobmgr_sched(struct jobmgr *m);
 struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core);
 struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu);
 
-/* Loop phases (see above). */
-void jobmgr_prepare_commit(struct jobmgr *m);
+/* Loop phases (see above). With schedule false, only records are written:
+ * the broker defers scheduling while submitters wait for their answer. */
+void jobmgr_prepare_commit(struct jobmgr *m, bool schedule);
 void jobmgr_after_commit(struct jobmgr *m, int commit_rc);
 /* True when another iteration should run without waiting (queued work). */
 bool jobmgr_busy(struct jobmgr *m);

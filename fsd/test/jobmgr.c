@@ -97,7 +97,7 @@ static void env_open_raw(struct env *e)
 /* ...and commit what recovery changed, as the broker's setup() does. */
 static void env_setup_commit(struct env *e)
 {
-    jobmgr_prepare_commit(e->m);
+    jobmgr_prepare_commit(e->m, true);
     if (store_commit(e->st) < 0)
         bail("store_commit", "setup commit failed");
     jobmgr_after_commit(e->m, 0);
@@ -124,7 +124,7 @@ static void env_close(struct env *e)
 static void iterate(struct env *e)
 {
     ev_run_once(e->loop, jobmgr_busy(e->m) ? 0 : 50);
-    jobmgr_prepare_commit(e->m);
+    jobmgr_prepare_commit(e->m, true);
     int rc = store_commit(e->st);
     jobmgr_after_commit(e->m, rc);
     if (e->watch)

@@ -592,6 +592,14 @@ void vfs_after_commit(struct vfs *v, int commit_rc)
     }
 }
 
+bool vfs_announcing(const struct vfs *v)
+{
+    for (const struct vfs_deferred *d = v->deferred; d; d = d->next)
+        if (d->what != DEFER_WAIT && d->committed)
+            return true;
+    return false;
+}
+
 /* The job's directory exists for watchers now: answer its submitter. */
 static void job_announced(struct vfs *v, struct job *job)
 {

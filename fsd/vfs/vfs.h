@@ -33,6 +33,10 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
 /* After each store_commit(): answer or fail the submissions it covered. */
 void vfs_after_commit(struct vfs *v, int commit_rc);
 
+/* Are durable submissions waiting for their job directory to be announced?
+ * (Their submitters are blocked in close(); the broker serves them first.) */
+bool vfs_announcing(const struct vfs *v);
+
 /* After a batch of requests: answer interrupted `wait` reads with EINTR. */
 void vfs_process_interrupts(struct vfs *v);
 
