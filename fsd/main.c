@@ -209,6 +209,15 @@ int main(int argc, char **argv)
     }
     char statebuf[PATH_MAX];
     cfg.statedir = realpath(statedir, statebuf) ? statebuf : statedir;
+    /* the daemon runs in /, so relative paths must be resolved now */
+    char resbuf[PATH_MAX];
+    if (cfg.resources && !realpath(cfg.resources, resbuf)) {
+        fprintf(stderr, "fluxfsd: resources %s: %s\n", cfg.resources, strerror(errno));
+        free(statedir);
+        return 1;
+    }
+    if (cfg.resources)
+        cfg.resources = resbuf;
 
     openlog("fluxfsd", LOG_PID | LOG_PERROR, LOG_DAEMON);
     if (!foreground)

@@ -14,4 +14,4 @@ else
 	build=$top/build
 	"$top/scripts/build.sh" "$build"
 fi
-exec "$top/tests/run-tests.sh" "$build"
+BUILD=$build exec "$top/tests/run-tests.sh"
