@@ -1,12 +1,15 @@
 /* bench-submit - measure submission (and optionally completion) throughput.
  *
  *   bench-submit MOUNT NJOBS NCLIENTS [--wait] [--create]
+ *   bench-submit MOUNT NJOBS 1 --latency
  *
  * NCLIENTS processes each submit NJOBS/NCLIENTS copies of a one-core `true`
  * jobspec through MOUNT/queue/new (or by creating files in queue/ with
  * --create). With --wait, it then reads every job's `wait` file, so the time
  * covers first submission to last completion. Prints one line:
  *   submitted N in S s = R jobs/s [; completed in S s = R jobs/s]
+ * --latency submits one job at a time and reads its `wait` before the next:
+ *   latency ms: median M min A max B (N jobs)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,6 +61,34 @@ static int submit_create(const char *mnt, int i)
     return (close(fd) == 0 && n == (ssize_t)sizeof(spec) - 1) ? 0 : -1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int latency(const char *mnt, int njobs)
+{
+    double *ms = calloc(njobs, sizeof(double));
+    char id[64], path[4096], res[64];
+    for (int i = 0; i < njobs; i++) {
+        double t0 = now();
+        if (submit_clone(mnt, id, sizeof(id)) < 0)
+            return 1;
+        snprintf(path, sizeof(path), "%s/jobs/%s/wait", mnt, id);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0 || read(fd, res, sizeof(res)) <= 0)
+            return 1;
+        close(fd);
+        ms[i] = (now() - t0) * 1000;
+    }
+    qsort(ms, njobs, sizeof(double), cmp_double);
+    printf("latency ms: median %.2f min %.2f max %.2f (%d jobs)\n", ms[njobs / 2], ms[0],
+           ms[njobs - 1], njobs);
+    free(ms);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -70,6 +101,8 @@ int main(int argc, char **argv)
     for (int i = 4; i < argc; i++) {
         wait_all |= !strcmp(argv[i], "--wait");
         create |= !strcmp(argv[i], "--create");
+        if (!strcmp(argv[i], "--latency"))
+            return latency(mnt, njobs);
     }
     char idfile[] = "/tmp/bench-submit-XXXXXX";
     int idfd = mkstemp(idfile);
