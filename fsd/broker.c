@@ -31,6 +31,7 @@ struct broker {
     bool mounted;
     bool stop;
     double last_sched;
+    double last_sync;
 };
 
 /* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
@@ -72,20 +73,30 @@ static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
  * scheduling still runs at least every SCHED_MAX_DEFER seconds. */
 #define ANNOUNCE_WAIT_MS 2
 #define SCHED_MAX_DEFER 0.02
+#define SYNC_INTERVAL 1.0
 
 static void iterate(struct broker *b)
 {
     bool announcing = vfs_announcing(b->v);
-    int timeout = announcing ? ANNOUNCE_WAIT_MS : jobmgr_busy(b->m) ? 0 : -1;
+    int timeout = announcing ? ANNOUNCE_WAIT_MS : jobmgr_busy(b->m) ? 0
+                : store_unsynced(b->st) ? (int)(SYNC_INTERVAL * 1000) : -1;
     ev_run_once(b->loop, timeout);
     double now = ev_now(b->loop);
     bool schedule = !vfs_announcing(b->v) || now - b->last_sched > SCHED_MAX_DEFER;
     if (schedule)
         b->last_sched = now;
     jobmgr_prepare_commit(b->m, schedule);
-    int rc = store_commit(b->st);
+    /* fsync only what someone waits on (submissions); state changes are
+     * safe from a crash of this process at once, and from a crash of the
+     * machine within SYNC_INTERVAL */
+    int rc = jobmgr_needs_sync(b->m) ? store_commit(b->st) : store_commit_lazy(b->st);
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
+    if (store_unsynced(b->st) && now - b->last_sync > SYNC_INTERVAL) {
+        b->last_sync = now;
+        if (store_sync(b->st) < 0)
+            syslog(LOG_ERR, "store sync failed");
+    }
     vfs_after_commit(b->v, rc);
     jobmgr_after_commit(b->m, rc);
 }
@@ -234,7 +245,7 @@ static void teardown(struct broker *b)
     vfs_destroy(b->v);
     if (b->m) {
         jobmgr_destroy(b->m);
-        if (store_commit(b->st) < 0)
+        if (store_commit(b->st) < 0 || store_sync(b->st) < 0)
             syslog(LOG_ERR, "final commit failed");
     }
     if (b->se) {

@@ -720,6 +720,11 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
     m->to_start.len = 0;
 }
 
+bool jobmgr_needs_sync(struct jobmgr *m)
+{
+    return m->new_jobs.len > 0;
+}
+
 bool jobmgr_busy(struct jobmgr *m)
 {
     return m->sched_needed || m->dirty;

@@ -94,6 +94,10 @@ struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu);
  * the broker defers scheduling while submitters wait for their answer. */
 void jobmgr_prepare_commit(struct jobmgr *m, bool schedule);
 void jobmgr_after_commit(struct jobmgr *m, int commit_rc);
+/* Does the open transaction hold submissions (someone waits for them to be
+ * durable)? Other changes may be committed lazily. */
+bool jobmgr_needs_sync(struct jobmgr *m);
+
 /* True when another iteration should run without waiting (queued work). */
 bool jobmgr_busy(struct jobmgr *m);
 

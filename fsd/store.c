@@ -38,6 +38,7 @@ struct store {
     bool rlive;         /* rtxn is renewed (holds a snapshot) */
     int rbusy;          /* reads in progress on rtxn (callbacks may nest) */
     int lock_fd;
+    bool unsynced;      /* lazily committed writes not yet fsynced */
     char errstr[256];
 };
 
@@ -189,7 +190,40 @@ int store_commit(struct store *st)
         return 0;
     rc = mdb_txn_commit(st->wtxn);   /* frees the txn, success or not */
     st->wtxn = NULL;
+    if (rc == 0)
+        st->unsynced = false;   /* its fdatasync covered every earlier write */
     return store_error(st, rc, "commit");
+}
+
+int store_commit_lazy(struct store *st)
+{
+    if (!st->wtxn) {
+        snapshot_release(st);
+        return 0;
+    }
+    /* written to the page cache (safe from a crash of this process), synced
+     * by the next durable commit or store_sync() */
+    mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+    int rc = store_commit(st);
+    mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
+    if (rc == 0)
+        st->unsynced = true;
+    return rc;
+}
+
+int store_sync(struct store *st)
+{
+    if (!st->unsynced)
+        return 0;
+    int rc = mdb_env_sync(st->env, 1);
+    if (rc == 0)
+        st->unsynced = false;
+    return store_error(st, rc, "sync");
+}
+
+bool store_unsynced(const struct store *st)
+{
+    return st->unsynced;
 }
 
 void store_abort(struct store *st)

@@ -41,6 +41,14 @@ const char *store_errstr(const struct store *st);
 /* Commit the open write transaction durably (fsync). 0 if none was open.
  * On failure the transaction is gone (its writes are lost). */
 int store_commit(struct store *st);
+/* Commit without fsync: safe from a crash of this process (the data is in
+ * the kernel's page cache), not from a crash of the machine until the next
+ * store_commit() or store_sync(). For changes nobody is waiting on. */
+int store_commit_lazy(struct store *st);
+/* fsync what lazy commits wrote. 0 if there was nothing to do. */
+int store_sync(struct store *st);
+bool store_unsynced(const struct store *st);
+
 /* Drop uncommitted writes. */
 void store_abort(struct store *st);
 bool store_dirty(const struct store *st);

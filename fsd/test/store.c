@@ -403,6 +403,43 @@ static void test_fork_crash(const char *dir)
     store_close(st);
 }
 
+/* A lazy commit survives a crash of the process (not of the machine): the
+ * child commits lazily and dies; the parent must see the data. */
+static void test_lazy(const char *dir)
+{
+    struct store *st;
+    int status;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, mapsize(), &cst, NULL) != 0)
+            _exit(2);
+        if (store_job_put(cst, 7, "lazy", 4) != 0 || store_commit_lazy(cst) != 0)
+            _exit(3);
+        if (!store_unsynced(cst))
+            _exit(4);
+        _exit(0);
+    }
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "child committed lazily and reported unsynced");
+    is(store_open(dir, mapsize(), &st, NULL), 0, "reopen after lazy commit");
+    if (!st)
+        return;
+    ok(job_is(st, 7, "lazy"), "lazily committed record is there");
+    ok(!store_unsynced(st), "a fresh store has nothing unsynced");
+    is(store_job_put(st, 8, "x", 1), 0, "put");
+    is(store_commit_lazy(st), 0, "lazy commit");
+    ok(store_unsynced(st), "lazy commit leaves it unsynced");
+    is(store_sync(st), 0, "sync");
+    ok(!store_unsynced(st), "synced");
+    is(store_job_put(st, 9, "y", 1), 0, "put");
+    is(store_commit_lazy(st), 0, "lazy commit again");
+    is(store_job_put(st, 10, "z", 1), 0, "put");
+    is(store_commit(st), 0, "a durable commit");
+    ok(!store_unsynced(st), "a durable commit syncs earlier lazy ones too");
+    store_close(st);
+}
+
 int main(void)
 {
     char base[] = "/tmp/fluxfs-test-store-XXXXXX";
@@ -436,6 +473,8 @@ int main(void)
     test_map_full(dir);
     snprintf(dir, sizeof(dir), "%s/crash", base);
     test_fork_crash(dir);
+    snprintf(dir, sizeof(dir), "%s/lazy", base);
+    test_lazy(dir);
 
     rm_rf(base);
     return done_testing();
