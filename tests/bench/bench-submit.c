@@ -5,7 +5,7 @@
  *
  * NCLIENTS processes each submit NJOBS/NCLIENTS copies of a one-core `true`
  * jobspec through MOUNT/queue/new (or by creating files in queue/ with
- * --create). With --wait, it then reads every job's `wait` file, so the time
+ * --create, where MOUNT is then the directory to create them in). With --wait, it then reads every job's `wait` file, so the time
  * covers first submission to last completion. Prints one line:
  *   submitted N in S s = R jobs/s [; completed in S s = R jobs/s]
  * --latency submits one job at a time and reads its `wait` before the next:
@@ -53,7 +53,7 @@ static int submit_clone(const char *mnt, char *id, size_t size)
 static int submit_create(const char *mnt, int i)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/queue/job%d.json", mnt, i);
+    snprintf(path, sizeof(path), "%s/job%d.json", mnt, i);   /* mnt = a directory */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return -1;

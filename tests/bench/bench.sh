@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 num() { grep -o "$1 [0-9.]*" | awk '{print $NF}'; }   # "= 123 jobs/s" -> 123
-rate() { grep -o "= [0-9.]* $1" | head -1 | awk '{print $2}'; }
+rate() { grep -o "= [0-9.]*" | head -1 | awk '{print $2}'; }   # first "= N"
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }'; }
 cploop() {   # cploop DIR N: jobs/s of a bash cp loop into DIR
 	local src=$work/true.json t0 t1
