@@ -161,6 +161,7 @@ static int mount_tree(struct broker *b)
     struct fuse_args args = FUSE_ARGS_INIT(b->cfg->debug ? 4 : 3, argv);
 
     b->se = fuse_session_new(&args, vfs_ops(), sizeof(*vfs_ops()), b->v);
+    fuse_opt_free_args(&args);
     if (!b->se) {
         fprintf(stderr, "fluxfsd: bad mount options '%s'\n", opts);
         return -1;

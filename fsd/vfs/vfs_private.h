@@ -123,7 +123,8 @@ struct vfs {
     pid_t pub_tid;
     uid_t owner;
     double t_mount;
-    struct vfs_scratch *scratch;
+    struct vfs_scratch *scratch;      /* listed in queue/ */
+    struct vfs_scratch *scratch_gone; /* unlinked, awaiting the kernel's forget */
     uint64_t next_serial;
     struct vfs_deferred *deferred;
     bool interrupts;

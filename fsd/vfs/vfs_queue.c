@@ -58,9 +58,12 @@ static void scratch_unlink(struct vfs *v, struct vfs_scratch *s)
         }
     }
     s->unlinked = true;
-    s->next = NULL;
-    if (s->nlookup == 0)
+    if (s->nlookup == 0) {
         scratch_free(s);
+        return;
+    }
+    s->next = v->scratch_gone;
+    v->scratch_gone = s;
 }
 
 static void scratch_stat(struct vfs *v, const struct vfs_scratch *s, struct stat *st)
@@ -472,15 +475,32 @@ void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
         s->nlookup = s->nlookup > nlookup ? s->nlookup - nlookup : 0;
         return;
     }
-    /* unlinked scratch files are no longer listed; they are found by the
-     * caller's handle only, and freed here when the kernel lets go */
+    /* an unlinked scratch file is freed when the kernel lets go of it */
+    for (struct vfs_scratch **pp = &v->scratch_gone; *pp; pp = &(*pp)->next) {
+        s = *pp;
+        if (s->ino != ino)
+            continue;
+        s->nlookup = s->nlookup > nlookup ? s->nlookup - nlookup : 0;
+        if (s->nlookup == 0) {
+            *pp = s->next;
+            scratch_free(s);
+        }
+        return;
+    }
+}
+
+static void scratch_free_list(struct vfs_scratch *s)
+{
+    while (s) {
+        struct vfs_scratch *next = s->next;
+        scratch_free(s);
+        s = next;
+    }
 }
 
 void vfs_queue_destroy(struct vfs *v)
 {
-    while (v->scratch) {
-        struct vfs_scratch *s = v->scratch;
-        v->scratch = s->next;
-        scratch_free(s);
-    }
+    scratch_free_list(v->scratch);
+    scratch_free_list(v->scratch_gone);
+    v->scratch = v->scratch_gone = NULL;
 }
