@@ -1,0 +1,137 @@
+/* cli.h - private interface between the files of the `fluxfs` command.
+ *
+ * fluxfs.c owns dispatch, the mount point and small file helpers; each
+ * cli_*.c implements a group of subcommands. Everything goes through the
+ * mounted tree (doc/tree.md): no private channel to the daemon.
+ */
+#ifndef FLUXFS_TOOLS_CLI_H
+#define FLUXFS_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit codes shared by every subcommand (also documented in `fluxfs --help`). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_ERROR = 1,        /* an operation failed; the reason is on stderr */
+    CLI_EXIT_USAGE = 2,        /* bad options or arguments */
+    CLI_EXIT_CANCELED = 1,     /* run/attach: job CANCELED (or LOST) */
+    CLI_EXIT_TIMEOUT = 124,    /* run/attach: job TIMEOUT (as timeout(1)) */
+    CLI_EXIT_DETACHED = 130,   /* run/attach: detached by a second Ctrl-C */
+};
+
+/* Long options every subcommand accepts; append to a subcommand's table. */
+#define CLI_COMMON_LONGOPTS \
+    { "mount", required_argument, NULL, 'm' }, \
+    { "help", no_argument, NULL, 'h' }
+
+/* Print "fluxfs: " + message + newline to stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Remember -m DIR (NULL leaves the default search). */
+void cli_set_mount(const char *dir);
+
+/* The mount point: -m, else $FLUXFS_MOUNT, else the only mounted instance.
+ * Prints an error and exits 1 if none is found. */
+const char *cli_mount(void);
+
+/* Format MOUNT/<fmt...> into buf (PATH_MAX bytes is enough). Returns buf. */
+char *cli_path(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Read a whole file (path absolute) into a NUL-terminated malloc'd buffer.
+ * Returns NULL with errno set on failure. *lenp (optional) gets the length. */
+char *cli_read_file(const char *path, size_t *lenp);
+
+/* Read MOUNT/jobs/<id>/<name>; NULL with errno on failure. */
+char *cli_job_file(const char *id, const char *name, size_t *lenp);
+
+/* Write text to an existing file with one write(). Returns 0 or -errno. */
+int cli_write_file(const char *path, const char *text);
+
+/* Copy the newest line of queue/errors (our latest failure), without the
+ * timestamp, into buf; "" if there is none. Returns buf. */
+char *cli_last_error(char *buf, size_t size);
+
+/* Write verb to jobs/<id>/ctl. On failure print the reason (from
+ * queue/errors) and return -errno. */
+int cli_job_ctl(const char *id, const char *verb);
+
+/* Check that id names a job in jobs/ (prints an error if not). */
+bool cli_job_exists(const char *id);
+
+/* Parse a duration: FSD ("30s", "5m", "1.5h", "1d") or a bare number,
+ * which is minutes (as flux's -t). Returns 0 or -EINVAL. */
+int cli_parse_duration(const char *s, double *secs);
+
+/* Format seconds as Flux Standard Duration ("1.234s", "5.5m", "2h"). */
+char *cli_fsd(double secs, char *buf, size_t size);
+
+/* "root" or the uid as text if it has no name. */
+const char *cli_username(uid_t uid, char *buf, size_t size);
+
+/* Wall-clock time now, in seconds since the Unix epoch. */
+double cli_now(void);
+
+/* ---- cli_jobs.c: a job's metadata, read from jobs/<id>/ ---- */
+
+struct cli_job {
+    char id[32];
+    char state[16];          /* NEW .. INACTIVE, "" if unreadable */
+    char result[32];         /* "" while active */
+    char *name;              /* job.name, else basename of command[0], else "-" */
+    long userid;             /* from the submit event, -1 if unknown */
+    int ntasks, nnodes;      /* -1 if unknown (e.g. nnodes before alloc) */
+    int urgency, priority;
+    double duration;         /* seconds, 0 = unlimited, -1 if unknown */
+    double t_submit, t_run, t_cleanup, t_inactive;   /* 0 if not yet */
+    char *nodelist;          /* from R, NULL before allocation */
+    char *exception;         /* "type: note" of the last fatal exception, or NULL */
+};
+
+/* Load what is cheap first: state (and result). With full, the rest. */
+int cli_job_load(const char *id, struct cli_job *job, bool full);
+void cli_job_release(struct cli_job *job);
+
+/* All jobs in jobs/ (only active ones unless all), fully loaded, sorted as
+ * flux jobs does: pending, then running, then inactive; newest first. */
+int cli_job_list(bool all, struct cli_job **jobsp, size_t *np);
+void cli_job_list_free(struct cli_job *jobs, size_t n);
+
+bool cli_state_active(const char *state);
+bool cli_state_pending(const char *state);
+
+/* Two-letter status like flux jobs ("R", "CD", "F", "CA", "TO", ...). */
+const char *cli_job_status_abbrev(const struct cli_job *job);
+
+/* runtime in seconds: run..cleanup, or run..now while running; 0 if never ran */
+double cli_job_runtime(const struct cli_job *job, double now);
+
+/* The default flux-jobs-like header and one row, width-limited to cols
+ * (0 = no limit). */
+void cli_job_print_header(FILE *f);
+void cli_job_print_row(FILE *f, const struct cli_job *job, double now);
+
+/* Map a result line to an exit code (see enum above); prints a message for
+ * results that have no exit status. */
+int cli_result_exit_code(const char *id, const char *result);
+
+/* Stream jobs/<id>/stdout and stderr to ours until the job is INACTIVE and
+ * return its exit code. Blocks on inotify; polls if inotify is unavailable.
+ * Ctrl-C (or SIGTERM) cancels the job; a second one detaches (exit 130). */
+int cli_attach(const char *id);
+
+/* ---- subcommands: (argc, argv) with argv[0] the subcommand name ---- */
+int cmd_submit(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_resource(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+
+#endif

@@ -1,0 +1,973 @@
+/* cli_jobs.c - fluxfs jobs, cancel, wait and attach, and reading a job's
+ * metadata from jobs/<id>/ (shared with top).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/hostlist.h"
+#include "common/jobspec.h"
+#include "tools/cli.h"
+
+/* ---------------------------------------------------------------- job info */
+
+bool cli_state_active(const char *state)
+{
+    return strcmp(state, "INACTIVE") != 0;
+}
+
+bool cli_state_pending(const char *state)
+{
+    return !strcmp(state, "NEW") || !strcmp(state, "DEPEND") || !strcmp(state, "PRIORITY")
+           || !strcmp(state, "SCHED");
+}
+
+static char *chomp(char *s)
+{
+    size_t len = strlen(s);
+    while (len > 0 && isspace((unsigned char)s[len - 1]))
+        s[--len] = '\0';
+    return s;
+}
+
+static void load_eventlog(const char *id, struct cli_job *job)
+{
+    char *text = cli_job_file(id, "eventlog", NULL);
+    char *save = NULL;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *e = json_loads(line, 0, NULL), *ctx;
+        const char *name;
+        double ts;
+        if (!e || json_unpack(e, "{s:F s:s s:o}", "timestamp", &ts, "name", &name,
+                              "context", &ctx) < 0) {
+            json_decref(e);
+            continue;
+        }
+        if (!strcmp(name, "submit")) {
+            job->t_submit = ts;
+            json_int_t uid = -1, urg = -1;
+            json_unpack(ctx, "{s?I s?I}", "userid", &uid, "urgency", &urg);
+            job->userid = uid;
+            job->urgency = urg;
+        } else if (!strcmp(name, "urgency")) {
+            json_int_t urg = job->urgency;
+            json_unpack(ctx, "{s?I}", "urgency", &urg);
+            job->urgency = urg;
+        } else if (!strcmp(name, "priority")) {
+            json_int_t pri = job->priority;
+            json_unpack(ctx, "{s?I}", "priority", &pri);
+            job->priority = pri;
+        } else if (!strcmp(name, "alloc")) {
+            job->t_run = ts;
+        } else if (!strcmp(name, "finish")) {
+            if (!job->t_cleanup)
+                job->t_cleanup = ts;
+        } else if (!strcmp(name, "exception")) {
+            const char *type = "?", *note = "";
+            json_int_t sev = 0;
+            json_unpack(ctx, "{s?s s?s s?I}", "type", &type, "note", &note, "severity", &sev);
+            if (sev == 0) {
+                free(job->exception);
+                if (asprintf(&job->exception, "%s%s%s", type, *note ? ": " : "", note) < 0)
+                    job->exception = NULL;
+                if (!job->t_cleanup)
+                    job->t_cleanup = ts;
+            }
+        } else if (!strcmp(name, "clean")) {
+            job->t_inactive = ts;
+        }
+        json_decref(e);
+    }
+    free(text);
+}
+
+static void load_jobspec(const char *id, struct cli_job *job)
+{
+    size_t len;
+    char *text = cli_job_file(id, "jobspec", &len);
+    struct jobspec *js = NULL;
+    struct errmsg err;
+    if (text && jobspec_parse(text, len, &js, &err) == 0) {
+        job->ntasks = jobspec_ntasks(js);
+        job->duration = js->duration;
+        if (js->nnodes > 0)
+            job->nnodes = js->nnodes;
+        if (js->name)
+            job->name = strdup(js->name);
+        else if (js->argc > 0) {
+            const char *base = strrchr(js->argv[0], '/');
+            job->name = strdup(base ? base + 1 : js->argv[0]);
+        }
+    }
+    jobspec_destroy(js);
+    free(text);
+    if (!job->name)
+        job->name = strdup(text ? "-" : "?");   /* "?": not ours to read */
+}
+
+static void load_R(const char *id, struct cli_job *job)
+{
+    char *text = cli_job_file(id, "R", NULL);
+    json_t *R = text && *text ? json_loads(text, 0, NULL) : NULL;
+    json_t *nodelist = NULL;
+    free(text);
+    if (R && json_unpack(R, "{s:{s:o}}", "execution", "nodelist", &nodelist) == 0
+        && json_is_array(nodelist)) {
+        struct hostlist *hl = hostlist_create();
+        size_t i;
+        json_t *v;
+        json_array_foreach(nodelist, i, v) {
+            if (hl && json_is_string(v))
+                hostlist_append(hl, json_string_value(v));
+        }
+        if (hl && hostlist_count(hl) > 0) {
+            job->nnodes = hostlist_count(hl);
+            job->nodelist = hostlist_encode(hl);
+        }
+        hostlist_destroy(hl);
+    }
+    json_decref(R);
+}
+
+int cli_job_load(const char *id, struct cli_job *job, bool full)
+{
+    memset(job, 0, sizeof(*job));
+    snprintf(job->id, sizeof(job->id), "%s", id);
+    job->userid = -1;
+    job->ntasks = job->nnodes = job->urgency = job->priority = -1;
+    job->duration = -1;
+    char *text = cli_job_file(id, "state", NULL);
+    if (!text)
+        return -errno;
+    snprintf(job->state, sizeof(job->state), "%s", chomp(text));
+    free(text);
+    if (!cli_state_active(job->state) && (text = cli_job_file(id, "result", NULL))) {
+        snprintf(job->result, sizeof(job->result), "%s", chomp(text));
+        free(text);
+    }
+    if (full) {
+        load_eventlog(id, job);
+        load_jobspec(id, job);
+        load_R(id, job);
+    }
+    return 0;
+}
+
+void cli_job_release(struct cli_job *job)
+{
+    if (!job)
+        return;
+    free(job->name);
+    free(job->nodelist);
+    free(job->exception);
+    job->name = job->nodelist = job->exception = NULL;
+}
+
+void cli_job_list_free(struct cli_job *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++)
+        cli_job_release(&jobs[i]);
+    free(jobs);
+}
+
+static int state_group(const char *state)
+{
+    return cli_state_pending(state) ? 0 : cli_state_active(state) ? 1 : 2;
+}
+
+static int job_cmp(const void *a, const void *b)
+{
+    const struct cli_job *x = a, *y = b;
+    int gx = state_group(x->state), gy = state_group(y->state);
+    if (gx != gy)
+        return gx - gy;
+    /* F58 ids of equal length compare like the numbers they encode */
+    size_t lx = strlen(x->id), ly = strlen(y->id);
+    if (lx != ly)
+        return lx > ly ? -1 : 1;
+    return -strcmp(x->id, y->id);
+}
+
+int cli_job_list(bool all, struct cli_job **jobsp, size_t *np)
+{
+    char path[PATH_MAX];
+    DIR *d = opendir(cli_path(path, sizeof(path), "jobs"));
+    if (!d)
+        return -errno;
+    struct cli_job *jobs = NULL;
+    size_t n = 0, alloc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == alloc) {
+            struct cli_job *p = realloc(jobs, (alloc = alloc ? alloc * 2 : 64) * sizeof(*p));
+            if (!p) {
+                closedir(d);
+                cli_job_list_free(jobs, n);
+                return -ENOMEM;
+            }
+            jobs = p;
+        }
+        if (cli_job_load(de->d_name, &jobs[n], false) < 0)
+            continue;
+        if (!all && !cli_state_active(jobs[n].state))
+            continue;
+        cli_job_load(de->d_name, &jobs[n], true);
+        n++;
+    }
+    closedir(d);
+    qsort(jobs, n, sizeof(*jobs), job_cmp);
+    *jobsp = jobs;
+    *np = n;
+    return 0;
+}
+
+const char *cli_job_status_abbrev(const struct cli_job *job)
+{
+    static const struct { const char *state, *abbrev; } states[] = {
+        { "NEW", "N" }, { "DEPEND", "D" }, { "PRIORITY", "P" }, { "SCHED", "S" },
+        { "RUN", "R" }, { "CLEANUP", "C" },
+    };
+    static const struct { const char *result, *abbrev; } results[] = {
+        { "COMPLETED", "CD" }, { "FAILED", "F" }, { "CANCELED", "CA" },
+        { "TIMEOUT", "TO" }, { "LOST", "LO" },
+    };
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (!strcmp(job->state, states[i].state))
+            return states[i].abbrev;
+    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
+        if (!strncmp(job->result, results[i].result, strlen(results[i].result)))
+            return results[i].abbrev;
+    return cli_state_active(job->state) ? "?" : "I";
+}
+
+double cli_job_runtime(const struct cli_job *job, double now)
+{
+    if (!job->t_run)
+        return 0;
+    double end = job->t_cleanup ? job->t_cleanup : job->t_inactive ? job->t_inactive : now;
+    return end > job->t_run ? end - job->t_run : 0;
+}
+
+/* flux jobs' "{name:<10.10+}": truncate with a '+' marking the cut */
+static void trunc_plus(char *buf, size_t size, const char *s, size_t width)
+{
+    if (strlen(s) <= width)
+        snprintf(buf, size, "%s", s);
+    else
+        snprintf(buf, size, "%.*s+", (int)width - 1, s);
+}
+
+static void job_time(const struct cli_job *job, double now, char *buf, size_t size)
+{
+    if (job->t_run)
+        cli_fsd(cli_job_runtime(job, now), buf, size);
+    else if (job->duration > 0)
+        cli_fsd(job->duration, buf, size);
+    else
+        snprintf(buf, size, "%s", "");
+}
+
+static void job_info(const struct cli_job *job, char *buf, size_t size)
+{
+    if (!strcmp(job->state, "PRIORITY"))
+        snprintf(buf, size, "priority-wait");
+    else if (!strcmp(job->state, "DEPEND"))
+        snprintf(buf, size, "depend-wait");
+    else if (!strcmp(job->state, "SCHED") && job->urgency == 0)
+        snprintf(buf, size, "held");
+    else
+        snprintf(buf, size, "%s", job->nodelist ? job->nodelist : "");
+}
+
+void cli_job_print_header(FILE *f)
+{
+    fprintf(f, "%12s %-8s %-10s %2s %6s %6s %8s %s\n", "JOBID", "USER", "NAME", "ST",
+            "NTASKS", "NNODES", "TIME", "INFO");
+}
+
+void cli_job_print_row(FILE *f, const struct cli_job *job, double now)
+{
+    char user[64], name[16], ntasks[16] = "", nnodes[16] = "", tm[32], info[256];
+    if (job->userid >= 0)
+        cli_username(job->userid, user, sizeof(user));
+    else
+        snprintf(user, sizeof(user), "?");
+    user[8] = '\0';
+    trunc_plus(name, sizeof(name), job->name ? job->name : "-", 10);
+    if (job->ntasks >= 0)
+        snprintf(ntasks, sizeof(ntasks), "%d", job->ntasks);
+    if (job->nnodes >= 0)
+        snprintf(nnodes, sizeof(nnodes), "%d", job->nnodes);
+    job_time(job, now, tm, sizeof(tm));
+    job_info(job, info, sizeof(info));
+    fprintf(f, "%12s %-8s %-10s %2s %6s %6s %8s %s\n", job->id, user, name,
+            cli_job_status_abbrev(job), ntasks, nnodes, tm, info);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+/* Field names for --format and the keys of -o json. */
+static json_t *job_to_json(const struct cli_job *j, double now)
+{
+    char user[64];
+    json_t *o = json_pack("{s:s s:s s:s}", "id", j->id, "state", j->state, "status",
+                          cli_job_status_abbrev(j));
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "name", json_string(j->name ? j->name : "-"));
+    if (j->userid >= 0) {
+        json_object_set_new(o, "userid", json_integer(j->userid));
+        json_object_set_new(o, "user", json_string(cli_username(j->userid, user, sizeof(user))));
+    }
+    json_object_set_new(o, "result", j->result[0] ? json_string(j->result) : json_null());
+    if (!strncmp(j->result, "FAILED ", 7) || !strcmp(j->result, "COMPLETED 0"))
+        json_object_set_new(o, "returncode", json_integer(atoi(strchr(j->result, ' ') + 1)));
+    if (j->ntasks >= 0)
+        json_object_set_new(o, "ntasks", json_integer(j->ntasks));
+    if (j->nnodes >= 0)
+        json_object_set_new(o, "nnodes", json_integer(j->nnodes));
+    if (j->nodelist)
+        json_object_set_new(o, "nodelist", json_string(j->nodelist));
+    if (j->urgency >= 0)
+        json_object_set_new(o, "urgency", json_integer(j->urgency));
+    if (j->priority >= 0)
+        json_object_set_new(o, "priority", json_integer(j->priority));
+    if (j->duration >= 0)
+        json_object_set_new(o, "duration", json_real(j->duration));
+    if (j->t_submit)
+        json_object_set_new(o, "t_submit", json_real(j->t_submit));
+    if (j->t_run)
+        json_object_set_new(o, "t_run", json_real(j->t_run));
+    if (j->t_cleanup)
+        json_object_set_new(o, "t_cleanup", json_real(j->t_cleanup));
+    if (j->t_inactive)
+        json_object_set_new(o, "t_inactive", json_real(j->t_inactive));
+    json_object_set_new(o, "runtime", json_real(cli_job_runtime(j, now)));
+    if (j->exception)
+        json_object_set_new(o, "exception", json_string(j->exception));
+    return o;
+}
+
+static const char *format_fields[] = {
+    "id", "state", "status", "name", "user", "userid", "result", "runtime", "ntasks",
+    "nnodes", "nodelist", "urgency", "priority", "duration", "t_submit", "t_run",
+    "t_inactive", "exception", NULL,
+};
+
+static bool format_field_known(const char *name, size_t len)
+{
+    for (const char **f = format_fields; *f; f++)
+        if (strlen(*f) == len && !strncmp(*f, name, len))
+            return true;
+    return false;
+}
+
+/* Value of one --format field as text. */
+static void format_value(const struct cli_job *j, const char *name, size_t len, double now,
+                         char *buf, size_t size)
+{
+    char f[32];
+    snprintf(f, sizeof(f), "%.*s", (int)len, name);
+    buf[0] = '\0';
+#define NUM(v) do { if ((v) >= 0) snprintf(buf, size, "%lld", (long long)(v)); } while (0)
+#define TS(v) do { if (v) snprintf(buf, size, "%.6f", (v)); } while (0)
+    if (!strcmp(f, "id")) snprintf(buf, size, "%s", j->id);
+    else if (!strcmp(f, "state")) snprintf(buf, size, "%s", j->state);
+    else if (!strcmp(f, "status")) snprintf(buf, size, "%s", cli_job_status_abbrev(j));
+    else if (!strcmp(f, "name")) snprintf(buf, size, "%s", j->name ? j->name : "-");
+    else if (!strcmp(f, "user")) {
+        if (j->userid >= 0)
+            cli_username(j->userid, buf, size);
+    } else if (!strcmp(f, "userid")) NUM(j->userid);
+    else if (!strcmp(f, "result")) snprintf(buf, size, "%s", j->result);
+    else if (!strcmp(f, "runtime")) cli_fsd(cli_job_runtime(j, now), buf, size);
+    else if (!strcmp(f, "ntasks")) NUM(j->ntasks);
+    else if (!strcmp(f, "nnodes")) NUM(j->nnodes);
+    else if (!strcmp(f, "nodelist")) snprintf(buf, size, "%s", j->nodelist ? j->nodelist : "");
+    else if (!strcmp(f, "urgency")) NUM(j->urgency);
+    else if (!strcmp(f, "priority")) NUM(j->priority);
+    else if (!strcmp(f, "duration")) {
+        if (j->duration >= 0)
+            cli_fsd(j->duration, buf, size);
+    } else if (!strcmp(f, "t_submit")) TS(j->t_submit);
+    else if (!strcmp(f, "t_run")) TS(j->t_run);
+    else if (!strcmp(f, "t_inactive")) TS(j->t_inactive);
+    else if (!strcmp(f, "exception")) snprintf(buf, size, "%s", j->exception ? j->exception : "");
+#undef NUM
+#undef TS
+}
+
+/* Walk fmt: "{field}" or "{field:[<>]WIDTH[.PREC]}"; literal text otherwise
+ * ("{{" and "}}" are literal braces). With job NULL, check only (returns -1
+ * and prints on error) or, with header set, print the uppercased names. */
+static int format_print(FILE *out, const char *fmt, const struct cli_job *job, double now,
+                        bool header)
+{
+    for (const char *p = fmt; *p;) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            if (out)
+                fputc(*p, out);
+            p += 2;
+            continue;
+        }
+        if (*p != '{') {
+            if (out)
+                fputc(*p, out);
+            p++;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        if (!end) {
+            cli_err("--format: unterminated '{' in '%s'", fmt);
+            return -1;
+        }
+        const char *name = p + 1, *colon = memchr(name, ':', end - name);
+        size_t nlen = (colon ? colon : end) - name;
+        char align = '<';
+        int width = 0, prec = -1;
+        if (colon) {
+            const char *s = colon + 1;
+            if (*s == '<' || *s == '>')
+                align = *s++;
+            while (isdigit((unsigned char)*s))
+                width = width * 10 + (*s++ - '0');
+            if (*s == '.') {
+                prec = 0;
+                for (s++; isdigit((unsigned char)*s); s++)
+                    prec = prec * 10 + (*s - '0');
+            }
+            if (s != end) {
+                cli_err("--format: bad spec '%.*s'", (int)(end - p + 1), p);
+                return -1;
+            }
+        }
+        if (!format_field_known(name, nlen)) {
+            cli_err("--format: unknown field '%.*s' (known: id state status name user "
+                    "userid result runtime ntasks nnodes nodelist urgency priority "
+                    "duration t_submit t_run t_inactive exception)", (int)nlen, name);
+            return -1;
+        }
+        char val[512];
+        if (header) {
+            snprintf(val, sizeof(val), "%.*s", (int)nlen, name);
+            for (char *c = val; *c; c++)
+                *c = toupper((unsigned char)*c);
+        } else if (job)
+            format_value(job, name, nlen, now, val, sizeof(val));
+        else
+            val[0] = '\0';
+        if (out)
+            fprintf(out, align == '<' ? "%-*.*s" : "%*.*s", width, prec < 0 ? INT_MAX : prec, val);
+        p = end + 1;
+    }
+    if (out)
+        fputc('\n', out);
+    return 0;
+}
+
+/* --state filter: a state name, a result word, or pending/running/active/inactive. */
+static bool state_matches(const struct cli_job *j, const char *filter)
+{
+    char *copy = strdup(filter), *save = NULL;
+    bool match = false;
+    for (char *w = copy ? strtok_r(copy, ",", &save) : NULL; w && !match;
+         w = strtok_r(NULL, ",", &save)) {
+        size_t wl = strlen(w);
+        if (!strcasecmp(w, j->state))
+            match = true;
+        else if (j->result[0] && !strncasecmp(w, j->result, wl)
+                 && (j->result[wl] == '\0' || j->result[wl] == ' '))
+            match = true;
+        else if (!strcasecmp(w, "pending"))
+            match = cli_state_pending(j->state);
+        else if (!strcasecmp(w, "running"))
+            match = !strcmp(j->state, "RUN") || !strcmp(j->state, "CLEANUP");
+        else if (!strcasecmp(w, "active"))
+            match = cli_state_active(j->state);
+        else if (!strcasecmp(w, "inactive"))
+            match = !cli_state_active(j->state);
+    }
+    free(copy);
+    return match;
+}
+
+static bool state_filter_valid(const char *filter)
+{
+    static const char *words[] = {
+        "NEW", "DEPEND", "PRIORITY", "SCHED", "RUN", "CLEANUP", "INACTIVE", "COMPLETED",
+        "FAILED", "CANCELED", "TIMEOUT", "LOST", "PENDING", "RUNNING", "ACTIVE", NULL,
+    };
+    char *copy = strdup(filter), *save = NULL;
+    bool ok = copy != NULL;
+    for (char *w = copy ? strtok_r(copy, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+        bool known = false;
+        for (const char **k = words; *k; k++)
+            known |= !strcasecmp(w, *k);
+        if (!known) {
+            cli_err("--state: unknown state '%s'", w);
+            ok = false;
+        }
+    }
+    free(copy);
+    return ok;
+}
+
+static void jobs_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: fluxfs jobs [OPTIONS] [ID...]\n"
+            "List jobs like flux jobs: JOBID USER NAME ST NTASKS NNODES TIME INFO.\n"
+            "By default: your active jobs, pending first, newest first.\n\n"
+            "  -a, --all            include inactive jobs\n"
+            "  -A                   jobs of every user (same as --user=all)\n"
+            "      --state=LIST     only these states or results, comma-separated:\n"
+            "                       NEW DEPEND PRIORITY SCHED RUN CLEANUP INACTIVE,\n"
+            "                       COMPLETED FAILED CANCELED TIMEOUT LOST,\n"
+            "                       pending running active inactive\n"
+            "  -u, --user=UID|NAME  only this user's jobs (all: every user)\n"
+            "  -n, --count=N        at most N jobs\n"
+            "  -o json              a JSON array of objects instead of the table\n"
+            "      --format=FMT     one line per job: text with {field} or\n"
+            "                       {field:<WIDTH.PREC} / {field:>WIDTH}; fields: id state\n"
+            "                       status name user userid result runtime ntasks nnodes\n"
+            "                       nodelist urgency priority duration t_submit t_run\n"
+            "                       t_inactive exception\n"
+            "      --no-header      no header line\n"
+            "  -m, --mount=DIR      the instance's mount point\n"
+            "  -h, --help           this help\n");
+}
+
+static int parse_user(const char *s, long *uid)
+{
+    char *end;
+    if (!strcmp(s, "all")) {
+        *uid = -1;
+        return 0;
+    }
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end != s && !*end && !errno && v >= 0) {
+        *uid = v;
+        return 0;
+    }
+    struct passwd *pw = getpwnam(s);
+    if (!pw) {
+        cli_err("--user: unknown user '%s'", s);
+        return -EINVAL;
+    }
+    *uid = pw->pw_uid;
+    return 0;
+}
+
+int cmd_jobs(int argc, char **argv)
+{
+    enum { OPT_STATE = 256, OPT_FORMAT, OPT_NO_HEADER };
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, 'a' },
+        { "state", required_argument, NULL, OPT_STATE },
+        { "filter", required_argument, NULL, OPT_STATE },
+        { "user", required_argument, NULL, 'u' },
+        { "count", required_argument, NULL, 'n' },
+        { "output", required_argument, NULL, 'o' },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "no-header", no_argument, NULL, OPT_NO_HEADER },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    bool all = false, json = false, header = true;
+    const char *states = NULL, *format = NULL;
+    long uid = getuid(), count = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "aAu:n:o:m:h", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'a': all = true; break;
+        case 'A': uid = -1; break;
+        case OPT_STATE:
+            if (!state_filter_valid(optarg))
+                return CLI_EXIT_USAGE;
+            states = optarg;
+            break;
+        case 'u':
+            if (parse_user(optarg, &uid) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'n':
+            count = strtol(optarg, &end, 10);
+            if (end == optarg || *end || count < 0) {
+                cli_err("--count: invalid value '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            if (strcmp(optarg, "json") != 0) {
+                cli_err("-o: unknown output format '%s' (expected json)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            json = true;
+            break;
+        case OPT_FORMAT: format = optarg; break;
+        case OPT_NO_HEADER: header = false; break;
+        case 'm': cli_set_mount(optarg); break;
+        case 'h': jobs_usage(stdout); return CLI_EXIT_OK;
+        default: jobs_usage(stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    if (format && format_print(NULL, format, NULL, 0, false) < 0)
+        return CLI_EXIT_USAGE;
+    if (format && json) {
+        cli_err("-o json and --format are exclusive");
+        return CLI_EXIT_USAGE;
+    }
+    cli_mount();
+    struct cli_job *jobs = NULL;
+    size_t n = 0;
+    int rc = 0;
+    if (optind < argc) {           /* explicit ids: exactly those, in order */
+        jobs = calloc(argc - optind, sizeof(*jobs));
+        for (int i = optind; jobs && i < argc; i++) {
+            if (!cli_job_exists(argv[i]) || cli_job_load(argv[i], &jobs[n], true) < 0) {
+                rc = CLI_EXIT_ERROR;
+                continue;
+            }
+            n++;
+        }
+        uid = -1;
+    } else if (cli_job_list(all || states, &jobs, &n) < 0) {
+        cli_err("cannot list jobs: %s", strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    double now = cli_now();
+    json_t *array = json ? json_array() : NULL;
+    if (!json && header) {
+        if (format)
+            format_print(stdout, format, NULL, now, true);
+        else
+            cli_job_print_header(stdout);
+    }
+    long shown = 0;
+    for (size_t i = 0; i < n && (count < 0 || shown < count); i++) {
+        const struct cli_job *j = &jobs[i];
+        if (uid >= 0 && j->userid != uid)
+            continue;
+        if (states && !state_matches(j, states))
+            continue;
+        shown++;
+        if (json)
+            json_array_append_new(array, job_to_json(j, now));
+        else if (format)
+            format_print(stdout, format, j, now, false);
+        else
+            cli_job_print_row(stdout, j, now);
+    }
+    if (json) {
+        json_dumpf(array, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(array);
+    }
+    cli_job_list_free(jobs, n);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- cancel, wait */
+
+/* The caller's active job ids (for --all). */
+static int my_active_ids(char ***idsp, int *np)
+{
+    struct cli_job *jobs;
+    size_t n;
+    if (cli_job_list(false, &jobs, &n) < 0) {
+        cli_err("cannot list jobs: %s", strerror(errno));
+        return -1;
+    }
+    char **ids = calloc(n + 1, sizeof(*ids));
+    int k = 0;
+    for (size_t i = 0; ids && i < n; i++)
+        if (jobs[i].userid == (long)getuid())
+            ids[k++] = strdup(jobs[i].id);
+    cli_job_list_free(jobs, n);
+    *idsp = ids;
+    *np = k;
+    return ids ? 0 : -1;
+}
+
+static void free_ids(char **ids, int n)
+{
+    for (int i = 0; ids && i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static int ids_cmd_parse(int argc, char **argv, const char *usage, bool *all)
+{
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, 'a' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    *all = false;
+    while ((c = getopt_long(argc, argv, "am:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'a': *all = true; break;
+        case 'm': cli_set_mount(optarg); break;
+        case 'h': fputs(usage, stdout); return -CLI_EXIT_OK;
+        default: fputs(usage, stderr); return -CLI_EXIT_USAGE;
+        }
+    }
+    if ((optind < argc) == *all) {
+        cli_err("%s: give job ids or --all", argv[0]);
+        fputs(usage, stderr);
+        return -CLI_EXIT_USAGE;
+    }
+    return optind;
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+    static const char usage[] =
+        "Usage: fluxfs cancel [-m DIR] ID... | --all\n"
+        "Cancel jobs (writes 'cancel' to jobs/ID/ctl): pending jobs are removed,\n"
+        "running ones get SIGTERM, then SIGKILL after the kill grace.\n\n"
+        "  -a, --all        cancel all your active jobs\n"
+        "  -m, --mount=DIR  the instance's mount point\n"
+        "  -h, --help       this help\n"
+        "Exit status: 0 if every job was canceled, 1 otherwise.\n";
+    bool all;
+    int first = ids_cmd_parse(argc, argv, usage, &all);
+    if (first < 0)
+        return -first;
+    cli_mount();
+    char **ids = argv + first;
+    int n = argc - first, rc = 0;
+    if (all && my_active_ids(&ids, &n) < 0)
+        return CLI_EXIT_ERROR;
+    for (int i = 0; i < n; i++)
+        if (cli_job_ctl(ids[i], "cancel") < 0)
+            rc = CLI_EXIT_ERROR;
+    if (all)
+        free_ids(ids, n);
+    return rc;
+}
+
+int cmd_wait(int argc, char **argv)
+{
+    static const char usage[] =
+        "Usage: fluxfs wait [-m DIR] ID... | --all\n"
+        "Wait for each job to end (reads jobs/ID/wait) and print 'ID: RESULT'.\n\n"
+        "  -a, --all        wait for all your active jobs\n"
+        "  -m, --mount=DIR  the instance's mount point\n"
+        "  -h, --help       this help\n"
+        "Exit status: 0 if every job ended COMPLETED 0, 1 otherwise.\n";
+    bool all;
+    int first = ids_cmd_parse(argc, argv, usage, &all);
+    if (first < 0)
+        return -first;
+    cli_mount();
+    char **ids = argv + first;
+    int n = argc - first, rc = 0;
+    if (all && my_active_ids(&ids, &n) < 0)
+        return CLI_EXIT_ERROR;
+    for (int i = 0; i < n; i++) {
+        if (!cli_job_exists(ids[i])) {
+            rc = CLI_EXIT_ERROR;
+            continue;
+        }
+        char *res = cli_job_file(ids[i], "wait", NULL);
+        if (!res) {
+            cli_err("%s: wait: %s", ids[i], strerror(errno));
+            rc = CLI_EXIT_ERROR;
+            continue;
+        }
+        chomp(res);
+        printf("%s: %s\n", ids[i], res);
+        fflush(stdout);
+        if (strcmp(res, "COMPLETED 0") != 0)
+            rc = CLI_EXIT_ERROR;
+        free(res);
+    }
+    if (all)
+        free_ids(ids, n);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- attach */
+
+int cli_result_exit_code(const char *id, const char *result)
+{
+    int n;
+    if (!strcmp(result, "COMPLETED 0"))
+        return CLI_EXIT_OK;
+    if (sscanf(result, "FAILED %d", &n) == 1)
+        return n <= 0 ? 1 : n > 255 ? 255 : n;
+    struct cli_job job;
+    const char *why = NULL;
+    if (cli_job_load(id, &job, true) == 0)
+        why = job.exception;
+    if (!strcmp(result, "TIMEOUT")) {
+        cli_err("%s: job timed out%s%s", id, why ? ": " : "", why ? why : "");
+        cli_job_release(&job);
+        return CLI_EXIT_TIMEOUT;
+    }
+    cli_err("%s: job %s%s%s", id, !strcmp(result, "CANCELED") ? "canceled"
+                                  : !strcmp(result, "LOST") ? "lost" : result,
+            why ? ": " : "", why ? why : "");
+    cli_job_release(&job);
+    return CLI_EXIT_CANCELED;
+}
+
+/* Copy what is new in fd to out. Returns false if fd is unusable. */
+static bool drain(int fd, int out)
+{
+    char buf[65536];
+    ssize_t n;
+    if (fd < 0)
+        return false;
+    while ((n = read(fd, buf, sizeof(buf))) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return true;           /* our output is gone: keep following */
+            off += w;
+        }
+    }
+    return true;
+}
+
+static bool job_inactive(const char *id)
+{
+    char *s = cli_job_file(id, "state", NULL);
+    bool done = s && !strcmp(chomp(s), "INACTIVE");
+    free(s);
+    return done;
+}
+
+int cli_attach(const char *id)
+{
+    char path[PATH_MAX];
+    if (!cli_job_exists(id))
+        return CLI_EXIT_ERROR;
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigprocmask(SIG_BLOCK, &sigs, &old);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* watch before reading, so no change can slip between read and sleep */
+    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (ifd >= 0 && inotify_add_watch(ifd, cli_path(path, sizeof(path), "jobs/%s", id),
+                                      IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+        close(ifd);
+        ifd = -1;
+    }
+    int out = open(cli_path(path, sizeof(path), "jobs/%s/stdout", id), O_RDONLY | O_CLOEXEC);
+    int err = open(cli_path(path, sizeof(path), "jobs/%s/stderr", id), O_RDONLY | O_CLOEXEC);
+    if (out < 0 || err < 0)
+        cli_err("%s: cannot read its output: %s", id, strerror(errno));
+    int interrupts = 0, rc = -1;
+    for (;;) {
+        /* read state first: output complete before INACTIVE is then drained */
+        bool done = job_inactive(id);
+        fflush(stdout);
+        drain(out, STDOUT_FILENO);
+        drain(err, STDERR_FILENO);
+        if (done)
+            break;
+        struct pollfd pfd[2] = { { .fd = ifd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+        /* inotify wakes us; the timeout only covers lost events (--no-publish) */
+        int n = poll(pfd, 2, ifd >= 0 ? 1000 : 100);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            char ev[4096];
+            while (read(ifd, ev, sizeof(ev)) > 0)
+                ;
+        }
+        struct signalfd_siginfo si;
+        if (n > 0 && (pfd[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+            if (++interrupts == 1) {
+                cli_err("%s: canceling the job (interrupt again to detach)", id);
+                cli_job_ctl(id, "cancel");
+            } else {
+                cli_err("%s: detached; the job goes on ending in the background", id);
+                rc = CLI_EXIT_DETACHED;
+                break;
+            }
+        }
+    }
+    if (out >= 0)
+        close(out);
+    if (err >= 0)
+        close(err);
+    if (ifd >= 0)
+        close(ifd);
+    if (sfd >= 0)
+        close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc >= 0)
+        return rc;
+    char *res = cli_job_file(id, "result", NULL);
+    if (!res) {
+        cli_err("%s: cannot read result: %s", id, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    rc = cli_result_exit_code(id, chomp(res));
+    free(res);
+    return rc;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+    static const char usage[] =
+        "Usage: fluxfs attach [-m DIR] ID\n"
+        "Copy a job's stdout and stderr to ours (from the start) until it ends,\n"
+        "then exit with its status: COMPLETED 0 -> 0, FAILED n -> n, CANCELED or\n"
+        "LOST -> 1, TIMEOUT -> 124. Ctrl-C cancels the job; a second one detaches\n"
+        "(exit 130).\n\n"
+        "  -m, --mount=DIR  the instance's mount point\n"
+        "  -h, --help       this help\n";
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': cli_set_mount(optarg); break;
+        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
+        default: fputs(usage, stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        cli_err("attach: expected exactly one job id");
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    cli_mount();
+    return cli_attach(argv[optind]);
+}

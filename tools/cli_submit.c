@@ -1,0 +1,469 @@
+/* cli_submit.c - fluxfs submit and fluxfs run.
+ *
+ * Builds a Flux V1 jobspec from a command line the way flux-core's
+ * JobspecV1.from_command does, and submits it through the queue/new clone
+ * file: write the jobspec, read back the id.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/idset.h"
+#include "tools/cli.h"
+
+extern char **environ;
+
+struct submit_opts {
+    int ntasks;              /* 0 = not given */
+    int nnodes;              /* 0 = not given */
+    int cores;
+    int gpus;
+    bool exclusive;
+    double duration;
+    int urgency;             /* -1 = not given */
+    const char *cwd;
+    const char *name;
+    const char *cc;
+    bool verbose;
+    const char **env_rules;  /* --env / --env-remove, in order; "-PATTERN" removes */
+    int nenv_rules;
+};
+
+static void submit_usage(FILE *f, bool run)
+{
+    const char *cmd = run ? "run" : "submit";
+    fprintf(f,
+            "Usage: fluxfs %s [OPTIONS] COMMAND [ARGS...]\n"
+            "%s\n\n"
+            "  -n, --ntasks=N          number of tasks (default 1, or NODES with -N)\n"
+            "  -N, --nodes=N           number of nodes to spread the tasks over; without\n"
+            "                          -n: one task per node on whole (exclusive) nodes\n"
+            "  -c, --cores-per-task=N  cores per task (default 1)\n"
+            "  -g, --gpus-per-task=N   gpus per task (default 0)\n"
+            "  -x, --exclusive         with -N: allocate whole nodes\n"
+            "  -t, --time-limit=T      minutes, or FSD: 30s, 5m, 1.5h, 1d (default 0: none)\n"
+            "      --urgency=N         urgency 0-16 (0 holds the job), set after submission\n"
+            "      --env=RULE          NAME=VALUE sets, -PATTERN removes (glob), NAME keeps;\n"
+            "                          applied in order to a copy of our environment\n"
+            "      --env-remove=PAT    remove variables matching the glob PAT\n"
+            "      --cwd=DIR           working directory of the tasks (default: ours)\n"
+            "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n",
+            cmd,
+            run ? "Submit a job, copy its stdout/stderr to ours while it runs, and exit\n"
+                  "with its status: COMPLETED 0 -> 0, FAILED n -> n, CANCELED or LOST -> 1,\n"
+                  "TIMEOUT -> 124. Ctrl-C cancels the job and waits for it to end; a\n"
+                  "second Ctrl-C detaches (exit 130)."
+                : "Submit a job and print its id (the name of its directory in jobs/).");
+    if (run)
+        fprintf(f, "  -v, --verbose           print the job id on stderr\n");
+    else
+        fprintf(f, "      --cc=IDSET          submit one copy per id in IDSET (1-10,15),\n"
+                   "                          replacing {cc} in COMMAND and ARGS; one id a line\n");
+    fprintf(f, "  -m, --mount=DIR         the instance's mount point\n"
+               "  -h, --help              this help\n");
+}
+
+static int parse_int(const char *opt, const char *s, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < min || v > max) {
+        cli_err("%s: invalid value '%s' (expected an integer %d-%d)", opt, s, min, max);
+        return -EINVAL;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Parse options; returns the index of COMMAND in argv, or -exit code. */
+static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
+{
+    enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC };
+    static const struct option longopts[] = {
+        { "ntasks", required_argument, NULL, 'n' },
+        { "nodes", required_argument, NULL, 'N' },
+        { "cores-per-task", required_argument, NULL, 'c' },
+        { "gpus-per-task", required_argument, NULL, 'g' },
+        { "exclusive", no_argument, NULL, 'x' },
+        { "time-limit", required_argument, NULL, 't' },
+        { "urgency", required_argument, NULL, OPT_URGENCY },
+        { "env", required_argument, NULL, OPT_ENV },
+        { "env-remove", required_argument, NULL, OPT_ENV_REMOVE },
+        { "cwd", required_argument, NULL, OPT_CWD },
+        { "job-name", required_argument, NULL, OPT_NAME },
+        { "cc", required_argument, NULL, OPT_CC },
+        { "verbose", no_argument, NULL, 'v' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    memset(o, 0, sizeof(*o));
+    o->cores = 1;
+    o->urgency = -1;
+    o->env_rules = calloc(argc + 1, sizeof(*o->env_rules));
+    if (!o->env_rules) {
+        cli_err("out of memory");
+        return -CLI_EXIT_ERROR;
+    }
+    int c;
+    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vm:h", longopts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'n': rc = parse_int("--ntasks", optarg, 1, 1 << 24, &o->ntasks); break;
+        case 'N': rc = parse_int("--nodes", optarg, 1, 1 << 24, &o->nnodes); break;
+        case 'c': rc = parse_int("--cores-per-task", optarg, 1, 1 << 24, &o->cores); break;
+        case 'g': rc = parse_int("--gpus-per-task", optarg, 0, 1 << 24, &o->gpus); break;
+        case 'x': o->exclusive = true; break;
+        case 't':
+            if ((rc = cli_parse_duration(optarg, &o->duration)) < 0)
+                cli_err("--time-limit: invalid duration '%s'", optarg);
+            break;
+        case OPT_URGENCY: rc = parse_int("--urgency", optarg, 0, 31, &o->urgency); break;
+        case OPT_ENV: o->env_rules[o->nenv_rules++] = optarg; break;
+        case OPT_ENV_REMOVE: {
+            char *r = malloc(strlen(optarg) + 2);
+            if (!r) {
+                cli_err("out of memory");
+                return -CLI_EXIT_ERROR;
+            }
+            sprintf(r, "-%s", optarg);
+            o->env_rules[o->nenv_rules++] = r;   /* lives until exit */
+            break;
+        }
+        case OPT_CWD: o->cwd = optarg; break;
+        case OPT_NAME: o->name = optarg; break;
+        case OPT_CC:
+            if (run) {
+                cli_err("run: --cc is only for submit");
+                return -CLI_EXIT_USAGE;
+            }
+            o->cc = optarg;
+            break;
+        case 'v': o->verbose = true; break;
+        case 'm': cli_set_mount(optarg); break;
+        case 'h':
+            submit_usage(stdout, run);
+            return -CLI_EXIT_OK;
+        default:
+            submit_usage(stderr, run);
+            return -CLI_EXIT_USAGE;
+        }
+        if (rc < 0)
+            return -CLI_EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        cli_err("%s: missing COMMAND", run ? "run" : "submit");
+        submit_usage(stderr, run);
+        return -CLI_EXIT_USAGE;
+    }
+    if (o->exclusive && !o->nnodes) {
+        cli_err("--exclusive can only be used with --nodes");
+        return -CLI_EXIT_USAGE;
+    }
+    if (o->nnodes && o->ntasks && o->nnodes > o->ntasks) {
+        cli_err("node count %d must not be greater than task count %d", o->nnodes, o->ntasks);
+        return -CLI_EXIT_USAGE;
+    }
+    return optind;
+}
+
+/* The environment: ours, then the rules in order. */
+static json_t *build_env(const struct submit_opts *o)
+{
+    json_t *env = json_object();
+    if (!env)
+        return NULL;
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || eq == *e)
+            continue;
+        char *name = strndup(*e, eq - *e);
+        json_t *v = json_string(eq + 1);     /* NULL if not UTF-8: skipped */
+        if (name && v)
+            json_object_set_new(env, name, v);
+        else
+            json_decref(v);
+        free(name);
+    }
+    for (int i = 0; i < o->nenv_rules; i++) {
+        const char *r = o->env_rules[i];
+        const char *eq = strchr(r, '=');
+        if (r[0] == '-') {
+            const char *key;
+            void *tmp;
+            json_t *val;
+            json_object_foreach_safe(env, tmp, key, val) {
+                (void)val;
+                if (fnmatch(r + 1, key, 0) == 0)
+                    json_object_del(env, key);
+            }
+        } else if (eq) {
+            char *name = strndup(r, eq - r);
+            if (name)
+                json_object_set_new(env, name, json_string(eq + 1));
+            free(name);
+        } else if (getenv(r)) {
+            json_object_set_new(env, r, json_string(getenv(r)));
+        }
+    }
+    return env;
+}
+
+#define CMD_PLACEHOLDER "@fluxfs-command-placeholder@"
+
+/* The jobspec text with the command left out: prefix + command JSON + suffix. */
+struct spec_template {
+    char *text;              /* whole dump; prefix ends at split */
+    size_t split;            /* offset of the placeholder string (with quotes) */
+    size_t rest;             /* offset just after it */
+};
+
+static json_t *build_resources(const struct submit_opts *o, int ntasks, json_t **countp)
+{
+    json_t *with = json_pack("[{s:s s:i}]", "type", "core", "count", o->cores);
+    if (with && o->gpus > 0)
+        json_array_append_new(with, json_pack("{s:s s:i}", "type", "gpu", "count", o->gpus));
+    int nslots = ntasks;
+    if (o->nnodes) {
+        nslots = (ntasks + o->nnodes - 1) / o->nnodes;
+        *countp = ntasks % o->nnodes ? json_pack("{s:i}", "total", ntasks)
+                                     : json_pack("{s:i}", "per_slot", 1);
+    } else
+        *countp = json_pack("{s:i}", "per_slot", 1);
+    json_t *slot = json_pack("{s:s s:i s:s s:o}", "type", "slot", "count", nslots,
+                             "label", "task", "with", with);
+    if (!o->nnodes)
+        return json_pack("[o]", slot);
+    json_t *node = json_pack("{s:s s:i s:[o]}", "type", "node", "count", o->nnodes,
+                             "with", slot);
+    if (node && o->exclusive)
+        json_object_set_new(node, "exclusive", json_true());
+    return json_pack("[o]", node);
+}
+
+static int spec_template_build(const struct submit_opts *o, struct spec_template *t)
+{
+    struct submit_opts opts = *o;
+    int ntasks = o->ntasks;
+    if (!ntasks) {
+        ntasks = o->nnodes ? o->nnodes : 1;
+        if (o->nnodes)
+            opts.exclusive = true;     /* -N alone: whole nodes, as flux does */
+    }
+    char cwdbuf[PATH_MAX];
+    const char *cwd = o->cwd;
+    if (!cwd && !(cwd = getcwd(cwdbuf, sizeof(cwdbuf)))) {
+        cli_err("getcwd: %s", strerror(errno));
+        return -1;
+    }
+    json_t *count = NULL;
+    json_t *resources = build_resources(&opts, ntasks, &count);
+    json_t *system = json_pack("{s:f s:s s:o*}", "duration", o->duration, "cwd", cwd,
+                               "environment", build_env(o));
+    if (system && o->name)
+        json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
+    json_t *spec = json_pack("{s:i s:o* s:[{s:s s:s s:o*}] s:{s:o*}}",
+                             "version", 1, "resources", resources,
+                             "tasks", "command", CMD_PLACEHOLDER, "slot", "task",
+                             "count", count, "attributes", "system", system);
+    if (!spec) {
+        cli_err("cannot build the jobspec (is every argument valid UTF-8?)");
+        return -1;
+    }
+    t->text = json_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(spec);
+    char *p = t->text ? strstr(t->text, "\"" CMD_PLACEHOLDER "\"") : NULL;
+    if (!p) {
+        cli_err("cannot build the jobspec");
+        free(t->text);
+        return -1;
+    }
+    t->split = p - t->text;
+    t->rest = t->split + strlen(CMD_PLACEHOLDER) + 2;
+    return 0;
+}
+
+/* Replace every "{cc}" in s by cc. Caller frees. */
+static char *subst_cc(const char *s, const char *cc)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, "{cc}")); p += 4)
+        n++;
+    char *out = malloc(strlen(s) + n * strlen(cc) + 1), *o = out;
+    if (!out)
+        return NULL;
+    const char *p;
+    while ((p = strstr(s, "{cc}"))) {
+        memcpy(o, s, p - s);
+        o += p - s;
+        o = stpcpy(o, cc);
+        s = p + 4;
+    }
+    strcpy(o, s);
+    return out;
+}
+
+/* The JSON array of the command, with {cc} replaced if cc is not NULL. */
+static char *command_json(char **cmd, int ncmd, const char *cc)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < ncmd; i++) {
+        char *arg = cc ? subst_cc(cmd[i], cc) : NULL;
+        json_t *s = json_string(arg ? arg : cmd[i]);
+        free(arg);
+        if (!s || json_array_append_new(a, s) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    if (!text)
+        cli_err("cannot encode the command (is every argument valid UTF-8?)");
+    return text;
+}
+
+/* Submit text through queue/new; the id goes into id. Returns 0 or -errno
+ * (with the reason printed). */
+static int submit_text(const char *text, size_t len, char *id, size_t size)
+{
+    char path[PATH_MAX], reason[1024];
+    int fd = open(cli_path(path, sizeof(path), "queue/new"), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        cli_err("%s: %s", path, strerror(e));
+        return -e;
+    }
+    size_t off = 0;
+    ssize_t n = 0;
+    while (off < len) {
+        n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += n;
+    }
+    if (off == len) {
+        do
+            n = read(fd, id, size - 1);
+        while (n < 0 && errno == EINTR);
+    }
+    int e = n < 0 ? errno : EIO;
+    close(fd);
+    if (off != len || n <= 0) {
+        cli_last_error(reason, sizeof(reason));
+        if (reason[0] && strncmp(reason, "new: ", 5) == 0)
+            cli_err("job rejected: %s", reason + 5);
+        else
+            cli_err("job rejected: %s", strerror(e));
+        return -e;
+    }
+    id[n] = '\0';
+    id[strcspn(id, "\n")] = '\0';
+    return 0;
+}
+
+static int submit_one(const struct spec_template *t, char **cmd, int ncmd, const char *cc,
+                      int urgency, char *id, size_t size)
+{
+    char *cmdtext = command_json(cmd, ncmd, cc);
+    if (!cmdtext)
+        return -EINVAL;
+    size_t clen = strlen(cmdtext), tlen = strlen(t->text);
+    size_t len = t->split + clen + (tlen - t->rest);
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        free(cmdtext);
+        cli_err("out of memory");
+        return -ENOMEM;
+    }
+    memcpy(buf, t->text, t->split);
+    memcpy(buf + t->split, cmdtext, clen);
+    memcpy(buf + t->split + clen, t->text + t->rest, tlen - t->rest);
+    buf[len] = '\0';
+    free(cmdtext);
+    int rc = submit_text(buf, len, id, size);
+    free(buf);
+    if (rc == 0 && urgency >= 0) {
+        char verb[32];
+        snprintf(verb, sizeof(verb), "urgency %d", urgency);
+        if (cli_job_ctl(id, verb) < 0)
+            cli_err("%s: submitted, but urgency not set (already started?)", id);
+    }
+    return rc;
+}
+
+static bool has_cc(char **cmd, int ncmd)
+{
+    for (int i = 0; i < ncmd; i++)
+        if (strstr(cmd[i], "{cc}"))
+            return true;
+    return false;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    struct submit_opts o;
+    struct spec_template t;
+    int first = submit_parse(argc, argv, false, &o);
+    if (first < 0)
+        return -first;
+    struct idset *cc = NULL;
+    if (o.cc && (!(cc = idset_decode(o.cc)) || idset_count(cc) == 0)) {
+        cli_err("--cc: invalid idset '%s' (e.g. 1-10 or 1,3,5-7)", o.cc);
+        idset_destroy(cc);
+        return CLI_EXIT_USAGE;
+    }
+    cli_mount();
+    if (spec_template_build(&o, &t) < 0) {
+        idset_destroy(cc);
+        return CLI_EXIT_ERROR;
+    }
+    char **cmd = argv + first;
+    int ncmd = argc - first, rc = 0;
+    char id[64];
+    if (!cc)
+        rc = submit_one(&t, cmd, ncmd, NULL, o.urgency, id, sizeof(id));
+    if (!cc && rc == 0)
+        printf("%s\n", id);
+    bool subst = cc && has_cc(cmd, ncmd);
+    for (int i = cc ? idset_first(cc) : -1; i >= 0 && rc == 0; i = idset_next(cc, i)) {
+        char num[16];
+        snprintf(num, sizeof(num), "%d", i);
+        rc = submit_one(&t, cmd, ncmd, subst ? num : NULL, o.urgency, id, sizeof(id));
+        if (rc == 0)
+            printf("%s\n", id);
+    }
+    idset_destroy(cc);
+    free(t.text);
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct submit_opts o;
+    struct spec_template t;
+    int first = submit_parse(argc, argv, true, &o);
+    if (first < 0)
+        return -first;
+    cli_mount();
+    if (spec_template_build(&o, &t) < 0)
+        return CLI_EXIT_ERROR;
+    char id[64];
+    int rc = submit_one(&t, argv + first, argc - first, NULL, o.urgency, id, sizeof(id));
+    free(t.text);
+    if (rc < 0)
+        return CLI_EXIT_ERROR;
+    if (o.verbose)
+        cli_err("jobid: %s", id);
+    return cli_attach(id);
+}
