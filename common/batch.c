@@ -1,0 +1,707 @@
+/* batch.c - batch scripts to V1 jobspecs (flux batch / sbatch directives); see batch.h */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+
+#include "common/batch.h"
+#include "common/jobspec.h"
+#include "common/strbuf.h"
+
+#define SLOT_LABEL "task"
+#define DEFAULT_NAME "batch"
+
+/* Run by /bin/sh -c with $1 = script, $2 = number of NAME=VALUE words that
+ * follow, then the interpreter's argv.  The temporary file is unlinked before
+ * the exec, so a killed job leaves nothing behind; /dev/fd/9 reopens it. */
+static const char launcher[] =
+    "fluxfs_batch_f=$(mktemp \"${TMPDIR:-/tmp}/fluxfs-batch.XXXXXX\") || exit 126\n"
+    "printf %s \"$1\" >\"$fluxfs_batch_f\" || { rm -f \"$fluxfs_batch_f\"; exit 126; }\n"
+    "exec 9<\"$fluxfs_batch_f\"\n"
+    "rm -f \"$fluxfs_batch_f\"\n"
+    "fluxfs_batch_n=$2\n"
+    "shift 2\n"
+    "while [ \"$fluxfs_batch_n\" -gt 0 ]; do\n"
+    "  export \"$1\" || exit 126\n"
+    "  shift\n"
+    "  fluxfs_batch_n=$((fluxfs_batch_n - 1))\n"
+    "done\n"
+    "unset fluxfs_batch_f fluxfs_batch_n\n"
+    "exec \"$@\" /dev/fd/9\n";
+
+enum opt_id {
+    O_NODES, O_NTASKS, O_CORES, O_GPUS, O_GRES, O_TPN, O_TIME_FSD, O_TIME_SLURM,
+    O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE,
+};
+
+struct opt {
+    char shortopt;          /* 0 = long only */
+    const char *longopt;
+    enum opt_id id;         /* every option but O_EXCLUSIVE takes a value */
+};
+
+static const struct opt flux_opts[] = {
+    { 'N', "nodes", O_NODES },
+    { 'n', "ntasks", O_NTASKS },
+    { 0, "nslots", O_NTASKS },
+    { 'c', "cores-per-task", O_CORES },
+    { 0, "cores-per-slot", O_CORES },
+    { 'g', "gpus-per-task", O_GPUS },
+    { 0, "gpus-per-slot", O_GPUS },
+    { 0, "tasks-per-node", O_TPN },
+    { 't', "time-limit", O_TIME_FSD },
+    { 0, "job-name", O_NAME },
+    { 0, "cwd", O_CWD },
+    { 0, "env", O_ENV },
+    { 0, "exclusive", O_EXCLUSIVE },
+    { 0, "output", O_IGNORE },
+    { 0, "error", O_IGNORE },
+    { 0, NULL, 0 },
+};
+
+static const struct opt slurm_opts[] = {
+    { 'N', "nodes", O_NODES },
+    { 'n', "ntasks", O_NTASKS },
+    { 'c', "cpus-per-task", O_CORES },
+    { 0, "gpus-per-task", O_GPUS },
+    { 0, "gres", O_GRES },
+    { 0, "ntasks-per-node", O_TPN },
+    { 't', "time", O_TIME_SLURM },
+    { 'J', "job-name", O_NAME },
+    { 'D', "chdir", O_CWD },
+    { 0, "exclusive", O_EXCLUSIVE },
+    { 'o', "output", O_IGNORE },
+    { 'e', "error", O_IGNORE },
+    { 'p', "partition", O_IGNORE },
+    { 'A', "account", O_IGNORE },
+    { 0, "mail-type", O_IGNORE },
+    { 0, "mail-user", O_IGNORE },
+    { 0, "mem", O_IGNORE },
+    { 0, "mem-per-cpu", O_IGNORE },
+    { 0, "mem-per-gpu", O_IGNORE },
+    { 0, NULL, 0 },
+};
+
+/* What the directives asked for; 0 = not given. */
+struct request {
+    int nodes, ntasks, cores, gpus, tasks_per_node;
+    bool gpus_per_node;     /* gpus came from --gres */
+    bool exclusive;
+    int nodes_line, ntasks_line, exclusive_line;
+    double duration;
+    char *name, *cwd;
+    json_t *env;            /* list of "NAME=VALUE" */
+};
+
+struct words {
+    char **v;
+    size_t n, alloc;
+};
+
+static void words_release(struct words *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->v[i]);
+    free(w->v);
+    memset(w, 0, sizeof(*w));
+}
+
+static int words_push(struct words *w, char *s)
+{
+    if (!s)
+        return -ENOMEM;
+    if (w->n == w->alloc) {
+        size_t alloc = w->alloc ? 2 * w->alloc : 8;
+        char **v = realloc(w->v, alloc * sizeof(*v));
+        if (!v) {
+            free(s);
+            return -ENOMEM;
+        }
+        w->v = v;
+        w->alloc = alloc;
+    }
+    w->v[w->n++] = s;
+    return 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Split p[0..e) into words with sh-like quoting; an unquoted '#' at the start
+ * of a word starts a comment (as shlex does for RFC 36 directives). */
+static int split_words(const char *p, const char *e, int line, struct words *w,
+                       struct errmsg *err)
+{
+    struct strbuf sb = STRBUF_INIT;
+    int rc = 0;
+
+    for (;;) {
+        while (p < e && is_blank(*p))
+            p++;
+        if (p == e || *p == '#')
+            break;
+        while (p < e && !is_blank(*p) && rc == 0) {
+            char c = *p++;
+            if (c == '\\') {
+                if (p < e)
+                    rc = strbuf_add(&sb, p++, 1);
+            } else if (c == '\'') {
+                const char *q = memchr(p, '\'', e - p);
+                if (!q)
+                    goto unterminated;
+                rc = strbuf_add(&sb, p, q - p);
+                p = q + 1;
+            } else if (c == '"') {
+                while (p < e && *p != '"' && rc == 0) {
+                    if (*p == '\\' && p + 1 < e && strchr("\"\\$`", p[1]))
+                        p++;
+                    rc = strbuf_add(&sb, p++, 1);
+                }
+                if (p == e)
+                    goto unterminated;
+                p++;
+            } else
+                rc = strbuf_add(&sb, &c, 1);
+        }
+        if (rc < 0 || (rc = words_push(w, strbuf_detach(&sb, NULL))) < 0)
+            break;
+    }
+    strbuf_release(&sb);
+    return rc < 0 ? errmsg_set(err, rc, "out of memory") : 0;
+unterminated:
+    strbuf_release(&sb);
+    return errmsg_set(err, -EINVAL, "line %d: unterminated quote", line);
+}
+
+static int ceil_div(int a, int b)
+{
+    return a / b + (a % b != 0);
+}
+
+/* A decimal integer in [min, INT_MAX]. */
+static bool parse_int(const char *s, int min, int *out)
+{
+    char *end;
+    long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > INT_MAX)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+/* flux --time-limit: bare number = minutes, else an RFC 23 duration. */
+static bool parse_fsd(const char *s, double *out)
+{
+    static const struct { const char *suffix; double mult; } units[] = {
+        { "", 60. }, { "ms", .001 }, { "s", 1. }, { "m", 60. }, { "h", 3600. }, { "d", 86400. },
+    };
+    char *end;
+    double v;
+
+    if (!((*s >= '0' && *s <= '9') || *s == '.'))
+        return false;
+    v = strtod(s, &end);
+    if (end == s)
+        return false;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (!strcmp(end, units[i].suffix)) {
+            v *= units[i].mult;
+            if (!isfinite(v))
+                return false;
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Up to max ':'-separated decimal fields of s, stored in f[0..*n). */
+static bool parse_fields(const char *s, int max, long *f, int *n)
+{
+    *n = 0;
+    for (;;) {
+        char *end;
+        if (*s < '0' || *s > '9' || *n == max)
+            return false;
+        errno = 0;
+        f[(*n)++] = strtol(s, &end, 10);
+        if (errno || f[*n - 1] > 99999999)
+            return false;
+        if (*end == '\0')
+            return true;
+        if (*end != ':')
+            return false;
+        s = end + 1;
+    }
+}
+
+/* Slurm --time: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED. */
+static bool parse_slurm_time(const char *s, double *out)
+{
+    const char *dash = strchr(s, '-');
+    long f[3], days = 0;
+    int n;
+
+    if (!strcasecmp(s, "UNLIMITED") || !strcasecmp(s, "INFINITE")) {
+        *out = 0;
+        return true;
+    }
+    if (dash) {
+        char *end;
+        if (*s < '0' || *s > '9')
+            return false;
+        errno = 0;
+        days = strtol(s, &end, 10);
+        if (errno || end != dash || days > 99999999 || !parse_fields(dash + 1, 3, f, &n))
+            return false;
+        /* D-HH, D-HH:MM, D-HH:MM:SS */
+        *out = days * 86400. + f[0] * 3600. + (n > 1 ? f[1] * 60. : 0) + (n > 2 ? f[2] : 0);
+        return true;
+    }
+    if (!parse_fields(s, 3, f, &n))
+        return false;
+    if (n == 1)
+        *out = f[0] * 60.;
+    else if (n == 2)
+        *out = f[0] * 60. + f[1];
+    else
+        *out = f[0] * 3600. + f[1] * 60. + f[2];
+    return true;
+}
+
+/* Slurm --gres: a comma list of gpu, gpu:N, gpu:TYPE or gpu:TYPE:N; returns the
+ * gpu count or -1 if an entry is not a gpu. */
+static int parse_gres(const char *s)
+{
+    long total = 0;
+
+    if (!*s)
+        return -1;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        char item[128];
+        int count = 1;
+
+        if (len == 0 || len >= sizeof(item))
+            return -1;
+        memcpy(item, s, len);
+        item[len] = '\0';
+        s += len + (s[len] == ',');
+        if (strncmp(item, "gpu", 3) != 0 || (item[3] != '\0' && item[3] != ':'))
+            return -1;
+        if (item[3] == ':') {
+            const char *last = strrchr(item, ':') + 1;
+            bool typed = last != item + 4;          /* gpu:TYPE:N */
+            /* gpu:N, gpu:TYPE:N, or gpu:TYPE meaning one */
+            if (!*last || strchr(item + 4, ':') != (typed ? last - 1 : NULL))
+                return -1;
+            if (!parse_int(last, 0, &count) && typed)
+                return -1;
+        }
+        if ((total += count) > INT_MAX)
+            return -1;
+    }
+    return (int)total;
+}
+
+static bool valid_env_name(const char *s, size_t len)
+{
+    if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return false;
+    }
+    return true;
+}
+
+static int replace_str(char **dst, const char *s, struct errmsg *err)
+{
+    char *copy = strdup(s);
+    if (!copy)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+static int invalid_value(struct errmsg *err, int line, const char *opt, const char *val)
+{
+    return errmsg_set(err, -EINVAL, "line %d: invalid %s value '%s'", line, opt, val);
+}
+
+/* Apply one option; opt is the name as written ("-n", "--ntasks"). */
+static int apply(struct request *r, enum opt_id id, const char *opt, const char *val,
+                 int line, struct errmsg *err)
+{
+    const char *eq;
+    int gpus;
+
+    switch (id) {
+    case O_NODES:
+        if (!parse_int(val, 1, &r->nodes))
+            return invalid_value(err, line, opt, val);
+        r->nodes_line = line;
+        return 0;
+    case O_NTASKS:
+        if (!parse_int(val, 1, &r->ntasks))
+            return invalid_value(err, line, opt, val);
+        r->ntasks_line = line;
+        return 0;
+    case O_CORES:
+        return parse_int(val, 1, &r->cores) ? 0 : invalid_value(err, line, opt, val);
+    case O_TPN:
+        return parse_int(val, 1, &r->tasks_per_node) ? 0 : invalid_value(err, line, opt, val);
+    case O_GPUS:
+        if (!parse_int(val, 0, &r->gpus))
+            return invalid_value(err, line, opt, val);
+        r->gpus_per_node = false;
+        return 0;
+    case O_GRES:
+        if ((gpus = parse_gres(val)) < 0)
+            return errmsg_set(err, -EINVAL, "line %d: unsupported %s '%s' (only gpu[:TYPE][:N])",
+                              line, opt, val);
+        r->gpus = gpus;
+        r->gpus_per_node = true;
+        return 0;
+    case O_TIME_FSD:
+        return parse_fsd(val, &r->duration) ? 0 : invalid_value(err, line, opt, val);
+    case O_TIME_SLURM:
+        return parse_slurm_time(val, &r->duration) ? 0 : invalid_value(err, line, opt, val);
+    case O_NAME:
+        if (!*val)
+            return invalid_value(err, line, opt, val);
+        return replace_str(&r->name, val, err);
+    case O_CWD:
+        if (val[0] != '/')
+            return errmsg_set(err, -EINVAL, "line %d: %s '%s' is not an absolute path",
+                              line, opt, val);
+        return replace_str(&r->cwd, val, err);
+    case O_ENV:
+        if (!(eq = strchr(val, '=')) || !valid_env_name(val, eq - val))
+            return errmsg_set(err, -EINVAL, "line %d: invalid %s value '%s' (expected NAME=VALUE)",
+                              line, opt, val);
+        if (json_array_append_new(r->env, json_string(val)) < 0)
+            return errmsg_set(err, -EINVAL, "line %d: %s value is not valid UTF-8", line, opt);
+        return 0;
+    case O_EXCLUSIVE:
+        r->exclusive = true;
+        r->exclusive_line = line;
+        return 0;
+    case O_IGNORE:
+        return 0;
+    }
+    return 0;
+}
+
+static const struct opt *find_opt(const struct opt *table, char shortopt,
+                                  const char *longopt, size_t len)
+{
+    for (const struct opt *o = table; o->longopt; o++) {
+        if (shortopt ? o->shortopt == shortopt
+                     : strlen(o->longopt) == len && !strncmp(o->longopt, longopt, len))
+            return o;
+    }
+    return NULL;
+}
+
+static int apply_words(struct request *r, const struct opt *table, char **argv, size_t argc,
+                       int line, struct errmsg *err)
+{
+    for (size_t i = 0; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        const struct opt *o = NULL;
+        char name[64];
+        size_t len;
+        int rc;
+
+        if (a[0] == '-' && a[1] == '-' && a[2]) {
+            const char *eq = strchr(a, '=');
+            len = eq ? (size_t)(eq - a) : strlen(a);
+            o = find_opt(table, 0, a + 2, len - 2);
+            val = eq ? eq + 1 : NULL;
+        } else if (a[0] == '-' && a[1] && a[1] != '-') {
+            len = 2;
+            o = find_opt(table, a[1], NULL, 0);
+            if (a[2])
+                val = a + 2 + (a[2] == '=');
+        } else
+            len = strlen(a);
+        if (!o)
+            return errmsg_set(err, -EINVAL, "line %d: unknown directive '%.*s'", line, (int)len, a);
+        snprintf(name, sizeof(name), "%.*s", (int)len, a);
+        if (o->id == O_EXCLUSIVE && val)
+            return errmsg_set(err, -EINVAL, "line %d: option '%s' takes no value", line, name);
+        if (o->id != O_EXCLUSIVE && !val) {
+            if (i + 1 == argc)
+                return errmsg_set(err, -EINVAL, "line %d: option '%s' needs a value", line, name);
+            val = argv[++i];
+        }
+        if ((rc = apply(r, o->id, name, val, line, err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Which directive, if any, does line p[0..e) hold?  Sets *rest past the sentinel. */
+static const struct opt *directive_kind(const char *p, const char *e, const char **rest)
+{
+    if (e - p >= 7 && !memcmp(p, "#SBATCH", 7) && (e - p == 7 || is_blank(p[7]))) {
+        *rest = p + 7;
+        return slurm_opts;
+    }
+    while (p < e && is_blank(*p))
+        p++;
+    if (p == e || *p++ != '#')
+        return NULL;
+    while (p < e && is_blank(*p))
+        p++;
+    if (e - p >= 5 && (!memcmp(p, "flux:", 5) || !memcmp(p, "FLUX:", 5))) {
+        *rest = p + 5;
+        return flux_opts;
+    }
+    return NULL;
+}
+
+/* Split "#!INTERP ARG" as Linux does: INTERP ends at the first blank, ARG is
+ * the rest of the line with surrounding blanks removed. */
+static int parse_shebang(const char *p, const char *e, char **interp, char **arg,
+                         struct errmsg *err)
+{
+    const char *s;
+
+    p += 2;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    for (s = p; p < e && *p != ' ' && *p != '\t'; p++)
+        ;
+    if (p == s)
+        return errmsg_set(err, -EINVAL, "line 1: no interpreter after '#!'");
+    if (*s != '/')
+        return errmsg_set(err, -EINVAL, "line 1: interpreter '%.*s' is not an absolute path",
+                          (int)(p - s), s);
+    if (!(*interp = strndup(s, p - s)))
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (e > p && !(*arg = strndup(p, e - p)))
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Reject what cannot travel in an argv string or a jobspec, naming the line. */
+static int check_text(const char *text, size_t len, struct errmsg *err)
+{
+    int line = 1;
+    json_t *s;
+
+    if (len > BATCH_SCRIPT_MAX)
+        return errmsg_set(err, -E2BIG, "script is %zu bytes, more than the %d allowed",
+                          len, BATCH_SCRIPT_MAX);
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n')
+            line++;
+        else if (text[i] == '\0' || text[i] == '\x7f')
+            return errmsg_set(err, -EINVAL, "line %d: script contains a %s byte", line,
+                              text[i] ? "DEL" : "NUL");
+    }
+    if ((s = json_stringn(text, len))) {
+        json_decref(s);
+        return 0;
+    }
+    /* find the line: a line cut at '\n' never splits a UTF-8 sequence */
+    line = 1;
+    for (const char *p = text, *end = text + len; p < end; line++) {
+        const char *nl = memchr(p, '\n', end - p);
+        const char *e = nl ? nl : end;
+        if (!(s = json_stringn(p, e - p)))
+            break;
+        json_decref(s);
+        p = e + 1;
+    }
+    return errmsg_set(err, -EINVAL, "line %d: script is not valid UTF-8", line);
+}
+
+static int read_directives(struct request *r, const char *text, size_t len,
+                           char **interp, char **arg, struct errmsg *err)
+{
+    const char *p = text, *end = text + len;
+    int line = 0, rc = 0;
+
+    while (p < end && rc == 0) {
+        const char *nl = memchr(p, '\n', end - p);
+        const char *e = nl ? nl : end, *q = p, *rest;
+        const struct opt *table;
+
+        line++;
+        if (line == 1)
+            rc = parse_shebang(p, e, interp, arg, err);
+        else {
+            while (q < e && is_blank(*q))
+                q++;
+            if (q < e && *q != '#')
+                break;   /* the first command ends the directive block */
+            if ((table = directive_kind(p, e, &rest))) {
+                struct words w = { 0 };
+                if ((rc = split_words(rest, e, line, &w, err)) == 0)
+                    rc = apply_words(r, table, w.v, w.n, line, err);
+                words_release(&w);
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return rc;
+}
+
+/* Slots per node (or in all, without a node count), checking the combination. */
+static int shape(struct request *r, int *slots, struct errmsg *err)
+{
+    if (r->tasks_per_node) {
+        if (!r->nodes)
+            r->nodes = r->ntasks ? ceil_div(r->ntasks, r->tasks_per_node) : 1;
+        *slots = r->tasks_per_node;
+        if (r->ntasks > (long)r->nodes * *slots)
+            *slots = ceil_div(r->ntasks, r->nodes);
+    } else if (r->nodes) {
+        if (r->ntasks && r->ntasks < r->nodes)
+            return errmsg_set(err, -EINVAL, "line %d: more nodes (%d) than tasks (%d)",
+                              r->nodes_line > r->ntasks_line ? r->nodes_line : r->ntasks_line,
+                              r->nodes, r->ntasks);
+        *slots = r->ntasks ? ceil_div(r->ntasks, r->nodes) : 1;
+    } else
+        *slots = r->ntasks ? r->ntasks : 1;
+    if (r->exclusive && !r->nodes)
+        return errmsg_set(err, -EINVAL, "line %d: '--exclusive' needs a node count (--nodes)",
+                          r->exclusive_line);
+    if (r->gpus_per_node && r->gpus > 0)
+        r->gpus = ceil_div(r->gpus, *slots);
+    return 0;
+}
+
+static json_t *make_resources(const struct request *r, int slots)
+{
+    json_t *slot, *top, *with;
+
+    slot = json_pack("{s:s, s:i, s:s, s:[{s:s, s:i}]}", "type", "slot", "count", slots,
+                     "label", SLOT_LABEL, "with", "type", "core", "count",
+                     r->cores ? r->cores : 1);
+    if (!slot)
+        return NULL;
+    with = json_object_get(slot, "with");
+    if (r->gpus > 0
+        && json_array_append_new(with, json_pack("{s:s, s:i}", "type", "gpu", "count", r->gpus)) < 0)
+        goto error;
+    if (!r->nodes)
+        return json_pack("[o]", slot);
+    if (!(top = json_pack("{s:s, s:i}", "type", "node", "count", r->nodes)))
+        goto error;
+    if ((r->exclusive && json_object_set_new(top, "exclusive", json_true()) < 0)
+        || json_object_set_new(top, "with", json_pack("[o]", slot)) < 0) {
+        json_decref(top);
+        return NULL;
+    }
+    return json_pack("[o]", top);
+error:
+    json_decref(slot);
+    return NULL;
+}
+
+static json_t *make_command(const struct request *r, const char *script, size_t len,
+                            const char *interp, const char *arg)
+{
+    json_t *cmd;
+    char nenv[32];
+
+    snprintf(nenv, sizeof(nenv), "%zu", json_array_size(r->env));
+    cmd = json_pack("[s, s, s, s, s%, s]", "/bin/sh", "-c", launcher, "fluxfs-batch",
+                    script, len, nenv);
+    if (!cmd || json_array_extend(cmd, r->env) < 0
+        || json_array_append_new(cmd, json_string(interp)) < 0
+        || (arg && json_array_append_new(cmd, json_string(arg)) < 0)) {
+        json_decref(cmd);
+        return NULL;
+    }
+    return cmd;
+}
+
+static json_t *make_jobspec(const struct request *r, int slots, const char *script, size_t len,
+                            const char *interp, const char *arg)
+{
+    json_t *system, *o;
+
+    system = json_pack("{s:f, s:{s:s}}", "duration", r->duration,
+                       "job", "name", r->name ? r->name : DEFAULT_NAME);
+    if (!system || (r->cwd && json_object_set_new(system, "cwd", json_string(r->cwd)) < 0)) {
+        json_decref(system);
+        return NULL;
+    }
+    o = json_pack("{s:i, s:o, s:[{s:o, s:s, s:{s:i}}], s:{s:o}}",
+                  "version", 1,
+                  "resources", make_resources(r, slots),
+                  "tasks", "command", make_command(r, script, len, interp, arg),
+                  "slot", SLOT_LABEL, "count", "total", 1,
+                  "attributes", "system", system);
+    return o;
+}
+
+bool batch_is_script(const char *text, size_t len)
+{
+    return text && len >= 2 && text[0] == '#' && text[1] == '!';
+}
+
+int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
+                     struct errmsg *err)
+{
+    struct request r = { 0 };
+    char *interp = NULL, *arg = NULL, *out = NULL;
+    struct jobspec *js = NULL;
+    json_t *o = NULL;
+    int slots = 1, rc;
+
+    if (!jobspec || !batch_is_script(text, len))
+        return errmsg_set(err, -EINVAL, "not a script: does not start with '#!'");
+    if ((rc = check_text(text, len, err)) < 0)
+        return rc;
+    if (!(r.env = json_array())) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = read_directives(&r, text, len, &interp, &arg, err)) < 0
+        || (rc = shape(&r, &slots, err)) < 0)
+        goto out;
+    if (!(o = make_jobspec(&r, slots, text, len, interp, arg))
+        || !(out = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER))) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    /* a shape no V1 jobspec allows (too many slots) is reported as the daemon would */
+    if ((rc = jobspec_parse(out, strlen(out), &js, err)) < 0)
+        goto out;
+    jobspec_destroy(js);
+    if (jlen)
+        *jlen = strlen(out);
+    *jobspec = out;
+    out = NULL;
+out:
+    free(out);
+    json_decref(o);
+    json_decref(r.env);
+    free(r.name);
+    free(r.cwd);
+    free(interp);
+    free(arg);
+    return rc;
+}

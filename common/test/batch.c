@@ -1,0 +1,458 @@
+/* test/batch.c - unit tests for common/batch.c: directives to jobspec, and
+ * running the produced command for real to prove the script materializes */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/batch.h"
+#include "common/jobspec.h"
+#include "common/tap.h"
+
+/* Convert and parse; returns batch_to_jobspec's rc. */
+static int convert(const char *script, struct jobspec **js, struct errmsg *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    *js = NULL;
+    err->text[0] = '\0';
+    if ((rc = batch_to_jobspec(script, strlen(script), &text, &len, err)) < 0) {
+        if (text)
+            diag("output set on failure");
+        return rc;
+    }
+    if (len != strlen(text))
+        diag("jlen %zu != strlen %zu", len, strlen(text));
+    if (jobspec_parse(text, len, js, err) < 0) {
+        diag("jobspec_parse: %s", err->text);
+        rc = -999;
+    }
+    free(text);
+    return rc;
+}
+
+/* Expect failure with exactly this reason. */
+static void fails(const char *script, int want_rc, const char *want, const char *what)
+{
+    struct jobspec *js;
+    struct errmsg err;
+    int rc = convert(script, &js, &err);
+
+    is(rc, want_rc, "%s: rc", what);
+    is_str(err.text, want, "%s: reason", what);
+    jobspec_destroy(js);
+}
+
+static void test_is_script(void)
+{
+    ok(batch_is_script("#!/bin/sh\n", 10), "'#!/bin/sh' is a script");
+    ok(batch_is_script("#!", 2), "'#!' alone is a script (rejected later)");
+    ok(!batch_is_script("#!", 1), "length is honoured");
+    ok(!batch_is_script("version: 1\n", 11), "YAML jobspec is not a script");
+    ok(!batch_is_script("{\"version\": 1}", 14), "JSON jobspec is not a script");
+    ok(!batch_is_script("# comment\n#!/bin/sh\n", 20), "'#!' must come first");
+    ok(!batch_is_script(NULL, 0), "NULL is not a script");
+}
+
+static void test_flux(void)
+{
+    struct jobspec *js;
+    struct errmsg err;
+    const char *s =
+        "#!/bin/bash\n"
+        "# flux: -N 2 -n 4 -c2 -g 1\n"
+        "#flux: --time-limit=90s --job-name=\"my job\"  # a comment -n 99\n"
+        "# FLUX: --cwd /tmp --exclusive\n"
+        "echo hi\n";
+
+    is(convert(s, &js, &err), 0, "flux directives: converted (%s)", err.text);
+    if (!js)
+        return;
+    is(js->nnodes, 2, "-N 2: two nodes");
+    is(js->nslots, 2, "-n 4 over 2 nodes: two slots per node");
+    is(js->slot_cores, 2, "-c2: two cores per slot");
+    is(js->slot_gpus, 1, "-g 1: one gpu per slot");
+    ok(js->node_exclusive, "--exclusive: nodes exclusive");
+    ok(js->duration == 90., "--time-limit=90s: 90 seconds");
+    is_str(js->name, "my job", "quoted --job-name");
+    is_str(js->cwd, "/tmp", "--cwd");
+    is(js->total, 1, "the script is one task");
+    is(jobspec_ntasks(js), 1, "one task in all");
+    ok(js->environment == NULL, "no environment attribute (the daemon's is inherited)");
+    ok(js->argc >= 6 && !strcmp(js->argv[0], "/bin/sh") && !strcmp(js->argv[4], s),
+       "the command carries the script verbatim");
+    is_str(js->argv[js->argc - 1], "/bin/bash", "the interpreter ends the command");
+    jobspec_destroy(js);
+}
+
+static void test_slurm(void)
+{
+    struct jobspec *js;
+    struct errmsg err;
+
+    is(convert("#!/bin/bash\n#SBATCH -n 2 -t 00:05:00\nsrun hostname\n", &js, &err), 0,
+       "#SBATCH -n 2 -t 00:05:00: converted (%s)", err.text);
+    if (js) {
+        is(js->nnodes, 0, "no node level");
+        is(js->nslots, 2, "two slots");
+        is(js->slot_cores, 1, "one core each");
+        is(js->slot_gpus, 0, "no gpus");
+        ok(js->duration == 300., "five minutes");
+        is_str(js->name, "batch", "default name");
+        ok(js->cwd == NULL, "no cwd");
+        is(jobspec_total_slots(js), 2, "allocation of 2 slots");
+        is(jobspec_ntasks(js), 1, "script runs once");
+    }
+    jobspec_destroy(js);
+
+    is(convert("#!/bin/sh\n#SBATCH --nodes=2 --ntasks-per-node=4 -c 3 --gres=gpu:a100:4\n"
+               "#SBATCH -J name -D /var/tmp --exclusive\n", &js, &err), 0,
+       "long Slurm options: converted (%s)", err.text);
+    if (js) {
+        is(js->nnodes, 2, "--nodes=2");
+        is(js->nslots, 4, "--ntasks-per-node=4");
+        is(js->slot_cores, 3, "-c 3");
+        is(js->slot_gpus, 1, "--gres=gpu:a100:4 per node over 4 slots: 1 per slot");
+        ok(js->node_exclusive, "--exclusive");
+        is_str(js->name, "name", "-J");
+        is_str(js->cwd, "/var/tmp", "-D");
+    }
+    jobspec_destroy(js);
+
+    is(convert("#!/bin/sh\n#SBATCH -o out.%j -e err.%j -p debug -A acct --mail-type=END\n"
+               "#SBATCH --mail-user=a@b --mem=4G --mem-per-cpu 1G --mem-per-gpu=1G\n"
+               "#SBATCH --partition=x --account y --output=o --error e\n", &js, &err), 0,
+       "ignored Slurm options accepted (%s)", err.text);
+    if (js)
+        is(js->nslots, 1, "ignored options change nothing");
+    jobspec_destroy(js);
+}
+
+static void test_defaults_and_shapes(void)
+{
+    static const struct {
+        const char *directives;
+        int nnodes, nslots, gpus;
+    } cases[] = {
+        { "", 0, 1, 0 },
+        { "#SBATCH -N 3\n", 3, 1, 0 },
+        { "#SBATCH -N 2 -n 3\n", 2, 2, 0 },
+        { "# flux: --tasks-per-node=2 -n 5\n", 3, 2, 0 },
+        { "#SBATCH --ntasks-per-node=2\n", 1, 2, 0 },
+        { "#SBATCH -N 2 --ntasks-per-node=1 -n 6\n", 2, 3, 0 },
+        { "#SBATCH -n 4 --gres=gpu:2\n", 0, 4, 1 },
+        { "#SBATCH -n 4 --gres=gpu\n", 0, 4, 1 },
+        { "#SBATCH -N 1 --gres=gpu:8,gpu:v100:2\n", 1, 1, 10 },
+        { "#SBATCH --gres=gpu:a100\n", 0, 1, 1 },
+        { "#SBATCH --gres=gpu:4 --gpus-per-task=3\n", 0, 1, 3 },
+        { "# flux: --nslots=3 --cores-per-slot=1 --gpus-per-slot=0\n", 0, 3, 0 },
+        /* later wins, across kinds */
+        { "#SBATCH -n 2\n# flux: -n 5\n", 0, 5, 0 },
+        { "#SBATCH -N 2\n# flux: -n 6\n#SBATCH --gres=gpu:4\n", 2, 3, 2 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char script[512];
+        struct jobspec *js;
+        struct errmsg err;
+
+        snprintf(script, sizeof(script), "#!/bin/sh\n%secho\n", cases[i].directives);
+        if (convert(script, &js, &err) < 0) {
+            ok(0, "shape %zu: converted (%s)", i, err.text);
+            continue;
+        }
+        ok(js->nnodes == cases[i].nnodes && js->nslots == cases[i].nslots
+           && js->slot_gpus == cases[i].gpus,
+           "shape %zu: nodes %d slots %d gpus %d (got %d %d %d)", i, cases[i].nnodes,
+           cases[i].nslots, cases[i].gpus, js->nnodes, js->nslots, js->slot_gpus);
+        jobspec_destroy(js);
+    }
+}
+
+static void test_time(void)
+{
+    static const struct {
+        const char *directive;
+        double want;     /* < 0: invalid */
+    } cases[] = {
+        { "# flux: -t 30", 1800 },
+        { "# flux: -t 1.5", 90 },
+        { "# flux: -t 90s", 90 },
+        { "# flux: -t 10m", 600 },
+        { "# flux: -t 1.5h", 5400 },
+        { "# flux: -t 2d", 172800 },
+        { "# flux: -t 500ms", 0.5 },
+        { "# flux: -t 0", 0 },
+        { "# flux: -t=.5m", 30 },
+        { "# flux: -t abc", -1 },
+        { "# flux: -t -5", -1 },
+        { "# flux: -t 5x", -1 },
+        { "# flux: -t inf", -1 },
+        { "# flux: -t ''", -1 },
+        { "# flux: -t 5:00", -1 },
+        { "#SBATCH -t 5", 300 },
+        { "#SBATCH -t 5:30", 330 },
+        { "#SBATCH -t 01:00:00", 3600 },
+        { "#SBATCH --time=2-12", 2 * 86400 + 12 * 3600 },
+        { "#SBATCH --time 1-0:30", 86400 + 1800 },
+        { "#SBATCH -t1-00:00:01", 86401 },
+        { "#SBATCH -t UNLIMITED", 0 },
+        { "#SBATCH -t infinite", 0 },
+        { "#SBATCH -t 0", 0 },
+        { "#SBATCH -t 1:2:3:4", -1 },
+        { "#SBATCH -t 1-2:3:4:5", -1 },
+        { "#SBATCH -t 1-", -1 },
+        { "#SBATCH -t -1", -1 },
+        { "#SBATCH -t 1h", -1 },
+        { "#SBATCH -t 1::2", -1 },
+        { "#SBATCH -t 1.5", -1 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char script[256];
+        struct jobspec *js;
+        struct errmsg err;
+        int rc;
+
+        snprintf(script, sizeof(script), "#!/bin/sh\n%s\n", cases[i].directive);
+        rc = convert(script, &js, &err);
+        if (cases[i].want < 0)
+            ok(rc == -EINVAL && !strncmp(err.text, "line 2: invalid -", 17),
+               "'%s' rejected: %s", cases[i].directive, err.text);
+        else
+            ok(rc == 0 && js->duration == cases[i].want, "'%s' is %gs (got %g, %s)",
+               cases[i].directive, cases[i].want, js ? js->duration : -1, err.text);
+        jobspec_destroy(js);
+    }
+}
+
+static void test_errors(void)
+{
+    fails("#!/bin/sh\n# comment\n#SBATCH --foo=bar\n", -EINVAL,
+          "line 3: unknown directive '--foo'", "unknown Slurm long option");
+    fails("#!/bin/sh\n# flux: -x 3\n", -EINVAL,
+          "line 2: unknown directive '-x'", "unknown flux short option");
+    fails("#!/bin/sh\n# flux: nodes=2\n", -EINVAL,
+          "line 2: unknown directive 'nodes=2'", "a word that is not an option");
+    fails("#!/bin/sh\n# flux: -J x\n", -EINVAL,
+          "line 2: unknown directive '-J'", "Slurm-only option in a flux directive");
+    fails("#!/bin/sh\n#SBATCH --cwd=/tmp\n", -EINVAL,
+          "line 2: unknown directive '--cwd'", "flux-only option in a Slurm directive");
+    fails("#!/bin/sh\n#SBATCH --array=1-4\n", -EINVAL,
+          "line 2: unknown directive '--array'", "unsupported Slurm option");
+    fails("#!/bin/sh\n\n#SBATCH -N 0\n", -EINVAL,
+          "line 3: invalid -N value '0'", "zero nodes");
+    fails("#!/bin/sh\n#SBATCH --nodes=2-4\n", -EINVAL,
+          "line 2: invalid --nodes value '2-4'", "node range");
+    fails("#!/bin/sh\n# flux: -c x\n", -EINVAL,
+          "line 2: invalid -c value 'x'", "bad core count");
+    fails("#!/bin/sh\n#SBATCH --nodes\n", -EINVAL,
+          "line 2: option '--nodes' needs a value", "missing value");
+    fails("#!/bin/sh\n#SBATCH --exclusive=user -N 1\n", -EINVAL,
+          "line 2: option '--exclusive' takes no value", "value for a flag");
+    fails("#!/bin/sh\n# flux: --job-name='abc\n", -EINVAL,
+          "line 2: unterminated quote", "unterminated quote");
+    fails("#!/bin/sh\n# flux: -n 4\n# flux: --exclusive\n", -EINVAL,
+          "line 3: '--exclusive' needs a node count (--nodes)", "exclusive without nodes");
+    fails("#!/bin/sh\n#SBATCH -N 4\n#SBATCH -n 2\n", -EINVAL,
+          "line 3: more nodes (4) than tasks (2)", "more nodes than tasks");
+    fails("#!/bin/sh\n#SBATCH --gres=mps:100\n", -EINVAL,
+          "line 2: unsupported --gres 'mps:100' (only gpu[:TYPE][:N])", "non-gpu gres");
+    fails("#!/bin/sh\n#SBATCH --gres=gpu:a:b:1\n", -EINVAL,
+          "line 2: unsupported --gres 'gpu:a:b:1' (only gpu[:TYPE][:N])", "bad gres");
+    fails("#!/bin/sh\n#SBATCH -D work\n", -EINVAL,
+          "line 2: -D 'work' is not an absolute path", "relative cwd");
+    fails("#!/bin/sh\n# flux: --env PATH\n", -EINVAL,
+          "line 2: invalid --env value 'PATH' (expected NAME=VALUE)", "env without value");
+    fails("#!/bin/sh\n# flux: --env 1X=y\n", -EINVAL,
+          "line 2: invalid --env value '1X=y' (expected NAME=VALUE)", "bad env name");
+    fails("#!/bin/sh\n# flux: --job-name=\n", -EINVAL,
+          "line 2: invalid --job-name value ''", "empty name");
+    fails("#!\necho\n", -EINVAL, "line 1: no interpreter after '#!'", "no interpreter");
+    fails("#!bash\necho\n", -EINVAL,
+          "line 1: interpreter 'bash' is not an absolute path", "relative interpreter");
+    fails("version: 1\n", -EINVAL, "not a script: does not start with '#!'", "not a script");
+    fails("#!/bin/sh\necho \xff\n", -EINVAL, "line 2: script is not valid UTF-8", "bad UTF-8");
+    fails("#!/bin/sh\n\necho \x7f\n", -EINVAL, "line 3: script contains a DEL byte", "DEL");
+    fails("#!/bin/sh\n#SBATCH -N 65536 --ntasks-per-node=65536\n", -EINVAL,
+          "resources: too many slots", "overflowing shape reported as jobspec_parse does");
+
+    struct errmsg err;
+    char *out = NULL;
+    size_t len = 0;
+    is(batch_to_jobspec("#!/bin/sh\necho\0x\n", 15, &out, &len, &err), -EINVAL, "NUL: rc");
+    is_str(err.text, "line 2: script contains a NUL byte", "NUL: reason");
+    ok(out == NULL && len == 0, "nothing returned on failure");
+
+    size_t big = BATCH_SCRIPT_MAX + 1;
+    char *s = malloc(big);
+    memset(s, 'x', big);
+    memcpy(s, "#!/bin/sh\n", 10);
+    is(batch_to_jobspec(s, big, &out, &len, &err), -E2BIG, "script over BATCH_SCRIPT_MAX: E2BIG");
+    is(batch_to_jobspec(s, big - 1, &out, &len, &err), 0, "script of BATCH_SCRIPT_MAX: ok (%s)",
+       err.text);
+    free(out);
+    free(s);
+}
+
+static void test_block_end(void)
+{
+    struct jobspec *js;
+    struct errmsg err;
+
+    is(convert("#!/bin/sh\n\n   # indented comment\n\t\n#SBATCH -n 3\r\n"
+               "echo first command\n#SBATCH -n 8\n#SBATCH --bogus\n# flux: -x\n",
+               &js, &err), 0, "directives after the first command are ignored (%s)", err.text);
+    if (js)
+        is(js->nslots, 3, "only the leading block counts; CRLF tolerated");
+    jobspec_destroy(js);
+
+    is(convert("#!/bin/sh\n# SBATCH -n 3\n##flux: -n 4\n  #SBATCH -n 5\n#SBATCHX -n 6\n"
+               "# fluxx: -n 7\n", &js, &err), 0, "near-miss sentinels are plain comments (%s)",
+       err.text);
+    if (js)
+        is(js->nslots, 1, "none of them applied");
+    jobspec_destroy(js);
+
+    is(convert("#!/bin/sh\n#SBATCH\n# flux:\n#flux:   # only a comment\n", &js, &err), 0,
+       "empty directives are fine (%s)", err.text);
+    jobspec_destroy(js);
+}
+
+static void test_shebang_split(void)
+{
+    struct jobspec *js;
+    struct errmsg err;
+
+    is(convert("#!  /bin/sh   -e -x  \necho\n", &js, &err), 0, "interpreter with argument");
+    if (js) {
+        is_str(js->argv[js->argc - 2], "/bin/sh", "interpreter");
+        is_str(js->argv[js->argc - 1], "-e -x", "the rest is one argument, trimmed (as Linux)");
+    }
+    jobspec_destroy(js);
+    is(convert("#!/usr/bin/env python3", &js, &err), 0, "script of one line, no newline");
+    if (js) {
+        is_str(js->argv[js->argc - 2], "/usr/bin/env", "env");
+        is_str(js->argv[js->argc - 1], "python3", "python3");
+    }
+    jobspec_destroy(js);
+}
+
+/* Run the job's command as the exec backend would; returns the wait status
+ * and the first outsz-1 bytes of stdout in out. */
+static int run(const char *script, char *out, size_t outsz)
+{
+    struct jobspec *js;
+    struct errmsg err;
+    int fds[2], status = -1;
+    size_t n = 0;
+    ssize_t r;
+    pid_t pid;
+
+    out[0] = '\0';
+    if (convert(script, &js, &err) < 0) {
+        diag("convert: %s", err.text);
+        return -1;
+    }
+    if (pipe(fds) < 0 || (pid = fork()) < 0) {
+        jobspec_destroy(js);
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (js->cwd && chdir(js->cwd) < 0)
+            _exit(125);
+        execv(js->argv[0], js->argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    while (n < outsz - 1 && (r = read(fds[0], out + n, outsz - 1 - n)) > 0)
+        n += r;
+    out[n] = '\0';
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    jobspec_destroy(js);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    bool empty = true;
+
+    if (!d)
+        return false;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = false;
+    closedir(d);
+    return empty;
+}
+
+static void test_run(void)
+{
+    char tmpdir[] = "/tmp/test-batch.XXXXXX", out[4096];
+    const char *bash =
+        "#!/bin/bash\n"
+        "# flux: --env GREETING='hello world' --env EMPTY= --env 'Q=a\"b $HOME'\n"
+        "#SBATCH -n 2 -D /\n"
+        "set -u\n"
+        "[[ -n \"$GREETING\" ]] && echo \"bash: $GREETING [$EMPTY] $Q\"\n"
+        "echo \"args: $# $0 $(pwd) $FLUXFS_TEST_INHERIT\"\n"
+        "printf '%s\\n' '100% \\n $HOME `x`' 'é'\n"
+        "exit 3";
+    const char *python =
+        "#!/usr/bin/env python3\n"
+        "# flux: -n 1 --env X=1\n"
+        "import os, sys\n"
+        "print('python', sys.version_info[0], os.environ['X'], os.environ['FLUXFS_TEST_INHERIT'])\n"
+        "sys.exit(0)\n";
+
+    if (!mkdtemp(tmpdir)) {
+        ok(0, "mkdtemp");
+        return;
+    }
+    setenv("TMPDIR", tmpdir, 1);
+    setenv("FLUXFS_TEST_INHERIT", "inherited", 1);
+
+    is(run(bash, out, sizeof(out)), 3, "bash script runs, exit status passes through");
+    is_str(out, "bash: hello world [] a\"b $HOME\n"
+                "args: 0 /dev/fd/9 / inherited\n"
+                "100% \\n $HOME `x`\n"
+                "é\n", "bash script output: --env, cwd, inherited environment, no expansion");
+
+    is(run(python, out, sizeof(out)), 0, "python3 script via /usr/bin/env runs");
+    is_str(out, "python 3 1 inherited\n", "python script output");
+
+    is(run("#!/bin/sh -e\nfalse\necho unreachable\n", out, sizeof(out)), 1,
+       "'#!/bin/sh -e' honours its argument");
+    is_str(out, "", "stopped at the first failure");
+
+    ok(dir_is_empty(tmpdir), "no temporary file left in $TMPDIR");
+    rmdir(tmpdir);
+    unsetenv("TMPDIR");
+}
+
+int main(void)
+{
+    plan(NO_PLAN);
+    test_is_script();
+    test_flux();
+    test_slurm();
+    test_defaults_and_shapes();
+    test_time();
+    test_errors();
+    test_block_end();
+    test_shebang_split();
+    test_run();
+    return done_testing();
+}
