@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/batch.h"
 #include "exec/exec.h"
 #include "fsd/jobmgr.h"
 
@@ -321,8 +322,15 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
 }
 
 /* Lay the job's tasks over its slots: slot k of node n gets cores
- * [k*slot_cores, (k+1)*slot_cores) of that node's share; per_slot tasks
- * fill slots in order, a total count is dealt round-robin over slots. */
+ * [k*slot_cores, (k+1)*slot_cores) of that node's share. per_slot tasks fill
+ * slots in order; a total count is dealt round-robin over slots, and when
+ * there are fewer tasks than slots (a batch script: one task) each task also
+ * gets the slots dealt to it, so it is bound to all of its allocation. */
+struct slot_ref {
+    int node;      /* index into a->nodes */
+    int first;     /* first core index into a->nodes[node].cores */
+};
+
 static int build_tasks(struct jobmgr *m, struct job *job, const struct sched_alloc *a,
                        struct exec_task **tasksp, int **cpubufp)
 {
@@ -334,36 +342,43 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct sched_all
         return -EINVAL;
     int ntasks = js->per_slot ? js->per_slot * nslots : js->total;
     struct exec_task *tasks = calloc(ntasks, sizeof(*tasks));
-    int *cpus = calloc((size_t)ntasks * js->slot_cores, sizeof(int));
+    int *cpus = calloc((size_t)(ntasks + nslots) * js->slot_cores, sizeof(int));
     int *local = calloc(a->nnodes, sizeof(int));
-    if (!tasks || !cpus || !local) {
+    struct slot_ref *slots = calloc(nslots, sizeof(*slots));
+    if (!tasks || !cpus || !local || !slots) {
         free(tasks);
         free(cpus);
         free(local);
+        free(slots);
         return -ENOMEM;
     }
+    for (int n = 0, k = 0; n < a->nnodes; n++)
+        for (int i = 0; i < a->nodes[n].nslots; i++, k++)
+            slots[k] = (struct slot_ref){ .node = n, .first = i * js->slot_cores };
+    int *next = cpus;
     for (int t = 0; t < ntasks; t++) {
-        int slot = js->per_slot ? t / js->per_slot : t % nslots;
-        int n = 0;
-        while (slot >= a->nodes[n].nslots) {
-            slot -= a->nodes[n].nslots;
-            n++;
-        }
-        const struct sched_alloc_node *an = &a->nodes[n];
-        const struct rgraph_node *gn = rgraph_node(m->g, an->node);
-        int *tc = cpus + (size_t)t * js->slot_cores, nc = 0;
-        for (int c = slot * js->slot_cores; c < (slot + 1) * js->slot_cores && c < an->ncores; c++) {
-            int cpu = gn->core_cpus[an->cores[c]];
-            if (cpu >= 0)
-                tc[nc++] = cpu;
-        }
+        int first = js->per_slot ? t / js->per_slot : t % nslots;
+        /* the slots this task is bound to: its own, plus every ntasks-th
+         * one after it when tasks are fewer than slots */
+        int step = (!js->per_slot && ntasks < nslots) ? ntasks : nslots + 1;
+        const struct slot_ref *home = &slots[first];
         tasks[t].rank = t;
-        tasks[t].nodeid = n;
-        tasks[t].localid = local[n]++;
-        tasks[t].ncpus = nc;
-        tasks[t].cpus = tc;
+        tasks[t].nodeid = home->node;
+        tasks[t].localid = local[home->node]++;
+        tasks[t].cpus = next;
+        for (int k = first; k < nslots; k += step) {
+            const struct sched_alloc_node *an = &a->nodes[slots[k].node];
+            const struct rgraph_node *gn = rgraph_node(m->g, an->node);
+            if (slots[k].node != home->node)
+                continue;   /* a task runs on one node */
+            for (int c = slots[k].first; c < slots[k].first + js->slot_cores && c < an->ncores; c++)
+                if (gn->core_cpus[an->cores[c]] >= 0)
+                    next[tasks[t].ncpus++] = gn->core_cpus[an->cores[c]];
+        }
+        next += tasks[t].ncpus;
     }
     free(local);
+    free(slots);
     *tasksp = tasks;
     *cpubufp = cpus;
     return ntasks;
@@ -441,6 +456,23 @@ static void request_from_jobspec(const struct jobspec *js, struct sched_request 
     req->duration = js->duration;
 }
 
+/* A submission is a jobspec, or a batch script ("#!" with # flux: or
+ * #SBATCH directives) turned into one. The job keeps the text as submitted. */
+static int parse_submission(const char *text, size_t len, struct jobspec **jsp,
+                            struct errmsg *err)
+{
+    if (!batch_is_script(text, len))
+        return jobspec_parse(text, len, jsp, err);
+    char *spec;
+    size_t slen;
+    int rc = batch_to_jobspec(text, len, &spec, &slen, err);
+    if (rc < 0)
+        return rc;
+    rc = jobspec_parse(spec, slen, jsp, err);
+    free(spec);
+    return rc;
+}
+
 int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
                   const char *cwd, struct job **jobp, struct errmsg *err)
 {
@@ -450,7 +482,7 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     uint64_t id;
     int rc;
 
-    if ((rc = jobspec_parse(text, len, &js, err)) < 0)
+    if ((rc = parse_submission(text, len, &js, err)) < 0)
         return rc;
     request_from_jobspec(js, &req);
     if (!sched_satisfiable(m->sched, &req, err)) {
@@ -773,7 +805,7 @@ static void recover_job(struct jobmgr *m, struct job *job)
         set_state(m, job, JOB_INACTIVE);
         return;
     default:
-        if (jobspec_parse(job->spec_text, job->spec_len, &job->js, &err) < 0) {
+        if (parse_submission(job->spec_text, job->spec_len, &job->js, &err) < 0) {
             post_exception(m, job, "validate", m->owner, err.text);
             job_end_pending(m, job, RESULT_FAILED);
             return;
