@@ -22,6 +22,11 @@ enum {
     CLI_EXIT_DETACHED = 130,   /* run/attach: detached by a second Ctrl-C */
 };
 
+/* Option parsers return the index of the first operand (>= 0), or
+ * CLI_PARSE_DONE(code) to stop and exit with code (after --help: 0). */
+#define CLI_PARSE_DONE(code) (-1 - (code))
+#define CLI_PARSE_CODE(r) (-1 - (r))
+
 /* Long options every subcommand accepts; append to a subcommand's table. */
 #define CLI_COMMON_LONGOPTS \
     { "mount", required_argument, NULL, 'm' }, \

@@ -204,6 +204,62 @@ static int job_cmp(const void *a, const void *b)
     return -strcmp(x->id, y->id);
 }
 
+/* Ids seen INACTIVE: a job never leaves that state, so listings of active
+ * jobs (top redraws) need not read their state again. A hash set of ids. */
+static struct {
+    char (*ids)[32];
+    size_t size, count;          /* size: a power of two, or 0 */
+} inactive_seen;
+
+static size_t id_hash(const char *id)
+{
+    size_t h = 5381;
+    while (*id)
+        h = h * 33 + (unsigned char)*id++;
+    return h;
+}
+
+static bool inactive_known(const char *id)
+{
+    for (size_t i = id_hash(id); inactive_seen.size; i++) {
+        const char *slot = inactive_seen.ids[i & (inactive_seen.size - 1)];
+        if (!slot[0])
+            return false;
+        if (!strcmp(slot, id))
+            return true;
+    }
+    return false;
+}
+
+static void inactive_add(const char *id)
+{
+    if (strlen(id) >= sizeof(inactive_seen.ids[0]) || inactive_known(id))
+        return;
+    if (2 * (inactive_seen.count + 1) > inactive_seen.size) {
+        size_t size = inactive_seen.size ? inactive_seen.size * 2 : 1024;
+        char (*ids)[32] = calloc(size, sizeof(*ids));
+        if (!ids)
+            return;
+        for (size_t k = 0; k < inactive_seen.size; k++) {
+            const char *old = inactive_seen.ids[k];
+            if (!old[0])
+                continue;
+            size_t i = id_hash(old);
+            while (ids[i & (size - 1)][0])
+                i++;
+            strcpy(ids[i & (size - 1)], old);
+        }
+        free(inactive_seen.ids);
+        inactive_seen.ids = ids;
+        inactive_seen.size = size;
+    }
+    size_t i = id_hash(id);
+    while (inactive_seen.ids[i & (inactive_seen.size - 1)][0])
+        i++;
+    strcpy(inactive_seen.ids[i & (inactive_seen.size - 1)], id);
+    inactive_seen.count++;
+}
+
 int cli_job_list(bool all, struct cli_job **jobsp, size_t *np)
 {
     char path[PATH_MAX];
@@ -225,8 +281,12 @@ int cli_job_list(bool all, struct cli_job **jobsp, size_t *np)
             }
             jobs = p;
         }
+        if (!all && inactive_known(de->d_name))
+            continue;
         if (cli_job_load(de->d_name, &jobs[n], false) < 0)
             continue;
+        if (!cli_state_active(jobs[n].state))
+            inactive_add(de->d_name);
         if (!all && !cli_state_active(jobs[n].state))
             continue;
         cli_job_load(de->d_name, &jobs[n], true);
@@ -729,14 +789,14 @@ static int ids_cmd_parse(int argc, char **argv, const char *usage, bool *all)
         switch (c) {
         case 'a': *all = true; break;
         case 'm': cli_set_mount(optarg); break;
-        case 'h': fputs(usage, stdout); return -CLI_EXIT_OK;
-        default: fputs(usage, stderr); return -CLI_EXIT_USAGE;
+        case 'h': fputs(usage, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
+        default: fputs(usage, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
     }
     if ((optind < argc) == *all) {
         cli_err("%s: give job ids or --all", argv[0]);
         fputs(usage, stderr);
-        return -CLI_EXIT_USAGE;
+        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
     return optind;
 }
@@ -754,7 +814,7 @@ int cmd_cancel(int argc, char **argv)
     bool all;
     int first = ids_cmd_parse(argc, argv, usage, &all);
     if (first < 0)
-        return -first;
+        return CLI_PARSE_CODE(first);
     cli_mount();
     char **ids = argv + first;
     int n = argc - first, rc = 0;
@@ -780,7 +840,7 @@ int cmd_wait(int argc, char **argv)
     bool all;
     int first = ids_cmd_parse(argc, argv, usage, &all);
     if (first < 0)
-        return -first;
+        return CLI_PARSE_CODE(first);
     cli_mount();
     char **ids = argv + first;
     int n = argc - first, rc = 0;

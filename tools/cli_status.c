@@ -74,14 +74,14 @@ static int simple_parse(int argc, char **argv, const char *usage, int nargs)
     while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': cli_set_mount(optarg); break;
-        case 'h': fputs(usage, stdout); return -CLI_EXIT_OK;
-        default: fputs(usage, stderr); return -CLI_EXIT_USAGE;
+        case 'h': fputs(usage, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
+        default: fputs(usage, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
     }
     if (argc - optind != nargs) {
         cli_err("%s: unexpected argument '%s'", argv[0], optind < argc ? argv[optind] : "");
         fputs(usage, stderr);
-        return -CLI_EXIT_USAGE;
+        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
     return optind;
 }
@@ -98,7 +98,7 @@ int cmd_status(int argc, char **argv)
         "  -h, --help       this help\n";
     int rc = simple_parse(argc, argv, usage, 0);
     if (rc < 0)
-        return -rc;
+        return CLI_PARSE_CODE(rc);
     struct kvfile st, sum;
     if (kv_load("status", &st) < 0) {
         cli_err("cannot read status: %s", strerror(errno));
@@ -236,7 +236,7 @@ int cmd_resource(int argc, char **argv)
     }
     int rc = simple_parse(argc - 1, argv + 1, usage, 0);
     if (rc < 0)
-        return -rc;
+        return CLI_PARSE_CODE(rc);
     struct node *nodes;
     int n;
     cli_mount();
@@ -307,9 +307,11 @@ static void term_size(int *rows, int *cols)
     }
 }
 
-/* Emit one line of the frame, cut to cols, clearing the rest of the row. */
-static void frame_line(FILE *f, int cols, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void frame_line(FILE *f, int cols, const char *fmt, ...)
+/* Emit one line of the frame, cut to cols, clearing the rest of the row;
+ * inverse video if asked. Newlines in the text end it. */
+static void frame_line(FILE *f, int cols, bool inverse, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void frame_line(FILE *f, int cols, bool inverse, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -319,7 +321,8 @@ static void frame_line(FILE *f, int cols, const char *fmt, ...)
     buf[strcspn(buf, "\n")] = '\0';
     if (cols > 0 && cols < (int)sizeof(buf))
         buf[cols] = '\0';
-    fprintf(f, "%s\033[K\r\n", buf);
+    /* the tty's output processing turns \n into \r\n */
+    fprintf(f, "%s%s\033[K%s\n", inverse ? "\033[7m" : "", buf, inverse ? "\033[0m" : "");
 }
 
 struct top_watch {
@@ -343,20 +346,20 @@ static void render(int ifd, struct top_watch *w, double delay)
     char up[32], clock[16];
     time_t now = time(NULL);
     strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&now));
-    frame_line(f, cols, "fluxfs top - %s - up %s - %s", cli_mount(),
+    frame_line(f, cols, false, "fluxfs top - %s - up %s - %s", cli_mount(),
                ok ? cli_fsd(strtod(kv_get(&st, "uptime"), NULL), up, sizeof(up)) : "?", clock);
     if (ok) {
         long pending = kv_num(&st, "new") + kv_num(&st, "depend") + kv_num(&st, "priority")
                        + kv_num(&st, "sched");
-        frame_line(f, cols, "jobs: %ld pending, %ld running, %s inactive   cores: %ld/%s used"
+        frame_line(f, cols, false, "jobs: %ld pending, %ld running, %s inactive   cores: %ld/%s used"
                    "   gpus: %ld/%s used", pending, kv_num(&st, "run") + kv_num(&st, "cleanup"),
                    kv_get(&st, "inactive"), kv_num(&st, "cores") - kv_num(&st, "cores-free"),
                    kv_get(&st, "cores"),
                    have_sum ? kv_num(&sum, "gpus") - kv_num(&sum, "gpus-free") : 0,
                    have_sum ? kv_get(&sum, "gpus") : "0");
     } else
-        frame_line(f, cols, "status: %s", strerror(errno));
-    frame_line(f, cols, "%s", "");
+        frame_line(f, cols, false, "status: %s", strerror(errno));
+    frame_line(f, cols, false, "%s", "");
     used = 3;
 
     /* nodes: at most a third of the screen, so jobs stay visible */
@@ -374,15 +377,15 @@ static void render(int ifd, struct top_watch *w, double delay)
             for (int k = 0; k < barw; k++)
                 bar[k] = k < fill ? '#' : '.';
             bar[barw] = '\0';
-            frame_line(f, cols, "%-12.12s [%s] %3d/%-3d cores %2d/%-2d gpus  %s", nd->name, bar,
+            frame_line(f, cols, false, "%-12.12s [%s] %3d/%-3d cores %2d/%-2d gpus  %s", nd->name, bar,
                        usedc, nd->cores, nd->gpus - nd->gpus_free, nd->gpus, nd->jobs);
         }
         if (shown < nn)
-            frame_line(f, cols, "... and %d more nodes", nn - shown);
+            frame_line(f, cols, false, "... and %d more nodes", nn - shown);
         used += shown + (shown < nn);
         free(nodes);
     }
-    frame_line(f, cols, "%s", "");
+    frame_line(f, cols, false, "%s", "");
     used++;
 
     /* active jobs; watch each one's directory for state changes */
@@ -400,7 +403,7 @@ static void render(int ifd, struct top_watch *w, double delay)
             cli_job_print_header(hf);
             fputc('\0', hf);
             fclose(hf);
-            frame_line(f, cols, "\033[7m%s\033[0m", hdr);
+            frame_line(f, cols, true, "%s", hdr);
             used++;
         }
         double t = cli_now();
@@ -420,11 +423,11 @@ static void render(int ifd, struct top_watch *w, double delay)
             cli_job_print_row(rf, &jobs[i], t);
             fputc('\0', rf);
             fclose(rf);
-            frame_line(f, cols, "%s", row);
+            frame_line(f, cols, false, "%s", row);
             used++;
         }
         if (nj == 0) {
-            frame_line(f, cols, "(no active jobs)");
+            frame_line(f, cols, false, "(no active jobs)");
             used++;
         }
         cli_job_list_free(jobs, nj);
@@ -441,7 +444,7 @@ static void render(int ifd, struct top_watch *w, double delay)
     w->wds = wds;
     w->n = nw;
     while (used < rows - 1) {
-        frame_line(f, cols, "%s", "");
+        frame_line(f, cols, false, "%s", "");
         used++;
     }
     fprintf(f, "\033[7mq: quit  refresh on change or every %gs\033[0m\033[K\033[J", delay);

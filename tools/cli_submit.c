@@ -9,6 +9,8 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +113,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
     o->env_rules = calloc(argc + 1, sizeof(*o->env_rules));
     if (!o->env_rules) {
         cli_err("out of memory");
-        return -CLI_EXIT_ERROR;
+        return CLI_PARSE_DONE(CLI_EXIT_ERROR);
     }
     int c;
     while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vm:h", longopts, NULL)) != -1) {
@@ -132,7 +134,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             char *r = malloc(strlen(optarg) + 2);
             if (!r) {
                 cli_err("out of memory");
-                return -CLI_EXIT_ERROR;
+                return CLI_PARSE_DONE(CLI_EXIT_ERROR);
             }
             sprintf(r, "-%s", optarg);
             o->env_rules[o->nenv_rules++] = r;   /* lives until exit */
@@ -143,7 +145,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         case OPT_CC:
             if (run) {
                 cli_err("run: --cc is only for submit");
-                return -CLI_EXIT_USAGE;
+                return CLI_PARSE_DONE(CLI_EXIT_USAGE);
             }
             o->cc = optarg;
             break;
@@ -151,26 +153,26 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         case 'm': cli_set_mount(optarg); break;
         case 'h':
             submit_usage(stdout, run);
-            return -CLI_EXIT_OK;
+            return CLI_PARSE_DONE(CLI_EXIT_OK);
         default:
             submit_usage(stderr, run);
-            return -CLI_EXIT_USAGE;
+            return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
         if (rc < 0)
-            return -CLI_EXIT_USAGE;
+            return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
     if (optind >= argc) {
         cli_err("%s: missing COMMAND", run ? "run" : "submit");
         submit_usage(stderr, run);
-        return -CLI_EXIT_USAGE;
+        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
     if (o->exclusive && !o->nnodes) {
         cli_err("--exclusive can only be used with --nodes");
-        return -CLI_EXIT_USAGE;
+        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
     if (o->nnodes && o->ntasks && o->nnodes > o->ntasks) {
         cli_err("node count %d must not be greater than task count %d", o->nnodes, o->ntasks);
-        return -CLI_EXIT_USAGE;
+        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
     return optind;
 }
@@ -266,7 +268,10 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
     }
     json_t *count = NULL;
     json_t *resources = build_resources(&opts, ntasks, &count);
-    json_t *system = json_pack("{s:f s:s s:o*}", "duration", o->duration, "cwd", cwd,
+    /* an integral duration as an integer, as flux writes it */
+    json_t *duration = o->duration == (double)(long long)o->duration
+                           ? json_integer((long long)o->duration) : json_real(o->duration);
+    json_t *system = json_pack("{s:o s:s s:o*}", "duration", duration, "cwd", cwd,
                                "environment", build_env(o));
     if (system && o->name)
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
@@ -372,33 +377,138 @@ static int submit_text(const char *text, size_t len, char *id, size_t size)
     return 0;
 }
 
-static int submit_one(const struct spec_template *t, char **cmd, int ncmd, const char *cc,
-                      int urgency, char *id, size_t size)
+/* The whole jobspec text for one copy. Caller frees. */
+static char *spec_text(const struct spec_template *t, char **cmd, int ncmd, const char *cc,
+                       size_t *lenp)
 {
     char *cmdtext = command_json(cmd, ncmd, cc);
     if (!cmdtext)
-        return -EINVAL;
+        return NULL;
     size_t clen = strlen(cmdtext), tlen = strlen(t->text);
     size_t len = t->split + clen + (tlen - t->rest);
     char *buf = malloc(len + 1);
-    if (!buf) {
-        free(cmdtext);
+    if (buf) {
+        memcpy(buf, t->text, t->split);
+        memcpy(buf + t->split, cmdtext, clen);
+        memcpy(buf + t->split + clen, t->text + t->rest, tlen - t->rest);
+        buf[len] = '\0';
+        *lenp = len;
+    } else
         cli_err("out of memory");
-        return -ENOMEM;
-    }
-    memcpy(buf, t->text, t->split);
-    memcpy(buf + t->split, cmdtext, clen);
-    memcpy(buf + t->split + clen, t->text + t->rest, tlen - t->rest);
-    buf[len] = '\0';
     free(cmdtext);
-    int rc = submit_text(buf, len, id, size);
-    free(buf);
-    if (rc == 0 && urgency >= 0) {
-        char verb[32];
-        snprintf(verb, sizeof(verb), "urgency %d", urgency);
-        if (cli_job_ctl(id, verb) < 0)
-            cli_err("%s: submitted, but urgency not set (already started?)", id);
+    return buf;
+}
+
+/* --urgency: the tree takes urgency through ctl only, so it is set just
+ * after submission; a job that already started keeps its urgency (warned). */
+static int submit_urgency(const char *id, int urgency)
+{
+    char path[PATH_MAX], verb[32], reason[1024];
+    if (urgency < 0)
+        return 0;
+    snprintf(verb, sizeof(verb), "urgency %d\n", urgency);
+    int rc = cli_write_file(cli_path(path, sizeof(path), "jobs/%s/ctl", id), verb);
+    if (rc < 0) {
+        cli_last_error(reason, sizeof(reason));
+        const char *why = strstr(reason, id) ? strstr(reason, ": ") : NULL;
+        cli_err("warning: %s: urgency not set: %s", id, why ? why + 2 : strerror(-rc));
     }
+    return rc;
+}
+
+/* --cc: copies are submitted by a few threads at once, so that the daemon
+ * can commit them together; ids are printed in IDSET order as they come. */
+#define CC_THREADS 8
+
+struct cc_batch {
+    const struct spec_template *t;
+    char **cmd;
+    int ncmd;
+    const char *shared;      /* the one text when COMMAND has no {cc}, else NULL */
+    size_t shared_len;
+    int urgency;
+    int *index;              /* the ids of IDSET, in order */
+    int n;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int next;                /* first copy nobody claimed; under lock */
+    bool stop;               /* a copy failed: claim no more; under lock */
+    char (*ids)[64];         /* result of copy i, valid once done[i]; under lock */
+    int *rcs;
+    bool *done;
+};
+
+static void *cc_worker(void *arg)
+{
+    struct cc_batch *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        int i = b->stop || b->next >= b->n ? -1 : b->next++;
+        pthread_mutex_unlock(&b->lock);
+        if (i < 0)
+            return NULL;
+        char id[64], num[16];
+        int rc;
+        if (b->shared)
+            rc = submit_text(b->shared, b->shared_len, id, sizeof(id));
+        else {
+            size_t len;
+            snprintf(num, sizeof(num), "%d", b->index[i]);
+            char *text = spec_text(b->t, b->cmd, b->ncmd, num, &len);
+            rc = text ? submit_text(text, len, id, sizeof(id)) : -EINVAL;
+            free(text);
+        }
+        if (rc == 0)
+            submit_urgency(id, b->urgency);
+        pthread_mutex_lock(&b->lock);
+        memcpy(b->ids[i], id, sizeof(id));
+        b->rcs[i] = rc;
+        b->done[i] = true;
+        if (rc < 0)
+            b->stop = true;
+        pthread_cond_broadcast(&b->cond);
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+static int submit_cc(struct cc_batch *b)
+{
+    pthread_t th[CC_THREADS];
+    int nth = 0, rc = 0;
+    b->ids = calloc(b->n, sizeof(*b->ids));
+    b->rcs = calloc(b->n, sizeof(*b->rcs));
+    b->done = calloc(b->n, sizeof(*b->done));
+    if (!b->ids || !b->rcs || !b->done) {
+        cli_err("out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+    while (nth < CC_THREADS && nth < b->n && pthread_create(&th[nth], NULL, cc_worker, b) == 0)
+        nth++;
+    if (nth == 0)
+        cc_worker(b);
+    pthread_mutex_lock(&b->lock);
+    for (int i = 0; i < b->n; i++) {
+        while (!b->done[i] && !(b->stop && i >= b->next))
+            pthread_cond_wait(&b->cond, &b->lock);
+        if (!b->done[i])
+            break;
+        if (b->rcs[i] < 0) {
+            rc = b->rcs[i];
+            continue;
+        }
+        printf("%s\n", b->ids[i]);
+    }
+    pthread_mutex_unlock(&b->lock);
+    fflush(stdout);
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+out:
+    free(b->ids);
+    free(b->rcs);
+    free(b->done);
     return rc;
 }
 
@@ -416,7 +526,7 @@ int cmd_submit(int argc, char **argv)
     struct spec_template t;
     int first = submit_parse(argc, argv, false, &o);
     if (first < 0)
-        return -first;
+        return CLI_PARSE_CODE(first);
     struct idset *cc = NULL;
     if (o.cc && (!(cc = idset_decode(o.cc)) || idset_count(cc) == 0)) {
         cli_err("--cc: invalid idset '%s' (e.g. 1-10 or 1,3,5-7)", o.cc);
@@ -429,20 +539,30 @@ int cmd_submit(int argc, char **argv)
         return CLI_EXIT_ERROR;
     }
     char **cmd = argv + first;
-    int ncmd = argc - first, rc = 0;
-    char id[64];
-    if (!cc)
-        rc = submit_one(&t, cmd, ncmd, NULL, o.urgency, id, sizeof(id));
-    if (!cc && rc == 0)
-        printf("%s\n", id);
-    bool subst = cc && has_cc(cmd, ncmd);
-    for (int i = cc ? idset_first(cc) : -1; i >= 0 && rc == 0; i = idset_next(cc, i)) {
-        char num[16];
-        snprintf(num, sizeof(num), "%d", i);
-        rc = submit_one(&t, cmd, ncmd, subst ? num : NULL, o.urgency, id, sizeof(id));
-        if (rc == 0)
+    int ncmd = argc - first, rc = -ENOMEM;
+    size_t len;
+    char *text = NULL;
+    if (!cc || !has_cc(cmd, ncmd))
+        text = spec_text(&t, cmd, ncmd, NULL, &len);
+    if (!cc && text) {
+        char id[64];
+        if ((rc = submit_text(text, len, id, sizeof(id))) == 0) {
             printf("%s\n", id);
+            submit_urgency(id, o.urgency);
+        }
+    } else if (cc && (text || has_cc(cmd, ncmd))) {
+        struct cc_batch b = {
+            .t = &t, .cmd = cmd, .ncmd = ncmd, .shared = text, .shared_len = text ? len : 0,
+            .urgency = o.urgency, .n = (int)idset_count(cc),
+        };
+        b.index = calloc(b.n, sizeof(*b.index));
+        int k = 0;
+        for (int i = idset_first(cc); b.index && i >= 0; i = idset_next(cc, i))
+            b.index[k++] = i;
+        rc = b.index ? submit_cc(&b) : -ENOMEM;
+        free(b.index);
     }
+    free(text);
     idset_destroy(cc);
     free(t.text);
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
@@ -454,15 +574,25 @@ int cmd_run(int argc, char **argv)
     struct spec_template t;
     int first = submit_parse(argc, argv, true, &o);
     if (first < 0)
-        return -first;
+        return CLI_PARSE_CODE(first);
     cli_mount();
     if (spec_template_build(&o, &t) < 0)
         return CLI_EXIT_ERROR;
+    /* an interrupt during submission is acted on (cancel) once we attach */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
     char id[64];
-    int rc = submit_one(&t, argv + first, argc - first, NULL, o.urgency, id, sizeof(id));
+    size_t len;
+    char *text = spec_text(&t, argv + first, argc - first, NULL, &len);
+    int rc = text ? submit_text(text, len, id, sizeof(id)) : -EINVAL;
+    free(text);
     free(t.text);
     if (rc < 0)
         return CLI_EXIT_ERROR;
+    submit_urgency(id, o.urgency);
     if (o.verbose)
         cli_err("jobid: %s", id);
     return cli_attach(id);

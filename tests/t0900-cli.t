@@ -1,0 +1,165 @@
+#!/bin/bash
+# The fluxfs command-line tool against a real mount: every subcommand, their
+# --help, bad usage, and the exit-status conventions of run.
+. "$(dirname "$0")/lib.sh"
+FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
+[ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
+command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
+plan 57
+
+fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
+
+ok "daemon mounts (simulated 8-node cluster)" fluxfs_start --resources "$CONFORMANCE/R/4r4c4r1c.json"
+
+# ---- submit
+id=$(T_MARK="x y" fx submit sleep 30)
+like "$id" '^f[1-9A-HJ-NP-Za-km-z]+$' "submit prints an F58 id"
+ok "the id names a directory in jobs/" test -d "$MNT/jobs/$id"
+ok "jobspec is JSON V1 with our cwd and environment" python3 -c '
+import json, sys, os
+j = json.load(open(sys.argv[1]))
+assert j["version"] == 1, j
+assert j["tasks"][0]["command"] == ["sleep", "30"], j["tasks"]
+assert j["attributes"]["system"]["cwd"] == os.getcwd()
+assert j["attributes"]["system"]["environment"]["T_MARK"] == "x y"
+assert j["attributes"]["system"]["duration"] == 0
+' "$MNT/jobs/$id/jobspec"
+ok "wait_state RUN" wait_state "$id" RUN
+
+cc=$(fx submit --cc=1-20 -t 1m sh -c 'echo {cc}')
+is "$(echo "$cc" | wc -l)" 20 "--cc=1-20 prints 20 ids"
+is "$(echo "$cc" | sort -u | wc -l)" 20 "... all different"
+last=$(echo "$cc" | tail -1)
+is "$(wait_job "$last")" "COMPLETED 0" "... the last copy completes"
+is "$(jobfile "$last" stdout)" 20 "... with {cc} replaced by its index"
+ok "--cc copies have duration 60" python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["attributes"]["system"]["duration"] == 60' "$MNT/jobs/$last/jobspec"
+
+nid=$(fx submit -N 2 -n 3 -c 2 --job-name=spread --env=FOO=bar --env-remove='T_*' true)
+ok "-N 2 -n 3 -c 2: node[2] > slot[2] > core[2], total 3 tasks" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = j["resources"][0]
+assert r["type"] == "node" and r["count"] == 2 and "exclusive" not in r, r
+s = r["with"][0]
+assert s["type"] == "slot" and s["count"] == 2 and s["with"][0] == {"type": "core", "count": 2}, s
+assert j["tasks"][0]["count"] == {"total": 3}, j["tasks"]
+sy = j["attributes"]["system"]
+assert sy["job"]["name"] == "spread" and sy["environment"]["FOO"] == "bar"
+assert not any(k.startswith("T_") for k in sy["environment"])
+' "$MNT/jobs/$nid/jobspec"
+xid=$(fx submit -N 2 true)
+ok "-N 2 alone: exclusive nodes, one task each" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = j["resources"][0]
+assert r["type"] == "node" and r["count"] == 2 and r["exclusive"] is True, r
+assert r["with"][0]["count"] == 1 and j["tasks"][0]["count"] == {"per_slot": 1}
+' "$MNT/jobs/$xid/jobspec"
+
+err=$(fx submit -n 1000 true 2>&1)
+rc=$?
+isnt "$rc" 0 "an unsatisfiable job is rejected with a non-zero exit"
+like "$err" "rejected: EINVAL" "... and the reason from queue/errors"
+
+# ---- run
+is "$(fx run echo hi)" hi "run echo hi prints hi"
+fx run echo hi >/dev/null; is $? 0 "run echo hi exits 0"
+fx run false; is $? 1 "run false exits 1"
+fx run sh -c 'exit 3'; is $? 3 "run sh -c 'exit 3' exits 3"
+is "$(fx run sh -c 'echo out; echo err >&2' 2>&1 >/dev/null)" err "run copies stderr to stderr"
+is "$(fx run -n 3 sh -c 'echo $FLUX_TASK_RANK' | sort | tr '\n' ' ')" "0 1 2 " "run -n 3 runs 3 tasks"
+is "$(fx run sh -c 'for i in 1 2 3; do echo $i; sleep 0.2; done' | tr '\n' ' ')" "1 2 3 " "run streams output while the job runs"
+fx run -t 0.5s sleep 10 2>/dev/null; is $? 124 "run of a job that times out exits 124"
+fx run sh -c 'kill -9 $$'; is $? 137 "run of a killed task exits 128+9"
+# a background job of a script ignores SIGINT: restore it as a terminal would
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+	"$FLUXFS" -m "$MNT" run -v sleep 30 > run.out 2> run.err &
+rpid=$!
+wait_until 10 grep -q jobid: run.err
+rid=$(sed -n 's/.*jobid: //p' run.err)
+wait_state "$rid" RUN >/dev/null
+kill -INT $rpid
+wait $rpid; rrc=$?
+is "$rrc" 1 "Ctrl-C on run cancels the job and exits 1"
+is "$(jobfile "$rid" result)" CANCELED "... the job was canceled"
+like "$(cat run.err)" "canceled" "... and says so"
+"$FLUXFS" -m "$MNT" run -v sleep 30 2> run.err &
+rpid=$!
+wait_until 10 grep -q jobid: run.err
+wait_state "$(sed -n 's/.*jobid: //p' run.err)" RUN >/dev/null
+kill -TERM $rpid
+wait $rpid; rrc=$?
+is "$rrc" 1 "SIGTERM on run cancels the job too"
+
+# ---- jobs
+jobs=$(fx jobs)
+like "$jobs" "JOBID +USER +NAME +ST +NTASKS +NNODES +TIME +INFO" "jobs prints the flux jobs header"
+like "$jobs" "$id +[^ ]+ +sleep +R +1 +1 " "jobs lists the running job"
+unlike "$jobs" "$last" "jobs hides inactive jobs by default"
+like "$(fx jobs -a)" "$last .* CD " "jobs -a shows completed ones"
+ok "jobs -o json parses" python3 -c '
+import json, sys
+a = json.loads(sys.stdin.read())
+assert isinstance(a, list) and len(a) >= 1
+j = [x for x in a if x["id"] == sys.argv[1]][0]
+assert j["state"] == "RUN" and j["name"] == "sleep" and j["ntasks"] == 1, j
+' "$id" < <(fx jobs -o json)
+ncd=$(fx jobs -a --no-header | awk '$4 == "CD"' | wc -l)
+is "$(fx jobs -a --state=completed --format='{id}' --no-header | wc -l)" "$ncd" "jobs --state=completed --format={id} lists the CD jobs"
+is "$(fx jobs --format='{id} {state} {name}' --no-header)" "$id RUN sleep" "jobs --format with fields"
+is "$(fx jobs -a -n 2 --no-header | wc -l)" 2 "jobs -n 2 shows two"
+
+# ---- cancel, wait
+ok "cancel exits 0" fx cancel "$id"
+is "$(fx wait "$id")" "$id: CANCELED" "wait prints the result of a canceled job"
+nok "wait exits non-zero for a job that did not complete" fx wait "$id" >/dev/null
+is "$(fx wait "$last")" "$last: COMPLETED 0" "wait prints COMPLETED 0"
+ok "wait exits 0 when every job completed" fx wait "$last" "$nid" >/dev/null
+nok "cancel of an inactive job fails" fx cancel "$id" 2>/dev/null
+nok "cancel of an unknown job fails" fx cancel fNoSuchJob 2>/dev/null
+
+# ---- attach
+aid=$(fx submit sh -c 'echo early; sleep 0.3; echo late; exit 4')
+is "$(fx attach "$aid" | tr '\n' ' ')" "early late " "attach streams the whole output"
+fx attach "$aid" >/dev/null; is $? 4 "attach exits with the job's status"
+
+# ---- status, resource list (once every job has ended)
+wait_until 10 grep -qx 'cores-free: 20' "$MNT/status" || diag "some job still runs"
+st=$(fx status)
+like "$st" "cores: +[0-9]+ free of 20" "status shows cores"
+like "$st" "nodes: +8" "status shows nodes"
+rl=$(fx resource list)
+like "$rl" "vm-0 +4 +[0-9]+ +0 +0" "resource list has one line per node"
+is "$(echo "$rl" | grep -c '^vm-')" 8 "resource list shows all 8 nodes"
+like "$rl" "total +20 +20 " "resource list totals (all free)"
+
+# ---- top
+tid=$(fx submit -N 2 sleep 30)
+wait_state "$tid" RUN >/dev/null
+out=$(TERM=xterm timeout 20 script -qc "'$FLUXFS' -m '$MNT' top --iterations 2 -d 0.2" /dev/null </dev/null)
+is "$?" 0 "top --iterations 2 renders under script and exits 0"
+like "$out" "fluxfs top" "top shows its title"
+like "$out" "$tid" "top shows the running job"
+like "$out" $'\e\\[\\?1049l' "top restores the terminal"
+fx cancel "$tid" >/dev/null
+
+# ---- help and usage
+fails=
+for sub in "" submit run jobs cancel wait attach status "resource list" top; do
+	fx $sub --help >/dev/null 2>&1 || fails+=" $sub"
+done
+is "$fails" "" "every subcommand's --help exits 0"
+fails=
+for args in "" "bogus" "submit" "submit -n 0 true" "submit -t xyz true" "submit --cc=x true" \
+	"run" "run --cc=1-2 true" "jobs --state=nope" "jobs -o yaml" "jobs --format={nope}" \
+	"cancel" "wait" "attach" "resource" "resource bogus" "status extra" "top --iterations 0"; do
+	fx $args >/dev/null 2>&1
+	rc=$?
+	[ "$rc" -ne 0 ] || fails+=" [$args]"
+done
+is "$fails" "" "bad usage exits non-zero"
+nok "not a mount: non-zero" timeout 10 "$FLUXFS" -m "$T/nowhere" status 2>/dev/null
+
+ok "unmount" fluxfs_stop
