@@ -8,6 +8,7 @@ command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed";
 plan 57
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
+fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
 
 ok "daemon mounts (simulated 8-node cluster)" fluxfs_start --resources "$CONFORMANCE/R/4r4c4r1c.json"
 
@@ -114,11 +115,11 @@ is "$(fx jobs -a -n 2 --no-header | wc -l)" 2 "jobs -n 2 shows two"
 # ---- cancel, wait
 ok "cancel exits 0" fx cancel "$id"
 is "$(fx wait "$id")" "$id: CANCELED" "wait prints the result of a canceled job"
-nok "wait exits non-zero for a job that did not complete" fx wait "$id" >/dev/null
+nok "wait exits non-zero for a job that did not complete" fxq wait "$id"
 is "$(fx wait "$last")" "$last: COMPLETED 0" "wait prints COMPLETED 0"
-ok "wait exits 0 when every job completed" fx wait "$last" "$nid" >/dev/null
-nok "cancel of an inactive job fails" fx cancel "$id" 2>/dev/null
-nok "cancel of an unknown job fails" fx cancel fNoSuchJob 2>/dev/null
+ok "wait exits 0 when every job completed" fxq wait "$last" "$nid"
+nok "cancel of an inactive job fails" fxq cancel "$id"
+nok "cancel of an unknown job fails" fxq cancel fNoSuchJob
 
 # ---- attach
 aid=$(fx submit sh -c 'echo early; sleep 0.3; echo late; exit 4')

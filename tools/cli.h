@@ -114,8 +114,7 @@ const char *cli_job_status_abbrev(const struct cli_job *job);
 /* runtime in seconds: run..cleanup, or run..now while running; 0 if never ran */
 double cli_job_runtime(const struct cli_job *job, double now);
 
-/* The default flux-jobs-like header and one row, width-limited to cols
- * (0 = no limit). */
+/* The default flux-jobs-like header, and one row of it. */
 void cli_job_print_header(FILE *f);
 void cli_job_print_row(FILE *f, const struct cli_job *job, double now);
 

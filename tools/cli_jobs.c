@@ -919,10 +919,14 @@ static bool drain(int fd, int out)
     return true;
 }
 
-static bool job_inactive(const char *id)
+/* 1 if the job is INACTIVE, 0 if not, -errno if its state is unreadable
+ * (e.g. ENOTCONN: the daemon went away). */
+static int job_inactive(const char *id)
 {
     char *s = cli_job_file(id, "state", NULL);
-    bool done = s && !strcmp(chomp(s), "INACTIVE");
+    if (!s)
+        return -errno;
+    int done = !strcmp(chomp(s), "INACTIVE");
     free(s);
     return done;
 }
@@ -952,11 +956,16 @@ int cli_attach(const char *id)
     int interrupts = 0, rc = -1;
     for (;;) {
         /* read state first: output complete before INACTIVE is then drained */
-        bool done = job_inactive(id);
+        int done = job_inactive(id);
         fflush(stdout);
         drain(out, STDOUT_FILENO);
         drain(err, STDERR_FILENO);
-        if (done)
+        if (done < 0 && done != -EINTR) {
+            cli_err("%s: cannot read its state: %s", id, strerror(-done));
+            rc = CLI_EXIT_ERROR;
+            break;
+        }
+        if (done > 0)
             break;
         struct pollfd pfd[2] = { { .fd = ifd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
         /* inotify wakes us; the timeout only covers lost events (--no-publish) */

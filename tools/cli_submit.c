@@ -35,7 +35,7 @@ struct submit_opts {
     const char *name;
     const char *cc;
     bool verbose;
-    const char **env_rules;  /* --env / --env-remove, in order; "-PATTERN" removes */
+    char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules;
 };
 
@@ -86,7 +86,15 @@ static int parse_int(const char *opt, const char *s, int min, int max, int *out)
     return 0;
 }
 
-/* Parse options; returns the index of COMMAND in argv, or -exit code. */
+static void submit_opts_release(struct submit_opts *o)
+{
+    for (int i = 0; o->env_rules && i < o->nenv_rules; i++)
+        free(o->env_rules[i]);
+    free(o->env_rules);
+    o->env_rules = NULL;
+}
+
+/* Parse options (release o after); returns the index of COMMAND in argv, or -exit code. */
 static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC };
@@ -129,15 +137,14 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
                 cli_err("--time-limit: invalid duration '%s'", optarg);
             break;
         case OPT_URGENCY: rc = parse_int("--urgency", optarg, 0, 31, &o->urgency); break;
-        case OPT_ENV: o->env_rules[o->nenv_rules++] = optarg; break;
+        case OPT_ENV:
         case OPT_ENV_REMOVE: {
-            char *r = malloc(strlen(optarg) + 2);
-            if (!r) {
+            char *r;
+            if (asprintf(&r, "%s%s", c == OPT_ENV ? "" : "-", optarg) < 0) {
                 cli_err("out of memory");
                 return CLI_PARSE_DONE(CLI_EXIT_ERROR);
             }
-            sprintf(r, "-%s", optarg);
-            o->env_rules[o->nenv_rules++] = r;   /* lives until exit */
+            o->env_rules[o->nenv_rules++] = r;
             break;
         }
         case OPT_CWD: o->cwd = optarg; break;
@@ -525,16 +532,21 @@ int cmd_submit(int argc, char **argv)
     struct submit_opts o;
     struct spec_template t;
     int first = submit_parse(argc, argv, false, &o);
-    if (first < 0)
+    if (first < 0) {
+        submit_opts_release(&o);
         return CLI_PARSE_CODE(first);
+    }
     struct idset *cc = NULL;
     if (o.cc && (!(cc = idset_decode(o.cc)) || idset_count(cc) == 0)) {
         cli_err("--cc: invalid idset '%s' (e.g. 1-10 or 1,3,5-7)", o.cc);
         idset_destroy(cc);
+        submit_opts_release(&o);
         return CLI_EXIT_USAGE;
     }
     cli_mount();
-    if (spec_template_build(&o, &t) < 0) {
+    int brc = spec_template_build(&o, &t);
+    submit_opts_release(&o);
+    if (brc < 0) {
         idset_destroy(cc);
         return CLI_EXIT_ERROR;
     }
@@ -573,10 +585,14 @@ int cmd_run(int argc, char **argv)
     struct submit_opts o;
     struct spec_template t;
     int first = submit_parse(argc, argv, true, &o);
-    if (first < 0)
+    if (first < 0) {
+        submit_opts_release(&o);
         return CLI_PARSE_CODE(first);
+    }
     cli_mount();
-    if (spec_template_build(&o, &t) < 0)
+    int brc = spec_template_build(&o, &t);
+    submit_opts_release(&o);
+    if (brc < 0)
         return CLI_EXIT_ERROR;
     /* an interrupt during submission is acted on (cancel) once we attach */
     sigset_t sigs;
