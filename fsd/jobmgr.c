@@ -510,6 +510,18 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     job->uid = uid;
     job->gid = gid;
     job->urgency = SCHED_URGENCY_DEFAULT;
+    /* attributes.system.urgency lets a job be submitted held (0) or favoured */
+    json_t *u = json_object_get(json_object_get(json_object_get(job->js->json, "attributes"),
+                                                "system"), "urgency");
+    if (u) {
+        int max = (uid == 0 || uid == m->owner) ? SCHED_URGENCY_MAX : SCHED_URGENCY_DEFAULT;
+        if (!json_is_integer(u) || json_integer_value(u) < 0 || json_integer_value(u) > max) {
+            rc = errmsg_set(err, -EINVAL, "attributes.system.urgency: must be an integer 0-%d",
+                            max);
+            goto error;
+        }
+        job->urgency = (int)json_integer_value(u);
+    }
     job->t_submit = job->t_state = ev_now(m->loop);
     job->state = JOB_NEW;
     if ((rc = table_insert(m, job)) < 0 || (rc = idvec_push(&m->new_jobs, id)) < 0) {

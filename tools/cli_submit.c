@@ -52,7 +52,7 @@ static void submit_usage(FILE *f, bool run)
             "  -g, --gpus-per-task=N   gpus per task (default 0)\n"
             "  -x, --exclusive         with -N: allocate whole nodes\n"
             "  -t, --time-limit=T      minutes, or FSD: 30s, 5m, 1.5h, 1d (default 0: none)\n"
-            "      --urgency=N         urgency 0-16 (0 holds the job), set after submission\n"
+            "      --urgency=N         urgency 0-16 (0 submits the job held)\n"
             "      --env=RULE          NAME=VALUE sets, -PATTERN removes (glob), NAME keeps;\n"
             "                          applied in order to a copy of our environment\n"
             "      --env-remove=PAT    remove variables matching the glob PAT\n"
@@ -282,6 +282,8 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
                                "environment", build_env(o));
     if (system && o->name)
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
+    if (o->urgency >= 0)
+        json_object_set_new(system, "urgency", json_integer(o->urgency));
     json_t *spec = json_pack("{s:i s:o* s:[{s:s s:s s:o*}] s:{s:o*}}",
                              "version", 1, "resources", resources,
                              "tasks", "command", CMD_PLACEHOLDER, "slot", "task",
@@ -406,22 +408,6 @@ static char *spec_text(const struct spec_template *t, char **cmd, int ncmd, cons
     return buf;
 }
 
-/* --urgency: the tree takes urgency through ctl only, so it is set just
- * after submission; a job that already started keeps its urgency (warned). */
-static int submit_urgency(const char *id, int urgency)
-{
-    char path[PATH_MAX], verb[32], reason[1024];
-    if (urgency < 0)
-        return 0;
-    snprintf(verb, sizeof(verb), "urgency %d\n", urgency);
-    int rc = cli_write_file(cli_path(path, sizeof(path), "jobs/%s/ctl", id), verb);
-    if (rc < 0) {
-        cli_last_error(reason, sizeof(reason));
-        const char *why = strstr(reason, id) ? strstr(reason, ": ") : NULL;
-        cli_err("warning: %s: urgency not set: %s", id, why ? why + 2 : strerror(-rc));
-    }
-    return rc;
-}
 
 /* --cc: copies are submitted by a few threads at once, so that the daemon
  * can commit them together; ids are printed in IDSET order as they come. */
@@ -433,7 +419,6 @@ struct cc_batch {
     int ncmd;
     const char *shared;      /* the one text when COMMAND has no {cc}, else NULL */
     size_t shared_len;
-    int urgency;
     int *index;              /* the ids of IDSET, in order */
     int n;
     pthread_mutex_t lock;
@@ -466,7 +451,6 @@ static void *cc_worker(void *arg)
             free(text);
         }
         if (rc == 0)
-            submit_urgency(id, b->urgency);
         pthread_mutex_lock(&b->lock);
         memcpy(b->ids[i], id, sizeof(id));
         b->rcs[i] = rc;
@@ -560,12 +544,11 @@ int cmd_submit(int argc, char **argv)
         char id[64];
         if ((rc = submit_text(text, len, id, sizeof(id))) == 0) {
             printf("%s\n", id);
-            submit_urgency(id, o.urgency);
         }
     } else if (cc && (text || has_cc(cmd, ncmd))) {
         struct cc_batch b = {
             .t = &t, .cmd = cmd, .ncmd = ncmd, .shared = text, .shared_len = text ? len : 0,
-            .urgency = o.urgency, .n = (int)idset_count(cc),
+            .n = (int)idset_count(cc),
         };
         b.index = calloc(b.n, sizeof(*b.index));
         int k = 0;
@@ -608,7 +591,6 @@ int cmd_run(int argc, char **argv)
     free(t.text);
     if (rc < 0)
         return CLI_EXIT_ERROR;
-    submit_urgency(id, o.urgency);
     if (o.verbose)
         cli_err("jobid: %s", id);
     return cli_attach(id);
