@@ -24,6 +24,8 @@ CONFORMANCE=$SHARED/conformance
 FIXTURES=$SRCDIR/fixtures
 
 T=$(mktemp -d /tmp/fluxfs-test.XXXXXX) || { echo "Bail out! mktemp failed"; exit 1; }
+# tell run-tests.sh, which cleans up after a test that was killed
+[ -n "${FLUXFS_TEST_DIRS:-}" ] && echo "$T" >> "$FLUXFS_TEST_DIRS"
 MNT=$T/mnt
 STATE=$T/state
 DAEMON_LOG=$T/daemon.log
@@ -102,6 +104,8 @@ _descendants() {
 		echo "$c"; _descendants "$c"
 	done
 }
+# is_mounted DIR: from /proc/mounts (stat of a hung mount would block)
+is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
 _our_mounts() { awk -v t="$T" '$2 == t || index($2, t "/") == 1 { print $2 }' /proc/mounts; }
 # abort the FUSE connection of a mount: every request blocked on a hung
 # daemon (even an uninterruptible FLUSH) then fails with ENOTCONN
@@ -135,7 +139,7 @@ _watchdog() {
 		sleep 2
 		local m
 		for m in $(_our_mounts); do
-			if timeout 5 ls -a "$m/queue" >/dev/null 2>&1 || ! mountpoint -q "$m"; then
+			if timeout 5 ls -a "$m/queue" >/dev/null 2>&1 || ! is_mounted "$m"; then
 				misses=0
 			elif [ $((++misses)) -ge 3 ]; then
 				echo "$(date +%T) $m not responding: aborting the FUSE connection" >> "$T/watchdog.log"
@@ -157,6 +161,9 @@ watchdog_fired() { [ -s "$T/watchdog.log" ]; }
 _cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
+	# the status of the script's last command means nothing; signals and
+	# bail_out (255) do
+	[ "$rc" -lt 128 ] && rc=0
 	[ -n "$_watchdog_pid" ] && kill "$_watchdog_pid" 2>/dev/null
 	if watchdog_fired; then
 		echo "# watchdog: the daemon hung and its connection was aborted:"
@@ -199,7 +206,7 @@ fluxfs_start() {
 	_all_pids+=("$FLUXFS_PID")
 	local i
 	for i in $(seq 200); do
-		if mountpoint -q "$MNT" && [ -e "$MNT/status" ]; then
+		if is_mounted "$MNT" && timeout 5 test -e "$MNT/status"; then
 			return 0
 		fi
 		kill -0 "$FLUXFS_PID" 2>/dev/null || break
@@ -223,21 +230,31 @@ fluxfs_stop() {
 		fusermount3 -u "$MNT" 2>/dev/null && break
 		sleep 0.1
 	done
-	mountpoint -q "$MNT" && fusermount3 -uz "$MNT"
+	is_mounted "$MNT" && { _abort_mount "$MNT"; fusermount3 -uz "$MNT"; }
 	if [ -n "$FLUXFS_PID" ] && ! _wait_gone "$FLUXFS_PID" 10; then
 		diag "fluxfsd $FLUXFS_PID did not exit after unmount"
 		kill -9 "$FLUXFS_PID" 2>/dev/null
 		return 1
 	fi
 	FLUXFS_PID=
-	! mountpoint -q "$MNT"
+	! is_mounted "$MNT"
 }
+# fluxfs_kill9: returns 1 if the daemon did not die of kill -9 by itself
+# (its connection then had to be aborted)
 fluxfs_kill9() {
+	local rc=0
 	kill -9 "$FLUXFS_PID" 2>/dev/null
-	_wait_gone "$FLUXFS_PID" 5
+	if ! _wait_gone "$FLUXFS_PID" 5; then
+		rc=1
+		diag "fluxfsd $FLUXFS_PID survives kill -9 for 5 s (stuck in the kernel?):" \
+			"$(cat /proc/"$FLUXFS_PID"/task/*/stack 2>/dev/null | sort | uniq -c | sort -rn | head -8)"
+		_abort_mount "$MNT"
+		_wait_gone "$FLUXFS_PID" 5
+	fi
 	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
 	FLUXFS_PID=
-	! mountpoint -q "$MNT"
+	is_mounted "$MNT" && rc=1
+	return $rc
 }
 
 # ---------------------------------------------------------------- jobs
@@ -285,6 +302,10 @@ wait_until() {
 	done
 	return 1
 }
+# quiet CMD...: run CMD with stdout discarded (for ok/nok: a redirection
+# after "ok ..." would swallow the TAP line too)
+quiet() { "$@" >/dev/null; }
+has_procs() { pgrep -f "$1" >/dev/null; }
 # no_procs PATTERN: no process has PATTERN in its command line
 no_procs() { ! pgrep -f "$1" >/dev/null; }
 status_field() { timeout 5 cat "$MNT/status" | awk -F': ' -v k="$1" '$1 == k { print $2 }'; }

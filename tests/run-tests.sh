@@ -19,7 +19,33 @@ total_pass=0
 total_fail=0
 failed_files=()
 LOG=$(mktemp /tmp/fluxfs-run.XXXXXX)
-trap 'rm -f "$LOG"' EXIT
+export FLUXFS_TEST_DIRS=$LOG.dirs
+trap 'rm -f "$LOG" "$LOG.err" "$FLUXFS_TEST_DIRS" "$FLUXFS_TEST_DIRS.all"' EXIT
+: > "$LOG.err"
+
+# reap DIR: after a test that was killed (timeout) or left things behind:
+# abort and unmount its FUSE mounts, kill its processes, remove DIR.
+# Returns 1 if anything was left.
+reap() {
+	local d=$1 left=0 m c p
+	for m in $(awk -v t="$d" 'index($2, t "/") == 1 { print $2 }' /proc/mounts); do
+		left=1
+		echo "    leftover mount $m"
+		c=$(awk -v m="$m" '$5 == m { split($3, x, ":"); print x[2] }' /proc/self/mountinfo | tail -1)
+		if [ -n "$c" ] && [ -w "/sys/fs/fuse/connections/$c/abort" ]; then
+			echo 1 > "/sys/fs/fuse/connections/$c/abort"
+		else
+			umount -f "$m" 2>/dev/null
+		fi
+		timeout 5 fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null
+	done
+	for p in $(pgrep -f -- "$d/"); do
+		left=1; echo "    leftover process $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
+		kill -9 "$p" 2>/dev/null
+	done
+	[ -d "$d" ] && rm -rf --one-file-system "$d" 2>/dev/null
+	return $left
+}
 
 # tap_count NAME RC: parse $LOG (TAP output of one test program, exit RC)
 tap_count() {
@@ -52,6 +78,10 @@ tap_count() {
 		why="planned $plan, ran $n"; extra=1
 	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 		why="exit status $rc"; extra=1
+	fi
+	if [ "$extra" -gt 0 ] && [ -z "$verbose" ]; then
+		echo "    --- last lines of output:"; tail -15 "$LOG" | sed 's/^/    | /'
+		[ -s "$LOG.err" ] && { echo "    --- stderr:"; tail -10 "$LOG.err" | sed 's/^/    ! /'; }
 	fi
 	# a crash, timeout or plan mismatch counts as at least one failure
 	[ "$extra" -gt 0 ] && [ "$fail" -eq 0 ] && fail=1
@@ -87,7 +117,7 @@ for t in json.load(sys.stdin):
 		[ -n "$name" ] || continue
 		if [ "$wd" = "--" ]; then wd=; cmdline=$rest; else cmdline=$rest; fi
 		envs=${cmdline%%--*}; cmd=${cmdline#*-- }
-		( [ -n "$wd" ] && cd "$wd"; eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>&1 </dev/null
+		( [ -n "$wd" ] && cd "$wd"; eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>"$LOG.err" </dev/null
 		tap_count "unit/$name" $?
 	done <<<"$units"
 	set -- "$SRCDIR"/t[0-9]*.t
@@ -96,17 +126,26 @@ fi
 for t in "$@"; do
 	name=$(basename "$t")
 	t0=$SECONDS
-	timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$LOG" 2>&1 </dev/null
+	: > "$FLUXFS_TEST_DIRS"
+	# TAP from stdout only: stray stderr text must not split TAP lines
+	timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$LOG" 2>"$LOG.err" </dev/null
 	rc=$?
+	cat "$FLUXFS_TEST_DIRS" >> "$FLUXFS_TEST_DIRS.all"
+	for d in $(cat "$FLUXFS_TEST_DIRS"); do
+		reap "$d" || { echo "# $name left mounts or processes behind" >> "$LOG"; [ "$rc" -eq 0 ] && rc=99; }
+	done
 	tap_count "$name" "$rc"
 	[ $((SECONDS - t0)) -gt 30 ] && echo "    (took $((SECONDS - t0))s)"
 done
 
-left=$(grep -c ' /tmp/fluxfs-test\.' /proc/mounts)
-if [ "$left" -gt 0 ]; then
-	echo "# WARNING: $left fluxfs test mounts left behind:"; grep ' /tmp/fluxfs-test\.' /proc/mounts | sed 's/^/#   /'
-	total_fail=$((total_fail + 1))
-fi
+# every temp dir of this run must be gone, with no mount left behind
+left=0
+for d in $(cat "$FLUXFS_TEST_DIRS.all" 2>/dev/null); do
+	if grep -q " $d/" /proc/mounts || [ -e "$d" ]; then
+		echo "# WARNING: $d (mount or directory) left behind"; left=$((left + 1))
+	fi
+done
+[ "$left" -gt 0 ] && total_fail=$((total_fail + 1))
 echo "# runtime $((SECONDS - start))s"
 [ ${#failed_files[@]} -gt 0 ] && echo "# failed: ${failed_files[*]}"
 echo "$total_pass passed, $total_fail failed"

@@ -22,7 +22,7 @@ C=$(submit p.yaml)
 H=$(submit p.yaml)
 ok "hold H with urgency 0" bash -c 'echo "urgency 0" > "$1"' _ "$MNT/jobs/$H/ctl"
 ok "job C is waiting for cores" wait_state "$C" SCHED
-ok "job B's task is running" wait_until 5 pgrep -f "$mark" >/dev/null
+ok "job B's task is running" wait_until 5 has_procs "$mark"
 
 ok "unmount with a running job" fluxfs_stop
 ok "the running job's processes are gone" wait_until 10 no_procs "$mark"

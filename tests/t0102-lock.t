@@ -44,4 +44,4 @@ MNT=$T/rel-mnt
 TODO="daemonized fluxfsd resolves a relative --resources path after chdir(/)"
 is "$(status_field nodes 2>/dev/null)" 4 "daemonized start with relative --resources and --state" || diag "$out"
 TODO=
-mountpoint -q "$MNT" && fluxfs_stop
+is_mounted "$MNT" && fluxfs_stop

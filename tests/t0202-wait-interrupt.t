@@ -36,8 +36,8 @@ for i in $(seq 40); do
 	pids+=($!)
 done
 sleep 0.5
-ok "status readable while 40 waits block" timeout 5 cat "$MNT/status" >/dev/null
-ok "ls jobs works meanwhile" timeout 5 ls "$J" >/dev/null
+ok "status readable while 40 waits block" quiet timeout 5 cat "$MNT/status"
+ok "ls jobs works meanwhile" quiet timeout 5 ls "$J"
 mkjob 'echo side-job' > side.yaml
 side=$(submit side.yaml)
 is "$(wait_job "$side" 10)" "COMPLETED 0" "another job submits and completes meanwhile"
