@@ -12,6 +12,7 @@
 #include "common/hostlist.h"
 #include "common/idset.h"
 #include "sched/rgraph.h"
+#include "sched/rv1.h"
 
 /* Sanity limits for R documents, so a typo cannot allocate gigabytes. */
 #define RGRAPH_MAX_RANKS (1 << 20)
@@ -519,86 +520,20 @@ struct rgraph *rgraph_load_file(const char *path, struct errmsg *err)
     return g;
 }
 
-/* Children of a node in R_lite form: {"core": "...", "gpu": "..."}. */
-static json_t *children_json(const int *cores, int ncores, const int *gpus, int ngpus)
-{
-    struct idset *cs = idset_create(64), *gs = idset_create(64);
-    char *ctext = NULL, *gtext = NULL;
-    json_t *o = NULL;
-    if (!cs || !gs)
-        goto out;
-    for (int i = 0; i < ncores; i++)
-        if (idset_set(cs, (unsigned)cores[i]) < 0)
-            goto out;
-    for (int i = 0; i < ngpus; i++)
-        if (idset_set(gs, (unsigned)gpus[i]) < 0)
-            goto out;
-    if (!(ctext = idset_encode(cs)) || !(gtext = idset_encode(gs)))
-        goto out;
-    if (ngpus > 0)
-        o = json_pack("{s:s s:s}", "core", ctext, "gpu", gtext);
-    else
-        o = json_pack("{s:s}", "core", ctext);
-out:
-    free(ctext);
-    free(gtext);
-    idset_destroy(cs);
-    idset_destroy(gs);
-    return o;
-}
-
 json_t *rgraph_to_R(const struct rgraph *g)
 {
-    json_t *rlite = json_array();
-    struct hostlist *hl = hostlist_create();
-    struct idset *ranks = idset_create(64);
-    json_t *prev = NULL, *R = NULL;
-    char *hosts = NULL;
-    if (!rlite || !hl || !ranks)
-        goto out;
-    /* Neighbouring nodes with identical children share one entry. */
+    struct rv1_writer *w = rv1_writer_create();
+    json_t *R = NULL;
+    if (!w)
+        return NULL;
     for (int i = 0; i < g->nnodes; i++) {
         const struct rgraph_node *n = &g->nodes[i];
-        json_t *ch = children_json(n->core_ids, n->ncores, n->gpu_ids, n->ngpus);
-        if (!ch || hostlist_append(hl, n->name) < 0) {
-            json_decref(ch);
-            goto out;
-        }
-        if (prev && !json_equal(prev, ch)) {
-            char *rtext = idset_encode(ranks);
-            json_t *e = rtext ? json_pack("{s:s s:O}", "rank", rtext, "children", prev) : NULL;
-            free(rtext);
-            if (!e || json_array_append_new(rlite, e) < 0) {
-                json_decref(ch);
-                goto out;
-            }
-            idset_destroy(ranks);
-            if (!(ranks = idset_create(64))) {
-                json_decref(ch);
-                goto out;
-            }
-        }
-        json_decref(prev);
-        prev = ch;
-        if (idset_set(ranks, (unsigned)n->rank) < 0)
+        if (rv1_writer_add(w, n->rank, n->name, n->core_ids, n->ncores, n->gpu_ids,
+                           n->ngpus) < 0)
             goto out;
     }
-    if (prev) {
-        char *rtext = idset_encode(ranks);
-        json_t *e = rtext ? json_pack("{s:s s:O}", "rank", rtext, "children", prev) : NULL;
-        free(rtext);
-        if (!e || json_array_append_new(rlite, e) < 0)
-            goto out;
-    }
-    if (!(hosts = hostlist_encode(hl)))
-        goto out;
-    R = json_pack("{s:i s:{s:O s:[s] s:f s:f}}", "version", 1, "execution",
-                  "R_lite", rlite, "nodelist", hosts, "starttime", 0.0, "expiration", 0.0);
+    R = rv1_writer_finish(w, 0.0, 0.0);
 out:
-    free(hosts);
-    json_decref(prev);
-    json_decref(rlite);
-    idset_destroy(ranks);
-    hostlist_destroy(hl);
+    rv1_writer_destroy(w);
     return R;
 }

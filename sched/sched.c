@@ -23,8 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/hostlist.h"
-#include "common/idset.h"
+#include "sched/rv1.h"
 #include "sched/sched.h"
 
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DEAD };
@@ -1054,89 +1053,36 @@ int sched_free_cores(const struct sched *s)
 
 /* ---- R ---- */
 
-static char *ids_text(const int *idx, int n, const int *ids)
+/* Map allocated indices to the node's ids (ids[idx[i]]); NULL on ENOMEM. */
+static int *alloc_ids(const int *idx, int n, const int *ids)
 {
-    struct idset *set = idset_create(64);
-    char *txt = NULL;
-    if (!set)
-        return NULL;
-    for (int i = 0; i < n; i++)
-        if (idset_set(set, (unsigned)ids[idx[i]]) < 0)
-            goto out;
-    txt = idset_encode(set);
-out:
-    idset_destroy(set);
-    return txt;
-}
-
-static json_t *alloc_children(const struct sched *s, const struct sched_alloc_node *an)
-{
-    const struct rgraph_node *rn = rgraph_node(s->g, an->node);
-    char *c = ids_text(an->cores, an->ncores, rn->core_ids);
-    char *g = an->ngpus > 0 ? ids_text(an->gpus, an->ngpus, rn->gpu_ids) : NULL;
-    json_t *o = NULL;
-    if (c && (an->ngpus == 0 || g))
-        o = an->ngpus > 0 ? json_pack("{s:s s:s}", "core", c, "gpu", g)
-                          : json_pack("{s:s}", "core", c);
-    free(c);
-    free(g);
-    return o;
-}
-
-static int flush_entry(json_t *rlite, struct idset *ranks, json_t *children)
-{
-    char *rtext = idset_encode(ranks);
-    json_t *e = rtext ? json_pack("{s:s s:O}", "rank", rtext, "children", children) : NULL;
-    free(rtext);
-    if (!e || json_array_append_new(rlite, e) < 0)
-        return -ENOMEM;
-    return 0;
+    int *out = malloc(sizeof(*out) * (n > 0 ? n : 1));
+    for (int i = 0; out && i < n; i++)
+        out[i] = ids[idx[i]];
+    return out;
 }
 
 json_t *sched_alloc_to_R(const struct sched *s, const struct sched_alloc *a)
 {
-    json_t *rlite = json_array(), *prev = NULL, *R = NULL;
-    struct hostlist *hl = hostlist_create();
-    struct idset *ranks = idset_create(64);
-    char *hosts = NULL;
-    if (!rlite || !hl || !ranks)
-        goto out;
-    /* neighbouring nodes with identical children share an R_lite entry */
+    struct rv1_writer *w = rv1_writer_create();
+    json_t *R = NULL;
+    if (!w)
+        return NULL;
     for (int k = 0; k < a->nnodes; k++) {
-        const struct rgraph_node *rn = rgraph_node(s->g, a->nodes[k].node);
-        json_t *ch = alloc_children(s, &a->nodes[k]);
-        if (!ch || hostlist_append(hl, rn->name) < 0) {
-            json_decref(ch);
-            goto out;
-        }
-        if (prev && !json_equal(prev, ch)) {
-            if (flush_entry(rlite, ranks, prev) < 0) {
-                json_decref(ch);
-                goto out;
-            }
-            idset_destroy(ranks);
-            if (!(ranks = idset_create(64))) {
-                json_decref(ch);
-                goto out;
-            }
-        }
-        json_decref(prev);
-        prev = ch;
-        if (idset_set(ranks, (unsigned)rn->rank) < 0)
+        const struct sched_alloc_node *an = &a->nodes[k];
+        const struct rgraph_node *rn = rgraph_node(s->g, an->node);
+        int *cores = alloc_ids(an->cores, an->ncores, rn->core_ids);
+        int *gpus = alloc_ids(an->gpus, an->ngpus, rn->gpu_ids);
+        int rc = cores && gpus ? rv1_writer_add(w, rn->rank, rn->name, cores, an->ncores, gpus,
+                                                an->ngpus)
+                               : -ENOMEM;
+        free(cores);
+        free(gpus);
+        if (rc < 0)
             goto out;
     }
-    if (prev && flush_entry(rlite, ranks, prev) < 0)
-        goto out;
-    if (!(hosts = hostlist_encode(hl)))
-        goto out;
-    R = json_pack("{s:i s:{s:O s:[s] s:f s:f}}", "version", 1, "execution",
-                  "R_lite", rlite, "nodelist", hosts,
-                  "starttime", a->starttime, "expiration", a->expiration);
+    R = rv1_writer_finish(w, a->starttime, a->expiration);
 out:
-    free(hosts);
-    json_decref(prev);
-    json_decref(rlite);
-    idset_destroy(ranks);
-    hostlist_destroy(hl);
+    rv1_writer_destroy(w);
     return R;
 }

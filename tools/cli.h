@@ -32,6 +32,12 @@ enum {
     { "mount", required_argument, NULL, 'm' }, \
     { "help", no_argument, NULL, 'h' }
 
+/* Parse the options of a subcommand that takes only -m and -h, plus -a/--all
+ * when all is not NULL (*all says whether it was given). Prints the usage on
+ * --help (to stdout) and on a bad option (to stderr). Returns the index of
+ * the first operand, or CLI_PARSE_DONE(CLI_EXIT_OK or CLI_EXIT_USAGE). */
+int cli_parse_opts(int argc, char **argv, const char *usage, bool *all);
+
 /* Print "fluxfs: " + message + newline to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -776,29 +776,40 @@ static void free_ids(char **ids, int n)
     free(ids);
 }
 
-static int ids_cmd_parse(int argc, char **argv, const char *usage, bool *all)
+/* What cancel and wait do to one job: 0, or -1 (after printing why) to make
+ * the command exit 1. */
+typedef int (*ids_cmd_f)(const char *id);
+
+/* The frame of cancel and wait: parse ID... or --all (the caller's active
+ * jobs), then call fn on each id in turn. Returns the exit code: 0 if fn
+ * succeeded for every id, 1 otherwise, 2 on bad usage. */
+static int ids_cmd_run(int argc, char **argv, const char *usage, ids_cmd_f fn)
 {
-    static const struct option longopts[] = {
-        { "all", no_argument, NULL, 'a' },
-        CLI_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    *all = false;
-    while ((c = getopt_long(argc, argv, "am:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'a': *all = true; break;
-        case 'm': cli_set_mount(optarg); break;
-        case 'h': fputs(usage, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
-        default: fputs(usage, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
-        }
-    }
-    if ((optind < argc) == *all) {
+    bool all;
+    int first = cli_parse_opts(argc, argv, usage, &all);
+    if (first < 0)
+        return CLI_PARSE_CODE(first);
+    if ((first < argc) == all) {
         cli_err("%s: give job ids or --all", argv[0]);
         fputs(usage, stderr);
-        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
+        return CLI_EXIT_USAGE;
     }
-    return optind;
+    cli_mount();
+    char **ids = argv + first;
+    int n = argc - first, rc = CLI_EXIT_OK;
+    if (all && my_active_ids(&ids, &n) < 0)
+        return CLI_EXIT_ERROR;
+    for (int i = 0; i < n; i++)
+        if (fn(ids[i]) < 0)
+            rc = CLI_EXIT_ERROR;
+    if (all)
+        free_ids(ids, n);
+    return rc;
+}
+
+static int cancel_one(const char *id)
+{
+    return cli_job_ctl(id, "cancel") < 0 ? -1 : 0;
 }
 
 int cmd_cancel(int argc, char **argv)
@@ -811,20 +822,24 @@ int cmd_cancel(int argc, char **argv)
         "  -m, --mount=DIR  the instance's mount point\n"
         "  -h, --help       this help\n"
         "Exit status: 0 if every job was canceled, 1 otherwise.\n";
-    bool all;
-    int first = ids_cmd_parse(argc, argv, usage, &all);
-    if (first < 0)
-        return CLI_PARSE_CODE(first);
-    cli_mount();
-    char **ids = argv + first;
-    int n = argc - first, rc = 0;
-    if (all && my_active_ids(&ids, &n) < 0)
-        return CLI_EXIT_ERROR;
-    for (int i = 0; i < n; i++)
-        if (cli_job_ctl(ids[i], "cancel") < 0)
-            rc = CLI_EXIT_ERROR;
-    if (all)
-        free_ids(ids, n);
+    return ids_cmd_run(argc, argv, usage, cancel_one);
+}
+
+/* Print "ID: RESULT" once the job has ended; -1 unless it is COMPLETED 0. */
+static int wait_one(const char *id)
+{
+    if (!cli_job_exists(id))
+        return -1;
+    char *res = cli_job_file(id, "wait", NULL);
+    if (!res) {
+        cli_err("%s: wait: %s", id, strerror(errno));
+        return -1;
+    }
+    chomp(res);
+    printf("%s: %s\n", id, res);
+    fflush(stdout);
+    int rc = strcmp(res, "COMPLETED 0") == 0 ? 0 : -1;
+    free(res);
     return rc;
 }
 
@@ -837,36 +852,7 @@ int cmd_wait(int argc, char **argv)
         "  -m, --mount=DIR  the instance's mount point\n"
         "  -h, --help       this help\n"
         "Exit status: 0 if every job ended COMPLETED 0, 1 otherwise.\n";
-    bool all;
-    int first = ids_cmd_parse(argc, argv, usage, &all);
-    if (first < 0)
-        return CLI_PARSE_CODE(first);
-    cli_mount();
-    char **ids = argv + first;
-    int n = argc - first, rc = 0;
-    if (all && my_active_ids(&ids, &n) < 0)
-        return CLI_EXIT_ERROR;
-    for (int i = 0; i < n; i++) {
-        if (!cli_job_exists(ids[i])) {
-            rc = CLI_EXIT_ERROR;
-            continue;
-        }
-        char *res = cli_job_file(ids[i], "wait", NULL);
-        if (!res) {
-            cli_err("%s: wait: %s", ids[i], strerror(errno));
-            rc = CLI_EXIT_ERROR;
-            continue;
-        }
-        chomp(res);
-        printf("%s: %s\n", ids[i], res);
-        fflush(stdout);
-        if (strcmp(res, "COMPLETED 0") != 0)
-            rc = CLI_EXIT_ERROR;
-        free(res);
-    }
-    if (all)
-        free_ids(ids, n);
-    return rc;
+    return ids_cmd_run(argc, argv, usage, wait_one);
 }
 
 /* ---------------------------------------------------------------- attach */
@@ -1020,23 +1006,14 @@ int cmd_attach(int argc, char **argv)
         "(exit 130).\n\n"
         "  -m, --mount=DIR  the instance's mount point\n"
         "  -h, --help       this help\n";
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm': cli_set_mount(optarg); break;
-        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
-        default: fputs(usage, stderr); return CLI_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
+    int first = cli_parse_opts(argc, argv, usage, NULL);
+    if (first < 0)
+        return CLI_PARSE_CODE(first);
+    if (first != argc - 1) {
         cli_err("attach: expected exactly one job id");
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
     cli_mount();
-    return cli_attach(argv[optind]);
+    return cli_attach(argv[first]);
 }

@@ -66,24 +66,13 @@ static long kv_num(const struct kvfile *f, const char *key)
 
 static int simple_parse(int argc, char **argv, const char *usage, int nargs)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm': cli_set_mount(optarg); break;
-        case 'h': fputs(usage, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
-        default: fputs(usage, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
-        }
-    }
-    if (argc - optind != nargs) {
-        cli_err("%s: unexpected argument '%s'", argv[0], optind < argc ? argv[optind] : "");
+    int first = cli_parse_opts(argc, argv, usage, NULL);
+    if (first >= 0 && argc - first != nargs) {
+        cli_err("%s: unexpected argument '%s'", argv[0], first < argc ? argv[first] : "");
         fputs(usage, stderr);
         return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
-    return optind;
+    return first;
 }
 
 /* ---------------------------------------------------------------- status */

@@ -38,6 +38,29 @@ void cli_err(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int cli_parse_opts(int argc, char **argv, const char *usage, bool *all)
+{
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, 'a' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    /* without --all, skip its entry so that it is an unknown option */
+    const struct option *opts = all ? longopts : longopts + 1;
+    int c;
+    if (all)
+        *all = false;
+    while ((c = getopt_long(argc, argv, all ? "am:h" : "m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': *all = true; break;
+        case 'm': cli_set_mount(optarg); break;
+        case 'h': fputs(usage, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
+        default: fputs(usage, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
+        }
+    }
+    return optind;
+}
+
 void cli_set_mount(const char *dir)
 {
     mount_opt = dir;
