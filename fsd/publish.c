@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsd/publish.h"
@@ -25,11 +27,13 @@ struct pub_item {
 
 struct publisher {
     char *mountpoint;
+    pid_t child;                 /* the process that makes the syscalls */
+    int pipe_w;                  /* feeding thread -> child: "M path\n" / "P path\n" */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool stop, exited;           /* protected by lock */
-    pid_t tid;                   /* set before publisher_create returns */
+    bool stop;                   /* protected by lock */
+    bool thread_started;
     struct pub_item *head, *tail;            /* protected by lock */
     struct pub_item *pending[PUB_BUCKETS];   /* queued pokes by path, by lock */
 };
@@ -42,13 +46,16 @@ static unsigned path_hash(const char *s)
     return h % PUB_BUCKETS;
 }
 
-static void run_item(struct publisher *p, const struct pub_item *it)
+/* Child side: perform one "M path" or "P path" line. */
+static void child_run_line(const char *mountpoint, char *line)
 {
     char path[4096];
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", p->mountpoint, it->path) >= sizeof(path))
+    if (strlen(line) < 3 || line[1] != ' ')
+        return;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", mountpoint, line + 2) >= sizeof(path))
         return;
     /* errors are fine: the object may be gone, or the mount going away */
-    if (it->op == PUB_MKDIR) {
+    if (line[0] == 'M') {
         (void)mkdir(path, 0755);
         return;
     }
@@ -59,13 +66,83 @@ static void run_item(struct publisher *p, const struct pub_item *it)
     }
 }
 
+static _Noreturn void child_main(const char *mountpoint, int fd)
+{
+    char buf[65536];
+    size_t len = 0;
+    /* whatever happens to the broker, this process goes with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+        if (n <= 0)
+            _exit(0);   /* the broker closed the pipe: stop */
+        len += n;
+        char *start = buf, *nl;
+        while ((nl = memchr(start, '\n', buf + len - start))) {
+            *nl = '\0';
+            child_run_line(mountpoint, start);
+            start = nl + 1;
+        }
+        len -= start - buf;
+        memmove(buf, start, len);
+        if (len == sizeof(buf))
+            len = 0;   /* a line longer than the buffer: drop it */
+    }
+}
+
+static bool write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+/* Feeding thread: hand a batch to the child as lines. The pipe's capacity
+ * throttles it; pokes queued meanwhile coalesce. */
+static void send_batch(struct publisher *p, struct pub_item *batch)
+{
+    char buf[16384];
+    size_t len = 0;
+    while (batch) {
+        struct pub_item *it = batch;
+        batch = it->next;
+        size_t n = strlen(it->path);
+        if (len + n + 3 > sizeof(buf)) {
+            if (!write_all(p->pipe_w, buf, len))
+                goto drop;
+            len = 0;
+        }
+        if (n + 3 <= sizeof(buf)) {
+            buf[len++] = it->op == PUB_MKDIR ? 'M' : 'P';
+            buf[len++] = ' ';
+            memcpy(buf + len, it->path, n);
+            len += n;
+            buf[len++] = '\n';
+        }
+        free(it);
+    }
+    write_all(p->pipe_w, buf, len);
+    return;
+drop:
+    while (batch) {
+        struct pub_item *it = batch;
+        batch = it->next;
+        free(it);
+    }
+}
+
 static void *publisher_main(void *arg)
 {
     struct publisher *p = arg;
 
     pthread_mutex_lock(&p->lock);
-    p->tid = (pid_t)syscall(SYS_gettid);
-    pthread_cond_broadcast(&p->cond);
     for (;;) {
         while (!p->head && !p->stop)
             pthread_cond_wait(&p->cond, &p->lock);
@@ -75,41 +152,51 @@ static void *publisher_main(void *arg)
         p->head = p->tail = NULL;
         memset(p->pending, 0, sizeof(p->pending));
         pthread_mutex_unlock(&p->lock);
-        while (batch) {
-            struct pub_item *it = batch;
-            batch = it->next;
-            run_item(p, it);
-            free(it);
-        }
+        send_batch(p, batch);
         pthread_mutex_lock(&p->lock);
     }
-    p->exited = true;
     pthread_mutex_unlock(&p->lock);
+    /* EOF tells the child to finish its last line and exit */
+    close(p->pipe_w);
+    p->pipe_w = -1;
     return NULL;
 }
 
 struct publisher *publisher_create(const char *mountpoint)
 {
     struct publisher *p = calloc(1, sizeof(*p));
+    int fds[2];
     if (!p)
         return NULL;
-    if (!(p->mountpoint = strdup(mountpoint))) {
-        free(p);
-        return NULL;
-    }
+    p->pipe_w = -1;
+    if (!(p->mountpoint = strdup(mountpoint)) || pipe2(fds, O_CLOEXEC) < 0)
+        goto error;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
-    if (pthread_create(&p->thread, NULL, publisher_main, p) != 0) {
-        free(p->mountpoint);
-        free(p);
-        return NULL;
+    p->child = fork();
+    if (p->child < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        goto error;
     }
-    /* the vfs needs the tid before the first request can arrive from it */
-    pthread_mutex_lock(&p->lock);
-    while (!p->tid)
-        pthread_cond_wait(&p->cond, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    if (p->child == 0) {
+        /* keep only the pipe: above all, no FUSE device descriptor */
+        int in = fcntl(fds[0], F_DUPFD, 3);
+        if (in < 0)
+            _exit(1);
+        dup2(in, 3);
+        close_range(4, ~0U, 0);
+        child_main(p->mountpoint, 3);
+    }
+    close(fds[0]);
+    p->pipe_w = fds[1];
+    if (pthread_create(&p->thread, NULL, publisher_main, p) != 0)
+        goto error;
+    p->thread_started = true;
     return p;
+error:
+    publisher_destroy(p);
+    return NULL;
 }
 
 void publisher_stop(struct publisher *p)
@@ -124,12 +211,14 @@ void publisher_stop(struct publisher *p)
 
 int publisher_stopped(struct publisher *p)
 {
-    if (!p)
+    if (!p || p->child <= 0)
         return 1;
-    pthread_mutex_lock(&p->lock);
-    int done = p->exited;
-    pthread_mutex_unlock(&p->lock);
-    return done;
+    int status;
+    if (waitpid(p->child, &status, WNOHANG) == p->child) {
+        p->child = 0;
+        return 1;
+    }
+    return 0;
 }
 
 void publisher_destroy(struct publisher *p)
@@ -137,7 +226,15 @@ void publisher_destroy(struct publisher *p)
     if (!p)
         return;
     publisher_stop(p);
-    pthread_join(p->thread, NULL);
+    if (p->thread_started)
+        pthread_join(p->thread, NULL);
+    if (p->pipe_w >= 0)
+        close(p->pipe_w);
+    if (p->child > 0) {
+        /* the broker kept serving it until now; whatever is left is stuck */
+        kill(p->child, SIGKILL);
+        waitpid(p->child, NULL, 0);
+    }
     while (p->head) {
         struct pub_item *it = p->head;
         p->head = it->next;
@@ -151,7 +248,7 @@ void publisher_destroy(struct publisher *p)
 
 pid_t publisher_tid(const struct publisher *p)
 {
-    return p ? p->tid : 0;
+    return p ? p->child : 0;
 }
 
 static void enqueue(struct publisher *p, enum pub_op op, const char *relpath)

@@ -9,6 +9,14 @@
  *
  * Pokes on the same path coalesce while queued, so a busy job costs one
  * event per burst, not one per change.
+ *
+ * The syscalls are made by a separate *process*, fed through a pipe by a
+ * thread of the broker. A thread of the broker itself must never wait on the
+ * mount: if the broker is killed while such a request is being answered, the
+ * kernel waits for that answer uninterruptibly, the dying broker cannot
+ * release /dev/fuse, and the mount hangs forever. The publisher process holds
+ * no descriptor of the FUSE device, so the broker's death always aborts the
+ * connection and frees it too.
  */
 #ifndef FLUXFS_PUBLISH_H
 #define FLUXFS_PUBLISH_H
@@ -17,7 +25,8 @@
 
 struct publisher;
 
-/* Start the thread; paths given later are relative to mountpoint. */
+/* Start the publisher process and its feeding thread; call before any other
+ * thread exists (it forks). Paths given later are relative to mountpoint. */
 struct publisher *publisher_create(const char *mountpoint);
 
 /* Stop and join. The FUSE loop must keep serving requests until this
@@ -28,7 +37,7 @@ void publisher_stop(struct publisher *p);
 int publisher_stopped(struct publisher *p);
 void publisher_destroy(struct publisher *p);
 
-/* Thread id of the publisher (compare with fuse_req_ctx()->pid). */
+/* Process id of the publisher (compare with fuse_req_ctx()->pid). */
 pid_t publisher_tid(const struct publisher *p);
 
 /* Queue a mkdir of relpath (a new directory to announce). */
