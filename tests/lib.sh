@@ -176,6 +176,15 @@ _cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	_kill_jobs
+	# a sanitizer build (scripts/test.sh --sanitize) reports into the logs
+	local san
+	san=$(cat "$DAEMON_LOG" $(find "$T" -name fluxfsd.log 2>/dev/null) 2>/dev/null |
+		grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' | head -40)
+	if [ -n "$san" ]; then
+		echo "not ok - the daemon reported sanitizer errors"
+		echo "$san" | sed 's/^/#   /'
+		rc=1
+	fi
 	cd /
 	if [ -n "${FLUXFS_KEEP:-}" ]; then
 		echo "# kept $T" >&2

@@ -19,9 +19,7 @@ H=$(submit p.yaml)
 ok "hold H" bash -c 'echo "urgency 0" > "$1"' _ "$MNT/jobs/$H/ctl"
 ok "R's task is running" wait_until 5 has_procs "$mark"
 
-TODO="publisher thread can block in FLUSH on its own mount, making the daemon unkillable"
 ok "kill -9 the daemon: it dies" fluxfs_kill9
-TODO=
 ok "R's task processes are gone after the daemon died" wait_until 10 no_procs "$mark"
 ok "restart after kill -9" fluxfs_start
 is "$(jobfile "$R" state)" INACTIVE "R is INACTIVE"
@@ -41,9 +39,7 @@ for i in $(seq 50); do
 	mkjob "echo seq-$i" > "s$i.yaml"
 	timeout 10 cp "s$i.yaml" "$MNT/queue/" 2>/dev/null && good+=("$i")
 done
-TODO="publisher thread can block in FLUSH on its own mount, making the daemon unkillable"
 ok "kill -9 right after 50 submissions: daemon dies" fluxfs_kill9
-TODO=
 is "${#good[@]}" 50 "all 50 cp submissions returned 0"
 ok "restart after the burst" fluxfs_start
 missing=0
@@ -61,9 +57,7 @@ is "$(ls "$MNT/jobs" | wc -l)" $((n0 + ${#good[@]})) "and no extra jobs appeared
 loop=$!
 wait_until 10 test -s acked
 sleep 0.2
-TODO="publisher thread can block in FLUSH on its own mount, making the daemon unkillable"
 ok "kill -9 during submissions: daemon dies" fluxfs_kill9
-TODO=
 wait "$loop"
 nacked=$(wc -l < acked)
 ok "some submissions were acknowledged before the kill ($nacked)" test "$nacked" -gt 0

@@ -41,7 +41,5 @@ out=$(timeout 20 "$FLUXFSD" --state rel-state --resources rel-R.json rel-mnt 2>&
 FLUXFS_PID=$(pgrep -nf -- "--state rel-state")
 _all_pids+=($FLUXFS_PID)
 MNT=$T/rel-mnt
-TODO="daemonized fluxfsd resolves a relative --resources path after chdir(/)"
 is "$(status_field nodes 2>/dev/null)" 4 "daemonized start with relative --resources and --state" || diag "$out"
-TODO=
 is_mounted "$MNT" && fluxfs_stop

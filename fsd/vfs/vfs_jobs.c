@@ -26,7 +26,7 @@ static const struct job_file job_files[VFS_JOB_NFILES] = {
     [VFS_JOB_STDERR] = { "stderr", 0400 },
     [VFS_JOB_RESULT] = { "result", 0444 },
     [VFS_JOB_WAIT] = { "wait", 0444 },
-    [VFS_JOB_CTL] = { "ctl", 0200 },
+    [VFS_JOB_CTL] = { "ctl", 0600 },
 };
 
 static fuse_ino_t job_ino(const struct job *job, int file)
@@ -43,6 +43,8 @@ static struct job *ino_job(struct vfs *v, fuse_ino_t ino, int *file)
         return NULL;
     return job;
 }
+
+#define CTL_HELP "# write one per line: cancel | signal N|NAME | urgency N\n"
 
 static off_t file_size(const struct job *job, int file)
 {
@@ -64,6 +66,8 @@ static off_t file_size(const struct job *job, int file)
         return job_result_text(job, buf, sizeof(buf));
     case VFS_JOB_WAIT:
         return job->state == JOB_INACTIVE ? job_result_text(job, buf, sizeof(buf)) : 0;
+    case VFS_JOB_CTL:
+        return sizeof(CTL_HELP) - 1;
     }
     return 0;
 }
@@ -208,6 +212,9 @@ static int render(struct vfs *v, struct job *job, int file, struct strbuf *sb)
     case VFS_JOB_RESULT:
         job_result_text(job, buf, sizeof(buf));
         return strbuf_addstr(sb, buf);
+    case VFS_JOB_CTL:
+        /* readable, so `cp -r` of a job works; says what it takes */
+        return strbuf_addstr(sb, CTL_HELP);
     }
     return 0;
 }
@@ -230,13 +237,9 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
     }
     if (acc != O_RDONLY && vfs_is_publisher(v, req))
         kind = FH_POKE;
-    else if (file == VFS_JOB_CTL) {
-        if (acc == O_RDONLY) {
-            fuse_reply_err(req, EACCES);
-            return;
-        }
+    else if (file == VFS_JOB_CTL && acc != O_RDONLY)
         kind = FH_CTL;
-    } else if (acc != O_RDONLY) {
+    else if (acc != O_RDONLY) {
         fuse_reply_err(req, EACCES);
         return;
     } else if (!may_read(v, job, file, uid)) {
