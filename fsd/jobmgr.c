@@ -11,6 +11,7 @@
 
 #include "common/batch.h"
 #include "exec/exec.h"
+#include "fsd/depend.h"
 #include "fsd/jobmgr.h"
 
 struct idvec {
@@ -40,7 +41,9 @@ struct jobmgr {
     struct job *dirty;           /* records to rewrite before the next commit */
     struct idvec new_jobs;       /* submitted this iteration, not yet durable */
     struct idvec to_start;       /* allocated this iteration, start after commit */
+    struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
+    bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
 
     jobmgr_notify_f notify;
     void *notify_arg;
@@ -211,6 +214,8 @@ static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
     m->count[job->state]--;
     m->count[state]++;
     job->state = state;
+    if (state == JOB_RUN || state == JOB_INACTIVE)
+        m->deps_needed = true;
     job->t_state = ev_now(m->loop);
     mark_dirty(m, job);
     if (job->committed)
@@ -456,6 +461,54 @@ static void request_from_jobspec(const struct jobspec *js, struct sched_request 
     req->duration = js->duration;
 }
 
+static struct job *dep_lookup(void *arg, const char *idstr)
+{
+    struct jobmgr *m = arg;
+    uint64_t id;
+    return fluid_decode(idstr, &id) == 0 ? jobmgr_lookup(m, id) : NULL;
+}
+
+/* DEPEND -> PRIORITY -> SCHED (queued once durable). */
+static void job_dependencies_met(struct jobmgr *m, struct job *job)
+{
+    post_event(m, job, "depend", NULL);
+    set_state(m, job, JOB_PRIORITY);
+    post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    set_state(m, job, JOB_SCHED);
+}
+
+/* Release DEPEND jobs whose dependencies are decided. */
+static void job_enqueue(struct jobmgr *m, struct job *job);
+static void check_dependencies(struct jobmgr *m)
+{
+    size_t keep = 0;
+    m->deps_needed = false;
+    for (size_t i = 0; i < m->depend.len; i++) {
+        struct job *job = jobmgr_lookup(m, m->depend.ids[i]);
+        struct errmsg err = { "" };
+        if (!job || job->state != JOB_DEPEND)
+            continue;
+        if (!job->committed) {
+            m->depend.ids[keep++] = job->id;
+            continue;
+        }
+        switch (depend_check(job->js->json, dep_lookup, m, &err)) {
+        case DEPEND_WAIT:
+            m->depend.ids[keep++] = job->id;
+            break;
+        case DEPEND_READY:
+            job_dependencies_met(m, job);
+            job_enqueue(m, job);
+            break;
+        case DEPEND_NEVER:
+            post_exception(m, job, "dependency", m->owner, err.text);
+            job_end_pending(m, job, RESULT_CANCELED);
+            break;
+        }
+    }
+    m->depend.len = keep;
+}
+
 /* A submission is a jobspec, or a batch script ("#!" with # flux: or
  * #SBATCH directives) turned into one. The job keeps the text as submitted. */
 static int parse_submission(const char *text, size_t len, struct jobspec **jsp,
@@ -487,6 +540,11 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     request_from_jobspec(js, &req);
     if (!sched_satisfiable(m->sched, &req, err)) {
         rc = -EINVAL;
+        goto error;
+    }
+    int ndeps = depend_validate(js->json, dep_lookup, m, err);
+    if (ndeps < 0) {
+        rc = ndeps;
         goto error;
     }
     if ((rc = fluid_gen_next(&m->gen, &id)) < 0) {
@@ -534,10 +592,23 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
                                             "urgency", job->urgency, "flags", 0, "version", 1));
     post_event(m, job, "validate", NULL);
     set_state(m, job, JOB_DEPEND);
-    post_event(m, job, "depend", NULL);
-    set_state(m, job, JOB_PRIORITY);
-    post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
-    set_state(m, job, JOB_SCHED);
+    if (ndeps > 0) {
+        /* it waits in DEPEND until its dependencies are decided */
+        json_t *deps = json_object_get(json_object_get(json_object_get(job->js->json,
+                                       "attributes"), "system"), "dependencies"), *d;
+        size_t i;
+        json_array_foreach(deps, i, d) {
+            char desc[128];
+            snprintf(desc, sizeof(desc), "%s=%s",
+                     json_string_value(json_object_get(d, "scheme")),
+                     json_string_value(json_object_get(d, "value")));
+            post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
+        }
+        idvec_push(&m->depend, job->id);
+        *jobp = job;
+        return 0;
+    }
+    job_dependencies_met(m, job);
     *jobp = job;
     return 0;
 error:
@@ -706,6 +777,8 @@ struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
 
 void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
 {
+    if (m->deps_needed)
+        check_dependencies(m);
     if (schedule && m->sched_needed) {
         m->sched_needed = false;
         sched_schedule(m->sched, ev_now(m->loop), on_alloc, m);
@@ -754,6 +827,8 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
         /* one canceled before it was durable has nothing left to queue */
         if (job->state == JOB_SCHED)
             job_enqueue(m, job);
+        else if (job->state == JOB_DEPEND)
+            m->deps_needed = true;
     }
     m->new_jobs.len = 0;
     for (size_t i = 0; i < m->to_start.len; i++) {
@@ -771,7 +846,7 @@ bool jobmgr_needs_sync(struct jobmgr *m)
 
 bool jobmgr_busy(struct jobmgr *m)
 {
-    return m->sched_needed || m->dirty;
+    return m->sched_needed || m->deps_needed || m->dirty;
 }
 
 void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg)
@@ -822,9 +897,15 @@ static void recover_job(struct jobmgr *m, struct job *job)
             job_end_pending(m, job, RESULT_FAILED);
             return;
         }
+        if (job->state == JOB_DEPEND && depend_validate(job->js->json, dep_lookup, m,
+                                                        &err) > 0) {
+            idvec_push(&m->depend, job->id);
+            m->deps_needed = true;
+            return;
+        }
         if (job->state != JOB_SCHED) {
             /* the previous broker died mid-submission: finish the walk */
-            set_state(m, job, JOB_SCHED);
+            job_dependencies_met(m, job);
         }
         job_enqueue(m, job);
     }
@@ -918,5 +999,6 @@ void jobmgr_destroy(struct jobmgr *m)
     free(m->byseq);
     free(m->new_jobs.ids);
     free(m->to_start.ids);
+    free(m->depend.ids);
     free(m);
 }

@@ -34,6 +34,8 @@ struct submit_opts {
     const char *cwd;
     const char *name;
     const char *cc;
+    const char *deps[16];    /* --dependency=SCHEME:JOBID, in order */
+    int ndeps;
     bool verbose;
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules;
@@ -57,7 +59,9 @@ static void submit_usage(FILE *f, bool run)
             "                          applied in order to a copy of our environment\n"
             "      --env-remove=PAT    remove variables matching the glob PAT\n"
             "      --cwd=DIR           working directory of the tasks (default: ours)\n"
-            "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n",
+            "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n"
+            "      --dependency=S:ID   wait for job ID: S = after, afterany, afterok,\n"
+            "                          afternotok (repeatable)\n",
             cmd,
             run ? "Submit a job, copy its stdout/stderr to ours while it runs, and exit\n"
                   "with its status: COMPLETED 0 -> 0, FAILED n -> n, CANCELED or LOST -> 1,\n"
@@ -97,7 +101,7 @@ static void submit_opts_release(struct submit_opts *o)
 /* Parse options (release o after); returns the index of COMMAND in argv, or -exit code. */
 static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
-    enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC };
+    enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -110,6 +114,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "env-remove", required_argument, NULL, OPT_ENV_REMOVE },
         { "cwd", required_argument, NULL, OPT_CWD },
         { "job-name", required_argument, NULL, OPT_NAME },
+        { "dependency", required_argument, NULL, OPT_DEP },
         { "cc", required_argument, NULL, OPT_CC },
         { "verbose", no_argument, NULL, 'v' },
         CLI_COMMON_LONGOPTS,
@@ -149,6 +154,13 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         }
         case OPT_CWD: o->cwd = optarg; break;
         case OPT_NAME: o->name = optarg; break;
+        case OPT_DEP:
+            if (o->ndeps == 16 || !strchr(optarg, ':')) {
+                cli_err("--dependency: expected SCHEME:JOBID (at most 16), got '%s'", optarg);
+                rc = -1;
+            } else
+                o->deps[o->ndeps++] = optarg;
+            break;
         case OPT_CC:
             if (run) {
                 cli_err("run: --cc is only for submit");
@@ -284,6 +296,16 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
     if (o->urgency >= 0)
         json_object_set_new(system, "urgency", json_integer(o->urgency));
+    if (system && o->ndeps > 0) {
+        json_t *deps = json_array();
+        for (int i = 0; i < o->ndeps; i++) {
+            const char *colon = strchr(o->deps[i], ':');
+            json_array_append_new(deps, json_pack("{s:s% s:s}", "scheme", o->deps[i],
+                                                  (size_t)(colon - o->deps[i]),
+                                                  "value", colon + 1));
+        }
+        json_object_set_new(system, "dependencies", deps);
+    }
     json_t *spec = json_pack("{s:i s:o* s:[{s:s s:s s:o*}] s:{s:o*}}",
                              "version", 1, "resources", resources,
                              "tasks", "command", CMD_PLACEHOLDER, "slot", "task",
