@@ -1,0 +1,60 @@
+#!/bin/bash
+# Job dependencies (RFC 26): DEPEND until decided; afterok/afternotok/
+# afterany/after; rejection of bad ones; dependency exceptions; restart.
+. "$(dirname "$0")/lib.sh"
+plan 23
+
+# depjob CMD SCHEME JOBID: a jobspec that depends on JOBID
+depjob() {
+	mkjob "$1"
+	printf '    dependencies:\n      - scheme: %s\n        value: %s\n' "$2" "$3"
+}
+
+ok "daemon mounts" fluxfs_start
+mkjob 'sleep 1; exit 0' > ok.yaml
+mkjob 'sleep 1; exit 4' > bad.yaml
+A=$(submit ok.yaml)
+F=$(submit bad.yaml)
+ok "two targets submitted" test -n "$A" -a -n "$F"
+
+depjob 'echo B ran' afterok "$A" > b.yaml
+B=$(submit b.yaml)
+is "$(job_state "$B")" DEPEND "afterok on a running job: DEPEND"
+like "$(jobfile "$B" eventlog)" "\"dependency-add\".*afterok=$A" "eventlog has dependency-add"
+depjob 'echo C ran' afterok "$F" > c.yaml
+C=$(submit c.yaml)
+depjob 'echo D ran' afternotok "$F" > d.yaml
+D=$(submit d.yaml)
+depjob 'echo E ran' afterany "$F" > e.yaml
+E=$(submit e.yaml)
+depjob 'echo G ran' after "$A" > g.yaml
+G=$(submit g.yaml)
+
+is "$(wait_job "$B")" "COMPLETED 0" "afterok of a completed job runs"
+is "$(jobfile "$B" stdout)" "B ran" "B's output"
+ok "B started after A ended" awk -v a="$(event_ts "$A" clean)" -v b="$(event_ts "$B" start)" 'BEGIN { exit !(b >= a) }'
+is "$(wait_job "$C")" "CANCELED" "afterok of a failed job never runs"
+like "$(jobfile "$C" eventlog)" '"type":"dependency"' "C has a dependency exception"
+is "$(jobfile "$C" stdout)" "" "C printed nothing"
+is "$(wait_job "$D")" "COMPLETED 0" "afternotok of a failed job runs"
+is "$(wait_job "$E")" "COMPLETED 0" "afterany of a failed job runs"
+is "$(wait_job "$G")" "COMPLETED 0" "after (started) runs"
+ok "G left DEPEND before A ended" awk -v a="$(event_ts "$A" clean)" -v g="$(event_ts "$G" depend)" 'BEGIN { exit !(g <= a) }'
+
+depjob 'true' afterfoo "$A" > x.yaml
+nok "unknown scheme rejected" cp x.yaml "$MNT/queue/"
+like "$(tail -1 "$MNT/queue/errors")" "unknown scheme 'afterfoo'" "reason in queue/errors"
+depjob 'true' afterok fNoSuchJob > y.yaml
+nok "unknown job rejected" cp y.yaml "$MNT/queue/"
+like "$(tail -1 "$MNT/queue/errors")" "unknown job 'fNoSuchJob'" "reason in queue/errors"
+
+# a dependent job survives a restart in DEPEND and runs afterwards
+mkjob 'sleep 30' > long.yaml
+L=$(submit long.yaml)
+depjob 'echo after restart' afterany "$L" > w.yaml
+W=$(submit w.yaml)
+is "$(job_state "$W")" DEPEND "W waits on the long job"
+ok "unmount" fluxfs_stop
+ok "restart" fluxfs_start
+is "$(job_state "$L")" INACTIVE "the long job ended at shutdown"
+is "$(wait_job "$W")" "COMPLETED 0" "W ran after the restart (afterany)"
