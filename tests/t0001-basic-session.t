@@ -1,12 +1,12 @@
 #!/bin/bash
 # The example session: cp a jobspec into queue/, then look at it with ls/cat.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 30
 
 ok "daemon mounts" fluxfs_start
 like "$(cat "$MNT/README")" "workload manager" "README explains the tree"
 like "$(cat "$MNT/README")" "queue/" "README mentions queue/"
-is "$(ls "$MNT" | tr '\n' ' ')" "README jobs queue resources status " "root lists README jobs queue resources status"
+is "$(ls "$MNT" | tr '\n' ' ')" "README jobs queue resources status status.json " "root lists README jobs queue resources status status.json"
 is "$(status_field tree-version)" 1 "status: tree-version 1"
 is "$(status_field jobs)" 0 "status: no jobs yet"
 is "$(status_field cores)" "$(status_field cores-free)" "status: all cores free"
@@ -46,4 +46,15 @@ is "$(status_field jobs)" 1 "status: jobs 1"
 is "$(status_field inactive)" 1 "status: inactive 1"
 is "$(status_field run)" 0 "status: run 0"
 ok "resources show cores free again" bash -c '! grep -rq allocated "$1"/resources/*/' _ "$MNT"
+ok "status.json is a JSON object with every key" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+keys = {"tree_version", "version", "uptime", "started", "nodes", "cores",
+        "cores_free", "gpus", "jobs", "states"}
+assert set(s) == keys, sorted(s)
+assert s["tree_version"] == 1 and s["jobs"] == sum(s["states"].values()), s
+' "$MNT/status.json"
+is "$(timeout 5 cat "$MNT/status.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["jobs"])')" \
+   "$(status_field jobs)" "status.json jobs equals status jobs"
+like "$(status_field started)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "status: started is ISO 8601 UTC"
 ok "unmount" fluxfs_stop

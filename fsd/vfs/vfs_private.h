@@ -36,6 +36,7 @@ enum vfs_fixed {
     VFS_I_QERRORS,
     VFS_I_RES_R,
     VFS_I_RES_SUMMARY,
+    VFS_I_STATUS_JSON,
 };
 
 enum vfs_job_file {

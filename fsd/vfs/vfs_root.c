@@ -1,10 +1,17 @@
-/* vfs_root.c - the instance root: queue/ jobs/ resources/ status README. */
+/* vfs_root.c - the instance root: queue/ jobs/ resources/ status
+ * status.json README. */
 #include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fsd/vfs/vfs_private.h"
 
 #define TREE_VERSION 1
+#ifndef FLUXFS_PROJECT_VERSION            /* set by meson from project() */
+#define FLUXFS_PROJECT_VERSION "unknown"
+#endif
 
 static const char readme_text[] =
     "This is a fluxfs instance: a workload manager you use with files.\n"
@@ -17,6 +24,7 @@ static const char readme_text[] =
     "              echo cancel > jobs/<id>/ctl   (also: signal N, urgency N)\n"
     "  resources/  nodes, cores and gpus, free or held by which job\n"
     "  status      instance summary: jobs by state, cores in use, uptime\n"
+    "  status.json the same as one JSON object\n"
     "\n"
     "Full reference: doc/tree.md in the fluxfs sources (tree version 1).\n";
 
@@ -31,34 +39,124 @@ static const struct fixed_entry root_entries[] = {
     { "queue", VFS_I_QUEUE },
     { "resources", VFS_I_RESOURCES },
     { "status", VFS_I_STATUS },
+    { "status.json", VFS_I_STATUS_JSON },
 };
 
 #define NROOT (sizeof(root_entries) / sizeof(root_entries[0]))
 
-static void render_status(struct vfs *v, struct strbuf *sb)
+/* The facts status and status.json both show, taken at one instant. */
+struct status_facts {
+    double uptime;                  /* seconds */
+    char started[32];               /* ISO 8601 UTC, 2026-11-27T07:59:54Z */
+    int nodes, cores, cores_free, gpus;
+    size_t jobs;                    /* all known jobs */
+    size_t count[JOB_NSTATES];
+};
+
+static void status_facts(struct vfs *v, struct status_facts *f)
 {
     struct jobmgr *m = v->m;
     const struct rgraph *g = jobmgr_rgraph(m);
-    const struct sched *s = jobmgr_sched(m);
-    size_t total = 0;
-    for (int i = 0; i < JOB_NSTATES; i++)
-        total += jobmgr_count(m, i);
-    strbuf_addf(sb, "tree-version: %d\n", TREE_VERSION);
-    strbuf_addf(sb, "uptime: %.1f\n", ev_now(v->loop) - jobmgr_start_time(m));
-    strbuf_addf(sb, "nodes: %d\n", rgraph_nnodes(g));
-    strbuf_addf(sb, "cores: %d\n", rgraph_total_cores(g));
-    strbuf_addf(sb, "cores-free: %d\n", sched_free_cores(s));
-    strbuf_addf(sb, "gpus: %d\n", rgraph_total_gpus(g));
-    strbuf_addf(sb, "jobs: %zu\n", total);
+    double t0 = jobmgr_start_time(m);
+    time_t t = (time_t)t0;
+    struct tm tm;
+
+    f->uptime = ev_now(v->loop) - t0;
+    if (f->uptime < 0)
+        f->uptime = 0;
+    if (!gmtime_r(&t, &tm) ||
+        strftime(f->started, sizeof(f->started), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        strcpy(f->started, "unknown");
+    f->nodes = rgraph_nnodes(g);
+    f->cores = rgraph_total_cores(g);
+    f->cores_free = sched_free_cores(jobmgr_sched(m));
+    f->gpus = rgraph_total_gpus(g);
+    f->jobs = 0;
     for (int i = 0; i < JOB_NSTATES; i++) {
-        char key[16];
-        const char *name = job_state_name(i);
-        size_t k;
-        for (k = 0; name[k] && k < sizeof(key) - 1; k++)
-            key[k] = (char)(name[k] | 0x20);   /* lowercase keys */
-        key[k] = '\0';
-        strbuf_addf(sb, "%s: %zu\n", key, jobmgr_count(m, i));
+        f->count[i] = jobmgr_count(m, i);
+        f->jobs += f->count[i];
     }
+}
+
+/* A state's name as a key: lowercase, "SCHED" -> "sched". */
+static const char *state_key(int s, char *key, size_t size)
+{
+    const char *name = job_state_name(s);
+    size_t k;
+    for (k = 0; name[k] && k < size - 1; k++)
+        key[k] = (char)(name[k] | 0x20);
+    key[k] = '\0';
+    return key;
+}
+
+/* "45s", "3m 12s", "2h 0m 5s", "4d 2h 3m 12s" */
+static void add_duration(struct strbuf *sb, double seconds)
+{
+    unsigned long long s = (unsigned long long)seconds;
+    unsigned long long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+    if (d)
+        strbuf_addf(sb, "%llud %lluh %llum ", d, h, m);
+    else if (h)
+        strbuf_addf(sb, "%lluh %llum ", h, m);
+    else if (m)
+        strbuf_addf(sb, "%llum ", m);
+    strbuf_addf(sb, "%llus", s % 60);
+}
+
+static void render_status(struct vfs *v, struct strbuf *sb)
+{
+    struct status_facts f;
+    char key[16];
+    status_facts(v, &f);
+    strbuf_addf(sb, "tree-version: %d\n", TREE_VERSION);
+    strbuf_addf(sb, "uptime: %.1f\n", f.uptime);
+    strbuf_addf(sb, "uptime-human: ");
+    add_duration(sb, f.uptime);
+    strbuf_addf(sb, "\nstarted: %s\n", f.started);
+    strbuf_addf(sb, "nodes: %d\n", f.nodes);
+    strbuf_addf(sb, "cores: %d\n", f.cores);
+    strbuf_addf(sb, "cores-free: %d\n", f.cores_free);
+    strbuf_addf(sb, "gpus: %d\n", f.gpus);
+    strbuf_addf(sb, "jobs: %zu\n", f.jobs);
+    for (int i = 0; i < JOB_NSTATES; i++)
+        strbuf_addf(sb, "%s: %zu\n", state_key(i, key, sizeof(key)), f.count[i]);
+}
+
+static int render_status_json(struct vfs *v, struct strbuf *sb)
+{
+    struct status_facts f;
+    char key[16];
+    status_facts(v, &f);
+    json_t *states = json_object();
+    for (int i = 0; states && i < JOB_NSTATES; i++) {
+        if (json_object_set_new(states, state_key(i, key, sizeof(key)),
+                                json_integer((json_int_t)f.count[i])) < 0) {
+            json_decref(states);
+            return -ENOMEM;
+        }
+    }
+    /* uptime to 0.1 s, as in status */
+    json_t *o = json_pack("{s:i, s:s, s:f, s:s, s:i, s:i, s:i, s:i, s:I, s:o}",
+                          "tree_version", TREE_VERSION,
+                          "version", FLUXFS_PROJECT_VERSION,
+                          "uptime", (double)(long long)(f.uptime * 10 + 0.5) / 10,
+                          "started", f.started,
+                          "nodes", f.nodes,
+                          "cores", f.cores,
+                          "cores_free", f.cores_free,
+                          "gpus", f.gpus,
+                          "jobs", (json_int_t)f.jobs,
+                          "states", states);   /* steals states, even on error */
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(o);
+    if (!s)
+        return -ENOMEM;
+    int rc = strbuf_addstr(sb, s);
+    if (rc == 0)
+        rc = strbuf_addstr(sb, "\n");
+    free(s);
+    return rc;
 }
 
 int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
@@ -69,6 +167,8 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
     case VFS_I_STATUS:
         render_status(v, sb);
         return 0;
+    case VFS_I_STATUS_JSON:
+        return render_status_json(v, sb);
     case VFS_I_QERRORS:
         return vfs_errlog_render(v, uid, sb);
     case VFS_I_RES_R:
@@ -98,13 +198,14 @@ int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         return 0;
     case VFS_I_README:
     case VFS_I_STATUS:
+    case VFS_I_STATUS_JSON:
     case VFS_I_QERRORS:
     case VFS_I_RES_R:
     case VFS_I_RES_SUMMARY:
         /* size must match what a read returns, so render it */
         vfs_fixed_render(v, ino, v->owner, &sb);
         vfs_stat_file(v, st, ino, v->owner, 0444, sb.len,
-                      ino == VFS_I_STATUS ? now : v->t_mount);
+                      ino == VFS_I_STATUS || ino == VFS_I_STATUS_JSON ? now : v->t_mount);
         strbuf_release(&sb);
         return 0;
     }
