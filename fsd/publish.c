@@ -180,11 +180,16 @@ struct publisher *publisher_create(const char *mountpoint)
         goto error;
     }
     if (p->child == 0) {
-        /* keep only the pipe: above all, no FUSE device descriptor */
+        /* keep only the pipe: above all, no FUSE device descriptor, and not
+         * the stdio of whoever started the broker (a caller waiting for EOF
+         * on it, as $(fluxfsd ...) does, would wait forever) */
         int in = fcntl(fds[0], F_DUPFD, 3);
-        if (in < 0)
+        int null = open("/dev/null", O_RDWR);
+        if (in < 0 || null < 0)
             _exit(1);
         dup2(in, 3);
+        for (int i = 0; i < 3; i++)
+            dup2(null, i);
         close_range(4, ~0U, 0);
         child_main(p->mountpoint, 3);
     }
