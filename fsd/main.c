@@ -17,7 +17,6 @@
 
 #include "fsd/broker.h"
 
-#define FLUXFS_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -180,7 +179,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("fluxfsd %s (tree version 1)\n", FLUXFS_VERSION);
+            printf("fluxfsd %s (tree version 1)\n", FLUXFS_PROJECT_VERSION);
             return 0;
         default:
             usage(stderr);

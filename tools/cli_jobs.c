@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "common/hostlist.h"
+#include "common/batch.h"
 #include "common/jobspec.h"
 #include "tools/cli.h"
 
@@ -103,6 +104,16 @@ static void load_jobspec(const char *id, struct cli_job *job)
     char *text = cli_job_file(id, "jobspec", &len);
     struct jobspec *js = NULL;
     struct errmsg err;
+    /* a batch script is shown through the jobspec it stands for */
+    if (text && batch_is_script(text, len)) {
+        char *spec = NULL;
+        size_t slen;
+        if (batch_to_jobspec(text, len, &spec, &slen, &err) == 0) {
+            free(text);
+            text = spec;
+            len = slen;
+        }
+    }
     if (text && jobspec_parse(text, len, &js, &err) == 0) {
         job->ntasks = jobspec_ntasks(js);
         job->duration = js->duration;
