@@ -43,17 +43,17 @@ static void usage(FILE *f)
         "Stop with: fusermount3 -u MOUNTPOINT\n");
 }
 
-static char *default_statedir(void)
+/* The default state directory, written into buf. */
+static const char *default_statedir(char *buf, size_t size)
 {
-    char buf[PATH_MAX];
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     if (geteuid() == 0)
-        return strdup("/var/lib/fluxfs");
-    if (xdg && *xdg)
-        snprintf(buf, sizeof(buf), "%s/fluxfs", xdg);
+        snprintf(buf, size, "/var/lib/fluxfs");
+    else if (xdg && *xdg)
+        snprintf(buf, size, "%s/fluxfs", xdg);
     else
-        snprintf(buf, sizeof(buf), "%s/.local/state/fluxfs", home ? home : "/tmp");
-    return strdup(buf);
+        snprintf(buf, size, "%s/.local/state/fluxfs", home ? home : "/tmp");
+    return buf;
 }
 
 /* mkdir -p for the state directory's parents. */
@@ -200,7 +200,8 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg.mountpoint = mntbuf;
-    char *statedir = cfg.statedir ? strdup(cfg.statedir) : default_statedir();
+    char defbuf[PATH_MAX];
+    const char *statedir = cfg.statedir ? cfg.statedir : default_statedir(defbuf, sizeof(defbuf));
     make_parents(statedir);
     if (mkdir(statedir, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "fluxfsd: state directory %s: %s\n", statedir, strerror(errno));
@@ -212,7 +213,6 @@ int main(int argc, char **argv)
     char resbuf[PATH_MAX];
     if (cfg.resources && !realpath(cfg.resources, resbuf)) {
         fprintf(stderr, "fluxfsd: resources %s: %s\n", cfg.resources, strerror(errno));
-        free(statedir);
         return 1;
     }
     if (cfg.resources)
@@ -222,6 +222,5 @@ int main(int argc, char **argv)
     if (!foreground)
         cfg.ready_fd = daemonize();
     int rc = broker_run(&cfg);
-    free(statedir);
     return rc;
 }
