@@ -32,6 +32,16 @@ cploop() {   # cploop DIR N: jobs/s of a bash cp loop into DIR
 	awk -v n="$2" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
 }
 rss() { awk '/RssAnon/ { print $2 }' "/proc/$1/status"; }
+# drain: wait until the instance has run everything submitted so far, so
+# each measurement starts from an idle instance
+drain() {
+	local i
+	for i in $(seq 1200); do
+		awk '/^(new|depend|priority|sched|run|cleanup):/ { n += $2 } END { exit n > 0 }' \
+			"$work/mnt/status" && return 0
+		sleep 0.1
+	done
+}
 
 cat > "$work/true.json" <<'SPEC'
 {"version":1,"resources":[{"type":"slot","count":1,"label":"t","with":[{"type":"core","count":1}]}],"tasks":[{"command":["true"],"slot":"t","count":{"per_slot":1}}],"attributes":{"system":{"duration":0}}}
@@ -56,10 +66,13 @@ echo "# fluxfs" >&2
 pid=$(pgrep -f -- "--state $work/state" | head -1)
 rss0=$(rss "$pid")
 sub1=$("$B/bench-submit" "$work/mnt" "$N" 1 | rate "jobs/s")
+drain
 sub4=$("$B/bench-submit" "$work/mnt" "$N" 4 | rate "jobs/s")
+drain
 cpflux=$(cploop "$work/mnt/queue" "$CP")
-sleep 2
+drain
 e2e=$("$B/bench-submit" "$work/mnt" "$E2E" 4 --wait | grep -o "= [0-9]* jobs/s end to end" | awk '{print $2}')
+drain
 lat=$("$B/bench-submit" "$work/mnt" "$LAT" 1 --latency)
 latmed=$(echo "$lat" | num median); latmin=$(echo "$lat" | num min); latmax=$(echo "$lat" | num max)
 done_jobs=$(awk '/^jobs:/ {print $2}' "$work/mnt/status")
