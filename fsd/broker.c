@@ -81,6 +81,8 @@ static void iterate(struct broker *b)
     int timeout = announcing ? ANNOUNCE_WAIT_MS : jobmgr_busy(b->m) ? 0
                 : store_unsynced(b->st) ? (int)(SYNC_INTERVAL * 1000) : -1;
     ev_run_once(b->loop, timeout);
+    if (announcing)
+        vfs_announce_overdue(b->v);
     double now = ev_now(b->loop);
     bool schedule = !vfs_announcing(b->v) || now - b->last_sched > SCHED_MAX_DEFER;
     if (schedule)

@@ -580,6 +580,7 @@ void vfs_after_commit(struct vfs *v, int commit_rc)
         }
         /* durable; the answer waits for the job directory to be announced */
         d->committed = true;
+        d->t_commit = ev_now(v->loop);
         struct job *job = jobmgr_lookup(v->m, d->jobid);
         if (!v->pub || (job && job->announced)) {
             if (job)
@@ -589,6 +590,29 @@ void vfs_after_commit(struct vfs *v, int commit_rc)
             continue;
         }
         pp = &d->next;
+    }
+}
+
+/* A publisher that failed to announce a job (it died, the mount is being
+ * torn down) must not leave its submitter blocked in close(): after
+ * ANNOUNCE_TIMEOUT the job is made visible and the submitter answered,
+ * without the inotify event. */
+#define ANNOUNCE_TIMEOUT 2.0
+
+void vfs_announce_overdue(struct vfs *v)
+{
+    double now = ev_now(v->loop);
+    struct vfs_deferred **pp = &v->deferred;
+    while (*pp) {
+        struct vfs_deferred *d = *pp;
+        if (d->what != DEFER_WAIT && d->committed && now - d->t_commit > ANNOUNCE_TIMEOUT) {
+            struct job *job = jobmgr_lookup(v->m, d->jobid);
+            if (job)
+                job->announced = true;
+            *pp = d->next;
+            deferred_finish(v, d, 0);
+        } else
+            pp = &d->next;
     }
 }
 

@@ -36,6 +36,8 @@ void vfs_after_commit(struct vfs *v, int commit_rc);
 /* Are durable submissions waiting for their job directory to be announced?
  * (Their submitters are blocked in close(); the broker serves them first.) */
 bool vfs_announcing(const struct vfs *v);
+/* Answer submitters whose announcement is overdue (the publisher failed). */
+void vfs_announce_overdue(struct vfs *v);
 
 /* After a batch of requests: answer interrupted `wait` reads with EINTR. */
 void vfs_process_interrupts(struct vfs *v);

@@ -104,6 +104,7 @@ struct vfs_deferred {
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
     uint64_t jobid;
     bool committed;            /* the job is durable, awaiting announcement */
+    double t_commit;           /* when it became durable */
     off_t off;                 /* DEFER_WAIT */
     size_t size;
     volatile bool interrupted;
