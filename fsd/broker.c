@@ -237,6 +237,8 @@ static int setup(struct broker *b)
 
 static void teardown(struct broker *b)
 {
+    if (b->v)
+        vfs_shutdown(b->v);
     if (b->pub) {
         /* keep answering its syscalls on the mount until it has stopped */
         publisher_stop(b->pub);

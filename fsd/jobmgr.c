@@ -686,10 +686,11 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
         int max = (uid == 0 || uid == m->owner) ? SCHED_URGENCY_MAX : SCHED_URGENCY_DEFAULT;
         if (*end || u < 0 || u > max)
             return errmsg_set(err, -EINVAL, "urgency '%s' out of range 0-%d", arg, max);
-        if (job->state != JOB_SCHED)
+        if (job->state != JOB_SCHED && job->state != JOB_DEPEND)
             return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
         job->urgency = (int)u;
-        sched_set_urgency(m->sched, job->id, job->urgency);
+        if (job->state == JOB_SCHED)
+            sched_set_urgency(m->sched, job->id, job->urgency);
         m->sched_needed = true;
         post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
                                                  "urgency", job->urgency));

@@ -231,15 +231,16 @@ void publisher_destroy(struct publisher *p)
     if (!p)
         return;
     publisher_stop(p);
+    if (p->child > 0) {
+        /* the broker kept serving it until now; whatever is left is stuck,
+         * and its death also unblocks a feeding thread writing to the pipe */
+        kill(p->child, SIGKILL);
+        waitpid(p->child, NULL, 0);
+    }
     if (p->thread_started)
         pthread_join(p->thread, NULL);
     if (p->pipe_w >= 0)
         close(p->pipe_w);
-    if (p->child > 0) {
-        /* the broker kept serving it until now; whatever is left is stuck */
-        kill(p->child, SIGKILL);
-        waitpid(p->child, NULL, 0);
-    }
     while (p->head) {
         struct pub_item *it = p->head;
         p->head = it->next;

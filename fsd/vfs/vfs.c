@@ -529,6 +529,11 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
     return v;
 }
 
+void vfs_shutdown(struct vfs *v)
+{
+    v->stopping = true;
+}
+
 void vfs_set_publisher(struct vfs *v, struct publisher *p)
 {
     v->pub = p;
@@ -551,7 +556,8 @@ void vfs_destroy(struct vfs *v)
     while (v->deferred) {
         struct vfs_deferred *d = v->deferred;
         v->deferred = d->next;
-        deferred_finish(v, d, -EINTR);
+        /* a durable submission succeeded, announced or not */
+        deferred_finish(v, d, d->what != DEFER_WAIT && d->committed ? 0 : -EINTR);
     }
     vfs_queue_destroy(v);
     while (v->errlogs) {

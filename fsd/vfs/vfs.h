@@ -18,7 +18,10 @@
 struct vfs;
 
 struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop);
-void vfs_destroy(struct vfs *v);   /* answers every deferred request with EINTR */
+/* Refuse new submissions from now on (EAGAIN, "the instance is shutting down"). */
+void vfs_shutdown(struct vfs *v);
+/* Answers every deferred request: durable submissions succeed, the rest get EINTR. */
+void vfs_destroy(struct vfs *v);
 
 /* The ops table and userdata for fuse_session_new(). */
 const struct fuse_lowlevel_ops *vfs_ops(void);

@@ -93,6 +93,7 @@ struct vfs_fh {
     int submit_rc;             /* its outcome once known (1 = still pending) */
     uint64_t submit_id;
     bool id_read;              /* queue/new: the id line was returned */
+    size_t id_off;             /* queue/new: bytes of the id line returned so far */
     struct vfs_scratch *scratch;
 };
 
@@ -130,6 +131,7 @@ struct vfs {
     uint64_t next_serial;
     struct vfs_deferred *deferred;
     bool interrupts;
+    bool stopping;             /* shutting down: no new submissions */
     struct vfs_errlog *errlogs;
 };
 

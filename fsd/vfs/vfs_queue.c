@@ -33,12 +33,23 @@ static struct vfs_scratch *scratch_find(struct vfs *v, const char *name)
     return NULL;
 }
 
-static struct vfs_scratch *scratch_by_ino(struct vfs *v, fuse_ino_t ino)
+/* Listed scratch files only (lookups, forget bookkeeping). */
+static struct vfs_scratch *scratch_listed(struct vfs *v, fuse_ino_t ino)
 {
     for (struct vfs_scratch *s = v->scratch; s; s = s->next)
         if (s->ino == ino)
             return s;
     return NULL;
+}
+
+/* Any scratch file the kernel may still name, unlinked ones included (an
+ * open file can be stat'ed and truncated after unlink). */
+static struct vfs_scratch *scratch_by_ino(struct vfs *v, fuse_ino_t ino)
+{
+    struct vfs_scratch *s = scratch_listed(v, ino);
+    for (s = s ? s : v->scratch_gone; s && s->ino != ino; s = s->next)
+        ;
+    return s;
 }
 
 static void scratch_free(struct vfs_scratch *s)
@@ -291,6 +302,10 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     struct job *job;
 
     /* jobs run where their submitter stood, as with sbatch and flux submit */
+    if (v->stopping) {
+        vfs_errlog_add(v, uid, subject, EAGAIN, "the instance is shutting down");
+        return -EAGAIN;
+    }
     snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
     ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
     if (n > 0)
@@ -305,7 +320,7 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
 }
 
 static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                             uint64_t jobid)
+                             uint64_t jobid, size_t size)
 {
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -316,11 +331,13 @@ static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, i
     d->what = what;
     d->fh = fh;
     d->jobid = jobid;
+    d->size = size;
     vfs_defer(v, d);
 }
 
 /* Submit fh's content if not yet done, then answer req now or after commit. */
-static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what)
+static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
+                            size_t size)
 {
     if (!fh->submitted) {
         fh->submitted = true;
@@ -331,10 +348,11 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
             fh->submit_rc = 1;   /* pending until durable */
     }
     if (fh->submit_rc == 1) {
-        defer_submission(v, req, fh, what, fh->submit_id);
+        defer_submission(v, req, fh, what, fh->submit_id, size);
         return;
     }
-    struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .jobid = fh->submit_id };
+    struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .jobid = fh->submit_id,
+                              .size = size };
     vfs_submission_done(v, &d, fh->submit_rc);
 }
 
@@ -352,16 +370,19 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
         fuse_reply_err(d->req, rc < 0 ? -rc : 0);
         return;
     }
-    /* DEFER_CLONE_READ: the id line, once per handle */
+    /* DEFER_CLONE_READ: the id line, once per handle, in as many reads as
+     * the reader asks for */
     char line[FLUID_STR_MAX + 1];
-    size_t len = 0;
+    size_t len = 0, n = 0;
     if (d->fh && !d->fh->id_read) {
         char idstr[FLUID_STR_MAX];
         fluid_encode(d->jobid, idstr, sizeof(idstr));
         len = snprintf(line, sizeof(line), "%s\n", idstr);
-        d->fh->id_read = true;
+        n = len - d->fh->id_off < d->size ? len - d->fh->id_off : d->size;
+        d->fh->id_off += n;
+        d->fh->id_read = d->fh->id_off == len;
     }
-    fuse_reply_buf(d->req, line, len);
+    fuse_reply_buf(d->req, line + (d->fh ? d->fh->id_off - n : 0), n);
 }
 
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
@@ -371,7 +392,7 @@ void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
         fuse_reply_err(req, 0);
         return;
     }
-    submit_or_defer(v, req, fh, DEFER_FLUSH);
+    submit_or_defer(v, req, fh, DEFER_FLUSH, 0);
 }
 
 void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
@@ -394,7 +415,7 @@ void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t siz
         fuse_reply_buf(req, NULL, 0);
         return;
     }
-    submit_or_defer(v, req, fh, DEFER_CLONE_READ);
+    submit_or_defer(v, req, fh, DEFER_CLONE_READ, size);
 }
 
 void vfs_queue_unlink(struct vfs *v, fuse_req_t req, const char *name)
@@ -445,6 +466,10 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_
             fuse_reply_err(req, EEXIST);
             return;
         }
+        if (old && old->uid != ctx->uid && !vfs_is_privileged(v, ctx->uid)) {
+            fuse_reply_err(req, EPERM);   /* sticky: another user's file stays */
+            return;
+        }
         char *n = strdup(newname);
         if (!n) {
             fuse_reply_err(req, ENOMEM);
@@ -465,12 +490,12 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_
         return;
     }
     scratch_unlink(v, s);
-    defer_submission(v, req, NULL, DEFER_FLUSH, id);
+    defer_submission(v, req, NULL, DEFER_FLUSH, id, 0);
 }
 
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
 {
-    struct vfs_scratch *s = scratch_by_ino(v, ino);
+    struct vfs_scratch *s = scratch_listed(v, ino);
     if (s) {
         s->nlookup = s->nlookup > nlookup ? s->nlookup - nlookup : 0;
         return;
