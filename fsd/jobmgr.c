@@ -898,11 +898,19 @@ static void recover_job(struct jobmgr *m, struct job *job)
             job_end_pending(m, job, RESULT_FAILED);
             return;
         }
-        if (job->state == JOB_DEPEND && depend_validate(job->js->json, dep_lookup, m,
-                                                        &err) > 0) {
-            idvec_push(&m->depend, job->id);
-            m->deps_needed = true;
-            return;
+        if (job->state == JOB_DEPEND) {
+            int ndeps = depend_validate(job->js->json, dep_lookup, m, &err);
+            if (ndeps < 0) {
+                /* a target vanished: its dependency can never be decided */
+                post_exception(m, job, "dependency", m->owner, err.text);
+                job_end_pending(m, job, RESULT_CANCELED);
+                return;
+            }
+            if (ndeps > 0) {
+                idvec_push(&m->depend, job->id);
+                m->deps_needed = true;
+                return;
+            }
         }
         if (job->state != JOB_SCHED) {
             /* the previous broker died mid-submission: finish the walk */

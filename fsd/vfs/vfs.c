@@ -268,7 +268,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     }
     if (to_set & FUSE_SET_ATTR_SIZE) {
         int kind = VFS_KIND(ino);
-        if (kind == VK_SCRATCH || kind == VK_SUBMIT)
+        if (kind == VK_SUBMIT && fi)
+            rc = vfs_submission_truncate(fi_fh(fi), attr->st_size);
+        else if (kind == VK_SCRATCH || kind == VK_SUBMIT)
             rc = vfs_queue_truncate(v, ino, attr->st_size);
         else if (kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL)
             rc = 0;   /* `echo cancel > ctl` truncates first */

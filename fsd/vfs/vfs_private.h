@@ -186,6 +186,8 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_
                       const char *newname, unsigned int flags);
 int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size);
+/* Truncate the content of an open submission (ftruncate on its fd). */
+int vfs_submission_truncate(struct vfs_fh *fh, off_t size);
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 void vfs_queue_destroy(struct vfs *v);
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);

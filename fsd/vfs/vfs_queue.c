@@ -258,6 +258,22 @@ int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size)
     return 0;
 }
 
+int vfs_submission_truncate(struct vfs_fh *fh, off_t size)
+{
+    if (fh->kind != FH_SUBMIT || size < 0 || size > JOBSPEC_MAX_SIZE)
+        return fh->kind != FH_SUBMIT ? 0 : -EFBIG;
+    if (fh->submitted)
+        return -EBUSY;
+    if ((size_t)size > fh->data.len) {
+        if (strbuf_grow(&fh->data, size - fh->data.len) < 0)
+            return -ENOMEM;
+        memset(fh->data.buf + fh->data.len, 0, size - fh->data.len);
+    }
+    fh->data.len = size;
+    fh->data.buf[size] = '\0';
+    return 0;
+}
+
 static int buf_write(struct strbuf *sb, const char *buf, size_t size, off_t off)
 {
     if (off < 0 || (size_t)off + size > JOBSPEC_MAX_SIZE)
