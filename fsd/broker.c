@@ -185,6 +185,8 @@ static int setup(struct broker *b)
         .kill_grace = b->cfg->kill_grace,
         .output_cap = b->cfg->output_cap,
         .mountpoint = b->cfg->mountpoint,
+        .purge_age = b->cfg->purge_age,
+        .purge_keep = b->cfg->purge_keep,
     };
     sigset_t mask;
     int rc;

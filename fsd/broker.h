@@ -21,6 +21,8 @@ struct broker_config {
     bool publish;                /* raise inotify events (default true) */
     double kill_grace;
     uint64_t output_cap;
+    double purge_age;            /* retention: seconds, 0 = keep */
+    uint64_t purge_keep;         /* retention: inactive jobs kept, 0 = all */
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 

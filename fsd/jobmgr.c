@@ -44,6 +44,8 @@ struct jobmgr {
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
+    uint64_t purge_from;         /* no purgeable job has a smaller seq */
+    double last_purge;
 
     jobmgr_notify_f notify;
     void *notify_arg;
@@ -776,6 +778,52 @@ struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
 
 /* ---- loop phases ---- */
 
+/* Forget an inactive job: store, memory, and (through notify) the tree. */
+static int purge_job(struct jobmgr *m, struct job *job)
+{
+    int rc = store_job_delete(m->st, job->id);
+    if (rc < 0 && rc != -ENOENT) {
+        syslog(LOG_ERR, "job %s: purge: %s", job->idstr, strerror(-rc));
+        return rc;
+    }
+    notify(m, job, JOBMGR_GONE, 0);
+    /* its record must not be written back */
+    for (struct job **pp = &m->dirty; job->dirty && *pp; pp = &(*pp)->dirty_next) {
+        if (*pp == job) {
+            *pp = job->dirty_next;
+            break;
+        }
+    }
+    table_remove(m, job);
+    job_destroy(job);
+    return 0;
+}
+
+/* Retention (off by default): purge inactive jobs beyond purge_keep and
+ * those inactive for longer than purge_age, oldest submission first. A pass
+ * runs at most once a second and starts from a cursor, so it costs what it
+ * purges plus the active jobs it steps over. */
+static void purge(struct jobmgr *m)
+{
+    double now = ev_now(m->loop);
+    if ((!m->cfg.purge_age && !m->cfg.purge_keep) || now - m->last_purge < 1.0)
+        return;
+    m->last_purge = now;
+    for (struct job *job = jobmgr_next(m, m->purge_from), *next; job; job = next) {
+        next = jobmgr_next(m, job->seq + 1);
+        if (job->state != JOB_INACTIVE)
+            continue;
+        bool over = m->cfg.purge_keep && m->count[JOB_INACTIVE] > m->cfg.purge_keep;
+        bool old = m->cfg.purge_age && now - job->t_state > m->cfg.purge_age;
+        if ((!over && !old) || now - job->t_state < 1.0)
+            break;   /* later submissions are (mostly) younger */
+        if (purge_job(m, job) < 0)
+            break;
+    }
+    struct job *first = jobmgr_next(m, m->purge_from);
+    m->purge_from = first ? first->seq : m->nseq + 1;
+}
+
 void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
 {
     if (m->deps_needed)
@@ -784,6 +832,8 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
         m->sched_needed = false;
         sched_schedule(m->sched, ev_now(m->loop), on_alloc, m);
     }
+    /* after dependencies were decided, so none sees its target vanish */
+    purge(m);
     while (m->dirty) {
         struct job *job = m->dirty;
         m->dirty = job->dirty_next;
@@ -962,6 +1012,9 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->t_start = ev_now(loop);
     m->cfg.kill_grace = cfg && cfg->kill_grace > 0 ? cfg->kill_grace : 5.0;
     m->cfg.output_cap = cfg && cfg->output_cap > 0 ? cfg->output_cap : 16 * 1024 * 1024;
+    m->cfg.purge_age = cfg ? cfg->purge_age : 0;
+    m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
+    m->purge_from = 1;
     if (!(m->sched = sched_create(g)) || !(m->exec = exec_create(loop, &exec_ops, m))) {
         errmsg_set(err, -ENOMEM, "cannot create the scheduler or executor");
         goto error;

@@ -33,12 +33,15 @@ struct jobmgr_config {
     double kill_grace;        /* seconds between SIGTERM and SIGKILL (default 5) */
     uint64_t output_cap;      /* bytes kept per output stream (default 16 MiB) */
     const char *mountpoint;   /* our own tree: tasks that need it are forked */
+    double purge_age;         /* purge inactive jobs older than this (s); 0 = keep */
+    uint64_t purge_keep;      /* keep at most this many inactive jobs; 0 = all */
 };
 
 enum jobmgr_change {
     JOBMGR_NEW,      /* a job was submitted (and is now durable) */
     JOBMGR_STATE,    /* a job changed state */
     JOBMGR_OUTPUT,   /* a job's stdout (stream 1) or stderr (2) grew */
+    JOBMGR_GONE,     /* an inactive job is being purged (last call with it) */
 };
 
 typedef void (*jobmgr_notify_f)(void *arg, struct job *job, enum jobmgr_change what,

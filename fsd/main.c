@@ -36,6 +36,8 @@ static void usage(FILE *f)
         "                          resources (default: discover with hwloc)\n"
         "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
+        "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
+        "      --purge-keep N      keep at most N inactive jobs (default: all)\n"
         "      --no-publish        do not raise inotify events\n"
         "  -h, --help              this text\n"
         "  -V, --version           print the version\n"
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
         { "kill-grace", required_argument, 0, 'K' },
         { "output-limit", required_argument, 0, 'L' },
         { "no-publish", no_argument, 0, 'P' },
+        { "purge-age", required_argument, 0, 'A' },
+        { "purge-keep", required_argument, 0, 'k' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 },
@@ -174,6 +178,12 @@ int main(int argc, char **argv)
             break;
         case 'P':
             cfg.publish = false;
+            break;
+        case 'A':
+            cfg.purge_age = atof(optarg);
+            break;
+        case 'k':
+            cfg.purge_keep = strtoull(optarg, NULL, 10);
             break;
         case 'h':
             usage(stdout);

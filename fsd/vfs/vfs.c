@@ -675,6 +675,10 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
             publisher_poke(v->pub, path);
         }
         return;
+    case JOBMGR_GONE:
+        /* its directory disappears from listings and lookups at once; open
+         * handles name it by id and get ENOENT from now on */
+        return;
     }
 }
 
