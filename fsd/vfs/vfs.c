@@ -321,7 +321,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     struct vfs *v = req_vfs(req);
     if (parent == VFS_I_QUEUE)
         return vfs_queue_create(v, req, name, mode, fi);
-    fuse_reply_err(req, parent == VFS_I_ROOT || VFS_KIND(parent) == VK_FIXED ? EACCES : EACCES);
+    fuse_reply_err(req, EACCES);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

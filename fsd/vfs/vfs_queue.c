@@ -374,11 +374,12 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
 
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
 {
-    if (d->fh) {
-        if (d->fh->submit_rc == 1)
-            d->fh->submit_rc = rc;
-        if (rc < 0 && rc != -EINTR && d->fh->submit_rc == rc && d->committed == false &&
-            d->fh->submitted && d->fh->submit_id)
+    /* the first answer for an accepted submission fixes its outcome; a
+     * failure here means the commit failed (validation errors were logged
+     * when they happened) */
+    if (d->fh && d->fh->submit_rc == 1) {
+        d->fh->submit_rc = rc;
+        if (rc < 0 && rc != -EINTR)
             vfs_errlog_add(v, d->fh->uid, d->fh->name ? d->fh->name : "new", -rc,
                            "the job could not be stored");
     }
