@@ -381,3 +381,12 @@ void graph_hold_remove_job(struct graph *g, int v, uint64_t job)
         x->maxholds = 0;
     }
 }
+
+void graph_hold_set_end(struct graph *g, int v, uint64_t job, int64_t end)
+{
+    if (v < 0 || v >= g->n)
+        return;
+    for (int i = 0; i < g->v[v].nholds; i++)
+        if (g->v[v].holds[i].job == job)
+            g->v[v].holds[i].end = end;
+}

@@ -126,5 +126,6 @@ bool graph_is_up(const struct graph *g, int v);
  * of job on v. The matcher (match.c) is the only caller that adds holds. */
 int graph_hold_add(struct graph *g, int v, const struct graph_hold *h);
 void graph_hold_remove_job(struct graph *g, int v, uint64_t job);
+void graph_hold_set_end(struct graph *g, int v, uint64_t job, int64_t end);
 
 #endif

@@ -1,0 +1,1132 @@
+/* match.c - depth-first matching of a request tree on the resource graph.
+ *
+ * One match attempt runs against a time window [t0, t1). While it searches,
+ * the job's tentative choices live in per-vertex scratch (struct tent) so
+ * that two slots of one job never pick the same core; on failure of a branch
+ * the selection stack is unwound, on success it is turned into holds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "sched/match.h"
+#include "sched/rv1.h"
+
+#define RQ_SLOT (-2)
+
+/* The request tree with types resolved against the graph. */
+struct rq {
+    int type;                       /* graph type or RQ_SLOT */
+    const struct rspec_count *count;
+    bool excl;                      /* exclusive: true on a non-slot */
+    int nwith;
+    struct rq *with;
+    uint64_t withmask;              /* types of with[] (slot resolution) */
+    int64_t need[GRAPH_AGG_MAX];    /* aggregate units one unit needs */
+};
+
+/* A job's scratch state on one vertex during a match. */
+struct tent {
+    int32_t use;        /* selections at or beneath this vertex */
+    int32_t agg[GRAPH_AGG_MAX];
+    int64_t taken;      /* pool units taken */
+    uint8_t x;          /* selected exclusively */
+};
+
+struct sel {
+    int v;
+    int64_t amount;
+    int32_t contrib[GRAPH_AGG_MAX];
+    uint8_t x, pool, whole;
+};
+
+struct job {
+    struct match_alloc a;
+    struct job *next;   /* hash chain */
+};
+
+struct matcher {
+    struct graph *g;
+    enum match_policy policy;
+    int n;
+    int node_type;
+    int *kids;          /* children of v: kids[kid_off[v] .. kid_off[v+1]) */
+    int *kid_off;
+    uint64_t *childmask;    /* types of v's children */
+    uint64_t *descmask;     /* types in v's subtree (v excluded) */
+
+    /* one match attempt */
+    int64_t t0, t1;
+    bool sat;           /* satisfiability: ignore holds and status */
+    struct tent *tent;
+    int *touched;
+    int ntouched, maxtouched;
+    struct sel *sel;
+    int nsel, maxsel;
+    struct { int64_t t, d; } *ev;   /* sweep scratch */
+    int maxev;
+
+    struct job **jobs;  /* hash by job id */
+    size_t nbuckets, njobs;
+};
+
+static const char *policy_names[] = {
+    [MATCH_LOW] = "low", [MATCH_HIGH] = "high", [MATCH_FIRST] = "first",
+    [MATCH_LONODE] = "lonode", [MATCH_HINODE] = "hinode",
+    [MATCH_LONODEX] = "lonodex", [MATCH_HINODEX] = "hinodex",
+    [MATCH_LOCALITY] = "locality",
+};
+
+int match_policy_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++)
+        if (name && !strcmp(name, policy_names[i]))
+            return (int)i;
+    return -1;
+}
+
+const char *match_policy_name(enum match_policy p)
+{
+    return p <= MATCH_LOCALITY ? policy_names[p] : "?";
+}
+
+static inline uint64_t type_bit(int t)
+{
+    /* Types past 63 share the top bit: a mask test then only says "maybe". */
+    return t < 0 ? 0 : (uint64_t)1 << (t < 63 ? t : 63);
+}
+
+static inline const struct graph_vertex *V(const struct matcher *m, int v)
+{
+    return graph_vertex(m->g, v);
+}
+
+static bool node_exclusive(const struct matcher *m)
+{
+    return m->policy == MATCH_LONODEX || m->policy == MATCH_HINODEX;
+}
+
+struct matcher *match_create(struct graph *g, enum match_policy policy)
+{
+    struct matcher *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->g = g;
+    m->policy = policy;
+    m->n = graph_nvertices(g);
+    m->node_type = graph_lookup_type(g, "node");
+    m->kids = malloc((m->n + 1) * sizeof(int));
+    m->kid_off = calloc(m->n + 1, sizeof(int));
+    m->childmask = calloc(m->n + 1, sizeof(uint64_t));
+    m->descmask = calloc(m->n + 1, sizeof(uint64_t));
+    m->tent = calloc(m->n + 1, sizeof(struct tent));
+    m->nbuckets = 1024;
+    m->jobs = calloc(m->nbuckets, sizeof(*m->jobs));
+    if (!m->kids || !m->kid_off || !m->childmask || !m->descmask || !m->tent || !m->jobs)
+        goto error;
+    /* Children as one flat array: a policy walks them forwards or backwards. */
+    int off = 0;
+    for (int v = 0; v < m->n; v++) {
+        m->kid_off[v] = off;
+        for (int c = V(m, v)->first_child; c >= 0; c = V(m, c)->next_sibling) {
+            m->kids[off++] = c;
+            m->childmask[v] |= type_bit(V(m, c)->type);
+        }
+    }
+    m->kid_off[m->n] = off;
+    for (int v = m->n - 1; v > 0; v--) {
+        int p = V(m, v)->parent;
+        m->descmask[p] |= m->descmask[v] | type_bit(V(m, v)->type);
+    }
+    return m;
+error:
+    match_destroy(m);
+    return NULL;
+}
+
+static void job_free(struct job *j)
+{
+    if (j) {
+        free(j->a.items);
+        free(j);
+    }
+}
+
+void match_destroy(struct matcher *m)
+{
+    if (!m)
+        return;
+    for (size_t b = 0; b < m->nbuckets; b++) {
+        while (m->jobs && m->jobs[b]) {
+            struct job *j = m->jobs[b];
+            m->jobs[b] = j->next;
+            job_free(j);
+        }
+    }
+    free(m->jobs);
+    free(m->kids);
+    free(m->kid_off);
+    free(m->childmask);
+    free(m->descmask);
+    free(m->tent);
+    free(m->touched);
+    free(m->sel);
+    free(m->ev);
+    free(m);
+}
+
+void match_set_policy(struct matcher *m, enum match_policy policy)
+{
+    m->policy = policy;
+}
+
+/* ---- availability over the window ---- */
+
+static inline bool overlaps(const struct matcher *m, const struct graph_hold *h)
+{
+    return h->start < m->t1 && h->end > m->t0;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];  /* releases before claims */
+}
+
+/* Peak of a per-hold quantity over the window (amount when a < 0, else
+ * agg[a]). Holds that cover the whole window simply add up; otherwise an
+ * exact sweep, so a job ending at t and one starting at t never collide. */
+static int64_t hold_peak(struct matcher *m, const struct graph_vertex *x, int a)
+{
+    int64_t sum = 0;
+    bool cover = true;
+    int k = 0;
+    for (int i = 0; i < x->nholds; i++) {
+        const struct graph_hold *h = &x->holds[i];
+        if (!overlaps(m, h))
+            continue;
+        sum += a < 0 ? h->amount : h->agg[a];
+        if (h->start > m->t0 || h->end < m->t1)
+            cover = false;
+        k++;
+    }
+    if (cover || sum == 0)
+        return sum;
+    if (2 * k > m->maxev) {
+        void *ev = realloc(m->ev, 2 * k * sizeof(*m->ev));
+        if (!ev)
+            return sum;     /* no memory: the upper bound is still safe */
+        m->ev = ev;
+        m->maxev = 2 * k;
+    }
+    int n = 0;
+    for (int i = 0; i < x->nholds; i++) {
+        const struct graph_hold *h = &x->holds[i];
+        if (!overlaps(m, h))
+            continue;
+        int64_t val = a < 0 ? h->amount : h->agg[a];
+        m->ev[n].t = h->start > m->t0 ? h->start : m->t0;
+        m->ev[n++].d = val;
+        m->ev[n].t = h->end < m->t1 ? h->end : m->t1;
+        m->ev[n++].d = -val;
+    }
+    qsort(m->ev, n, sizeof(*m->ev), ev_cmp);
+    int64_t cur = 0, peak = 0;
+    for (int i = 0; i < n; i++) {
+        cur += m->ev[i].d;
+        if (cur > peak)
+            peak = cur;
+    }
+    return peak;
+}
+
+static bool held(const struct matcher *m, const struct graph_vertex *x, bool only_x)
+{
+    for (int i = 0; i < x->nholds; i++)
+        if (overlaps(m, &x->holds[i]) && (!only_x || x->holds[i].kind == GRAPH_HOLD_X))
+            return true;
+    return false;
+}
+
+/* May the search pass through v (shared use)? */
+static bool vx_open(struct matcher *m, int v)
+{
+    const struct graph_vertex *x = V(m, v);
+    if (m->tent[v].x)
+        return false;
+    if (m->sat)
+        return true;
+    return x->status == GRAPH_UP && !held(m, x, true);
+}
+
+/* Nobody else holds anything at or beneath v in the window. */
+static bool vx_real_free(struct matcher *m, int v)
+{
+    return m->sat || !held(m, V(m, v), false);
+}
+
+/* May the job claim v (and everything beneath) exclusively? */
+static bool vx_free(struct matcher *m, int v)
+{
+    return vx_open(m, v) && m->tent[v].use == 0 && vx_real_free(m, v);
+}
+
+static int64_t vx_pool_avail(struct matcher *m, int v)
+{
+    const struct graph_vertex *x = V(m, v);
+    int64_t used = m->sat ? 0 : hold_peak(m, x, -1);
+    return x->size - used - m->tent[v].taken;
+}
+
+/* Enough aggregate units (cores, gpus) left beneath v for need? */
+static bool vx_agg_enough(struct matcher *m, int v, const int64_t *need)
+{
+    const struct graph_vertex *x = V(m, v);
+    for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+        if (need[a] == 0)
+            continue;
+        int64_t used = m->tent[v].agg[a] + (m->sat ? 0 : hold_peak(m, x, a));
+        if (x->total[a] - used < need[a])
+            return false;
+    }
+    return true;
+}
+
+/* ---- the job's tentative selection ---- */
+
+static int touch(struct matcher *m, int v)
+{
+    if (m->ntouched == m->maxtouched) {
+        int max = m->maxtouched ? m->maxtouched * 2 : 256;
+        int *t = realloc(m->touched, max * sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        m->touched = t;
+        m->maxtouched = max;
+    }
+    m->touched[m->ntouched++] = v;
+    return 0;
+}
+
+static int push_sel(struct matcher *m, int v, int64_t amount, bool x, bool pool,
+                    bool whole)
+{
+    if (m->nsel == m->maxsel) {
+        int max = m->maxsel ? m->maxsel * 2 : 256;
+        struct sel *s = realloc(m->sel, max * sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        m->sel = s;
+        m->maxsel = max;
+    }
+    struct sel *s = &m->sel[m->nsel];
+    memset(s, 0, sizeof(*s));
+    s->v = v;
+    s->amount = amount;
+    s->x = x && !pool;
+    s->pool = pool;
+    s->whole = whole && s->x;
+    /* An exclusive vertex takes its whole subtree out of the aggregates,
+     * unless an ancestor the job already holds exclusively counted it. */
+    bool under_x = false;
+    for (int u = V(m, v)->parent; u >= 0; u = V(m, u)->parent)
+        if (m->tent[u].x)
+            under_x = true;
+    if (s->x && !under_x)
+        for (int a = 0; a < GRAPH_AGG_MAX; a++)
+            s->contrib[a] = (int32_t)V(m, v)->total[a];
+    for (int u = v; u >= 0; u = V(m, u)->parent) {
+        if (m->tent[u].use++ == 0 && touch(m, u) < 0)
+            return -ENOMEM;
+        if (u != v)
+            for (int a = 0; a < GRAPH_AGG_MAX; a++)
+                m->tent[u].agg[a] += s->contrib[a];
+    }
+    if (s->x)
+        m->tent[v].x = 1;
+    if (pool)
+        m->tent[v].taken += amount;
+    m->nsel++;
+    return 0;
+}
+
+static void unwind(struct matcher *m, int mark)
+{
+    while (m->nsel > mark) {
+        struct sel *s = &m->sel[--m->nsel];
+        if (s->x)
+            m->tent[s->v].x = 0;
+        if (s->pool)
+            m->tent[s->v].taken -= s->amount;
+        for (int u = s->v; u >= 0; u = V(m, u)->parent) {
+            m->tent[u].use--;
+            if (u != s->v)
+                for (int a = 0; a < GRAPH_AGG_MAX; a++)
+                    m->tent[u].agg[a] -= s->contrib[a];
+        }
+    }
+}
+
+static void reset(struct matcher *m)
+{
+    for (int i = 0; i < m->ntouched; i++)
+        memset(&m->tent[m->touched[i]], 0, sizeof(struct tent));
+    m->ntouched = 0;
+    m->nsel = 0;
+}
+
+/* ---- the search ---- */
+
+/* Policy order of v's children: reversed for "high" style choices. */
+static bool reverse_children(const struct matcher *m, int v)
+{
+    int below_node = 0;   /* is v a node or inside one? */
+    for (int u = v; u >= 0 && m->node_type >= 0; u = V(m, u)->parent)
+        if (V(m, u)->type == m->node_type)
+            below_node = 1;
+    switch (m->policy) {
+    case MATCH_HIGH:
+    case MATCH_FIRST:
+        return true;
+    case MATCH_LONODE:
+    case MATCH_LONODEX:
+        return below_node;
+    case MATCH_HINODE:
+    case MATCH_HINODEX:
+        return !below_node;
+    default:
+        return false;
+    }
+}
+
+struct order {
+    int buf[64];
+    int *v;
+    int n;
+};
+
+static int64_t free_units(struct matcher *m, int v)
+{
+    const struct graph_vertex *x = V(m, v);
+    int64_t f = 0;
+    for (int a = 0; a < GRAPH_AGG_MAX; a++)
+        f += x->total[a] - m->tent[v].agg[a] - (m->sat ? 0 : hold_peak(m, x, a));
+    return f;
+}
+
+static int locality_cmp(const void *a, const void *b, void *arg)
+{
+    const int64_t *key = arg;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (key[i] != key[j])
+        return key[i] < key[j] ? -1 : 1;
+    return i - j;
+}
+
+/* Children of v in the order the policy wants them tried. */
+static void order_children(struct matcher *m, int v, struct order *o)
+{
+    int lo = m->kid_off[v], n = m->kid_off[v + 1] - lo;
+    o->n = n;
+    o->v = n <= 64 ? o->buf : malloc(n * sizeof(int));
+    if (!o->v) {
+        o->n = 0;
+        return;
+    }
+    bool rev = reverse_children(m, v);
+    for (int i = 0; i < n; i++)
+        o->v[i] = m->kids[lo + (rev ? n - 1 - i : i)];
+    if (m->policy == MATCH_LOCALITY && n > 1) {
+        /* Best fit: the child with the fewest free units that is still
+         * tried first, so partly used subtrees fill up before empty ones. */
+        int64_t *key = malloc(n * sizeof(int64_t));
+        int *idx = malloc(n * sizeof(int));
+        if (key && idx) {
+            for (int i = 0; i < n; i++) {
+                key[i] = free_units(m, o->v[i]);
+                idx[i] = i;
+            }
+            qsort_r(idx, n, sizeof(int), locality_cmp, key);
+            int tmp[64], *cp = n <= 64 ? tmp : malloc(n * sizeof(int));
+            if (cp) {
+                for (int i = 0; i < n; i++)
+                    cp[i] = o->v[idx[i]];
+                memcpy(o->v, cp, n * sizeof(int));
+                if (cp != tmp)
+                    free(cp);
+            }
+        }
+        free(key);
+        free(idx);
+    }
+}
+
+static void order_release(struct order *o)
+{
+    if (o->v != o->buf)
+        free(o->v);
+}
+
+static int64_t collect(struct matcher *m, int u, const struct rq *q, bool x,
+                       int64_t want, bool self);
+static bool satisfy(struct matcher *m, int u, const struct rq *with, int n, bool x);
+static bool take_count(struct matcher *m, int u, const struct rq *q, bool x, bool self);
+
+/* May the search for q go through (not claim) w? */
+static bool pass_through(struct matcher *m, int w, const struct rq *q)
+{
+    if (!vx_open(m, w))
+        return false;
+    if (node_exclusive(m) && V(m, w)->type == m->node_type && !vx_real_free(m, w))
+        return false;
+    if (q->type >= 0 && !(m->descmask[w] & type_bit(q->type)))
+        return false;
+    if (q->type == RQ_SLOT && !(m->descmask[w] & q->withmask))
+        return false;
+    return vx_agg_enough(m, w, q->need);
+}
+
+/* w has q's type: claim it (and what q->with needs beneath it). */
+static int64_t candidate(struct matcher *m, int w, const struct rq *q, bool x, int64_t want)
+{
+    const struct graph_vertex *vx = V(m, w);
+    bool excl = x || q->excl;
+    if (vx->size > 1) {
+        if (!vx_open(m, w))
+            return 0;
+        int64_t avail = vx_pool_avail(m, w);
+        int64_t take = avail < want ? avail : want;
+        if (take <= 0 || push_sel(m, w, take, excl, true, false) < 0)
+            return 0;
+        return take;
+    }
+    if (excl ? !vx_free(m, w) : !vx_open(m, w))
+        return 0;
+    if (node_exclusive(m) && vx->type == m->node_type && !vx_real_free(m, w))
+        return 0;
+    if (!vx_agg_enough(m, w, q->need))
+        return 0;
+    int mark = m->nsel;
+    if (push_sel(m, w, 1, excl, false, q->excl) < 0)
+        return 0;
+    if (!satisfy(m, w, q->with, q->nwith, excl)) {
+        unwind(m, mark);
+        return 0;
+    }
+    return 1;
+}
+
+static int64_t visit(struct matcher *m, int w, const struct rq *q, bool x, int64_t want)
+{
+    if (V(m, w)->type == q->type)
+        return candidate(m, w, q, x, want);
+    if (!pass_through(m, w, q))
+        return 0;
+    return collect(m, w, q, x, want, false);
+}
+
+/* Up to want units of q in the subtree of u (u itself too when self). */
+static int64_t collect(struct matcher *m, int u, const struct rq *q, bool x,
+                       int64_t want, bool self)
+{
+    if (self)
+        return visit(m, u, q, x, want);
+    struct order o;
+    order_children(m, u, &o);
+    int64_t got = 0;
+    for (int i = 0; i < o.n && got < want; i++)
+        got += visit(m, o.v[i], q, x, want - got);
+    order_release(&o);
+    return got;
+}
+
+/* Form up to want slots from the subtree of w, w being a resolution point. */
+static int64_t slot_form(struct matcher *m, int w, const struct rq *q, int64_t want)
+{
+    int64_t n = 0;
+    while (n < want) {
+        int mark = m->nsel;
+        int i;
+        for (i = 0; i < q->nwith; i++)
+            if (!take_count(m, w, &q->with[i], true, false))
+                break;
+        if (i < q->nwith) {
+            unwind(m, mark);
+            break;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Slots are formed at the lowest vertex whose children carry a slot type. */
+static int64_t slot_collect(struct matcher *m, int u, const struct rq *q, int64_t want)
+{
+    if (m->childmask[u] & q->withmask)
+        return slot_form(m, u, q, want);
+    struct order o;
+    order_children(m, u, &o);
+    int64_t got = 0;
+    for (int i = 0; i < o.n && got < want; i++)
+        if (pass_through(m, o.v[i], q))
+            got += slot_collect(m, o.v[i], q, want - got);
+    order_release(&o);
+    return got;
+}
+
+static int64_t count_units(struct matcher *m, int u, const struct rq *q, bool x,
+                           int64_t want, bool self)
+{
+    if (q->type != RQ_SLOT)
+        return collect(m, u, q, x, want, self);
+    if (self && !pass_through(m, u, q))
+        return 0;
+    return slot_collect(m, u, q, want);
+}
+
+/* Take an acceptable count of q beneath u: the most that are free, up to
+ * the request's max, rounded down to a value its operator allows. */
+static bool take_count(struct matcher *m, int u, const struct rq *q, bool x, bool self)
+{
+    const struct rspec_count *c = q->count;
+    if (c->max == 0)
+        return true;    /* "gpu: 0" */
+    int mark = m->nsel;
+    int64_t got = count_units(m, u, q, x, c->max, self);
+    int64_t best = rspec_count_best(c, got);
+    if (best < 0 || best < c->min) {
+        unwind(m, mark);
+        return false;
+    }
+    if (best < got) {
+        /* The operator skips the count we reached: take the lower one. */
+        unwind(m, mark);
+        if (count_units(m, u, q, x, best, self) < best) {
+            unwind(m, mark);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool satisfy(struct matcher *m, int u, const struct rq *with, int n, bool x)
+{
+    for (int i = 0; i < n; i++)
+        if (!take_count(m, u, &with[i], x || with[i].type == RQ_SLOT, false))
+            return false;
+    return true;
+}
+
+/* ---- request compilation ---- */
+
+static void rq_free(struct rq *r, int n)
+{
+    for (int i = 0; r && i < n; i++)
+        rq_free(r[i].with, r[i].nwith);
+    free(r);
+}
+
+static int rq_build(struct matcher *m, const struct rspec_res *res, int n,
+                    struct rq **out, struct errmsg *err)
+{
+    struct rq *r = calloc(n ? n : 1, sizeof(*r));
+    if (!r)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const struct rspec_res *s = &res[i];
+        struct rq *q = &r[i];
+        q->count = &s->count;
+        if (!strcmp(s->type, "slot")) {
+            q->type = RQ_SLOT;
+        } else {
+            q->type = graph_lookup_type(m->g, s->type);
+            if (q->type < 0 || graph_count_type(m->g, q->type) == 0) {
+                rq_free(r, n);
+                return errmsg_set(err, -EINVAL,
+                                  "resource type '%s' is not in the resource graph",
+                                  s->type);
+            }
+            q->excl = s->exclusive;
+        }
+        int rc = rq_build(m, s->with, s->nwith, &q->with, err);
+        if (rc < 0) {
+            rq_free(r, n);
+            return rc;
+        }
+        q->nwith = s->nwith;
+        for (int a = 0; a < GRAPH_AGG_MAX; a++)
+            if (q->type >= 0 && q->type == graph_agg_type(m->g, a))
+                q->need[a] = 1;
+        for (int j = 0; j < q->nwith; j++) {
+            q->withmask |= type_bit(q->with[j].type);
+            for (int a = 0; a < GRAPH_AGG_MAX; a++)
+                q->need[a] += q->with[j].count->min * q->with[j].need[a];
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+/* ---- jobs ---- */
+
+static struct job **job_slot(const struct matcher *m, uint64_t id)
+{
+    struct job **p = &m->jobs[(id * 0x9E3779B97F4A7C15ull >> 20) % m->nbuckets];
+    while (*p && (*p)->a.job != id)
+        p = &(*p)->next;
+    return p;
+}
+
+const struct match_alloc *match_lookup(const struct matcher *m, uint64_t job)
+{
+    struct job *j = *job_slot(m, job);
+    return j ? &j->a : NULL;
+}
+
+size_t match_njobs(const struct matcher *m)
+{
+    return m->njobs;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Turn the tentative selection into holds and a job record. */
+static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    int n = 0;
+    if (!j)
+        return -ENOMEM;
+    qsort(m->touched, m->ntouched, sizeof(int), cmp_int);
+    j->a.items = calloc(m->ntouched ? m->ntouched : 1, sizeof(*j->a.items));
+    if (!j->a.items)
+        goto nomem;
+    bool nodex = node_exclusive(m);
+    for (int i = 0; i < m->ntouched; i++) {
+        int v = m->touched[i];
+        struct tent *t = &m->tent[v];
+        if (t->use == 0)
+            continue;
+        struct match_item *it = &j->a.items[n];
+        it->v = v;
+        it->amount = t->taken > 0 ? t->taken : 1;
+        it->kind = t->taken > 0 ? GRAPH_HOLD_P : t->x ? GRAPH_HOLD_X : GRAPH_HOLD_S;
+        if (nodex && V(m, v)->type == m->node_type) {
+            it->kind = GRAPH_HOLD_X;
+            it->whole = 1;
+        }
+        n++;
+    }
+    /* Explicitly exclusive (non-slot) vertices are held whole. */
+    for (int i = 0; i < m->nsel; i++) {
+        if (!m->sel[i].whole)
+            continue;
+        for (int k = 0; k < n; k++)
+            if (j->a.items[k].v == m->sel[i].v)
+                j->a.items[k].whole = 1;
+    }
+    j->a.nitems = n;
+    j->a.job = id;
+    j->a.start = m->t0;
+    j->a.end = m->t1;
+    j->a.reserved = m->t0 > now;
+    /* Aggregates per hold, bottom-up: an X hold takes its subtree's total,
+     * an S hold the sum of what the job takes beneath it. */
+    int64_t (*agg)[GRAPH_AGG_MAX] = calloc(m->n ? m->n : 1, sizeof(*agg));
+    if (!agg)
+        goto nomem;
+    for (int k = n - 1; k >= 0; k--) {
+        struct match_item *it = &j->a.items[k];
+        const struct graph_vertex *x = V(m, it->v);
+        struct graph_hold h = {.job = id, .start = m->t0, .end = m->t1,
+                               .amount = it->amount, .kind = it->kind};
+        for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+            int64_t val = it->kind == GRAPH_HOLD_X ? x->total[a]
+                        : it->kind == GRAPH_HOLD_P ? 0 : agg[it->v][a];
+            h.agg[a] = (int32_t)val;
+            if (x->parent >= 0)
+                agg[x->parent][a] += val;
+        }
+        if (graph_hold_add(m->g, it->v, &h) < 0) {
+            free(agg);
+            for (int r = k + 1; r < n; r++)
+                graph_hold_remove_job(m->g, j->a.items[r].v, id);
+            goto nomem;
+        }
+    }
+    free(agg);
+    *job_slot(m, id) = j;
+    m->njobs++;
+    *out = j;
+    return 0;
+nomem:
+    job_free(j);
+    return -ENOMEM;
+}
+
+int match_extend(struct matcher *m, uint64_t job, int64_t end)
+{
+    struct job *j = *job_slot(m, job);
+    if (!j)
+        return -ENOENT;
+    for (int i = 0; i < j->a.nitems; i++)
+        graph_hold_set_end(m->g, j->a.items[i].v, job, end);
+    j->a.end = end;
+    return 0;
+}
+
+int match_cancel(struct matcher *m, uint64_t job)
+{
+    struct job **p = job_slot(m, job);
+    struct job *j = *p;
+    if (!j)
+        return -ENOENT;
+    for (int i = 0; i < j->a.nitems; i++)
+        graph_hold_remove_job(m->g, j->a.items[i].v, job);
+    *p = j->next;
+    job_free(j);
+    m->njobs--;
+    return 0;
+}
+
+/* ---- entry points ---- */
+
+static bool try_at(struct matcher *m, const struct rq *top, int ntop, int64_t t0,
+                   int64_t t1, bool sat)
+{
+    m->t0 = t0;
+    m->t1 = t1;
+    m->sat = sat;
+    reset(m);
+    for (int i = 0; i < ntop; i++)
+        if (!take_count(m, 0, &top[i], top[i].type == RQ_SLOT, true))
+            return false;
+    return true;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Candidate start times after now: when some allocation ends. */
+static int64_t *end_times(const struct matcher *m, int64_t now, size_t *count)
+{
+    int64_t *t = malloc((m->njobs + 1) * sizeof(*t));
+    size_t n = 0;
+    if (!t)
+        return NULL;
+    for (size_t b = 0; b < m->nbuckets; b++)
+        for (struct job *j = m->jobs[b]; j; j = j->next)
+            if (j->a.end > now && j->a.end < GRAPH_FOREVER)
+                t[n++] = j->a.end;
+    qsort(t, n, sizeof(*t), cmp_i64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || t[k - 1] != t[i])
+            t[k++] = t[i];
+    *count = k;
+    return t;
+}
+
+static int64_t window_end(int64_t t0, int64_t duration)
+{
+    return duration > 0 && duration < GRAPH_FOREVER - t0 ? t0 + duration : GRAPH_FOREVER;
+}
+
+int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
+              enum match_op op, int64_t now, int64_t duration,
+              const struct match_alloc **out, struct errmsg *err)
+{
+    struct rq *top = NULL;
+    struct job *j = NULL;
+    int rc;
+    if (op != MATCH_SATISFIABILITY && match_lookup(m, job))
+        return errmsg_set(err, -EEXIST, "job %llu already holds resources",
+                          (unsigned long long)job);
+    if ((rc = rq_build(m, req->res, req->nres, &top, err)) < 0)
+        return rc;
+    if (op == MATCH_SATISFIABILITY) {
+        rc = try_at(m, top, req->nres, now, window_end(now, duration), true) ? 0
+           : errmsg_set(err, -ENODEV, "the request can never be satisfied by this resource graph");
+        goto done;
+    }
+    bool ok = try_at(m, top, req->nres, now, window_end(now, duration), false);
+    if (!ok && op == MATCH_ALLOCATE_ORELSE_RESERVE) {
+        size_t nt = 0;
+        int64_t *t = end_times(m, now, &nt);
+        for (size_t i = 0; t && i < nt && !ok; i++)
+            ok = try_at(m, top, req->nres, t[i], window_end(t[i], duration), false);
+        free(t);
+    }
+    if (ok) {
+        rc = commit(m, job, now, &j);
+        if (rc == 0 && out)
+            *out = &j->a;
+        if (rc < 0)
+            errmsg_set(err, rc, "out of memory");
+        goto done;
+    }
+    rc = errmsg_set(err, -EBUSY, "no matching resources are free");
+    if (op == MATCH_ALLOCATE_WITH_SAT || op == MATCH_ALLOCATE_ORELSE_RESERVE) {
+        if (!try_at(m, top, req->nres, now, window_end(now, duration), true))
+            rc = errmsg_set(err, -ENODEV,
+                            "the request can never be satisfied by this resource graph");
+    }
+done:
+    reset(m);
+    rq_free(top, req->nres);
+    return rc;
+}
+
+int match_unsat_per_unit(struct matcher *m, const struct rspec *req, struct errmsg *err)
+{
+    struct rq *top = NULL;
+    int rc = rq_build(m, req->res, req->nres, &top, err);
+    if (rc < 0)
+        return rc;
+    /* One unit of each top-level resource, ignoring every hold. */
+    struct rspec_count *one = calloc(req->nres ? req->nres : 1, sizeof(*one));
+    if (!one) {
+        rq_free(top, req->nres);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < req->nres; i++) {
+        one[i] = *top[i].count;
+        if (one[i].min > 1)
+            one[i].min = one[i].max = 1;
+        one[i].nset = 0;
+        one[i].set = NULL;
+        top[i].count = &one[i];
+    }
+    rc = try_at(m, top, req->nres, 0, GRAPH_FOREVER, true) ? -EBUSY
+       : errmsg_set(err, -ENODEV, "the request can never be satisfied by this resource graph");
+    reset(m);
+    free(one);
+    rq_free(top, req->nres);
+    return rc;
+}
+
+/* ---- output ---- */
+
+static struct job *job_of(const struct matcher *m, const struct match_alloc *a)
+{
+    return a ? *job_slot(m, a->job) : NULL;
+}
+
+/* Walk an allocation in containment post-order, whole subtrees expanded. */
+typedef void (*item_f)(void *arg, int v, int64_t amount, bool x);
+
+static void walk_sub(const struct matcher *m, int v, item_f f, void *arg)
+{
+    for (int i = m->kid_off[v]; i < m->kid_off[v + 1]; i++)
+        walk_sub(m, m->kids[i], f, arg);
+    f(arg, v, V(m, v)->size, true);
+}
+
+static int item_cmp(const void *key, const void *elem)
+{
+    int v = *(const int *)key;
+    const struct match_item *it = elem;
+    return v < it->v ? -1 : v > it->v;
+}
+
+static const struct match_item *find_item(const struct job *j, int v)
+{
+    return bsearch(&v, j->a.items, j->a.nitems, sizeof(*j->a.items), item_cmp);
+}
+
+/* Every ancestor of a held vertex is itself held (shared at least), so the
+ * allocation is a subtree rooted at the graph root: walk it children first. */
+static void walk_rec(const struct matcher *m, const struct job *j,
+                     const struct match_item *it, item_f f, void *arg)
+{
+    if (it->whole) {
+        walk_sub(m, it->v, f, arg);
+        return;
+    }
+    for (int i = m->kid_off[it->v]; i < m->kid_off[it->v + 1]; i++) {
+        const struct match_item *c = find_item(j, m->kids[i]);
+        if (c)
+            walk_rec(m, j, c, f, arg);
+    }
+    f(arg, it->v, it->amount, it->kind != GRAPH_HOLD_S);
+}
+
+static void walk_alloc(const struct matcher *m, const struct job *j, item_f f, void *arg)
+{
+    const struct match_item *root = find_item(j, 0);
+    if (root)
+        walk_rec(m, j, root, f, arg);
+}
+
+struct fmt_ctx {
+    const struct matcher *m;
+    struct strbuf *sb;
+};
+
+static void fmt_item(void *arg, int v, int64_t amount, bool x)
+{
+    struct fmt_ctx *c = arg;
+    const struct graph_vertex *vx = V(c->m, v);
+    strbuf_addstr(c->sb, "      ");
+    for (int i = 0; i <= vx->depth; i++)
+        strbuf_addstr(c->sb, "---");
+    strbuf_addf(c->sb, "%s[%lld:%s]\n", vx->name, (long long)(x ? amount : 1),
+                x ? "x" : "s");
+}
+
+char *match_format_simple(const struct matcher *m, const struct match_alloc *a)
+{
+    struct job *j = job_of(m, a);
+    struct strbuf sb = STRBUF_INIT;
+    struct fmt_ctx c = {.m = m, .sb = &sb};
+    if (j)
+        walk_alloc(m, j, fmt_item, &c);
+    return strbuf_detach(&sb, NULL);
+}
+
+struct count_ctx {
+    const struct matcher *m;
+    int64_t *counts;
+    int ntypes;
+};
+
+static void count_item(void *arg, int v, int64_t amount, bool x)
+{
+    struct count_ctx *c = arg;
+    int t = V(c->m, v)->type;
+    if (x && t < c->ntypes)
+        c->counts[t] += amount;
+}
+
+void match_count_exclusive(const struct matcher *m, const struct match_alloc *a,
+                           int64_t *counts, int ntypes)
+{
+    struct job *j = job_of(m, a);
+    struct count_ctx c = {.m = m, .counts = counts, .ntypes = ntypes};
+    memset(counts, 0, ntypes * sizeof(*counts));
+    if (j)
+        walk_alloc(m, j, count_item, &c);
+}
+
+struct r_node {
+    int v;
+    int ncores, ngpus;
+    int *cores, *gpus;
+};
+
+struct r_ctx {
+    const struct matcher *m;
+    int core_t, gpu_t;
+    struct r_node *nodes;
+    int nnodes;
+    int err;
+};
+
+static int node_of(const struct matcher *m, int v)
+{
+    for (; v >= 0; v = V(m, v)->parent)
+        if (V(m, v)->type == m->node_type)
+            return v;
+    return -1;
+}
+
+static int push_id(int **a, int *n, int id)
+{
+    int *x = realloc(*a, (*n + 1) * sizeof(int));
+    if (!x)
+        return -ENOMEM;
+    x[(*n)++] = id;
+    *a = x;
+    return 0;
+}
+
+static void r_item(void *arg, int v, int64_t amount, bool x)
+{
+    struct r_ctx *c = arg;
+    (void)amount;
+    int t = V(c->m, v)->type;
+    bool leaf = t == c->core_t || t == c->gpu_t;
+    if (c->err || (leaf && !x) || (!leaf && t != c->m->node_type))
+        return;
+    int nv = node_of(c->m, v);
+    if (nv < 0)
+        return;
+    struct r_node *rn = NULL;
+    for (int i = c->nnodes - 1; i >= 0 && !rn; i--)
+        if (c->nodes[i].v == nv)
+            rn = &c->nodes[i];
+    if (!rn) {
+        struct r_node *nn = realloc(c->nodes, (c->nnodes + 1) * sizeof(*nn));
+        if (!nn) {
+            c->err = -ENOMEM;
+            return;
+        }
+        c->nodes = nn;
+        rn = &c->nodes[c->nnodes++];
+        memset(rn, 0, sizeof(*rn));
+        rn->v = nv;
+    }
+    if (t == c->core_t)
+        c->err = push_id(&rn->cores, &rn->ncores, (int)V(c->m, v)->id);
+    else if (t == c->gpu_t)
+        c->err = push_id(&rn->gpus, &rn->ngpus, (int)V(c->m, v)->id);
+}
+
+static int rank_of(const struct matcher *m, int nv)
+{
+    if (V(m, nv)->rank >= 0)
+        return V(m, nv)->rank;
+    /* Graphs without ranks (GRUG recipes): the node's ordinal. */
+    int r = 0;
+    for (int v = 0; v < nv; v++)
+        if (V(m, v)->type == m->node_type)
+            r++;
+    return r;
+}
+
+static int r_node_cmp(const void *a, const void *b)
+{
+    const struct r_node *x = a, *y = b;
+    return x->v < y->v ? -1 : x->v > y->v;
+}
+
+json_t *match_to_R(const struct matcher *m, const struct match_alloc *a)
+{
+    struct job *j = job_of(m, a);
+    struct r_ctx c = {.m = m, .core_t = graph_lookup_type(m->g, "core"),
+                      .gpu_t = graph_lookup_type(m->g, "gpu")};
+    struct rv1_writer *w = NULL;
+    json_t *R = NULL;
+    if (!j)
+        return NULL;
+    walk_alloc(m, j, r_item, &c);
+    if (c.err || !(w = rv1_writer_create()))
+        goto out;
+    qsort(c.nodes, c.nnodes, sizeof(*c.nodes), r_node_cmp);
+    for (int i = 0; i < c.nnodes; i++) {
+        struct r_node *rn = &c.nodes[i];
+        if (rv1_writer_add(w, rank_of(m, rn->v), V(m, rn->v)->name, rn->cores,
+                           rn->ncores, rn->gpus, rn->ngpus) < 0)
+            goto out;
+    }
+    R = rv1_writer_finish(w, (double)a->start,
+                          a->end >= GRAPH_FOREVER ? 0. : (double)a->end);
+out:
+    rv1_writer_destroy(w);
+    for (int i = 0; i < c.nnodes; i++) {
+        free(c.nodes[i].cores);
+        free(c.nodes[i].gpus);
+    }
+    free(c.nodes);
+    return R;
+}

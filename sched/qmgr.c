@@ -1,0 +1,399 @@
+/* qmgr.c - queue policies (fcfs, easy, conservative) over the graph matcher.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/qmgr.h"
+
+struct qjob {
+    uint64_t id;
+    const struct rspec *req;
+    int urgency;
+    double t_submit;
+    uint64_t seq;
+    int64_t duration;       /* whole seconds, 0 = unlimited */
+    uint64_t shape;         /* hash of the resource request and duration */
+    bool running;
+    int pos;                /* index in pending[], -1 when not pending */
+    struct qjob *next;      /* hash chain */
+};
+
+struct qmgr {
+    struct graph *g;
+    struct matcher *m;
+    enum qmgr_policy policy;
+    int depth;
+    uint64_t seq;
+    struct qjob **pending;  /* sorted: urgency desc, submit time, seq */
+    size_t npending, maxpending;
+    struct qjob **running;  /* unordered */
+    size_t nrunning, maxrunning;
+    uint64_t *reserved;     /* reservations made by the last pass */
+    size_t nreserved, maxreserved;
+    struct qjob **buckets;
+    size_t nbuckets;
+};
+
+static const char *policy_names[] = {
+    [QMGR_FCFS] = "fcfs", [QMGR_EASY] = "easy", [QMGR_CONSERVATIVE] = "conservative",
+};
+
+int qmgr_policy_parse(const char *name)
+{
+    for (int i = 0; i <= QMGR_CONSERVATIVE; i++)
+        if (name && !strcmp(name, policy_names[i]))
+            return i;
+    return -1;
+}
+
+const char *qmgr_policy_name(enum qmgr_policy p)
+{
+    return p <= QMGR_CONSERVATIVE ? policy_names[p] : "?";
+}
+
+struct qmgr *qmgr_create(struct graph *g, enum match_policy mp, enum qmgr_policy qp)
+{
+    struct qmgr *q = calloc(1, sizeof(*q));
+    if (!q)
+        return NULL;
+    q->g = g;
+    q->policy = qp;
+    q->nbuckets = 4096;
+    q->buckets = calloc(q->nbuckets, sizeof(*q->buckets));
+    if (!q->buckets || !(q->m = match_create(g, mp))) {
+        qmgr_destroy(q);
+        return NULL;
+    }
+    return q;
+}
+
+void qmgr_destroy(struct qmgr *q)
+{
+    if (!q)
+        return;
+    for (size_t b = 0; q->buckets && b < q->nbuckets; b++) {
+        while (q->buckets[b]) {
+            struct qjob *j = q->buckets[b];
+            q->buckets[b] = j->next;
+            free(j);
+        }
+    }
+    free(q->buckets);
+    free(q->pending);
+    free(q->running);
+    free(q->reserved);
+    match_destroy(q->m);
+    free(q);
+}
+
+void qmgr_set_depth(struct qmgr *q, int depth)
+{
+    q->depth = depth < 0 ? 0 : depth;
+}
+
+void qmgr_set_policy(struct qmgr *q, enum qmgr_policy qp)
+{
+    q->policy = qp;
+}
+
+enum qmgr_policy qmgr_policy(const struct qmgr *q)
+{
+    return q->policy;
+}
+
+int qmgr_depth(const struct qmgr *q)
+{
+    if (q->depth > 0)
+        return q->depth;
+    return q->policy == QMGR_EASY ? 1 : q->policy == QMGR_CONSERVATIVE ? INT_MAX : 0;
+}
+
+struct matcher *qmgr_matcher(struct qmgr *q)
+{
+    return q->m;
+}
+
+size_t qmgr_pending(const struct qmgr *q)
+{
+    return q->npending;
+}
+
+size_t qmgr_running(const struct qmgr *q)
+{
+    return q->nrunning;
+}
+
+static struct qjob **slot_of(const struct qmgr *q, uint64_t id)
+{
+    struct qjob **p = &q->buckets[(id * 0x9E3779B97F4A7C15ull >> 17) % q->nbuckets];
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    return p;
+}
+
+static int job_cmp(const struct qjob *a, const struct qjob *b)
+{
+    if (a->urgency != b->urgency)
+        return a->urgency > b->urgency ? -1 : 1;
+    if (a->t_submit != b->t_submit)
+        return a->t_submit < b->t_submit ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void pending_remove(struct qmgr *q, struct qjob *j)
+{
+    size_t i = (size_t)j->pos;
+    memmove(&q->pending[i], &q->pending[i + 1], (q->npending - i - 1) * sizeof(*q->pending));
+    q->npending--;
+    for (size_t k = i; k < q->npending; k++)
+        q->pending[k]->pos = (int)k;
+    j->pos = -1;
+}
+
+static int pending_insert(struct qmgr *q, struct qjob *j)
+{
+    if (q->npending == q->maxpending) {
+        size_t max = q->maxpending ? q->maxpending * 2 : 64;
+        struct qjob **p = realloc(q->pending, max * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        q->pending = p;
+        q->maxpending = max;
+    }
+    /* Binary search for the place: new jobs usually go at the end. */
+    size_t lo = 0, hi = q->npending;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (job_cmp(q->pending[mid], j) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&q->pending[lo + 1], &q->pending[lo], (q->npending - lo) * sizeof(*q->pending));
+    q->pending[lo] = j;
+    q->npending++;
+    for (size_t k = lo; k < q->npending; k++)
+        q->pending[k]->pos = (int)k;
+    return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t shape_of(const struct rspec *req, int64_t duration)
+{
+    json_t *res = json_object_get(req->json, "resources");
+    char *s = res ? json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    uint64_t h = fnv(0xcbf29ce484222325ull, &duration, sizeof(duration));
+    if (s)
+        h = fnv(h, s, strlen(s));
+    free(s);
+    return h;
+}
+
+int qmgr_satisfiable(struct qmgr *q, const struct rspec *req, struct errmsg *err)
+{
+    return match_job(q->m, req, 0, MATCH_SATISFIABILITY, 0, 0, NULL, err);
+}
+
+int qmgr_submit(struct qmgr *q, uint64_t id, const struct rspec *req, int urgency,
+                double t_submit, double duration, struct errmsg *err)
+{
+    if (urgency < QMGR_URGENCY_HOLD || urgency > QMGR_URGENCY_MAX)
+        return errmsg_set(err, -EINVAL, "urgency %d is out of range 0-31", urgency);
+    if (*slot_of(q, id))
+        return errmsg_set(err, -EEXIST, "job is already queued");
+    int rc = qmgr_satisfiable(q, req, err);
+    if (rc < 0)
+        return rc;
+    struct qjob *j = calloc(1, sizeof(*j));
+    if (!j)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    j->id = id;
+    j->req = req;
+    j->urgency = urgency;
+    j->t_submit = t_submit;
+    j->seq = q->seq++;
+    j->duration = duration > 0 ? (int64_t)ceil(duration) : 0;
+    j->shape = shape_of(req, j->duration);
+    if (pending_insert(q, j) < 0) {
+        free(j);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    *slot_of(q, id) = j;
+    return 0;
+}
+
+static void forget(struct qmgr *q, struct qjob *j)
+{
+    struct qjob **p = slot_of(q, j->id);
+    *p = j->next;
+    free(j);
+}
+
+int qmgr_cancel(struct qmgr *q, uint64_t id)
+{
+    struct qjob *j = *slot_of(q, id);
+    if (!j || j->running)
+        return -ENOENT;
+    pending_remove(q, j);
+    match_cancel(q->m, id);     /* its reservation, if any */
+    forget(q, j);
+    return 0;
+}
+
+int qmgr_set_urgency(struct qmgr *q, uint64_t id, int urgency)
+{
+    struct qjob *j = *slot_of(q, id);
+    if (!j || j->running)
+        return -ENOENT;
+    if (urgency < QMGR_URGENCY_HOLD || urgency > QMGR_URGENCY_MAX)
+        return -EINVAL;
+    if (j->urgency != urgency) {
+        pending_remove(q, j);
+        j->urgency = urgency;
+        if (pending_insert(q, j) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int qmgr_release(struct qmgr *q, uint64_t id)
+{
+    struct qjob *j = *slot_of(q, id);
+    if (!j || !j->running)
+        return -ENOENT;
+    match_cancel(q->m, id);
+    for (size_t i = 0; i < q->nrunning; i++) {
+        if (q->running[i] == j) {
+            q->running[i] = q->running[--q->nrunning];
+            break;
+        }
+    }
+    forget(q, j);
+    return 0;
+}
+
+const struct match_alloc *qmgr_lookup(const struct qmgr *q, uint64_t id)
+{
+    return match_lookup(q->m, id);
+}
+
+static int push_running(struct qmgr *q, struct qjob *j)
+{
+    if (q->nrunning == q->maxrunning) {
+        size_t max = q->maxrunning ? q->maxrunning * 2 : 64;
+        struct qjob **r = realloc(q->running, max * sizeof(*r));
+        if (!r)
+            return -ENOMEM;
+        q->running = r;
+        q->maxrunning = max;
+    }
+    q->running[q->nrunning++] = j;
+    return 0;
+}
+
+static int push_reserved(struct qmgr *q, uint64_t id)
+{
+    if (q->nreserved == q->maxreserved) {
+        size_t max = q->maxreserved ? q->maxreserved * 2 : 64;
+        uint64_t *r = realloc(q->reserved, max * sizeof(*r));
+        if (!r)
+            return -ENOMEM;
+        q->reserved = r;
+        q->maxreserved = max;
+    }
+    q->reserved[q->nreserved++] = id;
+    return 0;
+}
+
+/* Shapes that failed to fit now during this pass (open addressing). */
+struct shapeset {
+    uint64_t *key;
+    size_t size, n;
+};
+
+static bool shape_seen(struct shapeset *s, uint64_t k, bool add)
+{
+    if (!s->key)
+        return false;
+    k |= 1;     /* 0 marks an empty slot */
+    size_t i = k % s->size;
+    while (s->key[i]) {
+        if (s->key[i] == k)
+            return true;
+        i = (i + 1) % s->size;
+    }
+    if (add && s->n < s->size / 2) {
+        s->key[i] = k;
+        s->n++;
+    }
+    return false;
+}
+
+int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
+{
+    int64_t t = (int64_t)floor(now);
+    int depth = qmgr_depth(q), nres = 0, nalloc = 0;
+    struct shapeset failed = {.size = 1024};
+    failed.key = calloc(failed.size, sizeof(uint64_t));
+
+    /* Last pass's reservations are remade from scratch. */
+    for (size_t i = 0; i < q->nreserved; i++)
+        match_cancel(q->m, q->reserved[i]);
+    q->nreserved = 0;
+    /* A running job that outlives its expected end keeps its resources
+     * until it is released: nobody may be placed on them meanwhile. */
+    for (size_t i = 0; i < q->nrunning; i++) {
+        const struct match_alloc *a = match_lookup(q->m, q->running[i]->id);
+        if (a && a->end <= t + 1)
+            match_extend(q->m, q->running[i]->id, t + 60);
+    }
+    for (size_t i = 0; i < q->npending;) {
+        struct qjob *j = q->pending[i];
+        if (j->urgency == QMGR_URGENCY_HOLD) {
+            i++;
+            continue;
+        }
+        const struct match_alloc *a = NULL;
+        int rc = -EBUSY;
+        if (!shape_seen(&failed, j->shape, false))
+            rc = match_job(q->m, j->req, j->id, MATCH_ALLOCATE, t, j->duration, &a, NULL);
+        if (rc == 0) {
+            pending_remove(q, j);
+            j->running = true;
+            if (push_running(q, j) < 0) {
+                /* cannot track it: give the resources back, retry later */
+                match_cancel(q->m, j->id);
+                j->running = false;
+                pending_insert(q, j);
+                break;
+            }
+            nalloc++;
+            cb(arg, j->id, a);
+            continue;   /* pending[i] is now the next job */
+        }
+        shape_seen(&failed, j->shape, true);
+        if (q->policy == QMGR_FCFS)
+            break;
+        if (nres < depth) {
+            nres++;
+            if (match_job(q->m, j->req, j->id, MATCH_ALLOCATE_ORELSE_RESERVE, t,
+                          j->duration, &a, NULL) == 0) {
+                if (!a->reserved || push_reserved(q, j->id) < 0)
+                    match_cancel(q->m, j->id);
+            }
+        }
+        i++;
+    }
+    free(failed.key);
+    return nalloc;
+}
