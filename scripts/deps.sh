@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config
-libfuse3-dev fuse3 liblmdb-dev lmdb-utils libnng-dev libhwloc-dev hwloc
+libfuse3-dev fuse3 liblmdb-dev lmdb-utils libnng-dev libhwloc-dev hwloc libxml2-dev
 libjansson-dev libyaml-dev
 inotify-tools python3 procps util-linux psmisc"
 
