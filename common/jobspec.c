@@ -927,6 +927,74 @@ static int check_jobspec(json_t *o, struct jobspec *js, struct errmsg *err)
     return 0;
 }
 
+/* Slots and their cores/gpus, counting each vertex at its minimum. */
+static void general_shape(const struct rspec_res *r, int n, int64_t mult, bool in_slot,
+                          struct jobspec *js, int64_t *nslots)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t c = r[i].count.min > 0 ? r[i].count.min : 0;
+        if (!strcmp(r[i].type, "slot")) {
+            *nslots += mult * c;
+            if (!js->slot_label && r[i].label)
+                js->slot_label = strdup(r[i].label);
+            int64_t per = 0;
+            struct jobspec tmp = {0};
+            general_shape(r[i].with, r[i].nwith, 1, true, &tmp, &per);
+            if (!js->slot_cores) {
+                js->slot_cores = tmp.slot_cores;
+                js->slot_gpus = tmp.slot_gpus;
+            }
+            continue;
+        }
+        if (in_slot && !strcmp(r[i].type, "core"))
+            js->slot_cores += (int)(mult * c);
+        if (in_slot && !strcmp(r[i].type, "gpu"))
+            js->slot_gpus += (int)(mult * c);
+        general_shape(r[i].with, r[i].nwith, mult * c, in_slot, js, nslots);
+    }
+}
+
+/* A jobspec in general RFC 14 form (version != 1). */
+static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
+{
+    int rc = rspec_from_json(o, &js->rs, err);
+    if (rc < 0)
+        return rc;
+    const struct rspec *rs = js->rs;
+    js->general = true;
+    if (!(js->argv = calloc(rs->argc + 1, sizeof(char *))))
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < rs->argc; i++)
+        if (!(js->argv[i] = strdup(rs->argv[i])))
+            return errmsg_set(err, -ENOMEM, "out of memory");
+    js->argc = rs->argc;
+    if (js->argc == 0)
+        return invalid(err, "tasks[0].command", "must be a non-empty list");
+    int64_t nslots = 0;
+    general_shape(rs->res, rs->nres, 1, false, js, &nslots);
+    if (nslots < 1 || nslots > INT_MAX)
+        return invalid(err, "resources", "must ask for between 1 and INT_MAX slots");
+    js->nslots = (int)nslots;
+    if (js->slot_cores < 1)
+        js->slot_cores = 1;     /* a slot of gpus or memory still runs somewhere */
+    js->per_slot = rs->per_slot > 0 && rs->per_slot < INT_MAX ? (int)rs->per_slot : 0;
+    js->total = rs->total > 0 && rs->total < INT_MAX ? (int)rs->total : 0;
+    if (!js->per_slot && !js->total)
+        js->per_slot = 1;
+    if (js->per_slot > 0 && nslots > INT_MAX / js->per_slot)
+        return invalid(err, "tasks[0].count.per_slot", "too many tasks");
+    js->duration = rs->duration;
+    json_t *sys = json_object_get(json_object_get(o, "attributes"), "system");
+    json_t *v;
+    if ((v = json_object_get(sys, "cwd")) && json_is_string(v))
+        js->cwd = json_string_value(v);
+    if ((v = json_object_get(json_object_get(sys, "job"), "name")) && json_is_string(v))
+        js->name = json_string_value(v);
+    if ((v = json_object_get(sys, "environment")) && json_is_object(v))
+        js->environment = v;
+    return 0;
+}
+
 int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errmsg *err)
 {
     struct jobspec *js;
@@ -945,7 +1013,12 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
     js->json = o;
-    if ((rc = check_jobspec(o, js, err)) < 0)
+    json_t *version = json_is_object(o) ? json_object_get(o, "version") : NULL;
+    if (version && (!json_is_integer(version) || json_integer_value(version) != 1))
+        rc = check_general(o, js, err);
+    else if ((rc = check_jobspec(o, js, err)) == 0)
+        rc = rspec_from_json(o, &js->rs, err);
+    if (rc < 0)
         goto error;
     *out = js;
     return 0;
@@ -978,6 +1051,7 @@ void jobspec_destroy(struct jobspec *js)
         free(js->argv);
     }
     free(js->slot_label);
+    rspec_destroy(js->rs);
     json_decref(js->json);
     free(js);
 }

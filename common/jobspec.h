@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "common/errmsg.h"
+#include "common/rspec.h"
 
 /* Largest jobspec accepted, in bytes (documented in doc/tree.md). */
 #define JOBSPEC_MAX_SIZE (1024 * 1024)
@@ -41,9 +42,18 @@ struct jobspec {
     const char *cwd;         /* attributes.system.cwd or NULL (borrowed from json) */
     const char *name;        /* attributes.system.job.name or NULL (borrowed) */
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
+
+    /* The resource request in general RFC 14 form, for the graph scheduler
+     * (both versions). A jobspec whose version is not 1 is validated by the
+     * general rules (rspec.h) and the fields above are derived from it:
+     * nnodes 0, nslots the slots it asks for (counts at their minimum),
+     * slot_cores/slot_gpus the cores/gpus inside one slot. */
+    struct rspec *rs;
+    bool general;            /* version != 1 */
 };
 
-/* Parse buf[0..len) (YAML or JSON text) and validate it as RFC 25 V1.
+/* Parse buf[0..len) (YAML or JSON text) and validate it as RFC 25 V1
+ * when it says version 1, else by the general RFC 14 rules.
  * Returns 0 and sets *out, or -EINVAL (invalid), -E2BIG (over JOBSPEC_MAX_SIZE)
  * or -ENOMEM, with a precise reason in err such as
  *   "tasks[0].command: must be a non-empty list"

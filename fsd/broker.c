@@ -15,13 +15,17 @@
 #include "fsd/publish.h"
 #include "fsd/store.h"
 #include "fsd/vfs/vfs.h"
+#include "sched/graph.h"
+#include "sched/grug.h"
+#include "sched/jgf.h"
 #include "sched/rgraph.h"
 
 struct broker {
     const struct broker_config *cfg;
     struct ev_loop *loop;
     struct store *st;
-    struct rgraph *g;
+    struct rgraph *g;            /* this machine's cpus, or the R it was given */
+    struct graph *graph;         /* what the scheduler places jobs on */
     struct jobmgr *m;
     struct vfs *v;
     struct publisher *pub;
@@ -103,23 +107,47 @@ static void iterate(struct broker *b)
     jobmgr_after_commit(b->m, rc);
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* --resources: R JSON or hwloc XML (the flat model, tasks bound to the
+ * matching cores of this machine), a Fluxion GRUG recipe (.graphml) or a
+ * JGF graph (JSON with a "graph" key) for richer graphs, whose tasks run
+ * here unbound. Default: this machine, discovered with hwloc. */
 static int load_resources(struct broker *b)
 {
     struct errmsg err = { "" };
     const char *path = b->cfg->resources;
-    if (!path)
-        b->g = rgraph_create_hwloc(NULL, &err);
-    else {
-        char head[1] = { 0 };
+    char head[4096] = "";
+    if (path) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
-            (void)!read(fd, head, 1);
+            ssize_t n = read(fd, head, sizeof(head) - 1);
+            head[n > 0 ? n : 0] = '\0';
             close(fd);
         }
-        /* hwloc XML starts with '<', R JSON with '{' */
-        b->g = head[0] == '<' ? rgraph_create_hwloc(path, &err) : rgraph_load_file(path, &err);
     }
-    if (!b->g) {
+    bool grug = path && (has_suffix(path, ".graphml") || strstr(head, "<graphml"));
+    bool jgf = path && head[0] == '{' && strstr(head, "\"graph\"");
+    if (!path || grug || jgf)
+        b->g = rgraph_create_hwloc(NULL, &err);
+    else
+        b->g = head[0] == '<' ? rgraph_create_hwloc(path, &err) : rgraph_load_file(path, &err);
+    if (b->g) {
+        int rc = grug ? grug_load(path, &b->graph, &err)
+               : jgf ? jgf_load(path, &b->graph, &err)
+               : (b->graph = rgraph_to_graph(b->g, &err)) ? 0 : -1;
+        if (rc == 0 && graph_finalize(b->graph, &err) < 0)
+            rc = -1;
+        if (rc < 0) {
+            graph_destroy(b->graph);
+            b->graph = NULL;
+        }
+    }
+    if (!b->g || !b->graph) {
         fprintf(stderr, "fluxfsd: resources%s%s: %s\n", path ? " " : "", path ? path : "",
                 err.text);
         return -1;
@@ -187,6 +215,9 @@ static int setup(struct broker *b)
         .mountpoint = b->cfg->mountpoint,
         .purge_age = b->cfg->purge_age,
         .purge_keep = b->cfg->purge_keep,
+        .match_policy = b->cfg->match_policy,
+        .queue_policy = b->cfg->queue_policy,
+        .queue_depth = b->cfg->queue_depth,
     };
     sigset_t mask;
     int rc;
@@ -199,7 +230,7 @@ static int setup(struct broker *b)
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
-    if (!(b->m = jobmgr_create(b->loop, b->st, b->g, &mcfg, &err))) {
+    if (!(b->m = jobmgr_create(b->loop, b->st, b->g, b->graph, &mcfg, &err))) {
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
@@ -266,6 +297,7 @@ static void teardown(struct broker *b)
         close(b->sigfd);
     ev_destroy(b->loop);
     rgraph_destroy(b->g);
+    graph_destroy(b->graph);
 }
 
 /* Once started, a daemon's stdio goes to the log file in its state dir. */

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "common/batch.h"
+#include "common/idset.h"
 #include "exec/exec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
+#include "sched/match.h"
 
 struct idvec {
     uint64_t *ids;
@@ -22,8 +24,10 @@ struct idvec {
 struct jobmgr {
     struct ev_loop *loop;
     struct store *st;
-    struct rgraph *g;
-    struct sched *sched;
+    struct rgraph *g;            /* this machine: where core ids run (affinity) */
+    struct graph *graph;         /* what is scheduled */
+    struct qmgr *q;
+    int core_type, gpu_type, node_type;
     struct exec *exec;
     struct jobmgr_config cfg;
     struct fluid_gen gen;
@@ -241,7 +245,7 @@ static void job_finish(struct jobmgr *m, struct job *job, int status)
     }
     post_event(m, job, "finish", json_pack("{s:i}", "status", status));
     set_state(m, job, JOB_CLEANUP);
-    sched_release(m->sched, job->id);
+    qmgr_release(m->q, job->id);
     m->sched_needed = true;
     post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
     post_event(m, job, "free", NULL);
@@ -328,21 +332,105 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     exec_terminate(m->exec, job->id, m->cfg.kill_grace);
 }
 
-/* Lay the job's tasks over its slots: slot k of node n gets cores
- * [k*slot_cores, (k+1)*slot_cores) of that node's share. per_slot tasks fill
- * slots in order; a total count is dealt round-robin over slots, and when
- * there are fewer tasks than slots (a batch script: one task) each task also
- * gets the slots dealt to it, so it is bound to all of its allocation. */
-struct slot_ref {
-    int node;      /* index into a->nodes */
-    int first;     /* first core index into a->nodes[node].cores */
+/* One node's share of an allocation, as the executor deals tasks. */
+struct alloc_node {
+    int rank;
+    int ncores;
+    int *cpus;       /* OS cpu per allocated core, -1 if unknown here */
+    int nslots;
 };
 
-static int build_tasks(struct jobmgr *m, struct job *job, const struct sched_alloc *a,
+struct alloc_view {
+    int nnodes;
+    struct alloc_node *nodes;
+};
+
+static void alloc_view_release(struct alloc_view *av)
+{
+    for (int i = 0; i < av->nnodes; i++)
+        free(av->nodes[i].cpus);
+    free(av->nodes);
+}
+
+/* OS cpu of core id on the node of that rank, from this machine's map. */
+static int core_cpu(const struct jobmgr *m, int rank, int id)
+{
+    for (int n = 0; n < rgraph_nnodes(m->g); n++) {
+        const struct rgraph_node *gn = rgraph_node(m->g, n);
+        if (gn->rank != rank && rgraph_nnodes(m->g) > 1)
+            continue;
+        for (int i = 0; i < gn->ncores; i++)
+            if (gn->core_ids[i] == id)
+                return gn->core_cpus[i];
+        return -1;
+    }
+    return -1;
+}
+
+/* Nodes, cores and slots of an allocation, from its R (rank order). */
+static int alloc_view_build(struct jobmgr *m, const struct jobspec *js, json_t *R,
+                            struct alloc_view *av)
+{
+    json_t *lite = json_object_get(json_object_get(R, "execution"), "R_lite");
+    size_t i;
+    json_t *e;
+    memset(av, 0, sizeof(*av));
+    json_array_foreach(lite, i, e) {
+        struct idset *ranks = idset_decode(json_string_value(json_object_get(e, "rank")));
+        struct idset *cores = idset_decode(json_string_value(
+            json_object_get(json_object_get(e, "children"), "core")));
+        for (int r = ranks ? idset_first(ranks) : -1; r >= 0; r = idset_next(ranks, r)) {
+            struct alloc_node *nn = realloc(av->nodes, (av->nnodes + 1) * sizeof(*nn));
+            if (!nn)
+                break;
+            av->nodes = nn;
+            struct alloc_node *an = &av->nodes[av->nnodes++];
+            memset(an, 0, sizeof(*an));
+            an->rank = r;
+            size_t nc = cores ? idset_count(cores) : 0;
+            an->cpus = calloc(nc ? nc : 1, sizeof(int));
+            for (int c = cores ? idset_first(cores) : -1; an->cpus && c >= 0;
+                 c = idset_next(cores, c))
+                an->cpus[an->ncores++] = core_cpu(m, r, c);
+            /* slots fill a node's cores in order; a slot without cores
+             * (gpus only) still gets one place per node */
+            an->nslots = js->slot_cores > 0 ? an->ncores / js->slot_cores : 0;
+            if (an->nslots == 0 && !js->general)
+                an->nslots = an->ncores > 0;
+        }
+        idset_destroy(ranks);
+        idset_destroy(cores);
+    }
+    if (js->general) {
+        /* general requests may put slots anywhere: deal the job's slots
+         * over its nodes in proportion to their cores */
+        int want = jobspec_total_slots(js), have = 0;
+        for (int n = 0; n < av->nnodes; n++)
+            have += av->nodes[n].nslots;
+        for (int n = 0; have < want && av->nnodes > 0; n = (n + 1) % av->nnodes, have++)
+            av->nodes[n].nslots++;
+        for (int n = av->nnodes - 1; have > want && n >= 0; n--)
+            while (have > want && av->nodes[n].nslots > 0)
+                av->nodes[n].nslots--, have--;
+    }
+    return av->nnodes > 0 ? 0 : -EINVAL;
+}
+
+/* Tasks are dealt over the slots in order (per_slot tasks each, or total
+ * round-robin); a task is bound to the cores of its slot, and when there
+ * are fewer tasks than slots (count.total), the task that owns several slots
+ * gets the slots dealt to it, so it is bound to all of its allocation. */
+struct slot_ref {
+    int node;      /* index into av->nodes */
+    int first;     /* first core index into av->nodes[node].cpus */
+};
+
+static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_view *a,
                        struct exec_task **tasksp, int **cpubufp)
 {
     const struct jobspec *js = job->js;
     int nslots = 0;
+    (void)m;
     for (int i = 0; i < a->nnodes; i++)
         nslots += a->nodes[i].nslots;
     if (nslots < 1)
@@ -374,13 +462,12 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct sched_all
         tasks[t].localid = local[home->node]++;
         tasks[t].cpus = next;
         for (int k = first; k < nslots; k += step) {
-            const struct sched_alloc_node *an = &a->nodes[slots[k].node];
-            const struct rgraph_node *gn = rgraph_node(m->g, an->node);
+            const struct alloc_node *an = &a->nodes[slots[k].node];
             if (slots[k].node != home->node)
                 continue;   /* a task runs on one node */
             for (int c = slots[k].first; c < slots[k].first + js->slot_cores && c < an->ncores; c++)
-                if (gn->core_cpus[an->cores[c]] >= 0)
-                    next[tasks[t].ncpus++] = gn->core_cpus[an->cores[c]];
+                if (an->cpus[c] >= 0)
+                    next[tasks[t].ncpus++] = an->cpus[c];
         }
         next += tasks[t].ncpus;
     }
@@ -393,12 +480,15 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct sched_all
 
 static void job_start(struct jobmgr *m, struct job *job)
 {
-    const struct sched_alloc *a = sched_lookup_alloc(m->sched, job->id);
+    struct alloc_view av = {0};
     struct exec_task *tasks = NULL;
     int *cpus = NULL;
     struct errmsg err = { "" };
-    int ntasks = a ? build_tasks(m, job, a, &tasks, &cpus) : -ENOENT;
+    json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL;
+    int ntasks = R && alloc_view_build(m, job->js, R, &av) == 0
+               ? build_tasks(m, job, &av, &tasks, &cpus) : -ENOENT;
     int rc = ntasks;
+    json_decref(R);
 
     if (ntasks > 0) {
         struct exec_job ej = {
@@ -407,7 +497,7 @@ static void job_start(struct jobmgr *m, struct job *job)
             .argv = job->js->argv,
             .cwd = job->cwd,
             .environment = job->js->environment,
-            .nnodes = a->nnodes,
+            .nnodes = av.nnodes,
             .ntasks = ntasks,
             .tasks = tasks,
             .uid = job->uid,
@@ -417,6 +507,7 @@ static void job_start(struct jobmgr *m, struct job *job)
     }
     free(tasks);
     free(cpus);
+    alloc_view_release(&av);
     if (rc < 0) {
         post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
         job_finish(m, job, 1);
@@ -427,13 +518,21 @@ static void job_start(struct jobmgr *m, struct job *job)
         job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
 }
 
-static void on_alloc(void *arg, uint64_t id, const struct sched_alloc *a)
+static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
 {
     struct jobmgr *m = arg;
     struct job *job = jobmgr_lookup(m, id);
     if (!job)
         return;
-    json_t *R = sched_alloc_to_R(m->sched, a);
+    json_t *R = match_to_R(qmgr_matcher(m->q), a);
+    if (R) {
+        /* R carries wall-clock times, the graph whole seconds */
+        json_t *ex = json_object_get(R, "execution");
+        double now = ev_now(m->loop);
+        json_object_set_new(ex, "starttime", json_real(now));
+        json_object_set_new(ex, "expiration",
+                            json_real(job->js->duration > 0 ? now + job->js->duration : 0.));
+    }
     char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
     json_decref(R);
     if (text) {
@@ -452,16 +551,6 @@ static void on_alloc(void *arg, uint64_t id, const struct sched_alloc *a)
 }
 
 /* ---- submission ---- */
-
-static void request_from_jobspec(const struct jobspec *js, struct sched_request *req)
-{
-    req->nnodes = js->nnodes;
-    req->node_exclusive = js->node_exclusive;
-    req->nslots = js->nslots;
-    req->slot_cores = js->slot_cores;
-    req->slot_gpus = js->slot_gpus;
-    req->duration = js->duration;
-}
 
 static struct job *dep_lookup(void *arg, const char *idstr)
 {
@@ -532,15 +621,13 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
                   const char *cwd, struct job **jobp, struct errmsg *err)
 {
     struct jobspec *js = NULL;
-    struct sched_request req;
     struct job *job = NULL;
     uint64_t id;
     int rc;
 
     if ((rc = parse_submission(text, len, &js, err)) < 0)
         return rc;
-    request_from_jobspec(js, &req);
-    if (!sched_satisfiable(m->sched, &req, err)) {
+    if (qmgr_satisfiable(m->q, js->rs, err) < 0) {
         rc = -EINVAL;
         goto error;
     }
@@ -569,12 +656,12 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     js = NULL;
     job->uid = uid;
     job->gid = gid;
-    job->urgency = SCHED_URGENCY_DEFAULT;
+    job->urgency = QMGR_URGENCY_DEFAULT;
     /* attributes.system.urgency lets a job be submitted held (0) or favoured */
     json_t *u = json_object_get(json_object_get(json_object_get(job->js->json, "attributes"),
                                                 "system"), "urgency");
     if (u) {
-        int max = (uid == 0 || uid == m->owner) ? SCHED_URGENCY_MAX : SCHED_URGENCY_DEFAULT;
+        int max = (uid == 0 || uid == m->owner) ? QMGR_URGENCY_MAX : QMGR_URGENCY_DEFAULT;
         if (!json_is_integer(u) || json_integer_value(u) < 0 || json_integer_value(u) > max) {
             rc = errmsg_set(err, -EINVAL, "attributes.system.urgency: must be an integer 0-%d",
                             max);
@@ -641,7 +728,7 @@ static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errms
         exec_terminate(m->exec, job->id, m->cfg.kill_grace);
         return 0;
     default:
-        sched_cancel(m->sched, job->id);
+        qmgr_cancel(m->q, job->id);
         post_exception(m, job, "cancel", uid, "canceled by user");
         job_end_pending(m, job, RESULT_CANCELED);
         return 0;
@@ -685,14 +772,14 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
     if (strcmp(verb, "urgency") == 0 && arg && !extra) {
         char *end;
         long u = strtol(arg, &end, 10);
-        int max = (uid == 0 || uid == m->owner) ? SCHED_URGENCY_MAX : SCHED_URGENCY_DEFAULT;
+        int max = (uid == 0 || uid == m->owner) ? QMGR_URGENCY_MAX : QMGR_URGENCY_DEFAULT;
         if (*end || u < 0 || u > max)
             return errmsg_set(err, -EINVAL, "urgency '%s' out of range 0-%d", arg, max);
         if (job->state != JOB_SCHED && job->state != JOB_DEPEND)
             return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
         job->urgency = (int)u;
         if (job->state == JOB_SCHED)
-            sched_set_urgency(m->sched, job->id, job->urgency);
+            qmgr_set_urgency(m->q, job->id, job->urgency);
         m->sched_needed = true;
         post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
                                                  "urgency", job->urgency));
@@ -759,21 +846,71 @@ const struct rgraph *jobmgr_rgraph(struct jobmgr *m)
     return m->g;
 }
 
-const struct sched *jobmgr_sched(struct jobmgr *m)
+struct graph *jobmgr_graph(struct jobmgr *m)
 {
-    return m->sched;
+    return m->graph;
+}
+
+struct qmgr *jobmgr_qmgr(struct jobmgr *m)
+{
+    return m->q;
+}
+
+/* The job holding vertex v now: an exclusive or pool hold on it, or an
+ * exclusive hold on an ancestor (a whole node or socket). */
+struct job *jobmgr_vertex_owner(struct jobmgr *m, int v)
+{
+    for (int u = v; u >= 0; u = graph_vertex(m->graph, u)->parent) {
+        const struct graph_vertex *x = graph_vertex(m->graph, u);
+        for (int i = 0; i < x->nholds; i++) {
+            const struct graph_hold *h = &x->holds[i];
+            struct job *job;
+            if (h->kind == GRAPH_HOLD_S || (u != v && h->kind != GRAPH_HOLD_X))
+                continue;
+            if ((job = jobmgr_lookup(m, h->job)) && job->state == JOB_RUN)
+                return job;
+        }
+    }
+    return NULL;
+}
+
+/* The graph vertex of a given type and id on the node of that rank. */
+static int vertex_on_rank(struct jobmgr *m, int rank, int type, int id)
+{
+    int node = -1;
+    for (int v = 0; v < graph_nvertices(m->graph); v++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, v);
+        if (x->type == m->node_type)
+            node = x->rank == rank || (x->rank < 0 && rank == 0) ? v : -1;
+        else if (node >= 0 && x->type == type && x->id == id)
+            return v;
+    }
+    return -1;
 }
 
 struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core)
 {
-    uint64_t id = sched_core_owner(m->sched, node, core);
-    return id ? jobmgr_lookup(m, id) : NULL;
+    const struct rgraph_node *gn = rgraph_node(m->g, node);
+    int v = gn && core < gn->ncores
+          ? vertex_on_rank(m, gn->rank, m->core_type, gn->core_ids[core]) : -1;
+    return v >= 0 ? jobmgr_vertex_owner(m, v) : NULL;
 }
 
 struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
 {
-    uint64_t id = sched_gpu_owner(m->sched, node, gpu);
-    return id ? jobmgr_lookup(m, id) : NULL;
+    const struct rgraph_node *gn = rgraph_node(m->g, node);
+    int v = gn && gpu < gn->ngpus
+          ? vertex_on_rank(m, gn->rank, m->gpu_type, gn->gpu_ids[gpu]) : -1;
+    return v >= 0 ? jobmgr_vertex_owner(m, v) : NULL;
+}
+
+int jobmgr_free_cores(struct jobmgr *m)
+{
+    int n = 0;
+    for (int v = 0; v < graph_nvertices(m->graph); v++)
+        if (graph_vertex(m->graph, v)->type == m->core_type && !jobmgr_vertex_owner(m, v))
+            n++;
+    return n;
 }
 
 /* ---- loop phases ---- */
@@ -830,7 +967,7 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
         check_dependencies(m);
     if (schedule && m->sched_needed) {
         m->sched_needed = false;
-        sched_schedule(m->sched, ev_now(m->loop), on_alloc, m);
+        qmgr_schedule(m->q, ev_now(m->loop), on_alloc, m);
     }
     /* after dependencies were decided, so none sees its target vanish */
     purge(m);
@@ -850,10 +987,9 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
 /* Queue a durable job; one the graph can no longer satisfy ends here. */
 static void job_enqueue(struct jobmgr *m, struct job *job)
 {
-    struct sched_request req;
     struct errmsg err = { "" };
-    request_from_jobspec(job->js, &req);
-    if (sched_submit(m->sched, job->id, &req, job->urgency, job->t_submit, &err) < 0) {
+    if (qmgr_submit(m->q, job->id, job->js->rs, job->urgency, job->t_submit,
+                    job->js->duration, &err) < 0) {
         post_exception(m, job, "alloc", m->owner, err.text);
         job_end_pending(m, job, RESULT_FAILED);
         return;
@@ -998,7 +1134,8 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
 }
 
 struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgraph *g,
-                             const struct jobmgr_config *cfg, struct errmsg *err)
+                             struct graph *graph, const struct jobmgr_config *cfg,
+                             struct errmsg *err)
 {
     struct jobmgr *m = calloc(1, sizeof(*m));
     if (!m) {
@@ -1008,6 +1145,10 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->loop = loop;
     m->st = st;
     m->g = g;
+    m->graph = graph;
+    m->core_type = graph_lookup_type(graph, "core");
+    m->gpu_type = graph_lookup_type(graph, "gpu");
+    m->node_type = graph_lookup_type(graph, "node");
     m->owner = geteuid();
     m->t_start = ev_now(loop);
     m->cfg.kill_grace = cfg && cfg->kill_grace > 0 ? cfg->kill_grace : 5.0;
@@ -1015,10 +1156,20 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->purge_from = 1;
-    if (!(m->sched = sched_create(g)) || !(m->exec = exec_create(loop, &exec_ops, m))) {
+    int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "first");
+    int qp = qmgr_policy_parse(cfg && cfg->queue_policy ? cfg->queue_policy : "easy");
+    if (mp < 0 || qp < 0) {
+        errmsg_set(err, -EINVAL, "unknown %s policy '%s'", mp < 0 ? "match" : "queue",
+                   mp < 0 ? cfg->match_policy : cfg->queue_policy);
+        goto error;
+    }
+    if (!(m->q = qmgr_create(graph, (enum match_policy)mp, (enum qmgr_policy)qp))
+        || !(m->exec = exec_create(loop, &exec_ops, m))) {
         errmsg_set(err, -ENOMEM, "cannot create the scheduler or executor");
         goto error;
     }
+    if (cfg && cfg->queue_depth > 0)
+        qmgr_set_depth(m->q, cfg->queue_depth);
     if (cfg && cfg->mountpoint)
         exec_set_private_path(m->exec, cfg->mountpoint);
     int rc = store_job_foreach(st, load_job, m);
@@ -1052,11 +1203,11 @@ void jobmgr_destroy(struct jobmgr *m)
     exec_destroy(m->exec);
     /* write what the shutdown changed (but schedule nothing); the caller commits */
     m->sched_needed = false;
-    if (m->sched)
+    if (m->q)
         jobmgr_prepare_commit(m, false);
     for (size_t i = 0; i < m->nseq; i++)
         job_destroy(m->byseq[i]);
-    sched_destroy(m->sched);
+    qmgr_destroy(m->q);
     free(m->hash);
     free(m->byseq);
     free(m->new_jobs.ids);

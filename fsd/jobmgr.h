@@ -27,7 +27,8 @@
 #include "fsd/job.h"
 #include "fsd/store.h"
 #include "sched/rgraph.h"
-#include "sched/sched.h"
+#include "sched/graph.h"
+#include "sched/qmgr.h"
 
 struct jobmgr_config {
     double kill_grace;        /* seconds between SIGTERM and SIGKILL (default 5) */
@@ -35,6 +36,9 @@ struct jobmgr_config {
     const char *mountpoint;   /* our own tree: tasks that need it are forked */
     double purge_age;         /* purge inactive jobs older than this (s); 0 = keep */
     uint64_t purge_keep;      /* keep at most this many inactive jobs; 0 = all */
+    const char *match_policy; /* match.h policy name (default "first") */
+    const char *queue_policy; /* "fcfs", "easy" (default) or "conservative" */
+    int queue_depth;          /* reservation depth, 0 = the policy's default */
 };
 
 enum jobmgr_change {
@@ -52,8 +56,11 @@ struct jobmgr;
 /* Load every job from the store and recover: pending jobs are queued again,
  * jobs that were running when the previous broker died become INACTIVE with
  * an exception of type "lost" (result LOST). Takes no ownership. */
+/* g maps core ids to this machine's cpus (affinity); graph is what the
+ * scheduler places jobs on. Both must outlive the job manager. */
 struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgraph *g,
-                             const struct jobmgr_config *cfg, struct errmsg *err);
+                             struct graph *graph, const struct jobmgr_config *cfg,
+                             struct errmsg *err);
 
 /* Terminate running jobs (recorded as canceled by shutdown) and free
  * everything. The caller commits the store afterwards. NULL-safe. */
@@ -88,8 +95,12 @@ ssize_t jobmgr_output_read(struct jobmgr *m, struct job *job, int stream, uint64
 size_t jobmgr_count(struct jobmgr *m, enum job_state s);
 double jobmgr_start_time(struct jobmgr *m);
 const struct rgraph *jobmgr_rgraph(struct jobmgr *m);
-const struct sched *jobmgr_sched(struct jobmgr *m);
-/* Job that holds a resource, resolved from sched's owner id (NULL = free). */
+struct graph *jobmgr_graph(struct jobmgr *m);
+struct qmgr *jobmgr_qmgr(struct jobmgr *m);
+/* Running job holding graph vertex v now (itself or a whole ancestor). */
+struct job *jobmgr_vertex_owner(struct jobmgr *m, int v);
+int jobmgr_free_cores(struct jobmgr *m);
+/* Job that holds core/gpu index i of rgraph node n (NULL = free). */
 struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core);
 struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu);
 

@@ -643,11 +643,10 @@ static int rq_build(struct matcher *m, const struct rspec_res *res, int n,
             q->type = RQ_SLOT;
         } else {
             q->type = graph_lookup_type(m->g, s->type);
-            if (q->type < 0 || graph_count_type(m->g, q->type) == 0) {
+            if ((q->type < 0 || graph_count_type(m->g, q->type) == 0) && s->count.max > 0) {
                 rq_free(r, n);
-                return errmsg_set(err, -EINVAL,
-                                  "resource type '%s' is not in the resource graph",
-                                  s->type);
+                return errmsg_set(err, -EINVAL, "requested resource type '%s' but the "
+                                  "instance has none", s->type);
             }
             q->excl = s->exclusive;
         }
@@ -811,6 +810,41 @@ static bool try_at(struct matcher *m, const struct rq *top, int ntop, int64_t t0
     return true;
 }
 
+/* Units of each type the request asks for, counts at their minimum. */
+static void need_by_type(const struct rq *r, int n, int64_t mult, int64_t *need, int ntypes)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t c = mult * r[i].count->min;
+        if (r[i].type >= 0 && r[i].type < ntypes)
+            need[r[i].type] += c;
+        need_by_type(r[i].with, r[i].nwith, c, need, ntypes);
+    }
+}
+
+/* Why a request can never be met: the first type it wants more of than the
+ * whole graph has, else its shape. */
+static int unsat_reason(struct matcher *m, const struct rq *top, int ntop, struct errmsg *err)
+{
+    int ntypes = graph_ntypes(m->g);
+    int64_t *need = calloc(ntypes ? ntypes : 1, sizeof(*need));
+    if (need) {
+        need_by_type(top, ntop, 1, need, ntypes);
+        for (int t = 0; t < ntypes; t++) {
+            int64_t have = graph_count_type(m->g, t);
+            if (need[t] > have && have > 0) {
+                int rc = errmsg_set(err, -ENODEV, "requested %lld %s but the instance has %lld",
+                                    (long long)need[t], graph_type_name(m->g, t),
+                                    (long long)have);
+                free(need);
+                return rc;
+            }
+        }
+        free(need);
+    }
+    return errmsg_set(err, -ENODEV, "no part of the resource graph can ever satisfy "
+                                    "the request (its resources are not nested that way)");
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -856,7 +890,7 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
         return rc;
     if (op == MATCH_SATISFIABILITY) {
         rc = try_at(m, top, req->nres, now, window_end(now, duration), true) ? 0
-           : errmsg_set(err, -ENODEV, "the request can never be satisfied by this resource graph");
+           : unsat_reason(m, top, req->nres, err);
         goto done;
     }
     bool ok = try_at(m, top, req->nres, now, window_end(now, duration), false);
@@ -878,8 +912,7 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
     rc = errmsg_set(err, -EBUSY, "no matching resources are free");
     if (op == MATCH_ALLOCATE_WITH_SAT || op == MATCH_ALLOCATE_ORELSE_RESERVE) {
         if (!try_at(m, top, req->nres, now, window_end(now, duration), true))
-            rc = errmsg_set(err, -ENODEV,
-                            "the request can never be satisfied by this resource graph");
+            rc = unsat_reason(m, top, req->nres, err);
     }
 done:
     reset(m);
@@ -908,7 +941,7 @@ int match_unsat_per_unit(struct matcher *m, const struct rspec *req, struct errm
         top[i].count = &one[i];
     }
     rc = try_at(m, top, req->nres, 0, GRAPH_FOREVER, true) ? -EBUSY
-       : errmsg_set(err, -ENODEV, "the request can never be satisfied by this resource graph");
+       : unsat_reason(m, top, req->nres, err);
     reset(m);
     free(one);
     rq_free(top, req->nres);

@@ -11,6 +11,7 @@
 
 #include "common/hostlist.h"
 #include "common/idset.h"
+#include "sched/graph.h"
 #include "sched/rgraph.h"
 #include "sched/rv1.h"
 
@@ -537,3 +538,39 @@ out:
     rv1_writer_destroy(w);
     return R;
 }
+
+/* The scheduling graph of a flat model: cluster0 > node (by rank) > core,
+ * gpu (ids as in R). Used for R files and when hwloc describes this machine. */
+struct graph *rgraph_to_graph(const struct rgraph *rg, struct errmsg *err)
+{
+    struct graph *g = graph_create();
+    int root;
+    if (!g) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    if ((root = graph_add_vertex(g, -1, "cluster", "cluster", NULL, 0, 1, NULL, -1, err)) < 0)
+        goto error;
+    for (int n = 0; n < rgraph_nnodes(rg); n++) {
+        const struct rgraph_node *gn = rgraph_node(rg, n);
+        int nv = graph_add_vertex(g, root, "node", "node", gn->name, n, 1, NULL,
+                                  gn->rank, err);
+        if (nv < 0)
+            goto error;
+        for (int i = 0; i < gn->ncores; i++)
+            if (graph_add_vertex(g, nv, "core", "core", NULL, gn->core_ids[i], 1, NULL,
+                                 -1, err) < 0)
+                goto error;
+        for (int i = 0; i < gn->ngpus; i++)
+            if (graph_add_vertex(g, nv, "gpu", "gpu", NULL, gn->gpu_ids[i], 1, NULL,
+                                 -1, err) < 0)
+                goto error;
+    }
+    if (graph_finalize(g, err) < 0)
+        goto error;
+    return g;
+error:
+    graph_destroy(g);
+    return NULL;
+}
+

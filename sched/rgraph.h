@@ -45,6 +45,11 @@ const struct rgraph_node *rgraph_node(const struct rgraph *g, int i);
 int rgraph_total_cores(const struct rgraph *g);
 int rgraph_total_gpus(const struct rgraph *g);
 
+/* The scheduling graph of this flat model: cluster0 > node (name, rank) >
+ * core, gpu (ids as in R). Finalized; caller destroys. NULL with err. */
+struct graph;
+struct graph *rgraph_to_graph(const struct rgraph *rg, struct errmsg *err);
+
 /* The whole instance as RFC 20 R (caller owns the reference). */
 json_t *rgraph_to_R(const struct rgraph *g);
 

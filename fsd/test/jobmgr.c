@@ -34,6 +34,7 @@ struct env {
     struct store *st;
     struct ev_loop *loop;
     struct rgraph *g;
+    struct graph *graph;
     struct jobmgr *m;
     /* called after every iteration (to watch invariants) */
     void (*watch)(struct env *e, void *arg);
@@ -88,9 +89,11 @@ static void env_open_raw(struct env *e)
         bail("ev_create", "failed");
     if (!e->g && !(e->g = rgraph_create_R(R_text, strlen(R_text), &err)))
         bail("rgraph_create_R", err.text);
+    if (!e->graph && !(e->graph = rgraph_to_graph(e->g, &err)))
+        bail("rgraph_to_graph", err.text);
     if (store_open(e->dir, MAPSIZE, &e->st, &err) < 0)
         bail("store_open", err.text);
-    if (!(e->m = jobmgr_create(e->loop, e->st, e->g, &cfg, &err)))
+    if (!(e->m = jobmgr_create(e->loop, e->st, e->g, e->graph, &cfg, &err)))
         bail("jobmgr_create", err.text);
 }
 
@@ -755,6 +758,7 @@ int main(void)
     test_crash(&e);
     env_close(&e);
     rgraph_destroy(e.g);
+    graph_destroy(e.graph);
     ev_destroy(e.loop);
     nftw(e.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return done_testing();

@@ -63,19 +63,19 @@ int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb)
         return 0;
     }
     if (ino == VFS_I_RES_SUMMARY) {
-        const struct sched *s = jobmgr_sched(v->m);
+        const struct qmgr *s = jobmgr_qmgr(v->m);
         int gpus = rgraph_total_gpus(g), gpus_free = 0;
         uint64_t mem = 0;
         for (int n = 0; n < rgraph_nnodes(g); n++) {
             const struct rgraph_node *gn = rgraph_node(g, n);
             mem += gn->memory;
             for (int i = 0; i < gn->ngpus; i++)
-                gpus_free += sched_gpu_owner(s, n, i) == 0;
+                gpus_free += jobmgr_gpu_owner(v->m, n, i) == NULL;
         }
         strbuf_addf(sb, "nodes: %d\ncores: %d\ncores-free: %d\ngpus: %d\ngpus-free: %d\n"
                         "memory: %llu\njobs-pending: %zu\njobs-running: %zu\n",
-                    rgraph_nnodes(g), rgraph_total_cores(g), sched_free_cores(s), gpus,
-                    gpus_free, (unsigned long long)mem, sched_pending(s), sched_running(s));
+                    rgraph_nnodes(g), rgraph_total_cores(g), jobmgr_free_cores(v->m), gpus,
+                    gpus_free, (unsigned long long)mem, qmgr_pending(s), qmgr_running(s));
         return 0;
     }
     int node;

@@ -69,7 +69,7 @@ static void status_facts(struct vfs *v, struct status_facts *f)
         strcpy(f->started, "unknown");
     f->nodes = rgraph_nnodes(g);
     f->cores = rgraph_total_cores(g);
-    f->cores_free = sched_free_cores(jobmgr_sched(m));
+    f->cores_free = jobmgr_free_cores(m);
     f->gpus = rgraph_total_gpus(g);
     f->jobs = 0;
     for (int i = 0; i < JOB_NSTATES; i++) {
