@@ -1,0 +1,28 @@
+/* rread.h - the resource graph an RFC 20 R document (version 1) describes.
+ *
+ *   cluster0 > node per rank, in rank order (name from the nodelist)
+ *              > core<i>, gpu<i>  for the ids in R_lite children
+ * R has no sockets or memory, so there are none. Without a nodelist, nodes
+ * are named for this host ("host" for one rank, "host-<rank>" for several),
+ * as the flat model does. A node's basename and id split its name at the
+ * trailing digits (Fluxion's rv1exec reader); rank is the R_lite rank, and
+ * its cores and gpus carry it too. execution.properties {name: rank idset}
+ * become node properties (name, value ""). starttime, expiration and any
+ * scheduling key are ignored.
+ */
+#ifndef FLUXFS_RREAD_H
+#define FLUXFS_RREAD_H
+
+#include <jansson.h>
+#include "common/errmsg.h"
+#include "sched/graph.h"
+
+/* Build the graph of R (borrowed). On success *out owns a new finalized
+ * graph and 0 is returned; otherwise -EINVAL with err ("R: R_lite[1].rank:
+ * ...") or -ENOMEM, and *out untouched. */
+int rread_load_json(json_t *R, struct graph **out, struct errmsg *err);
+
+/* The same from a file. */
+int rread_load(const char *path, struct graph **out, struct errmsg *err);
+
+#endif
