@@ -21,6 +21,7 @@
 /* A typo in multi_scale must not allocate tens of gigabytes. */
 #define GRUG_MAX_VERTICES (1 << 24)
 #define GRUG_MAX_TEMPLATES 4096
+#define GRUG_MAX_ID (1LL << 30)
 
 enum { DOM_NODE = 1, DOM_EDGE = 2, DOM_ALL = 3 };
 enum { WHITE = 0, GRAY, BLACK };
@@ -368,6 +369,10 @@ static int parse_edge(struct recipe *r, xmlNode *n, struct errmsg *err)
     if (e->scale < 0 || e->scale > GRUG_MAX_VERTICES)
         return errmsg_set(err, -EINVAL, "line %d: edge '%s': multi_scale %lld is out of range",
                           e->e.line, e->e.xmlid, (long long)e->scale);
+    /* ids are computed in int64: keep their factors far from overflow */
+    if (llabs(e->start) > GRUG_MAX_ID || llabs(e->stride) > GRUG_MAX_ID)
+        return errmsg_set(err, -EINVAL, "line %d: edge '%s': id_start and id_stride must be "
+                          "within +-%lld", e->e.line, e->e.xmlid, (long long)GRUG_MAX_ID);
     if (e->method == GEN_ASSOCIATE_BY_PATH_IN && strcmp(e->tgt_subsystem, "containment"))
         return errmsg_set(err, -EINVAL,
                           "line %d: edge '%s': as_tgt_subsystem '%s' is not supported "

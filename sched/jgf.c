@@ -41,11 +41,10 @@ struct jload {
     struct jedge *extra;
 };
 
-static struct jload *sort_ctx;  /* qsort has no context argument */
-
-static int cmp_vid(const void *a, const void *b)
+static int cmp_vid(const void *a, const void *b, void *arg)
 {
-    return strcmp(sort_ctx->v[*(const int *)a].vid, sort_ctx->v[*(const int *)b].vid);
+    const struct jload *l = arg;
+    return strcmp(l->v[*(const int *)a].vid, l->v[*(const int *)b].vid);
 }
 
 static int find_vid(const struct jload *l, const char *vid)
@@ -98,9 +97,7 @@ static int read_nodes(struct jload *l, json_t *nodes, struct errmsg *err)
     }
     for (size_t i = 0; i < l->n; i++)
         l->by_vid[i] = (int)i;
-    sort_ctx = l;
-    qsort(l->by_vid, l->n, sizeof(*l->by_vid), cmp_vid);
-    sort_ctx = NULL;
+    qsort_r(l->by_vid, l->n, sizeof(*l->by_vid), cmp_vid, l);
     for (size_t i = 1; i < l->n; i++)
         if (!strcmp(l->v[l->by_vid[i]].vid, l->v[l->by_vid[i - 1]].vid))
             return errmsg_set(err, -EINVAL, "node id '%s' appears twice", l->v[l->by_vid[i]].vid);

@@ -295,6 +295,10 @@ static void test_errors(void)
                "<edge id='f' source='b' target='c'><data key='multi_scale'>1000</data></edge>"
                "</graph></graphml>", "edge 'f': the recipe makes more than 16777216 vertices" },
         { HEAD "<graph><node id='a'><data key='root'>1</data><data key='type'>x</data></node>"
+               "<node id='b'><data key='type'>y</data></node>"
+               "<edge id='e' source='a' target='b'><data key='id_stride'>99999999999</data></edge>"
+               "</graph></graphml>", "edge 'e': id_start and id_stride must be within +-1073741824" },
+        { HEAD "<graph><node id='a'><data key='root'>1</data><data key='type'>x</data></node>"
                "<edge source='a' target='a'><data key='gen_method'>ASSOCIATE_BY_PATH_IN</data>"
                "<data key='as_tgt_subsystem'>power</data></edge></graph></graphml>",
           "as_tgt_subsystem 'power' is not supported" },
