@@ -16,7 +16,7 @@ struct broker_config {
     const char *mountpoint;
     const char *statedir;
     const char *resources;       /* R JSON, hwloc XML, GRUG or JGF; NULL = discover */
-    const char *match_policy;    /* match.h policy name, NULL = "first" */
+    const char *match_policy;    /* match.h policy name, NULL = "low" */
     const char *queue_policy;    /* fcfs, easy, conservative; NULL = "easy" */
     int queue_depth;             /* reservation depth, 0 = policy default */
     const char *fuse_opts;       /* comma-separated -o options, or NULL */

@@ -913,6 +913,75 @@ int jobmgr_free_cores(struct jobmgr *m)
     return n;
 }
 
+/* ---- dynamic resources ---- */
+
+/* Running jobs holding anything at or beneath v get exception type
+ * "resource" and are terminated: their node is gone. Every job using
+ * something beneath v holds v itself (shared at least); one holding an
+ * ancestor whole (a node under lonodex) has v too. */
+static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
+{
+    for (int u = v; u >= 0; u = graph_vertex(m->graph, u)->parent) {
+        const struct graph_vertex *x = graph_vertex(m->graph, u);
+        for (int i = 0; i < x->nholds; i++) {
+            struct job *job = jobmgr_lookup(m, x->holds[i].job);
+            if (u != v && x->holds[i].kind != GRAPH_HOLD_X)
+                continue;
+            if (!job || job->state != JOB_RUN || job->canceling)
+                continue;
+            post_exception(m, job, "resource", m->owner, what);
+            job->canceling = true;
+            job->pending_result = RESULT_FAILED;
+            exec_terminate(m->exec, job->id, m->cfg.kill_grace);
+        }
+    }
+}
+
+int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
+                        struct errmsg *err)
+{
+    char buf[4096], *save = NULL;
+    if (uid != 0 && uid != m->owner)
+        return errmsg_set(err, -EPERM, "only the instance owner may change resources");
+    if (len >= sizeof(buf))
+        return errmsg_set(err, -E2BIG, "control text too long");
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char verb[16], path[1024];
+        if (sscanf(line, "%15s %1023s", verb, path) != 2)
+            return errmsg_set(err, -EINVAL, "expected 'up|down|drain PATH', got '%s'", line);
+        enum graph_status st = !strcmp(verb, "up") ? GRAPH_UP
+                             : !strcmp(verb, "down") ? GRAPH_DOWN
+                             : !strcmp(verb, "drain") ? GRAPH_DRAINED : (enum graph_status)-1;
+        if ((int)st < 0)
+            return errmsg_set(err, -EINVAL, "unknown verb '%s' (up, down or drain)", verb);
+        int v = graph_find_path(m->graph, path);
+        if (v < 0) {
+            /* a bare vertex name (a node's host name) is enough when unique */
+            for (int u = 0; u < graph_nvertices(m->graph); u++) {
+                if (strcmp(graph_vertex(m->graph, u)->name, path))
+                    continue;
+                if (v >= 0)
+                    return errmsg_set(err, -EINVAL, "'%s' names several vertices: "
+                                      "give its path", path);
+                v = u;
+            }
+        }
+        if (v < 0)
+            return errmsg_set(err, -ENOENT, "no resource '%s'", path);
+        graph_set_status(m->graph, v, st);
+        syslog(LOG_INFO, "resource %s is now %s", path, verb);
+        if (st == GRAPH_DOWN) {
+            char what[1100];
+            snprintf(what, sizeof(what), "resource %s went down", path);
+            fail_jobs_beneath(m, v, what);
+        }
+        m->sched_needed = true;
+    }
+    return 0;
+}
+
 /* ---- loop phases ---- */
 
 /* Forget an inactive job: store, memory, and (through notify) the tree. */
@@ -1156,7 +1225,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->purge_from = 1;
-    int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "first");
+    int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "low");
     int qp = qmgr_policy_parse(cfg && cfg->queue_policy ? cfg->queue_policy : "easy");
     if (mp < 0 || qp < 0) {
         errmsg_set(err, -EINVAL, "unknown %s policy '%s'", mp < 0 ? "match" : "queue",

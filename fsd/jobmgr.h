@@ -36,7 +36,7 @@ struct jobmgr_config {
     const char *mountpoint;   /* our own tree: tasks that need it are forked */
     double purge_age;         /* purge inactive jobs older than this (s); 0 = keep */
     uint64_t purge_keep;      /* keep at most this many inactive jobs; 0 = all */
-    const char *match_policy; /* match.h policy name (default "first") */
+    const char *match_policy; /* match.h policy name (default "low") */
     const char *queue_policy; /* "fcfs", "easy" (default) or "conservative" */
     int queue_depth;          /* reservation depth, 0 = the policy's default */
 };
@@ -79,6 +79,14 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
  * "signal N|NAME", "urgency N". uid is the writer's. 0 or -EINVAL, -EPERM. */
 int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
                struct errmsg *err);
+
+/* Apply text written to resources/ctl: lines of "up|down|drain PATH" (a
+ * containment path such as /cluster0/node3, or a unique vertex name).
+ * down and drain keep new work off the subtree at once; down also raises a
+ * "resource" exception on running jobs there, which terminates them.
+ * Only the instance owner (or root). 0 or -EPERM, -EINVAL, -ENOENT. */
+int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
+                        struct errmsg *err);
 
 struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id);
 struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr);

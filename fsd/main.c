@@ -28,12 +28,19 @@ static void usage(FILE *f)
         "  -f, --foreground        stay in the foreground (log to stderr)\n"
         "  -d, --debug             foreground, and trace FUSE requests\n"
         "  -o OPTS                 mount options (comma-separated); fluxfs options:\n"
-        "                          state=DIR, resources=FILE, kill_grace=SECS\n"
+        "                          state=DIR, resources=FILE, kill_grace=SECS,\n"
+        "                          match_policy=P, queue_policy=Q, queue_depth=N\n"
         "  -s, --state DIR         state directory (LMDB store; default\n"
         "                          /var/lib/fluxfs as root, else\n"
         "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
-        "  -r, --resources FILE    RFC 20 R JSON or hwloc XML describing the\n"
-        "                          resources (default: discover with hwloc)\n"
+        "  -r, --resources FILE    the resources: RFC 20 R JSON, hwloc XML, a Fluxion\n"
+        "                          GRUG recipe (.graphml) or a JGF graph (default:\n"
+        "                          discover this machine with hwloc)\n"
+        "      --match-policy P    where jobs go: first, low, high, lonode, hinode,\n"
+        "                          lonodex, hinodex, locality (low)\n"
+        "      --queue-policy Q    fcfs, easy or conservative backfill (easy)\n"
+        "      --queue-depth N     reservations per scheduling pass (easy 1,\n"
+        "                          conservative unlimited)\n"
         "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
@@ -85,6 +92,12 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->resources = o + 10;
         else if (!strncmp(o, "kill_grace=", 11))
             cfg->kill_grace = atof(o + 11);
+        else if (!strncmp(o, "match_policy=", 13))
+            cfg->match_policy = o + 13;
+        else if (!strncmp(o, "queue_policy=", 13))
+            cfg->queue_policy = o + 13;
+        else if (!strncmp(o, "queue_depth=", 12))
+            cfg->queue_depth = atoi(o + 12);
         else if (!strcmp(o, "rw") || !strcmp(o, "dev") || !strcmp(o, "suid") ||
                  !strcmp(o, "exec") || !strcmp(o, "auto") || !strcmp(o, "defaults"))
             continue;   /* mount(8) adds these; FUSE takes no notice */
@@ -137,6 +150,9 @@ int main(int argc, char **argv)
         { "no-publish", no_argument, 0, 'P' },
         { "purge-age", required_argument, 0, 'A' },
         { "purge-keep", required_argument, 0, 'k' },
+        { "match-policy", required_argument, 0, 'M' },
+        { "queue-policy", required_argument, 0, 'Q' },
+        { "queue-depth", required_argument, 0, 'D' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 },
@@ -184,6 +200,15 @@ int main(int argc, char **argv)
             break;
         case 'k':
             cfg.purge_keep = strtoull(optarg, NULL, 10);
+            break;
+        case 'M':
+            cfg.match_policy = optarg;
+            break;
+        case 'Q':
+            cfg.queue_policy = optarg;
+            break;
+        case 'D':
+            cfg.queue_depth = atoi(optarg);
             break;
         case 'h':
             usage(stdout);

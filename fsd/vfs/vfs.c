@@ -272,7 +272,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
             rc = vfs_submission_truncate(fi_fh(fi), attr->st_size);
         else if (kind == VK_SCRATCH || kind == VK_SUBMIT)
             rc = vfs_queue_truncate(v, ino, attr->st_size);
-        else if (kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL)
+        else if ((kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL) || ino == VFS_I_RES_CTL)
             rc = 0;   /* `echo cancel > ctl` truncates first */
         else
             rc = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
@@ -336,6 +336,17 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     case VK_FIXED:
         if (ino == VFS_I_QNEW)
             return vfs_queue_open(v, req, ino, fi);
+        if (ino == VFS_I_RES_CTL && (fi->flags & O_ACCMODE) != O_RDONLY) {
+            uid_t uid = fuse_req_ctx(req)->uid;
+            struct vfs_fh *fh = uid == 0 || uid == v->owner
+                              ? vfs_fh_create(req, FH_CTL, ino) : NULL;
+            if (!fh) {
+                fuse_reply_err(req, uid == 0 || uid == v->owner ? ENOMEM : EACCES);
+                return;
+            }
+            vfs_reply_open(req, fi, fh, false);
+            return;
+        }
         break;
     }
     if ((fi->flags & O_ACCMODE) != O_RDONLY) {
@@ -390,6 +401,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         fuse_reply_write(req, size);
         return;
     case FH_CTL:
+        if (fh->ino == VFS_I_RES_CTL)
+            return vfs_res_write(v, req, buf, size);
         return vfs_job_write(v, req, fh, buf, size);
     case FH_CLONE:
     case FH_SCRATCH:

@@ -37,6 +37,8 @@ enum vfs_fixed {
     VFS_I_RES_R,
     VFS_I_RES_SUMMARY,
     VFS_I_STATUS_JSON,
+    VFS_I_RES_CTL,         /* resources/ctl: up|down|drain PATH */
+    VFS_I_RES_ALLOC,       /* resources/allocations: every hold, by vertex */
 };
 
 enum vfs_job_file {
@@ -60,7 +62,7 @@ enum vfs_fh_kind {
     FH_SNAPSHOT,    /* text rendered at open() */
     FH_OUTPUT,      /* a job's stdout/stderr, read live from the store */
     FH_WAIT,        /* jobs/<id>/wait */
-    FH_CTL,         /* jobs/<id>/ctl */
+    FH_CTL,         /* jobs/<id>/ctl, resources/ctl */
     FH_POKE,        /* the publisher's own open: writes change nothing */
     FH_SUBMIT,      /* a visible file created in queue/: submitted at close */
     FH_CLONE,       /* queue/new: submitted at close or first read */
@@ -206,6 +208,7 @@ void vfs_jobs_wake(struct vfs *v, struct job *job);
 /* vfs_resources.c */
 void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off);
+void vfs_res_write(struct vfs *v, fuse_req_t req, const char *buf, size_t size);
 int vfs_res_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
 

@@ -2,6 +2,9 @@
  *
  *   resources/R              the whole instance, RFC 20 R
  *   resources/summary        key: value totals
+ *   resources/ctl            write "up|down|drain PATH" (instance owner)
+ *   resources/allocations    one line per vertex held or not up:
+ *                            PATH TYPE STATUS [JOB KIND START END]...
  *   resources/<node>/core<N> "free" or "allocated <jobid>"
  *   resources/<node>/gpu<N>  likewise
  */
@@ -49,8 +52,53 @@ static struct job *item_owner(struct vfs *v, int node, unsigned item)
     return jobmgr_core_owner(v->m, node, item - 1);
 }
 
+static const char *status_name(int st)
+{
+    return st == GRAPH_DOWN ? "down" : st == GRAPH_DRAINED ? "drained" : "up";
+}
+
+/* Every vertex that is held or not up, with its holds: which job, how
+ * (x exclusive, s shared, p pool units), over which window; a hold that
+ * starts in the future is a reservation. */
+static int render_allocations(struct vfs *v, struct strbuf *sb)
+{
+    struct graph *g = jobmgr_graph(v->m);
+    const struct match_alloc *a;
+    char path[1024];
+    double now = ev_now(v->loop);
+    for (int i = 0; i < graph_nvertices(g); i++) {
+        const struct graph_vertex *x = graph_vertex(g, i);
+        if (x->nholds == 0 && x->status == GRAPH_UP)
+            continue;
+        if (graph_path(g, i, path, sizeof(path)) < 0)
+            continue;
+        strbuf_addf(sb, "%s %s %s", path, graph_type_name(g, x->type),
+                    status_name(x->status));
+        for (int h = 0; h < x->nholds; h++) {
+            const struct graph_hold *hd = &x->holds[h];
+            struct job *job = jobmgr_lookup(v->m, hd->job);
+            char kind = hd->kind == GRAPH_HOLD_X ? 'x' : hd->kind == GRAPH_HOLD_P ? 'p' : 's';
+            a = qmgr_lookup(jobmgr_qmgr(v->m), hd->job);
+            strbuf_addf(sb, " %s:%c", job ? job->idstr : "?", kind);
+            if (hd->kind == GRAPH_HOLD_P)
+                strbuf_addf(sb, "%lld", (long long)hd->amount);
+            strbuf_addf(sb, ":%lld-", (long long)hd->start);
+            if (hd->end >= GRAPH_FOREVER)
+                strbuf_addstr(sb, "inf");
+            else
+                strbuf_addf(sb, "%lld", (long long)hd->end);
+            if (a && a->reserved && hd->start > (int64_t)now)
+                strbuf_addstr(sb, ":reserved");
+        }
+        strbuf_addstr(sb, "\n");
+    }
+    return 0;
+}
+
 int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb)
 {
+    if (ino == VFS_I_RES_ALLOC)
+        return render_allocations(v, sb);
     const struct rgraph *g = jobmgr_rgraph(v->m);
     if (ino == VFS_I_RES_R) {
         json_t *R = rgraph_to_R(g);
@@ -117,10 +165,16 @@ void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
     struct stat st;
 
     if (parent == VFS_I_RESOURCES) {
-        if (!strcmp(name, "R") || !strcmp(name, "summary")) {
-            vfs_fixed_stat(v, name[0] == 'R' ? VFS_I_RES_R : VFS_I_RES_SUMMARY, &st);
-            vfs_reply_entry(req, &st, VFS_TTL_NONE);
-            return;
+        static const struct { const char *name; fuse_ino_t ino; } files[] = {
+            {"R", VFS_I_RES_R}, {"summary", VFS_I_RES_SUMMARY},
+            {"ctl", VFS_I_RES_CTL}, {"allocations", VFS_I_RES_ALLOC},
+        };
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            if (!strcmp(name, files[i].name)) {
+                vfs_fixed_stat(v, files[i].ino, &st);
+                vfs_reply_entry(req, &st, VFS_TTL_NONE);
+                return;
+            }
         }
         for (int n = 0; n < rgraph_nnodes(g); n++) {
             if (strcmp(rgraph_node(g, n)->name, name) == 0) {
@@ -165,8 +219,12 @@ void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t
             return;
         if (off < 4 && !vfs_dirbuf_add(db, "summary", VFS_I_RES_SUMMARY, S_IFREG, 4))
             return;
-        for (int n = off > 4 ? off - 4 : 0; n < rgraph_nnodes(g); n++)
-            if (!vfs_dirbuf_add(db, rgraph_node(g, n)->name, node_ino(n, 0), S_IFDIR, n + 5))
+        if (off < 5 && !vfs_dirbuf_add(db, "ctl", VFS_I_RES_CTL, S_IFREG, 5))
+            return;
+        if (off < 6 && !vfs_dirbuf_add(db, "allocations", VFS_I_RES_ALLOC, S_IFREG, 6))
+            return;
+        for (int n = off > 6 ? off - 6 : 0; n < rgraph_nnodes(g); n++)
+            if (!vfs_dirbuf_add(db, rgraph_node(g, n)->name, node_ino(n, 0), S_IFDIR, n + 7))
                 return;
         return;
     }
@@ -182,4 +240,17 @@ void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t
         if (!vfs_dirbuf_add(db, buf, node_ino(node, it), S_IFREG, i + 3))
             return;
     }
+}
+
+void vfs_res_write(struct vfs *v, fuse_req_t req, const char *buf, size_t size)
+{
+    struct errmsg err = { "" };
+    uid_t uid = fuse_req_ctx(req)->uid;
+    int rc = jobmgr_resource_ctl(v->m, uid, buf, size, &err);
+    if (rc < 0) {
+        vfs_errlog_add(v, uid, "resources/ctl", -rc, err.text);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fuse_reply_write(req, size);
 }

@@ -173,7 +173,10 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
         return vfs_errlog_render(v, uid, sb);
     case VFS_I_RES_R:
     case VFS_I_RES_SUMMARY:
+    case VFS_I_RES_ALLOC:
         return vfs_res_render(v, ino, sb);
+    case VFS_I_RES_CTL:
+        return strbuf_addstr(sb, "# write: up|down|drain PATH (see resources/allocations)\n");
     }
     return -EISDIR;
 }
@@ -200,12 +203,17 @@ int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
     case VFS_I_STATUS:
     case VFS_I_STATUS_JSON:
     case VFS_I_QERRORS:
+    case VFS_I_RES_CTL:
+        vfs_stat_file(v, st, ino, v->owner, 0600, 0, v->t_mount);
+        return 0;
     case VFS_I_RES_R:
     case VFS_I_RES_SUMMARY:
+    case VFS_I_RES_ALLOC:
         /* size must match what a read returns, so render it */
         vfs_fixed_render(v, ino, v->owner, &sb);
         vfs_stat_file(v, st, ino, v->owner, 0444, sb.len,
-                      ino == VFS_I_STATUS || ino == VFS_I_STATUS_JSON ? now : v->t_mount);
+                      ino == VFS_I_STATUS || ino == VFS_I_STATUS_JSON || ino == VFS_I_RES_ALLOC
+                      ? now : v->t_mount);
         strbuf_release(&sb);
         return 0;
     }
