@@ -934,7 +934,8 @@ int match_unsat_per_unit(struct matcher *m, const struct rspec *req, struct errm
     }
     for (int i = 0; i < req->nres; i++) {
         one[i] = *top[i].count;
-        if (one[i].min > 1)
+        /* the root itself is not searched for: its count stands */
+        if (one[i].min > 1 && top[i].type != V(m, 0)->type)
             one[i].min = one[i].max = 1;
         one[i].nset = 0;
         one[i].set = NULL;

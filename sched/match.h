@@ -93,7 +93,8 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
               const struct match_alloc **out, struct errmsg *err);
 
 /* Fluxion's reserve-mode answer for a request nothing fits: -ENODEV when
- * even one unit of each top-level resource could never fit, else -EBUSY.
+ * even one unit of each top-level resource searched for beneath the root
+ * (the root's own type keeps its count) could never fit, else -EBUSY.
  * (resource-query reports "unsatisfiable" only then; fluxfs-query mimics.) */
 int match_unsat_per_unit(struct matcher *m, const struct rspec *req, struct errmsg *err);
 
