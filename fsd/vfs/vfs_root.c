@@ -199,13 +199,13 @@ int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
     case VFS_I_QNEW:
         vfs_stat_file(v, st, ino, v->owner, 0666, 0, v->t_mount);
         return 0;
+    case VFS_I_RES_CTL:
+        vfs_stat_file(v, st, ino, v->owner, 0600, 0, v->t_mount);
+        return 0;
     case VFS_I_README:
     case VFS_I_STATUS:
     case VFS_I_STATUS_JSON:
     case VFS_I_QERRORS:
-    case VFS_I_RES_CTL:
-        vfs_stat_file(v, st, ino, v->owner, 0600, 0, v->t_mount);
-        return 0;
     case VFS_I_RES_R:
     case VFS_I_RES_SUMMARY:
     case VFS_I_RES_ALLOC:
