@@ -11,7 +11,9 @@ depjob() {
 }
 
 ok "daemon mounts" fluxfs_start
-mkjob 'sleep 1; exit 0' > ok.yaml
+# A runs long enough that G (submitted after four others) sees it running
+# even on a loaded machine
+mkjob 'sleep 3; exit 0' > ok.yaml
 mkjob 'sleep 1; exit 4' > bad.yaml
 A=$(submit ok.yaml)
 F=$(submit bad.yaml)
