@@ -937,6 +937,51 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
     }
 }
 
+/* Vertices that are not up, as {"PATH": "down"|"drained"} in the store's
+ * meta table (committed with the next transaction), so an operator's drain
+ * survives a restart. */
+static void save_resource_status(struct jobmgr *m)
+{
+    json_t *o = json_object();
+    char path[1024];
+    for (int v = 0; o && v < graph_nvertices(m->graph); v++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, v);
+        if (x->status != GRAPH_UP && graph_path(m->graph, v, path, sizeof(path)) == 0)
+            json_object_set_new(o, path, json_string(x->status == GRAPH_DOWN ? "down"
+                                                                          : "drained"));
+    }
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = text ? store_meta_put(m->st, "resource-status", text, strlen(text)) : -ENOMEM;
+    if (rc < 0)
+        syslog(LOG_ERR, "cannot record resource status: %s", strerror(-rc));
+    free(text);
+    json_decref(o);
+}
+
+static void load_resource_status(struct jobmgr *m)
+{
+    size_t size = 256 * 1024, len = 0;
+    char *buf = malloc(size);
+    if (!buf || store_meta_get(m->st, "resource-status", buf, size - 1, &len) < 0) {
+        free(buf);
+        return;
+    }
+    buf[len] = '\0';
+    json_t *o = json_loads(buf, 0, NULL);
+    free(buf);
+    const char *path;
+    json_t *st;
+    json_object_foreach(o, path, st) {
+        int v = graph_find_path(m->graph, path);
+        const char *s = json_string_value(st);
+        if (v >= 0 && s)
+            graph_set_status(m->graph, v, !strcmp(s, "down") ? GRAPH_DOWN : GRAPH_DRAINED);
+        else
+            syslog(LOG_WARNING, "resource %s from a previous run is not in the graph", path);
+    }
+    json_decref(o);
+}
+
 int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
                         struct errmsg *err)
 {
@@ -979,6 +1024,7 @@ int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t le
         }
         m->sched_needed = true;
     }
+    save_resource_status(m);
     return 0;
 }
 
@@ -1241,6 +1287,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
         qmgr_set_depth(m->q, cfg->queue_depth);
     if (cfg && cfg->mountpoint)
         exec_set_private_path(m->exec, cfg->mountpoint);
+    load_resource_status(m);
     int rc = store_job_foreach(st, load_job, m);
     if (rc < 0) {
         errmsg_set(err, rc, "cannot load jobs: %s", strerror(-rc));

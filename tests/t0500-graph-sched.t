@@ -127,5 +127,18 @@ nok "an unknown vertex is refused" sh -c "echo 'drain /nope' > '$MNT/resources/c
 like "$(tail -1 "$MNT/queue/errors")" "resources/ctl: ENOENT: no resource '/nope'" "with a reason"
 for j in "$A1" "$A2" "$B"; do echo cancel 2>/dev/null > "$MNT/jobs/$j/ctl" || true; done
 ok "all jobs end" wait_until 20 test "$(status_field inactive)" = "$(status_field jobs)"
+
+# a drain survives a restart
+echo "drain /tiny0/rack0/node1" > "$MNT/resources/ctl"
+fluxfs_stop
+fluxfs_start --resources "$TINY" || bail_out "cannot mount again"
+like "$(cat "$MNT/resources/allocations")" "/tiny0/rack0/node1 node drained" "node1 is still drained after a restart"
+general 18 "true" 60 > n.yaml
+D1=$(submit n.yaml); D2=$(submit n.yaml); D3=$(submit n.yaml)
+ok "two fit on node0" wait_until 20 sh -c "test \"\$(cat $MNT/jobs/$D2/state)\" != SCHED"
+is "$(wait_job "$D3" 30)" "COMPLETED 0" "the third ran after them"
+unlike "$(cat "$MNT/jobs/$D1/R" "$MNT/jobs/$D2/R" "$MNT/jobs/$D3/R")" "node1" "nothing ran on the drained node"
+echo "up node1" > "$MNT/resources/ctl"
+unlike "$(cat "$MNT/resources/allocations")" "drained" "up by name"
 fluxfs_stop
 done_testing
