@@ -28,6 +28,11 @@ struct graph {
     int agg_type[GRAPH_AGG_MAX];
     int *last_child;           /* while building: tail of each child list */
     struct arena_chunk *arena;
+    /* (parent, name) -> vertex + 1, open addressing, built by finalize:
+     * a directory listing of 16k nodes must not cost 16k^2 name compares. */
+    int *child_index;
+    size_t index_mask;
+    int indexed_n;             /* vertices the index covers */
 };
 
 static const char *arena_strdup(struct graph *g, const char *s)
@@ -80,6 +85,7 @@ void graph_destroy(struct graph *g)
     free(g->types);
     free(g->type_count);
     free(g->last_child);
+    free(g->child_index);
     while (g->arena) {
         struct arena_chunk *next = g->arena->next;
         free(g->arena);
@@ -239,6 +245,37 @@ int graph_add_edge(struct graph *g, int src, int dst, const char *subsystem,
     return 0;
 }
 
+static uint64_t child_hash(int parent, const char *name, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;           /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+    h ^= (uint64_t)(uint32_t)(parent + 1) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+/* Without memory for the index, lookups fall back to walking the children:
+ * slower, never wrong, so this is not an error. */
+static void build_child_index(struct graph *g)
+{
+    size_t size = 16;
+    while (size < (size_t)g->n + (size_t)g->n / 2)
+        size *= 2;
+    free(g->child_index);
+    g->indexed_n = 0;
+    if (!(g->child_index = calloc(size, sizeof(*g->child_index))))
+        return;
+    g->index_mask = size - 1;
+    for (int i = 0; i < g->n; i++) {
+        const struct graph_vertex *x = &g->v[i];
+        size_t s = child_hash(x->parent, x->name, strlen(x->name)) & g->index_mask;
+        while (g->child_index[s])
+            s = (s + 1) & g->index_mask;
+        g->child_index[s] = i + 1;
+    }
+    g->indexed_n = g->n;
+}
+
 int graph_finalize(struct graph *g, struct errmsg *err)
 {
     if (g->n == 0)
@@ -252,6 +289,7 @@ int graph_finalize(struct graph *g, struct errmsg *err)
         for (int a = 0; a < GRAPH_AGG_MAX; a++)
             g->v[p].total[a] += g->v[i].total[a];
     }
+    build_child_index(g);
     return 0;
 }
 
@@ -304,6 +342,29 @@ int graph_path(const struct graph *g, int v, char *buf, size_t size)
     return 0;
 }
 
+static bool name_is(const struct graph_vertex *x, const char *name, size_t len)
+{
+    return !strncmp(x->name, name, len) && x->name[len] == '\0';
+}
+
+int graph_find_child(const struct graph *g, int parent, const char *name, size_t len)
+{
+    if (parent < -1 || parent >= g->n || g->n == 0)
+        return -ENOENT;
+    if (g->child_index && g->indexed_n == g->n) {
+        size_t s = child_hash(parent, name, len) & g->index_mask;
+        for (int i; (i = g->child_index[s]); s = (s + 1) & g->index_mask)
+            if (g->v[i - 1].parent == parent && name_is(&g->v[i - 1], name, len))
+                return i - 1;
+        return -ENOENT;
+    }
+    for (int c = parent < 0 ? 0 : g->v[parent].first_child; c >= 0;
+         c = parent < 0 ? -1 : g->v[c].next_sibling)
+        if (name_is(&g->v[c], name, len))
+            return c;
+    return -ENOENT;
+}
+
 int graph_find_path(const struct graph *g, const char *path)
 {
     if (g->n == 0 || !path || path[0] != '/')
@@ -315,17 +376,8 @@ int graph_find_path(const struct graph *g, const char *path)
         size_t len = strcspn(p, "/");
         if (len == 0)
             break;
-        int c = v < 0 ? 0 : g->v[v].first_child;
-        int found = -1;
-        for (; c >= 0; c = v < 0 ? -1 : g->v[c].next_sibling) {
-            if (strlen(g->v[c].name) == len && !strncmp(g->v[c].name, p, len)) {
-                found = c;
-                break;
-            }
-        }
-        if (found < 0)
+        if ((v = graph_find_child(g, v, p, len)) < 0)
             return -ENOENT;
-        v = found;
         p += len;
     }
     return v < 0 ? -ENOENT : v;

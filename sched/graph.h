@@ -116,6 +116,11 @@ int64_t graph_count_type(const struct graph *g, int type);
 int graph_path(const struct graph *g, int v, char *buf, size_t size);
 /* Vertex at a containment path, or -ENOENT. */
 int graph_find_path(const struct graph *g, const char *path);
+/* Containment child of parent (-1: the root itself) named by the len bytes
+ * at name, or -ENOENT. Constant time on a finalized graph (a name index that
+ * graph_finalize() builds), a walk of the children before. With duplicate
+ * sibling names, the first added wins. */
+int graph_find_child(const struct graph *g, int parent, const char *name, size_t len);
 
 /* Status of a vertex (applies to its whole subtree for matching). */
 int graph_set_status(struct graph *g, int v, enum graph_status st);
