@@ -66,6 +66,7 @@ struct matcher {
     int nsel, maxsel;
     struct { int64_t t, d; } *ev;   /* sweep scratch */
     int maxev;
+    int64_t (*agg)[GRAPH_AGG_MAX];  /* commit scratch, all zero between commits */
 
     struct job **jobs;  /* hash by job id */
     size_t nbuckets, njobs;
@@ -173,6 +174,7 @@ void match_destroy(struct matcher *m)
     free(m->touched);
     free(m->sel);
     free(m->ev);
+    free(m->agg);
     free(m);
 }
 
@@ -196,25 +198,58 @@ static int ev_cmp(const void *a, const void *b)
     return x[1] < y[1] ? -1 : x[1] > y[1];  /* releases before claims */
 }
 
+/* Callers that need the exact peak pass this as the bound. */
+#define PEAK_EXACT INT64_MIN
+/* Up to this many holds starting inside the window are counted directly. */
+#define PEAK_DIRECT 8
+
 /* Peak of a per-hold quantity over the window (amount when a < 0, else
- * agg[a]). Holds that cover the whole window simply add up; otherwise an
- * exact sweep, so a job ending at t and one starting at t never collide. */
-static int64_t hold_peak(struct matcher *m, const struct graph_vertex *x, int a)
+ * agg[a]). When the sum of every overlapping hold is at most bound, that
+ * sum is returned instead: it bounds the peak from above, which is all a
+ * caller comparing against a limit needs.
+ *
+ * The total only rises where a hold starts, so the peak is the total at t0
+ * or at the start of a hold that begins inside the window ("late"). Holds
+ * already running at t0 (running jobs; reservations lie later) need no
+ * sweep at all, a few late ones are counted directly, and only many are
+ * swept, releases before claims, so a job ending at t and one starting at t
+ * never collide. */
+static int64_t hold_peak(struct matcher *m, const struct graph_vertex *x, int a,
+                         int64_t bound)
 {
-    int64_t sum = 0;
-    bool cover = true;
-    int k = 0;
+    int64_t sum = 0, base = 0;
+    int late = 0, k = 0;
     for (int i = 0; i < x->nholds; i++) {
         const struct graph_hold *h = &x->holds[i];
         if (!overlaps(m, h))
             continue;
-        sum += a < 0 ? h->amount : h->agg[a];
-        if (h->start > m->t0 || h->end < m->t1)
-            cover = false;
+        int64_t val = a < 0 ? h->amount : h->agg[a];
+        sum += val;
+        if (h->start <= m->t0)
+            base += val;
+        else
+            late++;
         k++;
     }
-    if (cover || sum == 0)
+    if (late == 0 || sum <= bound)
         return sum;
+    int64_t peak = base;
+    if (late <= PEAK_DIRECT) {
+        for (int i = 0; i < x->nholds; i++) {
+            const struct graph_hold *h = &x->holds[i];
+            if (!overlaps(m, h) || h->start <= m->t0)
+                continue;
+            int64_t at = 0;     /* the total just after h starts */
+            for (int j = 0; j < x->nholds; j++) {
+                const struct graph_hold *o = &x->holds[j];
+                if (o->start <= h->start && o->end > h->start)
+                    at += a < 0 ? o->amount : o->agg[a];
+            }
+            if (at > peak)
+                peak = at;
+        }
+        return peak;
+    }
     if (2 * k > m->maxev) {
         void *ev = realloc(m->ev, 2 * k * sizeof(*m->ev));
         if (!ev)
@@ -222,19 +257,25 @@ static int64_t hold_peak(struct matcher *m, const struct graph_vertex *x, int a)
         m->ev = ev;
         m->maxev = 2 * k;
     }
+    /* From base at t0: late holds claim at their start, and every hold that
+     * ends inside the window releases there. */
     int n = 0;
     for (int i = 0; i < x->nholds; i++) {
         const struct graph_hold *h = &x->holds[i];
         if (!overlaps(m, h))
             continue;
         int64_t val = a < 0 ? h->amount : h->agg[a];
-        m->ev[n].t = h->start > m->t0 ? h->start : m->t0;
-        m->ev[n++].d = val;
-        m->ev[n].t = h->end < m->t1 ? h->end : m->t1;
-        m->ev[n++].d = -val;
+        if (h->start > m->t0) {
+            m->ev[n].t = h->start;
+            m->ev[n++].d = val;
+        }
+        if (h->end < m->t1) {
+            m->ev[n].t = h->end;
+            m->ev[n++].d = -val;
+        }
     }
     qsort(m->ev, n, sizeof(*m->ev), ev_cmp);
-    int64_t cur = 0, peak = 0;
+    int64_t cur = base;
     for (int i = 0; i < n; i++) {
         cur += m->ev[i].d;
         if (cur > peak)
@@ -277,7 +318,7 @@ static bool vx_free(struct matcher *m, int v)
 static int64_t vx_pool_avail(struct matcher *m, int v)
 {
     const struct graph_vertex *x = V(m, v);
-    int64_t used = m->sat ? 0 : hold_peak(m, x, -1);
+    int64_t used = m->sat ? 0 : hold_peak(m, x, -1, PEAK_EXACT);
     return x->size - used - m->tent[v].taken;
 }
 
@@ -288,8 +329,8 @@ static bool vx_agg_enough(struct matcher *m, int v, const int64_t *need)
     for (int a = 0; a < GRAPH_AGG_MAX; a++) {
         if (need[a] == 0)
             continue;
-        int64_t used = m->tent[v].agg[a] + (m->sat ? 0 : hold_peak(m, x, a));
-        if (x->total[a] - used < need[a])
+        int64_t limit = x->total[a] - m->tent[v].agg[a] - need[a];
+        if (limit < 0 || (!m->sat && hold_peak(m, x, a, limit) > limit))
             return false;
     }
     return true;
@@ -413,7 +454,7 @@ static int64_t free_units(struct matcher *m, int v)
     const struct graph_vertex *x = V(m, v);
     int64_t f = 0;
     for (int a = 0; a < GRAPH_AGG_MAX; a++)
-        f += x->total[a] - m->tent[v].agg[a] - (m->sat ? 0 : hold_peak(m, x, a));
+        f += x->total[a] - m->tent[v].agg[a] - (m->sat ? 0 : hold_peak(m, x, a, PEAK_EXACT));
     return f;
 }
 
@@ -696,6 +737,8 @@ static int cmp_int(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static const struct match_item *find_item(const struct job *j, int v);
+
 /* Turn the tentative selection into holds and a job record. */
 static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
 {
@@ -723,24 +766,23 @@ static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
         }
         n++;
     }
+    j->a.nitems = n;
     /* Explicitly exclusive (non-slot) vertices are held whole. */
     for (int i = 0; i < m->nsel; i++) {
-        if (!m->sel[i].whole)
-            continue;
-        for (int k = 0; k < n; k++)
-            if (j->a.items[k].v == m->sel[i].v)
-                j->a.items[k].whole = 1;
+        struct match_item *it;
+        if (m->sel[i].whole && (it = (struct match_item *)find_item(j, m->sel[i].v)))
+            it->whole = 1;
     }
-    j->a.nitems = n;
     j->a.job = id;
     j->a.start = m->t0;
     j->a.end = m->t1;
     j->a.reserved = m->t0 > now;
     /* Aggregates per hold, bottom-up: an X hold takes its subtree's total,
      * an S hold the sum of what the job takes beneath it. */
-    int64_t (*agg)[GRAPH_AGG_MAX] = calloc(m->n ? m->n : 1, sizeof(*agg));
-    if (!agg)
+    if (!m->agg && !(m->agg = calloc(m->n ? m->n : 1, sizeof(*m->agg))))
         goto nomem;
+    int64_t (*agg)[GRAPH_AGG_MAX] = m->agg;
+    int rc = 0;
     for (int k = n - 1; k >= 0; k--) {
         struct match_item *it = &j->a.items[k];
         const struct graph_vertex *x = V(m, it->v);
@@ -753,14 +795,20 @@ static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
             if (x->parent >= 0)
                 agg[x->parent][a] += val;
         }
-        if (graph_hold_add(m->g, it->v, &h) < 0) {
-            free(agg);
+        if ((rc = graph_hold_add(m->g, it->v, &h)) < 0) {
             for (int r = k + 1; r < n; r++)
                 graph_hold_remove_job(m->g, j->a.items[r].v, id);
-            goto nomem;
+            break;
         }
     }
-    free(agg);
+    /* Only the items' parents were written: zero them for the next commit. */
+    for (int k = 0; k < n; k++) {
+        int p = V(m, j->a.items[k].v)->parent;
+        if (p >= 0)
+            memset(agg[p], 0, sizeof(agg[p]));
+    }
+    if (rc < 0)
+        goto nomem;
     *job_slot(m, id) = j;
     m->njobs++;
     *out = j;
@@ -875,6 +923,7 @@ static int64_t window_end(int64_t t0, int64_t duration)
 {
     return duration > 0 && duration < GRAPH_FOREVER - t0 ? t0 + duration : GRAPH_FOREVER;
 }
+
 
 int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
               enum match_op op, int64_t now, int64_t duration,
