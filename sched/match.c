@@ -754,7 +754,9 @@ static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
     for (int i = 0; i < m->ntouched; i++) {
         int v = m->touched[i];
         struct tent *t = &m->tent[v];
-        if (t->use == 0)
+        /* A vertex unwound to no use and chosen again was touched twice:
+         * one item (and one hold) per vertex. */
+        if (t->use == 0 || (i > 0 && m->touched[i - 1] == v))
             continue;
         struct match_item *it = &j->a.items[n];
         it->v = v;
