@@ -926,6 +926,127 @@ static int64_t window_end(int64_t t0, int64_t duration)
     return duration > 0 && duration < GRAPH_FOREVER - t0 ? t0 + duration : GRAPH_FOREVER;
 }
 
+/* ---- the reservation search's root gate ----
+ *
+ * Searching for the earliest start tries every end time of every
+ * allocation, and each try walks the graph. A try can only succeed if the
+ * root has, over the whole window, at least the aggregate units (cores,
+ * gpus) the request must hold alone: the units inside its slots or
+ * beneath its exclusive vertices, min of every count. Those units are held
+ * by nobody else during the window, and the root's holds count exactly the
+ * units others make unavailable, so peak usage <= total - need is
+ * necessary. The root's holds do not change during the search, so their
+ * usage profile is sorted once and each time is checked in O(log n). */
+
+#define NEED_CAP ((int64_t)1 << 40)     /* saturate: beyond any graph */
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    return a + b > NEED_CAP ? NEED_CAP : a + b;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    return a != 0 && b > NEED_CAP / a ? NEED_CAP : a * b;
+}
+
+/* Aggregate units of type index a that the requests q[0..n) claim alone,
+ * at least; x: they are inside a slot or an exclusive vertex. */
+static int64_t excl_need(const struct matcher *m, const struct rq *q, int n, bool x, int a)
+{
+    int64_t need = 0;
+    for (int i = 0; i < n; i++) {
+        bool ex = x || q[i].excl || q[i].type == RQ_SLOT;
+        int64_t unit = ex && q[i].type == graph_agg_type(m->g, a) ? 1 : 0;
+        unit = sat_add(unit, excl_need(m, q[i].with, q[i].nwith, ex, a));
+        need = sat_add(need, sat_mul(q[i].count->min, unit));
+    }
+    return need;
+}
+
+struct gate {
+    int64_t need[GRAPH_AGG_MAX];    /* 0: this aggregate is not checked */
+    struct { int64_t t, d; } *ev[GRAPH_AGG_MAX];
+    int64_t *cum[GRAPH_AGG_MAX];    /* usage after ev[a][0..i] */
+    int nev[GRAPH_AGG_MAX];
+};
+
+static void gate_release(struct gate *gt)
+{
+    for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+        free(gt->ev[a]);
+        free(gt->cum[a]);
+    }
+}
+
+/* Build the root's profiles; on any failure the gate stays open. */
+static void gate_init(struct matcher *m, const struct rq *top, int ntop, struct gate *gt)
+{
+    const struct graph_vertex *root = V(m, 0);
+    memset(gt, 0, sizeof(*gt));
+    /* A pool of cores gives units its hold does not count: no gate then. */
+    for (int v = 0; v < m->n; v++)
+        for (int a = 0; a < GRAPH_AGG_MAX; a++)
+            if (V(m, v)->size > 1 && V(m, v)->type == graph_agg_type(m->g, a))
+                return;
+    for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+        int64_t need = excl_need(m, top, ntop, false, a);
+        if (need == 0)
+            continue;
+        int n = 0;
+        gt->ev[a] = malloc((2 * root->nholds + 1) * sizeof(*gt->ev[a]));
+        gt->cum[a] = malloc((2 * root->nholds + 1) * sizeof(int64_t));
+        if (!gt->ev[a] || !gt->cum[a])
+            goto open;
+        for (int i = 0; i < root->nholds; i++) {
+            const struct graph_hold *h = &root->holds[i];
+            if (h->agg[a] == 0 || h->start >= h->end)
+                continue;
+            gt->ev[a][n].t = h->start;
+            gt->ev[a][n++].d = h->agg[a];
+            gt->ev[a][n].t = h->end;
+            gt->ev[a][n++].d = -h->agg[a];
+        }
+        qsort(gt->ev[a], n, sizeof(*gt->ev[a]), ev_cmp);
+        for (int i = 0; i < n; i++)
+            gt->cum[a][i] = (i ? gt->cum[a][i - 1] : 0) + gt->ev[a][i].d;
+        gt->nev[a] = n;
+        gt->need[a] = need;
+    }
+    return;
+open:
+    gate_release(gt);
+    memset(gt, 0, sizeof(*gt));
+}
+
+/* May the request fit in [t0, t1) as far as the root's totals go? */
+static bool gate_open(const struct matcher *m, const struct gate *gt, int64_t t0, int64_t t1)
+{
+    for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+        if (gt->need[a] == 0)
+            continue;
+        int64_t limit = V(m, 0)->total[a] - gt->need[a];
+        if (limit < 0)
+            return false;
+        /* usage at t0: after the last event at or before t0 */
+        int lo = 0, hi = gt->nev[a];
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (gt->ev[a][mid].t <= t0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        int64_t use = lo > 0 ? gt->cum[a][lo - 1] : 0;
+        if (use > limit)
+            return false;
+        /* then every rise inside the window */
+        for (int i = lo; i < gt->nev[a] && gt->ev[a][i].t < t1; i++)
+            if (gt->cum[a][i] > limit)
+                return false;
+    }
+    return true;
+}
 
 int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
               enum match_op op, int64_t now, int64_t duration,
@@ -948,8 +1069,14 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
     if (!ok && op == MATCH_ALLOCATE_ORELSE_RESERVE) {
         size_t nt = 0;
         int64_t *t = end_times(m, now, &nt);
-        for (size_t i = 0; t && i < nt && !ok; i++)
-            ok = try_at(m, top, req->nres, t[i], window_end(t[i], duration), false);
+        struct gate gt;
+        gate_init(m, top, req->nres, &gt);
+        for (size_t i = 0; t && i < nt && !ok; i++) {
+            int64_t t1 = window_end(t[i], duration);
+            if (gate_open(m, &gt, t[i], t1))
+                ok = try_at(m, top, req->nres, t[i], t1, false);
+        }
+        gate_release(&gt);
         free(t);
     }
     if (ok) {
