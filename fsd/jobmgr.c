@@ -904,13 +904,33 @@ struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
     return v >= 0 ? jobmgr_vertex_owner(m, v) : NULL;
 }
 
+/* Units of aggregate a (0 cores, 1 gpus) no job holds now. Every job holds
+ * the root (shared at least) and the hold's agg counts what it takes
+ * beneath, so the root's holds say it all. A reservation takes nothing yet;
+ * a running job past its expected end still holds until it is released, so
+ * a hold's end is not compared with now. */
+static int free_units(struct jobmgr *m, int a)
+{
+    const struct graph_vertex *root = graph_vertex(m->graph, 0);
+    int64_t now = (int64_t)ev_now(m->loop), n = root->total[a];
+    for (int i = 0; i < root->nholds; i++) {
+        const struct graph_hold *h = &root->holds[i];
+        const struct match_alloc *al = qmgr_lookup(m->q, h->job);
+        if (h->start > now || (al && al->reserved))
+            continue;
+        n -= h->kind == GRAPH_HOLD_X ? root->total[a] : h->agg[a];
+    }
+    return n > 0 ? (int)n : 0;
+}
+
 int jobmgr_free_cores(struct jobmgr *m)
 {
-    int n = 0;
-    for (int v = 0; v < graph_nvertices(m->graph); v++)
-        if (graph_vertex(m->graph, v)->type == m->core_type && !jobmgr_vertex_owner(m, v))
-            n++;
-    return n;
+    return free_units(m, 0);
+}
+
+int jobmgr_free_gpus(struct jobmgr *m)
+{
+    return free_units(m, 1);
 }
 
 /* ---- dynamic resources ---- */

@@ -107,7 +107,11 @@ struct graph *jobmgr_graph(struct jobmgr *m);
 struct qmgr *jobmgr_qmgr(struct jobmgr *m);
 /* Running job holding graph vertex v now (itself or a whole ancestor). */
 struct job *jobmgr_vertex_owner(struct jobmgr *m, int v);
+/* Cores and gpus of the graph that no job holds now (reservations do not
+ * count). Reads only the root's holds, one per running or reserved job,
+ * however big the graph. */
 int jobmgr_free_cores(struct jobmgr *m);
+int jobmgr_free_gpus(struct jobmgr *m);
 /* Job that holds core/gpu index i of rgraph node n (NULL = free). */
 struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core);
 struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu);
