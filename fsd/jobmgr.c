@@ -874,36 +874,6 @@ struct job *jobmgr_vertex_owner(struct jobmgr *m, int v)
     return NULL;
 }
 
-/* The graph vertex of a given type and id on the node of that rank. */
-static int vertex_on_rank(struct jobmgr *m, int rank, int type, int id)
-{
-    int node = -1;
-    for (int v = 0; v < graph_nvertices(m->graph); v++) {
-        const struct graph_vertex *x = graph_vertex(m->graph, v);
-        if (x->type == m->node_type)
-            node = x->rank == rank || (x->rank < 0 && rank == 0) ? v : -1;
-        else if (node >= 0 && x->type == type && x->id == id)
-            return v;
-    }
-    return -1;
-}
-
-struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core)
-{
-    const struct rgraph_node *gn = rgraph_node(m->g, node);
-    int v = gn && core < gn->ncores
-          ? vertex_on_rank(m, gn->rank, m->core_type, gn->core_ids[core]) : -1;
-    return v >= 0 ? jobmgr_vertex_owner(m, v) : NULL;
-}
-
-struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu)
-{
-    const struct rgraph_node *gn = rgraph_node(m->g, node);
-    int v = gn && gpu < gn->ngpus
-          ? vertex_on_rank(m, gn->rank, m->gpu_type, gn->gpu_ids[gpu]) : -1;
-    return v >= 0 ? jobmgr_vertex_owner(m, v) : NULL;
-}
-
 /* Units of aggregate a (0 cores, 1 gpus) no job holds now. Every job holds
  * the root (shared at least) and the hold's agg counts what it takes
  * beneath, so the root's holds say it all. A reservation takes nothing yet;

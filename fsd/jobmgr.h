@@ -112,9 +112,6 @@ struct job *jobmgr_vertex_owner(struct jobmgr *m, int v);
  * however big the graph. */
 int jobmgr_free_cores(struct jobmgr *m);
 int jobmgr_free_gpus(struct jobmgr *m);
-/* Job that holds core/gpu index i of rgraph node n (NULL = free). */
-struct job *jobmgr_core_owner(struct jobmgr *m, int node, int core);
-struct job *jobmgr_gpu_owner(struct jobmgr *m, int node, int gpu);
 
 /* Loop phases (see above). With schedule false, only records are written:
  * the broker defers scheduling while submitters wait for their answer. */

@@ -45,7 +45,7 @@ is "$(jobfile "$id" state | od -An -c | tr -s ' ')" " I N A C T I V E \n" "state
 is "$(status_field jobs)" 1 "status: jobs 1"
 is "$(status_field inactive)" 1 "status: inactive 1"
 is "$(status_field run)" 0 "status: run 0"
-ok "resources show cores free again" bash -c '! grep -rq allocated "$1"/resources/*/' _ "$MNT"
+ok "resources show no holds again" bash -c '! grep -rqE " (exclusive|shared|pool:[0-9]+|exclusive-ancestor) [0-9]+ " "$1"/resources/*/' _ "$MNT"
 ok "status.json is a JSON object with every key" python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -29,7 +29,7 @@ like "$(event_names "$R")" 'exception.* clean$' "R's eventlog ends with clean"
 is "$(wait_job "$P")" "COMPLETED 0" "P, pending at the crash, runs after restart"
 is "$(jobfile "$P" stdout)" "pending-ran" "P's output"
 ok "H is still held" test "$(job_state "$H")" = SCHED -o "$(job_state "$H")" = PRIORITY
-ok "cores are free again" bash -c '! grep -rq allocated "$1"/resources/*/' _ "$MNT"
+ok "cores are free again" bash -c '! grep -rqE " (exclusive|shared|pool:[0-9]+|exclusive-ancestor) [0-9]+ " "$1"/resources/*/' _ "$MNT"
 is "$(status_field cores-free)" "$cores" "status: all cores free"
 
 # 50 submissions in a loop, then kill -9 at once

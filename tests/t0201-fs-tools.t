@@ -33,11 +33,12 @@ mkjob 'echo needle-in-a-haystack' > n.yaml
 id2=$(submit n.yaml); wait_job "$id2" >/dev/null
 is "$(timeout 10 grep -rl --exclude=ctl --exclude=wait needle-in-a-haystack "$J" | sort | tr '\n' ' ')" "$J/$id2/jobspec $J/$id2/stdout " "grep -r finds the jobspec and the output"
 is "$(timeout 10 find "$J" -name stdout | wc -l)" 2 "find lists every stdout"
-is "$(timeout 10 find "$MNT" -type d | wc -l)" "$(( 4 + 2 + $(ls "$MNT/resources" | grep -vcx 'R\|summary\|ctl\|allocations') ))" "find -type d counts root, queue, jobs, resources, nodes and jobs"
+is "$(timeout 10 find "$MNT" -type d | wc -l)" "$(( 4 + 2 + 1 + $(status_field nodes) ))" "find -type d counts root, queue, jobs, resources, cluster0, nodes and jobs"
 
 # stat sizes match content length
 bad=
-for f in "$J/$id"/{stdout,stderr,state,result,eventlog,R,jobspec} "$MNT/status" "$MNT/README" "$MNT/resources/summary"; do
+for f in "$J/$id"/{stdout,stderr,state,result,eventlog,R,jobspec} "$MNT/status" "$MNT/README" "$MNT/resources/summary" \
+	"$MNT/resources/cluster0/state" "$(find "$MNT/resources/cluster0" -name 'core*' | head -1)"; do
 	[ "$(stat -c %s "$f")" = "$(cat "$f" | wc -c)" ] || bad="$bad $(basename "$f")"
 done
 is "$bad" "" "stat size equals content length for every file"

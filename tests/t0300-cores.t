@@ -60,7 +60,7 @@ is "$(status_field nodes)/$(status_field cores)" "4/8" "status: 4 nodes, 8 cores
 mkjob_nodes 'echo "rank=$FLUX_TASK_RANK nnodes=$FLUX_JOB_NNODES size=$FLUX_JOB_SIZE"; sleep 0.5' 2 > two.yaml
 id=$(submit two.yaml)
 ok "2-node job runs" wait_state "$id" RUN
-is "$(grep -l "allocated $id" "$MNT"/resources/node*/core* | sed 's,.*/resources/,,; s,/.*,,' | sort -u | wc -l)" 2 "resources/: cores held on 2 nodes"
+is "$(grep -l "^$id exclusive " "$MNT"/resources/cluster0/node*/core* | sed 's,.*/cluster0/,,; s,/.*,,' | sort -u | wc -l)" 2 "resources/: cores held on 2 nodes"
 is "$(wait_job "$id")" "COMPLETED 0" "2-node job completes"
 is "$(jobfile "$id" R | python3 -c '
 import json, sys

@@ -12,6 +12,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,8 +120,13 @@ int cmd_status(int argc, char **argv)
 
 /* ---------------------------------------------------------------- nodes */
 
+/* resources/ mirrors the resource graph: a vertex with children is a
+ * directory with a `state` file, a leaf is a file, and both read
+ * "TYPE STATUS" then one line per hold: "JOBID KIND START END[ reserved]". */
+
 struct node {
     char name[256];
+    char rel[PATH_MAX];      /* path beneath the mount: resources/tiny0/rack0/node1 */
     int cores, cores_free, gpus, gpus_free;
     char jobs[256];          /* ids of the jobs with something here, space-separated */
 };
@@ -130,34 +136,94 @@ static int node_cmp(const void *a, const void *b)
     return strverscmp(((const struct node *)a)->name, ((const struct node *)b)->name);
 }
 
-/* The node directories of resources/, sorted; usage is not read yet. */
+struct node_list {
+    struct node *v;
+    int n, alloc;
+};
+
+/* The state text of the vertex at rel (a directory's state, a leaf itself). */
+static char *vertex_text(const char *rel, bool dir)
+{
+    char path[PATH_MAX];
+    return cli_read_file(cli_path(path, sizeof(path), "%s%s", rel, dir ? "/state" : ""), NULL);
+}
+
+static bool entry_is_dir(const char *rel, const struct dirent *de)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (de->d_type != DT_UNKNOWN)
+        return de->d_type == DT_DIR;
+    return stat(cli_path(path, sizeof(path), "%s/%s", rel, de->d_name), &st) == 0
+           && S_ISDIR(st.st_mode);
+}
+
+/* Visit each vertex beneath the directory rel: fn(arg, rel of the child,
+ * is it a directory). */
+static void for_each_child(const char *rel, void (*fn)(void *, const char *, bool), void *arg)
+{
+    char path[PATH_MAX];
+    DIR *d = opendir(cli_path(path, sizeof(path), "%s", rel));
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "state"))
+            continue;
+        char child[PATH_MAX];
+        if (snprintf(child, sizeof(child), "%s/%s", rel, de->d_name) >= (int)sizeof(child))
+            continue;
+        fn(arg, child, entry_is_dir(rel, de));
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Collect the node vertices, not looking beneath them. */
+static void find_nodes(void *arg, const char *rel, bool dir)
+{
+    struct node_list *l = arg;
+    char *text = vertex_text(rel, dir);
+    bool node = text && !strncmp(text, "node ", 5);
+    free(text);
+    if (!node) {
+        if (dir)
+            for_each_child(rel, find_nodes, l);
+        return;
+    }
+    if (l->n == l->alloc) {
+        struct node *p = realloc(l->v, (l->alloc = l->alloc ? l->alloc * 2 : 16) * sizeof(*p));
+        if (!p)
+            return;
+        l->v = p;
+    }
+    struct node *nd = &l->v[l->n++];
+    memset(nd, 0, sizeof(*nd));
+    snprintf(nd->rel, sizeof(nd->rel), "%s", rel);
+    snprintf(nd->name, sizeof(nd->name), "%s", strrchr(rel, '/') + 1);
+}
+
+/* The node vertices of resources/, sorted by name; usage is not read yet. */
 static int nodes_list(struct node **nodesp, int *np)
 {
     char path[PATH_MAX];
+    struct node_list l = { NULL, 0, 0 };
     DIR *d = opendir(cli_path(path, sizeof(path), "resources"));
     if (!d)
         return -errno;
-    struct node *nodes = NULL;
-    int n = 0, alloc = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || de->d_type == DT_REG || !strcmp(de->d_name, "R")
-            || !strcmp(de->d_name, "summary"))
+        /* R, summary, ctl and allocations are files; the graph's root is
+         * the one directory (or, for a one-vertex graph, a file) left */
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "R") || !strcmp(de->d_name, "summary")
+            || !strcmp(de->d_name, "ctl") || !strcmp(de->d_name, "allocations"))
             continue;
-        if (n == alloc) {
-            struct node *p = realloc(nodes, (alloc = alloc ? alloc * 2 : 16) * sizeof(*p));
-            if (!p)
-                break;
-            nodes = p;
-        }
-        memset(&nodes[n], 0, sizeof(nodes[n]));
-        snprintf(nodes[n].name, sizeof(nodes[n].name), "%s", de->d_name);
-        n++;
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof(rel), "resources/%s", de->d_name);
+        find_nodes(&l, rel, entry_is_dir("resources", de));
     }
     closedir(d);
-    qsort(nodes, n, sizeof(*nodes), node_cmp);
-    *nodesp = nodes;
-    *np = n;
+    qsort(l.v, l.n, sizeof(*l.v), node_cmp);
+    *nodesp = l.v;
+    *np = l.n;
     return 0;
 }
 
@@ -174,35 +240,39 @@ static void add_job(struct node *nd, const char *id)
         snprintf(nd->jobs + len, sizeof(nd->jobs) - len, "%s%s", len ? " " : "", id);
 }
 
-/* Read resources/<node>/core<N> and gpu<N>: "free" or "allocated <id>". */
+/* Count one vertex of a node's subtree: a core or gpu is busy when a hold
+ * line is in force (not a reservation); every such job uses the node. */
+static void node_vertex(void *arg, const char *rel, bool dir)
+{
+    struct node *nd = arg;
+    char *text = vertex_text(rel, dir), *save = NULL;
+    bool busy = false, core = false, gpu = false;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line == text) {
+            core = !strncmp(line, "core ", 5);
+            gpu = !strncmp(line, "gpu ", 4);
+            continue;
+        }
+        size_t len = strlen(line);
+        if (len >= 9 && !strcmp(line + len - 9, " reserved"))
+            continue;
+        busy = true;
+        line[strcspn(line, " ")] = '\0';
+        add_job(nd, line);
+    }
+    free(text);
+    nd->cores += core;
+    nd->cores_free += core && !busy;
+    nd->gpus += gpu;
+    nd->gpus_free += gpu && !busy;
+    if (dir)
+        for_each_child(rel, node_vertex, nd);
+}
+
 static void node_load(struct node *nd)
 {
-    char path[PATH_MAX];
-    DIR *d = opendir(cli_path(path, sizeof(path), "resources/%s", nd->name));
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        bool core = !strncmp(de->d_name, "core", 4), gpu = !strncmp(de->d_name, "gpu", 3);
-        if (!core && !gpu)
-            continue;
-        char *text = cli_read_file(cli_path(path, sizeof(path), "resources/%s/%s", nd->name,
-                                            de->d_name), NULL);
-        bool is_free = text && !strncmp(text, "free", 4);
-        if (core) {
-            nd->cores++;
-            nd->cores_free += is_free;
-        } else {
-            nd->gpus++;
-            nd->gpus_free += is_free;
-        }
-        if (text && !strncmp(text, "allocated ", 10)) {
-            char *id = text + 10;
-            id[strcspn(id, " \n")] = '\0';
-            add_job(nd, id);
-        }
-        free(text);
-    }
-    if (d)
-        closedir(d);
+    node_vertex(nd, nd->rel, true);
 }
 
 int cmd_resource(int argc, char **argv)
@@ -210,7 +280,7 @@ int cmd_resource(int argc, char **argv)
     static const char usage[] =
         "Usage: fluxfs resource list [-m DIR]\n"
         "One line per node: cores and gpus in all and free, and the jobs using it\n"
-        "(from resources/<node>/core<N> and gpu<N>).\n\n"
+        "(from the state of each vertex beneath the node in resources/).\n\n"
         "  -m, --mount=DIR  the instance's mount point\n"
         "  -h, --help       this help\n";
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

@@ -454,6 +454,14 @@ static void test_exit_and_output(struct env *e)
     ok(has_event(e, id, "log"), "a log event records the truncation");
 }
 
+/* The running job holding core i of the one node (NULL: free). */
+static struct job *core_owner(struct env *e, int core)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/cluster0/n0/core%d", core);
+    return jobmgr_vertex_owner(e->m, graph_find_path(e->graph, path));
+}
+
 /* Two all-core jobs: the second waits; hold it, cancel it, cancel the first. */
 static void test_cancel(struct env *e)
 {
@@ -464,8 +472,9 @@ static void test_cancel(struct env *e)
     ok(run_until(e, in_state, a, JOB_RUN, 3.0), "first all-core job runs");
     iterate(e);   /* the start happens after the commit that recorded the alloc */
     ok(has_event(e, a, "start"), "first job started");
-    ok(jobmgr_core_owner(e->m, 0, 0) == jobmgr_lookup(e->m, a) &&
-       jobmgr_core_owner(e->m, 0, 1) == jobmgr_lookup(e->m, a), "it owns both cores");
+    ok(core_owner(e, 0) == jobmgr_lookup(e->m, a) && core_owner(e, 1) == jobmgr_lookup(e->m, a),
+       "it owns both cores");
+    is(jobmgr_free_cores(e->m), 0, "no core is free");
     run_for(e, 0.1);
     is(jobmgr_lookup(e->m, b)->state, JOB_SCHED, "second stays SCHED");
 
@@ -484,7 +493,7 @@ static void test_cancel(struct env *e)
     is(ctl(e, b, 0, "cancel", &err), -EINVAL, "cancel an inactive job is -EINVAL");
     is(ctl(e, b, 0, "urgency 5", &err), -EINVAL, "urgency of an inactive job is -EINVAL");
     iterate(e);
-    ok(jobmgr_core_owner(e->m, 0, 0) == jobmgr_lookup(e->m, a), "running job unaffected");
+    ok(core_owner(e, 0) == jobmgr_lookup(e->m, a), "running job unaffected");
 
     double t0 = now();
     is(ctl(e, a, 0, "cancel", &err), 0, "cancel the running job");
@@ -496,8 +505,8 @@ static void test_cancel(struct env *e)
     is_str(result_text(e, a), "CANCELED\n", "result CANCELED");
     is(jobmgr_lookup(e->m, a)->status, 128 + SIGTERM, "killed by SIGTERM");
     ok(exception_type_is(e, a, "cancel"), "exception of type cancel");
-    ok(jobmgr_core_owner(e->m, 0, 0) == NULL && jobmgr_core_owner(e->m, 0, 1) == NULL,
-       "cores free again");
+    ok(core_owner(e, 0) == NULL && core_owner(e, 1) == NULL, "cores free again");
+    is(jobmgr_free_cores(e->m), 2, "both count as free");
 }
 
 /* A job held before it is even queued does not run until released. */

@@ -6,7 +6,8 @@
  *
  *   kind 0  fixed nodes (root, queue/, jobs/, status, ...)   ino = VFS_I_*
  *   kind 1  job directory and its files     ino = (seq << 8) | VFS_JOB_*
- *   kind 2  resources/<node>/ and its files ino = (node << 24) | item
+ *   kind 2  resources/ vertex (dir or file)  ino = vertex + 1
+ *           a vertex directory's state file ino = VFS_RES_STATE | (vertex + 1)
  *   kind 3  queue scratch file (".name")    ino = serial
  *   kind 4  queue submission in progress    ino = serial
  */
@@ -55,7 +56,9 @@ enum vfs_job_file {
     VFS_JOB_NFILES
 };
 
-#define VFS_RES_GPU_BASE (1u << 23)   /* item >= this: gpu, below: 1 + core */
+/* Vertex indices are ints, so vertex + 1 stays below this bit. */
+#define VFS_RES_STATE (1ull << 32)
+
 
 /* What an open file handle reads from or writes to. */
 enum vfs_fh_kind {
@@ -211,5 +214,11 @@ void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t
 void vfs_res_write(struct vfs *v, fuse_req_t req, const char *buf, size_t size);
 int vfs_res_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
+
+/* Totals of the resource graph now, for resources/summary and status. */
+struct vfs_res_totals {
+    int64_t nodes, cores, cores_free, gpus, gpus_free;
+};
+void vfs_res_totals(struct vfs *v, struct vfs_res_totals *t);
 
 #endif

@@ -22,7 +22,8 @@ static const char readme_text[] =
     "  jobs/<id>/  one directory per job: state, eventlog, jobspec, R, stdout,\n"
     "              stderr, result, wait (blocks until the job ends), ctl\n"
     "              echo cancel > jobs/<id>/ctl   (also: signal N, urgency N)\n"
-    "  resources/  nodes, cores and gpus, free or held by which job\n"
+    "  resources/  the resource graph as a tree: cat a vertex (or its state)\n"
+    "              for its status and which jobs hold or reserved it, until when\n"
     "  status      instance summary: jobs by state, cores in use, uptime\n"
     "  status.json the same as one JSON object\n"
     "\n"
@@ -56,7 +57,7 @@ struct status_facts {
 static void status_facts(struct vfs *v, struct status_facts *f)
 {
     struct jobmgr *m = v->m;
-    const struct rgraph *g = jobmgr_rgraph(m);
+    struct vfs_res_totals rt;
     double t0 = jobmgr_start_time(m);
     time_t t = (time_t)t0;
     struct tm tm;
@@ -67,10 +68,12 @@ static void status_facts(struct vfs *v, struct status_facts *f)
     if (!gmtime_r(&t, &tm) ||
         strftime(f->started, sizeof(f->started), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         strcpy(f->started, "unknown");
-    f->nodes = rgraph_nnodes(g);
-    f->cores = rgraph_total_cores(g);
-    f->cores_free = jobmgr_free_cores(m);
-    f->gpus = rgraph_total_gpus(g);
+    /* the scheduler's graph, as resources/summary counts it */
+    vfs_res_totals(v, &rt);
+    f->nodes = (int)rt.nodes;
+    f->cores = (int)rt.cores;
+    f->cores_free = (int)rt.cores_free;
+    f->gpus = (int)rt.gpus;
     f->jobs = 0;
     for (int i = 0; i < JOB_NSTATES; i++) {
         f->count[i] = jobmgr_count(m, i);
