@@ -1,0 +1,597 @@
+/* link.c - the message link between a nested instance and its parent (see link.h).
+ *
+ * nng runs its own threads; everything here runs on the loop thread except
+ * on_pipe(), which only touches the atomics and the wake eventfd. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair0/pair.h>
+
+#include "fsd/link.h"
+
+/* A batch grows while the pipe is busy until it reaches this size. */
+#define LINK_BATCH_MAX (256u << 10)
+/* nng messages (batches) nng may hold for us before the loop reads them;
+ * they survive the pipe's death, so a peer's last words are not lost. */
+#define LINK_RECVBUF 256
+/* Batches read per wake-up, so a flood cannot starve other fds. */
+#define LINK_RECV_BURST 64
+/* A dialer's retry interval starts here and doubles up to the max. */
+#define LINK_REDIAL_MIN_MS 20
+#define LINK_REDIAL_MAX_MS 1000
+
+#define IPC_PREFIX "ipc://"
+
+/* Messages queued for one connection, coalesced into one nng message. */
+struct batch {
+    struct batch *next;
+    nng_msg *msg;
+    uint32_t pipe;              /* the connection they were meant for */
+};
+
+struct link {
+    struct ev_loop *loop;
+    char *url;
+    link_msg_f on_msg;
+    link_down_f on_down;
+    void *arg;
+
+    nng_socket sock;
+    int recv_fd;                /* nng's: readable while a message waits */
+    int send_fd;                /* nng's: readable while the pipe is idle */
+    int wake_fd;                /* eventfd: nng threads wake the loop */
+    bool recv_watched, send_watched, wake_watched;
+
+    struct batch *head, *tail;
+    size_t queued;              /* bytes in the batches */
+
+    /* Written by nng threads (on_pipe), read anywhere. */
+    _Atomic uint32_t pipe;      /* id of the attached pipe, 0 = none */
+    atomic_uint downs;          /* disconnects not yet reported */
+
+    int busy;                   /* our callbacks on the stack */
+    bool dead;                  /* destroyed: free when busy drops to 0 */
+};
+
+static int nng_errno(int rv)
+{
+    if (rv & NNG_ESYSERR)
+        return -(rv & ~NNG_ESYSERR);
+    switch (rv) {
+    case 0:                return 0;
+    case NNG_ENOMEM:       return -ENOMEM;
+    case NNG_EINVAL:       return -EINVAL;
+    case NNG_EADDRINVAL:   return -EINVAL;
+    case NNG_EBUSY:        return -EBUSY;
+    case NNG_ETIMEDOUT:    return -ETIMEDOUT;
+    case NNG_ECONNREFUSED: return -ECONNREFUSED;
+    case NNG_EAGAIN:       return -EAGAIN;
+    case NNG_ENOTSUP:      return -ENOTSUP;
+    case NNG_EADDRINUSE:   return -EADDRINUSE;
+    case NNG_ENOENT:       return -ENOENT;
+    case NNG_EPERM:        return -EACCES;
+    case NNG_EMSGSIZE:     return -EMSGSIZE;
+    case NNG_ECLOSED:
+    case NNG_ECONNRESET:
+    case NNG_ECONNABORTED:
+    case NNG_ECONNSHUT:    return -EPIPE;
+    default:               return -EIO;
+    }
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Milliseconds until deadline, rounded up so a wait does not end early. */
+static int ms_left(double deadline)
+{
+    double ms = (deadline - mono_now()) * 1000;
+    return ms <= 0 ? 0 : ms >= INT_MAX - 1 ? INT_MAX : (int)ms + 1;
+}
+
+/* ---- teardown ---- */
+
+static void batch_pop(struct link *l)
+{
+    struct batch *b = l->head;
+    if (b->msg) {
+        l->queued -= nng_msg_len(b->msg);
+        nng_msg_free(b->msg);
+    }
+    l->head = b->next;
+    if (!l->head)
+        l->tail = NULL;
+    free(b);
+}
+
+static void unwatch(struct link *l, int fd, bool *watched)
+{
+    if (*watched)
+        ev_fd_del(l->loop, fd);
+    *watched = false;
+}
+
+void link_destroy(struct link *l)
+{
+    if (!l || l->dead)
+        return;
+    l->dead = true;
+    unwatch(l, l->recv_fd, &l->recv_watched);
+    unwatch(l, l->send_fd, &l->send_watched);
+    unwatch(l, l->wake_fd, &l->wake_watched);
+    /* nng_close returns after the last pipe callback, so the eventfd and
+     * the atomics on_pipe() uses are ours again; it closes nng's fds and
+     * a listener's socket file. */
+    if (nng_socket_id(l->sock) > 0)
+        nng_close(l->sock);
+    while (l->head)
+        batch_pop(l);
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
+    free(l->url);
+    if (!l->busy)
+        free(l);
+}
+
+/* Leave one of our callbacks; the last one out frees a destroyed link. */
+static void release(struct link *l)
+{
+    if (--l->busy == 0 && l->dead)
+        free(l);
+}
+
+/* ---- sending ---- */
+
+static void on_send_ready(struct ev_loop *loop, int fd, int events, void *arg);
+
+static void watch_send(struct link *l, bool on)
+{
+    if (on && !l->send_watched) {
+        int rc = ev_fd_add(l->loop, l->send_fd, EV_READ, on_send_ready, l);
+        if (rc < 0)   /* the next link_send() retries */
+            syslog(LOG_ERR, "link %s: cannot watch send fd: %s", l->url, strerror(-rc));
+        l->send_watched = rc == 0;
+    } else if (!on) {
+        unwatch(l, l->send_fd, &l->send_watched);
+    }
+}
+
+/* send_fd is readable exactly while the pipe is idle (SENDBUF 0). */
+static bool pipe_idle(const struct link *l)
+{
+    struct pollfd pfd = { .fd = l->send_fd, .events = POLLIN };
+    return poll(&pfd, 1, 0) > 0;
+}
+
+/* Give nng the next batch if its pipe takes it; idle: send_fd was just
+ * seen readable. Drops batches meant for a connection that has gone: they
+ * must not reach its successor (which could be another process). */
+static void flush(struct link *l, bool idle)
+{
+    uint32_t cur = atomic_load(&l->pipe);
+    while (l->head && l->head->pipe != cur)
+        batch_pop(l);
+    /* A refused nng_sendmsg costs a trip through nng's threads (~50 us),
+     * a poll one syscall. After a handoff the pipe is busy until the batch
+     * is written (SENDBUF 0), so one batch per call. */
+    if (l->head && (idle || pipe_idle(l))) {
+        size_t len = nng_msg_len(l->head->msg);
+        int rv = nng_sendmsg(l->sock, l->head->msg, NNG_FLAG_NONBLOCK);
+        if (rv == 0) {
+            l->queued -= len;
+            l->head->msg = NULL;
+            batch_pop(l);
+        } else if (rv != NNG_EAGAIN) {
+            syslog(LOG_ERR, "link %s: send failed: %s", l->url, nng_strerror(rv));
+            batch_pop(l);
+        }
+    }
+    watch_send(l, l->head != NULL);
+}
+
+static void on_send_ready(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    flush(arg, true);
+}
+
+/* Append msg's compact text and '\n' to m; on failure m is unchanged.
+ * JSON_COMPACT escapes newlines inside strings, so '\n' ends a message. */
+static int encode(json_t *msg, nng_msg *m)
+{
+    if (!json_is_object(msg))
+        return -EINVAL;
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    size_t n = strlen(text), len = nng_msg_len(m);
+    int rc = 0;
+    /* nng grows a message to the exact size asked: double it ourselves, or
+     * a batch of small messages costs quadratic copying */
+    size_t cap = nng_msg_capacity(m);
+    if (n > LINK_MSG_MAX)
+        rc = -EMSGSIZE;
+    else if (cap < len + n + 1 && nng_msg_reserve(m, len + n + 1 > 2 * cap ? len + n + 1 : 2 * cap))
+        rc = -ENOMEM;
+    else if (nng_msg_append(m, text, n) || nng_msg_append(m, "\n", 1)) {
+        nng_msg_chop(m, nng_msg_len(m) - len);
+        rc = -ENOMEM;
+    }
+    free(text);
+    return rc;
+}
+
+static int enqueue(struct link *l, json_t *msg, uint32_t pipe)
+{
+    struct batch *b = l->tail;
+    bool fresh = !b || b->pipe != pipe || nng_msg_len(b->msg) >= LINK_BATCH_MAX;
+    if (fresh) {
+        if (!(b = calloc(1, sizeof(*b))))
+            return -ENOMEM;
+        if (nng_msg_alloc(&b->msg, 0) != 0) {
+            free(b);
+            return -ENOMEM;
+        }
+        b->pipe = pipe;
+    }
+    size_t before = nng_msg_len(b->msg);
+    int rc = encode(msg, b->msg);
+    if (rc < 0) {
+        if (fresh) {
+            nng_msg_free(b->msg);
+            free(b);
+        }
+        return rc;
+    }
+    l->queued += nng_msg_len(b->msg) - before;
+    if (fresh) {
+        if (l->tail)
+            l->tail->next = b;
+        else
+            l->head = b;
+        l->tail = b;
+    }
+    return 0;
+}
+
+int link_send(struct link *l, json_t *msg)
+{
+    uint32_t pipe = atomic_load(&l->pipe);
+    if (!json_is_object(msg))
+        return -EINVAL;
+    if (pipe == 0 || l->queued >= LINK_QUEUE_MAX)
+        return -EAGAIN;
+    int rc = enqueue(l, msg, pipe);
+    if (rc < 0)
+        return rc;
+    /* while send_fd is watched the loop flushes when the pipe is idle */
+    if (!l->send_watched)
+        flush(l, false);
+    return 0;
+}
+
+/* Give m to nng, waiting until deadline for the pipe to take it.
+ * 0: nng owns m; else m is still the caller's. */
+static int send_wait(struct link *l, nng_aio *aio, nng_msg *m, double deadline)
+{
+    nng_aio_set_msg(aio, m);
+    nng_aio_set_timeout(aio, ms_left(deadline));
+    nng_send_aio(l->sock, aio);
+    nng_aio_wait(aio);
+    int rv = nng_aio_result(aio);
+    if (rv != 0)
+        nng_aio_set_msg(aio, NULL);
+    return nng_errno(rv);
+}
+
+int link_send_sync(struct link *l, json_t *msg, double timeout)
+{
+    double deadline = mono_now() + (timeout > 0 ? timeout : 0);
+    nng_msg *m = NULL;
+    nng_aio *aio = NULL;
+    struct pollfd pfd = { .fd = l->send_fd, .events = POLLIN };
+    int rc = -ENOMEM;
+    if (nng_msg_alloc(&m, 0) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
+        goto out;
+    if ((rc = encode(msg, m)) < 0)
+        goto out;
+    /* what link_send() queued goes first, in order (stale batches are
+     * dropped, as in flush()) */
+    while (l->head) {
+        struct batch *b = l->head;
+        if (b->pipe == atomic_load(&l->pipe)) {
+            size_t len = nng_msg_len(b->msg);
+            if ((rc = send_wait(l, aio, b->msg, deadline)) < 0)
+                goto out;
+            l->queued -= len;
+            b->msg = NULL;
+        }
+        batch_pop(l);
+    }
+    watch_send(l, false);
+    if ((rc = send_wait(l, aio, m, deadline)) < 0)
+        goto out;
+    m = NULL;
+    /* send_fd rises again when the pipe has written the message out:
+     * only then would closing the socket not lose it */
+    do {
+        rc = poll(&pfd, 1, ms_left(deadline));
+    } while (rc < 0 && errno == EINTR);
+    rc = rc > 0 ? 0 : rc == 0 ? -ETIMEDOUT : -errno;
+out:
+    if (m)
+        nng_msg_free(m);
+    if (aio)
+        nng_aio_free(aio);
+    if (l->head)
+        watch_send(l, true);
+    return rc;
+}
+
+/* ---- receiving ---- */
+
+static void deliver_one(struct link *l, const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, 0, &jerr);
+    if (!json_is_object(o)) {
+        syslog(LOG_WARNING, "link %s: dropping malformed message: %s", l->url,
+               o ? "not a JSON object" : jerr.text);
+        json_decref(o);
+        return;
+    }
+    l->on_msg(l->arg, o);
+    json_decref(o);
+}
+
+/* Read up to max batches and pass on their messages; stops if destroyed. */
+static void drain(struct link *l, int max)
+{
+    for (int i = 0; i < max && !l->dead; i++) {
+        nng_msg *m;
+        if (nng_recvmsg(l->sock, &m, NNG_FLAG_NONBLOCK) != 0)
+            break;
+        const char *p = nng_msg_body(m);
+        size_t left = nng_msg_len(m);
+        while (left > 0 && !l->dead) {
+            const char *nl = memchr(p, '\n', left);
+            size_t n = nl ? (size_t)(nl - p) : left;
+            deliver_one(l, p, n);
+            p += n + (nl != NULL);
+            left -= n + (nl != NULL);
+        }
+        nng_msg_free(m);
+    }
+}
+
+static void on_recv_ready(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct link *l = arg;
+    l->busy++;
+    drain(l, LINK_RECV_BURST);
+    release(l);
+}
+
+/* ---- connection state ---- */
+
+/* nng thread: record the change and wake the loop (calling into the socket
+ * from here would deadlock nng). */
+static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct link *l = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        /* nng 1.5 ends the old pipe before adding a new one; should that
+         * ever change, the replacement still counts as a disconnect */
+        if (atomic_exchange(&l->pipe, id) != 0)
+            atomic_fetch_add(&l->downs, 1);
+    } else {
+        /* only our peer's pipe counts: a second dialer that pair0 refuses
+         * gets ADD_PRE and REM_POST, no ADD_POST */
+        if (!atomic_compare_exchange_strong(&l->pipe, &id, 0))
+            return;
+        atomic_fetch_add(&l->downs, 1);
+    }
+    eventfd_write(l->wake_fd, 1);
+}
+
+static void on_wake(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct link *l = arg;
+    eventfd_t n;
+    eventfd_read(fd, &n);
+    l->busy++;
+    if (atomic_exchange(&l->downs, 0) > 0) {
+        /* what the old connection delivered comes before its end */
+        drain(l, INT_MAX);
+        if (!l->dead && l->on_down)
+            l->on_down(l->arg);
+    }
+    /* drops batches meant for a connection that has gone */
+    if (!l->dead)
+        flush(l, false);
+    release(l);
+}
+
+bool link_connected(const struct link *l)
+{
+    return atomic_load(&l->pipe) != 0;
+}
+
+/* ---- setup ---- */
+
+static const char *ipc_path(const char *url, struct errmsg *err)
+{
+    if (!url || strncmp(url, IPC_PREFIX, strlen(IPC_PREFIX)) != 0) {
+        errmsg_set(err, -EINVAL, "link url '%s' is not ipc://", url ? url : "(null)");
+        return NULL;
+    }
+    const char *path = url + strlen(IPC_PREFIX);
+    if (!*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        errmsg_set(err, -ENAMETOOLONG, "socket path '%s' is empty or too long", path);
+        return NULL;
+    }
+    return path;
+}
+
+static struct link *link_create(struct ev_loop *loop, const char *url, link_msg_f on_msg,
+                                link_down_f on_down, void *arg, struct errmsg *err)
+{
+    struct link *l = calloc(1, sizeof(*l));
+    if (!l || !(l->url = strdup(url))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        free(l);
+        return NULL;
+    }
+    l->loop = loop;
+    l->on_msg = on_msg;
+    l->on_down = on_down;
+    l->arg = arg;
+    l->recv_fd = l->send_fd = -1;
+    l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->wake_fd < 0) {
+        errmsg_set(err, -errno, "eventfd: %s", strerror(errno));
+        goto error;
+    }
+    int rv = nng_pair0_open(&l->sock);
+    /* SENDBUF 0: nng takes a message only when the pipe is idle, so
+     * nothing sits in a queue that nng_close would drop; we batch instead */
+    if (rv == 0)
+        rv = nng_socket_set_int(l->sock, NNG_OPT_SENDBUF, 0);
+    if (rv == 0)
+        rv = nng_socket_set_int(l->sock, NNG_OPT_RECVBUF, LINK_RECVBUF);
+    if (rv == 0)
+        rv = nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, LINK_BATCH_MAX + LINK_MSG_MAX + 1);
+    if (rv == 0)
+        rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, on_pipe, l);
+    if (rv == 0)
+        rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe, l);
+    if (rv == 0)
+        rv = nng_socket_get_int(l->sock, NNG_OPT_RECVFD, &l->recv_fd);
+    if (rv == 0)
+        rv = nng_socket_get_int(l->sock, NNG_OPT_SENDFD, &l->send_fd);
+    if (rv != 0) {
+        errmsg_set(err, nng_errno(rv), "nng socket: %s", nng_strerror(rv));
+        goto error;
+    }
+    int rc = ev_fd_add(loop, l->wake_fd, EV_READ, on_wake, l);
+    l->wake_watched = rc == 0;
+    if (rc == 0)
+        rc = ev_fd_add(loop, l->recv_fd, EV_READ, on_recv_ready, l);
+    l->recv_watched = rc == 0;
+    if (rc < 0) {
+        errmsg_set(err, rc, "cannot watch link fds: %s", strerror(-rc));
+        goto error;
+    }
+    return l;
+error:
+    link_destroy(l);
+    return NULL;
+}
+
+/* A socket file nobody listens on is left by a broker that crashed: remove
+ * it. Refuse to touch a live one or anything that is not a socket. */
+static int remove_stale(const char *path, struct errmsg *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : errmsg_set(err, -errno, "cannot stat '%s': %s", path,
+                                                strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return errmsg_set(err, -EEXIST, "'%s' exists and is not a socket", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errmsg_set(err, -errno, "socket: %s", strerror(errno));
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int e = errno;
+    close(fd);
+    /* EAGAIN: a live listener with a full backlog */
+    if (rc == 0 || e == EAGAIN)
+        return errmsg_set(err, -EADDRINUSE, "'%s' is already in use by another listener", path);
+    if (e != ECONNREFUSED)
+        return errmsg_set(err, -e, "cannot probe '%s': %s", path, strerror(e));
+    if (unlink(path) < 0 && errno != ENOENT)
+        return errmsg_set(err, -errno, "cannot remove stale '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+struct link *link_listen_mode(struct ev_loop *loop, const char *url, mode_t mode,
+                              link_msg_f on_msg, link_down_f on_down, void *arg,
+                              struct errmsg *err)
+{
+    const char *path = ipc_path(url, err);
+    if (!path || remove_stale(path, err) < 0)
+        return NULL;
+    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
+    if (!l)
+        return NULL;
+    nng_listener lst;
+    int rv = nng_listener_create(&lst, l->sock, url);
+    if (rv == 0) {
+        rv = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, (int)(mode & 07777));
+        /* not every platform can set it; the directory still guards */
+        if (rv == NNG_ENOTSUP)
+            rv = 0;
+    }
+    if (rv == 0)
+        rv = nng_listener_start(lst, 0);
+    if (rv != 0) {
+        errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
+        goto error;
+    }
+    return l;
+error:
+    link_destroy(l);
+    return NULL;
+}
+
+struct link *link_listen(struct ev_loop *loop, const char *url, link_msg_f on_msg,
+                         link_down_f on_down, void *arg, struct errmsg *err)
+{
+    return link_listen_mode(loop, url, 0600, on_msg, on_down, arg, err);
+}
+
+struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
+                       link_down_f on_down, void *arg, struct errmsg *err)
+{
+    if (!ipc_path(url, err))
+        return NULL;
+    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
+    if (!l)
+        return NULL;
+    nng_dialer d;
+    int rv = nng_dialer_create(&d, l->sock, url);
+    if (rv == 0)
+        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, LINK_REDIAL_MIN_MS);
+    if (rv == 0)
+        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, LINK_REDIAL_MAX_MS);
+    /* NONBLOCK: a parent that is not listening yet is retried, not an error */
+    if (rv == 0)
+        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+    if (rv != 0) {
+        errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
+        goto error;
+    }
+    return l;
+error:
+    link_destroy(l);
+    return NULL;
+}

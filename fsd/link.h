@@ -1,0 +1,90 @@
+/* link.h - the message link between a nested instance and its parent broker.
+ *
+ * One peer each side (nng pair0 over ipc://), JSON messages, driven by the
+ * broker's event loop: callbacks run on the loop thread, never in nng threads.
+ * The parent listens, the child dials. This is where fsd/ meets nng: callers
+ * see JSON and the loop, never nng.h.
+ *
+ * Delivery: messages arrive in order, once, while the link stays up. Nothing
+ * is carried across a disconnect: link_send() refuses while the peer is away,
+ * and messages still queued when the peer goes are dropped. Anything that
+ * must survive a broker restart goes through the store, not the link.
+ *
+ * Wire format (both ends are this module): an nng message body holds one or
+ * more compact JSON objects, each followed by '\n'. Queued messages are
+ * coalesced into one nng message when the pipe is busy, so bursts cost one
+ * transport round per batch instead of one per message.
+ *
+ * Access control: the listener's socket file is created with mode 0600
+ * (link_listen_mode() takes another mode). A child that runs as another user
+ * needs the file chown'ed to it (or a group mode) and search permission on
+ * the directory. Create the socket in a directory only the parent can write,
+ * ideally 0700 until the chown: nng applies the mode just after bind().
+ *
+ * Single-threaded: call everything from the loop thread.
+ */
+#ifndef FLUXFS_LINK_H
+#define FLUXFS_LINK_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "common/errmsg.h"
+#include "common/ev.h"
+
+/* Largest message link_send() accepts (its compact JSON text). */
+#define LINK_MSG_MAX   (8u << 20)
+/* Bytes queued for a busy peer before link_send() says -EAGAIN. */
+#define LINK_QUEUE_MAX (32u << 20)
+
+struct link;
+
+/* A message from the peer: a JSON object, borrowed for the call (incref to
+ * keep it). May call link_send() or link_destroy() on this link. */
+typedef void (*link_msg_f)(void *arg, json_t *msg);
+/* The peer went away (closed, crashed or was rejected by a restart). Called
+ * after every message its connection delivered. A dialer keeps redialling
+ * and a listener keeps listening: link_connected() turns true again when a
+ * peer (re)connects. Not called by link_destroy(). May destroy the link. */
+typedef void (*link_down_f)(void *arg);
+
+/* Parent: listen at url ("ipc:///path/link.ipc"), socket file mode 0600.
+ * A stale socket file at the path (nobody listening) is removed first; a
+ * live one fails with "already in use", any other file with "exists".
+ * Returns NULL with err filled on failure. on_down may be NULL. */
+struct link *link_listen(struct ev_loop *loop, const char *url, link_msg_f on_msg,
+                         link_down_f on_down, void *arg, struct errmsg *err);
+struct link *link_listen_mode(struct ev_loop *loop, const char *url, mode_t mode,
+                              link_msg_f on_msg, link_down_f on_down, void *arg,
+                              struct errmsg *err);
+
+/* Child: dial url. nng retries in the background (20 ms, backing off to 1 s)
+ * until the parent listens, and redials after a disconnect. */
+struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
+                       link_down_f on_down, void *arg, struct errmsg *err);
+
+/* Queue msg (a JSON object, borrowed: serialized before return). Never blocks
+ * the loop. Returns 0; -EAGAIN if the peer is not connected or
+ * LINK_QUEUE_MAX bytes are already waiting; -EINVAL if msg is not an object;
+ * -EMSGSIZE if it serializes to more than LINK_MSG_MAX; -ENOMEM. */
+int link_send(struct link *l, json_t *msg);
+
+/* Send msg after everything queued and wait up to timeout seconds until the
+ * transport has written it to the socket (so link_destroy() right after
+ * cannot lose it), waiting for a connection if there is none yet. Blocks the
+ * loop thread: for a child's last words at shutdown. Returns 0; -ETIMEDOUT
+ * if it was not seen written in time (it may still be in flight, or never
+ * sent if what was queued before it did not go out; queued messages not yet
+ * sent stay queued); -EINVAL, -EMSGSIZE, -ENOMEM as link_send(); -EPIPE if
+ * the socket failed. */
+int link_send_sync(struct link *l, json_t *msg, double timeout);
+
+/* A peer is attached now (may change at any moment: nng threads set it). */
+bool link_connected(const struct link *l);
+
+/* Close the socket (a listener removes its socket file) and drop queued
+ * messages. NULL-safe. Safe inside this link's own callbacks. */
+void link_destroy(struct link *l);
+
+#endif

@@ -1,0 +1,339 @@
+/* link.c - unit tests for the parent/child nng link, both ends in one process. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair0/pair.h>
+
+#include "common/tap.h"
+#include "fsd/link.h"
+
+#define BURST 1000
+
+/* One end of a link and what it has seen. */
+struct peer {
+    struct link *l;
+    int msgs;
+    int downs;
+    int down_after;         /* msgs when the last on_down came */
+    int next_seq;
+    int out_of_order;
+    char last[32];          /* start of the last message's "text" */
+    size_t last_len;        /* its length */
+    bool destroy_on_msg;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void on_msg(void *arg, json_t *msg)
+{
+    struct peer *p = arg;
+    const char *text = json_string_value(json_object_get(msg, "text"));
+    int seq = (int)json_integer_value(json_object_get(msg, "seq"));
+    if (seq != p->next_seq)
+        p->out_of_order++;
+    p->next_seq = seq + 1;
+    snprintf(p->last, sizeof(p->last), "%s", text ? text : "");
+    p->last_len = text ? strlen(text) : 0;
+    p->msgs++;
+    if (p->destroy_on_msg) {
+        link_destroy(p->l);
+        p->l = NULL;
+    }
+}
+
+static void on_down(void *arg)
+{
+    struct peer *p = arg;
+    p->downs++;
+    p->down_after = p->msgs;
+}
+
+static void reset(struct peer *p)
+{
+    p->msgs = p->next_seq = p->out_of_order = 0;
+    p->last[0] = '\0';
+}
+
+static int send_text(struct link *l, int seq, const char *text)
+{
+    json_t *m = json_pack("{s:i s:s}", "seq", seq, "text", text);
+    int rc = link_send(l, m);
+    json_decref(m);
+    return rc;
+}
+
+static void run_for(struct ev_loop *loop, double secs)
+{
+    double end = now() + secs;
+    while (now() < end)
+        ev_run_once(loop, 10);
+}
+
+static bool run_count(struct ev_loop *loop, const int *n, int want, double secs)
+{
+    double end = now() + secs;
+    while (*n < want && now() < end)
+        ev_run_once(loop, 10);
+    return *n >= want;
+}
+
+static bool run_connected(struct ev_loop *loop, struct link *a, struct link *b, double secs)
+{
+    double end = now() + secs;
+    while (!(link_connected(a) && link_connected(b)) && now() < end)
+        ev_run_once(loop, 10);
+    return link_connected(a) && link_connected(b);
+}
+
+static void test_errors(struct ev_loop *loop, const char *dir, const char *live_url)
+{
+    struct errmsg err = { "" };
+    char path[100], url[120];   /* a sun_path holds 108 bytes */
+    struct peer p = { 0 };
+
+    ok(!link_dial(loop, "tcp://127.0.0.1:9", on_msg, on_down, &p, &err), "tcp url refused");
+    ok(strstr(err.text, "not ipc://") != NULL, "reason: %s", err.text);
+
+    ok(!link_listen(loop, live_url, on_msg, on_down, &p, &err), "live socket not taken over");
+    ok(strstr(err.text, "already in use") != NULL, "reason: %s", err.text);
+
+    snprintf(path, sizeof(path), "%s/file.ipc", dir);
+    snprintf(url, sizeof(url), "ipc://%s", path);
+    FILE *f = fopen(path, "w");
+    fclose(f);
+    ok(!link_listen(loop, url, on_msg, on_down, &p, &err), "regular file not removed");
+    ok(strstr(err.text, "not a socket") != NULL && access(path, F_OK) == 0, "reason: %s",
+       err.text);
+    unlink(path);
+
+    /* a socket file left by a dead listener */
+    snprintf(path, sizeof(path), "%s/stale.ipc", dir);
+    snprintf(url, sizeof(url), "ipc://%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ok(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "stale socket file made");
+    close(fd);
+    struct link *l = link_listen(loop, url, on_msg, on_down, &p, &err);
+    ok(l != NULL, "stale socket file replaced: %s", l ? "" : err.text);
+    link_destroy(l);
+    ok(access(path, F_OK) < 0, "socket file removed by link_destroy");
+}
+
+/* A raw nng peer: sends what a broken or hostile peer might, and never
+ * reads, so the link's queue fills. */
+static void test_raw_peer(struct ev_loop *loop, const char *dir)
+{
+    char url[300];
+    struct errmsg err = { "" };
+    struct peer p = { 0 };
+    nng_socket raw;
+    snprintf(url, sizeof(url), "ipc://%s/raw.ipc", dir);
+    ok(nng_pair0_open(&raw) == 0 && nng_listen(raw, url, NULL, 0) == 0, "raw peer listens");
+    p.l = link_dial(loop, url, on_msg, on_down, &p, &err);
+    double end = now() + 5;
+    while (!link_connected(p.l) && now() < end)
+        ev_run_once(loop, 10);
+    ok(link_connected(p.l), "link dialed a raw pair0 peer");
+
+    const char body[] = "not json\n[1,2]\n\n{\"seq\":0,\"text\":\"ok\"}\n{\"seq\":1,\"text\":\"last\"}";
+    nng_msg *m;
+    nng_msg_alloc(&m, 0);
+    nng_msg_append(m, body, strlen(body));
+    ok(nng_sendmsg(raw, m, 0) == 0, "raw peer sent a mixed batch");
+    ok(run_count(loop, &p.msgs, 2, 5), "objects delivered");
+    run_for(loop, 0.05);
+    is(p.msgs, 2, "malformed parts dropped, objects kept");
+    is(p.out_of_order, 0, "in order");
+    is_str(p.last, "last", "unterminated last message read");
+
+    /* the raw peer reads nothing: the link's queue fills, then refuses */
+    size_t big = 1 << 20;
+    char *text = malloc(big + 1);
+    memset(text, 'x', big);
+    text[big] = '\0';
+    int rc = 0, sent = 0;
+    double t0 = now();
+    while (sent < 100 && (rc = send_text(p.l, sent, text)) == 0)
+        sent++;
+    is(rc, -EAGAIN, "full queue refuses a message (after %d of 1 MiB)", sent);
+    ok(sent >= 30 && sent <= 40, "about LINK_QUEUE_MAX queued (%d MiB)", sent);
+    /* had a send blocked, nobody would have drained it: we would hang */
+    diag("%d MiB queued in %.3f s (mostly jansson)", sent, now() - t0);
+    link_destroy(p.l);
+    free(text);
+    nng_close(raw);
+}
+
+int main(void)
+{
+    plan(NO_PLAN);
+    char dir[] = "/tmp/fluxfs-link.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char path[256], url[300];
+    snprintf(path, sizeof(path), "%s/link.ipc", dir);
+    snprintf(url, sizeof(url), "ipc://%s", path);
+    struct ev_loop *loop = ev_create();
+    struct errmsg err = { "" };
+    struct peer par = { 0 }, kid = { 0 };
+
+    par.l = link_listen(loop, url, on_msg, on_down, &par, &err);
+    ok(par.l != NULL, "parent listens: %s", par.l ? url : err.text);
+    struct stat st;
+    ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "socket file mode 0600");
+    kid.l = link_dial(loop, url, on_msg, on_down, &kid, &err);
+    ok(kid.l != NULL, "child dials: %s", kid.l ? url : err.text);
+    ok(run_connected(loop, par.l, kid.l, 5), "both ends connected");
+
+    /* a few messages both ways, in order, with their content */
+    for (int i = 0; i < 3; i++) {
+        send_text(par.l, i, i < 2 ? "p2c" : "p2c last");
+        send_text(kid.l, i, i < 2 ? "c2p" : "c2p last");
+    }
+    ok(run_count(loop, &kid.msgs, 3, 5) && run_count(loop, &par.msgs, 3, 5), "3 each way");
+    is(kid.out_of_order + par.out_of_order, 0, "in order");
+    is_str(kid.last, "p2c last", "child got the parent's text");
+    is_str(par.last, "c2p last", "parent got the child's text");
+
+    /* a burst both ways, sent without running the loop */
+    reset(&par);
+    reset(&kid);
+    int queued = 0;
+    double t0 = now();
+    for (int i = 0; i < BURST; i++) {
+        queued += send_text(par.l, i, "burst from the parent") == 0;
+        queued += send_text(kid.l, i, "burst from the child") == 0;
+    }
+    double t1 = now();
+    is(queued, 2 * BURST, "%d link_send calls took their message", 2 * BURST);
+    ok(run_count(loop, &kid.msgs, BURST, 10) && run_count(loop, &par.msgs, BURST, 10),
+       "bursts arrived");
+    double t2 = now();
+    is(kid.msgs, BURST, "child counted %d", BURST);
+    is(par.msgs, BURST, "parent counted %d", BURST);
+    is(kid.out_of_order + par.out_of_order, 0, "in order");
+    diag("burst: 2 x %d messages queued in %.2f ms, all delivered after %.2f ms (%.0f msg/s)",
+         BURST, (t1 - t0) * 1e3, (t2 - t0) * 1e3, 2 * BURST / (t2 - t0));
+
+    /* a large message passes (batches are bounded, messages need not be) */
+    size_t big = 3 << 20;
+    char *text = malloc(big + 1);
+    memset(text, 'y', big);
+    text[big] = '\0';
+    reset(&kid);
+    is(send_text(par.l, 0, text), 0, "3 MiB message queued");
+    ok(run_count(loop, &kid.msgs, 1, 5) && kid.last_len == big, "3 MiB message arrived");
+    free(text);
+    text = malloc(LINK_MSG_MAX + 1);
+    memset(text, 'z', LINK_MSG_MAX);
+    text[LINK_MSG_MAX] = '\0';
+    is(send_text(par.l, 0, text), -EMSGSIZE, "message over LINK_MSG_MAX refused");
+    free(text);
+    json_t *arr = json_array();
+    is(link_send(par.l, arr), -EINVAL, "a non-object refused");
+    json_decref(arr);
+
+    /* pair0 takes one peer: a second dialer must not disturb the first */
+    struct peer other = { 0 };
+    other.l = link_dial(loop, url, on_msg, on_down, &other, &err);
+    run_for(loop, 0.3);
+    ok(link_connected(par.l) && link_connected(kid.l), "second dialer: first pair still up");
+    is(par.downs, 0, "parent saw no disconnect");
+    link_destroy(other.l);
+    reset(&par);
+    send_text(kid.l, 0, "still here");
+    ok(run_count(loop, &par.msgs, 1, 5), "first pair still talks");
+
+    /* last words: queued messages, then a synchronous one, then close */
+    reset(&par);
+    for (int i = 0; i < 100; i++)
+        send_text(kid.l, i, "before");
+    json_t *gone = json_pack("{s:i s:s}", "seq", 100, "text", "gone");
+    t0 = now();
+    is(link_send_sync(kid.l, gone, 2.0), 0, "send_sync: written (%.2f ms)", (now() - t0) * 1e3);
+    json_decref(gone);
+    link_destroy(kid.l);
+    kid.l = NULL;
+    ok(run_count(loop, &par.downs, 1, 5), "child closed: parent's on_down fired");
+    is(par.msgs, 101, "all 101 messages arrived");
+    is(par.down_after, 101, "before on_down");
+    is_str(par.last, "gone", "last words last");
+    ok(!link_connected(par.l), "parent not connected");
+    t0 = now();
+    is(send_text(par.l, 0, "anyone?"), -EAGAIN, "send to a gone peer: -EAGAIN");
+    ok(now() - t0 < 0.05, "without blocking (%.3f ms)", (now() - t0) * 1e3);
+
+    /* a child that dials before its parent listens */
+    link_destroy(par.l);
+    par.l = NULL;
+    ok(access(path, F_OK) < 0, "parent's socket file gone");
+    kid.l = link_dial(loop, url, on_msg, on_down, &kid, &err);
+    ok(kid.l != NULL, "child dials a missing parent: %s", kid.l ? "" : err.text);
+    run_for(loop, 0.2);
+    ok(!link_connected(kid.l), "not connected yet");
+    t0 = now();
+    is(send_text(kid.l, 0, "hello?"), -EAGAIN, "send before connecting: -EAGAIN");
+    ok(now() - t0 < 0.05, "without blocking (%.3f ms)", (now() - t0) * 1e3);
+    par.downs = 0;
+    par.l = link_listen(loop, url, on_msg, on_down, &par, &err);
+    t0 = now();
+    bool up = run_connected(loop, par.l, kid.l, 5);
+    ok(up, "connected once the parent listens (%.0f ms)", (now() - t0) * 1e3);
+    reset(&kid);
+    send_text(par.l, 0, "welcome");
+    ok(run_count(loop, &kid.msgs, 1, 5), "and talks");
+    is_str(kid.last, "welcome", "content");
+
+    /* parent restarts: the child sees it go and redials */
+    kid.downs = 0;
+    link_destroy(par.l);
+    ok(run_count(loop, &kid.downs, 1, 5), "parent closed: child's on_down fired");
+    ok(!link_connected(kid.l), "child not connected");
+    par.l = link_listen(loop, url, on_msg, on_down, &par, &err);
+    ok(run_connected(loop, par.l, kid.l, 5), "child redialed the new parent");
+
+    /* destroying a link from its own callback, mid-batch */
+    reset(&kid);
+    kid.destroy_on_msg = true;
+    par.downs = 0;
+    send_text(par.l, 0, "one");
+    send_text(par.l, 1, "two");
+    send_text(par.l, 2, "three");
+    ok(run_count(loop, &par.downs, 1, 5), "child destroyed itself in on_msg");
+    ok(kid.l == NULL && kid.msgs == 1, "nothing delivered after (%d)", kid.msgs);
+
+    /* send_sync waits for a connection that is not up yet */
+    reset(&par);
+    kid.destroy_on_msg = false;
+    kid.l = link_dial(loop, url, on_msg, on_down, &kid, &err);
+    json_t *hi = json_pack("{s:i s:s}", "seq", 0, "text", "early");
+    is(link_send_sync(kid.l, hi, 2.0), 0, "send_sync before the connection is up");
+    json_decref(hi);
+    ok(run_count(loop, &par.msgs, 1, 5), "and it arrives");
+    is_str(par.last, "early", "content");
+
+    test_errors(loop, dir, url);
+    test_raw_peer(loop, dir);
+
+    link_destroy(kid.l);
+    link_destroy(par.l);
+    link_destroy(NULL);
+    ev_destroy(loop);
+    rmdir(dir);
+    nng_fini();   /* nng's one-time allocations, for the leak checker */
+    return done_testing();
+}
