@@ -12,6 +12,8 @@
 
 #include "fsd/broker.h"
 #include "fsd/jobmgr.h"
+#include "fsd/link.h"
+#include "fsd/nest.h"
 #include "fsd/publish.h"
 #include "fsd/store.h"
 #include "fsd/vfs/vfs.h"
@@ -29,6 +31,11 @@ struct broker {
     struct jobmgr *m;
     struct vfs *v;
     struct publisher *pub;
+    struct nests *nests;         /* our nested instances */
+    struct link *parent;         /* we are one: the link to our parent */
+    size_t told_active;          /* last active count sent to the parent */
+    bool parent_shutdown;        /* the parent asked us to stop */
+    bool ready_told;             /* the parent knows we are mounted */
     struct fuse_session *se;
     struct fuse_buf buf;
     int sigfd;
@@ -68,6 +75,83 @@ static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
     }
 }
 
+/* ---- as a nested instance: the link to our parent ---- */
+
+/* 0 once handed to the link; the dial may not have connected yet. */
+static int tell_parent(struct broker *b, const char *type)
+{
+    json_t *msg = json_pack("{s:s s:I}", "type", type, "active",
+                            (json_int_t)jobmgr_active(b->m));
+    int rc = msg ? link_send(b->parent, msg) : -ENOMEM;
+    if (rc == 0)
+        b->told_active = jobmgr_active(b->m);
+    json_decref(msg);
+    return rc;
+}
+
+static void on_parent_msg(void *arg, json_t *msg)
+{
+    struct broker *b = arg;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type || strcmp(type, "shutdown"))
+        return;
+    syslog(LOG_INFO, "the parent instance asks us to shut down");
+    if (json_is_true(json_object_get(msg, "force")))
+        jobmgr_cancel_all(b->m, "shutdown", "the nested instance was shut down");
+    b->parent_shutdown = true;
+}
+
+static void on_parent_down(void *arg)
+{
+    (void)arg;      /* if the parent died, PDEATHSIG stops us */
+}
+
+/* ---- as a parent: nested instances ---- */
+
+static bool hook_job_ending(void *arg, struct job *job)
+{
+    struct broker *b = arg;
+    return nests_job_ending(b->nests, job);
+}
+
+static void hook_job_gone(void *arg, struct job *job)
+{
+    struct broker *b = arg;
+    nests_job_gone(b->nests, job);
+}
+
+static void on_nest_stopped(void *arg, int rc, const char *reason)
+{
+    (void)arg;
+    if (rc < 0)
+        syslog(LOG_ERR, "nested instance shutdown: %s", reason ? reason : strerror(-rc));
+}
+
+static int hook_nest_shutdown(void *arg, struct job *job, const char *name, uid_t uid,
+                              bool force, struct errmsg *err)
+{
+    struct broker *b = arg;
+    return nest_remove(b->nests, job, name, uid, force, on_nest_stopped, b, err);
+}
+
+static void on_job_cleared(void *arg, struct job *job)
+{
+    struct broker *b = arg;
+    jobmgr_job_cleared(b->m, job);
+}
+
+static struct job *lookup_job(void *arg, const char *idstr)
+{
+    struct broker *b = arg;
+    return jobmgr_lookup_name(b->m, idstr);
+}
+
+static const struct jobmgr_hooks nest_hooks = {
+    .job_ending = hook_job_ending,
+    .job_gone = hook_job_gone,
+    .nest_shutdown = hook_nest_shutdown,
+};
+
 /* One iteration: events, then decisions, one durable commit, then actions.
  *
  * Submitters blocked in close() are answered once the publisher has
@@ -105,6 +189,15 @@ static void iterate(struct broker *b)
     }
     vfs_after_commit(b->v, rc);
     jobmgr_after_commit(b->m, rc);
+    if (b->parent) {
+        if (!b->ready_told)
+            b->ready_told = tell_parent(b, "ready") == 0;
+        else if (jobmgr_active(b->m) != b->told_active)
+            tell_parent(b, "status");
+        /* a shut-down nested instance leaves once its jobs have ended */
+        if (b->parent_shutdown && jobmgr_active(b->m) == 0)
+            b->stop = true;
+    }
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -218,10 +311,25 @@ static int setup(struct broker *b)
         .match_policy = b->cfg->match_policy,
         .queue_policy = b->cfg->queue_policy,
         .queue_depth = b->cfg->queue_depth,
+        .read_only = b->cfg->read_only,
+    };
+    struct nests_config ncfg = {
+        .statedir = b->cfg->statedir,
+        .match_policy = b->cfg->match_policy,
+        .queue_policy = b->cfg->queue_policy,
     };
     sigset_t mask;
     int rc;
 
+    /* signals arrive through the loop; block them before any thread exists
+     * (nng's, the publisher's), or a thread that does not block SIGTERM
+     * takes it and the default action kills us without a teardown */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (check_not_mounted(b->cfg->mountpoint) < 0 || load_resources(b) < 0)
         return -1;
     if (!(b->loop = ev_create()))
@@ -244,14 +352,12 @@ static int setup(struct broker *b)
     if (!(b->v = vfs_create(b->m, b->loop)))
         return -1;
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);
+    if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))
+        return -1;
+    jobmgr_set_hooks(b->m, &nest_hooks, b);
+    vfs_set_nests(b->v, b->nests);
+    nests_recover(b->nests, lookup_job, b);
 
-    /* signals arrive through the loop; block them before any thread exists */
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
     if ((b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
         ev_fd_add(b->loop, b->sigfd, EV_READ, on_signal, b) < 0)
         return -1;
@@ -265,6 +371,14 @@ static int setup(struct broker *b)
         }
         vfs_set_publisher(b->v, b->pub);
     }
+    if (b->cfg->parent_url) {
+        b->parent = link_dial(b->loop, b->cfg->parent_url, on_parent_msg, on_parent_down, b,
+                              &err);
+        if (!b->parent) {
+            fprintf(stderr, "fluxfsd: parent %s: %s\n", b->cfg->parent_url, err.text);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -272,6 +386,14 @@ static void teardown(struct broker *b)
 {
     if (b->v)
         vfs_shutdown(b->v);
+    /* children first: they run on our jobs' resources; then our jobs end
+     * without waiting for them */
+    if (b->nests) {
+        nests_destroy(b->nests, 10.0);
+        b->nests = NULL;
+        vfs_set_nests(b->v, NULL);
+        jobmgr_set_hooks(b->m, NULL, NULL);
+    }
     if (b->pub) {
         /* keep answering its syscalls on the mount until it has stopped */
         publisher_stop(b->pub);
@@ -290,6 +412,13 @@ static void teardown(struct broker *b)
         if (b->mounted)
             fuse_session_unmount(b->se);
         fuse_session_destroy(b->se);
+    }
+    if (b->parent) {
+        json_t *msg = json_pack("{s:s s:i}", "type", "gone", "active", 0);
+        if (msg)
+            link_send_sync(b->parent, msg, 1.0);
+        json_decref(msg);
+        link_destroy(b->parent);
     }
     free(b->buf.mem);
     store_close(b->st);
@@ -340,6 +469,8 @@ int broker_run(const struct broker_config *cfg)
     }
     report_ready(cfg, 0);
     syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
+    if (b.parent)
+        b.ready_told = tell_parent(&b, "ready") == 0;
     while (!b.stop)
         iterate(&b);
     syslog(LOG_INFO, "shutting down");

@@ -19,6 +19,8 @@ struct broker_config {
     const char *match_policy;    /* match.h policy name, NULL = "low" */
     const char *queue_policy;    /* fcfs, easy, conservative; NULL = "easy" */
     int queue_depth;             /* reservation depth, 0 = policy default */
+    const char *parent_url;      /* we are a nested instance: our parent's link */
+    bool read_only;              /* an ended nested instance serving history */
     const char *fuse_opts;       /* comma-separated -o options, or NULL */
     bool debug;                  /* FUSE request tracing */
     bool publish;                /* raise inotify events (default true) */

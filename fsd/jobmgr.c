@@ -53,6 +53,8 @@ struct jobmgr {
 
     jobmgr_notify_f notify;
     void *notify_arg;
+    const struct jobmgr_hooks *hooks;
+    void *hooks_arg;
 };
 
 static int idvec_push(struct idvec *v, uint64_t id)
@@ -236,6 +238,8 @@ static void post_exception(struct jobmgr *m, struct job *job, const char *type, 
                          "userid", (int)uid, "note", note));
 }
 
+static void job_release(struct jobmgr *m, struct job *job);
+
 /* Everything after the tasks are gone: release resources, decide the result. */
 static void job_finish(struct jobmgr *m, struct job *job, int status)
 {
@@ -245,11 +249,27 @@ static void job_finish(struct jobmgr *m, struct job *job, int status)
     }
     post_event(m, job, "finish", json_pack("{s:i}", "status", status));
     set_state(m, job, JOB_CLEANUP);
+    job->status = status;
+    /* nested instances run on this job's resources: they stop first */
+    if (m->hooks && m->hooks->job_ending && m->hooks->job_ending(m->hooks_arg, job))
+        return;
+    job_release(m, job);
+}
+
+void jobmgr_job_cleared(struct jobmgr *m, struct job *job)
+{
+    if (job->state == JOB_CLEANUP)
+        job_release(m, job);
+}
+
+/* The job's resources go back to the scheduler and it becomes INACTIVE. */
+static void job_release(struct jobmgr *m, struct job *job)
+{
+    int status = job->status;
     qmgr_release(m->q, job->id);
     m->sched_needed = true;
     post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
     post_event(m, job, "free", NULL);
-    job->status = status;
     if (job->pending_result != RESULT_NONE)
         job->result = job->pending_result;
     else
@@ -625,6 +645,9 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     uint64_t id;
     int rc;
 
+    if (m->cfg.read_only)
+        return errmsg_set(err, -EROFS, "this nested instance has ended: its history is "
+                          "read-only");
     if ((rc = parse_submission(text, len, &js, err)) < 0)
         return rc;
     if (qmgr_satisfiable(m->q, js->rs, err) < 0) {
@@ -713,7 +736,8 @@ static bool may_control(struct jobmgr *m, struct job *job, uid_t uid)
     return uid == 0 || uid == m->owner || uid == job->uid;
 }
 
-static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errmsg *err)
+static int cancel_job(struct jobmgr *m, struct job *job, uid_t uid, const char *type,
+                      const char *note, struct errmsg *err)
 {
     switch (job->state) {
     case JOB_INACTIVE:
@@ -722,17 +746,37 @@ static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errms
     case JOB_RUN:
         if (job->canceling)
             return 0;
-        post_exception(m, job, "cancel", uid, "canceled by user");
+        post_exception(m, job, type, uid, note);
         job->canceling = true;
         job->pending_result = RESULT_CANCELED;
         exec_terminate(m->exec, job->id, m->cfg.kill_grace);
         return 0;
     default:
         qmgr_cancel(m->q, job->id);
-        post_exception(m, job, "cancel", uid, "canceled by user");
+        post_exception(m, job, type, uid, note);
         job_end_pending(m, job, RESULT_CANCELED);
         return 0;
     }
+}
+
+static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errmsg *err)
+{
+    return cancel_job(m, job, uid, "cancel", "canceled by user", err);
+}
+
+void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note)
+{
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
+        if (job->state != JOB_INACTIVE && job->state != JOB_CLEANUP)
+            cancel_job(m, job, m->owner, type, note, NULL);
+}
+
+size_t jobmgr_active(struct jobmgr *m)
+{
+    size_t n = 0;
+    for (int s = JOB_NEW; s < JOB_INACTIVE; s++)
+        n += m->count[s];
+    return n;
 }
 
 static int parse_signal(const char *s)
@@ -768,6 +812,15 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
         if (job->state != JOB_RUN)
             return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
         return exec_signal(m->exec, job->id, sig);
+    }
+    if (strcmp(verb, "shutdown") == 0 && arg) {
+        char *more = strtok(NULL, " \t");
+        bool force = extra && !strcmp(extra, "force");
+        if ((extra && !force) || more)
+            return errmsg_set(err, -EINVAL, "usage: shutdown NAME [force]");
+        if (!m->hooks || !m->hooks->nest_shutdown)
+            return errmsg_set(err, -ENOTSUP, "no nested instances here");
+        return m->hooks->nest_shutdown(m->hooks_arg, job, arg, uid, force, err);
     }
     if (strcmp(verb, "urgency") == 0 && arg && !extra) {
         char *end;
@@ -978,6 +1031,8 @@ int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t le
     char buf[4096], *save = NULL;
     if (uid != 0 && uid != m->owner)
         return errmsg_set(err, -EPERM, "only the instance owner may change resources");
+    if (m->cfg.read_only)
+        return errmsg_set(err, -EROFS, "this instance has ended: it is read-only");
     if (len >= sizeof(buf))
         return errmsg_set(err, -E2BIG, "control text too long");
     memcpy(buf, text, len);
@@ -1029,6 +1084,8 @@ static int purge_job(struct jobmgr *m, struct job *job)
         return rc;
     }
     notify(m, job, JOBMGR_GONE, 0);
+    if (m->hooks && m->hooks->job_gone)
+        m->hooks->job_gone(m->hooks_arg, job);
     /* its record must not be written back */
     for (struct job **pp = &m->dirty; job->dirty && *pp; pp = &(*pp)->dirty_next) {
         if (*pp == job) {
@@ -1147,6 +1204,12 @@ void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg)
     m->notify_arg = arg;
 }
 
+void jobmgr_set_hooks(struct jobmgr *m, const struct jobmgr_hooks *hooks, void *arg)
+{
+    m->hooks = hooks;
+    m->hooks_arg = arg;
+}
+
 /* ---- create, recover, destroy ---- */
 
 static int load_job(void *arg, uint64_t id, const void *data, size_t len)
@@ -1260,6 +1323,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.output_cap = cfg && cfg->output_cap > 0 ? cfg->output_cap : 16 * 1024 * 1024;
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
+    m->cfg.read_only = cfg && cfg->read_only;
     m->purge_from = 1;
     int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "low");
     int qp = qmgr_policy_parse(cfg && cfg->queue_policy ? cfg->queue_policy : "easy");

@@ -39,6 +39,7 @@ struct jobmgr_config {
     const char *match_policy; /* match.h policy name (default "low") */
     const char *queue_policy; /* "fcfs", "easy" (default) or "conservative" */
     int queue_depth;          /* reservation depth, 0 = the policy's default */
+    bool read_only;           /* an ended nested instance serving its history */
 };
 
 enum jobmgr_change {
@@ -67,6 +68,22 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
 void jobmgr_destroy(struct jobmgr *m);
 
 void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg);
+
+/* What the broker's nested instances (fsd/nest.h) need from the job model. */
+struct jobmgr_hooks {
+    /* The job's tasks are gone. true: it has nested instances still
+     * running; the job waits in CLEANUP, holding its resources, until
+     * jobmgr_job_cleared(). */
+    bool (*job_ending)(void *arg, struct job *job);
+    /* The job is being purged. */
+    void (*job_gone)(void *arg, struct job *job);
+    /* "shutdown NAME [force]" written to the job's ctl. */
+    int (*nest_shutdown)(void *arg, struct job *job, const char *name, uid_t uid,
+                         bool force, struct errmsg *err);
+};
+void jobmgr_set_hooks(struct jobmgr *m, const struct jobmgr_hooks *hooks, void *arg);
+/* Every nested instance of job has stopped: release it. */
+void jobmgr_job_cleared(struct jobmgr *m, struct job *job);
 
 /* Validate and accept a jobspec. On success *jobp is the new job (state
  * SCHED, not yet durable: it becomes durable with the next store_commit()).
@@ -101,6 +118,10 @@ ssize_t jobmgr_output_read(struct jobmgr *m, struct job *job, int stream, uint64
                            void *buf, size_t size);
 
 size_t jobmgr_count(struct jobmgr *m, enum job_state s);
+/* Jobs not yet INACTIVE. */
+size_t jobmgr_active(struct jobmgr *m);
+/* Cancel every active job with an exception of this type (shutdown). */
+void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note);
 double jobmgr_start_time(struct jobmgr *m);
 const struct rgraph *jobmgr_rgraph(struct jobmgr *m);
 struct graph *jobmgr_graph(struct jobmgr *m);

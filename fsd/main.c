@@ -46,6 +46,9 @@ static void usage(FILE *f)
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
         "      --purge-keep N      keep at most N inactive jobs (default: all)\n"
         "      --no-publish        do not raise inotify events\n"
+        "      --parent URL        run as a nested instance linked to its parent\n"
+        "                          (set by the parent broker on mkdir)\n"
+        "      --read-only         serve an ended instance's history only\n"
         "  -h, --help              this text\n"
         "  -V, --version           print the version\n"
         "\n"
@@ -153,6 +156,8 @@ int main(int argc, char **argv)
         { "match-policy", required_argument, 0, 'M' },
         { "queue-policy", required_argument, 0, 'Q' },
         { "queue-depth", required_argument, 0, 'D' },
+        { "parent", required_argument, 0, 'U' },
+        { "read-only", no_argument, 0, 'O' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 },
@@ -209,6 +214,12 @@ int main(int argc, char **argv)
             break;
         case 'D':
             cfg.queue_depth = atoi(optarg);
+            break;
+        case 'U':
+            cfg.parent_url = optarg;
+            break;
+        case 'O':
+            cfg.read_only = true;
             break;
         case 'h':
             usage(stdout);

@@ -303,7 +303,22 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    struct vfs *v = req_vfs(req);
+    int file;
+    struct job *job = VFS_KIND(parent) == VK_JOB ? vfs_job_of(v, parent, &file) : NULL;
+    if (job && file == VFS_JOB_DIR)
+        return vfs_nest_rmdir(v, req, job, name);
     fuse_reply_err(req, EPERM);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    struct vfs *v = req_vfs(req);
+    int file;
+    struct job *job = VFS_KIND(ino) == VK_JOB ? vfs_job_of(v, ino, &file) : NULL;
+    if (job && vfs_nest_file(file))
+        return vfs_nest_readlink(v, req, job, file);
+    fuse_reply_err(req, EINVAL);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -512,6 +527,7 @@ static const struct fuse_lowlevel_ops ops = {
     .mkdir = op_mkdir,
     .unlink = op_unlink,
     .rmdir = op_rmdir,
+    .readlink = op_readlink,
     .rename = op_rename,
     .create = op_create,
     .open = op_open,
@@ -547,6 +563,12 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
 void vfs_shutdown(struct vfs *v)
 {
     v->stopping = true;
+}
+
+void vfs_set_nests(struct vfs *v, struct nests *ns)
+{
+    if (v)
+        v->nests = ns;
 }
 
 void vfs_set_publisher(struct vfs *v, struct publisher *p)

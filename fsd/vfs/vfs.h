@@ -29,6 +29,9 @@ const struct fuse_lowlevel_ops *vfs_ops(void);
 /* The publisher whose requests are announcements (may be NULL: then jobs
  * are announced at once and watchers see no events). */
 void vfs_set_publisher(struct vfs *v, struct publisher *p);
+struct nests;
+/* Nested instances shown under jobs/<id>/ (NULL: none). */
+void vfs_set_nests(struct vfs *v, struct nests *ns);
 
 /* The model changed (wired to jobmgr_set_notify by the broker). */
 void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream);

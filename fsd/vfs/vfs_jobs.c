@@ -34,7 +34,16 @@ static fuse_ino_t job_ino(const struct job *job, int file)
     return VFS_INO(VK_JOB, (job->seq << 8) | (unsigned)file);
 }
 
-/* The job an inode names, if it exists and may be seen. */
+struct job *vfs_job_of(struct vfs *v, fuse_ino_t ino, int *file)
+{
+    struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
+    *file = (int)(ino & 0xff);
+    if (!job || !job->announced || (*file >= VFS_JOB_NFILES && !vfs_nest_file(*file)))
+        return NULL;
+    return job;
+}
+
+/* The job an inode names, if it exists and may be seen (job files only). */
 static struct job *ino_job(struct vfs *v, fuse_ino_t ino, int *file)
 {
     struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
@@ -98,9 +107,11 @@ static void job_stat(struct vfs *v, const struct job *job, int file, struct stat
 int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
 {
     int file;
-    struct job *job = ino_job(v, ino, &file);
+    struct job *job = vfs_job_of(v, ino, &file);
     if (!job)
         return -ENOENT;
+    if (vfs_nest_file(file))
+        return vfs_nest_stat(v, job, file, st);
     job_stat(v, job, file, st);
     return 0;
 }
@@ -123,7 +134,9 @@ void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const cha
         vfs_reply_entry(req, &st, VFS_TTL_FIXED);
         return;
     }
-    if (!(job = ino_job(v, parent, &file)) || file != VFS_JOB_DIR) {
+    if ((job = vfs_job_of(v, parent, &file)) && vfs_nest_file(file))
+        return vfs_nest_lookup_in(v, req, job, file, name);
+    if (!job || file != VFS_JOB_DIR) {
         fuse_reply_err(req, job ? ENOTDIR : ENOENT);
         return;
     }
@@ -134,7 +147,8 @@ void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const cha
             return;
         }
     }
-    fuse_reply_err(req, ENOENT);
+    if (!vfs_nest_lookup(v, req, job, name))
+        fuse_reply_err(req, ENOENT);
 }
 
 void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off)
@@ -156,9 +170,11 @@ void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_
         return;
     }
     int file;
-    struct job *job = ino_job(v, ino, &file);
+    struct job *job = vfs_job_of(v, ino, &file);
     if (!job)
         return;
+    if (vfs_nest_file(file))
+        return vfs_nest_readdir(v, db, job, file, off);
     if (off < 1 && !vfs_dirbuf_add(db, ".", ino, S_IFDIR, 1))
         return;
     if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_I_JOBS, S_IFDIR, 2))
@@ -166,6 +182,7 @@ void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_
     for (int f = off > 2 ? off - 1 : 1; f < VFS_JOB_NFILES; f++)
         if (!vfs_dirbuf_add(db, job_files[f].name, job_ino(job, f), S_IFREG, f + 2))
             return;
+    vfs_nest_readdir_job(v, db, job, off, VFS_JOB_NFILES + 1);
 }
 
 void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -186,8 +203,13 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
         vfs_jobs_announced(v, job);
         return;
     }
-    /* nested instances will live here; until then say so plainly */
-    fuse_reply_err(req, ENOTSUP);
+    int file;
+    struct job *job = vfs_job_of(v, parent, &file);
+    if (!job || file != VFS_JOB_DIR) {
+        fuse_reply_err(req, job ? EPERM : ENOENT);
+        return;
+    }
+    vfs_nest_mkdir(v, req, job, name);
 }
 
 static bool may_read(struct vfs *v, const struct job *job, int file, uid_t uid)

@@ -59,7 +59,6 @@ enum vfs_job_file {
 /* Vertex indices are ints, so vertex + 1 stays below this bit. */
 #define VFS_RES_STATE (1ull << 32)
 
-
 /* What an open file handle reads from or writes to. */
 enum vfs_fh_kind {
     FH_SNAPSHOT,    /* text rendered at open() */
@@ -124,9 +123,12 @@ struct vfs_errlog {
     struct vfs_errlog *next;
 };
 
+struct nests;
+
 struct vfs {
     struct jobmgr *m;
     struct ev_loop *loop;
+    struct nests *nests;         /* nested instances (fsd/nest.h), or NULL */
     struct publisher *pub;
     pid_t pub_tid;
     uid_t owner;
@@ -212,6 +214,22 @@ void vfs_jobs_wake(struct vfs *v, struct job *job);
 void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off);
 void vfs_res_write(struct vfs *v, fuse_req_t req, const char *buf, size_t size);
+
+/* vfs_nest.c: jobs/<id>/<name>/, nested instances */
+bool vfs_nest_file(int file);
+int vfs_nest_stat(struct vfs *v, const struct job *job, int file, struct stat *st);
+bool vfs_nest_lookup(struct vfs *v, fuse_req_t req, const struct job *job, const char *name);
+void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, const struct job *job, int file,
+                        const char *name);
+void vfs_nest_readdir_job(struct vfs *v, struct vfs_dirbuf *db, const struct job *job,
+                          off_t off, off_t first);
+void vfs_nest_readdir(struct vfs *v, struct vfs_dirbuf *db, const struct job *job, int file,
+                      off_t off);
+void vfs_nest_readlink(struct vfs *v, fuse_req_t req, const struct job *job, int file);
+void vfs_nest_mkdir(struct vfs *v, fuse_req_t req, struct job *job, const char *name);
+void vfs_nest_rmdir(struct vfs *v, fuse_req_t req, struct job *job, const char *name);
+/* vfs_jobs.c: the job an inode of kind VK_JOB names, any file (nests too) */
+struct job *vfs_job_of(struct vfs *v, fuse_ino_t ino, int *file);
 int vfs_res_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
 

@@ -1,0 +1,698 @@
+/* nest.c - nested instances: spawn, link, stop and archive child brokers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fsd/link.h"
+#include "fsd/nest.h"
+
+#define NEST_START_TIMEOUT 20.0     /* seconds for a child to mount */
+
+const char *const nest_entries[NEST_NENTRIES] = {
+    "queue", "jobs", "resources", "status", "status.json", "README",
+};
+
+enum nest_state { NEST_STARTING, NEST_LIVE, NEST_STOPPING, NEST_ARCHIVING, NEST_ARCHIVE,
+                  NEST_DEAD };
+
+static const char *state_names[] = {
+    [NEST_STARTING] = "starting", [NEST_LIVE] = "live", [NEST_STOPPING] = "stopping",
+    [NEST_ARCHIVING] = "archiving", [NEST_ARCHIVE] = "archive", [NEST_DEAD] = "dead",
+};
+
+struct nest {
+    struct nests *ns;
+    struct job *job;
+    char name[NEST_NAME_MAX + 1];
+    int slot;
+    uid_t uid;
+    gid_t gid;
+    double ctime;
+    enum nest_state state;
+    char *dir;                  /* STATEDIR/nested/<job>/<name> */
+    pid_t pid;
+    int pidfd;
+    struct link *link;
+    int active;                 /* child's pending + running jobs */
+    char sock[64];              /* the link's socket file */
+    uint64_t timer;
+    nest_done_f done;           /* a waiting mkdir or rmdir */
+    void *done_arg;
+    struct nest *next;
+};
+
+struct nests {
+    struct ev_loop *loop;
+    struct nests_config cfg;
+    nest_job_clear_f clear;
+    void *clear_arg;
+    struct nest *list;
+    bool shutdown;
+    unsigned nlinks;            /* names link sockets */
+};
+
+static void nest_stopped(struct nest *n);
+static int spawn(struct nest *n, bool archive, struct errmsg *err);
+
+const char *nest_name(const struct nest *n)
+{
+    return n->name;
+}
+
+int nest_slot(const struct nest *n)
+{
+    return n->slot;
+}
+
+uid_t nest_uid(const struct nest *n)
+{
+    return n->uid;
+}
+
+double nest_ctime(const struct nest *n)
+{
+    return n->ctime;
+}
+
+const char *nest_state_name(const struct nest *n)
+{
+    return state_names[n->state];
+}
+
+int nest_target(const struct nest *n, int entry, char *buf, size_t size)
+{
+    if (entry < 0 || entry >= NEST_NENTRIES)
+        return -EINVAL;
+    int len = snprintf(buf, size, "%s/mnt/%s", n->dir, nest_entries[entry]);
+    return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
+}
+
+struct nest *nest_lookup(struct nests *ns, const struct job *job, const char *name)
+{
+    for (struct nest *n = ns->list; n; n = n->next)
+        if (n->job == job && !strcmp(n->name, name) && n->state != NEST_DEAD)
+            return n;
+    return NULL;
+}
+
+struct nest *nest_at(struct nests *ns, const struct job *job, int i)
+{
+    for (struct nest *n = ns->list; n; n = n->next)
+        if (n->job == job && n->state != NEST_DEAD && i-- == 0)
+            return n;
+    return NULL;
+}
+
+static void answer(struct nest *n, int rc, const char *reason)
+{
+    nest_done_f done = n->done;
+    n->done = NULL;
+    if (done)
+        done(n->done_arg, rc, reason);
+}
+
+static bool job_has_running(struct nests *ns, const struct job *job)
+{
+    for (struct nest *n = ns->list; n; n = n->next)
+        if (n->job == job && (n->state == NEST_STARTING || n->state == NEST_LIVE
+                              || n->state == NEST_STOPPING))
+            return true;
+    return false;
+}
+
+/* ---- the child's messages ---- */
+
+static void on_msg(void *arg, json_t *msg)
+{
+    struct nest *n = arg;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type)
+        return;
+    if (!strcmp(type, "ready")) {
+        if (n->timer) {
+            ev_timer_cancel(n->ns->loop, n->timer);
+            n->timer = 0;
+        }
+        if (n->state == NEST_STARTING)
+            n->state = NEST_LIVE;
+        else if (n->state == NEST_ARCHIVING)
+            n->state = NEST_ARCHIVE;
+        answer(n, 0, NULL);
+    } else if (!strcmp(type, "status")) {
+        n->active = (int)json_integer_value(json_object_get(msg, "active"));
+    }
+}
+
+static void on_down(void *arg)
+{
+    (void)arg;      /* the process exit (pidfd) decides what happens next */
+}
+
+static void send_shutdown(struct nest *n, bool force)
+{
+    json_t *msg = json_pack("{s:s s:b}", "type", "shutdown", "force", force);
+    if (!msg || !n->link || link_send(n->link, msg) < 0) {
+        /* no link (yet): a signal means the same to a broker */
+        if (n->pid > 0)
+            kill(n->pid, SIGTERM);
+    }
+    json_decref(msg);
+}
+
+static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct nest *n = arg;
+    (void)loop;
+    (void)id;
+    n->timer = 0;
+    syslog(LOG_ERR, "nested instance %s/%s did not start in time", n->job->idstr, n->name);
+    if (n->pid > 0)
+        kill(n->pid, SIGKILL);
+}
+
+/* Last lines of the child's log, for an error a person can act on. */
+static void log_tail(const struct nest *n, char *buf, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/log", n->dir);
+    buf[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '\n')
+            continue;
+        size_t len = strnlen(line, size - 1);
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+    }
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct nest *n = arg;
+    int status = 0;
+    (void)events;
+    ev_fd_del(loop, fd);
+    close(fd);
+    n->pidfd = -1;
+    waitpid(n->pid, &status, 0);
+    n->pid = 0;
+    link_destroy(n->link);
+    n->link = NULL;
+    unlink(n->sock);
+    if (n->timer) {
+        ev_timer_cancel(loop, n->timer);
+        n->timer = 0;
+    }
+    /* a child killed hard leaves its mount behind: detach it */
+    char mnt[4096];
+    snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
+    umount2(mnt, MNT_DETACH);
+    if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+        syslog(LOG_WARNING, "nested instance %s/%s (%s) exited with %s %d", n->job->idstr,
+               n->name, state_names[n->state], WIFSIGNALED(status) ? "signal" : "status",
+               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    switch (n->state) {
+    case NEST_STARTING: {
+        char why[400];
+        log_tail(n, why, sizeof(why));
+        n->state = NEST_DEAD;
+        answer(n, -EIO, why[0] ? why : "the nested instance exited while starting");
+        nest_stopped(n);
+        break;
+    }
+    case NEST_LIVE:
+    case NEST_STOPPING:
+        nest_stopped(n);
+        break;
+    case NEST_ARCHIVING:
+        /* stopped fine, but its history cannot be served: say so in the log */
+        syslog(LOG_ERR, "nested instance %s/%s: history broker failed (exit %d)",
+               n->job->idstr, n->name, WEXITSTATUS(status));
+        n->state = NEST_DEAD;
+        answer(n, 0, NULL);
+        break;
+    default:
+        n->state = NEST_DEAD;
+        break;
+    }
+}
+
+/* A child is gone: serve its history (answering rmdir once that is up),
+ * and let the job end if this was its last running child. */
+static void nest_stopped(struct nest *n)
+{
+    struct nests *ns = n->ns;
+    struct errmsg err = {""};
+    if (n->state != NEST_DEAD) {
+        if (!ns->shutdown && spawn(n, true, &err) == 0)
+            n->state = NEST_ARCHIVING;
+        else {
+            n->state = NEST_DEAD;
+            answer(n, 0, NULL);
+        }
+    }
+    if (!job_has_running(ns, n->job) && ns->clear && n->job->state == JOB_CLEANUP)
+        ns->clear(ns->clear_arg, n->job);
+}
+
+/* ---- spawning ---- */
+
+static int mkdirs(const char *path, mode_t mode)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    ssize_t w = write(fd, data, len);
+    int rc = w == (ssize_t)len ? 0 : -EIO;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+static int spawn(struct nest *n, bool archive, struct errmsg *err)
+{
+    struct nests *ns = n->ns;
+    char state[4096], mnt[4096], res[4096], url[4200], logp[4096], sock[4096];
+    snprintf(state, sizeof(state), "%s/state", n->dir);
+    snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
+    snprintf(res, sizeof(res), "%s/R.json", n->dir);
+    snprintf(logp, sizeof(logp), "%s/log", n->dir);
+    /* Unix socket paths are short (108 bytes) and ours nest deep: the link
+     * lives in /tmp under a name made of our pid and a counter */
+    snprintf(n->sock, sizeof(n->sock), "/tmp/fluxfs-link-%d-%u.ipc", (int)getpid(),
+             ++ns->nlinks);
+    snprintf(sock, sizeof(sock), "%s", n->sock);
+    snprintf(url, sizeof(url), "ipc://%s", sock);
+    unlink(sock);
+    if (!(n->link = link_listen(ns->loop, url, on_msg, on_down, n, err)))
+        return -EIO;
+    /* the child runs as the job's owner, so it may write its own state */
+    if (chown(sock, n->uid, n->gid) < 0 && geteuid() == 0)
+        syslog(LOG_WARNING, "chown %s: %m", sock);
+    const char *argv[20];
+    int k = 0;
+    argv[k++] = "fluxfsd";
+    argv[k++] = "-f";
+    argv[k++] = "--state";
+    argv[k++] = state;
+    argv[k++] = "--resources";
+    argv[k++] = res;
+    argv[k++] = "--parent";
+    argv[k++] = url;
+    if (archive)
+        argv[k++] = "--read-only";
+    if (ns->cfg.match_policy) {
+        argv[k++] = "--match-policy";
+        argv[k++] = ns->cfg.match_policy;
+    }
+    if (ns->cfg.queue_policy) {
+        argv[k++] = "--queue-policy";
+        argv[k++] = ns->cfg.queue_policy;
+    }
+    argv[k++] = mnt;
+    argv[k] = NULL;
+    char jobenv[64];
+    snprintf(jobenv, sizeof(jobenv), "FLUX_JOB_ID=%s", n->job->idstr);
+    const char *exe = ns->cfg.fluxfsd ? ns->cfg.fluxfsd : "/proc/self/exe";
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        link_destroy(n->link);
+        n->link = NULL;
+        return errmsg_set(err, -errno, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        /* a child broker dies with us; its jobs are then LOST like ours */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (null >= 0)
+            dup2(null, 0);
+        syscall(SYS_close_range, 3, ~0U, 0);
+        setsid();
+        if (chdir("/") < 0)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (geteuid() == 0 && n->uid != 0) {
+            if (setgroups(0, NULL) < 0 || setresgid(n->gid, n->gid, n->gid) < 0
+                || setresuid(n->uid, n->uid, n->uid) < 0)
+                _exit(126);
+        }
+        putenv(jobenv);
+        execv(exe, (char *const *)argv);
+        fprintf(stderr, "fluxfsd: exec %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    n->pid = pid;
+    n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (n->pidfd < 0 || ev_fd_add(ns->loop, n->pidfd, EV_READ, on_exit_fd, n) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        n->pid = 0;
+        if (n->pidfd >= 0)
+            close(n->pidfd);
+        n->pidfd = -1;
+        link_destroy(n->link);
+        n->link = NULL;
+        return errmsg_set(err, -EIO, "cannot watch the nested broker");
+    }
+    n->timer = ev_timer_add(ns->loop, NEST_START_TIMEOUT, on_start_timeout, n);
+    return 0;
+}
+
+/* ---- requests ---- */
+
+static bool valid_name(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > NEST_NAME_MAX || s[0] == '.')
+        return false;
+    for (; *s; s++)
+        if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z')
+            && !(*s >= '0' && *s <= '9') && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    return true;
+}
+
+int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                nest_done_f done, void *arg, struct errmsg *err)
+{
+    if (ns->shutdown)
+        return errmsg_set(err, -ESHUTDOWN, "the instance is shutting down");
+    if (!valid_name(name))
+        return errmsg_set(err, -EINVAL, "'%s': a nested instance name is letters, digits, "
+                          "'-', '_' or '.' (not first), at most %d", name, NEST_NAME_MAX);
+    if (uid != job->uid && uid != 0)
+        return errmsg_set(err, -EPERM, "job %s belongs to another user", job->idstr);
+    if (job->state != JOB_RUN || job->canceling || !job->R)
+        return errmsg_set(err, -EINVAL, "job %s is not running", job->idstr);
+    if (nest_lookup(ns, job, name))
+        return errmsg_set(err, -EEXIST, "'%s' exists", name);
+    bool used[NEST_MAX_PER_JOB] = {false};
+    for (struct nest *x = ns->list; x; x = x->next)
+        if (x->job == job)
+            used[x->slot] = true;
+    int slot = 0;
+    while (slot < NEST_MAX_PER_JOB && used[slot])
+        slot++;
+    if (slot == NEST_MAX_PER_JOB)
+        return errmsg_set(err, -ENOSPC, "job %s has %d nested instances already",
+                          job->idstr, NEST_MAX_PER_JOB);
+    struct nest *n = calloc(1, sizeof(*n));
+    char dir[4096];
+    if (!n)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job->idstr, name);
+    n->ns = ns;
+    n->job = job;
+    n->slot = slot;
+    n->uid = job->uid;
+    n->gid = job->gid;
+    n->ctime = ev_now(ns->loop);
+    n->pidfd = -1;
+    n->state = NEST_STARTING;
+    int rc;
+    char sub[4200];
+    if (!(n->dir = strdup(dir))) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    /* a name reused after its history was dropped starts afresh */
+    snprintf(sub, sizeof(sub), "%s/mnt", dir);
+    if ((rc = mkdirs(sub, 0755)) < 0) {
+        errmsg_set(err, rc, "cannot create %s: %s", sub, strerror(-rc));
+        goto error;
+    }
+    snprintf(sub, sizeof(sub), "%s/state", dir);
+    if ((rc = mkdirs(sub, 0700)) < 0) {
+        errmsg_set(err, rc, "cannot create %s: %s", sub, strerror(-rc));
+        goto error;
+    }
+    if (geteuid() == 0) {
+        /* the child (the job's owner) owns its state and mount point */
+        const char *own[] = {"", "/mnt", "/state"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(sub, sizeof(sub), "%s%s", dir, own[i]);
+            if (chown(sub, n->uid, n->gid) < 0) {
+                rc = errmsg_set(err, -errno, "chown %s: %s", sub, strerror(errno));
+                goto error;
+            }
+        }
+    }
+    snprintf(sub, sizeof(sub), "%s/R.json", dir);
+    if ((rc = write_file(sub, job->R, job->R_len)) < 0) {
+        errmsg_set(err, rc, "cannot write %s: %s", sub, strerror(-rc));
+        goto error;
+    }
+    if ((rc = spawn(n, false, err)) < 0)
+        goto error;
+    n->done = done;
+    n->done_arg = arg;
+    n->next = ns->list;
+    ns->list = n;
+    return 0;
+error:
+    free(n->dir);
+    free(n);
+    return rc;
+}
+
+int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                bool force, nest_done_f done, void *arg, struct errmsg *err)
+{
+    struct nest *n = nest_lookup(ns, job, name);
+    if (!n)
+        return errmsg_set(err, -ENOENT, "no nested instance '%s'", name);
+    if (uid != n->uid && uid != 0)
+        return errmsg_set(err, -EPERM, "nested instance '%s' belongs to another user", name);
+    if (n->state != NEST_LIVE)
+        return errmsg_set(err, n->state == NEST_ARCHIVE ? -EROFS : -EBUSY,
+                          "nested instance '%s' is %s", name, state_names[n->state]);
+    if (n->active > 0 && !force)
+        return errmsg_set(err, -EBUSY, "nested instance '%s' has %d active jobs: cancel "
+                          "them, or write 'shutdown %s' to jobs/%s/ctl", name, n->active,
+                          name, job->idstr);
+    if (n->done)
+        return errmsg_set(err, -EBUSY, "nested instance '%s' is busy", name);
+    n->state = NEST_STOPPING;
+    n->done = done;
+    n->done_arg = arg;
+    send_shutdown(n, force);
+    return 0;
+}
+
+bool nests_job_ending(struct nests *ns, struct job *job)
+{
+    bool any = false;
+    for (struct nest *n = ns->list; n; n = n->next) {
+        if (n->job != job)
+            continue;
+        if (n->state == NEST_LIVE || n->state == NEST_STARTING) {
+            n->state = NEST_STOPPING;
+            send_shutdown(n, true);
+        }
+        if (n->state == NEST_STOPPING)
+            any = true;
+    }
+    return any;
+}
+
+static void nest_free(struct nest *n)
+{
+    if (n->pidfd >= 0) {
+        ev_fd_del(n->ns->loop, n->pidfd);
+        close(n->pidfd);
+    }
+    if (n->timer)
+        ev_timer_cancel(n->ns->loop, n->timer);
+    link_destroy(n->link);
+    if (n->sock[0])
+        unlink(n->sock);
+    free(n->dir);
+    free(n);
+}
+
+void nests_job_gone(struct nests *ns, struct job *job)
+{
+    for (struct nest **pp = &ns->list; *pp;) {
+        struct nest *n = *pp;
+        if (n->job != job) {
+            pp = &n->next;
+            continue;
+        }
+        if (n->pid > 0) {
+            kill(n->pid, SIGTERM);
+            waitpid(n->pid, NULL, 0);
+            char mnt[4096];
+            snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
+            umount2(mnt, MNT_DETACH);
+        }
+        answer(n, -ENOENT, "the job is gone");
+        *pp = n->next;
+        nest_free(n);
+    }
+}
+
+/* After a restart: every nested instance on disk whose job is still known
+ * had stopped (a live child dies with its parent); serve its history. */
+void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char *idstr),
+                   void *arg)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/nested", ns->cfg.statedir);
+    DIR *top = opendir(path);
+    struct dirent *j, *e;
+    if (!top)
+        return;
+    while ((j = readdir(top))) {
+        struct job *job = j->d_name[0] != '.' ? lookup(arg, j->d_name) : NULL;
+        if (!job)
+            continue;
+        snprintf(path, sizeof(path), "%s/nested/%s", ns->cfg.statedir, j->d_name);
+        DIR *d = opendir(path);
+        int slot = 0;
+        while (d && (e = readdir(d)) && slot < NEST_MAX_PER_JOB) {
+            struct stat st;
+            char dir[4400], sub[4500];
+            if (e->d_name[0] == '.' || strlen(e->d_name) > NEST_NAME_MAX)
+                continue;
+            snprintf(dir, sizeof(dir), "%s/%s", path, e->d_name);
+            snprintf(sub, sizeof(sub), "%s/state", dir);
+            if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+                continue;
+            struct nest *n = calloc(1, sizeof(*n));
+            if (!n || !(n->dir = strdup(dir))) {
+                free(n);
+                break;
+            }
+            memcpy(n->name, e->d_name, strlen(e->d_name) + 1);
+            n->ns = ns;
+            n->job = job;
+            n->slot = slot++;
+            n->uid = st.st_uid;
+            n->gid = st.st_gid;
+            n->ctime = st.st_mtime;
+            n->pidfd = -1;
+            snprintf(sub, sizeof(sub), "%s/mnt", dir);
+            umount2(sub, MNT_DETACH);   /* left by a child that died hard */
+            struct errmsg err = {""};
+            if (spawn(n, true, &err) < 0) {
+                syslog(LOG_ERR, "nested instance %s/%s: %s", job->idstr, n->name, err.text);
+                n->state = NEST_DEAD;
+            } else
+                n->state = NEST_ARCHIVING;
+            n->next = ns->list;
+            ns->list = n;
+        }
+        if (d)
+            closedir(d);
+    }
+    closedir(top);
+}
+
+void nests_shutdown(struct nests *ns)
+{
+    ns->shutdown = true;
+}
+
+struct nests *nests_create(struct ev_loop *loop, const struct nests_config *cfg,
+                           nest_job_clear_f clear, void *clear_arg)
+{
+    struct nests *ns = calloc(1, sizeof(*ns));
+    if (!ns)
+        return NULL;
+    ns->loop = loop;
+    ns->cfg = *cfg;
+    ns->clear = clear;
+    ns->clear_arg = clear_arg;
+    return ns;
+}
+
+void nests_destroy(struct nests *ns, double timeout)
+{
+    if (!ns)
+        return;
+    ns->shutdown = true;
+    for (struct nest *n = ns->list; n; n = n->next) {
+        if (n->pid <= 0)
+            continue;
+        syslog(LOG_INFO, "stopping nested instance %s/%s (%s, pid %d)", n->job->idstr,
+               n->name, state_names[n->state], (int)n->pid);
+        if (n->state == NEST_LIVE || n->state == NEST_STARTING || n->state == NEST_STOPPING)
+            send_shutdown(n, true);
+        else
+            kill(n->pid, SIGTERM);
+    }
+    /* Children cancel their jobs and unmount; give them a moment. */
+    for (double waited = 0; waited < timeout; waited += 0.05) {
+        bool left = false;
+        for (struct nest *n = ns->list; n; n = n->next) {
+            if (n->pid > 0 && waitpid(n->pid, NULL, WNOHANG) == n->pid)
+                n->pid = 0;
+            left = left || n->pid > 0;
+        }
+        if (!left)
+            break;
+        if (waited == 0)
+            ev_run_once(ns->loop, 0);   /* flush the shutdown messages */
+        usleep(50000);
+    }
+    while (ns->list) {
+        struct nest *n = ns->list;
+        ns->list = n->next;
+        if (n->pid > 0) {
+            syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop: killed",
+                   n->job->idstr, n->name, (int)n->pid);
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, NULL, 0);
+        }
+        char mnt[4096];
+        snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
+        umount2(mnt, MNT_DETACH);
+        n->done = NULL;
+        nest_free(n);
+    }
+    free(ns);
+}

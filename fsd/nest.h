@@ -1,0 +1,92 @@
+/* nest.h - nested instances: a child broker inside a running job.
+ *
+ * `mkdir jobs/<id>/<name>` asks for one. The child is a separate fluxfsd
+ * (its own process and LMDB store, run as the job's owner) whose resources
+ * are exactly the job's R, mounted at a private path under the parent's
+ * state directory; the parent shows it at jobs/<id>/<name>/ as symlinks
+ * (queue, jobs, resources, status, status.json, README) into that mount, so
+ * cp, cat, wait, ctl and inotify work unchanged at any depth. Parent and
+ * child talk over an nng link (fsd/link.h): the child says when it is ready
+ * and how many jobs it has active; the parent tells it to shut down.
+ *
+ * Lifetime (doc/tree.md "Nested instances"):
+ *   STARTING  mkdir is answered once the child is mounted (or failed)
+ *   LIVE      running; rmdir is refused (EBUSY) while it has active jobs
+ *   STOPPING  told to shut down (rmdir, `shutdown NAME` on the job's ctl,
+ *             the job ending, the parent stopping); force cancels its jobs
+ *   ARCHIVE   the child exited: its store is closed and complete, and a
+ *             read-only broker on the same store serves the history at the
+ *             same paths
+ * The parent job leaves CLEANUP only after all its children have stopped.
+ */
+#ifndef FLUXFS_NEST_H
+#define FLUXFS_NEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/errmsg.h"
+#include "common/ev.h"
+#include "fsd/job.h"
+
+#define NEST_MAX_PER_JOB 28     /* inode space: 8 entries each under a job */
+#define NEST_NAME_MAX 63
+
+/* The entries a nested instance shows, in listing order. */
+#define NEST_NENTRIES 6
+extern const char *const nest_entries[NEST_NENTRIES];
+
+struct nest;
+struct nests;
+
+struct nests_config {
+    const char *statedir;       /* children live in STATEDIR/nested/<job>/<name> */
+    const char *fluxfsd;        /* the daemon binary (default /proc/self/exe) */
+    const char *match_policy;   /* handed to children */
+    const char *queue_policy;
+};
+
+/* Answer to an asynchronous request: 0 or -errno with a reason. */
+typedef void (*nest_done_f)(void *arg, int rc, const char *reason);
+/* All of a job's children have stopped (its CLEANUP may end). */
+typedef void (*nest_job_clear_f)(void *arg, struct job *job);
+
+struct nests *nests_create(struct ev_loop *loop, const struct nests_config *cfg,
+                           nest_job_clear_f clear, void *clear_arg);
+/* Stop every child (force) and wait up to timeout seconds for them. */
+void nests_destroy(struct nests *ns, double timeout);
+
+/* mkdir: start a child on job's R. Checks (EINVAL, EEXIST, EPERM, ENOSPC,
+ * ESHUTDOWN) fail at once; otherwise done() is called when it is mounted. */
+int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                nest_done_f done, void *arg, struct errmsg *err);
+/* rmdir: stop a live child (EBUSY if it has active jobs and !force). done()
+ * is called once it has stopped and its history is being served. */
+int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                bool force, nest_done_f done, void *arg, struct errmsg *err);
+
+/* The job is ending: stop its children (force). Returns true if any are
+ * still running, in which case clear() is called once they have stopped. */
+bool nests_job_ending(struct nests *ns, struct job *job);
+/* The job is being purged: stop serving its history, forget it. */
+void nests_job_gone(struct nests *ns, struct job *job);
+/* After a restart: serve the history of every nested instance on disk
+ * whose job is still known (lookup by id string). */
+void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char *idstr),
+                   void *arg);
+/* Refuse new children (the parent is shutting down). */
+void nests_shutdown(struct nests *ns);
+
+/* Lookup and listing for the tree. */
+struct nest *nest_lookup(struct nests *ns, const struct job *job, const char *name);
+/* i-th child of a job in creation order, or NULL. */
+struct nest *nest_at(struct nests *ns, const struct job *job, int i);
+const char *nest_name(const struct nest *n);
+int nest_slot(const struct nest *n);            /* 0..NEST_MAX_PER_JOB-1 */
+uid_t nest_uid(const struct nest *n);
+double nest_ctime(const struct nest *n);
+const char *nest_state_name(const struct nest *n);
+/* Target of entry i's symlink (inside the child's mount). */
+int nest_target(const struct nest *n, int entry, char *buf, size_t size);
+
+#endif
