@@ -563,8 +563,14 @@ void nests_job_gone(struct nests *ns, struct job *job)
             continue;
         }
         if (n->pid > 0) {
+            /* a history broker exits at once on SIGTERM; never wait long */
             kill(n->pid, SIGTERM);
-            waitpid(n->pid, NULL, 0);
+            for (int i = 0; i < 100 && waitpid(n->pid, NULL, WNOHANG) == 0; i++)
+                usleep(20000);
+            if (waitpid(n->pid, NULL, WNOHANG) == 0) {
+                kill(n->pid, SIGKILL);
+                waitpid(n->pid, NULL, 0);
+            }
             char mnt[4096];
             snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
             umount2(mnt, MNT_DETACH);
