@@ -225,7 +225,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("fluxfsd %s (tree version 1)\n", FLUXFS_PROJECT_VERSION);
+            printf("fluxfsd %s (tree version 2)\n", FLUXFS_PROJECT_VERSION);
             return 0;
         default:
             usage(stderr);

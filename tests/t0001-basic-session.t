@@ -7,7 +7,7 @@ ok "daemon mounts" fluxfs_start
 like "$(cat "$MNT/README")" "workload manager" "README explains the tree"
 like "$(cat "$MNT/README")" "queue/" "README mentions queue/"
 is "$(ls "$MNT" | tr '\n' ' ')" "README jobs queue resources status status.json " "root lists README jobs queue resources status status.json"
-is "$(status_field tree-version)" 1 "status: tree-version 1"
+is "$(status_field tree-version)" 2 "status: tree-version 2"
 is "$(status_field jobs)" 0 "status: no jobs yet"
 is "$(status_field cores)" "$(status_field cores-free)" "status: all cores free"
 ok "status has every key" bash -c 'for k in tree-version uptime nodes cores cores-free gpus jobs new depend priority sched run cleanup inactive; do grep -q "^$k: " "$1" || { echo "# missing $k"; exit 1; }; done' _ "$MNT/status"

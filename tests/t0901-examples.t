@@ -190,7 +190,7 @@ pid2=$(pgrep -f "fluxfsd $STATE2 $MNT2( |\$)" | head -1)
 [ -n "$pid2" ] && _all_pids+=("$pid2")
 ok "fstab: the daemon runs in the background" test -n "$pid2"
 ok "fstab: mounted as fuse.fluxfsd" bash -c 'awk -v m="$1" "\$2 == m && \$3 == \"fuse.fluxfsd\" { f = 1 } END { exit !f }" /proc/mounts' _ "$MNT2"
-is "$(timeout 5 awk -F': ' '$1 == "tree-version" { print $2 }' "$MNT2/status")" 1 "fstab: status is readable"
+is "$(timeout 5 awk -F': ' '$1 == "tree-version" { print $2 }' "$MNT2/status")" 2 "fstab: status is readable"
 id2=$(MNT=$MNT2 submit "$EX/hello.yaml")
 is "$(timeout 20 cat "$MNT2/jobs/$id2/wait" 2>/dev/null)" "COMPLETED 0" "fstab: a job runs"
 ok "fstab: the store is in SOURCE (the state dir)" test -n "$(ls "$STATE2")"

@@ -8,7 +8,7 @@
 
 #include "fsd/vfs/vfs_private.h"
 
-#define TREE_VERSION 1
+#define TREE_VERSION 2
 #ifndef FLUXFS_PROJECT_VERSION            /* set by meson from project() */
 #define FLUXFS_PROJECT_VERSION "unknown"
 #endif
@@ -27,7 +27,7 @@ static const char readme_text[] =
     "  status      instance summary: jobs by state, cores in use, uptime\n"
     "  status.json the same as one JSON object\n"
     "\n"
-    "Full reference: doc/tree.md in the fluxfs sources (tree version 1).\n";
+    "Full reference: doc/tree.md in the fluxfs sources (tree version 2).\n";
 
 struct fixed_entry {
     const char *name;
