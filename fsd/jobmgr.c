@@ -27,7 +27,6 @@ struct jobmgr {
     struct rgraph *g;            /* this machine: where core ids run (affinity) */
     struct graph *graph;         /* what is scheduled */
     struct qmgr *q;
-    int core_type, gpu_type, node_type;
     struct exec *exec;
     struct jobmgr_config cfg;
     struct fluid_gen gen;
@@ -1314,9 +1313,6 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->st = st;
     m->g = g;
     m->graph = graph;
-    m->core_type = graph_lookup_type(graph, "core");
-    m->gpu_type = graph_lookup_type(graph, "gpu");
-    m->node_type = graph_lookup_type(graph, "node");
     m->owner = geteuid();
     m->t_start = ev_now(loop);
     m->cfg.kill_grace = cfg && cfg->kill_grace > 0 ? cfg->kill_grace : 5.0;
