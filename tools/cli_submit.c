@@ -472,7 +472,6 @@ static void *cc_worker(void *arg)
             rc = text ? submit_text(text, len, id, sizeof(id)) : -EINVAL;
             free(text);
         }
-        if (rc == 0)
         pthread_mutex_lock(&b->lock);
         memcpy(b->ids[i], id, sizeof(id));
         b->rcs[i] = rc;
