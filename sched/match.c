@@ -67,6 +67,7 @@ struct matcher {
     struct { int64_t t, d; } *ev;   /* sweep scratch */
     int maxev;
     int64_t (*agg)[GRAPH_AGG_MAX];  /* commit scratch, all zero between commits */
+    bool agg_pooled;    /* some core or gpu vertex is a pool (size > 1) */
 
     struct job **jobs;  /* hash by job id */
     size_t nbuckets, njobs;
@@ -136,6 +137,10 @@ struct matcher *match_create(struct graph *g, enum match_policy policy)
         }
     }
     m->kid_off[m->n] = off;
+    for (int v = 0; v < m->n; v++)
+        for (int a = 0; a < GRAPH_AGG_MAX; a++)
+            if (V(m, v)->size > 1 && V(m, v)->type == graph_agg_type(g, a))
+                m->agg_pooled = true;
     for (int v = m->n - 1; v > 0; v--) {
         int p = V(m, v)->parent;
         m->descmask[p] |= m->descmask[v] | type_bit(V(m, v)->type);
@@ -964,18 +969,25 @@ static int64_t excl_need(const struct matcher *m, const struct rq *q, int n, boo
     return need;
 }
 
+/* The root's usage profile of one aggregate, and a sliding window over it. */
+struct profile {
+    int64_t need;                   /* 0: this aggregate is not checked */
+    struct { int64_t t, d; } *ev;   /* sorted, releases before claims */
+    int64_t *cum;                   /* usage after ev[0..i] */
+    int *dq;                        /* indices in [lo, hi), cum decreasing */
+    int n, lo, hi, head, tail;
+};
+
 struct gate {
-    int64_t need[GRAPH_AGG_MAX];    /* 0: this aggregate is not checked */
-    struct { int64_t t, d; } *ev[GRAPH_AGG_MAX];
-    int64_t *cum[GRAPH_AGG_MAX];    /* usage after ev[a][0..i] */
-    int nev[GRAPH_AGG_MAX];
+    struct profile p[GRAPH_AGG_MAX];
 };
 
 static void gate_release(struct gate *gt)
 {
     for (int a = 0; a < GRAPH_AGG_MAX; a++) {
-        free(gt->ev[a]);
-        free(gt->cum[a]);
+        free(gt->p[a].ev);
+        free(gt->p[a].cum);
+        free(gt->p[a].dq);
     }
 }
 
@@ -985,33 +997,33 @@ static void gate_init(struct matcher *m, const struct rq *top, int ntop, struct 
     const struct graph_vertex *root = V(m, 0);
     memset(gt, 0, sizeof(*gt));
     /* A pool of cores gives units its hold does not count: no gate then. */
-    for (int v = 0; v < m->n; v++)
-        for (int a = 0; a < GRAPH_AGG_MAX; a++)
-            if (V(m, v)->size > 1 && V(m, v)->type == graph_agg_type(m->g, a))
-                return;
+    if (m->agg_pooled)
+        return;
     for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+        struct profile *p = &gt->p[a];
         int64_t need = excl_need(m, top, ntop, false, a);
         if (need == 0)
             continue;
-        int n = 0;
-        gt->ev[a] = malloc((2 * root->nholds + 1) * sizeof(*gt->ev[a]));
-        gt->cum[a] = malloc((2 * root->nholds + 1) * sizeof(int64_t));
-        if (!gt->ev[a] || !gt->cum[a])
+        int n = 0, max = 2 * root->nholds + 1;
+        p->ev = malloc(max * sizeof(*p->ev));
+        p->cum = malloc(max * sizeof(*p->cum));
+        p->dq = malloc(max * sizeof(*p->dq));
+        if (!p->ev || !p->cum || !p->dq)
             goto open;
         for (int i = 0; i < root->nholds; i++) {
             const struct graph_hold *h = &root->holds[i];
             if (h->agg[a] == 0 || h->start >= h->end)
                 continue;
-            gt->ev[a][n].t = h->start;
-            gt->ev[a][n++].d = h->agg[a];
-            gt->ev[a][n].t = h->end;
-            gt->ev[a][n++].d = -h->agg[a];
+            p->ev[n].t = h->start;
+            p->ev[n++].d = h->agg[a];
+            p->ev[n].t = h->end;
+            p->ev[n++].d = -h->agg[a];
         }
-        qsort(gt->ev[a], n, sizeof(*gt->ev[a]), ev_cmp);
+        qsort(p->ev, n, sizeof(*p->ev), ev_cmp);
         for (int i = 0; i < n; i++)
-            gt->cum[a][i] = (i ? gt->cum[a][i - 1] : 0) + gt->ev[a][i].d;
-        gt->nev[a] = n;
-        gt->need[a] = need;
+            p->cum[i] = (i ? p->cum[i - 1] : 0) + p->ev[i].d;
+        p->n = n;
+        p->need = need;
     }
     return;
 open:
@@ -1019,31 +1031,33 @@ open:
     memset(gt, 0, sizeof(*gt));
 }
 
-/* May the request fit in [t0, t1) as far as the root's totals go? */
-static bool gate_open(const struct matcher *m, const struct gate *gt, int64_t t0, int64_t t1)
+/* May the request fit in [t0, t1) as far as the root's totals go? Calls
+ * must come with t0 and t1 each non-decreasing (the search's order), so the
+ * window's peak is a sliding maximum: every event enters and leaves once. */
+static bool gate_open(const struct matcher *m, struct gate *gt, int64_t t0, int64_t t1)
 {
     for (int a = 0; a < GRAPH_AGG_MAX; a++) {
-        if (gt->need[a] == 0)
+        struct profile *p = &gt->p[a];
+        if (p->need == 0)
             continue;
-        int64_t limit = V(m, 0)->total[a] - gt->need[a];
+        int64_t limit = V(m, 0)->total[a] - p->need;
         if (limit < 0)
             return false;
-        /* usage at t0: after the last event at or before t0 */
-        int lo = 0, hi = gt->nev[a];
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (gt->ev[a][mid].t <= t0)
-                lo = mid + 1;
-            else
-                hi = mid;
+        /* events before t1 enter; the usage at t0 is cum[lo - 1] */
+        for (; p->hi < p->n && p->ev[p->hi].t < t1; p->hi++) {
+            while (p->tail > p->head && p->cum[p->dq[p->tail - 1]] <= p->cum[p->hi])
+                p->tail--;
+            p->dq[p->tail++] = p->hi;
         }
-        int64_t use = lo > 0 ? gt->cum[a][lo - 1] : 0;
-        if (use > limit)
+        while (p->lo < p->n && p->ev[p->lo].t <= t0)
+            p->lo++;
+        while (p->tail > p->head && p->dq[p->head] < p->lo)
+            p->head++;
+        int64_t peak = p->lo > 0 ? p->cum[p->lo - 1] : 0;
+        if (p->tail > p->head && p->cum[p->dq[p->head]] > peak)
+            peak = p->cum[p->dq[p->head]];
+        if (peak > limit)
             return false;
-        /* then every rise inside the window */
-        for (int i = lo; i < gt->nev[a] && gt->ev[a][i].t < t1; i++)
-            if (gt->cum[a][i] > limit)
-                return false;
     }
     return true;
 }
