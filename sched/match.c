@@ -163,10 +163,13 @@ void match_destroy(struct matcher *m)
 {
     if (!m)
         return;
+    /* the graph outlives us: leave it without our holds */
     for (size_t b = 0; b < m->nbuckets; b++) {
         while (m->jobs && m->jobs[b]) {
             struct job *j = m->jobs[b];
             m->jobs[b] = j->next;
+            for (int i = 0; i < j->a.nitems; i++)
+                graph_hold_remove_job(m->g, j->a.items[i].v, j->a.job);
             job_free(j);
         }
     }

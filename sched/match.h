@@ -76,6 +76,7 @@ struct matcher;
 
 /* The graph must be finalized and outlive the matcher. */
 struct matcher *match_create(struct graph *g, enum match_policy policy);
+/* Removes every hold this matcher put on the graph. */
 void match_destroy(struct matcher *m);
 void match_set_policy(struct matcher *m, enum match_policy policy);
 

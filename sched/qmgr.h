@@ -14,7 +14,8 @@
  *                 later one.
  * Reservations are remade on every pass (as qmanager does), since running
  * jobs end early and new urgent jobs arrive. A request shape that failed to
- * fit now is not tried again in the same pass: the graph only fills up.
+ * fit now is not tried again in the same pass for as long or longer: the
+ * graph only fills up.
  * Jobs without a duration hold their resources for ever, so nothing
  * reserved behind them; they backfill only where no reservation lies.
  */

@@ -273,8 +273,7 @@ static struct rspec *node_spec(int n)
     return rs;
 }
 
-/* A fresh graph per run: a run stopped early leaves its holds behind
- * (match_destroy() does not remove them). */
+/* A fresh graph per run, so runs cannot see each other's state. */
 static int simulate(struct trace *tr, const char *desc, struct rspec **specs,
                     enum match_policy mp, enum qmgr_policy qp, int depth, double budget,
                     struct result *res)
