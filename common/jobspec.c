@@ -778,33 +778,6 @@ static int check_job(json_t *system, struct jobspec *js, struct errmsg *err)
     return 0;
 }
 
-static int check_dependencies(json_t *deps, struct errmsg *err)
-{
-    static const char *const keys[] = { "scheme", "value" };
-    char sub[PATH_MAX_LEN];
-    json_t *dep;
-    size_t i;
-
-    if (!json_is_array(deps))
-        return invalid(err, "attributes.system.dependencies", "must be a list");
-    json_array_foreach(deps, i, dep) {
-        snprintf(sub, sizeof(sub), "attributes.system.dependencies[%zu]", i);
-        if (!json_is_object(dep))
-            return invalid(err, sub, "must be a mapping");
-        for (size_t k = 0; k < 2; k++) {
-            json_t *v = json_object_get(dep, keys[k]);
-            snprintf(sub, sizeof(sub), "attributes.system.dependencies[%zu].%s", i, keys[k]);
-            if (!v)
-                return invalid(err, sub, "required");
-            if (!json_is_string(v))
-                return invalid(err, sub, "must be a string");
-        }
-    }
-    return 0;
-}
-
-/* RFC 31 constraints: {op: [args]} where and/or/not nest further
- * constraints and properties/hostlist/ranks take strings. */
 static int check_constraint(json_t *c, const char *path, struct errmsg *err)
 {
     char sub[PATH_MAX_LEN];
@@ -855,7 +828,7 @@ static int check_system(json_t *system, struct jobspec *js, struct errmsg *err)
         return rc;
     if ((rc = check_job(system, js, err)) < 0)
         return rc;
-    if ((v = json_object_get(system, "dependencies")) && (rc = check_dependencies(v, err)) < 0)
+    if ((v = json_object_get(system, "dependencies")) && (rc = rspec_check_dependencies(v, err)) < 0)
         return rc;
     if ((v = json_object_get(system, "constraints"))
         && (rc = check_constraint(v, "attributes.system.constraints", err)) < 0)

@@ -797,7 +797,7 @@ static int check_number(json_t *system, const char *key, double *out, struct err
     return 0;
 }
 
-static int check_dependencies(json_t *deps, struct errmsg *err)
+int rspec_check_dependencies(json_t *deps, struct errmsg *err)
 {
     static const char *const keys[] = { "scheme", "value" };
     char sub[PATH_LEN];
@@ -927,7 +927,7 @@ static int check_system(json_t *system, struct rspec *rs, struct errmsg *err)
         return rc;
     if ((v = json_object_get(system, "job")) && (rc = check_job(v, err)) < 0)
         return rc;
-    if ((v = json_object_get(system, "dependencies")) && (rc = check_dependencies(v, err)) < 0)
+    if ((v = json_object_get(system, "dependencies")) && (rc = rspec_check_dependencies(v, err)) < 0)
         return rc;
     if ((v = json_object_get(system, "constraints"))) {
         if ((rc = check_constraint(v, "attributes.system.constraints", 0, err)) < 0)

@@ -109,6 +109,10 @@ int64_t rspec_count_next(const struct rspec_count *c, int64_t cur);
  * the most available, subject to the operator). */
 int64_t rspec_count_best(const struct rspec_count *c, int64_t avail);
 
+/* attributes.system.dependencies (RFC 26), as both validators check it:
+ * 0 or -EINVAL with the path in err. */
+int rspec_check_dependencies(json_t *deps, struct errmsg *err);
+
 /* The first vertex, depth first, whose label is label, or NULL. */
 const struct rspec_res *rspec_find_label(const struct rspec *rs, const char *label);
 
