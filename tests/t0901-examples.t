@@ -8,7 +8,7 @@
 EX=$REPO/mount-examples
 export FLUXFS_MOUNT=$MNT
 export TMPDIR=$T	# dependency-chain.sh's work directory
-plan 52
+plan 55
 
 ok "every example is listed in mount-examples/README.md" bash -c '
 rc=0
@@ -68,6 +68,12 @@ like "$out" $'\nhello from job f[1-9A-HJ-NP-Za-km-z]+ on ' "submit-and-wait.sh: 
 out=$(timeout 60 "$EX/sweep.sh" 100 2>&1)
 ok "sweep.sh 100 exits 0" test $? -eq 0
 is "$out" "sum of squares 1..100 = 338350" "sweep.sh 100: sum of squares 1..100 = 338350"
+
+# ---- ensemble.sh (a nested instance)
+out=$(timeout 120 "$EX/ensemble.sh" 10 2>&1)
+ok "ensemble.sh 10 exits 0" test $? -eq 0
+like "$out" "^10 tasks done in .*; first said: task 1\$" "ensemble.sh: tasks ran in the nested instance"
+ok "ensemble.sh: the holder job ends" wait_until 30 sh -c "! grep -l RUN '$MNT'/jobs/*/state >/dev/null 2>&1"
 
 # ---- submit.py
 out=$(timeout 30 "$EX/submit.py" 4 2>&1)
