@@ -1,6 +1,6 @@
 /* bench-submit - measure submission (and optionally completion) throughput.
  *
- *   bench-submit MOUNT NJOBS NCLIENTS [--wait] [--create]
+ *   bench-submit MOUNT NJOBS NCLIENTS [--wait] [--create] [--held]
  *   bench-submit MOUNT NJOBS 1 --latency
  *
  * NCLIENTS processes each submit NJOBS/NCLIENTS copies of a one-core `true`
@@ -19,10 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char spec[] =
+static const char spec_run[] =
     "{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":1,\"label\":\"t\","
     "\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[{\"command\":[\"true\"],"
     "\"slot\":\"t\",\"count\":{\"per_slot\":1}}],\"attributes\":{\"system\":{\"duration\":0}}}";
+/* --held: urgency 0, so the instance stores and announces but runs nothing:
+ * submission alone, not competing with the jobs it starts */
+static const char spec_held[] =
+    "{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":1,\"label\":\"t\","
+    "\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[{\"command\":[\"true\"],"
+    "\"slot\":\"t\",\"count\":{\"per_slot\":1}}],\"attributes\":{\"system\":{\"duration\":0,"
+    "\"urgency\":0}}}";
+static const char *spec = spec_run;
 
 static double now(void)
 {
@@ -38,7 +46,7 @@ static int submit_clone(const char *mnt, char *id, size_t size)
     int fd = open(path, O_RDWR);
     if (fd < 0)
         return -1;
-    if (write(fd, spec, sizeof(spec) - 1) != (ssize_t)sizeof(spec) - 1) {
+    if (write(fd, spec, strlen(spec)) != (ssize_t)strlen(spec)) {
         close(fd);
         return -1;
     }
@@ -57,8 +65,8 @@ static int submit_create(const char *mnt, int i)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return -1;
-    ssize_t n = write(fd, spec, sizeof(spec) - 1);
-    return (close(fd) == 0 && n == (ssize_t)sizeof(spec) - 1) ? 0 : -1;
+    ssize_t n = write(fd, spec, strlen(spec));
+    return (close(fd) == 0 && n == (ssize_t)strlen(spec)) ? 0 : -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -101,6 +109,8 @@ int main(int argc, char **argv)
     for (int i = 4; i < argc; i++) {
         wait_all |= !strcmp(argv[i], "--wait");
         create |= !strcmp(argv[i], "--create");
+        if (!strcmp(argv[i], "--held"))
+            spec = spec_held;
         if (!strcmp(argv[i], "--latency"))
             return latency(mnt, njobs);
     }
