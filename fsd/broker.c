@@ -41,7 +41,6 @@ struct broker {
     int sigfd;
     bool mounted;
     bool stop;
-    double last_sched;
     double last_sync;
 };
 
@@ -152,30 +151,19 @@ static const struct jobmgr_hooks nest_hooks = {
     .nest_shutdown = hook_nest_shutdown,
 };
 
-/* One iteration: events, then decisions, one durable commit, then actions.
- *
- * Submitters blocked in close() are answered once the publisher has
- * announced their job (a round trip through our own mount). While that is
- * under way the loop waits briefly for the publisher's requests instead of
- * scheduling and forking, so close() is not delayed by other jobs' starts;
- * scheduling still runs at least every SCHED_MAX_DEFER seconds. */
-#define ANNOUNCE_WAIT_MS 2
-#define SCHED_MAX_DEFER 0.02
+/* One iteration: events, then decisions, one durable commit (covering every
+ * submission of the iteration: group commit), then answers, then actions.
+ * Submitters blocked in close() are answered right after the commit, before
+ * any job of this iteration is forked. */
 #define SYNC_INTERVAL 1.0
 
 static void iterate(struct broker *b)
 {
-    bool announcing = vfs_announcing(b->v);
-    int timeout = announcing ? ANNOUNCE_WAIT_MS : jobmgr_busy(b->m) ? 0
+    int timeout = jobmgr_busy(b->m) ? 0
                 : store_unsynced(b->st) ? (int)(SYNC_INTERVAL * 1000) : -1;
     ev_run_once(b->loop, timeout);
-    if (announcing)
-        vfs_announce_overdue(b->v);
     double now = ev_now(b->loop);
-    bool schedule = !vfs_announcing(b->v) || now - b->last_sched > SCHED_MAX_DEFER;
-    if (schedule)
-        b->last_sched = now;
-    jobmgr_prepare_commit(b->m, schedule);
+    jobmgr_prepare_commit(b->m, true);
     /* fsync only what someone waits on (submissions); state changes are
      * safe from a crash of this process at once, and from a crash of the
      * machine within SYNC_INTERVAL */

@@ -11,6 +11,7 @@
 
 #include "common/batch.h"
 #include "common/idset.h"
+#include "common/jobstream.h"
 #include "exec/exec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
@@ -636,8 +637,10 @@ static int parse_submission(const char *text, size_t len, struct jobspec **jsp,
     return rc;
 }
 
-int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
-                  const char *cwd, struct job **jobp, struct errmsg *err)
+/* Everything about a submission that can fail, without touching the
+ * instance: parse, validate, allocate its id and job. */
+static int submit_prepare(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
+                          const char *cwd, struct job **jobp, int *ndepsp, struct errmsg *err)
 {
     struct jobspec *js = NULL;
     struct job *job = NULL;
@@ -691,15 +694,61 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
         }
         job->urgency = (int)json_integer_value(u);
     }
+    *jobp = job;
+    *ndepsp = ndeps;
+    return 0;
+error:
+    jobspec_destroy(js);
+    job_destroy(job);
+    return rc;
+}
+
+static int idvec_reserve(struct idvec *v, size_t more)
+{
+    size_t n = v->alloc ? v->alloc : 64;
+    while (n < v->len + more)
+        n *= 2;
+    if (n == v->alloc)
+        return 0;
+    uint64_t *p = realloc(v->ids, n * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    v->ids = p;
+    v->alloc = n;
+    return 0;
+}
+
+/* Room for n more jobs in every table submit_enter() fills, so that a batch
+ * of jobs is entered whole or not at all. */
+static int submit_reserve(struct jobmgr *m, size_t n)
+{
+    while ((m->njobs + n) * 2 > m->hash_size)
+        if (hash_grow(m) < 0)
+            return -ENOMEM;
+    if (m->nseq + n > m->seq_alloc) {
+        size_t a = m->seq_alloc ? m->seq_alloc : 1024;
+        while (a < m->nseq + n)
+            a *= 2;
+        struct job **p = realloc(m->byseq, a * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        m->byseq = p;
+        m->seq_alloc = a;
+    }
+    if (idvec_reserve(&m->new_jobs, n) < 0 || idvec_reserve(&m->depend, n) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* A prepared job joins the instance (durable at the next commit). Cannot
+ * fail after submit_reserve(). */
+static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
+{
     job->t_submit = job->t_state = ev_now(m->loop);
     job->state = JOB_NEW;
-    if ((rc = table_insert(m, job)) < 0 || (rc = idvec_push(&m->new_jobs, id)) < 0) {
-        if (job->seq)
-            table_remove(m, job);
-        errmsg_set(err, rc, "out of memory");
-        goto error;
-    }
-    post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)uid,
+    table_insert(m, job);
+    idvec_push(&m->new_jobs, job->id);
+    post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)job->uid,
                                             "urgency", job->urgency, "flags", 0, "version", 1));
     post_event(m, job, "validate", NULL);
     set_state(m, job, JOB_DEPEND);
@@ -716,15 +765,59 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
             post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
         }
         idvec_push(&m->depend, job->id);
-        *jobp = job;
-        return 0;
+        return;
     }
     job_dependencies_met(m, job);
-    *jobp = job;
+}
+
+int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
+                  const char *cwd, struct job **jobp, struct errmsg *err)
+{
+    struct jobstream_doc one = { .off = 0, .len = len, .line = 1 };
+    return jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, jobp, err);
+}
+
+int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
+                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
+                       struct errmsg *err)
+{
+    int *ndeps = calloc(n, sizeof(*ndeps));
+    int rc = 0;
+    size_t i;
+
+    if (!ndeps)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        if ((rc = submit_prepare(m, text + docs[i].off, docs[i].len, uid, gid, cwd, &jobs[i],
+                                 &ndeps[i], err)) < 0) {
+            if (n > 1) {
+                /* name the job; a syntax error's line counts from the
+                 * start of the whole submission */
+                char why[sizeof(err->text)];
+                int line, skip = 0;
+                snprintf(why, sizeof(why), "%s", err->text);
+                if (sscanf(why, "line %d%n", &line, &skip) == 1 && skip > 0)
+                    errmsg_set(err, rc, "job %zu of %zu: line %d%s", i + 1, n,
+                               line + docs[i].line - 1, why + skip);
+                else
+                    errmsg_set(err, rc, "job %zu of %zu (line %d): %s", i + 1, n,
+                               docs[i].line, why);
+            }
+            goto error;
+        }
+    }
+    if ((rc = submit_reserve(m, n)) < 0) {
+        errmsg_set(err, rc, "out of memory");
+        goto error;
+    }
+    for (i = 0; i < n; i++)
+        submit_enter(m, jobs[i], ndeps[i]);
+    free(ndeps);
     return 0;
 error:
-    jobspec_destroy(js);
-    job_destroy(job);
+    while (i-- > 0)
+        job_destroy(jobs[i]);
+    free(ndeps);
     return rc;
 }
 

@@ -91,6 +91,13 @@ void jobmgr_job_cleared(struct jobmgr *m, struct job *job);
  * request. cwd is the submitter's directory (used when the jobspec has none). */
 int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
                   const char *cwd, struct job **jobp, struct errmsg *err);
+/* Bulk submission: the documents of one submission (common/jobstream.h),
+ * all accepted (jobs[0..n) set, in order) or none, with the first bad one
+ * named in err: "job 3 of 1000 (line 17): tasks[0].command: ...". */
+struct jobstream_doc;
+int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
+                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
+                       struct errmsg *err);
 
 /* Apply control text written to jobs/<id>/ctl: lines of "cancel",
  * "signal N|NAME", "urgency N". uid is the writer's. 0 or -EINVAL, -EPERM. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # inotifywait -m -r on jobs/ sees new jobs, state transitions and output.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 19
 command -v inotifywait >/dev/null || bail_out "inotifywait not installed"
 
 fluxfs_start || bail_out "cannot mount"
@@ -44,5 +44,44 @@ is "$seen" INACTIVE "inotifywait on state wakes up to read INACTIVE"
 cat "$J/$id/stdout" "$J/$id/state" >/dev/null
 sleep 0.3
 is "$(grep -c 'MODIFY' ev.log)" 0 "reading files raises no MODIFY"
+kill "$iw" 2>/dev/null; wait "$iw" 2>/dev/null
+
+# close() returns at commit, before the job is announced: its directory can
+# be read at once, and the announcement still reaches watchers even when the
+# submitter's own lookup put the directory in the kernel's cache first
+timeout 60 inotifywait -m --format '%e|%f' -e create "$J" > ev2.log 2> iw2.err &
+iw=$!
+ok "second watcher established" wait_until 10 grep -q "Watches established" iw2.err
+mkjob true > t.yaml
+python3 - "$MNT" t.yaml > ids.txt 2> race.err <<'PY'
+import os, sys
+mnt, spec = sys.argv[1], open(sys.argv[2]).read()
+for i in range(50):
+    with open(mnt + "/queue/new", "r+") as f:
+        f.write(spec); f.flush(); f.seek(0)
+        jid = f.read().strip()
+    # read straight after close(): must exist now, not after the announcement
+    st = open("%s/jobs/%s/state" % (mnt, jid)).read().strip()
+    os.stat("%s/jobs/%s" % (mnt, jid))
+    print(jid)
+PY
+is "$(wc -l < ids.txt)" 50 "50 submissions, each readable the moment close() returned"
+missing=0
+for i in $(cat ids.txt); do
+	wait_until 5 grep -qx "CREATE,ISDIR|$i" ev2.log || missing=$((missing + 1))
+done
+is "$missing" 0 "every one of them announced with CREATE,ISDIR"
+
+# the same, made certain: the publisher (the daemon's child process) is
+# paused, so the submitter reads its job before the announcement exists
+pub=$(pgrep -P "$FLUXFS_PID" | head -1)
+ok "the publisher process exists" test -n "$pub"
+kill -STOP "$pub"
+id3=$(submit t.yaml)
+st=$(cat "$J/$id3/state")
+ls -d "$J/$id3" >/dev/null
+ok "readable while unannounced (state $st)" test -n "$st"
+kill -CONT "$pub"
+ok "announced with CREATE,ISDIR after the reader cached it" wait_until 5 grep -qx "CREATE,ISDIR|$id3" ev2.log
 kill "$iw" 2>/dev/null; wait "$iw" 2>/dev/null
 ok "unmount" fluxfs_stop

@@ -367,9 +367,10 @@ static char *command_json(char **cmd, int ncmd, const char *cc)
     return text;
 }
 
-/* Submit text through queue/new; the id goes into id. Returns 0 or -errno
- * (with the reason printed). */
-static int submit_text(const char *text, size_t len, char *id, size_t size)
+/* Submit text (one jobspec, or a stream of them) through queue/new. The
+ * ids, a line per job, go to *ids (caller frees). Returns 0 or -errno (with
+ * the reason printed). */
+static int submit_stream(const char *text, size_t len, char **ids)
 {
     char path[PATH_MAX], reason[1024];
     int fd = open(cli_path(path, sizeof(path), "queue/new"), O_RDWR | O_CLOEXEC);
@@ -378,8 +379,9 @@ static int submit_text(const char *text, size_t len, char *id, size_t size)
         cli_err("%s: %s", path, strerror(e));
         return -e;
     }
-    size_t off = 0;
+    size_t off = 0, got = 0, size = 64;
     ssize_t n = 0;
+    char *buf = NULL;
     while (off < len) {
         n = write(fd, text + off, len - off);
         if (n < 0 && errno == EINTR)
@@ -388,14 +390,28 @@ static int submit_text(const char *text, size_t len, char *id, size_t size)
             break;
         off += n;
     }
-    if (off == len) {
-        do
-            n = read(fd, id, size - 1);
-        while (n < 0 && errno == EINTR);
+    /* the first read waits for the commit; the rest of the ids follow */
+    while (off == len) {
+        if (got + 1 >= size || !buf) {
+            char *p = realloc(buf, size *= 2);
+            if (!p) {
+                n = -1;
+                errno = ENOMEM;
+                break;
+            }
+            buf = p;
+        }
+        n = read(fd, buf + got, size - got - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += n;
     }
     int e = n < 0 ? errno : EIO;
     close(fd);
-    if (off != len || n <= 0) {
+    if (off != len || n < 0 || got == 0) {
+        free(buf);
         cli_last_error(reason, sizeof(reason));
         if (reason[0] && strncmp(reason, "new: ", 5) == 0)
             cli_err("job rejected: %s", reason + 5);
@@ -403,9 +419,21 @@ static int submit_text(const char *text, size_t len, char *id, size_t size)
             cli_err("job rejected: %s", strerror(e));
         return -e;
     }
-    id[n] = '\0';
-    id[strcspn(id, "\n")] = '\0';
+    buf[got] = '\0';
+    *ids = buf;
     return 0;
+}
+
+/* Submit one jobspec; its id goes into id. */
+static int submit_text(const char *text, size_t len, char *id, size_t size)
+{
+    char *ids;
+    int rc = submit_stream(text, len, &ids);
+    if (rc == 0) {
+        snprintf(id, size, "%.*s", (int)strcspn(ids, "\n"), ids);
+        free(ids);
+    }
+    return rc;
 }
 
 /* The whole jobspec text for one copy. Caller frees. */
@@ -431,96 +459,55 @@ static char *spec_text(const struct spec_template *t, char **cmd, int ncmd, cons
 }
 
 
-/* --cc: copies are submitted by a few threads at once, so that the daemon
- * can commit them together; ids are printed in IDSET order as they come. */
-#define CC_THREADS 8
+/* --cc: the copies go in a few bulk submissions (a stream of jobspecs,
+ * each all-or-nothing), so N jobs cost one write and one durable commit per
+ * CC_CHUNK of them rather than N. */
+#define CC_CHUNK 10000
 
-struct cc_batch {
-    const struct spec_template *t;
-    char **cmd;
-    int ncmd;
-    const char *shared;      /* the one text when COMMAND has no {cc}, else NULL */
-    size_t shared_len;
-    int *index;              /* the ids of IDSET, in order */
-    int n;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int next;                /* first copy nobody claimed; under lock */
-    bool stop;               /* a copy failed: claim no more; under lock */
-    char (*ids)[64];         /* result of copy i, valid once done[i]; under lock */
-    int *rcs;
-    bool *done;
-};
-
-static void *cc_worker(void *arg)
+static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const char *shared,
+                     size_t shared_len, const struct idset *cc)
 {
-    struct cc_batch *b = arg;
-    for (;;) {
-        pthread_mutex_lock(&b->lock);
-        int i = b->stop || b->next >= b->n ? -1 : b->next++;
-        pthread_mutex_unlock(&b->lock);
-        if (i < 0)
-            return NULL;
-        char id[64], num[16];
-        int rc;
-        if (b->shared)
-            rc = submit_text(b->shared, b->shared_len, id, sizeof(id));
-        else {
-            size_t len;
-            snprintf(num, sizeof(num), "%d", b->index[i]);
-            char *text = spec_text(b->t, b->cmd, b->ncmd, num, &len);
-            rc = text ? submit_text(text, len, id, sizeof(id)) : -EINVAL;
-            free(text);
+    int i = idset_first(cc), rc = 0;
+    while (i >= 0 && rc == 0) {
+        char *stream = NULL, *ids = NULL;
+        size_t slen = 0, alloc = 0;
+        for (int k = 0; i >= 0 && k < CC_CHUNK; k++, i = idset_next(cc, i)) {
+            char num[16];
+            size_t len = shared_len;
+            char *one = NULL;
+            if (!shared) {
+                snprintf(num, sizeof(num), "%d", i);
+                if (!(one = spec_text(t, cmd, ncmd, num, &len))) {
+                    rc = -EINVAL;
+                    break;
+                }
+            }
+            if (slen + len + 2 > alloc) {
+                size_t a = alloc ? alloc : 4096;
+                while (a < slen + len + 2)
+                    a *= 2;
+                char *p = realloc(stream, a);
+                if (!p) {
+                    free(one);
+                    cli_err("out of memory");
+                    rc = -ENOMEM;
+                    break;
+                }
+                stream = p;
+                alloc = a;
+            }
+            memcpy(stream + slen, shared ? shared : one, len);
+            slen += len;
+            stream[slen++] = '\n';
+            free(one);
         }
-        pthread_mutex_lock(&b->lock);
-        memcpy(b->ids[i], id, sizeof(id));
-        b->rcs[i] = rc;
-        b->done[i] = true;
-        if (rc < 0)
-            b->stop = true;
-        pthread_cond_broadcast(&b->cond);
-        pthread_mutex_unlock(&b->lock);
-    }
-}
-
-static int submit_cc(struct cc_batch *b)
-{
-    pthread_t th[CC_THREADS];
-    int nth = 0, rc = 0;
-    b->ids = calloc(b->n, sizeof(*b->ids));
-    b->rcs = calloc(b->n, sizeof(*b->rcs));
-    b->done = calloc(b->n, sizeof(*b->done));
-    if (!b->ids || !b->rcs || !b->done) {
-        cli_err("out of memory");
-        rc = -ENOMEM;
-        goto out;
-    }
-    pthread_mutex_init(&b->lock, NULL);
-    pthread_cond_init(&b->cond, NULL);
-    while (nth < CC_THREADS && nth < b->n && pthread_create(&th[nth], NULL, cc_worker, b) == 0)
-        nth++;
-    if (nth == 0)
-        cc_worker(b);
-    pthread_mutex_lock(&b->lock);
-    for (int i = 0; i < b->n; i++) {
-        while (!b->done[i] && !(b->stop && i >= b->next))
-            pthread_cond_wait(&b->cond, &b->lock);
-        if (!b->done[i])
-            break;
-        if (b->rcs[i] < 0) {
-            rc = b->rcs[i];
-            continue;
+        if (rc == 0 && (rc = submit_stream(stream, slen, &ids)) == 0) {
+            fputs(ids, stdout);
+            free(ids);
         }
-        printf("%s\n", b->ids[i]);
+        free(stream);
     }
-    pthread_mutex_unlock(&b->lock);
     fflush(stdout);
-    for (int i = 0; i < nth; i++)
-        pthread_join(th[i], NULL);
-out:
-    free(b->ids);
-    free(b->rcs);
-    free(b->done);
     return rc;
 }
 
@@ -566,18 +553,8 @@ int cmd_submit(int argc, char **argv)
         if ((rc = submit_text(text, len, id, sizeof(id))) == 0) {
             printf("%s\n", id);
         }
-    } else if (cc && (text || has_cc(cmd, ncmd))) {
-        struct cc_batch b = {
-            .t = &t, .cmd = cmd, .ncmd = ncmd, .shared = text, .shared_len = text ? len : 0,
-            .n = (int)idset_count(cc),
-        };
-        b.index = calloc(b.n, sizeof(*b.index));
-        int k = 0;
-        for (int i = idset_first(cc); b.index && i >= 0; i = idset_next(cc, i))
-            b.index[k++] = i;
-        rc = b.index ? submit_cc(&b) : -ENOMEM;
-        free(b.index);
-    }
+    } else if (cc && (text || has_cc(cmd, ncmd)))
+        rc = submit_cc(&t, cmd, ncmd, text, text ? len : 0, cc);
     free(text);
     idset_destroy(cc);
     free(t.text);

@@ -69,6 +69,7 @@ struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t i
     fh->pid = ctx->pid;
     fh->submit_rc = 1;
     strbuf_init(&fh->data);
+    strbuf_init(&fh->ids);
     return fh;
 }
 
@@ -77,6 +78,7 @@ void vfs_fh_destroy(struct vfs_fh *fh)
     if (!fh)
         return;
     strbuf_release(&fh->data);
+    strbuf_release(&fh->ids);
     free(fh->name);
     free(fh);
 }
@@ -115,8 +117,9 @@ bool vfs_is_privileged(struct vfs *v, uid_t uid)
 
 void vfs_defer(struct vfs *v, struct vfs_deferred *d)
 {
-    d->next = v->deferred;
-    v->deferred = d;
+    struct vfs_deferred **list = d->what == DEFER_WAIT ? &v->deferred : &v->submits;
+    d->next = *list;
+    *list = d;
 }
 
 bool vfs_dirbuf_add(struct vfs_dirbuf *db, const char *name, fuse_ino_t ino, mode_t mode,
@@ -442,7 +445,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct vfs *v = req_vfs(req);
     struct vfs_fh *fh = fi_fh(fi);
     /* a deferred request still pointing at this handle keeps it alive */
-    for (struct vfs_deferred *d = v->deferred; d; d = d->next)
+    for (struct vfs_deferred *d = v->submits; d; d = d->next)
         if (d->fh == fh)
             d->fh = NULL;
     vfs_fh_destroy(fh);
@@ -593,8 +596,12 @@ void vfs_destroy(struct vfs *v)
     while (v->deferred) {
         struct vfs_deferred *d = v->deferred;
         v->deferred = d->next;
-        /* a durable submission succeeded, announced or not */
-        deferred_finish(v, d, d->what != DEFER_WAIT && d->committed ? 0 : -EINTR);
+        deferred_finish(v, d, -EINTR);
+    }
+    while (v->submits) {
+        struct vfs_deferred *d = v->submits;
+        v->submits = d->next;
+        deferred_finish(v, d, -EINTR);   /* never durable */
     }
     vfs_queue_destroy(v);
     while (v->errlogs) {
@@ -607,77 +614,25 @@ void vfs_destroy(struct vfs *v)
     free(v);
 }
 
+/* Answer submitters at once: their job is durable, and visible to everyone
+ * but the publisher from now on (see vfs_job_visible); its IN_CREATE
+ * follows when the publisher's mkdir comes through, off the submitter's
+ * critical path. */
 void vfs_after_commit(struct vfs *v, int commit_rc)
 {
-    struct vfs_deferred **pp = &v->deferred;
-    while (*pp) {
-        struct vfs_deferred *d = *pp;
-        if (d->what == DEFER_WAIT || d->committed) {
-            pp = &d->next;
-            continue;
-        }
-        if (commit_rc < 0) {
-            *pp = d->next;
-            deferred_finish(v, d, commit_rc);
-            continue;
-        }
-        /* durable; the answer waits for the job directory to be announced */
-        d->committed = true;
-        d->t_commit = ev_now(v->loop);
-        struct job *job = jobmgr_lookup(v->m, d->jobid);
-        if (!v->pub || (job && job->announced)) {
-            if (job)
-                job->announced = true;
-            *pp = d->next;
-            deferred_finish(v, d, 0);
-            continue;
-        }
-        pp = &d->next;
+    /* oldest first, though each submitter waits for its own only */
+    struct vfs_deferred *d = v->submits, *rev = NULL;
+    v->submits = NULL;
+    while (d) {
+        struct vfs_deferred *next = d->next;
+        d->next = rev;
+        rev = d;
+        d = next;
     }
-}
-
-/* A publisher that failed to announce a job (it died, the mount is being
- * torn down) must not leave its submitter blocked in close(): after
- * ANNOUNCE_TIMEOUT the job is made visible and the submitter answered,
- * without the inotify event. */
-#define ANNOUNCE_TIMEOUT 2.0
-
-void vfs_announce_overdue(struct vfs *v)
-{
-    double now = ev_now(v->loop);
-    struct vfs_deferred **pp = &v->deferred;
-    while (*pp) {
-        struct vfs_deferred *d = *pp;
-        if (d->what != DEFER_WAIT && d->committed && now - d->t_commit > ANNOUNCE_TIMEOUT) {
-            struct job *job = jobmgr_lookup(v->m, d->jobid);
-            if (job)
-                job->announced = true;
-            *pp = d->next;
-            deferred_finish(v, d, 0);
-        } else
-            pp = &d->next;
-    }
-}
-
-bool vfs_announcing(const struct vfs *v)
-{
-    for (const struct vfs_deferred *d = v->deferred; d; d = d->next)
-        if (d->what != DEFER_WAIT && d->committed)
-            return true;
-    return false;
-}
-
-/* The job's directory exists for watchers now: answer its submitter. */
-static void job_announced(struct vfs *v, struct job *job)
-{
-    struct vfs_deferred **pp = &v->deferred;
-    while (*pp) {
-        struct vfs_deferred *d = *pp;
-        if (d->what != DEFER_WAIT && d->committed && d->jobid == job->id) {
-            *pp = d->next;
-            deferred_finish(v, d, 0);
-        } else
-            pp = &d->next;
+    while (rev) {
+        d = rev;
+        rev = d->next;
+        deferred_finish(v, d, commit_rc < 0 ? commit_rc : 0);
     }
 }
 
@@ -717,13 +672,6 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
     }
 }
 
-/* Called from vfs_jobs_mkdir when the publisher creates the directory. */
-void vfs_jobs_announced(struct vfs *v, struct job *job);
-void vfs_jobs_announced(struct vfs *v, struct job *job)
-{
-    job->announced = true;
-    job_announced(v, job);
-}
 
 static void on_interrupt(fuse_req_t req, void *data)
 {

@@ -26,8 +26,8 @@ void vfs_destroy(struct vfs *v);
 /* The ops table and userdata for fuse_session_new(). */
 const struct fuse_lowlevel_ops *vfs_ops(void);
 
-/* The publisher whose requests are announcements (may be NULL: then jobs
- * are announced at once and watchers see no events). */
+/* The publisher, whose mkdir in jobs/ announces a job to inotify watchers
+ * (may be NULL: then jobs are announced at once and watchers see no events). */
 void vfs_set_publisher(struct vfs *v, struct publisher *p);
 struct nests;
 /* Nested instances shown under jobs/<id>/ (NULL: none). */
@@ -38,12 +38,6 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
 
 /* After each store_commit(): answer or fail the submissions it covered. */
 void vfs_after_commit(struct vfs *v, int commit_rc);
-
-/* Are durable submissions waiting for their job directory to be announced?
- * (Their submitters are blocked in close(); the broker serves them first.) */
-bool vfs_announcing(const struct vfs *v);
-/* Answer submitters whose announcement is overdue (the publisher failed). */
-void vfs_announce_overdue(struct vfs *v);
 
 /* After a batch of requests: answer interrupted `wait` reads with EINTR. */
 void vfs_process_interrupts(struct vfs *v);

@@ -8,7 +8,6 @@
 
 #include "fsd/vfs/vfs_private.h"
 
-void vfs_jobs_announced(struct vfs *v, struct job *job);
 void vfs_wait_defer(struct vfs *v, fuse_req_t req, struct vfs_deferred *d);
 
 struct job_file {
@@ -34,11 +33,22 @@ static fuse_ino_t job_ino(const struct job *job, int file)
     return VFS_INO(VK_JOB, (job->seq << 8) | (unsigned)file);
 }
 
+/* A job exists for users once durable, so a submitter can read it as soon
+ * as close() returns. The publisher alone does not see it until its mkdir
+ * has announced it: that mkdir is what gives watchers IN_CREATE, and the
+ * kernel only sends it to us for a name it believes absent. A name cached
+ * by a user's lookup does not stop it: mkdir's lookup is exclusive, and
+ * FUSE revalidates those with us whatever the entry's timeout. */
+static bool visible(const struct job *job)
+{
+    return job && (job->committed || job->announced);
+}
+
 struct job *vfs_job_of(struct vfs *v, fuse_ino_t ino, int *file)
 {
     struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
     *file = (int)(ino & 0xff);
-    if (!job || !job->announced || (*file >= VFS_JOB_NFILES && !vfs_nest_file(*file)))
+    if (!visible(job) || (*file >= VFS_JOB_NFILES && !vfs_nest_file(*file)))
         return NULL;
     return job;
 }
@@ -48,7 +58,7 @@ static struct job *ino_job(struct vfs *v, fuse_ino_t ino, int *file)
 {
     struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
     *file = (int)(ino & 0xff);
-    if (!job || !job->announced || *file >= VFS_JOB_NFILES)
+    if (!visible(job) || *file >= VFS_JOB_NFILES)
         return NULL;
     return job;
 }
@@ -124,9 +134,7 @@ void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const cha
 
     if (parent == VFS_I_JOBS) {
         job = jobmgr_lookup_name(v->m, name);
-        /* unannounced jobs are invisible, so the publisher's mkdir can
-         * create them and watchers see IN_CREATE */
-        if (!job || !job->announced) {
+        if (!visible(job) || (!job->announced && vfs_is_publisher(v, req))) {
             fuse_reply_err(req, ENOENT);
             return;
         }
@@ -162,7 +170,7 @@ void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_
          * neither repeat nor shift what follows */
         uint64_t seq = off >= 2 ? (uint64_t)off - 1 : 1;
         for (struct job *job = jobmgr_next(v->m, seq); job; job = jobmgr_next(v->m, job->seq + 1)) {
-            if (!job->announced)
+            if (!visible(job))
                 continue;
             if (!vfs_dirbuf_add(db, job->idstr, job_ino(job, VFS_JOB_DIR), S_IFDIR, job->seq + 2))
                 return;
@@ -191,7 +199,7 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
     if (parent == VFS_I_JOBS) {
         struct job *job = jobmgr_lookup_name(v->m, name);
         if (!vfs_is_publisher(v, req)) {
-            fuse_reply_err(req, job && job->announced ? EEXIST : EPERM);
+            fuse_reply_err(req, visible(job) ? EEXIST : EPERM);
             return;
         }
         if (!job || job->announced) {
@@ -200,7 +208,7 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
         }
         job_stat(v, job, VFS_JOB_DIR, &st);
         vfs_reply_entry(req, &st, VFS_TTL_FIXED);
-        vfs_jobs_announced(v, job);
+        job->announced = true;
         return;
     }
     int file;

@@ -95,21 +95,24 @@ struct vfs_fh {
     fuse_ino_t ino;
     bool submitted;            /* a submission was attempted */
     int submit_rc;             /* its outcome once known (1 = still pending) */
-    uint64_t submit_id;
-    bool id_read;              /* queue/new: the id line was returned */
-    size_t id_off;             /* queue/new: bytes of the id line returned so far */
+    struct strbuf ids;         /* queue/new: the id of each job submitted, a line each */
+    bool id_read;              /* queue/new: every id line was returned */
+    size_t id_off;             /* queue/new: bytes of the id lines returned so far */
     struct vfs_scratch *scratch;
 };
 
-/* A request answered later: a submission awaiting commit and announcement,
- * or a `wait` read awaiting the end of a job. */
+/* Most bytes one submission may carry: a stream of many jobs (bulk
+ * submission, common/jobstream.h); each job is still at most
+ * JOBSPEC_MAX_SIZE. */
+#define VFS_SUBMIT_MAX (32u << 20)
+
+/* A request answered later: a submission awaiting its commit, or a `wait`
+ * read awaiting the end of a job. */
 struct vfs_deferred {
     fuse_req_t req;
     enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT } what;
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
-    uint64_t jobid;
-    bool committed;            /* the job is durable, awaiting announcement */
-    double t_commit;           /* when it became durable */
+    uint64_t jobid;            /* DEFER_WAIT */
     off_t off;                 /* DEFER_WAIT */
     size_t size;
     volatile bool interrupted;
@@ -136,7 +139,8 @@ struct vfs {
     struct vfs_scratch *scratch;      /* listed in queue/ */
     struct vfs_scratch *scratch_gone; /* unlinked, awaiting the kernel's forget */
     uint64_t next_serial;
-    struct vfs_deferred *deferred;
+    struct vfs_deferred *deferred;    /* `wait` reads */
+    struct vfs_deferred *submits;     /* submissions awaiting the commit */
     bool interrupts;
     bool stopping;             /* shutting down: no new submissions */
     struct vfs_errlog *errlogs;

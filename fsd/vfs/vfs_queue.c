@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/jobstream.h"
 #include "fsd/vfs/vfs_private.h"
 
 #define SCRATCH_MAX_PER_USER 64
@@ -245,7 +246,7 @@ int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size)
     struct vfs_scratch *s = scratch_by_ino(v, ino);
     if (!s)
         return VFS_KIND(ino) == VK_SUBMIT ? 0 : -ENOENT;
-    if (size < 0 || size > JOBSPEC_MAX_SIZE)
+    if (size < 0 || size > VFS_SUBMIT_MAX)
         return -EFBIG;
     if ((size_t)size > s->data.len) {
         if (strbuf_grow(&s->data, size - s->data.len) < 0)
@@ -260,7 +261,7 @@ int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size)
 
 int vfs_submission_truncate(struct vfs_fh *fh, off_t size)
 {
-    if (fh->kind != FH_SUBMIT || size < 0 || size > JOBSPEC_MAX_SIZE)
+    if (fh->kind != FH_SUBMIT || size < 0 || size > VFS_SUBMIT_MAX)
         return fh->kind != FH_SUBMIT ? 0 : -EFBIG;
     if (fh->submitted)
         return -EBUSY;
@@ -276,7 +277,7 @@ int vfs_submission_truncate(struct vfs_fh *fh, off_t size)
 
 static int buf_write(struct strbuf *sb, const char *buf, size_t size, off_t off)
 {
-    if (off < 0 || (size_t)off + size > JOBSPEC_MAX_SIZE)
+    if (off < 0 || (size_t)off + size > VFS_SUBMIT_MAX)
         return -EFBIG;
     size_t end = off + size;
     if (end > sb->len) {
@@ -308,14 +309,17 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
         fuse_reply_write(req, size);
 }
 
-/* Submit text on behalf of the caller; the job becomes durable at the next
- * commit. Logs a rejection to the caller's queue/errors. */
+/* Submit text on behalf of the caller: one job, or many (a stream of
+ * jobspecs, all or none); they become durable at the next commit. Their ids
+ * go to ids (if not NULL), a line each. Logs a rejection to the caller's
+ * queue/errors. */
 static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, gid_t gid,
-                       pid_t pid, const char *subject, uint64_t *idp)
+                       pid_t pid, const char *subject, struct strbuf *ids)
 {
     char link[64], cwd[PATH_MAX];
     struct errmsg err = { "" };
-    struct job *job;
+    struct jobstream_doc *docs = NULL;
+    struct job **jobs = NULL;
 
     /* jobs run where their submitter stood, as with sbatch and flux submit */
     if (v->stopping) {
@@ -326,17 +330,28 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
     if (n > 0)
         cwd[n] = '\0';
-    int rc = jobmgr_submit(v->m, text, len, uid, gid, n > 0 ? cwd : NULL, &job, &err);
-    if (rc < 0) {
-        vfs_errlog_add(v, uid, subject, -rc, err.text);
-        return rc;
+    int rc = jobstream_split(text, len, &docs, &err);
+    if (rc > 0 && !(jobs = calloc((size_t)rc, sizeof(*jobs))))
+        rc = errmsg_set(&err, -ENOMEM, "out of memory");
+    if (rc > 0) {
+        size_t njobs = (size_t)rc;
+        rc = jobmgr_submit_many(v->m, text, docs, njobs, uid, gid, n > 0 ? cwd : NULL, jobs,
+                                &err);
+        for (size_t i = 0; rc == 0 && ids && i < njobs; i++)
+            if (strbuf_addf(ids, "%s\n", jobs[i]->idstr) < 0)
+                rc = -ENOMEM;   /* accepted all the same: the ids are in jobs/ */
+        if (rc == -ENOMEM && ids && ids->len)
+            rc = 0;
     }
-    *idp = job->id;
-    return 0;
+    free(jobs);
+    free(docs);
+    if (rc < 0)
+        vfs_errlog_add(v, uid, subject, -rc, err.text);
+    return rc < 0 ? rc : 0;
 }
 
 static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                             uint64_t jobid, size_t size)
+                             size_t size)
 {
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -346,7 +361,6 @@ static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, i
     d->req = req;
     d->what = what;
     d->fh = fh;
-    d->jobid = jobid;
     d->size = size;
     vfs_defer(v, d);
 }
@@ -359,16 +373,15 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
         fh->submitted = true;
         const char *subject = fh->name ? fh->name : "new";
         fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid, fh->pid,
-                                    subject, &fh->submit_id);
+                                    subject, fh->kind == FH_CLONE ? &fh->ids : NULL);
         if (fh->submit_rc == 0)
             fh->submit_rc = 1;   /* pending until durable */
     }
     if (fh->submit_rc == 1) {
-        defer_submission(v, req, fh, what, fh->submit_id, size);
+        defer_submission(v, req, fh, what, size);
         return;
     }
-    struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .jobid = fh->submit_id,
-                              .size = size };
+    struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .size = size };
     vfs_submission_done(v, &d, fh->submit_rc);
 }
 
@@ -387,19 +400,17 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
         fuse_reply_err(d->req, rc < 0 ? -rc : 0);
         return;
     }
-    /* DEFER_CLONE_READ: the id line, once per handle, in as many reads as
+    /* DEFER_CLONE_READ: the id lines, once per handle, in as many reads as
      * the reader asks for */
-    char line[FLUID_STR_MAX + 1];
-    size_t len = 0, n = 0;
-    if (d->fh && !d->fh->id_read) {
-        char idstr[FLUID_STR_MAX];
-        fluid_encode(d->jobid, idstr, sizeof(idstr));
-        len = snprintf(line, sizeof(line), "%s\n", idstr);
-        n = len - d->fh->id_off < d->size ? len - d->fh->id_off : d->size;
-        d->fh->id_off += n;
-        d->fh->id_read = d->fh->id_off == len;
+    struct vfs_fh *fh = d->fh;
+    if (!fh || fh->id_read) {
+        fuse_reply_buf(d->req, NULL, 0);
+        return;
     }
-    fuse_reply_buf(d->req, line + (d->fh ? d->fh->id_off - n : 0), n);
+    size_t left = fh->ids.len - fh->id_off, n = left < d->size ? left : d->size;
+    fuse_reply_buf(d->req, fh->ids.buf + fh->id_off, n);
+    fh->id_off += n;
+    fh->id_read = fh->id_off == fh->ids.len;
 }
 
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
@@ -500,14 +511,13 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_
         return;
     }
     /* renaming a scratch file to a visible name submits it, once */
-    uint64_t id;
-    int rc = submit_text(v, s->data.buf, s->data.len, ctx->uid, ctx->gid, ctx->pid, newname, &id);
+    int rc = submit_text(v, s->data.buf, s->data.len, ctx->uid, ctx->gid, ctx->pid, newname, NULL);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;
     }
     scratch_unlink(v, s);
-    defer_submission(v, req, NULL, DEFER_FLUSH, id, 0);
+    defer_submission(v, req, NULL, DEFER_FLUSH, 0);
 }
 
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)

@@ -1,0 +1,100 @@
+#!/bin/bash
+# Bulk submission: one write carrying many jobspecs (YAML documents or JSON
+# objects) makes many jobs, all or none, and reads back one id a line.
+. "$(dirname "$0")/lib.sh"
+plan 25
+
+fluxfs_start || bail_out "cannot mount"
+njobs() { ls "$MNT/jobs" | wc -l; }
+FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
+fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
+
+# three YAML documents through cp
+{ mkjob 'echo first'; echo '---'; mkjob 'echo second'; echo '---'; mkjob 'echo third'; } > three.yaml
+n0=$(njobs)
+ok "cp of a 3-document YAML stream succeeds" cp three.yaml "$MNT/queue/"
+is "$(njobs)" $((n0 + 3)) "three jobs appeared at once"
+outs=""
+for id in $(ls -tr "$MNT/jobs"); do
+	wait_job "$id" >/dev/null
+	outs="$outs $(jobfile "$id" stdout)"
+done
+is "$(echo $outs | tr ' ' '\n' | sort | tr '\n' ' ')" "first second third " "each document ran as its own job"
+second=$(grep -l 'echo second' "$MNT"/jobs/*/jobspec | head -1)
+like "$(head -1 "$second")" '^---$' "a job's jobspec file is its own document, as written"
+ok "and holds nothing of the others" bash -c "! grep -q 'first\|third' '$second'"
+
+# JSON Lines through queue/new, from python: ids come back a line each, in order
+out=$(timeout 30 python3 - "$MNT" <<'PY'
+import json, os, sys
+mnt = sys.argv[1]
+def spec(i):
+    return {"version": 1,
+            "resources": [{"type": "slot", "count": 1, "label": "t",
+                           "with": [{"type": "core", "count": 1}]}],
+            "tasks": [{"command": ["sh", "-c", "echo %d" % i], "slot": "t",
+                       "count": {"per_slot": 1}}],
+            "attributes": {"system": {"duration": 0, "job": {"name": "bulk%d" % i}}}}
+text = "".join(json.dumps(spec(i)) + "\n" for i in range(500))
+fd = os.open(os.path.join(mnt, "queue/new"), os.O_RDWR)
+os.write(fd, text.encode())
+ids = b""
+while True:
+    b = os.read(fd, 4096)
+    if not b:
+        break
+    ids += b
+os.close(fd)
+ids = ids.decode().split()
+print(len(ids), len(set(ids)))
+for i in (0, 250, 499):
+    print(i, ids[i])
+PY
+)
+is "$(echo "$out" | head -1)" "500 500" "500 JSON Lines: 500 distinct ids read back"
+id0=$(echo "$out" | awk '$1 == 0 {print $2}')
+id499=$(echo "$out" | awk '$1 == 499 {print $2}')
+is "$(wait_job "$id499" 60)" "COMPLETED 0" "the last one runs"
+is "$(jobfile "$id499" stdout)" 499 "ids are in document order (last)"
+is "$(jobfile "$id0" stdout)" 0 "ids are in document order (first)"
+
+# all or none: one bad document rejects the whole submission
+{ mkjob true; echo '---'; mkjob true | sed 's/per_slot: 1/per_slot: 0/'; echo '---'; mkjob true; } > bad.yaml
+n0=$(njobs)
+ok "cp of a stream with one invalid job fails" bash -c "! cp bad.yaml '$MNT/queue/' 2>cp.err"
+like "$(cat cp.err)" "Invalid argument" "close() says EINVAL"
+is "$(njobs)" "$n0" "no job of it was created"
+like "$(tail -1 "$MNT/queue/errors")" 'bad.yaml: EINVAL: job 2 of 3 \(line 1[0-9]\): tasks\[0\]\.count\.per_slot' \
+	"queue/errors names the job, its line and the reason"
+{ mkjob true; echo '---'; printf 'version: 1\nresources: [\n'; } > syntax.yaml
+ok "a syntax error in the second document fails too" bash -c "! cp syntax.yaml '$MNT/queue/' 2>/dev/null"
+first_len=$(mkjob true | wc -l)
+like "$(tail -1 "$MNT/queue/errors")" "job 2 of 2: line $((first_len + 4)) column" \
+	"its line counts from the start of the file"
+printf '{"version": 1}\n{"version": 1\n' > trunc.json
+ok "a truncated JSON stream is refused" bash -c "! cp trunc.json '$MNT/queue/' 2>/dev/null"
+is "$(njobs)" "$n0" "still no job from any of them"
+
+# a single document with a leading '---' is one job, unchanged
+{ echo '---'; mkjob 'echo solo'; } > solo.yaml
+id=$(submit solo.yaml)
+is "$(wait_job "$id")" "COMPLETED 0" "one document with a leading marker is one job"
+is "$(head -1 "$MNT/jobs/$id/jobspec")" "---" "its jobspec keeps the marker"
+
+# batch scripts are never split, even with '---' inside
+printf '#!/bin/sh\necho a\n---\necho b\n' > script.sh
+n0=$(njobs)
+id=$(submit script.sh 2>/dev/null) || id=
+is "$(njobs)" $((n0 + 1)) "a batch script containing '---' is one job"
+[ -n "$id" ] && wait_job "$id" >/dev/null
+
+# the CLI's --cc goes in one bulk submission: held, so nothing runs
+n0=$(njobs)
+ids=$(fx submit --cc=1-2000 --urgency=0 true)
+is "$(echo "$ids" | wc -l)" 2000 "fluxfs submit --cc=1-2000 prints 2000 ids"
+is "$(njobs)" $((n0 + 2000)) "2000 jobs exist when it returns"
+is "$(cat "$MNT/jobs/$(echo "$ids" | tail -1)/state")" SCHED "held, waiting in SCHED"
+first=$(echo "$ids" | head -1)
+is "$(awk -F'"' '/"submit"/ {print $0}' "$MNT/jobs/$first/eventlog" | grep -c urgency)" 1 \
+	"each has its own eventlog"
+ok "unmount" fluxfs_stop
