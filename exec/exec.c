@@ -4,9 +4,19 @@
  * gets a pidfd watched by the loop, so exits are seen without SIGCHLD.
  * Where pidfd_open is missing (kernels before 5.3, valgrind) a per-job
  * timer polls waitpid(WNOHANG) instead.
+ *
+ * Tasks are started by a launcher thread, not the loop: vfork suspends the
+ * thread that calls it until the child has set itself up and exec'd (1-2 ms
+ * per task on a small VM), and the loop must go on answering FUSE requests
+ * and scheduling meanwhile. The loop hands the launcher a self-contained
+ * record (copies of everything the child reads) and gets the pids back
+ * through an eventfd. A vforked child may even touch our own mount: the loop
+ * is not the suspended thread, so it answers.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -16,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +56,9 @@ struct xtask {
 struct xjob {
     struct exec *x;
     uint64_t id;
+    uint64_t serial;         /* names this start to the launcher */
+    bool launching;          /* the launcher has not reported its pids yet */
+    int pending_sig;         /* signal asked for while launching, or 0 */
     struct xjob *prev, *next;
     struct xpipe out[2];     /* stdout, stderr */
     struct xtask *tasks;
@@ -55,25 +69,51 @@ struct xjob {
     uint64_t poll_timer;     /* reaps tasks without a pidfd, or 0 */
 };
 
+/* One job's start, owned by the launcher until it reports back: nothing
+ * in it points into memory the loop may change or free meanwhile. */
+struct xlaunch {
+    uint64_t serial;
+    struct xlaunch *next;
+    int ntasks;
+    char **argv;             /* owned, NULL-terminated */
+    char *cwd;               /* owned, or NULL */
+    char **env;              /* owned job-wide "k=v" strings */
+    size_t nenv;
+    char ***envp;            /* per task: env's pointers + its own FLUX_TASK_* */
+    int **cpus;              /* per task, owned */
+    int *ncpus;
+    uid_t uid;
+    gid_t gid;
+    bool drop_user;
+    int out_w, err_w, null_r;
+    pid_t parent;
+    pid_t *pids;             /* result: pid, or -errno if it could not start */
+};
+
 struct exec {
     struct ev_loop *loop;
     const struct exec_ops *ops;
     void *arg;
     struct xjob *jobs;
-    char *private_path;      /* served by this process: see exec_set_private_path */
+    uint64_t serial;
     char buf[EXEC_READ_MAX];
+
+    /* the launcher thread */
+    pthread_t thread;
+    bool thread_started;
+    int done_fd;                       /* eventfd: the launcher reported */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct xlaunch *todo, **todo_tail; /* under lock */
+    struct xlaunch *done;              /* under lock */
+    bool stop;                         /* under lock */
 };
 
-/* What a child needs, all prepared before fork so the child only makes
- * async-signal-safe calls (the broker has FUSE threads). */
+/* What a child reads: prepared before vfork, so the child only makes
+ * async-signal-safe calls on memory nobody changes meanwhile. */
 struct xspawn {
-    const struct exec_job *job;
-    const struct exec_task *task;
-    char **envp;             /* NULL = keep environ */
-    bool use_fork;           /* the child may touch private_path: fork, not vfork */
-    int out_w, err_w, null_r;
-    pid_t parent;
-    bool drop_user;
+    const struct xlaunch *l;
+    int task;
 };
 
 static const char *const flux_vars[] = {
@@ -141,6 +181,11 @@ static void job_destroy(struct xjob *j)
     free(j);
 }
 
+static void done_cb(struct ev_loop *loop, int fd, int events, void *arg);
+static void *launcher_main(void *arg);
+static void launch_discard(struct xlaunch *l);
+static void launch_free(struct xlaunch *l);
+
 struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void *arg)
 {
     if (!loop || !ops) {
@@ -153,19 +198,55 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
     x->loop = loop;
     x->ops = ops;
     x->arg = arg;
+    x->todo_tail = &x->todo;
+    pthread_mutex_init(&x->lock, NULL);
+    pthread_cond_init(&x->cond, NULL);
+    x->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (x->done_fd < 0 || ev_fd_add(loop, x->done_fd, EV_READ, done_cb, x) < 0)
+        goto error;
+    if ((errno = pthread_create(&x->thread, NULL, launcher_main, x)) != 0)
+        goto error;
+    x->thread_started = true;
     return x;
+error:
+    exec_destroy(x);
+    errno = ENOMEM;
+    return NULL;
 }
 
 void exec_destroy(struct exec *x)
 {
     if (!x)
         return;
+    if (x->thread_started) {
+        pthread_mutex_lock(&x->lock);
+        x->stop = true;
+        pthread_cond_signal(&x->cond);
+        pthread_mutex_unlock(&x->lock);
+        pthread_join(x->thread, NULL);
+    }
+    /* what was started is killed; what was not, never will be */
+    while (x->done) {
+        struct xlaunch *l = x->done;
+        x->done = l->next;
+        launch_discard(l);
+    }
+    while (x->todo) {
+        struct xlaunch *l = x->todo;
+        x->todo = l->next;
+        launch_free(l);
+    }
     while (x->jobs) {
         struct xjob *j = x->jobs;
         job_unlink(j);
         job_destroy(j);
     }
-    free(x->private_path);
+    if (x->done_fd >= 0) {
+        ev_fd_del(x->loop, x->done_fd);
+        close(x->done_fd);
+    }
+    pthread_mutex_destroy(&x->lock);
+    pthread_cond_destroy(&x->cond);
     free(x);
 }
 
@@ -288,6 +369,9 @@ int exec_signal(struct exec *x, uint64_t id, int sig)
     struct xjob *j = job_lookup(x, id);
     if (!j)
         return -ENOENT;
+    /* tasks still being started get it once they exist; SIGKILL wins */
+    if (j->launching && j->pending_sig != SIGKILL)
+        j->pending_sig = sig;
     for (int i = 0; i < j->ntasks; i++)
         if (j->tasks[i].pid > 0)
             kill(-j->tasks[i].pid, sig);
@@ -353,9 +437,9 @@ static _Noreturn void child_fail(const char *pre, const char *subject, const cha
 }
 
 /* Put fd on target for exec, whatever fd numbers pipe() happened to pick. */
-static void child_stdio(const struct xspawn *s)
+static void child_stdio(const struct xlaunch *l)
 {
-    int src[3] = { s->null_r, s->out_w, s->err_w };
+    int src[3] = { l->null_r, l->out_w, l->err_w };
     /* Move sources above 2 first, so dup2 onto 0..2 cannot clobber one. */
     for (int i = 0; i < 3; i++) {
         int fd = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
@@ -383,46 +467,44 @@ static void child_signals(void)
 
 static _Noreturn void child_run(const struct xspawn *s)
 {
-    const struct exec_job *job = s->job;
-    const struct exec_task *task = s->task;
+    const struct xlaunch *l = s->l;
+    int k = s->task;
 
     child_signals();
     setpgid(0, 0);
     /* The parent may have died before prctl took effect. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->parent)
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != l->parent)
         _exit(1);
-    if (task->ncpus > 0) {
+    if (l->ncpus[k] > 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
-        for (int i = 0; i < task->ncpus; i++)
-            if (task->cpus[i] >= 0 && task->cpus[i] < CPU_SETSIZE)
-                CPU_SET(task->cpus[i], &set);
+        for (int i = 0; i < l->ncpus[k]; i++)
+            if (l->cpus[k][i] >= 0 && l->cpus[k][i] < CPU_SETSIZE)
+                CPU_SET(l->cpus[k][i], &set);
         sched_setaffinity(0, sizeof(set), &set);
     }
-    child_stdio(s);
+    child_stdio(l);
     /* Keep the broker's fds (FUSE device, store, sockets) out of the job
      * even if someone forgot O_CLOEXEC. Mark them rather than close them
      * here: closing a file on our own mount (the publisher may hold one)
-     * sends a FUSE flush that the broker, suspended in vfork, could not
-     * answer. At exec the broker is already running again. */
+     * would wait on the broker's answer from inside vfork. */
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     /* Raw syscalls: glibc's wrappers would signal the broker's threads to
      * change their credentials too, and this child shares their memory. */
-    if (s->drop_user) {
-        if (syscall(SYS_setgroups, 1, &job->gid) < 0)
+    if (l->drop_user) {
+        if (syscall(SYS_setgroups, 1, &l->gid) < 0)
             child_fail("setgroups", "", "", errno, 126);
-        if (syscall(SYS_setgid, job->gid) < 0)
+        if (syscall(SYS_setgid, l->gid) < 0)
             child_fail("setgid", "", "", errno, 126);
-        if (syscall(SYS_setuid, job->uid) < 0)
+        if (syscall(SYS_setuid, l->uid) < 0)
             child_fail("setuid", "", "", errno, 126);
     }
-    if (job->cwd && chdir(job->cwd) < 0)
-        child_fail("cwd '", job->cwd, "'", errno, 1);
-    /* execvpe searches the PATH of the job's environment, not the broker's;
-     * environ itself must not change: it is the broker's memory. */
-    execvpe(job->argv[0], job->argv, s->envp ? s->envp : environ);
+    if (l->cwd && chdir(l->cwd) < 0)
+        child_fail("cwd '", l->cwd, "'", errno, 1);
+    /* execvpe searches the PATH of the job's environment, not the broker's */
+    execvpe(l->argv[0], l->argv, l->envp[k]);
     int err = errno;
-    child_fail("", job->argv[0], "", err, err == ENOENT ? 127 : 126);
+    child_fail("", l->argv[0], "", err, err == ENOENT ? 127 : 126);
 }
 
 /* --- parent side --- */
@@ -446,27 +528,42 @@ static void strv_free(char **v, size_t n)
     free(v);
 }
 
-/* The job-wide environment: the job's (as "k=v" strings owned here) or a
- * copy of environ's pointers (owned by libc), minus the FLUX_* names we set,
- * with room left for those at the end.  nowned says which to free. */
-struct xenv {
-    char **v;
-    size_t n;        /* entries filled */
-    size_t nowned;   /* leading entries we allocated */
-    char *fixed[NFLUX_VARS];
-};
-
-static void xenv_release(struct xenv *e)
+static void launch_free(struct xlaunch *l)
 {
-    strv_free(e->v, e->nowned);
-    for (size_t i = 0; i < NFLUX_VARS; i++)
-        free(e->fixed[i]);
+    if (!l)
+        return;
+    for (char **p = l->argv; p && *p; p++)
+        free(*p);
+    free(l->argv);
+    free(l->cwd);
+    strv_free(l->env, l->nenv);
+    for (int k = 0; l->envp && k < l->ntasks; k++) {
+        if (l->envp[k])
+            for (size_t i = l->nenv; i < l->nenv + NFLUX_VARS; i++)
+                free(l->envp[k][i]);
+        free(l->envp[k]);
+    }
+    free(l->envp);
+    for (int k = 0; l->cpus && k < l->ntasks; k++)
+        free(l->cpus[k]);
+    free(l->cpus);
+    free(l->ncpus);
+    free(l->pids);
+    if (l->out_w >= 0)
+        close(l->out_w);
+    if (l->err_w >= 0)
+        close(l->err_w);
+    if (l->null_r >= 0)
+        close(l->null_r);
+    free(l);
 }
 
-static int xenv_init(struct xenv *e, const struct exec_job *job, struct errmsg *err)
+/* The job-wide environment as owned "k=v" strings: the job's, or the
+ * broker's, minus the FLUX_* names set here, plus FLUX_JOB_*; room is left
+ * for the per-task names. */
+static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errmsg *err)
 {
-    memset(e, 0, sizeof(*e));
-    size_t cap = NFLUX_VARS + 1;
+    size_t cap = 3;
     if (job->environment) {
         if (!json_is_object(job->environment))
             return errmsg_set(err, -EINVAL, "environment is not an object");
@@ -475,7 +572,7 @@ static int xenv_init(struct xenv *e, const struct exec_job *job, struct errmsg *
         for (char **p = environ; p && *p; p++)
             cap++;
     }
-    if (!(e->v = calloc(cap, sizeof(char *))))
+    if (!(l->env = calloc(cap, sizeof(char *))))
         goto nomem;
     if (job->environment) {
         const char *k;
@@ -488,17 +585,15 @@ static int xenv_init(struct xenv *e, const struct exec_job *job, struct errmsg *
             char *s;
             if (asprintf(&s, "%s=%s", k, json_string_value(val)) < 0)
                 goto nomem;
-            if (is_flux_var(s)) {
+            if (is_flux_var(s))
                 free(s);
-                continue;
-            }
-            e->v[e->n++] = s;
-            e->nowned++;
+            else
+                l->env[l->nenv++] = s;
         }
     } else {
         for (char **p = environ; p && *p; p++)
-            if (!is_flux_var(*p))
-                e->v[e->n++] = *p;
+            if (!is_flux_var(*p) && !(l->env[l->nenv++] = strdup(*p)))
+                goto nomem;
     }
     char idbuf[32];
     const char *idstr = job->idstr;
@@ -506,71 +601,225 @@ static int xenv_init(struct xenv *e, const struct exec_job *job, struct errmsg *
         snprintf(idbuf, sizeof(idbuf), "%" PRIu64, job->id);
         idstr = idbuf;
     }
-    if (asprintf(&e->fixed[0], "FLUX_JOB_ID=%s", idstr) < 0
-        || asprintf(&e->fixed[1], "FLUX_JOB_SIZE=%d", job->ntasks) < 0
-        || asprintf(&e->fixed[2], "FLUX_JOB_NNODES=%d", job->nnodes) < 0)
+    if (asprintf(&l->env[l->nenv], "FLUX_JOB_ID=%s", idstr) < 0)
         goto nomem;
-    for (size_t i = 0; i < 3; i++)
-        e->v[e->n + i] = e->fixed[i];
+    l->nenv++;
+    if (asprintf(&l->env[l->nenv], "FLUX_JOB_SIZE=%d", job->ntasks) < 0)
+        goto nomem;
+    l->nenv++;
+    if (asprintf(&l->env[l->nenv], "FLUX_JOB_NNODES=%d", job->nnodes) < 0)
+        goto nomem;
+    l->nenv++;
     return 0;
 nomem:
     return errmsg_set(err, -ENOMEM, "out of memory");
 }
 
-/* Fill in the per-task variables; the array stays NULL-terminated. */
-static int xenv_task(struct xenv *e, const struct exec_task *task)
+/* Task k's environment: the job's strings, then its own FLUX_TASK_*. */
+static int launch_task_env(struct xlaunch *l, int k, const struct exec_task *task)
 {
-    for (size_t i = 3; i < NFLUX_VARS; i++) {
-        free(e->fixed[i]);
-        e->fixed[i] = NULL;
-    }
-    if (asprintf(&e->fixed[3], "FLUX_TASK_RANK=%d", task->rank) < 0
-        || asprintf(&e->fixed[4], "FLUX_TASK_LOCAL_ID=%d", task->localid) < 0
-        || asprintf(&e->fixed[5], "FLUX_TASK_NODEID=%d", task->nodeid) < 0)
+    char **v = calloc(l->nenv + NFLUX_VARS + 1, sizeof(char *));
+    if (!(l->envp[k] = v))
         return -ENOMEM;
-    for (size_t i = 3; i < NFLUX_VARS; i++)
-        e->v[e->n + i] = e->fixed[i];
-    e->v[e->n + NFLUX_VARS] = NULL;
+    memcpy(v, l->env, l->nenv * sizeof(char *));
+    char **own = v + l->nenv;   /* freed by launch_free; the rest stay NULL */
+    if (asprintf(&own[0], "FLUX_TASK_RANK=%d", task->rank) < 0
+        || asprintf(&own[1], "FLUX_TASK_LOCAL_ID=%d", task->localid) < 0
+        || asprintf(&own[2], "FLUX_TASK_NODEID=%d", task->nodeid) < 0)
+        return -ENOMEM;
     return 0;
 }
 
-static int spawn_task(struct xjob *j, struct xtask *t, struct xspawn *s)
+/* Everything the children of job will read, copied. */
+static int launch_create(const struct exec_job *job, struct xlaunch **out, struct errmsg *err)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    /* vfork, not fork: the child shares the broker's memory until exec, so
-     * no page tables are copied and no copy-on-write faults (with TLB
-     * shootdowns across the broker's threads) follow; this was the largest
-     * cost per job. The child therefore only makes syscalls on data built
-     * beforehand, and never returns. Signals stay blocked across it so no
-     * broker handler runs in the child before child_signals() resets them. */
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pid_t pid = s->use_fork ? fork() : vfork();
-    if (pid == 0)
-        child_run(s);
-    int err = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (pid < 0)
-        return -err;
-    /* Also from this side, so exec_signal reaches the group even if it
-     * runs before the child gets scheduled. */
-    setpgid(pid, pid);
-    t->pid = pid;
-    j->nlive++;
-    t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (t->pidfd < 0 && errno == ENOSYS) {
-        if (!j->poll_timer)
-            j->poll_timer = ev_timer_add(j->x->loop, EXEC_POLL_SECS, poll_timer_cb, j);
-        return j->poll_timer ? 0 : -ENOMEM;
+    int rc;
+    struct xlaunch *l = calloc(1, sizeof(*l));
+    if (!l)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    l->out_w = l->err_w = l->null_r = -1;
+    l->ntasks = job->ntasks;
+    l->uid = job->uid;
+    l->gid = job->gid;
+    l->drop_user = geteuid() == 0 && job->uid != geteuid();
+    l->parent = getpid();
+    size_t argc = 0;
+    while (job->argv[argc])
+        argc++;
+    if (!(l->argv = calloc(argc + 1, sizeof(char *)))
+        || !(l->envp = calloc(l->ntasks, sizeof(char **)))
+        || !(l->cpus = calloc(l->ntasks, sizeof(int *)))
+        || !(l->ncpus = calloc(l->ntasks, sizeof(int)))
+        || !(l->pids = calloc(l->ntasks, sizeof(pid_t)))
+        || (job->cwd && !(l->cwd = strdup(job->cwd))))
+        goto nomem;
+    for (size_t i = 0; i < argc; i++)
+        if (!(l->argv[i] = strdup(job->argv[i])))
+            goto nomem;
+    if ((rc = launch_env(l, job, err)) < 0)
+        goto error;
+    for (int k = 0; k < l->ntasks; k++) {
+        const struct exec_task *t = &job->tasks[k];
+        if (launch_task_env(l, k, t) < 0)
+            goto nomem;
+        if (t->ncpus > 0) {
+            if (!(l->cpus[k] = malloc(t->ncpus * sizeof(int))))
+                goto nomem;
+            memcpy(l->cpus[k], t->cpus, t->ncpus * sizeof(int));
+            l->ncpus[k] = t->ncpus;
+        }
     }
-    if (t->pidfd < 0)
-        return -errno;
-    int rc = ev_fd_add(j->x->loop, t->pidfd, EV_READ, pidfd_cb, t);
-    if (rc < 0) {
-        close(t->pidfd);
-        t->pidfd = -1;
-    }
+    *out = l;
+    return 0;
+nomem:
+    rc = errmsg_set(err, -ENOMEM, "out of memory");
+error:
+    launch_free(l);
     return rc;
+}
+
+/* Fork task k of l; the pid, or -errno. Its own frame, so nothing the
+ * caller keeps in registers can be clobbered by the vforked child. */
+static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k)
+{
+    struct xspawn s = { .l = l, .task = k };
+    pid_t pid = vfork();
+    if (pid == 0)
+        child_run(&s);
+    return pid < 0 ? -errno : pid;
+}
+
+/* Launcher thread: start every task of l. vfork, not fork: the child
+ * shares our memory until exec, so no page tables are copied and no
+ * copy-on-write faults (with TLB shootdowns across the broker's threads)
+ * follow. Signals stay blocked in this thread (launcher_main), so no
+ * handler runs in the child before child_signals() resets them. */
+static void launch_run(struct xlaunch *l)
+{
+    for (int k = 0; k < l->ntasks; k++) {
+        pid_t pid = spawn_one(l, k);
+        l->pids[k] = pid;
+        if (pid < 0) {
+            char msg[160];
+            int n = snprintf(msg, sizeof(msg), "fluxfs: starting task %d: %s\n", k,
+                             strerror(-pid));
+            if (write(l->err_w, msg, (size_t)n) < 0)
+                break;   /* nobody will read it: the job has gone */
+        } else {
+            /* also from this side, so a signal reaches the group even if it
+             * comes before the child runs */
+            setpgid(pid, pid);
+        }
+    }
+    /* only the children hold the write ends now: EOF comes when they exit */
+    close(l->out_w);
+    close(l->err_w);
+    close(l->null_r);
+    l->out_w = l->err_w = l->null_r = -1;
+}
+
+static void *launcher_main(void *arg)
+{
+    struct exec *x = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    pthread_mutex_lock(&x->lock);
+    for (;;) {
+        while (!x->todo && !x->stop)
+            pthread_cond_wait(&x->cond, &x->lock);
+        if (x->stop)
+            break;
+        struct xlaunch *l = x->todo;
+        if (!(x->todo = l->next))
+            x->todo_tail = &x->todo;
+        pthread_mutex_unlock(&x->lock);
+        launch_run(l);
+        pthread_mutex_lock(&x->lock);
+        l->next = x->done;
+        x->done = l;
+        uint64_t one = 1;
+        if (write(x->done_fd, &one, sizeof(one)) < 0) {
+            /* cannot fail: the counter would have to reach 2^64 - 1 */
+        }
+    }
+    pthread_mutex_unlock(&x->lock);
+    return NULL;
+}
+
+/* Kill and reap what a launch started for a job that no longer wants it. */
+static void launch_discard(struct xlaunch *l)
+{
+    for (int k = 0; k < l->ntasks; k++) {
+        if (l->pids[k] <= 0)
+            continue;
+        kill(-l->pids[k], SIGKILL);
+        kill(l->pids[k], SIGKILL);
+        while (waitpid(l->pids[k], NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    launch_free(l);
+}
+
+/* The launcher reported: the job's tasks get their pids and watchers. */
+static void launch_adopt(struct exec *x, struct xlaunch *l)
+{
+    struct xjob *j = x->jobs;
+    while (j && j->serial != l->serial)
+        j = j->next;
+    if (!j) {
+        launch_discard(l);     /* the job was destroyed meanwhile */
+        return;
+    }
+    j->launching = false;
+    for (int k = 0; k < l->ntasks; k++) {
+        struct xtask *t = &j->tasks[k];
+        if (l->pids[k] < 0) {
+            t->status = 126;   /* could not start: as a shell would say */
+            if (t->status > j->status)
+                j->status = t->status;
+            j->nlive--;
+            continue;
+        }
+        t->pid = l->pids[k];
+        t->pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+        if (t->pidfd >= 0 && ev_fd_add(x->loop, t->pidfd, EV_READ, pidfd_cb, t) < 0) {
+            close(t->pidfd);
+            t->pidfd = -1;
+        }
+        if (t->pidfd < 0 && !j->poll_timer)
+            j->poll_timer = ev_timer_add(x->loop, EXEC_POLL_SECS, poll_timer_cb, j);
+    }
+    launch_free(l);
+    if (j->pending_sig)
+        exec_signal(x, j->id, j->pending_sig);
+    if (j->nlive == 0)
+        job_finish(j);
+}
+
+static void done_cb(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct exec *x = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        return;
+    pthread_mutex_lock(&x->lock);
+    struct xlaunch *done = x->done;
+    x->done = NULL;
+    pthread_mutex_unlock(&x->lock);
+    /* oldest first */
+    struct xlaunch *rev = NULL;
+    while (done) {
+        struct xlaunch *next = done->next;
+        done->next = rev;
+        rev = done;
+        done = next;
+    }
+    while (rev) {
+        struct xlaunch *l = rev;
+        rev = l->next;
+        launch_adopt(x, l);
+    }
 }
 
 static int open_pipe(struct xjob *j, int idx, int *wfd)
@@ -578,12 +827,6 @@ static int open_pipe(struct xjob *j, int idx, int *wfd)
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
-    if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
-        int rc = -errno;
-        close(p[0]);
-        close(p[1]);
-        return rc;
-    }
     j->out[idx].fd = p[0];
     *wfd = p[1];
     return 0;
@@ -603,124 +846,59 @@ static int job_check(const struct exec *x, const struct exec_job *job, struct er
     return 0;
 }
 
-static bool under(const char *path, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return path && strncmp(path, prefix, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
-/* Could the child, before exec, need a file from the private path (its cwd,
- * its program, or a PATH directory there)? A vforked child that did would
- * wait for a FUSE reply from the very process it suspends. */
-static bool touches_private(const struct exec *x, const struct exec_job *job, char **envp)
-{
-    const char *pp = x->private_path;
-    if (!pp)
-        return false;
-    if (under(job->cwd, pp) || (job->cwd && job->cwd[0] != '/'))
-        return true;
-    if (strchr(job->argv[0], '/'))
-        return job->argv[0][0] != '/' || under(job->argv[0], pp);
-    const char *path = NULL;
-    for (char **e = envp ? envp : environ; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0)
-            path = *e + 5;
-    if (!path)
-        return false;
-    /* an empty or relative PATH entry means the cwd, checked above */
-    for (const char *p = path; *p;) {
-        size_t n = strcspn(p, ":");
-        if (n == 0 || p[0] != '/' || (strncmp(p, pp, strlen(pp)) == 0 &&
-                                      (n == strlen(pp) || p[strlen(pp)] == '/')))
-            return true;
-        p += n + (p[n] == ':');
-    }
-    return false;
-}
-
-void exec_set_private_path(struct exec *x, const char *path)
-{
-    free(x->private_path);
-    x->private_path = path ? strdup(path) : NULL;
-}
-
 int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
 {
     int rc = job_check(x, job, err);
     if (rc < 0)
         return rc;
-
-    struct xenv env;
-    struct xspawn s = { .job = job, .out_w = -1, .err_w = -1, .null_r = -1,
-                        .parent = getpid() };
+    struct xlaunch *l = NULL;
+    if ((rc = launch_create(job, &l, err)) < 0)
+        return rc;
     struct xjob *j = calloc(1, sizeof(*j));
     if (!j) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
-        goto out;
+        goto error;
     }
     j->x = x;
     j->id = job->id;
+    j->serial = l->serial = ++x->serial;
+    j->launching = true;
     j->out[0] = (struct xpipe){ j, -1, 1 };
     j->out[1] = (struct xpipe){ j, -1, 2 };
     if (!(j->tasks = calloc(job->ntasks, sizeof(*j->tasks)))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
-        goto out_free_job;
+        goto error;
     }
-    j->ntasks = job->ntasks;
+    j->ntasks = j->nlive = job->ntasks;
     for (int i = 0; i < j->ntasks; i++)
         j->tasks[i] = (struct xtask){ .job = j, .pidfd = -1 };
-
-    if ((rc = xenv_init(&env, job, err)) < 0)
-        goto out_release_env;
-    s.envp = env.v;
-    s.use_fork = touches_private(x, job, s.envp);
-    s.drop_user = geteuid() == 0 && job->uid != geteuid();
-
-    if ((rc = open_pipe(j, 0, &s.out_w)) < 0 || (rc = open_pipe(j, 1, &s.err_w)) < 0) {
+    if ((rc = open_pipe(j, 0, &l->out_w)) < 0 || (rc = open_pipe(j, 1, &l->err_w)) < 0) {
         errmsg_set(err, rc, "pipe: %s", strerror(-rc));
-        goto out_release_env;
+        goto error;
     }
-    s.null_r = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (s.null_r < 0) {
+    if ((l->null_r = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         rc = errmsg_set(err, -errno, "/dev/null: %s", strerror(errno));
-        goto out_release_env;
+        goto error;
     }
     for (int i = 0; i < 2; i++) {
         if ((rc = ev_fd_add(x->loop, j->out[i].fd, EV_READ, pipe_cb, &j->out[i])) < 0) {
             errmsg_set(err, rc, "watching output: %s", strerror(-rc));
-            goto out_release_env;
+            goto error;
         }
     }
-    for (int i = 0; i < j->ntasks; i++) {
-        s.task = &job->tasks[i];
-        if ((rc = xenv_task(&env, s.task)) < 0) {
-            errmsg_set(err, rc, "out of memory");
-            goto out_release_env;
-        }
-        if ((rc = spawn_task(j, &j->tasks[i], &s)) < 0) {
-            errmsg_set(err, rc, "starting task %d: %s", s.task->rank, strerror(-rc));
-            goto out_release_env;
-        }
-    }
-    /* Link only once everything started; until then failure undoes all. */
     j->next = x->jobs;
     if (x->jobs)
         x->jobs->prev = j;
     x->jobs = j;
-    j = NULL;
-    rc = 0;
-out_release_env:
-    xenv_release(&env);
-out_free_job:
-    job_destroy(j);   /* NULL on success; kills and reaps what started */
-out:
-    /* Only the children hold the write ends: EOF comes when they exit. */
-    if (s.out_w >= 0)
-        close(s.out_w);
-    if (s.err_w >= 0)
-        close(s.err_w);
-    if (s.null_r >= 0)
-        close(s.null_r);
+    pthread_mutex_lock(&x->lock);
+    *x->todo_tail = l;
+    x->todo_tail = &l->next;
+    pthread_cond_signal(&x->cond);
+    pthread_mutex_unlock(&x->lock);
+    return 0;
+error:
+    job_destroy(j);
+    launch_free(l);
     return rc;
 }
 

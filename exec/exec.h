@@ -53,21 +53,20 @@ struct exec_ops {
     void (*finished)(void *arg, uint64_t id, int status);
 };
 
+/* Starts the launcher thread that forks the tasks (the loop never waits
+ * for a fork or exec). Create it before any thread that must not be a
+ * job's parent goes away: tasks get SIGKILL when their launcher exits, as
+ * with PR_SET_PDEATHSIG, which is at exec_destroy(). NULL with errno. */
 struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void *arg);
-
-/* Tasks are started with vfork (no page-table copy). A vforked child must not
- * touch files served by the calling process itself (its own FUSE mount):
- * name that path here, and a job whose cwd, program or PATH lies under it is
- * started with fork instead. NULL = none. */
-void exec_set_private_path(struct exec *x, const char *path);
 
 /* Kills (SIGKILL) and reaps everything still running; no callbacks. NULL-safe. */
 void exec_destroy(struct exec *x);
 
-/* Fork and exec every task. Returns 0, or -errno with err filled when nothing
- * could be started (then no callback will come). A command that cannot be
- * executed (ENOENT...) is not an error here: that task exits 127 and says why
- * on the job's stderr, as a shell would. */
+/* Queue every task to be forked and exec'd, and return at once. Returns 0,
+ * or -errno with err filled when nothing will be started (then no callback
+ * will come). A command that cannot be executed (ENOENT...) is not an error
+ * here: that task exits 127 and says why on the job's stderr, as a shell
+ * would; a task that cannot even be forked exits 126 the same way. */
 int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err);
 
 /* Send sig to every task's process group. Returns 0 or -ENOENT. */

@@ -293,7 +293,6 @@ static int setup(struct broker *b)
     struct jobmgr_config mcfg = {
         .kill_grace = b->cfg->kill_grace,
         .output_cap = b->cfg->output_cap,
-        .mountpoint = b->cfg->mountpoint,
         .purge_age = b->cfg->purge_age,
         .purge_keep = b->cfg->purge_keep,
         .match_policy = b->cfg->match_policy,

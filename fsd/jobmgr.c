@@ -1428,8 +1428,6 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     if (cfg && cfg->queue_depth > 0)
         qmgr_set_depth(m->q, cfg->queue_depth);
-    if (cfg && cfg->mountpoint)
-        exec_set_private_path(m->exec, cfg->mountpoint);
     load_resource_status(m);
     int rc = store_job_foreach(st, load_job, m);
     if (rc < 0) {

@@ -33,7 +33,6 @@
 struct jobmgr_config {
     double kill_grace;        /* seconds between SIGTERM and SIGKILL (default 5) */
     uint64_t output_cap;      /* bytes kept per output stream (default 16 MiB) */
-    const char *mountpoint;   /* our own tree: tasks that need it are forked */
     double purge_age;         /* purge inactive jobs older than this (s); 0 = keep */
     uint64_t purge_keep;      /* keep at most this many inactive jobs; 0 = all */
     const char *match_policy; /* match.h policy name (default "low") */

@@ -28,7 +28,9 @@ like "$(tail -1 "$MNT/queue/errors")" "ctl: EINVAL: .*inactive" "reason logged"
 nok "unknown ctl command fails" ctl "$pend" frobnicate
 
 # signal delivery
-mkjob 'trap "echo got-usr1" USR1; echo ready; for i in $(seq 100); do sleep 0.1; done' > trap.yaml
+# (the loop's list is made before "ready": USR1 goes to the whole process
+# group, and would kill a seq still running, ending the loop early)
+mkjob 'trap "echo got-usr1" USR1; l=$(seq 100); echo ready; for i in $l; do sleep 0.1; done' > trap.yaml
 id=$(submit trap.yaml)
 ok "trapping job is ready" wait_until 10 grep -q ready "$J/$id/stdout"
 ok "signal USR1" ctl "$id" "signal USR1"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "exec/exec.h"
 #include "common/tap.h"
@@ -359,6 +360,52 @@ static void test_user(void)
     fx_release(&f);
 }
 
+/* Tasks are forked by the launcher thread, after exec_start returned. */
+static void test_launcher(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sleep", "100", NULL };
+    struct exec_job job = simple_job(1, argv);
+    is(exec_start(f.x, &job, NULL), 0, "launch: sleep 100 queued");
+    /* before the loop has heard back from the launcher: kept, then sent */
+    is(exec_signal(f.x, 1, SIGKILL), 0, "launch: signal while launching is accepted");
+    wait_done(f.loop, &f.r, 10);
+    is(f.r.status, 128 + SIGKILL, "launch: the early signal reached the task");
+    fx_release(&f);
+
+    /* the launcher works on copies: the caller's job may change at once */
+    fx_init(&f);
+    char script[] = "exit 7";
+    const char *mut[] = { "sh", "-c", script, NULL };
+    int cpus[] = { 0 };
+    struct exec_task task = { .rank = 0, .ncpus = 1, .cpus = cpus };
+    job = simple_job(2, mut);
+    job.tasks = &task;
+    json_t *env = json_pack("{s:s}", "PATH", "/usr/bin:/bin");
+    job.environment = env;
+    is(exec_start(f.x, &job, NULL), 0, "launch: started from mutable buffers");
+    memcpy(script, "exit 9", sizeof(script));
+    json_object_set_new(env, "PATH", json_string("/nonexistent"));
+    cpus[0] = -1;
+    json_decref(env);
+    wait_done(f.loop, &f.r, 10);
+    is(f.r.status, 7, "launch: the job ran what was given at exec_start");
+    fx_release(&f);
+
+    /* destroyed while launching: nothing is left behind */
+    fx_init(&f);
+    const char *argv3[] = { "sleep", "100", NULL };
+    job = simple_job(3, argv3);
+    is(exec_start(f.x, &job, NULL), 0, "launch: started, then destroyed at once");
+    exec_destroy(f.x);
+    f.x = NULL;
+    errno = 0;
+    ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "launch: no child is left");
+    is(f.r.finished, 0, "launch: and no callback");
+    fx_release(&f);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -377,5 +424,6 @@ int main(void)
     test_grandchild();
     test_big_output();
     test_user();
+    test_launcher();
     return done_testing();
 }
