@@ -48,7 +48,7 @@ int depend_validate(json_t *jobspec, depend_lookup_f lookup, void *arg, struct e
 static enum depend_status check_one(int scheme, const struct job *t)
 {
     bool ended = t->state == JOB_INACTIVE;
-    bool started = t->state >= JOB_RUN && (t->state != JOB_INACTIVE || t->R != NULL);
+    bool started = t->state >= JOB_RUN && (t->state != JOB_INACTIVE || t->R_len > 0);
     bool ok = ended && t->result == RESULT_COMPLETED && t->status == 0;
     switch (scheme) {
     case 0:   /* after */

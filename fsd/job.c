@@ -78,7 +78,9 @@ void job_destroy(struct job *job)
 
 char *job_record_encode(const struct job *job)
 {
-    json_t *o = json_pack("{s:I s:s s:s s:i s:i s:i s:i s:f s:f s:s% s:i s:I s:[I,I]}",
+    /* the jobspec and R are blobs of their own (store_blob_put), written
+     * once: only their sizes are here */
+    json_t *o = json_pack("{s:I s:s s:s s:i s:i s:i s:i s:f s:f s:I s:I s:i s:I s:[I,I]}",
                           "id", (json_int_t)job->id,
                           "state", job_state_name(job->state),
                           "result", job_result_name(job->result),
@@ -88,8 +90,8 @@ char *job_record_encode(const struct job *job)
                           "urgency", job->urgency,
                           "t_submit", job->t_submit,
                           "t_state", job->t_state,
-                          "jobspec", job->spec_text ? job->spec_text : "",
-                          job->spec_text ? job->spec_len : 0,
+                          "spec_len", (json_int_t)job->spec_len,
+                          "R_len", (json_int_t)job->R_len,
                           "nevents", (int)job->nevents,
                           "evlog_len", (json_int_t)job->evlog_len,
                           "out_len", (json_int_t)job->out_len[1],
@@ -98,8 +100,6 @@ char *job_record_encode(const struct job *job)
         return NULL;
     if (job->cwd)
         json_object_set_new(o, "cwd", json_string(job->cwd));
-    if (job->R)
-        json_object_set_new(o, "R", json_stringn(job->R, job->R_len));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -109,8 +109,9 @@ struct job *job_record_decode(uint64_t id, const void *data, size_t len)
 {
     json_error_t jerr;
     json_t *o = json_loadb(data, len, 0, &jerr);
-    const char *state, *result, *spec, *cwd = NULL, *R = NULL;
-    size_t spec_len, R_len = 0;
+    const char *state, *result, *spec = NULL, *cwd = NULL, *R = NULL;
+    size_t spec_len = 0, R_len = 0;
+    json_int_t spec_size = 0, R_size = 0;
     int status, uid, gid, urgency, nevents;
     json_int_t evlog_len, out1, out2;
     double t_submit, t_state;
@@ -118,12 +119,14 @@ struct job *job_record_decode(uint64_t id, const void *data, size_t len)
 
     if (!o)
         return NULL;
-    if (json_unpack(o, "{s:s s:s s:i s:i s:i s:i s:F s:F s:s% s:i s:I s:[I,I] s?s s?s%}",
+    /* records written before the blobs existed carry the texts themselves */
+    if (json_unpack(o, "{s:s s:s s:i s:i s:i s:i s:F s:F s?s% s?I s?I s:i s:I s:[I,I] s?s "
+                    "s?s%}",
                     "state", &state, "result", &result, "status", &status,
                     "uid", &uid, "gid", &gid, "urgency", &urgency,
                     "t_submit", &t_submit, "t_state", &t_state,
-                    "jobspec", &spec, &spec_len, "nevents", &nevents,
-                    "evlog_len", &evlog_len, "out_len", &out1, &out2,
+                    "jobspec", &spec, &spec_len, "spec_len", &spec_size, "R_len", &R_size,
+                    "nevents", &nevents, "evlog_len", &evlog_len, "out_len", &out1, &out2,
                     "cwd", &cwd, "R", &R, &R_len) < 0)
         goto error;
     int st = state_from_name(state), res = result_from_name(result);
@@ -142,16 +145,14 @@ struct job *job_record_decode(uint64_t id, const void *data, size_t len)
     job->out_len[1] = out1;
     job->out_len[2] = out2;
     job->t_output[1] = job->t_output[2] = t_state;
-    if (!(job->spec_text = strndup(spec, spec_len)))
+    job->spec_len = spec ? spec_len : (size_t)spec_size;
+    job->R_len = R ? R_len : (size_t)R_size;
+    if ((spec && !(job->spec_text = strndup(spec, spec_len)))
+        || (R && !(job->R = strndup(R, R_len))))
         goto error;
-    job->spec_len = spec_len;
+    job->legacy = spec != NULL;
     if (cwd && !(job->cwd = strdup(cwd)))
         goto error;
-    if (R) {
-        if (!(job->R = strndup(R, R_len)))
-            goto error;
-        job->R_len = R_len;
-    }
     job->committed = true;
     job->announced = true;
     json_decref(o);

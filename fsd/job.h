@@ -55,12 +55,16 @@ struct job {
     double t_output[JOB_STREAMS];
     char *cwd;                   /* working directory the tasks get */
 
-    char *spec_text;             /* the submitted jobspec, as submitted */
+    /* The jobspec and R are stored once each, as blobs beside the record;
+     * memory keeps them only while they are needed (jobmgr_job_blob reads
+     * them either way). */
+    char *spec_text;             /* the submitted jobspec, until it is durable */
     size_t spec_len;
     struct jobspec *js;          /* parsed; kept only while active */
 
-    char *R;                     /* allocation (RFC 20 JSON + "\n") or NULL */
-    size_t R_len;
+    char *R;                     /* allocation (RFC 20 JSON + "\n"), while active */
+    size_t R_len;                /* 0: never allocated */
+    bool legacy;                 /* its record held the texts: store them as blobs */
 
     uint32_t nevents;            /* eventlog lines so far */
     uint64_t evlog_len;          /* eventlog bytes so far */

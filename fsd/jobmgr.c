@@ -222,6 +222,13 @@ static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
     m->count[job->state]--;
     m->count[state]++;
     job->state = state;
+    if (state == JOB_INACTIVE) {
+        /* in the store; memory that stays flat keeps no texts for the past */
+        free(job->R);
+        job->R = NULL;
+        free(job->spec_text);
+        job->spec_text = NULL;
+    }
     if (state == JOB_RUN || state == JOB_INACTIVE)
         m->deps_needed = true;
     job->t_state = ev_now(m->loop);
@@ -564,6 +571,9 @@ static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
             job->R_len--;
         } else
             strcpy(job->R + job->R_len - 1, "\n");
+        if (store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)
+            syslog(LOG_ERR, "job %s: storing R: %s", job->idstr, store_errstr(m->st));
+        mark_dirty(m, job);   /* R_len */
     }
     post_event(m, job, "alloc", NULL);
     set_state(m, job, JOB_RUN);
@@ -748,6 +758,9 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
     job->state = JOB_NEW;
     table_insert(m, job);
     idvec_push(&m->new_jobs, job->id);
+    /* a failed write fails this iteration's commit, and so the submission */
+    if (store_blob_put(m->st, job->id, 'S', job->spec_text, job->spec_len) < 0)
+        syslog(LOG_ERR, "job %s: storing jobspec: %s", job->idstr, store_errstr(m->st));
     post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)job->uid,
                                             "urgency", job->urgency, "flags", 0, "version", 1));
     post_event(m, job, "validate", NULL);
@@ -1264,6 +1277,9 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
             continue;
         }
         job->committed = true;
+        /* durable now: reads of `jobspec` come from the store */
+        free(job->spec_text);
+        job->spec_text = NULL;
         notify(m, job, JOBMGR_NEW, 0);
         /* one canceled before it was durable has nothing left to queue */
         if (job->state == JOB_SCHED)
@@ -1319,6 +1335,63 @@ static int load_job(void *arg, uint64_t id, const void *data, size_t len)
     return 0;
 }
 
+/* Parse a job's jobspec again from the store (at restart). */
+static int parse_stored(struct jobmgr *m, struct job *job, struct errmsg *err)
+{
+    const char *text;
+    size_t len;
+    int rc = jobmgr_job_blob(m, job, 'S', &text, &len);
+    if (rc < 0)
+        return errmsg_set(err, rc, "jobspec not found in the store");
+    /* parse a copy: the store's memory is only valid until its next call */
+    char *copy = strndup(text, len);
+    if (!copy)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    rc = parse_submission(copy, len, &job->js, err);
+    free(copy);
+    return rc;
+}
+
+/* Records from before blobs existed: store their texts as blobs, once. */
+static void convert_legacy(struct jobmgr *m, struct job *job)
+{
+    if (!job->legacy)
+        return;
+    job->legacy = false;
+    if ((job->spec_text && store_blob_put(m->st, job->id, 'S', job->spec_text,
+                                          job->spec_len) < 0)
+        || (job->R && store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)) {
+        syslog(LOG_ERR, "job %s: converting its record: %s", job->idstr, store_errstr(m->st));
+        return;
+    }
+    mark_dirty(m, job);
+    if (job->state == JOB_INACTIVE) {
+        free(job->R);
+        job->R = NULL;
+    }
+    free(job->spec_text);
+    job->spec_text = NULL;
+}
+
+int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const char **data,
+                    size_t *len)
+{
+    const char *mem = kind == 'S' ? job->spec_text : kind == 'R' ? job->R : NULL;
+    size_t n = kind == 'S' ? job->spec_len : kind == 'R' ? job->R_len : 0;
+    if (mem) {
+        *data = mem;
+        *len = n;
+        return 0;
+    }
+    if (n == 0)
+        return -ENOENT;
+    const void *d;
+    int rc = store_blob_get(m->st, job->id, kind, &d, len);
+    if (rc == 0)
+        *data = d;
+    return rc;
+}
+
 static void recover_job(struct jobmgr *m, struct job *job)
 {
     struct errmsg err = { "" };
@@ -1339,7 +1412,7 @@ static void recover_job(struct jobmgr *m, struct job *job)
         set_state(m, job, JOB_INACTIVE);
         return;
     default:
-        if (parse_submission(job->spec_text, job->spec_len, &job->js, &err) < 0) {
+        if (parse_stored(m, job, &err) < 0) {
             post_exception(m, job, "validate", m->owner, err.text);
             job_end_pending(m, job, RESULT_FAILED);
             return;
@@ -1436,8 +1509,10 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     if (init_ids(m, err) < 0)
         goto error;
-    for (size_t i = 0; i < m->nseq; i++)
+    for (size_t i = 0; i < m->nseq; i++) {
         recover_job(m, m->byseq[i]);
+        convert_legacy(m, m->byseq[i]);
+    }
     return m;
 error:
     jobmgr_destroy(m);

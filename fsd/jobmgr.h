@@ -90,6 +90,11 @@ void jobmgr_job_cleared(struct jobmgr *m, struct job *job);
  * request. cwd is the submitter's directory (used when the jobspec has none). */
 int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
                   const char *cwd, struct job **jobp, struct errmsg *err);
+/* A job's jobspec ('S') or R ('R') text, from memory or from the store:
+ * *data is valid until the next store or jobmgr call. 0 or -ENOENT. */
+int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const char **data,
+                    size_t *len);
+
 /* Bulk submission: the documents of one submission (common/jobstream.h),
  * all accepted (jobs[0..n) set, in order) or none, with the first bad one
  * named in err: "job 3 of 1000 (line 17): tasks[0].command: ...". */

@@ -5,6 +5,9 @@
  *
  * Keys are big-endian so LMDB's default memcmp order is numeric order:
  *   jobs    id:8                      -> job record
+ *   jobs    id:8 kind:1               -> the job's immutable blobs ('S' its
+ *                                        jobspec, 'R' its allocation), written
+ *                                        once rather than with every record
  *   events  id:8 seq:4                -> eventlog line
  *   output  id:8 stream:1 offset:8    -> chunk of output starting at offset
  *   meta    name (no NUL)             -> value
@@ -27,6 +30,7 @@
 #define STORE_MAXDBS 8
 
 #define JOB_KEY_LEN    8
+#define BLOB_KEY_LEN   9
 #define EVENT_KEY_LEN  12
 #define OUTPUT_KEY_LEN 17
 
@@ -39,6 +43,8 @@ struct store {
     int rbusy;          /* reads in progress on rtxn (callbacks may nest) */
     int lock_fd;
     bool unsynced;      /* lazily committed writes not yet fsynced */
+    int failed;         /* a write failed and its txn was aborted: the next
+                           commit must fail too (-errno), not commit the rest */
     char errstr[256];
 };
 
@@ -160,6 +166,8 @@ static int write_begin(struct store *st, MDB_txn **txn)
     int rc;
 
     snapshot_release(st);
+    if (st->failed)
+        return st->failed;   /* until the commit reports it */
     if (!st->wtxn) {
         if ((rc = mdb_txn_begin(st->env, NULL, 0, &st->wtxn)) != 0) {
             st->wtxn = NULL;
@@ -176,8 +184,10 @@ static int write_fail(struct store *st, int rc, const char *what)
 {
     int err = store_error(st, rc, what);
 
-    if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
+    if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST) {
         store_abort(st);
+        st->failed = err;
+    }
     return err;
 }
 
@@ -186,6 +196,11 @@ int store_commit(struct store *st)
     int rc;
 
     snapshot_release(st);
+    if (st->failed) {
+        rc = st->failed;
+        st->failed = 0;
+        return rc;
+    }
     if (!st->wtxn)
         return 0;
     rc = mdb_txn_commit(st->wtxn);   /* frees the txn, success or not */
@@ -197,6 +212,12 @@ int store_commit(struct store *st)
 
 int store_commit_lazy(struct store *st)
 {
+    if (st->failed) {
+        int rc = st->failed;
+        st->failed = 0;
+        snapshot_release(st);
+        return rc;
+    }
     if (!st->wtxn) {
         snapshot_release(st);
         return 0;
@@ -427,6 +448,44 @@ int store_job_get(struct store *st, uint64_t id, const void **data, size_t *len)
     return 0;
 }
 
+int store_blob_put(struct store *st, uint64_t id, char kind, const void *data, size_t len)
+{
+    unsigned char k[BLOB_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val = { len, (void *)data };
+    MDB_txn *txn;
+    int rc;
+
+    if (!data && len)
+        return -EINVAL;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    job_key(k, id);
+    k[JOB_KEY_LEN] = (unsigned char)kind;
+    if ((rc = mdb_put(txn, st->jobs, &key, &val, 0)) != 0)
+        return write_fail(st, rc, "put blob");
+    return 0;
+}
+
+int store_blob_get(struct store *st, uint64_t id, char kind, const void **data, size_t *len)
+{
+    unsigned char k[BLOB_KEY_LEN];
+    MDB_val key = { sizeof(k), k }, val;
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    job_key(k, id);
+    k[JOB_KEY_LEN] = (unsigned char)kind;
+    rc = mdb_get(txn, st->jobs, &key, &val);
+    read_end(st, txn, rc == 0);
+    if (rc != 0)
+        return store_error(st, rc, "get blob");
+    *data = val.mv_data;
+    *len = val.mv_size;
+    return 0;
+}
+
 /* Delete every key of dbi that starts with prefix (keys of length keylen).
  * Re-seeks after each delete rather than trusting cursor position after
  * mdb_cursor_del. Sets *found if anything was deleted. */
@@ -473,6 +532,8 @@ int store_job_delete(struct store *st, uint64_t id)
         found = true;
     else if (rc != MDB_NOTFOUND)
         return write_fail(st, rc, "delete job");
+    if ((rc = delete_range(txn, st->jobs, k, sizeof(k), BLOB_KEY_LEN, &found)) != 0)
+        return write_fail(st, rc, "delete blobs");
     if ((rc = delete_range(txn, st->events, k, sizeof(k), EVENT_KEY_LEN, &found)) != 0)
         return write_fail(st, rc, "delete eventlog");
     if ((rc = delete_range(txn, st->output, k, sizeof(k), OUTPUT_KEY_LEN, &found)) != 0)

@@ -39,7 +39,10 @@ void store_close(struct store *st);   /* aborts an uncommitted txn; NULL-safe */
 const char *store_errstr(const struct store *st);
 
 /* Commit the open write transaction durably (fsync). 0 if none was open.
- * On failure the transaction is gone (its writes are lost). */
+ * On failure the transaction is gone (its writes are lost). A write that
+ * failed since the last commit aborted the transaction: then this fails
+ * with that write's error, and writes in between were refused, so a commit
+ * never makes half of an iteration durable. */
 int store_commit(struct store *st);
 /* Commit without fsync: safe from a crash of this process (the data is in
  * the kernel's page cache), not from a crash of the machine until the next
@@ -57,8 +60,14 @@ bool store_dirty(const struct store *st);
 int store_job_put(struct store *st, uint64_t id, const void *data, size_t len);
 /* *data points into LMDB memory, valid until the next store call. */
 int store_job_get(struct store *st, uint64_t id, const void **data, size_t *len);
-/* Remove the job record, its eventlog and its output. -ENOENT if there was
- * none of the three. */
+/* A job's immutable blobs, by kind (one byte: the broker uses 'S' for the
+ * jobspec, 'R' for the allocation): written once, while the record (small,
+ * rewritten on every change) stays cheap. get: -ENOENT if absent; *data
+ * points into LMDB memory, valid until the next store call. */
+int store_blob_put(struct store *st, uint64_t id, char kind, const void *data, size_t len);
+int store_blob_get(struct store *st, uint64_t id, char kind, const void **data, size_t *len);
+/* Remove the job record, its blobs, its eventlog and its output. -ENOENT if
+ * there was none of them. */
 int store_job_delete(struct store *st, uint64_t id);
 /* Call cb for each job in ascending id order; stop early if cb returns non-zero
  * (that value is returned). data valid only during the call. cb may read

@@ -111,11 +111,12 @@ static void test_round_trip(void)
         ok(j2->t_submit == job->t_submit, "t_submit exact (%.6f)", j2->t_submit);
         ok(j2->t_state == job->t_state, "t_state exact (%.6f)", j2->t_state);
         is(j2->spec_len, strlen(spec), "jobspec length");
-        ok(j2->spec_text && memcmp(j2->spec_text, spec, sizeof(spec)) == 0,
-           "jobspec text with newlines, quotes, backslashes, tab, utf-8");
+        ok(j2->spec_text == NULL && strstr(rec, "newlines") == NULL,
+           "the jobspec text is not in the record (it is a blob of its own)");
         is_str(j2->cwd, job->cwd, "cwd");
         is(j2->R_len, strlen(R), "R length");
-        is_str(j2->R, R, "R text");
+        ok(j2->R == NULL && strstr(rec, "R_lite") == NULL, "nor is R");
+        ok(!j2->legacy, "a current record is not legacy");
         is(j2->nevents, 10, "nevents");
         ok(j2->evlog_len == 5000000000ull, "evlog_len (> 32 bits)");
         ok(j2->out_len[1] == 4294967296ull + 7, "out_len[1] (> 32 bits)");
@@ -157,14 +158,22 @@ static void test_round_trip(void)
     job_destroy(j2);
     free(rec);
 
-    /* no jobspec text at all encodes as "" */
-    free(job->spec_text);
-    job->spec_text = NULL;
-    job->spec_len = 0;
+    /* a record written before blobs existed carries both texts */
     rec = job_record_encode(job);
+    json_t *o = json_loads(rec, 0, NULL);
+    json_object_del(o, "spec_len");
+    json_object_del(o, "R_len");
+    json_object_set_new(o, "jobspec", json_stringn(spec, sizeof(spec) - 1));
+    json_object_set_new(o, "R", json_string(R));
+    free(rec);
+    rec = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
     j2 = rec ? job_record_decode(6, rec, strlen(rec)) : NULL;
-    ok(j2 && j2->spec_len == 0 && j2->spec_text && j2->spec_text[0] == '\0',
-       "NULL jobspec round-trips as empty text");
+    ok(j2 && j2->legacy, "an old record decodes, marked legacy");
+    ok(j2 && j2->spec_len == sizeof(spec) - 1 && j2->spec_text &&
+       memcmp(j2->spec_text, spec, sizeof(spec)) == 0,
+       "with its jobspec text (newlines, quotes, backslashes, tab, utf-8)");
+    ok(j2 && j2->R && !strcmp(j2->R, R) && j2->R_len == strlen(R), "and its R text");
     job_destroy(j2);
     free(rec);
     job_destroy(job);
@@ -202,7 +211,7 @@ static void test_malformed(void)
 {
     static const char *required[] = {
         "state", "result", "status", "uid", "gid", "urgency", "t_submit", "t_state",
-        "jobspec", "nevents", "evlog_len", "out_len",
+        "nevents", "evlog_len", "out_len",
     };
     const char *bad[] = { "", "{", "not json", "[]", "null", "{\"state\":\"RUN\"}" };
     struct job *job;

@@ -345,8 +345,16 @@ static void test_lifecycle(struct env *e)
     is_str(run_to_end(e, id, 3.0), "COMPLETED 0\n", "'true' completes with status 0");
     is(job->result, RESULT_COMPLETED, "result COMPLETED");
     is(job->status, 0, "status 0");
-    ok(job->R && strstr(job->R, "R_lite") && job->R[job->R_len - 1] == '\n',
-       "R recorded, one line ending in a newline");
+    const char *Rtext = NULL;
+    size_t Rlen = 0;
+    ok(jobmgr_job_blob(e->m, job, 'R', &Rtext, &Rlen) == 0 && Rlen == job->R_len &&
+       memmem(Rtext, Rlen, "R_lite", 6) && Rtext[Rlen - 1] == '\n',
+       "R recorded (in the store), one line ending in a newline");
+    ok(job->R == NULL && job->spec_text == NULL, "no texts kept in memory once inactive");
+    const char *stored = NULL;
+    size_t speclen = 0;
+    ok(jobmgr_job_blob(e->m, job, 'S', &stored, &speclen) == 0 && speclen == job->spec_len &&
+       memmem(stored, speclen, "version", 7), "the jobspec is read back from the store");
     ok(job->js == NULL, "parsed jobspec dropped once inactive");
 
     char *names = event_names(e, id);
@@ -746,6 +754,76 @@ static void test_crash(struct env *e)
     is_str(run_to_end(e, id2, 3.0), "COMPLETED 0\n", "and runs");
 }
 
+/* A store written before jobspecs and R were blobs: the texts were in the
+ * record. Recovery must read them, and store them as blobs. */
+static void test_legacy_records(struct env *e)
+{
+    uint64_t done = submit(e, "true", 1, 60);
+    is_str(run_to_end(e, done, 3.0), "COMPLETED 0\n", "legacy: a job ran");
+    uint64_t held = submit(e, "true", 1, 60);
+    struct errmsg err = { "" };
+    is(jobmgr_ctl(e->m, jobmgr_lookup(e->m, held), 0, "urgency 0", 9, &err), 0,
+       "legacy: another is held");
+    iterate(e);
+    const char *t;
+    size_t n;
+    char *spec = NULL, *R = NULL;
+    if (jobmgr_job_blob(e->m, jobmgr_lookup(e->m, done), 'S', &t, &n) == 0)
+        spec = strndup(t, n);
+    if (jobmgr_job_blob(e->m, jobmgr_lookup(e->m, done), 'R', &t, &n) == 0)
+        R = strndup(t, n);
+    ok(spec && R, "legacy: both texts are there to begin with");
+    env_close(e);
+
+    /* rewrite both records the old way: texts inside, no blobs */
+    struct errmsg oerr = { "" };
+    if (store_open(e->dir, MAPSIZE, &e->st, &oerr) < 0)
+        bail("store_open", oerr.text);
+    uint64_t ids[] = { done, held };
+    for (int i = 0; i < 2; i++) {
+        const void *d;
+        size_t len;
+        const void *sd;
+        size_t slen;
+        if (store_job_get(e->st, ids[i], &d, &len) < 0 ||
+            store_blob_get(e->st, ids[i], 'S', &sd, &slen) < 0)
+            bail("legacy", "records missing");
+        json_t *o = json_loadb(d, len, 0, NULL);
+        json_object_set_new(o, "jobspec", json_stringn(sd, slen));
+        json_object_del(o, "spec_len");
+        if (i == 0) {
+            json_object_set_new(o, "R", json_string(R));
+            json_object_del(o, "R_len");
+        }
+        char *rec = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        store_job_delete(e->st, ids[i]);   /* the blobs go too */
+        store_job_put(e->st, ids[i], rec, strlen(rec));
+        free(rec);
+    }
+    is(store_commit(e->st), 0, "legacy: old-style records written");
+    store_close(e->st);
+    e->st = NULL;
+
+    env_open(e);
+    const void *d;
+    size_t len;
+    struct job *dj = jobmgr_lookup(e->m, done), *hj = jobmgr_lookup(e->m, held);
+    ok(dj && hj, "legacy: both jobs recovered");
+    ok(dj && store_blob_get(e->st, done, 'S', &d, &len) == 0 && len == strlen(spec) &&
+       !memcmp(d, spec, len), "legacy: the jobspec became a blob");
+    ok(dj && store_blob_get(e->st, done, 'R', &d, &len) == 0 && len == strlen(R) &&
+       !memcmp(d, R, len), "legacy: R became a blob");
+    ok(dj && store_job_get(e->st, done, &d, &len) == 0 && !memmem(d, len, "\"jobspec\"", 9),
+       "legacy: the record was rewritten without the text");
+    ok(dj && !dj->spec_text && !dj->R, "legacy: no texts held in memory for the finished job");
+    ok(hj && hj->js != NULL && hj->state == JOB_SCHED, "legacy: the held job is pending again");
+    is(jobmgr_ctl(e->m, hj, 0, "urgency 16", 10, &err), 0, "legacy: released");
+    is_str(run_to_end(e, held, 3.0), "COMPLETED 0\n", "legacy: and it runs");
+    free(spec);
+    free(R);
+}
+
 int main(void)
 {
     struct env e = { .dir = "/tmp/fluxfs-jobmgr-XXXXXX" };
@@ -765,6 +843,7 @@ int main(void)
     test_exclusive(&e);
     test_restart(&e);
     test_crash(&e);
+    test_legacy_records(&e);
     env_close(&e);
     rgraph_destroy(e.g);
     graph_destroy(e.graph);

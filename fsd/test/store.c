@@ -338,6 +338,12 @@ static void test_delete(struct store *st)
     store_abort(st);
 }
 
+static int count_job(void *arg, uint64_t id, const void *data, size_t len)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
 static void test_map_full(const char *dir)
 {
     struct errmsg err = { "" };
@@ -356,9 +362,28 @@ static void test_map_full(const char *dir)
     ok(!store_dirty(st), "the failed txn was aborted");
     ok(strlen(store_errstr(st)) > 0, "errstr: %s", store_errstr(st));
     ok(job_is(st, 1, "keep"), "committed data still readable");
-    is(store_job_put(st, 2, "small", 5), 0, "store usable after -ENOSPC");
+    /* the rest of that iteration must not be committed without the part
+     * that was lost */
+    is(store_job_put(st, 3, "after", 5), -ENOSPC, "later writes refused until the commit");
+    is(store_commit(st), -ENOSPC, "and the commit reports the failure");
+    ok(!job_is(st, 3, "after"), "nothing of that transaction was committed");
+    is(store_job_put(st, 2, "small", 5), 0, "store usable after the failed commit");
     is(store_commit(st), 0, "commit after -ENOSPC");
     ok(job_is(st, 2, "small"), "new write persisted");
+    is(store_blob_put(st, 2, 'S', "spec", 4), 0, "a blob beside the record");
+    const void *d;
+    size_t len;
+    ok(store_blob_get(st, 2, 'S', &d, &len) == 0 && len == 4 && !memcmp(d, "spec", 4),
+       "read back before the commit");
+    is(store_commit(st), 0, "committed");
+    ok(job_is(st, 2, "small"), "the record is untouched by its blob");
+    is(store_blob_get(st, 2, 'R', &d, &len), -ENOENT, "another kind is absent");
+    int njobs = 0;
+    store_job_foreach(st, count_job, &njobs);
+    is(njobs, 2, "foreach sees records only, not blobs");
+    is(store_job_delete(st, 2), 0, "delete the job");
+    is(store_commit(st), 0, "committed");
+    is(store_blob_get(st, 2, 'S', &d, &len), -ENOENT, "its blob went with it");
     store_close(st);
 }
 

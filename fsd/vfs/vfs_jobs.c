@@ -227,18 +227,28 @@ static bool may_read(struct vfs *v, const struct job *job, int file, uid_t uid)
     return uid == job->uid || vfs_is_privileged(v, uid);
 }
 
+static int render_blob(struct vfs *v, struct job *job, char kind, struct strbuf *sb)
+{
+    const char *data;
+    size_t len;
+    int rc = jobmgr_job_blob(v->m, job, kind, &data, &len);
+    if (rc == -ENOENT)
+        return 0;
+    return rc < 0 ? rc : strbuf_add(sb, data, len);
+}
+
 static int render(struct vfs *v, struct job *job, int file, struct strbuf *sb)
 {
     char buf[64];
     switch (file) {
     case VFS_JOB_JOBSPEC:
-        return strbuf_add(sb, job->spec_text, job->spec_len);
+        return render_blob(v, job, 'S', sb);
     case VFS_JOB_STATE:
         return strbuf_addf(sb, "%s\n", job_state_name(job->state));
     case VFS_JOB_EVENTLOG:
         return jobmgr_eventlog(v->m, job, sb);
     case VFS_JOB_R:
-        return job->R ? strbuf_add(sb, job->R, job->R_len) : 0;
+        return render_blob(v, job, 'R', sb);
     case VFS_JOB_RESULT:
         job_result_text(job, buf, sizeof(buf));
         return strbuf_addstr(sb, buf);
