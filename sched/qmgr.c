@@ -8,6 +8,9 @@
 
 #include "sched/qmgr.h"
 
+/* Where a job is: exactly one of the three arrays, pos its index there. */
+enum qjob_where { QJOB_PENDING, QJOB_HELD, QJOB_RUNNING };
+
 struct qjob {
     uint64_t id;
     const struct rspec *req;
@@ -16,25 +19,35 @@ struct qjob {
     uint64_t seq;
     int64_t duration;       /* whole seconds, 0 = unlimited */
     uint64_t shape;         /* hash of the resource request */
-    bool running;
-    int pos;                /* index in pending[], -1 when not pending */
+    enum qjob_where where;
+    size_t pos;             /* index in pending[], held[] or running[] */
     struct qjob *next;      /* hash chain */
 };
 
+/* pending[head..end) is sorted: urgency desc, submit time, seq. A job that
+ * leaves it (started, canceled, urgency changed) leaves a NULL hole that a
+ * pass skips; holes at either end are trimmed at once, and the rest are
+ * squeezed out when they outnumber the jobs, when the array is full, or
+ * before a job is inserted anywhere but at the end (new jobs usually sort
+ * last). Held jobs (urgency 0) are never tried, so they wait in held[],
+ * unordered, and are sorted in when their urgency is raised. */
 struct qmgr {
     struct graph *g;
     struct matcher *m;
     enum qmgr_policy policy;
     int depth;
     uint64_t seq;
-    struct qjob **pending;  /* sorted: urgency desc, submit time, seq */
-    size_t npending, maxpending;
+    struct qjob **pending;
+    size_t head, end, holes, maxpending;
+    struct qjob **held;     /* unordered */
+    size_t nheld, maxheld;
     struct qjob **running;  /* unordered */
     size_t nrunning, maxrunning;
     uint64_t *reserved;     /* reservations made by the last pass */
     size_t nreserved, maxreserved;
-    struct qjob **buckets;
-    size_t nbuckets;
+    struct qjob **buckets;  /* chained; doubled when njobs passes nbuckets */
+    size_t nbuckets, njobs;
+    size_t tried;           /* jobs looked at by the last pass */
 };
 
 static const char *policy_names[] = {
@@ -83,6 +96,7 @@ void qmgr_destroy(struct qmgr *q)
     }
     free(q->buckets);
     free(q->pending);
+    free(q->held);
     free(q->running);
     free(q->reserved);
     match_destroy(q->m);
@@ -116,9 +130,10 @@ struct matcher *qmgr_matcher(struct qmgr *q)
     return q->m;
 }
 
+/* Held jobs count as pending, as they always have. */
 size_t qmgr_pending(const struct qmgr *q)
 {
-    return q->npending;
+    return q->end - q->head - q->holes + q->nheld;
 }
 
 size_t qmgr_running(const struct qmgr *q)
@@ -126,12 +141,44 @@ size_t qmgr_running(const struct qmgr *q)
     return q->nrunning;
 }
 
+size_t qmgr_last_pass_tried(const struct qmgr *q)
+{
+    return q->tried;
+}
+
+static size_t bucket_of(uint64_t id, size_t nbuckets)
+{
+    return (size_t)((id * 0x9E3779B97F4A7C15ull >> 17) % nbuckets);
+}
+
 static struct qjob **slot_of(const struct qmgr *q, uint64_t id)
 {
-    struct qjob **p = &q->buckets[(id * 0x9E3779B97F4A7C15ull >> 17) % q->nbuckets];
+    struct qjob **p = &q->buckets[bucket_of(id, q->nbuckets)];
     while (*p && (*p)->id != id)
         p = &(*p)->next;
     return p;
+}
+
+/* Keep chains short: double the table when jobs outnumber buckets. If
+ * that cannot be allocated, the old table still works, only slower. */
+static void buckets_grow(struct qmgr *q)
+{
+    size_t n = q->nbuckets * 2;
+    struct qjob **b = calloc(n, sizeof(*b));
+    if (!b)
+        return;
+    for (size_t i = 0; i < q->nbuckets; i++) {
+        while (q->buckets[i]) {
+            struct qjob *j = q->buckets[i];
+            size_t k = bucket_of(j->id, n);
+            q->buckets[i] = j->next;
+            j->next = b[k];
+            b[k] = j;
+        }
+    }
+    free(q->buckets);
+    q->buckets = b;
+    q->nbuckets = n;
 }
 
 static int job_cmp(const struct qjob *a, const struct qjob *b)
@@ -143,41 +190,139 @@ static int job_cmp(const struct qjob *a, const struct qjob *b)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static void pending_remove(struct qmgr *q, struct qjob *j)
+/* Room for n more pointers in *arr (of *max). */
+static int reserve(struct qjob ***arr, size_t *max, size_t used, size_t n)
 {
-    size_t i = (size_t)j->pos;
-    memmove(&q->pending[i], &q->pending[i + 1], (q->npending - i - 1) * sizeof(*q->pending));
-    q->npending--;
-    for (size_t k = i; k < q->npending; k++)
-        q->pending[k]->pos = (int)k;
-    j->pos = -1;
+    if (used + n <= *max)
+        return 0;
+    size_t m = *max ? *max * 2 : 64;
+    while (m < used + n)
+        m *= 2;
+    struct qjob **p = realloc(*arr, m * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    *max = m;
+    return 0;
 }
 
+/* Squeeze out the holes: pending[0..end) holds jobs only. */
+static void pending_compact(struct qmgr *q)
+{
+    size_t n = 0;
+    for (size_t i = q->head; i < q->end; i++) {
+        if (q->pending[i]) {
+            q->pending[n] = q->pending[i];
+            q->pending[n]->pos = n;
+            n++;
+        }
+    }
+    q->head = 0;
+    q->end = n;
+    q->holes = 0;
+}
+
+/* Not during a pass: it walks pending[] by index. */
+static void pending_tidy(struct qmgr *q)
+{
+    if (q->holes > q->end - q->head - q->holes)
+        pending_compact(q);
+}
+
+/* A free slot at pending[end]: compact if that frees half, else grow. */
+static int pending_reserve(struct qmgr *q)
+{
+    if (q->end < q->maxpending)
+        return 0;
+    if (q->maxpending && q->head + q->holes >= q->maxpending / 2) {
+        pending_compact(q);
+        return 0;
+    }
+    return reserve(&q->pending, &q->maxpending, q->end, 1);
+}
+
+/* O(1): leaves a hole (safe during a pass: nothing moves). */
+static void pending_remove(struct qmgr *q, struct qjob *j)
+{
+    q->pending[j->pos] = NULL;
+    q->holes++;
+    while (q->head < q->end && !q->pending[q->head]) {
+        q->head++;
+        q->holes--;
+    }
+    while (q->end > q->head && !q->pending[q->end - 1]) {
+        q->end--;
+        q->holes--;
+    }
+    if (q->head == q->end)
+        q->head = q->end = 0;
+}
+
+/* O(1) when j sorts last, else O(n). Not during a pass. */
 static int pending_insert(struct qmgr *q, struct qjob *j)
 {
-    if (q->npending == q->maxpending) {
-        size_t max = q->maxpending ? q->maxpending * 2 : 64;
-        struct qjob **p = realloc(q->pending, max * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        q->pending = p;
-        q->maxpending = max;
+    if (pending_reserve(q) < 0)
+        return -ENOMEM;
+    j->where = QJOB_PENDING;
+    size_t lo = q->end;
+    if (q->end > q->head && job_cmp(q->pending[q->end - 1], j) > 0) {
+        if (q->holes)
+            pending_compact(q);
+        size_t hi = q->end;
+        lo = q->head;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (job_cmp(q->pending[mid], j) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        memmove(&q->pending[lo + 1], &q->pending[lo], (q->end - lo) * sizeof(*q->pending));
+        for (size_t k = lo + 1; k <= q->end; k++)
+            q->pending[k]->pos = k;
     }
-    /* Binary search for the place: new jobs usually go at the end. */
-    size_t lo = 0, hi = q->npending;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (job_cmp(q->pending[mid], j) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    memmove(&q->pending[lo + 1], &q->pending[lo], (q->npending - lo) * sizeof(*q->pending));
     q->pending[lo] = j;
-    q->npending++;
-    for (size_t k = lo; k < q->npending; k++)
-        q->pending[k]->pos = (int)k;
+    j->pos = lo;
+    q->end++;
     return 0;
+}
+
+static void held_remove(struct qmgr *q, struct qjob *j)
+{
+    struct qjob *last = q->held[--q->nheld];
+    q->held[j->pos] = last;
+    last->pos = j->pos;
+}
+
+static int held_add(struct qmgr *q, struct qjob *j)
+{
+    if (reserve(&q->held, &q->maxheld, q->nheld, 1) < 0)
+        return -ENOMEM;
+    j->where = QJOB_HELD;
+    j->pos = q->nheld;
+    q->held[q->nheld++] = j;
+    return 0;
+}
+
+static void running_remove(struct qmgr *q, struct qjob *j)
+{
+    struct qjob *last = q->running[--q->nrunning];
+    q->running[j->pos] = last;
+    last->pos = j->pos;
+}
+
+/* Queue j by its urgency; with room reserved beforehand it cannot fail. */
+static int queue_add(struct qmgr *q, struct qjob *j)
+{
+    return j->urgency == QMGR_URGENCY_HOLD ? held_add(q, j) : pending_insert(q, j);
+}
+
+static void queue_remove(struct qmgr *q, struct qjob *j)
+{
+    if (j->where == QJOB_HELD)
+        held_remove(q, j);
+    else
+        pending_remove(q, j);
 }
 
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
@@ -224,11 +369,13 @@ int qmgr_submit(struct qmgr *q, uint64_t id, const struct rspec *req, int urgenc
     j->seq = q->seq++;
     j->duration = duration > 0 ? (int64_t)ceil(duration) : 0;
     j->shape = shape_of(req);
-    if (pending_insert(q, j) < 0) {
+    if (queue_add(q, j) < 0) {
         free(j);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
     *slot_of(q, id) = j;
+    if (++q->njobs > q->nbuckets)
+        buckets_grow(q);
     return 0;
 }
 
@@ -236,15 +383,17 @@ static void forget(struct qmgr *q, struct qjob *j)
 {
     struct qjob **p = slot_of(q, j->id);
     *p = j->next;
+    q->njobs--;
     free(j);
 }
 
 int qmgr_cancel(struct qmgr *q, uint64_t id)
 {
     struct qjob *j = *slot_of(q, id);
-    if (!j || j->running)
+    if (!j || j->where == QJOB_RUNNING)
         return -ENOENT;
-    pending_remove(q, j);
+    queue_remove(q, j);
+    pending_tidy(q);
     match_cancel(q->m, id);     /* its reservation, if any */
     forget(q, j);
     return 0;
@@ -253,31 +402,31 @@ int qmgr_cancel(struct qmgr *q, uint64_t id)
 int qmgr_set_urgency(struct qmgr *q, uint64_t id, int urgency)
 {
     struct qjob *j = *slot_of(q, id);
-    if (!j || j->running)
+    if (!j || j->where == QJOB_RUNNING)
         return -ENOENT;
     if (urgency < QMGR_URGENCY_HOLD || urgency > QMGR_URGENCY_MAX)
         return -EINVAL;
-    if (j->urgency != urgency) {
-        pending_remove(q, j);
-        j->urgency = urgency;
-        if (pending_insert(q, j) < 0)
-            return -ENOMEM;
-    }
+    if (j->urgency == urgency)
+        return 0;
+    /* room first, so that the job is never left out of both arrays */
+    int rc = urgency == QMGR_URGENCY_HOLD
+        ? reserve(&q->held, &q->maxheld, q->nheld, 1) : pending_reserve(q);
+    if (rc < 0)
+        return rc;
+    queue_remove(q, j);
+    j->urgency = urgency;
+    queue_add(q, j);
+    pending_tidy(q);
     return 0;
 }
 
 int qmgr_release(struct qmgr *q, uint64_t id)
 {
     struct qjob *j = *slot_of(q, id);
-    if (!j || !j->running)
+    if (!j || j->where != QJOB_RUNNING)
         return -ENOENT;
     match_cancel(q->m, id);
-    for (size_t i = 0; i < q->nrunning; i++) {
-        if (q->running[i] == j) {
-            q->running[i] = q->running[--q->nrunning];
-            break;
-        }
-    }
+    running_remove(q, j);
     forget(q, j);
     return 0;
 }
@@ -285,20 +434,6 @@ int qmgr_release(struct qmgr *q, uint64_t id)
 const struct match_alloc *qmgr_lookup(const struct qmgr *q, uint64_t id)
 {
     return match_lookup(q->m, id);
-}
-
-static int push_running(struct qmgr *q, struct qjob *j)
-{
-    if (q->nrunning == q->maxrunning) {
-        size_t max = q->maxrunning ? q->maxrunning * 2 : 64;
-        struct qjob **r = realloc(q->running, max * sizeof(*r));
-        if (!r)
-            return -ENOMEM;
-        q->running = r;
-        q->maxrunning = max;
-    }
-    q->running[q->nrunning++] = j;
-    return 0;
 }
 
 static int push_reserved(struct qmgr *q, uint64_t id)
@@ -389,29 +524,31 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
         if (a && a->end <= t + 1)
             match_extend(q->m, q->running[i]->id, t + 60);
     }
-    for (size_t i = 0; i < q->npending;) {
+    /* Held jobs are not in pending[]: they would only be skipped. Slots
+     * of jobs started here become holes; end may shrink meanwhile. */
+    q->tried = 0;
+    for (size_t i = q->head; i < q->end; i++) {
         struct qjob *j = q->pending[i];
-        if (j->urgency == QMGR_URGENCY_HOLD) {
-            i++;
+        if (!j)
             continue;
-        }
+        q->tried++;
         const struct match_alloc *a = NULL;
         int rc = -EBUSY;
         if (!shape_failed(&failed, j->shape, j->duration))
             rc = match_job(q->m, j->req, j->id, MATCH_ALLOCATE, t, j->duration, &a, NULL);
         if (rc == 0) {
-            pending_remove(q, j);
-            j->running = true;
-            if (push_running(q, j) < 0) {
+            if (reserve(&q->running, &q->maxrunning, q->nrunning, 1) < 0) {
                 /* cannot track it: give the resources back, retry later */
                 match_cancel(q->m, j->id);
-                j->running = false;
-                pending_insert(q, j);
                 break;
             }
+            pending_remove(q, j);
+            j->where = QJOB_RUNNING;
+            j->pos = q->nrunning;
+            q->running[q->nrunning++] = j;
             nalloc++;
             cb(arg, j->id, a);
-            continue;   /* pending[i] is now the next job */
+            continue;
         }
         shape_fail(&failed, j->shape, j->duration);
         if (q->policy == QMGR_FCFS)
@@ -424,8 +561,8 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
                     match_cancel(q->m, j->id);
             }
         }
-        i++;
     }
+    pending_tidy(q);
     free(failed.key);
     free(failed.dur);
     return nalloc;

@@ -18,6 +18,9 @@
  * graph only fills up.
  * Jobs without a duration hold their resources for ever, so nothing
  * reserved behind them; they backfill only where no reservation lies.
+ * Held jobs wait aside and cost a pass nothing. Submit (of a job that sorts
+ * last, as new ones do), cancel, start and release are O(1) amortized; a job
+ * sorted in elsewhere (an urgency change, an older submit time) costs O(n).
  */
 #ifndef FLUXFS_QMGR_H
 #define FLUXFS_QMGR_H
@@ -76,7 +79,11 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg);
 const struct match_alloc *qmgr_lookup(const struct qmgr *q, uint64_t id);
 struct matcher *qmgr_matcher(struct qmgr *q);
 
+/* Jobs queued, held ones (urgency 0) included; jobs running. */
 size_t qmgr_pending(const struct qmgr *q);
 size_t qmgr_running(const struct qmgr *q);
+/* Queued jobs the last qmgr_schedule() pass looked at: held jobs are never
+ * among them, and fcfs stops at the first that does not fit. */
+size_t qmgr_last_pass_tried(const struct qmgr *q);
 
 #endif

@@ -1,4 +1,4 @@
-/* bench-match [-p POLICY] [-n N] [-j JOBS] [-q] [-s lmq] - the graph
+/* bench-match [-p POLICY] [-n N] [-j JOBS] [-H HELD] [-q] [-s lmqb] - the graph
  * matcher and the queue on synthetic clusters built by gdesc_parse() from
  * "R racks x 32 nodes x (2 sockets x 18 cores) + 2 gpus" (the gpus beside
  * the sockets in every node). Prints one table:
@@ -6,9 +6,13 @@
  *   2. time per match_job() for node, core and gpu jobs on an idle and on a
  *      busy graph (half the nodes running long jobs, 1,000 reservations);
  *   3. qmgr_schedule() throughput: 10,000 queued jobs under EASY backfill,
- *      simulated to completion in virtual time.
+ *      simulated to completion in virtual time;
+ *   b. (only if asked) qmgr bookkeeping at 100,000 jobs on 1,024 nodes:
+ *      held submits, lookups and cancels, and a deep one-core queue behind
+ *      12,000 held jobs (submit, the pass that starts 36,864, cancel).
  * -q: the 1,024-node graph only; -s: the parts to run (default "lmq": load,
- * match, queue); -n: samples per match row; -j: jobs in the queue.
+ * match, queue; add "b" for bookkeeping); -n: samples per match row; -j:
+ * jobs in the queue; -H: held jobs queued beside them.
  * Not part of the test suite: figures depend on the machine and its load. */
 #include <errno.h>
 #include <math.h>
@@ -453,7 +457,7 @@ static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
     heap_push(&s->ends, (struct ev){s->now + s->dur[id], id});
 }
 
-static void bench_queue(int nnodes, int njobs, enum match_policy policy)
+static void bench_queue(int nnodes, int njobs, int nheld, enum match_policy policy)
 {
     struct graph *g = NULL;
     if (build_graph(nnodes, &g) < 0)
@@ -475,6 +479,14 @@ static void bench_queue(int nnodes, int njobs, enum match_policy policy)
         count[k]++;
         s.dur[id] = rng_range(60, 3600);
         if (qmgr_submit(q, (uint64_t)id, rs[k], QMGR_URGENCY_DEFAULT, 0, (double)s.dur[id],
+                        &err) < 0) {
+            fprintf(stderr, "bench-match: submit: %s\n", err.text);
+            exit(1);
+        }
+    }
+    for (int i = 1; i <= nheld; i++) {      /* held all along: never placed */
+        struct errmsg err;
+        if (qmgr_submit(q, (uint64_t)(njobs + i), rs[K_CORE], QMGR_URGENCY_HOLD, 0, HOUR,
                         &err) < 0) {
             fprintf(stderr, "bench-match: submit: %s\n", err.text);
             exit(1);
@@ -521,13 +533,97 @@ static void bench_queue(int nnodes, int njobs, enum match_policy policy)
     graph_destroy(g);
 }
 
+/* ---- the queue's bookkeeping at 100,000 jobs ---- */
+
+static void noop_alloc(void *arg, uint64_t id, const struct match_alloc *a)
+{
+    (void)a;
+    ((uint64_t *)arg)[0]++;
+    ((uint64_t *)arg)[1] = id;
+}
+
+static void brow(const char *what, int n, double s)
+{
+    printf(" %-44s %7d %9.3f %9.2f\n", what, n, s, n > 0 ? s / n * 1e6 : 0.0);
+}
+
+/* Held submissions and cancels, lookups, and a deep queue of one-core jobs
+ * behind held ones: what the broker does with 10,000-100,000 queued jobs. */
+static void bench_bookkeeping(int nnodes, int njobs, int nheld, enum match_policy policy)
+{
+    struct graph *g = NULL;
+    if (build_graph(nnodes, &g) < 0)
+        exit(1);
+    struct qmgr *q = qmgr_create(g, policy, QMGR_EASY);
+    struct rspec *rs = kind_spec(K_CORE);
+    struct errmsg err;
+    uint64_t got[2] = {0, 0};
+    if (!q)
+        exit(1);
+    printf("\n== qmgr bookkeeping: %d nodes, EASY, policy %s, one-core jobs of 1 h\n",
+           nnodes, match_policy_name(policy));
+    printf(" %-44s %7s %9s %9s\n", "operation", "n", "s", "us/op");
+    double a = now_s();
+    for (int id = 1; id <= njobs; id++)
+        if (qmgr_submit(q, (uint64_t)id, rs, QMGR_URGENCY_HOLD, id, HOUR, &err) < 0)
+            exit(1);
+    brow("submit held (urgency 0)", njobs, now_s() - a);
+    a = now_s();
+    for (int id = 1; id <= njobs; id++)
+        if (qmgr_set_urgency(q, (uint64_t)id, QMGR_URGENCY_HOLD) < 0)
+            exit(1);
+    brow("set_urgency unchanged (a lookup)", njobs, now_s() - a);
+    a = now_s();
+    for (int id = 1; id <= njobs; id++)
+        if (qmgr_cancel(q, (uint64_t)id) < 0)
+            exit(1);
+    brow("cancel held", njobs, now_s() - a);
+
+    uint64_t id = (uint64_t)njobs + 1;
+    for (int i = 0; i < nheld; i++, id++)
+        if (qmgr_submit(q, id, rs, QMGR_URGENCY_HOLD, (double)id, HOUR, &err) < 0)
+            exit(1);
+    uint64_t first = id;
+    char what[96];
+    snprintf(what, sizeof(what), "submit urgency 16 behind %d held", nheld);
+    a = now_s();
+    for (int i = 0; i < njobs; i++, id++)
+        if (qmgr_submit(q, id, rs, QMGR_URGENCY_DEFAULT, (double)id, HOUR, &err) < 0)
+            exit(1);
+    brow(what, njobs, now_s() - a);
+    a = now_s();
+    int n = qmgr_schedule(q, 0, noop_alloc, got);
+    brow("first pass (jobs started)", n, now_s() - a);
+    a = now_s();
+    int n2 = qmgr_schedule(q, 1, noop_alloc, got);
+    snprintf(what, sizeof(what), "second pass, nothing fits (%zu queued)", qmgr_pending(q));
+    brow(what, 1, now_s() - a);
+    (void)n2;
+    a = now_s();
+    int nc = 0;
+    for (uint64_t k = first; k < id; k++)
+        if (qmgr_cancel(q, k) == 0)
+            nc++;
+    brow("cancel the rest, in submit order", nc, now_s() - a);
+    a = now_s();
+    int nr = 0;
+    for (uint64_t k = first; k < id; k++)
+        if (qmgr_release(q, k) == 0)
+            nr++;
+    brow("release the started, in submit order", nr, now_s() - a);
+    printf("#   %zu held left queued, %zu running\n", qmgr_pending(q), qmgr_running(q));
+    qmgr_destroy(q);
+    rspec_destroy(rs);
+    graph_destroy(g);
+}
+
 int main(int argc, char **argv)
 {
-    int sizes[] = {1024, 16384}, nsizes = 2, iters = 1000, opt, njobs = 10000;
+    int sizes[] = {1024, 16384}, nsizes = 2, iters = 1000, opt, njobs = 10000, nheld = 0;
     const char *parts = "lmq";
     enum match_policy policy = MATCH_LOW;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt(argc, argv, "p:n:j:qs:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:n:j:H:qs:")) != -1) {
         switch (opt) {
         case 'p': {
             int p = match_policy_parse(optarg);
@@ -544,6 +640,9 @@ int main(int argc, char **argv)
         case 'j':
             njobs = atoi(optarg);
             break;
+        case 'H':
+            nheld = atoi(optarg);
+            break;
         case 'q':
             nsizes = 1;
             break;
@@ -551,8 +650,8 @@ int main(int argc, char **argv)
             parts = optarg;
             break;
         default:
-            fprintf(stderr, "usage: bench-match [-p policy] [-n iters] [-j jobs] [-q]"
-                    " [-s lmq]\n");
+            fprintf(stderr, "usage: bench-match [-p policy] [-n iters] [-j jobs] [-H held] [-q]"
+                    " [-s lmqb]\n");
             return 2;
         }
     }
@@ -560,16 +659,20 @@ int main(int argc, char **argv)
         bench_load(sizes, nsizes);
     if (strchr(parts, 'm'))
         bench_match(sizes, nsizes, policy, iters);
+    if (strchr(parts, 'b'))
+        bench_bookkeeping(sizes[0], 100000, 12000, policy);
     if (!strchr(parts, 'q'))
         return 0;
     printf("\n== qmgr_schedule() throughput: %d jobs queued at t=0, EASY backfill, policy %s\n"
            "   70%% 1-core, 20%% 1-node, 10%% 8-node (exclusive nodes), durations uniform"
            " 60-3600 s\n   (seed 7), each runs its full duration; virtual clock jumps to"
            " the next end\n", njobs, match_policy_name(policy));
+    if (nheld > 0)
+        printf("   and %d one-core jobs held (urgency 0) in the queue throughout\n", nheld);
     printf("%6s %6s %13s %8s %9s %8s %8s %9s %9s %9s %8s %9s\n", "nodes", "jobs",
            "core/node/8n", "placed", "span h", "wall s", "sched s", "jobs/s", "mean ms",
            "p99 ms", "calls", "first ms");
     for (int i = 0; i < nsizes; i++)
-        bench_queue(sizes[i], njobs, policy);
+        bench_queue(sizes[i], njobs, nheld, policy);
     return 0;
 }
