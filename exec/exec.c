@@ -24,9 +24,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <limits.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,7 +90,17 @@ struct xlaunch {
     bool drop_user;
     int out_w, err_w, null_r;
     pid_t parent;
+    const int *sigs;         /* signals to reset to SIG_DFL (struct exec's) */
+    int nsigs;
+    char *path;              /* argv[0] found on the job's PATH, or NULL */
     pid_t *pids;             /* result: pid, or -errno if it could not start */
+};
+
+#define EXEC_PATHCACHE 16
+
+struct xpathcache {
+    char *path, *prog, *resolved;
+    time_t when;
 };
 
 struct exec {
@@ -97,6 +110,8 @@ struct exec {
     struct xjob *jobs;
     uint64_t serial;
     char buf[EXEC_READ_MAX];
+    int sigs[NSIG];          /* signals not at SIG_DFL when created */
+    int nsigs;
 
     /* the launcher thread */
     pthread_t thread;
@@ -107,6 +122,7 @@ struct exec {
     struct xlaunch *todo, **todo_tail; /* under lock */
     struct xlaunch *done;              /* under lock */
     bool stop;                         /* under lock */
+    struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
 };
 
 /* What a child reads: prepared before vfork, so the child only makes
@@ -199,6 +215,11 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
     x->ops = ops;
     x->arg = arg;
     x->todo_tail = &x->todo;
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+            x->sigs[x->nsigs++] = sig;
+    }
     pthread_mutex_init(&x->lock, NULL);
     pthread_cond_init(&x->cond, NULL);
     x->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -247,6 +268,11 @@ void exec_destroy(struct exec *x)
     }
     pthread_mutex_destroy(&x->lock);
     pthread_cond_destroy(&x->cond);
+    for (int i = 0; i < EXEC_PATHCACHE; i++) {
+        free(x->pathcache[i].path);
+        free(x->pathcache[i].prog);
+        free(x->pathcache[i].resolved);
+    }
     free(x);
 }
 
@@ -436,6 +462,63 @@ static _Noreturn void child_fail(const char *pre, const char *subject, const cha
     _exit(code);
 }
 
+/* execve, and a file that is not an executable format runs as a shell
+ * script, as execvp does. Returns only on failure (errno set). */
+static void child_execve(const char *file, char *const *argv, char *const *envp)
+{
+    execve(file, argv, envp);
+    if (errno != ENOEXEC)
+        return;
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    const char *sh[argc + 2];
+    sh[0] = "/bin/sh";
+    sh[1] = file;
+    for (int i = 1; i <= argc; i++)
+        sh[i + 1] = argv[i];
+    execve("/bin/sh", (char *const *)sh, envp);
+    errno = ENOEXEC;
+}
+
+/* Search the job's PATH (glibc's execvpe would search the broker's). */
+static void child_execvpe(const struct xlaunch *l, char *const *envp)
+{
+    const char *prog = l->argv[0], *path = "/bin:/usr/bin";
+    if (strchr(prog, '/')) {
+        child_execve(prog, l->argv, envp);
+        return;
+    }
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    bool denied = false;
+    size_t plen = strlen(prog);
+    for (const char *p = path;; p++) {
+        size_t n = strcspn(p, ":");
+        char file[PATH_MAX];
+        if (n + 1 + plen < sizeof(file)) {
+            size_t o = 0;
+            if (n == 0)
+                file[o++] = '.';     /* an empty entry is the cwd */
+            memcpy(file + o, p, n);
+            o += n;
+            file[o++] = '/';
+            memcpy(file + o, prog, plen + 1);
+            child_execve(file, l->argv, envp);
+            if (errno == EACCES)
+                denied = true;
+            else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
+                     errno != ENODEV && errno != ETIMEDOUT)
+                return;
+        }
+        p += n;
+        if (!*p)
+            break;
+    }
+    errno = denied ? EACCES : ENOENT;
+}
+
 /* Put fd on target for exec, whatever fd numbers pipe() happened to pick. */
 static void child_stdio(const struct xlaunch *l)
 {
@@ -452,14 +535,16 @@ static void child_stdio(const struct xlaunch *l)
             _exit(126);
 }
 
-static void child_signals(void)
+static void child_signals(const struct xlaunch *l)
 {
     struct sigaction sa = { .sa_handler = SIG_DFL };
     sigemptyset(&sa.sa_mask);
     /* Ignored signals survive exec, so SIG_IGN set by the broker (SIGPIPE)
-     * would leak into the job without this. */
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &sa, NULL);
+     * would leak into the job without this; a handler must not run here,
+     * in the broker's memory. Only the signals that had either when exec
+     * was created (not all 64: this runs once per task). */
+    for (int i = 0; i < l->nsigs; i++)
+        sigaction(l->sigs[i], &sa, NULL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -470,7 +555,7 @@ static _Noreturn void child_run(const struct xspawn *s)
     const struct xlaunch *l = s->l;
     int k = s->task;
 
-    child_signals();
+    child_signals(l);
     setpgid(0, 0);
     /* The parent may have died before prctl took effect. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != l->parent)
@@ -501,8 +586,11 @@ static _Noreturn void child_run(const struct xspawn *s)
     }
     if (l->cwd && chdir(l->cwd) < 0)
         child_fail("cwd '", l->cwd, "'", errno, 1);
-    /* execvpe searches the PATH of the job's environment, not the broker's */
-    execvpe(l->argv[0], l->argv, l->envp[k]);
+    /* the launcher found the program on the job's PATH already (one execve
+     * instead of one per PATH entry); if that fails, search as a shell does */
+    if (l->path)
+        child_execve(l->path, l->argv, l->envp[k]);
+    child_execvpe(l, l->envp[k]);
     int err = errno;
     child_fail("", l->argv[0], "", err, err == ENOENT ? 127 : 126);
 }
@@ -549,6 +637,7 @@ static void launch_free(struct xlaunch *l)
     free(l->cpus);
     free(l->ncpus);
     free(l->pids);
+    free(l->path);
     if (l->out_w >= 0)
         close(l->out_w);
     if (l->err_w >= 0)
@@ -631,7 +720,8 @@ static int launch_task_env(struct xlaunch *l, int k, const struct exec_task *tas
 }
 
 /* Everything the children of job will read, copied. */
-static int launch_create(const struct exec_job *job, struct xlaunch **out, struct errmsg *err)
+static int launch_create(const struct exec *x, const struct exec_job *job, struct xlaunch **out,
+                         struct errmsg *err)
 {
     int rc;
     struct xlaunch *l = calloc(1, sizeof(*l));
@@ -643,6 +733,8 @@ static int launch_create(const struct exec_job *job, struct xlaunch **out, struc
     l->gid = job->gid;
     l->drop_user = geteuid() == 0 && job->uid != geteuid();
     l->parent = getpid();
+    l->sigs = x->sigs;
+    l->nsigs = x->nsigs;
     size_t argc = 0;
     while (job->argv[argc])
         argc++;
@@ -694,8 +786,77 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k)
  * copy-on-write faults (with TLB shootdowns across the broker's threads)
  * follow. Signals stay blocked in this thread (launcher_main), so no
  * handler runs in the child before child_signals() resets them. */
-static void launch_run(struct xlaunch *l)
+/* argv[0] on PATH (the job's), as execvpe would find it: the first
+ * executable regular file. NULL if it has a '/', or none was found (then
+ * the child's execvpe reports the error). Runs on the launcher thread, so it
+ * may look at our own mount. */
+static char *resolve_path(const struct xlaunch *l)
 {
+    const char *prog = l->argv[0], *path = NULL;
+    if (strchr(prog, '/'))
+        return NULL;
+    for (size_t i = 0; i < l->nenv; i++)
+        if (strncmp(l->env[i], "PATH=", 5) == 0)
+            path = l->env[i] + 5;
+    if (!path)
+        path = "/bin:/usr/bin";   /* execvpe's default */
+    for (const char *p = path;; p++) {
+        size_t n = strcspn(p, ":");
+        char file[PATH_MAX];
+        struct stat st;
+        /* an empty or relative entry is under the cwd, which the child has
+         * not entered yet */
+        if (n == 0 || *p != '/')
+            return NULL;
+        if ((size_t)snprintf(file, sizeof(file), "%.*s/%s", (int)n, p, prog) < sizeof(file)
+            && stat(file, &st) == 0 && S_ISREG(st.st_mode) && access(file, X_OK) == 0)
+            return strdup(file);
+        p += n;
+        if (!*p)
+            return NULL;
+    }
+}
+
+/* Like a shell's command hash: the same program on the same PATH is looked
+ * up once a second, not once per job (a miss is never remembered). Only
+ * the launcher thread touches it. */
+static char *resolve_cached(struct exec *x, const struct xlaunch *l)
+{
+    const char *path = "";
+    for (size_t i = 0; i < l->nenv; i++)
+        if (strncmp(l->env[i], "PATH=", 5) == 0)
+            path = l->env[i] + 5;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned h = 2166136261u;
+    for (const char *c = path; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    for (const char *c = l->argv[0]; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    struct xpathcache *e = &x->pathcache[h % EXEC_PATHCACHE];
+    if (e->resolved && ts.tv_sec == e->when && !strcmp(e->path, path) &&
+        !strcmp(e->prog, l->argv[0]))
+        return strdup(e->resolved);
+    char *r = resolve_path(l);
+    char *p = strdup(path), *g = strdup(l->argv[0]), *c = r ? strdup(r) : NULL;
+    free(e->path);
+    free(e->prog);
+    free(e->resolved);
+    *e = (struct xpathcache){ .path = p, .prog = g, .resolved = c, .when = ts.tv_sec };
+    if (!p || !g || !c) {
+        free(p);
+        free(g);
+        free(c);
+        *e = (struct xpathcache){ 0 };
+    }
+    return r;
+}
+
+static void launch_run(struct exec *x, struct xlaunch *l)
+{
+    /* credentials change in the child: who may execute is decided there */
+    if (!l->drop_user)
+        l->path = resolve_cached(x, l);
     for (int k = 0; k < l->ntasks; k++) {
         pid_t pid = spawn_one(l, k);
         l->pids[k] = pid;
@@ -734,7 +895,7 @@ static void *launcher_main(void *arg)
         if (!(x->todo = l->next))
             x->todo_tail = &x->todo;
         pthread_mutex_unlock(&x->lock);
-        launch_run(l);
+        launch_run(x, l);
         pthread_mutex_lock(&x->lock);
         l->next = x->done;
         x->done = l;
@@ -852,7 +1013,7 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     if (rc < 0)
         return rc;
     struct xlaunch *l = NULL;
-    if ((rc = launch_create(job, &l, err)) < 0)
+    if ((rc = launch_create(x, job, &l, err)) < 0)
         return rc;
     struct xjob *j = calloc(1, sizeof(*j));
     if (!j) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "exec/exec.h"
@@ -406,6 +407,63 @@ static void test_launcher(void)
     fx_release(&f);
 }
 
+static void write_script(const char *path, const char *body)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "#!/bin/sh\n%s\n", body);
+        fclose(f);
+    }
+    chmod(path, 0755);
+}
+
+/* The launcher finds the program on the job's PATH, as execvpe would. */
+static void test_path(void)
+{
+    char dir[] = "/tmp/fluxfs-exec-path-XXXXXX", d1[64], d2[64], p1[96], p2[96], path[256];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(d1, sizeof(d1), "%s/a", dir);
+    snprintf(d2, sizeof(d2), "%s/b", dir);
+    mkdir(d1, 0755);
+    mkdir(d2, 0755);
+    snprintf(p1, sizeof(p1), "%s/fx-prog", d1);
+    snprintf(p2, sizeof(p2), "%s/fx-prog", d2);
+    write_script(p1, "echo one");
+    write_script(p2, "echo two");
+    const char *argv[] = { "fx-prog", NULL };
+    const char *order[][2] = { { d2, d1 }, { d1, d2 }, { d2, d1 } };
+    const char *want[] = { "two\n", "one\n", "two\n" };
+    for (int i = 0; i < 3; i++) {
+        struct fixture f;
+        fx_init(&f);
+        struct exec_job job = simple_job(1, argv);
+        snprintf(path, sizeof(path), "%s:%s:/usr/bin:/bin", order[i][0], order[i][1]);
+        job.environment = json_pack("{s:s}", "PATH", path);
+        is(exec_start(f.x, &job, NULL), 0, "path %d: started", i);
+        json_decref(job.environment);
+        wait_done(f.loop, &f.r, 10);
+        is_str(f.r.out, want[i], "path %d: the first directory on the job's PATH wins", i);
+        fx_release(&f);
+    }
+    /* a relative entry first: the program is found under the task's cwd */
+    struct fixture f;
+    fx_init(&f);
+    struct exec_job job = simple_job(1, argv);
+    job.environment = json_pack("{s:s}", "PATH", "a:/usr/bin:/bin");
+    job.cwd = dir;
+    is(exec_start(f.x, &job, NULL), 0, "relative PATH entry: started");
+    json_decref(job.environment);
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, "one\n", "relative PATH entry: resolved from the task's cwd");
+    fx_release(&f);
+    unlink(p1);
+    unlink(p2);
+    rmdir(d1);
+    rmdir(d2);
+    rmdir(dir);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -425,5 +483,6 @@ int main(void)
     test_big_output();
     test_user();
     test_launcher();
+    test_path();
     return done_testing();
 }
