@@ -1036,6 +1036,28 @@ int jobspec_ntasks(const struct jobspec *js)
     return js->total > 0 ? js->total : js->per_slot * jobspec_total_slots(js);
 }
 
+void jobspec_shed_environment(struct jobspec *js)
+{
+    json_t *sys = json_object_get(json_object_get(js->json, "attributes"), "system");
+    if (!js->environment || !sys)
+        return;
+    js->environment = NULL;
+    js->environment_shed = true;
+    json_object_del(sys, "environment");
+}
+
+json_t *jobspec_load_environment(const char *buf, size_t len)
+{
+    json_t *o = NULL, *env = NULL;
+    if (load_yaml(buf, len, &o, NULL) == 0) {
+        env = json_object_get(json_object_get(json_object_get(o, "attributes"), "system"),
+                              "environment");
+        json_incref(env);
+    }
+    json_decref(o);
+    return json_is_object(env) ? env : (json_decref(env), NULL);
+}
+
 void jobspec_destroy(struct jobspec *js)
 {
     if (!js)

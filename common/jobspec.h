@@ -42,6 +42,7 @@ struct jobspec {
     const char *cwd;         /* attributes.system.cwd or NULL (borrowed from json) */
     const char *name;        /* attributes.system.job.name or NULL (borrowed) */
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
+    bool environment_shed;   /* it was there, and was dropped to save memory */
 
     /* The resource request in general RFC 14 form, for the graph scheduler
      * (both versions). A jobspec whose version is not 1 is validated by the
@@ -73,5 +74,13 @@ int jobspec_ntasks(const struct jobspec *js);
 int jobspec_total_slots(const struct jobspec *js);
 
 void jobspec_destroy(struct jobspec *js);
+
+/* Drop attributes.system.environment from a validated jobspec (a copied
+ * environment is often most of a queued job's memory), setting
+ * environment_shed; jobspec_load_environment() gets it back from the text. */
+void jobspec_shed_environment(struct jobspec *js);
+/* The attributes.system.environment object of jobspec text (new
+ * reference), or NULL if it has none or the text does not parse. */
+json_t *jobspec_load_environment(const char *buf, size_t len);
 
 #endif

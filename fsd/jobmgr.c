@@ -516,6 +516,17 @@ static void job_start(struct jobmgr *m, struct job *job)
                ? build_tasks(m, job, &av, &tasks, &cpus) : -ENOENT;
     int rc = ntasks;
     json_decref(R);
+    json_t *env = NULL;
+    if (ntasks > 0 && job->js->environment_shed) {
+        const char *text;
+        size_t len;
+        if (jobmgr_job_blob(m, job, 'S', &text, &len) == 0)
+            env = jobspec_load_environment(text, len);
+        if (!env) {
+            rc = errmsg_set(&err, -EIO, "cannot read the job's environment back");
+            ntasks = 0;
+        }
+    }
 
     if (ntasks > 0) {
         struct exec_job ej = {
@@ -523,7 +534,7 @@ static void job_start(struct jobmgr *m, struct job *job)
             .idstr = job->idstr,
             .argv = job->js->argv,
             .cwd = job->cwd,
-            .environment = job->js->environment,
+            .environment = env ? env : job->js->environment,
             .nnodes = av.nnodes,
             .ntasks = ntasks,
             .tasks = tasks,
@@ -532,6 +543,7 @@ static void job_start(struct jobmgr *m, struct job *job)
         };
         rc = exec_start(m->exec, &ej, &err);
     }
+    json_decref(env);   /* exec_start copied it */
     free(tasks);
     free(cpus);
     alloc_view_release(&av);
@@ -704,6 +716,9 @@ static int submit_prepare(struct jobmgr *m, const char *text, size_t len, uid_t 
         }
         job->urgency = (int)json_integer_value(u);
     }
+    /* a queued job keeps no copy of its environment: job_start reads it
+     * back from the stored jobspec */
+    jobspec_shed_environment(job->js);
     *jobp = job;
     *ndepsp = ndeps;
     return 0;
@@ -1349,6 +1364,8 @@ static int parse_stored(struct jobmgr *m, struct job *job, struct errmsg *err)
         return errmsg_set(err, -ENOMEM, "out of memory");
     rc = parse_submission(copy, len, &job->js, err);
     free(copy);
+    if (rc == 0)
+        jobspec_shed_environment(job->js);
     return rc;
 }
 

@@ -2,7 +2,7 @@
 # Execution: cancel, signals, timeouts, exit codes, env, cwd, affinity,
 # multi-task jobs.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 37
 
 fluxfs_start --kill-grace 1 || bail_out "cannot mount"
 J=$MNT/jobs
@@ -100,16 +100,19 @@ is "$(wait_job "$id" 10)" CANCELED "cancelled"
 ok "no task process survives the job" wait_until 5 no_procs "sleep 29.$$"
 # the program is looked up on the job's own PATH, not the daemon's
 mkdir -p "$T/mybin"
-printf '#!/bin/sh\necho found-on-job-path\n' > "$T/mybin/only-here"
+printf '#!/bin/sh\necho found-on-job-path-$MYVAR\n' > "$T/mybin/only-here"
 chmod +x "$T/mybin/only-here"
 cat > path.json <<EOF
 {"version": 1, "resources": [{"type": "slot", "count": 1, "label": "t",
   "with": [{"type": "core", "count": 1}]}],
  "tasks": [{"command": ["only-here"], "slot": "t", "count": {"per_slot": 1}}],
- "attributes": {"system": {"duration": 60,
-   "environment": {"PATH": "/nonexistent:$T/mybin:/usr/bin:/bin"}}}}
+ "attributes": {"system": {"duration": 60, "urgency": 0,
+   "environment": {"PATH": "/nonexistent:$T/mybin:/usr/bin:/bin", "MYVAR": "kept"}}}}
 EOF
+# (held first: a queued job keeps no copy of its environment in memory, it
+# is read back from the stored jobspec when the job starts)
 id=$(submit path.json)
+ok "released from hold" ctl "$id" "urgency 16"
 is "$(wait_job "$id")" "COMPLETED 0" "a program found only on the job's PATH runs"
-is "$(jobfile "$id" stdout)" "found-on-job-path" "and it is that program"
+is "$(jobfile "$id" stdout)" "found-on-job-path-kept" "that program, with the job's environment"
 ok "unmount" fluxfs_stop
