@@ -412,10 +412,11 @@ uint64_t store_size(const struct store *st)
 
 /* Jobs. */
 
-int store_job_put(struct store *st, uint64_t id, const void *data, size_t len)
+/* One put in the open write transaction (begun if need be). */
+static int put(struct store *st, MDB_dbi dbi, void *k, size_t klen, const void *data,
+               size_t len, unsigned flags, const char *what)
 {
-    unsigned char k[JOB_KEY_LEN];
-    MDB_val key = { sizeof(k), k }, val = { len, (void *)data };
+    MDB_val key = { klen, k }, val = { len, (void *)data };
     MDB_txn *txn;
     int rc;
 
@@ -423,67 +424,58 @@ int store_job_put(struct store *st, uint64_t id, const void *data, size_t len)
         return -EINVAL;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
-    job_key(k, id);
-    if ((rc = mdb_put(txn, st->jobs, &key, &val, 0)) != 0)
-        return write_fail(st, rc, "put job");
+    if ((rc = mdb_put(txn, dbi, &key, &val, flags)) != 0)
+        return write_fail(st, rc, what);
     return 0;
+}
+
+/* One get; *data points into LMDB memory until the next store call. */
+static int get(struct store *st, MDB_dbi dbi, void *k, size_t klen, const void **data,
+               size_t *len, const char *what)
+{
+    MDB_val key = { klen, k }, val;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    rc = mdb_get(txn, dbi, &key, &val);
+    read_end(st, txn, rc == 0);
+    if (rc != 0)
+        return store_error(st, rc, what);
+    *data = val.mv_data;
+    *len = val.mv_size;
+    return 0;
+}
+
+int store_job_put(struct store *st, uint64_t id, const void *data, size_t len)
+{
+    unsigned char k[JOB_KEY_LEN];
+    job_key(k, id);
+    return put(st, st->jobs, k, sizeof(k), data, len, 0, "put job");
 }
 
 int store_job_get(struct store *st, uint64_t id, const void **data, size_t *len)
 {
     unsigned char k[JOB_KEY_LEN];
-    MDB_val key = { sizeof(k), k }, val;
-    MDB_txn *txn;
-    int rc;
-
-    if ((rc = read_begin(st, &txn)) < 0)
-        return rc;
     job_key(k, id);
-    rc = mdb_get(txn, st->jobs, &key, &val);
-    read_end(st, txn, rc == 0);
-    if (rc != 0)
-        return store_error(st, rc, "get job");
-    *data = val.mv_data;
-    *len = val.mv_size;
-    return 0;
+    return get(st, st->jobs, k, sizeof(k), data, len, "get job");
 }
 
 int store_blob_put(struct store *st, uint64_t id, char kind, const void *data, size_t len)
 {
     unsigned char k[BLOB_KEY_LEN];
-    MDB_val key = { sizeof(k), k }, val = { len, (void *)data };
-    MDB_txn *txn;
-    int rc;
-
-    if (!data && len)
-        return -EINVAL;
-    if ((rc = write_begin(st, &txn)) < 0)
-        return rc;
     job_key(k, id);
     k[JOB_KEY_LEN] = (unsigned char)kind;
-    if ((rc = mdb_put(txn, st->jobs, &key, &val, 0)) != 0)
-        return write_fail(st, rc, "put blob");
-    return 0;
+    return put(st, st->jobs, k, sizeof(k), data, len, 0, "put blob");
 }
 
 int store_blob_get(struct store *st, uint64_t id, char kind, const void **data, size_t *len)
 {
     unsigned char k[BLOB_KEY_LEN];
-    MDB_val key = { sizeof(k), k }, val;
-    MDB_txn *txn;
-    int rc;
-
-    if ((rc = read_begin(st, &txn)) < 0)
-        return rc;
     job_key(k, id);
     k[JOB_KEY_LEN] = (unsigned char)kind;
-    rc = mdb_get(txn, st->jobs, &key, &val);
-    read_end(st, txn, rc == 0);
-    if (rc != 0)
-        return store_error(st, rc, "get blob");
-    *data = val.mv_data;
-    *len = val.mv_size;
-    return 0;
+    return get(st, st->jobs, k, sizeof(k), data, len, "get blob");
 }
 
 /* Delete every key of dbi that starts with prefix (keys of length keylen).
@@ -575,18 +567,8 @@ out_read_end:
 int store_event_append(struct store *st, uint64_t id, uint32_t seq, const char *line, size_t len)
 {
     unsigned char k[EVENT_KEY_LEN];
-    MDB_val key = { sizeof(k), k }, val = { len, (void *)line };
-    MDB_txn *txn;
-    int rc;
-
-    if (!line && len)
-        return -EINVAL;
-    if ((rc = write_begin(st, &txn)) < 0)
-        return rc;
     event_key(k, id, seq);
-    if ((rc = mdb_put(txn, st->events, &key, &val, MDB_NOOVERWRITE)) != 0)
-        return write_fail(st, rc, "append event");
-    return 0;
+    return put(st, st->events, k, sizeof(k), line, len, MDB_NOOVERWRITE, "append event");
 }
 
 int store_event_foreach(struct store *st, uint64_t id, store_event_f cb, void *arg)
@@ -633,20 +615,13 @@ int store_output_append(struct store *st, uint64_t id, int stream, uint64_t offs
                         const void *data, size_t len)
 {
     unsigned char k[OUTPUT_KEY_LEN];
-    MDB_val key = { sizeof(k), k }, val = { len, (void *)data };
-    MDB_txn *txn;
-    int rc;
 
     if (!valid_stream(stream) || (!data && len) || offset + len < offset)
         return -EINVAL;
     if (len == 0)
         return 0;   /* an empty chunk would only get in the way of reads */
-    if ((rc = write_begin(st, &txn)) < 0)
-        return rc;
     output_key(k, id, stream, offset);
-    if ((rc = mdb_put(txn, st->output, &key, &val, MDB_NOOVERWRITE)) != 0)
-        return write_fail(st, rc, "append output");
-    return 0;
+    return put(st, st->output, k, sizeof(k), data, len, MDB_NOOVERWRITE, "append output");
 }
 
 /* Position cur on the chunk of (id, stream) containing offset. */
