@@ -48,10 +48,11 @@
 # fluxfs figure is printed as a fraction of the ceiling that bounds it:
 #   loop   min(cp loop into nullfs, LMDB commits/s): every cp waits for its
 #          own durable commit
-#   bulk   raw FUSE create/s, the better of 1 and 8 clients: `fluxfs submit
-#          --cc` submits through queue/new from 8 threads and the daemon
-#          commits them together (group commit), so one commit per job does
-#          not bound it
+#   bulk   raw FUSE create/s, the better of 1 and 8 clients: what N
+#          separate submissions could reach at best. `fluxfs submit --cc`
+#          sends its N jobs as one bulk submission (one write of N
+#          jobspecs, one commit), so it can pass this figure, as sbatch
+#          --array (one RPC, one record) does
 #   e2e    fork/exec/wait, 2 in flight (2 cores: every job is one spawn)
 #   lat    a floor of 2 spawns (the client, the task) + 1 durable commit
 #
