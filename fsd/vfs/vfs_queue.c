@@ -337,11 +337,11 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
         size_t njobs = (size_t)rc;
         rc = jobmgr_submit_many(v->m, text, docs, njobs, uid, gid, n > 0 ? cwd : NULL, jobs,
                                 &err);
+        /* out of memory here, the reader gets fewer ids: the jobs are
+         * accepted all the same, and listed in jobs/ */
         for (size_t i = 0; rc == 0 && ids && i < njobs; i++)
             if (strbuf_addf(ids, "%s\n", jobs[i]->idstr) < 0)
-                rc = -ENOMEM;   /* accepted all the same: the ids are in jobs/ */
-        if (rc == -ENOMEM && ids && ids->len)
-            rc = 0;
+                break;
     }
     free(jobs);
     free(docs);
