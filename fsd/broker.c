@@ -41,7 +41,7 @@ struct broker {
     int sigfd;
     bool mounted;
     bool stop;
-    double last_sync;
+    double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
 };
 
 /* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
@@ -159,8 +159,15 @@ static const struct jobmgr_hooks nest_hooks = {
 
 static void iterate(struct broker *b)
 {
-    int timeout = jobmgr_busy(b->m) ? 0
-                : store_unsynced(b->st) ? (int)(SYNC_INTERVAL * 1000) : -1;
+    int timeout = -1;
+    if (jobmgr_busy(b->m))
+        timeout = 0;
+    else if (store_unsynced(b->st)) {
+        /* wake up when the pending sync is due */
+        double left = b->unsynced_since ? b->unsynced_since + SYNC_INTERVAL - ev_now(b->loop)
+                                        : SYNC_INTERVAL;
+        timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+    }
     ev_run_once(b->loop, timeout);
     double now = ev_now(b->loop);
     jobmgr_prepare_commit(b->m, true);
@@ -170,13 +177,20 @@ static void iterate(struct broker *b)
     int rc = jobmgr_needs_sync(b->m) ? store_commit(b->st) : store_commit_lazy(b->st);
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
-    if (store_unsynced(b->st) && now - b->last_sync > SYNC_INTERVAL) {
-        b->last_sync = now;
+    vfs_after_commit(b->v, rc);
+    jobmgr_after_commit(b->m, rc);
+    /* the sync comes SYNC_INTERVAL after the first unsynced change, and
+     * after this iteration's answers and starts: a job submitted to an idle
+     * instance does not wait for it */
+    if (!store_unsynced(b->st))
+        b->unsynced_since = 0;
+    else if (!b->unsynced_since)
+        b->unsynced_since = now;
+    else if (now - b->unsynced_since >= SYNC_INTERVAL) {
+        b->unsynced_since = 0;
         if (store_sync(b->st) < 0)
             syslog(LOG_ERR, "store sync failed");
     }
-    vfs_after_commit(b->v, rc);
-    jobmgr_after_commit(b->m, rc);
     if (b->parent) {
         if (!b->ready_told)
             b->ready_told = tell_parent(b, "ready") == 0;
