@@ -1007,6 +1007,7 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
         json_decref(o);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
+    js->refs = 1;
     js->json = o;
     json_t *version = json_is_object(o) ? json_object_get(o, "version") : NULL;
     if (version && (!json_is_integer(version) || json_integer_value(version) != 1))
@@ -1058,9 +1059,16 @@ json_t *jobspec_load_environment(const char *buf, size_t len)
     return json_is_object(env) ? env : (json_decref(env), NULL);
 }
 
+struct jobspec *jobspec_ref(struct jobspec *js)
+{
+    if (js)
+        js->refs++;
+    return js;
+}
+
 void jobspec_destroy(struct jobspec *js)
 {
-    if (!js)
+    if (!js || --js->refs > 0)
         return;
     if (js->argv) {
         for (int i = 0; js->argv[i]; i++)

@@ -51,6 +51,7 @@ struct jobspec {
      * slot_cores/slot_gpus the cores/gpus inside one slot. */
     struct rspec *rs;
     bool general;            /* version != 1 */
+    int refs;                /* owners: jobspec_ref() adds one, _destroy drops one */
 };
 
 /* Parse buf[0..len) (YAML or JSON text) and validate it as RFC 25 V1
@@ -73,7 +74,10 @@ int jobspec_ntasks(const struct jobspec *js);
 /* Total slots across all nodes. */
 int jobspec_total_slots(const struct jobspec *js);
 
-void jobspec_destroy(struct jobspec *js);
+void jobspec_destroy(struct jobspec *js);   /* drops one reference; NULL-safe */
+/* Another owner of a parsed jobspec, which nobody may change from then on
+ * (identical jobs of one bulk submission share one). Returns js. */
+struct jobspec *jobspec_ref(struct jobspec *js);
 
 /* Drop attributes.system.environment from a validated jobspec (a copied
  * environment is often most of a queued job's memory), setting

@@ -728,6 +728,34 @@ error:
     return rc;
 }
 
+/* A job whose jobspec text is the same as like's (the copies of a bulk
+ * submission, e.g. `fluxfs submit --cc`): same validation, so it shares
+ * like's parsed jobspec instead of parsing it again. */
+static int submit_copy(struct jobmgr *m, const struct job *like, const char *text, size_t len,
+                       struct job **jobp, struct errmsg *err)
+{
+    uint64_t id;
+    struct job *job = NULL;
+    int rc;
+
+    if ((rc = fluid_gen_next(&m->gen, &id)) < 0)
+        return errmsg_set(err, rc, "cannot allocate a job id");
+    if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1)) ||
+        (like->cwd && !(job->cwd = strdup(like->cwd)))) {
+        job_destroy(job);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    memcpy(job->spec_text, text, len);
+    job->spec_text[len] = '\0';
+    job->spec_len = len;
+    job->js = jobspec_ref(like->js);
+    job->uid = like->uid;
+    job->gid = like->gid;
+    job->urgency = like->urgency;   /* and its cwd: same jobspec, same submitter */
+    *jobp = job;
+    return 0;
+}
+
 static int idvec_reserve(struct idvec *v, size_t more)
 {
     size_t n = v->alloc ? v->alloc : 64;
@@ -816,7 +844,15 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
     if (!ndeps)
         return errmsg_set(err, -ENOMEM, "out of memory");
     for (i = 0; i < n; i++) {
-        if ((rc = submit_prepare(m, text + docs[i].off, docs[i].len, uid, gid, cwd, &jobs[i],
+        const char *t = text + docs[i].off;
+        if (i > 0 && docs[i].len == docs[i - 1].len &&
+            memcmp(t, text + docs[i - 1].off, docs[i].len) == 0) {
+            ndeps[i] = ndeps[i - 1];
+            if ((rc = submit_copy(m, jobs[i - 1], t, docs[i].len, &jobs[i], err)) < 0)
+                goto error;
+            continue;
+        }
+        if ((rc = submit_prepare(m, t, docs[i].len, uid, gid, cwd, &jobs[i],
                                  &ndeps[i], err)) < 0) {
             if (n > 1) {
                 /* name the job; a syntax error's line counts from the

@@ -2,7 +2,7 @@
 # Bulk submission: one write carrying many jobspecs (YAML documents or JSON
 # objects) makes many jobs, all or none, and reads back one id a line.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 31
 
 fluxfs_start || bail_out "cannot mount"
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -97,4 +97,12 @@ is "$(cat "$MNT/jobs/$(echo "$ids" | tail -1)/state")" SCHED "held, waiting in S
 first=$(echo "$ids" | head -1)
 is "$(awk -F'"' '/"submit"/ {print $0}' "$MNT/jobs/$first/eventlog" | grep -c urgency)" 1 \
 	"each has its own eventlog"
+# identical copies share one parsed jobspec: each still lives its own life
+last=$(echo "$ids" | tail -1); mid=$(echo "$ids" | sed -n 1000p)
+ok "release one copy" bash -c "echo 'urgency 16' > '$MNT/jobs/$last/ctl'"
+is "$(wait_job "$last")" "COMPLETED 0" "it runs and completes"
+ok "cancel another" bash -c "echo cancel > '$MNT/jobs/$first/ctl'"
+is "$(wait_job "$first")" "CANCELED" "that one is canceled"
+is "$(cat "$MNT/jobs/$mid/state")" SCHED "a third is still held"
+like "$(cat "$MNT/jobs/$mid/jobspec")" '"command":\["true"\]' "and its jobspec file is whole"
 ok "unmount" fluxfs_stop
