@@ -11,9 +11,14 @@
  * must survive a broker restart goes through the store, not the link.
  *
  * Wire format (both ends are this module): an nng message body holds one or
- * more compact JSON objects, each followed by '\n'. Queued messages are
- * coalesced into one nng message when the pipe is busy, so bursts cost one
- * transport round per batch instead of one per message.
+ * more lines, each a compact JSON object or a control line starting with
+ * '#'. Queued messages are coalesced into one nng message while the pipe is
+ * busy, so a burst costs one transport round per batch, not per message.
+ *
+ * Closing: link_destroy() says "#bye", the peer answers "#bye" after its
+ * last message and sees on_down; only then is the socket closed. nng 1.5.2
+ * can hang a process's nng for good when a pipe closes with a message in
+ * flight (see link.c), so this wait is not optional.
  *
  * Access control: the listener's socket file is created with mode 0600
  * (link_listen_mode() takes another mode). A child that runs as another user
@@ -43,16 +48,17 @@ struct link;
 /* A message from the peer: a JSON object, borrowed for the call (incref to
  * keep it). May call link_send() or link_destroy() on this link. */
 typedef void (*link_msg_f)(void *arg, json_t *msg);
-/* The peer went away (closed, crashed or was rejected by a restart). Called
- * after every message its connection delivered. A dialer keeps redialling
- * and a listener keeps listening: link_connected() turns true again when a
- * peer (re)connects. Not called by link_destroy(). May destroy the link. */
+/* The peer went away (destroyed its link, exited or crashed). Called after
+ * every message its connection delivered. A dialer keeps redialling and a
+ * listener keeps listening: link_connected() turns true again when a peer
+ * (re)connects. Not called by link_destroy(). May destroy the link. */
 typedef void (*link_down_f)(void *arg);
 
 /* Parent: listen at url ("ipc:///path/link.ipc"), socket file mode 0600.
- * A stale socket file at the path (nobody listening) is removed first; a
- * live one fails with "already in use", any other file with "exists".
- * Returns NULL with err filled on failure. on_down may be NULL. */
+ * A socket file already at the path is taken to be stale and removed (the
+ * directory is the caller's; it is not probed, as a probe's connect-and-
+ * close deafens a live nng 1.5.2 listener); any other file fails with
+ * "exists". Returns NULL with err filled on failure. on_down may be NULL. */
 struct link *link_listen(struct ev_loop *loop, const char *url, link_msg_f on_msg,
                          link_down_f on_down, void *arg, struct errmsg *err);
 struct link *link_listen_mode(struct ev_loop *loop, const char *url, mode_t mode,
@@ -65,7 +71,7 @@ struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
                        link_down_f on_down, void *arg, struct errmsg *err);
 
 /* Queue msg (a JSON object, borrowed: serialized before return). Never blocks
- * the loop. Returns 0; -EAGAIN if the peer is not connected or
+ * the loop. Returns 0; -EAGAIN if the peer is not connected, is closing, or
  * LINK_QUEUE_MAX bytes are already waiting; -EINVAL if msg is not an object;
  * -EMSGSIZE if it serializes to more than LINK_MSG_MAX; -ENOMEM. */
 int link_send(struct link *l, json_t *msg);
@@ -74,17 +80,22 @@ int link_send(struct link *l, json_t *msg);
  * transport has written it to the socket (so link_destroy() right after
  * cannot lose it), waiting for a connection if there is none yet. Blocks the
  * loop thread: for a child's last words at shutdown. Returns 0; -ETIMEDOUT
- * if it was not seen written in time (it may still be in flight, or never
- * sent if what was queued before it did not go out; queued messages not yet
- * sent stay queued); -EINVAL, -EMSGSIZE, -ENOMEM as link_send(); -EPIPE if
- * the socket failed. */
+ * if it was not seen written in time (it may still be in flight, or unsent
+ * if what was queued before it did not go out; that stays queued); -EAGAIN
+ * if the peer is closing; -EINVAL, -EMSGSIZE, -ENOMEM as link_send(); -EPIPE
+ * if the socket failed. */
 int link_send_sync(struct link *l, json_t *msg, double timeout);
 
 /* A peer is attached now (may change at any moment: nng threads set it). */
 bool link_connected(const struct link *l);
 
-/* Close the socket (a listener removes its socket file) and drop queued
- * messages. NULL-safe. Safe inside this link's own callbacks. */
+/* Drop queued messages, close quietly (see Closing above) and free. Blocks
+ * while a peer is attached: one round trip with its loop (~0.3 ms here), at
+ * most 0.5 s if it does not answer. If even then our last write is stuck
+ * (peer alive but not reading), the socket is left open rather than risk
+ * the hang (logged; it goes with the process). A listener removes its
+ * socket file.
+ * NULL-safe. Safe inside this link's own callbacks. */
 void link_destroy(struct link *l);
 
 #endif

@@ -111,13 +111,15 @@ for t in json.load(sys.stdin):
     if "unit" not in t.get("suite", []) and not any(s.endswith(":unit") for s in t.get("suite", [])):
         continue
     env = " ".join(shlex.quote(k + "=" + v) for k, v in (t.get("env") or {}).items())
-    print(t["name"], t.get("timeout") or 30, t.get("workdir") or "", env, "--", " ".join(shlex.quote(c) for c in t["cmd"]))
+    # fields separated by US (0x1f), so that empty ones (no workdir, no
+    # env) keep their place when read back
+    print("\x1f".join([t["name"], str(t.get("timeout") or 30), t.get("workdir") or "", env,
+                       " ".join(shlex.quote(c) for c in t["cmd"])]))
 ')
-	while read -r name tmo wd rest; do
+	while IFS=$'\x1f' read -r name tmo wd envs cmd; do
 		[ -n "$name" ] || continue
-		if [ "$wd" = "--" ]; then wd=; cmdline=$rest; else cmdline=$rest; fi
-		envs=${cmdline%%--*}; cmd=${cmdline#*-- }
-		( [ -n "$wd" ] && cd "$wd"; eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>"$LOG.err" </dev/null
+		( if [ -n "$wd" ]; then cd "$wd" || exit 1; fi
+		  eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>"$LOG.err" </dev/null
 		tap_count "unit/$name" $?
 	done <<<"$units"
 	set -- "$SRCDIR"/t[0-9]*.t
