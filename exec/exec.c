@@ -712,10 +712,13 @@ static int launch_task_env(struct xlaunch *l, int k, const struct exec_task *tas
         return -ENOMEM;
     memcpy(v, l->env, l->nenv * sizeof(char *));
     char **own = v + l->nenv;   /* freed by launch_free; the rest stay NULL */
-    if (asprintf(&own[0], "FLUX_TASK_RANK=%d", task->rank) < 0
-        || asprintf(&own[1], "FLUX_TASK_LOCAL_ID=%d", task->localid) < 0
-        || asprintf(&own[2], "FLUX_TASK_NODEID=%d", task->nodeid) < 0)
-        return -ENOMEM;
+    /* asprintf leaves its pointer undefined on failure: keep it NULL */
+    if (asprintf(&own[0], "FLUX_TASK_RANK=%d", task->rank) < 0)
+        return own[0] = NULL, -ENOMEM;
+    if (asprintf(&own[1], "FLUX_TASK_LOCAL_ID=%d", task->localid) < 0)
+        return own[1] = NULL, -ENOMEM;
+    if (asprintf(&own[2], "FLUX_TASK_NODEID=%d", task->nodeid) < 0)
+        return own[2] = NULL, -ENOMEM;
     return 0;
 }
 
