@@ -6,7 +6,8 @@ set -eu
 PACKAGES="gcc meson ninja-build pkg-config
 libfuse3-dev fuse3 liblmdb-dev lmdb-utils libnng-dev libhwloc-dev hwloc libxml2-dev
 libjansson-dev libyaml-dev
-inotify-tools python3 procps util-linux psmisc"
+inotify-tools python3 procps util-linux psmisc
+rsync perl vim-tiny"
 
 missing=""
 for p in $PACKAGES; do
