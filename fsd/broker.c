@@ -350,7 +350,7 @@ static int setup(struct broker *b)
         return -1;
     }
     jobmgr_after_commit(b->m, 0);
-    if (!(b->v = vfs_create(b->m, b->loop)))
+    if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0)
         return -1;
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);
     if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))

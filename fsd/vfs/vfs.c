@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <limits.h>
+#include <sys/statvfs.h>
 
 #include "fsd/vfs/vfs_private.h"
 
@@ -203,15 +205,27 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
+/* Names longer than a directory entry can hold are refused as everywhere
+ * (the kernel lets FUSE see up to 1024 bytes). */
+static bool name_too_long(fuse_req_t req, const char *name)
+{
+    if (strlen(name) <= NAME_MAX)
+        return false;
+    fuse_reply_err(req, ENAMETOOLONG);
+    return true;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct vfs *v = req_vfs(req);
+    if (name_too_long(req, name))
+        return;
     switch (VFS_KIND(parent)) {
     case VK_FIXED:
         if (parent == VFS_I_ROOT)
             return vfs_root_lookup(v, req, name);
-        if (parent == VFS_I_QUEUE)
-            return vfs_queue_lookup(v, req, name);
+        if (vfs_queue_is_dir(parent))
+            return vfs_queue_lookup(v, req, parent, name);
         if (parent == VFS_I_JOBS)
             return vfs_jobs_lookup(v, req, parent, name);
         if (parent == VFS_I_RESOURCES)
@@ -236,6 +250,7 @@ static int node_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         return vfs_res_stat(v, ino, st);
     case VK_SCRATCH:
     case VK_SUBMIT:
+    case VK_GHOST:
         return vfs_queue_stat(v, ino, st);
     }
     return -ENOENT;
@@ -259,23 +274,27 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     struct stat st;
     int rc;
 
+    int kind = VFS_KIND(ino);
+    if (kind == VK_SCRATCH || kind == VK_SUBMIT || kind == VK_GHOST) {
+        rc = vfs_queue_setattr(v, req, ino, attr, to_set, fi, &st);
+        if (rc < 0)
+            fuse_reply_err(req, -rc);
+        else
+            fuse_reply_attr(req, &st, VFS_TTL_NONE);
+        return;
+    }
     if ((rc = node_stat(v, ino, &st)) < 0) {
         fuse_reply_err(req, -rc);
         return;
     }
-    /* only truncation is meaningful, and only where writing is */
-    if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-                   FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
+    /* elsewhere the tree's metadata is the model's, and true: only the
+     * truncation of a control file (`echo cancel > ctl`) means something */
+    if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_CTIME)) {
         fuse_reply_err(req, EPERM);
         return;
     }
     if (to_set & FUSE_SET_ATTR_SIZE) {
-        int kind = VFS_KIND(ino);
-        if (kind == VK_SUBMIT && fi)
-            rc = vfs_submission_truncate(fi_fh(fi), attr->st_size);
-        else if (kind == VK_SCRATCH || kind == VK_SUBMIT)
-            rc = vfs_queue_truncate(v, ino, attr->st_size);
-        else if ((kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL) || ino == VFS_I_RES_CTL)
+        if ((kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL) || ino == VFS_I_RES_CTL)
             rc = 0;   /* `echo cancel > ctl` truncates first */
         else
             rc = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
@@ -291,16 +310,38 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
     struct vfs *v = req_vfs(req);
+    if (name_too_long(req, name))
+        return;
     if (parent == VFS_I_JOBS || VFS_KIND(parent) == VK_JOB)
         return vfs_jobs_mkdir(v, req, parent, name);
-    fuse_reply_err(req, parent == VFS_I_QUEUE ? EPERM : EROFS);
+    if (parent == VFS_I_QUEUE && !strcmp(name, "drafts"))
+        fuse_reply_err(req, EEXIST);
+    else
+        fuse_reply_err(req, vfs_queue_is_dir(parent) ? EPERM : EROFS);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct vfs *v = req_vfs(req);
-    if (parent == VFS_I_QUEUE)
-        return vfs_queue_unlink(v, req, name);
+    if (vfs_queue_is_dir(parent))
+        return vfs_queue_unlink(v, req, parent, name);
+    fuse_reply_err(req, EPERM);
+}
+
+/* Links, symbolic links and device nodes have no meaning in the tree. */
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                     dev_t rdev)
+{
     fuse_reply_err(req, EPERM);
 }
 
@@ -328,8 +369,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
                       const char *newname, unsigned int flags)
 {
     struct vfs *v = req_vfs(req);
-    if (parent == VFS_I_QUEUE)
-        return vfs_queue_rename(v, req, name, newparent, newname, flags);
+    if (name_too_long(req, newname))
+        return;
+    if (vfs_queue_is_dir(parent))
+        return vfs_queue_rename(v, req, parent, name, newparent, newname, flags);
     fuse_reply_err(req, EPERM);
 }
 
@@ -337,8 +380,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
                       struct fuse_file_info *fi)
 {
     struct vfs *v = req_vfs(req);
-    if (parent == VFS_I_QUEUE)
-        return vfs_queue_create(v, req, name, mode, fi);
+    if (name_too_long(req, name))
+        return;
+    if (vfs_queue_is_dir(parent))
+        return vfs_queue_create(v, req, parent, name, mode, fi);
     fuse_reply_err(req, EACCES);
 }
 
@@ -350,6 +395,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return vfs_job_open(v, req, ino, fi);
     case VK_SCRATCH:
     case VK_SUBMIT:
+    case VK_GHOST:
         return vfs_queue_open(v, req, ino, fi);
     case VK_FIXED:
         if (ino == VFS_I_QNEW)
@@ -448,7 +494,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     for (struct vfs_deferred *d = v->submits; d; d = d->next)
         if (d->fh == fh)
             d->fh = NULL;
-    vfs_fh_destroy(fh);
+    if (fh->kind == FH_SUBMIT || fh->kind == FH_CLONE || fh->kind == FH_SCRATCH)
+        vfs_queue_release(v, fh);
+    else
+        vfs_fh_destroy(fh);
     fuse_reply_err(req, 0);
 }
 
@@ -478,8 +527,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     case VK_FIXED:
         if (ino == VFS_I_ROOT)
             vfs_root_readdir(v, &db, off);
-        else if (ino == VFS_I_QUEUE)
-            vfs_queue_readdir(v, &db, off, fuse_req_ctx(req)->uid);
+        else if (vfs_queue_is_dir(ino))
+            vfs_queue_readdir(v, &db, ino, off);
         else if (ino == VFS_I_JOBS)
             vfs_jobs_readdir(v, &db, ino, off);
         else if (ino == VFS_I_RESOURCES)
@@ -511,12 +560,20 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
     fuse_reply_none(req);
 }
 
+/* df: the space left for jobs is the state directory's; files are jobs. */
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+    struct vfs *v = req_vfs(req);
     struct statvfs sv;
-    memset(&sv, 0, sizeof(sv));
-    sv.f_bsize = sv.f_frsize = 4096;
-    sv.f_namemax = 255;
+    if (!v->statedir || statvfs(v->statedir, &sv) < 0) {
+        memset(&sv, 0, sizeof(sv));
+        sv.f_bsize = sv.f_frsize = 4096;
+    }
+    size_t jobs = 0;
+    for (int i = 0; i < JOB_NSTATES; i++)
+        jobs += jobmgr_count(v->m, i);
+    sv.f_files = jobs + sv.f_ffree;
+    sv.f_namemax = NAME_MAX;
     fuse_reply_statfs(req, &sv);
 }
 
@@ -528,6 +585,9 @@ static const struct fuse_lowlevel_ops ops = {
     .getattr = op_getattr,
     .setattr = op_setattr,
     .mkdir = op_mkdir,
+    .mknod = op_mknod,
+    .symlink = op_symlink,
+    .link = op_link,
     .unlink = op_unlink,
     .rmdir = op_rmdir,
     .readlink = op_readlink,
@@ -560,7 +620,18 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
     v->owner = geteuid();
     v->t_mount = ev_now(loop);
     v->next_serial = 1;
+    v->queue_mtime = v->drafts_mtime = v->t_mount;
     return v;
+}
+
+int vfs_set_statedir(struct vfs *v, const char *dir)
+{
+    char *d = strdup(dir);
+    if (!d)
+        return -ENOMEM;
+    free(v->statedir);
+    v->statedir = d;
+    return 0;
 }
 
 void vfs_shutdown(struct vfs *v)
@@ -604,6 +675,7 @@ void vfs_destroy(struct vfs *v)
         deferred_finish(v, d, -EINTR);   /* never durable */
     }
     vfs_queue_destroy(v);
+    free(v->statedir);
     while (v->errlogs) {
         struct vfs_errlog *e = v->errlogs;
         v->errlogs = e->next;

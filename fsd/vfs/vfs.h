@@ -18,6 +18,8 @@
 struct vfs;
 
 struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop);
+/* The state directory, whose file system df shows for the tree. */
+int vfs_set_statedir(struct vfs *v, const char *dir);
 /* Refuse new submissions from now on (EAGAIN, "the instance is shutting down"). */
 void vfs_shutdown(struct vfs *v);
 /* Answers every deferred request: durable submissions succeed, the rest get EINTR. */

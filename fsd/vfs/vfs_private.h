@@ -8,8 +8,9 @@
  *   kind 1  job directory and its files     ino = (seq << 8) | VFS_JOB_*
  *   kind 2  resources/ vertex (dir or file)  ino = vertex + 1
  *           a vertex directory's state file ino = VFS_RES_STATE | (vertex + 1)
- *   kind 3  queue scratch file (".name")    ino = serial
+ *   kind 3  scratch file: queue/.name, queue/drafts/NAME   ino = serial
  *   kind 4  queue submission in progress    ino = serial
+ *   kind 5  a submission just made, seen by its writer   ino = serial
  */
 #ifndef FLUXFS_VFS_PRIVATE_H
 #define FLUXFS_VFS_PRIVATE_H
@@ -24,7 +25,7 @@
 #define VFS_KIND(ino) ((int)((ino) >> VFS_KIND_SHIFT))
 #define VFS_NUM(ino) ((ino) & ((1ull << VFS_KIND_SHIFT) - 1))
 
-enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4 };
+enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4, VK_GHOST = 5 };
 
 enum vfs_fixed {
     VFS_I_ROOT = 1,        /* FUSE_ROOT_ID */
@@ -40,6 +41,7 @@ enum vfs_fixed {
     VFS_I_STATUS_JSON,
     VFS_I_RES_CTL,         /* resources/ctl: up|down|drain PATH */
     VFS_I_RES_ALLOC,       /* resources/allocations: every hold, by vertex */
+    VFS_I_QDRAFTS,         /* queue/drafts/: scratch files of any name */
 };
 
 enum vfs_job_file {
@@ -71,13 +73,21 @@ enum vfs_fh_kind {
     FH_SCRATCH,     /* a ".name" file in queue/ */
 };
 
-struct vfs_scratch {
-    fuse_ino_t ino;
-    char *name;
+/* What stat shows of a file in queue/ and what chmod, chown and utimes
+ * change there. */
+struct vfs_attr {
     uid_t uid;
     gid_t gid;
+    mode_t mode;               /* permission bits only */
+    struct timespec atime, mtime, ctime;
+};
+
+struct vfs_scratch {
+    fuse_ino_t ino;
+    fuse_ino_t dir;            /* VFS_I_QUEUE or VFS_I_QDRAFTS */
+    char *name;
+    struct vfs_attr attr;
     struct strbuf data;
-    struct timespec mtime;
     unsigned long nlookup;     /* kernel references */
     bool unlinked;             /* gone from queue/, freed at nlookup == 0 */
     struct vfs_scratch *next;
@@ -99,7 +109,24 @@ struct vfs_fh {
     bool id_read;              /* queue/new: every id line was returned */
     size_t id_off;             /* queue/new: bytes of the id lines returned so far */
     struct vfs_scratch *scratch;
+    bool wrote;                /* submission: a write or truncate came */
+    struct vfs_attr attr;      /* submission: what fstat shows */
+    struct vfs_fh *next_open;  /* submission: vfs.open_submits */
 };
+
+/* A submission just made through a visible name stays visible to the
+ * process that made it for a few seconds, so that tools which set
+ * attributes by name after closing (install -m) succeed. */
+struct vfs_ghost {
+    fuse_ino_t ino;            /* 0: the slot is free */
+    char name[256];
+    pid_t tgid;                /* the submitting process */
+    double until;              /* ev_now() after which it is gone */
+    off_t size;
+    struct vfs_attr attr;
+};
+#define VFS_GHOSTS 16
+#define VFS_GHOST_TTL 5.0
 
 /* Most bytes one submission may carry: a stream of many jobs (bulk
  * submission, common/jobstream.h); each job is still at most
@@ -136,9 +163,13 @@ struct vfs {
     pid_t pub_tid;
     uid_t owner;
     double t_mount;
-    struct vfs_scratch *scratch;      /* listed in queue/ */
+    struct vfs_scratch *scratch;      /* listed in queue/ or queue/drafts/ */
     struct vfs_scratch *scratch_gone; /* unlinked, awaiting the kernel's forget */
     uint64_t next_serial;
+    struct vfs_fh *open_submits;      /* submissions being written (fstat) */
+    struct vfs_ghost ghosts[VFS_GHOSTS];  /* recent submissions, by their writers */
+    double queue_mtime, drafts_mtime;
+    char *statedir;                   /* for statfs (df), or NULL */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_deferred *submits;     /* submissions awaiting the commit */
     bool interrupts;
@@ -182,23 +213,28 @@ void vfs_root_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off);
 int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb);
 
-/* vfs_queue.c */
-void vfs_queue_lookup(struct vfs *v, fuse_req_t req, const char *name);
-void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off, uid_t uid);
-void vfs_queue_create(struct vfs *v, fuse_req_t req, const char *name, mode_t mode,
-                      struct fuse_file_info *fi);
+/* vfs_queue.c: queue/ and queue/drafts/ (dir is VFS_I_QUEUE or VFS_I_QDRAFTS) */
+bool vfs_queue_is_dir(fuse_ino_t ino);
+void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name);
+void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off);
+void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
+                      mode_t mode, struct fuse_file_info *fi);
 void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
                      size_t size, off_t off);
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh);
-void vfs_queue_unlink(struct vfs *v, fuse_req_t req, const char *name);
-void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_t newparent,
-                      const char *newname, unsigned int flags);
+/* The last reference to an open queue file is gone: submit what was written
+ * and never submitted, then free fh. */
+void vfs_queue_release(struct vfs *v, struct vfs_fh *fh);
+void vfs_queue_unlink(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name);
+void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
+                      fuse_ino_t newparent, const char *newname, unsigned int flags);
 int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
-int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size);
-/* Truncate the content of an open submission (ftruncate on its fd). */
-int vfs_submission_truncate(struct vfs_fh *fh, off_t size);
+/* chmod, chown, utimes and truncate of a file in queue/ (kinds VK_SCRATCH,
+ * VK_SUBMIT, VK_GHOST); fills st with the result. */
+int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struct stat *attr,
+                      int to_set, struct fuse_file_info *fi, struct stat *st);
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 void vfs_queue_destroy(struct vfs *v);
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);

@@ -1,12 +1,21 @@
 /* vfs_queue.c - queue/: submission by copy, the queue/new clone file,
- * scratch (".name") files, and queue/errors.
+ * scratch files (queue/.name and everything in queue/drafts/), and
+ * queue/errors.
  *
  * A visible file created in queue/ is a submission: its content is collected
- * in the open handle and submitted when the writer closes it (FUSE flush),
- * so close() returns only after the job is durable (or fails with the
- * reason logged to queue/errors). Lookups of visible names always miss, so
- * every create makes a fresh submission, even for the same name.
+ * in the open handle and submitted at the close that ends the writing (FUSE
+ * flush), so close() returns only after the job is durable (or fails with
+ * the reason logged to queue/errors). Shells and dd close a duplicate before
+ * they write, and shells close and reopen duplicates around every builtin;
+ * so a close submits only when something was written and neither the
+ * closing process nor its parent still has the file open (see
+ * still_open()). Lookups of visible names miss, but for the writer's own
+ * process for a few seconds after its submission (a "ghost", so that
+ * `install` can chmod what it wrote), so every create makes a fresh
+ * submission, even for the same name.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,15 +30,60 @@
 
 #define SCRATCH_MAX_PER_USER 64
 
-static bool is_scratch_name(const char *name)
+bool vfs_queue_is_dir(fuse_ino_t ino)
 {
-    return name[0] == '.';
+    return ino == VFS_I_QUEUE || ino == VFS_I_QDRAFTS;
 }
 
-static struct vfs_scratch *scratch_find(struct vfs *v, const char *name)
+/* Whether name in dir is a scratch file rather than a submission. */
+static bool is_scratch_name(fuse_ino_t dir, const char *name)
+{
+    return dir == VFS_I_QDRAFTS || name[0] == '.';
+}
+
+/* Names of queue/ that are not files of users. */
+static bool is_reserved(fuse_ino_t dir, const char *name)
+{
+    return dir == VFS_I_QUEUE &&
+           (!strcmp(name, "new") || !strcmp(name, "errors") || !strcmp(name, "drafts"));
+}
+
+static void touch_dir(struct vfs *v, fuse_ino_t dir)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = ts.tv_sec + ts.tv_nsec / 1e9;
+    if (dir == VFS_I_QDRAFTS)
+        v->drafts_mtime = now;
+    else
+        v->queue_mtime = now;
+}
+
+static void attr_init(struct vfs_attr *a, const struct fuse_ctx *ctx, mode_t mode)
+{
+    a->uid = ctx->uid;
+    a->gid = ctx->gid;
+    a->mode = mode & 0777;
+    clock_gettime(CLOCK_REALTIME, &a->mtime);
+    a->atime = a->ctime = a->mtime;
+}
+
+static void attr_stat(struct vfs *v, const struct vfs_attr *a, fuse_ino_t ino, off_t size,
+                      struct stat *st)
+{
+    vfs_stat_file(v, st, ino, a->uid, a->mode, size, 0);
+    st->st_gid = a->gid;
+    st->st_atim = a->atime;
+    st->st_mtim = a->mtime;
+    st->st_ctim = a->ctime;
+}
+
+/* ---- scratch files ---- */
+
+static struct vfs_scratch *scratch_find(struct vfs *v, fuse_ino_t dir, const char *name)
 {
     for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-        if (strcmp(s->name, name) == 0)
+        if (s->dir == dir && strcmp(s->name, name) == 0)
             return s;
     return NULL;
 }
@@ -60,7 +114,7 @@ static void scratch_free(struct vfs_scratch *s)
     free(s);
 }
 
-/* Take s out of queue/; it is freed once the kernel forgets it. */
+/* Take s out of its directory; it is freed once the kernel forgets it. */
 static void scratch_unlink(struct vfs *v, struct vfs_scratch *s)
 {
     for (struct vfs_scratch **pp = &v->scratch; *pp; pp = &(*pp)->next) {
@@ -70,6 +124,8 @@ static void scratch_unlink(struct vfs *v, struct vfs_scratch *s)
         }
     }
     s->unlinked = true;
+    touch_dir(v, s->dir);
+    clock_gettime(CLOCK_REALTIME, &s->attr.ctime);
     if (s->nlookup == 0) {
         scratch_free(s);
         return;
@@ -80,16 +136,194 @@ static void scratch_unlink(struct vfs *v, struct vfs_scratch *s)
 
 static void scratch_stat(struct vfs *v, const struct vfs_scratch *s, struct stat *st)
 {
-    vfs_stat_file(v, st, s->ino, s->uid, 0600, s->data.len,
-                  s->mtime.tv_sec + s->mtime.tv_nsec / 1e9);
-    st->st_gid = s->gid;
+    attr_stat(v, &s->attr, s->ino, s->data.len, st);
+    st->st_nlink = s->unlinked ? 0 : 1;
 }
+
+static void scratch_touch(struct vfs_scratch *s)
+{
+    clock_gettime(CLOCK_REALTIME, &s->attr.mtime);
+    s->attr.ctime = s->attr.mtime;
+}
+
+static int scratch_count(struct vfs *v, uid_t uid)
+{
+    int n = 0;
+    for (struct vfs_scratch *s = v->scratch; s; s = s->next)
+        n += s->attr.uid == uid;
+    return n;
+}
+
+/* Whether uid may open s for acc (O_RDONLY, O_WRONLY, O_RDWR): its owner
+ * and the privileged always; others as its mode's "other" bits say. */
+static bool scratch_may(struct vfs *v, const struct vfs_scratch *s, uid_t uid, int acc)
+{
+    if (uid == s->attr.uid || vfs_is_privileged(v, uid))
+        return true;
+    mode_t need = (acc == O_RDONLY ? 04 : acc == O_WRONLY ? 02 : 06);
+    return (s->attr.mode & need) == need;
+}
+
+/* ---- submissions in progress and just made ---- */
+
+static struct vfs_fh *submission_by_ino(struct vfs *v, fuse_ino_t ino)
+{
+    for (struct vfs_fh *fh = v->open_submits; fh; fh = fh->next_open)
+        if (fh->ino == ino)
+            return fh;
+    return NULL;
+}
+
+static void submission_forget(struct vfs *v, struct vfs_fh *fh)
+{
+    for (struct vfs_fh **pp = &v->open_submits; *pp; pp = &(*pp)->next_open) {
+        if (*pp == fh) {
+            *pp = fh->next_open;
+            return;
+        }
+    }
+}
+
+/* The thread group (process) of a thread, or 0. */
+static pid_t proc_field(pid_t pid, const char *key)
+{
+    char path[64], line[128];
+    size_t klen = strlen(key);
+    pid_t val = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            val = (pid_t)atoi(line + klen + 1);
+            break;
+        }
+    }
+    fclose(f);
+    return val;
+}
+
+static struct vfs_ghost *ghost_by_ino(struct vfs *v, fuse_ino_t ino)
+{
+    double now = ev_now(v->loop);
+    for (int i = 0; i < VFS_GHOSTS; i++)
+        if (v->ghosts[i].ino == ino && v->ghosts[i].until > now)
+            return &v->ghosts[i];
+    return NULL;
+}
+
+/* The ghost of name for the calling process, if it has one. */
+static struct vfs_ghost *ghost_find(struct vfs *v, fuse_req_t req, const char *name)
+{
+    double now = ev_now(v->loop);
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    pid_t tgid = -1;
+    for (int i = 0; i < VFS_GHOSTS; i++) {
+        struct vfs_ghost *g = &v->ghosts[i];
+        if (!g->ino || g->until <= now || g->attr.uid != ctx->uid || strcmp(g->name, name))
+            continue;
+        if (tgid < 0)
+            tgid = proc_field(ctx->pid, "Tgid");
+        if (g->tgid == tgid)
+            return g;
+    }
+    return NULL;
+}
+
+/* Remember a submission just made by fh's writer (the oldest ghost makes
+ * way: ghosts are a convenience, never a promise). */
+static void ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
+{
+    struct vfs_ghost *slot = &v->ghosts[0];
+    for (int i = 0; i < VFS_GHOSTS; i++) {
+        if (v->ghosts[i].until < slot->until)
+            slot = &v->ghosts[i];
+    }
+    if (!fh->name || strlen(fh->name) >= sizeof(slot->name))
+        return;
+    pid_t tgid = proc_field(pid, "Tgid");
+    for (int i = 0; i < VFS_GHOSTS; i++) {
+        struct vfs_ghost *g = &v->ghosts[i];
+        if (g->ino && g->tgid == tgid && g->attr.uid == fh->uid && !strcmp(g->name, fh->name))
+            g->ino = 0;   /* one name, one ghost: the latest */
+    }
+    memset(slot, 0, sizeof(*slot));
+    slot->ino = VFS_INO(VK_GHOST, v->next_serial++);
+    strcpy(slot->name, fh->name);
+    slot->tgid = tgid;
+    slot->until = ev_now(v->loop) + VFS_GHOST_TTL;
+    slot->size = (off_t)fh->data.len;
+    slot->attr = fh->attr;
+}
+
+/* Whether process pid has a descriptor open on this mount's inode ino,
+ * named name in queue/. The descriptor being closed is already gone from
+ * its table, and an exiting process shows none. Only /proc is read here:
+ * nothing touches the mount (that would deadlock the loop). */
+static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
+{
+    char path[64], target[PATH_MAX], info[320];
+    size_t nlen = strlen(name);
+    bool held = false;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    for (struct dirent *e; !held && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+        /* the link names the file as "<mount>/queue/<name>": a cheap filter
+         * before the exact test on the inode number */
+        if (n <= (ssize_t)nlen || target[n - nlen - 1] != '/' ||
+            memcmp(target + n - nlen, name, nlen) != 0)
+            continue;
+        snprintf(info, sizeof(info), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
+        FILE *f = fopen(info, "re");
+        unsigned long long fino;
+        while (f && fgets(info, sizeof(info), f))
+            if (sscanf(info, "ino: %llu", &fino) == 1 && fino == ino)
+                held = true;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return held;
+}
+
+/* Whether a close by pid leaves the file open for writing elsewhere: in the
+ * closing process (a shell's `exec 3>f` around a builtin's `>&3`, `dup2`
+ * before writing) or in its parent (the shell that lent `>&3` to a command
+ * that now exits). A writer in the background of a shell that closes its
+ * own descriptor first is not seen: the doc says to `wait` for it. */
+static bool still_open(struct vfs_fh *fh, pid_t pid)
+{
+    const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
+    if (pid <= 0 || !name)
+        return false;
+    if (pid_holds(pid, fh->ino, name))
+        return true;
+    pid_t ppid = proc_field(pid, "PPid");
+    return ppid > 1 && pid_holds(ppid, fh->ino, name);
+}
+
+/* ---- stat, lookup, readdir ---- */
 
 int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
 {
-    if (VFS_KIND(ino) == VK_SUBMIT) {
-        /* a submission in progress: only its writer knows it, as a fresh file */
-        vfs_stat_file(v, st, ino, v->owner, 0644, 0, ev_now(v->loop));
+    if (VFS_KIND(ino) == VK_SUBMIT || VFS_KIND(ino) == VK_GHOST) {
+        /* an open submission first: a ghost opened again is one */
+        struct vfs_fh *fh = submission_by_ino(v, ino);
+        if (fh) {
+            attr_stat(v, &fh->attr, ino, fh->data.len, st);
+            return 0;
+        }
+        struct vfs_ghost *g = ghost_by_ino(v, ino);
+        if (!g)
+            return -ENOENT;
+        attr_stat(v, &g->attr, ino, g->size, st);
         return 0;
     }
     struct vfs_scratch *s = scratch_by_ino(v, ino);
@@ -99,15 +333,27 @@ int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
     return 0;
 }
 
-void vfs_queue_lookup(struct vfs *v, fuse_req_t req, const char *name)
+void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name)
 {
     struct stat st;
-    if (strcmp(name, "new") == 0 || strcmp(name, "errors") == 0) {
-        vfs_fixed_stat(v, name[0] == 'n' ? VFS_I_QNEW : VFS_I_QERRORS, &st);
+    if (dir == VFS_I_QUEUE && is_reserved(dir, name)) {
+        fuse_ino_t ino = name[0] == 'n' ? VFS_I_QNEW : name[0] == 'e' ? VFS_I_QERRORS
+                                                                     : VFS_I_QDRAFTS;
+        vfs_fixed_stat(v, ino, &st);
         vfs_reply_entry(req, &st, VFS_TTL_FIXED);
         return;
     }
-    struct vfs_scratch *s = is_scratch_name(name) ? scratch_find(v, name) : NULL;
+    if (!is_scratch_name(dir, name)) {
+        struct vfs_ghost *g = ghost_find(v, req, name);
+        if (!g) {
+            fuse_reply_err(req, ENOENT);
+            return;
+        }
+        attr_stat(v, &g->attr, g->ino, g->size, &st);
+        vfs_reply_entry(req, &st, VFS_TTL_NONE);
+        return;
+    }
+    struct vfs_scratch *s = scratch_find(v, dir, name);
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
@@ -117,102 +363,128 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, const char *name)
     vfs_reply_entry(req, &st, VFS_TTL_NONE);
 }
 
-void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off, uid_t uid)
+void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off)
 {
-    if (off < 1 && !vfs_dirbuf_add(db, ".", VFS_I_QUEUE, S_IFDIR, 1))
+    static const struct { const char *name; fuse_ino_t ino; mode_t mode; } fixed[] = {
+        { "drafts", VFS_I_QDRAFTS, S_IFDIR },
+        { "errors", VFS_I_QERRORS, S_IFREG },
+        { "new", VFS_I_QNEW, S_IFREG },
+    };
+    off_t nfixed = dir == VFS_I_QUEUE ? 3 : 0;
+
+    if (off < 1 && !vfs_dirbuf_add(db, ".", dir, S_IFDIR, 1))
         return;
-    if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_I_ROOT, S_IFDIR, 2))
+    if (off < 2 && !vfs_dirbuf_add(db, "..", dir == VFS_I_QUEUE ? VFS_I_ROOT : VFS_I_QUEUE,
+                                   S_IFDIR, 2))
         return;
-    if (off < 3 && !vfs_dirbuf_add(db, "errors", VFS_I_QERRORS, S_IFREG, 3))
-        return;
-    if (off < 4 && !vfs_dirbuf_add(db, "new", VFS_I_QNEW, S_IFREG, 4))
-        return;
+    for (off_t i = off > 2 ? off - 2 : 0; i < nfixed; i++)
+        if (!vfs_dirbuf_add(db, fixed[i].name, fixed[i].ino, fixed[i].mode, i + 3))
+            return;
     /* scratch files, ordered by inode serial (stable across calls) */
-    fuse_ino_t from = off >= 4 ? VFS_INO(VK_SCRATCH, off - 4) : 0;
+    off_t first = 2 + nfixed;
+    fuse_ino_t from = off >= first ? VFS_INO(VK_SCRATCH, off - first) : 0;
     for (;;) {
         struct vfs_scratch *best = NULL;
         for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-            if (s->ino >= from && (!best || s->ino < best->ino))
+            if (s->dir == dir && s->ino >= from && (!best || s->ino < best->ino))
                 best = s;
         if (!best || !vfs_dirbuf_add(db, best->name, best->ino, S_IFREG,
-                                     VFS_NUM(best->ino) + 5))
+                                     VFS_NUM(best->ino) + first + 1))
             return;
         from = best->ino + 1;
     }
 }
 
-static int scratch_count(struct vfs *v, uid_t uid)
-{
-    int n = 0;
-    for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-        n += s->uid == uid;
-    return n;
-}
+/* ---- create, open ---- */
 
-void vfs_queue_create(struct vfs *v, fuse_req_t req, const char *name, mode_t mode,
-                      struct fuse_file_info *fi)
+static int scratch_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
+                          mode_t mode, struct vfs_scratch **out)
 {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    if (scratch_find(v, dir, name))
+        return -EEXIST;
+    if (scratch_count(v, ctx->uid) >= SCRATCH_MAX_PER_USER)
+        return -EDQUOT;
+    struct vfs_scratch *s = calloc(1, sizeof(*s));
+    if (!s || !(s->name = strdup(name))) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->ino = VFS_INO(VK_SCRATCH, v->next_serial++);
+    s->dir = dir;
+    attr_init(&s->attr, ctx, mode);
+    strbuf_init(&s->data);
+    s->next = v->scratch;
+    v->scratch = s;
+    touch_dir(v, dir);
+    *out = s;
+    return 0;
+}
+
+static struct vfs_fh *submission_create(struct vfs *v, fuse_req_t req, const char *name,
+                                        mode_t mode)
+{
+    struct vfs_fh *fh = vfs_fh_create(req, FH_SUBMIT, VFS_INO(VK_SUBMIT, v->next_serial++));
+    if (!fh || !(fh->name = strdup(name))) {
+        vfs_fh_destroy(fh);
+        return NULL;
+    }
+    attr_init(&fh->attr, fuse_req_ctx(req), mode);
+    fh->next_open = v->open_submits;
+    v->open_submits = fh;
+    touch_dir(v, VFS_I_QUEUE);
+    return fh;
+}
+
+void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
+                      mode_t mode, struct fuse_file_info *fi)
+{
     struct fuse_entry_param e;
     struct vfs_fh *fh;
+    struct vfs_scratch *s = NULL;
 
-    if (strcmp(name, "new") == 0 || strcmp(name, "errors") == 0) {
+    if (is_reserved(dir, name)) {
         fuse_reply_err(req, EEXIST);
         return;
     }
     memset(&e, 0, sizeof(e));
-    if (is_scratch_name(name)) {
-        if (scratch_find(v, name)) {
-            fuse_reply_err(req, EEXIST);
+    if (is_scratch_name(dir, name)) {
+        int rc = scratch_create(v, req, dir, name, mode, &s);
+        if (rc < 0) {
+            fuse_reply_err(req, -rc);
             return;
         }
-        if (scratch_count(v, ctx->uid) >= SCRATCH_MAX_PER_USER) {
-            fuse_reply_err(req, EDQUOT);
-            return;
-        }
-        struct vfs_scratch *s = calloc(1, sizeof(*s));
-        if (!s || !(s->name = strdup(name)) || !(fh = vfs_fh_create(req, FH_SCRATCH, 0))) {
-            if (s)
-                free(s->name);
-            free(s);
+        if (!(fh = vfs_fh_create(req, FH_SCRATCH, s->ino))) {
+            scratch_unlink(v, s);
             fuse_reply_err(req, ENOMEM);
             return;
         }
-        s->ino = VFS_INO(VK_SCRATCH, v->next_serial++);
-        s->uid = ctx->uid;
-        s->gid = ctx->gid;
         s->nlookup = 1;
-        strbuf_init(&s->data);
-        clock_gettime(CLOCK_REALTIME, &s->mtime);
-        s->next = v->scratch;
-        v->scratch = s;
         fh->scratch = s;
-        fh->ino = s->ino;
         scratch_stat(v, s, &e.attr);
     } else {
-        fh = vfs_fh_create(req, FH_SUBMIT, VFS_INO(VK_SUBMIT, v->next_serial++));
-        if (!fh || !(fh->name = strdup(name))) {
-            vfs_fh_destroy(fh);
+        if (!(fh = submission_create(v, req, name, mode))) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
-        vfs_queue_stat(v, fh->ino, &e.attr);
-        e.attr.st_uid = ctx->uid;
-        e.attr.st_gid = ctx->gid;
+        attr_stat(v, &fh->attr, fh->ino, 0, &e.attr);
     }
     e.ino = fh->ino;
     fi->fh = (uint64_t)(uintptr_t)fh;
     fi->direct_io = 1;
     if (fuse_reply_create(req, &e, fi) != 0) {
-        if (fh->scratch)
-            fh->scratch->nlookup--;
-        vfs_fh_destroy(fh);
+        if (s)
+            s->nlookup--;
+        vfs_queue_release(v, fh);
     }
 }
 
 void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct vfs_fh *fh;
+    int acc = fi->flags & O_ACCMODE;
+    uid_t uid = fuse_req_ctx(req)->uid;
+
     if (ino == VFS_I_QNEW) {
         if (!(fh = vfs_fh_create(req, FH_CLONE, ino))) {
             fuse_reply_err(req, ENOMEM);
@@ -221,13 +493,29 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
         vfs_reply_open(req, fi, fh, true);
         return;
     }
+    if (VFS_KIND(ino) == VK_GHOST) {
+        /* writing the name again (shutil.copy twice, cp onto an existing
+         * file) is a new submission; what was submitted is in jobs/ */
+        struct vfs_ghost *g = ghost_by_ino(v, ino);
+        if (!g || acc == O_RDONLY) {
+            fuse_reply_err(req, g ? EACCES : ENOENT);
+            return;
+        }
+        if (!(fh = submission_create(v, req, g->name, g->attr.mode))) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+        fh->ino = g->ino;   /* the kernel knows it by this inode */
+        g->ino = 0;         /* and its next submission leaves a new ghost */
+        vfs_reply_open(req, fi, fh, true);
+        return;
+    }
     struct vfs_scratch *s = VFS_KIND(ino) == VK_SCRATCH ? scratch_by_ino(v, ino) : NULL;
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
     }
-    uid_t uid = fuse_req_ctx(req)->uid;
-    if (uid != s->uid && !vfs_is_privileged(v, uid)) {
+    if (!scratch_may(v, s, uid, acc)) {
         fuse_reply_err(req, EACCES);
         return;
     }
@@ -236,44 +524,141 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
         return;
     }
     fh->scratch = s;
-    if (fi->flags & O_TRUNC)
+    if (fi->flags & O_TRUNC) {
         strbuf_reset(&s->data);
+        scratch_touch(s);
+    }
     vfs_reply_open(req, fi, fh, true);
 }
 
-int vfs_queue_truncate(struct vfs *v, fuse_ino_t ino, off_t size)
+/* ---- setattr ---- */
+
+static bool in_groups(fuse_req_t req, gid_t gid)
 {
-    struct vfs_scratch *s = scratch_by_ino(v, ino);
-    if (!s)
-        return VFS_KIND(ino) == VK_SUBMIT ? 0 : -ENOENT;
-    if (size < 0 || size > VFS_SUBMIT_MAX)
-        return -EFBIG;
-    if ((size_t)size > s->data.len) {
-        if (strbuf_grow(&s->data, size - s->data.len) < 0)
-            return -ENOMEM;
-        memset(s->data.buf + s->data.len, 0, size - s->data.len);
-    }
-    s->data.len = size;
-    s->data.buf[size] = '\0';
-    clock_gettime(CLOCK_REALTIME, &s->mtime);
+    gid_t list[64];
+    if (gid == fuse_req_ctx(req)->gid)
+        return true;
+    int n = fuse_req_getgroups(req, 64, list);
+    for (int i = 0; i < n && i < 64; i++)
+        if (list[i] == gid)
+            return true;
+    return false;
+}
+
+static void set_time(struct timespec *dst, const struct timespec *src, bool now)
+{
+    if (now)
+        clock_gettime(CLOCK_REALTIME, dst);
+    else
+        *dst = *src;
+}
+
+/* chmod, chown and utimes as on a local file system: the owner changes
+ * mode, group (to one of its groups) and times; only root gives a file
+ * away. own_uid: whether a change of owner applies (scratch files) or is
+ * accepted from root and ignored (submissions belong to their writer). */
+static int attr_change(struct vfs *v, fuse_req_t req, struct vfs_attr *a, const struct stat *in,
+                       int to_set, bool own_uid)
+{
+    uid_t uid = fuse_req_ctx(req)->uid;
+    bool owner = uid == a->uid || vfs_is_privileged(v, uid);
+
+    bool explicit_time =
+        ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW)) ||
+        ((to_set & FUSE_SET_ATTR_MTIME) && !(to_set & FUSE_SET_ATTR_MTIME_NOW));
+
+    if ((to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_GID) || explicit_time) && !owner)
+        return -EPERM;
+    /* "touch" to now needs only write access; here that is ownership too */
+    if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) && !owner)
+        return -EACCES;
+    if ((to_set & FUSE_SET_ATTR_UID) && in->st_uid != a->uid && uid != 0)
+        return -EPERM;
+    if ((to_set & FUSE_SET_ATTR_GID) && in->st_gid != a->gid && uid != 0 &&
+        !in_groups(req, in->st_gid))
+        return -EPERM;
+    if (to_set & FUSE_SET_ATTR_MODE)
+        a->mode = in->st_mode & 0777;
+    if ((to_set & FUSE_SET_ATTR_UID) && own_uid)
+        a->uid = in->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID)
+        a->gid = in->st_gid;
+    if (to_set & FUSE_SET_ATTR_ATIME)
+        set_time(&a->atime, &in->st_atim, to_set & FUSE_SET_ATTR_ATIME_NOW);
+    if (to_set & FUSE_SET_ATTR_MTIME)
+        set_time(&a->mtime, &in->st_mtim, to_set & FUSE_SET_ATTR_MTIME_NOW);
+    clock_gettime(CLOCK_REALTIME, &a->ctime);
     return 0;
 }
 
-int vfs_submission_truncate(struct vfs_fh *fh, off_t size)
+static int buf_truncate(struct strbuf *sb, off_t size)
 {
-    if (fh->kind != FH_SUBMIT || size < 0 || size > VFS_SUBMIT_MAX)
-        return fh->kind != FH_SUBMIT ? 0 : -EFBIG;
-    if (fh->submitted)
-        return -EBUSY;
-    if ((size_t)size > fh->data.len) {
-        if (strbuf_grow(&fh->data, size - fh->data.len) < 0)
+    if (size < 0 || size > VFS_SUBMIT_MAX)
+        return -EFBIG;
+    if ((size_t)size > sb->len) {
+        if (strbuf_grow(sb, size - sb->len) < 0)
             return -ENOMEM;
-        memset(fh->data.buf + fh->data.len, 0, size - fh->data.len);
+        memset(sb->buf + sb->len, 0, size - sb->len);
     }
-    fh->data.len = size;
-    fh->data.buf[size] = '\0';
+    sb->len = size;
+    sb->buf[size] = '\0';
     return 0;
 }
+
+int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struct stat *in,
+                      int to_set, struct fuse_file_info *fi, struct stat *st)
+{
+    int rc = 0;
+    bool size = to_set & FUSE_SET_ATTR_SIZE;
+    int rest = to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_CTIME);
+
+    switch (VFS_KIND(ino)) {
+    case VK_SCRATCH: {
+        struct vfs_scratch *s = scratch_by_ino(v, ino);
+        if (!s)
+            return -ENOENT;
+        if (size && !fi && !scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY))
+            return -EACCES;
+        if (rest && (rc = attr_change(v, req, &s->attr, in, rest, true)) < 0)
+            return rc;
+        if (size) {
+            if ((rc = buf_truncate(&s->data, in->st_size)) < 0)
+                return rc;
+            scratch_touch(s);
+        }
+        break;
+    }
+    case VK_SUBMIT:
+    case VK_GHOST: {
+        struct vfs_fh *fh = fi ? (struct vfs_fh *)(uintptr_t)fi->fh : NULL;
+        if (!fh || fh->kind != FH_SUBMIT)
+            fh = submission_by_ino(v, ino);
+        struct vfs_ghost *g = fh ? NULL : ghost_by_ino(v, ino);
+        if (!fh && !g)
+            return -ENOENT;
+        if (size) {
+            /* a ghost's content is in jobs/ already: truncate it by opening
+             * it again (a new submission) */
+            if (!fh)
+                return -EACCES;
+            if (fh->submitted)
+                return -EBUSY;
+            if ((rc = buf_truncate(&fh->data, in->st_size)) < 0)
+                return rc;
+            fh->wrote = true;
+            clock_gettime(CLOCK_REALTIME, &fh->attr.mtime);
+        }
+        if (rest && (rc = attr_change(v, req, fh ? &fh->attr : &g->attr, in, rest, false)) < 0)
+            return rc;
+        break;
+    }
+    default:
+        return -ENOENT;
+    }
+    return vfs_queue_stat(v, ino, st);
+}
+
+/* ---- read, write ---- */
 
 static int buf_write(struct strbuf *sb, const char *buf, size_t size, off_t off)
 {
@@ -298,16 +683,22 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
     int rc;
     if (fh->kind == FH_SCRATCH) {
         rc = buf_write(&fh->scratch->data, buf, size, off);
-        clock_gettime(CLOCK_REALTIME, &fh->scratch->mtime);
+        scratch_touch(fh->scratch);
     } else if (fh->submitted)
         rc = -EBUSY;   /* this handle's job is already submitted */
-    else
+    else {
         rc = buf_write(&fh->data, buf, size, off);
+        fh->wrote = true;
+        clock_gettime(CLOCK_REALTIME, &fh->attr.mtime);
+        fh->attr.ctime = fh->attr.mtime;
+    }
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
         fuse_reply_write(req, size);
 }
+
+/* ---- submission ---- */
 
 /* Submit text on behalf of the caller: one job, or many (a stream of
  * jobspecs, all or none); they become durable at the next commit. Their ids
@@ -321,13 +712,13 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     struct jobstream_doc *docs = NULL;
     struct job **jobs = NULL;
 
-    /* jobs run where their submitter stood, as with sbatch and flux submit */
     if (v->stopping) {
         vfs_errlog_add(v, uid, subject, EAGAIN, "the instance is shutting down");
         return -EAGAIN;
     }
+    /* jobs run where their submitter stood, as with sbatch and flux submit */
     snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-    ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+    ssize_t n = pid > 0 ? readlink(link, cwd, sizeof(cwd) - 1) : -1;
     if (n > 0)
         cwd[n] = '\0';
     int rc = jobstream_split(text, len, &docs, &err);
@@ -347,6 +738,8 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     free(docs);
     if (rc < 0)
         vfs_errlog_add(v, uid, subject, -rc, err.text);
+    else
+        touch_dir(v, VFS_I_QUEUE);
     return rc < 0 ? rc : 0;
 }
 
@@ -365,18 +758,30 @@ static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, i
     vfs_defer(v, d);
 }
 
+/* Submit fh's content (once), as process pid. */
+static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
+{
+    if (fh->submitted)
+        return;
+    fh->submitted = true;
+    const char *subject = fh->name ? fh->name : "new";
+    /* the writer's working directory: the closer may be a child that has
+     * since changed it, but rarely; the opener is the fallback */
+    fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid,
+                                pid > 0 ? pid : fh->pid, subject,
+                                fh->kind == FH_CLONE ? &fh->ids : NULL);
+    if (fh->submit_rc == 0) {
+        fh->submit_rc = 1;   /* pending until durable */
+        if (fh->kind == FH_SUBMIT)
+            ghost_add(v, fh, pid > 0 ? pid : fh->pid);
+    }
+}
+
 /* Submit fh's content if not yet done, then answer req now or after commit. */
 static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
                             size_t size)
 {
-    if (!fh->submitted) {
-        fh->submitted = true;
-        const char *subject = fh->name ? fh->name : "new";
-        fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid, fh->pid,
-                                    subject, fh->kind == FH_CLONE ? &fh->ids : NULL);
-        if (fh->submit_rc == 0)
-            fh->submit_rc = 1;   /* pending until durable */
-    }
+    submit_fh(v, fh, fuse_req_ctx(req)->pid);
     if (fh->submit_rc == 1) {
         defer_submission(v, req, fh, what, size);
         return;
@@ -415,12 +820,29 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
 
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
 {
-    /* queue/new closed without content submits nothing */
-    if (fh->kind == FH_CLONE && !fh->submitted && fh->data.len == 0) {
+    /* the close that ends the writing submits: not one before anything was
+     * written, nor one that leaves the file open to its writer */
+    if (!fh->submitted && (!fh->wrote || still_open(fh, fuse_req_ctx(req)->pid))) {
         fuse_reply_err(req, 0);
         return;
     }
     submit_or_defer(v, req, fh, DEFER_FLUSH, 0);
+}
+
+void vfs_queue_release(struct vfs *v, struct vfs_fh *fh)
+{
+    /* every descriptor is closed: what was written and never submitted (a
+     * close was thought not to be the last) is submitted now; an error can
+     * reach only queue/errors */
+    if ((fh->kind == FH_SUBMIT || fh->kind == FH_CLONE) && fh->wrote && !fh->submitted)
+        submit_fh(v, fh, 0);
+    /* a file created and closed empty is no job; say so where the
+     * submitter looks, though its close succeeded */
+    if (fh->kind == FH_SUBMIT && !fh->wrote)
+        vfs_errlog_add(v, fh->uid, fh->name, ENODATA, "nothing was written: no job submitted");
+    if (fh->kind == FH_SUBMIT)
+        submission_forget(v, fh);
+    vfs_fh_destroy(fh);
 }
 
 void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
@@ -446,72 +868,92 @@ void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t siz
     submit_or_defer(v, req, fh, DEFER_CLONE_READ, size);
 }
 
-void vfs_queue_unlink(struct vfs *v, fuse_req_t req, const char *name)
+/* ---- unlink, rename ---- */
+
+void vfs_queue_unlink(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name)
 {
-    struct vfs_scratch *s = is_scratch_name(name) ? scratch_find(v, name) : NULL;
-    if (!s) {
-        fuse_reply_err(req, strcmp(name, "new") && strcmp(name, "errors") ? ENOENT : EPERM);
+    uid_t uid = fuse_req_ctx(req)->uid;
+    if (is_reserved(dir, name)) {
+        fuse_reply_err(req, EPERM);
         return;
     }
-    uid_t uid = fuse_req_ctx(req)->uid;
-    if (uid != s->uid && !vfs_is_privileged(v, uid)) {
-        fuse_reply_err(req, EPERM);
+    if (!is_scratch_name(dir, name)) {
+        /* removing the name of what one just submitted: nothing to do */
+        struct vfs_ghost *g = ghost_find(v, req, name);
+        if (g)
+            g->ino = 0;
+        fuse_reply_err(req, g ? 0 : ENOENT);
+        return;
+    }
+    struct vfs_scratch *s = scratch_find(v, dir, name);
+    if (!s) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (uid != s->attr.uid && !vfs_is_privileged(v, uid)) {
+        fuse_reply_err(req, EPERM);   /* sticky directory */
         return;
     }
     scratch_unlink(v, s);
     fuse_reply_err(req, 0);
 }
 
-void vfs_queue_rename(struct vfs *v, fuse_req_t req, const char *name, fuse_ino_t newparent,
-                      const char *newname, unsigned int flags)
+/* Rename s to dir/newname, both scratch names. */
+static int scratch_rename(struct vfs *v, fuse_req_t req, struct vfs_scratch *s, fuse_ino_t dir,
+                          const char *newname, unsigned int flags)
+{
+    uid_t uid = fuse_req_ctx(req)->uid;
+    struct vfs_scratch *old = scratch_find(v, dir, newname);
+    if (old == s)
+        return 0;
+    if (old && (flags & RENAME_NOREPLACE))
+        return -EEXIST;
+    if (old && old->attr.uid != uid && !vfs_is_privileged(v, uid))
+        return -EPERM;   /* sticky: another user's file stays */
+    char *n = strdup(newname);
+    if (!n)
+        return -ENOMEM;
+    if (old)
+        scratch_unlink(v, old);
+    touch_dir(v, s->dir);
+    touch_dir(v, dir);
+    free(s->name);
+    s->name = n;
+    s->dir = dir;
+    clock_gettime(CLOCK_REALTIME, &s->attr.ctime);
+    return 0;
+}
+
+void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
+                      fuse_ino_t newdir, const char *newname, unsigned int flags)
 {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    struct vfs_scratch *s = is_scratch_name(name) ? scratch_find(v, name) : NULL;
+    struct vfs_scratch *s = is_scratch_name(dir, name) ? scratch_find(v, dir, name) : NULL;
+    int rc;
 
     if (!s) {
-        fuse_reply_err(req, ENOENT);
+        fuse_reply_err(req, is_reserved(dir, name) ? EPERM : ENOENT);
         return;
     }
-    if (newparent != VFS_I_QUEUE) {
+    if (!vfs_queue_is_dir(newdir)) {
         fuse_reply_err(req, EXDEV);
         return;
     }
-    if (ctx->uid != s->uid && !vfs_is_privileged(v, ctx->uid)) {
+    if (ctx->uid != s->attr.uid && !vfs_is_privileged(v, ctx->uid)) {
         fuse_reply_err(req, EPERM);
         return;
     }
-    if (flags & RENAME_EXCHANGE || !strcmp(newname, "new") || !strcmp(newname, "errors")) {
+    if ((flags & RENAME_EXCHANGE) || is_reserved(newdir, newname)) {
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (is_scratch_name(newname)) {
-        struct vfs_scratch *old = scratch_find(v, newname);
-        if (old == s) {
-            fuse_reply_err(req, 0);
-            return;
-        }
-        if (old && (flags & RENAME_NOREPLACE)) {
-            fuse_reply_err(req, EEXIST);
-            return;
-        }
-        if (old && old->uid != ctx->uid && !vfs_is_privileged(v, ctx->uid)) {
-            fuse_reply_err(req, EPERM);   /* sticky: another user's file stays */
-            return;
-        }
-        char *n = strdup(newname);
-        if (!n) {
-            fuse_reply_err(req, ENOMEM);
-            return;
-        }
-        if (old)
-            scratch_unlink(v, old);
-        free(s->name);
-        s->name = n;
-        fuse_reply_err(req, 0);
+    if (is_scratch_name(newdir, newname)) {
+        rc = scratch_rename(v, req, s, newdir, newname, flags);
+        fuse_reply_err(req, -rc);
         return;
     }
     /* renaming a scratch file to a visible name submits it, once */
-    int rc = submit_text(v, s->data.buf, s->data.len, ctx->uid, ctx->gid, ctx->pid, newname, NULL);
+    rc = submit_text(v, s->data.buf, s->data.len, ctx->uid, ctx->gid, ctx->pid, newname, NULL);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;

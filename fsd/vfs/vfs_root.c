@@ -196,8 +196,13 @@ int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         vfs_stat_dir(v, st, ino, v->owner, 0755, v->t_mount);
         return 0;
     case VFS_I_QUEUE:
-        /* anyone may submit; sticky like /tmp so scratch files stay private */
-        vfs_stat_dir(v, st, ino, v->owner, 01777, v->t_mount);
+        /* anyone may submit; sticky like /tmp so scratch files stay private;
+         * its mtime moves with every submission and scratch file */
+        vfs_stat_dir(v, st, ino, v->owner, 01777, v->queue_mtime);
+        st->st_nlink = 3;   /* ., .., drafts/.. */
+        return 0;
+    case VFS_I_QDRAFTS:
+        vfs_stat_dir(v, st, ino, v->owner, 01777, v->drafts_mtime);
         return 0;
     case VFS_I_QNEW:
         vfs_stat_file(v, st, ino, v->owner, 0666, 0, v->t_mount);
