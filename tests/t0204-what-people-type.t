@@ -1,0 +1,238 @@
+#!/bin/bash
+# Files as people write them: every common way of writing a file submits
+# exactly one job with the whole content and exits 0 (shell redirection,
+# here-documents, exec, dd at any block size, tee, cp -p/-a, install, rsync,
+# mv across file systems, Python, 1-byte writes from C); in-place editing
+# works in queue/drafts/; metadata shown in queue/ is true; refused
+# operations give the documented errno.
+. "$(dirname "$0")/lib.sh"
+plan 140
+
+fluxfs_start || bail_out "cannot mount"
+chmod 755 "$T"   # so that another user can reach the mount
+Q=$MNT/queue
+mkjob 'echo typed' > job.yaml
+njobs() { ls "$MNT/jobs" | wc -l; }
+newest() { ls -t "$MNT/jobs" | head -1; }
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# errno NAME of a Python statement's OSError, or "ok"
+pyerr() {
+	timeout 10 python3 -c "import errno, os, sys
+def f():
+$(sed 's/^/    /' <<<"$1")
+try:
+    f()
+    print('ok')
+except OSError as e:
+    print(errno.errorcode[e.errno])" "${@:2}"
+}
+
+# typed IDIOM CMD...: CMD (a bash -c script, $Q and $J set) submits exactly
+# one job, exits 0, and the job's jobspec is job.yaml byte for byte
+typed() {
+	local what=$1 before rc id
+	shift
+	before=$(njobs)
+	Q=$Q J=$T/job.yaml timeout 20 bash -c "$1"
+	rc=$?
+	is "$rc" 0 "$what: exits 0"
+	is "$(njobs)" $((before + 1)) "$what: exactly one job"
+	id=$(newest)
+	ok "$what: the jobspec is what was written" cmp -s job.yaml "$MNT/jobs/$id/jobspec"
+}
+
+# ---- 1. every idiom submits one job and exits 0
+typed 'cat >' 'cat "$J" > "$Q/r1.yaml"'
+typed 'cat >> onto a new name' 'cat "$J" >> "$Q/r2.yaml"'
+typed 'here-document' 'cat > "$Q/r3.yaml" <<EOF
+$(cat "$J")
+EOF'
+typed 'builtin printf >' 'printf "%s\n" "$(cat "$J")" > "$Q/r4.yaml"'
+typed 'exec >file' 'exec > "$Q/r5.yaml"; cat "$J"'
+typed 'exec 3> and a builtin line by line' \
+	'exec 3> "$Q/r6.yaml"; while IFS= read -r l; do printf "%s\n" "$l" >&3; done < "$J"; exec 3>&-'
+typed 'exec 3> and two commands' \
+	'exec 3> "$Q/r7.yaml"; head -n 5 "$J" >&3; tail -n +6 "$J" >&3; exec 3>&-'
+typed 'a { group; } > file' '{ head -n 3 "$J"; sleep 0.2; tail -n +4 "$J"; } > "$Q/r8.yaml"'
+for bs in 1 7 512 1M; do
+	typed "dd bs=$bs" "dd if=\"\$J\" of=\"\$Q/dd$bs.yaml\" bs=$bs status=none"
+done
+typed 'dd conv=fsync' 'dd if="$J" of="$Q/ddf.yaml" conv=fsync status=none'
+typed 'tee' 'tee "$Q/t.yaml" < "$J" > /dev/null'
+typed 'cp' 'cp "$J" "$Q/c.yaml"'
+typed 'cp -p' 'cp -p "$J" "$Q/cp.yaml"'
+typed 'cp -a' 'cp -a "$J" "$Q/ca.yaml"'
+typed 'install -m644' 'install -m644 "$J" "$Q/i.yaml"'
+typed 'install -p -m600' 'install -p -m600 "$J" "$Q/ip.yaml"'
+typed 'rsync' 'rsync "$J" "$Q/rs.yaml"'
+typed 'rsync -a' 'rsync -a "$J" "$Q/rsa.yaml"'
+typed 'mv from another file system' 'cp "$J" "$J.mv" && mv "$J.mv" "$Q/mv.yaml" && test ! -e "$J.mv"'
+typed 'python open("w")' 'python3 -c "import sys; open(sys.argv[1], \"w\").write(open(sys.argv[2]).read())" "$Q/p1.yaml" "$J"'
+typed 'python shutil.copy' 'python3 -c "import shutil, sys; shutil.copy(sys.argv[2], sys.argv[1])" "$Q/p2.yaml" "$J"'
+cat > onebyte.c <<'EOF'
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    int in = open(argv[1], O_RDONLY), out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char c;
+    if (in < 0 || out < 0)
+        return 2;
+    while (read(in, &c, 1) == 1)
+        if (write(out, &c, 1) != 1)
+            return 3;
+    if (close(out) != 0) {
+        perror("close");
+        return 4;
+    }
+    return 0;
+}
+EOF
+if cc -o onebyte onebyte.c; then
+	typed 'C, 1-byte writes' '"$PWD/onebyte" "$J" "$Q/c1.yaml"'
+else
+	skip "no C compiler"; skip "no C compiler"; skip "no C compiler"
+fi
+
+# the same process writing the same name twice submits twice
+n0=$(njobs)
+ok "one process copying to one name twice" timeout 10 python3 -c '
+import shutil, sys
+shutil.copy(sys.argv[2], sys.argv[1]); shutil.copy(sys.argv[2], sys.argv[1])' "$Q/twice.yaml" job.yaml
+is "$(njobs)" $((n0 + 2)) "... submits two jobs"
+
+# dup'ed descriptors: the close that ends the writing submits, whichever it is
+n0=$(njobs)
+out=$(pyerr '
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+fd2 = os.dup(fd)
+spec = open("job.yaml", "rb").read()
+os.write(fd, spec[:40]); os.close(fd)
+os.write(fd2, spec[40:]); os.close(fd2)' "$Q/dup.yaml")
+is "$out" ok "write, close one dup, write through the other"
+is "$(njobs)" $((n0 + 1)) "... one job"
+ok "... with the whole content" cmp -s job.yaml "$MNT/jobs/$(newest)/jobspec"
+# once submitted, a straggler writing through a duplicate gets EBUSY
+out=$(timeout 10 python3 -c '
+import errno, os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, open("job.yaml", "rb").read())
+pid = os.fork()
+if pid == 0:
+    time.sleep(0.5)
+    try:
+        os.write(fd, b"# late\n"); os._exit(1)
+    except OSError as e:
+        os._exit(0 if e.errno == errno.EBUSY else 2)
+os.close(fd)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))' "$Q/late.yaml")
+is "$out" 0 "a write after the submission gets EBUSY"
+
+# nothing written, nothing submitted
+n0=$(njobs)
+ok ": > file succeeds" bash -c ': > "$1"' _ "$Q/empty.yaml"
+ok "touch succeeds" touch "$Q/touched.yaml"
+is "$(njobs)" "$n0" "no job from files closed empty"
+like "$(tail -1 "$Q/errors")" 'touched\.yaml: ENODATA: nothing was written' "queue/errors says so"
+
+# bad input through a redirection: the error reaches the writer's close
+n0=$(njobs)
+printf 'version: 1\n' > bad.yaml
+nok "cat bad > queue/x fails" bash -c 'cat bad.yaml > "$1" 2>/dev/null' _ "$Q/bad.yaml"
+nok "dd of a bad jobspec fails" bash -c 'dd if=bad.yaml of="$1" status=none 2>/dev/null' _ "$Q/bad2.yaml"
+is "$(njobs)" "$n0" "no job from bad input"
+like "$(tail -1 "$Q/errors")" 'bad2\.yaml: EINVAL: ' "the reason is in queue/errors"
+
+# ---- 2. queue/drafts/: in-place editing submits nothing until mv
+D=$Q/drafts
+n0=$(njobs)
+ok "cp into drafts/" cp job.yaml "$D/x.yaml"
+ok "sed -i on a draft" sed -i 's/echo typed/echo sed/' "$D/x.yaml"
+ok "perl -pi on a draft" perl -pi -e 's/echo sed/echo perl/' "$D/x.yaml"
+ok "vi -es on a draft" timeout 20 vi -es -c '%s/echo perl/echo vim/' -c 'wq' "$D/x.yaml"
+ok "python tempfile + os.replace on a draft" timeout 10 python3 -c '
+import os, sys, tempfile
+d = os.path.dirname(sys.argv[1])
+fd, tmp = tempfile.mkstemp(dir=d)
+with os.fdopen(fd, "w") as f:
+    f.write(open(sys.argv[1]).read().replace("echo vim", "echo python"))
+os.replace(tmp, sys.argv[1])' "$D/x.yaml"
+is "$(njobs)" "$n0" "editing drafts submits nothing"
+is "$(ls -A "$D" | tr '\n' ' ')" "x.yaml " "only the draft is left in drafts/"
+like "$(cat "$D/x.yaml")" 'echo python' "the draft has every edit"
+ok "mv drafts/x.yaml queue/ submits it" mv "$D/x.yaml" "$Q/"
+is "$(njobs)" $((n0 + 1)) "... one job"
+id=$(newest)
+is "$(wait_job "$id")" "COMPLETED 0" "... which runs"
+is "$(cat "$MNT/jobs/$id/stdout")" "python" "... the edited command"
+nok "... and the draft is gone" test -e "$D/x.yaml"
+# the dot-file rule in queue/ itself
+# (sed -i needs drafts/: its temporary file has a visible name)
+sed 's/echo typed/echo dot/' job.yaml > "$Q/.y.yaml"
+ok "... a dot-file in queue/ is a scratch file" test -s "$Q/.y.yaml"
+ok "mv queue/.y.yaml queue/drafts/y.yaml" mv "$Q/.y.yaml" "$D/y.yaml"
+ok "mv drafts/y.yaml drafts/z.yaml" mv "$D/y.yaml" "$D/z.yaml"
+is "$(njobs)" $((n0 + 1)) "... still nothing submitted"
+like "$(cat "$D/z.yaml")" 'echo dot' "... the content moved along"
+# reserved names
+nok "mkdir queue/drafts fails" mkdir "$Q/drafts" 2>/dev/null
+is "$(pyerr 'os.mkdir(sys.argv[1])' "$Q/drafts")" EEXIST "... with EEXIST"
+is "$(pyerr 'os.rename(sys.argv[1], sys.argv[2])' "$D/z.yaml" "$Q/errors")" EINVAL "renaming onto queue/errors: EINVAL"
+is "$(pyerr 'os.unlink(sys.argv[1])' "$Q/new")" EPERM "unlink queue/new: EPERM"
+is "$(pyerr 'os.rmdir(sys.argv[1])' "$Q/drafts")" EPERM "rmdir queue/drafts: EPERM"
+is "$(pyerr 'os.mkdir(sys.argv[1])' "$D/sub")" EPERM "mkdir in drafts/: EPERM"
+
+# ---- 3. chmod, chown, times on one's own files; others get EPERM
+ok "chmod a draft" chmod 640 "$D/z.yaml"
+is "$(stat -c %a "$D/z.yaml")" 640 "... the mode applies"
+ok "chown a draft to oneself" chown "$(id -u):$(id -g)" "$D/z.yaml"
+ok "touch -d on a draft" touch -d '2001-02-03 04:05:06 UTC' "$D/z.yaml"
+is "$(stat -c %Y "$D/z.yaml")" 981173106 "... the mtime applies"
+ok "chown a draft to nobody (root)" chown 65534 "$D/z.yaml"
+is "$(stat -c %u "$D/z.yaml")" 65534 "... the owner applies"
+ok "nobody may chmod its draft" nobody chmod 600 "$D/z.yaml"
+ok "chown it back (root)" chown 0 "$D/z.yaml"
+nok "nobody may not chmod root's draft" nobody chmod 666 "$D/z.yaml" 2>/dev/null
+nok "nobody may not touch it" nobody touch "$D/z.yaml" 2>/dev/null
+nok "nobody may not truncate it" nobody truncate -s 0 "$D/z.yaml" 2>/dev/null
+nok "nobody may not read a 0600 draft" nobody cat "$D/z.yaml" 2>/dev/null
+nok "nobody may not remove it (sticky)" nobody rm -f "$D/z.yaml" 2>/dev/null
+ok "... it is still there" test -s "$D/z.yaml"
+cp -p job.yaml "$D/p.yaml"
+is "$(stat -c %Y "$D/p.yaml")" "$(stat -c %Y job.yaml)" "cp -p into drafts/ keeps the mtime"
+rm -f "$D/z.yaml" "$D/p.yaml"
+
+# ---- 5. metadata that the tree shows is true
+out=$(timeout 10 python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o640)
+os.write(fd, open("job.yaml", "rb").read())
+st = os.fstat(fd)
+print(st.st_size, st.st_uid, oct(st.st_mode & 0o777))
+os.close(fd)' "$Q/fs.yaml")
+is "$out" "$(stat -c %s job.yaml) 0 0o640" "fstat of an open submission: its size, owner and mode"
+out=$(timeout 10 python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b"x")
+os.unlink(sys.argv[1])
+st = os.fstat(fd)
+print(st.st_nlink, st.st_size)
+os.close(fd)' "$D/gone")
+is "$out" "0 1" "an open draft after unlink: nlink 0, its size still"
+m0=$(stat -c %Y.%y "$Q")
+sleep 1.1
+timeout 10 cp job.yaml "$Q/mt.yaml"
+isnt "$(stat -c %Y.%y "$Q")" "$m0" "queue/'s mtime moves when a job is submitted"
+id=$(newest)
+is "$(pyerr 'os.utime(sys.argv[1], (1, 1))' "$MNT/jobs/$id/jobspec")" EPERM "utimes on a job's file: EPERM"
+is "$(pyerr 'os.chmod(sys.argv[1], 0o644)' "$MNT/jobs/$id/jobspec")" EPERM "chmod on a job's file: EPERM"
+is "$(pyerr 'os.symlink("x", sys.argv[1])' "$Q/link")" EPERM "symlink in queue/: EPERM"
+is "$(pyerr 'os.link(sys.argv[1], sys.argv[2])' "$MNT/jobs/$id/jobspec" "$Q/hard")" EPERM "link: EPERM"
+is "$(pyerr 'os.mkfifo(sys.argv[1])' "$Q/fifo")" EPERM "mkfifo in queue/: EPERM"
+long=$(printf 'a%.0s' $(seq 300))
+is "$(pyerr 'open(sys.argv[1], "w")' "$Q/$long")" ENAMETOOLONG "a 300-byte name in queue/: ENAMETOOLONG"
+is "$(pyerr 'open(sys.argv[1], "w")' "$D/$long")" ENAMETOOLONG "... and in drafts/"
+ok "df shows the state directory's space" bash -c 'df -P "$1" | awk "NR == 2 { exit !(\$2 > 0) }"' _ "$MNT"
+done_testing
