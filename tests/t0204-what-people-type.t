@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 140
+plan 141
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -234,5 +234,11 @@ is "$(pyerr 'os.mkfifo(sys.argv[1])' "$Q/fifo")" EPERM "mkfifo in queue/: EPERM"
 long=$(printf 'a%.0s' $(seq 300))
 is "$(pyerr 'open(sys.argv[1], "w")' "$Q/$long")" ENAMETOOLONG "a 300-byte name in queue/: ENAMETOOLONG"
 is "$(pyerr 'open(sys.argv[1], "w")' "$D/$long")" ENAMETOOLONG "... and in drafts/"
+wait_job "$id" >/dev/null
+is "$(timeout 10 python3 -c '
+import mmap, sys
+with open(sys.argv[1], "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, mmap.MAP_SHARED, mmap.PROT_READ)
+    sys.stdout.write(m[:].decode())' "$MNT/jobs/$id/stdout")" "typed" "shared read-only mmap of stdout"
 ok "df shows the state directory's space" bash -c 'df -P "$1" | awk "NR == 2 { exit !(\$2 > 0) }"' _ "$MNT"
 done_testing

@@ -303,7 +303,10 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
             return;
         }
     }
-    vfs_reply_open(req, fi, fh, true);
+    /* output only grows, and a size change drops the kernel's cached pages
+     * (attributes are never cached): the page cache is safe for it, and
+     * shared mmap needs it (direct_io gives ENODEV) */
+    vfs_reply_open(req, fi, fh, kind != FH_OUTPUT);
 }
 
 static void reply_result(fuse_req_t req, struct job *job, size_t size, off_t off)
