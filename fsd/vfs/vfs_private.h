@@ -120,7 +120,7 @@ struct vfs_fh {
 struct vfs_ghost {
     fuse_ino_t ino;            /* 0: the slot is free */
     char name[256];
-    pid_t tgid;                /* the submitting process */
+    pid_t pid;                 /* the submitting thread (FUSE knows threads) */
     double until;              /* ev_now() after which it is gone */
     off_t size;
     struct vfs_attr attr;

@@ -184,24 +184,26 @@ static void submission_forget(struct vfs *v, struct vfs_fh *fh)
     }
 }
 
-/* The thread group (process) of a thread, or 0. */
-static pid_t proc_field(pid_t pid, const char *key)
+/* The parent of process pid, or 0: from /proc/PID/stat, much cheaper for
+ * the kernel to render than status. */
+static pid_t parent_of(pid_t pid)
 {
-    char path[64], line[128];
-    size_t klen = strlen(key);
-    pid_t val = 0;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            val = (pid_t)atoi(line + klen + 1);
-            break;
-        }
-    }
-    fclose(f);
-    return val;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+    char *p = strrchr(buf, ')');
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
 }
 
 static struct vfs_ghost *ghost_by_ino(struct vfs *v, fuse_ino_t ino)
@@ -213,19 +215,16 @@ static struct vfs_ghost *ghost_by_ino(struct vfs *v, fuse_ino_t ino)
     return NULL;
 }
 
-/* The ghost of name for the calling process, if it has one. */
+/* The ghost of name for the calling thread (the process, unless it has
+ * several threads), if it has one. */
 static struct vfs_ghost *ghost_find(struct vfs *v, fuse_req_t req, const char *name)
 {
     double now = ev_now(v->loop);
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    pid_t tgid = -1;
     for (int i = 0; i < VFS_GHOSTS; i++) {
         struct vfs_ghost *g = &v->ghosts[i];
-        if (!g->ino || g->until <= now || g->attr.uid != ctx->uid || strcmp(g->name, name))
-            continue;
-        if (tgid < 0)
-            tgid = proc_field(ctx->pid, "Tgid");
-        if (g->tgid == tgid)
+        if (g->ino && g->until > now && g->attr.uid == ctx->uid && g->pid == ctx->pid &&
+            !strcmp(g->name, name))
             return g;
     }
     return NULL;
@@ -242,16 +241,15 @@ static void ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
     }
     if (!fh->name || strlen(fh->name) >= sizeof(slot->name))
         return;
-    pid_t tgid = proc_field(pid, "Tgid");
     for (int i = 0; i < VFS_GHOSTS; i++) {
         struct vfs_ghost *g = &v->ghosts[i];
-        if (g->ino && g->tgid == tgid && g->attr.uid == fh->uid && !strcmp(g->name, fh->name))
+        if (g->ino && g->pid == pid && g->attr.uid == fh->uid && !strcmp(g->name, fh->name))
             g->ino = 0;   /* one name, one ghost: the latest */
     }
     memset(slot, 0, sizeof(*slot));
     slot->ino = VFS_INO(VK_GHOST, v->next_serial++);
     strcpy(slot->name, fh->name);
-    slot->tgid = tgid;
+    slot->pid = pid;
     slot->until = ev_now(v->loop) + VFS_GHOST_TTL;
     slot->size = (off_t)fh->data.len;
     slot->attr = fh->attr;
@@ -305,7 +303,7 @@ static bool still_open(struct vfs_fh *fh, pid_t pid)
         return false;
     if (pid_holds(pid, fh->ino, name))
         return true;
-    pid_t ppid = proc_field(pid, "PPid");
+    pid_t ppid = parent_of(pid);
     return ppid > 1 && pid_holds(ppid, fh->ino, name);
 }
 
