@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 141
+plan 155
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -240,5 +240,27 @@ import mmap, sys
 with open(sys.argv[1], "rb") as f:
     m = mmap.mmap(f.fileno(), 0, mmap.MAP_SHARED, mmap.PROT_READ)
     sys.stdout.write(m[:].decode())' "$MNT/jobs/$id/stdout")" "typed" "shared read-only mmap of stdout"
+# every row of doc/tree.md's "Operations that are not supported"
+J1=$MNT/jobs/$id
+while IFS='|' read -r want stmt args; do
+	# shellcheck disable=SC2086
+	is "$(pyerr "$stmt" $args)" "$want" "refused: $stmt ${args//$MNT\//}"
+done <<EOF
+EACCES|open(sys.argv[1], "w")|$J1/jobspec
+EACCES|os.truncate(sys.argv[1], 0)|$J1/state
+EROFS|os.mkdir(sys.argv[1])|$MNT/newdir
+EROFS|os.mkdir(sys.argv[1])|$MNT/resources/newdir
+EPERM|os.mkdir(sys.argv[1])|$Q/newdir
+EPERM|os.unlink(sys.argv[1])|$J1/stdout
+EPERM|os.unlink(sys.argv[1])|$MNT/status
+EPERM|os.rename(sys.argv[1], sys.argv[2])|$J1/stdout $J1/out2
+EPERM|os.chmod(sys.argv[1], 0o777)|$MNT/queue
+EPERM|os.chown(sys.argv[1], 1, 1)|$MNT/status
+EPERM|os.utime(sys.argv[1], (5, 5))|$MNT/resources/R
+EXDEV|open(sys.argv[1], "w").write("x"); os.rename(sys.argv[1], sys.argv[2])|$D/xdev $J1/xdev
+EINVAL|open(sys.argv[1], "w").write("x"); os.rename(sys.argv[1], sys.argv[2])|$Q/.inv $Q/new
+ENODEV|import mmap; f = open(sys.argv[1], "w+b"); f.write(b"x"); f.flush(); mmap.mmap(f.fileno(), 1)|$D/map
+EOF
+rm -f "$D/xdev" "$D/map" "$Q/.inv"
 ok "df shows the state directory's space" bash -c 'df -P "$1" | awk "NR == 2 { exit !(\$2 > 0) }"' _ "$MNT"
 done_testing
