@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 155
+plan 158
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -128,6 +128,23 @@ if pid == 0:
 os.close(fd)
 print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))' "$Q/late.yaml")
 is "$out" 0 "a write after the submission gets EBUSY"
+
+# many writers at once, each by a different idiom: one job per file
+n0=$(njobs)
+for w in 1 2 3 4; do
+	( for i in $(seq 10); do
+		case $w in
+		1) cat job.yaml > "$Q/w$w-$i.yaml" ;;
+		2) dd if=job.yaml of="$Q/w$w-$i.yaml" bs=16 status=none ;;
+		3) exec 3> "$Q/w$w-$i.yaml"; while IFS= read -r l; do printf '%s\n' "$l" >&3; done < job.yaml; exec 3>&- ;;
+		4) tee "$Q/w$w-$i.yaml" < job.yaml > /dev/null ;;
+		esac || echo "writer $w failed" >> writers.err
+	done ) &
+done
+wait
+nok "40 writers at once: every one exits 0" test -s writers.err
+is "$(njobs)" $((n0 + 40)) "... 40 jobs"
+is "$(for j in $(ls -t "$MNT/jobs" | head -40); do cmp -s job.yaml "$MNT/jobs/$j/jobspec" || echo "$j"; done)" "" "... each exactly what was written"
 
 # nothing written, nothing submitted
 n0=$(njobs)

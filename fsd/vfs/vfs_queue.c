@@ -428,10 +428,15 @@ static struct vfs_fh *submission_create(struct vfs *v, fuse_req_t req, const cha
         return NULL;
     }
     attr_init(&fh->attr, fuse_req_ctx(req), mode);
-    fh->next_open = v->open_submits;
-    v->open_submits = fh;
     touch_dir(v, VFS_I_QUEUE);
     return fh;
+}
+
+/* Once the kernel has the handle: fstat and fchmod find it by inode. */
+static void submission_opened(struct vfs *v, struct vfs_fh *fh)
+{
+    fh->next_open = v->open_submits;
+    v->open_submits = fh;
 }
 
 void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
@@ -471,10 +476,14 @@ void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     fi->fh = (uint64_t)(uintptr_t)fh;
     fi->direct_io = 1;
     if (fuse_reply_create(req, &e, fi) != 0) {
+        /* the creator went away: no release will come */
         if (s)
             s->nlookup--;
-        vfs_queue_release(v, fh);
+        vfs_fh_destroy(fh);
+        return;
     }
+    if (fh->kind == FH_SUBMIT)
+        submission_opened(v, fh);
 }
 
 void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -505,7 +514,8 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
         }
         fh->ino = g->ino;   /* the kernel knows it by this inode */
         g->ino = 0;         /* and its next submission leaves a new ghost */
-        vfs_reply_open(req, fi, fh, true);
+        if (vfs_reply_open(req, fi, fh, true) == 0)
+            submission_opened(v, fh);
         return;
     }
     struct vfs_scratch *s = VFS_KIND(ino) == VK_SCRATCH ? scratch_by_ino(v, ino) : NULL;
@@ -641,9 +651,11 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
                 return -EACCES;
             if (fh->submitted)
                 return -EBUSY;
+            size_t before = fh->data.len;
             if ((rc = buf_truncate(&fh->data, in->st_size)) < 0)
                 return rc;
-            fh->wrote = true;
+            /* dd's ftruncate to 0 before it writes is not content */
+            fh->wrote |= fh->data.len != before;
             clock_gettime(CLOCK_REALTIME, &fh->attr.mtime);
         }
         if (rest && (rc = attr_change(v, req, fh ? &fh->attr : &g->attr, in, rest, false)) < 0)
