@@ -29,6 +29,10 @@
 #include "fsd/vfs/vfs_private.h"
 
 #define SCRATCH_MAX_PER_USER 64
+/* Descriptors of one process looked at to decide whether a close is the
+ * last: the loop serves everyone, so a process with a million open files
+ * costs it no more than this; past it, the close counts as the last. */
+#define HOLDER_SCAN_MAX 4096
 
 bool vfs_queue_is_dir(fuse_ino_t ino)
 {
@@ -269,9 +273,11 @@ static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
     DIR *d = opendir(path);
     if (!d)
         return false;
-    for (struct dirent *e; !held && (e = readdir(d));) {
+    int seen = 0;
+    for (struct dirent *e; !held && seen < HOLDER_SCAN_MAX && (e = readdir(d));) {
         if (e->d_name[0] == '.')
             continue;
+        seen++;
         ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
         /* the link names the file as "<mount>/queue/<name>": a cheap filter
          * before the exact test on the inode number */
