@@ -365,6 +365,8 @@ struct alloc_node {
     int ncores;
     int *cpus;       /* OS cpu per allocated core, -1 if unknown here */
     int nslots;
+    int width;       /* cores bound to each slot (>= the slot's cores when a
+                      * whole node holds more than its slots ask for) */
 };
 
 struct alloc_view {
@@ -424,21 +426,33 @@ static int alloc_view_build(struct jobmgr *m, const struct jobspec *js, json_t *
             an->nslots = js->slot_cores > 0 ? an->ncores / js->slot_cores : 0;
             if (an->nslots == 0 && !js->general)
                 an->nslots = an->ncores > 0;
+            /* an exclusive node hands over all its cores, yet holds only
+             * the slots the jobspec asks for on it */
+            if (!js->general && js->nnodes > 0 && an->nslots > js->nslots)
+                an->nslots = js->nslots;
         }
         idset_destroy(ranks);
         idset_destroy(cores);
     }
-    if (js->general) {
-        /* general requests may put slots anywhere: deal the job's slots
-         * over its nodes in proportion to their cores */
-        int want = jobspec_total_slots(js), have = 0;
-        for (int n = 0; n < av->nnodes; n++)
-            have += av->nodes[n].nslots;
-        for (int n = 0; have < want && av->nnodes > 0; n = (n + 1) % av->nnodes, have++)
-            av->nodes[n].nslots++;
-        for (int n = av->nnodes - 1; have > want && n >= 0; n--)
-            while (have > want && av->nodes[n].nslots > 0)
-                av->nodes[n].nslots--, have--;
+    /* the job has the slots it asked for, wherever the allocation put more
+     * cores than they need; general requests may put slots anywhere: deal
+     * the job's slots over its nodes in proportion to their cores */
+    int want = jobspec_total_slots(js), have = 0;
+    for (int n = 0; n < av->nnodes; n++)
+        have += av->nodes[n].nslots;
+    for (int n = 0; js->general && have < want && av->nnodes > 0;
+         n = (n + 1) % av->nnodes, have++)
+        av->nodes[n].nslots++;
+    for (int n = av->nnodes - 1; have > want && n >= 0; n--)
+        while (have > want && av->nodes[n].nslots > 0)
+            av->nodes[n].nslots--, have--;
+    /* a node's cores are shared out among its slots, so the tasks of a
+     * whole node may use all of it */
+    for (int n = 0; n < av->nnodes; n++) {
+        struct alloc_node *an = &av->nodes[n];
+        an->width = an->nslots > 0 ? an->ncores / an->nslots : 0;
+        if (an->width < js->slot_cores)
+            an->width = js->slot_cores;
     }
     return av->nnodes > 0 ? 0 : -EINVAL;
 }
@@ -456,15 +470,18 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_vie
                        struct exec_task **tasksp, int **cpubufp)
 {
     const struct jobspec *js = job->js;
-    int nslots = 0;
+    int nslots = 0, width = 1;
     (void)m;
-    for (int i = 0; i < a->nnodes; i++)
+    for (int i = 0; i < a->nnodes; i++) {
         nslots += a->nodes[i].nslots;
+        if (a->nodes[i].width > width)
+            width = a->nodes[i].width;
+    }
     if (nslots < 1)
         return -EINVAL;
     int ntasks = js->per_slot ? js->per_slot * nslots : js->total;
     struct exec_task *tasks = calloc(ntasks, sizeof(*tasks));
-    int *cpus = calloc((size_t)(ntasks + nslots) * js->slot_cores, sizeof(int));
+    int *cpus = calloc((size_t)(ntasks + nslots) * width, sizeof(int));
     int *local = calloc(a->nnodes, sizeof(int));
     struct slot_ref *slots = calloc(nslots, sizeof(*slots));
     if (!tasks || !cpus || !local || !slots) {
@@ -476,7 +493,7 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_vie
     }
     for (int n = 0, k = 0; n < a->nnodes; n++)
         for (int i = 0; i < a->nodes[n].nslots; i++, k++)
-            slots[k] = (struct slot_ref){ .node = n, .first = i * js->slot_cores };
+            slots[k] = (struct slot_ref){ .node = n, .first = i * a->nodes[n].width };
     int *next = cpus;
     for (int t = 0; t < ntasks; t++) {
         int first = js->per_slot ? t / js->per_slot : t % nslots;
@@ -492,7 +509,7 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_vie
             const struct alloc_node *an = &a->nodes[slots[k].node];
             if (slots[k].node != home->node)
                 continue;   /* a task runs on one node */
-            for (int c = slots[k].first; c < slots[k].first + js->slot_cores && c < an->ncores; c++)
+            for (int c = slots[k].first; c < slots[k].first + an->width && c < an->ncores; c++)
                 if (an->cpus[c] >= 0)
                     next[tasks[t].ncpus++] = an->cpus[c];
         }
