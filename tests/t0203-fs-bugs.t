@@ -4,7 +4,6 @@
 # task-count caps, the wording of limits, and resources/ctl's size.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 10
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 # last_error: the reason of the caller's latest failure in queue/errors
@@ -52,6 +51,38 @@ id=$(submit total.yaml)
 is "$(wait_job "$id")" "COMPLETED 0" "total 3 on 2 exclusive nodes completes"
 is "$(jobfile "$id" stdout | sort -u)" "size=3" "... with 3 tasks"
 is "$(jobfile "$id" stdout | wc -l)" 3 "... 3 lines of output"
+
+# ---- drain and down survive a restart
+echo "drain node1" > "$MNT/resources/ctl"
+echo "down /cluster0/node2/core1" > "$MNT/resources/ctl"
+fluxfs_stop
+ok "daemon mounts again" fluxfs_start --resources "$FIXTURES/R-4n2c.json"
+is "$(cat "$MNT/resources/allocations")" "/cluster0/node1 node drained
+/cluster0/node2/core1 core down" "drain and down survive a restart"
+is "$(head -1 "$MNT/resources/cluster0/node1/state")" "node drained" "... node1's state says drained"
+nok "a write with one bad line fails" sh -c "printf 'up node1\ndrain /nope\n' > '$MNT/resources/ctl'"
+is "$(head -1 "$MNT/resources/cluster0/node1/state")" "node drained" "... and changes nothing"
+ok "unmount" fluxfs_stop
+
+# ---- a large resource status (over 256 KiB as JSON) survives a restart
+python3 - > big-R.json <<'PY'
+import json
+print(json.dumps({"version": 1, "execution": {
+    "R_lite": [{"rank": "0-99", "children": {"core": "0-127"}}],
+    "nodelist": ["n[0-99]"]}}))
+PY
+rm -rf "$STATE"
+ok "daemon mounts 100 nodes x 128 cores" fluxfs_start --resources big-R.json
+for n in $(seq 0 99); do
+	for c in $(seq 0 127); do echo "drain /cluster0/n$n/core$c"; done > lines
+	cat lines > "$MNT/resources/ctl" || break
+done
+is "$(grep -c ' core drained$' "$MNT/resources/allocations")" 12800 "12800 cores drained"
+fluxfs_stop
+ok "daemon mounts again" fluxfs_start --resources big-R.json
+is "$(grep -c ' core drained$' "$MNT/resources/allocations")" 12800 "... and still drained after a restart"
+is "$(head -1 "$MNT/resources/cluster0/n99/core127")" "core drained" "... the last one too"
+unlike "$(cat "$DAEMON_LOG")" "unreadable|cannot re" "... and nothing was logged as lost"
 
 ok "unmount" fluxfs_stop
 done_testing
