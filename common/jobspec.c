@@ -949,6 +949,35 @@ static void general_shape(const struct rspec_res *r, int n, int64_t mult, bool i
     }
 }
 
+static bool has_slot(const struct rspec_res *r, int n, const char *label)
+{
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(r[i].type, "slot") && r[i].label && !strcmp(r[i].label, label))
+            return true;
+        if (has_slot(r[i].with, r[i].nwith, label))
+            return true;
+    }
+    return false;
+}
+
+/* RFC 14: a task's slot is the label of a slot in resources; a task that
+ * names none would run on slots it never asked for. (rspec.h leaves this
+ * out: Fluxion's resource-query cases name slots that do not exist, and
+ * flux-core's V1 validator does not check it either.) */
+static int check_task_slots(const struct rspec *rs, struct errmsg *err)
+{
+    json_t *task;
+    size_t i;
+
+    json_array_foreach(json_object_get(rs->json, "tasks"), i, task) {
+        const char *label = json_string_value(json_object_get(task, "slot"));
+        if (label && !has_slot(rs->res, rs->nres, label))
+            return errmsg_set(err, -EINVAL, "tasks[%zu].slot: no slot labeled '%.60s' "
+                              "in resources", i, label);
+    }
+    return 0;
+}
+
 /* A jobspec in general RFC 14 form (version != 1). */
 static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
 {
@@ -956,6 +985,8 @@ static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
     if (rc < 0)
         return rc;
     const struct rspec *rs = js->rs;
+    if ((rc = check_task_slots(rs, err)) < 0)
+        return rc;
     js->general = true;
     if (!(js->argv = calloc(rs->argc + 1, sizeof(char *))))
         return errmsg_set(err, -ENOMEM, "out of memory");

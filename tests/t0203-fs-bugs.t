@@ -52,6 +52,36 @@ is "$(wait_job "$id")" "COMPLETED 0" "total 3 on 2 exclusive nodes completes"
 is "$(jobfile "$id" stdout | sort -u)" "size=3" "... with 3 tasks"
 is "$(jobfile "$id" stdout | wc -l)" 3 "... 3 lines of output"
 
+# ---- submissions refused with a reason that names what is wrong
+# general NAME SLOT: a version 9999 jobspec whose task runs on slot SLOT
+general() {
+	cat > "$1" <<-EOF
+	version: 9999
+	resources:
+	  - type: slot
+	    count: 1
+	    label: task
+	    with:
+	      - type: core
+	        count: 1
+	tasks:
+	  - command: ["true"]
+	    slot: $2
+	    count:
+	      per_slot: 1
+	attributes:
+	  system:
+	    duration: 60
+	EOF
+}
+general badslot.yaml nope
+ok "a general jobspec whose task names no slot is refused" refused badslot.yaml
+like "$(last_error)" "badslot.yaml: EINVAL: tasks\[0\]\.slot: no slot labeled 'nope' in resources" \
+	"... with the element named in queue/errors"
+general goodslot.yaml task
+id=$(submit goodslot.yaml)
+is "$(wait_job "$id")" "COMPLETED 0" "... and one that names its slot runs"
+
 # ---- drain and down survive a restart
 echo "drain node1" > "$MNT/resources/ctl"
 echo "down /cluster0/node2/core1" > "$MNT/resources/ctl"

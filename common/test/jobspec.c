@@ -425,6 +425,27 @@ static void test_messages(void)
            "resources: must be a list of exactly one resource", "empty resources");
 }
 
+/* General jobspecs: a task's slot must be the label of a slot (RFC 14). */
+#define GENERAL(label, slot) \
+    "version: 9999\nresources:\n  - type: node\n    count: 1\n    label: n\n" \
+    "    with:\n      - type: slot\n        count: 1\n        label: " label "\n" \
+    "        with:\n          - type: core\n            count: 1\n" \
+    "tasks:\n  - command: [ app ]\n    slot: " slot "\n    count:\n      per_slot: 1\n" \
+    "attributes:\n  system:\n    duration: 60\n"
+
+static void test_task_slots(void)
+{
+    struct jobspec *js = NULL;
+    struct errmsg err;
+
+    ok(parse_str(GENERAL("s", "s"), &js, &err) == 0, "general: a task on its slot is accepted");
+    jobspec_destroy(js);
+    reject(GENERAL("s", "nope"), "tasks[0].slot: no slot labeled 'nope' in resources",
+           "general: a task slot that names no label");
+    reject(GENERAL("s", "n"), "tasks[0].slot: no slot labeled 'n' in resources",
+           "general: a task slot that names a node's label");
+}
+
 static int read_file(const char *path, char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -537,6 +558,7 @@ int main(void)
     test_scalars();
     test_bombs();
     test_messages();
+    test_task_slots();
     if (shared) {
         conformance(shared, "valid_v1", true);
         conformance(shared, "invalid_v1", false);
