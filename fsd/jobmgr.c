@@ -693,6 +693,14 @@ static int submit_prepare(struct jobmgr *m, const char *text, size_t len, uid_t 
                           "read-only");
     if ((rc = parse_submission(text, len, &js, err)) < 0)
         return rc;
+    const char *what;
+    int64_t ntasks = jobspec_max_tasks(js, graph_nvertices(m->graph), &what);
+    if (ntasks > m->cfg.max_tasks) {
+        rc = errmsg_set(err, -EINVAL, "%s: asks for %lld tasks, more than the limit of "
+                        "%lld (fluxfsd --max-tasks)", what, (long long)ntasks,
+                        (long long)m->cfg.max_tasks);
+        goto error;
+    }
     if (qmgr_satisfiable(m->q, js->rs, err) < 0) {
         rc = -EINVAL;
         goto error;
@@ -1633,6 +1641,13 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->cfg.read_only = cfg && cfg->read_only;
+    m->cfg.max_tasks = cfg ? cfg->max_tasks : 0;
+    if (m->cfg.max_tasks <= 0) {
+        int64_t cores = graph_nvertices(graph) > 0 ? graph_vertex(graph, 0)->total[0] : 0;
+        m->cfg.max_tasks = cores * JOBMGR_MAX_TASKS_PER_CORE;
+        if (m->cfg.max_tasks < JOBMGR_MAX_TASKS_MIN)
+            m->cfg.max_tasks = JOBMGR_MAX_TASKS_MIN;
+    }
     m->purge_from = 1;
     int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "low");
     int qp = qmgr_policy_parse(cfg && cfg->queue_policy ? cfg->queue_policy : "easy");

@@ -82,6 +82,47 @@ general goodslot.yaml task
 id=$(submit goodslot.yaml)
 is "$(wait_job "$id")" "COMPLETED 0" "... and one that names its slot runs"
 
+# ---- task counts: capped at submission (4 nodes x 2 cores: the floor, 1024)
+mkjob true 1 60 2000000000 > huge.yaml
+ok "per_slot 2,000,000,000 is refused at submission" refused huge.yaml
+like "$(last_error)" "huge\.yaml: EINVAL: tasks\[0\]\.count\.per_slot: asks for 2000000000 tasks, more than the limit of 1024 \(fluxfsd --max-tasks\)" \
+	"... naming the element and the limit"
+sed 's/per_slot: 2/per_slot: 2000000000/' excl.yaml > hugex2.yaml
+ok "per_slot 2,000,000,000 on 2 slots is refused" refused hugex2.yaml
+like "$(last_error)" "hugex2\.yaml: EINVAL: tasks\[0\]\.count\.per_slot: too many tasks: 2000000000 per slot x 2 slots is more than 2147483647" \
+	"... saying how many"
+sed 's/per_slot: 2/total: 2000000000/' excl.yaml > hugetotal.yaml
+ok "total 2,000,000,000 is refused at submission" refused hugetotal.yaml
+like "$(last_error)" "tasks\[0\]\.count\.total: asks for 2000000000 tasks, more than the limit of 1024" \
+	"... naming total"
+# the limit itself is accepted (held, so nothing runs)
+sed 's/per_slot: 2/total: 1024/; s/duration: 60/duration: 60\n    urgency: 0/' excl.yaml > limit.yaml
+id=$(submit limit.yaml)
+ok "total 1024 is accepted" test -n "$id"
+ok "... and canceled" sh -c "echo cancel > '$MNT/jobs/$id/ctl'"
+sed 's/per_slot: 2/total: 1025/' excl.yaml > over.yaml
+ok "total 1025 is refused" refused over.yaml
+
+# ---- limits say which limit was hit
+sed 's/per_slot: 2/per_slot: 9223372036854775808/' excl.yaml > pow63.yaml
+ok "a count of 2^63 is refused" refused pow63.yaml
+like "$(last_error)" "pow63\.yaml: EINVAL: tasks\[0\]\.count\.per_slot: too large \(at most 2147483647\)" \
+	"... as too large, with the maximum"
+python3 - > longargv.yaml <<'PY'
+print("version: 1\nresources:\n  - type: slot\n    count: 1\n    label: task\n"
+      "    with:\n      - type: core\n        count: 1\n"
+      "tasks:\n  - command: [" + ",".join(["a"] * 200000) + "]\n"
+      "    slot: task\n    count:\n      per_slot: 1\n"
+      "attributes:\n  system:\n    duration: 60")
+PY
+ok "a command of 200,000 elements is refused" refused longargv.yaml
+like "$(last_error)" "longargv\.yaml: EINVAL: .*too many nodes: the document has more than 200000 values" \
+	"... naming the element limit"
+unlike "$(last_error)" "alias" "... not alias expansion"
+yes -- --- | head -1000000 > dashes.yaml
+ok "4 MB of empty YAML documents is refused" refused dashes.yaml
+like "$(last_error)" "dashes\.yaml: EINVAL: no jobspec in the submission" "... as holding no jobspec, not E2BIG"
+
 # ---- drain and down survive a restart
 echo "drain node1" > "$MNT/resources/ctl"
 echo "down /cluster0/node2/core1" > "$MNT/resources/ctl"
@@ -92,6 +133,21 @@ is "$(cat "$MNT/resources/allocations")" "/cluster0/node1 node drained
 is "$(head -1 "$MNT/resources/cluster0/node1/state")" "node drained" "... node1's state says drained"
 nok "a write with one bad line fails" sh -c "printf 'up node1\ndrain /nope\n' > '$MNT/resources/ctl'"
 is "$(head -1 "$MNT/resources/cluster0/node1/state")" "node drained" "... and changes nothing"
+ok "unmount" fluxfs_stop
+
+# ---- the task cap is an option
+ok "daemon mounts with --max-tasks 3" fluxfs_start --resources "$FIXTURES/R-4n2c.json" --max-tasks 3
+sed 's/per_slot: 2/total: 4/' excl.yaml > four.yaml
+ok "4 tasks are refused" refused four.yaml
+like "$(last_error)" "four\.yaml: EINVAL: tasks\[0\]\.count\.total: asks for 4 tasks, more than the limit of 3" \
+	"... with the configured limit"
+sed 's/per_slot: 2/total: 3/' excl.yaml > three.yaml
+id=$(submit three.yaml)
+is "$(wait_job "$id")" "COMPLETED 0" "3 tasks run"
+ok "unmount" fluxfs_stop
+ok "daemon mounts with -o max_tasks=2" fluxfs_start --resources "$FIXTURES/R-4n2c.json" -o max_tasks=2
+ok "3 tasks are refused" refused three.yaml
+like "$(last_error)" "limit of 2 " "... with the configured limit"
 ok "unmount" fluxfs_stop
 
 # ---- a large resource status (over 256 KiB as JSON) survives a restart
