@@ -209,11 +209,21 @@ static int check_tag(struct loader *ld, const yaml_event_t *ev, const yaml_char_
     return load_error(ld, &ev->start_mark, -EINVAL, msg);
 }
 
+/* n more values (scalars, lists, mappings; an alias counts what it
+ * expands to): the limit says which it was that went past it. */
 static int count_node(struct loader *ld, const yaml_event_t *ev, size_t n)
 {
-    if (n > LOAD_MAX_NODES || ld->nodes > LOAD_MAX_NODES - n)
-        return load_error(ld, &ev->start_mark, -EINVAL,
-                          "document has too many nodes (alias expansion?)");
+    char msg[128];
+
+    if (n > LOAD_MAX_NODES || ld->nodes > LOAD_MAX_NODES - n) {
+        if (ev->type == YAML_ALIAS_EVENT)
+            snprintf(msg, sizeof(msg), "too many nodes: alias '%.40s' expands the document "
+                     "past %d values", (const char *)ev->data.alias.anchor, LOAD_MAX_NODES);
+        else
+            snprintf(msg, sizeof(msg), "too many nodes: the document has more than %d "
+                     "values (list elements, keys and scalars)", LOAD_MAX_NODES);
+        return load_error(ld, &ev->start_mark, -EINVAL, msg);
+    }
     ld->nodes += n;
     return 0;
 }
@@ -525,10 +535,10 @@ static int get_int(json_t *v, const char *path, int min, int *out, struct errmsg
 {
     json_int_t n;
 
+    if (rspec_is_huge_integer(v) || (json_is_integer(v) && json_integer_value(v) > INT_MAX))
+        return errmsg_set(err, -EINVAL, "%s: too large (at most %d)", path, INT_MAX);
     if (!json_is_integer(v) || (n = json_integer_value(v)) < min)
         return errmsg_set(err, -EINVAL, "%s: must be an integer >= %d", path, min);
-    if (n > INT_MAX)
-        return errmsg_set(err, -EINVAL, "%s: must be at most %d", path, INT_MAX);
     if (out)
         *out = (int)n;
     return 0;
@@ -918,8 +928,15 @@ static int check_jobspec(json_t *o, struct jobspec *js, struct errmsg *err)
         return rc;
     /* the task count is multiplied by slots; keep the result an int */
     if (js->per_slot > 0 && jobspec_total_slots(js) > INT_MAX / js->per_slot)
-        return invalid(err, "tasks[0].count.per_slot", "too many tasks");
+        return errmsg_set(err, -EINVAL, "tasks[0].count.per_slot: too many tasks: %d per "
+                          "slot x %d slots is more than %d", js->per_slot,
+                          jobspec_total_slots(js), INT_MAX);
     return 0;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    return (a > 0 && b > INT64_MAX / a) ? INT64_MAX : a * b;
 }
 
 /* Slots and their cores/gpus, counting each vertex at its minimum. */
@@ -929,7 +946,9 @@ static void general_shape(const struct rspec_res *r, int n, int64_t mult, bool i
     for (int i = 0; i < n; i++) {
         int64_t c = r[i].count.min > 0 ? r[i].count.min : 0;
         if (!strcmp(r[i].type, "slot")) {
-            *nslots += mult * c;
+            /* saturates: more than INT_MAX slots is refused by the caller */
+            *nslots = sat_mul(mult, c) > INT64_MAX - *nslots ? INT64_MAX
+                                                             : *nslots + sat_mul(mult, c);
             if (!js->slot_label && r[i].label)
                 js->slot_label = strdup(r[i].label);
             int64_t per = 0;
@@ -941,12 +960,44 @@ static void general_shape(const struct rspec_res *r, int n, int64_t mult, bool i
             }
             continue;
         }
+        int64_t n = sat_mul(mult, c);
+        if (n > INT_MAX)
+            n = INT_MAX;    /* no slot of that many is ever satisfiable */
         if (in_slot && !strcmp(r[i].type, "core"))
-            js->slot_cores += (int)(mult * c);
+            js->slot_cores = (int)(js->slot_cores + n > INT_MAX ? INT_MAX : js->slot_cores + n);
         if (in_slot && !strcmp(r[i].type, "gpu"))
-            js->slot_gpus += (int)(mult * c);
-        general_shape(r[i].with, r[i].nwith, mult * c, in_slot, js, nslots);
+            js->slot_gpus = (int)(js->slot_gpus + n > INT_MAX ? INT_MAX : js->slot_gpus + n);
+        general_shape(r[i].with, r[i].nwith, sat_mul(mult, c), in_slot, js, nslots);
     }
+}
+
+static bool has_slot(const struct rspec_res *r, int n, const char *label)
+{
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(r[i].type, "slot") && r[i].label && !strcmp(r[i].label, label))
+            return true;
+        if (has_slot(r[i].with, r[i].nwith, label))
+            return true;
+    }
+    return false;
+}
+
+/* RFC 14: a task's slot is the label of a slot in resources; a task that
+ * names none would run on slots it never asked for. (rspec.h leaves this
+ * out: Fluxion's resource-query cases name slots that do not exist, and
+ * flux-core's V1 validator does not check it either.) */
+static int check_task_slots(const struct rspec *rs, struct errmsg *err)
+{
+    json_t *task;
+    size_t i;
+
+    json_array_foreach(json_object_get(rs->json, "tasks"), i, task) {
+        const char *label = json_string_value(json_object_get(task, "slot"));
+        if (label && !has_slot(rs->res, rs->nres, label))
+            return errmsg_set(err, -EINVAL, "tasks[%zu].slot: no slot labeled '%.60s' "
+                              "in resources", i, label);
+    }
+    return 0;
 }
 
 /* A jobspec in general RFC 14 form (version != 1). */
@@ -956,6 +1007,8 @@ static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
     if (rc < 0)
         return rc;
     const struct rspec *rs = js->rs;
+    if ((rc = check_task_slots(rs, err)) < 0)
+        return rc;
     js->general = true;
     if (!(js->argv = calloc(rs->argc + 1, sizeof(char *))))
         return errmsg_set(err, -ENOMEM, "out of memory");
@@ -972,12 +1025,17 @@ static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
     js->nslots = (int)nslots;
     if (js->slot_cores < 1)
         js->slot_cores = 1;     /* a slot of gpus or memory still runs somewhere */
-    js->per_slot = rs->per_slot > 0 && rs->per_slot < INT_MAX ? (int)rs->per_slot : 0;
-    js->total = rs->total > 0 && rs->total < INT_MAX ? (int)rs->total : 0;
+    if (rs->per_slot > INT_MAX || rs->total > INT_MAX)
+        return errmsg_set(err, -EINVAL, "tasks[0].count.%s: too large (at most %d)",
+                          rs->total ? "total" : "per_slot", INT_MAX);
+    js->per_slot = rs->per_slot > 0 ? (int)rs->per_slot : 0;
+    js->total = rs->total > 0 ? (int)rs->total : 0;
     if (!js->per_slot && !js->total)
         js->per_slot = 1;
     if (js->per_slot > 0 && nslots > INT_MAX / js->per_slot)
-        return invalid(err, "tasks[0].count.per_slot", "too many tasks");
+        return errmsg_set(err, -EINVAL, "tasks[0].count.per_slot: too many tasks: %d per "
+                          "slot x %lld slots is more than %d", js->per_slot,
+                          (long long)nslots, INT_MAX);
     js->duration = rs->duration;
     json_t *sys = json_object_get(json_object_get(o, "attributes"), "system");
     json_t *v;
@@ -1021,6 +1079,42 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
 error:
     jobspec_destroy(js);
     return rc;
+}
+
+/* Slots of a general request with every count at its maximum. */
+static int64_t max_slots(const struct rspec_res *r, int n, int64_t mult, int64_t limit)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < n && sum < limit; i++) {
+        int64_t c = sat_mul(mult, r[i].count.max < limit ? r[i].count.max : limit);
+        if (!strcmp(r[i].type, "slot"))
+            sum += c < limit ? c : limit;
+        else if (c > 0)
+            sum += max_slots(r[i].with, r[i].nwith, c, limit);
+    }
+    return sum < limit ? sum : limit;
+}
+
+int64_t jobspec_max_tasks(const struct jobspec *js, int64_t slot_limit, const char **element)
+{
+    int64_t per_slot = js->per_slot, total = js->total, slots;
+    *element = "tasks[0].count.per_slot";
+    if (js->general) {
+        /* the request as written, not as reduced for the executor */
+        per_slot = js->rs->per_slot;
+        total = js->rs->total;
+        slots = max_slots(js->rs->res, js->rs->nres, 1, slot_limit);
+        if (!per_slot && !total) {
+            *element = "tasks[0].count";
+            per_slot = 1;
+        }
+    } else
+        slots = jobspec_total_slots(js) < slot_limit ? jobspec_total_slots(js) : slot_limit;
+    if (total > 0) {
+        *element = "tasks[0].count.total";
+        return total;
+    }
+    return sat_mul(per_slot, slots);
 }
 
 int jobspec_total_slots(const struct jobspec *js)

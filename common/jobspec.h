@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "common/errmsg.h"
 #include "common/rspec.h"
@@ -70,6 +71,15 @@ json_t *jobspec_load_yaml(const char *buf, size_t len, struct errmsg *err);
 
 /* Total number of tasks the jobspec asks for (per_slot * slots, or total). */
 int jobspec_ntasks(const struct jobspec *js);
+
+/* The most tasks the jobspec can make an instance start: count.total, or
+ * per_slot times its slots with every count at its maximum. A count with no
+ * maximum (RFC 14 "as many as there are") and the slot total stop at
+ * slot_limit: every slot holds resources of its own, so an instance of
+ * slot_limit vertices never gives more. Saturates at INT64_MAX. *element is
+ * set to the path of the count that says how many tasks
+ * ("tasks[0].count.per_slot"). */
+int64_t jobspec_max_tasks(const struct jobspec *js, int64_t slot_limit, const char **element);
 
 /* Total slots across all nodes. */
 int jobspec_total_slots(const struct jobspec *js);

@@ -143,6 +143,13 @@ int jobstream_split(const char *buf, size_t len, struct jobstream_doc **docs,
         free(d.v);
         return rc;
     }
+    if (d.n == 0 && !(len >= 2 && buf[0] == '#' && buf[1] == '!')) {
+        /* whatever its size: it is not too big, it has nothing in it */
+        free(d.v);
+        return errmsg_set(err, -EINVAL, i == len ? "no jobspec in the submission (it is empty)"
+                          : "no jobspec in the submission (nothing but blank lines, comments "
+                            "and '---' or '...' markers)");
+    }
     if (d.n <= 1) {
         /* one job: its text exactly as written, markers and all */
         d.n = 0;

@@ -12,7 +12,9 @@
  * Splitting only finds where each document starts and ends; each one is
  * then parsed and validated on its own (jobspec_parse), and its text is kept
  * exactly as submitted. A batch script (#!) is always one document. An
- * empty YAML document (two markers in a row, a leading "---") is skipped.
+ * empty YAML document (two markers in a row, a leading "---") is skipped;
+ * a submission with nothing else (empty, or millions of "---" lines) holds
+ * no jobspec and is refused as such, not for its size.
  */
 #ifndef FLUXFS_JOBSTREAM_H
 #define FLUXFS_JOBSTREAM_H
@@ -29,8 +31,9 @@ struct jobstream_doc {
 };
 
 /* Split buf[0..len). Returns the number of documents (>= 1) and sets *docs
- * (caller frees), or -EINVAL (a JSON stream that is not well formed, or
- * more than JOBSTREAM_MAX_DOCS documents) / -ENOMEM with err filled. Text
+ * (caller frees), or -EINVAL (a JSON stream that is not well formed, more
+ * than JOBSTREAM_MAX_DOCS documents, or no document at all: "no jobspec in
+ * the submission") / -ENOMEM with err filled. Text
  * that is not a stream of either kind is returned as one document, for the
  * jobspec parser to explain what is wrong with it. */
 int jobstream_split(const char *buf, size_t len, struct jobstream_doc **docs,

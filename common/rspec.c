@@ -264,6 +264,27 @@ static int check_range(const struct rspec_count *c, const char *path, bool str,
     return 0;
 }
 
+bool rspec_is_huge_integer(json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s)
+        return false;
+    if (*s == '+')
+        s++;
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || s[n] != '\0')
+        return false;
+    while (n > 1 && *s == '0')
+        s++, n--;
+    /* more digits than INT64_MAX (19), or as many and larger */
+    return n > 19 || (n == 19 && strcmp(s, "9223372036854775807") > 0);
+}
+
+static int too_large(struct errmsg *err, const char *path)
+{
+    return fail(err, path, "too large (at most %lld)", (long long)INT64_MAX);
+}
+
 /* A count member: a JSON integer >= 1.  How members relate to each other
  * is check_range()'s business. */
 static int range_int(json_t *v, const char *path, const char *key, int64_t *out,
@@ -273,7 +294,8 @@ static int range_int(json_t *v, const char *path, const char *key, int64_t *out,
 
     if (!json_is_integer(v) || json_integer_value(v) < 1) {
         pathf(sub, "%s.%s", path, key);
-        return invalid(err, sub, "must be an integer >= 1");
+        return rspec_is_huge_integer(v) ? too_large(err, sub)
+                                        : invalid(err, sub, "must be an integer >= 1");
     }
     *out = json_integer_value(v);
     return 0;
@@ -483,6 +505,8 @@ static int parse_count(json_t *v, const char *type, const char *path, struct rsp
     }
     if (json_is_object(v))
         return parse_count_object(v, path, c, err);
+    if (rspec_is_huge_integer(v))
+        return too_large(err, path);
     if (json_is_string(v))
         return parse_count_string(v, path, c, err);
     return invalid(err, path, "must be an integer, a mapping or a range string");
@@ -641,6 +665,9 @@ static int check_count_int(json_t *v, const char *path, const char *key, struct 
     pathf(sub, "%s.%s", path, key);
     if (!v)
         return invalid(err, sub, "required");
+    /* tasks are counted in ints, here and by every executor */
+    if (rspec_is_huge_integer(v) || (json_is_integer(v) && json_integer_value(v) > INT_MAX))
+        return fail(err, sub, "too large (at most %d)", INT_MAX);
     if (!json_is_integer(v) || json_integer_value(v) < 1)
         return invalid(err, sub, "must be an integer >= 1");
     return 0;

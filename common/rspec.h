@@ -109,6 +109,11 @@ int64_t rspec_count_next(const struct rspec_count *c, int64_t cur);
  * the most available, subject to the operator). */
 int64_t rspec_count_best(const struct rspec_count *c, int64_t avail);
 
+/* v is an integer too large for a JSON integer (over INT64_MAX): the YAML
+ * loader keeps such a plain scalar as text, and a count that is text must
+ * be reported as too large rather than as not a number. */
+bool rspec_is_huge_integer(json_t *v);
+
 /* attributes.system.dependencies (RFC 26), as both validators check it:
  * 0 or -EINVAL with the path in err. */
 int rspec_check_dependencies(json_t *deps, struct errmsg *err);

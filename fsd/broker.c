@@ -312,6 +312,7 @@ static int setup(struct broker *b)
         .match_policy = b->cfg->match_policy,
         .queue_policy = b->cfg->queue_policy,
         .queue_depth = b->cfg->queue_depth,
+        .max_tasks = b->cfg->max_tasks,
         .read_only = b->cfg->read_only,
     };
     struct nests_config ncfg = {

@@ -28,6 +28,7 @@ struct broker_config {
     uint64_t output_cap;
     double purge_age;            /* retention: seconds, 0 = keep */
     uint64_t purge_keep;         /* retention: inactive jobs kept, 0 = all */
+    int64_t max_tasks;           /* most tasks one job may ask for, 0 = default */
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 

@@ -48,6 +48,8 @@ struct jobmgr {
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
+    bool status_unsaved;         /* resource status written, not yet committed */
+    bool status_resave;          /* its commit failed: write it again */
     uint64_t purge_from;         /* no purgeable job has a smaller seq */
     double last_purge;
 
@@ -365,6 +367,8 @@ struct alloc_node {
     int ncores;
     int *cpus;       /* OS cpu per allocated core, -1 if unknown here */
     int nslots;
+    int width;       /* cores bound to each slot (>= the slot's cores when a
+                      * whole node holds more than its slots ask for) */
 };
 
 struct alloc_view {
@@ -424,21 +428,33 @@ static int alloc_view_build(struct jobmgr *m, const struct jobspec *js, json_t *
             an->nslots = js->slot_cores > 0 ? an->ncores / js->slot_cores : 0;
             if (an->nslots == 0 && !js->general)
                 an->nslots = an->ncores > 0;
+            /* an exclusive node hands over all its cores, yet holds only
+             * the slots the jobspec asks for on it */
+            if (!js->general && js->nnodes > 0 && an->nslots > js->nslots)
+                an->nslots = js->nslots;
         }
         idset_destroy(ranks);
         idset_destroy(cores);
     }
-    if (js->general) {
-        /* general requests may put slots anywhere: deal the job's slots
-         * over its nodes in proportion to their cores */
-        int want = jobspec_total_slots(js), have = 0;
-        for (int n = 0; n < av->nnodes; n++)
-            have += av->nodes[n].nslots;
-        for (int n = 0; have < want && av->nnodes > 0; n = (n + 1) % av->nnodes, have++)
-            av->nodes[n].nslots++;
-        for (int n = av->nnodes - 1; have > want && n >= 0; n--)
-            while (have > want && av->nodes[n].nslots > 0)
-                av->nodes[n].nslots--, have--;
+    /* the job has the slots it asked for, wherever the allocation put more
+     * cores than they need; general requests may put slots anywhere: deal
+     * the job's slots over its nodes in proportion to their cores */
+    int want = jobspec_total_slots(js), have = 0;
+    for (int n = 0; n < av->nnodes; n++)
+        have += av->nodes[n].nslots;
+    for (int n = 0; js->general && have < want && av->nnodes > 0;
+         n = (n + 1) % av->nnodes, have++)
+        av->nodes[n].nslots++;
+    for (int n = av->nnodes - 1; have > want && n >= 0; n--)
+        while (have > want && av->nodes[n].nslots > 0)
+            av->nodes[n].nslots--, have--;
+    /* a node's cores are shared out among its slots, so the tasks of a
+     * whole node may use all of it */
+    for (int n = 0; n < av->nnodes; n++) {
+        struct alloc_node *an = &av->nodes[n];
+        an->width = an->nslots > 0 ? an->ncores / an->nslots : 0;
+        if (an->width < js->slot_cores)
+            an->width = js->slot_cores;
     }
     return av->nnodes > 0 ? 0 : -EINVAL;
 }
@@ -456,15 +472,18 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_vie
                        struct exec_task **tasksp, int **cpubufp)
 {
     const struct jobspec *js = job->js;
-    int nslots = 0;
+    int nslots = 0, width = 1;
     (void)m;
-    for (int i = 0; i < a->nnodes; i++)
+    for (int i = 0; i < a->nnodes; i++) {
         nslots += a->nodes[i].nslots;
+        if (a->nodes[i].width > width)
+            width = a->nodes[i].width;
+    }
     if (nslots < 1)
         return -EINVAL;
     int ntasks = js->per_slot ? js->per_slot * nslots : js->total;
     struct exec_task *tasks = calloc(ntasks, sizeof(*tasks));
-    int *cpus = calloc((size_t)(ntasks + nslots) * js->slot_cores, sizeof(int));
+    int *cpus = calloc((size_t)(ntasks + nslots) * width, sizeof(int));
     int *local = calloc(a->nnodes, sizeof(int));
     struct slot_ref *slots = calloc(nslots, sizeof(*slots));
     if (!tasks || !cpus || !local || !slots) {
@@ -476,7 +495,7 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_vie
     }
     for (int n = 0, k = 0; n < a->nnodes; n++)
         for (int i = 0; i < a->nodes[n].nslots; i++, k++)
-            slots[k] = (struct slot_ref){ .node = n, .first = i * js->slot_cores };
+            slots[k] = (struct slot_ref){ .node = n, .first = i * a->nodes[n].width };
     int *next = cpus;
     for (int t = 0; t < ntasks; t++) {
         int first = js->per_slot ? t / js->per_slot : t % nslots;
@@ -492,7 +511,7 @@ static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_vie
             const struct alloc_node *an = &a->nodes[slots[k].node];
             if (slots[k].node != home->node)
                 continue;   /* a task runs on one node */
-            for (int c = slots[k].first; c < slots[k].first + js->slot_cores && c < an->ncores; c++)
+            for (int c = slots[k].first; c < slots[k].first + an->width && c < an->ncores; c++)
                 if (an->cpus[c] >= 0)
                     next[tasks[t].ncpus++] = an->cpus[c];
         }
@@ -674,6 +693,14 @@ static int submit_prepare(struct jobmgr *m, const char *text, size_t len, uid_t 
                           "read-only");
     if ((rc = parse_submission(text, len, &js, err)) < 0)
         return rc;
+    const char *what;
+    int64_t ntasks = jobspec_max_tasks(js, graph_nvertices(m->graph), &what);
+    if (ntasks > m->cfg.max_tasks) {
+        rc = errmsg_set(err, -EINVAL, "%s: asks for %lld tasks, more than the limit of "
+                        "%lld (fluxfsd --max-tasks)", what, (long long)ntasks,
+                        (long long)m->cfg.max_tasks);
+        goto error;
+    }
     if (qmgr_satisfiable(m->q, js->rs, err) < 0) {
         rc = -EINVAL;
         goto error;
@@ -1137,37 +1164,66 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
 }
 
 /* Vertices that are not up, as {"PATH": "down"|"drained"} in the store's
- * meta table (committed with the next transaction), so an operator's drain
- * survives a restart. */
-static void save_resource_status(struct jobmgr *m)
+ * meta table, so an operator's drain survives a restart. Written into the
+ * open transaction; jobmgr_after_commit() writes it again at the next
+ * iteration if that transaction did not commit. 0 or -errno. */
+static int save_resource_status(struct jobmgr *m)
 {
     json_t *o = json_object();
     char path[1024];
-    for (int v = 0; o && v < graph_nvertices(m->graph); v++) {
+    int rc = o ? 0 : -ENOMEM;
+    for (int v = 0; rc == 0 && v < graph_nvertices(m->graph); v++) {
         const struct graph_vertex *x = graph_vertex(m->graph, v);
-        if (x->status != GRAPH_UP && graph_path(m->graph, v, path, sizeof(path)) == 0)
-            json_object_set_new(o, path, json_string(x->status == GRAPH_DOWN ? "down"
-                                                                          : "drained"));
+        if (x->status == GRAPH_UP)
+            continue;
+        if (graph_path(m->graph, v, path, sizeof(path)) < 0)
+            rc = -ENAMETOOLONG;
+        else if (json_object_set_new(o, path, json_string(x->status == GRAPH_DOWN ? "down"
+                                                                              : "drained")))
+            rc = -ENOMEM;
     }
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int rc = text ? store_meta_put(m->st, "resource-status", text, strlen(text)) : -ENOMEM;
+    char *text = rc == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (rc == 0)
+        rc = text ? store_meta_put(m->st, "resource-status", text, strlen(text)) : -ENOMEM;
     if (rc < 0)
         syslog(LOG_ERR, "cannot record resource status: %s", strerror(-rc));
+    else
+        m->status_unsaved = true;   /* until its transaction commits */
     free(text);
     json_decref(o);
+    return rc;
 }
 
+/* The resource status a previous run saved, whatever its size. */
 static void load_resource_status(struct jobmgr *m)
 {
-    size_t size = 256 * 1024, len = 0;
-    char *buf = malloc(size);
-    if (!buf || store_meta_get(m->st, "resource-status", buf, size - 1, &len) < 0) {
+    size_t len = 0, got = 0;
+    int rc = store_meta_get(m->st, "resource-status", NULL, 0, &len);
+    if (rc == -ENOENT)
+        return;
+    char *buf = rc == 0 ? malloc(len + 1) : NULL;
+    if (rc == 0 && !buf)
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = store_meta_get(m->st, "resource-status", buf, len, &got);
+    if (rc == 0 && got != len)
+        rc = -EIO;   /* nothing else writes the store meanwhile */
+    if (rc < 0) {
+        syslog(LOG_ERR, "cannot read the resource status of the previous run: %s; "
+               "every resource starts up", strerror(-rc));
         free(buf);
         return;
     }
     buf[len] = '\0';
-    json_t *o = json_loads(buf, 0, NULL);
+    json_error_t jerr;
+    json_t *o = json_loads(buf, 0, &jerr);
     free(buf);
+    if (!json_is_object(o)) {
+        syslog(LOG_ERR, "the resource status of the previous run is unreadable (%s); "
+               "every resource starts up", o ? "not an object" : jerr.text);
+        json_decref(o);
+        return;
+    }
     const char *path;
     json_t *st;
     json_object_foreach(o, path, st) {
@@ -1181,10 +1237,50 @@ static void load_resource_status(struct jobmgr *m)
     json_decref(o);
 }
 
+/* One line of resources/ctl: its vertex and the status it asks for. */
+static int resource_ctl_parse(struct jobmgr *m, const char *line, int *vp,
+                              enum graph_status *stp, struct errmsg *err)
+{
+    char verb[16], path[1024];
+    if (sscanf(line, "%15s %1023s", verb, path) != 2)
+        return errmsg_set(err, -EINVAL, "expected 'up|down|drain PATH', got '%s'", line);
+    enum graph_status st = !strcmp(verb, "up") ? GRAPH_UP
+                         : !strcmp(verb, "down") ? GRAPH_DOWN
+                         : !strcmp(verb, "drain") ? GRAPH_DRAINED : (enum graph_status)-1;
+    if ((int)st < 0)
+        return errmsg_set(err, -EINVAL, "unknown verb '%s' (up, down or drain)", verb);
+    int v = graph_find_path(m->graph, path);
+    if (v < 0) {
+        /* a bare vertex name (a node's host name) is enough when unique */
+        for (int u = 0; u < graph_nvertices(m->graph); u++) {
+            if (strcmp(graph_vertex(m->graph, u)->name, path))
+                continue;
+            if (v >= 0)
+                return errmsg_set(err, -EINVAL, "'%s' names several vertices: "
+                                  "give its path", path);
+            v = u;
+        }
+    }
+    if (v < 0)
+        return errmsg_set(err, -ENOENT, "no resource '%s'", path);
+    *vp = v;
+    *stp = st;
+    return 0;
+}
+
+struct status_change {
+    int v;
+    enum graph_status st, old;
+};
+
+/* Every line is checked before any takes effect, and the new status is
+ * recorded before jobs are failed, so a write that fails changed nothing. */
 int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
                         struct errmsg *err)
 {
     char buf[4096], *save = NULL;
+    struct status_change ch[sizeof(buf) / 4];   /* a line is at least "up x" */
+    int n = 0, rc;
     if (uid != 0 && uid != m->owner)
         return errmsg_set(err, -EPERM, "only the instance owner may change resources");
     if (m->cfg.read_only)
@@ -1194,38 +1290,32 @@ int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t le
     memcpy(buf, text, len);
     buf[len] = '\0';
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char verb[16], path[1024];
-        if (sscanf(line, "%15s %1023s", verb, path) != 2)
-            return errmsg_set(err, -EINVAL, "expected 'up|down|drain PATH', got '%s'", line);
-        enum graph_status st = !strcmp(verb, "up") ? GRAPH_UP
-                             : !strcmp(verb, "down") ? GRAPH_DOWN
-                             : !strcmp(verb, "drain") ? GRAPH_DRAINED : (enum graph_status)-1;
-        if ((int)st < 0)
-            return errmsg_set(err, -EINVAL, "unknown verb '%s' (up, down or drain)", verb);
-        int v = graph_find_path(m->graph, path);
-        if (v < 0) {
-            /* a bare vertex name (a node's host name) is enough when unique */
-            for (int u = 0; u < graph_nvertices(m->graph); u++) {
-                if (strcmp(graph_vertex(m->graph, u)->name, path))
-                    continue;
-                if (v >= 0)
-                    return errmsg_set(err, -EINVAL, "'%s' names several vertices: "
-                                      "give its path", path);
-                v = u;
-            }
-        }
-        if (v < 0)
-            return errmsg_set(err, -ENOENT, "no resource '%s'", path);
-        graph_set_status(m->graph, v, st);
-        syslog(LOG_INFO, "resource %s is now %s", path, verb);
-        if (st == GRAPH_DOWN) {
-            char what[1100];
-            snprintf(what, sizeof(what), "resource %s went down", path);
-            fail_jobs_beneath(m, v, what);
-        }
-        m->sched_needed = true;
+        if ((rc = resource_ctl_parse(m, line, &ch[n].v, &ch[n].st, err)) < 0)
+            return rc;
+        n++;
     }
-    save_resource_status(m);
+    for (int i = 0; i < n; i++) {
+        ch[i].old = graph_vertex(m->graph, ch[i].v)->status;
+        graph_set_status(m->graph, ch[i].v, ch[i].st);
+    }
+    if ((rc = save_resource_status(m)) < 0) {
+        for (int i = n - 1; i >= 0; i--)
+            graph_set_status(m->graph, ch[i].v, ch[i].old);
+        return errmsg_set(err, rc, "cannot record the resource status: %s", strerror(-rc));
+    }
+    for (int i = 0; i < n; i++) {
+        char path[1024], what[1100];
+        if (graph_path(m->graph, ch[i].v, path, sizeof(path)) < 0)
+            snprintf(path, sizeof(path), "%s", graph_vertex(m->graph, ch[i].v)->name);
+        syslog(LOG_INFO, "resource %s is now %s", path, ch[i].st == GRAPH_UP ? "up"
+                         : ch[i].st == GRAPH_DOWN ? "down" : "drained");
+        if (ch[i].st == GRAPH_DOWN) {
+            snprintf(what, sizeof(what), "resource %s went down", path);
+            fail_jobs_beneath(m, ch[i].v, what);
+        }
+    }
+    if (n > 0)
+        m->sched_needed = true;
     return 0;
 }
 
@@ -1289,6 +1379,8 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
     }
     /* after dependencies were decided, so none sees its target vanish */
     purge(m);
+    if (m->status_resave && save_resource_status(m) == 0)
+        m->status_resave = false;
     while (m->dirty) {
         struct job *job = m->dirty;
         m->dirty = job->dirty_next;
@@ -1317,6 +1409,16 @@ static void job_enqueue(struct jobmgr *m, struct job *job)
 
 void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
 {
+    if (m->status_unsaved) {
+        m->status_unsaved = false;
+        if (commit_rc < 0) {
+            /* an operator's drain must not vanish at the next restart:
+             * written again at the next iteration, or at shutdown */
+            syslog(LOG_ERR, "resource status not committed (%s): writing it again",
+                   strerror(-commit_rc));
+            m->status_resave = true;
+        }
+    }
     for (size_t i = 0; i < m->new_jobs.len; i++) {
         struct job *job = jobmgr_lookup(m, m->new_jobs.ids[i]);
         if (!job)
@@ -1539,6 +1641,13 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->cfg.read_only = cfg && cfg->read_only;
+    m->cfg.max_tasks = cfg ? cfg->max_tasks : 0;
+    if (m->cfg.max_tasks <= 0) {
+        int64_t cores = graph_nvertices(graph) > 0 ? graph_vertex(graph, 0)->total[0] : 0;
+        m->cfg.max_tasks = cores * JOBMGR_MAX_TASKS_PER_CORE;
+        if (m->cfg.max_tasks < JOBMGR_MAX_TASKS_MIN)
+            m->cfg.max_tasks = JOBMGR_MAX_TASKS_MIN;
+    }
     m->purge_from = 1;
     int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "low");
     int qp = qmgr_policy_parse(cfg && cfg->queue_policy ? cfg->queue_policy : "easy");

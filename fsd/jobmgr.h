@@ -38,8 +38,19 @@ struct jobmgr_config {
     const char *match_policy; /* match.h policy name (default "low") */
     const char *queue_policy; /* "fcfs", "easy" (default) or "conservative" */
     int queue_depth;          /* reservation depth, 0 = the policy's default */
+    int64_t max_tasks;        /* most tasks one job may ask for; 0 = the default,
+                               * JOBMGR_MAX_TASKS_PER_CORE per core of the graph
+                               * and at least JOBMGR_MAX_TASKS_MIN */
     bool read_only;           /* an ended nested instance serving its history */
 };
+
+/* Every task is a process forked on this machine, and the executor keeps a
+ * record per task: a job asking for two billion tasks is refused at
+ * submission, not failed at start. 64 per core leaves room for
+ * oversubscribed runs (MPI tests, many small workers), and the floor keeps
+ * one- and two-core instances (tests, laptops) useful. */
+#define JOBMGR_MAX_TASKS_PER_CORE 64
+#define JOBMGR_MAX_TASKS_MIN 1024
 
 enum jobmgr_change {
     JOBMGR_NEW,      /* a job was submitted (and is now durable) */

@@ -29,7 +29,8 @@ static void usage(FILE *f)
         "  -d, --debug             foreground, and trace FUSE requests\n"
         "  -o OPTS                 mount options (comma-separated); fluxfs options:\n"
         "                          state=DIR, resources=FILE, kill_grace=SECS,\n"
-        "                          match_policy=P, queue_policy=Q, queue_depth=N\n"
+        "                          match_policy=P, queue_policy=Q, queue_depth=N,\n"
+        "                          max_tasks=N\n"
         "  -s, --state DIR         state directory (LMDB store; default\n"
         "                          /var/lib/fluxfs as root, else\n"
         "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
@@ -41,6 +42,8 @@ static void usage(FILE *f)
         "      --queue-policy Q    fcfs, easy or conservative backfill (easy)\n"
         "      --queue-depth N     reservations per scheduling pass (easy 1,\n"
         "                          conservative unlimited)\n"
+        "      --max-tasks N       most tasks one job may ask for (64 per core of the\n"
+        "                          instance, at least 1024)\n"
         "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
@@ -82,6 +85,19 @@ static void make_parents(const char *path)
     }
 }
 
+/* --max-tasks: a count from 1 to INT_MAX (tasks are counted in ints). */
+static int64_t parse_max_tasks(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || end == s || *end || n < 1 || n > INT_MAX) {
+        fprintf(stderr, "fluxfsd: invalid max tasks '%s' (expected 1 to %d)\n", s, INT_MAX);
+        exit(2);
+    }
+    return n;
+}
+
 /* Pull fluxfs's own options out of a -o list; the rest go to FUSE. */
 static void split_opts(char *opts, struct broker_config *cfg, char **rest)
 {
@@ -101,6 +117,8 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->queue_policy = o + 13;
         else if (!strncmp(o, "queue_depth=", 12))
             cfg->queue_depth = atoi(o + 12);
+        else if (!strncmp(o, "max_tasks=", 10))
+            cfg->max_tasks = parse_max_tasks(o + 10);
         else if (!strcmp(o, "rw") || !strcmp(o, "dev") || !strcmp(o, "suid") ||
                  !strcmp(o, "exec") || !strcmp(o, "auto") || !strcmp(o, "defaults"))
             continue;   /* mount(8) adds these; FUSE takes no notice */
@@ -156,6 +174,7 @@ int main(int argc, char **argv)
         { "match-policy", required_argument, 0, 'M' },
         { "queue-policy", required_argument, 0, 'Q' },
         { "queue-depth", required_argument, 0, 'D' },
+        { "max-tasks", required_argument, 0, 'T' },
         { "parent", required_argument, 0, 'U' },
         { "read-only", no_argument, 0, 'O' },
         { "help", no_argument, 0, 'h' },
@@ -214,6 +233,9 @@ int main(int argc, char **argv)
             break;
         case 'D':
             cfg.queue_depth = atoi(optarg);
+            break;
+        case 'T':
+            cfg.max_tasks = parse_max_tasks(optarg);
             break;
         case 'U':
             cfg.parent_url = optarg;

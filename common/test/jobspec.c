@@ -363,7 +363,7 @@ static void test_messages(void)
     free(s);
     s = make_spec("  - type: slot\n    count: 4294967296\n    label: task\n    with:\n"
                   "      - type: core\n        count: 1\n", TASK_PER_SLOT, ATTR_DUR);
-    reject(s, "resources[0].count: must be at most 2147483647", "slot count over INT_MAX");
+    reject(s, "resources[0].count: too large (at most 2147483647)", "slot count over INT_MAX");
     free(s);
     s = make_spec("  - type: node\n    count: 65536\n    with:\n      - type: slot\n"
                   "        count: 65536\n        label: task\n        with:\n"
@@ -423,6 +423,121 @@ static void test_messages(void)
            "version: must be an integer from 1 to 9999", "quoted version");
     reject("version: 1\nresources: []\ntasks: []\nattributes: {}\n",
            "resources: must be a list of exactly one resource", "empty resources");
+}
+
+/* General jobspecs: a task's slot must be the label of a slot (RFC 14). */
+#define GENERAL(label, slot) \
+    "version: 9999\nresources:\n  - type: node\n    count: 1\n    label: n\n" \
+    "    with:\n      - type: slot\n        count: 1\n        label: " label "\n" \
+    "        with:\n          - type: core\n            count: 1\n" \
+    "tasks:\n  - command: [ app ]\n    slot: " slot "\n    count:\n      per_slot: 1\n" \
+    "attributes:\n  system:\n    duration: 60\n"
+
+/* Limits say which limit, and numbers too large say so (issue 11). */
+static void test_limit_messages(void)
+{
+    char *s;
+
+    s = make_spec(RES_SLOT, "  - command: [ app ]\n    slot: task\n    count:\n"
+                  "      per_slot: 9223372036854775808\n", ATTR_DUR);
+    reject(s, "tasks[0].count.per_slot: too large (at most 2147483647)", "per_slot of 2^63");
+    free(s);
+    s = make_spec(RES_SLOT, "  - command: [ app ]\n    slot: task\n    count:\n"
+                  "      total: 99999999999999999999\n", ATTR_DUR);
+    reject(s, "tasks[0].count.total: too large (at most 2147483647)", "total of 10^20");
+    free(s);
+    s = make_spec("  - type: slot\n    count: 9223372036854775808\n    label: task\n"
+                  "    with:\n      - type: core\n        count: 1\n", TASK_PER_SLOT, ATTR_DUR);
+    reject(s, "resources[0].count: too large (at most 2147483647)", "slot count of 2^63");
+    free(s);
+    s = strdup(GENERAL("s", "s"));
+    char *p = strstr(s, "per_slot: 1");
+    char *g = NULL;
+    if (asprintf(&g, "%.*sper_slot: 9223372036854775808%s", (int)(p - s), s,
+                 p + strlen("per_slot: 1")) < 0)
+        abort();
+    reject(g, "tasks[0].count.per_slot: too large (at most 2147483647)", "general: per_slot 2^63");
+    free(g);
+    if (asprintf(&g, "%.*sper_slot: 3000000000%s", (int)(p - s), s,
+                 p + strlen("per_slot: 1")) < 0)
+        abort();
+    reject(g, "tasks[0].count.per_slot: too large (at most 2147483647)",
+           "general: per_slot over INT_MAX (was silently 1)");
+    free(g);
+    free(s);
+    s = strdup(GENERAL("s", "s"));
+    p = strstr(s, "count: 1");
+    if (asprintf(&g, "%.*scount: 9223372036854775808%s", (int)(p - s), s,
+                 p + strlen("count: 1")) < 0)
+        abort();
+    reject(g, "resources[0].count: too large (at most 9223372036854775807)",
+           "general: node count of 2^63");
+    free(g);
+    free(s);
+
+    /* a command of 200,001 arguments (YAML): the element limit, named */
+    size_t n = 200001, size = n * 2 + 1024;
+    char *cmd = malloc(size), *q = cmd;
+    q += sprintf(q, "version: 1\nresources:\n" RES_SLOT "tasks:\n  - command: [");
+    for (size_t i = 0; i < n; i++)
+        q += sprintf(q, "a%s", i + 1 < n ? "," : "]\n");
+    sprintf(q, "    slot: task\n    count:\n      per_slot: 1\nattributes:\n" ATTR_DUR);
+    struct jobspec *js = NULL;
+    struct errmsg err;
+    is(parse_str(cmd, &js, &err), -EINVAL, "a command of 200001 elements is refused");
+    ok(strstr(err.text, "too many nodes: the document has more than 200000 values") &&
+       !strstr(err.text, "alias"), "with the element limit it hit: %s", err.text);
+    free(cmd);
+}
+
+/* The most tasks a jobspec can start, for the daemon's --max-tasks. */
+static void test_max_tasks(void)
+{
+    struct jobspec *js = NULL;
+    struct errmsg err;
+    const char *what = NULL;
+    char *s;
+
+    s = make_spec("  - type: node\n    count: 2\n    with:\n" "  " "    - type: slot\n"
+                  "        count: 3\n        label: task\n        with:\n"
+                  "          - type: core\n            count: 1\n",
+                  "  - command: [ app ]\n    slot: task\n    count:\n      per_slot: 4\n",
+                  ATTR_DUR);
+    ok(parse_str(s, &js, &err) == 0, "v1: 2 nodes x 3 slots, per_slot 4: %s", err.text);
+    is(jobspec_max_tasks(js, 1000, &what), 24, "v1: 24 tasks");
+    is_str(what, "tasks[0].count.per_slot", "named by per_slot");
+    is(jobspec_max_tasks(js, 5, &what), 20, "v1: slots stop at the instance's size");
+    jobspec_destroy(js);
+    free(s);
+    s = make_spec(RES_SLOT, "  - command: [ app ]\n    slot: task\n    count:\n"
+                  "      total: 2000000000\n", ATTR_DUR);
+    ok(parse_str(s, &js, &err) == 0, "v1: total 2e9 parses");
+    is(jobspec_max_tasks(js, 1000, &what), 2000000000, "v1: 2e9 tasks");
+    is_str(what, "tasks[0].count.total", "named by total");
+    jobspec_destroy(js);
+    free(s);
+    s = strdup(GENERAL("s", "s"));
+    char *p = strstr(s, "count: 1\n        label: s"), *g = NULL;
+    if (asprintf(&g, "%.*scount: { min: 1 }%s", (int)(p - s), s, p + strlen("count: 1")) < 0)
+        abort();
+    ok(parse_str(g, &js, &err) == 0, "general: slot count without max: %s", err.text);
+    is(jobspec_max_tasks(js, 50, &what), 50, "general: as many slots as the instance has");
+    jobspec_destroy(js);
+    free(g);
+    free(s);
+}
+
+static void test_task_slots(void)
+{
+    struct jobspec *js = NULL;
+    struct errmsg err;
+
+    ok(parse_str(GENERAL("s", "s"), &js, &err) == 0, "general: a task on its slot is accepted");
+    jobspec_destroy(js);
+    reject(GENERAL("s", "nope"), "tasks[0].slot: no slot labeled 'nope' in resources",
+           "general: a task slot that names no label");
+    reject(GENERAL("s", "n"), "tasks[0].slot: no slot labeled 'n' in resources",
+           "general: a task slot that names a node's label");
 }
 
 static int read_file(const char *path, char **buf, size_t *len)
@@ -537,6 +652,9 @@ int main(void)
     test_scalars();
     test_bombs();
     test_messages();
+    test_task_slots();
+    test_limit_messages();
+    test_max_tasks();
     if (shared) {
         conformance(shared, "valid_v1", true);
         conformance(shared, "invalid_v1", false);

@@ -47,7 +47,14 @@ int main(void)
     s = split("#!/bin/sh\n#FLUX: -n1\n---\necho hi\n", &n);
     is(n, 1, "a batch script is always one document");
     s = split("", &n);
-    is(n, 1, "empty text is one (empty) document, for the parser to reject");
+    is(n, -EINVAL, "empty text is refused");
+    is_str(s, "error: no jobspec in the submission (it is empty)", "as holding no jobspec");
+    s = split("---\n# nothing\n...\n---\n", &n);
+    is(n, -EINVAL, "only empty documents are refused");
+    is_str(s, "error: no jobspec in the submission (nothing but blank lines, comments and "
+           "'---' or '...' markers)", "as holding no jobspec");
+    s = split("#!/bin/sh\n", &n);
+    is(n, 1, "a batch script of one line is still one document");
 
     /* YAML streams */
     s = split("a: 1\n---\nb: 2\n---\nc: 3\n", &n);
@@ -93,6 +100,17 @@ int main(void)
     d = NULL;
     is(jobstream_split(t, big, &d, &err), -EINVAL, "one more is refused");
     ok(strstr(err.text, "more than 100000 jobs") != NULL, "with a reason: %s", err.text);
+    free(t);
+
+    /* 4 MB of empty documents: nothing to submit, whatever the size */
+    big = 2000000 * 4;
+    t = malloc(big + 1);
+    for (size_t i = 0; i < big; i += 4)
+        memcpy(t + i, "---\n", 4);
+    t[big] = '\0';
+    d = NULL;
+    is(jobstream_split(t, big, &d, &err), -EINVAL, "2 million '---' lines are refused");
+    ok(strstr(err.text, "no jobspec in the submission") != NULL, "as no jobspec: %s", err.text);
     free(t);
     return done_testing();
 }

@@ -162,6 +162,9 @@ static int render_status_json(struct vfs *v, struct strbuf *sb)
     return rc;
 }
 
+/* What a read of resources/ctl returns (it is written to, not read). */
+#define RES_CTL_HELP "# write: up|down|drain PATH (see resources/allocations)\n"
+
 int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
 {
     switch (ino) {
@@ -179,7 +182,7 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
     case VFS_I_RES_ALLOC:
         return vfs_res_render(v, ino, sb);
     case VFS_I_RES_CTL:
-        return strbuf_addstr(sb, "# write: up|down|drain PATH (see resources/allocations)\n");
+        return strbuf_addstr(sb, RES_CTL_HELP);
     }
     return -EISDIR;
 }
@@ -208,7 +211,8 @@ int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         vfs_stat_file(v, st, ino, v->owner, 0666, 0, v->t_mount);
         return 0;
     case VFS_I_RES_CTL:
-        vfs_stat_file(v, st, ino, v->owner, 0600, 0, v->t_mount);
+        /* reads give the reminder: stat says as much, as for jobs/<id>/ctl */
+        vfs_stat_file(v, st, ino, v->owner, 0600, sizeof(RES_CTL_HELP) - 1, v->t_mount);
         return 0;
     case VFS_I_README:
     case VFS_I_STATUS:
