@@ -301,7 +301,9 @@ wait_state() {
 }
 # wait_job ID [SECS]: block on jobs/ID/wait, print the result line
 wait_job() { timeout "${2:-20}" cat "$MNT/jobs/$1/wait"; }
-# wait_until SECS CMD...: poll CMD until it succeeds
+# wait_until SECS CMD...: poll CMD until it succeeds. CMD is run anew at
+# every try, but its arguments were expanded once: put a "$(...)" in a
+# function, not on the wait_until line.
 wait_until() {
 	local n=$(($1 * 20)) i
 	shift
@@ -317,6 +319,9 @@ quiet() { "$@" >/dev/null; }
 has_procs() { pgrep -f "$1" >/dev/null; }
 # no_procs PATTERN: no process has PATTERN in its command line
 no_procs() { ! pgrep -f "$1" >/dev/null; }
+# all_inactive: every job the instance knows is INACTIVE (for wait_until:
+# a condition must be a command, so that it is evaluated at every try)
+all_inactive() { [ "$(status_field inactive)" = "$(status_field jobs)" ]; }
 status_field() { timeout 5 cat "$MNT/status" | awk -F': ' -v k="$1" '$1 == k { print $2 }'; }
 event_names() { jobfile "$1" eventlog | sed -n 's/.*"name":"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
 event_ts() { jobfile "$1" eventlog | sed -n "s/.*\"timestamp\":\([0-9.]*\),\"name\":\"$2\".*/\1/p" | head -1; }

@@ -27,7 +27,8 @@ fails=0
 for i in $(seq 200); do timeout 10 cp t.yaml "$MNT/queue/" || fails=$((fails + 1)); done
 is "$fails" 0 "200 cp submissions all accepted"
 is "$(status_field jobs)" $((n0 + 200)) "200 new jobs"
-ok "all 200 complete" wait_until 90 test "$(status_field inactive)" = $((n0 + 200))
+all_done() { [ "$(status_field inactive)" = $((n0 + 200)) ]; }
+ok "all 200 complete" wait_until 90 all_done
 is "$(cat "$J"/*/result | sort | uniq -c | sed 's/^ *//')" "$((n0 + 200)) COMPLETED 0" "every result is COMPLETED 0"
 
 # urgency order and holds

@@ -126,7 +126,7 @@ unlike "$(cat "$MNT/resources/allocations")" "node down" "up again"
 nok "an unknown vertex is refused" sh -c "echo 'drain /nope' > '$MNT/resources/ctl'"
 like "$(tail -1 "$MNT/queue/errors")" "resources/ctl: ENOENT: no resource '/nope'" "with a reason"
 for j in "$A1" "$A2" "$B"; do echo cancel 2>/dev/null > "$MNT/jobs/$j/ctl" || true; done
-ok "all jobs end" wait_until 20 test "$(status_field inactive)" = "$(status_field jobs)"
+ok "all jobs end" wait_until 20 all_inactive
 
 # a drain survives a restart
 echo "drain /tiny0/rack0/node1" > "$MNT/resources/ctl"

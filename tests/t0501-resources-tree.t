@@ -149,7 +149,7 @@ echo "up /tiny0/rack0/node1" > "$RES/ctl"
 is "$(head -1 "$N1/state")" "node up" "up again"
 
 for j in "$A1" "$A2" "$B"; do echo cancel 2>/dev/null > "$MNT/jobs/$j/ctl" || true; done
-ok "all jobs end" wait_until 20 test "$(status_field inactive)" = "$(status_field jobs)"
+ok "all jobs end" wait_until 20 all_inactive
 ok "no holds left anywhere" bash -c '! grep -rqE "$2" "$1"' _ "$RES/tiny0" "$holds_re"
 is "$(sum cores-free) $(sum gpus-free)" "72 4" "everything free again"
 fluxfs_stop
