@@ -42,6 +42,8 @@ struct broker {
     bool mounted;
     bool stop;
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
+    double space_checked;        /* last look at the state directory's disk */
+    bool low_space;              /* what it said (to log the changes) */
 };
 
 /* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
@@ -156,12 +158,31 @@ static const struct jobmgr_hooks nest_hooks = {
  * Submitters blocked in close() are answered right after the commit, before
  * any job of this iteration is forked. */
 #define SYNC_INTERVAL 1.0
+#define SPACE_INTERVAL 1.0
+
+/* Once a second: a full disk stops output and submissions before a commit
+ * fails, and space given back starts them again, without a restart. */
+static void check_space(struct broker *b, double now)
+{
+    if (now - b->space_checked < SPACE_INTERVAL && store_low_space(b->st) == b->low_space)
+        return;
+    b->space_checked = now;
+    bool low = store_check_space(b->st);
+    if (low != b->low_space)
+        syslog(low ? LOG_ERR : LOG_INFO, low
+               ? "%s: the disk is full: output is dropped and submissions refused"
+               : "%s: the disk has room again: output is stored and submissions accepted",
+               b->cfg->statedir);
+    b->low_space = low;
+}
 
 static void iterate(struct broker *b)
 {
     int timeout = -1;
     if (jobmgr_busy(b->m))
         timeout = 0;
+    else if (store_low_space(b->st))
+        timeout = (int)(SPACE_INTERVAL * 1000);   /* look for space again */
     else if (store_unsynced(b->st)) {
         /* wake up when the pending sync is due */
         double left = b->unsynced_since ? b->unsynced_since + SYNC_INTERVAL - ev_now(b->loop)
@@ -170,6 +191,7 @@ static void iterate(struct broker *b)
     }
     ev_run_once(b->loop, timeout);
     double now = ev_now(b->loop);
+    check_space(b, now);
     jobmgr_prepare_commit(b->m, true);
     /* fsync only what someone waits on (submissions); state changes are
      * safe from a crash of this process at once, and from a crash of the
@@ -344,13 +366,21 @@ static int setup(struct broker *b)
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
-    /* what recovery changed is durable before anyone can look */
+    /* what recovery changed is durable before anyone can look; on a full
+     * disk it is kept to be written later, so that jobs can still be read
+     * and canceled */
     jobmgr_prepare_commit(b->m, true);
-    if ((rc = store_commit(b->st)) < 0) {
+    if ((rc = store_commit(b->st)) < 0 && rc != -ENOSPC) {
         fprintf(stderr, "fluxfsd: cannot write to %s: %s\n", b->cfg->statedir, strerror(-rc));
         return -1;
     }
-    jobmgr_after_commit(b->m, 0);
+    if (rc < 0)
+        syslog(LOG_ERR, "%s: the disk is full: recovery not stored yet", b->cfg->statedir);
+    jobmgr_after_commit(b->m, rc);
+    b->low_space = store_low_space(b->st);
+    if (b->low_space)
+        syslog(LOG_ERR, "%s: the disk is full: output is dropped and submissions refused",
+               b->cfg->statedir);
     if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0)
         return -1;
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);

@@ -73,6 +73,7 @@ void job_destroy(struct job *job)
     free(job->spec_text);
     jobspec_destroy(job->js);
     free(job->R);
+    free(job->ev_pending);
     free(job);
 }
 
@@ -144,6 +145,10 @@ struct job *job_record_decode(uint64_t id, const void *data, size_t len)
     job->evlog_len = evlog_len;
     job->out_len[1] = out1;
     job->out_len[2] = out2;
+    job->nevents_stored = job->nevents;
+    job->evlog_stored = job->evlog_len;
+    job->out_stored[1] = job->out_len[1];
+    job->out_stored[2] = job->out_len[2];
     job->t_output[1] = job->t_output[2] = t_state;
     job->spec_len = spec ? spec_len : (size_t)spec_size;
     job->R_len = R ? R_len : (size_t)R_size;

@@ -71,9 +71,30 @@ struct job {
     uint64_t out_len[JOB_STREAMS];
     bool out_capped[JOB_STREAMS];
 
+    /* What the last successful commit made durable: readers see no more
+     * than this, and a failed commit goes back to it. Not persisted (a
+     * loaded record is all durable). */
+    uint32_t nevents_stored;
+    uint64_t evlog_stored;
+    uint64_t out_stored[JOB_STREAMS];
+    /* Eventlog lines since the last successful commit, kept to be written
+     * again if their commit fails. ev_rewrite: none of them is in the open
+     * transaction. */
+    char *ev_pending;
+    size_t ev_pending_len;
+    bool ev_rewrite;
+    /* Output that could not be stored (full disk) since storing stopped;
+     * out_dropping: it has not resumed yet. */
+    uint64_t out_dropped[JOB_STREAMS];
+    bool out_dropping[JOB_STREAMS];
+    bool R_unstored;             /* R was put in a transaction not yet committed */
+    bool R_rewrite;              /* ... which failed: put it again */
+
     /* Broker bookkeeping, not persisted. */
     bool dirty;                  /* record must be rewritten before commit */
     struct job *dirty_next;
+    bool inflight;               /* its record is in the transaction being committed */
+    struct job *inflight_next;
     bool announced;              /* its directory was published to watchers */
     bool committed;              /* the submission is durable */
     bool canceling;              /* a cancel or timeout is terminating it */

@@ -43,6 +43,7 @@ struct jobmgr {
 
     size_t count[JOB_NSTATES];
     struct job *dirty;           /* records to rewrite before the next commit */
+    struct job *inflight;        /* records written for the commit under way */
     struct idvec new_jobs;       /* submitted this iteration, not yet durable */
     struct idvec to_start;       /* allocated this iteration, start after commit */
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
@@ -208,15 +209,42 @@ static void post_event(struct jobmgr *m, struct job *job, const char *name, json
         return;
     }
     size_t len = strlen(line);
-    int rc = store_event_append(m->st, job->id, job->nevents, line, len);
-    if (rc < 0)
-        syslog(LOG_ERR, "job %s: storing event '%s': %s", job->idstr, name, strerror(-rc));
-    else {
-        job->nevents++;
-        job->evlog_len += len;
+    /* kept until committed: a commit that fails (full disk) loses it from
+     * the store, and it is written again with the next one */
+    char *p = realloc(job->ev_pending, job->ev_pending_len + len + 1);
+    if (p) {
+        memcpy(p + job->ev_pending_len, line, len + 1);
+        job->ev_pending = p;
+        job->ev_pending_len += len;
+    }
+    if (!job->ev_rewrite) {
+        int rc = store_event_append(m->st, job->id, job->nevents, line, len);
+        if (rc < 0) {
+            /* the transaction is lost; its commit fails and says why */
+            syslog(LOG_ERR, "job %s: storing event '%s': %s", job->idstr, name, strerror(-rc));
+            job->ev_rewrite = p != NULL;
+        } else {
+            job->nevents++;
+            job->evlog_len += len;
+        }
     }
     free(line);
     mark_dirty(m, job);
+}
+
+/* Write again the eventlog lines a failed commit lost. */
+static void events_rewrite(struct jobmgr *m, struct job *job)
+{
+    job->ev_rewrite = false;
+    for (size_t off = 0; off < job->ev_pending_len;) {
+        const char *line = job->ev_pending + off;
+        size_t len = strcspn(line, "\n") + 1;
+        if (store_event_append(m->st, job->id, job->nevents, line, len) < 0)
+            return;   /* the transaction is lost again: the commit says why */
+        job->nevents++;
+        job->evlog_len += len;
+        off += len;
+    }
 }
 
 static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
@@ -224,10 +252,12 @@ static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
     m->count[job->state]--;
     m->count[state]++;
     job->state = state;
-    if (state == JOB_INACTIVE) {
+    if (state == JOB_INACTIVE && !job->R_unstored) {
         /* in the store; memory that stays flat keeps no texts for the past */
         free(job->R);
         job->R = NULL;
+    }
+    if (state == JOB_INACTIVE) {
         free(job->spec_text);
         job->spec_text = NULL;
     }
@@ -301,12 +331,53 @@ static void job_end_pending(struct jobmgr *m, struct job *job, enum job_result r
 
 /* ---- exec glue ---- */
 
+static const char *stream_name(int stream)
+{
+    return stream == 1 ? "stdout" : "stderr";
+}
+
+/* Output that cannot be stored (the disk is full, or its commit failed) is
+ * dropped, never shown: the eventlog says so at once. */
+static void output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len, int err)
+{
+    if (!job->out_dropping[stream]) {
+        char note[160];
+        job->out_dropping[stream] = true;
+        snprintf(note, sizeof(note), "%s: output dropped from byte %llu: %s",
+                 stream_name(stream), (unsigned long long)job->out_len[stream], strerror(err));
+        post_event(m, job, "log", json_pack("{s:s}", "note", note));
+    }
+    job->out_dropped[stream] += len;
+}
+
+/* Storing output again (or the job ended): say how much is missing, in
+ * the stream where it is missing and in the eventlog. */
+static void output_resume(struct jobmgr *m, struct job *job, int stream)
+{
+    char note[160];
+    int n = snprintf(note, sizeof(note), "\nfluxfs: %llu bytes of %s dropped: the store was full\n",
+                     (unsigned long long)job->out_dropped[stream], stream_name(stream));
+    job->out_dropping[stream] = false;
+    job->out_dropped[stream] = 0;
+    if (store_output_append(m->st, job->id, stream, job->out_len[stream], note, n) == 0)
+        job->out_len[stream] += n;
+    note[n - 1] = '\0';
+    post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
+}
+
 static void on_output(void *arg, uint64_t id, int stream, const char *data, size_t len)
 {
     struct jobmgr *m = arg;
     struct job *job = jobmgr_lookup(m, id);
     if (!job || stream < 1 || stream > 2 || job->out_capped[stream])
         return;
+    /* a full disk keeps what is left for the jobs' states and events */
+    if (store_low_space(m->st)) {
+        output_drop(m, job, stream, len, ENOSPC);
+        return;
+    }
+    if (job->out_dropping[stream])
+        output_resume(m, job, stream);
     size_t room = m->cfg.output_cap - job->out_len[stream];
     bool cap = len > room;
     if (cap)
@@ -331,16 +402,19 @@ static void on_output(void *arg, uint64_t id, int stream, const char *data, size
         post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
     }
     job->t_output[stream] = ev_now(m->loop);
-    mark_dirty(m, job);
-    notify(m, job, JOBMGR_OUTPUT, stream);
+    mark_dirty(m, job);   /* readers see it once committed (commit_done) */
 }
 
 static void on_finished(void *arg, uint64_t id, int status)
 {
     struct jobmgr *m = arg;
     struct job *job = jobmgr_lookup(m, id);
-    if (job && job->state == JOB_RUN)
+    if (job && job->state == JOB_RUN) {
+        for (int s = 1; s <= 2; s++)
+            if (job->out_dropping[s])
+                output_resume(m, job, s);
         job_finish(m, job, status);
+    }
 }
 
 static const struct exec_ops exec_ops = {
@@ -604,6 +678,7 @@ static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
             strcpy(job->R + job->R_len - 1, "\n");
         if (store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)
             syslog(LOG_ERR, "job %s: storing R: %s", job->idstr, store_errstr(m->st));
+        job->R_unstored = true;   /* until its commit succeeds */
         mark_dirty(m, job);   /* R_len */
     }
     post_event(m, job, "alloc", NULL);
@@ -870,6 +945,11 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
 
     if (!ndeps)
         return errmsg_set(err, -ENOMEM, "out of memory");
+    /* what is left of the disk is for the jobs already accepted */
+    if (store_low_space(m->st)) {
+        free(ndeps);
+        return errmsg_set(err, -ENOSPC, "no space left on the state directory's disk");
+    }
     for (i = 0; i < n; i++) {
         const char *t = text + docs[i].off;
         if (i > 0 && docs[i].len == docs[i - 1].len &&
@@ -1064,6 +1144,11 @@ ssize_t jobmgr_output_read(struct jobmgr *m, struct job *job, int stream, uint64
         return -EINVAL;
     if (off >= job->out_len[stream])
         return 0;
+    /* only what is committed: what a reader saw survives a restart */
+    if (off >= job->out_stored[stream])
+        return 0;
+    if (size > job->out_stored[stream] - off)
+        size = job->out_stored[stream] - off;
     return store_output_read(m->st, job->id, stream, off, buf, size);
 }
 
@@ -1386,11 +1471,70 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
         m->dirty = job->dirty_next;
         job->dirty = false;
         job->dirty_next = NULL;
+        /* what a failed commit lost, before the record that counts it */
+        if (job->ev_rewrite)
+            events_rewrite(m, job);
+        if (job->R_rewrite && job->R) {
+            job->R_rewrite = false;
+            if (store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)
+                syslog(LOG_ERR, "job %s: storing R: %s", job->idstr, store_errstr(m->st));
+        }
         char *rec = job_record_encode(job);
         int rc = rec ? store_job_put(m->st, job->id, rec, strlen(rec)) : -ENOMEM;
         if (rc < 0)
             syslog(LOG_ERR, "job %s: storing record: %s", job->idstr, strerror(-rc));
         free(rec);
+        if (!job->inflight) {
+            job->inflight = true;
+            job->inflight_next = m->inflight;
+            m->inflight = job;
+        }
+    }
+}
+
+/* The commit of the records prepare_commit wrote is over. Success: what
+ * they count is durable, and readers may see it. Failure (a full disk):
+ * the store holds what it held before; the memory goes back to that for
+ * output (lost: it was never shown) and keeps events and records to write
+ * them again with the next commit. */
+static void commit_done(struct jobmgr *m, int commit_rc)
+{
+    while (m->inflight) {
+        struct job *job = m->inflight;
+        m->inflight = job->inflight_next;
+        job->inflight = false;
+        job->inflight_next = NULL;
+        if (commit_rc == 0) {
+            job->nevents_stored = job->nevents;
+            job->evlog_stored = job->evlog_len;
+            free(job->ev_pending);
+            job->ev_pending = NULL;
+            job->ev_pending_len = 0;
+            job->ev_rewrite = false;
+            job->R_unstored = job->R_rewrite = false;
+            for (int s = 1; s <= 2; s++) {
+                if (job->out_stored[s] != job->out_len[s]) {
+                    job->out_stored[s] = job->out_len[s];
+                    if (job->committed)
+                        notify(m, job, JOBMGR_OUTPUT, s);
+                }
+            }
+            continue;
+        }
+        if (!job->committed)
+            continue;   /* a submission that failed with this commit */
+        job->nevents = job->nevents_stored;
+        job->evlog_len = job->evlog_stored;
+        job->ev_rewrite = job->ev_pending_len > 0;
+        job->R_rewrite = job->R_unstored;
+        for (int s = 1; s <= 2; s++) {
+            if (job->out_len[s] > job->out_stored[s]) {
+                uint64_t lost = job->out_len[s] - job->out_stored[s];
+                job->out_len[s] = job->out_stored[s];
+                output_drop(m, job, s, lost, -commit_rc);
+            }
+        }
+        mark_dirty(m, job);
     }
 }
 
@@ -1419,6 +1563,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
             m->status_resave = true;
         }
     }
+    commit_done(m, commit_rc);
     for (size_t i = 0; i < m->new_jobs.len; i++) {
         struct job *job = jobmgr_lookup(m, m->new_jobs.ids[i]);
         if (!job)

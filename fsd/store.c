@@ -1,7 +1,8 @@
 /* store.c - the broker's durable state in LMDB.
  *
  * Files: dir/lock (flock, holds the owner's pid), dir/data.mdb and
- * dir/lock.mdb (LMDB in its normal subdirectory mode).
+ * dir/lock.mdb (LMDB in its normal subdirectory mode), dir/reserve (space
+ * set aside for a full disk, see store_low_space()).
  *
  * Keys are big-endian so LMDB's default memcmp order is numeric order:
  *   jobs    id:8                      -> job record
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -28,6 +30,9 @@
 
 #define STORE_DEFAULT_MAPSIZE (64ULL << 30)
 #define STORE_MAXDBS 8
+/* Set aside while the disk has room, given back to LMDB when it is full:
+ * enough for many commits of state changes, never for output. */
+#define STORE_RESERVE (1ULL << 20)
 
 #define JOB_KEY_LEN    8
 #define BLOB_KEY_LEN   9
@@ -45,6 +50,8 @@ struct store {
     bool unsynced;      /* lazily committed writes not yet fsynced */
     int failed;         /* a write failed and its txn was aborted: the next
                            commit must fail too (-errno), not commit the rest */
+    bool low;           /* the disk is full: the reserve is given back */
+    char *dir;
     char errstr[256];
 };
 
@@ -119,6 +126,86 @@ const char *store_errstr(const struct store *st)
     return st ? st->errstr : "";
 }
 
+/* Space on the state directory's disk. */
+
+/* Bytes this process may still write there (root may use the blocks a file
+ * system keeps for root); UINT64_MAX if unknown. */
+static uint64_t disk_free(const struct store *st)
+{
+    struct statvfs sv;
+
+    if (statvfs(st->dir, &sv) < 0)
+        return UINT64_MAX;
+    return (uint64_t)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
+}
+
+static int reserve_path(const struct store *st, const char *name, char *buf, size_t size)
+{
+    return snprintf(buf, size, "%s/%s", st->dir, name) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+/* Give the reserve back to the file system: LMDB can grow into it. */
+static void reserve_release(struct store *st)
+{
+    char path[PATH_MAX];
+
+    if (reserve_path(st, "reserve", path, sizeof(path)) == 0)
+        unlink(path);
+    st->low = true;
+}
+
+/* Allocate the reserve under a temporary name, so that a reserve file is
+ * always whole. */
+static int reserve_make(struct store *st)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    int fd, rc;
+
+    if (reserve_path(st, "reserve.new", tmp, sizeof(tmp)) < 0
+        || reserve_path(st, "reserve", path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return -errno;
+    rc = -posix_fallocate(fd, 0, (off_t)STORE_RESERVE);
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+bool store_check_space(struct store *st)
+{
+    uint64_t avail = disk_free(st);
+
+    if (!st->low && avail < STORE_RESERVE)
+        reserve_release(st);
+    else if (st->low && avail >= 2 * STORE_RESERVE && reserve_make(st) == 0)
+        st->low = false;
+    return st->low;
+}
+
+bool store_low_space(const struct store *st)
+{
+    return st->low;
+}
+
+/* A commit or sync failed. LMDB reports a short write (the disk filled up
+ * in the middle of it) as EIO: on a full disk that is ENOSPC. On ENOSPC,
+ * hand the reserve to LMDB so that the changes that must not be lost (state,
+ * events) can be written again. */
+static int commit_error(struct store *st, int rc, const char *what)
+{
+    if (rc == EIO && disk_free(st) < STORE_RESERVE)
+        rc = ENOSPC;
+    int err = store_error(st, rc, what);
+    if (err == -ENOSPC && !st->low)
+        reserve_release(st);
+    return err;
+}
+
 /* Transactions. */
 
 /* Drop the snapshot a previous call may have left for the caller (store_job_get
@@ -187,6 +274,8 @@ static int write_fail(struct store *st, int rc, const char *what)
     if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST) {
         store_abort(st);
         st->failed = err;
+        if (err == -ENOSPC && !st->low)
+            reserve_release(st);
     }
     return err;
 }
@@ -207,7 +296,7 @@ int store_commit(struct store *st)
     st->wtxn = NULL;
     if (rc == 0)
         st->unsynced = false;   /* its fdatasync covered every earlier write */
-    return store_error(st, rc, "commit");
+    return commit_error(st, rc, "commit");
 }
 
 int store_commit_lazy(struct store *st)
@@ -239,7 +328,7 @@ int store_sync(struct store *st)
     int rc = mdb_env_sync(st->env, 1);
     if (rc == 0)
         st->unsynced = false;
-    return store_error(st, rc, "sync");
+    return commit_error(st, rc, "sync");
 }
 
 bool store_unsynced(const struct store *st)
@@ -302,13 +391,12 @@ static int lock_dir(const char *dir, int *fdp, struct errmsg *err)
         close(fd);
         return errmsg_set(err, -e, "cannot lock '%s': %s", path, strerror(e));
     }
-    len = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
-    errno = 0;   /* a short pwrite leaves errno alone */
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, pidbuf, (size_t)len, 0) != len) {
-        int e = errno ? errno : EIO;
-        close(fd);
-        return errmsg_set(err, -e, "cannot write '%s': %s", path, strerror(e));
-    }
+    /* Overwritten in place, never truncated: on a full disk, truncating
+     * and writing again may find no block to write to. The pid is only for
+     * the message above: a full disk must not keep the broker from starting,
+     * so a failed write leaves whatever was there. */
+    len = snprintf(pidbuf, sizeof(pidbuf), "%-10d\n", (int)getpid());
+    (void)!pwrite(fd, pidbuf, (size_t)len, 0);
     *fdp = fd;
     return 0;
 }
@@ -353,9 +441,17 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
     if (!(st = calloc(1, sizeof(*st))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     st->lock_fd = -1;
+    if (!(st->dir = strdup(dir))) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
     /* The flock comes first: LMDB must not be opened twice in one process. */
     if ((rc = lock_dir(dir, &st->lock_fd, err)) < 0)
         goto error;
+    /* On a full disk, LMDB gets the reserve before it may need to write. */
+    char path[PATH_MAX];
+    st->low = reserve_path(st, "reserve", path, sizeof(path)) < 0 || access(path, F_OK) < 0;
+    store_check_space(st);
 
     if ((rc = mdb_env_create(&st->env)) != 0) {
         st->env = NULL;
@@ -397,6 +493,7 @@ void store_close(struct store *st)
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    free(st->dir);
     free(st);
 }
 

@@ -97,6 +97,20 @@ ssize_t store_output_read(struct store *st, uint64_t id, int stream, uint64_t of
 int store_meta_put(struct store *st, const char *key, const void *data, size_t len);
 int store_meta_get(struct store *st, const char *key, void *buf, size_t size, size_t *len);
 
+/* Space. The store keeps a reserve file (1 MiB) on the state directory's
+ * disk while it has room. When the disk is full (a commit fails with
+ * ENOSPC, or store_check_space() finds less free than the reserve) the
+ * reserve is deleted, so LMDB can still write what must not be lost, and
+ * the store is "low" until store_check_space() finds twice the reserve free
+ * again and takes it back. While low, callers write no output and accept no
+ * submissions (the job model's policy, see jobmgr.h). A commit that fails
+ * because the disk filled up returns -ENOSPC even when LMDB says EIO (its
+ * word for a short write). */
+bool store_low_space(const struct store *st);
+/* Look at the disk (a statvfs; call it about once a second): enter or leave
+ * the low state as above. Returns store_low_space(). */
+bool store_check_space(struct store *st);
+
 /* Bytes used by the data file (for status). */
 uint64_t store_size(const struct store *st);
 

@@ -11,6 +11,8 @@
 # mkjob CMD [CORES] [DURATION] [TASKS]   print a V1 jobspec running sh -c CMD
 # An EXIT trap always unmounts, kills daemons and job processes and removes
 # $T, even when the test fails or is interrupted.
+# at_cleanup CMD [ARGS...]  run CMD in that trap too, after the daemons are
+#                      gone and before $T is removed (e.g. umount a tmpfs)
 
 set -u
 shopt -s nullglob
@@ -84,6 +86,8 @@ done_testing() { [ -n "$_tap_plan" ] || { _tap_plan=$_tap_n; echo "1..$_tap_n"; 
 bail_out() { echo "Bail out! $*"; exit 255; }
 
 # ---------------------------------------------------------------- cleanup
+_cleanup_cmds=()
+at_cleanup() { _cleanup_cmds+=("$(printf '%q ' "$@")"); }
 _kill_jobs() {
 	# job processes: descendants of our daemons, and anything whose cwd is
 	# inside $T (tasks run in the submitter's cwd, which is $T)
@@ -106,7 +110,8 @@ _descendants() {
 }
 # is_mounted DIR: from /proc/mounts (stat of a hung mount would block)
 is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
-_our_mounts() { awk -v t="$T" '$2 == t || index($2, t "/") == 1 { print $2 }' /proc/mounts; }
+# our FUSE mounts (a test's own tmpfs is its business: see at_cleanup)
+_our_mounts() { awk -v t="$T" '$3 ~ /^fuse/ && ($2 == t || index($2, t "/") == 1) { print $2 }' /proc/mounts; }
 # abort the FUSE connection of a mount: every request blocked on a hung
 # daemon (even an uninterruptible FLUSH) then fails with ENOTCONN
 _abort_mount() {
@@ -176,6 +181,11 @@ _cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	_kill_jobs
+	# the test's own (last registered first), once nothing uses its mounts
+	local i
+	for ((i = ${#_cleanup_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanup_cmds[i]}" || echo "# cleanup failed: ${_cleanup_cmds[i]}"
+	done
 	# a sanitizer build (scripts/test.sh --sanitize) reports into the logs
 	local san
 	san=$(cat "$DAEMON_LOG" $(find "$T" -name fluxfsd.log 2>/dev/null) 2>/dev/null |

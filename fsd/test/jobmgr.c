@@ -49,6 +49,7 @@ struct note {
     enum jobmgr_change what;
     enum job_state state;
     bool committed;
+    bool stored;        /* JOBMGR_OUTPUT: what the stream holds is committed */
 };
 static struct note notes[NLOG];
 static int nnotes;
@@ -56,7 +57,9 @@ static int nnotes;
 static void on_notify(void *arg, struct job *job, enum jobmgr_change what, int stream)
 {
     if (nnotes < NLOG)
-        notes[nnotes++] = (struct note){ job->id, what, job->state, job->committed };
+        notes[nnotes++] = (struct note){ job->id, what, job->state, job->committed,
+                                         stream >= 1 && stream <= 2
+                                         && job->out_stored[stream] == job->out_len[stream] };
 }
 
 /* ---- helpers ---- */
@@ -435,13 +438,13 @@ static void test_exit_and_output(struct env *e)
     ok(n == 3 && memcmp(buf, "llo", 3) == 0, "read at an offset");
     is(jobmgr_output_read(e->m, job, 1, 6, buf, sizeof(buf)), 0, "read at the end is 0");
     is(jobmgr_output_read(e->m, job, 3, 0, buf, sizeof(buf)), -EINVAL, "stream 3 is -EINVAL");
-    bool out1 = false, out2 = false;
+    bool out1 = false, out2 = true;
     for (int i = 0; i < nnotes; i++)
         if (notes[i].id == id && notes[i].what == JOBMGR_OUTPUT) {
             out1 = true;
-            out2 = out2 || notes[i].state == JOB_RUN;
+            out2 = out2 && notes[i].stored;
         }
-    ok(out1 && out2, "JOBMGR_OUTPUT notifications while running");
+    ok(out1 && out2, "JOBMGR_OUTPUT notifications once the output is committed");
 
     /* the cap: 1000 bytes printed, OUTPUT_CAP kept plus a note */
     id = submit(e, "head -c 1000 /dev/zero | tr '\\0' x", 1, 60);

@@ -78,9 +78,9 @@ static off_t file_size(const struct job *job, int file)
     case VFS_JOB_R:
         return job->R_len;
     case VFS_JOB_STDOUT:
-        return job->out_len[1];
+        return job->out_stored[1];
     case VFS_JOB_STDERR:
-        return job->out_len[2];
+        return job->out_stored[2];
     case VFS_JOB_RESULT:
         return job_result_text(job, buf, sizeof(buf));
     case VFS_JOB_WAIT:

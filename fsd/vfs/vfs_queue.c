@@ -815,7 +815,9 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
         d->fh->submit_rc = rc;
         if (rc < 0 && rc != -EINTR)
             vfs_errlog_add(v, d->fh->uid, d->fh->name ? d->fh->name : "new", -rc,
-                           "the job could not be stored");
+                           rc == -ENOSPC ? "the state directory's disk is full: "
+                                           "the job was not stored"
+                                         : "the job could not be stored");
     }
     if (d->what == DEFER_FLUSH || rc < 0) {
         fuse_reply_err(d->req, rc < 0 ? -rc : 0);
