@@ -15,6 +15,8 @@
 #include "exec/exec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
+#include "fsd/jobtable.h"
+#include "fsd/placement.h"
 #include "sched/match.h"
 
 struct idvec {
@@ -34,14 +36,7 @@ struct jobmgr {
     double t_start;
     uid_t owner;                 /* the instance owner (the broker's uid) */
 
-    /* id -> job, open addressing with linear probing (never more than half full) */
-    struct job **hash;
-    size_t hash_size, njobs;
-    /* seq -> job: seq n is byseq[n - 1]; NULL once a job is gone */
-    struct job **byseq;
-    size_t nseq, seq_alloc;
-
-    size_t count[JOB_NSTATES];
+    struct jobtable *jobs;
     struct job *dirty;           /* records to rewrite before the next commit */
     struct job *inflight;        /* records written for the commit under way */
     struct idvec new_jobs;       /* submitted this iteration, not yet durable */
@@ -74,113 +69,34 @@ static int idvec_push(struct idvec *v, uint64_t id)
     return 0;
 }
 
-/* ---- the job table ---- */
-
-static size_t hash_slot(const struct jobmgr *m, uint64_t id)
-{
-    /* ids are time-ordered: mix the bits so neighbours spread out */
-    uint64_t h = id * 0x9E3779B97F4A7C15ull;
-    return (h >> 17) & (m->hash_size - 1);
-}
-
-static int hash_grow(struct jobmgr *m)
-{
-    size_t nsize = m->hash_size ? m->hash_size * 2 : 1024;
-    struct job **old = m->hash;
-    size_t osize = m->hash_size;
-    struct job **nh = calloc(nsize, sizeof(*nh));
-    if (!nh)
-        return -ENOMEM;
-    m->hash = nh;
-    m->hash_size = nsize;
-    for (size_t i = 0; i < osize; i++) {
-        if (!old[i])
-            continue;
-        size_t s = hash_slot(m, old[i]->id);
-        while (m->hash[s])
-            s = (s + 1) & (nsize - 1);
-        m->hash[s] = old[i];
-    }
-    free(old);
-    return 0;
-}
+/* ---- the job table (fsd/jobtable.h) ---- */
 
 struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id)
 {
-    if (!m->hash_size)
-        return NULL;
-    for (size_t s = hash_slot(m, id); m->hash[s]; s = (s + 1) & (m->hash_size - 1))
-        if (m->hash[s]->id == id)
-            return m->hash[s];
-    return NULL;
+    return jobtable_lookup(m->jobs, id);
 }
 
 struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr)
 {
-    uint64_t id;
-    if (fluid_decode(idstr, &id) < 0)
-        return NULL;
-    struct job *job = jobmgr_lookup(m, id);
-    /* only the canonical spelling names a directory */
-    return (job && strcmp(job->idstr, idstr) == 0) ? job : NULL;
+    return jobtable_lookup_name(m->jobs, idstr);
 }
 
 struct job *jobmgr_lookup_seq(struct jobmgr *m, uint64_t seq)
 {
-    return (seq >= 1 && seq <= m->nseq) ? m->byseq[seq - 1] : NULL;
+    return jobtable_lookup_seq(m->jobs, seq);
 }
 
 struct job *jobmgr_next(struct jobmgr *m, uint64_t seq)
 {
-    for (uint64_t s = seq ? seq : 1; s <= m->nseq; s++)
-        if (m->byseq[s - 1])
-            return m->byseq[s - 1];
-    return NULL;
+    return jobtable_next(m->jobs, seq);
 }
 
 static int table_insert(struct jobmgr *m, struct job *job)
 {
-    if ((m->njobs + 1) * 2 > m->hash_size && hash_grow(m) < 0)
-        return -ENOMEM;
-    if (m->nseq == m->seq_alloc) {
-        size_t n = m->seq_alloc ? m->seq_alloc * 2 : 1024;
-        struct job **p = realloc(m->byseq, n * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        m->byseq = p;
-        m->seq_alloc = n;
-    }
-    size_t s = hash_slot(m, job->id);
-    while (m->hash[s])
-        s = (s + 1) & (m->hash_size - 1);
-    m->hash[s] = job;
-    m->byseq[m->nseq++] = job;
-    job->seq = m->nseq;
-    job->owner = m;
-    m->njobs++;
-    m->count[job->state]++;
-    return 0;
-}
-
-static void table_remove(struct jobmgr *m, struct job *job)
-{
-    size_t mask = m->hash_size - 1, s = hash_slot(m, job->id);
-    while (m->hash[s] != job)
-        s = (s + 1) & mask;
-    m->hash[s] = NULL;
-    /* backward-shift the probe run so lookups never stop early */
-    for (size_t j = (s + 1) & mask; m->hash[j]; j = (j + 1) & mask) {
-        size_t home = hash_slot(m, m->hash[j]->id);
-        bool movable = (j > s) ? (home <= s || home > j) : (home <= s && home > j);
-        if (movable) {
-            m->hash[s] = m->hash[j];
-            m->hash[j] = NULL;
-            s = j;
-        }
-    }
-    m->byseq[job->seq - 1] = NULL;
-    m->njobs--;
-    m->count[job->state]--;
+    int rc = jobtable_insert(m->jobs, job);
+    if (rc == 0)
+        job->owner = m;
+    return rc;
 }
 
 /* ---- state and events ---- */
@@ -249,9 +165,7 @@ static void events_rewrite(struct jobmgr *m, struct job *job)
 
 static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
 {
-    m->count[job->state]--;
-    m->count[state]++;
-    job->state = state;
+    jobtable_set_state(m->jobs, job, state);
     if (state == JOB_INACTIVE && !job->R_unstored) {
         /* in the store; memory that stays flat keeps no texts for the past */
         free(job->R);
@@ -435,180 +349,12 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     exec_terminate(m->exec, job->id, m->cfg.kill_grace);
 }
 
-/* One node's share of an allocation, as the executor deals tasks. */
-struct alloc_node {
-    int rank;
-    int ncores;
-    int *cpus;       /* OS cpu per allocated core, -1 if unknown here */
-    int nslots;
-    int width;       /* cores bound to each slot (>= the slot's cores when a
-                      * whole node holds more than its slots ask for) */
-};
-
-struct alloc_view {
-    int nnodes;
-    struct alloc_node *nodes;
-};
-
-static void alloc_view_release(struct alloc_view *av)
-{
-    for (int i = 0; i < av->nnodes; i++)
-        free(av->nodes[i].cpus);
-    free(av->nodes);
-}
-
-/* OS cpu of core id on the node of that rank, from this machine's map. */
-static int core_cpu(const struct jobmgr *m, int rank, int id)
-{
-    for (int n = 0; n < rgraph_nnodes(m->g); n++) {
-        const struct rgraph_node *gn = rgraph_node(m->g, n);
-        if (gn->rank != rank && rgraph_nnodes(m->g) > 1)
-            continue;
-        for (int i = 0; i < gn->ncores; i++)
-            if (gn->core_ids[i] == id)
-                return gn->core_cpus[i];
-        return -1;
-    }
-    return -1;
-}
-
-/* Nodes, cores and slots of an allocation, from its R (rank order). */
-static int alloc_view_build(struct jobmgr *m, const struct jobspec *js, json_t *R,
-                            struct alloc_view *av)
-{
-    json_t *lite = json_object_get(json_object_get(R, "execution"), "R_lite");
-    size_t i;
-    json_t *e;
-    memset(av, 0, sizeof(*av));
-    json_array_foreach(lite, i, e) {
-        struct idset *ranks = idset_decode(json_string_value(json_object_get(e, "rank")));
-        struct idset *cores = idset_decode(json_string_value(
-            json_object_get(json_object_get(e, "children"), "core")));
-        for (int r = ranks ? idset_first(ranks) : -1; r >= 0; r = idset_next(ranks, r)) {
-            struct alloc_node *nn = realloc(av->nodes, (av->nnodes + 1) * sizeof(*nn));
-            if (!nn)
-                break;
-            av->nodes = nn;
-            struct alloc_node *an = &av->nodes[av->nnodes++];
-            memset(an, 0, sizeof(*an));
-            an->rank = r;
-            size_t nc = cores ? idset_count(cores) : 0;
-            an->cpus = calloc(nc ? nc : 1, sizeof(int));
-            for (int c = cores ? idset_first(cores) : -1; an->cpus && c >= 0;
-                 c = idset_next(cores, c))
-                an->cpus[an->ncores++] = core_cpu(m, r, c);
-            /* slots fill a node's cores in order; a slot without cores
-             * (gpus only) still gets one place per node */
-            an->nslots = js->slot_cores > 0 ? an->ncores / js->slot_cores : 0;
-            if (an->nslots == 0 && !js->general)
-                an->nslots = an->ncores > 0;
-            /* an exclusive node hands over all its cores, yet holds only
-             * the slots the jobspec asks for on it */
-            if (!js->general && js->nnodes > 0 && an->nslots > js->nslots)
-                an->nslots = js->nslots;
-        }
-        idset_destroy(ranks);
-        idset_destroy(cores);
-    }
-    /* the job has the slots it asked for, wherever the allocation put more
-     * cores than they need; general requests may put slots anywhere: deal
-     * the job's slots over its nodes in proportion to their cores */
-    int want = jobspec_total_slots(js), have = 0;
-    for (int n = 0; n < av->nnodes; n++)
-        have += av->nodes[n].nslots;
-    for (int n = 0; js->general && have < want && av->nnodes > 0;
-         n = (n + 1) % av->nnodes, have++)
-        av->nodes[n].nslots++;
-    for (int n = av->nnodes - 1; have > want && n >= 0; n--)
-        while (have > want && av->nodes[n].nslots > 0)
-            av->nodes[n].nslots--, have--;
-    /* a node's cores are shared out among its slots, so the tasks of a
-     * whole node may use all of it */
-    for (int n = 0; n < av->nnodes; n++) {
-        struct alloc_node *an = &av->nodes[n];
-        an->width = an->nslots > 0 ? an->ncores / an->nslots : 0;
-        if (an->width < js->slot_cores)
-            an->width = js->slot_cores;
-    }
-    return av->nnodes > 0 ? 0 : -EINVAL;
-}
-
-/* Tasks are dealt over the slots in order (per_slot tasks each, or total
- * round-robin); a task is bound to the cores of its slot, and when there
- * are fewer tasks than slots (count.total), the task that owns several slots
- * gets the slots dealt to it, so it is bound to all of its allocation. */
-struct slot_ref {
-    int node;      /* index into av->nodes */
-    int first;     /* first core index into av->nodes[node].cpus */
-};
-
-static int build_tasks(struct jobmgr *m, struct job *job, const struct alloc_view *a,
-                       struct exec_task **tasksp, int **cpubufp)
-{
-    const struct jobspec *js = job->js;
-    int nslots = 0, width = 1;
-    (void)m;
-    for (int i = 0; i < a->nnodes; i++) {
-        nslots += a->nodes[i].nslots;
-        if (a->nodes[i].width > width)
-            width = a->nodes[i].width;
-    }
-    if (nslots < 1)
-        return -EINVAL;
-    int ntasks = js->per_slot ? js->per_slot * nslots : js->total;
-    struct exec_task *tasks = calloc(ntasks, sizeof(*tasks));
-    int *cpus = calloc((size_t)(ntasks + nslots) * width, sizeof(int));
-    int *local = calloc(a->nnodes, sizeof(int));
-    struct slot_ref *slots = calloc(nslots, sizeof(*slots));
-    if (!tasks || !cpus || !local || !slots) {
-        free(tasks);
-        free(cpus);
-        free(local);
-        free(slots);
-        return -ENOMEM;
-    }
-    for (int n = 0, k = 0; n < a->nnodes; n++)
-        for (int i = 0; i < a->nodes[n].nslots; i++, k++)
-            slots[k] = (struct slot_ref){ .node = n, .first = i * a->nodes[n].width };
-    int *next = cpus;
-    for (int t = 0; t < ntasks; t++) {
-        int first = js->per_slot ? t / js->per_slot : t % nslots;
-        /* the slots this task is bound to: its own, plus every ntasks-th
-         * one after it when tasks are fewer than slots */
-        int step = (!js->per_slot && ntasks < nslots) ? ntasks : nslots + 1;
-        const struct slot_ref *home = &slots[first];
-        tasks[t].rank = t;
-        tasks[t].nodeid = home->node;
-        tasks[t].localid = local[home->node]++;
-        tasks[t].cpus = next;
-        for (int k = first; k < nslots; k += step) {
-            const struct alloc_node *an = &a->nodes[slots[k].node];
-            if (slots[k].node != home->node)
-                continue;   /* a task runs on one node */
-            for (int c = slots[k].first; c < slots[k].first + an->width && c < an->ncores; c++)
-                if (an->cpus[c] >= 0)
-                    next[tasks[t].ncpus++] = an->cpus[c];
-        }
-        next += tasks[t].ncpus;
-    }
-    free(local);
-    free(slots);
-    *tasksp = tasks;
-    *cpubufp = cpus;
-    return ntasks;
-}
-
 static void job_start(struct jobmgr *m, struct job *job)
 {
-    struct alloc_view av = {0};
-    struct exec_task *tasks = NULL;
-    int *cpus = NULL;
+    struct placement pl;
     struct errmsg err = { "" };
-    json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL;
-    int ntasks = R && alloc_view_build(m, job->js, R, &av) == 0
-               ? build_tasks(m, job, &av, &tasks, &cpus) : -ENOENT;
-    int rc = ntasks;
-    json_decref(R);
+    int rc = placement_build(m->g, job->js, job->R, &pl);
+    int ntasks = rc == 0 ? pl.ntasks : 0;
     json_t *env = NULL;
     if (ntasks > 0 && job->js->environment_shed) {
         const char *text;
@@ -628,18 +374,16 @@ static void job_start(struct jobmgr *m, struct job *job)
             .argv = job->js->argv,
             .cwd = job->cwd,
             .environment = env ? env : job->js->environment,
-            .nnodes = av.nnodes,
+            .nnodes = pl.nnodes,
             .ntasks = ntasks,
-            .tasks = tasks,
+            .tasks = pl.tasks,
             .uid = job->uid,
             .gid = job->gid,
         };
         rc = exec_start(m->exec, &ej, &err);
     }
     json_decref(env);   /* exec_start copied it */
-    free(tasks);
-    free(cpus);
-    alloc_view_release(&av);
+    placement_release(&pl);
     if (rc < 0) {
         post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
         job_finish(m, job, 1);
@@ -877,20 +621,8 @@ static int idvec_reserve(struct idvec *v, size_t more)
  * of jobs is entered whole or not at all. */
 static int submit_reserve(struct jobmgr *m, size_t n)
 {
-    while ((m->njobs + n) * 2 > m->hash_size)
-        if (hash_grow(m) < 0)
-            return -ENOMEM;
-    if (m->nseq + n > m->seq_alloc) {
-        size_t a = m->seq_alloc ? m->seq_alloc : 1024;
-        while (a < m->nseq + n)
-            a *= 2;
-        struct job **p = realloc(m->byseq, a * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        m->byseq = p;
-        m->seq_alloc = a;
-    }
-    if (idvec_reserve(&m->new_jobs, n) < 0 || idvec_reserve(&m->depend, n) < 0)
+    if (jobtable_reserve(m->jobs, n) < 0 || idvec_reserve(&m->new_jobs, n) < 0 ||
+        idvec_reserve(&m->depend, n) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -1038,7 +770,7 @@ size_t jobmgr_active(struct jobmgr *m)
 {
     size_t n = 0;
     for (int s = JOB_NEW; s < JOB_INACTIVE; s++)
-        n += m->count[s];
+        n += jobtable_count(m->jobs, s);
     return n;
 }
 
@@ -1154,7 +886,7 @@ ssize_t jobmgr_output_read(struct jobmgr *m, struct job *job, int stream, uint64
 
 size_t jobmgr_count(struct jobmgr *m, enum job_state s)
 {
-    return m->count[s];
+    return jobtable_count(m->jobs, s);
 }
 
 double jobmgr_start_time(struct jobmgr *m)
@@ -1424,7 +1156,7 @@ static int purge_job(struct jobmgr *m, struct job *job)
             break;
         }
     }
-    table_remove(m, job);
+    jobtable_remove(m->jobs, job);
     job_destroy(job);
     return 0;
 }
@@ -1443,7 +1175,8 @@ static void purge(struct jobmgr *m)
         next = jobmgr_next(m, job->seq + 1);
         if (job->state != JOB_INACTIVE)
             continue;
-        bool over = m->cfg.purge_keep && m->count[JOB_INACTIVE] > m->cfg.purge_keep;
+        bool over = m->cfg.purge_keep &&
+                    jobtable_count(m->jobs, JOB_INACTIVE) > m->cfg.purge_keep;
         bool old = m->cfg.purge_age && now - job->t_state > m->cfg.purge_age;
         if ((!over && !old) || now - job->t_state < 1.0)
             break;   /* later submissions are (mostly) younger */
@@ -1451,7 +1184,7 @@ static void purge(struct jobmgr *m)
             break;
     }
     struct job *first = jobmgr_next(m, m->purge_from);
-    m->purge_from = first ? first->seq : m->nseq + 1;
+    m->purge_from = first ? first->seq : jobtable_last_seq(m->jobs) + 1;
 }
 
 void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
@@ -1570,7 +1303,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
             continue;
         if (commit_rc < 0) {
             /* never durable, so never accepted: the submitter gets the error */
-            table_remove(m, job);
+            jobtable_remove(m->jobs, job);
             job_destroy(job);
             continue;
         }
@@ -1757,9 +1490,9 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
         if (rc < 0)
             return errmsg_set(err, rc, "cannot record the id epoch: %s", strerror(-rc));
     }
-    for (size_t i = m->nseq; i > 0; i--)
-        if (m->byseq[i - 1] && m->byseq[i - 1]->id > last)
-            last = m->byseq[i - 1]->id;
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
+        if (job->id > last)
+            last = job->id;
     int rc = fluid_gen_init(&m->gen, epoch, 0, last);
     if (rc < 0)
         return errmsg_set(err, rc, "cannot initialise job ids");
@@ -1794,6 +1527,10 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
             m->cfg.max_tasks = JOBMGR_MAX_TASKS_MIN;
     }
     m->purge_from = 1;
+    if (!(m->jobs = jobtable_create())) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
     int mp = match_policy_parse(cfg && cfg->match_policy ? cfg->match_policy : "low");
     int qp = qmgr_policy_parse(cfg && cfg->queue_policy ? cfg->queue_policy : "easy");
     if (mp < 0 || qp < 0) {
@@ -1816,9 +1553,9 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     if (init_ids(m, err) < 0)
         goto error;
-    for (size_t i = 0; i < m->nseq; i++) {
-        recover_job(m, m->byseq[i]);
-        convert_legacy(m, m->byseq[i]);
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {
+        recover_job(m, job);
+        convert_legacy(m, job);
     }
     return m;
 error:
@@ -1831,9 +1568,9 @@ void jobmgr_destroy(struct jobmgr *m)
     if (!m)
         return;
     m->notify = NULL;
-    for (size_t i = 0; i < m->nseq; i++) {
-        struct job *job = m->byseq[i];
-        if (job && job->state == JOB_RUN) {
+    for (struct job *job = m->jobs ? jobmgr_next(m, 1) : NULL; job;
+         job = jobmgr_next(m, job->seq + 1)) {
+        if (job->state == JOB_RUN) {
             post_exception(m, job, "shutdown", m->owner, "the instance was shut down");
             job->pending_result = RESULT_CANCELED;
             job_finish(m, job, 128 + SIGKILL);
@@ -1844,11 +1581,8 @@ void jobmgr_destroy(struct jobmgr *m)
     m->sched_needed = false;
     if (m->q)
         jobmgr_prepare_commit(m, false);
-    for (size_t i = 0; i < m->nseq; i++)
-        job_destroy(m->byseq[i]);
+    jobtable_destroy(m->jobs);
     qmgr_destroy(m->q);
-    free(m->hash);
-    free(m->byseq);
     free(m->new_jobs.ids);
     free(m->to_start.ids);
     free(m->depend.ids);

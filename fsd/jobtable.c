@@ -1,0 +1,166 @@
+/* jobtable.c - jobs by id (open addressing, linear probing, never more than
+ * half full) and by seq (an array with holes for jobs that are gone). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsd/jobtable.h"
+
+struct jobtable {
+    struct job **hash;
+    size_t hash_size, njobs;
+    /* seq n is byseq[n - 1]; NULL once a job is gone */
+    struct job **byseq;
+    size_t nseq, seq_alloc;
+    size_t count[JOB_NSTATES];
+};
+
+struct jobtable *jobtable_create(void)
+{
+    return calloc(1, sizeof(struct jobtable));
+}
+
+void jobtable_destroy(struct jobtable *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nseq; i++)
+        job_destroy(t->byseq[i]);
+    free(t->hash);
+    free(t->byseq);
+    free(t);
+}
+
+static size_t hash_slot(const struct jobtable *t, uint64_t id)
+{
+    /* ids are time-ordered: mix the bits so neighbours spread out */
+    uint64_t h = id * 0x9E3779B97F4A7C15ull;
+    return (h >> 17) & (t->hash_size - 1);
+}
+
+static int hash_grow(struct jobtable *t)
+{
+    size_t nsize = t->hash_size ? t->hash_size * 2 : 1024;
+    struct job **old = t->hash;
+    size_t osize = t->hash_size;
+    struct job **nh = calloc(nsize, sizeof(*nh));
+    if (!nh)
+        return -ENOMEM;
+    t->hash = nh;
+    t->hash_size = nsize;
+    for (size_t i = 0; i < osize; i++) {
+        if (!old[i])
+            continue;
+        size_t s = hash_slot(t, old[i]->id);
+        while (t->hash[s])
+            s = (s + 1) & (nsize - 1);
+        t->hash[s] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+int jobtable_reserve(struct jobtable *t, size_t n)
+{
+    while ((t->njobs + n) * 2 > t->hash_size)
+        if (hash_grow(t) < 0)
+            return -ENOMEM;
+    if (t->nseq + n > t->seq_alloc) {
+        size_t a = t->seq_alloc ? t->seq_alloc : 1024;
+        while (a < t->nseq + n)
+            a *= 2;
+        struct job **p = realloc(t->byseq, a * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        t->byseq = p;
+        t->seq_alloc = a;
+    }
+    return 0;
+}
+
+int jobtable_insert(struct jobtable *t, struct job *job)
+{
+    if (jobtable_reserve(t, 1) < 0)
+        return -ENOMEM;
+    size_t s = hash_slot(t, job->id);
+    while (t->hash[s])
+        s = (s + 1) & (t->hash_size - 1);
+    t->hash[s] = job;
+    t->byseq[t->nseq++] = job;
+    job->seq = t->nseq;
+    t->njobs++;
+    t->count[job->state]++;
+    return 0;
+}
+
+void jobtable_remove(struct jobtable *t, struct job *job)
+{
+    size_t mask = t->hash_size - 1, s = hash_slot(t, job->id);
+    while (t->hash[s] != job)
+        s = (s + 1) & mask;
+    t->hash[s] = NULL;
+    /* backward-shift the probe run so lookups never stop early */
+    for (size_t j = (s + 1) & mask; t->hash[j]; j = (j + 1) & mask) {
+        size_t home = hash_slot(t, t->hash[j]->id);
+        bool movable = (j > s) ? (home <= s || home > j) : (home <= s && home > j);
+        if (movable) {
+            t->hash[s] = t->hash[j];
+            t->hash[j] = NULL;
+            s = j;
+        }
+    }
+    t->byseq[job->seq - 1] = NULL;
+    t->njobs--;
+    t->count[job->state]--;
+}
+
+struct job *jobtable_lookup(const struct jobtable *t, uint64_t id)
+{
+    if (!t->hash_size)
+        return NULL;
+    for (size_t s = hash_slot(t, id); t->hash[s]; s = (s + 1) & (t->hash_size - 1))
+        if (t->hash[s]->id == id)
+            return t->hash[s];
+    return NULL;
+}
+
+struct job *jobtable_lookup_name(const struct jobtable *t, const char *idstr)
+{
+    uint64_t id;
+    if (fluid_decode(idstr, &id) < 0)
+        return NULL;
+    struct job *job = jobtable_lookup(t, id);
+    /* only the canonical spelling names a directory */
+    return (job && strcmp(job->idstr, idstr) == 0) ? job : NULL;
+}
+
+struct job *jobtable_lookup_seq(const struct jobtable *t, uint64_t seq)
+{
+    return (seq >= 1 && seq <= t->nseq) ? t->byseq[seq - 1] : NULL;
+}
+
+struct job *jobtable_next(const struct jobtable *t, uint64_t seq)
+{
+    for (uint64_t s = seq ? seq : 1; s <= t->nseq; s++)
+        if (t->byseq[s - 1])
+            return t->byseq[s - 1];
+    return NULL;
+}
+
+uint64_t jobtable_last_seq(const struct jobtable *t)
+{
+    return t->nseq;
+}
+
+void jobtable_set_state(struct jobtable *t, struct job *job, enum job_state state)
+{
+    t->count[job->state]--;
+    t->count[state]++;
+    job->state = state;
+}
+
+size_t jobtable_count(const struct jobtable *t, enum job_state s)
+{
+    return t->count[s];
+}
