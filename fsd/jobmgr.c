@@ -15,6 +15,7 @@
 #include "exec/exec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
+#include "fsd/resource.h"
 #include "fsd/jobtable.h"
 #include "fsd/placement.h"
 #include "sched/match.h"
@@ -44,8 +45,7 @@ struct jobmgr {
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
-    bool status_unsaved;         /* resource status written, not yet committed */
-    bool status_resave;          /* its commit failed: write it again */
+    struct resources *res;
     uint64_t purge_from;         /* no purgeable job has a smaller seq */
     double last_purge;
 
@@ -927,36 +927,22 @@ struct job *jobmgr_vertex_owner(struct jobmgr *m, int v)
     return NULL;
 }
 
-/* Units of aggregate a (0 cores, 1 gpus) no job holds now. Every job holds
- * the root (shared at least) and the hold's agg counts what it takes
- * beneath, so the root's holds say it all. A reservation takes nothing yet;
- * a running job past its expected end still holds until it is released, so
- * a hold's end is not compared with now. */
-static int free_units(struct jobmgr *m, int a)
-{
-    const struct graph_vertex *root = graph_vertex(m->graph, 0);
-    int64_t now = (int64_t)ev_now(m->loop), n = root->total[a];
-    for (int i = 0; i < root->nholds; i++) {
-        const struct graph_hold *h = &root->holds[i];
-        const struct match_alloc *al = qmgr_lookup(m->q, h->job);
-        if (h->start > now || (al && al->reserved))
-            continue;
-        n -= h->kind == GRAPH_HOLD_X ? root->total[a] : h->agg[a];
-    }
-    return n > 0 ? (int)n : 0;
-}
-
 int jobmgr_free_cores(struct jobmgr *m)
 {
-    return free_units(m, 0);
+    return resources_free_units(m->res, 0, (int64_t)ev_now(m->loop));
 }
 
 int jobmgr_free_gpus(struct jobmgr *m)
 {
-    return free_units(m, 1);
+    return resources_free_units(m->res, 1, (int64_t)ev_now(m->loop));
 }
 
-/* ---- dynamic resources ---- */
+bool jobmgr_hold_reserved(struct jobmgr *m, const struct graph_hold *h)
+{
+    return resources_hold_reserved(m->res, h, (int64_t)ev_now(m->loop));
+}
+
+/* ---- dynamic resources (fsd/resource.h) ---- */
 
 /* Running jobs holding anything at or beneath v get exception type
  * "resource" and are terminated: their node is gone. Every job using
@@ -980,160 +966,27 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
     }
 }
 
-/* Vertices that are not up, as {"PATH": "down"|"drained"} in the store's
- * meta table, so an operator's drain survives a restart. Written into the
- * open transaction; jobmgr_after_commit() writes it again at the next
- * iteration if that transaction did not commit. 0 or -errno. */
-static int save_resource_status(struct jobmgr *m)
+/* A vertex went down: the jobs on it fail. */
+static void on_resource_down(void *arg, int v, const char *path)
 {
-    json_t *o = json_object();
-    char path[1024];
-    int rc = o ? 0 : -ENOMEM;
-    for (int v = 0; rc == 0 && v < graph_nvertices(m->graph); v++) {
-        const struct graph_vertex *x = graph_vertex(m->graph, v);
-        if (x->status == GRAPH_UP)
-            continue;
-        if (graph_path(m->graph, v, path, sizeof(path)) < 0)
-            rc = -ENAMETOOLONG;
-        else if (json_object_set_new(o, path, json_string(x->status == GRAPH_DOWN ? "down"
-                                                                              : "drained")))
-            rc = -ENOMEM;
-    }
-    char *text = rc == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (rc == 0)
-        rc = text ? store_meta_put(m->st, "resource-status", text, strlen(text)) : -ENOMEM;
-    if (rc < 0)
-        syslog(LOG_ERR, "cannot record resource status: %s", strerror(-rc));
-    else
-        m->status_unsaved = true;   /* until its transaction commits */
-    free(text);
-    json_decref(o);
-    return rc;
+    struct jobmgr *m = arg;
+    char what[1100];
+    snprintf(what, sizeof(what), "resource %s went down", path);
+    fail_jobs_beneath(m, v, what);
+    m->sched_needed = true;
 }
 
-/* The resource status a previous run saved, whatever its size. */
-static void load_resource_status(struct jobmgr *m)
-{
-    size_t len = 0, got = 0;
-    int rc = store_meta_get(m->st, "resource-status", NULL, 0, &len);
-    if (rc == -ENOENT)
-        return;
-    char *buf = rc == 0 ? malloc(len + 1) : NULL;
-    if (rc == 0 && !buf)
-        rc = -ENOMEM;
-    if (rc == 0)
-        rc = store_meta_get(m->st, "resource-status", buf, len, &got);
-    if (rc == 0 && got != len)
-        rc = -EIO;   /* nothing else writes the store meanwhile */
-    if (rc < 0) {
-        syslog(LOG_ERR, "cannot read the resource status of the previous run: %s; "
-               "every resource starts up", strerror(-rc));
-        free(buf);
-        return;
-    }
-    buf[len] = '\0';
-    json_error_t jerr;
-    json_t *o = json_loads(buf, 0, &jerr);
-    free(buf);
-    if (!json_is_object(o)) {
-        syslog(LOG_ERR, "the resource status of the previous run is unreadable (%s); "
-               "every resource starts up", o ? "not an object" : jerr.text);
-        json_decref(o);
-        return;
-    }
-    const char *path;
-    json_t *st;
-    json_object_foreach(o, path, st) {
-        int v = graph_find_path(m->graph, path);
-        const char *s = json_string_value(st);
-        if (v >= 0 && s)
-            graph_set_status(m->graph, v, !strcmp(s, "down") ? GRAPH_DOWN : GRAPH_DRAINED);
-        else
-            syslog(LOG_WARNING, "resource %s from a previous run is not in the graph", path);
-    }
-    json_decref(o);
-}
-
-/* One line of resources/ctl: its vertex and the status it asks for. */
-static int resource_ctl_parse(struct jobmgr *m, const char *line, int *vp,
-                              enum graph_status *stp, struct errmsg *err)
-{
-    char verb[16], path[1024];
-    if (sscanf(line, "%15s %1023s", verb, path) != 2)
-        return errmsg_set(err, -EINVAL, "expected 'up|down|drain PATH', got '%s'", line);
-    enum graph_status st = !strcmp(verb, "up") ? GRAPH_UP
-                         : !strcmp(verb, "down") ? GRAPH_DOWN
-                         : !strcmp(verb, "drain") ? GRAPH_DRAINED : (enum graph_status)-1;
-    if ((int)st < 0)
-        return errmsg_set(err, -EINVAL, "unknown verb '%s' (up, down or drain)", verb);
-    int v = graph_find_path(m->graph, path);
-    if (v < 0) {
-        /* a bare vertex name (a node's host name) is enough when unique */
-        for (int u = 0; u < graph_nvertices(m->graph); u++) {
-            if (strcmp(graph_vertex(m->graph, u)->name, path))
-                continue;
-            if (v >= 0)
-                return errmsg_set(err, -EINVAL, "'%s' names several vertices: "
-                                  "give its path", path);
-            v = u;
-        }
-    }
-    if (v < 0)
-        return errmsg_set(err, -ENOENT, "no resource '%s'", path);
-    *vp = v;
-    *stp = st;
-    return 0;
-}
-
-struct status_change {
-    int v;
-    enum graph_status st, old;
-};
-
-/* Every line is checked before any takes effect, and the new status is
- * recorded before jobs are failed, so a write that fails changed nothing. */
 int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
                         struct errmsg *err)
 {
-    char buf[4096], *save = NULL;
-    struct status_change ch[sizeof(buf) / 4];   /* a line is at least "up x" */
-    int n = 0, rc;
     if (uid != 0 && uid != m->owner)
         return errmsg_set(err, -EPERM, "only the instance owner may change resources");
     if (m->cfg.read_only)
         return errmsg_set(err, -EROFS, "this instance has ended: it is read-only");
-    if (len >= sizeof(buf))
-        return errmsg_set(err, -E2BIG, "control text too long");
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if ((rc = resource_ctl_parse(m, line, &ch[n].v, &ch[n].st, err)) < 0)
-            return rc;
-        n++;
-    }
-    for (int i = 0; i < n; i++) {
-        ch[i].old = graph_vertex(m->graph, ch[i].v)->status;
-        graph_set_status(m->graph, ch[i].v, ch[i].st);
-    }
-    if ((rc = save_resource_status(m)) < 0) {
-        for (int i = n - 1; i >= 0; i--)
-            graph_set_status(m->graph, ch[i].v, ch[i].old);
-        return errmsg_set(err, rc, "cannot record the resource status: %s", strerror(-rc));
-    }
-    for (int i = 0; i < n; i++) {
-        char path[1024], what[1100];
-        if (graph_path(m->graph, ch[i].v, path, sizeof(path)) < 0)
-            snprintf(path, sizeof(path), "%s", graph_vertex(m->graph, ch[i].v)->name);
-        syslog(LOG_INFO, "resource %s is now %s", path, ch[i].st == GRAPH_UP ? "up"
-                         : ch[i].st == GRAPH_DOWN ? "down" : "drained");
-        if (ch[i].st == GRAPH_DOWN) {
-            snprintf(what, sizeof(what), "resource %s went down", path);
-            fail_jobs_beneath(m, ch[i].v, what);
-        }
-    }
-    if (n > 0)
+    int rc = resources_ctl(m->res, text, len, err);
+    if (rc == 0)
         m->sched_needed = true;
-    return 0;
+    return rc;
 }
 
 /* ---- loop phases ---- */
@@ -1197,8 +1050,7 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
     }
     /* after dependencies were decided, so none sees its target vanish */
     purge(m);
-    if (m->status_resave && save_resource_status(m) == 0)
-        m->status_resave = false;
+    resources_prepare_commit(m->res);
     while (m->dirty) {
         struct job *job = m->dirty;
         m->dirty = job->dirty_next;
@@ -1286,16 +1138,7 @@ static void job_enqueue(struct jobmgr *m, struct job *job)
 
 void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
 {
-    if (m->status_unsaved) {
-        m->status_unsaved = false;
-        if (commit_rc < 0) {
-            /* an operator's drain must not vanish at the next restart:
-             * written again at the next iteration, or at shutdown */
-            syslog(LOG_ERR, "resource status not committed (%s): writing it again",
-                   strerror(-commit_rc));
-            m->status_resave = true;
-        }
-    }
+    resources_after_commit(m->res, commit_rc);
     commit_done(m, commit_rc);
     for (size_t i = 0; i < m->new_jobs.len; i++) {
         struct job *job = jobmgr_lookup(m, m->new_jobs.ids[i]);
@@ -1545,7 +1388,10 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     if (cfg && cfg->queue_depth > 0)
         qmgr_set_depth(m->q, cfg->queue_depth);
-    load_resource_status(m);
+    if (!(m->res = resources_create(graph, st, m->q, on_resource_down, m))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
     int rc = store_job_foreach(st, load_job, m);
     if (rc < 0) {
         errmsg_set(err, rc, "cannot load jobs: %s", strerror(-rc));
@@ -1582,6 +1428,7 @@ void jobmgr_destroy(struct jobmgr *m)
     if (m->q)
         jobmgr_prepare_commit(m, false);
     jobtable_destroy(m->jobs);
+    resources_destroy(m->res);
     qmgr_destroy(m->q);
     free(m->new_jobs.ids);
     free(m->to_start.ids);

@@ -155,6 +155,9 @@ struct job *jobmgr_vertex_owner(struct jobmgr *m, int v);
  * however big the graph. */
 int jobmgr_free_cores(struct jobmgr *m);
 int jobmgr_free_gpus(struct jobmgr *m);
+/* Whether a hold of the graph is a pending job's reservation, not an
+ * allocation in force now (what free counts leave out). */
+bool jobmgr_hold_reserved(struct jobmgr *m, const struct graph_hold *h);
 
 /* Loop phases (see above). With schedule false, only records are written:
  * the broker defers scheduling while submitters wait for their answer. */

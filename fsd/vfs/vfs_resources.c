@@ -68,8 +68,7 @@ static const char *status_name(int st)
  * jobmgr_free_cores() makes, so summary and the tree agree. */
 static bool hold_reserved(struct vfs *v, const struct graph_hold *h)
 {
-    const struct match_alloc *a = qmgr_lookup(jobmgr_qmgr(v->m), h->job);
-    return h->start > (int64_t)ev_now(v->loop) || (a && a->reserved);
+    return jobmgr_hold_reserved(v->m, h);
 }
 
 static void add_jobid(struct vfs *v, struct strbuf *sb, uint64_t id)

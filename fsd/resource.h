@@ -1,0 +1,50 @@
+/* resource.h - the instance's resources as the broker changes them: the
+ * scheduler's graph (sched/graph.h, the one model) with each vertex's
+ * status (up, down, drained) set through resources/ctl and kept in the
+ * store across restarts, and the counts the tree shows.
+ *
+ * It owns the status records; the graph and its holds belong to sched/.
+ * Failing the jobs on a vertex that goes down is the job manager's: it is
+ * told through the down callback.
+ */
+#ifndef FLUXFS_RESOURCE_H
+#define FLUXFS_RESOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/errmsg.h"
+#include "fsd/store.h"
+#include "sched/graph.h"
+#include "sched/qmgr.h"
+
+struct resources;
+
+/* Called for each vertex a ctl write takes down, after the new status is
+ * recorded (path: its containment path). */
+typedef void (*resources_down_f)(void *arg, int v, const char *path);
+
+/* Loads the status a previous run recorded (logging what it cannot).
+ * graph, st and q must outlive it. NULL on ENOMEM. */
+struct resources *resources_create(struct graph *graph, struct store *st, struct qmgr *q,
+                                   resources_down_f down, void *arg);
+void resources_destroy(struct resources *r);
+
+/* Apply "up|down|drain PATH" lines (PATH a containment path or a unique
+ * vertex name): all checked first, then applied and recorded in the open
+ * transaction, so a failed write changes nothing. 0 or -EINVAL, -ENOENT,
+ * -E2BIG, or the store's error, with err filled. */
+int resources_ctl(struct resources *r, const char *text, size_t len, struct errmsg *err);
+
+/* Loop phases: write again a status whose commit failed; learn the outcome. */
+void resources_prepare_commit(struct resources *r);
+void resources_after_commit(struct resources *r, int commit_rc);
+
+/* Cores (a = 0) or gpus (a = 1) no job holds now (reservations do not
+ * count). Reads only the root's holds, one per job. */
+int resources_free_units(struct resources *r, int a, int64_t now);
+
+/* Whether hold h is a pending job's reservation rather than an allocation
+ * in force at time now. */
+bool resources_hold_reserved(struct resources *r, const struct graph_hold *h, int64_t now);
+
+#endif
