@@ -9,12 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/batch.h"
 #include "common/idset.h"
 #include "common/jobstream.h"
 #include "exec/exec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
+#include "fsd/ingest.h"
 #include "fsd/resource.h"
 #include "fsd/jobtable.h"
 #include "fsd/placement.h"
@@ -33,7 +33,7 @@ struct jobmgr {
     struct qmgr *q;
     struct exec *exec;
     struct jobmgr_config cfg;
-    struct fluid_gen gen;
+    struct ingest *in;
     double t_start;
     uid_t owner;                 /* the instance owner (the broker's uid) */
 
@@ -432,12 +432,6 @@ static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
 
 /* ---- submission ---- */
 
-static struct job *dep_lookup(void *arg, const char *idstr)
-{
-    struct jobmgr *m = arg;
-    uint64_t id;
-    return fluid_decode(idstr, &id) == 0 ? jobmgr_lookup(m, id) : NULL;
-}
 
 /* DEPEND -> PRIORITY -> SCHED (queued once durable). */
 static void job_dependencies_met(struct jobmgr *m, struct job *job)
@@ -463,7 +457,7 @@ static void check_dependencies(struct jobmgr *m)
             m->depend.ids[keep++] = job->id;
             continue;
         }
-        switch (depend_check(job->js->json, dep_lookup, m, &err)) {
+        switch (depend_check(job->js->json, ingest_dep_lookup, m->jobs, &err)) {
         case DEPEND_WAIT:
             m->depend.ids[keep++] = job->id;
             break;
@@ -478,128 +472,6 @@ static void check_dependencies(struct jobmgr *m)
         }
     }
     m->depend.len = keep;
-}
-
-/* A submission is a jobspec, or a batch script ("#!" with # flux: or
- * #SBATCH directives) turned into one. The job keeps the text as submitted. */
-static int parse_submission(const char *text, size_t len, struct jobspec **jsp,
-                            struct errmsg *err)
-{
-    if (!batch_is_script(text, len))
-        return jobspec_parse(text, len, jsp, err);
-    char *spec;
-    size_t slen;
-    int rc = batch_to_jobspec(text, len, &spec, &slen, err);
-    if (rc < 0)
-        return rc;
-    rc = jobspec_parse(spec, slen, jsp, err);
-    free(spec);
-    return rc;
-}
-
-/* Everything about a submission that can fail, without touching the
- * instance: parse, validate, allocate its id and job. */
-static int submit_prepare(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
-                          const char *cwd, struct job **jobp, int *ndepsp, struct errmsg *err)
-{
-    struct jobspec *js = NULL;
-    struct job *job = NULL;
-    uint64_t id;
-    int rc;
-
-    if (m->cfg.read_only)
-        return errmsg_set(err, -EROFS, "this nested instance has ended: its history is "
-                          "read-only");
-    if ((rc = parse_submission(text, len, &js, err)) < 0)
-        return rc;
-    const char *what;
-    int64_t ntasks = jobspec_max_tasks(js, graph_nvertices(m->graph), &what);
-    if (ntasks > m->cfg.max_tasks) {
-        rc = errmsg_set(err, -EINVAL, "%s: asks for %lld tasks, more than the limit of "
-                        "%lld (fluxfsd --max-tasks)", what, (long long)ntasks,
-                        (long long)m->cfg.max_tasks);
-        goto error;
-    }
-    if (qmgr_satisfiable(m->q, js->rs, err) < 0) {
-        rc = -EINVAL;
-        goto error;
-    }
-    int ndeps = depend_validate(js->json, dep_lookup, m, err);
-    if (ndeps < 0) {
-        rc = ndeps;
-        goto error;
-    }
-    if ((rc = fluid_gen_next(&m->gen, &id)) < 0) {
-        errmsg_set(err, rc, "cannot allocate a job id");
-        goto error;
-    }
-    if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1))) {
-        rc = errmsg_set(err, -ENOMEM, "out of memory");
-        goto error;
-    }
-    memcpy(job->spec_text, text, len);
-    job->spec_text[len] = '\0';
-    job->spec_len = len;
-    const char *dir = js->cwd ? js->cwd : cwd;
-    if (dir && !(job->cwd = strdup(dir))) {
-        rc = errmsg_set(err, -ENOMEM, "out of memory");
-        goto error;
-    }
-    job->js = js;
-    js = NULL;
-    job->uid = uid;
-    job->gid = gid;
-    job->urgency = QMGR_URGENCY_DEFAULT;
-    /* attributes.system.urgency lets a job be submitted held (0) or favoured */
-    json_t *u = json_object_get(json_object_get(json_object_get(job->js->json, "attributes"),
-                                                "system"), "urgency");
-    if (u) {
-        int max = (uid == 0 || uid == m->owner) ? QMGR_URGENCY_MAX : QMGR_URGENCY_DEFAULT;
-        if (!json_is_integer(u) || json_integer_value(u) < 0 || json_integer_value(u) > max) {
-            rc = errmsg_set(err, -EINVAL, "attributes.system.urgency: must be an integer 0-%d",
-                            max);
-            goto error;
-        }
-        job->urgency = (int)json_integer_value(u);
-    }
-    /* a queued job keeps no copy of its environment: job_start reads it
-     * back from the stored jobspec */
-    jobspec_shed_environment(job->js);
-    *jobp = job;
-    *ndepsp = ndeps;
-    return 0;
-error:
-    jobspec_destroy(js);
-    job_destroy(job);
-    return rc;
-}
-
-/* A job whose jobspec text is the same as like's (the copies of a bulk
- * submission, e.g. `fluxfs submit --cc`): same validation, so it shares
- * like's parsed jobspec instead of parsing it again. */
-static int submit_copy(struct jobmgr *m, const struct job *like, const char *text, size_t len,
-                       struct job **jobp, struct errmsg *err)
-{
-    uint64_t id;
-    struct job *job = NULL;
-    int rc;
-
-    if ((rc = fluid_gen_next(&m->gen, &id)) < 0)
-        return errmsg_set(err, rc, "cannot allocate a job id");
-    if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1)) ||
-        (like->cwd && !(job->cwd = strdup(like->cwd)))) {
-        job_destroy(job);
-        return errmsg_set(err, -ENOMEM, "out of memory");
-    }
-    memcpy(job->spec_text, text, len);
-    job->spec_text[len] = '\0';
-    job->spec_len = len;
-    job->js = jobspec_ref(like->js);
-    job->uid = like->uid;
-    job->gid = like->gid;
-    job->urgency = like->urgency;   /* and its cwd: same jobspec, same submitter */
-    *jobp = job;
-    return 0;
 }
 
 static int idvec_reserve(struct idvec *v, size_t more)
@@ -672,8 +544,7 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
                        struct errmsg *err)
 {
     int *ndeps = calloc(n, sizeof(*ndeps));
-    int rc = 0;
-    size_t i;
+    int rc;
 
     if (!ndeps)
         return errmsg_set(err, -ENOMEM, "out of memory");
@@ -682,46 +553,21 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
         free(ndeps);
         return errmsg_set(err, -ENOSPC, "no space left on the state directory's disk");
     }
-    for (i = 0; i < n; i++) {
-        const char *t = text + docs[i].off;
-        if (i > 0 && docs[i].len == docs[i - 1].len &&
-            memcmp(t, text + docs[i - 1].off, docs[i].len) == 0) {
-            ndeps[i] = ndeps[i - 1];
-            if ((rc = submit_copy(m, jobs[i - 1], t, docs[i].len, &jobs[i], err)) < 0)
-                goto error;
-            continue;
-        }
-        if ((rc = submit_prepare(m, t, docs[i].len, uid, gid, cwd, &jobs[i],
-                                 &ndeps[i], err)) < 0) {
-            if (n > 1) {
-                /* name the job; a syntax error's line counts from the
-                 * start of the whole submission */
-                char why[sizeof(err->text)];
-                int line, skip = 0;
-                snprintf(why, sizeof(why), "%s", err->text);
-                if (sscanf(why, "line %d%n", &line, &skip) == 1 && skip > 0)
-                    errmsg_set(err, rc, "job %zu of %zu: line %d%s", i + 1, n,
-                               line + docs[i].line - 1, why + skip);
-                else
-                    errmsg_set(err, rc, "job %zu of %zu (line %d): %s", i + 1, n,
-                               docs[i].line, why);
-            }
-            goto error;
-        }
+    if ((rc = ingest_prepare(m->in, text, docs, n, uid, gid, cwd, jobs, ndeps, err)) < 0) {
+        free(ndeps);
+        return rc;
     }
     if ((rc = submit_reserve(m, n)) < 0) {
         errmsg_set(err, rc, "out of memory");
-        goto error;
+        for (size_t i = 0; i < n; i++)
+            job_destroy(jobs[i]);
+        free(ndeps);
+        return rc;
     }
-    for (i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         submit_enter(m, jobs[i], ndeps[i]);
     free(ndeps);
     return 0;
-error:
-    while (i-- > 0)
-        job_destroy(jobs[i]);
-    free(ndeps);
-    return rc;
 }
 
 /* ---- control ---- */
@@ -1221,7 +1067,7 @@ static int parse_stored(struct jobmgr *m, struct job *job, struct errmsg *err)
     char *copy = strndup(text, len);
     if (!copy)
         return errmsg_set(err, -ENOMEM, "out of memory");
-    rc = parse_submission(copy, len, &job->js, err);
+    rc = ingest_parse(copy, len, &job->js, err);
     free(copy);
     if (rc == 0)
         jobspec_shed_environment(job->js);
@@ -1294,7 +1140,7 @@ static void recover_job(struct jobmgr *m, struct job *job)
             return;
         }
         if (job->state == JOB_DEPEND) {
-            int ndeps = depend_validate(job->js->json, dep_lookup, m, &err);
+            int ndeps = depend_validate(job->js->json, ingest_dep_lookup, m->jobs, &err);
             if (ndeps < 0) {
                 /* a target vanished: its dependency can never be decided */
                 post_exception(m, job, "dependency", m->owner, err.text);
@@ -1336,7 +1182,7 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
     for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
         if (job->id > last)
             last = job->id;
-    int rc = fluid_gen_init(&m->gen, epoch, 0, last);
+    int rc = ingest_set_ids(m->in, epoch, last);
     if (rc < 0)
         return errmsg_set(err, rc, "cannot initialise job ids");
     return 0;
@@ -1388,6 +1234,14 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     if (cfg && cfg->queue_depth > 0)
         qmgr_set_depth(m->q, cfg->queue_depth);
+    struct ingest_config icfg = {
+        .graph = graph, .q = m->q, .jobs = m->jobs, .owner = m->owner,
+        .max_tasks = m->cfg.max_tasks, .read_only = m->cfg.read_only,
+    };
+    if (!(m->in = ingest_create(&icfg))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
     if (!(m->res = resources_create(graph, st, m->q, on_resource_down, m))) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
@@ -1429,6 +1283,7 @@ void jobmgr_destroy(struct jobmgr *m)
         jobmgr_prepare_commit(m, false);
     jobtable_destroy(m->jobs);
     resources_destroy(m->res);
+    ingest_destroy(m->in);
     qmgr_destroy(m->q);
     free(m->new_jobs.ids);
     free(m->to_start.ids);

@@ -1,0 +1,60 @@
+/* ingest.h - what a submission goes through before it joins the instance
+ * (Flux's job-ingest): parse (a jobspec, or a batch script turned into
+ * one), validate against the instance's limits and resources, check its
+ * dependencies, and mint its job ID.
+ *
+ * It owns the instance's ID generator. Nothing here touches the store or
+ * the job table: a prepared job is entered by the job manager, so a
+ * submission that fails leaves no trace but the IDs it used.
+ */
+#ifndef FLUXFS_INGEST_H
+#define FLUXFS_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/errmsg.h"
+#include "common/jobspec.h"
+#include "common/jobstream.h"
+#include "fsd/job.h"
+#include "fsd/jobtable.h"
+#include "sched/graph.h"
+#include "sched/qmgr.h"
+
+struct ingest_config {
+    const struct graph *graph;  /* the scheduler's graph (task cap, its size) */
+    struct qmgr *q;             /* satisfiability */
+    const struct jobtable *jobs;/* dependencies name jobs */
+    uid_t owner;                /* may set urgency above the default */
+    int64_t max_tasks;          /* most tasks one job may ask for */
+    bool read_only;             /* an ended instance: refuse everything */
+};
+
+struct ingest;
+
+struct ingest *ingest_create(const struct ingest_config *cfg);
+void ingest_destroy(struct ingest *in);
+
+/* IDs: milliseconds since epoch (fixed when the state directory was
+ * created), strictly above last, the largest ID the store holds. */
+int ingest_set_ids(struct ingest *in, uint64_t epoch, uint64_t last);
+
+/* A jobspec, or a batch script ("#!" with # flux: or #SBATCH directives)
+ * turned into one. 0 or -EINVAL/-E2BIG with err filled. */
+int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errmsg *err);
+
+/* Prepare the n documents of one submission (common/jobstream.h): every
+ * one validated before any is returned; jobs[i] is a new job (state NEW,
+ * spec_text its document) and ndeps[i] its number of dependencies. Copies
+ * of the previous document share its parsed jobspec. All or nothing: on
+ * failure no job is returned and err names the first bad one, "job 3 of
+ * 1000 (line 17): ...". */
+int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
+                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
+                   int *ndeps, struct errmsg *err);
+
+/* The job an ID string names, for depend.h's checks. */
+struct job *ingest_dep_lookup(void *jobtable, const char *idstr);
+
+#endif
