@@ -11,7 +11,7 @@
 
 #include "common/idset.h"
 #include "common/jobstream.h"
-#include "exec/exec.h"
+#include "exec/executor.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
 #include "fsd/ingest.h"
@@ -31,7 +31,7 @@ struct jobmgr {
     struct rgraph *g;            /* this machine: where core ids run (affinity) */
     struct graph *graph;         /* what is scheduled */
     struct qmgr *q;
-    struct exec *exec;
+    struct executor *exec;
     struct jobmgr_config cfg;
     struct ingest *in;
     double t_start;
@@ -346,7 +346,7 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     post_exception(m, job, "timeout", m->owner, "resource allocation expired");
     job->canceling = true;
     job->pending_result = RESULT_TIMEOUT;
-    exec_terminate(m->exec, job->id, m->cfg.kill_grace);
+    executor_terminate(m->exec, job->id, m->cfg.kill_grace);
 }
 
 static void job_start(struct jobmgr *m, struct job *job)
@@ -380,9 +380,9 @@ static void job_start(struct jobmgr *m, struct job *job)
             .uid = job->uid,
             .gid = job->gid,
         };
-        rc = exec_start(m->exec, &ej, &err);
+        rc = executor_start(m->exec, &ej, &err);
     }
-    json_decref(env);   /* exec_start copied it */
+    json_decref(env);   /* the executor copied it */
     placement_release(&pl);
     if (rc < 0) {
         post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
@@ -590,7 +590,7 @@ static int cancel_job(struct jobmgr *m, struct job *job, uid_t uid, const char *
         post_exception(m, job, type, uid, note);
         job->canceling = true;
         job->pending_result = RESULT_CANCELED;
-        exec_terminate(m->exec, job->id, m->cfg.kill_grace);
+        executor_terminate(m->exec, job->id, m->cfg.kill_grace);
         return 0;
     default:
         qmgr_cancel(m->q, job->id);
@@ -652,7 +652,7 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
             return errmsg_set(err, -EINVAL, "unknown signal '%s'", arg);
         if (job->state != JOB_RUN)
             return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
-        return exec_signal(m->exec, job->id, sig);
+        return executor_signal(m->exec, job->id, sig);
     }
     if (strcmp(verb, "shutdown") == 0 && arg) {
         char *more = strtok(NULL, " \t");
@@ -807,7 +807,7 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
             post_exception(m, job, "resource", m->owner, what);
             job->canceling = true;
             job->pending_result = RESULT_FAILED;
-            exec_terminate(m->exec, job->id, m->cfg.kill_grace);
+            executor_terminate(m->exec, job->id, m->cfg.kill_grace);
         }
     }
 }
@@ -1121,18 +1121,24 @@ static void recover_job(struct jobmgr *m, struct job *job)
     case JOB_INACTIVE:
         return;
     case JOB_RUN:
-    case JOB_CLEANUP:
-        /* its tasks died with the old broker (PDEATHSIG); anything they
-         * started that is still around dies now, then say so */
-        if (exec_kill_orphans(job->idstr) > 0)
-            syslog(LOG_INFO, "job %s: killed processes left from before the restart",
-                   job->idstr);
+    case JOB_CLEANUP: {
+        /* the local launcher's tasks died with the old broker (PDEATHSIG)
+         * and what they left is killed; tasks an executor finds still
+         * running are ended too: the scheduler cannot hold a recovered
+         * allocation yet */
+        int killed;
+        if (executor_reattach(m->exec, job->id, job->idstr, &killed) == 0)
+            executor_terminate(m->exec, job->id, 0);
+        if (killed > 0)
+            syslog(LOG_INFO, "job %s: killed %d processes left from before the restart",
+                   job->idstr, killed);
         post_exception(m, job, "lost", m->owner, "broker restarted while the job was running");
         job->status = 128 + SIGKILL;
         job->result = RESULT_LOST;
         post_event(m, job, "clean", NULL);
         set_state(m, job, JOB_INACTIVE);
         return;
+    }
     default:
         if (parse_stored(m, job, &err) < 0) {
             post_exception(m, job, "validate", m->owner, err.text);
@@ -1228,7 +1234,9 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
         goto error;
     }
     if (!(m->q = qmgr_create(graph, (enum match_policy)mp, (enum qmgr_policy)qp))
-        || !(m->exec = exec_create(loop, &exec_ops, m))) {
+        || !(m->exec = (cfg && cfg->executor_create ? cfg->executor_create
+                                                         : executor_local_create)(
+                             loop, &exec_ops, m, cfg ? cfg->executor_arg : NULL))) {
         errmsg_set(err, -ENOMEM, "cannot create the scheduler or executor");
         goto error;
     }
@@ -1276,7 +1284,7 @@ void jobmgr_destroy(struct jobmgr *m)
             job_finish(m, job, 128 + SIGKILL);
         }
     }
-    exec_destroy(m->exec);
+    executor_destroy(m->exec);
     /* write what the shutdown changed (but schedule nothing); the caller commits */
     m->sched_needed = false;
     if (m->q)

@@ -25,6 +25,7 @@
 #include "common/ev.h"
 #include "common/strbuf.h"
 #include "fsd/job.h"
+#include "exec/executor.h"
 #include "fsd/store.h"
 #include "sched/rgraph.h"
 #include "sched/graph.h"
@@ -42,6 +43,10 @@ struct jobmgr_config {
                                * JOBMGR_MAX_TASKS_PER_CORE per core of the graph
                                * and at least JOBMGR_MAX_TASKS_MIN */
     bool read_only;           /* an ended nested instance serving its history */
+    /* Who runs the tasks (exec/executor.h); NULL: this machine's launcher.
+     * executor_arg is passed to it. */
+    executor_create_f executor_create;
+    void *executor_arg;
 };
 
 /* Every task is a process forked on this machine, and the executor keeps a

@@ -1,0 +1,98 @@
+/* executor.c - the calls through the ops table, and the local executor:
+ * exec.h's launcher behind that table. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "exec/executor.h"
+
+int executor_start(struct executor *x, const struct exec_job *job, struct errmsg *err)
+{
+    return x->ops->start(x->impl, job, err);
+}
+
+int executor_signal(struct executor *x, uint64_t id, int sig)
+{
+    return x->ops->signal(x->impl, id, sig);
+}
+
+int executor_terminate(struct executor *x, uint64_t id, double grace)
+{
+    return x->ops->terminate(x->impl, id, grace);
+}
+
+int executor_reattach(struct executor *x, uint64_t id, const char *idstr, int *killed)
+{
+    *killed = 0;
+    return x->ops->reattach(x->impl, id, idstr, killed);
+}
+
+size_t executor_active(struct executor *x)
+{
+    return x->ops->active(x->impl);
+}
+
+void executor_destroy(struct executor *x)
+{
+    if (!x)
+        return;
+    x->ops->destroy(x->impl);
+    free(x);
+}
+
+/* ---- the local executor ---- */
+
+static int local_start(void *impl, const struct exec_job *job, struct errmsg *err)
+{
+    return exec_start(impl, job, err);
+}
+
+static int local_signal(void *impl, uint64_t id, int sig)
+{
+    return exec_signal(impl, id, sig);
+}
+
+static int local_terminate(void *impl, uint64_t id, double grace)
+{
+    return exec_terminate(impl, id, grace);
+}
+
+/* A job's tasks die with the broker that forked them (their launcher's
+ * death signal): nothing to take over, only leftovers to kill. */
+static int local_reattach(void *impl, uint64_t id, const char *idstr, int *killed)
+{
+    *killed = exec_kill_orphans(idstr);
+    return -ESRCH;
+}
+
+static size_t local_active(void *impl)
+{
+    return exec_active(impl);
+}
+
+static void local_destroy(void *impl)
+{
+    exec_destroy(impl);
+}
+
+static const struct executor_ops local_ops = {
+    .start = local_start,
+    .signal = local_signal,
+    .terminate = local_terminate,
+    .reattach = local_reattach,
+    .active = local_active,
+    .destroy = local_destroy,
+};
+
+struct executor *executor_local_create(struct ev_loop *loop, const struct exec_ops *cb,
+                                       void *cb_arg, void *arg)
+{
+    struct executor *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->ops = &local_ops;
+    if (!(x->impl = exec_create(loop, cb, cb_arg))) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
