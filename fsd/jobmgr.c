@@ -14,6 +14,7 @@
 #include "exec/executor.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr.h"
+#include "fsd/jobstate.h"
 #include "fsd/ingest.h"
 #include "fsd/resource.h"
 #include "fsd/jobtable.h"
@@ -192,6 +193,50 @@ static void post_exception(struct jobmgr *m, struct job *job, const char *type, 
 }
 
 static void job_release(struct jobmgr *m, struct job *job);
+static void job_enqueue(struct jobmgr *m, struct job *job);
+
+/* Take the step RFC 21 says ev makes (fsd/jobstate.h) and perform the
+ * actions it asks for. An event that does not apply would be a bug here:
+ * it is logged and changes nothing. */
+static void apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
+{
+    struct jobstate_step st;
+    if (jobstate_next(job->state, ev, &st) < 0) {
+        syslog(LOG_ERR, "job %s: event '%s' in state %s ignored", job->idstr,
+               jobstate_event_name(ev), job_state_name(job->state));
+        return;
+    }
+    if (st.state != job->state)
+        set_state(m, job, st.state);
+    if (st.actions & JOBACT_DEQUEUE)
+        qmgr_cancel(m->q, job->id);
+    if ((st.actions & JOBACT_QUEUE) && job->committed)
+        job_enqueue(m, job);   /* a new job is queued once durable (after_commit) */
+    if (st.actions & JOBACT_START)
+        idvec_push(&m->to_start, job->id);   /* once its allocation is durable */
+    if (st.actions & JOBACT_TERMINATE)
+        executor_terminate(m->exec, job->id, m->cfg.kill_grace);
+    if (st.actions & JOBACT_END) {
+        jobspec_destroy(job->js);
+        job->js = NULL;
+    }
+    /* nested instances run on the job's resources: they stop first, and
+     * jobmgr_job_cleared() releases it */
+    if ((st.actions & JOBACT_RELEASE) &&
+        !(m->hooks && m->hooks->job_ending && m->hooks->job_ending(m->hooks_arg, job)))
+        job_release(m, job);
+}
+
+/* A running job is to end with result (canceled, timed out, failed): an
+ * exception, then its tasks are terminated; it ends when they have. */
+static void job_terminate(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
+                          const char *note, enum job_result result)
+{
+    post_exception(m, job, type, uid, note);
+    job->canceling = true;
+    job->pending_result = result;
+    apply(m, job, JOBEV_EXCEPTION);
+}
 
 /* Everything after the tasks are gone: release resources, decide the result. */
 static void job_finish(struct jobmgr *m, struct job *job, int status)
@@ -201,12 +246,8 @@ static void job_finish(struct jobmgr *m, struct job *job, int status)
         job->timer = 0;
     }
     post_event(m, job, "finish", json_pack("{s:i}", "status", status));
-    set_state(m, job, JOB_CLEANUP);
     job->status = status;
-    /* nested instances run on this job's resources: they stop first */
-    if (m->hooks && m->hooks->job_ending && m->hooks->job_ending(m->hooks_arg, job))
-        return;
-    job_release(m, job);
+    apply(m, job, JOBEV_FINISH);
 }
 
 void jobmgr_job_cleared(struct jobmgr *m, struct job *job)
@@ -218,7 +259,6 @@ void jobmgr_job_cleared(struct jobmgr *m, struct job *job)
 /* The job's resources go back to the scheduler and it becomes INACTIVE. */
 static void job_release(struct jobmgr *m, struct job *job)
 {
-    int status = job->status;
     qmgr_release(m->q, job->id);
     m->sched_needed = true;
     post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
@@ -226,21 +266,18 @@ static void job_release(struct jobmgr *m, struct job *job)
     if (job->pending_result != RESULT_NONE)
         job->result = job->pending_result;
     else
-        job->result = status == 0 ? RESULT_COMPLETED : RESULT_FAILED;
+        job->result = job->status == 0 ? RESULT_COMPLETED : RESULT_FAILED;
     post_event(m, job, "clean", NULL);
-    set_state(m, job, JOB_INACTIVE);
-    jobspec_destroy(job->js);
-    job->js = NULL;
+    apply(m, job, JOBEV_RELEASE);
 }
 
-/* A job that never ran ends here (canceled while pending, unsatisfiable...). */
+/* A job that never ran ends here (canceled while pending, unsatisfiable...),
+ * after the exception that says why. */
 static void job_end_pending(struct jobmgr *m, struct job *job, enum job_result result)
 {
     job->result = result;
     post_event(m, job, "clean", NULL);
-    set_state(m, job, JOB_INACTIVE);
-    jobspec_destroy(job->js);
-    job->js = NULL;
+    apply(m, job, JOBEV_EXCEPTION);
 }
 
 /* ---- exec glue ---- */
@@ -343,10 +380,7 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     job->timer = 0;
     if (job->state != JOB_RUN || job->canceling)
         return;
-    post_exception(m, job, "timeout", m->owner, "resource allocation expired");
-    job->canceling = true;
-    job->pending_result = RESULT_TIMEOUT;
-    executor_terminate(m->exec, job->id, m->cfg.kill_grace);
+    job_terminate(m, job, "timeout", m->owner, "resource allocation expired", RESULT_TIMEOUT);
 }
 
 static void job_start(struct jobmgr *m, struct job *job)
@@ -426,24 +460,27 @@ static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
         mark_dirty(m, job);   /* R_len */
     }
     post_event(m, job, "alloc", NULL);
-    set_state(m, job, JOB_RUN);
-    idvec_push(&m->to_start, id);
+    apply(m, job, JOBEV_ALLOC);
 }
 
 /* ---- submission ---- */
 
 
 /* DEPEND -> PRIORITY -> SCHED (queued once durable). */
+static void job_prioritize(struct jobmgr *m, struct job *job)
+{
+    post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    apply(m, job, JOBEV_PRIORITY);
+}
+
 static void job_dependencies_met(struct jobmgr *m, struct job *job)
 {
     post_event(m, job, "depend", NULL);
-    set_state(m, job, JOB_PRIORITY);
-    post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
-    set_state(m, job, JOB_SCHED);
+    apply(m, job, JOBEV_DEPEND);
+    job_prioritize(m, job);
 }
 
 /* Release DEPEND jobs whose dependencies are decided. */
-static void job_enqueue(struct jobmgr *m, struct job *job);
 static void check_dependencies(struct jobmgr *m)
 {
     size_t keep = 0;
@@ -462,8 +499,7 @@ static void check_dependencies(struct jobmgr *m)
             m->depend.ids[keep++] = job->id;
             break;
         case DEPEND_READY:
-            job_dependencies_met(m, job);
-            job_enqueue(m, job);
+            job_dependencies_met(m, job);   /* and queued: it is durable */
             break;
         case DEPEND_NEVER:
             post_exception(m, job, "dependency", m->owner, err.text);
@@ -513,7 +549,7 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
     post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)job->uid,
                                             "urgency", job->urgency, "flags", 0, "version", 1));
     post_event(m, job, "validate", NULL);
-    set_state(m, job, JOB_DEPEND);
+    apply(m, job, JOBEV_SUBMIT);
     if (ndeps > 0) {
         /* it waits in DEPEND until its dependencies are decided */
         json_t *deps = json_object_get(json_object_get(json_object_get(job->js->json,
@@ -580,24 +616,17 @@ static bool may_control(struct jobmgr *m, struct job *job, uid_t uid)
 static int cancel_job(struct jobmgr *m, struct job *job, uid_t uid, const char *type,
                       const char *note, struct errmsg *err)
 {
-    switch (job->state) {
-    case JOB_INACTIVE:
-    case JOB_CLEANUP:
+    struct jobstate_step st;
+    if (jobstate_next(job->state, JOBEV_EXCEPTION, &st) < 0)
         return errmsg_set(err, -EINVAL, "job '%s' is inactive", job->idstr);
-    case JOB_RUN:
-        if (job->canceling)
-            return 0;
-        post_exception(m, job, type, uid, note);
-        job->canceling = true;
-        job->pending_result = RESULT_CANCELED;
-        executor_terminate(m->exec, job->id, m->cfg.kill_grace);
-        return 0;
-    default:
-        qmgr_cancel(m->q, job->id);
-        post_exception(m, job, type, uid, note);
-        job_end_pending(m, job, RESULT_CANCELED);
+    if (job->state == JOB_RUN) {
+        if (!job->canceling)
+            job_terminate(m, job, type, uid, note, RESULT_CANCELED);
         return 0;
     }
+    post_exception(m, job, type, uid, note);
+    job_end_pending(m, job, RESULT_CANCELED);
+    return 0;
 }
 
 static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errmsg *err)
@@ -677,7 +706,10 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
         m->sched_needed = true;
         post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
                                                  "urgency", job->urgency));
-        post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+        if (job->state == JOB_SCHED)
+            job_prioritize(m, job);
+        else   /* in DEPEND, the priority it will get */
+            post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
         notify(m, job, JOBMGR_STATE, 0);
         return 0;
     }
@@ -804,10 +836,7 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
                 continue;
             if (!job || job->state != JOB_RUN || job->canceling)
                 continue;
-            post_exception(m, job, "resource", m->owner, what);
-            job->canceling = true;
-            job->pending_result = RESULT_FAILED;
-            executor_terminate(m->exec, job->id, m->cfg.kill_grace);
+            job_terminate(m, job, "resource", m->owner, what, RESULT_FAILED);
         }
     }
 }
@@ -1136,7 +1165,7 @@ static void recover_job(struct jobmgr *m, struct job *job)
         job->status = 128 + SIGKILL;
         job->result = RESULT_LOST;
         post_event(m, job, "clean", NULL);
-        set_state(m, job, JOB_INACTIVE);
+        apply(m, job, JOBEV_LOST);
         return;
     }
     default:
@@ -1159,11 +1188,16 @@ static void recover_job(struct jobmgr *m, struct job *job)
                 return;
             }
         }
-        if (job->state != JOB_SCHED) {
-            /* the previous broker died mid-submission: finish the walk */
+        /* the previous broker may have died mid-walk: finish it (a
+         * durable job is queued as it reaches SCHED) */
+        if (job->state == JOB_NEW)
+            apply(m, job, JOBEV_SUBMIT);
+        if (job->state == JOB_DEPEND)
             job_dependencies_met(m, job);
-        }
-        job_enqueue(m, job);
+        else if (job->state == JOB_PRIORITY)
+            job_prioritize(m, job);
+        else
+            job_enqueue(m, job);
     }
 }
 
