@@ -1,4 +1,7 @@
-/* jobmgr.c - the job model: table, state machine, scheduling and exec glue. */
+/* jobmgr.c - the job manager's core: events and states (every step through
+ * jobstate.h), submissions entering the instance, reads, the loop phases
+ * around the group commit, create and destroy. The rest of it is in
+ * jobmgr_exec.c, jobmgr_ctl.c and jobmgr_recover.c (jobmgr_private.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,54 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/idset.h"
 #include "common/jobstream.h"
-#include "exec/executor.h"
 #include "fsd/depend.h"
-#include "fsd/jobmgr.h"
-#include "fsd/jobstate.h"
-#include "fsd/ingest.h"
-#include "fsd/resource.h"
-#include "fsd/jobtable.h"
-#include "fsd/placement.h"
-#include "sched/match.h"
+#include "fsd/jobmgr_private.h"
 
-struct idvec {
-    uint64_t *ids;
-    size_t len, alloc;
-};
-
-struct jobmgr {
-    struct ev_loop *loop;
-    struct store *st;
-    struct rgraph *g;            /* this machine: where core ids run (affinity) */
-    struct graph *graph;         /* what is scheduled */
-    struct qmgr *q;
-    struct executor *exec;
-    struct jobmgr_config cfg;
-    struct ingest *in;
-    double t_start;
-    uid_t owner;                 /* the instance owner (the broker's uid) */
-
-    struct jobtable *jobs;
-    struct job *dirty;           /* records to rewrite before the next commit */
-    struct job *inflight;        /* records written for the commit under way */
-    struct idvec new_jobs;       /* submitted this iteration, not yet durable */
-    struct idvec to_start;       /* allocated this iteration, start after commit */
-    struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
-    bool sched_needed;
-    bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
-    struct resources *res;
-    uint64_t purge_from;         /* no purgeable job has a smaller seq */
-    double last_purge;
-
-    jobmgr_notify_f notify;
-    void *notify_arg;
-    const struct jobmgr_hooks *hooks;
-    void *hooks_arg;
-};
-
-static int idvec_push(struct idvec *v, uint64_t id)
+int jm_idvec_push(struct idvec *v, uint64_t id)
 {
     if (v->len == v->alloc) {
         size_t n = v->alloc ? v->alloc * 2 : 64;
@@ -92,7 +52,7 @@ struct job *jobmgr_next(struct jobmgr *m, uint64_t seq)
     return jobtable_next(m->jobs, seq);
 }
 
-static int table_insert(struct jobmgr *m, struct job *job)
+int jm_table_insert(struct jobmgr *m, struct job *job)
 {
     int rc = jobtable_insert(m->jobs, job);
     if (rc == 0)
@@ -102,7 +62,7 @@ static int table_insert(struct jobmgr *m, struct job *job)
 
 /* ---- state and events ---- */
 
-static void mark_dirty(struct jobmgr *m, struct job *job)
+void jm_mark_dirty(struct jobmgr *m, struct job *job)
 {
     if (!job->dirty) {
         job->dirty = true;
@@ -111,14 +71,14 @@ static void mark_dirty(struct jobmgr *m, struct job *job)
     }
 }
 
-static void notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int stream)
+void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int stream)
 {
     if (m->notify)
         m->notify(m->notify_arg, job, what, stream);
 }
 
 /* Append one RFC 18 event to the job's eventlog (steals context). */
-static void post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
+void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
 {
     char *line = job_event_format(ev_now(m->loop), name, context);
     if (!line) {
@@ -146,7 +106,7 @@ static void post_event(struct jobmgr *m, struct job *job, const char *name, json
         }
     }
     free(line);
-    mark_dirty(m, job);
+    jm_mark_dirty(m, job);
 }
 
 /* Write again the eventlog lines a failed commit lost. */
@@ -164,7 +124,7 @@ static void events_rewrite(struct jobmgr *m, struct job *job)
     }
 }
 
-static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
+void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
 {
     jobtable_set_state(m->jobs, job, state);
     if (state == JOB_INACTIVE && !job->R_unstored) {
@@ -179,26 +139,25 @@ static void set_state(struct jobmgr *m, struct job *job, enum job_state state)
     if (state == JOB_RUN || state == JOB_INACTIVE)
         m->deps_needed = true;
     job->t_state = ev_now(m->loop);
-    mark_dirty(m, job);
+    jm_mark_dirty(m, job);
     if (job->committed)
-        notify(m, job, JOBMGR_STATE, 0);
+        jm_notify(m, job, JOBMGR_STATE, 0);
 }
 
-static void post_exception(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
+void jm_post_exception(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
                            const char *note)
 {
-    post_event(m, job, "exception",
+    jm_post_event(m, job, "exception",
                json_pack("{s:s s:i s:i s:s}", "type", type, "severity", 0,
                          "userid", (int)uid, "note", note));
 }
 
 static void job_release(struct jobmgr *m, struct job *job);
-static void job_enqueue(struct jobmgr *m, struct job *job);
 
 /* Take the step RFC 21 says ev makes (fsd/jobstate.h) and perform the
  * actions it asks for. An event that does not apply would be a bug here:
  * it is logged and changes nothing. */
-static void apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
+void jm_apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
 {
     struct jobstate_step st;
     if (jobstate_next(job->state, ev, &st) < 0) {
@@ -207,13 +166,13 @@ static void apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
         return;
     }
     if (st.state != job->state)
-        set_state(m, job, st.state);
+        jm_set_state(m, job, st.state);
     if (st.actions & JOBACT_DEQUEUE)
         qmgr_cancel(m->q, job->id);
     if ((st.actions & JOBACT_QUEUE) && job->committed)
-        job_enqueue(m, job);   /* a new job is queued once durable (after_commit) */
+        jm_job_enqueue(m, job);   /* a new job is queued once durable (after_commit) */
     if (st.actions & JOBACT_START)
-        idvec_push(&m->to_start, job->id);   /* once its allocation is durable */
+        jm_idvec_push(&m->to_start, job->id);   /* once its allocation is durable */
     if (st.actions & JOBACT_TERMINATE)
         executor_terminate(m->exec, job->id, m->cfg.kill_grace);
     if (st.actions & JOBACT_END) {
@@ -229,25 +188,25 @@ static void apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
 
 /* A running job is to end with result (canceled, timed out, failed): an
  * exception, then its tasks are terminated; it ends when they have. */
-static void job_terminate(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
+void jm_job_terminate(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
                           const char *note, enum job_result result)
 {
-    post_exception(m, job, type, uid, note);
+    jm_post_exception(m, job, type, uid, note);
     job->canceling = true;
     job->pending_result = result;
-    apply(m, job, JOBEV_EXCEPTION);
+    jm_apply(m, job, JOBEV_EXCEPTION);
 }
 
 /* Everything after the tasks are gone: release resources, decide the result. */
-static void job_finish(struct jobmgr *m, struct job *job, int status)
+void jm_job_finish(struct jobmgr *m, struct job *job, int status)
 {
     if (job->timer) {
         ev_timer_cancel(m->loop, job->timer);
         job->timer = 0;
     }
-    post_event(m, job, "finish", json_pack("{s:i}", "status", status));
+    jm_post_event(m, job, "finish", json_pack("{s:i}", "status", status));
     job->status = status;
-    apply(m, job, JOBEV_FINISH);
+    jm_apply(m, job, JOBEV_FINISH);
 }
 
 void jobmgr_job_cleared(struct jobmgr *m, struct job *job)
@@ -261,223 +220,40 @@ static void job_release(struct jobmgr *m, struct job *job)
 {
     qmgr_release(m->q, job->id);
     m->sched_needed = true;
-    post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
-    post_event(m, job, "free", NULL);
+    jm_post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
+    jm_post_event(m, job, "free", NULL);
     if (job->pending_result != RESULT_NONE)
         job->result = job->pending_result;
     else
         job->result = job->status == 0 ? RESULT_COMPLETED : RESULT_FAILED;
-    post_event(m, job, "clean", NULL);
-    apply(m, job, JOBEV_RELEASE);
+    jm_post_event(m, job, "clean", NULL);
+    jm_apply(m, job, JOBEV_RELEASE);
 }
 
 /* A job that never ran ends here (canceled while pending, unsatisfiable...),
  * after the exception that says why. */
-static void job_end_pending(struct jobmgr *m, struct job *job, enum job_result result)
+void jm_job_end_pending(struct jobmgr *m, struct job *job, enum job_result result)
 {
     job->result = result;
-    post_event(m, job, "clean", NULL);
-    apply(m, job, JOBEV_EXCEPTION);
-}
-
-/* ---- exec glue ---- */
-
-static const char *stream_name(int stream)
-{
-    return stream == 1 ? "stdout" : "stderr";
-}
-
-/* Output that cannot be stored (the disk is full, or its commit failed) is
- * dropped, never shown: the eventlog says so at once. */
-static void output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len, int err)
-{
-    if (!job->out_dropping[stream]) {
-        char note[160];
-        job->out_dropping[stream] = true;
-        snprintf(note, sizeof(note), "%s: output dropped from byte %llu: %s",
-                 stream_name(stream), (unsigned long long)job->out_len[stream], strerror(err));
-        post_event(m, job, "log", json_pack("{s:s}", "note", note));
-    }
-    job->out_dropped[stream] += len;
-}
-
-/* Storing output again (or the job ended): say how much is missing, in
- * the stream where it is missing and in the eventlog. */
-static void output_resume(struct jobmgr *m, struct job *job, int stream)
-{
-    char note[160];
-    int n = snprintf(note, sizeof(note), "\nfluxfs: %llu bytes of %s dropped: the store was full\n",
-                     (unsigned long long)job->out_dropped[stream], stream_name(stream));
-    job->out_dropping[stream] = false;
-    job->out_dropped[stream] = 0;
-    if (store_output_append(m->st, job->id, stream, job->out_len[stream], note, n) == 0)
-        job->out_len[stream] += n;
-    note[n - 1] = '\0';
-    post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
-}
-
-static void on_output(void *arg, uint64_t id, int stream, const char *data, size_t len)
-{
-    struct jobmgr *m = arg;
-    struct job *job = jobmgr_lookup(m, id);
-    if (!job || stream < 1 || stream > 2 || job->out_capped[stream])
-        return;
-    /* a full disk keeps what is left for the jobs' states and events */
-    if (store_low_space(m->st)) {
-        output_drop(m, job, stream, len, ENOSPC);
-        return;
-    }
-    if (job->out_dropping[stream])
-        output_resume(m, job, stream);
-    size_t room = m->cfg.output_cap - job->out_len[stream];
-    bool cap = len > room;
-    if (cap)
-        len = room;
-    if (len > 0) {
-        int rc = store_output_append(m->st, id, stream, job->out_len[stream], data, len);
-        if (rc < 0) {
-            syslog(LOG_ERR, "job %s: storing output: %s", job->idstr, strerror(-rc));
-            return;
-        }
-        job->out_len[stream] += len;
-    }
-    if (cap) {
-        /* say so where the user will look: in the stream itself */
-        job->out_capped[stream] = true;
-        char note[128];
-        int n = snprintf(note, sizeof(note), "\nfluxfs: %s truncated at %llu bytes\n",
-                         stream == 1 ? "stdout" : "stderr",
-                         (unsigned long long)m->cfg.output_cap);
-        if (store_output_append(m->st, id, stream, job->out_len[stream], note, n) == 0)
-            job->out_len[stream] += n;
-        post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
-    }
-    job->t_output[stream] = ev_now(m->loop);
-    mark_dirty(m, job);   /* readers see it once committed (commit_done) */
-}
-
-static void on_finished(void *arg, uint64_t id, int status)
-{
-    struct jobmgr *m = arg;
-    struct job *job = jobmgr_lookup(m, id);
-    if (job && job->state == JOB_RUN) {
-        for (int s = 1; s <= 2; s++)
-            if (job->out_dropping[s])
-                output_resume(m, job, s);
-        job_finish(m, job, status);
-    }
-}
-
-static const struct exec_ops exec_ops = {
-    .output = on_output,
-    .finished = on_finished,
-};
-
-static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
-{
-    struct job *job = arg;
-    struct jobmgr *m = job->owner;
-    job->timer = 0;
-    if (job->state != JOB_RUN || job->canceling)
-        return;
-    job_terminate(m, job, "timeout", m->owner, "resource allocation expired", RESULT_TIMEOUT);
-}
-
-static void job_start(struct jobmgr *m, struct job *job)
-{
-    struct placement pl;
-    struct errmsg err = { "" };
-    int rc = placement_build(m->g, job->js, job->R, &pl);
-    int ntasks = rc == 0 ? pl.ntasks : 0;
-    json_t *env = NULL;
-    if (ntasks > 0 && job->js->environment_shed) {
-        const char *text;
-        size_t len;
-        if (jobmgr_job_blob(m, job, 'S', &text, &len) == 0)
-            env = jobspec_load_environment(text, len);
-        if (!env) {
-            rc = errmsg_set(&err, -EIO, "cannot read the job's environment back");
-            ntasks = 0;
-        }
-    }
-
-    if (ntasks > 0) {
-        struct exec_job ej = {
-            .id = job->id,
-            .idstr = job->idstr,
-            .argv = job->js->argv,
-            .cwd = job->cwd,
-            .environment = env ? env : job->js->environment,
-            .nnodes = pl.nnodes,
-            .ntasks = ntasks,
-            .tasks = pl.tasks,
-            .uid = job->uid,
-            .gid = job->gid,
-        };
-        rc = executor_start(m->exec, &ej, &err);
-    }
-    json_decref(env);   /* the executor copied it */
-    placement_release(&pl);
-    if (rc < 0) {
-        post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
-        job_finish(m, job, 1);
-        return;
-    }
-    post_event(m, job, "start", NULL);
-    if (job->js->duration > 0)
-        job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
-}
-
-static void on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
-{
-    struct jobmgr *m = arg;
-    struct job *job = jobmgr_lookup(m, id);
-    if (!job)
-        return;
-    json_t *R = match_to_R(qmgr_matcher(m->q), a);
-    if (R) {
-        /* R carries wall-clock times, the graph whole seconds */
-        json_t *ex = json_object_get(R, "execution");
-        double now = ev_now(m->loop);
-        json_object_set_new(ex, "starttime", json_real(now));
-        json_object_set_new(ex, "expiration",
-                            json_real(job->js->duration > 0 ? now + job->js->duration : 0.));
-    }
-    char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
-    json_decref(R);
-    if (text) {
-        free(job->R);
-        job->R_len = strlen(text) + 1;
-        job->R = realloc(text, job->R_len + 1);
-        if (!job->R) {
-            job->R = text;
-            job->R_len--;
-        } else
-            strcpy(job->R + job->R_len - 1, "\n");
-        if (store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)
-            syslog(LOG_ERR, "job %s: storing R: %s", job->idstr, store_errstr(m->st));
-        job->R_unstored = true;   /* until its commit succeeds */
-        mark_dirty(m, job);   /* R_len */
-    }
-    post_event(m, job, "alloc", NULL);
-    apply(m, job, JOBEV_ALLOC);
+    jm_post_event(m, job, "clean", NULL);
+    jm_apply(m, job, JOBEV_EXCEPTION);
 }
 
 /* ---- submission ---- */
 
 
 /* DEPEND -> PRIORITY -> SCHED (queued once durable). */
-static void job_prioritize(struct jobmgr *m, struct job *job)
+void jm_job_prioritize(struct jobmgr *m, struct job *job)
 {
-    post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
-    apply(m, job, JOBEV_PRIORITY);
+    jm_post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    jm_apply(m, job, JOBEV_PRIORITY);
 }
 
-static void job_dependencies_met(struct jobmgr *m, struct job *job)
+void jm_job_dependencies_met(struct jobmgr *m, struct job *job)
 {
-    post_event(m, job, "depend", NULL);
-    apply(m, job, JOBEV_DEPEND);
-    job_prioritize(m, job);
+    jm_post_event(m, job, "depend", NULL);
+    jm_apply(m, job, JOBEV_DEPEND);
+    jm_job_prioritize(m, job);
 }
 
 /* Release DEPEND jobs whose dependencies are decided. */
@@ -499,11 +275,11 @@ static void check_dependencies(struct jobmgr *m)
             m->depend.ids[keep++] = job->id;
             break;
         case DEPEND_READY:
-            job_dependencies_met(m, job);   /* and queued: it is durable */
+            jm_job_dependencies_met(m, job);   /* and queued: it is durable */
             break;
         case DEPEND_NEVER:
-            post_exception(m, job, "dependency", m->owner, err.text);
-            job_end_pending(m, job, RESULT_CANCELED);
+            jm_post_exception(m, job, "dependency", m->owner, err.text);
+            jm_job_end_pending(m, job, RESULT_CANCELED);
             break;
         }
     }
@@ -541,15 +317,15 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
 {
     job->t_submit = job->t_state = ev_now(m->loop);
     job->state = JOB_NEW;
-    table_insert(m, job);
-    idvec_push(&m->new_jobs, job->id);
+    jm_table_insert(m, job);
+    jm_idvec_push(&m->new_jobs, job->id);
     /* a failed write fails this iteration's commit, and so the submission */
     if (store_blob_put(m->st, job->id, 'S', job->spec_text, job->spec_len) < 0)
         syslog(LOG_ERR, "job %s: storing jobspec: %s", job->idstr, store_errstr(m->st));
-    post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)job->uid,
+    jm_post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)job->uid,
                                             "urgency", job->urgency, "flags", 0, "version", 1));
-    post_event(m, job, "validate", NULL);
-    apply(m, job, JOBEV_SUBMIT);
+    jm_post_event(m, job, "validate", NULL);
+    jm_apply(m, job, JOBEV_SUBMIT);
     if (ndeps > 0) {
         /* it waits in DEPEND until its dependencies are decided */
         json_t *deps = json_object_get(json_object_get(json_object_get(job->js->json,
@@ -560,12 +336,12 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
             snprintf(desc, sizeof(desc), "%s=%s",
                      json_string_value(json_object_get(d, "scheme")),
                      json_string_value(json_object_get(d, "value")));
-            post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
+            jm_post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
         }
-        idvec_push(&m->depend, job->id);
+        jm_idvec_push(&m->depend, job->id);
         return;
     }
-    job_dependencies_met(m, job);
+    jm_job_dependencies_met(m, job);
 }
 
 int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
@@ -603,135 +379,6 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
     for (size_t i = 0; i < n; i++)
         submit_enter(m, jobs[i], ndeps[i]);
     free(ndeps);
-    return 0;
-}
-
-/* ---- control ---- */
-
-static bool may_control(struct jobmgr *m, struct job *job, uid_t uid)
-{
-    return uid == 0 || uid == m->owner || uid == job->uid;
-}
-
-static int cancel_job(struct jobmgr *m, struct job *job, uid_t uid, const char *type,
-                      const char *note, struct errmsg *err)
-{
-    struct jobstate_step st;
-    if (jobstate_next(job->state, JOBEV_EXCEPTION, &st) < 0)
-        return errmsg_set(err, -EINVAL, "job '%s' is inactive", job->idstr);
-    if (job->state == JOB_RUN) {
-        if (!job->canceling)
-            job_terminate(m, job, type, uid, note, RESULT_CANCELED);
-        return 0;
-    }
-    post_exception(m, job, type, uid, note);
-    job_end_pending(m, job, RESULT_CANCELED);
-    return 0;
-}
-
-static int ctl_cancel(struct jobmgr *m, struct job *job, uid_t uid, struct errmsg *err)
-{
-    return cancel_job(m, job, uid, "cancel", "canceled by user", err);
-}
-
-void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note)
-{
-    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
-        if (job->state != JOB_INACTIVE && job->state != JOB_CLEANUP)
-            cancel_job(m, job, m->owner, type, note, NULL);
-}
-
-size_t jobmgr_active(struct jobmgr *m)
-{
-    size_t n = 0;
-    for (int s = JOB_NEW; s < JOB_INACTIVE; s++)
-        n += jobtable_count(m->jobs, s);
-    return n;
-}
-
-static int parse_signal(const char *s)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    if (*s && !*end)
-        return (n > 0 && n < NSIG) ? (int)n : -1;
-    if (strncasecmp(s, "SIG", 3) == 0)
-        s += 3;
-    for (int i = 1; i < NSIG; i++) {
-        const char *name = sigabbrev_np(i);
-        if (name && strcasecmp(name, s) == 0)
-            return i;
-    }
-    return -1;
-}
-
-static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, struct errmsg *err)
-{
-    char *verb = strtok(line, " \t");
-    char *arg = strtok(NULL, " \t");
-    char *extra = arg ? strtok(NULL, " \t") : NULL;
-
-    if (!verb)
-        return 0;
-    if (strcmp(verb, "cancel") == 0 && !arg)
-        return ctl_cancel(m, job, uid, err);
-    if (strcmp(verb, "signal") == 0 && !extra) {
-        int sig = arg ? parse_signal(arg) : SIGTERM;
-        if (sig < 0)
-            return errmsg_set(err, -EINVAL, "unknown signal '%s'", arg);
-        if (job->state != JOB_RUN)
-            return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
-        return executor_signal(m->exec, job->id, sig);
-    }
-    if (strcmp(verb, "shutdown") == 0 && arg) {
-        char *more = strtok(NULL, " \t");
-        bool force = extra && !strcmp(extra, "force");
-        if ((extra && !force) || more)
-            return errmsg_set(err, -EINVAL, "usage: shutdown NAME [force]");
-        if (!m->hooks || !m->hooks->nest_shutdown)
-            return errmsg_set(err, -ENOTSUP, "no nested instances here");
-        return m->hooks->nest_shutdown(m->hooks_arg, job, arg, uid, force, err);
-    }
-    if (strcmp(verb, "urgency") == 0 && arg && !extra) {
-        char *end;
-        long u = strtol(arg, &end, 10);
-        int max = (uid == 0 || uid == m->owner) ? QMGR_URGENCY_MAX : QMGR_URGENCY_DEFAULT;
-        if (*end || u < 0 || u > max)
-            return errmsg_set(err, -EINVAL, "urgency '%s' out of range 0-%d", arg, max);
-        if (job->state != JOB_SCHED && job->state != JOB_DEPEND)
-            return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
-        job->urgency = (int)u;
-        if (job->state == JOB_SCHED)
-            qmgr_set_urgency(m->q, job->id, job->urgency);
-        m->sched_needed = true;
-        post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
-                                                 "urgency", job->urgency));
-        if (job->state == JOB_SCHED)
-            job_prioritize(m, job);
-        else   /* in DEPEND, the priority it will get */
-            post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
-        notify(m, job, JOBMGR_STATE, 0);
-        return 0;
-    }
-    return errmsg_set(err, -EINVAL,
-                      "unknown control '%s' (expected: cancel, signal N, urgency N)", verb);
-}
-
-int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
-               struct errmsg *err)
-{
-    if (!may_control(m, job, uid))
-        return errmsg_set(err, -EPERM, "job '%s' belongs to user %d", job->idstr, (int)job->uid);
-    if (len > 4096)
-        return errmsg_set(err, -E2BIG, "control text too long");
-    char buf[4097], *save = NULL;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        int rc = ctl_line(m, job, uid, line, err);
-        if (rc < 0)
-            return rc;
-    }
     return 0;
 }
 
@@ -822,98 +469,7 @@ bool jobmgr_hold_reserved(struct jobmgr *m, const struct graph_hold *h)
 
 /* ---- dynamic resources (fsd/resource.h) ---- */
 
-/* Running jobs holding anything at or beneath v get exception type
- * "resource" and are terminated: their node is gone. Every job using
- * something beneath v holds v itself (shared at least); one holding an
- * ancestor whole (a node under lonodex) has v too. */
-static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
-{
-    for (int u = v; u >= 0; u = graph_vertex(m->graph, u)->parent) {
-        const struct graph_vertex *x = graph_vertex(m->graph, u);
-        for (int i = 0; i < x->nholds; i++) {
-            struct job *job = jobmgr_lookup(m, x->holds[i].job);
-            if (u != v && x->holds[i].kind != GRAPH_HOLD_X)
-                continue;
-            if (!job || job->state != JOB_RUN || job->canceling)
-                continue;
-            job_terminate(m, job, "resource", m->owner, what, RESULT_FAILED);
-        }
-    }
-}
-
-/* A vertex went down: the jobs on it fail. */
-static void on_resource_down(void *arg, int v, const char *path)
-{
-    struct jobmgr *m = arg;
-    char what[1100];
-    snprintf(what, sizeof(what), "resource %s went down", path);
-    fail_jobs_beneath(m, v, what);
-    m->sched_needed = true;
-}
-
-int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
-                        struct errmsg *err)
-{
-    if (uid != 0 && uid != m->owner)
-        return errmsg_set(err, -EPERM, "only the instance owner may change resources");
-    if (m->cfg.read_only)
-        return errmsg_set(err, -EROFS, "this instance has ended: it is read-only");
-    int rc = resources_ctl(m->res, text, len, err);
-    if (rc == 0)
-        m->sched_needed = true;
-    return rc;
-}
-
 /* ---- loop phases ---- */
-
-/* Forget an inactive job: store, memory, and (through notify) the tree. */
-static int purge_job(struct jobmgr *m, struct job *job)
-{
-    int rc = store_job_delete(m->st, job->id);
-    if (rc < 0 && rc != -ENOENT) {
-        syslog(LOG_ERR, "job %s: purge: %s", job->idstr, strerror(-rc));
-        return rc;
-    }
-    notify(m, job, JOBMGR_GONE, 0);
-    if (m->hooks && m->hooks->job_gone)
-        m->hooks->job_gone(m->hooks_arg, job);
-    /* its record must not be written back */
-    for (struct job **pp = &m->dirty; job->dirty && *pp; pp = &(*pp)->dirty_next) {
-        if (*pp == job) {
-            *pp = job->dirty_next;
-            break;
-        }
-    }
-    jobtable_remove(m->jobs, job);
-    job_destroy(job);
-    return 0;
-}
-
-/* Retention (off by default): purge inactive jobs beyond purge_keep and
- * those inactive for longer than purge_age, oldest submission first. A pass
- * runs at most once a second and starts from a cursor, so it costs what it
- * purges plus the active jobs it steps over. */
-static void purge(struct jobmgr *m)
-{
-    double now = ev_now(m->loop);
-    if ((!m->cfg.purge_age && !m->cfg.purge_keep) || now - m->last_purge < 1.0)
-        return;
-    m->last_purge = now;
-    for (struct job *job = jobmgr_next(m, m->purge_from), *next; job; job = next) {
-        next = jobmgr_next(m, job->seq + 1);
-        if (job->state != JOB_INACTIVE)
-            continue;
-        bool over = m->cfg.purge_keep &&
-                    jobtable_count(m->jobs, JOB_INACTIVE) > m->cfg.purge_keep;
-        bool old = m->cfg.purge_age && now - job->t_state > m->cfg.purge_age;
-        if ((!over && !old) || now - job->t_state < 1.0)
-            break;   /* later submissions are (mostly) younger */
-        if (purge_job(m, job) < 0)
-            break;
-    }
-    struct job *first = jobmgr_next(m, m->purge_from);
-    m->purge_from = first ? first->seq : jobtable_last_seq(m->jobs) + 1;
-}
 
 void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
 {
@@ -921,10 +477,10 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
         check_dependencies(m);
     if (schedule && m->sched_needed) {
         m->sched_needed = false;
-        qmgr_schedule(m->q, ev_now(m->loop), on_alloc, m);
+        qmgr_schedule(m->q, ev_now(m->loop), jm_on_alloc, m);
     }
     /* after dependencies were decided, so none sees its target vanish */
-    purge(m);
+    jm_purge(m);
     resources_prepare_commit(m->res);
     while (m->dirty) {
         struct job *job = m->dirty;
@@ -976,7 +532,7 @@ static void commit_done(struct jobmgr *m, int commit_rc)
                 if (job->out_stored[s] != job->out_len[s]) {
                     job->out_stored[s] = job->out_len[s];
                     if (job->committed)
-                        notify(m, job, JOBMGR_OUTPUT, s);
+                        jm_notify(m, job, JOBMGR_OUTPUT, s);
                 }
             }
             continue;
@@ -991,21 +547,21 @@ static void commit_done(struct jobmgr *m, int commit_rc)
             if (job->out_len[s] > job->out_stored[s]) {
                 uint64_t lost = job->out_len[s] - job->out_stored[s];
                 job->out_len[s] = job->out_stored[s];
-                output_drop(m, job, s, lost, -commit_rc);
+                jm_output_drop(m, job, s, lost, -commit_rc);
             }
         }
-        mark_dirty(m, job);
+        jm_mark_dirty(m, job);
     }
 }
 
 /* Queue a durable job; one the graph can no longer satisfy ends here. */
-static void job_enqueue(struct jobmgr *m, struct job *job)
+void jm_job_enqueue(struct jobmgr *m, struct job *job)
 {
     struct errmsg err = { "" };
     if (qmgr_submit(m->q, job->id, job->js->rs, job->urgency, job->t_submit,
                     job->js->duration, &err) < 0) {
-        post_exception(m, job, "alloc", m->owner, err.text);
-        job_end_pending(m, job, RESULT_FAILED);
+        jm_post_exception(m, job, "alloc", m->owner, err.text);
+        jm_job_end_pending(m, job, RESULT_FAILED);
         return;
     }
     m->sched_needed = true;
@@ -1029,10 +585,10 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
         /* durable now: reads of `jobspec` come from the store */
         free(job->spec_text);
         job->spec_text = NULL;
-        notify(m, job, JOBMGR_NEW, 0);
+        jm_notify(m, job, JOBMGR_NEW, 0);
         /* one canceled before it was durable has nothing left to queue */
         if (job->state == JOB_SCHED)
-            job_enqueue(m, job);
+            jm_job_enqueue(m, job);
         else if (job->state == JOB_DEPEND)
             m->deps_needed = true;
     }
@@ -1040,7 +596,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
     for (size_t i = 0; i < m->to_start.len; i++) {
         struct job *job = jobmgr_lookup(m, m->to_start.ids[i]);
         if (job && job->state == JOB_RUN)
-            job_start(m, job);
+            jm_job_start(m, job);
     }
     m->to_start.len = 0;
 }
@@ -1069,61 +625,6 @@ void jobmgr_set_hooks(struct jobmgr *m, const struct jobmgr_hooks *hooks, void *
 
 /* ---- create, recover, destroy ---- */
 
-static int load_job(void *arg, uint64_t id, const void *data, size_t len)
-{
-    struct jobmgr *m = arg;
-    struct job *job = job_record_decode(id, data, len);
-    if (!job) {
-        syslog(LOG_ERR, "job %llu: unreadable record, skipped", (unsigned long long)id);
-        return 0;
-    }
-    if (table_insert(m, job) < 0) {
-        job_destroy(job);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-/* Parse a job's jobspec again from the store (at restart). */
-static int parse_stored(struct jobmgr *m, struct job *job, struct errmsg *err)
-{
-    const char *text;
-    size_t len;
-    int rc = jobmgr_job_blob(m, job, 'S', &text, &len);
-    if (rc < 0)
-        return errmsg_set(err, rc, "jobspec not found in the store");
-    /* parse a copy: the store's memory is only valid until its next call */
-    char *copy = strndup(text, len);
-    if (!copy)
-        return errmsg_set(err, -ENOMEM, "out of memory");
-    rc = ingest_parse(copy, len, &job->js, err);
-    free(copy);
-    if (rc == 0)
-        jobspec_shed_environment(job->js);
-    return rc;
-}
-
-/* Records from before blobs existed: store their texts as blobs, once. */
-static void convert_legacy(struct jobmgr *m, struct job *job)
-{
-    if (!job->legacy)
-        return;
-    job->legacy = false;
-    if ((job->spec_text && store_blob_put(m->st, job->id, 'S', job->spec_text,
-                                          job->spec_len) < 0)
-        || (job->R && store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)) {
-        syslog(LOG_ERR, "job %s: converting its record: %s", job->idstr, store_errstr(m->st));
-        return;
-    }
-    mark_dirty(m, job);
-    if (job->state == JOB_INACTIVE) {
-        free(job->R);
-        job->R = NULL;
-    }
-    free(job->spec_text);
-    job->spec_text = NULL;
-}
-
 int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const char **data,
                     size_t *len)
 {
@@ -1141,91 +642,6 @@ int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const ch
     if (rc == 0)
         *data = d;
     return rc;
-}
-
-static void recover_job(struct jobmgr *m, struct job *job)
-{
-    struct errmsg err = { "" };
-    switch (job->state) {
-    case JOB_INACTIVE:
-        return;
-    case JOB_RUN:
-    case JOB_CLEANUP: {
-        /* the local launcher's tasks died with the old broker (PDEATHSIG)
-         * and what they left is killed; tasks an executor finds still
-         * running are ended too: the scheduler cannot hold a recovered
-         * allocation yet */
-        int killed;
-        if (executor_reattach(m->exec, job->id, job->idstr, &killed) == 0)
-            executor_terminate(m->exec, job->id, 0);
-        if (killed > 0)
-            syslog(LOG_INFO, "job %s: killed %d processes left from before the restart",
-                   job->idstr, killed);
-        post_exception(m, job, "lost", m->owner, "broker restarted while the job was running");
-        job->status = 128 + SIGKILL;
-        job->result = RESULT_LOST;
-        post_event(m, job, "clean", NULL);
-        apply(m, job, JOBEV_LOST);
-        return;
-    }
-    default:
-        if (parse_stored(m, job, &err) < 0) {
-            post_exception(m, job, "validate", m->owner, err.text);
-            job_end_pending(m, job, RESULT_FAILED);
-            return;
-        }
-        if (job->state == JOB_DEPEND) {
-            int ndeps = depend_validate(job->js->json, ingest_dep_lookup, m->jobs, &err);
-            if (ndeps < 0) {
-                /* a target vanished: its dependency can never be decided */
-                post_exception(m, job, "dependency", m->owner, err.text);
-                job_end_pending(m, job, RESULT_CANCELED);
-                return;
-            }
-            if (ndeps > 0) {
-                idvec_push(&m->depend, job->id);
-                m->deps_needed = true;
-                return;
-            }
-        }
-        /* the previous broker may have died mid-walk: finish it (a
-         * durable job is queued as it reaches SCHED) */
-        if (job->state == JOB_NEW)
-            apply(m, job, JOBEV_SUBMIT);
-        if (job->state == JOB_DEPEND)
-            job_dependencies_met(m, job);
-        else if (job->state == JOB_PRIORITY)
-            job_prioritize(m, job);
-        else
-            job_enqueue(m, job);
-    }
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int init_ids(struct jobmgr *m, struct errmsg *err)
-{
-    uint64_t epoch = 0, last = 0;
-    size_t len;
-    /* the epoch is fixed at the first start so ids stay ordered across restarts */
-    if (store_meta_get(m->st, "epoch", &epoch, sizeof(epoch), &len) < 0 || len != sizeof(epoch)) {
-        epoch = now_ms();
-        int rc = store_meta_put(m->st, "epoch", &epoch, sizeof(epoch));
-        if (rc < 0)
-            return errmsg_set(err, rc, "cannot record the id epoch: %s", strerror(-rc));
-    }
-    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
-        if (job->id > last)
-            last = job->id;
-    int rc = ingest_set_ids(m->in, epoch, last);
-    if (rc < 0)
-        return errmsg_set(err, rc, "cannot initialise job ids");
-    return 0;
 }
 
 struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgraph *g,
@@ -1270,7 +686,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     if (!(m->q = qmgr_create(graph, (enum match_policy)mp, (enum qmgr_policy)qp))
         || !(m->exec = (cfg && cfg->executor_create ? cfg->executor_create
                                                          : executor_local_create)(
-                             loop, &exec_ops, m, cfg ? cfg->executor_arg : NULL))) {
+                             loop, &jm_exec_ops, m, cfg ? cfg->executor_arg : NULL))) {
         errmsg_set(err, -ENOMEM, "cannot create the scheduler or executor");
         goto error;
     }
@@ -1284,21 +700,12 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    if (!(m->res = resources_create(graph, st, m->q, on_resource_down, m))) {
+    if (!(m->res = resources_create(graph, st, m->q, jm_on_resource_down, m))) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    int rc = store_job_foreach(st, load_job, m);
-    if (rc < 0) {
-        errmsg_set(err, rc, "cannot load jobs: %s", strerror(-rc));
+    if (jm_recover(m, err) < 0)
         goto error;
-    }
-    if (init_ids(m, err) < 0)
-        goto error;
-    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {
-        recover_job(m, job);
-        convert_legacy(m, job);
-    }
     return m;
 error:
     jobmgr_destroy(m);
@@ -1313,9 +720,9 @@ void jobmgr_destroy(struct jobmgr *m)
     for (struct job *job = m->jobs ? jobmgr_next(m, 1) : NULL; job;
          job = jobmgr_next(m, job->seq + 1)) {
         if (job->state == JOB_RUN) {
-            post_exception(m, job, "shutdown", m->owner, "the instance was shut down");
+            jm_post_exception(m, job, "shutdown", m->owner, "the instance was shut down");
             job->pending_result = RESULT_CANCELED;
-            job_finish(m, job, 128 + SIGKILL);
+            jm_job_finish(m, job, 128 + SIGKILL);
         }
     }
     executor_destroy(m->exec);

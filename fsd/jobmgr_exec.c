@@ -1,0 +1,196 @@
+/* jobmgr_exec.c - job-exec glue: placed jobs start through the executor
+ * (exec/executor.h); their output is stored as it comes (or dropped, and
+ * said so, when the disk is full), their exit finishes them, their
+ * duration is enforced; the scheduler's allocations give them R. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fsd/jobmgr_private.h"
+#include "fsd/placement.h"
+
+
+static const char *stream_name(int stream)
+{
+    return stream == 1 ? "stdout" : "stderr";
+}
+
+/* Output that cannot be stored (the disk is full, or its commit failed) is
+ * dropped, never shown: the eventlog says so at once. */
+void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len, int err)
+{
+    if (!job->out_dropping[stream]) {
+        char note[160];
+        job->out_dropping[stream] = true;
+        snprintf(note, sizeof(note), "%s: output dropped from byte %llu: %s",
+                 stream_name(stream), (unsigned long long)job->out_len[stream], strerror(err));
+        jm_post_event(m, job, "log", json_pack("{s:s}", "note", note));
+    }
+    job->out_dropped[stream] += len;
+}
+
+/* Storing output again (or the job ended): say how much is missing, in
+ * the stream where it is missing and in the eventlog. */
+static void output_resume(struct jobmgr *m, struct job *job, int stream)
+{
+    char note[160];
+    int n = snprintf(note, sizeof(note), "\nfluxfs: %llu bytes of %s dropped: the store was full\n",
+                     (unsigned long long)job->out_dropped[stream], stream_name(stream));
+    job->out_dropping[stream] = false;
+    job->out_dropped[stream] = 0;
+    if (store_output_append(m->st, job->id, stream, job->out_len[stream], note, n) == 0)
+        job->out_len[stream] += n;
+    note[n - 1] = '\0';
+    jm_post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
+}
+
+static void on_output(void *arg, uint64_t id, int stream, const char *data, size_t len)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job || stream < 1 || stream > 2 || job->out_capped[stream])
+        return;
+    /* a full disk keeps what is left for the jobs' states and events */
+    if (store_low_space(m->st)) {
+        jm_output_drop(m, job, stream, len, ENOSPC);
+        return;
+    }
+    if (job->out_dropping[stream])
+        output_resume(m, job, stream);
+    size_t room = m->cfg.output_cap - job->out_len[stream];
+    bool cap = len > room;
+    if (cap)
+        len = room;
+    if (len > 0) {
+        int rc = store_output_append(m->st, id, stream, job->out_len[stream], data, len);
+        if (rc < 0) {
+            syslog(LOG_ERR, "job %s: storing output: %s", job->idstr, strerror(-rc));
+            return;
+        }
+        job->out_len[stream] += len;
+    }
+    if (cap) {
+        /* say so where the user will look: in the stream itself */
+        job->out_capped[stream] = true;
+        char note[128];
+        int n = snprintf(note, sizeof(note), "\nfluxfs: %s truncated at %llu bytes\n",
+                         stream == 1 ? "stdout" : "stderr",
+                         (unsigned long long)m->cfg.output_cap);
+        if (store_output_append(m->st, id, stream, job->out_len[stream], note, n) == 0)
+            job->out_len[stream] += n;
+        jm_post_event(m, job, "log", json_pack("{s:s}", "note", note + 1));
+    }
+    job->t_output[stream] = ev_now(m->loop);
+    jm_mark_dirty(m, job);   /* readers see it once committed (commit_done) */
+}
+
+static void on_finished(void *arg, uint64_t id, int status)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (job && job->state == JOB_RUN) {
+        for (int s = 1; s <= 2; s++)
+            if (job->out_dropping[s])
+                output_resume(m, job, s);
+        jm_job_finish(m, job, status);
+    }
+}
+
+const struct exec_ops jm_exec_ops = {
+    .output = on_output,
+    .finished = on_finished,
+};
+
+static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
+{
+    struct job *job = arg;
+    struct jobmgr *m = job->owner;
+    job->timer = 0;
+    if (job->state != JOB_RUN || job->canceling)
+        return;
+    jm_job_terminate(m, job, "timeout", m->owner, "resource allocation expired", RESULT_TIMEOUT);
+}
+
+void jm_job_start(struct jobmgr *m, struct job *job)
+{
+    struct placement pl;
+    struct errmsg err = { "" };
+    int rc = placement_build(m->g, job->js, job->R, &pl);
+    int ntasks = rc == 0 ? pl.ntasks : 0;
+    json_t *env = NULL;
+    if (ntasks > 0 && job->js->environment_shed) {
+        const char *text;
+        size_t len;
+        if (jobmgr_job_blob(m, job, 'S', &text, &len) == 0)
+            env = jobspec_load_environment(text, len);
+        if (!env) {
+            rc = errmsg_set(&err, -EIO, "cannot read the job's environment back");
+            ntasks = 0;
+        }
+    }
+
+    if (ntasks > 0) {
+        struct exec_job ej = {
+            .id = job->id,
+            .idstr = job->idstr,
+            .argv = job->js->argv,
+            .cwd = job->cwd,
+            .environment = env ? env : job->js->environment,
+            .nnodes = pl.nnodes,
+            .ntasks = ntasks,
+            .tasks = pl.tasks,
+            .uid = job->uid,
+            .gid = job->gid,
+        };
+        rc = executor_start(m->exec, &ej, &err);
+    }
+    json_decref(env);   /* the executor copied it */
+    placement_release(&pl);
+    if (rc < 0) {
+        jm_post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
+        jm_job_finish(m, job, 1);
+        return;
+    }
+    jm_post_event(m, job, "start", NULL);
+    if (job->js->duration > 0)
+        job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
+}
+
+void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job)
+        return;
+    json_t *R = match_to_R(qmgr_matcher(m->q), a);
+    if (R) {
+        /* R carries wall-clock times, the graph whole seconds */
+        json_t *ex = json_object_get(R, "execution");
+        double now = ev_now(m->loop);
+        json_object_set_new(ex, "starttime", json_real(now));
+        json_object_set_new(ex, "expiration",
+                            json_real(job->js->duration > 0 ? now + job->js->duration : 0.));
+    }
+    char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
+    json_decref(R);
+    if (text) {
+        free(job->R);
+        job->R_len = strlen(text) + 1;
+        job->R = realloc(text, job->R_len + 1);
+        if (!job->R) {
+            job->R = text;
+            job->R_len--;
+        } else
+            strcpy(job->R + job->R_len - 1, "\n");
+        if (store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)
+            syslog(LOG_ERR, "job %s: storing R: %s", job->idstr, store_errstr(m->st));
+        job->R_unstored = true;   /* until its commit succeeds */
+        jm_mark_dirty(m, job);   /* R_len */
+    }
+    jm_post_event(m, job, "alloc", NULL);
+    jm_apply(m, job, JOBEV_ALLOC);
+}
+

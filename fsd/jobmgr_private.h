@@ -1,0 +1,102 @@
+/* jobmgr_private.h - shared by the jobmgr*.c files only: the job
+ * manager's one struct, and its steps that more than one file takes.
+ *
+ *   jobmgr.c          events and state (through jobstate.h), submission,
+ *                     reads, the loop phases, create and destroy
+ *   jobmgr_exec.c     job-exec glue: start placed jobs through the executor,
+ *                     its output and exits, timeouts, allocations
+ *   jobmgr_ctl.c      control: ctl verbs, cancel, resources/ctl's effect on jobs
+ *   jobmgr_recover.c  load and recover at start, job IDs, purge
+ */
+#ifndef FLUXFS_JOBMGR_PRIVATE_H
+#define FLUXFS_JOBMGR_PRIVATE_H
+
+#include <jansson.h>
+#include "exec/executor.h"
+#include "fsd/ingest.h"
+#include "fsd/jobmgr.h"
+#include "fsd/jobstate.h"
+#include "fsd/jobtable.h"
+#include "fsd/resource.h"
+#include "sched/match.h"
+
+struct idvec {
+    uint64_t *ids;
+    size_t len, alloc;
+};
+
+struct jobmgr {
+    struct ev_loop *loop;
+    struct store *st;
+    struct rgraph *g;            /* this machine: where core ids run (affinity) */
+    struct graph *graph;         /* what is scheduled */
+    struct qmgr *q;
+    struct executor *exec;
+    struct jobmgr_config cfg;
+    struct ingest *in;
+    double t_start;
+    uid_t owner;                 /* the instance owner (the broker's uid) */
+
+    struct jobtable *jobs;
+    struct job *dirty;           /* records to rewrite before the next commit */
+    struct job *inflight;        /* records written for the commit under way */
+    struct idvec new_jobs;       /* submitted this iteration, not yet durable */
+    struct idvec to_start;       /* allocated this iteration, start after commit */
+    struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
+    bool sched_needed;
+    bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
+    struct resources *res;
+    uint64_t purge_from;         /* no purgeable job has a smaller seq */
+    double last_purge;
+
+    jobmgr_notify_f notify;
+    void *notify_arg;
+    const struct jobmgr_hooks *hooks;
+    void *hooks_arg;
+};
+
+/* jobmgr.c */
+int jm_idvec_push(struct idvec *v, uint64_t id);
+int jm_table_insert(struct jobmgr *m, struct job *job);
+/* The job's record is to be written before the next commit. */
+void jm_mark_dirty(struct jobmgr *m, struct job *job);
+void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int stream);
+/* Append one RFC 18 event to the job's eventlog (steals context). */
+void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context);
+void jm_post_exception(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
+                       const char *note);
+void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state);
+/* Take the step RFC 21 says ev makes and perform its actions. */
+void jm_apply(struct jobmgr *m, struct job *job, enum jobstate_event ev);
+/* A running job is to end with result: exception, then its tasks are terminated. */
+void jm_job_terminate(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
+                      const char *note, enum job_result result);
+/* Its tasks are gone (status: the largest task status). */
+void jm_job_finish(struct jobmgr *m, struct job *job, int status);
+/* A job that never ran ends (after the exception that says why). */
+void jm_job_end_pending(struct jobmgr *m, struct job *job, enum job_result result);
+void jm_job_prioritize(struct jobmgr *m, struct job *job);
+void jm_job_dependencies_met(struct jobmgr *m, struct job *job);
+/* Queue a durable job; one the graph can no longer satisfy ends. */
+void jm_job_enqueue(struct jobmgr *m, struct job *job);
+
+/* jobmgr_exec.c */
+extern const struct exec_ops jm_exec_ops;
+/* Start an allocated job's tasks (after its allocation is durable). */
+void jm_job_start(struct jobmgr *m, struct job *job);
+/* qmgr's allocation callback: the job gets R and goes to RUN. */
+void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a);
+/* len bytes of a stream could not be stored (err): say so once. */
+void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len, int err);
+
+/* jobmgr_ctl.c */
+/* resources/ctl took vertex v down: the jobs on it fail. */
+void jm_on_resource_down(void *arg, int v, const char *path);
+
+/* jobmgr_recover.c */
+/* Load every job of the store, set up IDs after the largest, recover. */
+int jm_recover(struct jobmgr *m, struct errmsg *err);
+/* Retention: purge what purge_keep and purge_age say (at most once a second). */
+void jm_purge(struct jobmgr *m);
+
+#endif
