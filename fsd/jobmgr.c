@@ -1760,7 +1760,12 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
     for (size_t i = m->nseq; i > 0; i--)
         if (m->byseq[i - 1] && m->byseq[i - 1]->id > last)
             last = m->byseq[i - 1]->id;
-    int rc = fluid_gen_init(&m->gen, epoch, 0, last);
+    /* our generator, recorded by the broker (doc/tree.md "Job IDs"); 0 for a root */
+    uint32_t genid = 0;
+    if (store_meta_get(m->st, "generator", &genid, sizeof(genid), &len) < 0
+        || len != sizeof(genid))
+        genid = 0;
+    int rc = fluid_gen_init(&m->gen, epoch, genid, last);
     if (rc < 0)
         return errmsg_set(err, rc, "cannot initialise job ids");
     return 0;
