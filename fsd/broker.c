@@ -350,7 +350,10 @@ static int setup_ids(struct broker *b)
     if (!b->cfg->read_only && (!have || gen != b->gens.first)) {
         if (have)
             syslog(LOG_NOTICE, "job id generator %u (was %u)", b->gens.first, gen);
-        if ((rc = store_meta_put(b->st, "generator", &b->gens.first, sizeof(uint32_t))) < 0) {
+        /* jobmgr reads it back from the store: a nested instance that could
+         * not record it would mint with the root's */
+        rc = store_meta_put(b->st, "generator", &b->gens.first, sizeof(uint32_t));
+        if (rc < 0 && b->gens.first != 0) {
             fprintf(stderr, "fluxfsd: cannot record the job id generator: %s\n", strerror(-rc));
             return -1;
         }
@@ -362,11 +365,11 @@ static int setup_ids(struct broker *b)
         if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
             r = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)b;
         snprintf(b->instance, sizeof(b->instance), "%016llx", (unsigned long long)r);
+        /* unrecorded, it still names this run's tasks; only a crash's
+         * leftovers would then escape the next start's cleanup */
         if (!b->cfg->read_only
-            && (rc = store_meta_put(b->st, "instance", b->instance, strlen(b->instance))) < 0) {
-            fprintf(stderr, "fluxfsd: cannot record the instance token: %s\n", strerror(-rc));
-            return -1;
-        }
+            && (rc = store_meta_put(b->st, "instance", b->instance, strlen(b->instance))) < 0)
+            syslog(LOG_ERR, "cannot record the instance token: %s", strerror(-rc));
     } else
         b->instance[len] = '\0';
     if (exec_set_instance(b->instance) < 0) {
