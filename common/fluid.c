@@ -6,15 +6,9 @@
 
 #include "common/fluid.h"
 
-#define FLUID_TS_BITS    40
-#define FLUID_GENID_BITS 10
-#define FLUID_SEQ_BITS   14
-
 #define FLUID_TS_LIMIT   (1ULL << FLUID_TS_BITS)
-#define FLUID_GENID_MAX  ((1U << FLUID_GENID_BITS) - 1)
-#define FLUID_SEQ_MAX    ((1U << FLUID_SEQ_BITS) - 1)
 
-#define FLUID_TS_SHIFT    (FLUID_GENID_BITS + FLUID_SEQ_BITS)
+#define FLUID_TS_SHIFT    (FLUID_GENERATOR_BITS + FLUID_SEQ_BITS)
 #define FLUID_GENID_SHIFT FLUID_SEQ_BITS
 
 /* Same alphabet as flux-core's F58 (bitcoin base58). */
@@ -30,12 +24,12 @@ static uint64_t fluid_pack(uint64_t ts, uint32_t genid, uint32_t seq)
     return (ts << FLUID_TS_SHIFT) | ((uint64_t)genid << FLUID_GENID_SHIFT) | seq;
 }
 
-static uint32_t fluid_genid(uint64_t id)
+uint32_t fluid_generator(uint64_t id)
 {
-    return (id >> FLUID_GENID_SHIFT) & FLUID_GENID_MAX;
+    return (id >> FLUID_GENID_SHIFT) & FLUID_GENERATOR_MAX;
 }
 
-static uint32_t fluid_seq(uint64_t id)
+uint32_t fluid_sequence(uint64_t id)
 {
     return id & FLUID_SEQ_MAX;
 }
@@ -55,19 +49,24 @@ static uint64_t wallclock_ms(void)
 
 int fluid_gen_init(struct fluid_gen *g, uint64_t epoch_ms, uint32_t genid, uint64_t after)
 {
-    if (!g || genid > FLUID_GENID_MAX)
+    if (!g || genid > FLUID_GENERATOR_MAX)
         return -EINVAL;
     g->epoch_ms = epoch_ms;
     g->genid = genid;
     g->last_ts = fluid_timestamp(after);
-    /* fluid_gen_next() issues (last_ts, genid, seq + 1) while the clock has
-     * not passed last_ts. That is > after unless another generator with a
-     * higher genid issued 'after' in the same millisecond: then start at
-     * the next millisecond, by pretending the sequence is exhausted. */
-    if (fluid_genid(after) > genid)
-        g->seq = FLUID_SEQ_MAX;
+    /* The next id is (last_ts, genid, next_seq) until the clock passes
+     * last_ts; make that greater than 'after'. Only after's timestamp is
+     * taken at its word: its low 24 bits may be of the old 10/14 layout
+     * (an old sequence >= 1024 reads as generator 1..15), which is why
+     * this compares the low bits as a whole rather than field by field. */
+    uint64_t low = after & ((1ULL << FLUID_TS_SHIFT) - 1);
+    uint64_t mine = (uint64_t)genid << FLUID_GENID_SHIFT;
+    if (low < mine)
+        g->next_seq = 0;                        /* (last_ts, genid, 0) > after */
+    else if (low - mine < FLUID_SEQ_MAX)
+        g->next_seq = (uint32_t)(low - mine) + 1;
     else
-        g->seq = fluid_seq(after);
+        g->next_seq = FLUID_SEQ_MAX + 1;        /* last_ts is used up */
     return 0;
 }
 
@@ -78,24 +77,19 @@ int fluid_gen_next(struct fluid_gen *g, uint64_t *id)
 
     if (now > g->last_ts) {
         g->last_ts = now;
-        g->seq = 0;
-    }
-    else if (g->seq < FLUID_SEQ_MAX) {
-        /* Same millisecond, or the clock went backwards: keep last_ts. */
-        g->seq++;
-    }
-    else {
-        /* Sequence exhausted: run a logical clock ahead of the real one. */
+        g->next_seq = 0;
+    } else if (g->next_seq > FLUID_SEQ_MAX) {
+        /* The millisecond is used up (or the clock went backwards and we
+         * are still ahead of it): borrow the next one rather than wait, the
+         * loop thread must not sleep. Strictly increasing either way. */
+        if (g->last_ts + 1 >= FLUID_TS_LIMIT)
+            return -EAGAIN;
         g->last_ts++;
-        g->seq = 0;
+        g->next_seq = 0;
     }
-    if (g->last_ts >= FLUID_TS_LIMIT) {
-        /* Undo, so a later call fails the same way rather than wrapping. */
-        g->last_ts = FLUID_TS_LIMIT - 1;
-        g->seq = FLUID_SEQ_MAX;
+    if (g->last_ts >= FLUID_TS_LIMIT)
         return -EAGAIN;
-    }
-    *id = fluid_pack(g->last_ts, g->genid, g->seq);
+    *id = fluid_pack(g->last_ts, g->genid, g->next_seq++);
     return 0;
 }
 

@@ -135,7 +135,11 @@ struct xspawn {
 static const char *const flux_vars[] = {
     "FLUX_JOB_ID", "FLUX_JOB_SIZE", "FLUX_JOB_NNODES",
     "FLUX_TASK_RANK", "FLUX_TASK_LOCAL_ID", "FLUX_TASK_NODEID",
+    "FLUXFS_INSTANCE",
 };
+
+/* "FLUXFS_INSTANCE=<token>" (exec_set_instance()), or "" */
+static char instance_env[16 + EXEC_INSTANCE_MAX + 1];
 #define NFLUX_VARS (sizeof(flux_vars) / sizeof(flux_vars[0]))
 
 static struct xjob *job_lookup(const struct exec *x, uint64_t id)
@@ -652,7 +656,7 @@ static void launch_free(struct xlaunch *l)
  * for the per-task names. */
 static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errmsg *err)
 {
-    size_t cap = 3;
+    size_t cap = 4;
     if (job->environment) {
         if (!json_is_object(job->environment))
             return errmsg_set(err, -EINVAL, "environment is not an object");
@@ -699,6 +703,8 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
     if (asprintf(&l->env[l->nenv], "FLUX_JOB_NNODES=%d", job->nnodes) < 0)
         goto nomem;
     l->nenv++;
+    if (instance_env[0] && !(l->env[l->nenv++] = strdup(instance_env)))
+        goto nomem;
     return 0;
 nomem:
     return errmsg_set(err, -ENOMEM, "out of memory");
@@ -1066,39 +1072,63 @@ error:
     return rc;
 }
 
-/* Does /proc/<pid>/environ hold exactly the string want? */
-static bool environ_has(const char *pid, const char *want)
+int exec_set_instance(const char *token)
+{
+    size_t len = token ? strlen(token) : 0;
+    if (len == 0 || len > EXEC_INSTANCE_MAX)
+        return -EINVAL;
+    for (const char *p = token; *p; p++)
+        if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9')
+            && *p != '-' && *p != '_' && *p != '.')
+            return -EINVAL;
+    snprintf(instance_env, sizeof(instance_env), "FLUXFS_INSTANCE=%s", token);
+    return 0;
+}
+
+/* Does /proc/<pid>/environ hold every one of the n strings want[], exactly? */
+static bool environ_has_all(const char *pid, const char *const *want, int n)
 {
     char path[64], buf[65536];
+    int found = 0;
+    bool seen[2] = { false, false };
     snprintf(path, sizeof(path), "/proc/%s/environ", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    ssize_t len = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n <= 0)
+    if (len <= 0)
         return false;
-    buf[n] = '\0';
-    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
-        if (strcmp(p, want) == 0)
-            return true;
-    return false;
+    buf[len] = '\0';
+    for (char *p = buf; p < buf + len && found < n; p += strlen(p) + 1)
+        for (int i = 0; i < n; i++)
+            if (!seen[i] && strcmp(p, want[i]) == 0) {
+                seen[i] = true;
+                found++;
+            }
+    return found == n;
 }
 
 int exec_kill_orphans(const char *idstr)
 {
-    char want[128];
+    char idvar[128];
+    const char *want[2] = { idvar, instance_env };
+    /* Job ids are unique per instance, not per machine: a nested instance,
+     * another root instance or a Flux job may use the same spelling. Only
+     * a process that also names our instance is ours to kill. */
+    int nwant = instance_env[0] ? 2 : 1;
     int count = 0;
     DIR *d = opendir("/proc");
     if (!d)
         return -errno;
-    snprintf(want, sizeof(want), "FLUX_JOB_ID=%s", idstr);
+    snprintf(idvar, sizeof(idvar), "FLUX_JOB_ID=%s", idstr);
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] < '1' || de->d_name[0] > '9')
             continue;
         pid_t pid = (pid_t)atoi(de->d_name);
-        if (pid != getpid() && environ_has(de->d_name, want) && kill(pid, SIGKILL) == 0)
+        if (pid != getpid() && environ_has_all(de->d_name, want, nwant)
+            && kill(pid, SIGKILL) == 0)
             count++;
     }
     closedir(d);

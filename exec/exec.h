@@ -75,9 +75,21 @@ int exec_signal(struct exec *x, uint64_t id, int sig);
 /* SIGTERM now, SIGKILL after grace seconds if still running. 0 or -ENOENT. */
 int exec_terminate(struct exec *x, uint64_t id, double grace);
 
+/* Name this process's instance (a token unique on the machine and kept
+ * across restarts on the same state directory: letters, digits, '-', '_',
+ * '.', at most EXEC_INSTANCE_MAX). Every task started afterwards gets
+ * FLUXFS_INSTANCE=token (replacing any inherited one), and
+ * exec_kill_orphans() requires it. Process-wide: a broker is one instance.
+ * Call before starting jobs. 0 or -EINVAL. */
+#define EXEC_INSTANCE_MAX 64
+int exec_set_instance(const char *token);
+
 /* Kill (SIGKILL) every process on this machine whose environment says it
- * belongs to job idstr (FLUX_JOB_ID=idstr): what a crashed broker left
- * behind. Returns the number of processes signalled. */
+ * belongs to job idstr of this instance (FLUX_JOB_ID=idstr and, once
+ * exec_set_instance() was called, FLUXFS_INSTANCE=token): what a crashed
+ * broker left behind. Processes of other instances (a nested one, another
+ * root) with the same job id are left alone. Returns the number of
+ * processes signalled, or -errno if /proc cannot be read. */
 int exec_kill_orphans(const char *idstr);
 
 /* Number of jobs with tasks still running. */

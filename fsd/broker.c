@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "exec/exec.h"
 #include "fsd/broker.h"
 #include "fsd/jobmgr.h"
 #include "fsd/link.h"
@@ -44,6 +47,8 @@ struct broker {
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
     double space_checked;        /* last look at the state directory's disk */
     bool low_space;              /* what it said (to log the changes) */
+    struct genblock gens;        /* our job-id generators (setup_ids) */
+    char instance[EXEC_INSTANCE_MAX + 1];   /* our FLUXFS_INSTANCE token */
 };
 
 /* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
@@ -323,6 +328,58 @@ static int mount_tree(struct broker *b)
     return ev_fd_add(b->loop, fd, EV_READ, on_fuse, b);
 }
 
+/* Job ids (doc/tree.md "Job IDs"): our generator and our instance token,
+ * recorded in the store so a restart on the same state directory keeps
+ * them: a history broker is started without --generator and reads its own
+ * back. For an instance that mints, the parent's --generator wins, as its
+ * block is what keeps the tree's generators apart (store order keeps ids
+ * increasing anyway). jobmgr reads "generator" when it starts minting. */
+static int setup_ids(struct broker *b)
+{
+    uint32_t gen = 0;
+    size_t len = 0;
+    int rc;
+    bool have = store_meta_get(b->st, "generator", &gen, sizeof(gen), &len) == 0
+                && len == sizeof(gen) && gen <= FLUID_GENERATOR_MAX;
+    if (b->cfg->generator_set)
+        b->gens = b->cfg->generator;
+    else if (have && gen != 0)
+        b->gens = (struct genblock){ gen, 1 };
+    else
+        b->gens = GENBLOCK_ROOT;
+    if (!b->cfg->read_only && (!have || gen != b->gens.first)) {
+        if (have)
+            syslog(LOG_NOTICE, "job id generator %u (was %u)", b->gens.first, gen);
+        /* jobmgr reads it back from the store: a nested instance that could
+         * not record it would mint with the root's */
+        rc = store_meta_put(b->st, "generator", &b->gens.first, sizeof(uint32_t));
+        if (rc < 0 && b->gens.first != 0) {
+            fprintf(stderr, "fluxfsd: cannot record the job id generator: %s\n", strerror(-rc));
+            return -1;
+        }
+    }
+    /* the token: random, so that instances of different trees differ too */
+    if (store_meta_get(b->st, "instance", b->instance, sizeof(b->instance) - 1, &len) < 0
+        || len == 0 || len >= sizeof(b->instance)) {
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            r = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)b;
+        snprintf(b->instance, sizeof(b->instance), "%016llx", (unsigned long long)r);
+        /* unrecorded, it still names this run's tasks; only a crash's
+         * leftovers would then escape the next start's cleanup */
+        if (!b->cfg->read_only
+            && (rc = store_meta_put(b->st, "instance", b->instance, strlen(b->instance))) < 0)
+            syslog(LOG_ERR, "cannot record the instance token: %s", strerror(-rc));
+    } else
+        b->instance[len] = '\0';
+    if (exec_set_instance(b->instance) < 0) {
+        fprintf(stderr, "fluxfsd: bad instance token '%s' in %s\n", b->instance,
+                b->cfg->statedir);
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(struct broker *b)
 {
     struct errmsg err = { "" };
@@ -362,6 +419,8 @@ static int setup(struct broker *b)
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
+    if (setup_ids(b) < 0)
+        return -1;
     if (!(b->m = jobmgr_create(b->loop, b->st, b->g, b->graph, &mcfg, &err))) {
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
@@ -384,6 +443,8 @@ static int setup(struct broker *b)
     if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0)
         return -1;
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);
+    ncfg.gens = b->gens;
+    ncfg.instance = b->instance;
     if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))
         return -1;
     jobmgr_set_hooks(b->m, &nest_hooks, b);

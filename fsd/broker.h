@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "fsd/genblock.h"
 
 struct broker_config {
     const char *mountpoint;
@@ -20,6 +21,8 @@ struct broker_config {
     const char *queue_policy;    /* fcfs, easy, conservative; NULL = "easy" */
     int queue_depth;             /* reservation depth, 0 = policy default */
     const char *parent_url;      /* we are a nested instance: our parent's link */
+    struct genblock generator;   /* job-id generators (--generator), if */
+    bool generator_set;          /* set; else the recorded one, or the root's */
     bool read_only;              /* an ended nested instance serving history */
     const char *fuse_opts;       /* comma-separated -o options, or NULL */
     bool debug;                  /* FUSE request tracing */

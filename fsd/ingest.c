@@ -28,9 +28,9 @@ void ingest_destroy(struct ingest *in)
     free(in);
 }
 
-int ingest_set_ids(struct ingest *in, uint64_t epoch, uint64_t last)
+int ingest_set_ids(struct ingest *in, uint64_t epoch, uint32_t generator, uint64_t last)
 {
-    return fluid_gen_init(&in->gen, epoch, 0, last);
+    return fluid_gen_init(&in->gen, epoch, generator, last);
 }
 
 struct job *ingest_dep_lookup(void *jobtable, const char *idstr)

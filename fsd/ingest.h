@@ -37,8 +37,9 @@ struct ingest *ingest_create(const struct ingest_config *cfg);
 void ingest_destroy(struct ingest *in);
 
 /* IDs: milliseconds since epoch (fixed when the state directory was
- * created), strictly above last, the largest ID the store holds. */
-int ingest_set_ids(struct ingest *in, uint64_t epoch, uint64_t last);
+ * created), this instance's generator (common/fluid.h), strictly above
+ * last, the largest ID the store holds. */
+int ingest_set_ids(struct ingest *in, uint64_t epoch, uint32_t generator, uint64_t last);
 
 /* A jobspec, or a batch script ("#!" with # flux: or #SBATCH directives)
  * turned into one. 0 or -EINVAL/-E2BIG with err filled. */

@@ -73,7 +73,9 @@ struct jobmgr;
  * jobs that were running when the previous broker died become INACTIVE with
  * an exception of type "lost" (result LOST). Takes no ownership. */
 /* g maps core ids to this machine's cpus (affinity); graph is what the
- * scheduler places jobs on. Both must outlive the job manager. */
+ * scheduler places jobs on. Both must outlive the job manager. New job ids
+ * use the store's meta "epoch" (recorded here at the first start) and
+ * "generator" (recorded by the broker, fsd/broker.c; 0 if none). */
 struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgraph *g,
                              struct graph *graph, const struct jobmgr_config *cfg,
                              struct errmsg *err);

@@ -147,7 +147,12 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
     for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
         if (job->id > last)
             last = job->id;
-    int rc = ingest_set_ids(m->in, epoch, last);
+    /* our generator, recorded by the broker (doc/tree.md "Job IDs"); 0 for a root */
+    uint32_t genid = 0;
+    if (store_meta_get(m->st, "generator", &genid, sizeof(genid), &len) < 0
+        || len != sizeof(genid))
+        genid = 0;
+    int rc = ingest_set_ids(m->in, epoch, genid, last);
     if (rc < 0)
         return errmsg_set(err, rc, "cannot initialise job ids");
     return 0;

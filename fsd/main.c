@@ -51,6 +51,10 @@ static void usage(FILE *f)
         "      --no-publish        do not raise inotify events\n"
         "      --parent URL        run as a nested instance linked to its parent\n"
         "                          (set by the parent broker on mkdir)\n"
+        "      --generator G[:N]   mint job ids with generator G; G+1..G+N-1 are\n"
+        "                          for nested instances (set by the parent broker;\n"
+        "                          default: the one recorded in the state\n"
+        "                          directory, else 0:16384, a root instance)\n"
         "      --read-only         serve an ended instance's history only\n"
         "  -h, --help              this text\n"
         "  -V, --version           print the version\n"
@@ -176,6 +180,7 @@ int main(int argc, char **argv)
         { "queue-depth", required_argument, 0, 'D' },
         { "max-tasks", required_argument, 0, 'T' },
         { "parent", required_argument, 0, 'U' },
+        { "generator", required_argument, 0, 'G' },
         { "read-only", no_argument, 0, 'O' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, 'V' },
@@ -242,6 +247,14 @@ int main(int argc, char **argv)
             break;
         case 'O':
             cfg.read_only = true;
+            break;
+        case 'G':
+            if (genblock_parse(optarg, &cfg.generator) < 0) {
+                fprintf(stderr, "fluxfsd: invalid generator '%s' (expected G or G:N, "
+                        "0 <= G < G+N <= 16384)\n", optarg);
+                return 2;
+            }
+            cfg.generator_set = true;
             break;
         case 'h':
             usage(stdout);

@@ -47,6 +47,7 @@ struct nest {
     int pidfd;
     struct link *link;
     int active;                 /* child's pending + running jobs */
+    struct genblock gens;       /* its job-id generators (while it mints) */
     char sock[64];              /* the link's socket file */
     uint64_t timer;
     nest_done_f done;           /* a waiting mkdir or rmdir */
@@ -322,7 +323,8 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     /* the child runs as the job's owner, so it may write its own state */
     if (chown(sock, n->uid, n->gid) < 0 && geteuid() == 0)
         syslog(LOG_WARNING, "chown %s: %m", sock);
-    const char *argv[20];
+    const char *argv[22];
+    char genarg[32];
     int k = 0;
     argv[k++] = "fluxfsd";
     argv[k++] = "-f";
@@ -333,7 +335,12 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     argv[k++] = "--parent";
     argv[k++] = url;
     if (archive)
-        argv[k++] = "--read-only";
+        argv[k++] = "--read-only";  /* mints nothing: keeps its recorded generator */
+    else {
+        snprintf(genarg, sizeof(genarg), "%u:%u", n->gens.first, n->gens.count);
+        argv[k++] = "--generator";
+        argv[k++] = genarg;
+    }
     if (ns->cfg.match_policy) {
         argv[k++] = "--match-policy";
         argv[k++] = ns->cfg.match_policy;
@@ -344,8 +351,10 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     }
     argv[k++] = mnt;
     argv[k] = NULL;
-    char jobenv[64];
+    char jobenv[64], instenv[128];
     snprintf(jobenv, sizeof(jobenv), "FLUX_JOB_ID=%s", n->job->idstr);
+    snprintf(instenv, sizeof(instenv), "FLUXFS_INSTANCE=%s",
+             ns->cfg.instance ? ns->cfg.instance : "");
     const char *exe = ns->cfg.fluxfsd ? ns->cfg.fluxfsd : "/proc/self/exe";
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -380,6 +389,8 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
                 _exit(126);
         }
         putenv(jobenv);
+        if (ns->cfg.instance)
+            putenv(instenv);
         execv(exe, (char *const *)argv);
         fprintf(stderr, "fluxfsd: exec %s: %s\n", exe, strerror(errno));
         _exit(127);
@@ -415,6 +426,36 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* A block of job-id generators that no child still minting with uses. */
+static int pick_generators(struct nests *ns, struct genblock *out, struct errmsg *err)
+{
+    size_t nused = 0, alloc = 0;
+    struct genblock *used = NULL;
+    for (struct nest *x = ns->list; x; x = x->next) {
+        /* a history broker mints nothing: its block is free again */
+        if (x->state != NEST_STARTING && x->state != NEST_LIVE && x->state != NEST_STOPPING)
+            continue;
+        if (nused == alloc) {
+            alloc = alloc ? 2 * alloc : 16;
+            struct genblock *p = realloc(used, alloc * sizeof(*p));
+            if (!p) {
+                free(used);
+                return errmsg_set(err, -ENOMEM, "out of memory");
+            }
+            used = p;
+        }
+        used[nused++] = x->gens;
+    }
+    int rc = genblock_child(&ns->cfg.gens, used, nused, out);
+    free(used);
+    if (rc < 0)
+        return errmsg_set(err, rc, "no job id generator left for a nested instance: "
+                          "%zu running nested instances use generators %u to %u",
+                          nused, ns->cfg.gens.first + 1,
+                          ns->cfg.gens.first + ns->cfg.gens.count - 1);
+    return 0;
+}
+
 int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
                 nest_done_f done, void *arg, struct errmsg *err)
 {
@@ -439,10 +480,15 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     if (slot == NEST_MAX_PER_JOB)
         return errmsg_set(err, -ENOSPC, "job %s has %d nested instances already",
                           job->idstr, NEST_MAX_PER_JOB);
+    struct genblock gens;
+    int rc = pick_generators(ns, &gens, err);
+    if (rc < 0)
+        return rc;
     struct nest *n = calloc(1, sizeof(*n));
     char dir[4096];
     if (!n)
         return errmsg_set(err, -ENOMEM, "out of memory");
+    n->gens = gens;
     snprintf(n->name, sizeof(n->name), "%s", name);
     snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job->idstr, name);
     n->ns = ns;
@@ -453,7 +499,6 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     n->ctime = ev_now(ns->loop);
     n->pidfd = -1;
     n->state = NEST_STARTING;
-    int rc;
     char sub[4200];
     if (!(n->dir = strdup(dir))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");

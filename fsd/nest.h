@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include "common/errmsg.h"
 #include "common/ev.h"
+#include "fsd/genblock.h"
 #include "fsd/job.h"
 
 #define NEST_MAX_PER_JOB 28     /* inode space: 8 entries each under a job */
@@ -44,6 +45,11 @@ struct nests_config {
     const char *fluxfsd;        /* the daemon binary (default /proc/self/exe) */
     const char *match_policy;   /* handed to children */
     const char *queue_policy;
+    struct genblock gens;       /* our job-id generators: children get blocks
+                                 * of gens.first+1.. (fsd/genblock.h) */
+    const char *instance;       /* our FLUXFS_INSTANCE, set in child brokers'
+                                 * environment with FLUX_JOB_ID, so that our
+                                 * orphan cleanup after a crash finds them */
 };
 
 /* Answer to an asynchronous request: 0 or -errno with a reason. */
@@ -56,8 +62,10 @@ struct nests *nests_create(struct ev_loop *loop, const struct nests_config *cfg,
 /* Stop every child (force) and wait up to timeout seconds for them. */
 void nests_destroy(struct nests *ns, double timeout);
 
-/* mkdir: start a child on job's R. Checks (EINVAL, EEXIST, EPERM, ENOSPC,
- * ESHUTDOWN) fail at once; otherwise done() is called when it is mounted. */
+/* mkdir: start a child on job's R, with a block of job-id generators no
+ * other live child has. Checks (EINVAL, EEXIST, EPERM, ENOSPC: 28 children
+ * already, or no generator left; ESHUTDOWN) fail at once; otherwise done()
+ * is called when it is mounted. */
 int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
                 nest_done_f done, void *arg, struct errmsg *err);
 /* rmdir: stop a live child (EBUSY if it has active jobs and !force). done()

@@ -1,6 +1,7 @@
 /* test/fluid.c - FLUID generation and F58 encoding. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "common/fluid.h"
@@ -104,6 +105,36 @@ static void test_invalid(void)
     is(fluid_encode(0, NULL, 3), -EINVAL, "NULL buffer rejected");
 }
 
+/* An id of the layout before RFC 19's: 10 generator bits, 14 sequence bits. */
+static uint64_t old_layout(uint64_t ts, uint32_t genid, uint32_t seq)
+{
+    return (ts << 24) | ((uint64_t)genid << 14) | seq;
+}
+
+static uint64_t new_layout(uint64_t ts, uint32_t genid, uint32_t seq)
+{
+    return (ts << 24) | ((uint64_t)genid << 10) | seq;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_layout(void)
+{
+    uint64_t id = new_layout(123456789, 16383, 1023);
+
+    is(fluid_timestamp(id), 123456789, "timestamp: bits 24..63");
+    is(fluid_generator(id), 16383, "generator: 14 bits (10..23)");
+    is(fluid_sequence(id), 1023, "sequence: 10 bits (0..9)");
+    id = new_layout(1, 5, 7);
+    ok(fluid_generator(id) == 5 && fluid_sequence(id) == 7 && fluid_timestamp(id) == 1,
+       "fields do not bleed into each other");
+    is(fluid_timestamp(old_layout(99, 3, 16383)), 99, "old layout: same timestamp field");
+}
+
 static void test_generate(void)
 {
     struct fluid_gen g;
@@ -111,14 +142,15 @@ static void test_generate(void)
     uint64_t prev = 0, id = 0, last = 0;
     int bad = 0, err = 0;
 
-    is(fluid_gen_init(&g, epoch, 1024, 0), -EINVAL, "genid 1024 rejected");
+    is(fluid_gen_init(&g, epoch, 16384, 0), -EINVAL, "genid 16384 rejected");
+    is(fluid_gen_init(&g, epoch, 16383, 0), 0, "genid 16383 accepted");
+    is(fluid_gen_next(&g, &id), 0, "... and mints");
+    is(fluid_generator(id), 16383, "... with its generator bits");
     is(fluid_gen_init(&g, epoch, 5, 0), 0, "init genid 5");
     for (int i = 0; i < 100000; i++) {
         if (fluid_gen_next(&g, &id) != 0)
             err++;
-        else if (id <= prev)
-            bad++;
-        else if (((id >> 14) & 1023) != 5)
+        else if (id <= prev || fluid_generator(id) != 5)
             bad++;
         prev = id;
     }
@@ -134,37 +166,142 @@ static void test_generate(void)
     ok(id > last, "id after restart is greater");
 
     /* 'after' far in the future (clock set back across a restart). */
-    last = ((fluid_timestamp(id) + 3600000ULL) << 24) | (5 << 14) | 7;
+    uint64_t future = fluid_timestamp(id) + 3600000ULL;
+    last = new_layout(future, 5, 7);
     fluid_gen_init(&g, epoch, 5, last);
     fluid_gen_next(&g, &id);
     ok(id == last + 1, "future 'after' with same genid: next is after + 1");
 
     /* 'after' from a generator with a higher genid in the same ms. */
-    last = ((fluid_timestamp(id) + 3600000ULL) << 24) | (9 << 14) | 3;
+    last = new_layout(future, 9, 3);
     fluid_gen_init(&g, epoch, 5, last);
     fluid_gen_next(&g, &id);
     ok(id > last, "future 'after' with higher genid: next is greater");
-    is(fluid_timestamp(id), fluid_timestamp(last) + 1, "... in the next millisecond");
+    is(fluid_timestamp(id), future + 1, "... in the next millisecond");
+    is(fluid_sequence(id), 0, "... at sequence 0");
 
-    /* Clock behind last_ts: keep last_ts, count seq, then advance 1 ms. */
-    fluid_gen_init(&g, epoch, 0, 0);
-    g.last_ts = fluid_timestamp(id) + 10;
-    g.seq = 16380;
-    prev = 0;
-    bad = 0;
-    for (int i = 0; i < 10; i++) {
-        if (fluid_gen_next(&g, &id) != 0 || id <= prev)
-            bad++;
-        prev = id;
-    }
-    is(bad, 0, "ids increase across seq overflow while clock is behind");
-    is(fluid_timestamp(id), g.last_ts, "timestamp follows the logical clock");
-    is(g.last_ts, fluid_timestamp(last) + 1 + 10 + 1, "seq overflow advanced last_ts by 1 ms");
+    /* 'after' from a lower genid in the same ms: this ms still has room. */
+    last = new_layout(future, 2, 1000);
+    fluid_gen_init(&g, epoch, 5, last);
+    fluid_gen_next(&g, &id);
+    ok(id == new_layout(future, 5, 0), "future 'after' with lower genid: same ms, seq 0");
 
     /* The 40-bit timestamp space runs out. */
     is(fluid_gen_init(&g, epoch, 0, UINT64_MAX), 0, "init with after = UINT64_MAX");
     is(fluid_gen_next(&g, &id), -EAGAIN, "no id after the largest");
     is(fluid_gen_next(&g, &id), -EAGAIN, "still none");
+}
+
+/* More than 1024 ids in one millisecond: borrow the next one, never wait.
+ * A clock an hour behind the generator's last timestamp freezes "now". */
+static void test_seq_overflow(void)
+{
+    struct fluid_gen g;
+    uint64_t epoch = now_ms() - 1000;
+    uint64_t T = 1000 + 3600000ULL, prev, id = 0;
+    int bad = 0;
+
+    fluid_gen_init(&g, epoch, 7, new_layout(T, 7, 0));
+    prev = new_layout(T, 7, 0);
+    for (uint32_t s = 1; s <= FLUID_SEQ_MAX; s++) {
+        if (fluid_gen_next(&g, &id) != 0 || id != new_layout(T, 7, s))
+            bad++;
+    }
+    is(bad, 0, "seq 1..1023 in the frozen millisecond");
+    is(fluid_gen_next(&g, &id), 0, "1025th id in one ms");
+    ok(id == new_layout(T + 1, 7, 0), "... borrows the next millisecond, seq 0");
+    prev = id;
+    bad = 0;
+    for (int i = 0; i < 5000; i++) {
+        if (fluid_gen_next(&g, &id) != 0 || id <= prev || fluid_generator(id) != 7)
+            bad++;
+        prev = id;
+    }
+    is(bad, 0, "5000 more: strictly increasing, generator kept");
+    is(fluid_timestamp(id), T + 1 + 5000 / 1024, "timestamp ran ahead by one ms per 1024 ids");
+}
+
+/* A store written under the old 10/14 layout, then minting under the new
+ * one: every new id is greater than (so distinct from) every old one. */
+static void test_restart_from_old_layout(void)
+{
+    enum { NOLD = 16384, NNEW = 3000 };
+    static uint64_t ids[NOLD + NNEW];
+    struct fluid_gen g;
+    uint64_t epoch = now_ms() - 1000;
+    uint64_t T = 1000 + 7200000ULL, id, after;
+    size_t n = 0;
+    int bad = 0;
+
+    /* the old generator 0 filled a whole millisecond: old seq 0..16383,
+     * whose low bits read as new generators 0..15 */
+    for (uint32_t s = 0; s < NOLD; s++)
+        ids[n++] = old_layout(T, 0, s);
+    after = ids[n - 1];
+    fluid_gen_init(&g, epoch, 0, after);
+    for (int i = 0; i < NNEW; i++) {
+        if (fluid_gen_next(&g, &id) != 0 || id <= ids[n - 1])
+            bad++;
+        ids[n++] = id;
+    }
+    is(bad, 0, "old seq 16383 last: new ids greater and increasing");
+    is(fluid_timestamp(ids[NOLD]), T + 1, "... starting at the next millisecond");
+    qsort(ids, n, sizeof(ids[0]), cmp_u64);
+    bad = 0;
+    for (size_t i = 1; i < n; i++)
+        if (ids[i] == ids[i - 1])
+            bad++;
+    is(bad, 0, "no new id equals an old one");
+
+    /* old sequence below 1024 reads as generator 0: continue in the ms */
+    after = old_layout(T, 0, 3);
+    fluid_gen_init(&g, epoch, 0, after);
+    fluid_gen_next(&g, &id);
+    ok(id == after + 1, "old seq 3: next is after + 1, same ms");
+
+    /* old sequence 5000 reads as generator 4, seq 904: a new generator 1
+     * must not mint (T, 1, x) below it, nor generator 4 reuse 904 */
+    after = old_layout(T, 0, 5000);
+    fluid_gen_init(&g, epoch, 1, after);
+    fluid_gen_next(&g, &id);
+    ok(id > after && fluid_timestamp(id) == T + 1, "genid 1 after old seq 5000: next ms");
+    fluid_gen_init(&g, epoch, 4, after);
+    fluid_gen_next(&g, &id);
+    ok(id == after + 1, "genid 4 after old seq 5000: after + 1");
+    fluid_gen_init(&g, epoch, 5, after);
+    fluid_gen_next(&g, &id);
+    ok(id == new_layout(T, 5, 0), "genid 5 after old seq 5000: same ms, seq 0");
+
+    /* an old non-zero generator's ids (old genid 1 = low bits >= 16384) */
+    after = old_layout(T, 1, 0);
+    fluid_gen_init(&g, epoch, 15, after);
+    fluid_gen_next(&g, &id);
+    ok(id > after && fluid_timestamp(id) == T + 1, "genid 15 after old genid 1: next ms");
+}
+
+/* Two instances of one tree, same epoch, same milliseconds: the generator
+ * bits alone keep their ids apart. */
+static void test_two_generators(void)
+{
+    enum { N = 3000 };
+    static uint64_t ids[2 * N];
+    struct fluid_gen root, child;
+    uint64_t epoch = now_ms() - 1000;
+    int bad = 0;
+
+    fluid_gen_init(&root, epoch, 0, 0);
+    fluid_gen_init(&child, epoch, 1, 0);
+    for (int i = 0; i < N; i++) {
+        if (fluid_gen_next(&root, &ids[2 * i]) != 0
+            || fluid_gen_next(&child, &ids[2 * i + 1]) != 0)
+            bad++;
+    }
+    is(bad, 0, "root and child mint interleaved");
+    qsort(ids, 2 * N, sizeof(ids[0]), cmp_u64);
+    for (int i = 1; i < 2 * N; i++)
+        if (ids[i] == ids[i - 1])
+            bad++;
+    is(bad, 0, "no id minted by both");
 }
 
 int main(void)
@@ -173,6 +310,10 @@ int main(void)
     test_vectors();
     test_roundtrip();
     test_invalid();
+    test_layout();
     test_generate();
+    test_seq_overflow();
+    test_restart_from_old_layout();
+    test_two_generators();
     return done_testing();
 }

@@ -1,5 +1,7 @@
 /* test/exec.c - unit tests for launching and supervising job tasks. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +466,82 @@ static void test_path(void)
     rmdir(dir);
 }
 
+/* A sleeper with exactly this environment; returns once it has exec'd
+ * (so /proc/<pid>/environ is its own, not ours). */
+static pid_t spawn_with_env(const char *const *envp)
+{
+    int pfd[2];
+    char c;
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        const char *argv[] = { "sleep", "30", NULL };
+        execve("/bin/sleep", (char *const *)argv, (char *const *)envp);
+        _exit(127);
+    }
+    close(pfd[1]);
+    while (read(pfd[0], &c, 1) > 0)
+        ;
+    close(pfd[0]);
+    return pid;
+}
+
+static bool killed_by_sigkill(pid_t pid)
+{
+    int status;
+    return waitpid(pid, &status, 0) == pid && WIFSIGNALED(status)
+           && WTERMSIG(status) == SIGKILL;
+}
+
+static bool running(pid_t pid)
+{
+    return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+/* Another instance's task with the same FLUX_JOB_ID survives. */
+static void test_kill_orphans(void)
+{
+    char id[64], idvar[80];
+    snprintf(id, sizeof(id), "fOrphanTest%d", (int)getpid());
+    snprintf(idvar, sizeof(idvar), "FLUX_JOB_ID=%s", id);
+    const char *mine[] = { idvar, "FLUXFS_INSTANCE=tok-a", NULL };
+    const char *other[] = { idvar, "FLUXFS_INSTANCE=tok-b", NULL };
+    const char *none[] = { idvar, NULL };
+    const char *prefix[] = { idvar, "FLUXFS_INSTANCE=tok-ab", NULL };
+
+    is(exec_set_instance(""), -EINVAL, "empty instance token rejected");
+    is(exec_set_instance("a b"), -EINVAL, "token with a space rejected");
+    is(exec_set_instance("tok-a"), 0, "instance token set");
+    pid_t a = spawn_with_env(mine), b = spawn_with_env(other), c = spawn_with_env(none),
+          d = spawn_with_env(prefix);
+    ok(a > 0 && b > 0 && c > 0 && d > 0, "four processes with job id %s", id);
+    is(exec_kill_orphans(id), 1, "exec_kill_orphans kills one");
+    ok(killed_by_sigkill(a), "ours (same id, same instance) got SIGKILL");
+    ok(running(b), "another instance's process with the same id survives");
+    ok(running(c), "a process naming no instance survives");
+    ok(running(d), "an instance whose name merely starts with ours survives");
+    is(exec_kill_orphans(id), 0, "a second pass finds none");
+    for (int i = 0; i < 3; i++) {
+        pid_t p = i == 0 ? b : i == 1 ? c : d;
+        kill(p, SIGKILL);
+        waitpid(p, NULL, 0);
+    }
+
+    /* tasks are told their instance, whatever their environment said */
+    struct fixture f;
+    fx_init(&f);
+    const char *argv[] = { "sh", "-c", "echo $FLUXFS_INSTANCE", NULL };
+    struct exec_job job = simple_job(1, argv);
+    job.environment = json_pack("{s:s s:s}", "PATH", "/usr/bin:/bin",
+                                "FLUXFS_INSTANCE", "stale");
+    is(exec_start(f.x, &job, NULL), 0, "instance env: exec_start works");
+    wait_done(f.loop, &f.r, 10);
+    is_str(f.r.out, "tok-a\n", "tasks get FLUXFS_INSTANCE, replacing the job's");
+    json_decref(job.environment);
+    fx_release(&f);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -484,5 +562,6 @@ int main(void)
     test_user();
     test_launcher();
     test_path();
+    test_kill_orphans();    /* last: sets the process-wide instance token */
     return done_testing();
 }
