@@ -617,6 +617,11 @@ void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg)
     m->notify_arg = arg;
 }
 
+void jobmgr_job_announced(struct jobmgr *m, struct job *job)
+{
+    job->announced = true;
+}
+
 void jobmgr_set_hooks(struct jobmgr *m, const struct jobmgr_hooks *hooks, void *arg)
 {
     m->hooks = hooks;

@@ -85,6 +85,9 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
 void jobmgr_destroy(struct jobmgr *m);
 
 void jobmgr_set_notify(struct jobmgr *m, jobmgr_notify_f cb, void *arg);
+/* The view has published the job's directory to inotify watchers (or has
+ * none): from now on it is listed to everyone. */
+void jobmgr_job_announced(struct jobmgr *m, struct job *job);
 
 /* What the broker's nested instances (fsd/nest.h) need from the job model. */
 struct jobmgr_hooks {

@@ -442,3 +442,31 @@ void graph_hold_set_end(struct graph *g, int v, uint64_t job, int64_t end)
         if (g->v[v].holds[i].job == job)
             g->v[v].holds[i].end = end;
 }
+
+/* Was job already given an exclusive hold line, from an ancestor of v
+ * nearer than u? Holds are few, so looking again is cheap. */
+static bool ancestor_listed(const struct graph *g, int v, int u, uint64_t job)
+{
+    for (int w = graph_vertex(g, v)->parent; w != u; w = graph_vertex(g, w)->parent) {
+        const struct graph_vertex *wx = graph_vertex(g, w);
+        for (int i = 0; i < wx->nholds; i++)
+            if (wx->holds[i].kind == GRAPH_HOLD_X && wx->holds[i].job == job)
+                return true;
+    }
+    return false;
+}
+
+void graph_blockers(const struct graph *g, int v, graph_hold_f cb, void *arg)
+{
+    const struct graph_vertex *vx = graph_vertex(g, v);
+    for (int i = 0; i < vx->nholds; i++)
+        cb(arg, &vx->holds[i], true);
+    for (int u = vx->parent; u >= 0; u = graph_vertex(g, u)->parent) {
+        const struct graph_vertex *ux = graph_vertex(g, u);
+        for (int i = 0; i < ux->nholds; i++) {
+            const struct graph_hold *h = &ux->holds[i];
+            if (h->kind == GRAPH_HOLD_X && !ancestor_listed(g, v, u, h->job))
+                cb(arg, h, false);
+        }
+    }
+}

@@ -114,6 +114,12 @@ int64_t graph_count_type(const struct graph *g, int type);
 
 /* Containment path "/tiny0/rack0/node1" of v into buf; -ENOSPC if too small. */
 int graph_path(const struct graph *g, int v, char *buf, size_t size);
+
+/* What keeps vertex v from others, as resources/ shows it: cb gets each
+ * of v's own holds (own true), then, for each job holding an ancestor of
+ * v exclusively, that hold once (own false), nearest ancestor first. */
+typedef void (*graph_hold_f)(void *arg, const struct graph_hold *h, bool own);
+void graph_blockers(const struct graph *g, int v, graph_hold_f cb, void *arg);
 /* Vertex at a containment path, or -ENOENT. */
 int graph_find_path(const struct graph *g, const char *path);
 /* Containment child of parent (-1: the root itself) named by the len bytes

@@ -716,7 +716,7 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
     switch (what) {
     case JOBMGR_NEW:
         if (!v->pub) {
-            job->announced = true;
+            jobmgr_job_announced(v->m, job);
             return;
         }
         snprintf(path, sizeof(path), "jobs/%s", job->idstr);

@@ -208,7 +208,7 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
         }
         job_stat(v, job, VFS_JOB_DIR, &st);
         vfs_reply_entry(req, &st, VFS_TTL_FIXED);
-        job->announced = true;
+        jobmgr_job_announced(v->m, job);
         return;
     }
     int file;

@@ -102,17 +102,15 @@ static void add_hold(struct vfs *v, struct strbuf *sb, const struct graph_hold *
     strbuf_addstr(sb, hold_reserved(v, h) ? " reserved\n" : "\n");
 }
 
-/* Was job already given an exclusive-ancestor line, from an ancestor of x
- * nearer than u? Holds are few, so looking again is cheap. */
-static bool ancestor_listed(const struct graph *g, int x, int u, uint64_t job)
+struct render_ctx {
+    struct vfs *v;
+    struct strbuf *sb;
+};
+
+static void render_hold(void *arg, const struct graph_hold *h, bool own)
 {
-    for (int w = graph_vertex(g, x)->parent; w != u; w = graph_vertex(g, w)->parent) {
-        const struct graph_vertex *wx = graph_vertex(g, w);
-        for (int i = 0; i < wx->nholds; i++)
-            if (wx->holds[i].kind == GRAPH_HOLD_X && wx->holds[i].job == job)
-                return true;
-    }
-    return false;
+    struct render_ctx *c = arg;
+    add_hold(c->v, c->sb, h, own ? NULL : "exclusive-ancestor");
 }
 
 /* A vertex's state: its type and own status, its holds, then the jobs that
@@ -121,17 +119,9 @@ static void render_vertex(struct vfs *v, int x, struct strbuf *sb)
 {
     const struct graph *g = jobmgr_graph(v->m);
     const struct graph_vertex *vx = graph_vertex(g, x);
+    struct render_ctx c = { v, sb };
     strbuf_addf(sb, "%s %s\n", graph_type_name(g, vx->type), status_name(vx->status));
-    for (int i = 0; i < vx->nholds; i++)
-        add_hold(v, sb, &vx->holds[i], NULL);
-    for (int u = vx->parent; u >= 0; u = graph_vertex(g, u)->parent) {
-        const struct graph_vertex *ux = graph_vertex(g, u);
-        for (int i = 0; i < ux->nholds; i++) {
-            const struct graph_hold *h = &ux->holds[i];
-            if (h->kind == GRAPH_HOLD_X && !ancestor_listed(g, x, u, h->job))
-                add_hold(v, sb, h, "exclusive-ancestor");
-        }
-    }
+    graph_blockers(g, x, render_hold, &c);
 }
 
 /* Every vertex that is held or not up, with its holds: which job, how
