@@ -99,7 +99,12 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uid_t ui
     job->spec_text[len] = '\0';
     job->spec_len = len;
     const char *dir = js->cwd ? js->cwd : cwd;
-    if (dir && !(job->cwd = strdup(dir))) {
+    if (!dir) {
+        rc = errmsg_set(err, -ENOENT, "the submitter's working directory is gone (removed?) "
+                        "and attributes.system.cwd is not set");
+        goto error;
+    }
+    if (!(job->cwd = strdup(dir))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }

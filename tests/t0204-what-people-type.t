@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 158
+plan 180
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -195,7 +195,7 @@ like "$(cat "$D/z.yaml")" 'echo dot' "... the content moved along"
 # reserved names
 nok "mkdir queue/drafts fails" mkdir "$Q/drafts" 2>/dev/null
 is "$(pyerr 'os.mkdir(sys.argv[1])' "$Q/drafts")" EEXIST "... with EEXIST"
-is "$(pyerr 'os.rename(sys.argv[1], sys.argv[2])' "$D/z.yaml" "$Q/errors")" EINVAL "renaming onto queue/errors: EINVAL"
+is "$(pyerr 'os.rename(sys.argv[1], sys.argv[2])' "$D/z.yaml" "$Q/errors")" EPERM "renaming onto queue/errors: EPERM"
 is "$(pyerr 'os.unlink(sys.argv[1])' "$Q/new")" EPERM "unlink queue/new: EPERM"
 is "$(pyerr 'os.rmdir(sys.argv[1])' "$Q/drafts")" EPERM "rmdir queue/drafts: EPERM"
 is "$(pyerr 'os.mkdir(sys.argv[1])' "$D/sub")" EPERM "mkdir in drafts/: EPERM"
@@ -271,13 +271,81 @@ EPERM|os.mkdir(sys.argv[1])|$Q/newdir
 EPERM|os.unlink(sys.argv[1])|$J1/stdout
 EPERM|os.unlink(sys.argv[1])|$MNT/status
 EPERM|os.rename(sys.argv[1], sys.argv[2])|$J1/stdout $J1/out2
-EPERM|os.chmod(sys.argv[1], 0o777)|$MNT/queue
+EPERM|os.chmod(sys.argv[1], 0o777)|$MNT/jobs
 EPERM|os.chown(sys.argv[1], 1, 1)|$MNT/status
 EPERM|os.utime(sys.argv[1], (5, 5))|$MNT/resources/R
 EXDEV|open(sys.argv[1], "w").write("x"); os.rename(sys.argv[1], sys.argv[2])|$D/xdev $J1/xdev
-EINVAL|open(sys.argv[1], "w").write("x"); os.rename(sys.argv[1], sys.argv[2])|$Q/.inv $Q/new
+EPERM|open(sys.argv[1], "w").write("x"); os.rename(sys.argv[1], sys.argv[2])|$Q/.inv $Q/new
 ENODEV|import mmap; f = open(sys.argv[1], "w+b"); f.write(b"x"); f.flush(); mmap.mmap(f.fileno(), 1)|$D/map
 EOF
 rm -f "$D/xdev" "$D/map" "$Q/.inv"
+
+# ---- what a hostile new user found
+# a submission that outgrows 32 MiB is refused whole, never cut short
+n0=$(njobs)
+out=$(timeout 60 python3 -c '
+import errno, os, sys
+spec = open("job.yaml", "rb").read()
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, spec)
+pad = b"# " + b"p" * (1 << 20) + b"\n"
+try:
+    for i in range(40):
+        os.write(fd, b"---\n" + spec + pad)
+    print("no EFBIG")
+except OSError as e:
+    print(errno.errorcode[e.errno], end=" ")
+try:
+    os.close(fd); print("closed")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$Q/big.yaml")
+is "$out" "EFBIG EFBIG" "past 32 MiB: the write and the close fail with EFBIG"
+is "$(njobs)" "$n0" "... and none of its jobs is submitted"
+like "$(tail -1 "$Q/errors")" 'big\.yaml: EFBIG: a write went past the 32 MiB' "... queue/errors says why"
+# a bulk submission's ids, read line by line from queue/new by bash
+{ cat job.yaml; echo ---; cat job.yaml; echo ---; cat job.yaml; } > three.yaml
+ids=$(bash -c 'exec 3<>"$1"; cat three.yaml >&3; while read -r id <&3; do echo "$id"; done' _ "$Q/new" | wc -l)
+is "$ids" 3 "bash reads every id of a bulk submission from queue/new, line by line"
+# /dev/stdout and /dev/fd/N name the file being written
+n0=$(njobs)
+ok "dd of=/dev/stdout > queue/x" bash -c 'dd if=job.yaml of=/dev/stdout status=none > "$1"' _ "$Q/devout.yaml"
+ok "python open(/dev/stdout) > queue/y" bash -c 'python3 -c "import sys; open(\"/dev/stdout\", \"w\").write(open(\"job.yaml\").read())" > "$1"' _ "$Q/pyout.yaml"
+is "$(njobs)" $((n0 + 2)) "... one job each"
+ok "... with the whole content" cmp -s job.yaml "$MNT/jobs/$(newest)/jobspec"
+# mv of a rejected draft: one reason, and not "a subdirectory of itself"
+cp bad.yaml "$D/b.yaml"
+out=$(mv "$D/b.yaml" "$Q/" 2>&1)
+like "$out" 'Bad message' "mv of a rejected draft fails with 'Bad message'"
+is "$(grep -c 'b\.yaml: EINVAL' "$Q/errors")" 1 "... and one line in queue/errors"
+rm -f "$D/b.yaml"
+# queue/errors: one failure per line, whatever the file name
+cp bad.yaml "$Q/$(printf 'two\nlines\e[31m.yaml')" 2>/dev/null
+like "$(tail -1 "$Q/errors")" 'two\\x0alines\\x1b\[31m\.yaml: EINVAL' "control characters in names are escaped in queue/errors"
+# a removed working directory is not where a job runs
+mkdir gone && n0=$(njobs)
+out=$(cd gone && rmdir ../gone && cp ../job.yaml "$Q/gone.yaml" 2>&1)
+like "$out" 'No such file or directory' "submitting from a removed directory fails ENOENT"
+like "$(tail -1 "$Q/errors")" "gone\.yaml: ENOENT: the submitter's working directory is gone" "... and says why"
+is "$(njobs)" "$n0" "... no job"
+# times that move: jobs/ gains a job, queue/errors gains a line
+m0=$(stat -c %Y.%y "$MNT/jobs")
+e0=$(stat -c %s "$Q/errors")
+sleep 1.1
+timeout 10 cp job.yaml "$Q/t1.yaml"
+cp bad.yaml "$Q/t2.yaml" 2>/dev/null
+isnt "$(stat -c %Y.%y "$MNT/jobs")" "$m0" "jobs/'s mtime moves when a job appears"
+is "$(stat -c %s "$Q/errors")" "$(cat "$Q/errors" | wc -c)" "queue/errors: its size is its reader's"
+isnt "$(stat -c %s "$Q/errors")" "$e0" "... and grows with a line"
+is "$(nobody stat -c %s "$Q/errors")" "$(nobody cat "$Q/errors" | wc -c)" "... for another user too"
+# copying a directory into queue/ sets queue/'s own times last
+mkdir -p tree && cp job.yaml tree/a.yaml && cp job.yaml tree/b.yaml
+n0=$(njobs)
+ok "rsync -a dir/ queue/ exits 0" rsync -a tree/ "$Q/"
+is "$(njobs)" $((n0 + 2)) "... two jobs"
+# "touch" to now needs write access, not ownership
+cp job.yaml "$D/open.yaml" && chmod 666 "$D/open.yaml"
+ok "another user may touch a 0666 draft" nobody touch "$D/open.yaml"
+nok "... but not set its times" nobody touch -d 2001-01-01 "$D/open.yaml" 2>/dev/null
+rm -f "$D/open.yaml"
 ok "df shows the state directory's space" bash -c 'df -P "$1" | awk "NR == 2 { exit !(\$2 > 0) }"' _ "$MNT"
 done_testing

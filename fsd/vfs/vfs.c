@@ -164,8 +164,17 @@ void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, cons
     struct tm tm;
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
     struct strbuf sb = STRBUF_INIT;
-    strbuf_addf(&sb, "%s %s: %s: %s\n", stamp, subject, strerrorname_np(err) ? strerrorname_np(err) : "error",
-                reason);
+    /* one failure per line, whatever bytes a file name holds: control
+     * characters (newlines, escape sequences) are written as \xHH */
+    strbuf_addf(&sb, "%s ", stamp);
+    for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            strbuf_addf(&sb, "\\x%02x", *p);
+        else
+            strbuf_add(&sb, (const char *)p, 1);
+    }
+    strbuf_addf(&sb, ": %s: %s\n", strerrorname_np(err) ? strerrorname_np(err) : "error", reason);
+    e->mtime = ev_now(v->loop);
     int slot = (e->first + e->count) % 16;
     if (e->count == 16) {
         free(e->lines[e->first]);
@@ -174,6 +183,12 @@ void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, cons
     } else
         e->count++;
     e->lines[slot] = strbuf_detach(&sb, NULL);
+}
+
+double vfs_errlog_mtime(struct vfs *v, uid_t uid)
+{
+    struct vfs_errlog *e = errlog_get(v, uid, false);
+    return e ? e->mtime : v->t_mount;
 }
 
 int vfs_errlog_render(struct vfs *v, uid_t uid, struct strbuf *sb)
@@ -239,11 +254,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     fuse_reply_err(req, ENOTDIR);
 }
 
-static int node_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
+static int node_stat(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
     switch (VFS_KIND(ino)) {
     case VK_FIXED:
-        return vfs_fixed_stat(v, ino, st);
+        return vfs_fixed_stat_as(v, ino, fuse_req_ctx(req)->uid, st);
     case VK_JOB:
         return vfs_job_stat(v, ino, st);
     case VK_RES:
@@ -260,7 +275,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     struct vfs *v = req_vfs(req);
     struct stat st;
-    int rc = node_stat(v, ino, &st);
+    int rc = node_stat(v, req, ino, &st);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
@@ -283,8 +298,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
             fuse_reply_attr(req, &st, VFS_TTL_NONE);
         return;
     }
-    if ((rc = node_stat(v, ino, &st)) < 0) {
+    if ((rc = node_stat(v, req, ino, &st)) < 0) {
         fuse_reply_err(req, -rc);
+        return;
+    }
+    if (vfs_queue_is_dir(ino) && !(to_set & FUSE_SET_ATTR_SIZE)) {
+        /* copying a directory into queue/ (rsync -a dir/, tar -x) sets the
+         * directory's own mode and times last: accepted, and ignored */
+        fuse_reply_attr(req, &st, VFS_TTL_FIXED);
         return;
     }
     /* elsewhere the tree's metadata is the model's, and true: only the
@@ -302,7 +323,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
             fuse_reply_err(req, -rc);
             return;
         }
-        node_stat(v, ino, &st);
+        node_stat(v, req, ino, &st);
     }
     fuse_reply_attr(req, &st, VFS_TTL_NONE);
 }
@@ -415,7 +436,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     }
     if ((fi->flags & O_ACCMODE) != O_RDONLY) {
         struct stat st;
-        int rc = node_stat(v, ino, &st);
+        int rc = node_stat(v, req, ino, &st);
         fuse_reply_err(req, rc < 0 ? -rc : S_ISDIR(st.st_mode) ? EISDIR : EACCES);
         return;
     }
@@ -490,10 +511,6 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     struct vfs *v = req_vfs(req);
     struct vfs_fh *fh = fi_fh(fi);
-    /* a deferred request still pointing at this handle keeps it alive */
-    for (struct vfs_deferred *d = v->submits; d; d = d->next)
-        if (d->fh == fh)
-            d->fh = NULL;
     if (fh->kind == FH_SUBMIT || fh->kind == FH_CLONE || fh->kind == FH_SCRATCH)
         vfs_queue_release(v, fh);
     else
@@ -505,7 +522,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     struct vfs *v = req_vfs(req);
     struct stat st;
-    int rc = node_stat(v, ino, &st);
+    int rc = node_stat(v, req, ino, &st);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else if (!S_ISDIR(st.st_mode))
@@ -620,7 +637,7 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
     v->owner = geteuid();
     v->t_mount = ev_now(loop);
     v->next_serial = 1;
-    v->queue_mtime = v->drafts_mtime = v->t_mount;
+    v->queue_mtime = v->drafts_mtime = v->jobs_mtime = v->t_mount;
     return v;
 }
 
@@ -715,6 +732,7 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
 
     switch (what) {
     case JOBMGR_NEW:
+        v->jobs_mtime = ev_now(v->loop);
         if (!v->pub) {
             jobmgr_job_announced(v->m, job);
             return;
@@ -738,6 +756,7 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
         }
         return;
     case JOBMGR_GONE:
+        v->jobs_mtime = ev_now(v->loop);
         /* its directory disappears from listings and lookups at once; open
          * handles name it by id and get ENOENT from now on */
         return;

@@ -106,10 +106,16 @@ struct vfs_fh {
     bool submitted;            /* a submission was attempted */
     int submit_rc;             /* its outcome once known (1 = still pending) */
     struct strbuf ids;         /* queue/new: the id of each job submitted, a line each */
-    bool id_read;              /* queue/new: every id line was returned */
-    size_t id_off;             /* queue/new: bytes of the id lines returned so far */
+    off_t id_base;             /* queue/new: the offset of the first read, where
+                                * the id lines start */
     struct vfs_scratch *scratch;
     bool wrote;                /* submission: a write or truncate came */
+    int write_err;             /* submission: a write failed (-errno): it is
+                                * refused whole, never submitted in part */
+    struct vfs_fh *target;     /* another open of a submission (/dev/fd/N):
+                                * the handle whose content it shares */
+    int refs;                  /* submission: such other opens still open */
+    bool released;             /* submission: its own descriptors are gone */
     struct vfs_attr attr;      /* submission: what fstat shows */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
 };
@@ -148,6 +154,7 @@ struct vfs_deferred {
 
 struct vfs_errlog {
     uid_t uid;
+    double mtime;              /* when its last line was added */
     char *lines[16];           /* ring, oldest first from 'first' */
     int first, count;
     struct vfs_errlog *next;
@@ -168,7 +175,7 @@ struct vfs {
     uint64_t next_serial;
     struct vfs_fh *open_submits;      /* submissions being written (fstat) */
     struct vfs_ghost ghosts[VFS_GHOSTS];  /* recent submissions, by their writers */
-    double queue_mtime, drafts_mtime;
+    double queue_mtime, drafts_mtime, jobs_mtime;
     char *statedir;                   /* for statfs (df), or NULL */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_deferred *submits;     /* submissions awaiting the commit */
@@ -189,6 +196,12 @@ void vfs_stat_file(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mo
 void vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl);
 struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino);
 void vfs_fh_destroy(struct vfs_fh *fh);
+/* The handle whose content fh shares (itself, unless it is another open
+ * of a submission). */
+static inline struct vfs_fh *vfs_fh_target(struct vfs_fh *fh)
+{
+    return fh->target ? fh->target : fh;
+}
 int vfs_reply_open(fuse_req_t req, struct fuse_file_info *fi, struct vfs_fh *fh, bool direct);
 void vfs_reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, off_t off);
 bool vfs_is_publisher(struct vfs *v, fuse_req_t req);
@@ -196,6 +209,8 @@ bool vfs_is_privileged(struct vfs *v, uid_t uid);
 void vfs_defer(struct vfs *v, struct vfs_deferred *d);
 void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, const char *reason);
 int vfs_errlog_render(struct vfs *v, uid_t uid, struct strbuf *sb);
+/* When uid's queue/errors last changed (the mount's time if never). */
+double vfs_errlog_mtime(struct vfs *v, uid_t uid);
 
 /* A tiny readdir accumulator over fuse_add_direntry(). */
 struct vfs_dirbuf {
@@ -211,6 +226,8 @@ bool vfs_dirbuf_add(struct vfs_dirbuf *db, const char *name, fuse_ino_t ino, mod
 void vfs_root_lookup(struct vfs *v, fuse_req_t req, const char *name);
 void vfs_root_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off);
 int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+/* The same as seen by uid (queue/errors differs per user). */
+int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st);
 int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb);
 
 /* vfs_queue.c: queue/ and queue/drafts/ (dir is VFS_I_QUEUE or VFS_I_QDRAFTS) */

@@ -31,8 +31,9 @@
 #define SCRATCH_MAX_PER_USER 64
 /* Descriptors of one process looked at to decide whether a close is the
  * last: the loop serves everyone, so a process with a million open files
- * costs it no more than this; past it, the close counts as the last. */
-#define HOLDER_SCAN_MAX 4096
+ * costs it no more than this (shells keep their duplicates low: 3-10, and
+ * 255); past it, the close counts as the last. */
+#define HOLDER_SCAN_MAX 256
 
 bool vfs_queue_is_dir(fuse_ino_t ino)
 {
@@ -81,6 +82,8 @@ static void attr_stat(struct vfs *v, const struct vfs_attr *a, fuse_ino_t ino, o
     st->st_mtim = a->mtime;
     st->st_ctim = a->ctime;
 }
+
+static int buf_truncate(struct strbuf *sb, off_t size);
 
 /* ---- scratch files ---- */
 
@@ -343,8 +346,9 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     if (dir == VFS_I_QUEUE && is_reserved(dir, name)) {
         fuse_ino_t ino = name[0] == 'n' ? VFS_I_QNEW : name[0] == 'e' ? VFS_I_QERRORS
                                                                      : VFS_I_QDRAFTS;
-        vfs_fixed_stat(v, ino, &st);
-        vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+        vfs_fixed_stat_as(v, ino, fuse_req_ctx(req)->uid, &st);
+        /* queue/errors' size is its reader's: never cached */
+        vfs_reply_entry(req, &st, ino == VFS_I_QERRORS ? VFS_TTL_NONE : VFS_TTL_FIXED);
         return;
     }
     if (!is_scratch_name(dir, name)) {
@@ -524,6 +528,26 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
             submission_opened(v, fh);
         return;
     }
+    if (VFS_KIND(ino) == VK_SUBMIT) {
+        /* /dev/stdout, /dev/fd/N, /proc/PID/fd/N: another open of a file
+         * being written, sharing its content and its fate */
+        struct vfs_fh *t = submission_by_ino(v, ino);
+        if (!t || (uid != t->uid && !vfs_is_privileged(v, uid))) {
+            fuse_reply_err(req, t ? EACCES : ENOENT);
+            return;
+        }
+        if (!(fh = vfs_fh_create(req, FH_SUBMIT, ino))) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+        fh->target = t;
+        t->refs++;
+        if (fi->flags & O_TRUNC && !t->submitted)
+            buf_truncate(&t->data, 0);
+        if (vfs_reply_open(req, fi, fh, true) < 0)
+            t->refs--;   /* fh was freed: the opener went away */
+        return;
+    }
     struct vfs_scratch *s = VFS_KIND(ino) == VK_SCRATCH ? scratch_by_ino(v, ino) : NULL;
     if (!s) {
         fuse_reply_err(req, ENOENT);
@@ -572,7 +596,7 @@ static void set_time(struct timespec *dst, const struct timespec *src, bool now)
  * away. own_uid: whether a change of owner applies (scratch files) or is
  * accepted from root and ignored (submissions belong to their writer). */
 static int attr_change(struct vfs *v, fuse_req_t req, struct vfs_attr *a, const struct stat *in,
-                       int to_set, bool own_uid)
+                       int to_set, bool own_uid, bool writable)
 {
     uid_t uid = fuse_req_ctx(req)->uid;
     bool owner = uid == a->uid || vfs_is_privileged(v, uid);
@@ -583,8 +607,8 @@ static int attr_change(struct vfs *v, fuse_req_t req, struct vfs_attr *a, const 
 
     if ((to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_GID) || explicit_time) && !owner)
         return -EPERM;
-    /* "touch" to now needs only write access; here that is ownership too */
-    if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) && !owner)
+    /* "touch" to now needs only write access */
+    if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) && !owner && !writable)
         return -EACCES;
     if ((to_set & FUSE_SET_ATTR_UID) && in->st_uid != a->uid && uid != 0)
         return -EPERM;
@@ -633,7 +657,8 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             return -ENOENT;
         if (size && !fi && !scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY))
             return -EACCES;
-        if (rest && (rc = attr_change(v, req, &s->attr, in, rest, true)) < 0)
+        bool writable = scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY);
+        if (rest && (rc = attr_change(v, req, &s->attr, in, rest, true, writable)) < 0)
             return rc;
         if (size) {
             if ((rc = buf_truncate(&s->data, in->st_size)) < 0)
@@ -647,6 +672,8 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
         struct vfs_fh *fh = fi ? (struct vfs_fh *)(uintptr_t)fi->fh : NULL;
         if (!fh || fh->kind != FH_SUBMIT)
             fh = submission_by_ino(v, ino);
+        else
+            fh = vfs_fh_target(fh);
         struct vfs_ghost *g = fh ? NULL : ghost_by_ino(v, ino);
         if (!fh && !g)
             return -ENOENT;
@@ -658,13 +685,17 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             if (fh->submitted)
                 return -EBUSY;
             size_t before = fh->data.len;
-            if ((rc = buf_truncate(&fh->data, in->st_size)) < 0)
+            if ((rc = buf_truncate(&fh->data, in->st_size)) < 0) {
+                if (!fh->write_err)
+                    fh->write_err = rc;
                 return rc;
+            }
             /* dd's ftruncate to 0 before it writes is not content */
             fh->wrote |= fh->data.len != before;
             clock_gettime(CLOCK_REALTIME, &fh->attr.mtime);
         }
-        if (rest && (rc = attr_change(v, req, fh ? &fh->attr : &g->attr, in, rest, false)) < 0)
+        if (rest && (rc = attr_change(v, req, fh ? &fh->attr : &g->attr, in, rest, false,
+                                      false)) < 0)
             return rc;
         break;
     }
@@ -700,11 +731,13 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
     if (fh->kind == FH_SCRATCH) {
         rc = buf_write(&fh->scratch->data, buf, size, off);
         scratch_touch(fh->scratch);
-    } else if (fh->submitted)
+    } else if ((fh = vfs_fh_target(fh))->submitted)
         rc = -EBUSY;   /* this handle's job is already submitted */
     else {
         rc = buf_write(&fh->data, buf, size, off);
         fh->wrote = true;
+        if (rc < 0 && !fh->write_err)
+            fh->write_err = rc;
         clock_gettime(CLOCK_REALTIME, &fh->attr.mtime);
         fh->attr.ctime = fh->attr.mtime;
     }
@@ -737,6 +770,11 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     ssize_t n = pid > 0 ? readlink(link, cwd, sizeof(cwd) - 1) : -1;
     if (n > 0)
         cwd[n] = '\0';
+    /* a removed directory reads "PATH (deleted)": whatever now has that
+     * name (another user may have made it) is not where the submitter was */
+    static const char deleted[] = " (deleted)";
+    if (n > (ssize_t)sizeof(deleted) && !strcmp(cwd + n - (sizeof(deleted) - 1), deleted))
+        n = -1;
     int rc = jobstream_split(text, len, &docs, &err);
     if (rc > 0 && !(jobs = calloc((size_t)rc, sizeof(*jobs))))
         rc = errmsg_set(&err, -ENOMEM, "out of memory");
@@ -760,7 +798,7 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
 }
 
 static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                             size_t size)
+                             size_t size, off_t off)
 {
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -771,6 +809,7 @@ static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, i
     d->what = what;
     d->fh = fh;
     d->size = size;
+    d->off = off;
     vfs_defer(v, d);
 }
 
@@ -781,6 +820,15 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
         return;
     fh->submitted = true;
     const char *subject = fh->name ? fh->name : "new";
+    if (fh->write_err) {
+        /* part of what was written is missing: nothing of it is a job */
+        fh->submit_rc = fh->write_err;
+        vfs_errlog_add(v, fh->uid, subject, -fh->write_err,
+                       fh->write_err == -EFBIG ? "a write went past the 32 MiB a submission "
+                                                 "may hold: nothing was submitted"
+                                               : "a write failed: nothing was submitted");
+        return;
+    }
     /* the writer's working directory: the closer may be a child that has
      * since changed it, but rarely; the opener is the fallback */
     fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid,
@@ -795,14 +843,14 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
 
 /* Submit fh's content if not yet done, then answer req now or after commit. */
 static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                            size_t size)
+                            size_t size, off_t off)
 {
     submit_fh(v, fh, fuse_req_ctx(req)->pid);
     if (fh->submit_rc == 1) {
-        defer_submission(v, req, fh, what, size);
+        defer_submission(v, req, fh, what, size, off);
         return;
     }
-    struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .size = size };
+    struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .size = size, .off = off };
     vfs_submission_done(v, &d, fh->submit_rc);
 }
 
@@ -823,32 +871,37 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
         fuse_reply_err(d->req, rc < 0 ? -rc : 0);
         return;
     }
-    /* DEFER_CLONE_READ: the id lines, once per handle, in as many reads as
-     * the reader asks for */
+    /* DEFER_CLONE_READ: the id lines are the file's content from the offset
+     * of its first read on, so readers that seek back (bash's `read`) or
+     * read again see them as in a file */
     struct vfs_fh *fh = d->fh;
-    if (!fh || fh->id_read) {
+    if (!fh) {
         fuse_reply_buf(d->req, NULL, 0);
         return;
     }
-    size_t left = fh->ids.len - fh->id_off, n = left < d->size ? left : d->size;
-    fuse_reply_buf(d->req, fh->ids.buf + fh->id_off, n);
-    fh->id_off += n;
-    fh->id_read = fh->id_off == fh->ids.len;
+    off_t rel = d->off > fh->id_base ? d->off - fh->id_base : 0;
+    vfs_reply_slice(d->req, fh->ids.buf, fh->ids.len, d->size, rel);
 }
 
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
 {
+    fh = vfs_fh_target(fh);
     /* the close that ends the writing submits: not one before anything was
      * written, nor one that leaves the file open to its writer */
     if (!fh->submitted && (!fh->wrote || still_open(fh, fuse_req_ctx(req)->pid))) {
         fuse_reply_err(req, 0);
         return;
     }
-    submit_or_defer(v, req, fh, DEFER_FLUSH, 0);
+    submit_or_defer(v, req, fh, DEFER_FLUSH, 0, 0);
 }
 
-void vfs_queue_release(struct vfs *v, struct vfs_fh *fh)
+/* The last reference to a submission or clone file is gone. */
+static void final_release(struct vfs *v, struct vfs_fh *fh)
 {
+    /* a deferred answer still pointing at this handle keeps going without it */
+    for (struct vfs_deferred *d = v->submits; d; d = d->next)
+        if (d->fh == fh)
+            d->fh = NULL;
     /* every descriptor is closed: what was written and never submitted (a
      * close was thought not to be the last) is submitted now; an error can
      * reach only queue/errors */
@@ -863,6 +916,26 @@ void vfs_queue_release(struct vfs *v, struct vfs_fh *fh)
     vfs_fh_destroy(fh);
 }
 
+void vfs_queue_release(struct vfs *v, struct vfs_fh *fh)
+{
+    if (fh->kind == FH_SCRATCH) {
+        vfs_fh_destroy(fh);
+        return;
+    }
+    struct vfs_fh *t = fh->target;
+    if (t) {
+        /* another open of a submission: the submission lives on while its
+         * own descriptors or other such opens remain */
+        vfs_fh_destroy(fh);
+        if (--t->refs == 0 && t->released)
+            final_release(v, t);
+        return;
+    }
+    fh->released = true;
+    if (fh->refs == 0)
+        final_release(v, fh);
+}
+
 void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
 {
     if (fh->kind == FH_SCRATCH) {
@@ -870,6 +943,7 @@ void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t siz
         return;
     }
     if (fh->kind == FH_SUBMIT) {
+        fh = vfs_fh_target(fh);
         vfs_reply_slice(req, fh->data.buf, fh->data.len, size, off);
         return;
     }
@@ -879,11 +953,9 @@ void vfs_queue_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t siz
         fuse_reply_buf(req, NULL, 0);
         return;
     }
-    if (fh->submitted && fh->id_read) {
-        fuse_reply_buf(req, NULL, 0);
-        return;
-    }
-    submit_or_defer(v, req, fh, DEFER_CLONE_READ, size);
+    if (!fh->submitted)
+        fh->id_base = off;
+    submit_or_defer(v, req, fh, DEFER_CLONE_READ, size, off);
 }
 
 /* ---- unlink, rename ---- */
@@ -961,8 +1033,12 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         fuse_reply_err(req, EPERM);
         return;
     }
-    if ((flags & RENAME_EXCHANGE) || is_reserved(newdir, newname)) {
-        fuse_reply_err(req, EINVAL);
+    if (flags & ~RENAME_NOREPLACE) {
+        fuse_reply_err(req, EINVAL);   /* exchange, whiteout: not here */
+        return;
+    }
+    if (is_reserved(newdir, newname)) {
+        fuse_reply_err(req, EPERM);
         return;
     }
     if (is_scratch_name(newdir, newname)) {
@@ -973,11 +1049,13 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     /* renaming a scratch file to a visible name submits it, once */
     rc = submit_text(v, s->data.buf, s->data.len, ctx->uid, ctx->gid, ctx->pid, newname, NULL);
     if (rc < 0) {
-        fuse_reply_err(req, -rc);
+        /* mv reads EINVAL from rename as "a subdirectory of itself" and
+         * tries again: a rejected jobspec is a bad message here */
+        fuse_reply_err(req, rc == -EINVAL ? EBADMSG : -rc);
         return;
     }
     scratch_unlink(v, s);
-    defer_submission(v, req, NULL, DEFER_FLUSH, 0);
+    defer_submission(v, req, NULL, DEFER_FLUSH, 0, 0);
 }
 
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)

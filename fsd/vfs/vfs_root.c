@@ -189,14 +189,22 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
 
 int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
 {
+    return vfs_fixed_stat_as(v, ino, v->owner, st);
+}
+
+int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
+{
     struct strbuf sb = STRBUF_INIT;
     double now = ev_now(v->loop);
 
     switch (ino) {
     case VFS_I_ROOT:
-    case VFS_I_JOBS:
     case VFS_I_RESOURCES:
         vfs_stat_dir(v, st, ino, v->owner, 0755, v->t_mount);
+        return 0;
+    case VFS_I_JOBS:
+        /* its mtime moves when a job appears or is purged */
+        vfs_stat_dir(v, st, ino, v->owner, 0755, v->jobs_mtime);
         return 0;
     case VFS_I_QUEUE:
         /* anyone may submit; sticky like /tmp so scratch files stay private;
@@ -214,10 +222,15 @@ int vfs_fixed_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         /* reads give the reminder: stat says as much, as for jobs/<id>/ctl */
         vfs_stat_file(v, st, ino, v->owner, 0600, sizeof(RES_CTL_HELP) - 1, v->t_mount);
         return 0;
+    case VFS_I_QERRORS:
+        /* each user reads their own lines: their size, their last change */
+        vfs_fixed_render(v, ino, uid, &sb);
+        vfs_stat_file(v, st, ino, v->owner, 0444, sb.len, vfs_errlog_mtime(v, uid));
+        strbuf_release(&sb);
+        return 0;
     case VFS_I_README:
     case VFS_I_STATUS:
     case VFS_I_STATUS_JSON:
-    case VFS_I_QERRORS:
     case VFS_I_RES_R:
     case VFS_I_RES_SUMMARY:
     case VFS_I_RES_ALLOC:
