@@ -256,6 +256,48 @@ void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 void vfs_queue_destroy(struct vfs *v);
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);
 
+/* vfs_scratch.c: scratch files and the attributes of files in queue/ */
+/* queue/ or queue/drafts/ changed: its mtime is now. */
+void vfs_queue_touch(struct vfs *v, fuse_ino_t dir);
+void vfs_attr_init(struct vfs_attr *a, const struct fuse_ctx *ctx, mode_t mode);
+void vfs_attr_stat(struct vfs *v, const struct vfs_attr *a, fuse_ino_t ino, off_t size,
+                   struct stat *st);
+/* chmod, chown, utimes as on a local file system: the owner changes mode,
+ * group (to one of its groups) and times; writable callers touch to now;
+ * only root gives a file away, which applies when own_uid (scratch files)
+ * and is accepted and ignored otherwise. 0 or -EPERM, -EACCES. */
+int vfs_attr_change(struct vfs *v, fuse_req_t req, struct vfs_attr *a, const struct stat *in,
+                    int to_set, bool own_uid, bool writable);
+/* Write or truncate an in-memory file of at most VFS_SUBMIT_MAX bytes. */
+int vfs_buf_write(struct strbuf *sb, const char *buf, size_t size, off_t off);
+int vfs_buf_truncate(struct strbuf *sb, off_t size);
+struct vfs_scratch *vfs_scratch_find(struct vfs *v, fuse_ino_t dir, const char *name);
+/* Any scratch file the kernel may still name, unlinked ones included. */
+struct vfs_scratch *vfs_scratch_by_ino(struct vfs *v, fuse_ino_t ino);
+/* Make dir/name for the caller (lookup count 0). 0 or -EEXIST, -EDQUOT, -ENOMEM. */
+int vfs_scratch_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
+                       mode_t mode, struct vfs_scratch **out);
+/* Take s out of its directory; freed once the kernel forgets it. */
+void vfs_scratch_unlink(struct vfs *v, struct vfs_scratch *s);
+/* Rename s to dir/newname, a scratch name too. 0 or -EEXIST, -EPERM, -ENOMEM. */
+int vfs_scratch_rename(struct vfs *v, fuse_req_t req, struct vfs_scratch *s, fuse_ino_t dir,
+                       const char *newname, unsigned int flags);
+void vfs_scratch_stat(struct vfs *v, const struct vfs_scratch *s, struct stat *st);
+/* Its content changed now. */
+void vfs_scratch_touch(struct vfs_scratch *s);
+/* Whether uid may open s for acc: its owner and the privileged always,
+ * others as its mode's "other" bits say. */
+bool vfs_scratch_may(struct vfs *v, const struct vfs_scratch *s, uid_t uid, int acc);
+
+/* vfs_writers.c: who still writes a submission, who just made one */
+/* Whether a close by pid leaves the file open for writing elsewhere. */
+bool vfs_still_open(struct vfs_fh *fh, pid_t pid);
+struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino);
+/* The ghost of name for the calling thread, if it has one. */
+struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, const char *name);
+/* Remember a submission just made by fh's writer, thread pid. */
+void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid);
+
 /* vfs_jobs.c */
 void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off);

@@ -1,6 +1,6 @@
-/* vfs_queue.c - queue/: submission by copy, the queue/new clone file,
- * scratch files (queue/.name and everything in queue/drafts/), and
- * queue/errors.
+/* vfs_queue.c - queue/ and queue/drafts/: submission by copy, the
+ * queue/new clone file, and the dispatch of names to scratch files
+ * (vfs_scratch.c) or submissions.
  *
  * A visible file created in queue/ is a submission: its content is collected
  * in the open handle and submitted at the close that ends the writing (FUSE
@@ -9,13 +9,11 @@
  * they write, and shells close and reopen duplicates around every builtin;
  * so a close submits only when something was written and neither the
  * closing process nor its parent still has the file open (see
- * still_open()). Lookups of visible names miss, but for the writer's own
+ * vfs_still_open()). Lookups of visible names miss, but for the writer's own
  * process for a few seconds after its submission (a "ghost", so that
  * `install` can chmod what it wrote), so every create makes a fresh
  * submission, even for the same name.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,13 +25,6 @@
 
 #include "common/jobstream.h"
 #include "fsd/vfs/vfs_private.h"
-
-#define SCRATCH_MAX_PER_USER 64
-/* Descriptors of one process looked at to decide whether a close is the
- * last: the loop serves everyone, so a process with a million open files
- * costs it no more than this (shells keep their duplicates low: 3-10, and
- * 255); past it, the close counts as the last. */
-#define HOLDER_SCAN_MAX 256
 
 bool vfs_queue_is_dir(fuse_ino_t ino)
 {
@@ -53,123 +44,7 @@ static bool is_reserved(fuse_ino_t dir, const char *name)
            (!strcmp(name, "new") || !strcmp(name, "errors") || !strcmp(name, "drafts"));
 }
 
-static void touch_dir(struct vfs *v, fuse_ino_t dir)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double now = ts.tv_sec + ts.tv_nsec / 1e9;
-    if (dir == VFS_I_QDRAFTS)
-        v->drafts_mtime = now;
-    else
-        v->queue_mtime = now;
-}
-
-static void attr_init(struct vfs_attr *a, const struct fuse_ctx *ctx, mode_t mode)
-{
-    a->uid = ctx->uid;
-    a->gid = ctx->gid;
-    a->mode = mode & 0777;
-    clock_gettime(CLOCK_REALTIME, &a->mtime);
-    a->atime = a->ctime = a->mtime;
-}
-
-static void attr_stat(struct vfs *v, const struct vfs_attr *a, fuse_ino_t ino, off_t size,
-                      struct stat *st)
-{
-    vfs_stat_file(v, st, ino, a->uid, a->mode, size, 0);
-    st->st_gid = a->gid;
-    st->st_atim = a->atime;
-    st->st_mtim = a->mtime;
-    st->st_ctim = a->ctime;
-}
-
-static int buf_truncate(struct strbuf *sb, off_t size);
-
 /* ---- scratch files ---- */
-
-static struct vfs_scratch *scratch_find(struct vfs *v, fuse_ino_t dir, const char *name)
-{
-    for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-        if (s->dir == dir && strcmp(s->name, name) == 0)
-            return s;
-    return NULL;
-}
-
-/* Listed scratch files only (lookups, forget bookkeeping). */
-static struct vfs_scratch *scratch_listed(struct vfs *v, fuse_ino_t ino)
-{
-    for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-        if (s->ino == ino)
-            return s;
-    return NULL;
-}
-
-/* Any scratch file the kernel may still name, unlinked ones included (an
- * open file can be stat'ed and truncated after unlink). */
-static struct vfs_scratch *scratch_by_ino(struct vfs *v, fuse_ino_t ino)
-{
-    struct vfs_scratch *s = scratch_listed(v, ino);
-    for (s = s ? s : v->scratch_gone; s && s->ino != ino; s = s->next)
-        ;
-    return s;
-}
-
-static void scratch_free(struct vfs_scratch *s)
-{
-    strbuf_release(&s->data);
-    free(s->name);
-    free(s);
-}
-
-/* Take s out of its directory; it is freed once the kernel forgets it. */
-static void scratch_unlink(struct vfs *v, struct vfs_scratch *s)
-{
-    for (struct vfs_scratch **pp = &v->scratch; *pp; pp = &(*pp)->next) {
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
-    }
-    s->unlinked = true;
-    touch_dir(v, s->dir);
-    clock_gettime(CLOCK_REALTIME, &s->attr.ctime);
-    if (s->nlookup == 0) {
-        scratch_free(s);
-        return;
-    }
-    s->next = v->scratch_gone;
-    v->scratch_gone = s;
-}
-
-static void scratch_stat(struct vfs *v, const struct vfs_scratch *s, struct stat *st)
-{
-    attr_stat(v, &s->attr, s->ino, s->data.len, st);
-    st->st_nlink = s->unlinked ? 0 : 1;
-}
-
-static void scratch_touch(struct vfs_scratch *s)
-{
-    clock_gettime(CLOCK_REALTIME, &s->attr.mtime);
-    s->attr.ctime = s->attr.mtime;
-}
-
-static int scratch_count(struct vfs *v, uid_t uid)
-{
-    int n = 0;
-    for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-        n += s->attr.uid == uid;
-    return n;
-}
-
-/* Whether uid may open s for acc (O_RDONLY, O_WRONLY, O_RDWR): its owner
- * and the privileged always; others as its mode's "other" bits say. */
-static bool scratch_may(struct vfs *v, const struct vfs_scratch *s, uid_t uid, int acc)
-{
-    if (uid == s->attr.uid || vfs_is_privileged(v, uid))
-        return true;
-    mode_t need = (acc == O_RDONLY ? 04 : acc == O_WRONLY ? 02 : 06);
-    return (s->attr.mode & need) == need;
-}
 
 /* ---- submissions in progress and just made ---- */
 
@@ -191,131 +66,6 @@ static void submission_forget(struct vfs *v, struct vfs_fh *fh)
     }
 }
 
-/* The parent of process pid, or 0: from /proc/PID/stat, much cheaper for
- * the kernel to render than status. */
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
-    char *p = strrchr(buf, ')');
-    int ppid = 0;
-    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-        return 0;
-    return (pid_t)ppid;
-}
-
-static struct vfs_ghost *ghost_by_ino(struct vfs *v, fuse_ino_t ino)
-{
-    double now = ev_now(v->loop);
-    for (int i = 0; i < VFS_GHOSTS; i++)
-        if (v->ghosts[i].ino == ino && v->ghosts[i].until > now)
-            return &v->ghosts[i];
-    return NULL;
-}
-
-/* The ghost of name for the calling thread (the process, unless it has
- * several threads), if it has one. */
-static struct vfs_ghost *ghost_find(struct vfs *v, fuse_req_t req, const char *name)
-{
-    double now = ev_now(v->loop);
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    for (int i = 0; i < VFS_GHOSTS; i++) {
-        struct vfs_ghost *g = &v->ghosts[i];
-        if (g->ino && g->until > now && g->attr.uid == ctx->uid && g->pid == ctx->pid &&
-            !strcmp(g->name, name))
-            return g;
-    }
-    return NULL;
-}
-
-/* Remember a submission just made by fh's writer (the oldest ghost makes
- * way: ghosts are a convenience, never a promise). */
-static void ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
-{
-    struct vfs_ghost *slot = &v->ghosts[0];
-    for (int i = 0; i < VFS_GHOSTS; i++) {
-        if (v->ghosts[i].until < slot->until)
-            slot = &v->ghosts[i];
-    }
-    if (!fh->name || strlen(fh->name) >= sizeof(slot->name))
-        return;
-    for (int i = 0; i < VFS_GHOSTS; i++) {
-        struct vfs_ghost *g = &v->ghosts[i];
-        if (g->ino && g->pid == pid && g->attr.uid == fh->uid && !strcmp(g->name, fh->name))
-            g->ino = 0;   /* one name, one ghost: the latest */
-    }
-    memset(slot, 0, sizeof(*slot));
-    slot->ino = VFS_INO(VK_GHOST, v->next_serial++);
-    strcpy(slot->name, fh->name);
-    slot->pid = pid;
-    slot->until = ev_now(v->loop) + VFS_GHOST_TTL;
-    slot->size = (off_t)fh->data.len;
-    slot->attr = fh->attr;
-}
-
-/* Whether process pid has a descriptor open on this mount's inode ino,
- * named name in queue/. The descriptor being closed is already gone from
- * its table, and an exiting process shows none. Only /proc is read here:
- * nothing touches the mount (that would deadlock the loop). */
-static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
-{
-    char path[64], target[PATH_MAX], info[320];
-    size_t nlen = strlen(name);
-    bool held = false;
-
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return false;
-    int seen = 0;
-    for (struct dirent *e; !held && seen < HOLDER_SCAN_MAX && (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        seen++;
-        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
-        /* the link names the file as "<mount>/queue/<name>": a cheap filter
-         * before the exact test on the inode number */
-        if (n <= (ssize_t)nlen || target[n - nlen - 1] != '/' ||
-            memcmp(target + n - nlen, name, nlen) != 0)
-            continue;
-        snprintf(info, sizeof(info), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-        FILE *f = fopen(info, "re");
-        unsigned long long fino;
-        while (f && fgets(info, sizeof(info), f))
-            if (sscanf(info, "ino: %llu", &fino) == 1 && fino == ino)
-                held = true;
-        if (f)
-            fclose(f);
-    }
-    closedir(d);
-    return held;
-}
-
-/* Whether a close by pid leaves the file open for writing elsewhere: in the
- * closing process (a shell's `exec 3>f` around a builtin's `>&3`, `dup2`
- * before writing) or in its parent (the shell that lent `>&3` to a command
- * that now exits). A writer in the background of a shell that closes its
- * own descriptor first is not seen: the doc says to `wait` for it. */
-static bool still_open(struct vfs_fh *fh, pid_t pid)
-{
-    const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
-    if (pid <= 0 || !name)
-        return false;
-    if (pid_holds(pid, fh->ino, name))
-        return true;
-    pid_t ppid = parent_of(pid);
-    return ppid > 1 && pid_holds(ppid, fh->ino, name);
-}
-
 /* ---- stat, lookup, readdir ---- */
 
 int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
@@ -324,19 +74,19 @@ int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         /* an open submission first: a ghost opened again is one */
         struct vfs_fh *fh = submission_by_ino(v, ino);
         if (fh) {
-            attr_stat(v, &fh->attr, ino, fh->data.len, st);
+            vfs_attr_stat(v, &fh->attr, ino, fh->data.len, st);
             return 0;
         }
-        struct vfs_ghost *g = ghost_by_ino(v, ino);
+        struct vfs_ghost *g = vfs_ghost_by_ino(v, ino);
         if (!g)
             return -ENOENT;
-        attr_stat(v, &g->attr, ino, g->size, st);
+        vfs_attr_stat(v, &g->attr, ino, g->size, st);
         return 0;
     }
-    struct vfs_scratch *s = scratch_by_ino(v, ino);
+    struct vfs_scratch *s = vfs_scratch_by_ino(v, ino);
     if (!s)
         return -ENOENT;
-    scratch_stat(v, s, st);
+    vfs_scratch_stat(v, s, st);
     return 0;
 }
 
@@ -352,21 +102,21 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         return;
     }
     if (!is_scratch_name(dir, name)) {
-        struct vfs_ghost *g = ghost_find(v, req, name);
+        struct vfs_ghost *g = vfs_ghost_find(v, req, name);
         if (!g) {
             fuse_reply_err(req, ENOENT);
             return;
         }
-        attr_stat(v, &g->attr, g->ino, g->size, &st);
+        vfs_attr_stat(v, &g->attr, g->ino, g->size, &st);
         vfs_reply_entry(req, &st, VFS_TTL_NONE);
         return;
     }
-    struct vfs_scratch *s = scratch_find(v, dir, name);
+    struct vfs_scratch *s = vfs_scratch_find(v, dir, name);
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
     }
-    scratch_stat(v, s, &st);
+    vfs_scratch_stat(v, s, &st);
     s->nlookup++;
     vfs_reply_entry(req, &st, VFS_TTL_NONE);
 }
@@ -405,30 +155,6 @@ void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off
 
 /* ---- create, open ---- */
 
-static int scratch_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
-                          mode_t mode, struct vfs_scratch **out)
-{
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    if (scratch_find(v, dir, name))
-        return -EEXIST;
-    if (scratch_count(v, ctx->uid) >= SCRATCH_MAX_PER_USER)
-        return -EDQUOT;
-    struct vfs_scratch *s = calloc(1, sizeof(*s));
-    if (!s || !(s->name = strdup(name))) {
-        free(s);
-        return -ENOMEM;
-    }
-    s->ino = VFS_INO(VK_SCRATCH, v->next_serial++);
-    s->dir = dir;
-    attr_init(&s->attr, ctx, mode);
-    strbuf_init(&s->data);
-    s->next = v->scratch;
-    v->scratch = s;
-    touch_dir(v, dir);
-    *out = s;
-    return 0;
-}
-
 static struct vfs_fh *submission_create(struct vfs *v, fuse_req_t req, const char *name,
                                         mode_t mode)
 {
@@ -437,8 +163,8 @@ static struct vfs_fh *submission_create(struct vfs *v, fuse_req_t req, const cha
         vfs_fh_destroy(fh);
         return NULL;
     }
-    attr_init(&fh->attr, fuse_req_ctx(req), mode);
-    touch_dir(v, VFS_I_QUEUE);
+    vfs_attr_init(&fh->attr, fuse_req_ctx(req), mode);
+    vfs_queue_touch(v, VFS_I_QUEUE);
     return fh;
 }
 
@@ -462,25 +188,25 @@ void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     }
     memset(&e, 0, sizeof(e));
     if (is_scratch_name(dir, name)) {
-        int rc = scratch_create(v, req, dir, name, mode, &s);
+        int rc = vfs_scratch_create(v, req, dir, name, mode, &s);
         if (rc < 0) {
             fuse_reply_err(req, -rc);
             return;
         }
         if (!(fh = vfs_fh_create(req, FH_SCRATCH, s->ino))) {
-            scratch_unlink(v, s);
+            vfs_scratch_unlink(v, s);
             fuse_reply_err(req, ENOMEM);
             return;
         }
         s->nlookup = 1;
         fh->scratch = s;
-        scratch_stat(v, s, &e.attr);
+        vfs_scratch_stat(v, s, &e.attr);
     } else {
         if (!(fh = submission_create(v, req, name, mode))) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
-        attr_stat(v, &fh->attr, fh->ino, 0, &e.attr);
+        vfs_attr_stat(v, &fh->attr, fh->ino, 0, &e.attr);
     }
     e.ino = fh->ino;
     fi->fh = (uint64_t)(uintptr_t)fh;
@@ -513,7 +239,7 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
     if (VFS_KIND(ino) == VK_GHOST) {
         /* writing the name again (shutil.copy twice, cp onto an existing
          * file) is a new submission; what was submitted is in jobs/ */
-        struct vfs_ghost *g = ghost_by_ino(v, ino);
+        struct vfs_ghost *g = vfs_ghost_by_ino(v, ino);
         if (!g || acc == O_RDONLY) {
             fuse_reply_err(req, g ? EACCES : ENOENT);
             return;
@@ -543,17 +269,17 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
         fh->target = t;
         t->refs++;
         if (fi->flags & O_TRUNC && !t->submitted)
-            buf_truncate(&t->data, 0);
+            vfs_buf_truncate(&t->data, 0);
         if (vfs_reply_open(req, fi, fh, true) < 0)
             t->refs--;   /* fh was freed: the opener went away */
         return;
     }
-    struct vfs_scratch *s = VFS_KIND(ino) == VK_SCRATCH ? scratch_by_ino(v, ino) : NULL;
+    struct vfs_scratch *s = VFS_KIND(ino) == VK_SCRATCH ? vfs_scratch_by_ino(v, ino) : NULL;
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
     }
-    if (!scratch_may(v, s, uid, acc)) {
+    if (!vfs_scratch_may(v, s, uid, acc)) {
         fuse_reply_err(req, EACCES);
         return;
     }
@@ -564,84 +290,12 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
     fh->scratch = s;
     if (fi->flags & O_TRUNC) {
         strbuf_reset(&s->data);
-        scratch_touch(s);
+        vfs_scratch_touch(s);
     }
     vfs_reply_open(req, fi, fh, true);
 }
 
 /* ---- setattr ---- */
-
-static bool in_groups(fuse_req_t req, gid_t gid)
-{
-    gid_t list[64];
-    if (gid == fuse_req_ctx(req)->gid)
-        return true;
-    int n = fuse_req_getgroups(req, 64, list);
-    for (int i = 0; i < n && i < 64; i++)
-        if (list[i] == gid)
-            return true;
-    return false;
-}
-
-static void set_time(struct timespec *dst, const struct timespec *src, bool now)
-{
-    if (now)
-        clock_gettime(CLOCK_REALTIME, dst);
-    else
-        *dst = *src;
-}
-
-/* chmod, chown and utimes as on a local file system: the owner changes
- * mode, group (to one of its groups) and times; only root gives a file
- * away. own_uid: whether a change of owner applies (scratch files) or is
- * accepted from root and ignored (submissions belong to their writer). */
-static int attr_change(struct vfs *v, fuse_req_t req, struct vfs_attr *a, const struct stat *in,
-                       int to_set, bool own_uid, bool writable)
-{
-    uid_t uid = fuse_req_ctx(req)->uid;
-    bool owner = uid == a->uid || vfs_is_privileged(v, uid);
-
-    bool explicit_time =
-        ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW)) ||
-        ((to_set & FUSE_SET_ATTR_MTIME) && !(to_set & FUSE_SET_ATTR_MTIME_NOW));
-
-    if ((to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_GID) || explicit_time) && !owner)
-        return -EPERM;
-    /* "touch" to now needs only write access */
-    if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) && !owner && !writable)
-        return -EACCES;
-    if ((to_set & FUSE_SET_ATTR_UID) && in->st_uid != a->uid && uid != 0)
-        return -EPERM;
-    if ((to_set & FUSE_SET_ATTR_GID) && in->st_gid != a->gid && uid != 0 &&
-        !in_groups(req, in->st_gid))
-        return -EPERM;
-    if (to_set & FUSE_SET_ATTR_MODE)
-        a->mode = in->st_mode & 0777;
-    if ((to_set & FUSE_SET_ATTR_UID) && own_uid)
-        a->uid = in->st_uid;
-    if (to_set & FUSE_SET_ATTR_GID)
-        a->gid = in->st_gid;
-    if (to_set & FUSE_SET_ATTR_ATIME)
-        set_time(&a->atime, &in->st_atim, to_set & FUSE_SET_ATTR_ATIME_NOW);
-    if (to_set & FUSE_SET_ATTR_MTIME)
-        set_time(&a->mtime, &in->st_mtim, to_set & FUSE_SET_ATTR_MTIME_NOW);
-    clock_gettime(CLOCK_REALTIME, &a->ctime);
-    return 0;
-}
-
-static int buf_truncate(struct strbuf *sb, off_t size)
-{
-    if (size < 0 || size > VFS_SUBMIT_MAX)
-        return -EFBIG;
-    if ((size_t)size > sb->len) {
-        if (strbuf_grow(sb, size - sb->len) < 0)
-            return -ENOMEM;
-        memset(sb->buf + sb->len, 0, size - sb->len);
-    }
-    sb->len = size;
-    sb->buf[size] = '\0';
-    return 0;
-}
 
 int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struct stat *in,
                       int to_set, struct fuse_file_info *fi, struct stat *st)
@@ -652,18 +306,18 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
 
     switch (VFS_KIND(ino)) {
     case VK_SCRATCH: {
-        struct vfs_scratch *s = scratch_by_ino(v, ino);
+        struct vfs_scratch *s = vfs_scratch_by_ino(v, ino);
         if (!s)
             return -ENOENT;
-        if (size && !fi && !scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY))
+        if (size && !fi && !vfs_scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY))
             return -EACCES;
-        bool writable = scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY);
-        if (rest && (rc = attr_change(v, req, &s->attr, in, rest, true, writable)) < 0)
+        bool writable = vfs_scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY);
+        if (rest && (rc = vfs_attr_change(v, req, &s->attr, in, rest, true, writable)) < 0)
             return rc;
         if (size) {
-            if ((rc = buf_truncate(&s->data, in->st_size)) < 0)
+            if ((rc = vfs_buf_truncate(&s->data, in->st_size)) < 0)
                 return rc;
-            scratch_touch(s);
+            vfs_scratch_touch(s);
         }
         break;
     }
@@ -674,7 +328,7 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             fh = submission_by_ino(v, ino);
         else
             fh = vfs_fh_target(fh);
-        struct vfs_ghost *g = fh ? NULL : ghost_by_ino(v, ino);
+        struct vfs_ghost *g = fh ? NULL : vfs_ghost_by_ino(v, ino);
         if (!fh && !g)
             return -ENOENT;
         if (size) {
@@ -685,7 +339,7 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             if (fh->submitted)
                 return -EBUSY;
             size_t before = fh->data.len;
-            if ((rc = buf_truncate(&fh->data, in->st_size)) < 0) {
+            if ((rc = vfs_buf_truncate(&fh->data, in->st_size)) < 0) {
                 if (!fh->write_err)
                     fh->write_err = rc;
                 return rc;
@@ -694,7 +348,7 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             fh->wrote |= fh->data.len != before;
             clock_gettime(CLOCK_REALTIME, &fh->attr.mtime);
         }
-        if (rest && (rc = attr_change(v, req, fh ? &fh->attr : &g->attr, in, rest, false,
+        if (rest && (rc = vfs_attr_change(v, req, fh ? &fh->attr : &g->attr, in, rest, false,
                                       false)) < 0)
             return rc;
         break;
@@ -707,34 +361,17 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
 
 /* ---- read, write ---- */
 
-static int buf_write(struct strbuf *sb, const char *buf, size_t size, off_t off)
-{
-    if (off < 0 || (size_t)off + size > VFS_SUBMIT_MAX)
-        return -EFBIG;
-    size_t end = off + size;
-    if (end > sb->len) {
-        if (strbuf_grow(sb, end - sb->len) < 0)
-            return -ENOMEM;
-        if ((size_t)off > sb->len)
-            memset(sb->buf + sb->len, 0, off - sb->len);
-        sb->len = end;
-        sb->buf[end] = '\0';
-    }
-    memcpy(sb->buf + off, buf, size);
-    return 0;
-}
-
 void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
                      size_t size, off_t off)
 {
     int rc;
     if (fh->kind == FH_SCRATCH) {
-        rc = buf_write(&fh->scratch->data, buf, size, off);
-        scratch_touch(fh->scratch);
+        rc = vfs_buf_write(&fh->scratch->data, buf, size, off);
+        vfs_scratch_touch(fh->scratch);
     } else if ((fh = vfs_fh_target(fh))->submitted)
         rc = -EBUSY;   /* this handle's job is already submitted */
     else {
-        rc = buf_write(&fh->data, buf, size, off);
+        rc = vfs_buf_write(&fh->data, buf, size, off);
         fh->wrote = true;
         if (rc < 0 && !fh->write_err)
             fh->write_err = rc;
@@ -793,7 +430,7 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     if (rc < 0)
         vfs_errlog_add(v, uid, subject, -rc, err.text);
     else
-        touch_dir(v, VFS_I_QUEUE);
+        vfs_queue_touch(v, VFS_I_QUEUE);
     return rc < 0 ? rc : 0;
 }
 
@@ -837,7 +474,7 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
     if (fh->submit_rc == 0) {
         fh->submit_rc = 1;   /* pending until durable */
         if (fh->kind == FH_SUBMIT)
-            ghost_add(v, fh, pid > 0 ? pid : fh->pid);
+            vfs_ghost_add(v, fh, pid > 0 ? pid : fh->pid);
     }
 }
 
@@ -888,7 +525,7 @@ void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
     fh = vfs_fh_target(fh);
     /* the close that ends the writing submits: not one before anything was
      * written, nor one that leaves the file open to its writer */
-    if (!fh->submitted && (!fh->wrote || still_open(fh, fuse_req_ctx(req)->pid))) {
+    if (!fh->submitted && (!fh->wrote || vfs_still_open(fh, fuse_req_ctx(req)->pid))) {
         fuse_reply_err(req, 0);
         return;
     }
@@ -969,13 +606,13 @@ void vfs_queue_unlink(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     }
     if (!is_scratch_name(dir, name)) {
         /* removing the name of what one just submitted: nothing to do */
-        struct vfs_ghost *g = ghost_find(v, req, name);
+        struct vfs_ghost *g = vfs_ghost_find(v, req, name);
         if (g)
             g->ino = 0;
         fuse_reply_err(req, g ? 0 : ENOENT);
         return;
     }
-    struct vfs_scratch *s = scratch_find(v, dir, name);
+    struct vfs_scratch *s = vfs_scratch_find(v, dir, name);
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
@@ -984,41 +621,15 @@ void vfs_queue_unlink(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         fuse_reply_err(req, EPERM);   /* sticky directory */
         return;
     }
-    scratch_unlink(v, s);
+    vfs_scratch_unlink(v, s);
     fuse_reply_err(req, 0);
-}
-
-/* Rename s to dir/newname, both scratch names. */
-static int scratch_rename(struct vfs *v, fuse_req_t req, struct vfs_scratch *s, fuse_ino_t dir,
-                          const char *newname, unsigned int flags)
-{
-    uid_t uid = fuse_req_ctx(req)->uid;
-    struct vfs_scratch *old = scratch_find(v, dir, newname);
-    if (old == s)
-        return 0;
-    if (old && (flags & RENAME_NOREPLACE))
-        return -EEXIST;
-    if (old && old->attr.uid != uid && !vfs_is_privileged(v, uid))
-        return -EPERM;   /* sticky: another user's file stays */
-    char *n = strdup(newname);
-    if (!n)
-        return -ENOMEM;
-    if (old)
-        scratch_unlink(v, old);
-    touch_dir(v, s->dir);
-    touch_dir(v, dir);
-    free(s->name);
-    s->name = n;
-    s->dir = dir;
-    clock_gettime(CLOCK_REALTIME, &s->attr.ctime);
-    return 0;
 }
 
 void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
                       fuse_ino_t newdir, const char *newname, unsigned int flags)
 {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    struct vfs_scratch *s = is_scratch_name(dir, name) ? scratch_find(v, dir, name) : NULL;
+    struct vfs_scratch *s = is_scratch_name(dir, name) ? vfs_scratch_find(v, dir, name) : NULL;
     int rc;
 
     if (!s) {
@@ -1042,7 +653,7 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         return;
     }
     if (is_scratch_name(newdir, newname)) {
-        rc = scratch_rename(v, req, s, newdir, newname, flags);
+        rc = vfs_scratch_rename(v, req, s, newdir, newname, flags);
         fuse_reply_err(req, -rc);
         return;
     }
@@ -1054,43 +665,6 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         fuse_reply_err(req, rc == -EINVAL ? EBADMSG : -rc);
         return;
     }
-    scratch_unlink(v, s);
+    vfs_scratch_unlink(v, s);
     defer_submission(v, req, NULL, DEFER_FLUSH, 0, 0);
-}
-
-void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
-{
-    struct vfs_scratch *s = scratch_listed(v, ino);
-    if (s) {
-        s->nlookup = s->nlookup > nlookup ? s->nlookup - nlookup : 0;
-        return;
-    }
-    /* an unlinked scratch file is freed when the kernel lets go of it */
-    for (struct vfs_scratch **pp = &v->scratch_gone; *pp; pp = &(*pp)->next) {
-        s = *pp;
-        if (s->ino != ino)
-            continue;
-        s->nlookup = s->nlookup > nlookup ? s->nlookup - nlookup : 0;
-        if (s->nlookup == 0) {
-            *pp = s->next;
-            scratch_free(s);
-        }
-        return;
-    }
-}
-
-static void scratch_free_list(struct vfs_scratch *s)
-{
-    while (s) {
-        struct vfs_scratch *next = s->next;
-        scratch_free(s);
-        s = next;
-    }
-}
-
-void vfs_queue_destroy(struct vfs *v)
-{
-    scratch_free_list(v->scratch);
-    scratch_free_list(v->scratch_gone);
-    v->scratch = v->scratch_gone = NULL;
 }

@@ -1,0 +1,149 @@
+/* vfs_writers.c - who is still writing a submission, and who just made
+ * one. A close submits only when it ends the writing: neither the closing
+ * process nor its parent has the file open any more (read from /proc,
+ * never from the mount). A submission stays visible to the thread that
+ * made it for a few seconds (a "ghost"), for tools that set attributes by
+ * name after closing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsd/vfs/vfs_private.h"
+
+/* Descriptors of one process looked at to decide whether a close is the
+ * last: the loop serves everyone, so a process with a million open files
+ * costs it no more than this (shells keep their duplicates low: 3-10, and
+ * 255); past it, the close counts as the last. */
+#define HOLDER_SCAN_MAX 256
+
+/* The parent of process pid, or 0: from /proc/PID/stat, much cheaper for
+ * the kernel to render than status. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+    char *p = strrchr(buf, ')');
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
+}
+
+struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino)
+{
+    double now = ev_now(v->loop);
+    for (int i = 0; i < VFS_GHOSTS; i++)
+        if (v->ghosts[i].ino == ino && v->ghosts[i].until > now)
+            return &v->ghosts[i];
+    return NULL;
+}
+
+/* The ghost of name for the calling thread (the process, unless it has
+ * several threads), if it has one. */
+struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, const char *name)
+{
+    double now = ev_now(v->loop);
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    for (int i = 0; i < VFS_GHOSTS; i++) {
+        struct vfs_ghost *g = &v->ghosts[i];
+        if (g->ino && g->until > now && g->attr.uid == ctx->uid && g->pid == ctx->pid &&
+            !strcmp(g->name, name))
+            return g;
+    }
+    return NULL;
+}
+
+/* Remember a submission just made by fh's writer (the oldest ghost makes
+ * way: ghosts are a convenience, never a promise). */
+void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
+{
+    struct vfs_ghost *slot = &v->ghosts[0];
+    for (int i = 0; i < VFS_GHOSTS; i++) {
+        if (v->ghosts[i].until < slot->until)
+            slot = &v->ghosts[i];
+    }
+    if (!fh->name || strlen(fh->name) >= sizeof(slot->name))
+        return;
+    for (int i = 0; i < VFS_GHOSTS; i++) {
+        struct vfs_ghost *g = &v->ghosts[i];
+        if (g->ino && g->pid == pid && g->attr.uid == fh->uid && !strcmp(g->name, fh->name))
+            g->ino = 0;   /* one name, one ghost: the latest */
+    }
+    memset(slot, 0, sizeof(*slot));
+    slot->ino = VFS_INO(VK_GHOST, v->next_serial++);
+    strcpy(slot->name, fh->name);
+    slot->pid = pid;
+    slot->until = ev_now(v->loop) + VFS_GHOST_TTL;
+    slot->size = (off_t)fh->data.len;
+    slot->attr = fh->attr;
+}
+
+/* Whether process pid has a descriptor open on this mount's inode ino,
+ * named name in queue/. The descriptor being closed is already gone from
+ * its table, and an exiting process shows none. Only /proc is read here:
+ * nothing touches the mount (that would deadlock the loop). */
+static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
+{
+    char path[64], target[PATH_MAX], info[320];
+    size_t nlen = strlen(name);
+    bool held = false;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    int seen = 0;
+    for (struct dirent *e; !held && seen < HOLDER_SCAN_MAX && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        seen++;
+        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+        /* the link names the file as "<mount>/queue/<name>": a cheap filter
+         * before the exact test on the inode number */
+        if (n <= (ssize_t)nlen || target[n - nlen - 1] != '/' ||
+            memcmp(target + n - nlen, name, nlen) != 0)
+            continue;
+        snprintf(info, sizeof(info), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
+        FILE *f = fopen(info, "re");
+        unsigned long long fino;
+        while (f && fgets(info, sizeof(info), f))
+            if (sscanf(info, "ino: %llu", &fino) == 1 && fino == ino)
+                held = true;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return held;
+}
+
+/* Whether a close by pid leaves the file open for writing elsewhere: in the
+ * closing process (a shell's `exec 3>f` around a builtin's `>&3`, `dup2`
+ * before writing) or in its parent (the shell that lent `>&3` to a command
+ * that now exits). A writer in the background of a shell that closes its
+ * own descriptor first is not seen: the doc says to `wait` for it. */
+bool vfs_still_open(struct vfs_fh *fh, pid_t pid)
+{
+    const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
+    if (pid <= 0 || !name)
+        return false;
+    if (pid_holds(pid, fh->ino, name))
+        return true;
+    pid_t ppid = parent_of(pid);
+    return ppid > 1 && pid_holds(ppid, fh->ino, name);
+}
