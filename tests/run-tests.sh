@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/run-tests.sh: run the C unit tests and every tests/t*.t, count TAP
 # assertions, print per-file summaries and a final "N passed, N failed".
-# Usage: tests/run-tests.sh [-v] [TEST.t ...]     (env: BUILD, TEST_TIMEOUT)
+# Usage: tests/run-tests.sh [-v] [TEST.t ...]
+# env: BUILD, TEST_TIMEOUT, UNIT_TIMEOUT, EXTRA_UNIT_BUILDS
 # -v shows every TAP line. Exit status is non-zero if anything failed.
 set -u
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,12 +77,12 @@ tap_count() {
 	fi
 }
 
-start=$SECONDS
-if [ $# -eq 0 ]; then
-	# unit tests: the meson 'unit' suite, each binary run directly so its
-	# TAP can be counted
-	ninja -C "$BUILD" >/dev/null || { echo "ninja -C $BUILD failed" >&2; exit 2; }
-	units=$(meson introspect "$BUILD" --tests | python3 -c '
+# run_units BUILDDIR PREFIX: the meson 'unit' suite of BUILDDIR, each
+# binary run directly so that its TAP can be counted
+run_units() {
+	local build=$1 prefix=$2 units name tmo wd envs cmd
+	ninja -C "$build" >/dev/null || { echo "ninja -C $build failed" >&2; exit 2; }
+	units=$(meson introspect "$build" --tests | python3 -c '
 import json, sys, shlex
 for t in json.load(sys.stdin):
     if "unit" not in t.get("suite", []) and not any(s.endswith(":unit") for s in t.get("suite", [])):
@@ -96,8 +97,18 @@ for t in json.load(sys.stdin):
 		[ -n "$name" ] || continue
 		( if [ -n "$wd" ]; then cd "$wd" || exit 1; fi
 		  eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>"$LOG.err" </dev/null
-		tap_count "unit/$name" $?
+		tap_count "$prefix$name" $?
 	done <<<"$units"
+}
+
+start=$SECONDS
+if [ $# -eq 0 ]; then
+	run_units "$BUILD" unit/
+	# EXTRA_UNIT_BUILDS: more build dirs (another compiler) whose unit
+	# tests run too, named DIR/unit/...
+	for b in ${EXTRA_UNIT_BUILDS:-}; do
+		run_units "$b" "$(basename "$b")/unit/"
+	done
 	set -- "$SRCDIR"/t[0-9]*.t
 	# meson test runs the e2e tests tests/meson.build lists: all of them
 	e2e=$(meson introspect "$BUILD" --tests | python3 -c '
