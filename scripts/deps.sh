@@ -3,7 +3,7 @@
 # Installs only what is missing; needs root (or sudo) when something is.
 set -eu
 
-PACKAGES="gcc meson ninja-build pkg-config
+PACKAGES="gcc clang meson ninja-build pkg-config
 libfuse3-dev fuse3 liblmdb-dev lmdb-utils libnng-dev libhwloc-dev hwloc libxml2-dev
 libjansson-dev libyaml-dev
 inotify-tools python3 procps util-linux psmisc

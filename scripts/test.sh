@@ -2,6 +2,8 @@
 # test.sh [--sanitize] - install what is missing, build, and run the whole
 # test suite (C unit tests and end-to-end tests on a real mount). Prints
 # "N passed, N failed" last; exits non-zero if anything failed.
+# Builds with gcc in build/ and with clang in build-clang/ (both -Werror);
+# the unit tests run in both, the end-to-end tests with the gcc build.
 # --sanitize builds with AddressSanitizer + UBSan in build-asan/ and runs there.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,5 +19,7 @@ if [ "${1:-}" = "--sanitize" ]; then
 else
 	build=$top/build
 	"$top/scripts/build.sh" "$build"
+	CC=clang "$top/scripts/build.sh" "$top/build-clang"
+	export EXTRA_UNIT_BUILDS=$top/build-clang
 fi
 BUILD=$build exec "$top/tests/run-tests.sh"

@@ -1,14 +1,15 @@
 #!/bin/bash
 # tests/run-tests.sh: run the C unit tests and every tests/t*.t, count TAP
 # assertions, print per-file summaries and a final "N passed, N failed".
-# Usage: tests/run-tests.sh [-v] [TEST.t ...]     (env: BUILD, TEST_TIMEOUT)
+# Usage: tests/run-tests.sh [-v] [TEST.t ...]
+# env: BUILD, TEST_TIMEOUT, UNIT_TIMEOUT, EXTRA_UNIT_BUILDS
 # -v shows every TAP line. Exit status is non-zero if anything failed.
 set -u
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SRCDIR/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "no build dir ${BUILD}" >&2; exit 2; }
-TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+export TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 export FLUXFSD=${FLUXFSD:-$BUILD/fsd/fluxfsd}
 export FLUXFS_SHARED=${FLUXFS_SHARED:-$REPO/../shared}
@@ -22,30 +23,6 @@ LOG=$(mktemp /tmp/fluxfs-run.XXXXXX)
 export FLUXFS_TEST_DIRS=$LOG.dirs
 trap 'rm -f "$LOG" "$LOG.err" "$FLUXFS_TEST_DIRS" "$FLUXFS_TEST_DIRS.all"' EXIT
 : > "$LOG.err"
-
-# reap DIR: after a test that was killed (timeout) or left things behind:
-# abort and unmount its FUSE mounts, kill its processes, remove DIR.
-# Returns 1 if anything was left.
-reap() {
-	local d=$1 left=0 m c p
-	for m in $(awk -v t="$d" 'index($2, t "/") == 1 { print $2 }' /proc/mounts); do
-		left=1
-		echo "    leftover mount $m"
-		c=$(awk -v m="$m" '$5 == m { split($3, x, ":"); print x[2] }' /proc/self/mountinfo | tail -1)
-		if [ -n "$c" ] && [ -w "/sys/fs/fuse/connections/$c/abort" ]; then
-			echo 1 > "/sys/fs/fuse/connections/$c/abort"
-		else
-			umount -f "$m" 2>/dev/null
-		fi
-		timeout 5 fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null
-	done
-	for p in $(pgrep -f -- "$d/"); do
-		left=1; echo "    leftover process $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
-		kill -9 "$p" 2>/dev/null
-	done
-	[ -d "$d" ] && rm -rf --one-file-system "$d" 2>/dev/null
-	return $left
-}
 
 # tap_count NAME RC: parse $LOG (TAP output of one test program, exit RC)
 tap_count() {
@@ -100,12 +77,12 @@ tap_count() {
 	fi
 }
 
-start=$SECONDS
-if [ $# -eq 0 ]; then
-	# unit tests: the meson 'unit' suite, each binary run directly so its
-	# TAP can be counted
-	ninja -C "$BUILD" >/dev/null || { echo "ninja -C $BUILD failed" >&2; exit 2; }
-	units=$(meson introspect "$BUILD" --tests | python3 -c '
+# run_units BUILDDIR PREFIX: the meson 'unit' suite of BUILDDIR, each
+# binary run directly so that its TAP can be counted
+run_units() {
+	local build=$1 prefix=$2 units name tmo wd envs cmd
+	ninja -C "$build" >/dev/null || { echo "ninja -C $build failed" >&2; exit 2; }
+	units=$(meson introspect "$build" --tests | python3 -c '
 import json, sys, shlex
 for t in json.load(sys.stdin):
     if "unit" not in t.get("suite", []) and not any(s.endswith(":unit") for s in t.get("suite", [])):
@@ -120,22 +97,44 @@ for t in json.load(sys.stdin):
 		[ -n "$name" ] || continue
 		( if [ -n "$wd" ]; then cd "$wd" || exit 1; fi
 		  eval "exec env $envs timeout -k 5 $UNIT_TIMEOUT $cmd" ) >"$LOG" 2>"$LOG.err" </dev/null
-		tap_count "unit/$name" $?
+		tap_count "$prefix$name" $?
 	done <<<"$units"
+}
+
+start=$SECONDS
+if [ $# -eq 0 ]; then
+	run_units "$BUILD" unit/
+	# EXTRA_UNIT_BUILDS: more build dirs (another compiler) whose unit
+	# tests run too, named DIR/unit/...
+	for b in ${EXTRA_UNIT_BUILDS:-}; do
+		run_units "$b" "$(basename "$b")/unit/"
+	done
 	set -- "$SRCDIR"/t[0-9]*.t
+	# meson test runs the e2e tests tests/meson.build lists: all of them
+	e2e=$(meson introspect "$BUILD" --tests | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if any(s == "e2e" or s.endswith(":e2e") for s in t.get("suite", [])):
+        print(t["name"])
+')
+	for t in "$@"; do
+		name=$(basename "$t" .t)
+		grep -qxF "$name" <<<"$e2e" && continue
+		printf '%-36s FAIL  not in tests/meson.build: meson test skips it\n' "$name.t"
+		failed_files+=("$name.t")
+		total_fail=$((total_fail + 1))
+	done
 fi
 
 for t in "$@"; do
 	name=$(basename "$t")
 	t0=$SECONDS
 	: > "$FLUXFS_TEST_DIRS"
-	# TAP from stdout only: stray stderr text must not split TAP lines
-	timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$LOG" 2>"$LOG.err" </dev/null
+	# TAP from stdout only: stray stderr text must not split TAP lines.
+	# run-one.sh applies TEST_TIMEOUT and reaps what the test left behind.
+	"$SRCDIR/run-one.sh" "$t" >"$LOG" 2>"$LOG.err" </dev/null
 	rc=$?
 	cat "$FLUXFS_TEST_DIRS" >> "$FLUXFS_TEST_DIRS.all"
-	for d in $(cat "$FLUXFS_TEST_DIRS"); do
-		reap "$d" || { echo "# $name left mounts or processes behind" >> "$LOG"; [ "$rc" -eq 0 ] && rc=99; }
-	done
 	tap_count "$name" "$rc"
 	[ $((SECONDS - t0)) -gt 30 ] && echo "    (took $((SECONDS - t0))s)"
 done

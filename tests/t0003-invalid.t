@@ -79,8 +79,8 @@ for f in "$VALID"/*; do
 	b=$(basename "$f")
 	n0=$(njobs)
 	if timeout 10 cp "$f" "$MNT/queue/$b" 2>/dev/null; then
-		ok "valid_v1/$b: accepted" true
-		is "$(njobs)" $((n0 + 1)) "valid_v1/$b: one job created"
+		is "$(njobs)" $((n0 + 1)) "valid_v1/$b: accepted, one job created"
+		unlike "$(lasterr)" " ${b//./\\.}: " "valid_v1/$b: no error logged for it"
 	else
 		e=$(lasterr)
 		like "$e" "${b//./\\.}: EINVAL: .*(requested|unsatisfiable|has none|holds)" "valid_v1/$b: refused as unsatisfiable here"

@@ -115,17 +115,20 @@ is "$(njobs)" $((n0 + 1)) "... one job"
 ok "... with the whole content" cmp -s job.yaml "$MNT/jobs/$(newest)/jobspec"
 # once submitted, a straggler writing through a duplicate gets EBUSY
 out=$(timeout 10 python3 -c '
-import errno, os, sys, time
+import errno, os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
 os.write(fd, open("job.yaml", "rb").read())
+r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
-    time.sleep(0.5)
+    os.close(w)
+    os.read(r, 1)   # EOF once the parent has closed fd (and w)
     try:
         os.write(fd, b"# late\n"); os._exit(1)
     except OSError as e:
         os._exit(0 if e.errno == errno.EBUSY else 2)
 os.close(fd)
+os.close(w)
 print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))' "$Q/late.yaml")
 is "$out" 0 "a write after the submission gets EBUSY"
 

@@ -53,9 +53,9 @@ nok "a request beyond the parent's allocation is refused" timeout 10 cp two.yaml
 like "$(timeout 5 tail -1 "$E/queue/errors")" "requested 2 core" "with the reason in the nested queue/errors"
 
 # inotify works below the parent: a new job directory in the nested jobs/
-inotifywait -q -e create --format '%f' -t 20 "$E/jobs/" > created.txt 2>/dev/null &
+inotifywait -e create --format '%f' -t 60 "$E/jobs/" > created.txt 2> iw.err &
 w=$!
-sleep 0.5
+wait_until 20 grep -q "Watches established" iw.err || diag "no watch on the nested jobs/"
 mkjob 'sleep 300' 1 600 > inner.yaml
 I=$(submit_in "$E" inner.yaml)
 wait "$w"

@@ -89,7 +89,7 @@ static void test_invalid(void)
         "F1", "fjpXCZedGfVR",        /* UINT64_MAX + 1 */
         "fzzzzzzzzzzzz", "18446744073709551616", "12a", "-1", "0x10",
         "f12", "f11", "007", "00",   /* non-canonical: two names for one id */
-        "\xc6", "\xc6\x93" "1",
+        "\xc6", "\xc6\x93\x31",     /* half an ƒ; U+0193 then "1" (\x31) */
     };
     char buf[FLUID_STR_MAX];
     uint64_t id = 7;

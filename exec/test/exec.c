@@ -282,9 +282,9 @@ static void test_terminate(void)
     is(exec_start(f.x, &job, NULL), 0, "sleep 100 started");
     ev_run_once(f.loop, 20);
     is(exec_terminate(f.x, 1, 5.0), 0, "exec_terminate works");
-    double t = wait_done(f.loop, &f.r, 10);
-    is(f.r.status, 143, "terminated: status 143");
-    ok(t < 2.0, "terminated quickly (%.2fs)", t);
+    wait_done(f.loop, &f.r, 10);
+    is(f.r.finished, 1, "terminated: finished (sleep 100, a 10 s wait)");
+    is(f.r.status, 143, "terminated: status 143, by SIGTERM before the 5 s grace");
     fx_release(&f);
 
     fx_init(&f);
@@ -293,9 +293,10 @@ static void test_terminate(void)
     is(exec_start(f.x, &job, NULL), 0, "TERM-ignoring task started");
     /* terminate from inside the output callback, once the trap is set */
     f.r.terminate_on_output = 1;
-    t = wait_done(f.loop, &f.r, 10);
+    /* t starts before the terminate, so t >= grace whatever the load */
+    double t = wait_done(f.loop, &f.r, 10);
     is(f.r.status, 137, "ignored SIGTERM: SIGKILL after grace gives 137");
-    ok(t >= 0.2 && t < 3.0, "killed after the grace period (%.2fs)", t);
+    ok(t >= 0.2, "killed no sooner than the 0.2 s grace (%.2fs)", t);
     fx_release(&f);
 }
 
@@ -318,11 +319,11 @@ static void test_grandchild(void)
 {
     struct fixture f;
     fx_init(&f);
-    const char *argv[] = { "sh", "-c", "sleep 5 & echo done", NULL };
-    double t = run_simple(&f, argv, "grandchild");
-    is(f.r.finished, 1, "background grandchild: job finished");
+    /* it holds stdout open for longer than run_simple waits */
+    const char *argv[] = { "sh", "-c", "sleep 100 & echo done", NULL };
+    run_simple(&f, argv, "grandchild");
+    is(f.r.finished, 1, "background grandchild does not stall completion");
     is_str(f.r.out, "done\n", "background grandchild: output delivered");
-    ok(t < 2.0, "background grandchild does not stall completion (%.2fs)", t);
     fx_release(&f);
 }
 

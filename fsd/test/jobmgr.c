@@ -787,7 +787,7 @@ static void test_legacy_records(struct env *e)
         const void *d;
         size_t len;
         const void *sd;
-        size_t slen;
+        size_t slen = 0;
         if (store_job_get(e->st, ids[i], &d, &len) < 0 ||
             store_blob_get(e->st, ids[i], 'S', &sd, &slen) < 0)
             bail("legacy", "records missing");

@@ -75,25 +75,27 @@ static void test_racks(void)
 #define LIMIT 5.0
 #endif
 
-static double now(void)
+/* CPU time, not wall time: other processes on a loaded machine do not
+ * stretch it, so the limit catches a slower algorithm, not a busy host. */
+static double cpu_seconds(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void test_big(void)
 {
     const char *d = "16384 nodes x (2 sockets x 18 cores + 2 gpus)";
-    double t0 = now();
+    double t0 = cpu_seconds();
     struct graph *g = parse(d);
-    double dt = now() - t0;
+    double dt = cpu_seconds() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (!g)
         return;
-    diag("%d vertices in %.3f s; max RSS %ld MiB", graph_nvertices(g), dt, ru.ru_maxrss / 1024);
-    ok(dt < LIMIT, "16k nodes build in under %.0f s (%.3f s)", LIMIT, dt);
+    diag("%d vertices in %.3f s of CPU; max RSS %ld MiB", graph_nvertices(g), dt, ru.ru_maxrss / 1024);
+    ok(dt < LIMIT, "16k nodes build in under %.0f s of CPU (%.3f s)", LIMIT, dt);
     check_counts(g, d, "cluster=1 node=16384 socket=32768 core=589824 gpu=65536");
     const struct graph_vertex *x = graph_vertex(g, at(g, "/cluster0/node16383/socket1/core35"));
     ok(x && x->rank == 16383, "big: core35 of node16383 is on rank 16383");

@@ -24,8 +24,7 @@ static void test_empty(void)
               "\"starttime\":0.0},\"version\":1}",
            "no nodes: empty R_lite");
     free(s);
-    rv1_writer_destroy(NULL);
-    ok(1, "rv1_writer_destroy(NULL) is a no-op");
+    rv1_writer_destroy(NULL);   /* accepts NULL: a crash here fails the test */
 }
 
 struct node {
