@@ -13,19 +13,14 @@
 #include <unistd.h>
 
 #include "common/jobstream.h"
+#include "common/vec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr_private.h"
 
 int jm_idvec_push(struct idvec *v, uint64_t id)
 {
-    if (v->len == v->alloc) {
-        size_t n = v->alloc ? v->alloc * 2 : 64;
-        uint64_t *p = realloc(v->ids, n * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        v->ids = p;
-        v->alloc = n;
-    }
+    if (vec_grow(&v->ids, &v->alloc, v->len + 1, sizeof(*v->ids)) < 0)
+        return -ENOMEM;
     v->ids[v->len++] = id;
     return 0;
 }
@@ -288,17 +283,7 @@ static void check_dependencies(struct jobmgr *m)
 
 static int idvec_reserve(struct idvec *v, size_t more)
 {
-    size_t n = v->alloc ? v->alloc : 64;
-    while (n < v->len + more)
-        n *= 2;
-    if (n == v->alloc)
-        return 0;
-    uint64_t *p = realloc(v->ids, n * sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    v->ids = p;
-    v->alloc = n;
-    return 0;
+    return vec_grow(&v->ids, &v->alloc, v->len + more, sizeof(*v->ids));
 }
 
 /* Room for n more jobs in every table submit_enter() fills, so that a batch

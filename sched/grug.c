@@ -16,6 +16,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "common/vec.h"
 #include "sched/grug.h"
 
 /* A typo in multi_scale must not allocate tens of gigabytes. */
@@ -427,14 +428,8 @@ static int parse_doc(struct recipe *r, xmlDoc *doc, struct errmsg *err)
 
 static int push_inst(struct tmpl *t, int v)
 {
-    if (t->ninst == t->maxinst) {
-        size_t max = t->maxinst ? t->maxinst * 2 : 16;
-        int *inst = realloc(t->inst, max * sizeof(*inst));
-        if (!inst)
-            return -ENOMEM;
-        t->inst = inst;
-        t->maxinst = max;
-    }
+    if (vec_grow(&t->inst, &t->maxinst, t->ninst + 1, sizeof(*t->inst)) < 0)
+        return -ENOMEM;
     t->inst[t->ninst++] = v;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "common/strbuf.h"
 #include "sched/match.h"
 #include "sched/rv1.h"
@@ -61,11 +62,13 @@ struct matcher {
     bool sat;           /* satisfiability: ignore holds and status */
     struct tent *tent;
     int *touched;
-    int ntouched, maxtouched;
+    int ntouched;
+    size_t maxtouched;
     struct sel *sel;
-    int nsel, maxsel;
+    int nsel;
+    size_t maxsel;
     struct { int64_t t, d; } *ev;   /* sweep scratch */
-    int maxev;
+    size_t maxev;
     int64_t (*agg)[GRAPH_AGG_MAX];  /* commit scratch, all zero between commits */
     bool agg_pooled;    /* some core or gpu vertex is a pool (size > 1) */
 
@@ -258,13 +261,8 @@ static int64_t hold_peak(struct matcher *m, const struct graph_vertex *x, int a,
         }
         return peak;
     }
-    if (2 * k > m->maxev) {
-        void *ev = realloc(m->ev, 2 * k * sizeof(*m->ev));
-        if (!ev)
-            return sum;     /* no memory: the upper bound is still safe */
-        m->ev = ev;
-        m->maxev = 2 * k;
-    }
+    if (vec_grow(&m->ev, &m->maxev, 2 * (size_t)k, sizeof(*m->ev)) < 0)
+        return sum;     /* no memory: the upper bound is still safe */
     /* From base at t0: late holds claim at their start, and every hold that
      * ends inside the window releases there. */
     int n = 0;
@@ -348,14 +346,8 @@ static bool vx_agg_enough(struct matcher *m, int v, const int64_t *need)
 
 static int touch(struct matcher *m, int v)
 {
-    if (m->ntouched == m->maxtouched) {
-        int max = m->maxtouched ? m->maxtouched * 2 : 256;
-        int *t = realloc(m->touched, max * sizeof(*t));
-        if (!t)
-            return -ENOMEM;
-        m->touched = t;
-        m->maxtouched = max;
-    }
+    if (vec_grow(&m->touched, &m->maxtouched, (size_t)m->ntouched + 1, sizeof(*m->touched)) < 0)
+        return -ENOMEM;
     m->touched[m->ntouched++] = v;
     return 0;
 }
@@ -363,14 +355,8 @@ static int touch(struct matcher *m, int v)
 static int push_sel(struct matcher *m, int v, int64_t amount, bool x, bool pool,
                     bool whole)
 {
-    if (m->nsel == m->maxsel) {
-        int max = m->maxsel ? m->maxsel * 2 : 256;
-        struct sel *s = realloc(m->sel, max * sizeof(*s));
-        if (!s)
-            return -ENOMEM;
-        m->sel = s;
-        m->maxsel = max;
-    }
+    if (vec_grow(&m->sel, &m->maxsel, (size_t)m->nsel + 1, sizeof(*m->sel)) < 0)
+        return -ENOMEM;
     struct sel *s = &m->sel[m->nsel];
     memset(s, 0, sizeof(*s));
     s->v = v;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "sched/qmgr.h"
 
 /* Where a job is: exactly one of the three arrays, pos its index there. */
@@ -193,17 +194,7 @@ static int job_cmp(const struct qjob *a, const struct qjob *b)
 /* Room for n more pointers in *arr (of *max). */
 static int reserve(struct qjob ***arr, size_t *max, size_t used, size_t n)
 {
-    if (used + n <= *max)
-        return 0;
-    size_t m = *max ? *max * 2 : 64;
-    while (m < used + n)
-        m *= 2;
-    struct qjob **p = realloc(*arr, m * sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    *arr = p;
-    *max = m;
-    return 0;
+    return vec_grow(arr, max, used + n, sizeof(**arr));
 }
 
 /* Squeeze out the holes: pending[0..end) holds jobs only. */
@@ -438,14 +429,8 @@ const struct match_alloc *qmgr_lookup(const struct qmgr *q, uint64_t id)
 
 static int push_reserved(struct qmgr *q, uint64_t id)
 {
-    if (q->nreserved == q->maxreserved) {
-        size_t max = q->maxreserved ? q->maxreserved * 2 : 64;
-        uint64_t *r = realloc(q->reserved, max * sizeof(*r));
-        if (!r)
-            return -ENOMEM;
-        q->reserved = r;
-        q->maxreserved = max;
-    }
+    if (vec_grow(&q->reserved, &q->maxreserved, q->nreserved + 1, sizeof(*q->reserved)) < 0)
+        return -ENOMEM;
     q->reserved[q->nreserved++] = id;
     return 0;
 }
