@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/tap.h"
+#include "sched/test/graph_check.h"
 #include "sched/ghwloc.h"
 
 static char path_buf[4096];
@@ -16,34 +17,12 @@ static const char *fixture(const char *name)
     return path_buf;
 }
 
-static int64_t count(const struct graph *g, const char *type)
-{
-    return graph_count_type(g, graph_lookup_type(g, type));
-}
 
 static int at(const struct graph *g, const char *path)
 {
     return graph_find_path(g, path);
 }
 
-static void check_counts(const struct graph *g, const char *what, const char *want)
-{
-    char buf[512], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", want);
-    int64_t sum = 0;
-    int good = 1;
-    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        *eq = '\0';
-        sum += atoll(eq + 1);
-        if (count(g, tok) != atoll(eq + 1)) {
-            diag("%s: %lld %s", what, (long long)count(g, tok), tok);
-            good = 0;
-        }
-    }
-    ok(good, "%s: %s", what, want);
-    is(graph_nvertices(g), sum, "%s: %lld vertices in all", what, (long long)sum);
-}
 
 /* Every vertex below the cluster is on rank 0. */
 static int all_rank0(const struct graph *g)

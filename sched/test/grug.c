@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/tap.h"
+#include "sched/test/graph_check.h"
 #include "sched/grug.h"
 
 static char path_buf[4096];
@@ -16,32 +17,7 @@ static const char *grug(const char *name)
     return path_buf;
 }
 
-static int64_t count(const struct graph *g, const char *type)
-{
-    return graph_count_type(g, graph_lookup_type(g, type));
-}
 
-/* "a=1 b=2": every listed type has its count and nothing else exists. */
-static void check_counts(const struct graph *g, const char *file, const char *want)
-{
-    char buf[1024], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", want);
-    int64_t sum = 0;
-    int good = 1;
-    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        *eq = '\0';
-        int64_t n = atoll(eq + 1);
-        sum += n;
-        if (count(g, tok) != n) {
-            diag("%s: %lld %s, expected %lld", file, (long long)count(g, tok), tok,
-                 (long long)n);
-            good = 0;
-        }
-    }
-    ok(good, "%s: %s", file, want);
-    is(graph_nvertices(g), sum, "%s: %lld vertices in all", file, (long long)sum);
-}
 
 static const struct {
     const char *file, *counts;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/tap.h"
+#include "sched/test/graph_check.h"
 #include "sched/grug.h"
 #include "sched/jgf.h"
 
@@ -16,29 +17,7 @@ static const char *fluxion(const char *name)
     return path_buf;
 }
 
-static int64_t count(const struct graph *g, const char *type)
-{
-    return graph_count_type(g, graph_lookup_type(g, type));
-}
 
-static void check_counts(const struct graph *g, const char *file, const char *want)
-{
-    char buf[1024], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", want);
-    int64_t sum = 0;
-    int good = 1;
-    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        *eq = '\0';
-        sum += atoll(eq + 1);
-        if (count(g, tok) != atoll(eq + 1)) {
-            diag("%s: %lld %s", file, (long long)count(g, tok), tok);
-            good = 0;
-        }
-    }
-    ok(good, "%s: %s", file, want);
-    is(graph_nvertices(g), sum, "%s: %lld vertices in all", file, (long long)sum);
-}
 
 static struct graph *load(const char *file)
 {
