@@ -26,13 +26,11 @@
 
 #include <lmdb.h>
 
+#include "fsd/statedir.h"
 #include "fsd/store.h"
 
 #define STORE_DEFAULT_MAPSIZE (64ULL << 30)
 #define STORE_MAXDBS 8
-/* Set aside while the disk has room, given back to LMDB when it is full:
- * enough for many commits of state changes, never for output. */
-#define STORE_RESERVE (1ULL << 20)
 
 #define JOB_KEY_LEN    8
 #define BLOB_KEY_LEN   9
@@ -128,61 +126,20 @@ const char *store_errstr(const struct store *st)
 
 /* Space on the state directory's disk. */
 
-/* Bytes this process may still write there (root may use the blocks a file
- * system keeps for root); UINT64_MAX if unknown. */
-static uint64_t disk_free(const struct store *st)
+/* The disk is full: LMDB may grow into the reserve. */
+static void give_reserve(struct store *st)
 {
-    struct statvfs sv;
-
-    if (statvfs(st->dir, &sv) < 0)
-        return UINT64_MAX;
-    return (uint64_t)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
-}
-
-static int reserve_path(const struct store *st, const char *name, char *buf, size_t size)
-{
-    return snprintf(buf, size, "%s/%s", st->dir, name) < (int)size ? 0 : -ENAMETOOLONG;
-}
-
-/* Give the reserve back to the file system: LMDB can grow into it. */
-static void reserve_release(struct store *st)
-{
-    char path[PATH_MAX];
-
-    if (reserve_path(st, "reserve", path, sizeof(path)) == 0)
-        unlink(path);
+    statedir_reserve_release(st->dir);
     st->low = true;
-}
-
-/* Allocate the reserve under a temporary name, so that a reserve file is
- * always whole. */
-static int reserve_make(struct store *st)
-{
-    char tmp[PATH_MAX], path[PATH_MAX];
-    int fd, rc;
-
-    if (reserve_path(st, "reserve.new", tmp, sizeof(tmp)) < 0
-        || reserve_path(st, "reserve", path, sizeof(path)) < 0)
-        return -ENAMETOOLONG;
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-        return -errno;
-    rc = -posix_fallocate(fd, 0, (off_t)STORE_RESERVE);
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
 }
 
 bool store_check_space(struct store *st)
 {
-    uint64_t avail = disk_free(st);
+    uint64_t avail = statedir_free(st->dir);
 
-    if (!st->low && avail < STORE_RESERVE)
-        reserve_release(st);
-    else if (st->low && avail >= 2 * STORE_RESERVE && reserve_make(st) == 0)
+    if (!st->low && avail < STATEDIR_RESERVE)
+        give_reserve(st);
+    else if (st->low && avail >= 2 * STATEDIR_RESERVE && statedir_reserve_make(st->dir) == 0)
         st->low = false;
     return st->low;
 }
@@ -198,11 +155,11 @@ bool store_low_space(const struct store *st)
  * events) can be written again. */
 static int commit_error(struct store *st, int rc, const char *what)
 {
-    if (rc == EIO && disk_free(st) < STORE_RESERVE)
+    if (rc == EIO && statedir_free(st->dir) < STATEDIR_RESERVE)
         rc = ENOSPC;
     int err = store_error(st, rc, what);
     if (err == -ENOSPC && !st->low)
-        reserve_release(st);
+        give_reserve(st);
     return err;
 }
 
@@ -275,7 +232,7 @@ static int write_fail(struct store *st, int rc, const char *what)
         store_abort(st);
         st->failed = err;
         if (err == -ENOSPC && !st->low)
-            reserve_release(st);
+            give_reserve(st);
     }
     return err;
 }
@@ -351,56 +308,6 @@ bool store_dirty(const struct store *st)
 
 /* Open and close. */
 
-static int read_lock_pid(int fd)
-{
-    char buf[32];
-    ssize_t n;
-
-    /* The holder writes its pid right after taking the lock: allow it a
-     * moment in case we raced with it. */
-    for (int tries = 0; tries < 50; tries++) {
-        n = pread(fd, buf, sizeof(buf) - 1, 0);
-        if (n > 0) {
-            buf[n] = '\0';
-            int pid = atoi(buf);
-            if (pid > 0)
-                return pid;
-        }
-        usleep(2000);
-    }
-    return -1;
-}
-
-static int lock_dir(const char *dir, int *fdp, struct errmsg *err)
-{
-    char path[PATH_MAX], pidbuf[32];
-    int fd, len;
-
-    if (snprintf(path, sizeof(path), "%s/lock", dir) >= (int)sizeof(path))
-        return errmsg_set(err, -ENAMETOOLONG, "state directory '%s': name too long", dir);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return errmsg_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        if (e == EWOULDBLOCK) {
-            int pid = read_lock_pid(fd);
-            close(fd);
-            return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d", dir, pid);
-        }
-        close(fd);
-        return errmsg_set(err, -e, "cannot lock '%s': %s", path, strerror(e));
-    }
-    /* Overwritten in place, never truncated: on a full disk, truncating
-     * and writing again may find no block to write to. The pid is only for
-     * the message above: a full disk must not keep the broker from starting,
-     * so a failed write leaves whatever was there. */
-    len = snprintf(pidbuf, sizeof(pidbuf), "%-10d\n", (int)getpid());
-    (void)!pwrite(fd, pidbuf, (size_t)len, 0);
-    *fdp = fd;
-    return 0;
-}
-
 static int open_dbs(struct store *st)
 {
     static const struct {
@@ -446,11 +353,10 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
         goto error;
     }
     /* The flock comes first: LMDB must not be opened twice in one process. */
-    if ((rc = lock_dir(dir, &st->lock_fd, err)) < 0)
+    if ((rc = statedir_lock(dir, &st->lock_fd, err)) < 0)
         goto error;
     /* On a full disk, LMDB gets the reserve before it may need to write. */
-    char path[PATH_MAX];
-    st->low = reserve_path(st, "reserve", path, sizeof(path)) < 0 || access(path, F_OK) < 0;
+    st->low = !statedir_has_reserve(dir);
     store_check_space(st);
 
     if ((rc = mdb_env_create(&st->env)) != 0) {
