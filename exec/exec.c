@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "exec/contain.h"
 #include "exec/exec.h"
 
 #define EXEC_READ_MAX (64 * 1024)
@@ -94,6 +95,17 @@ struct xlaunch {
     int nsigs;
     char *path;              /* argv[0] found on the job's PATH, or NULL */
     pid_t *pids;             /* result: pid, or -errno if it could not start */
+    int procs_fd;            /* the job's cgroup.procs (contain.h), or -1 */
+};
+
+/* A job's containment group, from exec_contain() to its removal. */
+struct xcontain {
+    uint64_t id;
+    struct contain *c;
+    uint64_t timer;          /* retrying the removal, or 0 */
+    int tries;
+    struct exec *x;
+    struct xcontain *next;
 };
 
 #define EXEC_PATHCACHE 16
@@ -123,6 +135,7 @@ struct exec {
     struct xlaunch *done;              /* under lock */
     bool stop;                         /* under lock */
     struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
+    struct xcontain *contains;         /* jobs' containment groups */
 };
 
 /* What a child reads: prepared before vfork, so the child only makes
@@ -141,6 +154,13 @@ static const char *const flux_vars[] = {
 /* "FLUXFS_INSTANCE=<token>" (exec_set_instance()), or "" */
 static char instance_env[16 + EXEC_INSTANCE_MAX + 1];
 #define NFLUX_VARS (sizeof(flux_vars) / sizeof(flux_vars[0]))
+
+/* The instance part of the groups' path: this broker's token. */
+static const char *instance_token(void)
+{
+    const char *eq = strchr(instance_env, '=');
+    return eq ? eq + 1 : "";
+}
 
 static struct xjob *job_lookup(const struct exec *x, uint64_t id)
 {
@@ -270,6 +290,18 @@ void exec_destroy(struct exec *x)
         ev_fd_del(x->loop, x->done_fd);
         close(x->done_fd);
     }
+    /* what is left in jobs' groups dies with the broker; groups whose
+     * members are still dying are left for the next start (reattach) */
+    while (x->contains) {
+        struct xcontain *xc = x->contains;
+        x->contains = xc->next;
+        if (xc->timer)
+            ev_timer_cancel(x->loop, xc->timer);
+        contain_kill(xc->c);
+        contain_destroy(xc->c);
+        free(xc);
+    }
+    contain_remove_instance(NULL, instance_token());
     pthread_mutex_destroy(&x->lock);
     pthread_cond_destroy(&x->cond);
     for (int i = 0; i < EXEC_PATHCACHE; i++) {
@@ -561,6 +593,10 @@ static _Noreturn void child_run(const struct xspawn *s)
 
     child_signals(l);
     setpgid(0, 0);
+    /* into the job's cgroup before anything of the job runs: whatever it
+     * starts, detached or not, is found and killed at its end */
+    if (l->procs_fd >= 0 && write(l->procs_fd, "0", 1) != 1)
+        child_fail("joining the job's cgroup", "", "", errno, 126);
     /* The parent may have died before prctl took effect. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != l->parent)
         _exit(1);
@@ -648,6 +684,8 @@ static void launch_free(struct xlaunch *l)
         close(l->err_w);
     if (l->null_r >= 0)
         close(l->null_r);
+    if (l->procs_fd >= 0)
+        close(l->procs_fd);
     free(l);
 }
 
@@ -736,7 +774,7 @@ static int launch_create(const struct exec *x, const struct exec_job *job, struc
     struct xlaunch *l = calloc(1, sizeof(*l));
     if (!l)
         return errmsg_set(err, -ENOMEM, "out of memory");
-    l->out_w = l->err_w = l->null_r = -1;
+    l->out_w = l->err_w = l->null_r = l->procs_fd = -1;
     l->ntasks = job->ntasks;
     l->uid = job->uid;
     l->gid = job->gid;
@@ -757,6 +795,13 @@ static int launch_create(const struct exec *x, const struct exec_job *job, struc
     for (size_t i = 0; i < argc; i++)
         if (!(l->argv[i] = strdup(job->argv[i])))
             goto nomem;
+    for (struct xcontain *xc = x->contains; xc; xc = xc->next) {
+        if (xc->id == job->id && !xc->timer &&
+            (l->procs_fd = fcntl(contain_procs_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
+            rc = errmsg_set(err, -errno, "the job's cgroup: %s", strerror(errno));
+            goto error;
+        }
+    }
     if ((rc = launch_env(l, job, err)) < 0)
         goto error;
     for (int k = 0; k < l->ntasks; k++) {
@@ -1070,6 +1115,81 @@ error:
     job_destroy(j);
     launch_free(l);
     return rc;
+}
+
+/* ---- containment (contain.h) ---- */
+
+static struct xcontain **contain_find(struct exec *x, uint64_t id)
+{
+    struct xcontain **pp = &x->contains;
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void contain_free(struct exec *x, struct xcontain *xc)
+{
+    struct xcontain **pp = &x->contains;
+    while (*pp != xc)
+        pp = &(*pp)->next;
+    *pp = xc->next;
+    contain_destroy(xc->c);
+    free(xc);
+}
+
+int exec_contain(struct exec *x, uint64_t id, const char *idstr)
+{
+    struct xcontain **pp = contain_find(x, id);
+    if (*pp)
+        return (*pp)->timer ? -EBUSY : 0;
+    struct xcontain *xc = calloc(1, sizeof(*xc));
+    if (!xc)
+        return -ENOMEM;
+    int rc = contain_create(NULL, instance_token(), idstr, &xc->c);
+    if (rc < 0) {
+        free(xc);
+        return rc;
+    }
+    xc->id = id;
+    xc->x = x;
+    xc->next = x->contains;
+    x->contains = xc;
+    return 0;
+}
+
+static void contain_retry(struct ev_loop *loop, uint64_t timer_id, void *arg)
+{
+    struct xcontain *xc = arg;
+    xc->timer = 0;
+    /* killed members leave the group as they exit: moments, not minutes;
+     * a member stuck in the kernel (D state) is given up on after 10 s */
+    if (contain_kill(xc->c) || ++xc->tries >= 100) {
+        contain_free(xc->x, xc);
+        return;
+    }
+    xc->timer = ev_timer_add(loop, 0.1, contain_retry, xc);
+}
+
+void exec_release(struct exec *x, uint64_t id)
+{
+    struct xcontain *xc = *contain_find(x, id);
+    if (!xc || xc->timer)
+        return;
+    if (contain_kill(xc->c))
+        contain_free(x, xc);
+    else
+        xc->timer = ev_timer_add(x->loop, 0.1, contain_retry, xc);
+}
+
+int exec_kill_group(const char *idstr)
+{
+    struct contain *c;
+    if (contain_create(NULL, instance_token(), idstr, &c) < 0)
+        return 0;
+    /* one pass: what a crashed broker's job left is frozen and killed now */
+    contain_kill(c);
+    contain_destroy(c);
+    return 1;
 }
 
 int exec_set_instance(const char *token)

@@ -92,6 +92,18 @@ int exec_set_instance(const char *token);
  * processes signalled, or -errno if /proc cannot be read. */
 int exec_kill_orphans(const char *idstr);
 
+/* Containment (contain.h): a cgroup for job id, which its tasks join
+ * before they run, so that nothing they start outlives the job. Call
+ * before exec_start. 0, or -errno when cgroups cannot be used here (not
+ * root, no freezer hierarchy): then the job has its process groups only. */
+int exec_contain(struct exec *x, uint64_t id, const char *idstr);
+/* The job has ended: kill everything left in its cgroup and remove it
+ * (retried on a timer while members are dying; never waits). */
+void exec_release(struct exec *x, uint64_t id);
+/* After a restart: kill what a crashed broker's job idstr left in its
+ * group (this instance's token must be set first). */
+int exec_kill_group(const char *idstr);
+
 /* Number of jobs with tasks still running. */
 size_t exec_active(const struct exec *x);
 

@@ -5,6 +5,16 @@
 
 #include "exec/executor.h"
 
+int executor_contain(struct executor *x, uint64_t id, const char *idstr)
+{
+    return x->ops->contain(x->impl, id, idstr);
+}
+
+void executor_release(struct executor *x, uint64_t id)
+{
+    x->ops->release(x->impl, id);
+}
+
 int executor_start(struct executor *x, const struct exec_job *job, struct errmsg *err)
 {
     return x->ops->start(x->impl, job, err);
@@ -41,6 +51,16 @@ void executor_destroy(struct executor *x)
 
 /* ---- the local executor ---- */
 
+static int local_contain(void *impl, uint64_t id, const char *idstr)
+{
+    return exec_contain(impl, id, idstr);
+}
+
+static void local_release(void *impl, uint64_t id)
+{
+    exec_release(impl, id);
+}
+
 static int local_start(void *impl, const struct exec_job *job, struct errmsg *err)
 {
     return exec_start(impl, job, err);
@@ -61,6 +81,7 @@ static int local_terminate(void *impl, uint64_t id, double grace)
 static int local_reattach(void *impl, uint64_t id, const char *idstr, int *killed)
 {
     *killed = exec_kill_orphans(idstr);
+    exec_kill_group(idstr);   /* and what detached from them, in its cgroup */
     return -ESRCH;
 }
 
@@ -75,6 +96,8 @@ static void local_destroy(void *impl)
 }
 
 static const struct executor_ops local_ops = {
+    .contain = local_contain,
+    .release = local_release,
     .start = local_start,
     .signal = local_signal,
     .terminate = local_terminate,

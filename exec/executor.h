@@ -19,6 +19,13 @@
 #include "exec/exec.h"
 
 struct executor_ops {
+    /* Per-job containment, set up before start: whatever the job's tasks
+     * start stays in it. 0, or -errno when this executor cannot contain
+     * jobs here (the job then runs without; the job manager says so once). */
+    int (*contain)(void *impl, uint64_t id, const char *idstr);
+    /* ... and torn down when the job has ended: everything left in it is
+     * killed. Never waits. */
+    void (*release)(void *impl, uint64_t id);
     /* Start every task of job. 0, or -errno with err filled when nothing
      * will start (then no callback comes for it). */
     int (*start)(void *impl, const struct exec_job *job, struct errmsg *err);
@@ -50,6 +57,8 @@ typedef struct executor *(*executor_create_f)(struct ev_loop *loop, const struct
 struct executor *executor_local_create(struct ev_loop *loop, const struct exec_ops *cb,
                                        void *cb_arg, void *arg);
 
+int executor_contain(struct executor *x, uint64_t id, const char *idstr);
+void executor_release(struct executor *x, uint64_t id);
 int executor_start(struct executor *x, const struct exec_job *job, struct errmsg *err);
 int executor_signal(struct executor *x, uint64_t id, int sig);
 int executor_terminate(struct executor *x, uint64_t id, double grace);

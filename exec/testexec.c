@@ -9,6 +9,7 @@
 struct tjob {
     uint64_t id;
     int ntasks;
+    bool contained;
     int last_signal;
     bool running;
     struct tjob *next;
@@ -86,6 +87,33 @@ static int later(struct testexec *t, uint64_t id, int stream, int status, const 
     return 0;
 }
 
+static struct tjob *find_or_add(struct testexec *t, uint64_t id)
+{
+    struct tjob *j = find(t, id);
+    if (!j && (j = calloc(1, sizeof(*j)))) {
+        j->id = id;
+        j->next = t->jobs;
+        t->jobs = j;
+    }
+    return j;
+}
+
+static int t_contain(void *impl, uint64_t id, const char *idstr)
+{
+    struct tjob *j = find_or_add(impl, id);
+    if (!j)
+        return -ENOMEM;
+    j->contained = true;
+    return 0;
+}
+
+static void t_release(void *impl, uint64_t id)
+{
+    struct tjob *j = find(impl, id);
+    if (j)
+        j->contained = false;
+}
+
 static int t_start(void *impl, const struct exec_job *job, struct errmsg *err)
 {
     struct testexec *t = impl;
@@ -94,14 +122,9 @@ static int t_start(void *impl, const struct exec_job *job, struct errmsg *err)
         t->fail_next = 0;
         return errmsg_set(err, rc, "cannot start (testexec)");
     }
-    struct tjob *j = find(t, job->id);
-    if (!j) {
-        if (!(j = calloc(1, sizeof(*j))))
-            return errmsg_set(err, -ENOMEM, "out of memory");
-        j->id = job->id;
-        j->next = t->jobs;
-        t->jobs = j;
-    }
+    struct tjob *j = find_or_add(t, job->id);
+    if (!j)
+        return errmsg_set(err, -ENOMEM, "out of memory");
     j->ntasks = job->ntasks;
     j->running = true;
     return 0;
@@ -162,6 +185,8 @@ static void t_destroy(void *impl)
 }
 
 static const struct executor_ops test_ops = {
+    .contain = t_contain,
+    .release = t_release,
     .start = t_start,
     .signal = t_signal,
     .terminate = t_terminate,
@@ -201,6 +226,12 @@ int testexec_finish(struct testexec *t, uint64_t id, int status)
 {
     struct tjob *j = find(t, id);
     return j && j->running ? later(t, id, 0, status, NULL) : -ENOENT;
+}
+
+bool testexec_contained(struct testexec *t, uint64_t id)
+{
+    struct tjob *j = find(t, id);
+    return j && j->contained;
 }
 
 bool testexec_running(struct testexec *t, uint64_t id)

@@ -23,6 +23,8 @@ int testexec_output(struct testexec *t, uint64_t id, int stream, const char *dat
 /* Every task of the job exits with status. -ENOENT if not running. */
 int testexec_finish(struct testexec *t, uint64_t id, int status);
 bool testexec_running(struct testexec *t, uint64_t id);
+/* Between the job's contain and release. */
+bool testexec_contained(struct testexec *t, uint64_t id);
 /* Tasks the job was started with (0 if never started). */
 int testexec_ntasks(struct testexec *t, uint64_t id);
 /* The last signal the job got (terminate counts as SIGTERM), 0 if none. */

@@ -200,6 +200,8 @@ void jm_job_finish(struct jobmgr *m, struct job *job, int status)
         job->timer = 0;
     }
     jm_post_event(m, job, "finish", json_pack("{s:i}", "status", status));
+    /* what its tasks started and left behind ends with them */
+    executor_release(m->exec, job->id);
     job->status = status;
     jm_apply(m, job, JOBEV_FINISH);
 }

@@ -133,6 +133,13 @@ void jm_job_start(struct jobmgr *m, struct job *job)
     }
 
     if (ntasks > 0) {
+        /* nothing the job starts outlives it: say once where that cannot be */
+        int crc = executor_contain(m->exec, job->id, job->idstr);
+        if (crc < 0 && !m->contain_warned) {
+            m->contain_warned = true;
+            syslog(LOG_WARNING, "jobs are contained by process groups only (no cgroup: %s): "
+                   "a task that detaches (setsid) may outlive its job", strerror(-crc));
+        }
         struct exec_job ej = {
             .id = job->id,
             .idstr = job->idstr,

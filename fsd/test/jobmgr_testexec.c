@@ -149,10 +149,12 @@ static void test_outcomes(struct env *e)
     is_str(state(e, a), "RUN", "a job runs once its allocation is committed");
     ok(testexec_running(e->x, a), "the executor was asked to start it");
     is(testexec_ntasks(e->x, a), 1, "with its one task");
+    ok(testexec_contained(e->x, a), "contained while it runs");
     ok(testexec_output(e->x, a, 1, "hello\n") == 0, "its task writes to stdout");
     ok(testexec_finish(e->x, a, 0) == 0, "its tasks exit 0");
     turns(e, 2);
     is_str(state(e, a), "INACTIVE", "it ends");
+    ok(!testexec_contained(e->x, a), "its containment was torn down");
     is_str(result(e, a, buf, sizeof(buf)), "COMPLETED 0", "COMPLETED 0");
     char out[16] = "";
     struct job *job = jobmgr_lookup(e->m, a);

@@ -1,0 +1,35 @@
+/* contain.h - per-job containment: every process a job starts, however it
+ * detaches (setsid, double fork, nohup), stays in the job's cgroup, and
+ * everything in it is killed when the job ends, as Slurm's proctrack/cgroup
+ * does. Uses the cgroup v1 freezer hierarchy (FACTS: cgroup v1 here):
+ * freeze, SIGKILL every member, thaw, remove.
+ *
+ * Needs write access to /sys/fs/cgroup/freezer (a root broker); where that
+ * is missing, contain_create() says so (-EACCES, -ENOENT...) and a job has
+ * its process groups only.
+ */
+#ifndef FLUXFS_CONTAIN_H
+#define FLUXFS_CONTAIN_H
+
+#include <stdbool.h>
+
+struct contain;
+
+/* The group of job idstr of instance (its FLUXFS_INSTANCE token, or "" for
+ * none) under root (NULL: /sys/fs/cgroup/freezer/fluxfs). 0 or -errno. */
+int contain_create(const char *root, const char *instance, const char *idstr,
+                   struct contain **out);
+/* Open on the group's cgroup.procs for writing: a new task writes "0" to
+ * it before it runs anything (async-signal-safe: one write). */
+int contain_procs_fd(const struct contain *c);
+/* Kill every process in the group. true once the group is empty and
+ * removed; false: its members are still dying, call again later. Never
+ * waits. */
+bool contain_kill(struct contain *c);
+/* Free the handle (the group stays if not removed yet). NULL-safe. */
+void contain_destroy(struct contain *c);
+/* The instance's directory of groups, removed if no group is left in it
+ * (at the broker's exit). */
+void contain_remove_instance(const char *root, const char *instance);
+
+#endif
