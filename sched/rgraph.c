@@ -9,15 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/hostlist.h"
 #include "common/idset.h"
 #include "sched/graph.h"
 #include "sched/rgraph.h"
+#include "sched/rread.h"
 #include "sched/rv1.h"
-
-/* Sanity limits for R documents, so a typo cannot allocate gigabytes. */
-#define RGRAPH_MAX_RANKS (1 << 20)
-#define RGRAPH_MAX_CHILD_ID (1 << 16)
 
 struct rgraph {
     int nnodes;
@@ -204,272 +200,63 @@ out:
     return g;
 }
 
-/* Decode an idset into a sorted int array. */
-static int idset_to_array(const char *text, int max, int **out, int *count)
+/* The ids of s, ascending, as a new array. */
+static int ids_to_array(const struct idset *s, int **out, int *count)
 {
-    struct idset *s = idset_decode(text);
-    if (!s)
-        return -errno;
     size_t n = idset_count(s);
-    int *a = NULL;
+    int *a = malloc((n ? n : 1) * sizeof(int));
+    if (!a)
+        return -ENOMEM;
     int i = 0;
-    if (n > 0 && idset_first(s) >= 0) {
-        int last = -1;
-        for (int id = idset_first(s); id >= 0; id = idset_next(s, (unsigned)id))
-            last = id;
-        if (last >= max) {
-            idset_destroy(s);
-            return -ERANGE;
-        }
-        if (!(a = malloc(n * sizeof(int)))) {
-            idset_destroy(s);
-            return -ENOMEM;
-        }
-        for (int id = idset_first(s); id >= 0; id = idset_next(s, (unsigned)id))
-            a[i++] = id;
-    }
-    idset_destroy(s);
+    for (int id = idset_first(s); id >= 0; id = idset_next(s, (unsigned)id))
+        a[i++] = id;
     *out = a;
     *count = i;
     return 0;
 }
 
-static int cmp_node_rank(const void *a, const void *b)
-{
-    const struct rgraph_node *x = a, *y = b;
-    return (x->rank > y->rank) - (x->rank < y->rank);
-}
-
-/* Parse children of one R_lite entry into the template node t. */
-static int parse_children(json_t *entry, size_t idx, struct rgraph_node *t, struct errmsg *err)
-{
-    json_t *children = json_object_get(entry, "children");
-    if (!json_is_object(children))
-        return errmsg_set(err, -EINVAL, "R_lite[%zu].children: must be an object", idx);
-    json_t *core = json_object_get(children, "core");
-    if (!json_is_string(core))
-        return errmsg_set(err, -EINVAL, "R_lite[%zu].children.core: must be an idset string", idx);
-    int rc = idset_to_array(json_string_value(core), RGRAPH_MAX_CHILD_ID, &t->core_ids, &t->ncores);
-    if (rc == -ENOMEM)
-        return errmsg_set(err, rc, "out of memory");
-    if (rc < 0 || t->ncores == 0)
-        return errmsg_set(err, -EINVAL, "R_lite[%zu].children.core: invalid idset '%s'",
-                          idx, json_string_value(core));
-    json_t *gpu = json_object_get(children, "gpu");
-    if (gpu) {
-        if (!json_is_string(gpu))
-            return errmsg_set(err, -EINVAL, "R_lite[%zu].children.gpu: must be an idset string", idx);
-        rc = idset_to_array(json_string_value(gpu), RGRAPH_MAX_CHILD_ID, &t->gpu_ids, &t->ngpus);
-        if (rc == -ENOMEM)
-            return errmsg_set(err, rc, "out of memory");
-        if (rc < 0)
-            return errmsg_set(err, -EINVAL, "R_lite[%zu].children.gpu: invalid idset '%s'",
-                              idx, json_string_value(gpu));
-    }
-    return 0;
-}
-
-static int *dup_ints(const int *a, int n)
-{
-    int *d = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    if (d && n > 0)
-        memcpy(d, a, (size_t)n * sizeof(int));
-    return d;
-}
-
-/* Append one node per rank in ranks, copying the template t. */
-static int add_ranks(struct rgraph *g, size_t *cap, const struct idset *ranks,
-                     const struct rgraph_node *t, long ncpus)
-{
-    size_t need = (size_t)g->nnodes + idset_count(ranks);
-    if (need > *cap) {
-        size_t ncap = *cap ? *cap : 8;
-        while (ncap < need)
-            ncap *= 2;
-        struct rgraph_node *nn = realloc(g->nodes, ncap * sizeof(*nn));
-        if (!nn)
-            return -ENOMEM;
-        g->nodes = nn;
-        *cap = ncap;
-    }
-    for (int r = idset_first(ranks); r >= 0; r = idset_next(ranks, (unsigned)r)) {
-        struct rgraph_node *n = &g->nodes[g->nnodes];
-        memset(n, 0, sizeof(*n));
-        n->rank = r;
-        n->ncores = t->ncores;
-        n->ngpus = t->ngpus;
-        g->nnodes++;
-        if (!(n->core_ids = dup_ints(t->core_ids, t->ncores))
-            || !(n->core_cpus = malloc((size_t)t->ncores * sizeof(int))))
-            return -ENOMEM;
-        for (int i = 0; i < t->ncores; i++)
-            n->core_cpus[i] = t->core_ids[i] < ncpus ? t->core_ids[i] : -1;
-        if (t->ngpus > 0 && !(n->gpu_ids = dup_ints(t->gpu_ids, t->ngpus)))
-            return -ENOMEM;
-    }
-    return 0;
-}
-
-static int name_nodes(struct rgraph *g, json_t *nodelist, struct errmsg *err)
-{
-    if (!nodelist) {
-        char *host = local_hostname();
-        if (!host)
-            return errmsg_set(err, -ENOMEM, "out of memory");
-        for (int i = 0; i < g->nnodes; i++) {
-            struct rgraph_node *n = &g->nodes[i];
-            if (g->nnodes == 1)
-                n->name = strdup(host);
-            else if (asprintf(&n->name, "%s-%d", host, n->rank) < 0)
-                n->name = NULL;
-            if (!n->name) {
-                free(host);
-                return errmsg_set(err, -ENOMEM, "out of memory");
-            }
-        }
-        free(host);
-        return 0;
-    }
-    if (!json_is_array(nodelist))
-        return errmsg_set(err, -EINVAL, "nodelist: must be an array of hostlist strings");
-    struct hostlist *hl = hostlist_create();
-    if (!hl)
-        return errmsg_set(err, -ENOMEM, "out of memory");
-    int rc = 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(nodelist, i, v) {
-        if (!json_is_string(v)) {
-            rc = errmsg_set(err, -EINVAL, "nodelist[%zu]: must be a hostlist string", i);
-            goto out;
-        }
-        if (hostlist_append(hl, json_string_value(v)) < 0) {
-            rc = errmsg_set(err, -EINVAL, "nodelist[%zu]: invalid hostlist '%s'",
-                            i, json_string_value(v));
-            goto out;
-        }
-    }
-    if (hostlist_count(hl) != (size_t)g->nnodes) {
-        rc = errmsg_set(err, -EINVAL, "nodelist names %zu hosts but R_lite has %d ranks",
-                        hostlist_count(hl), g->nnodes);
-        goto out;
-    }
-    for (int k = 0; k < g->nnodes; k++) {
-        if (!(g->nodes[k].name = strdup(hostlist_nth(hl, (size_t)k)))) {
-            rc = errmsg_set(err, -ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-out:
-    hostlist_destroy(hl);
-    return rc;
-}
-
 struct rgraph *rgraph_create_R(const char *text, size_t len, struct errmsg *err)
 {
     json_error_t jerr;
-    json_t *R = NULL;
+    struct rread_r *r = NULL;
     struct rgraph *g = NULL;
-    struct idset *seen = NULL;
-    struct rgraph_node t = { 0 };
-    size_t cap = 0;
     long ncpus = online_cpus();
-    int rc;
 
     if (!text) {
         errmsg_set(err, -EINVAL, "R: no text");
         return NULL;
     }
-    if (!(R = json_loadb(text, len, 0, &jerr))) {
+    json_t *R = json_loadb(text, len, 0, &jerr);
+    if (!R) {
         errmsg_set(err, -EINVAL, "R: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return NULL;
     }
-    if (!json_is_object(R)) {
-        errmsg_set(err, -EINVAL, "R: must be a JSON object");
+    /* R is read once, by rread.h, for every use */
+    if (rread_parse(R, &r, err) < 0)
         goto error;
-    }
-    json_t *version = json_object_get(R, "version");
-    if (!json_is_integer(version)) {
-        errmsg_set(err, -EINVAL, "R: version: missing or not an integer");
-        goto error;
-    }
-    if (json_integer_value(version) != 1) {
-        errmsg_set(err, -EINVAL, "R: unsupported version %lld",
-                   (long long)json_integer_value(version));
-        goto error;
-    }
-    json_t *exec = json_object_get(R, "execution");
-    if (!json_is_object(exec)) {
-        errmsg_set(err, -EINVAL, "R: execution: missing or not an object");
-        goto error;
-    }
-    json_t *rlite = json_object_get(exec, "R_lite");
-    if (!json_is_array(rlite) || json_array_size(rlite) == 0) {
-        errmsg_set(err, -EINVAL, "R: execution.R_lite: must be a non-empty array");
-        goto error;
-    }
-    if (!(g = calloc(1, sizeof(*g))) || !(seen = idset_create(64)))
+    size_t n = rread_nnodes(r);
+    if (!(g = calloc(1, sizeof(*g))) || !(g->nodes = calloc(n, sizeof(*g->nodes))))
         goto nomem;
-
-    size_t i;
-    json_t *entry;
-    json_array_foreach(rlite, i, entry) {
-        if (!json_is_object(entry)) {
-            errmsg_set(err, -EINVAL, "R: R_lite[%zu]: must be an object", i);
-            goto error;
-        }
-        json_t *rank = json_object_get(entry, "rank");
-        if (!json_is_string(rank)) {
-            errmsg_set(err, -EINVAL, "R: R_lite[%zu].rank: must be an idset string", i);
-            goto error;
-        }
-        struct idset *ranks = idset_decode(json_string_value(rank));
-        if (!ranks || idset_count(ranks) == 0
-            || idset_count(ranks) + (size_t)g->nnodes > RGRAPH_MAX_RANKS) {
-            errmsg_set(err, -EINVAL, "R: R_lite[%zu].rank: invalid idset '%s'",
-                       i, json_string_value(rank));
-            idset_destroy(ranks);
-            goto error;
-        }
-        for (int r = idset_first(ranks); r >= 0; r = idset_next(ranks, (unsigned)r)) {
-            if (idset_test(seen, (unsigned)r)) {
-                errmsg_set(err, -EINVAL, "R: R_lite[%zu].rank: rank %d appears more than once", i, r);
-                idset_destroy(ranks);
-                goto error;
-            }
-            if (idset_set(seen, (unsigned)r) < 0) {
-                idset_destroy(ranks);
-                goto nomem;
-            }
-        }
-        struct errmsg cerr;
-        if ((rc = parse_children(entry, i, &t, &cerr)) < 0) {
-            errmsg_set(err, rc, "R: %s", cerr.text);
-            idset_destroy(ranks);
-            goto error;
-        }
-        rc = add_ranks(g, &cap, ranks, &t, ncpus);
-        idset_destroy(ranks);
-        node_release(&t);
-        memset(&t, 0, sizeof(t));
-        if (rc < 0)
+    for (size_t k = 0; k < n; k++) {
+        const struct rread_node *rn = rread_node(r, k);
+        struct rgraph_node *gn = &g->nodes[g->nnodes++];
+        gn->rank = rn->rank;
+        if (!(gn->name = strdup(rn->name)) || ids_to_array(rn->cores, &gn->core_ids, &gn->ncores) < 0
+            || (rn->gpus && ids_to_array(rn->gpus, &gn->gpu_ids, &gn->ngpus) < 0)
+            || !(gn->core_cpus = malloc((size_t)gn->ncores * sizeof(int))))
             goto nomem;
-    }
-    qsort(g->nodes, (size_t)g->nnodes, sizeof(*g->nodes), cmp_node_rank);
-    struct errmsg nerr;
-    if ((rc = name_nodes(g, json_object_get(exec, "nodelist"), &nerr)) < 0) {
-        errmsg_set(err, rc, "R: %s", nerr.text);
-        goto error;
+        /* described cores this machine has are bound to the same number */
+        for (int c = 0; c < gn->ncores; c++)
+            gn->core_cpus[c] = gn->core_ids[c] < ncpus ? gn->core_ids[c] : -1;
     }
     compute_totals(g);
-    idset_destroy(seen);
+    rread_r_destroy(r);
     json_decref(R);
     return g;
 nomem:
     errmsg_set(err, -ENOMEM, "out of memory");
 error:
-    node_release(&t);
-    idset_destroy(seen);
+    rread_r_destroy(r);
     rgraph_destroy(g);
     json_decref(R);
     return NULL;

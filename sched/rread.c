@@ -22,13 +22,12 @@ struct entry {
 };
 
 struct rnode {
-    int rank;
+    struct rread_node pub;     /* name: into the hostlist, or names[] */
     int entry;
-    const char *name;          /* into the hostlist, or names[] */
     int vertex;
 };
 
-struct rload {
+struct rread_r {
     size_t nentries;
     struct entry *entries;
     size_t nnodes;
@@ -37,7 +36,7 @@ struct rload {
     char *names;               /* generated names, when there is no nodelist */
 };
 
-static void rload_release(struct rload *l)
+static void rload_release(struct rread_r *l)
 {
     for (size_t i = 0; i < l->nentries; i++) {
         idset_destroy(l->entries[i].cores);
@@ -89,10 +88,10 @@ static int read_children(json_t *entry, size_t i, struct entry *e, struct errmsg
 static int cmp_rank(const void *a, const void *b)
 {
     const struct rnode *x = a, *y = b;
-    return (x->rank > y->rank) - (x->rank < y->rank);
+    return (x->pub.rank > y->pub.rank) - (x->pub.rank < y->pub.rank);
 }
 
-static int read_rlite(struct rload *l, json_t *rlite, struct errmsg *err)
+static int read_rlite(struct rread_r *l, json_t *rlite, struct errmsg *err)
 {
     size_t n = json_array_size(rlite), cap = 0;
     struct idset *seen = NULL;
@@ -147,18 +146,23 @@ static int read_rlite(struct rload *l, json_t *rlite, struct errmsg *err)
                 rc = errmsg_set(err, -ENOMEM, "out of memory");
                 goto out;
             }
-            l->nodes[l->nnodes++] = (struct rnode){ .rank = r, .entry = (int)i, .vertex = -1 };
+            l->nodes[l->nnodes++] = (struct rnode){
+                .pub = { .rank = r }, .entry = (int)i, .vertex = -1 };
         }
         idset_destroy(ranks);
     }
     qsort(l->nodes, l->nnodes, sizeof(*l->nodes), cmp_rank);
+    for (size_t k = 0; k < l->nnodes; k++) {
+        l->nodes[k].pub.cores = l->entries[l->nodes[k].entry].cores;
+        l->nodes[k].pub.gpus = l->entries[l->nodes[k].entry].gpus;
+    }
 out:
     idset_destroy(seen);
     return rc;
 }
 
 /* Hosts map to ranks in ascending rank order (RFC 20). */
-static int read_nodelist(struct rload *l, json_t *nodelist, struct errmsg *err)
+static int read_nodelist(struct rread_r *l, json_t *nodelist, struct errmsg *err)
 {
     if (!nodelist) {
         char host[256];
@@ -173,8 +177,8 @@ static int read_nodelist(struct rload *l, json_t *nodelist, struct errmsg *err)
             if (l->nnodes == 1)
                 snprintf(name, width, "%s", host);
             else
-                snprintf(name, width, "%s-%d", host, l->nodes[k].rank);
-            l->nodes[k].name = name;
+                snprintf(name, width, "%s-%d", host, l->nodes[k].pub.rank);
+            l->nodes[k].pub.name = name;
         }
         return 0;
     }
@@ -195,17 +199,17 @@ static int read_nodelist(struct rload *l, json_t *nodelist, struct errmsg *err)
         return errmsg_set(err, -EINVAL, "nodelist names %zu hosts but R_lite has %zu ranks",
                           hostlist_count(l->hl), l->nnodes);
     for (size_t k = 0; k < l->nnodes; k++)
-        l->nodes[k].name = hostlist_nth(l->hl, k);
+        l->nodes[k].pub.name = hostlist_nth(l->hl, k);
     return 0;
 }
 
-static struct rnode *find_rank(struct rload *l, int rank)
+static struct rnode *find_rank(struct rread_r *l, int rank)
 {
-    struct rnode key = { .rank = rank };
+    struct rnode key = { .pub = { .rank = rank } };
     return bsearch(&key, l->nodes, l->nnodes, sizeof(*l->nodes), cmp_rank);
 }
 
-static int add_properties(struct rload *l, struct graph *g, json_t *props, struct errmsg *err)
+static int add_properties(struct rread_r *l, struct graph *g, json_t *props, struct errmsg *err)
 {
     if (!props)
         return 0;
@@ -245,7 +249,7 @@ static int add_children(struct graph *g, int parent, int rank, const char *type,
     return 0;
 }
 
-static int add_nodes(struct rload *l, struct graph *g, struct errmsg *err)
+static int add_nodes(struct rread_r *l, struct graph *g, struct errmsg *err)
 {
     int rc = graph_add_vertex(g, -1, "cluster", "cluster", NULL, 0, 1, NULL, -1, err);
     if (rc < 0)
@@ -254,58 +258,89 @@ static int add_nodes(struct rload *l, struct graph *g, struct errmsg *err)
         struct rnode *n = &l->nodes[k];
         const struct entry *e = &l->entries[n->entry];
         /* Fluxion's split: "fluke12" has basename fluke and id 12 */
-        size_t len = strlen(n->name), d = len;
-        while (d > 0 && isdigit((unsigned char)n->name[d - 1]))
+        const char *name = n->pub.name;
+        int rank = n->pub.rank;
+        size_t len = strlen(name), d = len;
+        while (d > 0 && isdigit((unsigned char)name[d - 1]))
             d--;
-        int64_t id = d < len && len - d < 19 ? strtoll(n->name + d, NULL, 10) : 0;
+        int64_t id = d < len && len - d < 19 ? strtoll(name + d, NULL, 10) : 0;
         char base[256];
-        snprintf(base, sizeof(base), "%.*s", (int)(d > 0 ? d : len), n->name);
-        if ((rc = n->vertex = graph_add_vertex(g, 0, "node", base, n->name, id, 1, NULL,
-                                               n->rank, err)) < 0
-            || (rc = add_children(g, n->vertex, n->rank, "core", e->cores, err)) < 0
-            || (rc = add_children(g, n->vertex, n->rank, "gpu", e->gpus, err)) < 0)
+        snprintf(base, sizeof(base), "%.*s", (int)(d > 0 ? d : len), name);
+        if ((rc = n->vertex = graph_add_vertex(g, 0, "node", base, name, id, 1, NULL,
+                                               rank, err)) < 0
+            || (rc = add_children(g, n->vertex, rank, "core", e->cores, err)) < 0
+            || (rc = add_children(g, n->vertex, rank, "gpu", e->gpus, err)) < 0)
             return rc;
     }
     return 0;
 }
 
-int rread_load_json(json_t *R, struct graph **out, struct errmsg *err)
+/* The checks and reading every user of R shares; errors unprefixed. */
+static int parse(json_t *R, struct rread_r *l, struct errmsg *e)
 {
-    struct rload l = { 0 };
-    struct graph *g = NULL;
-    struct errmsg e;
-    int rc;
-    if (!json_is_object(R)) {
-        rc = errmsg_set(&e, -EINVAL, "must be a JSON object");
-        goto out;
-    }
+    if (!json_is_object(R))
+        return errmsg_set(e, -EINVAL, "must be a JSON object");
     json_t *version = json_object_get(R, "version");
     json_t *exec = json_object_get(R, "execution");
     json_t *rlite = json_object_get(exec, "R_lite");
-    if (!json_is_integer(version)) {
-        rc = errmsg_set(&e, -EINVAL, "version: missing or not an integer");
-        goto out;
+    if (!json_is_integer(version))
+        return errmsg_set(e, -EINVAL, "version: missing or not an integer");
+    if (json_integer_value(version) != 1)
+        return errmsg_set(e, -EINVAL, "unsupported version %lld",
+                          (long long)json_integer_value(version));
+    if (!json_is_object(exec))
+        return errmsg_set(e, -EINVAL, "execution: missing or not an object");
+    if (!json_is_array(rlite) || json_array_size(rlite) == 0)
+        return errmsg_set(e, -EINVAL, "execution.R_lite: must be a non-empty array");
+    int rc = read_rlite(l, rlite, e);
+    return rc < 0 ? rc : read_nodelist(l, json_object_get(exec, "nodelist"), e);
+}
+
+int rread_parse(json_t *R, struct rread_r **out, struct errmsg *err)
+{
+    struct errmsg e;
+    struct rread_r *l = calloc(1, sizeof(*l));
+    int rc = l ? parse(R, l, &e) : errmsg_set(&e, -ENOMEM, "out of memory");
+    if (rc < 0) {
+        errmsg_set(err, rc, "R: %s", e.text);
+        rread_r_destroy(l);
+        return rc;
     }
-    if (json_integer_value(version) != 1) {
-        rc = errmsg_set(&e, -EINVAL, "unsupported version %lld",
-                        (long long)json_integer_value(version));
-        goto out;
-    }
-    if (!json_is_object(exec)) {
-        rc = errmsg_set(&e, -EINVAL, "execution: missing or not an object");
-        goto out;
-    }
-    if (!json_is_array(rlite) || json_array_size(rlite) == 0) {
-        rc = errmsg_set(&e, -EINVAL, "execution.R_lite: must be a non-empty array");
-        goto out;
-    }
-    if ((rc = read_rlite(&l, rlite, &e)) < 0
-        || (rc = read_nodelist(&l, json_object_get(exec, "nodelist"), &e)) < 0)
+    *out = l;
+    return 0;
+}
+
+size_t rread_nnodes(const struct rread_r *r)
+{
+    return r->nnodes;
+}
+
+const struct rread_node *rread_node(const struct rread_r *r, size_t k)
+{
+    return k < r->nnodes ? &r->nodes[k].pub : NULL;
+}
+
+void rread_r_destroy(struct rread_r *r)
+{
+    if (!r)
+        return;
+    rload_release(r);
+    free(r);
+}
+
+int rread_load_json(json_t *R, struct graph **out, struct errmsg *err)
+{
+    struct rread_r l = { 0 };
+    struct graph *g = NULL;
+    struct errmsg e;
+    int rc;
+    if ((rc = parse(R, &l, &e)) < 0)
         goto out;
     if (!(g = graph_create())) {
         rc = errmsg_set(&e, -ENOMEM, "out of memory");
         goto out;
     }
+    json_t *exec = json_object_get(R, "execution");
     if ((rc = add_nodes(&l, g, &e)) < 0
         || (rc = add_properties(&l, g, json_object_get(exec, "properties"), &e)) < 0
         || (rc = graph_finalize(g, &e)) < 0)

@@ -17,6 +17,28 @@
 #include "common/errmsg.h"
 #include "sched/graph.h"
 
+struct idset;
+
+/* The nodes an R describes, parsed and checked once: the one reader of R
+ * (rread_load_json, rgraph_create_R and the job shell's placement all
+ * build on it). */
+struct rread_node {
+    int rank;                    /* R_lite rank */
+    const char *name;            /* from the nodelist, or made from this host */
+    const struct idset *cores;   /* never empty */
+    const struct idset *gpus;    /* or NULL */
+};
+struct rread_r;
+
+/* Parse R (borrowed; version 1, R_lite, nodelist). 0 with *out its nodes
+ * in rank order, or -EINVAL ("R: R_lite[1].rank: ...") / -ENOMEM with err
+ * filled. */
+int rread_parse(json_t *R, struct rread_r **out, struct errmsg *err);
+size_t rread_nnodes(const struct rread_r *r);
+const struct rread_node *rread_node(const struct rread_r *r, size_t k);
+/* NULL-safe. */
+void rread_r_destroy(struct rread_r *r);
+
 /* Build the graph of R (borrowed). On success *out owns a new finalized
  * graph and 0 is returned; otherwise -EINVAL with err ("R: R_lite[1].rank:
  * ...") or -ENOMEM, and *out untouched. */
