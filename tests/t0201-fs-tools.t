@@ -8,13 +8,15 @@ fluxfs_start || bail_out "cannot mount"
 J=$MNT/jobs
 
 # tail -f follows a job printing lines slowly
-mkjob 'for i in 1 2 3 4 5; do echo tick-$i; sleep 0.2; done' > slow.yaml
+# (the job waits for the test after its first line: no race with a clock)
+mkjob "echo tick-1; while [ ! -e $T/go ]; do sleep 0.05; done; for i in 2 3 4 5; do echo tick-\$i; sleep 0.2; done" > slow.yaml
 id=$(submit slow.yaml)
-timeout 10 tail -f "$J/$id/stdout" > tail.out 2>/dev/null &
+timeout 20 tail -f "$J/$id/stdout" > tail.out 2>/dev/null &
 tp=$!
-ok "tail -f sees the first line while the job runs" wait_until 5 grep -q tick-1 tail.out
+ok "tail -f sees the first line while the job runs" wait_until 10 grep -q tick-1 tail.out
 is "$(job_state "$id")" RUN "the job is still running then"
-ok "tail -f sees the last line" wait_until 10 grep -q tick-5 tail.out
+touch go
+ok "tail -f sees the last line" wait_until 15 grep -q tick-5 tail.out
 kill "$tp" 2>/dev/null; wait "$tp" 2>/dev/null
 is "$(cat tail.out | tr '\n' ' ')" "tick-1 tick-2 tick-3 tick-4 tick-5 " "tail -f output is complete and in order"
 is "$(wait_job "$id")" "COMPLETED 0" "job completed"
