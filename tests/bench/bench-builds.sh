@@ -1,0 +1,77 @@
+#!/bin/bash
+# bench-builds.sh OLD_BUILD NEW_BUILD - the same three figures for two
+# builds of fluxfs, interleaved in one run (old, new, old, new...), beside
+# the ceilings measured in the same run: whether a change (a refactoring)
+# made fluxfs slower. Not part of the test suite: figures depend on the
+# machine and its load; run it on a quiet machine.
+#   REPS=3   rounds (median reported, [min-max])
+#   N=1000   jobs for the end-to-end bulk figure
+#   SUB=2000 submissions from 4 C clients
+#   LAT=30   `fluxfs run true` in a loop
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 OLD_BUILD NEW_BUILD" >&2; exit 2; }
+OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd)
+REPS=${REPS:-3}; N=${N:-1000}; SUB=${SUB:-2000}; LAT=${LAT:-30}
+work=$(mktemp -d /tmp/fluxfs-bench-builds.XXXXXX)
+MNT=$work/mnt
+cleanup() {
+	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
+	fusermount3 -u "$work/null" 2>/dev/null || true
+	rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) * 1000 }'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+spread() {   # "median [min-max]" of the words on stdin
+	local v; v=$(tr ' ' '\n' | grep -v '^$' | sort -g | tr '\n' ' ')
+	echo "$v" | awk '{ printf "%s [%s-%s]", $(int((NF + 1) / 2)), $1, $NF }'
+}
+active() { awk '/^(new|depend|priority|sched|run|cleanup):/ { n += $2 } END { print n + 0 }' "$MNT/status"; }
+idle() { while [ "$(active)" != 0 ]; do sleep 0.01; done; }
+
+start() {   # start BUILD: a fresh instance of that build at $MNT
+	rm -rf --one-file-system "$work/state"; mkdir -p "$work/state" "$MNT"
+	"$1/fsd/fluxfsd" --state "$work/state" --purge-age 60 "$MNT"
+}
+stop() { fusermount3 -u "$MNT"; while pgrep -f -- "--state $work/state" >/dev/null; do sleep 0.05; done; }
+
+measure() {   # measure BUILD -> "e2e_rate sub4_rate lat_ms"
+	local b=$1 t0 t1 e2e sub4 lat i v=
+	start "$b"
+	t0=$(now); "$b/tools/fluxfs" -m "$MNT" submit --cc="1-$N" true >/dev/null; idle; t1=$(now)
+	e2e=$(rate "$N" "$t0" "$t1")
+	sub4=$("$b/tests/bench/bench-submit" "$MNT" "$SUB" 4 | grep -o "= [0-9.]*" | head -1 | awk '{ printf "%.0f", $2 }')
+	idle
+	for ((i = 0; i < LAT; i++)); do
+		t0=$(now); "$b/tools/fluxfs" -m "$MNT" run true; t1=$(now)
+		v+=" $(ms "$t0" "$t1")"
+	done
+	lat=$(echo "$v" | median)
+	stop
+	echo "$e2e $sub4 $lat"
+}
+
+B=$NEW/tests/bench
+echo "# ceilings" >&2
+spawn2=$("$B/bench-spawn" 2000 2 | grep -o "= [0-9.]*" | head -1 | awk '{ printf "%.0f", $2 }')
+mkdir -p "$work/null"; "$B/bench-nullfs" "$work/null" & sleep 0.5
+null4=$("$B/bench-submit" "$work/null" "$SUB" 4 --create | grep -o "= [0-9.]*" | head -1 | awk '{ printf "%.0f", $2 }')
+fusermount3 -u "$work/null"
+declare -A r
+for ((k = 1; k <= REPS; k++)); do
+	for which in old new; do
+		b=$OLD; [ "$which" = new ] && b=$NEW
+		echo "# round $k: $which" >&2
+		read -r e s l < <(measure "$b")
+		r[$which.e2e]+=" $e"; r[$which.sub]+=" $s"; r[$which.lat]+=" $l"
+	done
+done
+printf '\n%s, %s cores, load %s; REPS=%s\n' "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPS"
+printf '| %-42s | %-22s | %-22s | %-30s |\n' measurement "old (median [min-max])" "new (median [min-max])" "ceiling, same run"
+printf '|%s|%s|%s|%s|\n' "--------------------------------------------" "------------------------" "------------------------" "--------------------------------"
+printf '| %-42s | %-22s | %-22s | %-30s |\n' "end to end, --cc=1-$N true (jobs/s)" "$(echo "${r[old.e2e]}" | spread)" "$(echo "${r[new.e2e]}" | spread)" "spawn+wait, 2 in flight: $spawn2"
+printf '| %-42s | %-22s | %-22s | %-30s |\n' "queue/new submissions, 4 C clients (/s)" "$(echo "${r[old.sub]}" | spread)" "$(echo "${r[new.sub]}" | spread)" "raw FUSE creates, 4: $null4"
+printf '| %-42s | %-22s | %-22s | %-30s |\n' "fluxfs run true, median of $LAT (ms)" "$(echo "${r[old.lat]}" | spread)" "$(echo "${r[new.lat]}" | spread)" ""
