@@ -190,7 +190,21 @@ static void pipe_close(struct xjob *j, struct xpipe *p)
     p->fd = -1;
 }
 
-/* Kill whatever is left, reap it, release fds and memory.  No callbacks. */
+/* SIGKILL a task and its group, and reap it if it has already gone. Never
+ * waits: a task killed while it waits in the kernel (a FLUSH on the
+ * broker's own mount cannot be interrupted, even by SIGKILL) exits only
+ * once that is answered, and the caller may be the thread that would
+ * answer it. One not reaped here is reaped by init once we have exited. */
+static void kill_task(pid_t pid)
+{
+    /* The group may not exist yet if the child has not run. */
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, WNOHANG) < 0 && errno == EINTR)
+        ;
+}
+
+/* Kill whatever is left, release fds and memory.  No callbacks. */
 static void job_destroy(struct xjob *j)
 {
     if (!j)
@@ -198,11 +212,7 @@ static void job_destroy(struct xjob *j)
     for (int i = 0; i < j->ntasks; i++) {
         struct xtask *t = &j->tasks[i];
         if (t->pid > 0) {
-            /* The group may not exist yet if the child has not run. */
-            kill(-t->pid, SIGKILL);
-            kill(t->pid, SIGKILL);
-            while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+            kill_task(t->pid);
             t->pid = 0;
         }
         if (t->pidfd >= 0) {
@@ -962,17 +972,12 @@ static void *launcher_main(void *arg)
     return NULL;
 }
 
-/* Kill and reap what a launch started for a job that no longer wants it. */
+/* Kill what a launch started for a job that no longer wants it. */
 static void launch_discard(struct xlaunch *l)
 {
-    for (int k = 0; k < l->ntasks; k++) {
-        if (l->pids[k] <= 0)
-            continue;
-        kill(-l->pids[k], SIGKILL);
-        kill(l->pids[k], SIGKILL);
-        while (waitpid(l->pids[k], NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
+    for (int k = 0; k < l->ntasks; k++)
+        if (l->pids[k] > 0)
+            kill_task(l->pids[k]);
     launch_free(l);
 }
 

@@ -59,7 +59,12 @@ struct exec_ops {
  * with PR_SET_PDEATHSIG, which is at exec_destroy(). NULL with errno. */
 struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void *arg);
 
-/* Kills (SIGKILL) and reaps everything still running; no callbacks. NULL-safe. */
+/* Kills (SIGKILL) everything still running; no callbacks. NULL-safe.
+ * Never waits for a process: what has already exited is reaped, the rest
+ * is left to init once this process has exited (or to the caller's
+ * waitpid). A task blocked in a request on the caller's own FUSE mount
+ * exits only once that is answered, so for a clean stop, exec_terminate()
+ * every job and run the loop until exec_active() is 0 first. */
 void exec_destroy(struct exec *x);
 
 /* Queue every task to be forked and exec'd, and return at once. Returns 0,

@@ -43,7 +43,17 @@ struct broker {
     struct fuse_buf buf;
     int sigfd;
     bool mounted;
-    bool stop;
+    bool stop;                   /* asked to stop: unmounted, a signal, the parent */
+    /* Stopping (see drain_begin): the loop keeps serving the tree until the
+     * jobs, the nested instances and then the publisher are gone, or until
+     * the deadline; only then does teardown() unmount. */
+    bool draining;
+    bool pub_stopping;           /* jobs and children are gone: the publisher now */
+    bool drained;                /* everything stopped, or no more waiting */
+    bool deadline_passed;
+    uint64_t deadline_timer;
+    uint64_t pub_timer;          /* polls a publisher that has no pidfd */
+    int pub_fd;                  /* the publisher's pidfd while watched, or -1 */
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
     double space_checked;        /* last look at the state directory's disk */
     bool low_space;              /* what it said (to log the changes) */
@@ -63,7 +73,8 @@ static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
         if (rc == -EINTR)
             continue;
         if (rc <= 0 || fuse_session_exited(b->se)) {
-            b->stop = true;   /* unmounted */
+            b->stop = true;   /* unmounted: nothing more will come */
+            ev_fd_del(loop, fd);
             break;
         }
         fuse_session_process_buf(b->se, &b->buf);
@@ -75,7 +86,13 @@ static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
 {
     struct broker *b = arg;
     struct signalfd_siginfo si;
-    if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+    if (read(fd, &si, sizeof(si)) != sizeof(si))
+        return;
+    if (b->draining && !b->deadline_passed) {
+        syslog(LOG_WARNING, "signal %d again: not waiting for jobs and nested instances",
+               (int)si.ssi_signo);
+        b->deadline_passed = true;
+    } else if (!b->stop) {
         syslog(LOG_INFO, "signal %d: shutting down", (int)si.ssi_signo);
         b->stop = true;
     }
@@ -158,6 +175,87 @@ static const struct jobmgr_hooks nest_hooks = {
     .nest_shutdown = hook_nest_shutdown,
 };
 
+/* ---- stopping without blocking the loop ---- */
+
+/* Slack after the longest grace (the jobs' kill grace, the nested
+ * instances' stop grace) for SIGKILLed processes to go. */
+#define DRAIN_SLACK 5.0
+
+static double kill_grace(const struct broker *b)
+{
+    return b->cfg->kill_grace > 0 ? b->cfg->kill_grace : 5.0;
+}
+
+static void on_drain_deadline(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct broker *b = arg;
+    (void)loop;
+    (void)id;
+    b->deadline_timer = 0;
+    syslog(LOG_WARNING, "shutdown: %zu jobs running, nested instances %s: not waiting longer",
+           jobmgr_count(b->m, JOB_RUN) + jobmgr_count(b->m, JOB_CLEANUP),
+           nests_running(b->nests) ? "still running" : "gone");
+    b->deadline_passed = true;
+}
+
+/* The publisher process has exited: wake the loop (drain_step reaps it). */
+static void on_publisher_exit(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct broker *b = arg;
+    (void)events;
+    ev_fd_del(loop, fd);
+    b->pub_fd = -1;
+}
+
+static void on_publisher_poll(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct broker *b = arg;
+    (void)id;
+    b->pub_timer = publisher_stopped(b->pub) ? 0
+                 : ev_timer_add(loop, 0.02, on_publisher_poll, b);
+}
+
+/* Asked to stop: running jobs are canceled (SIGTERM, SIGKILL after the kill
+ * grace) and nested instances told to shut down (SIGKILL after
+ * NEST_STOP_GRACE); pending jobs stay pending. Nothing here waits: the loop
+ * goes on answering the tree (a task's last close is a FLUSH that must be
+ * answered before it can exit) and drain_step() sees them go. */
+static void drain_begin(struct broker *b)
+{
+    syslog(LOG_INFO, "shutting down");
+    b->draining = true;
+    vfs_shutdown(b->v);
+    jobmgr_terminate_running(b->m, "shutdown", "the instance was shut down");
+    nests_stop(b->nests, NEST_STOP_GRACE);
+    double grace = kill_grace(b) > NEST_STOP_GRACE ? kill_grace(b) : NEST_STOP_GRACE;
+    b->deadline_timer = ev_timer_add(b->loop, grace + DRAIN_SLACK, on_drain_deadline, b);
+    if (!b->deadline_timer)
+        b->deadline_passed = true;   /* no timer: do not wait at all */
+}
+
+/* After each iteration while draining: first jobs and nested instances,
+ * then the publisher (it announces their ends), then done. */
+static void drain_step(struct broker *b)
+{
+    if (!b->pub_stopping) {
+        if (!b->deadline_passed && (nests_running(b->nests) || jobmgr_count(b->m, JOB_RUN)
+                                    || jobmgr_count(b->m, JOB_CLEANUP)))
+            return;
+        b->pub_stopping = true;
+        if (b->pub) {
+            publisher_stop(b->pub);
+            int fd = publisher_exit_fd(b->pub);
+            if (fd >= 0 && ev_fd_add(b->loop, fd, EV_READ, on_publisher_exit, b) == 0)
+                b->pub_fd = fd;
+            else
+                b->pub_timer = ev_timer_add(b->loop, 0.02, on_publisher_poll, b);
+        }
+    }
+    if (!b->deadline_passed && b->pub && !publisher_stopped(b->pub))
+        return;
+    b->drained = true;
+}
+
 /* One iteration: events, then decisions, one durable commit (covering every
  * submission of the iteration: group commit), then answers, then actions.
  * Submitters blocked in close() are answered right after the commit, before
@@ -184,7 +282,9 @@ static void check_space(struct broker *b, double now)
 static void iterate(struct broker *b)
 {
     int timeout = -1;
-    if (jobmgr_busy(b->m))
+    /* while draining nothing is scheduled, so a scheduling pass that is
+     * due is no reason to spin */
+    if ((jobmgr_busy(b->m) && !b->draining) || (b->stop && !b->draining))
         timeout = 0;
     else if (store_low_space(b->st))
         timeout = (int)(SPACE_INTERVAL * 1000);   /* look for space again */
@@ -195,9 +295,12 @@ static void iterate(struct broker *b)
         timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
     }
     ev_run_once(b->loop, timeout);
+    /* before the commit, so that the shutdown's exceptions go in it */
+    if (b->stop && !b->draining)
+        drain_begin(b);
     double now = ev_now(b->loop);
     check_space(b, now);
-    jobmgr_prepare_commit(b->m, true);
+    jobmgr_prepare_commit(b->m, !b->draining);
     /* fsync only what someone waits on (submissions); state changes are
      * safe from a crash of this process at once, and from a crash of the
      * machine within SYNC_INTERVAL */
@@ -227,6 +330,8 @@ static void iterate(struct broker *b)
         if (b->parent_shutdown && jobmgr_active(b->m) == 0)
             b->stop = true;
     }
+    if (b->draining)
+        drain_step(b);
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -475,37 +580,42 @@ static int setup(struct broker *b)
     return 0;
 }
 
+/* Free everything. After a drain nothing is left running; after the drain's
+ * deadline (or a failed setup) what is left is killed, never waited for. */
 static void teardown(struct broker *b)
 {
+    if (b->deadline_timer)
+        ev_timer_cancel(b->loop, b->deadline_timer);
+    if (b->pub_timer)
+        ev_timer_cancel(b->loop, b->pub_timer);
+    if (b->pub_fd >= 0)
+        ev_fd_del(b->loop, b->pub_fd);
     if (b->v)
         vfs_shutdown(b->v);
     /* children first: they run on our jobs' resources; then our jobs end
      * without waiting for them */
     if (b->nests) {
-        nests_destroy(b->nests, 10.0);
+        nests_destroy(b->nests);
         b->nests = NULL;
         vfs_set_nests(b->v, NULL);
         jobmgr_set_hooks(b->m, NULL, NULL);
     }
-    if (b->pub) {
-        /* keep answering its syscalls on the mount until it has stopped */
-        publisher_stop(b->pub);
-        for (int i = 0; i < 500 && !publisher_stopped(b->pub); i++)
-            ev_run_once(b->loop, 10);
-        publisher_destroy(b->pub);
+    if (b->v)
         vfs_set_publisher(b->v, NULL);
-    }
     vfs_destroy(b->v);
     if (b->m) {
         jobmgr_destroy(b->m);
         if (store_commit(b->st) < 0 || store_sync(b->st) < 0)
             syslog(LOG_ERR, "final commit failed");
     }
+    /* closing the session aborts the connection: a process still blocked
+     * on the mount (a killed task's FLUSH, the publisher) is released */
     if (b->se) {
         if (b->mounted)
             fuse_session_unmount(b->se);
         fuse_session_destroy(b->se);
     }
+    publisher_destroy(b->pub);
     if (b->parent) {
         json_t *msg = json_pack("{s:s s:i}", "type", "gone", "active", 0);
         if (msg)
@@ -553,7 +663,7 @@ static void report_ready(const struct broker_config *cfg, char status)
 
 int broker_run(const struct broker_config *cfg)
 {
-    struct broker b = { .cfg = cfg, .sigfd = -1 };
+    struct broker b = { .cfg = cfg, .sigfd = -1, .pub_fd = -1 };
 
     if (setup(&b) < 0) {
         report_ready(cfg, 1);
@@ -564,9 +674,9 @@ int broker_run(const struct broker_config *cfg)
     syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
     if (b.parent)
         b.ready_told = tell_parent(&b, "ready") == 0;
-    while (!b.stop)
+    while (!b.drained)
         iterate(&b);
-    syslog(LOG_INFO, "shutting down");
+    syslog(LOG_INFO, "stopped: unmounting");
     teardown(&b);
     return 0;
 }

@@ -154,6 +154,10 @@ size_t jobmgr_count(struct jobmgr *m, enum job_state s);
 size_t jobmgr_active(struct jobmgr *m);
 /* Cancel every active job with an exception of this type (shutdown). */
 void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note);
+/* Cancel every running job as cancel does (an exception of this type,
+ * SIGTERM, SIGKILL after the kill grace; CANCELED once its tasks are
+ * gone); pending jobs stay pending. Returns at once (shutdown). */
+void jobmgr_terminate_running(struct jobmgr *m, const char *type, const char *note);
 double jobmgr_start_time(struct jobmgr *m);
 const struct rgraph *jobmgr_rgraph(struct jobmgr *m);
 struct graph *jobmgr_graph(struct jobmgr *m);

@@ -47,6 +47,13 @@ void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note)
             cancel_job(m, job, m->owner, type, note, NULL);
 }
 
+void jobmgr_terminate_running(struct jobmgr *m, const char *type, const char *note)
+{
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
+        if (job->state == JOB_RUN)
+            cancel_job(m, job, m->owner, type, note, NULL);
+}
+
 size_t jobmgr_active(struct jobmgr *m)
 {
     size_t n = 0;

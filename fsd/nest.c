@@ -205,6 +205,28 @@ static void log_tail(const struct nest *n, char *buf, size_t size)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* Take the child's mount off the tree once it is gone: a child killed hard
+ * leaves it behind. */
+static void detach_mount(const struct nest *n)
+{
+    char mnt[4096];
+    snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
+    umount2(mnt, MNT_DETACH);
+}
+
+static void nest_unlink(struct nest *n)
+{
+    for (struct nest **pp = &n->ns->list; *pp; pp = &(*pp)->next) {
+        if (*pp == n) {
+            *pp = n->next;
+            return;
+        }
+    }
+}
+
+static void nest_free(struct nest *n);
+
+/* The pidfd is readable: the child has exited, so reaping it cannot wait. */
 static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
 {
     struct nest *n = arg;
@@ -213,7 +235,8 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
     ev_fd_del(loop, fd);
     close(fd);
     n->pidfd = -1;
-    waitpid(n->pid, &status, 0);
+    if (waitpid(n->pid, &status, WNOHANG) <= 0)
+        status = 0;
     n->pid = 0;
     link_destroy(n->link);
     n->link = NULL;
@@ -222,10 +245,13 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
         ev_timer_cancel(loop, n->timer);
         n->timer = 0;
     }
-    /* a child killed hard leaves its mount behind: detach it */
-    char mnt[4096];
-    snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
-    umount2(mnt, MNT_DETACH);
+    detach_mount(n);
+    if (!n->job) {
+        /* its job was purged (nests_job_gone): nothing more to serve */
+        nest_unlink(n);
+        nest_free(n);
+        return;
+    }
     if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
         syslog(LOG_WARNING, "nested instance %s/%s (%s) exited with %s %d", n->job->idstr,
                n->name, state_names[n->state], WIFSIGNALED(status) ? "signal" : "status",
@@ -599,6 +625,32 @@ static void nest_free(struct nest *n)
     free(n);
 }
 
+/* The grace is over: a child still running is killed. Its exit comes
+ * through the pidfd as usual. */
+static void on_kill_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct nest *n = arg;
+    (void)loop;
+    (void)id;
+    n->timer = 0;
+    if (n->pid > 0) {
+        syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop in time: killed",
+               n->job ? n->job->idstr : "-", n->name, (int)n->pid);
+        kill(n->pid, SIGKILL);
+    }
+}
+
+/* SIGTERM now, SIGKILL after grace seconds if it is still running. */
+static void terminate(struct nest *n, double grace)
+{
+    if (n->pid <= 0)
+        return;
+    kill(n->pid, SIGTERM);
+    if (n->timer)
+        ev_timer_cancel(n->ns->loop, n->timer);
+    n->timer = ev_timer_add(n->ns->loop, grace, on_kill_timer, n);
+}
+
 void nests_job_gone(struct nests *ns, struct job *job)
 {
     for (struct nest **pp = &ns->list; *pp;) {
@@ -607,20 +659,19 @@ void nests_job_gone(struct nests *ns, struct job *job)
             pp = &n->next;
             continue;
         }
-        if (n->pid > 0) {
-            /* a history broker exits at once on SIGTERM; never wait long */
-            kill(n->pid, SIGTERM);
-            for (int i = 0; i < 100 && waitpid(n->pid, NULL, WNOHANG) == 0; i++)
-                usleep(20000);
-            if (waitpid(n->pid, NULL, WNOHANG) == 0) {
-                kill(n->pid, SIGKILL);
-                waitpid(n->pid, NULL, 0);
-            }
-            char mnt[4096];
-            snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
-            umount2(mnt, MNT_DETACH);
-        }
         answer(n, -ENOENT, "the job is gone");
+        if (n->pid > 0 && n->pidfd >= 0) {
+            /* a history broker exits at once on SIGTERM; it is freed when
+             * its pidfd says it has (on_exit_fd), without the job */
+            n->job = NULL;
+            n->state = NEST_DEAD;
+            terminate(n, NEST_GONE_GRACE);
+            pp = &n->next;
+            continue;
+        }
+        if (n->pid > 0)
+            kill(n->pid, SIGKILL);   /* unwatched: cannot happen (spawn needs a pidfd) */
+        detach_mount(n);
         *pp = n->next;
         nest_free(n);
     }
@@ -701,47 +752,51 @@ struct nests *nests_create(struct ev_loop *loop, const struct nests_config *cfg,
     return ns;
 }
 
-void nests_destroy(struct nests *ns, double timeout)
+void nests_stop(struct nests *ns, double grace)
 {
-    if (!ns)
-        return;
     ns->shutdown = true;
     for (struct nest *n = ns->list; n; n = n->next) {
         if (n->pid <= 0)
             continue;
-        syslog(LOG_INFO, "stopping nested instance %s/%s (%s, pid %d)", n->job->idstr,
-               n->name, state_names[n->state], (int)n->pid);
-        if (n->state == NEST_LIVE || n->state == NEST_STARTING || n->state == NEST_STOPPING)
+        syslog(LOG_INFO, "stopping nested instance %s/%s (%s, pid %d)",
+               n->job ? n->job->idstr : "-", n->name, state_names[n->state], (int)n->pid);
+        if (n->state == NEST_LIVE || n->state == NEST_STARTING || n->state == NEST_STOPPING) {
+            /* children cancel their jobs (force) and unmount */
+            if (n->state != NEST_STOPPING)
+                n->state = NEST_STOPPING;
             send_shutdown(n, true);
-        else
-            kill(n->pid, SIGTERM);
+            if (n->timer)
+                ev_timer_cancel(ns->loop, n->timer);
+            n->timer = ev_timer_add(ns->loop, grace, on_kill_timer, n);
+        } else
+            terminate(n, grace < NEST_GONE_GRACE ? grace : NEST_GONE_GRACE);
     }
-    /* Children cancel their jobs and unmount; give them a moment. */
-    for (double waited = 0; waited < timeout; waited += 0.05) {
-        bool left = false;
-        for (struct nest *n = ns->list; n; n = n->next) {
-            if (n->pid > 0 && waitpid(n->pid, NULL, WNOHANG) == n->pid)
-                n->pid = 0;
-            left = left || n->pid > 0;
-        }
-        if (!left)
-            break;
-        if (waited == 0)
-            ev_run_once(ns->loop, 0);   /* flush the shutdown messages */
-        usleep(50000);
-    }
+}
+
+bool nests_running(const struct nests *ns)
+{
+    for (const struct nest *n = ns ? ns->list : NULL; n; n = n->next)
+        if (n->pid > 0)
+            return true;
+    return false;
+}
+
+void nests_destroy(struct nests *ns)
+{
+    if (!ns)
+        return;
+    ns->shutdown = true;
     while (ns->list) {
         struct nest *n = ns->list;
         ns->list = n->next;
         if (n->pid > 0) {
+            /* reaped by init once we have exited, if not now */
             syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop: killed",
-                   n->job->idstr, n->name, (int)n->pid);
+                   n->job ? n->job->idstr : "-", n->name, (int)n->pid);
             kill(n->pid, SIGKILL);
-            waitpid(n->pid, NULL, 0);
+            waitpid(n->pid, NULL, WNOHANG);
         }
-        char mnt[4096];
-        snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
-        umount2(mnt, MNT_DETACH);
+        detach_mount(n);
         n->done = NULL;
         nest_free(n);
     }

@@ -32,6 +32,10 @@
 
 #define NEST_MAX_PER_JOB 28     /* inode space: 8 entries each under a job */
 #define NEST_NAME_MAX 63
+/* Seconds a child told to stop by nests_stop() has before SIGKILL. */
+#define NEST_STOP_GRACE 10.0
+/* Seconds a history broker has after SIGTERM before SIGKILL. */
+#define NEST_GONE_GRACE 2.0
 
 /* The entries a nested instance shows, in listing order. */
 #define NEST_NENTRIES 6
@@ -59,8 +63,20 @@ typedef void (*nest_job_clear_f)(void *arg, struct job *job);
 
 struct nests *nests_create(struct ev_loop *loop, const struct nests_config *cfg,
                            nest_job_clear_f clear, void *clear_arg);
-/* Stop every child (force) and wait up to timeout seconds for them. */
-void nests_destroy(struct nests *ns, double timeout);
+/* The instance is stopping: refuse new children, tell every running child
+ * to shut down (force: its jobs are canceled) and every history broker to
+ * exit (SIGTERM), and SIGKILL whichever is still running grace seconds
+ * later. Returns at once: exits are seen by the loop (pidfds), and
+ * nests_running() says when none is left. Children stopped this way leave
+ * no history broker behind. */
+void nests_stop(struct nests *ns, double grace);
+/* Is any child process (live or history broker) not yet reaped? */
+bool nests_running(const struct nests *ns);
+/* SIGKILL whatever is still running (without waiting for it: a child that
+ * has not exited yet is reaped by init once this process has), detach the
+ * children's mounts, answer nobody, free. Call nests_stop() and run the loop
+ * until !nests_running() first for a clean stop. NULL-safe. */
+void nests_destroy(struct nests *ns);
 
 /* mkdir: start a child on job's R, with a block of job-id generators no
  * other live child has. Checks (EINVAL, EEXIST, EPERM, ENOSPC: 28 children
@@ -76,7 +92,8 @@ int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
 /* The job is ending: stop its children (force). Returns true if any are
  * still running, in which case clear() is called once they have stopped. */
 bool nests_job_ending(struct nests *ns, struct job *job);
-/* The job is being purged: stop serving its history, forget it. */
+/* The job is being purged: stop serving its history (SIGTERM to the history
+ * broker, SIGKILL after NEST_GONE_GRACE; reaped by the loop), forget it. */
 void nests_job_gone(struct nests *ns, struct job *job);
 /* After a restart: serve the history of every nested instance on disk
  * whose job is still known (lookup by id string). */

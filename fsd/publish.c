@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ struct pub_item {
 struct publisher {
     char *mountpoint;
     pid_t child;                 /* the process that makes the syscalls */
+    int pidfd;                   /* the child's, -1 if pidfd_open failed */
     int pipe_w;                  /* feeding thread -> child: "M path\n" / "P path\n" */
     pthread_t thread;
     pthread_mutex_t lock;
@@ -169,6 +171,7 @@ struct publisher *publisher_create(const char *mountpoint)
     if (!p)
         return NULL;
     p->pipe_w = -1;
+    p->pidfd = -1;
     if (!(p->mountpoint = strdup(mountpoint)) || pipe2(fds, O_CLOEXEC) < 0)
         goto error;
     pthread_mutex_init(&p->lock, NULL);
@@ -195,6 +198,7 @@ struct publisher *publisher_create(const char *mountpoint)
     }
     close(fds[0]);
     p->pipe_w = fds[1];
+    p->pidfd = (int)syscall(SYS_pidfd_open, p->child, 0);
     if (pthread_create(&p->thread, NULL, publisher_main, p) != 0)
         goto error;
     p->thread_started = true;
@@ -226,6 +230,11 @@ int publisher_stopped(struct publisher *p)
     return 0;
 }
 
+int publisher_exit_fd(const struct publisher *p)
+{
+    return p && p->child > 0 ? p->pidfd : -1;
+}
+
 void publisher_destroy(struct publisher *p)
 {
     if (!p)
@@ -233,12 +242,17 @@ void publisher_destroy(struct publisher *p)
     publisher_stop(p);
     if (p->child > 0) {
         /* the broker kept serving it until now; whatever is left is stuck,
-         * and its death also unblocks a feeding thread writing to the pipe */
+         * and its death also unblocks a feeding thread writing to the pipe.
+         * Not waited for: reaped now if it has gone, else by init once we
+         * have exited */
         kill(p->child, SIGKILL);
-        waitpid(p->child, NULL, 0);
     }
     if (p->thread_started)
         pthread_join(p->thread, NULL);
+    if (p->child > 0)
+        waitpid(p->child, NULL, WNOHANG);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
     if (p->pipe_w >= 0)
         close(p->pipe_w);
     while (p->head) {

@@ -29,12 +29,19 @@ struct publisher;
  * thread exists (it forks). Paths given later are relative to mountpoint. */
 struct publisher *publisher_create(const char *mountpoint);
 
-/* Stop and join. The FUSE loop must keep serving requests until this
- * returns (the thread may be inside a syscall on the mount), so the broker
- * calls publisher_stop() first, serves requests until publisher_stopped(),
- * then publisher_destroy(). NULL-safe. */
+/* Stopping never blocks the loop. publisher_stop() asks the thread and the
+ * process to finish what is queued and exit; they may be inside a syscall on
+ * the mount, so the broker keeps serving requests until publisher_stopped()
+ * (a non-blocking check that reaps the process) is true; publisher_exit_fd()
+ * turns readable when the process has exited (-1 if it cannot be watched:
+ * poll publisher_stopped() then). publisher_destroy() kills what is left and
+ * joins the thread: call it once stopped, or after the FUSE connection is
+ * closed (a killed process blocked on the mount dies only then). It does
+ * not wait for the process: if it has not exited yet, init reaps it once we
+ * have. All NULL-safe. */
 void publisher_stop(struct publisher *p);
 int publisher_stopped(struct publisher *p);
+int publisher_exit_fd(const struct publisher *p);
 void publisher_destroy(struct publisher *p);
 
 /* Process id of the publisher (compare with fuse_req_ctx()->pid). */
