@@ -3,21 +3,25 @@
 # the job's process group (setsid, nohup, double fork): each job's tasks
 # join a cgroup of their own, emptied and removed when the job ends.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/fs/cgroup/freezer ]; then
-	for i in $(seq 9); do skip "needs root and the cgroup v1 freezer"; done
+	for i in $(seq 10); do skip "needs root and the cgroup v1 freezer"; done
 	exit 0
 fi
 fluxfs_start || bail_out "cannot mount"
 mark=$((RANDOM + 40000))
+mkjob 'echo $FLUXFS_INSTANCE' > token.yaml
+tok=$(submit token.yaml); wait_job "$tok" >/dev/null
+G=/sys/fs/cgroup/freezer/fluxfs/$(jobfile "$tok" stdout)   # this instance's groups
+ok "jobs know their instance, whose groups are in $G" test -d "$G" -a "$G" != /sys/fs/cgroup/freezer/fluxfs/
 mkjob "setsid sleep $mark < /dev/null > /dev/null 2>&1 & nohup sleep $((mark + 1)) > /dev/null 2>&1 & (sleep $((mark + 2)) &) ; echo started" > escape.yaml
 id=$(submit escape.yaml)
 is "$(wait_job "$id")" "COMPLETED 0" "the job's shell ends"
 is "$(jobfile "$id" stdout)" "started" "after starting three detached sleeps"
 gone() { ! pgrep -f "^sleep ($mark|$((mark + 1))|$((mark + 2)))\$" >/dev/null; }
 ok "setsid, nohup and a double fork do not outlive the job" wait_until 20 gone
-no_group() { local g=(/sys/fs/cgroup/freezer/fluxfs/*/"$1"); [ "${#g[@]}" = 0 ]; }
+no_group() { [ ! -e "$G/$1" ]; }
 ok "the job's cgroup is removed" wait_until 20 no_group "$id"
 
 # while it runs, every process of the job is in its group
@@ -27,7 +31,7 @@ ok "a running job" wait_state "$id2" RUN
 in_group() {
 	local p
 	p=$(pgrep -f "^sleep $((mark + 3))\$") || return 1
-	grep -q "freezer:/fluxfs/.*/$id2\$" "/proc/$p/cgroup"
+	grep -q "freezer:/fluxfs/${G##*/}/$id2\$" "/proc/$p/cgroup"
 }
 ok "its detached process is in the job's cgroup" wait_until 10 in_group
 echo cancel > "$MNT/jobs/$id2/ctl"
