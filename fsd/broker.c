@@ -497,6 +497,7 @@ static int setup(struct broker *b)
         .queue_policy = b->cfg->queue_policy,
         .queue_depth = b->cfg->queue_depth,
         .max_tasks = b->cfg->max_tasks,
+        .contain = b->cfg->contain,
         .read_only = b->cfg->read_only,
     };
     struct nests_config ncfg = {

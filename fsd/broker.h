@@ -32,6 +32,7 @@ struct broker_config {
     double purge_age;            /* retention: seconds, 0 = keep */
     uint64_t purge_keep;         /* retention: inactive jobs kept, 0 = all */
     int64_t max_tasks;           /* most tasks one job may ask for, 0 = default */
+    bool contain;                /* a cgroup per job (--contain) */
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 

@@ -656,6 +656,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->cfg.read_only = cfg && cfg->read_only;
+    m->cfg.contain = cfg && cfg->contain;
     m->cfg.max_tasks = cfg ? cfg->max_tasks : 0;
     if (m->cfg.max_tasks <= 0) {
         int64_t cores = graph_nvertices(graph) > 0 ? graph_vertex(graph, 0)->total[0] : 0;

@@ -43,6 +43,7 @@ struct jobmgr_config {
                                * JOBMGR_MAX_TASKS_PER_CORE per core of the graph
                                * and at least JOBMGR_MAX_TASKS_MIN */
     bool read_only;           /* an ended nested instance serving its history */
+    bool contain;             /* a cgroup per job (executor's contain/release) */
     /* Who runs the tasks (exec/executor.h); NULL: this machine's launcher.
      * executor_arg is passed to it. */
     executor_create_f executor_create;

@@ -134,7 +134,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
 
     if (ntasks > 0) {
         /* nothing the job starts outlives it: say once where that cannot be */
-        int crc = executor_contain(m->exec, job->id, job->idstr);
+        int crc = m->cfg.contain ? executor_contain(m->exec, job->id, job->idstr) : 0;
         if (crc < 0 && !m->contain_warned) {
             m->contain_warned = true;
             syslog(LOG_WARNING, "jobs are contained by process groups only (no cgroup: %s): "

@@ -30,7 +30,7 @@ static void usage(FILE *f)
         "  -o OPTS                 mount options (comma-separated); fluxfs options:\n"
         "                          state=DIR, resources=FILE, kill_grace=SECS,\n"
         "                          match_policy=P, queue_policy=Q, queue_depth=N,\n"
-        "                          max_tasks=N\n"
+        "                          max_tasks=N, contain\n"
         "  -s, --state DIR         state directory (LMDB store; default\n"
         "                          /var/lib/fluxfs as root, else\n"
         "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
@@ -44,6 +44,9 @@ static void usage(FILE *f)
         "                          conservative unlimited)\n"
         "      --max-tasks N       most tasks one job may ask for (64 per core of the\n"
         "                          instance, at least 1024)\n"
+        "      --contain           put each job in a cgroup of its own, so that nothing\n"
+        "                          it starts (setsid, nohup) outlives it (root; costs\n"
+        "                          the kernel's ~7 ms to move a task into a cgroup)\n"
         "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
@@ -123,6 +126,8 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->queue_depth = atoi(o + 12);
         else if (!strncmp(o, "max_tasks=", 10))
             cfg->max_tasks = parse_max_tasks(o + 10);
+        else if (!strcmp(o, "contain"))
+            cfg->contain = true;
         else if (!strcmp(o, "rw") || !strcmp(o, "dev") || !strcmp(o, "suid") ||
                  !strcmp(o, "exec") || !strcmp(o, "auto") || !strcmp(o, "defaults"))
             continue;   /* mount(8) adds these; FUSE takes no notice */
@@ -179,6 +184,7 @@ int main(int argc, char **argv)
         { "queue-policy", required_argument, 0, 'Q' },
         { "queue-depth", required_argument, 0, 'D' },
         { "max-tasks", required_argument, 0, 'T' },
+        { "contain", no_argument, 0, 'C' },
         { "parent", required_argument, 0, 'U' },
         { "generator", required_argument, 0, 'G' },
         { "read-only", no_argument, 0, 'O' },
@@ -238,6 +244,9 @@ int main(int argc, char **argv)
             break;
         case 'D':
             cfg.queue_depth = atoi(optarg);
+            break;
+        case 'C':
+            cfg.contain = true;
             break;
         case 'T':
             cfg.max_tasks = parse_max_tasks(optarg);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Containment: what a job starts ends with it, even when it detaches from
+# Containment (fluxfsd --contain): what a job starts ends with it, even when it detaches from
 # the job's process group (setsid, nohup, double fork): each job's tasks
 # join a cgroup of their own, emptied and removed when the job ends.
 . "$(dirname "$0")/lib.sh"
@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ] || [ ! -w /sys/fs/cgroup/freezer ]; then
 	for i in $(seq 10); do skip "needs root and the cgroup v1 freezer"; done
 	exit 0
 fi
-fluxfs_start || bail_out "cannot mount"
+fluxfs_start --contain || bail_out "cannot mount"
 mark=$((RANDOM + 40000))
 mkjob 'echo $FLUXFS_INSTANCE' > token.yaml
 tok=$(submit token.yaml); wait_job "$tok" >/dev/null

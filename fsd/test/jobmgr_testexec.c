@@ -46,6 +46,7 @@ static void env_open(struct env *e)
     struct errmsg err = { "" };
     struct jobmgr_config cfg = {
         .kill_grace = 0.1,
+        .contain = true,
         .executor_create = testexec_create,
         .executor_arg = &e->x,
     };
