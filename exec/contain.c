@@ -76,33 +76,23 @@ static int write_file(const char *dir, const char *name, const char *text)
     return rc;
 }
 
-/* Members of the group (at least 1 if it cannot be read). */
-static int count_members(const char *dir)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-    FILE *f = fopen(path, "re");
-    int pid, n = 0;
-    if (!f)
-        return errno == ENOENT ? 0 : 1;
-    n = fscanf(f, "%d", &pid) == 1;
-    fclose(f);
-    return n;
-}
-
-/* SIGKILL every member; how many there were. */
-static int kill_members(const char *dir)
+/* The group's members, each sent SIGKILL when kill; at least 1 if the
+ * group cannot be read (so that it is frozen and tried again). */
+static int members(const char *dir, bool kill_them)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
     FILE *f = fopen(path, "re");
     int n = 0, pid;
-    while (f && fscanf(f, "%d", &pid) == 1) {
-        kill(pid, SIGKILL);
+    if (!f)
+        return errno == ENOENT ? 0 : 1;
+    while (fscanf(f, "%d", &pid) == 1) {
         n++;
+        if (!kill_them)
+            break;
+        kill(pid, SIGKILL);
     }
-    if (f)
-        fclose(f);
+    fclose(f);
     return n;
 }
 
@@ -113,9 +103,9 @@ bool contain_kill(struct contain *c)
     /* mostly nothing is left (10 us to see and remove); freezing costs
      * 200 us, so only a group with members is frozen: then nothing in it
      * can fork while it is emptied, and a killed member dies once thawed */
-    if (count_members(c->path) > 0) {
+    if (members(c->path, false) > 0) {
         write_file(c->path, "freezer.state", "FROZEN");
-        kill_members(c->path);
+        members(c->path, true);
         write_file(c->path, "freezer.state", "THAWED");
     }
     if (rmdir(c->path) == 0 || errno == ENOENT) {

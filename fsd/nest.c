@@ -424,6 +424,8 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     n->pid = pid;
     n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (n->pidfd < 0 || ev_fd_add(ns->loop, n->pidfd, EV_READ, on_exit_fd, n) < 0) {
+        /* the only wait on the loop thread: a child that was forked a
+         * moment ago and has not touched the mount dies at once */
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         n->pid = 0;
