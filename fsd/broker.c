@@ -112,10 +112,43 @@ static int tell_parent(struct broker *b, const char *type)
     return rc;
 }
 
+/* nests_ask_f: our block of job-id generators is used up. */
+static int ask_parent_generators(void *arg, uint64_t req)
+{
+    struct broker *b = arg;
+    json_t *msg = json_pack("{s:s s:I}", "type", "gen-request", "req", (json_int_t)req);
+    int rc = msg ? link_send(b->parent, msg) : -ENOMEM;
+    json_decref(msg);
+    return rc;
+}
+
+/* nests_return_f: a child of ours stopped; generators lent to it go back. */
+static void return_parent_generators(void *arg, const struct genblock *g)
+{
+    struct broker *b = arg;
+    json_t *msg = json_pack("{s:s s:i s:i}", "type", "gen-return", "first", (int)g->first,
+                            "count", (int)g->count);
+    if (msg)
+        link_send(b->parent, msg);
+    json_decref(msg);
+}
+
 static void on_parent_msg(void *arg, json_t *msg)
 {
     struct broker *b = arg;
     const char *type = json_string_value(json_object_get(msg, "type"));
+    if (type && !strcmp(type, "gen-grant")) {
+        struct genblock g = {
+            .first = (uint32_t)json_integer_value(json_object_get(msg, "first")),
+            .count = (uint32_t)json_integer_value(json_object_get(msg, "count")),
+        };
+        int rc = (int)json_integer_value(json_object_get(msg, "rc"));
+        if (rc == 0 && (g.count == 0 || g.first + g.count > FLUID_GENERATOR_MAX + 1))
+            rc = -EPROTO;   /* a parent's mistake must not make ids collide */
+        nests_granted(b->nests, (uint64_t)json_integer_value(json_object_get(msg, "req")),
+                      rc, &g);
+        return;
+    }
     if (!type || strcmp(type, "shutdown"))
         return;
     syslog(LOG_INFO, "the parent instance asks us to shut down");
@@ -577,6 +610,7 @@ static int setup(struct broker *b)
             fprintf(stderr, "fluxfsd: parent %s: %s\n", b->cfg->parent_url, err.text);
             return -1;
         }
+        nests_set_asker(b->nests, ask_parent_generators, return_parent_generators, b);
     }
     return 0;
 }

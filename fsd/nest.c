@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/vec.h"
 #include "fsd/link.h"
 #include "fsd/nest.h"
 
@@ -48,6 +49,9 @@ struct nest {
     struct link *link;
     int active;                 /* child's pending + running jobs */
     struct genblock gens;       /* its job-id generators (while it mints) */
+    struct genblock *loans;     /* more of our block, given to its subtree */
+    size_t nloans;
+    uint64_t gen_req;           /* waiting for our parent's generators to start */
     char sock[64];              /* the link's socket file */
     uint64_t timer;
     nest_done_f done;           /* a waiting mkdir or rmdir */
@@ -55,9 +59,22 @@ struct nest {
     struct nest *next;
 };
 
+/* A child's request for generators we could not serve, passed to our
+ * parent as our own request 'req'. */
+struct gen_forward {
+    struct nest *child;
+    uint64_t child_req, req;
+    struct gen_forward *next;
+};
+
 struct nests {
     struct ev_loop *loop;
     struct nests_config cfg;
+    nests_ask_f ask;            /* ask our parent for generators, or NULL (root) */
+    nests_return_f give_back;   /* ... and give them back */
+    void *ask_arg;
+    uint64_t nreq;              /* names our requests */
+    struct gen_forward *forwards;
     nest_job_clear_f clear;
     void *clear_arg;
     struct nest *list;
@@ -67,6 +84,8 @@ struct nests {
 
 static void nest_stopped(struct nest *n);
 static int spawn(struct nest *n, bool archive, struct errmsg *err);
+static int pick_generators(struct nests *ns, struct genblock *out);
+static bool in_block(const struct genblock *block, const struct genblock *b);
 
 const char *nest_name(const struct nest *n)
 {
@@ -154,6 +173,82 @@ static void on_msg(void *arg, json_t *msg)
         answer(n, 0, NULL);
     } else if (!strcmp(type, "status")) {
         n->active = (int)json_integer_value(json_object_get(msg, "active"));
+    } else if (!strcmp(type, "gen-return")) {
+        struct genblock b = {
+            .first = (uint32_t)json_integer_value(json_object_get(msg, "first")),
+            .count = (uint32_t)json_integer_value(json_object_get(msg, "count")),
+        };
+        nests_returned(n->ns, n, &b);
+    } else if (!strcmp(type, "gen-request")) {
+        /* the child's own generators are used up: ours, or our parent's */
+        uint64_t req = (uint64_t)json_integer_value(json_object_get(msg, "req"));
+        struct nests *ns = n->ns;
+        struct genblock b;
+        int rc = ns->shutdown ? -ESHUTDOWN : pick_generators(ns, &b);
+        struct gen_forward *f = NULL;
+        if (rc == -ENOSPC && ns->ask && (f = calloc(1, sizeof(*f)))) {
+            *f = (struct gen_forward){ n, req, ++ns->nreq, ns->forwards };
+            if (ns->ask(ns->ask_arg, f->req) == 0) {
+                ns->forwards = f;
+                return;
+            }
+            free(f);
+        }
+        nest_give_generators(n, req, rc, &b);
+    }
+}
+
+void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct genblock *b)
+{
+    const struct genblock *mine = &n->ns->cfg.gens;
+    json_t *msg;
+    if (rc == 0 && in_block(mine, b)) {
+        /* from our block: its subtree holds it until the child ends */
+        struct genblock *p = realloc(n->loans, (n->nloans + 1) * sizeof(*p));
+        if (!p)
+            rc = -ENOMEM;
+        else {
+            n->loans = p;
+            n->loans[n->nloans++] = *b;
+            syslog(LOG_INFO, "job id generators %u:%u lent to nested instance %s/%s",
+                   b->first, b->count, n->job ? n->job->idstr : "-", n->name);
+        }
+    }
+    if (rc == 0)
+        msg = json_pack("{s:s s:I s:i s:i s:i}", "type", "gen-grant", "req", (json_int_t)req,
+                        "rc", 0, "first", (int)b->first, "count", (int)b->count);
+    else
+        msg = json_pack("{s:s s:I s:i}", "type", "gen-grant", "req", (json_int_t)req, "rc", rc);
+    if (msg && n->link)
+        link_send(n->link, msg);
+    json_decref(msg);
+}
+
+void nests_set_asker(struct nests *ns, nests_ask_f ask, nests_return_f give_back, void *arg)
+{
+    ns->ask = ask;
+    ns->give_back = give_back;
+    ns->ask_arg = arg;
+}
+
+static bool in_block(const struct genblock *block, const struct genblock *b)
+{
+    return b->first > block->first && b->first < block->first + block->count;
+}
+
+void nests_returned(struct nests *ns, struct nest *n, const struct genblock *b)
+{
+    if (!in_block(&ns->cfg.gens, b)) {
+        /* lent to us from above, for that child's subtree: pass it on */
+        if (ns->give_back)
+            ns->give_back(ns->ask_arg, b);
+        return;
+    }
+    for (size_t k = 0; n && k < n->nloans; k++) {
+        if (n->loans[k].first == b->first) {
+            n->loans[k] = n->loans[--n->nloans];
+            return;
+        }
     }
 }
 
@@ -288,6 +383,11 @@ static void nest_stopped(struct nest *n)
 {
     struct nests *ns = n->ns;
     struct errmsg err = {""};
+    /* it mints no more: generators lent from above go back up the tree */
+    if (n->gens.count && !in_block(&ns->cfg.gens, &n->gens) && ns->give_back) {
+        ns->give_back(ns->ask_arg, &n->gens);
+        n->gens.count = 0;
+    }
     if (n->state != NEST_DEAD) {
         if (!ns->shutdown && spawn(n, true, &err) == 0)
             n->state = NEST_ARCHIVING;
@@ -455,33 +555,87 @@ static bool valid_name(const char *s)
 }
 
 /* A block of job-id generators that no child still minting with uses. */
-static int pick_generators(struct nests *ns, struct genblock *out, struct errmsg *err)
+/* A block of our generators no live child's subtree uses. 0 or -ENOSPC,
+ * -ENOMEM. */
+static int pick_generators(struct nests *ns, struct genblock *out)
 {
     size_t nused = 0, alloc = 0;
     struct genblock *used = NULL;
-    for (struct nest *x = ns->list; x; x = x->next) {
+    int rc = 0;
+    for (struct nest *x = ns->list; x && rc == 0; x = x->next) {
         /* a history broker mints nothing: its block is free again */
         if (x->state != NEST_STARTING && x->state != NEST_LIVE && x->state != NEST_STOPPING)
             continue;
-        if (nused == alloc) {
-            alloc = alloc ? 2 * alloc : 16;
-            struct genblock *p = realloc(used, alloc * sizeof(*p));
-            if (!p) {
-                free(used);
-                return errmsg_set(err, -ENOMEM, "out of memory");
-            }
-            used = p;
+        if (vec_grow(&used, &alloc, nused + 1 + x->nloans, sizeof(*used)) < 0) {
+            rc = -ENOMEM;
+            break;
         }
-        used[nused++] = x->gens;
+        if (!x->gen_req)
+            used[nused++] = x->gens;
+        for (size_t k = 0; k < x->nloans; k++)
+            used[nused++] = x->loans[k];
     }
-    int rc = genblock_child(&ns->cfg.gens, used, nused, out);
+    if (rc == 0)
+        rc = genblock_child(&ns->cfg.gens, used, nused, out);
     free(used);
-    if (rc < 0)
-        return errmsg_set(err, rc, "no job id generator left for a nested instance: "
-                          "%zu running nested instances use generators %u to %u",
-                          nused, ns->cfg.gens.first + 1,
-                          ns->cfg.gens.first + ns->cfg.gens.count - 1);
-    return 0;
+    return rc;
+}
+
+static int start_child(struct nest *n, struct errmsg *err);
+
+/* A child still waiting for generators will not start: its mkdir fails. */
+static void abandon_waiting(struct nest *n, int rc, const char *why)
+{
+    n->gen_req = 0;
+    if (n->timer) {
+        ev_timer_cancel(n->ns->loop, n->timer);
+        n->timer = 0;
+    }
+    n->state = NEST_DEAD;
+    answer(n, rc, why);
+}
+
+static void on_gen_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct nest *n = arg;
+    n->timer = 0;
+    abandon_waiting(n, -ETIMEDOUT, "the parent instance did not grant job id generators");
+}
+
+/* Our parent answered request req: a block, or rc < 0. */
+void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock *b)
+{
+    for (struct nest *n = ns->list; n; n = n->next) {
+        if (n->gen_req != req)
+            continue;
+        struct errmsg err = { "" };
+        if (n->timer) {
+            ev_timer_cancel(ns->loop, n->timer);
+            n->timer = 0;
+        }
+        n->gen_req = 0;
+        if (rc == 0 && !ns->shutdown) {
+            n->gens = *b;
+            rc = start_child(n, &err);
+        } else if (rc == 0)
+            rc = errmsg_set(&err, -ESHUTDOWN, "the instance is shutting down");
+        else
+            errmsg_set(&err, rc, "no job id generator left in this tree of instances for "
+                       "a nested instance");
+        if (rc < 0)
+            abandon_waiting(n, rc, err.text);
+        return;
+    }
+    for (struct gen_forward **pp = &ns->forwards; *pp; pp = &(*pp)->next) {
+        struct gen_forward *f = *pp;
+        if (f->req != req)
+            continue;
+        *pp = f->next;
+        if (f->child)
+            nest_give_generators(f->child, f->child_req, rc, b);
+        free(f);
+        return;
+    }
 }
 
 int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
@@ -508,15 +662,21 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     if (slot == NEST_MAX_PER_JOB)
         return errmsg_set(err, -ENOSPC, "job %s has %d nested instances already",
                           job->idstr, NEST_MAX_PER_JOB);
-    struct genblock gens;
-    int rc = pick_generators(ns, &gens, err);
-    if (rc < 0)
-        return rc;
+    /* our own generators first; when none is left, our parent's (up to
+     * the root, which owns them all), so that nesting has no depth limit */
+    struct genblock gens = { 0, 0 };
+    int rc = pick_generators(ns, &gens);
+    if (rc == -ENOMEM || (rc == -ENOSPC && !ns->ask))
+        return errmsg_set(err, rc, rc == -ENOMEM ? "out of memory"
+                          : "no job id generator left for a nested instance: the %u of "
+                            "this instance are in use", ns->cfg.gens.count);
     struct nest *n = calloc(1, sizeof(*n));
     char dir[4096];
     if (!n)
         return errmsg_set(err, -ENOMEM, "out of memory");
     n->gens = gens;
+    if (rc == -ENOSPC)
+        n->gen_req = ++ns->nreq;
     snprintf(n->name, sizeof(n->name), "%s", name);
     snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job->idstr, name);
     n->ns = ns;
@@ -559,7 +719,14 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
         errmsg_set(err, rc, "cannot write %s: %s", sub, strerror(-rc));
         goto error;
     }
-    if ((rc = spawn(n, false, err)) < 0)
+    if (n->gen_req) {
+        /* started when our parent grants it generators (nests_granted) */
+        if ((rc = ns->ask(ns->ask_arg, n->gen_req)) < 0) {
+            errmsg_set(err, rc, "cannot ask the parent instance for job id generators");
+            goto error;
+        }
+        n->timer = ev_timer_add(ns->loop, NEST_START_TIMEOUT, on_gen_timeout, n);
+    } else if ((rc = start_child(n, err)) < 0)
         goto error;
     n->done = done;
     n->done_arg = arg;
@@ -570,6 +737,11 @@ error:
     free(n->dir);
     free(n);
     return rc;
+}
+
+static int start_child(struct nest *n, struct errmsg *err)
+{
+    return spawn(n, false, err);
 }
 
 int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
@@ -602,6 +774,10 @@ bool nests_job_ending(struct nests *ns, struct job *job)
     for (struct nest *n = ns->list; n; n = n->next) {
         if (n->job != job)
             continue;
+        if (n->gen_req) {
+            abandon_waiting(n, -EINVAL, "the job ended before the nested instance started");
+            continue;
+        }
         if (n->state == NEST_LIVE || n->state == NEST_STARTING) {
             n->state = NEST_STOPPING;
             send_shutdown(n, true);
@@ -623,6 +799,11 @@ static void nest_free(struct nest *n)
     link_destroy(n->link);
     if (n->sock[0])
         unlink(n->sock);
+    /* a request of its that we passed on is answered to nobody */
+    for (struct gen_forward *f = n->ns->forwards; f; f = f->next)
+        if (f->child == n)
+            f->child = NULL;
+    free(n->loans);
     free(n->dir);
     free(n);
 }
@@ -758,6 +939,8 @@ void nests_stop(struct nests *ns, double grace)
 {
     ns->shutdown = true;
     for (struct nest *n = ns->list; n; n = n->next) {
+        if (n->gen_req)
+            abandon_waiting(n, -ESHUTDOWN, "the instance is shutting down");
         if (n->pid <= 0)
             continue;
         syslog(LOG_INFO, "stopping nested instance %s/%s (%s, pid %d)",

@@ -56,6 +56,22 @@ struct nests_config {
                                  * orphan cleanup after a crash finds them */
 };
 
+/* Ask our own parent for job-id generators (request req): a nested
+ * instance whose block is used up passes its children's needs up the tree
+ * to the root, which owns all 16384. 0 once sent. */
+typedef int (*nests_ask_f)(void *arg, uint64_t req);
+/* Give generators our parent lent us back (a child of ours they went to
+ * stopped). */
+typedef void (*nests_return_f)(void *arg, const struct genblock *b);
+/* Set by a nested broker once its link to its parent is up (NULL: a root). */
+void nests_set_asker(struct nests *ns, nests_ask_f ask, nests_return_f give_back, void *arg);
+/* Child n (or one below it) gave back block b. */
+void nests_returned(struct nests *ns, struct nest *n, const struct genblock *b);
+/* Our parent answered request req: block b, or rc < 0 (none left). */
+void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock *b);
+/* Answer child n's request req for generators (rc 0: block b). */
+void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct genblock *b);
+
 /* Answer to an asynchronous request: 0 or -errno with a reason. */
 typedef void (*nest_done_f)(void *arg, int rc, const char *reason);
 /* All of a job's children have stopped (its CLEANUP may end). */
