@@ -16,76 +16,20 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "common/vec.h"
-#include "fsd/link.h"
-#include "fsd/nest.h"
+#include "fsd/nest_private.h"
 
-#define NEST_START_TIMEOUT 20.0     /* seconds for a child to mount */
 
 const char *const nest_entries[NEST_NENTRIES] = {
     "queue", "jobs", "resources", "status", "status.json", "README",
 };
-
-enum nest_state { NEST_STARTING, NEST_LIVE, NEST_STOPPING, NEST_ARCHIVING, NEST_ARCHIVE,
-                  NEST_DEAD };
 
 static const char *state_names[] = {
     [NEST_STARTING] = "starting", [NEST_LIVE] = "live", [NEST_STOPPING] = "stopping",
     [NEST_ARCHIVING] = "archiving", [NEST_ARCHIVE] = "archive", [NEST_DEAD] = "dead",
 };
 
-struct nest {
-    struct nests *ns;
-    struct job *job;
-    char name[NEST_NAME_MAX + 1];
-    int slot;
-    uid_t uid;
-    gid_t gid;
-    double ctime;
-    enum nest_state state;
-    char *dir;                  /* STATEDIR/nested/<job>/<name> */
-    pid_t pid;
-    int pidfd;
-    struct link *link;
-    int active;                 /* child's pending + running jobs */
-    struct genblock gens;       /* its job-id generators (while it mints) */
-    struct genblock *loans;     /* more of our block, given to its subtree */
-    size_t nloans;
-    uint64_t gen_req;           /* waiting for our parent's generators to start */
-    char sock[64];              /* the link's socket file */
-    uint64_t timer;
-    nest_done_f done;           /* a waiting mkdir or rmdir */
-    void *done_arg;
-    struct nest *next;
-};
-
-/* A child's request for generators we could not serve, passed to our
- * parent as our own request 'req'. */
-struct gen_forward {
-    struct nest *child;
-    uint64_t child_req, req;
-    struct gen_forward *next;
-};
-
-struct nests {
-    struct ev_loop *loop;
-    struct nests_config cfg;
-    nests_ask_f ask;            /* ask our parent for generators, or NULL (root) */
-    nests_return_f give_back;   /* ... and give them back */
-    void *ask_arg;
-    uint64_t nreq;              /* names our requests */
-    struct gen_forward *forwards;
-    nest_job_clear_f clear;
-    void *clear_arg;
-    struct nest *list;
-    bool shutdown;
-    unsigned nlinks;            /* names link sockets */
-};
-
 static void nest_stopped(struct nest *n);
 static int spawn(struct nest *n, bool archive, struct errmsg *err);
-static int pick_generators(struct nests *ns, struct genblock *out);
-static bool in_block(const struct genblock *block, const struct genblock *b);
 
 const char *nest_name(const struct nest *n)
 {
@@ -136,7 +80,7 @@ struct nest *nest_at(struct nests *ns, const struct job *job, int i)
     return NULL;
 }
 
-static void answer(struct nest *n, int rc, const char *reason)
+void nest_answer(struct nest *n, int rc, const char *reason)
 {
     nest_done_f done = n->done;
     n->done = NULL;
@@ -170,85 +114,11 @@ static void on_msg(void *arg, json_t *msg)
             n->state = NEST_LIVE;
         else if (n->state == NEST_ARCHIVING)
             n->state = NEST_ARCHIVE;
-        answer(n, 0, NULL);
+        nest_answer(n, 0, NULL);
     } else if (!strcmp(type, "status")) {
         n->active = (int)json_integer_value(json_object_get(msg, "active"));
-    } else if (!strcmp(type, "gen-return")) {
-        struct genblock b = {
-            .first = (uint32_t)json_integer_value(json_object_get(msg, "first")),
-            .count = (uint32_t)json_integer_value(json_object_get(msg, "count")),
-        };
-        nests_returned(n->ns, n, &b);
-    } else if (!strcmp(type, "gen-request")) {
-        /* the child's own generators are used up: ours, or our parent's */
-        uint64_t req = (uint64_t)json_integer_value(json_object_get(msg, "req"));
-        struct nests *ns = n->ns;
-        struct genblock b;
-        int rc = ns->shutdown ? -ESHUTDOWN : pick_generators(ns, &b);
-        struct gen_forward *f = NULL;
-        if (rc == -ENOSPC && ns->ask && (f = calloc(1, sizeof(*f)))) {
-            *f = (struct gen_forward){ n, req, ++ns->nreq, ns->forwards };
-            if (ns->ask(ns->ask_arg, f->req) == 0) {
-                ns->forwards = f;
-                return;
-            }
-            free(f);
-        }
-        nest_give_generators(n, req, rc, &b);
-    }
-}
-
-void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct genblock *b)
-{
-    const struct genblock *mine = &n->ns->cfg.gens;
-    json_t *msg;
-    if (rc == 0 && in_block(mine, b)) {
-        /* from our block: its subtree holds it until the child ends */
-        struct genblock *p = realloc(n->loans, (n->nloans + 1) * sizeof(*p));
-        if (!p)
-            rc = -ENOMEM;
-        else {
-            n->loans = p;
-            n->loans[n->nloans++] = *b;
-            syslog(LOG_INFO, "job id generators %u:%u lent to nested instance %s/%s",
-                   b->first, b->count, n->job ? n->job->idstr : "-", n->name);
-        }
-    }
-    if (rc == 0)
-        msg = json_pack("{s:s s:I s:i s:i s:i}", "type", "gen-grant", "req", (json_int_t)req,
-                        "rc", 0, "first", (int)b->first, "count", (int)b->count);
-    else
-        msg = json_pack("{s:s s:I s:i}", "type", "gen-grant", "req", (json_int_t)req, "rc", rc);
-    if (msg && n->link)
-        link_send(n->link, msg);
-    json_decref(msg);
-}
-
-void nests_set_asker(struct nests *ns, nests_ask_f ask, nests_return_f give_back, void *arg)
-{
-    ns->ask = ask;
-    ns->give_back = give_back;
-    ns->ask_arg = arg;
-}
-
-static bool in_block(const struct genblock *block, const struct genblock *b)
-{
-    return b->first > block->first && b->first < block->first + block->count;
-}
-
-void nests_returned(struct nests *ns, struct nest *n, const struct genblock *b)
-{
-    if (!in_block(&ns->cfg.gens, b)) {
-        /* lent to us from above, for that child's subtree: pass it on */
-        if (ns->give_back)
-            ns->give_back(ns->ask_arg, b);
-        return;
-    }
-    for (size_t k = 0; n && k < n->nloans; k++) {
-        if (n->loans[k].first == b->first) {
-            n->loans[k] = n->loans[--n->nloans];
-            return;
-        }
+    } else if (!strcmp(type, "gen-return") || !strcmp(type, "gen-request")) {
+        nest_gen_msg(n, type, msg);   /* nest_gens.c */
     }
 }
 
@@ -356,7 +226,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
         char why[400];
         log_tail(n, why, sizeof(why));
         n->state = NEST_DEAD;
-        answer(n, -EIO, why[0] ? why : "the nested instance exited while starting");
+        nest_answer(n, -EIO, why[0] ? why : "the nested instance exited while starting");
         nest_stopped(n);
         break;
     }
@@ -369,7 +239,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
         syslog(LOG_ERR, "nested instance %s/%s: history broker failed (exit %d)",
                n->job->idstr, n->name, WEXITSTATUS(status));
         n->state = NEST_DEAD;
-        answer(n, 0, NULL);
+        nest_answer(n, 0, NULL);
         break;
     default:
         n->state = NEST_DEAD;
@@ -384,7 +254,7 @@ static void nest_stopped(struct nest *n)
     struct nests *ns = n->ns;
     struct errmsg err = {""};
     /* it mints no more: generators lent from above go back up the tree */
-    if (n->gens.count && !in_block(&ns->cfg.gens, &n->gens) && ns->give_back) {
+    if (n->gens.count && !nest_in_block(&ns->cfg.gens, &n->gens) && ns->give_back) {
         ns->give_back(ns->ask_arg, &n->gens);
         n->gens.count = 0;
     }
@@ -393,7 +263,7 @@ static void nest_stopped(struct nest *n)
             n->state = NEST_ARCHIVING;
         else {
             n->state = NEST_DEAD;
-            answer(n, 0, NULL);
+            nest_answer(n, 0, NULL);
         }
     }
     if (!job_has_running(ns, n->job) && ns->clear && n->job->state == JOB_CLEANUP)
@@ -555,89 +425,6 @@ static bool valid_name(const char *s)
 }
 
 /* A block of job-id generators that no child still minting with uses. */
-/* A block of our generators no live child's subtree uses. 0 or -ENOSPC,
- * -ENOMEM. */
-static int pick_generators(struct nests *ns, struct genblock *out)
-{
-    size_t nused = 0, alloc = 0;
-    struct genblock *used = NULL;
-    int rc = 0;
-    for (struct nest *x = ns->list; x && rc == 0; x = x->next) {
-        /* a history broker mints nothing: its block is free again */
-        if (x->state != NEST_STARTING && x->state != NEST_LIVE && x->state != NEST_STOPPING)
-            continue;
-        if (vec_grow(&used, &alloc, nused + 1 + x->nloans, sizeof(*used)) < 0) {
-            rc = -ENOMEM;
-            break;
-        }
-        if (!x->gen_req)
-            used[nused++] = x->gens;
-        for (size_t k = 0; k < x->nloans; k++)
-            used[nused++] = x->loans[k];
-    }
-    if (rc == 0)
-        rc = genblock_child(&ns->cfg.gens, used, nused, out);
-    free(used);
-    return rc;
-}
-
-static int start_child(struct nest *n, struct errmsg *err);
-
-/* A child still waiting for generators will not start: its mkdir fails. */
-static void abandon_waiting(struct nest *n, int rc, const char *why)
-{
-    n->gen_req = 0;
-    if (n->timer) {
-        ev_timer_cancel(n->ns->loop, n->timer);
-        n->timer = 0;
-    }
-    n->state = NEST_DEAD;
-    answer(n, rc, why);
-}
-
-static void on_gen_timeout(struct ev_loop *loop, uint64_t id, void *arg)
-{
-    struct nest *n = arg;
-    n->timer = 0;
-    abandon_waiting(n, -ETIMEDOUT, "the parent instance did not grant job id generators");
-}
-
-/* Our parent answered request req: a block, or rc < 0. */
-void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock *b)
-{
-    for (struct nest *n = ns->list; n; n = n->next) {
-        if (n->gen_req != req)
-            continue;
-        struct errmsg err = { "" };
-        if (n->timer) {
-            ev_timer_cancel(ns->loop, n->timer);
-            n->timer = 0;
-        }
-        n->gen_req = 0;
-        if (rc == 0 && !ns->shutdown) {
-            n->gens = *b;
-            rc = start_child(n, &err);
-        } else if (rc == 0)
-            rc = errmsg_set(&err, -ESHUTDOWN, "the instance is shutting down");
-        else
-            errmsg_set(&err, rc, "no job id generator left in this tree of instances for "
-                       "a nested instance");
-        if (rc < 0)
-            abandon_waiting(n, rc, err.text);
-        return;
-    }
-    for (struct gen_forward **pp = &ns->forwards; *pp; pp = &(*pp)->next) {
-        struct gen_forward *f = *pp;
-        if (f->req != req)
-            continue;
-        *pp = f->next;
-        if (f->child)
-            nest_give_generators(f->child, f->child_req, rc, b);
-        free(f);
-        return;
-    }
-}
-
 int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
                 nest_done_f done, void *arg, struct errmsg *err)
 {
@@ -665,7 +452,7 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     /* our own generators first; when none is left, our parent's (up to
      * the root, which owns them all), so that nesting has no depth limit */
     struct genblock gens = { 0, 0 };
-    int rc = pick_generators(ns, &gens);
+    int rc = nest_pick_generators(ns, &gens);
     if (rc == -ENOMEM || (rc == -ENOSPC && !ns->ask))
         return errmsg_set(err, rc, rc == -ENOMEM ? "out of memory"
                           : "no job id generator left for a nested instance: the %u of "
@@ -725,8 +512,8 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
             errmsg_set(err, rc, "cannot ask the parent instance for job id generators");
             goto error;
         }
-        n->timer = ev_timer_add(ns->loop, NEST_START_TIMEOUT, on_gen_timeout, n);
-    } else if ((rc = start_child(n, err)) < 0)
+        nest_wait_generators(n);
+    } else if ((rc = nest_start_child(n, err)) < 0)
         goto error;
     n->done = done;
     n->done_arg = arg;
@@ -739,7 +526,7 @@ error:
     return rc;
 }
 
-static int start_child(struct nest *n, struct errmsg *err)
+int nest_start_child(struct nest *n, struct errmsg *err)
 {
     return spawn(n, false, err);
 }
@@ -775,7 +562,7 @@ bool nests_job_ending(struct nests *ns, struct job *job)
         if (n->job != job)
             continue;
         if (n->gen_req) {
-            abandon_waiting(n, -EINVAL, "the job ended before the nested instance started");
+            nest_abandon_waiting(n, -EINVAL, "the job ended before the nested instance started");
             continue;
         }
         if (n->state == NEST_LIVE || n->state == NEST_STARTING) {
@@ -842,7 +629,7 @@ void nests_job_gone(struct nests *ns, struct job *job)
             pp = &n->next;
             continue;
         }
-        answer(n, -ENOENT, "the job is gone");
+        nest_answer(n, -ENOENT, "the job is gone");
         if (n->pid > 0 && n->pidfd >= 0) {
             /* a history broker exits at once on SIGTERM; it is freed when
              * its pidfd says it has (on_exit_fd), without the job */
@@ -940,7 +727,7 @@ void nests_stop(struct nests *ns, double grace)
     ns->shutdown = true;
     for (struct nest *n = ns->list; n; n = n->next) {
         if (n->gen_req)
-            abandon_waiting(n, -ESHUTDOWN, "the instance is shutting down");
+            nest_abandon_waiting(n, -ESHUTDOWN, "the instance is shutting down");
         if (n->pid <= 0)
             continue;
         syslog(LOG_INFO, "stopping nested instance %s/%s (%s, pid %d)",
