@@ -103,6 +103,34 @@ struct job {
     void *owner;                 /* the jobmgr, for timer callbacks */
 };
 
+/* What the view (vfs/) and nested instances read of a job: through these,
+ * never the fields, so the job manager may change how it keeps them. */
+static inline uint64_t job_get_id(const struct job *j) { return j->id; }
+static inline const char *job_get_idstr(const struct job *j) { return j->idstr; }
+/* Its order of appearance in this broker run (names its inodes). */
+static inline uint64_t job_get_seq(const struct job *j) { return j->seq; }
+static inline enum job_state job_get_state(const struct job *j) { return j->state; }
+static inline uid_t job_get_uid(const struct job *j) { return j->uid; }
+static inline gid_t job_get_gid(const struct job *j) { return j->gid; }
+static inline double job_get_t_submit(const struct job *j) { return j->t_submit; }
+static inline double job_get_t_state(const struct job *j) { return j->t_state; }
+/* When stream (1 stdout, 2 stderr) last grew, 0 if never. */
+static inline double job_get_t_output(const struct job *j, int stream) { return j->t_output[stream]; }
+/* Bytes a reader sees: what is committed to the store. */
+static inline uint64_t job_get_output_size(const struct job *j, int stream) { return j->out_stored[stream]; }
+static inline uint64_t job_get_eventlog_size(const struct job *j) { return j->evlog_stored; }
+static inline size_t job_get_spec_size(const struct job *j) { return j->spec_len; }
+/* The allocation's R text while the job is active (NULL otherwise), and
+ * its size, which stays once it was allocated. */
+static inline const char *job_get_R(const struct job *j) { return j->R; }
+static inline size_t job_get_R_size(const struct job *j) { return j->R_len; }
+/* Durable: its submission was committed. */
+static inline bool job_is_committed(const struct job *j) { return j->committed; }
+/* Published to watchers (its directory was announced). */
+static inline bool job_is_announced(const struct job *j) { return j->announced; }
+/* Being terminated (cancel, timeout, a resource down). */
+static inline bool job_is_canceling(const struct job *j) { return j->canceling; }
+
 const char *job_state_name(enum job_state s);   /* "SCHED" */
 const char *job_result_name(enum job_result r); /* "COMPLETED" */
 

@@ -144,7 +144,7 @@ static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
     (void)loop;
     (void)id;
     n->timer = 0;
-    syslog(LOG_ERR, "nested instance %s/%s did not start in time", n->job->idstr, n->name);
+    syslog(LOG_ERR, "nested instance %s/%s did not start in time", job_get_idstr(n->job), n->name);
     if (n->pid > 0)
         kill(n->pid, SIGKILL);
 }
@@ -218,7 +218,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
         return;
     }
     if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
-        syslog(LOG_WARNING, "nested instance %s/%s (%s) exited with %s %d", n->job->idstr,
+        syslog(LOG_WARNING, "nested instance %s/%s (%s) exited with %s %d", job_get_idstr(n->job),
                n->name, state_names[n->state], WIFSIGNALED(status) ? "signal" : "status",
                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     switch (n->state) {
@@ -237,7 +237,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
     case NEST_ARCHIVING:
         /* stopped fine, but its history cannot be served: say so in the log */
         syslog(LOG_ERR, "nested instance %s/%s: history broker failed (exit %d)",
-               n->job->idstr, n->name, WEXITSTATUS(status));
+               job_get_idstr(n->job), n->name, WEXITSTATUS(status));
         n->state = NEST_DEAD;
         nest_answer(n, 0, NULL);
         break;
@@ -266,7 +266,7 @@ static void nest_stopped(struct nest *n)
             nest_answer(n, 0, NULL);
         }
     }
-    if (!job_has_running(ns, n->job) && ns->clear && n->job->state == JOB_CLEANUP)
+    if (!job_has_running(ns, n->job) && ns->clear && job_get_state(n->job) == JOB_CLEANUP)
         ns->clear(ns->clear_arg, n->job);
 }
 
@@ -348,7 +348,7 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     argv[k++] = mnt;
     argv[k] = NULL;
     char jobenv[64], instenv[128];
-    snprintf(jobenv, sizeof(jobenv), "FLUX_JOB_ID=%s", n->job->idstr);
+    snprintf(jobenv, sizeof(jobenv), "FLUX_JOB_ID=%s", job_get_idstr(n->job));
     snprintf(instenv, sizeof(instenv), "FLUXFS_INSTANCE=%s",
              ns->cfg.instance ? ns->cfg.instance : "");
     const char *exe = ns->cfg.fluxfsd ? ns->cfg.fluxfsd : "/proc/self/exe";
@@ -433,10 +433,10 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     if (!valid_name(name))
         return errmsg_set(err, -EINVAL, "'%s': a nested instance name is letters, digits, "
                           "'-', '_' or '.' (not first), at most %d", name, NEST_NAME_MAX);
-    if (uid != job->uid && uid != 0)
-        return errmsg_set(err, -EPERM, "job %s belongs to another user", job->idstr);
-    if (job->state != JOB_RUN || job->canceling || !job->R)
-        return errmsg_set(err, -EINVAL, "job %s is not running", job->idstr);
+    if (uid != job_get_uid(job) && uid != 0)
+        return errmsg_set(err, -EPERM, "job %s belongs to another user", job_get_idstr(job));
+    if (job_get_state(job) != JOB_RUN || job_is_canceling(job) || !job_get_R(job))
+        return errmsg_set(err, -EINVAL, "job %s is not running", job_get_idstr(job));
     if (nest_lookup(ns, job, name))
         return errmsg_set(err, -EEXIST, "'%s' exists", name);
     bool used[NEST_MAX_PER_JOB] = {false};
@@ -448,7 +448,7 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
         slot++;
     if (slot == NEST_MAX_PER_JOB)
         return errmsg_set(err, -ENOSPC, "job %s has %d nested instances already",
-                          job->idstr, NEST_MAX_PER_JOB);
+                          job_get_idstr(job), NEST_MAX_PER_JOB);
     /* our own generators first; when none is left, our parent's (up to
      * the root, which owns them all), so that nesting has no depth limit */
     struct genblock gens = { 0, 0 };
@@ -465,12 +465,12 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     if (rc == -ENOSPC)
         n->gen_req = ++ns->nreq;
     snprintf(n->name, sizeof(n->name), "%s", name);
-    snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job->idstr, name);
+    snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job_get_idstr(job), name);
     n->ns = ns;
     n->job = job;
     n->slot = slot;
-    n->uid = job->uid;
-    n->gid = job->gid;
+    n->uid = job_get_uid(job);
+    n->gid = job_get_gid(job);
     n->ctime = ev_now(ns->loop);
     n->pidfd = -1;
     n->state = NEST_STARTING;
@@ -502,7 +502,7 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
         }
     }
     snprintf(sub, sizeof(sub), "%s/R.json", dir);
-    if ((rc = write_file(sub, job->R, job->R_len)) < 0) {
+    if ((rc = write_file(sub, job_get_R(job), job_get_R_size(job))) < 0) {
         errmsg_set(err, rc, "cannot write %s: %s", sub, strerror(-rc));
         goto error;
     }
@@ -545,7 +545,7 @@ int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
     if (n->active > 0 && !force)
         return errmsg_set(err, -EBUSY, "nested instance '%s' has %d active jobs: cancel "
                           "them, or write 'shutdown %s' to jobs/%s/ctl", name, n->active,
-                          name, job->idstr);
+                          name, job_get_idstr(job));
     if (n->done)
         return errmsg_set(err, -EBUSY, "nested instance '%s' is busy", name);
     n->state = NEST_STOPPING;
@@ -605,7 +605,7 @@ static void on_kill_timer(struct ev_loop *loop, uint64_t id, void *arg)
     n->timer = 0;
     if (n->pid > 0) {
         syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop in time: killed",
-               n->job ? n->job->idstr : "-", n->name, (int)n->pid);
+               n->job ? job_get_idstr(n->job) : "-", n->name, (int)n->pid);
         kill(n->pid, SIGKILL);
     }
 }
@@ -691,7 +691,7 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
             umount2(sub, MNT_DETACH);   /* left by a child that died hard */
             struct errmsg err = {""};
             if (spawn(n, true, &err) < 0) {
-                syslog(LOG_ERR, "nested instance %s/%s: %s", job->idstr, n->name, err.text);
+                syslog(LOG_ERR, "nested instance %s/%s: %s", job_get_idstr(job), n->name, err.text);
                 n->state = NEST_DEAD;
             } else
                 n->state = NEST_ARCHIVING;
@@ -731,7 +731,7 @@ void nests_stop(struct nests *ns, double grace)
         if (n->pid <= 0)
             continue;
         syslog(LOG_INFO, "stopping nested instance %s/%s (%s, pid %d)",
-               n->job ? n->job->idstr : "-", n->name, state_names[n->state], (int)n->pid);
+               n->job ? job_get_idstr(n->job) : "-", n->name, state_names[n->state], (int)n->pid);
         if (n->state == NEST_LIVE || n->state == NEST_STARTING || n->state == NEST_STOPPING) {
             /* children cancel their jobs (force) and unmount */
             if (n->state != NEST_STOPPING)
@@ -764,7 +764,7 @@ void nests_destroy(struct nests *ns)
         if (n->pid > 0) {
             /* reaped by init once we have exited, if not now */
             syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop: killed",
-                   n->job ? n->job->idstr : "-", n->name, (int)n->pid);
+                   n->job ? job_get_idstr(n->job) : "-", n->name, (int)n->pid);
             kill(n->pid, SIGKILL);
             waitpid(n->pid, NULL, WNOHANG);
         }

@@ -106,7 +106,7 @@ void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct gen
             n->loans = p;
             n->loans[n->nloans++] = *b;
             syslog(LOG_INFO, "job id generators %u:%u lent to nested instance %s/%s",
-                   b->first, b->count, n->job ? n->job->idstr : "-", n->name);
+                   b->first, b->count, n->job ? job_get_idstr(n->job) : "-", n->name);
         }
     }
     if (rc == 0)

@@ -737,20 +737,20 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
             jobmgr_job_announced(v->m, job);
             return;
         }
-        snprintf(path, sizeof(path), "jobs/%s", job->idstr);
+        snprintf(path, sizeof(path), "jobs/%s", job_get_idstr(job));
         publisher_mkdir(v->pub, path);
         return;
     case JOBMGR_STATE:
-        if (job->state == JOB_INACTIVE)
+        if (job_get_state(job) == JOB_INACTIVE)
             vfs_jobs_wake(v, job);
-        if (v->pub && job->committed) {
-            snprintf(path, sizeof(path), "jobs/%s/state", job->idstr);
+        if (v->pub && job_is_committed(job)) {
+            snprintf(path, sizeof(path), "jobs/%s/state", job_get_idstr(job));
             publisher_poke(v->pub, path);
         }
         return;
     case JOBMGR_OUTPUT:
-        if (v->pub && job->committed) {
-            snprintf(path, sizeof(path), "jobs/%s/%s", job->idstr,
+        if (v->pub && job_is_committed(job)) {
+            snprintf(path, sizeof(path), "jobs/%s/%s", job_get_idstr(job),
                      stream == 1 ? "stdout" : "stderr");
             publisher_poke(v->pub, path);
         }

@@ -30,7 +30,7 @@ static const struct job_file job_files[VFS_JOB_NFILES] = {
 
 static fuse_ino_t job_ino(const struct job *job, int file)
 {
-    return VFS_INO(VK_JOB, (job->seq << 8) | (unsigned)file);
+    return VFS_INO(VK_JOB, (job_get_seq(job) << 8) | (unsigned)file);
 }
 
 /* A job exists for users once durable, so a submitter can read it as soon
@@ -41,7 +41,7 @@ static fuse_ino_t job_ino(const struct job *job, int file)
  * FUSE revalidates those with us whatever the entry's timeout. */
 static bool visible(const struct job *job)
 {
-    return job && (job->committed || job->announced);
+    return job && (job_is_committed(job) || job_is_announced(job));
 }
 
 struct job *vfs_job_of(struct vfs *v, fuse_ino_t ino, int *file)
@@ -70,21 +70,21 @@ static off_t file_size(const struct job *job, int file)
     char buf[64];
     switch (file) {
     case VFS_JOB_JOBSPEC:
-        return job->spec_len;
+        return job_get_spec_size(job);
     case VFS_JOB_STATE:
-        return strlen(job_state_name(job->state)) + 1;
+        return strlen(job_state_name(job_get_state(job))) + 1;
     case VFS_JOB_EVENTLOG:
-        return job->evlog_len;
+        return job_get_eventlog_size(job);
     case VFS_JOB_R:
-        return job->R_len;
+        return job_get_R_size(job);
     case VFS_JOB_STDOUT:
-        return job->out_stored[1];
+        return job_get_output_size(job, 1);
     case VFS_JOB_STDERR:
-        return job->out_stored[2];
+        return job_get_output_size(job, 2);
     case VFS_JOB_RESULT:
         return job_result_text(job, buf, sizeof(buf));
     case VFS_JOB_WAIT:
-        return job->state == JOB_INACTIVE ? job_result_text(job, buf, sizeof(buf)) : 0;
+        return job_get_state(job) == JOB_INACTIVE ? job_result_text(job, buf, sizeof(buf)) : 0;
     case VFS_JOB_CTL:
         return sizeof(CTL_HELP) - 1;
     }
@@ -95,23 +95,23 @@ static double file_mtime(const struct job *job, int file)
 {
     switch (file) {
     case VFS_JOB_JOBSPEC:
-        return job->t_submit;
+        return job_get_t_submit(job);
     case VFS_JOB_STDOUT:
-        return job->t_output[1] ? job->t_output[1] : job->t_submit;
+        return job_get_t_output(job, 1) ? job_get_t_output(job, 1) : job_get_t_submit(job);
     case VFS_JOB_STDERR:
-        return job->t_output[2] ? job->t_output[2] : job->t_submit;
+        return job_get_t_output(job, 2) ? job_get_t_output(job, 2) : job_get_t_submit(job);
     }
-    return job->t_state;
+    return job_get_t_state(job);
 }
 
 static void job_stat(struct vfs *v, const struct job *job, int file, struct stat *st)
 {
     if (file == VFS_JOB_DIR)
-        vfs_stat_dir(v, st, job_ino(job, file), job->uid, 0755, job->t_state);
+        vfs_stat_dir(v, st, job_ino(job, file), job_get_uid(job), 0755, job_get_t_state(job));
     else
-        vfs_stat_file(v, st, job_ino(job, file), job->uid, job_files[file].mode,
+        vfs_stat_file(v, st, job_ino(job, file), job_get_uid(job), job_files[file].mode,
                       file_size(job, file), file_mtime(job, file));
-    st->st_gid = job->gid;
+    st->st_gid = job_get_gid(job);
 }
 
 int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
@@ -134,7 +134,7 @@ void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const cha
 
     if (parent == VFS_I_JOBS) {
         job = jobmgr_lookup_name(v->m, name);
-        if (!visible(job) || (!job->announced && vfs_is_publisher(v, req))) {
+        if (!visible(job) || (!job_is_announced(job) && vfs_is_publisher(v, req))) {
             fuse_reply_err(req, ENOENT);
             return;
         }
@@ -169,10 +169,10 @@ void vfs_jobs_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_
         /* offsets are job sequence numbers, so jobs arriving mid-listing
          * neither repeat nor shift what follows */
         uint64_t seq = off >= 2 ? (uint64_t)off - 1 : 1;
-        for (struct job *job = jobmgr_next(v->m, seq); job; job = jobmgr_next(v->m, job->seq + 1)) {
+        for (struct job *job = jobmgr_next(v->m, seq); job; job = jobmgr_next(v->m, job_get_seq(job) + 1)) {
             if (!visible(job))
                 continue;
-            if (!vfs_dirbuf_add(db, job->idstr, job_ino(job, VFS_JOB_DIR), S_IFDIR, job->seq + 2))
+            if (!vfs_dirbuf_add(db, job_get_idstr(job), job_ino(job, VFS_JOB_DIR), S_IFDIR, job_get_seq(job) + 2))
                 return;
         }
         return;
@@ -202,7 +202,7 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
             fuse_reply_err(req, visible(job) ? EEXIST : EPERM);
             return;
         }
-        if (!job || job->announced) {
+        if (!job || job_is_announced(job)) {
             fuse_reply_err(req, job ? EEXIST : ENOENT);
             return;
         }
@@ -224,7 +224,7 @@ static bool may_read(struct vfs *v, const struct job *job, int file, uid_t uid)
 {
     if (job_files[file].mode & 0004)
         return true;
-    return uid == job->uid || vfs_is_privileged(v, uid);
+    return uid == job_get_uid(job) || vfs_is_privileged(v, uid);
 }
 
 static int render_blob(struct vfs *v, struct job *job, char kind, struct strbuf *sb)
@@ -244,7 +244,7 @@ static int render(struct vfs *v, struct job *job, int file, struct strbuf *sb)
     case VFS_JOB_JOBSPEC:
         return render_blob(v, job, 'S', sb);
     case VFS_JOB_STATE:
-        return strbuf_addf(sb, "%s\n", job_state_name(job->state));
+        return strbuf_addf(sb, "%s\n", job_state_name(job_get_state(job)));
     case VFS_JOB_EVENTLOG:
         return jobmgr_eventlog(v->m, job, sb);
     case VFS_JOB_R:
@@ -293,7 +293,7 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    fh->jobid = job->id;
+    fh->jobid = job_get_id(job);
     fh->stream = file == VFS_JOB_STDERR ? 2 : 1;
     if (kind == FH_SNAPSHOT) {
         int rc = render(v, job, file, &fh->data);
@@ -338,7 +338,7 @@ void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size,
         return;
     }
     /* FH_WAIT: block (without a thread) until the job is inactive */
-    if (job->state == JOB_INACTIVE) {
+    if (job_get_state(job) == JOB_INACTIVE) {
         reply_result(req, job, size, off);
         return;
     }
@@ -349,7 +349,7 @@ void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size,
     }
     d->req = req;
     d->what = DEFER_WAIT;
-    d->jobid = job->id;
+    d->jobid = job_get_id(job);
     d->off = off;
     d->size = size;
     vfs_wait_defer(v, req, d);
@@ -360,7 +360,7 @@ void vfs_jobs_wake(struct vfs *v, struct job *job)
     struct vfs_deferred **pp = &v->deferred;
     while (*pp) {
         struct vfs_deferred *d = *pp;
-        if (d->what == DEFER_WAIT && d->jobid == job->id) {
+        if (d->what == DEFER_WAIT && d->jobid == job_get_id(job)) {
             *pp = d->next;
             reply_result(d->req, job, d->size, d->off);
             free(d);
@@ -381,7 +381,7 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
     int rc = jobmgr_ctl(v->m, job, fuse_req_ctx(req)->uid, buf, size, &err);
     if (rc < 0) {
         char subject[64];
-        snprintf(subject, sizeof(subject), "jobs/%s/ctl", job->idstr);
+        snprintf(subject, sizeof(subject), "jobs/%s/ctl", job_get_idstr(job));
         vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc, err.text);
         fuse_reply_err(req, -rc);
         return;

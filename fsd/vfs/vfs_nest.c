@@ -17,7 +17,7 @@
 
 static fuse_ino_t nest_ino(const struct job *job, const struct nest *n, int entry)
 {
-    return VFS_INO(VK_JOB, (job->seq << 8) | (unsigned)(NEST_FILE_BASE + nest_slot(n) * 8 + entry));
+    return VFS_INO(VK_JOB, (job_get_seq(job) << 8) | (unsigned)(NEST_FILE_BASE + nest_slot(n) * 8 + entry));
 }
 
 bool vfs_nest_file(int file)
@@ -50,7 +50,7 @@ static void nest_stat(struct vfs *v, const struct job *job, struct nest *n, int 
                       len > 0 ? len : 0, nest_ctime(n));
         st->st_mode = S_IFLNK | 0777;
     }
-    st->st_gid = job->gid;
+    st->st_gid = job_get_gid(job);
 }
 
 int vfs_nest_stat(struct vfs *v, const struct job *job, int file, struct stat *st)
@@ -118,7 +118,7 @@ void vfs_nest_readdir(struct vfs *v, struct vfs_dirbuf *db, const struct job *jo
         return;
     if (off < 1 && !vfs_dirbuf_add(db, ".", nest_ino(job, n, 0), S_IFDIR, 1))
         return;
-    if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_INO(VK_JOB, job->seq << 8), S_IFDIR, 2))
+    if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_INO(VK_JOB, job_get_seq(job) << 8), S_IFDIR, 2))
         return;
     for (int i = off > 2 ? (int)off - 2 : 0; i < NEST_NENTRIES; i++)
         if (!vfs_dirbuf_add(db, nest_entries[i], nest_ino(job, n, i + 1), S_IFLNK, i + 3))
@@ -154,7 +154,7 @@ static void on_nest_done(void *arg, int rc, const char *reason)
     uid_t uid = fuse_req_ctx(w->req)->uid;
     if (rc < 0) {
         char subject[128];
-        snprintf(subject, sizeof(subject), "jobs/%s/%s", job ? job->idstr : "?", w->name);
+        snprintf(subject, sizeof(subject), "jobs/%s/%s", job ? job_get_idstr(job) : "?", w->name);
         vfs_errlog_add(v, uid, subject, -rc, reason ? reason : strerror(-rc));
         fuse_reply_err(w->req, -rc);
     } else if (w->mkdir) {
@@ -185,7 +185,7 @@ static void nest_request(struct vfs *v, fuse_req_t req, struct job *job, const c
     }
     w->v = v;
     w->req = req;
-    w->jobid = job->id;
+    w->jobid = job_get_id(job);
     w->mkdir = mkdir;
     snprintf(w->name, sizeof(w->name), "%s", name);
     if (!v->nests || v->stopping)
@@ -196,7 +196,7 @@ static void nest_request(struct vfs *v, fuse_req_t req, struct job *job, const c
         rc = nest_remove(v->nests, job, name, uid, false, on_nest_done, w, &err);
     if (rc < 0) {
         char subject[128];
-        snprintf(subject, sizeof(subject), "jobs/%s/%s", job->idstr, name);
+        snprintf(subject, sizeof(subject), "jobs/%s/%s", job_get_idstr(job), name);
         vfs_errlog_add(v, uid, subject, -rc, err.text);
         fuse_reply_err(req, -rc);
         free(w);

@@ -76,7 +76,7 @@ static void add_jobid(struct vfs *v, struct strbuf *sb, uint64_t id)
     struct job *job = jobmgr_lookup(v->m, id);
     char buf[FLUID_STR_MAX];
     if (job)
-        strbuf_addstr(sb, job->idstr);
+        strbuf_addstr(sb, job_get_idstr(job));
     else if (fluid_encode(id, buf, sizeof(buf)) == 0)
         strbuf_addstr(sb, buf);
     else
@@ -146,7 +146,7 @@ static int render_allocations(struct vfs *v, struct strbuf *sb)
             struct job *job = jobmgr_lookup(v->m, hd->job);
             char kind = hd->kind == GRAPH_HOLD_X ? 'x' : hd->kind == GRAPH_HOLD_P ? 'p' : 's';
             a = qmgr_lookup(jobmgr_qmgr(v->m), hd->job);
-            strbuf_addf(sb, " %s:%c", job ? job->idstr : "?", kind);
+            strbuf_addf(sb, " %s:%c", job ? job_get_idstr(job) : "?", kind);
             if (hd->kind == GRAPH_HOLD_P)
                 strbuf_addf(sb, "%lld", (long long)hd->amount);
             strbuf_addf(sb, ":%lld-", (long long)hd->start);
