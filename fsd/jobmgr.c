@@ -16,6 +16,7 @@
 #include "common/vec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr_private.h"
+#include "sched/rv1.h"
 
 int jm_idvec_push(struct idvec *v, uint64_t id)
 {
@@ -406,9 +407,9 @@ double jobmgr_start_time(struct jobmgr *m)
     return m->t_start;
 }
 
-const struct rgraph *jobmgr_rgraph(struct jobmgr *m)
+json_t *jobmgr_resources_R(struct jobmgr *m)
 {
-    return m->g;
+    return rv1_from_graph(m->graph);
 }
 
 struct graph *jobmgr_graph(struct jobmgr *m)

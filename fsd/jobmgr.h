@@ -160,7 +160,9 @@ void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note);
  * gone); pending jobs stay pending. Returns at once (shutdown). */
 void jobmgr_terminate_running(struct jobmgr *m, const char *type, const char *note);
 double jobmgr_start_time(struct jobmgr *m);
-const struct rgraph *jobmgr_rgraph(struct jobmgr *m);
+/* The instance's resources as RFC 20 R, from the scheduler's graph (the one
+ * model, whatever it was read from). New reference, NULL on ENOMEM. */
+json_t *jobmgr_resources_R(struct jobmgr *m);
 struct graph *jobmgr_graph(struct jobmgr *m);
 struct qmgr *jobmgr_qmgr(struct jobmgr *m);
 /* Running job holding graph vertex v now (itself or a whole ancestor). */

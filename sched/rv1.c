@@ -5,6 +5,8 @@
 
 #include "common/hostlist.h"
 #include "common/idset.h"
+#include "common/vec.h"
+#include "sched/graph.h"
 #include "sched/rv1.h"
 
 struct rv1_writer {
@@ -133,4 +135,54 @@ nomem:
     w->errnum = ENOMEM;
     errno = ENOMEM;
     return NULL;
+}
+
+/* Core and gpu ids beneath vertex v, appended. */
+static int collect(const struct graph *g, int v, int core_t, int gpu_t, int **cores,
+                   size_t *nc, size_t *ac, int **gpus, size_t *ng, size_t *ag)
+{
+    for (int c = graph_vertex(g, v)->first_child; c >= 0; c = graph_vertex(g, c)->next_sibling) {
+        const struct graph_vertex *x = graph_vertex(g, c);
+        if (x->type == core_t || x->type == gpu_t) {
+            bool core = x->type == core_t;
+            if (vec_grow(core ? cores : gpus, core ? ac : ag, (core ? *nc : *ng) + 1,
+                         sizeof(int)) < 0)
+                return -ENOMEM;
+            if (core)
+                (*cores)[(*nc)++] = (int)x->id;
+            else
+                (*gpus)[(*ng)++] = (int)x->id;
+        }
+        if (collect(g, c, core_t, gpu_t, cores, nc, ac, gpus, ng, ag) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+json_t *rv1_from_graph(const struct graph *g)
+{
+    int node_t = graph_lookup_type(g, "node"), core_t = graph_lookup_type(g, "core");
+    int gpu_t = graph_lookup_type(g, "gpu");
+    struct rv1_writer *w = rv1_writer_create();
+    int *cores = NULL, *gpus = NULL;
+    size_t ac = 0, ag = 0;
+    json_t *R = NULL;
+    int ordinal = 0, rc = w ? 0 : -ENOMEM;
+    for (int v = 0; rc == 0 && node_t >= 0 && v < graph_nvertices(g); v++) {
+        const struct graph_vertex *x = graph_vertex(g, v);
+        if (x->type != node_t)
+            continue;
+        size_t nc = 0, ng = 0;
+        rc = collect(g, v, core_t, gpu_t, &cores, &nc, &ac, &gpus, &ng, &ag);
+        if (rc == 0)
+            rc = rv1_writer_add(w, x->rank >= 0 ? x->rank : ordinal, x->name, cores, (int)nc,
+                                gpus, (int)ng);
+        ordinal++;
+    }
+    if (rc == 0)
+        R = rv1_writer_finish(w, 0.0, 0.0);
+    rv1_writer_destroy(w);
+    free(cores);
+    free(gpus);
+    return R;
 }

@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+struct graph;
+
 struct rv1_writer;
 
 /* An empty writer, or NULL with errno set. */
@@ -30,5 +32,12 @@ int rv1_writer_add(struct rv1_writer *w, int rank, const char *host,
 /* The R document of all nodes added (caller owns the new reference), or NULL
  * with errno set.  Call at most once; then only rv1_writer_destroy(). */
 json_t *rv1_writer_finish(struct rv1_writer *w, double starttime, double expiration);
+
+/* The R of a whole resource graph: every vertex of type node, by rank (a
+ * graph without ranks, as from GRUG recipes, numbers its nodes in order, as
+ * the matcher's R does), with the ids of the cores and gpus beneath it.
+ * NULL on ENOMEM. What resources/R shows: the scheduler's graph is the one
+ * model, whatever file it was read from. */
+json_t *rv1_from_graph(const struct graph *g);
 
 #endif

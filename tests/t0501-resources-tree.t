@@ -18,6 +18,17 @@ fluxfs_start --resources "$TINY" || bail_out "cannot mount"
 is "$(ls "$RES" | tr '\n' ' ')" "R allocations ctl summary tiny0 " "resources/ holds the graph's root beside R, summary, ctl, allocations"
 is "$(ls "$RES/tiny0" | tr '\n' ' ')" "rack0 state " "a vertex directory: its children and state"
 is "$(ls "$N0" | tr '\n' ' ')" "socket0 socket1 state " "node0 has two sockets"
+# resources/R is the graph's, not this machine's: tiny's 2 nodes of 36 cores, 2 gpus
+is "$(python3 -c '
+import json, sys
+R = json.load(open(sys.argv[1]))["execution"]
+def count(s):
+    return sum(int(b) - int(a) + 1 for a, b in ((r.split("-") + [r])[:2] for r in s.split(",")))
+ranks = sum(count(e["rank"]) for e in R["R_lite"])
+cores = sum(count(e["rank"]) * count(e["children"]["core"]) for e in R["R_lite"])
+gpus = sum(count(e["rank"]) * count(e["children"].get("gpu", "0-0")) for e in R["R_lite"] if "gpu" in e["children"])
+print(ranks, cores, gpus, " ".join(R["nodelist"]))' "$RES/R")" "2 72 4 node[0-1]" "resources/R describes the scheduler's graph (tiny: 2 nodes, 72 cores, 4 gpus)"
+is "$(status_field cores) $(status_field gpus)" "72 4" "... as status counts it"
 want="core0 core1 core2 core3 core4 core5 core6 core7 core8 core9 core10 core11 core12 core13 core14 core15 core16 core17 gpu0 memory0 memory1 memory2 memory3 state "
 is "$(ls -v "$N0/socket0" | tr '\n' ' ')" "$want" "socket0: core0..core17, gpu0, memory0..memory3, state"
 ok "a leaf vertex is a regular file" test -f "$N0/socket0/core17" -a ! -d "$N0/socket0/core17"

@@ -207,7 +207,7 @@ int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb)
     if (ino == VFS_I_RES_ALLOC)
         return render_allocations(v, sb);
     if (ino == VFS_I_RES_R) {
-        json_t *R = rgraph_to_R(jobmgr_rgraph(v->m));
+        json_t *R = jobmgr_resources_R(v->m);
         char *s = R ? json_dumps(R, JSON_COMPACT) : NULL;
         json_decref(R);
         if (!s)
