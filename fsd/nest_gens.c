@@ -57,6 +57,13 @@ static void on_gen_timeout(struct ev_loop *loop, uint64_t id, void *arg)
     nest_abandon_waiting(n, -ETIMEDOUT, "the parent instance did not grant job id generators");
 }
 
+/* Generators lent from above that nobody here will use go back up. */
+static void give_back(struct nests *ns, const struct genblock *b)
+{
+    if (ns->give_back)
+        ns->give_back(ns->ask_arg, b);
+}
+
 /* Our parent answered request req: a block, or rc < 0. */
 void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock *b)
 {
@@ -69,6 +76,7 @@ void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock
             n->timer = 0;
         }
         n->gen_req = 0;
+        bool granted = rc == 0;
         if (rc == 0 && !ns->shutdown) {
             n->gens = *b;
             rc = nest_start_child(n, &err);
@@ -77,8 +85,12 @@ void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock
         else
             errmsg_set(&err, rc, "no job id generator left in this tree of instances for "
                        "a nested instance");
-        if (rc < 0)
+        if (rc < 0) {
+            n->gens.count = 0;
+            if (granted)
+                give_back(ns, b);
             nest_abandon_waiting(n, rc, err.text);
+        }
         return;
     }
     for (struct gen_forward **pp = &ns->forwards; *pp; pp = &(*pp)->next) {
@@ -88,9 +100,13 @@ void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock
         *pp = f->next;
         if (f->child)
             nest_give_generators(f->child, f->child_req, rc, b);
+        else if (rc == 0)
+            give_back(ns, b);   /* its asker is gone */
         free(f);
         return;
     }
+    if (rc == 0)
+        give_back(ns, b);   /* an answer that came too late (timed out) */
 }
 
 void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct genblock *b)
