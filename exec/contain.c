@@ -59,6 +59,15 @@ int contain_create(const char *root, const char *instance, const char *idstr,
     return 0;
 }
 
+bool contain_exists(const char *root, const char *instance, const char *idstr)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s/%s", root ? root : CONTAIN_ROOT,
+                 *instance ? instance : "default", idstr) >= (int)sizeof(path))
+        return false;
+    return access(path, F_OK) == 0;
+}
+
 int contain_procs_fd(const struct contain *c)
 {
     return c->procs_fd;

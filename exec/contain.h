@@ -22,6 +22,9 @@ int contain_create(const char *root, const char *instance, const char *idstr,
 /* Open on the group's cgroup.procs for writing: a new task writes "0" to
  * it before it runs anything (async-signal-safe: one write). */
 int contain_procs_fd(const struct contain *c);
+/* Whether job idstr of instance has a group (under root, NULL: the
+ * default): a broker that never contained jobs makes none to look. */
+bool contain_exists(const char *root, const char *instance, const char *idstr);
 /* Kill every process in the group. true once the group is empty and
  * removed; false: its members are still dying, call again later. Never
  * waits. */

@@ -1189,7 +1189,8 @@ void exec_release(struct exec *x, uint64_t id)
 int exec_kill_group(const char *idstr)
 {
     struct contain *c;
-    if (contain_create(NULL, instance_token(), idstr, &c) < 0)
+    if (!contain_exists(NULL, instance_token(), idstr) ||
+        contain_create(NULL, instance_token(), idstr, &c) < 0)
         return 0;
     /* one pass: what a crashed broker's job left is frozen and killed now */
     contain_kill(c);

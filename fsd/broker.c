@@ -143,10 +143,11 @@ static void on_parent_msg(void *arg, json_t *msg)
             .count = (uint32_t)json_integer_value(json_object_get(msg, "count")),
         };
         int rc = (int)json_integer_value(json_object_get(msg, "rc"));
+        uint64_t req = (uint64_t)json_integer_value(json_object_get(msg, "req"));
         if (rc == 0 && (g.count == 0 || g.first + g.count > FLUID_GENERATOR_MAX + 1))
             rc = -EPROTO;   /* a parent's mistake must not make ids collide */
-        nests_granted(b->nests, (uint64_t)json_integer_value(json_object_get(msg, "req")),
-                      rc, &g);
+        if (req != 0)       /* 0 names no request (and every child not waiting) */
+            nests_granted(b->nests, req, rc, &g);
         return;
     }
     if (!type || strcmp(type, "shutdown"))

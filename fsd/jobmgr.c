@@ -583,7 +583,13 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
     m->new_jobs.len = 0;
     for (size_t i = 0; i < m->to_start.len; i++) {
         struct job *job = jobmgr_lookup(m, m->to_start.ids[i]);
-        if (job && job->state == JOB_RUN)
+        if (!job || job->state != JOB_RUN)
+            continue;
+        /* canceled (or timed out, or its node gone) after its allocation,
+         * before its start: it ends without tasks, as its exception said */
+        if (job->canceling)
+            jm_job_finish(m, job, 128 + SIGTERM);
+        else
             jm_job_start(m, job);
     }
     m->to_start.len = 0;

@@ -258,6 +258,7 @@ static void nest_stopped(struct nest *n)
         ns->give_back(ns->ask_arg, &n->gens);
         n->gens.count = 0;
     }
+    nest_return_generators(n);
     if (n->state != NEST_DEAD) {
         if (!ns->shutdown && spawn(n, true, &err) == 0)
             n->state = NEST_ARCHIVING;
@@ -591,6 +592,7 @@ static void nest_free(struct nest *n)
         if (f->child == n)
             f->child = NULL;
     free(n->loans);
+    free(n->above);
     free(n->dir);
     free(n);
 }
@@ -771,6 +773,11 @@ void nests_destroy(struct nests *ns)
         detach_mount(n);
         n->done = NULL;
         nest_free(n);
+    }
+    while (ns->forwards) {
+        struct gen_forward *f = ns->forwards;
+        ns->forwards = f->next;
+        free(f);
     }
     free(ns);
 }

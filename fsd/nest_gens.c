@@ -98,8 +98,10 @@ void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock
         if (f->req != req)
             continue;
         *pp = f->next;
-        if (f->child)
+        if (f->child) {
+            f->child->asking--;
             nest_give_generators(f->child, f->child_req, rc, b);
+        }
         else if (rc == 0)
             give_back(ns, b);   /* its asker is gone */
         free(f);
@@ -109,21 +111,44 @@ void nests_granted(struct nests *ns, uint64_t req, int rc, const struct genblock
         give_back(ns, b);   /* an answer that came too late (timed out) */
 }
 
+static int add_block(struct genblock **v, size_t *n, size_t *alloc, const struct genblock *b)
+{
+    if (vec_grow(v, alloc, *n + 1, sizeof(**v)) < 0)
+        return -ENOMEM;
+    (*v)[(*n)++] = *b;
+    return 0;
+}
+
+/* Take b (exactly) out of v; whether it was there. */
+static bool take_block(struct genblock *v, size_t *n, const struct genblock *b)
+{
+    for (size_t k = 0; k < *n; k++) {
+        if (v[k].first == b->first && v[k].count == b->count) {
+            v[k] = v[--*n];
+            return true;
+        }
+    }
+    return false;
+}
+
 void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct genblock *b)
 {
-    const struct genblock *mine = &n->ns->cfg.gens;
+    struct nests *ns = n->ns;
+    bool ours = rc == 0 && nest_in_block(&ns->cfg.gens, b);
     json_t *msg;
-    if (rc == 0 && nest_in_block(mine, b)) {
-        /* from our block: its subtree holds it until the child ends */
-        struct genblock *p = realloc(n->loans, (n->nloans + 1) * sizeof(*p));
-        if (!p)
-            rc = -ENOMEM;
-        else {
-            n->loans = p;
-            n->loans[n->nloans++] = *b;
+    if (rc == 0 && (n->state != NEST_LIVE || !n->link)) {
+        rc = -ESRCH;   /* it cannot take them: what came from above goes back */
+        if (!ours)
+            give_back(ns, b);
+    } else if (rc == 0) {
+        /* its subtree holds them until it gives them back or stops */
+        rc = ours ? add_block(&n->loans, &n->nloans, &n->aloans, b)
+                  : add_block(&n->above, &n->nabove, &n->aabove, b);
+        if (rc < 0 && !ours)
+            give_back(ns, b);
+        if (rc == 0)
             syslog(LOG_INFO, "job id generators %u:%u lent to nested instance %s/%s",
                    b->first, b->count, n->job ? job_get_idstr(n->job) : "-", n->name);
-        }
     }
     if (rc == 0)
         msg = json_pack("{s:s s:I s:i s:i s:i}", "type", "gen-grant", "req", (json_int_t)req,
@@ -133,6 +158,14 @@ void nest_give_generators(struct nest *n, uint64_t req, int rc, const struct gen
     if (msg && n->link)
         link_send(n->link, msg);
     json_decref(msg);
+}
+
+void nest_return_generators(struct nest *n)
+{
+    for (size_t k = 0; k < n->nabove; k++)
+        give_back(n->ns, &n->above[k]);
+    n->nabove = 0;
+    n->nloans = 0;   /* ours are free again as it no longer counts */
 }
 
 void nests_set_asker(struct nests *ns, nests_ask_f ask, nests_return_f give_back, void *arg)
@@ -149,18 +182,11 @@ bool nest_in_block(const struct genblock *block, const struct genblock *b)
 
 void nests_returned(struct nests *ns, struct nest *n, const struct genblock *b)
 {
-    if (!nest_in_block(&ns->cfg.gens, b)) {
-        /* lent to us from above, for that child's subtree: pass it on */
-        if (ns->give_back)
-            ns->give_back(ns->ask_arg, b);
+    /* only what was given to that child, exactly, is taken back */
+    if (take_block(n->loans, &n->nloans, b))
         return;
-    }
-    for (size_t k = 0; n && k < n->nloans; k++) {
-        if (n->loans[k].first == b->first) {
-            n->loans[k] = n->loans[--n->nloans];
-            return;
-        }
-    }
+    if (take_block(n->above, &n->nabove, b))
+        give_back(ns, b);   /* lent to us from above for it: back up */
 }
 
 void nest_gen_msg(struct nest *n, const char *type, json_t *msg)
@@ -178,12 +204,18 @@ void nest_gen_msg(struct nest *n, const char *type, json_t *msg)
     uint64_t req = (uint64_t)json_integer_value(json_object_get(msg, "req"));
     struct nests *ns = n->ns;
     struct genblock b;
-    int rc = ns->shutdown ? -ESHUTDOWN : nest_pick_generators(ns, &b);
+    int rc = ns->shutdown ? -ESHUTDOWN
+           : n->state != NEST_LIVE ? -EAGAIN
+           : n->asking > 0 ? -EBUSY                       /* one at a time */
+           : n->nloans + n->nabove >= NEST_LOANS_MAX ? -ENOSPC
+           : nest_pick_generators(ns, &b);
     struct gen_forward *f = NULL;
-    if (rc == -ENOSPC && ns->ask && (f = calloc(1, sizeof(*f)))) {
+    if (rc == -ENOSPC && n->nloans + n->nabove < NEST_LOANS_MAX && ns->ask &&
+        (f = calloc(1, sizeof(*f)))) {
         *f = (struct gen_forward){ n, req, ++ns->nreq, ns->forwards };
         if (ns->ask(ns->ask_arg, f->req) == 0) {
             ns->forwards = f;
+            n->asking++;
             return;
         }
         free(f);

@@ -34,7 +34,10 @@ struct nest {
     int active;                 /* child's pending + running jobs */
     struct genblock gens;       /* its job-id generators (while it mints) */
     struct genblock *loans;     /* more of our block, given to its subtree */
-    size_t nloans;
+    size_t nloans, aloans;
+    struct genblock *above;     /* blocks our parent lent, passed on to its subtree */
+    size_t nabove, aabove;
+    int asking;                 /* its requests we passed up, unanswered */
     uint64_t gen_req;           /* waiting for our parent's generators to start */
     char sock[64];              /* the link's socket file */
     uint64_t timer;
@@ -84,5 +87,11 @@ void nest_gen_msg(struct nest *n, const char *type, json_t *msg);
 void nest_abandon_waiting(struct nest *n, int rc, const char *why);
 /* Wait for our parent's answer to n's request, at most this long. */
 void nest_wait_generators(struct nest *n);
+/* n stopped minting: what its subtree borrowed from above goes back up. */
+void nest_return_generators(struct nest *n);
+
+/* Blocks one child's subtree may hold on loan at once: a child (run by a
+ * user, who may send it anything) cannot drain the tree's generators. */
+#define NEST_LOANS_MAX 64
 
 #endif

@@ -200,6 +200,24 @@ static void test_control(struct env *e)
     is_str(result(e, b, buf, sizeof(buf)), "CANCELED", "then CANCELED once it exits");
     testexec_set_obey_terminate(e->x, true);
 
+    /* canceled between its allocation and its start (the commit between
+     * them): it never starts, and ends CANCELED */
+    struct job *cj;
+    if (jobmgr_submit(e->m, spec("slot", 1, 1), strlen(spec("slot", 1, 1)), getuid(), getgid(),
+                      "/", &cj, &err) < 0)
+        bail("submit", err.text);
+    uint64_t d = cj->id;
+    turns(e, 1);                              /* durable, queued */
+    ev_run_once(e->loop, 0);
+    jobmgr_prepare_commit(e->m, true);        /* allocated: RUN, start pending */
+    is_str(state(e, d), "RUN", "allocated, not yet started");
+    ok(jobmgr_ctl(e->m, jobmgr_lookup(e->m, d), getuid(), "cancel", 6, &err) == 0,
+       "cancel it before its start");
+    jobmgr_after_commit(e->m, store_commit(e->st));
+    turns(e, 2);
+    ok(!testexec_running(e->x, d) && testexec_ntasks(e->x, d) == 0, "its tasks never start");
+    is_str(result(e, d, buf, sizeof(buf)), "CANCELED", "it ends CANCELED");
+
     /* a start that fails */
     testexec_fail_next_start(e->x, EIO);
     uint64_t c = submit(e, spec("slot", 1, 1));

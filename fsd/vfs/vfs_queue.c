@@ -658,7 +658,10 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         return;
     }
     /* renaming a scratch file to a visible name submits it, once */
-    rc = submit_text(v, s->data.buf, s->data.len, ctx->uid, ctx->gid, ctx->pid, newname, NULL);
+    /* the job belongs to whoever created the file, even when root (or the
+     * instance owner) moves another user's draft into queue/ */
+    rc = submit_text(v, s->data.buf, s->data.len, s->attr.uid, s->attr.gid, ctx->pid, newname,
+                     NULL);
     if (rc < 0) {
         /* mv reads EINVAL from rename as "a subdirectory of itself" and
          * tries again: a rejected jobspec is a bad message here */

@@ -114,8 +114,13 @@ static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
             continue;
         seen++;
         ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
-        /* the link names the file as "<mount>/queue/<name>": a cheap filter
-         * before the exact test on the inode number */
+        /* the link names the file as "<mount>/queue/<name>", or with
+         * " (deleted)" once a lookup of the name has missed (anyone's stat
+         * of it): a cheap filter before the exact test on the inode */
+        static const char deleted[] = " (deleted)";
+        size_t dlen = sizeof(deleted) - 1;
+        if (n > (ssize_t)dlen && !memcmp(target + n - dlen, deleted, dlen))
+            n -= dlen;
         if (n <= (ssize_t)nlen || target[n - nlen - 1] != '/' ||
             memcmp(target + n - nlen, name, nlen) != 0)
             continue;
