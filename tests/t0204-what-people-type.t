@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 180
+plan 183
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -51,6 +51,8 @@ typed 'builtin printf >' 'printf "%s\n" "$(cat "$J")" > "$Q/r4.yaml"'
 typed 'exec >file' 'exec > "$Q/r5.yaml"; cat "$J"'
 typed 'exec 3> and a builtin line by line' \
 	'exec 3> "$Q/r6.yaml"; while IFS= read -r l; do printf "%s\n" "$l" >&3; done < "$J"; exec 3>&-'
+typed 'exec 3> while someone stats the name (a lookup that misses)' \
+	'exec 3> "$Q/st.yaml"; while IFS= read -r l; do printf "%s\n" "$l" >&3; stat "$Q/st.yaml" >/dev/null 2>&1; done < "$J"; exec 3>&-'
 typed 'exec 3> and two commands' \
 	'exec 3> "$Q/r7.yaml"; head -n 5 "$J" >&3; tail -n +6 "$J" >&3; exec 3>&-'
 typed 'a { group; } > file' '{ head -n 3 "$J"; sleep 0.2; tail -n +4 "$J"; } > "$Q/r8.yaml"'
