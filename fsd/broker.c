@@ -582,6 +582,9 @@ static int setup(struct broker *b)
                b->cfg->statedir);
     if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0)
         return -1;
+    vfs_set_user_limits(b->v,
+                        b->cfg->queue_bytes >= 0 ? (uint64_t)b->cfg->queue_bytes : VFS_QUOTA_BYTES,
+                        b->cfg->queue_files >= 0 ? (unsigned)b->cfg->queue_files : VFS_QUOTA_FILES);
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);
     ncfg.gens = b->gens;
     ncfg.instance = b->instance;

@@ -30,7 +30,8 @@ static void usage(FILE *f)
         "  -o OPTS                 mount options (comma-separated); fluxfs options:\n"
         "                          state=DIR, resources=FILE, kill_grace=SECS,\n"
         "                          match_policy=P, queue_policy=Q, queue_depth=N,\n"
-        "                          max_tasks=N, contain\n"
+        "                          max_tasks=N, contain, queue_bytes_per_user=N,\n"
+        "                          queue_files_per_user=N\n"
         "  -s, --state DIR         state directory (LMDB store; default\n"
         "                          /var/lib/fluxfs as root, else\n"
         "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
@@ -47,6 +48,10 @@ static void usage(FILE *f)
         "      --contain           put each job in a cgroup of its own, so that nothing\n"
         "                          it starts (setsid, nohup) outlives it (root; costs\n"
         "                          the kernel's ~7 ms to move a task into a cgroup)\n"
+        "      --queue-bytes-per-user N  bytes one user (not root) may hold in queue/:\n"
+        "                          open submissions and scratch files (268435456;\n"
+        "                          0: no limit)\n"
+        "      --queue-files-per-user N  files one user may have open in queue/ (1024)\n"
         "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
@@ -92,6 +97,19 @@ static void make_parents(const char *path)
     }
 }
 
+/* A limit: a count from 0 to INT64_MAX; anything else is a usage error. */
+static int64_t parse_count(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || end == s || *end || n < 0) {
+        fprintf(stderr, "fluxfsd: '%s': expected a count >= 0\n", s);
+        exit(2);
+    }
+    return n;
+}
+
 /* --max-tasks: a count from 1 to INT_MAX (tasks are counted in ints). */
 static int64_t parse_max_tasks(const char *s)
 {
@@ -128,6 +146,10 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->max_tasks = parse_max_tasks(o + 10);
         else if (!strcmp(o, "contain"))
             cfg->contain = true;
+        else if (!strncmp(o, "queue_bytes_per_user=", 21))
+            cfg->queue_bytes = parse_count(o + 21);
+        else if (!strncmp(o, "queue_files_per_user=", 21))
+            cfg->queue_files = parse_count(o + 21);
         else if (!strcmp(o, "rw") || !strcmp(o, "dev") || !strcmp(o, "suid") ||
                  !strcmp(o, "exec") || !strcmp(o, "auto") || !strcmp(o, "defaults"))
             continue;   /* mount(8) adds these; FUSE takes no notice */
@@ -185,6 +207,8 @@ int main(int argc, char **argv)
         { "queue-depth", required_argument, 0, 'D' },
         { "max-tasks", required_argument, 0, 'T' },
         { "contain", no_argument, 0, 'C' },
+        { "queue-bytes-per-user", required_argument, 0, 'B' },
+        { "queue-files-per-user", required_argument, 0, 'F' },
         { "parent", required_argument, 0, 'U' },
         { "generator", required_argument, 0, 'G' },
         { "read-only", no_argument, 0, 'O' },
@@ -192,7 +216,8 @@ int main(int argc, char **argv)
         { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 },
     };
-    struct broker_config cfg = { .publish = true, .ready_fd = -1 };
+    struct broker_config cfg = { .publish = true, .ready_fd = -1, .queue_bytes = -1,
+                                 .queue_files = -1 };
     bool foreground = false;
     char *opts = NULL, *pos[2] = { NULL, NULL };
     int npos = 0, c;
@@ -244,6 +269,12 @@ int main(int argc, char **argv)
             break;
         case 'D':
             cfg.queue_depth = atoi(optarg);
+            break;
+        case 'B':
+            cfg.queue_bytes = parse_count(optarg);
+            break;
+        case 'F':
+            cfg.queue_files = parse_count(optarg);
             break;
         case 'C':
             cfg.contain = true;

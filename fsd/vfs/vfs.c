@@ -638,7 +638,15 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
     v->t_mount = ev_now(loop);
     v->next_serial = 1;
     v->queue_mtime = v->drafts_mtime = v->jobs_mtime = v->t_mount;
+    v->quota_bytes = VFS_QUOTA_BYTES;
+    v->quota_files = VFS_QUOTA_FILES;
     return v;
+}
+
+void vfs_set_user_limits(struct vfs *v, uint64_t bytes, unsigned files)
+{
+    v->quota_bytes = bytes;
+    v->quota_files = files;
 }
 
 int vfs_set_statedir(struct vfs *v, const char *dir)
@@ -692,6 +700,7 @@ void vfs_destroy(struct vfs *v)
         deferred_finish(v, d, -EINTR);   /* never durable */
     }
     vfs_queue_destroy(v);
+    vfs_quota_destroy(v);
     free(v->statedir);
     while (v->errlogs) {
         struct vfs_errlog *e = v->errlogs;

@@ -18,6 +18,12 @@
 struct vfs;
 
 struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop);
+/* What one user (not root) may hold in queue/: bytes in open submissions,
+ * queue/new files and scratch files (default VFS_QUOTA_BYTES), and files
+ * open there (default VFS_QUOTA_FILES); 0: no limit. */
+#define VFS_QUOTA_BYTES (256ull << 20)
+#define VFS_QUOTA_FILES 1024
+void vfs_set_user_limits(struct vfs *v, uint64_t bytes, unsigned files);
 /* The state directory, whose file system df shows for the tree. */
 int vfs_set_statedir(struct vfs *v, const char *dir);
 /* Refuse new submissions from now on (EAGAIN, "the instance is shutting down"). */

@@ -116,6 +116,7 @@ struct vfs_fh {
                                 * the handle whose content it shares */
     int refs;                  /* submission: such other opens still open */
     bool released;             /* submission: its own descriptors are gone */
+    bool counted;              /* queue/: counted in its opener's open files */
     struct vfs_attr attr;      /* submission: what fstat shows */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
 };
@@ -177,6 +178,9 @@ struct vfs {
     struct vfs_ghost ghosts[VFS_GHOSTS];  /* recent submissions, by their writers */
     double queue_mtime, drafts_mtime, jobs_mtime;
     char *statedir;                   /* for statfs (df), or NULL */
+    struct vfs_quota_user *quota;     /* per-user use of queue/ (vfs_quota.c) */
+    uint64_t quota_bytes;             /* bytes one user may hold there, 0: no limit */
+    unsigned quota_files;             /* files one user may have open there, 0: no limit */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_deferred *submits;     /* submissions awaiting the commit */
     bool interrupts;
@@ -288,6 +292,18 @@ void vfs_scratch_touch(struct vfs_scratch *s);
 /* Whether uid may open s for acc: its owner and the privileged always,
  * others as its mode's "other" bits say. */
 bool vfs_scratch_may(struct vfs *v, const struct vfs_scratch *s, uid_t uid, int acc);
+
+/* vfs_quota.c: per-user budgets in queue/ (root is exempt) */
+struct vfs_quota_user;
+/* uid's bytes change by delta: 0, or -ENOSPC (growth over its budget:
+ * nothing changed). Shrinking always succeeds. */
+int vfs_quota_bytes(struct vfs *v, uid_t uid, int64_t delta);
+/* uid opens (+1) or closes (-1) a file in queue/, or may it open one (0):
+ * 0, or -EMFILE. */
+int vfs_quota_file(struct vfs *v, uid_t uid, int delta);
+/* Say in uid's queue/errors which budget refused (rc -ENOSPC or -EMFILE). */
+void vfs_quota_refused(struct vfs *v, uid_t uid, const char *subject, int rc);
+void vfs_quota_destroy(struct vfs *v);
 
 /* vfs_writers.c: who still writes a submission, who just made one */
 /* Whether a close by pid leaves the file open for writing elsewhere. */

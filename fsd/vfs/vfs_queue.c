@@ -175,6 +175,32 @@ static void submission_opened(struct vfs *v, struct vfs_fh *fh)
     v->open_submits = fh;
 }
 
+/* May the caller open one more file in queue/? Else its errno, said in its
+ * queue/errors. */
+static int may_open(struct vfs *v, fuse_req_t req, const char *subject)
+{
+    uid_t uid = fuse_req_ctx(req)->uid;
+    int rc = vfs_quota_file(v, uid, 0);
+    if (rc < 0)
+        vfs_quota_refused(v, uid, subject, rc);
+    return rc;
+}
+
+/* The kernel has the handle: it counts among its opener's open files. */
+static void opened(struct vfs *v, struct vfs_fh *fh)
+{
+    if (vfs_quota_file(v, fh->uid, 1) == 0)
+        fh->counted = true;
+}
+
+/* The bytes of buffer sb, owned by uid, go from sb->len to len: charged
+ * (refused with -ENOSPC past the budget, logged once per handle) or
+ * refunded. */
+static int charge(struct vfs *v, uid_t uid, const struct strbuf *sb, size_t len)
+{
+    return vfs_quota_bytes(v, uid, (int64_t)len - (int64_t)sb->len);
+}
+
 void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
                       mode_t mode, struct fuse_file_info *fi)
 {
@@ -184,6 +210,11 @@ void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
 
     if (is_reserved(dir, name)) {
         fuse_reply_err(req, EEXIST);
+        return;
+    }
+    int qrc = may_open(v, req, name);
+    if (qrc < 0) {
+        fuse_reply_err(req, -qrc);
         return;
     }
     memset(&e, 0, sizeof(e));
@@ -218,6 +249,7 @@ void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         vfs_fh_destroy(fh);
         return;
     }
+    opened(v, fh);
     if (fh->kind == FH_SUBMIT)
         submission_opened(v, fh);
 }
@@ -227,13 +259,19 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
     struct vfs_fh *fh;
     int acc = fi->flags & O_ACCMODE;
     uid_t uid = fuse_req_ctx(req)->uid;
+    int qrc = may_open(v, req, ino == VFS_I_QNEW ? "new" : "queue/");
+    if (qrc < 0) {
+        fuse_reply_err(req, -qrc);
+        return;
+    }
 
     if (ino == VFS_I_QNEW) {
         if (!(fh = vfs_fh_create(req, FH_CLONE, ino))) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
-        vfs_reply_open(req, fi, fh, true);
+        if (vfs_reply_open(req, fi, fh, true) == 0)
+            opened(v, fh);
         return;
     }
     if (VFS_KIND(ino) == VK_GHOST) {
@@ -250,8 +288,10 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
         }
         fh->ino = g->ino;   /* the kernel knows it by this inode */
         g->ino = 0;         /* and its next submission leaves a new ghost */
-        if (vfs_reply_open(req, fi, fh, true) == 0)
+        if (vfs_reply_open(req, fi, fh, true) == 0) {
+            opened(v, fh);
             submission_opened(v, fh);
+        }
         return;
     }
     if (VFS_KIND(ino) == VK_SUBMIT) {
@@ -268,10 +308,14 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
         }
         fh->target = t;
         t->refs++;
-        if (fi->flags & O_TRUNC && !t->submitted)
+        if (fi->flags & O_TRUNC && !t->submitted) {
+            charge(v, t->uid, &t->data, 0);
             vfs_buf_truncate(&t->data, 0);
+        }
         if (vfs_reply_open(req, fi, fh, true) < 0)
             t->refs--;   /* fh was freed: the opener went away */
+        else
+            opened(v, fh);
         return;
     }
     struct vfs_scratch *s = VFS_KIND(ino) == VK_SCRATCH ? vfs_scratch_by_ino(v, ino) : NULL;
@@ -289,10 +333,12 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
     }
     fh->scratch = s;
     if (fi->flags & O_TRUNC) {
+        charge(v, s->attr.uid, &s->data, 0);
         strbuf_reset(&s->data);
         vfs_scratch_touch(s);
     }
-    vfs_reply_open(req, fi, fh, true);
+    if (vfs_reply_open(req, fi, fh, true) == 0)
+        opened(v, fh);
 }
 
 /* ---- setattr ---- */
@@ -312,11 +358,26 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
         if (size && !fi && !vfs_scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY))
             return -EACCES;
         bool writable = vfs_scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY);
+        uid_t was = s->attr.uid;
         if (rest && (rc = vfs_attr_change(v, req, &s->attr, in, rest, true, writable)) < 0)
             return rc;
+        if (s->attr.uid != was) {
+            /* given away (root): its bytes count for its new owner */
+            vfs_quota_bytes(v, was, -(int64_t)s->data.len);
+            vfs_quota_bytes(v, s->attr.uid, (int64_t)s->data.len);
+        }
         if (size) {
-            if ((rc = vfs_buf_truncate(&s->data, in->st_size)) < 0)
+            size_t len = in->st_size > 0 ? (size_t)in->st_size : 0;
+            if (len <= VFS_SUBMIT_MAX && (rc = charge(v, s->attr.uid, &s->data, len)) < 0) {
+                vfs_quota_refused(v, s->attr.uid, s->name, rc);
                 return rc;
+            }
+            size_t before = s->data.len;
+            if ((rc = vfs_buf_truncate(&s->data, in->st_size)) < 0) {
+                if (len > before)
+                    vfs_quota_bytes(v, s->attr.uid, -(int64_t)(len - before));
+                return rc;
+            }
             vfs_scratch_touch(s);
         }
         break;
@@ -339,7 +400,17 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             if (fh->submitted)
                 return -EBUSY;
             size_t before = fh->data.len;
+            size_t len = in->st_size > 0 ? (size_t)in->st_size : 0;
+            if (len <= VFS_SUBMIT_MAX && (rc = charge(v, fh->uid, &fh->data, len)) < 0) {
+                if (!fh->write_err) {
+                    fh->write_err = rc;
+                    vfs_quota_refused(v, fh->uid, fh->name ? fh->name : "new", rc);
+                }
+                return rc;
+            }
             if ((rc = vfs_buf_truncate(&fh->data, in->st_size)) < 0) {
+                if (len > before)
+                    vfs_quota_bytes(v, fh->uid, -(int64_t)(len - before));
                 if (!fh->write_err)
                     fh->write_err = rc;
                 return rc;
@@ -365,13 +436,26 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
                      size_t size, off_t off)
 {
     int rc;
+    size_t end = off >= 0 ? (size_t)off + size : 0;
     if (fh->kind == FH_SCRATCH) {
-        rc = vfs_buf_write(&fh->scratch->data, buf, size, off);
-        vfs_scratch_touch(fh->scratch);
+        struct vfs_scratch *s = fh->scratch;
+        rc = end > s->data.len ? charge(v, s->attr.uid, &s->data, end) : 0;
+        if (rc < 0 && !fh->write_err) {
+            fh->write_err = rc;
+            vfs_quota_refused(v, s->attr.uid, s->name, rc);
+        }
+        if (rc == 0 && (rc = vfs_buf_write(&s->data, buf, size, off)) < 0 && end > s->data.len)
+            vfs_quota_bytes(v, s->attr.uid, -(int64_t)(end - s->data.len));
+        vfs_scratch_touch(s);
     } else if ((fh = vfs_fh_target(fh))->submitted)
         rc = -EBUSY;   /* this handle's job is already submitted */
     else {
-        rc = vfs_buf_write(&fh->data, buf, size, off);
+        size_t before = fh->data.len;
+        rc = end > before ? charge(v, fh->uid, &fh->data, end) : 0;
+        if (rc < 0 && !fh->write_err)
+            vfs_quota_refused(v, fh->uid, fh->name ? fh->name : "new", rc);
+        if (rc == 0 && (rc = vfs_buf_write(&fh->data, buf, size, off)) < 0 && end > before)
+            vfs_quota_bytes(v, fh->uid, -(int64_t)(end - before));
         fh->wrote = true;
         if (rc < 0 && !fh->write_err)
             fh->write_err = rc;
@@ -463,7 +547,9 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
         vfs_errlog_add(v, fh->uid, subject, -fh->write_err,
                        fh->write_err == -EFBIG ? "a write went past the 32 MiB a submission "
                                                  "may hold: nothing was submitted"
-                                               : "a write failed: nothing was submitted");
+                       : fh->write_err == -ENOSPC ? "a write went past your budget in queue/: "
+                                                    "nothing was submitted"
+                                                  : "a write failed: nothing was submitted");
         return;
     }
     /* the writer's working directory: the closer may be a child that has
@@ -550,11 +636,14 @@ static void final_release(struct vfs *v, struct vfs_fh *fh)
         vfs_errlog_add(v, fh->uid, fh->name, ENODATA, "nothing was written: no job submitted");
     if (fh->kind == FH_SUBMIT)
         submission_forget(v, fh);
+    vfs_quota_bytes(v, fh->uid, -(int64_t)fh->data.len);
     vfs_fh_destroy(fh);
 }
 
 void vfs_queue_release(struct vfs *v, struct vfs_fh *fh)
 {
+    if (fh->counted)
+        vfs_quota_file(v, fh->uid, -1);
     if (fh->kind == FH_SCRATCH) {
         vfs_fh_destroy(fh);
         return;

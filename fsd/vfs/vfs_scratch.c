@@ -74,8 +74,9 @@ struct vfs_scratch *vfs_scratch_by_ino(struct vfs *v, fuse_ino_t ino)
     return s;
 }
 
-static void scratch_free(struct vfs_scratch *s)
+static void scratch_free(struct vfs *v, struct vfs_scratch *s)
 {
+    vfs_quota_bytes(v, s->attr.uid, -(int64_t)s->data.len);
     strbuf_release(&s->data);
     free(s->name);
     free(s);
@@ -94,7 +95,7 @@ void vfs_scratch_unlink(struct vfs *v, struct vfs_scratch *s)
     vfs_queue_touch(v, s->dir);
     clock_gettime(CLOCK_REALTIME, &s->attr.ctime);
     if (s->nlookup == 0) {
-        scratch_free(s);
+        scratch_free(v, s);
         return;
     }
     s->next = v->scratch_gone;
@@ -285,24 +286,24 @@ void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
         s->nlookup = s->nlookup > nlookup ? s->nlookup - nlookup : 0;
         if (s->nlookup == 0) {
             *pp = s->next;
-            scratch_free(s);
+            scratch_free(v, s);
         }
         return;
     }
 }
 
-static void scratch_free_list(struct vfs_scratch *s)
+static void scratch_free_list(struct vfs *v, struct vfs_scratch *s)
 {
     while (s) {
         struct vfs_scratch *next = s->next;
-        scratch_free(s);
+        scratch_free(v, s);
         s = next;
     }
 }
 
 void vfs_queue_destroy(struct vfs *v)
 {
-    scratch_free_list(v->scratch);
-    scratch_free_list(v->scratch_gone);
+    scratch_free_list(v, v->scratch);
+    scratch_free_list(v, v->scratch_gone);
     v->scratch = v->scratch_gone = NULL;
 }
