@@ -687,6 +687,16 @@ int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto out;
     }
+    /* The script travels in the jobspec, escaped for JSON (a control byte
+     * becomes six), and an --env value is in it twice (its directive and
+     * the command): at most 12 times BATCH_SCRIPT_MAX, so bounded, but it
+     * may still not fit in a jobspec. Say why in the script's terms. */
+    if (strlen(out) > JOBSPEC_MAX_SIZE) {
+        rc = errmsg_set(err, -E2BIG, "script makes a jobspec of %zu bytes (the script and "
+                        "its --env values escaped as JSON), more than the %d a jobspec may be",
+                        strlen(out), JOBSPEC_MAX_SIZE);
+        goto out;
+    }
     /* a shape no V1 jobspec allows (too many slots) is reported as the daemon would */
     if ((rc = jobspec_parse(out, strlen(out), &js, err)) < 0)
         goto out;

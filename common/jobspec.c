@@ -24,6 +24,32 @@
  * document cannot turn into gigabytes of JSON. */
 #define LOAD_MAX_NODES 200000
 
+/* The node limit alone still lets an alias copy a long scalar 200,000
+ * times, so what the loader builds is also measured in bytes: each value
+ * costs LOAD_VALUE_BYTES (about what jansson allocates for one, with its
+ * slot in the parent) plus the bytes of its text (scalars and keys), and an
+ * alias costs everything it copies. The count is kept as the tree is
+ * built, before each copy is made, so a document over a limit is refused
+ * having allocated no more than the limit.
+ *
+ * Two limits, both reached only through aliases: without them a value
+ * takes at least one byte of text, so a document costs at most
+ * LOAD_VALUE_BYTES + 1 per byte, and within the node limit at most
+ * 200000 * 32 + 1 MiB < 8 MiB.
+ *   - LOAD_MAX_BYTES: the expanded document, 8 times the largest jobspec
+ *     (JOBSPEC_MAX_SIZE): room for any real use of anchors, and a fixed
+ *     bound on what one document can cost the daemon.
+ *   - LOAD_ALIAS_FACTOR: alias copies add at most that many bytes per byte
+ *     of the document. A bulk submission (common/jobstream.h) is parsed
+ *     one document at a time and keeps every result until all are
+ *     accepted, so a per-document limit alone would let 100,000 small
+ *     bombs cost 100,000 times it; this one keeps the whole submission's
+ *     alias copies within 8 times its size, whatever the number of
+ *     documents. */
+#define LOAD_VALUE_BYTES 32
+#define LOAD_MAX_BYTES (8 * 1024 * 1024)
+#define LOAD_ALIAS_FACTOR 8
+
 /* Room for a JSON-path-like subject such as resources[0].with[0].with[1].count. */
 #define PATH_MAX_LEN 160
 
@@ -32,12 +58,14 @@ struct load_frame {
     char *key;               /* mapping key waiting for its value, or NULL */
     char *anchor;            /* anchor name of this container, or NULL */
     size_t first_node;       /* node count when the container started */
+    size_t first_bytes;      /* byte count when the container started */
 };
 
 struct load_anchor {
     char *name;
     json_t *value;
     size_t nodes;            /* nodes an alias to it would add */
+    size_t bytes;            /* bytes an alias to it would add */
 };
 
 struct loader {
@@ -47,6 +75,8 @@ struct loader {
     struct load_frame stack[LOAD_MAX_DEPTH];
     int depth;
     size_t nodes;
+    size_t bytes;            /* what the tree costs so far (LOAD_VALUE_BYTES) */
+    size_t alias_bytes;      /* the part of bytes that alias copies cost */
     int ndocs;
     json_t *root;
     struct load_anchor *anchors;
@@ -210,25 +240,49 @@ static int check_tag(struct loader *ld, const yaml_event_t *ev, const yaml_char_
 }
 
 /* n more values (scalars, lists, mappings; an alias counts what it
- * expands to): the limit says which it was that went past it. */
-static int count_node(struct loader *ld, const yaml_event_t *ev, size_t n)
+ * expands to) costing bytes: the limit says which it was that went past it. */
+static int count_node(struct loader *ld, const yaml_event_t *ev, size_t n, size_t bytes)
 {
-    char msg[128];
+    bool alias = ev->type == YAML_ALIAS_EVENT;
+    const char *name = alias ? (const char *)ev->data.alias.anchor : "";
+    size_t alias_max = ld->len > LOAD_MAX_BYTES / LOAD_ALIAS_FACTOR
+                           ? LOAD_MAX_BYTES : ld->len * LOAD_ALIAS_FACTOR;
+    char msg[200];
 
     if (n > LOAD_MAX_NODES || ld->nodes > LOAD_MAX_NODES - n) {
-        if (ev->type == YAML_ALIAS_EVENT)
+        if (alias)
             snprintf(msg, sizeof(msg), "too many nodes: alias '%.40s' expands the document "
-                     "past %d values", (const char *)ev->data.alias.anchor, LOAD_MAX_NODES);
+                     "past %d values", name, LOAD_MAX_NODES);
         else
             snprintf(msg, sizeof(msg), "too many nodes: the document has more than %d "
                      "values (list elements, keys and scalars)", LOAD_MAX_NODES);
         return load_error(ld, &ev->start_mark, -EINVAL, msg);
     }
+    if (bytes > LOAD_MAX_BYTES || ld->bytes > LOAD_MAX_BYTES - bytes) {
+        if (alias)
+            snprintf(msg, sizeof(msg), "too large once expanded: alias '%.40s' takes the "
+                     "document past %d bytes (8 MiB, the most a jobspec may expand to)",
+                     name, LOAD_MAX_BYTES);
+        else
+            snprintf(msg, sizeof(msg), "too large once expanded: the document is more than "
+                     "%d bytes (8 MiB, the most a jobspec may expand to)", LOAD_MAX_BYTES);
+        return load_error(ld, &ev->start_mark, -EINVAL, msg);
+    }
+    if (alias && (bytes > alias_max || ld->alias_bytes > alias_max - bytes)) {
+        snprintf(msg, sizeof(msg), "too large once expanded: alias '%.40s' takes the copies "
+                 "past %zu bytes (aliases may add at most %d times the document's %zu bytes)",
+                 name, alias_max, LOAD_ALIAS_FACTOR, ld->len);
+        return load_error(ld, &ev->start_mark, -EINVAL, msg);
+    }
     ld->nodes += n;
+    ld->bytes += bytes;
+    if (alias)
+        ld->alias_bytes += bytes;
     return 0;
 }
 
-static int add_anchor(struct loader *ld, char *name, json_t *value, size_t nodes)
+static int add_anchor(struct loader *ld, char *name, json_t *value, size_t nodes,
+                      size_t bytes)
 {
     struct load_anchor *a;
 
@@ -240,6 +294,7 @@ static int add_anchor(struct loader *ld, char *name, json_t *value, size_t nodes
     a[ld->nanchors].name = name;
     a[ld->nanchors].value = json_incref(value);
     a[ld->nanchors].nodes = nodes;
+    a[ld->nanchors].bytes = bytes;
     ld->nanchors++;
     return 0;
 }
@@ -317,7 +372,7 @@ static int on_scalar(struct loader *ld, const yaml_event_t *ev)
 
     if (tag && !tag_is_str(tag))
         return check_tag(ld, ev, tag, YAML_STR_TAG);
-    if ((rc = count_node(ld, ev, 1)) < 0)
+    if ((rc = count_node(ld, ev, 1, LOAD_VALUE_BYTES + len)) < 0)
         return rc;
     if (expecting_key(ld)) {
         if (ev->data.scalar.anchor)
@@ -333,7 +388,7 @@ static int on_scalar(struct loader *ld, const yaml_event_t *ev)
         return errmsg_set(ld->err, -ENOMEM, "out of memory parsing yaml");
     if (ev->data.scalar.anchor) {
         char *name = strdup((const char *)ev->data.scalar.anchor);
-        if (!name || add_anchor(ld, name, v, 1) < 0) {
+        if (!name || add_anchor(ld, name, v, 1, LOAD_VALUE_BYTES + len) < 0) {
             free(name);
             json_decref(v);
             return errmsg_set(ld->err, -ENOMEM, "out of memory parsing yaml");
@@ -354,7 +409,7 @@ static int on_alias(struct loader *ld, const yaml_event_t *ev)
         snprintf(msg, sizeof(msg), "unknown anchor '%.80s'", name);
         return load_error(ld, &ev->start_mark, -EINVAL, msg);
     }
-    if ((rc = count_node(ld, ev, a->nodes)) < 0)
+    if ((rc = count_node(ld, ev, a->nodes, a->bytes)) < 0)
         return rc;
     if (expecting_key(ld)) {
         if (!json_is_string(a->value))
@@ -382,7 +437,7 @@ static int on_container_start(struct loader *ld, const yaml_event_t *ev, bool ma
         return load_error(ld, &ev->start_mark, -EINVAL, "mapping keys must be scalars");
     if (ld->depth == LOAD_MAX_DEPTH)
         return load_error(ld, &ev->start_mark, -EINVAL, "nesting is too deep");
-    if ((rc = count_node(ld, ev, 1)) < 0)
+    if ((rc = count_node(ld, ev, 1, LOAD_VALUE_BYTES)) < 0)
         return rc;
     node = mapping ? json_object() : json_array();
     /* attach first: the parent owns it, the frame only borrows it */
@@ -393,6 +448,7 @@ static int on_container_start(struct loader *ld, const yaml_event_t *ev, bool ma
     f->key = NULL;
     f->anchor = NULL;
     f->first_node = ld->nodes - 1;
+    f->first_bytes = ld->bytes - LOAD_VALUE_BYTES;
     if (anchor && !(f->anchor = strdup((const char *)anchor)))
         return errmsg_set(ld->err, -ENOMEM, "out of memory parsing yaml");
     return 0;
@@ -406,7 +462,8 @@ static int on_container_end(struct loader *ld)
     free(f->key);
     f->key = NULL;
     if (f->anchor) {
-        if (add_anchor(ld, f->anchor, f->node, ld->nodes - f->first_node) < 0) {
+        if (add_anchor(ld, f->anchor, f->node, ld->nodes - f->first_node,
+                       ld->bytes - f->first_bytes) < 0) {
             free(f->anchor);
             rc = errmsg_set(ld->err, -ENOMEM, "out of memory parsing yaml");
         }

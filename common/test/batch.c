@@ -296,6 +296,24 @@ static void test_errors(void)
     is(batch_to_jobspec(s, big - 1, &out, &len, &err), 0, "script of BATCH_SCRIPT_MAX: ok (%s)",
        err.text);
     free(out);
+
+    /* control bytes are escaped six times their size: the jobspec grows,
+     * by a bounded factor, and one that would not fit is refused as such */
+    memset(s + 10, '\x01', big - 11);
+    out = NULL;
+    err.text[0] = '\0';
+    is(batch_to_jobspec(s, big - 1, &out, &len, &err), 0, "script of control bytes: ok (%s)",
+       err.text);
+    ok(out && len <= 6 * BATCH_SCRIPT_MAX + 4096, "its jobspec is %zu bytes", len);
+    free(out);
+    memcpy(s + 10, "# flux: --env=A=", 16);
+    s[big / 2] = '\n';
+    out = NULL;
+    is(batch_to_jobspec(s, big - 1, &out, &len, &err), -E2BIG,
+       "with half of them in an --env value too: E2BIG");
+    ok(strstr(err.text, "script makes a jobspec of ") &&
+       strstr(err.text, "more than the 1048576 a jobspec may be"), "reason: %s", err.text);
+    ok(out == NULL, "nothing returned");
     free(s);
 }
 

@@ -299,7 +299,8 @@ static void test_bombs(void)
     }
     o = jobspec_load_yaml(laughs, strlen(laughs), &err);
     ok(o == NULL, "billion laughs is rejected");
-    ok(strstr(err.text, "too many nodes") != NULL, "reason mentions node count: %s", err.text);
+    ok(strstr(err.text, "too large once expanded: alias 'a'") != NULL,
+       "by the bytes its first copies add: %s", err.text);
     o = jobspec_load_yaml("a: *nope\n", 9, &err);
     ok(o == NULL, "unknown alias is rejected");
     is_str(err.text, "line 1 column 4: unknown anchor 'nope'", "unknown anchor reason");
@@ -490,6 +491,141 @@ static void test_limit_messages(void)
     free(cmd);
 }
 
+/* A "billion laughs" of `levels` levels of `fan` aliases each, over a
+ * scalar of `scalar` bytes, as a jobspec would carry it in attributes.user. */
+static char *laughs(size_t scalar, int levels, int fan)
+{
+    char *s = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&s, &size);
+
+    if (!f)
+        abort();
+    fprintf(f, "version: 1\nresources:\n" RES_SLOT "tasks:\n" TASK_PER_SLOT
+            "attributes:\n" ATTR_DUR "  user:\n    l0: &l0 \"");
+    for (size_t i = 0; i < scalar; i++)
+        fputc('x', f);
+    fprintf(f, "\"\n");
+    for (int l = 1; l <= levels; l++) {
+        fprintf(f, "    l%d: &l%d [", l, l);
+        for (int i = 0; i < fan; i++)
+            fprintf(f, "*l%d%s", l - 1, i + 1 < fan ? ", " : "]\n");
+    }
+    if (fclose(f) != 0 || !s)
+        abort();
+    return s;
+}
+
+/* Alias expansion is bounded by the bytes it makes, counted before each
+ * copy: a bomb is refused whatever its size, naming the limit it hit. */
+static void test_expansion_bytes(void)
+{
+    struct jobspec *js = NULL;
+    struct errmsg err;
+    char *s;
+
+    /* ~10 KB: 9 levels of 10 over 8 KB, 8e12 bytes expanded */
+    s = laughs(8000, 9, 10);
+    ok(strlen(s) > 8000 && strlen(s) < 12000, "a 10 KB bomb (%zu bytes)", strlen(s));
+    is(parse_str(s, &js, &err), -EINVAL, "a 10 KB bomb is refused");
+    ok(strstr(err.text, "too large once expanded: alias 'l0' takes the copies past") &&
+       strstr(err.text, "aliases may add at most 8 times the document's"),
+       "naming the limit on alias copies: %s", err.text);
+    ok(js == NULL, "and nothing is returned");
+    free(s);
+
+    /* ~500 KB: a 490 KB scalar copied 10 times, then 10 times that */
+    s = laughs(490000, 12, 10);
+    is(parse_str(s, &js, &err), -EINVAL, "a 500 KB bomb is refused");
+    ok(strstr(err.text, "aliases may add at most 8 times the document's") != NULL,
+       "naming the limit: %s", err.text);
+    free(s);
+
+    /* a whole jobspec's worth: at 1 MiB the copies may add 8 MiB, but the
+     * expanded document may not exceed 8 MiB in all */
+    s = laughs(900000, 1, 9);
+    size_t len = strlen(s);
+    if (!(s = realloc(s, JOBSPEC_MAX_SIZE + 1)))
+        abort();
+    memset(s + len, '#', JOBSPEC_MAX_SIZE - len);   /* pad with a comment */
+    s[len] = '\n';
+    s[JOBSPEC_MAX_SIZE - 1] = '\n';
+    s[JOBSPEC_MAX_SIZE] = '\0';
+    is(parse_str(s, &js, &err), -EINVAL, "a 1 MiB document expanding to 9 MiB is refused");
+    ok(strstr(err.text, "too large once expanded: alias 'l0' takes the document past "
+              "8388608 bytes (8 MiB, the most a jobspec may expand to)") != NULL,
+       "naming the 8 MiB limit: %s", err.text);
+    free(s);
+
+    /* the same 900 KB scalar copied 7 times is within both limits */
+    s = laughs(900000, 1, 7);
+    len = strlen(s);
+    if (!(s = realloc(s, JOBSPEC_MAX_SIZE + 1)))
+        abort();
+    memset(s + len, '#', JOBSPEC_MAX_SIZE - len);
+    s[len] = '\n';
+    s[JOBSPEC_MAX_SIZE - 1] = '\n';
+    s[JOBSPEC_MAX_SIZE] = '\0';
+    is(parse_str(s, &js, &err), 0, "a 1 MiB document expanding to 7 MiB is accepted");
+    jobspec_destroy(js);
+    js = NULL;
+    free(s);
+
+    /* no aliases: as many values as the node limit allows and a long
+     * scalar never reach the byte limits */
+    size_t n = 199000, size = n * 2 + 640000 + 1024;
+    char *big = malloc(size), *q;
+    if (!(q = big))
+        abort();
+    q += sprintf(q, "version: 1\nresources:\n" RES_SLOT "tasks:\n" TASK_PER_SLOT
+                 "attributes:\n" ATTR_DUR "  user:\n    text: ");
+    memset(q, 'y', 640000);
+    q += 640000;
+    q += sprintf(q, "\n    list: [");
+    for (size_t i = 0; i < n; i++)
+        q += sprintf(q, "0%s", i + 1 < n ? "," : "]\n");
+    ok(strlen(big) <= JOBSPEC_MAX_SIZE, "a dense %zu-byte document", strlen(big));
+    is(parse_str(big, &js, &err), 0, "without aliases is accepted: %s", err.text);
+    jobspec_destroy(js);
+    js = NULL;
+    free(big);
+
+    /* what anchors are for: one block used in a few places */
+    const char *shared =
+        "version: 9999\n"
+        "resources:\n"
+        "  - type: node\n"
+        "    count: 1\n"
+        "    with:\n"
+        "      - &slot\n"
+        "        type: slot\n"
+        "        count: 1\n"
+        "        label: task\n"
+        "        with: &cores [{type: core, count: 2}]\n"
+        "  - type: node\n"
+        "    count: 1\n"
+        "    with:\n"
+        "      - type: slot\n"
+        "        count: 1\n"
+        "        label: other\n"
+        "        with: *cores\n"
+        "tasks:\n"
+        "  - command: &cmd [app, --flag]\n"
+        "    slot: task\n"
+        "    count: {per_slot: 1}\n"
+        "attributes:\n"
+        "  system: {duration: 60}\n"
+        "  user: {again: *slot, cmd: *cmd, more: [*cores, *cores, *cores]}\n";
+    is(parse_str(shared, &js, &err), 0, "a jobspec with a few aliases is accepted: %s",
+       err.text);
+    if (js) {
+        json_t *user = json_object_get(json_object_get(js->json, "attributes"), "user");
+        is_str(json_string_value(json_object_get(json_object_get(user, "again"), "label")),
+               "task", "and its aliases are expanded");
+    }
+    jobspec_destroy(js);
+}
+
 /* The most tasks a jobspec can start, for the daemon's --max-tasks. */
 static void test_max_tasks(void)
 {
@@ -656,6 +792,7 @@ int main(void)
     test_syntax();
     test_scalars();
     test_bombs();
+    test_expansion_bytes();
     test_messages();
     test_task_slots();
     test_limit_messages();
