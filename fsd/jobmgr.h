@@ -125,8 +125,14 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
                        size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
                        struct errmsg *err);
 
+/* true if uid may control job (write its ctl): root, the instance owner,
+ * the job's owner. */
+bool jobmgr_may_control(struct jobmgr *m, const struct job *job, uid_t uid);
+
 /* Apply control text written to jobs/<id>/ctl: lines of "cancel",
- * "signal N|NAME", "urgency N". uid is the writer's. 0 or -EINVAL, -EPERM. */
+ * "signal N|NAME", "urgency N". uid is whose authority the write carries
+ * (the opener's, not the writer's): it is checked and recorded in the
+ * events. 0 or -EINVAL, -EPERM. */
 int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
                struct errmsg *err);
 

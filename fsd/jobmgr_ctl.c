@@ -14,7 +14,7 @@
 #include "fsd/jobmgr_private.h"
 
 
-static bool may_control(struct jobmgr *m, struct job *job, uid_t uid)
+bool jobmgr_may_control(struct jobmgr *m, const struct job *job, uid_t uid)
 {
     return uid == 0 || uid == m->owner || uid == job->uid;
 }
@@ -133,7 +133,7 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
 int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
                struct errmsg *err)
 {
-    if (!may_control(m, job, uid))
+    if (!jobmgr_may_control(m, job, uid))
         return errmsg_set(err, -EPERM, "job '%s' belongs to user %d", job->idstr, (int)job->uid);
     if (len > 4096)
         return errmsg_set(err, -E2BIG, "control text too long");
