@@ -125,8 +125,18 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
                        size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
                        struct errmsg *err);
 
+/* true if uid may control job (write its ctl): root, the instance owner,
+ * the job's owner. */
+bool jobmgr_may_control(struct jobmgr *m, const struct job *job, uid_t uid);
+
 /* Apply control text written to jobs/<id>/ctl: lines of "cancel",
- * "signal N|NAME", "urgency N". uid is the writer's. 0 or -EINVAL, -EPERM. */
+ * "signal N|NAME", "urgency N", or "shutdown NAME [force]" alone. uid is
+ * whose authority the write carries (the opener's, not the writer's): it
+ * is checked and recorded in the events. All lines or none: every line
+ * is parsed and checked against the state the lines before it leave
+ * before any takes effect; on failure nothing changed and err names the
+ * line ("line 3: ...") when the text holds several. 0 or -EINVAL,
+ * -EPERM, -E2BIG, or what the nested instance's shutdown returns. */
 int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
                struct errmsg *err);
 

@@ -14,7 +14,7 @@
 #include "fsd/jobmgr_private.h"
 
 
-static bool may_control(struct jobmgr *m, struct job *job, uid_t uid)
+bool jobmgr_may_control(struct jobmgr *m, const struct job *job, uid_t uid)
 {
     return uid == 0 || uid == m->owner || uid == job->uid;
 }
@@ -78,32 +78,50 @@ static int parse_signal(const char *s)
     return -1;
 }
 
-static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, struct errmsg *err)
+/* One parsed line of jobs/<id>/ctl. */
+enum ctl_verb { CTL_CANCEL, CTL_SIGNAL, CTL_URGENCY, CTL_SHUTDOWN };
+
+struct ctl_op {
+    enum ctl_verb verb;
+    int lineno;
+    int arg;                /* the signal, the urgency */
+    const char *name;       /* shutdown: the nested instance (in the caller's buffer) */
+    bool force;
+};
+
+/* Parse one line into op: 1, 0 for a blank line, or -EINVAL. Checks what
+ * does not depend on the job's state. */
+static int ctl_parse(struct jobmgr *m, uid_t uid, char *line, struct ctl_op *op,
+                     struct errmsg *err)
 {
-    char *verb = strtok(line, " \t");
-    char *arg = strtok(NULL, " \t");
-    char *extra = arg ? strtok(NULL, " \t") : NULL;
+    char *save = NULL;
+    char *verb = strtok_r(line, " \t", &save);
+    char *arg = strtok_r(NULL, " \t", &save);
+    char *extra = arg ? strtok_r(NULL, " \t", &save) : NULL;
 
     if (!verb)
         return 0;
-    if (strcmp(verb, "cancel") == 0 && !arg)
-        return ctl_cancel(m, job, uid, err);
+    if (strcmp(verb, "cancel") == 0 && !arg) {
+        op->verb = CTL_CANCEL;
+        return 1;
+    }
     if (strcmp(verb, "signal") == 0 && !extra) {
         int sig = arg ? parse_signal(arg) : SIGTERM;
         if (sig < 0)
             return errmsg_set(err, -EINVAL, "unknown signal '%s'", arg);
-        if (job->state != JOB_RUN)
-            return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
-        return executor_signal(m->exec, job->id, sig);
+        op->verb = CTL_SIGNAL;
+        op->arg = sig;
+        return 1;
     }
     if (strcmp(verb, "shutdown") == 0 && arg) {
-        char *more = strtok(NULL, " \t");
+        char *more = strtok_r(NULL, " \t", &save);
         bool force = extra && !strcmp(extra, "force");
         if ((extra && !force) || more)
             return errmsg_set(err, -EINVAL, "usage: shutdown NAME [force]");
-        if (!m->hooks || !m->hooks->nest_shutdown)
-            return errmsg_set(err, -ENOTSUP, "no nested instances here");
-        return m->hooks->nest_shutdown(m->hooks_arg, job, arg, uid, force, err);
+        op->verb = CTL_SHUTDOWN;
+        op->name = arg;
+        op->force = force;
+        return 1;
     }
     if (strcmp(verb, "urgency") == 0 && arg && !extra) {
         char *end;
@@ -111,40 +129,143 @@ static int ctl_line(struct jobmgr *m, struct job *job, uid_t uid, char *line, st
         int max = (uid == 0 || uid == m->owner) ? QMGR_URGENCY_MAX : QMGR_URGENCY_DEFAULT;
         if (*end || u < 0 || u > max)
             return errmsg_set(err, -EINVAL, "urgency '%s' out of range 0-%d", arg, max);
-        if (job->state != JOB_SCHED && job->state != JOB_DEPEND)
-            return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
-        job->urgency = (int)u;
-        if (job->state == JOB_SCHED)
-            qmgr_set_urgency(m->q, job->id, job->urgency);
-        m->sched_needed = true;
-        jm_post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
-                                                 "urgency", job->urgency));
-        if (job->state == JOB_SCHED)
-            jm_job_prioritize(m, job);
-        else   /* in DEPEND, the priority it will get */
-            jm_post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
-        jm_notify(m, job, JOBMGR_STATE, 0);
-        return 0;
+        op->verb = CTL_URGENCY;
+        op->arg = (int)u;
+        return 1;
     }
     return errmsg_set(err, -EINVAL,
                       "unknown control '%s' (expected: cancel, signal N, urgency N)", verb);
 }
 
+/* Check op against *st, the state the job will be in when op's turn
+ * comes, and advance *st past it. 0 or -EINVAL. */
+static int ctl_check(struct job *job, const struct ctl_op *op, enum job_state *st,
+                     struct errmsg *err)
+{
+    struct jobstate_step step;
+    switch (op->verb) {
+    case CTL_CANCEL:
+        if (jobstate_next(*st, JOBEV_EXCEPTION, &step) < 0)
+            return errmsg_set(err, -EINVAL, "job '%s' is inactive", job->idstr);
+        if (*st != JOB_RUN)   /* a running job ends later; a pending one at once */
+            *st = JOB_INACTIVE;
+        return 0;
+    case CTL_SIGNAL:
+        if (*st != JOB_RUN)
+            return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
+        return 0;
+    case CTL_URGENCY:
+        if (*st != JOB_SCHED && *st != JOB_DEPEND)
+            return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
+        return 0;
+    case CTL_SHUTDOWN:
+        return 0;   /* the nested instance's module checks it, alone (below) */
+    }
+    return 0;
+}
+
+static void ctl_set_urgency(struct jobmgr *m, struct job *job, uid_t uid, int urgency)
+{
+    job->urgency = urgency;
+    if (job->state == JOB_SCHED)
+        qmgr_set_urgency(m->q, job->id, job->urgency);
+    m->sched_needed = true;
+    jm_post_event(m, job, "urgency", json_pack("{s:i s:i}", "userid", (int)uid,
+                                             "urgency", job->urgency));
+    if (job->state == JOB_SCHED)
+        jm_job_prioritize(m, job);
+    else   /* in DEPEND, the priority it will get */
+        jm_post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    jm_notify(m, job, JOBMGR_STATE, 0);
+}
+
+/* Apply a checked op: it cannot fail. */
+static void ctl_apply(struct jobmgr *m, struct job *job, uid_t uid, const struct ctl_op *op)
+{
+    switch (op->verb) {
+    case CTL_CANCEL:
+        ctl_cancel(m, job, uid, NULL);
+        return;
+    case CTL_SIGNAL:
+        /* checked running: a task that exits meanwhile is no error, as
+         * for kill(2) on a process that just died */
+        executor_signal(m->exec, job->id, op->arg);
+        return;
+    case CTL_URGENCY:
+        ctl_set_urgency(m, job, uid, op->arg);
+        return;
+    case CTL_SHUTDOWN:
+        return;
+    }
+}
+
+/* Lines holding more than blanks. */
+static int count_lines(const char *s)
+{
+    int n = 0;
+    bool blank = true;
+    for (; *s; s++) {
+        if (*s == '\n') {
+            n += !blank;
+            blank = true;
+        } else if (*s != ' ' && *s != '\t')
+            blank = false;
+    }
+    return n + !blank;
+}
+
+/* The reason for a bad line; its number when the write holds several. */
+static int ctl_line_error(struct errmsg *err, int rc, int lineno, int nlines,
+                          const struct errmsg *why)
+{
+    if (nlines > 1)
+        return errmsg_set(err, rc, "line %d: %s", lineno, why->text);
+    return errmsg_set(err, rc, "%s", why->text);
+}
+
 int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, size_t len,
                struct errmsg *err)
 {
-    if (!may_control(m, job, uid))
+    char buf[4097];
+    struct ctl_op ops[sizeof(buf) / 2];   /* a line is at least "x\n" */
+    struct errmsg why = { "" };
+    int n = 0, nlines = 0, lineno = 0, rc;
+
+    if (!jobmgr_may_control(m, job, uid))
         return errmsg_set(err, -EPERM, "job '%s' belongs to user %d", job->idstr, (int)job->uid);
     if (len > 4096)
         return errmsg_set(err, -E2BIG, "control text too long");
-    char buf[4097], *save = NULL;
     memcpy(buf, text, len);
     buf[len] = '\0';
-    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        int rc = ctl_line(m, job, uid, line, err);
-        if (rc < 0)
-            return rc;
+    nlines = count_lines(buf);
+    /* every line is parsed, then checked against the state the lines
+     * before it leave, before any takes effect: a write that fails
+     * changed nothing */
+    for (char *line = buf, *next; line; line = next) {
+        if ((next = strchr(line, '\n')))
+            *next++ = '\0';
+        lineno++;
+        if ((rc = ctl_parse(m, uid, line, &ops[n], &why)) < 0)
+            return ctl_line_error(err, rc, lineno, nlines, &why);
+        if (rc > 0)
+            ops[n++].lineno = lineno;
     }
+    enum job_state st = job->state;
+    for (int i = 0; i < n; i++) {
+        /* a nested instance's shutdown is checked only as it is done */
+        if (ops[i].verb == CTL_SHUTDOWN && n > 1)
+            return ctl_line_error(err, -EINVAL, ops[i].lineno, nlines,
+                                  &(struct errmsg){ "shutdown must be written alone" });
+        if ((rc = ctl_check(job, &ops[i], &st, &why)) < 0)
+            return ctl_line_error(err, rc, ops[i].lineno, nlines, &why);
+    }
+    if (n == 1 && ops[0].verb == CTL_SHUTDOWN) {
+        if (!m->hooks || !m->hooks->nest_shutdown)
+            return errmsg_set(err, -ENOTSUP, "no nested instances here");
+        return m->hooks->nest_shutdown(m->hooks_arg, job, ops[0].name, uid, ops[0].force, err);
+    }
+    for (int i = 0; i < n; i++)
+        ctl_apply(m, job, uid, &ops[i]);
     return 0;
 }
 

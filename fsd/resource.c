@@ -133,16 +133,26 @@ struct status_change {
  * recorded before jobs are failed, so a write that fails changed nothing. */
 int resources_ctl(struct resources *r, const char *text, size_t len, struct errmsg *err)
 {
-    char buf[4096], *save = NULL;
+    char buf[4096];
     struct status_change ch[sizeof(buf) / 4];   /* a line is at least "up x" */
-    int n = 0, rc;
+    struct errmsg why = { "" };
+    int n = 0, nlines = 0, lineno = 0, rc;
     if (len >= sizeof(buf))
         return errmsg_set(err, -E2BIG, "control text too long");
     memcpy(buf, text, len);
     buf[len] = '\0';
-    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if ((rc = ctl_parse(r, line, &ch[n].v, &ch[n].st, err)) < 0)
-            return rc;
+    for (size_t i = 0; i < len; i++)
+        nlines += buf[i] == '\n' && i > 0 && buf[i - 1] != '\n';
+    nlines += len > 0 && buf[len - 1] != '\n';
+    for (char *line = buf, *next; line; line = next) {
+        if ((next = strchr(line, '\n')))
+            *next++ = '\0';
+        lineno++;
+        if (!*line)
+            continue;
+        if ((rc = ctl_parse(r, line, &ch[n].v, &ch[n].st, &why)) < 0)
+            return nlines > 1 ? errmsg_set(err, rc, "line %d: %s", lineno, why.text)
+                              : errmsg_set(err, rc, "%s", why.text);
         n++;
     }
     for (int i = 0; i < n; i++) {

@@ -487,7 +487,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         return;
     case FH_CTL:
         if (fh->ino == VFS_I_RES_CTL)
-            return vfs_res_write(v, req, buf, size);
+            return vfs_res_write(v, req, fh, buf, size);
         return vfs_job_write(v, req, fh, buf, size);
     case FH_CLONE:
     case FH_SCRATCH:

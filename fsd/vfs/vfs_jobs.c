@@ -277,9 +277,15 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
     }
     if (acc != O_RDONLY && vfs_is_publisher(v, req))
         kind = FH_POKE;
-    else if (file == VFS_JOB_CTL && acc != O_RDONLY)
+    else if (file == VFS_JOB_CTL && acc != O_RDONLY) {
+        /* the descriptor carries its opener's authority, wherever it is
+         * written from: one who may not control the job cannot open it */
+        if (!jobmgr_may_control(v->m, job, uid)) {
+            fuse_reply_err(req, EPERM);
+            return;
+        }
         kind = FH_CTL;
-    else if (acc != O_RDONLY) {
+    } else if (acc != O_RDONLY) {
         fuse_reply_err(req, EACCES);
         return;
     } else if (!may_read(v, job, file, uid)) {
@@ -378,7 +384,8 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
         fuse_reply_err(req, ENOENT);
         return;
     }
-    int rc = jobmgr_ctl(v->m, job, fuse_req_ctx(req)->uid, buf, size, &err);
+    /* the opener's authority (fh->uid); the reason goes to the writer */
+    int rc = jobmgr_ctl(v->m, job, fh->uid, buf, size, &err);
     if (rc < 0) {
         char subject[64];
         snprintf(subject, sizeof(subject), "jobs/%s/ctl", job_get_idstr(job));

@@ -66,7 +66,9 @@ enum vfs_fh_kind {
     FH_SNAPSHOT,    /* text rendered at open() */
     FH_OUTPUT,      /* a job's stdout/stderr, read live from the store */
     FH_WAIT,        /* jobs/<id>/wait */
-    FH_CTL,         /* jobs/<id>/ctl, resources/ctl */
+    FH_CTL,         /* jobs/<id>/ctl, resources/ctl: opened for writing
+                     * by one who may control it (fh->uid), whose
+                     * authority every write carries */
     FH_POKE,        /* the publisher's own open: writes change nothing */
     FH_SUBMIT,      /* a visible file created in queue/: submitted at close */
     FH_CLONE,       /* queue/new: submitted at close or first read */
@@ -328,7 +330,8 @@ void vfs_jobs_wake(struct vfs *v, struct job *job);
 /* vfs_resources.c */
 void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t off);
-void vfs_res_write(struct vfs *v, fuse_req_t req, const char *buf, size_t size);
+void vfs_res_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                   size_t size);
 
 /* vfs_nest.c: jobs/<id>/<name>/, nested instances */
 bool vfs_nest_file(int file);

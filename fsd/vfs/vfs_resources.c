@@ -356,11 +356,13 @@ void vfs_res_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t ino, off_t
             return;
 }
 
-void vfs_res_write(struct vfs *v, fuse_req_t req, const char *buf, size_t size)
+void vfs_res_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                   size_t size)
 {
     struct errmsg err = { "" };
     uid_t uid = fuse_req_ctx(req)->uid;
-    int rc = jobmgr_resource_ctl(v->m, uid, buf, size, &err);
+    /* the opener's authority (fh->uid); the reason goes to the writer */
+    int rc = jobmgr_resource_ctl(v->m, fh->uid, buf, size, &err);
     if (rc < 0) {
         vfs_errlog_add(v, uid, "resources/ctl", -rc, err.text);
         fuse_reply_err(req, -rc);
