@@ -15,6 +15,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -96,6 +98,9 @@ struct xlaunch {
     char *path;              /* argv[0] found on the job's PATH, or NULL */
     pid_t *pids;             /* result: pid, or -errno if it could not start */
     int procs_fd;            /* the job's cgroup.procs (contain.h), or -1 */
+    gid_t *groups;           /* drop_user: the user's groups, from the user
+                                database (never the request's) */
+    int ngroups;
 };
 
 /* A job's containment group, from exec_contain() to its removal. */
@@ -627,7 +632,8 @@ static _Noreturn void child_run(const struct xspawn *s)
     /* Raw syscalls: glibc's wrappers would signal the broker's threads to
      * change their credentials too, and this child shares their memory. */
     if (l->drop_user) {
-        if (syscall(SYS_setgroups, 1, &l->gid) < 0)
+        if (syscall(SYS_setgroups, l->ngroups > 0 ? l->ngroups : 1,
+                    l->ngroups > 0 ? l->groups : &l->gid) < 0)
             child_fail("setgroups", "", "", errno, 126);
         if (syscall(SYS_setgid, l->gid) < 0)
             child_fail("setgid", "", "", errno, 126);
@@ -696,15 +702,61 @@ static void launch_free(struct xlaunch *l)
         close(l->null_r);
     if (l->procs_fd >= 0)
         close(l->procs_fd);
+    free(l->groups);
     free(l);
 }
 
 /* The job-wide environment as owned "k=v" strings: the job's, or the
  * broker's, minus the FLUX_* names set here, plus FLUX_JOB_*; room is left
  * for the per-task names. */
+/* Names a job of another user gets from the user database, never from
+ * the request or the broker. */
+static bool is_identity_var(const char *entry)
+{
+    static const char *const names[] = { "HOME=", "USER=", "LOGNAME=", "SHELL=" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strncmp(entry, names[i], strlen(names[i])))
+            return true;
+    return false;
+}
+
+/* A job of another user (the broker is root): its groups and its HOME,
+ * USER, LOGNAME and SHELL from the user database, as login(1) would set
+ * them. A uid the database does not know keeps its primary group only. */
+static int launch_identity(struct xlaunch *l, char **ident, struct errmsg *err)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r(l->uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        return 0;
+    int n = 16;
+    for (int tries = 0; tries < 8; tries++) {
+        gid_t *g = realloc(l->groups, (size_t)n * sizeof(gid_t));
+        if (!g)
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        l->groups = g;
+        int want = n;
+        if (getgrouplist(pw.pw_name, l->gid, l->groups, &want) >= 0) {
+            l->ngroups = want;
+            break;
+        }
+        n = want > n ? want : 2 * n;
+    }
+    if (asprintf(&ident[0], "HOME=%s", pw.pw_dir) < 0 ||
+        asprintf(&ident[1], "USER=%s", pw.pw_name) < 0 ||
+        asprintf(&ident[2], "LOGNAME=%s", pw.pw_name) < 0 ||
+        asprintf(&ident[3], "SHELL=%s", *pw.pw_shell ? pw.pw_shell : "/bin/sh") < 0)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    return 4;
+}
+
 static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errmsg *err)
 {
-    size_t cap = 4;
+    size_t cap = 4 + 5;
+    char *ident[4] = { NULL, NULL, NULL, NULL };
+    int nident = l->drop_user ? launch_identity(l, ident, err) : 0;
+    if (nident < 0)
+        return nident;
     if (job->environment) {
         if (!json_is_object(job->environment))
             return errmsg_set(err, -EINVAL, "environment is not an object");
@@ -713,8 +765,13 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
         for (char **p = environ; p && *p; p++)
             cap++;
     }
-    if (!(l->env = calloc(cap, sizeof(char *))))
+    if (!(l->env = calloc(cap, sizeof(char *)))) {
+        for (int i = 0; i < 4; i++)
+            free(ident[i]);
         goto nomem;
+    }
+    for (int i = 0; i < nident; i++)
+        l->env[l->nenv++] = ident[i];
     if (job->environment) {
         const char *k;
         json_t *val;
@@ -726,11 +783,17 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
             char *s;
             if (asprintf(&s, "%s=%s", k, json_string_value(val)) < 0)
                 goto nomem;
-            if (is_flux_var(s))
+            if (is_flux_var(s) || (nident && is_identity_var(s)))
                 free(s);
             else
                 l->env[l->nenv++] = s;
         }
+    } else if (l->drop_user) {
+        /* another user's job never sees the root broker's environment */
+        if (!(l->env[l->nenv++] = strdup("PATH=/usr/local/bin:/usr/bin:/bin")))
+            goto nomem;
+        if (!nident && !(l->env[l->nenv++] = strdup("HOME=/")))
+            goto nomem;
     } else {
         for (char **p = environ; p && *p; p++)
             if (!is_flux_var(*p) && !(l->env[l->nenv++] = strdup(*p)))
