@@ -532,6 +532,8 @@ static int setup(struct broker *b)
         .queue_depth = b->cfg->queue_depth,
         .max_tasks = b->cfg->max_tasks,
         .contain = b->cfg->contain,
+        .max_pending = (size_t)b->cfg->max_pending,
+        .submit_rate = b->cfg->submit_rate,
         .read_only = b->cfg->read_only,
     };
     struct nests_config ncfg = {

@@ -35,6 +35,8 @@ struct broker_config {
     bool contain;                /* a cgroup per job (--contain) */
     int64_t queue_bytes;         /* bytes one user may hold in queue/, -1 = default */
     int64_t queue_files;         /* files one user may have open there, -1 = default */
+    int64_t max_pending;         /* pending jobs per user, 0 = no limit */
+    double submit_rate;          /* submissions per second per user, 0 = no limit */
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 

@@ -4,15 +4,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "common/batch.h"
 #include "fsd/depend.h"
 #include "fsd/ingest.h"
 
+/* A user's submission budget: a token bucket of submit_rate per second. */
+struct user_rate {
+    uid_t uid;
+    double tokens, t;
+    struct user_rate *next;
+};
+
 struct ingest {
     struct ingest_config cfg;
     struct fluid_gen gen;
+    struct user_rate *rates;
 };
 
 struct ingest *ingest_create(const struct ingest_config *cfg)
@@ -25,7 +34,49 @@ struct ingest *ingest_create(const struct ingest_config *cfg)
 
 void ingest_destroy(struct ingest *in)
 {
+    if (!in)
+        return;
+    while (in->rates) {
+        struct user_rate *r = in->rates;
+        in->rates = r->next;
+        free(r);
+    }
     free(in);
+}
+
+/* Per-user limits, before anything is parsed: the cheapest refusals. */
+static int check_user(struct ingest *in, uid_t uid, size_t n, double now, struct errmsg *err)
+{
+    if (uid == 0)
+        return 0;
+    size_t pending = jobtable_pending_of(in->cfg.jobs, uid);
+    if (in->cfg.max_pending && pending + n > in->cfg.max_pending)
+        return errmsg_set(err, -EDQUOT, "user %u has %zu jobs pending; one user may have "
+                          "%zu (fluxfsd --max-pending-per-user)", (unsigned)uid, pending,
+                          in->cfg.max_pending);
+    if (in->cfg.submit_rate <= 0)
+        return 0;
+    struct user_rate *r = in->rates;
+    while (r && r->uid != uid)
+        r = r->next;
+    if (!r) {
+        if (!(r = calloc(1, sizeof(*r))))
+            return 0;
+        r->uid = uid;
+        r->tokens = in->cfg.submit_rate;
+        r->t = now;
+        r->next = in->rates;
+        in->rates = r;
+    }
+    r->tokens += (now - r->t) * in->cfg.submit_rate;
+    if (r->tokens > in->cfg.submit_rate)
+        r->tokens = in->cfg.submit_rate < 1 ? 1 : in->cfg.submit_rate;
+    r->t = now;
+    if (r->tokens < 1)
+        return errmsg_set(err, -EAGAIN, "too many submissions: one user may make %g a second "
+                          "(fluxfsd --submit-rate); try again", in->cfg.submit_rate);
+    r->tokens -= 1;
+    return 0;
 }
 
 int ingest_set_ids(struct ingest *in, uint64_t epoch, uint32_t generator, uint64_t last)
@@ -169,7 +220,11 @@ int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_d
                    size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
                    int *ndeps, struct errmsg *err)
 {
-    int rc = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int rc = check_user(in, uid, n, ts.tv_sec + ts.tv_nsec / 1e9, err);
+    if (rc < 0)
+        return rc;
     size_t i;
     for (i = 0; i < n; i++) {
         const char *t = text + docs[i].off;

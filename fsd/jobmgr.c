@@ -695,6 +695,8 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     struct ingest_config icfg = {
         .graph = graph, .q = m->q, .jobs = m->jobs, .owner = m->owner,
         .max_tasks = m->cfg.max_tasks, .read_only = m->cfg.read_only,
+        .max_pending = cfg ? cfg->max_pending : 0,
+        .submit_rate = cfg ? cfg->submit_rate : 0,
     };
     if (!(m->in = ingest_create(&icfg))) {
         errmsg_set(err, -ENOMEM, "out of memory");

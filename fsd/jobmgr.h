@@ -44,6 +44,8 @@ struct jobmgr_config {
                                * and at least JOBMGR_MAX_TASKS_MIN */
     bool read_only;           /* an ended nested instance serving its history */
     bool contain;             /* a cgroup per job (executor's contain/release) */
+    size_t max_pending;       /* pending jobs one user (not root) may have; 0: any */
+    double submit_rate;       /* submissions a user (not root) may make a second; 0: any */
     /* Who runs the tasks (exec/executor.h); NULL: this machine's launcher.
      * executor_arg is passed to it. */
     executor_create_f executor_create;

@@ -7,7 +7,15 @@
 
 #include "fsd/jobtable.h"
 
+/* Pending jobs (NEW to SCHED) of one user, for per-user limits. */
+struct user_count {
+    uid_t uid;
+    size_t pending;
+    struct user_count *next;
+};
+
 struct jobtable {
+    struct user_count *users;
     struct job **hash;
     size_t hash_size, njobs;
     /* seq n is byseq[n - 1]; NULL once a job is gone */
@@ -27,9 +35,43 @@ void jobtable_destroy(struct jobtable *t)
         return;
     for (size_t i = 0; i < t->nseq; i++)
         job_destroy(t->byseq[i]);
+    while (t->users) {
+        struct user_count *u = t->users;
+        t->users = u->next;
+        free(u);
+    }
     free(t->hash);
     free(t->byseq);
     free(t);
+}
+
+static bool is_pending(enum job_state s)
+{
+    return s < JOB_RUN;
+}
+
+/* A user's pending count moves by delta (entries are kept: few users). */
+static void count_user(struct jobtable *t, uid_t uid, int delta)
+{
+    struct user_count *u = t->users;
+    while (u && u->uid != uid)
+        u = u->next;
+    if (!u) {
+        if (delta < 0 || !(u = calloc(1, sizeof(*u))))
+            return;   /* out of memory: a limit is then not enforced for it */
+        u->uid = uid;
+        u->next = t->users;
+        t->users = u;
+    }
+    u->pending = delta < 0 && u->pending == 0 ? 0 : u->pending + delta;
+}
+
+size_t jobtable_pending_of(const struct jobtable *t, uid_t uid)
+{
+    for (const struct user_count *u = t->users; u; u = u->next)
+        if (u->uid == uid)
+            return u->pending;
+    return 0;
 }
 
 static size_t hash_slot(const struct jobtable *t, uint64_t id)
@@ -91,6 +133,8 @@ int jobtable_insert(struct jobtable *t, struct job *job)
     job->seq = t->nseq;
     t->njobs++;
     t->count[job->state]++;
+    if (is_pending(job->state))
+        count_user(t, job->uid, 1);
     return 0;
 }
 
@@ -113,6 +157,8 @@ void jobtable_remove(struct jobtable *t, struct job *job)
     t->byseq[job->seq - 1] = NULL;
     t->njobs--;
     t->count[job->state]--;
+    if (is_pending(job->state))
+        count_user(t, job->uid, -1);
 }
 
 struct job *jobtable_lookup(const struct jobtable *t, uint64_t id)
@@ -157,6 +203,8 @@ void jobtable_set_state(struct jobtable *t, struct job *job, enum job_state stat
 {
     t->count[job->state]--;
     t->count[state]++;
+    if (is_pending(job->state) != is_pending(state))
+        count_user(t, job->uid, is_pending(state) ? 1 : -1);
     job->state = state;
 }
 

@@ -36,6 +36,8 @@ struct job *jobtable_next(const struct jobtable *t, uint64_t seq);
 uint64_t jobtable_last_seq(const struct jobtable *t);
 
 void jobtable_set_state(struct jobtable *t, struct job *job, enum job_state state);
+/* Jobs of uid not yet running (NEW to SCHED). */
+size_t jobtable_pending_of(const struct jobtable *t, uid_t uid);
 size_t jobtable_count(const struct jobtable *t, enum job_state s);
 
 #endif

@@ -31,7 +31,8 @@ static void usage(FILE *f)
         "                          state=DIR, resources=FILE, kill_grace=SECS,\n"
         "                          match_policy=P, queue_policy=Q, queue_depth=N,\n"
         "                          max_tasks=N, contain, queue_bytes_per_user=N,\n"
-        "                          queue_files_per_user=N\n"
+        "                          queue_files_per_user=N, max_pending_per_user=N,\n"
+        "                          submit_rate=R\n"
         "  -s, --state DIR         state directory (LMDB store; default\n"
         "                          /var/lib/fluxfs as root, else\n"
         "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
@@ -52,6 +53,10 @@ static void usage(FILE *f)
         "                          open submissions and scratch files (268435456;\n"
         "                          0: no limit)\n"
         "      --queue-files-per-user N  files one user may have open in queue/ (1024)\n"
+        "      --max-pending-per-user N  jobs one user (not root) may have pending\n"
+        "                          (default: no limit)\n"
+        "      --submit-rate R     submissions one user (not root) may make a second,\n"
+        "                          a burst of as many (default: no limit)\n"
         "      --kill-grace SECS   SIGTERM to SIGKILL delay for cancel/timeout (5)\n"
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
@@ -150,6 +155,10 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->queue_bytes = parse_count(o + 21);
         else if (!strncmp(o, "queue_files_per_user=", 21))
             cfg->queue_files = parse_count(o + 21);
+        else if (!strncmp(o, "max_pending_per_user=", 21))
+            cfg->max_pending = parse_count(o + 21);
+        else if (!strncmp(o, "submit_rate=", 12))
+            cfg->submit_rate = atof(o + 12);
         else if (!strcmp(o, "rw") || !strcmp(o, "dev") || !strcmp(o, "suid") ||
                  !strcmp(o, "exec") || !strcmp(o, "auto") || !strcmp(o, "defaults"))
             continue;   /* mount(8) adds these; FUSE takes no notice */
@@ -209,6 +218,8 @@ int main(int argc, char **argv)
         { "contain", no_argument, 0, 'C' },
         { "queue-bytes-per-user", required_argument, 0, 'B' },
         { "queue-files-per-user", required_argument, 0, 'F' },
+        { "max-pending-per-user", required_argument, 0, 'N' },
+        { "submit-rate", required_argument, 0, 'R' },
         { "parent", required_argument, 0, 'U' },
         { "generator", required_argument, 0, 'G' },
         { "read-only", no_argument, 0, 'O' },
@@ -269,6 +280,12 @@ int main(int argc, char **argv)
             break;
         case 'D':
             cfg.queue_depth = atoi(optarg);
+            break;
+        case 'N':
+            cfg.max_pending = parse_count(optarg);
+            break;
+        case 'R':
+            cfg.submit_rate = atof(optarg);
             break;
         case 'B':
             cfg.queue_bytes = parse_count(optarg);
