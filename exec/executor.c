@@ -36,11 +36,6 @@ int executor_reattach(struct executor *x, uint64_t id, const char *idstr, int *k
     return x->ops->reattach(x->impl, id, idstr, killed);
 }
 
-size_t executor_active(struct executor *x)
-{
-    return x->ops->active(x->impl);
-}
-
 void executor_destroy(struct executor *x)
 {
     if (!x)
@@ -85,11 +80,6 @@ static int local_reattach(void *impl, uint64_t id, const char *idstr, int *kille
     return -ESRCH;
 }
 
-static size_t local_active(void *impl)
-{
-    return exec_active(impl);
-}
-
 static void local_destroy(void *impl)
 {
     exec_destroy(impl);
@@ -102,7 +92,6 @@ static const struct executor_ops local_ops = {
     .signal = local_signal,
     .terminate = local_terminate,
     .reattach = local_reattach,
-    .active = local_active,
     .destroy = local_destroy,
 };
 

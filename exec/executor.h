@@ -38,8 +38,6 @@ struct executor_ops {
      * come), or -ESRCH when they are gone; whatever they left behind was
      * killed then, *killed says how many processes. */
     int (*reattach)(void *impl, uint64_t id, const char *idstr, int *killed);
-    /* Jobs with tasks still running. */
-    size_t (*active)(void *impl);
     /* Kill and reap everything still running, without callbacks; free. */
     void (*destroy)(void *impl);
 };
@@ -63,7 +61,6 @@ int executor_start(struct executor *x, const struct exec_job *job, struct errmsg
 int executor_signal(struct executor *x, uint64_t id, int sig);
 int executor_terminate(struct executor *x, uint64_t id, double grace);
 int executor_reattach(struct executor *x, uint64_t id, const char *idstr, int *killed);
-size_t executor_active(struct executor *x);
 /* NULL-safe. */
 void executor_destroy(struct executor *x);
 

@@ -158,14 +158,6 @@ static int t_reattach(void *impl, uint64_t id, const char *idstr, int *killed)
     return t_start(impl, &job, &err);
 }
 
-static size_t t_active(void *impl)
-{
-    size_t n = 0;
-    for (struct tjob *j = ((struct testexec *)impl)->jobs; j; j = j->next)
-        n += j->running;
-    return n;
-}
-
 static void t_destroy(void *impl)
 {
     struct testexec *t = impl;
@@ -191,7 +183,6 @@ static const struct executor_ops test_ops = {
     .signal = t_signal,
     .terminate = t_terminate,
     .reattach = t_reattach,
-    .active = t_active,
     .destroy = t_destroy,
 };
 
