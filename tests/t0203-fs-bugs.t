@@ -20,28 +20,9 @@ is "$(stat -c %s "$MNT/resources/ctl")" "$(cat "$MNT/resources/ctl" | wc -c)" \
 # ---- -N 2 on exclusive 2-core nodes: one task per node, not one per core
 out=$(fx run -N 2 sh -c 'echo "rank=$FLUX_TASK_RANK size=$FLUX_JOB_SIZE"' | sort | tr '\n' ' ')
 is "$out" "rank=0 size=2 rank=1 size=2 " "run -N 2 on whole 2-core nodes starts 2 tasks"
-cat > excl.yaml <<'EOF'
-version: 1
-resources:
-  - type: node
-    count: 2
-    exclusive: true
-    with:
-      - type: slot
-        count: 1
-        label: task
-        with:
-          - type: core
-            count: 1
-tasks:
-  - command: ["sh", "-c", "echo size=$FLUX_JOB_SIZE"]
-    slot: task
-    count:
-      per_slot: 2
-attributes:
-  system:
-    duration: 60
-EOF
+# whole nodes, 2 tasks per slot
+mkjob_nodes 'echo size=$FLUX_JOB_SIZE' 2 |
+	sed -e 's/^    count: 2$/    count: 2\n    exclusive: true/' -e 's/per_slot: 1/per_slot: 2/' > excl.yaml
 id=$(submit excl.yaml)
 is "$(wait_job "$id")" "COMPLETED 0" "per_slot 2 on 2 exclusive nodes completes"
 is "$(jobfile "$id" stdout | wc -l)" 4 "... with 2 slots x 2 tasks = 4 tasks"
