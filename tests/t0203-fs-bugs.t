@@ -36,24 +36,7 @@ is "$(jobfile "$id" stdout | wc -l)" 3 "... 3 lines of output"
 # ---- submissions refused with a reason that names what is wrong
 # general NAME SLOT: a version 9999 jobspec whose task runs on slot SLOT
 general() {
-	cat > "$1" <<-EOF
-	version: 9999
-	resources:
-	  - type: slot
-	    count: 1
-	    label: task
-	    with:
-	      - type: core
-	        count: 1
-	tasks:
-	  - command: ["true"]
-	    slot: $2
-	    count:
-	      per_slot: 1
-	attributes:
-	  system:
-	    duration: 60
-	EOF
+	mkjob true | sed -e 's/^version: 1$/version: 9999/' -e "s/^    slot: task$/    slot: $2/" > "$1"
 }
 general badslot.yaml nope
 ok "a general jobspec whose task names no slot is refused" refused badslot.yaml
