@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -416,30 +419,81 @@ static int load_resources(struct broker *b)
     return 0;
 }
 
-/* Refuse to stack a second instance on a mounted tree. */
-static int check_not_mounted(const char *mnt)
+/* The file system type of the mount at mnt ("fuse.fluxfsd"), or "" when
+ * nothing is mounted there. */
+static void mount_fstype(const char *mnt, char *fstype, size_t size)
 {
     FILE *f = fopen("/proc/self/mountinfo", "re");
     char line[4096];
-    int rc = 0;
+    fstype[0] = '\0';
     if (!f)
-        return 0;
+        return;
     while (fgets(line, sizeof(line), f)) {
-        char point[PATH_MAX], fstype[256];
+        char point[PATH_MAX], type[256];
         /* fields: id parent maj:min root point opts ... - fstype source opts */
         if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
             continue;
         char *dash = strstr(line, " - ");
-        if (!dash || sscanf(dash + 3, "%255s", fstype) != 1)
+        if (!dash || sscanf(dash + 3, "%255s", type) != 1)
             continue;
-        if (strcmp(point, mnt) == 0 && strncmp(fstype, "fuse", 4) == 0) {
-            fprintf(stderr, "fluxfsd: %s is already mounted (%s); unmount it first "
-                            "with: fusermount3 -u %s\n", mnt, fstype, mnt);
-            rc = -1;
-        }
+        if (strcmp(point, mnt) == 0)   /* the last one listed is on top */
+            snprintf(fstype, size, "%s", type);
     }
     fclose(f);
-    return rc;
+}
+
+/* Refuse to stack a second instance on a mounted tree. */
+static int check_not_mounted(const char *mnt)
+{
+    char fstype[256];
+    mount_fstype(mnt, fstype, sizeof(fstype));
+    if (strncmp(fstype, "fuse", 4) != 0)
+        return 0;
+    fprintf(stderr, "fluxfsd: %s is already mounted (%s); unmount it first "
+                    "with: fusermount3 -u %s\n", mnt, fstype, mnt);
+    return -1;
+}
+
+int broker_detach_dead_mount(const char *mnt)
+{
+    char abs[PATH_MAX], fstype[256];
+    struct stat st;
+    if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+        return 0;
+    if (mnt[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd)) ||
+            (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, mnt) >= sizeof(abs))
+            return -ENOTCONN;
+    } else if ((size_t)snprintf(abs, sizeof(abs), "%s", mnt) >= sizeof(abs)) {
+        return -ENOTCONN;
+    }
+    size_t len = strlen(abs);
+    while (len > 1 && abs[len - 1] == '/')
+        abs[--len] = '\0';
+    /* only our own: a dead sshfs there is not ours to take away */
+    mount_fstype(abs, fstype, sizeof(fstype));
+    if (strcmp(fstype, "fuse.fluxfsd") != 0)
+        return -ENOTCONN;
+    if (umount2(abs, MNT_DETACH) < 0) {
+        /* not root: the setuid helper may detach the user's own mounts */
+        pid_t pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (null >= 0)
+                dup2(null, STDERR_FILENO);
+            execlp("fusermount3", "fusermount3", "-u", "-z", "--", abs, (char *)NULL);
+            _exit(127);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0)
+            return -ENOTCONN;
+    }
+    fprintf(stderr, "fluxfsd: %s: the fluxfsd that mounted it died; its dead mount "
+                    "was detached\n", abs);
+    syslog(LOG_NOTICE, "detached the dead mount left at %s", abs);
+    return 1;
 }
 
 static int mount_tree(struct broker *b)

@@ -40,6 +40,13 @@ struct broker_config {
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 
+/* A tree left mounted by a fluxfsd that died (kill -9, OOM) answers every
+ * call with ENOTCONN until someone unmounts it: detach it so that a restart
+ * on the same mount point just works. Only a dead fuse.fluxfsd mount is
+ * touched. Returns 1 if one was detached, 0 if there was none, -ENOTCONN
+ * if a dead mount is there and could not be detached. */
+int broker_detach_dead_mount(const char *mnt);
+
 /* Returns a process exit status. */
 int broker_run(const struct broker_config *cfg);
 

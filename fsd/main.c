@@ -333,6 +333,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char mntbuf[PATH_MAX];
+    broker_detach_dead_mount(mnt);
     if (!realpath(mnt, mntbuf)) {
         fprintf(stderr, "fluxfsd: mount point %s: %s\n", mnt, strerror(errno));
         return 1;

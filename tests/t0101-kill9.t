@@ -3,7 +3,7 @@
 # "lost"), pending jobs run after restart, and every submission whose close()
 # succeeded exists after restart.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 33
 
 fluxfs_start || bail_out "cannot mount"
 cores=$(status_field cores)
@@ -71,3 +71,16 @@ is "$missing" 0 "every acknowledged submission exists"
 all_done() { [ "$(status_field inactive)" = $(($(status_field jobs) - 1)) ]; }
 ok "every job but the held one ends" wait_until 60 all_done
 is "$(wait_job "$(submit p.yaml)")" "COMPLETED 0" "a new job still runs"
+
+# kill -9 and nobody unmounts: the dead tree answers ENOTCONN, and a restart
+# on the same mount point detaches it instead of refusing
+njobs=$(ls "$MNT/jobs" | wc -l)
+kill -9 "$FLUXFS_PID"
+ok "kill -9 leaving the mount: the daemon dies" _wait_gone "$FLUXFS_PID" 5
+FLUXFS_PID=
+like "$(ls "$MNT" 2>&1)" "not connected" "the dead tree answers ENOTCONN"
+ok "a restart on the dead mount point mounts" fluxfs_start
+like "$(cat "$DAEMON_LOG")" "$MNT: the fluxfsd that mounted it died; its dead mount was detached" \
+	"... saying it detached the dead mount"
+is "$(awk -v m="$MNT" '$2 == m' /proc/mounts | wc -l)" 1 "... leaving one mount, not two"
+is "$(ls "$MNT/jobs" | wc -l)" "$njobs" "... with every job"
