@@ -8,13 +8,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build.sh"
 
 if [ "$(id -u)" -eq 0 ]; then mnt=${1:-/flux}; else mnt=${1:-$HOME/flux}; fi
-# a live tree answers stat; a dead one (its fluxfsd was killed) gives
-# ENOTCONN, and fluxfsd detaches it when it starts
-if grep -q " $mnt fuse.fluxfsd " /proc/mounts && stat "$mnt" >/dev/null 2>&1; then
-	echo "fluxfs is already mounted at $mnt (stop it with: fusermount3 -u $mnt)"
-	exit 0
+if grep -q " $mnt fuse.fluxfsd " /proc/mounts; then
+	# a live tree answers stat; a dead one (its fluxfsd was killed) gives
+	# ENOTCONN, and the fluxfsd started below detaches it
+	if stat "$mnt" >/dev/null 2>&1; then
+		echo "fluxfs is already mounted at $mnt (stop it with: fusermount3 -u $mnt)"
+		exit 0
+	fi
+else
+	mkdir -p "$mnt"
 fi
-mkdir -p "$mnt"
 # shellcheck disable=SC2086
 "$top/build/fsd/fluxfsd" ${FLUXFSD_OPTS:-} "$mnt"
 cat <<MSG
