@@ -20,6 +20,7 @@ cleanup() {
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
+before=$(uptime)   # a figure and its ceiling count only from a quiet run
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
@@ -69,7 +70,7 @@ for ((k = 1; k <= REPS; k++)); do
 		r[$which.e2e]+=" $e"; r[$which.sub]+=" $s"; r[$which.lat]+=" $l"
 	done
 done
-printf '\n%s, %s cores, load %s; REPS=%s\n' "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPS"
+printf '\n%s, %s cores; REPS=%s\nuptime before: %s\nuptime after:  %s\n' "$(uname -r)" "$(nproc)" "$REPS" "$before" "$(uptime)"
 printf '| %-42s | %-22s | %-22s | %-30s |\n' measurement "old (median [min-max])" "new (median [min-max])" "ceiling, same run"
 printf '|%s|%s|%s|%s|\n' "--------------------------------------------" "------------------------" "------------------------" "--------------------------------"
 printf '| %-42s | %-22s | %-22s | %-30s |\n' "end to end, --cc=1-$N true (jobs/s)" "$(echo "${r[old.e2e]}" | spread)" "$(echo "${r[new.e2e]}" | spread)" "spawn+wait, 2 in flight: $spawn2"

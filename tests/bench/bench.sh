@@ -20,6 +20,7 @@ cleanup() {
 	rm -rf "$work" /dev/shm/fluxfs-bench-cp.$$
 }
 trap cleanup EXIT
+before=$(uptime)   # a figure and its ceiling count only from a quiet run
 
 num() { grep -o "$1 [0-9.]*" | awk '{print $NF}'; }   # "= 123 jobs/s" -> 123
 rate() { grep -o "= [0-9.]*" | head -1 | awk '{print $2}'; }   # first "= N"
@@ -82,7 +83,7 @@ total=$(awk '/^jobs:/ {print $2}' "$work/mnt/status")
 rss2=$(rss "$pid")
 dbsize=$(du -k "$work/state/data.mdb" | awk '{print $1}')
 
-printf '\n%s, %s cores, load %s\n' "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\n%s, %s cores\nuptime before: %s\nuptime after:  %s\n' "$(uname -r)" "$(nproc)" "$before" "$(uptime)"
 printf '| %-44s | %12s | %-38s | %9s |\n' measurement fluxfs "ceiling (same machine, same run)" fraction
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" "----------------------------------------" "-----------"
 row() { printf '| %-44s | %12s | %-38s | %9s |\n' "$1" "$2" "$3" "$4"; }
