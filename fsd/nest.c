@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fsd/nest_private.h"
+#include "fsd/nestdir.h"
 
 
 const char *const nest_entries[NEST_NENTRIES] = {
@@ -149,34 +150,17 @@ static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
         kill(n->pid, SIGKILL);
 }
 
-/* Last lines of the child's log, for an error a person can act on. */
-static void log_tail(const struct nest *n, char *buf, size_t size)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/log", n->dir);
-    buf[0] = '\0';
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof(line), f)) {
-        if (line[0] == '\n')
-            continue;
-        size_t len = strnlen(line, size - 1);
-        memcpy(buf, line, len);
-        buf[len] = '\0';
-    }
-    fclose(f);
-    buf[strcspn(buf, "\n")] = '\0';
-}
-
 /* Take the child's mount off the tree once it is gone: a child killed hard
  * leaves it behind. */
 static void detach_mount(const struct nest *n)
 {
-    char mnt[4096];
-    snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
-    umount2(mnt, MNT_DETACH);
+    nestdir_detach_mount(n->dir);
+}
+
+static void remove_link_socket(struct nest *n)
+{
+    nestdir_link_remove(n->sock);
+    n->sock[0] = '\0';
 }
 
 static void nest_unlink(struct nest *n)
@@ -205,7 +189,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
     n->pid = 0;
     link_destroy(n->link);
     n->link = NULL;
-    unlink(n->sock);
+    remove_link_socket(n);
     if (n->timer) {
         ev_timer_cancel(loop, n->timer);
         n->timer = 0;
@@ -224,7 +208,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
     switch (n->state) {
     case NEST_STARTING: {
         char why[400];
-        log_tail(n, why, sizeof(why));
+        nestdir_log_tail(n->dirfd, why, sizeof(why));
         n->state = NEST_DEAD;
         nest_answer(n, -EIO, why[0] ? why : "the nested instance exited while starting");
         nest_stopped(n);
@@ -273,53 +257,31 @@ static void nest_stopped(struct nest *n)
 
 /* ---- spawning ---- */
 
-static int mkdirs(const char *path, mode_t mode)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-static int write_file(const char *path, const char *data, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    ssize_t w = write(fd, data, len);
-    int rc = w == (ssize_t)len ? 0 : -EIO;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    return rc;
-}
-
 static int spawn(struct nest *n, bool archive, struct errmsg *err)
 {
     struct nests *ns = n->ns;
-    char state[4096], mnt[4096], res[4096], url[4200], logp[4096], sock[4096];
+    char state[4096], mnt[4096], res[4096], url[128];
     snprintf(state, sizeof(state), "%s/state", n->dir);
     snprintf(mnt, sizeof(mnt), "%s/mnt", n->dir);
     snprintf(res, sizeof(res), "%s/R.json", n->dir);
-    snprintf(logp, sizeof(logp), "%s/log", n->dir);
     /* Unix socket paths are short (108 bytes) and ours nest deep: the link
-     * lives in /tmp under a name made of our pid and a counter */
-    snprintf(n->sock, sizeof(n->sock), "/tmp/fluxfs-link-%d-%u.ipc", (int)getpid(),
-             ++ns->nlinks);
-    snprintf(sock, sizeof(sock), "%s", n->sock);
-    snprintf(url, sizeof(url), "ipc://%s", sock);
-    unlink(sock);
-    if (!(n->link = link_listen(ns->loop, url, on_msg, on_down, n, err)))
+     * lives in a directory of its own under /tmp (nestdir.h) */
+    int rc = nestdir_link_dir(n->sock, sizeof(n->sock), err);
+    if (rc < 0)
+        return rc;
+    snprintf(url, sizeof(url), "ipc://%s", n->sock);
+    if (!(n->link = link_listen(ns->loop, url, on_msg, on_down, n, err))) {
+        remove_link_socket(n);
         return -EIO;
-    /* the child runs as the job's owner, so it may write its own state */
-    if (chown(sock, n->uid, n->gid) < 0 && geteuid() == 0)
-        syslog(LOG_WARNING, "chown %s: %m", sock);
+    }
+    /* the child runs as the job's owner: the socket is its to connect to */
+    if ((rc = nestdir_link_grant(n->sock, n->uid, n->gid)) < 0)
+        syslog(LOG_WARNING, "chown %s: %s", n->sock, strerror(-rc));
+    /* opened here, as root, in a directory only root writes (nestdir.h) */
+    int logfd = nestdir_log_open(n->dirfd, n->gid);
+    if (logfd < 0)
+        syslog(LOG_WARNING, "nested instance %s/%s: cannot open its log: %s",
+               job_get_idstr(n->job), n->name, strerror(-logfd));
     const char *argv[22];
     char genarg[32];
     int k = 0;
@@ -355,21 +317,24 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     const char *exe = ns->cfg.fluxfsd ? ns->cfg.fluxfsd : "/proc/self/exe";
     pid_t parent = getpid();
     pid_t pid = fork();
+    int fork_errno = errno;
+    if (pid != 0 && logfd >= 0)
+        close(logfd);
     if (pid < 0) {
         link_destroy(n->link);
         n->link = NULL;
-        return errmsg_set(err, -errno, "fork: %s", strerror(errno));
+        remove_link_socket(n);
+        return errmsg_set(err, -fork_errno, "fork: %s", strerror(fork_errno));
     }
     if (pid == 0) {
         /* a child broker dies with us; its jobs are then LOST like ours */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(127);
-        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
+        if (logfd >= 0) {
+            dup2(logfd, 1);
+            dup2(logfd, 2);
         }
         if (null >= 0)
             dup2(null, 0);
@@ -405,6 +370,7 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
         n->pidfd = -1;
         link_destroy(n->link);
         n->link = NULL;
+        remove_link_socket(n);
         return errmsg_set(err, -EIO, "cannot watch the nested broker");
     }
     n->timer = ev_timer_add(ns->loop, NEST_START_TIMEOUT, on_start_timeout, n);
@@ -474,37 +440,18 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     n->gid = job_get_gid(job);
     n->ctime = ev_now(ns->loop);
     n->pidfd = -1;
+    n->dirfd = -1;
     n->state = NEST_STARTING;
-    char sub[4200];
     if (!(n->dir = strdup(dir))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    /* a name reused after its history was dropped starts afresh */
-    snprintf(sub, sizeof(sub), "%s/mnt", dir);
-    if ((rc = mkdirs(sub, 0755)) < 0) {
-        errmsg_set(err, rc, "cannot create %s: %s", sub, strerror(-rc));
-        goto error;
-    }
-    snprintf(sub, sizeof(sub), "%s/state", dir);
-    if ((rc = mkdirs(sub, 0700)) < 0) {
-        errmsg_set(err, rc, "cannot create %s: %s", sub, strerror(-rc));
-        goto error;
-    }
-    if (geteuid() == 0) {
-        /* the child (the job's owner) owns its state and mount point */
-        const char *own[] = {"", "/mnt", "/state"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(sub, sizeof(sub), "%s%s", dir, own[i]);
-            if (chown(sub, n->uid, n->gid) < 0) {
-                rc = errmsg_set(err, -errno, "chown %s: %s", sub, strerror(errno));
-                goto error;
-            }
-        }
-    }
-    snprintf(sub, sizeof(sub), "%s/R.json", dir);
-    if ((rc = write_file(sub, job_get_R(job), job_get_R_size(job))) < 0) {
-        errmsg_set(err, rc, "cannot write %s: %s", sub, strerror(-rc));
+    /* a name reused after its history was dropped starts afresh; the
+     * owner gets state/ and mnt/, root keeps the rest (nestdir.h) */
+    n->dirfd = nestdir_make(ns->cfg.statedir, job_get_idstr(job), name, n->uid, n->gid,
+                            job_get_R(job), job_get_R_size(job), err);
+    if (n->dirfd < 0) {
+        rc = n->dirfd;
         goto error;
     }
     if (n->gen_req) {
@@ -522,6 +469,8 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     ns->list = n;
     return 0;
 error:
+    if (n->dirfd >= 0)
+        close(n->dirfd);
     free(n->dir);
     free(n);
     return rc;
@@ -585,8 +534,9 @@ static void nest_free(struct nest *n)
     if (n->timer)
         ev_timer_cancel(n->ns->loop, n->timer);
     link_destroy(n->link);
-    if (n->sock[0])
-        unlink(n->sock);
+    remove_link_socket(n);
+    if (n->dirfd >= 0)
+        close(n->dirfd);
     /* a request of its that we passed on is answered to nobody */
     for (struct gen_forward *f = n->ns->forwards; f; f = f->next)
         if (f->child == n)
@@ -668,29 +618,38 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
         DIR *d = opendir(path);
         int slot = 0;
         while (d && (e = readdir(d)) && slot < NEST_MAX_PER_JOB) {
-            struct stat st;
-            char dir[4400], sub[4500];
+            char dir[4400];
+            uid_t owner;
             if (e->d_name[0] == '.' || strlen(e->d_name) > NEST_NAME_MAX)
                 continue;
-            snprintf(dir, sizeof(dir), "%s/%s", path, e->d_name);
-            snprintf(sub, sizeof(sub), "%s/state", dir);
-            if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+            int dirfd = nestdir_open(ns->cfg.statedir, j->d_name, e->d_name, &owner);
+            if (dirfd < 0)
                 continue;
+            if (owner != job_get_uid(job)) {
+                /* the job's owner decides who runs it, never the disk */
+                syslog(LOG_ERR, "nested instance %s/%s: state owned by uid %d, not the job's "
+                       "owner: not served", j->d_name, e->d_name, (int)owner);
+                close(dirfd);
+                continue;
+            }
+            snprintf(dir, sizeof(dir), "%s/%s", path, e->d_name);
             struct nest *n = calloc(1, sizeof(*n));
             if (!n || !(n->dir = strdup(dir))) {
                 free(n);
+                close(dirfd);
                 break;
             }
+            struct stat st;
             memcpy(n->name, e->d_name, strlen(e->d_name) + 1);
             n->ns = ns;
             n->job = job;
             n->slot = slot++;
-            n->uid = st.st_uid;
-            n->gid = st.st_gid;
-            n->ctime = st.st_mtime;
+            n->uid = job_get_uid(job);
+            n->gid = job_get_gid(job);
+            n->ctime = fstat(dirfd, &st) == 0 ? (double)st.st_mtime : ev_now(ns->loop);
             n->pidfd = -1;
-            snprintf(sub, sizeof(sub), "%s/mnt", dir);
-            umount2(sub, MNT_DETACH);   /* left by a child that died hard */
+            n->dirfd = dirfd;
+            detach_mount(n);   /* left by a child that died hard */
             struct errmsg err = {""};
             if (spawn(n, true, &err) < 0) {
                 syslog(LOG_ERR, "nested instance %s/%s: %s", job_get_idstr(job), n->name, err.text);

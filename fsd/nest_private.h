@@ -27,7 +27,8 @@ struct nest {
     gid_t gid;
     double ctime;
     enum nest_state state;
-    char *dir;                  /* STATEDIR/nested/<job>/<name> */
+    char *dir;                  /* STATEDIR/nested/<job>/<name> (nestdir.h) */
+    int dirfd;                  /* ... open: everything in it is reached through it */
     pid_t pid;
     int pidfd;
     struct link *link;
@@ -39,7 +40,7 @@ struct nest {
     size_t nabove, aabove;
     int asking;                 /* its requests we passed up, unanswered */
     uint64_t gen_req;           /* waiting for our parent's generators to start */
-    char sock[64];              /* the link's socket file */
+    char sock[64];              /* the link's socket file, "" when none */
     uint64_t timer;
     nest_done_f done;           /* a waiting mkdir or rmdir */
     void *done_arg;
@@ -66,7 +67,6 @@ struct nests {
     void *clear_arg;
     struct nest *list;
     bool shutdown;
-    unsigned nlinks;            /* names link sockets */
 };
 
 /* nest.c */

@@ -1,0 +1,258 @@
+/* nestdir.c - a nested instance's directory and link socket (nestdir.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsd/nestdir.h"
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* name in dirfd as a directory of ours: made if missing, taken back (root,
+ * mode) if it exists; a symlink or anything else in its place is an error,
+ * never followed. Its fd or -errno. */
+static int own_dir(int dirfd, const char *name, mode_t mode, bool root)
+{
+    if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+        return -errno;
+    int fd = openat(dirfd, name, DIR_FLAGS);
+    if (fd < 0)
+        return errno == ELOOP ? -ENOTDIR : -errno;
+    /* root first, so that its owner of old can make no more entries in it */
+    if ((root && fchown(fd, 0, 0) < 0) || fchmod(fd, mode) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* name in dirfd (root's) as a directory of uid's: made, or checked to be a
+ * real directory, then given to uid. */
+static int user_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool root)
+{
+    struct stat st;
+    if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+        return -errno;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode)) {
+        /* a symlink or file in its place (left when the owner could write
+         * here) goes; dirfd is root's, so nothing comes back */
+        if (unlinkat(dirfd, name, 0) < 0 || mkdirat(dirfd, name, mode) < 0)
+            return -errno;
+    }
+    /* dirfd is root's now: nothing can take name's place before this */
+    if (root && fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    return 0;
+}
+
+/* A fresh regular file of root's (an old entry of that name is removed,
+ * whatever it was), group gid, mode 0640. */
+static int fresh_file(int dirfd, const char *name, gid_t gid, bool root, const char *data,
+                      size_t len)
+{
+    if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+        return -errno;
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (root && fchown(fd, 0, gid) < 0)
+        rc = -errno;
+    while (rc == 0 && len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = w < 0 ? -errno : -EIO;
+        else {
+            data += w;
+            len -= (size_t)w;
+        }
+    }
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+/* Walk statedir/nested/<job>/<name>, making each directory root's. */
+static int walk(const char *statedir, const char *job, const char *name, bool make,
+                struct errmsg *err)
+{
+    bool root = geteuid() == 0;
+    const char *steps[] = {"nested", job, name};
+    int fd = open(statedir, DIR_FLAGS);
+    if (fd < 0)
+        return errmsg_set(err, -errno, "cannot open %s: %s", statedir, strerror(errno));
+    if (root && make) {
+        /* owners reach their nested instances' mount points through it;
+         * nothing in it is readable by others (everything else is 0600) */
+        struct stat st;
+        if (fstat(fd, &st) == 0 && (st.st_mode & 0011) != 0011)
+            fchmod(fd, (st.st_mode & 07777) | 0011);
+    }
+    for (int i = 0; i < 3; i++) {
+        int next = make ? own_dir(fd, steps[i], 0711, root)
+                        : openat(fd, steps[i], DIR_FLAGS);
+        if (!make && next < 0)
+            next = errno == ELOOP ? -ENOTDIR : -errno;
+        close(fd);
+        if (next < 0)
+            return errmsg_set(err, next, "cannot open %s/nested/%s/%s (at '%s'): %s", statedir,
+                              job, name, steps[i], strerror(-next));
+        fd = next;
+    }
+    return fd;
+}
+
+int nestdir_make(const char *statedir, const char *job, const char *name, uid_t uid, gid_t gid,
+                 const char *R, size_t Rsize, struct errmsg *err)
+{
+    bool root = geteuid() == 0;
+    int rc, fd = walk(statedir, job, name, true, err);
+    if (fd < 0)
+        return fd;
+    const char *dirs[] = {"state", "mnt"};
+    for (int i = 0; i < 2; i++) {
+        if ((rc = user_dir(fd, dirs[i], 0700, uid, gid, root)) < 0) {
+            errmsg_set(err, rc, "cannot make %s/nested/%s/%s/%s: %s", statedir, job, name,
+                       dirs[i], strerror(-rc));
+            goto error;
+        }
+    }
+    if ((rc = fresh_file(fd, "R.json", gid, root, R, Rsize)) < 0) {
+        errmsg_set(err, rc, "cannot write %s/nested/%s/%s/R.json: %s", statedir, job, name,
+                   strerror(-rc));
+        goto error;
+    }
+    return fd;
+error:
+    close(fd);
+    return rc;
+}
+
+int nestdir_open(const char *statedir, const char *job, const char *name, uid_t *uid)
+{
+    struct stat st;
+    int fd = walk(statedir, job, name, false, NULL);
+    if (fd < 0)
+        return fd;
+    if (fstatat(fd, "state", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+        close(fd);
+        return -ENOTDIR;
+    }
+    *uid = st.st_uid;
+    return fd;
+}
+
+int nestdir_log_open(int dirfd, gid_t gid)
+{
+    struct stat st;
+    int fd = openat(dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == ELOOP && unlinkat(dirfd, "log", 0) == 0)
+        fd = openat(dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    /* a log left by an older release may be another's file: start anew */
+    if (geteuid() == 0 && fstat(fd, &st) == 0
+        && (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1)) {
+        close(fd);
+        if (fresh_file(dirfd, "log", gid, true, "", 0) < 0)
+            return -EPERM;
+        fd = openat(dirfd, "log", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+    }
+    if (geteuid() == 0 && fchown(fd, 0, gid) < 0) {
+        close(fd);
+        return -errno;
+    }
+    return fd;
+}
+
+void nestdir_log_tail(int dirfd, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    int fd = openat(dirfd, "log", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '\n')
+            continue;
+        size_t len = strnlen(line, size - 1);
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+    }
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+void nestdir_detach_mount(const char *dir)
+{
+    char mnt[4200];
+    snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+    umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW);
+}
+
+int nestdir_link_dir(char *path, size_t size, struct errmsg *err)
+{
+    char dir[] = "/tmp/fluxfs-link-XXXXXX";
+    if (!mkdtemp(dir))
+        return errmsg_set(err, -errno, "cannot make a directory in /tmp: %s", strerror(errno));
+    int len = snprintf(path, size, "%s/link.ipc", dir);
+    if (len < 0 || (size_t)len >= size) {
+        rmdir(dir);
+        return errmsg_set(err, -ENAMETOOLONG, "link socket path too long");
+    }
+    return 0;
+}
+
+/* path's directory part, in buf */
+static int parent_of(const char *path, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || (size_t)(slash - path) >= size)
+        return -EINVAL;
+    memcpy(buf, path, (size_t)(slash - path));
+    buf[slash - path] = '\0';
+    return 0;
+}
+
+int nestdir_link_grant(const char *path, uid_t uid, gid_t gid)
+{
+    char dir[256];
+    if (parent_of(path, dir, sizeof(dir)) < 0)
+        return -EINVAL;
+    int fd = open(dir, DIR_FLAGS);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (geteuid() == 0 && uid != 0
+        && (fchownat(fd, strrchr(path, '/') + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0
+            || fchmod(fd, 0711) < 0))
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+void nestdir_link_remove(const char *path)
+{
+    char dir[256];
+    if (!path[0] || parent_of(path, dir, sizeof(dir)) < 0)
+        return;
+    unlink(path);
+    rmdir(dir);
+}

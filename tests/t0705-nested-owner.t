@@ -1,0 +1,83 @@
+#!/bin/bash
+# Nested instances of another user under a root instance (doc/tree.md
+# "Nested instances", fsd/nestdir.h): they work out of the box, run as
+# their owner, and no path the owner can write is ever followed by root.
+. "$(dirname "$0")/lib.sh"
+plan 19
+
+[ "$(id -u)" = 0 ] || { for i in $(seq 19); do skip "needs root"; done; exit 0; }
+u=fluxfs-t0705
+userdel "$u" 2>/dev/null
+useradd -M -N -g nogroup -d /var/empty/t0705 -s /bin/sh "$u" || bail_out "cannot create a test user"
+at_cleanup userdel "$u"
+uid=$(id -u "$u")
+as_user() { setpriv --reuid="$uid" --regid="$(id -g "$u")" --init-groups "$@"; }
+# a user mounts FUSE through fusermount3, which needs /dev/fuse as Debian
+# ships it (0666); some containers make it root's alone
+fuse_mode=$(stat -c %a /dev/fuse)
+[ "$fuse_mode" = 666 ] || { chmod 666 /dev/fuse; at_cleanup chmod "$fuse_mode" /dev/fuse; }
+
+# root's files a user would love to own or overwrite
+echo secret > victim; chmod 600 victim
+mkdir victimdir; echo keep > victimdir/file
+victim_sum() { stat -c '%u:%g %a %s' "$T/victim" "$T/victimdir" "$T/victimdir/file"; cat "$T/victim"; }
+before=$(victim_sum)
+
+fluxfs_start || bail_out "cannot mount"
+chmod 755 "$T"
+mkjob 'sleep 300' > long.yaml
+chmod 644 long.yaml
+as_user cp long.yaml "$MNT/queue/" || bail_out "the user cannot submit"
+id=$(ls "$MNT/jobs" | head -1)
+wait_state "$id" RUN 20 || bail_out "the job does not run"
+
+ok "the owner's mkdir starts a nested instance" as_user timeout 30 mkdir "$MNT/jobs/$id/sub"
+D=$STATE/nested/$id/sub
+is "$(stat -c '%u %a' "$D")" "0 711" "its directory is root's and only searchable"
+is "$(stat -c '%u %a' "$D/state")" "$uid 700" "its state/ is the owner's"
+like "$(awk -v m="$D/mnt" '$2 == m { print $4 }' /proc/mounts)" "user_id=$uid," \
+	"the owner mounted the child's tree on mnt/"
+is "$(stat -c '%u' "$D/R.json" "$D/log" | tr '\n' ' ')" "0 0 " "R.json and log are root's"
+pid=$(pgrep -f "fluxfsd -f --state $D/state " | head -1)
+is "$(awk '/^Uid:/ { print $2 }' /proc/"$pid"/status 2>/dev/null)" "$uid" "the child broker runs as the owner"
+url=$(tr '\0' '\n' < /proc/"$pid"/cmdline | sed -n '/^--parent$/{n;p}')
+sock=${url#ipc://}
+like "$sock" '^/tmp/fluxfs-link-[A-Za-z0-9]{6}/link\.ipc$' "the link socket is in a directory of its own"
+is "$(stat -c '%u %a' "$(dirname "$sock")") $(stat -c '%u %a' "$sock")" "0 711 $uid 600" \
+	"that directory is root's, search only; the socket is the owner's alone"
+nok "the owner cannot make entries beside state/ and mnt/" as_user ln -s "$T/victim" "$D/evil" 2>/dev/null
+nok "nor swap R.json for a symlink" as_user sh -c "rm -f '$D/R.json' && ln -s '$T/victim' '$D/R.json'" 2>/dev/null
+
+# the nested tree works for its owner
+mkjob 'id -u' > idu.yaml
+chmod 644 idu.yaml
+ok "the owner submits into the nested queue" as_user timeout 10 cp idu.yaml "$MNT/jobs/$id/sub/queue/"
+c=$(as_user ls "$MNT/jobs/$id/sub/jobs" | head -1)
+is "$(as_user timeout 30 cat "$MNT/jobs/$id/sub/jobs/$c/wait")" "COMPLETED 0" "the nested job runs"
+is "$(as_user cat "$MNT/jobs/$id/sub/jobs/$c/stdout")" "$uid" "as the owner"
+ok "the owner's rmdir stops it" as_user timeout 30 rmdir "$MNT/jobs/$id/sub"
+
+# A directory left by an older release was the owner's: whatever they put
+# in it is taken back or removed, never followed.
+O=$STATE/nested/$id/old
+mkdir -p "$O"; chown "$uid" "$O"
+as_user ln -s "$T/victim" "$O/R.json"
+as_user ln -s "$T/victim" "$O/log"
+as_user ln -s "$T/victimdir" "$O/state"
+as_user ln -s "$T/victimdir" "$O/mnt"
+as_user timeout 30 mkdir "$MNT/jobs/$id/old"
+is "$(victim_sum)" "$before" "root's files are untouched after a mkdir over the owner's symlinks"
+is "$(stat -c %u "$O")" 0 "the old directory is root's again"
+is "$(stat -c %u "$T/victim" "$T/victimdir" | tr '\n' ' ')" "0 0 " "nothing was chowned to the owner"
+ok "and the nested instance works anyway (symlinks replaced)" \
+	as_user timeout 10 test -d "$MNT/jobs/$id/old/jobs"
+as_user timeout 30 rmdir "$MNT/jobs/$id/old"
+
+# after a restart the owner comes from the job, not from the disk
+echo cancel > "$MNT/jobs/$id/ctl"
+wait_state "$id" INACTIVE 20
+fluxfs_stop
+chown root "$STATE/nested/$id/sub/state"
+fluxfs_start || bail_out "cannot restart"
+wait_until 10 grep -q "state owned by uid 0, not the job's owner" "$DAEMON_LOG"
+is $? 0 "a history whose state/ changed owner is not served (logged)"
