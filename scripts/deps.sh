@@ -7,7 +7,7 @@ PACKAGES="gcc clang meson ninja-build pkg-config
 libfuse3-dev fuse3 liblmdb-dev lmdb-utils libnng-dev libhwloc-dev hwloc libxml2-dev
 libjansson-dev libyaml-dev
 inotify-tools python3 procps util-linux psmisc
-rsync perl vim-tiny"
+rsync perl vim-tiny openssl"
 
 missing=""
 for p in $PACKAGES; do

@@ -143,5 +143,6 @@ int cmd_attach(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_resource(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 #endif

@@ -285,6 +285,7 @@ static const struct subcommand subcommands[] = {
     { "status", cmd_status, "show the instance's status" },
     { "resource", cmd_resource, "list resources (fluxfs resource list)" },
     { "top", cmd_top, "full-screen view of nodes and running jobs" },
+    { "keygen", cmd_keygen, "make the TLS credentials of a multi-node instance" },
 };
 
 static void usage(FILE *f)
