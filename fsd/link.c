@@ -33,6 +33,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pair0/pair.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "fsd/link.h"
 
@@ -67,7 +68,12 @@ struct link {
     char *url;
     link_msg_f on_msg;
     link_down_f on_down;
+    link_up_f on_up;
     void *arg;
+    nng_dialer dialer;          /* the one we made, if we dial */
+    nng_listener listener;      /* ... or listen */
+    nng_tls_config *tls;
+    uint64_t seen_fail[4];      /* counters link_failures() reported */
 
     nng_socket sock;
     int recv_fd;                /* nng's: readable while a message waits */
@@ -81,6 +87,7 @@ struct link {
     /* Written by nng threads (on_pipe), read anywhere. */
     _Atomic uint32_t pipe;      /* id of the attached pipe, 0 = none */
     atomic_uint downs;          /* disconnects not yet reported */
+    atomic_uint ups;            /* connections not yet reported */
 
     uint32_t bye_pipe;          /* the pipe whose peer said "#bye" */
     int busy;                   /* our callbacks on the stack */
@@ -444,6 +451,7 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
          * ever change, the replacement still counts as a disconnect */
         if (atomic_exchange(&l->pipe, id) != 0)
             atomic_fetch_add(&l->downs, 1);
+        atomic_fetch_add(&l->ups, 1);
     } else {
         /* only our peer's pipe counts: a second dialer that pair0 refuses
          * gets ADD_PRE and REM_POST, no ADD_POST */
@@ -466,6 +474,8 @@ static void on_wake(struct ev_loop *loop, int fd, int events, void *arg)
         if (!l->dead && l->on_down)
             l->on_down(l->arg);
     }
+    if (atomic_exchange(&l->ups, 0) > 0 && !l->dead && link_connected(l) && l->on_up)
+        l->on_up(l->arg);
     /* drops batches meant for a connection that has gone */
     if (!l->dead)
         flush(l, false);
@@ -566,6 +576,8 @@ void link_destroy(struct link *l)
          * fds and a listener's socket file */
         nng_close(l->sock);
     }
+    if (l->tls)
+        nng_tls_config_free(l->tls);
     if (l->wake_fd >= 0)
         close(l->wake_fd);
     free(l->url);
@@ -722,4 +734,168 @@ struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
 error:
     link_destroy(l);
     return NULL;
+}
+
+/* ---- tcp and TLS (the overlay between brokers) ---- */
+
+static char *read_pem(const char *path, struct errmsg *err)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = NULL;
+    size_t len = 0;
+    if (!f) {
+        errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(65536);
+    if (buf)
+        len = fread(buf, 1, 65535, f);
+    fclose(f);
+    if (!buf || len == 0 || len == 65535) {
+        errmsg_set(err, -EINVAL, "%s: empty, too large or unreadable", path);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static int make_tls(struct link *l, bool server, const struct link_tls *tls, struct errmsg *err)
+{
+    char *cert = NULL, *key = NULL;
+    int rv = nng_tls_config_alloc(&l->tls, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT);
+    if (rv != 0)
+        return errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
+    if (!tls || !tls->ca || !tls->cert || !tls->key)
+        return errmsg_set(err, -EINVAL, "tls+tcp:// needs a CA, a certificate and a key");
+    if ((rv = nng_tls_config_ca_file(l->tls, tls->ca)) != 0)
+        return errmsg_set(err, nng_errno(rv), "tls ca %s: %s", tls->ca, nng_strerror(rv));
+    if (!(cert = read_pem(tls->cert, err)) || !(key = read_pem(tls->key, err))) {
+        free(cert);
+        return -EINVAL;
+    }
+    rv = nng_tls_config_own_cert(l->tls, cert, key, NULL);
+    explicit_bzero(key, strlen(key));
+    free(cert);
+    free(key);
+    if (rv != 0)
+        return errmsg_set(err, nng_errno(rv), "tls cert %s / key %s: %s", tls->cert, tls->key,
+                          nng_strerror(rv));
+    if ((rv = nng_tls_config_auth_mode(l->tls, NNG_TLS_AUTH_MODE_REQUIRED)) != 0
+        || (!server && (rv = nng_tls_config_server_name(l->tls, "fluxfs")) != 0))
+        return errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
+    return 0;
+}
+
+static bool is_tls(const char *url)
+{
+    return !strncmp(url, "tls+tcp://", 10);
+}
+
+struct link *link_listen_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
+                             link_msg_f on_msg, link_down_f on_down, void *arg,
+                             struct errmsg *err)
+{
+    if (!strncmp(url, IPC_PREFIX, strlen(IPC_PREFIX)))
+        return link_listen(loop, url, on_msg, on_down, arg, err);
+    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
+    if (!l)
+        return NULL;
+    int rv = nng_listener_create(&l->listener, l->sock, url);
+    if (rv != 0) {
+        errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
+        goto error;
+    }
+    if (is_tls(url)) {
+        if (make_tls(l, true, tls, err) < 0)
+            goto error;
+        if ((rv = nng_listener_set_ptr(l->listener, NNG_OPT_TLS_CONFIG, l->tls)) != 0) {
+            errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
+            goto error;
+        }
+    }
+    if ((rv = nng_listener_start(l->listener, 0)) != 0) {
+        errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
+        goto error;
+    }
+    return l;
+error:
+    link_destroy(l);
+    return NULL;
+}
+
+struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
+                           link_msg_f on_msg, link_down_f on_down, void *arg,
+                           struct errmsg *err)
+{
+    if (!strncmp(url, IPC_PREFIX, strlen(IPC_PREFIX)))
+        return link_dial(loop, url, on_msg, on_down, arg, err);
+    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
+    if (!l)
+        return NULL;
+    int rv = nng_dialer_create(&l->dialer, l->sock, url);
+    if (rv == 0)
+        rv = nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMINT, LINK_REDIAL_MIN_MS);
+    if (rv == 0)
+        rv = nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMAXT, LINK_REDIAL_MAX_MS);
+    if (rv != 0) {
+        errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
+        goto error;
+    }
+    if (is_tls(url)) {
+        if (make_tls(l, false, tls, err) < 0)
+            goto error;
+        if ((rv = nng_dialer_set_ptr(l->dialer, NNG_OPT_TLS_CONFIG, l->tls)) != 0) {
+            errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
+            goto error;
+        }
+    }
+    if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
+        goto error;
+    }
+    return l;
+error:
+    link_destroy(l);
+    return NULL;
+}
+
+void link_set_on_up(struct link *l, link_up_f on_up)
+{
+    l->on_up = on_up;
+}
+
+int link_failures(struct link *l, char *buf, size_t size)
+{
+    static const char *names[] = {"auth", "protocol", "reject", "refused"};
+    static const char *why[] = {
+        "refused by TLS (certificate not signed by this instance's CA?)",
+        "refused: not the same protocol",
+        "refused by the peer",
+        "connection refused (is the peer up?)",
+    };
+    nng_stat *all = NULL, *mine = NULL;
+    int total = 0;
+    size_t off = 0;
+    buf[0] = '\0';
+    if (nng_stats_get(&all) != 0)
+        return 0;
+    if (nng_dialer_id(l->dialer) > 0)
+        mine = nng_stat_find_dialer(all, l->dialer);
+    else if (nng_listener_id(l->listener) > 0)
+        mine = nng_stat_find_listener(all, l->listener);
+    for (int i = 0; mine && i < 4; i++) {
+        nng_stat *st = nng_stat_find(mine, names[i]);
+        uint64_t v = st ? nng_stat_value(st) : 0;
+        if (v > l->seen_fail[i]) {
+            int n = snprintf(buf + off, size - off, "%s%llu %s", off ? "; " : "",
+                             (unsigned long long)(v - l->seen_fail[i]), why[i]);
+            if (n > 0 && (size_t)n < size - off)
+                off += (size_t)n;
+            total += (int)(v - l->seen_fail[i]);
+            l->seen_fail[i] = v;
+        }
+    }
+    nng_stats_free(all);
+    return total;
 }

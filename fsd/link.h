@@ -70,6 +70,35 @@ struct link *link_listen_mode(struct ev_loop *loop, const char *url, mode_t mode
 struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
                        link_down_f on_down, void *arg, struct errmsg *err);
 
+/* Transport security for tls+tcp:// links: PEM files. Both ends present a
+ * certificate and require the peer's to be signed by ca (mutual TLS); the
+ * certificates are named "fluxfs" (`fluxfs keygen`). */
+struct link_tls {
+    const char *ca;
+    const char *cert;
+    const char *key;
+};
+
+/* Listen or dial at any url: ipc:// (as link_listen/link_dial), tcp://, or
+ * tls+tcp:// (tls required). The overlay's links between brokers. */
+struct link *link_listen_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
+                             link_msg_f on_msg, link_down_f on_down, void *arg,
+                             struct errmsg *err);
+struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
+                           link_msg_f on_msg, link_down_f on_down, void *arg,
+                           struct errmsg *err);
+
+/* A peer attached (called on the loop, after on_down for the one before).
+ * NULL: none. */
+typedef void (*link_up_f)(void *arg);
+void link_set_on_up(struct link *l, link_up_f on_up);
+
+/* Why connections failed since the last call, from the transport's
+ * counters: e.g. "2 refused by TLS (certificate not signed by this
+ * instance's CA?)". 0 and buf "" when nothing failed; else the number of
+ * failures. Cheap enough for once a second, not for every message. */
+int link_failures(struct link *l, char *buf, size_t size);
+
 /* Queue msg (a JSON object, borrowed: serialized before return). Never blocks
  * the loop. Returns 0; -EAGAIN if the peer is not connected, is closing, or
  * LINK_QUEUE_MAX bytes are already waiting; -EINVAL if msg is not an object;

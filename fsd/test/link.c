@@ -320,6 +320,77 @@ static void test_far_end(const char *dir)
     ev_destroy(loop);
 }
 
+static int sh(const char *cmd)
+{
+    int rc = system(cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+static int ups;
+static void on_up(void *arg)
+{
+    (void)arg;
+    ups++;
+}
+
+/* Over tls+tcp:// with `fluxfs keygen`-style credentials: peers of one CA
+ * talk; a peer of another CA is refused, and the counters say why. */
+static void test_tls(struct ev_loop *loop, const char *dir)
+{
+    char cmd[2048], url[64];
+    const char *mk = "cd %s && mkdir -p %s && cd %s && "
+        "openssl ecparam -name prime256v1 -genkey -noout -out cak.pem 2>/dev/null && "
+        "openssl req -x509 -new -key cak.pem -subj /CN=ca -days 2 -out ca.pem 2>/dev/null && "
+        "openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null && "
+        "openssl req -new -key key.pem -subj /CN=fluxfs -out c.csr 2>/dev/null && "
+        "printf 'subjectAltName=DNS:fluxfs\\n' > ext && "
+        "openssl x509 -req -in c.csr -CA ca.pem -CAkey cak.pem -CAcreateserial -days 2 "
+        "-extfile ext -out cert.pem >/dev/null 2>&1";
+    int made = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *sub = i ? "other" : "ours";
+        snprintf(cmd, sizeof(cmd), mk, dir, sub, sub);
+        made += sh(cmd) == 0;
+    }
+    if (made != 2) {
+        for (int i = 0; i < 6; i++)
+            ok(1, "# SKIP openssl cannot make test credentials");
+        return;
+    }
+    char paths[2][3][300];
+    struct link_tls tls[2];
+    for (int i = 0; i < 2; i++) {
+        const char *sub = i ? "other" : "ours";
+        snprintf(paths[i][0], sizeof(paths[i][0]), "%s/%s/ca.pem", dir, sub);
+        snprintf(paths[i][1], sizeof(paths[i][1]), "%s/%s/cert.pem", dir, sub);
+        snprintf(paths[i][2], sizeof(paths[i][2]), "%s/%s/key.pem", dir, sub);
+        tls[i] = (struct link_tls){paths[i][0], paths[i][1], paths[i][2]};
+    }
+    struct errmsg err = { "" };
+    struct peer a = { 0 }, b = { 0 }, c = { 0 };
+    /* a port of our own: pick one in a range unlikely to be in use */
+    int port = 20000 + (int)(getpid() % 20000);
+    snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", port);
+    a.l = link_listen_url(loop, url, &tls[0], on_msg, on_down, &a, &err);
+    ok(a.l != NULL, "listens on %s (%s)", url, err.text);
+    c.l = link_dial_url(loop, url, &tls[1], on_msg, on_down, &c, &err);
+    run_for(loop, 0.5);
+    ok(c.l && !link_connected(c.l), "a dialer of another CA is not connected");
+    char why[256];
+    int n = c.l ? link_failures(c.l, why, sizeof(why)) : 0;
+    ok(n > 0 && strstr(why, "TLS"), "and says why: %s", why);
+    link_destroy(c.l);
+    b.l = link_dial_url(loop, url, &tls[0], on_msg, on_down, &b, &err);
+    if (b.l)
+        link_set_on_up(b.l, on_up);
+    ok(a.l && b.l && run_connected(loop, a.l, b.l, 5), "a dialer of our CA connects");
+    ok(ups == 1, "on_up said so once");
+    send_text(b.l, 0, "over tls");
+    ok(run_count(loop, &a.msgs, 1, 5) && !strcmp(a.last, "over tls"), "a message crosses");
+    link_destroy(b.l);
+    link_destroy(a.l);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -333,6 +404,7 @@ int main(void)
     struct errmsg err = { "" };
     struct peer par = { 0 }, kid = { 0 };
 
+    test_tls(loop, dir);
     par.l = link_listen(loop, url, on_msg, on_down, &par, &err);
     ok(par.l != NULL, "parent listens: %s", par.l ? url : err.text);
     struct stat st;
@@ -479,7 +551,9 @@ int main(void)
     link_destroy(par.l);
     link_destroy(NULL);
     ev_destroy(loop);
-    rmdir(dir);
+    char rm[300];
+    snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+    sh(rm);
     nng_fini();   /* nng's one-time allocations, for the leak checker */
     return done_testing();
 }
