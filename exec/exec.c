@@ -153,7 +153,7 @@ struct xspawn {
 static const char *const flux_vars[] = {
     "FLUX_JOB_ID", "FLUX_JOB_SIZE", "FLUX_JOB_NNODES",
     "FLUX_TASK_RANK", "FLUX_TASK_LOCAL_ID", "FLUX_TASK_NODEID",
-    "FLUXFS_INSTANCE",
+    "FLUXFS_INSTANCE", "FLUXFS_MOUNT",
 };
 
 /* "FLUXFS_INSTANCE=<token>" (exec_set_instance()), or "" */
@@ -752,7 +752,7 @@ static int launch_identity(struct xlaunch *l, char **ident, struct errmsg *err)
 
 static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errmsg *err)
 {
-    size_t cap = 4 + 5;
+    size_t cap = 4 + 6;
     char *ident[4] = { NULL, NULL, NULL, NULL };
     int nident = l->drop_user ? launch_identity(l, ident, err) : 0;
     if (nident < 0)
@@ -808,7 +808,7 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
     if (asprintf(&l->env[l->nenv], "FLUX_JOB_ID=%s", idstr) < 0)
         goto nomem;
     l->nenv++;
-    if (asprintf(&l->env[l->nenv], "FLUX_JOB_SIZE=%d", job->ntasks) < 0)
+    if (asprintf(&l->env[l->nenv], "FLUX_JOB_SIZE=%d", job->size > 0 ? job->size : job->ntasks) < 0)
         goto nomem;
     l->nenv++;
     if (asprintf(&l->env[l->nenv], "FLUX_JOB_NNODES=%d", job->nnodes) < 0)
@@ -816,6 +816,11 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
     l->nenv++;
     if (instance_env[0] && !(l->env[l->nenv++] = strdup(instance_env)))
         goto nomem;
+    if (job->mount) {
+        if (asprintf(&l->env[l->nenv], "FLUXFS_MOUNT=%s", job->mount) < 0)
+            goto nomem;
+        l->nenv++;
+    }
     return 0;
 nomem:
     return errmsg_set(err, -ENOMEM, "out of memory");

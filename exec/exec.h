@@ -39,6 +39,12 @@ struct exec_job {
     int nnodes;              /* FLUX_JOB_NNODES */
     int ntasks;              /* FLUX_JOB_SIZE */
     const struct exec_task *tasks;
+    int size;                /* FLUX_JOB_SIZE when only some of the job's tasks
+                                are here (a multi-node job); 0 = ntasks */
+    const int *node_ranks;   /* broker rank of each node (nnodes of them), or
+                                NULL: every node is this one */
+    const char *mount;       /* FLUXFS_MOUNT: the tree of the broker that starts
+                                the tasks, or NULL */
     uid_t uid;               /* run as this user (only when the broker is root
                                 and uid differs from the broker's) */
     gid_t gid;

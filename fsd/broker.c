@@ -17,6 +17,8 @@
 
 #include "exec/exec.h"
 #include "fsd/broker.h"
+#include "fsd/bootstrap.h"
+#include "fsd/cluster.h"
 #include "fsd/jobmgr.h"
 #include "fsd/link.h"
 #include "fsd/nest.h"
@@ -39,6 +41,9 @@ struct broker {
     struct publisher *pub;
     struct nests *nests;         /* our nested instances */
     struct link *parent;         /* we are one: the link to our parent */
+    struct bootstrap *bs;        /* a multi-node instance: its brokers */
+    int rank;                    /* ... and ours among them */
+    struct cluster *cluster;     /* ... our part in it */
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
     bool ready_told;             /* the parent knows we are mounted */
@@ -573,6 +578,73 @@ static int setup_ids(struct broker *b)
     return 0;
 }
 
+/* One broker of a multi-node instance (--bootstrap): our rank, our node
+ * named as the bootstrap file names it; the leader's graph has every
+ * other broker's node too, empty and down until that broker joins with
+ * its resources (jobmgr_node_joined). */
+static int setup_multinode(struct broker *b)
+{
+    struct errmsg err = { "" };
+    char host[256] = "";
+    if (!(b->bs = bootstrap_load(b->cfg->bootstrap, &err))) {
+        fprintf(stderr, "fluxfsd: bootstrap %s: %s\n", b->cfg->bootstrap, err.text);
+        return -1;
+    }
+    b->rank = b->cfg->rank;
+    if (b->rank < 0) {
+        gethostname(host, sizeof(host) - 1);
+        b->rank = bootstrap_rank_of(b->bs, host);
+        if (b->rank < 0) {
+            fprintf(stderr, "fluxfsd: bootstrap %s: %s '%s' (give --rank)\n",
+                    b->cfg->bootstrap, b->rank == -EEXIST ? "several brokers have host"
+                    : "no broker has host", host);
+            return -1;
+        }
+    }
+    if (b->rank >= b->bs->size) {
+        fprintf(stderr, "fluxfsd: rank %d: the bootstrap file has %d brokers\n", b->rank,
+                b->bs->size);
+        return -1;
+    }
+    if (rgraph_nnodes(b->g) != 1 || graph_count_type(b->graph, graph_lookup_type(b->graph,
+                                                                                  "node")) != 1) {
+        fprintf(stderr, "fluxfsd: with --bootstrap, --resources is this broker's node alone "
+                "(an R of one node or hwloc XML)\n");
+        return -1;
+    }
+    if (rgraph_name_node(b->g, 0, b->bs->brokers[b->rank].host, b->rank) < 0)
+        return -1;
+    if (b->rank == 0) {
+        for (int r = 1; r < b->bs->size; r++) {
+            struct rgraph_node empty = { .name = b->bs->brokers[r].host, .rank = r };
+            if (rgraph_add_node(b->g, &empty) < 0)
+                return -1;
+        }
+    }
+    graph_destroy(b->graph);
+    if (!(b->graph = rgraph_to_graph(b->g, &err))) {
+        fprintf(stderr, "fluxfsd: resources: %s\n", err.text);
+        return -1;
+    }
+    struct cluster_config ccfg = {
+        .bs = b->bs,
+        .rank = b->rank,
+        .node = rgraph_node(b->g, 0),
+        .mount = b->cfg->mountpoint,
+    };
+    if (!(b->cluster = cluster_create(b->loop, &ccfg, &err))) {
+        fprintf(stderr, "fluxfsd: overlay: %s\n", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *status_overlay(void *arg)
+{
+    struct broker *b = arg;
+    return cluster_status(b->cluster);
+}
+
 static int setup(struct broker *b)
 {
     struct errmsg err = { "" };
@@ -617,10 +689,28 @@ static int setup(struct broker *b)
     }
     if (setup_ids(b) < 0)
         return -1;
+    char why[300];
+    if (b->cfg->bootstrap) {
+        if (setup_multinode(b) < 0)
+            return -1;
+        if (b->rank == 0) {
+            mcfg.executor_create = cluster_executor_create;
+            mcfg.executor_arg = b->cluster;
+        } else {
+            /* jobs live on the leader; this tree shows the overlay (for now) */
+            snprintf(why, sizeof(why), "this is rank %d of a multi-node instance: submit on "
+                     "the leader's tree (rank 0, host %s)", b->rank, b->bs->brokers[0].host);
+            mcfg.read_only = true;
+            mcfg.read_only_why = why;
+        }
+    }
+    mcfg.mount = b->cfg->mountpoint;
     if (!(b->m = jobmgr_create(b->loop, b->st, b->g, b->graph, &mcfg, &err))) {
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
+    if (b->cluster && b->rank == 0)
+        cluster_set_jobmgr(b->cluster, b->m);
     /* what recovery changed is durable before anyone can look; on a full
      * disk it is kept to be written later, so that jobs can still be read
      * and canceled */
@@ -642,6 +732,8 @@ static int setup(struct broker *b)
                         b->cfg->queue_bytes >= 0 ? (uint64_t)b->cfg->queue_bytes : VFS_QUOTA_BYTES,
                         b->cfg->queue_files >= 0 ? (unsigned)b->cfg->queue_files : VFS_QUOTA_FILES);
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);
+    if (b->cluster)
+        vfs_set_status_extra(b->v, status_overlay, b);
     ncfg.gens = b->gens;
     ncfg.instance = b->instance;
     if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))
@@ -698,6 +790,8 @@ static void teardown(struct broker *b)
     if (b->v)
         vfs_set_publisher(b->v, NULL);
     vfs_destroy(b->v);
+    if (b->cluster && b->rank > 0)
+        cluster_terminate_all(b->cluster, 0);
     if (b->m) {
         jobmgr_destroy(b->m);
         if (store_commit(b->st) < 0 || store_sync(b->st) < 0)
@@ -722,6 +816,9 @@ static void teardown(struct broker *b)
     store_close(b->st);
     if (b->sigfd > 0)
         close(b->sigfd);
+    /* after the job manager: its executor is the cluster's (leader) */
+    cluster_destroy(b->cluster);
+    bootstrap_destroy(b->bs);
     ev_destroy(b->loop);
     rgraph_destroy(b->g);
     graph_destroy(b->graph);

@@ -37,6 +37,8 @@ struct broker_config {
     int64_t queue_files;         /* files one user may have open there, -1 = default */
     int64_t max_pending;         /* pending jobs per user, 0 = no limit */
     double submit_rate;          /* submissions per second per user, 0 = no limit */
+    const char *bootstrap;       /* a multi-node instance's brokers (bootstrap.h) */
+    int rank;                    /* ours in it; -1: by hostname */
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 

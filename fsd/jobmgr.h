@@ -50,6 +50,8 @@ struct jobmgr_config {
      * executor_arg is passed to it. */
     executor_create_f executor_create;
     void *executor_arg;
+    const char *mount;        /* the tree's mount point (tasks' FLUXFS_MOUNT) */
+    const char *read_only_why; /* read_only: the reason submitters see */
 };
 
 /* Every task is a process forked on this machine, and the executor keeps a
@@ -149,6 +151,15 @@ int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, s
  * Only the instance owner (or root). 0 or -EPERM, -EINVAL, -ENOENT. */
 int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t len,
                         struct errmsg *err);
+
+/* Nodes of a multi-node instance (fsd/cluster.h): the broker of rank has
+ * joined with these resources (the first time, they become schedulable;
+ * after that its cpu map is refreshed), or is offline (not joined yet, or
+ * lost: down, its running jobs fail with why; why NULL fails none).
+ * 0 or -errno (-ENOENT: no node of that rank) with err filled. */
+int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res,
+                       struct errmsg *err);
+int jobmgr_node_offline(struct jobmgr *m, int rank, const char *why);
 
 struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id);
 struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr);

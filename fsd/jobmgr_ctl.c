@@ -311,3 +311,65 @@ int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t le
     return rc;
 }
 
+
+/* ---- nodes of a multi-node instance (overlay) ---- */
+
+/* The node vertex of broker rank, or -ENOENT. */
+static int node_vertex(struct jobmgr *m, int rank)
+{
+    int node_type = graph_lookup_type(m->graph, "node");
+    for (int v = 0; v < graph_nvertices(m->graph); v++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, v);
+        if (x->type == node_type && x->rank == rank)
+            return v;
+    }
+    return -ENOENT;
+}
+
+int jobmgr_node_offline(struct jobmgr *m, int rank, const char *why)
+{
+    int v = node_vertex(m, rank);
+    if (v < 0)
+        return v;
+    int rc = resources_set_online(m->res, v, false, why);
+    m->sched_needed = true;
+    return rc;
+}
+
+int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res,
+                       struct errmsg *err)
+{
+    int i = rgraph_find_rank(m->g, rank);
+    int v = node_vertex(m, rank);
+    if (i < 0 || v < 0)
+        return errmsg_set(err, -ENOENT, "no node of rank %d in the instance's resources", rank);
+    const struct rgraph_node *have = rgraph_node(m->g, i);
+    if (have->ncores == 0 && have->ngpus == 0 && (res->ncores > 0 || res->ngpus > 0)) {
+        /* first word from this node: its vertices join the graph, after
+         * everything else, so no vertex or allocation changes number */
+        int rc = rgraph_fill_node(m->g, i, res);
+        if (rc == 0)
+            rc = rgraph_node_vertices(m->g, i, m->graph, v, err);
+        if (rc == 0)
+            rc = graph_finalize(m->graph, err);
+        if (rc == 0)
+            rc = match_graph_grown(qmgr_matcher(m->q));
+        if (rc < 0)
+            return errmsg_set(err, rc, "cannot add the resources of rank %d: %s", rank,
+                              err->text[0] ? err->text : strerror(-rc));
+    } else if (have->ncores != res->ncores || have->ngpus != res->ngpus) {
+        syslog(LOG_WARNING, "node %s (rank %d) reports %d cores and %d gpus, the instance "
+               "knew %d and %d: scheduling keeps the ones it knew", have->name, rank,
+               res->ncores, res->ngpus, have->ncores, have->ngpus);
+    } else {
+        /* same cores: take its cpu map (where tasks are bound) */
+        bool same = true;
+        for (int k = 0; k < res->ncores; k++)
+            same &= have->core_ids[k] == res->core_ids[k];
+        if (same)
+            rgraph_fill_node(m->g, i, res);
+    }
+    resources_set_online(m->res, v, true, NULL);
+    m->sched_needed = true;
+    return 0;
+}

@@ -149,6 +149,8 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             .nnodes = pl.nnodes,
             .ntasks = ntasks,
             .tasks = pl.tasks,
+            .node_ranks = pl.node_ranks,
+            .mount = m->cfg.mount,
             .uid = job->uid,
             .gid = job->gid,
         };

@@ -69,6 +69,10 @@ static void usage(FILE *f)
         "                          default: the one recorded in the state\n"
         "                          directory, else 0:16384, a root instance)\n"
         "      --read-only         serve an ended instance's history only\n"
+        "      --bootstrap FILE    one broker of a multi-node instance: FILE lists the\n"
+        "                          brokers (doc/overlay.md); rank 0 is the leader\n"
+        "      --rank R            this broker's rank in FILE (default: the one whose\n"
+        "                          host is this machine's hostname)\n"
         "  -h, --help              this text\n"
         "  -V, --version           print the version\n"
         "\n"
@@ -223,12 +227,14 @@ int main(int argc, char **argv)
         { "parent", required_argument, 0, 'U' },
         { "generator", required_argument, 0, 'G' },
         { "read-only", no_argument, 0, 'O' },
+        { "bootstrap", required_argument, 0, 'b' },
+        { "rank", required_argument, 0, 'n' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 },
     };
     struct broker_config cfg = { .publish = true, .ready_fd = -1, .queue_bytes = -1,
-                                 .queue_files = -1 };
+                                 .queue_files = -1, .rank = -1 };
     bool foreground = false;
     char *opts = NULL, *pos[2] = { NULL, NULL };
     int npos = 0, c;
@@ -305,6 +311,19 @@ int main(int argc, char **argv)
         case 'O':
             cfg.read_only = true;
             break;
+        case 'b':
+            cfg.bootstrap = optarg;
+            break;
+        case 'n': {
+            char *end;
+            long r = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || r < 0 || r >= 65536) {
+                fprintf(stderr, "fluxfsd: invalid rank '%s'\n", optarg);
+                return 2;
+            }
+            cfg.rank = (int)r;
+            break;
+        }
         case 'G':
             if (genblock_parse(optarg, &cfg.generator) < 0) {
                 fprintf(stderr, "fluxfsd: invalid generator '%s' (expected G or G:N, "
@@ -356,6 +375,17 @@ int main(int argc, char **argv)
     }
     if (cfg.resources)
         cfg.resources = resbuf;
+    char bootbuf[PATH_MAX];
+    if (cfg.bootstrap && !realpath(cfg.bootstrap, bootbuf)) {
+        fprintf(stderr, "fluxfsd: bootstrap %s: %s\n", cfg.bootstrap, strerror(errno));
+        return 1;
+    }
+    if (cfg.bootstrap)
+        cfg.bootstrap = bootbuf;
+    if (cfg.rank >= 0 && !cfg.bootstrap) {
+        fprintf(stderr, "fluxfsd: --rank needs --bootstrap\n");
+        return 2;
+    }
 
     openlog("fluxfsd", LOG_PID | LOG_PERROR, LOG_DAEMON);
     if (!foreground)

@@ -182,6 +182,10 @@ int placement_build(const struct rgraph *g, const struct jobspec *js, const char
         p->ntasks = rc;
         p->nnodes = av.nnodes;
         rc = 0;
+        if (!(p->node_ranks = malloc((size_t)av.nnodes * sizeof(int))))
+            rc = -ENOMEM;
+        for (int n = 0; rc == 0 && n < av.nnodes; n++)
+            p->node_ranks[n] = av.nodes[n].rank;
     }
     alloc_view_release(&av);
     return rc;
@@ -193,5 +197,6 @@ void placement_release(struct placement *p)
         return;
     free(p->tasks);
     free(p->cpus);
+    free(p->node_ranks);
     memset(p, 0, sizeof(*p));
 }

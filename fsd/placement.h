@@ -15,6 +15,7 @@ struct placement {
     int nnodes;                 /* nodes of R, in rank order (FLUX_JOB_NNODES) */
     int ntasks;                 /* FLUX_JOB_SIZE */
     struct exec_task *tasks;    /* by rank; task.nodeid indexes R's nodes */
+    int *node_ranks;            /* R's nodes' broker ranks, by nodeid */
     int *cpus;                  /* storage the tasks' cpu lists point into */
 };
 

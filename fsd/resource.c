@@ -15,6 +15,8 @@ struct resources {
     struct qmgr *q;
     resources_down_f down;
     void *arg;
+    uint8_t *offline;            /* by vertex: its broker has not joined (overlay) */
+    int noffline;                /* vertices the array covers */
     bool status_unsaved;         /* status written, its commit not yet done */
     bool status_resave;          /* its commit failed: write it again */
 };
@@ -31,6 +33,9 @@ static int save_status(struct resources *r)
     for (int v = 0; rc == 0 && v < graph_nvertices(r->graph); v++) {
         const struct graph_vertex *x = graph_vertex(r->graph, v);
         if (x->status == GRAPH_UP)
+            continue;
+        /* down because its broker is away: not an operator's choice */
+        if (x->status == GRAPH_DOWN && v < r->noffline && r->offline[v])
             continue;
         if (graph_path(r->graph, v, path, sizeof(path)) < 0)
             rc = -ENAMETOOLONG;
@@ -119,6 +124,10 @@ static int ctl_parse(struct resources *r, const char *line, int *vp,
     }
     if (v < 0)
         return errmsg_set(err, -ENOENT, "no resource '%s'", path);
+    for (int u = v; st == GRAPH_UP && u >= 0; u = graph_vertex(r->graph, u)->parent)
+        if (u < r->noffline && r->offline[u])
+            return errmsg_set(err, -EHOSTDOWN, "'%s': the broker of %s has not joined", path,
+                              graph_vertex(r->graph, u)->name);
     *vp = v;
     *stp = st;
     return 0;
@@ -194,7 +203,46 @@ struct resources *resources_create(struct graph *graph, struct store *st, struct
 
 void resources_destroy(struct resources *r)
 {
+    if (r)
+        free(r->offline);
     free(r);
+}
+
+int resources_set_online(struct resources *r, int v, bool online, const char *why)
+{
+    const struct graph_vertex *x = graph_vertex(r->graph, v);
+    if (!x)
+        return -EINVAL;
+    if (v >= r->noffline) {
+        int n = graph_nvertices(r->graph);
+        uint8_t *o = realloc(r->offline, (size_t)n);
+        if (!o)
+            return -ENOMEM;
+        memset(o + r->noffline, 0, (size_t)(n - r->noffline));
+        r->offline = o;
+        r->noffline = n;
+    }
+    bool was = r->offline[v];
+    r->offline[v] = !online;
+    if (online && was && x->status == GRAPH_DOWN) {
+        graph_set_status(r->graph, v, GRAPH_UP);
+    } else if (!online && x->status == GRAPH_UP) {
+        char path[1024];
+        graph_set_status(r->graph, v, GRAPH_DOWN);
+        if (graph_path(r->graph, v, path, sizeof(path)) < 0)
+            snprintf(path, sizeof(path), "%s", x->name);
+        if (was || !why)
+            return 0;
+        syslog(LOG_WARNING, "resource %s is down: %s", path, why);
+        if (r->down)
+            r->down(r->arg, v, path);
+    }
+    return 0;
+}
+
+bool resources_online(const struct resources *r, int v)
+{
+    return !(v >= 0 && v < r->noffline && r->offline[v]);
 }
 
 void resources_prepare_commit(struct resources *r)

@@ -35,6 +35,14 @@ void resources_destroy(struct resources *r);
  * -E2BIG, or the store's error, with err filled. */
 int resources_ctl(struct resources *r, const char *text, size_t len, struct errmsg *err);
 
+/* A multi-node instance's node whose broker has not joined (or was lost)
+ * is offline: down, without that being recorded as an operator's choice;
+ * `up` for it is refused. Going offline (why != NULL) fails the jobs on it
+ * through the down callback; online again, it is up unless an operator
+ * has since drained it. 0, -EINVAL, -ENOMEM. */
+int resources_set_online(struct resources *r, int v, bool online, const char *why);
+bool resources_online(const struct resources *r, int v);
+
 /* Loop phases: write again a status whose commit failed; learn the outcome. */
 void resources_prepare_commit(struct resources *r);
 void resources_after_commit(struct resources *r, int commit_rc);

@@ -112,25 +112,39 @@ static bool node_exclusive(const struct matcher *m)
     return m->policy == MATCH_LONODEX || m->policy == MATCH_HINODEX;
 }
 
-struct matcher *match_create(struct graph *g, enum match_policy policy)
+/* What the matcher derives from the graph's shape: children as one flat
+ * array (a policy walks them forwards or backwards) and type masks. Made
+ * again when the graph grows (match_graph_grown); holds are the graph's. */
+static int derive(struct matcher *m)
 {
-    struct matcher *m = calloc(1, sizeof(*m));
-    if (!m)
-        return NULL;
-    m->g = g;
-    m->policy = policy;
-    m->n = graph_nvertices(g);
-    m->node_type = graph_lookup_type(g, "node");
-    m->kids = malloc((m->n + 1) * sizeof(int));
-    m->kid_off = calloc(m->n + 1, sizeof(int));
-    m->childmask = calloc(m->n + 1, sizeof(uint64_t));
-    m->descmask = calloc(m->n + 1, sizeof(uint64_t));
-    m->tent = calloc(m->n + 1, sizeof(struct tent));
-    m->nbuckets = 1024;
-    m->jobs = calloc(m->nbuckets, sizeof(*m->jobs));
-    if (!m->kids || !m->kid_off || !m->childmask || !m->descmask || !m->tent || !m->jobs)
-        goto error;
-    /* Children as one flat array: a policy walks them forwards or backwards. */
+    int n = graph_nvertices(m->g);
+    int *kids = malloc((n + 1) * sizeof(int));
+    int *kid_off = calloc(n + 1, sizeof(int));
+    uint64_t *childmask = calloc(n + 1, sizeof(uint64_t));
+    uint64_t *descmask = calloc(n + 1, sizeof(uint64_t));
+    struct tent *tent = calloc(n + 1, sizeof(struct tent));
+    if (!kids || !kid_off || !childmask || !descmask || !tent) {
+        free(kids);
+        free(kid_off);
+        free(childmask);
+        free(descmask);
+        free(tent);
+        return -ENOMEM;
+    }
+    free(m->kids);
+    free(m->kid_off);
+    free(m->childmask);
+    free(m->descmask);
+    free(m->tent);
+    free(m->agg);       /* sized by n, made again when next needed */
+    m->agg = NULL;
+    m->kids = kids;
+    m->kid_off = kid_off;
+    m->childmask = childmask;
+    m->descmask = descmask;
+    m->tent = tent;
+    m->n = n;
+    m->node_type = graph_lookup_type(m->g, "node");
     int off = 0;
     for (int v = 0; v < m->n; v++) {
         m->kid_off[v] = off;
@@ -140,18 +154,38 @@ struct matcher *match_create(struct graph *g, enum match_policy policy)
         }
     }
     m->kid_off[m->n] = off;
+    m->agg_pooled = false;
     for (int v = 0; v < m->n; v++)
         for (int a = 0; a < GRAPH_AGG_MAX; a++)
-            if (V(m, v)->size > 1 && V(m, v)->type == graph_agg_type(g, a))
+            if (V(m, v)->size > 1 && V(m, v)->type == graph_agg_type(m->g, a))
                 m->agg_pooled = true;
     for (int v = m->n - 1; v > 0; v--) {
         int p = V(m, v)->parent;
         m->descmask[p] |= m->descmask[v] | type_bit(V(m, v)->type);
     }
+    return 0;
+}
+
+struct matcher *match_create(struct graph *g, enum match_policy policy)
+{
+    struct matcher *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->g = g;
+    m->policy = policy;
+    m->nbuckets = 1024;
+    m->jobs = calloc(m->nbuckets, sizeof(*m->jobs));
+    if (!m->jobs || derive(m) < 0)
+        goto error;
     return m;
 error:
     match_destroy(m);
     return NULL;
+}
+
+int match_graph_grown(struct matcher *m)
+{
+    return derive(m);
 }
 
 static void job_free(struct job *j)

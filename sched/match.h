@@ -78,6 +78,11 @@ struct matcher;
 struct matcher *match_create(struct graph *g, enum match_policy policy);
 /* Removes every hold this matcher put on the graph. */
 void match_destroy(struct matcher *m);
+/* The graph gained vertices (appended, then graph_finalize'd again: a
+ * multi-node instance's node joined): take its new shape. Existing
+ * allocations stay (their vertices keep their numbers). 0 or -ENOMEM
+ * (then the matcher still sees the old shape). */
+int match_graph_grown(struct matcher *m);
 void match_set_policy(struct matcher *m, enum match_policy policy);
 
 /* Place req for job (ids must be unique among live allocations).

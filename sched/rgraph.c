@@ -361,3 +361,169 @@ error:
     return NULL;
 }
 
+
+/* ---- nodes of a multi-node instance, as brokers report them ---- */
+
+void rgraph_node_release(struct rgraph_node *n)
+{
+    if (n) {
+        node_release(n);
+        memset(n, 0, sizeof(*n));
+    }
+}
+
+static int *dup_ints(const int *v, int n)
+{
+    int *c = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+    if (c && n > 0)
+        memcpy(c, v, (size_t)n * sizeof(int));
+    return c;
+}
+
+/* A deep copy of src's resources into dst (name and rank left alone). */
+static int copy_resources(struct rgraph_node *dst, const struct rgraph_node *src)
+{
+    int *ids = dup_ints(src->core_ids, src->ncores), *cpus = dup_ints(src->core_cpus, src->ncores);
+    int *gpus = dup_ints(src->gpu_ids, src->ngpus);
+    if (!ids || !cpus || !gpus) {
+        free(ids);
+        free(cpus);
+        free(gpus);
+        return -ENOMEM;
+    }
+    free(dst->core_ids);
+    free(dst->core_cpus);
+    free(dst->gpu_ids);
+    dst->core_ids = ids;
+    dst->core_cpus = cpus;
+    dst->gpu_ids = gpus;
+    dst->ncores = src->ncores;
+    dst->ngpus = src->ngpus;
+    dst->memory = src->memory;
+    return 0;
+}
+
+int rgraph_add_node(struct rgraph *g, const struct rgraph_node *n)
+{
+    struct rgraph_node *nodes = realloc(g->nodes, (size_t)(g->nnodes + 1) * sizeof(*nodes));
+    if (!nodes)
+        return -ENOMEM;
+    g->nodes = nodes;
+    struct rgraph_node *d = &nodes[g->nnodes];
+    memset(d, 0, sizeof(*d));
+    if (!(d->name = strdup(n->name ? n->name : "")) || copy_resources(d, n) < 0) {
+        node_release(d);
+        return -ENOMEM;
+    }
+    d->rank = n->rank;
+    g->nnodes++;
+    compute_totals(g);
+    return g->nnodes - 1;
+}
+
+int rgraph_fill_node(struct rgraph *g, int i, const struct rgraph_node *n)
+{
+    if (i < 0 || i >= g->nnodes)
+        return -EINVAL;
+    int rc = copy_resources(&g->nodes[i], n);
+    compute_totals(g);
+    return rc;
+}
+
+int rgraph_name_node(struct rgraph *g, int i, const char *name, int rank)
+{
+    if (i < 0 || i >= g->nnodes)
+        return -EINVAL;
+    char *c = strdup(name);
+    if (!c)
+        return -ENOMEM;
+    free(g->nodes[i].name);
+    g->nodes[i].name = c;
+    g->nodes[i].rank = rank;
+    return 0;
+}
+
+int rgraph_find_rank(const struct rgraph *g, int rank)
+{
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].rank == rank)
+            return i;
+    return -ENOENT;
+}
+
+int rgraph_node_vertices(const struct rgraph *g, int i, struct graph *G, int nv,
+                         struct errmsg *err)
+{
+    const struct rgraph_node *gn = rgraph_node(g, i);
+    if (!gn)
+        return errmsg_set(err, -EINVAL, "no node %d", i);
+    for (int k = 0; k < gn->ncores; k++)
+        if (graph_add_vertex(G, nv, "core", "core", NULL, gn->core_ids[k], 1, NULL, -1, err) < 0)
+            return -EINVAL;
+    for (int k = 0; k < gn->ngpus; k++)
+        if (graph_add_vertex(G, nv, "gpu", "gpu", NULL, gn->gpu_ids[k], 1, NULL, -1, err) < 0)
+            return -EINVAL;
+    return 0;
+}
+
+json_t *rgraph_node_to_json(const struct rgraph_node *n)
+{
+    json_t *cores = json_array(), *cpus = json_array(), *gpus = json_array();
+    for (int i = 0; cores && cpus && i < n->ncores; i++) {
+        json_array_append_new(cores, json_integer(n->core_ids[i]));
+        json_array_append_new(cpus, json_integer(n->core_cpus[i]));
+    }
+    for (int i = 0; gpus && i < n->ngpus; i++)
+        json_array_append_new(gpus, json_integer(n->gpu_ids[i]));
+    if (!cores || !cpus || !gpus) {
+        json_decref(cores);
+        json_decref(cpus);
+        json_decref(gpus);
+        return NULL;
+    }
+    return json_pack("{s:o s:o s:o s:I}", "cores", cores, "cpus", cpus, "gpus", gpus,
+                     "memory", (json_int_t)n->memory);
+}
+
+/* An array of at most max small non-negative integers, or -EINVAL. */
+static int int_array(json_t *a, int max, int **out, int *n)
+{
+    size_t i;
+    json_t *v;
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(a) || json_array_size(a) > (size_t)max)
+        return -EINVAL;
+    if (!(*out = malloc((json_array_size(a) + 1) * sizeof(int))))
+        return -ENOMEM;
+    json_array_foreach(a, i, v) {
+        if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 1 << 24)
+            return -EINVAL;
+        (*out)[(*n)++] = (int)json_integer_value(v);
+    }
+    return 0;
+}
+
+int rgraph_node_from_json(json_t *o, struct rgraph_node *out, struct errmsg *err)
+{
+    memset(out, 0, sizeof(*out));
+    int ncpus;
+    json_t *mem = json_object_get(o, "memory");
+    if (!json_is_object(o)
+        || int_array(json_object_get(o, "cores"), RGRAPH_NODE_MAX, &out->core_ids, &out->ncores) < 0
+        || int_array(json_object_get(o, "cpus"), RGRAPH_NODE_MAX, &out->core_cpus, &ncpus) < 0
+        || int_array(json_object_get(o, "gpus"), RGRAPH_NODE_MAX, &out->gpu_ids, &out->ngpus) < 0
+        || ncpus != out->ncores || (mem && !json_is_integer(mem))) {
+        node_release(out);
+        memset(out, 0, sizeof(*out));
+        return errmsg_set(err, -EINVAL, "a node's resources: cores, cpus (as many), gpus, memory");
+    }
+    for (int i = 0; i < out->ncores; i++)
+        if (out->core_ids[i] < 0) {
+            node_release(out);
+            memset(out, 0, sizeof(*out));
+            return errmsg_set(err, -EINVAL, "a node's resources: a negative core id");
+        }
+    out->memory = mem && json_integer_value(mem) > 0 ? (uint64_t)json_integer_value(mem) : 0;
+    return 0;
+}

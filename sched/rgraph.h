@@ -53,4 +53,26 @@ struct graph *rgraph_to_graph(const struct rgraph *rg, struct errmsg *err);
 /* The whole instance as RFC 20 R (caller owns the reference). */
 json_t *rgraph_to_R(const struct rgraph *g);
 
+/* Nodes of a multi-node instance, as their brokers report them at join.
+ * A node holds at most this many cores and as many gpus. */
+#define RGRAPH_NODE_MAX 65536
+/* Append a copy of n (name, rank, resources): its index, or -ENOMEM. */
+int rgraph_add_node(struct rgraph *g, const struct rgraph_node *n);
+/* Give node i n's resources (cores with their cpus, gpus, memory); its name
+ * and rank stay. 0, -EINVAL, -ENOMEM. */
+int rgraph_fill_node(struct rgraph *g, int i, const struct rgraph_node *n);
+/* Name node i and give it a broker rank. */
+int rgraph_name_node(struct rgraph *g, int i, const char *name, int rank);
+/* The index of the node of that broker rank, or -ENOENT. */
+int rgraph_find_rank(const struct rgraph *g, int rank);
+/* Add node i's cores and gpus beneath vertex nv of G (then finalize G). */
+int rgraph_node_vertices(const struct rgraph *g, int i, struct graph *G, int nv,
+                         struct errmsg *err);
+/* A node's resources as JSON ({"cores","cpus","gpus","memory"}) and back;
+ * from_json checks sizes and types (it reads what a peer sent) and fills
+ * out (release it with rgraph_node_release). */
+json_t *rgraph_node_to_json(const struct rgraph_node *n);
+int rgraph_node_from_json(json_t *o, struct rgraph_node *out, struct errmsg *err);
+void rgraph_node_release(struct rgraph_node *n);
+
 #endif

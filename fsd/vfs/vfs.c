@@ -670,6 +670,12 @@ void vfs_set_nests(struct vfs *v, struct nests *ns)
         v->nests = ns;
 }
 
+void vfs_set_status_extra(struct vfs *v, vfs_status_extra_f fn, void *arg)
+{
+    v->status_extra = fn;
+    v->status_extra_arg = arg;
+}
+
 void vfs_set_publisher(struct vfs *v, struct publisher *p)
 {
     v->pub = p;

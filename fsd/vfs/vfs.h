@@ -11,6 +11,8 @@
 #ifndef FLUXFS_VFS_H
 #define FLUXFS_VFS_H
 
+#include <jansson.h>
+
 #include <fuse_lowlevel.h>
 #include "fsd/jobmgr.h"
 #include "fsd/publish.h"
@@ -40,6 +42,11 @@ void vfs_set_publisher(struct vfs *v, struct publisher *p);
 struct nests;
 /* Nested instances shown under jobs/<id>/ (NULL: none). */
 void vfs_set_nests(struct vfs *v, struct nests *ns);
+
+/* More for status and status.json: fn returns an object (a new reference)
+ * shown as status.json's "overlay" and as "overlay-*" lines in status. */
+typedef json_t *(*vfs_status_extra_f)(void *arg);
+void vfs_set_status_extra(struct vfs *v, vfs_status_extra_f fn, void *arg);
 
 /* The model changed (wired to jobmgr_set_notify by the broker). */
 void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream);

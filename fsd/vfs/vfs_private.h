@@ -170,6 +170,8 @@ struct vfs {
     struct ev_loop *loop;
     struct nests *nests;         /* nested instances (fsd/nest.h), or NULL */
     struct publisher *pub;
+    vfs_status_extra_f status_extra;  /* a multi-node instance's overlay */
+    void *status_extra_arg;
     pid_t pub_tid;
     uid_t owner;
     double t_mount;

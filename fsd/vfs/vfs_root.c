@@ -123,6 +123,28 @@ static void render_status(struct vfs *v, struct strbuf *sb)
     strbuf_addf(sb, "jobs: %zu\n", f.jobs);
     for (int i = 0; i < JOB_NSTATES; i++)
         strbuf_addf(sb, "%s: %zu\n", state_key(i, key, sizeof(key)), f.count[i]);
+    json_t *ov = v->status_extra ? v->status_extra(v->status_extra_arg) : NULL;
+    if (ov) {
+        /* "overlay-rank: 0", then one line per rank on the leader:
+         * "overlay.3: host=n3 state=up parent=1 children=7,8" */
+        strbuf_addf(sb, "overlay-rank: %d\noverlay-size: %d\noverlay-state: %s\n",
+                    (int)json_integer_value(json_object_get(ov, "rank")),
+                    (int)json_integer_value(json_object_get(ov, "size")),
+                    json_string_value(json_object_get(ov, "state")));
+        size_t i, k;
+        json_t *r, *c;
+        json_array_foreach(json_object_get(ov, "ranks"), i, r) {
+            strbuf_addf(sb, "overlay.%d: host=%s state=%s parent=%d children=",
+                        (int)json_integer_value(json_object_get(r, "rank")),
+                        json_string_value(json_object_get(r, "host")),
+                        json_string_value(json_object_get(r, "state")),
+                        (int)json_integer_value(json_object_get(r, "parent")));
+            json_array_foreach(json_object_get(r, "children"), k, c)
+                strbuf_addf(sb, "%s%d", k ? "," : "", (int)json_integer_value(c));
+            strbuf_addstr(sb, "\n");
+        }
+        json_decref(ov);
+    }
 }
 
 static int render_status_json(struct vfs *v, struct strbuf *sb)
@@ -150,6 +172,9 @@ static int render_status_json(struct vfs *v, struct strbuf *sb)
                           "gpus", f.gpus,
                           "jobs", (json_int_t)f.jobs,
                           "states", states);   /* steals states, even on error */
+    json_t *ov = o && v->status_extra ? v->status_extra(v->status_extra_arg) : NULL;
+    if (ov)
+        json_object_set_new(o, "overlay", ov);
     char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                 JSON_REAL_PRECISION(15)) : NULL;
     json_decref(o);

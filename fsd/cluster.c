@@ -1,0 +1,652 @@
+/* cluster.c - a broker's part in a multi-node instance (cluster.h).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "common/base64.h"
+#include "fsd/cluster.h"
+#include "fsd/overlay.h"
+
+#define CX_BUCKETS 1024
+/* Largest output chunk per message; bigger chunks are split. */
+#define CX_OUTPUT_CHUNK (256u << 10)
+
+/* A job of the leader's, by the nodes it runs on. */
+struct cxjob {
+    uint64_t id;
+    int *ranks;                 /* the brokers its tasks run under */
+    bool *done;                 /* ... which have reported */
+    int nranks;
+    int pending;
+    int status;                 /* largest so far */
+    struct cxjob *next;
+};
+
+/* The leader's executor: this node's launcher plus the other brokers. */
+struct cx {
+    struct cluster *c;
+    struct executor *local;
+    const struct exec_ops *cb;
+    void *cb_arg;
+    struct cxjob *jobs[CX_BUCKETS];
+};
+
+/* A job a follower runs for the leader. */
+struct fjob {
+    uint64_t id;
+    int leader;
+    struct fjob *next;
+};
+
+struct cluster {
+    struct ev_loop *loop;
+    struct cluster_config cfg;
+    struct overlay *ov;
+    struct jobmgr *m;           /* leader */
+    struct cx *cx;              /* leader */
+    json_t **heard;             /* leader, before the job manager: joins by rank */
+    struct executor *local;     /* follower: runs the leader's tasks here */
+    struct fjob *fjobs;         /* follower */
+    size_t nfjobs;
+};
+
+/* ---- the leader's executor ---- */
+
+static struct cxjob **cx_slot(struct cx *x, uint64_t id)
+{
+    struct cxjob **pp = &x->jobs[id % CX_BUCKETS];
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void cxjob_free(struct cxjob *j)
+{
+    if (j) {
+        free(j->ranks);
+        free(j->done);
+        free(j);
+    }
+}
+
+/* Node `rank` has finished job id's part (status), once. */
+static void part_done(struct cx *x, uint64_t id, int rank, int status)
+{
+    struct cxjob **pp = cx_slot(x, id), *j = *pp;
+    if (!j)
+        return;
+    for (int i = 0; i < j->nranks; i++) {
+        if (j->ranks[i] != rank || j->done[i])
+            continue;
+        j->done[i] = true;
+        if (status > j->status)
+            j->status = status;
+        if (--j->pending == 0) {
+            *pp = j->next;
+            int st = j->status;
+            cxjob_free(j);
+            x->cb->finished(x->cb_arg, id, st);
+        }
+        return;
+    }
+}
+
+static void cx_local_output(void *arg, uint64_t id, int stream, const char *data, size_t len)
+{
+    struct cx *x = arg;
+    x->cb->output(x->cb_arg, id, stream, data, len);
+}
+
+static void cx_local_finished(void *arg, uint64_t id, int status)
+{
+    struct cx *x = arg;
+    part_done(x, id, overlay_rank(x->c->ov), status);
+}
+
+static const struct exec_ops cx_local_ops = {
+    .output = cx_local_output,
+    .finished = cx_local_finished,
+};
+
+static json_t *task_json(const struct exec_task *t)
+{
+    json_t *cpus = json_array();
+    for (int i = 0; cpus && i < t->ncpus; i++)
+        json_array_append_new(cpus, json_integer(t->cpus[i]));
+    return cpus ? json_pack("[i i i o]", t->rank, t->nodeid, t->localid, cpus) : NULL;
+}
+
+/* exec.start for the tasks of job that run under broker rank. */
+static json_t *start_msg(const struct exec_job *job, int rank)
+{
+    json_t *argv = json_array(), *tasks = json_array();
+    for (int i = 0; argv && job->argv[i]; i++)
+        json_array_append_new(argv, json_string(job->argv[i]));
+    for (int t = 0; tasks && t < job->ntasks; t++)
+        if (job->node_ranks[job->tasks[t].nodeid] == rank)
+            json_array_append_new(tasks, task_json(&job->tasks[t]));
+    json_t *m = json_pack("{s:s s:I s:s s:o s:o s:i s:i s:i s:i}", "type", "exec.start", "id",
+                          (json_int_t)job->id, "idstr", job->idstr, "argv",
+                          argv ? argv : json_array(), "tasks", tasks ? tasks : json_array(),
+                          "nnodes", job->nnodes, "ntasks", job->ntasks, "uid", (int)job->uid,
+                          "gid", (int)job->gid);
+    if (m && job->cwd)
+        json_object_set_new(m, "cwd", json_string(job->cwd));
+    if (m && job->environment)
+        json_object_set(m, "env", job->environment);
+    return m;
+}
+
+static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
+{
+    struct cx *x = impl;
+    int me = overlay_rank(x->c->ov);
+    bool remote = false;
+    for (int n = 0; job->node_ranks && n < job->nnodes; n++)
+        remote |= job->node_ranks[n] != me;
+    struct cxjob *j = calloc(1, sizeof(*j));
+    if (!j)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    j->id = job->id;
+    j->ranks = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
+    j->done = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
+    if (!j->ranks || !j->done) {
+        cxjob_free(j);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    if (!remote) {
+        j->ranks[j->nranks++] = me;
+    } else {
+        /* every node's broker must be there before anything starts */
+        for (int n = 0; n < job->nnodes; n++) {
+            int r = job->node_ranks[n];
+            if (r != me && overlay_peer_state(x->c->ov, r) != OVERLAY_UP) {
+                cxjob_free(j);
+                return errmsg_set(err, -EHOSTDOWN, "the broker of rank %d is not up", r);
+            }
+            bool seen = false;
+            for (int i = 0; i < j->nranks; i++)
+                seen |= j->ranks[i] == r;
+            if (!seen)
+                j->ranks[j->nranks++] = r;
+        }
+    }
+    j->pending = j->nranks;
+    j->next = NULL;
+    *cx_slot(x, job->id) = j;
+    for (int i = 0; i < j->nranks; i++) {
+        int r = j->ranks[i], rc;
+        if (r == me) {
+            struct exec_job mine = *job;
+            struct exec_task *tasks = NULL;
+            if (remote) {
+                /* this node's tasks only; ranks and sizes stay the job's */
+                tasks = malloc((size_t)job->ntasks * sizeof(*tasks));
+                int k = 0;
+                for (int t = 0; tasks && t < job->ntasks; t++)
+                    if (job->node_ranks[job->tasks[t].nodeid] == me)
+                        tasks[k++] = job->tasks[t];
+                mine.tasks = tasks;
+                mine.ntasks = k;
+                mine.size = job->ntasks;
+            }
+            rc = remote && !tasks ? -ENOMEM : executor_start(x->local, &mine, err);
+            free(tasks);
+        } else {
+            json_t *msg = start_msg(job, r);
+            rc = msg ? overlay_send(x->c->ov, r, msg) : -ENOMEM;
+            json_decref(msg);
+            if (rc < 0)
+                errmsg_set(err, rc, "cannot reach the broker of rank %d: %s", r, strerror(-rc));
+        }
+        if (rc < 0) {
+            if (i == 0) {
+                /* nothing started: no callback will come */
+                *cx_slot(x, job->id) = NULL;
+                cxjob_free(j);
+                return rc;
+            }
+            char note[320];
+            int n = snprintf(note, sizeof(note), "fluxfs: tasks on rank %d did not start: %s\n",
+                             r, err->text);
+            x->cb->output(x->cb_arg, job->id, 2, note, (size_t)n);
+            part_done(x, job->id, r, 1);
+        }
+    }
+    return 0;
+}
+
+/* Tell every other broker of job id: {type, id} plus key=val. */
+static int cx_tell(struct cx *x, uint64_t id, const char *type, const char *key, json_t *val)
+{
+    struct cxjob *j = *cx_slot(x, id);
+    int me = overlay_rank(x->c->ov);
+    if (!j) {
+        json_decref(val);
+        return -ENOENT;
+    }
+    for (int i = 0; i < j->nranks; i++) {
+        if (j->ranks[i] == me || j->done[i])
+            continue;
+        json_t *msg = json_pack("{s:s s:I}", "type", type, "id", (json_int_t)id);
+        if (msg && key)
+            json_object_set(msg, key, val);
+        if (msg)
+            overlay_send(x->c->ov, j->ranks[i], msg);
+        json_decref(msg);
+    }
+    json_decref(val);
+    return 0;
+}
+
+static int cx_signal(void *impl, uint64_t id, int sig)
+{
+    struct cx *x = impl;
+    int lrc = executor_signal(x->local, id, sig);
+    int rrc = cx_tell(x, id, "exec.signal", "sig", json_integer(sig));
+    return lrc == 0 || rrc == 0 ? 0 : -ENOENT;
+}
+
+static int cx_terminate(void *impl, uint64_t id, double grace)
+{
+    struct cx *x = impl;
+    int lrc = executor_terminate(x->local, id, grace);
+    int rrc = cx_tell(x, id, "exec.terminate", "grace", json_real(grace));
+    return lrc == 0 || rrc == 0 ? 0 : -ENOENT;
+}
+
+static int cx_contain(void *impl, uint64_t id, const char *idstr)
+{
+    struct cx *x = impl;
+    return executor_contain(x->local, id, idstr);
+}
+
+static void cx_release(void *impl, uint64_t id)
+{
+    struct cx *x = impl;
+    executor_release(x->local, id);
+}
+
+static int cx_reattach(void *impl, uint64_t id, const char *idstr, int *killed)
+{
+    struct cx *x = impl;
+    /* tasks on other nodes are their brokers' to find (the resilience
+     * work); here, this node's */
+    return executor_reattach(x->local, id, idstr, killed);
+}
+
+static void cx_destroy(void *impl)
+{
+    struct cx *x = impl;
+    executor_destroy(x->local);
+    for (int b = 0; b < CX_BUCKETS; b++)
+        while (x->jobs[b]) {
+            struct cxjob *j = x->jobs[b];
+            x->jobs[b] = j->next;
+            cxjob_free(j);
+        }
+    if (x->c)
+        x->c->cx = NULL;
+    free(x);
+}
+
+static const struct executor_ops cx_ops = {
+    .contain = cx_contain,
+    .release = cx_release,
+    .start = cx_start,
+    .signal = cx_signal,
+    .terminate = cx_terminate,
+    .reattach = cx_reattach,
+    .destroy = cx_destroy,
+};
+
+struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec_ops *cb,
+                                         void *cb_arg, void *arg)
+{
+    struct cluster *c = arg;
+    struct cx *x = calloc(1, sizeof(*x));
+    struct executor *e = calloc(1, sizeof(*e));
+    if (!x || !e)
+        goto error;
+    x->c = c;
+    x->cb = cb;
+    x->cb_arg = cb_arg;
+    if (!(x->local = executor_local_create(loop, &cx_local_ops, x, NULL)))
+        goto error;
+    e->ops = &cx_ops;
+    e->impl = x;
+    c->cx = x;
+    return e;
+error:
+    free(x);
+    free(e);
+    return NULL;
+}
+
+/* A node is lost: what its tasks would have said never comes. */
+static void cx_rank_lost(struct cx *x, int rank)
+{
+    for (int b = 0; b < CX_BUCKETS; b++) {
+        struct cxjob *j = x->jobs[b], *next;
+        for (; j; j = next) {
+            next = j->next;
+            for (int i = 0; i < j->nranks; i++) {
+                if (j->ranks[i] != rank || j->done[i])
+                    continue;
+                char note[128];
+                int n = snprintf(note, sizeof(note), "fluxfs: the broker of rank %d was lost "
+                                 "with this job's tasks on it\n", rank);
+                x->cb->output(x->cb_arg, j->id, 2, note, (size_t)n);
+                part_done(x, j->id, rank, 128 + SIGKILL);
+                break;
+            }
+        }
+    }
+}
+
+/* exec.output and exec.finished from a node. */
+static void leader_exec_msg(struct cluster *c, int from, const char *type, json_t *msg)
+{
+    struct cx *x = c->cx;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
+    if (!x)
+        return;
+    if (!strcmp(type, "exec.output")) {
+        int stream = (int)json_integer_value(json_object_get(msg, "stream"));
+        json_t *d = json_object_get(msg, "data");
+        size_t len = json_string_length(d);
+        char *buf = len <= 2 * CX_OUTPUT_CHUNK ? malloc(len / 4 * 3 + 1) : NULL;
+        ssize_t n = buf && json_is_string(d) ? base64_decode(json_string_value(d), len, buf) : -1;
+        if (n >= 0 && (stream == 1 || stream == 2) && *cx_slot(x, id))
+            x->cb->output(x->cb_arg, id, stream, buf, (size_t)n);
+        else
+            syslog(LOG_WARNING, "cluster: dropped bad output from rank %d", from);
+        free(buf);
+    } else if (!strcmp(type, "exec.finished")) {
+        part_done(x, id, from, (int)json_integer_value(json_object_get(msg, "status")));
+    }
+}
+
+/* ---- a follower's launcher ---- */
+
+static struct fjob **fjob_slot(struct cluster *c, uint64_t id)
+{
+    struct fjob **pp = &c->fjobs;
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void f_output(void *arg, uint64_t id, int stream, const char *data, size_t len)
+{
+    struct cluster *c = arg;
+    struct fjob *j = *fjob_slot(c, id);
+    if (!j)
+        return;
+    while (len > 0) {
+        size_t n = len < CX_OUTPUT_CHUNK ? len : CX_OUTPUT_CHUNK;
+        char *text = malloc(BASE64_LEN(n) + 1);
+        if (!text)
+            return;
+        base64_encode(data, n, text);
+        json_t *msg = json_pack("{s:s s:I s:i s:s}", "type", "exec.output", "id", (json_int_t)id,
+                                "stream", stream, "data", text);
+        free(text);
+        if (!msg || overlay_send(c->ov, j->leader, msg) < 0)
+            syslog(LOG_WARNING, "cluster: output of job %llu lost (no route to the leader)",
+                   (unsigned long long)id);
+        json_decref(msg);
+        data += n;
+        len -= n;
+    }
+}
+
+static void f_finished(void *arg, uint64_t id, int status)
+{
+    struct cluster *c = arg;
+    struct fjob **pp = fjob_slot(c, id), *j = *pp;
+    if (!j)
+        return;
+    json_t *msg = json_pack("{s:s s:I s:i}", "type", "exec.finished", "id", (json_int_t)id,
+                            "status", status);
+    if (!msg || overlay_send(c->ov, j->leader, msg) < 0)
+        syslog(LOG_ERR, "cluster: cannot tell the leader that job %llu ended (%d)",
+               (unsigned long long)id, status);
+    json_decref(msg);
+    executor_release(c->local, id);
+    *pp = j->next;
+    free(j);
+    c->nfjobs--;
+}
+
+static const struct exec_ops follower_ops = {
+    .output = f_output,
+    .finished = f_finished,
+};
+
+/* exec.start: this node's share of a job. */
+static void follower_start(struct cluster *c, int from, json_t *msg)
+{
+    struct errmsg err = {""};
+    json_t *argv_j = json_object_get(msg, "argv"), *tasks_j = json_object_get(msg, "tasks");
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
+    size_t nargs = json_array_size(argv_j), ntasks = json_array_size(tasks_j);
+    const char **argv = calloc(nargs + 1, sizeof(char *));
+    struct exec_task *tasks = calloc(ntasks ? ntasks : 1, sizeof(*tasks));
+    int **cpus = calloc(ntasks ? ntasks : 1, sizeof(int *));
+    int rc = argv && tasks && cpus ? 0 : -ENOMEM;
+    json_t *env = json_object_get(msg, "env");
+    const char *idstr = json_string_value(json_object_get(msg, "idstr"));
+    if (rc == 0 && (nargs == 0 || ntasks == 0 || !idstr || *fjob_slot(c, id)
+                    || (env && !json_is_object(env))))
+        rc = errmsg_set(&err, -EINVAL, "a malformed exec.start");
+    for (size_t i = 0; rc == 0 && i < nargs; i++)
+        if (!(argv[i] = json_string_value(json_array_get(argv_j, i))))
+            rc = errmsg_set(&err, -EINVAL, "exec.start: argv[%zu] is not a string", i);
+    for (size_t t = 0; rc == 0 && t < ntasks; t++) {
+        json_t *e = json_array_get(tasks_j, t), *cl = json_array_get(e, 3);
+        size_t nc = json_array_size(cl);
+        if (json_array_size(e) != 4 || !(cpus[t] = calloc(nc ? nc : 1, sizeof(int)))) {
+            rc = errmsg_set(&err, -EINVAL, "exec.start: a malformed task");
+            break;
+        }
+        tasks[t].rank = (int)json_integer_value(json_array_get(e, 0));
+        tasks[t].nodeid = (int)json_integer_value(json_array_get(e, 1));
+        tasks[t].localid = (int)json_integer_value(json_array_get(e, 2));
+        for (size_t k = 0; k < nc; k++)
+            cpus[t][k] = (int)json_integer_value(json_array_get(cl, k));
+        tasks[t].ncpus = (int)nc;
+        tasks[t].cpus = cpus[t];
+    }
+    struct fjob *j = rc == 0 ? calloc(1, sizeof(*j)) : NULL;
+    if (rc == 0 && !j)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        struct exec_job ej = {
+            .id = id,
+            .idstr = idstr,
+            .argv = (char *const *)argv,
+            .cwd = json_string_value(json_object_get(msg, "cwd")),
+            .environment = env,
+            .nnodes = (int)json_integer_value(json_object_get(msg, "nnodes")),
+            .ntasks = (int)ntasks,
+            .size = (int)json_integer_value(json_object_get(msg, "ntasks")),
+            .tasks = tasks,
+            .mount = c->cfg.mount,
+            .uid = (uid_t)json_integer_value(json_object_get(msg, "uid")),
+            .gid = (gid_t)json_integer_value(json_object_get(msg, "gid")),
+        };
+        j->id = id;
+        j->leader = from;
+        j->next = c->fjobs;
+        c->fjobs = j;
+        c->nfjobs++;
+        if ((rc = executor_start(c->local, &ej, &err)) < 0) {
+            c->fjobs = j->next;
+            c->nfjobs--;
+            free(j);
+        }
+    }
+    for (size_t t = 0; cpus && t < ntasks; t++)
+        free(cpus[t]);
+    free(cpus);
+    free(tasks);
+    free(argv);
+    if (rc < 0) {
+        /* the leader hears it as this node's part failing */
+        syslog(LOG_ERR, "cluster: job %llu: %s", (unsigned long long)id, err.text);
+        json_t *fin = json_pack("{s:s s:I s:i}", "type", "exec.finished", "id", (json_int_t)id,
+                                "status", 1);
+        if (fin)
+            overlay_send(c->ov, from, fin);
+        json_decref(fin);
+    }
+}
+
+static void follower_exec_msg(struct cluster *c, int from, const char *type, json_t *msg)
+{
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
+    if (!strcmp(type, "exec.start"))
+        follower_start(c, from, msg);
+    else if (!strcmp(type, "exec.signal"))
+        executor_signal(c->local, id, (int)json_integer_value(json_object_get(msg, "sig")));
+    else if (!strcmp(type, "exec.terminate"))
+        executor_terminate(c->local, id, json_number_value(json_object_get(msg, "grace")));
+    else if (!strcmp(type, "exec.release"))
+        executor_release(c->local, id);
+}
+
+/* ---- the overlay's callbacks ---- */
+
+static void on_recv(void *arg, int from, const char *type, json_t *msg)
+{
+    struct cluster *c = arg;
+    if (strncmp(type, "exec.", 5)) {
+        syslog(LOG_WARNING, "cluster: dropped a message of unknown type '%.32s' from rank %d",
+               type, from);
+        return;
+    }
+    if (c->cfg.rank == 0)
+        leader_exec_msg(c, from, type, msg);
+    else
+        follower_exec_msg(c, from, type, msg);
+}
+
+static void apply_join(struct cluster *c, int rank, json_t *info)
+{
+    struct rgraph_node node;
+    struct errmsg err = {""};
+    if (rgraph_node_from_json(json_object_get(info, "resources"), &node, &err) < 0
+        || jobmgr_node_joined(c->m, rank, &node, &err) < 0)
+        syslog(LOG_ERR, "cluster: rank %d joined, but its node is not usable: %s", rank,
+               err.text);
+    rgraph_node_release(&node);
+}
+
+static void on_peer(void *arg, int rank, enum overlay_state st, json_t *info, const char *why)
+{
+    struct cluster *c = arg;
+    if (st == OVERLAY_UP) {
+        if (c->m)
+            apply_join(c, rank, info);
+        else {
+            json_decref(c->heard[rank]);
+            c->heard[rank] = json_incref(info);
+        }
+        return;
+    }
+    if (c->cx)
+        cx_rank_lost(c->cx, rank);
+    if (c->m)
+        jobmgr_node_offline(c->m, rank, why ? why : overlay_state_name(st));
+}
+
+void cluster_set_jobmgr(struct cluster *c, struct jobmgr *m)
+{
+    c->m = m;
+    for (int r = 1; r < c->cfg.bs->size; r++) {
+        if (c->heard[r]) {
+            apply_join(c, r, c->heard[r]);
+            json_decref(c->heard[r]);
+            c->heard[r] = NULL;
+        } else if (overlay_peer_state(c->ov, r) != OVERLAY_UP) {
+            jobmgr_node_offline(m, r, NULL);
+        }
+    }
+}
+
+struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config *cfg,
+                               struct errmsg *err)
+{
+    struct cluster *c = calloc(1, sizeof(*c));
+    json_t *info = NULL;
+    if (!c) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->cfg = *cfg;
+    if (cfg->rank == 0 && !(c->heard = calloc((size_t)cfg->bs->size, sizeof(json_t *)))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    if (cfg->rank > 0 && !(c->local = executor_local_create(loop, &follower_ops, c, NULL))) {
+        errmsg_set(err, -errno, "cannot start the launcher: %s", strerror(errno));
+        goto error;
+    }
+    json_t *res = rgraph_node_to_json(cfg->node);
+    info = res ? json_pack("{s:s s:o}", "host", cfg->bs->brokers[cfg->rank].host, "resources",
+                           res) : NULL;
+    if (!info) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    static const struct overlay_ops ops = { .recv = on_recv, .peer = on_peer };
+    if (!(c->ov = overlay_create(loop, cfg->bs, cfg->rank, info, &ops, c, err)))
+        goto error;
+    json_decref(info);
+    return c;
+error:
+    json_decref(info);
+    cluster_destroy(c);
+    return NULL;
+}
+
+void cluster_destroy(struct cluster *c)
+{
+    if (!c)
+        return;
+    overlay_destroy(c->ov);
+    executor_destroy(c->local);
+    while (c->fjobs) {
+        struct fjob *j = c->fjobs;
+        c->fjobs = j->next;
+        free(j);
+    }
+    for (int r = 0; c->heard && r < c->cfg.bs->size; r++)
+        json_decref(c->heard[r]);
+    free(c->heard);
+    if (c->cx)
+        c->cx->c = NULL;
+    free(c);
+}
+
+json_t *cluster_status(struct cluster *c)
+{
+    return overlay_status(c->ov);
+}
+
+size_t cluster_active(const struct cluster *c)
+{
+    return c->nfjobs;
+}
+
+void cluster_terminate_all(struct cluster *c, double grace)
+{
+    for (struct fjob *j = c->fjobs; j; j = j->next)
+        executor_terminate(c->local, j->id, grace);
+}

@@ -1,0 +1,68 @@
+/* cluster.h - a broker's part in a multi-node instance (doc/overlay.md).
+ *
+ * Owns the overlay (overlay.h) and puts it to work:
+ * - joins: every broker reports its node's resources; the leader makes the
+ *   node schedulable the first time and up (jobmgr_node_joined), and down
+ *   again when it is lost (jobmgr_node_offline);
+ * - execution: the leader's job manager runs jobs through the executor
+ *   cluster_executor_create() makes (executor.h): a job's tasks on the
+ *   leader's node start here, the rest go as "exec.start" messages down the
+ *   tree to their nodes' brokers, whose local launchers run them and send
+ *   output and exit status back up. The job finishes when every node has
+ *   reported; its status is the largest (as Flux's).
+ *
+ * Message types (JSON, version OVERLAY_VERSION, doc/overlay.md):
+ *   exec.start     leader -> node   {id, idstr, argv, cwd, env, nnodes, ntasks,
+ *                                    uid, gid, tasks: [[rank, nodeid, localid, [cpu...]]...]}
+ *   exec.signal    leader -> node   {id, sig}
+ *   exec.terminate leader -> node   {id, grace}
+ *   exec.release   leader -> node   {id}
+ *   exec.output    node -> leader   {id, stream, data (base64)}
+ *   exec.finished  node -> leader   {id, status}
+ *
+ * Single-threaded: the broker's loop thread.
+ */
+#ifndef FLUXFS_CLUSTER_H
+#define FLUXFS_CLUSTER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "common/errmsg.h"
+#include "common/ev.h"
+#include "exec/executor.h"
+#include "fsd/bootstrap.h"
+#include "fsd/jobmgr.h"
+#include "sched/rgraph.h"
+
+struct cluster;
+
+struct cluster_config {
+    const struct bootstrap *bs;
+    int rank;
+    const struct rgraph_node *node;   /* this broker's node (its resources) */
+    const char *mount;                /* our tree: tasks' FLUXFS_MOUNT */
+};
+
+/* Start the overlay. A follower also starts the launcher for the tasks the
+ * leader sends it. NULL with err filled. */
+struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config *cfg,
+                               struct errmsg *err);
+void cluster_destroy(struct cluster *c);
+
+/* Leader: the job manager is made (with cluster_executor_create): nodes not
+ * joined yet go down until they do; joins heard meanwhile apply now. */
+void cluster_set_jobmgr(struct cluster *c, struct jobmgr *m);
+
+/* executor_create_f for the leader's job manager; arg is the cluster. */
+struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec_ops *cb,
+                                         void *cb_arg, void *arg);
+
+/* For status and status.json: the overlay (overlay_status). */
+json_t *cluster_status(struct cluster *c);
+
+/* Follower: tasks still running here; kill them all now (shutdown). */
+size_t cluster_active(const struct cluster *c);
+void cluster_terminate_all(struct cluster *c, double grace);
+
+#endif

@@ -1,0 +1,479 @@
+/* overlay.c - the tree of brokers (overlay.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fsd/link.h"
+#include "fsd/overlay.h"
+
+/* How often unconnected edges are asked why, and how long a follower
+ * waits for its parent before saying so in the log. */
+#define OVERLAY_DIAG_PERIOD 2.0
+#define OVERLAY_PARENT_PATIENCE 10.0
+
+struct overlay;
+
+struct edge {
+    struct overlay *ov;
+    int rank;                   /* the peer's rank */
+    struct link *l;
+    bool joined;                /* parent edge: its hello was accepted */
+    char last_fail[256];        /* the last failure logged */
+};
+
+struct overlay {
+    struct ev_loop *loop;
+    const struct bootstrap *bs;
+    int rank;
+    json_t *join_info;
+    struct overlay_ops ops;
+    void *arg;
+    struct link_tls tls;
+    struct edge parent;         /* rank > 0: our listener */
+    struct edge *kids;
+    int nkids, first_kid;
+    json_t **joins;             /* by rank: a join we passed up (our subtree) */
+    enum overlay_state *state;  /* leader: by rank */
+    char **why;                 /* leader: by rank, the last reason */
+    uint64_t timer;
+    double since;               /* when we started waiting for a parent */
+    bool told_waiting;
+};
+
+static const char *state_names[] = {
+    [OVERLAY_JOINING] = "joining", [OVERLAY_UP] = "up", [OVERLAY_LOST] = "lost",
+    [OVERLAY_REFUSED] = "refused",
+};
+
+const char *overlay_state_name(enum overlay_state st)
+{
+    return st <= OVERLAY_REFUSED ? state_names[st] : "?";
+}
+
+int overlay_rank(const struct overlay *ov)
+{
+    return ov->rank;
+}
+
+int overlay_size(const struct overlay *ov)
+{
+    return ov->bs->size;
+}
+
+bool overlay_joined(const struct overlay *ov)
+{
+    return ov->rank == 0 || ov->parent.joined;
+}
+
+enum overlay_state overlay_peer_state(const struct overlay *ov, int rank)
+{
+    if (!ov->state || rank < 0 || rank >= ov->bs->size)
+        return OVERLAY_JOINING;
+    return ov->state[rank];
+}
+
+/* Is r in the subtree of top (top included)? */
+static bool below(const struct overlay *ov, int r, int top)
+{
+    while (r > top)
+        r = bootstrap_parent(ov->bs, r);
+    return r == top;
+}
+
+static struct edge *kid_edge(struct overlay *ov, int rank)
+{
+    int i = rank - ov->first_kid;
+    return i >= 0 && i < ov->nkids ? &ov->kids[i] : NULL;
+}
+
+static int edge_send(struct edge *e, json_t *msg)
+{
+    if (!e || !e->l || !link_connected(e->l))
+        return -EHOSTUNREACH;
+    return link_send(e->l, msg);
+}
+
+/* ---- the leader's view ---- */
+
+static void set_state(struct overlay *ov, int rank, enum overlay_state st, json_t *info,
+                      const char *why)
+{
+    if (rank < 0 || rank >= ov->bs->size || !ov->state)
+        return;
+    if (ov->state[rank] != st)
+        syslog(st == OVERLAY_UP ? LOG_INFO : LOG_WARNING, "overlay: rank %d (%s) %s%s%s", rank,
+               ov->bs->brokers[rank].host, state_names[st], why ? ": " : "", why ? why : "");
+    ov->state[rank] = st;
+    free(ov->why[rank]);
+    ov->why[rank] = why ? strdup(why) : NULL;
+    if (ov->ops.peer)
+        ov->ops.peer(ov->arg, rank, st, info, why);
+}
+
+/* ---- routing ---- */
+
+static void deliver(struct overlay *ov, struct edge *via, json_t *msg);
+
+/* Send msg on towards "to" (it is not for us). */
+static int forward(struct overlay *ov, int to, json_t *msg)
+{
+    int hop = bootstrap_next_hop(ov->bs, ov->rank, to);
+    if (hop < 0)
+        return -EINVAL;
+    return edge_send(hop == bootstrap_parent(ov->bs, ov->rank) ? &ov->parent : kid_edge(ov, hop),
+                     msg);
+}
+
+int overlay_send(struct overlay *ov, int to, json_t *msg)
+{
+    if (!json_is_object(msg) || to < 0 || to >= ov->bs->size)
+        return -EINVAL;
+    json_object_set_new(msg, "from", json_integer(ov->rank));
+    json_object_set_new(msg, "to", json_integer(to));
+    if (to == ov->rank) {
+        deliver(ov, NULL, msg);
+        return 0;
+    }
+    return forward(ov, to, msg);
+}
+
+/* The join of rank r and of everything we know is up below it goes up
+ * again (our parent is new, or came back). */
+static void send_joins(struct overlay *ov)
+{
+    json_t *mine = json_pack("{s:s s:i s:O}", "type", "join", "rank", ov->rank, "info",
+                             ov->join_info);
+    if (mine)
+        overlay_send(ov, 0, mine);
+    json_decref(mine);
+    for (int r = 0; r < ov->bs->size; r++)
+        if (ov->joins[r])
+            forward(ov, 0, ov->joins[r]);
+}
+
+/* Ranks in the subtree of top that we knew were up: lost with their link. */
+static void subtree_lost(struct overlay *ov, int top, const char *why)
+{
+    json_t *ranks = json_array();
+    for (int r = top; r < ov->bs->size && ranks; r++) {
+        if (!below(ov, r, top))
+            continue;
+        if (r == top || ov->joins[r])
+            json_array_append_new(ranks, json_integer(r));
+        json_decref(ov->joins[r]);
+        ov->joins[r] = NULL;
+    }
+    json_t *msg = ranks ? json_pack("{s:s s:O s:s}", "type", "lost", "ranks", ranks, "why", why)
+                        : NULL;
+    if (msg)
+        overlay_send(ov, 0, msg);
+    json_decref(msg);
+    json_decref(ranks);
+}
+
+/* The leader hears of joins and losses. */
+static void leader_msg(struct overlay *ov, const char *type, json_t *msg)
+{
+    if (!strcmp(type, "join")) {
+        json_t *r = json_object_get(msg, "rank");
+        if (json_is_integer(r))
+            set_state(ov, (int)json_integer_value(r), OVERLAY_UP, json_object_get(msg, "info"),
+                      NULL);
+    } else if (!strcmp(type, "lost") || !strcmp(type, "refused")) {
+        const char *why = json_string_value(json_object_get(msg, "why"));
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(msg, "ranks"), i, r) {
+            int rank = (int)json_integer_value(r);
+            /* a refusal is the more useful word until the rank joins */
+            if (!strcmp(type, "lost") && overlay_peer_state(ov, rank) != OVERLAY_UP)
+                continue;
+            set_state(ov, rank, type[0] == 'l' ? OVERLAY_LOST : OVERLAY_REFUSED, NULL, why);
+        }
+    }
+}
+
+/* A parent says hello: ours if it speaks our version and instance and
+ * believes it is talking to us. */
+static void on_hello(struct overlay *ov, json_t *msg)
+{
+    char why[256] = "";
+    json_t *v = json_object_get(msg, "v");
+    const char *name = json_string_value(json_object_get(msg, "name"));
+    int you = (int)json_integer_value(json_object_get(msg, "you"));
+    int from = (int)json_integer_value(json_object_get(msg, "from"));
+    if (!json_is_integer(v) || json_integer_value(v) != OVERLAY_VERSION)
+        snprintf(why, sizeof(why), "protocol version %lld, not %d",
+                 (long long)json_integer_value(v), OVERLAY_VERSION);
+    else if (!name || strcmp(name, ov->bs->name))
+        snprintf(why, sizeof(why), "instance '%.64s', not '%.64s'", name ? name : "?",
+                 ov->bs->name);
+    else if (you != ov->rank)
+        snprintf(why, sizeof(why), "it dialed rank %d, this is rank %d", you, ov->rank);
+    if (why[0]) {
+        syslog(LOG_ERR, "overlay: refusing parent (rank %d): %s", from, why);
+        json_t *no = json_pack("{s:s s:i s:s}", "type", "refuse", "to", from, "why", why);
+        if (no)
+            edge_send(&ov->parent, no);
+        json_decref(no);
+        return;
+    }
+    bool was = ov->parent.joined;
+    ov->parent.joined = true;
+    ov->parent.rank = from;
+    ov->told_waiting = false;
+    syslog(LOG_INFO, "overlay: joined parent rank %d", from);
+    send_joins(ov);
+    if (!was && ov->ops.parent)
+        ov->ops.parent(ov->arg, true);
+}
+
+static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
+{
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    json_t *to = json_object_get(msg, "to");
+    json_t *from = json_object_get(msg, "from");
+    if (!type || !json_is_integer(to) || !json_is_integer(from)) {
+        syslog(LOG_WARNING, "overlay: dropped a message without type, from or to");
+        return;
+    }
+    int dst = (int)json_integer_value(to), src = (int)json_integer_value(from);
+    if (dst < 0 || dst >= ov->bs->size || src < 0 || src >= ov->bs->size) {
+        syslog(LOG_WARNING, "overlay: dropped a '%.32s' message for rank %d from %d", type,
+               dst, src);
+        return;
+    }
+    /* joins going up are remembered, to be told again after a reconnect */
+    if (!strcmp(type, "join") && ov->rank != 0 && via != &ov->parent) {
+        int r = (int)json_integer_value(json_object_get(msg, "rank"));
+        if (r > ov->rank && r < ov->bs->size && below(ov, r, ov->rank)) {
+            json_decref(ov->joins[r]);
+            ov->joins[r] = json_incref(msg);
+        }
+    }
+    if (dst != ov->rank) {
+        int rc = forward(ov, dst, msg);
+        if (rc < 0)
+            syslog(LOG_DEBUG, "overlay: cannot forward '%s' to rank %d: %s", type, dst,
+                   strerror(-rc));
+        return;
+    }
+    if (!strcmp(type, "hello")) {
+        if (via == &ov->parent)
+            on_hello(ov, msg);
+    } else if (!strcmp(type, "refuse")) {
+        const char *why = json_string_value(json_object_get(msg, "why"));
+        syslog(LOG_ERR, "overlay: rank %d refused us: %s", src, why ? why : "?");
+        json_t *up = json_pack("{s:s s:[i] s:s}", "type", "refused", "ranks", src, "why",
+                               why ? why : "refused");
+        if (up)
+            overlay_send(ov, 0, up);
+        json_decref(up);
+    } else if (!strcmp(type, "join") || !strcmp(type, "lost") || !strcmp(type, "refused")) {
+        if (ov->rank == 0)
+            leader_msg(ov, type, msg);
+    } else if (ov->ops.recv) {
+        ov->ops.recv(ov->arg, src, type, msg);
+    }
+}
+
+/* ---- edges ---- */
+
+static void on_edge_msg(void *arg, json_t *msg)
+{
+    struct edge *e = arg;
+    deliver(e->ov, e, msg);
+}
+
+static void on_kid_up(void *arg)
+{
+    struct edge *e = arg;
+    struct overlay *ov = e->ov;
+    e->last_fail[0] = '\0';
+    json_t *hello = json_pack("{s:s s:i s:s s:i s:i s:i}", "type", "hello", "v", OVERLAY_VERSION,
+                              "name", ov->bs->name, "you", e->rank, "from", ov->rank, "to",
+                              e->rank);
+    if (hello && edge_send(e, hello) < 0)
+        syslog(LOG_WARNING, "overlay: cannot greet rank %d", e->rank);
+    json_decref(hello);
+}
+
+static void on_kid_down(void *arg)
+{
+    struct edge *e = arg;
+    char why[96];
+    snprintf(why, sizeof(why), "its link to rank %d went down", e->ov->rank);
+    subtree_lost(e->ov, e->rank, why);
+}
+
+static void on_parent_down(void *arg)
+{
+    struct edge *e = arg;
+    struct overlay *ov = e->ov;
+    bool was = e->joined;
+    e->joined = false;
+    ov->since = ev_now(ov->loop);
+    if (was) {
+        syslog(LOG_WARNING, "overlay: lost the link to parent rank %d", e->rank);
+        if (ov->ops.parent)
+            ov->ops.parent(ov->arg, false);
+    }
+}
+
+static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct overlay *ov = arg;
+    char buf[256];
+    (void)id;
+    for (int i = 0; i < ov->nkids; i++) {
+        struct edge *e = &ov->kids[i];
+        if (!e->l || link_connected(e->l) || link_failures(e->l, buf, sizeof(buf)) == 0)
+            continue;
+        if (strcmp(buf, e->last_fail)) {
+            syslog(LOG_ERR, "overlay: rank %d at %s: %s", e->rank,
+                   ov->bs->brokers[e->rank].connect, buf);
+            snprintf(e->last_fail, sizeof(e->last_fail), "%s", buf);
+            if (strstr(buf, "TLS")) {
+                json_t *up = json_pack("{s:s s:[i] s:s}", "type", "refused", "ranks", e->rank,
+                                       "why", buf);
+                if (up)
+                    overlay_send(ov, 0, up);
+                json_decref(up);
+            }
+        }
+    }
+    if (ov->rank > 0) {
+        if (ov->parent.l && link_failures(ov->parent.l, buf, sizeof(buf)) > 0
+            && strcmp(buf, ov->parent.last_fail)) {
+            syslog(LOG_ERR, "overlay: a peer dialing %s was %s", ov->bs->brokers[ov->rank].bind,
+                   buf);
+            snprintf(ov->parent.last_fail, sizeof(ov->parent.last_fail), "%s", buf);
+        }
+        if (!ov->parent.joined && !ov->told_waiting
+            && ev_now(loop) - ov->since > OVERLAY_PARENT_PATIENCE) {
+            syslog(LOG_WARNING, "overlay: no parent has joined us at %s for %.0f s (rank %d "
+                   "should dial it)", ov->bs->brokers[ov->rank].bind, OVERLAY_PARENT_PATIENCE,
+                   bootstrap_parent(ov->bs, ov->rank));
+            ov->told_waiting = true;
+        }
+    }
+    ov->timer = ev_timer_add(loop, OVERLAY_DIAG_PERIOD, diagnose, ov);
+}
+
+void overlay_destroy(struct overlay *ov)
+{
+    if (!ov)
+        return;
+    if (ov->timer)
+        ev_timer_cancel(ov->loop, ov->timer);
+    for (int i = 0; i < ov->nkids; i++)
+        link_destroy(ov->kids[i].l);
+    link_destroy(ov->parent.l);
+    for (int r = 0; ov->joins && r < ov->bs->size; r++)
+        json_decref(ov->joins[r]);
+    for (int r = 0; ov->why && r < ov->bs->size; r++)
+        free(ov->why[r]);
+    free(ov->why);
+    free(ov->state);
+    free(ov->joins);
+    free(ov->kids);
+    json_decref(ov->join_info);
+    free(ov);
+}
+
+struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs, int rank,
+                               json_t *join_info, const struct overlay_ops *ops, void *arg,
+                               struct errmsg *err)
+{
+    struct overlay *ov = calloc(1, sizeof(*ov));
+    if (!ov) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    ov->loop = loop;
+    ov->bs = bs;
+    ov->rank = rank;
+    ov->join_info = json_incref(join_info);
+    ov->ops = *ops;
+    ov->arg = arg;
+    ov->since = ev_now(loop);
+    ov->tls = (struct link_tls){bs->ca, bs->cert, bs->key};
+    ov->parent.ov = ov;
+    ov->parent.rank = bootstrap_parent(bs, rank);
+    if (!(ov->joins = calloc((size_t)bs->size, sizeof(*ov->joins)))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    if (rank == 0 && (!(ov->state = calloc((size_t)bs->size, sizeof(*ov->state)))
+                      || !(ov->why = calloc((size_t)bs->size, sizeof(*ov->why))))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    if (rank == 0)
+        ov->state[0] = OVERLAY_UP;
+    if (bs->insecure)
+        syslog(LOG_WARNING, "overlay: \"insecure\": brokers talk without TLS; anyone who can "
+               "reach a broker's address can join this instance");
+    if (rank > 0) {
+        const char *url = bs->brokers[rank].bind;
+        ov->parent.l = link_listen_url(loop, url, &ov->tls, on_edge_msg, on_parent_down,
+                                       &ov->parent, err);
+        if (!ov->parent.l)
+            goto error;
+    }
+    ov->first_kid = bootstrap_first_child(bs, rank, &ov->nkids);
+    if (ov->nkids > 0 && !(ov->kids = calloc((size_t)ov->nkids, sizeof(*ov->kids)))) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    for (int i = 0; i < ov->nkids; i++) {
+        struct edge *e = &ov->kids[i];
+        e->ov = ov;
+        e->rank = ov->first_kid + i;
+        e->l = link_dial_url(loop, bs->brokers[e->rank].connect, &ov->tls, on_edge_msg,
+                             on_kid_down, e, err);
+        if (!e->l)
+            goto error;
+        link_set_on_up(e->l, on_kid_up);
+    }
+    ov->timer = ev_timer_add(loop, OVERLAY_DIAG_PERIOD, diagnose, ov);
+    return ov;
+error:
+    overlay_destroy(ov);
+    return NULL;
+}
+
+json_t *overlay_status(const struct overlay *ov)
+{
+    int count;
+    int first = bootstrap_first_child(ov->bs, ov->rank, &count);
+    json_t *kids = json_array();
+    for (int i = 0; kids && i < count; i++)
+        json_array_append_new(kids, json_integer(first + i));
+    json_t *o = json_pack("{s:i s:i s:i s:s s:i s:o s:s}", "rank", ov->rank, "size",
+                          ov->bs->size, "fanout", ov->bs->fanout, "name", ov->bs->name,
+                          "parent", bootstrap_parent(ov->bs, ov->rank), "children",
+                          kids ? kids : json_array(), "state",
+                          overlay_joined(ov) ? "up" : "joining");
+    if (!o || ov->rank != 0)
+        return o;
+    json_t *ranks = json_array();
+    for (int r = 0; ranks && r < ov->bs->size; r++) {
+        int n, f = bootstrap_first_child(ov->bs, r, &n);
+        json_t *e = json_pack("{s:i s:s s:s s:i s:[]}", "rank", r, "host", ov->bs->brokers[r].host,
+                              "state", state_names[ov->state[r]], "parent",
+                              bootstrap_parent(ov->bs, r), "children");
+        for (int i = 0; e && i < n; i++)
+            json_array_append_new(json_object_get(e, "children"), json_integer(f + i));
+        if (e && ov->why[r])
+            json_object_set_new(e, "why", json_string(ov->why[r]));
+        if (e)
+            json_array_append_new(ranks, e);
+    }
+    if (ranks)
+        json_object_set_new(o, "ranks", ranks);
+    return o;
+}
