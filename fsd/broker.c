@@ -44,6 +44,7 @@ struct broker {
     struct bootstrap *bs;        /* a multi-node instance: its brokers */
     int rank;                    /* ... and ours among them */
     struct cluster *cluster;     /* ... our part in it */
+    char ro_why[300];            /* a follower's tree refuses submissions saying this */
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
     bool ready_told;             /* the parent knows we are mounted */
@@ -689,7 +690,6 @@ static int setup(struct broker *b)
     }
     if (setup_ids(b) < 0)
         return -1;
-    char why[300];
     if (b->cfg->bootstrap) {
         if (setup_multinode(b) < 0)
             return -1;
@@ -698,10 +698,10 @@ static int setup(struct broker *b)
             mcfg.executor_arg = b->cluster;
         } else {
             /* jobs live on the leader; this tree shows the overlay (for now) */
-            snprintf(why, sizeof(why), "this is rank %d of a multi-node instance: submit on "
+            snprintf(b->ro_why, sizeof(b->ro_why), "this is rank %d of a multi-node instance: submit on "
                      "the leader's tree (rank 0, host %s)", b->rank, b->bs->brokers[0].host);
             mcfg.read_only = true;
-            mcfg.read_only_why = why;
+            mcfg.read_only_why = b->ro_why;
         }
     }
     mcfg.mount = b->cfg->mountpoint;

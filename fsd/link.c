@@ -73,7 +73,7 @@ struct link {
     nng_dialer dialer;          /* the one we made, if we dial */
     nng_listener listener;      /* ... or listen */
     nng_tls_config *tls;
-    uint64_t seen_fail[4];      /* counters link_failures() reported */
+    uint64_t seen_fail[6];      /* counters link_failures() reported */
 
     nng_socket sock;
     int recv_fd;                /* nng's: readable while a message waits */
@@ -867,12 +867,15 @@ void link_set_on_up(struct link *l, link_up_f on_up)
 
 int link_failures(struct link *l, char *buf, size_t size)
 {
-    static const char *names[] = {"auth", "protocol", "reject", "refused"};
+    static const char *names[] = {"auth", "protocol", "reject", "refused", "timedout",
+                                  "other"};
     static const char *why[] = {
         "refused by TLS (certificate not signed by this instance's CA?)",
         "refused: not the same protocol",
         "refused by the peer",
         "connection refused (is the peer up?)",
+        "timed out",
+        "failed (network or TLS error)",
     };
     nng_stat *all = NULL, *mine = NULL;
     int total = 0;
@@ -884,7 +887,7 @@ int link_failures(struct link *l, char *buf, size_t size)
         mine = nng_stat_find_dialer(all, l->dialer);
     else if (nng_listener_id(l->listener) > 0)
         mine = nng_stat_find_listener(all, l->listener);
-    for (int i = 0; mine && i < 4; i++) {
+    for (int i = 0; mine && i < 6; i++) {
         nng_stat *st = nng_stat_find(mine, names[i]);
         uint64_t v = st ? nng_stat_value(st) : 0;
         if (v > l->seen_fail[i]) {

@@ -13,6 +13,8 @@
  * waits for its parent before saying so in the log. */
 #define OVERLAY_DIAG_PERIOD 2.0
 #define OVERLAY_PARENT_PATIENCE 10.0
+/* A dialer neither connected nor failing for this long is stuck. */
+#define OVERLAY_DIAL_STALL 6.0
 
 struct overlay;
 
@@ -22,6 +24,7 @@ struct edge {
     struct link *l;
     bool joined;                /* parent edge: its hello was accepted */
     char last_fail[256];        /* the last failure logged */
+    double progress;            /* kid: last time its dialer connected or failed */
 };
 
 struct overlay {
@@ -241,6 +244,12 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
         return;
     }
     int dst = (int)json_integer_value(to), src = (int)json_integer_value(from);
+    /* a parent speaks first: nothing it sends counts before its hello */
+    if (via == &ov->parent && !ov->parent.joined && strcmp(type, "hello")) {
+        syslog(LOG_WARNING, "overlay: dropped a '%.32s' message from a parent that has not "
+               "said hello", type);
+        return;
+    }
     if (dst < 0 || dst >= ov->bs->size || src < 0 || src >= ov->bs->size) {
         syslog(LOG_WARNING, "overlay: dropped a '%.32s' message for rank %d from %d", type,
                dst, src);
@@ -323,6 +332,25 @@ static void on_parent_down(void *arg)
     }
 }
 
+static void on_kid_up(void *arg);
+static void on_kid_down(void *arg);
+static void on_edge_msg(void *arg, json_t *msg);
+
+static void redial(struct overlay *ov, struct edge *e)
+{
+    struct errmsg err = {""};
+    syslog(LOG_INFO, "overlay: rank %d at %s: no connection and no answer for %.0f s: dialing "
+           "again", e->rank, ov->bs->brokers[e->rank].connect, OVERLAY_DIAL_STALL);
+    link_destroy(e->l);
+    e->l = link_dial_url(ov->loop, ov->bs->brokers[e->rank].connect, &ov->tls, on_edge_msg,
+                         on_kid_down, e, &err);
+    if (e->l)
+        link_set_on_up(e->l, on_kid_up);
+    else
+        syslog(LOG_ERR, "overlay: rank %d: %s", e->rank, err.text);
+    e->progress = ev_now(ov->loop);
+}
+
 static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
 {
     struct overlay *ov = arg;
@@ -330,19 +358,29 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
     (void)id;
     for (int i = 0; i < ov->nkids; i++) {
         struct edge *e = &ov->kids[i];
-        if (!e->l || link_connected(e->l) || link_failures(e->l, buf, sizeof(buf)) == 0)
+        if (e->l && link_connected(e->l)) {
+            e->progress = ev_now(loop);
             continue;
-        if (strcmp(buf, e->last_fail)) {
-            syslog(LOG_ERR, "overlay: rank %d at %s: %s", e->rank,
-                   ov->bs->brokers[e->rank].connect, buf);
-            snprintf(e->last_fail, sizeof(e->last_fail), "%s", buf);
-            if (strstr(buf, "TLS")) {
-                json_t *up = json_pack("{s:s s:[i] s:s}", "type", "refused", "ranks", e->rank,
-                                       "why", buf);
-                if (up)
-                    overlay_send(ov, 0, up);
-                json_decref(up);
-            }
+        }
+        if (e->l && link_failures(e->l, buf, sizeof(buf)) == 0) {
+            /* nng 1.5.2's dialer can stall for good in a TLS handshake the
+             * peer refused: neither connected nor failing; dial afresh */
+            if (ev_now(loop) - e->progress > OVERLAY_DIAL_STALL)
+                redial(ov, e);
+            continue;
+        }
+        e->progress = ev_now(loop);
+        if (!e->l || !strcmp(buf, e->last_fail))
+            continue;
+        syslog(LOG_ERR, "overlay: rank %d at %s: %s", e->rank, ov->bs->brokers[e->rank].connect,
+               buf);
+        snprintf(e->last_fail, sizeof(e->last_fail), "%s", buf);
+        if (strstr(buf, "TLS")) {
+            json_t *up = json_pack("{s:s s:[i] s:s}", "type", "refused", "ranks", e->rank,
+                                   "why", buf);
+            if (up)
+                overlay_send(ov, 0, up);
+            json_decref(up);
         }
     }
     if (ov->rank > 0) {
@@ -433,6 +471,7 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
         struct edge *e = &ov->kids[i];
         e->ov = ov;
         e->rank = ov->first_kid + i;
+        e->progress = ev_now(loop);
         e->l = link_dial_url(loop, bs->brokers[e->rank].connect, &ov->tls, on_edge_msg,
                              on_kid_down, e, err);
         if (!e->l)

@@ -389,3 +389,65 @@ attributes:
     duration: ${4:-60}
 EOF
 }
+
+# ---------------------------------------------------------------- overlay
+# overlay_start N FANOUT [CORES]: N brokers of one multi-node instance on
+# this machine (tcp on 127.0.0.1, insecure unless $OVERLAY_TLS names a
+# `fluxfs keygen` directory), each with a one-node R of CORES cores (2) named
+# n0..n{N-1}: state $T/s$i, mount $T/m$i, log $T/log$i. Returns once every
+# broker is mounted (not joined: see overlay_wait_up). Sets MNT to the
+# leader's tree and OVERLAY_PORT to rank 0's port (rank i: +i).
+overlay_write_boot() {    # overlay_write_boot N FANOUT TLSDIR > FILE
+	local i sep= scheme=tcp
+	[ -n "$3" ] && scheme=tls+tcp
+	printf '{"version": 1, "fanout": %d,' "$2"
+	if [ -n "$3" ]; then
+		printf ' "tls": {"ca": "%s/ca.pem", "cert": "%s/cert.pem", "key": "%s/key.pem"},' "$3" "$3" "$3"
+	else
+		printf ' "insecure": true,'
+	fi
+	printf ' "brokers": ['
+	for ((i = 0; i < $1; i++)); do
+		printf '%s\n  {"host": "n%d", "bind": "%s://127.0.0.1:%d", "connect": "%s://127.0.0.1:%d"}' \
+			"$sep" "$i" "$scheme" $((OVERLAY_PORT + i)) "$scheme" $((OVERLAY_PORT + i))
+		sep=,
+	done
+	printf ']}\n'
+}
+overlay_start_rank() {    # overlay_start_rank I [BOOTFILE]: (re)start broker I
+	local i=$1 boot=${2:-$T/boot.json} k
+	mkdir -p "$T/s$i" "$T/m$i"
+	"$FLUXFSD" -f --bootstrap "$boot" --rank "$i" -s "$T/s$i" -r "$T/r$i.json" "$T/m$i" \
+		>>"$T/log$i" 2>&1 &
+	_all_pids+=($!)
+	OVERLAY_PIDS[$i]=$!
+	disown $!
+	for k in $(seq 200); do
+		is_mounted "$T/m$i" && return 0
+		sleep 0.05
+	done
+	diag "broker $i did not mount:" "$(tail -3 "$T/log$i")"
+	return 1
+}
+overlay_start() {
+	local n=$1 k=$2 cores=${3:-2} i
+	# ports: a block of our own, away from other tests running in parallel
+	OVERLAY_PORT=$((20000 + ($$ % 400) * 100))
+	OVERLAY_N=$n
+	OVERLAY_PIDS=()
+	overlay_write_boot "$n" "$k" "${OVERLAY_TLS:-}" > "$T/boot.json"
+	for ((i = 0; i < n; i++)); do
+		printf '{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0-%d"}}], "nodelist": ["n%d"]}}\n' \
+			$((cores - 1)) "$i" > "$T/r$i.json"
+	done
+	for ((i = 0; i < n; i++)); do
+		overlay_start_rank "$i" || return 1
+	done
+	MNT=$T/m0
+	DAEMON_LOG=$T/log0
+}
+# overlay_state RANK: its state as the leader sees it (status)
+overlay_state() { awk -v k="overlay.$1:" '$1 == k { sub("state=", "", $3); print $3 }' "$MNT/status"; }
+overlay_nup() { grep -c '^overlay\.[0-9]*: .* state=up ' "$MNT/status"; }
+# overlay_wait_up [SECS]: until every broker has joined
+overlay_wait_up() { wait_until "${1:-20}" sh -c "[ \"\$(grep -c '^overlay\\.[0-9]*: .* state=up ' '$MNT/status')\" = $OVERLAY_N ]"; }

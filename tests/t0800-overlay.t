@@ -1,0 +1,80 @@
+#!/bin/bash
+# A multi-node instance on this machine (doc/overlay.md): 8 brokers in a
+# tree of fanout 2 (3 levels), each with a one-node R. Nodes join with their
+# resources; a job's tasks run under the brokers of its nodes; cancel and a
+# lost broker reach them; hostile messages crash nobody.
+. "$(dirname "$0")/lib.sh"
+plan 24
+
+NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
+overlay_start 8 2 || bail_out "cannot start 8 brokers"
+ok "all 8 brokers join (status shows them up)" overlay_wait_up 30 ||
+	diag "$(grep overlay "$MNT/status")"
+is "$(sed -n 's/^overlay\.7: .* parent=\([0-9]*\) .*/\1/p' "$MNT/status")" 3 "rank 7's parent is 3 (k-ary tree, k=2)"
+is "$(sed -n 's/^overlay\.1: .* children=\(.*\)/\1/p' "$MNT/status")" "3,4" "rank 1's children are 3 and 4"
+is "$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1]))["overlay"]; print(o["size"], o["fanout"], len(o["ranks"]))' "$MNT/status.json")" \
+	"8 2 8" "status.json has the overlay"
+is "$(status_field nodes) $(status_field cores)" "8 16" "the leader's graph is the union: 8 nodes, 16 cores"
+is "$(cat "$MNT/resources/cluster0/n5/state")" "node up" "a joined node is up in resources/"
+is "$(grep -c '^overlay-rank: 5$' "$T/m5/status")" 1 "a follower's tree says its rank"
+
+# a 4-node job: one task per node, each under its node's broker
+mkjob_nodes 'echo "task $FLUX_TASK_RANK of $FLUX_JOB_SIZE on node $FLUX_TASK_NODEID/$FLUX_JOB_NNODES under $FLUXFS_MOUNT"; exit $((FLUX_TASK_RANK + 3))' 4 > four.yaml
+id=$(submit four.yaml) || bail_out "cannot submit"
+is "$(wait_job "$id" 30)" "FAILED 6" "its exit status is the largest of its tasks' (3+3)"
+out=$(jobfile "$id" stdout)
+is "$(grep -c '^task [0-3] of 4 on node [0-3]/4 under ' <<<"$out")" 4 "every task's line is in stdout"
+is "$(sed 's/.* under //' <<<"$out" | sort -u | wc -l)" 4 "the 4 tasks ran under 4 different brokers (FLUXFS_MOUNT)"
+like "$(sed 's/.* under //' <<<"$out" | sort | tr '\n' ' ')" "^$T/m0 " "one of them the leader's"
+
+# all 8 nodes, output through every level of the tree
+mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"' 8 > eight.yaml
+id=$(submit eight.yaml)
+is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job completes"
+is "$(jobfile "$id" stdout | sort -n | awk '{ sub(".*/m", "", $2); printf "%s=%s ", $1, $2 }')" \
+	"0=0 1=1 2=2 3=3 4=4 5=5 6=6 7=7 " "task r ran on node r, down to depth 3"
+
+# cancel reaches every node
+mkjob_nodes "sleep 300 # t0800-$$" 4 > long.yaml
+id=$(submit long.yaml)
+wait_state "$id" RUN 20
+# [0]: the pattern must not match the shell that runs pgrep
+ok "the 4-node job's tasks run" wait_until 10 sh -c "[ \$(pgrep -fc 'sleep 30[0] # t0800-$$') -ge 4 ]"
+echo cancel > "$MNT/jobs/$id/ctl"
+is "$(wait_job "$id" 30)" "CANCELED" "cancel ends it"
+ok "and kills its tasks under all 4 brokers" wait_until 10 sh -c "! pgrep -f 'sleep 30[0] # t0800-$$' >/dev/null"
+
+# a follower's tree is read-only for now, and says where to submit
+cp eight.yaml "$T/m5/queue/x.yaml" 2>/dev/null
+like "$(tail -1 "$T/m5/queue/errors")" "rank 5 of a multi-node instance: submit on the leader" \
+	"cp on a follower's tree is refused with the reason"
+
+# a lost broker: its node goes down, the job on it fails, the rest keep going
+mkjob_nodes "sleep 300 # t0800-$$" 8 > all.yaml
+id=$(submit all.yaml)
+wait_state "$id" RUN 20
+kill -9 "${OVERLAY_PIDS[7]}"
+ok "killing rank 7 makes it lost" wait_until 10 sh -c "grep -q '^overlay.7: .* state=lost' '$MNT/status'"
+like "$(wait_job "$id" 30)" "^(FAILED|CANCELED)" "a job on it ends" 
+is "$(cat "$MNT/resources/cluster0/n7/state")" "node down" "its node is down"
+
+# hostile input: rank 7's listener has no parent now; anyone may dial it
+# (insecure), but nothing it sends before a hello counts, and garbage
+# crashes nobody
+fusermount3 -uz "$T/m7" 2>/dev/null
+overlay_start_rank 7 || bail_out "cannot restart rank 7"
+kill -9 "${OVERLAY_PIDS[3]}"
+wait_until 10 sh -c "grep -q '^overlay.3: .* state=lost' '$MNT/status'"
+# (pair0 takes one peer: until rank 7 has seen rank 3 go, a dialer is not read)
+wait_until 10 grep -q "lost the link to parent rank 3" "$T/log7"
+port7=$((OVERLAY_PORT + 7))
+"$NNG_SEND" "tcp://127.0.0.1:$port7" 'not json' '{"type":"exec.start","from":0,"to":7,"id":1}' \
+	'{"type":"hello","v":99,"name":"fluxfs","you":7,"from":3,"to":7}' '{"x":' \
+	"$(head -c 100000 /dev/zero | tr '\0' 'x')" >/dev/null 2>&1
+ok "rank 7 survives malformed and unexpected messages" kill -0 "${OVERLAY_PIDS[7]}"
+like "$(cat "$T/log7")" "refusing parent \(rank 3\): protocol version 99" "a hello of another version is refused and logged"
+fusermount3 -uz "$T/m3" 2>/dev/null
+overlay_start_rank 3 || bail_out "cannot restart rank 3"
+ok "ranks 3 and 7 rejoin" overlay_wait_up 30
+id=$(submit eight.yaml)
+is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job runs again"
