@@ -8,7 +8,7 @@
 EX=$REPO/mount-examples
 export FLUXFS_MOUNT=$MNT
 export TMPDIR=$T	# dependency-chain.sh's work directory
-plan 55
+plan 58
 
 ok "every example is listed in mount-examples/README.md" bash -c '
 rc=0
@@ -206,3 +206,13 @@ ok "fstab: the daemon exits after umount" _wait_gone "${pid2:-0}" 10
 nok "fstab: nothing mounted on MNT" is_mounted "$MNT2"
 
 ok "unmount the first instance" fluxfs_stop
+
+# overlay-localhost.sh: a 3-broker instance on this machine, over TLS
+export OVERLAY_DIR=$T/ovl OVERLAY_PORT=$((30000 + ($$ % 300) * 100))
+export FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
+omnt=$("$EX/overlay-localhost.sh" start 3 2>"$T/ovl.err")
+is "$omnt" "$T/ovl/mnt0" "overlay-localhost.sh start 3 prints the leader's tree" || diag "$(cat "$T/ovl.err")"
+is "$(timeout 20 "$FLUXFS" -m "$omnt" run -N 3 sh -c 'echo $FLUX_TASK_RANK' 2>&1 | sort | tr '\n' ' ')" \
+	"0 1 2 " "a 3-node job runs across its brokers"
+"$EX/overlay-localhost.sh" stop
+ok "overlay-localhost.sh stop unmounts every broker" wait_until 10 sh -c "! grep -q ' $T/ovl/' /proc/mounts"
