@@ -57,6 +57,10 @@ struct exec_ops {
     /* Every task has exited (and remaining output was delivered).
      * status = the largest task status: exit code, or 128+signal. */
     void (*finished)(void *arg, uint64_t id, int status);
+    /* A job that spans brokers (fsd/cluster.h): the tasks under broker rank
+     * started (started true, status 0) or all exited (status as above).
+     * NULL-able; this machine's launcher never calls it. */
+    void (*node)(void *arg, uint64_t id, int rank, bool started, int status);
 };
 
 /* Starts the launcher thread that forks the tasks (the loop never waits

@@ -23,6 +23,7 @@ struct cxjob {
     int nranks;
     int pending;
     int status;                 /* largest so far */
+    bool multi;                 /* spans brokers: node events */
     struct cxjob *next;
 };
 
@@ -85,6 +86,8 @@ static void part_done(struct cx *x, uint64_t id, int rank, int status)
         j->done[i] = true;
         if (status > j->status)
             j->status = status;
+        if (j->multi && x->cb->node)
+            x->cb->node(x->cb_arg, id, rank, false, status);
         if (--j->pending == 0) {
             *pp = j->next;
             int st = j->status;
@@ -176,6 +179,7 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
         }
     }
     j->pending = j->nranks;
+    j->multi = remote;
     j->next = NULL;
     *cx_slot(x, job->id) = j;
     for (int i = 0; i < j->nranks; i++) {
@@ -196,6 +200,8 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
             }
             rc = remote && !tasks ? -ENOMEM : executor_start(x->local, &mine, err);
             free(tasks);
+            if (rc == 0 && remote && x->cb->node)
+                x->cb->node(x->cb_arg, job->id, me, true, 0);
         } else {
             json_t *msg = start_msg(job, r);
             rc = msg ? overlay_send(x->c->ov, r, msg) : -ENOMEM;
@@ -368,6 +374,9 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
         free(buf);
     } else if (!strcmp(type, "exec.finished")) {
         part_done(x, id, from, (int)json_integer_value(json_object_get(msg, "status")));
+    } else if (!strcmp(type, "exec.started")) {
+        if (*cx_slot(x, id) && x->cb->node)
+            x->cb->node(x->cb_arg, id, from, true, 0);
     }
 }
 
@@ -489,6 +498,11 @@ static void follower_start(struct cluster *c, int from, json_t *msg)
             c->fjobs = j->next;
             c->nfjobs--;
             free(j);
+        } else {
+            json_t *ack = json_pack("{s:s s:I}", "type", "exec.started", "id", (json_int_t)id);
+            if (ack)
+                overlay_send(c->ov, from, ack);
+            json_decref(ack);
         }
     }
     for (size_t t = 0; cpus && t < ntasks; t++)

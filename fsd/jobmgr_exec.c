@@ -99,7 +99,20 @@ static void on_finished(void *arg, uint64_t id, int status)
     }
 }
 
+/* A job across brokers: each node's start and finish in its eventlog. */
+static void on_node(void *arg, uint64_t id, int rank, bool started, int status)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job || job->state != JOB_RUN)
+        return;
+    jm_post_event(m, job, started ? "node-start" : "node-finish",
+                  started ? json_pack("{s:i}", "rank", rank)
+                          : json_pack("{s:i s:i}", "rank", rank, "status", status));
+}
+
 const struct exec_ops jm_exec_ops = {
+    .node = on_node,
     .output = on_output,
     .finished = on_finished,
 };

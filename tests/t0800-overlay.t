@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 25
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -26,6 +26,8 @@ out=$(jobfile "$id" stdout)
 is "$(grep -c '^task [0-3] of 4 on node [0-3]/4 under ' <<<"$out")" 4 "every task's line is in stdout"
 is "$(sed 's/.* under //' <<<"$out" | sort -u | wc -l)" 4 "the 4 tasks ran under 4 different brokers (FLUXFS_MOUNT)"
 like "$(sed 's/.* under //' <<<"$out" | sort | tr '\n' ' ')" "^$T/m0 " "one of them the leader's"
+is "$(event_names "$id" | grep -o 'start.*finish' | tr ' ' '\n' | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
+	"finish=1 node-finish=4 node-start=4 start=1 " "its eventlog has each node's start and finish, between start and finish"
 
 # all 8 nodes, output through every level of the tree
 mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"' 8 > eight.yaml

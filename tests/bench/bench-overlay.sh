@@ -1,0 +1,98 @@
+#!/bin/bash
+# bench-overlay.sh - a multi-node instance of N brokers on this machine
+# (doc/overlay.md), for each N given (default 16 64): how long they take to
+# join, a `true` job with one task on every broker, 1,000 one-core `true`
+# jobs through the leader, and memory per broker. Each broker is a node of
+# one core (R) on 127.0.0.1 over plain tcp (insecure; TLS adds a handshake
+# per link at join only). The physical ceiling beside it: forking and
+# reaping N `true` processes from one shell. Not a test: the machine is
+# shared and noisy; the load is printed before and after.
+#
+#   BUILD=build FANOUT=32 tests/bench/bench-overlay.sh [N...]
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+B=$REPO/$BUILD
+FLUXFSD=$B/fsd/fluxfsd
+FLUXFS=$B/tools/fluxfs
+K=${FANOUT:-32}
+PORT=${PORT:-21000}
+T=$(mktemp -d /tmp/fluxfs-bench-overlay.XXXXXX)
+stop_all() {
+	for m in $(ls -d "$T"/m* 2>/dev/null | sort -rV); do
+		fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true
+	done
+	for _ in $(seq 100); do
+		pgrep -f "fluxfsd --bootstrap $T/" >/dev/null || break
+		sleep 0.1
+	done
+	pkill -9 -f "fluxfsd --bootstrap $T/" 2>/dev/null || true
+}
+trap 'stop_all; rm -rf "$T"' EXIT
+now() { date +%s.%N; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+rss_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+depth() { local d=0 r=$(($1 - 1)); while [ "$r" -gt 0 ]; do r=$(((r - 1) / K)); d=$((d + 1)); done; echo "$d"; }
+
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s\n' brokers depth start_ms join_ms \
+	run_N_ms ceiling_N_ms "1000_jobs/s" leader_MB follower_MB
+[ $# -eq 0 ] && set -- 16 64
+for N in "$@"; do
+	rm -rf "${T:?}"/*
+	{
+		printf '{"insecure": true, "fanout": %d, "brokers": [' "$K"
+		for ((i = 0; i < N; i++)); do
+			[ "$i" -gt 0 ] && printf ','
+			printf '{"host": "n%d", "bind": "tcp://127.0.0.1:%d", "connect": "tcp://127.0.0.1:%d"}' \
+				"$i" $((PORT + i)) $((PORT + i))
+		done
+		printf ']}\n'
+	} > "$T/boot.json"
+	t0=$(now)
+	for ((i = 0; i < N; i++)); do
+		mkdir -p "$T/s$i" "$T/m$i"
+		printf '{"version":1,"execution":{"R_lite":[{"rank":"0","children":{"core":"0"}}],"nodelist":["n%d"]}}\n' \
+			"$i" > "$T/r$i.json"
+		"$FLUXFSD" --bootstrap "$T/boot.json" --rank "$i" -s "$T/s$i" -r "$T/r$i.json" "$T/m$i" \
+			2>/dev/null
+	done
+	t1=$(now)
+	while [ "$(grep -c '^overlay\.[0-9]*: .* state=up ' "$T/m0/status")" != "$N" ]; do
+		sleep 0.01
+	done
+	t2=$(now)
+	# one task on every broker, end to end (submit, launch down the tree,
+	# output and exit back up), best of 3
+	best=
+	for _ in 1 2 3; do
+		a=$(now)
+		"$FLUXFS" -m "$T/m0" run -N "$N" true
+		b=$(now)
+		x=$(ms "$a" "$b")
+		[ -z "$best" ] || [ "$x" -lt "$best" ] && best=$x
+	done
+	a=$(now)
+	for ((i = 0; i < N; i++)); do /bin/true & done
+	wait
+	b=$(now)
+	ceil=$(ms "$a" "$b")
+	# 1,000 one-core jobs through the leader, spread over every node
+	a=$(now)
+	"$FLUXFS" -m "$T/m0" submit --cc=1-1000 true > "$T/ids"
+	"$FLUXFS" -m "$T/m0" wait --all > /dev/null
+	b=$(now)
+	rate=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
+	lpid=$(pgrep -f "fluxfsd --bootstrap $T/boot.json --rank 0 " | head -1)
+	lmb=$(awk -v k="$(rss_kb "$lpid")" 'BEGIN { printf "%.1f", k / 1024 }')
+	fmb=$(for p in $(pgrep -f "fluxfsd --bootstrap $T/boot.json --rank [1-9]"); do rss_kb "$p"; done |
+		sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", NR ? v[int((NR + 1) / 2)] / 1024 : 0 }')
+	printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s\n' "$N" "$(depth "$N")" "$(ms "$t0" "$t1")" \
+		"$(ms "$t0" "$t2")" "$best" "$ceil" "$rate" "$lmb" "$fmb"
+	stop_all
+done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# start_ms: starting every broker (each returns once mounted); join_ms: from the"
+echo "# first start until the leader's status shows all up; run_N_ms: fluxfs run -N N true"
+echo "# (best of 3); ceiling_N_ms: fork+exec+wait of N true from one shell; MB: RssAnon"
+echo "# (followers: median)."
