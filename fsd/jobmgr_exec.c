@@ -106,6 +106,11 @@ static void on_node(void *arg, uint64_t id, int rank, bool started, int status)
     struct job *job = jobmgr_lookup(m, id);
     if (!job || job->state != JOB_RUN)
         return;
+    if (started && !job->start_posted) {
+        /* this node's tasks started inside executor_start(): after "start" */
+        job->node_start_early = rank;
+        return;
+    }
     jm_post_event(m, job, started ? "node-start" : "node-finish",
                   started ? json_pack("{s:i}", "rank", rank)
                           : json_pack("{s:i s:i}", "rank", rank, "status", status));
@@ -153,6 +158,8 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             syslog(LOG_WARNING, "jobs are contained by process groups only (no cgroup: %s): "
                    "a task that detaches (setsid) may outlive its job", strerror(-crc));
         }
+        job->start_posted = false;
+        job->node_start_early = -1;
         struct exec_job ej = {
             .id = job->id,
             .idstr = job->idstr,
@@ -177,6 +184,9 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         return;
     }
     jm_post_event(m, job, "start", NULL);
+    job->start_posted = true;
+    if (job->node_start_early >= 0)
+        jm_post_event(m, job, "node-start", json_pack("{s:i}", "rank", job->node_start_early));
     if (job->js->duration > 0)
         job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
 }
