@@ -15,6 +15,8 @@
 #define OVERLAY_PARENT_PATIENCE 10.0
 /* A dialer neither connected nor failing for this long is stuck. */
 #define OVERLAY_DIAL_STALL 6.0
+/* A child that does not answer our hello this long is not reading us. */
+#define OVERLAY_HELLO_WAIT 3.0
 
 struct overlay;
 
@@ -25,6 +27,7 @@ struct edge {
     bool joined;                /* parent edge: its hello was accepted */
     char last_fail[256];        /* the last failure logged */
     double progress;            /* kid: last time its dialer connected or failed */
+    double hello_at;            /* kid: when we said hello, 0 once it joined */
 };
 
 struct overlay {
@@ -42,6 +45,7 @@ struct overlay {
     enum overlay_state *state;  /* leader: by rank */
     char **why;                 /* leader: by rank, the last reason */
     uint64_t timer;
+    bool join_pending;          /* our join could not go yet (the link was not up) */
     double since;               /* when we started waiting for a parent */
     bool told_waiting;
 };
@@ -149,8 +153,12 @@ static void send_joins(struct overlay *ov)
 {
     json_t *mine = json_pack("{s:s s:i s:O}", "type", "join", "rank", ov->rank, "info",
                              ov->join_info);
-    if (mine)
-        overlay_send(ov, 0, mine);
+    int rc = mine ? overlay_send(ov, 0, mine) : -ENOMEM;
+    /* a message can be read before nng has told us its connection is up:
+     * then the join goes when it has (on_parent_up) */
+    ov->join_pending = rc == -EHOSTUNREACH;
+    if (rc < 0 && rc != -EHOSTUNREACH)
+        syslog(LOG_ERR, "overlay: cannot send our join: %s", strerror(-rc));
     json_decref(mine);
     for (int r = 0; r < ov->bs->size; r++)
         if (ov->joins[r])
@@ -255,6 +263,9 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
                dst, src);
         return;
     }
+    if (!strcmp(type, "join") && via && via != &ov->parent
+        && json_integer_value(json_object_get(msg, "rank")) == via->rank)
+        via->hello_at = 0;
     /* joins going up are remembered, to be told again after a reconnect */
     if (!strcmp(type, "join") && ov->rank != 0 && via != &ov->parent) {
         int r = (int)json_integer_value(json_object_get(msg, "rank"));
@@ -307,6 +318,7 @@ static void on_kid_up(void *arg)
                               e->rank);
     if (hello && edge_send(e, hello) < 0)
         syslog(LOG_WARNING, "overlay: cannot greet rank %d", e->rank);
+    e->hello_at = ev_now(ov->loop);
     json_decref(hello);
 }
 
@@ -316,6 +328,15 @@ static void on_kid_down(void *arg)
     char why[96];
     snprintf(why, sizeof(why), "its link to rank %d went down", e->ov->rank);
     subtree_lost(e->ov, e->rank, why);
+}
+
+static void send_joins(struct overlay *ov);
+
+static void on_parent_up(void *arg)
+{
+    struct edge *e = arg;
+    if (e->joined && e->ov->join_pending)
+        send_joins(e->ov);
 }
 
 static void on_parent_down(void *arg)
@@ -339,8 +360,10 @@ static void on_edge_msg(void *arg, json_t *msg);
 static void redial(struct overlay *ov, struct edge *e)
 {
     struct errmsg err = {""};
-    syslog(LOG_INFO, "overlay: rank %d at %s: no connection and no answer for %.0f s: dialing "
-           "again", e->rank, ov->bs->brokers[e->rank].connect, OVERLAY_DIAL_STALL);
+    if (!e->hello_at)
+        syslog(LOG_INFO, "overlay: rank %d at %s: no connection and no answer for %.0f s: "
+               "dialing again", e->rank, ov->bs->brokers[e->rank].connect, OVERLAY_DIAL_STALL);
+    e->hello_at = 0;
     link_destroy(e->l);
     e->l = link_dial_url(ov->loop, ov->bs->brokers[e->rank].connect, &ov->tls, on_edge_msg,
                          on_kid_down, e, &err);
@@ -360,6 +383,13 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
         struct edge *e = &ov->kids[i];
         if (e->l && link_connected(e->l)) {
             e->progress = ev_now(loop);
+            /* nng 1.5.2's pair0 can leave a connection half open (we write,
+             * nobody reads): no join after our hello means dial again */
+            if (e->hello_at > 0 && ev_now(loop) - e->hello_at > OVERLAY_HELLO_WAIT) {
+                syslog(LOG_WARNING, "overlay: rank %d did not answer hello in %.0f s",
+                       e->rank, OVERLAY_HELLO_WAIT);
+                redial(ov, e);
+            }
             continue;
         }
         if (e->l && link_failures(e->l, buf, sizeof(buf)) == 0) {
@@ -461,6 +491,7 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
                                        &ov->parent, err);
         if (!ov->parent.l)
             goto error;
+        link_set_on_up(ov->parent.l, on_parent_up);
     }
     ov->first_kid = bootstrap_first_child(bs, rank, &ov->nkids);
     if (ov->nkids > 0 && !(ov->kids = calloc((size_t)ov->nkids, sizeof(*ov->kids)))) {

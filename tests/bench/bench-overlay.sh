@@ -58,9 +58,12 @@ for N in "$@"; do
 			2>/dev/null
 	done
 	t1=$(now)
-	while [ "$(grep -c '^overlay\.[0-9]*: .* state=up ' "$T/m0/status")" != "$N" ]; do
+	for ((w = 0; w < 12000; w++)); do
+		up=$(grep -c '^overlay\.[0-9]*: .* state=up ' "$T/m0/status")
+		[ "$up" = "$N" ] && break
 		sleep 0.01
 	done
+	[ "$up" = "$N" ] || { echo "# only $up of $N joined in 120 s:" >&2; grep -v 'state=up' "$T/m0/status" | grep overlay | head -5 >&2; continue; }
 	t2=$(now)
 	# one task on every broker, end to end (submit, launch down the tree,
 	# output and exit back up), best of 3
