@@ -545,7 +545,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         if (ino == VFS_I_ROOT)
             vfs_root_readdir(v, &db, off);
         else if (vfs_queue_is_dir(ino))
-            vfs_queue_readdir(v, &db, ino, off);
+            vfs_queue_readdir(v, &db, ino, off, fuse_req_ctx(req)->uid);
         else if (ino == VFS_I_JOBS)
             vfs_jobs_readdir(v, &db, ino, off);
         else if (ino == VFS_I_RESOURCES)

@@ -241,7 +241,8 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
 /* vfs_queue.c: queue/ and queue/drafts/ (dir is VFS_I_QUEUE or VFS_I_QDRAFTS) */
 bool vfs_queue_is_dir(fuse_ino_t ino);
 void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name);
-void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off);
+void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off,
+                       uid_t uid);
 void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name,
                       mode_t mode, struct fuse_file_info *fi);
 void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -279,7 +280,7 @@ int vfs_attr_change(struct vfs *v, fuse_req_t req, struct vfs_attr *a, const str
 /* Write or truncate an in-memory file of at most VFS_SUBMIT_MAX bytes. */
 int vfs_buf_write(struct strbuf *sb, const char *buf, size_t size, off_t off);
 int vfs_buf_truncate(struct strbuf *sb, off_t size);
-struct vfs_scratch *vfs_scratch_find(struct vfs *v, fuse_ino_t dir, const char *name);
+struct vfs_scratch *vfs_scratch_find(struct vfs *v, fuse_ino_t dir, const char *name, uid_t uid);
 /* Any scratch file the kernel may still name, unlinked ones included. */
 struct vfs_scratch *vfs_scratch_by_ino(struct vfs *v, fuse_ino_t ino);
 /* Make dir/name for the caller (lookup count 0). 0 or -EEXIST, -EDQUOT, -ENOMEM. */

@@ -111,7 +111,7 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         vfs_reply_entry(req, &st, VFS_TTL_NONE);
         return;
     }
-    struct vfs_scratch *s = vfs_scratch_find(v, dir, name);
+    struct vfs_scratch *s = vfs_scratch_find(v, dir, name, fuse_req_ctx(req)->uid);
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
@@ -121,7 +121,8 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     vfs_reply_entry(req, &st, VFS_TTL_NONE);
 }
 
-void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off)
+void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off,
+                       uid_t uid)
 {
     static const struct { const char *name; fuse_ino_t ino; mode_t mode; } fixed[] = {
         { "drafts", VFS_I_QDRAFTS, S_IFDIR },
@@ -144,7 +145,8 @@ void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off
     for (;;) {
         struct vfs_scratch *best = NULL;
         for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-            if (s->dir == dir && s->ino >= from && (!best || s->ino < best->ino))
+            if (s->dir == dir && s->attr.uid == uid && s->ino >= from
+                && (!best || s->ino < best->ino))
                 best = s;
         if (!best || !vfs_dirbuf_add(db, best->name, best->ino, S_IFREG,
                                      VFS_NUM(best->ino) + first + 1))
@@ -359,6 +361,11 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             return -EACCES;
         bool writable = vfs_scratch_may(v, s, fuse_req_ctx(req)->uid, O_WRONLY);
         uid_t was = s->attr.uid;
+        /* given to another user: its name must be free in their names */
+        struct vfs_scratch *clash = (rest & FUSE_SET_ATTR_UID) && in->st_uid != was
+                                  ? vfs_scratch_find(v, s->dir, s->name, in->st_uid) : NULL;
+        if (clash && fuse_req_ctx(req)->uid == 0)
+            return -EEXIST;
         if (rest && (rc = vfs_attr_change(v, req, &s->attr, in, rest, true, writable)) < 0)
             return rc;
         if (s->attr.uid != was) {
@@ -701,7 +708,7 @@ void vfs_queue_unlink(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         fuse_reply_err(req, g ? 0 : ENOENT);
         return;
     }
-    struct vfs_scratch *s = vfs_scratch_find(v, dir, name);
+    struct vfs_scratch *s = vfs_scratch_find(v, dir, name, uid);
     if (!s) {
         fuse_reply_err(req, ENOENT);
         return;
@@ -718,7 +725,8 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
                       fuse_ino_t newdir, const char *newname, unsigned int flags)
 {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    struct vfs_scratch *s = is_scratch_name(dir, name) ? vfs_scratch_find(v, dir, name) : NULL;
+    struct vfs_scratch *s = is_scratch_name(dir, name) ? vfs_scratch_find(v, dir, name, ctx->uid)
+                                                       : NULL;
     int rc;
 
     if (!s) {

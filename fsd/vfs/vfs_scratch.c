@@ -47,10 +47,12 @@ void vfs_attr_stat(struct vfs *v, const struct vfs_attr *a, fuse_ino_t ino, off_
     st->st_ctim = a->ctime;
 }
 
-struct vfs_scratch *vfs_scratch_find(struct vfs *v, fuse_ino_t dir, const char *name)
+/* Scratch names are per user: two users' ".draft" are two files, each
+ * seen by its owner alone (lookups are never cached: VFS_TTL_NONE). */
+struct vfs_scratch *vfs_scratch_find(struct vfs *v, fuse_ino_t dir, const char *name, uid_t uid)
 {
     for (struct vfs_scratch *s = v->scratch; s; s = s->next)
-        if (s->dir == dir && strcmp(s->name, name) == 0)
+        if (s->dir == dir && s->attr.uid == uid && strcmp(s->name, name) == 0)
             return s;
     return NULL;
 }
@@ -136,7 +138,7 @@ int vfs_scratch_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char
                           mode_t mode, struct vfs_scratch **out)
 {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    if (vfs_scratch_find(v, dir, name))
+    if (vfs_scratch_find(v, dir, name, ctx->uid))
         return -EEXIST;
     if (scratch_count(v, ctx->uid) >= SCRATCH_MAX_PER_USER)
         return -EDQUOT;
@@ -250,7 +252,7 @@ int vfs_scratch_rename(struct vfs *v, fuse_req_t req, struct vfs_scratch *s, fus
                           const char *newname, unsigned int flags)
 {
     uid_t uid = fuse_req_ctx(req)->uid;
-    struct vfs_scratch *old = vfs_scratch_find(v, dir, newname);
+    struct vfs_scratch *old = vfs_scratch_find(v, dir, newname, s->attr.uid);
     if (old == s)
         return 0;
     if (old && (flags & RENAME_NOREPLACE))
