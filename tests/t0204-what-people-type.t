@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 183
+plan 187
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -223,6 +223,14 @@ ok "nobody's touch makes a z.yaml of nobody's own" nobody touch "$D/z.yaml"
 is "$(cat "$D/z.yaml") $(nobody stat -c %s "$D/z.yaml") $(ls "$D" | grep -c z.yaml)" "mine 0 1" \
 	"root's is untouched, nobody's is empty, and root lists only its own"
 nobody rm -f "$D/z.yaml"
+# two users, one scratch name: two files
+echo "root's" > "$Q/.same"
+nobody sh -c "echo nobody\'s > '$Q/.same'"
+is "$(cat "$Q/.same") / $(nobody cat "$Q/.same")" "root's / nobody's" "two users' .same are two files"
+is "$(ls -a "$Q" | grep -c '^\.same$') $(nobody ls -a "$Q" | grep -c '^\.same$')" "1 1" "each lists one: their own"
+ok "each removes their own" sh -c "rm '$Q/.same' && ! test -e '$Q/.same'"
+is "$(nobody cat "$Q/.same")" "nobody's" "... the other's stays"
+nobody rm -f "$Q/.same"
 cp -p job.yaml "$D/p.yaml"
 is "$(stat -c %Y "$D/p.yaml")" "$(stat -c %Y job.yaml)" "cp -p into drafts/ keeps the mtime"
 rm -f "$D/z.yaml" "$D/p.yaml"
