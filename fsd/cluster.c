@@ -9,6 +9,7 @@
 
 #include "common/base64.h"
 #include "fsd/cluster.h"
+#include "fsd/cluster_msg.h"
 #include "fsd/overlay.h"
 
 #define CX_BUCKETS 1024
@@ -441,60 +442,23 @@ static const struct exec_ops follower_ops = {
 static void follower_start(struct cluster *c, int from, json_t *msg)
 {
     struct errmsg err = {""};
-    json_t *argv_j = json_object_get(msg, "argv"), *tasks_j = json_object_get(msg, "tasks");
+    struct cluster_start cs;
     uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
-    size_t nargs = json_array_size(argv_j), ntasks = json_array_size(tasks_j);
-    const char **argv = calloc(nargs + 1, sizeof(char *));
-    struct exec_task *tasks = calloc(ntasks ? ntasks : 1, sizeof(*tasks));
-    int **cpus = calloc(ntasks ? ntasks : 1, sizeof(int *));
-    int rc = argv && tasks && cpus ? 0 : -ENOMEM;
-    json_t *env = json_object_get(msg, "env");
-    const char *idstr = json_string_value(json_object_get(msg, "idstr"));
-    if (rc == 0 && (nargs == 0 || ntasks == 0 || !idstr || *fjob_slot(c, id)
-                    || (env && !json_is_object(env))))
-        rc = errmsg_set(&err, -EINVAL, "a malformed exec.start");
-    for (size_t i = 0; rc == 0 && i < nargs; i++)
-        if (!(argv[i] = json_string_value(json_array_get(argv_j, i))))
-            rc = errmsg_set(&err, -EINVAL, "exec.start: argv[%zu] is not a string", i);
-    for (size_t t = 0; rc == 0 && t < ntasks; t++) {
-        json_t *e = json_array_get(tasks_j, t), *cl = json_array_get(e, 3);
-        size_t nc = json_array_size(cl);
-        if (json_array_size(e) != 4 || !(cpus[t] = calloc(nc ? nc : 1, sizeof(int)))) {
-            rc = errmsg_set(&err, -EINVAL, "exec.start: a malformed task");
-            break;
-        }
-        tasks[t].rank = (int)json_integer_value(json_array_get(e, 0));
-        tasks[t].nodeid = (int)json_integer_value(json_array_get(e, 1));
-        tasks[t].localid = (int)json_integer_value(json_array_get(e, 2));
-        for (size_t k = 0; k < nc; k++)
-            cpus[t][k] = (int)json_integer_value(json_array_get(cl, k));
-        tasks[t].ncpus = (int)nc;
-        tasks[t].cpus = cpus[t];
-    }
+    int rc = cluster_start_decode(msg, &cs, &err);
+    if (rc == 0 && *fjob_slot(c, id))
+        rc = errmsg_set(&err, -EEXIST, "exec.start: job %llu runs here already",
+                        (unsigned long long)id);
     struct fjob *j = rc == 0 ? calloc(1, sizeof(*j)) : NULL;
     if (rc == 0 && !j)
         rc = -ENOMEM;
     if (rc == 0) {
-        struct exec_job ej = {
-            .id = id,
-            .idstr = idstr,
-            .argv = (char *const *)argv,
-            .cwd = json_string_value(json_object_get(msg, "cwd")),
-            .environment = env,
-            .nnodes = (int)json_integer_value(json_object_get(msg, "nnodes")),
-            .ntasks = (int)ntasks,
-            .size = (int)json_integer_value(json_object_get(msg, "ntasks")),
-            .tasks = tasks,
-            .mount = c->cfg.mount,
-            .uid = (uid_t)json_integer_value(json_object_get(msg, "uid")),
-            .gid = (gid_t)json_integer_value(json_object_get(msg, "gid")),
-        };
+        cs.job.mount = c->cfg.mount;
         j->id = id;
         j->leader = from;
         j->next = c->fjobs;
         c->fjobs = j;
         c->nfjobs++;
-        if ((rc = executor_start(c->local, &ej, &err)) < 0) {
+        if ((rc = executor_start(c->local, &cs.job, &err)) < 0) {
             c->fjobs = j->next;
             c->nfjobs--;
             free(j);
@@ -505,11 +469,7 @@ static void follower_start(struct cluster *c, int from, json_t *msg)
             json_decref(ack);
         }
     }
-    for (size_t t = 0; cpus && t < ntasks; t++)
-        free(cpus[t]);
-    free(cpus);
-    free(tasks);
-    free(argv);
+    cluster_start_release(&cs);   /* zeroed when decoding failed */
     if (rc < 0) {
         /* the leader hears it as this node's part failing */
         syslog(LOG_ERR, "cluster: job %llu: %s", (unsigned long long)id, err.text);
