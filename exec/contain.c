@@ -1,4 +1,5 @@
-/* contain.c - a cgroup v1 freezer group per job. */
+/* contain.c - a cgroup v1 freezer group per job, and a cpuset group that
+ * holds its tasks to the cpus they were given. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,10 +13,14 @@
 #include "exec/contain.h"
 
 #define CONTAIN_ROOT "/sys/fs/cgroup/freezer/fluxfs"
+#define CPUSET_ROOT "/sys/fs/cgroup/cpuset/fluxfs"
 
 struct contain {
     char path[PATH_MAX];
     int procs_fd;
+    char cpuset[PATH_MAX];      /* the job's cpuset group, "" if none */
+    char names[PATH_MAX];       /* "<instance>/<job>", the groups' names */
+    int cpuset_fd;              /* its cgroup.procs */
 };
 
 static int mkdir_one(const char *path)
@@ -42,12 +47,13 @@ int contain_create(const char *root, const char *instance, const char *idstr,
     struct contain *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    c->procs_fd = -1;
+    c->procs_fd = c->cpuset_fd = -1;
     char procs[PATH_MAX + 16];
     if (snprintf(c->path, sizeof(c->path), "%s/%s", dir, idstr) >= (int)sizeof(c->path)) {
         free(c);
         return -ENAMETOOLONG;
     }
+    snprintf(c->names, sizeof(c->names), "%s/%s", *instance ? instance : "default", idstr);
     snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->path);
     if ((rc = mkdir_one(c->path)) < 0 ||
         ((c->procs_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0 && (rc = -errno))) {
@@ -85,6 +91,75 @@ static int write_file(const char *dir, const char *name, const char *text)
     return rc;
 }
 
+static int read_file(const char *dir, const char *name, char *buf, size_t size)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int rc = n < 0 ? -errno : 0;
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    return rc;
+}
+
+/* A cpuset group under parent: v1 gives a new one no cpus and no memory
+ * nodes, so it takes its parent's (cpus: the given list instead). */
+static int cpuset_dir(const char *parent, const char *dir, const char *cpus)
+{
+    char pcpus[4096], pmems[4096];
+    int rc = mkdir_one(dir);
+    if (rc == 0)
+        rc = read_file(parent, "cpuset.mems", pmems, sizeof(pmems));
+    if (rc == 0 && !cpus && (rc = read_file(parent, "cpuset.cpus", pcpus, sizeof(pcpus))) == 0)
+        cpus = pcpus;
+    if (rc == 0)
+        rc = write_file(dir, "cpuset.cpus", cpus);
+    if (rc == 0)
+        rc = write_file(dir, "cpuset.mems", pmems);
+    return rc;
+}
+
+int contain_set_cpus(struct contain *c, const int *cpus, int n)
+{
+    char inst[PATH_MAX], list[4096] = "";
+    const char *slash = strchr(c->names, '/');
+    size_t len = 0;
+    int rc;
+    if (c->cpuset_fd >= 0 || n <= 0 || !slash)
+        return c->cpuset_fd >= 0 ? 0 : -EINVAL;
+    for (int i = 0; i < n && len < sizeof(list) - 16; i++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i ? "," : "", cpus[i]);
+    if (snprintf(inst, sizeof(inst), "%s/%.*s", CPUSET_ROOT, (int)(slash - c->names), c->names)
+        >= (int)sizeof(inst)
+        || snprintf(c->cpuset, sizeof(c->cpuset), "%s/%s", CPUSET_ROOT, c->names)
+           >= (int)sizeof(c->cpuset))
+        return -ENAMETOOLONG;
+    if ((rc = cpuset_dir("/sys/fs/cgroup/cpuset", CPUSET_ROOT, NULL)) < 0
+        || (rc = cpuset_dir(CPUSET_ROOT, inst, NULL)) < 0
+        || (rc = cpuset_dir(inst, c->cpuset, list)) < 0)
+        goto error;
+    char procs[PATH_MAX + 16];
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->cpuset);
+    if ((c->cpuset_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        goto error;
+    }
+    return 0;
+error:
+    rmdir(c->cpuset);
+    c->cpuset[0] = '\0';
+    return rc;
+}
+
+int contain_cpuset_fd(const struct contain *c)
+{
+    return c->cpuset_fd;
+}
+
 /* The group's members, each sent SIGKILL when kill; at least 1 if the
  * group cannot be read (so that it is frozen and tried again). */
 static int members(const char *dir, bool kill_them)
@@ -107,21 +182,22 @@ static int members(const char *dir, bool kill_them)
 
 bool contain_kill(struct contain *c)
 {
-    if (!c->path[0])
+    if (!c->path[0] && !c->cpuset[0])
         return true;
     /* mostly nothing is left (10 us to see and remove); freezing costs
      * 200 us, so only a group with members is frozen: then nothing in it
      * can fork while it is emptied, and a killed member dies once thawed */
-    if (members(c->path, false) > 0) {
+    if (c->path[0] && members(c->path, false) > 0) {
         write_file(c->path, "freezer.state", "FROZEN");
         members(c->path, true);
         write_file(c->path, "freezer.state", "THAWED");
     }
-    if (rmdir(c->path) == 0 || errno == ENOENT) {
+    if (c->path[0] && (rmdir(c->path) == 0 || errno == ENOENT))
         c->path[0] = '\0';
-        return true;
-    }
-    return false;
+    /* the same processes: empty once the freezer group is */
+    if (!c->path[0] && c->cpuset[0] && (rmdir(c->cpuset) == 0 || errno == ENOENT))
+        c->cpuset[0] = '\0';
+    return !c->path[0] && !c->cpuset[0];
 }
 
 void contain_destroy(struct contain *c)
@@ -130,6 +206,8 @@ void contain_destroy(struct contain *c)
         return;
     if (c->procs_fd >= 0)
         close(c->procs_fd);
+    if (c->cpuset_fd >= 0)
+        close(c->cpuset_fd);
     free(c);
 }
 
@@ -139,4 +217,7 @@ void contain_remove_instance(const char *root, const char *instance)
     if (snprintf(dir, sizeof(dir), "%s/%s", root ? root : CONTAIN_ROOT,
                  *instance ? instance : "default") < (int)sizeof(dir))
         rmdir(dir);   /* fails, as it should, while a group is left */
+    if (!root && snprintf(dir, sizeof(dir), "%s/%s", CPUSET_ROOT, *instance ? instance : "default")
+                 < (int)sizeof(dir))
+        rmdir(dir);
 }

@@ -22,6 +22,14 @@ int contain_create(const char *root, const char *instance, const char *idstr,
 /* Open on the group's cgroup.procs for writing: a new task writes "0" to
  * it before it runs anything (async-signal-safe: one write). */
 int contain_procs_fd(const struct contain *c);
+/* Hold the job's tasks to these cpus (the union of its tasks' here): a
+ * cpuset group beside the freezer one (/sys/fs/cgroup/cpuset/fluxfs/...),
+ * so a task cannot widen its affinity past what it was allocated. Once per
+ * job. 0, or -errno (no cpuset hierarchy, not root): the job then has its
+ * affinity only. */
+int contain_set_cpus(struct contain *c, const int *cpus, int n);
+/* Its cgroup.procs, or -1 without one: a task writes "0" to it too. */
+int contain_cpuset_fd(const struct contain *c);
 /* Whether job idstr of instance has a group (under root, NULL: the
  * default): a broker that never contained jobs makes none to look. */
 bool contain_exists(const char *root, const char *instance, const char *idstr);

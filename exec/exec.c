@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <limits.h>
@@ -98,6 +99,7 @@ struct xlaunch {
     char *path;              /* argv[0] found on the job's PATH, or NULL */
     pid_t *pids;             /* result: pid, or -errno if it could not start */
     int procs_fd;            /* the job's cgroup.procs (contain.h), or -1 */
+    int cpuset_fd;           /* its cpuset group's, or -1 */
     gid_t *groups;           /* drop_user: the user's groups, from the user
                                 database (never the request's) */
     int ngroups;
@@ -141,6 +143,7 @@ struct exec {
     bool stop;                         /* under lock */
     struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
     struct xcontain *contains;         /* jobs' containment groups */
+    bool cpuset_warned;                /* said once that cpusets fail here */
 };
 
 /* What a child reads: prepared before vfork, so the child only makes
@@ -612,6 +615,8 @@ static _Noreturn void child_run(const struct xspawn *s)
      * starts, detached or not, is found and killed at its end */
     if (l->procs_fd >= 0 && write(l->procs_fd, "0", 1) != 1)
         child_fail("joining the job's cgroup", "", "", errno, 126);
+    if (l->cpuset_fd >= 0 && write(l->cpuset_fd, "0", 1) != 1)
+        child_fail("joining the job's cpuset", "", "", errno, 126);
     /* The parent may have died before prctl took effect. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != l->parent)
         _exit(1);
@@ -702,6 +707,8 @@ static void launch_free(struct xlaunch *l)
         close(l->null_r);
     if (l->procs_fd >= 0)
         close(l->procs_fd);
+    if (l->cpuset_fd >= 0)
+        close(l->cpuset_fd);
     free(l->groups);
     free(l);
 }
@@ -844,15 +851,40 @@ static int launch_task_env(struct xlaunch *l, int k, const struct exec_task *tas
     return 0;
 }
 
+/* The job's cpus on this node (its tasks' affinity lists) into its cpuset;
+ * a job with unbound tasks (cpus unknown here) keeps the machine's. */
+static void contain_job_cpus(struct exec *x, struct contain *c, const struct exec_job *job)
+{
+    int set[1024], n = 0;
+    for (int k = 0; k < job->ntasks; k++) {
+        const struct exec_task *t = &job->tasks[k];
+        if (t->ncpus == 0)
+            return;
+        for (int i = 0; i < t->ncpus; i++) {
+            bool seen = t->cpus[i] < 0;
+            for (int j = 0; j < n && !seen; j++)
+                seen = set[j] == t->cpus[i];
+            if (!seen && n < 1024)
+                set[n++] = t->cpus[i];
+        }
+    }
+    int rc = n > 0 ? contain_set_cpus(c, set, n) : 0;
+    if (rc < 0 && !x->cpuset_warned) {
+        x->cpuset_warned = true;
+        syslog(LOG_WARNING, "jobs' cpus are held by affinity only (no cpuset: %s)",
+               strerror(-rc));
+    }
+}
+
 /* Everything the children of job will read, copied. */
-static int launch_create(const struct exec *x, const struct exec_job *job, struct xlaunch **out,
+static int launch_create(struct exec *x, const struct exec_job *job, struct xlaunch **out,
                          struct errmsg *err)
 {
     int rc;
     struct xlaunch *l = calloc(1, sizeof(*l));
     if (!l)
         return errmsg_set(err, -ENOMEM, "out of memory");
-    l->out_w = l->err_w = l->null_r = l->procs_fd = -1;
+    l->out_w = l->err_w = l->null_r = l->procs_fd = l->cpuset_fd = -1;
     l->ntasks = job->ntasks;
     l->uid = job->uid;
     l->gid = job->gid;
@@ -874,9 +906,19 @@ static int launch_create(const struct exec *x, const struct exec_job *job, struc
         if (!(l->argv[i] = strdup(job->argv[i])))
             goto nomem;
     for (struct xcontain *xc = x->contains; xc; xc = xc->next) {
-        if (xc->id == job->id && !xc->timer &&
-            (l->procs_fd = fcntl(contain_procs_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
+        if (xc->id != job->id || xc->timer)
+            continue;
+        if ((l->procs_fd = fcntl(contain_procs_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
             rc = errmsg_set(err, -errno, "the job's cgroup: %s", strerror(errno));
+            goto error;
+        }
+        /* its tasks' cpus here, held by a cpuset: affinity alone can be
+         * undone by the task (sched_setaffinity, taskset) */
+        if (contain_cpuset_fd(xc->c) < 0)
+            contain_job_cpus(x, xc->c, job);
+        if (contain_cpuset_fd(xc->c) >= 0
+            && (l->cpuset_fd = fcntl(contain_cpuset_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
+            rc = errmsg_set(err, -errno, "the job's cpuset: %s", strerror(errno));
             goto error;
         }
     }

@@ -3,10 +3,10 @@
 # the job's process group (setsid, nohup, double fork): each job's tasks
 # join a cgroup of their own, emptied and removed when the job ends.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 15
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/fs/cgroup/freezer ]; then
-	for i in $(seq 10); do skip "needs root and the cgroup v1 freezer"; done
+	for i in $(seq 15); do skip "needs root and the cgroup v1 freezer"; done
 	exit 0
 fi
 fluxfs_start --contain || bail_out "cannot mount"
@@ -39,3 +39,15 @@ is "$(wait_job "$id2")" "CANCELED" "canceled"
 det_gone() { ! pgrep -f "^sleep $((mark + 3))\$" >/dev/null; }
 ok "its detached process is killed with it" wait_until 20 det_gone
 ok "and its group removed" wait_until 20 no_group "$id2"
+
+# its tasks are held to their cpus: a task cannot widen its own affinity
+mkjob 'taskset -p -c 0-$(($(nproc --all) - 1)) $$ >/dev/null 2>&1; grep Cpus_allowed_list /proc/self/status; grep cpuset /proc/self/cgroup' > widen.yaml
+id3=$(submit widen.yaml)
+is "$(wait_job "$id3")" "COMPLETED 0" "a job that tries to widen its affinity"
+out=$(jobfile "$id3" stdout)
+like "$(grep Cpus_allowed_list <<<"$out")" "Cpus_allowed_list:[[:space:]]*[0-9]+$" "... still runs on the one cpu it was given"
+like "$out" "cpuset:/fluxfs/${G##*/}/$id3" "... in its cpuset group"
+no_cpuset() { [ ! -e "/sys/fs/cgroup/cpuset/fluxfs/${G##*/}/$id3" ]; }
+ok "which is removed at its end" wait_until 20 no_cpuset
+fluxfs_stop
+ok "a clean stop removes the instance's groups" sh -c "[ ! -e '$G' ] && [ ! -e '/sys/fs/cgroup/cpuset/fluxfs/${G##*/}' ]"
