@@ -792,6 +792,21 @@ static bool is_tls(const char *url)
     return !strncmp(url, "tls+tcp://", 10);
 }
 
+/* tls+tcp:// needs our credentials on the listener or dialer made. */
+static int attach_tls(struct link *l, const char *url, const struct link_tls *tls,
+                      struct errmsg *err)
+{
+    if (!is_tls(url))
+        return 0;
+    bool server = nng_listener_id(l->listener) > 0;
+    int rv = make_tls(l, server, tls, err);
+    if (rv < 0)
+        return rv;
+    rv = server ? nng_listener_set_ptr(l->listener, NNG_OPT_TLS_CONFIG, l->tls)
+                : nng_dialer_set_ptr(l->dialer, NNG_OPT_TLS_CONFIG, l->tls);
+    return rv ? errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv)) : 0;
+}
+
 struct link *link_listen_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
                              link_msg_f on_msg, link_down_f on_down, void *arg,
                              struct errmsg *err)
@@ -806,14 +821,8 @@ struct link *link_listen_url(struct ev_loop *loop, const char *url, const struct
         errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
         goto error;
     }
-    if (is_tls(url)) {
-        if (make_tls(l, true, tls, err) < 0)
-            goto error;
-        if ((rv = nng_listener_set_ptr(l->listener, NNG_OPT_TLS_CONFIG, l->tls)) != 0) {
-            errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
-            goto error;
-        }
-    }
+    if (attach_tls(l, url, tls, err) < 0)
+        goto error;
     if ((rv = nng_listener_start(l->listener, 0)) != 0) {
         errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
         goto error;
@@ -842,14 +851,8 @@ struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct l
         errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
         goto error;
     }
-    if (is_tls(url)) {
-        if (make_tls(l, false, tls, err) < 0)
-            goto error;
-        if ((rv = nng_dialer_set_ptr(l->dialer, NNG_OPT_TLS_CONFIG, l->tls)) != 0) {
-            errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
-            goto error;
-        }
-    }
+    if (attach_tls(l, url, tls, err) < 0)
+        goto error;
     if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
         errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
         goto error;
