@@ -617,8 +617,22 @@ static int setup_multinode(struct broker *b)
         return -1;
     if (b->rank == 0) {
         for (int r = 1; r < b->bs->size; r++) {
-            struct rgraph_node empty = { .name = b->bs->brokers[r].host, .rank = r };
-            if (rgraph_add_node(b->g, &empty) < 0)
+            /* what the node had when it last joined (jobmgr_node_joined
+             * records it), else nothing until it joins */
+            struct rgraph_node node = { 0 }, empty = { .name = b->bs->brokers[r].host,
+                                                       .rank = r };
+            char key[32], buf[65536];
+            size_t len = 0;
+            snprintf(key, sizeof(key), "node.%d", r);
+            json_t *o = store_meta_get(b->st, key, buf, sizeof(buf) - 1, &len) == 0
+                        && len < sizeof(buf) ? json_loadb(buf, len, 0, NULL) : NULL;
+            bool known = o && rgraph_node_from_json(o, &node, &err) == 0;
+            json_decref(o);
+            int i = rgraph_add_node(b->g, &empty);
+            if (i >= 0 && known)
+                rgraph_fill_node(b->g, i, &node);
+            rgraph_node_release(&node);
+            if (i < 0)
                 return -1;
         }
     }

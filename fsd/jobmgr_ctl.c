@@ -357,6 +357,16 @@ int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res
         if (rc < 0)
             return errmsg_set(err, rc, "cannot add the resources of rank %d: %s", rank,
                               err->text[0] ? err->text : strerror(-rc));
+        /* known from now on, across restarts: pending jobs that need the
+         * node stay satisfiable while it is away (broker.c reads it back) */
+        json_t *o = rgraph_node_to_json(res);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        char key[32];
+        snprintf(key, sizeof(key), "node.%d", rank);
+        if (!text || store_meta_put(m->st, key, text, strlen(text)) < 0)
+            syslog(LOG_ERR, "cannot record the resources of rank %d", rank);
+        free(text);
+        json_decref(o);
     } else if (have->ncores != res->ncores || have->ngpus != res->ngpus) {
         syslog(LOG_WARNING, "node %s (rank %d) reports %d cores and %d gpus, the instance "
                "knew %d and %d: scheduling keeps the ones it knew", have->name, rank,

@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 27
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -80,3 +80,12 @@ overlay_start_rank 3 || bail_out "cannot restart rank 3"
 ok "ranks 3 and 7 rejoin" overlay_wait_up 30
 id=$(submit eight.yaml)
 is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job runs again"
+
+# the leader restarts: the followers join it again, and the nodes it knew
+# keep their resources meanwhile, so a job that needs all 8 waits, not fails
+fusermount3 -u "$T/m0"
+_wait_gone "${OVERLAY_PIDS[0]}" 10
+overlay_start_rank 0 || bail_out "cannot restart the leader"
+is "$(status_field cores)" 16 "a restarted leader knows every node's cores before they rejoin"
+id=$(submit eight.yaml)
+is "$(wait_job "$id" 40)" "COMPLETED 0" "an 8-node job submitted meanwhile runs once they have"
