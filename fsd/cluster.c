@@ -481,6 +481,24 @@ static void follower_start(struct cluster *c, int from, json_t *msg)
     }
 }
 
+/* exec.sync: the leader's list of our jobs that still run; the rest
+ * failed while we were away from it, and what is left of them goes. */
+static void follower_sync(struct cluster *c, json_t *ids)
+{
+    for (struct fjob *j = c->fjobs; j; j = j->next) {
+        bool live = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(ids, i, v)
+            live |= json_is_integer(v) && (uint64_t)json_integer_value(v) == j->id;
+        if (!live) {
+            syslog(LOG_WARNING, "cluster: job %llu ended while we were away: killing its tasks",
+                   (unsigned long long)j->id);
+            executor_terminate(c->local, j->id, 0);
+        }
+    }
+}
+
 static void follower_exec_msg(struct cluster *c, int from, const char *type, json_t *msg)
 {
     uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
@@ -492,6 +510,8 @@ static void follower_exec_msg(struct cluster *c, int from, const char *type, jso
         executor_terminate(c->local, id, json_number_value(json_object_get(msg, "grace")));
     else if (!strcmp(type, "exec.release"))
         executor_release(c->local, id);
+    else if (!strcmp(type, "exec.sync"))
+        follower_sync(c, json_object_get(msg, "ids"));
 }
 
 /* ---- the overlay's callbacks ---- */
@@ -521,10 +541,27 @@ static void apply_join(struct cluster *c, int rank, json_t *info)
     rgraph_node_release(&node);
 }
 
+/* A node (re)joined: tell it which of its jobs still run, so that it ends
+ * what it kept running for jobs that failed while it was away. */
+static void send_sync(struct cluster *c, int rank)
+{
+    json_t *ids = json_array();
+    for (int b = 0; c->cx && ids && b < CX_BUCKETS; b++)
+        for (struct cxjob *j = c->cx->jobs[b]; j; j = j->next)
+            for (int i = 0; i < j->nranks; i++)
+                if (j->ranks[i] == rank && !j->done[i])
+                    json_array_append_new(ids, json_integer((json_int_t)j->id));
+    json_t *msg = ids ? json_pack("{s:s s:o}", "type", "exec.sync", "ids", ids) : NULL;
+    if (msg)
+        overlay_send(c->ov, rank, msg);
+    json_decref(msg);
+}
+
 static void on_peer(void *arg, int rank, enum overlay_state st, json_t *info, const char *why)
 {
     struct cluster *c = arg;
     if (st == OVERLAY_UP) {
+        send_sync(c, rank);
         if (c->m)
             apply_join(c, rank, info);
         else {

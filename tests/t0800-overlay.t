@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 31
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -80,6 +80,22 @@ overlay_start_rank 3 || bail_out "cannot restart rank 3"
 ok "ranks 3 and 7 rejoin" overlay_wait_up 30
 id=$(submit eight.yaml)
 is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job runs again"
+
+# rank 3 dies under a job on all 8 nodes: the job fails (3 and 7 are
+# lost), rank 7 lives on, cut off, with its task; when it rejoins it is
+# told and kills it
+mkjob_nodes "sleep 300 # t0800b-$$" 8 > cut.yaml
+id=$(submit cut.yaml)
+wait_state "$id" RUN 20
+ok "the 8 tasks run" wait_until 10 sh -c "[ \$(pgrep -fc 'sleep 30[0] # t0800b-$$') -ge 8 ]"
+kill -9 "${OVERLAY_PIDS[3]}"
+like "$(wait_job "$id" 30)" "^(FAILED|CANCELED)" "losing rank 3 (and 7 below it) fails the job"
+ok "rank 7's task still runs, cut off" quiet pgrep -f 'sleep 30[0] # t0800b-'$$
+fusermount3 -uz "$T/m3" 2>/dev/null
+overlay_start_rank 3 || bail_out "cannot restart rank 3"
+overlay_wait_up 30
+ok "once rank 7 rejoins, it kills what the failed job left there" \
+	wait_until 15 sh -c "! pgrep -f 'sleep 30[0] # t0800b-$$' >/dev/null"
 
 # the leader restarts: the followers join it again, and the nodes it knew
 # keep their resources meanwhile, so a job that needs all 8 waits, not fails
