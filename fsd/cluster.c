@@ -355,20 +355,35 @@ static void cx_rank_lost(struct cx *x, int rank)
     }
 }
 
-/* exec.output and exec.finished from a node. */
+/* Whether rank runs a part of job id that has not finished. */
+static bool runs_part(struct cx *x, uint64_t id, int rank)
+{
+    struct cxjob *j = *cx_slot(x, id);
+    for (int i = 0; j && i < j->nranks; i++)
+        if (j->ranks[i] == rank && !j->done[i])
+            return true;
+    return false;
+}
+
+/* exec.output and exec.finished from a node (of that job only). */
 static void leader_exec_msg(struct cluster *c, int from, const char *type, json_t *msg)
 {
     struct cx *x = c->cx;
     uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
     if (!x)
         return;
+    if (!runs_part(x, id, from)) {
+        syslog(LOG_DEBUG, "cluster: dropped '%s' for job %llu from rank %d (not its node)", type,
+               (unsigned long long)id, from);
+        return;
+    }
     if (!strcmp(type, "exec.output")) {
         int stream = (int)json_integer_value(json_object_get(msg, "stream"));
         json_t *d = json_object_get(msg, "data");
         size_t len = json_string_length(d);
         char *buf = len <= 2 * CX_OUTPUT_CHUNK ? malloc(len / 4 * 3 + 1) : NULL;
         ssize_t n = buf && json_is_string(d) ? base64_decode(json_string_value(d), len, buf) : -1;
-        if (n >= 0 && (stream == 1 || stream == 2) && *cx_slot(x, id))
+        if (n >= 0 && (stream == 1 || stream == 2))
             x->cb->output(x->cb_arg, id, stream, buf, (size_t)n);
         else
             syslog(LOG_WARNING, "cluster: dropped bad output from rank %d", from);
@@ -376,7 +391,7 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
     } else if (!strcmp(type, "exec.finished")) {
         part_done(x, id, from, (int)json_integer_value(json_object_get(msg, "status")));
     } else if (!strcmp(type, "exec.started")) {
-        if (*cx_slot(x, id) && x->cb->node)
+        if (x->cb->node)
             x->cb->node(x->cb_arg, id, from, true, 0);
     }
 }

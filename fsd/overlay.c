@@ -263,9 +263,17 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
                dst, src);
         return;
     }
-    if (!strcmp(type, "join") && via && via != &ov->parent
-        && json_integer_value(json_object_get(msg, "rank")) == via->rank)
-        via->hello_at = 0;
+    if (!strcmp(type, "join") && via && via != &ov->parent) {
+        json_int_t r = json_integer_value(json_object_get(msg, "rank"));
+        /* a child speaks for its own subtree only */
+        if (r < 0 || r >= ov->bs->size || !below(ov, (int)r, via->rank)) {
+            syslog(LOG_WARNING, "overlay: dropped a join for rank %lld from below rank %d",
+                   (long long)r, via->rank);
+            return;
+        }
+        if (r == via->rank)
+            via->hello_at = 0;
+    }
     /* joins going up are remembered, to be told again after a reconnect */
     if (!strcmp(type, "join") && ov->rank != 0 && via != &ov->parent) {
         int r = (int)json_integer_value(json_object_get(msg, "rank"));
