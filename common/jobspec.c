@@ -1105,6 +1105,27 @@ static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
     return 0;
 }
 
+/* attributes.system.shell.options.output.{stdout,stderr}.label: Flux's
+ * shell options for `flux run -l`; either labels the job's output. */
+static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
+{
+    static const char *const path[] = {"attributes", "system", "shell", "options", "output"};
+    static const char *const stream[] = {"stdout", "stderr"};
+    json_t *out = o;
+    for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++)
+        out = json_object_get(out, path[i]);
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(json_object_get(out, stream[i]), "label");
+        char where[64];
+        snprintf(where, sizeof(where), "attributes.system.shell.options.output.%s.label",
+                 stream[i]);
+        if (v && !json_is_boolean(v))
+            return invalid(err, where, "must be true or false");
+        js->label |= json_is_true(v);
+    }
+    return 0;
+}
+
 int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errmsg *err)
 {
     struct jobspec *js;
@@ -1129,6 +1150,8 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
         rc = check_general(o, js, err);
     else if ((rc = check_jobspec(o, js, err)) == 0)
         rc = rspec_from_json(o, &js->rs, err);
+    if (rc == 0)
+        rc = check_shell_label(o, js, err);
     if (rc < 0)
         goto error;
     *out = js;

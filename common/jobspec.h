@@ -44,6 +44,7 @@ struct jobspec {
     const char *name;        /* attributes.system.job.name or NULL (borrowed) */
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
     bool environment_shed;   /* it was there, and was dropped to save memory */
+    bool label;              /* shell.options.output.*.label: "RANK: " lines */
 
     /* The resource request in general RFC 14 form, for the graph scheduler
      * (both versions). A jobspec whose version is not 1 is validated by the

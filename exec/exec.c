@@ -51,6 +51,9 @@ struct xpipe {
     struct xjob *job;
     int fd;                  /* read end, -1 once closed */
     int stream;              /* 1 = stdout, 2 = stderr */
+    int rank;                /* a labeled job's task (its own pipe), else -1 */
+    char *line;              /* labeled: "RANK: " and a line not yet ended */
+    size_t len, cap;
 };
 
 struct xtask {
@@ -67,7 +70,8 @@ struct xjob {
     bool launching;          /* the launcher has not reported its pids yet */
     int pending_sig;         /* signal asked for while launching, or 0 */
     struct xjob *prev, *next;
-    struct xpipe out[2];     /* stdout, stderr */
+    struct xpipe out[2];     /* stdout, stderr (all tasks) */
+    struct xpipe *tout;      /* labeled (exec_job.label): 2 per task, or NULL */
     struct xtask *tasks;
     int ntasks;
     int nlive;               /* tasks not yet reaped */
@@ -93,6 +97,7 @@ struct xlaunch {
     gid_t gid;
     bool drop_user;
     int out_w, err_w, null_r;
+    int *tout_w;             /* labeled: each task's stdout, stderr write ends */
     pid_t parent;
     const int *sigs;         /* signals to reset to SIG_DFL (struct exec's) */
     int nsigs;
@@ -189,6 +194,22 @@ static void job_unlink(struct xjob *j)
     j->prev = j->next = NULL;
 }
 
+static void label_flush(struct xpipe *p)
+{
+    struct exec *x = p->job->x;
+    if (p->len > 0 && x->ops->output)
+        x->ops->output(x->arg, p->job->id, p->stream, p->line, p->len);
+    p->len = 0;
+}
+
+/* The task's last line, ended for it: labeled output is whole lines. */
+static void label_end(struct xpipe *p)
+{
+    if (p->len > 0 && p->line[p->len - 1] != '\n' && p->len < p->cap)
+        p->line[p->len++] = '\n';
+    label_flush(p);
+}
+
 static void pipe_close(struct xjob *j, struct xpipe *p)
 {
     if (p->fd < 0)
@@ -196,6 +217,43 @@ static void pipe_close(struct xjob *j, struct xpipe *p)
     ev_fd_del(j->x->loop, p->fd);
     close(p->fd);
     p->fd = -1;
+    if (p->rank >= 0)
+        label_end(p);
+}
+
+/* A labeled task's bytes: whole lines, each after "RANK: ", as flux run -l
+ * shows them; a line longer than EXEC_READ_MAX goes in pieces. */
+static void label_output(struct xpipe *p, const char *data, size_t n)
+{
+    struct exec *x = p->job->x;
+    while (n > 0) {
+        if (p->len == 0) {
+            char head[16];
+            int h = snprintf(head, sizeof(head), "%d: ", p->rank);
+            if (p->cap < (size_t)h + EXEC_READ_MAX) {
+                char *b = realloc(p->line, (size_t)h + EXEC_READ_MAX);
+                if (!b) {
+                    if (x->ops->output)   /* unlabeled rather than lost */
+                        x->ops->output(x->arg, p->job->id, p->stream, data, n);
+                    return;
+                }
+                p->line = b;
+                p->cap = (size_t)h + EXEC_READ_MAX;
+            }
+            memcpy(p->line, head, (size_t)h);
+            p->len = (size_t)h;
+        }
+        const char *nl = memchr(data, '\n', n);
+        size_t take = nl ? (size_t)(nl - data) + 1 : n;
+        if (take > p->cap - p->len)
+            take = p->cap - p->len;
+        memcpy(p->line + p->len, data, take);
+        p->len += take;
+        data += take;
+        n -= take;
+        if (p->line[p->len - 1] == '\n' || p->len == p->cap)
+            label_flush(p);
+    }
 }
 
 /* SIGKILL a task and its group, and reap it if it has already gone. Never
@@ -231,6 +289,11 @@ static void job_destroy(struct xjob *j)
     }
     pipe_close(j, &j->out[0]);
     pipe_close(j, &j->out[1]);
+    for (int i = 0; j->tout && i < 2 * j->ntasks; i++) {
+        pipe_close(j, &j->tout[i]);
+        free(j->tout[i].line);
+    }
+    free(j->tout);
     if (j->kill_timer)
         ev_timer_cancel(j->x->loop, j->kill_timer);
     if (j->poll_timer)
@@ -347,7 +410,9 @@ static ssize_t pipe_read(struct xpipe *p, size_t max)
         pipe_close(p->job, p);
         return 0;
     }
-    if (x->ops->output)
+    if (p->rank >= 0)
+        label_output(p, x->buf, (size_t)n);
+    else if (x->ops->output)
         x->ops->output(x->arg, p->job->id, p->stream, x->buf, n);
     return n;
 }
@@ -382,6 +447,10 @@ static void job_finish(struct xjob *j)
     struct exec *x = j->x;
     pipe_drain(&j->out[0]);
     pipe_drain(&j->out[1]);
+    for (int i = 0; j->tout && i < 2 * j->ntasks; i++) {
+        pipe_drain(&j->tout[i]);
+        label_end(&j->tout[i]);
+    }
     uint64_t id = j->id;
     int status = j->status;
     /* The callback may destroy x or start a job with this id again, so
@@ -574,9 +643,10 @@ static void child_execvpe(const struct xlaunch *l, char *const *envp)
 }
 
 /* Put fd on target for exec, whatever fd numbers pipe() happened to pick. */
-static void child_stdio(const struct xlaunch *l)
+static void child_stdio(const struct xlaunch *l, int k)
 {
-    int src[3] = { l->null_r, l->out_w, l->err_w };
+    int src[3] = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
+                   l->tout_w ? l->tout_w[2 * k + 1] : l->err_w };
     /* Move sources above 2 first, so dup2 onto 0..2 cannot clobber one. */
     for (int i = 0; i < 3; i++) {
         int fd = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
@@ -628,7 +698,7 @@ static _Noreturn void child_run(const struct xspawn *s)
                 CPU_SET(l->cpus[k][i], &set);
         sched_setaffinity(0, sizeof(set), &set);
     }
-    child_stdio(l);
+    child_stdio(l, k);
     /* Keep the broker's fds (FUSE device, store, sockets) out of the job
      * even if someone forgot O_CLOEXEC. Mark them rather than close them
      * here: closing a file on our own mount (the publisher may hold one)
@@ -703,6 +773,10 @@ static void launch_free(struct xlaunch *l)
         close(l->out_w);
     if (l->err_w >= 0)
         close(l->err_w);
+    for (int i = 0; l->tout_w && i < 2 * l->ntasks; i++)
+        if (l->tout_w[i] >= 0)
+            close(l->tout_w[i]);
+    free(l->tout_w);
     if (l->null_r >= 0)
         close(l->null_r);
     if (l->procs_fd >= 0)
@@ -1038,7 +1112,7 @@ static void launch_run(struct exec *x, struct xlaunch *l)
             char msg[160];
             int n = snprintf(msg, sizeof(msg), "fluxfs: starting task %d: %s\n", k,
                              strerror(-pid));
-            if (write(l->err_w, msg, (size_t)n) < 0)
+            if (write(l->tout_w ? l->tout_w[2 * k + 1] : l->err_w, msg, (size_t)n) < 0)
                 break;   /* nobody will read it: the job has gone */
         } else {
             /* also from this side, so a signal reaches the group even if it
@@ -1051,6 +1125,10 @@ static void launch_run(struct exec *x, struct xlaunch *l)
     close(l->err_w);
     close(l->null_r);
     l->out_w = l->err_w = l->null_r = -1;
+    for (int i = 0; l->tout_w && i < 2 * l->ntasks; i++) {
+        close(l->tout_w[i]);
+        l->tout_w[i] = -1;
+    }
 }
 
 static void *launcher_main(void *arg)
@@ -1162,6 +1240,38 @@ static int open_pipe(struct xjob *j, int idx, int *wfd)
     return 0;
 }
 
+/* A labeled job: a stdout and a stderr pipe per task, so that each line
+ * can be said to be whose. */
+static int open_task_pipes(struct xjob *j, const struct exec_job *job, struct xlaunch *l,
+                           struct errmsg *err)
+{
+    int n = 2 * job->ntasks, rc;
+    struct xpipe *tout = calloc((size_t)n, sizeof(*tout));
+    int *tout_w = malloc((size_t)n * sizeof(int));
+    if (!tout || !tout_w) {
+        free(tout);
+        free(tout_w);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    j->tout = tout;
+    l->tout_w = tout_w;
+    for (int i = 0; i < n; i++) {
+        j->tout[i] = (struct xpipe){ .job = j, .fd = -1, .stream = 1 + i % 2,
+                                     .rank = job->tasks[i / 2].rank };
+        l->tout_w[i] = -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+            return errmsg_set(err, -errno, "pipe: %s", strerror(errno));
+        j->tout[i].fd = p[0];
+        l->tout_w[i] = p[1];
+        if ((rc = ev_fd_add(j->x->loop, p[0], EV_READ, pipe_cb, &j->tout[i])) < 0)
+            return errmsg_set(err, rc, "watching output: %s", strerror(-rc));
+    }
+    return 0;
+}
+
 static int job_check(const struct exec *x, const struct exec_job *job, struct errmsg *err)
 {
     if (!job || !job->argv || !job->argv[0] || !job->argv[0][0])
@@ -1193,8 +1303,8 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     j->id = job->id;
     j->serial = l->serial = ++x->serial;
     j->launching = true;
-    j->out[0] = (struct xpipe){ j, -1, 1 };
-    j->out[1] = (struct xpipe){ j, -1, 2 };
+    j->out[0] = (struct xpipe){ .job = j, .fd = -1, .stream = 1, .rank = -1 };
+    j->out[1] = (struct xpipe){ .job = j, .fd = -1, .stream = 2, .rank = -1 };
     if (!(j->tasks = calloc(job->ntasks, sizeof(*j->tasks)))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
@@ -1216,6 +1326,8 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
             goto error;
         }
     }
+    if (job->label && (rc = open_task_pipes(j, job, l, err)) < 0)
+        goto error;
     j->next = x->jobs;
     if (x->jobs)
         x->jobs->prev = j;

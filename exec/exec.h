@@ -45,6 +45,8 @@ struct exec_job {
                                 NULL: every node is this one */
     const char *mount;       /* FLUXFS_MOUNT: the tree of the broker that starts
                                 the tasks, or NULL */
+    bool label;              /* each output line after "RANK: " (flux run -l);
+                                costs two pipes per task */
     uid_t uid;               /* run as this user (only when the broker is root
                                 and uid differs from the broker's) */
     gid_t gid;

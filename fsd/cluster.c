@@ -140,6 +140,8 @@ static json_t *start_msg(const struct exec_job *job, int rank)
                           "gid", (int)job->gid);
     if (m && job->cwd)
         json_object_set_new(m, "cwd", json_string(job->cwd));
+    if (m && job->label)
+        json_object_set_new(m, "label", json_true());
     if (m && job->environment)
         json_object_set(m, "env", job->environment);
     return m;

@@ -103,6 +103,7 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
         .ntasks = (int)ntasks,
         .size = (int)size,
         .tasks = cs->tasks,
+        .label = json_is_true(json_object_get(msg, "label")),
         .uid = (uid_t)uid,
         .gid = (gid_t)gid,
     };

@@ -171,6 +171,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             .tasks = pl.tasks,
             .node_ranks = pl.node_ranks,
             .mount = m->cfg.mount,
+            .label = job->js->label,
             .uid = job->uid,
             .gid = job->gid,
         };

@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 32
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -28,6 +28,12 @@ is "$(sed 's/.* under //' <<<"$out" | sort -u | wc -l)" 4 "the 4 tasks ran under
 like "$(sed 's/.* under //' <<<"$out" | sort | tr '\n' ' ')" "^$T/m0 " "one of them the leader's"
 is "$(event_names "$id" | grep -o 'start.*finish' | tr ' ' '\n' | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
 	"finish=1 node-finish=4 node-start=4 start=1 " "its eventlog has each node's start and finish, between start and finish"
+
+# -l, --label-io: every line after its task's rank, from every node
+FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
+out=$(timeout 20 "$FLUXFS" -m "$MNT" run -l -N 4 sh -c 'echo one; printf two' 2>&1)
+is "$(sort <<<"$out" | tr '\n' ' ')" "0: one 0: two 1: one 1: two 2: one 2: two 3: one 3: two " \
+	"fluxfs run -l -N 4: each line after its rank, a last line ended"
 
 # all 8 nodes, output through every level of the tree
 mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"' 8 > eight.yaml

@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 57
+plan 58
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -71,6 +71,8 @@ fx run false; is $? 1 "run false exits 1"
 fx run sh -c 'exit 3'; is $? 3 "run sh -c 'exit 3' exits 3"
 is "$(fx run sh -c 'echo out; echo err >&2' 2>&1 >/dev/null)" err "run copies stderr to stderr"
 is "$(fx run -n 3 sh -c 'echo $FLUX_TASK_RANK' | sort | tr '\n' ' ')" "0 1 2 " "run -n 3 runs 3 tasks"
+is "$(fx run -l -n 2 sh -c 'echo a; echo b >&2' 2>&1 | sort | tr '\n' ' ')" "0: a 0: b 1: a 1: b " \
+	"run -l labels stdout and stderr lines with the task's rank"
 is "$(fx run sh -c 'for i in 1 2 3; do echo $i; sleep 0.2; done' | tr '\n' ' ')" "1 2 3 " "run streams output while the job runs"
 fx run -t 0.5s sleep 10 2>/dev/null; is $? 124 "run of a job that times out exits 124"
 fx run sh -c 'kill -9 $$'; is $? 137 "run of a killed task exits 128+9"

@@ -36,6 +36,7 @@ struct submit_opts {
     const char *deps[16];    /* --dependency=SCHEME:JOBID, in order */
     int ndeps;
     bool verbose;
+    bool label;              /* -l: each output line after "RANK: " */
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules;
 };
@@ -60,7 +61,8 @@ static void submit_usage(FILE *f, bool run)
             "      --cwd=DIR           working directory of the tasks (default: ours)\n"
             "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n"
             "      --dependency=S:ID   wait for job ID: S = after, afterany, afterok,\n"
-            "                          afternotok (repeatable)\n",
+            "                          afternotok (repeatable)\n"
+            "  -l, --label-io          each line of output after its task's rank, \"3: \"\n",
             cmd,
             run ? "Submit a job, copy its stdout/stderr to ours while it runs, and exit\n"
                   "with its status: COMPLETED 0 -> 0, FAILED n -> n, CANCELED or LOST -> 1,\n"
@@ -116,6 +118,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "dependency", required_argument, NULL, OPT_DEP },
         { "cc", required_argument, NULL, OPT_CC },
         { "verbose", no_argument, NULL, 'v' },
+        { "label-io", no_argument, NULL, 'l' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -128,7 +131,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         return CLI_PARSE_DONE(CLI_EXIT_ERROR);
     }
     int c;
-    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vm:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vlm:h", longopts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case 'n': rc = parse_int("--ntasks", optarg, 1, 1 << 24, &o->ntasks); break;
@@ -168,6 +171,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             o->cc = optarg;
             break;
         case 'v': o->verbose = true; break;
+        case 'l': o->label = true; break;
         case 'm': cli_set_mount(optarg); break;
         case 'h':
             submit_usage(stdout, run);
@@ -295,6 +299,10 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
     if (o->urgency >= 0)
         json_object_set_new(system, "urgency", json_integer(o->urgency));
+    if (system && o->label)   /* Flux's shell options for flux run -l */
+        json_object_set_new(system, "shell",
+                            json_pack("{s:{s:{s:{s:b} s:{s:b}}}}", "options", "output", "stdout",
+                                      "label", 1, "stderr", "label", 1));
     if (system && o->ndeps > 0) {
         json_t *deps = json_array();
         for (int i = 0; i < o->ndeps; i++) {

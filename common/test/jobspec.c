@@ -781,6 +781,29 @@ static void test_conformance_fields(const char *shared)
     free(buf);
 }
 
+/* Flux's shell options for flux run -l: output.{stdout,stderr}.label */
+static void test_label(void)
+{
+    struct jobspec *js = NULL;
+    struct errmsg err;
+    char *s = make_spec(RES_SLOT, TASK_PER_SLOT, ATTR_DUR);
+    ok(parse_str(s, &js, &err) == 0 && !js->label, "no shell options: unlabeled");
+    jobspec_destroy(js);
+    free(s);
+    s = make_spec(RES_SLOT, TASK_PER_SLOT, ATTR_DUR "    shell:\n      options:\n        output:\n"
+                  "          stderr:\n            label: true\n");
+    js = NULL;
+    ok(parse_str(s, &js, &err) == 0 && js && js->label, "output.stderr.label: true labels (%s)",
+       err.text);
+    jobspec_destroy(js);
+    free(s);
+    s = make_spec(RES_SLOT, TASK_PER_SLOT, ATTR_DUR "    shell:\n      options:\n        output:\n"
+                  "          stdout:\n            label: 1\n");
+    reject(s, "attributes.system.shell.options.output.stdout.label: must be true or false",
+           "a label that is not a boolean");
+    free(s);
+}
+
 int main(void)
 {
     const char *shared = getenv("FLUXFS_SHARED");
@@ -797,6 +820,7 @@ int main(void)
     test_task_slots();
     test_limit_messages();
     test_max_tasks();
+    test_label();
     if (shared) {
         conformance(shared, "valid_v1", true);
         conformance(shared, "invalid_v1", false);
