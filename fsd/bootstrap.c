@@ -101,7 +101,8 @@ struct bootstrap *bootstrap_parse(const char *text, size_t len, struct errmsg *e
         goto error;
     }
     json_object_foreach(root, k, v) {
-        static const char *known[] = {"version", "fanout", "name", "insecure", "tls", "brokers"};
+        static const char *known[] = {"version", "fanout", "name", "insecure", "tls", "brokers",
+                                      "heartbeat"};
         bool ok = false;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok |= !strcmp(k, known[i]);
@@ -131,6 +132,27 @@ struct bootstrap *bootstrap_parse(const char *text, size_t len, struct errmsg *e
     if (!bs->name && !(bs->name = strdup("fluxfs"))) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
+    }
+    bs->hb_period = BOOTSTRAP_HB_PERIOD;
+    bs->hb_timeout = BOOTSTRAP_HB_TIMEOUT;
+    if ((v = json_object_get(root, "heartbeat"))) {
+        json_t *p = json_object_get(v, "period"), *t = json_object_get(v, "timeout");
+        size_t nkeys = json_is_object(v) ? json_object_size(v) : 0;
+        if (!json_is_object(v) || nkeys != (size_t)(!!p + !!t)
+            || (p && (!json_is_number(p) || json_number_value(p) < 0.05
+                      || json_number_value(p) > 60))
+            || (t && !json_is_number(t))) {
+            errmsg_set(err, -EINVAL, "heartbeat: {\"period\": 0.05 to 60, \"timeout\": "
+                       "seconds} (defaults 1 and 5)");
+            goto error;
+        }
+        if (p)
+            bs->hb_period = json_number_value(p);
+        bs->hb_timeout = t ? json_number_value(t) : 5 * bs->hb_period;
+        if (bs->hb_timeout < 2 * bs->hb_period) {
+            errmsg_set(err, -EINVAL, "heartbeat: timeout must be at least twice the period");
+            goto error;
+        }
     }
     v = json_object_get(root, "insecure");
     if (v && !json_is_boolean(v)) {

@@ -4,6 +4,7 @@
  * table does (doc/overlay.md has the format):
  *
  *   { "version": 1, "fanout": 2, "name": "cluster-a",
+ *     "heartbeat": { "period": 1, "timeout": 5 },
  *     "tls": { "ca": "ca.pem", "cert": "cert.pem", "key": "key.pem" },
  *     "brokers": [ { "host": "node0", "bind": "tls+tcp://0.0.0.0:8050",
  *                    "connect": "tls+tcp://node0:8050" }, ... ] }
@@ -22,6 +23,8 @@
 #define BOOTSTRAP_FANOUT_DEFAULT 32
 #define BOOTSTRAP_MAX_BROKERS    65536
 #define BOOTSTRAP_FILE_MAX       (16u << 20)
+#define BOOTSTRAP_HB_PERIOD      1.0
+#define BOOTSTRAP_HB_TIMEOUT     5.0
 
 struct bootstrap_broker {
     char *host;              /* the node's name in resources/ */
@@ -34,6 +37,8 @@ struct bootstrap {
     int fanout;
     char *name;              /* instance name (default "fluxfs"): peers must agree */
     bool insecure;           /* ipc:// and tcp:// allowed (tests only) */
+    double hb_period;        /* heartbeat: seconds between a parent's beats */
+    double hb_timeout;       /* ... and silence after which a peer is lost */
     char *ca, *cert, *key;   /* PEM files, NULL when insecure and not given */
     struct bootstrap_broker *brokers;
 };

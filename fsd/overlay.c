@@ -28,6 +28,10 @@ struct edge {
     char last_fail[256];        /* the last failure logged */
     double progress;            /* kid: last time its dialer connected or failed */
     double hello_at;            /* kid: when we said hello, 0 once it joined */
+    bool alive;                 /* kid: joined, and heard within the timeout */
+    double heard;               /* the last message from the peer */
+    double rtt;                 /* kid: the last heartbeat's round trip, s (-1: none) */
+    double hello_wait;          /* kid: how long an unanswered hello waits (backs off) */
 };
 
 struct overlay {
@@ -45,6 +49,8 @@ struct overlay {
     enum overlay_state *state;  /* leader: by rank */
     char **why;                 /* leader: by rank, the last reason */
     uint64_t timer;
+    uint64_t hb_timer;
+    double root_rtt;            /* follower: sum of the round trips up to the leader */
     bool join_pending;          /* our join could not go yet (the link was not up) */
     double since;               /* when we started waiting for a parent */
     bool told_waiting;
@@ -234,6 +240,7 @@ static void on_hello(struct overlay *ov, json_t *msg)
     }
     bool was = ov->parent.joined;
     ov->parent.joined = true;
+    ov->parent.heard = ev_now(ov->loop);
     ov->parent.rank = from;
     ov->told_waiting = false;
     syslog(LOG_INFO, "overlay: joined parent rank %d", from);
@@ -271,8 +278,29 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
                    (long long)r, via->rank);
             return;
         }
-        if (r == via->rank)
+        if (r == via->rank) {
             via->hello_at = 0;
+            via->alive = true;
+            via->hello_wait = OVERLAY_HELLO_WAIT;
+        }
+    }
+    /* heartbeats are one hop, between a parent and a child */
+    if (!strcmp(type, "hb") && via == &ov->parent) {
+        json_t *rtt = json_object_get(msg, "rtt"), *up = json_object_get(msg, "up");
+        if (json_is_number(rtt) && json_is_number(up))
+            ov->root_rtt = json_number_value(rtt) + json_number_value(up);
+        json_t *ack = json_pack("{s:s s:i s:i s:O}", "type", "hb-ack", "from", ov->rank, "to",
+                                src, "t", json_object_get(msg, "t"));
+        if (ack)
+            edge_send(&ov->parent, ack);
+        json_decref(ack);
+        return;
+    }
+    if (!strcmp(type, "hb-ack") && via && via != &ov->parent) {
+        json_t *t = json_object_get(msg, "t");
+        if (json_is_number(t) && ev_now(ov->loop) >= json_number_value(t))
+            via->rtt = ev_now(ov->loop) - json_number_value(t);
+        return;
     }
     /* joins going up are remembered, to be told again after a reconnect */
     if (!strcmp(type, "join") && ov->rank != 0 && via != &ov->parent) {
@@ -313,6 +341,7 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
 static void on_edge_msg(void *arg, json_t *msg)
 {
     struct edge *e = arg;
+    e->heard = ev_now(e->ov->loop);
     deliver(e->ov, e, msg);
 }
 
@@ -333,6 +362,9 @@ static void on_kid_up(void *arg)
 static void on_kid_down(void *arg)
 {
     struct edge *e = arg;
+    if (!e->alive && !e->hello_at)
+        return;   /* already reported lost (heartbeats), or never joined */
+    e->alive = false;
     char why[96];
     snprintf(why, sizeof(why), "its link to rank %d went down", e->ov->rank);
     subtree_lost(e->ov, e->rank, why);
@@ -368,10 +400,11 @@ static void on_edge_msg(void *arg, json_t *msg);
 static void redial(struct overlay *ov, struct edge *e)
 {
     struct errmsg err = {""};
-    if (!e->hello_at)
+    if (!e->hello_at && !e->alive)
         syslog(LOG_INFO, "overlay: rank %d at %s: no connection and no answer for %.0f s: "
                "dialing again", e->rank, ov->bs->brokers[e->rank].connect, OVERLAY_DIAL_STALL);
     e->hello_at = 0;
+    e->alive = false;
     link_destroy(e->l);
     e->l = link_dial_url(ov->loop, ov->bs->brokers[e->rank].connect, &ov->tls, on_edge_msg,
                          on_kid_down, e, &err);
@@ -380,6 +413,50 @@ static void redial(struct overlay *ov, struct edge *e)
     else
         syslog(LOG_ERR, "overlay: rank %d: %s", e->rank, err.text);
     e->progress = ev_now(ov->loop);
+}
+
+/* Every period: a beat to each child that joined, carrying the round trip
+ * we measured to it and ours up to the leader; a child silent for the
+ * timeout is lost (its connection may still look up: a stopped process, a
+ * partition) and dialed again. A parent silent for the timeout is gone
+ * for us until it says hello again. */
+static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct overlay *ov = arg;
+    double now = ev_now(loop), timeout = ov->bs->hb_timeout;
+    (void)id;
+    for (int i = 0; i < ov->nkids; i++) {
+        struct edge *e = &ov->kids[i];
+        if (!e->alive || !e->l)
+            continue;
+        if (now - e->heard > timeout) {
+            char why[96];
+            snprintf(why, sizeof(why), "no answer to heartbeats for %.1f s", now - e->heard);
+            syslog(LOG_WARNING, "overlay: rank %d: %s: lost", e->rank, why);
+            e->alive = false;
+            subtree_lost(ov, e->rank, why);
+            /* hello again: a stopped child answers once it runs again; one
+             * that is gone stays silent and is dialed again (diagnose) */
+            if (link_connected(e->l))
+                on_kid_up(e);
+            continue;
+        }
+        json_t *hb = json_pack("{s:s s:i s:i s:f s:f s:f}", "type", "hb", "from", ov->rank, "to",
+                               e->rank, "t", now, "rtt", e->rtt > 0 ? e->rtt : 0.0, "up",
+                               ov->rank == 0 ? 0.0 : ov->root_rtt);
+        if (hb)
+            edge_send(e, hb);
+        json_decref(hb);
+    }
+    if (ov->rank > 0 && ov->parent.joined && now - ov->parent.heard > timeout) {
+        syslog(LOG_WARNING, "overlay: no heartbeat from parent rank %d for %.1f s", ov->parent.rank,
+               now - ov->parent.heard);
+        ov->parent.joined = false;
+        ov->since = now;
+        if (ov->ops.parent)
+            ov->ops.parent(ov->arg, false);
+    }
+    ov->hb_timer = ev_timer_add(loop, ov->bs->hb_period, heartbeat, ov);
 }
 
 static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
@@ -393,9 +470,12 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
             e->progress = ev_now(loop);
             /* nng 1.5.2's pair0 can leave a connection half open (we write,
              * nobody reads): no join after our hello means dial again */
-            if (e->hello_at > 0 && ev_now(loop) - e->hello_at > OVERLAY_HELLO_WAIT) {
+            if (e->hello_at > 0 && ev_now(loop) - e->hello_at > e->hello_wait) {
                 syslog(LOG_WARNING, "overlay: rank %d did not answer hello in %.0f s",
-                       e->rank, OVERLAY_HELLO_WAIT);
+                       e->rank, e->hello_wait);
+                /* each dial again costs up to LINK_CLOSE_WAIT of the loop
+                 * (link_destroy): back off for a peer that stays silent */
+                e->hello_wait = e->hello_wait * 2 < 60 ? e->hello_wait * 2 : 60;
                 redial(ov, e);
             }
             continue;
@@ -445,6 +525,8 @@ void overlay_destroy(struct overlay *ov)
         return;
     if (ov->timer)
         ev_timer_cancel(ov->loop, ov->timer);
+    if (ov->hb_timer)
+        ev_timer_cancel(ov->loop, ov->hb_timer);
     for (int i = 0; i < ov->nkids; i++)
         link_destroy(ov->kids[i].l);
     link_destroy(ov->parent.l);
@@ -511,6 +593,8 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
         e->ov = ov;
         e->rank = ov->first_kid + i;
         e->progress = ev_now(loop);
+        e->rtt = -1;
+        e->hello_wait = OVERLAY_HELLO_WAIT;
         e->l = link_dial_url(loop, bs->brokers[e->rank].connect, &ov->tls, on_edge_msg,
                              on_kid_down, e, err);
         if (!e->l)
@@ -518,6 +602,7 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
         link_set_on_up(e->l, on_kid_up);
     }
     ov->timer = ev_timer_add(loop, OVERLAY_DIAG_PERIOD, diagnose, ov);
+    ov->hb_timer = ev_timer_add(loop, bs->hb_period, heartbeat, ov);
     return ov;
 error:
     overlay_destroy(ov);
@@ -536,6 +621,8 @@ json_t *overlay_status(const struct overlay *ov)
                           "parent", bootstrap_parent(ov->bs, ov->rank), "children",
                           kids ? kids : json_array(), "state",
                           overlay_joined(ov) ? "up" : "joining");
+    if (o && ov->rank > 0 && ov->parent.joined)
+        json_object_set_new(o, "rtt_ms", json_real((double)(long long)(ov->root_rtt * 1e6) / 1e3));
     if (!o || ov->rank != 0)
         return o;
     json_t *ranks = json_array();
@@ -548,6 +635,9 @@ json_t *overlay_status(const struct overlay *ov)
             json_array_append_new(json_object_get(e, "children"), json_integer(f + i));
         if (e && ov->why[r])
             json_object_set_new(e, "why", json_string(ov->why[r]));
+        struct edge *k = kid_edge((struct overlay *)ov, r);
+        if (e && k && k->alive && k->rtt >= 0)
+            json_object_set_new(e, "rtt_ms", json_real((double)(long long)(k->rtt * 1e6) / 1e3));
         if (e)
             json_array_append_new(ranks, e);
     }

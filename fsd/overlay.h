@@ -22,6 +22,11 @@
  * losses ("lost": a link to a child went down, with every rank below it).
  * A broker that re-joins re-sends the joins of the ranks below it.
  *
+ * Heartbeats: every bootstrap hb_period a parent beats to each child that
+ * joined; a child that answers nothing for hb_timeout is lost (even with
+ * its connection up: a stopped process, a partition) and greeted again; a
+ * parent silent for hb_timeout is gone for the child until its next hello.
+ *
  * Single-threaded: call everything on the broker's loop thread.
  */
 #ifndef FLUXFS_OVERLAY_H
@@ -76,7 +81,9 @@ enum overlay_state overlay_peer_state(const struct overlay *ov, int rank);
 const char *overlay_state_name(enum overlay_state st);
 
 /* For status.json: {"rank", "size", "fanout", "parent", "children": [...],
- * "ranks": [{"rank","host","state","parent","children"}...] (leader)}. */
+ * "rtt_ms" (followers: the heartbeats' round trips summed up to the leader),
+ * "ranks": [{"rank","host","state","parent","children","rtt_ms"}...] (leader;
+ * rtt_ms for its own children)}. */
 json_t *overlay_status(const struct overlay *ov);
 
 #endif

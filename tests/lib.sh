@@ -392,6 +392,7 @@ EOF
 
 # ---------------------------------------------------------------- overlay
 # overlay_start N FANOUT [CORES]: N brokers of one multi-node instance on
+# this machine ($OVERLAY_HB: more bootstrap keys, e.g. '"heartbeat": {...},')
 # this machine (tcp on 127.0.0.1, insecure unless $OVERLAY_TLS names a
 # `fluxfs keygen` directory), each with a one-node R of CORES cores (2) named
 # n0..n{N-1}: state $T/s$i, mount $T/m$i, log $T/log$i. Returns once every
@@ -400,7 +401,7 @@ EOF
 overlay_write_boot() {    # overlay_write_boot N FANOUT TLSDIR > FILE
 	local i sep= scheme=tcp
 	[ -n "$3" ] && scheme=tls+tcp
-	printf '{"version": 1, "fanout": %d,' "$2"
+	printf '{"version": 1, "fanout": %d, %s' "$2" "${OVERLAY_HB:-}"
 	if [ -n "$3" ]; then
 		printf ' "tls": {"ca": "%s/ca.pem", "cert": "%s/cert.pem", "key": "%s/key.pem"},' "$3" "$3" "$3"
 	else

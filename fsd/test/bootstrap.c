@@ -48,6 +48,7 @@ static void test_parse(void)
     is(bootstrap_rank_of(bs, "b"), 1, "rank by hostname");
     is(bootstrap_rank_of(bs, "b.cluster.org"), 1, "rank by the short hostname");
     is(bootstrap_rank_of(bs, "c"), -ENOENT, "an unknown host");
+    ok(bs->hb_period == 1.0 && bs->hb_timeout == 5.0, "heartbeat defaults: 1 s, lost after 5 s");
     bootstrap_destroy(bs);
 
     static const struct { const char *text, *why; } bad[] = {
@@ -67,6 +68,10 @@ static void test_parse(void)
         {"{\"version\":2,\"insecure\":true,\"brokers\":[{\"host\":\"a\"}]}", "only 1 is known"},
         {"{\"fanout\":0,\"insecure\":true,\"brokers\":[{\"host\":\"a\"}]}", "fanout"},
         {"{\"insecure\":true,\"brokers\":[{\"host\":\"a\",\"port\":1}]}", "unknown key 'port'"},
+        {"{\"insecure\":true,\"heartbeat\":{\"period\":1,\"timeout\":1},\"brokers\":[{\"host\":\"a\"}]}",
+         "timeout must be at least twice the period"},
+        {"{\"insecure\":true,\"heartbeat\":{\"every\":1},\"brokers\":[{\"host\":\"a\"}]}",
+         "heartbeat: {"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.text[0] = '\0';

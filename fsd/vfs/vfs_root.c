@@ -131,6 +131,9 @@ static void render_status(struct vfs *v, struct strbuf *sb)
                     (int)json_integer_value(json_object_get(ov, "rank")),
                     (int)json_integer_value(json_object_get(ov, "size")),
                     json_string_value(json_object_get(ov, "state")));
+        json_t *rtt = json_object_get(ov, "rtt_ms");
+        if (rtt)   /* a follower: its round trip to the leader, hop by hop */
+            strbuf_addf(sb, "overlay-rtt-ms: %.3f\n", json_number_value(rtt));
         size_t i, k;
         json_t *r, *c;
         json_array_foreach(json_object_get(ov, "ranks"), i, r) {
