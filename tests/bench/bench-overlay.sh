@@ -35,8 +35,20 @@ rss_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 
 depth() { local d=0 r=$(($1 - 1)); while [ "$r" -gt 0 ]; do r=$(((r - 1) / K)); d=$((d + 1)); done; echo "$d"; }
 
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s\n' brokers depth start_ms join_ms \
-	run_N_ms ceiling_N_ms "1000_jobs/s" leader_MB follower_MB
+rdepth() { local d=0 r=$1; while [ "$r" -gt 0 ]; do r=$(((r - 1) / K)); d=$((d + 1)); done; echo "$d"; }
+# median round trip to the leader of the followers at depth $1 (ms), or -
+rtt_at() {
+	local r v=()
+	for ((r = 1; r < N; r++)); do
+		[ "$(rdepth "$r")" = "$1" ] || continue
+		v+=("$(awk -F': ' '$1 == "overlay-rtt-ms" { print $2 }' "$T/m$r/status")")
+		[ ${#v[@]} -ge 16 ] && break
+	done
+	[ ${#v[@]} -eq 0 ] && { echo -; return; }
+	printf '%s\n' "${v[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %8s %8s %8s\n' brokers depth start_ms join_ms \
+	run_N_ms ceiling_N_ms "1000_jobs/s" leader_MB follower_MB rtt1_ms rtt2_ms rtt3_ms
 [ $# -eq 0 ] && set -- 16 64
 for N in "$@"; do
 	rm -rf "${T:?}"/*
@@ -65,6 +77,9 @@ for N in "$@"; do
 	done
 	[ "$up" = "$N" ] || { echo "# only $up of $N joined in 120 s:" >&2; grep -v 'state=up' "$T/m0/status" | grep overlay | head -5 >&2; continue; }
 	t2=$(now)
+	# heartbeats (1 s) carry the round trips down, one level a beat
+	sleep 4
+	r1=$(rtt_at 1) r2=$(rtt_at 2) r3=$(rtt_at 3)
 	# one task on every broker, end to end (submit, launch down the tree,
 	# output and exit back up), best of 3
 	best=
@@ -90,12 +105,13 @@ for N in "$@"; do
 	lmb=$(awk -v k="$(rss_kb "$lpid")" 'BEGIN { printf "%.1f", k / 1024 }')
 	fmb=$(for p in $(pgrep -f "fluxfsd --bootstrap $T/boot.json --rank [1-9]"); do rss_kb "$p"; done |
 		sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", NR ? v[int((NR + 1) / 2)] / 1024 : 0 }')
-	printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s\n' "$N" "$(depth "$N")" "$(ms "$t0" "$t1")" \
-		"$(ms "$t0" "$t2")" "$best" "$ceil" "$rate" "$lmb" "$fmb"
+	printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %8s %8s %8s\n' "$N" "$(depth "$N")" \
+		"$(ms "$t0" "$t1")" "$(ms "$t0" "$t2")" "$best" "$ceil" "$rate" "$lmb" "$fmb" "$r1" "$r2" "$r3"
 	stop_all
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# start_ms: starting every broker (each returns once mounted); join_ms: from the"
 echo "# first start until the leader's status shows all up; run_N_ms: fluxfs run -N N true"
 echo "# (best of 3); ceiling_N_ms: fork+exec+wait of N true from one shell; MB: RssAnon"
-echo "# (followers: median)."
+echo "# (followers: median). rttD_ms: median heartbeat round trip to the leader, summed hop"
+echo "# by hop, of followers at depth D (up to 16 of them)."
