@@ -621,7 +621,7 @@ json_t *overlay_status(const struct overlay *ov)
                           "parent", bootstrap_parent(ov->bs, ov->rank), "children",
                           kids ? kids : json_array(), "state",
                           overlay_joined(ov) ? "up" : "joining");
-    if (o && ov->rank > 0 && ov->parent.joined)
+    if (o && ov->rank > 0 && ov->parent.joined && ov->root_rtt > 0)
         json_object_set_new(o, "rtt_ms", json_real((double)(long long)(ov->root_rtt * 1e6) / 1e3));
     if (!o || ov->rank != 0)
         return o;

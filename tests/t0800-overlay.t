@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 35
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -65,6 +65,10 @@ kill -9 "${OVERLAY_PIDS[7]}"
 ok "killing rank 7 makes it lost" wait_until 10 sh -c "grep -q '^overlay.7: .* state=lost' '$MNT/status'"
 like "$(wait_job "$id" 30)" "^(FAILED|CANCELED)" "a job on it ends" 
 is "$(cat "$MNT/resources/cluster0/n7/state")" "node down" "its node is down"
+FX=$(dirname "$FLUXFSD")/../tools/fluxfs
+like "$("$FX" -m "$MNT" resource list)" "n7 +2 +[0-9]+ +0 +0  \[down\]" "fluxfs resource list marks it [down]"
+like "$("$FX" -m "$MNT" status)" "brokers: +7 up, 0 joining, 1 lost, 0 refused" "fluxfs status counts the brokers by state"
+like "$("$FX" -m "$T/m5" status)" "rank 5 of 8 brokers \(fanout 2\), up" "a follower's fluxfs status says where it is"
 
 # hostile input: rank 7's listener has no parent now; anyone may dial it
 # (insecure), but nothing it sends before a hello counts, and garbage

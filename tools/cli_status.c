@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "tools/cli.h"
 
 /* ---------------------------------------------------------------- key: value files */
@@ -78,6 +80,55 @@ static int simple_parse(int argc, char **argv, const char *usage, int nargs)
 
 /* ---------------------------------------------------------------- status */
 
+/* A multi-node instance (doc/overlay.md): this broker's place, and on the
+ * leader how many brokers are in each state, naming those not up. */
+static void print_overlay(void)
+{
+    char path[PATH_MAX];
+    char *text = cli_read_file(cli_path(path, sizeof(path), "status.json"), NULL);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *ov = json_object_get(o, "overlay");
+    free(text);
+    if (!ov) {
+        json_decref(o);
+        return;
+    }
+    int rank = (int)json_integer_value(json_object_get(ov, "rank"));
+    printf("overlay:   rank %d of %d brokers (fanout %d), %s", rank,
+           (int)json_integer_value(json_object_get(ov, "size")),
+           (int)json_integer_value(json_object_get(ov, "fanout")),
+           rank == 0 ? "the leader" : json_string_value(json_object_get(ov, "state")));
+    if (json_object_get(ov, "rtt_ms"))
+        printf(", %.2f ms to the leader", json_number_value(json_object_get(ov, "rtt_ms")));
+    printf("\n");
+    if (rank > 0)
+        printf("           jobs are submitted and listed on the leader's tree (rank 0)\n");
+    json_t *ranks = json_object_get(ov, "ranks");
+    if (json_is_array(ranks)) {
+        static const char *const states[] = {"up", "joining", "lost", "refused"};
+        size_t i;
+        json_t *r;
+        printf("brokers:  ");
+        for (int s = 0; s < 4; s++) {
+            int n = 0;
+            json_array_foreach(ranks, i, r)
+                n += !strcmp(json_string_value(json_object_get(r, "state")) ?: "", states[s]);
+            printf(" %d %s%s", n, states[s], s < 3 ? "," : "\n");
+        }
+        int shown = 0;
+        json_array_foreach(ranks, i, r) {
+            const char *state = json_string_value(json_object_get(r, "state"));
+            if (!state || !strcmp(state, "up") || shown++ >= 10)
+                continue;
+            const char *why = json_string_value(json_object_get(r, "why"));
+            printf("  rank %-5d %-16s %s%s%s\n", (int)json_integer_value(json_object_get(r, "rank")),
+                   json_string_value(json_object_get(r, "host")), state, why ? ": " : "",
+                   why ? why : "");
+        }
+    }
+    json_decref(o);
+}
+
 int cmd_status(int argc, char **argv)
 {
     static const char usage[] =
@@ -115,6 +166,7 @@ int cmd_status(int argc, char **argv)
            "inactive %s\n", kv_get(&st, "new"), kv_get(&st, "depend"), kv_get(&st, "priority"),
            kv_get(&st, "sched"), kv_get(&st, "run"), kv_get(&st, "cleanup"),
            kv_get(&st, "inactive"));
+    print_overlay();
     return CLI_EXIT_OK;
 }
 
@@ -129,6 +181,7 @@ struct node {
     char rel[PATH_MAX];      /* path beneath the mount: resources/tiny0/rack0/node1 */
     int cores, cores_free, gpus, gpus_free;
     char jobs[256];          /* ids of the jobs with something here, space-separated */
+    char state[16];          /* "up", "down" (its broker away, or an operator), "drained" */
 };
 
 static int node_cmp(const void *a, const void *b)
@@ -181,8 +234,10 @@ static void for_each_child(const char *rel, void (*fn)(void *, const char *, boo
 static void find_nodes(void *arg, const char *rel, bool dir)
 {
     struct node_list *l = arg;
-    char *text = vertex_text(rel, dir);
+    char *text = vertex_text(rel, dir), state[16] = "";
     bool node = text && !strncmp(text, "node ", 5);
+    if (node)
+        sscanf(text + 5, "%15s", state);
     free(text);
     if (!node) {
         if (dir)
@@ -199,6 +254,7 @@ static void find_nodes(void *arg, const char *rel, bool dir)
     memset(nd, 0, sizeof(*nd));
     snprintf(nd->rel, sizeof(nd->rel), "%s", rel);
     snprintf(nd->name, sizeof(nd->name), "%s", strrchr(rel, '/') + 1);
+    snprintf(nd->state, sizeof(nd->state), "%s", state);
 }
 
 /* The node vertices of resources/, sorted by name; usage is not read yet. */
@@ -308,8 +364,10 @@ int cmd_resource(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         struct node *nd = &nodes[i];
         node_load(nd);
-        printf("%-16s %5d %5d %5d %5d  %s\n", nd->name, nd->cores, nd->cores_free, nd->gpus,
-               nd->gpus_free, nd->jobs);
+        /* a node out of service says so where its jobs would be */
+        bool up = !nd->state[0] || !strcmp(nd->state, "up");
+        printf("%-16s %5d %5d %5d %5d  %s%s%s%s\n", nd->name, nd->cores, nd->cores_free, nd->gpus,
+               nd->gpus_free, up ? "" : "[", up ? "" : nd->state, up ? "" : "] ", nd->jobs);
         tc += nd->cores;
         tcf += nd->cores_free;
         tg += nd->gpus;
