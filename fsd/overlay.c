@@ -232,7 +232,8 @@ static void on_hello(struct overlay *ov, json_t *msg)
         snprintf(why, sizeof(why), "it dialed rank %d, this is rank %d", you, ov->rank);
     if (why[0]) {
         syslog(LOG_ERR, "overlay: refusing parent (rank %d): %s", from, why);
-        json_t *no = json_pack("{s:s s:i s:s}", "type", "refuse", "to", from, "why", why);
+        json_t *no = json_pack("{s:s s:i s:i s:s}", "type", "refuse", "from", ov->rank, "to",
+                               from, "why", why);
         if (no)
             edge_send(&ov->parent, no);
         json_decref(no);

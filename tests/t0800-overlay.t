@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 35
+plan 36
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -85,6 +85,8 @@ port7=$((OVERLAY_PORT + 7))
 	"$(head -c 100000 /dev/zero | tr '\0' 'x')" >/dev/null 2>&1
 ok "rank 7 survives malformed and unexpected messages" kill -0 "${OVERLAY_PIDS[7]}"
 like "$(cat "$T/log7")" "refusing parent \(rank 3\): protocol version 99" "a hello of another version is refused and logged"
+"$NNG_SEND" "tcp://127.0.0.1:$port7" '{"type":"hello","v":1,"name":"other","you":7,"from":3,"to":7}' >/dev/null 2>&1
+like "$(cat "$T/log7")" "refusing parent \(rank 3\): instance 'other', not 'fluxfs'" "so is one of another instance"
 fusermount3 -uz "$T/m3" 2>/dev/null
 overlay_start_rank 3 || bail_out "cannot restart rank 3"
 ok "ranks 3 and 7 rejoin" overlay_wait_up 30
