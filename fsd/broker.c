@@ -351,6 +351,8 @@ static void iterate(struct broker *b)
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
     vfs_after_commit(b->v, rc);
+    if (b->cluster && b->rank == 0)
+        cluster_after_commit(b->cluster, rc);
     jobmgr_after_commit(b->m, rc);
     /* the sync comes SYNC_INTERVAL after the first unsynced change, and
      * after this iteration's answers and starts: a job submitted to an idle
@@ -654,6 +656,15 @@ static int setup_multinode(struct broker *b)
     return 0;
 }
 
+/* A follower: the leader's answer to a submission made on our tree. */
+static void forward_done(void *arg, uint64_t token, int rc, const char *ids, uid_t uid,
+                         const char *subject, const char *why)
+{
+    struct broker *b = arg;
+    if (b->v)
+        vfs_forward_done(b->v, token, rc, ids, uid, subject, why);
+}
+
 static json_t *status_overlay(void *arg)
 {
     struct broker *b = arg;
@@ -748,6 +759,10 @@ static int setup(struct broker *b)
     jobmgr_set_notify(b->m, vfs_job_changed, b->v);
     if (b->cluster)
         vfs_set_status_extra(b->v, status_overlay, b);
+    if (b->cluster && b->rank > 0) {
+        vfs_set_forward(b->v, cluster_forward, b->cluster);
+        cluster_set_sink(b->cluster, forward_done, b);
+    }
     ncfg.gens = b->gens;
     ncfg.instance = b->instance;
     if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))

@@ -8,6 +8,7 @@
 #include <syslog.h>
 
 #include "common/base64.h"
+#include "common/strbuf.h"
 #include "fsd/cluster.h"
 #include "fsd/cluster_msg.h"
 #include "fsd/overlay.h"
@@ -44,6 +45,22 @@ struct fjob {
     struct fjob *next;
 };
 
+/* A follower's submission the leader has not answered yet. */
+struct fwd {
+    uint64_t token;
+    uid_t uid;
+    char *subject;
+    double t;
+    struct fwd *next;
+};
+
+/* A leader's answer waiting for the commit that makes its jobs durable. */
+struct reply {
+    int rank;
+    json_t *msg;
+    struct reply *next;
+};
+
 struct cluster {
     struct ev_loop *loop;
     struct cluster_config cfg;
@@ -54,6 +71,11 @@ struct cluster {
     struct executor *local;     /* follower: runs the leader's tasks here */
     struct fjob *fjobs;         /* follower */
     size_t nfjobs;
+    struct fwd *fwds;           /* follower: submissions sent to the leader */
+    cluster_sink_f sink;
+    void *sink_arg;
+    uint64_t fwd_timer;
+    struct reply *replies, **replies_tail;   /* leader */
 };
 
 /* ---- the leader's executor ---- */
@@ -531,11 +553,188 @@ static void follower_exec_msg(struct cluster *c, int from, const char *type, jso
         follower_sync(c, json_object_get(msg, "ids"));
 }
 
+/* ---- submissions on a follower's tree ---- */
+
+static void fwd_finish(struct cluster *c, struct fwd **pp, int rc, const char *ids,
+                       const char *why)
+{
+    struct fwd *f = *pp;
+    *pp = f->next;
+    if (c->sink)
+        c->sink(c->sink_arg, f->token, rc, ids, f->uid, f->subject, why);
+    free(f->subject);
+    free(f);
+}
+
+static void fwd_fail_all(struct cluster *c, int rc, const char *why)
+{
+    while (c->fwds)
+        fwd_finish(c, &c->fwds, rc, NULL, why);
+}
+
+static void on_fwd_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct cluster *c = arg;
+    (void)id;
+    c->fwd_timer = 0;
+    for (struct fwd **pp = &c->fwds; *pp;) {
+        if (ev_now(loop) - (*pp)->t > CLUSTER_FORWARD_WAIT)
+            fwd_finish(c, pp, -ETIMEDOUT, NULL, "no answer from the leader in 30 s: the job "
+                       "may have been accepted there (look in jobs/ on its tree)");
+        else
+            pp = &(*pp)->next;
+    }
+    if (c->fwds)
+        c->fwd_timer = ev_timer_add(loop, 1.0, on_fwd_timer, c);
+}
+
+int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
+                    gid_t gid, const char *cwd, const char *subject, struct errmsg *err)
+{
+    struct cluster *c = arg;
+    if (!overlay_joined(c->ov))
+        return errmsg_set(err, -EAGAIN, "the leader is not reachable: this broker (rank %d) "
+                          "has not joined it", c->cfg.rank);
+    if (len > CLUSTER_FORWARD_MAX)
+        return errmsg_set(err, -EFBIG, "a submission on a follower's tree may be at most %u "
+                          "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
+    struct fwd *f = calloc(1, sizeof(*f));
+    char *b64 = malloc(BASE64_LEN(len) + 1);
+    if (!f || !b64 || !(f->subject = strdup(subject ? subject : "new"))) {
+        free(f);
+        free(b64);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    base64_encode(text, len, b64);
+    json_t *msg = json_pack("{s:s s:I s:s s:i s:i s:s}", "type", "ingest.submit", "token",
+                            (json_int_t)token, "text", b64, "uid", (int)uid, "gid", (int)gid,
+                            "subject", f->subject);
+    free(b64);
+    if (msg && cwd)
+        json_object_set_new(msg, "cwd", json_string(cwd));
+    int rc = msg ? overlay_send(c->ov, 0, msg) : -ENOMEM;
+    json_decref(msg);
+    if (rc < 0) {
+        free(f->subject);
+        free(f);
+        return errmsg_set(err, rc == -ENOMEM ? rc : -EAGAIN, "cannot reach the leader: %s",
+                          strerror(-rc));
+    }
+    f->token = token;
+    f->uid = uid;
+    f->t = ev_now(c->loop);
+    f->next = c->fwds;
+    c->fwds = f;
+    if (!c->fwd_timer)
+        c->fwd_timer = ev_timer_add(c->loop, 1.0, on_fwd_timer, c);
+    return 0;
+}
+
+void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg)
+{
+    c->sink = fn;
+    c->sink_arg = arg;
+}
+
+/* ingest.reply: the leader's answer to one of our submissions. */
+static void follower_reply(struct cluster *c, json_t *msg)
+{
+    uint64_t token = (uint64_t)json_integer_value(json_object_get(msg, "token"));
+    for (struct fwd **pp = &c->fwds; *pp; pp = &(*pp)->next) {
+        if ((*pp)->token != token)
+            continue;
+        int rc = (int)json_integer_value(json_object_get(msg, "rc"));
+        fwd_finish(c, pp, rc > 0 || rc < -4095 ? -EIO : rc,
+                   json_string_value(json_object_get(msg, "ids")),
+                   json_string_value(json_object_get(msg, "why")));
+        return;
+    }
+}
+
+/* ingest.submit: a follower's submission, as our own queue/ takes one; the
+ * answer waits for the commit that makes the jobs durable. */
+static void leader_submit(struct cluster *c, int from, json_t *msg)
+{
+    struct errmsg err = {""};
+    struct strbuf ids;
+    json_t *t = json_object_get(msg, "text");
+    size_t len = json_string_length(t);
+    char *text = json_is_string(t) && len <= BASE64_LEN(CLUSTER_FORWARD_MAX) ? malloc(len / 4 * 3 + 1)
+                                                                          : NULL;
+    ssize_t n = text ? base64_decode(json_string_value(t), len, text) : -1;
+    json_t *uid = json_object_get(msg, "uid"), *gid = json_object_get(msg, "gid");
+    json_t *cwd = json_object_get(msg, "cwd");
+    int rc;
+    strbuf_init(&ids);
+    if (!c->m)
+        rc = errmsg_set(&err, -EAGAIN, "the leader is starting");
+    else if (n < 0 || !json_is_integer(uid) || !json_is_integer(gid)
+             || json_integer_value(uid) < 0 || json_integer_value(gid) < 0
+             || (cwd && !json_is_string(cwd)))
+        rc = errmsg_set(&err, -EINVAL, "a malformed ingest.submit");
+    else
+        rc = jobmgr_submit_text(c->m, text, (size_t)n, (uid_t)json_integer_value(uid),
+                                (gid_t)json_integer_value(gid), json_string_value(cwd), &ids,
+                                &err);
+    free(text);
+    json_t *reply = json_pack("{s:s s:O s:i s:O s:O}", "type", "ingest.reply", "token",
+                              json_object_get(msg, "token"), "rc", rc, "uid", uid ? uid : json_null(),
+                              "subject", json_object_get(msg, "subject") ?: json_null());
+    if (reply)
+        json_object_set_new(reply, rc < 0 ? "why" : "ids",
+                            json_string(rc < 0 ? err.text : ids.buf ? ids.buf : ""));
+    strbuf_release(&ids);
+    if (!reply)
+        return;
+    if (rc < 0) {
+        overlay_send(c->ov, from, reply);
+        json_decref(reply);
+        return;
+    }
+    struct reply *r = calloc(1, sizeof(*r));
+    if (!r) {
+        json_decref(reply);
+        return;
+    }
+    r->rank = from;
+    r->msg = reply;
+    *c->replies_tail = r;
+    c->replies_tail = &r->next;
+}
+
+void cluster_after_commit(struct cluster *c, int rc)
+{
+    while (c && c->replies) {
+        struct reply *r = c->replies;
+        c->replies = r->next;
+        if (rc < 0) {
+            json_object_set_new(r->msg, "rc", json_integer(rc));
+            json_object_del(r->msg, "ids");
+            json_object_set_new(r->msg, "why", json_string(rc == -ENOSPC
+                ? "the leader's disk is full: the job was not stored"
+                : "the leader could not store the job"));
+        }
+        overlay_send(c->ov, r->rank, r->msg);
+        json_decref(r->msg);
+        free(r);
+    }
+    if (c)
+        c->replies_tail = &c->replies;
+}
+
 /* ---- the overlay's callbacks ---- */
 
 static void on_recv(void *arg, int from, const char *type, json_t *msg)
 {
     struct cluster *c = arg;
+    if (!strcmp(type, "ingest.submit") && c->cfg.rank == 0) {
+        leader_submit(c, from, msg);
+        return;
+    }
+    if (!strcmp(type, "ingest.reply") && c->cfg.rank > 0) {
+        follower_reply(c, msg);
+        return;
+    }
     if (strncmp(type, "exec.", 5)) {
         syslog(LOG_WARNING, "cluster: dropped a message of unknown type '%.32s' from rank %d",
                type, from);
@@ -593,6 +792,16 @@ static void on_peer(void *arg, int rank, enum overlay_state st, json_t *info, co
         jobmgr_node_offline(c->m, rank, why ? why : overlay_state_name(st));
 }
 
+/* Follower: the link to our parent went down (or came back): whatever the
+ * leader had not answered will not be answered. */
+static void on_parent(void *arg, bool up)
+{
+    struct cluster *c = arg;
+    if (!up)
+        fwd_fail_all(c, -ECONNRESET, "lost the link to the leader before its answer: the job "
+                     "may have been accepted there (look in jobs/ on its tree)");
+}
+
 void cluster_set_jobmgr(struct cluster *c, struct jobmgr *m)
 {
     c->m = m;
@@ -618,6 +827,7 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
     }
     c->loop = loop;
     c->cfg = *cfg;
+    c->replies_tail = &c->replies;
     if (cfg->rank == 0 && !(c->heard = calloc((size_t)cfg->bs->size, sizeof(json_t *)))) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
@@ -633,7 +843,8 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    static const struct overlay_ops ops = { .recv = on_recv, .peer = on_peer };
+    static const struct overlay_ops ops = { .recv = on_recv, .peer = on_peer,
+                                            .parent = on_parent };
     if (!(c->ov = overlay_create(loop, cfg->bs, cfg->rank, info, &ops, c, err)))
         goto error;
     json_decref(info);
@@ -648,6 +859,16 @@ void cluster_destroy(struct cluster *c)
 {
     if (!c)
         return;
+    if (c->fwd_timer)
+        ev_timer_cancel(c->loop, c->fwd_timer);
+    c->sink = NULL;
+    fwd_fail_all(c, -ESHUTDOWN, NULL);
+    while (c->replies) {
+        struct reply *r = c->replies;
+        c->replies = r->next;
+        json_decref(r->msg);
+        free(r);
+    }
     overlay_destroy(c->ov);
     executor_destroy(c->local);
     while (c->fjobs) {

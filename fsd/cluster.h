@@ -19,6 +19,8 @@
  *   exec.release   leader -> node   {id}
  *   exec.output    node -> leader   {id, stream, data (base64)}
  *   exec.finished  node -> leader   {id, status}
+ *   ingest.submit  node -> leader   {token, text (base64), uid, gid, cwd, subject}
+ *   ingest.reply   leader -> node   {token, rc, ids | why, uid, subject}
  *
  * Single-threaded: the broker's loop thread.
  */
@@ -57,6 +59,23 @@ void cluster_set_jobmgr(struct cluster *c, struct jobmgr *m);
 /* executor_create_f for the leader's job manager; arg is the cluster. */
 struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec_ops *cb,
                                          void *cb_arg, void *arg);
+
+/* Follower: a submission made on our tree goes to the leader (a
+ * vfs_forward_f; arg is the cluster): the answer comes through the sink,
+ * after the jobs are durable on the leader, or with -ETIMEDOUT (no answer in
+ * CLUSTER_FORWARD_WAIT s) or -ECONNRESET (the link went down first): then
+ * the job may have been accepted all the same, and the reason says so. */
+#define CLUSTER_FORWARD_WAIT 30.0
+#define CLUSTER_FORWARD_MAX (6u << 20)
+int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
+                    gid_t gid, const char *cwd, const char *subject, struct errmsg *err);
+typedef void (*cluster_sink_f)(void *arg, uint64_t token, int rc, const char *ids, uid_t uid,
+                               const char *subject, const char *why);
+void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg);
+
+/* Leader: the loop's commit is done (rc); answer the followers whose
+ * submissions it made durable. */
+void cluster_after_commit(struct cluster *c, int rc);
 
 /* For status and status.json: the overlay (overlay_status). */
 json_t *cluster_status(struct cluster *c);

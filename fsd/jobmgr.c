@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/jobstream.h"
+#include "common/strbuf.h"
 #include "common/vec.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr_private.h"
@@ -337,6 +338,28 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
 {
     struct jobstream_doc one = { .off = 0, .len = len, .line = 1 };
     return jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, jobp, err);
+}
+
+int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
+                       const char *cwd, struct strbuf *ids, struct errmsg *err)
+{
+    struct jobstream_doc *docs = NULL;
+    struct job **jobs = NULL;
+    int rc = jobstream_split(text, len, &docs, err);
+    if (rc > 0 && !(jobs = calloc((size_t)rc, sizeof(*jobs))))
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+    if (rc > 0) {
+        size_t njobs = (size_t)rc;
+        rc = jobmgr_submit_many(m, text, docs, njobs, uid, gid, cwd, jobs, err);
+        /* out of memory here, the reader gets fewer ids: the jobs are
+         * accepted all the same, and listed in jobs/ */
+        for (size_t i = 0; rc == 0 && ids && i < njobs; i++)
+            if (strbuf_addf(ids, "%s\n", jobs[i]->idstr) < 0)
+                break;
+    }
+    free(jobs);
+    free(docs);
+    return rc;
 }
 
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,

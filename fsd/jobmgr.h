@@ -129,6 +129,14 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
                        size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
                        struct errmsg *err);
 
+/* A submission as queue/ takes it: one jobspec, a stream of them (all or
+ * none) or a batch script, split and submitted with jobmgr_submit_many();
+ * the jobs' ids go to ids (if not NULL), a line each. Durable at the next
+ * commit. 0 or -errno with err filled. */
+struct strbuf;
+int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
+                       const char *cwd, struct strbuf *ids, struct errmsg *err);
+
 /* true if uid may control job (write its ctl): root, the instance owner,
  * the job's owner. */
 bool jobmgr_may_control(struct jobmgr *m, const struct job *job, uid_t uid);

@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 40
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -52,10 +52,15 @@ echo cancel > "$MNT/jobs/$id/ctl"
 is "$(wait_job "$id" 30)" "CANCELED" "cancel ends it"
 ok "and kills its tasks under all 4 brokers" wait_until 10 sh -c "! pgrep -f 'sleep 30[0] # t0800-$$' >/dev/null"
 
-# a follower's tree is read-only for now, and says where to submit
-cp eight.yaml "$T/m5/queue/x.yaml" 2>/dev/null
-like "$(tail -1 "$T/m5/queue/errors")" "rank 5 of a multi-node instance: submit on the leader" \
-	"cp on a follower's tree is refused with the reason"
+# submitting on a follower's tree: the leader takes it, durable before cp returns
+ok "cp into rank 5's queue/ succeeds" timeout 10 cp eight.yaml "$T/m5/queue/f.yaml"
+fid=$(ls -t "$MNT/jobs" | head -1)
+is "$(timeout 30 cat "$MNT/jobs/$fid/wait")" "COMPLETED 0" "the job is on the leader's tree and runs"
+nid=$(timeout 10 bash -c 'exec 3<>"$1/queue/new"; cat "$2" >&3; read -r id <&3; echo "$id"' _ "$T/m7" eight.yaml)
+is "$(timeout 30 cat "$MNT/jobs/$nid/wait" 2>&1)" "COMPLETED 0" "queue/new on rank 7 gives the id of a job the leader runs"
+echo 'not: [a jobspec' > bad.yaml
+nok "an invalid jobspec fails cp on a follower" cp bad.yaml "$T/m5/queue/bad.yaml" 2>/dev/null
+like "$(tail -1 "$T/m5/queue/errors")" "bad\.yaml: EINVAL: " "with the leader's reason in the follower's queue/errors"
 
 # a lost broker: its node goes down, the job on it fails, the rest keep going
 mkjob_nodes "sleep 300 # t0800-$$" 8 > all.yaml

@@ -102,7 +102,7 @@ static void print_overlay(void)
         printf(", %.2f ms to the leader", json_number_value(json_object_get(ov, "rtt_ms")));
     printf("\n");
     if (rank > 0)
-        printf("           jobs are submitted and listed on the leader's tree (rank 0)\n");
+        printf("           jobs submitted here go to the leader; jobs/ is on its tree (rank 0)\n");
     json_t *ranks = json_object_get(ov, "ranks");
     if (json_is_array(ranks)) {
         static const char *const states[] = {"up", "joining", "lost", "refused"};

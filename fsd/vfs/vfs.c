@@ -670,6 +670,44 @@ void vfs_set_nests(struct vfs *v, struct nests *ns)
         v->nests = ns;
 }
 
+void vfs_set_forward(struct vfs *v, vfs_forward_f fn, void *arg)
+{
+    v->forward = fn;
+    v->forward_arg = arg;
+}
+
+void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
+                      const char *subject, const char *why)
+{
+    bool logged = false;
+    /* every request waiting on it: a close (flush), a read of queue/new */
+    for (struct vfs_deferred **pp = &v->submits; *pp;) {
+        struct vfs_deferred *d = *pp;
+        if (d->token != token) {
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        struct vfs_fh *fh = d->fh;
+        if (fh && fh->submit_rc == 1) {
+            fh->submit_rc = rc;
+            if (rc == 0 && ids)
+                strbuf_addstr(&fh->ids, ids);
+        }
+        if (rc < 0 && !logged) {
+            vfs_errlog_add(v, uid, subject ? subject : "new", -rc, why ? why : strerror(-rc));
+            logged = true;
+        }
+        d->token = 0;
+        vfs_submission_done(v, d, rc);
+        free(d);
+    }
+    if (rc < 0 && !logged)   /* nobody waits (the file was closed for good) */
+        vfs_errlog_add(v, uid, subject ? subject : "new", -rc, why ? why : strerror(-rc));
+    if (rc == 0)
+        vfs_queue_touch(v, VFS_I_QUEUE);
+}
+
 void vfs_set_status_extra(struct vfs *v, vfs_status_extra_f fn, void *arg)
 {
     v->status_extra = fn;
@@ -724,13 +762,20 @@ void vfs_destroy(struct vfs *v)
  * critical path. */
 void vfs_after_commit(struct vfs *v, int commit_rc)
 {
-    /* oldest first, though each submitter waits for its own only */
-    struct vfs_deferred *d = v->submits, *rev = NULL;
+    /* oldest first, though each submitter waits for its own only; one
+     * forwarded to the leader waits for the leader's answer instead */
+    struct vfs_deferred *d = v->submits, *rev = NULL, **keep = &v->submits;
     v->submits = NULL;
     while (d) {
         struct vfs_deferred *next = d->next;
-        d->next = rev;
-        rev = d;
+        if (d->token) {
+            d->next = NULL;
+            *keep = d;
+            keep = &d->next;
+        } else {
+            d->next = rev;
+            rev = d;
+        }
         d = next;
     }
     while (rev) {

@@ -43,6 +43,19 @@ struct nests;
 /* Nested instances shown under jobs/<id>/ (NULL: none). */
 void vfs_set_nests(struct vfs *v, struct nests *ns);
 
+/* A follower's tree of a multi-node instance (fsd/cluster.h): what is
+ * submitted in queue/ goes to the leader. fn sends it under token and
+ * returns 0, or -errno with err filled (then it fails at once); the
+ * leader's answer, once the jobs are durable there, comes back through
+ * vfs_forward_done(): rc 0 with the jobs' ids (a line each), or -errno with
+ * the reason, logged in the submitter's queue/errors. */
+typedef int (*vfs_forward_f)(void *arg, uint64_t token, const char *text, size_t len,
+                             uid_t uid, gid_t gid, const char *cwd, const char *subject,
+                             struct errmsg *err);
+void vfs_set_forward(struct vfs *v, vfs_forward_f fn, void *arg);
+void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
+                      const char *subject, const char *why);
+
 /* More for status and status.json: fn returns an object (a new reference)
  * shown as status.json's "overlay" and as "overlay-*" lines in status. */
 typedef json_t *(*vfs_status_extra_f)(void *arg);

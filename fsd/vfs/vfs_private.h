@@ -107,6 +107,7 @@ struct vfs_fh {
     fuse_ino_t ino;
     bool submitted;            /* a submission was attempted */
     int submit_rc;             /* its outcome once known (1 = still pending) */
+    uint64_t token;            /* forwarded to the leader (a follower's tree), or 0 */
     struct strbuf ids;         /* queue/new: the id of each job submitted, a line each */
     off_t id_base;             /* queue/new: the offset of the first read, where
                                 * the id lines start */
@@ -149,6 +150,7 @@ struct vfs_deferred {
     enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT } what;
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
     uint64_t jobid;            /* DEFER_WAIT */
+    uint64_t token;            /* forwarded to the leader: its answer ends it, not a commit */
     off_t off;                 /* DEFER_WAIT */
     size_t size;
     volatile bool interrupted;
@@ -178,6 +180,9 @@ struct vfs {
     struct vfs_scratch *scratch;      /* listed in queue/ or queue/drafts/ */
     struct vfs_scratch *scratch_gone; /* unlinked, awaiting the kernel's forget */
     uint64_t next_serial;
+    vfs_forward_f forward;            /* a follower: submissions go to the leader */
+    void *forward_arg;
+    uint64_t forward_serial;          /* names forwarded submissions */
     struct vfs_fh *open_submits;      /* submissions being written (fstat) */
     struct vfs_ghost ghosts[VFS_GHOSTS];  /* recent submissions, by their writers */
     double queue_mtime, drafts_mtime, jobs_mtime;

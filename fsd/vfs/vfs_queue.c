@@ -482,13 +482,13 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
  * go to ids (if not NULL), a line each. Logs a rejection to the caller's
  * queue/errors. */
 static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, gid_t gid,
-                       pid_t pid, const char *subject, struct strbuf *ids)
+                       pid_t pid, const char *subject, struct strbuf *ids, uint64_t *token)
 {
     char link[64], cwd[PATH_MAX];
     struct errmsg err = { "" };
-    struct jobstream_doc *docs = NULL;
-    struct job **jobs = NULL;
+    int rc;
 
+    *token = 0;
     if (v->stopping) {
         vfs_errlog_add(v, uid, subject, EAGAIN, "the instance is shutting down");
         return -EAGAIN;
@@ -503,21 +503,17 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     static const char deleted[] = " (deleted)";
     if (n > (ssize_t)sizeof(deleted) && !strcmp(cwd + n - (sizeof(deleted) - 1), deleted))
         n = -1;
-    int rc = jobstream_split(text, len, &docs, &err);
-    if (rc > 0 && !(jobs = calloc((size_t)rc, sizeof(*jobs))))
-        rc = errmsg_set(&err, -ENOMEM, "out of memory");
-    if (rc > 0) {
-        size_t njobs = (size_t)rc;
-        rc = jobmgr_submit_many(v->m, text, docs, njobs, uid, gid, n > 0 ? cwd : NULL, jobs,
-                                &err);
-        /* out of memory here, the reader gets fewer ids: the jobs are
-         * accepted all the same, and listed in jobs/ */
-        for (size_t i = 0; rc == 0 && ids && i < njobs; i++)
-            if (strbuf_addf(ids, "%s\n", jobs[i]->idstr) < 0)
-                break;
+    if (v->forward) {
+        /* a follower's tree: the leader takes it; the answer comes later
+         * (vfs_forward_done) under this token */
+        uint64_t t = ++v->forward_serial;
+        rc = v->forward(v->forward_arg, t, text, len, uid, gid, n > 0 ? cwd : NULL, subject,
+                        &err);
+        if (rc == 0)
+            *token = t;
+    } else {
+        rc = jobmgr_submit_text(v->m, text, len, uid, gid, n > 0 ? cwd : NULL, ids, &err);
     }
-    free(jobs);
-    free(docs);
     if (rc < 0)
         vfs_errlog_add(v, uid, subject, -rc, err.text);
     else
@@ -526,7 +522,7 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
 }
 
 static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                             size_t size, off_t off)
+                             size_t size, off_t off, uint64_t token)
 {
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -538,6 +534,7 @@ static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, i
     d->fh = fh;
     d->size = size;
     d->off = off;
+    d->token = token;
     vfs_defer(v, d);
 }
 
@@ -563,7 +560,7 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
      * since changed it, but rarely; the opener is the fallback */
     fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid,
                                 pid > 0 ? pid : fh->pid, subject,
-                                fh->kind == FH_CLONE ? &fh->ids : NULL);
+                                fh->kind == FH_CLONE ? &fh->ids : NULL, &fh->token);
     if (fh->submit_rc == 0) {
         fh->submit_rc = 1;   /* pending until durable */
         if (fh->kind == FH_SUBMIT)
@@ -577,7 +574,7 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
 {
     submit_fh(v, fh, fuse_req_ctx(req)->pid);
     if (fh->submit_rc == 1) {
-        defer_submission(v, req, fh, what, size, off);
+        defer_submission(v, req, fh, what, size, off, fh->token);
         return;
     }
     struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .size = size, .off = off };
@@ -757,8 +754,9 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     /* renaming a scratch file to a visible name submits it, once */
     /* the job belongs to whoever created the file, even when root (or the
      * instance owner) moves another user's draft into queue/ */
+    uint64_t token;
     rc = submit_text(v, s->data.buf, s->data.len, s->attr.uid, s->attr.gid, ctx->pid, newname,
-                     NULL);
+                     NULL, &token);
     if (rc < 0) {
         /* mv reads EINVAL from rename as "a subdirectory of itself" and
          * tries again: a rejected jobspec is a bad message here */
@@ -766,5 +764,5 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         return;
     }
     vfs_scratch_unlink(v, s);
-    defer_submission(v, req, NULL, DEFER_FLUSH, 0, 0);
+    defer_submission(v, req, NULL, DEFER_FLUSH, 0, 0, token);
 }
