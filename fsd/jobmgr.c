@@ -425,6 +425,16 @@ size_t jobmgr_count(struct jobmgr *m, enum job_state s)
     return jobtable_count(m->jobs, s);
 }
 
+const char *jobmgr_containment(struct jobmgr *m, char *buf, size_t size)
+{
+    if (!m->cfg.contain)
+        return "process-groups";
+    if (!m->contain_err)
+        return "cgroup";
+    snprintf(buf, size, "process-groups (cgroups: %s)", strerror(-m->contain_err));
+    return buf;
+}
+
 double jobmgr_start_time(struct jobmgr *m)
 {
     return m->t_start;

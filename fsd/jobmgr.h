@@ -191,6 +191,10 @@ void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note);
  * gone); pending jobs stay pending. Returns at once (shutdown). */
 void jobmgr_terminate_running(struct jobmgr *m, const char *type, const char *note);
 double jobmgr_start_time(struct jobmgr *m);
+/* How jobs are contained, for status: "cgroup" (--contain, working),
+ * "process-groups" (not asked for), or "process-groups (cgroups: REASON)"
+ * (asked for, but the kernel or our privileges refused). */
+const char *jobmgr_containment(struct jobmgr *m, char *buf, size_t size);
 /* The instance's resources as RFC 20 R, from the scheduler's graph (the one
  * model, whatever it was read from). New reference, NULL on ENOMEM. */
 json_t *jobmgr_resources_R(struct jobmgr *m);

@@ -155,6 +155,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         int crc = m->cfg.contain ? executor_contain(m->exec, job->id, job->idstr) : 0;
         if (crc < 0 && !m->contain_warned) {
             m->contain_warned = true;
+            m->contain_err = crc;
             syslog(LOG_WARNING, "jobs are contained by process groups only (no cgroup: %s): "
                    "a task that detaches (setsid) may outlive its job", strerror(-crc));
         }

@@ -45,6 +45,7 @@ struct jobmgr {
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
     bool contain_warned;         /* said once that jobs have no cgroup */
+    int contain_err;             /* ... and why (-errno), for status */
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
     struct resources *res;
     uint64_t purge_from;         /* no purgeable job has a smaller seq */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The example session: cp a jobspec into queue/, then look at it with ls/cat.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 31
 
 ok "daemon mounts" fluxfs_start
 like "$(cat "$MNT/README")" "workload manager" "README explains the tree"
@@ -10,6 +10,7 @@ is "$(ls "$MNT" | tr '\n' ' ')" "README jobs queue resources status status.json 
 is "$(status_field tree-version)" 2 "status: tree-version 2"
 is "$(status_field jobs)" 0 "status: no jobs yet"
 is "$(status_field cores)" "$(status_field cores-free)" "status: all cores free"
+is "$(status_field containment)" process-groups "status: jobs held by process groups (no --contain)"
 ok "status has every key" bash -c 'for k in tree-version uptime nodes cores cores-free gpus jobs new depend priority sched run cleanup inactive; do grep -q "^$k: " "$1" || { echo "# missing $k"; exit 1; }; done' _ "$MNT/status"
 
 mkjob 'echo hello from $FLUX_JOB_ID; echo oops >&2' > hello.yaml
@@ -50,7 +51,7 @@ ok "status.json is a JSON object with every key" python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 keys = {"tree_version", "version", "uptime", "started", "nodes", "cores",
-        "cores_free", "gpus", "jobs", "states"}
+        "cores_free", "gpus", "jobs", "states", "containment"}
 assert set(s) == keys, sorted(s)
 assert s["tree_version"] == 2 and s["jobs"] == sum(s["states"].values()), s
 ' "$MNT/status.json"

@@ -3,10 +3,10 @@
 # the job's process group (setsid, nohup, double fork): each job's tasks
 # join a cgroup of their own, emptied and removed when the job ends.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 16
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/fs/cgroup/freezer ]; then
-	for i in $(seq 15); do skip "needs root and the cgroup v1 freezer"; done
+	for i in $(seq 16); do skip "needs root and the cgroup v1 freezer"; done
 	exit 0
 fi
 fluxfs_start --contain || bail_out "cannot mount"
@@ -49,5 +49,6 @@ like "$(grep Cpus_allowed_list <<<"$out")" "Cpus_allowed_list:[[:space:]]*[0-9]+
 like "$out" "cpuset:/fluxfs/${G##*/}/$id3" "... in its cpuset group"
 no_cpuset() { [ ! -e "/sys/fs/cgroup/cpuset/fluxfs/${G##*/}/$id3" ]; }
 ok "which is removed at its end" wait_until 20 no_cpuset
+is "$(status_field containment)" cgroup "status says jobs are held by cgroups"
 fluxfs_stop
 ok "a clean stop removes the instance's groups" sh -c "[ ! -e '$G' ] && [ ! -e '/sys/fs/cgroup/cpuset/fluxfs/${G##*/}' ]"

@@ -123,6 +123,8 @@ static void render_status(struct vfs *v, struct strbuf *sb)
     strbuf_addf(sb, "jobs: %zu\n", f.jobs);
     for (int i = 0; i < JOB_NSTATES; i++)
         strbuf_addf(sb, "%s: %zu\n", state_key(i, key, sizeof(key)), f.count[i]);
+    char why[128];
+    strbuf_addf(sb, "containment: %s\n", jobmgr_containment(v->m, why, sizeof(why)));
     json_t *ov = v->status_extra ? v->status_extra(v->status_extra_arg) : NULL;
     if (ov) {
         /* "overlay-rank: 0", then one line per rank on the leader:
@@ -175,6 +177,10 @@ static int render_status_json(struct vfs *v, struct strbuf *sb)
                           "gpus", f.gpus,
                           "jobs", (json_int_t)f.jobs,
                           "states", states);   /* steals states, even on error */
+    char why[128];
+    if (o)
+        json_object_set_new(o, "containment",
+                            json_string(jobmgr_containment(v->m, why, sizeof(why))));
     json_t *ov = o && v->status_extra ? v->status_extra(v->status_extra_arg) : NULL;
     if (ov)
         json_object_set_new(o, "overlay", ov);
