@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -552,6 +553,46 @@ static bool quiesce(struct link *l)
     return true;
 }
 
+/* What nng_close() leaves: ours to free, unless a callback of ours is
+ * still on the stack (release() frees it then). */
+static void link_free(struct link *l)
+{
+    if (l->tls)
+        nng_tls_config_free(l->tls);
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
+    free(l->url);
+    if (!l->busy)
+        free(l);
+}
+
+static void *closer(void *arg)
+{
+    struct link *l = arg;
+    nng_close(l->sock);
+    link_free(l);
+    return NULL;
+}
+
+/* Close l's socket and free it on a detached thread. The loop no longer
+ * watches l; a callback of l's still on the stack (busy) makes it leak the
+ * struct instead (release() must not free what the thread uses). */
+static bool close_in_thread(struct link *l)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    if (l->busy)
+        l->leaked = true;
+    if (pthread_attr_init(&attr) != 0)
+        return false;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    bool ok = pthread_create(&t, &attr, closer, l) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok)
+        l->leaked = false;
+    return ok;
+}
+
 void link_destroy(struct link *l)
 {
     if (!l || l->dead)
@@ -571,18 +612,18 @@ void link_destroy(struct link *l)
             l->leaked = true;
             return;
         }
+        /* over tcp and TLS the close can hang even on a quiet link (seen
+         * with nng 1.5.2 and a peer whose loop was not running): a thread
+         * of its own does it, so the loop never waits on it */
+        if ((nng_dialer_id(l->dialer) > 0 || nng_listener_id(l->listener) > 0)
+            && close_in_thread(l))
+            return;
         /* nng_close returns after the last pipe callback, so the eventfd
          * and the atomics on_pipe() uses are ours again; it closes nng's
          * fds and a listener's socket file */
         nng_close(l->sock);
     }
-    if (l->tls)
-        nng_tls_config_free(l->tls);
-    if (l->wake_fd >= 0)
-        close(l->wake_fd);
-    free(l->url);
-    if (!l->busy)
-        free(l);
+    link_free(l);
 }
 
 /* ---- setup ---- */
