@@ -45,6 +45,7 @@ struct broker {
     int rank;                    /* ... and ours among them */
     struct cluster *cluster;     /* ... our part in it */
     char ro_why[300];            /* a follower's tree refuses submissions saying this */
+    bool rich_graph;             /* --resources was a GRUG or JGF graph */
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
     bool ready_told;             /* the parent knows we are mounted */
@@ -404,6 +405,7 @@ static int load_resources(struct broker *b)
     }
     bool grug = path && (has_suffix(path, ".graphml") || strstr(head, "<graphml"));
     bool jgf = path && head[0] == '{' && strstr(head, "\"graph\"");
+    b->rich_graph = grug || jgf;
     if (!path || grug || jgf)
         b->g = rgraph_create_hwloc(NULL, &err);
     else
@@ -609,8 +611,8 @@ static int setup_multinode(struct broker *b)
                 b->bs->size);
         return -1;
     }
-    if (rgraph_nnodes(b->g) != 1 || graph_count_type(b->graph, graph_lookup_type(b->graph,
-                                                                                  "node")) != 1) {
+    int node_type = graph_lookup_type(b->graph, "node");
+    if (b->rich_graph || rgraph_nnodes(b->g) != 1 || graph_count_type(b->graph, node_type) != 1) {
         fprintf(stderr, "fluxfsd: with --bootstrap, --resources is this broker's node alone "
                 "(an R of one node or hwloc XML)\n");
         return -1;
