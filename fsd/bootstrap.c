@@ -80,6 +80,38 @@ static int parse_broker(json_t *o, int rank, struct bootstrap_broker *b, struct 
     return 0;
 }
 
+static int by_connect(const void *a, const void *b, void *arg)
+{
+    const struct bootstrap *bs = arg;
+    const char *x = bs->brokers[*(const int *)a].connect;
+    const char *y = bs->brokers[*(const int *)b].connect;
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Two ranks reached at one address cannot both be: refuse it by name
+ * (n log n: a file may list tens of thousands of brokers). */
+static int check_connect_unique(const struct bootstrap *bs, struct errmsg *err)
+{
+    int *order = malloc((size_t)bs->size * sizeof(int));
+    int rc = 0;
+    if (!order)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < bs->size; i++)
+        order[i] = i;
+    qsort_r(order, (size_t)bs->size, sizeof(int), by_connect, (void *)bs);
+    for (int i = 1; i < bs->size && rc == 0; i++) {
+        const char *a = bs->brokers[order[i - 1]].connect, *b = bs->brokers[order[i]].connect;
+        if (a && b && !strcmp(a, b)) {
+            int lo = order[i - 1] < order[i] ? order[i - 1] : order[i];
+            int hi = order[i - 1] < order[i] ? order[i] : order[i - 1];
+            rc = errmsg_set(err, -EINVAL, "brokers[%d].connect: '%.60s' is brokers[%d]'s too",
+                            hi, b, lo);
+        }
+    }
+    free(order);
+    return rc;
+}
+
 struct bootstrap *bootstrap_parse(const char *text, size_t len, struct errmsg *err)
 {
     json_error_t jerr;
@@ -213,6 +245,8 @@ struct bootstrap *bootstrap_parse(const char *text, size_t len, struct errmsg *e
             }
         }
     }
+    if (check_connect_unique(bs, err) < 0)
+        goto error;
     json_decref(root);
     return bs;
 error:

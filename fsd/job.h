@@ -99,6 +99,8 @@ struct job {
     bool committed;              /* the submission is durable */
     bool canceling;              /* a cancel or timeout is terminating it */
     bool start_posted;           /* its "start" event is in the eventlog */
+    bool finish_deferred;        /* its tasks ended; it ends after the next commit */
+    int finish_status;           /* ... with this status */
     int node_start_early;        /* a node that started before it was, or -1 */
     enum job_result pending_result; /* set by cancel/timeout, applied at finish */
     uint64_t timer;              /* duration timer (ev id) */

@@ -626,6 +626,15 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
             jm_job_start(m, job);
     }
     m->to_start.len = 0;
+    for (size_t i = 0; i < m->to_finish.len; i++) {
+        struct job *job = jobmgr_lookup(m, m->to_finish.ids[i]);
+        if (!job || !job->finish_deferred)
+            continue;
+        job->finish_deferred = false;
+        if (job->state == JOB_RUN)
+            jm_job_tasks_done(m, job, job->finish_status);
+    }
+    m->to_finish.len = 0;
 }
 
 bool jobmgr_needs_sync(struct jobmgr *m)
@@ -774,6 +783,7 @@ void jobmgr_destroy(struct jobmgr *m)
     qmgr_destroy(m->q);
     free(m->new_jobs.ids);
     free(m->to_start.ids);
+    free(m->to_finish.ids);
     free(m->depend.ids);
     free(m);
 }

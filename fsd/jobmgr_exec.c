@@ -87,16 +87,34 @@ static void on_output(void *arg, uint64_t id, int stream, const char *data, size
     jm_mark_dirty(m, job);   /* readers see it once committed (commit_done) */
 }
 
+void jm_job_tasks_done(struct jobmgr *m, struct job *job, int status)
+{
+    for (int s = 1; s <= 2; s++)
+        if (job->out_dropping[s])
+            output_resume(m, job, s);
+    jm_job_finish(m, job, status);
+}
+
 static void on_finished(void *arg, uint64_t id, int status)
 {
     struct jobmgr *m = arg;
     struct job *job = jobmgr_lookup(m, id);
-    if (job && job->state == JOB_RUN) {
-        for (int s = 1; s <= 2; s++)
-            if (job->out_dropping[s])
-                output_resume(m, job, s);
-        jm_job_finish(m, job, status);
+    if (!job || job->state != JOB_RUN)
+        return;
+    /* readers see output once it is committed, but a job's end at once:
+     * with output from this iteration still to commit (a remote node's
+     * last lines and its exit come together), the end waits for that
+     * commit, so whoever sees the job end can read all it wrote */
+    if (job->out_len[1] != job->out_stored[1] || job->out_len[2] != job->out_stored[2]) {
+        if (!job->finish_deferred && jm_idvec_push(&m->to_finish, id) == 0) {
+            job->finish_deferred = true;
+            job->finish_status = status;
+            return;
+        }
+        if (job->finish_deferred)
+            return;
     }
+    jm_job_tasks_done(m, job, status);
 }
 
 /* A job across brokers: each node's start and finish in its eventlog. */

@@ -42,6 +42,7 @@ struct jobmgr {
     struct job *inflight;        /* records written for the commit under way */
     struct idvec new_jobs;       /* submitted this iteration, not yet durable */
     struct idvec to_start;       /* allocated this iteration, start after commit */
+    struct idvec to_finish;      /* tasks ended with output not yet committed */
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
     bool contain_warned;         /* said once that jobs have no cgroup */
@@ -56,6 +57,10 @@ struct jobmgr {
     const struct jobmgr_hooks *hooks;
     void *hooks_arg;
 };
+
+/* jobmgr_exec.c: its tasks have all ended (status): output resumed, the
+ * job finished */
+void jm_job_tasks_done(struct jobmgr *m, struct job *job, int status);
 
 /* jobmgr.c */
 int jm_idvec_push(struct idvec *v, uint64_t id);

@@ -494,7 +494,7 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
         syslog(LOG_ERR, "overlay: rank %d at %s: %s", e->rank, ov->bs->brokers[e->rank].connect,
                buf);
         snprintf(e->last_fail, sizeof(e->last_fail), "%s", buf);
-        if (strstr(buf, "TLS")) {
+        if (strstr(buf, "refused by TLS")) {
             json_t *up = json_pack("{s:s s:[i] s:s}", "type", "refused", "ranks", e->rank,
                                    "why", buf);
             if (up)

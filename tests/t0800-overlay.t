@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 42
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -31,9 +31,10 @@ is "$(event_names "$id" | grep -o 'start.*finish' | tr ' ' '\n' | sort | uniq -c
 
 # -l, --label-io: every line after its task's rank, from every node
 FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
-out=$(timeout 20 "$FLUXFS" -m "$MNT" run -l -N 4 sh -c 'echo one; printf two' 2>&1)
-is "$(sort <<<"$out" | tr '\n' ' ')" "0: one 0: two 1: one 1: two 2: one 2: two 3: one 3: two " \
-	"fluxfs run -l -N 4: each line after its rank, a last line ended"
+lid=$("$FLUXFS" -m "$MNT" submit -l -N 4 sh -c 'echo one; printf two')
+is "$(wait_job "$lid" 30) $(jobfile "$lid" stdout | sort | tr '\n' ' ')" \
+	"COMPLETED 0 0: one 0: two 1: one 1: two 2: one 2: two 3: one 3: two " \
+	"submit -l -N 4: each line stored after its rank, a last line ended"
 
 # all 8 nodes, output through every level of the tree
 mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"' 8 > eight.yaml
@@ -74,6 +75,9 @@ FX=$(dirname "$FLUXFSD")/../tools/fluxfs
 like "$("$FX" -m "$MNT" resource list)" "n7 +2 +[0-9]+ +0 +0  \[down\]" "fluxfs resource list marks it [down]"
 like "$("$FX" -m "$MNT" status)" "brokers: +7 up, 0 joining, 1 lost, 0 refused" "fluxfs status counts the brokers by state"
 like "$("$FX" -m "$T/m5" status)" "rank 5 of 8 brokers \(fanout 2\), up" "a follower's fluxfs status says where it is"
+like "$("$FX" -m "$T/m5" run true 2>&1)" "is rank 5 of a multi-node instance: its jobs/ is on the leader" \
+	"fluxfs run on a follower's tree says where jobs/ is (and submits nothing)"
+like "$("$FX" -m "$T/m5" submit true 2>&1)" "^f" "fluxfs submit on a follower's tree works"
 
 # hostile input: rank 7's listener has no parent now; anyone may dial it
 # (insecure), but nothing it sends before a hello counts, and garbage

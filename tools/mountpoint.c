@@ -5,6 +5,20 @@
 
 #include "tools/mountpoint.h"
 
+int fluxfs_overlay_rank(const char *mnt)
+{
+    char path[4096], line[256];
+    int rank = -1;
+    snprintf(path, sizeof(path), "%s/status", mnt);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "overlay-rank: %d", &rank) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return rank;
+}
+
 const char *fluxfs_find_mount(char *buf, size_t size)
 {
     const char *env = getenv("FLUXFS_MOUNT");
@@ -30,6 +44,20 @@ const char *fluxfs_find_mount(char *buf, size_t size)
     fclose(f);
     if (!count)
         return NULL;
+    /* several brokers of a multi-node instance on one machine: a follower's
+     * tree has no jobs/ of its own, so the leader's wins */
+    if (count > 1 && fluxfs_overlay_rank(first) > 0) {
+        f = fopen("/proc/mounts", "re");
+        while (f && fgets(line, sizeof(line), f)) {
+            if (sscanf(line, "%1023s %2047s %255s", dev, point, type) == 3
+                && !strcmp(type, "fuse.fluxfsd") && fluxfs_overlay_rank(point) <= 0) {
+                snprintf(first, sizeof(first), "%s", point);
+                break;
+            }
+        }
+        if (f)
+            fclose(f);
+    }
     snprintf(buf, size, "%s", first);
     return buf;
 }

@@ -4,8 +4,13 @@
 
 #include <stddef.h>
 
-/* $FLUXFS_MOUNT if set, else the only fuse.fluxfsd mount in /proc/mounts,
- * else "/flux" if it is one. Writes into buf; NULL if none is found. */
+/* $FLUXFS_MOUNT if set, else the only fuse.fluxfsd mount in /proc/mounts;
+ * of several, /flux, or else the first (a multi-node instance's leader
+ * before its followers). Writes into buf; NULL if none is found. */
 const char *fluxfs_find_mount(char *buf, size_t size);
+
+/* The tree's rank in a multi-node instance (its status' overlay-rank), or
+ * -1 for a single-node instance or an unreadable status. */
+int fluxfs_overlay_rank(const char *mnt);
 
 #endif

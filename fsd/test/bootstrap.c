@@ -70,6 +70,9 @@ static void test_parse(void)
         {"{\"insecure\":true,\"brokers\":[{\"host\":\"a\",\"port\":1}]}", "unknown key 'port'"},
         {"{\"insecure\":true,\"heartbeat\":{\"period\":1,\"timeout\":1},\"brokers\":[{\"host\":\"a\"}]}",
          "timeout must be at least twice the period"},
+        {"{\"insecure\":true,\"brokers\":[{\"host\":\"a\"},{\"host\":\"b\",\"bind\":\"tcp://x:1\","
+         "\"connect\":\"tcp://x:1\"},{\"host\":\"c\",\"bind\":\"tcp://x:1\",\"connect\":\"tcp://x:1\"}]}",
+         "brokers[2].connect: 'tcp://x:1' is brokers[1]'s too"},
         {"{\"insecure\":true,\"heartbeat\":{\"every\":1},\"brokers\":[{\"host\":\"a\"}]}",
          "heartbeat: {"},
     };
