@@ -44,7 +44,6 @@ struct broker {
     struct bootstrap *bs;        /* a multi-node instance: its brokers */
     int rank;                    /* ... and ours among them */
     struct cluster *cluster;     /* ... our part in it */
-    char ro_why[300];            /* a follower's tree refuses submissions saying this */
     bool rich_graph;             /* --resources was a GRUG or JGF graph */
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
@@ -724,11 +723,9 @@ static int setup(struct broker *b)
             mcfg.executor_create = cluster_executor_create;
             mcfg.executor_arg = b->cluster;
         } else {
-            /* jobs live on the leader; this tree shows the overlay (for now) */
-            snprintf(b->ro_why, sizeof(b->ro_why), "this is rank %d of a multi-node instance: submit on "
-                     "the leader's tree (rank 0, host %s)", b->rank, b->bs->brokers[0].host);
+            /* jobs live on the leader: submissions on this tree go there
+             * (vfs_set_forward below), the local job manager holds none */
             mcfg.read_only = true;
-            mcfg.read_only_why = b->ro_why;
         }
     }
     mcfg.mount = b->cfg->mountpoint;

@@ -117,8 +117,8 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uid_t ui
     int rc;
 
     if (in->cfg.read_only)
-        return errmsg_set(err, -EROFS, "%s", in->cfg.read_only_why ? in->cfg.read_only_why
-                          : "this nested instance has ended: its history is read-only");
+        return errmsg_set(err, -EROFS, "this nested instance has ended: its history is "
+                          "read-only");
     if ((rc = ingest_parse(text, len, &js, err)) < 0)
         return rc;
     const char *what;

@@ -29,7 +29,6 @@ struct ingest_config {
     uid_t owner;                /* may set urgency above the default */
     int64_t max_tasks;          /* most tasks one job may ask for */
     bool read_only;             /* an ended instance: refuse everything */
-    const char *read_only_why;  /* ... saying this, or NULL (a nested history) */
     /* Per user, root exempt; 0: no limit. */
     size_t max_pending;         /* jobs not yet running */
     double submit_rate;         /* submissions (files) per second, with a

@@ -705,7 +705,6 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->cfg.read_only = cfg && cfg->read_only;
-    m->cfg.read_only_why = cfg ? cfg->read_only_why : NULL;
     m->cfg.mount = cfg ? cfg->mount : NULL;
     m->cfg.contain = cfg && cfg->contain;
     m->cfg.max_tasks = cfg ? cfg->max_tasks : 0;
@@ -739,7 +738,6 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     struct ingest_config icfg = {
         .graph = graph, .q = m->q, .jobs = m->jobs, .owner = m->owner,
         .max_tasks = m->cfg.max_tasks, .read_only = m->cfg.read_only,
-        .read_only_why = m->cfg.read_only_why,
         .max_pending = cfg ? cfg->max_pending : 0,
         .submit_rate = cfg ? cfg->submit_rate : 0,
     };

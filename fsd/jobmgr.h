@@ -51,7 +51,6 @@ struct jobmgr_config {
     executor_create_f executor_create;
     void *executor_arg;
     const char *mount;        /* the tree's mount point (tasks' FLUXFS_MOUNT) */
-    const char *read_only_why; /* read_only: the reason submitters see */
 };
 
 /* Every task is a process forked on this machine, and the executor keeps a
