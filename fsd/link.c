@@ -615,8 +615,7 @@ void link_destroy(struct link *l)
         /* over tcp and TLS the close can hang even on a quiet link (seen
          * with nng 1.5.2 and a peer whose loop was not running): a thread
          * of its own does it, so the loop never waits on it */
-        if ((nng_dialer_id(l->dialer) > 0 || nng_listener_id(l->listener) > 0)
-            && close_in_thread(l))
+        if (strncmp(l->url, IPC_PREFIX, strlen(IPC_PREFIX)) && close_in_thread(l))
             return;
         /* nng_close returns after the last pipe callback, so the eventfd
          * and the atomics on_pipe() uses are ours again; it closes nng's
@@ -750,31 +749,16 @@ struct link *link_listen(struct ev_loop *loop, const char *url, link_msg_f on_ms
     return link_listen_mode(loop, url, 0600, on_msg, on_down, arg, err);
 }
 
+static struct link *net_link(struct ev_loop *loop, const char *url, const struct link_tls *tls,
+                             bool listen, link_msg_f on_msg, link_down_f on_down, void *arg,
+                             struct errmsg *err);
+
 struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
                        link_down_f on_down, void *arg, struct errmsg *err)
 {
     if (!ipc_path(url, err))
         return NULL;
-    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
-    if (!l)
-        return NULL;
-    nng_dialer d;
-    int rv = nng_dialer_create(&d, l->sock, url);
-    if (rv == 0)
-        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, LINK_REDIAL_MIN_MS);
-    if (rv == 0)
-        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, LINK_REDIAL_MAX_MS);
-    /* NONBLOCK: a parent that is not listening yet is retried, not an error */
-    if (rv == 0)
-        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
-    if (rv != 0) {
-        errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
-        goto error;
-    }
-    return l;
-error:
-    link_destroy(l);
-    return NULL;
+    return net_link(loop, url, NULL, false, on_msg, on_down, arg, err);
 }
 
 /* ---- tcp and TLS (the overlay between brokers) ---- */
@@ -848,30 +832,50 @@ static int attach_tls(struct link *l, const char *url, const struct link_tls *tl
     return rv ? errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv)) : 0;
 }
 
+/* Make l's listener or dialer at url (with our TLS for tls+tcp://) and
+ * start it; a dialer keeps redialling in the background. 0 or -errno. */
+static int open_endpoint(struct link *l, const char *url, const struct link_tls *tls,
+                         bool listen, struct errmsg *err)
+{
+    const char *what = listen ? "listen on" : "dial";
+    int rv = listen ? nng_listener_create(&l->listener, l->sock, url)
+                    : nng_dialer_create(&l->dialer, l->sock, url);
+    if (rv == 0 && !listen)
+        rv = nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMINT, LINK_REDIAL_MIN_MS);
+    if (rv == 0 && !listen)
+        rv = nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMAXT, LINK_REDIAL_MAX_MS);
+    if (rv != 0)
+        return errmsg_set(err, nng_errno(rv), "cannot %s '%s': %s", what, url, nng_strerror(rv));
+    int rc = attach_tls(l, url, tls, err);
+    if (rc < 0)
+        return rc;
+    /* NONBLOCK: a peer that is not listening yet is retried, not an error */
+    rv = listen ? nng_listener_start(l->listener, 0)
+                : nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK);
+    if (rv != 0)
+        return errmsg_set(err, nng_errno(rv), "cannot %s '%s': %s", what, url, nng_strerror(rv));
+    return 0;
+}
+
+static struct link *net_link(struct ev_loop *loop, const char *url, const struct link_tls *tls,
+                             bool listen, link_msg_f on_msg, link_down_f on_down, void *arg,
+                             struct errmsg *err)
+{
+    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
+    if (l && open_endpoint(l, url, tls, listen, err) < 0) {
+        link_destroy(l);
+        l = NULL;
+    }
+    return l;
+}
+
 struct link *link_listen_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
                              link_msg_f on_msg, link_down_f on_down, void *arg,
                              struct errmsg *err)
 {
     if (!strncmp(url, IPC_PREFIX, strlen(IPC_PREFIX)))
         return link_listen(loop, url, on_msg, on_down, arg, err);
-    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
-    if (!l)
-        return NULL;
-    int rv = nng_listener_create(&l->listener, l->sock, url);
-    if (rv != 0) {
-        errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
-        goto error;
-    }
-    if (attach_tls(l, url, tls, err) < 0)
-        goto error;
-    if ((rv = nng_listener_start(l->listener, 0)) != 0) {
-        errmsg_set(err, nng_errno(rv), "cannot listen on '%s': %s", url, nng_strerror(rv));
-        goto error;
-    }
-    return l;
-error:
-    link_destroy(l);
-    return NULL;
+    return net_link(loop, url, tls, true, on_msg, on_down, arg, err);
 }
 
 struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct link_tls *tls,
@@ -880,28 +884,7 @@ struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct l
 {
     if (!strncmp(url, IPC_PREFIX, strlen(IPC_PREFIX)))
         return link_dial(loop, url, on_msg, on_down, arg, err);
-    struct link *l = link_create(loop, url, on_msg, on_down, arg, err);
-    if (!l)
-        return NULL;
-    int rv = nng_dialer_create(&l->dialer, l->sock, url);
-    if (rv == 0)
-        rv = nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMINT, LINK_REDIAL_MIN_MS);
-    if (rv == 0)
-        rv = nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMAXT, LINK_REDIAL_MAX_MS);
-    if (rv != 0) {
-        errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
-        goto error;
-    }
-    if (attach_tls(l, url, tls, err) < 0)
-        goto error;
-    if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-        errmsg_set(err, nng_errno(rv), "cannot dial '%s': %s", url, nng_strerror(rv));
-        goto error;
-    }
-    return l;
-error:
-    link_destroy(l);
-    return NULL;
+    return net_link(loop, url, tls, false, on_msg, on_down, arg, err);
 }
 
 void link_set_on_up(struct link *l, link_up_f on_up)
