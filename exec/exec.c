@@ -929,17 +929,20 @@ static int launch_task_env(struct xlaunch *l, int k, const struct exec_task *tas
  * a job with unbound tasks (cpus unknown here) keeps the machine's. */
 static void contain_job_cpus(struct exec *x, struct contain *c, const struct exec_job *job)
 {
-    int set[1024], n = 0;
+    cpu_set_t seen;
+    int set[CPU_SETSIZE], n = 0;
+    CPU_ZERO(&seen);
     for (int k = 0; k < job->ntasks; k++) {
         const struct exec_task *t = &job->tasks[k];
         if (t->ncpus == 0)
             return;
         for (int i = 0; i < t->ncpus; i++) {
-            bool seen = t->cpus[i] < 0;
-            for (int j = 0; j < n && !seen; j++)
-                seen = set[j] == t->cpus[i];
-            if (!seen && n < 1024)
-                set[n++] = t->cpus[i];
+            int cpu = t->cpus[i];
+            /* the cpus a task can be bound to (cpu_set_t) are all there is */
+            if (cpu < 0 || cpu >= CPU_SETSIZE || CPU_ISSET(cpu, &seen))
+                continue;
+            CPU_SET(cpu, &seen);
+            set[n++] = cpu;
         }
     }
     int rc = n > 0 ? contain_set_cpus(c, set, n) : 0;
