@@ -344,12 +344,17 @@ static void iterate(struct broker *b)
     double now = ev_now(b->loop);
     check_space(b, now);
     jobmgr_prepare_commit(b->m, !b->draining);
+    replica_before_commit(cluster_replica(b->cluster));
     /* fsync only what someone waits on (submissions); state changes are
      * safe from a crash of this process at once, and from a crash of the
      * machine within SYNC_INTERVAL */
     int rc = jobmgr_needs_sync(b->m) ? store_commit(b->st) : store_commit_lazy(b->st);
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
+    /* the commit goes down the tree before the answers to the followers'
+     * submissions that it made durable: on one link, in that order, so a
+     * follower shows a job before its cp returns */
+    replica_after_commit(cluster_replica(b->cluster), rc);
     vfs_after_commit(b->v, rc);
     if (b->cluster && b->rank == 0)
         cluster_after_commit(b->cluster, rc);
@@ -645,6 +650,7 @@ static int setup_multinode(struct broker *b)
         return -1;
     }
     struct cluster_config ccfg = {
+        .st = b->st,
         .bs = b->bs,
         .rank = b->rank,
         .node = rgraph_node(b->g, 0),
@@ -724,8 +730,9 @@ static int setup(struct broker *b)
             mcfg.executor_arg = b->cluster;
         } else {
             /* jobs live on the leader: submissions on this tree go there
-             * (vfs_set_forward below), the local job manager holds none */
-            mcfg.read_only = true;
+             * (vfs_set_forward below); the local job manager shows the
+             * replica of the leader's jobs (fsd/replica.h) */
+            mcfg.replica = true;
         }
     }
     mcfg.mount = b->cfg->mountpoint;
@@ -733,13 +740,16 @@ static int setup(struct broker *b)
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
-    if (b->cluster && b->rank == 0)
+    if (b->cluster)
         cluster_set_jobmgr(b->cluster, b->m);
     /* what recovery changed is durable before anyone can look; on a full
      * disk it is kept to be written later, so that jobs can still be read
      * and canceled */
     jobmgr_prepare_commit(b->m, true);
-    if ((rc = store_commit(b->st)) < 0 && rc != -ENOSPC) {
+    replica_before_commit(cluster_replica(b->cluster));
+    rc = store_commit(b->st);
+    replica_after_commit(cluster_replica(b->cluster), rc);
+    if (rc < 0 && rc != -ENOSPC) {
         fprintf(stderr, "fluxfsd: cannot write to %s: %s\n", b->cfg->statedir, strerror(-rc));
         return -1;
     }
@@ -822,7 +832,10 @@ static void teardown(struct broker *b)
         cluster_terminate_all(b->cluster, 0);
     if (b->m) {
         jobmgr_destroy(b->m);
-        if (store_commit(b->st) < 0 || store_sync(b->st) < 0)
+        replica_before_commit(cluster_replica(b->cluster));
+        int rc = store_commit(b->st);
+        replica_after_commit(cluster_replica(b->cluster), rc);
+        if (rc < 0 || store_sync(b->st) < 0)
             syslog(LOG_ERR, "final commit failed");
     }
     /* closing the session aborts the connection: a process still blocked

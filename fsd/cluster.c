@@ -65,6 +65,7 @@ struct cluster {
     struct ev_loop *loop;
     struct cluster_config cfg;
     struct overlay *ov;
+    struct replica *repl;       /* every broker: the leader's jobs, copied */
     struct jobmgr *m;           /* leader */
     struct cx *cx;              /* leader */
     json_t **heard;             /* leader, before the job manager: joins by rank */
@@ -735,6 +736,10 @@ static void on_recv(void *arg, int from, const char *type, json_t *msg)
         follower_reply(c, msg);
         return;
     }
+    if (!strncmp(type, "repl.", 5)) {
+        replica_recv(c->repl, from, type, msg);
+        return;
+    }
     if (strncmp(type, "exec.", 5)) {
         syslog(LOG_WARNING, "cluster: dropped a message of unknown type '%.32s' from rank %d",
                type, from);
@@ -797,13 +802,29 @@ static void on_peer(void *arg, int rank, enum overlay_state st, json_t *info, co
 static void on_parent(void *arg, bool up)
 {
     struct cluster *c = arg;
+    replica_parent(c->repl, up);
     if (!up)
         fwd_fail_all(c, -ECONNRESET, "lost the link to the leader before its answer: the job "
                      "may have been accepted there (look in jobs/ on its tree)");
 }
 
+struct replica *cluster_replica(struct cluster *c)
+{
+    return c ? c->repl : NULL;
+}
+
+static int repl_send(void *arg, int to, json_t *msg)
+{
+    struct cluster *c = arg;
+    return overlay_send(c->ov, to, msg);
+}
+
 void cluster_set_jobmgr(struct cluster *c, struct jobmgr *m)
 {
+    if (c->cfg.rank > 0) {
+        replica_set_jobmgr(c->repl, m);
+        return;
+    }
     c->m = m;
     for (int r = 1; r < c->cfg.bs->size; r++) {
         if (c->heard[r]) {
@@ -848,6 +869,14 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
     if (!(c->ov = overlay_create(loop, cfg->bs, cfg->rank, info, &ops, c, err)))
         goto error;
     json_decref(info);
+    info = NULL;
+    int nkids = 0, first = bootstrap_first_child(cfg->bs, cfg->rank, &nkids);
+    struct replica_config rcfg = {
+        .st = cfg->st, .rank = cfg->rank, .parent = bootstrap_parent(cfg->bs, cfg->rank),
+        .first_child = first, .nchildren = nkids, .send = repl_send, .send_arg = c,
+    };
+    if (!(c->repl = replica_create(loop, &rcfg, err)))
+        goto error;
     return c;
 error:
     json_decref(info);
@@ -869,6 +898,7 @@ void cluster_destroy(struct cluster *c)
         json_decref(r->msg);
         free(r);
     }
+    replica_destroy(c->repl);
     overlay_destroy(c->ov);
     executor_destroy(c->local);
     while (c->fjobs) {

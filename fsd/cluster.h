@@ -35,6 +35,7 @@
 #include "exec/executor.h"
 #include "fsd/bootstrap.h"
 #include "fsd/jobmgr.h"
+#include "fsd/replica.h"
 #include "sched/rgraph.h"
 
 struct cluster;
@@ -44,6 +45,7 @@ struct cluster_config {
     int rank;
     const struct rgraph_node *node;   /* this broker's node (its resources) */
     const char *mount;                /* our tree: tasks' FLUXFS_MOUNT */
+    struct store *st;                 /* the leader's store, or a follower's replica */
 };
 
 /* Start the overlay. A follower also starts the launcher for the tasks the
@@ -52,9 +54,13 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
                                struct errmsg *err);
 void cluster_destroy(struct cluster *c);
 
-/* Leader: the job manager is made (with cluster_executor_create): nodes not
- * joined yet go down until they do; joins heard meanwhile apply now. */
+/* The job manager is made. Leader (with cluster_executor_create): nodes not
+ * joined yet go down until they do; joins heard meanwhile apply now.
+ * Follower (a replica job manager): what the replica applies shows in it. */
 void cluster_set_jobmgr(struct cluster *c, struct jobmgr *m);
+
+/* The copy of the leader's jobs every broker keeps (replica.h). */
+struct replica *cluster_replica(struct cluster *c);
 
 /* executor_create_f for the leader's job manager; arg is the cluster. */
 struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec_ops *cb,

@@ -704,7 +704,8 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.output_cap = cfg && cfg->output_cap > 0 ? cfg->output_cap : 16 * 1024 * 1024;
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
-    m->cfg.read_only = cfg && cfg->read_only;
+    m->cfg.replica = cfg && cfg->replica;
+    m->cfg.read_only = (cfg && cfg->read_only) || m->cfg.replica;
     m->cfg.mount = cfg ? cfg->mount : NULL;
     m->cfg.contain = cfg && cfg->contain;
     m->cfg.max_tasks = cfg ? cfg->max_tasks : 0;

@@ -43,6 +43,8 @@ struct jobmgr_config {
                                * JOBMGR_MAX_TASKS_PER_CORE per core of the graph
                                * and at least JOBMGR_MAX_TASKS_MIN */
     bool read_only;           /* an ended nested instance serving its history */
+    bool replica;             /* a follower: its store is a copy of the leader's
+                               * (fsd/replica.h); read-only, nothing recovered */
     bool contain;             /* a cgroup per job (executor's contain/release) */
     size_t max_pending;       /* pending jobs one user (not root) may have; 0: any */
     double submit_rate;       /* submissions a user (not root) may make a second; 0: any */
@@ -167,6 +169,13 @@ int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t le
 int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res,
                        struct errmsg *err);
 int jobmgr_node_offline(struct jobmgr *m, int rank, const char *why);
+
+/* A follower's job manager (cfg.replica): the replica changed job id (its
+ * record, events or output) or every job: make memory what the store says,
+ * telling the view (new jobs, states, output, jobs gone) as the leader's
+ * job manager would. Call after the replica's commit. */
+void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id);
+void jobmgr_replica_reload(struct jobmgr *m);
 
 struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id);
 struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr);

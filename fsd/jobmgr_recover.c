@@ -158,14 +158,10 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
     return 0;
 }
 
-/* Forget an inactive job: store, memory, and (through notify) the tree. */
-static int purge_job(struct jobmgr *m, struct job *job)
+/* Forget a job that is no longer in the store: memory and (through notify)
+ * the tree. */
+static void forget_job(struct jobmgr *m, struct job *job)
 {
-    int rc = store_job_delete(m->st, job->id);
-    if (rc < 0 && rc != -ENOENT) {
-        syslog(LOG_ERR, "job %s: purge: %s", job->idstr, strerror(-rc));
-        return rc;
-    }
     jm_notify(m, job, JOBMGR_GONE, 0);
     if (m->hooks && m->hooks->job_gone)
         m->hooks->job_gone(m->hooks_arg, job);
@@ -178,7 +174,103 @@ static int purge_job(struct jobmgr *m, struct job *job)
     }
     jobtable_remove(m->jobs, job);
     job_destroy(job);
+}
+
+/* Forget an inactive job: store, memory, and (through notify) the tree. */
+static int purge_job(struct jobmgr *m, struct job *job)
+{
+    int rc = store_job_delete(m->st, job->id);
+    if (rc < 0 && rc != -ENOENT) {
+        syslog(LOG_ERR, "job %s: purge: %s", job->idstr, strerror(-rc));
+        return rc;
+    }
+    forget_job(m, job);
     return 0;
+}
+
+/* ---- a follower's replica (fsd/replica.h) ---- */
+
+/* Take what a fresh record says into the job the view knows (the view
+ * holds pointers to it, so it is updated, not replaced). */
+static void replica_update(struct jobmgr *m, struct job *job, struct job *fresh)
+{
+    uint64_t out_was[JOB_STREAMS];
+    memcpy(out_was, job->out_stored, sizeof(out_was));
+    job->result = fresh->result;
+    job->status = fresh->status;
+    job->urgency = fresh->urgency;
+    job->R_len = fresh->R_len;
+    job->nevents = job->nevents_stored = fresh->nevents;
+    job->evlog_len = job->evlog_stored = fresh->evlog_len;
+    for (int s = 1; s < JOB_STREAMS; s++) {
+        job->out_len[s] = job->out_stored[s] = fresh->out_len[s];
+        if (job->out_stored[s] != out_was[s]) {
+            job->t_output[s] = ev_now(m->loop);
+            jm_notify(m, job, JOBMGR_OUTPUT, s);
+        }
+    }
+    if (fresh->state != job->state) {
+        /* states only go forward: a record that says otherwise is older
+         * than what we show (never expected: commits arrive in order) */
+        if (fresh->state < job->state)
+            return;
+        jobtable_set_state(m->jobs, job, fresh->state);
+        job->t_state = fresh->t_state;
+        jm_notify(m, job, JOBMGR_STATE, 0);
+    }
+}
+
+void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
+{
+    struct job *job = jobmgr_lookup(m, id);
+    const void *data;
+    size_t len;
+    int rc = store_job_get(m->st, id, &data, &len);
+    if (rc == -ENOENT) {
+        if (job)
+            forget_job(m, job);
+        return;
+    }
+    struct job *fresh = rc == 0 ? job_record_decode(id, data, len) : NULL;
+    if (!fresh) {
+        syslog(LOG_ERR, "replica: job %llu: unreadable record", (unsigned long long)id);
+        return;
+    }
+    if (job) {
+        replica_update(m, job, fresh);
+        job_destroy(fresh);
+        return;
+    }
+    if (jm_table_insert(m, fresh) < 0) {
+        job_destroy(fresh);
+        return;
+    }
+    fresh->announced = false;   /* the view publishes it to watchers */
+    jm_notify(m, fresh, JOBMGR_NEW, 0);
+    if (fresh->state == JOB_INACTIVE)
+        jm_notify(m, fresh, JOBMGR_STATE, 0);
+}
+
+static int refresh_one(void *arg, uint64_t id, const void *data, size_t len)
+{
+    struct jobmgr *m = arg;
+    (void)data;
+    (void)len;
+    jobmgr_replica_refresh(m, id);
+    return 0;
+}
+
+void jobmgr_replica_reload(struct jobmgr *m)
+{
+    /* jobs the copy no longer has go first, then every job it has */
+    for (struct job *job = jobmgr_next(m, 1), *next; job; job = next) {
+        next = jobmgr_next(m, job->seq + 1);
+        const void *data;
+        size_t len;
+        if (store_job_get(m->st, job->id, &data, &len) == -ENOENT)
+            forget_job(m, job);
+    }
+    store_job_foreach(m->st, refresh_one, m);
 }
 
 /* Retention (off by default): purge inactive jobs beyond purge_keep and
@@ -188,8 +280,9 @@ static int purge_job(struct jobmgr *m, struct job *job)
 void jm_purge(struct jobmgr *m)
 {
     double now = ev_now(m->loop);
-    if ((!m->cfg.purge_age && !m->cfg.purge_keep) || now - m->last_purge < 1.0)
-        return;
+    if ((!m->cfg.purge_age && !m->cfg.purge_keep) || now - m->last_purge < 1.0
+        || m->cfg.replica)
+        return;   /* a replica's jobs go when the leader's do */
     m->last_purge = now;
     for (struct job *job = jobmgr_next(m, m->purge_from), *next; job; job = next) {
         next = jobmgr_next(m, job->seq + 1);
@@ -212,6 +305,8 @@ int jm_recover(struct jobmgr *m, struct errmsg *err)
     int rc = store_job_foreach(m->st, load_job, m);
     if (rc < 0)
         return errmsg_set(err, rc, "cannot load jobs: %s", strerror(-rc));
+    if (m->cfg.replica)
+        return 0;   /* the leader's jobs, as the leader left them */
     if ((rc = init_ids(m, err)) < 0)
         return rc;
     for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {

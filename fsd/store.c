@@ -26,6 +26,7 @@
 
 #include <lmdb.h>
 
+#include "fsd/journal.h"
 #include "fsd/statedir.h"
 #include "fsd/store.h"
 
@@ -49,6 +50,9 @@ struct store {
     int failed;         /* a write failed and its txn was aborted: the next
                            commit must fail too (-errno), not commit the rest */
     bool low;           /* the disk is full: the reserve is given back */
+    bool journaling;    /* record writes (store_journal_enable) */
+    struct strbuf journal;
+    size_t journal_committed;   /* journal bytes of commits that succeeded */
     char *dir;
     char errstr[256];
 };
@@ -165,6 +169,15 @@ static int commit_error(struct store *st, int rc, const char *what)
 
 /* Transactions. */
 
+/* Forget what the uncommitted writes journaled. */
+static void journal_rollback(struct store *st)
+{
+    st->journal.len = st->journal_committed;
+    if (st->journal.alloc)
+        st->journal.buf[st->journal.len] = '\0';
+}
+
+
 /* Drop the snapshot a previous call may have left for the caller (store_job_get
  * pointers), so an idle broker does not pin old pages. */
 static void snapshot_release(struct store *st)
@@ -245,14 +258,18 @@ int store_commit(struct store *st)
     if (st->failed) {
         rc = st->failed;
         st->failed = 0;
+        journal_rollback(st);
         return rc;
     }
     if (!st->wtxn)
         return 0;
     rc = mdb_txn_commit(st->wtxn);   /* frees the txn, success or not */
     st->wtxn = NULL;
-    if (rc == 0)
+    if (rc == 0) {
         st->unsynced = false;   /* its fdatasync covered every earlier write */
+        st->journal_committed = st->journal.len;
+    } else
+        journal_rollback(st);
     return commit_error(st, rc, "commit");
 }
 
@@ -261,6 +278,7 @@ int store_commit_lazy(struct store *st)
     if (st->failed) {
         int rc = st->failed;
         st->failed = 0;
+        journal_rollback(st);
         snapshot_release(st);
         return rc;
     }
@@ -295,6 +313,7 @@ bool store_unsynced(const struct store *st)
 
 void store_abort(struct store *st)
 {
+    journal_rollback(st);
     if (st->wtxn) {
         mdb_txn_abort(st->wtxn);
         st->wtxn = NULL;
@@ -348,6 +367,7 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
     if (!(st = calloc(1, sizeof(*st))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     st->lock_fd = -1;
+    strbuf_init(&st->journal);
     if (!(st->dir = strdup(dir))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
@@ -399,6 +419,7 @@ void store_close(struct store *st)
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    strbuf_release(&st->journal);
     free(st->dir);
     free(st);
 }
@@ -411,6 +432,52 @@ uint64_t store_size(const struct store *st)
     if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
         return 0;
     return ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+}
+
+/* Journal. */
+
+static int journal_db(const struct store *st, MDB_dbi dbi)
+{
+    return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->events ? JOURNAL_EVENTS : JOURNAL_OUTPUT;
+}
+
+/* A write that cannot be journaled must not be committed either: the
+ * replicas would miss it. */
+static int journal_fail(struct store *st)
+{
+    snprintf(st->errstr, sizeof(st->errstr), "journal: out of memory");
+    store_abort(st);
+    st->failed = -ENOMEM;
+    return -ENOMEM;
+}
+
+void store_journal_enable(struct store *st)
+{
+    st->journaling = true;
+}
+
+bool store_journal_pending(const struct store *st)
+{
+    return st->journal.len > st->journal_committed;
+}
+
+void store_journal_take(struct store *st, struct strbuf *out)
+{
+    strbuf_reset(out);
+    if (st->journal_committed == 0)
+        return;
+    if (st->journal.len == st->journal_committed) {
+        /* the usual case, nothing uncommitted behind it: swap buffers */
+        struct strbuf t = *out;
+        *out = st->journal;
+        st->journal = t;
+    } else if (strbuf_add(out, st->journal.buf, st->journal_committed) == 0) {
+        memmove(st->journal.buf, st->journal.buf + st->journal_committed,
+                st->journal.len - st->journal_committed);
+        st->journal.len -= st->journal_committed;
+        st->journal.buf[st->journal.len] = '\0';
+    }
+    st->journal_committed = 0;
 }
 
 /* Jobs. */
@@ -429,6 +496,8 @@ static int put(struct store *st, MDB_dbi dbi, void *k, size_t klen, const void *
         return rc;
     if ((rc = mdb_put(txn, dbi, &key, &val, flags)) != 0)
         return write_fail(st, rc, what);
+    if (st->journaling && journal_put(&st->journal, journal_db(st, dbi), k, klen, data, len) < 0)
+        return journal_fail(st);
     return 0;
 }
 
@@ -533,6 +602,10 @@ int store_job_delete(struct store *st, uint64_t id)
         return write_fail(st, rc, "delete eventlog");
     if ((rc = delete_range(txn, st->output, k, sizeof(k), OUTPUT_KEY_LEN, &found)) != 0)
         return write_fail(st, rc, "delete output");
+    if (found && st->journaling)
+        for (int db = 0; db < JOURNAL_NDB; db++)
+            if (journal_delete_prefix(&st->journal, db, k, sizeof(k)) < 0)
+                return journal_fail(st);
     return found ? 0 : -ENOENT;
 }
 
@@ -754,4 +827,129 @@ int store_meta_get(struct store *st, const char *name, void *buf, size_t size, s
     }
     read_end(st, txn, false);
     return store_error(st, rc, "get meta");
+}
+
+/* Replicas (journal.h). */
+
+static MDB_dbi journal_dbi(const struct store *st, int db)
+{
+    return db == JOURNAL_JOBS ? st->jobs : db == JOURNAL_EVENTS ? st->events : st->output;
+}
+
+/* Delete every key of dbi that starts with prefix, whatever its length. */
+static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc;
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+        return rc;
+    for (;;) {
+        key.mv_size = plen;
+        key.mv_data = (void *)prefix;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND || (rc == 0 && (key.mv_size < plen
+                                               || memcmp(key.mv_data, prefix, plen)))) {
+            rc = 0;
+            break;
+        }
+        if (rc != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb, void *arg)
+{
+    struct journal_op op;
+    size_t pos = 0;
+    int rc;
+    /* all or nothing: a malformed op anywhere refuses the whole batch */
+    while ((rc = journal_next(ops, len, &pos, &op)) > 0)
+        ;
+    if (rc < 0)
+        return -EINVAL;
+    MDB_txn *txn;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    pos = 0;
+    while (journal_next(ops, len, &pos, &op) > 0) {
+        MDB_dbi dbi = journal_dbi(st, op.db);
+        if (op.op == 'P') {
+            MDB_val key = { op.klen, (void *)op.key }, val = { op.vlen, (void *)op.val };
+            if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != 0)
+                return write_fail(st, rc, "apply put");
+        } else if ((rc = delete_prefix(txn, dbi, op.key, op.klen)) != 0)
+            return write_fail(st, rc, "apply delete");
+        if (cb)
+            cb(arg, &op);
+    }
+    return 0;
+}
+
+int store_wipe(struct store *st)
+{
+    MDB_txn *txn;
+    int rc;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    for (int db = 0; db < JOURNAL_NDB; db++)
+        if ((rc = mdb_drop(txn, journal_dbi(st, db), 0)) != 0)
+            return write_fail(st, rc, "wipe");
+    return 0;
+}
+
+int store_dump(struct store *st, struct store_dump *pos, struct strbuf *out, size_t max)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int rc;
+    if (st->wtxn)
+        return -EBUSY;   /* a dump holds committed data only */
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    size_t start = out->len;
+    int ret = 0;
+    while (pos->db < JOURNAL_NDB) {
+        if ((rc = mdb_cursor_open(txn, journal_dbi(st, pos->db), &cur)) != 0) {
+            ret = store_error(st, rc, "dump");
+            goto out;
+        }
+        MDB_val key = { pos->klen, pos->key }, val;
+        rc = pos->klen ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
+                       : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        /* pos is the last key sent: start after it */
+        if (rc == 0 && pos->klen && key.mv_size == pos->klen
+            && !memcmp(key.mv_data, pos->key, pos->klen))
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+            if (out->len - start >= max) {
+                ret = 1;
+                goto out;
+            }
+            if (key.mv_size > JOURNAL_KEY_MAX)
+                continue;   /* not one of ours */
+            if (journal_put(out, pos->db, key.mv_data, key.mv_size, val.mv_data,
+                            val.mv_size) < 0) {
+                ret = -ENOMEM;
+                goto out;
+            }
+            memcpy(pos->key, key.mv_data, key.mv_size);
+            pos->klen = key.mv_size;
+        }
+        if (rc != MDB_NOTFOUND) {
+            ret = store_error(st, rc, "dump");
+            goto out;
+        }
+        mdb_cursor_close(cur);
+        cur = NULL;
+        pos->db++;
+        pos->klen = 0;
+    }
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    read_end(st, txn, false);
+    return ret;
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "common/errmsg.h"
+#include "common/strbuf.h"
 
 struct store;
 
@@ -96,6 +97,41 @@ ssize_t store_output_read(struct store *st, uint64_t id, int stream, uint64_t of
  * the full length of the value, so *len > size means it was truncated. */
 int store_meta_put(struct store *st, const char *key, const void *data, size_t len);
 int store_meta_get(struct store *st, const char *key, void *buf, size_t size, size_t *len);
+
+/* Replication (fsd/journal.h, doc/overlay.md "Replication"): job records,
+ * blobs, eventlogs and output, not meta, which is each broker's own.
+ *
+ * Journal: once enabled, every write to them is also recorded as journal
+ * ops. store_journal_take() moves what the commits made since the last take
+ * wrote into out (reset first); writes not yet committed stay, and are
+ * dropped if their transaction fails. */
+void store_journal_enable(struct store *st);
+void store_journal_take(struct store *st, struct strbuf *out);
+/* Writes are journaled that no commit has made yet. */
+bool store_journal_pending(const struct store *st);
+
+/* A replica: make the writes of journal ops (all of them in the open
+ * transaction, or none: -EINVAL if any op is malformed). cb, if not NULL,
+ * is told each op after it is made (op points into ops). 0 or -errno. */
+struct journal_op;
+typedef void (*store_apply_f)(void *arg, const struct journal_op *op);
+int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb, void *arg);
+/* Empty the replicated databases (in the open transaction). */
+int store_wipe(struct store *st);
+
+/* A copy of the replicated databases, as put ops, in steps: each call
+ * appends ops for the keys after *pos until out has grown by max bytes
+ * (at least one op), from a fresh snapshot of what is committed. 1: more to
+ * come; 0: done; -EBUSY while a write transaction is open; -errno. Steps
+ * see commits made between them: a key changed after it was copied is
+ * copied again only if the commit's own journal reaches the copy too, so
+ * send commits and steps down the same ordered channel. */
+struct store_dump {
+    int db;                     /* 0 at the start */
+    unsigned char key[64];      /* the last key copied (JOURNAL_KEY_MAX) */
+    size_t klen;                /* 0: none yet in db */
+};
+int store_dump(struct store *st, struct store_dump *pos, struct strbuf *out, size_t max);
 
 /* Space. The store keeps a reserve file (1 MiB) on the state directory's
  * disk while it has room. When the disk is full (a commit fails with

@@ -1,0 +1,677 @@
+/* replica.c - the leader's store, copied to every broker (replica.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "common/strbuf.h"
+#include "fsd/journal.h"
+#include "fsd/replica.h"
+
+/* What a parent is doing for one child. */
+enum kid_state {
+    KID_NONE = 0,   /* has not asked (or its link is down): sends nothing */
+    KID_WAIT,       /* asked while we were not synced: served once we are */
+    KID_COPY,       /* being sent a copy of our replica, and our commits */
+    KID_LIVE,       /* gets everything our parent sends (or, leader, our commits) */
+    KID_STALE,      /* a send to it failed: it gets a new copy */
+};
+
+struct kid {
+    int rank;
+    enum kid_state st;
+    struct store_dump pos;
+    int inflight;   /* copy steps not acknowledged */
+};
+
+struct barrier {
+    uint64_t token;
+    uint64_t seq;           /* the leader's answer; 0 = none yet */
+    bool answered;
+    double t;
+    replica_done_f done;
+    void *arg;
+    struct barrier *next;
+};
+
+struct replica {
+    struct ev_loop *loop;
+    struct replica_config cfg;
+    struct kid *kids;
+    struct jobmgr *m;
+
+    uint64_t gen, seq;      /* our position */
+    uint64_t next_seq;      /* leader: the number of the commit being made */
+    bool synced;            /* follower: a consistent copy at (gen, seq) */
+    bool copying;           /* follower: reset, a copy is arriving */
+    struct strbuf part;     /* follower: a repl.data in several messages */
+    struct strbuf out;      /* scratch: journal taken, a copy step */
+
+    uint64_t *touched;      /* follower: jobs changed since the last commit */
+    size_t ntouched, touched_alloc;
+    bool reload_all;
+
+    struct barrier *barriers;
+    uint64_t next_token;
+    uint64_t barrier_timer, stale_timer;
+
+    uint64_t commits, copies;   /* commits applied/sent, copies served */
+    double lag, lag_max;        /* follower: leader commit -> applied here (s) */
+};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- position, kept in the store's meta ---- */
+
+static void position_store(struct replica *r, uint64_t gen, uint64_t seq)
+{
+    uint64_t v[2] = { gen, seq };
+    if (store_meta_put(r->cfg.st, "repl", v, sizeof(v)) < 0)
+        syslog(LOG_ERR, "replica: cannot record its position: %s", store_errstr(r->cfg.st));
+}
+
+static void position_load(struct replica *r)
+{
+    uint64_t v[2];
+    size_t len = 0;
+    if (store_meta_get(r->cfg.st, "repl", v, sizeof(v), &len) == 0 && len == sizeof(v)) {
+        r->gen = v[0];
+        r->seq = v[1];
+    }
+}
+
+/* The leader's history is the same as long as its machine has not rebooted:
+ * a crash of the process keeps what lazy commits wrote (page cache), a
+ * reboot may not, and followers may have applied those commits. */
+static void leader_position(struct replica *r)
+{
+    char boot[64] = "", was[64] = "";
+    size_t len = 0;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, boot, sizeof(boot) - 1);
+        boot[n > 0 ? n : 0] = '\0';
+        close(fd);
+    }
+    position_load(r);
+    if (store_meta_get(r->cfg.st, "repl.boot", was, sizeof(was) - 1, &len) == 0
+        && len < sizeof(was))
+        was[len] = '\0';
+    if (!r->gen || strcmp(boot, was) || !*boot) {
+        uint64_t g = 0;
+        while (!g && getrandom(&g, sizeof(g), 0) == (ssize_t)sizeof(g))
+            g &= 0x3fffffffffffffffULL;   /* a JSON integer */
+        if (!g)
+            g = (uint64_t)time(NULL);
+        if (r->gen)
+            syslog(LOG_INFO, "replica: this machine rebooted since the last run: followers "
+                   "get a new copy");
+        r->gen = g;
+        position_store(r, r->gen, r->seq);
+        store_meta_put(r->cfg.st, "repl.boot", boot, strlen(boot));
+    }
+}
+
+/* ---- sending ---- */
+
+static int send_to(struct replica *r, int rank, json_t *msg)
+{
+    return r->cfg.send(r->cfg.send_arg, rank, msg);
+}
+
+static struct kid *kid_of(struct replica *r, int rank)
+{
+    int i = rank - r->cfg.first_child;
+    return i >= 0 && i < r->cfg.nchildren ? &r->kids[i] : NULL;
+}
+
+/* A send to a child failed: not connected, it asks again when it is; a
+ * full queue, it gets a new copy when there is room. */
+static void on_stale_timer(struct ev_loop *loop, uint64_t id, void *arg);
+static void kid_failed(struct replica *r, struct kid *k, int rc)
+{
+    k->st = rc == -EHOSTUNREACH ? KID_NONE : KID_STALE;
+    if (k->st == KID_STALE) {
+        syslog(LOG_WARNING, "replica: rank %d fell behind (%s): it gets a new copy", k->rank,
+               strerror(-rc));
+        if (!r->stale_timer)
+            r->stale_timer = ev_timer_add(r->loop, 1.0, on_stale_timer, r);
+    }
+}
+
+static bool kid_wants(const struct kid *k, const char *kind)
+{
+    return k->st == KID_LIVE || (k->st == KID_COPY && *kind == 'c');
+}
+
+/* Send msg to every child that follows kind's stream ("c" commits, "d"
+ * copies, "" control: live children only). */
+static void send_kids(struct replica *r, const char *kind, json_t *msg)
+{
+    for (int i = 0; i < r->cfg.nchildren; i++) {
+        struct kid *k = &r->kids[i];
+        if (!kid_wants(k, *kind ? kind : "d"))
+            continue;
+        int rc = send_to(r, k->rank, msg);
+        if (rc < 0)
+            kid_failed(r, k, rc);
+    }
+}
+
+/* buf as repl.data messages of kind, at most REPLICA_PART bytes each, to
+ * one child (k) or to every child that follows kind (k NULL). */
+static int send_data(struct replica *r, struct kid *k, const char *kind, const void *buf,
+                     size_t len)
+{
+    size_t off = 0;
+    char *b64 = malloc(BASE64_LEN(len < REPLICA_PART ? len : REPLICA_PART) + 1);
+    if (!b64)
+        return -ENOMEM;
+    do {
+        size_t n = len - off < REPLICA_PART ? len - off : REPLICA_PART;
+        base64_encode((const char *)buf + off, n, b64);
+        off += n;
+        json_t *msg = json_pack("{s:s s:s s:I s:I s:f s:s s:b}", "type", "repl.data", "kind",
+                                kind, "gen", (json_int_t)r->gen, "seq", (json_int_t)r->seq,
+                                "t", wall_now(), "data", b64, "more", off < len);
+        if (!msg) {
+            free(b64);
+            return -ENOMEM;
+        }
+        if (k) {
+            int rc = send_to(r, k->rank, msg);
+            if (rc < 0) {
+                json_decref(msg);
+                free(b64);
+                return rc;
+            }
+        } else
+            send_kids(r, kind, msg);
+        json_decref(msg);
+    } while (off < len);
+    free(b64);
+    return 0;
+}
+
+static void send_position(struct replica *r, int to, const char *type)
+{
+    json_t *msg = json_pack("{s:s s:I s:I}", "type", type, "gen", (json_int_t)r->gen, "seq",
+                            (json_int_t)r->seq);
+    if (msg) {
+        int rc = send_to(r, to, msg);
+        struct kid *k = kid_of(r, to);
+        if (rc < 0 && k)
+            kid_failed(r, k, rc);
+    }
+    json_decref(msg);
+}
+
+/* ---- a parent: serving children ---- */
+
+static void kid_copy_begin(struct replica *r, struct kid *k)
+{
+    memset(&k->pos, 0, sizeof(k->pos));
+    k->inflight = 0;
+    k->st = KID_COPY;
+    r->copies++;
+    syslog(LOG_INFO, "replica: copying our replica to rank %d", k->rank);
+    send_position(r, k->rank, "repl.reset");
+}
+
+/* Copy steps to every child being copied to, up to the window. Only with
+ * nothing uncommitted in the store (a copy holds committed data only). */
+static void pump(struct replica *r)
+{
+    for (int i = 0; i < r->cfg.nchildren; i++) {
+        struct kid *k = &r->kids[i];
+        while (k->st == KID_COPY && k->inflight < REPLICA_WINDOW) {
+            strbuf_reset(&r->out);
+            int rc = store_dump(r->cfg.st, &k->pos, &r->out, REPLICA_STEP);
+            if (rc < 0) {
+                if (rc != -EBUSY)
+                    syslog(LOG_ERR, "replica: copy to rank %d: %s", k->rank, strerror(-rc));
+                break;
+            }
+            if (r->out.len) {
+                int src = send_data(r, k, "d", r->out.buf, r->out.len);
+                if (src < 0) {
+                    kid_failed(r, k, src);
+                    break;
+                }
+                k->inflight++;
+            }
+            if (rc == 0) {
+                k->st = KID_LIVE;
+                send_position(r, k->rank, "repl.synced");
+            }
+        }
+    }
+}
+
+static bool serving(const struct replica *r)
+{
+    return r->cfg.rank == 0 || r->synced;
+}
+
+/* A child says where its replica is. */
+static void kid_sync(struct replica *r, struct kid *k, json_t *msg)
+{
+    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    if (!serving(r)) {
+        k->st = KID_WAIT;
+        return;
+    }
+    if (gen && gen == r->gen && seq == r->seq) {
+        k->st = KID_LIVE;
+        send_position(r, k->rank, "repl.ok");
+        return;
+    }
+    kid_copy_begin(r, k);
+}
+
+/* We can serve again: children that waited or fell behind get copies. */
+static void serve_waiting(struct replica *r)
+{
+    if (!serving(r))
+        return;
+    for (int i = 0; i < r->cfg.nchildren; i++)
+        if (r->kids[i].st == KID_WAIT || r->kids[i].st == KID_STALE)
+            kid_copy_begin(r, &r->kids[i]);
+}
+
+static void on_stale_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct replica *r = arg;
+    (void)loop;
+    (void)id;
+    r->stale_timer = 0;
+    serve_waiting(r);
+    pump(r);
+}
+
+/* ---- a follower: applying ---- */
+
+static void touch(struct replica *r, uint64_t id)
+{
+    if (r->reload_all || (r->ntouched && r->touched[r->ntouched - 1] == id))
+        return;
+    if (r->ntouched == r->touched_alloc) {
+        size_t n = r->touched_alloc ? 2 * r->touched_alloc : 64;
+        uint64_t *t = realloc(r->touched, n * sizeof(*t));
+        if (!t) {
+            r->reload_all = true;
+            return;
+        }
+        r->touched = t;
+        r->touched_alloc = n;
+    }
+    r->touched[r->ntouched++] = id;
+}
+
+static void on_applied(void *arg, const struct journal_op *op)
+{
+    struct replica *r = arg;
+    if (!r->copying)
+        touch(r, journal_key_id(op->key, op->klen));
+}
+
+/* Our replica cannot be trusted to follow: ask for a copy. */
+static void ask_copy(struct replica *r, const char *why)
+{
+    if (why)
+        syslog(LOG_WARNING, "replica: %s: asking rank %d for a copy", why, r->cfg.parent);
+    r->synced = false;
+    r->copying = false;
+    strbuf_reset(&r->part);
+    json_t *msg = json_pack("{s:s s:i s:i}", "type", "repl.sync", "gen", 0, "seq", 0);
+    if (msg)
+        send_to(r, r->cfg.parent, msg);
+    json_decref(msg);
+}
+
+static void on_reset(struct replica *r, json_t *msg)
+{
+    int rc = store_wipe(r->cfg.st);
+    if (rc < 0) {
+        syslog(LOG_ERR, "replica: cannot empty the replica: %s", strerror(-rc));
+        return;
+    }
+    r->gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    /* a copy cut short by a crash must not pass for a position */
+    position_store(r, 0, 0);
+    r->copying = true;
+    r->synced = false;
+    strbuf_reset(&r->part);
+    r->ntouched = 0;
+    /* our children start over with us, from the same stream */
+    for (int i = 0; i < r->cfg.nchildren; i++)
+        if (r->kids[i].st != KID_NONE)
+            r->kids[i].st = KID_LIVE;
+    send_kids(r, "", msg);
+}
+
+static void on_data(struct replica *r, json_t *msg)
+{
+    const char *kind = json_string_value(json_object_get(msg, "kind"));
+    json_t *data = json_object_get(msg, "data");
+    if (!kind || (strcmp(kind, "c") && strcmp(kind, "d")) || !json_is_string(data)) {
+        syslog(LOG_WARNING, "replica: dropped a malformed repl.data");
+        return;
+    }
+    if (!r->copying && !r->synced)
+        return;   /* waiting for a reset */
+    send_kids(r, kind, msg);
+    size_t len = json_string_length(data);
+    if (len > BASE64_LEN(REPLICA_PART) || r->part.len > JOURNAL_VAL_MAX + (64u << 20)
+        || strbuf_grow(&r->part, len / 4 * 3 + 1) < 0) {
+        ask_copy(r, "a repl.data too large");
+        return;
+    }
+    ssize_t n = base64_decode(json_string_value(data), len, r->part.buf + r->part.len);
+    if (n < 0) {
+        ask_copy(r, "a repl.data that is not base64");
+        return;
+    }
+    r->part.len += (size_t)n;
+    r->part.buf[r->part.len] = '\0';
+    if (json_is_true(json_object_get(msg, "more")))
+        return;
+    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    if (*kind == 'c') {
+        if (gen != r->gen || seq != r->seq + 1) {
+            ask_copy(r, "a commit out of order");
+            return;
+        }
+        r->seq = seq;
+        r->commits++;
+        double t = json_real_value(json_object_get(msg, "t"));
+        if (t > 0) {
+            r->lag = wall_now() - t;
+            if (r->lag > r->lag_max)
+                r->lag_max = r->lag;
+        }
+    } else if (!r->copying) {
+        strbuf_reset(&r->part);
+        return;
+    }
+    int rc = store_apply(r->cfg.st, r->part.buf, r->part.len, on_applied, r);
+    strbuf_reset(&r->part);
+    if (rc < 0) {
+        ask_copy(r, rc == -EINVAL ? "malformed journal ops" : "cannot apply a commit");
+        return;
+    }
+    if (*kind == 'c' && r->synced)
+        position_store(r, r->gen, r->seq);
+    if (*kind == 'd') {
+        json_t *ack = json_pack("{s:s}", "type", "repl.ack");
+        if (ack)
+            send_to(r, r->cfg.parent, ack);
+        json_decref(ack);
+    }
+}
+
+static void on_synced(struct replica *r, json_t *msg, bool ok)
+{
+    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    if ((!ok && !r->copying) || gen != r->gen || seq != r->seq) {
+        ask_copy(r, "a copy that does not end where it should");
+        return;
+    }
+    if (!ok) {
+        send_kids(r, "", msg);
+        position_store(r, r->gen, r->seq);
+        r->reload_all = true;
+        syslog(LOG_INFO, "replica: copy complete at %llu", (unsigned long long)r->seq);
+    }
+    r->copying = false;
+    r->synced = true;
+    serve_waiting(r);
+}
+
+/* ---- barriers ---- */
+
+static void barrier_finish(struct replica *r, struct barrier **pp, int rc)
+{
+    struct barrier *b = *pp;
+    *pp = b->next;
+    b->done(b->arg, rc);
+    free(b);
+}
+
+static void barriers_check(struct replica *r, bool expire)
+{
+    double now = ev_now(r->loop);
+    for (struct barrier **pp = &r->barriers; *pp;) {
+        struct barrier *b = *pp;
+        if (b->answered && r->synced && r->seq >= b->seq && !r->ntouched && !r->reload_all)
+            barrier_finish(r, pp, 0);
+        else if (expire && now - b->t >= REPLICA_BARRIER_WAIT)
+            barrier_finish(r, pp, -ETIMEDOUT);
+        else
+            pp = &b->next;
+    }
+}
+
+static void on_barrier_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct replica *r = arg;
+    (void)loop;
+    (void)id;
+    r->barrier_timer = 0;
+    barriers_check(r, true);
+    if (r->barriers)
+        r->barrier_timer = ev_timer_add(r->loop, 0.25, on_barrier_timer, r);
+}
+
+int replica_barrier(struct replica *r, replica_done_f done, void *arg)
+{
+    if (r->cfg.rank == 0) {
+        done(arg, 0);
+        return 0;
+    }
+    struct barrier *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->token = ++r->next_token;
+    b->t = ev_now(r->loop);
+    b->done = done;
+    b->arg = arg;
+    json_t *msg = json_pack("{s:s s:I}", "type", "repl.barrier", "token", (json_int_t)b->token);
+    int rc = msg ? send_to(r, 0, msg) : -ENOMEM;
+    json_decref(msg);
+    if (rc < 0) {
+        free(b);
+        done(arg, -ENOTCONN);
+        return 0;
+    }
+    b->next = r->barriers;
+    r->barriers = b;
+    if (!r->barrier_timer)
+        r->barrier_timer = ev_timer_add(r->loop, 0.25, on_barrier_timer, r);
+    return 0;
+}
+
+static void on_barrier_reply(struct replica *r, json_t *msg)
+{
+    uint64_t token = (uint64_t)json_integer_value(json_object_get(msg, "token"));
+    for (struct barrier *b = r->barriers; b; b = b->next) {
+        if (b->token == token) {
+            b->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+            b->answered = true;
+        }
+    }
+    /* completed after our next commit, once what we applied is shown */
+}
+
+/* ---- the loop ---- */
+
+void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
+{
+    struct kid *k = kid_of(r, from);
+    if (!strcmp(type, "repl.barrier") && r->cfg.rank == 0) {
+        json_t *reply = json_pack("{s:s s:O s:I}", "type", "repl.barrier-reply", "token",
+                                  json_object_get(msg, "token") ?: json_null(), "seq",
+                                  (json_int_t)r->seq);
+        if (reply)
+            send_to(r, from, reply);
+        json_decref(reply);
+    } else if (k && !strcmp(type, "repl.sync")) {
+        kid_sync(r, k, msg);
+    } else if (k && !strcmp(type, "repl.ack")) {
+        if (k->st == KID_COPY && k->inflight > 0)
+            k->inflight--;
+    } else if (r->cfg.rank > 0 && from == r->cfg.parent) {
+        if (!strcmp(type, "repl.data"))
+            on_data(r, msg);
+        else if (!strcmp(type, "repl.reset"))
+            on_reset(r, msg);
+        else if (!strcmp(type, "repl.synced"))
+            on_synced(r, msg, false);
+        else if (!strcmp(type, "repl.ok"))
+            on_synced(r, msg, true);
+        else
+            goto drop;
+    } else if (r->cfg.rank > 0 && !strcmp(type, "repl.barrier-reply")) {
+        on_barrier_reply(r, msg);
+    } else {
+    drop:
+        syslog(LOG_WARNING, "replica: dropped '%.32s' from rank %d", type, from);
+    }
+}
+
+void replica_parent(struct replica *r, bool up)
+{
+    if (!up) {
+        /* what our parent sends next may not follow what it sent before */
+        r->copying = false;
+        r->synced = false;
+        strbuf_reset(&r->part);
+        return;
+    }
+    json_t *msg = json_pack("{s:s s:I s:I}", "type", "repl.sync", "gen", (json_int_t)r->gen,
+                            "seq", (json_int_t)r->seq);
+    if (msg)
+        send_to(r, r->cfg.parent, msg);
+    json_decref(msg);
+}
+
+void replica_before_commit(struct replica *r)
+{
+    if (r && r->cfg.rank == 0 && store_journal_pending(r->cfg.st)) {
+        r->next_seq = r->seq + 1;
+        position_store(r, r->gen, r->next_seq);
+    }
+}
+
+void replica_after_commit(struct replica *r, int rc)
+{
+    if (!r)
+        return;
+    if (r->cfg.rank == 0) {
+        store_journal_take(r->cfg.st, &r->out);
+        if (rc == 0 && r->out.len && r->next_seq == r->seq + 1) {
+            r->seq = r->next_seq;
+            r->commits++;
+            if (send_data(r, NULL, "c", r->out.buf, r->out.len) < 0)
+                for (int i = 0; i < r->cfg.nchildren; i++)
+                    if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
+                        kid_failed(r, &r->kids[i], -ENOMEM);
+        }
+    } else if (rc < 0) {
+        if (r->synced || r->copying)
+            ask_copy(r, "the replica's commit failed");
+    } else if (r->m && r->synced) {
+        if (r->reload_all)
+            jobmgr_replica_reload(r->m);
+        else
+            for (size_t i = 0; i < r->ntouched; i++)
+                jobmgr_replica_refresh(r->m, r->touched[i]);
+        r->reload_all = false;
+        r->ntouched = 0;
+        barriers_check(r, false);
+    }
+    if (rc == 0)
+        pump(r);
+}
+
+/* ---- create, destroy, status ---- */
+
+struct replica *replica_create(struct ev_loop *loop, const struct replica_config *cfg,
+                               struct errmsg *err)
+{
+    struct replica *r = calloc(1, sizeof(*r));
+    if (!r || (cfg->nchildren > 0 && !(r->kids = calloc((size_t)cfg->nchildren,
+                                                        sizeof(*r->kids))))) {
+        free(r);
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    r->loop = loop;
+    r->cfg = *cfg;
+    strbuf_init(&r->part);
+    strbuf_init(&r->out);
+    for (int i = 0; i < cfg->nchildren; i++)
+        r->kids[i].rank = cfg->first_child + i;
+    if (cfg->rank == 0) {
+        leader_position(r);
+        store_journal_enable(cfg->st);
+    } else
+        position_load(r);
+    return r;
+}
+
+void replica_destroy(struct replica *r)
+{
+    if (!r)
+        return;
+    if (r->barrier_timer)
+        ev_timer_cancel(r->loop, r->barrier_timer);
+    if (r->stale_timer)
+        ev_timer_cancel(r->loop, r->stale_timer);
+    while (r->barriers)
+        barrier_finish(r, &r->barriers, -ESHUTDOWN);
+    strbuf_release(&r->part);
+    strbuf_release(&r->out);
+    free(r->touched);
+    free(r->kids);
+    free(r);
+}
+
+void replica_set_jobmgr(struct replica *r, struct jobmgr *m)
+{
+    r->m = m;
+}
+
+bool replica_synced(const struct replica *r)
+{
+    return r->cfg.rank == 0 || r->synced;
+}
+
+json_t *replica_status(const struct replica *r)
+{
+    const char *state = r->cfg.rank == 0 ? "leader" : r->synced ? "synced"
+                      : r->copying ? "copying" : "waiting";
+    json_t *o = json_pack("{s:I s:I s:s s:I s:I}", "gen", (json_int_t)r->gen, "seq",
+                          (json_int_t)r->seq, "state", state, "commits", (json_int_t)r->commits,
+                          "copies_served", (json_int_t)r->copies);
+    if (o && r->cfg.rank > 0) {
+        json_object_set_new(o, "lag_ms", json_real(r->lag * 1000));
+        json_object_set_new(o, "lag_max_ms", json_real(r->lag_max * 1000));
+    }
+    return o;
+}
