@@ -663,13 +663,56 @@ static int setup_multinode(struct broker *b)
     return 0;
 }
 
-/* A follower: the leader's answer to a submission made on our tree. */
+/* A follower: the leader's answer to a submission made on our tree. It
+ * came behind the commit that made the jobs durable (replica.h); the
+ * submitter is answered once that commit shows in our tree. */
+struct forward_answer {
+    struct broker *b;
+    uint64_t token;
+    uid_t uid;
+    char *ids, *subject;
+};
+
+static void forward_answer_free(struct forward_answer *a)
+{
+    free(a->ids);
+    free(a->subject);
+    free(a);
+}
+
+static void forward_answer(void *arg, int settled)
+{
+    struct forward_answer *a = arg;
+    (void)settled;   /* durable on the leader either way */
+    if (a->b->v)
+        vfs_forward_done(a->b->v, a->token, 0, a->ids, a->uid, a->subject, NULL);
+    forward_answer_free(a);
+}
+
 static void forward_done(void *arg, uint64_t token, int rc, const char *ids, uid_t uid,
                          const char *subject, const char *why)
 {
     struct broker *b = arg;
+    struct forward_answer *a = rc == 0 ? calloc(1, sizeof(*a)) : NULL;
+    if (a) {
+        a->b = b;
+        a->token = token;
+        a->uid = uid;
+        a->ids = ids ? strdup(ids) : NULL;
+        a->subject = subject ? strdup(subject) : NULL;
+        if ((!ids || a->ids) && (!subject || a->subject)
+            && replica_settle(cluster_replica(b->cluster), forward_answer, a) == 0)
+            return;
+        forward_answer_free(a);
+    }
     if (b->v)
         vfs_forward_done(b->v, token, rc, ids, uid, subject, why);
+}
+
+static int read_barrier(void *arg, vfs_done_f done, void *done_arg)
+{
+    struct broker *b = arg;
+    return replica_barrier(cluster_replica(b->cluster), done, done_arg);
 }
 
 static json_t *status_overlay(void *arg)
@@ -770,6 +813,8 @@ static int setup(struct broker *b)
         vfs_set_status_extra(b->v, status_overlay, b);
     if (b->cluster && b->rank > 0) {
         vfs_set_forward(b->v, cluster_forward, b->cluster);
+        vfs_set_forward_ctl(b->v, cluster_forward_ctl);
+        vfs_set_barrier(b->v, read_barrier, b);
         cluster_set_sink(b->cluster, forward_done, b);
     }
     ncfg.gens = b->gens;
@@ -827,6 +872,8 @@ static void teardown(struct broker *b)
     }
     if (b->v)
         vfs_set_publisher(b->v, NULL);
+    /* lookups and submitters waiting on the replica are answered first */
+    replica_cancel(cluster_replica(b->cluster));
     vfs_destroy(b->v);
     if (b->cluster && b->rank > 0)
         cluster_terminate_all(b->cluster, 0);

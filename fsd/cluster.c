@@ -589,31 +589,21 @@ static void on_fwd_timer(struct ev_loop *loop, uint64_t id, void *arg)
         c->fwd_timer = ev_timer_add(loop, 1.0, on_fwd_timer, c);
 }
 
-int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
-                    gid_t gid, const char *cwd, const char *subject, struct errmsg *err)
+/* Send msg (ingest.submit or ingest.ctl, stolen) to the leader; its
+ * ingest.reply under token finishes it (fwd_finish). */
+static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char *subject,
+                       json_t *msg, struct errmsg *err)
 {
-    struct cluster *c = arg;
-    if (!overlay_joined(c->ov))
-        return errmsg_set(err, -EAGAIN, "the leader is not reachable: this broker (rank %d) "
-                          "has not joined it", c->cfg.rank);
-    if (len > CLUSTER_FORWARD_MAX)
-        return errmsg_set(err, -EFBIG, "a submission on a follower's tree may be at most %u "
-                          "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
     struct fwd *f = calloc(1, sizeof(*f));
-    char *b64 = malloc(BASE64_LEN(len) + 1);
-    if (!f || !b64 || !(f->subject = strdup(subject ? subject : "new"))) {
+    if (!f || !msg || !(f->subject = strdup(subject ? subject : "new"))) {
         free(f);
-        free(b64);
+        json_decref(msg);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
-    base64_encode(text, len, b64);
-    json_t *msg = json_pack("{s:s s:I s:s s:i s:i s:s}", "type", "ingest.submit", "token",
-                            (json_int_t)token, "text", b64, "uid", (int)uid, "gid", (int)gid,
-                            "subject", f->subject);
-    free(b64);
-    if (msg && cwd)
-        json_object_set_new(msg, "cwd", json_string(cwd));
-    int rc = msg ? overlay_send(c->ov, 0, msg) : -ENOMEM;
+    json_object_set_new(msg, "token", json_integer((json_int_t)token));
+    json_object_set_new(msg, "uid", json_integer((json_int_t)uid));
+    json_object_set_new(msg, "subject", json_string(f->subject));
+    int rc = overlay_send(c->ov, 0, msg);
     json_decref(msg);
     if (rc < 0) {
         free(f->subject);
@@ -629,6 +619,49 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
     if (!c->fwd_timer)
         c->fwd_timer = ev_timer_add(c->loop, 1.0, on_fwd_timer, c);
     return 0;
+}
+
+/* text as base64 (a JSON string holds UTF-8 only), or NULL */
+static json_t *b64_string(const char *text, size_t len)
+{
+    char *b64 = malloc(BASE64_LEN(len) + 1);
+    if (!b64)
+        return NULL;
+    base64_encode(text, len, b64);
+    json_t *s = json_string(b64);
+    free(b64);
+    return s;
+}
+
+int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
+                    gid_t gid, const char *cwd, const char *subject, struct errmsg *err)
+{
+    struct cluster *c = arg;
+    if (!overlay_joined(c->ov))
+        return errmsg_set(err, -EAGAIN, "the leader is not reachable: this broker (rank %d) "
+                          "has not joined it", c->cfg.rank);
+    if (len > CLUSTER_FORWARD_MAX)
+        return errmsg_set(err, -EFBIG, "a submission on a follower's tree may be at most %u "
+                          "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
+    json_t *msg = json_pack("{s:s s:o s:i}", "type", "ingest.submit", "text",
+                            b64_string(text, len), "gid", (int)gid);
+    if (msg && cwd)
+        json_object_set_new(msg, "cwd", json_string(cwd));
+    return forward_msg(c, token, uid, subject, msg, err);
+}
+
+int cluster_forward_ctl(void *arg, uint64_t token, uint64_t jobid, uid_t uid, const char *text,
+                        size_t len, const char *subject, struct errmsg *err)
+{
+    struct cluster *c = arg;
+    if (!overlay_joined(c->ov))
+        return errmsg_set(err, -EAGAIN, "the leader is not reachable: this broker (rank %d) "
+                          "has not joined it", c->cfg.rank);
+    if (len > CLUSTER_CTL_MAX)
+        return errmsg_set(err, -E2BIG, "a ctl write may be at most %u bytes", CLUSTER_CTL_MAX);
+    json_t *msg = json_pack("{s:s s:I s:o}", "type", "ingest.ctl", "id", (json_int_t)jobid,
+                            "text", b64_string(text, len));
+    return forward_msg(c, token, uid, subject, msg, err);
 }
 
 void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg)
@@ -650,6 +683,54 @@ static void follower_reply(struct cluster *c, json_t *msg)
                    json_string_value(json_object_get(msg, "why")));
         return;
     }
+}
+
+/* Answer a follower (reply stolen): a failure at once, a success after
+ * the commit that makes it durable (cluster_after_commit). */
+static void leader_answer(struct cluster *c, int to, int rc, json_t *reply)
+{
+    struct reply *r = rc < 0 || !reply ? NULL : calloc(1, sizeof(*r));
+    if (!r) {
+        if (reply)
+            overlay_send(c->ov, to, reply);
+        json_decref(reply);
+        return;
+    }
+    r->rank = to;
+    r->msg = reply;
+    *c->replies_tail = r;
+    c->replies_tail = &r->next;
+}
+
+/* ingest.ctl: a write to jobs/<id>/ctl on a follower's tree, with the
+ * opener's authority, as our own tree takes one. */
+static void leader_ctl(struct cluster *c, int from, json_t *msg)
+{
+    struct errmsg err = {""};
+    json_t *t = json_object_get(msg, "text"), *uid = json_object_get(msg, "uid");
+    size_t len = json_string_length(t);
+    char *text = json_is_string(t) && len <= BASE64_LEN(CLUSTER_CTL_MAX)
+                 ? malloc(len / 4 * 3 + 1) : NULL;
+    ssize_t n = text ? base64_decode(json_string_value(t), len, text) : -1;
+    struct job *job = c->m ? jobmgr_lookup(c->m, (uint64_t)json_integer_value(
+                                                     json_object_get(msg, "id"))) : NULL;
+    int rc;
+    if (!c->m)
+        rc = errmsg_set(&err, -EAGAIN, "the leader is starting");
+    else if (n < 0 || !json_is_integer(uid) || json_integer_value(uid) < 0)
+        rc = errmsg_set(&err, -EINVAL, "a malformed ingest.ctl");
+    else if (!job)
+        rc = errmsg_set(&err, -ENOENT, "no such job (purged?)");
+    else
+        rc = jobmgr_ctl(c->m, job, (uid_t)json_integer_value(uid), text, (size_t)n, &err);
+    free(text);
+    json_t *reply = json_pack("{s:s s:O s:i s:O s:O}", "type", "ingest.reply", "token",
+                              json_object_get(msg, "token") ?: json_null(), "rc", rc, "uid",
+                              uid ? uid : json_null(), "subject",
+                              json_object_get(msg, "subject") ?: json_null());
+    if (reply && rc < 0)
+        json_object_set_new(reply, "why", json_string(err.text));
+    leader_answer(c, from, rc, reply);
 }
 
 /* ingest.submit: a follower's submission, as our own queue/ takes one; the
@@ -685,22 +766,7 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
         json_object_set_new(reply, rc < 0 ? "why" : "ids",
                             json_string(rc < 0 ? err.text : ids.buf ? ids.buf : ""));
     strbuf_release(&ids);
-    if (!reply)
-        return;
-    if (rc < 0) {
-        overlay_send(c->ov, from, reply);
-        json_decref(reply);
-        return;
-    }
-    struct reply *r = calloc(1, sizeof(*r));
-    if (!r) {
-        json_decref(reply);
-        return;
-    }
-    r->rank = from;
-    r->msg = reply;
-    *c->replies_tail = r;
-    c->replies_tail = &r->next;
+    leader_answer(c, from, rc, reply);
 }
 
 void cluster_after_commit(struct cluster *c, int rc)
@@ -730,6 +796,10 @@ static void on_recv(void *arg, int from, const char *type, json_t *msg)
     struct cluster *c = arg;
     if (!strcmp(type, "ingest.submit") && c->cfg.rank == 0) {
         leader_submit(c, from, msg);
+        return;
+    }
+    if (!strcmp(type, "ingest.ctl") && c->cfg.rank == 0) {
+        leader_ctl(c, from, msg);
         return;
     }
     if (!strcmp(type, "ingest.reply") && c->cfg.rank > 0) {
@@ -916,7 +986,10 @@ void cluster_destroy(struct cluster *c)
 
 json_t *cluster_status(struct cluster *c)
 {
-    return overlay_status(c->ov);
+    json_t *o = overlay_status(c->ov);
+    if (o)
+        json_object_set_new(o, "replica", replica_status(c->repl));
+    return o;
 }
 
 size_t cluster_active(const struct cluster *c)

@@ -20,7 +20,9 @@
  *   exec.output    node -> leader   {id, stream, data (base64)}
  *   exec.finished  node -> leader   {id, status}
  *   ingest.submit  node -> leader   {token, text (base64), uid, gid, cwd, subject}
+ *   ingest.ctl     node -> leader   {token, id, text (base64), uid, subject}
  *   ingest.reply   leader -> node   {token, rc, ids | why, uid, subject}
+ *   repl.*         down and up the tree: the replica (replica.h)
  *
  * Single-threaded: the broker's loop thread.
  */
@@ -75,6 +77,11 @@ struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec
 #define CLUSTER_FORWARD_MAX (6u << 20)
 int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
                     gid_t gid, const char *cwd, const char *subject, struct errmsg *err);
+/* Follower: a write to jobs/<id>/ctl goes to the leader the same way (a
+ * vfs_forward_ctl_f), answered through the sink (ids NULL). */
+#define CLUSTER_CTL_MAX (64u << 10)
+int cluster_forward_ctl(void *arg, uint64_t token, uint64_t jobid, uid_t uid, const char *text,
+                        size_t len, const char *subject, struct errmsg *err);
 typedef void (*cluster_sink_f)(void *arg, uint64_t token, int rc, const char *ids, uid_t uid,
                                const char *subject, const char *why);
 void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg);

@@ -478,31 +478,62 @@ static void on_barrier_timer(struct ev_loop *loop, uint64_t id, void *arg)
         r->barrier_timer = ev_timer_add(r->loop, 0.25, on_barrier_timer, r);
 }
 
+static struct barrier *barrier_add(struct replica *r, replica_done_f done, void *arg)
+{
+    struct barrier *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->token = ++r->next_token;
+    b->t = ev_now(r->loop);
+    b->done = done;
+    b->arg = arg;
+    b->next = r->barriers;
+    r->barriers = b;
+    if (!r->barrier_timer)
+        r->barrier_timer = ev_timer_add(r->loop, 0.25, on_barrier_timer, r);
+    return b;
+}
+
+int replica_settle(struct replica *r, replica_done_f done, void *arg)
+{
+    if (r->cfg.rank == 0) {
+        done(arg, 0);
+        return 0;
+    }
+    struct barrier *b = barrier_add(r, done, arg);
+    if (!b)
+        return -ENOMEM;
+    b->seq = r->seq;
+    b->answered = true;
+    return 0;
+}
+
+void replica_cancel(struct replica *r)
+{
+    while (r && r->barriers)
+        barrier_finish(r, &r->barriers, -ECANCELED);
+}
+
 int replica_barrier(struct replica *r, replica_done_f done, void *arg)
 {
     if (r->cfg.rank == 0) {
         done(arg, 0);
         return 0;
     }
-    struct barrier *b = calloc(1, sizeof(*b));
+    struct barrier *b = barrier_add(r, done, arg);
     if (!b)
         return -ENOMEM;
-    b->token = ++r->next_token;
-    b->t = ev_now(r->loop);
-    b->done = done;
-    b->arg = arg;
     json_t *msg = json_pack("{s:s s:I}", "type", "repl.barrier", "token", (json_int_t)b->token);
     int rc = msg ? send_to(r, 0, msg) : -ENOMEM;
     json_decref(msg);
     if (rc < 0) {
-        free(b);
-        done(arg, -ENOTCONN);
-        return 0;
+        /* the leader cannot be asked: what is here is the answer */
+        for (struct barrier **pp = &r->barriers; *pp; pp = &(*pp)->next)
+            if (*pp == b) {
+                barrier_finish(r, pp, -ENOTCONN);
+                break;
+            }
     }
-    b->next = r->barriers;
-    r->barriers = b;
-    if (!r->barrier_timer)
-        r->barrier_timer = ev_timer_add(r->loop, 0.25, on_barrier_timer, r);
     return 0;
 }
 
@@ -643,8 +674,7 @@ void replica_destroy(struct replica *r)
         ev_timer_cancel(r->loop, r->barrier_timer);
     if (r->stale_timer)
         ev_timer_cancel(r->loop, r->stale_timer);
-    while (r->barriers)
-        barrier_finish(r, &r->barriers, -ESHUTDOWN);
+    replica_cancel(r);
     strbuf_release(&r->part);
     strbuf_release(&r->out);
     free(r->touched);

@@ -89,6 +89,14 @@ bool replica_synced(const struct replica *r);
 typedef void (*replica_done_f)(void *arg, int rc);
 int replica_barrier(struct replica *r, replica_done_f done, void *arg);
 
+/* Follower: call done(arg, 0) once what was applied here so far is shown
+ * in the job manager (after this iteration's commit, and once synced), or
+ * done(arg, -ETIMEDOUT) after REPLICA_BARRIER_WAIT. For answers from the
+ * leader that arrived behind the commits they depend on. 0 or -ENOMEM. */
+int replica_settle(struct replica *r, replica_done_f done, void *arg);
+/* Finish every barrier now with -ECANCELED (before the view goes). */
+void replica_cancel(struct replica *r);
+
 /* {"gen", "seq", "state": "leader"|"synced"|"copying"|"waiting",
  *  "commits", "copies_served", "lag_ms"}. */
 json_t *replica_status(const struct replica *r);

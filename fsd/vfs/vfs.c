@@ -676,6 +676,17 @@ void vfs_set_forward(struct vfs *v, vfs_forward_f fn, void *arg)
     v->forward_arg = arg;
 }
 
+void vfs_set_forward_ctl(struct vfs *v, vfs_forward_ctl_f fn)
+{
+    v->forward_ctl = fn;
+}
+
+void vfs_set_barrier(struct vfs *v, vfs_barrier_f fn, void *arg)
+{
+    v->barrier = fn;
+    v->barrier_arg = arg;
+}
+
 void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
                       const char *subject, const char *why)
 {

@@ -53,8 +53,23 @@ typedef int (*vfs_forward_f)(void *arg, uint64_t token, const char *text, size_t
                              uid_t uid, gid_t gid, const char *cwd, const char *subject,
                              struct errmsg *err);
 void vfs_set_forward(struct vfs *v, vfs_forward_f fn, void *arg);
+/* ... and what is written to jobs/<id>/ctl (with the opener's uid), whose
+ * answer comes the same way (ids NULL). Same arg as vfs_set_forward. */
+typedef int (*vfs_forward_ctl_f)(void *arg, uint64_t token, uint64_t jobid, uid_t uid,
+                                 const char *text, size_t len, const char *subject,
+                                 struct errmsg *err);
+void vfs_set_forward_ctl(struct vfs *v, vfs_forward_ctl_f fn);
 void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
                       const char *subject, const char *why);
+
+/* A follower's tree: a lookup of jobs/ID that finds no job asks fn first
+ * for a read barrier (fsd/replica.h): fn calls done(done_arg, rc) once
+ * every job the leader had when it asked is here (rc 0), or it cannot
+ * know (rc < 0: the lookup answers from what is here). So a job whose
+ * submission returned on any broker is found on every broker by its id. */
+typedef void (*vfs_done_f)(void *arg, int rc);
+typedef int (*vfs_barrier_f)(void *arg, vfs_done_f done, void *done_arg);
+void vfs_set_barrier(struct vfs *v, vfs_barrier_f fn, void *arg);
 
 /* More for status and status.json: fn returns an object (a new reference)
  * shown as status.json's "overlay" and as "overlay-*" lines in status. */

@@ -126,20 +126,56 @@ int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
     return 0;
 }
 
+/* jobs/NAME */
+static void lookup_job(struct vfs *v, fuse_req_t req, const char *name)
+{
+    struct stat st;
+    struct job *job = jobmgr_lookup_name(v->m, name);
+    if (!visible(job) || (!job_is_announced(job) && vfs_is_publisher(v, req))) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    job_stat(v, job, VFS_JOB_DIR, &st);
+    vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+}
+
+struct barrier_lookup {
+    struct vfs *v;
+    fuse_req_t req;
+    char name[FLUID_STR_MAX];
+};
+
+static void barrier_done(void *arg, int rc)
+{
+    struct barrier_lookup *b = arg;
+    (void)rc;   /* either way, what is here now is the answer */
+    lookup_job(b->v, b->req, b->name);
+    free(b);
+}
+
 void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct stat st;
     struct job *job;
     int file;
+    uint64_t id;
 
     if (parent == VFS_I_JOBS) {
-        job = jobmgr_lookup_name(v->m, name);
-        if (!visible(job) || (!job_is_announced(job) && vfs_is_publisher(v, req))) {
-            fuse_reply_err(req, ENOENT);
-            return;
+        /* a follower does not know a job yet: ask the leader how far it
+         * is, wait until that much is here, then answer (not for the
+         * publisher, which only names jobs we have) */
+        struct barrier_lookup *b;
+        if (v->barrier && !jobmgr_lookup_name(v->m, name) && strlen(name) < FLUID_STR_MAX
+            && fluid_decode(name, &id) == 0 && !vfs_is_publisher(v, req)
+            && (b = calloc(1, sizeof(*b)))) {
+            b->v = v;
+            b->req = req;
+            strcpy(b->name, name);
+            if (v->barrier(v->barrier_arg, barrier_done, b) == 0)
+                return;
+            free(b);
         }
-        job_stat(v, job, VFS_JOB_DIR, &st);
-        vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+        lookup_job(v, req, name);
         return;
     }
     if ((job = vfs_job_of(v, parent, &file)) && vfs_nest_file(file))
@@ -384,11 +420,25 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
         fuse_reply_err(req, ENOENT);
         return;
     }
+    char subject[64];
+    snprintf(subject, sizeof(subject), "jobs/%s/ctl", job_get_idstr(job));
+    if (v->forward_ctl) {
+        /* a follower's tree: the leader applies it; the write returns
+         * with its answer (vfs_forward_done) */
+        uint64_t token = ++v->forward_serial;
+        int rc = v->forward_ctl(v->forward_arg, token, job_get_id(job), fh->uid, buf, size,
+                                subject, &err);
+        if (rc == 0) {
+            defer_submission(v, req, NULL, DEFER_WRITE, size, 0, token);
+            return;
+        }
+        vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc, err.text);
+        fuse_reply_err(req, -rc);
+        return;
+    }
     /* the opener's authority (fh->uid); the reason goes to the writer */
     int rc = jobmgr_ctl(v->m, job, fh->uid, buf, size, &err);
     if (rc < 0) {
-        char subject[64];
-        snprintf(subject, sizeof(subject), "jobs/%s/ctl", job_get_idstr(job));
         vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc, err.text);
         fuse_reply_err(req, -rc);
         return;

@@ -147,7 +147,7 @@ struct vfs_ghost {
  * read awaiting the end of a job. */
 struct vfs_deferred {
     fuse_req_t req;
-    enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT } what;
+    enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT, DEFER_WRITE } what;
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
     uint64_t jobid;            /* DEFER_WAIT */
     uint64_t token;            /* forwarded to the leader: its answer ends it, not a commit */
@@ -182,6 +182,9 @@ struct vfs {
     uint64_t next_serial;
     vfs_forward_f forward;            /* a follower: submissions go to the leader */
     void *forward_arg;
+    vfs_forward_ctl_f forward_ctl;    /* a follower: ctl writes go to the leader */
+    vfs_barrier_f barrier;            /* a follower: lookups of unknown jobs wait */
+    void *barrier_arg;
     uint64_t forward_serial;          /* names forwarded submissions */
     struct vfs_fh *open_submits;      /* submissions being written (fstat) */
     struct vfs_ghost ghosts[VFS_GHOSTS];  /* recent submissions, by their writers */
@@ -200,6 +203,12 @@ struct vfs {
 /* Timeouts the kernel may cache entries and attributes for. */
 #define VFS_TTL_FIXED 1.0
 #define VFS_TTL_NONE 0.0
+
+/* vfs_queue.c: req waits for the answer to a forwarded request (token):
+ * a close (DEFER_FLUSH), a read of queue/new (DEFER_CLONE_READ) or a ctl
+ * write of size bytes (DEFER_WRITE). */
+void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
+                      size_t size, off_t off, uint64_t token);
 
 /* vfs.c: shared helpers */
 void vfs_stat_dir(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,

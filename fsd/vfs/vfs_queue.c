@@ -521,8 +521,8 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     return rc < 0 ? rc : 0;
 }
 
-static void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                             size_t size, off_t off, uint64_t token)
+void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
+                      size_t size, off_t off, uint64_t token)
 {
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -596,6 +596,10 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
     }
     if (d->what == DEFER_FLUSH || rc < 0) {
         fuse_reply_err(d->req, rc < 0 ? -rc : 0);
+        return;
+    }
+    if (d->what == DEFER_WRITE) {
+        fuse_reply_write(d->req, d->size);
         return;
     }
     /* DEFER_CLONE_READ: the id lines are the file's content from the offset

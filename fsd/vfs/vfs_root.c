@@ -136,6 +136,17 @@ static void render_status(struct vfs *v, struct strbuf *sb)
         json_t *rtt = json_object_get(ov, "rtt_ms");
         if (rtt)   /* a follower: its round trip to the leader, hop by hop */
             strbuf_addf(sb, "overlay-rtt-ms: %.3f\n", json_number_value(rtt));
+        /* the copy of the leader's jobs (fsd/replica.h) */
+        json_t *rp = json_object_get(ov, "replica");
+        if (rp) {
+            strbuf_addf(sb, "replica-state: %s\nreplica-seq: %lld\n",
+                        json_string_value(json_object_get(rp, "state")),
+                        (long long)json_integer_value(json_object_get(rp, "seq")));
+            if (json_object_get(rp, "lag_ms"))
+                strbuf_addf(sb, "replica-lag-ms: %.3f\nreplica-lag-max-ms: %.3f\n",
+                            json_number_value(json_object_get(rp, "lag_ms")),
+                            json_number_value(json_object_get(rp, "lag_max_ms")));
+        }
         size_t i, k;
         json_t *r, *c;
         json_array_foreach(json_object_get(ov, "ranks"), i, r) {
