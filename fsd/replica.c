@@ -26,6 +26,7 @@ enum kid_state {
 struct kid {
     int rank;
     enum kid_state st;
+    uint64_t gen, seq;      /* where it said its replica is */
     struct store_dump pos;
     int inflight;   /* copy steps not acknowledged */
 };
@@ -38,6 +39,17 @@ struct barrier {
     replica_done_f done;
     void *arg;
     struct barrier *next;
+};
+
+/* Recent commits, so that a child that was away briefly (a restart, a
+ * link that dropped, a leader restart) gets what it missed, not a copy. */
+#define RING_MAX 4096
+#define RING_BYTES (32u << 20)
+
+struct ring_entry {
+    uint64_t seq;
+    char *data;
+    size_t len;
 };
 
 struct replica {
@@ -61,7 +73,11 @@ struct replica {
     uint64_t next_token;
     uint64_t barrier_timer, stale_timer;
 
+    struct ring_entry ring[RING_MAX];   /* commits first_seq.. in order */
+    size_t ring_head, ring_count, ring_bytes;
+
     uint64_t commits, copies;   /* commits applied/sent, copies served */
+    uint64_t catchups;          /* children given what they missed from the ring */
     double lag, lag_max;        /* follower: leader commit -> applied here (s) */
 };
 
@@ -217,6 +233,70 @@ static void send_position(struct replica *r, int to, const char *type)
     json_decref(msg);
 }
 
+/* ---- the ring of recent commits ---- */
+
+static void ring_drop_oldest(struct replica *r)
+{
+    struct ring_entry *e = &r->ring[r->ring_head];
+    r->ring_bytes -= e->len;
+    free(e->data);
+    e->data = NULL;
+    r->ring_head = (r->ring_head + 1) % RING_MAX;
+    r->ring_count--;
+}
+
+static void ring_clear(struct replica *r)
+{
+    while (r->ring_count)
+        ring_drop_oldest(r);
+}
+
+/* Commit seq (its journal) was made or applied here. */
+static void ring_push(struct replica *r, uint64_t seq, const void *data, size_t len)
+{
+    if (len > RING_BYTES / 4) {
+        ring_clear(r);   /* a gap in the ring would be worse than none */
+        return;
+    }
+    if (r->ring_count && r->ring[(r->ring_head + r->ring_count - 1) % RING_MAX].seq + 1 != seq)
+        ring_clear(r);
+    while (r->ring_count && (r->ring_count == RING_MAX || r->ring_bytes + len > RING_BYTES))
+        ring_drop_oldest(r);
+    char *copy = malloc(len ? len : 1);
+    if (!copy) {
+        ring_clear(r);
+        return;
+    }
+    memcpy(copy, data, len);
+    struct ring_entry *e = &r->ring[(r->ring_head + r->ring_count) % RING_MAX];
+    e->seq = seq;
+    e->data = copy;
+    e->len = len;
+    r->ring_count++;
+    r->ring_bytes += len;
+}
+
+/* A child at seq (of our gen) gets commits seq+1..ours from the ring, or
+ * -ENOENT if the ring does not reach back that far. */
+static int ring_catch_up(struct replica *r, struct kid *k, uint64_t seq)
+{
+    if (seq > r->seq || !r->ring_count || r->ring[r->ring_head].seq > seq + 1
+        || r->ring[(r->ring_head + r->ring_count - 1) % RING_MAX].seq != r->seq)
+        return -ENOENT;
+    uint64_t mine = r->seq;
+    for (size_t i = 0; i < r->ring_count; i++) {
+        struct ring_entry *e = &r->ring[(r->ring_head + i) % RING_MAX];
+        if (e->seq <= seq)
+            continue;
+        r->seq = e->seq;   /* send_data numbers the message with r->seq */
+        int rc = send_data(r, k, "c", e->data, e->len);
+        r->seq = mine;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- a parent: serving children ---- */
 
 static void kid_copy_begin(struct replica *r, struct kid *k)
@@ -264,6 +344,8 @@ static bool serving(const struct replica *r)
     return r->cfg.rank == 0 || r->synced;
 }
 
+static void kid_serve(struct replica *r, struct kid *k);
+
 /* A child says where its replica is. */
 static void kid_sync(struct replica *r, struct kid *k, json_t *msg)
 {
@@ -273,10 +355,27 @@ static void kid_sync(struct replica *r, struct kid *k, json_t *msg)
         k->st = KID_WAIT;
         return;
     }
-    if (gen && gen == r->gen && seq == r->seq) {
-        k->st = KID_LIVE;
-        send_position(r, k->rank, "repl.ok");
-        return;
+    k->gen = gen;
+    k->seq = seq;
+    kid_serve(r, k);
+}
+
+/* A child that asked: what it misses, else a copy. */
+static void kid_serve(struct replica *r, struct kid *k)
+{
+    if (k->gen && k->gen == r->gen && k->seq <= r->seq) {
+        int rc = k->seq == r->seq ? 0 : ring_catch_up(r, k, k->seq);
+        if (rc == 0) {
+            if (k->seq < r->seq)
+                r->catchups++;
+            k->st = KID_LIVE;
+            send_position(r, k->rank, "repl.ok");
+            return;
+        }
+        if (rc != -ENOENT) {
+            kid_failed(r, k, rc);
+            return;
+        }
     }
     kid_copy_begin(r, k);
 }
@@ -286,9 +385,12 @@ static void serve_waiting(struct replica *r)
 {
     if (!serving(r))
         return;
-    for (int i = 0; i < r->cfg.nchildren; i++)
-        if (r->kids[i].st == KID_WAIT || r->kids[i].st == KID_STALE)
+    for (int i = 0; i < r->cfg.nchildren; i++) {
+        if (r->kids[i].st == KID_WAIT)
+            kid_serve(r, &r->kids[i]);
+        else if (r->kids[i].st == KID_STALE)
             kid_copy_begin(r, &r->kids[i]);
+    }
 }
 
 static void on_stale_timer(struct ev_loop *loop, uint64_t id, void *arg)
@@ -335,6 +437,9 @@ static void ask_copy(struct replica *r, const char *why)
     r->synced = false;
     r->copying = false;
     strbuf_reset(&r->part);
+    /* nothing here is a position until the copy is complete */
+    r->gen = 0;
+    position_store(r, 0, 0);
     json_t *msg = json_pack("{s:s s:i s:i}", "type", "repl.sync", "gen", 0, "seq", 0);
     if (msg)
         send_to(r, r->cfg.parent, msg);
@@ -348,7 +453,10 @@ static void on_reset(struct replica *r, json_t *msg)
         syslog(LOG_ERR, "replica: cannot empty the replica: %s", strerror(-rc));
         return;
     }
-    r->gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    if (gen != r->gen)
+        ring_clear(r);
+    r->gen = gen;
     r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
     /* a copy cut short by a crash must not pass for a position */
     position_store(r, 0, 0);
@@ -371,8 +479,11 @@ static void on_data(struct replica *r, json_t *msg)
         syslog(LOG_WARNING, "replica: dropped a malformed repl.data");
         return;
     }
-    if (!r->copying && !r->synced)
-        return;   /* waiting for a reset */
+    /* commits are taken whenever they follow what we have (a catch-up
+     * before "repl.ok", the live stream, a copy's commits); copy steps
+     * only during a copy */
+    if (!r->gen || (*kind == 'd' && !r->copying))
+        return;
     send_kids(r, kind, msg);
     size_t len = json_string_length(data);
     if (len > BASE64_LEN(REPLICA_PART) || r->part.len > JOURNAL_VAL_MAX + (64u << 20)
@@ -404,24 +515,25 @@ static void on_data(struct replica *r, json_t *msg)
             if (r->lag > r->lag_max)
                 r->lag_max = r->lag;
         }
-    } else if (!r->copying) {
-        strbuf_reset(&r->part);
-        return;
     }
     int rc = store_apply(r->cfg.st, r->part.buf, r->part.len, on_applied, r);
-    strbuf_reset(&r->part);
     if (rc < 0) {
+        strbuf_reset(&r->part);
         ask_copy(r, rc == -EINVAL ? "malformed journal ops" : "cannot apply a commit");
         return;
     }
-    if (*kind == 'c' && r->synced)
-        position_store(r, r->gen, r->seq);
+    if (*kind == 'c') {
+        ring_push(r, r->seq, r->part.buf, r->part.len);
+        if (!r->copying)   /* contiguous commits on a whole replica */
+            position_store(r, r->gen, r->seq);
+    }
     if (*kind == 'd') {
         json_t *ack = json_pack("{s:s}", "type", "repl.ack");
         if (ack)
             send_to(r, r->cfg.parent, ack);
         json_decref(ack);
     }
+    strbuf_reset(&r->part);
 }
 
 static void on_synced(struct replica *r, json_t *msg, bool ok)
@@ -618,6 +730,7 @@ void replica_after_commit(struct replica *r, int rc)
         if (rc == 0 && r->out.len && r->next_seq == r->seq + 1) {
             r->seq = r->next_seq;
             r->commits++;
+            ring_push(r, r->seq, r->out.buf, r->out.len);
             if (send_data(r, NULL, "c", r->out.buf, r->out.len) < 0)
                 for (int i = 0; i < r->cfg.nchildren; i++)
                     if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
@@ -677,6 +790,7 @@ void replica_destroy(struct replica *r)
     replica_cancel(r);
     strbuf_release(&r->part);
     strbuf_release(&r->out);
+    ring_clear(r);
     free(r->touched);
     free(r->kids);
     free(r);
@@ -696,9 +810,10 @@ json_t *replica_status(const struct replica *r)
 {
     const char *state = r->cfg.rank == 0 ? "leader" : r->synced ? "synced"
                       : r->copying ? "copying" : "waiting";
-    json_t *o = json_pack("{s:I s:I s:s s:I s:I}", "gen", (json_int_t)r->gen, "seq",
+    json_t *o = json_pack("{s:I s:I s:s s:I s:I s:I}", "gen", (json_int_t)r->gen, "seq",
                           (json_int_t)r->seq, "state", state, "commits", (json_int_t)r->commits,
-                          "copies_served", (json_int_t)r->copies);
+                          "copies_served", (json_int_t)r->copies, "catchups_served",
+                          (json_int_t)r->catchups);
     if (o && r->cfg.rank > 0) {
         json_object_set_new(o, "lag_ms", json_real(r->lag * 1000));
         json_object_set_new(o, "lag_max_ms", json_real(r->lag_max * 1000));

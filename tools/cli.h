@@ -44,10 +44,6 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Remember -m DIR (NULL leaves the default search). */
 void cli_set_mount(const char *dir);
 
-/* Exit with a clear error when the mount point is a follower's tree of a
- * multi-node instance (no jobs/ there): for commands that read jobs. */
-void cli_require_jobs(void);
-
 /* The mount point: -m, else $FLUXFS_MOUNT, else the only mounted instance.
  * Prints an error and exits 1 if none is found. */
 const char *cli_mount(void);

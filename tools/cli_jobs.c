@@ -708,7 +708,6 @@ int cmd_jobs(int argc, char **argv)
         cli_err("-o json and --format are exclusive");
         return CLI_EXIT_USAGE;
     }
-    cli_require_jobs();
     struct cli_job *jobs = NULL;
     size_t n = 0;
     int rc = 0;
@@ -805,7 +804,6 @@ static int ids_cmd_run(int argc, char **argv, const char *usage, ids_cmd_f fn)
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
-    cli_require_jobs();
     char **ids = argv + first;
     int n = argc - first, rc = CLI_EXIT_OK;
     if (all && my_active_ids(&ids, &n) < 0)
@@ -1025,6 +1023,5 @@ int cmd_attach(int argc, char **argv)
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
-    cli_require_jobs();
     return cli_attach(argv[first]);
 }

@@ -577,7 +577,6 @@ int cmd_run(int argc, char **argv)
         submit_opts_release(&o);
         return CLI_PARSE_CODE(first);
     }
-    cli_require_jobs();
     int brc = spec_template_build(&o, &t);
     submit_opts_release(&o);
     if (brc < 0)

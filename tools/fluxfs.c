@@ -91,16 +91,6 @@ const char *cli_mount(void)
     return mount_dir;
 }
 
-void cli_require_jobs(void)
-{
-    int rank = fluxfs_overlay_rank(cli_mount());
-    if (rank > 0) {
-        cli_err("%s is rank %d of a multi-node instance: its jobs/ is on the leader's tree "
-                "(rank 0); give that with -m (submit works here)", cli_mount(), rank);
-        exit(CLI_EXIT_ERROR);
-    }
-}
-
 char *cli_path(char *buf, size_t size, const char *fmt, ...)
 {
     va_list ap;
