@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsd/journal.h"
 #include "fsd/store.h"
 #include "common/tap.h"
 
@@ -465,6 +466,128 @@ static void test_lazy(const char *dir)
     store_close(st);
 }
 
+/* journal.c: ops round-trip, and anything malformed is refused whole */
+static void test_journal_codec(void)
+{
+    struct strbuf j = STRBUF_INIT;
+    struct journal_op op;
+    size_t pos = 0;
+    unsigned char key[8] = { 0, 0, 0, 0, 0, 0, 1, 2 };
+    is(journal_put(&j, JOURNAL_JOBS, key, 8, "rec", 3), 0, "journal_put");
+    is(journal_delete_prefix(&j, JOURNAL_OUTPUT, key, 8), 0, "journal_delete_prefix");
+    is(journal_put(&j, 7, key, 8, "x", 1), -EINVAL, "an unknown db is refused");
+    is(journal_put(&j, JOURNAL_JOBS, key, 0, "x", 1), -EINVAL, "an empty key is refused");
+    is(journal_next(j.buf, j.len, &pos, &op), 1, "first op decodes");
+    ok(op.op == 'P' && op.db == JOURNAL_JOBS && op.klen == 8 && op.vlen == 3
+       && !memcmp(op.val, "rec", 3), "as the put that was written");
+    is(journal_key_id(op.key, op.klen), 0x0102, "its job id is the key's first 8 bytes");
+    is(journal_next(j.buf, j.len, &pos, &op), 1, "second op decodes");
+    ok(op.op == 'X' && op.db == JOURNAL_OUTPUT && op.klen == 8 && !op.val, "as the delete");
+    is(journal_next(j.buf, j.len, &pos, &op), 0, "then the end");
+    size_t bad_cut = 0;
+    for (size_t cut = 1; cut < j.len && !bad_cut; cut++) {
+        pos = 0;
+        int rc;
+        while ((rc = journal_next(j.buf, cut, &pos, &op)) > 0)
+            ;
+        if (cut != 19 && rc != -EINVAL)   /* 19: the first op whole */
+            bad_cut = cut;
+    }
+    is(bad_cut, 0, "every cut through an op is refused");
+    unsigned char bad[] = { 'P', 0, 0, 100, 0, 0, 0, 0, 'k' };
+    pos = 0;
+    is(journal_next(bad, sizeof(bad), &pos, &op), -EINVAL, "a key longer than its op is refused");
+    strbuf_release(&j);
+}
+
+/* A leader's journal applied to a replica makes the same store; a copy in
+ * steps does too, even with commits between the steps. */
+static void test_replica(const char *base)
+{
+    char a[512], b[512], c[512];
+    struct store *la, *rb, *rc;
+    struct errmsg err = { "" };
+    struct strbuf j = STRBUF_INIT, copy = STRBUF_INIT;
+    snprintf(a, sizeof(a), "%s/leader", base);
+    snprintf(b, sizeof(b), "%s/replica", base);
+    snprintf(c, sizeof(c), "%s/copy", base);
+    if (store_open(a, mapsize(), &la, &err) || store_open(b, mapsize(), &rb, &err)
+        || store_open(c, mapsize(), &rc, &err)) {
+        ok(0, "open: %s", err.text);
+        return;
+    }
+    store_journal_enable(la);
+    for (uint64_t id = 1; id <= 50; id++) {
+        store_job_put(la, id, "record", 6);
+        store_blob_put(la, id, 'S', "spec", 4);
+        store_event_append(la, id, 0, "{\"name\":\"submit\"}", 17);
+        store_output_append(la, id, 1, 0, "out\n", 4);
+    }
+    store_meta_put(la, "mine", "x", 1);
+    ok(store_journal_pending(la), "writes not yet committed are pending");
+    is(store_commit(la), 0, "leader commits");
+    store_journal_take(la, &j);
+    ok(j.len > 50 * 4 * 8, "the journal holds the commit's writes (%zu bytes)", j.len);
+    is(store_apply(rb, j.buf, j.len, NULL, NULL), 0, "the replica applies it");
+    is(store_commit(rb), 0, "and commits");
+    ok(job_is(rb, 50, "record"), "a record arrived");
+    char buf[16];
+    is(store_output_read(rb, 7, 1, 0, buf, sizeof(buf)), 4, "output arrived");
+    ok(store_meta_get(rb, "mine", buf, sizeof(buf), NULL) == -ENOENT, "meta is not replicated");
+
+    /* a failed transaction leaves nothing in the journal */
+    store_job_put(la, 99, "gone", 4);
+    store_abort(la);
+    is(store_commit(la), 0, "an aborted write commits nothing");
+    store_journal_take(la, &j);
+    is(j.len, 0, "and journals nothing");
+
+    /* a copy in 1 KiB steps, with a delete and a put between steps */
+    struct store_dump pos = { 0 };
+    int steps = 0, r;
+    bool changed = false;
+    do {
+        strbuf_reset(&copy);
+        r = store_dump(la, &pos, &copy, 1024);
+        if (r < 0 || store_apply(rc, copy.buf, copy.len, NULL, NULL) < 0) {
+            ok(0, "copy step %d: %d", steps, r);
+            break;
+        }
+        steps++;
+        if (steps == 3 && !changed) {
+            changed = true;
+            store_job_delete(la, 2);
+            store_job_put(la, 51, "late", 4);
+            store_job_put(la, 50, "changed", 7);
+            is(store_dump(la, &pos, &copy, 1024), -EBUSY, "no copy step with a write open");
+            store_commit(la);
+            store_journal_take(la, &j);
+            is(store_apply(rc, j.buf, j.len, NULL, NULL), 0, "a commit between steps applies");
+        }
+    } while (r == 1);
+    ok(steps > 3, "the copy took several steps (%d)", steps);
+    store_commit(rc);
+    ok(!job_is(rc, 2, "record") && store_output_read(rc, 2, 1, 0, buf, sizeof(buf)) == 0,
+       "the job deleted meanwhile is gone from the copy, output too");
+    ok(job_is(rc, 51, "late") && job_is(rc, 50, "changed") && job_is(rc, 49, "record"),
+       "what changed meanwhile is as the leader has it");
+
+    /* wipe; malformed ops change nothing */
+    is(store_wipe(rc), 0, "wipe");
+    store_commit(rc);
+    const void *d;
+    size_t len;
+    is(store_job_get(rc, 1, &d, &len), -ENOENT, "a wiped replica is empty");
+    unsigned char bad[] = { 'P', 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 'v', 'Z' };
+    is(store_apply(rc, bad, sizeof(bad), NULL, NULL), -EINVAL, "malformed ops are refused");
+    ok(!store_dirty(rc), "without a write");
+    strbuf_release(&j);
+    strbuf_release(&copy);
+    store_close(la);
+    store_close(rb);
+    store_close(rc);
+}
+
 int main(void)
 {
     char base[] = "/tmp/fluxfs-test-store-XXXXXX";
@@ -500,6 +623,8 @@ int main(void)
     test_fork_crash(dir);
     snprintf(dir, sizeof(dir), "%s/lazy", base);
     test_lazy(dir);
+    test_journal_codec();
+    test_replica(base);
 
     rm_rf(base);
     return done_testing();

@@ -1,13 +1,15 @@
 /* fuzz-overlay - libFuzzer target: what brokers read from each other and
  * from their bootstrap file (tests/fuzz/README.md). The input is tried as a
- * bootstrap file, then as a message: an exec.start (cluster_msg.c) and a
- * node's resources at join (rgraph_node_from_json). */
+ * bootstrap file, then as a replica's journal ops (journal.c), then as a
+ * message: an exec.start (cluster_msg.c) and a node's resources at join
+ * (rgraph_node_from_json). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <jansson.h>
 
 #include "fsd/bootstrap.h"
 #include "fsd/cluster_msg.h"
+#include "fsd/journal.h"
 #include "sched/rgraph.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,6 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bootstrap_rank_of(bs, "n1.cluster");
         bootstrap_destroy(bs);
     }
+    struct journal_op op;
+    size_t pos = 0;
+    uint64_t sum = 0;
+    while (journal_next(data, size, &pos, &op) > 0)
+        sum += journal_key_id(op.key, op.klen) + op.vlen;
+    (void)sum;
     json_t *msg = json_loadb((const char *)data, size, 0, NULL);
     if (!msg)
         return 0;
