@@ -297,6 +297,8 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
         json_decref(ack);
         return;
     }
+    if (!strcmp(type, "hb-up") && via && via != &ov->parent)
+        return;   /* heard (on_edge_msg) is all it says */
     if (!strcmp(type, "hb-ack") && via && via != &ov->parent) {
         json_t *t = json_object_get(msg, "t");
         if (json_is_number(t) && ev_now(ov->loop) >= json_number_value(t))
@@ -448,6 +450,16 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
         if (hb)
             edge_send(e, hb);
         json_decref(hb);
+    }
+    /* a child beats up too: its parent hears it even when what the parent
+     * sends it (a replica's commits) queues up behind a beat, so a child
+     * that is slow to read but alive is not lost */
+    if (ov->rank > 0 && ov->parent.joined) {
+        json_t *up = json_pack("{s:s s:i s:i}", "type", "hb-up", "from", ov->rank, "to",
+                               ov->parent.rank);
+        if (up)
+            edge_send(&ov->parent, up);
+        json_decref(up);
     }
     if (ov->rank > 0 && ov->parent.joined && now - ov->parent.heard > timeout) {
         syslog(LOG_WARNING, "overlay: no heartbeat from parent rank %d for %.1f s", ov->parent.rank,

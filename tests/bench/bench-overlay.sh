@@ -2,7 +2,9 @@
 # bench-overlay.sh - a multi-node instance of N brokers on this machine
 # (doc/overlay.md), for each N given (default 16 64): how long they take to
 # join, a `true` job with one task on every broker, 1,000 one-core `true`
-# jobs through the leader, and memory per broker. Each broker is a node of
+# jobs through the leader and 1,000 through the last (deepest) follower's
+# tree (submitted and waited for there, on its replica), how far that
+# follower's replica lags the leader's commits, and memory per broker. Each broker is a node of
 # one core (R) on 127.0.0.1 over plain tcp (insecure; TLS adds a handshake
 # per link at join only). The physical ceiling beside it: forking and
 # reaping N `true` processes from one shell. Not a test: the machine is
@@ -47,8 +49,8 @@ rtt_at() {
 	[ ${#v[@]} -eq 0 ] && { echo -; return; }
 	printf '%s\n' "${v[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
-printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %8s %8s %8s\n' brokers depth start_ms join_ms \
-	run_N_ms ceiling_N_ms "1000_jobs/s" leader_MB follower_MB rtt1_ms rtt2_ms rtt3_ms
+printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %12s %12s %8s %8s %8s\n' brokers depth start_ms join_ms \
+	run_N_ms ceiling_N_ms "1000_jobs/s" "follower_j/s" lag_max_ms leader_MB follower_MB rtt1_ms rtt2_ms rtt3_ms
 [ $# -eq 0 ] && set -- 16 64
 for N in "$@"; do
 	rm -rf "${T:?}"/*
@@ -101,12 +103,22 @@ for N in "$@"; do
 	"$FLUXFS" -m "$T/m0" wait --all > /dev/null
 	b=$(now)
 	rate=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
+	# the same through the deepest follower: forwarded to the leader, the
+	# ids and the results read from that follower's replica
+	last=$((N - 1))
+	a=$(now)
+	"$FLUXFS" -m "$T/m$last" submit --cc=1-1000 true > "$T/fids"
+	"$FLUXFS" -m "$T/m$last" wait --all > /dev/null
+	b=$(now)
+	frate=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
+	lag=$(awk -F': ' '$1 == "replica-lag-max-ms" { printf "%.1f", $2 }' "$T/m$last/status")
 	lpid=$(pgrep -f "fluxfsd --bootstrap $T/boot.json --rank 0 " | head -1)
 	lmb=$(awk -v k="$(rss_kb "$lpid")" 'BEGIN { printf "%.1f", k / 1024 }')
 	fmb=$(for p in $(pgrep -f "fluxfsd --bootstrap $T/boot.json --rank [1-9]"); do rss_kb "$p"; done |
 		sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", NR ? v[int((NR + 1) / 2)] / 1024 : 0 }')
-	printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %8s %8s %8s\n' "$N" "$(depth "$N")" \
-		"$(ms "$t0" "$t1")" "$(ms "$t0" "$t2")" "$best" "$ceil" "$rate" "$lmb" "$fmb" "$r1" "$r2" "$r3"
+	printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %12s %12s %8s %8s %8s\n' "$N" "$(depth "$N")" \
+		"$(ms "$t0" "$t1")" "$(ms "$t0" "$t2")" "$best" "$ceil" "$rate" "$frate" "$lag" "$lmb" "$fmb" \
+		"$r1" "$r2" "$r3"
 	stop_all
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -114,4 +126,6 @@ echo "# start_ms: starting every broker (each returns once mounted); join_ms: fr
 echo "# first start until the leader's status shows all up; run_N_ms: fluxfs run -N N true"
 echo "# (best of 3); ceiling_N_ms: fork+exec+wait of N true from one shell; MB: RssAnon"
 echo "# (followers: median). rttD_ms: median heartbeat round trip to the leader, summed hop"
-echo "# by hop, of followers at depth D (up to 16 of them)."
+echo "# by hop, of followers at depth D (up to 16 of them). follower_j/s: 1,000 jobs"
+echo "# submitted and waited for on the deepest follower's tree; lag_max_ms: the largest"
+echo "# time from a leader's commit to that follower applying it (same clock here)."
