@@ -882,6 +882,7 @@ static void teardown(struct broker *b)
         replica_before_commit(cluster_replica(b->cluster));
         int rc = store_commit(b->st);
         replica_after_commit(cluster_replica(b->cluster), rc);
+        replica_flush(cluster_replica(b->cluster));   /* our last words go down */
         if (rc < 0 || store_sync(b->st) < 0)
             syslog(LOG_ERR, "final commit failed");
     }

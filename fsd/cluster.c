@@ -771,6 +771,9 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
 
 void cluster_after_commit(struct cluster *c, int rc)
 {
+    /* the commits these answers are about go down the links first */
+    if (c && c->replies)
+        replica_flush(c->repl);
     while (c && c->replies) {
         struct reply *r = c->replies;
         c->replies = r->next;

@@ -47,7 +47,7 @@ struct barrier {
 #define RING_BYTES (32u << 20)
 
 struct ring_entry {
-    uint64_t seq;
+    uint64_t first, seq;    /* the commits first..seq */
     char *data;
     size_t len;
 };
@@ -64,6 +64,10 @@ struct replica {
     bool copying;           /* follower: reset, a copy is arriving */
     struct strbuf part;     /* follower: a repl.data in several messages */
     struct strbuf out;      /* scratch: journal taken, a copy step */
+    struct strbuf batch;    /* leader: commits batch_first..seq, not sent yet */
+    uint64_t batch_first;
+    double batch_t;         /* wall clock at its first commit */
+    uint64_t flush_timer;
 
     uint64_t *touched;      /* follower: jobs changed since the last commit */
     size_t ntouched, touched_alloc;
@@ -73,7 +77,7 @@ struct replica {
     uint64_t next_token;
     uint64_t barrier_timer, stale_timer;
 
-    struct ring_entry ring[RING_MAX];   /* commits first_seq.. in order */
+    struct ring_entry ring[RING_MAX];   /* batches of commits, in order */
     size_t ring_head, ring_count, ring_bytes;
 
     uint64_t commits, copies;   /* commits applied/sent, copies served */
@@ -141,6 +145,8 @@ static void leader_position(struct replica *r)
 
 /* ---- sending ---- */
 
+static void on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg);
+
 static int send_to(struct replica *r, int rank, json_t *msg)
 {
     return r->cfg.send(r->cfg.send_arg, rank, msg);
@@ -186,9 +192,10 @@ static void send_kids(struct replica *r, const char *kind, json_t *msg)
 }
 
 /* buf as repl.data messages of kind, at most REPLICA_PART bytes each, to
- * one child (k) or to every child that follows kind (k NULL). */
+ * one child (k) or to every child that follows kind (k NULL). Commits
+ * first..seq (kind "c"), made at wall clock t. */
 static int send_data(struct replica *r, struct kid *k, const char *kind, const void *buf,
-                     size_t len)
+                     size_t len, uint64_t first, uint64_t seq, double t)
 {
     size_t off = 0;
     char *b64 = malloc(BASE64_LEN(len < REPLICA_PART ? len : REPLICA_PART) + 1);
@@ -198,9 +205,9 @@ static int send_data(struct replica *r, struct kid *k, const char *kind, const v
         size_t n = len - off < REPLICA_PART ? len - off : REPLICA_PART;
         base64_encode((const char *)buf + off, n, b64);
         off += n;
-        json_t *msg = json_pack("{s:s s:s s:I s:I s:f s:s s:b}", "type", "repl.data", "kind",
-                                kind, "gen", (json_int_t)r->gen, "seq", (json_int_t)r->seq,
-                                "t", wall_now(), "data", b64, "more", off < len);
+        json_t *msg = json_pack("{s:s s:s s:I s:I s:I s:f s:s s:b}", "type", "repl.data", "kind",
+                                kind, "gen", (json_int_t)r->gen, "first", (json_int_t)first,
+                                "seq", (json_int_t)seq, "t", t, "data", b64, "more", off < len);
         if (!msg) {
             free(b64);
             return -ENOMEM;
@@ -251,14 +258,15 @@ static void ring_clear(struct replica *r)
         ring_drop_oldest(r);
 }
 
-/* Commit seq (its journal) was made or applied here. */
-static void ring_push(struct replica *r, uint64_t seq, const void *data, size_t len)
+/* Commits first..seq (their journal) were made or applied here. */
+static void ring_push(struct replica *r, uint64_t first, uint64_t seq, const void *data,
+                      size_t len)
 {
     if (len > RING_BYTES / 4) {
         ring_clear(r);   /* a gap in the ring would be worse than none */
         return;
     }
-    if (r->ring_count && r->ring[(r->ring_head + r->ring_count - 1) % RING_MAX].seq + 1 != seq)
+    if (r->ring_count && r->ring[(r->ring_head + r->ring_count - 1) % RING_MAX].seq + 1 != first)
         ring_clear(r);
     while (r->ring_count && (r->ring_count == RING_MAX || r->ring_bytes + len > RING_BYTES))
         ring_drop_oldest(r);
@@ -269,6 +277,7 @@ static void ring_push(struct replica *r, uint64_t seq, const void *data, size_t 
     }
     memcpy(copy, data, len);
     struct ring_entry *e = &r->ring[(r->ring_head + r->ring_count) % RING_MAX];
+    e->first = first;
     e->seq = seq;
     e->data = copy;
     e->len = len;
@@ -276,21 +285,20 @@ static void ring_push(struct replica *r, uint64_t seq, const void *data, size_t 
     r->ring_bytes += len;
 }
 
-/* A child at seq (of our gen) gets commits seq+1..ours from the ring, or
- * -ENOENT if the ring does not reach back that far. */
+/* A child at seq (of our gen) gets the batches after it from the ring, or
+ * -ENOENT if the ring does not reach back that far. A batch that it has in
+ * part is sent whole: replaying ops it has applied, in order, changes
+ * nothing (journal.h). */
 static int ring_catch_up(struct replica *r, struct kid *k, uint64_t seq)
 {
-    if (seq > r->seq || !r->ring_count || r->ring[r->ring_head].seq > seq + 1
+    if (seq > r->seq || !r->ring_count || r->ring[r->ring_head].first > seq + 1
         || r->ring[(r->ring_head + r->ring_count - 1) % RING_MAX].seq != r->seq)
         return -ENOENT;
-    uint64_t mine = r->seq;
     for (size_t i = 0; i < r->ring_count; i++) {
         struct ring_entry *e = &r->ring[(r->ring_head + i) % RING_MAX];
         if (e->seq <= seq)
             continue;
-        r->seq = e->seq;   /* send_data numbers the message with r->seq */
-        int rc = send_data(r, k, "c", e->data, e->len);
-        r->seq = mine;
+        int rc = send_data(r, k, "c", e->data, e->len, e->first, e->seq, wall_now());
         if (rc < 0)
             return rc;
     }
@@ -324,7 +332,7 @@ static void pump(struct replica *r)
                 break;
             }
             if (r->out.len) {
-                int src = send_data(r, k, "d", r->out.buf, r->out.len);
+                int src = send_data(r, k, "d", r->out.buf, r->out.len, r->seq, r->seq, 0);
                 if (src < 0) {
                     kid_failed(r, k, src);
                     break;
@@ -349,14 +357,12 @@ static void kid_serve(struct replica *r, struct kid *k);
 /* A child says where its replica is. */
 static void kid_sync(struct replica *r, struct kid *k, json_t *msg)
 {
-    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
-    uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    k->gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    k->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
     if (!serving(r)) {
         k->st = KID_WAIT;
         return;
     }
-    k->gen = gen;
-    k->seq = seq;
     kid_serve(r, k);
 }
 
@@ -380,7 +386,8 @@ static void kid_serve(struct replica *r, struct kid *k)
     kid_copy_begin(r, k);
 }
 
-/* We can serve again: children that waited or fell behind get copies. */
+/* We can serve again: children that waited are served, those that fell
+ * behind get copies. */
 static void serve_waiting(struct replica *r)
 {
     if (!serving(r))
@@ -420,6 +427,12 @@ static void touch(struct replica *r, uint64_t id)
         r->touched_alloc = n;
     }
     r->touched[r->ntouched++] = id;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 static void on_applied(void *arg, const struct journal_op *op)
@@ -502,8 +515,20 @@ static void on_data(struct replica *r, json_t *msg)
         return;
     uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
     uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    json_t *jfirst = json_object_get(msg, "first");
+    uint64_t first = jfirst ? (uint64_t)json_integer_value(jfirst) : seq;
     if (*kind == 'c') {
-        if (gen != r->gen || seq != r->seq + 1) {
+        if (gen == r->gen && seq <= r->seq) {
+            strbuf_reset(&r->part);   /* had it all (a catch-up's overlap) */
+            return;
+        }
+        /* commits first..seq; those up to ours again are harmless */
+        if (gen != r->gen || first > r->seq + 1 || first > seq) {
+            strbuf_reset(&r->part);
+            /* awaiting the answer to our repl.sync: what our parent sent
+             * before it read it; the answer covers them */
+            if (!r->synced && !r->copying)
+                return;
             ask_copy(r, "a commit out of order");
             return;
         }
@@ -523,7 +548,7 @@ static void on_data(struct replica *r, json_t *msg)
         return;
     }
     if (*kind == 'c') {
-        ring_push(r, r->seq, r->part.buf, r->part.len);
+        ring_push(r, first, r->seq, r->part.buf, r->part.len);
         if (!r->copying)   /* contiguous commits on a whole replica */
             position_store(r, r->gen, r->seq);
     }
@@ -666,6 +691,8 @@ static void on_barrier_reply(struct replica *r, json_t *msg)
 void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
 {
     struct kid *k = kid_of(r, from);
+    /* what follows is about our position: the commits it counts go first */
+    replica_flush(r);
     if (!strcmp(type, "repl.barrier") && r->cfg.rank == 0) {
         json_t *reply = json_pack("{s:s s:O s:I}", "type", "repl.barrier-reply", "token",
                                   json_object_get(msg, "token") ?: json_null(), "seq",
@@ -713,6 +740,32 @@ void replica_parent(struct replica *r, bool up)
     json_decref(msg);
 }
 
+void replica_flush(struct replica *r)
+{
+    if (!r || r->cfg.rank != 0 || !r->batch.len)
+        return;
+    if (r->flush_timer) {
+        ev_timer_cancel(r->loop, r->flush_timer);
+        r->flush_timer = 0;
+    }
+    ring_push(r, r->batch_first, r->seq, r->batch.buf, r->batch.len);
+    if (send_data(r, NULL, "c", r->batch.buf, r->batch.len, r->batch_first, r->seq,
+                  r->batch_t) < 0)
+        for (int i = 0; i < r->cfg.nchildren; i++)
+            if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
+                kid_failed(r, &r->kids[i], -ENOMEM);
+    strbuf_reset(&r->batch);
+}
+
+static void on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct replica *r = arg;
+    (void)loop;
+    (void)id;
+    r->flush_timer = 0;
+    replica_flush(r);
+}
+
 void replica_before_commit(struct replica *r)
 {
     if (r && r->cfg.rank == 0 && store_journal_pending(r->cfg.st)) {
@@ -727,14 +780,24 @@ void replica_after_commit(struct replica *r, int rc)
         return;
     if (r->cfg.rank == 0) {
         store_journal_take(r->cfg.st, &r->out);
-        if (rc == 0 && r->out.len && r->next_seq == r->seq + 1) {
-            r->seq = r->next_seq;
+        if (rc == 0 && r->out.len) {
+            /* == next_seq, unless this commit was not numbered before
+             * (then its number is recorded with the next one) */
+            r->seq++;
             r->commits++;
-            ring_push(r, r->seq, r->out.buf, r->out.len);
-            if (send_data(r, NULL, "c", r->out.buf, r->out.len) < 0)
+            if (!r->batch.len) {
+                r->batch_first = r->seq;
+                r->batch_t = wall_now();
+            }
+            if (strbuf_add(&r->batch, r->out.buf, r->out.len) < 0) {
+                replica_flush(r);   /* what we have; the children miss this one */
                 for (int i = 0; i < r->cfg.nchildren; i++)
                     if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
                         kid_failed(r, &r->kids[i], -ENOMEM);
+            } else if (r->batch.len >= REPLICA_BATCH)
+                replica_flush(r);
+            else if (!r->flush_timer)
+                r->flush_timer = ev_timer_add(r->loop, REPLICA_BATCH_WAIT, on_flush_timer, r);
         }
     } else if (rc < 0) {
         if (r->synced || r->copying)
@@ -742,9 +805,14 @@ void replica_after_commit(struct replica *r, int rc)
     } else if (r->m && r->synced) {
         if (r->reload_all)
             jobmgr_replica_reload(r->m);
-        else
+        else {
+            /* a batch touches a job's record, events and output, often
+             * apart: each job once, in id (= submission) order */
+            qsort(r->touched, r->ntouched, sizeof(*r->touched), cmp_id);
             for (size_t i = 0; i < r->ntouched; i++)
-                jobmgr_replica_refresh(r->m, r->touched[i]);
+                if (i == 0 || r->touched[i] != r->touched[i - 1])
+                    jobmgr_replica_refresh(r->m, r->touched[i]);
+        }
         r->reload_all = false;
         r->ntouched = 0;
         barriers_check(r, false);
@@ -769,6 +837,7 @@ struct replica *replica_create(struct ev_loop *loop, const struct replica_config
     r->cfg = *cfg;
     strbuf_init(&r->part);
     strbuf_init(&r->out);
+    strbuf_init(&r->batch);
     for (int i = 0; i < cfg->nchildren; i++)
         r->kids[i].rank = cfg->first_child + i;
     if (cfg->rank == 0) {
@@ -788,8 +857,11 @@ void replica_destroy(struct replica *r)
     if (r->stale_timer)
         ev_timer_cancel(r->loop, r->stale_timer);
     replica_cancel(r);
+    if (r->flush_timer)
+        ev_timer_cancel(r->loop, r->flush_timer);
     strbuf_release(&r->part);
     strbuf_release(&r->out);
+    strbuf_release(&r->batch);
     ring_clear(r);
     free(r->touched);
     free(r->kids);

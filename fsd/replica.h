@@ -8,7 +8,7 @@
  *
  * - Commits: after each commit that changed jobs, the leader sends what it
  *   wrote (store_journal_take) to its children as "repl.data" (kind "c",
- *   numbered by seq); each broker applies it to its replica, commits, and
+ *   commits first..seq, batched: REPLICA_BATCH below); each broker applies it to its replica, commits, and
  *   passes it on to its own children. A broker's position is (gen, seq):
  *   gen names the leader's history (it changes when the leader's machine
  *   rebooted, since commits not yet synced there may be gone), seq counts
@@ -46,6 +46,12 @@
 /* Bytes of one repl.data message before base64 (a commit larger than that
  * goes in several, reassembled by the receiver). */
 #define REPLICA_PART (4u << 20)
+/* The leader sends its commits in batches: after REPLICA_BATCH_WAIT
+ * seconds, or REPLICA_BATCH bytes, or before anything that depends on them
+ * (replica_flush), so a busy leader wakes each broker of the tree a few
+ * hundred times a second, not once per commit. */
+#define REPLICA_BATCH (256u << 10)
+#define REPLICA_BATCH_WAIT 0.002
 /* A barrier that the leader does not answer in this time gives up. */
 #define REPLICA_BARRIER_WAIT 2.0
 
@@ -79,6 +85,10 @@ void replica_parent(struct replica *r, bool up);
  * wrote, a follower shows what it applied, copies take their next steps. */
 void replica_before_commit(struct replica *r);
 void replica_after_commit(struct replica *r, int rc);
+/* Leader: send the commits batched so far now (before answering followers
+ * about what those commits made durable). NULL-safe. */
+void replica_flush(struct replica *r);
+
 /* Follower: the replica is a consistent copy (not being reset, no gap). */
 bool replica_synced(const struct replica *r);
 

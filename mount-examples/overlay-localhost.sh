@@ -3,7 +3,8 @@
 # brokers on this one machine (doc/overlay.md): each broker a node with one
 # core of its own R, all linked by mutual TLS over 127.0.0.1.
 #   start: keys (fluxfs keygen), bootstrap file, N brokers; prints the
-#          leader's mount point once every node has joined
+#          leader's mount point once every node has joined. Every broker's
+#          mount ($OVERLAY_DIR/mntI) shows the whole instance.
 #   stop:  unmounts every broker (followers first)
 # Work directory: $OVERLAY_DIR (default /tmp/fluxfs-overlay-$USER).
 # Binaries: $FLUXFSD and $FLUXFS, else fluxfsd and fluxfs from $PATH, else

@@ -432,8 +432,9 @@ overlay_start_rank() {    # overlay_start_rank I [BOOTFILE]: (re)start broker I
 }
 overlay_start() {
 	local n=$1 k=$2 cores=${3:-2} i
-	# ports: a block of our own, away from other tests running in parallel
-	OVERLAY_PORT=$((20000 + ($$ % 400) * 100))
+	# ports: a block of our own, away from other tests running in parallel,
+	# below the kernel's ephemeral range (32768-) where dials take theirs
+	OVERLAY_PORT=$((20000 + ($$ % 127) * 100))
 	OVERLAY_N=$n
 	OVERLAY_PIDS=()
 	overlay_write_boot "$n" "$k" "${OVERLAY_TLS:-}" > "$T/boot.json"

@@ -8,7 +8,7 @@
 EX=$REPO/mount-examples
 export FLUXFS_MOUNT=$MNT
 export TMPDIR=$T	# dependency-chain.sh's work directory
-plan 58
+plan 59
 
 ok "every example is listed in mount-examples/README.md" bash -c '
 rc=0
@@ -208,11 +208,13 @@ nok "fstab: nothing mounted on MNT" is_mounted "$MNT2"
 ok "unmount the first instance" fluxfs_stop
 
 # overlay-localhost.sh: a 3-broker instance on this machine, over TLS
-export OVERLAY_DIR=$T/ovl OVERLAY_PORT=$((30000 + ($$ % 300) * 100))
+export OVERLAY_DIR=$T/ovl OVERLAY_PORT=$((20050 + ($$ % 127) * 100))
 export FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
 omnt=$("$EX/overlay-localhost.sh" start 3 2>"$T/ovl.err")
 is "$omnt" "$T/ovl/mnt0" "overlay-localhost.sh start 3 prints the leader's tree" || diag "$(cat "$T/ovl.err")"
 is "$(timeout 20 "$FLUXFS" -m "$omnt" run -N 3 sh -c 'echo $FLUX_TASK_RANK' 2>&1 | sort | tr '\n' ' ')" \
 	"0 1 2 " "a 3-node job runs across its brokers"
+like "$(timeout 20 "$FLUXFS" -m "$T/ovl/mnt2" run sh -c 'echo $FLUXFS_MOUNT' 2>&1)" "^$T/ovl/mnt[0-2]\$" \
+	"fluxfs run on a follower's tree (over TLS) shows the output of a job the leader placed"
 "$EX/overlay-localhost.sh" stop
 ok "overlay-localhost.sh stop unmounts every broker" wait_until 10 sh -c "! grep -q ' $T/ovl/' /proc/mounts"
