@@ -18,6 +18,7 @@ B=$REPO/$BUILD
 FLUXFSD=$B/fsd/fluxfsd
 FLUXFS=$B/tools/fluxfs
 K=${FANOUT:-32}
+notes=
 PORT=${PORT:-21000}
 T=$(mktemp -d /tmp/fluxfs-bench-overlay.XXXXXX)
 stop_all() {
@@ -100,7 +101,8 @@ for N in "$@"; do
 	# 1,000 one-core jobs through the leader, spread over every node
 	a=$(now)
 	"$FLUXFS" -m "$T/m0" submit --cc=1-1000 true > "$T/ids"
-	"$FLUXFS" -m "$T/m0" wait --all > /dev/null
+	"$FLUXFS" -m "$T/m0" wait --all > "$T/wait.out" 2>&1 ||
+		notes+="# N=$N: not every job through the leader completed: $(grep -vc ' COMPLETED' "$T/wait.out") did not (overload: brokers lost?)"$'\n'
 	b=$(now)
 	rate=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
 	# the same through the deepest follower: forwarded to the leader, the
@@ -108,7 +110,8 @@ for N in "$@"; do
 	last=$((N - 1))
 	a=$(now)
 	"$FLUXFS" -m "$T/m$last" submit --cc=1-1000 true > "$T/fids"
-	"$FLUXFS" -m "$T/m$last" wait --all > /dev/null
+	"$FLUXFS" -m "$T/m$last" wait --all > "$T/wait.out" 2>&1 ||
+		notes+="# N=$N: not every job through the follower completed: $(grep -vc ' COMPLETED' "$T/wait.out") did not (overload: brokers lost?)"$'\n'
 	b=$(now)
 	frate=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
 	lag=$(awk -F': ' '$1 == "replica-lag-max-ms" { printf "%.1f", $2 }' "$T/m$last/status")
@@ -121,6 +124,7 @@ for N in "$@"; do
 		"$r1" "$r2" "$r3"
 	stop_all
 done
+printf '%s' "${notes:-}"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# start_ms: starting every broker (each returns once mounted); join_ms: from the"
 echo "# first start until the leader's status shows all up; run_N_ms: fluxfs run -N N true"
