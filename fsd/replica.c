@@ -808,7 +808,8 @@ void replica_after_commit(struct replica *r, int rc)
         else {
             /* a batch touches a job's record, events and output, often
              * apart: each job once, in id (= submission) order */
-            qsort(r->touched, r->ntouched, sizeof(*r->touched), cmp_id);
+            if (r->ntouched > 1)
+                qsort(r->touched, r->ntouched, sizeof(*r->touched), cmp_id);
             for (size_t i = 0; i < r->ntouched; i++)
                 if (i == 0 || r->touched[i] != r->touched[i - 1])
                     jobmgr_replica_refresh(r->m, r->touched[i]);
