@@ -548,7 +548,8 @@ static void on_data(struct replica *r, json_t *msg)
         return;
     }
     if (*kind == 'c') {
-        ring_push(r, first, r->seq, r->part.buf, r->part.len);
+        if (r->cfg.nchildren > 0)   /* a leaf serves nobody */
+            ring_push(r, first, r->seq, r->part.buf, r->part.len);
         if (!r->copying)   /* contiguous commits on a whole replica */
             position_store(r, r->gen, r->seq);
     }
