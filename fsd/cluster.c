@@ -66,6 +66,7 @@ struct cluster {
     struct cluster_config cfg;
     struct overlay *ov;
     struct replica *repl;       /* every broker: the leader's jobs, copied */
+    uint64_t fanned;            /* messages sent down for jobs (fan_out) */
     struct jobmgr *m;           /* leader */
     struct cx *cx;              /* leader */
     json_t **heard;             /* leader, before the job manager: joins by rank */
@@ -147,18 +148,71 @@ static json_t *task_json(const struct exec_task *t)
     return cpus ? json_pack("[i i i o]", t->rank, t->nodeid, t->localid, cpus) : NULL;
 }
 
-/* exec.start for the tasks of job that run under broker rank. */
-static json_t *start_msg(const struct exec_job *job, int rank)
+/* ---- down the tree: one message per subtree ---- */
+
+/* Send msg (borrowed) on to the ranks that parts names ({"rank": value}),
+ * one copy per child of ours whose subtree holds some of them, with
+ * "parts" cut to that subtree: the leader sends at most one message per
+ * child for a job on thousands of nodes, and each broker splits it for its
+ * own children. failed(arg, rank, rc), if not NULL, is told each rank a
+ * copy could not be sent towards. Ranks not below us are dropped. */
+static void fan_out(struct cluster *c, json_t *msg, json_t *parts,
+                    void (*failed)(void *arg, int rank, int rc), void *arg)
 {
-    json_t *argv = json_array(), *tasks = json_array();
+    int me = c->cfg.rank, nkids = 0;
+    int first = bootstrap_first_child(c->cfg.bs, me, &nkids);
+    for (int k = 0; k < nkids; k++) {
+        int kid = first + k;
+        json_t *sub = json_object(), *v;
+        const char *key;
+        json_object_foreach(parts, key, v) {
+            char *end;
+            long r = strtol(key, &end, 10);
+            if (*end || r < 0 || r >= c->cfg.bs->size || r == me)
+                continue;
+            if (bootstrap_next_hop(c->cfg.bs, me, (int)r) == kid)
+                json_object_set(sub, key, v);
+        }
+        if (!sub || json_object_size(sub) == 0) {
+            json_decref(sub);
+            continue;
+        }
+        json_t *copy = json_copy(msg);
+        int rc = copy ? json_object_set(copy, "parts", sub) : -1;
+        rc = rc == 0 ? overlay_send(c->ov, kid, copy) : -ENOMEM;
+        if (rc == 0)
+            c->fanned++;
+        json_decref(copy);
+        if (rc < 0 && failed)
+            json_object_foreach(sub, key, v)
+                failed(arg, atoi(key), rc);
+        json_decref(sub);
+    }
+}
+
+/* A message fanned out to us: pass the rest on, and return our part
+ * (borrowed from msg), or NULL if there is none for us. A message without
+ * "parts" is for us alone. */
+static json_t *fan_in(struct cluster *c, json_t *msg)
+{
+    json_t *parts = json_object_get(msg, "parts");
+    if (!json_is_object(parts))
+        return msg;
+    char key[16];
+    snprintf(key, sizeof(key), "%d", c->cfg.rank);
+    fan_out(c, msg, parts, NULL, NULL);
+    return json_object_get(parts, key);
+}
+
+/* exec.start of job, less its tasks (the parts: each node's). */
+static json_t *start_msg(const struct exec_job *job)
+{
+    json_t *argv = json_array();
     for (int i = 0; argv && job->argv[i]; i++)
         json_array_append_new(argv, json_string(job->argv[i]));
-    for (int t = 0; tasks && t < job->ntasks; t++)
-        if (job->node_ranks[job->tasks[t].nodeid] == rank)
-            json_array_append_new(tasks, task_json(&job->tasks[t]));
-    json_t *m = json_pack("{s:s s:I s:s s:o s:o s:i s:i s:i s:i}", "type", "exec.start", "id",
+    json_t *m = json_pack("{s:s s:I s:s s:o s:i s:i s:i s:i}", "type", "exec.start", "id",
                           (json_int_t)job->id, "idstr", job->idstr, "argv",
-                          argv ? argv : json_array(), "tasks", tasks ? tasks : json_array(),
+                          argv ? argv : json_array(),
                           "nnodes", job->nnodes, "ntasks", job->ntasks, "uid", (int)job->uid,
                           "gid", (int)job->gid);
     if (m && job->cwd)
@@ -168,6 +222,30 @@ static json_t *start_msg(const struct exec_job *job, int rank)
     if (m && job->environment)
         json_object_set(m, "env", job->environment);
     return m;
+}
+
+/* The tasks of job id on rank did not start (why): the job hears it as
+ * that node's part failing. */
+static void start_failed(struct cx *x, uint64_t id, int rank, const char *why)
+{
+    char note[320];
+    int n = snprintf(note, sizeof(note), "fluxfs: tasks on rank %d did not start: %s\n", rank,
+                     why);
+    x->cb->output(x->cb_arg, id, 2, note, (size_t)n);
+    part_done(x, id, rank, 1);
+}
+
+struct start_fail {
+    struct cx *x;
+    uint64_t id;
+};
+
+static void on_start_unsent(void *arg, int rank, int rc)
+{
+    struct start_fail *sf = arg;
+    char why[128];
+    snprintf(why, sizeof(why), "cannot reach the broker of rank %d: %s", rank, strerror(-rc));
+    start_failed(sf->x, sf->id, rank, why);
 }
 
 static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
@@ -208,47 +286,68 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     j->multi = remote;
     j->next = NULL;
     *cx_slot(x, job->id) = j;
-    for (int i = 0; i < j->nranks; i++) {
-        int r = j->ranks[i], rc;
-        if (r == me) {
-            struct exec_job mine = *job;
-            struct exec_task *tasks = NULL;
-            if (remote) {
-                /* this node's tasks only; ranks and sizes stay the job's */
-                tasks = malloc((size_t)job->ntasks * sizeof(*tasks));
-                int k = 0;
-                for (int t = 0; tasks && t < job->ntasks; t++)
-                    if (job->node_ranks[job->tasks[t].nodeid] == me)
-                        tasks[k++] = job->tasks[t];
-                mine.tasks = tasks;
-                mine.ntasks = k;
-                mine.size = job->ntasks;
-            }
-            rc = remote && !tasks ? -ENOMEM : executor_start(x->local, &mine, err);
-            free(tasks);
-            if (rc == 0 && remote && x->cb->node)
-                x->cb->node(x->cb_arg, job->id, me, true, 0);
-        } else {
-            json_t *msg = start_msg(job, r);
-            rc = msg ? overlay_send(x->c->ov, r, msg) : -ENOMEM;
-            json_decref(msg);
-            if (rc < 0)
-                errmsg_set(err, rc, "cannot reach the broker of rank %d: %s", r, strerror(-rc));
-        }
-        if (rc < 0) {
-            if (i == 0) {
-                /* nothing started: no callback will come */
-                *cx_slot(x, job->id) = NULL;
-                cxjob_free(j);
-                return rc;
-            }
-            char note[320];
-            int n = snprintf(note, sizeof(note), "fluxfs: tasks on rank %d did not start: %s\n",
-                             r, err->text);
-            x->cb->output(x->cb_arg, job->id, 2, note, (size_t)n);
-            part_done(x, job->id, r, 1);
-        }
+    /* every other node's tasks, in one message down each subtree */
+    json_t *parts = remote ? json_object() : NULL;
+    for (int t = 0; parts && t < job->ntasks; t++) {
+        int r = job->node_ranks[job->tasks[t].nodeid];
+        if (r == me)
+            continue;
+        char key[16];
+        snprintf(key, sizeof(key), "%d", r);
+        json_t *list = json_object_get(parts, key);
+        if (!list)
+            json_object_set_new(parts, key, (list = json_array()));
+        json_array_append_new(list, task_json(&job->tasks[t]));
     }
+    /* our own node's share first: if it cannot start, the rest is not sent */
+    bool here = false;
+    for (int i = 0; i < j->nranks; i++)
+        here |= j->ranks[i] == me;
+    int rc = 0;
+    if (here) {
+        struct exec_job mine = *job;
+        struct exec_task *tasks = NULL;
+        if (remote) {
+            /* this node's tasks only; ranks and sizes stay the job's */
+            tasks = malloc((size_t)job->ntasks * sizeof(*tasks));
+            int k = 0;
+            for (int t = 0; tasks && t < job->ntasks; t++)
+                if (job->node_ranks[job->tasks[t].nodeid] == me)
+                    tasks[k++] = job->tasks[t];
+            mine.tasks = tasks;
+            mine.ntasks = k;
+            mine.size = job->ntasks;
+        }
+        rc = remote && !tasks ? -ENOMEM : executor_start(x->local, &mine, err);
+        free(tasks);
+        if (rc < 0 && !remote) {
+            /* nothing started: no callback will come */
+            *cx_slot(x, job->id) = NULL;
+            cxjob_free(j);
+            return rc;
+        }
+        if (rc == 0 && remote && x->cb->node)
+            x->cb->node(x->cb_arg, job->id, me, true, 0);
+    }
+    if (remote) {
+        /* a failure below may end the job (part_done): ranks from a copy */
+        int n = j->nranks, *ranks = malloc((size_t)n * sizeof(int));
+        json_t *msg = parts && ranks ? start_msg(job) : NULL;
+        struct start_fail sf = { x, job->id };
+        if (ranks)
+            memcpy(ranks, j->ranks, (size_t)n * sizeof(int));
+        if (msg)
+            fan_out(x->c, msg, parts, on_start_unsent, &sf);
+        else
+            for (int i = 0; ranks && i < n; i++)
+                if (ranks[i] != me)
+                    start_failed(x, job->id, ranks[i], "out of memory");
+        json_decref(msg);
+        free(ranks);
+    }
+    if (here && rc < 0)
+        start_failed(x, job->id, me, err->text);
+    json_decref(parts);
     return 0;
 }
 
@@ -261,16 +360,20 @@ static int cx_tell(struct cx *x, uint64_t id, const char *type, const char *key,
         json_decref(val);
         return -ENOENT;
     }
-    for (int i = 0; i < j->nranks; i++) {
-        if (j->ranks[i] == me || j->done[i])
-            continue;
-        json_t *msg = json_pack("{s:s s:I}", "type", type, "id", (json_int_t)id);
-        if (msg && key)
-            json_object_set(msg, key, val);
-        if (msg)
-            overlay_send(x->c->ov, j->ranks[i], msg);
-        json_decref(msg);
+    json_t *msg = json_pack("{s:s s:I}", "type", type, "id", (json_int_t)id);
+    json_t *parts = json_object();
+    for (int i = 0; parts && i < j->nranks; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "%d", j->ranks[i]);
+        if (j->ranks[i] != me && !j->done[i])
+            json_object_set_new(parts, k, json_true());
     }
+    if (msg && key)
+        json_object_set(msg, key, val);
+    if (msg && parts)
+        fan_out(x->c, msg, parts, NULL, NULL);
+    json_decref(msg);
+    json_decref(parts);
     json_decref(val);
     return 0;
 }
@@ -478,13 +581,25 @@ static const struct exec_ops follower_ops = {
     .finished = f_finished,
 };
 
-/* exec.start: this node's share of a job. */
+/* exec.start: this node's share of a job (tasks, or parts[our rank]). */
 static void follower_start(struct cluster *c, int from, json_t *msg)
 {
     struct errmsg err = {""};
     struct cluster_start cs;
     uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
-    int rc = cluster_start_decode(msg, &cs, &err);
+    json_t *mine = json_object_get(msg, "parts") ? json_copy(msg) : json_incref(msg);
+    json_t *tasks = fan_in(c, msg);
+    if (!tasks)
+        goto out;   /* passed on only */
+    if (mine && tasks != msg) {
+        json_object_del(mine, "parts");
+        json_object_set(mine, "tasks", tasks);
+    }
+    from = 0;   /* the leader's, whoever passed it on */
+    int rc = mine ? cluster_start_decode(mine, &cs, &err)
+                  : errmsg_set(&err, -ENOMEM, "out of memory");
+    if (rc < 0)
+        memset(&cs, 0, sizeof(cs));
     if (rc == 0 && *fjob_slot(c, id))
         rc = errmsg_set(&err, -EEXIST, "exec.start: job %llu runs here already",
                         (unsigned long long)id);
@@ -519,6 +634,8 @@ static void follower_start(struct cluster *c, int from, json_t *msg)
             overlay_send(c->ov, from, fin);
         json_decref(fin);
     }
+out:
+    json_decref(mine);
 }
 
 /* exec.sync: the leader's list of our jobs that still run; the rest
@@ -542,9 +659,14 @@ static void follower_sync(struct cluster *c, json_t *ids)
 static void follower_exec_msg(struct cluster *c, int from, const char *type, json_t *msg)
 {
     uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
-    if (!strcmp(type, "exec.start"))
+    if (!strcmp(type, "exec.start")) {
         follower_start(c, from, msg);
-    else if (!strcmp(type, "exec.signal"))
+        return;
+    }
+    /* signal, terminate, release: pass it on down, then ours (if any) */
+    if (strcmp(type, "exec.sync") && !fan_in(c, msg))
+        return;
+    if (!strcmp(type, "exec.signal"))
         executor_signal(c->local, id, (int)json_integer_value(json_object_get(msg, "sig")));
     else if (!strcmp(type, "exec.terminate"))
         executor_terminate(c->local, id, json_number_value(json_object_get(msg, "grace")));
@@ -990,8 +1112,10 @@ void cluster_destroy(struct cluster *c)
 json_t *cluster_status(struct cluster *c)
 {
     json_t *o = overlay_status(c->ov);
-    if (o)
+    if (o) {
         json_object_set_new(o, "replica", replica_status(c->repl));
+        json_object_set_new(o, "exec_sent", json_integer((json_int_t)c->fanned));
+    }
     return o;
 }
 

@@ -7,16 +7,18 @@
  * - execution: the leader's job manager runs jobs through the executor
  *   cluster_executor_create() makes (executor.h): a job's tasks on the
  *   leader's node start here, the rest go as "exec.start" messages down the
- *   tree to their nodes' brokers, whose local launchers run them and send
- *   output and exit status back up. The job finishes when every node has
+ *   tree to their nodes' brokers, one message per subtree, whose local
+ *   launchers run them and send output and exit status back up. The job finishes when every node has
  *   reported; its status is the largest (as Flux's).
  *
  * Message types (JSON, version OVERLAY_VERSION, doc/overlay.md):
- *   exec.start     leader -> node   {id, idstr, argv, cwd, env, nnodes, ntasks,
- *                                    uid, gid, tasks: [[rank, nodeid, localid, [cpu...]]...]}
- *   exec.signal    leader -> node   {id, sig}
- *   exec.terminate leader -> node   {id, grace}
- *   exec.release   leader -> node   {id}
+ *   exec.start     down the tree    {id, idstr, argv, cwd, env, nnodes, ntasks, uid, gid,
+ *                                    parts: {"rank": [[rank, nodeid, localid, [cpu...]]...]}}
+ *   exec.signal    down the tree    {id, sig, parts: {"rank": true}}
+ *   exec.terminate down the tree    {id, grace, parts}
+ *   exec.release   down the tree    {id, parts}
+ *                  (one message per subtree: each broker takes its part
+ *                  and splits the rest for its children)
  *   exec.output    node -> leader   {id, stream, data (base64)}
  *   exec.finished  node -> leader   {id, status}
  *   ingest.submit  node -> leader   {token, text (base64), uid, gid, cwd, subject}

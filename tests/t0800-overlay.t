@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 42
+plan 43
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -38,10 +38,14 @@ is "$(wait_job "$lid" 30) $(jobfile "$lid" stdout | sort | tr '\n' ' ')" \
 
 # all 8 nodes, output through every level of the tree
 mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"' 8 > eight.yaml
+exec_sent() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["overlay"]["exec_sent"])' "$T/m$1/status.json"; }
+sent0=$(exec_sent 0) sent1=$(exec_sent 1) sent3=$(exec_sent 3)
 id=$(submit eight.yaml)
 is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job completes"
 is "$(jobfile "$id" stdout | sort -n | awk '{ sub(".*/m", "", $2); printf "%s=%s ", $1, $2 }')" \
 	"0=0 1=1 2=2 3=3 4=4 5=5 6=6 7=7 " "task r ran on node r, down to depth 3"
+is "$(($(exec_sent 0) - sent0)) $(($(exec_sent 1) - sent1)) $(($(exec_sent 3) - sent3))" "2 2 1" \
+	"its launch went down the tree: the leader sent 2 messages, rank 1 two, rank 3 one"
 
 # cancel reaches every node
 mkjob_nodes "sleep 300 # t0800-$$" 4 > long.yaml
