@@ -3,7 +3,7 @@
 # keeps a copy of the leader's jobs, so jobs/, wait, tail, ctl and inotify
 # behave on a follower's mount as on the leader's. 8 brokers, fanout 2.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 37
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -26,6 +26,7 @@ is "$(sort "$T/m7/jobs/$id/stdout" | tr '\n' ' ')" "out of 0 out of 1 " "rank 7 
 ok "its eventlog on rank 3 is the leader's, byte for byte" cmp "$T/m0/jobs/$id/eventlog" "$T/m3/jobs/$id/eventlog"
 ok "so is its R on rank 6" cmp "$T/m0/jobs/$id/R" "$T/m6/jobs/$id/R"
 ok "cp on rank 2 returns 0" timeout 10 cp two.yaml "$T/m2/queue/c.yaml"
+is "$(jobs_of 6)" "$(jobs_of 0)" "ls on rank 6 right after lists what the leader lists (a barrier at opendir)"
 is "$(jobs_of 2)" "$(jobs_of 0)" "and rank 2 lists what the leader lists when it returns"
 nok "a job id nobody has is not found on a follower" test -e "$T/m4/jobs/f2222222222"
 

@@ -518,16 +518,40 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, 0);
 }
 
+struct opendir_wait {
+    fuse_req_t req;
+    struct fuse_file_info fi;
+};
+
+static void opendir_done(void *arg, int rc)
+{
+    struct opendir_wait *w = arg;
+    (void)rc;   /* either way, list what is here now */
+    fuse_reply_open(w->req, &w->fi);
+    free(w);
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct vfs *v = req_vfs(req);
     struct stat st;
     int rc = node_stat(v, req, ino, &st);
+    struct opendir_wait *w;
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else if (!S_ISDIR(st.st_mode))
         fuse_reply_err(req, ENOTDIR);
-    else
+    else if (ino == VFS_I_JOBS && v->barrier && !vfs_is_publisher(v, req)
+             && (w = malloc(sizeof(*w)))) {
+        /* a follower lists jobs/ once what the leader had is here too
+         * (vfs_set_barrier), so `ls` after a cp anywhere shows the job */
+        w->req = req;
+        w->fi = *fi;
+        if (v->barrier(v->barrier_arg, opendir_done, w) < 0) {
+            free(w);
+            fuse_reply_open(req, fi);
+        }
+    } else
         fuse_reply_open(req, fi);
 }
 

@@ -62,11 +62,12 @@ void vfs_set_forward_ctl(struct vfs *v, vfs_forward_ctl_f fn);
 void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
                       const char *subject, const char *why);
 
-/* A follower's tree: a lookup of jobs/ID that finds no job asks fn first
- * for a read barrier (fsd/replica.h): fn calls done(done_arg, rc) once
- * every job the leader had when it asked is here (rc 0), or it cannot
- * know (rc < 0: the lookup answers from what is here). So a job whose
- * submission returned on any broker is found on every broker by its id. */
+/* A follower's tree: a lookup of jobs/ID that finds no job, and an
+ * opendir of jobs/, ask fn first for a read barrier (fsd/replica.h): fn
+ * calls done(done_arg, rc) once every job the leader had when it asked is
+ * here (rc 0), or it cannot know (rc < 0: they answer from what is here).
+ * So a job whose submission returned on any broker is found and listed on
+ * every broker. */
 typedef void (*vfs_done_f)(void *arg, int rc);
 typedef int (*vfs_barrier_f)(void *arg, vfs_done_f done, void *done_arg);
 void vfs_set_barrier(struct vfs *v, vfs_barrier_f fn, void *arg);
