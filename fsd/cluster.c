@@ -824,8 +824,8 @@ static void leader_answer(struct cluster *c, int to, int rc, json_t *reply)
     c->replies_tail = &r->next;
 }
 
-/* ingest.ctl: a write to jobs/<id>/ctl on a follower's tree, with the
- * opener's authority, as our own tree takes one. */
+/* ingest.ctl: a write to jobs/<id>/ctl (id 0: resources/ctl) on a
+ * follower's tree, with the opener's authority, as our own tree takes one. */
 static void leader_ctl(struct cluster *c, int from, json_t *msg)
 {
     struct errmsg err = {""};
@@ -834,13 +834,15 @@ static void leader_ctl(struct cluster *c, int from, json_t *msg)
     char *text = json_is_string(t) && len <= BASE64_LEN(CLUSTER_CTL_MAX)
                  ? malloc(len / 4 * 3 + 1) : NULL;
     ssize_t n = text ? base64_decode(json_string_value(t), len, text) : -1;
-    struct job *job = c->m ? jobmgr_lookup(c->m, (uint64_t)json_integer_value(
-                                                     json_object_get(msg, "id"))) : NULL;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
+    struct job *job = c->m && id ? jobmgr_lookup(c->m, id) : NULL;
     int rc;
     if (!c->m)
         rc = errmsg_set(&err, -EAGAIN, "the leader is starting");
     else if (n < 0 || !json_is_integer(uid) || json_integer_value(uid) < 0)
         rc = errmsg_set(&err, -EINVAL, "a malformed ingest.ctl");
+    else if (id == 0)   /* resources/ctl */
+        rc = jobmgr_resource_ctl(c->m, (uid_t)json_integer_value(uid), text, (size_t)n, &err);
     else if (!job)
         rc = errmsg_set(&err, -ENOENT, "no such job (purged?)");
     else

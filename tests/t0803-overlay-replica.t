@@ -3,7 +3,7 @@
 # keeps a copy of the leader's jobs, so jobs/, wait, tail, ctl and inotify
 # behave on a follower's mount as on the leader's. 8 brokers, fanout 2.
 . "$(dirname "$0")/lib.sh"
-plan 37
+plan 43
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -72,6 +72,21 @@ ok "cancel written on rank 6 succeeds" sh -c "echo cancel > '$T/m6/jobs/$lid/ctl
 like "$(timeout 20 cat "$T/m2/jobs/$lid/wait")" "^CANCELED" "wait on rank 2 says it was canceled"
 ok "its tasks are gone on all 4 brokers" wait_until 10 sh -c "! pgrep -f '^sleep 301\$' >/dev/null"
 like "$("$FX" -m "$T/m5" run echo hello 2>&1)" "^hello$" "fluxfs run on a follower's tree runs and prints"
+# resources/ctl on a follower: the leader applies it
+ok "drain written to rank 4's resources/ctl succeeds" sh -c "echo 'drain n3' > '$T/m4/resources/ctl'"
+is "$(cat "$T/m0/resources/cluster0/n3/state")" "node drained" "the leader drained the node"
+nok "another user may not drain from a follower" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 'drain n2' > '$T/m4/resources/ctl'" 2>/dev/null
+echo 'up n3' > "$T/m4/resources/ctl"
+is "$(cat "$T/m0/resources/cluster0/n3/state")" "node up" "up written on a follower undrains it"
+# nested instances are the leader's tree's (for now), and a follower says so
+mkjob_nodes 'exec sleep 302' 1 > nest.yaml
+nid2=$(timeout 10 bash -c 'exec 3<>"$1/queue/new"; cat "$2" >&3; read -r id <&3; echo "$id"' _ "$T/m3" nest.yaml)
+wait_until 10 grep -qx RUN "$T/m3/jobs/$nid2/state"
+nok "mkdir of a nested instance on a follower fails" mkdir "$T/m3/jobs/$nid2/sub" 2>/dev/null
+like "$(tail -1 "$T/m3/queue/errors")" "EOPNOTSUPP: nested instances are made and removed on the leader's tree" \
+	"with a reason naming the leader's tree"
+echo cancel > "$T/m3/jobs/$nid2/ctl"
 like "$("$FX" -m "$T/m5" jobs -a 2>&1 | wc -l)" "^[6-9]$" "fluxfs jobs on a follower's tree lists the jobs"
 
 # a follower restarted on its state: what it had is there at once, and

@@ -53,8 +53,9 @@ typedef int (*vfs_forward_f)(void *arg, uint64_t token, const char *text, size_t
                              uid_t uid, gid_t gid, const char *cwd, const char *subject,
                              struct errmsg *err);
 void vfs_set_forward(struct vfs *v, vfs_forward_f fn, void *arg);
-/* ... and what is written to jobs/<id>/ctl (with the opener's uid), whose
- * answer comes the same way (ids NULL). Same arg as vfs_set_forward. */
+/* ... and what is written to jobs/<id>/ctl or resources/ctl (jobid 0),
+ * with the opener's uid, whose answer comes the same way (ids NULL). Same
+ * arg as vfs_set_forward. */
 typedef int (*vfs_forward_ctl_f)(void *arg, uint64_t token, uint64_t jobid, uid_t uid,
                                  const char *text, size_t len, const char *subject,
                                  struct errmsg *err);
