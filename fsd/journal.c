@@ -3,23 +3,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/bigendian.h"
 #include "fsd/journal.h"
-
-static void put_be(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = v & 0xff;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static bool valid(int db, size_t klen)
 {

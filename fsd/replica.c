@@ -632,7 +632,9 @@ static struct barrier *barrier_add(struct replica *r, replica_done_f done, void 
     return b;
 }
 
-int replica_settle(struct replica *r, replica_done_f done, void *arg)
+/* A barrier: ask the leader for its position (ask), or take ours as it is
+ * (an answer that came behind the commits it depends on). */
+static int barrier_begin(struct replica *r, replica_done_f done, void *arg, bool ask)
 {
     if (r->cfg.rank == 0) {
         done(arg, 0);
@@ -641,26 +643,11 @@ int replica_settle(struct replica *r, replica_done_f done, void *arg)
     struct barrier *b = barrier_add(r, done, arg);
     if (!b)
         return -ENOMEM;
-    b->seq = r->seq;
-    b->answered = true;
-    return 0;
-}
-
-void replica_cancel(struct replica *r)
-{
-    while (r && r->barriers)
-        barrier_finish(r, &r->barriers, -ECANCELED);
-}
-
-int replica_barrier(struct replica *r, replica_done_f done, void *arg)
-{
-    if (r->cfg.rank == 0) {
-        done(arg, 0);
+    if (!ask) {
+        b->seq = r->seq;
+        b->answered = true;
         return 0;
     }
-    struct barrier *b = barrier_add(r, done, arg);
-    if (!b)
-        return -ENOMEM;
     json_t *msg = json_pack("{s:s s:I}", "type", "repl.barrier", "token", (json_int_t)b->token);
     int rc = msg ? send_to(r, 0, msg) : -ENOMEM;
     json_decref(msg);
@@ -673,6 +660,22 @@ int replica_barrier(struct replica *r, replica_done_f done, void *arg)
             }
     }
     return 0;
+}
+
+int replica_settle(struct replica *r, replica_done_f done, void *arg)
+{
+    return barrier_begin(r, done, arg, false);
+}
+
+int replica_barrier(struct replica *r, replica_done_f done, void *arg)
+{
+    return barrier_begin(r, done, arg, true);
+}
+
+void replica_cancel(struct replica *r)
+{
+    while (r && r->barriers)
+        barrier_finish(r, &r->barriers, -ECANCELED);
 }
 
 static void on_barrier_reply(struct replica *r, json_t *msg)

@@ -26,6 +26,7 @@
 
 #include <lmdb.h>
 
+#include "common/bigendian.h"
 #include "fsd/journal.h"
 #include "fsd/statedir.h"
 #include "fsd/store.h"
@@ -56,25 +57,6 @@ struct store {
     char *dir;
     char errstr[256];
 };
-
-/* Big-endian key packing. */
-
-static void put_be(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = v & 0xff;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static void job_key(unsigned char k[JOB_KEY_LEN], uint64_t id)
 {
@@ -550,31 +532,30 @@ int store_blob_get(struct store *st, uint64_t id, char kind, const void **data, 
     return get(st, st->jobs, k, sizeof(k), data, len, "get blob");
 }
 
-/* Delete every key of dbi that starts with prefix (keys of length keylen).
- * Re-seeks after each delete rather than trusting cursor position after
- * mdb_cursor_del. Sets *found if anything was deleted. */
-static int delete_range(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
-                        size_t plen, size_t keylen, bool *found)
+/* Delete every key of dbi that starts with prefix, whatever its length
+ * (re-seeking after each delete rather than trusting the cursor after
+ * mdb_cursor_del). Sets *found (if not NULL) if anything was deleted. */
+static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
+                         bool *found)
 {
-    unsigned char start[OUTPUT_KEY_LEN] = { 0 };
     MDB_cursor *cur;
     MDB_val key, val;
     int rc;
-
-    memcpy(start, prefix, plen);
     if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
         return rc;
     for (;;) {
-        key.mv_size = keylen;
-        key.mv_data = start;
+        key.mv_size = plen;
+        key.mv_data = (void *)prefix;
         rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND || (rc == 0 && !key_has_prefix(&key, prefix, plen, keylen))) {
+        if (rc == MDB_NOTFOUND || (rc == 0 && (key.mv_size < plen
+                                               || memcmp(key.mv_data, prefix, plen)))) {
             rc = 0;
             break;
         }
         if (rc != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
             break;
-        *found = true;
+        if (found)
+            *found = true;
     }
     mdb_cursor_close(cur);
     return rc;
@@ -583,7 +564,6 @@ static int delete_range(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
 int store_job_delete(struct store *st, uint64_t id)
 {
     unsigned char k[JOB_KEY_LEN];
-    MDB_val key = { sizeof(k), k };
     MDB_txn *txn;
     bool found = false;
     int rc;
@@ -591,17 +571,12 @@ int store_job_delete(struct store *st, uint64_t id)
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
     job_key(k, id);
-    rc = mdb_del(txn, st->jobs, &key, NULL);
-    if (rc == 0)
-        found = true;
-    else if (rc != MDB_NOTFOUND)
-        return write_fail(st, rc, "delete job");
-    if ((rc = delete_range(txn, st->jobs, k, sizeof(k), BLOB_KEY_LEN, &found)) != 0)
-        return write_fail(st, rc, "delete blobs");
-    if ((rc = delete_range(txn, st->events, k, sizeof(k), EVENT_KEY_LEN, &found)) != 0)
-        return write_fail(st, rc, "delete eventlog");
-    if ((rc = delete_range(txn, st->output, k, sizeof(k), OUTPUT_KEY_LEN, &found)) != 0)
-        return write_fail(st, rc, "delete output");
+    /* the record and its blobs (jobs), its eventlog, its output: every key
+     * that starts with its id */
+    MDB_dbi dbs[] = { st->jobs, st->events, st->output };
+    for (int db = 0; db < JOURNAL_NDB; db++)
+        if ((rc = delete_prefix(txn, dbs[db], k, sizeof(k), &found)) != 0)
+            return write_fail(st, rc, "delete job");
     if (found && st->journaling)
         for (int db = 0; db < JOURNAL_NDB; db++)
             if (journal_delete_prefix(&st->journal, db, k, sizeof(k)) < 0)
@@ -836,30 +811,6 @@ static MDB_dbi journal_dbi(const struct store *st, int db)
     return db == JOURNAL_JOBS ? st->jobs : db == JOURNAL_EVENTS ? st->events : st->output;
 }
 
-/* Delete every key of dbi that starts with prefix, whatever its length. */
-static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
-{
-    MDB_cursor *cur;
-    MDB_val key, val;
-    int rc;
-    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-        return rc;
-    for (;;) {
-        key.mv_size = plen;
-        key.mv_data = (void *)prefix;
-        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND || (rc == 0 && (key.mv_size < plen
-                                               || memcmp(key.mv_data, prefix, plen)))) {
-            rc = 0;
-            break;
-        }
-        if (rc != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc;
-}
-
 int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb, void *arg)
 {
     struct journal_op op;
@@ -880,7 +831,7 @@ int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb,
             MDB_val key = { op.klen, (void *)op.key }, val = { op.vlen, (void *)op.val };
             if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != 0)
                 return write_fail(st, rc, "apply put");
-        } else if ((rc = delete_prefix(txn, dbi, op.key, op.klen)) != 0)
+        } else if ((rc = delete_prefix(txn, dbi, op.key, op.klen, NULL)) != 0)
             return write_fail(st, rc, "apply delete");
         if (cb)
             cb(arg, &op);
