@@ -690,7 +690,7 @@ static void forward_answer(void *arg, int settled)
 }
 
 static void forward_done(void *arg, uint64_t token, int rc, const char *ids, uid_t uid,
-                         const char *subject, const char *why)
+                         const char *subject, const char *why, uint64_t seq)
 {
     struct broker *b = arg;
     struct forward_answer *a = rc == 0 ? calloc(1, sizeof(*a)) : NULL;
@@ -701,7 +701,7 @@ static void forward_done(void *arg, uint64_t token, int rc, const char *ids, uid
         a->ids = ids ? strdup(ids) : NULL;
         a->subject = subject ? strdup(subject) : NULL;
         if ((!ids || a->ids) && (!subject || a->subject)
-            && replica_settle(cluster_replica(b->cluster), forward_answer, a) == 0)
+            && replica_settle(cluster_replica(b->cluster), seq, forward_answer, a) == 0)
             return;
         forward_answer_free(a);
     }

@@ -48,6 +48,7 @@ struct fjob {
 /* A follower's submission the leader has not answered yet. */
 struct fwd {
     uint64_t token;
+    uint64_t seq;               /* the leader's commit that answered it */
     uid_t uid;
     char *subject;
     double t;
@@ -303,7 +304,6 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     bool here = false;
     for (int i = 0; i < j->nranks; i++)
         here |= j->ranks[i] == me;
-    int rc = 0;
     if (here) {
         struct exec_job mine = *job;
         struct exec_task *tasks = NULL;
@@ -318,12 +318,14 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
             mine.ntasks = k;
             mine.size = job->ntasks;
         }
-        rc = remote && !tasks ? -ENOMEM : executor_start(x->local, &mine, err);
+        int rc = remote && !tasks ? -ENOMEM : executor_start(x->local, &mine, err);
         free(tasks);
-        if (rc < 0 && !remote) {
-            /* nothing started: no callback will come */
+        if (rc < 0) {
+            /* nothing started, nothing sent: no callback will come, and
+             * the job fails at start as a whole */
             *cx_slot(x, job->id) = NULL;
             cxjob_free(j);
+            json_decref(parts);
             return rc;
         }
         if (rc == 0 && remote && x->cb->node)
@@ -345,8 +347,6 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
         json_decref(msg);
         free(ranks);
     }
-    if (here && rc < 0)
-        start_failed(x, job->id, me, err->text);
     json_decref(parts);
     return 0;
 }
@@ -684,7 +684,7 @@ static void fwd_finish(struct cluster *c, struct fwd **pp, int rc, const char *i
     struct fwd *f = *pp;
     *pp = f->next;
     if (c->sink)
-        c->sink(c->sink_arg, f->token, rc, ids, f->uid, f->subject, why);
+        c->sink(c->sink_arg, f->token, rc, ids, f->uid, f->subject, why, f->seq);
     free(f->subject);
     free(f);
 }
@@ -800,6 +800,7 @@ static void follower_reply(struct cluster *c, json_t *msg)
         if ((*pp)->token != token)
             continue;
         int rc = (int)json_integer_value(json_object_get(msg, "rc"));
+        (*pp)->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
         fwd_finish(c, pp, rc > 0 || rc < -4095 ? -EIO : rc,
                    json_string_value(json_object_get(msg, "ids")),
                    json_string_value(json_object_get(msg, "why")));
@@ -908,6 +909,9 @@ void cluster_after_commit(struct cluster *c, int rc)
                 ? "the leader's disk is full: the job was not stored"
                 : "the leader could not store the job"));
         }
+        /* the commit that made it durable: the follower answers once it
+         * shows that much (replica_settle) */
+        json_object_set_new(r->msg, "seq", json_integer((json_int_t)replica_seq(c->repl)));
         overlay_send(c->ov, r->rank, r->msg);
         json_decref(r->msg);
         free(r);

@@ -23,7 +23,7 @@
  *   exec.finished  node -> leader   {id, status}
  *   ingest.submit  node -> leader   {token, text (base64), uid, gid, cwd, subject}
  *   ingest.ctl     node -> leader   {token, id, text (base64), uid, subject}
- *   ingest.reply   leader -> node   {token, rc, ids | why, uid, subject}
+ *   ingest.reply   leader -> node   {token, rc, ids | why, uid, subject, seq}
  *   repl.*         down and up the tree: the replica (replica.h)
  *
  * Single-threaded: the broker's loop thread.
@@ -84,8 +84,9 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
 #define CLUSTER_CTL_MAX (64u << 10)
 int cluster_forward_ctl(void *arg, uint64_t token, uint64_t jobid, uid_t uid, const char *text,
                         size_t len, const char *subject, struct errmsg *err);
+/* seq: the leader's commit that made it durable (replica_settle), or 0. */
 typedef void (*cluster_sink_f)(void *arg, uint64_t token, int rc, const char *ids, uid_t uid,
-                               const char *subject, const char *why);
+                               const char *subject, const char *why, uint64_t seq);
 void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg);
 
 /* Leader: the loop's commit is done (rc); answer the followers whose

@@ -29,6 +29,7 @@ struct kid {
     uint64_t gen, seq;      /* where it said its replica is */
     struct store_dump pos;
     int inflight;   /* copy steps not acknowledged */
+    double last_ack;        /* when it last acknowledged one (or was sent the first) */
 };
 
 struct barrier {
@@ -61,8 +62,11 @@ struct replica {
     uint64_t gen, seq;      /* our position */
     uint64_t next_seq;      /* leader: the number of the commit being made */
     bool synced;            /* follower: a consistent copy at (gen, seq) */
+    bool parent_up;         /* follower: our parent has said hello */
+    double sync_sent;       /* follower: when we last said where we are */
     bool copying;           /* follower: reset, a copy is arriving */
     struct strbuf part;     /* follower: a repl.data in several messages */
+    bool skip;              /* follower: dropping the rest of this repl.data */
     struct strbuf out;      /* scratch: journal taken, a copy step */
     struct strbuf batch;    /* leader: commits batch_first..seq, not sent yet */
     uint64_t batch_first;
@@ -75,7 +79,7 @@ struct replica {
 
     struct barrier *barriers;
     uint64_t next_token;
-    uint64_t barrier_timer, stale_timer;
+    uint64_t barrier_timer, tick_timer;
 
     struct ring_entry ring[RING_MAX];   /* batches of commits, in order */
     size_t ring_head, ring_count, ring_bytes;
@@ -160,16 +164,12 @@ static struct kid *kid_of(struct replica *r, int rank)
 
 /* A send to a child failed: not connected, it asks again when it is; a
  * full queue, it gets a new copy when there is room. */
-static void on_stale_timer(struct ev_loop *loop, uint64_t id, void *arg);
 static void kid_failed(struct replica *r, struct kid *k, int rc)
 {
     k->st = rc == -EHOSTUNREACH ? KID_NONE : KID_STALE;
-    if (k->st == KID_STALE) {
+    if (k->st == KID_STALE)   /* served by the tick */
         syslog(LOG_WARNING, "replica: rank %d fell behind (%s): it gets a new copy", k->rank,
                strerror(-rc));
-        if (!r->stale_timer)
-            r->stale_timer = ev_timer_add(r->loop, 1.0, on_stale_timer, r);
-    }
 }
 
 static bool kid_wants(const struct kid *k, const char *kind)
@@ -204,10 +204,11 @@ static int send_data(struct replica *r, struct kid *k, const char *kind, const v
     do {
         size_t n = len - off < REPLICA_PART ? len - off : REPLICA_PART;
         base64_encode((const char *)buf + off, n, b64);
+        json_t *msg = json_pack("{s:s s:s s:I s:I s:I s:f s:s s:I s:b}", "type", "repl.data",
+                                "kind", kind, "gen", (json_int_t)r->gen, "first",
+                                (json_int_t)first, "seq", (json_int_t)seq, "t", t, "data", b64,
+                                "off", (json_int_t)off, "more", off + n < len);
         off += n;
-        json_t *msg = json_pack("{s:s s:s s:I s:I s:I s:f s:s s:b}", "type", "repl.data", "kind",
-                                kind, "gen", (json_int_t)r->gen, "first", (json_int_t)first,
-                                "seq", (json_int_t)seq, "t", t, "data", b64, "more", off < len);
         if (!msg) {
             free(b64);
             return -ENOMEM;
@@ -337,7 +338,8 @@ static void pump(struct replica *r)
                     kid_failed(r, k, src);
                     break;
                 }
-                k->inflight++;
+                if (k->inflight++ == 0)
+                    k->last_ack = ev_now(r->loop);
             }
             if (rc == 0) {
                 k->st = KID_LIVE;
@@ -347,9 +349,11 @@ static void pump(struct replica *r)
     }
 }
 
+/* We can tell a child where it stands: leader, or synced with no message
+ * half received (its parts would reach the child without its head). */
 static bool serving(const struct replica *r)
 {
-    return r->cfg.rank == 0 || r->synced;
+    return r->cfg.rank == 0 || (r->synced && r->part.len == 0 && !r->skip);
 }
 
 static void kid_serve(struct replica *r, struct kid *k);
@@ -400,14 +404,29 @@ static void serve_waiting(struct replica *r)
     }
 }
 
-static void on_stale_timer(struct ev_loop *loop, uint64_t id, void *arg)
+/* Once a second: children that fell behind get copies, a copy whose
+ * steps are not acknowledged starts over, and a follower that has not been
+ * answered says where it is again. */
+static void send_sync(struct replica *r);
+static void on_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
     struct replica *r = arg;
-    (void)loop;
+    double now = ev_now(loop);
     (void)id;
-    r->stale_timer = 0;
+    for (int i = 0; i < r->cfg.nchildren; i++) {
+        struct kid *k = &r->kids[i];
+        if (k->st == KID_COPY && k->inflight > 0 && now - k->last_ack > REPLICA_ACK_WAIT) {
+            syslog(LOG_WARNING, "replica: rank %d acknowledged nothing for %.0f s: copying "
+                   "again", k->rank, now - k->last_ack);
+            k->st = KID_STALE;
+        }
+    }
     serve_waiting(r);
     pump(r);
+    if (r->cfg.rank > 0 && r->parent_up && !r->synced && !r->copying
+        && now - r->sync_sent >= REPLICA_SYNC_RETRY)
+        send_sync(r);
+    r->tick_timer = ev_timer_add(loop, 1.0, on_tick, r);
 }
 
 /* ---- a follower: applying ---- */
@@ -442,6 +461,18 @@ static void on_applied(void *arg, const struct journal_op *op)
         touch(r, journal_key_id(op->key, op->klen));
 }
 
+/* Say where our replica is; again every REPLICA_SYNC_RETRY until answered
+ * (the tick), since a send at join may not get through. */
+static void send_sync(struct replica *r)
+{
+    json_t *msg = json_pack("{s:s s:I s:I}", "type", "repl.sync", "gen", (json_int_t)r->gen,
+                            "seq", (json_int_t)r->seq);
+    if (msg)
+        send_to(r, r->cfg.parent, msg);
+    json_decref(msg);
+    r->sync_sent = ev_now(r->loop);
+}
+
 /* Our replica cannot be trusted to follow: ask for a copy. */
 static void ask_copy(struct replica *r, const char *why)
 {
@@ -452,11 +483,9 @@ static void ask_copy(struct replica *r, const char *why)
     strbuf_reset(&r->part);
     /* nothing here is a position until the copy is complete */
     r->gen = 0;
+    r->seq = 0;
     position_store(r, 0, 0);
-    json_t *msg = json_pack("{s:s s:i s:i}", "type", "repl.sync", "gen", 0, "seq", 0);
-    if (msg)
-        send_to(r, r->cfg.parent, msg);
-    json_decref(msg);
+    send_sync(r);
 }
 
 static void on_reset(struct replica *r, json_t *msg)
@@ -478,12 +507,18 @@ static void on_reset(struct replica *r, json_t *msg)
     strbuf_reset(&r->part);
     r->ntouched = 0;
     /* our children start over with us, from the same stream */
-    for (int i = 0; i < r->cfg.nchildren; i++)
+    for (int i = 0; i < r->cfg.nchildren; i++) {
         if (r->kids[i].st != KID_NONE)
             r->kids[i].st = KID_LIVE;
+        r->kids[i].gen = 0;   /* what they said before no longer holds */
+    }
     send_kids(r, "", msg);
 }
 
+/* repl.data: a commit batch or a copy step, in parts of at most
+ * REPLICA_PART bytes ("off": where the part starts). Whether we take it is
+ * decided at its first part; only then is it passed on to our children, so
+ * what we drop does not make them ask for copies. */
 static void on_data(struct replica *r, json_t *msg)
 {
     const char *kind = json_string_value(json_object_get(msg, "kind"));
@@ -492,11 +527,41 @@ static void on_data(struct replica *r, json_t *msg)
         syslog(LOG_WARNING, "replica: dropped a malformed repl.data");
         return;
     }
-    /* commits are taken whenever they follow what we have (a catch-up
-     * before "repl.ok", the live stream, a copy's commits); copy steps
-     * only during a copy */
-    if (!r->gen || (*kind == 'd' && !r->copying))
+    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+    json_t *jfirst = json_object_get(msg, "first");
+    uint64_t first = jfirst ? (uint64_t)json_integer_value(jfirst) : seq;
+    uint64_t off = (uint64_t)json_integer_value(json_object_get(msg, "off"));
+    bool more = json_is_true(json_object_get(msg, "more"));
+    if (off == 0) {
+        /* a new message: one cut short before it (a parent that went) is
+         * dropped; the gap that leaves is seen as any other */
+        strbuf_reset(&r->part);
+        r->skip = false;
+        /* commits are taken whenever they follow what we have (a
+         * catch-up before "repl.ok", the live stream, a copy's commits);
+         * copy steps only during a copy */
+        if (!r->gen || (*kind == 'd' && !r->copying))
+            r->skip = true;
+        else if (*kind == 'c' && gen == r->gen && seq <= r->seq)
+            r->skip = true;   /* had it all (a catch-up's overlap) */
+        else if (*kind == 'c' && (gen != r->gen || first > r->seq + 1 || first > seq)) {
+            r->skip = true;
+            /* awaiting the answer to our repl.sync: what our parent sent
+             * before it read it; the answer covers it */
+            if (r->synced || r->copying)
+                ask_copy(r, "a commit out of order");
+        }
+    } else if (!r->skip && off != r->part.len) {
+        if (r->synced || r->copying)
+            ask_copy(r, "a repl.data part out of place");
+        r->skip = true;
+    }
+    if (r->skip) {
+        if (!more)
+            r->skip = false;
         return;
+    }
     send_kids(r, kind, msg);
     size_t len = json_string_length(data);
     if (len > BASE64_LEN(REPLICA_PART) || r->part.len > JOURNAL_VAL_MAX + (64u << 20)
@@ -511,27 +576,9 @@ static void on_data(struct replica *r, json_t *msg)
     }
     r->part.len += (size_t)n;
     r->part.buf[r->part.len] = '\0';
-    if (json_is_true(json_object_get(msg, "more")))
+    if (more)
         return;
-    uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
-    uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
-    json_t *jfirst = json_object_get(msg, "first");
-    uint64_t first = jfirst ? (uint64_t)json_integer_value(jfirst) : seq;
     if (*kind == 'c') {
-        if (gen == r->gen && seq <= r->seq) {
-            strbuf_reset(&r->part);   /* had it all (a catch-up's overlap) */
-            return;
-        }
-        /* commits first..seq; those up to ours again are harmless */
-        if (gen != r->gen || first > r->seq + 1 || first > seq) {
-            strbuf_reset(&r->part);
-            /* awaiting the answer to our repl.sync: what our parent sent
-             * before it read it; the answer covers them */
-            if (!r->synced && !r->copying)
-                return;
-            ask_copy(r, "a commit out of order");
-            return;
-        }
         r->seq = seq;
         r->commits++;
         double t = json_real_value(json_object_get(msg, "t"));
@@ -543,7 +590,6 @@ static void on_data(struct replica *r, json_t *msg)
     }
     int rc = store_apply(r->cfg.st, r->part.buf, r->part.len, on_applied, r);
     if (rc < 0) {
-        strbuf_reset(&r->part);
         ask_copy(r, rc == -EINVAL ? "malformed journal ops" : "cannot apply a commit");
         return;
     }
@@ -553,20 +599,25 @@ static void on_data(struct replica *r, json_t *msg)
         if (!r->copying)   /* contiguous commits on a whole replica */
             position_store(r, r->gen, r->seq);
     }
+    strbuf_reset(&r->part);
     if (*kind == 'd') {
         json_t *ack = json_pack("{s:s}", "type", "repl.ack");
-        if (ack)
-            send_to(r, r->cfg.parent, ack);
+        if (!ack || send_to(r, r->cfg.parent, ack) < 0)
+            ask_copy(r, "cannot acknowledge a copy step");   /* or it stalls */
         json_decref(ack);
     }
-    strbuf_reset(&r->part);
+    /* children that asked while a message was half here are served now */
+    serve_waiting(r);
 }
 
 static void on_synced(struct replica *r, json_t *msg, bool ok)
 {
+    if (!r->gen)
+        return;   /* we asked for a copy since: this answers something older */
     uint64_t gen = (uint64_t)json_integer_value(json_object_get(msg, "gen"));
     uint64_t seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
-    if ((!ok && !r->copying) || gen != r->gen || seq != r->seq) {
+    /* a copy ends with repl.synced only; repl.ok answers a position */
+    if (!ok != r->copying || gen != r->gen || seq != r->seq) {
         ask_copy(r, "a copy that does not end where it should");
         return;
     }
@@ -632,9 +683,10 @@ static struct barrier *barrier_add(struct replica *r, replica_done_f done, void 
     return b;
 }
 
-/* A barrier: ask the leader for its position (ask), or take ours as it is
- * (an answer that came behind the commits it depends on). */
-static int barrier_begin(struct replica *r, replica_done_f done, void *arg, bool ask)
+/* A barrier: ask the leader for its position (ask), or wait for seq (or
+ * ours, if larger: an answer that came behind the commits it depends on). */
+static int barrier_begin(struct replica *r, replica_done_f done, void *arg, bool ask,
+                         uint64_t seq)
 {
     if (r->cfg.rank == 0) {
         done(arg, 0);
@@ -644,7 +696,7 @@ static int barrier_begin(struct replica *r, replica_done_f done, void *arg, bool
     if (!b)
         return -ENOMEM;
     if (!ask) {
-        b->seq = r->seq;
+        b->seq = seq > r->seq ? seq : r->seq;
         b->answered = true;
         return 0;
     }
@@ -662,14 +714,19 @@ static int barrier_begin(struct replica *r, replica_done_f done, void *arg, bool
     return 0;
 }
 
-int replica_settle(struct replica *r, replica_done_f done, void *arg)
+int replica_settle(struct replica *r, uint64_t seq, replica_done_f done, void *arg)
 {
-    return barrier_begin(r, done, arg, false);
+    return barrier_begin(r, done, arg, false, seq);
+}
+
+uint64_t replica_seq(const struct replica *r)
+{
+    return r ? r->seq : 0;
 }
 
 int replica_barrier(struct replica *r, replica_done_f done, void *arg)
 {
-    return barrier_begin(r, done, arg, true);
+    return barrier_begin(r, done, arg, true, 0);
 }
 
 void replica_cancel(struct replica *r)
@@ -707,8 +764,12 @@ void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
     } else if (k && !strcmp(type, "repl.sync")) {
         kid_sync(r, k, msg);
     } else if (k && !strcmp(type, "repl.ack")) {
-        if (k->st == KID_COPY && k->inflight > 0)
+        if (k->st == KID_COPY && k->inflight > 0) {
             k->inflight--;
+            k->last_ack = ev_now(r->loop);
+        }
+    } else if (r->cfg.rank > 0 && !strcmp(type, "repl.barrier-reply")) {
+        on_barrier_reply(r, msg);   /* from the leader, maybe our parent */
     } else if (r->cfg.rank > 0 && from == r->cfg.parent) {
         if (!strcmp(type, "repl.data"))
             on_data(r, msg);
@@ -720,8 +781,6 @@ void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
             on_synced(r, msg, true);
         else
             goto drop;
-    } else if (r->cfg.rank > 0 && !strcmp(type, "repl.barrier-reply")) {
-        on_barrier_reply(r, msg);
     } else {
     drop:
         syslog(LOG_WARNING, "replica: dropped '%.32s' from rank %d", type, from);
@@ -730,18 +789,21 @@ void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
 
 void replica_parent(struct replica *r, bool up)
 {
+    r->parent_up = up;
     if (!up) {
-        /* what our parent sends next may not follow what it sent before */
+        /* what our parent sends next may not follow what it sent before;
+         * a copy cut short is no position at all */
+        if (r->copying) {
+            r->gen = 0;
+            r->seq = 0;
+        }
         r->copying = false;
         r->synced = false;
+        r->skip = false;
         strbuf_reset(&r->part);
         return;
     }
-    json_t *msg = json_pack("{s:s s:I s:I}", "type", "repl.sync", "gen", (json_int_t)r->gen,
-                            "seq", (json_int_t)r->seq);
-    if (msg)
-        send_to(r, r->cfg.parent, msg);
-    json_decref(msg);
+    send_sync(r);
 }
 
 void replica_flush(struct replica *r)
@@ -785,20 +847,27 @@ void replica_after_commit(struct replica *r, int rc)
     if (r->cfg.rank == 0) {
         store_journal_take(r->cfg.st, &r->out);
         if (rc == 0 && r->out.len) {
+            if (!r->batch.len) {
+                r->batch_first = r->seq + 1;
+                r->batch_t = wall_now();
+            }
+            if (strbuf_add(&r->batch, r->out.buf, r->out.len) < 0) {
+                /* what we have goes; this commit cannot: nobody may serve
+                 * a history without it (ring) and the children get copies */
+                replica_flush(r);
+                ring_clear(r);
+                r->seq++;
+                r->commits++;
+                for (int i = 0; i < r->cfg.nchildren; i++)
+                    if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
+                        kid_failed(r, &r->kids[i], -ENOMEM);
+                return;
+            }
             /* == next_seq, unless this commit was not numbered before
              * (then its number is recorded with the next one) */
             r->seq++;
             r->commits++;
-            if (!r->batch.len) {
-                r->batch_first = r->seq;
-                r->batch_t = wall_now();
-            }
-            if (strbuf_add(&r->batch, r->out.buf, r->out.len) < 0) {
-                replica_flush(r);   /* what we have; the children miss this one */
-                for (int i = 0; i < r->cfg.nchildren; i++)
-                    if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
-                        kid_failed(r, &r->kids[i], -ENOMEM);
-            } else if (r->batch.len >= REPLICA_BATCH)
+            if (r->batch.len >= REPLICA_BATCH)
                 replica_flush(r);
             else if (!r->flush_timer)
                 r->flush_timer = ev_timer_add(r->loop, REPLICA_BATCH_WAIT, on_flush_timer, r);
@@ -850,6 +919,7 @@ struct replica *replica_create(struct ev_loop *loop, const struct replica_config
         store_journal_enable(cfg->st);
     } else
         position_load(r);
+    r->tick_timer = ev_timer_add(loop, 1.0, on_tick, r);
     return r;
 }
 
@@ -859,8 +929,8 @@ void replica_destroy(struct replica *r)
         return;
     if (r->barrier_timer)
         ev_timer_cancel(r->loop, r->barrier_timer);
-    if (r->stale_timer)
-        ev_timer_cancel(r->loop, r->stale_timer);
+    if (r->tick_timer)
+        ev_timer_cancel(r->loop, r->tick_timer);
     replica_cancel(r);
     if (r->flush_timer)
         ev_timer_cancel(r->loop, r->flush_timer);

@@ -52,6 +52,10 @@
  * hundred times a second, not once per commit. */
 #define REPLICA_BATCH (256u << 10)
 #define REPLICA_BATCH_WAIT 0.002
+/* A follower not answered says where it is again after this; a copy with
+ * no step acknowledged for REPLICA_ACK_WAIT starts over. */
+#define REPLICA_SYNC_RETRY 2.0
+#define REPLICA_ACK_WAIT 10.0
 /* A barrier that the leader does not answer in this time gives up. */
 #define REPLICA_BARRIER_WAIT 2.0
 
@@ -99,11 +103,14 @@ bool replica_synced(const struct replica *r);
 typedef void (*replica_done_f)(void *arg, int rc);
 int replica_barrier(struct replica *r, replica_done_f done, void *arg);
 
-/* Follower: call done(arg, 0) once what was applied here so far is shown
- * in the job manager (after this iteration's commit, and once synced), or
- * done(arg, -ETIMEDOUT) after REPLICA_BARRIER_WAIT. For answers from the
- * leader that arrived behind the commits they depend on. 0 or -ENOMEM. */
-int replica_settle(struct replica *r, replica_done_f done, void *arg);
+/* Follower: call done(arg, 0) once the leader's commits up to seq (0:
+ * what was applied here so far) are shown in the job manager (after this
+ * iteration's commit, and once synced), or done(arg, -ETIMEDOUT) after
+ * REPLICA_BARRIER_WAIT. For answers from the leader about what its commits
+ * made durable. 0 or -ENOMEM. */
+int replica_settle(struct replica *r, uint64_t seq, replica_done_f done, void *arg);
+/* Our position's seq (the leader: its last commit's). NULL-safe. */
+uint64_t replica_seq(const struct replica *r);
 /* Finish every barrier now with -ECANCELED (before the view goes). */
 void replica_cancel(struct replica *r);
 

@@ -3,7 +3,7 @@
 # keeps a copy of the leader's jobs, so jobs/, wait, tail, ctl and inotify
 # behave on a follower's mount as on the leader's. 8 brokers, fanout 2.
 . "$(dirname "$0")/lib.sh"
-plan 43
+plan 46
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -27,6 +27,8 @@ ok "its eventlog on rank 3 is the leader's, byte for byte" cmp "$T/m0/jobs/$id/e
 ok "so is its R on rank 6" cmp "$T/m0/jobs/$id/R" "$T/m6/jobs/$id/R"
 ok "cp on rank 2 returns 0" timeout 10 cp two.yaml "$T/m2/queue/c.yaml"
 is "$(jobs_of 6)" "$(jobs_of 0)" "ls on rank 6 right after lists what the leader lists (a barrier at opendir)"
+ok "cp on rank 4 returns 0" timeout 10 cp two.yaml "$T/m4/queue/d.yaml"
+is "$(jobs_of 1)" "$(jobs_of 0)" "so does ls on rank 1, a child of the leader"
 is "$(jobs_of 2)" "$(jobs_of 0)" "and rank 2 lists what the leader lists when it returns"
 nok "a job id nobody has is not found on a follower" test -e "$T/m4/jobs/f2222222222"
 
@@ -119,6 +121,8 @@ is "$(jobs_of 6)" "$(jobs_of 0)" "after a leader restart every job is still list
 is "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["overlay"]["replica"]["copies_served"])' "$T/m0/status.json")" 0 \
 	"the restarted leader sent no copies: its children caught up from its recent commits"
 pkill -f '^sleep 301$'
+
+nok "no broker dropped a replica message it should have taken" grep -h "replica: dropped 'repl" "$T"/log[0-7]
 
 # hostile input: a fake parent's malformed replica messages crash nobody
 kill -9 "${OVERLAY_PIDS[3]}"

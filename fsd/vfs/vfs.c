@@ -853,7 +853,10 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
     case JOBMGR_GONE:
         v->jobs_mtime = ev_now(v->loop);
         /* its directory disappears from listings and lookups at once; open
-         * handles name it by id and get ENOENT from now on */
+         * handles name it by id and get ENOENT from now on. A follower may
+         * see a job go that it never saw end (both in one batch of the
+         * leader's commits): its `wait` readers get ENOENT, not silence. */
+        vfs_jobs_gone(v, job);
         return;
     }
 }

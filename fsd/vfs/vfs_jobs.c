@@ -397,6 +397,20 @@ void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size,
     vfs_wait_defer(v, req, d);
 }
 
+void vfs_jobs_gone(struct vfs *v, struct job *job)
+{
+    struct vfs_deferred **pp = &v->deferred;
+    while (*pp) {
+        struct vfs_deferred *d = *pp;
+        if (d->what == DEFER_WAIT && d->jobid == job_get_id(job)) {
+            *pp = d->next;
+            fuse_reply_err(d->req, ENOENT);
+            free(d);
+        } else
+            pp = &d->next;
+    }
+}
+
 void vfs_jobs_wake(struct vfs *v, struct job *job)
 {
     struct vfs_deferred **pp = &v->deferred;

@@ -342,6 +342,8 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
 void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
                    size_t size);
+/* The job is gone (purged): its `wait` readers get ENOENT. */
+void vfs_jobs_gone(struct vfs *v, struct job *job);
 void vfs_jobs_wake(struct vfs *v, struct job *job);
 
 /* vfs_resources.c */
