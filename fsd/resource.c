@@ -275,15 +275,36 @@ bool resources_hold_reserved(struct resources *r, const struct graph_hold *h, in
  * it takes beneath, so the root's holds say it all. A reservation takes
  * nothing yet; a running job past its expected end still holds until it is
  * released, so a hold's end is not compared with now. */
-int resources_free_units(struct resources *r, int a, int64_t now)
+/* Units of a beneath vertex v that no job holds now (v's own holds, as
+ * the root's say it for the whole graph). */
+static int64_t unheld_units(struct resources *r, const struct graph_vertex *v, int a,
+                            int64_t now)
 {
-    const struct graph_vertex *root = graph_vertex(r->graph, 0);
-    int64_t n = root->total[a];
-    for (int i = 0; i < root->nholds; i++) {
-        const struct graph_hold *h = &root->holds[i];
+    int64_t n = v->total[a];
+    for (int i = 0; i < v->nholds; i++) {
+        const struct graph_hold *h = &v->holds[i];
         if (resources_hold_reserved(r, h, now))
             continue;
-        n -= h->kind == GRAPH_HOLD_X ? root->total[a] : h->agg[a];
+        n -= h->kind == GRAPH_HOLD_X ? v->total[a] : h->agg[a];
+    }
+    return n > 0 ? n : 0;
+}
+
+/* Free: not held, and not beneath a vertex that is down, drained or
+ * offline (a node whose broker is lost has no free cores to offer). */
+int resources_free_units(struct resources *r, int a, int64_t now)
+{
+    int64_t n = unheld_units(r, graph_vertex(r->graph, 0), a, now);
+    int nv = graph_nvertices(r->graph);
+    for (int v = 1; v < nv; v++) {
+        const struct graph_vertex *gv = graph_vertex(r->graph, v);
+        if (gv->status == GRAPH_UP || gv->total[a] == 0)
+            continue;
+        bool topmost = true;   /* count each unavailable subtree once */
+        for (int p = gv->parent; p > 0 && topmost; p = graph_vertex(r->graph, p)->parent)
+            topmost = graph_vertex(r->graph, p)->status == GRAPH_UP;
+        if (topmost)
+            n -= unheld_units(r, gv, a, now);
     }
     return n > 0 ? (int)n : 0;
 }

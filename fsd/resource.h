@@ -48,7 +48,8 @@ void resources_prepare_commit(struct resources *r);
 void resources_after_commit(struct resources *r, int commit_rc);
 
 /* Cores (a = 0) or gpus (a = 1) no job holds now (reservations do not
- * count). Reads only the root's holds, one per job. */
+ * count) and not beneath a vertex that is down, drained or offline. Reads
+ * the root's holds (one per job) and those of the vertices not up. */
 int resources_free_units(struct resources *r, int a, int64_t now);
 
 /* Whether hold h is a pending job's reservation rather than an allocation
