@@ -286,6 +286,14 @@ static void ring_push(struct replica *r, uint64_t first, uint64_t seq, const voi
     r->ring_bytes += len;
 }
 
+static int ring_load(void *arg, uint64_t seq, const void *data, size_t len)
+{
+    struct replica *r = arg;
+    if (seq <= r->seq)
+        ring_push(r, seq, seq, data, len);
+    return 0;
+}
+
 /* A child at seq (of our gen) gets the batches after it from the ring, or
  * -ENOENT if the ring does not reach back that far. A batch that it has in
  * part is sent whole: replaying ops it has applied, in order, changes
@@ -837,6 +845,11 @@ void replica_before_commit(struct replica *r)
     if (r && r->cfg.rank == 0 && store_journal_pending(r->cfg.st)) {
         r->next_seq = r->seq + 1;
         position_store(r, r->gen, r->next_seq);
+        /* kept with the commit: after a restart, even a kill -9 before it
+         * was sent, the children still catch up from it */
+        if (store_journal_log(r->cfg.st, r->next_seq, RING_MAX) < 0)
+            syslog(LOG_ERR, "replica: cannot keep commit %llu's journal: %s",
+                   (unsigned long long)r->next_seq, store_errstr(r->cfg.st));
     }
 }
 
@@ -917,6 +930,10 @@ struct replica *replica_create(struct ev_loop *loop, const struct replica_config
     if (cfg->rank == 0) {
         leader_position(r);
         store_journal_enable(cfg->st);
+        /* the commits of the last run, up to ours: the ring as it was */
+        store_journal_foreach(cfg->st, ring_load, r);
+        if (r->ring_count && r->ring[(r->ring_head + r->ring_count - 1) % RING_MAX].seq != r->seq)
+            ring_clear(r);
     } else
         position_load(r);
     r->tick_timer = ev_timer_add(loop, 1.0, on_tick, r);

@@ -12,6 +12,7 @@
  *   events  id:8 seq:4                -> eventlog line
  *   output  id:8 stream:1 offset:8    -> chunk of output starting at offset
  *   meta    name (no NUL)             -> value
+ *   journal seq:8                     -> a commit's journal (multi-node leader)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,7 @@
 struct store {
     MDB_env *env;
     MDB_dbi jobs, events, output, meta;
+    MDB_dbi jlog;       /* seq:8 -> a commit's journal (store_journal_log) */
     MDB_txn *wtxn;      /* open write txn, begun on the first write */
     MDB_txn *rtxn;      /* read-only handle, reset between store calls */
     bool rlive;         /* rtxn is renewed (holds a snapshot) */
@@ -319,6 +321,7 @@ static int open_dbs(struct store *st)
         { "events", offsetof(struct store, events) },
         { "output", offsetof(struct store, output) },
         { "meta", offsetof(struct store, meta) },
+        { "journal", offsetof(struct store, jlog) },
     };
     MDB_txn *txn;
     int rc;
@@ -901,6 +904,63 @@ int store_dump(struct store *st, struct store_dump *pos, struct strbuf *out, siz
 out:
     if (cur)
         mdb_cursor_close(cur);
+    read_end(st, txn, false);
+    return ret;
+}
+
+/* The journal log: what recent commits wrote, kept with them. */
+
+int store_journal_log(struct store *st, uint64_t seq, uint64_t keep)
+{
+    unsigned char k[8];
+    MDB_txn *txn;
+    int rc;
+    size_t len = st->journal.len - st->journal_committed;
+    if (!len)
+        return 0;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    put_be(k, seq, 8);
+    MDB_val key = { sizeof(k), k }, val = { len, st->journal.buf + st->journal_committed };
+    if ((rc = mdb_put(txn, st->jlog, &key, &val, 0)) != 0)
+        return write_fail(st, rc, "journal log");
+    if (seq > keep) {
+        /* the oldest goes as the newest comes: seq - keep and anything
+         * older a crash may have left (a smaller keep) */
+        put_be(k, seq - keep, 8);
+        MDB_cursor *cur;
+        if ((rc = mdb_cursor_open(txn, st->jlog, &cur)) != 0)
+            return write_fail(st, rc, "journal log");
+        MDB_val v;
+        while ((rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST)) == 0 && key.mv_size == 8
+               && get_be(key.mv_data, 8) <= seq - keep)
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+        mdb_cursor_close(cur);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return write_fail(st, rc, "journal log");
+    }
+    return 0;
+}
+
+int store_journal_foreach(struct store *st, store_journal_f cb, void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc, ret = 0;
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->jlog, &cur)) != 0) {
+        ret = store_error(st, rc, "journal log");
+        goto out;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0 && ret == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        if (key.mv_size == 8)
+            ret = cb(arg, get_be(key.mv_data, 8), val.mv_data, val.mv_size);
+    mdb_cursor_close(cur);
+out:
     read_end(st, txn, false);
     return ret;
 }

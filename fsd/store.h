@@ -110,6 +110,16 @@ void store_journal_take(struct store *st, struct strbuf *out);
 /* Writes are journaled that no commit has made yet. */
 bool store_journal_pending(const struct store *st);
 
+/* The journal log: store_journal_log() keeps what the open transaction
+ * has journaled so far under seq, in that transaction (so it is exactly as
+ * durable as the commit), and drops what is keep or more commits older.
+ * store_journal_foreach() calls cb for each kept, in seq order (data valid
+ * during the call). So a leader that restarts, even after kill -9, still
+ * has its recent commits to send (fsd/replica.c). 0 or -errno. */
+int store_journal_log(struct store *st, uint64_t seq, uint64_t keep);
+typedef int (*store_journal_f)(void *arg, uint64_t seq, const void *data, size_t len);
+int store_journal_foreach(struct store *st, store_journal_f cb, void *arg);
+
 /* A replica: make the writes of journal ops (all of them in the open
  * transaction, or none: -EINVAL if any op is malformed). cb, if not NULL,
  * is told each op after it is made (op points into ops). 0 or -errno. */

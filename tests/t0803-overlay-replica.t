@@ -108,7 +108,8 @@ is "$(grep -c 'copying our replica to rank 7' "$T/log3")" "$copies" "it caught u
 # catch up with what its recovery changed
 lid2=$(timeout 10 bash -c 'exec 3<>"$1/queue/new"; cat "$2" >&3; read -r id <&3; echo "$id"' _ "$T/m0" four.yaml)
 wait_until 10 grep -qx RUN "$T/m0/jobs/$lid2/state"
-sleep 0.2   # idle: its last commits have gone down (they go in batches of 2 ms)
+# at once: its last commits may not have gone down yet (they go in batches
+# of 2 ms), but they are kept with them in its store
 kill -9 "${OVERLAY_PIDS[0]}"
 wait_until 10 sh -c "! kill -0 ${OVERLAY_PIDS[0]} 2>/dev/null"
 fusermount3 -uz "$T/m0" 2>/dev/null

@@ -500,6 +500,18 @@ static void test_journal_codec(void)
     strbuf_release(&j);
 }
 
+static int log_seen(void *arg, uint64_t seq, const void *data, size_t len)
+{
+    struct { uint64_t first, last, n; size_t bytes; } *lg = arg;
+    (void)data;
+    if (!lg->n)
+        lg->first = seq;
+    lg->last = seq;
+    lg->n++;
+    lg->bytes += len;
+    return 0;
+}
+
 /* A leader's journal applied to a replica makes the same store; a copy in
  * steps does too, even with commits between the steps. */
 static void test_replica(const char *base)
@@ -534,6 +546,19 @@ static void test_replica(const char *base)
     char buf[16];
     is(store_output_read(rb, 7, 1, 0, buf, sizeof(buf)), 4, "output arrived");
     ok(store_meta_get(rb, "mine", buf, sizeof(buf), NULL) == -ENOENT, "meta is not replicated");
+
+    /* the journal log keeps the last `keep` commits' journals with them */
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        store_job_put(la, 100 + seq, "x", 1);
+        is(store_journal_log(la, seq, 3), 0, "journal log of commit %llu", (unsigned long long)seq);
+        store_commit(la);
+        store_journal_take(la, &j);
+    }
+    struct logged { uint64_t first, last, n; size_t bytes; } lg = { 0, 0, 0, 0 };
+    is(store_journal_foreach(la, log_seen, &lg), 0, "journal log foreach");
+    ok(lg.first == 3 && lg.last == 5 && lg.n == 3, "it keeps the last 3 (%llu..%llu, %llu)",
+       (unsigned long long)lg.first, (unsigned long long)lg.last, (unsigned long long)lg.n);
+    ok(lg.bytes == 3 * j.len, "each as its commit's journal");
 
     /* a failed transaction leaves nothing in the journal */
     store_job_put(la, 99, "gone", 4);
