@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 45
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -77,6 +77,8 @@ like "$(wait_job "$id" 30)" "^(FAILED|CANCELED)" "a job on it ends"
 is "$(cat "$MNT/resources/cluster0/n7/state")" "node down" "its node is down"
 is "$(status_field cores-free)" 14 "status counts no free cores on it (16 less its 2)"
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
+like "$("$FX" -m "$MNT" wait "$id" 2>&1)" "$id: ended by an exception: resource: .*n7 went down" \
+	"fluxfs wait says why it ended (the exception)"
 like "$("$FX" -m "$MNT" resource list)" "n7 +2 +[0-9]+ +0 +0  \[down\]" "fluxfs resource list marks it [down]"
 like "$("$FX" -m "$MNT" status)" "brokers: +7 up, 0 joining, 1 lost, 0 refused" "fluxfs status counts the brokers by state"
 like "$("$FX" -m "$T/m5" status)" "rank 5 of 8 brokers \(fanout 2\), up" "a follower's fluxfs status says where it is"

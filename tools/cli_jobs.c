@@ -848,6 +848,13 @@ static int wait_one(const char *id)
     printf("%s: %s\n", id, res);
     fflush(stdout);
     int rc = strcmp(res, "COMPLETED 0") == 0 ? 0 : -1;
+    struct cli_job job;
+    /* and why, when an exception ended it (a node lost, a timeout...) */
+    if (rc < 0 && cli_job_load(id, &job, true) == 0) {
+        if (job.exception)
+            cli_err("%s: ended by an exception: %s", id, job.exception);
+        cli_job_release(&job);
+    }
     free(res);
     return rc;
 }
@@ -871,12 +878,20 @@ int cli_result_exit_code(const char *id, const char *result)
     int n;
     if (!strcmp(result, "COMPLETED 0"))
         return CLI_EXIT_OK;
-    if (sscanf(result, "FAILED %d", &n) == 1)
-        return n <= 0 ? 1 : n > 255 ? 255 : n;
     struct cli_job job;
     const char *why = NULL;
-    if (cli_job_load(id, &job, true) == 0)
+    bool loaded = cli_job_load(id, &job, true) == 0;
+    if (loaded)
         why = job.exception;
+    if (sscanf(result, "FAILED %d", &n) == 1) {
+        /* a task's own exit code says it all; an exception (a node lost,
+         * a resource down) is news to whoever waited */
+        if (why)
+            cli_err("%s: job failed: %s", id, why);
+        if (loaded)
+            cli_job_release(&job);
+        return n <= 0 ? 1 : n > 255 ? 255 : n;
+    }
     if (!strcmp(result, "TIMEOUT")) {
         cli_err("%s: job timed out%s%s", id, why ? ": " : "", why ? why : "");
         cli_job_release(&job);
