@@ -74,6 +74,9 @@ static _Noreturn void child_main(const char *mountpoint, int fd)
     size_t len = 0;
     /* whatever happens to the broker, this process goes with it */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* not a second "fluxfsd" in ps, top or pgrep (its command line is
+     * still the broker's: only the name can change unprivileged) */
+    prctl(PR_SET_NAME, "fluxfs-publish");
     for (;;) {
         ssize_t n = read(fd, buf + len, sizeof(buf) - len);
         if (n <= 0)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The example session: cp a jobspec into queue/, then look at it with ls/cat.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 32
 
 ok "daemon mounts" fluxfs_start
 like "$(cat "$MNT/README")" "workload manager" "README explains the tree"
@@ -11,6 +11,8 @@ is "$(status_field tree-version)" 2 "status: tree-version 2"
 is "$(status_field jobs)" 0 "status: no jobs yet"
 is "$(status_field cores)" "$(status_field cores-free)" "status: all cores free"
 is "$(status_field containment)" process-groups "status: jobs held by process groups (no --contain)"
+is "$(ps -o comm= --ppid "$FLUXFS_PID" | sort -u | tr '\n' ' ')" "fluxfs-publish " \
+	"its inotify publisher is not a second fluxfsd in ps"
 ok "status has every key" bash -c 'for k in tree-version uptime nodes cores cores-free gpus jobs new depend priority sched run cleanup inactive; do grep -q "^$k: " "$1" || { echo "# missing $k"; exit 1; }; done' _ "$MNT/status"
 
 mkjob 'echo hello from $FLUX_JOB_ID; echo oops >&2' > hello.yaml
