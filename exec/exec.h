@@ -63,6 +63,10 @@ struct exec_ops {
      * started (started true, status 0) or all exited (status as above).
      * NULL-able; this machine's launcher never calls it. */
     void (*node)(void *arg, uint64_t id, int rank, bool started, int status);
+    /* The executor cannot run the job as asked (e.g. a node never
+     * confirmed the start of its tasks): raise a fatal exception of type
+     * with note; the job is terminated and ends as usual. NULL-able. */
+    void (*exception)(void *arg, uint64_t id, const char *type, const char *note);
 };
 
 /* Starts the launcher thread that forks the tasks (the loop never waits

@@ -22,6 +22,8 @@ struct cxjob {
     uint64_t id;
     int *ranks;                 /* the brokers its tasks run under */
     bool *done;                 /* ... which have reported */
+    bool *heard;                /* ... which confirmed the start (or said anything) */
+    double t_sent;              /* when the launch went down */
     int nranks;
     int pending;
     int status;                 /* largest so far */
@@ -32,6 +34,8 @@ struct cxjob {
 /* The leader's executor: this node's launcher plus the other brokers. */
 struct cx {
     struct cluster *c;
+    struct ev_loop *loop;
+    uint64_t check_timer;       /* cx_check */
     struct executor *local;
     const struct exec_ops *cb;
     void *cb_arg;
@@ -96,6 +100,7 @@ static void cxjob_free(struct cxjob *j)
     if (j) {
         free(j->ranks);
         free(j->done);
+        free(j->heard);
         free(j);
     }
 }
@@ -262,7 +267,9 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     j->id = job->id;
     j->ranks = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
     j->done = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
-    if (!j->ranks || !j->done) {
+    j->heard = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
+    j->t_sent = ev_now(x->c->loop);
+    if (!j->ranks || !j->done || !j->heard) {
         cxjob_free(j);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
@@ -417,6 +424,8 @@ static int cx_reattach(void *impl, uint64_t id, const char *idstr, int *killed)
 static void cx_destroy(void *impl)
 {
     struct cx *x = impl;
+    if (x->check_timer)
+        ev_timer_cancel(x->loop, x->check_timer);
     executor_destroy(x->local);
     for (int b = 0; b < CX_BUCKETS; b++)
         while (x->jobs[b]) {
@@ -439,6 +448,8 @@ static const struct executor_ops cx_ops = {
     .destroy = cx_destroy,
 };
 
+static void cx_check(struct ev_loop *loop, uint64_t tid, void *arg);
+
 struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec_ops *cb,
                                          void *cb_arg, void *arg)
 {
@@ -448,6 +459,7 @@ struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec
     if (!x || !e)
         goto error;
     x->c = c;
+    x->loop = loop;
     x->cb = cb;
     x->cb_arg = cb_arg;
     if (!(x->local = executor_local_create(loop, &cx_local_ops, x, NULL)))
@@ -455,11 +467,60 @@ struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec
     e->ops = &cx_ops;
     e->impl = x;
     c->cx = x;
+    x->check_timer = ev_timer_add(loop, 1.0, cx_check, x);
     return e;
 error:
     free(x);
     free(e);
     return NULL;
+}
+
+/* Once a second: a node that has not confirmed the start of its part of
+ * a job within CLUSTER_START_WAIT (its launch was lost on the way: a link
+ * that dropped it while both ends stayed up) fails the job with an "exec"
+ * exception, as Flux's job-exec does, rather than leave it running short
+ * of a node forever; its part ends as a lost node's. */
+static void cx_check(struct ev_loop *loop, uint64_t tid, void *arg)
+{
+    struct cx *x = arg;
+    double now = ev_now(loop), wait = CLUSTER_START_WAIT;
+    (void)tid;
+    x->check_timer = 0;
+    if (!x->c)
+        return;   /* the overlay is gone (shutdown) */
+    if (2 * x->c->cfg.bs->hb_timeout > wait)
+        wait = 2 * x->c->cfg.bs->hb_timeout;
+    int me = overlay_rank(x->c->ov);
+    for (int b = 0; b < CX_BUCKETS; b++) {
+        for (struct cxjob *j = x->jobs[b], *next; j; j = next) {
+            next = j->next;
+            if (now - j->t_sent < wait)
+                continue;
+            uint64_t id = j->id;
+            for (int i = 0; i < j->nranks; i++) {
+                if (j->ranks[i] == me || j->done[i] || j->heard[i])
+                    continue;
+                int rank = j->ranks[i];
+                char note[160];
+                snprintf(note, sizeof(note), "the broker of rank %d did not confirm the start "
+                         "of the job's tasks in %.0f s", rank, wait);
+                syslog(LOG_ERR, "cluster: job %llu: %s", (unsigned long long)id, note);
+                j->heard[i] = true;
+                /* in case it arrives after all, what it starts goes */
+                json_t *kill = json_pack("{s:s s:I s:f}", "type", "exec.terminate", "id",
+                                         (json_int_t)id, "grace", 0.0);
+                if (kill)
+                    overlay_send(x->c->ov, rank, kill);
+                json_decref(kill);
+                if (x->cb->exception)
+                    x->cb->exception(x->cb_arg, id, "exec", note);
+                /* j may be gone after this: its part ends as a lost node's */
+                part_done(x, id, rank, 128 + SIGKILL);
+                break;
+            }
+        }
+    }
+    x->check_timer = ev_timer_add(loop, 1.0, cx_check, x);
 }
 
 /* A node is lost: what its tasks would have said never comes. */
@@ -505,6 +566,11 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
                (unsigned long long)id, from);
         return;
     }
+    /* anything from the node about the job says its launch arrived */
+    struct cxjob *j = *cx_slot(x, id);
+    for (int i = 0; j && i < j->nranks; i++)
+        if (j->ranks[i] == from)
+            j->heard[i] = true;
     if (!strcmp(type, "exec.output")) {
         int stream = (int)json_integer_value(json_object_get(msg, "stream"));
         json_t *d = json_object_get(msg, "data");

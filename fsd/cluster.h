@@ -76,6 +76,10 @@ struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec
  * CLUSTER_FORWARD_WAIT s) or -ECONNRESET (the link went down first): then
  * the job may have been accepted all the same, and the reason says so. */
 #define CLUSTER_FORWARD_WAIT 30.0
+/* A node that has not confirmed the start of its part of a job in this
+ * many seconds (or twice the heartbeat timeout, if longer) fails the job
+ * with an "exec" exception. */
+#define CLUSTER_START_WAIT 10.0
 #define CLUSTER_FORWARD_MAX (6u << 20)
 int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
                     gid_t gid, const char *cwd, const char *subject, struct errmsg *err);

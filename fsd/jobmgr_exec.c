@@ -134,7 +134,17 @@ static void on_node(void *arg, uint64_t id, int rank, bool started, int status)
                           : json_pack("{s:i s:i}", "rank", rank, "status", status));
 }
 
+static void on_exception(void *arg, uint64_t id, const char *type, const char *note)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job || job->state != JOB_RUN || job->canceling)
+        return;
+    jm_job_terminate(m, job, type, m->owner, note, RESULT_FAILED);
+}
+
 const struct exec_ops jm_exec_ops = {
+    .exception = on_exception,
     .node = on_node,
     .output = on_output,
     .finished = on_finished,

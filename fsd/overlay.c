@@ -51,6 +51,7 @@ struct overlay {
     uint64_t timer;
     uint64_t hb_timer;
     double last_beat;           /* when heartbeat() last ran */
+    const char *drop;           /* FLUXFS_FAULT_DROP: types to drop (tests) */
     double root_rtt;            /* follower: sum of the round trips up to the leader */
     bool join_pending;          /* our join could not go yet (the link was not up) */
     double since;               /* when we started waiting for a parent */
@@ -313,6 +314,13 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
             json_decref(ov->joins[r]);
             ov->joins[r] = json_incref(msg);
         }
+    }
+    /* fault injection for tests (FLUXFS_FAULT_DROP, doc/overlay.md): a
+     * message for us that the link delivered but that never arrives */
+    if (dst == ov->rank && ov->drop && strstr(ov->drop, type)) {
+        syslog(LOG_WARNING, "overlay: FLUXFS_FAULT_DROP: dropped a '%.32s' from rank %d", type,
+               src);
+        return;
     }
     if (dst != ov->rank) {
         int rc = forward(ov, dst, msg);
@@ -585,6 +593,13 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
     ov->arg = arg;
     ov->since = ev_now(loop);
     ov->tls = (struct link_tls){bs->ca, bs->cert, bs->key};
+    /* only where security is off anyway: tests, never a TLS instance */
+    const char *drop = getenv("FLUXFS_FAULT_DROP");
+    if (drop && *drop && bs->insecure) {
+        ov->drop = drop;
+        syslog(LOG_WARNING, "overlay: FLUXFS_FAULT_DROP: messages of types '%s' for this "
+               "broker are dropped (fault injection for tests)", drop);
+    }
     ov->parent.ov = ov;
     ov->parent.rank = bootstrap_parent(bs, rank);
     if (!(ov->joins = calloc((size_t)bs->size, sizeof(*ov->joins)))) {
