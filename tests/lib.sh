@@ -326,6 +326,15 @@ wait_until() {
 # quiet CMD...: run CMD with stdout discarded (for ok/nok: a redirection
 # after "ok ..." would swallow the TAP line too)
 quiet() { "$@" >/dev/null; }
+# daemon_pid PATTERN: the newest broker whose command line matches (its
+# inotify publisher, a child with the same command line, is fluxfs-publish)
+daemon_pid() {
+	local p found=
+	for p in $(pgrep -f -- "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = fluxfsd ] && found=$p
+	done
+	[ -n "$found" ] && echo "$found"
+}
 has_procs() { pgrep -f "$1" >/dev/null; }
 # no_procs PATTERN: no process has PATTERN in its command line
 no_procs() { ! pgrep -f "$1" >/dev/null; }

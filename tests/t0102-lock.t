@@ -29,7 +29,7 @@ ok "unmount" fluxfs_stop
 
 # daemonized start (no -f) returns once mounted
 timeout 20 "$FLUXFSD" --state "$STATE" "$MNT" >/dev/null 2>&1
-FLUXFS_PID=$(pgrep -nf -- "--state $STATE $MNT")
+FLUXFS_PID=$(daemon_pid "--state $STATE $MNT")
 _all_pids+=($FLUXFS_PID)
 ok "daemonized start returns with the tree mounted" test -e "$MNT/status"
 ok "unmount the daemonized instance" fluxfs_stop
@@ -38,7 +38,7 @@ ok "unmount the daemonized instance" fluxfs_stop
 cp "$FIXTURES/R-4n2c.json" rel-R.json
 mkdir -p rel-state rel-mnt
 out=$(timeout 20 "$FLUXFSD" --state rel-state --resources rel-R.json rel-mnt 2>&1)
-FLUXFS_PID=$(pgrep -nf -- "--state rel-state")
+FLUXFS_PID=$(daemon_pid "--state rel-state")
 _all_pids+=($FLUXFS_PID)
 MNT=$T/rel-mnt
 is "$(status_field nodes 2>/dev/null)" 4 "daemonized start with relative --resources and --state" || diag "$out"

@@ -9,7 +9,7 @@ plan 17
 fluxfs_start || bail_out "cannot mount"
 lasterr() { timeout 5 cat "$MNT/queue/errors" | tail -1; }
 njobs() { ls "$MNT/jobs" | wc -l; }
-pid=$(pgrep -nf -- "--state $STATE") || bail_out "no daemon for $STATE"
+pid=$(daemon_pid "--state $STATE") || bail_out "no daemon for $STATE"
 is "$(cat "/proc/$pid/comm")" fluxfsd "the daemon's pid is $pid"
 rss_kb() { awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status"; }
 
