@@ -3,7 +3,7 @@
 # keeps a copy of the leader's jobs, so jobs/, wait, tail, ctl and inotify
 # behave on a follower's mount as on the leader's. 8 brokers, fanout 2.
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 48
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -90,6 +90,9 @@ like "$(tail -1 "$T/m3/queue/errors")" "EOPNOTSUPP: nested instances are made an
 	"with a reason naming the leader's tree"
 echo cancel > "$T/m3/jobs/$nid2/ctl"
 like "$("$FX" -m "$T/m5" jobs -a 2>&1 | wc -l)" "^[6-9]$" "fluxfs jobs on a follower's tree lists the jobs"
+like "$("$FX" -m "$T/m5" status)" "replica: +synced at commit [0-9]+" "fluxfs status on a follower shows its replica"
+like "$("$FX" -m "$T/m5" resource list)" "rank 5 of a multi-node instance: its own node only" \
+	"fluxfs resource list on a follower says it lists its own node"
 
 # a follower restarted on its state: what it had is there at once, and
 # what it missed comes from its parent's recent commits, not a new copy

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "tools/cli.h"
+#include "tools/mountpoint.h"
 
 /* ---------------------------------------------------------------- key: value files */
 
@@ -101,8 +102,18 @@ static void print_overlay(void)
     if (json_object_get(ov, "rtt_ms"))
         printf(", %.2f ms to the leader", json_number_value(json_object_get(ov, "rtt_ms")));
     printf("\n");
-    if (rank > 0)
-        printf("           jobs submitted here go to the leader; jobs/ is on its tree (rank 0)\n");
+    json_t *rp = json_object_get(ov, "replica");
+    if (rank > 0 && rp) {
+        /* what this tree shows of the leader's jobs, and how fresh */
+        printf("replica:   %s at commit %lld", json_string_value(json_object_get(rp, "state")),
+               (long long)json_integer_value(json_object_get(rp, "seq")));
+        if (json_object_get(rp, "lag_ms"))
+            printf(", %.1f ms behind the leader (at most %.1f)",
+                   json_number_value(json_object_get(rp, "lag_ms")),
+                   json_number_value(json_object_get(rp, "lag_max_ms")));
+        printf("\n           jobs: the leader's (submissions and ctl go there); nodes, cores "
+               "and gpus above: this node's\n");
+    }
     json_t *ranks = json_object_get(ov, "ranks");
     if (json_is_array(ranks)) {
         static const char *const states[] = {"up", "joining", "lost", "refused"};
@@ -375,6 +386,10 @@ int cmd_resource(int argc, char **argv)
     }
     printf("%-16s %5d %5d %5d %5d\n", "total", tc, tcf, tg, tgf);
     free(nodes);
+    int rank = fluxfs_overlay_rank(cli_mount());
+    if (rank > 0)
+        printf("(rank %d of a multi-node instance: its own node only; the leader's tree, "
+               "rank 0, lists them all)\n", rank);
     return CLI_EXIT_OK;
 }
 
