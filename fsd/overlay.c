@@ -131,6 +131,7 @@ static void set_state(struct overlay *ov, int rank, enum overlay_state st, json_
 /* ---- routing ---- */
 
 static void deliver(struct overlay *ov, struct edge *via, json_t *msg);
+static void on_kid_up(void *arg);
 
 /* Send msg on towards "to" (it is not for us). */
 static int forward(struct overlay *ov, int to, json_t *msg)
@@ -138,8 +139,12 @@ static int forward(struct overlay *ov, int to, json_t *msg)
     int hop = bootstrap_next_hop(ov->bs, ov->rank, to);
     if (hop < 0)
         return -EINVAL;
-    return edge_send(hop == bootstrap_parent(ov->bs, ov->rank) ? &ov->parent : kid_edge(ov, hop),
-                     msg);
+    bool up = hop == bootstrap_parent(ov->bs, ov->rank);
+    /* nothing goes up to a parent we have not accepted (or gave up on):
+     * its silence then tells it to greet us again */
+    if (up && !ov->parent.joined)
+        return -EHOSTUNREACH;
+    return edge_send(up ? &ov->parent : kid_edge(ov, hop), msg);
 }
 
 int overlay_send(struct overlay *ov, int to, json_t *msg)
@@ -301,6 +306,16 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
     }
     if (!strcmp(type, "hb-up") && via && via != &ov->parent)
         return;   /* heard (on_edge_msg) is all it says */
+    /* a child that gave up on us (it heard nothing for the timeout) asks
+     * to be greeted again on the connection it still has */
+    if (!strcmp(type, "hello?") && via && via != &ov->parent) {
+        double now = ev_now(ov->loop);
+        if (!via->hello_at || now - via->hello_at >= ov->bs->hb_period) {
+            syslog(LOG_INFO, "overlay: rank %d asks to be greeted again", via->rank);
+            on_kid_up(via);
+        }
+        return;
+    }
     if (!strcmp(type, "hb-ack") && via && via != &ov->parent) {
         json_t *t = json_object_get(msg, "t");
         if (json_is_number(t) && ev_now(ov->loop) >= json_number_value(t))
@@ -405,7 +420,6 @@ static void on_parent_down(void *arg)
     }
 }
 
-static void on_kid_up(void *arg);
 static void on_kid_down(void *arg);
 static void on_edge_msg(void *arg, json_t *msg);
 
@@ -471,6 +485,16 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
         if (hb)
             edge_send(e, hb);
         json_decref(hb);
+    }
+    /* a child with a connection to a parent it gave up on asks for a
+     * hello (the parent may still take it for joined) */
+    if (ov->rank > 0 && !ov->parent.joined && ov->parent.l && link_connected(ov->parent.l)
+        && now - ov->since >= 2 * ov->bs->hb_period) {
+        json_t *ask = json_pack("{s:s s:i s:i}", "type", "hello?", "from", ov->rank, "to",
+                                bootstrap_parent(ov->bs, ov->rank));
+        if (ask)
+            edge_send(&ov->parent, ask);
+        json_decref(ask);
     }
     /* a child beats up too: its parent hears it even when what the parent
      * sends it (a replica's commits) queues up behind a beat, so a child
