@@ -14,6 +14,8 @@
 #include "fsd/overlay.h"
 
 #define CX_BUCKETS 1024
+/* Jobs whose end a follower remembers, to tell the leader again. */
+#define CLUSTER_ENDED 1024
 /* Largest output chunk per message; bigger chunks are split. */
 #define CX_OUTPUT_CHUNK (256u << 10)
 
@@ -78,6 +80,8 @@ struct cluster {
     struct executor *local;     /* follower: runs the leader's tasks here */
     struct fjob *fjobs;         /* follower */
     size_t nfjobs;
+    struct { uint64_t id; int status; } ended[CLUSTER_ENDED];   /* follower: recent ends */
+    int ended_next;
     struct fwd *fwds;           /* follower: submissions sent to the leader */
     cluster_sink_f sink;
     void *sink_arg;
@@ -632,9 +636,14 @@ static void f_finished(void *arg, uint64_t id, int status)
         return;
     json_t *msg = json_pack("{s:s s:I s:i}", "type", "exec.finished", "id", (json_int_t)id,
                             "status", status);
+    /* remembered: if this does not get through (no parent just now), the
+     * leader's exec.sync at our next join asks again (follower_sync) */
+    c->ended[c->ended_next].id = id;
+    c->ended[c->ended_next].status = status;
+    c->ended_next = (c->ended_next + 1) % CLUSTER_ENDED;
     if (!msg || overlay_send(c->ov, j->leader, msg) < 0)
-        syslog(LOG_ERR, "cluster: cannot tell the leader that job %llu ended (%d)",
-               (unsigned long long)id, status);
+        syslog(LOG_WARNING, "cluster: cannot tell the leader now that job %llu ended (%d): "
+               "it hears it at our next join", (unsigned long long)id, status);
     json_decref(msg);
     executor_release(c->local, id);
     *pp = j->next;
@@ -705,9 +714,27 @@ out:
 }
 
 /* exec.sync: the leader's list of our jobs that still run; the rest
- * failed while we were away from it, and what is left of them goes. */
+ * failed while we were away from it, and what is left of them goes. A
+ * job it lists that no longer runs here ended while it could not hear
+ * us: it is told again how (or, forgotten, that it was lost). */
 static void follower_sync(struct cluster *c, json_t *ids)
 {
+    size_t k;
+    json_t *v;
+    json_array_foreach(ids, k, v) {
+        uint64_t id = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+        if (!id || *fjob_slot(c, id))
+            continue;
+        int status = 128 + SIGKILL;
+        for (int i = 0; i < CLUSTER_ENDED; i++)
+            if (c->ended[i].id == id)
+                status = c->ended[i].status;
+        json_t *fin = json_pack("{s:s s:I s:i}", "type", "exec.finished", "id",
+                                (json_int_t)id, "status", status);
+        if (fin)
+            overlay_send(c->ov, 0, fin);
+        json_decref(fin);
+    }
     for (struct fjob *j = c->fjobs; j; j = j->next) {
         bool live = false;
         size_t i;
