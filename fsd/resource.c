@@ -19,7 +19,20 @@ struct resources {
     int noffline;                /* vertices the array covers */
     bool status_unsaved;         /* status written, its commit not yet done */
     bool status_resave;          /* its commit failed: write it again */
+    /* The topmost vertices that are not up (free counts leave out what is
+     * beneath them): found again only after a status changed, not at
+     * every read of status or summary. */
+    int *unavail;
+    int nunavail;
+    bool unavail_stale;
 };
+
+/* Every status change goes through here. */
+static void set_status(struct resources *r, int v, enum graph_status st)
+{
+    graph_set_status(r->graph, v, st);
+    r->unavail_stale = true;
+}
 
 /* Vertices that are not up, as {"PATH": "down"|"drained"} in the store's
  * meta table, so an operator's drain survives a restart. Written into the
@@ -91,7 +104,7 @@ static void load_status(struct resources *r)
         int v = graph_find_path(r->graph, path);
         const char *s = json_string_value(st);
         if (v >= 0 && s)
-            graph_set_status(r->graph, v, !strcmp(s, "down") ? GRAPH_DOWN : GRAPH_DRAINED);
+            set_status(r, v, !strcmp(s, "down") ? GRAPH_DOWN : GRAPH_DRAINED);
         else
             syslog(LOG_WARNING, "resource %s from a previous run is not in the graph", path);
     }
@@ -166,11 +179,11 @@ int resources_ctl(struct resources *r, const char *text, size_t len, struct errm
     }
     for (int i = 0; i < n; i++) {
         ch[i].old = graph_vertex(r->graph, ch[i].v)->status;
-        graph_set_status(r->graph, ch[i].v, ch[i].st);
+        set_status(r, ch[i].v, ch[i].st);
     }
     if ((rc = save_status(r)) < 0) {
         for (int i = n - 1; i >= 0; i--)
-            graph_set_status(r->graph, ch[i].v, ch[i].old);
+            set_status(r, ch[i].v, ch[i].old);
         return errmsg_set(err, rc, "cannot record the resource status: %s", strerror(-rc));
     }
     for (int i = 0; i < n; i++) {
@@ -197,14 +210,17 @@ struct resources *resources_create(struct graph *graph, struct store *st, struct
     r->q = q;
     r->down = down;
     r->arg = arg;
+    r->unavail_stale = true;
     load_status(r);
     return r;
 }
 
 void resources_destroy(struct resources *r)
 {
-    if (r)
+    if (r) {
         free(r->offline);
+        free(r->unavail);
+    }
     free(r);
 }
 
@@ -225,10 +241,10 @@ int resources_set_online(struct resources *r, int v, bool online, const char *wh
     bool was = r->offline[v];
     r->offline[v] = !online;
     if (online && was && x->status == GRAPH_DOWN) {
-        graph_set_status(r->graph, v, GRAPH_UP);
+        set_status(r, v, GRAPH_UP);
     } else if (!online && x->status == GRAPH_UP) {
         char path[1024];
-        graph_set_status(r->graph, v, GRAPH_DOWN);
+        set_status(r, v, GRAPH_DOWN);
         if (graph_path(r->graph, v, path, sizeof(path)) < 0)
             snprintf(path, sizeof(path), "%s", x->name);
         if (was || !why)
@@ -290,21 +306,36 @@ static int64_t unheld_units(struct resources *r, const struct graph_vertex *v, i
     return n > 0 ? n : 0;
 }
 
+/* The topmost vertices that are not up, found again after a change. */
+static void unavail_refresh(struct resources *r)
+{
+    int nv = graph_nvertices(r->graph);
+    int *list = realloc(r->unavail, (size_t)(nv > 0 ? nv : 1) * sizeof(int));
+    if (!list)
+        return;   /* stale stays set: tried again at the next read */
+    r->unavail = list;
+    r->nunavail = 0;
+    for (int v = 1; v < nv; v++) {
+        const struct graph_vertex *gv = graph_vertex(r->graph, v);
+        if (gv->status == GRAPH_UP)
+            continue;
+        bool topmost = true;   /* each unavailable subtree once */
+        for (int p = gv->parent; p > 0 && topmost; p = graph_vertex(r->graph, p)->parent)
+            topmost = graph_vertex(r->graph, p)->status == GRAPH_UP;
+        if (topmost)
+            list[r->nunavail++] = v;
+    }
+    r->unavail_stale = false;
+}
+
 /* Free: not held, and not beneath a vertex that is down, drained or
  * offline (a node whose broker is lost has no free cores to offer). */
 int resources_free_units(struct resources *r, int a, int64_t now)
 {
     int64_t n = unheld_units(r, graph_vertex(r->graph, 0), a, now);
-    int nv = graph_nvertices(r->graph);
-    for (int v = 1; v < nv; v++) {
-        const struct graph_vertex *gv = graph_vertex(r->graph, v);
-        if (gv->status == GRAPH_UP || gv->total[a] == 0)
-            continue;
-        bool topmost = true;   /* count each unavailable subtree once */
-        for (int p = gv->parent; p > 0 && topmost; p = graph_vertex(r->graph, p)->parent)
-            topmost = graph_vertex(r->graph, p)->status == GRAPH_UP;
-        if (topmost)
-            n -= unheld_units(r, gv, a, now);
-    }
+    if (r->unavail_stale)
+        unavail_refresh(r);
+    for (int i = 0; i < r->nunavail; i++)
+        n -= unheld_units(r, graph_vertex(r->graph, r->unavail[i]), a, now);
     return n > 0 ? (int)n : 0;
 }
