@@ -705,6 +705,20 @@ void vfs_set_forward_ctl(struct vfs *v, vfs_forward_ctl_f fn)
     v->forward_ctl = fn;
 }
 
+void vfs_forward_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, uint64_t jobid,
+                       const char *subject, const char *buf, size_t size)
+{
+    struct errmsg err = { "" };
+    uint64_t token = ++v->forward_serial;
+    int rc = v->forward_ctl(v->forward_arg, token, jobid, fh->uid, buf, size, subject, &err);
+    if (rc == 0) {
+        defer_submission(v, req, NULL, DEFER_WRITE, size, 0, token);
+        return;
+    }
+    vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc, err.text);
+    fuse_reply_err(req, -rc);
+}
+
 void vfs_set_barrier(struct vfs *v, vfs_barrier_f fn, void *arg)
 {
     v->barrier = fn;

@@ -437,17 +437,7 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
     char subject[64];
     snprintf(subject, sizeof(subject), "jobs/%s/ctl", job_get_idstr(job));
     if (v->forward_ctl) {
-        /* a follower's tree: the leader applies it; the write returns
-         * with its answer (vfs_forward_done) */
-        uint64_t token = ++v->forward_serial;
-        int rc = v->forward_ctl(v->forward_arg, token, job_get_id(job), fh->uid, buf, size,
-                                subject, &err);
-        if (rc == 0) {
-            defer_submission(v, req, NULL, DEFER_WRITE, size, 0, token);
-            return;
-        }
-        vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc, err.text);
-        fuse_reply_err(req, -rc);
+        vfs_forward_write(v, req, fh, job_get_id(job), subject, buf, size);
         return;
     }
     /* the opener's authority (fh->uid); the reason goes to the writer */

@@ -210,6 +210,12 @@ struct vfs {
 void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
                       size_t size, off_t off, uint64_t token);
 
+/* vfs.c: a follower's tree: a ctl write (jobid 0: resources/ctl) goes to
+ * the leader with the opener's uid; req is answered with its answer
+ * (vfs_forward_done), or now with the reason it could not be sent. */
+void vfs_forward_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, uint64_t jobid,
+                       const char *subject, const char *buf, size_t size);
+
 /* vfs.c: shared helpers */
 void vfs_stat_dir(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,
                   double mtime);

@@ -362,17 +362,7 @@ void vfs_res_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
     struct errmsg err = { "" };
     uid_t uid = fuse_req_ctx(req)->uid;
     if (v->forward_ctl) {
-        /* a follower's tree: the leader applies it (job id 0: resources/ctl)
-         * and the write returns with its answer (vfs_forward_done) */
-        uint64_t token = ++v->forward_serial;
-        int rc = v->forward_ctl(v->forward_arg, token, 0, fh->uid, buf, size, "resources/ctl",
-                                &err);
-        if (rc == 0) {
-            defer_submission(v, req, NULL, DEFER_WRITE, size, 0, token);
-            return;
-        }
-        vfs_errlog_add(v, uid, "resources/ctl", -rc, err.text);
-        fuse_reply_err(req, -rc);
+        vfs_forward_write(v, req, fh, 0, "resources/ctl", buf, size);   /* 0: resources/ctl */
         return;
     }
     /* the opener's authority (fh->uid); the reason goes to the writer */
