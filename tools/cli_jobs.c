@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -967,6 +968,15 @@ int cli_attach(const char *id)
     for (;;) {
         /* read state first: output complete before INACTIVE is then drained */
         int done = job_inactive(id);
+        if (done > 0) {
+            /* the kernel takes a FUSE file's size (attributes cached for 0 s)
+             * as valid until the clock ticks: a read within the tick of the
+             * last one ends at the old size. Ask for the size now, so the
+             * last drain reads all of it. */
+            struct statx stx;
+            statx(out, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
+            statx(err, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
+        }
         fflush(stdout);
         drain(out, STDOUT_FILENO);
         drain(err, STDERR_FILENO);
