@@ -48,6 +48,9 @@ struct broker {
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
     bool ready_told;             /* the parent knows we are mounted */
+    json_t *peers;               /* a nested broker across nodes: the brokers, from
+                                  * the parent (nest_exchange) */
+    char nest_ipcdir[64];        /* ... its own directory for an ipc:// listener */
     struct fuse_session *se;
     struct fuse_buf buf;
     int sigfd;
@@ -121,6 +124,13 @@ static int tell_parent(struct broker *b, const char *type)
     return rc;
 }
 
+/* A nested instance across nodes is ready for its parent's mkdir to
+ * return once every one of its brokers has joined the leader. */
+static bool ready_to_tell(struct broker *b)
+{
+    return !b->cluster || b->rank > 0 || cluster_all_up(b->cluster);
+}
+
 /* nests_ask_f: our block of job-id generators is used up. */
 static int ask_parent_generators(void *arg, uint64_t req)
 {
@@ -159,9 +169,17 @@ static void on_parent_msg(void *arg, json_t *msg)
             nests_granted(b->nests, req, rc, &g);
         return;
     }
+    if (type && !strcmp(type, "peers") && !b->peers && json_is_object(json_object_get(msg, "bootstrap"))) {
+        b->peers = json_incref(json_object_get(msg, "bootstrap"));
+        return;
+    }
     if (!type || strcmp(type, "shutdown"))
         return;
     syslog(LOG_INFO, "the parent instance asks us to shut down");
+    if (!b->m) {    /* still starting (nest_exchange) */
+        b->stop = true;
+        return;
+    }
     if (json_is_true(json_object_get(msg, "force")))
         jobmgr_cancel_all(b->m, "shutdown", "the nested instance was shut down");
     b->parent_shutdown = true;
@@ -210,6 +228,33 @@ static struct job *lookup_job(void *arg, const char *idstr)
 {
     struct broker *b = arg;
     return jobmgr_lookup_name(b->m, idstr);
+}
+
+static struct job *lookup_job_id(void *arg, uint64_t id)
+{
+    struct broker *b = arg;
+    return jobmgr_lookup(b->m, id);
+}
+
+static char *job_R_copy(void *arg, const struct job *job)
+{
+    struct broker *b = arg;
+    const char *data;
+    size_t len;
+    return jobmgr_job_blob(b->m, job, 'R', &data, &len) == 0 ? strndup(data, len) : NULL;
+}
+
+static int nest_net_send(void *arg, int to, json_t *msg)
+{
+    struct broker *b = arg;
+    return cluster_send(b->cluster, to, msg);
+}
+
+static void nest_net_recv(void *arg, int from, const char *type, json_t *msg)
+{
+    struct broker *b = arg;
+    if (b->nests)
+        nests_net_recv(b->nests, from, type, msg);
 }
 
 static const struct jobmgr_hooks nest_hooks = {
@@ -373,11 +418,13 @@ static void iterate(struct broker *b)
     }
     if (b->parent) {
         if (!b->ready_told)
-            b->ready_told = tell_parent(b, "ready") == 0;
+            b->ready_told = ready_to_tell(b) && tell_parent(b, "ready") == 0;
         else if (jobmgr_active(b->m) != b->told_active)
             tell_parent(b, "status");
-        /* a shut-down nested instance leaves once its jobs have ended */
-        if (b->parent_shutdown && jobmgr_active(b->m) == 0)
+        /* a shut-down nested instance leaves once its jobs have ended; a
+         * follower of one once the tasks it runs have */
+        if (b->parent_shutdown && (b->cluster && b->rank > 0 ? cluster_active(b->cluster)
+                                                             : jobmgr_active(b->m)) == 0)
             b->stop = true;
     }
     if (b->draining)
@@ -595,6 +642,8 @@ static int setup_multinode(struct broker *b)
 {
     struct errmsg err = { "" };
     char host[256] = "";
+    if (b->bs)      /* learnt from our parent instance (nest_exchange) */
+        goto have_rank;
     if (!(b->bs = bootstrap_load(b->cfg->bootstrap, &err))) {
         fprintf(stderr, "fluxfsd: bootstrap %s: %s\n", b->cfg->bootstrap, err.text);
         return -1;
@@ -610,6 +659,7 @@ static int setup_multinode(struct broker *b)
             return -1;
         }
     }
+have_rank:
     if (b->rank >= b->bs->size) {
         fprintf(stderr, "fluxfsd: rank %d: the bootstrap file has %d brokers\n", b->rank,
                 b->bs->size);
@@ -721,6 +771,87 @@ static json_t *status_overlay(void *arg)
     return cluster_status(b->cluster);
 }
 
+/* A broker of a nested instance across nodes learns the others as Flux's
+ * brokers do under PMI: it tells its parent broker where it listens (rank
+ * 0 listens nowhere), the parent instance's leader gathers every rank's
+ * address and sends the whole list back as a bootstrap document. */
+#define NEST_PEERS_WAIT 30.0
+
+/* Where we listen: a free port of bind's host, or a socket in a directory
+ * of our own. The port is found by binding it and letting it go, as a
+ * listener cannot be handed to the overlay; it binds the port again at once. */
+static int nest_listen_url(struct broker *b, char *url, size_t size, struct errmsg *err)
+{
+    const char *bind = b->cfg->nest_bind;
+    if (!strncmp(bind, "ipc://", 6)) {
+        snprintf(b->nest_ipcdir, sizeof(b->nest_ipcdir), "/tmp/fluxfs-nest-XXXXXX");
+        if (!mkdtemp(b->nest_ipcdir)) {
+            b->nest_ipcdir[0] = '\0';
+            return errmsg_set(err, -errno, "mkdtemp: %s", strerror(errno));
+        }
+        snprintf(url, size, "ipc://%s/overlay.ipc", b->nest_ipcdir);
+        return 0;
+    }
+    const char *colon = strrchr(bind, ':');
+    const char *host = strstr(bind, "://");
+    if (!host || !colon || colon < host + 3)
+        return errmsg_set(err, -EINVAL, "bad --nest-bind '%s'", bind);
+    char probe[512];
+    snprintf(probe, sizeof(probe), "tcp://%.*s:0", (int)(colon - host - 3), host + 3);
+    struct link *l = link_listen_url(b->loop, probe, NULL, NULL, NULL, NULL, err);
+    int port = l ? link_bound_port(l) : -EIO;
+    link_destroy(l);
+    if (port <= 0)
+        return port < 0 && !err->text[0] ? errmsg_set(err, port, "no port: %s", strerror(-port))
+                                         : port < 0 ? port : -EIO;
+    snprintf(url, size, "%.*s:%d", (int)(colon - bind), bind, port);
+    return 0;
+}
+
+static int nest_exchange(struct broker *b)
+{
+    struct errmsg err = { "" };
+    char url[600] = "";
+    b->parent = link_dial(b->loop, b->cfg->parent_url, on_parent_msg, on_parent_down, b, &err);
+    if (!b->parent || (b->cfg->nest_rank > 0 && nest_listen_url(b, url, sizeof(url), &err) < 0)) {
+        fprintf(stderr, "fluxfsd: nested broker %d: %s\n", b->cfg->nest_rank, err.text);
+        return -1;
+    }
+    json_t *msg = json_pack("{s:s s:i s:s}", "type", "url", "rank", b->cfg->nest_rank, "url", url);
+    int rc = msg ? link_send_sync(b->parent, msg, 10.0) : -ENOMEM;
+    json_decref(msg);
+    if (rc < 0) {
+        fprintf(stderr, "fluxfsd: nested broker %d: cannot reach the parent: %s\n",
+                b->cfg->nest_rank, strerror(-rc));
+        return -1;
+    }
+    double deadline = ev_now(b->loop) + NEST_PEERS_WAIT;
+    while (!b->peers && !b->stop && ev_now(b->loop) < deadline)
+        ev_run_once(b->loop, 100);
+    if (!b->peers) {
+        fprintf(stderr, "fluxfsd: nested broker %d: %s\n", b->cfg->nest_rank,
+                b->stop ? "stopped while waiting for the other brokers"
+                        : "the parent did not send the other brokers in time");
+        return -1;
+    }
+    char *text = json_dumps(b->peers, JSON_COMPACT);
+    b->bs = text ? bootstrap_parse(text, strlen(text), &err) : NULL;
+    free(text);
+    if (!b->bs) {
+        fprintf(stderr, "fluxfsd: nested broker %d: the parent's brokers: %s\n",
+                b->cfg->nest_rank, err.text);
+        return -1;
+    }
+    if (b->cfg->nest_rank >= b->bs->size
+        || (b->cfg->nest_rank > 0 && strcmp(b->bs->brokers[b->cfg->nest_rank].bind, url))) {
+        fprintf(stderr, "fluxfsd: nested broker %d: the parent gave it another address\n",
+                b->cfg->nest_rank);
+        return -1;
+    }
+    b->rank = b->cfg->nest_rank;
+    return 0;
+}
+
 static int setup(struct broker *b)
 {
     struct errmsg err = { "" };
@@ -765,7 +896,9 @@ static int setup(struct broker *b)
     }
     if (setup_ids(b) < 0)
         return -1;
-    if (b->cfg->bootstrap) {
+    if (b->cfg->nest_size > 1 && nest_exchange(b) < 0)
+        return -1;
+    if (b->cfg->bootstrap || b->bs) {
         if (setup_multinode(b) < 0)
             return -1;
         if (b->rank == 0) {
@@ -823,6 +956,10 @@ static int setup(struct broker *b)
         return -1;
     jobmgr_set_hooks(b->m, &nest_hooks, b);
     vfs_set_nests(b->v, b->nests);
+    if (b->cluster) {
+        nests_set_net(b->nests, b->rank, b->bs, nest_net_send, lookup_job_id, job_R_copy, b);
+        cluster_set_nest_recv(b->cluster, nest_net_recv, b);
+    }
     nests_recover(b->nests, lookup_job, b);
 
     if ((b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
@@ -839,8 +976,9 @@ static int setup(struct broker *b)
         vfs_set_publisher(b->v, b->pub);
     }
     if (b->cfg->parent_url) {
-        b->parent = link_dial(b->loop, b->cfg->parent_url, on_parent_msg, on_parent_down, b,
-                              &err);
+        if (!b->parent)
+            b->parent = link_dial(b->loop, b->cfg->parent_url, on_parent_msg, on_parent_down,
+                                  b, &err);
         if (!b->parent) {
             fprintf(stderr, "fluxfsd: parent %s: %s\n", b->cfg->parent_url, err.text);
             return -1;
@@ -908,6 +1046,13 @@ static void teardown(struct broker *b)
     /* after the job manager: its executor is the cluster's (leader) */
     cluster_destroy(b->cluster);
     bootstrap_destroy(b->bs);
+    json_decref(b->peers);
+    if (b->nest_ipcdir[0]) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/overlay.ipc", b->nest_ipcdir);
+        unlink(path);
+        rmdir(b->nest_ipcdir);
+    }
     ev_destroy(b->loop);
     rgraph_destroy(b->g);
     graph_destroy(b->graph);
@@ -953,7 +1098,7 @@ int broker_run(const struct broker_config *cfg)
     }
     report_ready(cfg, 0);
     syslog(LOG_INFO, "mounted %s (state %s)", cfg->mountpoint, cfg->statedir);
-    if (b.parent)
+    if (b.parent && ready_to_tell(&b))
         b.ready_told = tell_parent(&b, "ready") == 0;
     while (!b.drained)
         iterate(&b);

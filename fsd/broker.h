@@ -39,6 +39,12 @@ struct broker_config {
     double submit_rate;          /* submissions per second per user, 0 = no limit */
     const char *bootstrap;       /* a multi-node instance's brokers (bootstrap.h) */
     int rank;                    /* ours in it; -1: by hostname */
+    /* One broker of a multi-node nested instance (set by the parent broker,
+     * with parent_url): our rank among nest_size, the url to listen at for
+     * our parent in it ("tcp://HOST:0", "ipc://"); the brokers are learnt
+     * from the parent (doc/overlay.md "Nested instances across nodes"). */
+    int nest_rank, nest_size;
+    const char *nest_bind;
     int ready_fd;                /* write one byte here when mounted (-1: none) */
 };
 

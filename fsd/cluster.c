@@ -87,6 +87,8 @@ struct cluster {
     void *sink_arg;
     uint64_t fwd_timer;
     struct reply *replies, **replies_tail;   /* leader */
+    cluster_recv_f nest_recv;   /* nest.* messages (nested instances across nodes) */
+    void *nest_arg;
 };
 
 /* ---- the leader's executor ---- */
@@ -1034,6 +1036,10 @@ static void on_recv(void *arg, int from, const char *type, json_t *msg)
         replica_recv(c->repl, from, type, msg);
         return;
     }
+    if (!strncmp(type, "nest.", 5) && c->nest_recv) {
+        c->nest_recv(c->nest_arg, from, type, msg);
+        return;
+    }
     if (strncmp(type, "exec.", 5)) {
         syslog(LOG_WARNING, "cluster: dropped a message of unknown type '%.32s' from rank %d",
                type, from);
@@ -1206,6 +1212,37 @@ void cluster_destroy(struct cluster *c)
     if (c->cx)
         c->cx->c = NULL;
     free(c);
+}
+
+void cluster_set_nest_recv(struct cluster *c, cluster_recv_f fn, void *arg)
+{
+    c->nest_recv = fn;
+    c->nest_arg = arg;
+}
+
+int cluster_send(struct cluster *c, int to, json_t *msg)
+{
+    return overlay_send(c->ov, to, msg);
+}
+
+int cluster_rank(const struct cluster *c)
+{
+    return c->cfg.rank;
+}
+
+const struct bootstrap *cluster_bootstrap(const struct cluster *c)
+{
+    return c->cfg.bs;
+}
+
+bool cluster_all_up(const struct cluster *c)
+{
+    if (c->cfg.rank != 0)
+        return overlay_joined(c->ov);
+    for (int r = 1; r < c->cfg.bs->size; r++)
+        if (overlay_peer_state(c->ov, r) != OVERLAY_UP)
+            return false;
+    return true;
 }
 
 json_t *cluster_status(struct cluster *c)

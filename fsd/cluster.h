@@ -25,6 +25,7 @@
  *   ingest.ctl     node -> leader   {token, id, text (base64), uid, subject}
  *   ingest.reply   leader -> node   {token, rc, ids | why, uid, subject, seq}
  *   repl.*         down and up the tree: the replica (replica.h)
+ *   nest.*         nested instances across nodes (nest.h, doc/overlay.md)
  *
  * Single-threaded: the broker's loop thread.
  */
@@ -97,6 +98,16 @@ void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg);
  * submissions it made durable. */
 void cluster_after_commit(struct cluster *c, int rc);
 
+/* Messages whose type starts "nest." go to fn (nested instances across
+ * nodes, nest.h), borrowed for the call. */
+typedef void (*cluster_recv_f)(void *arg, int from, const char *type, json_t *msg);
+void cluster_set_nest_recv(struct cluster *c, cluster_recv_f fn, void *arg);
+/* Send msg (borrowed, "type" set) to rank `to` along the tree (overlay_send). */
+int cluster_send(struct cluster *c, int to, json_t *msg);
+int cluster_rank(const struct cluster *c);
+const struct bootstrap *cluster_bootstrap(const struct cluster *c);
+/* Leader: every broker has joined. Follower: we have. */
+bool cluster_all_up(const struct cluster *c);
 /* For status and status.json: the overlay (overlay_status). */
 json_t *cluster_status(struct cluster *c);
 

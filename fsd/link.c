@@ -887,6 +887,15 @@ struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct l
     return net_link(loop, url, tls, false, on_msg, on_down, arg, err);
 }
 
+int link_bound_port(const struct link *l)
+{
+    int port = 0;
+    if (nng_listener_id(l->listener) <= 0)
+        return -EINVAL;
+    int rv = nng_listener_get_int(l->listener, NNG_OPT_TCP_BOUND_PORT, &port);
+    return rv ? nng_errno(rv) : port;
+}
+
 void link_set_on_up(struct link *l, link_up_f on_up)
 {
     l->on_up = on_up;

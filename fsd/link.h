@@ -88,6 +88,10 @@ struct link *link_dial_url(struct ev_loop *loop, const char *url, const struct l
                            link_msg_f on_msg, link_down_f on_down, void *arg,
                            struct errmsg *err);
 
+/* The port a tcp:// or tls+tcp:// listener is bound to (its url may say
+ * port 0: any free one), or -errno (-EINVAL: not a tcp listener). */
+int link_bound_port(const struct link *l);
+
 /* A peer attached (called on the loop, after on_down for the one before).
  * NULL: none. */
 typedef void (*link_up_f)(void *arg);

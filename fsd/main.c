@@ -73,6 +73,9 @@ static void usage(FILE *f)
         "                          brokers (doc/overlay.md); rank 0 is the leader\n"
         "      --rank R            this broker's rank in FILE (default: the one whose\n"
         "                          host is this machine's hostname)\n"
+        "      --nest-rank R, --nest-size N, --nest-bind URL\n"
+        "                          one broker of a nested instance across nodes (set\n"
+        "                          by the parent broker; the brokers come from it)\n"
         "  -h, --help              this text\n"
         "  -V, --version           print the version\n"
         "\n"
@@ -229,6 +232,9 @@ int main(int argc, char **argv)
         { "read-only", no_argument, 0, 'O' },
         { "bootstrap", required_argument, 0, 'b' },
         { "rank", required_argument, 0, 'n' },
+        { "nest-rank", required_argument, 0, 'x' },
+        { "nest-size", required_argument, 0, 'z' },
+        { "nest-bind", required_argument, 0, 'y' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 },
@@ -324,6 +330,20 @@ int main(int argc, char **argv)
             cfg.rank = (int)r;
             break;
         }
+        case 'x':
+        case 'z': {
+            char *end;
+            long r = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || r < 0 || r >= 65536) {
+                fprintf(stderr, "fluxfsd: invalid nested rank or size '%s'\n", optarg);
+                return 2;
+            }
+            *(c == 'x' ? &cfg.nest_rank : &cfg.nest_size) = (int)r;
+            break;
+        }
+        case 'y':
+            cfg.nest_bind = optarg;
+            break;
         case 'G':
             if (genblock_parse(optarg, &cfg.generator) < 0) {
                 fprintf(stderr, "fluxfsd: invalid generator '%s' (expected G or G:N, "
@@ -382,6 +402,12 @@ int main(int argc, char **argv)
     }
     if (cfg.bootstrap)
         cfg.bootstrap = bootbuf;
+    if (cfg.nest_size > 1 && (!cfg.parent_url || !cfg.nest_bind || cfg.bootstrap
+                              || cfg.nest_rank >= cfg.nest_size)) {
+        fprintf(stderr, "fluxfsd: --nest-size needs --parent, --nest-bind and a --nest-rank "
+                "below it (set by the parent broker)\n");
+        return 2;
+    }
     if (cfg.rank >= 0 && !cfg.bootstrap) {
         fprintf(stderr, "fluxfsd: --rank needs --bootstrap\n");
         return 2;

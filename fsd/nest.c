@@ -30,7 +30,6 @@ static const char *state_names[] = {
 };
 
 static void nest_stopped(struct nest *n);
-static int spawn(struct nest *n, bool archive, struct errmsg *err);
 
 const char *nest_name(const struct nest *n)
 {
@@ -65,10 +64,11 @@ int nest_target(const struct nest *n, int entry, char *buf, size_t size)
     return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }
 
+/* The tree shows the children that run here, never a coordinator. */
 struct nest *nest_lookup(struct nests *ns, const struct job *job, const char *name)
 {
     for (struct nest *n = ns->list; n; n = n->next)
-        if (n->job == job && !strcmp(n->name, name) && n->state != NEST_DEAD)
+        if (n->job == job && !n->coord && !strcmp(n->name, name) && n->state != NEST_DEAD)
             return n;
     return NULL;
 }
@@ -76,7 +76,7 @@ struct nest *nest_lookup(struct nests *ns, const struct job *job, const char *na
 struct nest *nest_at(struct nests *ns, const struct job *job, int i)
 {
     for (struct nest *n = ns->list; n; n = n->next)
-        if (n->job == job && n->state != NEST_DEAD && i-- == 0)
+        if (n->job == job && !n->coord && n->state != NEST_DEAD && i-- == 0)
             return n;
     return NULL;
 }
@@ -111,13 +111,23 @@ static void on_msg(void *arg, json_t *msg)
             ev_timer_cancel(n->ns->loop, n->timer);
             n->timer = 0;
         }
+        enum nest_state was = n->state;
         if (n->state == NEST_STARTING)
             n->state = NEST_LIVE;
         else if (n->state == NEST_ARCHIVING)
             n->state = NEST_ARCHIVE;
-        nest_answer(n, 0, NULL);
+        if (!n->part)
+            nest_answer(n, 0, NULL);
+        else if (was == NEST_STARTING)
+            nest_part_msg(n, type, msg);
+        else if (was == NEST_ARCHIVING)
+            nest_part_archived(n);
     } else if (!strcmp(type, "status")) {
         n->active = (int)json_integer_value(json_object_get(msg, "active"));
+        if (n->part)
+            nest_part_msg(n, type, msg);
+    } else if (!strcmp(type, "url") && n->part) {
+        nest_part_msg(n, type, msg);
     } else if (!strcmp(type, "gen-return") || !strcmp(type, "gen-request")) {
         nest_gen_msg(n, type, msg);   /* nest_gens.c */
     }
@@ -128,7 +138,7 @@ static void on_down(void *arg)
     (void)arg;      /* the process exit (pidfd) decides what happens next */
 }
 
-static void send_shutdown(struct nest *n, bool force)
+void nest_send_shutdown(struct nest *n, bool force)
 {
     json_t *msg = json_pack("{s:s s:b}", "type", "shutdown", "force", force);
     if (!msg || !n->link || link_send(n->link, msg) < 0) {
@@ -154,7 +164,8 @@ static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
  * leaves it behind. */
 static void detach_mount(const struct nest *n)
 {
-    nestdir_detach_mount(n->dir);
+    if (n->dir)     /* a coordinator has none */
+        nestdir_detach_mount(n->dir);
 }
 
 static void remove_link_socket(struct nest *n)
@@ -210,6 +221,8 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
         char why[400];
         nestdir_log_tail(n->dirfd, why, sizeof(why));
         n->state = NEST_DEAD;
+        if (n->part)
+            nest_part_exited(n, why);
         nest_answer(n, -EIO, why[0] ? why : "the nested instance exited while starting");
         nest_stopped(n);
         break;
@@ -224,6 +237,8 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
                job_get_idstr(n->job), n->name, WEXITSTATUS(status));
         n->state = NEST_DEAD;
         nest_answer(n, 0, NULL);
+        if (n->part)
+            nest_part_archived(n);
         break;
     default:
         n->state = NEST_DEAD;
@@ -237,27 +252,39 @@ static void nest_stopped(struct nest *n)
 {
     struct nests *ns = n->ns;
     struct errmsg err = {""};
-    /* it mints no more: generators lent from above go back up the tree */
-    if (n->gens.count && !nest_in_block(&ns->cfg.gens, &n->gens) && ns->give_back) {
-        ns->give_back(ns->ask_arg, &n->gens);
-        n->gens.count = 0;
-    }
-    nest_return_generators(n);
     if (n->state != NEST_DEAD) {
-        if (!ns->shutdown && spawn(n, true, &err) == 0)
+        if (!ns->shutdown && nest_spawn(n, true, &err) == 0)
             n->state = NEST_ARCHIVING;
         else {
             n->state = NEST_DEAD;
             nest_answer(n, 0, NULL);
         }
     }
+    /* a part's coordinator (our leader) decides when the job may end */
+    if (n->part) {
+        if (n->state == NEST_DEAD)
+            nest_part_archived(n);
+        return;
+    }
+    nest_after_stop(n);
+}
+
+void nest_after_stop(struct nest *n)
+{
+    struct nests *ns = n->ns;
+    /* it mints no more: generators lent from above go back up the tree */
+    if (n->gens.count && !nest_in_block(&ns->cfg.gens, &n->gens) && ns->give_back) {
+        ns->give_back(ns->ask_arg, &n->gens);
+        n->gens.count = 0;
+    }
+    nest_return_generators(n);
     if (!job_has_running(ns, n->job) && ns->clear && job_get_state(n->job) == JOB_CLEANUP)
         ns->clear(ns->clear_arg, n->job);
 }
 
 /* ---- spawning ---- */
 
-static int spawn(struct nest *n, bool archive, struct errmsg *err)
+int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
 {
     struct nests *ns = n->ns;
     char state[4096], mnt[4096], res[4096], url[128];
@@ -282,8 +309,8 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     if (logfd < 0)
         syslog(LOG_WARNING, "nested instance %s/%s: cannot open its log: %s",
                job_get_idstr(n->job), n->name, strerror(-logfd));
-    const char *argv[22];
-    char genarg[32];
+    const char *argv[32];
+    char genarg[32], crank[16], csize[16], bind[512];
     int k = 0;
     argv[k++] = "fluxfsd";
     argv[k++] = "-f";
@@ -295,7 +322,7 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     argv[k++] = url;
     if (archive)
         argv[k++] = "--read-only";  /* mints nothing: keeps its recorded generator */
-    else {
+    else if (!n->part || n->crank == 0) {   /* a child's followers mint nothing */
         snprintf(genarg, sizeof(genarg), "%u:%u", n->gens.first, n->gens.count);
         argv[k++] = "--generator";
         argv[k++] = genarg;
@@ -307,6 +334,18 @@ static int spawn(struct nest *n, bool archive, struct errmsg *err)
     if (ns->cfg.queue_policy) {
         argv[k++] = "--queue-policy";
         argv[k++] = ns->cfg.queue_policy;
+    }
+    if (!archive && n->csize > 1) {
+        /* one broker of a child across nodes: the rest come from us */
+        snprintf(crank, sizeof(crank), "%d", n->crank);
+        snprintf(csize, sizeof(csize), "%d", n->csize);
+        nest_net_bind(ns, bind, sizeof(bind));
+        argv[k++] = "--nest-rank";
+        argv[k++] = crank;
+        argv[k++] = "--nest-size";
+        argv[k++] = csize;
+        argv[k++] = "--nest-bind";
+        argv[k++] = bind;
     }
     argv[k++] = mnt;
     argv[k] = NULL;
@@ -391,9 +430,20 @@ static bool valid_name(const char *s)
     return true;
 }
 
-/* A block of job-id generators that no child still minting with uses. */
-int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
-                nest_done_f done, void *arg, struct errmsg *err)
+static int free_slot(struct nests *ns, const struct job *job)
+{
+    bool used[NEST_MAX_PER_JOB] = {false};
+    for (struct nest *x = ns->list; x; x = x->next)
+        if (x->job == job)
+            used[x->slot] = true;
+    int slot = 0;
+    while (slot < NEST_MAX_PER_JOB && used[slot])
+        slot++;
+    return slot < NEST_MAX_PER_JOB ? slot : -ENOSPC;
+}
+
+int nest_check(struct nests *ns, struct job *job, const char *name, uid_t uid,
+               struct errmsg *err)
 {
     if (ns->shutdown)
         return errmsg_set(err, -ESHUTDOWN, "the instance is shutting down");
@@ -402,20 +452,78 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
                           "'-', '_' or '.' (not first), at most %d", name, NEST_NAME_MAX);
     if (uid != job_get_uid(job) && uid != 0)
         return errmsg_set(err, -EPERM, "job %s belongs to another user", job_get_idstr(job));
-    if (job_get_state(job) != JOB_RUN || job_is_canceling(job) || !job_get_R(job))
+    if (job_get_state(job) != JOB_RUN || job_is_canceling(job) || !job_get_R_size(job))
         return errmsg_set(err, -EINVAL, "job %s is not running", job_get_idstr(job));
-    if (nest_lookup(ns, job, name))
-        return errmsg_set(err, -EEXIST, "'%s' exists", name);
-    bool used[NEST_MAX_PER_JOB] = {false};
     for (struct nest *x = ns->list; x; x = x->next)
-        if (x->job == job)
-            used[x->slot] = true;
-    int slot = 0;
-    while (slot < NEST_MAX_PER_JOB && used[slot])
-        slot++;
-    if (slot == NEST_MAX_PER_JOB)
+        if (x->job == job && !strcmp(x->name, name) && x->state != NEST_DEAD)
+            return errmsg_set(err, -EEXIST, "'%s' exists", name);
+    int slot = free_slot(ns, job);
+    if (slot < 0)
         return errmsg_set(err, -ENOSPC, "job %s has %d nested instances already",
                           job_get_idstr(job), NEST_MAX_PER_JOB);
+    return slot;
+}
+
+struct nest *nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid_t gid,
+                      const char *R, struct errmsg *err)
+{
+    char dir[4096];
+    int slot = free_slot(ns, job);
+    if (slot < 0) {
+        errmsg_set(err, slot, "job %s has %d nested instances already", job_get_idstr(job),
+                   NEST_MAX_PER_JOB);
+        return NULL;
+    }
+    struct nest *n = calloc(1, sizeof(*n));
+    snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job_get_idstr(job), name);
+    if (!n || !(n->dir = strdup(dir))) {
+        free(n);
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->ns = ns;
+    n->job = job;
+    n->slot = slot;
+    n->uid = uid;
+    n->gid = gid;
+    n->ctime = ev_now(ns->loop);
+    n->pidfd = -1;
+    n->state = NEST_STARTING;
+    n->csize = 1;
+    /* a name reused after its history was dropped starts afresh; the
+     * owner gets state/ and mnt/, root keeps the rest (nestdir.h) */
+    n->dirfd = nestdir_make(ns->cfg.statedir, job_get_idstr(job), name, uid, gid, R, strlen(R),
+                            err);
+    if (n->dirfd < 0) {
+        free(n->dir);
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+void nest_discard(struct nest *n)
+{
+    if (n->dirfd >= 0)
+        close(n->dirfd);
+    free(n->dir);
+    free(n);
+}
+
+/* A block of job-id generators that no child still minting with uses. */
+int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                nest_done_f done, void *arg, struct errmsg *err)
+{
+    int slot = nest_check(ns, job, name, uid, err);
+    if (slot < 0)
+        return slot;
+    if (ns->net_bs) {
+        /* a multi-node instance: one child broker on each of the job's nodes */
+        int rc = nest_net_route_create(ns, job, name, uid, done, arg, err);
+        if (rc <= 0)
+            return rc;
+    }
     /* our own generators first; when none is left, our parent's (up to
      * the root, which owns them all), so that nesting has no depth limit */
     struct genblock gens = { 0, 0 };
@@ -424,36 +532,17 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
         return errmsg_set(err, rc, rc == -ENOMEM ? "out of memory"
                           : "no job id generator left for a nested instance: the %u of "
                             "this instance are in use", ns->cfg.gens.count);
-    struct nest *n = calloc(1, sizeof(*n));
-    char dir[4096];
+    if (!job_get_R(job))
+        return errmsg_set(err, -EINVAL, "job %s is not running", job_get_idstr(job));
+    char *R = strndup(job_get_R(job), job_get_R_size(job));
+    struct nest *n = R ? nest_new(ns, job, name, job_get_uid(job), job_get_gid(job), R, err)
+                       : NULL;
+    free(R);
     if (!n)
-        return errmsg_set(err, -ENOMEM, "out of memory");
+        return R ? -EIO : errmsg_set(err, -ENOMEM, "out of memory");
     n->gens = gens;
     if (rc == -ENOSPC)
         n->gen_req = ++ns->nreq;
-    snprintf(n->name, sizeof(n->name), "%s", name);
-    snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job_get_idstr(job), name);
-    n->ns = ns;
-    n->job = job;
-    n->slot = slot;
-    n->uid = job_get_uid(job);
-    n->gid = job_get_gid(job);
-    n->ctime = ev_now(ns->loop);
-    n->pidfd = -1;
-    n->dirfd = -1;
-    n->state = NEST_STARTING;
-    if (!(n->dir = strdup(dir))) {
-        rc = errmsg_set(err, -ENOMEM, "out of memory");
-        goto error;
-    }
-    /* a name reused after its history was dropped starts afresh; the
-     * owner gets state/ and mnt/, root keeps the rest (nestdir.h) */
-    n->dirfd = nestdir_make(ns->cfg.statedir, job_get_idstr(job), name, n->uid, n->gid,
-                            job_get_R(job), job_get_R_size(job), err);
-    if (n->dirfd < 0) {
-        rc = n->dirfd;
-        goto error;
-    }
     if (n->gen_req) {
         /* started when our parent grants it generators (nests_granted) */
         if ((rc = ns->ask(ns->ask_arg, n->gen_req)) < 0) {
@@ -469,39 +558,50 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     ns->list = n;
     return 0;
 error:
-    if (n->dirfd >= 0)
-        close(n->dirfd);
-    free(n->dir);
-    free(n);
+    nest_discard(n);
     return rc;
 }
 
 int nest_start_child(struct nest *n, struct errmsg *err)
 {
-    return spawn(n, false, err);
+    return n->coord ? nest_net_start(n, err) : nest_spawn(n, false, err);
+}
+
+int nest_remove_check(struct nest *n, uid_t uid, bool force, struct errmsg *err)
+{
+    if (uid != n->uid && uid != 0)
+        return errmsg_set(err, -EPERM, "nested instance '%s' belongs to another user", n->name);
+    if (n->state != NEST_LIVE)
+        return errmsg_set(err, n->state == NEST_ARCHIVE ? -EROFS : -EBUSY,
+                          "nested instance '%s' is %s", n->name, state_names[n->state]);
+    if (n->active > 0 && !force)
+        return errmsg_set(err, -EBUSY, "nested instance '%s' has %d active jobs: cancel "
+                          "them, or write 'shutdown %s' to jobs/%s/ctl", n->name, n->active,
+                          n->name, job_get_idstr(n->job));
+    if (n->done)
+        return errmsg_set(err, -EBUSY, "nested instance '%s' is busy", n->name);
+    return 0;
 }
 
 int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
                 bool force, nest_done_f done, void *arg, struct errmsg *err)
 {
     struct nest *n = nest_lookup(ns, job, name);
+    if (ns->net_bs && (!n || n->part)) {
+        /* a child across nodes: its coordinator (our leader) stops it */
+        int rc = nest_net_route_remove(ns, job, name, uid, force, done, arg, err);
+        if (rc <= 0)
+            return rc;
+    }
     if (!n)
         return errmsg_set(err, -ENOENT, "no nested instance '%s'", name);
-    if (uid != n->uid && uid != 0)
-        return errmsg_set(err, -EPERM, "nested instance '%s' belongs to another user", name);
-    if (n->state != NEST_LIVE)
-        return errmsg_set(err, n->state == NEST_ARCHIVE ? -EROFS : -EBUSY,
-                          "nested instance '%s' is %s", name, state_names[n->state]);
-    if (n->active > 0 && !force)
-        return errmsg_set(err, -EBUSY, "nested instance '%s' has %d active jobs: cancel "
-                          "them, or write 'shutdown %s' to jobs/%s/ctl", name, n->active,
-                          name, job_get_idstr(job));
-    if (n->done)
-        return errmsg_set(err, -EBUSY, "nested instance '%s' is busy", name);
+    int rc = nest_remove_check(n, uid, force, err);
+    if (rc < 0)
+        return rc;
     n->state = NEST_STOPPING;
     n->done = done;
     n->done_arg = arg;
-    send_shutdown(n, force);
+    nest_send_shutdown(n, force);
     return 0;
 }
 
@@ -515,9 +615,18 @@ bool nests_job_ending(struct nests *ns, struct job *job)
             nest_abandon_waiting(n, -EINVAL, "the job ended before the nested instance started");
             continue;
         }
+        if (n->coord) {
+            any |= nest_net_job_ending(n);
+            continue;
+        }
+        if (n->part) {   /* stopped by its coordinator */
+            any |= n->state == NEST_STARTING || n->state == NEST_LIVE
+                   || n->state == NEST_STOPPING;
+            continue;
+        }
         if (n->state == NEST_LIVE || n->state == NEST_STARTING) {
             n->state = NEST_STOPPING;
-            send_shutdown(n, true);
+            nest_send_shutdown(n, true);
         }
         if (n->state == NEST_STOPPING)
             any = true;
@@ -541,6 +650,9 @@ static void nest_free(struct nest *n)
     for (struct gen_forward *f = n->ns->forwards; f; f = f->next)
         if (f->child == n)
             f->child = NULL;
+    if (n->coord && n->coord->timer)
+        ev_timer_cancel(n->ns->loop, n->coord->timer);
+    nest_coord_free(n->coord, n->csize);
     free(n->loans);
     free(n->above);
     free(n->dir);
@@ -649,9 +761,10 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
             n->ctime = fstat(dirfd, &st) == 0 ? (double)st.st_mtime : ev_now(ns->loop);
             n->pidfd = -1;
             n->dirfd = dirfd;
+            n->csize = 1;
             detach_mount(n);   /* left by a child that died hard */
             struct errmsg err = {""};
-            if (spawn(n, true, &err) < 0) {
+            if (nest_spawn(n, true, &err) < 0) {
                 syslog(LOG_ERR, "nested instance %s/%s: %s", job_get_idstr(job), n->name, err.text);
                 n->state = NEST_DEAD;
             } else
@@ -697,7 +810,7 @@ void nests_stop(struct nests *ns, double grace)
             /* children cancel their jobs (force) and unmount */
             if (n->state != NEST_STOPPING)
                 n->state = NEST_STOPPING;
-            send_shutdown(n, true);
+            nest_send_shutdown(n, true);
             if (n->timer)
                 ev_timer_cancel(ns->loop, n->timer);
             n->timer = ev_timer_add(ns->loop, grace, on_kill_timer, n);

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include "common/errmsg.h"
 #include "common/ev.h"
+#include <jansson.h>
 #include "fsd/genblock.h"
 #include "fsd/job.h"
 
@@ -117,6 +118,25 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
                    void *arg);
 /* Refuse new children (the parent is shutting down). */
 void nests_shutdown(struct nests *ns);
+
+/* A multi-node instance (fsd/cluster.h): a job's nested instance runs one
+ * child broker on each node of the job, its leader on the job's first node
+ * (doc/overlay.md "Nested instances across nodes"). The leader of our
+ * instance coordinates: it gives out the generators, starts one part per
+ * node with "nest.start", gathers where each listens and sends the list
+ * back ("nest.peers"), answers mkdir once every part is ready, and stops
+ * them all. A follower's mkdir and rmdir go to the leader. Each node shows
+ * its own part at jobs/<id>/<name>/; mkdir on a node the job does not run
+ * on fails with ENXIO. send: overlay_send (msg borrowed). */
+typedef int (*nests_send_f)(void *arg, int to, json_t *msg);
+struct bootstrap;
+/* lookup: a job by id; R: a copy of a job's R (a follower keeps it in its
+ * store, not in the job), NULL on failure. */
+void nests_set_net(struct nests *ns, int rank, const struct bootstrap *bs, nests_send_f send,
+                   struct job *(*lookup)(void *arg, uint64_t id),
+                   char *(*R)(void *arg, const struct job *job), void *arg);
+/* A "nest.*" message from rank `from` (borrowed). */
+void nests_net_recv(struct nests *ns, int from, const char *type, json_t *msg);
 
 /* Lookup and listing for the tree. */
 struct nest *nest_lookup(struct nests *ns, const struct job *job, const char *name);

@@ -44,7 +44,29 @@ struct nest {
     uint64_t timer;
     nest_done_f done;           /* a waiting mkdir or rmdir */
     void *done_arg;
+    /* Across nodes (nest_net.c): one child broker on each node of the job. */
+    int crank, csize;           /* a part: this child broker's rank among csize
+                                 * (csize 1: a child of one broker, the rest unused) */
+    bool part;                  /* a part of a child across nodes (the
+                                 * coordinator starts and stops it) */
+    struct nest_coord *coord;   /* leader: the whole child across nodes, shown
+                                 * nowhere (its parts are) */
     struct nest *next;
+};
+
+/* The leader's view of a child across nodes: one part per node of the
+ * job, started, joined and stopped together (nest_net.c). */
+struct nest_coord {
+    int *ranks;                 /* by child rank: the broker of ours it runs under */
+    char **hosts;               /* ... its node */
+    json_t **Rs;                /* ... its share of the job's R */
+    char **binds, **connects;   /* ... where it listens (nest.url), NULL for 0 */
+    unsigned char *flags;       /* ... COORD_URL, COORD_READY, COORD_STOPPED */
+    int nurl, nready, nstopped;
+    bool failed;                /* a part failed to start: no history */
+    int req_rank;               /* a follower's mkdir or rmdir waits: its rank (0 none) */
+    uint64_t req_token;
+    uint64_t timer;             /* COORD_START_WAIT, COORD_STOP_WAIT */
 };
 
 /* A child's request for generators we could not serve, passed to our
@@ -67,6 +89,26 @@ struct nests {
     void *clear_arg;
     struct nest *list;
     bool shutdown;
+    /* A multi-node instance (nests_set_net): our rank, the brokers, and
+     * the overlay to reach them. */
+    int net_rank;
+    const struct bootstrap *net_bs;
+    nests_send_f net_send;
+    struct job *(*net_lookup)(void *arg, uint64_t id);
+    char *(*net_R)(void *arg, const struct job *job);
+    void *net_arg;
+    struct nest_req *reqs;      /* follower: mkdir and rmdir sent to the leader */
+    uint64_t next_token;
+};
+
+/* A follower's mkdir or rmdir the leader has not answered yet. */
+struct nest_req {
+    uint64_t token;
+    nest_done_f done;
+    void *arg;
+    uint64_t timer;
+    struct nests *ns;
+    struct nest_req *next;
 };
 
 /* nest.c */
@@ -74,6 +116,58 @@ struct nests {
 void nest_answer(struct nest *n, int rc, const char *reason);
 /* Start n's daemon (it has its generators). 0 or -errno with err. */
 int nest_start_child(struct nest *n, struct errmsg *err);
+
+/* nest.c, for nest_net.c */
+/* mkdir's checks (name, owner, job running, not there yet): a free slot, or
+ * -errno with err. */
+int nest_check(struct nests *ns, struct job *job, const char *name, uid_t uid,
+               struct errmsg *err);
+/* rmdir's checks on n: 0 or -errno with err. */
+int nest_remove_check(struct nest *n, uid_t uid, bool force, struct errmsg *err);
+/* A nest of job's run by uid:gid, its directory made with R (a free slot;
+ * not in the list yet), or NULL with err. nest_discard() frees one that
+ * never ran. */
+struct nest *nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid_t gid,
+                      const char *R, struct errmsg *err);
+void nest_discard(struct nest *n);
+/* Start n's daemon: a child, or (archive) the history broker of one. */
+int nest_spawn(struct nest *n, bool archive, struct errmsg *err);
+void nest_send_shutdown(struct nest *n, bool force);
+/* n stopped for good: its generators go back, and its job may end. */
+void nest_after_stop(struct nest *n);
+
+/* nest_net.c */
+/* A part's child said something the coordinator needs ("url", "ready",
+ * "status"): pass it on. */
+void nest_part_msg(struct nest *n, const char *type, json_t *msg);
+/* A part's child exited while starting (why: from its log). */
+void nest_part_exited(struct nest *n, const char *why);
+/* A part's history broker is up, or will not be: it has stopped. */
+void nest_part_archived(struct nest *n);
+/* mkdir and rmdir on a multi-node instance: done here (leader), sent to the
+ * leader (follower), or 1: a child of one broker on our own node, the
+ * single-broker way. */
+int nest_net_route_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                          nest_done_f done, void *arg, struct errmsg *err);
+int nest_net_route_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                          bool force, nest_done_f done, void *arg, struct errmsg *err);
+/* The leader's: create, or remove (1: no such child across nodes). The
+ * answer goes to done, or to follower req_rank (> 0) as a nest.reply. */
+int nest_net_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
+                    nest_done_f done, void *arg, int req_rank, uint64_t req_token,
+                    struct errmsg *err);
+int nest_net_remove(struct nests *ns, struct job *job, const char *name, uid_t uid, bool force,
+                    nest_done_f done, void *arg, int req_rank, uint64_t req_token,
+                    struct errmsg *err);
+/* Start a coordinator's parts (it has its generators). */
+int nest_net_start(struct nest *n, struct errmsg *err);
+/* Stop a coordinator's parts. */
+void nest_net_stop(struct nest *n, bool force);
+/* The job of coordinator n is ending: true while its parts still run. */
+bool nest_net_job_ending(struct nest *n);
+/* Where a part listens for its parent in the child: "SCHEME://HOST:0" or "ipc://". */
+void nest_net_bind(struct nests *ns, char *buf, size_t size);
+void nest_coord_free(struct nest_coord *c, int csize);
 
 /* nest_gens.c */
 /* A block of our generators no live child's subtree uses. 0 or -ENOSPC,

@@ -81,13 +81,14 @@ nok "another user may not drain from a follower" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 'drain n2' > '$T/m4/resources/ctl'" 2>/dev/null
 echo 'up n3' > "$T/m4/resources/ctl"
 is "$(cat "$T/m0/resources/cluster0/n3/state")" "node up" "up written on a follower undrains it"
-# nested instances are the leader's tree's (for now), and a follower says so
+# nested instances are made from a tree of the job's own nodes (t0805), and
+# another node says so
 mkjob_nodes 'exec sleep 302' 1 > nest.yaml
 nid2=$(timeout 10 bash -c 'exec 3<>"$1/queue/new"; cat "$2" >&3; read -r id <&3; echo "$id"' _ "$T/m3" nest.yaml)
 wait_until 10 grep -qx RUN "$T/m3/jobs/$nid2/state"
 nok "mkdir of a nested instance on a follower fails" mkdir "$T/m3/jobs/$nid2/sub" 2>/dev/null
-like "$(tail -1 "$T/m3/queue/errors")" "EOPNOTSUPP: nested instances are made and removed on the leader's tree" \
-	"with a reason naming the leader's tree"
+like "$(tail -1 "$T/m3/queue/errors")" "ENXIO: job $nid2 runs on n0: its nested instances are made from the tree of one of its nodes" \
+	"with a reason naming the job's node"
 echo cancel > "$T/m3/jobs/$nid2/ctl"
 like "$("$FX" -m "$T/m5" jobs -a 2>&1 | wc -l)" "^[6-9]$" "fluxfs jobs on a follower's tree lists the jobs"
 like "$("$FX" -m "$T/m5" status)" "replica: +synced at commit [0-9]+" "fluxfs status on a follower shows its replica"

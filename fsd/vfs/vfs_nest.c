@@ -190,9 +190,6 @@ static void nest_request(struct vfs *v, fuse_req_t req, struct job *job, const c
     snprintf(w->name, sizeof(w->name), "%s", name);
     if (!v->nests || v->stopping)
         rc = errmsg_set(&err, -ESHUTDOWN, "the instance is shutting down");
-    else if (v->forward)   /* a follower of a multi-node instance (doc/overlay.md) */
-        rc = errmsg_set(&err, -ENOTSUP, "nested instances are made and removed on the "
-                        "leader's tree (rank 0) of a multi-node instance, not on a follower's");
     else if (mkdir)
         rc = nest_create(v->nests, job, name, uid, on_nest_done, w, &err);
     else
