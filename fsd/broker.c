@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/keygen.h"
 #include "exec/exec.h"
 #include "fsd/broker.h"
 #include "fsd/bootstrap.h"
@@ -50,6 +51,7 @@ struct broker {
     bool ready_told;             /* the parent knows we are mounted */
     json_t *peers;               /* a nested broker across nodes: the brokers, from
                                   * the parent (nest_exchange) */
+    json_t *peers_tls;           /* ... and its instance's credentials (PEM), if TLS */
     char nest_ipcdir[64];        /* ... its own directory for an ipc:// listener */
     struct fuse_session *se;
     struct fuse_buf buf;
@@ -171,6 +173,7 @@ static void on_parent_msg(void *arg, json_t *msg)
     }
     if (type && !strcmp(type, "peers") && !b->peers && json_is_object(json_object_get(msg, "bootstrap"))) {
         b->peers = json_incref(json_object_get(msg, "bootstrap"));
+        b->peers_tls = json_incref(json_object_get(msg, "tls"));
         return;
     }
     if (!type || strcmp(type, "shutdown"))
@@ -808,16 +811,97 @@ static int nest_listen_url(struct broker *b, char *url, size_t size, struct errm
     return 0;
 }
 
+/* The credentials of a nested instance over TLS live in STATEDIR/tls/,
+ * ours alone. */
+static const char *const tls_files[] = { "ca", "cert", "key" };
+#define TLS_PEM_MAX (64u << 10)
+
+static void tls_path(const struct broker *b, int i, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/tls/%s.pem", b->cfg->statedir, tls_files[i]);
+}
+
+/* The child's leader makes them (keygen.h) and hands them to the parent,
+ * which passes them to the other brokers with the list of brokers. */
+static json_t *nest_make_tls(struct broker *b, struct errmsg *err)
+{
+    char dir[PATH_MAX], path[PATH_MAX], pem[TLS_PEM_MAX];
+    snprintf(dir, sizeof(dir), "%s/tls", b->cfg->statedir);
+    if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || keygen_write(dir, err) < 0) {
+        if (!err->text[0])
+            errmsg_set(err, -errno, "%s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    json_t *o = json_object();
+    for (int i = 0; o && i < 3; i++) {
+        tls_path(b, i, path, sizeof(path));
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        ssize_t n = fd >= 0 ? read(fd, pem, sizeof(pem) - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n <= 0 || json_object_set_new(o, tls_files[i], json_stringn(pem, (size_t)n)) < 0) {
+            errmsg_set(err, -EIO, "cannot read %s", path);
+            json_decref(o);
+            return NULL;
+        }
+        explicit_bzero(pem, sizeof(pem));
+    }
+    return o;
+}
+
+/* The others keep them where the bootstrap document then names them. */
+static int nest_keep_tls(struct broker *b, json_t *doc, struct errmsg *err)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    json_t *names = json_object();
+    snprintf(dir, sizeof(dir), "%s/tls", b->cfg->statedir);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return errmsg_set(err, -errno, "%s: %s", dir, strerror(errno));
+    for (int i = 0; names && i < 3; i++) {
+        const char *pem = json_string_value(json_object_get(b->peers_tls, tls_files[i]));
+        tls_path(b, i, path, sizeof(path));
+        if (!pem || strlen(pem) >= TLS_PEM_MAX) {
+            json_decref(names);
+            return errmsg_set(err, -EPROTO, "the parent sent no usable %s", tls_files[i]);
+        }
+        if (b->cfg->nest_rank > 0) {
+            int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+            size_t len = strlen(pem);
+            bool ok = fd >= 0 && write(fd, pem, len) == (ssize_t)len;
+            if (fd >= 0)
+                close(fd);
+            if (!ok) {
+                json_decref(names);
+                return errmsg_set(err, -EIO, "cannot write %s", path);
+            }
+        }
+        json_object_set_new(names, tls_files[i], json_string(path));
+    }
+    if (!names || json_object_set_new(doc, "tls", names) < 0)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
 static int nest_exchange(struct broker *b)
 {
     struct errmsg err = { "" };
     char url[600] = "";
+    bool tls = !strncmp(b->cfg->nest_bind, "tls+tcp://", 10);
+    json_t *creds = NULL;
     b->parent = link_dial(b->loop, b->cfg->parent_url, on_parent_msg, on_parent_down, b, &err);
     if (!b->parent || (b->cfg->nest_rank > 0 && nest_listen_url(b, url, sizeof(url), &err) < 0)) {
         fprintf(stderr, "fluxfsd: nested broker %d: %s\n", b->cfg->nest_rank, err.text);
         return -1;
     }
+    if (tls && b->cfg->nest_rank == 0 && !(creds = nest_make_tls(b, &err))) {
+        fprintf(stderr, "fluxfsd: nested broker 0: %s\n", err.text);
+        return -1;
+    }
     json_t *msg = json_pack("{s:s s:i s:s}", "type", "url", "rank", b->cfg->nest_rank, "url", url);
+    if (msg && creds)
+        json_object_set_new(msg, "tls", creds);
+    else
+        json_decref(creds);
     int rc = msg ? link_send_sync(b->parent, msg, 10.0) : -ENOMEM;
     json_decref(msg);
     if (rc < 0) {
@@ -832,6 +916,10 @@ static int nest_exchange(struct broker *b)
         fprintf(stderr, "fluxfsd: nested broker %d: %s\n", b->cfg->nest_rank,
                 b->stop ? "stopped while waiting for the other brokers"
                         : "the parent did not send the other brokers in time");
+        return -1;
+    }
+    if (tls && nest_keep_tls(b, b->peers, &err) < 0) {
+        fprintf(stderr, "fluxfsd: nested broker %d: %s\n", b->cfg->nest_rank, err.text);
         return -1;
     }
     char *text = json_dumps(b->peers, JSON_COMPACT);
@@ -1047,6 +1135,7 @@ static void teardown(struct broker *b)
     cluster_destroy(b->cluster);
     bootstrap_destroy(b->bs);
     json_decref(b->peers);
+    json_decref(b->peers_tls);
     if (b->nest_ipcdir[0]) {
         char path[128];
         snprintf(path, sizeof(path), "%s/overlay.ipc", b->nest_ipcdir);

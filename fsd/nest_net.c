@@ -193,6 +193,7 @@ void nest_coord_free(struct nest_coord *c, int csize)
     free(c->binds);
     free(c->connects);
     free(c->flags);
+    json_decref(c->tls);
     free(c);
 }
 
@@ -325,6 +326,8 @@ static void send_peers(struct nest *n)
         json_t *m = about(n->job, n->name);
         if (m)
             json_object_set(m, "bootstrap", doc);
+        if (m && c->tls)
+            json_object_set(m, "tls", c->tls);
         net_send(n->ns, c->ranks[i], "nest.peers", m);
     }
     json_decref(doc);
@@ -344,14 +347,20 @@ static void coord_msg(struct nest *n, int from, const char *type, json_t *msg)
     if (!strcmp(type, "nest.url")) {
         const char *bind = json_string_value(json_object_get(msg, "bind"));
         const char *conn = json_string_value(json_object_get(msg, "connect"));
-        if (crank == 0 || (*f & COORD_URL) || !bind || !conn || n->state != NEST_STARTING)
+        json_t *tls = json_object_get(msg, "tls");
+        if ((*f & COORD_URL) || n->state != NEST_STARTING)
             return;
-        if (!(c->binds[crank] = strdup(bind)) || !(c->connects[crank] = strdup(conn))) {
+        if (crank == 0 ? !json_is_object(tls) || c->tls : !bind || !conn)
+            return;
+        if (crank == 0)
+            c->tls = json_incref(tls);
+        else if (!(c->binds[crank] = strdup(bind)) || !(c->connects[crank] = strdup(conn))) {
             coord_fail(n, "out of memory");
             return;
         }
         *f |= COORD_URL;
-        if (++c->nurl == n->csize - 1)
+        /* over TLS the child's leader's credentials are needed too */
+        if (++c->nurl == n->csize - (n->ns->net_bs->insecure ? 1 : 0))
             send_peers(n);
     } else if (!strcmp(type, "nest.ready")) {
         if (*f & COORD_READY)
@@ -422,11 +431,6 @@ int nest_net_create(struct nests *ns, struct job *job, const char *name, uid_t u
         rc = not_here(job, &nd, err);
         nodes_free(&nd);
         return rc;
-    }
-    if (!ns->net_bs->insecure) {
-        nodes_free(&nd);
-        return errmsg_set(err, -ENOTSUP, "nested instances across nodes are not available "
-                          "over TLS yet");
     }
     struct genblock gens = { 0, 0 };
     rc = nest_pick_generators(ns, &gens);
@@ -572,8 +576,14 @@ void nest_part_msg(struct nest *n, const char *type, json_t *msg)
     if (!strcmp(type, "url")) {
         const char *url = json_string_value(json_object_get(msg, "url"));
         char conn[600];
-        if (n->crank == 0)
-            return;     /* the child's leader listens for nobody */
+        json_t *tls = json_object_get(msg, "tls");
+        if (n->crank == 0) {
+            /* the child's leader listens for nobody, but over TLS it made
+             * the credentials the others need */
+            if (json_is_object(tls) && n->state == NEST_STARTING)
+                report(n, "nest.url", json_pack("{s:O}", "tls", tls));
+            return;
+        }
         if (n->state != NEST_STARTING || !url || strlen(url) > 500
             || connect_url(n->ns, url, conn, sizeof(conn)) < 0) {
             report(n, "nest.failed", json_pack("{s:s}", "why", "its broker listens at no "
@@ -672,6 +682,8 @@ static void part_peers(struct nests *ns, uint64_t id, const char *name, json_t *
     struct nest *n = part_lookup(ns, ns->net_lookup(ns->net_arg, id), name);
     json_t *m = json_pack("{s:s s:O}", "type", "peers", "bootstrap",
                           json_object_get(msg, "bootstrap"));
+    if (m && json_is_object(json_object_get(msg, "tls")))
+        json_object_set(m, "tls", json_object_get(msg, "tls"));
     int rc = n && n->link && n->state == NEST_STARTING && m ? link_send(n->link, m) : -ENOENT;
     json_decref(m);
     if (rc < 0 && n)

@@ -62,6 +62,8 @@ struct nest_coord {
     json_t **Rs;                /* ... its share of the job's R */
     char **binds, **connects;   /* ... where it listens (nest.url), NULL for 0 */
     unsigned char *flags;       /* ... COORD_URL, COORD_READY, COORD_STOPPED */
+    json_t *tls;                /* over TLS: the child's credentials (PEM), from
+                                 * its leader, for the others */
     int nurl, nready, nstopped;
     bool failed;                /* a part failed to start: no history */
     int req_rank;               /* a follower's mkdir or rmdir waits: its rank (0 none) */
