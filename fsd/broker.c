@@ -676,27 +676,35 @@ have_rank:
     }
     if (rgraph_name_node(b->g, 0, b->bs->brokers[b->rank].host, b->rank) < 0)
         return -1;
-    if (b->rank == 0) {
-        for (int r = 1; r < b->bs->size; r++) {
-            /* what the node had when it last joined (jobmgr_node_joined
-             * records it), else nothing until it joins */
-            struct rgraph_node node = { 0 }, empty = { .name = b->bs->brokers[r].host,
-                                                       .rank = r };
-            char key[32], buf[65536];
-            size_t len = 0;
-            snprintf(key, sizeof(key), "node.%d", r);
-            json_t *o = store_meta_get(b->st, key, buf, sizeof(buf) - 1, &len) == 0
-                        && len < sizeof(buf) ? json_loadb(buf, len, 0, NULL) : NULL;
-            bool known = o && rgraph_node_from_json(o, &node, &err) == 0;
-            json_decref(o);
-            int i = rgraph_add_node(b->g, &empty);
-            if (i >= 0 && known)
-                rgraph_fill_node(b->g, i, &node);
-            rgraph_node_release(&node);
-            if (i < 0)
-                return -1;
-        }
+    /* every broker's graph has every node: the leader schedules on it, a
+     * follower shows it in resources/ (jobmgr_replica_shared fills in what
+     * the leader hears later) */
+    for (int r = 0; r < b->bs->size; r++) {
+        if (r == b->rank)
+            continue;
+        /* what the node had when it last joined (jobmgr_node_joined
+         * records it), else nothing until it joins */
+        struct rgraph_node node = { 0 }, empty = { .name = b->bs->brokers[r].host,
+                                                   .rank = r };
+        char key[32], buf[65536], *text = NULL;
+        size_t len = 0;
+        snprintf(key, sizeof(key), "node.%d", r);
+        json_t *o = store_shared_get(b->st, key, &text, &len) == 0
+                    ? json_loads(text, 0, NULL)
+                    : store_meta_get(b->st, key, buf, sizeof(buf) - 1, &len) == 0
+                      && len < sizeof(buf) ? json_loadb(buf, len, 0, NULL) : NULL;
+        free(text);
+        bool known = o && rgraph_node_from_json(o, &node, &err) == 0;
+        json_decref(o);
+        int i = rgraph_add_node(b->g, &empty);
+        if (i >= 0 && known)
+            rgraph_fill_node(b->g, i, &node);
+        rgraph_node_release(&node);
+        if (i < 0)
+            return -1;
     }
+    /* in rank order, as the leader's (resources/R reads the same) */
+    rgraph_sort_by_rank(b->g);
     graph_destroy(b->graph);
     if (!(b->graph = rgraph_to_graph(b->g, &err))) {
         fprintf(stderr, "fluxfsd: resources: %s\n", err.text);
@@ -706,7 +714,7 @@ have_rank:
         .st = b->st,
         .bs = b->bs,
         .rank = b->rank,
-        .node = rgraph_node(b->g, 0),
+        .node = rgraph_node(b->g, rgraph_find_rank(b->g, b->rank)),
         .mount = b->cfg->mountpoint,
     };
     if (!(b->cluster = cluster_create(b->loop, &ccfg, &err))) {
@@ -992,6 +1000,7 @@ static int setup(struct broker *b)
         if (b->rank == 0) {
             mcfg.executor_create = cluster_executor_create;
             mcfg.executor_arg = b->cluster;
+            mcfg.share = true;
         } else {
             /* jobs live on the leader: submissions on this tree go there
              * (vfs_set_forward below); the local job manager shows the
@@ -1006,6 +1015,10 @@ static int setup(struct broker *b)
     }
     if (b->cluster)
         cluster_set_jobmgr(b->cluster, b->m);
+    if (b->cluster && b->rank == 0)
+        jobmgr_share_node(b->m, 0);    /* the others come with their joins */
+    if (b->cluster && b->rank > 0)
+        jobmgr_replica_shared(b->m);   /* what the replica had when we stopped */
     /* what recovery changed is durable before anyone can look; on a full
      * disk it is kept to be written later, so that jobs can still be read
      * and canceled */

@@ -74,6 +74,7 @@ void job_destroy(struct job *job)
     jobspec_destroy(job->js);
     free(job->R);
     free(job->ev_pending);
+    free(job->mirror_v);
     free(job);
 }
 

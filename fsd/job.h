@@ -89,6 +89,10 @@ struct job {
     bool out_dropping[JOB_STREAMS];
     bool R_unstored;             /* R was put in a transaction not yet committed */
     bool R_rewrite;              /* ... which failed: put it again */
+    /* A follower's copy of the leader's allocation (its 'H' blob): the
+     * vertices it holds on our graph while the job runs. */
+    int *mirror_v;
+    int mirror_n;
 
     /* Broker bookkeeping, not persisted. */
     bool dirty;                  /* record must be rewritten before commit */

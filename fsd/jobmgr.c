@@ -705,6 +705,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
     m->cfg.replica = cfg && cfg->replica;
+    m->cfg.share = cfg && cfg->share;
     m->cfg.read_only = (cfg && cfg->read_only) || m->cfg.replica;
     m->cfg.mount = cfg ? cfg->mount : NULL;
     m->cfg.contain = cfg && cfg->contain;
@@ -778,6 +779,7 @@ void jobmgr_destroy(struct jobmgr *m)
         jobmgr_prepare_commit(m, false);
     jobtable_destroy(m->jobs);
     resources_destroy(m->res);
+    json_decref(m->offline);
     ingest_destroy(m->in);
     qmgr_destroy(m->q);
     free(m->new_jobs.ids);

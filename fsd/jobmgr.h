@@ -45,6 +45,8 @@ struct jobmgr_config {
     bool read_only;           /* an ended nested instance serving its history */
     bool replica;             /* a follower: its store is a copy of the leader's
                                * (fsd/replica.h); read-only, nothing recovered */
+    bool share;               /* a leader with followers: what their resources/
+                               * shows goes in the store's shared records */
     bool contain;             /* a cgroup per job (executor's contain/release) */
     size_t max_pending;       /* pending jobs one user (not root) may have; 0: any */
     double submit_rate;       /* submissions a user (not root) may make a second; 0: any */
@@ -176,6 +178,12 @@ int jobmgr_node_offline(struct jobmgr *m, int rank, const char *why);
  * job manager would. Call after the replica's commit. */
 void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id);
 void jobmgr_replica_reload(struct jobmgr *m);
+/* The leader: record node rank's resources where every broker reads them
+ * (store_shared_put "node.RANK"): its own at start, the others' at join. */
+void jobmgr_share_node(struct jobmgr *m, int rank);
+/* A follower: the leader's nodes (their resources, who is offline) and
+ * their status changed in the replica (store_shared_put): show them. */
+void jobmgr_replica_shared(struct jobmgr *m);
 
 struct job *jobmgr_lookup(struct jobmgr *m, uint64_t id);
 struct job *jobmgr_lookup_name(struct jobmgr *m, const char *idstr);

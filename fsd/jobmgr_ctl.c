@@ -326,14 +326,104 @@ static int node_vertex(struct jobmgr *m, int rank)
     return -ENOENT;
 }
 
+/* The leader's record of its offline nodes, {"RANK": "why"}, shared with
+ * the followers (their resources/ shows the same). */
+static void share_offline(struct jobmgr *m, int rank, const char *why)
+{
+    char key[16], *text;
+    if (!m->cfg.share)
+        return;
+    if (!m->offline && !(m->offline = json_object()))
+        return;
+    snprintf(key, sizeof(key), "%d", rank);
+    json_t *was = json_object_get(m->offline, key);
+    if (why ? was && !strcmp(json_string_value(was), why) : !was)
+        return;
+    if (why)
+        json_object_set_new(m->offline, key, json_string(why));
+    else
+        json_object_del(m->offline, key);
+    if (!(text = json_dumps(m->offline, JSON_COMPACT | JSON_SORT_KEYS))
+        || store_shared_put(m->st, "offline", text, strlen(text)) < 0)
+        syslog(LOG_ERR, "cannot record the state of rank %d", rank);
+    free(text);
+}
+
 int jobmgr_node_offline(struct jobmgr *m, int rank, const char *why)
 {
     int v = node_vertex(m, rank);
     if (v < 0)
         return v;
     int rc = resources_set_online(m->res, v, false, why);
+    share_offline(m, rank, why ? why : "not joined");
     m->sched_needed = true;
     return rc;
+}
+
+void jobmgr_share_node(struct jobmgr *m, int rank)
+{
+    int i = rgraph_find_rank(m->g, rank);
+    json_t *o = i >= 0 ? rgraph_node_to_json(rgraph_node(m->g, i)) : NULL;
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char key[32];
+    snprintf(key, sizeof(key), "node.%d", rank);
+    if (!text || store_shared_put(m->st, key, text, strlen(text)) < 0)
+        syslog(LOG_ERR, "cannot record the resources of rank %d", rank);
+    free(text);
+    json_decref(o);
+}
+
+/* A node's first word: its vertices join the graph, after everything else,
+ * so no vertex or allocation changes number. */
+static int node_fill(struct jobmgr *m, int i, int v, int rank, const struct rgraph_node *res,
+                     struct errmsg *err)
+{
+    int rc = rgraph_fill_node(m->g, i, res);
+    if (rc == 0)
+        rc = rgraph_node_vertices(m->g, i, m->graph, v, err);
+    if (rc == 0)
+        rc = graph_finalize(m->graph, err);
+    if (rc == 0)
+        rc = match_graph_grown(qmgr_matcher(m->q));
+    if (rc < 0)
+        return errmsg_set(err, rc, "cannot add the resources of rank %d: %s", rank,
+                          err->text[0] ? err->text : strerror(-rc));
+    return 0;
+}
+
+void jobmgr_replica_shared(struct jobmgr *m)
+{
+    struct errmsg err = { "" };
+    char key[32], *text = NULL;
+    size_t len;
+    json_t *off = store_shared_get(m->st, "offline", &text, &len) == 0
+                  ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    text = NULL;
+    for (int i = 0; i < rgraph_nnodes(m->g); i++) {
+        int rank = rgraph_node(m->g, i)->rank, v = node_vertex(m, rank);
+        const struct rgraph_node *have = rgraph_node(m->g, i);
+        struct rgraph_node node = { 0 };
+        snprintf(key, sizeof(key), "node.%d", rank);
+        if (v < 0)
+            continue;
+        /* the nodes the leader has heard from since, as it added them */
+        json_t *o = have->ncores == 0 && have->ngpus == 0
+                    && store_shared_get(m->st, key, &text, &len) == 0
+                    ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        text = NULL;
+        if (o && (rgraph_node_from_json(o, &node, &err) < 0
+                  || node_fill(m, i, v, rank, &node, &err) < 0))
+            syslog(LOG_ERR, "replica: node of rank %d: %s", rank, err.text);
+        rgraph_node_release(&node);
+        json_decref(o);
+        /* offline as the leader says (no why: the leader fails the jobs) */
+        snprintf(key, sizeof(key), "%d", rank);
+        resources_set_online(m->res, v, !json_object_get(off, key), NULL);
+    }
+    json_decref(off);
+    resources_reload(m->res);
 }
 
 int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res,
@@ -345,28 +435,12 @@ int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res
         return errmsg_set(err, -ENOENT, "no node of rank %d in the instance's resources", rank);
     const struct rgraph_node *have = rgraph_node(m->g, i);
     if (have->ncores == 0 && have->ngpus == 0 && (res->ncores > 0 || res->ngpus > 0)) {
-        /* first word from this node: its vertices join the graph, after
-         * everything else, so no vertex or allocation changes number */
-        int rc = rgraph_fill_node(m->g, i, res);
-        if (rc == 0)
-            rc = rgraph_node_vertices(m->g, i, m->graph, v, err);
-        if (rc == 0)
-            rc = graph_finalize(m->graph, err);
-        if (rc == 0)
-            rc = match_graph_grown(qmgr_matcher(m->q));
+        int rc = node_fill(m, i, v, rank, res, err);
         if (rc < 0)
-            return errmsg_set(err, rc, "cannot add the resources of rank %d: %s", rank,
-                              err->text[0] ? err->text : strerror(-rc));
+            return rc;
         /* known from now on, across restarts: pending jobs that need the
          * node stay satisfiable while it is away (broker.c reads it back) */
-        json_t *o = rgraph_node_to_json(res);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        char key[32];
-        snprintf(key, sizeof(key), "node.%d", rank);
-        if (!text || store_meta_put(m->st, key, text, strlen(text)) < 0)
-            syslog(LOG_ERR, "cannot record the resources of rank %d", rank);
-        free(text);
-        json_decref(o);
+        jobmgr_share_node(m, rank);
     } else if (have->ncores != res->ncores || have->ngpus != res->ngpus) {
         syslog(LOG_WARNING, "node %s (rank %d) reports %d cores and %d gpus, the instance "
                "knew %d and %d: scheduling keeps the ones it knew", have->name, rank,
@@ -380,6 +454,7 @@ int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res
             rgraph_fill_node(m->g, i, res);
     }
     resources_set_online(m->res, v, true, NULL);
+    share_offline(m, rank, NULL);
     m->sched_needed = true;
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "common/strbuf.h"
+#include "common/vec.h"
 #include "fsd/jobmgr_private.h"
 #include "fsd/placement.h"
 
@@ -221,6 +223,29 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
 }
 
+/* A leader with followers: what job's allocation holds, for their graphs
+ * (jm_mirror_holds). */
+static void share_holds(struct jobmgr *m, struct job *job, const struct match_alloc *a)
+{
+    struct strbuf sb = STRBUF_INIT;
+    char path[1024];
+    for (int i = 0; i < a->nitems; i++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, a->items[i].v);
+        for (int h = 0; h < x->nholds; h++) {
+            const struct graph_hold *hd = &x->holds[h];
+            if (hd->job != job->id || graph_path(m->graph, a->items[i].v, path,
+                                                  sizeof(path)) < 0)
+                continue;
+            strbuf_addf(&sb, "%s %d %lld %lld %lld %d %d\n", path, hd->kind,
+                        (long long)hd->amount, (long long)hd->start, (long long)hd->end,
+                        hd->agg[0], hd->agg[1]);
+        }
+    }
+    if (sb.len && store_blob_put(m->st, job->id, 'H', sb.buf, sb.len) < 0)
+        syslog(LOG_ERR, "job %s: storing its holds: %s", job->idstr, store_errstr(m->st));
+    strbuf_release(&sb);
+}
+
 void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
 {
     struct jobmgr *m = arg;
@@ -252,7 +277,61 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
         job->R_unstored = true;   /* until its commit succeeds */
         jm_mark_dirty(m, job);   /* R_len */
     }
+    if (m->cfg.share)
+        share_holds(m, job, a);
     jm_post_event(m, job, "alloc", NULL);
     jm_apply(m, job, JOBEV_ALLOC);
+}
+
+/* The 'H' blob: "PATH KIND AMOUNT START END AGG0 AGG1" per vertex held,
+ * paths because the followers' graphs number vertices their own way. */
+#define HOLDS_MAX (16u << 20)
+
+void jm_mirror_holds(struct jobmgr *m, struct job *job, bool gone)
+{
+    bool want = !gone && (job->state == JOB_RUN || job->state == JOB_CLEANUP);
+    if (want == (job->mirror_v != NULL))
+        return;
+    if (!want) {
+        for (int i = 0; i < job->mirror_n; i++)
+            graph_hold_remove_job(m->graph, job->mirror_v[i], job->id);
+        free(job->mirror_v);
+        job->mirror_v = NULL;
+        job->mirror_n = 0;
+        return;
+    }
+    const char *data;
+    size_t len;
+    if (store_blob_get(m->st, job->id, 'H', (const void **)&data, &len) < 0 || len > HOLDS_MAX)
+        return;   /* none (yet): the leader had not shared it */
+    char *text = strndup(data, len), *save = NULL;
+    int n = 0;
+    size_t alloc = 0;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char path[1024];
+        int kind, agg0, agg1;
+        long long amount, start, end;
+        struct graph_hold h = { .job = job->id };
+        if (sscanf(line, "%1023s %d %lld %lld %lld %d %d", path, &kind, &amount, &start, &end,
+                   &agg0, &agg1) != 7 || kind < GRAPH_HOLD_S || kind > GRAPH_HOLD_P)
+            continue;
+        int v = graph_find_path(m->graph, path);
+        if (v < 0 || ((size_t)n == alloc && vec_grow(&job->mirror_v, &alloc, (size_t)n + 1,
+                                                     sizeof(int)) < 0))
+            continue;
+        h.kind = (uint8_t)kind;
+        h.amount = amount;
+        h.start = start;
+        h.end = end;
+        h.agg[0] = agg0;
+        h.agg[1] = agg1;
+        if (graph_hold_add(m->graph, v, &h) == 0)
+            job->mirror_v[n++] = v;
+    }
+    free(text);
+    job->mirror_n = n;
+    if (!job->mirror_v)     /* held nothing here: remember that it was done */
+        job->mirror_v = calloc(1, sizeof(int));
 }
 

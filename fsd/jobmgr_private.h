@@ -49,6 +49,7 @@ struct jobmgr {
     int contain_err;             /* ... and why (-errno), for status */
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
     struct resources *res;
+    json_t *offline;             /* cfg.share: the offline nodes, {"RANK": "why"} */
     uint64_t purge_from;         /* no purgeable job has a smaller seq */
     double last_purge;
 
@@ -93,6 +94,9 @@ extern const struct exec_ops jm_exec_ops;
 void jm_job_start(struct jobmgr *m, struct job *job);
 /* qmgr's allocation callback: the job gets R and goes to RUN. */
 void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a);
+/* A follower: hold on our graph what the leader's allocation of job holds
+ * (its 'H' blob) while the job runs, and let go after (or once gone). */
+void jm_mirror_holds(struct jobmgr *m, struct job *job, bool gone);
 /* len bytes of a stream could not be stored (err): say so once. */
 void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len, int err);
 

@@ -162,6 +162,7 @@ static int init_ids(struct jobmgr *m, struct errmsg *err)
  * the tree. */
 static void forget_job(struct jobmgr *m, struct job *job)
 {
+    jm_mirror_holds(m, job, true);   /* a follower's copy of its allocation */
     jm_notify(m, job, JOBMGR_GONE, 0);
     if (m->hooks && m->hooks->job_gone)
         m->hooks->job_gone(m->hooks_arg, job);
@@ -239,6 +240,7 @@ void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
     if (job) {
         replica_update(m, job, fresh);
         job_destroy(fresh);
+        jm_mirror_holds(m, job, false);
         return;
     }
     if (jm_table_insert(m, fresh) < 0) {
@@ -246,6 +248,7 @@ void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
         return;
     }
     fresh->announced = false;   /* the view publishes it to watchers */
+    jm_mirror_holds(m, fresh, false);
     jm_notify(m, fresh, JOBMGR_NEW, 0);
     if (fresh->state == JOB_INACTIVE)
         jm_notify(m, fresh, JOBMGR_STATE, 0);

@@ -76,6 +76,7 @@ struct replica {
     uint64_t *touched;      /* follower: jobs changed since the last commit */
     size_t ntouched, touched_alloc;
     bool reload_all;
+    bool shared_changed;    /* follower: the instance's shared records (the nodes) */
 
     struct barrier *barriers;
     uint64_t next_token;
@@ -465,7 +466,9 @@ static int cmp_id(const void *a, const void *b)
 static void on_applied(void *arg, const struct journal_op *op)
 {
     struct replica *r = arg;
-    if (!r->copying)
+    if (op->db == JOURNAL_SHARED)
+        r->shared_changed = true;
+    else if (!r->copying)
         touch(r, journal_key_id(op->key, op->klen));
 }
 
@@ -889,6 +892,10 @@ void replica_after_commit(struct replica *r, int rc)
         if (r->synced || r->copying)
             ask_copy(r, "the replica's commit failed");
     } else if (r->m && r->synced) {
+        /* the nodes first: the jobs' allocations are on them */
+        if (r->shared_changed || r->reload_all)
+            jobmgr_replica_shared(r->m);
+        r->shared_changed = false;
         if (r->reload_all)
             jobmgr_replica_reload(r->m);
         else {

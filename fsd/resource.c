@@ -58,7 +58,7 @@ static int save_status(struct resources *r)
     }
     char *text = rc == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
     if (rc == 0)
-        rc = text ? store_meta_put(r->st, "resource-status", text, strlen(text)) : -ENOMEM;
+        rc = text ? store_shared_put(r->st, "resource-status", text, strlen(text)) : -ENOMEM;
     if (rc < 0)
         syslog(LOG_ERR, "cannot record resource status: %s", strerror(-rc));
     else
@@ -68,20 +68,24 @@ static int save_status(struct resources *r)
     return rc;
 }
 
-/* The resource status a previous run saved, whatever its size. */
+/* The resource status a previous run saved, whatever its size: shared
+ * with every broker of the instance (releases before 0.9 kept it in meta). */
 static void load_status(struct resources *r)
 {
     size_t len = 0, got = 0;
-    int rc = store_meta_get(r->st, "resource-status", NULL, 0, &len);
-    if (rc == -ENOENT)
-        return;
-    char *buf = rc == 0 ? malloc(len + 1) : NULL;
-    if (rc == 0 && !buf)
-        rc = -ENOMEM;
-    if (rc == 0)
-        rc = store_meta_get(r->st, "resource-status", buf, len, &got);
-    if (rc == 0 && got != len)
-        rc = -EIO;   /* nothing else writes the store meanwhile */
+    char *buf = NULL;
+    int rc = store_shared_get(r->st, "resource-status", &buf, &len);
+    if (rc == -ENOENT) {
+        if ((rc = store_meta_get(r->st, "resource-status", NULL, 0, &len)) == -ENOENT)
+            return;
+        buf = rc == 0 ? malloc(len + 1) : NULL;
+        if (rc == 0 && !buf)
+            rc = -ENOMEM;
+        if (rc == 0)
+            rc = store_meta_get(r->st, "resource-status", buf, len, &got);
+        if (rc == 0 && got != len)
+            rc = -EIO;   /* nothing else writes the store meanwhile */
+    }
     if (rc < 0) {
         syslog(LOG_ERR, "cannot read the resource status of the previous run: %s; "
                "every resource starts up", strerror(-rc));
@@ -254,6 +258,14 @@ int resources_set_online(struct resources *r, int v, bool online, const char *wh
             r->down(r->arg, v, path);
     }
     return 0;
+}
+
+void resources_reload(struct resources *r)
+{
+    for (int v = 0; v < graph_nvertices(r->graph); v++)
+        if (graph_vertex(r->graph, v)->status != GRAPH_UP && resources_online(r, v))
+            set_status(r, v, GRAPH_UP);
+    load_status(r);
 }
 
 bool resources_online(const struct resources *r, int v)

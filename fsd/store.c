@@ -42,7 +42,7 @@
 
 struct store {
     MDB_env *env;
-    MDB_dbi jobs, events, output, meta;
+    MDB_dbi jobs, events, output, meta, shared;
     MDB_dbi jlog;       /* seq:8 -> a commit's journal (store_journal_log) */
     MDB_txn *wtxn;      /* open write txn, begun on the first write */
     MDB_txn *rtxn;      /* read-only handle, reset between store calls */
@@ -321,6 +321,7 @@ static int open_dbs(struct store *st)
         { "events", offsetof(struct store, events) },
         { "output", offsetof(struct store, output) },
         { "meta", offsetof(struct store, meta) },
+        { "shared", offsetof(struct store, shared) },
         { "journal", offsetof(struct store, jlog) },
     };
     MDB_txn *txn;
@@ -423,7 +424,8 @@ uint64_t store_size(const struct store *st)
 
 static int journal_db(const struct store *st, MDB_dbi dbi)
 {
-    return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->events ? JOURNAL_EVENTS : JOURNAL_OUTPUT;
+    return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->events ? JOURNAL_EVENTS
+         : dbi == st->shared ? JOURNAL_SHARED : JOURNAL_OUTPUT;
 }
 
 /* A write that cannot be journaled must not be committed either: the
@@ -577,11 +579,12 @@ int store_job_delete(struct store *st, uint64_t id)
     /* the record and its blobs (jobs), its eventlog, its output: every key
      * that starts with its id */
     MDB_dbi dbs[] = { st->jobs, st->events, st->output };
-    for (int db = 0; db < JOURNAL_NDB; db++)
+    const int ndbs = (int)(sizeof(dbs) / sizeof(dbs[0]));
+    for (int db = 0; db < ndbs; db++)
         if ((rc = delete_prefix(txn, dbs[db], k, sizeof(k), &found)) != 0)
             return write_fail(st, rc, "delete job");
     if (found && st->journaling)
-        for (int db = 0; db < JOURNAL_NDB; db++)
+        for (int db = 0; db < ndbs; db++)
             if (journal_delete_prefix(&st->journal, db, k, sizeof(k)) < 0)
                 return journal_fail(st);
     return found ? 0 : -ENOENT;
@@ -807,11 +810,37 @@ int store_meta_get(struct store *st, const char *name, void *buf, size_t size, s
     return store_error(st, rc, "get meta");
 }
 
+int store_shared_put(struct store *st, const char *name, const void *data, size_t len)
+{
+    MDB_val key;
+    if (meta_key(st, name, &key) < 0 || key.mv_size > JOURNAL_KEY_MAX)
+        return -EINVAL;
+    return put(st, st->shared, key.mv_data, key.mv_size, data, len, 0, "put shared");
+}
+
+int store_shared_get(struct store *st, const char *name, char **out, size_t *len)
+{
+    MDB_val key;
+    const void *data;
+    *out = NULL;
+    if (meta_key(st, name, &key) < 0)
+        return -EINVAL;
+    int rc = get(st, st->shared, key.mv_data, key.mv_size, &data, len, "get shared");
+    if (rc == 0 && !(*out = malloc(*len + 1)))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        memcpy(*out, data, *len);
+        (*out)[*len] = '\0';
+    }
+    return rc;
+}
+
 /* Replicas (journal.h). */
 
 static MDB_dbi journal_dbi(const struct store *st, int db)
 {
-    return db == JOURNAL_JOBS ? st->jobs : db == JOURNAL_EVENTS ? st->events : st->output;
+    return db == JOURNAL_JOBS ? st->jobs : db == JOURNAL_EVENTS ? st->events
+         : db == JOURNAL_SHARED ? st->shared : st->output;
 }
 
 int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb, void *arg)

@@ -98,6 +98,13 @@ ssize_t store_output_read(struct store *st, uint64_t id, int stream, uint64_t of
 int store_meta_put(struct store *st, const char *key, const void *data, size_t len);
 int store_meta_get(struct store *st, const char *key, void *buf, size_t size, size_t *len);
 
+/* The instance's own records every broker shows (the nodes, their status):
+ * like meta, but replicated (journal.h JOURNAL_SHARED). Names of at most 64
+ * bytes. get: a malloc'd, NUL-terminated copy in *out (free it), or
+ * -ENOENT. */
+int store_shared_put(struct store *st, const char *name, const void *data, size_t len);
+int store_shared_get(struct store *st, const char *name, char **out, size_t *len);
+
 /* Replication (fsd/journal.h, doc/overlay.md "Replication"): job records,
  * blobs, eventlogs and output, not meta, which is each broker's own.
  *

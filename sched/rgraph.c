@@ -443,6 +443,17 @@ int rgraph_name_node(struct rgraph *g, int i, const char *name, int rank)
     return 0;
 }
 
+static int by_rank(const void *a, const void *b)
+{
+    int x = ((const struct rgraph_node *)a)->rank, y = ((const struct rgraph_node *)b)->rank;
+    return x < y ? -1 : x > y;
+}
+
+void rgraph_sort_by_rank(struct rgraph *g)
+{
+    qsort(g->nodes, (size_t)g->nnodes, sizeof(*g->nodes), by_rank);
+}
+
 int rgraph_find_rank(const struct rgraph *g, int rank)
 {
     for (int i = 0; i < g->nnodes; i++)

@@ -63,6 +63,8 @@ int rgraph_add_node(struct rgraph *g, const struct rgraph_node *n);
 int rgraph_fill_node(struct rgraph *g, int i, const struct rgraph_node *n);
 /* Name node i and give it a broker rank. */
 int rgraph_name_node(struct rgraph *g, int i, const char *name, int rank);
+/* Put the nodes in rank order (indices change; call before rgraph_to_graph). */
+void rgraph_sort_by_rank(struct rgraph *g);
 /* The index of the node of that broker rank, or -ENOENT. */
 int rgraph_find_rank(const struct rgraph *g, int rank);
 /* Add node i's cores and gpus beneath vertex nv of G (then finalize G). */

@@ -124,6 +124,20 @@ static void render_vertex(struct vfs *v, int x, struct strbuf *sb)
     graph_blockers(g, x, render_hold, &c);
 }
 
+/* The vertex after i in containment pre-order (parents before children,
+ * siblings as added), or -1: the same order whatever the vertices' numbers,
+ * which differ between a leader and its followers (nodes join in any order). */
+static int preorder_next(const struct graph *g, int i)
+{
+    const struct graph_vertex *x = graph_vertex(g, i);
+    if (x->first_child >= 0)
+        return x->first_child;
+    for (; i >= 0; i = graph_vertex(g, i)->parent)
+        if (graph_vertex(g, i)->next_sibling >= 0)
+            return graph_vertex(g, i)->next_sibling;
+    return -1;
+}
+
 /* Every vertex that is held or not up, with its holds: which job, how
  * (x exclusive, s shared, p pool units), over which window; a hold that
  * starts in the future is a reservation. */
@@ -133,7 +147,7 @@ static int render_allocations(struct vfs *v, struct strbuf *sb)
     const struct match_alloc *a;
     char path[1024];
     double now = ev_now(v->loop);
-    for (int i = 0; i < graph_nvertices(g); i++) {
+    for (int i = graph_nvertices(g) > 0 ? 0 : -1; i >= 0; i = preorder_next(g, i)) {
         const struct graph_vertex *x = graph_vertex(g, i);
         if (x->nholds == 0 && x->status == GRAPH_UP)
             continue;
@@ -219,13 +233,18 @@ int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb)
     if (ino == VFS_I_RES_SUMMARY) {
         const struct qmgr *q = jobmgr_qmgr(v->m);
         struct vfs_res_totals t;
+        size_t pending = qmgr_pending(q), running = qmgr_running(q);
+        if (v->forward) {   /* a follower: the queue is the leader's */
+            pending = jobmgr_count(v->m, JOB_SCHED);
+            running = jobmgr_count(v->m, JOB_RUN) + jobmgr_count(v->m, JOB_CLEANUP);
+        }
         vfs_res_totals(v, &t);
         strbuf_addf(sb, "nodes: %lld\ncores: %lld\ncores-free: %lld\ngpus: %lld\n"
                         "gpus-free: %lld\nmemory: %llu\njobs-pending: %zu\njobs-running: %zu\n",
                     (long long)t.nodes, (long long)t.cores, (long long)t.cores_free,
                     (long long)t.gpus, (long long)t.gpus_free,
                     (unsigned long long)memory_bytes(jobmgr_graph(v->m)),
-                    qmgr_pending(q), qmgr_running(q));
+                    pending, running);
         return 0;
     }
     bool state;
