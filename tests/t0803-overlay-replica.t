@@ -92,8 +92,8 @@ like "$(tail -1 "$T/m3/queue/errors")" "ENXIO: job $nid2 runs on n0: its nested 
 echo cancel > "$T/m3/jobs/$nid2/ctl"
 like "$("$FX" -m "$T/m5" jobs -a 2>&1 | wc -l)" "^[6-9]$" "fluxfs jobs on a follower's tree lists the jobs"
 like "$("$FX" -m "$T/m5" status)" "replica: +synced at commit [0-9]+" "fluxfs status on a follower shows its replica"
-like "$("$FX" -m "$T/m5" resource list)" "rank 5 of a multi-node instance: its own node only" \
-	"fluxfs resource list on a follower says it lists its own node"
+is "$("$FX" -m "$T/m5" resource list)" "$("$FX" -m "$T/m0" resource list)" \
+	"fluxfs resource list on a follower lists the instance, as on the leader"
 
 # a follower restarted on its state: what it had is there at once, and
 # what it missed comes from its parent's recent commits, not a new copy

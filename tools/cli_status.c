@@ -386,10 +386,6 @@ int cmd_resource(int argc, char **argv)
     }
     printf("%-16s %5d %5d %5d %5d\n", "total", tc, tcf, tg, tgf);
     free(nodes);
-    int rank = fluxfs_overlay_rank(cli_mount());
-    if (rank > 0)
-        printf("(rank %d of a multi-node instance: its own node only; the leader's tree, "
-               "rank 0, lists them all)\n", rank);
     return CLI_EXIT_OK;
 }
 
