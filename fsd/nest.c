@@ -464,22 +464,19 @@ int nest_check(struct nests *ns, struct job *job, const char *name, uid_t uid,
     return slot;
 }
 
-struct nest *nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid_t gid,
-                      const char *R, struct errmsg *err)
+int nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid_t gid,
+             const char *R, struct nest **out, struct errmsg *err)
 {
     char dir[4096];
     int slot = free_slot(ns, job);
-    if (slot < 0) {
-        errmsg_set(err, slot, "job %s has %d nested instances already", job_get_idstr(job),
-                   NEST_MAX_PER_JOB);
-        return NULL;
-    }
+    if (slot < 0)
+        return errmsg_set(err, slot, "job %s has %d nested instances already",
+                          job_get_idstr(job), NEST_MAX_PER_JOB);
     struct nest *n = calloc(1, sizeof(*n));
     snprintf(dir, sizeof(dir), "%s/nested/%s/%s", ns->cfg.statedir, job_get_idstr(job), name);
     if (!n || !(n->dir = strdup(dir))) {
         free(n);
-        errmsg_set(err, -ENOMEM, "out of memory");
-        return NULL;
+        return errmsg_set(err, -ENOMEM, "out of memory");
     }
     snprintf(n->name, sizeof(n->name), "%s", name);
     n->ns = ns;
@@ -496,11 +493,13 @@ struct nest *nest_new(struct nests *ns, struct job *job, const char *name, uid_t
     n->dirfd = nestdir_make(ns->cfg.statedir, job_get_idstr(job), name, uid, gid, R, strlen(R),
                             err);
     if (n->dirfd < 0) {
+        int rc = n->dirfd;
         free(n->dir);
         free(n);
-        return NULL;
+        return rc;
     }
-    return n;
+    *out = n;
+    return 0;
 }
 
 void nest_discard(struct nest *n)
@@ -511,7 +510,6 @@ void nest_discard(struct nest *n)
     free(n);
 }
 
-/* A block of job-id generators that no child still minting with uses. */
 int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
                 nest_done_f done, void *arg, struct errmsg *err)
 {
@@ -535,11 +533,13 @@ int nest_create(struct nests *ns, struct job *job, const char *name, uid_t uid,
     if (!job_get_R(job))
         return errmsg_set(err, -EINVAL, "job %s is not running", job_get_idstr(job));
     char *R = strndup(job_get_R(job), job_get_R_size(job));
-    struct nest *n = R ? nest_new(ns, job, name, job_get_uid(job), job_get_gid(job), R, err)
-                       : NULL;
+    if (!R)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    struct nest *n = NULL;
+    int made = nest_new(ns, job, name, job_get_uid(job), job_get_gid(job), R, &n, err);
     free(R);
-    if (!n)
-        return R ? -EIO : errmsg_set(err, -ENOMEM, "out of memory");
+    if (made < 0)
+        return made;
     n->gens = gens;
     if (rc == -ENOSPC)
         n->gen_req = ++ns->nreq;

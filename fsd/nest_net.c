@@ -634,10 +634,10 @@ static void part_start(struct nests *ns, uint64_t id, const char *name, json_t *
     else if (csize < 1 || crank < 0 || crank >= csize || !json_is_object(R)
              || !(Rtext = json_dumps(R, JSON_COMPACT)))
         rc = errmsg_set(&err, -EPROTO, "a malformed nest.start");
-    else if (!(n = nest_new(ns, job, name, (uid_t)json_integer_value(json_object_get(msg, "uid")),
-                            (gid_t)json_integer_value(json_object_get(msg, "gid")), Rtext,
-                            &err)))
-        rc = -1;
+    else if ((rc = nest_new(ns, job, name, (uid_t)json_integer_value(json_object_get(msg, "uid")),
+                            (gid_t)json_integer_value(json_object_get(msg, "gid")), Rtext, &n,
+                            &err)) < 0)
+        n = NULL;
     else {
         n->part = true;
         n->crank = crank;
@@ -792,7 +792,7 @@ static void leader_request(struct nests *ns, int from, const char *type, uint64_
         rc = nest_net_create(ns, job, name, uid, NULL, NULL, from, token, &err);
     else if ((rc = nest_net_remove(ns, job, name, uid, json_is_true(json_object_get(msg, "force")),
                                    NULL, NULL, from, token, &err)) > 0)
-        rc = nest_remove(ns, job, name, uid, false, NULL, NULL, &err) < 0 ? -1 : 0;
+        rc = errmsg_set(&err, -ENOENT, "no nested instance '%s' on the job's nodes", name);
     if (rc < 0)
         net_send(ns, from, "nest.reply", json_pack("{s:I s:i s:s}", "token", (json_int_t)token,
                  "rc", err.text[0] ? rc : -EIO, "why", err.text));

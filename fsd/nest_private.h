@@ -126,11 +126,11 @@ int nest_check(struct nests *ns, struct job *job, const char *name, uid_t uid,
                struct errmsg *err);
 /* rmdir's checks on n: 0 or -errno with err. */
 int nest_remove_check(struct nest *n, uid_t uid, bool force, struct errmsg *err);
-/* A nest of job's run by uid:gid, its directory made with R (a free slot;
- * not in the list yet), or NULL with err. nest_discard() frees one that
- * never ran. */
-struct nest *nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid_t gid,
-                      const char *R, struct errmsg *err);
+/* *out: a nest of job's run by uid:gid, its directory made with R (a free
+ * slot; not in the list yet). 0, or -errno with err. nest_discard() frees
+ * one that never ran. */
+int nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid_t gid,
+             const char *R, struct nest **out, struct errmsg *err);
 void nest_discard(struct nest *n);
 /* Start n's daemon: a child, or (archive) the history broker of one. */
 int nest_spawn(struct nest *n, bool archive, struct errmsg *err);
