@@ -188,7 +188,7 @@ _cleanup() {
 	done
 	# a sanitizer build (scripts/test.sh --sanitize) reports into the logs
 	local san
-	san=$(cat "$DAEMON_LOG" $(find "$T" -name fluxfsd.log 2>/dev/null) 2>/dev/null |
+	san=$(cat "$DAEMON_LOG" $(find "$T" \( -name fluxfsd.log -o -path '*/nested/*/log' \) 2>/dev/null) 2>/dev/null |
 		grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' | head -40)
 	if [ -n "$san" ]; then
 		echo "not ok - the daemon reported sanitizer errors"
