@@ -350,17 +350,19 @@ static void coord_msg(struct nest *n, int from, const char *type, json_t *msg)
         json_t *tls = json_object_get(msg, "tls");
         if ((*f & COORD_URL) || n->state != NEST_STARTING)
             return;
-        if (crank == 0 ? !json_is_object(tls) || c->tls : !bind || !conn)
+        bool need_tls = !n->ns->net_bs->insecure;
+        if (crank == 0 ? need_tls && !json_is_object(tls) : !bind || !conn)
             return;
-        if (crank == 0)
+        if (crank == 0 && need_tls)
             c->tls = json_incref(tls);
         else if (!(c->binds[crank] = strdup(bind)) || !(c->connects[crank] = strdup(conn))) {
             coord_fail(n, "out of memory");
             return;
         }
         *f |= COORD_URL;
-        /* over TLS the child's leader's credentials are needed too */
-        if (++c->nurl == n->csize - (n->ns->net_bs->insecure ? 1 : 0))
+        /* every broker waits for the list (so each can be told), and over
+         * TLS the child's leader's credentials go with it */
+        if (++c->nurl == n->csize)
             send_peers(n);
     } else if (!strcmp(type, "nest.ready")) {
         if (*f & COORD_READY)
@@ -578,10 +580,12 @@ void nest_part_msg(struct nest *n, const char *type, json_t *msg)
         char conn[600];
         json_t *tls = json_object_get(msg, "tls");
         if (n->crank == 0) {
-            /* the child's leader listens for nobody, but over TLS it made
-             * the credentials the others need */
-            if (json_is_object(tls) && n->state == NEST_STARTING)
-                report(n, "nest.url", json_pack("{s:O}", "tls", tls));
+            /* the child's leader listens for nobody, but it is waiting for
+             * the list now (and over TLS it made the credentials the
+             * others need) */
+            if (n->state == NEST_STARTING)
+                report(n, "nest.url", json_is_object(tls) ? json_pack("{s:O}", "tls", tls)
+                                                          : NULL);
             return;
         }
         if (n->state != NEST_STARTING || !url || strlen(url) > 500
