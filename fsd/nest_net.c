@@ -353,8 +353,8 @@ static void coord_msg(struct nest *n, int from, const char *type, json_t *msg)
         bool need_tls = !n->ns->net_bs->insecure;
         if (crank == 0 ? need_tls && !json_is_object(tls) : !bind || !conn)
             return;
-        if (crank == 0 && need_tls)
-            c->tls = json_incref(tls);
+        if (crank == 0)
+            c->tls = need_tls ? json_incref(tls) : NULL;
         else if (!(c->binds[crank] = strdup(bind)) || !(c->connects[crank] = strdup(conn))) {
             coord_fail(n, "out of memory");
             return;
