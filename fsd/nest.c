@@ -418,7 +418,7 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
 
 /* ---- requests ---- */
 
-static bool valid_name(const char *s)
+bool nest_valid_name(const char *s)
 {
     size_t len = strlen(s);
     if (len == 0 || len > NEST_NAME_MAX || s[0] == '.')
@@ -447,7 +447,7 @@ int nest_check(struct nests *ns, struct job *job, const char *name, uid_t uid,
 {
     if (ns->shutdown)
         return errmsg_set(err, -ESHUTDOWN, "the instance is shutting down");
-    if (!valid_name(name))
+    if (!nest_valid_name(name))
         return errmsg_set(err, -EINVAL, "'%s': a nested instance name is letters, digits, "
                           "'-', '_' or '.' (not first), at most %d", name, NEST_NAME_MAX);
     if (uid != job_get_uid(job) && uid != 0)

@@ -818,7 +818,7 @@ void nests_net_recv(struct nests *ns, int from, const char *type, json_t *msg)
         }
         return;
     }
-    if (!name || strlen(name) > NEST_NAME_MAX) {
+    if (!name || !nest_valid_name(name)) {   /* it names a directory */
         syslog(LOG_WARNING, "nested instances: dropped a malformed %s from rank %d", type, from);
         return;
     }

@@ -120,6 +120,9 @@ void nest_answer(struct nest *n, int rc, const char *reason);
 int nest_start_child(struct nest *n, struct errmsg *err);
 
 /* nest.c, for nest_net.c */
+/* Letters, digits, '-', '_', '.' (not first), at most NEST_NAME_MAX: a
+ * name that is safe in a path. */
+bool nest_valid_name(const char *name);
 /* mkdir's checks (name, owner, job running, not there yet): a free slot, or
  * -errno with err. */
 int nest_check(struct nests *ns, struct job *job, const char *name, uid_t uid,
