@@ -18,6 +18,9 @@
 #define CLUSTER_ENDED 1024
 /* Largest output chunk per message; bigger chunks are split. */
 #define CX_OUTPUT_CHUNK (256u << 10)
+/* Children one broker fans out to: the bootstrap's (fanout at most 1024)
+ * and the ones it adopted. */
+#define CLUSTER_KIDS_MAX 4096
 
 /* A job of the leader's, by the nodes it runs on. */
 struct cxjob {
@@ -30,6 +33,7 @@ struct cxjob {
     int pending;
     int status;                 /* largest so far */
     bool multi;                 /* spans brokers: node events */
+    bool terminating;           /* told to end (a node (re)joining then ends it too) */
     struct cxjob *next;
 };
 
@@ -171,10 +175,11 @@ static json_t *task_json(const struct exec_task *t)
 static void fan_out(struct cluster *c, json_t *msg, json_t *parts,
                     void (*failed)(void *arg, int rank, int rc), void *arg)
 {
-    int me = c->cfg.rank, nkids = 0;
-    int first = bootstrap_first_child(c->cfg.bs, me, &nkids);
+    int me = c->cfg.rank, kids[CLUSTER_KIDS_MAX];
+    /* our children, adopted ones too (a lost child's: overlay.h) */
+    int nkids = overlay_kids(c->ov, kids, CLUSTER_KIDS_MAX);
     for (int k = 0; k < nkids; k++) {
-        int kid = first + k;
+        int kid = kids[k];
         json_t *sub = json_object(), *v;
         const char *key;
         json_object_foreach(parts, key, v) {
@@ -182,7 +187,7 @@ static void fan_out(struct cluster *c, json_t *msg, json_t *parts,
             long r = strtol(key, &end, 10);
             if (*end || r < 0 || r >= c->cfg.bs->size || r == me)
                 continue;
-            if (bootstrap_next_hop(c->cfg.bs, me, (int)r) == kid)
+            if (overlay_next_hop(c->ov, (int)r) == kid)
                 json_object_set(sub, key, v);
         }
         if (!sub || json_object_size(sub) == 0) {
@@ -402,6 +407,9 @@ static int cx_signal(void *impl, uint64_t id, int sig)
 static int cx_terminate(void *impl, uint64_t id, double grace)
 {
     struct cx *x = impl;
+    struct cxjob *j = *cx_slot(x, id);
+    if (j)
+        j->terminating = true;
     int lrc = executor_terminate(x->local, id, grace);
     int rrc = cx_tell(x, id, "exec.terminate", "grace", json_real(grace));
     return lrc == 0 || rrc == 0 ? 0 : -ENOENT;
@@ -1063,14 +1071,16 @@ static void apply_join(struct cluster *c, int rank, json_t *info)
 }
 
 /* A node (re)joined: tell it which of its jobs still run, so that it ends
- * what it kept running for jobs that failed while it was away. */
+ * what it kept running for jobs that failed while it was away, or that were
+ * told to end while no route led to it (its parent was lost, and it was
+ * being adopted: overlay.h). */
 static void send_sync(struct cluster *c, int rank)
 {
     json_t *ids = json_array();
     for (int b = 0; c->cx && ids && b < CX_BUCKETS; b++)
         for (struct cxjob *j = c->cx->jobs[b]; j; j = j->next)
             for (int i = 0; i < j->nranks; i++)
-                if (j->ranks[i] == rank && !j->done[i])
+                if (j->ranks[i] == rank && !j->done[i] && !j->terminating)
                     json_array_append_new(ids, json_integer((json_int_t)j->id));
     json_t *msg = ids ? json_pack("{s:s s:o}", "type", "exec.sync", "ids", ids) : NULL;
     if (msg)
@@ -1091,18 +1101,27 @@ static void on_peer(void *arg, int rank, enum overlay_state st, json_t *info, co
         }
         return;
     }
-    if (c->cx)
-        cx_rank_lost(c->cx, rank);
+    /* the exception first (node-failure), then the lost parts end */
     if (c->m)
         jobmgr_node_offline(c->m, rank, why ? why : overlay_state_name(st));
+    if (c->cx)
+        cx_rank_lost(c->cx, rank);
 }
 
 /* Follower: the link to our parent went down (or came back): whatever the
  * leader had not answered will not be answered. */
+/* A lost child's child joined us: we feed its replica too. */
+static void on_adopted(void *arg, int rank)
+{
+    struct cluster *c = arg;
+    if (replica_add_kid(c->repl, rank) < 0)
+        syslog(LOG_ERR, "cluster: cannot serve adopted rank %d: out of memory", rank);
+}
+
 static void on_parent(void *arg, bool up)
 {
     struct cluster *c = arg;
-    replica_parent(c->repl, up);
+    replica_parent(c->repl, up, overlay_parent_rank(c->ov));
     if (!up)
         fwd_fail_all(c, -ECONNRESET, "lost the link to the leader before its answer: the job "
                      "may have been accepted there (look in jobs/ on its tree)");
@@ -1165,7 +1184,7 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
         goto error;
     }
     static const struct overlay_ops ops = { .recv = on_recv, .peer = on_peer,
-                                            .parent = on_parent };
+                                            .parent = on_parent, .adopted = on_adopted };
     if (!(c->ov = overlay_create(loop, cfg->bs, cfg->rank, info, &ops, c, err)))
         goto error;
     json_decref(info);

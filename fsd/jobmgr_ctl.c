@@ -273,7 +273,7 @@ int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, s
  * "resource" and are terminated: their node is gone. Every job using
  * something beneath v holds v itself (shared at least); one holding an
  * ancestor whole (a node under lonodex) has v too. */
-static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
+static void fail_jobs_beneath(struct jobmgr *m, int v, const char *type, const char *what)
 {
     for (int u = v; u >= 0; u = graph_vertex(m->graph, u)->parent) {
         const struct graph_vertex *x = graph_vertex(m->graph, u);
@@ -283,18 +283,24 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *what)
                 continue;
             if (!job || job->state != JOB_RUN || job->canceling)
                 continue;
-            jm_job_terminate(m, job, "resource", m->owner, what, RESULT_FAILED);
+            jm_job_terminate(m, job, type, m->owner, what, RESULT_FAILED);
         }
     }
 }
 
 /* A vertex went down: the jobs on it fail. */
-void jm_on_resource_down(void *arg, int v, const char *path)
+void jm_on_resource_down(void *arg, int v, const char *path, const char *lost)
 {
     struct jobmgr *m = arg;
     char what[1100];
-    snprintf(what, sizeof(what), "resource %s went down", path);
-    fail_jobs_beneath(m, v, what);
+    /* a lost broker's node is Flux's "node-failure"; an operator's down a
+     * "resource" exception */
+    if (lost)
+        snprintf(what, sizeof(what), "node %s was lost: %s", graph_vertex(m->graph, v)->name,
+                 lost);
+    else
+        snprintf(what, sizeof(what), "resource %s went down", path);
+    fail_jobs_beneath(m, v, lost ? "node-failure" : "resource", what);
     m->sched_needed = true;
 }
 

@@ -102,7 +102,7 @@ void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len,
 
 /* jobmgr_ctl.c */
 /* resources/ctl took vertex v down: the jobs on it fail. */
-void jm_on_resource_down(void *arg, int v, const char *path);
+void jm_on_resource_down(void *arg, int v, const char *path, const char *lost);
 
 /* jobmgr_recover.c */
 /* Load every job of the store, set up IDs after the largest, recover. */

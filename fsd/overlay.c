@@ -32,6 +32,12 @@ struct edge {
     double heard;               /* the last message from the peer */
     double rtt;                 /* kid: the last heartbeat's round trip, s (-1: none) */
     double hello_wait;          /* kid: how long an unanswered hello waits (backs off) */
+    bool adopted;               /* kid: a lost child's child, dialed by us (re-parenting) */
+    double adopt_at;            /* ... when; it has hb_timeout to join */
+    bool given_up;              /* ... it did not: its own children are ours to adopt */
+    double retry_at;            /* kid: refused, dialed again then (0: dialing) */
+    double backoff;             /* ... and the wait after the next refusal */
+    bool silent;                /* kid: lost to its heartbeats, its connection up */
 };
 
 struct overlay {
@@ -45,6 +51,8 @@ struct overlay {
     struct edge parent;         /* rank > 0: our listener */
     struct edge *kids;
     int nkids, first_kid;
+    struct edge **adopted;      /* children of our lost children, ours now */
+    int nadopted;
     json_t **joins;             /* by rank: a join we passed up (our subtree) */
     enum overlay_state *state;  /* leader: by rank */
     char **why;                 /* leader: by rank, the last reason */
@@ -101,7 +109,60 @@ static bool below(const struct overlay *ov, int r, int top)
 static struct edge *kid_edge(struct overlay *ov, int rank)
 {
     int i = rank - ov->first_kid;
-    return i >= 0 && i < ov->nkids ? &ov->kids[i] : NULL;
+    if (i >= 0 && i < ov->nkids)
+        return &ov->kids[i];
+    for (i = 0; i < ov->nadopted; i++)
+        if (ov->adopted[i]->rank == rank)
+            return ov->adopted[i];
+    return NULL;
+}
+
+/* Our children: the bootstrap's, then the ones we adopted. */
+static int kid_count(const struct overlay *ov)
+{
+    return ov->nkids + ov->nadopted;
+}
+
+static struct edge *kid_at(struct overlay *ov, int i)
+{
+    return i < ov->nkids ? &ov->kids[i] : ov->adopted[i - ov->nkids];
+}
+
+/* The next hop from us towards `to`: an adopted child whose subtree holds
+ * it (the deepest, if one of ours was adopted below another), else the
+ * bootstrap tree's. */
+static int next_hop(const struct overlay *ov, int to)
+{
+    int best = -1, depth = -1;
+    for (int i = 0; i < ov->nadopted; i++) {
+        const struct edge *a = ov->adopted[i];
+        if (a->alive && below(ov, to, a->rank) && bootstrap_depth(ov->bs, a->rank) > depth) {
+            best = a->rank;
+            depth = bootstrap_depth(ov->bs, a->rank);
+        }
+    }
+    return best >= 0 ? best : bootstrap_next_hop(ov->bs, ov->rank, to);
+}
+
+int overlay_next_hop(const struct overlay *ov, int to)
+{
+    return to == ov->rank ? -1 : next_hop(ov, to);
+}
+
+int overlay_kids(const struct overlay *ov, int *ranks, int max)
+{
+    int n = 0;
+    for (int i = 0; i < kid_count(ov) && n < max; i++) {
+        const struct edge *e = kid_at((struct overlay *)ov, i);
+        if (!e->adopted || e->alive)
+            ranks[n++] = e->rank;
+    }
+    return n;
+}
+
+int overlay_parent_rank(const struct overlay *ov)
+{
+    return ov->rank == 0 ? -1 : ov->parent.rank;
 }
 
 static int edge_send(struct edge *e, json_t *msg)
@@ -136,7 +197,7 @@ static void on_kid_up(void *arg);
 /* Send msg on towards "to" (it is not for us). */
 static int forward(struct overlay *ov, int to, json_t *msg)
 {
-    int hop = bootstrap_next_hop(ov->bs, ov->rank, to);
+    int hop = next_hop(ov, to);
     if (hop < 0)
         return -EINVAL;
     bool up = hop == bootstrap_parent(ov->bs, ov->rank);
@@ -178,7 +239,45 @@ static void send_joins(struct overlay *ov)
             forward(ov, 0, ov->joins[r]);
 }
 
-/* Ranks in the subtree of top that we knew were up: lost with their link. */
+static void on_kid_up(void *arg);
+static void on_kid_down(void *arg);
+static void on_edge_msg(void *arg, json_t *msg);
+
+/* Re-parenting (doc/overlay.md "Losing a broker"): the children of a lost
+ * child of ours are dialed by us; each accepts any parent that says a
+ * valid hello, and its subtree rejoins through us, untouched. */
+static void adopt_children(struct overlay *ov, int lost)
+{
+    int n, first = bootstrap_first_child(ov->bs, lost, &n);
+    for (int c = first; c < first + n; c++) {
+        struct errmsg err = {""};
+        if (kid_edge(ov, c))
+            continue;   /* ours already */
+        struct edge *e = calloc(1, sizeof(*e)), **a;
+        if (!e || !(a = realloc(ov->adopted, (size_t)(ov->nadopted + 1) * sizeof(*a)))) {
+            free(e);
+            syslog(LOG_ERR, "overlay: cannot adopt rank %d: out of memory", c);
+            continue;
+        }
+        ov->adopted = a;
+        e->ov = ov;
+        e->rank = c;
+        e->adopted = true;
+        e->adopt_at = e->progress = ev_now(ov->loop);
+        e->rtt = -1;
+        e->hello_wait = OVERLAY_HELLO_WAIT;
+        e->l = link_dial_url(ov->loop, ov->bs->brokers[c].connect, &ov->tls, on_edge_msg,
+                             on_kid_down, e, &err);
+        if (e->l)
+            link_set_on_up(e->l, on_kid_up);
+        else
+            syslog(LOG_ERR, "overlay: rank %d: %s", c, err.text);
+        ov->adopted[ov->nadopted++] = e;
+        syslog(LOG_INFO, "overlay: adopting rank %d, a child of lost rank %d", c, lost);
+    }
+}
+
+/* Ranks in the subtree of top that we knew were up: lost with it. */
 static void subtree_lost(struct overlay *ov, int top, const char *why)
 {
     json_t *ranks = json_array();
@@ -196,6 +295,22 @@ static void subtree_lost(struct overlay *ov, int top, const char *why)
         overlay_send(ov, 0, msg);
     json_decref(msg);
     json_decref(ranks);
+}
+
+/* A child of ours is gone: its connection closed (it died, or the network
+ * dropped it). It alone is lost; its children we adopt. (A child silent
+ * with its connection up, a stopped process, still holds its children's
+ * one connection: its whole subtree is lost then, subtree_lost.) */
+static void kid_gone(struct overlay *ov, struct edge *e, const char *why)
+{
+    e->alive = false;
+    json_decref(ov->joins[e->rank]);
+    ov->joins[e->rank] = NULL;
+    json_t *msg = json_pack("{s:s s:[i] s:s}", "type", "lost", "ranks", e->rank, "why", why);
+    if (msg)
+        overlay_send(ov, 0, msg);
+    json_decref(msg);
+    adopt_children(ov, e->rank);
 }
 
 /* The leader hears of joins and losses. */
@@ -287,9 +402,17 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
             return;
         }
         if (r == via->rank) {
+            bool was = via->alive;
             via->hello_at = 0;
             via->alive = true;
+            via->silent = false;
+            via->backoff = 0;
             via->hello_wait = OVERLAY_HELLO_WAIT;
+            if (via->adopted && !was) {
+                syslog(LOG_INFO, "overlay: rank %d joined us (adopted)", via->rank);
+                if (ov->ops.adopted)
+                    ov->ops.adopted(ov->arg, via->rank);
+            }
         }
     }
     /* heartbeats are one hop, between a parent and a child */
@@ -380,7 +503,7 @@ static void on_kid_up(void *arg)
     json_t *hello = json_pack("{s:s s:i s:s s:i s:i s:i}", "type", "hello", "v", OVERLAY_VERSION,
                               "name", ov->bs->name, "you", e->rank, "from", ov->rank, "to",
                               e->rank);
-    if (hello && edge_send(e, hello) < 0)
+    if (hello && edge_send(e, hello) < 0 && !e->adopted)
         syslog(LOG_WARNING, "overlay: cannot greet rank %d", e->rank);
     e->hello_at = ev_now(ov->loop);
     json_decref(hello);
@@ -389,12 +512,26 @@ static void on_kid_up(void *arg)
 static void on_kid_down(void *arg)
 {
     struct edge *e = arg;
-    if (!e->alive && !e->hello_at)
-        return;   /* already reported lost (heartbeats), or never joined */
-    e->alive = false;
+    struct overlay *ov = e->ov;
     char why[96];
-    snprintf(why, sizeof(why), "its link to rank %d went down", e->ov->rank);
-    subtree_lost(e->ov, e->rank, why);
+    snprintf(why, sizeof(why), "its link to rank %d went down", ov->rank);
+    if (e->alive || e->silent) {
+        /* gone (a stopped child lost to its heartbeats is now gone too):
+         * its children are ours to adopt */
+        e->silent = false;
+        kid_gone(ov, e, why);
+        return;
+    }
+    if (!e->hello_at)
+        return;   /* never greeted on this connection */
+    /* refused before it joined: it has another parent (pair0 takes one
+     * peer: it was adopted, or we came too late to adopt it). nng would
+     * dial again at once, hundreds of times a second: wait instead */
+    e->hello_at = 0;
+    e->backoff = e->backoff ? (e->backoff * 2 < 30 ? e->backoff * 2 : 30) : 1;
+    e->retry_at = ev_now(ov->loop) + e->backoff;
+    link_destroy(e->l);
+    e->l = NULL;
 }
 
 static void send_joins(struct overlay *ov);
@@ -420,13 +557,10 @@ static void on_parent_down(void *arg)
     }
 }
 
-static void on_kid_down(void *arg);
-static void on_edge_msg(void *arg, json_t *msg);
-
-static void redial(struct overlay *ov, struct edge *e)
+static void redial(struct overlay *ov, struct edge *e, bool quiet)
 {
     struct errmsg err = {""};
-    if (!e->hello_at && !e->alive)
+    if (!quiet && !e->hello_at && !e->alive)
         syslog(LOG_INFO, "overlay: rank %d at %s: no connection and no answer for %.0f s: "
                "dialing again", e->rank, ov->bs->brokers[e->rank].connect, OVERLAY_DIAL_STALL);
     e->hello_at = 0;
@@ -456,15 +590,30 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
     if (ov->last_beat && now - ov->last_beat > 2 * ov->bs->hb_period) {
         syslog(LOG_WARNING, "overlay: this broker did not run for %.1f s: peers get a grace "
                "period", now - ov->last_beat - ov->bs->hb_period);
-        for (int i = 0; i < ov->nkids; i++)
-            if (ov->kids[i].heard < now - ov->bs->hb_period)
-                ov->kids[i].heard = now - ov->bs->hb_period;
+        for (int i = 0; i < kid_count(ov); i++)
+            if (kid_at(ov, i)->heard < now - ov->bs->hb_period)
+                kid_at(ov, i)->heard = now - ov->bs->hb_period;
         if (ov->parent.heard < now - ov->bs->hb_period)
             ov->parent.heard = now - ov->bs->hb_period;
     }
     ov->last_beat = now;
-    for (int i = 0; i < ov->nkids; i++) {
-        struct edge *e = &ov->kids[i];
+    for (int i = 0; i < kid_count(ov); i++) {
+        struct edge *e = kid_at(ov, i);
+        /* an adopted child that does not join in time is lost too: its
+         * children are ours to adopt in turn */
+        if (e->adopted && !e->alive && !e->given_up && now - e->adopt_at > timeout) {
+            char why[128];
+            e->given_up = true;
+            snprintf(why, sizeof(why), "its parent was lost and it did not join rank %d in "
+                     "%.1f s", ov->rank, timeout);
+            syslog(LOG_WARNING, "overlay: rank %d: %s", e->rank, why);
+            /* dialed no more: it may still hang on a parent that is only
+             * stopped (pair0 takes one peer), which greets it again later */
+            link_destroy(e->l);
+            e->l = NULL;
+            kid_gone(ov, e, why);
+            continue;
+        }
         if (!e->alive || !e->l)
             continue;
         if (now - e->heard > timeout) {
@@ -472,6 +621,7 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
             snprintf(why, sizeof(why), "no answer to heartbeats for %.1f s", now - e->heard);
             syslog(LOG_WARNING, "overlay: rank %d: %s: lost", e->rank, why);
             e->alive = false;
+            e->silent = true;
             subtree_lost(ov, e->rank, why);
             /* hello again: a stopped child answers once it runs again; one
              * that is gone stays silent and is dialed again (diagnose) */
@@ -522,8 +672,13 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
     struct overlay *ov = arg;
     char buf[256];
     (void)id;
-    for (int i = 0; i < ov->nkids; i++) {
-        struct edge *e = &ov->kids[i];
+    for (int i = 0; i < kid_count(ov); i++) {
+        struct edge *e = kid_at(ov, i);
+        if (!e->l && e->retry_at && ev_now(loop) >= e->retry_at) {
+            e->retry_at = 0;   /* refused before: try again */
+            redial(ov, e, true);
+            continue;
+        }
         if (e->l && link_connected(e->l)) {
             e->progress = ev_now(loop);
             /* nng 1.5.2's pair0 can leave a connection half open (we write,
@@ -534,7 +689,7 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
                 /* each dial again costs up to LINK_CLOSE_WAIT of the loop
                  * (link_destroy): back off for a peer that stays silent */
                 e->hello_wait = e->hello_wait * 2 < 60 ? e->hello_wait * 2 : 60;
-                redial(ov, e);
+                redial(ov, e, false);
             }
             continue;
         }
@@ -542,7 +697,7 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
             /* nng 1.5.2's dialer can stall for good in a TLS handshake the
              * peer refused: neither connected nor failing; dial afresh */
             if (ev_now(loop) - e->progress > OVERLAY_DIAL_STALL)
-                redial(ov, e);
+                redial(ov, e, false);
             continue;
         }
         e->progress = ev_now(loop);
@@ -587,6 +742,11 @@ void overlay_destroy(struct overlay *ov)
         ev_timer_cancel(ov->loop, ov->hb_timer);
     for (int i = 0; i < ov->nkids; i++)
         link_destroy(ov->kids[i].l);
+    for (int i = 0; i < ov->nadopted; i++) {
+        link_destroy(ov->adopted[i]->l);
+        free(ov->adopted[i]);
+    }
+    free(ov->adopted);
     link_destroy(ov->parent.l);
     for (int r = 0; ov->joins && r < ov->bs->size; r++)
         json_decref(ov->joins[r]);
@@ -676,14 +836,13 @@ error:
 
 json_t *overlay_status(const struct overlay *ov)
 {
-    int count;
-    int first = bootstrap_first_child(ov->bs, ov->rank, &count);
     json_t *kids = json_array();
-    for (int i = 0; kids && i < count; i++)
-        json_array_append_new(kids, json_integer(first + i));
+    for (int i = 0; kids && i < kid_count(ov); i++)
+        if (!kid_at((struct overlay *)ov, i)->adopted || kid_at((struct overlay *)ov, i)->alive)
+            json_array_append_new(kids, json_integer(kid_at((struct overlay *)ov, i)->rank));
     json_t *o = json_pack("{s:i s:i s:i s:s s:i s:o s:s}", "rank", ov->rank, "size",
                           ov->bs->size, "fanout", ov->bs->fanout, "name", ov->bs->name,
-                          "parent", bootstrap_parent(ov->bs, ov->rank), "children",
+                          "parent", overlay_parent_rank(ov), "children",
                           kids ? kids : json_array(), "state",
                           overlay_joined(ov) ? "up" : "joining");
     if (o && ov->rank > 0 && ov->parent.joined && ov->root_rtt > 0)

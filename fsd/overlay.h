@@ -22,6 +22,12 @@
  * losses ("lost": a link to a child went down, with every rank below it).
  * A broker that re-joins re-sends the joins of the ranks below it.
  *
+ * Re-parenting: a child of ours that is lost is reported alone; we dial
+ * its children and adopt them (they accept any parent with a valid hello),
+ * so its subtree rejoins through us with its nodes and jobs untouched. An
+ * adopted child that does not join within hb_timeout is lost in turn, and
+ * its children adopted. Routes prefer adopted children (overlay_next_hop).
+ *
  * Heartbeats: every bootstrap hb_period a parent beats to each child that
  * joined; a child that answers nothing for hb_timeout is lost (even with
  * its connection up: a stopped process, a partition) and greeted again; a
@@ -54,6 +60,8 @@ struct overlay_ops {
     void (*peer)(void *arg, int rank, enum overlay_state st, json_t *info, const char *why);
     /* Followers: our link to the parent came up (true) or went down. */
     void (*parent)(void *arg, bool up);
+    /* A child of a lost child of ours joined us (re-parenting): ours now. */
+    void (*adopted)(void *arg, int rank);
 };
 
 /* Start rank's part of the tree: listen for a parent (rank > 0) and dial
@@ -72,6 +80,14 @@ int overlay_size(const struct overlay *ov);
  * errors (-EAGAIN when the hop's queue is full). */
 int overlay_send(struct overlay *ov, int to, json_t *msg);
 
+/* The next hop from us towards rank `to` (-1 for ourselves): a child of
+ * ours, adopted ones included, or our parent. */
+int overlay_next_hop(const struct overlay *ov, int to);
+/* Our children (the bootstrap's, and the adopted ones that joined), up to
+ * max of them into ranks: their number. */
+int overlay_kids(const struct overlay *ov, int *ranks, int max);
+/* The rank of the parent that last said hello to us (-1 on the leader). */
+int overlay_parent_rank(const struct overlay *ov);
 /* Whether our parent link is up and has accepted us (followers), or true
  * on the leader. */
 bool overlay_joined(const struct overlay *ov);

@@ -56,7 +56,9 @@ struct ring_entry {
 struct replica {
     struct ev_loop *loop;
     struct replica_config cfg;
-    struct kid *kids;
+    struct kid *kids;       /* the bootstrap's children, then adopted ones */
+    int nkids;
+    int parent;             /* follower: the rank our parent link is to now */
     struct jobmgr *m;
 
     uint64_t gen, seq;      /* our position */
@@ -159,8 +161,23 @@ static int send_to(struct replica *r, int rank, json_t *msg)
 
 static struct kid *kid_of(struct replica *r, int rank)
 {
-    int i = rank - r->cfg.first_child;
-    return i >= 0 && i < r->cfg.nchildren ? &r->kids[i] : NULL;
+    for (int i = 0; i < r->nkids; i++)
+        if (r->kids[i].rank == rank)
+            return &r->kids[i];
+    return NULL;
+}
+
+int replica_add_kid(struct replica *r, int rank)
+{
+    if (!r || kid_of(r, rank))
+        return 0;
+    struct kid *k = realloc(r->kids, (size_t)(r->nkids + 1) * sizeof(*k));
+    if (!k)
+        return -ENOMEM;
+    r->kids = k;
+    memset(&r->kids[r->nkids], 0, sizeof(*k));
+    r->kids[r->nkids++].rank = rank;   /* KID_NONE until it says repl.sync */
+    return 0;
 }
 
 /* A send to a child failed: not connected, it asks again when it is; a
@@ -182,7 +199,7 @@ static bool kid_wants(const struct kid *k, const char *kind)
  * copies, "" control: live children only). */
 static void send_kids(struct replica *r, const char *kind, json_t *msg)
 {
-    for (int i = 0; i < r->cfg.nchildren; i++) {
+    for (int i = 0; i < r->nkids; i++) {
         struct kid *k = &r->kids[i];
         if (!kid_wants(k, *kind ? kind : "d"))
             continue;
@@ -331,7 +348,7 @@ static void kid_copy_begin(struct replica *r, struct kid *k)
  * nothing uncommitted in the store (a copy holds committed data only). */
 static void pump(struct replica *r)
 {
-    for (int i = 0; i < r->cfg.nchildren; i++) {
+    for (int i = 0; i < r->nkids; i++) {
         struct kid *k = &r->kids[i];
         while (k->st == KID_COPY && k->inflight < REPLICA_WINDOW) {
             strbuf_reset(&r->out);
@@ -405,7 +422,7 @@ static void serve_waiting(struct replica *r)
 {
     if (!serving(r))
         return;
-    for (int i = 0; i < r->cfg.nchildren; i++) {
+    for (int i = 0; i < r->nkids; i++) {
         if (r->kids[i].st == KID_WAIT)
             kid_serve(r, &r->kids[i]);
         else if (r->kids[i].st == KID_STALE)
@@ -422,7 +439,7 @@ static void on_tick(struct ev_loop *loop, uint64_t id, void *arg)
     struct replica *r = arg;
     double now = ev_now(loop);
     (void)id;
-    for (int i = 0; i < r->cfg.nchildren; i++) {
+    for (int i = 0; i < r->nkids; i++) {
         struct kid *k = &r->kids[i];
         if (k->st == KID_COPY && k->inflight > 0 && now - k->last_ack > REPLICA_ACK_WAIT) {
             syslog(LOG_WARNING, "replica: rank %d acknowledged nothing for %.0f s: copying "
@@ -479,7 +496,7 @@ static void send_sync(struct replica *r)
     json_t *msg = json_pack("{s:s s:I s:I}", "type", "repl.sync", "gen", (json_int_t)r->gen,
                             "seq", (json_int_t)r->seq);
     if (msg)
-        send_to(r, r->cfg.parent, msg);
+        send_to(r, r->parent, msg);
     json_decref(msg);
     r->sync_sent = ev_now(r->loop);
 }
@@ -488,7 +505,7 @@ static void send_sync(struct replica *r)
 static void ask_copy(struct replica *r, const char *why)
 {
     if (why)
-        syslog(LOG_WARNING, "replica: %s: asking rank %d for a copy", why, r->cfg.parent);
+        syslog(LOG_WARNING, "replica: %s: asking rank %d for a copy", why, r->parent);
     r->synced = false;
     r->copying = false;
     strbuf_reset(&r->part);
@@ -518,7 +535,7 @@ static void on_reset(struct replica *r, json_t *msg)
     strbuf_reset(&r->part);
     r->ntouched = 0;
     /* our children start over with us, from the same stream */
-    for (int i = 0; i < r->cfg.nchildren; i++) {
+    for (int i = 0; i < r->nkids; i++) {
         if (r->kids[i].st != KID_NONE)
             r->kids[i].st = KID_LIVE;
         r->kids[i].gen = 0;   /* what they said before no longer holds */
@@ -605,7 +622,7 @@ static void on_data(struct replica *r, json_t *msg)
         return;
     }
     if (*kind == 'c') {
-        if (r->cfg.nchildren > 0)   /* a leaf serves nobody */
+        if (r->nkids > 0)   /* a leaf serves nobody */
             ring_push(r, first, r->seq, r->part.buf, r->part.len);
         if (!r->copying)   /* contiguous commits on a whole replica */
             position_store(r, r->gen, r->seq);
@@ -613,7 +630,7 @@ static void on_data(struct replica *r, json_t *msg)
     strbuf_reset(&r->part);
     if (*kind == 'd') {
         json_t *ack = json_pack("{s:s}", "type", "repl.ack");
-        if (!ack || send_to(r, r->cfg.parent, ack) < 0)
+        if (!ack || send_to(r, r->parent, ack) < 0)
             ask_copy(r, "cannot acknowledge a copy step");   /* or it stalls */
         json_decref(ack);
     }
@@ -781,7 +798,7 @@ void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
         }
     } else if (r->cfg.rank > 0 && !strcmp(type, "repl.barrier-reply")) {
         on_barrier_reply(r, msg);   /* from the leader, maybe our parent */
-    } else if (r->cfg.rank > 0 && from == r->cfg.parent) {
+    } else if (r->cfg.rank > 0 && from == r->parent) {
         if (!strcmp(type, "repl.data"))
             on_data(r, msg);
         else if (!strcmp(type, "repl.reset"))
@@ -798,9 +815,11 @@ void replica_recv(struct replica *r, int from, const char *type, json_t *msg)
     }
 }
 
-void replica_parent(struct replica *r, bool up)
+void replica_parent(struct replica *r, bool up, int rank)
 {
     r->parent_up = up;
+    if (up && rank >= 0)
+        r->parent = rank;   /* another broker, after re-parenting */
     if (!up) {
         /* what our parent sends next may not follow what it sent before;
          * a copy cut short is no position at all */
@@ -828,7 +847,7 @@ void replica_flush(struct replica *r)
     ring_push(r, r->batch_first, r->seq, r->batch.buf, r->batch.len);
     if (send_data(r, NULL, "c", r->batch.buf, r->batch.len, r->batch_first, r->seq,
                   r->batch_t) < 0)
-        for (int i = 0; i < r->cfg.nchildren; i++)
+        for (int i = 0; i < r->nkids; i++)
             if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
                 kid_failed(r, &r->kids[i], -ENOMEM);
     strbuf_reset(&r->batch);
@@ -874,7 +893,7 @@ void replica_after_commit(struct replica *r, int rc)
                 ring_clear(r);
                 r->seq++;
                 r->commits++;
-                for (int i = 0; i < r->cfg.nchildren; i++)
+                for (int i = 0; i < r->nkids; i++)
                     if (r->kids[i].st == KID_LIVE || r->kids[i].st == KID_COPY)
                         kid_failed(r, &r->kids[i], -ENOMEM);
                 return;
@@ -934,6 +953,8 @@ struct replica *replica_create(struct ev_loop *loop, const struct replica_config
     strbuf_init(&r->batch);
     for (int i = 0; i < cfg->nchildren; i++)
         r->kids[i].rank = cfg->first_child + i;
+    r->nkids = cfg->nchildren;
+    r->parent = cfg->parent;
     if (cfg->rank == 0) {
         leader_position(r);
         store_journal_enable(cfg->st);

@@ -81,8 +81,11 @@ void replica_set_jobmgr(struct replica *r, struct jobmgr *m);
 
 /* A repl.* message (borrowed). */
 void replica_recv(struct replica *r, int from, const char *type, json_t *msg);
-/* Follower: our link to the parent came up (ask for what we miss) or down. */
-void replica_parent(struct replica *r, bool up);
+/* Follower: our link to the parent (rank, which changes when another broker
+ * adopts us) came up (ask for what we miss) or down. */
+void replica_parent(struct replica *r, bool up, int rank);
+/* A child we adopted (a lost child's, overlay.h): ours to serve too. */
+int replica_add_kid(struct replica *r, int rank);
 
 /* The loop's commit: before it (the leader numbers it, in the same
  * transaction) and after it (rc: its result): the leader sends what it

@@ -197,7 +197,7 @@ int resources_ctl(struct resources *r, const char *text, size_t len, struct errm
         syslog(LOG_INFO, "resource %s is now %s", path, ch[i].st == GRAPH_UP ? "up"
                          : ch[i].st == GRAPH_DOWN ? "down" : "drained");
         if (ch[i].st == GRAPH_DOWN && r->down)
-            r->down(r->arg, ch[i].v, path);
+            r->down(r->arg, ch[i].v, path, NULL);
     }
     return 0;
 }
@@ -255,7 +255,7 @@ int resources_set_online(struct resources *r, int v, bool online, const char *wh
             return 0;
         syslog(LOG_WARNING, "resource %s is down: %s", path, why);
         if (r->down)
-            r->down(r->arg, v, path);
+            r->down(r->arg, v, path, why);
     }
     return 0;
 }

@@ -20,8 +20,9 @@
 struct resources;
 
 /* Called for each vertex a ctl write takes down, after the new status is
- * recorded (path: its containment path). */
-typedef void (*resources_down_f)(void *arg, int v, const char *path);
+ * recorded (path: its containment path), and for a node whose broker was
+ * lost (lost: why). */
+typedef void (*resources_down_f)(void *arg, int v, const char *path, const char *lost);
 
 /* Loads the status a previous run recorded (logging what it cannot).
  * graph, st and q must outlive it. NULL on ENOMEM. */

@@ -130,6 +130,8 @@ pkill -f '^sleep 301$'
 nok "no broker dropped a replica message it should have taken" grep -h "replica: dropped 'repl" "$T"/log[0-7]
 
 # hostile input: a fake parent's malformed replica messages crash nobody
+# (rank 1, which would adopt rank 3's child at once, is held meanwhile)
+kill -STOP "${OVERLAY_PIDS[1]}"
 kill -9 "${OVERLAY_PIDS[3]}"
 wait_until 10 grep -q "lost the link to parent rank 3" "$T/log7"
 port7=$((OVERLAY_PORT + 7))
@@ -141,10 +143,11 @@ port7=$((OVERLAY_PORT + 7))
 	'{"type":"repl.data","kind":"x","from":3,"to":7}' '{"type":"repl.synced","gen":9,"seq":9,"from":3,"to":7}' \
 	>/dev/null 2>&1
 sleep 0.5
+kill -CONT "${OVERLAY_PIDS[1]}"
 ok "rank 7 survives malformed replica messages" kill -0 "${OVERLAY_PIDS[7]}"
 like "$(cat "$T/log7")" "replica: (malformed journal ops|a repl.data that is not base64)" "and says what it dropped"
 fusermount3 -uz "$T/m3" 2>/dev/null
 overlay_start_rank 3 || bail_out "cannot restart rank 3"
-ok "with its real parent back, rank 7 is synced again" wait_until 20 sh -c "grep -q '^replica-state: synced' '$T/m7/status'"
+ok "with a real parent back (rank 1 adopts it), rank 7 is synced again" wait_until 20 sh -c "grep -q '^replica-state: synced' '$T/m7/status'"
 wait_until 10 sh -c "[ \"\$(ls $T/m7/jobs | wc -l)\" = \"\$(ls $T/m0/jobs | wc -l)\" ]"
 is "$(jobs_of 7)" "$(jobs_of 0)" "and lists the leader's jobs again (a new copy)"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Losing an interior broker (doc/overlay.md "Losing a broker"): only its
+# own node is lost. Its parent adopts its children, whose nodes stay up and
+# whose jobs run on untouched; jobs on the lost node fail with
+# node-failure; restarted, it rejoins (as a leaf: its children stay with
+# their new parent).
+. "$(dirname "$0")/lib.sh"
+plan 13
+
+OVERLAY_HB='"heartbeat": {"period": 0.5, "timeout": 2.5},'
+overlay_start 8 2 || bail_out "cannot start 8 brokers"
+overlay_wait_up 30 || bail_out "the brokers did not join"
+# ranks: 0 > 1, 2; 1 > 3, 4; 2 > 5, 6; 3 > 7
+# A takes n0-n3 (n1 among them), B the rest: n4 and n7 are below rank 1
+mkjob_nodes "sleep 300 # t0808a-$$" 4 2 600 > a.yaml
+A=$(submit a.yaml)
+wait_state "$A" RUN 20 || bail_out "A does not run"
+mkjob_nodes "sleep 6; echo done-\$FLUX_TASK_RANK # t0808b-$$" 4 2 600 > b.yaml
+B=$(submit b.yaml)
+wait_state "$B" RUN 20 || bail_out "B does not run"
+like "$(cat "$MNT/jobs/$B/R")" '"nodelist":\["n\[4-7\]"\]' "B runs on n4-n7 (n4 and n7 below rank 1)"
+
+t0=$(date +%s.%N)
+kill -9 "${OVERLAY_PIDS[1]}"
+ok "rank 1's node goes down" wait_until 10 grep -qx "node down" "$MNT/resources/cluster0/n1/state"
+t1=$(date +%s.%N)
+ok "within the bound (took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)" \
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }'
+like "$(timeout 20 "$(dirname "$FLUXFSD")/../tools/fluxfs" -m "$MNT" wait "$A" 2>&1)" \
+	"ended by an exception: node-failure: node n1 was lost" "the job on it fails with node-failure"
+ok "its children join rank 0" wait_until 10 sh -c "grep -q 'joined parent rank 0' '$T/log3' && grep -q 'joined parent rank 0' '$T/log4'"
+is "$(overlay_state 3) $(overlay_state 4) $(overlay_state 7)" "up up up" "they and rank 7 below them stay up"
+nok "the leader never took them for lost" grep -Eq "rank [347] \(n[347]\) lost" "$T/log0"
+is "$(timeout 30 cat "$MNT/jobs/$B/wait")" "COMPLETED 0" "the job on nodes below rank 1 runs to its end"
+is "$(sort "$MNT/jobs/$B/stdout" | tr '\n' ' ')" "done-0 done-1 done-2 done-3 " "with all its output"
+
+fusermount3 -uz "$T/m1" 2>/dev/null
+overlay_start_rank 1 || bail_out "cannot restart rank 1"
+ok "restarted, rank 1 rejoins and its node is up" wait_until 20 grep -qx "node up" "$MNT/resources/cluster0/n1/state"
+overlay_wait_up 20
+like "$(cat "$T/log3")" "joined parent rank 0" "its former children stay with rank 0"
+mkjob_nodes 'echo ok' 8 > all.yaml
+id=$(submit all.yaml)
+is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job runs across the re-parented tree"
+ok "A's tasks are gone from every node" wait_until 15 sh -c "! pgrep -f 'sleep 30[0] # t0808a-$$' >/dev/null"
