@@ -243,7 +243,7 @@ static void on_kid_up(void *arg);
 static void on_kid_down(void *arg);
 static void on_edge_msg(void *arg, json_t *msg);
 
-/* Re-parenting (doc/overlay.md "Losing a broker"): the children of a lost
+/* Re-parenting (doc/overlay.md "Joining and losing"): the children of a lost
  * child of ours are dialed by us; each accepts any parent that says a
  * valid hello, and its subtree rejoins through us, untouched. */
 static void adopt_children(struct overlay *ov, int lost)

@@ -86,7 +86,7 @@ like "$("$FX" -m "$T/m5" run echo hi 2>&1)" "^hi$" "fluxfs run on a follower's t
 like "$("$FX" -m "$T/m5" submit true 2>&1)" "^f" "fluxfs submit on a follower's tree works"
 
 # rank 3 dies: its child, rank 7, is adopted by rank 3's parent (rank 1)
-# and stays up (doc/overlay.md "Losing a broker")
+# and stays up (doc/overlay.md "Joining and losing")
 fusermount3 -uz "$T/m7" 2>/dev/null
 overlay_start_rank 7 || bail_out "cannot restart rank 7"
 overlay_wait_up 30 || bail_out "rank 7 did not rejoin"

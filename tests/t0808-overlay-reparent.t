@@ -1,5 +1,5 @@
 #!/bin/bash
-# Losing an interior broker (doc/overlay.md "Losing a broker"): only its
+# Losing an interior broker (doc/overlay.md "Joining and losing"): only its
 # own node is lost. Its parent adopts its children, whose nodes stay up and
 # whose jobs run on untouched; jobs on the lost node fail with
 # node-failure; restarted, it rejoins (as a leaf: its children stay with
