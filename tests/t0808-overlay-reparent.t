@@ -5,7 +5,7 @@
 # node-failure; restarted, it rejoins (as a leaf: its children stay with
 # their new parent).
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 19
 
 OVERLAY_HB='"heartbeat": {"period": 0.5, "timeout": 2.5},'
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -43,3 +43,27 @@ mkjob_nodes 'echo ok' 8 > all.yaml
 id=$(submit all.yaml)
 is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job runs across the re-parented tree"
 ok "A's tasks are gone from every node" wait_until 15 sh -c "! pgrep -f 'sleep 30[0] # t0808a-$$' >/dev/null"
+
+# the leader dies (kill -9) with 10 jobs running on followers and 100
+# queued behind them; restarted on the same state, it has lost none of
+# them: the running ones end LOST (an exception says why) and their tasks
+# are killed on the followers, the queued ones run
+mkjob_nodes "sleep 300 # t0808c-$$" 1 1 600 > one.yaml
+for i in $(seq 10); do submit one.yaml >> running.ids || bail_out "cannot submit"; done
+mkjob_nodes 'true' 8 2 > big.yaml
+for i in $(seq 100); do submit big.yaml >> queued.ids || bail_out "cannot submit"; done
+ok "10 run" wait_until 20 sh -c "[ \$(pgrep -fc 'sleep 30[0] # t0808c-$$') = 10 ]"
+kill -9 "${OVERLAY_PIDS[0]}"
+_wait_gone "${OVERLAY_PIDS[0]}" 10
+fusermount3 -uz "$T/m0" 2>/dev/null
+overlay_start_rank 0 || bail_out "cannot restart the leader"
+overlay_wait_up 30
+n=0; for id in $(cat running.ids queued.ids); do [ -d "$MNT/jobs/$id" ] && n=$((n + 1)); done
+is "$n" 110 "every accepted job is still there"
+is "$(for id in $(cat running.ids); do timeout 20 cat "$MNT/jobs/$id/wait" | cut -d' ' -f1; done | sort -u)" LOST \
+	"the running ones ended LOST"
+like "$(jobfile "$(head -1 running.ids)" eventlog)" '"type":"lost".*broker restarted while the job was running' \
+	"with an exception that says why"
+ok "their tasks are killed on the followers" wait_until 20 sh -c "! pgrep -f 'sleep 30[0] # t0808c-$$' >/dev/null"
+is "$(for id in $(cat queued.ids); do timeout 60 cat "$MNT/jobs/$id/wait"; done | sort | uniq -c | awk '{print $1, $2, $3}')" \
+	"100 COMPLETED 0" "the 100 queued ones all run"
