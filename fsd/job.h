@@ -102,6 +102,8 @@ struct job {
     bool announced;              /* its directory was published to watchers */
     bool committed;              /* the submission is durable */
     bool canceling;              /* a cancel or timeout is terminating it */
+    bool waits_down;             /* pending: only resources now down could run it
+                                  * (a "memo" event said so) */
     bool start_posted;           /* its "start" event is in the eventlog */
     bool finish_deferred;        /* its tasks ended; it ends after the next commit */
     int finish_status;           /* ... with this status */

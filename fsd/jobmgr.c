@@ -500,6 +500,9 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
         m->sched_needed = false;
         qmgr_schedule(m->q, ev_now(m->loop), jm_on_alloc, m);
     }
+    /* after the pass: what still waits, waits for resources */
+    if (m->down_check && !m->cfg.replica)
+        jm_check_waiting(m);
     /* after dependencies were decided, so none sees its target vanish */
     jm_purge(m);
     resources_prepare_commit(m->res);
@@ -585,6 +588,7 @@ void jm_job_enqueue(struct jobmgr *m, struct job *job)
         jm_job_end_pending(m, job, RESULT_FAILED);
         return;
     }
+    jm_check_new_job(m, job);
     m->sched_needed = true;
 }
 

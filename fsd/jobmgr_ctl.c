@@ -288,6 +288,61 @@ static void fail_jobs_beneath(struct jobmgr *m, int v, const char *type, const c
     }
 }
 
+/* After resources went down or came back: a pending job that only down
+ * ones could run says so in its eventlog (a "memo": it stays pending, as
+ * the node may return), and says so again when it could run once more. */
+#define WAIT_SHAPES 64   /* request shapes remembered in one pass */
+
+void jm_job_waits(struct jobmgr *m, struct job *job, bool waits)
+{
+    if (waits == job->waits_down)
+        return;
+    job->waits_down = waits;
+    jm_post_event(m, job, "memo", waits
+        ? json_pack("{s:s}", "pending", "only resources that are down, drained or offline "
+                    "now could run it (see resources/): it stays pending until they are up")
+        : json_pack("{s:n}", "pending"));
+}
+
+void jm_check_new_job(struct jobmgr *m, struct job *job)
+{
+    struct errmsg err = { "" };
+    if (job->js && job->js->rs && resources_any_unavailable(m->res))
+        jm_job_waits(m, job, qmgr_satisfiable_up(m->q, job->js->rs, &err) < 0);
+}
+
+void jm_check_waiting(struct jobmgr *m)
+{
+    /* jobs ask for a few shapes of resources: one search per shape (its
+     * resources and constraints), not per job */
+    struct { char *key; bool waits; } seen[WAIT_SHAPES];
+    int nseen = 0;
+    m->down_check = false;
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {
+        if (job->state != JOB_SCHED || !job->js || !job->js->rs)
+            continue;
+        struct errmsg err = { "" };
+        json_t *shape = json_pack("{s:O? s:O?}", "r", json_object_get(job->js->rs->json,
+                                  "resources"), "c", job->js->rs->constraints);
+        char *key = shape ? json_dumps(shape, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(shape);
+        int i = 0;
+        while (key && i < nseen && strcmp(seen[i].key, key))
+            i++;
+        bool waits = key && i < nseen ? seen[i].waits
+                   : qmgr_satisfiable_up(m->q, job->js->rs, &err) < 0;
+        if (key && i == nseen && nseen < WAIT_SHAPES) {
+            seen[nseen].key = key;
+            seen[nseen++].waits = waits;
+            key = NULL;
+        }
+        free(key);
+        jm_job_waits(m, job, waits);
+    }
+    while (nseen > 0)
+        free(seen[--nseen].key);
+}
+
 /* A vertex went down: the jobs on it fail. */
 void jm_on_resource_down(void *arg, int v, const char *path, const char *lost)
 {
@@ -313,7 +368,7 @@ int jobmgr_resource_ctl(struct jobmgr *m, uid_t uid, const char *text, size_t le
         return errmsg_set(err, -EROFS, "this instance has ended: it is read-only");
     int rc = resources_ctl(m->res, text, len, err);
     if (rc == 0)
-        m->sched_needed = true;
+        m->sched_needed = m->down_check = true;
     return rc;
 }
 
@@ -362,7 +417,7 @@ int jobmgr_node_offline(struct jobmgr *m, int rank, const char *why)
         return v;
     int rc = resources_set_online(m->res, v, false, why);
     share_offline(m, rank, why ? why : "not joined");
-    m->sched_needed = true;
+    m->sched_needed = m->down_check = true;
     return rc;
 }
 
@@ -461,6 +516,6 @@ int jobmgr_node_joined(struct jobmgr *m, int rank, const struct rgraph_node *res
     }
     resources_set_online(m->res, v, true, NULL);
     share_offline(m, rank, NULL);
-    m->sched_needed = true;
+    m->sched_needed = m->down_check = true;
     return 0;
 }

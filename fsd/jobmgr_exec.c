@@ -279,6 +279,7 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
     }
     if (m->cfg.share)
         share_holds(m, job, a);
+    jm_job_waits(m, job, false);   /* it waits no more */
     jm_post_event(m, job, "alloc", NULL);
     jm_apply(m, job, JOBEV_ALLOC);
 }

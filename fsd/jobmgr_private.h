@@ -45,6 +45,8 @@ struct jobmgr {
     struct idvec to_finish;      /* tasks ended with output not yet committed */
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     bool sched_needed;
+    bool down_check;             /* resources went down or up: are pending jobs
+                                  * waiting for down ones (jm_check_waiting)? */
     bool contain_warned;         /* said once that jobs have no cgroup */
     int contain_err;             /* ... and why (-errno), for status */
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
@@ -103,6 +105,13 @@ void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len,
 /* jobmgr_ctl.c */
 /* resources/ctl took vertex v down: the jobs on it fail. */
 void jm_on_resource_down(void *arg, int v, const char *path, const char *lost);
+/* Post a "memo" to pending jobs that only down resources could run. */
+void jm_check_waiting(struct jobmgr *m);
+/* The same for one job entering the queue (only while something is down). */
+void jm_check_new_job(struct jobmgr *m, struct job *job);
+/* Say in job's eventlog whether it waits for down resources (waits), if
+ * that changed. */
+void jm_job_waits(struct jobmgr *m, struct job *job, bool waits);
 
 /* jobmgr_recover.c */
 /* Load every job of the store, set up IDs after the largest, recover. */

@@ -9,6 +9,9 @@
 
 #include "fsd/resource.h"
 
+struct resources;
+static void unavail_refresh(struct resources *r);
+
 struct resources {
     struct graph *graph;
     struct store *st;
@@ -266,6 +269,13 @@ void resources_reload(struct resources *r)
         if (graph_vertex(r->graph, v)->status != GRAPH_UP && resources_online(r, v))
             set_status(r, v, GRAPH_UP);
     load_status(r);
+}
+
+bool resources_any_unavailable(struct resources *r)
+{
+    if (r->unavail_stale)
+        unavail_refresh(r);
+    return r->nunavail > 0;
 }
 
 bool resources_online(const struct resources *r, int v)

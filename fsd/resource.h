@@ -43,6 +43,8 @@ int resources_ctl(struct resources *r, const char *text, size_t len, struct errm
  * has since drained it. 0, -EINVAL, -ENOMEM. */
 int resources_set_online(struct resources *r, int v, bool online, const char *why);
 bool resources_online(const struct resources *r, int v);
+/* Is any vertex down, drained or offline now? */
+bool resources_any_unavailable(struct resources *r);
 /* A follower: the leader's recorded status again (every vertex that is not
  * offline up, then the record's). */
 void resources_reload(struct resources *r);

@@ -60,6 +60,7 @@ struct matcher {
     /* one match attempt */
     int64_t t0, t1;
     bool sat;           /* satisfiability: ignore holds and status */
+    bool sat_up;        /* ... holds only (MATCH_SATISFIABILITY_UP) */
     struct tent *tent;
     int *touched;
     int ntouched;
@@ -339,7 +340,7 @@ static bool vx_open(struct matcher *m, int v)
     if (m->tent[v].x)
         return false;
     if (m->sat)
-        return true;
+        return !m->sat_up || x->status == GRAPH_UP;
     return x->status == GRAPH_UP && !held(m, x, true);
 }
 
@@ -1092,14 +1093,17 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
     struct rq *top = NULL;
     struct job *j = NULL;
     int rc;
-    if (op != MATCH_SATISFIABILITY && match_lookup(m, job))
+    bool sat = op == MATCH_SATISFIABILITY || op == MATCH_SATISFIABILITY_UP;
+    if (!sat && match_lookup(m, job))
         return errmsg_set(err, -EEXIST, "job %llu already holds resources",
                           (unsigned long long)job);
     if ((rc = rq_build(m, req->res, req->nres, &top, err)) < 0)
         return rc;
-    if (op == MATCH_SATISFIABILITY) {
+    if (sat) {
+        m->sat_up = op == MATCH_SATISFIABILITY_UP;
         rc = try_at(m, top, req->nres, now, window_end(now, duration), true) ? 0
            : unsat_reason(m, top, req->nres, err);
+        m->sat_up = false;
         goto done;
     }
     bool ok = try_at(m, top, req->nres, now, window_end(now, duration), false);

@@ -49,6 +49,8 @@ enum match_op {
     MATCH_ALLOCATE_ORELSE_RESERVE,  /* now, or the earliest time it fits */
     MATCH_ALLOCATE_WITH_SAT,        /* now, or fail saying if it ever could */
     MATCH_SATISFIABILITY,           /* could it ever run? holds nothing */
+    MATCH_SATISFIABILITY_UP,        /* ... on what is up now (down, drained and
+                                       offline vertices left out)? */
 };
 
 /* Parse "low", "hinodex", ... ; -1 if unknown. */
@@ -93,7 +95,7 @@ void match_set_policy(struct matcher *m, enum match_policy policy);
  *   -ENODEV  can never fit on this graph (err says why)
  *   -EINVAL  the request names a resource type the graph does not have
  *   -EEXIST  job already holds resources
- * MATCH_SATISFIABILITY returns 0 or -ENODEV and never holds anything. */
+ * MATCH_SATISFIABILITY(_UP) returns 0 or -ENODEV and never holds anything. */
 int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
               enum match_op op, int64_t now, int64_t duration,
               const struct match_alloc **out, struct errmsg *err);

@@ -340,6 +340,11 @@ int qmgr_satisfiable(struct qmgr *q, const struct rspec *req, struct errmsg *err
     return match_job(q->m, req, 0, MATCH_SATISFIABILITY, 0, 0, NULL, err);
 }
 
+int qmgr_satisfiable_up(struct qmgr *q, const struct rspec *req, struct errmsg *err)
+{
+    return match_job(q->m, req, 0, MATCH_SATISFIABILITY_UP, 0, 0, NULL, err);
+}
+
 int qmgr_submit(struct qmgr *q, uint64_t id, const struct rspec *req, int urgency,
                 double t_submit, double duration, struct errmsg *err)
 {

@@ -56,6 +56,9 @@ int qmgr_depth(const struct qmgr *q);
 
 /* Can this request ever run here? 0, or -ENODEV/-EINVAL with err. */
 int qmgr_satisfiable(struct qmgr *q, const struct rspec *req, struct errmsg *err);
+/* Could req run on the resources that are up now, were nothing held? 0 or
+ * -ENODEV (only down, drained or offline resources could satisfy it). */
+int qmgr_satisfiable_up(struct qmgr *q, const struct rspec *req, struct errmsg *err);
 
 /* Queue a job. The queue keeps req (it must outlive the job's time in the
  * queue and its allocation). duration in seconds, 0 = unlimited.

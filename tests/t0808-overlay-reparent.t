@@ -5,7 +5,7 @@
 # node-failure; restarted, it rejoins (as a leaf: its children stay with
 # their new parent).
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 21
 
 OVERLAY_HB='"heartbeat": {"period": 0.5, "timeout": 2.5},'
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -31,6 +31,11 @@ like "$(timeout 20 "$(dirname "$FLUXFSD")/../tools/fluxfs" -m "$MNT" wait "$A" 2
 ok "its children join rank 0" wait_until 10 sh -c "grep -q 'joined parent rank 0' '$T/log3' && grep -q 'joined parent rank 0' '$T/log4'"
 is "$(overlay_state 3) $(overlay_state 4) $(overlay_state 7)" "up up up" "they and rank 7 below them stay up"
 nok "the leader never took them for lost" grep -Eq "rank [347] \(n[347]\) lost" "$T/log0"
+# a job that needs every node waits for n1, and its eventlog says so
+mkjob_nodes 'echo ok' 8 > all.yaml
+W=$(submit all.yaml)
+ok "a job needing the lost node stays pending, saying why" \
+	wait_until 10 sh -c "grep -q '\"name\":\"memo\",\"context\":{\"pending\":\"only resources that are down' '$MNT/jobs/$W/eventlog'"
 is "$(timeout 30 cat "$MNT/jobs/$B/wait")" "COMPLETED 0" "the job on nodes below rank 1 runs to its end"
 is "$(sort "$MNT/jobs/$B/stdout" | tr '\n' ' ')" "done-0 done-1 done-2 done-3 " "with all its output"
 
@@ -39,9 +44,8 @@ overlay_start_rank 1 || bail_out "cannot restart rank 1"
 ok "restarted, rank 1 rejoins and its node is up" wait_until 20 grep -qx "node up" "$MNT/resources/cluster0/n1/state"
 overlay_wait_up 20
 like "$(cat "$T/log3")" "joined parent rank 0" "its former children stay with rank 0"
-mkjob_nodes 'echo ok' 8 > all.yaml
-id=$(submit all.yaml)
-is "$(wait_job "$id" 30)" "COMPLETED 0" "an 8-node job runs across the re-parented tree"
+is "$(wait_job "$W" 30)" "COMPLETED 0" "the waiting 8-node job runs across the re-parented tree"
+like "$(jobfile "$W" eventlog)" '"name":"memo","context":\{"pending":null\}' "(its memo cleared when n1 came back)"
 ok "A's tasks are gone from every node" wait_until 15 sh -c "! pgrep -f 'sleep 30[0] # t0808a-$$' >/dev/null"
 
 # the leader dies (kill -9) with 10 jobs running on followers and 100
