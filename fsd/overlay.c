@@ -55,6 +55,7 @@ struct overlay {
     int nadopted;
     json_t **joins;             /* by rank: a join we passed up (our subtree) */
     enum overlay_state *state;  /* leader: by rank */
+    int *parent_of;             /* leader: by rank, the parent it last joined through */
     char **why;                 /* leader: by rank, the last reason */
     uint64_t timer;
     uint64_t hb_timer;
@@ -225,8 +226,8 @@ int overlay_send(struct overlay *ov, int to, json_t *msg)
  * again (our parent is new, or came back). */
 static void send_joins(struct overlay *ov)
 {
-    json_t *mine = json_pack("{s:s s:i s:O}", "type", "join", "rank", ov->rank, "info",
-                             ov->join_info);
+    json_t *mine = json_pack("{s:s s:i s:i s:O}", "type", "join", "rank", ov->rank, "parent",
+                             ov->parent.rank, "info", ov->join_info);
     int rc = mine ? overlay_send(ov, 0, mine) : -ENOMEM;
     /* a message can be read before nng has told us its connection is up:
      * then the join goes when it has (on_parent_up) */
@@ -300,7 +301,7 @@ static void subtree_lost(struct overlay *ov, int top, const char *why)
 /* A child of ours is gone: its connection closed (it died, or the network
  * dropped it). It alone is lost; its children we adopt. (A child silent
  * with its connection up, a stopped process, still holds its children's
- * one connection: its whole subtree is lost then, subtree_lost.) */
+ * one connection each: its whole subtree is lost then, subtree_lost.) */
 static void kid_gone(struct overlay *ov, struct edge *e, const char *why)
 {
     e->alive = false;
@@ -314,19 +315,44 @@ static void kid_gone(struct overlay *ov, struct edge *e, const char *why)
 }
 
 /* The leader hears of joins and losses. */
+/* Is `who` on rank's path to us, as rank last joined (re-parenting moves
+ * it)? Only such a broker's word that rank is lost is believed: one that
+ * lost it to another parent (it was stopped meanwhile) is not. */
+static bool on_path(const struct overlay *ov, int rank, int who)
+{
+    for (int r = rank, steps = 0; r > 0 && steps < ov->bs->size; steps++) {
+        r = ov->parent_of[r];
+        if (r == who)
+            return true;
+    }
+    return who == 0;
+}
+
 static void leader_msg(struct overlay *ov, const char *type, json_t *msg)
 {
+    int src = (int)json_integer_value(json_object_get(msg, "from"));
     if (!strcmp(type, "join")) {
-        json_t *r = json_object_get(msg, "rank");
-        if (json_is_integer(r))
-            set_state(ov, (int)json_integer_value(r), OVERLAY_UP, json_object_get(msg, "info"),
-                      NULL);
+        json_t *r = json_object_get(msg, "rank"), *p = json_object_get(msg, "parent");
+        int rank = (int)json_integer_value(r);
+        if (!json_is_integer(r) || rank <= 0 || rank >= ov->bs->size)
+            return;
+        if (json_is_integer(p) && json_integer_value(p) >= 0
+            && json_integer_value(p) < ov->bs->size && json_integer_value(p) != rank)
+            ov->parent_of[rank] = (int)json_integer_value(p);
+        set_state(ov, rank, OVERLAY_UP, json_object_get(msg, "info"), NULL);
     } else if (!strcmp(type, "lost") || !strcmp(type, "refused")) {
         const char *why = json_string_value(json_object_get(msg, "why"));
         size_t i;
         json_t *r;
         json_array_foreach(json_object_get(msg, "ranks"), i, r) {
             int rank = (int)json_integer_value(r);
+            if (rank <= 0 || rank >= ov->bs->size)
+                continue;
+            if (!strcmp(type, "lost") && !on_path(ov, rank, src)) {
+                syslog(LOG_INFO, "overlay: rank %d reports rank %d lost, but it joined through "
+                       "another parent since: ignored", src, rank);
+                continue;
+            }
             /* a refusal is the more useful word until the rank joins */
             if (!strcmp(type, "lost") && overlay_peer_state(ov, rank) != OVERLAY_UP)
                 continue;
@@ -516,8 +542,8 @@ static void on_kid_down(void *arg)
     char why[96];
     snprintf(why, sizeof(why), "its link to rank %d went down", ov->rank);
     if (e->alive || e->silent) {
-        /* gone (a stopped child lost to its heartbeats is now gone too):
-         * its children are ours to adopt */
+        /* gone (one lost to its heartbeats, stopped, is dead now): its
+         * children are ours to adopt */
         e->silent = false;
         kid_gone(ov, e, why);
         return;
@@ -664,6 +690,7 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
         if (ov->ops.parent)
             ov->ops.parent(ov->arg, false);
     }
+
     ov->hb_timer = ev_timer_add(loop, ov->bs->hb_period, heartbeat, ov);
 }
 
@@ -754,6 +781,7 @@ void overlay_destroy(struct overlay *ov)
         free(ov->why[r]);
     free(ov->why);
     free(ov->state);
+    free(ov->parent_of);
     free(ov->joins);
     free(ov->kids);
     json_decref(ov->join_info);
@@ -791,12 +819,15 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
         goto error;
     }
     if (rank == 0 && (!(ov->state = calloc((size_t)bs->size, sizeof(*ov->state)))
-                      || !(ov->why = calloc((size_t)bs->size, sizeof(*ov->why))))) {
+                      || !(ov->why = calloc((size_t)bs->size, sizeof(*ov->why)))
+                      || !(ov->parent_of = calloc((size_t)bs->size, sizeof(int))))) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
     if (rank == 0)
         ov->state[0] = OVERLAY_UP;
+    for (int r = 0; rank == 0 && r < bs->size; r++)
+        ov->parent_of[r] = bootstrap_parent(bs, r);
     if (bs->insecure)
         syslog(LOG_WARNING, "overlay: \"insecure\": brokers talk without TLS; anyone who can "
                "reach a broker's address can join this instance");
