@@ -868,8 +868,8 @@ error:
 json_t *overlay_status(const struct overlay *ov)
 {
     json_t *kids = json_array();
-    for (int i = 0; kids && i < kid_count(ov); i++)
-        if (!kid_at((struct overlay *)ov, i)->adopted || kid_at((struct overlay *)ov, i)->alive)
+    for (int i = 0; kids && i < kid_count(ov); i++)   /* the ones joined now */
+        if (kid_at((struct overlay *)ov, i)->alive)
             json_array_append_new(kids, json_integer(kid_at((struct overlay *)ov, i)->rank));
     json_t *o = json_pack("{s:i s:i s:i s:s s:i s:o s:s}", "rank", ov->rank, "size",
                           ov->bs->size, "fanout", ov->bs->fanout, "name", ov->bs->name,
@@ -880,14 +880,25 @@ json_t *overlay_status(const struct overlay *ov)
         json_object_set_new(o, "rtt_ms", json_real((double)(long long)(ov->root_rtt * 1e6) / 1e3));
     if (!o || ov->rank != 0)
         return o;
-    json_t *ranks = json_array();
-    for (int r = 0; ranks && r < ov->bs->size; r++) {
-        int n, f = bootstrap_first_child(ov->bs, r, &n);
+    /* the tree as the ranks last joined it (re-parenting moves them) */
+    int size = ov->bs->size, *head = malloc((size_t)size * sizeof(int)),
+        *next = malloc((size_t)size * sizeof(int));
+    for (int r = 0; head && next && r < size; r++)
+        head[r] = next[r] = -1;
+    for (int r = size - 1; head && next && r > 0; r--) {
+        int p = ov->parent_of[r];
+        if (p >= 0 && p < size) {
+            next[r] = head[p];
+            head[p] = r;
+        }
+    }
+    json_t *ranks = head && next ? json_array() : NULL;
+    for (int r = 0; ranks && r < size; r++) {
         json_t *e = json_pack("{s:i s:s s:s s:i s:[]}", "rank", r, "host", ov->bs->brokers[r].host,
                               "state", state_names[ov->state[r]], "parent",
-                              bootstrap_parent(ov->bs, r), "children");
-        for (int i = 0; e && i < n; i++)
-            json_array_append_new(json_object_get(e, "children"), json_integer(f + i));
+                              r == 0 ? -1 : ov->parent_of[r], "children");
+        for (int c = head[r]; e && c >= 0; c = next[c])
+            json_array_append_new(json_object_get(e, "children"), json_integer(c));
         if (e && ov->why[r])
             json_object_set_new(e, "why", json_string(ov->why[r]));
         struct edge *k = kid_edge((struct overlay *)ov, r);
@@ -896,6 +907,8 @@ json_t *overlay_status(const struct overlay *ov)
         if (e)
             json_array_append_new(ranks, e);
     }
+    free(head);
+    free(next);
     if (ranks)
         json_object_set_new(o, "ranks", ranks);
     return o;

@@ -5,7 +5,7 @@
 # node-failure; restarted, it rejoins (as a leaf: its children stay with
 # their new parent).
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 22
 
 OVERLAY_HB='"heartbeat": {"period": 0.5, "timeout": 2.5},'
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -30,6 +30,9 @@ like "$(timeout 20 "$(dirname "$FLUXFSD")/../tools/fluxfs" -m "$MNT" wait "$A" 2
 	"ended by an exception: node-failure: node n1 was lost" "the job on it fails with node-failure"
 ok "its children join rank 0" wait_until 10 sh -c "grep -q 'joined parent rank 0' '$T/log3' && grep -q 'joined parent rank 0' '$T/log4'"
 is "$(overlay_state 3) $(overlay_state 4) $(overlay_state 7)" "up up up" "they and rank 7 below them stay up"
+like "$(grep '^overlay\.[034]:' "$MNT/status" | tr '\n' ' ')" \
+	"overlay.0: .*children=1,2,3,4 .*overlay.3: .*parent=0 .*overlay.4: .*parent=0 " \
+	"status shows the tree as it is now"
 nok "the leader never took them for lost" grep -Eq "rank [347] \(n[347]\) lost" "$T/log0"
 # a job that needs every node waits for n1, and its eventlog says so
 mkjob_nodes 'echo ok' 8 > all.yaml

@@ -111,8 +111,8 @@ static void print_overlay(void)
             printf(", %.1f ms behind the leader (at most %.1f)",
                    json_number_value(json_object_get(rp, "lag_ms")),
                    json_number_value(json_object_get(rp, "lag_max_ms")));
-        printf("\n           jobs: the leader's (submissions and ctl go there); nodes, cores "
-               "and gpus above: this node's\n");
+        printf("\n           jobs and resources: the leader's, from this replica "
+               "(submissions and ctl go there)\n");
     }
     json_t *ranks = json_object_get(ov, "ranks");
     if (json_is_array(ranks)) {
@@ -375,8 +375,11 @@ int cmd_resource(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         struct node *nd = &nodes[i];
         node_load(nd);
-        /* a node out of service says so where its jobs would be */
+        /* a node out of service says so where its jobs would be, and
+         * offers nothing (as resources/summary counts it) */
         bool up = !nd->state[0] || !strcmp(nd->state, "up");
+        if (!up)
+            nd->cores_free = nd->gpus_free = 0;
         printf("%-16s %5d %5d %5d %5d  %s%s%s%s\n", nd->name, nd->cores, nd->cores_free, nd->gpus,
                nd->gpus_free, up ? "" : "[", up ? "" : nd->state, up ? "" : "] ", nd->jobs);
         tc += nd->cores;
