@@ -4,7 +4,7 @@
 # the allocations and the free counts, as on the leader's tree, from the
 # follower's replica of the leader's store.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 17
 
 overlay_start 4 2 || bail_out "cannot start 4 brokers"
 overlay_wait_up 30 || bail_out "the brokers did not join"
@@ -42,3 +42,13 @@ fusermount3 -uz "$T/m3" 2>/dev/null
 overlay_start_rank 3 || bail_out "cannot restart rank 3"
 ok "the node is up again everywhere once it rejoins" wait_until 20 grep -qx "node up" "$T/m2/resources/cluster0/n3/state"
 ok "the restarted follower shows the instance from its replica" wait_until 10 same summary 3
+
+# which tree fluxfs uses without -m: of one instance's brokers, the
+# leader's; with another instance mounted too, none (it says which)
+FX=$(dirname "$FLUXFSD")/../tools/fluxfs
+like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "rank 0 of 4 brokers" "fluxfs without -m picks the leader of the brokers here"
+mkdir -p "$T/other" "$T/os"
+"$FLUXFSD" -s "$T/os" -r "$T/r0.json" "$T/other" || bail_out "cannot start another instance"
+like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "several fluxfs instances are mounted \(.*$T/other.*\): say which with -m" \
+	"with another instance mounted it guesses nothing"
+fusermount3 -u "$T/other"

@@ -82,7 +82,12 @@ int main(int argc, char **argv)
     }
     char mntbuf[PATH_MAX];
     if (!mnt && !(mnt = fluxfs_find_mount(mntbuf, sizeof(mntbuf)))) {
-        fprintf(stderr, "fluxfs-submit: no fluxfs instance found (use -m or $FLUXFS_MOUNT)\n");
+        if (errno == EEXIST)
+            fprintf(stderr, "fluxfs-submit: several fluxfs instances are mounted (%s): say "
+                    "which with -m or $FLUXFS_MOUNT\n", mntbuf);
+        else
+            fprintf(stderr, "fluxfs-submit: no fluxfs instance found (use -m or "
+                    "$FLUXFS_MOUNT)\n");
         return 1;
     }
     const char *file = argv[optind];

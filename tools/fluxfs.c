@@ -74,7 +74,11 @@ const char *cli_mount(void)
     if (mount_opt)
         snprintf(mount_buf, sizeof(mount_buf), "%s", mount_opt);
     else if (!fluxfs_find_mount(mount_buf, sizeof(mount_buf))) {
-        cli_err("no fluxfs instance found (use -m DIR or set FLUXFS_MOUNT)");
+        if (errno == EEXIST)
+            cli_err("several fluxfs instances are mounted (%s): say which with -m DIR or "
+                    "FLUXFS_MOUNT", mount_buf);
+        else
+            cli_err("no fluxfs instance found (use -m DIR or set FLUXFS_MOUNT)");
         exit(CLI_EXIT_ERROR);
     }
     size_t len = strlen(mount_buf);

@@ -1,4 +1,6 @@
 /* mountpoint.c - locate a mounted fluxfs instance. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,14 @@ int fluxfs_overlay_rank(const char *mnt)
     return rank;
 }
 
+/* A nested instance's tree (STATEDIR/nested/<job>/<name>/mnt): reached
+ * through its parent's, never a default. */
+static bool nested_mount(const char *point)
+{
+    size_t len = strlen(point);
+    return strstr(point, "/nested/") && len > 4 && !strcmp(point + len - 4, "/mnt");
+}
+
 const char *fluxfs_find_mount(char *buf, size_t size)
 {
     const char *env = getenv("FLUXFS_MOUNT");
@@ -27,37 +37,45 @@ const char *fluxfs_find_mount(char *buf, size_t size)
         return buf;
     }
     FILE *f = fopen("/proc/mounts", "re");
-    char line[4096], dev[1024], point[2048], type[256], first[2048] = "";
-    int count = 0;
-    if (!f)
+    char line[4096], dev[1024], point[2048], pick[2048] = "", leader[2048] = "";
+    char type[256], list[1024] = "";
+    int count = 0, leaders = 0;
+    bool all_brokers = true, flux = false;
+    if (!f) {
+        errno = ENOENT;
         return NULL;
+    }
     while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%1023s %2047s %255s", dev, point, type) != 3)
-            continue;
-        if (strcmp(type, "fuse.fluxfsd") != 0)
+        if (sscanf(line, "%1023s %2047s %255s", dev, point, type) != 3
+            || strcmp(type, "fuse.fluxfsd") != 0 || nested_mount(point))
             continue;
         if (count++ == 0)
-            snprintf(first, sizeof(first), "%s", point);
-        else if (strcmp(point, "/flux") == 0)
-            snprintf(first, sizeof(first), "%s", point);   /* several: prefer /flux */
+            snprintf(pick, sizeof(pick), "%s", point);
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", point);
+        flux |= strcmp(point, "/flux") == 0;
+        /* several brokers of one multi-node instance on this machine
+         * (tests, examples): its leader */
+        int rank = fluxfs_overlay_rank(point);
+        all_brokers &= rank >= 0;
+        if (rank == 0 && leaders++ == 0)
+            snprintf(leader, sizeof(leader), "%s", point);
     }
     fclose(f);
-    if (!count)
+    if (count == 0) {
+        errno = ENOENT;
         return NULL;
-    /* several brokers of a multi-node instance on one machine: a follower's
-     * tree has no jobs/ of its own, so the leader's wins */
-    if (count > 1 && fluxfs_overlay_rank(first) > 0) {
-        f = fopen("/proc/mounts", "re");
-        while (f && fgets(line, sizeof(line), f)) {
-            if (sscanf(line, "%1023s %2047s %255s", dev, point, type) == 3
-                && !strcmp(type, "fuse.fluxfsd") && fluxfs_overlay_rank(point) <= 0) {
-                snprintf(first, sizeof(first), "%s", point);
-                break;
-            }
-        }
-        if (f)
-            fclose(f);
     }
-    snprintf(buf, size, "%s", first);
+    if (count > 1 && flux)
+        snprintf(pick, sizeof(pick), "/flux");
+    else if (count > 1 && all_brokers && leaders == 1)
+        snprintf(pick, sizeof(pick), "%s", leader);
+    else if (count > 1) {
+        /* another instance (someone else's, perhaps): never a guess */
+        snprintf(buf, size, "%s", list);
+        errno = EEXIST;
+        return NULL;
+    }
+    snprintf(buf, size, "%s", pick);
     return buf;
 }
