@@ -904,24 +904,34 @@ static void need_by_type(const struct rq *r, int n, int64_t mult, int64_t *need,
  * whole graph has, else its shape. */
 static int unsat_reason(struct matcher *m, const struct rq *top, int ntop, struct errmsg *err)
 {
-    int ntypes = graph_ntypes(m->g);
+    int ntypes = graph_ntypes(m->g), best = -1;
     int64_t *need = calloc(ntypes ? ntypes : 1, sizeof(*need));
-    if (need) {
+    int *depth = calloc(ntypes ? ntypes : 1, sizeof(*depth));
+    if (need && depth) {
         need_by_type(top, ntop, 1, need, ntypes);
-        for (int t = 0; t < ntypes; t++) {
-            int64_t have = graph_count_type(m->g, t);
-            if (need[t] > have && have > 0) {
-                int rc = errmsg_set(err, -ENODEV, "requested %lld %s but the instance has %lld",
-                                    (long long)need[t], graph_type_name(m->g, t),
-                                    (long long)have);
-                free(need);
-                return rc;
-            }
+        /* the outermost type short first: 5 nodes of a 4-node instance
+         * are too many nodes, not too many cores */
+        for (int t = 0; t < ntypes; t++)
+            depth[t] = INT32_MAX;
+        for (int v = 0; v < graph_nvertices(m->g); v++) {
+            const struct graph_vertex *x = graph_vertex(m->g, v);
+            if (x->depth < depth[x->type])
+                depth[x->type] = x->depth;
         }
-        free(need);
+        for (int t = 0; t < ntypes; t++)
+            if (need[t] > graph_count_type(m->g, t) && graph_count_type(m->g, t) > 0
+                && (best < 0 || depth[t] < depth[best]))
+                best = t;
     }
-    return errmsg_set(err, -ENODEV, "no part of the resource graph can ever satisfy "
-                                    "the request (its resources are not nested that way)");
+    int rc = best >= 0
+        ? errmsg_set(err, -ENODEV, "requested %lld %s but the instance has %lld",
+                     (long long)need[best], graph_type_name(m->g, best),
+                     (long long)graph_count_type(m->g, best))
+        : errmsg_set(err, -ENODEV, "no part of the resource graph can ever satisfy "
+                     "the request (its resources are not nested that way)");
+    free(need);
+    free(depth);
+    return rc;
 }
 
 static int cmp_i64(const void *a, const void *b)

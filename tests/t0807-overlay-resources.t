@@ -4,7 +4,7 @@
 # the allocations and the free counts, as on the leader's tree, from the
 # follower's replica of the leader's store.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 18
 
 overlay_start 4 2 || bail_out "cannot start 4 brokers"
 overlay_wait_up 30 || bail_out "the brokers did not join"
@@ -52,3 +52,5 @@ mkdir -p "$T/other" "$T/os"
 like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "several fluxfs instances are mounted \(.*$T/other.*\): say which with -m" \
 	"with another instance mounted it guesses nothing"
 fusermount3 -u "$T/other"
+like "$("$FX" -m "$T/m2" run -N 5 true 2>&1)" "requested 5 node but the instance has 4" \
+	"too many nodes is said in nodes"
