@@ -744,7 +744,7 @@ static void diagnose(struct ev_loop *loop, uint64_t id, void *arg)
     if (ov->rank > 0) {
         if (ov->parent.l && link_failures(ov->parent.l, buf, sizeof(buf)) > 0
             && strcmp(buf, ov->parent.last_fail)) {
-            syslog(LOG_ERR, "overlay: a peer dialing %s was %s", ov->bs->brokers[ov->rank].bind,
+            syslog(LOG_ERR, "overlay: connections to %s failed: %s", ov->bs->brokers[ov->rank].bind,
                    buf);
             snprintf(ov->parent.last_fail, sizeof(ov->parent.last_fail), "%s", buf);
         }

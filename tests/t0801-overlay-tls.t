@@ -27,7 +27,7 @@ isnt "$(overlay_state 2)" up "a broker of another CA does not join"
 # (nng 1.5.2's dialer may stall in the refused handshake instead of
 # failing: then the leader says so and dials again)
 ok "the leader says why" wait_until 15 grep -Eq "rank 2 at tls\+tcp://127.0.0.1:[0-9]*: .*(refused by TLS|no answer)" "$T/log0"
-ok "so does the refused broker" wait_until 10 grep -q "a peer dialing tls+tcp://.* was .*refused by TLS" "$T/log2"
+ok "so does the refused broker" wait_until 10 grep -q "connections to tls+tcp://.*failed: .*refused by TLS" "$T/log2"
 is "$(cat "$MNT/resources/cluster0/n2/state")" "node down" "its node stays down"
 like "$(overlay_state 2)" "refused|lost" "status says it was refused (or lost)"
 
