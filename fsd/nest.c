@@ -170,6 +170,8 @@ static void detach_mount(const struct nest *n)
 
 static void remove_link_socket(struct nest *n)
 {
+    if (n->sock[0] && n->dirfd >= 0)
+        nestdir_link_forget(n->dirfd);
     nestdir_link_remove(n->sock);
     n->sock[0] = '\0';
 }
@@ -296,6 +298,7 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     int rc = nestdir_link_dir(n->sock, sizeof(n->sock), err);
     if (rc < 0)
         return rc;
+    nestdir_link_record(n->dirfd, n->sock);
     snprintf(url, sizeof(url), "ipc://%s", n->sock);
     if (!(n->link = link_listen(ns->loop, url, on_msg, on_down, n, err))) {
         remove_link_socket(n);
@@ -762,6 +765,7 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
             n->pidfd = -1;
             n->dirfd = dirfd;
             n->csize = 1;
+            nestdir_link_stale(dirfd);   /* left in /tmp by a crash */
             detach_mount(n);   /* left by a child that died hard */
             struct errmsg err = {""};
             if (nest_spawn(n, true, &err) < 0) {

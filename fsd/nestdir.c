@@ -256,3 +256,46 @@ void nestdir_link_remove(const char *path)
     unlink(path);
     rmdir(dir);
 }
+
+#define LINK_RECORD "link"
+#define LINK_PREFIX "/tmp/fluxfs-link-"
+
+void nestdir_link_record(int dirfd, const char *path)
+{
+    int fd = openat(dirfd, LINK_RECORD, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+    if (fd < 0)
+        return;
+    size_t len = strlen(path);
+    if (write(fd, path, len) != (ssize_t)len)
+        unlinkat(dirfd, LINK_RECORD, 0);
+    close(fd);
+}
+
+void nestdir_link_forget(int dirfd)
+{
+    unlinkat(dirfd, LINK_RECORD, 0);
+}
+
+void nestdir_link_stale(int dirfd)
+{
+    char path[128] = "", dir[128];
+    struct stat st;
+    int fd = openat(dirfd, LINK_RECORD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(dirfd, LINK_RECORD, 0);
+    if (n <= 0)
+        return;
+    path[n] = '\0';
+    /* exactly what nestdir_link_dir() makes, a directory of ours: nothing
+     * else is removed on the word of a file */
+    if (strncmp(path, LINK_PREFIX, strlen(LINK_PREFIX)) || strstr(path, "..")
+        || strlen(path) != strlen(LINK_PREFIX "XXXXXX/link.ipc")
+        || strcmp(path + strlen(LINK_PREFIX "XXXXXX"), "/link.ipc")
+        || parent_of(path, dir, sizeof(dir)) < 0 || lstat(dir, &st) < 0
+        || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return;
+    nestdir_link_remove(path);
+}

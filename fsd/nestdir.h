@@ -56,5 +56,11 @@ void nestdir_detach_mount(const char *dir);
 int nestdir_link_dir(char *path, size_t size, struct errmsg *err);
 int nestdir_link_grant(const char *path, uid_t uid, gid_t gid);
 void nestdir_link_remove(const char *path);
+/* The link's socket path kept in the instance's directory, so that after a
+ * crash (the child died with us, leaving it in /tmp) a restart removes it:
+ * record when made, forget when removed, stale at recovery. */
+void nestdir_link_record(int dirfd, const char *path);
+void nestdir_link_forget(int dirfd);
+void nestdir_link_stale(int dirfd);
 
 #endif

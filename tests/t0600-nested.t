@@ -133,4 +133,21 @@ is "$(cat "$E/jobs/$C/result")" "COMPLETED 0" "with the same result"
 fluxfs_stop
 is "$(pgrep -fc "fluxfsd -f --state $STATE/nested")" 0 "no nested broker outlives the instance"
 is "$(grep -c "$STATE/nested" /proc/mounts)" 0 "and no nested mount"
+
+# a crash (kill -9) leaves the nested instances' link sockets in /tmp; the
+# restart removes them
+fluxfs_start || bail_out "cannot restart"
+mkjob 'sleep 300' 1 600 > crash.yaml
+P4=$(submit crash.yaml)
+wait_state "$P4" RUN
+ok "mkdir before the crash" timeout 30 mkdir "$J/$P4/c"
+sock=$(cat "$STATE/nested/$P4/c/link")
+ok "its link socket is recorded" test -S "$sock"
+kill -9 "$(daemon_pid "--state $STATE $MNT")"
+wait_until 10 sh -c "! pgrep -f 'fluxfsd -f --state $STATE/nested/$P4/c/state' >/dev/null"
+ok "the crash left it" test -e "$(dirname "$sock")"
+fusermount3 -uz "$MNT" 2>/dev/null
+fluxfs_start || bail_out "cannot restart after the crash"
+ok "the restart removes it" wait_until 10 sh -c "! test -e '$(dirname "$sock")'"
+fluxfs_stop
 done_testing
