@@ -16,6 +16,7 @@
 #include "common/strbuf.h"
 #include "common/vec.h"
 #include "fsd/depend.h"
+#include "fsd/evjournal.h"
 #include "fsd/jobmgr_private.h"
 #include "sched/rv1.h"
 
@@ -445,6 +446,19 @@ json_t *jobmgr_resources_R(struct jobmgr *m)
     return rv1_from_graph(m->graph);
 }
 
+struct evj *jobmgr_journal(struct jobmgr *m)
+{
+    return m->journal;
+}
+
+void jobmgr_journal_flush(struct jobmgr *m)
+{
+    if (m->journal_grew) {
+        m->journal_grew = false;
+        jm_notify(m, NULL, JOBMGR_JOURNAL, 0);
+    }
+}
+
 struct graph *jobmgr_graph(struct jobmgr *m)
 {
     return m->graph;
@@ -537,6 +551,22 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
  * the store holds what it held before; the memory goes back to that for
  * output (lost: it was never shown) and keeps events and records to write
  * them again with the next commit. */
+void jm_journal_add(struct jobmgr *m, const struct job *job, const char *text, size_t len)
+{
+    char line[8192];
+    for (size_t off = 0; off < len;) {
+        size_t n = strcspn(text + off, "\n") + 1;
+        if (off + n > len || text[off] != '{')
+            break;
+        /* {"id":"f...",<the eventlog line without its brace> */
+        int k = snprintf(line, sizeof(line), "{\"id\":\"%s\",%.*s", job->idstr,
+                         (int)(n - 1), text + off + 1);
+        if (k > 0 && (size_t)k < sizeof(line) && evj_append(m->journal, line, (size_t)k) == 0)
+            m->journal_grew = true;
+        off += n;
+    }
+}
+
 static void commit_done(struct jobmgr *m, int commit_rc)
 {
     while (m->inflight) {
@@ -545,6 +575,9 @@ static void commit_done(struct jobmgr *m, int commit_rc)
         job->inflight = false;
         job->inflight_next = NULL;
         if (commit_rc == 0) {
+            /* durable now: the journal has them, in commit order */
+            if (job->ev_pending_len)
+                jm_journal_add(m, job, job->ev_pending, job->ev_pending_len);
             job->nevents_stored = job->nevents;
             job->evlog_stored = job->evlog_len;
             free(job->ev_pending);
@@ -596,6 +629,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
 {
     resources_after_commit(m->res, commit_rc);
     commit_done(m, commit_rc);
+    jobmgr_journal_flush(m);
     for (size_t i = 0; i < m->new_jobs.len; i++) {
         struct job *job = jobmgr_lookup(m, m->new_jobs.ids[i]);
         if (!job)
@@ -721,7 +755,8 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
             m->cfg.max_tasks = JOBMGR_MAX_TASKS_MIN;
     }
     m->purge_from = 1;
-    if (!(m->jobs = jobtable_create())) {
+    if (!(m->journal = evj_create(JOBMGR_JOURNAL_BYTES))
+        || !(m->jobs = jobtable_create())) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
@@ -784,6 +819,7 @@ void jobmgr_destroy(struct jobmgr *m)
     jobtable_destroy(m->jobs);
     resources_destroy(m->res);
     json_decref(m->offline);
+    evj_destroy(m->journal);
     ingest_destroy(m->in);
     qmgr_destroy(m->q);
     free(m->new_jobs.ids);

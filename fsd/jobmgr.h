@@ -70,6 +70,7 @@ enum jobmgr_change {
     JOBMGR_STATE,    /* a job changed state */
     JOBMGR_OUTPUT,   /* a job's stdout (stream 1) or stderr (2) grew */
     JOBMGR_GONE,     /* an inactive job is being purged (last call with it) */
+    JOBMGR_JOURNAL,  /* the event journal grew (job NULL) */
 };
 
 typedef void (*jobmgr_notify_f)(void *arg, struct job *job, enum jobmgr_change what,
@@ -215,6 +216,14 @@ const char *jobmgr_containment(struct jobmgr *m, char *buf, size_t size);
  * model, whatever it was read from). New reference, NULL on ENOMEM. */
 json_t *jobmgr_resources_R(struct jobmgr *m);
 struct graph *jobmgr_graph(struct jobmgr *m);
+/* Every job's events, in commit order, once durable (fsd/evjournal.h): what
+ * `events` serves. */
+#define JOBMGR_JOURNAL_BYTES (16u << 20)
+#define JOBMGR_JOURNAL_BACKLOG 1000
+struct evj;
+struct evj *jobmgr_journal(struct jobmgr *m);
+/* Tell the view the journal grew (once per commit, or per replica batch). */
+void jobmgr_journal_flush(struct jobmgr *m);
 struct qmgr *jobmgr_qmgr(struct jobmgr *m);
 /* Running job holding graph vertex v now (itself or a whole ancestor). */
 struct job *jobmgr_vertex_owner(struct jobmgr *m, int v);

@@ -52,6 +52,8 @@ struct jobmgr {
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
     struct resources *res;
     json_t *offline;             /* cfg.share: the offline nodes, {"RANK": "why"} */
+    struct evj *journal;         /* every job's events, once durable */
+    bool journal_grew;           /* ... since the last JOBMGR_JOURNAL */
     uint64_t purge_from;         /* no purgeable job has a smaller seq */
     double last_purge;
 
@@ -105,6 +107,10 @@ void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len,
 /* jobmgr_ctl.c */
 /* resources/ctl took vertex v down: the jobs on it fail. */
 void jm_on_resource_down(void *arg, int v, const char *path, const char *lost);
+/* Add job's eventlog lines (text, len bytes, whole lines) to the journal,
+ * each with the job's id. */
+void jm_journal_add(struct jobmgr *m, const struct job *job, const char *text, size_t len);
+
 /* Post a "memo" to pending jobs that only down resources could run. */
 void jm_check_waiting(struct jobmgr *m);
 /* The same for one job entering the queue (only while something is down). */

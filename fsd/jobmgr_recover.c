@@ -191,6 +191,28 @@ static int purge_job(struct jobmgr *m, struct job *job)
 
 /* ---- a follower's replica (fsd/replica.h) ---- */
 
+/* A follower's journal: the events of job from seq `from` on, as the
+ * replica has them now. */
+struct journal_from {
+    struct jobmgr *m;
+    const struct job *job;
+    uint32_t from;
+};
+
+static int journal_event(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    struct journal_from *jf = arg;
+    if (seq >= jf->from)
+        jm_journal_add(jf->m, jf->job, line, len);
+    return 0;
+}
+
+static void journal_new_events(struct jobmgr *m, const struct job *job, uint32_t from)
+{
+    struct journal_from jf = { m, job, from };
+    store_event_foreach(m->st, job->id, journal_event, &jf);
+}
+
 /* Take what a fresh record says into the job the view knows (the view
  * holds pointers to it, so it is updated, not replaced). */
 static void replica_update(struct jobmgr *m, struct job *job, struct job *fresh)
@@ -238,8 +260,11 @@ void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
         return;
     }
     if (job) {
+        uint32_t had = job->nevents;
         replica_update(m, job, fresh);
         job_destroy(fresh);
+        if (job->nevents > had)
+            journal_new_events(m, job, had);
         jm_mirror_holds(m, job, false);
         return;
     }
@@ -248,6 +273,7 @@ void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
         return;
     }
     fresh->announced = false;   /* the view publishes it to watchers */
+    journal_new_events(m, fresh, 0);
     jm_mirror_holds(m, fresh, false);
     jm_notify(m, fresh, JOBMGR_NEW, 0);
     if (fresh->state == JOB_INACTIVE)

@@ -21,7 +21,7 @@
 
 
 const char *const nest_entries[NEST_NENTRIES] = {
-    "queue", "jobs", "resources", "status", "status.json", "README",
+    "queue", "jobs", "resources", "status", "status.json", "README", "events",
 };
 
 static const char *state_names[] = {

@@ -4,7 +4,7 @@
  * (its own process and LMDB store, run as the job's owner) whose resources
  * are exactly the job's R, mounted at a private path under the parent's
  * state directory; the parent shows it at jobs/<id>/<name>/ as symlinks
- * (queue, jobs, resources, status, status.json, README) into that mount, so
+ * (queue, jobs, resources, status, status.json, README, events) into that mount, so
  * cp, cat, wait, ctl and inotify work unchanged at any depth. Parent and
  * child talk over an nng link (fsd/link.h): the child says when it is ready
  * and how many jobs it has active; the parent tells it to shut down.
@@ -39,7 +39,7 @@
 #define NEST_GONE_GRACE 2.0
 
 /* The entries a nested instance shows, in listing order. */
-#define NEST_NENTRIES 6
+#define NEST_NENTRIES 7       /* with the directory itself, 8: its inode space */
 extern const char *const nest_entries[NEST_NENTRIES];
 
 struct nest;

@@ -928,6 +928,7 @@ void replica_after_commit(struct replica *r, int rc)
         }
         r->reload_all = false;
         r->ntouched = 0;
+        jobmgr_journal_flush(r->m);
         barriers_check(r, false);
     }
     if (rc == 0)

@@ -1,20 +1,17 @@
 #!/bin/bash
-# watch.sh - print a line each time a job finishes, driven by inotify events
-# (no polling): every state change of a job is a CLOSE_WRITE on its state file.
-# Events in quick succession may be coalesced and the file always shows the
-# latest state, so a job can be seen INACTIVE on more than one event: each
-# job is reported once.
+# watch.sh - print a line each time a job finishes, however fast it ran:
+# follow the instance's event journal (events, doc/tree.md), where every
+# event of every job appears once, in commit order. No polling, no race
+# with a job directory that comes and goes before a watch could be set.
 set -euo pipefail
 mnt=${FLUXFS_MOUNT:-/flux}
-declare -A done=()
-inotifywait -q -m -r -e close_write --format '%w%f' "$mnt/jobs" |
-while read -r path; do
-	[ "${path##*/}" = state ] || continue
-	dir=${path%/state}
-	id=${dir##*/}
-	[ -z "${done[$id]:-}" ] || continue
-	if [ "$(cat "$path" 2>/dev/null)" = INACTIVE ]; then
-		done[$id]=1
-		echo "$id $(cat "$dir/result")"
-	fi
+# -n 0: from now on (a new reader of events gets a backlog first)
+tail -n 0 -F "$mnt/events" | while read -r line; do
+	case $line in
+	*'"name":"clean"'*)
+		id=${line#*\"id\":\"}
+		id=${id%%\"*}
+		echo "$id $(cat "$mnt/jobs/$id/result")"
+		;;
+	esac
 done

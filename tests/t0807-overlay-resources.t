@@ -4,7 +4,7 @@
 # the allocations and the free counts, as on the leader's tree, from the
 # follower's replica of the leader's store.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 19
 
 overlay_start 4 2 || bail_out "cannot start 4 brokers"
 overlay_wait_up 30 || bail_out "the brokers did not join"
@@ -46,7 +46,12 @@ ok "the restarted follower shows the instance from its replica" wait_until 10 sa
 # which tree fluxfs uses without -m: of one instance's brokers, the
 # leader's; with another instance mounted too, none (it says which)
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
-like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "rank 0 of 4 brokers" "fluxfs without -m picks the leader of the brokers here"
+# (only when no other test's instance is mounted on this machine)
+if [ "$(awk -v t="$T/" '$3 == "fuse.fluxfsd" && index($2, t) != 1' /proc/mounts | wc -l)" = 0 ]; then
+	like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "rank 0 of 4 brokers" "fluxfs without -m picks the leader of the brokers here"
+else
+	skip "another fluxfs instance is mounted on this machine"
+fi
 mkdir -p "$T/other" "$T/os"
 "$FLUXFSD" -s "$T/os" -r "$T/r0.json" "$T/other" || bail_out "cannot start another instance"
 like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "several fluxfs instances are mounted \(.*$T/other.*\): say which with -m" \
@@ -54,3 +59,6 @@ like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "several fluxfs instances are mo
 fusermount3 -u "$T/other"
 like "$("$FX" -m "$T/m2" run -N 5 true 2>&1)" "requested 5 node but the instance has 4" \
 	"too many nodes is said in nodes"
+id=$("$FX" -m "$T/m0" submit true)
+wait_job "$id" >/dev/null
+ok "a follower's events has the leader's jobs" wait_until 10 grep -q "\"id\":\"$id\",.*\"name\":\"clean\"" "$T/m3/events"

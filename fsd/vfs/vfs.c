@@ -421,6 +421,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     case VK_FIXED:
         if (ino == VFS_I_QNEW)
             return vfs_queue_open(v, req, ino, fi);
+        if (ino == VFS_I_EVENTS)
+            return vfs_events_open(v, req, fi);
         if (ino == VFS_I_RES_CTL && (fi->flags & O_ACCMODE) != O_RDONLY) {
             uid_t uid = fuse_req_ctx(req)->uid;
             struct vfs_fh *fh = uid == 0 || uid == v->owner
@@ -467,6 +469,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     case FH_OUTPUT:
     case FH_WAIT:
         return vfs_job_read(v, req, fh, size, off);
+    case FH_EVENTS:
+        return vfs_events_read(v, req, fh, size, off);
     case FH_CLONE:
     case FH_SCRATCH:
     case FH_SUBMIT:
@@ -840,6 +844,11 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
     char path[64];
 
     switch (what) {
+    case JOBMGR_JOURNAL:
+        v->events_mtime = ev_now(v->loop);
+        if (v->pub)
+            publisher_poke(v->pub, "events");
+        return;
     case JOBMGR_NEW:
         v->jobs_mtime = ev_now(v->loop);
         if (!v->pub) {

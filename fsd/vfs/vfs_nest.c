@@ -1,6 +1,6 @@
 /* vfs_nest.c - jobs/<id>/<name>/: a nested instance as seen from its parent.
  *
- * The directory is ours; its entries (queue, jobs, resources, status,
+ * The directory is ours; its entries (queue, jobs, resources, status, events,
  * status.json, README) are symlinks into the child broker's own mount, so
  * every operation below them is the child's, with its own semantics and
  * inotify events, at any depth. Inodes live in the job's inode range: file

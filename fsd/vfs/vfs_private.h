@@ -42,6 +42,7 @@ enum vfs_fixed {
     VFS_I_RES_CTL,         /* resources/ctl: up|down|drain PATH */
     VFS_I_RES_ALLOC,       /* resources/allocations: every hold, by vertex */
     VFS_I_QDRAFTS,         /* queue/drafts/: scratch files of any name */
+    VFS_I_EVENTS,          /* events: every job event, in commit order */
 };
 
 enum vfs_job_file {
@@ -66,6 +67,7 @@ enum vfs_fh_kind {
     FH_SNAPSHOT,    /* text rendered at open() */
     FH_OUTPUT,      /* a job's stdout/stderr, read live from the store */
     FH_WAIT,        /* jobs/<id>/wait */
+    FH_EVENTS,      /* events (vfs_events.c) */
     FH_CTL,         /* jobs/<id>/ctl, resources/ctl: opened for writing
                      * by one who may control it (fh->uid), whose
                      * authority every write carries */
@@ -121,6 +123,8 @@ struct vfs_fh {
     bool released;             /* submission: its own descriptors are gone */
     bool counted;              /* queue/: counted in its opener's open files */
     struct vfs_attr attr;      /* submission: what fstat shows */
+    uint64_t ev_next;          /* events: the journal offset a stream reads next */
+    int ev_mode;               /* ... 0 undecided, 1 a stream from 0, 2 offsets */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
 };
 
@@ -189,6 +193,7 @@ struct vfs {
     struct vfs_fh *open_submits;      /* submissions being written (fstat) */
     struct vfs_ghost ghosts[VFS_GHOSTS];  /* recent submissions, by their writers */
     double queue_mtime, drafts_mtime, jobs_mtime;
+    double events_mtime;         /* the journal last grew */
     char *statedir;                   /* for statfs (df), or NULL */
     struct vfs_quota_user *quota;     /* per-user use of queue/ (vfs_quota.c) */
     uint64_t quota_bytes;             /* bytes one user may hold there, 0: no limit */
@@ -374,6 +379,10 @@ void vfs_nest_rmdir(struct vfs *v, fuse_req_t req, struct job *job, const char *
 /* vfs_jobs.c: the job an inode of kind VK_JOB names, any file (nests too) */
 struct job *vfs_job_of(struct vfs *v, fuse_ino_t ino, int *file);
 int vfs_res_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+/* vfs_events.c: events */
+void vfs_events_stat(struct vfs *v, struct stat *st);
+void vfs_events_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi);
+void vfs_events_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
 
 /* Totals of the resource graph now, for resources/summary and status. */

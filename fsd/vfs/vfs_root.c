@@ -26,6 +26,7 @@ static const char readme_text[] =
     "              for its status and which jobs hold or reserved it, until when\n"
     "  status      instance summary: jobs by state, cores in use, uptime\n"
     "  status.json the same as one JSON object\n"
+    "  events      every job's every event, in order: tail -f events\n"
     "\n"
     "Full reference: doc/tree.md in the fluxfs sources (tree version 2).\n";
 
@@ -36,6 +37,7 @@ struct fixed_entry {
 
 static const struct fixed_entry root_entries[] = {
     { "README", VFS_I_README },
+    { "events", VFS_I_EVENTS },
     { "jobs", VFS_I_JOBS },
     { "queue", VFS_I_QUEUE },
     { "resources", VFS_I_RESOURCES },
@@ -262,6 +264,9 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
         return 0;
     case VFS_I_QNEW:
         vfs_stat_file(v, st, ino, v->owner, 0666, 0, v->t_mount);
+        return 0;
+    case VFS_I_EVENTS:
+        vfs_events_stat(v, st);
         return 0;
     case VFS_I_RES_CTL:
         /* reads give the reminder: stat says as much, as for jobs/<id>/ctl */
