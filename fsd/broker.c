@@ -1117,6 +1117,9 @@ static void teardown(struct broker *b)
     if (b->cluster && b->rank > 0)
         cluster_terminate_all(b->cluster, 0);
     if (b->m) {
+        /* the replica's last commit below must not reach a freed manager */
+        if (b->cluster && b->rank > 0)
+            replica_set_jobmgr(cluster_replica(b->cluster), NULL);
         jobmgr_destroy(b->m);
         replica_before_commit(cluster_replica(b->cluster));
         int rc = store_commit(b->st);
