@@ -55,6 +55,7 @@ mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"; exit $FLUX_TASK_RANK' 3 1 > i
 c=$(submit_in "$T/m3/jobs/$P/sub" inner.yaml)
 like "$c" "^f" "a job submitted through n3's view of it gets an id"
 is "$(timeout 30 cat "$T/m1/jobs/$P/sub/jobs/$c/wait")" "FAILED 2" "n1's view waits for it; its status is the largest exit code"
+timeout 30 cat "$T/m2/jobs/$P/sub/jobs/$c/wait" >/dev/null   # n2's view has it all too
 out=$(timeout 5 cat "$T/m2/jobs/$P/sub/jobs/$c/stdout")
 is "$(echo "$out" | wc -l)" 3 "its output has every task's line"
 is "$(echo "$out" | awk '{print $2}' | sort -u | wc -l)" 3 "each task ran under another broker (FLUXFS_MOUNT)"
@@ -85,6 +86,7 @@ J=$(submit_in "$T/m1" one-node.yaml)
 wait_until 20 grep -qx RUN "$T/m1/jobs/$J/state"
 ok "mkdir under a 1-node job on a follower's node" timeout 60 mkdir "$T/m1/jobs/$J/solo"
 c=$(submit_in "$T/m1/jobs/$J/solo" one.yaml)
-is "$(timeout 30 cat "$T/m1/jobs/$J/solo/jobs/$c/stdout")" "inner-solo" "a job runs in it"
+timeout 30 cat "$T/m1/jobs/$J/solo/jobs/$c/wait" >/dev/null
+is "$(timeout 5 cat "$T/m1/jobs/$J/solo/jobs/$c/stdout")" "inner-solo" "a job runs in it"
 echo cancel > "$T/m1/jobs/$J/ctl"
 is "$(timeout 60 cat "$MNT/jobs/$J/wait" | cut -d' ' -f1)" "CANCELED" "that job ends too"
