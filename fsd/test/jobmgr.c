@@ -54,8 +54,14 @@ struct note {
 static struct note notes[NLOG];
 static int nnotes;
 
+static int njournal;   /* JOBMGR_JOURNAL notifications (no job) */
+
 static void on_notify(void *arg, struct job *job, enum jobmgr_change what, int stream)
 {
+    if (what == JOBMGR_JOURNAL) {
+        njournal++;
+        return;
+    }
     if (nnotes < NLOG)
         notes[nnotes++] = (struct note){ job->id, what, job->state, job->committed,
                                          stream >= 1 && stream <= 2
@@ -344,6 +350,7 @@ static void test_lifecycle(struct env *e)
     ok(store_job_get(e->st, id, &data, &len) == 0, "record in the store");
     ok(nnotes >= 1 && notes[0].what == JOBMGR_NEW && notes[0].id == id && notes[0].committed,
        "first notification is JOBMGR_NEW for a committed job");
+    ok(njournal >= 1, "the commit told the view the event journal grew (%d)", njournal);
 
     is_str(run_to_end(e, id, 3.0), "COMPLETED 0\n", "'true' completes with status 0");
     is(job->result, RESULT_COMPLETED, "result COMPLETED");
