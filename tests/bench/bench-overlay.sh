@@ -21,16 +21,7 @@ K=${FANOUT:-32}
 notes=
 PORT=${PORT:-21000}
 T=$(mktemp -d /tmp/fluxfs-bench-overlay.XXXXXX)
-stop_all() {
-	for m in $(ls -d "$T"/m* 2>/dev/null | sort -rV); do
-		fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true
-	done
-	for _ in $(seq 100); do
-		pgrep -f "fluxfsd --bootstrap $T/" >/dev/null || break
-		sleep 0.1
-	done
-	pkill -9 -f "fluxfsd --bootstrap $T/" 2>/dev/null || true
-}
+. "$REPO/tests/bench/overlay-lib.sh"
 trap 'stop_all; rm -rf "$T"' EXIT
 now() { date +%s.%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
@@ -55,23 +46,9 @@ printf '%-6s %-6s %10s %12s %12s %14s %12s %12s %12s %12s %12s %8s %8s %8s\n' br
 [ $# -eq 0 ] && set -- 16 64
 for N in "$@"; do
 	rm -rf "${T:?}"/*
-	{
-		printf '{"insecure": true, "fanout": %d, "brokers": [' "$K"
-		for ((i = 0; i < N; i++)); do
-			[ "$i" -gt 0 ] && printf ','
-			printf '{"host": "n%d", "bind": "tcp://127.0.0.1:%d", "connect": "tcp://127.0.0.1:%d"}' \
-				"$i" $((PORT + i)) $((PORT + i))
-		done
-		printf ']}\n'
-	} > "$T/boot.json"
+	boot_file "$N" "$K" > "$T/boot.json"
 	t0=$(now)
-	for ((i = 0; i < N; i++)); do
-		mkdir -p "$T/s$i" "$T/m$i"
-		printf '{"version":1,"execution":{"R_lite":[{"rank":"0","children":{"core":"0"}}],"nodelist":["n%d"]}}\n' \
-			"$i" > "$T/r$i.json"
-		"$FLUXFSD" --bootstrap "$T/boot.json" --rank "$i" -s "$T/s$i" -r "$T/r$i.json" "$T/m$i" \
-			2>/dev/null
-	done
+	start_brokers "$N" "$FLUXFSD"
 	t1=$(now)
 	for ((w = 0; w < 12000; w++)); do
 		up=$(grep -c '^overlay\.[0-9]*: .* state=up ' "$T/m0/status")

@@ -17,22 +17,8 @@ FLUXFSD=$REPO/$BUILD/fsd/fluxfsd
 FLUXFS=$REPO/$BUILD/tools/fluxfs
 PORT=${PORT:-21500}
 T=$(mktemp -d /tmp/fluxfs-bench-reparent.XXXXXX)
-stop_all() {
-	for m in $(ls -d "$T"/m* 2>/dev/null | sort -rV); do
-		fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true
-	done
-	for _ in $(seq 100); do
-		pgrep -f "fluxfsd --bootstrap $T/" >/dev/null || break
-		sleep 0.1
-	done
-	pkill -9 -f "fluxfsd --bootstrap $T/" 2>/dev/null || true
-	pkill -f "sleep 600 # bench-reparent" 2>/dev/null || true
-	# the killed broker's mount is dead: detach it
-	for m in $(awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
-		fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-	done
-}
-trap 'stop_all; rm -rf "$T" 2>/dev/null || true' EXIT
+. "$REPO/tests/bench/overlay-lib.sh"
+trap 'stop_all; pkill -f "sleep 600 # bench-reparent" 2>/dev/null; rm -rf "$T" 2>/dev/null || true' EXIT
 now() { date +%s.%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 below() { local r=$1; while [ "$r" -gt "$2" ]; do r=$(((r - 1) / 2)); done; [ "$r" = "$2" ]; }
@@ -43,21 +29,8 @@ printf '%-8s %-7s %-12s %-10s %-12s %-12s %-12s %-10s\n' brokers fanout below_lo
 [ $# -eq 0 ] && set -- 64
 for N in "$@"; do
 	rm -rf "${T:?}"/*
-	{
-		printf '{"insecure": true, "fanout": 2, "brokers": ['
-		for ((i = 0; i < N; i++)); do
-			[ "$i" -gt 0 ] && printf ','
-			printf '{"host": "n%d", "bind": "tcp://127.0.0.1:%d", "connect": "tcp://127.0.0.1:%d"}' \
-				"$i" $((PORT + i)) $((PORT + i))
-		done
-		printf ']}\n'
-	} > "$T/boot.json"
-	for ((i = 0; i < N; i++)); do
-		mkdir -p "$T/s$i" "$T/m$i"
-		printf '{"version":1,"execution":{"R_lite":[{"rank":"0","children":{"core":"0"}}],"nodelist":["n%d"]}}\n' \
-			"$i" > "$T/r$i.json"
-		"$FLUXFSD" --bootstrap "$T/boot.json" --rank "$i" -s "$T/s$i" -r "$T/r$i.json" "$T/m$i" 2>/dev/null
-	done
+	boot_file "$N" 2 > "$T/boot.json"
+	start_brokers "$N" "$FLUXFSD"
 	for ((w = 0; w < 12000; w++)); do
 		[ "$(grep -c '^overlay\.[0-9]*: .* state=up ' "$T/m0/status")" = "$N" ] && break
 		sleep 0.01
