@@ -587,6 +587,63 @@ static int invalid(struct errmsg *err, const char *path, const char *what)
     return errmsg_set(err, -EINVAL, "%s: %s", path, what);
 }
 
+/* Edit distance (insertions, deletions, substitutions, transpositions of
+ * neighbours) between short keys, or a large number for long ones. */
+static size_t key_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b), d[33][33];
+    if (n > 32 || m > 32)
+        return SIZE_MAX;
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+                && d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    }
+    return d[n][m];
+}
+
+/* Close enough to be a misspelling of want. */
+static bool looks_like(const char *key, const char *want)
+{
+    return strcmp(key, want) != 0 && key_distance(key, want) <= (strlen(want) > 4 ? 2 : 1);
+}
+
+/* A required key is missing from obj: say so, and name a key there that
+ * looks like a misspelling of it ("comand" for "command"). */
+static int required(struct errmsg *err, const char *path, json_t *obj, const char *key)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+        if (looks_like(k, key))
+            return errmsg_set(err, -EINVAL, "%s: required ('%.40s' is there: did you mean "
+                              "'%s'?)", path, k, key);
+    return invalid(err, path, "required");
+}
+
+/* key is not one of known[]: say so, with the known key it looks like. */
+static int unknown_key(struct errmsg *err, const char *path, const char *key,
+                       const char *const *known, size_t nknown)
+{
+    for (size_t i = 0; i < nknown; i++)
+        if (looks_like(key, known[i]))
+            return errmsg_set(err, -EINVAL, "%s: unknown key (did you mean '%s'?)", path,
+                              known[i]);
+    return invalid(err, path, "unknown key");
+}
+
 /* Counts are json integers that must also fit the int fields of the struct. */
 static int get_int(json_t *v, const char *path, int min, int *out, struct errmsg *err)
 {
@@ -635,12 +692,12 @@ static int check_vertex(json_t *v, const char *path, struct errmsg *err)
         return invalid(err, path, "must be a mapping");
     snprintf(sub, sizeof(sub), "%s.type", path);
     if (!json_object_get(v, "type"))
-        return invalid(err, sub, "required");
+        return required(err, sub, v, "type");
     if (!(type = json_string_value(json_object_get(v, "type"))))
         return invalid(err, sub, "must be a string");
     snprintf(sub, sizeof(sub), "%s.count", path);
     if (!(count = json_object_get(v, "count")))
-        return invalid(err, sub, "required");
+        return required(err, sub, v, "count");
     /* Flux allows zero of optional resources such as gpus, never of these */
     bool needs_one = !strcmp(type, "node") || !strcmp(type, "slot") || !strcmp(type, "core");
     if ((rc = get_int(count, sub, needs_one ? 1 : 0, NULL, err)) < 0)
@@ -656,7 +713,7 @@ static int check_vertex(json_t *v, const char *path, struct errmsg *err)
     /* tasks name their slot by label, so an unlabeled slot is unusable */
     if (!strcmp(type, "slot") && !json_object_get(v, "label")) {
         snprintf(sub, sizeof(sub), "%s.label", path);
-        return invalid(err, sub, "required");
+        return required(err, sub, v, "label");
     }
     if (!(with = json_object_get(v, "with")))
         return 0;
@@ -817,11 +874,11 @@ static int check_tasks(json_t *tasks, struct jobspec *js, struct errmsg *err)
     if (!json_is_object(task))
         return invalid(err, "tasks[0]", "must be a mapping");
     if (!json_object_get(task, "command"))
-        return invalid(err, "tasks[0].command", "required");
+        return required(err, "tasks[0].command", task, "command");
     if ((rc = check_command(json_object_get(task, "command"), js, err)) < 0)
         return rc;
     if (!(slot = json_object_get(task, "slot")))
-        return invalid(err, "tasks[0].slot", "required");
+        return required(err, "tasks[0].slot", task, "slot");
     if (!json_is_string(slot))
         return invalid(err, "tasks[0].slot", "must be a string");
     if ((attrs = json_object_get(task, "attributes")) && !json_is_object(attrs))
@@ -904,7 +961,7 @@ static int check_system(json_t *system, struct jobspec *js, struct errmsg *err)
     int rc;
 
     if (!system)
-        return invalid(err, "attributes.system", "required");
+        return invalid(err, "attributes.system", "required");   /* check_attributes names a misspelling */
     if (!json_is_object(system))
         return invalid(err, "attributes.system", "must be a mapping");
     if ((cwd = json_object_get(system, "cwd"))) {
@@ -925,7 +982,7 @@ static int check_system(json_t *system, struct jobspec *js, struct errmsg *err)
     /* V1 requires a duration so the scheduler can always plan ahead; checked
      * after the RFC 14 types, as Flux does, so those errors are not hidden */
     if (!(duration = json_object_get(system, "duration")))
-        return invalid(err, "attributes.system.duration", "required");
+        return required(err, "attributes.system.duration", system, "duration");
     if (!json_is_number(duration) || json_number_value(duration) < 0)
         return invalid(err, "attributes.system.duration", "must be a number >= 0");
     js->duration = json_number_value(duration);
@@ -942,10 +999,11 @@ static int check_attributes(json_t *attrs, struct jobspec *js, struct errmsg *er
         return invalid(err, "attributes", "required");
     if (!json_is_object(attrs))
         return invalid(err, "attributes", "must be a mapping");
+    static const char *const known[] = { "system", "user" };
     json_object_foreach(attrs, key, v) {
         if (strcmp(key, "system") != 0 && strcmp(key, "user") != 0) {
             snprintf(sub, sizeof(sub), "attributes.%s", key);
-            return invalid(err, sub, "unknown key");
+            return unknown_key(err, sub, key, known, 2);
         }
     }
     if ((v = json_object_get(attrs, "user")) && !json_is_object(v))
@@ -967,12 +1025,12 @@ static int check_jobspec(json_t *o, struct jobspec *js, struct errmsg *err)
         for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
             known = known || !strcmp(key, top[i]);
         if (!known)
-            return invalid(err, key, "unknown key");
+            return unknown_key(err, key, key, top, sizeof(top) / sizeof(top[0]));
     }
     /* a missing section is the plainest mistake; report it before details */
     for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
         if (!json_object_get(o, top[i]))
-            return invalid(err, top[i], "required");
+            return required(err, top[i], o, top[i]);
     }
     v = json_object_get(o, "version");
     if (!json_is_integer(v) || json_integer_value(v) != 1)

@@ -6,7 +6,7 @@ INVALID=$CONFORMANCE/jobspec/invalid_v1
 VALID=$CONFORMANCE/jobspec/valid_v1
 ninvalid=$(grep -lE '^version: *1 *$' "$INVALID"/* | wc -l)   # other versions: general rules
 nvalid=$(ls "$VALID" | wc -l)
-plan $((21 + 3 * ninvalid + 2 * nvalid + 2 * nvalid))
+plan $((23 + 3 * ninvalid + 2 * nvalid + 2 * nvalid))
 
 fluxfs_start || bail_out "cannot mount"
 errors() { timeout 5 cat "$MNT/queue/errors"; }
@@ -34,6 +34,10 @@ n0=$(ls "$MNT/jobs" | wc -l)
 ok "cp of an empty file submits nothing and succeeds" timeout 10 cp empty.yaml "$MNT/queue/"
 is "$(ls "$MNT/jobs" | wc -l)" "$n0" "no job from an empty file"
 like "$(lasterr)" 'empty\.yaml: ENODATA: nothing was written' "queue/errors says nothing was submitted"
+mkjob true 1 | sed 's/command:/comand:/' > misspelled.yaml
+nok "cp of a jobspec with a misspelled key fails" timeout 10 cp misspelled.yaml "$MNT/queue/"
+like "$(lasterr)" "misspelled\.yaml: EINVAL: tasks\[0\]\.command: required \('comand' is there: did you mean 'command'\?\)" \
+	"the reason names the misspelled key"
 
 out=$(timeout 10 python3 - "$MNT/queue/py.yaml" <<'PY'
 import sys, errno

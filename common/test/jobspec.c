@@ -417,6 +417,24 @@ static void test_messages(void)
     free(s);
     reject("version: 1\nresources: []\ntasks: []\n", "attributes: required",
            "missing attributes");
+    /* a misspelled key is named, with the key it looks like */
+    s = make_spec(RES_SLOT, TASK_PER_SLOT, ATTR_DUR "atributes: 1");
+    reject(s, "atributes: unknown key (did you mean 'attributes'?)", "a misspelled top-level key");
+    free(s);
+    s = make_spec(RES_SLOT, TASK_PER_SLOT, "  sytem:\n    duration: 1\n");
+    reject(s, "attributes.sytem: unknown key (did you mean 'system'?)",
+           "a misspelled attributes key");
+    free(s);
+    s = make_spec(RES_SLOT, TASK_PER_SLOT, "  system:\n    duraton: 1\n");
+    reject(s, "attributes.system.duration: required ('duraton' is there: did you mean "
+           "'duration'?)", "a misspelled duration");
+    free(s);
+    reject("version: 1\nresources:\n  - type: slot\n    count: 1\n    label: task\n"
+           "    with:\n      - type: core\n        count: 1\n"
+           "tasks:\n  - comand: [\"true\"]\n    slot: task\n    count:\n      per_slot: 1\n"
+           "attributes:\n  system:\n    duration: 1\n",
+           "tasks[0].command: required ('comand' is there: did you mean 'command'?)",
+           "a misspelled command");
     /* other versions follow the general RFC 14 rules (rspec.h) */
     reject("version: 2\nresources: []\ntasks: []\nattributes: {}\n",
            "resources: must be a non-empty list", "version 2");
