@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 58
+plan 60
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -164,5 +164,12 @@ for args in "" "bogus" "submit" "submit -n 0 true" "submit -t xyz true" "submit 
 done
 is "$fails" "" "bad usage exits non-zero"
 nok "not a mount: non-zero" timeout 10 "$FLUXFS" -m "$T/nowhere" status 2>/dev/null
+
+# submit --wait and --watch (as flux submit's)
+out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --wait sh -c 'exit 3')
+is "$? $(echo "$out" | grep -c '^f')" "3 1" "submit --wait prints the id and exits with the job's status"
+out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --watch --cc=1-2 echo hi-{cc})
+is "$? $(echo "$out" | grep -c '^f') $(echo "$out" | grep -c '^hi-[12]$')" "0 2 2" \
+	"submit --watch prints the ids, then each job's output"
 
 ok "unmount" fluxfs_stop

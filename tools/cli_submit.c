@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "common/idset.h"
+#include "common/strbuf.h"
 #include "tools/cli.h"
 
 extern char **environ;
@@ -37,6 +38,7 @@ struct submit_opts {
     int ndeps;
     bool verbose;
     bool label;              /* -l: each output line after "RANK: " */
+    int wait;                /* submit: 1 --wait for the jobs, 2 --watch them */
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules;
 };
@@ -73,7 +75,10 @@ static void submit_usage(FILE *f, bool run)
         fprintf(f, "  -v, --verbose           print the job id on stderr\n");
     else
         fprintf(f, "      --cc=IDSET          submit one copy per id in IDSET (1-10,15),\n"
-                   "                          replacing {cc} in COMMAND and ARGS; one id a line\n");
+                   "                          replacing {cc} in COMMAND and ARGS; one id a line\n"
+                   "      --wait              then wait for the jobs to end; exit as fluxfs run\n"
+                   "                          would (the worst of them)\n"
+                   "      --watch             then show their output as they run, and wait\n");
     fprintf(f, "  -m, --mount=DIR         the instance's mount point\n"
                "  -h, --help              this help\n");
 }
@@ -102,7 +107,8 @@ static void submit_opts_release(struct submit_opts *o)
 /* Parse options (release o after); returns the index of COMMAND in argv, or -exit code. */
 static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
-    enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP };
+    enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
+           OPT_WAIT, OPT_WATCH };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -117,6 +123,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "job-name", required_argument, NULL, OPT_NAME },
         { "dependency", required_argument, NULL, OPT_DEP },
         { "cc", required_argument, NULL, OPT_CC },
+        { "wait", no_argument, NULL, OPT_WAIT },
+        { "watch", no_argument, NULL, OPT_WATCH },
         { "verbose", no_argument, NULL, 'v' },
         { "label-io", no_argument, NULL, 'l' },
         CLI_COMMON_LONGOPTS,
@@ -169,6 +177,14 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
                 return CLI_PARSE_DONE(CLI_EXIT_USAGE);
             }
             o->cc = optarg;
+            break;
+        case OPT_WAIT:
+        case OPT_WATCH:
+            if (run) {
+                cli_err("run: --wait and --watch are only for submit (run waits and watches)");
+                return -CLI_EXIT_USAGE;
+            }
+            o->wait = c == OPT_WAIT ? 1 : 2;
             break;
         case 'v': o->verbose = true; break;
         case 'l': o->label = true; break;
@@ -472,7 +488,7 @@ static char *spec_text(const struct spec_template *t, char **cmd, int ncmd, cons
 #define CC_CHUNK 10000
 
 static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const char *shared,
-                     size_t shared_len, const struct idset *cc)
+                     size_t shared_len, const struct idset *cc, struct strbuf *all)
 {
     int i = idset_first(cc), rc = 0;
     while (i >= 0 && rc == 0) {
@@ -510,6 +526,7 @@ static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const 
         }
         if (rc == 0 && (rc = submit_stream(stream, slen, &ids)) == 0) {
             fputs(ids, stdout);
+            strbuf_addstr(all, ids);
             free(ids);
         }
         free(stream);
@@ -553,19 +570,41 @@ int cmd_submit(int argc, char **argv)
     int ncmd = argc - first, rc = -ENOMEM;
     size_t len;
     char *text = NULL;
+    struct strbuf ids = STRBUF_INIT;
     if (!cc || !has_cc(cmd, ncmd))
         text = spec_text(&t, cmd, ncmd, NULL, &len);
     if (!cc && text) {
         char id[64];
         if ((rc = submit_text(text, len, id, sizeof(id))) == 0) {
             printf("%s\n", id);
+            strbuf_addf(&ids, "%s\n", id);
         }
     } else if (cc && (text || has_cc(cmd, ncmd)))
-        rc = submit_cc(&t, cmd, ncmd, text, text ? len : 0, cc);
+        rc = submit_cc(&t, cmd, ncmd, text, text ? len : 0, cc, &ids);
     free(text);
     idset_destroy(cc);
     free(t.text);
-    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    int code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    fflush(stdout);
+    /* --wait, --watch: each job in turn; the exit code is the worst one's */
+    for (char *id = rc == 0 && o.wait ? strtok(ids.buf, "\n") : NULL; id;
+         id = strtok(NULL, "\n")) {
+        int one = CLI_EXIT_ERROR;
+        if (o.wait == 2)
+            one = cli_attach(id);
+        else {
+            char *res = cli_job_file(id, "wait", NULL);
+            if (res) {
+                res[strcspn(res, "\n")] = '\0';
+                one = cli_result_exit_code(id, res);
+                free(res);
+            }
+        }
+        if (one > code)
+            code = one;
+    }
+    strbuf_release(&ids);
+    return code;
 }
 
 int cmd_run(int argc, char **argv)
