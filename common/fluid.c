@@ -155,3 +155,51 @@ int fluid_decode(const char *s, uint64_t *id)
         return decode_digits(s + plen, F58_BASE, id);
     return decode_digits(s, 10, id);
 }
+
+/* hex digits of s (1 to 16 of them) as a number: 0 or -EINVAL */
+static int hex_value(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 16)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -EINVAL;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return 0;
+}
+
+int fluid_parse(const char *s, uint64_t *id)
+{
+    if (!s || !id)
+        return -EINVAL;
+    if (fluid_decode(s, id) == 0)
+        return 0;
+    size_t len = strlen(s);
+    /* RFC 19 hex: 0x1234abcd */
+    if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        return hex_value(s + 2, len - 2, id);
+    /* RFC 19 dothex: 0000.0001.2345.6789 */
+    if (len == 19 && s[4] == '.' && s[9] == '.' && s[14] == '.') {
+        uint64_t v = 0, part;
+        for (int g = 0; g < 4; g++) {
+            if (hex_value(s + g * 5, 4, &part) < 0)
+                return -EINVAL;
+            v = v << 16 | part;
+        }
+        *id = v;
+        return 0;
+    }
+    /* decimal with leading zeros: the same number */
+    if (len > 1 && s[0] == '0' && strspn(s, "0123456789") == len) {
+        while (*s == '0' && s[1])
+            s++;
+        return fluid_decode(s, id);
+    }
+    return -EINVAL;
+}

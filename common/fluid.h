@@ -57,4 +57,10 @@ int fluid_encode(uint64_t id, char *buf, size_t size);
  * rejected) so each id has one directory name. Returns 0 or -EINVAL. */
 int fluid_decode(const char *s, uint64_t *id);
 
+/* Any RFC 19 spelling a person types: those fluid_decode() takes, hex
+ * ("0x1f4"), dothex ("0000.0000.0000.01f4") and decimal with leading zeros
+ * (not the mnemonic words). For arguments; a directory has one name, its
+ * F58 (fluid_encode). 0 or -EINVAL. */
+int fluid_parse(const char *s, uint64_t *id);
+
 #endif

@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 60
+plan 62
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -171,5 +171,18 @@ is "$? $(echo "$out" | grep -c '^f')" "3 1" "submit --wait prints the id and exi
 out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --watch --cc=1-2 echo hi-{cc})
 is "$? $(echo "$out" | grep -c '^f') $(echo "$out" | grep -c '^hi-[12]$')" "0 2 2" \
 	"submit --watch prints the ids, then each job's output"
+
+# job ids in RFC 19's other spellings: decimal, hex, dothex
+id=$(timeout 30 "$FLUXFS" -m "$MNT" submit true)
+dec=$(python3 -c 'import sys
+a = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+v = 0
+for c in sys.argv[1][1:]: v = v * 58 + a.index(c)
+print(v)' "$id")
+is "$(timeout 30 "$FLUXFS" -m "$MNT" wait "$dec")" "$id: COMPLETED 0" "fluxfs wait takes a decimal id"
+hex=$(printf '0x%x' "$dec")
+dothex=$(printf '%016x' "$dec" | sed 's/\(....\)\(....\)\(....\)\(....\)/\1.\2.\3.\4/')
+is "$(timeout 30 "$FLUXFS" -m "$MNT" wait "$hex" "$dothex")" "$id: COMPLETED 0
+$id: COMPLETED 0" "and hex and dothex ids"
 
 ok "unmount" fluxfs_stop

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fluid.h"
 #include "tools/cli.h"
 #include "tools/mountpoint.h"
 
@@ -57,6 +58,15 @@ int cli_parse_opts(int argc, char **argv, const char *usage, bool *all)
         case 'h': fputs(usage, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
         default: fputs(usage, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
+    }
+    /* job ids in any RFC 19 spelling (decimal, hex, dothex) become the
+     * name of their directory; F58 is never longer, so in place */
+    for (int i = optind; i < argc; i++) {
+        uint64_t id;
+        char f58[FLUID_STR_MAX];
+        if (fluid_parse(argv[i], &id) == 0 && fluid_encode(id, f58, sizeof(f58)) == 0
+            && strlen(f58) <= strlen(argv[i]))
+            strcpy(argv[i], f58);
     }
     return optind;
 }

@@ -98,6 +98,19 @@ static void test_invalid(void)
         is(fluid_decode(bad[i], &id), -EINVAL, "'%s' rejected", bad[i]);
     ok(id == 7, "rejected input leaves id unchanged");
     is(fluid_decode(NULL, &id), -EINVAL, "NULL string rejected");
+    /* fluid_parse: every spelling a person may type */
+    ok(fluid_parse("0x1f4", &id) == 0 && id == 500, "hex parses");
+    ok(fluid_parse("0X1F4", &id) == 0 && id == 500, "upper-case hex parses");
+    ok(fluid_parse("0000.0000.0000.01f4", &id) == 0 && id == 500, "dothex parses");
+    ok(fluid_parse("00500", &id) == 0 && id == 500, "decimal with leading zeros parses");
+    ok(fluid_parse("500", &id) == 0 && id == 500, "decimal parses");
+    char f58[FLUID_STR_MAX];
+    fluid_encode(500, f58, sizeof(f58));
+    ok(fluid_parse(f58, &id) == 0 && id == 500, "F58 parses");
+    static const char *notids[] = { "", "0x", "0x12345678123456789", "0xg", "0000.0000.01f4",
+                                    "0000-0000-0000-01f4", "abc", "f0" };
+    for (size_t i = 0; i < sizeof(notids) / sizeof(notids[0]); i++)
+        is(fluid_parse(notids[i], &id), -EINVAL, "'%s' is no id", notids[i]);
     is(fluid_encode(UINT64_MAX, buf, 12), -EINVAL, "too small buffer rejected");
     is(fluid_encode(UINT64_MAX, buf, 13), 0, "exact buffer accepted");
     is(fluid_encode(0, buf, 2), -EINVAL, "2-byte buffer too small for f1");
