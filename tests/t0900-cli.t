@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 62
+plan 63
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -139,6 +139,7 @@ is "$(echo "$rl" | grep -c '^vm-')" 8 "resource list shows all 8 nodes"
 like "$rl" "total +20 +20 " "resource list totals (all free)"
 
 # ---- top
+held=$(fx submit --urgency 0 true)   # pending (held), submitted first
 tid=$(fx submit -N 2 sleep 30)
 wait_state "$tid" RUN >/dev/null
 out=$(TERM=xterm timeout 20 script -qc "'$FLUXFS' -m '$MNT' top --iterations 2 -d 0.2" /dev/null </dev/null)
@@ -146,7 +147,9 @@ is "$?" 0 "top --iterations 2 renders under script and exits 0"
 like "$out" "fluxfs top" "top shows its title"
 like "$out" "$tid" "top shows the running job"
 like "$out" $'\e\\[\\?1049l' "top restores the terminal"
-fx cancel "$tid" >/dev/null
+last=$(echo "$out" | grep -o -e "$tid" -e "$held" | tail -2 | tr '\n' ' ')
+is "$last" "$tid $held " "top lists running jobs before pending ones (as flux top)"
+fx cancel "$tid" "$held" >/dev/null
 
 # ---- help and usage
 fails=

@@ -461,6 +461,14 @@ struct top_watch {
     int n;
 };
 
+/* <0 when a goes before b: running (and cleaning up) before pending. */
+static int running_first(const struct cli_job *a, const struct cli_job *b)
+{
+    bool ra = !strcmp(a->state, "RUN") || !strcmp(a->state, "CLEANUP");
+    bool rb = !strcmp(b->state, "RUN") || !strcmp(b->state, "CLEANUP");
+    return rb - ra;
+}
+
 static void render(int ifd, struct top_watch *w, double delay)
 {
     int rows, cols, used = 0;
@@ -525,6 +533,17 @@ static void render(int ifd, struct top_watch *w, double delay)
     int *wds = calloc(1, sizeof(int));
     int nw = 0;
     if (cli_job_list(false, &jobs, &nj) == 0) {
+        /* running jobs first, as flux top: pending ones must not push
+         * them off the screen (stable: each group keeps its order) */
+        for (size_t i = 1; i < nj; i++) {
+            struct cli_job x = jobs[i];
+            size_t k = i;
+            while (k > 0 && running_first(&x, &jobs[k - 1]) < 0) {
+                jobs[k] = jobs[k - 1];
+                k--;
+            }
+            jobs[k] = x;
+        }
         int *p = realloc(wds, (nj + 1) * sizeof(int));
         if (p)
             wds = p;
