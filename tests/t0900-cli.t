@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 63
+plan 66
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -175,6 +175,20 @@ out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --watch --cc=1-2 echo hi-{cc})
 is "$? $(echo "$out" | grep -c '^f') $(echo "$out" | grep -c '^hi-[12]$')" "0 2 2" \
 	"submit --watch prints the ids, then each job's output"
 
+# docs in step: every long option a tool's --help lists is in its man page
+missing=
+for o in $("$FLUXFSD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfsd.8" || missing+=" fluxfsd$o"
+done
+for sub in "" submit run jobs cancel wait attach status "resource list" top keygen; do
+	for o in $(fx $sub --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfs.1" || missing+=" fluxfs${sub:+ $sub}$o"
+	done
+done
+is "$missing" "" "every long option in --help is in the man page (fluxfsd.8, fluxfs.1)"
+like "$(head -5 "$REPO/doc/fluxfs-tree.7")" "tree version $(status_field tree-version)" \
+	"fluxfs-tree(7) states the tree version the daemon reports"
+
 # job ids in RFC 19's other spellings: decimal, hex, dothex
 id=$(timeout 30 "$FLUXFS" -m "$MNT" submit true)
 dec=$(python3 -c 'import sys
@@ -187,5 +201,7 @@ hex=$(printf '0x%x' "$dec")
 dothex=$(printf '%016x' "$dec" | sed 's/\(....\)\(....\)\(....\)\(....\)/\1.\2.\3.\4/')
 is "$(timeout 30 "$FLUXFS" -m "$MNT" wait "$hex" "$dothex")" "$id: COMPLETED 0
 $id: COMPLETED 0" "and hex and dothex ids"
+dep=$(timeout 30 "$FLUXFS" -m "$MNT" submit --dependency=afterok:"$hex" true)
+is "$(timeout 30 "$FLUXFS" -m "$MNT" wait "$dep")" "$dep: COMPLETED 0" "so does --dependency"
 
 ok "unmount" fluxfs_stop

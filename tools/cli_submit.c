@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "common/idset.h"
+#include "common/fluid.h"
 #include "common/strbuf.h"
 #include "tools/cli.h"
 
@@ -168,8 +169,15 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             if (o->ndeps == 16 || !strchr(optarg, ':')) {
                 cli_err("--dependency: expected SCHEME:JOBID (at most 16), got '%s'", optarg);
                 rc = -1;
-            } else
+            } else {
+                /* the job id in any RFC 19 spelling: F58 is never longer */
+                char *idp = strchr(optarg, ':') + 1, f58[FLUID_STR_MAX];
+                uint64_t id;
+                if (fluid_parse(idp, &id) == 0 && fluid_encode(id, f58, sizeof(f58)) == 0
+                    && strlen(f58) <= strlen(idp))
+                    strcpy(idp, f58);
                 o->deps[o->ndeps++] = optarg;
+            }
             break;
         case OPT_CC:
             if (run) {
