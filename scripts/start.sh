@@ -26,5 +26,7 @@ Try:
   cp $top/mount-examples/hello.yaml $mnt/queue/
   ls $mnt/jobs/ && cat $mnt/jobs/*/stdout
   cat $mnt/README
+The fluxfs command (fluxfs run hostname, fluxfs jobs, ...) is $top/build/tools/fluxfs:
+  export PATH=$top/build/tools:\$PATH
 Stop it with: fusermount3 -u $mnt
 MSG
