@@ -270,8 +270,16 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     struct cx *x = impl;
     int me = overlay_rank(x->c->ov);
     bool remote = false;
+    /* the nodes that run tasks: a node of R without any (a batch script's
+     * allocation, one task on its first node) has nothing to start here */
+    bool *runs = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
+    if (!runs)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    for (int t = 0; t < job->ntasks; t++)
+        if (job->tasks[t].nodeid >= 0 && job->tasks[t].nodeid < job->nnodes)
+            runs[job->tasks[t].nodeid] = true;
     for (int n = 0; job->node_ranks && n < job->nnodes; n++)
-        remote |= job->node_ranks[n] != me;
+        remote |= runs[n] && job->node_ranks[n] != me;
     struct cxjob *j = calloc(1, sizeof(*j));
     if (!j)
         return errmsg_set(err, -ENOMEM, "out of memory");
@@ -282,6 +290,7 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     j->t_sent = ev_now(x->c->loop);
     if (!j->ranks || !j->done || !j->heard) {
         cxjob_free(j);
+        free(runs);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
     if (!remote) {
@@ -290,8 +299,11 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
         /* every node's broker must be there before anything starts */
         for (int n = 0; n < job->nnodes; n++) {
             int r = job->node_ranks[n];
+            if (!runs[n])
+                continue;
             if (r != me && overlay_peer_state(x->c->ov, r) != OVERLAY_UP) {
                 cxjob_free(j);
+                free(runs);
                 return errmsg_set(err, -EHOSTDOWN, "the broker of rank %d is not up", r);
             }
             bool seen = false;
@@ -301,6 +313,7 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
                 j->ranks[j->nranks++] = r;
         }
     }
+    free(runs);
     j->pending = j->nranks;
     j->multi = remote;
     j->next = NULL;

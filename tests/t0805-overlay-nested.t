@@ -6,7 +6,7 @@
 # every node of the job shows the child at jobs/<id>/<name>/; rmdir, the
 # job's end and a node outside the job behave as documented.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 34
 
 overlay_start 4 2 || bail_out "cannot start 4 brokers"
 overlay_wait_up 30 || bail_out "the brokers did not join"
@@ -90,3 +90,14 @@ timeout 30 cat "$T/m1/jobs/$J/solo/jobs/$c/wait" >/dev/null
 is "$(timeout 5 cat "$T/m1/jobs/$J/solo/jobs/$c/stdout")" "inner-solo" "a job runs in it"
 echo cancel > "$T/m1/jobs/$J/ctl"
 is "$(timeout 60 cat "$MNT/jobs/$J/wait" | cut -d' ' -f1)" "CANCELED" "that job ends too"
+
+# fluxfs batch across nodes: the script's instance spans its allocation
+FX=$(dirname "$FLUXFSD")/../tools/fluxfs
+cat > batch.sh <<'EOS'
+#!/bin/sh
+"$FX" run -N 3 sh -c 'echo "$FLUXFS_MOUNT"'
+EOS
+bid=$("$FX" -m "$T/m2" batch -N 3 --env FX="$FX" batch.sh)
+is "$(timeout 60 cat "$MNT/jobs/$bid/wait")" "COMPLETED 0" "fluxfs batch -N 3 runs"
+is "$(sort -u "$MNT/jobs/$bid/stdout" | grep -c "/nested/$bid/batch/mnt$")" 3 \
+	"fluxfs run -N 3 in it ran under the batch instance's broker on each of its 3 nodes"

@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 66
+plan 73
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -175,12 +175,31 @@ out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --watch --cc=1-2 echo hi-{cc})
 is "$? $(echo "$out" | grep -c '^f') $(echo "$out" | grep -c '^hi-[12]$')" "0 2 2" \
 	"submit --watch prints the ids, then each job's output"
 
+# batch, as flux batch: the script runs with an instance of its own
+cat > batch.sh <<'EOS'
+#!/bin/bash
+# flux: -t 5m
+echo "mount=$FLUXFS_MOUNT"
+grep '^cores:' "$FLUXFS_MOUNT/status"
+echo "args=$*"
+"$FX" run -n 2 echo inner
+EOS
+bid=$(timeout 30 "$FLUXFS" -m "$MNT" batch -n 2 --env FX="$FLUXFS" batch.sh "a b" c)
+like "$bid" "^f" "batch prints the job's id"
+is "$(timeout 60 cat "$MNT/jobs/$bid/wait")" "COMPLETED 0" "the batch job completes"
+out=$(cat "$MNT/jobs/$bid/stdout")
+like "$out" "mount=$MNT/jobs/$bid/batch" "in it, FLUXFS_MOUNT is the allocation's own instance"
+like "$out" "cores: 2" "which has the allocation's 2 cores (-n 2 added to the script's directives)"
+like "$out" "args=a b c" "the script gets its arguments"
+is "$(echo "$out" | grep -c '^inner$')" 2 "fluxfs run in the script runs there"
+nok "batch refuses a script without #!" timeout 10 "$FLUXFS" -m "$MNT" batch /dev/null 2>/dev/null
+
 # docs in step: every long option a tool's --help lists is in its man page
 missing=
 for o in $("$FLUXFSD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfsd.8" || missing+=" fluxfsd$o"
 done
-for sub in "" submit run jobs cancel wait attach status "resource list" top keygen; do
+for sub in "" submit run batch jobs cancel wait attach status "resource list" top keygen; do
 	for o in $(fx $sub --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfs.1" || missing+=" fluxfs${sub:+ $sub}$o"
 	done

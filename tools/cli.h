@@ -134,7 +134,11 @@ int cli_result_exit_code(const char *id, const char *result);
 int cli_attach(const char *id);
 
 /* ---- subcommands: (argc, argv) with argv[0] the subcommand name ---- */
+/* Submit one file's text (a jobspec, or a batch script) through queue/new;
+ * the job's id in id. 0, or -errno after printing why. */
+int cli_submit_text(const char *text, size_t len, char *id, size_t size);
 int cmd_submit(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);

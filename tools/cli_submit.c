@@ -456,7 +456,7 @@ static int submit_stream(const char *text, size_t len, char **ids)
 }
 
 /* Submit one jobspec; its id goes into id. */
-static int submit_text(const char *text, size_t len, char *id, size_t size)
+int cli_submit_text(const char *text, size_t len, char *id, size_t size)
 {
     char *ids;
     int rc = submit_stream(text, len, &ids);
@@ -583,7 +583,7 @@ int cmd_submit(int argc, char **argv)
         text = spec_text(&t, cmd, ncmd, NULL, &len);
     if (!cc && text) {
         char id[64];
-        if ((rc = submit_text(text, len, id, sizeof(id))) == 0) {
+        if ((rc = cli_submit_text(text, len, id, sizeof(id))) == 0) {
             printf("%s\n", id);
             strbuf_addf(&ids, "%s\n", id);
         }
@@ -637,7 +637,7 @@ int cmd_run(int argc, char **argv)
     char id[64];
     size_t len;
     char *text = spec_text(&t, argv + first, argc - first, NULL, &len);
-    int rc = text ? submit_text(text, len, id, sizeof(id)) : -EINVAL;
+    int rc = text ? cli_submit_text(text, len, id, sizeof(id)) : -EINVAL;
     free(text);
     free(t.text);
     if (rc < 0)
