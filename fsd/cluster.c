@@ -281,8 +281,10 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     for (int n = 0; job->node_ranks && n < job->nnodes; n++)
         remote |= runs[n] && job->node_ranks[n] != me;
     struct cxjob *j = calloc(1, sizeof(*j));
-    if (!j)
+    if (!j) {
+        free(runs);
         return errmsg_set(err, -ENOMEM, "out of memory");
+    }
     j->id = job->id;
     j->ranks = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
     j->done = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));

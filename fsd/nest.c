@@ -254,6 +254,10 @@ static void nest_stopped(struct nest *n)
 {
     struct nests *ns = n->ns;
     struct errmsg err = {""};
+    if (n->discard && n->state != NEST_DEAD) {
+        n->state = NEST_DEAD;
+        nest_answer(n, 0, NULL);
+    }
     if (n->state != NEST_DEAD) {
         if (!ns->shutdown && nest_spawn(n, true, &err) == 0)
             n->state = NEST_ARCHIVING;
@@ -262,10 +266,14 @@ static void nest_stopped(struct nest *n)
             nest_answer(n, 0, NULL);
         }
     }
-    /* a part's coordinator (our leader) decides when the job may end */
     if (n->part) {
         if (n->state == NEST_DEAD)
             nest_part_archived(n);
+        /* on the leader, the job may be waiting for this part too (its
+         * coordinator may have given up waiting for it) */
+        if (!ns->net_rank && !job_has_running(ns, n->job) && ns->clear
+            && job_get_state(n->job) == JOB_CLEANUP)
+            ns->clear(ns->clear_arg, n->job);
         return;
     }
     nest_after_stop(n);
@@ -677,6 +685,15 @@ static void on_kill_timer(struct ev_loop *loop, uint64_t id, void *arg)
     }
 }
 
+void nest_kill_later(struct nest *n, double grace)
+{
+    if (n->pid <= 0)
+        return;
+    if (n->timer)
+        ev_timer_cancel(n->ns->loop, n->timer);
+    n->timer = ev_timer_add(n->ns->loop, grace, on_kill_timer, n);
+}
+
 /* SIGTERM now, SIGKILL after grace seconds if it is still running. */
 static void terminate(struct nest *n, double grace)
 {
@@ -854,6 +871,13 @@ void nests_destroy(struct nests *ns)
         struct gen_forward *f = ns->forwards;
         ns->forwards = f->next;
         free(f);
+    }
+    while (ns->reqs) {   /* followers' mkdir/rmdir sent to the leader */
+        struct nest_req *r = ns->reqs;
+        ns->reqs = r->next;
+        if (r->timer)
+            ev_timer_cancel(ns->loop, r->timer);
+        free(r);
     }
     free(ns);
 }

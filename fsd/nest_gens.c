@@ -47,7 +47,10 @@ void nest_abandon_waiting(struct nest *n, int rc, const char *why)
         n->timer = 0;
     }
     n->state = NEST_DEAD;
-    nest_answer(n, rc, why);
+    if (n->coord)
+        nest_coord_answer(n, rc, why);   /* perhaps a follower's mkdir */
+    else
+        nest_answer(n, rc, why);
 }
 
 static void on_gen_timeout(struct ev_loop *loop, uint64_t id, void *arg)
@@ -204,7 +207,10 @@ void nest_gen_msg(struct nest *n, const char *type, json_t *msg)
     uint64_t req = (uint64_t)json_integer_value(json_object_get(msg, "req"));
     struct nests *ns = n->ns;
     struct genblock b;
-    int rc = ns->shutdown ? -ESHUTDOWN
+    /* a part of a child across nodes got its block from our leader, which
+     * alone knows what else it gave out: none from here */
+    int rc = n->part ? -ENOSPC
+           : ns->shutdown ? -ESHUTDOWN
            : n->state != NEST_LIVE ? -EAGAIN
            : n->asking > 0 ? -EBUSY                       /* one at a time */
            : n->nloans + n->nabove >= NEST_LOANS_MAX ? -ENOSPC

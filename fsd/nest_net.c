@@ -33,7 +33,7 @@
 #define COORD_START_WAIT (NEST_START_TIMEOUT + 10.0)
 #define COORD_STOP_WAIT (NEST_STOP_GRACE + 20.0)
 /* Seconds a follower waits for the leader's answer to mkdir or rmdir. */
-#define NEST_REQ_WAIT (COORD_START_WAIT + 10.0)
+#define NEST_REQ_WAIT (NEST_START_TIMEOUT + COORD_START_WAIT + 10.0)   /* generators, then start */
 
 void nests_set_net(struct nests *ns, int rank, const struct bootstrap *bs, nests_send_f send,
                    struct job *(*lookup)(void *arg, uint64_t id),
@@ -182,10 +182,10 @@ void nest_coord_free(struct nest_coord *c, int csize)
     if (!c)
         return;
     for (int i = 0; i < csize; i++) {
-        free(c->hosts[i]);
-        json_decref(c->Rs[i]);
-        free(c->binds[i]);
-        free(c->connects[i]);
+        free(c->hosts ? c->hosts[i] : NULL);
+        json_decref(c->Rs ? c->Rs[i] : NULL);
+        free(c->binds ? c->binds[i] : NULL);
+        free(c->connects ? c->connects[i] : NULL);
     }
     free(c->ranks);
     free(c->hosts);
@@ -207,7 +207,7 @@ static struct nest *coord_lookup(struct nests *ns, const struct job *job, const 
 
 /* Answer the coordinator's mkdir or rmdir: here, or on the follower it
  * came from. */
-static void coord_answer(struct nest *n, int rc, const char *why)
+void nest_coord_answer(struct nest *n, int rc, const char *why)
 {
     struct nest_coord *c = n->coord;
     int to = c->req_rank;
@@ -227,7 +227,7 @@ static void coord_stopped(struct nest *n)
         c->timer = 0;
     }
     n->state = c->failed ? NEST_DEAD : NEST_ARCHIVE;
-    coord_answer(n, 0, NULL);   /* a waiting rmdir: every node serves the history */
+    nest_coord_answer(n, 0, NULL);   /* a waiting rmdir: every node serves the history */
     nest_after_stop(n);
 }
 
@@ -237,12 +237,17 @@ void nest_net_stop(struct nest *n, bool force)
 {
     struct nest_coord *c = n->coord;
     n->state = NEST_STOPPING;
+    if (c->nstopped == n->csize) {   /* every part is gone already (it crashed) */
+        coord_stopped(n);
+        return;
+    }
     arm(n, COORD_STOP_WAIT);
     for (int i = 0; i < n->csize && n->state == NEST_STOPPING; i++) {
         if (c->flags[i] & COORD_STOPPED)
             continue;
         json_t *m = about(n->job, n->name);
-        if (m && json_object_update(m, json_pack("{s:b s:i}", "force", force, "crank", i)) < 0) {
+        if (m && json_object_update_new(m, json_pack("{s:b s:i s:b}", "force", force, "crank", i,
+                                                      "discard", c->failed)) < 0) {
             json_decref(m);
             m = NULL;
         }
@@ -257,7 +262,7 @@ static void coord_fail(struct nest *n, const char *why)
         return;
     syslog(LOG_ERR, "nested instance %s/%s: %s", job_get_idstr(n->job), n->name, why);
     n->coord->failed = true;
-    coord_answer(n, -EIO, why);
+    nest_coord_answer(n, -EIO, why);
     nest_net_stop(n, true);
 }
 
@@ -372,7 +377,7 @@ static void coord_msg(struct nest *n, int from, const char *type, json_t *msg)
             n->state = NEST_LIVE;
             ev_timer_cancel(n->ns->loop, c->timer);
             c->timer = 0;
-            coord_answer(n, 0, NULL);
+            nest_coord_answer(n, 0, NULL);
         }
     } else if (!strcmp(type, "nest.status")) {
         if (crank == 0)
@@ -402,7 +407,7 @@ int nest_net_start(struct nest *n, struct errmsg *err)
         char gens[32] = "";
         if (i == 0)
             snprintf(gens, sizeof(gens), "%u:%u", n->gens.first, n->gens.count);
-        if (m && json_object_update(m, json_pack("{s:i s:i s:i s:i s:O s:s}", "uid", (int)n->uid,
+        if (m && json_object_update_new(m, json_pack("{s:i s:i s:i s:i s:O s:s}", "uid", (int)n->uid,
                                                  "gid", (int)n->gid, "crank", i, "csize",
                                                  n->csize, "R", c->Rs[i], "gens", gens)) < 0) {
             json_decref(m);
@@ -513,7 +518,7 @@ bool nest_net_job_ending(struct nest *n)
 {
     if (n->state == NEST_STARTING) {
         n->coord->failed = true;
-        coord_answer(n, -EINVAL, "the job ended before the nested instance started");
+        nest_coord_answer(n, -EINVAL, "the job ended before the nested instance started");
         nest_net_stop(n, true);
     } else if (n->state == NEST_LIVE)
         nest_net_stop(n, true);
@@ -674,11 +679,16 @@ static void part_stop(struct nests *ns, uint64_t id, const char *name, json_t *m
         part_report(ns, id, name, crank, "nest.stopped", NULL);
         return;
     }
-    /* a part still starting exits without a history: the child never ran */
+    /* a part of a child that failed to start leaves no history (its name
+     * can be used again); one still starting never ran */
+    if (json_is_true(json_object_get(msg, "discard")))
+        n->discard = true;
     if (n->state == NEST_LIVE)
         n->state = NEST_STOPPING;
-    if (n->state == NEST_STOPPING || n->state == NEST_STARTING)
+    if (n->state == NEST_STOPPING || n->state == NEST_STARTING) {
         nest_send_shutdown(n, force);
+        nest_kill_later(n, NEST_STOP_GRACE);   /* as nests_stop: a child that hangs goes */
+    }
 }
 
 static void part_peers(struct nests *ns, uint64_t id, const char *name, json_t *msg)
@@ -773,7 +783,7 @@ int nest_net_route_remove(struct nests *ns, struct job *job, const char *name, u
     if (ns->net_rank == 0)
         return nest_net_remove(ns, job, name, uid, force, done, arg, 0, 0, err);
     json_t *m = about(job, name);
-    if (m && json_object_update(m, json_pack("{s:I s:b}", "uid", (json_int_t)uid, "force",
+    if (m && json_object_update_new(m, json_pack("{s:I s:b}", "uid", (json_int_t)uid, "force",
                                              force)) < 0) {
         json_decref(m);
         m = NULL;

@@ -49,6 +49,7 @@ struct nest {
                                  * (csize 1: a child of one broker, the rest unused) */
     bool part;                  /* a part of a child across nodes (the
                                  * coordinator starts and stops it) */
+    bool discard;               /* ... of one that failed to start: no history */
     struct nest_coord *coord;   /* leader: the whole child across nodes, shown
                                  * nowhere (its parts are) */
     struct nest *next;
@@ -138,6 +139,10 @@ void nest_discard(struct nest *n);
 /* Start n's daemon: a child, or (archive) the history broker of one. */
 int nest_spawn(struct nest *n, bool archive, struct errmsg *err);
 void nest_send_shutdown(struct nest *n, bool force);
+/* SIGKILL n's child after grace seconds if it has not exited by then. */
+void nest_kill_later(struct nest *n, double grace);
+/* Answer a coordinator's waiting mkdir or rmdir (here or a follower's). */
+void nest_coord_answer(struct nest *n, int rc, const char *why);
 /* n stopped for good: its generators go back, and its job may end. */
 void nest_after_stop(struct nest *n);
 

@@ -434,6 +434,8 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
             via->silent = false;
             via->backoff = 0;
             via->hello_wait = OVERLAY_HELLO_WAIT;
+            if (via->adopted)
+                via->given_up = true;   /* ours now: no adoption window any more */
             if (via->adopted && !was) {
                 syslog(LOG_INFO, "overlay: rank %d joined us (adopted)", via->rank);
                 if (ov->ops.adopted)

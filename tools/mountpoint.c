@@ -29,6 +29,8 @@ static bool nested_mount(const char *point)
     return strstr(point, "/nested/") && len > 4 && !strcmp(point + len - 4, "/mnt");
 }
 
+#define MOUNTS_MAX 64
+
 const char *fluxfs_find_mount(char *buf, size_t size)
 {
     const char *env = getenv("FLUXFS_MOUNT");
@@ -37,10 +39,10 @@ const char *fluxfs_find_mount(char *buf, size_t size)
         return buf;
     }
     FILE *f = fopen("/proc/mounts", "re");
-    char line[4096], dev[1024], point[2048], pick[2048] = "", leader[2048] = "";
-    char type[256], list[1024] = "";
-    int count = 0, leaders = 0;
-    bool all_brokers = true, flux = false;
+    char line[4096], dev[1024], point[2048], type[256];
+    static char mounts[MOUNTS_MAX][2048];
+    int count = 0;
+    bool flux = false;
     if (!f) {
         errno = ENOENT;
         return NULL;
@@ -49,33 +51,42 @@ const char *fluxfs_find_mount(char *buf, size_t size)
         if (sscanf(line, "%1023s %2047s %255s", dev, point, type) != 3
             || strcmp(type, "fuse.fluxfsd") != 0 || nested_mount(point))
             continue;
-        if (count++ == 0)
-            snprintf(pick, sizeof(pick), "%s", point);
-        size_t n = strlen(list);
-        snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", point);
         flux |= strcmp(point, "/flux") == 0;
-        /* several brokers of one multi-node instance on this machine
-         * (tests, examples): its leader */
-        int rank = fluxfs_overlay_rank(point);
-        all_brokers &= rank >= 0;
-        if (rank == 0 && leaders++ == 0)
-            snprintf(leader, sizeof(leader), "%s", point);
+        if (count < MOUNTS_MAX)
+            snprintf(mounts[count], sizeof(mounts[count]), "%s", point);
+        count++;
     }
     fclose(f);
     if (count == 0) {
         errno = ENOENT;
         return NULL;
     }
-    if (count > 1 && flux)
-        snprintf(pick, sizeof(pick), "/flux");
-    else if (count > 1 && all_brokers && leaders == 1)
-        snprintf(pick, sizeof(pick), "%s", leader);
-    else if (count > 1) {
-        /* another instance (someone else's, perhaps): never a guess */
-        snprintf(buf, size, "%s", list);
-        errno = EEXIST;
-        return NULL;
+    if (count == 1 || flux) {
+        snprintf(buf, size, "%s", count == 1 ? mounts[0] : "/flux");
+        return buf;
     }
-    snprintf(buf, size, "%s", pick);
-    return buf;
+    /* several: the brokers of one multi-node instance on this machine
+     * (tests, examples) mean its leader; only then are their trees read,
+     * so a hung instance of someone else's stalls nobody who named theirs */
+    int leaders = 0, leader = -1, n = count < MOUNTS_MAX ? count : MOUNTS_MAX;
+    bool all_brokers = count <= MOUNTS_MAX;
+    for (int i = 0; i < n && all_brokers; i++) {
+        int rank = fluxfs_overlay_rank(mounts[i]);
+        all_brokers = rank >= 0;
+        if (rank == 0 && leaders++ == 0)
+            leader = i;
+    }
+    if (all_brokers && leaders == 1) {
+        snprintf(buf, size, "%s", mounts[leader]);
+        return buf;
+    }
+    /* another instance (someone else's, perhaps): never a guess */
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < size; i++) {
+        int k = snprintf(buf + len, size - len, "%s%s", i ? ", " : "", mounts[i]);
+        len += k > 0 ? (size_t)k : 0;
+    }
+    errno = EEXIST;
+    return NULL;
 }
