@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "fsd/link.h"
 #include "fsd/overlay.h"
@@ -835,8 +836,16 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
                "reach a broker's address can join this instance");
     if (rank > 0) {
         const char *url = bs->brokers[rank].bind;
-        ov->parent.l = link_listen_url(loop, url, &ov->tls, on_edge_msg, on_parent_down,
-                                       &ov->parent, err);
+        /* at start only: a port just let go (a restart, a nested broker's
+         * probe for a free one) can take a moment to be free again */
+        for (int tries = 0; tries < 50; tries++) {
+            err->text[0] = '\0';
+            ov->parent.l = link_listen_url(loop, url, &ov->tls, on_edge_msg, on_parent_down,
+                                           &ov->parent, err);
+            if (ov->parent.l || !strstr(err->text, "in use"))
+                break;
+            usleep(20000);
+        }
         if (!ov->parent.l)
             goto error;
         link_set_on_up(ov->parent.l, on_parent_up);
