@@ -240,6 +240,10 @@ static void replica_update(struct jobmgr *m, struct job *job, struct job *fresh)
         jobtable_set_state(m->jobs, job, fresh->state);
         job->t_state = fresh->t_state;
         jm_notify(m, job, JOBMGR_STATE, 0);
+        /* its end reaches what runs here for it (a nested instance's part),
+         * even if the leader's own word about it is lost on the way */
+        if (job->state >= JOB_CLEANUP && m->hooks && m->hooks->job_ending)
+            m->hooks->job_ending(m->hooks_arg, job);
     }
 }
 

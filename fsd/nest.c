@@ -630,7 +630,15 @@ bool nests_job_ending(struct nests *ns, struct job *job)
             any |= nest_net_job_ending(n);
             continue;
         }
-        if (n->part) {   /* stopped by its coordinator */
+        if (n->part) {
+            /* stopped by its coordinator; a follower's replica saying the
+             * job ended stops it too, should nest.stop be lost */
+            if (ns->net_rank != 0 && (n->state == NEST_LIVE || n->state == NEST_STARTING)) {
+                if (n->state == NEST_LIVE)
+                    n->state = NEST_STOPPING;
+                nest_send_shutdown(n, true);
+                nest_kill_later(n, NEST_STOP_GRACE);
+            }
             any |= n->state == NEST_STARTING || n->state == NEST_LIVE
                    || n->state == NEST_STOPPING;
             continue;
