@@ -708,9 +708,7 @@ static void terminate(struct nest *n, double grace)
     if (n->pid <= 0)
         return;
     kill(n->pid, SIGTERM);
-    if (n->timer)
-        ev_timer_cancel(n->ns->loop, n->timer);
-    n->timer = ev_timer_add(n->ns->loop, grace, on_kill_timer, n);
+    nest_kill_later(n, grace);
 }
 
 void nests_job_gone(struct nests *ns, struct job *job)
@@ -840,9 +838,7 @@ void nests_stop(struct nests *ns, double grace)
             if (n->state != NEST_STOPPING)
                 n->state = NEST_STOPPING;
             nest_send_shutdown(n, true);
-            if (n->timer)
-                ev_timer_cancel(ns->loop, n->timer);
-            n->timer = ev_timer_add(ns->loop, grace, on_kill_timer, n);
+            nest_kill_later(n, grace);
         } else
             terminate(n, grace < NEST_GONE_GRACE ? grace : NEST_GONE_GRACE);
     }
