@@ -39,6 +39,7 @@
 
 #include "exec/contain.h"
 #include "exec/exec.h"
+#include "exec/spawn.h"
 
 #define EXEC_READ_MAX (64 * 1024)
 #define EXEC_POLL_SECS 0.05
@@ -149,13 +150,6 @@ struct exec {
     struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
     struct xcontain *contains;         /* jobs' containment groups */
     bool cpuset_warned;                /* said once that cpusets fail here */
-};
-
-/* What a child reads: prepared before vfork, so the child only makes
- * async-signal-safe calls on memory nobody changes meanwhile. */
-struct xspawn {
-    const struct xlaunch *l;
-    int task;
 };
 
 static const char *const flux_vars[] = {
@@ -559,173 +553,6 @@ size_t exec_active(const struct exec *x)
     return n;
 }
 
-/* --- child side: async-signal-safe calls only --- */
-
-/* Write "fluxfs: <pre><subject><post>: <reason>" to the task's stderr. */
-static void child_say(const char *pre, const char *subject, const char *post,
-                      const char *reason)
-{
-    char msg[512];
-    size_t len = 0;
-    const char *parts[] = { "fluxfs: ", pre, subject, post, ": ", reason, "\n" };
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        for (const char *s = parts[i]; s && *s && len < sizeof(msg) - 1; s++)
-            msg[len++] = *s;
-    }
-    ssize_t rc = write(STDERR_FILENO, msg, len);
-    (void)rc;
-}
-
-static _Noreturn void child_fail(const char *pre, const char *subject, const char *post,
-                                 int err, int code)
-{
-    /* strerrordesc_np: a static string, no locale or malloc after fork. */
-    const char *desc = strerrordesc_np(err);
-    child_say(pre, subject, post, desc ? desc : "unknown error");
-    _exit(code);
-}
-
-/* execve, and a file that is not an executable format runs as a shell
- * script, as execvp does. Returns only on failure (errno set). */
-static void child_execve(const char *file, char *const *argv, char *const *envp)
-{
-    execve(file, argv, envp);
-    if (errno != ENOEXEC)
-        return;
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    const char *sh[argc + 2];
-    sh[0] = "/bin/sh";
-    sh[1] = file;
-    for (int i = 1; i <= argc; i++)
-        sh[i + 1] = argv[i];
-    execve("/bin/sh", (char *const *)sh, envp);
-    errno = ENOEXEC;
-}
-
-/* Search the job's PATH (glibc's execvpe would search the broker's). */
-static void child_execvpe(const struct xlaunch *l, char *const *envp)
-{
-    const char *prog = l->argv[0], *path = "/bin:/usr/bin";
-    if (strchr(prog, '/')) {
-        child_execve(prog, l->argv, envp);
-        return;
-    }
-    for (char *const *e = envp; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0)
-            path = *e + 5;
-    bool denied = false;
-    size_t plen = strlen(prog);
-    for (const char *p = path;; p++) {
-        size_t n = strcspn(p, ":");
-        char file[PATH_MAX];
-        if (n + 1 + plen < sizeof(file)) {
-            size_t o = 0;
-            if (n == 0)
-                file[o++] = '.';     /* an empty entry is the cwd */
-            memcpy(file + o, p, n);
-            o += n;
-            file[o++] = '/';
-            memcpy(file + o, prog, plen + 1);
-            child_execve(file, l->argv, envp);
-            if (errno == EACCES)
-                denied = true;
-            else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
-                     errno != ENODEV && errno != ETIMEDOUT)
-                return;
-        }
-        p += n;
-        if (!*p)
-            break;
-    }
-    errno = denied ? EACCES : ENOENT;
-}
-
-/* Put fd on target for exec, whatever fd numbers pipe() happened to pick. */
-static void child_stdio(const struct xlaunch *l, int k)
-{
-    int src[3] = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
-                   l->tout_w ? l->tout_w[2 * k + 1] : l->err_w };
-    /* Move sources above 2 first, so dup2 onto 0..2 cannot clobber one. */
-    for (int i = 0; i < 3; i++) {
-        int fd = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-            _exit(126);
-        src[i] = fd;
-    }
-    for (int i = 0; i < 3; i++)
-        if (dup2(src[i], i) < 0)
-            _exit(126);
-}
-
-static void child_signals(const struct xlaunch *l)
-{
-    struct sigaction sa = { .sa_handler = SIG_DFL };
-    sigemptyset(&sa.sa_mask);
-    /* Ignored signals survive exec, so SIG_IGN set by the broker (SIGPIPE)
-     * would leak into the job without this; a handler must not run here,
-     * in the broker's memory. Only the signals that had either when exec
-     * was created (not all 64: this runs once per task). */
-    for (int i = 0; i < l->nsigs; i++)
-        sigaction(l->sigs[i], &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-static _Noreturn void child_run(const struct xspawn *s)
-{
-    const struct xlaunch *l = s->l;
-    int k = s->task;
-
-    child_signals(l);
-    setpgid(0, 0);
-    /* into the job's cgroup before anything of the job runs: whatever it
-     * starts, detached or not, is found and killed at its end */
-    if (l->procs_fd >= 0 && write(l->procs_fd, "0", 1) != 1)
-        child_fail("joining the job's cgroup", "", "", errno, 126);
-    if (l->cpuset_fd >= 0 && write(l->cpuset_fd, "0", 1) != 1)
-        child_fail("joining the job's cpuset", "", "", errno, 126);
-    /* The parent may have died before prctl took effect. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != l->parent)
-        _exit(1);
-    if (l->ncpus[k] > 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        for (int i = 0; i < l->ncpus[k]; i++)
-            if (l->cpus[k][i] >= 0 && l->cpus[k][i] < CPU_SETSIZE)
-                CPU_SET(l->cpus[k][i], &set);
-        sched_setaffinity(0, sizeof(set), &set);
-    }
-    child_stdio(l, k);
-    /* Keep the broker's fds (FUSE device, store, sockets) out of the job
-     * even if someone forgot O_CLOEXEC. Mark them rather than close them
-     * here: closing a file on our own mount (the publisher may hold one)
-     * would wait on the broker's answer from inside vfork. */
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    /* Raw syscalls: glibc's wrappers would signal the broker's threads to
-     * change their credentials too, and this child shares their memory. */
-    if (l->drop_user) {
-        if (syscall(SYS_setgroups, l->ngroups > 0 ? l->ngroups : 1,
-                    l->ngroups > 0 ? l->groups : &l->gid) < 0)
-            child_fail("setgroups", "", "", errno, 126);
-        if (syscall(SYS_setgid, l->gid) < 0)
-            child_fail("setgid", "", "", errno, 126);
-        if (syscall(SYS_setuid, l->uid) < 0)
-            child_fail("setuid", "", "", errno, 126);
-    }
-    if (l->cwd && chdir(l->cwd) < 0)
-        child_fail("cwd '", l->cwd, "'", errno, 1);
-    /* the launcher found the program on the job's PATH already (one execve
-     * instead of one per PATH entry); if that fails, search as a shell does */
-    if (l->path)
-        child_execve(l->path, l->argv, l->envp[k]);
-    child_execvpe(l, l->envp[k]);
-    int err = errno;
-    child_fail("", l->argv[0], "", err, err == ENOENT ? 127 : 126);
-}
-
 /* --- parent side --- */
 
 static bool is_flux_var(const char *entry)
@@ -1025,10 +852,19 @@ error:
  * caller keeps in registers can be clobbered by the vforked child. */
 static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k)
 {
-    struct xspawn s = { .l = l, .task = k };
+    struct spawn s = {
+        .argv = l->argv, .envp = l->envp[k], .path = l->path, .cwd = l->cwd,
+        .fds = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
+                 l->tout_w ? l->tout_w[2 * k + 1] : l->err_w },
+        .cpus = l->cpus[k], .ncpus = l->ncpus[k],
+        .cgroup_fds = { l->procs_fd, l->cpuset_fd, -1 },
+        .drop_user = l->drop_user, .uid = l->uid, .gid = l->gid,
+        .groups = l->groups, .ngroups = l->ngroups,
+        .sigs = l->sigs, .nsigs = l->nsigs, .parent = l->parent, .deathsig = SIGKILL,
+    };
     pid_t pid = vfork();
     if (pid == 0)
-        child_run(&s);
+        spawn_child(&s);
     return pid < 0 ? -errno : pid;
 }
 
