@@ -39,6 +39,8 @@
 
 #include "exec/contain.h"
 #include "exec/exec.h"
+#include "exec/imp_client.h"
+#include "exec/orphans.h"
 #include "exec/spawn.h"
 
 #define EXEC_READ_MAX (64 * 1024)
@@ -69,6 +71,8 @@ struct xjob {
     uint64_t id;
     uint64_t serial;         /* names this start to the launcher */
     bool launching;          /* the launcher has not reported its pids yet */
+    bool via_imp;            /* its tasks are another user's: signals go
+                                through the privileged helper */
     int pending_sig;         /* signal asked for while launching, or 0 */
     struct xjob *prev, *next;
     struct xpipe out[2];     /* stdout, stderr (all tasks) */
@@ -96,7 +100,9 @@ struct xlaunch {
     int *ncpus;
     uid_t uid;
     gid_t gid;
-    bool drop_user;
+    bool drop_user;          /* another user's job */
+    bool via_imp;            /* ... started by the privileged helper */
+    uint64_t job;
     int out_w, err_w, null_r;
     int *tout_w;             /* labeled: each task's stdout, stderr write ends */
     pid_t parent;
@@ -114,7 +120,8 @@ struct xlaunch {
 /* A job's containment group, from exec_contain() to its removal. */
 struct xcontain {
     uint64_t id;
-    struct contain *c;
+    struct contain *c;       /* ours, or NULL: the privileged helper's */
+    bool cpus_set;           /* (the helper's) its cpuset was filled */
     uint64_t timer;          /* retrying the removal, or 0 */
     int tries;
     struct exec *x;
@@ -160,6 +167,9 @@ static const char *const flux_vars[] = {
 
 /* "FLUXFS_INSTANCE=<token>" (exec_set_instance()), or "" */
 static char instance_env[16 + EXEC_INSTANCE_MAX + 1];
+/* The privileged helper of a system instance (exec_set_imp()), or NULL:
+ * process-wide, as the instance is. */
+static struct imp *imp_of_broker;
 #define NFLUX_VARS (sizeof(flux_vars) / sizeof(flux_vars[0]))
 
 /* The instance part of the groups' path: this broker's token. */
@@ -255,11 +265,15 @@ static void label_output(struct xpipe *p, const char *data, size_t n)
  * broker's own mount cannot be interrupted, even by SIGKILL) exits only
  * once that is answered, and the caller may be the thread that would
  * answer it. One not reaped here is reaped by init once we have exited. */
-static void kill_task(pid_t pid)
+static void kill_task(pid_t pid, bool via_imp)
 {
     /* The group may not exist yet if the child has not run. */
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
+    if (via_imp && imp_of_broker) {
+        imp_signal(imp_of_broker, pid, SIGKILL);
+    } else {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
     while (waitpid(pid, NULL, WNOHANG) < 0 && errno == EINTR)
         ;
 }
@@ -272,7 +286,7 @@ static void job_destroy(struct xjob *j)
     for (int i = 0; i < j->ntasks; i++) {
         struct xtask *t = &j->tasks[i];
         if (t->pid > 0) {
-            kill_task(t->pid);
+            kill_task(t->pid, j->via_imp);
             t->pid = 0;
         }
         if (t->pidfd >= 0) {
@@ -372,11 +386,16 @@ void exec_destroy(struct exec *x)
         x->contains = xc->next;
         if (xc->timer)
             ev_timer_cancel(x->loop, xc->timer);
-        contain_kill(xc->c);
-        contain_destroy(xc->c);
+        if (xc->c) {
+            contain_kill(xc->c);
+            contain_destroy(xc->c);
+        } else if (imp_of_broker) {
+            imp_release(imp_of_broker, xc->id, true);
+        }
         free(xc);
     }
-    contain_remove_instance(NULL, instance_token());
+    if (!imp_of_broker)
+        contain_remove_instance(NULL, instance_token());
     pthread_mutex_destroy(&x->lock);
     pthread_cond_destroy(&x->cond);
     for (int i = 0; i < EXEC_PATHCACHE; i++) {
@@ -473,8 +492,8 @@ static bool task_reap(struct xtask *t)
     /* What the task left behind in its process group ends with it, as with
      * Slurm's process tracking: no orphans outlive their job. The group id
      * cannot have been reused while members remain. */
-    if (r > 0)
-        kill(-t->pid, SIGKILL);
+    if (r > 0 && !j->via_imp)
+        kill(-t->pid, SIGKILL);   /* (the helper does it for its own) */
     t->pid = 0;
     if (t->pidfd >= 0) {
         ev_fd_del(j->x->loop, t->pidfd);
@@ -515,9 +534,14 @@ int exec_signal(struct exec *x, uint64_t id, int sig)
     /* tasks still being started get it once they exist; SIGKILL wins */
     if (j->launching && j->pending_sig != SIGKILL)
         j->pending_sig = sig;
-    for (int i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].pid > 0)
+    for (int i = 0; i < j->ntasks; i++) {
+        if (j->tasks[i].pid <= 0)
+            continue;
+        if (j->via_imp && imp_of_broker)
+            imp_signal(imp_of_broker, j->tasks[i].pid, sig);
+        else
             kill(-j->tasks[i].pid, sig);
+    }
     return 0;
 }
 
@@ -754,7 +778,7 @@ static int launch_task_env(struct xlaunch *l, int k, const struct exec_task *tas
 
 /* The job's cpus on this node (its tasks' affinity lists) into its cpuset;
  * a job with unbound tasks (cpus unknown here) keeps the machine's. */
-static void contain_job_cpus(struct exec *x, struct contain *c, const struct exec_job *job)
+static void contain_job_cpus(struct exec *x, struct xcontain *xc, const struct exec_job *job)
 {
     cpu_set_t seen;
     int set[CPU_SETSIZE], n = 0;
@@ -772,7 +796,8 @@ static void contain_job_cpus(struct exec *x, struct contain *c, const struct exe
             set[n++] = cpu;
         }
     }
-    int rc = n > 0 ? contain_set_cpus(c, set, n) : 0;
+    int rc = n == 0 ? 0 : xc->c ? contain_set_cpus(xc->c, set, n)
+                                : imp_contain_cpus(imp_of_broker, job->id, set, n);
     if (rc < 0 && !x->cpuset_warned) {
         x->cpuset_warned = true;
         syslog(LOG_WARNING, "jobs' cpus are held by affinity only (no cpuset: %s)",
@@ -792,7 +817,9 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     l->ntasks = job->ntasks;
     l->uid = job->uid;
     l->gid = job->gid;
-    l->drop_user = geteuid() == 0 && job->uid != geteuid();
+    l->via_imp = imp_of_broker && job->uid != geteuid();
+    l->drop_user = l->via_imp || (geteuid() == 0 && job->uid != geteuid());
+    l->job = job->id;
     l->parent = getpid();
     l->sigs = x->sigs;
     l->nsigs = x->nsigs;
@@ -812,6 +839,14 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     for (struct xcontain *xc = x->contains; xc; xc = xc->next) {
         if (xc->id != job->id || xc->timer)
             continue;
+        if (!xc->c) {
+            /* the helper's: it puts the tasks in, and holds the cpus */
+            if (!xc->cpus_set) {
+                contain_job_cpus(x, xc, job);
+                xc->cpus_set = true;
+            }
+            continue;
+        }
         if ((l->procs_fd = fcntl(contain_procs_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
             rc = errmsg_set(err, -errno, "the job's cgroup: %s", strerror(errno));
             goto error;
@@ -819,7 +854,7 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
         /* its tasks' cpus here, held by a cpuset: affinity alone can be
          * undone by the task (sched_setaffinity, taskset) */
         if (contain_cpuset_fd(xc->c) < 0)
-            contain_job_cpus(x, xc->c, job);
+            contain_job_cpus(x, xc, job);
         if (contain_cpuset_fd(xc->c) >= 0
             && (l->cpuset_fd = fcntl(contain_cpuset_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
             rc = errmsg_set(err, -errno, "the job's cpuset: %s", strerror(errno));
@@ -850,7 +885,8 @@ error:
 
 /* Fork task k of l; the pid, or -errno. Its own frame, so nothing the
  * caller keeps in registers can be clobbered by the vforked child. */
-static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k)
+static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
+                                                  struct errmsg *err)
 {
     struct spawn s = {
         .argv = l->argv, .envp = l->envp[k], .path = l->path, .cwd = l->cwd,
@@ -862,9 +898,19 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k)
         .groups = l->groups, .ngroups = l->ngroups,
         .sigs = l->sigs, .nsigs = l->nsigs, .parent = l->parent, .deathsig = SIGKILL,
     };
+    if (l->via_imp) {
+        struct imp_spawn is = {
+            .argv = s.argv, .envp = s.envp, .path = NULL, .cwd = s.cwd,
+            .fds = { s.fds[0], s.fds[1], s.fds[2] }, .cpus = s.cpus, .ncpus = s.ncpus,
+            .uid = l->uid, .job = l->job,
+        };
+        return imp_spawn(imp_of_broker, &is, err);
+    }
     pid_t pid = vfork();
     if (pid == 0)
         spawn_child(&s);
+    if (pid < 0)
+        errmsg_set(err, -errno, "%s", strerror(errno));
     return pid < 0 ? -errno : pid;
 }
 
@@ -945,15 +991,15 @@ static void launch_run(struct exec *x, struct xlaunch *l)
     if (!l->drop_user)
         l->path = resolve_cached(x, l);
     for (int k = 0; k < l->ntasks; k++) {
-        pid_t pid = spawn_one(l, k);
+        struct errmsg err = { "" };
+        pid_t pid = spawn_one(l, k, &err);
         l->pids[k] = pid;
         if (pid < 0) {
-            char msg[160];
-            int n = snprintf(msg, sizeof(msg), "fluxfs: starting task %d: %s\n", k,
-                             strerror(-pid));
+            char msg[sizeof(err.text) + 64];
+            int n = snprintf(msg, sizeof(msg), "fluxfs: starting task %d: %s\n", k, err.text);
             if (write(l->tout_w ? l->tout_w[2 * k + 1] : l->err_w, msg, (size_t)n) < 0)
                 break;   /* nobody will read it: the job has gone */
-        } else {
+        } else if (!l->via_imp) {
             /* also from this side, so a signal reaches the group even if it
              * comes before the child runs */
             setpgid(pid, pid);
@@ -1004,7 +1050,7 @@ static void launch_discard(struct xlaunch *l)
 {
     for (int k = 0; k < l->ntasks; k++)
         if (l->pids[k] > 0)
-            kill_task(l->pids[k]);
+            kill_task(l->pids[k], l->via_imp);
     launch_free(l);
 }
 
@@ -1142,6 +1188,7 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     j->id = job->id;
     j->serial = l->serial = ++x->serial;
     j->launching = true;
+    j->via_imp = l->via_imp;
     j->out[0] = (struct xpipe){ .job = j, .fd = -1, .stream = 1, .rank = -1 };
     j->out[1] = (struct xpipe){ .job = j, .fd = -1, .stream = 2, .rank = -1 };
     if (!(j->tasks = calloc(job->ntasks, sizeof(*j->tasks)))) {
@@ -1199,8 +1246,19 @@ static void contain_free(struct exec *x, struct xcontain *xc)
     while (*pp != xc)
         pp = &(*pp)->next;
     *pp = xc->next;
-    contain_destroy(xc->c);
+    if (xc->c)
+        contain_destroy(xc->c);
+    else if (imp_of_broker)
+        imp_release(imp_of_broker, xc->id, true);   /* forgotten there too */
     free(xc);
+}
+
+/* Kill what is in the job's groups: true once they are empty and gone. */
+static bool contain_empty(struct xcontain *xc)
+{
+    if (xc->c)
+        return contain_kill(xc->c);
+    return !imp_of_broker || imp_release(imp_of_broker, xc->id, false) != 0;
 }
 
 int exec_contain(struct exec *x, uint64_t id, const char *idstr)
@@ -1211,7 +1269,8 @@ int exec_contain(struct exec *x, uint64_t id, const char *idstr)
     struct xcontain *xc = calloc(1, sizeof(*xc));
     if (!xc)
         return -ENOMEM;
-    int rc = contain_create(NULL, instance_token(), idstr, &xc->c);
+    int rc = imp_of_broker ? imp_contain(imp_of_broker, id, idstr)
+                           : contain_create(NULL, instance_token(), idstr, &xc->c);
     if (rc < 0) {
         free(xc);
         return rc;
@@ -1229,7 +1288,7 @@ static void contain_retry(struct ev_loop *loop, uint64_t timer_id, void *arg)
     xc->timer = 0;
     /* killed members leave the group as they exit: moments, not minutes;
      * a member stuck in the kernel (D state) is given up on after 10 s */
-    if (contain_kill(xc->c) || ++xc->tries >= 100) {
+    if (contain_empty(xc) || ++xc->tries >= 100) {
         contain_free(xc->x, xc);
         return;
     }
@@ -1241,7 +1300,7 @@ void exec_release(struct exec *x, uint64_t id)
     struct xcontain *xc = *contain_find(x, id);
     if (!xc || xc->timer)
         return;
-    if (contain_kill(xc->c))
+    if (contain_empty(xc))
         contain_free(x, xc);
     else
         xc->timer = ev_timer_add(x->loop, 0.1, contain_retry, xc);
@@ -1250,6 +1309,8 @@ void exec_release(struct exec *x, uint64_t id)
 int exec_kill_group(const char *idstr)
 {
     struct contain *c;
+    if (imp_of_broker)
+        return imp_kill_group(imp_of_broker, idstr);
     if (!contain_exists(NULL, instance_token(), idstr) ||
         contain_create(NULL, instance_token(), idstr, &c) < 0)
         return 0;
@@ -1272,52 +1333,14 @@ int exec_set_instance(const char *token)
     return 0;
 }
 
-/* Does /proc/<pid>/environ hold every one of the n strings want[], exactly? */
-static bool environ_has_all(const char *pid, const char *const *want, int n)
-{
-    char path[64], buf[65536];
-    int found = 0;
-    bool seen[2] = { false, false };
-    snprintf(path, sizeof(path), "/proc/%s/environ", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (len <= 0)
-        return false;
-    buf[len] = '\0';
-    for (char *p = buf; p < buf + len && found < n; p += strlen(p) + 1)
-        for (int i = 0; i < n; i++)
-            if (!seen[i] && strcmp(p, want[i]) == 0) {
-                seen[i] = true;
-                found++;
-            }
-    return found == n;
-}
-
 int exec_kill_orphans(const char *idstr)
 {
-    char idvar[128];
-    const char *want[2] = { idvar, instance_env };
-    /* Job ids are unique per instance, not per machine: a nested instance,
-     * another root instance or a Flux job may use the same spelling. Only
-     * a process that also names our instance is ours to kill. */
-    int nwant = instance_env[0] ? 2 : 1;
-    int count = 0;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return -errno;
-    snprintf(idvar, sizeof(idvar), "FLUX_JOB_ID=%s", idstr);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-            continue;
-        pid_t pid = (pid_t)atoi(de->d_name);
-        if (pid != getpid() && environ_has_all(de->d_name, want, nwant)
-            && kill(pid, SIGKILL) == 0)
-            count++;
-    }
-    closedir(d);
-    return count;
+    if (imp_of_broker)
+        return imp_kill_orphans(imp_of_broker, idstr);
+    return orphans_kill(instance_token(), idstr);
+}
+
+void exec_set_imp(struct imp *imp)
+{
+    imp_of_broker = imp;
 }

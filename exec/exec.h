@@ -125,6 +125,13 @@ void exec_release(struct exec *x, uint64_t id);
  * group (this instance's token must be set first). */
 int exec_kill_group(const char *idstr);
 
+/* A system instance's privileged helper (imp_client.h): from now on, a job
+ * of another user than ours is started, signalled and contained through it
+ * (and what crashed brokers left is killed through it). Process-wide, as
+ * the instance token is; the caller keeps it until every exec is gone. */
+struct imp;
+void exec_set_imp(struct imp *imp);
+
 /* Number of jobs with tasks still running. */
 size_t exec_active(const struct exec *x);
 

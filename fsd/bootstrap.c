@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "fsd/bootstrap.h"
+#include "fsd/link.h"
 
 void bootstrap_destroy(struct bootstrap *bs)
 {
@@ -22,6 +23,11 @@ void bootstrap_destroy(struct bootstrap *bs)
     free(bs->name);
     free(bs->ca);
     free(bs->cert);
+    free(bs->ca_pem);
+    free(bs->cert_pem);
+    if (bs->key_pem)
+        explicit_bzero(bs->key_pem, strlen(bs->key_pem));
+    free(bs->key_pem);
     free(bs->key);
     free(bs);
 }
@@ -347,4 +353,14 @@ int bootstrap_next_hop(const struct bootstrap *bs, int from, int to)
             return prev;
     }
     return bootstrap_parent(bs, from);
+}
+
+int bootstrap_read_tls(struct bootstrap *bs, struct errmsg *err)
+{
+    if (!bs->ca || !bs->cert || !bs->key)
+        return 0;
+    if (!(bs->ca_pem = link_read_pem(bs->ca, err)) || !(bs->cert_pem = link_read_pem(bs->cert, err))
+        || !(bs->key_pem = link_read_pem(bs->key, err)))
+        return -EINVAL;
+    return 0;
 }

@@ -40,6 +40,7 @@ struct bootstrap {
     double hb_period;        /* heartbeat: seconds between a parent's beats */
     double hb_timeout;       /* ... and silence after which a peer is lost */
     char *ca, *cert, *key;   /* PEM files, NULL when insecure and not given */
+    char *ca_pem, *cert_pem, *key_pem;   /* their contents (bootstrap_read_tls) */
     struct bootstrap_broker *brokers;
 };
 
@@ -48,6 +49,9 @@ struct bootstrap *bootstrap_parse(const char *text, size_t len, struct errmsg *e
 /* Read and parse a file (at most BOOTSTRAP_FILE_MAX bytes). */
 struct bootstrap *bootstrap_load(const char *path, struct errmsg *err);
 void bootstrap_destroy(struct bootstrap *bs);
+/* Read the TLS files now, while we may (a root-started broker drops root
+ * later, and dials again when it re-parents). 0 or -errno with err. */
+int bootstrap_read_tls(struct bootstrap *bs, struct errmsg *err);
 
 /* The rank whose host is hostname (exactly, or its first label: "node3"
  * matches "node3.cluster"), or -ENOENT, or -EEXIST if two ranks share it. */

@@ -18,6 +18,8 @@
 #include "common/keygen.h"
 #include "exec/exec.h"
 #include "fsd/broker.h"
+#include "fsd/privsep.h"
+#include "exec/imp_client.h"
 #include "fsd/bootstrap.h"
 #include "fsd/cluster.h"
 #include "fsd/jobmgr.h"
@@ -43,6 +45,9 @@ struct broker {
     struct nests *nests;         /* our nested instances */
     struct link *parent;         /* we are one: the link to our parent */
     struct bootstrap *bs;        /* a multi-node instance: its brokers */
+    struct imp *imp;             /* a system instance's privileged helper, or NULL */
+    uid_t run_uid;               /* ... and the user we become (fsd/privsep.h) */
+    gid_t run_gid;
     int rank;                    /* ... and ours among them */
     struct cluster *cluster;     /* ... our part in it */
     bool rich_graph;             /* --resources was a GRUG or JGF graph */
@@ -634,6 +639,72 @@ static int setup_ids(struct broker *b)
                 b->cfg->statedir);
         return -1;
     }
+    struct errmsg err = { "" };
+    if (b->imp && imp_init(b->imp, b->instance, &err) < 0) {
+        fprintf(stderr, "fluxfsd: the privileged helper: %s\n", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* A root-started broker is a system instance (fsd/privsep.h): its user is
+ * found (or made) and its privileged helper started before anything else,
+ * so that every job and nested broker, even one recovered now, is started
+ * through the helper; root itself is kept only until the tree is mounted. */
+static int privsep_begin(struct broker *b)
+{
+    struct errmsg err = { "" };
+    const char *user = b->cfg->user ? b->cfg->user : PRIVSEP_DEFAULT_USER;
+    char helper[PATH_MAX];
+    if (geteuid() != 0)
+        return 0;
+    if (!strcmp(user, "root")) {
+        syslog(LOG_WARNING, "--user root: the broker keeps running as root; every request "
+                            "of every user is served with root's authority");
+        return 0;
+    }
+    if (privsep_user(user, &b->run_uid, &b->run_gid, &err) < 0) {
+        fprintf(stderr, "fluxfsd: %s (--user NAME picks another, --user root keeps root)\n",
+                err.text);
+        return -1;
+    }
+    if (!imp_default_path(helper, sizeof(helper))) {
+        fprintf(stderr, "fluxfsd: the privileged helper fluxfs-imp is not installed "
+                        "(set FLUXFS_IMP, or --user root)\n");
+        return -1;
+    }
+    if (!(b->imp = imp_start(helper, b->run_uid, b->cfg->mountpoint, &err))) {
+        fprintf(stderr, "fluxfsd: %s\n", err.text);
+        return -1;
+    }
+    exec_set_imp(b->imp);
+    return 0;
+}
+
+/* Mounted: the state directory becomes the broker user's, and so do we. */
+static int privsep_end(struct broker *b)
+{
+    struct errmsg err = { "" };
+    if (!b->imp)
+        return 0;
+    int rc = privsep_own(b->cfg->statedir, b->run_uid, b->run_gid);
+    if (rc < 0) {
+        fprintf(stderr, "fluxfsd: %s: %s\n", b->cfg->statedir, strerror(-rc));
+        return -1;
+    }
+    if (privsep_drop(b->run_uid, b->run_gid, &err) < 0) {
+        fprintf(stderr, "fluxfsd: %s\n", err.text);
+        return -1;
+    }
+    int fd = open(b->cfg->statedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "fluxfsd: the state directory %s is out of reach of uid %u: %s "
+                "(its parents must be searchable: chmod o+x; or --user root)\n",
+                b->cfg->statedir, (unsigned)b->run_uid, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    syslog(LOG_INFO, "running as uid %u; root only in fluxfs-imp", (unsigned)b->run_uid);
     return 0;
 }
 
@@ -647,7 +718,8 @@ static int setup_multinode(struct broker *b)
     char host[256] = "";
     if (b->bs)      /* learnt from our parent instance (nest_exchange) */
         goto have_rank;
-    if (!(b->bs = bootstrap_load(b->cfg->bootstrap, &err))) {
+    if (!(b->bs = bootstrap_load(b->cfg->bootstrap, &err))
+        || bootstrap_read_tls(b->bs, &err) < 0) {
         fprintf(stderr, "fluxfsd: bootstrap %s: %s\n", b->cfg->bootstrap, err.text);
         return -1;
     }
@@ -933,6 +1005,10 @@ static int nest_exchange(struct broker *b)
     char *text = json_dumps(b->peers, JSON_COMPACT);
     b->bs = text ? bootstrap_parse(text, strlen(text), &err) : NULL;
     free(text);
+    if (b->bs && bootstrap_read_tls(b->bs, &err) < 0) {
+        bootstrap_destroy(b->bs);
+        b->bs = NULL;
+    }
     if (!b->bs) {
         fprintf(stderr, "fluxfsd: nested broker %d: the parent's brokers: %s\n",
                 b->cfg->nest_rank, err.text);
@@ -982,7 +1058,8 @@ static int setup(struct broker *b)
     sigaddset(&mask, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (check_not_mounted(b->cfg->mountpoint) < 0 || load_resources(b) < 0)
+    if (check_not_mounted(b->cfg->mountpoint) < 0 || privsep_begin(b) < 0
+        || load_resources(b) < 0)
         return -1;
     if (!(b->loop = ev_create()))
         return -1;
@@ -1039,6 +1116,7 @@ static int setup(struct broker *b)
                b->cfg->statedir);
     if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0)
         return -1;
+    vfs_set_imp(b->v, b->imp);
     vfs_set_user_limits(b->v,
                         b->cfg->queue_bytes >= 0 ? (uint64_t)b->cfg->queue_bytes : VFS_QUOTA_BYTES,
                         b->cfg->queue_files >= 0 ? (unsigned)b->cfg->queue_files : VFS_QUOTA_FILES);
@@ -1053,6 +1131,7 @@ static int setup(struct broker *b)
     }
     ncfg.gens = b->gens;
     ncfg.instance = b->instance;
+    ncfg.imp = b->imp;
     if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))
         return -1;
     jobmgr_set_hooks(b->m, &nest_hooks, b);
@@ -1067,7 +1146,7 @@ static int setup(struct broker *b)
         ev_fd_add(b->loop, b->sigfd, EV_READ, on_signal, b) < 0)
         return -1;
 
-    if (mount_tree(b) < 0)
+    if (mount_tree(b) < 0 || privsep_end(b) < 0)
         return -1;
     if (b->cfg->publish) {
         if (!(b->pub = publisher_create(b->cfg->mountpoint))) {
@@ -1131,6 +1210,8 @@ static void teardown(struct broker *b)
     /* closing the session aborts the connection: a process still blocked
      * on the mount (a killed task's FLUSH, the publisher) is released */
     if (b->se) {
+        if (b->mounted && b->imp)
+            imp_unmount(b->imp);   /* root's mount: we may no longer take it off */
         if (b->mounted)
             fuse_session_unmount(b->se);
         fuse_session_destroy(b->se);
@@ -1161,6 +1242,9 @@ static void teardown(struct broker *b)
     ev_destroy(b->loop);
     rgraph_destroy(b->g);
     graph_destroy(b->graph);
+    /* last: what it started for us (ended above) is gone with it */
+    exec_set_imp(NULL);
+    imp_destroy(b->imp);
 }
 
 /* Once started, a daemon's stdio goes to the log file in its state dir. */

@@ -33,6 +33,8 @@ struct broker_config {
     uint64_t purge_keep;         /* retention: inactive jobs kept, 0 = all */
     int64_t max_tasks;           /* most tasks one job may ask for, 0 = default */
     bool contain;                /* a cgroup per job (--contain) */
+    const char *user;            /* started as root: run as this user (--user;
+                                    NULL = fluxfs, "root" = stay root) */
     int64_t queue_bytes;         /* bytes one user may hold in queue/, -1 = default */
     int64_t queue_files;         /* files one user may have open there, -1 = default */
     int64_t max_pending;         /* pending jobs per user, 0 = no limit */

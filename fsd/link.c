@@ -763,7 +763,7 @@ struct link *link_dial(struct ev_loop *loop, const char *url, link_msg_f on_msg,
 
 /* ---- tcp and TLS (the overlay between brokers) ---- */
 
-static char *read_pem(const char *path, struct errmsg *err)
+char *link_read_pem(const char *path, struct errmsg *err)
 {
     FILE *f = fopen(path, "re");
     char *buf = NULL;
@@ -793,9 +793,19 @@ static int make_tls(struct link *l, bool server, const struct link_tls *tls, str
         return errmsg_set(err, nng_errno(rv), "tls: %s", nng_strerror(rv));
     if (!tls || !tls->ca || !tls->cert || !tls->key)
         return errmsg_set(err, -EINVAL, "tls+tcp:// needs a CA, a certificate and a key");
-    if ((rv = nng_tls_config_ca_file(l->tls, tls->ca)) != 0)
+    rv = tls->ca_pem ? nng_tls_config_ca_chain(l->tls, tls->ca_pem, NULL)
+                     : nng_tls_config_ca_file(l->tls, tls->ca);
+    if (rv != 0)
         return errmsg_set(err, nng_errno(rv), "tls ca %s: %s", tls->ca, nng_strerror(rv));
-    if (!(cert = read_pem(tls->cert, err)) || !(key = read_pem(tls->key, err))) {
+    if (tls->cert_pem && tls->key_pem) {
+        cert = strdup(tls->cert_pem);
+        key = strdup(tls->key_pem);
+        if (!cert || !key) {
+            free(cert);
+            free(key);
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        }
+    } else if (!(cert = link_read_pem(tls->cert, err)) || !(key = link_read_pem(tls->key, err))) {
         free(cert);
         return -EINVAL;
     }

@@ -77,7 +77,13 @@ struct link_tls {
     const char *ca;
     const char *cert;
     const char *key;
+    /* their contents, read once while the broker could (before it dropped
+     * root, fsd/privsep.h): used instead of the files when set */
+    const char *ca_pem, *cert_pem, *key_pem;
 };
+
+/* A PEM file's contents (at most 64 KiB), malloc'd; NULL with err. */
+char *link_read_pem(const char *path, struct errmsg *err);
 
 /* Listen or dial at any url: ipc:// (as link_listen/link_dial), tcp://, or
  * tls+tcp:// (tls required). The overlay's links between brokers. */

@@ -32,7 +32,7 @@ static void usage(FILE *f)
         "                          match_policy=P, queue_policy=Q, queue_depth=N,\n"
         "                          max_tasks=N, contain, queue_bytes_per_user=N,\n"
         "                          queue_files_per_user=N, max_pending_per_user=N,\n"
-        "                          submit_rate=R\n"
+        "                          submit_rate=R, user=NAME\n"
         "  -s, --state DIR         state directory (LMDB store; default\n"
         "                          /var/lib/fluxfs as root, else\n"
         "                          $XDG_STATE_HOME/fluxfs or ~/.local/state/fluxfs)\n"
@@ -49,6 +49,9 @@ static void usage(FILE *f)
         "      --contain           put each job in a cgroup of its own, so that nothing\n"
         "                          it starts (setsid, nohup) outlives it (root; costs\n"
         "                          the kernel's ~7 ms to move a task into a cgroup)\n"
+        "      --user NAME         started as root: mount, then run as NAME for good\n"
+        "                          (default fluxfs, made if missing); root's work is\n"
+        "                          done by the helper fluxfs-imp. 'root' stays root\n"
         "      --queue-bytes-per-user N  bytes one user (not root) may hold in queue/:\n"
         "                          open submissions and scratch files (268435456;\n"
         "                          0: no limit)\n"
@@ -158,6 +161,8 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->max_tasks = parse_max_tasks(o + 10);
         else if (!strcmp(o, "contain"))
             cfg->contain = true;
+        else if (!strncmp(o, "user=", 5))
+            cfg->user = o + 5;
         else if (!strncmp(o, "queue_bytes_per_user=", 21))
             cfg->queue_bytes = parse_count(o + 21);
         else if (!strncmp(o, "queue_files_per_user=", 21))
@@ -230,6 +235,7 @@ int main(int argc, char **argv)
         { "parent", required_argument, 0, 'U' },
         { "generator", required_argument, 0, 'G' },
         { "read-only", no_argument, 0, 'O' },
+        { "user", required_argument, 0, 'u' },
         { "bootstrap", required_argument, 0, 'b' },
         { "rank", required_argument, 0, 'n' },
         { "nest-rank", required_argument, 0, 'x' },
@@ -307,6 +313,9 @@ int main(int argc, char **argv)
             break;
         case 'C':
             cfg.contain = true;
+            break;
+        case 'u':
+            cfg.user = optarg;
             break;
         case 'T':
             cfg.max_tasks = parse_max_tasks(optarg);

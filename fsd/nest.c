@@ -16,6 +16,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include "exec/imp_client.h"
 #include "fsd/nest_private.h"
 #include "fsd/nestdir.h"
 
@@ -165,7 +167,7 @@ static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 static void detach_mount(const struct nest *n)
 {
     if (n->dir)     /* a coordinator has none */
-        nestdir_detach_mount(n->dir);
+        nestdir_detach_mount(n->dirfd, n->dir, n->ns->cfg.imp);
 }
 
 static void remove_link_socket(struct nest *n)
@@ -294,6 +296,53 @@ void nest_after_stop(struct nest *n)
 
 /* ---- spawning ---- */
 
+/* A system instance's child broker runs as its owner: the privileged
+ * helper starts it (our child still, so its exit is watched as a fork's),
+ * with our environment plus the job's and instance's names, as fork would
+ * have. The pid, or -errno with err. */
+static pid_t spawn_by_imp(struct nests *ns, struct nest *n, const char *exe,
+                          const char *const *argv, char *jobenv, char *instenv, int logfd,
+                          struct errmsg *err)
+{
+    extern char **environ;
+    char self[PATH_MAX];
+    size_t nenv = 0;
+    for (char **e = environ; e && *e; e++)
+        nenv++;
+    char **envp = calloc(nenv + 3, sizeof(char *));
+    if (!envp)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    size_t k = 0;
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "FLUX_JOB_ID=", 12) && strncmp(*e, "FLUXFS_INSTANCE=", 16))
+            envp[k++] = *e;
+    envp[k++] = jobenv;
+    if (ns->cfg.instance)
+        envp[k++] = instenv;
+    /* the helper's own /proc/self/exe would be itself */
+    if (!strcmp(exe, "/proc/self/exe")) {
+        ssize_t len = readlink(exe, self, sizeof(self) - 1);
+        if (len <= 0) {
+            free(envp);
+            return errmsg_set(err, -errno, "readlink %s: %s", exe, strerror(errno));
+        }
+        self[len] = '\0';
+        exe = self;
+    }
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct imp_spawn s = {
+        .argv = (char *const *)argv, .envp = envp, .path = exe, .cwd = "/",
+        .fds = { null, logfd >= 0 ? logfd : null, logfd >= 0 ? logfd : null },
+        .uid = n->uid, .new_session = true, .deathsig = SIGTERM,
+    };
+    pid_t pid = null < 0 ? errmsg_set(err, -errno, "/dev/null: %s", strerror(errno))
+                         : imp_spawn(ns->cfg.imp, &s, err);
+    if (null >= 0)
+        close(null);
+    free(envp);
+    return pid;
+}
+
 int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
 {
     struct nests *ns = n->ns;
@@ -313,10 +362,10 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
         return -EIO;
     }
     /* the child runs as the job's owner: the socket is its to connect to */
-    if ((rc = nestdir_link_grant(n->sock, n->uid, n->gid)) < 0)
+    if ((rc = nestdir_link_grant(n->sock, n->uid, n->gid, ns->cfg.imp)) < 0)
         syslog(LOG_WARNING, "chown %s: %s", n->sock, strerror(-rc));
     /* opened here, as root, in a directory only root writes (nestdir.h) */
-    int logfd = nestdir_log_open(n->dirfd, n->gid);
+    int logfd = nestdir_log_open(n->dirfd, n->gid, ns->cfg.imp);
     if (logfd < 0)
         syslog(LOG_WARNING, "nested instance %s/%s: cannot open its log: %s",
                job_get_idstr(n->job), n->name, strerror(-logfd));
@@ -365,9 +414,24 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     snprintf(instenv, sizeof(instenv), "FLUXFS_INSTANCE=%s",
              ns->cfg.instance ? ns->cfg.instance : "");
     const char *exe = ns->cfg.fluxfsd ? ns->cfg.fluxfsd : "/proc/self/exe";
+    pid_t pid;
+    int fork_errno;
+    if (ns->cfg.imp && n->uid != geteuid()) {
+        pid = spawn_by_imp(ns, n, exe, argv, jobenv, instenv, logfd, err);
+        fork_errno = -pid;
+        if (pid < 0 && logfd >= 0)
+            close(logfd);
+        if (pid < 0) {
+            link_destroy(n->link);
+            n->link = NULL;
+            remove_link_socket(n);
+            return pid;
+        }
+        goto started;
+    }
     pid_t parent = getpid();
-    pid_t pid = fork();
-    int fork_errno = errno;
+    pid = fork();
+    fork_errno = errno;
     if (pid != 0 && logfd >= 0)
         close(logfd);
     if (pid < 0) {
@@ -407,6 +471,9 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
         fprintf(stderr, "fluxfsd: exec %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
+started:
+    if (logfd >= 0 && ns->cfg.imp && n->uid != geteuid())
+        close(logfd);
     n->pid = pid;
     n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (n->pidfd < 0 || ev_fd_add(ns->loop, n->pidfd, EV_READ, on_exit_fd, n) < 0) {
@@ -502,7 +569,7 @@ int nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid
     /* a name reused after its history was dropped starts afresh; the
      * owner gets state/ and mnt/, root keeps the rest (nestdir.h) */
     n->dirfd = nestdir_make(ns->cfg.statedir, job_get_idstr(job), name, uid, gid, R, strlen(R),
-                            err);
+                            ns->cfg.imp, err);
     if (n->dirfd < 0) {
         int rc = n->dirfd;
         free(n->dir);

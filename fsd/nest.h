@@ -55,6 +55,9 @@ struct nests_config {
     const char *instance;       /* our FLUXFS_INSTANCE, set in child brokers'
                                  * environment with FLUX_JOB_ID, so that our
                                  * orphan cleanup after a crash finds them */
+    struct imp *imp;            /* a system instance's privileged helper: it
+                                 * starts other users' child brokers and hands
+                                 * them their files (exec/imp_client.h) */
 };
 
 /* Ask our own parent for job-id generators (request req): a nested

@@ -10,9 +10,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exec/imp_client.h"
 #include "fsd/nestdir.h"
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* Hand dirfd/name to uid:gid: as root ourselves, or through the
+ * privileged helper of a broker that dropped root (a root job's child is
+ * root and needs nothing; the broker's own user stands for root's group). */
+static int give(struct imp *imp, int dirfd, const char *name, uid_t uid, gid_t gid)
+{
+    if (geteuid() == 0)
+        return fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+    if (!imp || uid == 0 || (uid == geteuid() && gid == 0))
+        return 0;
+    return imp_give(imp, dirfd, name, uid, gid == 0 ? getegid() : gid, NULL);
+}
+
+/* Whether we keep the nested directories as their root side: root, or a
+ * system instance's broker user. */
+static bool root_side(struct imp *imp)
+{
+    return geteuid() == 0 || imp;
+}
 
 /* name in dirfd as a directory of ours: made if missing, taken back (root,
  * mode) if it exists; a symlink or anything else in its place is an error,
@@ -24,9 +44,17 @@ static int own_dir(int dirfd, const char *name, mode_t mode, bool root)
     int fd = openat(dirfd, name, DIR_FLAGS);
     if (fd < 0)
         return errno == ELOOP ? -ENOTDIR : -errno;
-    /* root first, so that its owner of old can make no more entries in it */
-    if ((root && fchown(fd, 0, 0) < 0) || fchmod(fd, mode) < 0) {
-        int rc = -errno;
+    /* ours first, so that its owner of old can make no more entries in it
+     * (a broker that dropped root cannot take it back: it refuses it) */
+    struct stat st;
+    int rc = 0;
+    if (root && geteuid() == 0 && fchown(fd, 0, 0) < 0)
+        rc = -errno;
+    else if (root && fstat(fd, &st) == 0 && st.st_uid != geteuid())
+        rc = -EPERM;
+    else if (fchmod(fd, mode) < 0)
+        rc = -errno;
+    if (rc < 0) {
         close(fd);
         return rc;
     }
@@ -35,7 +63,8 @@ static int own_dir(int dirfd, const char *name, mode_t mode, bool root)
 
 /* name in dirfd (root's) as a directory of uid's: made, or checked to be a
  * real directory, then given to uid. */
-static int user_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool root)
+static int user_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid,
+                    struct imp *imp)
 {
     struct stat st;
     if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
@@ -48,25 +77,22 @@ static int user_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t g
         if (unlinkat(dirfd, name, 0) < 0 || mkdirat(dirfd, name, mode) < 0)
             return -errno;
     }
-    /* dirfd is root's now: nothing can take name's place before this */
-    if (root && fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-        return -errno;
-    return 0;
+    /* dirfd is ours now: nothing can take name's place before this */
+    return give(imp, dirfd, name, uid, gid);
 }
 
 /* A fresh regular file of root's (an old entry of that name is removed,
  * whatever it was), group gid, mode 0640. */
-static int fresh_file(int dirfd, const char *name, gid_t gid, bool root, const char *data,
-                      size_t len)
+static int fresh_file(int dirfd, const char *name, gid_t gid, struct imp *imp,
+                      const char *data, size_t len)
 {
     if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
         return -errno;
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
-    int rc = 0;
-    if (root && fchown(fd, 0, gid) < 0)
-        rc = -errno;
+    int rc = geteuid() == 0 ? (fchown(fd, 0, gid) < 0 ? -errno : 0)
+                            : gid ? give(imp, dirfd, name, geteuid(), gid) : 0;
     while (rc == 0 && len > 0) {
         ssize_t w = write(fd, data, len);
         if (w < 0 && errno == EINTR)
@@ -85,9 +111,9 @@ static int fresh_file(int dirfd, const char *name, gid_t gid, bool root, const c
 
 /* Walk statedir/nested/<job>/<name>, making each directory root's. */
 static int walk(const char *statedir, const char *job, const char *name, bool make,
-                struct errmsg *err)
+                struct imp *imp, struct errmsg *err)
 {
-    bool root = geteuid() == 0;
+    bool root = root_side(imp);
     const char *steps[] = {"nested", job, name};
     int fd = open(statedir, DIR_FLAGS);
     if (fd < 0)
@@ -114,21 +140,20 @@ static int walk(const char *statedir, const char *job, const char *name, bool ma
 }
 
 int nestdir_make(const char *statedir, const char *job, const char *name, uid_t uid, gid_t gid,
-                 const char *R, size_t Rsize, struct errmsg *err)
+                 const char *R, size_t Rsize, struct imp *imp, struct errmsg *err)
 {
-    bool root = geteuid() == 0;
-    int rc, fd = walk(statedir, job, name, true, err);
+    int rc, fd = walk(statedir, job, name, true, imp, err);
     if (fd < 0)
         return fd;
     const char *dirs[] = {"state", "mnt"};
     for (int i = 0; i < 2; i++) {
-        if ((rc = user_dir(fd, dirs[i], 0700, uid, gid, root)) < 0) {
+        if ((rc = user_dir(fd, dirs[i], 0700, uid, gid, imp)) < 0) {
             errmsg_set(err, rc, "cannot make %s/nested/%s/%s/%s: %s", statedir, job, name,
                        dirs[i], strerror(-rc));
             goto error;
         }
     }
-    if ((rc = fresh_file(fd, "R.json", gid, root, R, Rsize)) < 0) {
+    if ((rc = fresh_file(fd, "R.json", gid, imp, R, Rsize)) < 0) {
         errmsg_set(err, rc, "cannot write %s/nested/%s/%s/R.json: %s", statedir, job, name,
                    strerror(-rc));
         goto error;
@@ -142,7 +167,7 @@ error:
 int nestdir_open(const char *statedir, const char *job, const char *name, uid_t *uid)
 {
     struct stat st;
-    int fd = walk(statedir, job, name, false, NULL);
+    int fd = walk(statedir, job, name, false, NULL, NULL);
     if (fd < 0)
         return fd;
     if (fstatat(fd, "state", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
@@ -153,7 +178,7 @@ int nestdir_open(const char *statedir, const char *job, const char *name, uid_t 
     return fd;
 }
 
-int nestdir_log_open(int dirfd, gid_t gid)
+int nestdir_log_open(int dirfd, gid_t gid, struct imp *imp)
 {
     struct stat st;
     int fd = openat(dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
@@ -162,18 +187,20 @@ int nestdir_log_open(int dirfd, gid_t gid)
     if (fd < 0)
         return -errno;
     /* a log left by an older release may be another's file: start anew */
-    if (geteuid() == 0 && fstat(fd, &st) == 0
-        && (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1)) {
+    if (root_side(imp) && fstat(fd, &st) == 0
+        && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)) {
         close(fd);
-        if (fresh_file(dirfd, "log", gid, true, "", 0) < 0)
+        if (fresh_file(dirfd, "log", gid, imp, "", 0) < 0)
             return -EPERM;
         fd = openat(dirfd, "log", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             return -errno;
     }
-    if (geteuid() == 0 && fchown(fd, 0, gid) < 0) {
+    int rc = geteuid() == 0 ? (fchown(fd, 0, gid) < 0 ? -errno : 0)
+                            : gid ? give(imp, dirfd, "log", geteuid(), gid) : 0;
+    if (rc < 0) {
         close(fd);
-        return -errno;
+        return rc;
     }
     return fd;
 }
@@ -200,9 +227,13 @@ void nestdir_log_tail(int dirfd, char *buf, size_t size)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
-void nestdir_detach_mount(const char *dir)
+void nestdir_detach_mount(int dirfd, const char *dir, struct imp *imp)
 {
     char mnt[4200];
+    if (imp && dirfd >= 0) {
+        imp_detach(imp, dirfd, "mnt");
+        return;
+    }
     snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
     umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW);
 }
@@ -231,7 +262,7 @@ static int parent_of(const char *path, char *buf, size_t size)
     return 0;
 }
 
-int nestdir_link_grant(const char *path, uid_t uid, gid_t gid)
+int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp)
 {
     char dir[256];
     if (parent_of(path, dir, sizeof(dir)) < 0)
@@ -240,10 +271,11 @@ int nestdir_link_grant(const char *path, uid_t uid, gid_t gid)
     if (fd < 0)
         return -errno;
     int rc = 0;
-    if (geteuid() == 0 && uid != 0
-        && (fchownat(fd, strrchr(path, '/') + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0
-            || fchmod(fd, 0711) < 0))
-        rc = -errno;
+    if (root_side(imp) && uid != 0 && uid != geteuid()) {
+        rc = give(imp, fd, strrchr(path, '/') + 1, uid, gid);
+        if (rc == 0 && fchmod(fd, 0711) < 0)
+            rc = -errno;
+    }
     close(fd);
     return rc;
 }

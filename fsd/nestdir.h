@@ -32,8 +32,13 @@
 /* Make (or take back) STATEDIR/nested/<job>/<name>/ for a child run by
  * uid:gid and write R into it. The directory's fd (O_PATH-free, O_DIRECTORY,
  * close-on-exec), or -errno with err filled. */
+struct imp;
+/* imp: a system instance's privileged helper, which hands state/, mnt/,
+ * the socket and the group of R.json and log to the owner for a broker
+ * that dropped root (fsd/privsep.h); "root's" below is then the broker
+ * user's. NULL otherwise. */
 int nestdir_make(const char *statedir, const char *job, const char *name, uid_t uid, gid_t gid,
-                 const char *R, size_t Rsize, struct errmsg *err);
+                 const char *R, size_t Rsize, struct imp *imp, struct errmsg *err);
 
 /* Open an existing one (after a restart): its fd, or -errno (-ENOENT, or
  * -ENOTDIR for anything but a real directory with a real state/ in it).
@@ -41,20 +46,20 @@ int nestdir_make(const char *statedir, const char *job, const char *name, uid_t 
 int nestdir_open(const char *statedir, const char *job, const char *name, uid_t *uid);
 
 /* The child's log, for appending (an fd to hand it as stdout and stderr). */
-int nestdir_log_open(int dirfd, gid_t gid);
+int nestdir_log_open(int dirfd, gid_t gid, struct imp *imp);
 
 /* The last non-empty line of the log, for an error a person can act on. */
 void nestdir_log_tail(int dirfd, char *buf, size_t size);
 
 /* Take the child's mount off dir/mnt (a child killed hard leaves it). */
-void nestdir_detach_mount(const char *dir);
+void nestdir_detach_mount(int dirfd, const char *dir, struct imp *imp);
 
 /* A listening socket path for a child run by uid: "/tmp/fluxfs-link-XXXXXX/
  * link.ipc". nestdir_link_dir() makes the directory (0700); after the
  * listener is bound, nestdir_link_grant() hands the socket to uid:gid and
  * lets it search the directory; nestdir_link_remove() removes both. */
 int nestdir_link_dir(char *path, size_t size, struct errmsg *err);
-int nestdir_link_grant(const char *path, uid_t uid, gid_t gid);
+int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp);
 void nestdir_link_remove(const char *path);
 /* The link's socket path kept in the instance's directory, so that after a
  * crash (the child died with us, leaving it in /tmp) a restart removes it:

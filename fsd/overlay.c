@@ -807,7 +807,8 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
     ov->ops = *ops;
     ov->arg = arg;
     ov->since = ev_now(loop);
-    ov->tls = (struct link_tls){bs->ca, bs->cert, bs->key};
+    ov->tls = (struct link_tls){ bs->ca, bs->cert, bs->key, bs->ca_pem, bs->cert_pem,
+                                 bs->key_pem };
     /* only where security is off anyway: tests, never a TLS instance */
     const char *drop = getenv("FLUXFS_FAULT_DROP");
     if (drop && *drop && bs->insecure) {

@@ -26,6 +26,9 @@ CONFORMANCE=$SHARED/conformance
 FIXTURES=$SRCDIR/fixtures
 
 T=$(mktemp -d /tmp/fluxfs-test.XXXXXX) || { echo "Bail out! mktemp failed"; exit 1; }
+# a root-started broker runs as the fluxfs user: its state directory must be
+# reachable by it, as /var/lib/fluxfs is
+chmod 755 "$T"
 # tell run-tests.sh, which cleans up after a test that was killed
 [ -n "${FLUXFS_TEST_DIRS:-}" ] && echo "$T" >> "$FLUXFS_TEST_DIRS"
 MNT=$T/mnt

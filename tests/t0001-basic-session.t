@@ -11,8 +11,8 @@ is "$(status_field tree-version)" 2 "status: tree-version 2"
 is "$(status_field jobs)" 0 "status: no jobs yet"
 is "$(status_field cores)" "$(status_field cores-free)" "status: all cores free"
 is "$(status_field containment)" process-groups "status: jobs held by process groups (no --contain)"
-is "$(ps -o comm= --ppid "$FLUXFS_PID" | sort -u | tr '\n' ' ')" "fluxfs-publish " \
-	"its inotify publisher is not a second fluxfsd in ps"
+is "$(ps -o comm= --ppid "$FLUXFS_PID" | sort -u | tr '\n' ' ')" "fluxfs-imp fluxfs-publish " \
+	"its privileged helper and inotify publisher are not more fluxfsd in ps"
 ok "status has every key" bash -c 'for k in tree-version uptime nodes cores cores-free gpus jobs new depend priority sched run cleanup inactive; do grep -q "^$k: " "$1" || { echo "# missing $k"; exit 1; }; done' _ "$MNT/status"
 
 mkjob 'echo hello from $FLUX_JOB_ID; echo oops >&2' > hello.yaml

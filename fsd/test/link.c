@@ -365,7 +365,7 @@ static void test_tls(struct ev_loop *loop, const char *dir)
         snprintf(paths[i][0], sizeof(paths[i][0]), "%s/%s/ca.pem", dir, sub);
         snprintf(paths[i][1], sizeof(paths[i][1]), "%s/%s/cert.pem", dir, sub);
         snprintf(paths[i][2], sizeof(paths[i][2]), "%s/%s/key.pem", dir, sub);
-        tls[i] = (struct link_tls){paths[i][0], paths[i][1], paths[i][2]};
+        tls[i] = (struct link_tls){ .ca = paths[i][0], .cert = paths[i][1], .key = paths[i][2] };
     }
     struct errmsg err = { "" };
     struct peer b = { 0 }, c = { 0 };

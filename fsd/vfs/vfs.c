@@ -677,6 +677,11 @@ void vfs_set_user_limits(struct vfs *v, uint64_t bytes, unsigned files)
     v->quota_files = files;
 }
 
+void vfs_set_imp(struct vfs *v, struct imp *imp)
+{
+    v->imp = imp;
+}
+
 int vfs_set_statedir(struct vfs *v, const char *dir)
 {
     char *d = strdup(dir);

@@ -27,6 +27,11 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop);
 #define VFS_QUOTA_FILES 1024
 void vfs_set_user_limits(struct vfs *v, uint64_t bytes, unsigned files);
 /* The state directory, whose file system df shows for the tree. */
+/* A system instance's privileged helper (exec/imp_client.h), which reads
+ * what only root may of another user's process (its working directory). */
+struct imp;
+void vfs_set_imp(struct vfs *v, struct imp *imp);
+
 int vfs_set_statedir(struct vfs *v, const char *dir);
 /* Refuse new submissions from now on (EAGAIN, "the instance is shutting down"). */
 void vfs_shutdown(struct vfs *v);

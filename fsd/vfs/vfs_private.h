@@ -174,6 +174,8 @@ struct nests;
 struct vfs {
     struct jobmgr *m;
     struct ev_loop *loop;
+    struct imp *imp;             /* a system instance's privileged helper: reads
+                                    another user's /proc/PID/cwd for us */
     struct nests *nests;         /* nested instances (fsd/nest.h), or NULL */
     struct publisher *pub;
     vfs_status_extra_f status_extra;  /* a multi-node instance's overlay */
@@ -337,7 +339,7 @@ void vfs_quota_destroy(struct vfs *v);
 
 /* vfs_writers.c: who still writes a submission, who just made one */
 /* Whether a close by pid leaves the file open for writing elsewhere. */
-bool vfs_still_open(struct vfs_fh *fh, pid_t pid);
+bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid);
 struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino);
 /* The ghost of name for the calling thread, if it has one. */
 struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, const char *name);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/jobstream.h"
+#include "exec/imp_client.h"
 #include "fsd/vfs/vfs_private.h"
 
 bool vfs_queue_is_dir(fuse_ino_t ino)
@@ -495,7 +496,11 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     }
     /* jobs run where their submitter stood, as with sbatch and flux submit */
     snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-    ssize_t n = pid > 0 ? readlink(link, cwd, sizeof(cwd) - 1) : -1;
+    ssize_t n = -1;
+    if (pid > 0 && v->imp && uid != geteuid())
+        n = imp_cwd(v->imp, pid, cwd, sizeof(cwd)) == 0 ? (ssize_t)strlen(cwd) : -1;
+    else if (pid > 0)
+        n = readlink(link, cwd, sizeof(cwd) - 1);
     if (n > 0)
         cwd[n] = '\0';
     /* a removed directory reads "PATH (deleted)": whatever now has that
@@ -619,7 +624,7 @@ void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
     fh = vfs_fh_target(fh);
     /* the close that ends the writing submits: not one before anything was
      * written, nor one that leaves the file open to its writer */
-    if (!fh->submitted && (!fh->wrote || vfs_still_open(fh, fuse_req_ctx(req)->pid))) {
+    if (!fh->submitted && (!fh->wrote || vfs_still_open(v, fh, fuse_req_ctx(req)->pid))) {
         fuse_reply_err(req, 0);
         return;
     }

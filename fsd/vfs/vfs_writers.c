@@ -15,13 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/imp_client.h"
+#include "exec/procfd.h"
 #include "fsd/vfs/vfs_private.h"
-
-/* Descriptors of one process looked at to decide whether a close is the
- * last: the loop serves everyone, so a process with a million open files
- * costs it no more than this (shells keep their duplicates low: 3-10, and
- * 255); past it, the close counts as the last. */
-#define HOLDER_SCAN_MAX 256
 
 /* The parent of process pid, or 0: from /proc/PID/stat, much cheaper for
  * the kernel to render than status. */
@@ -95,46 +91,16 @@ void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
 }
 
 /* Whether process pid has a descriptor open on this mount's inode ino,
- * named name in queue/. The descriptor being closed is already gone from
- * its table, and an exiting process shows none. Only /proc is read here:
- * nothing touches the mount (that would deadlock the loop). */
-static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
+ * named name in queue/ (exec/procfd.h); another user's through the
+ * privileged helper of a broker that dropped root. */
+static bool pid_holds(struct vfs *v, pid_t pid, fuse_ino_t ino, const char *name)
 {
-    char path[64], target[PATH_MAX], info[320];
-    size_t nlen = strlen(name);
-    bool held = false;
-
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return false;
-    int seen = 0;
-    for (struct dirent *e; !held && seen < HOLDER_SCAN_MAX && (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        seen++;
-        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
-        /* the link names the file as "<mount>/queue/<name>", or with
-         * " (deleted)" once a lookup of the name has missed (anyone's stat
-         * of it): a cheap filter before the exact test on the inode */
-        static const char deleted[] = " (deleted)";
-        size_t dlen = sizeof(deleted) - 1;
-        if (n > (ssize_t)dlen && !memcmp(target + n - dlen, deleted, dlen))
-            n -= dlen;
-        if (n <= (ssize_t)nlen || target[n - nlen - 1] != '/' ||
-            memcmp(target + n - nlen, name, nlen) != 0)
-            continue;
-        snprintf(info, sizeof(info), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-        FILE *f = fopen(info, "re");
-        unsigned long long fino;
-        while (f && fgets(info, sizeof(info), f))
-            if (sscanf(info, "ino: %llu", &fino) == 1 && fino == ino)
-                held = true;
-        if (f)
-            fclose(f);
+    if (v->imp) {
+        int rc = imp_holds(v->imp, pid, ino, name);
+        if (rc >= 0)
+            return rc > 0;
     }
-    closedir(d);
-    return held;
+    return procfd_holds(pid, ino, name);
 }
 
 /* Whether a close by pid leaves the file open for writing elsewhere: in the
@@ -142,13 +108,13 @@ static bool pid_holds(pid_t pid, fuse_ino_t ino, const char *name)
  * before writing) or in its parent (the shell that lent `>&3` to a command
  * that now exits). A writer in the background of a shell that closes its
  * own descriptor first is not seen: the doc says to `wait` for it. */
-bool vfs_still_open(struct vfs_fh *fh, pid_t pid)
+bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid)
 {
     const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
     if (pid <= 0 || !name)
         return false;
-    if (pid_holds(pid, fh->ino, name))
+    if (pid_holds(v, pid, fh->ino, name))
         return true;
     pid_t ppid = parent_of(pid);
-    return ppid > 1 && pid_holds(ppid, fh->ino, name);
+    return ppid > 1 && pid_holds(v, ppid, fh->ino, name);
 }

@@ -1,0 +1,288 @@
+/* imp_client.c - requests to the privileged helper (see imp_client.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "exec/imp_client.h"
+#include "exec/imp_msg.h"
+
+#ifndef FLUXFS_LIBEXECDIR
+#define FLUXFS_LIBEXECDIR "/usr/local/libexec"
+#endif
+
+struct imp {
+    int sock;
+    pid_t pid;
+    pthread_mutex_t lock;    /* one request in flight */
+    struct impmsg reply;     /* under lock */
+};
+
+struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
+                      struct errmsg *err)
+{
+    int sv[2];
+    struct imp *h = calloc(1, sizeof(*h));
+    if (!h) {
+        errmsg_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (access(helper, X_OK) < 0) {
+        errmsg_set(err, -errno, "the privileged helper %s: %s", helper, strerror(errno));
+        free(h);
+        return NULL;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        errmsg_set(err, -errno, "socketpair: %s", strerror(errno));
+        free(h);
+        return NULL;
+    }
+    char uidarg[32];
+    snprintf(uidarg, sizeof(uidarg), "%u", (unsigned)broker_uid);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* only the socket, as fd 3; stdio stays (its messages go where ours do) */
+        if (dup2(sv[1], 3) < 0)
+            _exit(127);
+        close_range(4, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (mount)
+            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--mount", mount, (char *)NULL);
+        else
+            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, (char *)NULL);
+        _exit(127);
+    }
+    int fork_errno = errno;
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        free(h);
+        errmsg_set(err, -fork_errno, "fork: %s", strerror(fork_errno));
+        return NULL;
+    }
+    h->sock = sv[0];
+    h->pid = pid;
+    pthread_mutex_init(&h->lock, NULL);
+    impmsg_init(&h->reply);
+    return h;
+}
+
+void imp_destroy(struct imp *h)
+{
+    if (!h)
+        return;
+    close(h->sock);
+    while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    impmsg_free(&h->reply);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* One request, one answer: its rc, and the reason into err when it failed. */
+static int call_answer(struct imp *h, uint32_t op, struct impmsg *m, const int *fds,
+                       int nfds, struct errmsg *err, char *answer, size_t asize)
+{
+    uint32_t rop;
+    int rfds[IMP_FDS_MAX], nr = 0, rc;
+    uint32_t v;
+    const char *reason = "";
+    pthread_mutex_lock(&h->lock);
+    if ((rc = impmsg_send(h->sock, op, m, fds, nfds)) == 0
+        && (rc = impmsg_recv(h->sock, &rop, &h->reply, rfds, &nr)) == 0) {
+        for (int i = 0; i < nr; i++)
+            close(rfds[i]);
+        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply, &v) < 0
+            || impmsg_get_str(&h->reply, &reason) < 0)
+            rc = -EPROTO;
+        else
+            rc = (int)v;
+    }
+    if (rc < 0 && err)
+        errmsg_set(err, rc, "%s", *reason ? reason : strerror(-rc));
+    if (rc >= 0 && answer && (size_t)snprintf(answer, asize, "%s", reason) >= asize)
+        rc = -ENAMETOOLONG;
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+static int call(struct imp *h, uint32_t op, struct impmsg *m, const int *fds, int nfds,
+                struct errmsg *err)
+{
+    return call_answer(h, op, m, fds, nfds, err, NULL, 0);
+}
+
+static int simple(struct imp *h, uint32_t op, struct impmsg *m)
+{
+    int rc = call(h, op, m, NULL, 0, NULL);
+    impmsg_free(m);
+    return rc;
+}
+
+int imp_init(struct imp *h, const char *token, struct errmsg *err)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_str(&m, token);
+    int rc = call(h, IMP_INIT, &m, NULL, 0, err);
+    impmsg_free(&m);
+    return rc;
+}
+
+pid_t imp_spawn(struct imp *h, const struct imp_spawn *s, struct errmsg *err)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)s->uid);
+    impmsg_put_u64(&m, s->job);
+    impmsg_put_u32(&m, s->new_session ? IMP_SPAWN_SESSION : 0);
+    impmsg_put_u32(&m, (uint32_t)s->deathsig);
+    impmsg_put_str(&m, s->cwd);
+    impmsg_put_str(&m, s->path);
+    impmsg_put_strv(&m, s->argv);
+    impmsg_put_strv(&m, s->envp);
+    impmsg_put_u32(&m, (uint32_t)s->ncpus);
+    for (int i = 0; i < s->ncpus; i++)
+        impmsg_put_u32(&m, (uint32_t)s->cpus[i]);
+    int rc = m.bad ? errmsg_set(err, -E2BIG, "the command and environment are too large")
+                   : call(h, IMP_SPAWN, &m, s->fds, 3, err);
+    impmsg_free(&m);
+    return rc;
+}
+
+int imp_signal(struct imp *h, pid_t pid, int sig)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)pid);
+    impmsg_put_u32(&m, (uint32_t)sig);
+    return simple(h, IMP_SIGNAL, &m);
+}
+
+int imp_contain(struct imp *h, uint64_t job, const char *idstr)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u64(&m, job);
+    impmsg_put_str(&m, idstr);
+    return simple(h, IMP_CONTAIN, &m);
+}
+
+int imp_contain_cpus(struct imp *h, uint64_t job, const int *cpus, int n)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u64(&m, job);
+    impmsg_put_u32(&m, (uint32_t)n);
+    for (int i = 0; i < n; i++)
+        impmsg_put_u32(&m, (uint32_t)cpus[i]);
+    return simple(h, IMP_CPUS, &m);
+}
+
+int imp_release(struct imp *h, uint64_t job, bool forget)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u64(&m, job);
+    impmsg_put_u32(&m, forget);
+    return simple(h, IMP_RELEASE, &m);
+}
+
+int imp_kill_group(struct imp *h, const char *idstr)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_str(&m, idstr);
+    return simple(h, IMP_KILL_GROUP, &m);
+}
+
+int imp_kill_orphans(struct imp *h, const char *idstr)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_str(&m, idstr);
+    return simple(h, IMP_KILL_ORPHANS, &m);
+}
+
+int imp_give(struct imp *h, int dirfd, const char *name, uid_t uid, gid_t gid,
+             struct errmsg *err)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)uid);
+    impmsg_put_u32(&m, (uint32_t)gid);
+    impmsg_put_str(&m, name);
+    int rc = call(h, IMP_GIVE, &m, &dirfd, 1, err);
+    impmsg_free(&m);
+    return rc;
+}
+
+int imp_detach(struct imp *h, int dirfd, const char *name)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_str(&m, name);
+    int rc = call(h, IMP_DETACH, &m, &dirfd, 1, NULL);
+    impmsg_free(&m);
+    return rc;
+}
+
+int imp_cwd(struct imp *h, pid_t pid, char *buf, size_t size)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)pid);
+    int rc = call_answer(h, IMP_CWD, &m, NULL, 0, NULL, buf, size);
+    impmsg_free(&m);
+    return rc;
+}
+
+int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)pid);
+    impmsg_put_u64(&m, ino);
+    impmsg_put_str(&m, name);
+    return simple(h, IMP_HOLDS, &m);
+}
+
+int imp_unmount(struct imp *h)
+{
+    return call(h, IMP_UNMOUNT, NULL, NULL, 0, NULL);
+}
+
+const char *imp_default_path(char *buf, size_t size)
+{
+    const char *env = getenv("FLUXFS_IMP");
+    if (env && *env) {
+        snprintf(buf, size, "%s", env);
+        return buf;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            /* the build tree: fsd/fluxfsd beside exec/fluxfs-imp */
+            if ((size_t)snprintf(buf, size, "%s/../exec/fluxfs-imp", self) < size
+                && access(buf, X_OK) == 0)
+                return buf;
+        }
+    }
+    if ((size_t)snprintf(buf, size, "%s/fluxfs-imp", FLUXFS_LIBEXECDIR) < size
+        && access(buf, X_OK) == 0)
+        return buf;
+    return NULL;
+}

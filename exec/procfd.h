@@ -1,0 +1,19 @@
+/* procfd.h - whether a process has a descriptor open on a file, read from
+ * /proc/PID/fd (only root may read another user's: a system instance asks
+ * its privileged helper, exec/imp.c). */
+#ifndef FLUXFS_PROCFD_H
+#define FLUXFS_PROCFD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Descriptors of one process looked at: past this, the answer is no (a
+ * caller that asks on every close pays no more than this). */
+#define PROCFD_SCAN_MAX 256
+
+/* Whether pid has a descriptor open on inode ino whose path ends in
+ * "/name" (or "/name (deleted)"). Nothing but /proc is touched. */
+bool procfd_holds(pid_t pid, uint64_t ino, const char *name);
+
+#endif
