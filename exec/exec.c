@@ -817,8 +817,11 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     l->ntasks = job->ntasks;
     l->uid = job->uid;
     l->gid = job->gid;
+    /* another user than the instance's owner (root, for a root-started
+     * broker that dropped to its own user) gets its identity from the
+     * user database and never the broker's environment */
     l->via_imp = imp_of_broker && job->uid != geteuid();
-    l->drop_user = l->via_imp || (geteuid() == 0 && job->uid != geteuid());
+    l->drop_user = imp_of_broker ? job->uid != 0 : geteuid() == 0 && job->uid != geteuid();
     l->job = job->id;
     l->parent = getpid();
     l->sigs = x->sigs;
@@ -894,7 +897,7 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
                  l->tout_w ? l->tout_w[2 * k + 1] : l->err_w },
         .cpus = l->cpus[k], .ncpus = l->ncpus[k],
         .cgroup_fds = { l->procs_fd, l->cpuset_fd, -1 },
-        .drop_user = l->drop_user, .uid = l->uid, .gid = l->gid,
+        .drop_user = l->drop_user && geteuid() == 0, .uid = l->uid, .gid = l->gid,
         .groups = l->groups, .ngroups = l->ngroups,
         .sigs = l->sigs, .nsigs = l->nsigs, .parent = l->parent, .deathsig = SIGKILL,
     };

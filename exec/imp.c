@@ -56,16 +56,15 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "common/mountinfo.h"
 #include "exec/contain.h"
 #include "exec/imp_msg.h"
 #include "exec/orphans.h"
 #include "exec/procfd.h"
 #include "exec/spawn.h"
 
-#define FUSE_MAGIC 0x65735546
 #define IMP_ARGS_MAX 65536       /* argv or env entries in one request */
 #define IMP_TOKEN_MAX 64
 
@@ -404,26 +403,25 @@ static int op_give(struct imp *h, struct impmsg *m, int *fds, int nfds)
 static int op_detach(struct imp *h, struct impmsg *m, int *fds, int nfds)
 {
     const char *name;
-    struct statfs sf;
-    char path[64 + NAME_MAX];
+    char path[64 + NAME_MAX], dir[PATH_MAX], abs[PATH_MAX + NAME_MAX + 2], type[256];
     int rc;
     if (nfds != 1 || impmsg_get_str(m, &name) < 0)
         return -EBADMSG;
     if ((rc = check_dir(h, fds[0], name)) < 0)
         return rc;
-    int fd = openat(fds[0], name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    /* what is mounted there, from mountinfo: asking the mount itself would
+     * wait on a child instance that may hang */
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+    ssize_t n = readlink(path, dir, sizeof(dir) - 1);
+    if (n <= 0)
         return -errno;
-    rc = fstatfs(fd, &sf) < 0 ? -errno : 0;
-    close(fd);
-    if (rc == 0 && sf.f_type != FUSE_MAGIC)
-        rc = fail(h, -EINVAL, "no FUSE mount on '%s'", name);
-    if (rc == 0 && (size_t)snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", fds[0], name)
-                       >= sizeof(path))
-        rc = -ENAMETOOLONG;
-    if (rc == 0 && umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-        rc = -errno;
-    return rc;
+    dir[n] = '\0';
+    snprintf(abs, sizeof(abs), "%s/%s", dir, name);
+    mountinfo_fstype(abs, type, sizeof(type));
+    if (strcmp(type, "fuse.fluxfsd") != 0)
+        return fail(h, -EINVAL, "no fluxfs mount on '%s'", name);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", fds[0], name);
+    return umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int op_cwd(struct imp *h, struct impmsg *m)
@@ -456,10 +454,13 @@ static int op_holds(struct impmsg *m)
 
 static int op_unmount(struct imp *h)
 {
-    struct statfs sf;
+    char type[256];
     if (!h->mount)
         return -ENOENT;
-    if (statfs(h->mount, &sf) == 0 && sf.f_type != FUSE_MAGIC)
+    /* from mountinfo: a stat of the mount would wait on the broker, which
+     * is waiting on us */
+    mountinfo_fstype(h->mount, type, sizeof(type));
+    if (strcmp(type, "fuse.fluxfsd") != 0)
         return 0;   /* already gone: what is there now is not ours */
     return umount2(h->mount, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
 }

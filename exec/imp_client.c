@@ -48,9 +48,14 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
     snprintf(uidarg, sizeof(uidarg), "%u", (unsigned)broker_uid);
     pid_t pid = fork();
     if (pid == 0) {
-        /* only the socket, as fd 3; stdio stays (its messages go where ours do) */
-        if (dup2(sv[1], 3) < 0)
+        /* only the socket, as fd 3, and /dev/null for stdio: a daemon's
+         * starter waits for EOF on the stdio it gave us (the helper logs to
+         * syslog) */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (dup2(sv[1], 3) < 0 || null < 0)
             _exit(127);
+        for (int i = 0; i < 3; i++)
+            dup2(null, i);
         close_range(4, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);

@@ -19,6 +19,7 @@
 #include "exec/exec.h"
 #include "fsd/broker.h"
 #include "fsd/privsep.h"
+#include "common/mountinfo.h"
 #include "exec/imp_client.h"
 #include "fsd/bootstrap.h"
 #include "fsd/cluster.h"
@@ -488,34 +489,12 @@ static int load_resources(struct broker *b)
     return 0;
 }
 
-/* The file system type of the mount at mnt ("fuse.fluxfsd"), or "" when
- * nothing is mounted there. */
-static void mount_fstype(const char *mnt, char *fstype, size_t size)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    char line[4096];
-    fstype[0] = '\0';
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {
-        char point[PATH_MAX], type[256];
-        /* fields: id parent maj:min root point opts ... - fstype source opts */
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
-            continue;
-        char *dash = strstr(line, " - ");
-        if (!dash || sscanf(dash + 3, "%255s", type) != 1)
-            continue;
-        if (strcmp(point, mnt) == 0)   /* the last one listed is on top */
-            snprintf(fstype, size, "%s", type);
-    }
-    fclose(f);
-}
 
 /* Refuse to stack a second instance on a mounted tree. */
 static int check_not_mounted(const char *mnt)
 {
     char fstype[256];
-    mount_fstype(mnt, fstype, sizeof(fstype));
+    mountinfo_fstype(mnt, fstype, sizeof(fstype));
     if (strncmp(fstype, "fuse", 4) != 0)
         return 0;
     fprintf(stderr, "fluxfsd: %s is already mounted (%s); unmount it first "
@@ -541,7 +520,7 @@ int broker_detach_dead_mount(const char *mnt)
     while (len > 1 && abs[len - 1] == '/')
         abs[--len] = '\0';
     /* only our own: a dead sshfs there is not ours to take away */
-    mount_fstype(abs, fstype, sizeof(fstype));
+    mountinfo_fstype(abs, fstype, sizeof(fstype));
     if (strcmp(fstype, "fuse.fluxfsd") != 0)
         return -ENOTCONN;
     if (umount2(abs, MNT_DETACH) < 0) {

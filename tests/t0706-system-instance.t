@@ -1,0 +1,82 @@
+#!/bin/bash
+# A root-started fluxfsd is a system instance (doc/tree.md "Privilege
+# separation"): it runs as the fluxfs user, its helper fluxfs-imp as root,
+# and users' jobs as their owners, started, signalled and cleaned up through
+# the helper.
+. "$(dirname "$0")/lib.sh"
+plan 25
+
+[ "$(id -u)" = 0 ] || { for i in $(seq 25); do skip "needs root"; done; exit 0; }
+u=fluxfs-t0706; g=fluxfs-t0706g
+userdel "$u" 2>/dev/null; groupdel "$g" 2>/dev/null
+groupadd "$g" && useradd -M -N -g nogroup -G "$g" -d /var/empty/t0706 -s /bin/sh "$u" ||
+	bail_out "cannot create a test user"
+at_cleanup userdel "$u"
+at_cleanup groupdel "$g"
+as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
+
+fluxfs_start || bail_out "cannot mount"
+fuid=$(id -u fluxfs); fgid=$(id -g fluxfs)
+ok "the broker's user exists (made at start if missing)" test -n "$fuid"
+is "$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$FLUXFS_PID/status)" "$fuid $fuid $fuid $fuid" \
+	"the broker runs as fluxfs: real, effective, saved and fs uid"
+is "$(awk '/^Gid:/ {print $2, $3, $4}' /proc/$FLUXFS_PID/status)" "$fgid $fgid $fgid" \
+	"... and its group"
+is "$(awk '/^Groups:/ {print $2}' /proc/$FLUXFS_PID/status)" "" "... with no supplementary groups"
+imp=$(ps -o pid=,user=,comm= --ppid "$FLUXFS_PID" | awk '$3 == "fluxfs-imp" {print $1, $2}')
+like "$imp" '^[0-9]+ root$' "its helper fluxfs-imp is root, the broker's child"
+imp_pid=${imp%% *}
+is "$(stat -c %U "$STATE" "$STATE/data.mdb" | sort -u)" fluxfs "the state directory and store are fluxfs's"
+
+# a user's job: who it is comes from the user database
+mkjob 'id -u; id -G; echo "HOME=$HOME"' > id.yaml
+chmod 644 id.yaml
+ok "the user submits" as_user cp id.yaml "$MNT/queue/"
+id=$(ls "$MNT/jobs" | head -1)
+is "$(wait_job "$id")" "COMPLETED 0" "the job runs"
+is "$(sed -n 1p "$MNT/jobs/$id/stdout")" "$(id -u "$u")" "as the user"
+is "$(sed -n 2p "$MNT/jobs/$id/stdout")" "$(id -G "$u")" "id -G inside equals id -G of the user"
+is "$(sed -n 3p "$MNT/jobs/$id/stdout")" "HOME=/var/empty/t0706" "HOME from the user database"
+
+# signals reach a user's job through the helper
+mkjob 'echo started; exec sleep 300' > sleep.yaml
+chmod 644 sleep.yaml
+as_user cp sleep.yaml "$MNT/queue/"
+sid=$(ls -t "$MNT/jobs" | head -1)
+[ "$sid" = "$id" ] && sid=$(ls "$MNT/jobs" | grep -v "^$id\$" | head -1)
+wait_state "$sid" RUN 10
+for i in $(seq 100); do pgrep -u "$u" -x sleep >/dev/null && break; sleep 0.05; done
+ok "the user's sleep runs as the user" bash -c "pgrep -u '$u' -x sleep >/dev/null"
+ok "the user cancels it" as_user sh -c "echo cancel > '$MNT/jobs/$sid/ctl'"
+is "$(wait_job "$sid")" CANCELED "it ends (SIGTERM, sent by the helper)"
+ok "no process of the job is left" bash -c "! pgrep -u '$u' -x sleep"
+
+# root's own job is another user's to the broker: the helper starts it too
+mkjob 'id -u' > root.yaml
+rid=$(submit root.yaml)
+is "$(wait_job "$rid"):$(cat "$MNT/jobs/$rid/stdout")" "COMPLETED 0:0" "root's job runs as root, through the helper"
+
+# kill -9 of the broker: the helper kills what it started and goes
+as_user cp sleep.yaml "$MNT/queue/"
+kid=$(ls "$MNT/jobs" | while read -r j; do [ "$(cat "$MNT/jobs/$j/state")" != INACTIVE ] && echo "$j"; done | head -1)
+wait_state "$kid" RUN 10
+for i in $(seq 100); do pgrep -u "$u" -x sleep >/dev/null && break; sleep 0.05; done
+ok "a user's job runs before the crash" bash -c "pgrep -u '$u' -x sleep >/dev/null"
+fluxfs_kill9
+for i in $(seq 100); do kill -0 "$imp_pid" 2>/dev/null || break; sleep 0.05; done
+ok "the helper exits with its broker" bash -c "! kill -0 $imp_pid 2>/dev/null"
+for i in $(seq 100); do pgrep -u "$u" -x sleep >/dev/null || break; sleep 0.05; done
+ok "and the user's task with them" bash -c "! pgrep -u '$u' -x sleep"
+ok "a restart on the same state directory mounts" fluxfs_start
+is "$(cat "$MNT/jobs/$kid/state")" INACTIVE "the crashed job is over after the restart"
+fluxfs_stop
+
+# --user root keeps root; a user that does not exist is refused
+ok "--user root mounts" fluxfs_start --user root
+is "$(awk '/^Uid:/ {print $2}' /proc/$FLUXFS_PID/status)" 0 "and the broker stays root"
+fluxfs_stop
+mkdir -p "$T/shut" && chmod 700 "$T/shut"
+out=$("$FLUXFSD" -f --state "$T/shut/state" "$MNT" 2>&1)
+like "$out" "out of reach of uid $fuid" "a state directory fluxfs cannot reach is refused at start, saying why"
+out=$("$FLUXFSD" -f --user no-such-user-t0706 --state "$T/state2" "$MNT" 2>&1)
+like "$out" "user no-such-user-t0706: no such user" "a --user that does not exist is refused"
