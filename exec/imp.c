@@ -541,6 +541,9 @@ static void cleanup(struct imp *h)
         contain_kill(h->cgroups->c);
         cgroup_drop(h, h->cgroups);
     }
+    /* the instance's directory of groups, once none is left in it */
+    if (h->token[0])
+        contain_remove_instance(NULL, h->token);
 }
 
 static void usage(void)

@@ -638,8 +638,9 @@ static int privsep_begin(struct broker *b)
     if (geteuid() != 0)
         return 0;
     if (!strcmp(user, "root")) {
-        syslog(LOG_WARNING, "--user root: the broker keeps running as root; every request "
-                            "of every user is served with root's authority");
+        if (!b->cfg->parent_url)   /* a nested instance of root's job is root's */
+            syslog(LOG_WARNING, "--user root: the broker keeps running as root; every "
+                                "request of every user is served with root's authority");
         return 0;
     }
     if (privsep_user(user, &b->run_uid, &b->run_gid, &err) < 0) {

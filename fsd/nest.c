@@ -374,6 +374,12 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     int k = 0;
     argv[k++] = "fluxfsd";
     argv[k++] = "-f";
+    if (n->uid == 0) {
+        /* root's own instance, as a user's runs as that user: it does not
+         * split itself again (fsd/privsep.h) */
+        argv[k++] = "--user";
+        argv[k++] = "root";
+    }
     argv[k++] = "--state";
     argv[k++] = state;
     argv[k++] = "--resources";

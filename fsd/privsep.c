@@ -1,5 +1,6 @@
 /* privsep.c - root to an unprivileged broker user (see privsep.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -58,9 +59,12 @@ int privsep_user(const char *name, uid_t *uid, gid_t *gid, struct errmsg *err)
 {
     int rc = lookup(name, uid, gid);
     if (rc == -ENOENT && !strcmp(name, PRIVSEP_DEFAULT_USER)) {
-        if ((rc = create_user(name, err)) < 0)
-            return rc;
+        /* a broker starting beside us may have made it meanwhile (useradd
+         * then fails on its lock): what counts is that it exists after */
+        int made = create_user(name, err);
         rc = lookup(name, uid, gid);
+        if (rc < 0 && made < 0)
+            return made;
     }
     if (rc < 0)
         return errmsg_set(err, rc, "user %s: %s", name,
@@ -70,7 +74,14 @@ int privsep_user(const char *name, uid_t *uid, gid_t *gid, struct errmsg *err)
     return 0;
 }
 
-static int own_at(int dirfd, uid_t uid, gid_t gid, dev_t dev, int depth)
+/* nested/<job>/<name>/state and mnt are the job owner's, root's included:
+ * the child broker's, never the parent's to take */
+static bool owners_own(int nested_depth, const char *name)
+{
+    return nested_depth == 3 && (!strcmp(name, "state") || !strcmp(name, "mnt"));
+}
+
+static int own_at(int dirfd, uid_t uid, gid_t gid, dev_t dev, int depth, int nested_depth)
 {
     if (depth > 64)
         return 0;
@@ -84,7 +95,8 @@ static int own_at(int dirfd, uid_t uid, gid_t gid, dev_t dev, int depth)
         struct stat st;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid != 0
+        if (owners_own(nested_depth, de->d_name)
+            || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid != 0
             || st.st_dev != dev)
             continue;   /* gone, not root's (a user's nested state stays theirs),
                            or a mount (a nested instance's tree) */
@@ -94,8 +106,9 @@ static int own_at(int dirfd, uid_t uid, gid_t gid, dev_t dev, int depth)
         if (S_ISDIR(st.st_mode)) {
             int fd = openat(dirfd, de->d_name,
                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int nd = nested_depth ? nested_depth + 1 : depth == 0 && !strcmp(de->d_name, "nested");
             if (fd >= 0)
-                own_at(fd, uid, gid, dev, depth + 1);
+                own_at(fd, uid, gid, dev, depth + 1, nd);
         }
     }
     closedir(d);
@@ -113,7 +126,7 @@ int privsep_own(const char *dir, uid_t uid, gid_t gid)
         close(fd);
         return rc;
     }
-    return own_at(fd, uid, gid, st.st_dev, 0);
+    return own_at(fd, uid, gid, st.st_dev, 0, 0);
 }
 
 int privsep_drop(uid_t uid, gid_t gid, struct errmsg *err)

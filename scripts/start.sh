@@ -8,6 +8,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build.sh"
 
 if [ "$(id -u)" -eq 0 ]; then mnt=${1:-/flux}; else mnt=${1:-$HOME/flux}; fi
+# as root this is a system instance, run as the fluxfs user after mounting
+# (fluxfsd makes the user itself if missing; made here so it is seen first)
+if [ "$(id -u)" -eq 0 ] && ! id fluxfs >/dev/null 2>&1; then
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin --comment "fluxfs workload manager" fluxfs
+fi
 if grep -q " $mnt fuse.fluxfsd " /proc/mounts; then
 	# a live tree answers stat; a dead one (its fluxfsd was killed) gives
 	# ENOTCONN, and the fluxfsd started below detaches it

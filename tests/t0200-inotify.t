@@ -74,7 +74,7 @@ is "$missing" 0 "every one of them announced with CREATE,ISDIR"
 
 # the same, made certain: the publisher (the daemon's child process) is
 # paused, so the submitter reads its job before the announcement exists
-pub=$(pgrep -P "$FLUXFS_PID" | head -1)
+pub=$(pgrep -P "$FLUXFS_PID" -x fluxfs-publish | head -1)
 ok "the publisher process exists" test -n "$pub"
 kill -STOP "$pub"
 id3=$(submit t.yaml)
