@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #define CONTAIN_ROOT "/sys/fs/cgroup/freezer/fluxfs"
 #define CPUSET_ROOT "/sys/fs/cgroup/cpuset/fluxfs"
+#define MEMORY_ROOT "/sys/fs/cgroup/memory/fluxfs"
 
 struct contain {
     char path[PATH_MAX];
@@ -21,6 +23,8 @@ struct contain {
     char cpuset[PATH_MAX];      /* the job's cpuset group, "" if none */
     char names[PATH_MAX];       /* "<instance>/<job>", the groups' names */
     int cpuset_fd;              /* its cgroup.procs */
+    char memory[PATH_MAX];      /* the job's memory group, "" if none */
+    int memory_fd;              /* its cgroup.procs */
 };
 
 static int mkdir_one(const char *path)
@@ -47,7 +51,7 @@ int contain_create(const char *root, const char *instance, const char *idstr,
     struct contain *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    c->procs_fd = c->cpuset_fd = -1;
+    c->procs_fd = c->cpuset_fd = c->memory_fd = -1;
     char procs[PATH_MAX + 16];
     if (snprintf(c->path, sizeof(c->path), "%s/%s", dir, idstr) >= (int)sizeof(c->path)) {
         free(c);
@@ -160,6 +164,43 @@ int contain_cpuset_fd(const struct contain *c)
     return c->cpuset_fd;
 }
 
+int contain_set_memory(struct contain *c, uint64_t bytes)
+{
+    char inst[PATH_MAX], limit[32];
+    const char *slash = strchr(c->names, '/');
+    int rc;
+    if (c->memory_fd >= 0 || bytes == 0 || !slash)
+        return c->memory_fd >= 0 ? 0 : -EINVAL;
+    if (snprintf(inst, sizeof(inst), "%s/%.*s", MEMORY_ROOT, (int)(slash - c->names), c->names)
+        >= (int)sizeof(inst)
+        || snprintf(c->memory, sizeof(c->memory), "%s/%s", MEMORY_ROOT, c->names)
+           >= (int)sizeof(c->memory))
+        return -ENAMETOOLONG;
+    snprintf(limit, sizeof(limit), "%llu", (unsigned long long)bytes);
+    if ((rc = mkdir_one(MEMORY_ROOT)) < 0 || (rc = mkdir_one(inst)) < 0
+        || (rc = mkdir_one(c->memory)) < 0
+        || (rc = write_file(c->memory, "memory.limit_in_bytes", limit)) < 0)
+        goto error;
+    /* and no swap beyond it, where swap is accounted */
+    write_file(c->memory, "memory.memsw.limit_in_bytes", limit);
+    char procs[PATH_MAX + 16];
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->memory);
+    if ((c->memory_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        goto error;
+    }
+    return 0;
+error:
+    rmdir(c->memory);
+    c->memory[0] = '\0';
+    return rc;
+}
+
+int contain_memory_fd(const struct contain *c)
+{
+    return c->memory_fd;
+}
+
 /* The group's members, each sent SIGKILL when kill; at least 1 if the
  * group cannot be read (so that it is frozen and tried again). */
 static int members(const char *dir, bool kill_them)
@@ -182,7 +223,7 @@ static int members(const char *dir, bool kill_them)
 
 bool contain_kill(struct contain *c)
 {
-    if (!c->path[0] && !c->cpuset[0])
+    if (!c->path[0] && !c->cpuset[0] && !c->memory[0])
         return true;
     /* mostly nothing is left (10 us to see and remove); freezing costs
      * 200 us, so only a group with members is frozen: then nothing in it
@@ -197,7 +238,10 @@ bool contain_kill(struct contain *c)
     /* the same processes: empty once the freezer group is */
     if (!c->path[0] && c->cpuset[0] && (rmdir(c->cpuset) == 0 || errno == ENOENT))
         c->cpuset[0] = '\0';
-    return !c->path[0] && !c->cpuset[0];
+    /* a memory group goes once its charges are gone: the next try */
+    if (!c->path[0] && c->memory[0] && (rmdir(c->memory) == 0 || errno == ENOENT))
+        c->memory[0] = '\0';
+    return !c->path[0] && !c->cpuset[0] && !c->memory[0];
 }
 
 void contain_destroy(struct contain *c)
@@ -208,6 +252,8 @@ void contain_destroy(struct contain *c)
         close(c->procs_fd);
     if (c->cpuset_fd >= 0)
         close(c->cpuset_fd);
+    if (c->memory_fd >= 0)
+        close(c->memory_fd);
     free(c);
 }
 
@@ -218,6 +264,9 @@ void contain_remove_instance(const char *root, const char *instance)
                  *instance ? instance : "default") < (int)sizeof(dir))
         rmdir(dir);   /* fails, as it should, while a group is left */
     if (!root && snprintf(dir, sizeof(dir), "%s/%s", CPUSET_ROOT, *instance ? instance : "default")
+                 < (int)sizeof(dir))
+        rmdir(dir);
+    if (!root && snprintf(dir, sizeof(dir), "%s/%s", MEMORY_ROOT, *instance ? instance : "default")
                  < (int)sizeof(dir))
         rmdir(dir);
 }

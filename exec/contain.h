@@ -12,6 +12,7 @@
 #define FLUXFS_CONTAIN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct contain;
 
@@ -30,6 +31,14 @@ int contain_procs_fd(const struct contain *c);
 int contain_set_cpus(struct contain *c, const int *cpus, int n);
 /* Its cgroup.procs, or -1 without one: a task writes "0" to it too. */
 int contain_cpuset_fd(const struct contain *c);
+/* Limit the job's memory here to bytes (a v1 memory group beside the
+ * freezer one, /sys/fs/cgroup/memory/fluxfs/...; swap too where it is
+ * accounted): past it the kernel reclaims, then kills a task of the job (an
+ * OOM kill the job's exit status shows as SIGKILL), never another job's.
+ * Once per job. 0, or -errno (no memory hierarchy, not root). */
+int contain_set_memory(struct contain *c, uint64_t bytes);
+/* Its cgroup.procs, or -1 without one: a task writes "0" to it too. */
+int contain_memory_fd(const struct contain *c);
 /* Whether job idstr of instance has a group (under root, NULL: the
  * default): a broker that never contained jobs makes none to look. */
 bool contain_exists(const char *root, const char *instance, const char *idstr);

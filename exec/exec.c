@@ -112,6 +112,7 @@ struct xlaunch {
     pid_t *pids;             /* result: pid, or -errno if it could not start */
     int procs_fd;            /* the job's cgroup.procs (contain.h), or -1 */
     int cpuset_fd;           /* its cpuset group's, or -1 */
+    int memory_fd;           /* its memory group's, or -1 */
     gid_t *groups;           /* drop_user: the user's groups, from the user
                                 database (never the request's) */
     int ngroups;
@@ -122,6 +123,7 @@ struct xcontain {
     uint64_t id;
     struct contain *c;       /* ours, or NULL: the privileged helper's */
     bool cpus_set;           /* (the helper's) its cpuset was filled */
+    bool memory_set;         /* its memory limit was asked for */
     uint64_t timer;          /* retrying the removal, or 0 */
     int tries;
     struct exec *x;
@@ -157,6 +159,7 @@ struct exec {
     struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
     struct xcontain *contains;         /* jobs' containment groups */
     bool cpuset_warned;                /* said once that cpusets fail here */
+    bool memory_warned;                /* ... and memory groups */
 };
 
 static const char *const flux_vars[] = {
@@ -634,6 +637,8 @@ static void launch_free(struct xlaunch *l)
         close(l->procs_fd);
     if (l->cpuset_fd >= 0)
         close(l->cpuset_fd);
+    if (l->memory_fd >= 0)
+        close(l->memory_fd);
     free(l->groups);
     free(l);
 }
@@ -805,6 +810,32 @@ static void contain_job_cpus(struct exec *x, struct xcontain *xc, const struct e
     }
 }
 
+/* The memory the job holds on the nodes whose tasks run here, as a limit
+ * on its memory group; a job that holds none (no memory in its request or
+ * the graph) has no limit. */
+static void contain_job_memory(struct exec *x, struct xcontain *xc, const struct exec_job *job)
+{
+    uint64_t bytes = 0;
+    if (!job->node_memory)
+        return;
+    for (int n = 0; n < job->nnodes; n++) {
+        for (int k = 0; k < job->ntasks; k++) {
+            if (job->tasks[k].nodeid == n) {
+                bytes += job->node_memory[n];
+                break;
+            }
+        }
+    }
+    if (bytes == 0)
+        return;
+    int rc = xc->c ? contain_set_memory(xc->c, bytes)
+                   : imp_contain_memory(imp_of_broker, job->id, bytes);
+    if (rc < 0 && !x->memory_warned) {
+        x->memory_warned = true;
+        syslog(LOG_WARNING, "jobs' memory is not limited (no memory cgroup: %s)", strerror(-rc));
+    }
+}
+
 /* Everything the children of job will read, copied. */
 static int launch_create(struct exec *x, const struct exec_job *job, struct xlaunch **out,
                          struct errmsg *err)
@@ -813,7 +844,7 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     struct xlaunch *l = calloc(1, sizeof(*l));
     if (!l)
         return errmsg_set(err, -ENOMEM, "out of memory");
-    l->out_w = l->err_w = l->null_r = l->procs_fd = l->cpuset_fd = -1;
+    l->out_w = l->err_w = l->null_r = l->procs_fd = l->cpuset_fd = l->memory_fd = -1;
     l->ntasks = job->ntasks;
     l->uid = job->uid;
     l->gid = job->gid;
@@ -842,6 +873,10 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     for (struct xcontain *xc = x->contains; xc; xc = xc->next) {
         if (xc->id != job->id || xc->timer)
             continue;
+        if (!xc->memory_set) {
+            contain_job_memory(x, xc, job);
+            xc->memory_set = true;
+        }
         if (!xc->c) {
             /* the helper's: it puts the tasks in, and holds the cpus */
             if (!xc->cpus_set) {
@@ -849,6 +884,11 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
                 xc->cpus_set = true;
             }
             continue;
+        }
+        if (contain_memory_fd(xc->c) >= 0
+            && (l->memory_fd = fcntl(contain_memory_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
+            rc = errmsg_set(err, -errno, "the job's memory group: %s", strerror(errno));
+            goto error;
         }
         if ((l->procs_fd = fcntl(contain_procs_fd(xc->c), F_DUPFD_CLOEXEC, 3)) < 0) {
             rc = errmsg_set(err, -errno, "the job's cgroup: %s", strerror(errno));
@@ -896,7 +936,7 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
         .fds = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
                  l->tout_w ? l->tout_w[2 * k + 1] : l->err_w },
         .cpus = l->cpus[k], .ncpus = l->ncpus[k],
-        .cgroup_fds = { l->procs_fd, l->cpuset_fd, -1 },
+        .cgroup_fds = { l->procs_fd, l->cpuset_fd, l->memory_fd },
         .drop_user = l->drop_user && geteuid() == 0, .uid = l->uid, .gid = l->gid,
         .groups = l->groups, .ngroups = l->ngroups,
         .sigs = l->sigs, .nsigs = l->nsigs, .parent = l->parent, .deathsig = SIGKILL,

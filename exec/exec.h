@@ -47,6 +47,9 @@ struct exec_job {
                                 the tasks, or NULL */
     bool label;              /* each output line after "RANK: " (flux run -l);
                                 costs two pipes per task */
+    const uint64_t *node_memory;  /* bytes of memory the job holds on each node
+                                (by nodeid), or NULL: a contained job's tasks
+                                here are limited to their nodes' sum */
     uid_t uid;               /* run as this user (only when the broker is root
                                 and uid differs from the broker's) */
     gid_t gid;

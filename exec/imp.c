@@ -15,7 +15,7 @@
  *   SIGNAL     signal the process group of a process this helper started,
  *              while that process is alive; once it exits, whatever is left
  *              in its group is killed here.
- *   CONTAIN, CPUS, RELEASE, KILL_GROUP
+ *   CONTAIN, CPUS, MEMORY, RELEASE, KILL_GROUP
  *              a job's cgroups (contain.h), named by this instance's token
  *              (set once by INIT) and the job's id; nothing else is touched.
  *   KILL_ORPHANS  SIGKILL processes whose environment names this instance
@@ -225,7 +225,7 @@ static int op_spawn(struct imp *h, struct impmsg *m, int *fds, int nfds)
         .path = *path ? path : NULL, .cwd = *cwd ? cwd : NULL,
         .fds = { fds[0], fds[1], fds[2] }, .cpus = cpus, .ncpus = (int)ncpus,
         .cgroup_fds = { g ? contain_procs_fd(g->c) : -1, g ? contain_cpuset_fd(g->c) : -1,
-                        -1 },
+                        g ? contain_memory_fd(g->c) : -1 },
         .drop_user = true, .uid = (uid_t)uid, .gid = gid, .groups = groups,
         .ngroups = ngroups, .parent = getppid(), .deathsig = deathsig ? deathsig : SIGKILL,
         .new_session = flags & IMP_SPAWN_SESSION,
@@ -311,6 +311,15 @@ static int op_cpus(struct imp *h, struct impmsg *m)
             return -EBADMSG;
     struct cgroup *g = cgroup_find(h, job);
     return g ? contain_set_cpus(g->c, cpus, (int)n) : -ENOENT;
+}
+
+static int op_memory(struct imp *h, struct impmsg *m)
+{
+    uint64_t job, bytes;
+    if (impmsg_get_u64(m, &job) < 0 || impmsg_get_u64(m, &bytes) < 0 || bytes == 0)
+        return -EBADMSG;
+    struct cgroup *g = cgroup_find(h, job);
+    return g ? contain_set_memory(g->c, bytes) : -ENOENT;
 }
 
 static int op_release(struct imp *h, struct impmsg *m)
@@ -486,6 +495,8 @@ static int handle(struct imp *h, uint32_t op, struct impmsg *m, int *fds, int nf
         return op_contain(h, m);
     case IMP_CPUS:
         return op_cpus(h, m);
+    case IMP_MEMORY:
+        return op_memory(h, m);
     case IMP_RELEASE:
         return op_release(h, m);
     case IMP_KILL_GROUP:

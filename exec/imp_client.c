@@ -193,6 +193,15 @@ int imp_contain_cpus(struct imp *h, uint64_t job, const int *cpus, int n)
     return simple(h, IMP_CPUS, &m);
 }
 
+int imp_contain_memory(struct imp *h, uint64_t job, uint64_t bytes)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u64(&m, job);
+    impmsg_put_u64(&m, bytes);
+    return simple(h, IMP_MEMORY, &m);
+}
+
 int imp_release(struct imp *h, uint64_t job, bool forget)
 {
     struct impmsg m;

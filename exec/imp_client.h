@@ -54,6 +54,7 @@ int imp_signal(struct imp *h, pid_t pid, int sig);
  * dying (call again), forget: give up on it. */
 int imp_contain(struct imp *h, uint64_t job, const char *idstr);
 int imp_contain_cpus(struct imp *h, uint64_t job, const int *cpus, int n);
+int imp_contain_memory(struct imp *h, uint64_t job, uint64_t bytes);
 int imp_release(struct imp *h, uint64_t job, bool forget);
 int imp_kill_group(struct imp *h, const char *idstr);
 int imp_kill_orphans(struct imp *h, const char *idstr);

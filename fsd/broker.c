@@ -1112,6 +1112,7 @@ static int setup(struct broker *b)
     ncfg.gens = b->gens;
     ncfg.instance = b->instance;
     ncfg.imp = b->imp;
+    ncfg.imp_uid = b->run_uid;
     if (!(b->nests = nests_create(b->loop, &ncfg, on_job_cleared, b)))
         return -1;
     jobmgr_set_hooks(b->m, &nest_hooks, b);

@@ -238,6 +238,11 @@ static json_t *start_msg(const struct exec_job *job)
         json_object_set_new(m, "label", json_true());
     if (m && job->environment)
         json_object_set(m, "env", job->environment);
+    json_t *mem = m && job->node_memory ? json_array() : NULL;
+    for (int n = 0; mem && n < job->nnodes; n++)
+        json_array_append_new(mem, json_integer((json_int_t)job->node_memory[n]));
+    if (mem)
+        json_object_set_new(m, "memory", mem);
     return m;
 }
 

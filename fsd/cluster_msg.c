@@ -31,6 +31,7 @@ void cluster_start_release(struct cluster_start *cs)
     free(cs->argv);
     free(cs->tasks);
     free(cs->cpus);
+    free(cs->node_memory);
     memset(cs, 0, sizeof(*cs));
 }
 
@@ -57,6 +58,9 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
         return errmsg_set(err, -EINVAL, "exec.start: 'tasks' is not 1 to ntasks tasks");
     if ((env && !json_is_object(env)) || (cwd && !json_is_string(cwd)))
         return errmsg_set(err, -EINVAL, "exec.start: 'env' or 'cwd' of the wrong type");
+    json_t *mem = json_object_get(msg, "memory");
+    if (mem && (!json_is_array(mem) || json_array_size(mem) != (size_t)nnodes))
+        return errmsg_set(err, -EINVAL, "exec.start: 'memory' is not one number per node");
     for (size_t t = 0; t < ntasks; t++) {
         json_t *e = json_array_get(tasks, t), *cl = json_array_get(e, 3);
         if (!json_is_array(e) || json_array_size(e) != 4 || !json_is_array(cl)
@@ -64,6 +68,18 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
             return errmsg_set(err, -EINVAL, "exec.start: tasks[%zu] is not [rank, nodeid, "
                               "localid, [cpus]]", t);
         ncpus += json_array_size(cl);
+    }
+    if (mem) {
+        if (!(cs->node_memory = calloc((size_t)nnodes, sizeof(uint64_t))))
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        for (size_t n = 0; n < (size_t)nnodes; n++) {
+            json_t *b = json_array_get(mem, n);
+            if (!json_is_integer(b) || json_integer_value(b) < 0) {
+                cluster_start_release(cs);
+                return errmsg_set(err, -EINVAL, "exec.start: memory[%zu] is not a byte count", n);
+            }
+            cs->node_memory[n] = (uint64_t)json_integer_value(b);
+        }
     }
     cs->argv = calloc(nargs + 1, sizeof(char *));
     cs->tasks = calloc(ntasks, sizeof(*cs->tasks));
@@ -106,6 +122,7 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
         .label = json_is_true(json_object_get(msg, "label")),
         .uid = (uid_t)uid,
         .gid = (gid_t)gid,
+        .node_memory = cs->node_memory,
     };
     return 0;
 }

@@ -23,6 +23,7 @@ struct cluster_start {
     const char **argv;
     struct exec_task *tasks;
     int *cpus;
+    uint64_t *node_memory;   /* "memory": bytes by nodeid, or NULL */
 };
 
 /* 0, or -EINVAL/-ENOMEM with err filled; on failure nothing to release. */

@@ -75,6 +75,7 @@ void job_destroy(struct job *job)
     free(job->R);
     free(job->ev_pending);
     free(job->mirror_v);
+    free(job->mem_by_rank);
     free(job);
 }
 

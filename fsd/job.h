@@ -93,6 +93,10 @@ struct job {
      * vertices it holds on our graph while the job runs. */
     int *mirror_v;
     int mirror_n;
+    /* Memory its allocation holds, by R rank: (rank, bytes) pairs, for a
+     * contained job's memory limit (jm_on_alloc); NULL when none. */
+    uint64_t *mem_by_rank;
+    int mem_n;
 
     /* Broker bookkeeping, not persisted. */
     bool dirty;                  /* record must be rewritten before commit */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "common/strbuf.h"
@@ -191,6 +192,13 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         }
         job->start_posted = false;
         job->node_start_early = -1;
+        uint64_t *node_memory = NULL;
+        if (job->mem_n > 0 && (node_memory = calloc((size_t)pl.nnodes, sizeof(uint64_t)))) {
+            for (int nd = 0; nd < pl.nnodes; nd++)
+                for (int i = 0; i < job->mem_n; i++)
+                    if ((int)job->mem_by_rank[2 * i] == pl.node_ranks[nd])
+                        node_memory[nd] = job->mem_by_rank[2 * i + 1];
+        }
         struct exec_job ej = {
             .id = job->id,
             .idstr = job->idstr,
@@ -205,8 +213,10 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             .label = job->js->label,
             .uid = job->uid,
             .gid = job->gid,
+            .node_memory = node_memory,
         };
         rc = executor_start(m->exec, &ej, &err);
+        free(node_memory);
     }
     json_decref(env);   /* the executor copied it */
     placement_release(&pl);
@@ -246,6 +256,84 @@ static void share_holds(struct jobmgr *m, struct job *job, const struct match_al
     strbuf_release(&sb);
 }
 
+/* Bytes a memory vertex's units are. */
+static uint64_t unit_bytes(const char *unit)
+{
+    if (!unit || !*unit || !strcasecmp(unit, "B"))
+        return 1;
+    switch (unit[0]) {
+    case 'K': case 'k': return 1ull << 10;
+    case 'M': case 'm': return 1ull << 20;
+    case 'G': case 'g': return 1ull << 30;   /* Fluxion's "GB", GiB in hwloc's graph */
+    case 'T': case 't': return 1ull << 40;
+    default: return 1;
+    }
+}
+
+static void mem_add(uint64_t *pairs, int *n, int rank, uint64_t bytes)
+{
+    for (int i = 0; i < *n; i++)
+        if ((int)pairs[2 * i] == rank) {
+            pairs[2 * i + 1] += bytes;
+            return;
+        }
+    pairs[2 * *n] = (uint64_t)rank;
+    pairs[2 * *n + 1] = bytes;
+    (*n)++;
+}
+
+/* The execution target a vertex is on: its own rank, or its nearest
+ * ancestor's (pools and cores carry none of their own). */
+static int vertex_rank(const struct graph *g, int v)
+{
+    while (v >= 0 && graph_vertex(g, v)->rank < 0)
+        v = graph_vertex(g, v)->parent;
+    return v >= 0 ? graph_vertex(g, v)->rank : -1;
+}
+
+/* The memory job's allocation holds, by rank (a contained job's limit):
+ * the units of each memory pool it holds, and the memory beneath a vertex
+ * it holds whole (an exclusive node) that it did not list. */
+static void alloc_memory(struct jobmgr *m, struct job *job, const struct match_alloc *a)
+{
+    int memtype = graph_lookup_type(m->graph, "memory");
+    free(job->mem_by_rank);
+    job->mem_by_rank = NULL;
+    job->mem_n = 0;
+    if (memtype < 0 || a->nitems == 0)
+        return;
+    uint64_t *pairs = calloc((size_t)a->nitems * 2, sizeof(uint64_t));
+    int n = 0;
+    if (!pairs)
+        return;
+    for (int i = 0; i < a->nitems; i++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, a->items[i].v);
+        if (x->type == memtype)
+            mem_add(pairs, &n, vertex_rank(m->graph, a->items[i].v),
+                    (uint64_t)a->items[i].amount * unit_bytes(x->unit));
+    }
+    for (int i = 0; i < a->nitems; i++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, a->items[i].v);
+        if (!a->items[i].whole || x->type == memtype)
+            continue;
+        /* its memory children not listed as items of their own */
+        for (int c = x->first_child; c >= 0; c = graph_vertex(m->graph, c)->next_sibling) {
+            const struct graph_vertex *y = graph_vertex(m->graph, c);
+            bool listed = false;
+            for (int k = 0; k < a->nitems && !listed; k++)
+                listed = a->items[k].v == c;
+            if (y->type == memtype && !listed)
+                mem_add(pairs, &n, vertex_rank(m->graph, c), (uint64_t)y->size * unit_bytes(y->unit));
+        }
+    }
+    if (n == 0) {
+        free(pairs);
+        return;
+    }
+    job->mem_by_rank = pairs;
+    job->mem_n = n;
+}
+
 void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
 {
     struct jobmgr *m = arg;
@@ -279,6 +367,8 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
     }
     if (m->cfg.share)
         share_holds(m, job, a);
+    if (m->cfg.contain)
+        alloc_memory(m, job, a);
     jm_job_waits(m, job, false);   /* it waits no more */
     jm_post_event(m, job, "alloc", NULL);
     jm_apply(m, job, JOBEV_ALLOC);

@@ -91,6 +91,16 @@ void nest_answer(struct nest *n, int rc, const char *reason)
         done(n->done_arg, rc, reason);
 }
 
+/* Signal a child broker: ours to signal, or through the helper that started
+ * it as another user. */
+static void nest_signal(struct nest *n, int sig)
+{
+    if (n->by_imp && n->ns->cfg.imp)
+        imp_signal(n->ns->cfg.imp, n->pid, sig);
+    else
+        kill(n->pid, sig);
+}
+
 static bool job_has_running(struct nests *ns, const struct job *job)
 {
     for (struct nest *n = ns->list; n; n = n->next)
@@ -146,7 +156,7 @@ void nest_send_shutdown(struct nest *n, bool force)
     if (!msg || !n->link || link_send(n->link, msg) < 0) {
         /* no link (yet): a signal means the same to a broker */
         if (n->pid > 0)
-            kill(n->pid, SIGTERM);
+            nest_signal(n, SIGTERM);
     }
     json_decref(msg);
 }
@@ -159,7 +169,7 @@ static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
     n->timer = 0;
     syslog(LOG_ERR, "nested instance %s/%s did not start in time", job_get_idstr(n->job), n->name);
     if (n->pid > 0)
-        kill(n->pid, SIGKILL);
+        nest_signal(n, SIGKILL);
 }
 
 /* Take the child's mount off the tree once it is gone: a child killed hard
@@ -374,12 +384,6 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     int k = 0;
     argv[k++] = "fluxfsd";
     argv[k++] = "-f";
-    if (n->uid == 0) {
-        /* root's own instance, as a user's runs as that user: it does not
-         * split itself again (fsd/privsep.h) */
-        argv[k++] = "--user";
-        argv[k++] = "root";
-    }
     argv[k++] = "--state";
     argv[k++] = state;
     argv[k++] = "--resources";
@@ -413,6 +417,12 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
         argv[k++] = "--nest-bind";
         argv[k++] = bind;
     }
+    if (n->uid == 0) {
+        /* root's own instance, as a user's runs as that user: it does not
+         * split itself again (fsd/privsep.h) */
+        argv[k++] = "--user";
+        argv[k++] = "root";
+    }
     argv[k++] = mnt;
     argv[k] = NULL;
     char jobenv[64], instenv[128];
@@ -424,6 +434,7 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     int fork_errno;
     if (ns->cfg.imp && n->uid != geteuid()) {
         pid = spawn_by_imp(ns, n, exe, argv, jobenv, instenv, logfd, err);
+        n->by_imp = pid > 0;
         fork_errno = -pid;
         if (pid < 0 && logfd >= 0)
             close(logfd);
@@ -485,7 +496,7 @@ started:
     if (n->pidfd < 0 || ev_fd_add(ns->loop, n->pidfd, EV_READ, on_exit_fd, n) < 0) {
         /* the only wait on the loop thread: a child that was forked a
          * moment ago and has not touched the mount dies at once */
-        kill(pid, SIGKILL);
+        nest_signal(n, SIGKILL);
         waitpid(pid, NULL, 0);
         n->pid = 0;
         if (n->pidfd >= 0)
@@ -762,7 +773,7 @@ static void on_kill_timer(struct ev_loop *loop, uint64_t id, void *arg)
     if (n->pid > 0) {
         syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop in time: killed",
                n->job ? job_get_idstr(n->job) : "-", n->name, (int)n->pid);
-        kill(n->pid, SIGKILL);
+        nest_signal(n, SIGKILL);
     }
 }
 
@@ -780,7 +791,7 @@ static void terminate(struct nest *n, double grace)
 {
     if (n->pid <= 0)
         return;
-    kill(n->pid, SIGTERM);
+    nest_signal(n, SIGTERM);
     nest_kill_later(n, grace);
 }
 
@@ -803,7 +814,7 @@ void nests_job_gone(struct nests *ns, struct job *job)
             continue;
         }
         if (n->pid > 0)
-            kill(n->pid, SIGKILL);   /* unwatched: cannot happen (spawn needs a pidfd) */
+            nest_signal(n, SIGKILL);   /* unwatched: cannot happen (spawn needs a pidfd) */
         detach_mount(n);
         *pp = n->next;
         nest_free(n);
@@ -836,7 +847,10 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
             int dirfd = nestdir_open(ns->cfg.statedir, j->d_name, e->d_name, &owner);
             if (dirfd < 0)
                 continue;
-            if (owner != job_get_uid(job)) {
+            /* root's own: made by a broker that dropped to its user, which
+             * gives nothing to root (exec/imp.c GIVE) */
+            bool roots = job_get_uid(job) == 0 && ns->cfg.imp && owner == ns->cfg.imp_uid;
+            if (owner != job_get_uid(job) && !roots) {
                 /* the job's owner decides who runs it, never the disk */
                 syslog(LOG_ERR, "nested instance %s/%s: state owned by uid %d, not the job's "
                        "owner: not served", j->d_name, e->d_name, (int)owner);
@@ -937,7 +951,7 @@ void nests_destroy(struct nests *ns)
             /* reaped by init once we have exited, if not now */
             syslog(LOG_WARNING, "nested instance %s/%s (pid %d) did not stop: killed",
                    n->job ? job_get_idstr(n->job) : "-", n->name, (int)n->pid);
-            kill(n->pid, SIGKILL);
+            nest_signal(n, SIGKILL);
             waitpid(n->pid, NULL, WNOHANG);
         }
         detach_mount(n);

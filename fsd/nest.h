@@ -58,6 +58,7 @@ struct nests_config {
     struct imp *imp;            /* a system instance's privileged helper: it
                                  * starts other users' child brokers and hands
                                  * them their files (exec/imp_client.h) */
+    uid_t imp_uid;              /* ... and the user we run as beside it */
 };
 
 /* Ask our own parent for job-id generators (request req): a nested

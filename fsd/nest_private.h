@@ -30,6 +30,8 @@ struct nest {
     char *dir;                  /* STATEDIR/nested/<job>/<name> (nestdir.h) */
     int dirfd;                  /* ... open: everything in it is reached through it */
     pid_t pid;
+    bool by_imp;                /* started by the privileged helper: signalled
+                                   through it too (another user's process) */
     int pidfd;
     struct link *link;
     int active;                 /* child's pending + running jobs */

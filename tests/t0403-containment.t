@@ -3,10 +3,10 @@
 # the job's process group (setsid, nohup, double fork): each job's tasks
 # join a cgroup of their own, emptied and removed when the job ends.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 22
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/fs/cgroup/freezer ]; then
-	for i in $(seq 16); do skip "needs root and the cgroup v1 freezer"; done
+	for i in $(seq 22); do skip "needs root and the cgroup v1 freezer"; done
 	exit 0
 fi
 fluxfs_start --contain || bail_out "cannot mount"
@@ -52,3 +52,48 @@ ok "which is removed at its end" wait_until 20 no_cpuset
 is "$(status_field containment)" cgroup "status says jobs are held by cgroups"
 fluxfs_stop
 ok "a clean stop removes the instance's groups" sh -c "[ ! -e '$G' ] && [ ! -e '/sys/fs/cgroup/cpuset/fluxfs/${G##*/}' ]"
+
+# memory: a job that holds 1 GiB of a memory pool is limited to it (Fluxion's
+# tiny graph: 2 GB pools; its tasks run here, unbound)
+fluxfs_start --contain --resources "$CONFORMANCE/fluxion/grugs/tiny.graphml" || bail_out "cannot mount tiny"
+tok2=$(submit token.yaml); wait_job "$tok2" >/dev/null
+G=/sys/fs/cgroup/freezer/fluxfs/$(jobfile "$tok2" stdout)
+memjob() {
+	cat <<EOF2
+version: 9999
+resources:
+  - type: slot
+    count: 1
+    label: default
+    with:
+      - type: core
+        count: 1
+      - type: memory
+        count: 1
+attributes:
+  system:
+    duration: 60
+tasks:
+  - command: [ "sh", "-c", "$1" ]
+    slot: default
+    count:
+      per_slot: 1
+EOF2
+}
+if [ -d /sys/fs/cgroup/memory ]; then
+	memjob 'grep memory: /proc/self/cgroup; cat /sys/fs/cgroup/memory/fluxfs/$FLUXFS_INSTANCE/$FLUX_JOB_ID/memory.limit_in_bytes' > mem.yaml
+	id4=$(submit mem.yaml)
+	is "$(wait_job "$id4")" "COMPLETED 0" "a job that asks for 1 GB of memory"
+	like "$(jobfile "$id4" stdout)" "memory:/fluxfs/${G##*/}/$id4" "... runs in its memory group"
+	is "$(jobfile "$id4" stdout | tail -1)" 1073741824 "... limited to 1 GiB"
+	printf 'b = bytearray(1536 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\nprint("survived")\n' > hog.py
+	memjob "python3 $T/hog.py" > hog.yaml
+	id5=$(submit hog.yaml)
+	like "$(wait_job "$id5")" '^FAILED' "a task that touches 1.5 GiB in it is killed (OOM)"
+	no_mem() { [ ! -e "/sys/fs/cgroup/memory/fluxfs/${G##*/}/$1" ]; }
+	ok "the memory group is removed at its end" wait_until 20 no_mem "$id5"
+else
+	for i in 1 2 3 4 5; do skip "no cgroup v1 memory hierarchy"; done
+fi
+fluxfs_stop
+ok "... and the memory groups too" sh -c "[ ! -e '$G' ] && [ ! -e '/sys/fs/cgroup/memory/fluxfs/${G##*/}' ]"

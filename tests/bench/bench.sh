@@ -2,7 +2,9 @@
 # bench.sh [QUICK] - fluxfs throughput and latency, beside the physical
 # ceilings of this machine measured in the same run. Not part of the test
 # suite: figures depend on the machine and its load. Prints one table.
-#   BUILD=dir (default <repo>/build); QUICK=1 for smaller counts.
+#   BUILD=dir (default <repo>/build); QUICK=1 for smaller counts;
+#   FLUXFSD_OPTS="--user root" to measure a root broker without its
+#   privileged helper (started as root it is otherwise a system instance).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build}
@@ -63,7 +65,8 @@ mkdir -p /dev/shm/fluxfs-bench-cp.$$
 cptmpfs=$(cploop /dev/shm/fluxfs-bench-cp.$$ "$CP")
 
 echo "# fluxfs" >&2
-"$FLUXFSD" --state "$work/state" "$work/mnt"
+# shellcheck disable=SC2086
+"$FLUXFSD" ${FLUXFSD_OPTS:-} --state "$work/state" "$work/mnt"
 pid=$(pgrep -f -- "--state $work/state" | head -1)
 rss0=$(rss "$pid")
 sub1=$("$B/bench-submit" "$work/mnt" "$N" 1 | rate "jobs/s")
@@ -83,7 +86,8 @@ total=$(awk '/^jobs:/ {print $2}' "$work/mnt/status")
 rss2=$(rss "$pid")
 dbsize=$(du -k "$work/state/data.mdb" | awk '{print $1}')
 
-printf '\n%s, %s cores\nuptime before: %s\nuptime after:  %s\n' "$(uname -r)" "$(nproc)" "$before" "$(uptime)"
+printf '\n%s, %s cores, fluxfsd %s\nuptime before: %s\nuptime after:  %s\n' "$(uname -r)" "$(nproc)" \
+	"${FLUXFSD_OPTS:-(a system instance when root)}" "$before" "$(uptime)"
 printf '| %-44s | %12s | %-38s | %9s |\n' measurement fluxfs "ceiling (same machine, same run)" fraction
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" "----------------------------------------" "-----------"
 row() { printf '| %-44s | %12s | %-38s | %9s |\n' "$1" "$2" "$3" "$4"; }
