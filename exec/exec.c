@@ -173,6 +173,7 @@ static char instance_env[16 + EXEC_INSTANCE_MAX + 1];
 /* The privileged helper of a system instance (exec_set_imp()), or NULL:
  * process-wide, as the instance is. */
 static struct imp *imp_of_broker;
+static uid_t imp_broker_uid;   /* the user the broker runs as beside it */
 #define NFLUX_VARS (sizeof(flux_vars) / sizeof(flux_vars[0]))
 
 /* The instance part of the groups' path: this broker's token. */
@@ -851,7 +852,7 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     /* another user than the instance's owner (root, for a root-started
      * broker that dropped to its own user) gets its identity from the
      * user database and never the broker's environment */
-    l->via_imp = imp_of_broker && job->uid != geteuid();
+    l->via_imp = imp_of_broker && job->uid != imp_broker_uid;
     l->drop_user = imp_of_broker ? job->uid != 0 : geteuid() == 0 && job->uid != geteuid();
     l->job = job->id;
     l->parent = getpid();
@@ -1383,7 +1384,8 @@ int exec_kill_orphans(const char *idstr)
     return orphans_kill(instance_token(), idstr);
 }
 
-void exec_set_imp(struct imp *imp)
+void exec_set_imp(struct imp *imp, uid_t broker_uid)
 {
     imp_of_broker = imp;
+    imp_broker_uid = broker_uid;
 }

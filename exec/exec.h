@@ -129,11 +129,12 @@ void exec_release(struct exec *x, uint64_t id);
 int exec_kill_group(const char *idstr);
 
 /* A system instance's privileged helper (imp_client.h): from now on, a job
- * of another user than ours is started, signalled and contained through it
- * (and what crashed brokers left is killed through it). Process-wide, as
- * the instance token is; the caller keeps it until every exec is gone. */
+ * of another user than broker_uid (the user the broker runs as once it has
+ * dropped root) is started, signalled and contained through it (and what
+ * crashed brokers left is killed through it). Process-wide, as the
+ * instance token is; the caller keeps it until every exec is gone. */
 struct imp;
-void exec_set_imp(struct imp *imp);
+void exec_set_imp(struct imp *imp, uid_t broker_uid);
 
 /* Number of jobs with tasks still running. */
 size_t exec_active(const struct exec *x);

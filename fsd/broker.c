@@ -657,7 +657,7 @@ static int privsep_begin(struct broker *b)
         fprintf(stderr, "fluxfsd: %s\n", err.text);
         return -1;
     }
-    exec_set_imp(b->imp);
+    exec_set_imp(b->imp, b->run_uid);
     return 0;
 }
 
@@ -1224,7 +1224,7 @@ static void teardown(struct broker *b)
     rgraph_destroy(b->g);
     graph_destroy(b->graph);
     /* last: what it started for us (ended above) is gone with it */
-    exec_set_imp(NULL);
+    exec_set_imp(NULL, 0);
     imp_destroy(b->imp);
 }
 

@@ -432,7 +432,10 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     const char *exe = ns->cfg.fluxfsd ? ns->cfg.fluxfsd : "/proc/self/exe";
     pid_t pid;
     int fork_errno;
-    if (ns->cfg.imp && n->uid != geteuid()) {
+    /* (the uid we run as once root is dropped: a child started before that,
+     * at recovery, must be the helper's too, or we could not signal it) */
+    bool by_imp = ns->cfg.imp && n->uid != ns->cfg.imp_uid;
+    if (by_imp) {
         pid = spawn_by_imp(ns, n, exe, argv, jobenv, instenv, logfd, err);
         n->by_imp = pid > 0;
         fork_errno = -pid;
@@ -489,7 +492,7 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
         _exit(127);
     }
 started:
-    if (logfd >= 0 && ns->cfg.imp && n->uid != geteuid())
+    if (logfd >= 0 && by_imp)
         close(logfd);
     n->pid = pid;
     n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -875,7 +878,7 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
             n->pidfd = -1;
             n->dirfd = dirfd;
             n->csize = 1;
-            nestdir_link_stale(dirfd);   /* left in /tmp by a crash */
+            nestdir_link_stale(dirfd, ns->cfg.imp ? ns->cfg.imp_uid : geteuid());   /* left in /tmp by a crash */
             detach_mount(n);   /* left by a child that died hard */
             struct errmsg err = {""};
             if (nest_spawn(n, true, &err) < 0) {

@@ -2,6 +2,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +40,23 @@ static bool root_side(struct imp *imp)
  * never followed. Its fd or -errno. */
 static int own_dir(int dirfd, const char *name, mode_t mode, bool root)
 {
+    struct stat st;
     if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
         return -errno;
+    /* another's (an older release gave it to its owner) and we may not take
+     * it back (a broker that dropped root): moved aside, made anew; dirfd
+     * is ours, so nothing can take name's place meanwhile */
+    if (root && geteuid() != 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+        && S_ISDIR(st.st_mode) && st.st_uid != geteuid()) {
+        char aside[NAME_MAX + 1];
+        snprintf(aside, sizeof(aside), ".aside-%.200s-%ld", name, (long)st.st_ino);
+        if (renameat(dirfd, name, dirfd, aside) < 0 || mkdirat(dirfd, name, mode) < 0)
+            return -errno;
+    }
     int fd = openat(dirfd, name, DIR_FLAGS);
     if (fd < 0)
         return errno == ELOOP ? -ENOTDIR : -errno;
-    /* ours first, so that its owner of old can make no more entries in it
-     * (a broker that dropped root cannot take it back: it refuses it) */
-    struct stat st;
+    /* ours first, so that its owner of old can make no more entries in it */
     int rc = 0;
     if (root && geteuid() == 0 && fchown(fd, 0, 0) < 0)
         rc = -errno;
@@ -309,7 +319,7 @@ void nestdir_link_forget(int dirfd)
     unlinkat(dirfd, LINK_RECORD, 0);
 }
 
-void nestdir_link_stale(int dirfd)
+void nestdir_link_stale(int dirfd, uid_t self)
 {
     char path[128] = "", dir[128];
     struct stat st;
@@ -327,7 +337,7 @@ void nestdir_link_stale(int dirfd)
         || strlen(path) != strlen(LINK_PREFIX "XXXXXX/link.ipc")
         || strcmp(path + strlen(LINK_PREFIX "XXXXXX"), "/link.ipc")
         || parent_of(path, dir, sizeof(dir)) < 0 || lstat(dir, &st) < 0
-        || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        || !S_ISDIR(st.st_mode) || st.st_uid != self)
         return;
     nestdir_link_remove(path);
 }

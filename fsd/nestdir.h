@@ -66,6 +66,6 @@ void nestdir_link_remove(const char *path);
  * record when made, forget when removed, stale at recovery. */
 void nestdir_link_record(int dirfd, const char *path);
 void nestdir_link_forget(int dirfd);
-void nestdir_link_stale(int dirfd);
+void nestdir_link_stale(int dirfd, uid_t self);   /* self: who made it (us) */
 
 #endif

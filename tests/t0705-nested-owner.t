@@ -1,7 +1,8 @@
 #!/bin/bash
 # Nested instances of another user under a root instance (doc/tree.md
 # "Nested instances", fsd/nestdir.h): they work out of the box, run as
-# their owner, and no path the owner can write is ever followed by root.
+# their owner, and no path the owner can write is ever followed by the
+# root side: the broker, which runs as the fluxfs user, and its helper.
 . "$(dirname "$0")/lib.sh"
 plan 19
 
@@ -25,6 +26,7 @@ before=$(victim_sum)
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"
+fuid=$(id -u fluxfs)   # the broker's user (doc/tree.md "Privilege separation")
 mkjob 'sleep 300' > long.yaml
 chmod 644 long.yaml
 as_user cp long.yaml "$MNT/queue/" || bail_out "the user cannot submit"
@@ -33,18 +35,18 @@ wait_state "$id" RUN 20 || bail_out "the job does not run"
 
 ok "the owner's mkdir starts a nested instance" as_user timeout 30 mkdir "$MNT/jobs/$id/sub"
 D=$STATE/nested/$id/sub
-is "$(stat -c '%u %a' "$D")" "0 711" "its directory is root's and only searchable"
+is "$(stat -c '%u %a' "$D")" "$fuid 711" "its directory is the broker's and only searchable"
 is "$(stat -c '%u %a' "$D/state")" "$uid 700" "its state/ is the owner's"
 like "$(awk -v m="$D/mnt" '$2 == m { print $4 }' /proc/mounts)" "user_id=$uid," \
 	"the owner mounted the child's tree on mnt/"
-is "$(stat -c '%u' "$D/R.json" "$D/log" | tr '\n' ' ')" "0 0 " "R.json and log are root's"
+is "$(stat -c '%u' "$D/R.json" "$D/log" | tr '\n' ' ')" "$fuid $fuid " "R.json and log are the broker's"
 pid=$(pgrep -f "fluxfsd -f --state $D/state " | head -1)
 is "$(awk '/^Uid:/ { print $2 }' /proc/"$pid"/status 2>/dev/null)" "$uid" "the child broker runs as the owner"
 url=$(tr '\0' '\n' < /proc/"$pid"/cmdline | sed -n '/^--parent$/{n;p}')
 sock=${url#ipc://}
 like "$sock" '^/tmp/fluxfs-link-[A-Za-z0-9]{6}/link\.ipc$' "the link socket is in a directory of its own"
-is "$(stat -c '%u %a' "$(dirname "$sock")") $(stat -c '%u %a' "$sock")" "0 711 $uid 600" \
-	"that directory is root's, search only; the socket is the owner's alone"
+is "$(stat -c '%u %a' "$(dirname "$sock")") $(stat -c '%u %a' "$sock")" "$fuid 711 $uid 600" \
+	"that directory is the broker's, search only; the socket is the owner's alone"
 nok "the owner cannot make entries beside state/ and mnt/" as_user ln -s "$T/victim" "$D/evil" 2>/dev/null
 nok "nor swap R.json for a symlink" as_user sh -c "rm -f '$D/R.json' && ln -s '$T/victim' '$D/R.json'" 2>/dev/null
 
@@ -67,7 +69,7 @@ as_user ln -s "$T/victimdir" "$O/state"
 as_user ln -s "$T/victimdir" "$O/mnt"
 as_user timeout 30 mkdir "$MNT/jobs/$id/old"
 is "$(victim_sum)" "$before" "root's files are untouched after a mkdir over the owner's symlinks"
-is "$(stat -c %u "$O")" 0 "the old directory is root's again"
+is "$(stat -c %u "$O")" "$fuid" "the old directory is the broker's again (the owner's was moved aside)"
 is "$(stat -c %u "$T/victim" "$T/victimdir" | tr '\n' ' ')" "0 0 " "nothing was chowned to the owner"
 ok "and the nested instance works anyway (symlinks replaced)" \
 	as_user timeout 10 test -d "$MNT/jobs/$id/old/jobs"
