@@ -49,7 +49,8 @@ for i in $(seq 100); do pgrep -u "$u" -x sleep >/dev/null && break; sleep 0.05; 
 ok "the user's sleep runs as the user" bash -c "pgrep -u '$u' -x sleep >/dev/null"
 ok "the user cancels it" as_user sh -c "echo cancel > '$MNT/jobs/$sid/ctl'"
 is "$(wait_job "$sid")" CANCELED "it ends (SIGTERM, sent by the helper)"
-ok "no process of the job is left" bash -c "! pgrep -u '$u' -x sleep"
+no_sleep() { ! pgrep -u "$u" -x sleep >/dev/null; }
+ok "no process of the job is left" wait_until 5 no_sleep
 
 # root's own job is another user's to the broker: the helper starts it too
 mkjob 'id -u' > root.yaml
