@@ -412,6 +412,15 @@ static void peer_bye(struct link *l, uint32_t pipe)
     flush(l, false);
 }
 
+/* A disconnect not reported yet is, before anything the connection that
+ * replaced it delivers: the peer's first words there (a hello) must not be
+ * undone by the end of the one before. */
+static void report_down(struct link *l)
+{
+    if (atomic_exchange(&l->downs, 0) > 0 && !l->dead && l->on_down)
+        l->on_down(l->arg);
+}
+
 /* Read up to max batches and pass on their messages; stops if destroyed. */
 static void drain(struct link *l, int max)
 {
@@ -419,6 +428,14 @@ static void drain(struct link *l, int max)
         nng_msg *m;
         if (nng_recvmsg(l->sock, &m, NNG_FLAG_NONBLOCK) != 0)
             break;
+        uint32_t from = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
+        if (from == atomic_load(&l->pipe) && atomic_load(&l->downs) > 0) {
+            report_down(l);
+            if (l->dead) {
+                nng_msg_free(m);
+                break;
+            }
+        }
         const char *p = nng_msg_body(m), *line;
         size_t left = nng_msg_len(m), len;
         while (!l->dead && next_line(&p, &left, &line, &len)) {
@@ -469,11 +486,11 @@ static void on_wake(struct ev_loop *loop, int fd, int events, void *arg)
     eventfd_t n;
     eventfd_read(fd, &n);
     l->busy++;
-    if (atomic_exchange(&l->downs, 0) > 0) {
-        /* what the old connection delivered comes before its end */
+    if (atomic_load(&l->downs) > 0) {
+        /* what the old connection delivered comes before its end (and what
+         * a new one delivered after it: drain reports it in between) */
         drain(l, INT_MAX);
-        if (!l->dead && l->on_down)
-            l->on_down(l->arg);
+        report_down(l);
     }
     if (atomic_exchange(&l->ups, 0) > 0 && !l->dead && link_connected(l) && l->on_up)
         l->on_up(l->arg);
@@ -486,6 +503,20 @@ static void on_wake(struct ev_loop *loop, int fd, int events, void *arg)
 bool link_connected(const struct link *l)
 {
     return atomic_load(&l->pipe) != 0;
+}
+
+bool link_drop_peer(struct link *l)
+{
+    uint32_t id = atomic_load(&l->pipe);
+    if (!id)
+        return true;
+    /* only a quiet pipe (see the top): nothing queued, our last write out */
+    if (l->head || !pipe_idle(l))
+        return false;
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = id;
+    nng_pipe_close(p);
+    return true;
 }
 
 /* ---- closing ---- */

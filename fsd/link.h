@@ -127,6 +127,11 @@ int link_send_sync(struct link *l, json_t *msg, double timeout);
 
 /* A peer is attached now (may change at any moment: nng threads set it). */
 bool link_connected(const struct link *l);
+/* Close the connection to the current peer (a listener's: the slot is then
+ * free for the next dialer; a dialer's: it dials again); on_down follows.
+ * Only while nothing of ours is in flight (nng 1.5.2 can hang closing a
+ * busy pipe, see link.c): false when it was not quiet; try again later. */
+bool link_drop_peer(struct link *l);
 
 /* Drop queued messages, close quietly (see Closing above) and free. Blocks
  * while a peer is attached: one round trip with its loop (~0.3 ms here), at

@@ -39,7 +39,12 @@ struct edge {
     double retry_at;            /* kid: refused, dialed again then (0: dialing) */
     double backoff;             /* ... and the wait after the next refusal */
     bool silent;                /* kid: lost to its heartbeats, its connection up */
+    json_t *held;               /* adopted kid, not joined yet: what is routed to
+                                   it meanwhile, sent once it joins (or dropped
+                                   if it never does) */
 };
+
+#define OVERLAY_HELD_MAX 4096   /* messages held for one child being adopted */
 
 struct overlay {
     struct ev_loop *loop;
@@ -66,6 +71,11 @@ struct overlay {
     bool join_pending;          /* our join could not go yet (the link was not up) */
     double since;               /* when we started waiting for a parent */
     bool told_waiting;
+    int shunned;                /* a parent we gave up on (silent: stopped, cut
+                                   off), refused until shun_until so that its
+                                   own parent can adopt us; -1 for none */
+    double shun_until;
+    double drop_parent_at;      /* let go of the parent's connection then (0: no) */
 };
 
 static const char *state_names[] = {
@@ -138,7 +148,10 @@ static int next_hop(const struct overlay *ov, int to)
     int best = -1, depth = -1;
     for (int i = 0; i < ov->nadopted; i++) {
         const struct edge *a = ov->adopted[i];
-        if (a->alive && below(ov, to, a->rank) && bootstrap_depth(ov->bs, a->rank) > depth) {
+        /* (one being adopted too: what goes to it waits for its join,
+         * rather than taking the old path through its lost parent) */
+        bool route = a->alive || (a->l && !a->given_up);
+        if (route && below(ov, to, a->rank) && bootstrap_depth(ov->bs, a->rank) > depth) {
             best = a->rank;
             depth = bootstrap_depth(ov->bs, a->rank);
         }
@@ -156,7 +169,9 @@ int overlay_kids(const struct overlay *ov, int *ranks, int max)
     int n = 0;
     for (int i = 0; i < kid_count(ov) && n < max; i++) {
         const struct edge *e = kid_at((struct overlay *)ov, i);
-        if (!e->adopted || e->alive)
+        /* (one being adopted too: what is sent to it is held for its join;
+         * not one our parent adopted while we were lost) */
+        if (e->adopted ? e->alive || (e->l && !e->given_up) : e->alive || !e->given_up)
             ranks[n++] = e->rank;
     }
     return n;
@@ -196,6 +211,19 @@ static void set_state(struct overlay *ov, int rank, enum overlay_state st, json_
 static void deliver(struct overlay *ov, struct edge *via, json_t *msg);
 static void on_kid_up(void *arg);
 
+/* An adopted child's held messages: sent when it joins, dropped when it
+ * is given up on. */
+static void held_flush(struct edge *e, bool send)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(e->held, i, m)
+        if (send)
+            edge_send(e, m);
+    json_decref(e->held);
+    e->held = NULL;
+}
+
 /* Send msg on towards "to" (it is not for us). */
 static int forward(struct overlay *ov, int to, json_t *msg)
 {
@@ -207,7 +235,17 @@ static int forward(struct overlay *ov, int to, json_t *msg)
      * its silence then tells it to greet us again */
     if (up && !ov->parent.joined)
         return -EHOSTUNREACH;
-    return edge_send(up ? &ov->parent : kid_edge(ov, hop), msg);
+    struct edge *e = up ? &ov->parent : kid_edge(ov, hop);
+    if (e && !e->adopted && !e->alive && e->given_up)
+        return -EHOSTUNREACH;   /* our parent adopted it while we were lost */
+    if (e && e->adopted && !e->alive && !e->given_up) {
+        if (!e->held && !(e->held = json_array()))
+            return -ENOMEM;
+        if (json_array_size(e->held) >= OVERLAY_HELD_MAX)
+            return -EHOSTUNREACH;
+        return json_array_append(e->held, msg) < 0 ? -ENOMEM : 0;
+    }
+    return edge_send(e, msg);
 }
 
 int overlay_send(struct overlay *ov, int to, json_t *msg)
@@ -279,30 +317,10 @@ static void adopt_children(struct overlay *ov, int lost)
     }
 }
 
-/* Ranks in the subtree of top that we knew were up: lost with it. */
-static void subtree_lost(struct overlay *ov, int top, const char *why)
-{
-    json_t *ranks = json_array();
-    for (int r = top; r < ov->bs->size && ranks; r++) {
-        if (!below(ov, r, top))
-            continue;
-        if (r == top || ov->joins[r])
-            json_array_append_new(ranks, json_integer(r));
-        json_decref(ov->joins[r]);
-        ov->joins[r] = NULL;
-    }
-    json_t *msg = ranks ? json_pack("{s:s s:O s:s}", "type", "lost", "ranks", ranks, "why", why)
-                        : NULL;
-    if (msg)
-        overlay_send(ov, 0, msg);
-    json_decref(msg);
-    json_decref(ranks);
-}
-
 /* A child of ours is gone: its connection closed (it died, or the network
  * dropped it). It alone is lost; its children we adopt. (A child silent
- * with its connection up, a stopped process, still holds its children's
- * one connection each: its whole subtree is lost then, subtree_lost.) */
+ * with its connection up, a stopped process, is handled the same way in
+ * heartbeat(): its children let go of it when they hear nothing either.) */
 static void kid_gone(struct overlay *ov, struct edge *e, const char *why)
 {
     e->alive = false;
@@ -354,10 +372,47 @@ static void leader_msg(struct overlay *ov, const char *type, json_t *msg)
                        "another parent since: ignored", src, rank);
                 continue;
             }
+            /* its children are the reporter's (its parent) to adopt: from
+             * now on only the adopter's word that one is lost counts, not
+             * that of the lost rank, should it come back and find them gone */
+            if (!strcmp(type, "lost"))
+                for (int c = 1; c < ov->bs->size; c++)
+                    if (ov->parent_of[c] == rank)
+                        ov->parent_of[c] = src;
             /* a refusal is the more useful word until the rank joins */
             if (!strcmp(type, "lost") && overlay_peer_state(ov, rank) != OVERLAY_UP)
                 continue;
             set_state(ov, rank, type[0] == 'l' ? OVERLAY_LOST : OVERLAY_REFUSED, NULL, why);
+        }
+    }
+}
+
+/* Our parent adopted these children of ours while we were taken for lost
+ * (stopped, cut off): they and what is below them join through it now, so
+ * we neither speak for them (their joins) nor route to them. We still dial
+ * them (pair0 refuses us while they have their new parent): should they
+ * lose it, we take them back. */
+static void release_adopted(struct overlay *ov, json_t *ranks)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(ranks, i, r) {
+        int top = (int)json_integer_value(r);
+        if (top <= ov->rank || top >= ov->bs->size)
+            continue;
+        struct edge *e = kid_edge(ov, top);
+        if (e && (e->alive || e->silent))
+            syslog(LOG_INFO, "overlay: rank %d was adopted by our parent while we were lost",
+                   top);
+        if (e) {
+            e->alive = e->silent = false;
+            e->given_up = true;   /* not ours to route to, until it joins us again */
+        }
+        for (int k = top; k < ov->bs->size; k++) {
+            if (k == top || below(ov, k, top)) {
+                json_decref(ov->joins[k]);
+                ov->joins[k] = NULL;
+            }
         }
     }
 }
@@ -379,6 +434,17 @@ static void on_hello(struct overlay *ov, json_t *msg)
                  ov->bs->name);
     else if (you != ov->rank)
         snprintf(why, sizeof(why), "it dialed rank %d, this is rank %d", you, ov->rank);
+    else if (from == ov->shunned && ev_now(ov->loop) < ov->shun_until) {
+        /* not a refusal (the leader would note it): the connection is
+         * dropped, so that the one its parent dials to adopt us gets in */
+        syslog(LOG_INFO, "overlay: parent rank %d is back, but it was silent for the timeout: "
+               "waiting %.0f s more for its parent to adopt this broker", from,
+               ov->shun_until - ev_now(ov->loop));
+        /* not at once: closing right after a message arrived is what can
+         * hang nng 1.5.2 (link.c) */
+        ov->drop_parent_at = ev_now(ov->loop) + ov->bs->hb_period;
+        return;
+    }
     if (why[0]) {
         syslog(LOG_ERR, "overlay: refusing parent (rank %d): %s", from, why);
         json_t *no = json_pack("{s:s s:i s:i s:s}", "type", "refuse", "from", ov->rank, "to",
@@ -388,6 +454,8 @@ static void on_hello(struct overlay *ov, json_t *msg)
         json_decref(no);
         return;
     }
+    ov->shunned = -1;
+    release_adopted(ov, json_object_get(msg, "adopted"));
     bool was = ov->parent.joined;
     ov->parent.joined = true;
     ov->parent.heard = ev_now(ov->loop);
@@ -437,6 +505,7 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
             via->hello_wait = OVERLAY_HELLO_WAIT;
             if (via->adopted)
                 via->given_up = true;   /* ours now: no adoption window any more */
+            held_flush(via, true);
             if (via->adopted && !was) {
                 syslog(LOG_INFO, "overlay: rank %d joined us (adopted)", via->rank);
                 if (ov->ops.adopted)
@@ -532,6 +601,16 @@ static void on_kid_up(void *arg)
     json_t *hello = json_pack("{s:s s:i s:s s:i s:i s:i}", "type", "hello", "v", OVERLAY_VERSION,
                               "name", ov->bs->name, "you", e->rank, "from", ov->rank, "to",
                               e->rank);
+    /* a child we took for lost, back: which of its children we adopted
+     * meanwhile, so that it lets go of them (it rejoins as a leaf) */
+    json_t *taken = hello ? json_array() : NULL;
+    for (int i = 0; taken && i < ov->nadopted; i++)
+        if (ov->adopted[i]->rank != e->rank && below(ov, ov->adopted[i]->rank, e->rank))
+            json_array_append_new(taken, json_integer(ov->adopted[i]->rank));
+    if (taken && json_array_size(taken) > 0)
+        json_object_set_new(hello, "adopted", taken);
+    else
+        json_decref(taken);
     if (hello && edge_send(e, hello) < 0 && !e->adopted)
         syslog(LOG_WARNING, "overlay: cannot greet rank %d", e->rank);
     e->hello_at = ev_now(ov->loop);
@@ -630,16 +709,21 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
         struct edge *e = kid_at(ov, i);
         /* an adopted child that does not join in time is lost too: its
          * children are ours to adopt in turn */
-        if (e->adopted && !e->alive && !e->given_up && now - e->adopt_at > timeout) {
+        /* (its window: a child of a stalled parent notices the silence
+         * itself only after the timeout, lets go at its next beat, and
+         * our dialer comes back within a second) */
+        double window = 2 * timeout + 1.0;
+        if (e->adopted && !e->alive && !e->given_up && now - e->adopt_at > window) {
             char why[128];
             e->given_up = true;
             snprintf(why, sizeof(why), "its parent was lost and it did not join rank %d in "
-                     "%.1f s", ov->rank, timeout);
+                     "%.1f s", ov->rank, window);
             syslog(LOG_WARNING, "overlay: rank %d: %s", e->rank, why);
             /* dialed no more: it may still hang on a parent that is only
              * stopped (pair0 takes one peer), which greets it again later */
             link_destroy(e->l);
             e->l = NULL;
+            held_flush(e, false);
             kid_gone(ov, e, why);
             continue;
         }
@@ -651,7 +735,18 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
             syslog(LOG_WARNING, "overlay: rank %d: %s: lost", e->rank, why);
             e->alive = false;
             e->silent = true;
-            subtree_lost(ov, e->rank, why);
+            /* only it: its children gave up on it too and drop its
+             * connection, and we adopt them (a stopped broker keeps its
+             * connections up); those that do not join in time are lost in
+             * turn */
+            json_decref(ov->joins[e->rank]);
+            ov->joins[e->rank] = NULL;
+            json_t *lost = json_pack("{s:s s:[i] s:s}", "type", "lost", "ranks", e->rank,
+                                     "why", why);
+            if (lost)
+                overlay_send(ov, 0, lost);
+            json_decref(lost);
+            adopt_children(ov, e->rank);
             /* hello again: a stopped child answers once it runs again; one
              * that is gone stays silent and is dialed again (diagnose) */
             if (link_connected(e->l))
@@ -668,7 +763,8 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
     /* a child with a connection to a parent it gave up on asks for a
      * hello (the parent may still take it for joined) */
     if (ov->rank > 0 && !ov->parent.joined && ov->parent.l && link_connected(ov->parent.l)
-        && now - ov->since >= 2 * ov->bs->hb_period) {
+        && now - ov->since >= 2 * ov->bs->hb_period && !ov->drop_parent_at
+        && !(ov->parent.rank == ov->shunned && now < ov->shun_until)) {
         json_t *ask = json_pack("{s:s s:i s:i}", "type", "hello?", "from", ov->rank, "to",
                                 bootstrap_parent(ov->bs, ov->rank));
         if (ask)
@@ -690,9 +786,20 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
                now - ov->parent.heard);
         ov->parent.joined = false;
         ov->since = now;
+        /* a silent parent with its connection up (a stopped process, a
+         * stalled link) holds our one connection: let it go, so that its
+         * parent can adopt us, and refuse it a while should it come back
+         * first (doc/overlay.md "Joining and losing") */
+        ov->shunned = ov->parent.rank;
+        ov->shun_until = now + 3 * timeout;
+        ov->drop_parent_at = now;
         if (ov->ops.parent)
             ov->ops.parent(ov->arg, false);
     }
+    /* the connection goes once it is quiet: nothing of ours in flight */
+    if (ov->rank > 0 && ov->drop_parent_at && now >= ov->drop_parent_at && !ov->parent.joined
+        && (!ov->parent.l || link_drop_peer(ov->parent.l)))
+        ov->drop_parent_at = 0;
 
     ov->hb_timer = ev_timer_add(loop, ov->bs->hb_period, heartbeat, ov);
 }
@@ -774,6 +881,7 @@ void overlay_destroy(struct overlay *ov)
         link_destroy(ov->kids[i].l);
     for (int i = 0; i < ov->nadopted; i++) {
         link_destroy(ov->adopted[i]->l);
+        json_decref(ov->adopted[i]->held);
         free(ov->adopted[i]);
     }
     free(ov->adopted);
@@ -803,6 +911,7 @@ struct overlay *overlay_create(struct ev_loop *loop, const struct bootstrap *bs,
     ov->loop = loop;
     ov->bs = bs;
     ov->rank = rank;
+    ov->shunned = -1;
     ov->join_info = json_incref(join_info);
     ov->ops = *ops;
     ov->arg = arg;

@@ -3,7 +3,7 @@
 # the timeout even though its connection stays up; one slow for less than
 # half the timeout is not; one that runs again rejoins by itself.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 13
 
 OVERLAY_HB='"heartbeat": {"period": 0.2, "timeout": 1.5},'
 overlay_start 4 2 || bail_out "cannot start 4 brokers"
@@ -35,13 +35,14 @@ ok "and kills what the failed job left there" \
 	wait_until 15 sh -c "! pgrep -f 'sleep 30[0] # t0802-$$' >/dev/null"
 
 # an interior broker stopped for longer than the timeout: its children give
-# up on it and wait for a hello; running again, it greets them (when they
-# ask, "hello?", or when it finds them silent) and they all rejoin
+# up on it, let go of its connection and are adopted by its parent (the
+# leader); running again, it rejoins as a leaf (doc/overlay.md)
 kill -STOP "${OVERLAY_PIDS[1]}"
 sleep 2.5
 kill -CONT "${OVERLAY_PIDS[1]}"
-ok "a stopped interior broker and its children rejoin once it runs again" overlay_wait_up 20
+ok "a stopped interior broker rejoins once it runs again, its child too" overlay_wait_up 20
 like "$(cat "$T/log3")" "no heartbeat from parent rank 1" "(its child had given up on it)"
+ok "its child was adopted by the leader" wait_until 20 grep -q "joined parent rank 0" "$T/log3"
 mkjob_nodes 'echo ok' 4 > four.yaml
 id=$(submit four.yaml)
 is "$(wait_job "$id" 30)" "COMPLETED 0" "and a 4-node job runs on all of them again"
