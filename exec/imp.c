@@ -65,7 +65,6 @@
 #include "exec/procfd.h"
 #include "exec/spawn.h"
 
-#define IMP_ARGS_MAX 65536       /* argv or env entries in one request */
 #define IMP_TOKEN_MAX 64
 
 struct child {                   /* a process started here, while it lives */
@@ -192,43 +191,23 @@ static void child_gone(struct imp *h, struct child *c)
 
 static int op_spawn(struct imp *h, struct impmsg *m, int *fds, int nfds)
 {
-    uint32_t uid, flags, ncpus;
-    uint64_t job;
-    const char *cwd, *path;
-    const char **argv = NULL, **env = NULL;
-    int32_t deathsig, *cpus = NULL;
+    struct imp_spawn_req q;
     gid_t gid = 0, *groups = NULL;
-    int ngroups = 0, rc = -EBADMSG;
-    if (nfds != 3 || impmsg_get_u32(m, &uid) < 0 || impmsg_get_u64(m, &job) < 0
-        || impmsg_get_u32(m, &flags) < 0 || impmsg_get_u32(m, (uint32_t *)&deathsig) < 0
-        || impmsg_get_str(m, &cwd) < 0 || impmsg_get_str(m, &path) < 0
-        || impmsg_get_strv(m, &argv, IMP_ARGS_MAX) < 0
-        || impmsg_get_strv(m, &env, IMP_ARGS_MAX) < 0 || impmsg_get_u32(m, &ncpus) < 0
-        || ncpus > CPU_SETSIZE)
+    int ngroups = 0, rc;
+    if (nfds != 3 || impmsg_decode_spawn(m, &q) < 0)
+        return -EBADMSG;
+    if ((rc = lookup_user(h, (uid_t)q.uid, &gid, &groups, &ngroups)) < 0)
         goto out;
-    if (!argv[0] || !argv[0][0] || deathsig < 0 || deathsig >= NSIG) {
-        rc = fail(h, -EINVAL, "%s", "an empty command or a bad signal");
-        goto out;
-    }
-    if (ncpus && !(cpus = calloc(ncpus, sizeof(*cpus)))) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (uint32_t i = 0; i < ncpus; i++)
-        if (impmsg_get_u32(m, (uint32_t *)&cpus[i]) < 0)
-            goto out;
-    if ((rc = lookup_user(h, (uid_t)uid, &gid, &groups, &ngroups)) < 0)
-        goto out;
-    struct cgroup *g = job ? cgroup_find(h, job) : NULL;
+    struct cgroup *g = q.job ? cgroup_find(h, q.job) : NULL;
     struct spawn s = {
-        .argv = (char *const *)argv, .envp = (char *const *)env,
-        .path = *path ? path : NULL, .cwd = *cwd ? cwd : NULL,
-        .fds = { fds[0], fds[1], fds[2] }, .cpus = cpus, .ncpus = (int)ncpus,
+        .argv = (char *const *)q.argv, .envp = (char *const *)q.env,
+        .path = *q.path ? q.path : NULL, .cwd = *q.cwd ? q.cwd : NULL,
+        .fds = { fds[0], fds[1], fds[2] }, .cpus = q.cpus, .ncpus = q.ncpus,
         .cgroup_fds = { g ? contain_procs_fd(g->c) : -1, g ? contain_cpuset_fd(g->c) : -1,
                         g ? contain_memory_fd(g->c) : -1 },
-        .drop_user = true, .uid = (uid_t)uid, .gid = gid, .groups = groups,
-        .ngroups = ngroups, .parent = getppid(), .deathsig = deathsig ? deathsig : SIGKILL,
-        .new_session = flags & IMP_SPAWN_SESSION,
+        .drop_user = true, .uid = (uid_t)q.uid, .gid = gid, .groups = groups,
+        .ngroups = ngroups, .parent = getppid(), .deathsig = q.deathsig ? q.deathsig : SIGKILL,
+        .new_session = q.flags & IMP_SPAWN_SESSION,
     };
     /* The broker's child, not ours (it reaps it and reads its status). A
      * copy of this small process, not a vfork: we answer the next request
@@ -248,9 +227,7 @@ static int op_spawn(struct imp *h, struct impmsg *m, int *fds, int nfds)
     }
     rc = (int)pid;
 out:
-    free(argv);
-    free(env);
-    free(cpus);
+    impmsg_spawn_free(&q);
     free(groups);
     return rc;
 }

@@ -1,5 +1,7 @@
 /* imp_msg.c - frames between a broker and fluxfs-imp (see imp_msg.h). */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,6 +137,39 @@ int impmsg_get_strv(struct impmsg *m, const char ***v, uint32_t max)
     }
     *v = a;
     return 0;
+}
+
+void impmsg_spawn_free(struct imp_spawn_req *r)
+{
+    free(r->argv);
+    free(r->env);
+    free(r->cpus);
+    memset(r, 0, sizeof(*r));
+}
+
+int impmsg_decode_spawn(struct impmsg *m, struct imp_spawn_req *r)
+{
+    uint32_t sig, ncpus;
+    memset(r, 0, sizeof(*r));
+    if (impmsg_get_u32(m, &r->uid) < 0 || impmsg_get_u64(m, &r->job) < 0
+        || impmsg_get_u32(m, &r->flags) < 0 || impmsg_get_u32(m, &sig) < 0
+        || impmsg_get_str(m, &r->cwd) < 0 || impmsg_get_str(m, &r->path) < 0
+        || impmsg_get_strv(m, &r->argv, IMP_ARGS_MAX) < 0
+        || impmsg_get_strv(m, &r->env, IMP_ARGS_MAX) < 0 || impmsg_get_u32(m, &ncpus) < 0
+        || ncpus > CPU_SETSIZE || ncpus > (m->len - m->pos) / 4 || sig >= NSIG
+        || !r->argv[0] || !r->argv[0][0])
+        goto bad;
+    r->deathsig = (int)sig;
+    if (ncpus && !(r->cpus = calloc(ncpus, sizeof(*r->cpus))))
+        goto bad;
+    for (uint32_t i = 0; i < ncpus; i++)
+        if (impmsg_get_u32(m, (uint32_t *)&r->cpus[i]) < 0)
+            goto bad;
+    r->ncpus = (int)ncpus;
+    return 0;
+bad:
+    impmsg_spawn_free(r);
+    return -EBADMSG;
 }
 
 int impmsg_send(int sock, uint32_t op, const struct impmsg *m, const int *fds, int nfds)

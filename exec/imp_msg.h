@@ -62,6 +62,23 @@ int impmsg_get_str(struct impmsg *m, const char **s);
  * most max entries). */
 int impmsg_get_strv(struct impmsg *m, const char ***v, uint32_t max);
 
+/* A SPAWN request's body, decoded: pointers into the message (the arrays
+ * are malloc'd; impmsg_spawn_free). Checked here: at least one argument
+ * and a non-empty command, a signal number below NSIG, at most CPU_SETSIZE
+ * cpus, every count within the body. */
+struct imp_spawn_req {
+    uint32_t uid, flags;
+    uint64_t job;
+    int deathsig;
+    const char *cwd, *path;      /* "" for none */
+    const char **argv, **env;    /* NULL-terminated */
+    int *cpus;
+    int ncpus;
+};
+#define IMP_ARGS_MAX 65536       /* argv or env entries in one request */
+int impmsg_decode_spawn(struct impmsg *m, struct imp_spawn_req *r);
+void impmsg_spawn_free(struct imp_spawn_req *r);
+
 /* Send one frame (body m, or none when NULL) with nfds descriptors.
  * 0 or -errno. */
 int impmsg_send(int sock, uint32_t op, const struct impmsg *m, const int *fds, int nfds);

@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ $# -eq 0 ] && targets=(fuzz-jobspec fuzz-overlay fuzz-ctl)
+[ $# -eq 0 ] && targets=(fuzz-jobspec fuzz-overlay fuzz-ctl fuzz-imp)
 build=$top/build-fuzz
 "$top/scripts/deps.sh"
 CC=clang "$top/scripts/build.sh" "$build" -Dfuzz=true -Db_sanitize=address,undefined \
