@@ -64,7 +64,8 @@ is "$(cat states.out)" "ordered" "states read on rank 7 go forward only, up to I
 mkjob_nodes 'exec sleep 301' 4 > four.yaml
 lid=$(timeout 10 bash -c 'exec 3<>"$1/queue/new"; cat "$2" >&3; read -r id <&3; echo "$id"' _ "$T/m6" four.yaml)
 wait_until 10 grep -qx RUN "$T/m6/jobs/$lid/state"
-is "$(pgrep -fc '^sleep 301$')" 4 "a 4-node job runs 4 tasks"
+four_run() { [ "$(pgrep -fc '^sleep 301$')" = 4 ]; }
+ok "a 4-node job runs 4 tasks" wait_until 10 four_run
 nok "a bad ctl verb on a follower fails the write" sh -c "echo bogus > '$T/m6/jobs/$lid/ctl'" 2>/dev/null
 like "$(tail -1 "$T/m6/queue/errors")" "jobs/$lid/ctl: EINVAL: unknown control 'bogus'" "with the leader's reason in the follower's queue/errors"
 nok "another user may not cancel it from a follower" \
