@@ -80,7 +80,10 @@ struct cgroup {                  /* a contained job */
 };
 
 struct imp {
-    int sock, ep;
+    int sock[2];                 /* the broker's channels: its launcher's (spawns),
+                                    and its loop's (everything else), so that a
+                                    question never waits behind a job's starts */
+    int nsock, ep;
     uid_t broker_uid;
     const char *mount;           /* the instance's mount point (root's word) */
     char token[IMP_TOKEN_MAX + 1];
@@ -495,11 +498,11 @@ static int handle(struct imp *h, uint32_t op, struct impmsg *m, int *fds, int nf
     }
 }
 
-static int serve_one(struct imp *h, struct impmsg *m)
+static int serve_one(struct imp *h, int sock, struct impmsg *m)
 {
     uint32_t op = 0;
     int fds[IMP_FDS_MAX], nfds = 0;
-    int rc = impmsg_recv(h->sock, &op, m, fds, &nfds);
+    int rc = impmsg_recv(sock, &op, m, fds, &nfds);
     if (rc < 0)
         return rc;   /* end of file, or a stream out of step: stop */
     h->reason[0] = '\0';
@@ -512,7 +515,7 @@ static int serve_one(struct imp *h, struct impmsg *m)
     impmsg_init(&r);
     impmsg_put_u32(&r, (uint32_t)rc);
     impmsg_put_str(&r, rc == -EBADMSG ? "malformed request" : h->reason);
-    rc = impmsg_send(h->sock, IMP_REPLY, &r, NULL, 0);
+    rc = impmsg_send(sock, IMP_REPLY, &r, NULL, 0);
     impmsg_free(&r);
     return rc;
 }
@@ -536,7 +539,7 @@ static void cleanup(struct imp *h)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fluxfs-imp --broker-uid UID [--fd N] [--mount DIR]\n"
+    fprintf(stderr, "usage: fluxfs-imp --broker-uid UID [--fd N [--fd N]] [--mount DIR]\n"
                     "Started by a root fluxfsd only; see exec/imp.c.\n");
 }
 
@@ -548,7 +551,7 @@ int main(int argc, char **argv)
         { "mount", required_argument, 0, 'm' },
         { 0, 0, 0, 0 },
     };
-    struct imp h = { .sock = 3, .broker_uid = (uid_t)-1 };
+    struct imp h = { .sock = { 3, -1 }, .broker_uid = (uid_t)-1 };
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char *end;
@@ -561,9 +564,12 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
-            if (c == 'f')
-                h.sock = (int)v;
-            else
+            if (c == 'f' && h.nsock < 2)
+                h.sock[h.nsock++] = (int)v;
+            else if (c == 'f') {
+                usage();
+                return 2;
+            } else
                 h.broker_uid = (uid_t)v;
             break;
         case 'm':
@@ -582,21 +588,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "fluxfs-imp: must be started by root (a system fluxfsd)\n");
         return 1;
     }
-    int type = 0;
-    socklen_t len = sizeof(type);
-    if (getsockopt(h.sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
-        fprintf(stderr, "fluxfs-imp: fd %d is not the broker's socket\n", h.sock);
+    if (h.nsock == 0)
+        h.nsock = 1;
+    if ((h.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
         return 1;
+    for (int i = 0; i < h.nsock; i++) {
+        int type = 0;
+        socklen_t len = sizeof(type);
+        if (getsockopt(h.sock[i], SOL_SOCKET, SO_TYPE, &type, &len) < 0
+            || type != SOCK_STREAM) {
+            fprintf(stderr, "fluxfs-imp: fd %d is not the broker's socket\n", h.sock[i]);
+            return 1;
+        }
+        fcntl(h.sock[i], F_SETFD, FD_CLOEXEC);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &h.sock[i] };
+        if (epoll_ctl(h.ep, EPOLL_CTL_ADD, h.sock[i], &ev) < 0)
+            return 1;
     }
     openlog("fluxfs-imp", LOG_PID, LOG_DAEMON);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
-    fcntl(h.sock, F_SETFD, FD_CLOEXEC);
-    if ((h.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-        return 1;
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-    if (epoll_ctl(h.ep, EPOLL_CTL_ADD, h.sock, &ev) < 0)
-        return 1;
     struct impmsg m;
     impmsg_init(&m);
     for (bool run = true; run;) {
@@ -604,11 +615,12 @@ int main(int argc, char **argv)
         int n = epoll_wait(h.ep, evs, 64, -1);
         if (n < 0 && errno != EINTR)
             break;
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr)
-                child_gone(&h, evs[i].data.ptr);
-            else if (serve_one(&h, &m) < 0)
-                run = false;
+        for (int i = 0; i < n && run; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &h.sock[0] || p == &h.sock[1])
+                run = serve_one(&h, *(int *)p, &m) == 0;
+            else
+                child_gone(&h, p);
         }
     }
     impmsg_free(&m);

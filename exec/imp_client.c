@@ -18,17 +18,22 @@
 #define FLUXFS_LIBEXECDIR "/usr/local/libexec"
 #endif
 
+/* Two channels, each one request in flight: the launcher thread's spawns,
+ * and the rest (the loop thread's questions and signals), which so never
+ * wait for a job's tasks to be started. */
+enum { CH_SPAWN, CH_OTHER, CH_N };
+
 struct imp {
-    int sock;
+    int sock[CH_N];
     pid_t pid;
-    pthread_mutex_t lock;    /* one request in flight */
-    struct impmsg reply;     /* under lock */
+    pthread_mutex_t lock[CH_N];
+    struct impmsg reply[CH_N];   /* under lock */
 };
 
 struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
                       struct errmsg *err)
 {
-    int sv[2];
+    int sv[CH_N][2] = { { -1, -1 }, { -1, -1 } };
     struct imp *h = calloc(1, sizeof(*h));
     if (!h) {
         errmsg_set(err, -ENOMEM, "out of memory");
@@ -39,8 +44,13 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
         free(h);
         return NULL;
     }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[0]) < 0
+        || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[1]) < 0) {
         errmsg_set(err, -errno, "socketpair: %s", strerror(errno));
+        if (sv[0][0] >= 0) {
+            close(sv[0][0]);
+            close(sv[0][1]);
+        }
         free(h);
         return NULL;
     }
@@ -52,32 +62,39 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
          * starter waits for EOF on the stdio it gave us (the helper logs to
          * syslog) */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (dup2(sv[1], 3) < 0 || null < 0)
+        int a = fcntl(sv[0][1], F_DUPFD_CLOEXEC, 10), b = fcntl(sv[1][1], F_DUPFD_CLOEXEC, 10);
+        if (a < 0 || b < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0 || null < 0)
             _exit(127);
         for (int i = 0; i < 3; i++)
             dup2(null, i);
-        close_range(4, ~0U, 0);
+        close_range(5, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (mount)
-            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--mount", mount, (char *)NULL);
+            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
+                  "--mount", mount, (char *)NULL);
         else
-            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, (char *)NULL);
+            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
+                  (char *)NULL);
         _exit(127);
     }
     int fork_errno = errno;
-    close(sv[1]);
+    close(sv[0][1]);
+    close(sv[1][1]);
     if (pid < 0) {
-        close(sv[0]);
+        close(sv[0][0]);
+        close(sv[1][0]);
         free(h);
         errmsg_set(err, -fork_errno, "fork: %s", strerror(fork_errno));
         return NULL;
     }
-    h->sock = sv[0];
     h->pid = pid;
-    pthread_mutex_init(&h->lock, NULL);
-    impmsg_init(&h->reply);
+    for (int c = 0; c < CH_N; c++) {
+        h->sock[c] = sv[c][0];
+        pthread_mutex_init(&h->lock[c], NULL);
+        impmsg_init(&h->reply[c]);
+    }
     return h;
 }
 
@@ -85,11 +102,14 @@ void imp_destroy(struct imp *h)
 {
     if (!h)
         return;
-    close(h->sock);
+    for (int c = 0; c < CH_N; c++)
+        close(h->sock[c]);
     while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
         ;
-    impmsg_free(&h->reply);
-    pthread_mutex_destroy(&h->lock);
+    for (int c = 0; c < CH_N; c++) {
+        impmsg_free(&h->reply[c]);
+        pthread_mutex_destroy(&h->lock[c]);
+    }
     free(h);
 }
 
@@ -101,13 +121,14 @@ static int call_answer(struct imp *h, uint32_t op, struct impmsg *m, const int *
     int rfds[IMP_FDS_MAX], nr = 0, rc;
     uint32_t v;
     const char *reason = "";
-    pthread_mutex_lock(&h->lock);
-    if ((rc = impmsg_send(h->sock, op, m, fds, nfds)) == 0
-        && (rc = impmsg_recv(h->sock, &rop, &h->reply, rfds, &nr)) == 0) {
+    int c = op == IMP_SPAWN ? CH_SPAWN : CH_OTHER;
+    pthread_mutex_lock(&h->lock[c]);
+    if ((rc = impmsg_send(h->sock[c], op, m, fds, nfds)) == 0
+        && (rc = impmsg_recv(h->sock[c], &rop, &h->reply[c], rfds, &nr)) == 0) {
         for (int i = 0; i < nr; i++)
             close(rfds[i]);
-        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply, &v) < 0
-            || impmsg_get_str(&h->reply, &reason) < 0)
+        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[c], &v) < 0
+            || impmsg_get_str(&h->reply[c], &reason) < 0)
             rc = -EPROTO;
         else
             rc = (int)v;
@@ -116,7 +137,7 @@ static int call_answer(struct imp *h, uint32_t op, struct impmsg *m, const int *
         errmsg_set(err, rc, "%s", *reason ? reason : strerror(-rc));
     if (rc >= 0 && answer && (size_t)snprintf(answer, asize, "%s", reason) >= asize)
         rc = -ENAMETOOLONG;
-    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->lock[c]);
     return rc;
 }
 

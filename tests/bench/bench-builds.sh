@@ -13,6 +13,7 @@ set -euo pipefail
 OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd)
 REPS=${REPS:-3}; N=${N:-1000}; SUB=${SUB:-2000}; LAT=${LAT:-30}
 work=$(mktemp -d /tmp/fluxfs-bench-builds.XXXXXX)
+chmod 755 "$work"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 MNT=$work/mnt
 cleanup() {
 	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true

@@ -18,6 +18,7 @@ N=${1:-4096}
 FLUXFSD=$B/fsd/fluxfsd
 SUBMIT=$B/tests/bench/bench-submit
 T=$(mktemp -d /tmp/fluxfs-bench-nested.XXXXXX)
+chmod 755 "$T"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 MNT=$T/mnt
 cleanup() {
 	fusermount3 -u "$MNT" 2>/dev/null || true

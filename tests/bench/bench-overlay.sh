@@ -21,6 +21,7 @@ K=${FANOUT:-32}
 notes=
 PORT=${PORT:-21000}
 T=$(mktemp -d /tmp/fluxfs-bench-overlay.XXXXXX)
+chmod 755 "$T"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 . "$REPO/tests/bench/overlay-lib.sh"
 trap 'stop_all; rm -rf "$T"' EXIT
 now() { date +%s.%N; }

@@ -17,6 +17,7 @@ FLUXFSD=$REPO/$BUILD/fsd/fluxfsd
 FLUXFS=$REPO/$BUILD/tools/fluxfs
 PORT=${PORT:-21500}
 T=$(mktemp -d /tmp/fluxfs-bench-reparent.XXXXXX)
+chmod 755 "$T"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 . "$REPO/tests/bench/overlay-lib.sh"
 trap 'stop_all; pkill -f "sleep 600 # bench-reparent" 2>/dev/null; rm -rf "$T" 2>/dev/null || true' EXIT
 now() { date +%s.%N; }

@@ -26,6 +26,7 @@ PURGE_KEEP=${PURGE_KEEP:-10000}; PURGE_AGE=${PURGE_AGE:-0}
 FLUXFS=$BUILD/tools/fluxfs
 
 work=$(mktemp -d /tmp/fluxfs-scale.XXXXXX)
+chmod 755 "$work"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 mkdir -p "$work/mnt" "$work/state"
 cleanup() {
 	fusermount3 -u "$work/mnt" 2>/dev/null || fusermount3 -uz "$work/mnt" 2>/dev/null || true

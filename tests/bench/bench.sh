@@ -14,6 +14,7 @@ N=${N:-2000}; E2E=${E2E:-1000}; BIG=${BIG:-10000}; LAT=${LAT:-50}; CP=${CP:-300}
 if [ "${QUICK:-0}" = 1 ]; then N=500; E2E=300; BIG=2000; LAT=20; CP=100; fi
 
 work=$(mktemp -d /tmp/fluxfs-bench.XXXXXX)
+chmod 755 "$work"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 mkdir -p "$work/mnt" "$work/state" "$work/null" "$work/lmdb"
 cleanup() {
 	fusermount3 -u "$work/mnt" 2>/dev/null || fusermount3 -uz "$work/mnt" 2>/dev/null || true

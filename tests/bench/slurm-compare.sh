@@ -100,6 +100,7 @@ done
 [ "$N" -le 1000 ] || die "N must be <= 1000 (Slurm's default MaxArraySize is 1001)"
 
 work=$(mktemp -d /tmp/slurm-compare.XXXXXX)
+chmod 755 "$work"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 chmod 755 "$work"   # munged refuses a socket below a directory others cannot search
 MNT=$work/mnt
 SL=$work/slurm
