@@ -882,9 +882,9 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
                     gid_t gid, const char *cwd, const char *subject, struct errmsg *err)
 {
     struct cluster *c = arg;
-    if (!overlay_joined(c->ov))
-        return errmsg_set(err, -EAGAIN, "the leader is not reachable: this broker (rank %d) "
-                          "has not joined it", c->cfg.rank);
+    if (!overlay_leader_reachable(c->ov))
+        return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
+                          "(rank %d) now", c->cfg.rank);
     if (len > CLUSTER_FORWARD_MAX)
         return errmsg_set(err, -EFBIG, "a submission on a follower's tree may be at most %u "
                           "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
@@ -899,9 +899,9 @@ int cluster_forward_ctl(void *arg, uint64_t token, uint64_t jobid, uid_t uid, co
                         size_t len, const char *subject, struct errmsg *err)
 {
     struct cluster *c = arg;
-    if (!overlay_joined(c->ov))
-        return errmsg_set(err, -EAGAIN, "the leader is not reachable: this broker (rank %d) "
-                          "has not joined it", c->cfg.rank);
+    if (!overlay_leader_reachable(c->ov))
+        return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
+                          "(rank %d) now", c->cfg.rank);
     if (len > CLUSTER_CTL_MAX)
         return errmsg_set(err, -E2BIG, "a ctl write may be at most %u bytes", CLUSTER_CTL_MAX);
     json_t *msg = json_pack("{s:s s:I s:o}", "type", "ingest.ctl", "id", (json_int_t)jobid,

@@ -76,6 +76,8 @@ struct overlay {
                                    own parent can adopt us; -1 for none */
     double shun_until;
     double drop_parent_at;      /* let go of the parent's connection then (0: no) */
+    bool leader_away;           /* our parent's last beat said it cannot reach the
+                                   leader either (a lost link further up) */
 };
 
 static const char *state_names[] = {
@@ -96,6 +98,11 @@ int overlay_rank(const struct overlay *ov)
 int overlay_size(const struct overlay *ov)
 {
     return ov->bs->size;
+}
+
+bool overlay_leader_reachable(const struct overlay *ov)
+{
+    return ov->rank == 0 || (ov->parent.joined && !ov->leader_away);
 }
 
 bool overlay_joined(const struct overlay *ov)
@@ -518,6 +525,7 @@ static void deliver(struct overlay *ov, struct edge *via, json_t *msg)
         json_t *rtt = json_object_get(msg, "rtt"), *up = json_object_get(msg, "up");
         if (json_is_number(rtt) && json_is_number(up))
             ov->root_rtt = json_number_value(rtt) + json_number_value(up);
+        ov->leader_away = json_is_true(json_object_get(msg, "away"));
         json_t *ack = json_pack("{s:s s:i s:i s:O}", "type", "hb-ack", "from", ov->rank, "to",
                                 src, "t", json_object_get(msg, "t"));
         if (ack)
@@ -753,9 +761,12 @@ static void heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
                 on_kid_up(e);
             continue;
         }
-        json_t *hb = json_pack("{s:s s:i s:i s:f s:f s:f}", "type", "hb", "from", ov->rank, "to",
-                               e->rank, "t", now, "rtt", e->rtt > 0 ? e->rtt : 0.0, "up",
-                               ov->rank == 0 ? 0.0 : ov->root_rtt);
+        /* "away": we cannot reach the leader ourselves, nor can they
+         * through us (a follower then refuses writes at once) */
+        json_t *hb = json_pack("{s:s s:i s:i s:f s:f s:f s:b}", "type", "hb", "from", ov->rank,
+                               "to", e->rank, "t", now, "rtt", e->rtt > 0 ? e->rtt : 0.0, "up",
+                               ov->rank == 0 ? 0.0 : ov->root_rtt, "away",
+                               !overlay_leader_reachable(ov));
         if (hb)
             edge_send(e, hb);
         json_decref(hb);

@@ -91,6 +91,10 @@ int overlay_parent_rank(const struct overlay *ov);
 /* Whether our parent link is up and has accepted us (followers), or true
  * on the leader. */
 bool overlay_joined(const struct overlay *ov);
+/* Whether the leader can be reached through our parent (followers: joined,
+ * and our parent's last beat did not say it lost its own way up), or true
+ * on the leader. */
+bool overlay_leader_reachable(const struct overlay *ov);
 
 /* Leader: rank's state as last heard. */
 enum overlay_state overlay_peer_state(const struct overlay *ov, int rank);

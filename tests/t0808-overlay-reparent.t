@@ -5,7 +5,7 @@
 # node-failure; restarted, it rejoins (as a leaf: its children stay with
 # their new parent).
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 26
 
 OVERLAY_HB='"heartbeat": {"period": 0.5, "timeout": 2.5},'
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -63,6 +63,23 @@ ok "10 run" wait_until 20 sh -c "[ \$(pgrep -fc 'sleep 30[0] # t0808c-$$') = 10 
 kill -9 "${OVERLAY_PIDS[0]}"
 _wait_gone "${OVERLAY_PIDS[0]}" 10
 fusermount3 -uz "$T/m0" 2>/dev/null
+# while the leader is away, a follower's tree answers reads from its
+# replica and refuses writes with EAGAIN, never hanging
+r1=$(head -1 running.ids)
+ok "a follower still lists the jobs" timeout 5 test -d "$T/m5/jobs/$r1"
+like "$(timeout 5 cat "$T/m5/jobs/$r1/state")" '^(RUN|CLEANUP|INACTIVE)$' "and reads their state"
+sleep 1   # a beat or two: the leader's loss reaches rank 5 through rank 2
+out=$(timeout 10 cp one.yaml "$T/m5/queue/" 2>&1)
+like "$out" "Resource temporarily unavailable" "a submission there fails with EAGAIN"
+out=$(timeout 10 python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+try:
+    os.write(fd, b"cancel\n")
+except OSError as e:
+    print("write:", e.strerror)
+os.close(fd)' "$T/m5/jobs/$r1/ctl" 2>&1)
+like "$out" "Resource temporarily unavailable" "and so does a ctl write"
 overlay_start_rank 0 || bail_out "cannot restart the leader"
 overlay_wait_up 30
 n=0; for id in $(cat running.ids queued.ids); do [ -d "$MNT/jobs/$id" ] && n=$((n + 1)); done
