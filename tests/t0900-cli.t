@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 73
+plan 80
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -112,7 +112,24 @@ assert j["state"] == "RUN" and j["name"] == "sleep" and j["ntasks"] == 1, j
 ncd=$(fx jobs -a --no-header | awk '$4 == "CD"' | wc -l)
 is "$(fx jobs -a --state=completed --format='{id}' --no-header | wc -l)" "$ncd" "jobs --state=completed --format={id} lists the CD jobs"
 is "$(fx jobs --format='{id} {state} {name}' --no-header)" "$id RUN sleep" "jobs --format with fields"
-is "$(fx jobs -a -n 2 --no-header | wc -l)" 2 "jobs -n 2 shows two"
+is "$(fx jobs -a -c 2 -n | wc -l)" 2 "jobs -c 2 -n (Flux's: count, no header) shows two lines"
+is "$(fx jobs --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+	"$(fx jobs -o json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" "jobs --json is -o json"
+dec=$(python3 -c '
+import sys
+a = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+n = 0
+for c in sys.argv[1][1:]:
+    n = n * 58 + a.index(c)
+print(n)' "$id")
+is "$(fx jobs -n -o '{id.f58} {id.dec} {username} {status_abbrev} {runtime!H}' "$id" | cut -d' ' -f1-4)" \
+	"$id $dec $(id -un) R" "jobs -o takes Flux's fields: {id.f58} {id.dec} {username} {status_abbrev}"
+like "$(fx jobs -n -o '{runtime!H}|{t_submit!d}' "$id")" '^0:00:[0-9]{2}\|[0-9]{4}-[0-9]{2}-[0-9]{2}T' "... and conversions: !H, !d"
+like "$(fx jobs -a --stats -n -o '{id}' | head -1)" '^0 pending, 1 running, [0-9]+ completed, ' "jobs --stats counts what it shows"
+is "$(fx jobs --name=sleep -n -o '{id}')" "$id" "jobs --name=sleep"
+is "$(fx jobs --since=1h -n -o '{id}' | grep -c "$last")" 1 "jobs --since=1h includes jobs that ended since"
+nok "jobs -o with an unknown field fails" fxq jobs -o '{nosuch}'
+
 
 # ---- cancel, wait
 ok "cancel exits 0" fx cancel "$id"
@@ -159,7 +176,7 @@ done
 is "$fails" "" "every subcommand's --help exits 0"
 fails=
 for args in "" "bogus" "submit" "submit -n 0 true" "submit -t xyz true" "submit --cc=x true" \
-	"run" "run --cc=1-2 true" "jobs --state=nope" "jobs -o yaml" "jobs --format={nope}" \
+	"run" "run --cc=1-2 true" "jobs --state=nope" "jobs -o {bad" "jobs --format={nope}" \
 	"cancel" "wait" "attach" "resource" "resource bogus" "status extra" "top --iterations 0"; do
 	fx $args >/dev/null 2>&1
 	rc=$?

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "common/fluid.h"
 #include "common/hostlist.h"
 #include "common/batch.h"
 #include "common/jobspec.h"
@@ -438,11 +440,16 @@ static json_t *job_to_json(const struct cli_job *j, double now)
     return o;
 }
 
+/* flux jobs' field names (and ours before them: user, status) */
 static const char *format_fields[] = {
-    "id", "state", "status", "name", "user", "userid", "result", "runtime", "ntasks",
+    "id", "id.f58", "id.dec", "id.hex", "state", "state_single", "status", "status_abbrev",
+    "name", "user", "username", "userid", "result", "result_abbrev", "runtime", "ntasks",
     "nnodes", "nodelist", "urgency", "priority", "duration", "t_submit", "t_run",
-    "t_inactive", "exception", NULL,
+    "t_inactive", "exception", "exception.type", "exception.note", NULL,
 };
+#define FORMAT_FIELD_LIST "id id.f58 id.dec id.hex state state_single status status_abbrev " \
+    "name username userid result result_abbrev runtime ntasks nnodes nodelist urgency " \
+    "priority duration t_submit t_run t_inactive exception exception.type exception.note"
 
 static bool format_field_known(const char *name, size_t len)
 {
@@ -452,13 +459,80 @@ static bool format_field_known(const char *name, size_t len)
     return false;
 }
 
-/* Value of one --format field as text. */
-static void format_value(const struct cli_job *j, const char *name, size_t len, double now,
-                         char *buf, size_t size)
+/* A duration in seconds as flux jobs' !H: H:MM:SS. */
+static void hms(double secs, char *buf, size_t size)
+{
+    long s = (long)(secs + 0.5);
+    snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+}
+
+/* A timestamp as flux jobs' !d (date and time) or !D (date), local time. */
+static void when(double t, bool date_only, char *buf, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    buf[0] = '\0';
+    if (t > 0 && localtime_r(&tt, &tm))
+        strftime(buf, size, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* Value of one --format field as text; conv is flux jobs' conversion flag
+ * ('F' duration FSD, 'H' H:MM:SS, 'd' date and time, 'D' date) or 0. */
+static void format_value(const struct cli_job *j, const char *name, size_t len, char conv,
+                         double now, char *buf, size_t size)
 {
     char f[32];
     snprintf(f, sizeof(f), "%.*s", (int)len, name);
     buf[0] = '\0';
+    double secs = -1, ts = -1;
+    uint64_t num;
+    if (!strcmp(f, "runtime"))
+        secs = cli_job_runtime(j, now);
+    else if (!strcmp(f, "duration"))
+        secs = j->duration >= 0 ? j->duration : -1;
+    else if (!strcmp(f, "t_submit"))
+        ts = j->t_submit;
+    else if (!strcmp(f, "t_run"))
+        ts = j->t_run;
+    else if (!strcmp(f, "t_inactive"))
+        ts = j->t_inactive;
+    if (secs >= 0 && conv == 'H') {
+        hms(secs, buf, size);
+        return;
+    }
+    if (ts >= 0 && (conv == 'd' || conv == 'D')) {
+        when(ts, conv == 'D', buf, size);
+        return;
+    }
+    if (!strcmp(f, "id.f58"))
+        snprintf(f, sizeof(f), "id");
+    if ((!strcmp(f, "id.dec") || !strcmp(f, "id.hex")) && fluid_parse(j->id, &num) == 0) {
+        snprintf(buf, size, f[3] == 'd' ? "%llu" : "0x%llx", (unsigned long long)num);
+        return;
+    }
+    if (!strcmp(f, "username"))
+        snprintf(f, sizeof(f), "user");
+    if (!strcmp(f, "state_single")) {
+        snprintf(buf, size, "%c", j->state[0]);
+        return;
+    }
+    if (!strcmp(f, "status_abbrev")) {
+        snprintf(buf, size, "%s", cli_job_status_abbrev(j));
+        return;
+    }
+    if (!strcmp(f, "result_abbrev")) {
+        if (!cli_state_active(j->state))
+            snprintf(buf, size, "%s", cli_job_status_abbrev(j));
+        return;
+    }
+    if (!strncmp(f, "exception.", 10)) {
+        const char *e = j->exception ? j->exception : "", *colon = strstr(e, ": ");
+        if (!strcmp(f + 10, "type"))
+            snprintf(buf, size, "%.*s", (int)(colon ? colon - e : (long)strlen(e)), e);
+        else
+            snprintf(buf, size, "%s", colon ? colon + 2 : "");
+        return;
+    }
 #define NUM(v) do { if ((v) >= 0) snprintf(buf, size, "%lld", (long long)(v)); } while (0)
 #define TS(v) do { if (v) snprintf(buf, size, "%.6f", (v)); } while (0)
     if (!strcmp(f, "id")) snprintf(buf, size, "%s", j->id);
@@ -512,7 +586,17 @@ static int format_print(FILE *out, const char *fmt, const struct cli_job *job, d
             return -1;
         }
         const char *name = p + 1, *colon = memchr(name, ':', end - name);
-        size_t nlen = (colon ? colon : end) - name;
+        const char *bang = memchr(name, '!', (colon ? colon : end) - name);
+        size_t nlen = (bang ? bang : colon ? colon : end) - name;
+        char conv = 0;
+        if (bang) {
+            conv = bang[1];
+            if (bang + 2 != (colon ? colon : end) || !strchr("FHdD", conv)) {
+                cli_err("--format: bad conversion '%.*s' (known: !F !H !d !D)",
+                        (int)((colon ? colon : end) - bang), bang);
+                return -1;
+            }
+        }
         char align = '<';
         int width = 0, prec = -1;
         if (colon) {
@@ -532,9 +616,8 @@ static int format_print(FILE *out, const char *fmt, const struct cli_job *job, d
             }
         }
         if (!format_field_known(name, nlen)) {
-            cli_err("--format: unknown field '%.*s' (known: id state status name user "
-                    "userid result runtime ntasks nnodes nodelist urgency priority "
-                    "duration t_submit t_run t_inactive exception)", (int)nlen, name);
+            cli_err("--format: unknown field '%.*s' (known: %s)", (int)nlen, name,
+                    FORMAT_FIELD_LIST);
             return -1;
         }
         char val[512];
@@ -543,7 +626,7 @@ static int format_print(FILE *out, const char *fmt, const struct cli_job *job, d
             for (char *c = val; *c; c++)
                 *c = toupper((unsigned char)*c);
         } else if (job)
-            format_value(job, name, nlen, now, val, sizeof(val));
+            format_value(job, name, nlen, conv, now, val, sizeof(val));
         else
             val[0] = '\0';
         if (out)
@@ -610,19 +693,23 @@ static void jobs_usage(FILE *f)
             "By default: your active jobs, pending first, newest first.\n\n"
             "  -a, --all            include inactive jobs\n"
             "  -A                   jobs of every user (same as --user=all)\n"
-            "      --state=LIST     only these states or results, comma-separated:\n"
-            "                       NEW DEPEND PRIORITY SCHED RUN CLEANUP INACTIVE,\n"
-            "                       COMPLETED FAILED CANCELED TIMEOUT LOST,\n"
-            "                       pending running active inactive\n"
+            "  -f, --filter=LIST    only these states or results, comma-separated\n"
+            "                       (also --state): NEW DEPEND PRIORITY SCHED RUN\n"
+            "                       CLEANUP INACTIVE, COMPLETED FAILED CANCELED TIMEOUT\n"
+            "                       LOST, pending running active inactive\n"
             "  -u, --user=UID|NAME  only this user's jobs (all: every user)\n"
-            "  -n, --count=N        at most N jobs\n"
-            "  -o json              a JSON array of objects instead of the table\n"
-            "      --format=FMT     one line per job: text with {field} or\n"
-            "                       {field:<WIDTH.PREC} / {field:>WIDTH}; fields: id state\n"
-            "                       status name user userid result runtime ntasks nnodes\n"
-            "                       nodelist urgency priority duration t_submit t_run\n"
-            "                       t_inactive exception\n"
-            "      --no-header      no header line\n"
+            "      --name=NAME      only jobs of this name\n"
+            "      --since=WHEN     also inactive jobs, those that ended since WHEN:\n"
+            "                       a time ago (FSD: 30m, 2h, 1d; or -30m) or seconds\n"
+            "                       since the epoch\n"
+            "  -c, --count=N        at most N jobs\n"
+            "  -n, --no-header      no header line\n"
+            "  -o, --format=FMT     one line per job, as flux jobs: {field},\n"
+            "                       {field:<WIDTH.PREC}, {field:>WIDTH}, {field!CONV}\n"
+            "                       (!F duration, !H H:MM:SS, !d date-time, !D date);\n"
+            "                       fields: " FORMAT_FIELD_LIST "\n"
+            "      --json           a JSON array of objects instead (also -o json)\n"
+            "      --stats          a first line counting the jobs shown by state\n"
             "  -m, --mount=DIR      the instance's mount point\n"
             "  -h, --help           this help\n");
 }
@@ -651,29 +738,33 @@ static int parse_user(const char *s, long *uid)
 
 int cmd_jobs(int argc, char **argv)
 {
-    enum { OPT_STATE = 256, OPT_FORMAT, OPT_NO_HEADER };
+    enum { OPT_JSON = 256, OPT_NAME, OPT_SINCE, OPT_STATS };
     static const struct option longopts[] = {
         { "all", no_argument, NULL, 'a' },
-        { "state", required_argument, NULL, OPT_STATE },
-        { "filter", required_argument, NULL, OPT_STATE },
+        { "state", required_argument, NULL, 'f' },
+        { "filter", required_argument, NULL, 'f' },
         { "user", required_argument, NULL, 'u' },
-        { "count", required_argument, NULL, 'n' },
-        { "output", required_argument, NULL, 'o' },
-        { "format", required_argument, NULL, OPT_FORMAT },
-        { "no-header", no_argument, NULL, OPT_NO_HEADER },
+        { "name", required_argument, NULL, OPT_NAME },
+        { "since", required_argument, NULL, OPT_SINCE },
+        { "count", required_argument, NULL, 'c' },
+        { "format", required_argument, NULL, 'o' },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "no-header", no_argument, NULL, 'n' },
+        { "stats", no_argument, NULL, OPT_STATS },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
-    bool all = false, json = false, header = true;
-    const char *states = NULL, *format = NULL;
+    bool all = false, json = false, header = true, stats = false;
+    const char *states = NULL, *format = NULL, *name = NULL;
     long uid = getuid(), count = -1;
+    double since = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "aAu:n:o:m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "aAu:c:nf:o:m:h", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'a': all = true; break;
         case 'A': uid = -1; break;
-        case OPT_STATE:
+        case 'f':
             if (!state_filter_valid(optarg))
                 return CLI_EXIT_USAGE;
             states = optarg;
@@ -682,7 +773,24 @@ int cmd_jobs(int argc, char **argv)
             if (parse_user(optarg, &uid) < 0)
                 return CLI_EXIT_USAGE;
             break;
-        case 'n':
+        case OPT_NAME: name = optarg; break;
+        case OPT_SINCE: {
+            double ago;
+            const char *w = optarg[0] == '-' ? optarg + 1 : optarg;
+            double t = strtod(optarg, &end);
+            if (end != optarg && !*end && t > 1e9)
+                since = t;   /* an absolute time */
+            else if (cli_parse_duration(w, &ago) == 0 && ago > 0)
+                since = cli_now() - ago;
+            else {
+                cli_err("--since: invalid time '%s' (a time ago: 30m, 2h, 1d; or epoch "
+                        "seconds)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            all = true;
+            break;
+        }
+        case 'c':
             count = strtol(optarg, &end, 10);
             if (end == optarg || *end || count < 0) {
                 cli_err("--count: invalid value '%s'", optarg);
@@ -690,14 +798,14 @@ int cmd_jobs(int argc, char **argv)
             }
             break;
         case 'o':
-            if (strcmp(optarg, "json") != 0) {
-                cli_err("-o: unknown output format '%s' (expected json)", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            json = true;
+            if (!strcmp(optarg, "json"))   /* fluxfs's before --json */
+                json = true;
+            else
+                format = optarg;
             break;
-        case OPT_FORMAT: format = optarg; break;
-        case OPT_NO_HEADER: header = false; break;
+        case OPT_JSON: json = true; break;
+        case 'n': header = false; break;
+        case OPT_STATS: stats = true; break;
         case 'm': cli_set_mount(optarg); break;
         case 'h': jobs_usage(stdout); return CLI_EXIT_OK;
         default: jobs_usage(stderr); return CLI_EXIT_USAGE;
@@ -706,7 +814,7 @@ int cmd_jobs(int argc, char **argv)
     if (format && format_print(NULL, format, NULL, 0, false) < 0)
         return CLI_EXIT_USAGE;
     if (format && json) {
-        cli_err("-o json and --format are exclusive");
+        cli_err("--json and --format are exclusive");
         return CLI_EXIT_USAGE;
     }
     struct cli_job *jobs = NULL;
@@ -728,20 +836,46 @@ int cmd_jobs(int argc, char **argv)
     }
     double now = cli_now();
     json_t *array = json ? json_array() : NULL;
+    /* what is shown: by user, state, name and end time; then at most count */
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct cli_job *j = &jobs[i];
+        bool show = !(uid >= 0 && j->userid != uid) && !(states && !state_matches(j, states))
+                    && !(name && strcmp(j->name ? j->name : "", name))
+                    && !(since > 0 && !cli_state_active(j->state) && j->t_inactive < since);
+        if (show && (count < 0 || (long)keep < count)) {
+            if (keep != i) {
+                struct cli_job t = jobs[keep];
+                jobs[keep] = *j;
+                jobs[i] = t;
+            }
+            keep++;
+        }
+    }
+    if (stats && !json) {
+        static const char *const ab[] = { "PD", "R", "CD", "F", "CA", "TO", "LO" };
+        int counts[7] = { 0 };
+        for (size_t i = 0; i < keep; i++) {
+            const char *a = cli_job_status_abbrev(&jobs[i]);
+            int k = cli_state_pending(jobs[i].state) ? 0 : -1;
+            for (int t = 1; k < 0 && t < 7; t++)
+                if (!strcmp(a, ab[t]))
+                    k = t;
+            if (k >= 0)
+                counts[k]++;
+        }
+        printf("%d pending, %d running, %d completed, %d failed, %d canceled, %d timeout, "
+               "%d lost\n", counts[0], counts[1], counts[2], counts[3], counts[4], counts[5],
+               counts[6]);
+    }
     if (!json && header) {
         if (format)
             format_print(stdout, format, NULL, now, true);
         else
             cli_job_print_header(stdout);
     }
-    long shown = 0;
-    for (size_t i = 0; i < n && (count < 0 || shown < count); i++) {
+    for (size_t i = 0; i < keep; i++) {
         const struct cli_job *j = &jobs[i];
-        if (uid >= 0 && j->userid != uid)
-            continue;
-        if (states && !state_matches(j, states))
-            continue;
-        shown++;
         if (json)
             json_array_append_new(array, job_to_json(j, now));
         else if (format)
