@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 80
+plan 85
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -184,6 +184,23 @@ for args in "" "bogus" "submit" "submit -n 0 true" "submit -t xyz true" "submit 
 done
 is "$fails" "" "bad usage exits non-zero"
 nok "not a mount: non-zero" timeout 10 "$FLUXFS" -m "$T/nowhere" status 2>/dev/null
+
+# Flux's submit options: --cc sets FLUX_JOB_CC, --bcc does not, --dry-run
+# prints jobspecs, --quiet prints nothing, --tasks-per-node, --urgency=hold
+is "$(fx submit --dry-run --cc=1-2 echo {cc} | python3 -c '
+import json, sys
+for l in sys.stdin:
+    j = json.loads(l)
+    print(j["tasks"][0]["command"][1], j["attributes"]["system"]["environment"]["FLUX_JOB_CC"])')" \
+	"1 1
+2 2" "submit --dry-run --cc prints one jobspec a copy, {cc} and FLUX_JOB_CC set"
+is "$(fx submit --dry-run --bcc=1-2 true | grep -c FLUX_JOB_CC)" 0 "--bcc sets no FLUX_JOB_CC"
+is "$(fx submit --quiet true)" "" "submit --quiet prints nothing"
+tid=$(fx submit -N 2 --tasks-per-node=2 true)
+is "$(fx jobs -n -o '{ntasks} {nnodes}' "$tid")" "4 2" "submit -N 2 --tasks-per-node=2: 4 tasks on 2 nodes"
+hid=$(fx submit --urgency=hold true)
+is "$(fx jobs -n -o '{urgency}' "$hid")" 0 "submit --urgency=hold holds it"
+fx cancel "$hid" >/dev/null
 
 # submit --wait and --watch (as flux submit's)
 out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --wait sh -c 'exit 3')

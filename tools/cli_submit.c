@@ -40,6 +40,10 @@ struct submit_opts {
     bool verbose;
     bool label;              /* -l: each output line after "RANK: " */
     int wait;                /* submit: 1 --wait for the jobs, 2 --watch them */
+    bool bcc;                /* --bcc: copies without FLUX_JOB_CC */
+    bool quiet;              /* --quiet: no ids printed */
+    bool dry_run;            /* --dry-run: print the jobspecs, submit nothing */
+    int tasks_per_node;      /* --tasks-per-node (with -N), or 0 */
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules;
 };
@@ -57,7 +61,9 @@ static void submit_usage(FILE *f, bool run)
             "  -g, --gpus-per-task=N   gpus per task (default 0)\n"
             "  -x, --exclusive         with -N: allocate whole nodes\n"
             "  -t, --time-limit=T      minutes, or FSD: 30s, 5m, 1.5h, 1d (default 0: none)\n"
-            "      --urgency=N         urgency 0-16 (0 submits the job held)\n"
+            "      --urgency=N         urgency 0-16 (0 holds the job), or hold (0),\n"
+            "                          default (16), expedite (31: root only)\n"
+            "      --tasks-per-node=N  with -N: N tasks on each node (-n is N x nodes)\n"
             "      --env=RULE          NAME=VALUE sets, -PATTERN removes (glob), NAME keeps;\n"
             "                          applied in order to a copy of our environment\n"
             "      --env-remove=PAT    remove variables matching the glob PAT\n"
@@ -76,7 +82,11 @@ static void submit_usage(FILE *f, bool run)
         fprintf(f, "  -v, --verbose           print the job id on stderr\n");
     else
         fprintf(f, "      --cc=IDSET          submit one copy per id in IDSET (1-10,15),\n"
-                   "                          replacing {cc} in COMMAND and ARGS; one id a line\n"
+                   "                          replacing {cc} in COMMAND and ARGS, with\n"
+                   "                          FLUX_JOB_CC=id in its environment; one id a line\n"
+                   "      --bcc=IDSET         as --cc, without FLUX_JOB_CC\n"
+                   "      --quiet             print no job ids\n"
+                   "      --dry-run           print the jobspecs (one JSON a line), submit nothing\n"
                    "      --wait              then wait for the jobs to end; exit as fluxfs run\n"
                    "                          would (the worst of them)\n"
                    "      --watch             then show their output as they run, and wait\n");
@@ -109,7 +119,7 @@ static void submit_opts_release(struct submit_opts *o)
 static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
-           OPT_WAIT, OPT_WATCH };
+           OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -124,6 +134,10 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "job-name", required_argument, NULL, OPT_NAME },
         { "dependency", required_argument, NULL, OPT_DEP },
         { "cc", required_argument, NULL, OPT_CC },
+        { "bcc", required_argument, NULL, OPT_BCC },
+        { "quiet", no_argument, NULL, OPT_QUIET },
+        { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+        { "tasks-per-node", required_argument, NULL, OPT_TPN },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "watch", no_argument, NULL, OPT_WATCH },
         { "verbose", no_argument, NULL, 'v' },
@@ -152,7 +166,28 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             if ((rc = cli_parse_duration(optarg, &o->duration)) < 0)
                 cli_err("--time-limit: invalid duration '%s'", optarg);
             break;
-        case OPT_URGENCY: rc = parse_int("--urgency", optarg, 0, 31, &o->urgency); break;
+        case OPT_URGENCY:
+            /* Flux's names for the ends */
+            if (!strcmp(optarg, "hold"))
+                o->urgency = 0;
+            else if (!strcmp(optarg, "default"))
+                o->urgency = 16;
+            else if (!strcmp(optarg, "expedite"))
+                o->urgency = 31;
+            else
+                rc = parse_int("--urgency", optarg, 0, 31, &o->urgency);
+            break;
+        case OPT_TPN:
+            rc = parse_int("--tasks-per-node", optarg, 1, 1 << 20, &o->tasks_per_node);
+            break;
+        case OPT_QUIET:
+        case OPT_DRY_RUN:
+            if (run) {
+                cli_err("run: --quiet and --dry-run are only for submit");
+                return CLI_PARSE_DONE(CLI_EXIT_USAGE);
+            }
+            *(c == OPT_QUIET ? &o->quiet : &o->dry_run) = true;
+            break;
         case OPT_ENV:
         case OPT_ENV_REMOVE: {
             char *r;
@@ -180,11 +215,13 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             }
             break;
         case OPT_CC:
+        case OPT_BCC:
             if (run) {
-                cli_err("run: --cc is only for submit");
+                cli_err("run: --cc and --bcc are only for submit");
                 return CLI_PARSE_DONE(CLI_EXIT_USAGE);
             }
             o->cc = optarg;
+            o->bcc = c == OPT_BCC;
             break;
         case OPT_WAIT:
         case OPT_WATCH:
@@ -215,6 +252,13 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
     if (o->exclusive && !o->nnodes) {
         cli_err("--exclusive can only be used with --nodes");
         return CLI_PARSE_DONE(CLI_EXIT_USAGE);
+    }
+    if (o->tasks_per_node) {
+        if (!o->nnodes || o->ntasks) {
+            cli_err("--tasks-per-node needs --nodes, and takes the place of --ntasks");
+            return CLI_PARSE_DONE(CLI_EXIT_USAGE);
+        }
+        o->ntasks = o->tasks_per_node * o->nnodes;
     }
     if (o->nnodes && o->ntasks && o->nnodes > o->ntasks) {
         cli_err("node count %d must not be greater than task count %d", o->nnodes, o->ntasks);
@@ -266,6 +310,7 @@ static json_t *build_env(const struct submit_opts *o)
 }
 
 #define CMD_PLACEHOLDER "@fluxfs-command-placeholder@"
+#define CC_PLACEHOLDER "@fluxfs-cc-placeholder@"   /* FLUX_JOB_CC's value, per copy */
 
 /* The jobspec text with the command left out: prefix + command JSON + suffix. */
 struct spec_template {
@@ -317,8 +362,11 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
     /* an integral duration as an integer, as flux writes it */
     json_t *duration = o->duration == (double)(long long)o->duration
                            ? json_integer((long long)o->duration) : json_real(o->duration);
+    json_t *env = build_env(o);
+    if (env && o->cc && !o->bcc)
+        json_object_set_new(env, "FLUX_JOB_CC", json_string(CC_PLACEHOLDER));
     json_t *system = json_pack("{s:o s:s s:o*}", "duration", duration, "cwd", cwd,
-                               "environment", build_env(o));
+                               "environment", env);
     if (system && o->name)
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
     if (o->urgency >= 0)
@@ -358,21 +406,21 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
     return 0;
 }
 
-/* Replace every "{cc}" in s by cc. Caller frees. */
-static char *subst_cc(const char *s, const char *cc)
+/* Replace every pat in s by with. Caller frees. */
+static char *subst(const char *s, const char *pat, const char *with)
 {
-    size_t n = 0;
-    for (const char *p = s; (p = strstr(p, "{cc}")); p += 4)
+    size_t n = 0, plen = strlen(pat);
+    for (const char *p = s; (p = strstr(p, pat)); p += plen)
         n++;
-    char *out = malloc(strlen(s) + n * strlen(cc) + 1), *o = out;
+    char *out = malloc(strlen(s) + n * strlen(with) + 1), *o = out;
     if (!out)
         return NULL;
     const char *p;
-    while ((p = strstr(s, "{cc}"))) {
+    while ((p = strstr(s, pat))) {
         memcpy(o, s, p - s);
         o += p - s;
-        o = stpcpy(o, cc);
-        s = p + 4;
+        o = stpcpy(o, with);
+        s = p + plen;
     }
     strcpy(o, s);
     return out;
@@ -383,7 +431,7 @@ static char *command_json(char **cmd, int ncmd, const char *cc)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < ncmd; i++) {
-        char *arg = cc ? subst_cc(cmd[i], cc) : NULL;
+        char *arg = cc ? subst(cmd[i], "{cc}", cc) : NULL;
         json_t *s = json_string(arg ? arg : cmd[i]);
         free(arg);
         if (!s || json_array_append_new(a, s) < 0) {
@@ -474,17 +522,28 @@ static char *spec_text(const struct spec_template *t, char **cmd, int ncmd, cons
     char *cmdtext = command_json(cmd, ncmd, cc);
     if (!cmdtext)
         return NULL;
-    size_t clen = strlen(cmdtext), tlen = strlen(t->text);
-    size_t len = t->split + clen + (tlen - t->rest);
+    /* the rest, with FLUX_JOB_CC's value for this copy */
+    const char *rest = t->text + t->rest;
+    char *own = NULL;
+    if (cc && strstr(rest, CC_PLACEHOLDER) && !(own = subst(rest, CC_PLACEHOLDER, cc))) {
+        free(cmdtext);
+        cli_err("out of memory");
+        return NULL;
+    }
+    if (own)
+        rest = own;
+    size_t clen = strlen(cmdtext), rlen = strlen(rest);
+    size_t len = t->split + clen + rlen;
     char *buf = malloc(len + 1);
     if (buf) {
         memcpy(buf, t->text, t->split);
         memcpy(buf + t->split, cmdtext, clen);
-        memcpy(buf + t->split + clen, t->text + t->rest, tlen - t->rest);
+        memcpy(buf + t->split + clen, rest, rlen);
         buf[len] = '\0';
         *lenp = len;
     } else
         cli_err("out of memory");
+    free(own);
     free(cmdtext);
     return buf;
 }
@@ -496,7 +555,7 @@ static char *spec_text(const struct spec_template *t, char **cmd, int ncmd, cons
 #define CC_CHUNK 10000
 
 static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const char *shared,
-                     size_t shared_len, const struct idset *cc, struct strbuf *all)
+                     size_t shared_len, const struct idset *cc, bool quiet, struct strbuf *all)
 {
     int i = idset_first(cc), rc = 0;
     while (i >= 0 && rc == 0) {
@@ -533,7 +592,8 @@ static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const 
             free(one);
         }
         if (rc == 0 && (rc = submit_stream(stream, slen, &ids)) == 0) {
-            fputs(ids, stdout);
+            if (!quiet)
+                fputs(ids, stdout);
             strbuf_addstr(all, ids);
             free(ids);
         }
@@ -579,16 +639,37 @@ int cmd_submit(int argc, char **argv)
     size_t len;
     char *text = NULL;
     struct strbuf ids = STRBUF_INIT;
-    if (!cc || !has_cc(cmd, ncmd))
+    /* copies share one text unless {cc} or FLUX_JOB_CC tells them apart */
+    if (!cc || (o.bcc && !has_cc(cmd, ncmd)))
         text = spec_text(&t, cmd, ncmd, NULL, &len);
+    if (o.dry_run) {
+        rc = 0;
+        for (int i = cc ? idset_first(cc) : 0; i >= 0 && rc == 0;
+             i = cc ? idset_next(cc, i) : -1) {
+            char num[16];
+            snprintf(num, sizeof(num), "%d", i);
+            char *one = text ? NULL : spec_text(&t, cmd, ncmd, num, &len);
+            if (!text && !one)
+                rc = -ENOMEM;
+            else
+                printf("%s\n", text ? text : one);
+            free(one);
+        }
+        free(text);
+        idset_destroy(cc);
+        free(t.text);
+        strbuf_release(&ids);
+        return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    }
     if (!cc && text) {
         char id[64];
         if ((rc = cli_submit_text(text, len, id, sizeof(id))) == 0) {
-            printf("%s\n", id);
+            if (!o.quiet)
+                printf("%s\n", id);
             strbuf_addf(&ids, "%s\n", id);
         }
-    } else if (cc && (text || has_cc(cmd, ncmd)))
-        rc = submit_cc(&t, cmd, ncmd, text, text ? len : 0, cc, &ids);
+    } else if (cc)
+        rc = submit_cc(&t, cmd, ncmd, text, text ? len : 0, cc, o.quiet, &ids);
     free(text);
     idset_destroy(cc);
     free(t.text);
