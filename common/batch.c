@@ -34,7 +34,8 @@ static const char launcher[] =
 
 enum opt_id {
     O_NODES, O_NTASKS, O_CORES, O_GPUS, O_GRES, O_TPN, O_TIME_FSD, O_TIME_SLURM,
-    O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE,
+    O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE, O_OUTPUT, O_ERROR, O_OUTPUT_SLURM,
+    O_ERROR_SLURM,
 };
 
 struct opt {
@@ -57,8 +58,8 @@ static const struct opt flux_opts[] = {
     { 0, "cwd", O_CWD },
     { 0, "env", O_ENV },
     { 0, "exclusive", O_EXCLUSIVE },
-    { 0, "output", O_IGNORE },
-    { 0, "error", O_IGNORE },
+    { 0, "output", O_OUTPUT },
+    { 0, "error", O_ERROR },
     { 0, NULL, 0 },
 };
 
@@ -73,8 +74,8 @@ static const struct opt slurm_opts[] = {
     { 'J', "job-name", O_NAME },
     { 'D', "chdir", O_CWD },
     { 0, "exclusive", O_EXCLUSIVE },
-    { 'o', "output", O_IGNORE },
-    { 'e', "error", O_IGNORE },
+    { 'o', "output", O_OUTPUT_SLURM },
+    { 'e', "error", O_ERROR_SLURM },
     { 'p', "partition", O_IGNORE },
     { 'A', "account", O_IGNORE },
     { 0, "mail-type", O_IGNORE },
@@ -93,6 +94,7 @@ struct request {
     int nodes_line, ntasks_line, exclusive_line;
     double duration;
     char *name, *cwd;
+    char *output, *error;   /* file templates ({{id}}, {{name}}, {{user}}) */
     json_t *env;            /* list of "NAME=VALUE" */
 };
 
@@ -342,6 +344,42 @@ static int invalid_value(struct errmsg *err, int line, const char *opt, const ch
 }
 
 /* Apply one option; opt is the name as written ("-n", "--ntasks"). */
+/* A Slurm file name pattern as fluxfs's template: %j (job id) -> {{id}},
+ * %x (job name) -> {{name}}, %u (user) -> {{user}}, %% -> %. Any other
+ * %-letter (%A %a %N %t ...) is refused: nothing here would replace it. */
+static char *slurm_pattern(const char *val, int line, const char *opt, struct errmsg *err)
+{
+    size_t len = strlen(val), o = 0;
+    char *t = malloc(len * 8 + 1);
+    if (!t || !*val) {
+        free(t);
+        errmsg_set(err, -EINVAL, "line %d: invalid %s value '%s'", line, opt, val);
+        return NULL;
+    }
+    for (const char *p = val; *p; p++) {
+        const char *with = NULL;
+        if (*p != '%') {
+            t[o++] = *p;
+            continue;
+        }
+        switch (p[1]) {
+        case 'j': with = "{{id}}"; break;
+        case 'x': with = "{{name}}"; break;
+        case 'u': with = "{{user}}"; break;
+        case '%': with = "%"; break;
+        default:
+            errmsg_set(err, -EINVAL, "line %d: %s '%s': '%%%c' is not supported (only %%j, "
+                       "%%x, %%u and %%%%)", line, opt, val, p[1] ? p[1] : ' ');
+            free(t);
+            return NULL;
+        }
+        o += (size_t)sprintf(t + o, "%s", with);
+        p++;
+    }
+    t[o] = '\0';
+    return t;
+}
+
 static int apply(struct request *r, enum opt_id id, const char *opt, const char *val,
                  int line, struct errmsg *err)
 {
@@ -401,6 +439,21 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
         return 0;
     case O_IGNORE:
         return 0;
+    case O_OUTPUT:
+    case O_ERROR:
+        if (!*val)
+            return invalid_value(err, line, opt, val);
+        return replace_str(id == O_OUTPUT ? &r->output : &r->error, val, err);
+    case O_OUTPUT_SLURM:
+    case O_ERROR_SLURM: {
+        char *t = slurm_pattern(val, line, opt, err);
+        if (!t)
+            return -EINVAL;
+        char **dst = id == O_OUTPUT_SLURM ? &r->output : &r->error;
+        free(*dst);
+        *dst = t;
+        return 0;
+    }
     }
     return 0;
 }
@@ -648,6 +701,17 @@ static json_t *make_jobspec(const struct request *r, int slots, const char *scri
         json_decref(system);
         return NULL;
     }
+    /* Flux's shell options for --output/--error: files, written by the tasks */
+    if (r->output || r->error) {
+        json_t *out = json_object();
+        if (r->output)
+            json_object_set_new(out, "stdout", json_pack("{s:s s:s}", "type", "file", "path",
+                                                         r->output));
+        if (r->error)
+            json_object_set_new(out, "stderr", json_pack("{s:s s:s}", "type", "file", "path",
+                                                         r->error));
+        json_object_set_new(system, "shell", json_pack("{s:{s:o}}", "options", "output", out));
+    }
     o = json_pack("{s:i, s:o, s:[{s:o, s:s, s:{s:i}}], s:{s:o}}",
                   "version", 1,
                   "resources", make_resources(r, slots),
@@ -711,6 +775,8 @@ out:
     json_decref(r.env);
     free(r.name);
     free(r.cwd);
+    free(r.output);
+    free(r.error);
     free(interp);
     free(arg);
     return rc;

@@ -1180,6 +1180,23 @@ static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
         if (v && !json_is_boolean(v))
             return invalid(err, where, "must be true or false");
         js->label |= json_is_true(v);
+        /* Flux's --output/--error: type "file" with a path (the tasks
+         * write it, as their owner); "kvs" is the job's own file */
+        json_t *st = json_object_get(out, stream[i]);
+        json_t *type = json_object_get(st, "type"), *path = json_object_get(st, "path");
+        snprintf(where, sizeof(where), "attributes.system.shell.options.output.%s", stream[i]);
+        if (type && (!json_is_string(type) || (strcmp(json_string_value(type), "file")
+                                               && strcmp(json_string_value(type), "kvs"))))
+            return invalid(err, where, "type must be \"file\" or \"kvs\"");
+        if (type && !strcmp(json_string_value(type), "kvs"))
+            continue;
+        if (path && (!json_is_string(path) || !json_string_value(path)[0]
+                     || strlen(json_string_value(path)) >= 4096))
+            return invalid(err, where, "path must be a file name (1 to 4095 bytes)");
+        if (type && !path)
+            return invalid(err, where, "type \"file\" needs a path");
+        if (path)
+            *(i == 0 ? &js->out_path : &js->err_path) = json_string_value(path);
     }
     return 0;
 }

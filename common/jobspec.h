@@ -45,6 +45,11 @@ struct jobspec {
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
     bool environment_shed;   /* it was there, and was dropped to save memory */
     bool label;              /* shell.options.output.*.label: "RANK: " lines */
+    const char *out_path;    /* shell.options.output.stdout.path (type "file"):
+                                the tasks' stdout goes there, a template with
+                                {{id}}, {{name}}, {{user}}; NULL: the job's
+                                stdout file (borrowed from json) */
+    const char *err_path;    /* ... stderr; NULL with out_path: stderr too */
 
     /* The resource request in general RFC 14 form, for the graph scheduler
      * (both versions). A jobspec whose version is not 1 is validated by the

@@ -47,6 +47,11 @@ struct exec_job {
                                 the tasks, or NULL */
     bool label;              /* each output line after "RANK: " (flux run -l);
                                 costs two pipes per task */
+    const char *out_path;    /* the tasks' stdout (and stderr without err_path)
+                                to this file, opened by each task as its user
+                                (relative to cwd, appended), or NULL: the job's
+                                output stream */
+    const char *err_path;    /* stderr to this file, or NULL */
     const uint64_t *node_memory;  /* bytes of memory the job holds on each node
                                 (by nodeid), or NULL: a contained job's tasks
                                 here are limited to their nodes' sum */

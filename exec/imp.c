@@ -205,6 +205,7 @@ static int op_spawn(struct imp *h, struct impmsg *m, int *fds, int nfds)
     struct spawn s = {
         .argv = (char *const *)q.argv, .envp = (char *const *)q.env,
         .path = *q.path ? q.path : NULL, .cwd = *q.cwd ? q.cwd : NULL,
+        .out_path = *q.out ? q.out : NULL, .err_path = *q.err ? q.err : NULL,
         .fds = { fds[0], fds[1], fds[2] }, .cpus = q.cpus, .ncpus = q.ncpus,
         .cgroup_fds = { g ? contain_procs_fd(g->c) : -1, g ? contain_cpuset_fd(g->c) : -1,
                         g ? contain_memory_fd(g->c) : -1 },

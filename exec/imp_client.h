@@ -34,6 +34,8 @@ struct imp_spawn {
     char *const *envp;
     const char *path;       /* argv[0] found on PATH, or NULL */
     const char *cwd;        /* or NULL */
+    const char *out_path;   /* spawn.h's: files the task opens as its user */
+    const char *err_path;
     int fds[3];
     const int *cpus;
     int ncpus;

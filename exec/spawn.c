@@ -163,6 +163,19 @@ _Noreturn void spawn_child(const struct spawn *s)
     }
     if (s->cwd && chdir(s->cwd) < 0)
         spawn_fail("cwd '", s->cwd, "'", errno, 1);
+    /* files the job asked for (--output, --error, #SBATCH -o): opened here,
+     * as the user, where the user stands; appended to by every task */
+    const char *paths[2] = { s->out_path, s->err_path };
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+            spawn_fail(i ? "--error '" : "--output '", paths[i], "'", errno, 1);
+        if (dup2(fd, i ? STDERR_FILENO : STDOUT_FILENO) < 0
+            || (i == 0 && !s->err_path && dup2(fd, STDERR_FILENO) < 0))
+            _exit(126);
+    }
     /* the launcher found the program on the job's PATH already (one execve
      * instead of one per PATH entry); if that fails, search as a shell does */
     if (s->path)

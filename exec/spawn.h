@@ -15,6 +15,9 @@ struct spawn {
     char *const *envp;       /* the whole environment, NULL-terminated */
     const char *path;        /* argv[0] already found on the job's PATH, or NULL */
     const char *cwd;         /* chdir here (as the user), or NULL */
+    const char *out_path;    /* stdout (and stderr without err_path) to this file,
+                                opened by the task as its user, or NULL */
+    const char *err_path;    /* stderr to this file, or NULL */
     int fds[3];              /* become stdin, stdout, stderr */
     const int *cpus;         /* bind to these (OS numbers); ncpus 0 = do not */
     int ncpus;

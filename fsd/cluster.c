@@ -234,6 +234,10 @@ static json_t *start_msg(const struct exec_job *job)
                           "gid", (int)job->gid);
     if (m && job->cwd)
         json_object_set_new(m, "cwd", json_string(job->cwd));
+    if (m && job->out_path)
+        json_object_set_new(m, "out", json_string(job->out_path));
+    if (m && job->err_path)
+        json_object_set_new(m, "err", json_string(job->err_path));
     if (m && job->label)
         json_object_set_new(m, "label", json_true());
     if (m && job->environment)

@@ -3,6 +3,7 @@
  * said so, when the disk is full), their exit finishes them, their
  * duration is enforced; the scheduler's allocations give them R. */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,44 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     jm_job_terminate(m, job, "timeout", m->owner, "resource allocation expired", RESULT_TIMEOUT);
 }
 
+/* An output template of the job's (--output, #SBATCH -o) made a file name:
+ * {{id}} (F58), {{name}} (the job's name, else its command's base name),
+ * {{user}} (its owner's user name, else the uid). NULL if none, or on
+ * failure of memory. */
+static char *output_path(const struct job *job, const char *tmpl)
+{
+    struct strbuf sb = STRBUF_INIT;
+    char user[64];
+    struct passwd pw, *res = NULL;
+    char pwbuf[4096];
+    if (!tmpl)
+        return NULL;
+    if (getpwuid_r(job->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+        snprintf(user, sizeof(user), "%s", pw.pw_name);
+    else
+        snprintf(user, sizeof(user), "%u", (unsigned)job->uid);
+    const char *name = job->js->name;
+    if (!name) {
+        const char *slash = strrchr(job->js->argv[0], '/');
+        name = slash ? slash + 1 : job->js->argv[0];
+    }
+    for (const char *p = tmpl; *p;) {
+        if (!strncmp(p, "{{id}}", 6)) {
+            strbuf_addstr(&sb, job->idstr);
+            p += 6;
+        } else if (!strncmp(p, "{{name}}", 8)) {
+            strbuf_addstr(&sb, name);
+            p += 8;
+        } else if (!strncmp(p, "{{user}}", 8)) {
+            strbuf_addstr(&sb, user);
+            p += 8;
+        } else {
+            strbuf_addf(&sb, "%c", *p++);
+        }
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
 void jm_job_start(struct jobmgr *m, struct job *job)
 {
     struct placement pl;
@@ -215,7 +254,13 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             .gid = job->gid,
             .node_memory = node_memory,
         };
+        char *out = output_path(job, job->js->out_path);
+        char *errp = output_path(job, job->js->err_path);
+        ej.out_path = out;
+        ej.err_path = errp;
         rc = executor_start(m->exec, &ej, &err);
+        free(out);
+        free(errp);
         free(node_memory);
     }
     json_decref(env);   /* the executor copied it */

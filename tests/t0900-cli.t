@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 85
+plan 91
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -201,6 +201,25 @@ is "$(fx jobs -n -o '{ntasks} {nnodes}' "$tid")" "4 2" "submit -N 2 --tasks-per-
 hid=$(fx submit --urgency=hold true)
 is "$(fx jobs -n -o '{urgency}' "$hid")" 0 "submit --urgency=hold holds it"
 fx cancel "$hid" >/dev/null
+
+# --output/--error (Flux's templates), and #SBATCH -o/-e with Slurm's patterns:
+# files the tasks open as their owner, where they stand
+fx submit --wait --output='out.{{id}}' --job-name=nm sh -c 'echo hi; echo oops >&2' > oid.txt
+oid=$(head -1 oid.txt)
+is "$(cat "$T/out.$oid" 2>&1)" "hi
+oops" "submit --output=out.{{id}}: stdout and stderr in the file"
+is "$(cat "$MNT/jobs/$oid/stdout")" "" "... and not in the job's stdout"
+fx submit --wait --output='o.{{name}}' --error='e.{{user}}' -n 2 --job-name=two sh -c 'echo hi; echo oops >&2' >/dev/null
+is "$(cat "$T/o.two") / $(cat "$T/e.$(id -un)")" "hi
+hi / oops
+oops" "--output and --error apart, {{name}} and {{user}}, every task appending"
+printf '#!/bin/sh\n#SBATCH -o slurm-%%j.out\n#SBATCH -e slurm-%%x-%%u.err\n#SBATCH -J myjob\necho out; echo err >&2\n' > sb.sh
+sbid=$(submit sb.sh)
+wait_job "$sbid" >/dev/null
+is "$(cat "$T/slurm-$sbid.out") $(cat "$T/slurm-myjob-$(id -un).err")" "out err" "#SBATCH -o slurm-%j.out and -e with %x %u"
+printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
+nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
+like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
 
 # submit --wait and --watch (as flux submit's)
 out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --wait sh -c 'exit 3')

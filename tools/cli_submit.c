@@ -44,6 +44,8 @@ struct submit_opts {
     bool quiet;              /* --quiet: no ids printed */
     bool dry_run;            /* --dry-run: print the jobspecs, submit nothing */
     int tasks_per_node;      /* --tasks-per-node (with -N), or 0 */
+    const char *output;      /* --output, --error: file templates ({{id}}...) */
+    const char *error;
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules;
 };
@@ -71,7 +73,11 @@ static void submit_usage(FILE *f, bool run)
             "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n"
             "      --dependency=S:ID   wait for job ID: S = after, afterany, afterok,\n"
             "                          afternotok (repeatable)\n"
-            "  -l, --label-io          each line of output after its task's rank, \"3: \"\n",
+            "  -l, --label-io          each line of output after its task's rank, \"3: \"\n"
+            "      --output=TEMPLATE   the tasks' stdout (and stderr, without --error) to\n"
+            "                          this file, opened by them as you: {{id}}, {{name}},\n"
+            "                          {{user}} are replaced (default: jobs/ID/stdout)\n"
+            "      --error=TEMPLATE    the tasks' stderr to this file\n",
             cmd,
             run ? "Submit a job, copy its stdout/stderr to ours while it runs, and exit\n"
                   "with its status: COMPLETED 0 -> 0, FAILED n -> n, CANCELED or LOST -> 1,\n"
@@ -119,7 +125,8 @@ static void submit_opts_release(struct submit_opts *o)
 static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
-           OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN };
+           OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN, OPT_OUTPUT,
+           OPT_ERROR };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -138,6 +145,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "tasks-per-node", required_argument, NULL, OPT_TPN },
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "error", required_argument, NULL, OPT_ERROR },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "watch", no_argument, NULL, OPT_WATCH },
         { "verbose", no_argument, NULL, 'v' },
@@ -199,6 +208,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             break;
         }
         case OPT_CWD: o->cwd = optarg; break;
+        case OPT_OUTPUT: o->output = optarg; break;
+        case OPT_ERROR: o->error = optarg; break;
         case OPT_NAME: o->name = optarg; break;
         case OPT_DEP:
             if (o->ndeps == 16 || !strchr(optarg, ':')) {
@@ -371,10 +382,24 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
     if (o->urgency >= 0)
         json_object_set_new(system, "urgency", json_integer(o->urgency));
-    if (system && o->label)   /* Flux's shell options for flux run -l */
-        json_object_set_new(system, "shell",
-                            json_pack("{s:{s:{s:{s:b} s:{s:b}}}}", "options", "output", "stdout",
-                                      "label", 1, "stderr", "label", 1));
+    if (system && (o->label || o->output || o->error)) {
+        /* Flux's shell options: flux run -l, --output, --error */
+        json_t *out = json_pack("{s:{} s:{}}", "stdout", "stderr");
+        json_t *so = json_object_get(out, "stdout"), *se = json_object_get(out, "stderr");
+        if (o->label) {
+            json_object_set_new(so, "label", json_true());
+            json_object_set_new(se, "label", json_true());
+        }
+        if (o->output) {
+            json_object_set_new(so, "type", json_string("file"));
+            json_object_set_new(so, "path", json_string(o->output));
+        }
+        if (o->error) {
+            json_object_set_new(se, "type", json_string("file"));
+            json_object_set_new(se, "path", json_string(o->error));
+        }
+        json_object_set_new(system, "shell", json_pack("{s:{s:o}}", "options", "output", out));
+    }
     if (system && o->ndeps > 0) {
         json_t *deps = json_array();
         for (int i = 0; i < o->ndeps; i++) {
