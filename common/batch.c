@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <jansson.h>
 
@@ -35,7 +36,7 @@ static const char launcher[] =
 enum opt_id {
     O_NODES, O_NTASKS, O_CORES, O_GPUS, O_GRES, O_TPN, O_TIME_FSD, O_TIME_SLURM,
     O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE, O_OUTPUT, O_ERROR, O_OUTPUT_SLURM,
-    O_ERROR_SLURM,
+    O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM,
 };
 
 struct opt {
@@ -60,6 +61,8 @@ static const struct opt flux_opts[] = {
     { 0, "exclusive", O_EXCLUSIVE },
     { 0, "output", O_OUTPUT },
     { 0, "error", O_ERROR },
+    { 0, "dependency", O_DEPEND },
+    { 0, "begin-time", O_BEGIN_FLUX },
     { 0, NULL, 0 },
 };
 
@@ -76,6 +79,8 @@ static const struct opt slurm_opts[] = {
     { 0, "exclusive", O_EXCLUSIVE },
     { 'o', "output", O_OUTPUT_SLURM },
     { 'e', "error", O_ERROR_SLURM },
+    { 'd', "dependency", O_DEPEND },
+    { 'b', "begin", O_BEGIN_SLURM },
     { 'p', "partition", O_IGNORE },
     { 'A', "account", O_IGNORE },
     { 0, "mail-type", O_IGNORE },
@@ -95,6 +100,8 @@ struct request {
     double duration;
     char *name, *cwd;
     char *output, *error;   /* file templates ({{id}}, {{name}}, {{user}}) */
+    json_t *deps;           /* attributes.system.dependencies, or NULL */
+    double begin;           /* begin-time, seconds since the epoch, or 0 */
     json_t *env;            /* list of "NAME=VALUE" */
 };
 
@@ -380,6 +387,74 @@ static char *slurm_pattern(const char *val, int line, const char *opt, struct er
     return t;
 }
 
+/* --dependency: Flux's SCHEME:ID, or Slurm's SCHEME:ID[:ID...][,SCHEME:...]
+ * with the schemes both know (after, afterany, afterok, afternotok). */
+static int add_depends(struct request *r, const char *opt, const char *val, int line,
+                       struct errmsg *err)
+{
+    char *copy = strdup(val), *save = NULL;
+    int rc = 0;
+    if (!copy || (!r->deps && !(r->deps = json_array()))) {
+        free(copy);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    for (char *one = strtok_r(copy, ",", &save); one && rc == 0;
+         one = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(one, ':');
+        if (colon)
+            *colon = '\0';
+        if (!colon || !colon[1]
+            || (strcmp(one, "after") && strcmp(one, "afterany") && strcmp(one, "afterok")
+                && strcmp(one, "afternotok"))) {
+            rc = errmsg_set(err, -EINVAL, "line %d: %s '%s': expected after, afterany, afterok "
+                            "or afternotok, a ':' and job ids", line, opt, val);
+            break;
+        }
+        char *save2 = NULL;
+        for (char *id = strtok_r(colon + 1, ":", &save2); id; id = strtok_r(NULL, ":", &save2))
+            json_array_append_new(r->deps, json_pack("{s:s s:s}", "scheme", one, "value", id));
+    }
+    free(copy);
+    return rc;
+}
+
+/* Slurm's --begin: now+N[seconds|minutes|hours|days|weeks] (s m h d w),
+ * or a date and time, YYYY-MM-DD[THH:MM[:SS]] (local). 0 when not one. */
+static double slurm_begin(const char *val)
+{
+    if (!strncmp(val, "now+", 4)) {
+        char *end;
+        double n = strtod(val + 4, &end);
+        static const struct { const char *unit; double secs; } units[] = {
+            { "", 1 }, { "s", 1 }, { "seconds", 1 }, { "m", 60 }, { "minutes", 60 },
+            { "h", 3600 }, { "hours", 3600 }, { "d", 86400 }, { "days", 86400 },
+            { "w", 604800 }, { "weeks", 604800 },
+        };
+        if (end == val + 4 || n < 0)
+            return 0;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (!strcmp(end, units[i].unit))
+                return (double)time(NULL) + n * units[i].secs;
+        return 0;
+    }
+    struct tm tm = { .tm_isdst = -1 };
+    const char *end = strptime(val, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_isdst = -1;
+        end = strptime(val, "%Y-%m-%dT%H:%M", &tm);
+    }
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_isdst = -1;
+        end = strptime(val, "%Y-%m-%d", &tm);
+    }
+    if (!end || *end)
+        return 0;
+    time_t t = mktime(&tm);
+    return t > 0 ? (double)t : 0;
+}
+
 static int apply(struct request *r, enum opt_id id, const char *opt, const char *val,
                  int line, struct errmsg *err)
 {
@@ -438,6 +513,25 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
         r->exclusive_line = line;
         return 0;
     case O_IGNORE:
+        return 0;
+    case O_DEPEND:
+        return add_depends(r, opt, val, line, err);
+    case O_BEGIN_FLUX: {
+        char *end;
+        double t = strtod(val, &end), d;
+        if (val[0] == '+' && parse_fsd(val + 1, &d))
+            r->begin = (double)time(NULL) + d;
+        else if (end != val && !*end && t > 0)
+            r->begin = t;
+        else
+            return errmsg_set(err, -EINVAL, "line %d: %s '%s': expected +FSD (+30m) or "
+                              "seconds since the epoch", line, opt, val);
+        return 0;
+    }
+    case O_BEGIN_SLURM:
+        if (!(r->begin = slurm_begin(val)))
+            return errmsg_set(err, -EINVAL, "line %d: %s '%s': expected now+N[units] or "
+                              "YYYY-MM-DD[THH:MM[:SS]]", line, opt, val);
         return 0;
     case O_OUTPUT:
     case O_ERROR:
@@ -701,6 +795,8 @@ static json_t *make_jobspec(const struct request *r, int slots, const char *scri
         json_decref(system);
         return NULL;
     }
+    if (r->deps && json_array_size(r->deps) > 0)
+        json_object_set(system, "dependencies", r->deps);
     /* Flux's shell options for --output/--error: files, written by the tasks */
     if (r->output || r->error) {
         json_t *out = json_object();
@@ -746,6 +842,14 @@ int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
     if ((rc = read_directives(&r, text, len, &interp, &arg, err)) < 0
         || (rc = shape(&r, &slots, err)) < 0)
         goto out;
+    /* a begin time is one more dependency, as Flux's --begin-time */
+    if (r.begin > 0 && ((!r.deps && !(r.deps = json_array()))
+                        || json_array_append_new(r.deps, json_pack("{s:s s:f}", "scheme",
+                                                                   "begin-time", "value",
+                                                                   r.begin)) < 0)) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
     if (!(o = make_jobspec(&r, slots, text, len, interp, arg))
         || !(out = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
@@ -777,6 +881,7 @@ out:
     free(r.cwd);
     free(r.output);
     free(r.error);
+    json_decref(r.deps);
     free(interp);
     free(arg);
     return rc;

@@ -842,8 +842,13 @@ int rspec_check_dependencies(json_t *deps, struct errmsg *err)
             pathf(sub, "attributes.system.dependencies[%zu].%s", i, keys[k]);
             if (!v)
                 return invalid(err, sub, "required");
-            if (!is_plain_string(v))
-                return invalid(err, sub, "must be a string");
+            /* (Flux's begin-time takes a time in seconds, a number) */
+            bool begin = k == 1 && is_plain_string(json_object_get(dep, "scheme"))
+                         && !strcmp(json_string_value(json_object_get(dep, "scheme")),
+                                    "begin-time");
+            if (begin ? !json_is_number(v) : !is_plain_string(v))
+                return invalid(err, sub, begin ? "must be a number (seconds since the epoch)"
+                                               : "must be a string");
         }
     }
     return 0;

@@ -4,7 +4,8 @@
 
 #include "fsd/depend.h"
 
-static const char *schemes[] = { "after", "afterany", "afterok", "afternotok" };
+static const char *schemes[] = { "after", "afterany", "afterok", "afternotok", "begin-time" };
+#define BEGIN_TIME 4
 
 static json_t *dep_list(json_t *jobspec)
 {
@@ -30,13 +31,21 @@ int depend_validate(json_t *jobspec, depend_lookup_f lookup, void *arg, struct e
         return errmsg_set(err, -EINVAL, "attributes.system.dependencies: must be a list");
     json_array_foreach(deps, i, d) {
         const char *scheme, *value;
+        json_t *v = json_object_get(d, "value");
+        if (json_unpack(d, "{s:s}", "scheme", &scheme) == 0
+            && scheme_index(scheme) == BEGIN_TIME) {
+            if (!json_is_number(v) || json_number_value(v) < 0)
+                return errmsg_set(err, -EINVAL, "attributes.system.dependencies[%zu].value: "
+                                  "begin-time takes a time in seconds since the epoch", i);
+            continue;
+        }
         if (json_unpack(d, "{s:s s:s}", "scheme", &scheme, "value", &value) < 0)
             return errmsg_set(err, -EINVAL, "attributes.system.dependencies[%zu]: must be "
                               "a mapping with string 'scheme' and 'value'", i);
         if (scheme_index(scheme) < 0)
             return errmsg_set(err, -EINVAL, "attributes.system.dependencies[%zu].scheme: "
                               "unknown scheme '%s' (expected after, afterany, afterok, "
-                              "afternotok)", i, scheme);
+                              "afternotok, begin-time)", i, scheme);
         if (!lookup(arg, value))
             return errmsg_set(err, -EINVAL, "attributes.system.dependencies[%zu].value: "
                               "unknown job '%s'", i, value);
@@ -63,13 +72,22 @@ static enum depend_status check_one(int scheme, const struct job *t)
 }
 
 enum depend_status depend_check(json_t *jobspec, depend_lookup_f lookup, void *arg,
-                                struct errmsg *err)
+                                double now, double *wake, struct errmsg *err)
 {
     json_t *deps = dep_list(jobspec), *d;
     enum depend_status all = DEPEND_READY;
     size_t i;
     json_array_foreach(deps, i, d) {
         const char *scheme = json_string_value(json_object_get(d, "scheme"));
+        if (scheme && scheme_index(scheme) == BEGIN_TIME) {
+            double t = json_number_value(json_object_get(d, "value"));
+            if (t > now) {
+                all = DEPEND_WAIT;
+                if (wake && (*wake <= 0 || t < *wake))
+                    *wake = t;
+            }
+            continue;
+        }
         const char *value = json_string_value(json_object_get(d, "value"));
         struct job *t = value ? lookup(arg, value) : NULL;
         int s = scheme ? scheme_index(scheme) : -1;

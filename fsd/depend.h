@@ -7,6 +7,8 @@
  *   afterany    JOBID has ended
  *   afterok     JOBID has ended with COMPLETED 0 (fails otherwise)
  *   afternotok  JOBID has ended any other way (fails if it completed)
+ *   begin-time  the time (seconds since the epoch, a number) has come, as
+ *               Flux's --begin-time
  * Pure decisions over job records: no I/O.
  */
 #ifndef FLUXFS_DEPEND_H
@@ -30,8 +32,10 @@ typedef struct job *(*depend_lookup_f)(void *arg, const char *idstr);
  * "attributes.system.dependencies[0].scheme: unknown scheme 'afterfoo'". */
 int depend_validate(json_t *jobspec, depend_lookup_f lookup, void *arg, struct errmsg *err);
 
-/* Evaluate them now; on DEPEND_NEVER, err says which and why. */
+/* Evaluate them at time now; on DEPEND_NEVER, err says which and why. A
+ * begin-time not reached yet is DEPEND_WAIT, and *wake (if not NULL) gets
+ * the earliest such time (unchanged when there is none). */
 enum depend_status depend_check(json_t *jobspec, depend_lookup_f lookup, void *arg,
-                                struct errmsg *err);
+                                double now, double *wake, struct errmsg *err);
 
 #endif

@@ -256,10 +256,18 @@ void jm_job_dependencies_met(struct jobmgr *m, struct job *job)
     jm_job_prioritize(m, job);
 }
 
+static void on_begin_time(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct jobmgr *m = arg;
+    m->begin_timer = 0;
+    m->deps_needed = true;
+}
+
 /* Release DEPEND jobs whose dependencies are decided. */
 static void check_dependencies(struct jobmgr *m)
 {
     size_t keep = 0;
+    double now = ev_now(m->loop), wake = 0;
     m->deps_needed = false;
     for (size_t i = 0; i < m->depend.len; i++) {
         struct job *job = jobmgr_lookup(m, m->depend.ids[i]);
@@ -270,7 +278,7 @@ static void check_dependencies(struct jobmgr *m)
             m->depend.ids[keep++] = job->id;
             continue;
         }
-        switch (depend_check(job->js->json, ingest_dep_lookup, m->jobs, &err)) {
+        switch (depend_check(job->js->json, ingest_dep_lookup, m->jobs, now, &wake, &err)) {
         case DEPEND_WAIT:
             m->depend.ids[keep++] = job->id;
             break;
@@ -284,6 +292,14 @@ static void check_dependencies(struct jobmgr *m)
         }
     }
     m->depend.len = keep;
+    /* the earliest begin-time still to come wakes us then (a second one
+     * sooner replaces a later timer) */
+    if (wake > 0 && (!m->begin_timer || wake < m->begin_at)) {
+        if (m->begin_timer)
+            ev_timer_cancel(m->loop, m->begin_timer);
+        m->begin_at = wake;
+        m->begin_timer = ev_timer_add(m->loop, wake - now + 0.001, on_begin_time, m);
+    }
 }
 
 static int idvec_reserve(struct idvec *v, size_t more)
@@ -803,6 +819,8 @@ void jobmgr_destroy(struct jobmgr *m)
     if (!m)
         return;
     m->notify = NULL;
+    if (m->begin_timer)
+        ev_timer_cancel(m->loop, m->begin_timer);
     for (struct job *job = m->jobs ? jobmgr_next(m, 1) : NULL; job;
          job = jobmgr_next(m, job->seq + 1)) {
         if (job->state == JOB_RUN) {

@@ -50,6 +50,8 @@ struct jobmgr {
     bool contain_warned;         /* said once that jobs have no cgroup */
     int contain_err;             /* ... and why (-errno), for status */
     bool deps_needed;            /* a job started or ended: re-check DEPEND jobs */
+    uint64_t begin_timer;        /* ... or a begin-time comes (begin_at), or 0 */
+    double begin_at;
     struct resources *res;
     json_t *offline;             /* cfg.share: the offline nodes, {"RANK": "why"} */
     struct evj *journal;         /* every job's events, once durable */

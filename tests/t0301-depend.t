@@ -2,7 +2,7 @@
 # Job dependencies (RFC 26): DEPEND until decided; afterok/afternotok/
 # afterany/after; rejection of bad ones; dependency exceptions; restart.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 28
 
 # depjob CMD SCHEME JOBID: a jobspec that depends on JOBID
 depjob() {
@@ -60,3 +60,22 @@ ok "unmount" fluxfs_stop
 ok "restart" fluxfs_start
 is "$(job_state "$L")" INACTIVE "the long job ended at shutdown"
 is "$(wait_job "$W")" "COMPLETED 0" "W ran after the restart (afterany)"
+
+# begin-time (Flux's --begin-time, Slurm's --begin): the job waits for the time
+mkjob 'echo began' > begin.yaml
+python3 - begin.yaml <<'PY'
+import sys, time
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("  system:\n", "  system:\n    dependencies:\n      - scheme: begin-time\n        value: %f\n" % (time.time() + 2), 1)
+open(p, "w").write(s)
+PY
+B=$(submit begin.yaml)
+is "$(job_state "$B")" DEPEND "a job with a begin-time 2 s away waits in DEPEND"
+is "$(wait_job "$B" 10)" "COMPLETED 0" "then it runs by itself"
+printf '#!/bin/sh\n#SBATCH --dependency=afterok:%s\n#SBATCH --begin=now+1\necho slurm-dep\n' "$B" > sd.sh
+S=$(submit sd.sh)
+is "$(wait_job "$S" 10) $(jobfile "$S" stdout)" "COMPLETED 0 slurm-dep" "#SBATCH --dependency=afterok:ID and --begin=now+1"
+printf '#!/bin/sh\n#SBATCH --dependency=singleton\necho x\n' > sd2.sh
+nok "#SBATCH --dependency=singleton is refused" cp sd2.sh "$MNT/queue/"
+like "$(tail -1 "$MNT/queue/errors")" "line 2: --dependency 'singleton'" "... naming the line"

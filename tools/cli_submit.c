@@ -44,6 +44,7 @@ struct submit_opts {
     bool quiet;              /* --quiet: no ids printed */
     bool dry_run;            /* --dry-run: print the jobspecs, submit nothing */
     int tasks_per_node;      /* --tasks-per-node (with -N), or 0 */
+    double begin;            /* --begin-time: seconds since the epoch, or 0 */
     const char *output;      /* --output, --error: file templates ({{id}}...) */
     const char *error;
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
@@ -73,6 +74,8 @@ static void submit_usage(FILE *f, bool run)
             "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n"
             "      --dependency=S:ID   wait for job ID: S = after, afterany, afterok,\n"
             "                          afternotok (repeatable)\n"
+            "      --begin-time=WHEN   not before WHEN: +FSD from now (+30m, +2h) or\n"
+            "                          seconds since the epoch\n"
             "  -l, --label-io          each line of output after its task's rank, \"3: \"\n"
             "      --output=TEMPLATE   the tasks' stdout (and stderr, without --error) to\n"
             "                          this file, opened by them as you: {{id}}, {{name}},\n"
@@ -126,7 +129,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
            OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN, OPT_OUTPUT,
-           OPT_ERROR };
+           OPT_ERROR, OPT_BEGIN };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -146,6 +149,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "tasks-per-node", required_argument, NULL, OPT_TPN },
         { "output", required_argument, NULL, OPT_OUTPUT },
+        { "begin-time", required_argument, NULL, OPT_BEGIN },
         { "error", required_argument, NULL, OPT_ERROR },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "watch", no_argument, NULL, OPT_WATCH },
@@ -209,6 +213,20 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         }
         case OPT_CWD: o->cwd = optarg; break;
         case OPT_OUTPUT: o->output = optarg; break;
+        case OPT_BEGIN: {
+            char *end;
+            double t = strtod(optarg, &end), d;
+            if (optarg[0] == '+' && cli_parse_duration(optarg + 1, &d) == 0)
+                o->begin = cli_now() + d;
+            else if (end != optarg && !*end && t > 0)
+                o->begin = t;
+            else {
+                cli_err("--begin-time: invalid time '%s' (+FSD from now, as +30m, or "
+                        "seconds since the epoch)", optarg);
+                rc = -1;
+            }
+            break;
+        }
         case OPT_ERROR: o->error = optarg; break;
         case OPT_NAME: o->name = optarg; break;
         case OPT_DEP:
@@ -400,8 +418,11 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         }
         json_object_set_new(system, "shell", json_pack("{s:{s:o}}", "options", "output", out));
     }
-    if (system && o->ndeps > 0) {
+    if (system && (o->ndeps > 0 || o->begin > 0)) {
         json_t *deps = json_array();
+        if (o->begin > 0)
+            json_array_append_new(deps, json_pack("{s:s s:f}", "scheme", "begin-time", "value",
+                                                  o->begin));
         for (int i = 0; i < o->ndeps; i++) {
             const char *colon = strchr(o->deps[i], ':');
             json_array_append_new(deps, json_pack("{s:s% s:s}", "scheme", o->deps[i],

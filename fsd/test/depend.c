@@ -28,7 +28,7 @@ static int check(const char *scheme, const char *value)
 {
     struct errmsg err = { "" };
     json_t *js = spec(scheme, value);
-    int rc = depend_check(js, lookup, NULL, &err);
+    int rc = depend_check(js, lookup, NULL, 0, NULL, &err);
     json_decref(js);
     return rc;
 }
@@ -77,9 +77,28 @@ int main(void)
     json_t *two = json_pack("{s:{s:{s:[{s:s s:s} {s:s s:s}]}}}", "attributes", "system",
                             "dependencies", "scheme", "afterok", "value", "fB",
                             "scheme", "afterany", "value", "fA");
-    is(depend_check(two, lookup, NULL, &err), DEPEND_WAIT, "all must hold: one still waits");
+    is(depend_check(two, lookup, NULL, 0, NULL, &err), DEPEND_WAIT,
+       "all must hold: one still waits");
     jobs[0].state = JOB_INACTIVE;
-    is(depend_check(two, lookup, NULL, &err), DEPEND_READY, "then both hold");
+    is(depend_check(two, lookup, NULL, 0, NULL, &err), DEPEND_READY, "then both hold");
     json_decref(two);
+
+    /* begin-time (Flux's --begin-time): a time, not a job */
+    json_t *bt = json_pack("{s:{s:{s:[{s:s s:f} {s:s s:s}]}}}", "attributes", "system",
+                           "dependencies", "scheme", "begin-time", "value", 1000.0,
+                           "scheme", "afterok", "value", "fB");
+    is(depend_validate(bt, lookup, NULL, &err), 2, "begin-time takes a number");
+    double wake = 0;
+    is(depend_check(bt, lookup, NULL, 999.0, &wake, &err), DEPEND_WAIT,
+       "begin-time: waits before the time");
+    ok(wake == 1000.0, "... and says when to look again");
+    wake = 0;
+    is(depend_check(bt, lookup, NULL, 1000.5, &wake, &err), DEPEND_READY, "then it holds");
+    ok(wake == 0, "... with nothing to wake for");
+    json_decref(bt);
+    bt = json_pack("{s:{s:{s:[{s:s s:s}]}}}", "attributes", "system", "dependencies",
+                   "scheme", "begin-time", "value", "tomorrow");
+    is(depend_validate(bt, lookup, NULL, &err), -EINVAL, "begin-time with a string refused");
+    json_decref(bt);
     return done_testing();
 }
