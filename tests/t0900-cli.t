@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 91
+plan 93
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -220,6 +220,16 @@ is "$(cat "$T/slurm-$sbid.out") $(cat "$T/slurm-myjob-$(id -un).err")" "out err"
 printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
+
+# --setattr, --setopt, --env-file
+is "$(fx submit --dry-run -S foo=3 -S user.tag='"x"' -o cpu-affinity=off true | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["attributes"]
+print(a["system"]["foo"], a["user"]["tag"], a["system"]["shell"]["options"]["cpu-affinity"])')" \
+	"3 x off" "submit -S KEY=VAL, -S user.KEY, -o OPT=VAL set the jobspec's attributes"
+printf 'FLUXFS_T0900_A=one\n# a comment\n-FLUXFS_T0900_B*\n' > envf
+eid=$(FLUXFS_T0900_BB=gone fx submit --wait --env-file=envf sh -c 'echo "$FLUXFS_T0900_A ${FLUXFS_T0900_BB-removed}"')
+is "$(jobfile "$(head -1 <<<"$eid")" stdout)" "one removed" "submit --env-file applies its rules in order"
 
 # submit --wait and --watch (as flux submit's)
 out=$(timeout 30 "$FLUXFS" -m "$MNT" submit --wait sh -c 'exit 3')

@@ -48,7 +48,10 @@ struct submit_opts {
     const char *output;      /* --output, --error: file templates ({{id}}...) */
     const char *error;
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
-    int nenv_rules;
+    int nenv_rules, env_cap;
+    const char *attrs[32];   /* --setattr KEY=VAL, --setopt OPT[=VAL] (as "shell.options.") */
+    bool attr_is_opt[32];
+    int nattrs;
 };
 
 static void submit_usage(FILE *f, bool run)
@@ -70,6 +73,10 @@ static void submit_usage(FILE *f, bool run)
             "      --env=RULE          NAME=VALUE sets, -PATTERN removes (glob), NAME keeps;\n"
             "                          applied in order to a copy of our environment\n"
             "      --env-remove=PAT    remove variables matching the glob PAT\n"
+            "      --env-file=FILE     more --env rules, one a line (# comments)\n"
+            "  -S, --setattr=KEY=VAL   set attributes.KEY (system. unless it says user.)\n"
+            "                          to VAL, JSON or else a string\n"
+            "  -o, --setopt=OPT[=VAL]  set the shell option OPT (VAL as --setattr; 1)\n"
             "      --cwd=DIR           working directory of the tasks (default: ours)\n"
             "      --job-name=NAME     name shown by fluxfs jobs (default: the command)\n"
             "      --dependency=S:ID   wait for job ID: S = after, afterany, afterok,\n"
@@ -124,12 +131,82 @@ static void submit_opts_release(struct submit_opts *o)
     o->env_rules = NULL;
 }
 
+/* --env-file: one --env rule a line; blank lines and '#' comments skipped. */
+static int read_env_file(struct submit_opts *o, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char line[8192];
+    if (!f) {
+        cli_err("--env-file: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *r = line + strspn(line, " \t");
+        if (!*r || *r == '#')
+            continue;
+        if (o->nenv_rules + 1 >= o->env_cap) {
+            char **g = realloc(o->env_rules, (size_t)o->env_cap * 2 * sizeof(*g));
+            if (!g) {
+                fclose(f);
+                cli_err("out of memory");
+                return -1;
+            }
+            o->env_rules = g;
+            o->env_cap *= 2;
+        }
+        if (!(o->env_rules[o->nenv_rules] = strdup(r))) {
+            fclose(f);
+            cli_err("out of memory");
+            return -1;
+        }
+        o->nenv_rules++;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* --setattr/--setopt: KEY (dotted) under attributes, system. unless user.
+ * or system. is said; the value JSON if it parses, else the string. */
+static int set_attr(json_t *attributes, const char *spec, bool opt)
+{
+    const char *eq = strchr(spec, '=');
+    char key[512];
+    size_t klen = eq ? (size_t)(eq - spec) : strlen(spec);
+    const char *prefix = opt ? "system.shell.options."
+                       : (!strncmp(spec, "system.", 7) || !strncmp(spec, "user.", 5)) ? ""
+                       : "system.";
+    if (klen == 0 || (size_t)snprintf(key, sizeof(key), "%s%.*s", prefix, (int)klen, spec)
+                         >= sizeof(key)) {
+        cli_err("--%s: invalid key in '%s'", opt ? "setopt" : "setattr", spec);
+        return -1;
+    }
+    json_t *val = !eq ? json_integer(1) : json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    if (!val)
+        val = json_string(eq + 1);
+    json_t *o = attributes;
+    char *save = NULL, *part = strtok_r(key, ".", &save), *next;
+    for (; part && (next = strtok_r(NULL, ".", &save)); part = next) {
+        json_t *child = json_object_get(o, part);
+        if (!json_is_object(child)) {
+            child = json_object();
+            json_object_set_new(o, part, child);
+        }
+        o = child;
+    }
+    if (!part || json_object_set_new(o, part, val) < 0) {
+        cli_err("--%s: cannot set '%s'", opt ? "setopt" : "setattr", spec);
+        return -1;
+    }
+    return 0;
+}
+
 /* Parse options (release o after); returns the index of COMMAND in argv, or -exit code. */
 static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
            OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN, OPT_OUTPUT,
-           OPT_ERROR, OPT_BEGIN };
+           OPT_ERROR, OPT_BEGIN, OPT_ENV_FILE };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -140,6 +217,9 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "urgency", required_argument, NULL, OPT_URGENCY },
         { "env", required_argument, NULL, OPT_ENV },
         { "env-remove", required_argument, NULL, OPT_ENV_REMOVE },
+        { "env-file", required_argument, NULL, OPT_ENV_FILE },
+        { "setattr", required_argument, NULL, 'S' },
+        { "setopt", required_argument, NULL, 'o' },
         { "cwd", required_argument, NULL, OPT_CWD },
         { "job-name", required_argument, NULL, OPT_NAME },
         { "dependency", required_argument, NULL, OPT_DEP },
@@ -161,13 +241,14 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
     memset(o, 0, sizeof(*o));
     o->cores = 1;
     o->urgency = -1;
-    o->env_rules = calloc(argc + 1, sizeof(*o->env_rules));
+    o->env_cap = argc + 1;
+    o->env_rules = calloc(o->env_cap, sizeof(*o->env_rules));
     if (!o->env_rules) {
         cli_err("out of memory");
         return CLI_PARSE_DONE(CLI_EXIT_ERROR);
     }
     int c;
-    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vlm:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vlm:hS:o:", longopts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case 'n': rc = parse_int("--ntasks", optarg, 1, 1 << 24, &o->ntasks); break;
@@ -211,6 +292,21 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             o->env_rules[o->nenv_rules++] = r;
             break;
         }
+        case OPT_ENV_FILE:
+            rc = read_env_file(o, optarg);
+            break;
+        case 'S':
+        case 'o':
+            if (o->nattrs == 32 || (c == 'S' && !strchr(optarg, '='))) {
+                cli_err("--%s: expected %s (at most 32), got '%s'",
+                        c == 'S' ? "setattr" : "setopt", c == 'S' ? "KEY=VAL" : "OPT[=VAL]",
+                        optarg);
+                rc = -1;
+                break;
+            }
+            o->attr_is_opt[o->nattrs] = c == 'o';
+            o->attrs[o->nattrs++] = optarg;
+            break;
         case OPT_CWD: o->cwd = optarg; break;
         case OPT_OUTPUT: o->output = optarg; break;
         case OPT_BEGIN: {
@@ -438,6 +534,12 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
     if (!spec) {
         cli_err("cannot build the jobspec (is every argument valid UTF-8?)");
         return -1;
+    }
+    for (int i = 0; i < o->nattrs; i++) {
+        if (set_attr(json_object_get(spec, "attributes"), o->attrs[i], o->attr_is_opt[i]) < 0) {
+            json_decref(spec);
+            return -1;
+        }
     }
     t->text = json_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(spec);
@@ -673,7 +775,8 @@ int cmd_submit(int argc, char **argv)
         submit_opts_release(&o);
         return CLI_EXIT_USAGE;
     }
-    cli_mount();
+    if (!o.dry_run)   /* a dry run needs no instance, as Flux's */
+        cli_mount();
     int brc = spec_template_build(&o, &t);
     submit_opts_release(&o);
     if (brc < 0) {
