@@ -1198,6 +1198,19 @@ static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
         if (path)
             *(i == 0 ? &js->out_path : &js->err_path) = json_string_value(path);
     }
+    /* Flux's --input: shell.options.input.stdin {type: "file", path} */
+    json_t *in = json_object_get(json_object_get(json_object_get(json_object_get(
+                     json_object_get(o, "attributes"), "system"), "shell"), "options"), "input");
+    json_t *st = json_object_get(in, "stdin"), *ipath = json_object_get(st, "path");
+    json_t *itype = json_object_get(st, "type");
+    if (itype && (!json_is_string(itype) || strcmp(json_string_value(itype), "file")))
+        return invalid(err, "attributes.system.shell.options.input.stdin", "type must be "
+                       "\"file\"");
+    if (ipath && (!json_is_string(ipath) || !json_string_value(ipath)[0]
+                  || strlen(json_string_value(ipath)) >= 4096))
+        return invalid(err, "attributes.system.shell.options.input.stdin",
+                       "path must be a file name (1 to 4095 bytes)");
+    js->in_path = json_string_value(ipath);
     return 0;
 }
 

@@ -50,6 +50,8 @@ struct jobspec {
                                 {{id}}, {{name}}, {{user}}; NULL: the job's
                                 stdout file (borrowed from json) */
     const char *err_path;    /* ... stderr; NULL with out_path: stderr too */
+    const char *in_path;     /* shell.options.input.stdin.path (type "file"): the
+                                tasks' stdin, a template too; NULL: /dev/null */
 
     /* The resource request in general RFC 14 form, for the graph scheduler
      * (both versions). A jobspec whose version is not 1 is validated by the

@@ -93,7 +93,7 @@ struct xlaunch {
     int ntasks;
     char **argv;             /* owned, NULL-terminated */
     char *cwd;               /* owned, or NULL */
-    char *out_path, *err_path;   /* owned, or NULL */
+    char *out_path, *err_path, *in_path;   /* owned, or NULL */
     char **env;              /* owned job-wide "k=v" strings */
     size_t nenv;
     char ***envp;            /* per task: env's pointers + its own FLUX_TASK_* */
@@ -613,6 +613,7 @@ static void launch_free(struct xlaunch *l)
     free(l->cwd);
     free(l->out_path);
     free(l->err_path);
+    free(l->in_path);
     strv_free(l->env, l->nenv);
     for (int k = 0; l->envp && k < l->ntasks; k++) {
         if (l->envp[k])
@@ -871,7 +872,8 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
         || !(l->pids = calloc(l->ntasks, sizeof(pid_t)))
         || (job->cwd && !(l->cwd = strdup(job->cwd)))
         || (job->out_path && !(l->out_path = strdup(job->out_path)))
-        || (job->err_path && !(l->err_path = strdup(job->err_path))))
+        || (job->err_path && !(l->err_path = strdup(job->err_path)))
+        || (job->in_path && !(l->in_path = strdup(job->in_path))))
         goto nomem;
     for (size_t i = 0; i < argc; i++)
         if (!(l->argv[i] = strdup(job->argv[i])))
@@ -939,7 +941,7 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
 {
     struct spawn s = {
         .argv = l->argv, .envp = l->envp[k], .path = l->path, .cwd = l->cwd,
-        .out_path = l->out_path, .err_path = l->err_path,
+        .out_path = l->out_path, .err_path = l->err_path, .in_path = l->in_path,
         .fds = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
                  l->tout_w ? l->tout_w[2 * k + 1] : l->err_w },
         .cpus = l->cpus[k], .ncpus = l->ncpus[k],
@@ -951,7 +953,7 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
     if (l->via_imp) {
         struct imp_spawn is = {
             .argv = s.argv, .envp = s.envp, .path = NULL, .cwd = s.cwd,
-            .out_path = s.out_path, .err_path = s.err_path,
+            .out_path = s.out_path, .err_path = s.err_path, .in_path = s.in_path,
             .fds = { s.fds[0], s.fds[1], s.fds[2] }, .cpus = s.cpus, .ncpus = s.ncpus,
             .uid = l->uid, .job = l->job,
         };

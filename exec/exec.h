@@ -52,6 +52,7 @@ struct exec_job {
                                 (relative to cwd, appended), or NULL: the job's
                                 output stream */
     const char *err_path;    /* stderr to this file, or NULL */
+    const char *in_path;     /* stdin from this file, or NULL: /dev/null */
     const uint64_t *node_memory;  /* bytes of memory the job holds on each node
                                 (by nodeid), or NULL: a contained job's tasks
                                 here are limited to their nodes' sum */

@@ -206,6 +206,7 @@ static int op_spawn(struct imp *h, struct impmsg *m, int *fds, int nfds)
         .argv = (char *const *)q.argv, .envp = (char *const *)q.env,
         .path = *q.path ? q.path : NULL, .cwd = *q.cwd ? q.cwd : NULL,
         .out_path = *q.out ? q.out : NULL, .err_path = *q.err ? q.err : NULL,
+        .in_path = *q.in ? q.in : NULL,
         .fds = { fds[0], fds[1], fds[2] }, .cpus = q.cpus, .ncpus = q.ncpus,
         .cgroup_fds = { g ? contain_procs_fd(g->c) : -1, g ? contain_cpuset_fd(g->c) : -1,
                         g ? contain_memory_fd(g->c) : -1 },

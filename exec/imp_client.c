@@ -176,6 +176,7 @@ pid_t imp_spawn(struct imp *h, const struct imp_spawn *s, struct errmsg *err)
     impmsg_put_str(&m, s->path);
     impmsg_put_str(&m, s->out_path);
     impmsg_put_str(&m, s->err_path);
+    impmsg_put_str(&m, s->in_path);
     impmsg_put_strv(&m, s->argv);
     impmsg_put_strv(&m, s->envp);
     impmsg_put_u32(&m, (uint32_t)s->ncpus);

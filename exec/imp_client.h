@@ -36,6 +36,7 @@ struct imp_spawn {
     const char *cwd;        /* or NULL */
     const char *out_path;   /* spawn.h's: files the task opens as its user */
     const char *err_path;
+    const char *in_path;
     int fds[3];
     const int *cpus;
     int ncpus;

@@ -155,6 +155,7 @@ int impmsg_decode_spawn(struct impmsg *m, struct imp_spawn_req *r)
         || impmsg_get_u32(m, &r->flags) < 0 || impmsg_get_u32(m, &sig) < 0
         || impmsg_get_str(m, &r->cwd) < 0 || impmsg_get_str(m, &r->path) < 0
         || impmsg_get_str(m, &r->out) < 0 || impmsg_get_str(m, &r->err) < 0
+        || impmsg_get_str(m, &r->in) < 0
         || impmsg_get_strv(m, &r->argv, IMP_ARGS_MAX) < 0
         || impmsg_get_strv(m, &r->env, IMP_ARGS_MAX) < 0 || impmsg_get_u32(m, &ncpus) < 0
         || ncpus > CPU_SETSIZE || ncpus > (m->len - m->pos) / 4 || sig >= NSIG

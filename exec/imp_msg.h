@@ -18,7 +18,7 @@
 enum {
     IMP_INIT = 1,      /* str token                                      -> 0 */
     IMP_SPAWN,         /* u32 uid, u64 job, u32 flags, i32 deathsig, str cwd,
-                          str path, str out, str err, strv argv, strv env,
+                          str path, str out, str err, str in, strv argv, strv env,
                           u32 n, i32 cpus[n];
                           fds stdin, stdout, stderr                     -> pid */
     IMP_SIGNAL,        /* i32 pid, i32 sig                               -> 0 */
@@ -72,7 +72,7 @@ struct imp_spawn_req {
     uint64_t job;
     int deathsig;
     const char *cwd, *path;      /* "" for none */
-    const char *out, *err;       /* "" for none */
+    const char *out, *err, *in;  /* "" for none */
     const char **argv, **env;    /* NULL-terminated */
     int *cpus;
     int ncpus;

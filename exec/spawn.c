@@ -165,6 +165,13 @@ _Noreturn void spawn_child(const struct spawn *s)
         spawn_fail("cwd '", s->cwd, "'", errno, 1);
     /* files the job asked for (--output, --error, #SBATCH -o): opened here,
      * as the user, where the user stands; appended to by every task */
+    if (s->in_path) {
+        int fd = open(s->in_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            spawn_fail("--input '", s->in_path, "'", errno, 1);
+        if (dup2(fd, STDIN_FILENO) < 0)
+            _exit(126);
+    }
     const char *paths[2] = { s->out_path, s->err_path };
     for (int i = 0; i < 2; i++) {
         if (!paths[i])

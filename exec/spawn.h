@@ -18,6 +18,7 @@ struct spawn {
     const char *out_path;    /* stdout (and stderr without err_path) to this file,
                                 opened by the task as its user, or NULL */
     const char *err_path;    /* stderr to this file, or NULL */
+    const char *in_path;     /* stdin from this file (opened likewise), or NULL */
     int fds[3];              /* become stdin, stdout, stderr */
     const int *cpus;         /* bind to these (OS numbers); ncpus 0 = do not */
     int ncpus;

@@ -238,6 +238,8 @@ static json_t *start_msg(const struct exec_job *job)
         json_object_set_new(m, "out", json_string(job->out_path));
     if (m && job->err_path)
         json_object_set_new(m, "err", json_string(job->err_path));
+    if (m && job->in_path)
+        json_object_set_new(m, "in", json_string(job->in_path));
     if (m && job->label)
         json_object_set_new(m, "label", json_true());
     if (m && job->environment)

@@ -40,6 +40,7 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
     json_t *argv = json_object_get(msg, "argv"), *tasks = json_object_get(msg, "tasks");
     json_t *env = json_object_get(msg, "env"), *cwd = json_object_get(msg, "cwd");
     json_t *out = json_object_get(msg, "out"), *errp = json_object_get(msg, "err");
+    json_t *inp = json_object_get(msg, "in");
     int64_t id, nnodes, size, uid, gid;
     size_t nargs = json_array_size(argv), ntasks = json_array_size(tasks), ncpus = 0;
     memset(cs, 0, sizeof(*cs));
@@ -58,7 +59,8 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
     if (!json_is_array(tasks) || ntasks == 0 || ntasks > (size_t)size)
         return errmsg_set(err, -EINVAL, "exec.start: 'tasks' is not 1 to ntasks tasks");
     if ((env && !json_is_object(env)) || (cwd && !json_is_string(cwd))
-        || (out && !json_is_string(out)) || (errp && !json_is_string(errp)))
+        || (out && !json_is_string(out)) || (errp && !json_is_string(errp))
+        || (inp && !json_is_string(inp)))
         return errmsg_set(err, -EINVAL, "exec.start: 'env', 'cwd', 'out' or 'err' of the "
                           "wrong type");
     json_t *mem = json_object_get(msg, "memory");
@@ -119,6 +121,7 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
         .cwd = json_string_value(cwd),
         .out_path = json_string_value(out),
         .err_path = json_string_value(errp),
+        .in_path = json_string_value(inp),
         .environment = env,
         .nnodes = (int)nnodes,
         .ntasks = (int)ntasks,

@@ -256,11 +256,14 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         };
         char *out = output_path(job, job->js->out_path);
         char *errp = output_path(job, job->js->err_path);
+        char *inp = output_path(job, job->js->in_path);
         ej.out_path = out;
         ej.err_path = errp;
+        ej.in_path = inp;
         rc = executor_start(m->exec, &ej, &err);
         free(out);
         free(errp);
+        free(inp);
         free(node_memory);
     }
     json_decref(env);   /* the executor copied it */

@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 93
+plan 95
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -220,6 +220,13 @@ is "$(cat "$T/slurm-$sbid.out") $(cat "$T/slurm-myjob-$(id -un).err")" "out err"
 printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
+
+# --input: each task reads the file, opened as the owner
+printf 'l1\nl2\n' > in.txt
+iid=$(fx submit --wait --input=in.txt wc -l | head -1)
+is "$(jobfile "$iid" stdout)" 2 "submit --input=FILE: the tasks' stdin"
+iid=$(fx submit --wait --input=no-such-file cat | head -1)
+like "$(jobfile "$iid" stderr)" "--input 'no-such-file': No such file" "a missing --input file is named on stderr"
 
 # --setattr, --setopt, --env-file
 is "$(fx submit --dry-run -S foo=3 -S user.tag='"x"' -o cpu-affinity=off true | python3 -c '

@@ -47,6 +47,7 @@ struct submit_opts {
     double begin;            /* --begin-time: seconds since the epoch, or 0 */
     const char *output;      /* --output, --error: file templates ({{id}}...) */
     const char *error;
+    const char *input;       /* --input: the tasks' stdin */
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules, env_cap;
     const char *attrs[32];   /* --setattr KEY=VAL, --setopt OPT[=VAL] (as "shell.options.") */
@@ -87,7 +88,8 @@ static void submit_usage(FILE *f, bool run)
             "      --output=TEMPLATE   the tasks' stdout (and stderr, without --error) to\n"
             "                          this file, opened by them as you: {{id}}, {{name}},\n"
             "                          {{user}} are replaced (default: jobs/ID/stdout)\n"
-            "      --error=TEMPLATE    the tasks' stderr to this file\n",
+            "      --error=TEMPLATE    the tasks' stderr to this file\n"
+            "      --input=FILE        the tasks' stdin from this file (default /dev/null)\n",
             cmd,
             run ? "Submit a job, copy its stdout/stderr to ours while it runs, and exit\n"
                   "with its status: COMPLETED 0 -> 0, FAILED n -> n, CANCELED or LOST -> 1,\n"
@@ -206,7 +208,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
            OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN, OPT_OUTPUT,
-           OPT_ERROR, OPT_BEGIN, OPT_ENV_FILE };
+           OPT_ERROR, OPT_BEGIN, OPT_ENV_FILE, OPT_INPUT };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -230,6 +232,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "tasks-per-node", required_argument, NULL, OPT_TPN },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "begin-time", required_argument, NULL, OPT_BEGIN },
+        { "input", required_argument, NULL, OPT_INPUT },
         { "error", required_argument, NULL, OPT_ERROR },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "watch", no_argument, NULL, OPT_WATCH },
@@ -309,6 +312,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             break;
         case OPT_CWD: o->cwd = optarg; break;
         case OPT_OUTPUT: o->output = optarg; break;
+        case OPT_INPUT: o->input = optarg; break;
         case OPT_BEGIN: {
             char *end;
             double t = strtod(optarg, &end), d;
@@ -513,6 +517,14 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
             json_object_set_new(se, "path", json_string(o->error));
         }
         json_object_set_new(system, "shell", json_pack("{s:{s:o}}", "options", "output", out));
+    }
+    if (system && o->input) {
+        json_t *shell = json_object_get(system, "shell");
+        if (!shell)
+            json_object_set_new(system, "shell", shell = json_pack("{s:{}}", "options"));
+        json_object_set_new(json_object_get(shell, "options"), "input",
+                            json_pack("{s:{s:s s:s}}", "stdin", "type", "file", "path",
+                                      o->input));
     }
     if (system && (o->ndeps > 0 || o->begin > 0)) {
         json_t *deps = json_array();
