@@ -127,6 +127,27 @@ static int cpuset_dir(const char *parent, const char *dir, const char *cpus)
     return rc;
 }
 
+/* A controller's instance directory and the job's group under root, from
+ * the freezer group's names. 0 or -ENAMETOOLONG. */
+static int group_paths(const char *root, const struct contain *c, char *inst, size_t isize,
+                       char *dir, size_t dsize)
+{
+    const char *slash = strchr(c->names, '/');
+    if ((size_t)snprintf(inst, isize, "%s/%.*s", root, (int)(slash - c->names), c->names)
+        >= isize || (size_t)snprintf(dir, dsize, "%s/%s", root, c->names) >= dsize)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/* The group's cgroup.procs, open to write "0" into: its fd or -errno. */
+static int open_procs(const char *dir)
+{
+    char procs[PATH_MAX + 16];
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
 int contain_set_cpus(struct contain *c, const int *cpus, int n)
 {
     char inst[PATH_MAX], list[4096] = "";
@@ -137,25 +158,18 @@ int contain_set_cpus(struct contain *c, const int *cpus, int n)
         return c->cpuset_fd >= 0 ? 0 : -EINVAL;
     for (int i = 0; i < n && len < sizeof(list) - 16; i++)
         len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i ? "," : "", cpus[i]);
-    if (snprintf(inst, sizeof(inst), "%s/%.*s", CPUSET_ROOT, (int)(slash - c->names), c->names)
-        >= (int)sizeof(inst)
-        || snprintf(c->cpuset, sizeof(c->cpuset), "%s/%s", CPUSET_ROOT, c->names)
-           >= (int)sizeof(c->cpuset))
-        return -ENAMETOOLONG;
+    if ((rc = group_paths(CPUSET_ROOT, c, inst, sizeof(inst), c->cpuset, sizeof(c->cpuset))) < 0)
+        return rc;
     if ((rc = cpuset_dir("/sys/fs/cgroup/cpuset", CPUSET_ROOT, NULL)) < 0
         || (rc = cpuset_dir(CPUSET_ROOT, inst, NULL)) < 0
-        || (rc = cpuset_dir(inst, c->cpuset, list)) < 0)
+        || (rc = cpuset_dir(inst, c->cpuset, list)) < 0
+        || (rc = c->cpuset_fd = open_procs(c->cpuset)) < 0)
         goto error;
-    char procs[PATH_MAX + 16];
-    snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->cpuset);
-    if ((c->cpuset_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) {
-        rc = -errno;
-        goto error;
-    }
     return 0;
 error:
     rmdir(c->cpuset);
     c->cpuset[0] = '\0';
+    c->cpuset_fd = -1;
     return rc;
 }
 
@@ -171,11 +185,8 @@ int contain_set_memory(struct contain *c, uint64_t bytes)
     int rc;
     if (c->memory_fd >= 0 || bytes == 0 || !slash)
         return c->memory_fd >= 0 ? 0 : -EINVAL;
-    if (snprintf(inst, sizeof(inst), "%s/%.*s", MEMORY_ROOT, (int)(slash - c->names), c->names)
-        >= (int)sizeof(inst)
-        || snprintf(c->memory, sizeof(c->memory), "%s/%s", MEMORY_ROOT, c->names)
-           >= (int)sizeof(c->memory))
-        return -ENAMETOOLONG;
+    if ((rc = group_paths(MEMORY_ROOT, c, inst, sizeof(inst), c->memory, sizeof(c->memory))) < 0)
+        return rc;
     snprintf(limit, sizeof(limit), "%llu", (unsigned long long)bytes);
     if ((rc = mkdir_one(MEMORY_ROOT)) < 0 || (rc = mkdir_one(inst)) < 0
         || (rc = mkdir_one(c->memory)) < 0
@@ -183,16 +194,13 @@ int contain_set_memory(struct contain *c, uint64_t bytes)
         goto error;
     /* and no swap beyond it, where swap is accounted */
     write_file(c->memory, "memory.memsw.limit_in_bytes", limit);
-    char procs[PATH_MAX + 16];
-    snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->memory);
-    if ((c->memory_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) {
-        rc = -errno;
+    if ((rc = c->memory_fd = open_procs(c->memory)) < 0)
         goto error;
-    }
     return 0;
 error:
     rmdir(c->memory);
     c->memory[0] = '\0';
+    c->memory_fd = -1;
     return rc;
 }
 
