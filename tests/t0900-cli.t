@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 95
+plan 98
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -220,6 +220,13 @@ is "$(cat "$T/slurm-$sbid.out") $(cat "$T/slurm-myjob-$(id -un).err")" "out err"
 printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
+
+# jobs --watch: each listed job again as its state changes, until all end
+wa=$(fx submit sleep 1); wb=$(fx submit --dependency=afterok:"$wa" true)
+out=$(fx jobs --watch -n -o '{id} {state}' "$wa" "$wb")
+like "$out" "$wa RUN.*$wa INACTIVE" "jobs --watch: a running job, then its end"
+like "$out" "$wb DEPEND.*$wb INACTIVE" "... and one waiting on it, through to its end"
+is "$(grep -c "$wb INACTIVE" <<<"$out")" 1 "... each state once"
 
 # --input: each task reads the file, opened as the owner
 printf 'l1\nl2\n' > in.txt

@@ -710,6 +710,8 @@ static void jobs_usage(FILE *f)
             "                       fields: " FORMAT_FIELD_LIST "\n"
             "      --json           a JSON array of objects instead (also -o json)\n"
             "      --stats          a first line counting the jobs shown by state\n"
+            "      --watch          then print each of them again as its state changes,\n"
+            "                       until every one is inactive (from the event journal)\n"
             "  -m, --mount=DIR      the instance's mount point\n"
             "  -h, --help           this help\n");
 }
@@ -736,9 +738,89 @@ static int parse_user(const char *s, long *uid)
     return 0;
 }
 
+/* --watch: follow the event journal from where it stood when we listed,
+ * and print a job's row again after each event that changes its state,
+ * until every listed job is inactive. */
+static int watch_jobs(struct cli_job *jobs, size_t n, const char *format, off_t at)
+{
+    static const char *const changes[] = { "depend", "priority", "alloc", "finish",
+                                           "release", "clean", "exception", NULL };
+    char path[PATH_MAX], buf[65536];
+    size_t active = 0, have = 0;
+    for (size_t i = 0; i < n; i++)
+        active += cli_state_active(jobs[i].state);
+    if (active == 0)
+        return 0;
+    int fd = open(cli_path(path, sizeof(path), "events"), O_RDONLY | O_CLOEXEC);
+    int ifd = inotify_init1(IN_CLOEXEC);
+    if (fd < 0 || ifd < 0 || inotify_add_watch(ifd, path, IN_MODIFY) < 0) {
+        cli_err("%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        if (ifd >= 0)
+            close(ifd);
+        return CLI_EXIT_ERROR;
+    }
+    fflush(stdout);
+    while (active > 0) {
+        ssize_t r = pread(fd, buf + have, sizeof(buf) - 1 - have, at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        if (r == 0) {
+            char ev[4096];
+            if (read(ifd, ev, sizeof(ev)) < 0 && errno != EINTR)
+                break;
+            continue;
+        }
+        at += r;
+        have += (size_t)r;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            json_t *e = json_loads(line, 0, NULL);
+            const char *id = json_string_value(json_object_get(e, "id"));
+            const char *name = json_string_value(json_object_get(e, "name"));
+            bool change = false;
+            for (int c = 0; name && changes[c]; c++)
+                change |= !strcmp(name, changes[c]);
+            for (size_t i = 0; id && change && i < n; i++) {
+                if (strcmp(jobs[i].id, id) || !cli_state_active(jobs[i].state))
+                    continue;
+                struct cli_job now;
+                memset(&now, 0, sizeof(now));
+                /* once per state it is seen in (its events may come after
+                 * it has moved on) */
+                if (cli_job_load(id, &now, true) == 0 && strcmp(now.state, jobs[i].state)) {
+                    if (format)
+                        format_print(stdout, format, &now, cli_now(), false);
+                    else
+                        cli_job_print_row(stdout, &now, cli_now());
+                    fflush(stdout);
+                    if (!cli_state_active(now.state))
+                        active--;
+                    snprintf(jobs[i].state, sizeof(jobs[i].state), "%s", now.state);
+                }
+                cli_job_release(&now);
+            }
+            json_decref(e);
+            line = nl + 1;
+        }
+        have = strlen(line);
+        memmove(buf, line, have);
+        if (have == sizeof(buf) - 1)
+            have = 0;   /* a line longer than the buffer: skipped */
+    }
+    close(fd);
+    close(ifd);
+    return 0;
+}
+
 int cmd_jobs(int argc, char **argv)
 {
-    enum { OPT_JSON = 256, OPT_NAME, OPT_SINCE, OPT_STATS };
+    enum { OPT_JSON = 256, OPT_NAME, OPT_SINCE, OPT_STATS, OPT_WATCH };
     static const struct option longopts[] = {
         { "all", no_argument, NULL, 'a' },
         { "state", required_argument, NULL, 'f' },
@@ -751,10 +833,11 @@ int cmd_jobs(int argc, char **argv)
         { "json", no_argument, NULL, OPT_JSON },
         { "no-header", no_argument, NULL, 'n' },
         { "stats", no_argument, NULL, OPT_STATS },
+        { "watch", no_argument, NULL, OPT_WATCH },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
-    bool all = false, json = false, header = true, stats = false;
+    bool all = false, json = false, header = true, stats = false, watch = false;
     const char *states = NULL, *format = NULL, *name = NULL;
     long uid = getuid(), count = -1;
     double since = 0;
@@ -806,6 +889,7 @@ int cmd_jobs(int argc, char **argv)
         case OPT_JSON: json = true; break;
         case 'n': header = false; break;
         case OPT_STATS: stats = true; break;
+        case OPT_WATCH: watch = true; break;
         case 'm': cli_set_mount(optarg); break;
         case 'h': jobs_usage(stdout); return CLI_EXIT_OK;
         default: jobs_usage(stderr); return CLI_EXIT_USAGE;
@@ -817,6 +901,16 @@ int cmd_jobs(int argc, char **argv)
         cli_err("--json and --format are exclusive");
         return CLI_EXIT_USAGE;
     }
+    if (watch && json) {
+        cli_err("--watch and --json are exclusive");
+        return CLI_EXIT_USAGE;
+    }
+    /* where the journal stands before we look: nothing after it is missed */
+    off_t journal_at = 0;
+    struct stat jst;
+    char jpath[PATH_MAX];
+    if (watch && stat(cli_path(jpath, sizeof(jpath), "events"), &jst) == 0)
+        journal_at = jst.st_size;
     struct cli_job *jobs = NULL;
     size_t n = 0;
     int rc = 0;
@@ -888,6 +982,8 @@ int cmd_jobs(int argc, char **argv)
         fputc('\n', stdout);
         json_decref(array);
     }
+    if (watch && rc == 0)
+        rc = watch_jobs(jobs, keep, format, journal_at);
     cli_job_list_free(jobs, n);
     return rc;
 }
