@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 98
+plan 100
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -271,12 +271,18 @@ like "$out" "args=a b c" "the script gets its arguments"
 is "$(echo "$out" | grep -c '^inner$')" 2 "fluxfs run in the script runs there"
 nok "batch refuses a script without #!" timeout 10 "$FLUXFS" -m "$MNT" batch /dev/null 2>/dev/null
 
+# alloc, as flux alloc: a command runs here with an instance of the allocation
+out=$(timeout 60 "$FLUXFS" -m "$MNT" alloc -n 2 sh -c 'grep "^cores:" "$FLUXFS_MOUNT/status"; "$1" run -n 2 echo in; exit 3' _ "$FLUXFS" 2>/dev/null)
+is "$? $(echo "$out" | tr '\n' ' ')" "3 cores: 2 in in " "alloc -n 2: the command sees the allocation's 2 cores, runs there, its status is alloc's"
+aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
+is "$(timeout 20 cat "$MNT/jobs/$aid/wait")" CANCELED "its job is released when the command exits"
+
 # docs in step: every long option a tool's --help lists is in its man page
 missing=
 for o in $("$FLUXFSD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfsd.8" || missing+=" fluxfsd$o"
 done
-for sub in "" submit run batch jobs cancel wait attach status "resource list" top keygen; do
+for sub in "" submit run batch alloc jobs cancel wait attach status "resource list" top keygen; do
 	for o in $(fx $sub --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfs.1" || missing+=" fluxfs${sub:+ $sub}$o"
 	done

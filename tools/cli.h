@@ -139,6 +139,7 @@ int cli_attach(const char *id);
 int cli_submit_text(const char *text, size_t len, char *id, size_t size);
 int cmd_submit(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_alloc(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* cli_batch.c - `fluxfs batch SCRIPT`, as `flux batch`: the script runs in
- * an allocation of its own with an instance of its own in it.
+ * an allocation of its own with an instance of its own in it; and `fluxfs
+ * alloc`, as `flux alloc`: the same allocation and instance for a shell.
  *
  * What is submitted is a batch script (doc/tree.md "Batch scripts") that
  * wraps SCRIPT: its directive block is SCRIPT's (`# flux:` and `#SBATCH`
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/strbuf.h"
@@ -104,7 +107,9 @@ static char *read_script(const char *path, size_t *lenp)
     return buf;
 }
 
-int cmd_batch(int argc, char **argv)
+/* The allocation options both take, as one "# flux:" line's words in
+ * opts. The index of the first operand, or -exit code. */
+static int alloc_options(int argc, char **argv, const char *use, struct strbuf *opts)
 {
     static const struct option longopts[] = {
         { "nodes", required_argument, NULL, 'N' },
@@ -118,8 +123,7 @@ int cmd_batch(int argc, char **argv)
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
-    struct strbuf opts = STRBUF_INIT, wrap = STRBUF_INIT;
-    int c, rc = CLI_EXIT_ERROR;
+    int c;
     while ((c = getopt_long(argc, argv, "+N:n:c:g:t:m:h", longopts, NULL)) != -1) {
         const char *name = NULL;
         switch (c) {
@@ -130,21 +134,35 @@ int cmd_batch(int argc, char **argv)
         case 't': name = "--time-limit"; break;
         case 'J': name = "--job-name"; break;
         case 'E': name = "--env"; break;
-        case 'x': strbuf_addstr(&opts, " --exclusive"); continue;
+        case 'x': strbuf_addstr(opts, " --exclusive"); continue;
         case 'm': cli_set_mount(optarg); continue;
-        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
-        default: fputs(usage, stderr); return CLI_EXIT_USAGE;
+        case 'h': fputs(use, stdout); return -CLI_EXIT_OK;
+        default: fputs(use, stderr); return -CLI_EXIT_USAGE;
         }
         if (strchr(optarg, '\n')) {
-            cli_err("batch: %s: a value cannot hold a newline", name);
-            return CLI_EXIT_USAGE;
+            cli_err("%s: a value cannot hold a newline", name);
+            return -CLI_EXIT_USAGE;
         }
         /* a directive line is split as sh words (RFC 36) */
-        strbuf_addf(&opts, " %s=", name);
-        sh_quote(&opts, optarg);
+        strbuf_addf(opts, " %s=", name);
+        sh_quote(opts, optarg);
     }
+    return optind;
+}
+
+int cmd_batch(int argc, char **argv)
+{
+    struct strbuf opts = STRBUF_INIT, wrap = STRBUF_INIT;
+    int rc = CLI_EXIT_ERROR;
+    int first = alloc_options(argc, argv, usage, &opts);
+    if (first < 0) {
+        strbuf_release(&opts);
+        return -first;
+    }
+    optind = first;
     if (optind >= argc) {
         fputs(usage, stderr);
+        strbuf_release(&opts);
         return CLI_EXIT_USAGE;
     }
     size_t len, dend;
@@ -197,5 +215,101 @@ int cmd_batch(int argc, char **argv)
 out:
     strbuf_release(&opts);
     strbuf_release(&wrap);
+    return rc;
+}
+
+static const char alloc_usage[] =
+    "Usage: fluxfs alloc [OPTIONS] [COMMAND [ARGS...]]\n"
+    "Get an allocation with an instance of its own and run COMMAND (default: your\n"
+    "shell) here in it, as flux alloc: FLUXFS_MOUNT is that instance, so fluxfs\n"
+    "run/submit and cp schedule within the allocation. When COMMAND exits, the\n"
+    "allocation is released; alloc exits with COMMAND's status.\n\n"
+    "  -N, --nodes=N           nodes of the allocation\n"
+    "  -n, --ntasks=N          slots (tasks of one core) of the allocation\n"
+    "  -c, --cores-per-task=N  cores per slot\n"
+    "  -g, --gpus-per-task=N   gpus per slot\n"
+    "  -t, --time-limit=T      30s, 5m, 1h, 2d, or minutes\n"
+    "      --job-name=NAME     the job's name\n"
+    "      --env=NAME=VALUE    set a variable for the allocation's job\n"
+    "      --exclusive         whole nodes (with -N)\n"
+    "  -m, --mount=DIR         the instance's mount point\n"
+    "  -h, --help              this help\n";
+
+/* What the allocation's job runs: the nested instance, then it holds the
+ * allocation until canceled (or its time limit). */
+static const char alloc_body[] =
+    "# fluxfs alloc: an instance of the allocation's own, held until released\n"
+    "mkdir \"$FLUXFS_MOUNT/jobs/$FLUX_JOB_ID/alloc\" || exit 1\n"
+    "exec sleep 2147483647\n";
+
+int cmd_alloc(int argc, char **argv)
+{
+    struct strbuf opts = STRBUF_INIT, spec = STRBUF_INIT;
+    int first = alloc_options(argc, argv, alloc_usage, &opts), rc = CLI_EXIT_ERROR;
+    char id[64], inner[4096], path[4200];
+    if (first < 0) {
+        strbuf_release(&opts);
+        return -first;
+    }
+    strbuf_addstr(&spec, "#!/bin/sh\n# flux: --job-name=alloc\n");
+    if (opts.len)
+        strbuf_addf(&spec, "# flux:%s\n", opts.buf);
+    strbuf_addstr(&spec, alloc_body);
+    if (cli_submit_text(spec.buf, spec.len, id, sizeof(id)) < 0)
+        goto out;
+    fprintf(stderr, "fluxfs alloc: job %s: waiting for its resources...\n", id);
+    snprintf(inner, sizeof(inner), "%s/jobs/%s/alloc", cli_mount(), id);
+    snprintf(path, sizeof(path), "%s/status", inner);
+    /* ready once the nested tree answers; a job that ends first failed */
+    for (;;) {
+        if (access(path, R_OK) == 0)
+            break;
+        char *state = cli_job_file(id, "state", NULL);
+        bool over = state && !strncmp(state, "INACTIVE", 8);
+        free(state);
+        if (over) {
+            char *result = cli_job_file(id, "result", NULL), *err = cli_job_file(id, "stderr", NULL);
+            cli_err("alloc: job %s ended before its instance was up: %s%s%s", id,
+                    result ? result : "?", err && *err ? "\n" : "", err ? err : "");
+            free(result);
+            free(err);
+            goto out;
+        }
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "fluxfs alloc: job %s: an instance of your own at %s\n", id, inner);
+    const char *shell = getenv("SHELL");
+    char *argv_shell[] = { (char *)(shell && *shell ? shell : "/bin/sh"), NULL };
+    char **cmd = first < argc ? argv + first : argv_shell;
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("FLUXFS_MOUNT", inner, 1);
+        setenv("FLUX_JOB_ID", id, 1);
+        execvp(cmd[0], cmd);
+        fprintf(stderr, "fluxfs alloc: %s: %s\n", cmd[0], strerror(errno));
+        _exit(127);
+    }
+    /* the command has the terminal: its ^C is its own */
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    rc = pid < 0 ? CLI_EXIT_ERROR : WIFEXITED(status) ? WEXITSTATUS(status)
+                                                      : 128 + WTERMSIG(status);
+    /* released: the allocation's job and its instance end */
+    snprintf(path, sizeof(path), "%s/jobs/%s/ctl", cli_mount(), id);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "cancel\n", 7) != 7)
+        cli_err("alloc: could not release job %s: %s", id, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    fprintf(stderr, "fluxfs alloc: job %s released\n", id);
+out:
+    strbuf_release(&opts);
+    strbuf_release(&spec);
     return rc;
 }

@@ -293,6 +293,7 @@ static const struct subcommand subcommands[] = {
     { "submit", cmd_submit, "submit a job and print its id" },
     { "run", cmd_run, "submit a job, stream its output, exit with its status" },
     { "batch", cmd_batch, "submit a script to run with an instance of its own (flux batch)" },
+    { "alloc", cmd_alloc, "run a shell (or COMMAND) with an allocation and instance of its own (flux alloc)" },
     { "jobs", cmd_jobs, "list jobs" },
     { "cancel", cmd_cancel, "cancel jobs" },
     { "wait", cmd_wait, "wait for jobs to end and print how they ended" },
