@@ -31,6 +31,14 @@ static const char launcher[] =
     "  fluxfs_batch_n=$((fluxfs_batch_n - 1))\n"
     "done\n"
     "unset fluxfs_batch_f fluxfs_batch_n\n"
+    /* an sbatch script finds what Slurm would have set */
+    "if [ -n \"${SLURM_JOB_NAME+x}\" ]; then\n"
+    "  export SLURM_JOB_ID=\"$FLUX_JOB_ID\" SLURM_JOBID=\"$FLUX_JOB_ID\" SLURM_PROCID=0\n"
+    "  export SLURM_NNODES=\"$FLUX_JOB_NNODES\" SLURM_JOB_NUM_NODES=\"$FLUX_JOB_NNODES\"\n"
+    "  export SLURM_SUBMIT_DIR=\"$PWD\"\n"
+    "  SLURM_JOB_NODELIST=$(sed -n 's/.*\"nodelist\":\\[\"\\([^\"]*\\)\".*/\\1/p' "
+    "\"$FLUXFS_MOUNT/jobs/$FLUX_JOB_ID/R\" 2>/dev/null) && export SLURM_JOB_NODELIST\n"
+    "fi\n"
     "exec \"$@\" /dev/fd/9\n";
 
 enum opt_id {
@@ -101,6 +109,7 @@ struct request {
     char *name, *cwd;
     char *output, *error;   /* file templates ({{id}}, {{name}}, {{user}}) */
     json_t *deps;           /* attributes.system.dependencies, or NULL */
+    bool slurm;             /* it had #SBATCH lines: Slurm's variables for it */
     double begin;           /* begin-time, seconds since the epoch, or 0 */
     json_t *env;            /* list of "NAME=VALUE" */
 };
@@ -702,6 +711,7 @@ static int read_directives(struct request *r, const char *text, size_t len,
             if (q < e && *q != '#')
                 break;   /* the first command ends the directive block */
             if ((table = directive_kind(p, e, &rest))) {
+                r->slurm |= table == slurm_opts;
                 struct words w = { 0 };
                 if ((rc = split_words(rest, e, line, &w, err)) == 0)
                     rc = apply_words(r, table, w.v, w.n, line, err);
@@ -842,6 +852,24 @@ int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
     if ((rc = read_directives(&r, text, len, &interp, &arg, err)) < 0
         || (rc = shape(&r, &slots, err)) < 0)
         goto out;
+    /* an sbatch script's SLURM_JOB_NAME and SLURM_NTASKS (the launcher sets
+     * the rest when it sees them) */
+    if (r.slurm) {
+        char v[64];
+        int ntasks = r.ntasks ? r.ntasks
+                     : r.tasks_per_node ? r.tasks_per_node * (r.nodes ? r.nodes : 1)
+                     : r.nodes ? r.nodes : 1;
+        snprintf(v, sizeof(v), "SLURM_NTASKS=%d", ntasks);
+        char *name = NULL;
+        if (asprintf(&name, "SLURM_JOB_NAME=%s", r.name ? r.name : DEFAULT_NAME) < 0
+            || json_array_append_new(r.env, json_string(v)) < 0
+            || json_array_append_new(r.env, json_string(name)) < 0) {
+            free(name);
+            rc = errmsg_set(err, -ENOMEM, "out of memory");
+            goto out;
+        }
+        free(name);
+    }
     /* a begin time is one more dependency, as Flux's --begin-time */
     if (r.begin > 0 && ((!r.deps && !(r.deps = json_array()))
                         || json_array_append_new(r.deps, json_pack("{s:s s:f}", "scheme",

@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 100
+plan 101
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -217,6 +217,10 @@ printf '#!/bin/sh\n#SBATCH -o slurm-%%j.out\n#SBATCH -e slurm-%%x-%%u.err\n#SBAT
 sbid=$(submit sb.sh)
 wait_job "$sbid" >/dev/null
 is "$(cat "$T/slurm-$sbid.out") $(cat "$T/slurm-myjob-$(id -un).err")" "out err" "#SBATCH -o slurm-%j.out and -e with %x %u"
+printf '#!/bin/sh\n#SBATCH -n 2 -J sj\necho "$SLURM_JOB_ID $SLURM_NTASKS $SLURM_NNODES $SLURM_JOB_NAME $SLURM_PROCID $SLURM_JOB_NODELIST"\n' > sv.sh
+svid=$(submit sv.sh)
+wait_job "$svid" >/dev/null
+like "$(jobfile "$svid" stdout)" "^$svid 2 1 sj 0 [a-z]" "an sbatch script gets SLURM_JOB_ID, SLURM_NTASKS, SLURM_NNODES, SLURM_JOB_NAME, SLURM_PROCID, SLURM_JOB_NODELIST"
 printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
