@@ -856,10 +856,10 @@ int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
      * the rest when it sees them) */
     if (r.slurm) {
         char v[64];
-        int ntasks = r.ntasks ? r.ntasks
-                     : r.tasks_per_node ? r.tasks_per_node * (r.nodes ? r.nodes : 1)
-                     : r.nodes ? r.nodes : 1;
-        snprintf(v, sizeof(v), "SLURM_NTASKS=%d", ntasks);
+        long long ntasks = r.ntasks ? r.ntasks
+                           : r.tasks_per_node ? (long long)r.tasks_per_node * (r.nodes ? r.nodes : 1)
+                           : r.nodes ? r.nodes : 1;
+        snprintf(v, sizeof(v), "SLURM_NTASKS=%lld", ntasks);
         char *name = NULL;
         if (asprintf(&name, "SLURM_JOB_NAME=%s", r.name ? r.name : DEFAULT_NAME) < 0
             || json_array_append_new(r.env, json_string(v)) < 0
