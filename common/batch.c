@@ -44,7 +44,7 @@ static const char launcher[] =
 enum opt_id {
     O_NODES, O_NTASKS, O_CORES, O_GPUS, O_GRES, O_TPN, O_TIME_FSD, O_TIME_SLURM,
     O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE, O_OUTPUT, O_ERROR, O_OUTPUT_SLURM,
-    O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM,
+    O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM, O_EXPORT,
 };
 
 struct opt {
@@ -89,6 +89,7 @@ static const struct opt slurm_opts[] = {
     { 'e', "error", O_ERROR_SLURM },
     { 'd', "dependency", O_DEPEND },
     { 'b', "begin", O_BEGIN_SLURM },
+    { 0, "export", O_EXPORT },
     { 'p', "partition", O_IGNORE },
     { 'A', "account", O_IGNORE },
     { 0, "mail-type", O_IGNORE },
@@ -396,6 +397,34 @@ static char *slurm_pattern(const char *val, int line, const char *opt, struct er
     return t;
 }
 
+/* Slurm's --export=ALL|NONE|[ALL,]NAME=VALUE,...: the NAME=VALUE pairs are
+ * set for the script (as --env). ALL and NONE choose what else comes from
+ * the submitter's environment, which a script copied into queue/ does not
+ * carry: both mean the job's own (doc/tree.md "Execution"). A bare NAME
+ * would be the submitter's value: refused, with the line. */
+static int add_exports(struct request *r, const char *opt, const char *val, int line,
+                       struct errmsg *err)
+{
+    char *copy = strdup(val), *save = NULL;
+    int rc = 0;
+    if (!copy)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    for (char *one = strtok_r(copy, ",", &save); one && rc == 0;
+         one = strtok_r(NULL, ",", &save)) {
+        const char *eq = strchr(one, '=');
+        if (!strcmp(one, "ALL") || !strcmp(one, "NONE"))
+            continue;
+        if (!eq || !valid_env_name(one, (size_t)(eq - one)))
+            rc = errmsg_set(err, -EINVAL, "line %d: %s '%s': only NAME=VALUE, ALL and NONE "
+                            "(a script in queue/ carries no environment to take '%s' from)",
+                            line, opt, val, one);
+        else if (json_array_append_new(r->env, json_string(one)) < 0)
+            rc = errmsg_set(err, -EINVAL, "line %d: %s value is not valid UTF-8", line, opt);
+    }
+    free(copy);
+    return rc;
+}
+
 /* --dependency: Flux's SCHEME:ID, or Slurm's SCHEME:ID[:ID...][,SCHEME:...]
  * with the schemes both know (after, afterany, afterok, afternotok). */
 static int add_depends(struct request *r, const char *opt, const char *val, int line,
@@ -525,6 +554,8 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
         return 0;
     case O_DEPEND:
         return add_depends(r, opt, val, line, err);
+    case O_EXPORT:
+        return add_exports(r, opt, val, line, err);
     case O_BEGIN_FLUX: {
         char *end;
         double t = strtod(val, &end), d;

@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 101
+plan 103
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -221,6 +221,12 @@ printf '#!/bin/sh\n#SBATCH -n 2 -J sj\necho "$SLURM_JOB_ID $SLURM_NTASKS $SLURM_
 svid=$(submit sv.sh)
 wait_job "$svid" >/dev/null
 like "$(jobfile "$svid" stdout)" "^$svid 2 1 sj 0 [a-z]" "an sbatch script gets SLURM_JOB_ID, SLURM_NTASKS, SLURM_NNODES, SLURM_JOB_NAME, SLURM_PROCID, SLURM_JOB_NODELIST"
+printf '#!/bin/sh\n#SBATCH --export=ALL,T0900_X=exported\necho "$T0900_X"\n' > se.sh
+seid=$(submit se.sh)
+wait_job "$seid" >/dev/null
+is "$(jobfile "$seid" stdout)" exported "#SBATCH --export=ALL,NAME=VALUE sets it for the script"
+printf '#!/bin/sh\n#SBATCH --export=T0900_Y\necho x\n' > se2.sh
+nok "#SBATCH --export=NAME (the submitter's value) is refused" cp se2.sh "$MNT/queue/"
 printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
