@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 103
+plan 105
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -280,6 +280,10 @@ like "$out" "cores: 2" "which has the allocation's 2 cores (-n 2 added to the sc
 like "$out" "args=a b c" "the script gets its arguments"
 is "$(echo "$out" | grep -c '^inner$')" 2 "fluxfs run in the script runs there"
 nok "batch refuses a script without #!" timeout 10 "$FLUXFS" -m "$MNT" batch /dev/null 2>/dev/null
+for sub in batch alloc; do
+	out=$(timeout 10 "$FLUXFS" -m "$MNT" $sub --help 2>&1)
+	is "$? $(echo "$out" | head -1)" "0 Usage: fluxfs $sub [OPTIONS] $( [ $sub = batch ] && echo 'SCRIPT [ARGS...]' || echo '[COMMAND [ARGS...]]')" "$sub --help prints its usage and exits 0, nothing else"
+done
 
 # alloc, as flux alloc: a command runs here with an instance of the allocation
 out=$(timeout 60 "$FLUXFS" -m "$MNT" alloc -n 2 sh -c 'grep "^cores:" "$FLUXFS_MOUNT/status"; "$1" run -n 2 echo in; exit 3' _ "$FLUXFS" 2>/dev/null)

@@ -27,6 +27,19 @@
 
 #define BATCH_SCRIPT_MAX (120u << 10)   /* the tree takes 128 KiB with the wrapper */
 
+/* The allocation options batch and alloc share (alloc_options()). */
+#define ALLOC_OPTIONS_HELP \
+    "  -N, --nodes=N           nodes of the allocation\n" \
+    "  -n, --ntasks=N          slots (tasks of one core) of the allocation\n" \
+    "  -c, --cores-per-task=N  cores per slot\n" \
+    "  -g, --gpus-per-task=N   gpus per slot\n" \
+    "  -t, --time-limit=T      30s, 5m, 1h, 2d, or minutes\n" \
+    "      --job-name=NAME     the job's name\n" \
+    "      --env=NAME=VALUE    set a variable in the job's environment\n" \
+    "      --exclusive         whole nodes (with -N)\n" \
+    "  -m, --mount=DIR         the instance's mount point\n" \
+    "  -h, --help              this help\n"
+
 static const char usage[] =
     "Usage: fluxfs batch [OPTIONS] SCRIPT [ARGS...]\n"
     "Submit SCRIPT (it starts with #!) to run once in an allocation with an\n"
@@ -34,16 +47,7 @@ static const char usage[] =
     "instance, so fluxfs run/submit and cp schedule within the allocation.\n"
     "The script's '# flux:' and '#SBATCH' directives apply; these options add\n"
     "to them. Prints the job's id.\n\n"
-    "  -N, --nodes=N           nodes of the allocation\n"
-    "  -n, --ntasks=N          slots (tasks of one core) of the allocation\n"
-    "  -c, --cores-per-task=N  cores per slot\n"
-    "  -g, --gpus-per-task=N   gpus per slot\n"
-    "  -t, --time-limit=T      30s, 5m, 1h, 2d, or minutes\n"
-    "      --job-name=NAME     the job's name\n"
-    "      --env=NAME=VALUE    set a variable for the script\n"
-    "      --exclusive         whole nodes (with -N)\n"
-    "  -m, --mount=DIR         the instance's mount point\n"
-    "  -h, --help              this help\n";
+    ALLOC_OPTIONS_HELP;
 
 /* s in single quotes for sh: 'it'\''s' */
 static void sh_quote(struct strbuf *sb, const char *s)
@@ -108,7 +112,7 @@ static char *read_script(const char *path, size_t *lenp)
 }
 
 /* The allocation options both take, as one "# flux:" line's words in
- * opts. The index of the first operand, or -exit code. */
+ * opts. The index of the first operand, or CLI_PARSE_DONE(exit code). */
 static int alloc_options(int argc, char **argv, const char *use, struct strbuf *opts)
 {
     static const struct option longopts[] = {
@@ -136,12 +140,12 @@ static int alloc_options(int argc, char **argv, const char *use, struct strbuf *
         case 'E': name = "--env"; break;
         case 'x': strbuf_addstr(opts, " --exclusive"); continue;
         case 'm': cli_set_mount(optarg); continue;
-        case 'h': fputs(use, stdout); return -CLI_EXIT_OK;
-        default: fputs(use, stderr); return -CLI_EXIT_USAGE;
+        case 'h': fputs(use, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
+        default: fputs(use, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
         if (strchr(optarg, '\n')) {
             cli_err("%s: a value cannot hold a newline", name);
-            return -CLI_EXIT_USAGE;
+            return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
         /* a directive line is split as sh words (RFC 36) */
         strbuf_addf(opts, " %s=", name);
@@ -157,7 +161,7 @@ int cmd_batch(int argc, char **argv)
     int first = alloc_options(argc, argv, usage, &opts);
     if (first < 0) {
         strbuf_release(&opts);
-        return -first;
+        return CLI_PARSE_CODE(first);
     }
     optind = first;
     if (optind >= argc) {
@@ -224,16 +228,7 @@ static const char alloc_usage[] =
     "shell) here in it, as flux alloc: FLUXFS_MOUNT is that instance, so fluxfs\n"
     "run/submit and cp schedule within the allocation. When COMMAND exits, the\n"
     "allocation is released; alloc exits with COMMAND's status.\n\n"
-    "  -N, --nodes=N           nodes of the allocation\n"
-    "  -n, --ntasks=N          slots (tasks of one core) of the allocation\n"
-    "  -c, --cores-per-task=N  cores per slot\n"
-    "  -g, --gpus-per-task=N   gpus per slot\n"
-    "  -t, --time-limit=T      30s, 5m, 1h, 2d, or minutes\n"
-    "      --job-name=NAME     the job's name\n"
-    "      --env=NAME=VALUE    set a variable for the allocation's job\n"
-    "      --exclusive         whole nodes (with -N)\n"
-    "  -m, --mount=DIR         the instance's mount point\n"
-    "  -h, --help              this help\n";
+    ALLOC_OPTIONS_HELP;
 
 /* What the allocation's job runs: the nested instance, then it holds the
  * allocation until canceled (or its time limit). */
@@ -249,7 +244,7 @@ int cmd_alloc(int argc, char **argv)
     char id[64], inner[4096], path[4200];
     if (first < 0) {
         strbuf_release(&opts);
-        return -first;
+        return CLI_PARSE_CODE(first);
     }
     strbuf_addstr(&spec, "#!/bin/sh\n# flux: --job-name=alloc\n");
     if (opts.len)
