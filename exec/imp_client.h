@@ -69,7 +69,7 @@ int imp_detach(struct imp *h, int dirfd, const char *name);
 /* Process pid's working directory into buf (as readlink(2) of
  * /proc/PID/cwd, which only root may read for another user's). 0 or -errno. */
 int imp_cwd(struct imp *h, pid_t pid, char *buf, size_t size);
-/* procfd_holds() of exec/procfd.h for another user's process: 1, 0, or
+/* procfd_held() of exec/procfd.h for another user's process: 1, 0, or
  * -errno. */
 int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name);
 /* Lazily unmount the instance's own mount point. 0 or -errno. */

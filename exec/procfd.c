@@ -1,5 +1,6 @@
 /* procfd.c - a process's open descriptors, from /proc (procfd.h). */
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,3 +51,33 @@ bool procfd_holds(pid_t pid, uint64_t ino, const char *name)
     return held;
 }
 
+
+/* The parent of process pid, or 0: from /proc/PID/stat, much cheaper for
+ * the kernel to render than status. */
+pid_t procfd_parent(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+    char *p = strrchr(buf, ')');
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
+}
+
+bool procfd_held(pid_t pid, uint64_t ino, const char *name)
+{
+    if (procfd_holds(pid, ino, name))
+        return true;
+    pid_t ppid = procfd_parent(pid);
+    return ppid > 1 && procfd_holds(ppid, ino, name);
+}

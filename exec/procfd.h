@@ -16,4 +16,11 @@
  * "/name" (or "/name (deleted)"). Nothing but /proc is touched. */
 bool procfd_holds(pid_t pid, uint64_t ino, const char *name);
 
+/* The parent of pid, or 0 (from /proc/PID/stat, which anyone may read). */
+pid_t procfd_parent(pid_t pid);
+
+/* procfd_holds() of pid, or else of its parent: a shell that lent its
+ * descriptor to a command (`>&3`) still holds it when the command exits. */
+bool procfd_held(pid_t pid, uint64_t ino, const char *name);
+
 #endif

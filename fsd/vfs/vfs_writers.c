@@ -19,28 +19,6 @@
 #include "exec/procfd.h"
 #include "fsd/vfs/vfs_private.h"
 
-/* The parent of process pid, or 0: from /proc/PID/stat, much cheaper for
- * the kernel to render than status. */
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
-    char *p = strrchr(buf, ')');
-    int ppid = 0;
-    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-        return 0;
-    return (pid_t)ppid;
-}
-
 struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino)
 {
     double now = ev_now(v->loop);
@@ -90,19 +68,6 @@ void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
     slot->attr = fh->attr;
 }
 
-/* Whether process pid has a descriptor open on this mount's inode ino,
- * named name in queue/ (exec/procfd.h); another user's through the
- * privileged helper of a broker that dropped root. */
-static bool pid_holds(struct vfs *v, pid_t pid, fuse_ino_t ino, const char *name)
-{
-    if (v->imp) {
-        int rc = imp_holds(v->imp, pid, ino, name);
-        if (rc >= 0)
-            return rc > 0;
-    }
-    return procfd_holds(pid, ino, name);
-}
-
 /* Whether a close by pid leaves the file open for writing elsewhere: in the
  * closing process (a shell's `exec 3>f` around a builtin's `>&3`, `dup2`
  * before writing) or in its parent (the shell that lent `>&3` to a command
@@ -113,8 +78,11 @@ bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid)
     const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
     if (pid <= 0 || !name)
         return false;
-    if (pid_holds(v, pid, fh->ino, name))
-        return true;
-    pid_t ppid = parent_of(pid);
-    return ppid > 1 && pid_holds(v, ppid, fh->ino, name);
+    /* another user's /proc is the privileged helper's to read: one question */
+    if (v->imp) {
+        int rc = imp_holds(v->imp, pid, fh->ino, name);
+        if (rc >= 0)
+            return rc > 0;
+    }
+    return procfd_held(pid, fh->ino, name);
 }
