@@ -91,6 +91,16 @@ bail_out() { echo "Bail out! $*"; exit 255; }
 # ---------------------------------------------------------------- cleanup
 _cleanup_cmds=()
 at_cleanup() { _cleanup_cmds+=("$(printf '%q ' "$@")"); }
+# test_user NAME [GROUP]: a throwaway login (primary group nogroup, home
+# /var/empty/NAME less a "fluxfs-" prefix; made anew, removed at the end), in GROUP as well when
+# given (made too); bails out if it cannot be made. Root only.
+test_user() {
+	userdel "$1" 2>/dev/null
+	[ -n "${2:-}" ] && { groupdel "$2" 2>/dev/null; groupadd "$2" || bail_out "cannot create group $2"; at_cleanup groupdel "$2"; }
+	useradd -M -N -g nogroup ${2:+-G "$2"} -d "/var/empty/${1#fluxfs-}" -s /bin/sh "$1" ||
+		bail_out "cannot create a test user"
+	at_cleanup userdel "$1"
+}
 _kill_jobs() {
 	# job processes: descendants of our daemons, and anything whose cwd is
 	# inside $T (tasks run in the submitter's cwd, which is $T)

@@ -8,11 +8,7 @@ plan 7
 
 [ "$(id -u)" = 0 ] || { for i in $(seq 7); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0703; g=fluxfs-t0703g
-userdel "$u" 2>/dev/null; groupdel "$g" 2>/dev/null
-groupadd "$g" && useradd -M -N -g nogroup -G "$g" -d /var/empty/t0703 -s /bin/sh "$u" ||
-	bail_out "cannot create a test user"
-at_cleanup userdel "$u"
-at_cleanup groupdel "$g"
+test_user "$u" "$g"
 uid=$(id -u "$u"); gid=$(getent group "$g" | cut -d: -f3)
 
 export FLUXFS_T0703_SECRET=root-only   # in the broker's environment

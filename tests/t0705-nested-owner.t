@@ -8,9 +8,7 @@ plan 19
 
 [ "$(id -u)" = 0 ] || { for i in $(seq 19); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0705
-userdel "$u" 2>/dev/null
-useradd -M -N -g nogroup -d /var/empty/t0705 -s /bin/sh "$u" || bail_out "cannot create a test user"
-at_cleanup userdel "$u"
+test_user "$u"
 uid=$(id -u "$u")
 as_user() { setpriv --reuid="$uid" --regid="$(id -g "$u")" --init-groups "$@"; }
 # a user mounts FUSE through fusermount3, which needs /dev/fuse as Debian

@@ -8,11 +8,7 @@ plan 25
 
 [ "$(id -u)" = 0 ] || { for i in $(seq 25); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
-userdel "$u" 2>/dev/null; groupdel "$g" 2>/dev/null
-groupadd "$g" && useradd -M -N -g nogroup -G "$g" -d /var/empty/t0706 -s /bin/sh "$u" ||
-	bail_out "cannot create a test user"
-at_cleanup userdel "$u"
-at_cleanup groupdel "$g"
+test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
 
 fluxfs_start || bail_out "cannot mount"
