@@ -11,6 +11,7 @@
 #include "common/batch.h"
 #include "common/jobspec.h"
 #include "common/strbuf.h"
+#include "common/vec.h"
 
 #define SLOT_LABEL "task"
 #define DEFAULT_NAME "batch"
@@ -44,7 +45,7 @@ static const char launcher[] =
 enum opt_id {
     O_NODES, O_NTASKS, O_CORES, O_GPUS, O_GRES, O_TPN, O_TIME_FSD, O_TIME_SLURM,
     O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE, O_OUTPUT, O_ERROR, O_OUTPUT_SLURM,
-    O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM, O_EXPORT,
+    O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM, O_EXPORT, O_ARRAY,
 };
 
 struct opt {
@@ -90,6 +91,7 @@ static const struct opt slurm_opts[] = {
     { 'd', "dependency", O_DEPEND },
     { 'b', "begin", O_BEGIN_SLURM },
     { 0, "export", O_EXPORT },
+    { 'a', "array", O_ARRAY },
     { 'p', "partition", O_IGNORE },
     { 'A', "account", O_IGNORE },
     { 0, "mail-type", O_IGNORE },
@@ -113,6 +115,9 @@ struct request {
     bool slurm;             /* it had #SBATCH lines: Slurm's variables for it */
     double begin;           /* begin-time, seconds since the epoch, or 0 */
     json_t *env;            /* list of "NAME=VALUE" */
+    struct batch_array array;   /* --array, count 0 when none */
+    int array_line;
+    const struct batch_elem *elem;  /* the element being made, or NULL */
 };
 
 struct words {
@@ -360,41 +365,135 @@ static int invalid_value(struct errmsg *err, int line, const char *opt, const ch
     return errmsg_set(err, -EINVAL, "line %d: invalid %s value '%s'", line, opt, val);
 }
 
-/* Apply one option; opt is the name as written ("-n", "--ntasks"). */
 /* A Slurm file name pattern as fluxfs's template: %j (job id) -> {{id}},
- * %x (job name) -> {{name}}, %u (user) -> {{user}}, %% -> %. Any other
- * %-letter (%A %a %N %t ...) is refused: nothing here would replace it. */
-static char *slurm_pattern(const char *val, int line, const char *opt, struct errmsg *err)
+ * %x (job name) -> {{name}}, %u (user) -> {{user}}, %N (the first node's
+ * name) -> {{node}}, %% -> %; in an array element (e) %A and %a are its
+ * array's id and its index, and outside an array %A is the job's id and %a
+ * Slurm's NO_VAL (4294967294), as sbatch writes them. Any other %-letter
+ * (%t %s ...) is refused: nothing here would replace it. */
+static char *slurm_pattern(const char *val, const struct batch_elem *e, int line,
+                           const char *opt, struct errmsg *err)
 {
-    size_t len = strlen(val), o = 0;
-    char *t = malloc(len * 8 + 1);
-    if (!t || !*val) {
-        free(t);
+    struct strbuf sb = STRBUF_INIT;
+    char index[16];
+    if (!*val) {
         errmsg_set(err, -EINVAL, "line %d: invalid %s value '%s'", line, opt, val);
         return NULL;
     }
+    snprintf(index, sizeof(index), "%u", e ? e->index : 4294967294u);
     for (const char *p = val; *p; p++) {
         const char *with = NULL;
         if (*p != '%') {
-            t[o++] = *p;
+            strbuf_add(&sb, p, 1);
             continue;
         }
         switch (p[1]) {
         case 'j': with = "{{id}}"; break;
         case 'x': with = "{{name}}"; break;
         case 'u': with = "{{user}}"; break;
+        case 'N': with = "{{node}}"; break;
+        case 'A': with = e ? e->array_id : "{{id}}"; break;
+        case 'a': with = index; break;
         case '%': with = "%"; break;
         default:
             errmsg_set(err, -EINVAL, "line %d: %s '%s': '%%%c' is not supported (only %%j, "
-                       "%%x, %%u and %%%%)", line, opt, val, p[1] ? p[1] : ' ');
-            free(t);
+                       "%%x, %%u, %%N, %%A, %%a and %%%%)", line, opt, val, p[1] ? p[1] : ' ');
+            strbuf_release(&sb);
             return NULL;
         }
-        o += (size_t)sprintf(t + o, "%s", with);
+        strbuf_addstr(&sb, with);
         p++;
     }
-    t[o] = '\0';
+    char *t = strbuf_detach(&sb, NULL);
+    if (!t)
+        errmsg_set(err, -ENOMEM, "out of memory");
     return t;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return (x > y) - (x < y);
+}
+
+/* Slurm's --array=SPEC[%LIMIT]: SPEC is a comma list of N, N-M and N-M:STEP;
+ * the indices are kept ascending, each once. */
+static int parse_array(struct batch_array *a, const char *opt, const char *val, int line,
+                       struct errmsg *err)
+{
+    struct batch_array n = { 0 };
+    const char *pct = strchr(val, '%');
+    char *spec = strndup(val, pct ? (size_t)(pct - val) : strlen(val)), *save = NULL;
+    size_t alloc = 0;
+    int rc = 0;
+
+    if (!spec)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    if (pct && !parse_int(pct + 1, 1, &n.limit)) {
+        rc = errmsg_set(err, -EINVAL, "line %d: %s '%s': the limit after '%%' must be a number "
+                        ">= 1", line, opt, val);
+        goto out;
+    }
+    if (!*spec)
+        goto bad;
+    for (char *one = strtok_r(spec, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+        long lo, hi, step = 1;
+        char *end;
+        if (*one < '0' || *one > '9')
+            goto bad;
+        errno = 0;
+        lo = hi = strtol(one, &end, 10);
+        if (*end == '-') {
+            if (end[1] < '0' || end[1] > '9')
+                goto bad;
+            hi = strtol(end + 1, &end, 10);
+            if (*end == ':') {
+                if (end[1] < '0' || end[1] > '9')
+                    goto bad;
+                step = strtol(end + 1, &end, 10);
+            }
+        }
+        if (*end || errno || lo > hi || step < 1)
+            goto bad;
+        if (hi > BATCH_ARRAY_INDEX_MAX) {
+            rc = errmsg_set(err, -EINVAL, "line %d: %s '%s': an index may be at most %d", line,
+                            opt, val, BATCH_ARRAY_INDEX_MAX);
+            goto out;
+        }
+        for (long i = lo; i <= hi; i += step) {
+            /* repeats are dropped below; bound what they may cost first */
+            if (n.count == 2 * BATCH_ARRAY_MAX)
+                goto too_many;
+            if (vec_grow(&n.index, &alloc, n.count + 1, sizeof(*n.index)) < 0) {
+                rc = errmsg_set(err, -ENOMEM, "out of memory");
+                goto out;
+            }
+            n.index[n.count++] = (unsigned)i;
+        }
+    }
+    qsort(n.index, n.count, sizeof(*n.index), cmp_unsigned);
+    size_t k = 0;
+    for (size_t i = 0; i < n.count; i++)
+        if (k == 0 || n.index[k - 1] != n.index[i])
+            n.index[k++] = n.index[i];
+    n.count = k;
+    if (n.count > BATCH_ARRAY_MAX)
+        goto too_many;
+    batch_array_release(a);
+    *a = n;
+    n.index = NULL;
+    goto out;
+too_many:
+    rc = errmsg_set(err, -E2BIG, "line %d: %s '%s': more than %d elements", line, opt, val,
+                    BATCH_ARRAY_MAX);
+    goto out;
+bad:
+    rc = errmsg_set(err, -EINVAL, "line %d: %s '%s': expected N, N-M or N-M:STEP, comma "
+                    "separated, then optionally %%LIMIT (e.g. 1-10%%2)", line, opt, val);
+out:
+    free(n.index);
+    free(spec);
+    return rc;
 }
 
 /* Slurm's --export=ALL|NONE|[ALL,]NAME=VALUE,...: the NAME=VALUE pairs are
@@ -493,6 +592,7 @@ static double slurm_begin(const char *val)
     return t > 0 ? (double)t : 0;
 }
 
+/* Apply one option; opt is the name as written ("-n", "--ntasks"). */
 static int apply(struct request *r, enum opt_id id, const char *opt, const char *val,
                  int line, struct errmsg *err)
 {
@@ -568,6 +668,9 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
                               "seconds since the epoch", line, opt, val);
         return 0;
     }
+    case O_ARRAY:
+        r->array_line = line;
+        return parse_array(&r->array, opt, val, line, err);
     case O_BEGIN_SLURM:
         if (!(r->begin = slurm_begin(val)))
             return errmsg_set(err, -EINVAL, "line %d: %s '%s': expected now+N[units] or "
@@ -580,7 +683,7 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
         return replace_str(id == O_OUTPUT ? &r->output : &r->error, val, err);
     case O_OUTPUT_SLURM:
     case O_ERROR_SLURM: {
-        char *t = slurm_pattern(val, line, opt, err);
+        char *t = slurm_pattern(val, r->elem, line, opt, err);
         if (!t)
             return -EINVAL;
         char **dst = id == O_OUTPUT_SLURM ? &r->output : &r->error;
@@ -836,6 +939,11 @@ static json_t *make_jobspec(const struct request *r, int slots, const char *scri
         json_decref(system);
         return NULL;
     }
+    /* an array element names its array, for the broker's %LIMIT */
+    if (r->elem)
+        json_object_set_new(system, "array", json_pack("{s:s s:i s:i}", "id", r->elem->array_id,
+                                                       "index", (int)r->elem->index, "limit",
+                                                       r->array.limit));
     if (r->deps && json_array_size(r->deps) > 0)
         json_object_set(system, "dependencies", r->deps);
     /* Flux's shell options for --output/--error: files, written by the tasks */
@@ -863,16 +971,38 @@ bool batch_is_script(const char *text, size_t len)
     return text && len >= 2 && text[0] == '#' && text[1] == '!';
 }
 
-int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
-                     struct errmsg *err)
+void batch_array_release(struct batch_array *a)
 {
-    struct request r = { 0 };
+    free(a->index);
+    memset(a, 0, sizeof(*a));
+}
+
+/* An array element's variables, as sbatch sets them. */
+static int add_array_env(struct request *r, const struct batch_elem *e)
+{
+    const struct batch_array *a = &r->array;
+    char v[5][64];
+    snprintf(v[0], sizeof(v[0]), "SLURM_ARRAY_TASK_ID=%u", e->index);
+    snprintf(v[1], sizeof(v[1]), "SLURM_ARRAY_TASK_COUNT=%zu", a->count);
+    snprintf(v[2], sizeof(v[2]), "SLURM_ARRAY_TASK_MIN=%u", a->index[0]);
+    snprintf(v[3], sizeof(v[3]), "SLURM_ARRAY_TASK_MAX=%u", a->index[a->count - 1]);
+    snprintf(v[4], sizeof(v[4]), "SLURM_ARRAY_JOB_ID=%.40s", e->array_id);
+    for (size_t i = 0; i < 5; i++)
+        if (json_array_append_new(r->env, json_string(v[i])) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
+static int convert(const char *text, size_t len, const struct batch_elem *elem,
+                   struct batch_array *array, char **jobspec, size_t *jlen, struct errmsg *err)
+{
+    struct request r = { .elem = elem };
     char *interp = NULL, *arg = NULL, *out = NULL;
     struct jobspec *js = NULL;
     json_t *o = NULL;
     int slots = 1, rc;
 
-    if (!jobspec || !batch_is_script(text, len))
+    if (!batch_is_script(text, len))
         return errmsg_set(err, -EINVAL, "not a script: does not start with '#!'");
     if ((rc = check_text(text, len, err)) < 0)
         return rc;
@@ -883,6 +1013,23 @@ int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
     if ((rc = read_directives(&r, text, len, &interp, &arg, err)) < 0
         || (rc = shape(&r, &slots, err)) < 0)
         goto out;
+    if (array) {
+        *array = r.array;
+        memset(&r.array, 0, sizeof(r.array));
+        rc = 0;
+        goto out;
+    }
+    if (r.array.count > 0 && !elem) {
+        rc = errmsg_set(err, -EINVAL, "line %d: --array: an array is made when the script is "
+                        "submitted (cp to queue/, fluxfs batch), one job per index",
+                        r.array_line);
+        goto out;
+    }
+    if (elem && (r.array.count == 0 || add_array_env(&r, elem) < 0)) {
+        rc = errmsg_set(err, r.array.count ? -ENOMEM : -EINVAL,
+                        r.array.count ? "out of memory" : "not an array script");
+        goto out;
+    }
     /* an sbatch script's SLURM_JOB_NAME and SLURM_NTASKS (the launcher sets
      * the rest when it sees them) */
     if (r.slurm) {
@@ -941,7 +1088,32 @@ out:
     free(r.output);
     free(r.error);
     json_decref(r.deps);
+    batch_array_release(&r.array);
     free(interp);
     free(arg);
     return rc;
+}
+
+int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
+                     struct errmsg *err)
+{
+    if (!jobspec)
+        return errmsg_set(err, -EINVAL, "no place for the jobspec");
+    return convert(text, len, NULL, NULL, jobspec, jlen, err);
+}
+
+int batch_array_read(const char *text, size_t len, struct batch_array *a, struct errmsg *err)
+{
+    memset(a, 0, sizeof(*a));
+    if (!batch_is_script(text, len))
+        return 0;
+    return convert(text, len, NULL, a, NULL, NULL, err);
+}
+
+int batch_element_to_jobspec(const char *text, size_t len, const struct batch_elem *elem,
+                             char **jobspec, size_t *jlen, struct errmsg *err)
+{
+    if (!jobspec || !elem || !elem->array_id)
+        return errmsg_set(err, -EINVAL, "no array element");
+    return convert(text, len, elem, NULL, jobspec, jlen, err);
 }

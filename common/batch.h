@@ -27,7 +27,9 @@
  *                                 "90s", "1.5h", "2d", "500ms"; 0 = unlimited
  *   --job-name=NAME  --cwd=DIR  --exclusive (needs a node count)
  *   --env=NAME=VALUE              set a variable in the script's environment
- *   --output, --error             accepted and ignored (output is in the tree)
+ *   --output, --error=TEMPLATE    files for the script's stdout/stderr
+ *                                 ({{id}}, {{name}}, {{user}}, {{node}})
+ *   --dependency=SCHEME:ID        as fluxfs submit; --begin-time=+FSD|EPOCH
  * Slurm options:
  *   -N/--nodes, -n/--ntasks, -c/--cpus-per-task, --gpus-per-task,
  *   --ntasks-per-node, -J/--job-name, -D/--chdir, --exclusive
@@ -37,9 +39,12 @@
  *                                 when there is no node count)
  *   -t, --time=T                  MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM,
  *                                 D-HH:MM:SS, UNLIMITED/INFINITE; 0 = unlimited
+ *   -o, -e, --output, --error=PATTERN  %j %x %u %N %A %a %% (see slurm_pattern)
+ *   -d, --dependency=TYPE:ID[:ID][,...]  after, afterany, afterok, afternotok
+ *   -b, --begin=now+N[unit]|YYYY-MM-DD[THH:MM[:SS]]   --export=[ALL,]NAME=VALUE,...
+ *   -a, --array=SPEC[%LIMIT]      one job per index (batch_array_read)
  *   accepted and ignored, since fluxfs has nothing to map them to:
- *   -o/--output, -e/--error (output is in the tree), -p/--partition,
- *   -A/--account, --mail-type, --mail-user, --mem, --mem-per-cpu, --mem-per-gpu
+ *   -p/--partition, -A/--account, --mail-type, --mail-user, --mem, --mem-per-cpu, --mem-per-gpu
  * Anything else is an error naming the line: "line 3: unknown directive '--foo'".
  *
  * The jobspec produced:
@@ -74,6 +79,11 @@
 #include <stddef.h>
 #include "common/errmsg.h"
 
+/* Slurm's --array: at most this many elements, indices 0..BATCH_ARRAY_INDEX_MAX
+ * (Slurm's largest MaxArraySize less one). */
+#define BATCH_ARRAY_MAX 10000
+#define BATCH_ARRAY_INDEX_MAX 4000000
+
 /* Largest script accepted, in bytes: the kernel's MAX_ARG_STRLEN less the NUL. */
 #define BATCH_SCRIPT_MAX (128 * 1024 - 1)
 
@@ -92,5 +102,32 @@ bool batch_is_script(const char *text, size_t len);
  */
 int batch_to_jobspec(const char *text, size_t len, char **jobspec, size_t *jlen,
                      struct errmsg *err);
+
+/* An sbatch script's --array=SPEC[%LIMIT]. */
+struct batch_array {
+    unsigned *index;       /* the indices, ascending, each once */
+    size_t count;          /* 0: the script is not an array */
+    int limit;             /* %LIMIT: at most this many running at once; 0 = no limit */
+};
+
+/* Read and check all of a script's directives, and return its --array in
+ * *a (count 0 when it has none, or text is not a script). 0, or as
+ * batch_to_jobspec() with err filled. Release *a after success. */
+int batch_array_read(const char *text, size_t len, struct batch_array *a, struct errmsg *err);
+void batch_array_release(struct batch_array *a);
+
+/* One job of an array: the script runs with SLURM_ARRAY_JOB_ID=array_id,
+ * SLURM_ARRAY_TASK_ID=index, SLURM_ARRAY_TASK_COUNT/_MIN/_MAX; %A and %a in
+ * its -o/-e are array_id and index; its jobspec has
+ * attributes.system.array = {"id": array_id, "index": index, "limit": LIMIT}
+ * (the broker keeps at most LIMIT of one array's jobs past DEPEND at once;
+ * 0 = no limit). batch_to_jobspec() refuses an array script: only these
+ * elements are jobs. */
+struct batch_elem {
+    const char *array_id;  /* the first element's job id, as SLURM_JOB_ID shows it */
+    unsigned index;
+};
+int batch_element_to_jobspec(const char *text, size_t len, const struct batch_elem *elem,
+                             char **jobspec, size_t *jlen, struct errmsg *err);
 
 #endif

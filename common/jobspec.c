@@ -924,6 +924,27 @@ static int check_job(json_t *system, struct jobspec *js, struct errmsg *err)
     return 0;
 }
 
+/* attributes.system.array: the element of a Slurm array (common/batch.h). */
+static int check_array(json_t *a, struct jobspec *js, struct errmsg *err)
+{
+    json_t *id = json_object_get(a, "id"), *index = json_object_get(a, "index");
+    json_t *limit = json_object_get(a, "limit");
+    if (!json_is_object(a))
+        return invalid(err, "attributes.system.array", "must be a mapping");
+    if (!is_plain_string(id) || !*json_string_value(id) || strlen(json_string_value(id)) > 40)
+        return invalid(err, "attributes.system.array.id", "must be a job id");
+    if (!json_is_integer(index) || json_integer_value(index) < 0
+        || json_integer_value(index) > INT_MAX)
+        return invalid(err, "attributes.system.array.index", "must be an integer >= 0");
+    if (limit && (!json_is_integer(limit) || json_integer_value(limit) < 0
+                  || json_integer_value(limit) > INT_MAX))
+        return invalid(err, "attributes.system.array.limit", "must be an integer >= 0");
+    js->array_id = json_string_value(id);
+    js->array_index = (int)json_integer_value(index);
+    js->array_limit = limit ? (int)json_integer_value(limit) : 0;
+    return 0;
+}
+
 static int check_constraint(json_t *c, const char *path, struct errmsg *err)
 {
     char sub[PATH_MAX_LEN];
@@ -973,6 +994,8 @@ static int check_system(json_t *system, struct jobspec *js, struct errmsg *err)
         && (rc = check_environment(env, js, err)) < 0)
         return rc;
     if ((rc = check_job(system, js, err)) < 0)
+        return rc;
+    if ((v = json_object_get(system, "array")) && (rc = check_array(v, js, err)) < 0)
         return rc;
     if ((v = json_object_get(system, "dependencies")) && (rc = rspec_check_dependencies(v, err)) < 0)
         return rc;

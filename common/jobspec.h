@@ -42,6 +42,10 @@ struct jobspec {
     double duration;         /* attributes.system.duration in seconds, 0 = unlimited */
     const char *cwd;         /* attributes.system.cwd or NULL (borrowed from json) */
     const char *name;        /* attributes.system.job.name or NULL (borrowed) */
+    const char *array_id;    /* attributes.system.array.id: a Slurm array's
+                                element (borrowed), or NULL; its index, and
+                                its array's %LIMIT (0 = none) */
+    int array_index, array_limit;
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
     bool environment_shed;   /* it was there, and was dropped to save memory */
     bool label;              /* shell.options.output.*.label: "RANK: " lines */

@@ -108,12 +108,12 @@ int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errm
 
 /* Everything about a submission that can fail, without touching the
  * instance: parse, validate, allocate its id and job. */
-static int prepare_one(struct ingest *in, const char *text, size_t len, uid_t uid, gid_t gid,
-                          const char *cwd, struct job **jobp, int *ndepsp, struct errmsg *err)
+static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t id, uid_t uid,
+                       gid_t gid, const char *cwd, struct job **jobp, int *ndepsp,
+                       struct errmsg *err)
 {
     struct jobspec *js = NULL;
     struct job *job = NULL;
-    uint64_t id;
     int rc;
 
     if (in->cfg.read_only)
@@ -136,10 +136,6 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uid_t ui
     int ndeps = depend_validate(js->json, ingest_dep_lookup, (void *)in->cfg.jobs, err);
     if (ndeps < 0) {
         rc = ndeps;
-        goto error;
-    }
-    if ((rc = fluid_gen_next(&in->gen, &id)) < 0) {
-        errmsg_set(err, rc, "cannot allocate a job id");
         goto error;
     }
     if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1))) {
@@ -216,46 +212,115 @@ static int prepare_copy(struct ingest *in, const struct job *like, const char *t
     return 0;
 }
 
+/* The document's text, or (an sbatch --array script) element k's jobspec:
+ * every element is a job of its own, named by the first one's id. */
+static int prepare_doc(struct ingest *in, const char *t, size_t len,
+                       const struct batch_array *a, uint64_t first, size_t k, uid_t uid,
+                       gid_t gid, const char *cwd, struct job **jobp, int *ndepsp,
+                       struct errmsg *err)
+{
+    uint64_t id;
+    int rc;
+    if ((rc = fluid_gen_next(&in->gen, &id)) < 0)
+        return errmsg_set(err, rc, "cannot allocate a job id");
+    if (a->count == 0)
+        return prepare_one(in, t, len, id, uid, gid, cwd, jobp, ndepsp, err);
+    char array_id[32], *spec;
+    size_t slen;
+    fluid_encode(k == 0 ? id : first, array_id, sizeof(array_id));
+    struct batch_elem e = { .array_id = array_id, .index = a->index[k] };
+    if ((rc = batch_element_to_jobspec(t, len, &e, &spec, &slen, err)) < 0)
+        return rc;
+    rc = prepare_one(in, spec, slen, id, uid, gid, cwd, jobp, ndepsp, err);
+    free(spec);
+    return rc;
+}
+
+/* Name the bad document of a submission of several (or an array's element). */
+static void name_doc(struct errmsg *err, size_t i, size_t n, const struct jobstream_doc *doc,
+                     const struct batch_array *a, size_t k)
+{
+    char why[sizeof(err->text)];
+    int line, skip = 0;
+    if (!err)
+        return;
+    snprintf(why, sizeof(why), "%s", err->text);
+    if (a && a->count > 0)
+        errmsg_set(err, 0, "array index %u: %s", a->index[k], why);
+    if (n < 2)
+        return;
+    snprintf(why, sizeof(why), "%s", err->text);
+    /* a syntax error's line counts from the start of the whole submission */
+    if (sscanf(why, "line %d%n", &line, &skip) == 1 && skip > 0)
+        errmsg_set(err, 0, "job %zu of %zu: line %d%s", i + 1, n, line + doc->line - 1,
+                   why + skip);
+    else
+        errmsg_set(err, 0, "job %zu of %zu (line %d): %s", i + 1, n, doc->line, why);
+}
+
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
-                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
-                   int *ndeps, struct errmsg *err)
+                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
+                   int **ndepsp, size_t *njobsp, struct errmsg *err)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int rc = check_user(in, uid, n, ts.tv_sec + ts.tv_nsec / 1e9, err);
-    if (rc < 0)
-        return rc;
-    size_t i;
+    struct batch_array *arrays = calloc(n, sizeof(*arrays));
+    struct job **jobs = NULL;
+    int *ndeps = NULL;
+    size_t i, njobs = 0, total = 0;
+    int rc = 0;
+
+    if (!arrays)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    /* an sbatch --array script is many jobs: count them before the limits */
     for (i = 0; i < n; i++) {
-        const char *t = text + docs[i].off;
-        if (i > 0 && docs[i].len == docs[i - 1].len &&
-            memcmp(t, text + docs[i - 1].off, docs[i].len) == 0) {
-            ndeps[i] = ndeps[i - 1];
-            if ((rc = prepare_copy(in, jobs[i - 1], t, docs[i].len, &jobs[i], err)) < 0)
-                goto error;
-            continue;
-        }
-        if ((rc = prepare_one(in, t, docs[i].len, uid, gid, cwd, &jobs[i], &ndeps[i],
-                              err)) < 0) {
-            if (n > 1) {
-                /* name the job; a syntax error's line counts from the
-                 * start of the whole submission */
-                char why[sizeof(err->text)];
-                int line, skip = 0;
-                snprintf(why, sizeof(why), "%s", err->text);
-                if (sscanf(why, "line %d%n", &line, &skip) == 1 && skip > 0)
-                    errmsg_set(err, rc, "job %zu of %zu: line %d%s", i + 1, n,
-                               line + docs[i].line - 1, why + skip);
-                else
-                    errmsg_set(err, rc, "job %zu of %zu (line %d): %s", i + 1, n,
-                               docs[i].line, why);
-            }
+        if ((rc = batch_array_read(text + docs[i].off, docs[i].len, &arrays[i], err)) < 0) {
+            name_doc(err, i, n, &docs[i], NULL, 0);
             goto error;
         }
+        total += arrays[i].count ? arrays[i].count : 1;
     }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if ((rc = check_user(in, uid, total, ts.tv_sec + ts.tv_nsec / 1e9, err)) < 0)
+        goto error;
+    if (!(jobs = calloc(total, sizeof(*jobs))) || !(ndeps = calloc(total, sizeof(*ndeps)))) {
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
+        goto error;
+    }
+    for (i = 0; i < n; i++) {
+        const char *t = text + docs[i].off;
+        if (i > 0 && arrays[i].count == 0 && arrays[i - 1].count == 0
+            && docs[i].len == docs[i - 1].len
+            && memcmp(t, text + docs[i - 1].off, docs[i].len) == 0) {
+            ndeps[njobs] = ndeps[njobs - 1];
+            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len, &jobs[njobs], err)) < 0)
+                goto error;
+            njobs++;
+            continue;
+        }
+        size_t first = njobs, count = arrays[i].count ? arrays[i].count : 1;
+        for (size_t k = 0; k < count; k++) {
+            if ((rc = prepare_doc(in, t, docs[i].len, &arrays[i], k ? jobs[first]->id : 0, k,
+                                  uid, gid, cwd, &jobs[njobs], &ndeps[njobs], err)) < 0) {
+                name_doc(err, i, n, &docs[i], &arrays[i], k);
+                goto error;
+            }
+            njobs++;
+        }
+    }
+    for (i = 0; i < n; i++)
+        batch_array_release(&arrays[i]);
+    free(arrays);
+    *jobsp = jobs;
+    *ndepsp = ndeps;
+    *njobsp = njobs;
     return 0;
 error:
-    while (i-- > 0)
-        job_destroy(jobs[i]);
+    while (njobs-- > 0)
+        job_destroy(jobs[njobs]);
+    for (i = 0; i < n; i++)
+        batch_array_release(&arrays[i]);
+    free(arrays);
+    free(jobs);
+    free(ndeps);
     return rc;
 }

@@ -50,14 +50,17 @@ int ingest_set_ids(struct ingest *in, uint64_t epoch, uint32_t generator, uint64
 int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errmsg *err);
 
 /* Prepare the n documents of one submission (common/jobstream.h): every
- * one validated before any is returned; jobs[i] is a new job (state NEW,
- * spec_text its document) and ndeps[i] its number of dependencies. Copies
- * of the previous document share its parsed jobspec. All or nothing: on
- * failure no job is returned and err names the first bad one, "job 3 of
- * 1000 (line 17): ...". */
+ * one validated before any is returned. *jobsp gets the *njobsp new jobs
+ * (state NEW, spec_text their document) and *ndepsp their numbers of
+ * dependencies, both arrays the caller frees. A document is one job, but an
+ * sbatch script with --array is one job per index, in index order, each
+ * with its own generated jobspec (common/batch.h batch_elem). Copies of the
+ * previous document share its parsed jobspec. All or nothing: on failure
+ * no job is returned and err names the first bad one, "job 3 of 1000 (line
+ * 17): ...". */
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
-                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
-                   int *ndeps, struct errmsg *err);
+                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
+                   int **ndepsp, size_t *njobsp, struct errmsg *err);
 
 /* The job an ID string names, for depend.h's checks. */
 struct job *ingest_dep_lookup(void *jobtable, const char *idstr);

@@ -106,6 +106,8 @@ struct job {
     bool announced;              /* its directory was published to watchers */
     bool committed;              /* the submission is durable */
     bool canceling;              /* a cancel or timeout is terminating it */
+    bool throttled;              /* counted in its array's %LIMIT (fsd/throttle.h) */
+    uint64_t throttle_id;        /* ... that array's id */
     bool waits_down;             /* pending: only resources now down could run it
                                   * (a "memo" event said so) */
     bool start_posted;           /* its "start" event is in the eventlog */

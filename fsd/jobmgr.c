@@ -134,6 +134,10 @@ void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
         free(job->spec_text);
         job->spec_text = NULL;
     }
+    if (state == JOB_INACTIVE && job->throttled) {
+        throttle_release(m->throttle, job->uid, job->throttle_id);
+        job->throttled = false;
+    }
     if (state == JOB_RUN || state == JOB_INACTIVE)
         m->deps_needed = true;
     job->t_state = ev_now(m->loop);
@@ -256,6 +260,36 @@ void jm_job_dependencies_met(struct jobmgr *m, struct job *job)
     jm_job_prioritize(m, job);
 }
 
+bool jm_array_limited(const struct job *job, uint64_t *id)
+{
+    /* an id that is not one (a jobspec written by hand) throttles nothing */
+    return job->js && job->js->array_limit > 0 && fluid_decode(job->js->array_id, id) == 0;
+}
+
+void jm_throttle_take(struct jobmgr *m, struct job *job)
+{
+    uint64_t id;
+    if (jm_array_limited(job, &id) && !job->throttled
+        && throttle_take(m->throttle, job->uid, id) == 0) {
+        job->throttled = true;
+        job->throttle_id = id;
+    }
+}
+
+/* May the job leave DEPEND as far as its array's %LIMIT goes? If so it
+ * is counted until it ends. */
+static bool array_admits(struct jobmgr *m, struct job *job)
+{
+    uint64_t id;
+    if (!jm_array_limited(job, &id))
+        return true;
+    if (!throttle_admit(m->throttle, job->uid, id, job->js->array_limit))
+        return false;
+    job->throttled = true;
+    job->throttle_id = id;
+    return true;
+}
+
 static void on_begin_time(struct ev_loop *loop, uint64_t id, void *arg)
 {
     struct jobmgr *m = arg;
@@ -283,6 +317,10 @@ static void check_dependencies(struct jobmgr *m)
             m->depend.ids[keep++] = job->id;
             break;
         case DEPEND_READY:
+            if (!array_admits(m, job)) {
+                m->depend.ids[keep++] = job->id;   /* a sibling's end lets it go */
+                break;
+            }
             jm_job_dependencies_met(m, job);   /* and queued: it is durable */
             break;
         case DEPEND_NEVER:
@@ -332,8 +370,10 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
                                             "urgency", job->urgency, "flags", 0, "version", 1));
     jm_post_event(m, job, "validate", NULL);
     jm_apply(m, job, JOBEV_SUBMIT);
-    if (ndeps > 0) {
-        /* it waits in DEPEND until its dependencies are decided */
+    uint64_t array;
+    if (ndeps > 0 || jm_array_limited(job, &array)) {
+        /* it waits in DEPEND until its dependencies are decided (and its
+         * array's %LIMIT lets it through) */
         json_t *deps = json_object_get(json_object_get(json_object_get(job->js->json,
                                        "attributes"), "system"), "dependencies"), *d;
         size_t i;
@@ -342,6 +382,11 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
             snprintf(desc, sizeof(desc), "%s=%s",
                      json_string_value(json_object_get(d, "scheme")),
                      json_string_value(json_object_get(d, "value")));
+            jm_post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
+        }
+        if (jm_array_limited(job, &array)) {
+            char desc[64];
+            snprintf(desc, sizeof(desc), "array-limit=%d", job->js->array_limit);
             jm_post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
         }
         jm_idvec_push(&m->depend, job->id);
@@ -354,7 +399,14 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
                   const char *cwd, struct job **jobp, struct errmsg *err)
 {
     struct jobstream_doc one = { .off = 0, .len = len, .line = 1 };
-    return jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, jobp, err);
+    struct job **jobs;
+    size_t njobs;
+    int rc = jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, &jobs, &njobs, err);
+    if (rc == 0) {
+        *jobp = jobs[0];
+        free(jobs);
+    }
+    return rc;
 }
 
 int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
@@ -362,12 +414,10 @@ int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid
 {
     struct jobstream_doc *docs = NULL;
     struct job **jobs = NULL;
+    size_t njobs = 0;
     int rc = jobstream_split(text, len, &docs, err);
-    if (rc > 0 && !(jobs = calloc((size_t)rc, sizeof(*jobs))))
-        rc = errmsg_set(err, -ENOMEM, "out of memory");
     if (rc > 0) {
-        size_t njobs = (size_t)rc;
-        rc = jobmgr_submit_many(m, text, docs, njobs, uid, gid, cwd, jobs, err);
+        rc = jobmgr_submit_many(m, text, docs, (size_t)rc, uid, gid, cwd, &jobs, &njobs, err);
         /* out of memory here, the reader gets fewer ids: the jobs are
          * accepted all the same, and listed in jobs/ */
         for (size_t i = 0; rc == 0 && ids && i < njobs; i++)
@@ -380,33 +430,33 @@ int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid
 }
 
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
-                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
-                       struct errmsg *err)
+                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
+                       size_t *njobsp, struct errmsg *err)
 {
-    int *ndeps = calloc(n, sizeof(*ndeps));
+    struct job **jobs;
+    int *ndeps;
+    size_t njobs;
     int rc;
 
-    if (!ndeps)
-        return errmsg_set(err, -ENOMEM, "out of memory");
     /* what is left of the disk is for the jobs already accepted */
-    if (store_low_space(m->st)) {
-        free(ndeps);
+    if (store_low_space(m->st))
         return errmsg_set(err, -ENOSPC, "no space left on the state directory's disk");
-    }
-    if ((rc = ingest_prepare(m->in, text, docs, n, uid, gid, cwd, jobs, ndeps, err)) < 0) {
-        free(ndeps);
+    if ((rc = ingest_prepare(m->in, text, docs, n, uid, gid, cwd, &jobs, &ndeps, &njobs,
+                             err)) < 0)
         return rc;
-    }
-    if ((rc = submit_reserve(m, n)) < 0) {
+    if ((rc = submit_reserve(m, njobs)) < 0) {
         errmsg_set(err, rc, "out of memory");
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < njobs; i++)
             job_destroy(jobs[i]);
+        free(jobs);
         free(ndeps);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < njobs; i++)
         submit_enter(m, jobs[i], ndeps[i]);
     free(ndeps);
+    *jobsp = jobs;
+    *njobsp = njobs;
     return 0;
 }
 
@@ -772,7 +822,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     m->purge_from = 1;
     if (!(m->journal = evj_create(JOBMGR_JOURNAL_BYTES))
-        || !(m->jobs = jobtable_create())) {
+        || !(m->jobs = jobtable_create()) || !(m->throttle = throttle_create())) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
@@ -840,6 +890,7 @@ void jobmgr_destroy(struct jobmgr *m)
     evj_destroy(m->journal);
     ingest_destroy(m->in);
     qmgr_destroy(m->q);
+    throttle_destroy(m->throttle);
     free(m->new_jobs.ids);
     free(m->to_start.ids);
     free(m->to_finish.ids);

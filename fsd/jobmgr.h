@@ -115,7 +115,8 @@ void jobmgr_set_hooks(struct jobmgr *m, const struct jobmgr_hooks *hooks, void *
 void jobmgr_job_cleared(struct jobmgr *m, struct job *job);
 
 /* Validate and accept a jobspec. On success *jobp is the new job (state
- * SCHED, not yet durable: it becomes durable with the next store_commit()).
+ * SCHED, not yet durable: it becomes durable with the next store_commit());
+ * the first of them for an sbatch --array script.
  * -EINVAL/-E2BIG with err filled for a bad jobspec or an unsatisfiable
  * request. cwd is the submitter's directory (used when the jobspec has none). */
 int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
@@ -126,12 +127,14 @@ int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const ch
                     size_t *len);
 
 /* Bulk submission: the documents of one submission (common/jobstream.h),
- * all accepted (jobs[0..n) set, in order) or none, with the first bad one
- * named in err: "job 3 of 1000 (line 17): tasks[0].command: ...". */
+ * all accepted or none, with the first bad one named in err: "job 3 of
+ * 1000 (line 17): tasks[0].command: ...". *jobsp (the caller frees the
+ * array) gets the *njobsp new jobs in order: one per document, or one per
+ * index of an sbatch --array script. */
 struct jobstream_doc;
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
-                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job **jobs,
-                       struct errmsg *err);
+                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
+                       size_t *njobsp, struct errmsg *err);
 
 /* A submission as queue/ takes it: one jobspec, a stream of them (all or
  * none) or a batch script, split and submitted with jobmgr_submit_many();

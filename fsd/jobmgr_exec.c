@@ -13,6 +13,7 @@
 
 #include "common/strbuf.h"
 #include "common/vec.h"
+#include "common/hostlist.h"
 #include "fsd/jobmgr_private.h"
 #include "fsd/placement.h"
 
@@ -164,10 +165,26 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     jm_job_terminate(m, job, "timeout", m->owner, "resource allocation expired", RESULT_TIMEOUT);
 }
 
+/* The first host of the job's R nodelist ("node[3-4]" gives node3). */
+static void first_host(const struct job *job, struct strbuf *sb)
+{
+    json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL;
+    json_t *nl = json_object_get(json_object_get(R, "execution"), "nodelist");
+    const char *text = json_string_value(json_array_get(nl, 0));
+    struct hostlist *hl = text ? hostlist_create() : NULL;
+    if (hl && hostlist_append(hl, text) == 0 && hostlist_nth(hl, 0))
+        strbuf_addstr(sb, hostlist_nth(hl, 0));
+    else
+        strbuf_addstr(sb, "localhost");
+    hostlist_destroy(hl);
+    json_decref(R);
+}
+
 /* An output template of the job's (--output, #SBATCH -o) made a file name:
  * {{id}} (F58), {{name}} (the job's name, else its command's base name),
- * {{user}} (its owner's user name, else the uid). NULL if none, or on
- * failure of memory. */
+ * {{user}} (its owner's user name, else the uid), {{node}} (its first
+ * node's host name, where a batch script runs: Slurm's %N). NULL if none,
+ * or on failure of memory. */
 static char *output_path(const struct job *job, const char *tmpl)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -194,6 +211,9 @@ static char *output_path(const struct job *job, const char *tmpl)
             p += 8;
         } else if (!strncmp(p, "{{user}}", 8)) {
             strbuf_addstr(&sb, user);
+            p += 8;
+        } else if (!strncmp(p, "{{node}}", 8)) {
+            first_host(job, &sb);
             p += 8;
         } else {
             strbuf_addf(&sb, "%c", *p++);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include "exec/executor.h"
 #include "fsd/ingest.h"
+#include "fsd/throttle.h"
 #include "fsd/jobmgr.h"
 #include "fsd/jobstate.h"
 #include "fsd/jobtable.h"
@@ -44,6 +45,7 @@ struct jobmgr {
     struct idvec to_start;       /* allocated this iteration, start after commit */
     struct idvec to_finish;      /* tasks ended with output not yet committed */
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
+    struct throttle *throttle;   /* arrays' %LIMIT: their jobs past DEPEND */
     bool sched_needed;
     bool down_check;             /* resources went down or up: are pending jobs
                                   * waiting for down ones (jm_check_waiting)? */
@@ -70,6 +72,10 @@ struct jobmgr {
 void jm_job_tasks_done(struct jobmgr *m, struct job *job, int status);
 
 /* jobmgr.c */
+/* The job is an element of an array with a %LIMIT (sets *id to the array's). */
+bool jm_array_limited(const struct job *job, uint64_t *id);
+/* A job past DEPEND counts in its array's %LIMIT (recovery). */
+void jm_throttle_take(struct jobmgr *m, struct job *job);
 int jm_idvec_push(struct idvec *v, uint64_t id);
 int jm_table_insert(struct jobmgr *m, struct job *job);
 /* The job's record is to be written before the next commit. */

@@ -107,7 +107,8 @@ static void recover_job(struct jobmgr *m, struct job *job)
                 jm_job_end_pending(m, job, RESULT_CANCELED);
                 return;
             }
-            if (ndeps > 0) {
+            uint64_t array;
+            if (ndeps > 0 || jm_array_limited(job, &array)) {
                 jm_idvec_push(&m->depend, job->id);
                 m->deps_needed = true;
                 return;
@@ -117,6 +118,14 @@ static void recover_job(struct jobmgr *m, struct job *job)
          * durable job is queued as it reaches SCHED) */
         if (job->state == JOB_NEW)
             jm_apply(m, job, JOBEV_SUBMIT);
+        uint64_t array;
+        if (job->state == JOB_DEPEND && jm_array_limited(job, &array)) {
+            jm_idvec_push(&m->depend, job->id);   /* through its array's %LIMIT */
+            m->deps_needed = true;
+            return;
+        }
+        if (job->state != JOB_DEPEND)
+            jm_throttle_take(m, job);   /* past DEPEND: it counts */
         if (job->state == JOB_DEPEND)
             jm_job_dependencies_met(m, job);
         else if (job->state == JOB_PRIORITY)

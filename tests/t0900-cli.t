@@ -227,9 +227,9 @@ wait_job "$seid" >/dev/null
 is "$(jobfile "$seid" stdout)" exported "#SBATCH --export=ALL,NAME=VALUE sets it for the script"
 printf '#!/bin/sh\n#SBATCH --export=T0900_Y\necho x\n' > se2.sh
 nok "#SBATCH --export=NAME (the submitter's value) is refused" cp se2.sh "$MNT/queue/"
-printf '#!/bin/sh\n#SBATCH -o slurm-%%A_%%a.out\necho x\n' > sb2.sh
+printf '#!/bin/sh\n#SBATCH -o slurm-%%t.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
-like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%A_%a.out': '%A' is not supported" "... naming the line and the pattern"
+like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%t.out': '%t' is not supported" "... naming the line and the pattern"
 
 # jobs --watch: each listed job again as its state changes, until all end
 wa=$(fx submit sleep 1); wb=$(fx submit --dependency=afterok:"$wa" true)

@@ -137,6 +137,9 @@ int cli_attach(const char *id);
 /* Submit one file's text (a jobspec, or a batch script) through queue/new;
  * the job's id in id. 0, or -errno after printing why. */
 int cli_submit_text(const char *text, size_t len, char *id, size_t size);
+/* ... every job's id, a line each (an sbatch --array script makes many):
+ * *ids for the caller to free. */
+int cli_submit_ids(const char *text, size_t len, char **ids);
 int cmd_submit(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_alloc(int argc, char **argv);

@@ -210,9 +210,10 @@ int cmd_batch(int argc, char **argv)
     }
     strbuf_addstr(&wrap, "\n\"$fluxfs_script\" \"$@\"\nfluxfs_rc=$?\nrm -f \"$fluxfs_script\"\n"
                          "exit $fluxfs_rc\n");
-    char id[64];
-    if (cli_submit_text(wrap.buf, wrap.len, id, sizeof(id)) == 0) {
-        printf("%s\n", id);
+    char *ids;
+    if (cli_submit_ids(wrap.buf, wrap.len, &ids) == 0) {
+        fputs(ids, stdout);   /* an --array script's jobs, a line each */
+        free(ids);
         rc = CLI_EXIT_OK;
     }
     free(script);

@@ -663,6 +663,11 @@ static int submit_stream(const char *text, size_t len, char **ids)
     return 0;
 }
 
+int cli_submit_ids(const char *text, size_t len, char **ids)
+{
+    return submit_stream(text, len, ids);
+}
+
 /* Submit one jobspec; its id goes into id. */
 int cli_submit_text(const char *text, size_t len, char *id, size_t size)
 {

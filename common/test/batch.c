@@ -242,8 +242,8 @@ static void test_errors(void)
           "line 2: unknown directive '-J'", "Slurm-only option in a flux directive");
     fails("#!/bin/sh\n#SBATCH --cwd=/tmp\n", -EINVAL,
           "line 2: unknown directive '--cwd'", "flux-only option in a Slurm directive");
-    fails("#!/bin/sh\n#SBATCH --array=1-4\n", -EINVAL,
-          "line 2: unknown directive '--array'", "unsupported Slurm option");
+    fails("#!/bin/sh\n#SBATCH --mpi=pmix\n", -EINVAL,
+          "line 2: unknown directive '--mpi'", "unsupported Slurm option");
     fails("#!/bin/sh\n\n#SBATCH -N 0\n", -EINVAL,
           "line 3: invalid -N value '0'", "zero nodes");
     fails("#!/bin/sh\n#SBATCH --nodes=2-4\n", -EINVAL,
@@ -460,6 +460,65 @@ static void test_run(void)
     unsetenv("TMPDIR");
 }
 
+/* Slurm's --array: the indices read, and what each element's jobspec holds. */
+static void test_array(void)
+{
+    struct batch_array a;
+    struct errmsg err = { "" };
+    const char *s1 = "#!/bin/sh\n#SBATCH --array=7,1-3,2 -o o-%A_%a-%j.%N\necho\n";
+    const char *s2 = "#!/bin/sh\n#SBATCH -a 0-15:4%3\necho\n";
+
+    is(batch_array_read(s1, strlen(s1), &a, &err), 0, "array read: ok (%s)", err.text);
+    is((int)a.count, 4, "7,1-3,2: four indices, a repeat once");
+    ok(a.count == 4 && a.index[0] == 1 && a.index[1] == 2 && a.index[2] == 3 && a.index[3] == 7,
+       "... ascending");
+    is(a.limit, 0, "... no limit");
+    batch_array_release(&a);
+    is(batch_array_read(s2, strlen(s2), &a, &err), 0, "-a 0-15:4%%3: ok");
+    ok(a.count == 4 && a.index[0] == 0 && a.index[3] == 12 && a.limit == 3,
+       "... 0 4 8 12, limit 3");
+    batch_array_release(&a);
+    is(batch_array_read("version: 1\n", 11, &a, &err), 0, "a jobspec is no array");
+    is((int)a.count, 0, "... count 0");
+
+    char *text = NULL;
+    size_t len;
+    is(batch_to_jobspec(s1, strlen(s1), &text, &len, &err), -EINVAL,
+       "batch_to_jobspec refuses an array script");
+    ok(!strncmp(err.text, "line 2: --array", 15), "... naming the line (%s)", err.text);
+    struct batch_elem e = { .array_id = "fA1", .index = 3 };
+    is(batch_element_to_jobspec(s1, strlen(s1), &e, &text, &len, &err), 0, "element 3: ok");
+    struct jobspec *js = NULL;
+    is(jobspec_parse(text, len, &js, &err), 0, "... a valid jobspec");
+    if (js) {
+        is_str(js->array_id, "fA1", "... attributes.system.array.id");
+        is(js->array_index, 3, "... .index");
+        is_str(js->out_path, "o-fA1_3-{{id}}.{{node}}", "... -o with %%A %%a %%j %%N");
+        ok(strstr(text, "SLURM_ARRAY_TASK_ID=3") && strstr(text, "SLURM_ARRAY_JOB_ID=fA1")
+           && strstr(text, "SLURM_ARRAY_TASK_COUNT=4") && strstr(text, "SLURM_ARRAY_TASK_MAX=7"),
+           "... the SLURM_ARRAY_* variables");
+    }
+    jobspec_destroy(js);
+    free(text);
+
+    const char *s3 = "#!/bin/sh\n#SBATCH -o o-%A-%a\necho\n";
+    is(batch_to_jobspec(s3, strlen(s3), &text, &len, &err), 0, "not an array: %%A %%a allowed");
+    if (jobspec_parse(text, len, &js, &err) == 0) {
+        is_str(js->out_path, "o-{{id}}-4294967294", "... as sbatch writes them (%%a NO_VAL)");
+        jobspec_destroy(js);
+    }
+    free(text);
+    fails("#!/bin/sh\n#SBATCH --array=1-20000\n", -E2BIG,
+          "line 2: --array '1-20000': more than 10000 elements", "an array too large");
+    fails("#!/bin/sh\n#SBATCH --array=1-4000001\n", -EINVAL,
+          "line 2: --array '1-4000001': an index may be at most 4000000", "an index too large");
+    fails("#!/bin/sh\n#SBATCH --array=1-0:1\n", -EINVAL,
+          "line 2: --array '1-0:1': expected N, N-M or N-M:STEP, comma separated, then "
+          "optionally %LIMIT (e.g. 1-10%2)", "a range backwards");
+    fails("#!/bin/sh\n#SBATCH --array=1-3%x\n", -EINVAL,
+          "line 2: --array '1-3%x': the limit after '%' must be a number >= 1", "a bad limit");
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -471,6 +530,7 @@ int main(void)
     test_errors();
     test_block_end();
     test_shebang_split();
+    test_array();
     test_run();
     return done_testing();
 }
