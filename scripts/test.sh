@@ -7,7 +7,7 @@
 # --sanitize builds with AddressSanitizer + UBSan in build-asan/ and runs there.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/deps.sh"
+"$top/scripts/deps.sh" --test
 if [ "${1:-}" = "--sanitize" ]; then
 	build=$top/build-asan
 	"$top/scripts/build.sh" "$build" -Db_sanitize=address,undefined -Db_lundef=false

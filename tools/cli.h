@@ -95,6 +95,7 @@ struct cli_job {
     char *name;              /* job.name, else basename of command[0], else "-" */
     long userid;             /* from the submit event, -1 if unknown */
     int ntasks, nnodes;      /* -1 if unknown (e.g. nnodes before alloc) */
+    int ncores;              /* R's cores once allocated, else what it asks */
     int urgency, priority;
     double duration;         /* seconds, 0 = unlimited, -1 if unknown */
     double t_submit, t_run, t_cleanup, t_inactive;   /* 0 if not yet */

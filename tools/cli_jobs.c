@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "common/fluid.h"
+#include "common/idset.h"
 #include "common/hostlist.h"
 #include "common/batch.h"
 #include "common/jobspec.h"
@@ -119,6 +120,8 @@ static void load_jobspec(const char *id, struct cli_job *job)
     }
     if (text && jobspec_parse(text, len, &js, &err) == 0) {
         job->ntasks = jobspec_ntasks(js);
+        /* what it asks for, until R says what it got */
+        job->ncores = js->slot_cores * js->nslots * (js->nnodes > 0 ? js->nnodes : 1);
         job->duration = js->duration;
         if (js->nnodes > 0)
             job->nnodes = js->nnodes;
@@ -156,6 +159,20 @@ static void load_R(const char *id, struct cli_job *job)
         }
         hostlist_destroy(hl);
     }
+    /* the cores it holds: R_lite's core idsets */
+    json_t *lite = json_object_get(json_object_get(R, "execution"), "R_lite"), *entry;
+    size_t i, ncores = 0;
+    json_array_foreach(lite, i, entry) {
+        struct idset *ranks = idset_decode(json_string_value(json_object_get(entry, "rank")));
+        struct idset *cores = idset_decode(json_string_value(json_object_get(
+                                  json_object_get(entry, "children"), "core")));
+        if (ranks && cores)
+            ncores += idset_count(ranks) * idset_count(cores);
+        idset_destroy(ranks);
+        idset_destroy(cores);
+    }
+    if (ncores > 0)
+        job->ncores = (int)ncores;
     json_decref(R);
 }
 
@@ -164,7 +181,7 @@ int cli_job_load(const char *id, struct cli_job *job, bool full)
     memset(job, 0, sizeof(*job));
     snprintf(job->id, sizeof(job->id), "%s", id);
     job->userid = -1;
-    job->ntasks = job->nnodes = job->urgency = job->priority = -1;
+    job->ntasks = job->nnodes = job->ncores = job->urgency = job->priority = -1;
     job->duration = -1;
     char *text = cli_job_file(id, "state", NULL);
     if (!text)
@@ -418,6 +435,8 @@ static json_t *job_to_json(const struct cli_job *j, double now)
         json_object_set_new(o, "ntasks", json_integer(j->ntasks));
     if (j->nnodes >= 0)
         json_object_set_new(o, "nnodes", json_integer(j->nnodes));
+    if (j->ncores >= 0)
+        json_object_set_new(o, "ncores", json_integer(j->ncores));
     if (j->nodelist)
         json_object_set_new(o, "nodelist", json_string(j->nodelist));
     if (j->urgency >= 0)
@@ -444,11 +463,11 @@ static json_t *job_to_json(const struct cli_job *j, double now)
 static const char *format_fields[] = {
     "id", "id.f58", "id.dec", "id.hex", "state", "state_single", "status", "status_abbrev",
     "name", "user", "username", "userid", "result", "result_abbrev", "runtime", "ntasks",
-    "nnodes", "nodelist", "urgency", "priority", "duration", "t_submit", "t_run",
+    "nnodes", "ncores", "nodelist", "urgency", "priority", "duration", "t_submit", "t_run",
     "t_inactive", "exception", "exception.type", "exception.note", NULL,
 };
 #define FORMAT_FIELD_LIST "id id.f58 id.dec id.hex state state_single status status_abbrev " \
-    "name username userid result result_abbrev runtime ntasks nnodes nodelist urgency " \
+    "name username userid result result_abbrev runtime ntasks nnodes ncores nodelist urgency " \
     "priority duration t_submit t_run t_inactive exception exception.type exception.note"
 
 static bool format_field_known(const char *name, size_t len)
@@ -547,6 +566,7 @@ static void format_value(const struct cli_job *j, const char *name, size_t len, 
     else if (!strcmp(f, "runtime")) cli_fsd(cli_job_runtime(j, now), buf, size);
     else if (!strcmp(f, "ntasks")) NUM(j->ntasks);
     else if (!strcmp(f, "nnodes")) NUM(j->nnodes);
+    else if (!strcmp(f, "ncores")) NUM(j->ncores);
     else if (!strcmp(f, "nodelist")) snprintf(buf, size, "%s", j->nodelist ? j->nodelist : "");
     else if (!strcmp(f, "urgency")) NUM(j->urgency);
     else if (!strcmp(f, "priority")) NUM(j->priority);
