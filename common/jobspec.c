@@ -1186,6 +1186,25 @@ static int check_general(json_t *o, struct jobspec *js, struct errmsg *err)
     return 0;
 }
 
+/* attributes.system.shell.options.signal = {"signum": N, "timeleft": T}:
+ * Flux's --signal, the tasks get signal N T seconds before the time limit. */
+static int check_shell_signal(json_t *o, struct jobspec *js, struct errmsg *err)
+{
+    static const char where[] = "attributes.system.shell.options.signal";
+    json_t *s = json_object_get(json_object_get(json_object_get(json_object_get(
+                    json_object_get(o, "attributes"), "system"), "shell"), "options"), "signal");
+    if (!s)
+        return 0;
+    json_t *num = json_object_get(s, "signum"), *left = json_object_get(s, "timeleft");
+    if (!json_is_object(s) || !json_is_integer(num) || json_integer_value(num) < 1
+        || json_integer_value(num) > 64 || (left && (!json_is_number(left)
+                                                     || json_number_value(left) < 0)))
+        return invalid(err, where, "must be {\"signum\": 1-64, \"timeleft\": seconds >= 0}");
+    js->signal_num = (int)json_integer_value(num);
+    js->signal_timeleft = left ? json_number_value(left) : 60;
+    return 0;
+}
+
 /* attributes.system.shell.options.output.{stdout,stderr}.label: Flux's
  * shell options for `flux run -l`; either labels the job's output. */
 static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
@@ -1263,6 +1282,8 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
         rc = rspec_from_json(o, &js->rs, err);
     if (rc == 0)
         rc = check_shell_label(o, js, err);
+    if (rc == 0)
+        rc = check_shell_signal(o, js, err);
     if (rc < 0)
         goto error;
     *out = js;

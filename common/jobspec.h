@@ -49,6 +49,8 @@ struct jobspec {
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
     bool environment_shed;   /* it was there, and was dropped to save memory */
     bool label;              /* shell.options.output.*.label: "RANK: " lines */
+    int signal_num;          /* shell.options.signal: send this (0: none) ... */
+    double signal_timeleft;  /* ... this many seconds before the time limit */
     const char *out_path;    /* shell.options.output.stdout.path (type "file"):
                                 the tasks' stdout goes there, a template with
                                 {{id}}, {{name}}, {{user}}; NULL: the job's

@@ -33,6 +33,7 @@
 #include "sched/grug.h"
 #include "sched/jgf.h"
 #include "sched/rgraph.h"
+#include "sched/rread.h"
 
 struct broker {
     const struct broker_config *cfg;
@@ -474,6 +475,12 @@ static int load_resources(struct broker *b)
         int rc = grug ? grug_load(path, &b->graph, &err)
                : jgf ? jgf_load(path, &b->graph, &err)
                : (b->graph = rgraph_to_graph(b->g, &err)) ? 0 : -1;
+        /* an R file's node properties, for constraints (--requires) */
+        if (rc == 0 && path && head[0] == '{') {
+            json_t *R = json_load_file(path, 0, NULL);
+            rc = rread_apply_properties(b->graph, R, &err);
+            json_decref(R);
+        }
         if (rc == 0 && graph_finalize(b->graph, &err) < 0)
             rc = -1;
         if (rc < 0) {

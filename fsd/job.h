@@ -116,6 +116,7 @@ struct job {
     int node_start_early;        /* a node that started before it was, or -1 */
     enum job_result pending_result; /* set by cancel/timeout, applied at finish */
     uint64_t timer;              /* duration timer (ev id) */
+    uint64_t warn_timer;         /* --signal's timer (ev id), or 0 */
     void *owner;                 /* the jobmgr, for timer callbacks */
 };
 

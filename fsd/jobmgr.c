@@ -206,6 +206,10 @@ void jm_job_finish(struct jobmgr *m, struct job *job, int status)
         ev_timer_cancel(m->loop, job->timer);
         job->timer = 0;
     }
+    if (job->warn_timer) {
+        ev_timer_cancel(m->loop, job->warn_timer);
+        job->warn_timer = 0;
+    }
     jm_post_event(m, job, "finish", json_pack("{s:i}", "status", status));
     /* what its tasks started and left behind ends with them */
     executor_release(m->exec, job->id);

@@ -165,6 +165,16 @@ static void on_timeout(struct ev_loop *loop, uint64_t timer_id, void *arg)
     jm_job_terminate(m, job, "timeout", m->owner, "resource allocation expired", RESULT_TIMEOUT);
 }
 
+static void on_warn(struct ev_loop *loop, uint64_t timer_id, void *arg)
+{
+    struct job *job = arg;
+    struct jobmgr *m = job->owner;
+    job->warn_timer = 0;
+    if (job->state != JOB_RUN || job->canceling)
+        return;
+    executor_signal(m->exec, job->id, job->js->signal_num);
+}
+
 /* The first host of the job's R nodelist ("node[3-4]" gives node3). */
 static void first_host(const struct job *job, struct strbuf *sb)
 {
@@ -299,6 +309,11 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         jm_post_event(m, job, "node-start", json_pack("{s:i}", "rank", job->node_start_early));
     if (job->js->duration > 0)
         job->timer = ev_timer_add(m->loop, job->js->duration, on_timeout, job);
+    /* --signal: a warning before the limit, or at once if it is nearer */
+    if (job->js->duration > 0 && job->js->signal_num > 0) {
+        double at = job->js->duration - job->js->signal_timeleft;
+        job->warn_timer = ev_timer_add(m->loop, at > 0 ? at : 0, on_warn, job);
+    }
 }
 
 /* A leader with followers: what job's allocation holds, for their graphs

@@ -11,6 +11,7 @@
 
 #include "common/vec.h"
 #include "common/strbuf.h"
+#include "sched/constraint.h"
 #include "sched/match.h"
 #include "sched/rv1.h"
 
@@ -61,6 +62,8 @@ struct matcher {
     int64_t t0, t1;
     bool sat;           /* satisfiability: ignore holds and status */
     bool sat_up;        /* ... holds only (MATCH_SATISFIABILITY_UP) */
+    uint8_t *banned;    /* nodes the request's constraints rule out, or NULL */
+    int nallowed;       /* ... and how many nodes they leave */
     struct tent *tent;
     int *touched;
     int ntouched;
@@ -337,7 +340,7 @@ static bool held(const struct matcher *m, const struct graph_vertex *x, bool onl
 static bool vx_open(struct matcher *m, int v)
 {
     const struct graph_vertex *x = V(m, v);
-    if (m->tent[v].x)
+    if (m->tent[v].x || (m->banned && m->banned[v]))
         return false;
     if (m->sat)
         return !m->sat_up || x->status == GRAPH_UP;
@@ -923,6 +926,13 @@ static int unsat_reason(struct matcher *m, const struct rq *top, int ntop, struc
                 && (best < 0 || depth[t] < depth[best]))
                 best = t;
     }
+    if (m->banned) {
+        free(need);
+        free(depth);
+        return errmsg_set(err, -ENODEV, "the constraints (--requires) leave %d node%s, and "
+                          "those can never satisfy the request", m->nallowed,
+                          m->nallowed == 1 ? "" : "s");
+    }
     int rc = best >= 0
         ? errmsg_set(err, -ENODEV, "requested %lld %s but the instance has %lld",
                      (long long)need[best], graph_type_name(m->g, best),
@@ -1096,6 +1106,31 @@ static bool gate_open(const struct matcher *m, struct gate *gt, int64_t t0, int6
     return true;
 }
 
+/* RFC 31 constraints: the nodes they rule out are closed to this match, so
+ * neither they nor anything beneath them is claimed or passed through. */
+static int ban_nodes(struct matcher *m, json_t *constraints, struct errmsg *err)
+{
+    struct constraint *c;
+    int rc = constraint_compile(constraints, &c, err);
+    if (rc < 0)
+        return rc;
+    if (!(m->banned = calloc((size_t)m->n, 1))) {
+        constraint_destroy(c);
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    int allowed = 0;
+    for (int v = 0; v < m->n; v++) {
+        const struct graph_vertex *x = V(m, v);
+        if (x->type != m->node_type)
+            continue;
+        m->banned[v] = !constraint_match(c, x);
+        allowed += !m->banned[v];
+    }
+    constraint_destroy(c);
+    m->nallowed = allowed;
+    return 0;
+}
+
 int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
               enum match_op op, int64_t now, int64_t duration,
               const struct match_alloc **out, struct errmsg *err)
@@ -1109,6 +1144,10 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
                           (unsigned long long)job);
     if ((rc = rq_build(m, req->res, req->nres, &top, err)) < 0)
         return rc;
+    if (req->constraints && (rc = ban_nodes(m, req->constraints, err)) < 0) {
+        rq_free(top, req->nres);
+        return rc;
+    }
     if (sat) {
         m->sat_up = op == MATCH_SATISFIABILITY_UP;
         rc = try_at(m, top, req->nres, now, window_end(now, duration), true) ? 0
@@ -1146,6 +1185,8 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
 done:
     reset(m);
     rq_free(top, req->nres);
+    free(m->banned);
+    m->banned = NULL;
     return rc;
 }
 

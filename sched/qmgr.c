@@ -324,14 +324,18 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len)
     return h;
 }
 
+/* What makes two requests fit or fail alike: their resources and their
+ * constraints (two jobs of one shape on different nodes are different). */
 static uint64_t shape_of(const struct rspec *req)
 {
-    json_t *res = json_object_get(req->json, "resources");
-    char *s = res ? json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     uint64_t h = 0xcbf29ce484222325ull;
-    if (s)
-        h = fnv(h, s, strlen(s));
-    free(s);
+    json_t *parts[] = { json_object_get(req->json, "resources"), req->constraints };
+    for (size_t i = 0; i < 2; i++) {
+        char *s = parts[i] ? json_dumps(parts[i], JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (s)
+            h = fnv(h, s, strlen(s));
+        free(s);
+    }
     return h;
 }
 

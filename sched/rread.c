@@ -328,6 +328,33 @@ void rread_r_destroy(struct rread_r *r)
     free(r);
 }
 
+int rread_apply_properties(struct graph *g, json_t *R, struct errmsg *err)
+{
+    json_t *props = json_object_get(json_object_get(R, "execution"), "properties");
+    const char *key;
+    json_t *value;
+    int node = graph_lookup_type(g, "node");
+    if (!props)
+        return 0;
+    if (!json_is_object(props))
+        return errmsg_set(err, -EINVAL, "R: properties: must be an object");
+    json_object_foreach(props, key, value) {
+        struct idset *ranks = decode(value, RREAD_MAX_RANKS, false);
+        if (!ranks)
+            return errmsg_set(err, -EINVAL, "R: properties.%s: invalid idset", key);
+        for (int v = 0; v < graph_nvertices(g); v++) {
+            const struct graph_vertex *x = graph_vertex(g, v);
+            if (x->type == node && x->rank >= 0 && idset_test(ranks, (unsigned)x->rank)
+                && graph_set_property(g, v, key, "") < 0) {
+                idset_destroy(ranks);
+                return errmsg_set(err, -ENOMEM, "out of memory");
+            }
+        }
+        idset_destroy(ranks);
+    }
+    return 0;
+}
+
 int rread_load_json(json_t *R, struct graph **out, struct errmsg *err)
 {
     struct rread_r l = { 0 };

@@ -43,6 +43,9 @@ void rread_r_destroy(struct rread_r *r);
  * graph and 0 is returned; otherwise -EINVAL with err ("R: R_lite[1].rank:
  * ...") or -ENOMEM, and *out untouched. */
 int rread_load_json(json_t *R, struct graph **out, struct errmsg *err);
+/* R's execution.properties {name: rank idset} onto the node vertices of g
+ * (a graph made from R some other way) with those ranks. 0 or -errno. */
+int rread_apply_properties(struct graph *g, json_t *R, struct errmsg *err);
 
 /* The same from a file. */
 int rread_load(const char *path, struct graph **out, struct errmsg *err);

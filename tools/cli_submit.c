@@ -44,6 +44,13 @@ struct submit_opts {
     bool quiet;              /* --quiet: no ids printed */
     bool dry_run;            /* --dry-run: print the jobspecs, submit nothing */
     int tasks_per_node;      /* --tasks-per-node (with -N), or 0 */
+    int cores_total;         /* --cores: in all (Flux's per-resource form), or 0 */
+    int gpus_per_node;       /* --gpus-per-node (with -N), or -1 */
+    bool per_task;           /* -n, -c or -g was given */
+    int slots_per_node;      /* per-resource: 1 slot a node, per_slot tasks in it */
+    int per_slot;
+    const char *requires;    /* --requires: an RFC 35 constraint query */
+    const char *signal;      /* --signal=SIG@TIME */
     double begin;            /* --begin-time: seconds since the epoch, or 0 */
     const char *output;      /* --output, --error: file templates ({{id}}...) */
     const char *error;
@@ -54,6 +61,159 @@ struct submit_opts {
     bool attr_is_opt[32];
     int nattrs;
 };
+
+/* system.shell.options, made if need be. */
+static json_t *shell_options(json_t *system)
+{
+    json_t *shell = json_object_get(system, "shell");
+    if (!shell)
+        json_object_set_new(system, "shell", shell = json_pack("{s:{}}", "options"));
+    return json_object_get(shell, "options");
+}
+
+/* --signal=[SIG][@TIME]: SIG a number or a name with or without "SIG"
+ * (default SIGUSR1), TIME an FSD before the time limit (default 60s). */
+static int parse_signal(const char *arg, int *sig, double *left)
+{
+    const char *at = strchr(arg, '@');
+    size_t len = at ? (size_t)(at - arg) : strlen(arg);
+    char name[32];
+    *sig = SIGUSR1;
+    *left = 60;
+    if (len >= sizeof(name))
+        goto bad;
+    snprintf(name, sizeof(name), "%.*s", (int)len, arg);
+    if (len > 0) {
+        char *end;
+        long n = strtol(name, &end, 10);
+        if (end != name && !*end && n > 0 && n < NSIG)
+            *sig = (int)n;
+        else {
+            const char *bare = strncasecmp(name, "SIG", 3) ? name : name + 3;
+            int i;
+            for (i = 1; i < NSIG; i++) {
+                const char *abbrev = sigabbrev_np(i);
+                if (abbrev && !strcasecmp(abbrev, bare))
+                    break;
+            }
+            if (i == NSIG)
+                goto bad;
+            *sig = i;
+        }
+    }
+    /* an FSD: a bare number is seconds here (it is minutes in --time-limit) */
+    char *end;
+    if (at && at[1] && !((*left = strtod(at + 1, &end)) >= 0 && end != at + 1 && !*end)
+        && cli_parse_duration(at + 1, left) < 0)
+        goto bad;
+    return 0;
+bad:
+    cli_err("--signal: invalid '%s' (SIG@TIME: e.g. USR1@60, SIGTERM@5m, @2m, 10)", arg);
+    return -1;
+}
+
+/* One term of an RFC 35 query: host:LIST, rank:IDSET, a property, -TERM. */
+static json_t *requires_term(const char *t)
+{
+    bool neg = *t == '-';
+    json_t *c;
+    if (neg)
+        t++;
+    const char *colon = strchr(t, ':');
+    if (!*t)
+        return NULL;
+    if (colon && (!strncmp(t, "host:", 5) || !strncmp(t, "hosts:", 6)
+                  || !strncmp(t, "hostlist:", 9)))
+        c = json_pack("{s:[s]}", "hostlist", colon + 1);
+    else if (colon && (!strncmp(t, "rank:", 5) || !strncmp(t, "ranks:", 6)))
+        c = json_pack("{s:[s]}", "ranks", colon + 1);
+    else if (colon && !strncmp(t, "properties:", 11))
+        c = json_pack("{s:[s]}", "properties", colon + 1);
+    else if (!colon)
+        c = json_pack("{s:[s]}", "properties", t);
+    else
+        return NULL;
+    return neg && c ? json_pack("{s:[o]}", "not", c) : c;
+}
+
+/* --requires: RFC 35's query, terms split by blanks; adjacent terms must all
+ * hold, "or" between them makes alternatives; "not TERM" = "-TERM". As
+ * RFC 31 constraints for attributes.system.constraints. NULL after saying why. */
+static json_t *requires_parse(const char *query)
+{
+    char *copy = strdup(query), *save = NULL;
+    json_t *alts = json_array(), *all = json_array();
+    bool negate = false, ok = copy && alts && all;
+    for (char *w = ok ? strtok_r(copy, " \t", &save) : NULL; w && ok;
+         w = strtok_r(NULL, " \t", &save)) {
+        if (!strcasecmp(w, "and"))
+            continue;
+        if (!strcasecmp(w, "not")) {
+            negate = !negate;
+            continue;
+        }
+        if (!strcasecmp(w, "or")) {
+            ok = json_array_size(all) > 0 && !negate;
+            json_array_append_new(alts, json_pack("{s:o}", "and", all));
+            all = json_array();
+            continue;
+        }
+        json_t *c = strchr(w, '(') || strchr(w, ')') ? NULL : requires_term(w);
+        ok = c != NULL;
+        if (c && negate)
+            c = json_pack("{s:[o]}", "not", c);
+        negate = false;
+        if (c)
+            json_array_append_new(all, c);
+    }
+    ok = ok && all && json_array_size(all) > 0 && !negate;
+    free(copy);
+    if (!ok) {
+        json_decref(alts);
+        json_decref(all);
+        cli_err("--requires: cannot read '%s' (terms: PROPERTY, host:HOSTLIST, rank:IDSET, "
+                "-TERM or not TERM, joined by blanks (and) or 'or'; no parentheses)", query);
+        return NULL;
+    }
+    if (json_array_size(alts) == 0) {
+        json_decref(alts);
+        return json_pack("{s:o}", "and", all);
+    }
+    json_array_append_new(alts, json_pack("{s:o}", "and", all));
+    return json_pack("{s:o}", "or", alts);
+}
+
+/* Flux's per-resource options (--cores, --tasks-per-node, --gpus-per-node)
+ * as the per-task shape that asks for the same: a slot a node holding
+ * N/nodes cores (and the node's gpus), tasks-per-node tasks in it; or,
+ * without -N, a one-core slot a core. -N without --cores: whole nodes. */
+static int per_resource_shape(struct submit_opts *o)
+{
+    if (!o->cores_total && !o->tasks_per_node && o->gpus_per_node < 0)
+        return 0;
+    if (o->per_task) {
+        cli_err("per-resource options (--cores, --tasks-per-node, --gpus-per-node) can't "
+                "be used with per-task options (-n, -c, -g)");
+        return -1;
+    }
+    if ((o->gpus_per_node >= 0 || o->tasks_per_node) && !o->nnodes) {
+        cli_err("%s needs --nodes", o->tasks_per_node ? "--tasks-per-node" : "--gpus-per-node");
+        return -1;
+    }
+    if (o->nnodes && o->cores_total) {
+        if (o->cores_total < o->nnodes || o->cores_total % o->nnodes) {
+            cli_err("--cores=%d must be a multiple of --nodes=%d", o->cores_total, o->nnodes);
+            return -1;
+        }
+        o->cores = o->cores_total / o->nnodes;
+    } else if (o->nnodes)
+        o->exclusive = true;
+    o->gpus = o->gpus_per_node > 0 ? o->gpus_per_node : 0;
+    o->ntasks = o->nnodes ? o->nnodes : o->cores_total;
+    o->slots_per_node = 1;
+    o->per_slot = o->tasks_per_node ? o->tasks_per_node : 1;
+    return 0;
+}
 
 static void submit_usage(FILE *f, bool run)
 {
@@ -70,7 +230,16 @@ static void submit_usage(FILE *f, bool run)
             "  -t, --time-limit=T      minutes, or FSD: 30s, 5m, 1.5h, 1d (default 0: none)\n"
             "      --urgency=N         urgency 0-16 (0 holds the job), or hold (0),\n"
             "                          default (16), expedite (31: root only)\n"
-            "      --tasks-per-node=N  with -N: N tasks on each node (-n is N x nodes)\n"
+            "      --cores=N           N cores in all, a task on each (with -N: a task a\n"
+            "                          node, N/nodes cores each)\n"
+            "      --tasks-per-node=N  with -N: N tasks on each node (sharing --cores)\n"
+            "      --gpus-per-node=N   with -N: N gpus on each node\n"
+            "                          (--cores, --tasks-per-node and --gpus-per-node are\n"
+            "                          Flux's per-resource options: not with -n, -c, -g)\n"
+            "      --requires=QUERY    only nodes matching QUERY: properties, host:LIST,\n"
+            "                          rank:IDSET, -TERM (not), 'or' (Flux RFC 35)\n"
+            "      --signal=SIG@TIME   send SIG (default USR1) TIME (FSD, default 60s)\n"
+            "                          before the time limit\n"
             "      --env=RULE          NAME=VALUE sets, -PATTERN removes (glob), NAME keeps;\n"
             "                          applied in order to a copy of our environment\n"
             "      --env-remove=PAT    remove variables matching the glob PAT\n"
@@ -208,7 +377,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
 {
     enum { OPT_URGENCY = 256, OPT_ENV, OPT_ENV_REMOVE, OPT_CWD, OPT_NAME, OPT_CC, OPT_DEP,
            OPT_WAIT, OPT_WATCH, OPT_BCC, OPT_QUIET, OPT_DRY_RUN, OPT_TPN, OPT_OUTPUT,
-           OPT_ERROR, OPT_BEGIN, OPT_ENV_FILE, OPT_INPUT };
+           OPT_ERROR, OPT_BEGIN, OPT_ENV_FILE, OPT_INPUT, OPT_CORES, OPT_GPN, OPT_REQUIRES,
+           OPT_SIGNAL };
     static const struct option longopts[] = {
         { "ntasks", required_argument, NULL, 'n' },
         { "nodes", required_argument, NULL, 'N' },
@@ -230,6 +400,10 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "tasks-per-node", required_argument, NULL, OPT_TPN },
+        { "cores", required_argument, NULL, OPT_CORES },
+        { "gpus-per-node", required_argument, NULL, OPT_GPN },
+        { "requires", required_argument, NULL, OPT_REQUIRES },
+        { "signal", required_argument, NULL, OPT_SIGNAL },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "begin-time", required_argument, NULL, OPT_BEGIN },
         { "input", required_argument, NULL, OPT_INPUT },
@@ -244,6 +418,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
     memset(o, 0, sizeof(*o));
     o->cores = 1;
     o->urgency = -1;
+    o->gpus_per_node = -1;
     o->env_cap = argc + 1;
     o->env_rules = calloc(o->env_cap, sizeof(*o->env_rules));
     if (!o->env_rules) {
@@ -254,10 +429,22 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
     while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vlm:hS:o:", longopts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
-        case 'n': rc = parse_int("--ntasks", optarg, 1, 1 << 24, &o->ntasks); break;
+        case 'n':
+        case 'c':
+        case 'g':
+            o->per_task = true;
+            if (c == 'n')
+                rc = parse_int("--ntasks", optarg, 1, 1 << 24, &o->ntasks);
+            else if (c == 'c')
+                rc = parse_int("--cores-per-task", optarg, 1, 1 << 24, &o->cores);
+            else
+                rc = parse_int("--gpus-per-task", optarg, 0, 1 << 24, &o->gpus);
+            break;
+        case OPT_CORES: rc = parse_int("--cores", optarg, 1, 1 << 24, &o->cores_total); break;
+        case OPT_GPN: rc = parse_int("--gpus-per-node", optarg, 0, 1 << 24, &o->gpus_per_node); break;
+        case OPT_REQUIRES: o->requires = optarg; break;
+        case OPT_SIGNAL: o->signal = optarg; break;
         case 'N': rc = parse_int("--nodes", optarg, 1, 1 << 24, &o->nnodes); break;
-        case 'c': rc = parse_int("--cores-per-task", optarg, 1, 1 << 24, &o->cores); break;
-        case 'g': rc = parse_int("--gpus-per-task", optarg, 0, 1 << 24, &o->gpus); break;
         case 'x': o->exclusive = true; break;
         case 't':
             if ((rc = cli_parse_duration(optarg, &o->duration)) < 0)
@@ -356,7 +543,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         case OPT_WATCH:
             if (run) {
                 cli_err("run: --wait and --watch are only for submit (run waits and watches)");
-                return -CLI_EXIT_USAGE;
+                return CLI_PARSE_DONE(CLI_EXIT_USAGE);
             }
             o->wait = c == OPT_WAIT ? 1 : 2;
             break;
@@ -382,13 +569,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         cli_err("--exclusive can only be used with --nodes");
         return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     }
-    if (o->tasks_per_node) {
-        if (!o->nnodes || o->ntasks) {
-            cli_err("--tasks-per-node needs --nodes, and takes the place of --ntasks");
-            return CLI_PARSE_DONE(CLI_EXIT_USAGE);
-        }
-        o->ntasks = o->tasks_per_node * o->nnodes;
-    }
+    if (per_resource_shape(o) < 0)
+        return CLI_PARSE_DONE(CLI_EXIT_USAGE);
     if (o->nnodes && o->ntasks && o->nnodes > o->ntasks) {
         cli_err("node count %d must not be greater than task count %d", o->nnodes, o->ntasks);
         return CLI_PARSE_DONE(CLI_EXIT_USAGE);
@@ -454,7 +636,10 @@ static json_t *build_resources(const struct submit_opts *o, int ntasks, json_t *
     if (with && o->gpus > 0)
         json_array_append_new(with, json_pack("{s:s s:i}", "type", "gpu", "count", o->gpus));
     int nslots = ntasks;
-    if (o->nnodes) {
+    if (o->slots_per_node) {
+        nslots = o->nnodes ? o->slots_per_node : ntasks;
+        *countp = json_pack("{s:i}", "per_slot", o->per_slot);
+    } else if (o->nnodes) {
         nslots = (ntasks + o->nnodes - 1) / o->nnodes;
         *countp = ntasks % o->nnodes ? json_pack("{s:i}", "total", ntasks)
                                      : json_pack("{s:i}", "per_slot", 1);
@@ -518,13 +703,31 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         }
         json_object_set_new(system, "shell", json_pack("{s:{s:o}}", "options", "output", out));
     }
-    if (system && o->input) {
-        json_t *shell = json_object_get(system, "shell");
-        if (!shell)
-            json_object_set_new(system, "shell", shell = json_pack("{s:{}}", "options"));
-        json_object_set_new(json_object_get(shell, "options"), "input",
+    if (system && o->input)
+        json_object_set_new(shell_options(system), "input",
                             json_pack("{s:{s:s s:s}}", "stdin", "type", "file", "path",
                                       o->input));
+    if (system && o->signal) {
+        int sig;
+        double left;
+        if (parse_signal(o->signal, &sig, &left) < 0) {
+            json_decref(system);
+            json_decref(resources);
+            json_decref(count);
+            return -1;
+        }
+        json_object_set_new(shell_options(system), "signal",
+                            json_pack("{s:i s:f}", "signum", sig, "timeleft", left));
+    }
+    if (system && o->requires) {
+        json_t *c = requires_parse(o->requires);
+        if (!c) {
+            json_decref(system);
+            json_decref(resources);
+            json_decref(count);
+            return -1;
+        }
+        json_object_set_new(system, "constraints", c);
     }
     if (system && (o->ndeps > 0 || o->begin > 0)) {
         json_t *deps = json_array();

@@ -1,0 +1,61 @@
+#!/bin/bash
+# Flux's per-resource options (--cores, --tasks-per-node, --gpus-per-node),
+# --requires (RFC 35 queries as RFC 31 constraints, kept by the matcher) and
+# --signal (a warning before the time limit).
+. "$(dirname "$0")/lib.sh"
+FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
+plan 19
+fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
+
+cat > R.json <<'JSON'
+{"version": 1, "execution": {
+  "R_lite": [{"rank": "0-3", "children": {"core": "0-1"}}],
+  "nodelist": ["node[0-3]"],
+  "properties": {"bigmem": "2-3", "gpu": "3"}}}
+JSON
+ok "daemon mounts 4 nodes, bigmem on 2-3" fluxfs_start --resources R.json
+
+# --cores is the total, as Flux: a task a core, or a task a node with -N
+is "$(fx run --cores=4 sh -c 'echo $FLUX_TASK_RANK' | sort | tr '\n' ' ')" "0 1 2 3 " \
+	"run --cores=4: four tasks"
+id=$(fx submit --wait -N 2 --cores=4 true | head -1)
+is "$(fx jobs -n -o '{ntasks} {nnodes} {ncores}' "$id")" "2 2 4" "-N 2 --cores=4: a task on each of 2 nodes, 4 cores"
+id=$(fx submit --wait -N 2 --cores=4 --tasks-per-node=2 true | head -1)
+is "$(fx jobs -n -o '{ntasks} {nnodes} {ncores}' "$id")" "4 2 4" "... with --tasks-per-node=2: two tasks a node"
+like "$(fx submit --dry-run -N 2 --gpus-per-node=2 true)" '"type":"node","count":2,.*"type":"gpu","count":2.*"exclusive":true' \
+	"-N 2 --gpus-per-node=2: two gpus in each node's slot, whole nodes"
+nok "--cores with -n is refused, as Flux" fx submit --cores=2 -n 2 true 2>/dev/null
+like "$(fx submit -N 2 --cores=3 true 2>&1)" "must be a multiple of --nodes" "--cores not a multiple of -N is refused"
+
+# --requires
+nodes() { fx jobs -n -o '{nodelist}' "$1"; }
+id=$(fx submit --wait -N 2 --requires=bigmem true | head -1)
+is "$(nodes "$id")" "node[2-3]" "--requires=bigmem: the bigmem nodes"
+id=$(fx submit --wait --requires=host:node1 true | head -1)
+is "$(nodes "$id")" "node1" "--requires=host:node1"
+id=$(fx submit --wait -N 2 --requires=-bigmem true | head -1)
+is "$(nodes "$id")" "node[0-1]" "--requires=-bigmem: the others"
+id=$(fx submit --wait -N 2 --requires='rank:0 or rank:3' true | head -1)
+is "$(nodes "$id")" "node[0,3]" "--requires='rank:0 or rank:3'"
+id=$(fx submit --wait -N 1 --requires='bigmem not gpu' true | head -1)
+is "$(nodes "$id")" "node2" "--requires='bigmem not gpu'"
+out=$(fx submit -N 2 --requires=host:node1 true 2>&1)
+like "$out" "constraints \(--requires\) leave 1 node" "more nodes than the constraint leaves: refused, saying so"
+is "$(status_field sched)" 0 "... and nothing was queued"
+# a constrained job waits for its nodes while another runs elsewhere
+busy=$(fx submit -N 1 --requires=gpu -x sleep 30)
+wait_state "$busy" RUN >/dev/null
+waiter=$(fx submit --requires=gpu true)
+free=$(fx submit --wait true | head -1)
+is "$(fx jobs -n -o '{state} {result}' "$waiter" "$free")" "SCHED 
+INACTIVE COMPLETED 0" "a job for the busy gpu node waits; one that may go elsewhere runs" ||
+	diag "$(jobfile "$busy" eventlog)"
+fx cancel "$busy" >/dev/null
+is "$(timeout 20 cat "$MNT/jobs/$waiter/wait")" "COMPLETED 0" "... and runs when the node frees"
+
+# --signal: the tasks hear it before the time limit, and may end cleanly
+id=$(fx submit -t 4s --signal=USR1@3 sh -c 'trap "echo warned; exit 0" USR1; sleep 20 & wait')
+is "$(timeout 20 cat "$MNT/jobs/$id/wait")" "COMPLETED 0" "--signal=USR1@3 with -t 4s: the job ends on the warning, not the limit"
+is "$(jobfile "$id" stdout)" "warned" "... which its trap saw"
+like "$(fx submit --dry-run --signal=SIGTERM@2m true)" '"signal":\{"signum":15,"timeleft":120' \
+	"--signal=SIGTERM@2m is shell option signal {signum 15, timeleft 120}"
