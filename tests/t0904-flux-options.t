@@ -4,7 +4,7 @@
 # --signal (a warning before the time limit).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 19
+plan 23
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 
 cat > R.json <<'JSON'
@@ -59,3 +59,13 @@ is "$(timeout 20 cat "$MNT/jobs/$id/wait")" "COMPLETED 0" "--signal=USR1@3 with 
 is "$(jobfile "$id" stdout)" "warned" "... which its trap saw"
 like "$(fx submit --dry-run --signal=SIGTERM@2m true)" '"signal":\{"signum":15,"timeleft":120' \
 	"--signal=SIGTERM@2m is shell option signal {signum 15, timeleft 120}"
+
+# jobs --sort, as flux jobs: fields, '-' reverses, numbers as numbers
+a=$(fx submit --wait -n 3 --job-name=bb true | head -1)
+b=$(fx submit --wait -N 1 --tasks-per-node=10 --job-name=aa true | head -1)
+c=$(fx submit --wait -n 2 --job-name=cc true | head -1)
+is "$(fx jobs -a -n --sort=-ntasks -o '{name}' "$a" "$b" "$c" | tr '\n' ' ')" "aa bb cc " \
+	"--sort=-ntasks: 10 before 3 before 2 (numbers, not text)"
+is "$(fx jobs -a -n --sort=name -o '{name}' "$a" "$b" "$c" | tr '\n' ' ')" "aa bb cc " "--sort=name"
+is "$(fx jobs -a -n --sort=t_submit -c 2 -o '{name}' --name=bb)" "bb" "--sort with --count and a filter"
+like "$(fx jobs --sort=bogus 2>&1)" "--sort: unknown field 'bogus'" "an unknown --sort field is named"

@@ -730,6 +730,8 @@ static void jobs_usage(FILE *f)
             "                       fields: " FORMAT_FIELD_LIST "\n"
             "      --json           a JSON array of objects instead (also -o json)\n"
             "      --stats          a first line counting the jobs shown by state\n"
+            "      --sort=[-]KEY,...  order by these fields (- reverses), as flux jobs:\n"
+            "                       numbers as numbers, ids and times in time order\n"
             "      --watch          then print each of them again as its state changes,\n"
             "                       until every one is inactive (from the event journal)\n"
             "  -m, --mount=DIR      the instance's mount point\n"
@@ -838,9 +840,67 @@ static int watch_jobs(struct cli_job *jobs, size_t n, const char *format, off_t 
     return 0;
 }
 
+/* --sort=[-]KEY,...: each KEY a format field. */
+struct sort_ctx {
+    const char *keys;
+    double now;
+};
+
+static int sort_check(const char *keys)
+{
+    for (const char *k = keys; *k;) {
+        k += *k == '-';
+        size_t len = strcspn(k, ",");
+        if (!format_field_known(k, len)) {
+            cli_err("--sort: unknown field '%.*s' (known: %s)", (int)len, k, FORMAT_FIELD_LIST);
+            return -1;
+        }
+        k += len + (k[len] == ',');
+    }
+    return 0;
+}
+
+/* One key of two jobs: numbers (ids, times, counts) as numbers, else text;
+ * an empty value (not known yet) after every other. */
+static int sort_key(const struct cli_job *x, const struct cli_job *y, const char *k, size_t len,
+                    double now)
+{
+    char a[256], b[256];
+    bool id = len == 2 && !strncmp(k, "id", 2);
+    bool runtime = len == 7 && !strncmp(k, "runtime", 7);
+    format_value(x, id ? "id.dec" : k, id ? 6 : len, 0, now, a, sizeof(a));
+    format_value(y, id ? "id.dec" : k, id ? 6 : len, 0, now, b, sizeof(b));
+    if (runtime) {
+        double ra = cli_job_runtime(x, now), rb = cli_job_runtime(y, now);
+        return (ra > rb) - (ra < rb);
+    }
+    if (!a[0] || !b[0])
+        return !a[0] - !b[0];
+    char *ea, *eb;
+    double na = strtod(a, &ea), nb = strtod(b, &eb);
+    if (!*ea && !*eb)
+        return (na > nb) - (na < nb);
+    return strcmp(a, b);
+}
+
+static int sort_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct sort_ctx *ctx = arg;
+    for (const char *k = ctx->keys; *k;) {
+        bool rev = *k == '-';
+        k += rev;
+        size_t len = strcspn(k, ",");
+        int c = sort_key(pa, pb, k, len, ctx->now);
+        if (c)
+            return rev ? -c : c;
+        k += len + (k[len] == ',');
+    }
+    return 0;
+}
+
 int cmd_jobs(int argc, char **argv)
 {
-    enum { OPT_JSON = 256, OPT_NAME, OPT_SINCE, OPT_STATS, OPT_WATCH };
+    enum { OPT_JSON = 256, OPT_NAME, OPT_SINCE, OPT_STATS, OPT_WATCH, OPT_SORT };
     static const struct option longopts[] = {
         { "all", no_argument, NULL, 'a' },
         { "state", required_argument, NULL, 'f' },
@@ -854,11 +914,12 @@ int cmd_jobs(int argc, char **argv)
         { "no-header", no_argument, NULL, 'n' },
         { "stats", no_argument, NULL, OPT_STATS },
         { "watch", no_argument, NULL, OPT_WATCH },
+        { "sort", required_argument, NULL, OPT_SORT },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     bool all = false, json = false, header = true, stats = false, watch = false;
-    const char *states = NULL, *format = NULL, *name = NULL;
+    const char *states = NULL, *format = NULL, *name = NULL, *sort = NULL;
     long uid = getuid(), count = -1;
     double since = 0;
     int c;
@@ -910,12 +971,15 @@ int cmd_jobs(int argc, char **argv)
         case 'n': header = false; break;
         case OPT_STATS: stats = true; break;
         case OPT_WATCH: watch = true; break;
+        case OPT_SORT: sort = optarg; break;
         case 'm': cli_set_mount(optarg); break;
         case 'h': jobs_usage(stdout); return CLI_EXIT_OK;
         default: jobs_usage(stderr); return CLI_EXIT_USAGE;
         }
     }
     if (format && format_print(NULL, format, NULL, 0, false) < 0)
+        return CLI_EXIT_USAGE;
+    if (sort && sort_check(sort) < 0)
         return CLI_EXIT_USAGE;
     if (format && json) {
         cli_err("--json and --format are exclusive");
@@ -950,14 +1014,15 @@ int cmd_jobs(int argc, char **argv)
     }
     double now = cli_now();
     json_t *array = json ? json_array() : NULL;
-    /* what is shown: by user, state, name and end time; then at most count */
+    /* what is shown: by user, state, name and end time; sorted; then at
+     * most count */
     size_t keep = 0;
     for (size_t i = 0; i < n; i++) {
         const struct cli_job *j = &jobs[i];
         bool show = !(uid >= 0 && j->userid != uid) && !(states && !state_matches(j, states))
                     && !(name && strcmp(j->name ? j->name : "", name))
                     && !(since > 0 && !cli_state_active(j->state) && j->t_inactive < since);
-        if (show && (count < 0 || (long)keep < count)) {
+        if (show) {
             if (keep != i) {
                 struct cli_job t = jobs[keep];
                 jobs[keep] = *j;
@@ -966,6 +1031,12 @@ int cmd_jobs(int argc, char **argv)
             keep++;
         }
     }
+    if (sort) {
+        struct sort_ctx ctx = { .keys = sort, .now = now };
+        qsort_r(jobs, keep, sizeof(*jobs), sort_cmp, &ctx);
+    }
+    if (count >= 0 && (size_t)count < keep)
+        keep = (size_t)count;   /* the rest are freed with the list */
     if (stats && !json) {
         static const char *const ab[] = { "PD", "R", "CD", "F", "CA", "TO", "LO" };
         int counts[7] = { 0 };
