@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "common/batch.h"
+#include "common/jobopt.h"
 #include "common/jobspec.h"
 #include "common/strbuf.h"
 #include "common/vec.h"
@@ -46,6 +47,7 @@ enum opt_id {
     O_NODES, O_NTASKS, O_CORES, O_GPUS, O_GRES, O_TPN, O_TIME_FSD, O_TIME_SLURM,
     O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE, O_OUTPUT, O_ERROR, O_OUTPUT_SLURM,
     O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM, O_EXPORT, O_ARRAY,
+    O_URGENCY, O_SETATTR, O_SETOPT, O_REQUIRES, O_SIGNAL, O_CORES_TOTAL, O_GPN,
 };
 
 struct opt {
@@ -72,6 +74,13 @@ static const struct opt flux_opts[] = {
     { 0, "error", O_ERROR },
     { 0, "dependency", O_DEPEND },
     { 0, "begin-time", O_BEGIN_FLUX },
+    { 0, "urgency", O_URGENCY },
+    { 'S', "setattr", O_SETATTR },
+    { 'o', "setopt", O_SETOPT },
+    { 0, "requires", O_REQUIRES },
+    { 0, "signal", O_SIGNAL },
+    { 0, "cores", O_CORES_TOTAL },
+    { 0, "gpus-per-node", O_GPN },
     { 0, NULL, 0 },
 };
 
@@ -118,6 +127,14 @@ struct request {
     struct batch_array array;   /* --array, count 0 when none */
     int array_line;
     const struct batch_elem *elem;  /* the element being made, or NULL */
+    int urgency;            /* --urgency, or -1 */
+    json_t *attrs;          /* -S and -o, in order: [[SPEC, is_opt], ...] */
+    json_t *constraints;    /* --requires, as RFC 31 */
+    int signum;             /* --signal, 0 = none */
+    double timeleft;
+    int cores_total;        /* --cores (per-resource), or 0 */
+    int node_gpus;          /* --gpus-per-node (per-resource), or -1 */
+    int perres_line, pertask_line;
 };
 
 struct words {
@@ -226,27 +243,7 @@ static bool parse_int(const char *s, int min, int *out)
 /* flux --time-limit: bare number = minutes, else an RFC 23 duration. */
 static bool parse_fsd(const char *s, double *out)
 {
-    static const struct { const char *suffix; double mult; } units[] = {
-        { "", 60. }, { "ms", .001 }, { "s", 1. }, { "m", 60. }, { "h", 3600. }, { "d", 86400. },
-    };
-    char *end;
-    double v;
-
-    if (!((*s >= '0' && *s <= '9') || *s == '.'))
-        return false;
-    v = strtod(s, &end);
-    if (end == s)
-        return false;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (!strcmp(end, units[i].suffix)) {
-            v *= units[i].mult;
-            if (!isfinite(v))
-                return false;
-            *out = v;
-            return true;
-        }
-    }
-    return false;
+    return jobopt_fsd(s, true, out) == 0;
 }
 
 /* Up to max ':'-separated decimal fields of s, stored in f[0..*n). */
@@ -592,6 +589,14 @@ static double slurm_begin(const char *val)
     return t > 0 ? (double)t : 0;
 }
 
+/* err (a jobopt reason) prefixed with the directive's line. */
+static int line_error(struct errmsg *err, int line)
+{
+    char why[sizeof(err->text)];
+    snprintf(why, sizeof(why), "%s", err->text);
+    return errmsg_set(err, -EINVAL, "line %d: %s", line, why);
+}
+
 /* Apply one option; opt is the name as written ("-n", "--ntasks"). */
 static int apply(struct request *r, enum opt_id id, const char *opt, const char *val,
                  int line, struct errmsg *err)
@@ -608,13 +613,15 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
     case O_NTASKS:
         if (!parse_int(val, 1, &r->ntasks))
             return invalid_value(err, line, opt, val);
-        r->ntasks_line = line;
+        r->ntasks_line = r->pertask_line = line;
         return 0;
     case O_CORES:
+        r->pertask_line = line;
         return parse_int(val, 1, &r->cores) ? 0 : invalid_value(err, line, opt, val);
     case O_TPN:
         return parse_int(val, 1, &r->tasks_per_node) ? 0 : invalid_value(err, line, opt, val);
     case O_GPUS:
+        r->pertask_line = line;
         if (!parse_int(val, 0, &r->gpus))
             return invalid_value(err, line, opt, val);
         r->gpus_per_node = false;
@@ -668,6 +675,41 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
                               "seconds since the epoch", line, opt, val);
         return 0;
     }
+    case O_URGENCY:
+        if (!strcmp(val, "hold"))
+            r->urgency = 0;
+        else if (!strcmp(val, "default"))
+            r->urgency = 16;
+        else if (!strcmp(val, "expedite"))
+            r->urgency = 31;
+        else if (!parse_int(val, 0, &r->urgency) || r->urgency > 31)
+            return invalid_value(err, line, opt, val);
+        return 0;
+    case O_SETATTR:
+    case O_SETOPT: {
+        json_t *scratch = json_object();
+        int rc = jobopt_set_attr(scratch, val, id == O_SETOPT, err);
+        json_decref(scratch);
+        if (rc < 0)
+            return line_error(err, line);
+        if ((!r->attrs && !(r->attrs = json_array()))
+            || json_array_append_new(r->attrs, json_pack("[s b]", val, id == O_SETOPT)) < 0)
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        return 0;
+    }
+    case O_REQUIRES:
+        json_decref(r->constraints);
+        r->constraints = NULL;
+        return jobopt_requires(val, &r->constraints, err) < 0 ? line_error(err, line) : 0;
+    case O_SIGNAL:
+        return jobopt_signal(val, &r->signum, &r->timeleft, err) < 0 ? line_error(err, line)
+                                                                     : 0;
+    case O_CORES_TOTAL:
+        r->perres_line = line;
+        return parse_int(val, 1, &r->cores_total) ? 0 : invalid_value(err, line, opt, val);
+    case O_GPN:
+        r->perres_line = line;
+        return parse_int(val, 0, &r->node_gpus) ? 0 : invalid_value(err, line, opt, val);
     case O_ARRAY:
         r->array_line = line;
         return parse_array(&r->array, opt, val, line, err);
@@ -860,6 +902,33 @@ static int read_directives(struct request *r, const char *text, size_t len,
 /* Slots per node (or in all, without a node count), checking the combination. */
 static int shape(struct request *r, int *slots, struct errmsg *err)
 {
+    /* Flux's per-resource options: a slot a node of cores/nodes cores (and
+     * the node's gpus), or a one-core slot a core */
+    if (r->cores_total || r->node_gpus >= 0) {
+        if (r->pertask_line)
+            return errmsg_set(err, -EINVAL, "line %d: per-resource options (--cores, "
+                              "--gpus-per-node) can't be used with per-task options (-n, -c, "
+                              "-g, line %d)", r->perres_line, r->pertask_line);
+        if (r->node_gpus >= 0 && !r->nodes)
+            return errmsg_set(err, -EINVAL, "line %d: --gpus-per-node needs --nodes",
+                              r->perres_line);
+        if (r->nodes && r->cores_total && r->cores_total % r->nodes)
+            return errmsg_set(err, -EINVAL, "line %d: --cores=%d must be a multiple of "
+                              "--nodes=%d", r->perres_line, r->cores_total, r->nodes);
+        if (r->nodes) {
+            r->exclusive |= !r->cores_total;
+            r->cores = r->cores_total ? r->cores_total / r->nodes : 1;
+            *slots = r->tasks_per_node ? r->tasks_per_node : 1;
+            if (r->tasks_per_node && r->cores % r->tasks_per_node == 0)
+                r->cores /= r->tasks_per_node;
+        } else {
+            r->cores = 1;
+            *slots = r->cores_total;
+        }
+        r->gpus = r->node_gpus > 0 ? r->node_gpus : 0;
+        r->gpus_per_node = false;
+        return 0;
+    }
     if (r->tasks_per_node) {
         if (!r->nodes)
             r->nodes = r->ntasks ? ceil_div(r->ntasks, r->tasks_per_node) : 1;
@@ -946,6 +1015,10 @@ static json_t *make_jobspec(const struct request *r, int slots, const char *scri
                                                        r->array.limit));
     if (r->deps && json_array_size(r->deps) > 0)
         json_object_set(system, "dependencies", r->deps);
+    if (r->urgency >= 0)
+        json_object_set_new(system, "urgency", json_integer(r->urgency));
+    if (r->constraints)
+        json_object_set(system, "constraints", r->constraints);
     /* Flux's shell options for --output/--error: files, written by the tasks */
     if (r->output || r->error) {
         json_t *out = json_object();
@@ -963,6 +1036,24 @@ static json_t *make_jobspec(const struct request *r, int slots, const char *scri
                   "tasks", "command", make_command(r, script, len, interp, arg),
                   "slot", SLOT_LABEL, "count", "total", 1,
                   "attributes", "system", system);
+    /* --signal, then -S and -o in their order (checked when read) */
+    json_t *attrs = json_object_get(o, "attributes");
+    if (o && r->signum > 0) {
+        json_t *sh = json_object_get(system, "shell");
+        if (!sh)
+            json_object_set_new(system, "shell", sh = json_pack("{s:{}}", "options"));
+        json_object_set_new(json_object_get(sh, "options"), "signal",
+                            json_pack("{s:i s:f}", "signum", r->signum, "timeleft",
+                                      r->timeleft));
+    }
+    size_t i;
+    json_t *a;
+    json_array_foreach(r->attrs, i, a)
+        if (o && jobopt_set_attr(attrs, json_string_value(json_array_get(a, 0)),
+                                 json_is_true(json_array_get(a, 1)), NULL) < 0) {
+            json_decref(o);
+            return NULL;
+        }
     return o;
 }
 
@@ -996,7 +1087,7 @@ static int add_array_env(struct request *r, const struct batch_elem *e)
 static int convert(const char *text, size_t len, const struct batch_elem *elem,
                    struct batch_array *array, char **jobspec, size_t *jlen, struct errmsg *err)
 {
-    struct request r = { .elem = elem };
+    struct request r = { .elem = elem, .urgency = -1, .node_gpus = -1 };
     char *interp = NULL, *arg = NULL, *out = NULL;
     struct jobspec *js = NULL;
     json_t *o = NULL;
@@ -1088,6 +1179,8 @@ out:
     free(r.output);
     free(r.error);
     json_decref(r.deps);
+    json_decref(r.attrs);
+    json_decref(r.constraints);
     batch_array_release(&r.array);
     free(interp);
     free(arg);

@@ -30,6 +30,12 @@
  *   --output, --error=TEMPLATE    files for the script's stdout/stderr
  *                                 ({{id}}, {{name}}, {{user}}, {{node}})
  *   --dependency=SCHEME:ID        as fluxfs submit; --begin-time=+FSD|EPOCH
+ *   --urgency=N|hold|default|expedite, -S/--setattr, -o/--setopt,
+ *   --requires=QUERY, --signal=SIG@TIME   as fluxfs submit (common/jobopt.h)
+ *   --cores=N, --gpus-per-node=N  Flux's per-resource form: with -N a slot a
+ *                                 node of N/nodes cores (whole nodes without
+ *                                 --cores), else N one-core slots; not with
+ *                                 -n, -c or -g
  * Slurm options:
  *   -N/--nodes, -n/--ntasks, -c/--cpus-per-task, --gpus-per-task,
  *   --ntasks-per-node, -J/--job-name, -D/--chdir, --exclusive

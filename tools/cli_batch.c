@@ -37,6 +37,19 @@
     "      --job-name=NAME     the job's name\n" \
     "      --env=NAME=VALUE    set a variable in the job's environment\n" \
     "      --exclusive         whole nodes (with -N)\n" \
+    "      --cores=N           N cores in all (per-resource, as fluxfs submit)\n" \
+    "      --gpus-per-node=N   with -N: gpus on each node\n" \
+    "      --tasks-per-node=N  with -N: slots on each node\n" \
+    "      --cwd=DIR           the job's working directory\n" \
+    "      --urgency=N         0-16 (0/hold holds), default, expedite (root)\n" \
+    "      --dependency=SCHEME:ID   after, afterany, afterok, afternotok\n" \
+    "      --begin-time=+FSD   not before then (or seconds since the epoch)\n" \
+    "      --output=TEMPLATE   the job's stdout file ({{id}}, {{name}}, {{user}})\n" \
+    "      --error=TEMPLATE    the job's stderr file\n" \
+    "      --requires=QUERY    only nodes matching it (fluxfs submit --requires)\n" \
+    "      --signal=SIG@TIME   SIG (USR1) TIME (60s) before the time limit\n" \
+    "  -S, --setattr=KEY=VAL   a jobspec attribute (as fluxfs submit)\n" \
+    "  -o, --setopt=OPT[=VAL]  a shell option\n" \
     "  -m, --mount=DIR         the instance's mount point\n" \
     "  -h, --help              this help\n"
 
@@ -124,13 +137,34 @@ static int alloc_options(int argc, char **argv, const char *use, struct strbuf *
         { "job-name", required_argument, NULL, 'J' },
         { "env", required_argument, NULL, 'E' },
         { "exclusive", no_argument, NULL, 'x' },
+        /* passed on as '# flux:' directives, which batch scripts share
+         * with fluxfs submit (common/jobopt.h) */
+        { "cores", required_argument, NULL, 256 },
+        { "gpus-per-node", required_argument, NULL, 257 },
+        { "tasks-per-node", required_argument, NULL, 258 },
+        { "cwd", required_argument, NULL, 259 },
+        { "urgency", required_argument, NULL, 260 },
+        { "dependency", required_argument, NULL, 261 },
+        { "begin-time", required_argument, NULL, 262 },
+        { "output", required_argument, NULL, 263 },
+        { "error", required_argument, NULL, 264 },
+        { "requires", required_argument, NULL, 265 },
+        { "signal", required_argument, NULL, 266 },
+        { "setattr", required_argument, NULL, 'S' },
+        { "setopt", required_argument, NULL, 'o' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "+N:n:c:g:t:m:h", longopts, NULL)) != -1) {
-        const char *name = NULL;
+    static const char *const passed[] = { "--cores", "--gpus-per-node", "--tasks-per-node",
+                                          "--cwd", "--urgency", "--dependency", "--begin-time",
+                                          "--output", "--error", "--requires", "--signal" };
+    while ((c = getopt_long(argc, argv, "+N:n:c:g:t:m:hS:o:", longopts, NULL)) != -1) {
+        const char *name = c >= 256 && c < 256 + (int)(sizeof(passed) / sizeof(passed[0]))
+                               ? passed[c - 256] : NULL;
         switch (c) {
+        case 'S': name = "--setattr"; break;
+        case 'o': name = "--setopt"; break;
         case 'N': name = "--nodes"; break;
         case 'n': name = "--ntasks"; break;
         case 'c': name = "--cores-per-task"; break;
@@ -141,7 +175,11 @@ static int alloc_options(int argc, char **argv, const char *use, struct strbuf *
         case 'x': strbuf_addstr(opts, " --exclusive"); continue;
         case 'm': cli_set_mount(optarg); continue;
         case 'h': fputs(use, stdout); return CLI_PARSE_DONE(CLI_EXIT_OK);
-        default: fputs(use, stderr); return CLI_PARSE_DONE(CLI_EXIT_USAGE);
+        default:
+            if (name)
+                break;
+            fputs(use, stderr);
+            return CLI_PARSE_DONE(CLI_EXIT_USAGE);
         }
         if (strchr(optarg, '\n')) {
             cli_err("%s: a value cannot hold a newline", name);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "common/idset.h"
+#include "common/jobopt.h"
 #include "common/fluid.h"
 #include "common/strbuf.h"
 #include "tools/cli.h"
@@ -69,118 +70,6 @@ static json_t *shell_options(json_t *system)
     if (!shell)
         json_object_set_new(system, "shell", shell = json_pack("{s:{}}", "options"));
     return json_object_get(shell, "options");
-}
-
-/* --signal=[SIG][@TIME]: SIG a number or a name with or without "SIG"
- * (default SIGUSR1), TIME an FSD before the time limit (default 60s). */
-static int parse_signal(const char *arg, int *sig, double *left)
-{
-    const char *at = strchr(arg, '@');
-    size_t len = at ? (size_t)(at - arg) : strlen(arg);
-    char name[32];
-    *sig = SIGUSR1;
-    *left = 60;
-    if (len >= sizeof(name))
-        goto bad;
-    snprintf(name, sizeof(name), "%.*s", (int)len, arg);
-    if (len > 0) {
-        char *end;
-        long n = strtol(name, &end, 10);
-        if (end != name && !*end && n > 0 && n < NSIG)
-            *sig = (int)n;
-        else {
-            const char *bare = strncasecmp(name, "SIG", 3) ? name : name + 3;
-            int i;
-            for (i = 1; i < NSIG; i++) {
-                const char *abbrev = sigabbrev_np(i);
-                if (abbrev && !strcasecmp(abbrev, bare))
-                    break;
-            }
-            if (i == NSIG)
-                goto bad;
-            *sig = i;
-        }
-    }
-    /* an FSD: a bare number is seconds here (it is minutes in --time-limit) */
-    char *end;
-    if (at && at[1] && !((*left = strtod(at + 1, &end)) >= 0 && end != at + 1 && !*end)
-        && cli_parse_duration(at + 1, left) < 0)
-        goto bad;
-    return 0;
-bad:
-    cli_err("--signal: invalid '%s' (SIG@TIME: e.g. USR1@60, SIGTERM@5m, @2m, 10)", arg);
-    return -1;
-}
-
-/* One term of an RFC 35 query: host:LIST, rank:IDSET, a property, -TERM. */
-static json_t *requires_term(const char *t)
-{
-    bool neg = *t == '-';
-    json_t *c;
-    if (neg)
-        t++;
-    const char *colon = strchr(t, ':');
-    if (!*t)
-        return NULL;
-    if (colon && (!strncmp(t, "host:", 5) || !strncmp(t, "hosts:", 6)
-                  || !strncmp(t, "hostlist:", 9)))
-        c = json_pack("{s:[s]}", "hostlist", colon + 1);
-    else if (colon && (!strncmp(t, "rank:", 5) || !strncmp(t, "ranks:", 6)))
-        c = json_pack("{s:[s]}", "ranks", colon + 1);
-    else if (colon && !strncmp(t, "properties:", 11))
-        c = json_pack("{s:[s]}", "properties", colon + 1);
-    else if (!colon)
-        c = json_pack("{s:[s]}", "properties", t);
-    else
-        return NULL;
-    return neg && c ? json_pack("{s:[o]}", "not", c) : c;
-}
-
-/* --requires: RFC 35's query, terms split by blanks; adjacent terms must all
- * hold, "or" between them makes alternatives; "not TERM" = "-TERM". As
- * RFC 31 constraints for attributes.system.constraints. NULL after saying why. */
-static json_t *requires_parse(const char *query)
-{
-    char *copy = strdup(query), *save = NULL;
-    json_t *alts = json_array(), *all = json_array();
-    bool negate = false, ok = copy && alts && all;
-    for (char *w = ok ? strtok_r(copy, " \t", &save) : NULL; w && ok;
-         w = strtok_r(NULL, " \t", &save)) {
-        if (!strcasecmp(w, "and"))
-            continue;
-        if (!strcasecmp(w, "not")) {
-            negate = !negate;
-            continue;
-        }
-        if (!strcasecmp(w, "or")) {
-            ok = json_array_size(all) > 0 && !negate;
-            json_array_append_new(alts, json_pack("{s:o}", "and", all));
-            all = json_array();
-            continue;
-        }
-        json_t *c = strchr(w, '(') || strchr(w, ')') ? NULL : requires_term(w);
-        ok = c != NULL;
-        if (c && negate)
-            c = json_pack("{s:[o]}", "not", c);
-        negate = false;
-        if (c)
-            json_array_append_new(all, c);
-    }
-    ok = ok && all && json_array_size(all) > 0 && !negate;
-    free(copy);
-    if (!ok) {
-        json_decref(alts);
-        json_decref(all);
-        cli_err("--requires: cannot read '%s' (terms: PROPERTY, host:HOSTLIST, rank:IDSET, "
-                "-TERM or not TERM, joined by blanks (and) or 'or'; no parentheses)", query);
-        return NULL;
-    }
-    if (json_array_size(alts) == 0) {
-        json_decref(alts);
-        return json_pack("{s:o}", "and", all);
-    }
-    json_array_append_new(alts, json_pack("{s:o}", "and", all));
-    return json_pack("{s:o}", "or", alts);
 }
 
 /* Flux's per-resource options (--cores, --tasks-per-node, --gpus-per-node)
@@ -334,41 +223,6 @@ static int read_env_file(struct submit_opts *o, const char *path)
         o->nenv_rules++;
     }
     fclose(f);
-    return 0;
-}
-
-/* --setattr/--setopt: KEY (dotted) under attributes, system. unless user.
- * or system. is said; the value JSON if it parses, else the string. */
-static int set_attr(json_t *attributes, const char *spec, bool opt)
-{
-    const char *eq = strchr(spec, '=');
-    char key[512];
-    size_t klen = eq ? (size_t)(eq - spec) : strlen(spec);
-    const char *prefix = opt ? "system.shell.options."
-                       : (!strncmp(spec, "system.", 7) || !strncmp(spec, "user.", 5)) ? ""
-                       : "system.";
-    if (klen == 0 || (size_t)snprintf(key, sizeof(key), "%s%.*s", prefix, (int)klen, spec)
-                         >= sizeof(key)) {
-        cli_err("--%s: invalid key in '%s'", opt ? "setopt" : "setattr", spec);
-        return -1;
-    }
-    json_t *val = !eq ? json_integer(1) : json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-    if (!val)
-        val = json_string(eq + 1);
-    json_t *o = attributes;
-    char *save = NULL, *part = strtok_r(key, ".", &save), *next;
-    for (; part && (next = strtok_r(NULL, ".", &save)); part = next) {
-        json_t *child = json_object_get(o, part);
-        if (!json_is_object(child)) {
-            child = json_object();
-            json_object_set_new(o, part, child);
-        }
-        o = child;
-    }
-    if (!part || json_object_set_new(o, part, val) < 0) {
-        cli_err("--%s: cannot set '%s'", opt ? "setopt" : "setattr", spec);
-        return -1;
-    }
     return 0;
 }
 
@@ -710,7 +564,9 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
     if (system && o->signal) {
         int sig;
         double left;
-        if (parse_signal(o->signal, &sig, &left) < 0) {
+        struct errmsg err;
+        if (jobopt_signal(o->signal, &sig, &left, &err) < 0) {
+            cli_err("%s", err.text);
             json_decref(system);
             json_decref(resources);
             json_decref(count);
@@ -720,8 +576,10 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
                             json_pack("{s:i s:f}", "signum", sig, "timeleft", left));
     }
     if (system && o->requires) {
-        json_t *c = requires_parse(o->requires);
-        if (!c) {
+        json_t *c = NULL;
+        struct errmsg err;
+        if (jobopt_requires(o->requires, &c, &err) < 0) {
+            cli_err("%s", err.text);
             json_decref(system);
             json_decref(resources);
             json_decref(count);
@@ -751,7 +609,10 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         return -1;
     }
     for (int i = 0; i < o->nattrs; i++) {
-        if (set_attr(json_object_get(spec, "attributes"), o->attrs[i], o->attr_is_opt[i]) < 0) {
+        struct errmsg err;
+        if (jobopt_set_attr(json_object_get(spec, "attributes"), o->attrs[i], o->attr_is_opt[i],
+                            &err) < 0) {
+            cli_err("%s", err.text);
             json_decref(spec);
             return -1;
         }

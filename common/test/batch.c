@@ -460,6 +460,49 @@ static void test_run(void)
     unsetenv("TMPDIR");
 }
 
+/* # flux: directives with fluxfs submit's meaning (common/jobopt.h). */
+static void test_submit_options(void)
+{
+    struct jobspec *js;
+    struct errmsg err;
+    const char *s = "#!/bin/sh\n# flux: --urgency=hold -S foo=3 -o cpu-affinity=off\n"
+                    "# flux: --requires='bigmem or host:n1' --signal=USR2@30\necho\n";
+    is(convert(s, &js, &err), 0, "urgency, setattr, setopt, requires, signal: ok (%s)", err.text);
+    if (js) {
+        json_t *sys = json_object_get(json_object_get(js->json, "attributes"), "system");
+        is((int)json_integer_value(json_object_get(sys, "urgency")), 0, "--urgency=hold: 0");
+        is((int)json_integer_value(json_object_get(sys, "foo")), 3, "-S foo=3: system.foo");
+        is_str(json_string_value(json_object_get(json_object_get(json_object_get(sys, "shell"),
+                                 "options"), "cpu-affinity")), "off", "-o: a shell option");
+        ok(json_is_array(json_object_get(json_object_get(sys, "constraints"), "or")),
+           "--requires: RFC 31 constraints");
+        is(js->signal_num, 12, "--signal=USR2@30: signal 12");
+        ok(js->signal_timeleft == 30, "... 30 s before the limit");
+    }
+    jobspec_destroy(js);
+    is(convert("#!/bin/sh\n# flux: -N 2 --cores=8\n", &js, &err), 0, "-N 2 --cores=8: ok");
+    if (js) {
+        is(js->nnodes * js->nslots, 2, "... a slot a node");
+        is(js->slot_cores, 4, "... of 4 cores");
+    }
+    jobspec_destroy(js);
+    is(convert("#!/bin/sh\n# flux: -N 2 --gpus-per-node=1\n", &js, &err), 0,
+       "-N 2 --gpus-per-node=1: ok");
+    if (js) {
+        ok(js->node_exclusive && js->slot_gpus == 1, "... whole nodes, a gpu in each slot");
+    }
+    jobspec_destroy(js);
+    fails("#!/bin/sh\n# flux: -n 2\n# flux: --cores=4\n", -EINVAL,
+          "line 3: per-resource options (--cores, --gpus-per-node) can't be used with per-task "
+          "options (-n, -c, -g, line 2)", "per-resource with per-task");
+    fails("#!/bin/sh\n# flux: --requires=(a)\n", -EINVAL,
+          "line 2: --requires: cannot read '(a)' (terms: PROPERTY, host:HOSTLIST, rank:IDSET, "
+          "-TERM or not TERM, joined by blanks (and) or 'or'; no parentheses)", "a bad --requires");
+    fails("#!/bin/sh\n# flux: --signal=BOGUS\n", -EINVAL,
+          "line 2: --signal: invalid 'BOGUS' (SIG@TIME: e.g. USR1@60, SIGTERM@5m, @2m, 10)",
+          "a bad --signal");
+}
+
 /* Slurm's --array: the indices read, and what each element's jobspec holds. */
 static void test_array(void)
 {
@@ -531,6 +574,7 @@ int main(void)
     test_block_end();
     test_shebang_split();
     test_array();
+    test_submit_options();
     test_run();
     return done_testing();
 }
