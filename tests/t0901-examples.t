@@ -14,7 +14,7 @@ ok "every example is listed in mount-examples/README.md" bash -c '
 rc=0
 for f in "$1"/*; do
 	n=${f##*/}; [ "$n" = README.md ] && continue
-	grep -q "^| \`$n\` |" "$1/README.md" || { echo "# $n is not in README.md"; rc=1; }
+	grep -q "^| \`$n/\?\` |" "$1/README.md" || { echo "# $n is not in README.md"; rc=1; }
 done
 exit $rc' _ "$EX"
 
