@@ -457,7 +457,7 @@ static int parse_array(struct batch_array *a, const char *opt, const char *val, 
                             opt, val, BATCH_ARRAY_INDEX_MAX);
             goto out;
         }
-        for (long i = lo; i <= hi; i += step) {
+        for (long i = lo; i <= hi; i = hi - i < step ? hi + 1 : i + step) {
             /* repeats are dropped below; bound what they may cost first */
             if (n.count == 2 * BATCH_ARRAY_MAX)
                 goto too_many;
@@ -697,10 +697,16 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
             return errmsg_set(err, -ENOMEM, "out of memory");
         return 0;
     }
-    case O_REQUIRES:
-        json_decref(r->constraints);
-        r->constraints = NULL;
-        return jobopt_requires(val, &r->constraints, err) < 0 ? line_error(err, line) : 0;
+    case O_REQUIRES: {
+        /* given again, both hold (as flux joins them) */
+        json_t *c = NULL;
+        if (jobopt_requires(val, &c, err) < 0)
+            return line_error(err, line);
+        if (r->constraints)
+            c = json_pack("{s:[o o]}", "and", r->constraints, c);
+        r->constraints = c;
+        return c ? 0 : errmsg_set(err, -ENOMEM, "out of memory");
+    }
     case O_SIGNAL:
         return jobopt_signal(val, &r->signum, &r->timeleft, err) < 0 ? line_error(err, line)
                                                                      : 0;
@@ -915,12 +921,17 @@ static int shape(struct request *r, int *slots, struct errmsg *err)
         if (r->nodes && r->cores_total && r->cores_total % r->nodes)
             return errmsg_set(err, -EINVAL, "line %d: --cores=%d must be a multiple of "
                               "--nodes=%d", r->perres_line, r->cores_total, r->nodes);
+        if (r->tasks_per_node && !r->nodes)
+            return errmsg_set(err, -EINVAL, "line %d: --tasks-per-node needs --nodes",
+                              r->perres_line);
+        if (r->exclusive && !r->nodes)
+            return errmsg_set(err, -EINVAL, "line %d: '--exclusive' needs a node count "
+                              "(--nodes)", r->exclusive_line);
+        /* as fluxfs submit: one slot a node (tasks-per-node tasks share it) */
         if (r->nodes) {
             r->exclusive |= !r->cores_total;
             r->cores = r->cores_total ? r->cores_total / r->nodes : 1;
-            *slots = r->tasks_per_node ? r->tasks_per_node : 1;
-            if (r->tasks_per_node && r->cores % r->tasks_per_node == 0)
-                r->cores /= r->tasks_per_node;
+            *slots = 1;
         } else {
             r->cores = 1;
             *slots = r->cores_total;

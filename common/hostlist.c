@@ -166,6 +166,92 @@ static int append_item(struct hostlist *hl, const char *p, const char *end)
     return 0;
 }
 
+/* Does item [p, end), "name" or "prefix[ranges]suffix", name name (NULL:
+ * only check the item)? 1, 0 or -EINVAL, as append_item would expand it. */
+static int item_contains(const char *p, const char *end, const char *name)
+{
+    const char *lb = memchr(p, '[', (size_t)(end - p));
+    size_t nlen = name ? strlen(name) : 0;
+    if (!lb) {
+        for (const char *q = p; q < end; q++)
+            if (!valid_name_char(*q))
+                return -EINVAL;
+        return name && nlen == (size_t)(end - p) && !memcmp(name, p, nlen);
+    }
+    const char *rb = memchr(lb, ']', (size_t)(end - lb));
+    if (!rb || rb == lb + 1)
+        return -EINVAL;
+    for (const char *q = p; q < end; q++)
+        if ((q < lb || q > rb) && !valid_name_char(*q))
+            return -EINVAL;
+    size_t pre = (size_t)(lb - p), suf = (size_t)(end - rb - 1);
+    /* name's number: between the prefix and the suffix, digits only */
+    const char *mid = name + pre;
+    size_t mlen = name && nlen > pre + suf ? nlen - pre - suf : 0;
+    bool shape = mlen > 0 && mlen <= 9 && !memcmp(name, p, pre) && !memcmp(mid + mlen, rb + 1, suf);
+    for (size_t i = 0; shape && i < mlen; i++)
+        shape = mid[i] >= '0' && mid[i] <= '9';
+    unsigned value = 0;
+    for (size_t i = 0; shape && i < mlen; i++)
+        value = value * 10 + (unsigned)(mid[i] - '0');
+    const char *q = lb + 1;
+    int found = 0;
+    while (q < rb) {
+        unsigned lo, hi;
+        int wlo, whi;
+        if (parse_num(&q, rb, &lo, &wlo) < 0)
+            return -EINVAL;
+        hi = lo;
+        int width = (wlo > 1 && *(q - wlo) == '0') ? wlo : 0;
+        if (q < rb && *q == '-') {
+            q++;
+            if (parse_num(&q, rb, &hi, &whi) < 0 || hi < lo)
+                return -EINVAL;
+        }
+        /* padded ranges print every number at their width, others plainly */
+        if (shape && value >= lo && value <= hi
+            && (width ? (int)mlen >= width && (mlen == (size_t)width || mid[0] != '0')
+                      : (mlen == 1 || mid[0] != '0')))
+            found = 1;
+        if (q == rb)
+            break;
+        if (*q != ',' || q + 1 == rb)
+            return -EINVAL;
+        q++;
+    }
+    return q == rb ? found : -EINVAL;
+}
+
+int hostlist_text_contains(const char *text, const char *name)
+{
+    const char *p = text;
+    int found = 0;
+    if (!text || !*text)
+        return text ? 0 : -EINVAL;
+    for (;;) {
+        const char *q = p;
+        int depth = 0;
+        while (*q && (depth > 0 || *q != ',')) {
+            if (*q == '[' && ++depth > 1)
+                return -EINVAL;
+            if (*q == ']' && --depth < 0)
+                return -EINVAL;
+            q++;
+        }
+        if (depth != 0 || q == p)
+            return -EINVAL;
+        int rc = item_contains(p, q, name);
+        if (rc < 0)
+            return rc;
+        found |= rc;
+        if (*q == '\0')
+            return found;
+        p = q + 1;
+        if (*p == '\0')
+            return -EINVAL;
+    }
+}
+
 int hostlist_append(struct hostlist *hl, const char *text)
 {
     if (!text)

@@ -196,6 +196,39 @@ inval:
     return NULL;
 }
 
+int idset_text_contains(const char *text, unsigned id)
+{
+    if (!text)
+        return -EINVAL;
+    size_t len = strlen(text);
+    const char *p = text, *end = text + len;
+    int found = 0;
+    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+        p++;
+        end--;
+    }
+    while (p < end) {
+        unsigned lo, hi;
+        if (parse_id(&p, &lo) < 0)
+            return -EINVAL;
+        hi = lo;
+        if (p < end && *p == '-') {
+            p++;
+            if (parse_id(&p, &hi) < 0 || hi < lo)
+                return -EINVAL;
+        }
+        if (p > end)
+            return -EINVAL;
+        found |= id >= lo && id <= hi;
+        if (p == end)
+            break;
+        if (*p != ',' || p + 1 == end)
+            return -EINVAL;
+        p++;
+    }
+    return found;
+}
+
 char *idset_encode(const struct idset *s)
 {
     size_t cap = 64, len = 0;

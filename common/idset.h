@@ -18,6 +18,9 @@ struct idset *idset_decode(const char *text);
 
 /* Encode in ascending ranges, e.g. "0-3,5". Caller frees. */
 char *idset_encode(const struct idset *s);
+/* Is id in the set text names? 1, 0, or -EINVAL if text is not an idset.
+ * Nothing is expanded, so "0-2147483646" costs what "0" does. */
+int idset_text_contains(const char *text, unsigned id);
 
 int idset_set(struct idset *s, unsigned id);       /* 0 or -ENOMEM */
 void idset_clear(struct idset *s, unsigned id);

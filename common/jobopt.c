@@ -117,11 +117,18 @@ static json_t *requires_term(const char *t)
         c = json_pack("{s:[s]}", "hostlist", colon + 1);
     else if (colon && (!strncmp(t, "rank:", 5) || !strncmp(t, "ranks:", 6)))
         c = json_pack("{s:[s]}", "ranks", colon + 1);
-    else if (colon && !strncmp(t, "properties:", 11))
-        c = json_pack("{s:[s]}", "properties", colon + 1);
-    else if (!colon)
-        c = json_pack("{s:[s]}", "properties", t);
-    else
+    else if (!colon || !strncmp(t, "properties:", 11)) {
+        /* "a,b": both properties, as Flux reads them */
+        char *list = strdup(colon ? colon + 1 : t), *save = NULL;
+        c = list ? json_pack("{s:[]}", "properties") : NULL;
+        for (char *p = c ? strtok_r(list, ",", &save) : NULL; p; p = strtok_r(NULL, ",", &save))
+            json_array_append_new(json_object_get(c, "properties"), json_string(p));
+        free(list);
+        if (c && json_array_size(json_object_get(c, "properties")) == 0) {
+            json_decref(c);
+            return NULL;
+        }
+    } else
         return NULL;
     return neg && c ? json_pack("{s:[o]}", "not", c) : c;
 }

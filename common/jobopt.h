@@ -28,7 +28,9 @@ int jobopt_signal(const char *arg, int *sig, double *timeleft, struct errmsg *er
 /* --requires=QUERY, RFC 35 without parentheses: blank-separated terms that
  * must all hold (a property, host:HOSTLIST, rank:IDSET, -TERM or not TERM
  * for the negation), "or" between them making alternatives. *out gets the
- * RFC 31 constraint object (attributes.system.constraints). */
+ * RFC 31 constraint object (attributes.system.constraints). A property
+ * term "a,b" asks for both. Given several times, all must hold (the caller
+ * joins the queries with blanks, or their results with "and"). */
 int jobopt_requires(const char *query, json_t **out, struct errmsg *err);
 
 #endif

@@ -231,6 +231,13 @@ static int prepare_doc(struct ingest *in, const char *t, size_t len,
     struct batch_elem e = { .array_id = array_id, .index = a->index[k] };
     if ((rc = batch_element_to_jobspec(t, len, &e, &spec, &slen, err)) < 0)
         return rc;
+    /* every element keeps a jobspec like this one (the script inside) */
+    if (k == 0 && slen > INGEST_ARRAY_BYTES / a->count) {
+        free(spec);
+        return errmsg_set(err, -E2BIG, "an array of %zu jobspecs of %zu bytes (the script "
+                          "in each) is more than the %d MiB one submission may make",
+                          a->count, slen, INGEST_ARRAY_BYTES >> 20);
+    }
     rc = prepare_one(in, spec, slen, id, uid, gid, cwd, jobp, ndepsp, err);
     free(spec);
     return rc;

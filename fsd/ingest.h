@@ -35,6 +35,9 @@ struct ingest_config {
                                  * burst of as many */
 };
 
+/* The most jobspec text one sbatch --array submission may make, in all. */
+#define INGEST_ARRAY_BYTES (64 << 20)
+
 struct ingest;
 
 struct ingest *ingest_create(const struct ingest_config *cfg);

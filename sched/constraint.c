@@ -1,5 +1,6 @@
 /* constraint.c - RFC 31 node constraints, compiled; see constraint.h */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,10 @@ struct constraint {
     enum op op;
     struct constraint **kids;   /* and/or/not, and the operators of one object */
     size_t nkids;
-    char **names;               /* properties, or host names (sorted) */
+    char **names;               /* properties, host lists or rank idsets, as
+                                 * written: tested without expanding them, so
+                                 * a range of any size costs nothing */
     size_t nnames;
-    struct idset **ranks;
-    size_t nranks;
 };
 
 void constraint_destroy(struct constraint *c)
@@ -27,70 +28,49 @@ void constraint_destroy(struct constraint *c)
         constraint_destroy(c->kids[i]);
     for (size_t i = 0; i < c->nnames; i++)
         free(c->names[i]);
-    for (size_t i = 0; i < c->nranks; i++)
-        idset_destroy(c->ranks[i]);
     free(c->kids);
     free(c->names);
-    free(c->ranks);
     free(c);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A list of hosts, each host name once, sorted for bsearch. */
-static int compile_hosts(struct constraint *c, json_t *args, struct errmsg *err)
-{
-    struct hostlist *hl = hostlist_create();
-    size_t i;
-    json_t *a;
-    if (!hl)
-        return errmsg_set(err, -ENOMEM, "out of memory");
-    json_array_foreach(args, i, a) {
-        if (hostlist_append(hl, json_string_value(a)) < 0) {
-            hostlist_destroy(hl);
-            return errmsg_set(err, -EINVAL, "constraints: invalid host list '%.60s'",
-                              json_string_value(a));
-        }
-    }
-    size_t n = hostlist_count(hl);
-    if (n && !(c->names = calloc(n, sizeof(*c->names)))) {
-        hostlist_destroy(hl);
-        return errmsg_set(err, -ENOMEM, "out of memory");
-    }
-    for (i = 0; i < n; i++) {
-        if (!(c->names[c->nnames] = strdup(hostlist_nth(hl, i)))) {
-            hostlist_destroy(hl);
-            return errmsg_set(err, -ENOMEM, "out of memory");
-        }
-        c->nnames++;
-    }
-    hostlist_destroy(hl);
-    qsort(c->names, c->nnames, sizeof(*c->names), cmp_str);
-    return 0;
-}
-
-static int compile_ranks(struct constraint *c, json_t *args, struct errmsg *err)
+/* The strings of args (a rank may be a number), each checked by valid. */
+static int compile_names(struct constraint *c, json_t *args, const char *what,
+                         bool (*valid)(const char *), struct errmsg *err)
 {
     size_t i;
     json_t *a;
-    if (!(c->ranks = calloc(json_array_size(args) + 1, sizeof(*c->ranks))))
+    if (!(c->names = calloc(json_array_size(args) + 1, sizeof(*c->names))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     json_array_foreach(args, i, a) {
         char num[32];
         const char *text = json_string_value(a);
-        if (json_is_integer(a)) {
+        if (json_is_integer(a) && json_integer_value(a) >= 0) {
             snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(a));
             text = num;
         }
-        if (!text || !(c->ranks[c->nranks] = idset_decode(text)))
-            return errmsg_set(err, -EINVAL, "constraints: invalid ranks '%.60s'",
+        if (!text || !valid(text))
+            return errmsg_set(err, -EINVAL, "constraints: invalid %s '%.60s'", what,
                               text ? text : "?");
-        c->nranks++;
+        if (!(c->names[c->nnames] = strdup(text)))
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        c->nnames++;
     }
     return 0;
+}
+
+static bool valid_hosts(const char *s)
+{
+    return hostlist_text_contains(s, NULL) >= 0;
+}
+
+static bool valid_ranks(const char *s)
+{
+    return idset_text_contains(s, 0) >= 0;
+}
+
+static bool valid_property(const char *s)
+{
+    return *s != '\0';
 }
 
 static int compile_op(const char *op, json_t *args, struct constraint **out,
@@ -149,23 +129,13 @@ static int compile_op(const char *op, json_t *args, struct constraint **out,
         }
     } else if (!strcmp(op, "properties")) {
         c->op = OP_PROPS;
-        if (!(c->names = calloc(json_array_size(args) + 1, sizeof(*c->names)))) {
-            rc = errmsg_set(err, -ENOMEM, "out of memory");
-            goto out;
-        }
-        json_array_foreach(args, i, a) {
-            if (!json_is_string(a) || !(c->names[c->nnames] = strdup(json_string_value(a)))) {
-                rc = errmsg_set(err, -EINVAL, "constraints: a property must be a string");
-                goto out;
-            }
-            c->nnames++;
-        }
+        rc = compile_names(c, args, "property", valid_property, err);
     } else if (!strcmp(op, "hostlist")) {
         c->op = OP_HOSTS;
-        rc = compile_hosts(c, args, err);
+        rc = compile_names(c, args, "host list", valid_hosts, err);
     } else if (!strcmp(op, "ranks")) {
         c->op = OP_RANKS;
-        rc = compile_ranks(c, args, err);
+        rc = compile_names(c, args, "ranks", valid_ranks, err);
     } else
         rc = errmsg_set(err, -EINVAL, "constraints: unknown operator '%.40s'", op);
 out:
@@ -199,10 +169,11 @@ bool constraint_match(const struct constraint *c, const struct graph_vertex *x)
                 return true;
         return false;
     case OP_NOT:
+        /* not: the negation of and, so an empty not matches nothing */
         for (size_t i = 0; i < c->nkids; i++)
             if (!constraint_match(c->kids[i], x))
                 return true;
-        return c->nkids == 0;
+        return false;
     case OP_PROPS:
         for (size_t i = 0; i < c->nnames; i++) {
             const char *p = c->names[i];
@@ -211,10 +182,13 @@ bool constraint_match(const struct constraint *c, const struct graph_vertex *x)
         }
         return true;
     case OP_HOSTS:
-        return x->name && bsearch(&x->name, c->names, c->nnames, sizeof(*c->names), cmp_str);
+        for (size_t i = 0; x->name && i < c->nnames; i++)
+            if (hostlist_text_contains(c->names[i], x->name) > 0)
+                return true;
+        return false;
     case OP_RANKS:
-        for (size_t i = 0; i < c->nranks; i++)
-            if (x->rank >= 0 && idset_test(c->ranks[i], (unsigned)x->rank))
+        for (size_t i = 0; x->rank >= 0 && i < c->nnames; i++)
+            if (idset_text_contains(c->names[i], (unsigned)x->rank) > 0)
                 return true;
         return false;
     }

@@ -6,9 +6,9 @@
  *   {"ranks": ["0-3", 7]}                its rank in one of the idsets
  *   {"and": [C...]}, {"or": [C...]}, {"not": [C...]} (not: none of... the
  *   negation of them all holding)
- * The operators of one object must all hold. The text was checked when the
- * jobspec was parsed (common/rspec.c); compiling decodes the host lists and
- * idsets once, so a match tests each node cheaply.
+ * The operators of one object must all hold. Host lists and idsets are
+ * tested as written (hostlist_text_contains, idset_text_contains), never
+ * expanded: a job's "n[0-99999999]" costs the broker what "n0" does.
  */
 #ifndef FLUXFS_CONSTRAINT_H
 #define FLUXFS_CONSTRAINT_H
@@ -20,8 +20,8 @@
 
 struct constraint;
 
-/* 0 and *out, or -EINVAL (a host list or idset that does not decode, named
- * in err) or -ENOMEM. */
+/* 0 and *out, or -EINVAL (an unknown operator, or a host list or idset
+ * that does not parse, named in err) or -ENOMEM. */
 int constraint_compile(json_t *c, struct constraint **out, struct errmsg *err);
 void constraint_destroy(struct constraint *c);
 

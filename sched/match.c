@@ -927,11 +927,18 @@ static int unsat_reason(struct matcher *m, const struct rq *top, int ntop, struc
                 best = t;
     }
     if (m->banned) {
-        free(need);
-        free(depth);
-        return errmsg_set(err, -ENODEV, "the constraints (--requires) leave %d node%s, and "
-                          "those can never satisfy the request", m->nallowed,
-                          m->nallowed == 1 ? "" : "s");
+        /* blame the constraints only if the whole instance could do it */
+        uint8_t *banned = m->banned;
+        m->banned = NULL;
+        bool whole = try_at(m, top, ntop, 0, 1, true);
+        m->banned = banned;
+        if (whole) {
+            free(need);
+            free(depth);
+            return errmsg_set(err, -ENODEV, "the constraints (--requires) leave %d node%s, "
+                              "and those can never satisfy the request", m->nallowed,
+                              m->nallowed == 1 ? "" : "s");
+        }
     }
     int rc = best >= 0
         ? errmsg_set(err, -ENODEV, "requested %lld %s but the instance has %lld",

@@ -72,5 +72,5 @@ is "$(job_state "$slowid")" RUN "the slow rule's job runs"
 pkill -INT -f "[s]nakemake --profile $PROFILE"   # itself, not timeout(1)
 wait "$smk"
 is "$(timeout 30 cat "$MNT/jobs/$slowid/wait")" "CANCELED" "Ctrl-C to snakemake cancels it (cluster-cancel: fluxfs cancel)" ||
-	diag "$(tail -5 slow.log)"
+	diag "$(cat slow.log; jobfile "$slowid" eventlog)"
 ok "no snakemake left" no_procs "snakemake --profile $PROFILE"

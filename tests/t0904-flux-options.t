@@ -70,11 +70,12 @@ is "$(fx jobs -a -n --sort=name -o '{name}' "$a" "$b" "$c" | tr '\n' ' ')" "aa b
 is "$(fx jobs -a -n --sort=t_submit -c 2 -o '{name}' --name=bb)" "bb" "--sort with --count and a filter"
 like "$(fx jobs --sort=bogus 2>&1)" "--sort: unknown field 'bogus'" "an unknown --sort field is named"
 
-# fluxfs batch takes them too, as one more '# flux:' line that wins
+# fluxfs batch takes them too, as one more '# flux:' line: it wins, but
+# --requires adds to the script's (both hold, as Flux appends them)
 first=$(fx submit sleep 2)
-printf '#!/bin/sh\n# flux: --requires=-bigmem\nhostname >/dev/null; echo "ran"\n' > b.sh
+printf '#!/bin/sh\n# flux: --requires=bigmem\nhostname >/dev/null; echo "ran"\n' > b.sh
 bid=$(fx batch --dependency=afterok:"$first" --requires=gpu --output=b.out b.sh)
 is "$(job_state "$bid")" DEPEND "batch --dependency=afterok: waits in DEPEND"
 is "$(timeout 60 cat "$MNT/jobs/$bid/wait")" "COMPLETED 0" "... then runs"
 is "$(fx jobs -n -o '{nodelist}' "$bid") $(cat b.out 2>&1)" "node3 ran" \
-	"batch --requires=gpu overrides the script's own --requires, --output writes the file"
+	"batch --requires=gpu holds with the script's own --requires=bigmem (node3), --output writes the file"

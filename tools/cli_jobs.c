@@ -860,8 +860,7 @@ static int sort_check(const char *keys)
     return 0;
 }
 
-/* One key of two jobs: numbers (ids, times, counts) as numbers, else text;
- * an empty value (not known yet) after every other. */
+/* One key of two jobs: numbers (ids, times, counts) as numbers, else text. */
 static int sort_key(const struct cli_job *x, const struct cli_job *y, const char *k, size_t len,
                     double now)
 {
@@ -874,8 +873,6 @@ static int sort_key(const struct cli_job *x, const struct cli_job *y, const char
         double ra = cli_job_runtime(x, now), rb = cli_job_runtime(y, now);
         return (ra > rb) - (ra < rb);
     }
-    if (!a[0] || !b[0])
-        return !a[0] - !b[0];
     char *ea, *eb;
     double na = strtod(a, &ea), nb = strtod(b, &eb);
     if (!*ea && !*eb)
@@ -890,6 +887,12 @@ static int sort_cmp(const void *pa, const void *pb, void *arg)
         bool rev = *k == '-';
         k += rev;
         size_t len = strcspn(k, ",");
+        /* a value not known yet sorts last, either way */
+        char a[8], b[8];
+        format_value(pa, k, len, 0, ctx->now, a, sizeof(a));
+        format_value(pb, k, len, 0, ctx->now, b, sizeof(b));
+        if (!a[0] != !b[0])
+            return !a[0] - !b[0];
         int c = sort_key(pa, pb, k, len, ctx->now);
         if (c)
             return rev ? -c : c;

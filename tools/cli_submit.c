@@ -50,7 +50,8 @@ struct submit_opts {
     bool per_task;           /* -n, -c or -g was given */
     int slots_per_node;      /* per-resource: 1 slot a node, per_slot tasks in it */
     int per_slot;
-    const char *requires;    /* --requires: an RFC 35 constraint query */
+    const char *requires[8]; /* --requires: RFC 35 queries, all to hold */
+    int nrequires;
     const char *signal;      /* --signal=SIG@TIME */
     double begin;            /* --begin-time: seconds since the epoch, or 0 */
     const char *output;      /* --output, --error: file templates ({{id}}...) */
@@ -296,7 +297,13 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
             break;
         case OPT_CORES: rc = parse_int("--cores", optarg, 1, 1 << 24, &o->cores_total); break;
         case OPT_GPN: rc = parse_int("--gpus-per-node", optarg, 0, 1 << 24, &o->gpus_per_node); break;
-        case OPT_REQUIRES: o->requires = optarg; break;
+        case OPT_REQUIRES:
+            if (o->nrequires == 8) {
+                cli_err("--requires: at most 8 (join the queries with blanks)");
+                rc = -1;
+            } else
+                o->requires[o->nrequires++] = optarg;
+            break;
         case OPT_SIGNAL: o->signal = optarg; break;
         case 'N': rc = parse_int("--nodes", optarg, 1, 1 << 24, &o->nnodes); break;
         case 'x': o->exclusive = true; break;
@@ -575,17 +582,19 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         json_object_set_new(shell_options(system), "signal",
                             json_pack("{s:i s:f}", "signum", sig, "timeleft", left));
     }
-    if (system && o->requires) {
-        json_t *c = NULL;
+    for (int i = 0; system && i < o->nrequires; i++) {
+        json_t *c = NULL, *prev = json_object_get(system, "constraints");
         struct errmsg err;
-        if (jobopt_requires(o->requires, &c, &err) < 0) {
+        if (jobopt_requires(o->requires[i], &c, &err) < 0) {
             cli_err("%s", err.text);
             json_decref(system);
             json_decref(resources);
             json_decref(count);
             return -1;
         }
-        json_object_set_new(system, "constraints", c);
+        /* given again, both hold (as flux joins them) */
+        json_object_set_new(system, "constraints",
+                            prev ? json_pack("{s:[O o]}", "and", prev, c) : c);
     }
     if (system && (o->ndeps > 0 || o->begin > 0)) {
         json_t *deps = json_array();

@@ -492,6 +492,17 @@ static void test_submit_options(void)
         ok(js->node_exclusive && js->slot_gpus == 1, "... whole nodes, a gpu in each slot");
     }
     jobspec_destroy(js);
+    is(convert("#!/bin/sh\n# flux: -N 2 --cores=6 --tasks-per-node=2 --gpus-per-node=1\n", &js,
+               &err), 0, "-N 2 --cores=6 --tasks-per-node=2 --gpus-per-node=1: ok (%s)", err.text);
+    if (js)
+        ok(js->nslots == 1 && js->slot_cores == 3 && js->slot_gpus == 1,
+           "... one slot a node, of 3 cores and the node's gpu (as fluxfs submit)");
+    jobspec_destroy(js);
+    struct batch_array a;
+    const char *big = "#!/bin/sh\n#SBATCH --array=1-2:9223372036854775807\n";
+    is(batch_array_read(big, strlen(big), &a, &err), 0, "a step near LONG_MAX: ok");
+    ok(a.count == 1 && a.index[0] == 1, "... index 1 only, no overflow");
+    batch_array_release(&a);
     fails("#!/bin/sh\n# flux: -n 2\n# flux: --cores=4\n", -EINVAL,
           "line 3: per-resource options (--cores, --gpus-per-node) can't be used with per-task "
           "options (-n, -c, -g, line 2)", "per-resource with per-task");

@@ -74,5 +74,19 @@ int main(void)
     check_bad("n[0-99999999]");
     check_bad("n[1234567890]");
 
+    /* membership without expansion */
+    is(hostlist_text_contains("node[0-3,7],login1", "node7"), 1, "contains: node7 in node[0-3,7]");
+    is(hostlist_text_contains("node[0-3,7],login1", "node4"), 0, "... node4 is not");
+    is(hostlist_text_contains("node[0-3,7],login1", "login1"), 1, "... login1 (a plain name)");
+    is(hostlist_text_contains("node[01-10]", "node05"), 1, "padded: node05 in node[01-10]");
+    is(hostlist_text_contains("node[01-10]", "node5"), 0, "... node5 is not (unpadded)");
+    is(hostlist_text_contains("node[01-10]", "node10"), 1, "... node10 is");
+    is(hostlist_text_contains("node[0-10]", "node05"), 0, "unpadded range: node05 is not");
+    is(hostlist_text_contains("n[0-99999999]", "n12345678"), 1, "a huge range costs nothing");
+    is(hostlist_text_contains("rack[1-2]-bmc", "rack2-bmc"), 1, "a suffix after the range");
+    is(hostlist_text_contains("rack[1-2]-bmc", "rack2"), 0, "... is required");
+    is(hostlist_text_contains("node[", "node1"), -EINVAL, "a bad list: -EINVAL");
+    is(hostlist_text_contains("a,,b", NULL), -EINVAL, "an empty item: -EINVAL");
+    is(hostlist_text_contains("a[1-3]", NULL), 0, "NULL name only checks the list");
     return done_testing();
 }

@@ -75,5 +75,11 @@ int main(void)
     idset_destroy(s);
     idset_destroy(NULL);
 
+    is(idset_text_contains("0-3,7", 7), 1, "text_contains: 7 in 0-3,7");
+    is(idset_text_contains("0-3,7", 5), 0, "... 5 is not");
+    is(idset_text_contains("[2-4]", 3), 1, "... brackets are allowed");
+    is(idset_text_contains("0-2147483645", 2000000000), 1, "a huge range costs nothing");
+    is(idset_text_contains("3-1", 2), -EINVAL, "a backwards range: -EINVAL");
+    is(idset_text_contains("x", 0), -EINVAL, "not an idset: -EINVAL");
     return done_testing();
 }

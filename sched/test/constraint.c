@@ -66,6 +66,9 @@ int main(void)
            "2", "and with not");
     is_str(which(g, "{\"properties\": [\"bigmem\"], \"ranks\": [\"3\"]}"), "3",
            "two operators of one object must both hold");
+    is_str(which(g, "{\"not\": []}"), "", "an empty not matches nothing (not of and)");
+    is_str(which(g, "{\"hostlist\": [\"node[0-99999999]\"], \"ranks\": [\"2-2147483645\"]}"),
+           "2,3", "huge ranges, tested without expanding them");
     is_str(which(g, "{\"hostlist\": [\"node[\"]}"),
            "error: constraints: invalid host list 'node['", "a bad host list is named");
     is_str(which(g, "{\"color\": [\"red\"]}"), "error: constraints: unknown operator 'color'",
