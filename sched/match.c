@@ -63,6 +63,7 @@ struct matcher {
     bool sat;           /* satisfiability: ignore holds and status */
     bool sat_up;        /* ... holds only (MATCH_SATISFIABILITY_UP) */
     uint8_t *banned;    /* nodes the request's constraints rule out, or NULL */
+    bool want_max;      /* moldable counts must reach their max (policy first) */
     int nallowed;       /* ... and how many nodes they leave */
     struct tent *tent;
     int *touched;
@@ -399,7 +400,7 @@ static int push_sel(struct matcher *m, int v, int64_t amount, bool x, bool pool,
     memset(s, 0, sizeof(*s));
     s->v = v;
     s->amount = amount;
-    s->x = x && !pool;
+    s->x = x;
     s->pool = pool;
     s->whole = whole && s->x;
     /* An exclusive vertex takes its whole subtree out of the aggregates,
@@ -570,6 +571,15 @@ static int64_t candidate(struct matcher *m, int w, const struct rq *q, bool x, i
     if (vx->size > 1) {
         if (!vx_open(m, w))
             return 0;
+        if (excl) {
+            /* Fluxion: a pool claimed exclusively (inside a slot, or under
+             * an exclusive vertex) is held whole, so it is neither shared
+             * with another job nor split between two slots of this one */
+            if (m->tent[w].use || !vx_real_free(m, w)
+                || push_sel(m, w, vx->size, true, true, false) < 0)
+                return 0;
+            return vx->size < want ? vx->size : want;
+        }
         int64_t avail = vx_pool_avail(m, w);
         int64_t take = avail < want ? avail : want;
         if (take <= 0 || push_sel(m, w, take, excl, true, false) < 0)
@@ -670,7 +680,9 @@ static bool take_count(struct matcher *m, int u, const struct rq *q, bool x, boo
     int mark = m->nsel;
     int64_t got = count_units(m, u, q, x, c->max, self);
     int64_t best = rspec_count_best(c, got);
-    if (best < 0 || best < c->min) {
+    if (best < 0 || best < c->min
+        || (m->want_max && c->min < c->max && c->max != INT64_MAX
+            && best < rspec_count_best(c, c->max))) {
         unwind(m, mark);
         return false;
     }
@@ -879,17 +891,41 @@ int match_cancel(struct matcher *m, uint64_t job)
 
 /* ---- entry points ---- */
 
+/* Does the request have a bounded moldable count (min < max) anywhere? */
+static bool moldable(const struct rq *r, int n)
+{
+    for (int i = 0; i < n; i++)
+        if ((r[i].count->min < r[i].count->max && r[i].count->max != INT64_MAX)
+            || moldable(r[i].with, r[i].nwith))
+            return true;
+    return false;
+}
+
+static bool try_once(struct matcher *m, const struct rq *top, int ntop)
+{
+    reset(m);
+    for (int i = 0; i < ntop; i++)
+        if (!take_count(m, 0, &top[i], top[i].type == RQ_SLOT, true))
+            return false;
+    return true;
+}
+
 static bool try_at(struct matcher *m, const struct rq *top, int ntop, int64_t t0,
                    int64_t t1, bool sat)
 {
     m->t0 = t0;
     m->t1 = t1;
     m->sat = sat;
-    reset(m);
-    for (int i = 0; i < ntop; i++)
-        if (!take_count(m, 0, &top[i], top[i].type == RQ_SLOT, true))
-            return false;
-    return true;
+    /* Fluxion's first: the first vertices that can give a moldable count
+     * its max, before any that give less */
+    if (m->policy == MATCH_FIRST && !sat && moldable(top, ntop)) {
+        m->want_max = true;
+        bool ok = try_once(m, top, ntop);
+        m->want_max = false;
+        if (ok)
+            return true;
+    }
+    return try_once(m, top, ntop);
 }
 
 /* Units of each type the request asks for, counts at their minimum. */
@@ -907,6 +943,15 @@ static void need_by_type(const struct rq *r, int n, int64_t mult, int64_t *need,
  * whole graph has, else its shape. */
 static int unsat_reason(struct matcher *m, const struct rq *top, int ntop, struct errmsg *err)
 {
+    if (m->sat_up) {
+        /* unsatisfiable on what is up: is it only for want of those down? */
+        m->sat_up = false;
+        bool all = try_at(m, top, ntop, 0, 1, true);
+        m->sat_up = true;
+        if (all)
+            return errmsg_set(err, -ENODEV, "only resources that are down, drained or "
+                              "offline could satisfy the request");
+    }
     int ntypes = graph_ntypes(m->g), best = -1;
     int64_t *need = calloc(ntypes ? ntypes : 1, sizeof(*need));
     int *depth = calloc(ntypes ? ntypes : 1, sizeof(*depth));
@@ -1186,8 +1231,13 @@ int match_job(struct matcher *m, const struct rspec *req, uint64_t job,
     }
     rc = errmsg_set(err, -EBUSY, "no matching resources are free");
     if (op == MATCH_ALLOCATE_WITH_SAT || op == MATCH_ALLOCATE_ORELSE_RESERVE) {
+        /* allocate_with_satisfiability answers as Fluxion does: what only
+         * down resources could hold is unsatisfiable now. A reservation
+         * (the broker's queue) still waits for them to come back up. */
+        m->sat_up = op == MATCH_ALLOCATE_WITH_SAT;
         if (!try_at(m, top, req->nres, now, window_end(now, duration), true))
             rc = unsat_reason(m, top, req->nres, err);
+        m->sat_up = false;
     }
 done:
     reset(m);

@@ -186,9 +186,118 @@ static void test_moldable(void)
     graph_destroy(g);
 }
 
+/* Fluxion's rule for pools (doc/scheduler.md): claimed exclusively they
+ * are held whole; shared they give units. One node, 4 cores, a 1024 GB ssd. */
+static void test_exclusive_pools(void)
+{
+    struct graph *g = graph_create();
+    struct errmsg err;
+    int c = graph_add_vertex(g, -1, "cluster", "c", NULL, 0, 1, NULL, -1, &err);
+    int n = graph_add_vertex(g, c, "node", NULL, NULL, 0, 1, NULL, 0, &err);
+    for (int i = 0; i < 4; i++)
+        graph_add_vertex(g, n, "core", NULL, NULL, i, 1, NULL, 0, &err);
+    graph_add_vertex(g, n, "ssd", NULL, NULL, 0, 1024, "GB", 0, &err);
+    graph_finalize(g, &err);
+    struct matcher *m = match_create(g, MATCH_LOW);
+    const struct match_alloc *a;
+    struct rspec *one = spec("version: 9999\nresources:\n"
+        "- {type: slot, count: 1, label: s, with: [{type: core, count: 1},"
+        " {type: ssd, count: 1}]}\n" ATTRS TASKS);
+    is(match_job(m, one, 1, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "a slot with 1 GB of ssd");
+    is(held(m, g, 1, "ssd"), 1024, "... holds the whole 1024 GB pool");
+    is(match_job(m, one, 2, MATCH_ALLOCATE_WITH_SAT, 0, 0, &a, &err), -EBUSY,
+       "a second such job waits: the pool is not shared");
+    match_cancel(m, 1);
+    struct rspec *two = spec("version: 9999\nresources:\n"
+        "- {type: slot, count: 2, label: s, with: [{type: core, count: 1},"
+        " {type: ssd, count: 1}]}\n" ATTRS TASKS);
+    is(match_job(m, two, 3, MATCH_ALLOCATE_WITH_SAT, 0, 0, &a, &err), -ENODEV,
+       "two slots cannot split one pool between them: unsatisfiable");
+    struct rspec *shared = spec("version: 9999\nresources:\n"
+        "- {type: node, count: 1, with: [{type: ssd, count: 100},"
+        " {type: slot, count: 1, label: s, with: [{type: core, count: 1}]}]}\n" ATTRS TASKS);
+    is(match_job(m, shared, 4, MATCH_ALLOCATE, 0, 0, &a, &err), 0,
+       "ssd outside the slot (shared): ok");
+    is(match_job(m, shared, 5, MATCH_ALLOCATE, 0, 0, &a, &err), 0,
+       "... and a second job shares the pool, 100 GB each");
+    rspec_destroy(one);
+    rspec_destroy(two);
+    rspec_destroy(shared);
+    match_destroy(m);
+    graph_destroy(g);
+}
+
+/* Fluxion's first with a moldable count: the first socket that can give
+ * the max, not the first that gives something. */
+static void test_first_moldable(void)
+{
+    struct graph *g = graph_create();
+    struct errmsg err;
+    int c = graph_add_vertex(g, -1, "cluster", "c", NULL, 0, 1, NULL, -1, &err);
+    int n = graph_add_vertex(g, c, "node", NULL, NULL, 0, 1, NULL, 0, &err);
+    for (int s = 0; s < 2; s++) {
+        int sv = graph_add_vertex(g, n, "socket", NULL, NULL, s, 1, NULL, 0, &err);
+        for (int i = 0; i < 4; i++)
+            graph_add_vertex(g, sv, "core", NULL, NULL, s * 4 + i, 1, NULL, 0, &err);
+    }
+    graph_finalize(g, &err);
+    struct matcher *m = match_create(g, MATCH_FIRST);
+    const struct match_alloc *a;
+    struct rspec *two = spec("version: 9999\nresources:\n"
+        "- {type: slot, count: 1, label: s, with: [{type: core, count: 2}]}\n" ATTRS TASKS);
+    struct rspec *mold = spec("version: 9999\nresources:\n"
+        "- {type: socket, count: 1, with: [{type: slot, count: 1, label: s,"
+        " with: [{type: core, count: {min: 1, max: 4}}]}]}\n" ATTRS TASKS);
+    is(match_job(m, two, 1, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "first: 2 cores (socket1)");
+    is(match_job(m, mold, 2, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "then cores {min 1, max 4}");
+    is(held(m, g, 2, "core"), 4, "... all 4 of socket0, the first socket that gives the max");
+    match_cancel(m, 2);
+    struct rspec *two0 = spec("version: 9999\nresources:\n"
+        "- {type: slot, count: 1, label: s, with: [{type: core, count: 2}]}\n" ATTRS TASKS);
+    is(match_job(m, two0, 3, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "2 more cores (socket1 full)");
+    is(match_job(m, two0, 4, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "2 more (half of socket0)");
+    is(match_job(m, mold, 5, MATCH_ALLOCATE, 0, 0, &a, &err), 0,
+       "no socket gives 4 now: the moldable job still fits");
+    is(held(m, g, 5, "core"), 2, "... with the 2 left");
+    rspec_destroy(two);
+    rspec_destroy(two0);
+    rspec_destroy(mold);
+    match_destroy(m);
+    graph_destroy(g);
+}
+
+/* allocate_with_satisfiability and down resources, as Fluxion answers. */
+static void test_sat_down(void)
+{
+    struct graph *g = tiny();
+    struct matcher *m = match_create(g, MATCH_LOW);
+    struct errmsg err = { "" };
+    const struct match_alloc *a;
+    struct rspec *both = spec("version: 9999\nresources:\n"
+        "- {type: node, count: 2, with: [{type: slot, count: 1, label: s,"
+        " with: [{type: core, count: 1}]}]}\n" ATTRS TASKS);
+    graph_set_status(g, graph_find_path(g, "/tiny0/rack0/node1"), GRAPH_DOWN);
+    is(match_job(m, both, 1, MATCH_ALLOCATE_WITH_SAT, 0, 0, &a, &err), -ENODEV,
+       "2 nodes with one down: allocate_with_satisfiability says unsatisfiable");
+    is_str(err.text, "only resources that are down, drained or offline could satisfy the "
+           "request", "... saying why");
+    is(match_job(m, both, 2, MATCH_ALLOCATE_ORELSE_RESERVE, 0, 0, &a, &err), -EBUSY,
+       "allocate_orelse_reserve: busy, not unsatisfiable (the queue waits for the node)");
+    is(match_job(m, both, 3, MATCH_SATISFIABILITY, 0, 0, NULL, &err), 0,
+       "satisfiability (the graph as built) still says yes");
+    graph_set_status(g, graph_find_path(g, "/tiny0/rack0/node1"), GRAPH_UP);
+    is(match_job(m, both, 4, MATCH_ALLOCATE_WITH_SAT, 0, 0, &a, &err), 0, "up again: allocated");
+    rspec_destroy(both);
+    match_destroy(m);
+    graph_destroy(g);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
+    test_sat_down();
+    test_first_moldable();
+    test_exclusive_pools();
     test_socket_slots();
     test_core_slots();
     test_nodex_and_sat();
