@@ -783,6 +783,42 @@ static int cmp_int(const void *a, const void *b)
 
 static const struct match_item *find_item(const struct job *j, int v);
 
+/* The graph holds of j's items. Aggregates per hold, bottom-up: an X hold
+ * takes its subtree's total, an S hold the sum of what the job takes
+ * beneath it. All or none: 0 or -ENOMEM. */
+static int add_holds(struct matcher *m, struct job *j)
+{
+    if (!m->agg && !(m->agg = calloc(m->n ? m->n : 1, sizeof(*m->agg))))
+        return -ENOMEM;
+    int64_t (*agg)[GRAPH_AGG_MAX] = m->agg;
+    int n = j->a.nitems, rc = 0;
+    for (int k = n - 1; k >= 0; k--) {
+        struct match_item *it = &j->a.items[k];
+        const struct graph_vertex *x = V(m, it->v);
+        struct graph_hold h = {.job = j->a.job, .start = j->a.start, .end = j->a.end,
+                               .amount = it->amount, .kind = it->kind};
+        for (int a = 0; a < GRAPH_AGG_MAX; a++) {
+            int64_t val = it->kind == GRAPH_HOLD_X ? x->total[a]
+                        : it->kind == GRAPH_HOLD_P ? 0 : agg[it->v][a];
+            h.agg[a] = (int32_t)val;
+            if (x->parent >= 0)
+                agg[x->parent][a] += val;
+        }
+        if ((rc = graph_hold_add(m->g, it->v, &h)) < 0) {
+            for (int r = k + 1; r < n; r++)
+                graph_hold_remove_job(m->g, j->a.items[r].v, j->a.job);
+            break;
+        }
+    }
+    /* Only the items' parents were written: zero them for the next commit. */
+    for (int k = 0; k < n; k++) {
+        int p = V(m, j->a.items[k].v)->parent;
+        if (p >= 0)
+            memset(agg[p], 0, sizeof(agg[p]));
+    }
+    return rc;
+}
+
 /* Turn the tentative selection into holds and a job record. */
 static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
 {
@@ -823,36 +859,7 @@ static int commit(struct matcher *m, uint64_t id, int64_t now, struct job **out)
     j->a.start = m->t0;
     j->a.end = m->t1;
     j->a.reserved = m->t0 > now;
-    /* Aggregates per hold, bottom-up: an X hold takes its subtree's total,
-     * an S hold the sum of what the job takes beneath it. */
-    if (!m->agg && !(m->agg = calloc(m->n ? m->n : 1, sizeof(*m->agg))))
-        goto nomem;
-    int64_t (*agg)[GRAPH_AGG_MAX] = m->agg;
-    int rc = 0;
-    for (int k = n - 1; k >= 0; k--) {
-        struct match_item *it = &j->a.items[k];
-        const struct graph_vertex *x = V(m, it->v);
-        struct graph_hold h = {.job = id, .start = m->t0, .end = m->t1,
-                               .amount = it->amount, .kind = it->kind};
-        for (int a = 0; a < GRAPH_AGG_MAX; a++) {
-            int64_t val = it->kind == GRAPH_HOLD_X ? x->total[a]
-                        : it->kind == GRAPH_HOLD_P ? 0 : agg[it->v][a];
-            h.agg[a] = (int32_t)val;
-            if (x->parent >= 0)
-                agg[x->parent][a] += val;
-        }
-        if ((rc = graph_hold_add(m->g, it->v, &h)) < 0) {
-            for (int r = k + 1; r < n; r++)
-                graph_hold_remove_job(m->g, j->a.items[r].v, id);
-            break;
-        }
-    }
-    /* Only the items' parents were written: zero them for the next commit. */
-    for (int k = 0; k < n; k++) {
-        int p = V(m, j->a.items[k].v)->parent;
-        if (p >= 0)
-            memset(agg[p], 0, sizeof(agg[p]));
-    }
+    int rc = add_holds(m, j);
     if (rc < 0)
         goto nomem;
     *job_slot(m, id) = j;
@@ -886,6 +893,71 @@ int match_cancel(struct matcher *m, uint64_t job)
     *p = j->next;
     job_free(j);
     m->njobs--;
+    return 0;
+}
+
+/* The node vertex at or above v, or -1. */
+static int node_of(const struct matcher *m, int v)
+{
+    for (; v >= 0; v = V(m, v)->parent)
+        if (V(m, v)->type == m->node_type)
+            return v;
+    return -1;
+}
+
+int match_release(struct matcher *m, uint64_t job, match_node_f release, void *arg,
+                  bool *full)
+{
+    struct job **p = job_slot(m, job);
+    struct job *j = *p;
+    if (!j)
+        return -ENOENT;
+    if (j->a.reserved)
+        return -EINVAL;
+    int n = j->a.nitems, kept = 0;
+    uint8_t *keep = calloc(n ? n : 1, 1);
+    if (!keep)
+        return -ENOMEM;
+    /* what stays: items on the nodes kept, then the items above them */
+    int released = 0;
+    for (int i = 0; i < n; i++) {
+        int node = node_of(m, j->a.items[i].v);
+        if (node >= 0) {
+            bool gone = release(arg, V(m, node));
+            keep[i] = !gone;
+            released += gone;
+        }
+    }
+    if (!released) {
+        free(keep);
+        *full = false;
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!keep[i] || node_of(m, j->a.items[i].v) < 0)
+            continue;
+        /* an ancestor of a kept item stays (items are in pre-order) */
+        for (int u = V(m, j->a.items[i].v)->parent; u >= 0; u = V(m, u)->parent) {
+            const struct match_item *it = find_item(j, u);
+            if (it)
+                keep[it - j->a.items] = 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        graph_hold_remove_job(m->g, j->a.items[i].v, job);
+    for (int i = 0; i < n; i++)
+        if (keep[i])
+            j->a.items[kept++] = j->a.items[i];
+    free(keep);
+    j->a.nitems = kept;
+    *full = kept == 0;
+    if (kept == 0 || add_holds(m, j) < 0) {
+        /* all of it, or holds that cannot be made again: the job is gone */
+        *p = j->next;
+        job_free(j);
+        m->njobs--;
+        *full = true;
+    }
     return 0;
 }
 
@@ -1392,14 +1464,6 @@ struct r_ctx {
     int nnodes;
     int err;
 };
-
-static int node_of(const struct matcher *m, int v)
-{
-    for (; v >= 0; v = V(m, v)->parent)
-        if (V(m, v)->type == m->node_type)
-            return v;
-    return -1;
-}
 
 static int push_id(int **a, int *n, int id)
 {

@@ -110,6 +110,16 @@ int match_unsat_per_unit(struct matcher *m, const struct rspec *req, struct errm
  * expected end keeps its vertices). 0 or -ENOENT. */
 int match_extend(struct matcher *m, uint64_t job, int64_t end);
 
+/* Fluxion's partial cancel (Flux's shrink): release the nodes of job's
+ * allocation for which release() says true, everything the job holds on
+ * or beneath them, and the vertices above them it no longer needs; the rest
+ * stays held. *full says the job held nothing else (it is gone, as after
+ * match_cancel). 0, -ENOENT (no such job), -EINVAL (a reservation: only
+ * allocations shrink) or -ENOMEM. */
+typedef bool (*match_node_f)(void *arg, const struct graph_vertex *node);
+int match_release(struct matcher *m, uint64_t job, match_node_f release, void *arg,
+                  bool *full);
+
 /* Release a job's allocation or reservation. 0 or -ENOENT. */
 int match_cancel(struct matcher *m, uint64_t job);
 

@@ -292,9 +292,50 @@ static void test_sat_down(void)
     graph_destroy(g);
 }
 
+static bool rank_is(void *arg, const struct graph_vertex *node)
+{
+    return node->rank == *(int *)arg;
+}
+
+/* Partial cancel (Flux's shrink): release one node of a running job. */
+static void test_release(void)
+{
+    struct graph *g = tiny();
+    struct matcher *m = match_create(g, MATCH_LOW);
+    struct errmsg err = { "" };
+    const struct match_alloc *a;
+    struct rspec *both = spec("version: 9999\nresources:\n"
+        "- {type: node, count: 2, exclusive: true, with: [{type: slot, count: 1, label: s,"
+        " with: [{type: core, count: 1}]}]}\n" ATTRS TASKS);
+    struct rspec *one = spec("version: 9999\nresources:\n"
+        "- {type: node, count: 1, exclusive: true, with: [{type: slot, count: 1, label: s,"
+        " with: [{type: core, count: 1}]}]}\n" ATTRS TASKS);
+    bool full = true;
+    int rank = 1;
+    is(match_job(m, both, 1, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "a job on both nodes, whole");
+    is(match_job(m, one, 2, MATCH_ALLOCATE, 0, 0, &a, &err), -EBUSY, "no node left");
+    is(match_release(m, 1, rank_is, &rank, &full), 0, "release node1 of it");
+    ok(!full, "... the job still holds node0");
+    is(held(m, g, 1, "node"), 1, "... one node");
+    is(match_job(m, one, 2, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "node1 is free at once");
+    rank = 7;
+    is(match_release(m, 1, rank_is, &rank, &full), 0, "releasing a node it does not hold");
+    ok(!full && match_lookup(m, 1), "... changes nothing");
+    rank = 0;
+    is(match_release(m, 1, rank_is, &rank, &full), 0, "release node0 too");
+    ok(full && !match_lookup(m, 1), "... the job is gone");
+    is(match_release(m, 1, rank_is, &rank, &full), -ENOENT, "then: ENOENT");
+    is(match_job(m, one, 3, MATCH_ALLOCATE, 0, 0, &a, &err), 0, "node0 is free too");
+    rspec_destroy(both);
+    rspec_destroy(one);
+    match_destroy(m);
+    graph_destroy(g);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
+    test_release();
     test_sat_down();
     test_first_moldable();
     test_exclusive_pools();
