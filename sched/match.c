@@ -1356,7 +1356,7 @@ static struct job *job_of(const struct matcher *m, const struct match_alloc *a)
 }
 
 /* Walk an allocation in containment post-order, whole subtrees expanded. */
-typedef void (*item_f)(void *arg, int v, int64_t amount, bool x);
+typedef match_item_f item_f;
 
 static void walk_sub(const struct matcher *m, int v, item_f f, void *arg)
 {
@@ -1415,6 +1415,14 @@ static void fmt_item(void *arg, int v, int64_t amount, bool x)
         strbuf_addstr(c->sb, "---");
     strbuf_addf(c->sb, "%s[%lld:%s]\n", vx->name, (long long)(x ? amount : 1),
                 x ? "x" : "s");
+}
+
+void match_walk(const struct matcher *m, const struct match_alloc *a, match_item_f f,
+                void *arg)
+{
+    struct job *j = job_of(m, a);
+    if (j)
+        walk_alloc(m, j, f, arg);
 }
 
 char *match_format_simple(const struct matcher *m, const struct match_alloc *a)

@@ -126,6 +126,13 @@ int match_cancel(struct matcher *m, uint64_t job);
 const struct match_alloc *match_lookup(const struct matcher *m, uint64_t job);
 size_t match_njobs(const struct matcher *m);
 
+/* Every vertex of an allocation, children before parents (as the simple
+ * text lists them): the amount held (a pool's units, or the size of a
+ * vertex inside an exclusive claim) and whether exclusively. */
+typedef void (*match_item_f)(void *arg, int v, int64_t amount, bool x);
+void match_walk(const struct matcher *m, const struct match_alloc *a, match_item_f f,
+                void *arg);
+
 /* resource-query "simple" text of an allocation: one line per vertex,
  * children before parents, "      ---...name[count:x|s]". Caller frees. */
 char *match_format_simple(const struct matcher *m, const struct match_alloc *a);

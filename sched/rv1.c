@@ -161,6 +161,11 @@ static int collect(const struct graph *g, int v, int core_t, int gpu_t, int **co
 
 json_t *rv1_from_graph(const struct graph *g)
 {
+    return rv1_from_graph_nodes(g, NULL, NULL);
+}
+
+json_t *rv1_from_graph_nodes(const struct graph *g, bool (*keep)(void *arg, int v), void *arg)
+{
     int node_t = graph_lookup_type(g, "node"), core_t = graph_lookup_type(g, "core");
     int gpu_t = graph_lookup_type(g, "gpu");
     struct rv1_writer *w = rv1_writer_create();
@@ -172,6 +177,10 @@ json_t *rv1_from_graph(const struct graph *g)
         const struct graph_vertex *x = graph_vertex(g, v);
         if (x->type != node_t)
             continue;
+        if (keep && !keep(arg, v)) {
+            ordinal++;
+            continue;
+        }
         size_t nc = 0, ng = 0;
         rc = collect(g, v, core_t, gpu_t, &cores, &nc, &ac, &gpus, &ng, &ag);
         if (rc == 0)

@@ -9,6 +9,7 @@
 #ifndef FLUXFS_SCHED_RV1_H
 #define FLUXFS_SCHED_RV1_H
 
+#include <stdbool.h>
 #include <jansson.h>
 
 struct graph;
@@ -39,5 +40,7 @@ json_t *rv1_writer_finish(struct rv1_writer *w, double starttime, double expirat
  * NULL on ENOMEM. What resources/R shows: the scheduler's graph is the one
  * model, whatever file it was read from. */
 json_t *rv1_from_graph(const struct graph *g);
+/* ... of the nodes v for which keep(arg, v) is true (ranks as above). */
+json_t *rv1_from_graph_nodes(const struct graph *g, bool (*keep)(void *arg, int v), void *arg);
 
 #endif

@@ -19,6 +19,49 @@ while IFS= read -r line; do
 done < outcomes.tap
 ok "the outcome runner reported a summary" grep -q "Fluxion outcome sequences match" outcomes.tap
 
+# --- our own cases of Fluxion's rules (tests/fixtures/fluxion-extra/OUTCOMES.md)
+python3 "$SRCDIR/lib/fluxion-outcomes.py" "$QUERY" "$FIXTURES/fluxion-extra" > extra.tap 2>&1
+while IFS= read -r line; do
+	case $line in
+	"ok "*) _tap_result 0 "fluxfs rule: ${line#ok * - }" ;;
+	"not ok "*) _tap_result 1 "fluxfs rule: ${line#not ok * - }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done < extra.tap
+ok "the extra cases ran" grep -q "35 of 35" extra.tap
+
+# --- resource-query's other commands
+X=$FIXTURES/fluxion-extra
+rq() { "$QUERY" -L "$X/grugs/ssd.graphml" -P low "$@"; }
+out=$(printf 'match allocate %s\nmatch allocate %s\ninfo 1\nlist\nstat\nquit\n' \
+	"$X/jobspecs/node1.yaml" "$X/jobspecs/node1.yaml" | rq)
+like "$out" "INFO: 1, ALLOCATED, 0, $X/jobspecs/node1.yaml, " "info JOBID: id, state, time, jobspec, overhead"
+is "$(grep -c '^INFO: [12], ALLOCATED' <<<"$out")" 3 "list: both jobs (and info's line)"
+like "$out" "INFO: Num. of Jobs Matched: 2" "stat counts the jobs matched"
+out=$(printf 'set-status /cluster0/node1 down\nget-status /cluster0/node1\nget-status /cluster0/node0\nget-status /nope\nquit\n' | rq)
+is "$out" "/cluster0/node1 is down
+/cluster0/node0 is up
+Could not find path /nope in resource graph." "get-status PATH after set-status"
+out=$(printf 'match allocate %s\nfind sched-now=allocated and names=node[0-1]\nfind status=down or property=nope\nquit\n' \
+	"$X/jobspecs/node1.yaml" | rq)
+like "$out" "node0\[1:up\].*EXPRESSION=\"sched-now=allocated and names=node\[0-1\]\"" "find: the allocated node, by an and expression"
+like "$out" "INFO: =============================
+INFO: EXPRESSION=\"status=down or property=nope\"" "find with nothing found prints only the expression"
+out=$(printf 'match allocate %s\nfind sched-now=allocated\nquit\n' "$X/jobspecs/node1.yaml" | rq -F jgf)
+is "$(head -1 <<<"$out" | python3 -c 'import json,sys; g=json.load(sys.stdin)["graph"]; print(sorted(n["metadata"]["name"] for n in g["nodes"]), len(g["edges"]), [n["metadata"]["exclusive"] for n in g["nodes"] if n["metadata"]["name"]=="core0"])')" \
+	"['cluster0', 'core0', 'core1', 'core2', 'core3', 'node0'] 5 [True]" "-F jgf: the match as JSON Graph Format, edges among its vertices"
+out=$(printf 'match allocate %s\nfind sched-now=allocated\nquit\n' "$X/jobspecs/node1.yaml" | rq -F rv1_nosched)
+like "$(tail -4 <<<"$out" | head -1)" '"R_lite":\[\{"rank":"0","children":\{"core":"0-3"\}\}\]' "find -F rv1_nosched: the nodes found as R"
+printf '{"graph": {"nodes": [{"id": "1", "metadata": {"type": "node", "rank": 1}}], "edges": []}}\n' > shrink.jgf
+out=$(printf 'match allocate %s\npartial-cancel 1 jgf shrink.jgf\nmatch allocate %s\npartial-cancel 1 rv1exec %s\ninfo 1\nquit\n' \
+	"$X/jobspecs/nodes2.yaml" "$X/jobspecs/node1.yaml" "$X/R-rank1.json" | rq 2>&1)
+like "$out" "JOBID=2.*RESOURCES=ALLOCATED" "partial-cancel JOBID jgf: the node it names is free for the next job"
+like "$out" "INFO: 1, ALLOCATED" "... and the job keeps the rest"
+is "$(printf 'quit\n' | "$QUERY" -f rv1exec -L "$X/R-rank1.json" --prune-filters=ALL:core,ALL:gpu; echo $?)" 0 \
+	"-f rv1exec loads an R with no scheduling key; --prune-filters is accepted"
+out=$(printf 'match allocate %s\nquit\n' "$X/jobspecs/node1.yaml" | "$QUERY" -f rv1exec -L "$X/R-rank1.json" -F rv1)
+like "$out" '"R_lite":\[\{"rank":"1","children":\{"core":"0-3"\}\}\]' "... and matches on it, by its ranks"
+
 # --- the offline tool itself
 for g in "$FLUXION"/grugs/*.graphml "$FLUXION"/grugs/mt-storage/*.graphml "$FLUXION"/jgfs/*.json; do
 	ok "fluxfs-query loads ${g#"$FLUXION"/}" sh -c "echo quit | '$QUERY' -L '$g' >/dev/null"

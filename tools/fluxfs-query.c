@@ -8,8 +8,12 @@
  *   match allocate|allocate_orelse_reserve|allocate_with_satisfiability|
  *         satisfiability JOBSPEC
  *   cancel JOBID [stats]
- *   set-status PATH up|down|drain
- *   quit
+ *   partial-cancel JOBID rv1exec|jgf FILE [stats]   (release those nodes)
+ *   set-status PATH up|down|drain     get-status PATH
+ *   find EXPRESSION                   (status=, sched-now=, sched-future=,
+ *                                      property=, names=, jobid-alloc=,
+ *                                      jobid-reserved=, jobid-span=; and, or)
+ *   info JOBID    list    stat    quit
  * Time stands still at 0, as in resource-query: jobs that do not fit now
  * are reserved at the end of earlier jobs (allocate_orelse_reserve).
  */
@@ -21,22 +25,62 @@
 #include <time.h>
 
 #include "common/errmsg.h"
+#include "common/strbuf.h"
 #include "common/rspec.h"
 #include "sched/gdesc.h"
 #include "sched/ghwloc.h"
 #include "sched/graph.h"
 #include "sched/grug.h"
+#include "common/hostlist.h"
+#include "common/idset.h"
 #include "sched/jgf.h"
 #include "sched/match.h"
+#include "sched/rread.h"
+#include "sched/rv1.h"
+
+enum out_format { OUT_SIMPLE, OUT_RV1, OUT_JGF };
+
+/* What resource-query remembers of a job: info and list print it. */
+struct qjob {
+    uint64_t id;
+    const char *state;      /* ALLOCATED, RESERVED, CANCELED */
+    int64_t at;
+    char *jobspec;
+    double overhead;
+};
 
 struct query {
     struct graph *g;
     struct matcher *m;
-    bool rv1;
+    enum out_format format;
     uint64_t next_id;
-    double match_seconds;
+    double match_seconds, match_min, match_max;
     uint64_t nmatches;
+    struct qjob *jobs;
+    size_t njobs, maxjobs;
 };
+
+static struct qjob *qjob_find(struct query *q, uint64_t id)
+{
+    for (size_t i = 0; i < q->njobs; i++)
+        if (q->jobs[i].id == id)
+            return &q->jobs[i];
+    return NULL;
+}
+
+static void qjob_add(struct query *q, uint64_t id, const char *state, int64_t at,
+                     const char *jobspec, double overhead)
+{
+    if (q->njobs == q->maxjobs) {
+        size_t n = q->maxjobs ? 2 * q->maxjobs : 64;
+        struct qjob *p = realloc(q->jobs, n * sizeof(*p));
+        if (!p)
+            return;     /* info/list lose it; the match stands */
+        q->jobs = p;
+        q->maxjobs = n;
+    }
+    q->jobs[q->njobs++] = (struct qjob){ id, state, at, strdup(jobspec), overhead };
+}
 
 static void usage(FILE *f)
 {
@@ -45,15 +89,19 @@ static void usage(FILE *f)
         "Read resource-query commands on stdin and match them on GRAPH.\n"
         "  -L GRAPH    GRUG .graphml recipe, JGF .json, hwloc .xml, or with -f desc\n"
         "              a description such as '2 racks x 4 nodes x 2 sockets x 8 cores'\n"
-        "  -f FORMAT   graph format (default from the file name: .graphml grug,\n"
-        "              .json jgf, .xml hwloc)\n"
+        "  -f FORMAT   graph format: grug, jgf, hwloc, desc, rv1exec (an R); default\n"
+        "              from the file name: .graphml grug, .json jgf, .xml hwloc\n"
         "  -P POLICY   low high first lonode hinode lonodex hinodex locality (first)\n"
-        "  -F FORMAT   simple or pretty_simple (vertices, then an INFO block), rv1 (R)\n"
+        "  -F FORMAT   simple or pretty_simple (vertices, then an INFO block), rv1 or\n"
+        "              rv1_nosched (R), jgf (the vertices as JSON Graph Format)\n"
+        "  -p, --prune-filters=SPEC  accepted (ALL:core,ALL:gpu...): every vertex\n"
+        "              always keeps core and gpu totals to prune by\n"
         "  -S SUBSYS   subsystem to match in (only containment, 'CA', is matched)\n"
         "  -r N        accepted for compatibility, ignored\n"
         "Commands: match allocate|allocate_orelse_reserve|allocate_with_satisfiability|\n"
-        "          satisfiability JOBSPEC; cancel JOBID [stats]; set-status PATH up|down;\n"
-        "          quit\n");
+        "          satisfiability JOBSPEC; cancel JOBID [stats]; partial-cancel JOBID\n"
+        "          rv1exec|jgf FILE [stats]; set-status PATH up|down|drain; get-status\n"
+        "          PATH; find EXPRESSION; info JOBID; list; stat; quit\n");
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -73,6 +121,8 @@ static int load_graph(const char *path, const char *format, struct graph **g,
         return jgf_load(path, g, err);
     if (!strcmp(format, "hwloc"))
         return ghwloc_load(path, NULL, g, err);
+    if (!strcmp(format, "rv1exec") || !strcmp(format, "rv1"))
+        return rread_load(path, g, err);
     if (!strcmp(format, "desc"))
         return gdesc_parse(path, g, err);
     return errmsg_set(err, -EINVAL, "unknown graph format '%s'", format);
@@ -112,9 +162,73 @@ static double now_seconds(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* An allocation's vertices, for the JGF writer. */
+struct vset {
+    int *v;
+    int64_t *size;
+    bool *x;
+    int n, max;
+};
+
+static void vset_add(void *arg, int v, int64_t amount, bool x)
+{
+    struct vset *s = arg;
+    if (s->n == s->max) {
+        int max = s->max ? 2 * s->max : 64;
+        int *nv = realloc(s->v, max * sizeof(*nv));
+        if (nv)
+            s->v = nv;
+        int64_t *ns = realloc(s->size, max * sizeof(*ns));
+        if (ns)
+            s->size = ns;
+        bool *nx = realloc(s->x, max * sizeof(*nx));
+        if (nx)
+            s->x = nx;
+        if (!nv || !ns || !nx)
+            return;
+        s->max = max;
+    }
+    s->v[s->n] = v;
+    s->size[s->n] = x ? amount : 1;
+    s->x[s->n++] = x;
+}
+
+static void vset_release(struct vset *s)
+{
+    free(s->v);
+    free(s->size);
+    free(s->x);
+}
+
+/* The set in vertex order (the walk gives children first). */
+static void vset_sort(struct vset *s)
+{
+    for (int i = 1; i < s->n; i++)
+        for (int k = i; k > 0 && s->v[k - 1] > s->v[k]; k--) {
+            int tv = s->v[k]; s->v[k] = s->v[k - 1]; s->v[k - 1] = tv;
+            int64_t ts = s->size[k]; s->size[k] = s->size[k - 1]; s->size[k - 1] = ts;
+            bool tx = s->x[k]; s->x[k] = s->x[k - 1]; s->x[k - 1] = tx;
+        }
+}
+
+static void print_jgf(struct query *q, struct vset *s)
+{
+    vset_sort(s);
+    json_t *jgf = jgf_dump_set(q->g, s->v, s->size, s->x, s->n);
+    char *text = jgf ? json_dumps(jgf, JSON_COMPACT) : NULL;
+    printf("%s\n", text ? text : "null");
+    free(text);
+    json_decref(jgf);
+}
+
 static void print_alloc(struct query *q, const struct match_alloc *a)
 {
-    if (q->rv1) {
+    if (q->format == OUT_JGF) {
+        struct vset s = { 0 };
+        match_walk(q->m, a, vset_add, &s);
+        print_jgf(q, &s);
+        vset_release(&s);
+    } else if (q->format == OUT_RV1) {
         json_t *R = match_to_R(q->m, a);
         char *s = R ? json_dumps(R, JSON_COMPACT) : NULL;
         printf("%s\n", s ? s : "null");
@@ -179,10 +293,17 @@ static void cmd_match(struct query *q, const char *opname, const char *path)
     const struct match_alloc *a = NULL;
     double t = now_seconds();
     int rc = match_job(q->m, rs, id, op, 0, duration, &a, &err);
-    q->match_seconds += now_seconds() - t;
+    t = now_seconds() - t;
+    q->match_seconds += t;
+    if (q->nmatches == 0 || t < q->match_min)
+        q->match_min = t;
+    if (t > q->match_max)
+        q->match_max = t;
     q->nmatches++;
     if (rc == 0) {
         print_alloc(q, a);
+        qjob_add(q, id, a->reserved ? "RESERVED" : "ALLOCATED", a->reserved ? a->start : 0,
+                 path, t);
         goto out;
     }
     bool unsat = rc == -ENODEV;
@@ -203,6 +324,9 @@ static void cmd_cancel(struct query *q, const char *idstr, const char *stats)
         fprintf(stderr, "fluxfs-query: cancel: no job '%s'\n", idstr);
         return;
     }
+    struct qjob *j = qjob_find(q, id);
+    if (j)
+        j->state = "CANCELED";
     if (stats && !strcmp(stats, "stats"))
         printf("%s\nINFO: JOBS LIVE=%zu\nINFO: MATCHES=%llu\n"
                "INFO: MEAN MATCH TIME=%.6f s\n%s\n", rule, match_njobs(q->m),
@@ -224,13 +348,254 @@ static void cmd_set_status(struct query *q, const char *path, const char *state)
         graph_set_status(q->g, v, st);
 }
 
-/* Split a line into at most 4 words; '#' starts a comment. */
+/* The node ranks a partial-cancel file names: an R (rv1exec: R_lite's
+ * ranks) or JGF (its node vertices' ranks), as an idset text. */
+static char *release_ranks(const char *reader, const char *path)
+{
+    json_t *o = json_load_file(path, 0, NULL), *e;
+    struct idset *ids = idset_create(0);
+    char *text = NULL;
+    size_t i;
+    if (!o || !ids)
+        goto out;
+    if (!strcmp(reader, "rv1exec")) {
+        json_array_foreach(json_object_get(json_object_get(o, "execution"), "R_lite"), i, e) {
+            struct idset *r = idset_decode(json_string_value(json_object_get(e, "rank")));
+            for (int k = r ? idset_first(r) : -1; k >= 0; k = idset_next(r, (unsigned)k))
+                idset_set(ids, (unsigned)k);
+            idset_destroy(r);
+        }
+    } else {
+        json_array_foreach(json_object_get(json_object_get(o, "graph"), "nodes"), i, e) {
+            json_t *md = json_object_get(e, "metadata");
+            const char *type = json_string_value(json_object_get(md, "type"));
+            json_t *rank = json_object_get(md, "rank");
+            if (type && !strcmp(type, "node") && json_is_integer(rank)
+                && json_integer_value(rank) >= 0)
+                idset_set(ids, (unsigned)json_integer_value(rank));
+        }
+    }
+    if (idset_count(ids) > 0)
+        text = idset_encode(ids);
+out:
+    json_decref(o);
+    idset_destroy(ids);
+    return text;
+}
+
+struct rank_ctx {
+    const struct graph *g;
+    const char *ranks;
+};
+
+/* A node's rank, or for a graph without ranks (GRUG) its place among the
+ * nodes, as the R of a match numbers them (match_to_R). */
+static bool rank_in(void *arg, const struct graph_vertex *node)
+{
+    const struct rank_ctx *c = arg;
+    int rank = node->rank;
+    if (rank < 0) {
+        rank = 0;
+        for (int v = 0; v < graph_nvertices(c->g) && graph_vertex(c->g, v) != node; v++)
+            rank += graph_vertex(c->g, v)->type == node->type;
+    }
+    return idset_text_contains(c->ranks, (unsigned)rank) > 0;
+}
+
+static void cmd_partial_cancel(struct query *q, char **w, int n)
+{
+    char *end;
+    unsigned long long id = strtoull(w[1], &end, 10);
+    if (n < 4 || (strcmp(w[2], "rv1exec") && strcmp(w[2], "jgf"))) {
+        fprintf(stderr, "fluxfs-query: partial-cancel JOBID rv1exec|jgf FILE [stats]\n");
+        return;
+    }
+    char *ranks = release_ranks(w[2], w[3]);
+    bool full = false;
+    struct rank_ctx rc_ctx = { .g = q->g, .ranks = ranks };
+    int rc = *end || !ranks ? -EINVAL : match_release(q->m, id, rank_in, &rc_ctx, &full);
+    free(ranks);
+    if (rc == -EINVAL && !*end)
+        fprintf(stderr, "fluxfs-query: partial-cancel: '%s' names no node ranks, or job %llu "
+                "is a reservation (only allocations shrink)\n", w[3], id);
+    else if (rc < 0)
+        fprintf(stderr, "fluxfs-query: partial-cancel: no job '%s'\n", w[1]);
+    else if (full && qjob_find(q, id))
+        qjob_find(q, id)->state = "CANCELED";
+    if (n > 4 && !strcmp(w[4], "stats"))
+        printf("%s\nINFO: JOBS LIVE=%zu\n%s\n", rule, match_njobs(q->m), rule);
+}
+
+static const char *status_name(int st)
+{
+    return st == GRAPH_UP ? "up" : st == GRAPH_DOWN ? "down" : st == GRAPH_DRAINED ? "drained"
+                                                                                   : "offline";
+}
+
+static void cmd_get_status(struct query *q, const char *path)
+{
+    int v = graph_find_path(q->g, path);
+    if (v < 0)
+        printf("Could not find path %s in resource graph.\n", path);
+    else
+        printf("%s is %s\n", path, status_name(graph_vertex(q->g, v)->status));
+}
+
+/* ---- find: Fluxion's expressions over the graph's vertices ---- */
+
+/* Does one of x's holds match: now (1), later (2), of job (0: any)? */
+static bool held_by(const struct graph_vertex *x, uint64_t job, int when)
+{
+    for (int i = 0; i < x->nholds; i++) {
+        int w = x->holds[i].start > 0 ? 2 : 1;   /* time stands at 0 */
+        if ((!job || x->holds[i].job == job) && (w & when))
+            return true;
+    }
+    return false;
+}
+
+/* One predicate KEY=VALUE on vertex v; -1 if it is not one. */
+static int predicate(struct query *q, int v, const char *pred)
+{
+    const struct graph_vertex *x = graph_vertex(q->g, v);
+    const char *eq = strchr(pred, '=');
+    if (!eq)
+        return -1;
+    size_t klen = (size_t)(eq - pred);
+    const char *val = eq + 1;
+#define KEY(s) (klen == strlen(s) && !strncmp(pred, s, klen))
+    if (KEY("status"))
+        return !strcmp(val, "up") ? x->status == GRAPH_UP
+             : !strcmp(val, "down") ? x->status != GRAPH_UP : -1;
+    if (KEY("sched-now") || KEY("sched-future")) {
+        bool found = held_by(x, 0, KEY("sched-now") ? 1 : 2);
+        return !strcmp(val, "free") ? !found
+             : !strcmp(val, KEY("sched-now") ? "allocated" : "reserved") ? found : -1;
+    }
+    if (KEY("property")) {
+        for (int i = 0; i < x->nprops; i++)
+            if (!strcmp(x->props[i].key, val))
+                return 1;
+        return 0;
+    }
+    if (KEY("names")) {
+        int rc = hostlist_text_contains(val, x->name);
+        return rc < 0 ? -1 : rc;
+    }
+    if (KEY("jobid-alloc") || KEY("jobid-reserved") || KEY("jobid-span")) {
+        char *end;
+        uint64_t job = strtoull(val, &end, 10);
+        if (*end || !job)
+            return -1;
+        return held_by(x, job, KEY("jobid-alloc") ? 1 : KEY("jobid-reserved") ? 2 : 3);
+    }
+    if (KEY("agfilter"))
+        return 1;   /* fluxfs always keeps its aggregate filters */
+#undef KEY
+    return -1;
+}
+
+/* "a and b or c": and binds tighter. 1, 0, or -1 (bad expression). */
+static int expression(struct query *q, int v, char **w, int n)
+{
+    int any = 0, all = 1;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(w[i], "and"))
+            continue;
+        if (!strcmp(w[i], "or")) {
+            any |= all;
+            all = 1;
+            continue;
+        }
+        int r = predicate(q, v, w[i]);
+        if (r < 0)
+            return -1;
+        all &= r;
+    }
+    return any | all;
+}
+
+static bool in_vset(void *arg, int v)
+{
+    const struct vset *s = arg;
+    for (int i = 0; i < s->n; i++)
+        if (s->v[i] == v)
+            return true;
+    return false;
+}
+
+static void cmd_find(struct query *q, char **w, int n)
+{
+    struct vset s = { 0 };
+    struct strbuf expr = STRBUF_INIT;
+    for (int i = 0; i < n; i++)
+        strbuf_addf(&expr, "%s%s", i ? " " : "", w[i]);
+    for (int v = 0; v < graph_nvertices(q->g); v++) {
+        int r = expression(q, v, w, n);
+        if (r < 0) {
+            fprintf(stderr, "fluxfs-query: find: cannot read '%s' (predicates: status=up|down "
+                    "sched-now=allocated|free sched-future=reserved|free property=NAME "
+                    "names=HOSTLIST jobid-alloc|jobid-reserved|jobid-span=ID, with and/or)\n",
+                    expr.buf);
+            goto out;
+        }
+        if (r)
+            vset_add(&s, v, graph_vertex(q->g, v)->size, false);
+    }
+    if (q->format == OUT_JGF)
+        print_jgf(q, &s);
+    else if (q->format == OUT_RV1) {
+        /* the nodes found, with their cores and gpus, as R */
+        json_t *R = rv1_from_graph_nodes(q->g, in_vset, &s);
+        char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "null");
+        free(text);
+        json_decref(R);
+    } else {
+        for (int i = 0; i < s.n; i++) {
+            const struct graph_vertex *x = graph_vertex(q->g, s.v[i]);
+            printf("      ");
+            for (int d = 0; d <= x->depth; d++)
+                printf("---");
+            printf("%s[%lld:%s]\n", x->name, (long long)x->size, status_name(x->status));
+        }
+    }
+    printf("%s\nINFO: EXPRESSION=\"%s\"\n%s\n", rule, expr.buf, rule);
+out:
+    strbuf_release(&expr);
+    vset_release(&s);
+}
+
+static void cmd_info(struct query *q, const char *idstr, bool all)
+{
+    for (size_t i = 0; i < q->njobs; i++) {
+        struct qjob *j = &q->jobs[i];
+        if (all || j->id == strtoull(idstr, NULL, 10)) {
+            printf("INFO: %llu, %s, %lld, %s, %f\n", (unsigned long long)j->id, j->state,
+                   (long long)j->at, j->jobspec ? j->jobspec : "", j->overhead);
+            if (!all)
+                return;
+        }
+    }
+    if (!all)
+        printf("ERROR: jobid doesn't exist: %s\n", idstr);
+}
+
+static void cmd_stat(struct query *q)
+{
+    printf("INFO: Num. of Jobs Matched: %zu\nINFO: Min. Match Time: %f\n"
+           "INFO: Max. Match Time: %f\nINFO: Avg. Match Time: %f\n", q->njobs,
+           q->njobs ? q->match_min : 0., q->match_max,
+           q->njobs ? q->match_seconds / (double)q->njobs : 0.);
+}
+
+/* Split a line into at most 16 words; '#' starts a comment. */
 static int split(char *line, char **w)
 {
     int n = 0;
     char *save = NULL;
     line[strcspn(line, "#\n")] = '\0';
-    for (char *t = strtok_r(line, " \t\r", &save); t && n < 4; t = strtok_r(NULL, " \t\r", &save))
+    for (char *t = strtok_r(line, " \t\r", &save); t && n < 16; t = strtok_r(NULL, " \t\r", &save))
         w[n++] = t;
     return n;
 }
@@ -248,17 +613,20 @@ int main(int argc, char **argv)
         {"match-format", required_argument, NULL, 'F'},
         {"match-subsystems", required_argument, NULL, 'S'},
         {"reserve-vtx-vec", required_argument, NULL, 'r'},
+        {"prune-filters", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    while ((opt = getopt_long(argc, argv, "L:f:P:F:S:r:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "L:f:P:F:S:r:p:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'L': graphfile = optarg; break;
         case 'f': format = optarg; break;
         case 'P': policy = optarg; break;
         case 'F':
             if (!strcmp(optarg, "rv1") || !strcmp(optarg, "rv1_nosched"))
-                q.rv1 = true;
+                q.format = OUT_RV1;
+            else if (!strcmp(optarg, "jgf"))
+                q.format = OUT_JGF;
             else if (strcmp(optarg, "simple") && strcmp(optarg, "pretty_simple")) {
                 fprintf(stderr, "fluxfs-query: unknown format '%s'\n", optarg);
                 return 2;
@@ -270,6 +638,7 @@ int main(int argc, char **argv)
                                 "matched; '%s' ignored\n", optarg);
             break;
         case 'r': break;
+        case 'p': break;    /* core and gpu totals are always kept (graph.h) */
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -294,7 +663,7 @@ int main(int argc, char **argv)
     }
     char line[8192];
     while (fgets(line, sizeof(line), stdin)) {
-        char *w[4];
+        char *w[16];
         int n = split(line, w);
         if (n == 0)
             continue;
@@ -306,6 +675,18 @@ int main(int argc, char **argv)
             cmd_cancel(&q, w[1], n > 2 ? w[2] : NULL);
         else if (!strcmp(w[0], "set-status") && n >= 3)
             cmd_set_status(&q, w[1], w[2]);
+        else if (!strcmp(w[0], "get-status") && n >= 2)
+            cmd_get_status(&q, w[1]);
+        else if (!strcmp(w[0], "partial-cancel") && n >= 2)
+            cmd_partial_cancel(&q, w, n);
+        else if (!strcmp(w[0], "find") && n >= 2)
+            cmd_find(&q, w + 1, n - 1);
+        else if (!strcmp(w[0], "info") && n >= 2)
+            cmd_info(&q, w[1], false);
+        else if (!strcmp(w[0], "list"))
+            cmd_info(&q, NULL, true);
+        else if (!strcmp(w[0], "stat"))
+            cmd_stat(&q);
         else
             fprintf(stderr, "fluxfs-query: cannot parse '%s'\n", w[0]);
         fflush(stdout);
@@ -314,5 +695,8 @@ int main(int argc, char **argv)
 out:
     match_destroy(q.m);
     graph_destroy(q.g);
+    for (size_t i = 0; i < q.njobs; i++)
+        free(q.jobs[i].jobspec);
+    free(q.jobs);
     return rc;
 }
