@@ -61,6 +61,7 @@ struct xpipe {
 
 struct xtask {
     struct xjob *job;
+    int nodeid;              /* its node's index in the job's R */
     pid_t pid;               /* also the process group; 0 once reaped */
     int pidfd;               /* -1 once reaped, or when polled */
     int status;
@@ -547,6 +548,19 @@ int exec_signal(struct exec *x, uint64_t id, int sig)
         else
             kill(-j->tasks[i].pid, sig);
     }
+    return 0;
+}
+
+int exec_node_active(struct exec *x, uint64_t id, int nodeid)
+{
+    struct xjob *j = job_lookup(x, id);
+    if (!j)
+        return -ENOENT;
+    if (j->launching)
+        return 1;   /* no task has a pid yet: all may still run */
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].nodeid == nodeid && j->tasks[i].pid > 0)
+            return 1;
     return 0;
 }
 
@@ -1250,7 +1264,7 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     }
     j->ntasks = j->nlive = job->ntasks;
     for (int i = 0; i < j->ntasks; i++)
-        j->tasks[i] = (struct xtask){ .job = j, .pidfd = -1 };
+        j->tasks[i] = (struct xtask){ .job = j, .pidfd = -1, .nodeid = job->tasks[i].nodeid };
     if ((rc = open_pipe(j, 0, &l->out_w)) < 0 || (rc = open_pipe(j, 1, &l->err_w)) < 0) {
         errmsg_set(err, rc, "pipe: %s", strerror(-rc));
         goto error;

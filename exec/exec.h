@@ -101,6 +101,9 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err);
 
 /* Send sig to every task's process group. Returns 0 or -ENOENT. */
 int exec_signal(struct exec *x, uint64_t id, int sig);
+/* Do tasks of job id still run on its node nodeid (exec_task.nodeid)?
+ * 1 (or while it is being launched), 0, or -ENOENT (no such job). */
+int exec_node_active(struct exec *x, uint64_t id, int nodeid);
 
 /* SIGTERM now, SIGKILL after grace seconds if still running. 0 or -ENOENT. */
 int exec_terminate(struct exec *x, uint64_t id, double grace);

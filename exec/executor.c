@@ -20,6 +20,11 @@ int executor_start(struct executor *x, const struct exec_job *job, struct errmsg
     return x->ops->start(x->impl, job, err);
 }
 
+int executor_node_active(struct executor *x, uint64_t id, int nodeid)
+{
+    return x->ops->node_active ? x->ops->node_active(x->impl, id, nodeid) : -EOPNOTSUPP;
+}
+
 int executor_signal(struct executor *x, uint64_t id, int sig)
 {
     return x->ops->signal(x->impl, id, sig);
@@ -66,6 +71,11 @@ static int local_signal(void *impl, uint64_t id, int sig)
     return exec_signal(impl, id, sig);
 }
 
+static int local_node_active(void *impl, uint64_t id, int nodeid)
+{
+    return exec_node_active(impl, id, nodeid);
+}
+
 static int local_terminate(void *impl, uint64_t id, double grace)
 {
     return exec_terminate(impl, id, grace);
@@ -90,6 +100,7 @@ static const struct executor_ops local_ops = {
     .release = local_release,
     .start = local_start,
     .signal = local_signal,
+    .node_active = local_node_active,
     .terminate = local_terminate,
     .reattach = local_reattach,
     .destroy = local_destroy,

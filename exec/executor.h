@@ -31,6 +31,9 @@ struct executor_ops {
     int (*start)(void *impl, const struct exec_job *job, struct errmsg *err);
     /* Send sig to every task. 0 or -ENOENT (no such running job). */
     int (*signal)(void *impl, uint64_t id, int sig);
+    /* Do the job's tasks still run on its node nodeid? 1, 0, -ENOENT; NULL
+     * when this executor cannot tell (a job's nodes cannot be released). */
+    int (*node_active)(void *impl, uint64_t id, int nodeid);
     /* SIGTERM now, SIGKILL after grace seconds. 0 or -ENOENT. */
     int (*terminate)(void *impl, uint64_t id, double grace);
     /* After a restart, for a job the store says was running: 0 if its
@@ -59,6 +62,8 @@ int executor_contain(struct executor *x, uint64_t id, const char *idstr);
 void executor_release(struct executor *x, uint64_t id);
 int executor_start(struct executor *x, const struct exec_job *job, struct errmsg *err);
 int executor_signal(struct executor *x, uint64_t id, int sig);
+/* As node_active, or -EOPNOTSUPP. */
+int executor_node_active(struct executor *x, uint64_t id, int nodeid);
 int executor_terminate(struct executor *x, uint64_t id, double grace);
 int executor_reattach(struct executor *x, uint64_t id, const char *idstr, int *killed);
 /* NULL-safe. */

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "common/hostlist.h"
+#include "common/idset.h"
 #include "fsd/depend.h"
 #include "fsd/jobmgr_private.h"
 
@@ -79,13 +81,14 @@ static int parse_signal(const char *s)
 }
 
 /* One parsed line of jobs/<id>/ctl. */
-enum ctl_verb { CTL_CANCEL, CTL_SIGNAL, CTL_URGENCY, CTL_SHUTDOWN };
+enum ctl_verb { CTL_CANCEL, CTL_SIGNAL, CTL_URGENCY, CTL_SHUTDOWN, CTL_RELEASE };
 
 struct ctl_op {
     enum ctl_verb verb;
     int lineno;
     int arg;                /* the signal, the urgency */
-    const char *name;       /* shutdown: the nested instance (in the caller's buffer) */
+    const char *name;       /* shutdown: the nested instance, release: the hosts
+                             * (in the caller's buffer) */
     bool force;
 };
 
@@ -123,6 +126,13 @@ static int ctl_parse(struct jobmgr *m, uid_t uid, char *line, struct ctl_op *op,
         op->force = force;
         return 1;
     }
+    if (strcmp(verb, "release") == 0 && arg && !extra) {
+        if (hostlist_text_contains(arg, NULL) < 0)
+            return errmsg_set(err, -EINVAL, "release: '%.60s' is not a host list", arg);
+        op->verb = CTL_RELEASE;
+        op->name = arg;
+        return 1;
+    }
     if (strcmp(verb, "urgency") == 0 && arg && !extra) {
         char *end;
         long u = strtol(arg, &end, 10);
@@ -134,7 +144,8 @@ static int ctl_parse(struct jobmgr *m, uid_t uid, char *line, struct ctl_op *op,
         return 1;
     }
     return errmsg_set(err, -EINVAL,
-                      "unknown control '%s' (expected: cancel, signal N, urgency N)", verb);
+                      "unknown control '%s' (expected: cancel, signal N, urgency N, "
+                      "release HOSTLIST)", verb);
 }
 
 /* Check op against *st, the state the job will be in when op's turn
@@ -159,9 +170,95 @@ static int ctl_check(struct job *job, const struct ctl_op *op, enum job_state *s
             return errmsg_set(err, -EINVAL, "job '%s' is not pending", job->idstr);
         return 0;
     case CTL_SHUTDOWN:
-        return 0;   /* the nested instance's module checks it, alone (below) */
+    case CTL_RELEASE:
+        return 0;   /* checked alone, as they are done (below) */
     }
     return 0;
+}
+
+struct release_ctx {
+    const char *hosts;
+    int n;
+};
+
+static bool host_named(void *arg, const struct graph_vertex *node)
+{
+    struct release_ctx *c = arg;
+    bool yes = hostlist_text_contains(c->hosts, node->name) > 0;
+    c->n += yes;
+    return yes;
+}
+
+/* release HOSTLIST: Flux's shrink. Nodes of a running job whose tasks have
+ * all ended go back to the scheduler at once; the job runs on. */
+static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
+                       struct errmsg *err)
+{
+    if (job->state != JOB_RUN || job->canceling)
+        return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
+    if (m->cfg.share)
+        return errmsg_set(err, -EOPNOTSUPP, "release: not on a multi-broker instance yet "
+                          "(its followers mirror allocations whole)");
+    json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL;
+    json_t *nl = json_object_get(json_object_get(R, "execution"), "nodelist");
+    struct hostlist *mine = hostlist_create();
+    size_t i, named = 0;
+    json_t *v;
+    int rc = 0;
+    json_array_foreach(nl, i, v)
+        if (mine && hostlist_append(mine, json_string_value(v)) < 0)
+            rc = errmsg_set(err, -EIO, "the job's R is unreadable");
+    for (i = 0; rc == 0 && mine && i < hostlist_count(mine); i++) {
+        if (hostlist_text_contains(hosts, hostlist_nth(mine, i)) <= 0)
+            continue;
+        named++;
+        /* the node's place in R is its tasks' FLUX_TASK_NODEID */
+        int active = executor_node_active(m->exec, job->id, (int)i);
+        if (active == -EOPNOTSUPP)
+            rc = errmsg_set(err, -EOPNOTSUPP, "release: this executor cannot tell which "
+                            "nodes' tasks have ended");
+        else if (active != 0)
+            rc = errmsg_set(err, -EBUSY, "release: tasks of the job still run on %s (signal "
+                            "them, or wait for them to end)", hostlist_nth(mine, i));
+    }
+    if (rc == 0 && named == 0)
+        rc = errmsg_set(err, -EINVAL, "release: the job holds none of '%.60s'", hosts);
+    if (rc == 0 && mine && named == hostlist_count(mine))
+        rc = errmsg_set(err, -EINVAL, "release: that is every node of the job (cancel it, "
+                        "or let it end)");
+    if (rc == 0) {
+        /* the ranks released, for the eventlog (RFC 21 release, not final) */
+        struct idset *ranks = idset_create(0);
+        for (int u = 0; ranks && u < graph_nvertices(m->graph); u++) {
+            const struct graph_vertex *x = graph_vertex(m->graph, u);
+            if (!strcmp(graph_type_name(m->graph, x->type), "node") && x->rank >= 0
+                && hostlist_text_contains(hosts, x->name) > 0)
+                idset_set(ranks, (unsigned)x->rank);
+        }
+        struct release_ctx c = { .hosts = hosts };
+        bool full = false;
+        struct matcher *mt = qmgr_matcher(m->q);
+        rc = match_release(mt, job->id, host_named, &c, &full);
+        const struct match_alloc *a = match_lookup(mt, job->id);
+        if (rc < 0 || full || !a)
+            rc = errmsg_set(err, rc < 0 ? rc : -EIO, "release: the scheduler could not "
+                            "release them");
+        else {
+            json_t *ex = json_object_get(R, "execution");
+            jm_job_set_R(m, job, a, json_number_value(json_object_get(ex, "starttime")),
+                         json_number_value(json_object_get(ex, "expiration")));
+            char *text = ranks ? idset_encode(ranks) : NULL;
+            jm_post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", text ? text : "",
+                                                      "final", 0));
+            free(text);
+            jm_notify(m, job, JOBMGR_STATE, 0);
+            m->sched_needed = true;   /* queued jobs may use them now */
+        }
+        idset_destroy(ranks);
+    }
+    hostlist_destroy(mine);
+    json_decref(R);
+    return rc;
 }
 
 static void ctl_set_urgency(struct jobmgr *m, struct job *job, uid_t uid, int urgency)
@@ -195,6 +292,7 @@ static void ctl_apply(struct jobmgr *m, struct job *job, uid_t uid, const struct
         ctl_set_urgency(m, job, uid, op->arg);
         return;
     case CTL_SHUTDOWN:
+    case CTL_RELEASE:
         return;
     }
 }
@@ -253,12 +351,15 @@ int jobmgr_ctl(struct jobmgr *m, struct job *job, uid_t uid, const char *text, s
     enum job_state st = job->state;
     for (int i = 0; i < n; i++) {
         /* a nested instance's shutdown is checked only as it is done */
-        if (ops[i].verb == CTL_SHUTDOWN && n > 1)
+        if ((ops[i].verb == CTL_SHUTDOWN || ops[i].verb == CTL_RELEASE) && n > 1)
             return ctl_line_error(err, -EINVAL, ops[i].lineno, nlines,
-                                  &(struct errmsg){ "shutdown must be written alone" });
+                                  &(struct errmsg){ "shutdown and release must be written "
+                                                    "alone" });
         if ((rc = ctl_check(job, &ops[i], &st, &why)) < 0)
             return ctl_line_error(err, rc, ops[i].lineno, nlines, &why);
     }
+    if (n == 1 && ops[0].verb == CTL_RELEASE)
+        return ctl_release(m, job, ops[0].name, err);
     if (n == 1 && ops[0].verb == CTL_SHUTDOWN) {
         if (!m->hooks || !m->hooks->nest_shutdown)
             return errmsg_set(err, -ENOTSUP, "no nested instances here");

@@ -417,20 +417,15 @@ static void alloc_memory(struct jobmgr *m, struct job *job, const struct match_a
     job->mem_n = n;
 }
 
-void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
+void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,
+                  double starttime, double expiration)
 {
-    struct jobmgr *m = arg;
-    struct job *job = jobmgr_lookup(m, id);
-    if (!job)
-        return;
     json_t *R = match_to_R(qmgr_matcher(m->q), a);
     if (R) {
         /* R carries wall-clock times, the graph whole seconds */
         json_t *ex = json_object_get(R, "execution");
-        double now = ev_now(m->loop);
-        json_object_set_new(ex, "starttime", json_real(now));
-        json_object_set_new(ex, "expiration",
-                            json_real(job->js->duration > 0 ? now + job->js->duration : 0.));
+        json_object_set_new(ex, "starttime", json_real(starttime));
+        json_object_set_new(ex, "expiration", json_real(expiration));
     }
     char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
     json_decref(R);
@@ -448,6 +443,16 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
         job->R_unstored = true;   /* until its commit succeeds */
         jm_mark_dirty(m, job);   /* R_len */
     }
+}
+
+void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    if (!job)
+        return;
+    double now = ev_now(m->loop);
+    jm_job_set_R(m, job, a, now, job->js->duration > 0 ? now + job->js->duration : 0.);
     if (m->cfg.share)
         share_holds(m, job, a);
     if (m->cfg.contain)

@@ -67,6 +67,9 @@ struct jobmgr {
     void *hooks_arg;
 };
 
+/* jobmgr_exec.c: the job's R (and its stored copy) from allocation a */
+void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,
+                  double starttime, double expiration);
 /* jobmgr_exec.c: its tasks have all ended (status): output resumed, the
  * job finished */
 void jm_job_tasks_done(struct jobmgr *m, struct job *job, int status);

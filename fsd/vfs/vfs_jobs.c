@@ -63,7 +63,7 @@ static struct job *ino_job(struct vfs *v, fuse_ino_t ino, int *file)
     return job;
 }
 
-#define CTL_HELP "# write one per line: cancel | signal N|NAME | urgency N\n"
+#define CTL_HELP "# write one per line: cancel | signal N|NAME | urgency N | release HOSTLIST\n"
 
 static off_t file_size(const struct job *job, int file)
 {

@@ -21,7 +21,7 @@ static const char readme_text[] =
     "              queue/errors: why your last submissions were rejected\n"
     "  jobs/<id>/  one directory per job: state, eventlog, jobspec, R, stdout,\n"
     "              stderr, result, wait (blocks until the job ends), ctl\n"
-    "              echo cancel > jobs/<id>/ctl   (also: signal N, urgency N)\n"
+    "              echo cancel > jobs/<id>/ctl   (also: signal N, urgency N, release HOSTS)\n"
     "  resources/  the resource graph as a tree: cat a vertex (or its state)\n"
     "              for its status and which jobs hold or reserved it, until when\n"
     "  status      instance summary: jobs by state, cores in use, uptime\n"
