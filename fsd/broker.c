@@ -1019,6 +1019,7 @@ static int setup(struct broker *b)
         .output_cap = b->cfg->output_cap,
         .purge_age = b->cfg->purge_age,
         .purge_keep = b->cfg->purge_keep,
+        .acct_keep = (b->cfg->acct_keep_days < 0 ? 365 : b->cfg->acct_keep_days) * 86400.,
         .match_policy = b->cfg->match_policy,
         .queue_policy = b->cfg->queue_policy,
         .queue_depth = b->cfg->queue_depth,

@@ -31,6 +31,8 @@ struct broker_config {
     uint64_t output_cap;
     double purge_age;            /* retention: seconds, 0 = keep */
     uint64_t purge_keep;         /* retention: inactive jobs kept, 0 = all */
+    double acct_keep_days;       /* accounting records kept, days; < 0: default (365),
+                                  * 0 = for ever */
     int64_t max_tasks;           /* most tasks one job may ask for, 0 = default */
     bool contain;                /* a cgroup per job (--contain) */
     const char *user;            /* started as root: run as this user (--user;

@@ -51,6 +51,7 @@ struct job {
     gid_t gid;
     int urgency;
     double t_submit;
+    double t_run;                /* when it started running, 0 if it has not */
     double t_state;              /* time of the last state change */
     double t_output[JOB_STREAMS];
     char *cwd;                   /* working directory the tasks get */

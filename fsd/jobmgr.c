@@ -15,6 +15,7 @@
 #include "common/jobstream.h"
 #include "common/strbuf.h"
 #include "common/vec.h"
+#include "fsd/acct.h"
 #include "fsd/depend.h"
 #include "fsd/evjournal.h"
 #include "fsd/jobmgr_private.h"
@@ -122,8 +123,51 @@ static void events_rewrite(struct jobmgr *m, struct job *job)
     }
 }
 
+/* The first timestamp of event name in the job's eventlog, or 0. */
+struct first_event {
+    const char *name;
+    double t;
+};
+
+static int find_event(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    struct first_event *f = arg;
+    json_t *e = json_loadb(line, len, 0, NULL);
+    const char *name = json_string_value(json_object_get(e, "name"));
+    if (name && !strcmp(name, f->name))
+        f->t = json_number_value(json_object_get(e, "timestamp"));
+    json_decref(e);
+    return f->t > 0;
+}
+
+/* An ended job's accounting record, in the commit that ends it. */
+static void write_acct(struct jobmgr *m, struct job *job)
+{
+    double now = ev_now(m->loop), t_run = job->t_run;
+    if (m->cfg.replica)
+        return;   /* the leader's records come with its journal */
+    if (!t_run && job->R) {
+        /* ran before a restart: its start is in the eventlog */
+        struct first_event f = { .name = "start" };
+        store_event_foreach(m->st, job->id, find_event, &f);
+        t_run = f.t;
+    }
+    json_t *rec = acct_record(job, t_run, now);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    if (!text || store_acct_put(m->st, (uint64_t)(now * 1000), job->id, text,
+                                strlen(text)) < 0)
+        syslog(LOG_ERR, "job %s: storing its accounting record: %s", job->idstr,
+               text ? store_errstr(m->st) : "out of memory");
+    free(text);
+    json_decref(rec);
+}
+
 void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
 {
+    if (state == JOB_RUN)
+        job->t_run = ev_now(m->loop);
+    if (state == JOB_INACTIVE)
+        write_acct(m, job);   /* before R goes */
     jobtable_set_state(m->jobs, job, state);
     if (state == JOB_INACTIVE && !job->R_unstored) {
         /* in the store; memory that stays flat keeps no texts for the past */
@@ -465,6 +509,14 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
 }
 
 /* ---- reads ---- */
+
+int jobmgr_acct_foreach(struct jobmgr *m, double since,
+                        int (*cb)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
+                                  size_t len),
+                        void *arg)
+{
+    return store_acct_foreach(m->st, since > 0 ? (uint64_t)(since * 1000) : 0, cb, arg);
+}
 
 static int append_event(void *arg, uint32_t seq, const char *line, size_t len)
 {
@@ -812,6 +864,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     m->cfg.output_cap = cfg && cfg->output_cap > 0 ? cfg->output_cap : 16 * 1024 * 1024;
     m->cfg.purge_age = cfg ? cfg->purge_age : 0;
     m->cfg.purge_keep = cfg ? cfg->purge_keep : 0;
+    m->cfg.acct_keep = cfg ? cfg->acct_keep : 0;
     m->cfg.replica = cfg && cfg->replica;
     m->cfg.share = cfg && cfg->share;
     m->cfg.read_only = (cfg && cfg->read_only) || m->cfg.replica;

@@ -36,6 +36,7 @@ struct jobmgr_config {
     uint64_t output_cap;      /* bytes kept per output stream (default 16 MiB) */
     double purge_age;         /* purge inactive jobs older than this (s); 0 = keep */
     uint64_t purge_keep;      /* keep at most this many inactive jobs; 0 = all */
+    double acct_keep;         /* accounting records kept this long (s); 0 = for ever */
     const char *match_policy; /* match.h policy name (default "low") */
     const char *queue_policy; /* "fcfs", "easy" (default) or "conservative" */
     int queue_depth;          /* reservation depth, 0 = the policy's default */
@@ -143,6 +144,14 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
 struct strbuf;
 int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
                        const char *cwd, struct strbuf *ids, struct errmsg *err);
+
+/* Every accounting record of a job that ended at or after since (seconds),
+ * in end order (store.h store_acct_foreach). */
+struct store;
+int jobmgr_acct_foreach(struct jobmgr *m, double since,
+                        int (*cb)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
+                                  size_t len),
+                        void *arg);
 
 /* true if uid may control job (write its ctl): root, the instance owner,
  * the job's owner. */

@@ -322,10 +322,15 @@ void jobmgr_replica_reload(struct jobmgr *m)
 void jm_purge(struct jobmgr *m)
 {
     double now = ev_now(m->loop);
-    if ((!m->cfg.purge_age && !m->cfg.purge_keep) || now - m->last_purge < 1.0
-        || m->cfg.replica)
+    if (now - m->last_purge < 1.0 || m->cfg.replica)
         return;   /* a replica's jobs go when the leader's do */
     m->last_purge = now;
+    /* accounting records have a retention of their own: a bounded bite
+     * each second, so a first expiry of millions never stalls the loop */
+    if (m->cfg.acct_keep > 0 && now > m->cfg.acct_keep)
+        store_acct_expire(m->st, (uint64_t)((now - m->cfg.acct_keep) * 1000), 1000);
+    if (!m->cfg.purge_age && !m->cfg.purge_keep)
+        return;
     for (struct job *job = jobmgr_next(m, m->purge_from), *next; job; job = next) {
         next = jobmgr_next(m, job->seq + 1);
         if (job->state != JOB_INACTIVE)

@@ -23,7 +23,8 @@
 /* The store's databases that are replicated (its "meta" is each broker's
  * own; "shared" is the instance's small records every broker shows, such as
  * the nodes and their status: store_shared_put). */
-enum journal_db { JOURNAL_JOBS = 0, JOURNAL_EVENTS, JOURNAL_OUTPUT, JOURNAL_SHARED, JOURNAL_NDB };
+enum journal_db { JOURNAL_JOBS = 0, JOURNAL_EVENTS, JOURNAL_OUTPUT, JOURNAL_SHARED,
+                  JOURNAL_ACCT, JOURNAL_NDB };
 
 /* Keys are the store's own (at most 17 bytes); anything longer is refused. */
 #define JOURNAL_KEY_MAX 64

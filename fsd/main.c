@@ -64,6 +64,8 @@ static void usage(FILE *f)
         "      --output-limit N    bytes kept per job output stream (16777216)\n"
         "      --purge-age SECS    forget inactive jobs older than SECS (default: keep)\n"
         "      --purge-keep N      keep at most N inactive jobs (default: all)\n"
+        "      --acct-keep DAYS    keep accounting records DAYS after their job ended\n"
+        "                          (default 365; 0 = for ever); purging keeps them\n"
         "      --no-publish        do not raise inotify events\n"
         "      --parent URL        run as a nested instance linked to its parent\n"
         "                          (set by the parent broker on mkdir)\n"
@@ -223,6 +225,7 @@ int main(int argc, char **argv)
         { "no-publish", no_argument, 0, 'P' },
         { "purge-age", required_argument, 0, 'A' },
         { "purge-keep", required_argument, 0, 'k' },
+        { "acct-keep", required_argument, 0, 'a' },
         { "match-policy", required_argument, 0, 'M' },
         { "queue-policy", required_argument, 0, 'Q' },
         { "queue-depth", required_argument, 0, 'D' },
@@ -246,7 +249,7 @@ int main(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     struct broker_config cfg = { .publish = true, .ready_fd = -1, .queue_bytes = -1,
-                                 .queue_files = -1, .rank = -1 };
+                                 .queue_files = -1, .rank = -1, .acct_keep_days = -1 };
     bool foreground = false;
     char *opts = NULL, *pos[2] = { NULL, NULL };
     int npos = 0, c;
@@ -290,6 +293,15 @@ int main(int argc, char **argv)
         case 'k':
             cfg.purge_keep = strtoull(optarg, NULL, 10);
             break;
+        case 'a': {
+            char *end;
+            cfg.acct_keep_days = strtod(optarg, &end);
+            if (*end || !(cfg.acct_keep_days >= 0)) {
+                fprintf(stderr, "fluxfsd: --acct-keep: '%s' is not a number of days\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'M':
             cfg.match_policy = optarg;
             break;

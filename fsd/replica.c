@@ -485,6 +485,8 @@ static void on_applied(void *arg, const struct journal_op *op)
     struct replica *r = arg;
     if (op->db == JOURNAL_SHARED)
         r->shared_changed = true;
+    else if (op->db == JOURNAL_ACCT)
+        ;   /* records of ended jobs: nothing shown changes */
     else if (!r->copying)
         touch(r, journal_key_id(op->key, op->klen));
 }

@@ -43,6 +43,7 @@
 struct store {
     MDB_env *env;
     MDB_dbi jobs, events, output, meta, shared;
+    MDB_dbi acct;       /* end:8 id:8 -> an ended job's accounting record */
     MDB_dbi jlog;       /* seq:8 -> a commit's journal (store_journal_log) */
     MDB_txn *wtxn;      /* open write txn, begun on the first write */
     MDB_txn *rtxn;      /* read-only handle, reset between store calls */
@@ -323,6 +324,7 @@ static int open_dbs(struct store *st)
         { "meta", offsetof(struct store, meta) },
         { "shared", offsetof(struct store, shared) },
         { "journal", offsetof(struct store, jlog) },
+        { "acct", offsetof(struct store, acct) },
     };
     MDB_txn *txn;
     int rc;
@@ -425,7 +427,8 @@ uint64_t store_size(const struct store *st)
 static int journal_db(const struct store *st, MDB_dbi dbi)
 {
     return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->events ? JOURNAL_EVENTS
-         : dbi == st->shared ? JOURNAL_SHARED : JOURNAL_OUTPUT;
+         : dbi == st->shared ? JOURNAL_SHARED : dbi == st->acct ? JOURNAL_ACCT
+         : JOURNAL_OUTPUT;
 }
 
 /* A write that cannot be journaled must not be committed either: the
@@ -835,12 +838,86 @@ int store_shared_get(struct store *st, const char *name, char **out, size_t *len
     return rc;
 }
 
+/* Accounting records: keyed by end time (ms), then id, so retention and
+ * time ranges are key ranges. */
+
+#define ACCT_KEY_LEN 16
+
+int store_acct_put(struct store *st, uint64_t end_ms, uint64_t id, const void *data,
+                   size_t len)
+{
+    unsigned char k[ACCT_KEY_LEN];
+    put_be(k, end_ms, 8);
+    put_be(k + 8, id, 8);
+    return put(st, st->acct, k, sizeof(k), data, len, 0, "put accounting record");
+}
+
+int store_acct_foreach(struct store *st, uint64_t from_ms, store_acct_f cb, void *arg)
+{
+    unsigned char k[ACCT_KEY_LEN] = { 0 };
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val key = { sizeof(k), k }, val;
+    int rc, ret = 0;
+    put_be(k, from_ms, 8);
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->acct, &cur)) != 0) {
+        ret = store_error(st, rc, "open cursor");
+        goto out;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != ACCT_KEY_LEN)
+            continue;
+        if ((ret = cb(arg, get_be(key.mv_data, 8), get_be((unsigned char *)key.mv_data + 8, 8),
+                      val.mv_data, val.mv_size)) != 0)
+            break;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = store_error(st, rc, "iterate accounting");
+    mdb_cursor_close(cur);
+out:
+    read_end(st, txn, false);
+    return ret;
+}
+
+int store_acct_expire(struct store *st, uint64_t before_ms, size_t max)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc, n = 0;
+    if ((rc = write_begin(st, &txn)) < 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->acct, &cur)) != 0)
+        return write_fail(st, rc, "expire accounting");
+    while ((size_t)n < max && (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0) {
+        if (key.mv_size == ACCT_KEY_LEN && get_be(key.mv_data, 8) >= before_ms)
+            break;
+        unsigned char k[JOURNAL_KEY_MAX];
+        size_t klen = key.mv_size < sizeof(k) ? key.mv_size : sizeof(k);
+        memcpy(k, key.mv_data, klen);
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        n++;
+        if (st->journaling && journal_delete_prefix(&st->journal, JOURNAL_ACCT, k, klen) < 0) {
+            mdb_cursor_close(cur);
+            return journal_fail(st);
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return write_fail(st, rc, "expire accounting");
+    return n;
+}
+
 /* Replicas (journal.h). */
 
 static MDB_dbi journal_dbi(const struct store *st, int db)
 {
     return db == JOURNAL_JOBS ? st->jobs : db == JOURNAL_EVENTS ? st->events
-         : db == JOURNAL_SHARED ? st->shared : st->output;
+         : db == JOURNAL_SHARED ? st->shared : db == JOURNAL_ACCT ? st->acct : st->output;
 }
 
 int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb, void *arg)

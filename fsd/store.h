@@ -57,6 +57,20 @@ bool store_unsynced(const struct store *st);
 void store_abort(struct store *st);
 bool store_dirty(const struct store *st);
 
+/* Accounting records (fsd/acct.h): one blob per ended job, keyed by its end
+ * time in ms and its id, apart from the job records so that purging a job
+ * leaves it; replicated. */
+int store_acct_put(struct store *st, uint64_t end_ms, uint64_t id, const void *data,
+                   size_t len);
+/* Each record ending at or after from_ms, in end order; cb's non-zero
+ * return stops the walk and is returned. */
+typedef int (*store_acct_f)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
+                            size_t len);
+int store_acct_foreach(struct store *st, uint64_t from_ms, store_acct_f cb, void *arg);
+/* Delete at most max records that ended before before_ms, oldest first:
+ * how many, or -errno. */
+int store_acct_expire(struct store *st, uint64_t before_ms, size_t max);
+
 /* Job records: an opaque blob per job id (the broker stores JSON). */
 int store_job_put(struct store *st, uint64_t id, const void *data, size_t len);
 /* *data points into LMDB memory, valid until the next store call. */

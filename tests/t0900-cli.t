@@ -296,7 +296,7 @@ missing=
 for o in $("$FLUXFSD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfsd.8" || missing+=" fluxfsd$o"
 done
-for sub in "" submit run batch alloc jobs cancel wait attach status "resource list" top keygen; do
+for sub in "" submit run batch alloc jobs cancel wait attach status "resource list" top keygen account; do
 	for o in $(fx $sub --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" "$REPO/doc/fluxfs.1" || missing+=" fluxfs${sub:+ $sub}$o"
 	done

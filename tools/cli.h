@@ -82,6 +82,8 @@ char *cli_fsd(double secs, char *buf, size_t size);
 
 /* "root" or the uid as text if it has no name. */
 const char *cli_username(uid_t uid, char *buf, size_t size);
+/* A user name or uid ("all": -1) into *uid; 0, or -EINVAL after saying why. */
+int cli_parse_user(const char *s, long *uid);
 
 /* Wall-clock time now, in seconds since the Unix epoch. */
 double cli_now(void);
@@ -153,5 +155,6 @@ int cmd_status(int argc, char **argv);
 int cmd_resource(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_account(int argc, char **argv);
 
 #endif

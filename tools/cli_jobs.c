@@ -738,7 +738,7 @@ static void jobs_usage(FILE *f)
             "  -h, --help           this help\n");
 }
 
-static int parse_user(const char *s, long *uid)
+int cli_parse_user(const char *s, long *uid)
 {
     char *end;
     if (!strcmp(s, "all")) {
@@ -937,7 +937,7 @@ int cmd_jobs(int argc, char **argv)
             states = optarg;
             break;
         case 'u':
-            if (parse_user(optarg, &uid) < 0)
+            if (cli_parse_user(optarg, &uid) < 0)
                 return CLI_EXIT_USAGE;
             break;
         case OPT_NAME: name = optarg; break;

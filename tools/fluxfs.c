@@ -302,6 +302,7 @@ static const struct subcommand subcommands[] = {
     { "resource", cmd_resource, "list resources (fluxfs resource list)" },
     { "top", cmd_top, "full-screen view of nodes and running jobs" },
     { "keygen", cmd_keygen, "make the TLS credentials of a multi-node instance" },
+    { "account", cmd_account, "usage by user and bank from the accounting records" },
 };
 
 static void usage(FILE *f)

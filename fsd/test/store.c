@@ -512,6 +512,64 @@ static int log_seen(void *arg, uint64_t seq, const void *data, size_t len)
     return 0;
 }
 
+static int acct_seen(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
+{
+    struct strbuf *sb = arg;
+    strbuf_addf(sb, "%llu:%llu:%.*s ", (unsigned long long)end_ms, (unsigned long long)id,
+                (int)len, (const char *)data);
+    return 0;
+}
+
+/* Accounting records: by end time, kept by job deletion, expired by age,
+ * replicated. */
+static void test_acct(const char *base)
+{
+    char a[512], b[512];
+    struct store *la, *rb;
+    struct errmsg err = { "" };
+    struct strbuf j = STRBUF_INIT, seen = STRBUF_INIT;
+    snprintf(a, sizeof(a), "%s/acct-leader", base);
+    snprintf(b, sizeof(b), "%s/acct-replica", base);
+    if (store_open(a, mapsize(), &la, &err) || store_open(b, mapsize(), &rb, &err)) {
+        ok(0, "open: %s", err.text);
+        return;
+    }
+    store_journal_enable(la);
+    store_job_put(la, 7, "record", 6);
+    is(store_acct_put(la, 3000, 7, "r7", 2), 0, "a record of job 7, ended at 3 s");
+    is(store_acct_put(la, 1000, 9, "r9", 2), 0, "one of job 9, ended at 1 s");
+    is(store_acct_put(la, 2000, 8, "r8", 2), 0, "one of job 8, ended at 2 s");
+    store_commit(la);
+    store_journal_take(la, &j);
+    is(store_acct_foreach(la, 0, acct_seen, &seen), 0, "foreach");
+    is_str(seen.buf, "1000:9:r9 2000:8:r8 3000:7:r7 ", "... in end order");
+    strbuf_reset(&seen);
+    store_acct_foreach(la, 2000, acct_seen, &seen);
+    is_str(seen.buf, "2000:8:r8 3000:7:r7 ", "... from a time on");
+    is(store_apply(rb, j.buf, j.len, NULL, NULL), 0, "the replica applies the journal");
+    store_commit(rb);
+    strbuf_reset(&seen);
+    store_acct_foreach(rb, 0, acct_seen, &seen);
+    is_str(seen.buf, "1000:9:r9 2000:8:r8 3000:7:r7 ", "... and has the records");
+    is(store_job_delete(la, 7), 0, "purging job 7");
+    is(store_acct_expire(la, 2500, 1), 1, "expire before 2.5 s, at most one: one");
+    is(store_acct_expire(la, 2500, 10), 1, "again: the other");
+    store_commit(la);
+    store_journal_take(la, &j);
+    strbuf_reset(&seen);
+    store_acct_foreach(la, 0, acct_seen, &seen);
+    is_str(seen.buf, "3000:7:r7 ", "job 7's record outlives its purge; older ones expired");
+    store_apply(rb, j.buf, j.len, NULL, NULL);
+    store_commit(rb);
+    strbuf_reset(&seen);
+    store_acct_foreach(rb, 0, acct_seen, &seen);
+    is_str(seen.buf, "3000:7:r7 ", "the replica expired them too");
+    strbuf_release(&j);
+    strbuf_release(&seen);
+    store_close(la);
+    store_close(rb);
+}
+
 /* A leader's journal applied to a replica makes the same store; a copy in
  * steps does too, even with commits between the steps. */
 static void test_replica(const char *base)
@@ -650,6 +708,7 @@ int main(void)
     test_lazy(dir);
     test_journal_codec();
     test_replica(base);
+    test_acct(base);
 
     rm_rf(base);
     return done_testing();

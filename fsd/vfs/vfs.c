@@ -245,6 +245,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
             return vfs_jobs_lookup(v, req, parent, name);
         if (parent == VFS_I_RESOURCES)
             return vfs_res_lookup(v, req, parent, name);
+        if (parent == VFS_I_ACCT)
+            return vfs_acct_lookup(v, req, name);
         break;
     case VK_JOB:
         return vfs_jobs_lookup(v, req, parent, name);
@@ -578,6 +580,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             vfs_jobs_readdir(v, &db, ino, off);
         else if (ino == VFS_I_RESOURCES)
             vfs_res_readdir(v, &db, ino, off);
+        else if (ino == VFS_I_ACCT)
+            vfs_acct_readdir(v, &db, off);
         break;
     case VK_JOB:
         vfs_jobs_readdir(v, &db, ino, off);

@@ -43,6 +43,10 @@ enum vfs_fixed {
     VFS_I_RES_ALLOC,       /* resources/allocations: every hold, by vertex */
     VFS_I_QDRAFTS,         /* queue/drafts/: scratch files of any name */
     VFS_I_EVENTS,          /* events: every job event, in commit order */
+    VFS_I_ACCT,            /* accounting/: records of ended jobs, usage */
+    VFS_I_ACCT_JOBS,       /* accounting/jobs: a record a line (JSON) */
+    VFS_I_ACCT_USAGE,      /* accounting/usage: by user and bank (JSON lines) */
+    VFS_I_ACCT_CSV,        /* accounting/usage.csv: the same as CSV */
 };
 
 enum vfs_job_file {
@@ -386,6 +390,12 @@ void vfs_events_stat(struct vfs *v, struct stat *st);
 void vfs_events_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi);
 void vfs_events_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
+
+/* vfs_acct.c: accounting/ (root and the instance owner see every record,
+ * others their own) */
+void vfs_acct_lookup(struct vfs *v, fuse_req_t req, const char *name);
+void vfs_acct_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off);
+int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb);
 
 /* Totals of the resource graph now, for resources/summary and status. */
 struct vfs_res_totals {

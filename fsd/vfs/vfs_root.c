@@ -27,6 +27,8 @@ static const char readme_text[] =
     "  status      instance summary: jobs by state, cores in use, uptime\n"
     "  status.json the same as one JSON object\n"
     "  events      every job's every event, in order: tail -f events\n"
+    "  accounting/ jobs: a record of every ended job (JSON lines), kept after it\n"
+    "              is purged; usage, usage.csv: totals by user and bank\n"
     "\n"
     "Full reference: doc/tree.md in the fluxfs sources (tree version 2).\n";
 
@@ -37,6 +39,7 @@ struct fixed_entry {
 
 static const struct fixed_entry root_entries[] = {
     { "README", VFS_I_README },
+    { "accounting", VFS_I_ACCT },
     { "events", VFS_I_EVENTS },
     { "jobs", VFS_I_JOBS },
     { "queue", VFS_I_QUEUE },
@@ -230,6 +233,10 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
         return vfs_res_render(v, ino, sb);
     case VFS_I_RES_CTL:
         return strbuf_addstr(sb, RES_CTL_HELP);
+    case VFS_I_ACCT_JOBS:
+    case VFS_I_ACCT_USAGE:
+    case VFS_I_ACCT_CSV:
+        return vfs_acct_render(v, ino, uid, sb);
     }
     return -EISDIR;
 }
@@ -247,7 +254,16 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
     switch (ino) {
     case VFS_I_ROOT:
     case VFS_I_RESOURCES:
+    case VFS_I_ACCT:
         vfs_stat_dir(v, st, ino, v->owner, 0755, v->t_mount);
+        return 0;
+    case VFS_I_ACCT_JOBS:
+    case VFS_I_ACCT_USAGE:
+    case VFS_I_ACCT_CSV:
+        /* each user reads their own records: their size */
+        vfs_fixed_render(v, ino, uid, &sb);
+        vfs_stat_file(v, st, ino, v->owner, 0444, sb.len, now);
+        strbuf_release(&sb);
         return 0;
     case VFS_I_JOBS:
         /* its mtime moves when a job appears or is purged */

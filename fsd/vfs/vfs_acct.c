@@ -1,0 +1,116 @@
+/* vfs_acct.c - accounting/: the records the job manager keeps of ended jobs
+ * (fsd/acct.h), and usage totals by user and bank; doc/tree.md
+ * "accounting/". Each reader gets their own records (root and the instance
+ * owner every one), rendered when the file is opened. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/usage.h"
+#include "fsd/vfs/vfs_private.h"
+
+static const struct {
+    const char *name;
+    fuse_ino_t ino;
+} acct_entries[] = {
+    { "jobs", VFS_I_ACCT_JOBS },
+    { "usage", VFS_I_ACCT_USAGE },
+    { "usage.csv", VFS_I_ACCT_CSV },
+};
+#define NACCT (sizeof(acct_entries) / sizeof(acct_entries[0]))
+
+void vfs_acct_lookup(struct vfs *v, fuse_req_t req, const char *name)
+{
+    for (size_t i = 0; i < NACCT; i++) {
+        if (!strcmp(name, acct_entries[i].name)) {
+            struct stat st;
+            vfs_fixed_stat_as(v, acct_entries[i].ino, fuse_req_ctx(req)->uid, &st);
+            vfs_reply_entry(req, &st, 0);   /* sizes are per reader */
+            return;
+        }
+    }
+    fuse_reply_err(req, ENOENT);
+}
+
+void vfs_acct_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off)
+{
+    if (off < 1 && !vfs_dirbuf_add(db, ".", VFS_I_ACCT, S_IFDIR, 1))
+        return;
+    if (off < 2 && !vfs_dirbuf_add(db, "..", VFS_I_ROOT, S_IFDIR, 2))
+        return;
+    for (size_t i = off > 2 ? off - 2 : 0; i < NACCT; i++)
+        if (!vfs_dirbuf_add(db, acct_entries[i].name, acct_entries[i].ino, S_IFREG, i + 3))
+            return;
+}
+
+struct collect {
+    uid_t uid;
+    bool all;
+    struct strbuf *lines;   /* jobs: the lines themselves */
+    json_t *records;        /* usage: the parsed records */
+};
+
+static int collect_one(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
+{
+    struct collect *c = arg;
+    json_t *r = json_loadb(data, len, 0, NULL);
+    json_t *uid = json_object_get(r, "userid");
+    if (r && (c->all || (json_is_integer(uid) && json_integer_value(uid) == (json_int_t)c->uid))) {
+        if (c->lines) {
+            strbuf_add(c->lines, data, len);
+            strbuf_addstr(c->lines, "\n");
+        } else
+            json_array_append(c->records, r);
+    }
+    json_decref(r);
+    return 0;
+}
+
+int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
+{
+    struct collect c = { .uid = uid, .all = uid == 0 || uid == v->owner };
+    if (ino == VFS_I_ACCT_JOBS) {
+        c.lines = sb;
+        return jobmgr_acct_foreach(v->m, 0, collect_one, &c);
+    }
+    if (!(c.records = json_array()))
+        return -ENOMEM;
+    int rc = jobmgr_acct_foreach(v->m, 0, collect_one, &c);
+    json_t *usage = rc == 0 ? usage_totals(c.records, 0, 0) : NULL, *u;
+    size_t i;
+    if (rc == 0 && !usage)
+        rc = -ENOMEM;
+    if (ino == VFS_I_ACCT_CSV && rc == 0)
+        strbuf_addstr(sb, "userid,user,bank,jobs,completed,failed,core_hours,node_hours,"
+                          "gpu_hours\n");
+    json_array_foreach(usage, i, u) {
+        if (ino == VFS_I_ACCT_USAGE) {
+            char *s = json_dumps(u, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (s) {
+                strbuf_addstr(sb, s);
+                strbuf_addstr(sb, "\n");
+            }
+            free(s);
+            continue;
+        }
+        int id = (int)json_integer_value(json_object_get(u, "userid"));
+        char pwbuf[1024], name[64];
+        struct passwd pw, *res = NULL;
+        if (getpwuid_r((uid_t)id, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+            snprintf(name, sizeof(name), "%s", pw.pw_name);
+        else
+            snprintf(name, sizeof(name), "%d", id);
+        const char *bank = json_string_value(json_object_get(u, "bank"));
+        strbuf_addf(sb, "%d,%s,%s,%lld,%lld,%lld,%.4f,%.4f,%.4f\n", id, name, bank ? bank : "",
+                    (long long)json_integer_value(json_object_get(u, "jobs")),
+                    (long long)json_integer_value(json_object_get(u, "completed")),
+                    (long long)json_integer_value(json_object_get(u, "failed")),
+                    json_number_value(json_object_get(u, "core_seconds")) / 3600,
+                    json_number_value(json_object_get(u, "node_seconds")) / 3600,
+                    json_number_value(json_object_get(u, "gpu_seconds")) / 3600);
+    }
+    json_decref(usage);
+    json_decref(c.records);
+    return rc;
+}

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Accounting records (issue 18): every ended job leaves a record that purging
+# does not remove (accounting/jobs), usage by user and bank (accounting/usage,
+# usage.csv, fluxfs account), each user seeing their own, records durable
+# across a restart and bounded by their own retention (--acct-keep).
+. "$(dirname "$0")/lib.sh"
+FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
+plan 17
+fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+njobs() { ls "$MNT/jobs" | wc -l; }
+nrecords() { timeout 10 cat "$MNT/accounting/jobs" | wc -l; }
+
+ok "daemon mounts with --purge-keep 100" fluxfs_start --purge-keep 100
+ok "accounting/ lists jobs, usage, usage.csv" test "$(ls "$MNT/accounting" | tr '\n' ' ')" = "jobs usage usage.csv "
+fx submit --wait --cc=1-1000 true > ids.txt
+is "$(wc -l < ids.txt)" 1000 "1000 jobs ran"
+ok "purging keeps jobs/ at 100" wait_until 30 sh -c "[ \$(ls '$MNT/jobs' | wc -l) -le 100 ]"
+is "$(nrecords)" 1000 "accounting/jobs still has a record of each of the 1000"
+is "$(timeout 10 cat "$MNT/accounting/jobs" | python3 -c '
+import json, sys
+ids = set(l.strip() for l in open("ids.txt"))
+recs = [json.loads(l) for l in sys.stdin]
+print(len({r["id"] for r in recs} & ids), all(r["result"] == "COMPLETED" and r["status"] == 0
+      and r["ncores"] == 1 and r["nnodes"] == 1 and r["t_run"] >= r["t_submit"] > 0
+      and r["t_inactive"] >= r["t_run"] for r in recs))')" "1000 True" \
+	"... their ids, result, cores and nodes, submit <= run <= end"
+is "$(fx account -o json | python3 -c 'import json,sys; u=[json.loads(l) for l in sys.stdin]; print(sum(x["jobs"] for x in u), sum(x["completed"] for x in u))')" \
+	"1000 1000" "fluxfs account: the totals over 1,000 jobs are exact"
+fid=$(fx submit --wait --setattr=bank=physics sh -c 'exit 3' | head -1)
+like "$(grep "$fid" "$MNT/accounting/jobs")" '"bank":"physics".*"result":"FAILED","status":3' \
+	"a failing job's record: its bank and exit status"
+like "$(timeout 5 cat "$MNT/accounting/usage.csv")" "^userid,user,bank,jobs,completed,failed,core_hours,node_hours,gpu_hours
+0,root,,1000,1000,0,.*
+0,root,physics,1,0,1," "usage.csv: a row per user and bank"
+like "$(fx account)" "root +physics +1 +0 +1" "fluxfs account prints the table"
+is "$(fx account --until=$(( $(date +%s) - 3600 )) | wc -l)" 1 "--until an hour ago: the header only"
+
+# a user sees only their own records
+nobody sh -c "cd /tmp && '$FLUXFS' -m '$MNT' submit --wait true" >/dev/null
+is "$(nobody cat "$MNT/accounting/jobs" | wc -l)" 1 "another user sees only their record"
+is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([json.loads(l)["userid"] for l in sys.stdin])')" \
+	"[65534]" "... and only their usage"
+
+# durable: a restart keeps them all
+fluxfs_stop
+ok "restart" fluxfs_start --purge-keep 100
+is "$(nrecords)" 1002 "every record is there after a restart"
+# their own retention: a short --acct-keep expires them, nothing else does
+fluxfs_stop
+ok "restart with --acct-keep of about a second" fluxfs_start --purge-keep 100 --acct-keep 0.00001
+ok "records older than that expire" wait_until 30 sh -c "[ \$(timeout 10 cat '$MNT/accounting/jobs' | wc -l) -eq 0 ]"
