@@ -35,7 +35,7 @@ mkjob 'echo needle-in-a-haystack' > n.yaml
 id2=$(submit n.yaml); wait_job "$id2" >/dev/null
 is "$(timeout 10 grep -rl --exclude=ctl --exclude=wait needle-in-a-haystack "$J" | sort | tr '\n' ' ')" "$J/$id2/jobspec $J/$id2/stdout " "grep -r finds the jobspec and the output"
 is "$(timeout 10 find "$J" -name stdout | wc -l)" 2 "find lists every stdout"
-is "$(timeout 10 find "$MNT" -type d | wc -l)" "$(( 5 + 2 + 1 + $(status_field nodes) ))" "find -type d counts root, queue, queue/drafts, jobs, resources, cluster0, nodes and jobs"
+is "$(timeout 10 find "$MNT" -type d | wc -l)" "$(( 6 + 2 + 1 + $(status_field nodes) ))" "find -type d counts root, queue, queue/drafts, jobs, resources, accounting, cluster0, nodes and jobs"
 
 # stat sizes match content length
 bad=
