@@ -26,15 +26,16 @@ static void count_R(const char *text, int *nnodes, int *ncores, int *ngpus)
     json_decref(R);
 }
 
-json_t *acct_record(const struct job *job, double t_run, double t_end)
+json_t *acct_record(const struct job *job, const struct jobspec *js, const char *R,
+                    double t_run, double t_end)
 {
-    json_t *sys = job->js ? json_object_get(json_object_get(job->js->json, "attributes"),
-                                            "system") : NULL;
+    json_t *sys = js ? json_object_get(json_object_get(js->json, "attributes"), "system")
+                     : NULL;
     const char *bank = json_string_value(json_object_get(sys, "bank"));
     const char *queue = json_string_value(json_object_get(sys, "queue"));
-    const char *name = job->js ? job->js->name : NULL;
+    const char *name = js ? js->name : NULL;
     int nnodes, ncores, ngpus;
-    count_R(job->R, &nnodes, &ncores, &ngpus);
+    count_R(R, &nnodes, &ncores, &ngpus);
     double ran = t_run > 0 && t_end > t_run ? t_end - t_run : 0;
     return json_pack("{s:s s:i s:s? s:s? s:s? s:f s:f s:f s:i s:i s:i s:s s:i s:f s:f}",
                      "id", job->idstr, "userid", (int)job->uid, "name", name, "bank", bank,

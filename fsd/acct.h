@@ -1,8 +1,9 @@
 /* acct.h - accounting records: what an ended job used, kept apart from the
  * job so that purging it leaves the record (doc/tree.md "accounting/").
  *
- * One JSON object per ended job, written in the commit that makes the job
- * INACTIVE (so a record is exactly as durable as the job's end):
+ * One JSON object per ended job, written with the commit that makes the job
+ * INACTIVE, and again with the next if that one fails (so a record is
+ * exactly as durable as the job's end):
  *   {"id": F58, "userid", "name", "bank", "queue", "t_submit", "t_run",
  *    "t_inactive", "nnodes", "ncores", "ngpus", "result", "status",
  *    "core_seconds", "node_seconds"}
@@ -16,7 +17,9 @@
 #include <jansson.h>
 #include "fsd/job.h"
 
-/* The record of job, ended at t_end, having run from t_run (0: never). */
-json_t *acct_record(const struct job *job, double t_run, double t_end);
+/* The record of job, whose jobspec is js (NULL: no attributes known) and R
+ * the text R (NULL: none), ended at t_end, having run from t_run (0: never). */
+json_t *acct_record(const struct job *job, const struct jobspec *js, const char *R,
+                    double t_run, double t_end);
 
 #endif

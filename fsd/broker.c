@@ -208,6 +208,12 @@ static bool hook_job_ending(void *arg, struct job *job)
     return nests_job_ending(b->nests, job);
 }
 
+static bool hook_job_nested(void *arg, const struct job *job)
+{
+    struct broker *b = arg;
+    return b->nests && nests_of_job(b->nests, job) > 0;
+}
+
 static void hook_job_gone(void *arg, struct job *job)
 {
     struct broker *b = arg;
@@ -270,6 +276,7 @@ static void nest_net_recv(void *arg, int from, const char *type, json_t *msg)
 static const struct jobmgr_hooks nest_hooks = {
     .job_ending = hook_job_ending,
     .job_gone = hook_job_gone,
+    .job_nested = hook_job_nested,
     .nest_shutdown = hook_nest_shutdown,
 };
 

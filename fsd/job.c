@@ -76,6 +76,8 @@ void job_destroy(struct job *job)
     free(job->ev_pending);
     free(job->mirror_v);
     free(job->mem_by_rank);
+    free(job->acct_text);
+    free(job->start_nodes);
     free(job);
 }
 

@@ -52,6 +52,10 @@ struct job {
     int urgency;
     double t_submit;
     double t_run;                /* when it started running, 0 if it has not */
+    char *acct_text;             /* its accounting record, until a commit holds it */
+    uint64_t acct_end_ms;        /* ... keyed by this end time */
+    char *start_nodes;           /* R's nodelist at start: tasks' FLUX_TASK_NODEID
+                                  * index it, whatever release does to R */
     double t_state;              /* time of the last state change */
     double t_output[JOB_STREAMS];
     char *cwd;                   /* working directory the tasks get */

@@ -123,43 +123,58 @@ static void events_rewrite(struct jobmgr *m, struct job *job)
     }
 }
 
-/* The first timestamp of event name in the job's eventlog, or 0. */
-struct first_event {
-    const char *name;
-    double t;
+/* What a job's eventlog says of its run: its first "start", and the last
+ * event before this broker started (a job lost at a restart ran until
+ * then, not until the restart). */
+struct run_times {
+    double start, before, t_broker;
 };
 
-static int find_event(void *arg, uint32_t seq, const char *line, size_t len)
+static int scan_event(void *arg, uint32_t seq, const char *line, size_t len)
 {
-    struct first_event *f = arg;
+    struct run_times *r = arg;
     json_t *e = json_loadb(line, len, 0, NULL);
     const char *name = json_string_value(json_object_get(e, "name"));
-    if (name && !strcmp(name, f->name))
-        f->t = json_number_value(json_object_get(e, "timestamp"));
+    double t = json_number_value(json_object_get(e, "timestamp"));
+    if (name && !strcmp(name, "start") && !r->start)
+        r->start = t;
+    if (t < r->t_broker && t > r->before)
+        r->before = t;
     json_decref(e);
-    return f->t > 0;
+    return 0;
 }
 
-/* An ended job's accounting record, in the commit that ends it. */
-static void write_acct(struct jobmgr *m, struct job *job)
+/* An ended job's accounting record, made while its R and jobspec are at
+ * hand; prepare_commit writes it, until a commit holds it. */
+static void make_acct(struct jobmgr *m, struct job *job)
 {
-    double now = ev_now(m->loop), t_run = job->t_run;
+    double now = ev_now(m->loop), t_run = job->t_run, t_end = now;
+    const char *R = job->R, *text;
+    struct jobspec *js = job->js, *parsed = NULL;
+    size_t len;
     if (m->cfg.replica)
         return;   /* the leader's records come with its journal */
-    if (!t_run && job->R) {
-        /* ran before a restart: its start is in the eventlog */
-        struct first_event f = { .name = "start" };
-        store_event_foreach(m->st, job->id, find_event, &f);
-        t_run = f.t;
+    /* a job that ran before a restart: its R, jobspec and run are stored */
+    if (!R && job->R_len > 0 && jobmgr_job_blob(m, job, 'R', &text, &len) == 0)
+        R = job->R ? job->R : (job->R = strndup(text, len));
+    if (!js && jobmgr_job_blob(m, job, 'S', &text, &len) == 0
+        && ingest_parse(text, len, &parsed, NULL) == 0)
+        js = parsed;
+    if (!t_run) {
+        struct run_times rt = { .t_broker = m->t_start };
+        store_event_foreach(m->st, job->id, scan_event, &rt);
+        t_run = rt.start;
+        if (t_run && job->result == RESULT_LOST && rt.before >= t_run)
+            t_end = rt.before;
     }
-    json_t *rec = acct_record(job, t_run, now);
-    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-    if (!text || store_acct_put(m->st, (uint64_t)(now * 1000), job->id, text,
-                                strlen(text)) < 0)
-        syslog(LOG_ERR, "job %s: storing its accounting record: %s", job->idstr,
-               text ? store_errstr(m->st) : "out of memory");
-    free(text);
+    json_t *rec = acct_record(job, js, R, t_run, t_end);
+    free(job->acct_text);
+    job->acct_text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    job->acct_end_ms = (uint64_t)(now * 1000);
+    if (!job->acct_text)
+        syslog(LOG_ERR, "job %s: its accounting record: out of memory", job->idstr);
     json_decref(rec);
+    jobspec_destroy(parsed);
 }
 
 void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
@@ -167,7 +182,7 @@ void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
     if (state == JOB_RUN)
         job->t_run = ev_now(m->loop);
     if (state == JOB_INACTIVE)
-        write_acct(m, job);   /* before R goes */
+        make_acct(m, job);   /* before R and the jobspec go */
     jobtable_set_state(m->jobs, job, state);
     if (state == JOB_INACTIVE && !job->R_unstored) {
         /* in the store; memory that stays flat keeps no texts for the past */
@@ -655,6 +670,10 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
             if (store_blob_put(m->st, job->id, 'R', job->R, job->R_len) < 0)
                 syslog(LOG_ERR, "job %s: storing R: %s", job->idstr, store_errstr(m->st));
         }
+        if (job->acct_text && store_acct_put(m->st, job->acct_end_ms, job->id, job->acct_text,
+                                             strlen(job->acct_text)) < 0)
+            syslog(LOG_ERR, "job %s: storing its accounting record: %s", job->idstr,
+                   store_errstr(m->st));
         char *rec = job_record_encode(job);
         int rc = rec ? store_job_put(m->st, job->id, rec, strlen(rec)) : -ENOMEM;
         if (rc < 0)
@@ -707,6 +726,8 @@ static void commit_done(struct jobmgr *m, int commit_rc)
             job->ev_pending_len = 0;
             job->ev_rewrite = false;
             job->R_unstored = job->R_rewrite = false;
+            free(job->acct_text);   /* held by the store now */
+            job->acct_text = NULL;
             for (int s = 1; s <= 2; s++) {
                 if (job->out_stored[s] != job->out_len[s]) {
                     job->out_stored[s] = job->out_len[s];

@@ -107,6 +107,8 @@ struct jobmgr_hooks {
     bool (*job_ending)(void *arg, struct job *job);
     /* The job is being purged. */
     void (*job_gone)(void *arg, struct job *job);
+    /* Does the job have nested instances (on all of its nodes)? */
+    bool (*job_nested)(void *arg, const struct job *job);
     /* "shutdown NAME [force]" written to the job's ctl. */
     int (*nest_shutdown)(void *arg, struct job *job, const char *name, uid_t uid,
                          bool force, struct errmsg *err);

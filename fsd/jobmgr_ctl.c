@@ -199,21 +199,31 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
     if (m->cfg.share)
         return errmsg_set(err, -EOPNOTSUPP, "release: not on a multi-broker instance yet "
                           "(its followers mirror allocations whole)");
+    if (m->hooks && m->hooks->job_nested && m->hooks->job_nested(m->hooks_arg, job))
+        return errmsg_set(err, -EBUSY, "release: the job has nested instances, which use "
+                          "all of its nodes (remove them first)");
     json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL;
     json_t *nl = json_object_get(json_object_get(R, "execution"), "nodelist");
-    struct hostlist *mine = hostlist_create();
+    struct hostlist *mine = hostlist_create(), *start = hostlist_create();
     size_t i, named = 0;
     json_t *v;
     int rc = 0;
     json_array_foreach(nl, i, v)
         if (mine && hostlist_append(mine, json_string_value(v)) < 0)
             rc = errmsg_set(err, -EIO, "the job's R is unreadable");
-    for (i = 0; rc == 0 && mine && i < hostlist_count(mine); i++) {
-        if (hostlist_text_contains(hosts, hostlist_nth(mine, i)) <= 0)
+    if (rc == 0 && start && hostlist_append(start, job->start_nodes ? job->start_nodes : "") < 0)
+        rc = errmsg_set(err, -EIO, "the job's nodes at start are unreadable");
+    for (i = 0; rc == 0 && mine && start && i < hostlist_count(mine); i++) {
+        const char *host = hostlist_nth(mine, i);
+        if (hostlist_text_contains(hosts, host) <= 0)
             continue;
         named++;
-        /* the node's place in R is its tasks' FLUX_TASK_NODEID */
-        int active = executor_node_active(m->exec, job->id, (int)i);
+        /* the node's place in R at start is its tasks' FLUX_TASK_NODEID */
+        int nodeid = -1;
+        for (size_t k = 0; k < hostlist_count(start) && nodeid < 0; k++)
+            if (!strcmp(hostlist_nth(start, k), host))
+                nodeid = (int)k;
+        int active = nodeid < 0 ? -EOPNOTSUPP : executor_node_active(m->exec, job->id, nodeid);
         if (active == -EOPNOTSUPP)
             rc = errmsg_set(err, -EOPNOTSUPP, "release: this executor cannot tell which "
                             "nodes' tasks have ended");
@@ -227,11 +237,15 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
         rc = errmsg_set(err, -EINVAL, "release: that is every node of the job (cancel it, "
                         "or let it end)");
     if (rc == 0) {
-        /* the ranks released, for the eventlog (RFC 21 release, not final) */
+        /* the ranks released, for the eventlog (RFC 21 release, not final):
+         * the job's nodes that were named */
         struct idset *ranks = idset_create(0);
         for (int u = 0; ranks && u < graph_nvertices(m->graph); u++) {
             const struct graph_vertex *x = graph_vertex(m->graph, u);
-            if (!strcmp(graph_type_name(m->graph, x->type), "node") && x->rank >= 0
+            bool held = false;
+            for (size_t k = 0; mine && k < hostlist_count(mine) && !held; k++)
+                held = !strcmp(hostlist_nth(mine, k), x->name ? x->name : "");
+            if (held && !strcmp(graph_type_name(m->graph, x->type), "node") && x->rank >= 0
                 && hostlist_text_contains(hosts, x->name) > 0)
                 idset_set(ranks, (unsigned)x->rank);
         }
@@ -240,7 +254,10 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
         struct matcher *mt = qmgr_matcher(m->q);
         rc = match_release(mt, job->id, host_named, &c, &full);
         const struct match_alloc *a = match_lookup(mt, job->id);
-        if (rc < 0 || full || !a)
+        if (rc == -EBUSY)
+            rc = errmsg_set(err, rc, "release: the job holds a vertex above those nodes "
+                            "whole (exclusive)");
+        else if (rc < 0 || full || !a || c.n == 0)
             rc = errmsg_set(err, rc < 0 ? rc : -EIO, "release: the scheduler could not "
                             "release them");
         else {
@@ -257,6 +274,7 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
         idset_destroy(ranks);
     }
     hostlist_destroy(mine);
+    hostlist_destroy(start);
     json_decref(R);
     return rc;
 }

@@ -453,6 +453,15 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
         return;
     double now = ev_now(m->loop);
     jm_job_set_R(m, job, a, now, job->js->duration > 0 ? now + job->js->duration : 0.);
+    /* the nodes in R's order: FLUX_TASK_NODEID indexes them, for good */
+    json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL, *e;
+    struct strbuf nodes = STRBUF_INIT;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(R, "execution"), "nodelist"), i, e)
+        strbuf_addf(&nodes, "%s%s", i ? "," : "", json_string_value(e));
+    json_decref(R);
+    free(job->start_nodes);
+    job->start_nodes = strbuf_detach(&nodes, NULL);
     if (m->cfg.share)
         share_holds(m, job, a);
     if (m->cfg.contain)

@@ -327,7 +327,7 @@ void jm_purge(struct jobmgr *m)
     m->last_purge = now;
     /* accounting records have a retention of their own: a bounded bite
      * each second, so a first expiry of millions never stalls the loop */
-    if (m->cfg.acct_keep > 0 && now > m->cfg.acct_keep)
+    if (m->cfg.acct_keep > 0 && now > m->cfg.acct_keep && !m->cfg.read_only)
         store_acct_expire(m->st, (uint64_t)((now - m->cfg.acct_keep) * 1000), 1000);
     if (!m->cfg.purge_age && !m->cfg.purge_keep)
         return;

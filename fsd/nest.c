@@ -703,6 +703,14 @@ int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
     return 0;
 }
 
+int nests_of_job(const struct nests *ns, const struct job *job)
+{
+    int n = 0;
+    for (const struct nest *x = ns->list; x; x = x->next)
+        n += x->job == job;
+    return n;
+}
+
 bool nests_job_ending(struct nests *ns, struct job *job)
 {
     bool any = false;

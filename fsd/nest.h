@@ -113,6 +113,8 @@ int nest_remove(struct nests *ns, struct job *job, const char *name, uid_t uid,
 /* The job is ending: stop its children (force). Returns true if any are
  * still running, in which case clear() is called once they have stopped. */
 bool nests_job_ending(struct nests *ns, struct job *job);
+/* How many nested instances job has (any state). */
+int nests_of_job(const struct nests *ns, const struct job *job);
 /* The job is being purged: stop serving its history (SIGTERM to the history
  * broker, SIGKILL after NEST_GONE_GRACE; reaped by the loop), forget it. */
 void nests_job_gone(struct nests *ns, struct job *job);

@@ -888,13 +888,25 @@ int store_acct_expire(struct store *st, uint64_t before_ms, size_t max)
     MDB_cursor *cur;
     MDB_val key, val;
     int rc, n = 0;
+    /* a look first: most seconds nothing is due, and no write is made */
+    if ((rc = read_begin(st, &txn)) < 0)
+        return rc;
+    bool due = false;
+    if (mdb_cursor_open(txn, st->acct, &cur) == 0) {
+        due = mdb_cursor_get(cur, &key, &val, MDB_FIRST) == 0 && key.mv_size == ACCT_KEY_LEN
+              && get_be(key.mv_data, 8) < before_ms;
+        mdb_cursor_close(cur);
+    }
+    read_end(st, txn, false);
+    if (!due)
+        return 0;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
     if ((rc = mdb_cursor_open(txn, st->acct, &cur)) != 0)
         return write_fail(st, rc, "expire accounting");
     while ((size_t)n < max && (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0) {
-        if (key.mv_size == ACCT_KEY_LEN && get_be(key.mv_data, 8) >= before_ms)
-            break;
+        if (key.mv_size != ACCT_KEY_LEN || get_be(key.mv_data, 8) >= before_ms)
+            break;   /* not ours, or not due */
         unsigned char k[JOURNAL_KEY_MAX];
         size_t klen = key.mv_size < sizeof(k) ? key.mv_size : sizeof(k);
         memcpy(k, key.mv_data, klen);

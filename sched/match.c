@@ -918,15 +918,14 @@ int match_release(struct matcher *m, uint64_t job, match_node_f release, void *a
     uint8_t *keep = calloc(n ? n : 1, 1);
     if (!keep)
         return -ENOMEM;
-    /* what stays: items on the nodes kept, then the items above them */
+    /* what stays: items on the nodes kept, and what is not on a node (a
+     * rack's pool); the shared vertices above released nodes only go */
     int released = 0;
     for (int i = 0; i < n; i++) {
         int node = node_of(m, j->a.items[i].v);
-        if (node >= 0) {
-            bool gone = release(arg, V(m, node));
-            keep[i] = !gone;
-            released += gone;
-        }
+        bool gone = node >= 0 && release(arg, V(m, node));
+        keep[i] = node < 0 ? j->a.items[i].kind != GRAPH_HOLD_S : !gone;
+        released += gone;
     }
     if (!released) {
         free(keep);
@@ -934,7 +933,25 @@ int match_release(struct matcher *m, uint64_t job, match_node_f release, void *a
         return 0;
     }
     for (int i = 0; i < n; i++) {
-        if (!keep[i] || node_of(m, j->a.items[i].v) < 0)
+        int node = node_of(m, j->a.items[i].v);
+        if (node >= 0 && keep[i])
+            continue;
+        if (node >= 0 || j->a.items[i].kind != GRAPH_HOLD_X)
+            continue;
+        /* a vertex above the nodes held whole cannot lose part of itself */
+        for (int k = 0; k < n; k++) {
+            int nk = node_of(m, j->a.items[k].v);
+            if (nk < 0 || keep[k])
+                continue;
+            for (int u = V(m, nk)->parent; u >= 0; u = V(m, u)->parent)
+                if (u == j->a.items[i].v) {
+                    free(keep);
+                    return -EBUSY;
+                }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!keep[i])
             continue;
         /* an ancestor of a kept item stays (items are in pre-order) */
         for (int u = V(m, j->a.items[i].v)->parent; u >= 0; u = V(m, u)->parent) {

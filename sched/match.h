@@ -114,8 +114,10 @@ int match_extend(struct matcher *m, uint64_t job, int64_t end);
  * allocation for which release() says true, everything the job holds on
  * or beneath them, and the vertices above them it no longer needs; the rest
  * stays held. *full says the job held nothing else (it is gone, as after
- * match_cancel). 0, -ENOENT (no such job), -EINVAL (a reservation: only
- * allocations shrink) or -ENOMEM. */
+ * match_cancel). What the job holds off the nodes (a rack's pool) stays.
+ * 0, -ENOENT (no such job), -EINVAL (a reservation: only allocations
+ * shrink), -EBUSY (a vertex above those nodes is held whole: it cannot
+ * lose part of itself) or -ENOMEM. */
 typedef bool (*match_node_f)(void *arg, const struct graph_vertex *node);
 int match_release(struct matcher *m, uint64_t job, match_node_f release, void *arg,
                   bool *full);

@@ -5,7 +5,7 @@
 # across a restart and bounded by their own retention (--acct-keep).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 17
+plan 21
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -35,6 +35,10 @@ like "$(timeout 5 cat "$MNT/accounting/usage.csv")" "^userid,user,bank,jobs,comp
 0,root,physics,1,0,1," "usage.csv: a row per user and bank"
 like "$(fx account)" "root +physics +1 +0 +1" "fluxfs account prints the table"
 is "$(fx account --until=$(( $(date +%s) - 3600 )) | wc -l)" 1 "--until an hour ago: the header only"
+is "$(stat -c %s "$MNT/accounting/jobs")" 0 "the files have size 0, as /proc's (made when opened)"
+fx submit --wait --setattr=bank='a,"b"' true >/dev/null
+like "$(timeout 5 cat "$MNT/accounting/usage.csv")" '
+0,root,"a,""b""",1,1,0,' "usage.csv quotes a bank with a comma and a quote"
 
 # a user sees only their own records
 nobody sh -c "cd /tmp && '$FLUXFS' -m '$MNT' submit --wait true" >/dev/null
@@ -45,7 +49,17 @@ is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([j
 # durable: a restart keeps them all
 fluxfs_stop
 ok "restart" fluxfs_start --purge-keep 100
-is "$(nrecords)" 1002 "every record is there after a restart"
+is "$(nrecords)" 1003 "every record is there after a restart"
+# a job lost to a kill -9: recorded from its R, jobspec and eventlog
+lid=$(fx submit --job-name=lost sleep 60)
+wait_state "$lid" RUN >/dev/null
+kill -9 "$FLUXFS_PID"
+_wait_gone "$FLUXFS_PID"
+fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
+ok "restart after kill -9" fluxfs_start --purge-keep 100
+wait_job "$lid" >/dev/null
+like "$(grep "$lid" "$MNT/accounting/jobs")" '"name":"lost",.*"t_run":1[0-9.]+,.*"ncores":1,.*"result":"LOST"' \
+	"the lost job's record has its name, run and cores"
 # their own retention: a short --acct-keep expires them, nothing else does
 fluxfs_stop
 ok "restart with --acct-keep of about a second" fluxfs_start --purge-keep 100 --acct-keep 0.00001

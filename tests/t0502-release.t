@@ -4,7 +4,7 @@
 # scheduler uses them at once, the eventlog and R say so.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 14
+plan 16
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 ctl() { timeout 10 sh -c 'echo "$2" > "$1"' _ "$MNT/jobs/$1/ctl" "$2"; }
 
@@ -36,5 +36,9 @@ like "$(tail -1 "$MNT/queue/errors")" "still run on $first" \
 nok "release of a node it does not hold fails" ctl "$a" "release nodeX"
 nok "release of a bad host list fails" ctl "$a" "release node["
 nok "release with another line in the same write fails" ctl "$a" "$(printf 'release %s\nsignal 0' "$first")"
+mkdir "$MNT/jobs/$a/inner"
+nok "release while the job has a nested instance fails" ctl "$a" "release $first"
+like "$(tail -1 "$MNT/queue/errors")" "nested instances" "... saying why"
+rmdir "$MNT/jobs/$a/inner" 2>/dev/null
 fx cancel "$a" >/dev/null
 is "$(timeout 20 cat "$MNT/jobs/$a/wait")" "CANCELED" "the job ends when canceled, as any"

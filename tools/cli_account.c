@@ -16,8 +16,8 @@ static const char account_usage[] =
     "Usage by user and bank over the instance's accounting records (every ended\n"
     "job, kept after it is purged: accounting/jobs). You see your own records;\n"
     "root and the instance owner see everyone's.\n\n"
-    "  -S, --since=WHEN     jobs that ended since WHEN: a time ago (30m, 2h, 7d)\n"
-    "                       or epoch seconds\n"
+    "  -S, --since=WHEN     jobs that ended since WHEN: a time ago with its unit\n"
+    "                       (30m, 2h, 7d) or epoch seconds (a bare number)\n"
     "  -E, --until=WHEN     ... and before WHEN\n"
     "  -u, --user=USER      only USER's (a name or uid)\n"
     "  -j, --jobs           the records themselves, one line each, not totals\n"
@@ -30,8 +30,8 @@ static int parse_when(const char *opt, const char *s, double *t)
     char *end;
     double v = strtod(s, &end), ago;
     const char *w = s[0] == '-' ? s + 1 : s;
-    if (end != s && !*end && v > 1e9)
-        *t = v;
+    if (end != s && !*end && v >= 0)
+        *t = v;   /* a bare number is a time (epoch seconds), never an age */
     else if (cli_parse_duration(w, &ago) == 0 && ago > 0)
         *t = cli_now() - ago;
     else {
@@ -39,6 +39,22 @@ static int parse_when(const char *opt, const char *s, double *t)
         return -1;
     }
     return 0;
+}
+
+/* A CSV field, quoted when it holds a comma, a quote or a line break. */
+static void csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
 }
 
 static void print_row(const char *format, json_t *u)
@@ -53,9 +69,13 @@ static void print_row(const char *format, json_t *u)
     double core_h = json_number_value(json_object_get(u, "core_seconds")) / 3600;
     double node_h = json_number_value(json_object_get(u, "node_seconds")) / 3600;
     double gpu_h = json_number_value(json_object_get(u, "gpu_seconds")) / 3600;
-    if (!strcmp(format, "csv"))
-        printf("%d,%s,%s,%lld,%lld,%lld,%.4f,%.4f,%.4f\n", id, name, bank ? bank : "", jobs,
-               done, failed, core_h, node_h, gpu_h);
+    if (!strcmp(format, "csv")) {
+        printf("%d,", id);
+        csv_field(name);
+        putchar(',');
+        csv_field(bank ? bank : "");
+        printf(",%lld,%lld,%lld,%.4f,%.4f,%.4f\n", jobs, done, failed, core_h, node_h, gpu_h);
+    }
     else
         printf("%-10.10s %-10.10s %8lld %9lld %7lld %12.2f %12.2f %10.2f\n", name,
                bank ? bank : "-", jobs, done, failed, core_h, node_h, gpu_h);

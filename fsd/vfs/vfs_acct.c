@@ -67,6 +67,23 @@ static int collect_one(void *arg, uint64_t end_ms, uint64_t id, const void *data
     return 0;
 }
 
+/* A CSV field, quoted when it holds a comma, a quote or a line break (a
+ * bank is a user's text). */
+static void csv_field(struct strbuf *sb, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        strbuf_addstr(sb, s);
+        return;
+    }
+    strbuf_addstr(sb, "\"");
+    for (; *s; s++) {
+        if (*s == '"')
+            strbuf_addstr(sb, "\"");   /* a quote is written twice */
+        strbuf_add(sb, s, 1);
+    }
+    strbuf_addstr(sb, "\"");
+}
+
 int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
 {
     struct collect c = { .uid = uid, .all = uid == 0 || uid == v->owner };
@@ -102,7 +119,11 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
         else
             snprintf(name, sizeof(name), "%d", id);
         const char *bank = json_string_value(json_object_get(u, "bank"));
-        strbuf_addf(sb, "%d,%s,%s,%lld,%lld,%lld,%.4f,%.4f,%.4f\n", id, name, bank ? bank : "",
+        strbuf_addf(sb, "%d,", id);
+        csv_field(sb, name);
+        strbuf_addstr(sb, ",");
+        csv_field(sb, bank ? bank : "");
+        strbuf_addf(sb, ",%lld,%lld,%lld,%.4f,%.4f,%.4f\n",
                     (long long)json_integer_value(json_object_get(u, "jobs")),
                     (long long)json_integer_value(json_object_get(u, "completed")),
                     (long long)json_integer_value(json_object_get(u, "failed")),

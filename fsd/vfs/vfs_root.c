@@ -260,10 +260,9 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
     case VFS_I_ACCT_JOBS:
     case VFS_I_ACCT_USAGE:
     case VFS_I_ACCT_CSV:
-        /* each user reads their own records: their size */
-        vfs_fixed_render(v, ino, uid, &sb);
-        vfs_stat_file(v, st, ino, v->owner, 0444, sb.len, now);
-        strbuf_release(&sb);
+        /* size 0, as /proc's: made when opened, read to the end (a stat
+         * or an ls must not walk a year of records) */
+        vfs_stat_file(v, st, ino, v->owner, 0444, 0, now);
         return 0;
     case VFS_I_JOBS:
         /* its mtime moves when a job appears or is purged */
