@@ -534,6 +534,11 @@ static int add_depends(struct request *r, const char *opt, const char *val, int 
     }
     for (char *one = strtok_r(copy, ",", &save); one && rc == 0;
          one = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(one, "singleton")) {
+            json_array_append_new(r->deps, json_pack("{s:s s:s}", "scheme", "singleton",
+                                                     "value", ""));
+            continue;
+        }
         char *colon = strchr(one, ':');
         if (colon)
             *colon = '\0';
@@ -541,7 +546,7 @@ static int add_depends(struct request *r, const char *opt, const char *val, int 
             || (strcmp(one, "after") && strcmp(one, "afterany") && strcmp(one, "afterok")
                 && strcmp(one, "afternotok"))) {
             rc = errmsg_set(err, -EINVAL, "line %d: %s '%s': expected after, afterany, afterok "
-                            "or afternotok, a ':' and job ids", line, opt, val);
+                            "or afternotok, a ':' and job ids, or singleton", line, opt, val);
             break;
         }
         char *save2 = NULL;

@@ -46,7 +46,8 @@
  *   -t, --time=T                  MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM,
  *                                 D-HH:MM:SS, UNLIMITED/INFINITE; 0 = unlimited
  *   -o, -e, --output, --error=PATTERN  %j %x %u %N %A %a %% (see slurm_pattern)
- *   -d, --dependency=TYPE:ID[:ID][,...]  after, afterany, afterok, afternotok
+ *   -d, --dependency=TYPE:ID[:ID][,...]  after, afterany, afterok, afternotok;
+ *                                 singleton
  *   -b, --begin=now+N[unit]|YYYY-MM-DD[THH:MM[:SS]]   --export=[ALL,]NAME=VALUE,...
  *   -a, --array=SPEC[%LIMIT]      one job per index (batch_array_read)
  *   accepted and ignored, since fluxfs has nothing to map them to:

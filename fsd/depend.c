@@ -4,8 +4,10 @@
 
 #include "fsd/depend.h"
 
-static const char *schemes[] = { "after", "afterany", "afterok", "afternotok", "begin-time" };
+static const char *schemes[] = { "after", "afterany", "afterok", "afternotok", "begin-time",
+                                  "singleton" };
 #define BEGIN_TIME 4
+#define SINGLETON 5
 
 static json_t *dep_list(json_t *jobspec)
 {
@@ -19,6 +21,16 @@ static int scheme_index(const char *s)
         if (strcmp(schemes[i], s) == 0)
             return (int)i;
     return -1;
+}
+
+bool depend_singleton(json_t *jobspec)
+{
+    json_t *d;
+    size_t i;
+    json_array_foreach(dep_list(jobspec), i, d)
+        if (scheme_index(json_string_value(json_object_get(d, "scheme")) ?: "") == SINGLETON)
+            return true;
+    return false;
 }
 
 int depend_validate(json_t *jobspec, depend_lookup_f lookup, void *arg, struct errmsg *err)
@@ -45,7 +57,9 @@ int depend_validate(json_t *jobspec, depend_lookup_f lookup, void *arg, struct e
         if (scheme_index(scheme) < 0)
             return errmsg_set(err, -EINVAL, "attributes.system.dependencies[%zu].scheme: "
                               "unknown scheme '%s' (expected after, afterany, afterok, "
-                              "afternotok, begin-time)", i, scheme);
+                              "afternotok, begin-time, singleton)", i, scheme);
+        if (scheme_index(scheme) == SINGLETON)
+            continue;   /* its value names no job: the job manager decides it */
         if (!lookup(arg, value))
             return errmsg_set(err, -EINVAL, "attributes.system.dependencies[%zu].value: "
                               "unknown job '%s'", i, value);
@@ -88,6 +102,8 @@ enum depend_status depend_check(json_t *jobspec, depend_lookup_f lookup, void *a
             }
             continue;
         }
+        if (scheme && scheme_index(scheme) == SINGLETON)
+            continue;   /* jobmgr: depend_singleton() */
         const char *value = json_string_value(json_object_get(d, "value"));
         struct job *t = value ? lookup(arg, value) : NULL;
         int s = scheme ? scheme_index(scheme) : -1;

@@ -9,6 +9,9 @@
  *   afternotok  JOBID has ended any other way (fails if it completed)
  *   begin-time  the time (seconds since the epoch, a number) has come, as
  *               Flux's --begin-time
+ *   singleton   no other job of the same user and name is past DEPEND and
+ *               not ended (Slurm's and Flux's singleton; its value is
+ *               ignored): decided by the job manager, which counts them
  * Pure decisions over job records: no I/O.
  */
 #ifndef FLUXFS_DEPEND_H
@@ -32,7 +35,10 @@ typedef struct job *(*depend_lookup_f)(void *arg, const char *idstr);
  * "attributes.system.dependencies[0].scheme: unknown scheme 'afterfoo'". */
 int depend_validate(json_t *jobspec, depend_lookup_f lookup, void *arg, struct errmsg *err);
 
-/* Evaluate them at time now; on DEPEND_NEVER, err says which and why. A
+/* Does the jobspec ask for singleton? */
+bool depend_singleton(json_t *jobspec);
+
+/* Evaluate them at time now (singleton aside); on DEPEND_NEVER, err says which and why. A
  * begin-time not reached yet is DEPEND_WAIT, and *wake (if not NULL) gets
  * the earliest such time (unchanged when there is none). */
 enum depend_status depend_check(json_t *jobspec, depend_lookup_f lookup, void *arg,

@@ -112,6 +112,8 @@ struct job {
     bool committed;              /* the submission is durable */
     bool canceling;              /* a cancel or timeout is terminating it */
     bool throttled;              /* counted in its array's %LIMIT (fsd/throttle.h) */
+    bool named;                  /* counted by user and name (singleton) */
+    uint64_t name_key;           /* ... under this hash of its name */
     uint64_t throttle_id;        /* ... that array's id */
     bool waits_down;             /* pending: only resources now down could run it
                                   * (a "memo" event said so) */

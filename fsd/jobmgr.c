@@ -197,6 +197,10 @@ void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
         throttle_release(m->throttle, job->uid, job->throttle_id);
         job->throttled = false;
     }
+    if (state == JOB_INACTIVE && job->named) {
+        throttle_release(m->names, job->uid, job->name_key);
+        job->named = false;
+    }
     if (state == JOB_RUN || state == JOB_INACTIVE)
         m->deps_needed = true;
     job->t_state = ev_now(m->loop);
@@ -316,8 +320,32 @@ void jm_job_prioritize(struct jobmgr *m, struct job *job)
     jm_apply(m, job, JOBEV_PRIORITY);
 }
 
+/* A job's name as flux jobs shows it (else its command's base name),
+ * hashed (FNV-1a): the singleton dependency's key, with its user. */
+static uint64_t name_key(const struct job *job)
+{
+    const char *name = job->js ? job->js->name : NULL;
+    if (!name && job->js && job->js->argc > 0) {
+        const char *slash = strrchr(job->js->argv[0], '/');
+        name = slash ? slash + 1 : job->js->argv[0];
+    }
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = name ? name : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    return h;
+}
+
+void jm_name_take(struct jobmgr *m, struct job *job)
+{
+    if (!job->named && job->js && throttle_take(m->names, job->uid, name_key(job)) == 0) {
+        job->named = true;
+        job->name_key = name_key(job);
+    }
+}
+
 void jm_job_dependencies_met(struct jobmgr *m, struct job *job)
 {
+    jm_name_take(m, job);   /* past DEPEND: a singleton of its name waits */
     jm_post_event(m, job, "depend", NULL);
     jm_apply(m, job, JOBEV_DEPEND);
     jm_job_prioritize(m, job);
@@ -380,6 +408,11 @@ static void check_dependencies(struct jobmgr *m)
             m->depend.ids[keep++] = job->id;
             break;
         case DEPEND_READY:
+            if (depend_singleton(job->js->json)
+                && throttle_count(m->names, job->uid, name_key(job)) > 0) {
+                m->depend.ids[keep++] = job->id;   /* its namesake's end lets it go */
+                break;
+            }
             if (!array_admits(m, job)) {
                 m->depend.ids[keep++] = job->id;   /* a sibling's end lets it go */
                 break;
@@ -900,7 +933,8 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
     }
     m->purge_from = 1;
     if (!(m->journal = evj_create(JOBMGR_JOURNAL_BYTES))
-        || !(m->jobs = jobtable_create()) || !(m->throttle = throttle_create())) {
+        || !(m->jobs = jobtable_create()) || !(m->throttle = throttle_create())
+        || !(m->names = throttle_create())) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
@@ -969,6 +1003,7 @@ void jobmgr_destroy(struct jobmgr *m)
     ingest_destroy(m->in);
     qmgr_destroy(m->q);
     throttle_destroy(m->throttle);
+    throttle_destroy(m->names);
     free(m->new_jobs.ids);
     free(m->to_start.ids);
     free(m->to_finish.ids);

@@ -46,6 +46,8 @@ struct jobmgr {
     struct idvec to_finish;      /* tasks ended with output not yet committed */
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     struct throttle *throttle;   /* arrays' %LIMIT: their jobs past DEPEND */
+    struct throttle *names;      /* every job past DEPEND, by user and name
+                                  * (the singleton dependency) */
     bool sched_needed;
     bool down_check;             /* resources went down or up: are pending jobs
                                   * waiting for down ones (jm_check_waiting)? */
@@ -79,6 +81,8 @@ void jm_job_tasks_done(struct jobmgr *m, struct job *job, int status);
 bool jm_array_limited(const struct job *job, uint64_t *id);
 /* A job past DEPEND counts in its array's %LIMIT (recovery). */
 void jm_throttle_take(struct jobmgr *m, struct job *job);
+/* ... and by user and name, for singleton dependencies. */
+void jm_name_take(struct jobmgr *m, struct job *job);
 int jm_idvec_push(struct idvec *v, uint64_t id);
 int jm_table_insert(struct jobmgr *m, struct job *job);
 /* The job's record is to be written before the next commit. */

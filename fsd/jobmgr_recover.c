@@ -124,8 +124,10 @@ static void recover_job(struct jobmgr *m, struct job *job)
             m->deps_needed = true;
             return;
         }
-        if (job->state != JOB_DEPEND)
+        if (job->state != JOB_DEPEND) {
             jm_throttle_take(m, job);   /* past DEPEND: it counts */
+            jm_name_take(m, job);
+        }
         if (job->state == JOB_DEPEND)
             jm_job_dependencies_met(m, job);
         else if (job->state == JOB_PRIORITY)

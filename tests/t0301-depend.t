@@ -2,7 +2,7 @@
 # Job dependencies (RFC 26): DEPEND until decided; afterok/afternotok/
 # afterany/after; rejection of bad ones; dependency exceptions; restart.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 30
 
 # depjob CMD SCHEME JOBID: a jobspec that depends on JOBID
 depjob() {
@@ -76,6 +76,25 @@ is "$(wait_job "$B" 10)" "COMPLETED 0" "then it runs by itself"
 printf '#!/bin/sh\n#SBATCH --dependency=afterok:%s\n#SBATCH --begin=now+1\necho slurm-dep\n' "$B" > sd.sh
 S=$(submit sd.sh)
 is "$(wait_job "$S" 10) $(jobfile "$S" stdout)" "COMPLETED 0 slurm-dep" "#SBATCH --dependency=afterok:ID and --begin=now+1"
-printf '#!/bin/sh\n#SBATCH --dependency=singleton\necho x\n' > sd2.sh
-nok "#SBATCH --dependency=singleton is refused" cp sd2.sh "$MNT/queue/"
-like "$(tail -1 "$MNT/queue/errors")" "line 2: --dependency 'singleton'" "... naming the line"
+
+# singleton: one job of a user's name past DEPEND at a time (Slurm, Flux)
+FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
+fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
+s1=$(fx submit --job-name=solo sleep 1)
+wait_state "$s1" RUN >/dev/null
+s2=$(fx submit --job-name=solo --dependency=singleton true)
+printf '#!/bin/sh\n#SBATCH -J solo\n#SBATCH --dependency=singleton\necho third\n' > sd2.sh
+s3=$(submit sd2.sh)
+o=$(fx submit --job-name=other --dependency=singleton true)
+is "$(job_state "$s2") $(job_state "$s3")" "DEPEND DEPEND" \
+	"singletons wait while a job of their name runs (one without singleton too)"
+is "$(wait_job "$o" 10)" "COMPLETED 0" "a singleton of another name runs at once"
+is "$(wait_job "$s3" 20) $(jobfile "$s3" stdout)" "COMPLETED 0 third" "#SBATCH --dependency=singleton runs in its turn"
+is "$(python3 -c '
+import json, sys
+def t(p, name):
+    return [json.loads(l)["timestamp"] for l in open(p) if json.loads(l)["name"] == name][0]
+a, b, c = sys.argv[1:4]
+print(t(a, "finish") <= t(b, "start") and (t(b, "finish") <= t(c, "start") or t(c, "finish") <= t(b, "start")))' \
+	"$MNT/jobs/$s1/eventlog" "$MNT/jobs/$s2/eventlog" "$MNT/jobs/$s3/eventlog")" True \
+	"... never two of them at once"

@@ -378,8 +378,13 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         case OPT_ERROR: o->error = optarg; break;
         case OPT_NAME: o->name = optarg; break;
         case OPT_DEP:
+            if (o->ndeps < 16 && !strcmp(optarg, "singleton")) {
+                o->deps[o->ndeps++] = "singleton:";   /* a value naming nothing */
+                break;
+            }
             if (o->ndeps == 16 || !strchr(optarg, ':')) {
-                cli_err("--dependency: expected SCHEME:JOBID (at most 16), got '%s'", optarg);
+                cli_err("--dependency: expected SCHEME:JOBID or singleton (at most 16), got "
+                        "'%s'", optarg);
                 rc = -1;
             } else {
                 /* the job id in any RFC 19 spelling: F58 is never longer */
