@@ -13,6 +13,7 @@ mkjob "setsid sh -c 'sleep 300; : $orphan' </dev/null >/dev/null 2>&1 & echo \$F
 R=$(submit leak.yaml)
 ok "the job runs" wait_state "$R" RUN
 ok "its detached process runs" wait_until 10 has_procs "$orphan"
+wait_until 10 test -s "$MNT/jobs/$R/stdout"   # output shows once committed
 inst=$(jobfile "$R" stdout)
 like "$inst" '^[0-9a-f]{16}$' "the task was told its instance"
 

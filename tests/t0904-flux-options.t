@@ -4,7 +4,7 @@
 # --signal (a warning before the time limit).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 26
+plan 28
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 
 cat > R.json <<'JSON'
@@ -79,3 +79,10 @@ is "$(job_state "$bid")" DEPEND "batch --dependency=afterok: waits in DEPEND"
 is "$(timeout 60 cat "$MNT/jobs/$bid/wait")" "COMPLETED 0" "... then runs"
 is "$(fx jobs -n -o '{nodelist}' "$bid") $(cat b.out 2>&1)" "node3 ran" \
 	"batch --requires=gpu holds with the script's own --requires=bigmem (node3), --output writes the file"
+# fluxfs batch names the job after its script and carries our environment,
+# as flux batch does (a script's own -J and --env would win)
+printf '#!/bin/sh\necho "var=$T0904_VAR"\n' > carry.sh
+cid=$(T0904_VAR=carried fx batch carry.sh)
+is "$(timeout 60 cat "$MNT/jobs/$cid/wait") $(jobfile "$cid" stdout)" "COMPLETED 0 var=carried" \
+	"fluxfs batch carries the submitter's environment"
+is "$(fx jobs -n -o '{name}' "$cid")" carry.sh "... and names the job after the script"

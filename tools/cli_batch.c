@@ -25,6 +25,8 @@
 #include "common/strbuf.h"
 #include "tools/cli.h"
 
+extern char **environ;
+
 #define BATCH_SCRIPT_MAX (120u << 10)   /* the tree takes 128 KiB with the wrapper */
 
 /* The allocation options batch and alloc share (alloc_options()). */
@@ -192,6 +194,28 @@ static int alloc_options(int argc, char **argv, const char *use, struct strbuf *
     return optind;
 }
 
+/* Our environment as '# flux: --env' lines, less what the job's own launch
+ * sets (FLUX_*, FLUXFS_*, SLURM_*, PMI_*), names that are not variable
+ * names, and values no directive line can carry (a line break). */
+static void add_environment(struct strbuf *wrap)
+{
+    static const char *const own[] = { "FLUX_", "FLUXFS_", "SLURM_", "PMI_" };
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        bool skip = !eq || eq == *e || strchr(*e, '\n') || (**e >= '0' && **e <= '9');
+        for (const char *c = *e; !skip && c < eq; c++)   /* BASH_FUNC_f%% and the like */
+            skip = !(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+                     || (*c >= '0' && *c <= '9'));
+        for (size_t i = 0; !skip && i < sizeof(own) / sizeof(own[0]); i++)
+            skip = !strncmp(*e, own[i], strlen(own[i]));
+        if (skip)
+            continue;
+        strbuf_addstr(wrap, "# flux: --env=");
+        sh_quote(wrap, *e);
+        strbuf_addstr(wrap, "\n");
+    }
+}
+
 int cmd_batch(int argc, char **argv)
 {
     struct strbuf opts = STRBUF_INIT, wrap = STRBUF_INIT;
@@ -220,8 +244,14 @@ int cmd_batch(int argc, char **argv)
         snprintf(delim, sizeof(delim), "FLUXFS_BATCH_%016llx", r);
     } while (strstr(script, delim));
     dend = directives_end(script, len);
-    /* #!/bin/sh, then the script's directives (its own #! line dropped) */
-    strbuf_addstr(&wrap, "#!/bin/sh\n");
+    /* #!/bin/sh, then what the script's own directives may override: the
+     * job is named after the script and gets our environment, as with flux
+     * batch; then the script's directives (its own #! line dropped) */
+    strbuf_addstr(&wrap, "#!/bin/sh\n# flux: --job-name=");
+    const char *base = strrchr(argv[optind], '/');
+    sh_quote(&wrap, base ? base + 1 : argv[optind]);
+    strbuf_addstr(&wrap, "\n");
+    add_environment(&wrap);
     const char *nl = memchr(script, '\n', dend);
     if (nl)
         strbuf_add(&wrap, nl + 1, dend - (size_t)(nl + 1 - script));
