@@ -8,26 +8,22 @@ QUERY=${FLUXFS_QUERY:-$(dirname "$FLUXFSD")/../tools/fluxfs-query}
 FLUXION=$CONFORMANCE/fluxion
 TINY=$FLUXION/grugs/tiny.graphml
 
-# --- every case of OUTCOMES.md, one assertion per (case, policy)
-python3 "$SRCDIR/lib/fluxion-outcomes.py" "$QUERY" "$FLUXION" > outcomes.tap 2>&1
-while IFS= read -r line; do
-	case $line in
-	"ok "*) _tap_result 0 "fluxion: ${line#ok * - }" ;;
-	"not ok "*) _tap_result 1 "fluxion: ${line#not ok * - }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done < outcomes.tap
+# outcomes DIR LABEL TAP: every case of DIR/OUTCOMES.md, one assertion per
+# (case, policy), named LABEL: ...
+outcomes() {
+	python3 "$SRCDIR/lib/fluxion-outcomes.py" "$QUERY" "$1" > "$3" 2>&1
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) _tap_result 0 "$2: ${line#ok * - }" ;;
+		"not ok "*) _tap_result 1 "$2: ${line#not ok * - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done < "$3"
+}
+outcomes "$FLUXION" fluxion outcomes.tap
 ok "the outcome runner reported a summary" grep -q "Fluxion outcome sequences match" outcomes.tap
-
-# --- our own cases of Fluxion's rules (tests/fixtures/fluxion-extra/OUTCOMES.md)
-python3 "$SRCDIR/lib/fluxion-outcomes.py" "$QUERY" "$FIXTURES/fluxion-extra" > extra.tap 2>&1
-while IFS= read -r line; do
-	case $line in
-	"ok "*) _tap_result 0 "fluxfs rule: ${line#ok * - }" ;;
-	"not ok "*) _tap_result 1 "fluxfs rule: ${line#not ok * - }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done < extra.tap
+# ... and our own cases of Fluxion's rules (tests/fixtures/fluxion-extra)
+outcomes "$FIXTURES/fluxion-extra" "fluxfs rule" extra.tap
 ok "the extra cases ran" grep -q "35 of 35" extra.tap
 
 # --- resource-query's other commands
