@@ -48,6 +48,7 @@ enum opt_id {
     O_NAME, O_CWD, O_ENV, O_EXCLUSIVE, O_IGNORE, O_OUTPUT, O_ERROR, O_OUTPUT_SLURM,
     O_ERROR_SLURM, O_DEPEND, O_BEGIN_FLUX, O_BEGIN_SLURM, O_EXPORT, O_ARRAY,
     O_URGENCY, O_SETATTR, O_SETOPT, O_REQUIRES, O_SIGNAL, O_CORES_TOTAL, O_GPN,
+    O_BANK, O_QUEUE, O_MAIL, O_MEM,
 };
 
 struct opt {
@@ -81,6 +82,7 @@ static const struct opt flux_opts[] = {
     { 0, "signal", O_SIGNAL },
     { 0, "cores", O_CORES_TOTAL },
     { 0, "gpus-per-node", O_GPN },
+    { 'q', "queue", O_QUEUE },
     { 0, NULL, 0 },
 };
 
@@ -101,13 +103,13 @@ static const struct opt slurm_opts[] = {
     { 'b', "begin", O_BEGIN_SLURM },
     { 0, "export", O_EXPORT },
     { 'a', "array", O_ARRAY },
-    { 'p', "partition", O_IGNORE },
-    { 'A', "account", O_IGNORE },
-    { 0, "mail-type", O_IGNORE },
-    { 0, "mail-user", O_IGNORE },
-    { 0, "mem", O_IGNORE },
-    { 0, "mem-per-cpu", O_IGNORE },
-    { 0, "mem-per-gpu", O_IGNORE },
+    { 'p', "partition", O_QUEUE },
+    { 'A', "account", O_BANK },
+    { 0, "mail-type", O_MAIL },
+    { 0, "mail-user", O_MAIL },
+    { 0, "mem", O_MEM },
+    { 0, "mem-per-cpu", O_MEM },
+    { 0, "mem-per-gpu", O_MEM },
     { 0, NULL, 0 },
 };
 
@@ -135,6 +137,7 @@ struct request {
     int cores_total;        /* --cores (per-resource), or 0 */
     int node_gpus;          /* --gpus-per-node (per-resource), or -1 */
     int perres_line, pertask_line;
+    char *bank, *queue;     /* -A/--account, -p/--partition (--queue) */
 };
 
 struct words {
@@ -664,6 +667,17 @@ static int apply(struct request *r, enum opt_id id, const char *opt, const char 
         return 0;
     case O_IGNORE:
         return 0;
+    case O_BANK:
+    case O_QUEUE:
+        if (!*val)
+            return invalid_value(err, line, opt, val);
+        return replace_str(id == O_BANK ? &r->bank : &r->queue, val, err);
+    case O_MAIL:
+        return errmsg_set(err, -EINVAL, "line %d: %s: fluxfs sends no mail (follow jobs with "
+                          "fluxfs jobs --watch, or tail -f events)", line, opt);
+    case O_MEM:
+        return errmsg_set(err, -EINVAL, "line %d: %s: memory is not requested by #SBATCH "
+                          "directives here (a jobspec may ask for memory vertices)", line, opt);
     case O_DEPEND:
         return add_depends(r, opt, val, line, err);
     case O_EXPORT:
@@ -1033,6 +1047,10 @@ static json_t *make_jobspec(const struct request *r, int slots, const char *scri
         json_object_set(system, "dependencies", r->deps);
     if (r->urgency >= 0)
         json_object_set_new(system, "urgency", json_integer(r->urgency));
+    if (r->bank)
+        json_object_set_new(system, "bank", json_string(r->bank));
+    if (r->queue)
+        json_object_set_new(system, "queue", json_string(r->queue));
     if (r->constraints)
         json_object_set(system, "constraints", r->constraints);
     /* Flux's shell options for --output/--error: files, written by the tasks */
@@ -1197,6 +1215,8 @@ out:
     json_decref(r.deps);
     json_decref(r.attrs);
     json_decref(r.constraints);
+    free(r.bank);
+    free(r.queue);
     batch_array_release(&r.array);
     free(interp);
     free(arg);

@@ -50,8 +50,11 @@
  *                                 singleton
  *   -b, --begin=now+N[unit]|YYYY-MM-DD[THH:MM[:SS]]   --export=[ALL,]NAME=VALUE,...
  *   -a, --array=SPEC[%LIMIT]      one job per index (batch_array_read)
- *   accepted and ignored, since fluxfs has nothing to map them to:
- *   -p/--partition, -A/--account, --mail-type, --mail-user, --mem, --mem-per-cpu, --mem-per-gpu
+ *   -A, --account=BANK            attributes.system.bank (accounting/)
+ *   -p, --partition=QUEUE         attributes.system.queue (recorded; named
+ *                                 queues are not scheduled yet)
+ *   refused with their line, never ignored: --mail-type, --mail-user, --mem,
+ *   --mem-per-cpu, --mem-per-gpu
  * Anything else is an error naming the line: "line 3: unknown directive '--foo'".
  *
  * The jobspec produced:

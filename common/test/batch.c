@@ -125,13 +125,23 @@ static void test_slurm(void)
     }
     jobspec_destroy(js);
 
-    is(convert("#!/bin/sh\n#SBATCH -o out.%j -e err.%j -p debug -A acct --mail-type=END\n"
-               "#SBATCH --mail-user=a@b --mem=4G --mem-per-cpu 1G --mem-per-gpu=1G\n"
+    is(convert("#!/bin/sh\n#SBATCH -o out.%j -e err.%j -p debug -A acct\n"
                "#SBATCH --partition=x --account y --output=o --error e\n", &js, &err), 0,
-       "ignored Slurm options accepted (%s)", err.text);
-    if (js)
-        is(js->nslots, 1, "ignored options change nothing");
+       "-p and -A (%s)", err.text);
+    if (js) {
+        json_t *sys = json_object_get(json_object_get(js->json, "attributes"), "system");
+        is_str(json_string_value(json_object_get(sys, "bank")), "y",
+               "-A/--account is attributes.system.bank (the last one)");
+        is_str(json_string_value(json_object_get(sys, "queue")), "x",
+               "-p/--partition is attributes.system.queue");
+    }
     jobspec_destroy(js);
+    fails("#!/bin/sh\n#SBATCH --mail-type=END\n", -EINVAL,
+          "line 2: --mail-type: fluxfs sends no mail (follow jobs with fluxfs jobs --watch, or "
+          "tail -f events)", "--mail-type is refused, never silently ignored");
+    fails("#!/bin/sh\n#SBATCH -n 2\n#SBATCH --mem=4G\n", -EINVAL,
+          "line 3: --mem: memory is not requested by #SBATCH directives here (a jobspec may "
+          "ask for memory vertices)", "--mem is refused, never silently ignored");
 }
 
 static void test_defaults_and_shapes(void)
