@@ -5,7 +5,7 @@
 # across a restart and bounded by their own retention (--acct-keep).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 21
+plan 22
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -34,6 +34,11 @@ like "$(timeout 5 cat "$MNT/accounting/usage.csv")" "^userid,user,bank,jobs,comp
 0,root,,1000,1000,0,.*
 0,root,physics,1,0,1," "usage.csv: a row per user and bank"
 like "$(fx account)" "root +physics +1 +0 +1" "fluxfs account prints the table"
+printf '#!/bin/sh\n#SBATCH -A chemistry -p debug\ntrue\n' > acct.sh
+aid=$(submit acct.sh)
+wait_job "$aid" >/dev/null
+like "$(grep "$aid" "$MNT/accounting/jobs")" '"bank":"chemistry","queue":"debug"' \
+	"#SBATCH -A and -p are the record's bank and queue"
 is "$(fx account --until=$(( $(date +%s) - 3600 )) | wc -l)" 1 "--until an hour ago: the header only"
 is "$(stat -c %s "$MNT/accounting/jobs")" 0 "the files have size 0, as /proc's (made when opened)"
 fx submit --wait --setattr=bank='a,"b"' true >/dev/null
@@ -49,7 +54,7 @@ is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([j
 # durable: a restart keeps them all
 fluxfs_stop
 ok "restart" fluxfs_start --purge-keep 100
-is "$(nrecords)" 1003 "every record is there after a restart"
+is "$(nrecords)" 1004 "every record is there after a restart"
 # a job lost to a kill -9: recorded from its R, jobspec and eventlog
 lid=$(fx submit --job-name=lost sleep 60)
 wait_state "$lid" RUN >/dev/null
