@@ -446,6 +446,12 @@ static json_t *dump_edge(int src, int dst, const char *subsystem, const char *re
                      "subsystem", subsystem, "relation", relation);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
 json_t *jgf_dump_set(const struct graph *g, const int *vs, const int64_t *sizes,
                      const bool *excl, int n)
 {
@@ -457,19 +463,18 @@ json_t *jgf_dump_set(const struct graph *g, const int *vs, const int64_t *sizes,
     for (int i = 0; i < n; i++) {
         json_t *node = dump_vertex(g, vs[i], path);
         json_t *meta = json_object_get(node, "metadata");
-        if (!node || (sizes && json_object_set_new(meta, "size", json_integer(sizes[i])) < 0)
-            || (excl && json_object_set_new(meta, "exclusive", json_boolean(excl[i])) < 0)
-            || json_array_append_new(nodes, node) < 0)
+        /* (json_array_append_new takes node even when it fails) */
+        if (!node || json_array_append_new(nodes, node) < 0
+            || (sizes && json_object_set_new(meta, "size", json_integer(sizes[i])) < 0)
+            || (excl && json_object_set_new(meta, "exclusive", json_boolean(excl[i])) < 0))
             goto out;
     }
-    /* the containment edges among them: a vertex's parent is in the set
-     * when it is listed before it (the set is in vertex, pre-, order) */
+    /* the containment edges among them: a vertex whose parent is in the
+     * set (ascending: a binary search) */
     for (int i = 0; i < n; i++) {
         int p = graph_vertex(g, vs[i])->parent;
-        bool in = false;
-        for (int k = i - 1; k >= 0 && !in; k--)
-            in = vs[k] == p;
-        if (in && json_array_append_new(edges, dump_edge(p, vs[i], "containment", NULL)) < 0)
+        if (p >= 0 && bsearch(&p, vs, (size_t)n, sizeof(*vs), cmp_int)
+            && json_array_append_new(edges, dump_edge(p, vs[i], "containment", NULL)) < 0)
             goto out;
     }
     jgf = json_pack("{s:{s:O s:O}}", "graph", "nodes", nodes, "edges", edges);

@@ -46,7 +46,7 @@ int jgf_load_json(json_t *jgf, struct graph **out, struct errmsg *err);
  * path is longer than 4 KiB. */
 json_t *jgf_dump(const struct graph *g);
 
-/* The same for the n vertices vs[] (in vertex order) and the containment
+/* The same for the n vertices vs[] (ascending, each once) and the containment
  * edges among them, as Fluxion's JGF match writer: sizes[i] (if not NULL)
  * is the amount held of vs[i], excl[i] (if not NULL) whether exclusively. */
 json_t *jgf_dump_set(const struct graph *g, const int *vs, const int64_t *sizes,

@@ -200,15 +200,40 @@ static void vset_release(struct vset *s)
     free(s->x);
 }
 
-/* The set in vertex order (the walk gives children first). */
+/* The set in vertex order (the walk gives children first): sorted by a
+ * permutation, then the three arrays rearranged after it. */
+static const int *sort_key;
+
+static int by_vertex(const void *a, const void *b)
+{
+    int x = sort_key[*(const int *)a], y = sort_key[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
 static void vset_sort(struct vset *s)
 {
-    for (int i = 1; i < s->n; i++)
-        for (int k = i; k > 0 && s->v[k - 1] > s->v[k]; k--) {
-            int tv = s->v[k]; s->v[k] = s->v[k - 1]; s->v[k - 1] = tv;
-            int64_t ts = s->size[k]; s->size[k] = s->size[k - 1]; s->size[k - 1] = ts;
-            bool tx = s->x[k]; s->x[k] = s->x[k - 1]; s->x[k - 1] = tx;
+    int *perm = malloc((size_t)(s->n ? s->n : 1) * sizeof(*perm));
+    int *v = malloc((size_t)(s->n ? s->n : 1) * sizeof(*v));
+    int64_t *size = malloc((size_t)(s->n ? s->n : 1) * sizeof(*size));
+    bool *x = malloc((size_t)(s->n ? s->n : 1) * sizeof(*x));
+    if (perm && v && size && x) {
+        for (int i = 0; i < s->n; i++)
+            perm[i] = i;
+        sort_key = s->v;
+        qsort(perm, (size_t)s->n, sizeof(*perm), by_vertex);
+        for (int i = 0; i < s->n; i++) {
+            v[i] = s->v[perm[i]];
+            size[i] = s->size[perm[i]];
+            x[i] = s->x[perm[i]];
         }
+        memcpy(s->v, v, (size_t)s->n * sizeof(*v));
+        memcpy(s->size, size, (size_t)s->n * sizeof(*size));
+        memcpy(s->x, x, (size_t)s->n * sizeof(*x));
+    }
+    free(perm);
+    free(v);
+    free(size);
+    free(x);
 }
 
 static void print_jgf(struct query *q, struct vset *s)
