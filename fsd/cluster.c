@@ -28,6 +28,8 @@ struct cxjob {
     int *ranks;                 /* the brokers its tasks run under */
     bool *done;                 /* ... which have reported */
     bool *heard;                /* ... which confirmed the start (or said anything) */
+    int *node_rank;             /* by node id: the broker running its tasks, -1 none */
+    int nnodes;
     double t_sent;              /* when the launch went down */
     int nranks;
     int pending;
@@ -111,6 +113,7 @@ static void cxjob_free(struct cxjob *j)
         free(j->ranks);
         free(j->done);
         free(j->heard);
+        free(j->node_rank);
         free(j);
     }
 }
@@ -300,8 +303,9 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     j->ranks = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
     j->done = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
     j->heard = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
+    j->node_rank = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
     j->t_sent = ev_now(x->c->loop);
-    if (!j->ranks || !j->done || !j->heard) {
+    if (!j->ranks || !j->done || !j->heard || !j->node_rank) {
         cxjob_free(j);
         free(runs);
         return errmsg_set(err, -ENOMEM, "out of memory");
@@ -326,6 +330,9 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
                 j->ranks[j->nranks++] = r;
         }
     }
+    j->nnodes = job->nnodes;
+    for (int n = 0; n < job->nnodes; n++)
+        j->node_rank[n] = !runs[n] ? -1 : job->node_ranks ? job->node_ranks[n] : me;
     free(runs);
     j->pending = j->nranks;
     j->multi = remote;
@@ -441,6 +448,29 @@ static int cx_terminate(void *impl, uint64_t id, double grace)
     return lrc == 0 || rrc == 0 ? 0 : -ENOENT;
 }
 
+/* A node's part has ended when its broker said so (part_done); this
+ * node's own tasks, as its launcher knows them. */
+static int cx_node_active(void *impl, uint64_t id, int nodeid)
+{
+    struct cx *x = impl;
+    struct cxjob *j = *cx_slot(x, id);
+    if (!j)
+        return -ENOENT;
+    if (nodeid < 0 || nodeid >= j->nnodes)
+        return -EINVAL;
+    int r = j->node_rank[nodeid];
+    if (r < 0)
+        return 0;   /* no task of the job there */
+    if (r == overlay_rank(x->c->ov)) {
+        int rc = executor_node_active(x->local, id, nodeid);
+        return rc == -ENOENT ? 0 : rc;   /* its part here is over */
+    }
+    for (int i = 0; i < j->nranks; i++)
+        if (j->ranks[i] == r)
+            return j->done[i] ? 0 : 1;
+    return 0;
+}
+
 static int cx_contain(void *impl, uint64_t id, const char *idstr)
 {
     struct cx *x = impl;
@@ -483,6 +513,7 @@ static const struct executor_ops cx_ops = {
     .release = cx_release,
     .start = cx_start,
     .signal = cx_signal,
+    .node_active = cx_node_active,
     .terminate = cx_terminate,
     .reattach = cx_reattach,
     .destroy = cx_destroy,

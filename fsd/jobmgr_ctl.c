@@ -196,9 +196,6 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
 {
     if (job->state != JOB_RUN || job->canceling)
         return errmsg_set(err, -EINVAL, "job '%s' is not running", job->idstr);
-    if (m->cfg.share)
-        return errmsg_set(err, -EOPNOTSUPP, "release: not on a multi-broker instance yet "
-                          "(its followers mirror allocations whole)");
     if (m->hooks && m->hooks->job_nested && m->hooks->job_nested(m->hooks_arg, job))
         return errmsg_set(err, -EBUSY, "release: the job has nested instances, which use "
                           "all of its nodes (remove them first)");
@@ -264,6 +261,8 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
             json_t *ex = json_object_get(R, "execution");
             jm_job_set_R(m, job, a, json_number_value(json_object_get(ex, "starttime")),
                          json_number_value(json_object_get(ex, "expiration")));
+            if (m->cfg.share)   /* followers mirror what it holds now */
+                jm_share_holds(m, job, a);
             char *text = ranks ? idset_encode(ranks) : NULL;
             jm_post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", text ? text : "",
                                                       "final", 0));

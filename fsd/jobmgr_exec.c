@@ -317,8 +317,8 @@ void jm_job_start(struct jobmgr *m, struct job *job)
 }
 
 /* A leader with followers: what job's allocation holds, for their graphs
- * (jm_mirror_holds). */
-static void share_holds(struct jobmgr *m, struct job *job, const struct match_alloc *a)
+ * (jm_mirror_holds), again after a release. */
+void jm_share_holds(struct jobmgr *m, struct job *job, const struct match_alloc *a)
 {
     struct strbuf sb = STRBUF_INIT;
     char path[1024];
@@ -463,7 +463,7 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
     free(job->start_nodes);
     job->start_nodes = strbuf_detach(&nodes, NULL);
     if (m->cfg.share)
-        share_holds(m, job, a);
+        jm_share_holds(m, job, a);
     if (m->cfg.contain)
         alloc_memory(m, job, a);
     jm_job_waits(m, job, false);   /* it waits no more */

@@ -116,6 +116,9 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a);
 /* A follower: hold on our graph what the leader's allocation of job holds
  * (its 'H' blob) while the job runs, and let go after (or once gone). */
 void jm_mirror_holds(struct jobmgr *m, struct job *job, bool gone);
+/* A leader with followers: store what job's allocation a holds (the 'H'
+ * blob they mirror), at alloc and again after a release. */
+void jm_share_holds(struct jobmgr *m, struct job *job, const struct match_alloc *a);
 /* len bytes of a stream could not be stored (err): say so once. */
 void jm_output_drop(struct jobmgr *m, struct job *job, int stream, uint64_t len, int err);
 

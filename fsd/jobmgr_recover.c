@@ -208,20 +208,27 @@ struct journal_from {
     struct jobmgr *m;
     const struct job *job;
     uint32_t from;
+    bool released;          /* a new "release": the job's holds shrank */
 };
 
 static int journal_event(void *arg, uint32_t seq, const char *line, size_t len)
 {
+    static const char rel[] = "\"name\":\"release\"";
     struct journal_from *jf = arg;
-    if (seq >= jf->from)
+    if (seq >= jf->from) {
         jm_journal_add(jf->m, jf->job, line, len);
+        jf->released |= memmem(line, len, rel, sizeof(rel) - 1) != NULL;
+    }
     return 0;
 }
 
-static void journal_new_events(struct jobmgr *m, const struct job *job, uint32_t from)
+/* The job's events from seq `from` on into the journal; true if one of
+ * them released some of its nodes. */
+static bool journal_new_events(struct jobmgr *m, const struct job *job, uint32_t from)
 {
-    struct journal_from jf = { m, job, from };
+    struct journal_from jf = { m, job, from, false };
     store_event_foreach(m->st, job->id, journal_event, &jf);
+    return jf.released;
 }
 
 /* Take what a fresh record says into the job the view knows (the view
@@ -278,8 +285,8 @@ void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
         uint32_t had = job->nevents;
         replica_update(m, job, fresh);
         job_destroy(fresh);
-        if (job->nevents > had)
-            journal_new_events(m, job, had);
+        if (job->nevents > had && journal_new_events(m, job, had))
+            jm_mirror_holds(m, job, true);   /* the leader shared what it holds now */
         jm_mirror_holds(m, job, false);
         return;
     }
