@@ -16,6 +16,9 @@ struct qjob {
     uint64_t id;
     const struct rspec *req;
     int urgency;
+    int64_t priority;       /* the order: higher first (urgency until set) */
+    bool prio_set;          /* the caller set priority: urgency no longer is it */
+    int queue;              /* 0..QMGR_QUEUES_MAX-1: stopped queues wait */
     double t_submit;
     uint64_t seq;
     int64_t duration;       /* whole seconds, 0 = unlimited */
@@ -25,7 +28,7 @@ struct qjob {
     struct qjob *next;      /* hash chain */
 };
 
-/* pending[head..end) is sorted: urgency desc, submit time, seq. A job that
+/* pending[head..end) is sorted: priority desc, submit time, seq. A job that
  * leaves it (started, canceled, urgency changed) leaves a NULL hole that a
  * pass skips; holes at either end are trimmed at once, and the rest are
  * squeezed out when they outnumber the jobs, when the array is full, or
@@ -49,6 +52,7 @@ struct qmgr {
     struct qjob **buckets;  /* chained; doubled when njobs passes nbuckets */
     size_t nbuckets, njobs;
     size_t tried;           /* jobs looked at by the last pass */
+    uint64_t stopped;       /* queues (bits) whose jobs are not scheduled */
 };
 
 static const char *policy_names[] = {
@@ -184,8 +188,8 @@ static void buckets_grow(struct qmgr *q)
 
 static int job_cmp(const struct qjob *a, const struct qjob *b)
 {
-    if (a->urgency != b->urgency)
-        return a->urgency > b->urgency ? -1 : 1;
+    if (a->priority != b->priority)
+        return a->priority > b->priority ? -1 : 1;
     if (a->t_submit != b->t_submit)
         return a->t_submit < b->t_submit ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -365,6 +369,7 @@ int qmgr_submit(struct qmgr *q, uint64_t id, const struct rspec *req, int urgenc
     j->id = id;
     j->req = req;
     j->urgency = urgency;
+    j->priority = urgency;
     j->t_submit = t_submit;
     j->seq = q->seq++;
     j->duration = duration > 0 ? (int64_t)ceil(duration) : 0;
@@ -414,10 +419,77 @@ int qmgr_set_urgency(struct qmgr *q, uint64_t id, int urgency)
     if (rc < 0)
         return rc;
     queue_remove(q, j);
+    if (!j->prio_set)
+        j->priority = urgency;
     j->urgency = urgency;
     queue_add(q, j);
     pending_tidy(q);
     return 0;
+}
+
+int qmgr_set_priority(struct qmgr *q, uint64_t id, int64_t priority)
+{
+    struct qjob *j = *slot_of(q, id);
+    if (!j || j->where == QJOB_RUNNING)
+        return -ENOENT;
+    j->prio_set = true;
+    if (j->priority == priority)
+        return 0;
+    if (j->where == QJOB_HELD) {
+        j->priority = priority;   /* sorted in once released */
+        return 0;
+    }
+    int rc = pending_reserve(q);
+    if (rc < 0)
+        return rc;
+    pending_remove(q, j);
+    j->priority = priority;
+    pending_insert(q, j);
+    pending_tidy(q);
+    return 0;
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+    return job_cmp(*(struct qjob *const *)a, *(struct qjob *const *)b);
+}
+
+void qmgr_reprioritize(struct qmgr *q, qmgr_priority_f fn, void *arg)
+{
+    for (size_t i = 0; i < q->nheld; i++) {
+        q->held[i]->priority = fn(arg, q->held[i]->id);
+        q->held[i]->prio_set = true;
+    }
+    pending_compact(q);
+    for (size_t i = 0; i < q->end; i++) {
+        q->pending[i]->priority = fn(arg, q->pending[i]->id);
+        q->pending[i]->prio_set = true;
+    }
+    /* one sort for all: O(n log n), not n insertions of O(n) */
+    qsort(q->pending, q->end, sizeof(*q->pending), pending_cmp);
+    for (size_t i = 0; i < q->end; i++)
+        q->pending[i]->pos = i;
+}
+
+int qmgr_set_queue(struct qmgr *q, uint64_t id, int queue)
+{
+    struct qjob *j = *slot_of(q, id);
+    if (!j)
+        return -ENOENT;
+    if (queue < 0 || queue >= QMGR_QUEUES_MAX)
+        return -EINVAL;
+    j->queue = queue;
+    return 0;
+}
+
+void qmgr_queue_stop(struct qmgr *q, int queue, bool stopped)
+{
+    if (queue < 0 || queue >= QMGR_QUEUES_MAX)
+        return;
+    if (stopped)
+        q->stopped |= 1ull << queue;
+    else
+        q->stopped &= ~(1ull << queue);
 }
 
 int qmgr_release(struct qmgr *q, uint64_t id)
@@ -523,8 +595,8 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
     q->tried = 0;
     for (size_t i = q->head; i < q->end; i++) {
         struct qjob *j = q->pending[i];
-        if (!j)
-            continue;
+        if (!j || (q->stopped >> j->queue & 1))
+            continue;   /* a stopped queue's jobs neither run nor reserve */
         q->tried++;
         const struct match_alloc *a = NULL;
         int rc = -EBUSY;

@@ -2,8 +2,8 @@
  *
  * Pure decisions, no I/O: the broker tells the queue about jobs and the
  * passage of time; qmgr_schedule() answers with allocations made by the
- * graph matcher (match.h). Order: urgency 31..1 (0 holds a job), then submit
- * time. Queue policies (Fluxion's qmanager names):
+ * graph matcher (match.h). Order: priority (the urgency 31..1 unless the
+ * broker sets one; urgency 0 holds a job), then submit time. Queue policies (Fluxion's qmanager names):
  *   fcfs          strictly in order: the first job that does not fit stops
  *                 the pass.
  *   easy          the first `depth` (default 1) blocked jobs get a
@@ -69,6 +69,21 @@ int qmgr_submit(struct qmgr *q, uint64_t id, const struct rspec *req, int urgenc
 /* Remove a pending job (0 or -ENOENT). */
 int qmgr_cancel(struct qmgr *q, uint64_t id);
 int qmgr_set_urgency(struct qmgr *q, uint64_t id, int urgency);
+/* The order of pending jobs is their priority, highest first (then submit
+ * time): the urgency until the caller sets one. A held job (urgency 0)
+ * keeps its priority aside. 0, -ENOENT. O(n) for one job. */
+int qmgr_set_priority(struct qmgr *q, uint64_t id, int64_t priority);
+/* Every queued job's priority anew, fn(arg, id), and one sort. */
+typedef int64_t (*qmgr_priority_f)(void *arg, uint64_t id);
+void qmgr_reprioritize(struct qmgr *q, qmgr_priority_f fn, void *arg);
+
+/* Named queues (the broker's): a job's queue index (0 at submit); the
+ * jobs of a stopped queue stay queued but are never tried (no allocation,
+ * no reservation) until it is started again. */
+#define QMGR_QUEUES_MAX 64
+int qmgr_set_queue(struct qmgr *q, uint64_t id, int queue);
+void qmgr_queue_stop(struct qmgr *q, int queue, bool stopped);
+
 /* A running job released its resources (0 or -ENOENT). */
 int qmgr_release(struct qmgr *q, uint64_t id);
 

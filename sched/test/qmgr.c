@@ -400,6 +400,59 @@ static void test_many(struct rspec *rs)
     graph_destroy(g);
 }
 
+static int64_t by_id_desc(void *arg, uint64_t id)
+{
+    (void)arg;
+    return (int64_t)id;   /* the later the job, the higher */
+}
+
+/* The broker's multi-factor priority orders the queue; a stopped queue's
+ * jobs neither start nor block the rest. */
+static void test_priority(struct rspec *rs)
+{
+    struct graph *g = described("1 nodes x 1 sockets x 2 cores");
+    struct qmgr *q = qmgr_create(g, MATCH_LOW, QMGR_FCFS);
+    struct started s = {0};
+    struct errmsg err;
+    for (uint64_t id = 1; id <= 6; id++)
+        qmgr_submit(q, id, rs, QMGR_URGENCY_DEFAULT, (double)id, 60, &err);
+    is(qmgr_set_priority(q, 5, 1000000), 0, "job 5 gets priority 1,000,000");
+    is(qmgr_set_priority(q, 99, 1), -ENOENT, "an unknown job has none");
+    is(pass(q, &s), 2, "a pass on 2 cores starts 2");
+    ok(s.n == 2 && s.id[0] == 5 && s.id[1] == 1, "job 5 first, then 1 (priority 16 = urgency, oldest)");
+    is(qmgr_set_priority(q, 5, 1), -ENOENT, "a running job's priority is not the queue's");
+    qmgr_release(q, 5);
+    qmgr_release(q, 1);
+    qmgr_reprioritize(q, by_id_desc, NULL);
+    is(pass(q, &s), 2, "after a reprioritize by id, two start");
+    ok(s.n == 2 && s.id[0] == 6 && s.id[1] == 4, "6 and 4: 5 and 1 are gone, 6 is highest");
+    qmgr_release(q, 6);
+    qmgr_release(q, 4);
+    /* queue 1 stopped: job 3 there waits, job 2 (queue 0) runs past it */
+    is(qmgr_set_queue(q, 3, 1), 0, "job 3 is in queue 1");
+    is(qmgr_set_queue(q, 3, QMGR_QUEUES_MAX), -EINVAL, "queue %d does not exist", QMGR_QUEUES_MAX);
+    qmgr_queue_stop(q, 1, true);
+    is(pass(q, &s), 1, "queue 1 stopped: one job starts");
+    ok(s.n == 1 && s.id[0] == 2, "job 2, past the higher job 3 of the stopped queue");
+    is(qmgr_pending(q), 1, "job 3 stays queued");
+    is(pass(q, &s), 0, "and never starts while its queue is stopped");
+    qmgr_queue_stop(q, 1, false);
+    is(pass(q, &s), 1, "started again, it runs");
+    ok(s.n == 1 && s.id[0] == 3, "job 3");
+    /* a held job keeps a priority given while held */
+    qmgr_submit(q, 7, rs, QMGR_URGENCY_HOLD, 7, 60, &err);
+    qmgr_submit(q, 8, rs, QMGR_URGENCY_DEFAULT, 8, 60, &err);
+    qmgr_release(q, 2);
+    qmgr_release(q, 3);
+    is(qmgr_set_priority(q, 7, 500), 0, "a held job takes a priority");
+    is(qmgr_set_urgency(q, 7, 16), 0, "and is released");
+    is(pass(q, &s), 2, "both start");
+    ok(s.n == 2 && s.id[0] == 7 && s.id[1] == 8, "7 (priority 500) before 8 (16)");
+    free(s.id);
+    qmgr_destroy(q);
+    graph_destroy(g);
+}
+
 int main(void)
 {
     struct rspec *rs = core_job();
@@ -409,6 +462,7 @@ int main(void)
     test_holes(rs);
     test_order(rs);
     test_many(rs);
+    test_priority(rs);
     rspec_destroy(rs);
     return done_testing();
 }
