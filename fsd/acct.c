@@ -4,10 +4,9 @@
 #include "common/idset.h"
 #include "fsd/acct.h"
 
-/* Nodes, cores and gpus an R holds (R_lite: ranks x children). */
-static void count_R(const char *text, int *nnodes, int *ncores, int *ngpus)
+void acct_count_R(json_t *R, int *nnodes, int *ncores, int *ngpus)
 {
-    json_t *R = text ? json_loads(text, 0, NULL) : NULL, *e;
+    json_t *e;
     size_t i;
     *nnodes = *ncores = *ngpus = 0;
     json_array_foreach(json_object_get(json_object_get(R, "execution"), "R_lite"), i, e) {
@@ -23,6 +22,12 @@ static void count_R(const char *text, int *nnodes, int *ncores, int *ngpus)
         idset_destroy(cores);
         idset_destroy(gpus);
     }
+}
+
+static void count_R(const char *text, int *nnodes, int *ncores, int *ngpus)
+{
+    json_t *R = text ? json_loads(text, 0, NULL) : NULL;
+    acct_count_R(R, nnodes, ncores, ngpus);
     json_decref(R);
 }
 

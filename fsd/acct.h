@@ -22,4 +22,8 @@
 json_t *acct_record(const struct job *job, const struct jobspec *js, const char *R,
                     double t_run, double t_end);
 
+/* Nodes, cores and gpus an R holds (R_lite: ranks x children; 0 each for
+ * NULL). */
+void acct_count_R(json_t *R, int *nnodes, int *ncores, int *ngpus);
+
 #endif

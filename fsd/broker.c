@@ -1031,6 +1031,7 @@ static int setup(struct broker *b)
         .queue_policy = b->cfg->queue_policy,
         .queue_depth = b->cfg->queue_depth,
         .max_tasks = b->cfg->max_tasks,
+        .priority = b->cfg->priority,
         .contain = b->cfg->contain,
         .max_pending = (size_t)b->cfg->max_pending,
         .submit_rate = b->cfg->submit_rate,

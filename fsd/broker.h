@@ -34,6 +34,7 @@ struct broker_config {
     double acct_keep_days;       /* accounting records kept, days; < 0: default (365),
                                   * 0 = for ever */
     int64_t max_tasks;           /* most tasks one job may ask for, 0 = default */
+    const char *priority;        /* --priority: weights, fair share (fsd/priority.h) */
     bool contain;                /* a cgroup per job (--contain) */
     const char *user;            /* started as root: run as this user (--user;
                                     NULL = fluxfs, "root" = stay root) */

@@ -122,6 +122,10 @@ struct job {
     int finish_status;           /* ... with this status */
     int node_start_early;        /* a node that started before it was, or -1 */
     enum job_result pending_result; /* set by cancel/timeout, applied at finish */
+    int64_t priority;            /* its multi-factor priority when last computed */
+    int ncores;                  /* cores its R holds (fair-share usage) */
+    double fs_charged;           /* running: usage charged up to this time */
+    double fs_used;              /* ... core-seconds charged so far */
     uint64_t timer;              /* duration timer (ev id) */
     uint64_t warn_timer;         /* --signal's timer (ev id), or 0 */
     void *owner;                 /* the jobmgr, for timer callbacks */

@@ -168,6 +168,14 @@ static void make_acct(struct jobmgr *m, struct job *job)
             t_end = rt.before;
     }
     json_t *rec = acct_record(job, js, R, t_run, t_end);
+    /* the bank charged (the user's default one when the job named none),
+     * so that replaying the record at start charges the same */
+    const char *bank = js == job->js ? jm_prio_bank_charged(m, job) : NULL;
+    if (rec && bank && json_is_null(json_object_get(rec, "bank")))
+        json_object_set_new(rec, "bank", json_string(bank));
+    if (rec)
+        jm_prio_charge_end(m, job, json_string_value(json_object_get(rec, "bank")),
+                           json_number_value(json_object_get(rec, "core_seconds")), t_end);
     free(job->acct_text);
     job->acct_text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     job->acct_end_ms = (uint64_t)(now * 1000);
@@ -316,7 +324,10 @@ void jm_job_end_pending(struct jobmgr *m, struct job *job, enum job_result resul
 /* DEPEND -> PRIORITY -> SCHED (queued once durable). */
 void jm_job_prioritize(struct jobmgr *m, struct job *job)
 {
-    jm_post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    job->priority = jm_prio_of(m, job, NULL);
+    if (job->state == JOB_SCHED)
+        qmgr_set_priority(m->q, job->id, job->priority);
+    jm_post_event(m, job, "priority", json_pack("{s:I}", "priority", (json_int_t)job->priority));
     jm_apply(m, job, JOBEV_PRIORITY);
 }
 
@@ -540,8 +551,12 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
     if ((rc = ingest_prepare(m->in, text, docs, n, uid, gid, cwd, &jobs, &ndeps, &njobs,
                              err)) < 0)
         return rc;
-    if ((rc = submit_reserve(m, njobs)) < 0) {
-        errmsg_set(err, rc, "out of memory");
+    /* the centre's policy: banks (fair share) and queues */
+    for (size_t i = 0; i < njobs && rc == 0; i++)
+        rc = jm_admit(m, jobs[i], njobs > 1 ? i + 1 : 0, njobs, err);
+    if (rc < 0 || (rc = submit_reserve(m, njobs)) < 0) {
+        if (rc == -ENOMEM)
+            errmsg_set(err, rc, "out of memory");
         for (size_t i = 0; i < njobs; i++)
             job_destroy(jobs[i]);
         free(jobs);
@@ -797,6 +812,8 @@ void jm_job_enqueue(struct jobmgr *m, struct job *job)
         jm_job_end_pending(m, job, RESULT_FAILED);
         return;
     }
+    job->priority = jm_prio_of(m, job, NULL);
+    qmgr_set_priority(m->q, job->id, job->priority);
     jm_check_new_job(m, job);
     m->sched_needed = true;
 }
@@ -968,7 +985,7 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    if (jm_recover(m, err) < 0)
+    if (jm_prio_init(m, cfg ? cfg->priority : NULL, err) < 0 || jm_recover(m, err) < 0)
         goto error;
     return m;
 error:
@@ -996,6 +1013,7 @@ void jobmgr_destroy(struct jobmgr *m)
     m->sched_needed = false;
     if (m->q)
         jobmgr_prepare_commit(m, false);
+    jm_prio_fini(m);
     jobtable_destroy(m->jobs);
     resources_destroy(m->res);
     json_decref(m->offline);

@@ -56,6 +56,8 @@ struct jobmgr_config {
     executor_create_f executor_create;
     void *executor_arg;
     const char *mount;        /* the tree's mount point (tasks' FLUXFS_MOUNT) */
+    const char *priority;     /* weights and fair-share settings, "KEY=VALUE,..."
+                               * (fsd/priority.h); NULL: the defaults */
 };
 
 /* Every task is a process forked on this machine, and the executor keeps a
@@ -154,6 +156,18 @@ int jobmgr_acct_foreach(struct jobmgr *m, double since,
                         int (*cb)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
                                   size_t len),
                         void *arg);
+
+/* Banks and fair share (doc/tree.md "accounting/banks"). Set the bank
+ * tree (JSON, sched/fairshare.h; user names become uids): root or the
+ * owner only; 0 or -EPERM, -EINVAL, -EFBIG with err. */
+int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
+                     struct errmsg *err);
+/* The tree (a new reference); fair share's rows, one user's (uid >= 0) or
+ * all (-1), like sshare. */
+json_t *jobmgr_banks(struct jobmgr *m);
+json_t *jobmgr_fairshare_report(struct jobmgr *m, long uid);
+/* A job's priority and its factors (jobs/<id>/priority). */
+json_t *jobmgr_job_priority(struct jobmgr *m, const struct job *job);
 
 /* true if uid may control job (write its ctl): root, the instance owner,
  * the job's owner. */

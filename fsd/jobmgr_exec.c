@@ -14,6 +14,7 @@
 #include "common/strbuf.h"
 #include "common/vec.h"
 #include "common/hostlist.h"
+#include "fsd/acct.h"
 #include "fsd/jobmgr_private.h"
 #include "fsd/placement.h"
 
@@ -428,6 +429,8 @@ void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a
         json_object_set_new(ex, "expiration", json_real(expiration));
     }
     char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
+    int nnodes, ngpus;
+    acct_count_R(R, &nnodes, &job->ncores, &ngpus);
     json_decref(R);
     if (text) {
         free(job->R);

@@ -16,6 +16,7 @@
 #include "fsd/ingest.h"
 #include "fsd/throttle.h"
 #include "fsd/jobmgr.h"
+#include "fsd/priority.h"
 #include "fsd/jobstate.h"
 #include "fsd/jobtable.h"
 #include "fsd/resource.h"
@@ -63,11 +64,34 @@ struct jobmgr {
     uint64_t purge_from;         /* no purgeable job has a smaller seq */
     double last_purge;
 
+    struct priority *prio;       /* multi-factor priority, fair share */
+    uint64_t prio_timer;         /* ... its periodic update */
+
     jobmgr_notify_f notify;
     void *notify_arg;
     const struct jobmgr_hooks *hooks;
     void *hooks_arg;
 };
+
+/* jobmgr_prio.c: priorities, banks and fair share */
+int jm_prio_init(struct jobmgr *m, const char *config, struct errmsg *err);
+void jm_prio_fini(struct jobmgr *m);
+/* The job's priority now (f: its factors, may be NULL). */
+int64_t jm_prio_of(struct jobmgr *m, const struct job *job, struct priority_factors *f);
+/* Charge the fair share, reprioritize every queued job. */
+void jm_prio_update(struct jobmgr *m);
+/* attributes.system.bank, or NULL. */
+const char *jm_job_bank(const struct job *job);
+/* The bank the job's usage goes to (NULL: fair share off, or none). */
+const char *jm_prio_bank_charged(struct jobmgr *m, const struct job *job);
+/* Charge a running job's usage up to now; an ended job's remainder. */
+void jm_prio_charge_running(struct jobmgr *m, struct job *job, double now);
+void jm_prio_charge_end(struct jobmgr *m, struct job *job, const char *bank,
+                        double core_seconds, double t_end);
+
+/* A new job of a submission (k of n, k 0 when alone) against the centre's
+ * policy (its bank): 0, or -errno with err saying why. */
+int jm_admit(struct jobmgr *m, struct job *job, size_t k, size_t n, struct errmsg *err);
 
 /* jobmgr_exec.c: the job's R (and its stored copy) from allocation a */
 void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,

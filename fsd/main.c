@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fsd/broker.h"
+#include "fsd/priority.h"
 
 
 static void usage(FILE *f)
@@ -66,6 +67,9 @@ static void usage(FILE *f)
         "      --purge-keep N      keep at most N inactive jobs (default: all)\n"
         "      --acct-keep DAYS    keep accounting records DAYS after their job ended\n"
         "                          (default 365; 0 = for ever); purging keeps them\n"
+        "      --priority K=V,...  priority weights and fair share (doc/scheduler.md):\n"
+        "                          fairshare=100000,queue=10000,urgency=1000,age=1000,\n"
+        "                          age-max=604800,halflife=604800,interval=10\n"
         "      --no-publish        do not raise inotify events\n"
         "      --parent URL        run as a nested instance linked to its parent\n"
         "                          (set by the parent broker on mkdir)\n"
@@ -226,6 +230,7 @@ int main(int argc, char **argv)
         { "purge-age", required_argument, 0, 'A' },
         { "purge-keep", required_argument, 0, 'k' },
         { "acct-keep", required_argument, 0, 'a' },
+        { "priority", required_argument, 0, '1' },
         { "match-policy", required_argument, 0, 'M' },
         { "queue-policy", required_argument, 0, 'Q' },
         { "queue-depth", required_argument, 0, 'D' },
@@ -293,6 +298,16 @@ int main(int argc, char **argv)
         case 'k':
             cfg.purge_keep = strtoull(optarg, NULL, 10);
             break;
+        case '1': {
+            struct priority_config pc;
+            struct errmsg perr = { "" };
+            if (priority_config_parse(optarg, &pc, &perr) < 0) {
+                fprintf(stderr, "fluxfsd: --%s\n", perr.text);
+                return 2;
+            }
+            cfg.priority = optarg;
+            break;
+        }
         case 'a': {
             char *end;
             cfg.acct_keep_days = strtod(optarg, &end);

@@ -21,7 +21,7 @@ ids=$(ls "$MNT/jobs")
 is "$(echo "$ids" | wc -l)" 1 "one job appears in jobs/"
 id=$ids
 like "$id" '^f[1-9A-HJ-NP-Za-km-z]+$' "job id is F58"
-is "$(ls "$MNT/jobs/$id" | tr '\n' ' ')" "R ctl eventlog jobspec result state stderr stdout wait " "job dir has all files"
+is "$(ls "$MNT/jobs/$id" | tr '\n' ' ')" "R ctl eventlog jobspec priority result state stderr stdout wait " "job dir has all files"
 is "$(wait_job "$id")" "COMPLETED 0" "cat wait blocks until done and prints result"
 is "$(jobfile "$id" state)" INACTIVE "state is INACTIVE"
 is "$(jobfile "$id" result)" "COMPLETED 0" "result is COMPLETED 0"

@@ -12,7 +12,7 @@ njobs() { ls "$MNT/jobs" | wc -l; }
 nrecords() { timeout 10 cat "$MNT/accounting/jobs" | wc -l; }
 
 ok "daemon mounts with --purge-keep 100" fluxfs_start --purge-keep 100
-ok "accounting/ lists jobs, usage, usage.csv" test "$(ls "$MNT/accounting" | tr '\n' ' ')" = "jobs usage usage.csv "
+ok "accounting/ lists banks, fairshare, jobs, usage, usage.csv" test "$(ls "$MNT/accounting" | tr "\\n" " ")" = "banks fairshare jobs usage usage.csv "
 fx submit --wait --cc=1-1000 true > ids.txt
 is "$(wc -l < ids.txt)" 1000 "1000 jobs ran"
 ok "purging keeps jobs/ at 100" wait_until 30 sh -c "[ \$(ls '$MNT/jobs' | wc -l) -le 100 ]"

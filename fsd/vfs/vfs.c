@@ -319,6 +319,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     if (to_set & FUSE_SET_ATTR_SIZE) {
         if ((kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL) || ino == VFS_I_RES_CTL)
             rc = 0;   /* `echo cancel > ctl` truncates first */
+        else if (vfs_config_is(ino) && fi && fi_fh(fi)->kind == FH_CONFIG) {
+            vfs_config_truncate(fi_fh(fi), attr->st_size);
+            rc = 0;
+        } else if (vfs_config_is(ino))
+            rc = vfs_is_privileged(v, fuse_req_ctx(req)->uid) ? 0 : -EACCES;
         else
             rc = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
         if (rc < 0) {
@@ -425,6 +430,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             return vfs_queue_open(v, req, ino, fi);
         if (ino == VFS_I_EVENTS)
             return vfs_events_open(v, req, fi);
+        if (vfs_config_is(ino) && (fi->flags & O_ACCMODE) != O_RDONLY)
+            return vfs_config_open(v, req, ino, fi);
         if (ino == VFS_I_RES_CTL && (fi->flags & O_ACCMODE) != O_RDONLY) {
             uid_t uid = fuse_req_ctx(req)->uid;
             struct vfs_fh *fh = uid == 0 || uid == v->owner
@@ -499,6 +506,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
     case FH_SCRATCH:
     case FH_SUBMIT:
         return vfs_queue_write(v, req, fh, buf, size, off);
+    case FH_CONFIG:
+        return vfs_config_write(v, req, fh, buf, size, off);
     default:
         fuse_reply_err(req, EBADF);
     }
@@ -510,6 +519,8 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct vfs_fh *fh = fi_fh(fi);
     if (fh->kind == FH_SUBMIT || fh->kind == FH_CLONE)
         return vfs_queue_flush(v, req, fh);
+    if (fh->kind == FH_CONFIG)
+        return vfs_config_flush(v, req, fh);
     fuse_reply_err(req, 0);
 }
 
@@ -519,6 +530,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct vfs_fh *fh = fi_fh(fi);
     if (fh->kind == FH_SUBMIT || fh->kind == FH_CLONE || fh->kind == FH_SCRATCH)
         vfs_queue_release(v, fh);
+    else if (fh->kind == FH_CONFIG)
+        vfs_config_release(v, fh);
     else
         vfs_fh_destroy(fh);
     fuse_reply_err(req, 0);

@@ -1,7 +1,8 @@
 /* vfs_acct.c - accounting/: the records the job manager keeps of ended jobs
- * (fsd/acct.h), and usage totals by user and bank; doc/tree.md
- * "accounting/". Each reader gets their own records (root and the instance
- * owner every one), rendered when the file is opened. */
+ * (fsd/acct.h), usage totals by user and bank, the bank tree and its fair
+ * share; doc/tree.md "accounting/". Each reader gets their own records
+ * (root and the instance owner every one), rendered when the file is
+ * opened. */
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@ static const struct {
     { "jobs", VFS_I_ACCT_JOBS },
     { "usage", VFS_I_ACCT_USAGE },
     { "usage.csv", VFS_I_ACCT_CSV },
+    { "banks", VFS_I_ACCT_BANKS },
+    { "fairshare", VFS_I_ACCT_FS },
 };
 #define NACCT (sizeof(acct_entries) / sizeof(acct_entries[0]))
 
@@ -84,9 +87,41 @@ static void csv_field(struct strbuf *sb, const char *s)
     strbuf_addstr(sb, "\"");
 }
 
+/* One JSON value a line. */
+static int json_lines(struct strbuf *sb, json_t *array)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(array, i, e) {
+        char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        if (!s || strbuf_addstr(sb, s) < 0 || strbuf_addstr(sb, "\n") < 0) {
+            free(s);
+            return -ENOMEM;
+        }
+        free(s);
+    }
+    return 0;
+}
+
 int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
 {
     struct collect c = { .uid = uid, .all = uid == 0 || uid == v->owner };
+    if (ino == VFS_I_ACCT_BANKS) {
+        /* shares are no secret (sshare shows them all), as Slurm's default */
+        json_t *tree = jobmgr_banks(v->m);
+        char *s = tree ? json_dumps(tree, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+        int rc = s ? strbuf_addf(sb, "%s\n", s) : -ENOMEM;
+        free(s);
+        json_decref(tree);
+        return rc;
+    }
+    if (ino == VFS_I_ACCT_FS) {
+        /* a user sees the banks and their own rows; root and the owner all */
+        json_t *rows = jobmgr_fairshare_report(v->m, c.all ? -1 : (long)uid);
+        int rc = rows ? json_lines(sb, rows) : -ENOMEM;
+        json_decref(rows);
+        return rc;
+    }
     if (ino == VFS_I_ACCT_JOBS) {
         c.lines = sb;
         return jobmgr_acct_foreach(v->m, 0, collect_one, &c);

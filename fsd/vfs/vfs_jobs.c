@@ -26,6 +26,7 @@ static const struct job_file job_files[VFS_JOB_NFILES] = {
     [VFS_JOB_RESULT] = { "result", 0444 },
     [VFS_JOB_WAIT] = { "wait", 0444 },
     [VFS_JOB_CTL] = { "ctl", 0600 },
+    [VFS_JOB_PRIORITY] = { "priority", 0444 },
 };
 
 static fuse_ino_t job_ino(const struct job *job, int file)
@@ -291,6 +292,14 @@ static int render(struct vfs *v, struct job *job, int file, struct strbuf *sb)
     case VFS_JOB_CTL:
         /* readable, so `cp -r` of a job works; says what it takes */
         return strbuf_addstr(sb, CTL_HELP);
+    case VFS_JOB_PRIORITY: {
+        json_t *o = jobmgr_job_priority(v->m, job);
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        int rc = s ? strbuf_addf(sb, "%s\n", s) : -ENOMEM;
+        free(s);
+        json_decref(o);
+        return rc;
+    }
     }
     return 0;
 }

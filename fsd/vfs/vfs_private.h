@@ -47,6 +47,8 @@ enum vfs_fixed {
     VFS_I_ACCT_JOBS,       /* accounting/jobs: a record a line (JSON) */
     VFS_I_ACCT_USAGE,      /* accounting/usage: by user and bank (JSON lines) */
     VFS_I_ACCT_CSV,        /* accounting/usage.csv: the same as CSV */
+    VFS_I_ACCT_BANKS,      /* accounting/banks: the bank tree (JSON; root writes) */
+    VFS_I_ACCT_FS,         /* accounting/fairshare: sshare's rows (JSON lines) */
 };
 
 enum vfs_job_file {
@@ -60,6 +62,7 @@ enum vfs_job_file {
     VFS_JOB_RESULT,
     VFS_JOB_WAIT,
     VFS_JOB_CTL,
+    VFS_JOB_PRIORITY,
     VFS_JOB_NFILES
 };
 
@@ -79,6 +82,8 @@ enum vfs_fh_kind {
     FH_SUBMIT,      /* a visible file created in queue/: submitted at close */
     FH_CLONE,       /* queue/new: submitted at close or first read */
     FH_SCRATCH,     /* a ".name" file in queue/ */
+    FH_CONFIG,      /* a configuration file opened for writing by root or
+                     * the owner: the whole text is applied at close */
 };
 
 /* What stat shows of a file in queue/ and what chmod, chown and utimes
@@ -130,6 +135,7 @@ struct vfs_fh {
     uint64_t ev_next;          /* events: the journal offset a stream reads next */
     int ev_mode;               /* ... 0 undecided, 1 a stream from 0, 2 offsets */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
+    bool applied;              /* config: the text was applied (at flush) */
 };
 
 /* A submission just made through a visible name stays visible to the
@@ -393,6 +399,15 @@ int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
 
 /* vfs_acct.c: accounting/ (root and the instance owner see every record,
  * others their own) */
+/* vfs_config.c */
+bool vfs_config_is(fuse_ino_t ino);
+void vfs_config_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void vfs_config_truncate(struct vfs_fh *fh, off_t size);
+void vfs_config_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                      size_t size, off_t off);
+void vfs_config_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh);
+void vfs_config_release(struct vfs *v, struct vfs_fh *fh);
+
 void vfs_acct_lookup(struct vfs *v, fuse_req_t req, const char *name);
 void vfs_acct_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off);
 int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb);

@@ -236,6 +236,8 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
     case VFS_I_ACCT_JOBS:
     case VFS_I_ACCT_USAGE:
     case VFS_I_ACCT_CSV:
+    case VFS_I_ACCT_BANKS:
+    case VFS_I_ACCT_FS:
         return vfs_acct_render(v, ino, uid, sb);
     }
     return -EISDIR;
@@ -260,9 +262,14 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
     case VFS_I_ACCT_JOBS:
     case VFS_I_ACCT_USAGE:
     case VFS_I_ACCT_CSV:
+    case VFS_I_ACCT_FS:
         /* size 0, as /proc's: made when opened, read to the end (a stat
          * or an ls must not walk a year of records) */
         vfs_stat_file(v, st, ino, v->owner, 0444, 0, now);
+        return 0;
+    case VFS_I_ACCT_BANKS:
+        /* root and the owner write it whole (vfs_config.c) */
+        vfs_stat_file(v, st, ino, v->owner, 0644, 0, now);
         return 0;
     case VFS_I_JOBS:
         /* its mtime moves when a job appears or is purged */
