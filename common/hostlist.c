@@ -186,7 +186,7 @@ static int item_contains(const char *p, const char *end, const char *name)
             return -EINVAL;
     size_t pre = (size_t)(lb - p), suf = (size_t)(end - rb - 1);
     /* name's number: between the prefix and the suffix, digits only */
-    const char *mid = name + pre;
+    const char *mid = name ? name + pre : NULL;   /* check only: no name */
     size_t mlen = name && nlen > pre + suf ? nlen - pre - suf : 0;
     bool shape = mlen > 0 && mlen <= 9 && !memcmp(name, p, pre) && !memcmp(mid + mlen, rb + 1, suf);
     for (size_t i = 0; shape && i < mlen; i++)

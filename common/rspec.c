@@ -1091,6 +1091,7 @@ void rspec_destroy(struct rspec *rs)
 {
     if (!rs)
         return;
+    json_decref(rs->queue_constraints);
     for (int i = 0; i < rs->nres; i++)
         res_release(&rs->res[i]);
     free(rs->res);

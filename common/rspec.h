@@ -78,7 +78,9 @@ struct rspec {
     struct rspec_res *res;      /* top-level resources */
     double duration;            /* attributes.system.duration, 0 = unset */
     const char *queue;          /* attributes.system.queue or NULL (borrowed from json) */
-    json_t *constraints;        /* attributes.system.constraints (RFC 31) or NULL (borrowed) */
+    json_t *constraints;        /* attributes.system.constraints (RFC 31) or NULL (borrowed),
+                                 * or, with a queue's nodes, queue_constraints */
+    json_t *queue_constraints;  /* the job's and its queue's, {"and": [...]} (owned), or NULL */
     /* tasks: first task's command argv (NULL-terminated, owned), slot label, per_slot/total */
     char **argv; int argc; char *task_slot; int64_t per_slot; int64_t total;
     char *per_resource_type;    /* tasks[0].count.per_resource.type or NULL */

@@ -916,7 +916,8 @@ static json_t *b64_string(const char *text, size_t len)
 }
 
 int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
-                    gid_t gid, const char *cwd, const char *subject, struct errmsg *err)
+                    gid_t gid, const char *cwd, const char *queue, const char *subject,
+                    struct errmsg *err)
 {
     struct cluster *c = arg;
     if (!overlay_leader_reachable(c->ov))
@@ -929,6 +930,8 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
                             b64_string(text, len), "gid", (int)gid);
     if (msg && cwd)
         json_object_set_new(msg, "cwd", json_string(cwd));
+    if (msg && queue)
+        json_object_set_new(msg, "queue", json_string(queue));
     return forward_msg(c, token, uid, subject, msg, err);
 }
 
@@ -1030,19 +1033,19 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
                                                                           : NULL;
     ssize_t n = text ? base64_decode(json_string_value(t), len, text) : -1;
     json_t *uid = json_object_get(msg, "uid"), *gid = json_object_get(msg, "gid");
-    json_t *cwd = json_object_get(msg, "cwd");
+    json_t *cwd = json_object_get(msg, "cwd"), *queue = json_object_get(msg, "queue");
     int rc;
     strbuf_init(&ids);
     if (!c->m)
         rc = errmsg_set(&err, -EAGAIN, "the leader is starting");
     else if (n < 0 || !json_is_integer(uid) || !json_is_integer(gid)
              || json_integer_value(uid) < 0 || json_integer_value(gid) < 0
-             || (cwd && !json_is_string(cwd)))
+             || (cwd && !json_is_string(cwd)) || (queue && !json_is_string(queue)))
         rc = errmsg_set(&err, -EINVAL, "a malformed ingest.submit");
     else
         rc = jobmgr_submit_text(c->m, text, (size_t)n, (uid_t)json_integer_value(uid),
-                                (gid_t)json_integer_value(gid), json_string_value(cwd), &ids,
-                                &err);
+                                (gid_t)json_integer_value(gid), json_string_value(cwd),
+                                json_string_value(queue), &ids, &err);
     free(text);
     json_t *reply = json_pack("{s:s s:O s:i s:O s:O}", "type", "ingest.reply", "token",
                               json_object_get(msg, "token"), "rc", rc, "uid", uid ? uid : json_null(),

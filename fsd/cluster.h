@@ -83,7 +83,8 @@ struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec
 #define CLUSTER_START_WAIT 10.0
 #define CLUSTER_FORWARD_MAX (6u << 20)
 int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
-                    gid_t gid, const char *cwd, const char *subject, struct errmsg *err);
+                    gid_t gid, const char *cwd, const char *queue, const char *subject,
+                    struct errmsg *err);
 /* Follower: a write to jobs/<id>/ctl goes to the leader the same way (a
  * vfs_forward_ctl_f), answered through the sink (ids NULL). */
 #define CLUSTER_CTL_MAX (64u << 10)

@@ -123,6 +123,7 @@ struct job {
     int node_start_early;        /* a node that started before it was, or -1 */
     enum job_result pending_result; /* set by cancel/timeout, applied at finish */
     int64_t priority;            /* its multi-factor priority when last computed */
+    int queue;                   /* its named queue's index (fsd/queues.h), 0: none */
     int ncores;                  /* cores its R holds (fair-share usage) */
     double fs_charged;           /* running: usage charged up to this time */
     double fs_used;              /* ... core-seconds charged so far */

@@ -173,6 +173,9 @@ static void make_acct(struct jobmgr *m, struct job *job)
     const char *bank = js == job->js ? jm_prio_bank_charged(m, job) : NULL;
     if (rec && bank && json_is_null(json_object_get(rec, "bank")))
         json_object_set_new(rec, "bank", json_string(bank));
+    const char *queue = jm_queue_name(m, job);
+    if (rec && queue && json_is_null(json_object_get(rec, "queue")))
+        json_object_set_new(rec, "queue", json_string(queue));
     if (rec)
         jm_prio_charge_end(m, job, json_string_value(json_object_get(rec, "bank")),
                            json_number_value(json_object_get(rec, "core_seconds")), t_end);
@@ -187,6 +190,7 @@ static void make_acct(struct jobmgr *m, struct job *job)
 
 void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
 {
+    jm_queue_track(m, job, job->state, state);
     if (state == JOB_RUN)
         job->t_run = ev_now(m->loop);
     if (state == JOB_INACTIVE)
@@ -469,12 +473,14 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
     job->t_submit = job->t_state = ev_now(m->loop);
     job->state = JOB_NEW;
     jm_table_insert(m, job);
+    jm_queue_track(m, job, JOB_INACTIVE, JOB_NEW);
     jm_idvec_push(&m->new_jobs, job->id);
     /* a failed write fails this iteration's commit, and so the submission */
     if (store_blob_put(m->st, job->id, 'S', job->spec_text, job->spec_len) < 0)
         syslog(LOG_ERR, "job %s: storing jobspec: %s", job->idstr, store_errstr(m->st));
-    jm_post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i}", "userid", (int)job->uid,
-                                            "urgency", job->urgency, "flags", 0, "version", 1));
+    jm_post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i s:s*}", "userid", (int)job->uid,
+                                            "urgency", job->urgency, "flags", 0, "version", 1,
+                                            "queue", jm_queue_name(m, job)));
     jm_post_event(m, job, "validate", NULL);
     jm_apply(m, job, JOBEV_SUBMIT);
     uint64_t array;
@@ -508,7 +514,7 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     struct jobstream_doc one = { .off = 0, .len = len, .line = 1 };
     struct job **jobs;
     size_t njobs;
-    int rc = jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, &jobs, &njobs, err);
+    int rc = jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, NULL, &jobs, &njobs, err);
     if (rc == 0) {
         *jobp = jobs[0];
         free(jobs);
@@ -517,14 +523,16 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
 }
 
 int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
-                       const char *cwd, struct strbuf *ids, struct errmsg *err)
+                       const char *cwd, const char *queue, struct strbuf *ids,
+                       struct errmsg *err)
 {
     struct jobstream_doc *docs = NULL;
     struct job **jobs = NULL;
     size_t njobs = 0;
     int rc = jobstream_split(text, len, &docs, err);
     if (rc > 0) {
-        rc = jobmgr_submit_many(m, text, docs, (size_t)rc, uid, gid, cwd, &jobs, &njobs, err);
+        rc = jobmgr_submit_many(m, text, docs, (size_t)rc, uid, gid, cwd, queue, &jobs, &njobs,
+                                err);
         /* out of memory here, the reader gets fewer ids: the jobs are
          * accepted all the same, and listed in jobs/ */
         for (size_t i = 0; rc == 0 && ids && i < njobs; i++)
@@ -537,8 +545,8 @@ int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid
 }
 
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
-                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
-                       size_t *njobsp, struct errmsg *err)
+                       size_t n, uid_t uid, gid_t gid, const char *cwd, const char *queue,
+                       struct job ***jobsp, size_t *njobsp, struct errmsg *err)
 {
     struct job **jobs;
     int *ndeps;
@@ -553,7 +561,7 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
         return rc;
     /* the centre's policy: banks (fair share) and queues */
     for (size_t i = 0; i < njobs && rc == 0; i++)
-        rc = jm_admit(m, jobs[i], njobs > 1 ? i + 1 : 0, njobs, err);
+        rc = jm_admit(m, jobs[i], queue, njobs > 1 ? i + 1 : 0, njobs, err);
     if (rc < 0 || (rc = submit_reserve(m, njobs)) < 0) {
         if (rc == -ENOMEM)
             errmsg_set(err, rc, "out of memory");
@@ -806,12 +814,14 @@ static void commit_done(struct jobmgr *m, int commit_rc)
 void jm_job_enqueue(struct jobmgr *m, struct job *job)
 {
     struct errmsg err = { "" };
-    if (qmgr_submit(m->q, job->id, job->js->rs, job->urgency, job->t_submit,
-                    job->js->duration, &err) < 0) {
+    if (jm_queue_constrain(m, job) < 0
+        || qmgr_submit(m->q, job->id, job->js->rs, job->urgency, job->t_submit,
+                       job->js->duration, &err) < 0) {
         jm_post_exception(m, job, "alloc", m->owner, err.text);
         jm_job_end_pending(m, job, RESULT_FAILED);
         return;
     }
+    qmgr_set_queue(m->q, job->id, job->queue);
     job->priority = jm_prio_of(m, job, NULL);
     qmgr_set_priority(m->q, job->id, job->priority);
     jm_check_new_job(m, job);
@@ -829,6 +839,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
             continue;
         if (commit_rc < 0) {
             /* never durable, so never accepted: the submitter gets the error */
+            jm_queue_track(m, job, job->state, JOB_INACTIVE);
             jobtable_remove(m->jobs, job);
             job_destroy(job);
             continue;
@@ -985,7 +996,8 @@ struct jobmgr *jobmgr_create(struct ev_loop *loop, struct store *st, struct rgra
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    if (jm_prio_init(m, cfg ? cfg->priority : NULL, err) < 0 || jm_recover(m, err) < 0)
+    if (jm_queues_init(m, err) < 0 || jm_prio_init(m, cfg ? cfg->priority : NULL, err) < 0
+        || jm_recover(m, err) < 0)
         goto error;
     return m;
 error:
@@ -1015,6 +1027,7 @@ void jobmgr_destroy(struct jobmgr *m)
         jobmgr_prepare_commit(m, false);
     jm_prio_fini(m);
     jobtable_destroy(m->jobs);
+    jm_queues_fini(m);
     resources_destroy(m->res);
     json_decref(m->offline);
     evj_destroy(m->journal);

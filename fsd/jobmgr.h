@@ -138,16 +138,19 @@ int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const ch
  * index of an sbatch --array script. */
 struct jobstream_doc;
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
-                       size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
-                       size_t *njobsp, struct errmsg *err);
+                       size_t n, uid_t uid, gid_t gid, const char *cwd, const char *queue,
+                       struct job ***jobsp, size_t *njobsp, struct errmsg *err);
 
 /* A submission as queue/ takes it: one jobspec, a stream of them (all or
  * none) or a batch script, split and submitted with jobmgr_submit_many();
  * the jobs' ids go to ids (if not NULL), a line each. Durable at the next
- * commit. 0 or -errno with err filled. */
+ * commit. queue: the named queue the text was copied into (queue/NAME/),
+ * or NULL (then the jobspec's attributes.system.queue, or the default
+ * queue). 0 or -errno with err filled. */
 struct strbuf;
 int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
-                       const char *cwd, struct strbuf *ids, struct errmsg *err);
+                       const char *cwd, const char *queue, struct strbuf *ids,
+                       struct errmsg *err);
 
 /* Every accounting record of a job that ended at or after since (seconds),
  * in end order (store.h store_acct_foreach). */
@@ -168,6 +171,23 @@ json_t *jobmgr_banks(struct jobmgr *m);
 json_t *jobmgr_fairshare_report(struct jobmgr *m, long uid);
 /* A job's priority and its factors (jobs/<id>/priority). */
 json_t *jobmgr_job_priority(struct jobmgr *m, const struct job *job);
+
+/* Named queues (doc/tree.md "queue/NAME/"), managed by root or the owner:
+ * create (-EINVAL bad name, -EEXIST, -ENOSPC), remove (-ENOENT,
+ * -ENOTEMPTY while it has active jobs), set its config (JSON text,
+ * fsd/queues.h; -EINVAL with the key), or write its ctl ("start", "stop",
+ * "enable", "disable"); -EPERM for others, -EROFS on a follower. */
+int jobmgr_queue_create(struct jobmgr *m, uid_t uid, const char *name, struct errmsg *err);
+int jobmgr_queue_remove(struct jobmgr *m, uid_t uid, const char *name, struct errmsg *err);
+int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *name, const char *text,
+                        size_t len, struct errmsg *err);
+int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *name, const char *text,
+                     size_t len, struct errmsg *err);
+/* The queues (a follower: as the leader last said); one's state and
+ * counts as JSON (new reference), or NULL if there is none. */
+struct queues;
+const struct queues *jobmgr_queues(struct jobmgr *m);
+json_t *jobmgr_queue_status(struct jobmgr *m, const char *name);
 
 /* true if uid may control job (write its ctl): root, the instance owner,
  * the job's owner. */

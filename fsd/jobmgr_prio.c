@@ -49,9 +49,8 @@ void jm_prio_charge_end(struct jobmgr *m, struct job *job, const char *bank,
 
 int64_t jm_prio_of(struct jobmgr *m, const struct job *job, struct priority_factors *f)
 {
-    /* the queue factor is 0 until named queues carry a priority */
-    return priority_of(m->prio, job->uid, jm_job_bank(job), job->urgency, 0, job->t_submit,
-                       ev_now(m->loop), f);
+    return priority_of(m->prio, job->uid, jm_job_bank(job), job->urgency,
+                       jm_queue_priority(m, job), job->t_submit, ev_now(m->loop), f);
 }
 
 static int64_t prio_cb(void *arg, uint64_t id)
@@ -177,15 +176,19 @@ void jm_prio_fini(struct jobmgr *m)
     m->prio = NULL;
 }
 
-int jm_admit(struct jobmgr *m, struct job *job, size_t k, size_t n, struct errmsg *err)
+int jm_admit(struct jobmgr *m, struct job *job, const char *queue, size_t k, size_t n,
+             struct errmsg *err)
 {
     const char *resolved, *bank = jm_job_bank(job);
+    struct errmsg e = { "" };
+    int rc = jm_queue_admit(m, job, queue, k, n, &e);
     /* root and the instance owner never need a bank; a bank named while
      * none exist is only recorded (accounting) */
-    if (job->uid == 0 || job->uid == m->owner || !fairshare_active(priority_fairshare(m->prio)))
+    if (rc == 0 && (job->uid == 0 || job->uid == m->owner
+                    || !fairshare_active(priority_fairshare(m->prio))))
         return 0;
-    struct errmsg e = { "" };
-    int rc = fairshare_resolve(priority_fairshare(m->prio), job->uid, bank, &resolved, &e);
+    if (rc == 0)
+        rc = fairshare_resolve(priority_fairshare(m->prio), job->uid, bank, &resolved, &e);
     if (rc == -ENOENT)
         rc = -EPERM;   /* "no such file" would mislead whoever ran cp */
     if (rc < 0 && k > 0)
@@ -294,9 +297,11 @@ json_t *jobmgr_job_priority(struct jobmgr *m, const struct job *job)
                          "the job left the queue with this priority");
     int64_t p = jm_prio_of(m, job, &f);
     json_t *o = priority_factors_json(m->prio, &f);
-    const char *bank = jm_prio_bank_charged(m, job);
+    const char *bank = jm_prio_bank_charged(m, job), *queue = jm_queue_name(m, job);
     if (o && bank)
         json_object_set_new(o, "bank", json_string(bank));
+    if (o && queue)
+        json_object_set_new(o, "queue", json_string(queue));
     (void)p;
     return o;
 }

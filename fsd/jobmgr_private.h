@@ -17,6 +17,7 @@
 #include "fsd/throttle.h"
 #include "fsd/jobmgr.h"
 #include "fsd/priority.h"
+#include "fsd/queues.h"
 #include "fsd/jobstate.h"
 #include "fsd/jobtable.h"
 #include "fsd/resource.h"
@@ -64,6 +65,8 @@ struct jobmgr {
     uint64_t purge_from;         /* no purgeable job has a smaller seq */
     double last_purge;
 
+    struct queues *queues;       /* named queues (jobmgr_queue.c) */
+    struct qcount **qcounts;     /* ... a user's jobs in each */
     struct priority *prio;       /* multi-factor priority, fair share */
     uint64_t prio_timer;         /* ... its periodic update */
 
@@ -91,7 +94,26 @@ void jm_prio_charge_end(struct jobmgr *m, struct job *job, const char *bank,
 
 /* A new job of a submission (k of n, k 0 when alone) against the centre's
  * policy (its bank): 0, or -errno with err saying why. */
-int jm_admit(struct jobmgr *m, struct job *job, size_t k, size_t n, struct errmsg *err);
+int jm_admit(struct jobmgr *m, struct job *job, const char *queue, size_t k, size_t n,
+             struct errmsg *err);
+
+/* jobmgr_queue.c: named queues */
+int jm_queues_init(struct jobmgr *m, struct errmsg *err);
+void jm_queues_fini(struct jobmgr *m);
+/* The job's queue (NULL: none), its name, its priority factor. */
+struct queue *jm_job_queue(struct jobmgr *m, const struct job *job);
+const char *jm_queue_name(struct jobmgr *m, const struct job *job);
+double jm_queue_priority(struct jobmgr *m, const struct job *job);
+/* Choose a new job's queue (dir: the queue/NAME/ it was copied into) and
+ * check its limits: 0, or -errno with err naming the limit. */
+int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k, size_t n,
+                   struct errmsg *err);
+/* Its request limited to its queue's nodes (before it is queued). */
+int jm_queue_constrain(struct jobmgr *m, struct job *job);
+/* A job moved between states (counted per user and queue). */
+void jm_queue_track(struct jobmgr *m, struct job *job, enum job_state from, enum job_state to);
+/* After a restart: the job's queue from its submit event; counted. */
+void jm_queue_recover(struct jobmgr *m, struct job *job);
 
 /* jobmgr_exec.c: the job's R (and its stored copy) from allocation a */
 void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,

@@ -71,6 +71,8 @@ static void convert_legacy(struct jobmgr *m, struct job *job)
 static void recover_job(struct jobmgr *m, struct job *job)
 {
     struct errmsg err = { "" };
+    if (job->state != JOB_INACTIVE)
+        jm_queue_recover(m, job);
     switch (job->state) {
     case JOB_INACTIVE:
         return;

@@ -53,6 +53,8 @@ struct qmgr {
     size_t nbuckets, njobs;
     size_t tried;           /* jobs looked at by the last pass */
     uint64_t stopped;       /* queues (bits) whose jobs are not scheduled */
+    qmgr_gate_f gate;
+    void *gate_arg;
 };
 
 static const char *policy_names[] = {
@@ -482,6 +484,12 @@ int qmgr_set_queue(struct qmgr *q, uint64_t id, int queue)
     return 0;
 }
 
+void qmgr_set_gate(struct qmgr *q, qmgr_gate_f fn, void *arg)
+{
+    q->gate = fn;
+    q->gate_arg = arg;
+}
+
 void qmgr_queue_stop(struct qmgr *q, int queue, bool stopped)
 {
     if (queue < 0 || queue >= QMGR_QUEUES_MAX)
@@ -597,6 +605,8 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
         struct qjob *j = q->pending[i];
         if (!j || (q->stopped >> j->queue & 1))
             continue;   /* a stopped queue's jobs neither run nor reserve */
+        if (q->gate && !q->gate(q->gate_arg, j->id))
+            continue;   /* nor do jobs a limit holds back */
         q->tried++;
         const struct match_alloc *a = NULL;
         int rc = -EBUSY;

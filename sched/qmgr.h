@@ -83,6 +83,11 @@ void qmgr_reprioritize(struct qmgr *q, qmgr_priority_f fn, void *arg);
 #define QMGR_QUEUES_MAX 64
 int qmgr_set_queue(struct qmgr *q, uint64_t id, int queue);
 void qmgr_queue_stop(struct qmgr *q, int queue, bool stopped);
+/* A gate every job passes before a pass tries it (a queue's limit on a
+ * user's running jobs): false leaves it queued, untried, without a
+ * reservation. NULL: none. */
+typedef bool (*qmgr_gate_f)(void *arg, uint64_t id);
+void qmgr_set_gate(struct qmgr *q, qmgr_gate_f fn, void *arg);
 
 /* A running job released its resources (0 or -ENOENT). */
 int qmgr_release(struct qmgr *q, uint64_t id);

@@ -282,7 +282,7 @@ EACCES|open(sys.argv[1], "w")|$J1/jobspec
 EACCES|os.truncate(sys.argv[1], 0)|$J1/state
 EROFS|os.mkdir(sys.argv[1])|$MNT/newdir
 EROFS|os.mkdir(sys.argv[1])|$MNT/resources/newdir
-EPERM|os.mkdir(sys.argv[1])|$Q/newdir
+EPERM|os.mkdir(sys.argv[1])|$Q/drafts/newdir
 EPERM|os.unlink(sys.argv[1])|$J1/stdout
 EPERM|os.unlink(sys.argv[1])|$MNT/status
 EPERM|os.rename(sys.argv[1], sys.argv[2])|$J1/stdout $J1/out2

@@ -59,6 +59,8 @@ struct submit_opts {
     const char *input;       /* --input: the tasks' stdin */
     char **env_rules;        /* --env / --env-remove, in order; "-PATTERN" removes (owned) */
     int nenv_rules, env_cap;
+    const char *queue;       /* -q/--queue: attributes.system.queue */
+    const char *bank;        /* -B/--bank: attributes.system.bank */
     const char *attrs[32];   /* --setattr KEY=VAL, --setopt OPT[=VAL] (as "shell.options.") */
     bool attr_is_opt[32];
     int nattrs;
@@ -134,6 +136,8 @@ static void submit_usage(FILE *f, bool run)
             "                          applied in order to a copy of our environment\n"
             "      --env-remove=PAT    remove variables matching the glob PAT\n"
             "      --env-file=FILE     more --env rules, one a line (# comments)\n"
+            "  -q, --queue=NAME        submit to the named queue (queue/NAME/)\n"
+            "  -B, --bank=NAME         charge the bank NAME (fair share)\n"
             "  -S, --setattr=KEY=VAL   set attributes.KEY (system. unless it says user.)\n"
             "                          to VAL, JSON or else a string\n"
             "  -o, --setopt=OPT[=VAL]  set the shell option OPT (VAL as --setattr; 1)\n"
@@ -260,6 +264,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         { "gpus-per-node", required_argument, NULL, OPT_GPN },
         { "requires", required_argument, NULL, OPT_REQUIRES },
         { "signal", required_argument, NULL, OPT_SIGNAL },
+        { "queue", required_argument, NULL, 'q' },
+        { "bank", required_argument, NULL, 'B' },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "begin-time", required_argument, NULL, OPT_BEGIN },
         { "input", required_argument, NULL, OPT_INPUT },
@@ -282,7 +288,7 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
         return CLI_PARSE_DONE(CLI_EXIT_ERROR);
     }
     int c;
-    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vlm:hS:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+n:N:c:g:xt:vlm:hS:o:q:B:", longopts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case 'n':
@@ -306,6 +312,8 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
                 o->requires[o->nrequires++] = optarg;
             break;
         case OPT_SIGNAL: o->signal = optarg; break;
+        case 'q': o->queue = optarg; break;
+        case 'B': o->bank = optarg; break;
         case 'N': rc = parse_int("--nodes", optarg, 1, 1 << 24, &o->nnodes); break;
         case 'x': o->exclusive = true; break;
         case 't':
@@ -552,6 +560,10 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
     if (o->urgency >= 0)
         json_object_set_new(system, "urgency", json_integer(o->urgency));
+    if (system && o->queue)
+        json_object_set_new(system, "queue", json_string(o->queue));
+    if (system && o->bank)
+        json_object_set_new(system, "bank", json_string(o->bank));
     if (system && (o->label || o->output || o->error)) {
         /* Flux's shell options: flux run -l, --output, --error */
         json_t *out = json_pack("{s:{} s:{}}", "stdout", "stderr");

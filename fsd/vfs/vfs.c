@@ -82,6 +82,7 @@ void vfs_fh_destroy(struct vfs_fh *fh)
     strbuf_release(&fh->data);
     strbuf_release(&fh->ids);
     free(fh->name);
+    free(fh->queue);
     free(fh);
 }
 
@@ -252,6 +253,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         return vfs_jobs_lookup(v, req, parent, name);
     case VK_RES:
         return vfs_res_lookup(v, req, parent, name);
+    case VK_QDIR:
+        if (vfs_qdir_is_dir(parent))
+            return vfs_queue_lookup(v, req, parent, name);
+        break;
     }
     fuse_reply_err(req, ENOTDIR);
 }
@@ -269,6 +274,8 @@ static int node_stat(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct stat 
     case VK_SUBMIT:
     case VK_GHOST:
         return vfs_queue_stat(v, ino, st);
+    case VK_QDIR:
+        return vfs_qdir_stat(v, ino, st);
     }
     return -ENOENT;
 }
@@ -317,7 +324,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
         return;
     }
     if (to_set & FUSE_SET_ATTR_SIZE) {
-        if ((kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL) || ino == VFS_I_RES_CTL)
+        if ((kind == VK_JOB && (ino & 0xff) == VFS_JOB_CTL) || ino == VFS_I_RES_CTL
+            || (kind == VK_QDIR && (ino & 0xff) == VFS_QD_CTL))
             rc = 0;   /* `echo cancel > ctl` truncates first */
         else if (vfs_config_is(ino) && fi && fi_fh(fi)->kind == FH_CONFIG) {
             vfs_config_truncate(fi_fh(fi), attr->st_size);
@@ -342,8 +350,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
         return;
     if (parent == VFS_I_JOBS || VFS_KIND(parent) == VK_JOB)
         return vfs_jobs_mkdir(v, req, parent, name);
-    if (parent == VFS_I_QUEUE && !strcmp(name, "drafts"))
+    if (parent == VFS_I_QUEUE && (!strcmp(name, "drafts") || !strcmp(name, "new")
+                                  || !strcmp(name, "errors")))
         fuse_reply_err(req, EEXIST);
+    else if (parent == VFS_I_QUEUE)
+        vfs_qdir_mkdir(v, req, name);
     else
         fuse_reply_err(req, vfs_queue_is_dir(parent) ? EPERM : EROFS);
 }
@@ -380,6 +391,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct job *job = VFS_KIND(parent) == VK_JOB ? vfs_job_of(v, parent, &file) : NULL;
     if (job && file == VFS_JOB_DIR)
         return vfs_nest_rmdir(v, req, job, name);
+    if (parent == VFS_I_QUEUE)
+        return vfs_qdir_rmdir(v, req, name);
     fuse_reply_err(req, EPERM);
 }
 
@@ -425,6 +438,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     case VK_SUBMIT:
     case VK_GHOST:
         return vfs_queue_open(v, req, ino, fi);
+    case VK_QDIR:
+        return vfs_qdir_open(v, req, ino, fi);
     case VK_FIXED:
         if (ino == VFS_I_QNEW)
             return vfs_queue_open(v, req, ino, fi);
@@ -501,6 +516,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
     case FH_CTL:
         if (fh->ino == VFS_I_RES_CTL)
             return vfs_res_write(v, req, fh, buf, size);
+        if (VFS_KIND(fh->ino) == VK_QDIR)
+            return vfs_qdir_ctl_write(v, req, fh, buf, size);
         return vfs_job_write(v, req, fh, buf, size);
     case FH_CLONE:
     case FH_SCRATCH:
@@ -601,6 +618,10 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         break;
     case VK_RES:
         vfs_res_readdir(v, &db, ino, off);
+        break;
+    case VK_QDIR:
+        if (vfs_qdir_is_dir(ino))
+            vfs_queue_readdir(v, &db, ino, off, fuse_req_ctx(req)->uid);
         break;
     }
     fuse_reply_buf(req, db.buf, db.len);

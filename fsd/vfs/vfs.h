@@ -55,8 +55,8 @@ void vfs_set_nests(struct vfs *v, struct nests *ns);
  * vfs_forward_done(): rc 0 with the jobs' ids (a line each), or -errno with
  * the reason, logged in the submitter's queue/errors. */
 typedef int (*vfs_forward_f)(void *arg, uint64_t token, const char *text, size_t len,
-                             uid_t uid, gid_t gid, const char *cwd, const char *subject,
-                             struct errmsg *err);
+                             uid_t uid, gid_t gid, const char *cwd, const char *queue,
+                             const char *subject, struct errmsg *err);
 void vfs_set_forward(struct vfs *v, vfs_forward_f fn, void *arg);
 /* ... and what is written to jobs/<id>/ctl or resources/ctl (jobid 0),
  * with the opener's uid, whose answer comes the same way (ids NULL). Same

@@ -1,5 +1,5 @@
 /* vfs_config.c - configuration files root (or the instance owner) writes
- * whole: accounting/banks (doc/tree.md). The text written through one open
+ * whole: accounting/banks and queue/NAME/config (doc/tree.md). The text written through one open
  * is applied at its first flush (close), so the close of `cp`, `tee` or
  * `>` fails with the reason, which also goes to the writer's queue/errors;
  * nothing changes unless all of it is valid. Reads show what is in force. */
@@ -14,12 +14,18 @@
 
 bool vfs_config_is(fuse_ino_t ino)
 {
-    return ino == VFS_I_ACCT_BANKS;
+    return ino == VFS_I_ACCT_BANKS || (VFS_KIND(ino) == VK_QDIR && (ino & 0xff) == VFS_QD_CONFIG);
 }
 
 static const char *config_name(fuse_ino_t ino)
 {
     return ino == VFS_I_ACCT_BANKS ? "accounting/banks" : "config";
+}
+
+static int render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
+{
+    return VFS_KIND(ino) == VK_QDIR ? vfs_qdir_render(v, ino, sb)
+                                    : vfs_fixed_render(v, ino, uid, sb);
 }
 
 void vfs_config_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -36,7 +42,7 @@ void vfs_config_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_
     }
     /* O_APPEND, or a write without O_TRUNC, starts from what is in force:
      * `>>` adds to it, as to any file */
-    if (!(fi->flags & O_TRUNC) && vfs_fixed_render(v, ino, uid, &fh->data) < 0) {
+    if (!(fi->flags & O_TRUNC) && render(v, ino, uid, &fh->data) < 0) {
         vfs_fh_destroy(fh);
         fuse_reply_err(req, ENOMEM);
         return;
@@ -90,9 +96,15 @@ static int apply(struct vfs *v, struct vfs_fh *fh)
     if (fh->applied || (!fh->wrote && !rc))
         return 0;
     fh->applied = true;
+    const char *text = fh->data.buf ? fh->data.buf : "";
+    const char *queue = VFS_KIND(fh->ino) == VK_QDIR
+                      ? vfs_qdir_name(v, fh->ino & ~(fuse_ino_t)0xff) : NULL;
     if (rc == 0 && fh->ino == VFS_I_ACCT_BANKS)
-        rc = jobmgr_set_banks(v->m, fh->uid, fh->data.buf ? fh->data.buf : "", fh->data.len,
-                              &err);
+        rc = jobmgr_set_banks(v->m, fh->uid, text, fh->data.len, &err);
+    else if (rc == 0 && !queue)
+        rc = errmsg_set(&err, -ENOENT, "the queue was removed");
+    else if (rc == 0)
+        rc = jobmgr_queue_config(v->m, fh->uid, queue, text, fh->data.len, &err);
     if (rc < 0)
         vfs_errlog_add(v, fh->uid, config_name(fh->ino), -rc,
                        err.text[0] ? err.text : "a write failed: nothing was changed");

@@ -11,6 +11,7 @@
  *   kind 3  scratch file: queue/.name, queue/drafts/NAME   ino = serial
  *   kind 4  queue submission in progress    ino = serial
  *   kind 5  a submission just made, seen by its writer   ino = serial
+ *   kind 6  queue/NAME/ and its files        ino = (queue index << 8) | file
  */
 #ifndef FLUXFS_VFS_PRIVATE_H
 #define FLUXFS_VFS_PRIVATE_H
@@ -25,7 +26,11 @@
 #define VFS_KIND(ino) ((int)((ino) >> VFS_KIND_SHIFT))
 #define VFS_NUM(ino) ((ino) & ((1ull << VFS_KIND_SHIFT) - 1))
 
-enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4, VK_GHOST = 5 };
+enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4, VK_GHOST = 5,
+       VK_QDIR = 6 };
+
+/* A named queue's directory and files (vfs_qdir.c). */
+enum vfs_qdir_file { VFS_QD_DIR = 0, VFS_QD_CONFIG, VFS_QD_CTL, VFS_QD_STATUS, VFS_QD_NFILES };
 
 enum vfs_fixed {
     VFS_I_ROOT = 1,        /* FUSE_ROOT_ID */
@@ -136,6 +141,7 @@ struct vfs_fh {
     int ev_mode;               /* ... 0 undecided, 1 a stream from 0, 2 offsets */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
+    char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
 };
 
 /* A submission just made through a visible name stays visible to the
@@ -399,6 +405,22 @@ int vfs_res_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
 
 /* vfs_acct.c: accounting/ (root and the instance owner see every record,
  * others their own) */
+/* vfs_qdir.c */
+bool vfs_qdir_is_dir(fuse_ino_t ino);
+const char *vfs_qdir_name(struct vfs *v, fuse_ino_t dir);
+bool vfs_qdir_reserved(const char *name);
+int vfs_qdir_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
+bool vfs_qdir_lookup_in_queue(struct vfs *v, fuse_req_t req, const char *name);
+void vfs_qdir_lookup_file(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name);
+bool vfs_qdir_list(struct vfs *v, struct vfs_dirbuf *db, off_t off, off_t base);
+bool vfs_qdir_list_files(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off);
+int vfs_qdir_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb);
+void vfs_qdir_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void vfs_qdir_ctl_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                        size_t size);
+void vfs_qdir_mkdir(struct vfs *v, fuse_req_t req, const char *name);
+void vfs_qdir_rmdir(struct vfs *v, fuse_req_t req, const char *name);
+
 /* vfs_config.c */
 bool vfs_config_is(fuse_ino_t ino);
 void vfs_config_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -25,11 +25,12 @@
 
 #include "common/jobstream.h"
 #include "exec/imp_client.h"
+#include "fsd/queues.h"
 #include "fsd/vfs/vfs_private.h"
 
 bool vfs_queue_is_dir(fuse_ino_t ino)
 {
-    return ino == VFS_I_QUEUE || ino == VFS_I_QDRAFTS;
+    return ino == VFS_I_QUEUE || ino == VFS_I_QDRAFTS || vfs_qdir_is_dir(ino);
 }
 
 /* Whether name in dir is a scratch file rather than a submission. */
@@ -38,9 +39,11 @@ static bool is_scratch_name(fuse_ino_t dir, const char *name)
     return dir == VFS_I_QDRAFTS || name[0] == '.';
 }
 
-/* Names of queue/ that are not files of users. */
+/* Names of queue/ (and of queue/NAME/) that are not files of users. */
 static bool is_reserved(fuse_ino_t dir, const char *name)
 {
+    if (vfs_qdir_is_dir(dir))
+        return vfs_qdir_reserved(name);
     return dir == VFS_I_QUEUE &&
            (!strcmp(name, "new") || !strcmp(name, "errors") || !strcmp(name, "drafts"));
 }
@@ -94,6 +97,11 @@ int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
 void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name)
 {
     struct stat st;
+    if (vfs_qdir_is_dir(dir) && is_reserved(dir, name))
+        return vfs_qdir_lookup_file(v, req, dir, name);
+    if (dir == VFS_I_QUEUE && !is_scratch_name(dir, name) && !is_reserved(dir, name)
+        && vfs_qdir_lookup_in_queue(v, req, name))
+        return;   /* a named queue's directory */
     if (dir == VFS_I_QUEUE && is_reserved(dir, name)) {
         fuse_ino_t ino = name[0] == 'n' ? VFS_I_QNEW : name[0] == 'e' ? VFS_I_QERRORS
                                                                      : VFS_I_QDRAFTS;
@@ -130,16 +138,23 @@ void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off
         { "errors", VFS_I_QERRORS, S_IFREG },
         { "new", VFS_I_QNEW, S_IFREG },
     };
-    off_t nfixed = dir == VFS_I_QUEUE ? 3 : 0;
+    /* queue/: its files, then the named queues at offsets 5 + index; a
+     * named queue's: its 3 files. Scratch files after those. */
+    off_t nfixed = dir == VFS_I_QUEUE ? 3 + QUEUES_MAX : vfs_qdir_is_dir(dir) ? 3 : 0;
 
     if (off < 1 && !vfs_dirbuf_add(db, ".", dir, S_IFDIR, 1))
         return;
     if (off < 2 && !vfs_dirbuf_add(db, "..", dir == VFS_I_QUEUE ? VFS_I_ROOT : VFS_I_QUEUE,
                                    S_IFDIR, 2))
         return;
-    for (off_t i = off > 2 ? off - 2 : 0; i < nfixed; i++)
-        if (!vfs_dirbuf_add(db, fixed[i].name, fixed[i].ino, fixed[i].mode, i + 3))
+    if (dir == VFS_I_QUEUE) {
+        for (off_t i = off > 2 ? off - 2 : 0; i < 3; i++)
+            if (!vfs_dirbuf_add(db, fixed[i].name, fixed[i].ino, fixed[i].mode, i + 3))
+                return;
+        if (!vfs_qdir_list(v, db, off, 5))
             return;
+    } else if (vfs_qdir_is_dir(dir) && !vfs_qdir_list_files(v, db, dir, off))
+        return;
     /* scratch files, ordered by inode serial (stable across calls) */
     off_t first = 2 + nfixed;
     fuse_ino_t from = off >= first ? VFS_INO(VK_SCRATCH, off - first) : 0;
@@ -158,11 +173,12 @@ void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off
 
 /* ---- create, open ---- */
 
-static struct vfs_fh *submission_create(struct vfs *v, fuse_req_t req, const char *name,
-                                        mode_t mode)
+static struct vfs_fh *submission_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir,
+                                        const char *name, mode_t mode)
 {
     struct vfs_fh *fh = vfs_fh_create(req, FH_SUBMIT, VFS_INO(VK_SUBMIT, v->next_serial++));
-    if (!fh || !(fh->name = strdup(name))) {
+    const char *queue = vfs_qdir_name(v, dir);
+    if (!fh || !(fh->name = strdup(name)) || (queue && !(fh->queue = strdup(queue)))) {
         vfs_fh_destroy(fh);
         return NULL;
     }
@@ -236,7 +252,7 @@ void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         fh->scratch = s;
         vfs_scratch_stat(v, s, &e.attr);
     } else {
-        if (!(fh = submission_create(v, req, name, mode))) {
+        if (!(fh = submission_create(v, req, dir, name, mode))) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
@@ -285,7 +301,7 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
             fuse_reply_err(req, g ? EACCES : ENOENT);
             return;
         }
-        if (!(fh = submission_create(v, req, g->name, g->attr.mode))) {
+        if (!(fh = submission_create(v, req, VFS_I_QUEUE, g->name, g->attr.mode))) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
@@ -483,7 +499,8 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
  * go to ids (if not NULL), a line each. Logs a rejection to the caller's
  * queue/errors. */
 static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, gid_t gid,
-                       pid_t pid, const char *subject, struct strbuf *ids, uint64_t *token)
+                       pid_t pid, const char *queue, const char *subject, struct strbuf *ids,
+                       uint64_t *token)
 {
     char link[64], cwd[PATH_MAX];
     struct errmsg err = { "" };
@@ -512,12 +529,13 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
         /* a follower's tree: the leader takes it; the answer comes later
          * (vfs_forward_done) under this token */
         uint64_t t = ++v->forward_serial;
-        rc = v->forward(v->forward_arg, t, text, len, uid, gid, n > 0 ? cwd : NULL, subject,
-                        &err);
+        rc = v->forward(v->forward_arg, t, text, len, uid, gid, n > 0 ? cwd : NULL, queue,
+                        subject, &err);
         if (rc == 0)
             *token = t;
     } else {
-        rc = jobmgr_submit_text(v->m, text, len, uid, gid, n > 0 ? cwd : NULL, ids, &err);
+        rc = jobmgr_submit_text(v->m, text, len, uid, gid, n > 0 ? cwd : NULL, queue, ids,
+                                &err);
     }
     if (rc < 0)
         vfs_errlog_add(v, uid, subject, -rc, err.text);
@@ -564,7 +582,7 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
     /* the writer's working directory: the closer may be a child that has
      * since changed it, but rarely; the opener is the fallback */
     fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid,
-                                pid > 0 ? pid : fh->pid, subject,
+                                pid > 0 ? pid : fh->pid, fh->queue, subject,
                                 fh->kind == FH_CLONE ? &fh->ids : NULL, &fh->token);
     if (fh->submit_rc == 0) {
         fh->submit_rc = 1;   /* pending until durable */
@@ -764,8 +782,8 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     /* the job belongs to whoever created the file, even when root (or the
      * instance owner) moves another user's draft into queue/ */
     uint64_t token;
-    rc = submit_text(v, s->data.buf, s->data.len, s->attr.uid, s->attr.gid, ctx->pid, newname,
-                     NULL, &token);
+    rc = submit_text(v, s->data.buf, s->data.len, s->attr.uid, s->attr.gid, ctx->pid,
+                     vfs_qdir_name(v, newdir), newname, NULL, &token);
     if (rc < 0) {
         /* mv reads EINVAL from rename as "a subdirectory of itself" and
          * tries again: a rejected jobspec is a bad message here */

@@ -1,0 +1,405 @@
+/* jobmgr_queue.c - the job manager's named queues (fsd/queues.h): kept in
+ * the store's shared records (every broker shows them), a job's queue
+ * chosen and its limits checked at submission, its nodes made a constraint
+ * of its request, stopped queues held in the scheduler, and a user's
+ * running jobs per queue counted for max-running-per-user.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fsd/jobmgr_private.h"
+
+#define QUEUES_KEY "queues"
+/* Bytes of one queue's config. */
+#define QCONFIG_MAX (64u << 10)
+
+/* A user's jobs in one queue: pending (NEW, DEPEND, SCHED), running (RUN,
+ * CLEANUP). */
+struct qcount {
+    uint64_t key;               /* uid << 8 | queue index */
+    int pending, running;
+    struct qcount *next;
+};
+#define QCOUNT_BUCKETS 1024
+
+static uint64_t qkey(uid_t uid, int queue)
+{
+    return (uint64_t)uid << 8 | (unsigned)queue;
+}
+
+static struct qcount *qcount_get(struct jobmgr *m, uid_t uid, int queue, bool create)
+{
+    uint64_t k = qkey(uid, queue);
+    struct qcount **pp = &m->qcounts[(k * 0x9E3779B97F4A7C15ull >> 20) % QCOUNT_BUCKETS];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->key == k)
+            return *pp;
+    if (!create || !(*pp = calloc(1, sizeof(**pp))))
+        return NULL;
+    (*pp)->key = k;
+    return *pp;
+}
+
+static int state_class(enum job_state s)
+{
+    return s == JOB_NEW || s == JOB_DEPEND || s == JOB_SCHED ? 1
+         : s == JOB_RUN || s == JOB_CLEANUP ? 2 : 0;
+}
+
+void jm_queue_track(struct jobmgr *m, struct job *job, enum job_state from, enum job_state to)
+{
+    int a = state_class(from), b = state_class(to);
+    if (a == b || !m->qcounts)
+        return;
+    struct qcount *c = qcount_get(m, job->uid, job->queue, true);
+    if (!c)
+        return;   /* out of memory: the limits count this job less */
+    c->pending += (b == 1) - (a == 1);
+    c->running += (b == 2) - (a == 2);
+}
+
+static int qcount_of(struct jobmgr *m, uid_t uid, int queue, bool running)
+{
+    struct qcount *c = qcount_get(m, uid, queue, false);
+    return !c ? 0 : running ? c->running : c->pending;
+}
+
+struct queue *jm_job_queue(struct jobmgr *m, const struct job *job)
+{
+    return job->queue > 0 ? queues_by_index(m->queues, job->queue) : NULL;
+}
+
+const char *jm_queue_name(struct jobmgr *m, const struct job *job)
+{
+    struct queue *q = jm_job_queue(m, job);
+    return q ? q->name : NULL;
+}
+
+double jm_queue_priority(struct jobmgr *m, const struct job *job)
+{
+    struct queue *q = jm_job_queue(m, job);
+    return q ? (double)q->priority : 0;
+}
+
+/* The scheduler's gate: a user's jobs over their queue's
+ * max-running-per-user wait (in SCHED, without a reservation). */
+static bool may_start(void *arg, uint64_t id)
+{
+    struct jobmgr *m = arg;
+    struct job *job = jobmgr_lookup(m, id);
+    struct queue *q = job ? jm_job_queue(m, job) : NULL;
+    return !q || !q->max_running || qcount_of(m, job->uid, q->index, true) < q->max_running;
+}
+
+/* The scheduler learns which queues are stopped and whether any queue
+ * limits running jobs. */
+static void apply_to_scheduler(struct jobmgr *m)
+{
+    bool gate = false;
+    for (int i = 1; i <= QUEUES_MAX; i++) {
+        struct queue *q = queues_by_index(m->queues, i);
+        qmgr_queue_stop(m->q, i, q && !q->started);
+        gate |= q && q->max_running > 0;
+    }
+    qmgr_set_gate(m->q, gate ? may_start : NULL, m);
+    m->sched_needed = true;
+}
+
+static int save(struct jobmgr *m, struct errmsg *err)
+{
+    json_t *dump = queues_dump(m->queues);
+    char *text = dump ? json_dumps(dump, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int rc = text ? store_shared_put(m->st, QUEUES_KEY, text, strlen(text)) : -ENOMEM;
+    free(text);
+    json_decref(dump);
+    return rc < 0 ? errmsg_set(err, -EIO, "cannot store the queues") : 0;
+}
+
+/* What the store says (a follower: what the leader said). */
+static void load(struct jobmgr *m)
+{
+    char *text = NULL;
+    size_t len;
+    struct errmsg err = { "" };
+    if (store_shared_get(m->st, QUEUES_KEY, &text, &len) < 0)
+        return;
+    json_t *dump = json_loadb(text, len, 0, NULL);
+    free(text);
+    if (!dump || queues_load(m->queues, dump, &err) < 0)
+        syslog(LOG_ERR, "the stored queues are unusable: %s", err.text);
+    json_decref(dump);
+}
+
+int jm_queues_init(struct jobmgr *m, struct errmsg *err)
+{
+    if (!(m->queues = queues_create())
+        || !(m->qcounts = calloc(QCOUNT_BUCKETS, sizeof(*m->qcounts))))
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    load(m);
+    apply_to_scheduler(m);
+    return 0;
+}
+
+void jm_queues_fini(struct jobmgr *m)
+{
+    for (size_t b = 0; m->qcounts && b < QCOUNT_BUCKETS; b++)
+        while (m->qcounts[b]) {
+            struct qcount *c = m->qcounts[b];
+            m->qcounts[b] = c->next;
+            free(c);
+        }
+    free(m->qcounts);
+    m->qcounts = NULL;
+    queues_destroy(m->queues);
+    m->queues = NULL;
+}
+
+/* The job's request runs only on its queue's nodes: the queue's
+ * constraint joins the job's own (RFC 31 "and"); a job without a time
+ * limit gets the queue's max-duration (Slurm's MaxTime). Idempotent: made
+ * anew from the jobspec each time (bulk copies share one request). */
+int jm_queue_constrain(struct jobmgr *m, struct job *job)
+{
+    struct rspec *rs = job->js ? job->js->rs : NULL;
+    if (!rs)
+        return 0;
+    json_t *own = json_object_get(json_object_get(json_object_get(rs->json, "attributes"),
+                                                  "system"), "constraints");
+    struct queue *q = jm_job_queue(m, job);
+    if (q && q->max_duration > 0 && job->js->duration == 0)
+        job->js->duration = rs->duration = q->max_duration;
+    json_decref(rs->queue_constraints);
+    rs->queue_constraints = NULL;
+    rs->constraints = own;
+    if (!q || !q->constraint)
+        return 0;
+    rs->queue_constraints = own ? json_pack("{s:[O O]}", "and", own, q->constraint)
+                                : json_incref(q->constraint);
+    if (!rs->queue_constraints)
+        return -ENOMEM;
+    rs->constraints = rs->queue_constraints;
+    return 0;
+}
+
+/* The job's queue: the directory it was copied into, else the jobspec's
+ * attributes.system.queue, else the default queue, else none. */
+static int choose_queue(struct jobmgr *m, struct job *job, const char *dir, struct errmsg *err)
+{
+    const char *asked = job->js && job->js->rs ? job->js->rs->queue : NULL;
+    if (dir && asked && strcmp(dir, asked))
+        return errmsg_set(err, -EINVAL, "the jobspec asks for queue '%.40s' but was copied "
+                          "into queue/%.40s/", asked, dir);
+    const char *name = dir ? dir : asked;
+    job->queue = 0;
+    if (!name) {
+        struct queue *d = queues_default(m->queues);
+        job->queue = d ? d->index : 0;
+        return 0;
+    }
+    struct queue *q = queues_lookup(m->queues, name);
+    if (!q && queues_count(m->queues) == 0 && !dir)
+        return 0;   /* no queues here: the name is only recorded (accounting) */
+    if (!q) {
+        struct strbuf names = STRBUF_INIT;
+        for (struct queue *x = queues_next(m->queues, NULL); x; x = queues_next(m->queues, x))
+            strbuf_addf(&names, "%s%s", names.len ? ", " : "", x->name);
+        errmsg_set(err, -EINVAL, "no queue '%.40s' (queues: %.120s)", name, names.buf);
+        strbuf_release(&names);
+        return -EINVAL;
+    }
+    job->queue = q->index;
+    return 0;
+}
+
+int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k, size_t n,
+                   struct errmsg *err)
+{
+    int rc = choose_queue(m, job, dir, err);
+    struct queue *q = rc == 0 ? jm_job_queue(m, job) : NULL;
+    if (rc < 0 || !q)
+        return rc;
+    if (!q->enabled)
+        return errmsg_set(err, -EAGAIN, "queue '%s' is disabled: it takes no new jobs now",
+                          q->name);
+    struct jobspec *js = job->js;
+    if (q->max_duration > 0 && js->duration > q->max_duration)
+        return errmsg_set(err, -EINVAL, "duration %gs is over queue '%s''s max-duration %gs",
+                          js->duration, q->name, q->max_duration);
+    int nodes = js->nnodes > 0 ? js->nnodes : 1;
+    if (q->max_nodes > 0 && nodes > q->max_nodes)
+        return errmsg_set(err, -EINVAL, "%d nodes is over queue '%s''s max-nodes %lld", nodes,
+                          q->name, (long long)q->max_nodes);
+    bool privileged = job->uid == 0 || job->uid == m->owner;
+    /* the whole submission counts at its first job */
+    if (q->max_pending > 0 && !privileged && k <= 1
+        && qcount_of(m, job->uid, q->index, false) + (long long)n > q->max_pending)
+        return errmsg_set(err, -EDQUOT, "queue '%s''s max-pending-per-user is %lld: you have "
+                          "%d pending there", q->name, (long long)q->max_pending,
+                          qcount_of(m, job->uid, q->index, false));
+    if ((rc = jm_queue_constrain(m, job)) < 0)   /* its nodes, its duration */
+        return errmsg_set(err, rc, "out of memory");
+    struct errmsg why = { "" };
+    if (q->constraint && (rc = qmgr_satisfiable(m->q, js->rs, &why)) < 0)
+        return errmsg_set(err, rc, "queue '%s''s nodes cannot run it: %s", q->name, why.text);
+    return 0;
+}
+
+/* After a restart: a pending job's queue is the one its submit event
+ * names (a queue removed since: none). */
+struct first_event {
+    char name[QUEUE_NAME_MAX];
+};
+
+static int read_submit(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    struct first_event *f = arg;
+    json_t *e = json_loadb(line, len, 0, NULL);
+    const char *q = json_string_value(json_object_get(json_object_get(e, "context"), "queue"));
+    if (q)
+        snprintf(f->name, sizeof(f->name), "%s", q);
+    json_decref(e);
+    return 1;   /* the first event is all we need */
+}
+
+void jm_queue_recover(struct jobmgr *m, struct job *job)
+{
+    struct first_event f = { "" };
+    store_event_foreach(m->st, job->id, read_submit, &f);
+    struct queue *q = f.name[0] ? queues_lookup(m->queues, f.name) : NULL;
+    job->queue = q ? q->index : 0;
+    jm_queue_track(m, job, JOB_INACTIVE, job->state);
+}
+
+/* ---- the tree's operations (root or the instance owner) ---- */
+
+static int may_manage(struct jobmgr *m, uid_t uid, struct errmsg *err)
+{
+    if (uid != 0 && uid != m->owner)
+        return errmsg_set(err, -EPERM, "only root or the instance owner may manage queues");
+    if (m->cfg.read_only)
+        return errmsg_set(err, -EROFS, "manage queues on the leader's tree");
+    return 0;
+}
+
+int jobmgr_queue_create(struct jobmgr *m, uid_t uid, const char *name, struct errmsg *err)
+{
+    int rc = may_manage(m, uid, err);
+    if (rc == 0 && (rc = queues_add(m->queues, name, err)) == 0 && (rc = save(m, err)) < 0)
+        queues_remove(m->queues, name);
+    return rc;
+}
+
+int jobmgr_queue_remove(struct jobmgr *m, uid_t uid, const char *name, struct errmsg *err)
+{
+    int rc = may_manage(m, uid, err);
+    struct queue *q = rc == 0 ? queues_lookup(m->queues, name) : NULL;
+    if (rc < 0)
+        return rc;
+    if (!q)
+        return errmsg_set(err, -ENOENT, "no queue '%.40s'", name);
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
+        if (job->queue == q->index && job->state != JOB_INACTIVE)
+            return errmsg_set(err, -ENOTEMPTY, "queue '%s' still has active jobs (job %s)",
+                              q->name, job->idstr);
+    int index = q->index;
+    json_t *dump = queues_dump(m->queues);
+    queues_remove(m->queues, name);
+    if ((rc = save(m, err)) < 0) {
+        queues_load(m->queues, dump, NULL);
+        json_decref(dump);
+        return rc;
+    }
+    json_decref(dump);
+    /* ended jobs of it keep their index but name no queue any more */
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
+        if (job->queue == index)
+            job->queue = 0;
+    apply_to_scheduler(m);
+    return 0;
+}
+
+/* Pending jobs of queue index take its new nodes and priority. */
+static void requeue(struct jobmgr *m, int index)
+{
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
+        if (job->queue == index && job->state == JOB_SCHED && job->committed
+            && qmgr_cancel(m->q, job->id) == 0)
+            jm_job_enqueue(m, job);
+}
+
+int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *name, const char *text,
+                        size_t len, struct errmsg *err)
+{
+    int rc = may_manage(m, uid, err);
+    if (rc < 0)
+        return rc;
+    if (len > QCONFIG_MAX)
+        return errmsg_set(err, -EFBIG, "a queue's config is at most %u bytes", QCONFIG_MAX);
+    json_error_t jerr;
+    json_t *config = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!config)
+        return errmsg_set(err, -EINVAL, "not JSON: line %d: %.100s", jerr.line, jerr.text);
+    json_t *was = queues_dump(m->queues);
+    rc = queues_configure(m->queues, name, config, err);
+    json_decref(config);
+    if (rc == 0 && (rc = save(m, err)) < 0)
+        queues_load(m->queues, was, NULL);
+    json_decref(was);
+    if (rc == 0) {
+        apply_to_scheduler(m);
+        requeue(m, queues_lookup(m->queues, name)->index);
+    }
+    return rc;
+}
+
+int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *name, const char *text,
+                     size_t len, struct errmsg *err)
+{
+    char verb[16];
+    int rc = may_manage(m, uid, err);
+    if (rc < 0)
+        return rc;
+    /* one verb, with or without its newline */
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        len--;
+    if (len == 0 || len >= sizeof(verb))
+        return errmsg_set(err, -EINVAL, "expected one of: start, stop, enable, disable");
+    memcpy(verb, text, len);
+    verb[len] = '\0';
+    json_t *was = queues_dump(m->queues);
+    rc = queues_set_state(m->queues, name, verb, err);
+    if (rc == 0 && (rc = save(m, err)) < 0)
+        queues_load(m->queues, was, NULL);
+    json_decref(was);
+    if (rc == 0)
+        apply_to_scheduler(m);
+    return rc;
+}
+
+const struct queues *jobmgr_queues(struct jobmgr *m)
+{
+    if (m->cfg.replica)
+        load(m);   /* the leader's, as replicated */
+    return m->queues;
+}
+
+json_t *jobmgr_queue_status(struct jobmgr *m, const char *name)
+{
+    struct queue *q = queues_lookup(jobmgr_queues(m), name);
+    if (!q)
+        return NULL;
+    int pending = 0, running = 0;
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {
+        if (job->queue != q->index)
+            continue;
+        pending += state_class(job->state) == 1;
+        running += state_class(job->state) == 2;
+    }
+    json_t *o = json_pack("{s:s s:b s:b s:i s:i}", "name", q->name, "enabled", q->enabled,
+                          "started", q->started, "pending", pending, "running", running);
+    if (o)
+        json_object_set_new(o, "config", q->config ? json_incref(q->config) : json_object());
+    return o;
+}

@@ -1,0 +1,239 @@
+/* vfs_qdir.c - queue/NAME/: a named queue (doc/tree.md "queue/NAME/").
+ * root (or the instance owner) makes one with mkdir and removes it with
+ * rmdir; its config (JSON, written whole: vfs_config.c), ctl (start, stop,
+ * enable, disable) and status (JSON) are files in it. Anything else
+ * copied into it is a submission to that queue, exactly as in queue/
+ * (vfs_queue.c handles those names).
+ *
+ * Inodes: kind VK_QDIR, (queue index << 8) | file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "fsd/queues.h"
+#include "fsd/vfs/vfs_private.h"
+
+#define QCTL_HELP "# write one of: start | stop | enable | disable\n"
+
+static const char *const qfiles[VFS_QD_NFILES] = {
+    [VFS_QD_CONFIG] = "config", [VFS_QD_CTL] = "ctl", [VFS_QD_STATUS] = "status",
+};
+
+static fuse_ino_t qd_ino(int index, int file)
+{
+    return VFS_INO(VK_QDIR, ((fuse_ino_t)index << 8) | (unsigned)file);
+}
+
+static struct queue *qd_queue(struct vfs *v, fuse_ino_t ino, int *file)
+{
+    if (VFS_KIND(ino) != VK_QDIR)
+        return NULL;
+    *file = (int)(ino & 0xff);
+    if (*file >= VFS_QD_NFILES)
+        return NULL;
+    return queues_by_index(jobmgr_queues(v->m), (int)(VFS_NUM(ino) >> 8));
+}
+
+bool vfs_qdir_is_dir(fuse_ino_t ino)
+{
+    return VFS_KIND(ino) == VK_QDIR && (ino & 0xff) == VFS_QD_DIR;
+}
+
+const char *vfs_qdir_name(struct vfs *v, fuse_ino_t dir)
+{
+    int file;
+    struct queue *q = qd_queue(v, dir, &file);
+    return q && file == VFS_QD_DIR ? q->name : NULL;
+}
+
+bool vfs_qdir_reserved(const char *name)
+{
+    for (int f = 1; f < VFS_QD_NFILES; f++)
+        if (!strcmp(name, qfiles[f]))
+            return true;
+    return false;
+}
+
+int vfs_qdir_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
+{
+    int file;
+    struct queue *q = qd_queue(v, ino, &file);
+    if (!q)
+        return -ENOENT;
+    switch (file) {
+    case VFS_QD_DIR:
+        /* anyone may submit; sticky as queue/ so scratch files stay private */
+        vfs_stat_dir(v, st, ino, v->owner, 01777, v->queue_mtime);
+        return 0;
+    case VFS_QD_CONFIG:
+        vfs_stat_file(v, st, ino, v->owner, 0644, 0, v->queue_mtime);
+        return 0;
+    case VFS_QD_CTL:
+        vfs_stat_file(v, st, ino, v->owner, 0600, sizeof(QCTL_HELP) - 1, v->t_mount);
+        return 0;
+    default:
+        vfs_stat_file(v, st, ino, v->owner, 0444, 0, ev_now(v->loop));
+        return 0;
+    }
+}
+
+/* queue/NAME */
+bool vfs_qdir_lookup_in_queue(struct vfs *v, fuse_req_t req, const char *name)
+{
+    struct queue *q = queues_lookup(jobmgr_queues(v->m), name);
+    if (!q)
+        return false;
+    struct stat st;
+    vfs_qdir_stat(v, qd_ino(q->index, VFS_QD_DIR), &st);
+    vfs_reply_entry(req, &st, VFS_TTL_NONE);   /* rmdir may take it away */
+    return true;
+}
+
+/* queue/NAME/config, ctl, status */
+void vfs_qdir_lookup_file(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name)
+{
+    int file;
+    struct queue *q = qd_queue(v, dir, &file);
+    for (int f = 1; q && f < VFS_QD_NFILES; f++) {
+        if (!strcmp(name, qfiles[f])) {
+            struct stat st;
+            vfs_qdir_stat(v, qd_ino(q->index, f), &st);
+            vfs_reply_entry(req, &st, VFS_TTL_NONE);
+            return;
+        }
+    }
+    fuse_reply_err(req, ENOENT);
+}
+
+/* The queues in queue/'s listing, at offsets base + index. */
+bool vfs_qdir_list(struct vfs *v, struct vfs_dirbuf *db, off_t off, off_t base)
+{
+    const struct queues *qs = jobmgr_queues(v->m);
+    for (int i = off >= base ? (int)(off - base) + 1 : 1; i <= QUEUES_MAX; i++) {
+        struct queue *q = queues_by_index(qs, i);
+        if (q && !vfs_dirbuf_add(db, q->name, qd_ino(i, VFS_QD_DIR), S_IFDIR, base + i))
+            return false;
+    }
+    return true;
+}
+
+/* A named queue's own files, at offsets 3.. (after . and ..). */
+bool vfs_qdir_list_files(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off_t off)
+{
+    int file;
+    struct queue *q = qd_queue(v, dir, &file);
+    for (int f = off > 2 ? (int)off - 2 + 1 : 1; q && f < VFS_QD_NFILES; f++)
+        if (!vfs_dirbuf_add(db, qfiles[f], qd_ino(q->index, f), S_IFREG, f + 2))
+            return false;
+    return true;
+}
+
+int vfs_qdir_render(struct vfs *v, fuse_ino_t ino, struct strbuf *sb)
+{
+    int file;
+    struct queue *q = qd_queue(v, ino, &file);
+    if (!q)
+        return -ENOENT;
+    if (file == VFS_QD_CTL)
+        return strbuf_addstr(sb, QCTL_HELP);
+    json_t *o = file == VFS_QD_CONFIG ? json_incref(q->config ? q->config : NULL)
+                                      : jobmgr_queue_status(v->m, q->name);
+    char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS) : strdup("{}");
+    int rc = s ? strbuf_addf(sb, "%s\n", s) : -ENOMEM;
+    free(s);
+    json_decref(o);
+    return rc;
+}
+
+void vfs_qdir_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int file;
+    uid_t uid = fuse_req_ctx(req)->uid;
+    struct queue *q = qd_queue(v, ino, &file);
+    bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+    if (!q || file == VFS_QD_DIR) {
+        fuse_reply_err(req, !q ? ENOENT : EISDIR);
+        return;
+    }
+    if (writing && file == VFS_QD_CONFIG)
+        return vfs_config_open(v, req, ino, fi);
+    if (writing && file != VFS_QD_CTL) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    if (writing && !vfs_is_privileged(v, uid)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    struct vfs_fh *fh = vfs_fh_create(req, writing ? FH_CTL : FH_SNAPSHOT, ino);
+    if (!fh) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    int rc = writing ? 0 : vfs_qdir_render(v, ino, &fh->data);
+    if (rc < 0) {
+        vfs_fh_destroy(fh);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    vfs_reply_open(req, fi, fh, true);
+}
+
+void vfs_qdir_ctl_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
+                        size_t size)
+{
+    struct errmsg err = { "" };
+    int file;
+    struct queue *q = qd_queue(v, fh->ino, &file);
+    int rc = q ? jobmgr_queue_ctl(v->m, fh->uid, q->name, buf, size, &err) : -ENOENT;
+    if (rc < 0) {
+        vfs_errlog_add(v, fuse_req_ctx(req)->uid, q ? q->name : "queue", -rc,
+                       err.text[0] ? err.text : strerror(-rc));
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fuse_reply_write(req, size);
+}
+
+void vfs_qdir_mkdir(struct vfs *v, fuse_req_t req, const char *name)
+{
+    struct errmsg err = { "" };
+    uid_t uid = fuse_req_ctx(req)->uid;
+    if (!vfs_is_privileged(v, uid)) {
+        fuse_reply_err(req, EACCES);   /* as a 1777 directory a user cannot write in */
+        return;
+    }
+    int rc = jobmgr_queue_create(v->m, uid, name, &err);
+    struct queue *q = rc == 0 ? queues_lookup(jobmgr_queues(v->m), name) : NULL;
+    if (rc < 0 || !q) {
+        vfs_errlog_add(v, uid, name, rc < 0 ? -rc : EIO, err.text);
+        fuse_reply_err(req, rc < 0 ? -rc : EIO);
+        return;
+    }
+    vfs_queue_touch(v, VFS_I_QUEUE);
+    struct stat st;
+    vfs_qdir_stat(v, qd_ino(q->index, VFS_QD_DIR), &st);
+    vfs_reply_entry(req, &st, VFS_TTL_NONE);
+}
+
+void vfs_qdir_rmdir(struct vfs *v, fuse_req_t req, const char *name)
+{
+    struct errmsg err = { "" };
+    uid_t uid = fuse_req_ctx(req)->uid;
+    if (!queues_lookup(jobmgr_queues(v->m), name)) {
+        /* queue/'s own names stay, as ever */
+        fuse_reply_err(req, !strcmp(name, "drafts") ? EPERM : ENOENT);
+        return;
+    }
+    if (!vfs_is_privileged(v, uid)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    int rc = jobmgr_queue_remove(v->m, uid, name, &err);
+    if (rc < 0)
+        vfs_errlog_add(v, uid, name, -rc, err.text);
+    else
+        vfs_queue_touch(v, VFS_I_QUEUE);
+    fuse_reply_err(req, -rc);
+}
