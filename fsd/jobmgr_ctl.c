@@ -573,6 +573,8 @@ static int node_fill(struct jobmgr *m, int i, int v, int rank, const struct rgra
 void jobmgr_replica_shared(struct jobmgr *m)
 {
     struct errmsg err = { "" };
+    jm_queues_reload(m);
+    jm_prio_reload(m);
     char key[32], *text = NULL;
     size_t len;
     json_t *off = store_shared_get(m->st, "offline", &text, &len) == 0

@@ -110,8 +110,9 @@ static void rebuild_usage(struct jobmgr *m)
 {
     struct fairshare *fs = priority_fairshare(m->prio);
     double now = ev_now(m->loop), from = now - 20 * priority_config(m->prio)->halflife;
-    if (!fairshare_active(fs) || m->cfg.replica)
+    if (!fairshare_active(fs))
         return;
+    /* a follower's replica has the records too (not its running jobs' cores) */
     jobmgr_acct_foreach(m, from > 0 ? from : 0, replay_record, m);
     for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {
         job->fs_charged = job->fs_used = 0;
@@ -121,8 +122,8 @@ static void rebuild_usage(struct jobmgr *m)
 }
 
 /* A tree (the stored one, or a new one) in a fair share of its own:
- * usage is rebuilt from the records, never carried over twice. */
-static int install_tree(struct jobmgr *m, json_t *tree, struct errmsg *err)
+ * usage is rebuilt from the records (if usage), never carried over twice. */
+static int install_tree(struct jobmgr *m, json_t *tree, bool usage, struct errmsg *err)
 {
     struct fairshare *fs = fairshare_create(priority_config(m->prio)->halflife);
     if (!fs)
@@ -133,12 +134,13 @@ static int install_tree(struct jobmgr *m, json_t *tree, struct errmsg *err)
         return rc;
     }
     priority_set_fairshare(m->prio, fs);
-    rebuild_usage(m);
+    if (usage)
+        rebuild_usage(m);
     return 0;
 }
 
-/* The tree in the store, if any. */
-static void load_banks(struct jobmgr *m)
+/* The tree in the store, if any, and (usage) the usage of the records. */
+static void load_banks(struct jobmgr *m, bool usage)
 {
     char *text = NULL;
     size_t len;
@@ -147,7 +149,7 @@ static void load_banks(struct jobmgr *m)
         return;
     json_t *tree = json_loadb(text, len, 0, NULL);
     free(text);
-    if (!tree || install_tree(m, tree, &err) < 0)
+    if (!tree || install_tree(m, tree, usage, &err) < 0)
         syslog(LOG_ERR, "the stored bank tree is unusable: %s", err.text);
     json_decref(tree);
 }
@@ -160,7 +162,7 @@ int jm_prio_init(struct jobmgr *m, const char *config, struct errmsg *err)
         return rc;
     if (!(m->prio = priority_create(&pc)))
         return errmsg_set(err, -ENOMEM, "out of memory");
-    load_banks(m);
+    load_banks(m, !m->cfg.replica);
     if (!m->cfg.read_only
         && !(m->prio_timer = ev_timer_add(m->loop, pc.interval, on_prio_timer, m)))
         return errmsg_set(err, -ENOMEM, "out of memory");
@@ -265,7 +267,7 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
             break;
     }
     if (rc == 0)
-        rc = install_tree(m, tree, err);
+        rc = install_tree(m, tree, true, err);
     char *out = rc == 0 ? json_dumps(fairshare_tree(priority_fairshare(m->prio)),
                                      JSON_COMPACT) : NULL;
     if (rc == 0 && (!out || store_shared_put(m->st, BANKS_KEY, out, strlen(out)) < 0))
@@ -279,13 +281,20 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
 
 json_t *jobmgr_banks(struct jobmgr *m)
 {
-    if (m->cfg.replica)
-        load_banks(m);   /* the leader's, as replicated */
     return json_incref(fairshare_tree(priority_fairshare(m->prio)));
+}
+
+void jm_prio_reload(struct jobmgr *m)
+{
+    load_banks(m, false);   /* usage is made when it is read */
 }
 
 json_t *jobmgr_fairshare_report(struct jobmgr *m, long uid)
 {
+    /* a follower charges nothing itself: the usage its replica's records
+     * say, as of now */
+    if (m->cfg.replica)
+        load_banks(m, true);
     return fairshare_report(priority_fairshare(m->prio), uid);
 }
 

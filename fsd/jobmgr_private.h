@@ -112,8 +112,13 @@ int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k,
 int jm_queue_constrain(struct jobmgr *m, struct job *job);
 /* A job moved between states (counted per user and queue). */
 void jm_queue_track(struct jobmgr *m, struct job *job, enum job_state from, enum job_state to);
-/* After a restart: the job's queue from its submit event; counted. */
+/* After a restart: the job's queue from its submit event; counted. A
+ * follower's new job: its queue, for the status it shows. */
 void jm_queue_recover(struct jobmgr *m, struct job *job);
+void jm_queue_find(struct jobmgr *m, struct job *job);
+/* A follower: the queues and banks the leader's shared records say now. */
+void jm_queues_reload(struct jobmgr *m);
+void jm_prio_reload(struct jobmgr *m);
 
 /* jobmgr_exec.c: the job's R (and its stored copy) from allocation a */
 void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,

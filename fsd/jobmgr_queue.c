@@ -263,12 +263,17 @@ static int read_submit(void *arg, uint32_t seq, const char *line, size_t len)
     return 1;   /* the first event is all we need */
 }
 
-void jm_queue_recover(struct jobmgr *m, struct job *job)
+void jm_queue_find(struct jobmgr *m, struct job *job)
 {
     struct first_event f = { "" };
     store_event_foreach(m->st, job->id, read_submit, &f);
     struct queue *q = f.name[0] ? queues_lookup(m->queues, f.name) : NULL;
     job->queue = q ? q->index : 0;
+}
+
+void jm_queue_recover(struct jobmgr *m, struct job *job)
+{
+    jm_queue_find(m, job);
     jm_queue_track(m, job, JOB_INACTIVE, job->state);
 }
 
@@ -378,10 +383,13 @@ int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *name, const char *
     return rc;
 }
 
+void jm_queues_reload(struct jobmgr *m)
+{
+    load(m);
+}
+
 const struct queues *jobmgr_queues(struct jobmgr *m)
 {
-    if (m->cfg.replica)
-        load(m);   /* the leader's, as replicated */
     return m->queues;
 }
 

@@ -298,6 +298,8 @@ void jobmgr_replica_refresh(struct jobmgr *m, uint64_t id)
     }
     fresh->announced = false;   /* the view publishes it to watchers */
     journal_new_events(m, fresh, 0);
+    if (queues_count(m->queues) > 0)
+        jm_queue_find(m, fresh);
     jm_mirror_holds(m, fresh, false);
     jm_notify(m, fresh, JOBMGR_NEW, 0);
     if (fresh->state == JOB_INACTIVE)
