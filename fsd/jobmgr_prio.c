@@ -152,6 +152,7 @@ static void load_banks(struct jobmgr *m, bool usage)
     if (!tree || install_tree(m, tree, usage, &err) < 0)
         syslog(LOG_ERR, "the stored bank tree is unusable: %s", err.text);
     json_decref(tree);
+    m->banks_mtime = ev_now(m->loop);
 }
 
 int jm_prio_init(struct jobmgr *m, const char *config, struct errmsg *err)
@@ -274,9 +275,16 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
         rc = errmsg_set(err, -EIO, "cannot store the bank tree");
     free(out);
     json_decref(tree);
-    if (rc == 0)
+    if (rc == 0) {
+        m->banks_mtime = ev_now(m->loop);
         jm_prio_update(m);
+    }
     return rc;
+}
+
+double jobmgr_banks_mtime(struct jobmgr *m)
+{
+    return m->banks_mtime;
 }
 
 json_t *jobmgr_banks(struct jobmgr *m)
@@ -311,6 +319,9 @@ json_t *jobmgr_job_priority(struct jobmgr *m, const struct job *job)
         json_object_set_new(o, "bank", json_string(bank));
     if (o && queue)
         json_object_set_new(o, "queue", json_string(queue));
+    char why[160];
+    if (o && jm_job_waits_for(m, job, why, sizeof(why)))
+        json_object_set_new(o, "waiting", json_string(why));
     (void)p;
     return o;
 }

@@ -67,6 +67,8 @@ struct jobmgr {
 
     struct queues *queues;       /* named queues (jobmgr_queue.c) */
     struct qcount **qcounts;     /* ... a user's jobs in each */
+    double qmtime[64];           /* ... when each one's config last changed */
+    double banks_mtime;          /* ... and the bank tree */
     struct priority *prio;       /* multi-factor priority, fair share */
     uint64_t prio_timer;         /* ... its periodic update */
 
@@ -116,6 +118,8 @@ void jm_queue_track(struct jobmgr *m, struct job *job, enum job_state from, enum
  * follower's new job: its queue, for the status it shows. */
 void jm_queue_recover(struct jobmgr *m, struct job *job);
 void jm_queue_find(struct jobmgr *m, struct job *job);
+/* What a pending job waits for, in a few words (true), or false. */
+bool jm_job_waits_for(struct jobmgr *m, const struct job *job, char *buf, size_t size);
 /* A follower: the queues and banks the leader's shared records say now. */
 void jm_queues_reload(struct jobmgr *m);
 void jm_prio_reload(struct jobmgr *m);

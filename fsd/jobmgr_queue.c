@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "fsd/jobmgr_private.h"
+#include "sched/constraint.h"
 
 #define QUEUES_KEY "queues"
 /* Bytes of one queue's config. */
@@ -83,6 +84,27 @@ double jm_queue_priority(struct jobmgr *m, const struct job *job)
     return q ? (double)q->priority : 0;
 }
 
+bool jm_job_waits_for(struct jobmgr *m, const struct job *job, char *buf, size_t size)
+{
+    struct queue *q = jm_job_queue(m, job);
+    if (job->state == JOB_DEPEND)
+        snprintf(buf, size, "dependencies");
+    else if (job->state != JOB_SCHED)
+        return false;
+    else if (job->urgency == 0)
+        snprintf(buf, size, "held (urgency 0): write 'urgency 16' to its ctl to release it");
+    else if (q && !q->started)
+        snprintf(buf, size, "queue '%s' is stopped", q->name);
+    else if (q && q->max_running && qcount_of(m, job->uid, q->index, true) >= q->max_running)
+        snprintf(buf, size, "its user's max-running-per-user (%lld) in queue '%s'",
+                 (long long)q->max_running, q->name);
+    else if (job->waits_down)
+        snprintf(buf, size, "resources that are down, drained or offline");
+    else
+        snprintf(buf, size, "resources (jobs of higher priority first)");
+    return true;
+}
+
 /* The scheduler's gate: a user's jobs over their queue's
  * max-running-per-user wait (in SCHED, without a reservation). */
 static bool may_start(void *arg, uint64_t id)
@@ -105,6 +127,20 @@ static void apply_to_scheduler(struct jobmgr *m)
     }
     qmgr_set_gate(m->q, gate ? may_start : NULL, m);
     m->sched_needed = true;
+}
+
+/* Queue index's config changed now (what stat says of its config file,
+ * so editors see their own write). */
+static void bump(struct jobmgr *m, int index)
+{
+    if (index >= 0 && index <= QUEUES_MAX)
+        m->qmtime[index] = ev_now(m->loop);
+}
+
+double jobmgr_queue_mtime(struct jobmgr *m, const char *name)
+{
+    struct queue *q = queues_lookup(m->queues, name);
+    return q ? m->qmtime[q->index] : 0;
 }
 
 static int save(struct jobmgr *m, struct errmsg *err)
@@ -138,6 +174,8 @@ int jm_queues_init(struct jobmgr *m, struct errmsg *err)
         || !(m->qcounts = calloc(QCOUNT_BUCKETS, sizeof(*m->qcounts))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     load(m);
+    for (int i = 0; i <= QUEUES_MAX; i++)
+        bump(m, i);
     apply_to_scheduler(m);
     return 0;
 }
@@ -192,20 +230,20 @@ static int choose_queue(struct jobmgr *m, struct job *job, const char *dir, stru
         return errmsg_set(err, -EINVAL, "the jobspec asks for queue '%.40s' but was copied "
                           "into queue/%.40s/", asked, dir);
     const char *name = dir ? dir : asked;
+    struct queue *q = name ? queues_lookup(m->queues, name) : queues_default(m->queues);
     job->queue = 0;
-    if (!name) {
-        struct queue *d = queues_default(m->queues);
-        job->queue = d ? d->index : 0;
-        return 0;
-    }
-    struct queue *q = queues_lookup(m->queues, name);
-    if (!q && queues_count(m->queues) == 0 && !dir)
-        return 0;   /* no queues here: the name is only recorded (accounting) */
+    if (queues_count(m->queues) == 0 && !dir)
+        return 0;   /* no queues here: a name is only recorded (accounting) */
     if (!q) {
+        /* with queues, every job is in one: none bypasses their limits */
         struct strbuf names = STRBUF_INIT;
         for (struct queue *x = queues_next(m->queues, NULL); x; x = queues_next(m->queues, x))
             strbuf_addf(&names, "%s%s", names.len ? ", " : "", x->name);
-        errmsg_set(err, -EINVAL, "no queue '%.40s' (queues: %.120s)", name, names.buf);
+        if (name)
+            errmsg_set(err, -EINVAL, "no queue '%.40s' (queues: %.120s)", name, names.buf);
+        else
+            errmsg_set(err, -EINVAL, "no queue named and no default queue: name one (fluxfs "
+                       "submit -q NAME, or copy into queue/NAME/; queues: %.120s)", names.buf);
         strbuf_release(&names);
         return -EINVAL;
     }
@@ -221,8 +259,8 @@ int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k,
     if (rc < 0 || !q)
         return rc;
     if (!q->enabled)
-        return errmsg_set(err, -EAGAIN, "queue '%s' is disabled: it takes no new jobs now",
-                          q->name);
+        return errmsg_set(err, -EPERM, "queue '%s' is disabled: it takes no new jobs now "
+                          "(until root writes 'enable' to queue/%s/ctl)", q->name, q->name);
     struct jobspec *js = job->js;
     if (q->max_duration > 0 && js->duration > q->max_duration)
         return errmsg_set(err, -EINVAL, "duration %gs is over queue '%s''s max-duration %gs",
@@ -293,6 +331,8 @@ int jobmgr_queue_create(struct jobmgr *m, uid_t uid, const char *name, struct er
     int rc = may_manage(m, uid, err);
     if (rc == 0 && (rc = queues_add(m->queues, name, err)) == 0 && (rc = save(m, err)) < 0)
         queues_remove(m->queues, name);
+    if (rc == 0)
+        bump(m, queues_lookup(m->queues, name)->index);
     return rc;
 }
 
@@ -334,6 +374,46 @@ static void requeue(struct jobmgr *m, int index)
             jm_job_enqueue(m, job);
 }
 
+/* A queue's nodes must be some of ours. */
+static int check_nodes(struct jobmgr *m, const struct queue *q, struct errmsg *err)
+{
+    struct constraint *c;
+    int type = graph_lookup_type(m->graph, "node"), n = 0;
+    if (!q->constraint)
+        return 0;
+    int rc = constraint_compile(q->constraint, &c, err);
+    if (rc < 0)
+        return rc;
+    for (int v = 0; v < graph_nvertices(m->graph) && n == 0; v++) {
+        const struct graph_vertex *x = graph_vertex(m->graph, v);
+        n += x->type == type && constraint_match(c, x);
+    }
+    constraint_destroy(c);
+    return n > 0 ? 0 : errmsg_set(err, -EINVAL, "queue '%s': its nodes and requires match no "
+                                  "node of this instance", q->name);
+}
+
+/* Every pending job of queue q can still run with its new nodes: a
+ * config change never strands one (Slurm keeps such jobs pending for
+ * ever; we refuse the change and say which job is in the way). Leaves
+ * each job constrained as q now says. */
+static int check_pending(struct jobmgr *m, const struct queue *q, struct errmsg *err)
+{
+    for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1)) {
+        struct errmsg why = { "" };
+        if (job->queue != q->index || !job->js
+            || (job->state != JOB_SCHED && job->state != JOB_DEPEND))
+            continue;
+        if (jm_queue_constrain(m, job) < 0)
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        if (qmgr_satisfiable(m->q, job->js->rs, &why) < 0)
+            return errmsg_set(err, -EBUSY, "queue '%s': pending job %s could never run on its "
+                              "new nodes (%.80s): cancel it first, or keep nodes it can use",
+                              q->name, job->idstr, why.text);
+    }
+    return 0;
+}
+
 int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *name, const char *text,
                         size_t len, struct errmsg *err)
 {
@@ -349,12 +429,20 @@ int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *name, const cha
     json_t *was = queues_dump(m->queues);
     rc = queues_configure(m->queues, name, config, err);
     json_decref(config);
-    if (rc == 0 && (rc = save(m, err)) < 0)
+    struct queue *q = rc == 0 ? queues_lookup(m->queues, name) : NULL;
+    if (q && ((rc = check_nodes(m, q, err)) < 0 || (rc = check_pending(m, q, err)) < 0
+              || (rc = save(m, err)) < 0)) {
         queues_load(m->queues, was, NULL);
+        q = queues_lookup(m->queues, name);
+        struct errmsg ignore;
+        if (q)
+            check_pending(m, q, &ignore);   /* the jobs as the old config had them */
+    }
     json_decref(was);
     if (rc == 0) {
+        bump(m, q->index);
         apply_to_scheduler(m);
-        requeue(m, queues_lookup(m->queues, name)->index);
+        requeue(m, q->index);
     }
     return rc;
 }
@@ -386,6 +474,8 @@ int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *name, const char *
 void jm_queues_reload(struct jobmgr *m)
 {
     load(m);
+    for (int i = 0; i <= QUEUES_MAX; i++)
+        bump(m, i);
 }
 
 const struct queues *jobmgr_queues(struct jobmgr *m)

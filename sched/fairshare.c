@@ -392,7 +392,7 @@ static int link_banks(struct tree *t, json_t *tree, struct errmsg *err)
         t->banks[i].sib_off = off;
         off += t->banks[i].nsib + t->banks[i].nusers;
     }
-    if (!(fill = calloc((size_t)t->nbanks, sizeof(*fill))))
+    if (t->nbanks <= 0 || !(fill = calloc((size_t)t->nbanks, sizeof(*fill))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     for (int i = 0; i < t->nbanks; i++) {
         struct bank *b = &t->banks[i];

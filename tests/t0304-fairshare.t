@@ -6,7 +6,7 @@
 # full with equal jobs get core-seconds near 50/30/20 while all three wait.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 22
+plan 23
 ua=fluxfs-fsa ub=fluxfs-fsb uc=fluxfs-fsc
 test_user $ua; test_user $ub; test_user $uc
 as() { local u=$1; shift; setpriv --reuid="$u" --regid=nogroup --clear-groups "$@"; }
@@ -83,3 +83,5 @@ ok "each user got their share within 12 points (50/30/20: $share)" \
 ok "... and in the order of their shares" test "${1:-0}" -gt "${2:-0}" -a "${2:-0}" -gt "${3:-0}"
 like "$(as $ub cat "$MNT/accounting/fairshare" | grep userid)" "^\{\"bank\":\"lab\",\"userid\":$(id -u $ub),.*\"factor\":" \
 	"accounting/fairshare: a user reads their own row"
+is "$(as $ub cat "$MNT/accounting/fairshare" | grep -vc userid) $(cat "$MNT/accounting/fairshare" | grep -c userid)" "3 4" \
+	"... and the 3 banks' rows (root reads all 4 users' rows)"

@@ -6,7 +6,7 @@
 # nodes, limits and priority hold, and all of it survives a restart.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 44
+plan 53
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 fxn() { nobody timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
@@ -65,11 +65,27 @@ sleep 1
 is "$(cat "$MNT/jobs/$a/state") $(cat "$MNT/jobs/$b/state")" "SCHED SCHED" "a stopped queue's jobs stay in SCHED"
 nok "a third pending job of the user is refused (max-pending-per-user 2)" fxn submit -q debug true 2>/dev/null
 like "$(nobody cat "$Q/errors" | tail -1)" "EDQUOT: queue 'debug''s max-pending-per-user is 2" "... naming the limit"
-j=$(fx submit true)
-is "$(timeout 20 cat "$MNT/jobs/$j/wait")" "COMPLETED 0" "jobs of no queue run meanwhile"
+like "$(cat "$MNT/jobs/$a/priority")" '"waiting":"queue .debug. is stopped"' \
+	"jobs/<id>/priority says what it waits for"
+nok "with queues and none the default, a job naming none is refused" fx submit true 2>/dev/null
+like "$(lasterr)" "EINVAL: no queue named and no default queue: name one .*queues: debug" "... saying what to do"
+echo '{"nodes": "node[2-3]", "max-pending-per-user": 2}' > shrink.json
+cp shrink.json "$Q/debug/config"
+echo '{"nodes": "node9"}' > none.json
+nok "a config whose nodes match none of ours is refused" cp none.json "$Q/debug/config" 2>/dev/null
+like "$(lasterr)" "queue/debug/config: EINVAL: queue 'debug': its nodes and requires match no node" "... saying so"
+c=$(fx submit -q debug -N 2 true)
+echo '{"nodes": "node2"}' > strand.json
+nok "a config under which a pending job could never run is refused" cp strand.json "$Q/debug/config" 2>/dev/null
+like "$(lasterr)" "EBUSY: queue 'debug': pending job $c could never run on its new nodes" "... naming the job"
+is "$(cat "$MNT/jobs/$c/state")" SCHED "and the job still waits, untouched"
+fx cancel "$c" >/dev/null
+echo ' ' >> "$Q/debug/config"
+like "$(tr -d ' \n' < "$Q/debug/config")" '^\{"max-pending-per-user":2,"nodes":"node\[2-3\]"\}$' \
+	">> appends to what is in force (stat gives its true size)"
 echo disable > "$Q/debug/ctl"
 nok "a disabled queue takes no job" cp job.yaml "$Q/debug/x.yaml" 2>/dev/null
-like "$(lasterr)" "EAGAIN: queue 'debug' is disabled" "... saying so"
+like "$(lasterr)" "EPERM: queue 'debug' is disabled" "... saying so"
 
 # the queue and its state survive a restart; so does the jobs' queue
 fluxfs_stop
@@ -88,6 +104,8 @@ s1=$(fxn submit sleep 2) s2=$(fxn submit sleep 2)
 wait_state "$s1" RUN 10 >/dev/null
 like "$(head -1 "$MNT/jobs/$s2/eventlog")" '"queue":"debug"' "a job naming no queue goes to the default one"
 is "$(cat "$MNT/jobs/$s2/state")" SCHED "a user's second job waits (max-running-per-user 1) with cores free"
+like "$(cat "$MNT/jobs/$s2/priority")" "\"waiting\":\"its user's max-running-per-user \(1\) in queue 'debug'\"" \
+	"... and its priority file says why"
 like "$(cat "$MNT/jobs/$s2/priority")" '^\{"priority":36[0-9]{3},.*"queue":2[.0]*,.*"queue":"debug"' \
 	"its priority has the queue factor (2 x 10,000 + 16 x 1,000)"
 nok "rmdir of a queue with active jobs fails" rmdir "$Q/debug" 2>/dev/null

@@ -499,6 +499,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     case FH_SCRATCH:
     case FH_SUBMIT:
         return vfs_queue_read(v, req, fh, size, off);
+    case FH_CONFIG:
+        /* opened read-write: what it will apply */
+        vfs_reply_slice(req, fh->data.buf, fh->data.len, size, off);
+        return;
     default:
         fuse_reply_err(req, EBADF);
     }

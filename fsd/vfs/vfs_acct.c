@@ -117,7 +117,16 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
     }
     if (ino == VFS_I_ACCT_FS) {
         /* a user sees the banks and their own rows; root and the owner all */
-        json_t *rows = jobmgr_fairshare_report(v->m, c.all ? -1 : (long)uid);
+        json_t *rows = jobmgr_fairshare_report(v->m, -1), *row;
+        json_t *mine = c.all ? json_incref(rows) : json_array();
+        size_t i;
+        json_array_foreach(c.all ? NULL : rows, i, row) {
+            json_t *who = json_object_get(row, "userid");
+            if (!who || json_integer_value(who) == (json_int_t)uid)
+                json_array_append(mine, row);
+        }
+        json_decref(rows);
+        rows = mine;
         int rc = rows ? json_lines(sb, rows) : -ENOMEM;
         json_decref(rows);
         return rc;

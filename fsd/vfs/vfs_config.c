@@ -5,6 +5,7 @@
  * nothing changes unless all of it is valid. Reads show what is in force. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fsd/vfs/vfs_private.h"
@@ -17,9 +18,14 @@ bool vfs_config_is(fuse_ino_t ino)
     return ino == VFS_I_ACCT_BANKS || (VFS_KIND(ino) == VK_QDIR && (ino & 0xff) == VFS_QD_CONFIG);
 }
 
-static const char *config_name(fuse_ino_t ino)
+/* What its errors in queue/errors are about. */
+static const char *config_name(struct vfs *v, fuse_ino_t ino, char *buf, size_t size)
 {
-    return ino == VFS_I_ACCT_BANKS ? "accounting/banks" : "config";
+    if (ino == VFS_I_ACCT_BANKS)
+        return "accounting/banks";
+    const char *q = vfs_qdir_name(v, ino & ~(fuse_ino_t)0xff);
+    snprintf(buf, size, "queue/%s/config", q ? q : "?");
+    return buf;
 }
 
 static int render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
@@ -105,8 +111,9 @@ static int apply(struct vfs *v, struct vfs_fh *fh)
         rc = errmsg_set(&err, -ENOENT, "the queue was removed");
     else if (rc == 0)
         rc = jobmgr_queue_config(v->m, fh->uid, queue, text, fh->data.len, &err);
+    char subject[64];
     if (rc < 0)
-        vfs_errlog_add(v, fh->uid, config_name(fh->ino), -rc,
+        vfs_errlog_add(v, fh->uid, config_name(v, fh->ino, subject, sizeof(subject)), -rc,
                        err.text[0] ? err.text : "a write failed: nothing was changed");
     return rc;
 }

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fsd/queues.h"
@@ -66,9 +67,14 @@ int vfs_qdir_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
         /* anyone may submit; sticky as queue/ so scratch files stay private */
         vfs_stat_dir(v, st, ino, v->owner, 01777, v->queue_mtime);
         return 0;
-    case VFS_QD_CONFIG:
-        vfs_stat_file(v, st, ino, v->owner, 0644, 0, v->queue_mtime);
+    case VFS_QD_CONFIG: {
+        /* its true size and last change, as editors and `>>` expect */
+        struct strbuf sb = STRBUF_INIT;
+        vfs_qdir_render(v, ino, &sb);
+        vfs_stat_file(v, st, ino, v->owner, 0644, sb.len, jobmgr_queue_mtime(v->m, q->name));
+        strbuf_release(&sb);
         return 0;
+    }
     case VFS_QD_CTL:
         vfs_stat_file(v, st, ino, v->owner, 0600, sizeof(QCTL_HELP) - 1, v->t_mount);
         return 0;
@@ -188,7 +194,9 @@ void vfs_qdir_ctl_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const 
     struct queue *q = qd_queue(v, fh->ino, &file);
     int rc = q ? jobmgr_queue_ctl(v->m, fh->uid, q->name, buf, size, &err) : -ENOENT;
     if (rc < 0) {
-        vfs_errlog_add(v, fuse_req_ctx(req)->uid, q ? q->name : "queue", -rc,
+        char subject[64];
+        snprintf(subject, sizeof(subject), "queue/%s/ctl", q ? q->name : "?");
+        vfs_errlog_add(v, fuse_req_ctx(req)->uid, subject, -rc,
                        err.text[0] ? err.text : strerror(-rc));
         fuse_reply_err(req, -rc);
         return;

@@ -268,8 +268,11 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
         vfs_stat_file(v, st, ino, v->owner, 0444, 0, now);
         return 0;
     case VFS_I_ACCT_BANKS:
-        /* root and the owner write it whole (vfs_config.c) */
-        vfs_stat_file(v, st, ino, v->owner, 0644, 0, now);
+        /* root and the owner write it whole (vfs_config.c); its true size
+         * and last change, as editors and `>>` expect */
+        vfs_fixed_render(v, ino, uid, &sb);
+        vfs_stat_file(v, st, ino, v->owner, 0644, sb.len, jobmgr_banks_mtime(v->m));
+        strbuf_release(&sb);
         return 0;
     case VFS_I_JOBS:
         /* its mtime moves when a job appears or is purged */
