@@ -6,7 +6,7 @@
 # nodes, limits and priority hold, and all of it survives a restart.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 53
+plan 63
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 fxn() { nobody timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
@@ -112,3 +112,17 @@ nok "rmdir of a queue with active jobs fails" rmdir "$Q/debug" 2>/dev/null
 is "$(timeout 20 cat "$MNT/jobs/$s2/wait")" "COMPLETED 0" "it runs once the first ends"
 ok "rmdir removes a queue whose jobs have all ended" rmdir "$Q/debug"
 is "$(ls "$Q" | tr '\n' ' ')" "drafts errors new " "it is gone from queue/"
+
+# fluxfs queue and fluxfs jobs --queue
+ok "fluxfs queue create makes queues" fx queue create batch short
+ok "fluxfs queue set changes some keys" fx queue set short max-nodes=1 nodes='node[0-1]' default=true
+like "$(fx queue list)" "short +\* +y +y +0 +0 +- +1 .*node\[0-1\]" "fluxfs queue list: enabled, started, limits, nodes, default"
+nok "fluxfs queue set with a bad value fails" fx queue set short max-nodes=0 2>/dev/null
+like "$(fx queue set short max-nodes=0 2>&1)" "cannot configure queue short: .*max-nodes: must be an integer >= 1" \
+	"... with the daemon's reason"
+ok "fluxfs queue unset removes a key" fx queue unset short max-nodes
+ok "fluxfs queue stop" fx queue stop batch
+like "$(fx queue status batch | tr -d ' \n')" '"started":false' "... shows in its status"
+qj=$(fx submit true)
+is "$(timeout 20 cat "$MNT/jobs/$qj/wait")" "COMPLETED 0" "a job into the default queue runs"
+is "$(fx jobs -a -q short -n -o '{id} {queue}' | grep -c " short$")" 1 "fluxfs jobs -q short lists it with {queue}"

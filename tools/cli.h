@@ -59,7 +59,8 @@ char *cli_read_file(const char *path, size_t *lenp);
 /* Read MOUNT/jobs/<id>/<name>; NULL with errno on failure. */
 char *cli_job_file(const char *id, const char *name, size_t *lenp);
 
-/* Write text to an existing file with one write(). Returns 0 or -errno. */
+/* Write text to an existing file with one write() (truncating it first, as
+ * the shell's >), checking close. Returns 0 or -errno. */
 int cli_write_file(const char *path, const char *text);
 
 /* Copy the newest line of queue/errors (our latest failure), without the
@@ -103,6 +104,8 @@ struct cli_job {
     double t_submit, t_run, t_cleanup, t_inactive;   /* 0 if not yet */
     char *nodelist;          /* from R, NULL before allocation */
     char *exception;         /* "type: note" of the last fatal exception, or NULL */
+    char *queue;             /* its named queue (submit event), or NULL */
+    char *bank;              /* attributes.system.bank, or NULL */
 };
 
 /* Load what is cheap first: state (and result). With full, the rest. */
@@ -156,5 +159,6 @@ int cmd_resource(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_account(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 #endif

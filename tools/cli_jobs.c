@@ -67,9 +67,12 @@ static void load_eventlog(const char *id, struct cli_job *job)
         if (!strcmp(name, "submit")) {
             job->t_submit = ts;
             json_int_t uid = -1, urg = -1;
-            json_unpack(ctx, "{s?I s?I}", "userid", &uid, "urgency", &urg);
+            const char *queue = NULL;
+            json_unpack(ctx, "{s?I s?I s?s}", "userid", &uid, "urgency", &urg, "queue", &queue);
             job->userid = uid;
             job->urgency = urg;
+            if (queue && !job->queue)
+                job->queue = strdup(queue);
         } else if (!strcmp(name, "urgency")) {
             json_int_t urg = job->urgency;
             json_unpack(ctx, "{s?I}", "urgency", &urg);
@@ -125,6 +128,10 @@ static void load_jobspec(const char *id, struct cli_job *job)
         job->duration = js->duration;
         if (js->nnodes > 0)
             job->nnodes = js->nnodes;
+        const char *bank = json_string_value(json_object_get(json_object_get(
+            json_object_get(js->json, "attributes"), "system"), "bank"));
+        if (bank && !job->bank)
+            job->bank = strdup(bank);
         if (js->name)
             job->name = strdup(js->name);
         else if (js->argc > 0) {
@@ -207,7 +214,9 @@ void cli_job_release(struct cli_job *job)
     free(job->name);
     free(job->nodelist);
     free(job->exception);
-    job->name = job->nodelist = job->exception = NULL;
+    free(job->queue);
+    free(job->bank);
+    job->name = job->nodelist = job->exception = job->queue = job->bank = NULL;
 }
 
 void cli_job_list_free(struct cli_job *jobs, size_t n)
@@ -424,6 +433,10 @@ static json_t *job_to_json(const struct cli_job *j, double now)
     if (!o)
         return NULL;
     json_object_set_new(o, "name", json_string(j->name ? j->name : "-"));
+    if (j->queue)
+        json_object_set_new(o, "queue", json_string(j->queue));
+    if (j->bank)
+        json_object_set_new(o, "bank", json_string(j->bank));
     if (j->userid >= 0) {
         json_object_set_new(o, "userid", json_integer(j->userid));
         json_object_set_new(o, "user", json_string(cli_username(j->userid, user, sizeof(user))));
@@ -464,11 +477,12 @@ static const char *format_fields[] = {
     "id", "id.f58", "id.dec", "id.hex", "state", "state_single", "status", "status_abbrev",
     "name", "user", "username", "userid", "result", "result_abbrev", "runtime", "ntasks",
     "nnodes", "ncores", "nodelist", "urgency", "priority", "duration", "t_submit", "t_run",
-    "t_inactive", "exception", "exception.type", "exception.note", NULL,
+    "t_inactive", "exception", "exception.type", "exception.note", "queue", "bank", NULL,
 };
 #define FORMAT_FIELD_LIST "id id.f58 id.dec id.hex state state_single status status_abbrev " \
     "name username userid result result_abbrev runtime ntasks nnodes ncores nodelist urgency " \
-    "priority duration t_submit t_run t_inactive exception exception.type exception.note"
+    "priority duration t_submit t_run t_inactive exception exception.type exception.note " \
+    "queue bank"
 
 static bool format_field_known(const char *name, size_t len)
 {
@@ -558,6 +572,8 @@ static void format_value(const struct cli_job *j, const char *name, size_t len, 
     else if (!strcmp(f, "state")) snprintf(buf, size, "%s", j->state);
     else if (!strcmp(f, "status")) snprintf(buf, size, "%s", cli_job_status_abbrev(j));
     else if (!strcmp(f, "name")) snprintf(buf, size, "%s", j->name ? j->name : "-");
+    else if (!strcmp(f, "queue")) snprintf(buf, size, "%s", j->queue ? j->queue : "");
+    else if (!strcmp(f, "bank")) snprintf(buf, size, "%s", j->bank ? j->bank : "");
     else if (!strcmp(f, "user")) {
         if (j->userid >= 0)
             cli_username(j->userid, buf, size);
@@ -719,6 +735,7 @@ static void jobs_usage(FILE *f)
             "                       LOST, pending running active inactive\n"
             "  -u, --user=UID|NAME  only this user's jobs (all: every user)\n"
             "      --name=NAME      only jobs of this name\n"
+            "  -q, --queue=NAME     only jobs of this named queue\n"
             "      --since=WHEN     also inactive jobs, those that ended since WHEN:\n"
             "                       a time ago (FSD: 30m, 2h, 1d; or -30m) or seconds\n"
             "                       since the epoch\n"
@@ -910,6 +927,7 @@ int cmd_jobs(int argc, char **argv)
         { "filter", required_argument, NULL, 'f' },
         { "user", required_argument, NULL, 'u' },
         { "name", required_argument, NULL, OPT_NAME },
+        { "queue", required_argument, NULL, 'q' },
         { "since", required_argument, NULL, OPT_SINCE },
         { "count", required_argument, NULL, 'c' },
         { "format", required_argument, NULL, 'o' },
@@ -922,11 +940,11 @@ int cmd_jobs(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     bool all = false, json = false, header = true, stats = false, watch = false;
-    const char *states = NULL, *format = NULL, *name = NULL, *sort = NULL;
+    const char *states = NULL, *format = NULL, *name = NULL, *sort = NULL, *queue = NULL;
     long uid = getuid(), count = -1;
     double since = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "aAu:c:nf:o:m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "aAu:c:nf:o:q:m:h", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'a': all = true; break;
@@ -941,6 +959,7 @@ int cmd_jobs(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             break;
         case OPT_NAME: name = optarg; break;
+        case 'q': queue = optarg; break;
         case OPT_SINCE: {
             double ago;
             const char *w = optarg[0] == '-' ? optarg + 1 : optarg;
@@ -1024,6 +1043,7 @@ int cmd_jobs(int argc, char **argv)
         const struct cli_job *j = &jobs[i];
         bool show = !(uid >= 0 && j->userid != uid) && !(states && !state_matches(j, states))
                     && !(name && strcmp(j->name ? j->name : "", name))
+                    && !(queue && strcmp(j->queue ? j->queue : "", queue))
                     && !(since > 0 && !cli_state_active(j->state) && j->t_inactive < since);
         if (show) {
             if (keep != i) {

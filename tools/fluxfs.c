@@ -167,7 +167,7 @@ char *cli_job_file(const char *id, const char *name, size_t *lenp)
 
 int cli_write_file(const char *path, const char *text)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     size_t len = strlen(text);
@@ -303,6 +303,7 @@ static const struct subcommand subcommands[] = {
     { "top", cmd_top, "full-screen view of nodes and running jobs" },
     { "keygen", cmd_keygen, "make the TLS credentials of a multi-node instance" },
     { "account", cmd_account, "usage by user and bank from the accounting records" },
+    { "queue", cmd_queue, "list, configure, start, stop, enable, disable named queues" },
 };
 
 static void usage(FILE *f)
