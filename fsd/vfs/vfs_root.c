@@ -19,8 +19,11 @@ static const char readme_text[] =
     "  queue/      submit: cp job.yaml queue/   (a Flux jobspec, YAML or JSON)\n"
     "              or open queue/new read-write, write the jobspec, read the job id\n"
     "              queue/errors: why your last submissions were rejected\n"
+    "              queue/NAME/: a named queue (cp job.yaml queue/NAME/); its config,\n"
+    "              ctl (start, stop, enable, disable) and status; root: mkdir, rmdir\n"
     "  jobs/<id>/  one directory per job: state, eventlog, jobspec, R, stdout,\n"
-    "              stderr, result, wait (blocks until the job ends), ctl\n"
+    "              stderr, result, wait (blocks until the job ends), ctl,\n"
+    "              priority (its number, factors, and what it waits for)\n"
     "              echo cancel > jobs/<id>/ctl   (also: signal N, urgency N, release HOSTS)\n"
     "  resources/  the resource graph as a tree: cat a vertex (or its state)\n"
     "              for its status and which jobs hold or reserved it, until when\n"
@@ -28,7 +31,8 @@ static const char readme_text[] =
     "  status.json the same as one JSON object\n"
     "  events      every job's every event, in order: tail -f events\n"
     "  accounting/ jobs: a record of every ended job (JSON lines), kept after it\n"
-    "              is purged; usage, usage.csv: totals by user and bank\n"
+    "              is purged; usage, usage.csv: totals by user and bank;\n"
+    "              banks: the bank tree (root writes it); fairshare: shares, usage\n"
     "\n"
     "Full reference: doc/tree.md in the fluxfs sources (tree version 2).\n";
 
