@@ -48,6 +48,7 @@ struct jobspec {
     int array_index, array_limit;
     json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
     bool environment_shed;   /* it was there, and was dropped to save memory */
+    bool duration_from_queue; /* duration was its named queue's max-duration (the job set none) */
     bool label;              /* shell.options.output.*.label: "RANK: " lines */
     int signal_num;          /* shell.options.signal: send this (0: none) ... */
     double signal_timeleft;  /* ... this many seconds before the time limit */

@@ -562,6 +562,8 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
     /* the centre's policy: banks (fair share) and queues */
     for (size_t i = 0; i < njobs && rc == 0; i++)
         rc = jm_admit(m, jobs[i], queue, njobs > 1 ? i + 1 : 0, njobs, err);
+    if (rc == 0)
+        rc = jm_queue_admit_all(m, jobs, njobs, err);
     if (rc < 0 || (rc = submit_reserve(m, njobs)) < 0) {
         if (rc == -ENOMEM)
             errmsg_set(err, rc, "out of memory");

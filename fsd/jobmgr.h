@@ -168,9 +168,14 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
 /* The tree (a new reference); fair share's rows, one user's (uid >= 0) or
  * all (-1), like sshare. */
 json_t *jobmgr_banks(struct jobmgr *m);
+/* ... as accounting/banks shows it (indented JSON, no final newline). */
+const char *jobmgr_banks_text(struct jobmgr *m);
 /* When the bank tree, a queue's config last changed (their files' mtime). */
 double jobmgr_banks_mtime(struct jobmgr *m);
 double jobmgr_queue_mtime(struct jobmgr *m, const char *name);
+/* Queue index's generation: it changes when the index names another queue
+ * (or none), so the tree's inodes of a removed queue stay dead. */
+uint32_t jobmgr_queue_gen(struct jobmgr *m, int index);
 json_t *jobmgr_fairshare_report(struct jobmgr *m, long uid);
 /* A job's priority and its factors (jobs/<id>/priority). */
 json_t *jobmgr_job_priority(struct jobmgr *m, const struct job *job);

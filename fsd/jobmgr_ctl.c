@@ -288,8 +288,9 @@ static void ctl_set_urgency(struct jobmgr *m, struct job *job, uid_t uid, int ur
                                              "urgency", job->urgency));
     if (job->state == JOB_SCHED)
         jm_job_prioritize(m, job);
-    else   /* in DEPEND, the priority it will get */
-        jm_post_event(m, job, "priority", json_pack("{s:i}", "priority", job->urgency));
+    else   /* in DEPEND, the priority it would get now */
+        jm_post_event(m, job, "priority", json_pack("{s:I}", "priority",
+                                                   (json_int_t)jm_prio_of(m, job, NULL)));
     jm_notify(m, job, JOBMGR_STATE, 0);
 }
 

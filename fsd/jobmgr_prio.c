@@ -136,6 +136,9 @@ static int install_tree(struct jobmgr *m, json_t *tree, bool usage, struct errms
     priority_set_fairshare(m->prio, fs);
     if (usage)
         rebuild_usage(m);
+    /* what accounting/banks reads, made once (a stat must not render it) */
+    free(m->banks_text);
+    m->banks_text = json_dumps(fairshare_tree(fs), JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     return 0;
 }
 
@@ -177,6 +180,8 @@ void jm_prio_fini(struct jobmgr *m)
     m->prio_timer = 0;
     priority_destroy(m->prio);
     m->prio = NULL;
+    free(m->banks_text);
+    m->banks_text = NULL;
 }
 
 int jm_admit(struct jobmgr *m, struct job *job, const char *queue, size_t k, size_t n,
@@ -261,18 +266,31 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
                                 json_string_value(json_object_get(bank, "name")), name);
                 break;
             }
+            if (json_object_get(named, key)) {
+                rc = errmsg_set(err, -EINVAL, "bank '%.60s': user '%.60s' is listed twice "
+                                "(uid %s)", json_string_value(json_object_get(bank, "name")),
+                                name, key);
+                break;
+            }
             json_object_set(named, key, v);
         }
         json_object_set_new(bank, "users", named);
         if (rc < 0)
             break;
     }
+    /* checked aside, stored, and only then in force: a store that fails
+     * leaves memory, the store and the followers as they were */
+    struct fairshare *check = rc == 0 ? fairshare_create(1) : NULL;
+    if (rc == 0 && !check)
+        rc = errmsg_set(err, -ENOMEM, "out of memory");
     if (rc == 0)
-        rc = install_tree(m, tree, true, err);
-    char *out = rc == 0 ? json_dumps(fairshare_tree(priority_fairshare(m->prio)),
-                                     JSON_COMPACT) : NULL;
+        rc = fairshare_set_tree(check, tree, err);
+    char *out = rc == 0 ? json_dumps(fairshare_tree(check), JSON_COMPACT) : NULL;
     if (rc == 0 && (!out || store_shared_put(m->st, BANKS_KEY, out, strlen(out)) < 0))
         rc = errmsg_set(err, -EIO, "cannot store the bank tree");
+    if (rc == 0)
+        rc = install_tree(m, tree, true, err);
+    fairshare_destroy(check);
     free(out);
     json_decref(tree);
     if (rc == 0) {
@@ -285,6 +303,11 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
 double jobmgr_banks_mtime(struct jobmgr *m)
 {
     return m->banks_mtime;
+}
+
+const char *jobmgr_banks_text(struct jobmgr *m)
+{
+    return m->banks_text ? m->banks_text : "[]";
 }
 
 json_t *jobmgr_banks(struct jobmgr *m)
@@ -306,12 +329,31 @@ json_t *jobmgr_fairshare_report(struct jobmgr *m, long uid)
     return fairshare_report(priority_fairshare(m->prio), uid);
 }
 
+static int last_priority(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    static const char key[] = "\"name\":\"priority\"";
+    if (memmem(line, len, key, sizeof(key) - 1)) {
+        json_t *e = json_loadb(line, len, 0, NULL);
+        json_t *p = json_object_get(json_object_get(e, "context"), "priority");
+        if (json_is_integer(p))
+            *(int64_t *)arg = json_integer_value(p);
+        json_decref(e);
+    }
+    return 0;
+}
+
 json_t *jobmgr_job_priority(struct jobmgr *m, const struct job *job)
 {
     struct priority_factors f;
-    if (job->state > JOB_SCHED)
-        return json_pack("{s:I s:s}", "priority", (json_int_t)job->priority, "note",
-                         "the job left the queue with this priority");
+    /* past the queue, or on a follower (the leader computes): the last
+     * priority its eventlog holds */
+    if (job->state > JOB_SCHED || m->cfg.replica) {
+        int64_t p = 0;
+        store_event_foreach(m->st, job->id, last_priority, &p);
+        return json_pack("{s:I s:s}", "priority", (json_int_t)p, "note",
+                         job->state > JOB_SCHED ? "the job left the queue with this priority"
+                                                : "the priority the leader last posted");
+    }
     int64_t p = jm_prio_of(m, job, &f);
     json_t *o = priority_factors_json(m->prio, &f);
     const char *bank = jm_prio_bank_charged(m, job), *queue = jm_queue_name(m, job);

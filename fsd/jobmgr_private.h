@@ -68,7 +68,10 @@ struct jobmgr {
     struct queues *queues;       /* named queues (jobmgr_queue.c) */
     struct qcount **qcounts;     /* ... a user's jobs in each */
     double qmtime[64];           /* ... when each one's config last changed */
+    uint32_t qgen[64];           /* ... each index's generation (jobmgr_queue_gen) */
+    char qgen_name[64][32];      /* ... and the queue it is the generation of */
     double banks_mtime;          /* ... and the bank tree */
+    char *banks_text;            /* ... as accounting/banks shows it (or NULL: none) */
     struct priority *prio;       /* multi-factor priority, fair share */
     uint64_t prio_timer;         /* ... its periodic update */
 
@@ -110,6 +113,8 @@ double jm_queue_priority(struct jobmgr *m, const struct job *job);
  * check its limits: 0, or -errno with err naming the limit. */
 int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k, size_t n,
                    struct errmsg *err);
+/* A whole submission against its queues' max-pending-per-user. */
+int jm_queue_admit_all(struct jobmgr *m, struct job **jobs, size_t n, struct errmsg *err);
 /* Its request limited to its queue's nodes (before it is queued). */
 int jm_queue_constrain(struct jobmgr *m, struct job *job);
 /* A job moved between states (counted per user and queue). */

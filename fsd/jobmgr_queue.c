@@ -59,6 +59,9 @@ void jm_queue_track(struct jobmgr *m, struct job *job, enum job_state from, enum
         return;   /* out of memory: the limits count this job less */
     c->pending += (b == 1) - (a == 1);
     c->running += (b == 2) - (a == 2);
+    /* an increment lost to a failed allocation never makes one negative */
+    c->pending = c->pending < 0 ? 0 : c->pending;
+    c->running = c->running < 0 ? 0 : c->running;
 }
 
 static int qcount_of(struct jobmgr *m, uid_t uid, int queue, bool running)
@@ -143,6 +146,26 @@ double jobmgr_queue_mtime(struct jobmgr *m, const char *name)
     return q ? m->qmtime[q->index] : 0;
 }
 
+/* A queue index's generation moves on whenever another queue (or none)
+ * takes the index: the tree's inodes carry it, so a handle on a removed
+ * queue never reaches a new one with the same index. */
+static void sync_gens(struct jobmgr *m)
+{
+    for (int i = 1; i <= QUEUES_MAX; i++) {
+        struct queue *q = queues_by_index(m->queues, i);
+        const char *name = q ? q->name : "";
+        if (strcmp(m->qgen_name[i], name)) {
+            m->qgen[i]++;
+            snprintf(m->qgen_name[i], sizeof(m->qgen_name[i]), "%s", name);
+        }
+    }
+}
+
+uint32_t jobmgr_queue_gen(struct jobmgr *m, int index)
+{
+    return index >= 0 && index <= QUEUES_MAX ? m->qgen[index] : 0;
+}
+
 static int save(struct jobmgr *m, struct errmsg *err)
 {
     json_t *dump = queues_dump(m->queues);
@@ -174,6 +197,7 @@ int jm_queues_init(struct jobmgr *m, struct errmsg *err)
         || !(m->qcounts = calloc(QCOUNT_BUCKETS, sizeof(*m->qcounts))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     load(m);
+    sync_gens(m);
     for (int i = 0; i <= QUEUES_MAX; i++)
         bump(m, i);
     apply_to_scheduler(m);
@@ -195,10 +219,9 @@ void jm_queues_fini(struct jobmgr *m)
 }
 
 /* The job's request runs only on its queue's nodes: the queue's
- * constraint joins the job's own (RFC 31 "and"); a job without a time
- * limit gets the queue's max-duration (Slurm's MaxTime). Idempotent: made
- * anew from the jobspec each time (bulk copies share one request). */
-int jm_queue_constrain(struct jobmgr *m, struct job *job)
+ * constraint joins the job's own (RFC 31 "and"). Idempotent: made anew
+ * from the jobspec each time (bulk copies share one request). */
+static int constrain(struct jobmgr *m, struct job *job)
 {
     struct rspec *rs = job->js ? job->js->rs : NULL;
     if (!rs)
@@ -206,8 +229,6 @@ int jm_queue_constrain(struct jobmgr *m, struct job *job)
     json_t *own = json_object_get(json_object_get(json_object_get(rs->json, "attributes"),
                                                   "system"), "constraints");
     struct queue *q = jm_job_queue(m, job);
-    if (q && q->max_duration > 0 && job->js->duration == 0)
-        job->js->duration = rs->duration = q->max_duration;
     json_decref(rs->queue_constraints);
     rs->queue_constraints = NULL;
     rs->constraints = own;
@@ -219,6 +240,19 @@ int jm_queue_constrain(struct jobmgr *m, struct job *job)
         return -ENOMEM;
     rs->constraints = rs->queue_constraints;
     return 0;
+}
+
+/* ... and a job without a time limit of its own gets the queue's
+ * max-duration (Slurm's MaxTime), the one in force when it is queued. */
+int jm_queue_constrain(struct jobmgr *m, struct job *job)
+{
+    struct jobspec *js = job->js;
+    struct queue *q = jm_job_queue(m, job);
+    if (js && (js->duration == 0 || js->duration_from_queue)) {
+        js->duration = js->rs->duration = q ? q->max_duration : 0;
+        js->duration_from_queue = js->duration > 0;
+    }
+    return constrain(m, job);
 }
 
 /* The job's queue: the directory it was copied into, else the jobspec's
@@ -269,18 +303,33 @@ int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k,
     if (q->max_nodes > 0 && nodes > q->max_nodes)
         return errmsg_set(err, -EINVAL, "%d nodes is over queue '%s''s max-nodes %lld", nodes,
                           q->name, (long long)q->max_nodes);
-    bool privileged = job->uid == 0 || job->uid == m->owner;
-    /* the whole submission counts at its first job */
-    if (q->max_pending > 0 && !privileged && k <= 1
-        && qcount_of(m, job->uid, q->index, false) + (long long)n > q->max_pending)
-        return errmsg_set(err, -EDQUOT, "queue '%s''s max-pending-per-user is %lld: you have "
-                          "%d pending there", q->name, (long long)q->max_pending,
-                          qcount_of(m, job->uid, q->index, false));
     if ((rc = jm_queue_constrain(m, job)) < 0)   /* its nodes, its duration */
         return errmsg_set(err, rc, "out of memory");
     struct errmsg why = { "" };
     if (q->constraint && (rc = qmgr_satisfiable(m->q, js->rs, &why)) < 0)
         return errmsg_set(err, rc, "queue '%s''s nodes cannot run it: %s", q->name, why.text);
+    return 0;
+}
+
+int jm_queue_admit_all(struct jobmgr *m, struct job **jobs, size_t n, struct errmsg *err)
+{
+    /* a submission's jobs may name several queues: each queue's
+     * max-pending-per-user counts those of its own */
+    int in[QUEUES_MAX + 1] = { 0 };
+    uid_t uid = n > 0 ? jobs[0]->uid : 0;
+    if (n == 0 || uid == 0 || uid == m->owner)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i]->queue > 0 && jobs[i]->queue <= QUEUES_MAX)
+            in[jobs[i]->queue]++;
+    for (int i = 1; i <= QUEUES_MAX; i++) {
+        struct queue *q = in[i] ? queues_by_index(m->queues, i) : NULL;
+        int have = q ? qcount_of(m, uid, i, false) : 0;
+        if (q && q->max_pending > 0 && have + in[i] > q->max_pending)
+            return errmsg_set(err, -EDQUOT, "queue '%s''s max-pending-per-user is %lld: you "
+                              "have %d pending there and submit %d more", q->name,
+                              (long long)q->max_pending, have, in[i]);
+    }
     return 0;
 }
 
@@ -333,6 +382,7 @@ int jobmgr_queue_create(struct jobmgr *m, uid_t uid, const char *name, struct er
         queues_remove(m->queues, name);
     if (rc == 0)
         bump(m, queues_lookup(m->queues, name)->index);
+    sync_gens(m);
     return rc;
 }
 
@@ -357,6 +407,7 @@ int jobmgr_queue_remove(struct jobmgr *m, uid_t uid, const char *name, struct er
         return rc;
     }
     json_decref(dump);
+    sync_gens(m);
     /* ended jobs of it keep their index but name no queue any more */
     for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))
         if (job->queue == index)
@@ -404,7 +455,7 @@ static int check_pending(struct jobmgr *m, const struct queue *q, struct errmsg 
         if (job->queue != q->index || !job->js
             || (job->state != JOB_SCHED && job->state != JOB_DEPEND))
             continue;
-        if (jm_queue_constrain(m, job) < 0)
+        if (constrain(m, job) < 0)   /* its nodes only: nothing else changes yet */
             return errmsg_set(err, -ENOMEM, "out of memory");
         if (qmgr_satisfiable(m->q, job->js->rs, &why) < 0)
             return errmsg_set(err, -EBUSY, "queue '%s': pending job %s could never run on its "
@@ -414,9 +465,12 @@ static int check_pending(struct jobmgr *m, const struct queue *q, struct errmsg 
     return 0;
 }
 
-int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *name, const char *text,
+int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *qname, const char *text,
                         size_t len, struct errmsg *err)
 {
+    /* qname may be the queue's own: a rollback below frees that */
+    char name[QUEUE_NAME_MAX];
+    snprintf(name, sizeof(name), "%s", qname);
     int rc = may_manage(m, uid, err);
     if (rc < 0)
         return rc;
@@ -447,10 +501,11 @@ int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *name, const cha
     return rc;
 }
 
-int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *name, const char *text,
+int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *qname, const char *text,
                      size_t len, struct errmsg *err)
 {
-    char verb[16];
+    char verb[16], name[QUEUE_NAME_MAX];
+    snprintf(name, sizeof(name), "%s", qname);   /* as in jobmgr_queue_config */
     int rc = may_manage(m, uid, err);
     if (rc < 0)
         return rc;
@@ -474,6 +529,13 @@ int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *name, const char *
 void jm_queues_reload(struct jobmgr *m)
 {
     load(m);
+    sync_gens(m);
+    /* a follower that started after its jobs were submitted: their queue
+     * from their submit events, once */
+    for (struct job *job = queues_count(m->queues) ? jobmgr_next(m, 1) : NULL; job;
+         job = jobmgr_next(m, job->seq + 1))
+        if (job->queue == 0 && job->state != JOB_INACTIVE)
+            jm_queue_find(m, job);
     for (int i = 0; i <= QUEUES_MAX; i++)
         bump(m, i);
 }

@@ -6,7 +6,7 @@
 # nodes, limits and priority hold, and all of it survives a restart.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 63
+plan 69
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 fxn() { nobody timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
@@ -126,3 +126,32 @@ like "$(fx queue status batch | tr -d ' \n')" '"started":false' "... shows in it
 qj=$(fx submit true)
 is "$(timeout 20 cat "$MNT/jobs/$qj/wait")" "COMPLETED 0" "a job into the default queue runs"
 is "$(fx jobs -a -q short -n -o '{id} {queue}' | grep -c " short$")" 1 "fluxfs jobs -q short lists it with {queue}"
+
+# review fixes: each queue's max-pending counts its own jobs of a stream;
+# a config written through a duplicated descriptor is applied whole; a
+# second copy of one file into a queue goes there too; a removed queue's
+# directory takes nothing
+fx queue set batch max-pending-per-user=2
+python3 -c '
+import json
+print(json.dumps({"version": 1, "resources": [{"type": "slot", "count": 1, "label": "t", "with": [{"type": "core", "count": 1}]}],
+      "tasks": [{"command": ["true"], "slot": "t", "count": {"per_slot": 1}}], "attributes": {"system": {"duration": 60, "queue": "short"}}}))
+for i in range(3):
+    print(json.dumps({"version": 1, "resources": [{"type": "slot", "count": 1, "label": "t", "with": [{"type": "core", "count": 1}]}],
+          "tasks": [{"command": ["true"], "slot": "t", "count": {"per_slot": 1}}], "attributes": {"system": {"duration": 60, "queue": "batch"}}}))' > stream.jsonl
+chmod 644 stream.jsonl
+nok "a stream with 3 jobs for a stopped queue of max-pending 2 is refused" nobody cp stream.jsonl "$Q/" 2>/dev/null
+like "$(nobody cat "$Q/errors" | tail -1)" "queue 'batch''s max-pending-per-user is 2: you have 0 pending there and submit 3 more" \
+	"... counting the 3 jobs of that queue, not the first job's"
+bash -c 'exec 3> "$1"; echo "{\"max-nodes\": 1," >&3; echo "\"priority\": 7}" >&3; exec 3>&-' _ "$Q/batch/config"
+like "$(tr -d ' \n' < "$Q/batch/config")" '^\{"max-nodes":1,"priority":7\}$' "a config written in pieces through exec 3> is applied whole"
+fx queue start batch
+cp job.yaml dup.yaml
+python3 -c '
+import shutil, sys
+shutil.copy("dup.yaml", sys.argv[1]); shutil.copy("dup.yaml", sys.argv[1])' "$Q/batch/"
+is "$(fx jobs -a -q batch -n -o '{id}' | wc -l)" 2 "two copies of one file from one process both go to queue/batch/"
+mkdir "$Q/gone" && cd "$Q/gone" && rmdir "$Q/gone"
+nok "a removed queue's directory takes no job (cwd inside it)" cp "$T/job.yaml" . 2>/dev/null
+cd "$T"
+ok "a queue made after it gets its own, empty, directory" sh -c "mkdir '$Q/again' && [ -z \"\$(ls -A '$Q/again' | grep -v -e config -e ctl -e status)\" ]"

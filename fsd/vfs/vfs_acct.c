@@ -108,12 +108,7 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
     struct collect c = { .uid = uid, .all = uid == 0 || uid == v->owner };
     if (ino == VFS_I_ACCT_BANKS) {
         /* shares are no secret (sshare shows them all), as Slurm's default */
-        json_t *tree = jobmgr_banks(v->m);
-        char *s = tree ? json_dumps(tree, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
-        int rc = s ? strbuf_addf(sb, "%s\n", s) : -ENOMEM;
-        free(s);
-        json_decref(tree);
-        return rc;
+        return strbuf_addf(sb, "%s\n", jobmgr_banks_text(v->m));
     }
     if (ino == VFS_I_ACCT_FS) {
         /* a user sees the banks and their own rows; root and the owner all */

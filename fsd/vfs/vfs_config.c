@@ -1,8 +1,10 @@
 /* vfs_config.c - configuration files root (or the instance owner) writes
- * whole: accounting/banks and queue/NAME/config (doc/tree.md). The text written through one open
- * is applied at its first flush (close), so the close of `cp`, `tee` or
- * `>` fails with the reason, which also goes to the writer's queue/errors;
- * nothing changes unless all of it is valid. Reads show what is in force. */
+ * whole: accounting/banks and queue/NAME/config (doc/tree.md). The text
+ * written through one open is applied at the close that ends the writing
+ * (FUSE flush; not the close of a duplicate while the file stays open, as
+ * for submissions), so the close of `cp`, `tee` or `>` fails with the
+ * reason, which also goes to the writer's queue/errors; nothing changes
+ * unless all of it is valid. Reads show what is in force. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,6 +44,11 @@ void vfs_config_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_
         return;
     }
     struct vfs_fh *fh = vfs_fh_create(req, FH_CONFIG, ino);
+    /* its name: a close while a duplicate stays open (vfs_still_open) waits */
+    if (fh && !(fh->name = strdup(ino == VFS_I_ACCT_BANKS ? "banks" : "config"))) {
+        vfs_fh_destroy(fh);
+        fh = NULL;
+    }
     if (!fh) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -87,6 +94,7 @@ void vfs_config_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const ch
     }
     free(tail);
     fh->wrote = true;
+    fh->applied = false;   /* written since it was last applied: again at close */
     fuse_reply_write(req, size);
     return;
 nomem:
@@ -120,6 +128,12 @@ static int apply(struct vfs *v, struct vfs_fh *fh)
 
 void vfs_config_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
 {
+    /* a duplicate closed while the file stays open for writing (`exec 3>`,
+     * a shell lending `>&3`): the text is not whole yet */
+    if (!fh->applied && fh->wrote && vfs_still_open(v, fh, fuse_req_ctx(req)->pid)) {
+        fuse_reply_err(req, 0);
+        return;
+    }
     fuse_reply_err(req, -apply(v, fh));
 }
 

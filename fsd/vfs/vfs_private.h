@@ -150,6 +150,7 @@ struct vfs_fh {
 struct vfs_ghost {
     fuse_ino_t ino;            /* 0: the slot is free */
     char name[256];
+    char queue[32];            /* its named queue (queue/NAME/), or "" */
     pid_t pid;                 /* the submitting thread (FUSE knows threads) */
     double until;              /* ev_now() after which it is gone */
     off_t size;
@@ -358,7 +359,8 @@ void vfs_quota_destroy(struct vfs *v);
 bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid);
 struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino);
 /* The ghost of name for the calling thread, if it has one. */
-struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, const char *name);
+struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, fuse_ino_t dir,
+                                 const char *name);
 /* Remember a submission just made by fh's writer, thread pid. */
 void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid);
 

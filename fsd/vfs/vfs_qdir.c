@@ -5,7 +5,9 @@
  * copied into it is a submission to that queue, exactly as in queue/
  * (vfs_queue.c handles those names).
  *
- * Inodes: kind VK_QDIR, (queue index << 8) | file.
+ * Inodes: kind VK_QDIR, (generation << 16) | (queue index << 8) | file:
+ * the generation (jobmgr_queue_gen) keeps a handle or a shell's working
+ * directory in a removed queue from reaching another that took its index.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +23,10 @@ static const char *const qfiles[VFS_QD_NFILES] = {
     [VFS_QD_CONFIG] = "config", [VFS_QD_CTL] = "ctl", [VFS_QD_STATUS] = "status",
 };
 
-static fuse_ino_t qd_ino(int index, int file)
+static fuse_ino_t qd_ino(struct vfs *v, int index, int file)
 {
-    return VFS_INO(VK_QDIR, ((fuse_ino_t)index << 8) | (unsigned)file);
+    fuse_ino_t gen = jobmgr_queue_gen(v->m, index);
+    return VFS_INO(VK_QDIR, gen << 16 | ((fuse_ino_t)index << 8) | (unsigned)file);
 }
 
 static struct queue *qd_queue(struct vfs *v, fuse_ino_t ino, int *file)
@@ -31,9 +34,10 @@ static struct queue *qd_queue(struct vfs *v, fuse_ino_t ino, int *file)
     if (VFS_KIND(ino) != VK_QDIR)
         return NULL;
     *file = (int)(ino & 0xff);
-    if (*file >= VFS_QD_NFILES)
+    int index = (int)(VFS_NUM(ino) >> 8 & 0xff);
+    if (*file >= VFS_QD_NFILES || VFS_NUM(ino) >> 16 != jobmgr_queue_gen(v->m, index))
         return NULL;
-    return queues_by_index(jobmgr_queues(v->m), (int)(VFS_NUM(ino) >> 8));
+    return queues_by_index(jobmgr_queues(v->m), index);
 }
 
 bool vfs_qdir_is_dir(fuse_ino_t ino)
@@ -91,7 +95,7 @@ bool vfs_qdir_lookup_in_queue(struct vfs *v, fuse_req_t req, const char *name)
     if (!q)
         return false;
     struct stat st;
-    vfs_qdir_stat(v, qd_ino(q->index, VFS_QD_DIR), &st);
+    vfs_qdir_stat(v, qd_ino(v, q->index, VFS_QD_DIR), &st);
     vfs_reply_entry(req, &st, VFS_TTL_NONE);   /* rmdir may take it away */
     return true;
 }
@@ -104,7 +108,7 @@ void vfs_qdir_lookup_file(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const c
     for (int f = 1; q && f < VFS_QD_NFILES; f++) {
         if (!strcmp(name, qfiles[f])) {
             struct stat st;
-            vfs_qdir_stat(v, qd_ino(q->index, f), &st);
+            vfs_qdir_stat(v, qd_ino(v, q->index, f), &st);
             vfs_reply_entry(req, &st, VFS_TTL_NONE);
             return;
         }
@@ -118,7 +122,7 @@ bool vfs_qdir_list(struct vfs *v, struct vfs_dirbuf *db, off_t off, off_t base)
     const struct queues *qs = jobmgr_queues(v->m);
     for (int i = off >= base ? (int)(off - base) + 1 : 1; i <= QUEUES_MAX; i++) {
         struct queue *q = queues_by_index(qs, i);
-        if (q && !vfs_dirbuf_add(db, q->name, qd_ino(i, VFS_QD_DIR), S_IFDIR, base + i))
+        if (q && !vfs_dirbuf_add(db, q->name, qd_ino(v, i, VFS_QD_DIR), S_IFDIR, base + i))
             return false;
     }
     return true;
@@ -130,7 +134,7 @@ bool vfs_qdir_list_files(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, o
     int file;
     struct queue *q = qd_queue(v, dir, &file);
     for (int f = off > 2 ? (int)off - 2 + 1 : 1; q && f < VFS_QD_NFILES; f++)
-        if (!vfs_dirbuf_add(db, qfiles[f], qd_ino(q->index, f), S_IFREG, f + 2))
+        if (!vfs_dirbuf_add(db, qfiles[f], qd_ino(v, q->index, f), S_IFREG, f + 2))
             return false;
     return true;
 }
@@ -221,7 +225,7 @@ void vfs_qdir_mkdir(struct vfs *v, fuse_req_t req, const char *name)
     }
     vfs_queue_touch(v, VFS_I_QUEUE);
     struct stat st;
-    vfs_qdir_stat(v, qd_ino(q->index, VFS_QD_DIR), &st);
+    vfs_qdir_stat(v, qd_ino(v, q->index, VFS_QD_DIR), &st);
     vfs_reply_entry(req, &st, VFS_TTL_NONE);
 }
 

@@ -48,6 +48,13 @@ static bool is_reserved(fuse_ino_t dir, const char *name)
            (!strcmp(name, "new") || !strcmp(name, "errors") || !strcmp(name, "drafts"));
 }
 
+/* A named queue's directory whose queue was removed (a shell may still
+ * stand in it): nothing is made or found there. */
+static bool dir_gone(struct vfs *v, fuse_ino_t dir)
+{
+    return vfs_qdir_is_dir(dir) && !vfs_qdir_name(v, dir);
+}
+
 /* ---- scratch files ---- */
 
 /* ---- submissions in progress and just made ---- */
@@ -97,6 +104,10 @@ int vfs_queue_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
 void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char *name)
 {
     struct stat st;
+    if (dir_gone(v, dir)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
     if (vfs_qdir_is_dir(dir) && is_reserved(dir, name))
         return vfs_qdir_lookup_file(v, req, dir, name);
     if (dir == VFS_I_QUEUE && !is_scratch_name(dir, name) && !is_reserved(dir, name)
@@ -111,7 +122,7 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         return;
     }
     if (!is_scratch_name(dir, name)) {
-        struct vfs_ghost *g = vfs_ghost_find(v, req, name);
+        struct vfs_ghost *g = vfs_ghost_find(v, req, dir, name);
         if (!g) {
             fuse_reply_err(req, ENOENT);
             return;
@@ -227,6 +238,10 @@ void vfs_queue_create(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     struct vfs_fh *fh;
     struct vfs_scratch *s = NULL;
 
+    if (dir_gone(v, dir)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
     if (is_reserved(dir, name)) {
         fuse_reply_err(req, EEXIST);
         return;
@@ -301,7 +316,9 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
             fuse_reply_err(req, g ? EACCES : ENOENT);
             return;
         }
-        if (!(fh = submission_create(v, req, VFS_I_QUEUE, g->name, g->attr.mode))) {
+        if (!(fh = submission_create(v, req, VFS_I_QUEUE, g->name, g->attr.mode))
+            || (g->queue[0] && !(fh->queue = strdup(g->queue)))) {
+            vfs_fh_destroy(fh);   /* (its queue: the ghost's, as its directory) */
             fuse_reply_err(req, ENOMEM);
             return;
         }
@@ -726,7 +743,7 @@ void vfs_queue_unlink(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     }
     if (!is_scratch_name(dir, name)) {
         /* removing the name of what one just submitted: nothing to do */
-        struct vfs_ghost *g = vfs_ghost_find(v, req, name);
+        struct vfs_ghost *g = vfs_ghost_find(v, req, dir, name);
         if (g)
             g->ino = 0;
         fuse_reply_err(req, g ? 0 : ENOENT);
@@ -755,6 +772,10 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
 
     if (!s) {
         fuse_reply_err(req, is_reserved(dir, name) ? EPERM : ENOENT);
+        return;
+    }
+    if (dir_gone(v, newdir)) {
+        fuse_reply_err(req, ENOENT);
         return;
     }
     if (!vfs_queue_is_dir(newdir)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fsd/queues.h"
 #include "fsd/vfs/vfs_private.h"
 
 #define TREE_VERSION 2
@@ -274,9 +275,8 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
     case VFS_I_ACCT_BANKS:
         /* root and the owner write it whole (vfs_config.c); its true size
          * and last change, as editors and `>>` expect */
-        vfs_fixed_render(v, ino, uid, &sb);
-        vfs_stat_file(v, st, ino, v->owner, 0644, sb.len, jobmgr_banks_mtime(v->m));
-        strbuf_release(&sb);
+        vfs_stat_file(v, st, ino, v->owner, 0644, strlen(jobmgr_banks_text(v->m)) + 1,
+                      jobmgr_banks_mtime(v->m));
         return 0;
     case VFS_I_JOBS:
         /* its mtime moves when a job appears or is purged */
@@ -286,7 +286,8 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
         /* anyone may submit; sticky like /tmp so scratch files stay private;
          * its mtime moves with every submission and scratch file */
         vfs_stat_dir(v, st, ino, v->owner, 01777, v->queue_mtime);
-        st->st_nlink = 3;   /* ., .., drafts/.. */
+        /* ., .., and the .. of drafts/ and of each named queue */
+        st->st_nlink = 3 + (nlink_t)queues_count(jobmgr_queues(v->m));
         return 0;
     case VFS_I_QDRAFTS:
         vfs_stat_dir(v, st, ino, v->owner, 01777, v->drafts_mtime);

@@ -28,16 +28,18 @@ struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino)
     return NULL;
 }
 
-/* The ghost of name for the calling thread (the process, unless it has
- * several threads), if it has one. */
-struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, const char *name)
+/* The ghost of name in dir (queue/ or a queue/NAME/) for the calling
+ * thread (the process, unless it has several threads), if it has one. */
+struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, fuse_ino_t dir,
+                                 const char *name)
 {
     double now = ev_now(v->loop);
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    const char *queue = vfs_qdir_name(v, dir);
     for (int i = 0; i < VFS_GHOSTS; i++) {
         struct vfs_ghost *g = &v->ghosts[i];
         if (g->ino && g->until > now && g->attr.uid == ctx->uid && g->pid == ctx->pid &&
-            !strcmp(g->name, name))
+            !strcmp(g->name, name) && !strcmp(g->queue, queue ? queue : ""))
             return g;
     }
     return NULL;
@@ -52,7 +54,8 @@ void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
         if (v->ghosts[i].until < slot->until)
             slot = &v->ghosts[i];
     }
-    if (!fh->name || strlen(fh->name) >= sizeof(slot->name))
+    if (!fh->name || strlen(fh->name) >= sizeof(slot->name)
+        || (fh->queue && strlen(fh->queue) >= sizeof(slot->queue)))
         return;
     for (int i = 0; i < VFS_GHOSTS; i++) {
         struct vfs_ghost *g = &v->ghosts[i];
@@ -62,6 +65,7 @@ void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
     memset(slot, 0, sizeof(*slot));
     slot->ino = VFS_INO(VK_GHOST, v->next_serial++);
     strcpy(slot->name, fh->name);
+    snprintf(slot->queue, sizeof(slot->queue), "%s", fh->queue ? fh->queue : "");
     slot->pid = pid;
     slot->until = ev_now(v->loop) + VFS_GHOST_TTL;
     slot->size = (off_t)fh->data.len;
