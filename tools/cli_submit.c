@@ -698,9 +698,12 @@ static char *command_json(char **cmd, int ncmd, const char *cc)
 }
 
 /* Submit text (one jobspec, or a stream of them) through queue/new. The
- * ids, a line per job, go to *ids (caller frees). Returns 0 or -errno (with
- * the reason printed). */
-static int submit_stream(const char *text, size_t len, char **ids)
+ * ids, a line per job, go to *ids (caller frees). expect: the number of
+ * jobs the text holds if known (reading stops at that many lines: one
+ * round trip to the daemon fewer, which may be busy starting the job),
+ * else 0 (read to the end). Returns 0 or -errno (with the reason
+ * printed). */
+static int submit_stream(const char *text, size_t len, size_t expect, char **ids)
 {
     char path[PATH_MAX], reason[1024];
     int fd = open(cli_path(path, sizeof(path), "queue/new"), O_RDWR | O_CLOEXEC);
@@ -736,7 +739,12 @@ static int submit_stream(const char *text, size_t len, char **ids)
             continue;
         if (n <= 0)
             break;
+        size_t lines = 0;
+        for (size_t i = got; i < got + (size_t)n; i++)
+            lines += buf[i] == '\n';
         got += n;
+        if (expect && (expect -= lines < expect ? lines : expect) == 0)
+            break;   /* every id is here */
     }
     int e = n < 0 ? errno : EIO;
     close(fd);
@@ -756,14 +764,14 @@ static int submit_stream(const char *text, size_t len, char **ids)
 
 int cli_submit_ids(const char *text, size_t len, char **ids)
 {
-    return submit_stream(text, len, ids);
+    return submit_stream(text, len, 0, ids);
 }
 
 /* Submit one jobspec; its id goes into id. */
 int cli_submit_text(const char *text, size_t len, char *id, size_t size)
 {
     char *ids;
-    int rc = submit_stream(text, len, &ids);
+    int rc = submit_stream(text, len, 1, &ids);
     if (rc == 0) {
         snprintf(id, size, "%.*s", (int)strcspn(ids, "\n"), ids);
         free(ids);
@@ -847,7 +855,7 @@ static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const 
             stream[slen++] = '\n';
             free(one);
         }
-        if (rc == 0 && (rc = submit_stream(stream, slen, &ids)) == 0) {
+        if (rc == 0 && (rc = submit_stream(stream, slen, 0, &ids)) == 0) {
             if (!quiet)
                 fputs(ids, stdout);
             strbuf_addstr(all, ids);
