@@ -1297,13 +1297,13 @@ int cli_attach(const char *id)
     sigaddset(&sigs, SIGTERM);
     sigprocmask(SIG_BLOCK, &sigs, &old);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    /* watch before reading, so no change can slip between read and sleep */
-    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (ifd >= 0 && inotify_add_watch(ifd, cli_path(path, sizeof(path), "jobs/%s", id),
-                                      IN_MODIFY | IN_CLOSE_WRITE) < 0) {
-        close(ifd);
-        ifd = -1;
-    }
+    /* the watch is made only once the job is seen not to have ended (a
+     * short job often has): closing an inotify descriptor waits for the
+     * kernel's SRCU grace period, 5-12 ms here, most of a `fluxfs run
+     * true`. The loop reads the state again after making it, so nothing
+     * slips between that read and the first sleep. */
+    int ifd = -1;
+    bool watching = false;
     int out = open(cli_path(path, sizeof(path), "jobs/%s/stdout", id), O_RDONLY | O_CLOEXEC);
     int err = open(cli_path(path, sizeof(path), "jobs/%s/stderr", id), O_RDONLY | O_CLOEXEC);
     if (out < 0 || err < 0)
@@ -1331,6 +1331,16 @@ int cli_attach(const char *id)
         }
         if (done > 0)
             break;
+        if (!watching) {
+            watching = true;
+            ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+            if (ifd >= 0 && inotify_add_watch(ifd, cli_path(path, sizeof(path), "jobs/%s", id),
+                                              IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+                close(ifd);
+                ifd = -1;
+            }
+            continue;   /* the state again, now that changes wake us */
+        }
         struct pollfd pfd[2] = { { .fd = ifd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
         /* inotify wakes us; the timeout only covers lost events (--no-publish) */
         int n = poll(pfd, 2, ifd >= 0 ? 1000 : 100);
