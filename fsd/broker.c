@@ -29,6 +29,7 @@
 #include "fsd/publish.h"
 #include "fsd/store.h"
 #include "fsd/vfs/vfs.h"
+#include "fsd/syncer.h"
 #include "sched/graph.h"
 #include "sched/grug.h"
 #include "sched/jgf.h"
@@ -52,6 +53,9 @@ struct broker {
     gid_t run_gid;
     int rank;                    /* ... and ours among them */
     struct cluster *cluster;     /* ... our part in it */
+    struct syncer *syncer;       /* durable commits off the loop thread (not
+                                  * with a cluster: its answers go in order
+                                  * with the replication) */
     bool rich_graph;             /* --resources was a GRUG or JGF graph */
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
@@ -101,6 +105,24 @@ static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
         fuse_session_process_buf(b->se, &b->buf);
     }
     vfs_process_interrupts(b->v);
+}
+
+/* The syncer's work, on its thread. */
+static int flush_store(void *arg)
+{
+    return store_flush(arg);
+}
+
+/* A sync ended: the submissions it made durable are answered. */
+static void on_synced(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct broker *b = arg;
+    uint64_t failed;
+    int fail_rc;
+    uint64_t done = syncer_done(b->syncer, &failed, &fail_rc);
+    if (failed)
+        syslog(LOG_ERR, "store sync failed: %s", strerror(-fail_rc));
+    vfs_after_sync(b->v, done, failed, fail_rc);
 }
 
 static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
@@ -409,15 +431,20 @@ static void iterate(struct broker *b)
     replica_before_commit(cluster_replica(b->cluster));
     /* fsync only what someone waits on (submissions); state changes are
      * safe from a crash of this process at once, and from a crash of the
-     * machine within SYNC_INTERVAL */
-    int rc = jobmgr_needs_sync(b->m) ? store_commit(b->st) : store_commit_lazy(b->st);
+     * machine within SYNC_INTERVAL. With a syncer the fsync is its
+     * thread's, and the submissions' answers wait for it (vfs ticket) */
+    uint64_t ticket = 0;
+    bool need = jobmgr_needs_sync(b->m);
+    int rc = need && !b->syncer ? store_commit(b->st) : store_commit_lazy(b->st);
+    if (need && b->syncer && rc == 0)
+        ticket = syncer_request(b->syncer);
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
     /* the commit goes down the tree before the answers to the followers'
      * submissions that it made durable: on one link, in that order, so a
      * follower shows a job before its cp returns */
     replica_after_commit(cluster_replica(b->cluster), rc);
-    vfs_after_commit(b->v, rc);
+    vfs_after_commit(b->v, rc, ticket);
     if (b->cluster && b->rank == 0)
         cluster_after_commit(b->cluster, rc);
     jobmgr_after_commit(b->m, rc);
@@ -1142,6 +1169,13 @@ static int setup(struct broker *b)
     if ((b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
         ev_fd_add(b->loop, b->sigfd, EV_READ, on_signal, b) < 0)
         return -1;
+    /* without it (no thread, or a cluster) every durable commit syncs on
+     * the loop thread, as before */
+    if (!b->cluster && (b->syncer = syncer_create(flush_store, b->st))
+        && ev_fd_add(b->loop, syncer_fd(b->syncer), EV_READ, on_synced, b) < 0) {
+        syncer_destroy(b->syncer);
+        b->syncer = NULL;
+    }
 
     if (mount_tree(b) < 0 || privsep_end(b) < 0)
         return -1;
@@ -1175,6 +1209,16 @@ static void teardown(struct broker *b)
         ev_timer_cancel(b->loop, b->pub_timer);
     if (b->pub_fd >= 0)
         ev_fd_del(b->loop, b->pub_fd);
+    if (b->syncer) {
+        /* what is committed is made durable and its submitters answered,
+         * before anything is torn down */
+        ev_fd_del(b->loop, syncer_fd(b->syncer));
+        syncer_destroy(b->syncer);
+        b->syncer = NULL;
+        int rc = store_flush(b->st);
+        if (b->v)
+            vfs_after_sync(b->v, UINT64_MAX, rc < 0 ? UINT64_MAX : 0, rc);
+    }
     if (b->v)
         vfs_shutdown(b->v);
     /* children first: they run on our jobs' resources; then our jobs end

@@ -291,6 +291,14 @@ int store_sync(struct store *st)
     return commit_error(st, rc, "sync");
 }
 
+int store_flush(struct store *st)
+{
+    /* on the syncer's thread: the env only (no state of ours), and a
+     * message-free error (errstr is the loop thread's) */
+    int rc = mdb_env_sync(st->env, 1);
+    return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
+}
+
 bool store_unsynced(const struct store *st)
 {
     return st->unsynced;

@@ -860,29 +860,56 @@ void vfs_destroy(struct vfs *v)
  * but the publisher from now on (see vfs_job_visible); its IN_CREATE
  * follows when the publisher's mkdir comes through, off the submitter's
  * critical path. */
-void vfs_after_commit(struct vfs *v, int commit_rc)
+/* Finish the submissions that fit: those waiting for no commit or sync
+ * (ticket 0, not forwarded) when ticket is 0, else those whose sync is
+ * done (0 < d->ticket <= done). The rest stay, in order. */
+static void finish_submits(struct vfs *v, bool committed, uint64_t done, uint64_t failed,
+                           int rc)
 {
     /* oldest first, though each submitter waits for its own only; one
      * forwarded to the leader waits for the leader's answer instead */
-    struct vfs_deferred *d = v->submits, *rev = NULL, **keep = &v->submits;
+    struct vfs_deferred *d = v->submits, *rev = NULL, *keep = NULL, **tail = &keep;
     v->submits = NULL;
     while (d) {
         struct vfs_deferred *next = d->next;
-        if (d->token) {
+        bool ready = !d->token && (committed ? d->ticket == 0 : d->ticket && d->ticket <= done);
+        if (!ready) {
             d->next = NULL;
-            *keep = d;
-            keep = &d->next;
+            *tail = d;
+            tail = &d->next;
         } else {
             d->next = rev;
             rev = d;
         }
         d = next;
     }
+    /* what was kept is older than what came since (vfs_defer pushes in front) */
+    *tail = v->submits;
+    v->submits = keep;
     while (rev) {
         d = rev;
         rev = d->next;
-        deferred_finish(v, d, commit_rc < 0 ? commit_rc : 0);
+        /* a commit's error is everyone's; a sync's, only what it covered */
+        int r = committed ? rc : d->ticket <= failed ? rc : 0;
+        deferred_finish(v, d, r);
     }
+}
+
+void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket)
+{
+    if (commit_rc < 0 || ticket == 0) {
+        finish_submits(v, true, 0, 0, commit_rc < 0 ? commit_rc : 0);
+        return;
+    }
+    /* committed, durable once sync `ticket` is: each waits for it */
+    for (struct vfs_deferred *d = v->submits; d; d = d->next)
+        if (!d->token && !d->ticket)
+            d->ticket = ticket;
+}
+
+void vfs_after_sync(struct vfs *v, uint64_t done, uint64_t failed, int fail_rc)
+{
+    finish_submits(v, false, done, failed, fail_rc);
 }
 
 void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream)

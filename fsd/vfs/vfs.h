@@ -86,8 +86,12 @@ void vfs_set_status_extra(struct vfs *v, vfs_status_extra_f fn, void *arg);
 /* The model changed (wired to jobmgr_set_notify by the broker). */
 void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream);
 
-/* After each store_commit(): answer or fail the submissions it covered. */
-void vfs_after_commit(struct vfs *v, int commit_rc);
+/* After the broker's commit: submissions waiting for it are answered
+ * (commit_rc), or, with ticket != 0 (the commit was lazy and a sync was
+ * asked for: fsd/syncer.h), they wait for vfs_after_sync() of that ticket. */
+void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket);
+/* Syncs up to ticket done ended, those up to failed with fail_rc. */
+void vfs_after_sync(struct vfs *v, uint64_t done, uint64_t failed, int fail_rc);
 
 /* After a batch of requests: answer interrupted `wait` reads with EINTR. */
 void vfs_process_interrupts(struct vfs *v);

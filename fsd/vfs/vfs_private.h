@@ -172,6 +172,7 @@ struct vfs_deferred {
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
     uint64_t jobid;            /* DEFER_WAIT */
     uint64_t token;            /* forwarded to the leader: its answer ends it, not a commit */
+    uint64_t ticket;           /* committed: the sync (fsd/syncer.h) it waits for, or 0 */
     off_t off;                 /* DEFER_WAIT */
     size_t size;
     volatile bool interrupted;

@@ -1,0 +1,116 @@
+/* syncer.c - durable commits off the loop thread; see syncer.h */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "fsd/syncer.h"
+
+struct syncer {
+    syncer_fn fn;
+    void *arg;
+    int efd;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    /* under lock */
+    uint64_t requested, done, failed;
+    int fail_rc;
+    bool stop;
+};
+
+static void *syncer_main(void *arg)
+{
+    struct syncer *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (s->requested == s->done && !s->stop)
+            pthread_cond_wait(&s->cond, &s->lock);
+        if (s->requested == s->done)
+            break;   /* stopping, and nothing left to sync */
+        /* every ticket asked for so far: one sync covers them all */
+        uint64_t target = s->requested;
+        pthread_mutex_unlock(&s->lock);
+        int rc = s->fn(s->arg);
+        pthread_mutex_lock(&s->lock);
+        s->done = target;
+        if (rc < 0) {
+            s->failed = target;
+            s->fail_rc = rc;
+        }
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof(one)) < 0) {
+            /* the counter cannot overflow at one a sync; nothing to do */
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+struct syncer *syncer_create(syncer_fn fn, void *arg)
+{
+    struct syncer *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->fn = fn;
+    s->arg = arg;
+    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (s->efd < 0 || (errno = pthread_create(&s->thread, NULL, syncer_main, s)) != 0) {
+        int e = errno;
+        if (s->efd >= 0)
+            close(s->efd);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        free(s);
+        errno = e;
+        return NULL;
+    }
+    return s;
+}
+
+int syncer_fd(const struct syncer *s)
+{
+    return s->efd;
+}
+
+uint64_t syncer_request(struct syncer *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t t = ++s->requested;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    return t;
+}
+
+uint64_t syncer_done(struct syncer *s, uint64_t *failed, int *fail_rc)
+{
+    uint64_t n;
+    if (read(s->efd, &n, sizeof(n)) < 0) {
+        /* nothing to read (EAGAIN): the counts below say what is done */
+    }
+    pthread_mutex_lock(&s->lock);
+    uint64_t done = s->done;
+    *failed = s->failed;
+    *fail_rc = s->fail_rc;
+    pthread_mutex_unlock(&s->lock);
+    return done;
+}
+
+void syncer_destroy(struct syncer *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    close(s->efd);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}

@@ -1,0 +1,39 @@
+/* syncer.h - durable commits off the broker's loop thread (pipelined group
+ * commit).
+ *
+ * A durable commit is a write (fast: the page cache) and an fdatasync
+ * (~0.4 ms here, FACTS.md). Made on the loop thread, the fdatasync stops
+ * everything: each submitter's open, write and close waits behind it, and
+ * four clients got ~1,250 submissions/s. Instead the loop commits without
+ * syncing (safe at once from a crash of the broker) and asks the syncer,
+ * whose thread calls fn (mdb_env_sync) while the loop goes on; the
+ * answers to the submissions a sync covers wait for it (their ticket). A
+ * sync covers everything committed before it started, so submissions that
+ * arrive while one runs share the next.
+ */
+#ifndef FLUXFS_SYNCER_H
+#define FLUXFS_SYNCER_H
+
+#include <stdint.h>
+
+struct syncer;
+
+/* fn(arg) makes everything written so far durable: 0 or -errno. It runs
+ * on the syncer's thread. NULL with errno. */
+typedef int (*syncer_fn)(void *arg);
+struct syncer *syncer_create(syncer_fn fn, void *arg);
+
+/* Readable (the loop watches it) when a sync has ended. */
+int syncer_fd(const struct syncer *s);
+
+/* A sync of everything written until now: its ticket (1, 2, ...). */
+uint64_t syncer_request(struct syncer *s);
+
+/* After syncer_fd is readable: the highest ticket made durable, and the
+ * highest whose sync failed (0: none) with its error. */
+uint64_t syncer_done(struct syncer *s, uint64_t *failed, int *fail_rc);
+
+/* Waits for a sync in progress; NULL-safe. */
+void syncer_destroy(struct syncer *s);
+
+#endif
