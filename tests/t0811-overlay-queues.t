@@ -13,7 +13,7 @@ mkdir "$MNT/queue/batch" || bail_out "cannot make a queue"
 echo '{"nodes": "n1"}' > b.json
 cp b.json "$MNT/queue/batch/config"
 ok "the follower lists the leader's queue" wait_until 10 test -d "$F/queue/batch"
-like "$(tr -d ' \n' < "$F/queue/batch/config")" '"nodes":"n1"' "... with its config"
+ok "... with its config, once replicated" wait_until 10 grep -q '"nodes": "n1"' "$F/queue/batch/config"
 mkjob 'echo "$FLUXFS_MOUNT"' > job.yaml
 ok "cp into the follower's queue/batch/ submits" timeout 20 cp job.yaml "$F/queue/batch/"
 id=$(ls -t "$MNT/jobs" | head -1)
