@@ -832,6 +832,7 @@ void jm_job_enqueue(struct jobmgr *m, struct job *job)
 
 void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
 {
+    m->sync_wanted = false;
     resources_after_commit(m->res, commit_rc);
     commit_done(m, commit_rc);
     jobmgr_journal_flush(m);
@@ -883,7 +884,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
 
 bool jobmgr_needs_sync(struct jobmgr *m)
 {
-    return m->new_jobs.len > 0;
+    return m->new_jobs.len > 0 || m->sync_wanted;
 }
 
 bool jobmgr_busy(struct jobmgr *m)

@@ -296,8 +296,9 @@ bool jobmgr_hold_reserved(struct jobmgr *m, const struct graph_hold *h);
  * the broker defers scheduling while submitters wait for their answer. */
 void jobmgr_prepare_commit(struct jobmgr *m, bool schedule);
 void jobmgr_after_commit(struct jobmgr *m, int commit_rc);
-/* Does the open transaction hold submissions (someone waits for them to be
- * durable)? Other changes may be committed lazily. */
+/* Does the open transaction hold submissions, or a change of the queues or
+ * banks (someone waits for them to be durable)? Other changes may be
+ * committed lazily. */
 bool jobmgr_needs_sync(struct jobmgr *m);
 
 /* True when another iteration should run without waiting (queued work). */

@@ -295,6 +295,7 @@ int jobmgr_set_banks(struct jobmgr *m, uid_t uid, const char *text, size_t len,
     json_decref(tree);
     if (rc == 0) {
         m->banks_mtime = ev_now(m->loop);
+        m->sync_wanted = true;   /* its writer is answered once it is durable */
         jm_prio_update(m);
     }
     return rc;

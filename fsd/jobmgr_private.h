@@ -72,6 +72,7 @@ struct jobmgr {
     char qgen_name[64][32];      /* ... and the queue it is the generation of */
     double banks_mtime;          /* ... and the bank tree */
     char *banks_text;            /* ... as accounting/banks shows it (or NULL: none) */
+    bool sync_wanted;            /* a queue or bank change waits for a durable commit */
     struct priority *prio;       /* multi-factor priority, fair share */
     uint64_t prio_timer;         /* ... its periodic update */
 

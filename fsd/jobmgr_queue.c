@@ -173,6 +173,7 @@ static int save(struct jobmgr *m, struct errmsg *err)
     int rc = text ? store_shared_put(m->st, QUEUES_KEY, text, strlen(text)) : -ENOMEM;
     free(text);
     json_decref(dump);
+    m->sync_wanted |= rc == 0;   /* whoever changed it is answered once it is durable */
     return rc < 0 ? errmsg_set(err, -EIO, "cannot store the queues") : 0;
 }
 

@@ -134,7 +134,14 @@ void vfs_config_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
         fuse_reply_err(req, 0);
         return;
     }
-    fuse_reply_err(req, -apply(v, fh));
+    bool was = fh->applied;
+    int rc = apply(v, fh);
+    /* applied now: close returns once the change is durable, as a
+     * submission's does (the store's next durable commit) */
+    if (rc == 0 && !was && fh->applied)
+        defer_submission(v, req, NULL, DEFER_FLUSH, 0, 0, 0);
+    else
+        fuse_reply_err(req, -rc);
 }
 
 void vfs_config_release(struct vfs *v, struct vfs_fh *fh)

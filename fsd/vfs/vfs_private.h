@@ -168,11 +168,12 @@ struct vfs_ghost {
  * read awaiting the end of a job. */
 struct vfs_deferred {
     fuse_req_t req;
-    enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT, DEFER_WRITE } what;
+    enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT, DEFER_WRITE, DEFER_ENTRY } what;
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
     uint64_t jobid;            /* DEFER_WAIT */
     uint64_t token;            /* forwarded to the leader: its answer ends it, not a commit */
     uint64_t ticket;           /* committed: the sync (fsd/syncer.h) it waits for, or 0 */
+    struct stat entry;         /* DEFER_ENTRY: what mkdir made */
     off_t off;                 /* DEFER_WAIT */
     size_t size;
     volatile bool interrupted;

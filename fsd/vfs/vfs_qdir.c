@@ -197,6 +197,11 @@ void vfs_qdir_ctl_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const 
     int file;
     struct queue *q = qd_queue(v, fh->ino, &file);
     int rc = q ? jobmgr_queue_ctl(v->m, fh->uid, q->name, buf, size, &err) : -ENOENT;
+    if (rc == 0) {
+        /* answered once the change is durable, as a submission */
+        defer_submission(v, req, NULL, DEFER_WRITE, size, 0, 0);
+        return;
+    }
     if (rc < 0) {
         char subject[64];
         snprintf(subject, sizeof(subject), "queue/%s/ctl", q ? q->name : "?");
@@ -224,9 +229,18 @@ void vfs_qdir_mkdir(struct vfs *v, fuse_req_t req, const char *name)
         return;
     }
     vfs_queue_touch(v, VFS_I_QUEUE);
-    struct stat st;
-    vfs_qdir_stat(v, qd_ino(v, q->index, VFS_QD_DIR), &st);
-    vfs_reply_entry(req, &st, VFS_TTL_NONE);
+    /* mkdir returns once the queue is durable, as a submission's close */
+    struct vfs_deferred *d = calloc(1, sizeof(*d));
+    if (!d) {
+        struct stat st;
+        vfs_qdir_stat(v, qd_ino(v, q->index, VFS_QD_DIR), &st);
+        vfs_reply_entry(req, &st, VFS_TTL_NONE);   /* in the store; at the next commit */
+        return;
+    }
+    d->req = req;
+    d->what = DEFER_ENTRY;
+    vfs_qdir_stat(v, qd_ino(v, q->index, VFS_QD_DIR), &d->entry);
+    vfs_defer(v, d);
 }
 
 void vfs_qdir_rmdir(struct vfs *v, fuse_req_t req, const char *name)
@@ -243,9 +257,11 @@ void vfs_qdir_rmdir(struct vfs *v, fuse_req_t req, const char *name)
         return;
     }
     int rc = jobmgr_queue_remove(v->m, uid, name, &err);
-    if (rc < 0)
+    if (rc < 0) {
         vfs_errlog_add(v, uid, name, -rc, err.text);
-    else
-        vfs_queue_touch(v, VFS_I_QUEUE);
-    fuse_reply_err(req, -rc);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    vfs_queue_touch(v, VFS_I_QUEUE);
+    defer_submission(v, req, NULL, DEFER_FLUSH, 0, 0, 0);   /* once durable */
 }

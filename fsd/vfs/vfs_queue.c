@@ -642,6 +642,10 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
         fuse_reply_write(d->req, d->size);
         return;
     }
+    if (d->what == DEFER_ENTRY) {
+        vfs_reply_entry(d->req, &d->entry, VFS_TTL_NONE);
+        return;
+    }
     /* DEFER_CLONE_READ: the id lines are the file's content from the offset
      * of its first read on, so readers that seek back (bash's `read`) or
      * read again see them as in a file */
