@@ -293,6 +293,8 @@ int jm_queue_admit(struct jobmgr *m, struct job *job, const char *dir, size_t k,
     struct queue *q = rc == 0 ? jm_job_queue(m, job) : NULL;
     if (rc < 0 || !q)
         return rc;
+    if (!q->enabled && q->reason[0])
+        return errmsg_set(err, -EPERM, "queue '%s' is disabled: %s", q->name, q->reason);
     if (!q->enabled)
         return errmsg_set(err, -EPERM, "queue '%s' is disabled: it takes no new jobs now "
                           "(until root writes 'enable' to queue/%s/ctl)", q->name, q->name);
@@ -505,20 +507,32 @@ int jobmgr_queue_config(struct jobmgr *m, uid_t uid, const char *qname, const ch
 int jobmgr_queue_ctl(struct jobmgr *m, uid_t uid, const char *qname, const char *text,
                      size_t len, struct errmsg *err)
 {
-    char verb[16], name[QUEUE_NAME_MAX];
+    char line[16 + QUEUE_REASON_MAX], name[QUEUE_NAME_MAX];
     snprintf(name, sizeof(name), "%s", qname);   /* as in jobmgr_queue_config */
     int rc = may_manage(m, uid, err);
     if (rc < 0)
         return rc;
-    /* one verb, with or without its newline */
+    /* one verb, with or without its newline; disable may give a reason */
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
         len--;
-    if (len == 0 || len >= sizeof(verb))
-        return errmsg_set(err, -EINVAL, "expected one of: start, stop, enable, disable");
-    memcpy(verb, text, len);
-    verb[len] = '\0';
+    if (len == 0 || len >= sizeof(line) || memchr(text, '\n', len))
+        return errmsg_set(err, -EINVAL, "expected one line: start, stop, enable, or "
+                          "disable [REASON]");
+    memcpy(line, text, len);
+    line[len] = '\0';
+    char *why = strchr(line, ' ');
+    if (why) {
+        *why++ = '\0';
+        while (*why == ' ')
+            why++;
+    }
     json_t *was = queues_dump(m->queues);
-    rc = queues_set_state(m->queues, name, verb, err);
+    if (why && *why && !strcmp(line, "disable"))
+        rc = queues_disable(m->queues, name, why, err);
+    else if (why && *why)
+        rc = errmsg_set(err, -EINVAL, "only disable takes a reason");
+    else
+        rc = queues_set_state(m->queues, name, line, err);
     if (rc == 0 && (rc = save(m, err)) < 0)
         queues_load(m->queues, was, NULL);
     json_decref(was);
@@ -562,5 +576,7 @@ json_t *jobmgr_queue_status(struct jobmgr *m, const char *name)
                           "started", q->started, "pending", pending, "running", running);
     if (o)
         json_object_set_new(o, "config", q->config ? json_incref(q->config) : json_object());
+    if (o && q->reason[0])
+        json_object_set_new(o, "reason", json_string(q->reason));
     return o;
 }

@@ -364,13 +364,41 @@ int queues_set_state(struct queues *qs, const char *name, const char *verb,
         q->started = true;
     else if (verb && !strcmp(verb, "stop"))
         q->started = false;
-    else if (verb && !strcmp(verb, "enable"))
+    else if (verb && !strcmp(verb, "enable")) {
         q->enabled = true;
-    else if (verb && !strcmp(verb, "disable"))
+        q->reason[0] = '\0';
+    } else if (verb && !strcmp(verb, "disable")) {
         q->enabled = false;
+        q->reason[0] = '\0';
+    }
     else
         return errmsg_set(err, -EINVAL, "queue '%s': unknown verb '%.40s'", q->name,
                           verb ? verb : "");
+    return 0;
+}
+
+/* A reason is one line of printable text, as it goes in errors. */
+static bool reason_valid(const char *why)
+{
+    size_t n = strlen(why);
+    if (n == 0 || n >= QUEUE_REASON_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)why; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+int queues_disable(struct queues *qs, const char *name, const char *why, struct errmsg *err)
+{
+    struct queue *q = queues_lookup(qs, name);
+    if (!q)
+        return errmsg_set(err, -ENOENT, "unknown queue '%.40s'", name ? name : "");
+    if (why && !reason_valid(why))
+        return errmsg_set(err, -EINVAL, "queue '%s': a reason is one line of 1 to %d "
+                          "printable bytes", q->name, QUEUE_REASON_MAX - 1);
+    q->enabled = false;
+    snprintf(q->reason, sizeof(q->reason), "%s", why ? why : "");
     return 0;
 }
 
@@ -383,7 +411,8 @@ json_t *queues_dump(const struct queues *qs)
         /* a copy: the caller may change the dump without changing the queue */
         json_t *entry = json_pack("{s:i s:b s:b}", "index", q->index, "enabled", q->enabled,
                                   "started", q->started);
-        if (json_object_set_new(entry, "config", json_deep_copy(q->config)) < 0) {
+        if (json_object_set_new(entry, "config", json_deep_copy(q->config)) < 0
+            || (q->reason[0] && json_object_set_new(entry, "reason", json_string(q->reason)) < 0)) {
             json_decref(entry);
             goto error;
         }
@@ -401,18 +430,21 @@ static int load_one(const char *name, json_t *entry, struct queue **out, struct 
 {
     struct queue *q = NULL;
     struct qconf c;
-    json_t *index, *enabled, *started, *config;
+    json_t *index, *enabled, *started, *config, *reason;
     int rc;
     if (!queues_name_valid(name))
         return errmsg_set(err, -EINVAL, "invalid queue name '%.40s'", name);
-    if (!json_is_object(entry) || json_object_size(entry) != 4
+    reason = json_is_object(entry) ? json_object_get(entry, "reason") : NULL;
+    if (reason && (!json_is_string(reason) || !reason_valid(json_string_value(reason))))
+        return errmsg_set(err, -EINVAL, "queue '%s': reason: must be one line of text", name);
+    if (!json_is_object(entry) || json_object_size(entry) != 4u + (reason != NULL)
         || !(index = json_object_get(entry, "index"))
         || !(enabled = json_object_get(entry, "enabled"))
         || !(started = json_object_get(entry, "started"))
         || !(config = json_object_get(entry, "config")))
         return errmsg_set(err, -EINVAL,
-                          "queue '%s': must be an object of index, enabled, started, config",
-                          name);
+                          "queue '%s': must be an object of index, enabled, started, config "
+                          "(and reason)", name);
     if (!json_is_integer(index) || json_integer_value(index) < 1
         || json_integer_value(index) > QUEUES_MAX)
         return errmsg_set(err, -EINVAL, "queue '%s': index: must be an integer 1..%d", name,
@@ -428,6 +460,8 @@ static int load_one(const char *name, json_t *entry, struct queue **out, struct 
     }
     q->enabled = json_is_true(enabled);
     q->started = json_is_true(started);
+    if (reason)
+        snprintf(q->reason, sizeof(q->reason), "%s", json_string_value(reason));
     qconf_apply(q, &c);
     *out = q;
     return 0;

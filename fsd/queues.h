@@ -31,11 +31,13 @@
 
 #define QUEUES_MAX 63          /* named queues: indices 1..63 */
 #define QUEUE_NAME_MAX 32      /* bytes of a name, with its NUL */
+#define QUEUE_REASON_MAX 128   /* bytes of a disable reason, with its NUL */
 
 struct queue {
     char name[QUEUE_NAME_MAX];
     int index;                 /* 1..QUEUES_MAX */
     bool enabled, started;
+    char reason[QUEUE_REASON_MAX];   /* why it was disabled ("disable REASON"), or "" */
     json_t *config;            /* as configured (normalized: what queues_configure kept) */
     json_t *constraint;        /* RFC 31 constraint for its nodes, or NULL (all nodes) */
     double max_duration;       /* 0: none */
@@ -72,9 +74,12 @@ int queues_configure(struct queues *qs, const char *name, json_t *config, struct
 /* "start", "stop", "enable", "disable". 0, -ENOENT, -EINVAL (unknown verb). */
 int queues_set_state(struct queues *qs, const char *name, const char *verb,
                      struct errmsg *err);
+/* "disable" with why (printable, at most QUEUE_REASON_MAX-1 bytes: -EINVAL
+ * else), as `flux queue disable REASON`; enable clears it. */
+int queues_disable(struct queues *qs, const char *name, const char *why, struct errmsg *err);
 
 /* All queues as one JSON object {NAME: {"index", "enabled", "started",
- * "config"}} (new reference), and back: queues_load replaces every queue
+ * "config"[, "reason"]}} (new reference), and back: queues_load replaces every queue
  * (0, or -EINVAL with err: nothing changes). */
 json_t *queues_dump(const struct queues *qs);
 int queues_load(struct queues *qs, json_t *dump, struct errmsg *err);

@@ -6,7 +6,7 @@
 # nodes, limits and priority hold, and all of it survives a restart.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 69
+plan 73
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 fxn() { nobody timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
@@ -83,9 +83,14 @@ fx cancel "$c" >/dev/null
 echo ' ' >> "$Q/debug/config"
 like "$(tr -d ' \n' < "$Q/debug/config")" '^\{"max-pending-per-user":2,"nodes":"node\[2-3\]"\}$' \
 	">> appends to what is in force (stat gives its true size)"
+echo "disable maintenance until 17:00" > "$Q/debug/ctl"
+nok "a queue disabled with a reason takes no job" cp job.yaml "$Q/debug/x.yaml" 2>/dev/null
+like "$(lasterr)" "EPERM: queue 'debug' is disabled: maintenance until 17:00" "... giving the reason"
+like "$(tr -d '\n' < "$Q/debug/status")" '"reason": "maintenance until 17:00"' "status shows the reason"
+nok "only disable takes a reason" sh -c "echo 'stop now' > '$Q/debug/ctl'" 2>/dev/null
 echo disable > "$Q/debug/ctl"
 nok "a disabled queue takes no job" cp job.yaml "$Q/debug/x.yaml" 2>/dev/null
-like "$(lasterr)" "EPERM: queue 'debug' is disabled" "... saying so"
+like "$(lasterr)" "EPERM: queue 'debug' is disabled: it takes no new jobs" "... saying so"
 
 # the queue and its state survive a restart; so does the jobs' queue
 fluxfs_stop

@@ -496,14 +496,14 @@ static void test_dump_load(void)
         { "{\"a\": {\"index\": 1, \"enabled\": true, \"started\": null, \"config\": {}}}",
           "queue 'a': enabled, started: must be true or false" },
         { "{\"a\": {\"index\": 1, \"enabled\": true, \"started\": true}}",
-          "queue 'a': must be an object of index, enabled, started, config" },
+          "queue 'a': must be an object of index, enabled, started, config (and reason)" },
         { "{\"a\": {\"index\": 1, \"enabled\": true, \"started\": true, \"config\": {},"
           " \"extra\": 1}}",
-          "queue 'a': must be an object of index, enabled, started, config" },
+          "queue 'a': must be an object of index, enabled, started, config (and reason)" },
         { "{\"a\": {\"index\": 1, \"enabled\": true, \"started\": true, \"config\": {},"
           " \"extr\": 1, \"more\": 2}}",
-          "queue 'a': must be an object of index, enabled, started, config" },
-        { "{\"a\": 1}", "queue 'a': must be an object of index, enabled, started, config" },
+          "queue 'a': must be an object of index, enabled, started, config (and reason)" },
+        { "{\"a\": 1}", "queue 'a': must be an object of index, enabled, started, config (and reason)" },
         { "{\"a\": {\"index\": 1, \"enabled\": true, \"started\": true,"
           " \"config\": {\"default\": true}},"
           " \"b\": {\"index\": 2, \"enabled\": true, \"started\": true,"
@@ -538,6 +538,39 @@ static void test_dump_load(void)
     queues_destroy(qs);
 }
 
+/* disable REASON: kept, dumped and loaded back; enable clears it */
+static void test_reason(void)
+{
+    struct queues *qs = queues_create(), *back = queues_create();
+    struct errmsg err;
+    char longer[QUEUE_REASON_MAX + 8];
+    memset(longer, 'x', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    queues_add(qs, "debug", &err);
+    is(queues_disable(qs, "debug", "maintenance until 17:00", &err), 0, "disable with a reason");
+    struct queue *q = queues_lookup(qs, "debug");
+    ok(!q->enabled && !strcmp(q->reason, "maintenance until 17:00"), "it is disabled, the reason kept");
+    is(queues_disable(qs, "debug", "two\nlines", &err), -EINVAL, "a reason of two lines is refused: %s", err.text);
+    is(queues_disable(qs, "debug", longer, &err), -EINVAL, "so is one too long");
+    ok(!strcmp(q->reason, "maintenance until 17:00"), "... and the reason stays");
+    is(queues_disable(qs, "nosuch", "x", &err), -ENOENT, "an unknown queue has none");
+    json_t *dump = queues_dump(qs);
+    ok(!strcmp(json_string_value(json_object_get(json_object_get(dump, "debug"), "reason")),
+               "maintenance until 17:00"), "the dump has the reason");
+    is(queues_load(back, dump, &err), 0, "and loads back");
+    ok(!strcmp(queues_lookup(back, "debug")->reason, "maintenance until 17:00"), "with its reason");
+    json_object_set_new(json_object_get(dump, "debug"), "reason", json_integer(3));
+    is(queues_load(back, dump, &err), -EINVAL, "a reason that is not text is refused");
+    json_decref(dump);
+    is(queues_set_state(qs, "debug", "enable", &err), 0, "enable");
+    ok(q->enabled && !q->reason[0], "clears the reason");
+    dump = queues_dump(qs);
+    ok(!json_object_get(json_object_get(dump, "debug"), "reason"), "a dump without one names none");
+    json_decref(dump);
+    queues_destroy(qs);
+    queues_destroy(back);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -548,5 +581,6 @@ int main(void)
     test_default();
     test_state();
     test_dump_load();
+    test_reason();
     return done_testing();
 }

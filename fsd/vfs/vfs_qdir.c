@@ -17,7 +17,7 @@
 #include "fsd/queues.h"
 #include "fsd/vfs/vfs_private.h"
 
-#define QCTL_HELP "# write one of: start | stop | enable | disable\n"
+#define QCTL_HELP "# write one of: start | stop | enable | disable [REASON]\n"
 
 static const char *const qfiles[VFS_QD_NFILES] = {
     [VFS_QD_CONFIG] = "config", [VFS_QD_CTL] = "ctl", [VFS_QD_STATUS] = "status",
