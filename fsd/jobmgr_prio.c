@@ -17,6 +17,18 @@
 /* Bytes of a bank tree written to accounting/banks. */
 #define BANKS_MAX (4u << 20)
 
+int jm_shared_json(struct jobmgr *m, const char *key, json_t **out)
+{
+    char *text = NULL;
+    size_t len;
+    *out = NULL;
+    if (store_shared_get(m->st, key, &text, &len) < 0)
+        return -ENOENT;
+    *out = json_loadb(text, len, 0, NULL);
+    free(text);
+    return 0;
+}
+
 const char *jm_job_bank(const struct job *job)
 {
     json_t *sys = job->js ? json_object_get(json_object_get(job->js->json, "attributes"),
@@ -145,13 +157,10 @@ static int install_tree(struct jobmgr *m, json_t *tree, bool usage, struct errms
 /* The tree in the store, if any, and (usage) the usage of the records. */
 static void load_banks(struct jobmgr *m, bool usage)
 {
-    char *text = NULL;
-    size_t len;
     struct errmsg err = { "" };
-    if (store_shared_get(m->st, BANKS_KEY, &text, &len) < 0)
+    json_t *tree;
+    if (jm_shared_json(m, BANKS_KEY, &tree) < 0)
         return;
-    json_t *tree = json_loadb(text, len, 0, NULL);
-    free(text);
     if (!tree || install_tree(m, tree, usage, &err) < 0)
         syslog(LOG_ERR, "the stored bank tree is unusable: %s", err.text);
     json_decref(tree);

@@ -83,6 +83,9 @@ struct jobmgr {
 };
 
 /* jobmgr_prio.c: priorities, banks and fair share */
+/* A shared record (store_shared_put) as JSON: 0 and *out (NULL if it does
+ * not parse), or -ENOENT when there is none. */
+int jm_shared_json(struct jobmgr *m, const char *key, json_t **out);
 int jm_prio_init(struct jobmgr *m, const char *config, struct errmsg *err);
 void jm_prio_fini(struct jobmgr *m);
 /* The job's priority now (f: its factors, may be NULL). */

@@ -180,13 +180,10 @@ static int save(struct jobmgr *m, struct errmsg *err)
 /* What the store says (a follower: what the leader said). */
 static void load(struct jobmgr *m)
 {
-    char *text = NULL;
-    size_t len;
     struct errmsg err = { "" };
-    if (store_shared_get(m->st, QUEUES_KEY, &text, &len) < 0)
+    json_t *dump;
+    if (jm_shared_json(m, QUEUES_KEY, &dump) < 0)
         return;
-    json_t *dump = json_loadb(text, len, 0, NULL);
-    free(text);
     if (!dump || queues_load(m->queues, dump, &err) < 0)
         syslog(LOG_ERR, "the stored queues are unusable: %s", err.text);
     json_decref(dump);
