@@ -31,8 +31,21 @@ spread() {   # "median [min-max]" of the words on stdin
 	local v; v=$(tr ' ' '\n' | grep -v '^$' | sort -g | tr '\n' ' ')
 	echo "$v" | awk '{ printf "%s [%s-%s]", $(int((NF + 1) / 2)), $1, $NF }'
 }
-active() { awk '/^(new|depend|priority|sched|run|cleanup):/ { n += $2 } END { print n + 0 }' "$MNT/status"; }
-idle() { while [ "$(active)" != 0 ]; do sleep 0.01; done; }
+# idle: wait until nothing is active. Bash builtins only (a read with a
+# timeout on a fifo for the sleep): an awk and a sleep every 10 ms cost
+# ~9% of this 2-core machine, charged to the figure being measured.
+mkfifo "$work/tick"; exec 9<>"$work/tick"
+idle() {
+	local k v n
+	while :; do
+		n=0
+		while read -r k v; do
+			case $k in new: | depend: | priority: | sched: | run: | cleanup:) n=$((n + v)) ;; esac
+		done <"$MNT/status"
+		[ "$n" = 0 ] && return
+		read -r -t 0.01 -u 9 || true
+	done
+}
 
 start() {   # start BUILD: a fresh instance of that build at $MNT
 	rm -rf --one-file-system "$work/state"; mkdir -p "$work/state" "$MNT"
