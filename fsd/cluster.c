@@ -10,6 +10,7 @@
 #include "common/base64.h"
 #include "common/strbuf.h"
 #include "fsd/cluster.h"
+#include "fsd/ingest.h"
 #include "fsd/cluster_msg.h"
 #include "fsd/overlay.h"
 
@@ -1042,10 +1043,12 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
              || json_integer_value(uid) < 0 || json_integer_value(gid) < 0
              || (cwd && !json_is_string(cwd)) || (queue && !json_is_string(queue)))
         rc = errmsg_set(&err, -EINVAL, "a malformed ingest.submit");
-    else
+    else {
+        struct ingest_cwd dir = { .dir = json_string_value(cwd) };
         rc = jobmgr_submit_text(c->m, text, (size_t)n, (uid_t)json_integer_value(uid),
-                                (gid_t)json_integer_value(gid), json_string_value(cwd),
+                                (gid_t)json_integer_value(gid), &dir,
                                 json_string_value(queue), &ids, &err);
+    }
     free(text);
     json_t *reply = json_pack("{s:s s:O s:i s:O s:O}", "type", "ingest.reply", "token",
                               json_object_get(msg, "token"), "rc", rc, "uid", uid ? uid : json_null(),

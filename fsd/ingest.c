@@ -106,10 +106,20 @@ int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errm
     return rc;
 }
 
+const char *ingest_cwd_get(struct ingest_cwd *c)
+{
+    if (!c || c->dir || !c->find || c->looked)
+        return c ? c->dir : NULL;
+    c->looked = true;
+    if (c->find(c->arg, c->buf, sizeof(c->buf)) == 0)
+        c->dir = c->buf;
+    return c->dir;
+}
+
 /* Everything about a submission that can fail, without touching the
  * instance: parse, validate, allocate its id and job. */
 static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t id, uid_t uid,
-                       gid_t gid, const char *cwd, struct job **jobp, int *ndepsp,
+                       gid_t gid, struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
                        struct errmsg *err)
 {
     struct jobspec *js = NULL;
@@ -145,7 +155,7 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t
     memcpy(job->spec_text, text, len);
     job->spec_text[len] = '\0';
     job->spec_len = len;
-    const char *dir = js->cwd ? js->cwd : cwd;
+    const char *dir = js->cwd ? js->cwd : ingest_cwd_get(cwd);
     if (!dir) {
         rc = errmsg_set(err, -ENOENT, "the submitter's working directory is gone (removed?) "
                         "and attributes.system.cwd is not set");
@@ -216,7 +226,7 @@ static int prepare_copy(struct ingest *in, const struct job *like, const char *t
  * every element is a job of its own, named by the first one's id. */
 static int prepare_doc(struct ingest *in, const char *t, size_t len,
                        const struct batch_array *a, uint64_t first, size_t k, uid_t uid,
-                       gid_t gid, const char *cwd, struct job **jobp, int *ndepsp,
+                       gid_t gid, struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
                        struct errmsg *err)
 {
     uint64_t id;
@@ -266,7 +276,7 @@ static void name_doc(struct errmsg *err, size_t i, size_t n, const struct jobstr
 }
 
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
-                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
+                   size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd, struct job ***jobsp,
                    int **ndepsp, size_t *njobsp, struct errmsg *err)
 {
     struct timespec ts;

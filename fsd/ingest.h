@@ -10,6 +10,9 @@
 #ifndef FLUXFS_INGEST_H
 #define FLUXFS_INGEST_H
 
+#include <limits.h>
+#include <stdbool.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +55,21 @@ int ingest_set_ids(struct ingest *in, uint64_t epoch, uint32_t generator, uint64
  * turned into one. 0 or -EINVAL/-E2BIG with err filled. */
 int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errmsg *err);
 
+/* Where a job whose jobspec names no cwd runs: the submitter's working
+ * directory, dir if known, else found by find() the first time a job of
+ * the submission needs it (in a system instance that is a round trip to
+ * the privileged helper, on the loop thread: `fluxfs submit` and `run`
+ * name their cwd, so they never wait for it). find: 0 and buf filled, or
+ * -errno (no such directory: then only jobs that name one are taken). */
+struct ingest_cwd {
+    const char *dir;
+    int (*find)(void *arg, char *buf, size_t size);
+    void *arg;
+    bool looked;
+    char buf[PATH_MAX];
+};
+const char *ingest_cwd_get(struct ingest_cwd *c);
+
 /* Prepare the n documents of one submission (common/jobstream.h): every
  * one validated before any is returned. *jobsp gets the *njobsp new jobs
  * (state NEW, spec_text their document) and *ndepsp their numbers of
@@ -62,7 +80,7 @@ int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errm
  * no job is returned and err names the first bad one, "job 3 of 1000 (line
  * 17): ...". */
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
-                   size_t n, uid_t uid, gid_t gid, const char *cwd, struct job ***jobsp,
+                   size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd, struct job ***jobsp,
                    int **ndepsp, size_t *njobsp, struct errmsg *err);
 
 /* The job an ID string names, for depend.h's checks. */

@@ -514,7 +514,8 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
     struct jobstream_doc one = { .off = 0, .len = len, .line = 1 };
     struct job **jobs;
     size_t njobs;
-    int rc = jobmgr_submit_many(m, text, &one, 1, uid, gid, cwd, NULL, &jobs, &njobs, err);
+    struct ingest_cwd c = { .dir = cwd };
+    int rc = jobmgr_submit_many(m, text, &one, 1, uid, gid, &c, NULL, &jobs, &njobs, err);
     if (rc == 0) {
         *jobp = jobs[0];
         free(jobs);
@@ -523,7 +524,7 @@ int jobmgr_submit(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid
 }
 
 int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
-                       const char *cwd, const char *queue, struct strbuf *ids,
+                       struct ingest_cwd *cwd, const char *queue, struct strbuf *ids,
                        struct errmsg *err)
 {
     struct jobstream_doc *docs = NULL;
@@ -545,8 +546,9 @@ int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid
 }
 
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
-                       size_t n, uid_t uid, gid_t gid, const char *cwd, const char *queue,
-                       struct job ***jobsp, size_t *njobsp, struct errmsg *err)
+                       size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd,
+                       const char *queue, struct job ***jobsp, size_t *njobsp,
+                       struct errmsg *err)
 {
     struct job **jobs;
     int *ndeps;

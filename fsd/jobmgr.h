@@ -137,8 +137,9 @@ int jobmgr_job_blob(struct jobmgr *m, const struct job *job, char kind, const ch
  * array) gets the *njobsp new jobs in order: one per document, or one per
  * index of an sbatch --array script. */
 struct jobstream_doc;
+struct ingest_cwd;
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
-                       size_t n, uid_t uid, gid_t gid, const char *cwd, const char *queue,
+                       size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd, const char *queue,
                        struct job ***jobsp, size_t *njobsp, struct errmsg *err);
 
 /* A submission as queue/ takes it: one jobspec, a stream of them (all or
@@ -146,10 +147,11 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
  * the jobs' ids go to ids (if not NULL), a line each. Durable at the next
  * commit. queue: the named queue the text was copied into (queue/NAME/),
  * or NULL (then the jobspec's attributes.system.queue, or the default
- * queue). 0 or -errno with err filled. */
+ * queue). cwd: the submitter's directory, for jobs that name none
+ * (fsd/ingest.h). 0 or -errno with err filled. */
 struct strbuf;
 int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid, gid_t gid,
-                       const char *cwd, const char *queue, struct strbuf *ids,
+                       struct ingest_cwd *cwd, const char *queue, struct strbuf *ids,
                        struct errmsg *err);
 
 /* Every accounting record of a job that ended at or after since (seconds),

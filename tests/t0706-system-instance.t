@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 27
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 25); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 27); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -34,12 +34,30 @@ is "$(sed -n 1p "$MNT/jobs/$id/stdout")" "$(id -u "$u")" "as the user"
 is "$(sed -n 2p "$MNT/jobs/$id/stdout")" "$(id -G "$u")" "id -G inside equals id -G of the user"
 is "$(sed -n 3p "$MNT/jobs/$id/stdout")" "HOME=/var/empty/t0706" "HOME from the user database"
 
+# where it runs: the submitter's directory (the helper reads it, the broker
+# may not), or the jobspec's cwd when it names one (then nobody asks)
+mkdir -p "$T/home-u" "$T/there"; chown "$u" "$T/home-u"; chmod 755 "$T/home-u" "$T/there"
+mkjob 'pwd' > "$T/home-u/pwd.yaml"; chmod 644 "$T/home-u/pwd.yaml"
+newest() { ls "$MNT/jobs" | sort > "$T/after"; comm -13 "$T/before" "$T/after" | head -1; }
+ls "$MNT/jobs" | sort > "$T/before"
+as_user sh -c "cd '$T/home-u' && cp pwd.yaml '$MNT/queue/'"
+pid1=$(newest)
+is "$(wait_job "$pid1"):$(cat "$MNT/jobs/$pid1/stdout")" "COMPLETED 0:$T/home-u" \
+	"a user's cp runs in the user's directory (found through the helper)"
+sed "s|    duration: 60|    duration: 60\n    cwd: $T/there|" "$T/home-u/pwd.yaml" > "$T/home-u/cwd.yaml"
+chmod 644 "$T/home-u/cwd.yaml"
+ls "$MNT/jobs" | sort > "$T/before"
+as_user sh -c "cd '$T/home-u' && cp cwd.yaml '$MNT/queue/'"
+pid2=$(newest)
+is "$(wait_job "$pid2"):$(cat "$MNT/jobs/$pid2/stdout")" "COMPLETED 0:$T/there" \
+	"attributes.system.cwd is where it runs"
+
 # signals reach a user's job through the helper
 mkjob 'echo started; exec sleep 300' > sleep.yaml
 chmod 644 sleep.yaml
+ls "$MNT/jobs" | sort > "$T/before"
 as_user cp sleep.yaml "$MNT/queue/"
-sid=$(ls -t "$MNT/jobs" | head -1)
-[ "$sid" = "$id" ] && sid=$(ls "$MNT/jobs" | grep -v "^$id\$" | head -1)
+sid=$(newest)
 wait_state "$sid" RUN 10
 for i in $(seq 100); do pgrep -u "$u" -x sleep >/dev/null && break; sleep 0.05; done
 ok "the user's sleep runs as the user" bash -c "pgrep -u '$u' -x sleep >/dev/null"

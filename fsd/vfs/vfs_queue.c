@@ -25,6 +25,7 @@
 
 #include "common/jobstream.h"
 #include "exec/imp_client.h"
+#include "fsd/ingest.h"
 #include "fsd/queues.h"
 #include "fsd/vfs/vfs_private.h"
 
@@ -511,6 +512,38 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
 
 /* ---- submission ---- */
 
+/* The submitter's working directory, for ingest_cwd: as with sbatch and
+ * flux submit, jobs run where their submitter stood. */
+struct submitter {
+    struct vfs *v;
+    pid_t pid;
+    uid_t uid;
+};
+
+static int find_cwd(void *arg, char *buf, size_t size)
+{
+    const struct submitter *s = arg;
+    char link[64];
+    ssize_t n = -1;
+    if (s->pid <= 0)
+        return -ESRCH;
+    if (s->v->imp && s->uid != geteuid()) {
+        n = imp_cwd(s->v->imp, s->pid, buf, size) == 0 ? (ssize_t)strlen(buf) : -1;
+    } else {
+        snprintf(link, sizeof(link), "/proc/%d/cwd", (int)s->pid);
+        n = readlink(link, buf, size - 1);
+    }
+    if (n <= 0)
+        return -ENOENT;
+    buf[n] = '\0';
+    /* a removed directory reads "PATH (deleted)": whatever now has that
+     * name (another user may have made it) is not where the submitter was */
+    static const char deleted[] = " (deleted)";
+    if (n > (ssize_t)sizeof(deleted) && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
+        return -ENOENT;
+    return 0;
+}
+
 /* Submit text on behalf of the caller: one job, or many (a stream of
  * jobspecs, all or none); they become durable at the next commit. Their ids
  * go to ids (if not NULL), a line each. Logs a rejection to the caller's
@@ -519,8 +552,9 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
                        pid_t pid, const char *queue, const char *subject, struct strbuf *ids,
                        uint64_t *token)
 {
-    char link[64], cwd[PATH_MAX];
     struct errmsg err = { "" };
+    struct submitter who = { .v = v, .pid = pid, .uid = uid };
+    struct ingest_cwd cwd = { .find = find_cwd, .arg = &who };
     int rc;
 
     *token = 0;
@@ -528,31 +562,17 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
         vfs_errlog_add(v, uid, subject, EAGAIN, "the instance is shutting down");
         return -EAGAIN;
     }
-    /* jobs run where their submitter stood, as with sbatch and flux submit */
-    snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-    ssize_t n = -1;
-    if (pid > 0 && v->imp && uid != geteuid())
-        n = imp_cwd(v->imp, pid, cwd, sizeof(cwd)) == 0 ? (ssize_t)strlen(cwd) : -1;
-    else if (pid > 0)
-        n = readlink(link, cwd, sizeof(cwd) - 1);
-    if (n > 0)
-        cwd[n] = '\0';
-    /* a removed directory reads "PATH (deleted)": whatever now has that
-     * name (another user may have made it) is not where the submitter was */
-    static const char deleted[] = " (deleted)";
-    if (n > (ssize_t)sizeof(deleted) && !strcmp(cwd + n - (sizeof(deleted) - 1), deleted))
-        n = -1;
     if (v->forward) {
-        /* a follower's tree: the leader takes it; the answer comes later
+        /* a follower's tree: the leader takes it, with our submitter's
+         * directory (it cannot look); the answer comes later
          * (vfs_forward_done) under this token */
         uint64_t t = ++v->forward_serial;
-        rc = v->forward(v->forward_arg, t, text, len, uid, gid, n > 0 ? cwd : NULL, queue,
+        rc = v->forward(v->forward_arg, t, text, len, uid, gid, ingest_cwd_get(&cwd), queue,
                         subject, &err);
         if (rc == 0)
             *token = t;
     } else {
-        rc = jobmgr_submit_text(v->m, text, len, uid, gid, n > 0 ? cwd : NULL, queue, ids,
-                                &err);
+        rc = jobmgr_submit_text(v->m, text, len, uid, gid, &cwd, queue, ids, &err);
     }
     if (rc < 0)
         vfs_errlog_add(v, uid, subject, -rc, err.text);
