@@ -1044,5 +1044,7 @@ void jobmgr_destroy(struct jobmgr *m)
     free(m->to_start.ids);
     free(m->to_finish.ids);
     free(m->depend.ids);
+    free(m->env_text);
+    json_decref(m->env);
     free(m);
 }

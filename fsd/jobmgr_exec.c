@@ -233,6 +233,25 @@ static char *output_path(const struct job *job, const char *tmpl)
     return strbuf_detach(&sb, NULL);
 }
 
+/* The environment in a stored jobspec's text (a new reference), from the
+ * one-entry cache when it is the same text as last time. */
+static json_t *job_environment(struct jobmgr *m, const char *text, size_t len)
+{
+    if (m->env && len == m->env_len && !memcmp(text, m->env_text, len))
+        return json_incref(m->env);
+    json_t *env = jobspec_load_environment(text, len);
+    char *copy = env ? malloc(len) : NULL;
+    if (copy) {
+        memcpy(copy, text, len);
+        free(m->env_text);
+        json_decref(m->env);
+        m->env_text = copy;
+        m->env_len = len;
+        m->env = json_incref(env);
+    }
+    return env;
+}
+
 void jm_job_start(struct jobmgr *m, struct job *job)
 {
     struct placement pl;
@@ -244,7 +263,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         const char *text;
         size_t len;
         if (jobmgr_job_blob(m, job, 'S', &text, &len) == 0)
-            env = jobspec_load_environment(text, len);
+            env = job_environment(m, text, len);
         if (!env) {
             rc = errmsg_set(&err, -EIO, "cannot read the job's environment back");
             ntasks = 0;
