@@ -473,6 +473,8 @@ static void iterate(struct broker *b)
     }
     if (b->draining)
         drain_step(b);
+    /* what this iteration changed, to watchers in one batch */
+    publisher_flush(b->pub);
 }
 
 static bool has_suffix(const char *s, const char *suffix)

@@ -303,8 +303,17 @@ static void enqueue(struct publisher *p, enum pub_op op, const char *relpath)
     else
         p->head = it;
     p->tail = it;
-    pthread_cond_signal(&p->cond);
 out:
+    pthread_mutex_unlock(&p->lock);
+}
+
+void publisher_flush(struct publisher *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (p->head)
+        pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }
 

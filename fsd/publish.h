@@ -47,9 +47,15 @@ void publisher_destroy(struct publisher *p);
 /* Process id of the publisher (compare with fuse_req_ctx()->pid). */
 pid_t publisher_tid(const struct publisher *p);
 
+/* Queued changes wait for publisher_flush(), which the loop calls once
+ * per iteration: one wakeup of the feeding thread for all of them (a
+ * wakeup per change was 3% of the broker's time at 1,000 jobs/s), and
+ * pokes of one path in the same iteration are one event. */
+void publisher_flush(struct publisher *p);
 /* Queue a mkdir of relpath (a new directory to announce). */
 void publisher_mkdir(struct publisher *p, const char *relpath);
-/* Queue a poke (open O_WRONLY, pwrite 1 byte, close) of relpath. */
+/* Queue a poke (open O_WRONLY, pwrite 1 byte, close) of relpath. The
+ * vfs answers its open with FOPEN_NOFLUSH: no FLUSH request at close. */
 void publisher_poke(struct publisher *p, const char *relpath);
 
 #endif

@@ -92,6 +92,9 @@ int vfs_reply_open(fuse_req_t req, struct fuse_file_info *fi, struct vfs_fh *fh,
     /* content changes under the kernel's feet: never serve it from page cache */
     fi->direct_io = direct;
     fi->keep_cache = 0;
+    /* the publisher's pokes: the close raises IN_CLOSE_WRITE without a
+     * FLUSH round trip (one of four requests per published change) */
+    fi->noflush = fh->kind == FH_POKE;
     if (fuse_reply_open(req, fi) != 0) {
         /* the opener went away (interrupted): no release will follow */
         vfs_fh_destroy(fh);
