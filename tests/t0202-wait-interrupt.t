@@ -2,7 +2,7 @@
 # Blocking reads of jobs/<id>/wait can be interrupted, and many of them at
 # once don't stop the daemon from serving other requests.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 18
 
 fluxfs_start || bail_out "cannot mount"
 J=$MNT/jobs
@@ -29,6 +29,21 @@ is "$rc" 130 "cat was killed by SIGINT"
 is "$(cat w.out)" "" "no result printed"
 is "$(job_state "$id")" RUN "the job is unaffected, still running"
 
+# poll(2) on wait: readable only once the job has ended
+python3 - "$J/$id/wait" > poll.out <<'PY' &
+import os, select, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+p = select.poll(); p.register(fd, select.POLLIN)
+print("before", p.poll(300))
+ep = select.epoll(); ep.register(fd, select.EPOLLIN)
+sys.stdout.flush()
+ev = ep.poll(30)   # woken by the job's end (the cancel below)
+print("after", [(e & select.EPOLLIN) != 0 for _, e in ev], os.read(fd, 64).decode().strip())
+PY
+pp=$!
+wait_until 10 grep -q before poll.out
+is "$(cat poll.out)" "before []" "poll on wait of a running job: not readable"
+
 # many concurrent blocked waits
 pids=()
 for i in $(seq 40); do
@@ -48,4 +63,15 @@ for i in $(seq 40); do
 	wait "${pids[$((i - 1))]}" && [ "$(cat "w$i.out")" = CANCELED ] && okcount=$((okcount + 1))
 done
 is "$okcount" 40 "all 40 waits returned CANCELED"
+wait "$pp"
+is "$(tail -1 poll.out)" "after [True] CANCELED" "epoll on wait wakes when the job ends; read gives the result"
+is "$(python3 -c 'import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(select.select([fd], [], [], 5)[0] == [fd])' "$J/$id/wait")" True "select on wait of an ended job: readable at once"
+is "$(python3 -c 'import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY); p = select.poll(); p.register(fd, select.POLLIN)
+print(p.poll(0) != [])' "$J/$id/stdout")" True "any other file polls readable"
+out=$("$(dirname "$FLUXFSD")/../tools/fluxfs" -m "$MNT" run sh -c 'echo hi; exit 3'; echo "rc=$?")
+is "$out" "hi
+rc=3" "fluxfs run of a short job waits through poll: its output, its status"
 ok "unmount" fluxfs_stop

@@ -1297,11 +1297,16 @@ int cli_attach(const char *id)
     sigaddset(&sigs, SIGTERM);
     sigprocmask(SIG_BLOCK, &sigs, &old);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    /* the watch is made only once the job is seen not to have ended (a
-     * short job often has): closing an inotify descriptor waits for the
-     * kernel's SRCU grace period, 5-12 ms here, most of a `fluxfs run
-     * true`. The loop reads the state again after making it, so nothing
-     * slips between that read and the first sleep. */
+    /* For its first QUICK_MS the job's end is waited for with poll(2) on
+     * its `wait` file; an inotify watch on its directory (which streams
+     * output as it grows) is made only after that: closing an inotify
+     * descriptor waits for the kernel's SRCU grace period, 5-12 ms here,
+     * most of a `fluxfs run true`. The loop reads the state again after
+     * making the watch, so nothing slips between that read and the sleep. */
+    enum { QUICK_MS = 100 };
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int wfd = open(cli_path(path, sizeof(path), "jobs/%s/wait", id), O_RDONLY | O_CLOEXEC);
     int ifd = -1;
     bool watching = false;
     int out = open(cli_path(path, sizeof(path), "jobs/%s/stdout", id), O_RDONLY | O_CLOEXEC);
@@ -1331,7 +1336,20 @@ int cli_attach(const char *id)
         }
         if (done > 0)
             break;
-        if (!watching) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long left = QUICK_MS - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (!watching && wfd >= 0 && left > 0) {
+            struct pollfd q[2] = { { .fd = wfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+            int n = poll(q, 2, (int)left);
+            if (n > 0 && (q[0].revents & POLLIN) && job_inactive(id) <= 0) {
+                close(wfd);   /* readable but not ended: no poll support here */
+                wfd = -1;
+            }
+            if (n <= 0 || !(q[1].revents & POLLIN))
+                continue;
+            /* an interrupt: handled below, as while watching */
+        } else if (!watching) {
             watching = true;
             ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
             if (ifd >= 0 && inotify_add_watch(ifd, cli_path(path, sizeof(path), "jobs/%s", id),
@@ -1369,6 +1387,8 @@ int cli_attach(const char *id)
         close(err);
     if (ifd >= 0)
         close(ifd);
+    if (wfd >= 0)
+        close(wfd);
     if (sfd >= 0)
         close(sfd);
     sigprocmask(SIG_SETMASK, &old, NULL);

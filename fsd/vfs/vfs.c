@@ -5,6 +5,7 @@
  * Every request ends in exactly one fuse_reply_*, possibly deferred.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,6 +553,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     struct vfs *v = req_vfs(req);
     struct vfs_fh *fh = fi_fh(fi);
+    if (fh->ph)
+        vfs_jobs_unpoll(v, fh);
     if (fh->kind == FH_SUBMIT || fh->kind == FH_CLONE || fh->kind == FH_SCRATCH)
         vfs_queue_release(v, fh);
     else if (fh->kind == FH_CONFIG)
@@ -559,6 +562,21 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     else
         vfs_fh_destroy(fh);
     fuse_reply_err(req, 0);
+}
+
+/* poll(2), select, epoll: `wait` is readable once the job has ended
+ * (vfs_jobs_poll); everything else always is, as a regular file. */
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                    struct fuse_pollhandle *ph)
+{
+    struct vfs_fh *fh = fi_fh(fi);
+    if (fh->kind == FH_WAIT) {
+        vfs_jobs_poll(req_vfs(req), req, fh, ph);
+        return;
+    }
+    if (ph)
+        fuse_pollhandle_destroy(ph);
+    fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 struct opendir_wait {
@@ -688,6 +706,7 @@ static const struct fuse_lowlevel_ops ops = {
     .write = op_write,
     .flush = op_flush,
     .release = op_release,
+    .poll = op_poll,
     .opendir = op_opendir,
     .readdir = op_readdir,
     .statfs = op_statfs,
@@ -846,6 +865,8 @@ void vfs_destroy(struct vfs *v)
         v->submits = d->next;
         deferred_finish(v, d, -EINTR);   /* never durable */
     }
+    while (v->pollers)
+        vfs_jobs_unpoll(v, v->pollers);
     vfs_queue_destroy(v);
     vfs_quota_destroy(v);
     free(v->statedir);

@@ -2,6 +2,7 @@
  * rendered from the job model, `wait` answered when the job ends, `ctl`
  * turned into control calls. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,8 +407,62 @@ void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size,
     vfs_wait_defer(v, req, d);
 }
 
+void vfs_jobs_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph)
+{
+    struct job *job = jobmgr_lookup(v->m, fh->jobid);
+    if (!job || job_get_state(job) == JOB_INACTIVE) {
+        if (ph)
+            fuse_pollhandle_destroy(ph);
+        fuse_reply_poll(req, job ? POLLIN | POLLRDNORM : POLLIN | POLLERR);
+        return;
+    }
+    if (ph) {
+        /* the kernel asks again after each wakeup: one handle per descriptor */
+        if (fh->ph)
+            fuse_pollhandle_destroy(fh->ph);
+        else {
+            fh->next_poll = v->pollers;
+            v->pollers = fh;
+        }
+        fh->ph = ph;
+    }
+    fuse_reply_poll(req, 0);
+}
+
+void vfs_jobs_unpoll(struct vfs *v, struct vfs_fh *fh)
+{
+    struct vfs_fh **pp = &v->pollers;
+    while (*pp && *pp != fh)
+        pp = &(*pp)->next_poll;
+    if (*pp)
+        *pp = fh->next_poll;
+    fh->next_poll = NULL;
+    if (fh->ph)
+        fuse_pollhandle_destroy(fh->ph);
+    fh->ph = NULL;
+}
+
+/* The job ended or went: its pollers look again (and find it readable). */
+static void wake_pollers(struct vfs *v, uint64_t jobid)
+{
+    struct vfs_fh **pp = &v->pollers;
+    while (*pp) {
+        struct vfs_fh *fh = *pp;
+        if (fh->jobid != jobid) {
+            pp = &fh->next_poll;
+            continue;
+        }
+        *pp = fh->next_poll;
+        fh->next_poll = NULL;
+        fuse_lowlevel_notify_poll(fh->ph);
+        fuse_pollhandle_destroy(fh->ph);
+        fh->ph = NULL;
+    }
+}
+
 void vfs_jobs_gone(struct vfs *v, struct job *job)
 {
+    wake_pollers(v, job_get_id(job));
     struct vfs_deferred **pp = &v->deferred;
     while (*pp) {
         struct vfs_deferred *d = *pp;
@@ -422,6 +477,7 @@ void vfs_jobs_gone(struct vfs *v, struct job *job)
 
 void vfs_jobs_wake(struct vfs *v, struct job *job)
 {
+    wake_pollers(v, job_get_id(job));
     struct vfs_deferred **pp = &v->deferred;
     while (*pp) {
         struct vfs_deferred *d = *pp;

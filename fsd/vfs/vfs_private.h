@@ -142,6 +142,8 @@ struct vfs_fh {
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
+    struct fuse_pollhandle *ph;  /* wait: a poll(2) to wake when the job ends */
+    struct vfs_fh *next_poll;    /* ... in vfs.pollers */
 };
 
 /* A submission just made through a visible name stays visible to the
@@ -220,6 +222,7 @@ struct vfs {
     uint64_t quota_bytes;             /* bytes one user may hold there, 0: no limit */
     unsigned quota_files;             /* files one user may have open there, 0: no limit */
     struct vfs_deferred *deferred;    /* `wait` reads */
+    struct vfs_fh *pollers;           /* `wait` handles polled for the job's end */
     struct vfs_deferred *submits;     /* submissions awaiting the commit */
     bool interrupts;
     bool stopping;             /* shutting down: no new submissions */
@@ -378,6 +381,11 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
 /* The job is gone (purged): its `wait` readers get ENOENT. */
 void vfs_jobs_gone(struct vfs *v, struct job *job);
 void vfs_jobs_wake(struct vfs *v, struct job *job);
+/* poll(2) on a `wait` handle: POLLIN once the job has ended (a read would
+ * not block) or is gone; until then the kernel's handle is kept and woken
+ * by vfs_jobs_wake/gone. vfs_jobs_unpoll drops a handle's (its release). */
+void vfs_jobs_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph);
+void vfs_jobs_unpoll(struct vfs *v, struct vfs_fh *fh);
 
 /* vfs_resources.c */
 void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
