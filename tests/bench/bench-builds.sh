@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 before=$(uptime)   # a figure and its ceiling count only from a quiet run
 
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }   # a subshell, not an exec of date (~0.7 ms here)
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) * 1000 }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -56,12 +56,12 @@ stop() { fusermount3 -u "$MNT"; while pgrep -f -- "--state $work/state" >/dev/nu
 measure() {   # measure BUILD -> "e2e_rate sub4_rate lat_ms"
 	local b=$1 t0 t1 e2e sub4 lat i v=
 	start "$b"
-	t0=$(now); "$b/tools/fluxfs" -m "$MNT" submit --cc="1-$N" true >/dev/null; idle; t1=$(now)
+	t0=$EPOCHREALTIME; "$b/tools/fluxfs" -m "$MNT" submit --cc="1-$N" true >/dev/null; idle; t1=$EPOCHREALTIME
 	e2e=$(rate "$N" "$t0" "$t1")
 	sub4=$("$b/tests/bench/bench-submit" "$MNT" "$SUB" 4 | grep -o "= [0-9.]*" | head -1 | awk '{ printf "%.0f", $2 }')
 	idle
 	for ((i = 0; i < LAT; i++)); do
-		t0=$(now); "$b/tools/fluxfs" -m "$MNT" run true; t1=$(now)
+		t0=$EPOCHREALTIME; "$b/tools/fluxfs" -m "$MNT" run true; t1=$EPOCHREALTIME
 		v+=" $(ms "$t0" "$t1")"
 	done
 	lat=$(echo "$v" | median)

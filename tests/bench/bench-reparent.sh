@@ -20,7 +20,7 @@ T=$(mktemp -d /tmp/fluxfs-bench-reparent.XXXXXX)
 chmod 755 "$T"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 . "$REPO/tests/bench/overlay-lib.sh"
 trap 'stop_all; pkill -f "sleep 600 # bench-reparent" 2>/dev/null; rm -rf "$T" 2>/dev/null || true' EXIT
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }   # a subshell, not an exec of date (~0.7 ms here)
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 below() { local r=$1; while [ "$r" -gt "$2" ]; do r=$(((r - 1) / 2)); done; [ "$r" = "$2" ]; }
 

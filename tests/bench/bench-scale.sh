@@ -38,7 +38,7 @@ args=(--state "$work/state" --purge-keep "$PURGE_KEEP")
 [ "$PURGE_AGE" != 0 ] && args+=(--purge-age "$PURGE_AGE")
 "$BUILD/fsd/fluxfsd" "${args[@]}" "$work/mnt"
 pid=$(pgrep -f -- "--state $work/state" | head -1)
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }   # a subshell, not an exec of date (~0.7 ms here)
 rss() { awk '/RssAnon/ { print $2 }' "/proc/$pid/status"; }
 held() { awk '/^jobs:/ { print $2 }' "$work/mnt/status"; }
 submit() { "$FLUXFS" -m "$work/mnt" submit --cc=1-"$CHUNK" true | tail -1; }
