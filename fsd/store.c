@@ -235,6 +235,38 @@ static int write_fail(struct store *st, int rc, const char *what)
     return err;
 }
 
+/* Zero-filled room past the store's last page. A commit that grows the
+ * file (LMDB writes new pages past its end) makes its fdatasync commit the
+ * file system's journal too (the size, the new blocks): 1.36 ms per sync
+ * instead of 0.37 (medians) in a `fluxfs run true` loop on this VM's ext4.
+ * Blocks written once with zeros are plain overwrites afterwards, which
+ * fallocate's unwritten extents are not (their first write changes the
+ * extent tree). Written only past the file's end, on the loop thread
+ * between transactions: never over a page LMDB wrote, and LMDB never
+ * shrinks the file. Not while the disk is low; a failure leaves it as is. */
+#define STORE_ROOM_LOW (2u << 20)      /* add room when less than this is left */
+#define STORE_ROOM_CHUNK (4u << 20)    /* ... this much at a time */
+
+static void keep_room(struct store *st)
+{
+    static const char zeros[64 * 1024];
+    MDB_envinfo info;
+    MDB_stat ms;
+    struct stat sb;
+    int fd;
+    if (st->wtxn || st->low || mdb_env_info(st->env, &info) != 0
+        || mdb_env_stat(st->env, &ms) != 0 || mdb_env_get_fd(st->env, &fd) != 0
+        || fstat(fd, &sb) < 0)
+        return;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    uint64_t size = (uint64_t)sb.st_size;
+    if (size >= used + STORE_ROOM_LOW || used + STORE_ROOM_CHUNK > info.me_mapsize)
+        return;
+    for (uint64_t off = size; off < size + STORE_ROOM_CHUNK; off += sizeof(zeros))
+        if (pwrite(fd, zeros, sizeof(zeros), (off_t)off) != (ssize_t)sizeof(zeros))
+            return;   /* no space: the store goes on as before, growing as it writes */
+}
+
 int store_commit(struct store *st)
 {
     int rc;
@@ -253,6 +285,7 @@ int store_commit(struct store *st)
     if (rc == 0) {
         st->unsynced = false;   /* its fdatasync covered every earlier write */
         st->journal_committed = st->journal.len;
+        keep_room(st);
     } else
         journal_rollback(st);
     return commit_error(st, rc, "commit");
