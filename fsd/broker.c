@@ -406,27 +406,10 @@ static void check_space(struct broker *b, double now)
     b->low_space = low;
 }
 
-static void iterate(struct broker *b)
+/* What the loop changed, into the store: prepare (schedule, records),
+ * commit, then what follows a commit (answers, replication, starts). */
+static void commit_round(struct broker *b)
 {
-    int timeout = -1;
-    /* while draining nothing is scheduled, so a scheduling pass that is
-     * due is no reason to spin */
-    if ((jobmgr_busy(b->m) && !b->draining) || (b->stop && !b->draining))
-        timeout = 0;
-    else if (store_low_space(b->st))
-        timeout = (int)(SPACE_INTERVAL * 1000);   /* look for space again */
-    else if (store_unsynced(b->st)) {
-        /* wake up when the pending sync is due */
-        double left = b->unsynced_since ? b->unsynced_since + SYNC_INTERVAL - ev_now(b->loop)
-                                        : SYNC_INTERVAL;
-        timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
-    }
-    ev_run_once(b->loop, timeout);
-    /* before the commit, so that the shutdown's exceptions go in it */
-    if (b->stop && !b->draining)
-        drain_begin(b);
-    double now = ev_now(b->loop);
-    check_space(b, now);
     jobmgr_prepare_commit(b->m, !b->draining);
     replica_before_commit(cluster_replica(b->cluster));
     /* fsync only what someone waits on (submissions); state changes are
@@ -448,6 +431,36 @@ static void iterate(struct broker *b)
     if (b->cluster && b->rank == 0)
         cluster_after_commit(b->cluster, rc);
     jobmgr_after_commit(b->m, rc);
+}
+
+static void iterate(struct broker *b)
+{
+    int timeout = -1;
+    /* while draining nothing is scheduled, so a scheduling pass that is
+     * due is no reason to spin */
+    if ((jobmgr_busy(b->m) && !b->draining) || (b->stop && !b->draining))
+        timeout = 0;
+    else if (store_low_space(b->st))
+        timeout = (int)(SPACE_INTERVAL * 1000);   /* look for space again */
+    else if (store_unsynced(b->st)) {
+        /* wake up when the pending sync is due */
+        double left = b->unsynced_since ? b->unsynced_since + SYNC_INTERVAL - ev_now(b->loop)
+                                        : SYNC_INTERVAL;
+        timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+    }
+    ev_run_once(b->loop, timeout);
+    /* before the commit, so that the shutdown's exceptions go in it */
+    if (b->stop && !b->draining)
+        drain_begin(b);
+    double now = ev_now(b->loop);
+    check_space(b, now);
+    commit_round(b);
+    /* a job this commit queued (its submission is in the store) is
+     * scheduled and started now, not after the next pass over the FUSE
+     * requests that came meanwhile (the publisher's, other submissions):
+     * one more round when the commit left a scheduling pass to do */
+    if (jobmgr_busy(b->m) && !b->draining)
+        commit_round(b);
     /* the sync comes SYNC_INTERVAL after the first unsynced change, and
      * after this iteration's answers and starts: a job submitted to an idle
      * instance does not wait for it */
