@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsd/publish.h"
@@ -25,6 +26,12 @@ struct pub_item {
 };
 
 #define PUB_BUCKETS 4096
+/* After sending a batch the thread pauses this long: what the broker
+ * queues meanwhile goes as one batch, pokes of one path as one. A change
+ * after a quiet spell goes at once; under load a watcher sees it at most
+ * this late, and a `true` job costs 6 FUSE requests of the publisher
+ * instead of 12 (its state poked once, not at each of its states). */
+#define PUB_PAUSE_NS 5000000L
 
 struct publisher {
     char *mountpoint;
@@ -35,6 +42,7 @@ struct publisher {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;                   /* protected by lock */
+    bool idle;                   /* the thread waits for work (not pausing) */
     bool thread_started;
     struct pub_item *head, *tail;            /* protected by lock */
     struct pub_item *pending[PUB_BUCKETS];   /* queued pokes by path, by lock */
@@ -149,8 +157,10 @@ static void *publisher_main(void *arg)
 
     pthread_mutex_lock(&p->lock);
     for (;;) {
+        p->idle = true;
         while (!p->head && !p->stop)
             pthread_cond_wait(&p->cond, &p->lock);
+        p->idle = false;
         if (p->stop)
             break;
         struct pub_item *batch = p->head;
@@ -158,7 +168,17 @@ static void *publisher_main(void *arg)
         memset(p->pending, 0, sizeof(p->pending));
         pthread_mutex_unlock(&p->lock);
         send_batch(p, batch);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += PUB_PAUSE_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
         pthread_mutex_lock(&p->lock);
+        /* only publisher_stop() signals a pausing thread */
+        while (!p->stop && pthread_cond_timedwait(&p->cond, &p->lock, &until) != ETIMEDOUT)
+            ;
     }
     pthread_mutex_unlock(&p->lock);
     /* EOF tells the child to finish its last line and exit */
@@ -177,8 +197,12 @@ struct publisher *publisher_create(const char *mountpoint)
     p->pidfd = -1;
     if (!(p->mountpoint = strdup(mountpoint)) || pipe2(fds, O_CLOEXEC) < 0)
         goto error;
+    pthread_condattr_t ca;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->cond, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
     p->child = fork();
     if (p->child < 0) {
         close(fds[0]);
@@ -312,7 +336,7 @@ void publisher_flush(struct publisher *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
-    if (p->head)
+    if (p->head && p->idle)
         pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }

@@ -8,7 +8,8 @@
  * the vfs recognises by the calling thread id and answers without effect.
  *
  * Pokes on the same path coalesce while queued, so a busy job costs one
- * event per burst, not one per change.
+ * event per burst, not one per change; after each batch the thread pauses
+ * 5 ms, so that under load a burst is everything in that time.
  *
  * The syscalls are made by a separate *process*, fed through a pipe by a
  * thread of the broker. A thread of the broker itself must never wait on the
