@@ -81,9 +81,10 @@ struct cgroup {                  /* a contained job */
 };
 
 struct imp {
-    int sock[2];                 /* the broker's channels: its launcher's (spawns),
-                                    and its loop's (everything else), so that a
-                                    question never waits behind a job's starts */
+    int sock[3];                 /* the broker's channels: its launcher's (spawns),
+                                    its loop's (everything else), so that a
+                                    question never waits behind a job's starts,
+                                    and submitters' directories asked ahead */
     int nsock, ep;
     uid_t broker_uid;
     const char *mount;           /* the instance's mount point (root's word) */
@@ -554,7 +555,7 @@ int main(int argc, char **argv)
         { "mount", required_argument, 0, 'm' },
         { 0, 0, 0, 0 },
     };
-    struct imp h = { .sock = { 3, -1 }, .broker_uid = (uid_t)-1 };
+    struct imp h = { .sock = { 3, -1, -1 }, .broker_uid = (uid_t)-1 };
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char *end;
@@ -567,7 +568,7 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
-            if (c == 'f' && h.nsock < 2)
+            if (c == 'f' && h.nsock < 3)
                 h.sock[h.nsock++] = (int)v;
             else if (c == 'f') {
                 usage();
@@ -620,7 +621,7 @@ int main(int argc, char **argv)
             break;
         for (int i = 0; i < n && run; i++) {
             void *p = evs[i].data.ptr;
-            if (p == &h.sock[0] || p == &h.sock[1])
+            if (p == &h.sock[0] || p == &h.sock[1] || p == &h.sock[2])
                 run = serve_one(&h, *(int *)p, &m) == 0;
             else
                 child_gone(&h, p);

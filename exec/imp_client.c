@@ -1,5 +1,6 @@
 /* imp_client.c - requests to the privileged helper (see imp_client.h). */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -18,10 +19,12 @@
 #define FLUXFS_LIBEXECDIR "/usr/local/libexec"
 #endif
 
-/* Two channels, each one request in flight: the launcher thread's spawns,
- * and the rest (the loop thread's questions and signals), which so never
- * wait for a job's tasks to be started. */
-enum { CH_SPAWN, CH_OTHER, CH_N };
+/* Three channels: the launcher thread's spawns and the rest (the loop
+ * thread's questions and signals), one request in flight on each, so that
+ * a question never waits for a job's tasks to be started; and submitters'
+ * working directories, asked ahead without waiting (imp_cwd_ask), their
+ * answers taken in order. */
+enum { CH_SPAWN, CH_OTHER, CH_CWD, CH_N };
 
 struct imp {
     int sock[CH_N];
@@ -33,7 +36,7 @@ struct imp {
 struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
                       struct errmsg *err)
 {
-    int sv[CH_N][2] = { { -1, -1 }, { -1, -1 } };
+    int sv[CH_N][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
     struct imp *h = calloc(1, sizeof(*h));
     if (!h) {
         errmsg_set(err, -ENOMEM, "out of memory");
@@ -44,12 +47,13 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
         free(h);
         return NULL;
     }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[0]) < 0
-        || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[1]) < 0) {
+    for (int c = 0; c < CH_N; c++) {
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[c]) == 0)
+            continue;
         errmsg_set(err, -errno, "socketpair: %s", strerror(errno));
-        if (sv[0][0] >= 0) {
-            close(sv[0][0]);
-            close(sv[0][1]);
+        while (c-- > 0) {
+            close(sv[c][0]);
+            close(sv[c][1]);
         }
         free(h);
         return NULL;
@@ -63,28 +67,30 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
          * syslog) */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         int a = fcntl(sv[0][1], F_DUPFD_CLOEXEC, 10), b = fcntl(sv[1][1], F_DUPFD_CLOEXEC, 10);
-        if (a < 0 || b < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0 || null < 0)
+        int d = fcntl(sv[2][1], F_DUPFD_CLOEXEC, 10);
+        if (a < 0 || b < 0 || d < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0 || dup2(d, 5) < 0
+            || null < 0)
             _exit(127);
         for (int i = 0; i < 3; i++)
             dup2(null, i);
-        close_range(5, ~0U, 0);
+        close_range(6, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (mount)
             execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
-                  "--mount", mount, (char *)NULL);
+                  "--fd", "5", "--mount", mount, (char *)NULL);
         else
             execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
-                  (char *)NULL);
+                  "--fd", "5", (char *)NULL);
         _exit(127);
     }
     int fork_errno = errno;
-    close(sv[0][1]);
-    close(sv[1][1]);
+    for (int c = 0; c < CH_N; c++)
+        close(sv[c][1]);
     if (pid < 0) {
-        close(sv[0][0]);
-        close(sv[1][0]);
+        for (int c = 0; c < CH_N; c++)
+            close(sv[c][0]);
         free(h);
         errmsg_set(err, -fork_errno, "fork: %s", strerror(fork_errno));
         return NULL;
@@ -282,6 +288,45 @@ int imp_cwd(struct imp *h, pid_t pid, char *buf, size_t size)
     int rc = call_answer(h, IMP_CWD, &m, NULL, 0, NULL, buf, size);
     impmsg_free(&m);
     return rc;
+}
+
+int imp_cwd_ask(struct imp *h, pid_t pid)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)pid);
+    pthread_mutex_lock(&h->lock[CH_CWD]);
+    int rc = impmsg_send(h->sock[CH_CWD], IMP_CWD, &m, NULL, 0);
+    pthread_mutex_unlock(&h->lock[CH_CWD]);
+    impmsg_free(&m);
+    return rc;
+}
+
+int imp_cwd_take(struct imp *h, bool wait, int *answer, char *buf, size_t size)
+{
+    uint32_t rop, v;
+    int rfds[IMP_FDS_MAX], nr = 0, rc;
+    const char *path = "";
+    struct pollfd pfd = { .fd = h->sock[CH_CWD], .events = POLLIN };
+    if (!wait && poll(&pfd, 1, 0) <= 0)
+        return -EAGAIN;
+    pthread_mutex_lock(&h->lock[CH_CWD]);
+    if ((rc = impmsg_recv(h->sock[CH_CWD], &rop, &h->reply[CH_CWD], rfds, &nr)) == 0) {
+        for (int i = 0; i < nr; i++)
+            close(rfds[i]);
+        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[CH_CWD], &v) < 0
+            || impmsg_get_str(&h->reply[CH_CWD], &path) < 0)
+            rc = -EPROTO;
+        else if ((*answer = (int)v) == 0 && (size_t)snprintf(buf, size, "%s", path) >= size)
+            *answer = -ENAMETOOLONG;
+    }
+    pthread_mutex_unlock(&h->lock[CH_CWD]);
+    return rc;
+}
+
+int imp_cwd_fd(const struct imp *h)
+{
+    return h->sock[CH_CWD];
 }
 
 int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)

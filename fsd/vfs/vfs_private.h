@@ -142,8 +142,20 @@ struct vfs_fh {
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
+    struct vfs_cwd_ask *cwd_ask; /* submission: its opener's directory, asked of
+                                    the helper at open and not answered yet */
+    char *cwd;                   /* ... the answer (NULL: none, cwd_rc says why) */
+    int cwd_rc;
     struct fuse_pollhandle *ph;  /* wait: a poll(2) to wake when the job ends */
     struct vfs_fh *next_poll;    /* ... in vfs.pollers */
+};
+
+/* A submission's opener's working directory, asked of a system instance's
+ * helper without waiting (imp_cwd_ask) when the file is opened: answered
+ * in order, to the handle if it is still open (fh NULL once released). */
+struct vfs_cwd_ask {
+    struct vfs_fh *fh;
+    struct vfs_cwd_ask *next;
 };
 
 /* A submission just made through a visible name stays visible to the
@@ -223,6 +235,9 @@ struct vfs {
     unsigned quota_files;             /* files one user may have open there, 0: no limit */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_fh *pollers;           /* `wait` handles polled for the job's end */
+    struct vfs_cwd_ask *cwd_asks;     /* questions to the helper, oldest first */
+    struct vfs_cwd_ask **cwd_asks_tail;
+    bool cwd_prefetch;                /* ... watched: asked ahead at open */
     struct vfs_deferred *submits;     /* submissions awaiting the commit */
     bool interrupts;
     bool stopping;             /* shutting down: no new submissions */
@@ -386,6 +401,10 @@ void vfs_jobs_wake(struct vfs *v, struct job *job);
  * by vfs_jobs_wake/gone. vfs_jobs_unpoll drops a handle's (its release). */
 void vfs_jobs_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph);
 void vfs_jobs_unpoll(struct vfs *v, struct vfs_fh *fh);
+
+/* vfs_queue.c: a submission's opener's directory (struct vfs_cwd_ask) */
+void vfs_cwd_prefetch(struct vfs *v, struct vfs_fh *fh);
+void vfs_cwd_answers(struct vfs *v, bool wait_for, struct vfs_fh *fh);
 
 /* vfs_resources.c */
 void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +223,69 @@ static void opened(struct vfs *v, struct vfs_fh *fh)
 {
     if (vfs_quota_file(v, fh->uid, 1) == 0)
         fh->counted = true;
+    if (fh->kind == FH_CLONE || (fh->kind == FH_SUBMIT && !fh->target))
+        vfs_cwd_prefetch(v, fh);
+}
+
+/* A system instance's broker may not read another user's /proc/PID/cwd;
+ * its helper may, one round trip away. Asked when the file is opened, the
+ * answer is here by the time the submission needs it (the writes and the
+ * close come first), and the loop does not wait for it: 4,500 -> 5,700
+ * submissions/s from 4 clients, measured with the question skipped. */
+void vfs_cwd_prefetch(struct vfs *v, struct vfs_fh *fh)
+{
+    struct vfs_cwd_ask *a;
+    if (!v->cwd_prefetch || fh->uid == geteuid() || fh->pid <= 0
+        || !(a = calloc(1, sizeof(*a))))
+        return;
+    if (imp_cwd_ask(v->imp, fh->pid) < 0) {
+        free(a);
+        return;
+    }
+    a->fh = fh;
+    fh->cwd_ask = a;
+    *v->cwd_asks_tail = a;
+    v->cwd_asks_tail = &a->next;
+}
+
+/* Take the helper's answers that have come (all of them, or until fh has
+ * its own when wait_for), in the order they were asked. */
+void vfs_cwd_answers(struct vfs *v, bool wait_for, struct vfs_fh *fh)
+{
+    char buf[PATH_MAX];
+    while (v->cwd_asks && (!wait_for || fh->cwd_ask)) {
+        int answer = 0;
+        int rc = imp_cwd_take(v->imp, wait_for, &answer, buf, sizeof(buf));
+        if (rc == -EAGAIN)
+            return;
+        if (rc == 0) {
+            struct vfs_cwd_ask *a = v->cwd_asks;
+            if (!(v->cwd_asks = a->next))
+                v->cwd_asks_tail = &v->cwd_asks;
+            if (a->fh) {
+                a->fh->cwd_ask = NULL;
+                a->fh->cwd_rc = answer;
+                if (answer == 0 && !(a->fh->cwd = strdup(buf)))
+                    a->fh->cwd_rc = -ENOMEM;
+            }
+            free(a);
+        } else {
+            /* the channel is out of step or gone: ask when needed from now on */
+            struct vfs_cwd_ask *a;
+            syslog(LOG_ERR, "the helper's answers about submitters: %s", strerror(-rc));
+            v->cwd_prefetch = false;
+            ev_fd_del(v->loop, imp_cwd_fd(v->imp));
+            while (v->cwd_asks) {
+                a = v->cwd_asks;
+                v->cwd_asks = a->next;
+                if (a->fh)
+                    a->fh->cwd_ask = NULL;
+                free(a);
+            }
+            v->cwd_asks_tail = &v->cwd_asks;
+            return;
+        }
+    }
 }
 
 /* The bytes of buffer sb, owned by uid, go from sb->len to len: charged
@@ -518,6 +582,7 @@ struct submitter {
     struct vfs *v;
     pid_t pid;
     uid_t uid;
+    struct vfs_fh *fh;   /* the handle it wrote (asked ahead), or NULL */
 };
 
 static int find_cwd(void *arg, char *buf, size_t size)
@@ -525,9 +590,17 @@ static int find_cwd(void *arg, char *buf, size_t size)
     const struct submitter *s = arg;
     char link[64];
     ssize_t n = -1;
-    if (s->pid <= 0)
+    struct vfs_fh *fh = s->fh;
+    if (fh && fh->cwd_ask)
+        vfs_cwd_answers(s->v, true, fh);
+    if (fh && (fh->cwd || fh->cwd_rc < 0)) {
+        /* the opener's directory, asked when it opened the file */
+        if (!fh->cwd || (size_t)snprintf(buf, size, "%s", fh->cwd) >= size)
+            return fh->cwd_rc < 0 ? fh->cwd_rc : -ENAMETOOLONG;
+        n = (ssize_t)strlen(buf);
+    } else if (s->pid <= 0) {
         return -ESRCH;
-    if (s->v->imp && s->uid != geteuid()) {
+    } else if (s->v->imp && s->uid != geteuid()) {
         n = imp_cwd(s->v->imp, s->pid, buf, size) == 0 ? (ssize_t)strlen(buf) : -1;
     } else {
         snprintf(link, sizeof(link), "/proc/%d/cwd", (int)s->pid);
@@ -549,11 +622,11 @@ static int find_cwd(void *arg, char *buf, size_t size)
  * go to ids (if not NULL), a line each. Logs a rejection to the caller's
  * queue/errors. */
 static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, gid_t gid,
-                       pid_t pid, const char *queue, const char *subject, struct strbuf *ids,
-                       uint64_t *token)
+                       pid_t pid, struct vfs_fh *fh, const char *queue, const char *subject,
+                       struct strbuf *ids, uint64_t *token)
 {
     struct errmsg err = { "" };
-    struct submitter who = { .v = v, .pid = pid, .uid = uid };
+    struct submitter who = { .v = v, .pid = pid, .uid = uid, .fh = fh };
     struct ingest_cwd cwd = { .find = find_cwd, .arg = &who };
     int rc;
 
@@ -619,7 +692,7 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
     /* the writer's working directory: the closer may be a child that has
      * since changed it, but rarely; the opener is the fallback */
     fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid,
-                                pid > 0 ? pid : fh->pid, fh->queue, subject,
+                                pid > 0 ? pid : fh->pid, fh, fh->queue, subject,
                                 fh->kind == FH_CLONE ? &fh->ids : NULL, &fh->token);
     if (fh->submit_rc == 0) {
         fh->submit_rc = 1;   /* pending until durable */
@@ -827,7 +900,7 @@ void vfs_queue_rename(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
     /* the job belongs to whoever created the file, even when root (or the
      * instance owner) moves another user's draft into queue/ */
     uint64_t token;
-    rc = submit_text(v, s->data.buf, s->data.len, s->attr.uid, s->attr.gid, ctx->pid,
+    rc = submit_text(v, s->data.buf, s->data.len, s->attr.uid, s->attr.gid, ctx->pid, NULL,
                      vfs_qdir_name(v, newdir), newname, NULL, &token);
     if (rc < 0) {
         /* mv reads EINVAL from rename as "a subdirectory of itself" and
