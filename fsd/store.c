@@ -54,6 +54,8 @@ struct store {
     int failed;         /* a write failed and its txn was aborted: the next
                            commit must fail too (-errno), not commit the rest */
     bool low;           /* the disk is full: the reserve is given back */
+    uint64_t file_end;  /* the data file's size as far as we know (keep_room),
+                           0: not looked at yet */
     bool journaling;    /* record writes (store_journal_enable) */
     struct strbuf journal;
     size_t journal_committed;   /* journal bytes of commits that succeeded */
@@ -243,7 +245,11 @@ static int write_fail(struct store *st, int rc, const char *what)
  * fallocate's unwritten extents are not (their first write changes the
  * extent tree). Written only past the file's end, on the loop thread
  * between transactions: never over a page LMDB wrote, and LMDB never
- * shrinks the file. Not while the disk is low; a failure leaves it as is. */
+ * shrinks the file. Not while the disk is low; a failure leaves it as is.
+ * The size is looked at once, then followed: a stat per commit would ask
+ * ext4 for fine-grained timestamps (multigrain), so that every write
+ * changed the mtime, and every fdatasync (without a journal) wrote the
+ * inode too. */
 #define STORE_ROOM_LOW (2u << 20)      /* add room when less than this is left */
 #define STORE_ROOM_CHUNK (4u << 20)    /* ... this much at a time */
 
@@ -255,16 +261,24 @@ static void keep_room(struct store *st)
     struct stat sb;
     int fd;
     if (st->wtxn || st->low || mdb_env_info(st->env, &info) != 0
-        || mdb_env_stat(st->env, &ms) != 0 || mdb_env_get_fd(st->env, &fd) != 0
-        || fstat(fd, &sb) < 0)
+        || mdb_env_stat(st->env, &ms) != 0 || mdb_env_get_fd(st->env, &fd) != 0)
         return;
+    if (!st->file_end) {
+        if (fstat(fd, &sb) < 0)
+            return;
+        st->file_end = (uint64_t)sb.st_size;
+    }
     uint64_t used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
-    uint64_t size = (uint64_t)sb.st_size;
-    if (size >= used + STORE_ROOM_LOW || used + STORE_ROOM_CHUNK > info.me_mapsize)
+    if (st->file_end < used)
+        st->file_end = used;   /* LMDB wrote past it */
+    if (st->file_end >= used + STORE_ROOM_LOW || used + STORE_ROOM_CHUNK > info.me_mapsize)
         return;
-    for (uint64_t off = size; off < size + STORE_ROOM_CHUNK; off += sizeof(zeros))
-        if (pwrite(fd, zeros, sizeof(zeros), (off_t)off) != (ssize_t)sizeof(zeros))
+    for (uint64_t end = st->file_end + STORE_ROOM_CHUNK; st->file_end < end;) {
+        ssize_t n = pwrite(fd, zeros, sizeof(zeros), (off_t)st->file_end);
+        if (n <= 0)
             return;   /* no space: the store goes on as before, growing as it writes */
+        st->file_end += (uint64_t)n;
+    }
 }
 
 int store_commit(struct store *st)
