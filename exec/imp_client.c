@@ -21,10 +21,10 @@
 
 /* Three channels: the launcher thread's spawns and the rest (the loop
  * thread's questions and signals), one request in flight on each, so that
- * a question never waits for a job's tasks to be started; and submitters'
- * working directories, asked ahead without waiting (imp_cwd_ask), their
- * answers taken in order. */
-enum { CH_SPAWN, CH_OTHER, CH_CWD, CH_N };
+ * a question never waits for a job's tasks to be started; and questions
+ * about submitters asked without waiting (imp_ask_cwd, imp_ask_holds),
+ * their answers taken in order. */
+enum { CH_SPAWN, CH_OTHER, CH_ASK, CH_N };
 
 struct imp {
     int sock[CH_N];
@@ -290,43 +290,58 @@ int imp_cwd(struct imp *h, pid_t pid, char *buf, size_t size)
     return rc;
 }
 
-int imp_cwd_ask(struct imp *h, pid_t pid)
+static int ask(struct imp *h, uint32_t op, struct impmsg *m)
+{
+    pthread_mutex_lock(&h->lock[CH_ASK]);
+    int rc = impmsg_send(h->sock[CH_ASK], op, m, NULL, 0);
+    pthread_mutex_unlock(&h->lock[CH_ASK]);
+    impmsg_free(m);
+    return rc;
+}
+
+int imp_ask_cwd(struct imp *h, pid_t pid)
 {
     struct impmsg m;
     impmsg_init(&m);
     impmsg_put_u32(&m, (uint32_t)pid);
-    pthread_mutex_lock(&h->lock[CH_CWD]);
-    int rc = impmsg_send(h->sock[CH_CWD], IMP_CWD, &m, NULL, 0);
-    pthread_mutex_unlock(&h->lock[CH_CWD]);
-    impmsg_free(&m);
-    return rc;
+    return ask(h, IMP_CWD, &m);
 }
 
-int imp_cwd_take(struct imp *h, bool wait, int *answer, char *buf, size_t size)
+int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
+{
+    struct impmsg m;
+    impmsg_init(&m);
+    impmsg_put_u32(&m, (uint32_t)pid);
+    impmsg_put_u64(&m, ino);
+    impmsg_put_str(&m, name);
+    return ask(h, IMP_HOLDS, &m);
+}
+
+int imp_take(struct imp *h, bool wait, int *answer, char *buf, size_t size)
 {
     uint32_t rop, v;
     int rfds[IMP_FDS_MAX], nr = 0, rc;
-    const char *path = "";
-    struct pollfd pfd = { .fd = h->sock[CH_CWD], .events = POLLIN };
+    const char *text = "";
+    struct pollfd pfd = { .fd = h->sock[CH_ASK], .events = POLLIN };
     if (!wait && poll(&pfd, 1, 0) <= 0)
         return -EAGAIN;
-    pthread_mutex_lock(&h->lock[CH_CWD]);
-    if ((rc = impmsg_recv(h->sock[CH_CWD], &rop, &h->reply[CH_CWD], rfds, &nr)) == 0) {
+    pthread_mutex_lock(&h->lock[CH_ASK]);
+    if ((rc = impmsg_recv(h->sock[CH_ASK], &rop, &h->reply[CH_ASK], rfds, &nr)) == 0) {
         for (int i = 0; i < nr; i++)
             close(rfds[i]);
-        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[CH_CWD], &v) < 0
-            || impmsg_get_str(&h->reply[CH_CWD], &path) < 0)
+        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[CH_ASK], &v) < 0
+            || impmsg_get_str(&h->reply[CH_ASK], &text) < 0)
             rc = -EPROTO;
-        else if ((*answer = (int)v) == 0 && (size_t)snprintf(buf, size, "%s", path) >= size)
+        else if ((*answer = (int)v) >= 0 && buf && (size_t)snprintf(buf, size, "%s", text) >= size)
             *answer = -ENAMETOOLONG;
     }
-    pthread_mutex_unlock(&h->lock[CH_CWD]);
+    pthread_mutex_unlock(&h->lock[CH_ASK]);
     return rc;
 }
 
-int imp_cwd_fd(const struct imp *h)
+int imp_ask_fd(const struct imp *h)
 {
-    return h->sock[CH_CWD];
+    return h->sock[CH_ASK];
 }
 
 int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)

@@ -69,18 +69,19 @@ int imp_detach(struct imp *h, int dirfd, const char *name);
 /* Process pid's working directory into buf (as readlink(2) of
  * /proc/PID/cwd, which only root may read for another user's). 0 or -errno. */
 int imp_cwd(struct imp *h, pid_t pid, char *buf, size_t size);
-/* The same without waiting: imp_cwd_ask() sends the question, and
- * imp_cwd_take() takes the answer to the oldest one not taken yet: 0 with
- * *answer 0 and buf, or *answer -errno (the helper's, -ENAMETOOLONG);
- * -EAGAIN when !wait and none has come; another -errno if the channel
- * failed. imp_cwd_fd() turns readable when an answer waits. A submission
- * asks when its file is opened, so the answer is there when it is needed. */
-int imp_cwd_ask(struct imp *h, pid_t pid);
-int imp_cwd_take(struct imp *h, bool wait, int *answer, char *buf, size_t size);
-int imp_cwd_fd(const struct imp *h);
 /* procfd_held() of exec/procfd.h for another user's process: 1, 0, or
  * -errno. */
 int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name);
+/* imp_cwd() and imp_holds() without waiting, on a channel of their own:
+ * imp_ask_*() send the question (0 or -errno), and imp_take() takes the
+ * answer to the oldest one not taken yet: 0 with *answer (imp_cwd's or
+ * imp_holds' return value; buf, if not NULL, the directory), -EAGAIN when
+ * !wait and none has come, another -errno if the channel failed.
+ * imp_ask_fd() turns readable when an answer waits. */
+int imp_ask_cwd(struct imp *h, pid_t pid);
+int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name);
+int imp_take(struct imp *h, bool wait, int *answer, char *buf, size_t size);
+int imp_ask_fd(const struct imp *h);
 /* Lazily unmount the instance's own mount point. 0 or -errno. */
 int imp_unmount(struct imp *h);
 

@@ -745,18 +745,10 @@ void vfs_set_user_limits(struct vfs *v, uint64_t bytes, unsigned files)
     v->quota_files = files;
 }
 
-static void on_cwd_answer(struct ev_loop *loop, int fd, int events, void *arg)
-{
-    vfs_cwd_answers(arg, false, NULL);
-}
-
 void vfs_set_imp(struct vfs *v, struct imp *imp)
 {
     v->imp = imp;
-    v->cwd_asks_tail = &v->cwd_asks;
-    /* if its answers cannot be watched, submitters' directories are asked
-     * when needed, waiting (imp_cwd) */
-    v->cwd_prefetch = imp && ev_fd_add(v->loop, imp_cwd_fd(imp), EV_READ, on_cwd_answer, v) == 0;
+    vfs_asks_start(v);
 }
 
 int vfs_set_statedir(struct vfs *v, const char *dir)
@@ -880,15 +872,7 @@ void vfs_destroy(struct vfs *v)
     }
     while (v->pollers)
         vfs_jobs_unpoll(v, v->pollers);
-    if (v->cwd_prefetch)
-        ev_fd_del(v->loop, imp_cwd_fd(v->imp));
-    while (v->cwd_asks) {
-        struct vfs_cwd_ask *a = v->cwd_asks;
-        v->cwd_asks = a->next;
-        if (a->fh)
-            a->fh->cwd_ask = NULL;
-        free(a);
-    }
+    vfs_asks_stop(v);
     vfs_queue_destroy(v);
     vfs_quota_destroy(v);
     free(v->statedir);

@@ -142,7 +142,7 @@ struct vfs_fh {
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
-    struct vfs_cwd_ask *cwd_ask; /* submission: its opener's directory, asked of
+    struct vfs_ask *cwd_ask;     /* submission: its opener's directory, asked of
                                     the helper at open and not answered yet */
     char *cwd;                   /* ... the answer (NULL: none, cwd_rc says why) */
     int cwd_rc;
@@ -150,12 +150,15 @@ struct vfs_fh {
     struct vfs_fh *next_poll;    /* ... in vfs.pollers */
 };
 
-/* A submission's opener's working directory, asked of a system instance's
- * helper without waiting (imp_cwd_ask) when the file is opened: answered
- * in order, to the handle if it is still open (fh NULL once released). */
-struct vfs_cwd_ask {
-    struct vfs_fh *fh;
-    struct vfs_cwd_ask *next;
+/* A question to a system instance's helper that the loop does not wait
+ * for (vfs_asks.c), answered in the order asked. */
+struct vfs_ask {
+    enum { ASK_CWD, ASK_HOLDS } what;
+    struct vfs_fh *fh;           /* the submission; for ASK_CWD NULL once it is
+                                    released (the answer comes to nobody) */
+    fuse_req_t req;              /* ASK_HOLDS: the flush that waits for it */
+    int answer;                  /* ASK_HOLDS, once answered */
+    struct vfs_ask *next;
 };
 
 /* A submission just made through a visible name stays visible to the
@@ -235,9 +238,12 @@ struct vfs {
     unsigned quota_files;             /* files one user may have open there, 0: no limit */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_fh *pollers;           /* `wait` handles polled for the job's end */
-    struct vfs_cwd_ask *cwd_asks;     /* questions to the helper, oldest first */
-    struct vfs_cwd_ask **cwd_asks_tail;
-    bool cwd_prefetch;                /* ... watched: asked ahead at open */
+    struct vfs_ask *asks;             /* questions to the helper, oldest first */
+    struct vfs_ask **asks_tail;
+    bool asking;                      /* ... its answers are watched: ask away */
+    struct vfs_ask *answered;         /* flushes whose answer came while the loop
+                                         waited for another (run by a timer) */
+    uint64_t answered_timer;
     struct vfs_deferred *submits;     /* submissions awaiting the commit */
     bool interrupts;
     bool stopping;             /* shutting down: no new submissions */
@@ -402,9 +408,19 @@ void vfs_jobs_wake(struct vfs *v, struct job *job);
 void vfs_jobs_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph);
 void vfs_jobs_unpoll(struct vfs *v, struct vfs_fh *fh);
 
-/* vfs_queue.c: a submission's opener's directory (struct vfs_cwd_ask) */
-void vfs_cwd_prefetch(struct vfs *v, struct vfs_fh *fh);
-void vfs_cwd_answers(struct vfs *v, bool wait_for, struct vfs_fh *fh);
+/* vfs_asks.c: questions to the helper without waiting (struct vfs_ask) */
+void vfs_asks_start(struct vfs *v);
+void vfs_asks_stop(struct vfs *v);
+/* A submission's opener's directory, asked when the file is opened. */
+void vfs_ask_cwd(struct vfs *v, struct vfs_fh *fh);
+/* Wait until fh's directory has come (fh->cwd, fh->cwd_rc). */
+void vfs_asks_wait(struct vfs *v, struct vfs_fh *fh);
+/* Whether pid still holds fh open, for its flush req: true when asked
+ * (vfs_queue_flush_answer() then finishes the flush), false when it must
+ * be asked waiting (vfs_still_open). */
+bool vfs_ask_holds(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, pid_t pid);
+/* vfs_queue.c: a flush whose vfs_ask_holds was answered (held: 1, 0, -errno) */
+void vfs_queue_flush_answer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int held);
 
 /* vfs_resources.c */
 void vfs_res_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -58,10 +58,13 @@ static int submit_clone(const char *mnt, char *id, size_t size)
     return 0;
 }
 
-static int submit_create(const char *mnt, int i)
+/* Client c's i-th file: every writer its own names, as cp loops in
+ * different directories or of different files would have (one name for
+ * all made each create look up another writer's file first) */
+static int submit_create(const char *mnt, int c, int i)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/job%d.json", mnt, i);   /* mnt = a directory */
+    snprintf(path, sizeof(path), "%s/c%d-job%d.json", mnt, c, i);   /* mnt = a directory */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return -1;
@@ -125,7 +128,7 @@ int main(int argc, char **argv)
             char id[64], line[80];
             for (int i = 0; i < per; i++) {
                 if (create) {
-                    if (submit_create(mnt, i) < 0)
+                    if (submit_create(mnt, c, i) < 0)
                         _exit(1);
                     continue;
                 }
