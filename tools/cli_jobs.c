@@ -1274,97 +1274,95 @@ static bool drain(int fd, int out)
     return true;
 }
 
-/* 1 if the job is INACTIVE, 0 if not, -errno if its state is unreadable
- * (e.g. ENOTCONN: the daemon went away). */
-static int job_inactive(const char *id)
+/* Copy a finished job's stream (stdout or stderr) to out: its file is
+ * opened only when it holds something (most short jobs print nothing). */
+static void copy_ended(const char *id, const char *name, int out)
 {
-    char *s = cli_job_file(id, "state", NULL);
-    if (!s)
-        return -errno;
-    int done = !strcmp(chomp(s), "INACTIVE");
-    free(s);
-    return done;
+    char path[PATH_MAX];
+    struct statx stx;
+    cli_path(path, sizeof(path), "jobs/%s/%s", id, name);
+    /* a fresh size: the kernel takes a FUSE file's size as valid until the
+     * clock ticks, even with attributes cached for 0 s */
+    if (statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_SIZE, &stx) == 0 && stx.stx_size == 0)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_err("%s: cannot read its %s: %s", id, name, strerror(errno));
+        return;
+    }
+    drain(fd, out);
+    close(fd);
 }
 
 int cli_attach(const char *id)
 {
-    char path[PATH_MAX];
-    if (!cli_job_exists(id))
+    char path[PATH_MAX], result[64];
+    if (strchr(id, '/') || id[0] == '.' || id[0] == '\0') {
+        cli_err("%s: no such job", id);
         return CLI_EXIT_ERROR;
+    }
+    /* poll(2) on `wait` turns readable when the job has ended, and its
+     * read then gives the result line: no state or result file to read */
+    int wfd = open(cli_path(path, sizeof(path), "jobs/%s/wait", id), O_RDONLY | O_CLOEXEC);
+    if (wfd < 0) {
+        if (errno == ENOENT)
+            cli_err("%s: no such job", id);
+        else
+            cli_err("%s: cannot wait for it: %s", id, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
     sigset_t sigs, old;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigprocmask(SIG_BLOCK, &sigs, &old);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    /* For its first QUICK_MS the job's end is waited for with poll(2) on
-     * its `wait` file; an inotify watch on its directory (which streams
-     * output as it grows) is made only after that: closing an inotify
-     * descriptor waits for the kernel's SRCU grace period, 5-12 ms here,
-     * most of a `fluxfs run true`. The loop reads the state again after
-     * making the watch, so nothing slips between that read and the sleep. */
+    /* For its first QUICK_MS only the job's end is waited for; output is
+     * then copied once. A job still running after that has its output
+     * streamed as it grows, woken by an inotify watch on its directory
+     * (made only then: closing an inotify descriptor waits for the
+     * kernel's SRCU grace period, 5-12 ms here, most of a `fluxfs run
+     * true`). Each wake drains the output, then looks at `wait`. */
     enum { QUICK_MS = 100 };
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int wfd = open(cli_path(path, sizeof(path), "jobs/%s/wait", id), O_RDONLY | O_CLOEXEC);
-    int ifd = -1;
-    bool watching = false;
-    int out = open(cli_path(path, sizeof(path), "jobs/%s/stdout", id), O_RDONLY | O_CLOEXEC);
-    int err = open(cli_path(path, sizeof(path), "jobs/%s/stderr", id), O_RDONLY | O_CLOEXEC);
-    if (out < 0 || err < 0)
-        cli_err("%s: cannot read its output: %s", id, strerror(errno));
+    int out = -1, err = -1, ifd = -1;
+    bool streaming = false, ended = false;
     int interrupts = 0, rc = -1;
     for (;;) {
-        /* read state first: output complete before INACTIVE is then drained */
-        int done = job_inactive(id);
-        if (done > 0) {
-            /* the kernel takes a FUSE file's size (attributes cached for 0 s)
-             * as valid until the clock ticks: a read within the tick of the
-             * last one ends at the old size. Ask for the size now, so the
-             * last drain reads all of it. */
-            struct statx stx;
-            statx(out, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
-            statx(err, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
-        }
-        fflush(stdout);
-        drain(out, STDOUT_FILENO);
-        drain(err, STDERR_FILENO);
-        if (done < 0 && done != -EINTR) {
-            cli_err("%s: cannot read its state: %s", id, strerror(-done));
-            rc = CLI_EXIT_ERROR;
-            break;
-        }
-        if (done > 0)
-            break;
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         long left = QUICK_MS - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-        if (!watching && wfd >= 0 && left > 0) {
-            struct pollfd q[2] = { { .fd = wfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-            int n = poll(q, 2, (int)left);
-            if (n > 0 && (q[0].revents & POLLIN) && job_inactive(id) <= 0) {
-                close(wfd);   /* readable but not ended: no poll support here */
-                wfd = -1;
-            }
-            if (n <= 0 || !(q[1].revents & POLLIN))
-                continue;
-            /* an interrupt: handled below, as while watching */
-        } else if (!watching) {
-            watching = true;
+        if (!streaming && left <= 0) {
+            streaming = true;
+            out = open(cli_path(path, sizeof(path), "jobs/%s/stdout", id), O_RDONLY | O_CLOEXEC);
+            err = open(cli_path(path, sizeof(path), "jobs/%s/stderr", id), O_RDONLY | O_CLOEXEC);
+            if (out < 0 || err < 0)
+                cli_err("%s: cannot read its output: %s", id, strerror(errno));
             ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
             if (ifd >= 0 && inotify_add_watch(ifd, cli_path(path, sizeof(path), "jobs/%s", id),
                                               IN_MODIFY | IN_CLOSE_WRITE) < 0) {
                 close(ifd);
                 ifd = -1;
             }
-            continue;   /* the state again, now that changes wake us */
         }
-        struct pollfd pfd[2] = { { .fd = ifd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-        /* inotify wakes us; the timeout only covers lost events (--no-publish) */
-        int n = poll(pfd, 2, ifd >= 0 ? 1000 : 100);
+        if (streaming) {
+            fflush(stdout);
+            drain(out, STDOUT_FILENO);
+            drain(err, STDERR_FILENO);
+        }
+        /* the end wakes us through `wait`; inotify, output; the timeout
+         * only covers a file system that cannot tell (--no-publish) */
+        struct pollfd pfd[3] = { { .fd = wfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN },
+                                 { .fd = ifd, .events = POLLIN } };
+        int n = poll(pfd, 3, !streaming ? (int)left : ifd >= 0 ? 1000 : 100);
         if (n < 0 && errno != EINTR)
             break;
-        if (n > 0 && (pfd[0].revents & POLLIN)) {
+        if (n > 0 && (pfd[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+            ended = true;
+            break;
+        }
+        if (n > 0 && (pfd[2].revents & POLLIN)) {
             char ev[4096];
             while (read(ifd, ev, sizeof(ev)) > 0)
                 ;
@@ -1381,27 +1379,43 @@ int cli_attach(const char *id)
             }
         }
     }
+    /* the result first: once it is there, so is all of the output (a job
+     * ends after its output is stored). A read blocks until the end, so a
+     * file system without poll support only loses the streaming. */
+    ssize_t rn = ended ? pread(wfd, result, sizeof(result) - 1, 0) : -1;
+    int werr = errno;
+    if (ended && rn > 0) {
+        result[rn] = '\0';
+        fflush(stdout);
+        if (streaming) {
+            struct statx stx;
+            statx(out, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
+            statx(err, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
+            drain(out, STDOUT_FILENO);
+            drain(err, STDERR_FILENO);
+        } else {
+            copy_ended(id, "stdout", STDOUT_FILENO);
+            copy_ended(id, "stderr", STDERR_FILENO);
+        }
+    }
     if (out >= 0)
         close(out);
     if (err >= 0)
         close(err);
     if (ifd >= 0)
         close(ifd);
-    if (wfd >= 0)
-        close(wfd);
+    close(wfd);
     if (sfd >= 0)
         close(sfd);
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc >= 0)
         return rc;
-    char *res = cli_job_file(id, "result", NULL);
-    if (!res) {
-        cli_err("%s: cannot read result: %s", id, strerror(errno));
+    if (!ended || rn <= 0) {
+        cli_err("%s: cannot read how it ended: %s", id,
+                ended && rn == 0 ? "no result" : strerror(ended ? werr : errno));
         return CLI_EXIT_ERROR;
     }
-    rc = cli_result_exit_code(id, chomp(res));
-    free(res);
-    return rc;
+    return cli_result_exit_code(id, chomp(result));
 }
 
 int cmd_attach(int argc, char **argv)
