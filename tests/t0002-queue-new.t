@@ -1,7 +1,7 @@
 #!/bin/bash
 # queue/new clone file: open read-write, write the jobspec, read the id.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 16
 
 fluxfs_start || bail_out "cannot mount"
 mkjob 'echo via-new' > j.yaml
@@ -59,3 +59,22 @@ like "$(tail -1 "$MNT/queue/errors")" 'EINVAL' "reason appended to queue/errors"
 # opening new and closing without writing submits nothing
 exec 3<>"$MNT/queue/new"; exec 3>&-
 is "$(ls "$MNT/jobs" | wc -l)" "$n0" "open+close of queue/new submits nothing"
+
+# the id is readable once the job is stored, the close returns once it is
+# durable; a job followed with the descriptor still open (as fluxfs run
+# does) is there, and then its close succeeds
+out=$(timeout 20 python3 - "$MNT" <<'PY'
+import os, sys, time
+mnt = sys.argv[1]
+fd = os.open(os.path.join(mnt, "queue/new"), os.O_RDWR)
+os.write(fd, open("j.yaml", "rb").read())
+jid = os.read(fd, 100).decode().strip()
+print("listed" if os.path.isdir(os.path.join(mnt, "jobs", jid)) else "missing")
+print(open(os.path.join(mnt, "jobs", jid, "wait")).read().strip())
+os.close(fd)   # raises if the job could not be made durable
+print("closed")
+PY
+)
+is "$(sed -n 1p <<<"$out")" listed "the id read from queue/new names a listed job before the close"
+is "$(sed -n 2p <<<"$out")" "COMPLETED 0" "... which can be waited for with the descriptor open"
+is "$(sed -n 3p <<<"$out")" closed "... and the close then succeeds"

@@ -701,9 +701,11 @@ static char *command_json(char **cmd, int ncmd, const char *cc)
  * ids, a line per job, go to *ids (caller frees). expect: the number of
  * jobs the text holds if known (reading stops at that many lines: one
  * round trip to the daemon fewer, which may be busy starting the job),
- * else 0 (read to the end). Returns 0 or -errno (with the reason
- * printed). */
-static int submit_stream(const char *text, size_t len, size_t expect, char **ids)
+ * else 0 (read to the end). keep: NULL, or where the descriptor goes,
+ * still open: the ids can be read once the jobs are committed, and the
+ * close is what returns once they are durable (keep_close). Returns 0 or
+ * -errno (with the reason printed). */
+static int submit_stream(const char *text, size_t len, size_t expect, char **ids, int *keep)
 {
     char path[PATH_MAX], reason[1024];
     int fd = open(cli_path(path, sizeof(path), "queue/new"), O_RDWR | O_CLOEXEC);
@@ -747,8 +749,14 @@ static int submit_stream(const char *text, size_t len, size_t expect, char **ids
             break;   /* every id is here */
     }
     int e = n < 0 ? errno : EIO;
-    close(fd);
-    if (off != len || n < 0 || got == 0) {
+    bool ok = off == len && n >= 0 && got > 0;
+    if (ok && keep)
+        *keep = fd;
+    else if (close(fd) < 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
         free(buf);
         cli_last_error(reason, sizeof(reason));
         if (reason[0] && strncmp(reason, "new: ", 5) == 0)
@@ -764,19 +772,24 @@ static int submit_stream(const char *text, size_t len, size_t expect, char **ids
 
 int cli_submit_ids(const char *text, size_t len, char **ids)
 {
-    return submit_stream(text, len, 0, ids);
+    return submit_stream(text, len, 0, ids, NULL);
 }
 
-/* Submit one jobspec; its id goes into id. */
-int cli_submit_text(const char *text, size_t len, char *id, size_t size)
+static int submit_one(const char *text, size_t len, char *id, size_t size, int *keep)
 {
     char *ids;
-    int rc = submit_stream(text, len, 1, &ids);
+    int rc = submit_stream(text, len, 1, &ids, keep);
     if (rc == 0) {
         snprintf(id, size, "%.*s", (int)strcspn(ids, "\n"), ids);
         free(ids);
     }
     return rc;
+}
+
+/* Submit one jobspec; its id goes into id. */
+int cli_submit_text(const char *text, size_t len, char *id, size_t size)
+{
+    return submit_one(text, len, id, size, NULL);
 }
 
 /* The whole jobspec text for one copy. Caller frees. */
@@ -855,7 +868,7 @@ static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const 
             stream[slen++] = '\n';
             free(one);
         }
-        if (rc == 0 && (rc = submit_stream(stream, slen, 0, &ids)) == 0) {
+        if (rc == 0 && (rc = submit_stream(stream, slen, 0, &ids, NULL)) == 0) {
             if (!quiet)
                 fputs(ids, stdout);
             strbuf_addstr(all, ids);
@@ -982,13 +995,22 @@ int cmd_run(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     char id[64];
     size_t len;
+    int fd = -1;
     char *text = spec_text(&t, argv + first, argc - first, NULL, &len);
-    int rc = text ? cli_submit_text(text, len, id, sizeof(id)) : -EINVAL;
+    /* the id as soon as the job is committed; the submission's close,
+     * which returns once it is durable, after the job has run: the sync
+     * is then off the way from submitting to the job's end */
+    int rc = text ? submit_one(text, len, id, sizeof(id), &fd) : -EINVAL;
     free(text);
     free(t.text);
     if (rc < 0)
         return CLI_EXIT_ERROR;
     if (o.verbose)
         cli_err("jobid: %s", id);
-    return cli_attach(id);
+    int code = cli_attach(id);
+    if (close(fd) < 0) {
+        cli_err("%s: the job was not stored durably: %s", id, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    return code;
 }

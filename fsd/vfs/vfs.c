@@ -931,14 +931,33 @@ void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket)
         finish_submits(v, true, 0, 0, commit_rc < 0 ? commit_rc : 0);
         return;
     }
-    /* committed, durable once sync `ticket` is: each waits for it */
-    for (struct vfs_deferred *d = v->submits; d; d = d->next)
-        if (!d->token && !d->ticket)
+    /* committed, durable once sync `ticket` is: each waits for it, but a
+     * read of queue/new, which gets its ids now (the close that follows
+     * waits instead: a submission is durable when its close() returns, and
+     * `fluxfs run` waits for its job meanwhile) */
+    for (struct vfs_deferred **pp = &v->submits; *pp;) {
+        struct vfs_deferred *d = *pp;
+        if (d->token || d->ticket) {
+            pp = &d->next;
+        } else if (d->what == DEFER_CLONE_READ && d->fh && d->fh->submit_rc == 1) {
+            *pp = d->next;
+            d->fh->sync_ticket = ticket;
+            vfs_clone_ids(v, d->req, d->fh, d->size, d->off);
+            free(d);
+        } else {
             d->ticket = ticket;
+            pp = &d->next;
+        }
+    }
 }
 
 void vfs_after_sync(struct vfs *v, uint64_t done, uint64_t failed, int fail_rc)
 {
+    v->synced = done;
+    if (failed) {
+        v->sync_failed = failed;
+        v->sync_failed_rc = fail_rc;
+    }
     finish_submits(v, false, done, failed, fail_rc);
 }
 

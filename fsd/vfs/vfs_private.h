@@ -142,6 +142,8 @@ struct vfs_fh {
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
+    uint64_t sync_ticket;        /* queue/new: its ids were read once committed;
+                                    durable (its close answered) with this sync */
     struct vfs_ask *cwd_ask;     /* submission: its opener's directory, asked of
                                     the helper at open and not answered yet */
     char *cwd;                   /* ... the answer (NULL: none, cwd_rc says why) */
@@ -238,6 +240,9 @@ struct vfs {
     unsigned quota_files;             /* files one user may have open there, 0: no limit */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_fh *pollers;           /* `wait` handles polled for the job's end */
+    uint64_t synced;                  /* the last sync done (syncer ticket) */
+    uint64_t sync_failed;             /* ... the last one that failed, and why */
+    int sync_failed_rc;
     struct vfs_ask *asks;             /* questions to the helper, oldest first */
     struct vfs_ask **asks_tail;
     bool asking;                      /* ... its answers are watched: ask away */
@@ -334,6 +339,8 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 void vfs_queue_destroy(struct vfs *v);
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);
+/* Answer a read of queue/new with the ids of its jobs (committed). */
+void vfs_clone_ids(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 
 /* vfs_scratch.c: scratch files and the attributes of files in queue/ */
 /* queue/ or queue/drafts/ changed: its mtime is now. */

@@ -645,6 +645,20 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
                             size_t size, off_t off)
 {
     submit_fh(v, fh, fuse_req_ctx(req)->pid);
+    if (fh->submit_rc == 1 && fh->sync_ticket) {
+        /* committed, its ids read: a read has them now, the close waits
+         * for the sync that makes them durable */
+        if (fh->sync_ticket <= v->synced)
+            fh->submit_rc = fh->sync_ticket <= v->sync_failed ? v->sync_failed_rc : 0;
+        else if (what == DEFER_CLONE_READ) {
+            vfs_clone_ids(v, req, fh, size, off);
+            return;
+        } else {
+            defer_submission(v, req, fh, what, size, off, 0);
+            v->submits->ticket = fh->sync_ticket;   /* vfs_defer pushes in front */
+            return;
+        }
+    }
     if (fh->submit_rc == 1) {
         defer_submission(v, req, fh, what, size, off, fh->token);
         return;
@@ -678,16 +692,20 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
         vfs_reply_entry(d->req, &d->entry, VFS_TTL_NONE);
         return;
     }
-    /* DEFER_CLONE_READ: the id lines are the file's content from the offset
-     * of its first read on, so readers that seek back (bash's `read`) or
-     * read again see them as in a file */
-    struct vfs_fh *fh = d->fh;
+    vfs_clone_ids(v, d->req, d->fh, d->size, d->off);
+}
+
+/* A read of queue/new once its jobs are committed: the id lines are the
+ * file's content from the offset of its first read on, so readers that
+ * seek back (bash's `read`) or read again see them as in a file. */
+void vfs_clone_ids(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
+{
     if (!fh) {
-        fuse_reply_buf(d->req, NULL, 0);
+        fuse_reply_buf(req, NULL, 0);
         return;
     }
-    off_t rel = d->off > fh->id_base ? d->off - fh->id_base : 0;
-    vfs_reply_slice(d->req, fh->ids.buf, fh->ids.len, d->size, rel);
+    off_t rel = off > fh->id_base ? off - fh->id_base : 0;
+    vfs_reply_slice(req, fh->ids.buf, fh->ids.len, size, rel);
 }
 
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
