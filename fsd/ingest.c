@@ -182,9 +182,8 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t
         }
         job->urgency = (int)json_integer_value(u);
     }
-    /* a queued job keeps no copy of its environment: job_start reads it
-     * back from the stored jobspec */
-    jobspec_shed_environment(job->js);
+    /* the environment stays while the job may start at once; one that
+     * waits drops it (jobmgr: jm_shed_waiting) */
     *jobp = job;
     *ndepsp = ndeps;
     return 0;

@@ -47,6 +47,8 @@ struct jobmgr {
     struct idvec to_start;       /* allocated this iteration, start after commit */
     struct idvec to_finish;      /* tasks ended with output not yet committed */
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
+    struct idvec fresh;          /* queued since the last scheduling pass, their
+                                    environment still in memory */
     struct throttle *throttle;   /* arrays' %LIMIT: their jobs past DEPEND */
     struct throttle *names;      /* every job past DEPEND, by user and name
                                   * (the singleton dependency) */
