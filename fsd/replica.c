@@ -74,6 +74,7 @@ struct replica {
     uint64_t batch_first;
     double batch_t;         /* wall clock at its first commit */
     uint64_t flush_timer;
+    double flushed_at;          /* ev_now() of the last batch sent */
 
     uint64_t *touched;      /* follower: jobs changed since the last commit */
     size_t ntouched, touched_alloc;
@@ -846,6 +847,7 @@ void replica_flush(struct replica *r)
         ev_timer_cancel(r->loop, r->flush_timer);
         r->flush_timer = 0;
     }
+    r->flushed_at = ev_now(r->loop);
     ring_push(r, r->batch_first, r->seq, r->batch.buf, r->batch.len);
     if (send_data(r, NULL, "c", r->batch.buf, r->batch.len, r->batch_first, r->seq,
                   r->batch_t) < 0)
@@ -904,10 +906,15 @@ void replica_after_commit(struct replica *r, int rc)
              * (then its number is recorded with the next one) */
             r->seq++;
             r->commits++;
-            if (r->batch.len >= REPLICA_BATCH)
+            /* after a quiet spell a commit goes at once (a job's end on a
+             * follower's tree came 2 ms late); under load the batch waits
+             * for what follows within REPLICA_BATCH_WAIT of the last send */
+            double since = ev_now(r->loop) - r->flushed_at;
+            if (r->batch.len >= REPLICA_BATCH || since >= REPLICA_BATCH_WAIT)
                 replica_flush(r);
             else if (!r->flush_timer)
-                r->flush_timer = ev_timer_add(r->loop, REPLICA_BATCH_WAIT, on_flush_timer, r);
+                r->flush_timer = ev_timer_add(r->loop, REPLICA_BATCH_WAIT - since,
+                                              on_flush_timer, r);
         }
     } else if (rc < 0) {
         if (r->synced || r->copying)

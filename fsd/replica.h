@@ -46,8 +46,9 @@
 /* Bytes of one repl.data message before base64 (a commit larger than that
  * goes in several, reassembled by the receiver). */
 #define REPLICA_PART (4u << 20)
-/* The leader sends its commits in batches: after REPLICA_BATCH_WAIT
- * seconds, or REPLICA_BATCH bytes, or before anything that depends on them
+/* The leader sends its commits in batches: REPLICA_BATCH_WAIT seconds
+ * after the last send (a commit after a quiet spell goes at once), or at
+ * REPLICA_BATCH bytes, or before anything that depends on them
  * (replica_flush), so a busy leader wakes each broker of the tree a few
  * hundred times a second, not once per commit. */
 #define REPLICA_BATCH (256u << 10)
