@@ -1,49 +1,77 @@
 #!/bin/bash
-# bench.sh [QUICK] - fluxfs throughput and latency, beside the physical
-# ceilings of this machine measured in the same run. Not part of the test
-# suite: figures depend on the machine and its load. Prints one table.
-#   BUILD=dir (default <repo>/build); QUICK=1 for smaller counts;
+# bench.sh - fluxfs throughput and latency, each figure beside the physical
+# ceiling of this machine measured in the same run, and the load before
+# and after. Not part of the test suite: figures depend on the machine and
+# its load (a figure and its ceiling count only from a quiet run). Prints
+# one table.
+#   BUILD=dir       (default <repo>/build)
+#   QUICK=1         smaller counts (a look, not a measurement)
+#   SCALE=N         jobs of the flatness run (bench-scale.sh: the first and
+#                   the last tenth's rates, memory and store once the
+#                   retention window is full); default 100000, QUICK 20000,
+#                   SCALE=1000000 for issue 19's figure; SCALE=0 skips it
+#   OVERLAY=0       skip the 2-broker instance (fluxfs run on a follower)
 #   FLUXFSD_OPTS="--user root" to measure a root broker without its
 #   privileged helper (started as root it is otherwise a system instance).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 B=$BUILD/tests/bench
 FLUXFSD=$BUILD/fsd/fluxfsd
-N=${N:-2000}; E2E=${E2E:-1000}; BIG=${BIG:-10000}; LAT=${LAT:-50}; CP=${CP:-300}
-if [ "${QUICK:-0}" = 1 ]; then N=500; E2E=300; BIG=2000; LAT=20; CP=100; fi
+FLUXFS=$BUILD/tools/fluxfs
+if [ "${QUICK:-0}" = 1 ]; then
+	N=${N:-1000}; E2E=${E2E:-300}; LAT=${LAT:-20}; CP=${CP:-100}; SCALE=${SCALE:-20000}
+else
+	N=${N:-4000}; E2E=${E2E:-1000}; LAT=${LAT:-50}; CP=${CP:-300}; SCALE=${SCALE:-100000}
+fi
 
 work=$(mktemp -d /tmp/fluxfs-bench.XXXXXX)
 chmod 755 "$work"   # a root fluxfsd runs as the fluxfs user: it must reach its state here
 mkdir -p "$work/mnt" "$work/state" "$work/null" "$work/lmdb"
 cleanup() {
 	fusermount3 -u "$work/mnt" 2>/dev/null || fusermount3 -uz "$work/mnt" 2>/dev/null || true
-	fusermount3 -u "$work/null" 2>/dev/null || true
+	fusermount3 -u "$work/null" 2>/dev/null || fusermount3 -uz "$work/null" 2>/dev/null || true
+	[ -n "${T:-}" ] && { stop_all; rm -rf --one-file-system "$T"; }
 	kill %1 2>/dev/null || true
-	rm -rf "$work" /dev/shm/fluxfs-bench-cp.$$
+	rm -rf --one-file-system "$work" /dev/shm/fluxfs-bench-cp.$$
 }
 trap cleanup EXIT
-before=$(uptime)   # a figure and its ceiling count only from a quiet run
+before=$(uptime)
 
-num() { grep -o "$1 [0-9.]*" | awk '{print $NF}'; }   # "= 123 jobs/s" -> 123
 rate() { grep -o "= [0-9.]*" | head -1 | awk '{print $2}'; }   # first "= N"
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }'; }
 cploop() {   # cploop DIR N: jobs/s of a bash cp loop into DIR
 	local src=$work/true.json t0 t1
-	t0=$(date +%s.%N)
+	t0=$EPOCHREALTIME
 	for ((i = 0; i < $2; i++)); do cp "$src" "$1/"; done
-	t1=$(date +%s.%N)
+	t1=$EPOCHREALTIME
 	awk -v n="$2" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
 }
+runlat() {   # runlat MOUNT N: median ms of `fluxfs run true` (- if one failed)
+	local i t0 t1
+	for ((i = 0; i < 5; i++)); do "$FLUXFS" -m "$1" run true || { echo -; return; }; done
+	for ((i = 0; i < $2; i++)); do
+		t0=$EPOCHREALTIME
+		"$FLUXFS" -m "$1" run true || { echo "fluxfs run true on $1 failed" >&2; echo 1e9; }
+		t1=$EPOCHREALTIME
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+	done | median
+}
 rss() { awk '/RssAnon/ { print $2 }' "/proc/$1/status"; }
-# drain: wait until the instance has run everything submitted so far, so
-# each measurement starts from an idle instance
-drain() {
-	local i
-	for i in $(seq 1200); do
-		awk '/^(new|depend|priority|sched|run|cleanup):/ { n += $2 } END { exit n > 0 }' \
-			"$work/mnt/status" && return 0
-		sleep 0.1
+# idle: until the instance has run everything submitted so far (bash
+# builtins only: a fork per poll would be charged to the figure)
+mkfifo "$work/tick"; exec 9<>"$work/tick"
+idle() {
+	local k v n
+	while :; do
+		n=0
+		while read -r k v; do
+			case $k in new: | depend: | priority: | sched: | run: | cleanup:) n=$((n + v)) ;; esac
+		done <"$1/status"
+		[ "$n" = 0 ] && return
+		read -r -t 0.01 -u 9 || true
 	done
 }
 
@@ -52,54 +80,94 @@ cat > "$work/true.json" <<'SPEC'
 SPEC
 
 echo "# ceilings" >&2
-spawn1=$("$B/bench-spawn" "$N" 1 | rate "/s")
-spawn2=$("$B/bench-spawn" "$N" 2 | rate "/s")
-lmdb1=$("$B/bench-lmdb" "$work/lmdb" 2000 1 | rate "commits/s")
+spawn1=$("$B/bench-spawn" 2000 1 | rate)
+spawn2=$("$B/bench-spawn" 4000 2 | rate)
+lmdb1=$("$B/bench-lmdb" "$work/lmdb" 2000 1 | grep -o "[0-9]* commits/s" | awk '{print $1}')
 rm -f "$work/lmdb"/*
 lmdb100=$("$B/bench-lmdb" "$work/lmdb" 100000 100 | grep -o "[0-9]* puts/s" | awk '{print $1}')
 "$B/bench-nullfs" "$work/null" & sleep 0.5
-null1=$("$B/bench-submit" "$work/null" "$N" 1 --create | rate "jobs/s")
-null4=$("$B/bench-submit" "$work/null" "$N" 4 --create | rate "jobs/s")
+null1=$("$B/bench-submit" "$work/null" "$N" 1 --create | rate)
+null4=$("$B/bench-submit" "$work/null" "$N" 4 --create | rate)
 cpnull=$(cploop "$work/null" "$CP")
 fusermount3 -u "$work/null"
-mkdir -p /dev/shm/fluxfs-bench-cp.$$
-cptmpfs=$(cploop /dev/shm/fluxfs-bench-cp.$$ "$CP")
+# the floor of `fluxfs run true`: two processes (the command's and the
+# job's) and one durable commit, one after the other
+floor=$(awk -v s="$spawn1" -v c="$lmdb1" 'BEGIN { printf "%.2f", 2000 / s + 1000 / c }')
 
 echo "# fluxfs" >&2
 # shellcheck disable=SC2086
 "$FLUXFSD" ${FLUXFSD_OPTS:-} --state "$work/state" "$work/mnt"
 pid=$(pgrep -f -- "--state $work/state" | head -1)
+M=$work/mnt
 rss0=$(rss "$pid")
-sub1=$("$B/bench-submit" "$work/mnt" "$N" 1 | rate "jobs/s")
-drain
-sub4=$("$B/bench-submit" "$work/mnt" "$N" 4 | rate "jobs/s")
-drain
-cpflux=$(cploop "$work/mnt/queue" "$CP")
-drain
-e2e=$("$B/bench-submit" "$work/mnt" "$E2E" 4 --wait | grep -o "= [0-9]* jobs/s end to end" | awk '{print $2}')
-drain
-lat=$("$B/bench-submit" "$work/mnt" "$LAT" 1 --latency)
-latmed=$(echo "$lat" | num median); latmin=$(echo "$lat" | num min); latmax=$(echo "$lat" | num max)
-done_jobs=$(awk '/^jobs:/ {print $2}' "$work/mnt/status")
+# durable submissions (urgency 0: stored and announced, nothing runs)
+new1=$("$B/bench-submit" "$M" "$N" 1 --held | rate)
+new4=$("$B/bench-submit" "$M" "$N" 4 --held | rate)
+create4=$("$B/bench-submit" "$M/queue" "$N" 4 --create --held | rate)
+# the held jobs go, so that what follows runs on an idle instance
+"$FLUXFS" -m "$M" cancel --all >/dev/null
+idle "$M"
+cpflux=$(cploop "$M/queue" "$CP")   # the jobs it submits run meanwhile
+idle "$M"
+t0=$EPOCHREALTIME; "$FLUXFS" -m "$M" submit --cc="1-$E2E" true >/dev/null; idle "$M"; t1=$EPOCHREALTIME
+cc=$(awk -v n="$E2E" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+e2e4=$("$B/bench-submit" "$M" "$E2E" 4 --wait | grep -o "= [0-9]* jobs/s end to end" | awk '{print $2}')
+idle "$M"
+run=$(runlat "$M" "$LAT")
+lat=$("$B/bench-submit" "$M" "$LAT" 1 --latency | grep -o "median [0-9.]*" | awk '{print $2}')
+done_jobs=$(awk '/^jobs:/ {print $2}' "$M/status")
 rss1=$(rss "$pid")
-"$B/bench-submit" "$work/mnt" "$BIG" 4 --wait >/dev/null
-total=$(awk '/^jobs:/ {print $2}' "$work/mnt/status")
-rss2=$(rss "$pid")
-dbsize=$(du -k "$work/state/data.mdb" | awk '{print $1}')
+fusermount3 -u "$M"
 
+runl=- runf=-
+if [ "${OVERLAY:-1}" = 1 ]; then
+	echo "# a 2-broker instance" >&2
+	T=$work/ovl PORT=${PORT:-$((21000 + $$ % 4000 * 2))}
+	mkdir -p "$T"
+	. "$top/tests/bench/overlay-lib.sh"
+	boot_file 2 2 > "$T/boot.json"
+	start_brokers 2 "$FLUXFSD"
+	for _ in $(seq 100); do
+		[ "$(awk '/^nodes:/ {print $2}' "$T/m0/status" 2>/dev/null)" = 2 ] && break
+		sleep 0.1
+	done
+	runl=$(runlat "$T/m0" "$LAT"); runf=$(runlat "$T/m1" "$LAT")
+	stop_all
+fi
+
+flat=- rssw=- rsse=- mdbw=- mdbe=-
+if [ "$SCALE" -gt 0 ]; then
+	echo "# $SCALE jobs (bench-scale.sh)" >&2
+	chunk=$((SCALE / 10 < 1000 ? SCALE / 10 : 1000))
+	BUILD=$BUILD NJOBS=$SCALE EVERY=$((SCALE / 10)) CHUNK=$chunk "$top/tests/bench/bench-scale.sh" > "$work/scale.out"
+	cp "$work/scale.out" "${SCALE_OUT:-/dev/null}"
+	# rows: | jobs | rate (row) | rate (last) | RssAnon | records | data.mdb |
+	rows=$(grep '^| *[0-9]' "$work/scale.out" | awk -F'|' '$2 + 0 > 0')
+	first=$(echo "$rows" | head -1); last=$(echo "$rows" | tail -1)
+	flat=$(echo "$first $last" | awk -F'|' '{ printf "%d -> %d jobs/s (%.0f%%)", $3, $10, 100 * $10 / $3 }')
+	rssw=$(echo "$first" | awk -F'|' '{ print $5 + 0 }'); rsse=$(echo "$last" | awk -F'|' '{ print $5 + 0 }')
+	mdbw=$(echo "$first" | awk -F'|' '{ print $7 + 0 }'); mdbe=$(echo "$last" | awk -F'|' '{ print $7 + 0 }')
+fi
+
+mode=${FLUXFSD_OPTS:-}
+[ -z "$mode" ] && mode=$([ "$(id -u)" = 0 ] && echo "a system instance (root: fluxfs-imp starts the jobs)" || echo "a user instance")
 printf '\n%s, %s cores, fluxfsd %s\nuptime before: %s\nuptime after:  %s\n' "$(uname -r)" "$(nproc)" \
-	"${FLUXFSD_OPTS:-(a system instance when root)}" "$before" "$(uptime)"
-printf '| %-44s | %12s | %-38s | %9s |\n' measurement fluxfs "ceiling (same machine, same run)" fraction
-printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" "----------------------------------------" "-----------"
-row() { printf '| %-44s | %12s | %-38s | %9s |\n' "$1" "$2" "$3" "$4"; }
-row "submit via queue/new, 1 C client (jobs/s)" "$sub1" "raw FUSE create+write+close: $null1" "$(pct "$sub1" "$null1")"
-row "submit via queue/new, 4 C clients (jobs/s)" "$sub4" "raw FUSE, 4 clients: $null4" "$(pct "$sub4" "$null4")"
-row "submit by cp loop in bash (jobs/s)" "$cpflux" "cp loop to nullfs: $cpnull, tmpfs: $cptmpfs" "$(pct "$cpflux" "$cptmpfs")"
-row "end to end, $E2E true jobs (jobs/s)" "$e2e" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$e2e" "$spawn2")"
-row "latency submit->INACTIVE, true (ms)" "$latmed" "min $latmin, max $latmax" "-"
-row "durable commit rate (commits/s)" "-" "LMDB 1 put/commit: $lmdb1" "-"
+	"$mode" "$before" "$(uptime)"
+printf '| %-52s | %14s | %-44s | %9s |\n' measurement fluxfs "ceiling (same machine, same run)" fraction
+printf '|%s|%s|%s|%s|\n' "------------------------------------------------------" "----------------" \
+	"----------------------------------------------" "-----------"
+row() { printf '| %-52s | %14s | %-44s | %9s |\n' "$1" "$2" "$3" "$4"; }
+row "end to end, submit --cc=1-$E2E true (jobs/s)" "$cc" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$cc" "$spawn2")"
+row "end to end, $E2E true, 4 C clients (jobs/s)" "$e2e4" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$e2e4" "$spawn2")"
+row "durable submissions, queue/new, 4 C clients (/s)" "$new4" "raw FUSE create+write+close, 4: $null4" "$(pct "$new4" "$null4")"
+row "durable submissions, create+write+close, 4 (/s)" "$create4" "raw FUSE create+write+close, 4: $null4" "$(pct "$create4" "$null4")"
+row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $null1; LMDB 1 put/commit: $lmdb1" "$(pct "$new1" "$lmdb1")"
+row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop into a do-nothing FUSE: $cpnull" "$(pct "$cpflux" "$cpnull")"
+row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 durable commit: $floor" "$(pct "$floor" "$run")"
+row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
+row "latency submit->INACTIVE, true, C client (ms)" "$lat" "" "-"
+row "flat at scale: first / last tenth of $SCALE jobs" "$flat" "" "-"
+row "RssAnon kB: retention full / end of $SCALE" "$rssw / $rsse" "fresh: $rss0; after $done_jobs jobs: $rss1" "-"
+row "store data.mdb kB: retention full / end" "$mdbw / $mdbe" "" "-"
 row "durable puts, batched 100/commit (puts/s)" "-" "LMDB: $lmdb100" "-"
 row "spawn one at a time (spawns/s)" "-" "posix_spawn+wait: $spawn1" "-"
-row "daemon RssAnon, fresh (kB)" "$rss0" "" ""
-row "daemon RssAnon after $done_jobs jobs (kB)" "$rss1" "" ""
-row "daemon RssAnon after $total jobs (kB)" "$rss2" "store data.mdb: ${dbsize} kB" ""
