@@ -1,5 +1,8 @@
 /* jobtable.c - jobs by id (open addressing, linear probing, never more than
- * half full) and by seq (an array with holes for jobs that are gone). */
+ * half full) and by seq (an array with holes for jobs that are gone, whose
+ * leading holes are dropped as jobs are purged, oldest first: the array is
+ * as long as the jobs held span, not as every job ever submitted, so an
+ * instance that runs for months stays flat). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,9 +21,10 @@ struct jobtable {
     struct user_count *users;
     struct job **hash;
     size_t hash_size, njobs;
-    /* seq n is byseq[n - 1]; NULL once a job is gone */
+    /* seq n is byseq[n - 1 - base]; NULL once a job is gone */
     struct job **byseq;
-    size_t nseq, seq_alloc;
+    size_t nseq, seq_alloc, base;
+    size_t lead;            /* byseq[0..lead) are holes (each passed once) */
     size_t count[JOB_NSTATES];
 };
 
@@ -33,7 +37,7 @@ void jobtable_destroy(struct jobtable *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nseq; i++)
+    for (size_t i = 0; i < t->nseq - t->base; i++)
         job_destroy(t->byseq[i]);
     while (t->users) {
         struct user_count *u = t->users;
@@ -108,9 +112,10 @@ int jobtable_reserve(struct jobtable *t, size_t n)
     while ((t->njobs + n) * 2 > t->hash_size)
         if (hash_grow(t) < 0)
             return -ENOMEM;
-    if (t->nseq + n > t->seq_alloc) {
+    size_t used = t->nseq - t->base;
+    if (used + n > t->seq_alloc) {
         size_t a = t->seq_alloc ? t->seq_alloc : 1024;
-        while (a < t->nseq + n)
+        while (a < used + n)
             a *= 2;
         struct job **p = realloc(t->byseq, a * sizeof(*p));
         if (!p)
@@ -129,7 +134,7 @@ int jobtable_insert(struct jobtable *t, struct job *job)
     while (t->hash[s])
         s = (s + 1) & (t->hash_size - 1);
     t->hash[s] = job;
-    t->byseq[t->nseq++] = job;
+    t->byseq[t->nseq++ - t->base] = job;
     job->seq = t->nseq;
     t->njobs++;
     t->count[job->state]++;
@@ -154,7 +159,17 @@ void jobtable_remove(struct jobtable *t, struct job *job)
             s = j;
         }
     }
-    t->byseq[job->seq - 1] = NULL;
+    t->byseq[job->seq - 1 - t->base] = NULL;
+    /* drop the leading holes once they are half of the array (amortized:
+     * each slot is moved at most once per halving) */
+    size_t used = t->nseq - t->base;
+    while (t->lead < used && !t->byseq[t->lead])
+        t->lead++;
+    if (t->lead >= 1024 && t->lead * 2 >= used) {
+        memmove(t->byseq, t->byseq + t->lead, (used - t->lead) * sizeof(*t->byseq));
+        t->base += t->lead;
+        t->lead = 0;
+    }
     t->njobs--;
     t->count[job->state]--;
     if (is_pending(job->state))
@@ -183,14 +198,14 @@ struct job *jobtable_lookup_name(const struct jobtable *t, const char *idstr)
 
 struct job *jobtable_lookup_seq(const struct jobtable *t, uint64_t seq)
 {
-    return (seq >= 1 && seq <= t->nseq) ? t->byseq[seq - 1] : NULL;
+    return (seq > t->base && seq <= t->nseq) ? t->byseq[seq - 1 - t->base] : NULL;
 }
 
 struct job *jobtable_next(const struct jobtable *t, uint64_t seq)
 {
-    for (uint64_t s = seq ? seq : 1; s <= t->nseq; s++)
-        if (t->byseq[s - 1])
-            return t->byseq[s - 1];
+    for (uint64_t s = seq > t->base ? seq : t->base + 1; s <= t->nseq; s++)
+        if (t->byseq[s - 1 - t->base])
+            return t->byseq[s - 1 - t->base];
     return NULL;
 }
 
