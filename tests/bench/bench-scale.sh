@@ -6,6 +6,9 @@
 #   NJOBS=100000     jobs in all (argument or environment)
 #   CHUNK=1000       jobs per bulk submission (`fluxfs submit --cc`)
 #   PURGE_KEEP=10000 PURGE_AGE=0   the instance's retention (--purge-keep/-age)
+#   ACCT_KEEP=0.0005 days of accounting records kept (--acct-keep: 43 s,
+#                    some 45,000 records here; the instance's default is a
+#                    year, which a store cannot hold flat at 1,000 jobs/s)
 #   EVERY=10000      print a row every EVERY jobs
 #
 # Jobs go in CHUNK at a time, two chunks in flight: chunk k+1 is submitted
@@ -22,7 +25,7 @@ BUILD=${BUILD:-$top/build}
 case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 NJOBS=${1:-${NJOBS:-100000}}
 CHUNK=${CHUNK:-1000}; EVERY=${EVERY:-10000}
-PURGE_KEEP=${PURGE_KEEP:-10000}; PURGE_AGE=${PURGE_AGE:-0}
+PURGE_KEEP=${PURGE_KEEP:-10000}; PURGE_AGE=${PURGE_AGE:-0}; ACCT_KEEP=${ACCT_KEEP:-0.0005}
 FLUXFS=$BUILD/tools/fluxfs
 
 work=$(mktemp -d /tmp/fluxfs-scale.XXXXXX)
@@ -34,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-args=(--state "$work/state" --purge-keep "$PURGE_KEEP")
+args=(--state "$work/state" --purge-keep "$PURGE_KEEP" --acct-keep "$ACCT_KEEP")
 [ "$PURGE_AGE" != 0 ] && args+=(--purge-age "$PURGE_AGE")
 "$BUILD/fsd/fluxfsd" "${args[@]}" "$work/mnt"
 pid=$(pgrep -f -- "--state $work/state" | head -1)
@@ -44,9 +47,9 @@ held() { awk '/^jobs:/ { print $2 }' "$work/mnt/status"; }
 submit() { "$FLUXFS" -m "$work/mnt" submit --cc=1-"$CHUNK" true | tail -1; }
 waitjob() { cat "$work/mnt/jobs/$1/wait" >/dev/null; }
 
-printf '# %s, %s cores, load %s; %d jobs, chunks of %d, --purge-keep %s%s\n' \
+printf '# %s, %s cores, load %s; %d jobs, chunks of %d, --purge-keep %s%s --acct-keep %s\n' \
 	"$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$NJOBS" "$CHUNK" \
-	"$PURGE_KEEP" "$([ "$PURGE_AGE" != 0 ] && echo " --purge-age $PURGE_AGE")"
+	"$PURGE_KEEP" "$([ "$PURGE_AGE" != 0 ] && echo " --purge-age $PURGE_AGE")" "$ACCT_KEEP"
 printf '| %9s | %12s | %12s | %12s | %10s | %12s |\n' jobs "jobs/s (row)" "jobs/s (last)" \
 	"RssAnon kB" records "data.mdb kB"
 printf '|%s|%s|%s|%s|%s|%s|\n' ----------- -------------- -------------- -------------- \
