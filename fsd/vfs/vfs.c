@@ -79,7 +79,7 @@ struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t i
 
 void vfs_fh_destroy(struct vfs_fh *fh)
 {
-    if (!fh)
+    if (!fh || fh->shared)
         return;
     strbuf_release(&fh->data);
     strbuf_release(&fh->ids);
@@ -730,6 +730,8 @@ struct vfs *vfs_create(struct jobmgr *m, struct ev_loop *loop)
         return NULL;
     v->m = m;
     v->loop = loop;
+    v->poke.kind = FH_POKE;
+    v->poke.shared = true;
     v->owner = geteuid();
     v->t_mount = ev_now(loop);
     v->next_serial = 1;

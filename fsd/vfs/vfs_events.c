@@ -28,7 +28,11 @@ void vfs_events_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi)
         fuse_reply_err(req, EACCES);
         return;
     }
-    struct vfs_fh *fh = vfs_fh_create(req, poke ? FH_POKE : FH_EVENTS, VFS_I_EVENTS);
+    if (poke) {
+        vfs_reply_open(req, fi, &v->poke, true);
+        return;
+    }
+    struct vfs_fh *fh = vfs_fh_create(req, FH_EVENTS, VFS_I_EVENTS);
     if (!fh) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -36,8 +40,7 @@ void vfs_events_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi)
     /* readers only: the publisher opens it to raise IN_MODIFY after every
      * commit, and the backlog is a walk back over a thousand lines (it
      * was a third of the broker's time running 1,000 jobs/s) */
-    if (!poke)
-        fh->ev_next = evj_backlog(jobmgr_journal(v->m), JOBMGR_JOURNAL_BACKLOG);
+    fh->ev_next = evj_backlog(jobmgr_journal(v->m), JOBMGR_JOURNAL_BACKLOG);
     vfs_reply_open(req, fi, fh, true);
 }
 

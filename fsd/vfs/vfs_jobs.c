@@ -341,6 +341,10 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
         kind = FH_OUTPUT;
     else if (file == VFS_JOB_WAIT)
         kind = FH_WAIT;
+    if (kind == FH_POKE) {
+        vfs_reply_open(req, fi, &v->poke, true);
+        return;
+    }
     if (!(fh = vfs_fh_create(req, kind, ino))) {
         fuse_reply_err(req, ENOMEM);
         return;

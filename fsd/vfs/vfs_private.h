@@ -150,6 +150,7 @@ struct vfs_fh {
     int cwd_rc;
     struct fuse_pollhandle *ph;  /* wait: a poll(2) to wake when the job ends */
     struct vfs_fh *next_poll;    /* ... in vfs.pollers */
+    bool shared;                 /* vfs.poke: never freed */
 };
 
 /* A question to a system instance's helper that the loop does not wait
@@ -240,6 +241,10 @@ struct vfs {
     unsigned quota_files;             /* files one user may have open there, 0: no limit */
     struct vfs_deferred *deferred;    /* `wait` reads */
     struct vfs_fh *pollers;           /* `wait` handles polled for the job's end */
+    /* Every open of the publisher's (its pokes) shares this handle: a poke
+     * answers no FLUSH, so its RELEASE may still be queued when the mount
+     * goes, and a handle of its own would then never be freed. */
+    struct vfs_fh poke;
     uint64_t synced;                  /* the last sync done (syncer ticket) */
     uint64_t sync_failed;             /* ... the last one that failed, and why */
     int sync_failed_rc;
