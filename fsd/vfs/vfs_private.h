@@ -266,9 +266,10 @@ struct vfs {
 
 /* vfs_queue.c: req waits for the answer to a forwarded request (token):
  * a close (DEFER_FLUSH), a read of queue/new (DEFER_CLONE_READ) or a ctl
- * write of size bytes (DEFER_WRITE). */
-void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                      size_t size, off_t off, uint64_t token);
+ * write of size bytes (DEFER_WRITE); or, token 0, for the commit or sync
+ * in progress. Returns the record, or NULL once req is answered ENOMEM. */
+struct vfs_deferred *defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh,
+                                      int what, size_t size, off_t off, uint64_t token);
 
 /* vfs.c: a follower's tree: a ctl write (jobid 0: resources/ctl) goes to
  * the leader with the opener's uid; req is answered with its answer

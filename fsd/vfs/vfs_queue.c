@@ -593,13 +593,13 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
     return rc < 0 ? rc : 0;
 }
 
-void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
-                      size_t size, off_t off, uint64_t token)
+struct vfs_deferred *defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh,
+                                      int what, size_t size, off_t off, uint64_t token)
 {
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
         fuse_reply_err(req, ENOMEM);
-        return;
+        return NULL;
     }
     d->req = req;
     d->what = what;
@@ -608,6 +608,7 @@ void defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what
     d->off = off;
     d->token = token;
     vfs_defer(v, d);
+    return d;
 }
 
 /* Submit fh's content (once), as process pid. */
@@ -654,8 +655,9 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
             vfs_clone_ids(v, req, fh, size, off);
             return;
         } else {
-            defer_submission(v, req, fh, what, size, off, 0);
-            v->submits->ticket = fh->sync_ticket;   /* vfs_defer pushes in front */
+            struct vfs_deferred *d = defer_submission(v, req, fh, what, size, off, 0);
+            if (d)
+                d->ticket = fh->sync_ticket;
             return;
         }
     }
