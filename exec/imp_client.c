@@ -299,6 +299,15 @@ static int ask(struct imp *h, uint32_t op, struct impmsg *m)
     return rc;
 }
 
+/* The HOLDS question, asked waiting or not. */
+static void holds_msg(struct impmsg *m, pid_t pid, uint64_t ino, const char *name)
+{
+    impmsg_init(m);
+    impmsg_put_u32(m, (uint32_t)pid);
+    impmsg_put_u64(m, ino);
+    impmsg_put_str(m, name);
+}
+
 int imp_ask_cwd(struct imp *h, pid_t pid)
 {
     struct impmsg m;
@@ -310,10 +319,7 @@ int imp_ask_cwd(struct imp *h, pid_t pid)
 int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
 {
     struct impmsg m;
-    impmsg_init(&m);
-    impmsg_put_u32(&m, (uint32_t)pid);
-    impmsg_put_u64(&m, ino);
-    impmsg_put_str(&m, name);
+    holds_msg(&m, pid, ino, name);
     return ask(h, IMP_HOLDS, &m);
 }
 
@@ -347,10 +353,7 @@ int imp_ask_fd(const struct imp *h)
 int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
 {
     struct impmsg m;
-    impmsg_init(&m);
-    impmsg_put_u32(&m, (uint32_t)pid);
-    impmsg_put_u64(&m, ino);
-    impmsg_put_str(&m, name);
+    holds_msg(&m, pid, ino, name);
     return simple(h, IMP_HOLDS, &m);
 }
 

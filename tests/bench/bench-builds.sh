@@ -31,21 +31,8 @@ spread() {   # "median [min-max]" of the words on stdin
 	local v; v=$(tr ' ' '\n' | grep -v '^$' | sort -g | tr '\n' ' ')
 	echo "$v" | awk '{ printf "%s [%s-%s]", $(int((NF + 1) / 2)), $1, $NF }'
 }
-# idle: wait until nothing is active. Bash builtins only (a read with a
-# timeout on a fifo for the sleep): an awk and a sleep every 10 ms cost
-# ~9% of this 2-core machine, charged to the figure being measured.
-mkfifo "$work/tick"; exec 9<>"$work/tick"
-idle() {
-	local k v n
-	while :; do
-		n=0
-		while read -r k v; do
-			case $k in new: | depend: | priority: | sched: | run: | cleanup:) n=$((n + v)) ;; esac
-		done <"$MNT/status"
-		[ "$n" = 0 ] && return
-		read -r -t 0.01 -u 9 || true
-	done
-}
+. "$(dirname "$0")/bench-lib.sh"
+idle_init "$work"
 
 start() {   # start BUILD: a fresh instance of that build at $MNT
 	rm -rf --one-file-system "$work/state"; mkdir -p "$work/state" "$MNT"
@@ -56,10 +43,10 @@ stop() { fusermount3 -u "$MNT"; while pgrep -f -- "--state $work/state" >/dev/nu
 measure() {   # measure BUILD -> "e2e_rate sub4_rate lat_ms"
 	local b=$1 t0 t1 e2e sub4 lat i v=
 	start "$b"
-	t0=$EPOCHREALTIME; "$b/tools/fluxfs" -m "$MNT" submit --cc="1-$N" true >/dev/null; idle; t1=$EPOCHREALTIME
+	t0=$EPOCHREALTIME; "$b/tools/fluxfs" -m "$MNT" submit --cc="1-$N" true >/dev/null; idle "$MNT"; t1=$EPOCHREALTIME
 	e2e=$(rate "$N" "$t0" "$t1")
 	sub4=$("$b/tests/bench/bench-submit" "$MNT" "$SUB" 4 | grep -o "= [0-9.]*" | head -1 | awk '{ printf "%.0f", $2 }')
-	idle
+	idle "$MNT"
 	for ((i = 0; i < LAT; i++)); do
 		t0=$EPOCHREALTIME; "$b/tools/fluxfs" -m "$MNT" run true; t1=$EPOCHREALTIME
 		v+=" $(ms "$t0" "$t1")"

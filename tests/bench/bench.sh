@@ -60,20 +60,8 @@ runlat() {   # runlat MOUNT N: median ms of `fluxfs run true` (- if one failed)
 	done | median
 }
 rss() { awk '/RssAnon/ { print $2 }' "/proc/$1/status"; }
-# idle: until the instance has run everything submitted so far (bash
-# builtins only: a fork per poll would be charged to the figure)
-mkfifo "$work/tick"; exec 9<>"$work/tick"
-idle() {
-	local k v n
-	while :; do
-		n=0
-		while read -r k v; do
-			case $k in new: | depend: | priority: | sched: | run: | cleanup:) n=$((n + v)) ;; esac
-		done <"$1/status"
-		[ "$n" = 0 ] && return
-		read -r -t 0.01 -u 9 || true
-	done
-}
+. "$top/tests/bench/bench-lib.sh"
+idle_init "$work"
 
 cat > "$work/true.json" <<'SPEC'
 {"version":1,"resources":[{"type":"slot","count":1,"label":"t","with":[{"type":"core","count":1}]}],"tasks":[{"command":["true"],"slot":"t","count":{"per_slot":1}}],"attributes":{"system":{"duration":0}}}
