@@ -38,7 +38,7 @@ start() {   # start BUILD: a fresh instance of that build at $MNT
 	rm -rf --one-file-system "$work/state"; mkdir -p "$work/state" "$MNT"
 	"$1/fsd/fluxfsd" --state "$work/state" --purge-age 60 "$MNT"
 }
-stop() { fusermount3 -u "$MNT"; while pgrep -f -- "--state $work/state" >/dev/null; do sleep 0.05; done; }
+stop() { fusermount3 -u "$MNT" || { sleep 0.5; fuser -vm "$MNT" >&2; fusermount3 -u "$MNT"; }; while pgrep -f -- "--state $work/state" >/dev/null; do sleep 0.05; done; }
 
 measure() {   # measure BUILD -> "e2e_rate sub4_rate lat_ms"
 	local b=$1 t0 t1 e2e sub4 lat i v=
