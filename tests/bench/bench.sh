@@ -105,7 +105,7 @@ run=$(runlat "$M" "$LAT")
 lat=$("$B/bench-submit" "$M" "$LAT" 1 --latency | grep -o "median [0-9.]*" | awk '{print $2}')
 done_jobs=$(awk '/^jobs:/ {print $2}' "$M/status")
 rss1=$(rss "$pid")
-fusermount3 -u "$M"
+fusermount3 -u "$M" || { sleep 0.5; fuser -vm "$M" >&2; fusermount3 -u "$M"; }   # see bench-builds.sh
 
 runl=- runf=-
 if [ "${OVERLAY:-1}" = 1 ]; then
