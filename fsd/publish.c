@@ -29,8 +29,9 @@ struct pub_item {
 /* After sending a batch the thread pauses this long: what the broker
  * queues meanwhile goes as one batch, pokes of one path as one. A change
  * after a quiet spell goes at once; under load a watcher sees it at most
- * this late, and a `true` job costs 6 FUSE requests of the publisher
- * instead of 12 (its state poked once, not at each of its states). */
+ * this late, and a `true` job costs about 7 FUSE requests of the
+ * publisher instead of 12 (its state poked about once, not at each of its
+ * states). */
 #define PUB_PAUSE_NS 5000000L
 
 struct publisher {
