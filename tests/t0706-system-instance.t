@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 30
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 27); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 30); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -33,6 +33,30 @@ is "$(wait_job "$id")" "COMPLETED 0" "the job runs"
 is "$(sed -n 1p "$MNT/jobs/$id/stdout")" "$(id -u "$u")" "as the user"
 is "$(sed -n 2p "$MNT/jobs/$id/stdout")" "$(id -G "$u")" "id -G inside equals id -G of the user"
 is "$(sed -n 3p "$MNT/jobs/$id/stdout")" "HOME=/var/empty/t0706" "HOME from the user database"
+
+# the helper keeps what it read of a user, but not past a change of the
+# database: added to a group, the user's next job is in it
+g2=fluxfs-t0706h
+groupdel "$g2" 2>/dev/null; groupadd "$g2" && at_cleanup groupdel "$g2"
+gpasswd -a "$u" "$g2" >/dev/null
+ls "$MNT/jobs" | sort > "$T/before0"
+as_user cp id.yaml "$MNT/queue/"
+ls "$MNT/jobs" | sort > "$T/after0"
+id2=$(comm -13 "$T/before0" "$T/after0" | head -1)
+is "$(wait_job "$id2"):$(sed -n 2p "$MNT/jobs/$id2/stdout")" "COMPLETED 0:$(id -G "$u")" \
+	"a group the user joined since the last job is the next job's"
+like "$(id -Gn "$u")" "$g2" "... (the user is in $g2)"
+
+# nothing the helper ignores is ignored in a job: SIGPIPE at its default
+# (a job's pipeline whose reader ends quits quietly, as in a shell)
+mkjob 'grep SigIgn /proc/self/status; yes | head -1 2>&1' > sig.yaml
+chmod 644 sig.yaml
+ls "$MNT/jobs" | sort > "$T/before0"
+as_user cp sig.yaml "$MNT/queue/"
+ls "$MNT/jobs" | sort > "$T/after0"
+id3=$(comm -13 "$T/before0" "$T/after0" | head -1)
+is "$(wait_job "$id3"):$(tr '\t\n' ' ;' < "$MNT/jobs/$id3/stdout"):$(cat "$MNT/jobs/$id3/stderr")" \
+	"COMPLETED 0:SigIgn: 0000000000000000;y;:" "a user's job starts with no signal ignored"
 
 # where it runs: the submitter's directory (the helper reads it, the broker
 # may not), or the jobspec's cwd when it names one (then nobody asks)
