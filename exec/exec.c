@@ -686,7 +686,8 @@ static int launch_identity(struct xlaunch *l, char **ident, struct errmsg *err)
     if (getpwuid_r(l->uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
         return 0;
     int n = 16;
-    for (int tries = 0; tries < 8; tries++) {
+    /* the privileged helper reads the groups itself, and only its count */
+    for (int tries = 0; tries < 8 && !l->via_imp; tries++) {
         gid_t *g = realloc(l->groups, (size_t)n * sizeof(gid_t));
         if (!g)
             return errmsg_set(err, -ENOMEM, "out of memory");
@@ -706,6 +707,33 @@ static int launch_identity(struct xlaunch *l, char **ident, struct errmsg *err)
     return 4;
 }
 
+/* "k=v" in one allocation (asprintf's formatting was most of a job's
+ * environment's cost). */
+static char *kv_join(const char *k, size_t klen, const char *v, size_t vlen)
+{
+    char *s = malloc(klen + vlen + 2);
+    if (s) {
+        memcpy(s, k, klen);
+        s[klen] = '=';
+        memcpy(s + klen + 1, v, vlen);
+        s[klen + 1 + vlen] = '\0';
+    }
+    return s;
+}
+
+/* One of the job's own "k=v" strings into l->env, less what the broker
+ * sets itself: 0, or -1 out of memory. */
+static int launch_env_add(struct xlaunch *l, char *s, int nident)
+{
+    if (!s)
+        return -1;
+    if (is_flux_var(s) || (nident && is_identity_var(s)))
+        free(s);
+    else
+        l->env[l->nenv++] = s;
+    return 0;
+}
+
 static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errmsg *err)
 {
     size_t cap = 4 + 6;
@@ -717,6 +745,9 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
         if (!json_is_object(job->environment))
             return errmsg_set(err, -EINVAL, "environment is not an object");
         cap += json_object_size(job->environment);
+    } else if (job->env) {
+        for (char *const *p = job->env; *p; p++)
+            cap++;
     } else {
         for (char **p = environ; p && *p; p++)
             cap++;
@@ -736,13 +767,17 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
                 return errmsg_set(err, -EINVAL, "environment '%s' is not a string", k);
             if (!*k || strchr(k, '='))
                 return errmsg_set(err, -EINVAL, "environment name '%s' is invalid", k);
-            char *s;
-            if (asprintf(&s, "%s=%s", k, json_string_value(val)) < 0)
+            if (launch_env_add(l, kv_join(k, strlen(k), json_string_value(val),
+                                          json_string_length(val)), nident) < 0)
                 goto nomem;
-            if (is_flux_var(s) || (nident && is_identity_var(s)))
-                free(s);
-            else
-                l->env[l->nenv++] = s;
+        }
+    } else if (job->env) {
+        for (char *const *p = job->env; *p; p++) {
+            const char *eq = strchr(*p, '=');
+            if (!eq || eq == *p)
+                return errmsg_set(err, -EINVAL, "environment entry '%.64s' is invalid", *p);
+            if (launch_env_add(l, strdup(*p), nident) < 0)
+                goto nomem;
         }
     } else if (l->drop_user) {
         /* another user's job never sees the root broker's environment */

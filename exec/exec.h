@@ -36,6 +36,8 @@ struct exec_job {
     json_t *environment;     /* object of name -> string, or NULL; replaces the
                                 environment when given, else the broker's is
                                 inherited */
+    char *const *env;        /* or the same as "NAME=value" strings,
+                                NULL-terminated (used when environment is NULL) */
     int nnodes;              /* FLUX_JOB_NNODES */
     int ntasks;              /* FLUX_JOB_SIZE */
     const struct exec_task *tasks;

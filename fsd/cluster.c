@@ -248,6 +248,14 @@ static json_t *start_msg(const struct exec_job *job)
         json_object_set_new(m, "label", json_true());
     if (m && job->environment)
         json_object_set(m, "env", job->environment);
+    json_t *env = m && !job->environment && job->env ? json_object() : NULL;
+    for (char *const *p = env ? job->env : NULL; p && *p; p++) {
+        const char *eq = strchr(*p, '=');
+        if (eq && eq > *p)
+            json_object_setn_new(env, *p, (size_t)(eq - *p), json_string(eq + 1));
+    }
+    if (env)
+        json_object_set_new(m, "env", env);
     json_t *mem = m && job->node_memory ? json_array() : NULL;
     for (int n = 0; mem && n < job->nnodes; n++)
         json_array_append_new(mem, json_integer((json_int_t)job->node_memory[n]));

@@ -1064,7 +1064,5 @@ void jobmgr_destroy(struct jobmgr *m)
     free(m->to_finish.ids);
     free(m->depend.ids);
     free(m->fresh.ids);
-    free(m->env_text);
-    json_decref(m->env);
     free(m);
 }

@@ -77,14 +77,6 @@ struct jobmgr {
     bool sync_wanted;            /* a queue or bank change waits for a durable commit */
     struct priority *prio;       /* multi-factor priority, fair share */
     uint64_t prio_timer;         /* ... its periodic update */
-    /* The environment last read back from a stored jobspec, and that
-     * jobspec's text: the jobs of one submission (an array, --cc) share
-     * their text, and parsing it again for each start cost 6% of the
-     * broker's time in a run of 3,000 `true` jobs (jm_job_start). */
-    char *env_text;
-    size_t env_len;
-    json_t *env;
-
     jobmgr_notify_f notify;
     void *notify_arg;
     const struct jobmgr_hooks *hooks;

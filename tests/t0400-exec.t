@@ -2,7 +2,7 @@
 # Execution: cancel, signals, timeouts, exit codes, env, cwd, affinity,
 # multi-task jobs.
 . "$(dirname "$0")/lib.sh"
-plan 37
+plan 39
 
 fluxfs_start --kill-grace 1 || bail_out "cannot mount"
 J=$MNT/jobs
@@ -115,4 +115,36 @@ id=$(submit path.json)
 ok "released from hold" ctl "$id" "urgency 16"
 is "$(wait_job "$id")" "COMPLETED 0" "a program found only on the job's PATH runs"
 is "$(jobfile "$id" stdout)" "found-on-job-path-kept" "that program, with the job's environment"
+# read back exactly, escapes and all: from JSON by the broker's scanner,
+# from YAML by the jobspec parser
+cat > env.json <<'EOF'
+{"version": 1, "resources": [{"type": "slot", "count": 1, "label": "t",
+  "with": [{"type": "core", "count": 1}]}],
+ "tasks": [{"command": ["sh", "-c", "printf '%s|%s|%s|%s' \"$Q\" \"$U\" \"$E\" \"$FLUX_JOB_ID\""],
+   "slot": "t", "count": {"per_slot": 1}}],
+ "attributes": {"user": {"environment": {"Q": "not this one"}},
+   "system": {"duration": 60, "urgency": 0, "cwd": "/",
+   "environment": {"PATH": "/usr/bin:/bin", "Q": "a\"b\\c\tt\/", "U": "caf\u00e9 \ud83d\ude00",
+                   "E": "", "FLUX_JOB_ID": "forged"}}}}
+EOF
+cat > env.yaml <<'EOF'
+version: 1
+resources: [{type: slot, count: 1, label: t, with: [{type: core, count: 1}]}]
+tasks:
+  - command: ["sh", "-c", "printf '%s|%s|%s|%s' \"$Q\" \"$U\" \"$E\" \"$FLUX_JOB_ID\""]
+    slot: t
+    count: {per_slot: 1}
+attributes:
+  system:
+    duration: 60
+    urgency: 0
+    cwd: /
+    environment: {PATH: "/usr/bin:/bin", Q: "a\"b\\c\tt/", U: "café 😀", E: "", FLUX_JOB_ID: forged}
+EOF
+for f in env.json env.yaml; do
+	id=$(submit $f)
+	ctl "$id" "urgency 16"
+	is "$(wait_job "$id"):$(jobfile "$id" stdout)" "COMPLETED 0:$(printf 'a"b\\c\tt/|café 😀||%s' "$id")" \
+		"a held job's environment from its stored $f: escapes, UTF-8, empty, FLUX_JOB_ID the broker's"
+done
 ok "unmount" fluxfs_stop

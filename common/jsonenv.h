@@ -1,0 +1,25 @@
+/* jsonenv.h - a job's environment straight from its stored JSON jobspec.
+ *
+ * A job that waits in the queue gives its environment back to the store
+ * (it can be most of the jobspec); at its start the environment is needed
+ * again as "NAME=value" strings. Parsing the whole jobspec with jansson for
+ * that was an eighth of the broker's time per job at 1,000 jobs/s. This
+ * scanner walks the text once, skips everything but
+ * attributes.system.environment, and decodes that into one allocation.
+ */
+#ifndef FLUXFS_JSONENV_H
+#define FLUXFS_JSONENV_H
+
+#include <stddef.h>
+
+/* The environment of the JSON jobspec text as one allocation: a
+ * NULL-terminated array of "NAME=value" strings, in the text's order
+ * (free() the array, once). Returns the number of strings, or
+ *   -ENOENT  the text is not a JSON object, or names no environment
+ *   -EINVAL  it is not what ingest accepts (a value that is not a string,
+ *            a name with '=', a NUL, bad JSON): ask a real parser
+ *   -ENOMEM
+ * Never reads past len. */
+int jsonenv_decode(const char *text, size_t len, char ***envv);
+
+#endif
