@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonw.h"
+#include "common/strbuf.h"
 #include "fsd/job.h"
 
 static const char *state_names[JOB_NSTATES] = {
@@ -84,30 +86,34 @@ void job_destroy(struct job *job)
 char *job_record_encode(const struct job *job)
 {
     /* the jobspec and R are blobs of their own (store_blob_put), written
-     * once: only their sizes are here */
-    json_t *o = json_pack("{s:I s:s s:s s:i s:i s:i s:i s:f s:f s:I s:I s:i s:I s:[I,I]}",
-                          "id", (json_int_t)job->id,
-                          "state", job_state_name(job->state),
-                          "result", job_result_name(job->result),
-                          "status", job->status,
-                          "uid", (int)job->uid,
-                          "gid", (int)job->gid,
-                          "urgency", job->urgency,
-                          "t_submit", job->t_submit,
-                          "t_state", job->t_state,
-                          "spec_len", (json_int_t)job->spec_len,
-                          "R_len", (json_int_t)job->R_len,
-                          "nevents", (int)job->nevents,
-                          "evlog_len", (json_int_t)job->evlog_len,
-                          "out_len", (json_int_t)job->out_len[1],
-                          (json_int_t)job->out_len[2]);
-    if (!o)
-        return NULL;
+     * once: only their sizes are here. Written as text: the record is
+     * rewritten at every change of state (job_record_decode reads it). */
+    struct strbuf sb = STRBUF_INIT;
+    int rc = strbuf_grow(&sb, 320);
+    rc |= strbuf_addstr(&sb, "{\"id\":") | jsonw_int(&sb, (int64_t)job->id);
+    rc |= strbuf_addstr(&sb, ",\"state\":") | jsonw_str(&sb, job_state_name(job->state));
+    rc |= strbuf_addstr(&sb, ",\"result\":") | jsonw_str(&sb, job_result_name(job->result));
+    rc |= strbuf_addstr(&sb, ",\"status\":") | jsonw_int(&sb, job->status);
+    rc |= strbuf_addstr(&sb, ",\"uid\":") | jsonw_int(&sb, (int)job->uid);
+    rc |= strbuf_addstr(&sb, ",\"gid\":") | jsonw_int(&sb, (int)job->gid);
+    rc |= strbuf_addstr(&sb, ",\"urgency\":") | jsonw_int(&sb, job->urgency);
+    rc |= strbuf_addstr(&sb, ",\"t_submit\":") | jsonw_num(&sb, job->t_submit);
+    rc |= strbuf_addstr(&sb, ",\"t_state\":") | jsonw_num(&sb, job->t_state);
+    rc |= strbuf_addstr(&sb, ",\"spec_len\":") | jsonw_int(&sb, (int64_t)job->spec_len);
+    rc |= strbuf_addstr(&sb, ",\"R_len\":") | jsonw_int(&sb, (int64_t)job->R_len);
+    rc |= strbuf_addstr(&sb, ",\"nevents\":") | jsonw_int(&sb, (int)job->nevents);
+    rc |= strbuf_addstr(&sb, ",\"evlog_len\":") | jsonw_int(&sb, (int64_t)job->evlog_len);
+    rc |= strbuf_addstr(&sb, ",\"out_len\":[") | jsonw_int(&sb, (int64_t)job->out_len[1]);
+    rc |= strbuf_addstr(&sb, ",") | jsonw_int(&sb, (int64_t)job->out_len[2]);
+    rc |= strbuf_addstr(&sb, "]");
     if (job->cwd)
-        json_object_set_new(o, "cwd", json_string(job->cwd));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+        rc |= strbuf_addstr(&sb, ",\"cwd\":") | jsonw_str(&sb, job->cwd);
+    rc |= strbuf_addstr(&sb, "}");
+    if (rc) {
+        strbuf_release(&sb);
+        return NULL;
+    }
+    return strbuf_detach(&sb, NULL);
 }
 
 struct job *job_record_decode(uint64_t id, const void *data, size_t len)
@@ -172,23 +178,28 @@ error:
     return NULL;
 }
 
-char *job_event_format(double timestamp, const char *name, json_t *context)
+char *job_event_format_text(double timestamp, const char *name, const char *context)
 {
-    json_t *o = json_pack("{s:f s:s s:o}", "timestamp", timestamp, "name", name,
-                          "context", context ? context : json_object());
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    char *line = realloc(s, n + 2);
-    if (!line) {
-        free(s);
+    struct strbuf sb = STRBUF_INIT;
+    int rc = strbuf_grow(&sb, 64 + (context ? strlen(context) : 2));
+    rc |= strbuf_addstr(&sb, "{\"timestamp\":") | jsonw_time(&sb, timestamp);
+    rc |= strbuf_addstr(&sb, ",\"name\":") | jsonw_str(&sb, name);
+    rc |= strbuf_addstr(&sb, ",\"context\":") | strbuf_addstr(&sb, context ? context : "{}");
+    rc |= strbuf_addstr(&sb, "}\n");
+    if (rc) {
+        strbuf_release(&sb);
         return NULL;
     }
-    line[n] = '\n';
-    line[n + 1] = '\0';
+    return strbuf_detach(&sb, NULL);
+}
+
+char *job_event_format(double timestamp, const char *name, json_t *context)
+{
+    char *text = context ? json_dumps(context, JSON_COMPACT) : NULL;
+    json_decref(context);
+    if (context && !text)
+        return NULL;
+    char *line = job_event_format_text(timestamp, name, text);
+    free(text);
     return line;
 }

@@ -177,5 +177,8 @@ void job_destroy(struct job *job);
 /* Format one eventlog line (RFC 18: {"timestamp","name","context"} + "\n").
  * Steals the context reference (NULL = {}). Caller frees. */
 char *job_event_format(double timestamp, const char *name, json_t *context);
+/* The same with the context as JSON text (an object), or NULL for {}: what
+ * the broker's own events use, without a jansson tree. */
+char *job_event_format_text(double timestamp, const char *name, const char *context);
 
 #endif

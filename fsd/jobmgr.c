@@ -3,6 +3,7 @@
  * around the group commit, create and destroy. The rest of it is in
  * jobmgr_exec.c, jobmgr_ctl.c and jobmgr_recover.c (jobmgr_private.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/jobstream.h"
+#include "common/jsonw.h"
 #include "common/strbuf.h"
 #include "common/vec.h"
 #include "fsd/acct.h"
@@ -79,7 +81,16 @@ void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int s
 /* Append one RFC 18 event to the job's eventlog (steals context). */
 void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
 {
-    char *line = job_event_format(ev_now(m->loop), name, context);
+    char *text = context ? json_dumps(context, JSON_COMPACT) : NULL;
+    json_decref(context);
+    jm_post_event_text(m, job, name, text ? text : context ? "{}" : NULL);
+    free(text);
+}
+
+void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,
+                        const char *context)
+{
+    char *line = job_event_format_text(ev_now(m->loop), name, context);
     if (!line) {
         syslog(LOG_ERR, "job %s: out of memory formatting event '%s'", job->idstr, name);
         return;
@@ -285,7 +296,9 @@ void jm_job_finish(struct jobmgr *m, struct job *job, int status)
         ev_timer_cancel(m->loop, job->warn_timer);
         job->warn_timer = 0;
     }
-    jm_post_event(m, job, "finish", json_pack("{s:i}", "status", status));
+    char ctx[32];
+    snprintf(ctx, sizeof(ctx), "{\"status\":%d}", status);
+    jm_post_event_text(m, job, "finish", ctx);
     /* what its tasks started and left behind ends with them */
     executor_release(m->exec, job->id);
     job->status = status;
@@ -303,7 +316,7 @@ static void job_release(struct jobmgr *m, struct job *job)
 {
     qmgr_release(m->q, job->id);
     m->sched_needed = true;
-    jm_post_event(m, job, "release", json_pack("{s:s s:b}", "ranks", "all", "final", 1));
+    jm_post_event_text(m, job, "release", "{\"ranks\":\"all\",\"final\":true}");
     jm_post_event(m, job, "free", NULL);
     if (job->pending_result != RESULT_NONE)
         job->result = job->pending_result;
@@ -331,7 +344,9 @@ void jm_job_prioritize(struct jobmgr *m, struct job *job)
     job->priority = jm_prio_of(m, job, NULL);
     if (job->state == JOB_SCHED)
         qmgr_set_priority(m->q, job->id, job->priority);
-    jm_post_event(m, job, "priority", json_pack("{s:I}", "priority", (json_int_t)job->priority));
+    char ctx[48];
+    snprintf(ctx, sizeof(ctx), "{\"priority\":%" PRId64 "}", (int64_t)job->priority);
+    jm_post_event_text(m, job, "priority", ctx);
     jm_apply(m, job, JOBEV_PRIORITY);
 }
 
@@ -478,9 +493,16 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
     /* a failed write fails this iteration's commit, and so the submission */
     if (store_blob_put(m->st, job->id, 'S', job->spec_text, job->spec_len) < 0)
         syslog(LOG_ERR, "job %s: storing jobspec: %s", job->idstr, store_errstr(m->st));
-    jm_post_event(m, job, "submit", json_pack("{s:i s:i s:i s:i s:s*}", "userid", (int)job->uid,
-                                            "urgency", job->urgency, "flags", 0, "version", 1,
-                                            "queue", jm_queue_name(m, job)));
+    struct strbuf ctx = STRBUF_INIT;
+    const char *queue = jm_queue_name(m, job);
+    int rc = strbuf_addstr(&ctx, "{\"userid\":") | jsonw_int(&ctx, (int)job->uid)
+             | strbuf_addstr(&ctx, ",\"urgency\":") | jsonw_int(&ctx, job->urgency)
+             | strbuf_addstr(&ctx, ",\"flags\":0,\"version\":1");
+    if (queue)
+        rc |= strbuf_addstr(&ctx, ",\"queue\":") | jsonw_str(&ctx, queue);
+    rc |= strbuf_addstr(&ctx, "}");
+    jm_post_event_text(m, job, "submit", rc ? NULL : ctx.buf);
+    strbuf_release(&ctx);
     jm_post_event(m, job, "validate", NULL);
     jm_apply(m, job, JOBEV_SUBMIT);
     uint64_t array;

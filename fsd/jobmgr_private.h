@@ -155,6 +155,10 @@ void jm_mark_dirty(struct jobmgr *m, struct job *job);
 void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int stream);
 /* Append one RFC 18 event to the job's eventlog (steals context). */
 void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context);
+/* The same with the context as JSON text (an object), or NULL: the broker's
+ * frequent events, written without a jansson tree. */
+void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,
+                        const char *context);
 void jm_post_exception(struct jobmgr *m, struct job *job, const char *type, uid_t uid,
                        const char *note);
 void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state);

@@ -1,0 +1,110 @@
+/* jsonw.c - JSON text into a strbuf (see jsonw.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/jsonw.h"
+
+int jsonw_str(struct strbuf *sb, const char *s)
+{
+    if (!s)
+        return strbuf_add(sb, "null", 4);
+    size_t n = strlen(s);
+    /* the worst case (every byte \u00XX) up front: one grow, no checks below */
+    if (strbuf_grow(sb, n * 6 + 2) < 0)
+        return -ENOMEM;
+    char *o = sb->buf + sb->len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\t': *o++ = 't'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = "0123456789abcdef"[c >> 4];
+            *o++ = "0123456789abcdef"[c & 15];
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    sb->len = (size_t)(o - sb->buf);
+    return 0;
+}
+
+int jsonw_key(struct strbuf *sb, const char *name)
+{
+    size_t n = strlen(name);
+    if (strbuf_grow(sb, n + 3) < 0)
+        return -ENOMEM;
+    char *o = sb->buf + sb->len;
+    *o++ = '"';
+    memcpy(o, name, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    *o = '\0';
+    sb->len = (size_t)(o - sb->buf);
+    return 0;
+}
+
+int jsonw_int(struct strbuf *sb, int64_t v)
+{
+    char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return strbuf_add(sb, p, (size_t)(e - p));
+}
+
+int jsonw_num(struct strbuf *sb, double v)
+{
+    if (!isfinite(v))
+        return strbuf_add(sb, "null", 4);
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+    /* a whole number still reads back as a real (jansson writes 2.0) */
+    if (!strpbrk(tmp, ".eE") && n < (int)sizeof(tmp) - 2) {
+        tmp[n++] = '.';
+        tmp[n++] = '0';
+    }
+    return strbuf_add(sb, tmp, (size_t)n);
+}
+
+int jsonw_time(struct strbuf *sb, double t)
+{
+    if (!isfinite(t))
+        return strbuf_add(sb, "null", 4);
+    /* seconds and microseconds as integers: no printf of a double */
+    int rc = 0;
+    if (t < 0) {
+        rc = strbuf_add(sb, "-", 1);
+        t = -t;
+    }
+    double whole = floor(t);
+    int64_t s = (int64_t)whole, us = (int64_t)llround((t - whole) * 1e6);
+    if (us >= 1000000) {
+        s++;
+        us -= 1000000;
+    }
+    char frac[8] = ".000000";
+    for (int i = 6; i >= 1; i--, us /= 10)
+        frac[i] = (char)('0' + us % 10);
+    return rc | jsonw_int(sb, s) | strbuf_add(sb, frac, 7);
+}
