@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "common/idset.h"
+#include "common/jsonw.h"
+#include "common/strbuf.h"
 #include "fsd/acct.h"
 
 void acct_count_R(json_t *R, int *nnodes, int *ncores, int *ngpus)
@@ -31,21 +33,43 @@ static void count_R(const char *text, int *nnodes, int *ncores, int *ngpus)
     json_decref(R);
 }
 
-json_t *acct_record(const struct job *job, const struct jobspec *js, const char *R,
-                    double t_run, double t_end)
+char *acct_record(const struct job *job, const struct jobspec *js, const struct acct_in *in,
+                  const char **bank, double *core_seconds)
 {
     json_t *sys = js ? json_object_get(json_object_get(js->json, "attributes"), "system")
                      : NULL;
-    const char *bank = json_string_value(json_object_get(sys, "bank"));
+    const char *b = json_string_value(json_object_get(sys, "bank"));
     const char *queue = json_string_value(json_object_get(sys, "queue"));
     const char *name = js ? js->name : NULL;
-    int nnodes, ncores, ngpus;
-    count_R(R, &nnodes, &ncores, &ngpus);
-    double ran = t_run > 0 && t_end > t_run ? t_end - t_run : 0;
-    return json_pack("{s:s s:i s:s? s:s? s:s? s:f s:f s:f s:i s:i s:i s:s s:i s:f s:f}",
-                     "id", job->idstr, "userid", (int)job->uid, "name", name, "bank", bank,
-                     "queue", queue, "t_submit", job->t_submit, "t_run", t_run,
-                     "t_inactive", t_end, "nnodes", nnodes, "ncores", ncores, "ngpus", ngpus,
-                     "result", job_result_name(job->result), "status", job->status,
-                     "core_seconds", ran * ncores, "node_seconds", ran * nnodes);
+    int nnodes = job->nnodes, ncores = job->ncores, ngpus = job->ngpus;
+    if (!job->counted)
+        count_R(in->R, &nnodes, &ncores, &ngpus);
+    b = b ? b : in->bank;
+    queue = queue ? queue : in->queue;
+    double ran = in->t_run > 0 && in->t_end > in->t_run ? in->t_end - in->t_run : 0;
+    *bank = b;
+    *core_seconds = ran * ncores;
+    struct strbuf sb = STRBUF_INIT;
+    int rc = strbuf_grow(&sb, 384);
+    rc |= strbuf_addstr(&sb, "{\"id\":") | jsonw_str(&sb, job->idstr);
+    rc |= strbuf_addstr(&sb, ",\"userid\":") | jsonw_int(&sb, (int)job->uid);
+    rc |= strbuf_addstr(&sb, ",\"name\":") | jsonw_str(&sb, name);
+    rc |= strbuf_addstr(&sb, ",\"bank\":") | jsonw_str(&sb, b);
+    rc |= strbuf_addstr(&sb, ",\"queue\":") | jsonw_str(&sb, queue);
+    rc |= strbuf_addstr(&sb, ",\"t_submit\":") | jsonw_num(&sb, job->t_submit);
+    rc |= strbuf_addstr(&sb, ",\"t_run\":") | jsonw_num(&sb, in->t_run);
+    rc |= strbuf_addstr(&sb, ",\"t_inactive\":") | jsonw_num(&sb, in->t_end);
+    rc |= strbuf_addstr(&sb, ",\"nnodes\":") | jsonw_int(&sb, nnodes);
+    rc |= strbuf_addstr(&sb, ",\"ncores\":") | jsonw_int(&sb, ncores);
+    rc |= strbuf_addstr(&sb, ",\"ngpus\":") | jsonw_int(&sb, ngpus);
+    rc |= strbuf_addstr(&sb, ",\"result\":") | jsonw_str(&sb, job_result_name(job->result));
+    rc |= strbuf_addstr(&sb, ",\"status\":") | jsonw_int(&sb, job->status);
+    rc |= strbuf_addstr(&sb, ",\"core_seconds\":") | jsonw_num(&sb, ran * ncores);
+    rc |= strbuf_addstr(&sb, ",\"node_seconds\":") | jsonw_num(&sb, ran * nnodes);
+    rc |= strbuf_addstr(&sb, "}");
+    if (rc) {
+        strbuf_release(&sb);
+        return NULL;
+    }
+    return strbuf_detach(&sb, NULL);
 }

@@ -125,6 +125,9 @@ struct job {
     int64_t priority;            /* its multi-factor priority when last computed */
     int queue;                   /* its named queue's index (fsd/queues.h), 0: none */
     int ncores;                  /* cores its R holds (fair-share usage) */
+    int nnodes, ngpus;           /* ... and nodes and gpus (accounting) */
+    bool counted;                /* those three are R's (set with R, not after
+                                    a restart) */
     double fs_charged;           /* running: usage charged up to this time */
     double fs_used;              /* ... core-seconds charged so far */
     uint64_t timer;              /* duration timer (ev id) */

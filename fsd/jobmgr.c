@@ -178,24 +178,21 @@ static void make_acct(struct jobmgr *m, struct job *job)
         if (t_run && job->result == RESULT_LOST && rt.before >= t_run)
             t_end = rt.before;
     }
-    json_t *rec = acct_record(job, js, R, t_run, t_end);
     /* the bank charged (the user's default one when the job named none),
      * so that replaying the record at start charges the same */
-    const char *bank = js == job->js ? jm_prio_bank_charged(m, job) : NULL;
-    if (rec && bank && json_is_null(json_object_get(rec, "bank")))
-        json_object_set_new(rec, "bank", json_string(bank));
-    const char *queue = jm_queue_name(m, job);
-    if (rec && queue && json_is_null(json_object_get(rec, "queue")))
-        json_object_set_new(rec, "queue", json_string(queue));
-    if (rec)
-        jm_prio_charge_end(m, job, json_string_value(json_object_get(rec, "bank")),
-                           json_number_value(json_object_get(rec, "core_seconds")), t_end);
+    struct acct_in in = {
+        .R = R, .bank = js == job->js ? jm_prio_bank_charged(m, job) : NULL,
+        .queue = jm_queue_name(m, job), .t_run = t_run, .t_end = t_end,
+    };
+    const char *bank;
+    double core_seconds;
     free(job->acct_text);
-    job->acct_text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    job->acct_text = acct_record(job, js, &in, &bank, &core_seconds);
     job->acct_end_ms = (uint64_t)(now * 1000);
-    if (!job->acct_text)
+    if (job->acct_text)
+        jm_prio_charge_end(m, job, bank, core_seconds, t_end);
+    else
         syslog(LOG_ERR, "job %s: its accounting record: out of memory", job->idstr);
-    json_decref(rec);
     jobspec_destroy(parsed);
 }
 

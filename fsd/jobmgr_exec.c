@@ -445,8 +445,8 @@ void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a
         json_object_set_new(ex, "expiration", json_real(expiration));
     }
     char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
-    int nnodes, ngpus;
-    acct_count_R(R, &nnodes, &job->ncores, &ngpus);
+    acct_count_R(R, &job->nnodes, &job->ncores, &job->ngpus);
+    job->counted = true;
     json_decref(R);
     if (text) {
         free(job->R);
