@@ -585,18 +585,14 @@ static int op_detach(struct imp *h, struct impmsg *m, int *fds, int nfds)
 static int op_cwd(struct imp *h, struct impmsg *m)
 {
     uint32_t pid;
-    char link[64];
     if (impmsg_get_u32(m, &pid) < 0 || pid == 0 || pid > INT32_MAX)
         return -EBADMSG;
-    snprintf(link, sizeof(link), "/proc/%u/cwd", (unsigned)pid);
-    /* the answer goes where a failure's reason would */
-    ssize_t n = readlink(link, h->reason, sizeof(h->reason) - 1);
-    if (n < 0)
-        return -errno;
-    if ((size_t)n >= sizeof(h->reason) - 1)
-        return -ENAMETOOLONG;
-    h->reason[n] = '\0';
-    return 0;
+    /* the answer goes where a failure's reason would; not a directory in
+     * the instance's own mount (where rsync writes from) */
+    int rc = procfd_cwd((pid_t)pid, h->mount, h->reason, sizeof(h->reason));
+    if (rc < 0)
+        h->reason[0] = '\0';
+    return rc;
 }
 
 static int op_holds(struct impmsg *m)

@@ -1,10 +1,12 @@
 /* procfd.c - a process's open descriptors, from /proc (procfd.h). */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "exec/procfd.h"
 
@@ -72,6 +74,51 @@ pid_t procfd_parent(pid_t pid)
     if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
         return 0;
     return (pid_t)ppid;
+}
+
+static bool inside(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 1 && dir[0] == '/')
+        return true;
+    return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static uid_t owner(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+    return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
+{
+    static const char deleted[] = " (deleted)";
+    uid_t uid = owner(pid);
+    for (int up = 0; up <= PROCFD_CWD_UP && pid > 1; up++, pid = procfd_parent(pid)) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+        /* an ancestor of another user (sudo, sshd) is not asked: the job
+         * would run in someone else's directory */
+        if (up > 0 && owner(pid) != uid)
+            break;
+        ssize_t n = readlink(link, buf, size - 1);
+        if (n < 0)
+            return -errno;
+        if ((size_t)n >= size - 1)
+            return -ENAMETOOLONG;
+        buf[n] = '\0';
+        /* a removed directory reads "PATH (deleted)": whatever now has
+         * that name (another user may have made it) is not where it was */
+        if (n > (ssize_t)sizeof(deleted) && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
+            return -ENOENT;
+        if (!avoid || !inside(buf, avoid))
+            return 0;
+    }
+    return -EXDEV;
 }
 
 bool procfd_held(pid_t pid, uint64_t ino, const char *name)

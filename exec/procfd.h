@@ -23,4 +23,15 @@ pid_t procfd_parent(pid_t pid);
  * descriptor to a command (`>&3`) still holds it when the command exits. */
 bool procfd_held(pid_t pid, uint64_t ino, const char *name);
 
+/* Ancestors procfd_cwd() looks at past the process itself. */
+#define PROCFD_CWD_UP 4
+
+/* The working directory of pid into buf (as readlink(2) of /proc/PID/cwd),
+ * or, when that is inside avoid (a mount point; NULL: anywhere goes), the
+ * nearest ancestor's that is not, among PROCFD_CWD_UP of the same user:
+ * rsync writes from the destination directory, where the user did not
+ * stand. 0, or -errno (-ENOENT for a removed directory, "PATH (deleted)";
+ * -EXDEV when no directory outside avoid was found). */
+int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size);
+
 #endif

@@ -1152,7 +1152,8 @@ static int setup(struct broker *b)
     if (b->low_space)
         syslog(LOG_ERR, "%s: the disk is full: output is dropped and submissions refused",
                b->cfg->statedir);
-    if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0)
+    if (!(b->v = vfs_create(b->m, b->loop)) || vfs_set_statedir(b->v, b->cfg->statedir) < 0
+        || vfs_set_mountpoint(b->v, b->cfg->mountpoint) < 0)
         return -1;
     vfs_set_imp(b->v, b->imp);
     vfs_set_user_limits(b->v,

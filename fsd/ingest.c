@@ -111,7 +111,7 @@ const char *ingest_cwd_get(struct ingest_cwd *c)
     if (!c || c->dir || !c->find || c->looked)
         return c ? c->dir : NULL;
     c->looked = true;
-    if (c->find(c->arg, c->buf, sizeof(c->buf)) == 0)
+    if ((c->rc = c->find(c->arg, c->buf, sizeof(c->buf))) == 0)
         c->dir = c->buf;
     return c->dir;
 }
@@ -156,6 +156,11 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t
     job->spec_text[len] = '\0';
     job->spec_len = len;
     const char *dir = js->cwd ? js->cwd : ingest_cwd_get(cwd);
+    if (!dir && cwd && cwd->rc == -EXDEV) {
+        rc = errmsg_set(err, -ENOENT, "the submitter works inside this instance's tree, "
+                        "which is no place to run a job: set attributes.system.cwd");
+        goto error;
+    }
     if (!dir) {
         rc = errmsg_set(err, -ENOENT, "the submitter's working directory is gone (removed?) "
                         "and attributes.system.cwd is not set");

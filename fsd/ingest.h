@@ -66,6 +66,7 @@ struct ingest_cwd {
     int (*find)(void *arg, char *buf, size_t size);
     void *arg;
     bool looked;
+    int rc;                      /* find()'s, once looked */
     char buf[PATH_MAX];
 };
 const char *ingest_cwd_get(struct ingest_cwd *c);

@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 33
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 30); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 33); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -68,6 +68,18 @@ as_user sh -c "cd '$T/home-u' && cp pwd.yaml '$MNT/queue/'"
 pid1=$(newest)
 is "$(wait_job "$pid1"):$(cat "$MNT/jobs/$pid1/stdout")" "COMPLETED 0:$T/home-u" \
 	"a user's cp runs in the user's directory (found through the helper)"
+# rsync writes from the destination (it changes into queue/): the job runs
+# where the user stood, an ancestor's directory outside the tree
+ls "$MNT/jobs" | sort > "$T/before"
+as_user sh -c "cd '$T/home-u' && rsync pwd.yaml '$MNT/queue/rs.yaml'"
+pid3=$(newest)
+is "$(wait_job "$pid3"):$(cat "$MNT/jobs/$pid3/stdout")" "COMPLETED 0:$T/home-u" \
+	"a user's rsync runs in the user's directory, not in queue/"
+# standing in queue/ itself, with no ancestor of the user's elsewhere: refused, saying why
+ls "$MNT/jobs" | sort > "$T/before"
+as_user sh -c "cd '$MNT/queue' && exec cp '$T/home-u/pwd.yaml' in.yaml" 2>/dev/null; r=$?
+ok "cp from inside queue/ is refused" test "$r" != 0
+like "$(as_user cat "$MNT/queue/errors")" "inside this instance's tree" "... queue/errors says why"
 sed "s|    duration: 60|    duration: 60\n    cwd: $T/there|" "$T/home-u/pwd.yaml" > "$T/home-u/cwd.yaml"
 chmod 644 "$T/home-u/cwd.yaml"
 ls "$MNT/jobs" | sort > "$T/before"

@@ -1,5 +1,6 @@
 /* test/exec.c - unit tests for launching and supervising job tasks. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "exec/exec.h"
+#include "exec/procfd.h"
 #include "common/tap.h"
 
 struct result {
@@ -559,9 +561,41 @@ static void test_kill_orphans(void)
     fx_release(&f);
 }
 
+/* procfd_cwd(): a process standing inside the directory to avoid is
+ * answered with its parent's directory (us), one outside with its own. */
+static void test_procfd_cwd(void)
+{
+    char tmpl[] = "/tmp/fluxfs-procfd.XXXXXX", inner[64], here[PATH_MAX], got[PATH_MAX];
+    int p[2];
+    ok(mkdtemp(tmpl) && getcwd(here, sizeof(here)) && pipe(p) == 0, "a directory to avoid");
+    snprintf(inner, sizeof(inner), "%s/in", tmpl);
+    mkdir(inner, 0755);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        if (chdir(inner) < 0)
+            _exit(1);
+        close(p[1]);
+        (void)!read(p[0], &c, 1);   /* until the parent has looked */
+        _exit(0);
+    }
+    close(p[0]);
+    usleep(100000);
+    is(procfd_cwd(pid, NULL, got, sizeof(got)), 0, "its own directory");
+    is_str(got, inner, "... is where it stands");
+    is(procfd_cwd(pid, tmpl, got, sizeof(got)), 0, "inside the directory to avoid");
+    is_str(got, here, "... its parent's directory instead");
+    is(procfd_cwd(pid, "/", got, sizeof(got)), -EXDEV, "everything avoided: -EXDEV");
+    close(p[1]);
+    waitpid(pid, NULL, 0);
+    rmdir(inner);
+    rmdir(tmpl);
+}
+
 int main(void)
 {
     plan(NO_PLAN);
+    test_procfd_cwd();
     /* A broker typically ignores SIGPIPE; tasks must not inherit that. */
     signal(SIGPIPE, SIG_IGN);
     test_echo();

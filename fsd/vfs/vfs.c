@@ -763,6 +763,16 @@ int vfs_set_statedir(struct vfs *v, const char *dir)
     return 0;
 }
 
+int vfs_set_mountpoint(struct vfs *v, const char *dir)
+{
+    char *d = strdup(dir);
+    if (!d)
+        return -ENOMEM;
+    free(v->mountpoint);
+    v->mountpoint = d;
+    return 0;
+}
+
 void vfs_shutdown(struct vfs *v)
 {
     v->stopping = true;
@@ -878,6 +888,7 @@ void vfs_destroy(struct vfs *v)
     vfs_queue_destroy(v);
     vfs_quota_destroy(v);
     free(v->statedir);
+    free(v->mountpoint);
     while (v->errlogs) {
         struct vfs_errlog *e = v->errlogs;
         v->errlogs = e->next;

@@ -33,6 +33,9 @@ struct imp;
 void vfs_set_imp(struct vfs *v, struct imp *imp);
 
 int vfs_set_statedir(struct vfs *v, const char *dir);
+/* The tree's own mount point (absolute): a submitter standing inside it
+ * (rsync writes from the destination) is not where its job runs. */
+int vfs_set_mountpoint(struct vfs *v, const char *dir);
 /* Refuse new submissions from now on (EAGAIN, "the instance is shutting down"). */
 void vfs_shutdown(struct vfs *v);
 /* Answers every deferred request: durable submissions succeed, the rest get EINTR. */

@@ -236,6 +236,7 @@ struct vfs {
     double queue_mtime, drafts_mtime, jobs_mtime;
     double events_mtime;         /* the journal last grew */
     char *statedir;                   /* for statfs (df), or NULL */
+    char *mountpoint;                 /* ours (vfs_set_mountpoint), or NULL */
     struct vfs_quota_user *quota;     /* per-user use of queue/ (vfs_quota.c) */
     uint64_t quota_bytes;             /* bytes one user may hold there, 0: no limit */
     unsigned quota_files;             /* files one user may have open there, 0: no limit */

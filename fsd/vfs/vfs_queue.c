@@ -527,7 +527,6 @@ struct submitter {
 static int find_cwd(void *arg, char *buf, size_t size)
 {
     const struct submitter *s = arg;
-    char link[64];
     ssize_t n = -1;
     struct vfs_fh *fh = s->fh;
     if (fh && fh->cwd_ask)
@@ -540,20 +539,11 @@ static int find_cwd(void *arg, char *buf, size_t size)
     } else if (s->pid <= 0) {
         return -ESRCH;
     } else if (s->v->imp && s->uid != geteuid()) {
-        n = imp_cwd(s->v->imp, s->pid, buf, size) == 0 ? (ssize_t)strlen(buf) : -1;
+        return imp_cwd(s->v->imp, s->pid, buf, size);   /* the helper's procfd_cwd() */
     } else {
-        snprintf(link, sizeof(link), "/proc/%d/cwd", (int)s->pid);
-        n = readlink(link, buf, size - 1);
+        return procfd_cwd(s->pid, s->v->mountpoint, buf, size);
     }
-    if (n <= 0)
-        return -ENOENT;
-    buf[n] = '\0';
-    /* a removed directory reads "PATH (deleted)": whatever now has that
-     * name (another user may have made it) is not where the submitter was */
-    static const char deleted[] = " (deleted)";
-    if (n > (ssize_t)sizeof(deleted) && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
-        return -ENOENT;
-    return 0;
+    return n > 0 ? 0 : -ENOENT;
 }
 
 /* Submit text on behalf of the caller: one job, or many (a stream of
