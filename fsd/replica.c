@@ -74,7 +74,8 @@ struct replica {
     uint64_t batch_first;
     double batch_t;         /* wall clock at its first commit */
     uint64_t flush_timer;
-    double flushed_at;          /* ev_now() of the last batch sent */
+    double window_at;           /* ev_now() when this send window began */
+    int window_sends;           /* batches sent in it */
 
     uint64_t *touched;      /* follower: jobs changed since the last commit */
     size_t ntouched, touched_alloc;
@@ -847,7 +848,12 @@ void replica_flush(struct replica *r)
         ev_timer_cancel(r->loop, r->flush_timer);
         r->flush_timer = 0;
     }
-    r->flushed_at = ev_now(r->loop);
+    double now = ev_now(r->loop);
+    if (now - r->window_at >= REPLICA_BATCH_WAIT) {
+        r->window_at = now;
+        r->window_sends = 0;
+    }
+    r->window_sends++;
     ring_push(r, r->batch_first, r->seq, r->batch.buf, r->batch.len);
     if (send_data(r, NULL, "c", r->batch.buf, r->batch.len, r->batch_first, r->seq,
                   r->batch_t) < 0)
@@ -906,11 +912,12 @@ void replica_after_commit(struct replica *r, int rc)
              * (then its number is recorded with the next one) */
             r->seq++;
             r->commits++;
-            /* after a quiet spell a commit goes at once (a job's end on a
-             * follower's tree came 2 ms late); under load the batch waits
-             * for what follows within REPLICA_BATCH_WAIT of the last send */
-            double since = ev_now(r->loop) - r->flushed_at;
-            if (r->batch.len >= REPLICA_BATCH || since >= REPLICA_BATCH_WAIT)
+            /* the first few of a window go at once (a job's end on a
+             * follower's tree came 1-2 ms late when only a commit after a
+             * quiet spell did); the rest wait for the window's end */
+            double since = ev_now(r->loop) - r->window_at;
+            if (r->batch.len >= REPLICA_BATCH || since >= REPLICA_BATCH_WAIT
+                || r->window_sends < REPLICA_BURST)
                 replica_flush(r);
             else if (!r->flush_timer)
                 r->flush_timer = ev_timer_add(r->loop, REPLICA_BATCH_WAIT - since,

@@ -46,13 +46,16 @@
 /* Bytes of one repl.data message before base64 (a commit larger than that
  * goes in several, reassembled by the receiver). */
 #define REPLICA_PART (4u << 20)
-/* The leader sends its commits in batches: REPLICA_BATCH_WAIT seconds
- * after the last send (a commit after a quiet spell goes at once), or at
- * REPLICA_BATCH bytes, or before anything that depends on them
- * (replica_flush), so a busy leader wakes each broker of the tree a few
- * hundred times a second, not once per commit. */
+/* The leader sends its commits at once, REPLICA_BURST of them in each
+ * window of REPLICA_BATCH_WAIT seconds, and batches the rest until the
+ * window ends (or REPLICA_BATCH bytes, or anything that depends on them:
+ * replica_flush). A job's few commits (submit, start, end) reach the
+ * followers at once, and a busy leader still wakes each broker of the tree
+ * at most REPLICA_BURST / REPLICA_BATCH_WAIT times a second, not once per
+ * commit. */
 #define REPLICA_BATCH (256u << 10)
 #define REPLICA_BATCH_WAIT 0.002
+#define REPLICA_BURST 4
 /* A follower not answered says where it is again after this; a copy with
  * no step acknowledged for REPLICA_ACK_WAIT starts over. */
 #define REPLICA_SYNC_RETRY 2.0
