@@ -1121,6 +1121,7 @@ static void launch_run(struct exec *x, struct xlaunch *l)
 static void *launcher_main(void *arg)
 {
     struct exec *x = arg;
+    pthread_setname_np(pthread_self(), "fluxfs-launch");   /* top -H, bench-cpu.sh */
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);

@@ -709,6 +709,7 @@ static int serve_one(int sock, struct impmsg *m, char reason[PATH_MAX],
 static void *spawner_main(void *arg)
 {
     struct spawner *sp = arg;
+    pthread_setname_np(pthread_self(), "imp-spawner");
     struct impmsg m;
     impmsg_init(&m);
     while (serve_one(sp->sock, &m, sp->reason, handle_spawn, sp) == 0)

@@ -155,6 +155,7 @@ drop:
 static void *publisher_main(void *arg)
 {
     struct publisher *p = arg;
+    pthread_setname_np(pthread_self(), "fluxfs-feed");   /* top -H, bench-cpu.sh */
 
     pthread_mutex_lock(&p->lock);
     for (;;) {

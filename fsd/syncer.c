@@ -24,6 +24,7 @@ struct syncer {
 static void *syncer_main(void *arg)
 {
     struct syncer *s = arg;
+    pthread_setname_np(pthread_self(), "fluxfs-sync");   /* top -H, bench-cpu.sh */
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (s->requested == s->done && !s->stop)
