@@ -85,11 +85,13 @@ struct cgroup {                  /* a contained job */
 };
 
 struct imp {
-    int sock[3];                 /* the broker's channels: its launcher's (spawns,
+    int sock[4];                 /* the broker's channels: its launcher's (spawns,
                                     served by their own thread), its loop's
                                     (everything else), so that a question never
                                     waits behind a job's starts, and submitters'
-                                    directories asked ahead */
+                                    directories asked ahead, and the loop's own
+                                    spawns, queued without waiting: a second
+                                    spawner thread) */
     int nsock, ep;
     uid_t broker_uid;
     const char *mount;           /* the instance's mount point (root's word) */
@@ -744,7 +746,7 @@ static void cleanup(struct imp *h)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fluxfs-imp --broker-uid UID --fd SPAWNS --fd OTHER [--fd ASKS]"
+    fprintf(stderr, "usage: fluxfs-imp --broker-uid UID --fd SPAWNS --fd OTHER [--fd ASKS [--fd QUEUED]]"
                     " [--mount DIR]\n"
                     "Started by a root fluxfsd only; see exec/imp.c.\n");
 }
@@ -757,9 +759,9 @@ int main(int argc, char **argv)
         { "mount", required_argument, 0, 'm' },
         { 0, 0, 0, 0 },
     };
-    struct imp h = { .sock = { -1, -1, -1 }, .broker_uid = (uid_t)-1,
+    struct imp h = { .sock = { -1, -1, -1, -1 }, .broker_uid = (uid_t)-1,
                      .lock = PTHREAD_MUTEX_INITIALIZER };
-    struct spawner sp = { .h = &h };
+    struct spawner sp = { .h = &h }, sp2 = { .h = &h };
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char *end;
@@ -772,7 +774,7 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
-            if (c == 'f' && h.nsock < 3)
+            if (c == 'f' && h.nsock < 4)
                 h.sock[h.nsock++] = (int)v;
             else if (c == 'f') {
                 usage();
@@ -798,7 +800,7 @@ int main(int argc, char **argv)
     }
     if ((h.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
         return 1;
-    for (int i = 0; i < h.nsock; i++) {   /* the first is the spawner's */
+    for (int i = 0; i < h.nsock; i++) {   /* the first and fourth are spawners' */
         int type = 0;
         socklen_t len = sizeof(type);
         if (getsockopt(h.sock[i], SOL_SOCKET, SO_TYPE, &type, &len) < 0
@@ -807,7 +809,7 @@ int main(int argc, char **argv)
             return 1;
         }
         fcntl(h.sock[i], F_SETFD, FD_CLOEXEC);
-        if (i == 0)
+        if (i == 0 || i == 3)
             continue;
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &h.sock[i] };
         if (epoll_ctl(h.ep, EPOLL_CTL_ADD, h.sock[i], &ev) < 0)
@@ -829,7 +831,10 @@ int main(int argc, char **argv)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     sp.sock = h.sock[0];
+    sp2.sock = h.sock[3];
     int terr = pthread_create(&sp.thread, NULL, spawner_main, &sp);
+    if (terr == 0 && h.nsock > 3 && (terr = pthread_create(&sp2.thread, NULL, spawner_main, &sp2)))
+        sp2.sock = -1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (terr != 0) {
         fprintf(stderr, "fluxfs-imp: cannot start its spawner: %s\n", strerror(terr));
@@ -857,14 +862,19 @@ int main(int argc, char **argv)
     cleanup(&h);
     /* the spawner ends with its channel; not waited for past a second (a
      * task stuck before its exec holds it) */
-    shutdown(h.sock[0], SHUT_RDWR);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 1;
-    if (pthread_timedjoin_np(sp.thread, NULL, &until) == 0) {
-        users_forget(&sp);
-        if (sp.stack)
-            munmap(sp.stack, sp.stack_size);
+    struct spawner *sps[2] = { &sp, h.nsock > 3 && sp2.sock >= 0 ? &sp2 : NULL };
+    for (int i = 0; i < 2; i++) {
+        if (!sps[i])
+            continue;
+        shutdown(sps[i]->sock, SHUT_RDWR);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        if (pthread_timedjoin_np(sps[i]->thread, NULL, &until) == 0) {
+            users_forget(sps[i]);
+            if (sps[i]->stack)
+                munmap(sps[i]->stack, sps[i]->stack_size);
+        }
     }
     return 0;
 }

@@ -24,19 +24,28 @@
  * a question never waits for a job's tasks to be started; and questions
  * about submitters asked without waiting (imp_ask_cwd, imp_ask_holds),
  * their answers taken in order. */
-enum { CH_SPAWN, CH_OTHER, CH_ASK, CH_N };
+enum { CH_SPAWN, CH_OTHER, CH_ASK, CH_QUEUE, CH_N };
+
+/* A spawn request waiting for the channel to take it (CH_QUEUE). */
+struct queued {
+    char *buf;                   /* header and body */
+    size_t len, off;
+    int fds[3];                  /* our copies, sent with the first byte */
+    struct queued *next;
+};
 
 struct imp {
     int sock[CH_N];
     pid_t pid;
     pthread_mutex_t lock[CH_N];
     struct impmsg reply[CH_N];   /* under lock */
+    struct queued *queue, **queue_tail;   /* CH_QUEUE: the loop's only, no lock */
 };
 
 struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
                       struct errmsg *err)
 {
-    int sv[CH_N][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    int sv[CH_N][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
     struct imp *h = calloc(1, sizeof(*h));
     if (!h) {
         errmsg_set(err, -ENOMEM, "out of memory");
@@ -68,21 +77,22 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         int a = fcntl(sv[0][1], F_DUPFD_CLOEXEC, 10), b = fcntl(sv[1][1], F_DUPFD_CLOEXEC, 10);
         int d = fcntl(sv[2][1], F_DUPFD_CLOEXEC, 10);
-        if (a < 0 || b < 0 || d < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0 || dup2(d, 5) < 0
-            || null < 0)
+        int e = fcntl(sv[3][1], F_DUPFD_CLOEXEC, 10);
+        if (a < 0 || b < 0 || d < 0 || e < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0
+            || dup2(d, 5) < 0 || dup2(e, 6) < 0 || null < 0)
             _exit(127);
         for (int i = 0; i < 3; i++)
             dup2(null, i);
-        close_range(6, ~0U, 0);
+        close_range(7, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (mount)
             execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
-                  "--fd", "5", "--mount", mount, (char *)NULL);
+                  "--fd", "5", "--fd", "6", "--mount", mount, (char *)NULL);
         else
             execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
-                  "--fd", "5", (char *)NULL);
+                  "--fd", "5", "--fd", "6", (char *)NULL);
         _exit(127);
     }
     int fork_errno = errno;
@@ -101,6 +111,7 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
         pthread_mutex_init(&h->lock[c], NULL);
         impmsg_init(&h->reply[c]);
     }
+    h->queue_tail = &h->queue;
     return h;
 }
 
@@ -115,6 +126,15 @@ void imp_destroy(struct imp *h)
     for (int c = 0; c < CH_N; c++) {
         impmsg_free(&h->reply[c]);
         pthread_mutex_destroy(&h->lock[c]);
+    }
+    while (h->queue) {
+        struct queued *q = h->queue;
+        h->queue = q->next;
+        for (int i = 0; i < 3; i++)
+            if (q->fds[i] >= 0)
+                close(q->fds[i]);
+        free(q->buf);
+        free(q);
     }
     free(h);
 }
@@ -170,24 +190,29 @@ int imp_init(struct imp *h, const char *token, struct errmsg *err)
     return rc;
 }
 
+static void spawn_msg(struct impmsg *m, const struct imp_spawn *s)
+{
+    impmsg_init(m);
+    impmsg_put_u32(m, (uint32_t)s->uid);
+    impmsg_put_u64(m, s->job);
+    impmsg_put_u32(m, s->new_session ? IMP_SPAWN_SESSION : 0);
+    impmsg_put_u32(m, (uint32_t)s->deathsig);
+    impmsg_put_str(m, s->cwd);
+    impmsg_put_str(m, s->path);
+    impmsg_put_str(m, s->out_path);
+    impmsg_put_str(m, s->err_path);
+    impmsg_put_str(m, s->in_path);
+    impmsg_put_strv(m, s->argv);
+    impmsg_put_strv(m, s->envp);
+    impmsg_put_u32(m, (uint32_t)s->ncpus);
+    for (int i = 0; i < s->ncpus; i++)
+        impmsg_put_u32(m, (uint32_t)s->cpus[i]);
+}
+
 pid_t imp_spawn(struct imp *h, const struct imp_spawn *s, struct errmsg *err)
 {
     struct impmsg m;
-    impmsg_init(&m);
-    impmsg_put_u32(&m, (uint32_t)s->uid);
-    impmsg_put_u64(&m, s->job);
-    impmsg_put_u32(&m, s->new_session ? IMP_SPAWN_SESSION : 0);
-    impmsg_put_u32(&m, (uint32_t)s->deathsig);
-    impmsg_put_str(&m, s->cwd);
-    impmsg_put_str(&m, s->path);
-    impmsg_put_str(&m, s->out_path);
-    impmsg_put_str(&m, s->err_path);
-    impmsg_put_str(&m, s->in_path);
-    impmsg_put_strv(&m, s->argv);
-    impmsg_put_strv(&m, s->envp);
-    impmsg_put_u32(&m, (uint32_t)s->ncpus);
-    for (int i = 0; i < s->ncpus; i++)
-        impmsg_put_u32(&m, (uint32_t)s->cpus[i]);
+    spawn_msg(&m, s);
     int rc = m.bad ? errmsg_set(err, -E2BIG, "the command and environment are too large")
                    : call(h, IMP_SPAWN, &m, s->fds, 3, err);
     impmsg_free(&m);
@@ -321,6 +346,109 @@ int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
     struct impmsg m;
     holds_msg(&m, pid, ino, name);
     return ask(h, IMP_HOLDS, &m);
+}
+
+int imp_queue_flush(struct imp *h)
+{
+    while (h->queue) {
+        struct queued *q = h->queue;
+        struct iovec iov = { q->buf + q->off, q->len - q->off };
+        union {
+            char buf[CMSG_SPACE(3 * sizeof(int))];
+            struct cmsghdr align;
+        } u;
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (q->off == 0) {
+            memset(&u, 0, sizeof(u));
+            msg.msg_control = u.buf;
+            msg.msg_controllen = CMSG_SPACE(3 * sizeof(int));
+            struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+            memcpy(CMSG_DATA(c), q->fds, 3 * sizeof(int));
+        }
+        ssize_t n = sendmsg(h->sock[CH_QUEUE], &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN ? 0 : -errno;
+        if (q->off == 0)   /* they went with the first byte */
+            for (int i = 0; i < 3; i++) {
+                close(q->fds[i]);
+                q->fds[i] = -1;
+            }
+        if ((q->off += (size_t)n) < q->len)
+            continue;
+        if (!(h->queue = q->next))
+            h->queue_tail = &h->queue;
+        free(q->buf);
+        free(q);
+    }
+    return 0;
+}
+
+int imp_queue_spawn(struct imp *h, const struct imp_spawn *s, struct errmsg *err)
+{
+    struct impmsg m;
+    spawn_msg(&m, s);
+    struct queued *q = m.bad ? NULL : calloc(1, sizeof(*q));
+    if (!q || !(q->buf = malloc(8 + m.len))) {
+        free(q);
+        impmsg_free(&m);
+        return errmsg_set(err, -E2BIG, "the command and environment are too large");
+    }
+    uint32_t hdr[2] = { IMP_SPAWN, (uint32_t)m.len };
+    memcpy(q->buf, hdr, 8);
+    memcpy(q->buf + 8, m.buf, m.len);
+    q->len = 8 + m.len;
+    impmsg_free(&m);
+    /* ours until sent: the caller closes its own as soon as we return */
+    for (int i = 0; i < 3; i++)
+        if ((q->fds[i] = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 3)) < 0) {
+            int rc = -errno;
+            while (i-- > 0)
+                close(q->fds[i]);
+            free(q->buf);
+            free(q);
+            return errmsg_set(err, rc, "%s", strerror(-rc));
+        }
+    *h->queue_tail = q;
+    h->queue_tail = &q->next;
+    int rc = imp_queue_flush(h);
+    return rc < 0 ? errmsg_set(err, rc, "the privileged helper: %s", strerror(-rc)) : 0;
+}
+
+bool imp_queue_waiting(const struct imp *h)
+{
+    return h->queue != NULL;
+}
+
+int imp_queue_fd(const struct imp *h)
+{
+    return h->sock[CH_QUEUE];
+}
+
+int imp_queue_take(struct imp *h, pid_t *pid, struct errmsg *err)
+{
+    uint32_t rop, v;
+    int rfds[IMP_FDS_MAX], nr = 0, rc;
+    const char *text = "";
+    struct pollfd pfd = { .fd = h->sock[CH_QUEUE], .events = POLLIN };
+    if (poll(&pfd, 1, 0) <= 0)
+        return -EAGAIN;
+    /* a reply is one small write of the helper's: readable means all of it */
+    if ((rc = impmsg_recv(h->sock[CH_QUEUE], &rop, &h->reply[CH_QUEUE], rfds, &nr)) < 0)
+        return rc == -EAGAIN ? -EPIPE : rc;
+    for (int i = 0; i < nr; i++)
+        close(rfds[i]);
+    if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[CH_QUEUE], &v) < 0
+        || impmsg_get_str(&h->reply[CH_QUEUE], &text) < 0)
+        return -EPROTO;
+    *pid = (pid_t)(int)v;
+    if (*pid < 0)
+        errmsg_set(err, *pid, "%s", *text ? text : strerror(-*pid));
+    return 0;
 }
 
 int imp_take(struct imp *h, bool wait, int *answer, char *buf, size_t size)

@@ -50,6 +50,21 @@ struct imp_spawn {
  * that starts and then cannot exec still gets a pid: it says why on its
  * stderr and exits 126 or 127, as a shell would). */
 pid_t imp_spawn(struct imp *h, const struct imp_spawn *s, struct errmsg *err);
+/* imp_spawn() without waiting, for the loop (one thread only): the
+ * request is queued (the descriptors copied) and sent as far as the
+ * channel takes it, never blocking; imp_queue_take() gives the answer to
+ * the oldest request sent: 0 with *pid (the pid, or -errno with err
+ * filled), -EAGAIN when none has come, another -errno when the channel
+ * failed. What the channel
+ * did not take waits (imp_queue_waiting()) until imp_queue_flush() when
+ * imp_queue_fd() turns writable; the answers come on it too. A task stuck
+ * before its exec (on our own mount, even) holds up the helper's spawner,
+ * never the caller. */
+int imp_queue_spawn(struct imp *h, const struct imp_spawn *s, struct errmsg *err);
+int imp_queue_flush(struct imp *h);
+bool imp_queue_waiting(const struct imp *h);
+int imp_queue_fd(const struct imp *h);
+int imp_queue_take(struct imp *h, pid_t *pid, struct errmsg *err);
 /* Signal the process group of a process started by imp_spawn(), while it
  * lives. 0 or -errno (-ESRCH: it has exited). */
 int imp_signal(struct imp *h, pid_t pid, int sig);

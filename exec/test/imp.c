@@ -2,6 +2,7 @@
  * who a spawned process is, what it refuses, and that nothing it started
  * outlives the broker. Needs root (skipped otherwise). */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -151,6 +152,51 @@ int main(void)
     usleep(100000);   /* the helper sees its exit and forgets it */
     is(imp_signal(h, pid, SIGKILL), -ESRCH, "a process that is gone is not signalled");
     is(imp_signal(h, getpid(), SIGKILL), -ESRCH, "nor one it did not start");
+
+    /* spawns queued without waiting (the loop's): answers in order, a
+     * refused one among them, each process ours and writing where asked */
+    {
+        int p[2], null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        ok(pipe2(p, O_CLOEXEC) == 0 && null >= 0, "a pipe for three queued tasks");
+        char *envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+        char *a1[] = { (char *)"echo", (char *)"one", NULL };
+        char *a3[] = { (char *)"echo", (char *)"three", NULL };
+        struct imp_spawn q1 = { .argv = a1, .envp = envp, .cwd = "/", .fds = { null, p[1], null },
+                                .uid = NOBODY };
+        struct imp_spawn q2 = q1, q3 = q1;
+        q2.uid = 4000000;   /* nobody the database knows */
+        q3.argv = a3;
+        is(imp_queue_spawn(h, &q1, &err) | imp_queue_spawn(h, &q2, &err)
+               | imp_queue_spawn(h, &q3, &err), 0, "three spawns queued");
+        close(p[1]);
+        close(null);
+        ok(imp_queue_fd(h) >= 0 && !imp_queue_waiting(h), "... and sent (small ones go at once)");
+        pid_t pids[3];
+        int n = 0, rc = 0;
+        struct errmsg e2 = { "" };
+        for (int tries = 0; n < 3 && tries < 500; tries++) {
+            struct pollfd pfd = { .fd = imp_queue_fd(h), .events = POLLIN };
+            poll(&pfd, 1, 20);
+            while (n < 3 && (rc = imp_queue_take(h, &pids[n], n == 1 ? &e2 : &err)) == 0)
+                n++;
+        }
+        is(n, 3, "three answers");
+        ok(pids[0] > 0 && pids[2] > 0, "the first and third started");
+        is(pids[1], -ESRCH, "the second, a user nobody knows, did not");
+        ok(strstr(e2.text, "no user 4000000") != NULL, "... saying why: %s", e2.text);
+        int st0 = -1, st2 = -1;
+        waitpid(pids[0], &st0, 0);
+        waitpid(pids[2], &st2, 0);
+        ok(WIFEXITED(st0) && WEXITSTATUS(st0) == 0 && WIFEXITED(st2) && WEXITSTATUS(st2) == 0,
+           "both are our children and exit 0");
+        char buf[64] = "";
+        ssize_t got = read(p[0], buf, sizeof(buf) - 1);
+        buf[got > 0 ? got : 0] = '\0';
+        ok(strlen(buf) == 10 && strstr(buf, "one\n") && strstr(buf, "three\n"),
+           "the output of both: %s", buf);
+        close(p[0]);
+        is(imp_queue_take(h, &pids[0], &err), -EAGAIN, "no answer is left");
+    }
 
     /* the working directory of a process */
     char cwd[PATH_MAX], got[PATH_MAX];
