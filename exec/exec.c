@@ -396,7 +396,7 @@ void exec_destroy(struct exec *x)
             launch_discard(a.l);
     }
     free(x->asked);
-    if (x->queue_watched)
+    if (x->queue_watched && imp_of_broker)   /* the helper outlives us (broker.c) */
         ev_fd_del(x->loop, imp_queue_fd(imp_of_broker));
     while (x->done) {
         struct xlaunch *l = x->done;
