@@ -124,12 +124,7 @@ struct xlaunch {
                                 database (never the request's) */
     int ngroups;
     int waiting;             /* tasks queued to the helper, pid not back yet */
-};
-
-/* A task whose start was queued to the privileged helper by the loop. */
-struct xasked {
-    struct xlaunch *l;
-    int k;
+    int answered;            /* ... and the next of them to be answered */
 };
 
 /* A job's containment group, from exec_contain() to its removal. */
@@ -173,11 +168,11 @@ struct exec {
     struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
     struct xcontain *contains;         /* jobs' containment groups */
 
-    /* tasks the loop asked the helper to start itself (imp_queue_spawn),
-     * in the order asked, until their pids come back: no hop through the
-     * launcher thread, two wakeups fewer on the way to every start */
-    struct xasked *asked;              /* a ring of cap */
-    size_t nasked, asked_head, asked_cap;
+    /* launches whose tasks the loop asked the helper to start itself
+     * (imp_queue_spawn), in the order asked (by next), until their pids
+     * come back: no hop through the launcher thread, two wakeups fewer on
+     * the way to every start */
+    struct xlaunch *queued, **queued_tail;
     bool queue_watched;                /* imp_queue_fd() is in the loop */
     bool queue_broken;                 /* it failed: the launcher starts them */
     bool cpuset_warned;                /* said once that cpusets fail here */
@@ -354,6 +349,7 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
     x->ops = ops;
     x->arg = arg;
     x->todo_tail = &x->todo;
+    x->queued_tail = &x->queued;
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
@@ -387,15 +383,11 @@ void exec_destroy(struct exec *x)
     }
     /* what was started is killed; what was not, never will be (a task
      * still queued to the helper dies with us: its parent is the broker) */
-    while (x->nasked > 0) {
-        struct xasked a = x->asked[x->asked_head];
-        x->asked_head = (x->asked_head + 1) % x->asked_cap;
-        x->nasked--;
-        a.l->pids[a.k] = -ECANCELED;
-        if (--a.l->waiting == 0)
-            launch_discard(a.l);
+    while (x->queued) {
+        struct xlaunch *l = x->queued;
+        x->queued = l->next;
+        launch_discard(l);   /* the tasks answered so far */
     }
-    free(x->asked);
     if (x->queue_watched && imp_of_broker)   /* the helper outlives us (broker.c) */
         ev_fd_del(x->loop, imp_queue_fd(imp_of_broker));
     while (x->done) {
@@ -1017,37 +1009,43 @@ error:
 
 /* Fork task k of l; the pid, or -errno. Its own frame, so nothing the
  * caller keeps in registers can be clobbered by the vforked child. */
+/* Task k's stdin, stdout and stderr: its own pipes when labeled. */
+static void task_stdio(const struct xlaunch *l, int k, int fds[3])
+{
+    fds[0] = l->null_r;
+    fds[1] = l->tout_w ? l->tout_w[2 * k] : l->out_w;
+    fds[2] = l->tout_w ? l->tout_w[2 * k + 1] : l->err_w;
+}
+
 /* What the privileged helper is asked to start for task k of l. */
 static void imp_request(const struct xlaunch *l, int k, struct imp_spawn *is)
 {
     *is = (struct imp_spawn){
         .argv = l->argv, .envp = l->envp[k], .path = NULL, .cwd = l->cwd,
         .out_path = l->out_path, .err_path = l->err_path, .in_path = l->in_path,
-        .fds = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
-                 l->tout_w ? l->tout_w[2 * k + 1] : l->err_w },
         .cpus = l->cpus[k], .ncpus = l->ncpus[k], .uid = l->uid, .job = l->job,
     };
+    task_stdio(l, k, is->fds);
 }
 
 static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
                                                   struct errmsg *err)
 {
+    if (l->via_imp) {
+        struct imp_spawn is;
+        imp_request(l, k, &is);
+        return imp_spawn(imp_of_broker, &is, err);
+    }
     struct spawn s = {
         .argv = l->argv, .envp = l->envp[k], .path = l->path, .cwd = l->cwd,
         .out_path = l->out_path, .err_path = l->err_path, .in_path = l->in_path,
-        .fds = { l->null_r, l->tout_w ? l->tout_w[2 * k] : l->out_w,
-                 l->tout_w ? l->tout_w[2 * k + 1] : l->err_w },
         .cpus = l->cpus[k], .ncpus = l->ncpus[k],
         .cgroup_fds = { l->procs_fd, l->cpuset_fd, l->memory_fd },
         .drop_user = l->drop_user && geteuid() == 0, .uid = l->uid, .gid = l->gid,
         .groups = l->groups, .ngroups = l->ngroups,
         .sigs = l->sigs, .nsigs = l->nsigs, .parent = l->parent, .deathsig = SIGKILL,
     };
-    if (l->via_imp) {
-        struct imp_spawn is;
-        imp_request(l, k, &is);
-        return imp_spawn(imp_of_broker, &is, err);
-    }
+    task_stdio(l, k, s.fds);
     pid_t pid = vfork();
     if (pid == 0)
         spawn_child(&s);
@@ -1133,8 +1131,9 @@ static int launch_task_failed(struct xlaunch *l, int k, const struct errmsg *err
 {
     char msg[sizeof(err->text) + 64];
     int n = snprintf(msg, sizeof(msg), "fluxfs: starting task %d: %s\n", k, err->text);
-    int fd = l->tout_w ? l->tout_w[2 * k + 1] : l->err_w;
-    return fd >= 0 && write(fd, msg, (size_t)n) < 0 ? -1 : 0;
+    int fds[3];
+    task_stdio(l, k, fds);
+    return fds[2] >= 0 && write(fds[2], msg, (size_t)n) < 0 ? -1 : 0;
 }
 
 static void launch_close_ends(struct xlaunch *l);
@@ -1173,6 +1172,21 @@ static void launch_close_ends(struct xlaunch *l)
     }
 }
 
+/* Hand l to done_cb: adopted on a later iteration of the loop (never
+ * inside exec_start()), whether the launcher ran it or nothing could be
+ * queued of it. */
+static void launch_report(struct exec *x, struct xlaunch *l)
+{
+    pthread_mutex_lock(&x->lock);
+    l->next = x->done;
+    x->done = l;
+    pthread_mutex_unlock(&x->lock);
+    uint64_t one = 1;
+    if (write(x->done_fd, &one, sizeof(one)) < 0) {
+        /* cannot fail: the counter would have to reach 2^64 - 1 */
+    }
+}
+
 static void *launcher_main(void *arg)
 {
     struct exec *x = arg;
@@ -1191,13 +1205,8 @@ static void *launcher_main(void *arg)
             x->todo_tail = &x->todo;
         pthread_mutex_unlock(&x->lock);
         launch_run(x, l);
+        launch_report(x, l);
         pthread_mutex_lock(&x->lock);
-        l->next = x->done;
-        x->done = l;
-        uint64_t one = 1;
-        if (write(x->done_fd, &one, sizeof(one)) < 0) {
-            /* cannot fail: the counter would have to reach 2^64 - 1 */
-        }
     }
     pthread_mutex_unlock(&x->lock);
     return NULL;
@@ -1275,33 +1284,24 @@ static void done_cb(struct ev_loop *loop, int fd, int events, void *arg)
 
 /* ---- starts queued to the privileged helper from the loop ---- */
 
-/* Hand l to done_cb as the launcher does: adopted on a later iteration,
- * never inside exec_start(). */
-static void launch_report(struct exec *x, struct xlaunch *l)
-{
-    pthread_mutex_lock(&x->lock);
-    l->next = x->done;
-    x->done = l;
-    pthread_mutex_unlock(&x->lock);
-    uint64_t one = 1;
-    if (write(x->done_fd, &one, sizeof(one)) < 0) {
-        /* cannot fail: the counter would have to reach 2^64 - 1 */
-    }
-}
-
-/* The oldest queued task has its answer: pid, or -errno with why. */
+/* The oldest queued task has its answer: pid, or -errno with why. Tasks
+ * that could not be queued have their pids (< 0) already. */
 static void asked_answer(struct exec *x, pid_t pid, const struct errmsg *err)
 {
-    struct xasked a = x->asked[x->asked_head];
-    x->asked_head = (x->asked_head + 1) % x->asked_cap;
-    x->nasked--;
-    a.l->pids[a.k] = pid;
+    struct xlaunch *l = x->queued;
+    int k = l->answered;
+    while (l->pids[k] != 0)
+        k++;
+    l->answered = k + 1;
+    l->pids[k] = pid;
     if (pid < 0)
-        launch_task_failed(a.l, a.k, err);
-    if (--a.l->waiting == 0) {
-        launch_close_ends(a.l);
-        launch_adopt(x, a.l);
-    }
+        launch_task_failed(l, k, err);
+    if (--l->waiting > 0)
+        return;
+    if (!(x->queued = l->next))
+        x->queued_tail = &x->queued;
+    launch_close_ends(l);
+    launch_adopt(x, l);
 }
 
 /* The channel failed: what it still owed did not start, and the launcher
@@ -1316,7 +1316,7 @@ static void queue_fail(struct exec *x, int rc)
     if (x->queue_watched)
         ev_fd_del(x->loop, imp_queue_fd(imp_of_broker));
     x->queue_watched = false;
-    while (x->nasked > 0)
+    while (x->queued)
         asked_answer(x, rc, &err);
 }
 
@@ -1334,7 +1334,7 @@ static void queue_cb(struct ev_loop *loop, int fd, int events, void *arg)
         pid_t pid;
         if ((rc = imp_queue_take(imp_of_broker, &pid, &err)) == -EAGAIN)
             break;
-        if (rc < 0 || x->nasked == 0) {
+        if (rc < 0 || !x->queued) {
             queue_fail(x, rc < 0 ? rc : -EPROTO);   /* an answer nobody asked for */
             return;
         }
@@ -1355,20 +1355,6 @@ static int launch_queue(struct exec *x, struct xlaunch *l)
             return -1;
         x->queue_watched = true;
     }
-    if (x->nasked + (size_t)l->ntasks > x->asked_cap) {
-        size_t cap = x->asked_cap ? x->asked_cap : 64;
-        while (cap < x->nasked + (size_t)l->ntasks)
-            cap *= 2;
-        struct xasked *a = malloc(cap * sizeof(*a));
-        if (!a)
-            return -1;
-        for (size_t i = 0; i < x->nasked; i++)   /* unrolled from the ring */
-            a[i] = x->asked[(x->asked_head + i) % x->asked_cap];
-        free(x->asked);
-        x->asked = a;
-        x->asked_cap = cap;
-        x->asked_head = 0;
-    }
     for (int k = 0; k < l->ntasks; k++) {
         struct imp_spawn is;
         struct errmsg err = { "" };
@@ -1379,7 +1365,6 @@ static int launch_queue(struct exec *x, struct xlaunch *l)
             launch_task_failed(l, k, &err);
             continue;
         }
-        x->asked[(x->asked_head + x->nasked++) % x->asked_cap] = (struct xasked){ l, k };
         l->waiting++;
     }
     /* our write ends stay open until every answer is in, for the reason a
@@ -1387,8 +1372,11 @@ static int launch_queue(struct exec *x, struct xlaunch *l)
     if (l->waiting == 0) {
         launch_close_ends(l);
         launch_report(x, l);
+        return 0;
     }
-    else if (imp_queue_waiting(imp_of_broker))
+    *x->queued_tail = l;
+    x->queued_tail = &l->next;
+    if (imp_queue_waiting(imp_of_broker))
         ev_fd_mod(x->loop, imp_queue_fd(imp_of_broker), EV_READ | EV_WRITE);
     return 0;
 }
