@@ -139,26 +139,36 @@ void imp_destroy(struct imp *h)
     free(h);
 }
 
+/* The next answer on channel c: 0 with *v (the request's rc) and *text
+ * (its reason, or answer; in h->reply[c], valid until the next), or -errno
+ * if the channel failed. The caller holds c's lock if others share it. */
+static int take_reply(struct imp *h, int c, int *v, const char **text)
+{
+    uint32_t rop, u;
+    int rfds[IMP_FDS_MAX], nr = 0;
+    int rc = impmsg_recv(h->sock[c], &rop, &h->reply[c], rfds, &nr);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < nr; i++)
+        close(rfds[i]);
+    if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[c], &u) < 0
+        || impmsg_get_str(&h->reply[c], text) < 0)
+        return -EPROTO;
+    *v = (int)u;
+    return 0;
+}
+
 /* One request, one answer: its rc, and the reason into err when it failed. */
 static int call_answer(struct imp *h, uint32_t op, struct impmsg *m, const int *fds,
                        int nfds, struct errmsg *err, char *answer, size_t asize)
 {
-    uint32_t rop;
-    int rfds[IMP_FDS_MAX], nr = 0, rc;
-    uint32_t v;
+    int rc, v;
     const char *reason = "";
     int c = op == IMP_SPAWN ? CH_SPAWN : CH_OTHER;
     pthread_mutex_lock(&h->lock[c]);
     if ((rc = impmsg_send(h->sock[c], op, m, fds, nfds)) == 0
-        && (rc = impmsg_recv(h->sock[c], &rop, &h->reply[c], rfds, &nr)) == 0) {
-        for (int i = 0; i < nr; i++)
-            close(rfds[i]);
-        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[c], &v) < 0
-            || impmsg_get_str(&h->reply[c], &reason) < 0)
-            rc = -EPROTO;
-        else
-            rc = (int)v;
-    }
+        && (rc = take_reply(h, c, &v, &reason)) == 0)
+        rc = v;
     if (rc < 0 && err)
         errmsg_set(err, rc, "%s", *reason ? reason : strerror(-rc));
     if (rc >= 0 && answer && (size_t)snprintf(answer, asize, "%s", reason) >= asize)
@@ -431,21 +441,15 @@ int imp_queue_fd(const struct imp *h)
 
 int imp_queue_take(struct imp *h, pid_t *pid, struct errmsg *err)
 {
-    uint32_t rop, v;
-    int rfds[IMP_FDS_MAX], nr = 0, rc;
+    int rc, v;
     const char *text = "";
     struct pollfd pfd = { .fd = h->sock[CH_QUEUE], .events = POLLIN };
     if (poll(&pfd, 1, 0) <= 0)
         return -EAGAIN;
     /* a reply is one small write of the helper's: readable means all of it */
-    if ((rc = impmsg_recv(h->sock[CH_QUEUE], &rop, &h->reply[CH_QUEUE], rfds, &nr)) < 0)
-        return rc == -EAGAIN ? -EPIPE : rc;
-    for (int i = 0; i < nr; i++)
-        close(rfds[i]);
-    if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[CH_QUEUE], &v) < 0
-        || impmsg_get_str(&h->reply[CH_QUEUE], &text) < 0)
-        return -EPROTO;
-    *pid = (pid_t)(int)v;
+    if ((rc = take_reply(h, CH_QUEUE, &v, &text)) < 0)
+        return rc;
+    *pid = (pid_t)v;
     if (*pid < 0)
         errmsg_set(err, *pid, "%s", *text ? text : strerror(-*pid));
     return 0;
@@ -453,22 +457,15 @@ int imp_queue_take(struct imp *h, pid_t *pid, struct errmsg *err)
 
 int imp_take(struct imp *h, bool wait, int *answer, char *buf, size_t size)
 {
-    uint32_t rop, v;
-    int rfds[IMP_FDS_MAX], nr = 0, rc;
+    int rc, v;
     const char *text = "";
     struct pollfd pfd = { .fd = h->sock[CH_ASK], .events = POLLIN };
     if (!wait && poll(&pfd, 1, 0) <= 0)
         return -EAGAIN;
     pthread_mutex_lock(&h->lock[CH_ASK]);
-    if ((rc = impmsg_recv(h->sock[CH_ASK], &rop, &h->reply[CH_ASK], rfds, &nr)) == 0) {
-        for (int i = 0; i < nr; i++)
-            close(rfds[i]);
-        if (rop != IMP_REPLY || impmsg_get_u32(&h->reply[CH_ASK], &v) < 0
-            || impmsg_get_str(&h->reply[CH_ASK], &text) < 0)
-            rc = -EPROTO;
-        else if ((*answer = (int)v) >= 0 && buf && (size_t)snprintf(buf, size, "%s", text) >= size)
-            *answer = -ENAMETOOLONG;
-    }
+    if ((rc = take_reply(h, CH_ASK, &v, &text)) == 0
+        && (*answer = v) >= 0 && buf && (size_t)snprintf(buf, size, "%s", text) >= size)
+        *answer = -ENAMETOOLONG;
     pthread_mutex_unlock(&h->lock[CH_ASK]);
     return rc;
 }
