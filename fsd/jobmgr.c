@@ -79,18 +79,9 @@ void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int s
 }
 
 /* Append one RFC 18 event to the job's eventlog (steals context). */
-void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
+/* Append one formatted eventlog line (ours to free; NULL: out of memory). */
+static void post_line(struct jobmgr *m, struct job *job, const char *name, char *line)
 {
-    char *text = context ? json_dumps(context, JSON_COMPACT) : NULL;
-    json_decref(context);
-    jm_post_event_text(m, job, name, text ? text : context ? "{}" : NULL);
-    free(text);
-}
-
-void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,
-                        const char *context)
-{
-    char *line = job_event_format_text(ev_now(m->loop), name, context);
     if (!line) {
         syslog(LOG_ERR, "job %s: out of memory formatting event '%s'", job->idstr, name);
         return;
@@ -117,6 +108,17 @@ void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,
     }
     free(line);
     jm_mark_dirty(m, job);
+}
+
+void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
+{
+    post_line(m, job, name, job_event_format(ev_now(m->loop), name, context));
+}
+
+void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,
+                        const char *context)
+{
+    post_line(m, job, name, job_event_format_text(ev_now(m->loop), name, context));
 }
 
 /* Write again the eventlog lines a failed commit lost. */
