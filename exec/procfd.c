@@ -97,12 +97,16 @@ static uid_t owner(pid_t pid)
 int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
 {
     static const char deleted[] = " (deleted)";
-    uid_t uid = owner(pid);
+    pid_t first = pid;
+    uid_t uid = 0;
     for (int up = 0; up <= PROCFD_CWD_UP && pid > 1; up++, pid = procfd_parent(pid)) {
         char link[64];
         snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
         /* an ancestor of another user (sudo, sshd) is not asked: the job
-         * would run in someone else's directory */
+         * would run in someone else's directory (whose the process is, only
+         * asked when an ancestor is: the common case reads one link) */
+        if (up == 1)
+            uid = owner(first);
         if (up > 0 && owner(pid) != uid)
             break;
         ssize_t n = readlink(link, buf, size - 1);

@@ -753,24 +753,24 @@ void vfs_set_imp(struct vfs *v, struct imp *imp)
     vfs_asks_start(v);
 }
 
-int vfs_set_statedir(struct vfs *v, const char *dir)
+static int set_path(char **dst, const char *dir)
 {
     char *d = strdup(dir);
     if (!d)
         return -ENOMEM;
-    free(v->statedir);
-    v->statedir = d;
+    free(*dst);
+    *dst = d;
     return 0;
+}
+
+int vfs_set_statedir(struct vfs *v, const char *dir)
+{
+    return set_path(&v->statedir, dir);
 }
 
 int vfs_set_mountpoint(struct vfs *v, const char *dir)
 {
-    char *d = strdup(dir);
-    if (!d)
-        return -ENOMEM;
-    free(v->mountpoint);
-    v->mountpoint = d;
-    return 0;
+    return set_path(&v->mountpoint, dir);
 }
 
 void vfs_shutdown(struct vfs *v)

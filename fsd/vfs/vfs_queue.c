@@ -527,23 +527,22 @@ struct submitter {
 static int find_cwd(void *arg, char *buf, size_t size)
 {
     const struct submitter *s = arg;
-    ssize_t n = -1;
     struct vfs_fh *fh = s->fh;
     if (fh && fh->cwd_ask)
         vfs_asks_wait(s->v, fh);
     if (fh && (fh->cwd || fh->cwd_rc < 0)) {
         /* the opener's directory, asked when it opened the file */
-        if (!fh->cwd || (size_t)snprintf(buf, size, "%s", fh->cwd) >= size)
-            return fh->cwd_rc < 0 ? fh->cwd_rc : -ENAMETOOLONG;
-        n = (ssize_t)strlen(buf);
-    } else if (s->pid <= 0) {
-        return -ESRCH;
-    } else if (s->v->imp && s->uid != geteuid()) {
-        return imp_cwd(s->v->imp, s->pid, buf, size);   /* the helper's procfd_cwd() */
-    } else {
-        return procfd_cwd(s->pid, s->v->mountpoint, buf, size);
+        if (!fh->cwd)
+            return fh->cwd_rc;
+        if (!*fh->cwd)
+            return -ENOENT;
+        return (size_t)snprintf(buf, size, "%s", fh->cwd) < size ? 0 : -ENAMETOOLONG;
     }
-    return n > 0 ? 0 : -ENOENT;
+    if (s->pid <= 0)
+        return -ESRCH;
+    if (s->v->imp && s->uid != geteuid())
+        return imp_cwd(s->v->imp, s->pid, buf, size);   /* the helper's procfd_cwd() */
+    return procfd_cwd(s->pid, s->v->mountpoint, buf, size);
 }
 
 /* Submit text on behalf of the caller: one job, or many (a stream of
