@@ -48,9 +48,11 @@ int jsonw_str(struct strbuf *sb, const char *s)
 int jsonw_key(struct strbuf *sb, const char *name)
 {
     size_t n = strlen(name);
-    if (strbuf_grow(sb, n + 3) < 0)
+    if (strbuf_grow(sb, n + 4) < 0)
         return -ENOMEM;
     char *o = sb->buf + sb->len;
+    if (sb->len > 0 && o[-1] != '{')
+        *o++ = ',';
     *o++ = '"';
     memcpy(o, name, n);
     o += n;
@@ -106,5 +108,24 @@ int jsonw_time(struct strbuf *sb, double t)
     char frac[8] = ".000000";
     for (int i = 6; i >= 1; i--, us /= 10)
         frac[i] = (char)('0' + us % 10);
-    return rc | jsonw_int(sb, s) | strbuf_add(sb, frac, 7);
+    rc |= jsonw_int(sb, s);   /* in order: | leaves it unsequenced */
+    return rc | strbuf_add(sb, frac, 7);
+}
+
+int jsonw_kstr(struct strbuf *sb, const char *name, const char *s)
+{
+    int rc = jsonw_key(sb, name);
+    return rc | jsonw_str(sb, s);
+}
+
+int jsonw_kint(struct strbuf *sb, const char *name, int64_t v)
+{
+    int rc = jsonw_key(sb, name);
+    return rc | jsonw_int(sb, v);
+}
+
+int jsonw_knum(struct strbuf *sb, const char *name, double v)
+{
+    int rc = jsonw_key(sb, name);
+    return rc | jsonw_num(sb, v);
 }

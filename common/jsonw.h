@@ -14,7 +14,8 @@
 /* A JSON string: quoted, with '"', '\\' and control characters escaped;
  * other bytes as they are (the caller's are UTF-8). NULL writes null. */
 int jsonw_str(struct strbuf *sb, const char *s);
-/* "name": (the name a literal of the caller's, written as is) */
+/* "name": (the name a literal of the caller's, written as is), after a
+ * comma unless it is the object's first (the buffer ends in '{'). */
 int jsonw_key(struct strbuf *sb, const char *name);
 int jsonw_int(struct strbuf *sb, int64_t v);
 /* A double that reads back the same (%.17g, as jansson writes it); a
@@ -22,5 +23,9 @@ int jsonw_int(struct strbuf *sb, int64_t v);
 int jsonw_num(struct strbuf *sb, double v);
 /* A time in seconds with microseconds (%.6f), as Flux's eventlogs have it. */
 int jsonw_time(struct strbuf *sb, double t);
+/* A member: jsonw_key(), then the value as above. */
+int jsonw_kstr(struct strbuf *sb, const char *name, const char *s);
+int jsonw_kint(struct strbuf *sb, const char *name, int64_t v);
+int jsonw_knum(struct strbuf *sb, const char *name, double v);
 
 #endif

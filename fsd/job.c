@@ -90,24 +90,27 @@ char *job_record_encode(const struct job *job)
      * rewritten at every change of state (job_record_decode reads it). */
     struct strbuf sb = STRBUF_INIT;
     int rc = strbuf_grow(&sb, 320);
-    rc |= strbuf_addstr(&sb, "{\"id\":") | jsonw_int(&sb, (int64_t)job->id);
-    rc |= strbuf_addstr(&sb, ",\"state\":") | jsonw_str(&sb, job_state_name(job->state));
-    rc |= strbuf_addstr(&sb, ",\"result\":") | jsonw_str(&sb, job_result_name(job->result));
-    rc |= strbuf_addstr(&sb, ",\"status\":") | jsonw_int(&sb, job->status);
-    rc |= strbuf_addstr(&sb, ",\"uid\":") | jsonw_int(&sb, (int)job->uid);
-    rc |= strbuf_addstr(&sb, ",\"gid\":") | jsonw_int(&sb, (int)job->gid);
-    rc |= strbuf_addstr(&sb, ",\"urgency\":") | jsonw_int(&sb, job->urgency);
-    rc |= strbuf_addstr(&sb, ",\"t_submit\":") | jsonw_num(&sb, job->t_submit);
-    rc |= strbuf_addstr(&sb, ",\"t_state\":") | jsonw_num(&sb, job->t_state);
-    rc |= strbuf_addstr(&sb, ",\"spec_len\":") | jsonw_int(&sb, (int64_t)job->spec_len);
-    rc |= strbuf_addstr(&sb, ",\"R_len\":") | jsonw_int(&sb, (int64_t)job->R_len);
-    rc |= strbuf_addstr(&sb, ",\"nevents\":") | jsonw_int(&sb, (int)job->nevents);
-    rc |= strbuf_addstr(&sb, ",\"evlog_len\":") | jsonw_int(&sb, (int64_t)job->evlog_len);
-    rc |= strbuf_addstr(&sb, ",\"out_len\":[") | jsonw_int(&sb, (int64_t)job->out_len[1]);
-    rc |= strbuf_addstr(&sb, ",") | jsonw_int(&sb, (int64_t)job->out_len[2]);
+    rc |= strbuf_addstr(&sb, "{");
+    rc |= jsonw_kint(&sb, "id", (int64_t)job->id);
+    rc |= jsonw_kstr(&sb, "state", job_state_name(job->state));
+    rc |= jsonw_kstr(&sb, "result", job_result_name(job->result));
+    rc |= jsonw_kint(&sb, "status", job->status);
+    rc |= jsonw_kint(&sb, "uid", (int)job->uid);
+    rc |= jsonw_kint(&sb, "gid", (int)job->gid);
+    rc |= jsonw_kint(&sb, "urgency", job->urgency);
+    rc |= jsonw_knum(&sb, "t_submit", job->t_submit);
+    rc |= jsonw_knum(&sb, "t_state", job->t_state);
+    rc |= jsonw_kint(&sb, "spec_len", (int64_t)job->spec_len);
+    rc |= jsonw_kint(&sb, "R_len", (int64_t)job->R_len);
+    rc |= jsonw_kint(&sb, "nevents", (int)job->nevents);
+    rc |= jsonw_kint(&sb, "evlog_len", (int64_t)job->evlog_len);
+    rc |= strbuf_addstr(&sb, ",\"out_len\":[");
+    rc |= jsonw_int(&sb, (int64_t)job->out_len[1]);
+    rc |= strbuf_addstr(&sb, ",");
+    rc |= jsonw_int(&sb, (int64_t)job->out_len[2]);
     rc |= strbuf_addstr(&sb, "]");
     if (job->cwd)
-        rc |= strbuf_addstr(&sb, ",\"cwd\":") | jsonw_str(&sb, job->cwd);
+        rc |= jsonw_kstr(&sb, "cwd", job->cwd);
     rc |= strbuf_addstr(&sb, "}");
     if (rc) {
         strbuf_release(&sb);
@@ -182,9 +185,12 @@ char *job_event_format_text(double timestamp, const char *name, const char *cont
 {
     struct strbuf sb = STRBUF_INIT;
     int rc = strbuf_grow(&sb, 64 + (context ? strlen(context) : 2));
-    rc |= strbuf_addstr(&sb, "{\"timestamp\":") | jsonw_time(&sb, timestamp);
-    rc |= strbuf_addstr(&sb, ",\"name\":") | jsonw_str(&sb, name);
-    rc |= strbuf_addstr(&sb, ",\"context\":") | strbuf_addstr(&sb, context ? context : "{}");
+    rc |= strbuf_addstr(&sb, "{");
+    rc |= jsonw_key(&sb, "timestamp");
+    rc |= jsonw_time(&sb, timestamp);
+    rc |= jsonw_kstr(&sb, "name", name);
+    rc |= jsonw_key(&sb, "context");
+    rc |= strbuf_addstr(&sb, context ? context : "{}");
     rc |= strbuf_addstr(&sb, "}\n");
     if (rc) {
         strbuf_release(&sb);

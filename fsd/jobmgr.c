@@ -494,11 +494,12 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
         syslog(LOG_ERR, "job %s: storing jobspec: %s", job->idstr, store_errstr(m->st));
     struct strbuf ctx = STRBUF_INIT;
     const char *queue = jm_queue_name(m, job);
-    int rc = strbuf_addstr(&ctx, "{\"userid\":") | jsonw_int(&ctx, (int)job->uid)
-             | strbuf_addstr(&ctx, ",\"urgency\":") | jsonw_int(&ctx, job->urgency)
-             | strbuf_addstr(&ctx, ",\"flags\":0,\"version\":1");
+    int rc = strbuf_addstr(&ctx, "{");
+    rc |= jsonw_kint(&ctx, "userid", (int)job->uid);
+    rc |= jsonw_kint(&ctx, "urgency", job->urgency);
+    rc |= strbuf_addstr(&ctx, ",\"flags\":0,\"version\":1");
     if (queue)
-        rc |= strbuf_addstr(&ctx, ",\"queue\":") | jsonw_str(&ctx, queue);
+        rc |= jsonw_kstr(&ctx, "queue", queue);
     rc |= strbuf_addstr(&ctx, "}");
     jm_post_event_text(m, job, "submit", rc ? NULL : ctx.buf);
     strbuf_release(&ctx);

@@ -75,6 +75,14 @@ int main(void)
     jsonw_key(&sb, "name");
     jsonw_str(&sb, "x");
     is_str(sb.buf, "\"name\":\"x\"", "a key and its value");
+    strbuf_reset(&sb);
+    strbuf_addstr(&sb, "{");
+    jsonw_key(&sb, "a");
+    jsonw_int(&sb, 1);
+    jsonw_key(&sb, "b");
+    jsonw_int(&sb, 2);
+    strbuf_addstr(&sb, "}");
+    is_str(sb.buf, "{\"a\":1,\"b\":2}", "keys after the first get their comma");
     strbuf_release(&sb);
     done_testing();
 }
