@@ -9,6 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "common/fluid.h"
 #include "fsd/jobmgr_private.h"
 #include "sched/constraint.h"
 
@@ -33,7 +34,7 @@ static uint64_t qkey(uid_t uid, int queue)
 static struct qcount *qcount_get(struct jobmgr *m, uid_t uid, int queue, bool create)
 {
     uint64_t k = qkey(uid, queue);
-    struct qcount **pp = &m->qcounts[(k * 0x9E3779B97F4A7C15ull >> 20) % QCOUNT_BUCKETS];
+    struct qcount **pp = &m->qcounts[fluid_hash(k) % QCOUNT_BUCKETS];
     for (; *pp; pp = &(*pp)->next)
         if ((*pp)->key == k)
             return *pp;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fluid.h"
 #include "fsd/jobtable.h"
 
 /* Pending jobs (NEW to SCHED) of one user, for per-user limits. */
@@ -80,9 +81,7 @@ size_t jobtable_pending_of(const struct jobtable *t, uid_t uid)
 
 static size_t hash_slot(const struct jobtable *t, uint64_t id)
 {
-    /* ids are time-ordered: mix the bits so neighbours spread out */
-    uint64_t h = id * 0x9E3779B97F4A7C15ull;
-    return (h >> 17) & (t->hash_size - 1);
+    return fluid_hash(id) & (t->hash_size - 1);
 }
 
 static int hash_grow(struct jobtable *t)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fluid.h"
 #include "common/vec.h"
 #include "common/strbuf.h"
 #include "sched/constraint.h"
@@ -758,7 +759,7 @@ static int rq_build(struct matcher *m, const struct rspec_res *res, int n,
 
 static struct job **job_slot(const struct matcher *m, uint64_t id)
 {
-    struct job **p = &m->jobs[(id * 0x9E3779B97F4A7C15ull >> 20) % m->nbuckets];
+    struct job **p = &m->jobs[fluid_hash(id) % m->nbuckets];
     while (*p && (*p)->a.job != id)
         p = &(*p)->next;
     return p;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fluid.h"
 #include "common/vec.h"
 #include "sched/qmgr.h"
 
@@ -172,7 +173,7 @@ size_t qmgr_last_pass_tried(const struct qmgr *q)
 
 static size_t bucket_of(uint64_t id, size_t nbuckets)
 {
-    return (size_t)((id * 0x9E3779B97F4A7C15ull >> 17) % nbuckets);
+    return (size_t)(fluid_hash(id) % nbuckets);
 }
 
 static struct qjob **slot_of(const struct qmgr *q, uint64_t id)

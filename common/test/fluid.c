@@ -317,6 +317,33 @@ static void test_two_generators(void)
     is(bad, 0, "no id minted by both");
 }
 
+/* A burst of ids, as one generator mints them at 3 a millisecond, spreads
+ * over a hash table's buckets: the job tables index by fluid_hash(). */
+static void test_hash_spread(void)
+{
+    enum { N = 100000, BUCKETS = 131072, SMALL = 8192 };
+    static unsigned count[BUCKETS];
+    unsigned small[SMALL] = { 0 };
+    size_t used = 0, used_small = 0;
+    unsigned longest = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t id = (1700000000000ull + i / 3) << (FLUID_GENERATOR_BITS + FLUID_SEQ_BITS) |
+                      (uint64_t)7 << FLUID_SEQ_BITS | i % 3;
+        uint64_t h = fluid_hash(id);
+        if (count[h % BUCKETS]++ == 0)
+            used++;
+        if (count[h % BUCKETS] > longest)
+            longest = count[h % BUCKETS];
+        if (small[h & (SMALL - 1)]++ == 0)
+            used_small++;
+    }
+    /* a uniform hash fills 1 - e^-(N/BUCKETS) = 53% of them */
+    ok(used > BUCKETS / 2 * 9 / 10, "100,000 ids use %zu of %d buckets (uniform: ~70,000)", used, BUCKETS);
+    ok(longest <= 12, "the longest chain is %u", longest);
+    is((int)used_small, SMALL, "a table of %d buckets has every bucket used", SMALL);
+    ok(fluid_hash(1) != fluid_hash(2) && fluid_hash(0) == 0, "a mixer: 1 and 2 differ, 0 stays 0");
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -328,5 +355,6 @@ int main(void)
     test_seq_overflow();
     test_restart_from_old_layout();
     test_two_generators();
+    test_hash_spread();
     return done_testing();
 }
