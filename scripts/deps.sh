@@ -10,7 +10,7 @@ libjansson-dev libyaml-dev
 inotify-tools python3 procps util-linux psmisc
 rsync perl vim-tiny openssl"
 # only the tests use these; without their recommends (snakemake's are large)
-TEST_PACKAGES="snakemake"
+TEST_PACKAGES="snakemake strace"
 
 missing=""
 for p in $PACKAGES; do

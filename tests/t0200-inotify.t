@@ -1,7 +1,7 @@
 #!/bin/bash
 # inotifywait -m -r on jobs/ sees new jobs, state transitions and output.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 25
 command -v inotifywait >/dev/null || bail_out "inotifywait not installed"
 
 fluxfs_start || bail_out "cannot mount"
@@ -84,4 +84,43 @@ ok "readable while unannounced (state $st)" test -n "$st"
 kill -CONT "$pub"
 ok "announced with CREATE,ISDIR after the reader cached it" wait_until 5 grep -qx "CREATE,ISDIR|$id3" ev2.log
 kill "$iw" 2>/dev/null; wait "$iw" 2>/dev/null
+
+# Changes are poked only where a watch can be: on jobs with an inode the
+# kernel holds. A watched file keeps its inode when the kernel drops every
+# dentry and unused inode it can (drop_caches), so its job goes on being
+# poked; the jobs no one looked at are not poked at all.
+blk=$(submit blocker.yaml)
+id4=$(submit slow.yaml)
+ok "a job waits for the blocker again" wait_state "$id4" SCHED
+timeout 60 inotifywait -m -e modify --format '%e|%f' "$J/$id4/state" > ev4.log 2> iw4.err &
+iw=$!
+ok "its state file is watched" wait_until 10 grep -q "Watches established" iw4.err
+sync; echo 2 > /proc/sys/vm/drop_caches
+sleep 0.3   # the kernel's FORGETs reach the broker
+# nothing looks the job up from here until its first event has come
+echo cancel > "$J/$blk/ctl"
+ok "its state changes reached the watch after the caches were dropped" \
+	wait_until 10 grep -q "^MODIFY|" ev4.log
+is "$(wait_job "$id4")" "COMPLETED 0" "it ran once the blocker was canceled"
+kill "$iw" 2>/dev/null; wait "$iw" 2>/dev/null
+if command -v strace >/dev/null; then
+	pub=$(pgrep -P "$FLUXFS_PID" -x fluxfs-publish | head -1)
+	mkjob 'sleep 0.3' > unwatched.yaml
+	timeout 30 strace -qq -f -e trace=openat,mkdir -p "$pub" -o pub.trace &
+	st=$!
+	sleep 0.5
+	: > unwatched.ids
+	for i in 1 2 3 4 5 6 7 8; do submit unwatched.yaml >> unwatched.ids; done
+	ok "8 unwatched jobs ended" wait_until 20 all_inactive
+	sleep 0.3
+	kill "$st"; wait "$st" 2>/dev/null
+	ann=0 pokes=0
+	for i in $(cat unwatched.ids); do
+		grep -q "mkdir(\"[^\"]*/jobs/$i\"" pub.trace && ann=$((ann + 1))
+		pokes=$((pokes + $(grep -c "jobs/$i/" pub.trace)))
+	done
+	is "$ann/$pokes" "8/0" "each announced with a mkdir, none poked (state changed 0.3 s later)"
+else
+	skip "strace is not installed"
+fi
 ok "unmount" fluxfs_stop

@@ -49,7 +49,7 @@ void vfs_stat_file(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mo
     st->st_blocks = (size + 511) / 512;
 }
 
-void vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl)
+int vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl)
 {
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
@@ -57,7 +57,7 @@ void vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl)
     e.attr = *st;
     e.attr_timeout = S_ISDIR(st->st_mode) ? ttl : VFS_TTL_NONE;
     e.entry_timeout = ttl;
-    fuse_reply_entry(req, &e);
+    return fuse_reply_entry(req, &e);
 }
 
 struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino)
@@ -657,18 +657,24 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     free(db.buf);
 }
 
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void forget_one(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
 {
     if (VFS_KIND(ino) == VK_SCRATCH)
-        vfs_queue_forget(req_vfs(req), ino, nlookup);
+        vfs_queue_forget(v, ino, nlookup);
+    else if (VFS_KIND(ino) == VK_JOB)
+        vfs_jobs_forget(v, ino, nlookup);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    forget_one(req_vfs(req), ino, nlookup);
     fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
     for (size_t i = 0; i < count; i++)
-        if (VFS_KIND(forgets[i].ino) == VK_SCRATCH)
-            vfs_queue_forget(req_vfs(req), forgets[i].ino, forgets[i].nlookup);
+        forget_one(req_vfs(req), forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
 }
 
@@ -994,16 +1000,19 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
         snprintf(path, sizeof(path), "jobs/%s", job_get_idstr(job));
         publisher_mkdir(v->pub, path);
         return;
+    /* a change is poked only where a watch may be: on an inode of the
+     * job the kernel holds (an inotify watch holds its inode). Most jobs
+     * no one looks at; the publisher's own lookups are not kept. */
     case JOBMGR_STATE:
         if (job_get_state(job) == JOB_INACTIVE)
             vfs_jobs_wake(v, job);
-        if (v->pub && job_is_committed(job)) {
+        if (v->pub && job_is_committed(job) && job->kernel_refs) {
             snprintf(path, sizeof(path), "jobs/%s/state", job_get_idstr(job));
             publisher_poke(v->pub, path);
         }
         return;
     case JOBMGR_OUTPUT:
-        if (v->pub && job_is_committed(job)) {
+        if (v->pub && job_is_committed(job) && job->kernel_refs) {
             snprintf(path, sizeof(path), "jobs/%s/%s", job_get_idstr(job),
                      stream == 1 ? "stdout" : "stderr");
             publisher_poke(v->pub, path);

@@ -128,6 +128,21 @@ int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
     return 0;
 }
 
+void vfs_job_entry(struct vfs *v, fuse_req_t req, struct job *job, const struct stat *st, double ttl)
+{
+    if (vfs_is_publisher(v, req))
+        ttl = VFS_TTL_NONE;
+    if (vfs_reply_entry(req, st, ttl) == 0)
+        job->kernel_refs++;
+}
+
+void vfs_jobs_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
+{
+    struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
+    if (job)
+        job->kernel_refs = job->kernel_refs > nlookup ? job->kernel_refs - nlookup : 0;
+}
+
 /* jobs/NAME */
 static void lookup_job(struct vfs *v, fuse_req_t req, const char *name)
 {
@@ -138,7 +153,7 @@ static void lookup_job(struct vfs *v, fuse_req_t req, const char *name)
         return;
     }
     job_stat(v, job, VFS_JOB_DIR, &st);
-    vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+    vfs_job_entry(v, req, job, &st, VFS_TTL_FIXED);
 }
 
 struct barrier_lookup {
@@ -189,7 +204,7 @@ void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const cha
     for (int f = 1; f < VFS_JOB_NFILES; f++) {
         if (strcmp(job_files[f].name, name) == 0) {
             job_stat(v, job, f, &st);
-            vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+            vfs_job_entry(v, req, job, &st, VFS_TTL_FIXED);
             return;
         }
     }
@@ -244,8 +259,15 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
             fuse_reply_err(req, job ? EEXIST : ENOENT);
             return;
         }
+        /* The kernel keeps the entry a mkdir made until memory runs short,
+         * and with it a reference that would make the job look watched
+         * (vfs_job_changed). So the entry gets an inode of its own, and no
+         * cache time: the first lookup by anyone else finds it stale and
+         * gets the job's directory, counted; a job no one looks at is held
+         * by nothing and never poked. */
         job_stat(v, job, VFS_JOB_DIR, &st);
-        vfs_reply_entry(req, &st, VFS_TTL_FIXED);
+        st.st_ino = VFS_INO(VK_ANNOUNCE, job_get_seq(job));
+        vfs_reply_entry(req, &st, VFS_TTL_NONE);
         jobmgr_job_announced(v->m, job);
         return;
     }

@@ -64,19 +64,19 @@ int vfs_nest_stat(struct vfs *v, const struct job *job, int file, struct stat *s
 }
 
 /* name in the job's directory: a nested instance? */
-bool vfs_nest_lookup(struct vfs *v, fuse_req_t req, const struct job *job, const char *name)
+bool vfs_nest_lookup(struct vfs *v, fuse_req_t req, struct job *job, const char *name)
 {
     struct nest *n = v->nests ? nest_lookup(v->nests, job, name) : NULL;
     struct stat st;
     if (!n)
         return false;
     nest_stat(v, job, n, 0, &st);
-    vfs_reply_entry(req, &st, VFS_TTL_NONE);
+    vfs_job_entry(v, req, job, &st, VFS_TTL_NONE);
     return true;
 }
 
 /* name inside a nested instance's directory */
-void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, const struct job *job, int file,
+void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, struct job *job, int file,
                         const char *name)
 {
     int entry;
@@ -89,7 +89,7 @@ void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, const struct job *job, in
     for (int i = 0; i < NEST_NENTRIES; i++) {
         if (!strcmp(nest_entries[i], name)) {
             nest_stat(v, job, n, i + 1, &st);
-            vfs_reply_entry(req, &st, VFS_TTL_NONE);
+            vfs_job_entry(v, req, job, &st, VFS_TTL_NONE);
             return;
         }
     }
@@ -164,7 +164,7 @@ static void on_nest_done(void *arg, int rc, const char *reason)
             fuse_reply_err(w->req, EIO);
         } else {
             nest_stat(v, job, n, 0, &st);
-            vfs_reply_entry(w->req, &st, VFS_TTL_NONE);
+            vfs_job_entry(v, w->req, job, &st, VFS_TTL_NONE);
         }
     } else {
         fuse_reply_err(w->req, 0);

@@ -26,8 +26,10 @@
 #define VFS_KIND(ino) ((int)((ino) >> VFS_KIND_SHIFT))
 #define VFS_NUM(ino) ((ino) & ((1ull << VFS_KIND_SHIFT) - 1))
 
+/* VK_ANNOUNCE: the inode the publisher's mkdir of jobs/ID gets, never a
+ * job's own (vfs_jobs_mkdir): every other operation on it fails. */
 enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4, VK_GHOST = 5,
-       VK_QDIR = 6 };
+       VK_QDIR = 6, VK_ANNOUNCE = 7 };
 
 /* A named queue's directory and files (vfs_qdir.c). */
 enum vfs_qdir_file { VFS_QD_DIR = 0, VFS_QD_CONFIG, VFS_QD_CTL, VFS_QD_STATUS, VFS_QD_NFILES };
@@ -283,7 +285,14 @@ void vfs_stat_dir(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mod
                   double mtime);
 void vfs_stat_file(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mode_t mode,
                    off_t size, double mtime);
-void vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl);
+int vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl);
+/* The same for one of job's inodes, counting the kernel's reference to it
+ * (job->kernel_refs, given back by FORGET). The publisher's lookups are not
+ * cached: the kernel drops them when its syscall is done, so that the
+ * publisher never keeps a job looking watched. */
+void vfs_job_entry(struct vfs *v, fuse_req_t req, struct job *job, const struct stat *st, double ttl);
+/* FORGET of a job's inode: nlookup references fewer. */
+void vfs_jobs_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino);
 void vfs_fh_destroy(struct vfs_fh *fh);
 /* The handle whose content fh shares (itself, unless it is another open
@@ -445,8 +454,8 @@ void vfs_res_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
 /* vfs_nest.c: jobs/<id>/<name>/, nested instances */
 bool vfs_nest_file(int file);
 int vfs_nest_stat(struct vfs *v, const struct job *job, int file, struct stat *st);
-bool vfs_nest_lookup(struct vfs *v, fuse_req_t req, const struct job *job, const char *name);
-void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, const struct job *job, int file,
+bool vfs_nest_lookup(struct vfs *v, fuse_req_t req, struct job *job, const char *name);
+void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, struct job *job, int file,
                         const char *name);
 void vfs_nest_readdir_job(struct vfs *v, struct vfs_dirbuf *db, const struct job *job,
                           off_t off, off_t first);
