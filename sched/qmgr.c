@@ -49,6 +49,13 @@ struct shapeset {
                                of the broker's time at 1,000 jobs/s) */
 };
 
+/* Where the run of jobs like one in pending[] ends (see run_last()):
+ * valid while gen is the qmgr's run_gen. */
+struct qrun {
+    size_t end;
+    uint64_t gen;
+};
+
 struct qmgr {
     struct graph *g;
     struct matcher *m;
@@ -70,6 +77,10 @@ struct qmgr {
     qmgr_gate_f gate;
     void *gate_arg;
     struct shapeset failed; /* qmgr_schedule's, kept between passes */
+    struct qrun *runs;      /* by position in pending[], maxruns of them */
+    size_t maxruns;
+    uint64_t run_gen;       /* bumped when a position may hold another job */
+    size_t run_hiwater;     /* positions below may have a valid runs[] */
 };
 
 static const char *policy_names[] = {
@@ -96,6 +107,7 @@ struct qmgr *qmgr_create(struct graph *g, enum match_policy mp, enum qmgr_policy
         return NULL;
     q->g = g;
     q->policy = qp;
+    q->run_gen = 1;
     q->nbuckets = 4096;
     q->buckets = calloc(q->nbuckets, sizeof(*q->buckets));
     if (!q->buckets || !(q->m = match_create(g, mp))) {
@@ -124,6 +136,7 @@ void qmgr_destroy(struct qmgr *q)
     free(q->failed.key);
     free(q->failed.dur);
     free(q->failed.used);
+    free(q->runs);
     match_destroy(q->m);
     free(q);
 }
@@ -221,6 +234,51 @@ static int reserve(struct qjob ***arr, size_t *max, size_t used, size_t n)
     return vec_grow(arr, max, used + n, sizeof(**arr));
 }
 
+/* ---- runs of like jobs ----
+ * Jobs submitted together (an array, `--cc`, a workflow's burst) sit side
+ * by side in pending[] and ask for the same: the same request shape, for
+ * as long, in the same queue. Once a pass has nothing left to do for one
+ * of them (it does not fit now and no reservation is left to make), it has
+ * nothing to do for the rest of its run either, and skips to the run's end
+ * instead of looking at each: a pass over 100,000 queued jobs was 12% of
+ * the broker's time at 10,000 deep, and grew with the queue. Where a run
+ * ends is remembered by position until positions change meaning. */
+static bool alike(const struct qjob *a, const struct qjob *b)
+{
+    return a->shape == b->shape && a->duration == b->duration && a->queue == b->queue;
+}
+
+/* Positions now name other jobs (compaction, an insertion, a reordering):
+ * every remembered run end is void. O(1). */
+static void runs_forget(struct qmgr *q)
+{
+    q->run_gen++;
+    q->run_hiwater = 0;
+}
+
+/* The last position of the run pending[i] starts or is in (holes do not
+ * end a run); i itself when that cannot be remembered (no memory). */
+static size_t run_last(struct qmgr *q, size_t i)
+{
+    if (q->maxruns < q->end) {
+        size_t old = q->maxruns;
+        if (vec_grow(&q->runs, &q->maxruns, q->end, sizeof(*q->runs)) < 0)
+            return i;
+        memset(&q->runs[old], 0, (q->maxruns - old) * sizeof(*q->runs));
+    }
+    if (q->runs[i].gen == q->run_gen && q->runs[i].end > i)
+        return (q->runs[i].end < q->end ? q->runs[i].end : q->end) - 1;
+    const struct qjob *j = q->pending[i];
+    size_t k = i + 1;
+    while (k < q->end && (!q->pending[k] || alike(q->pending[k], j)))
+        k++;
+    for (size_t p = i; p < k; p++)
+        q->runs[p] = (struct qrun){ k, q->run_gen };
+    if (k > q->run_hiwater)
+        q->run_hiwater = k;
+    return k - 1;
+}
+
 /* Squeeze out the holes: pending[0..end) holds jobs only. */
 static void pending_compact(struct qmgr *q)
 {
@@ -235,6 +293,7 @@ static void pending_compact(struct qmgr *q)
     q->head = 0;
     q->end = n;
     q->holes = 0;
+    runs_forget(q);
 }
 
 /* Not during a pass: it walks pending[] by index. */
@@ -295,6 +354,9 @@ static int pending_insert(struct qmgr *q, struct qjob *j)
         memmove(&q->pending[lo + 1], &q->pending[lo], (q->end - lo) * sizeof(*q->pending));
         for (size_t k = lo + 1; k <= q->end; k++)
             q->pending[k]->pos = k;
+        runs_forget(q);
+    } else if (lo < q->run_hiwater) {
+        runs_forget(q);   /* the end was trimmed back into a remembered run */
     }
     q->pending[lo] = j;
     j->pos = lo;
@@ -489,6 +551,7 @@ void qmgr_reprioritize(struct qmgr *q, qmgr_priority_f fn, void *arg)
     qsort(q->pending, q->end, sizeof(*q->pending), pending_cmp);
     for (size_t i = 0; i < q->end; i++)
         q->pending[i]->pos = i;
+    runs_forget(q);
 }
 
 int qmgr_set_queue(struct qmgr *q, uint64_t id, int queue)
@@ -498,6 +561,8 @@ int qmgr_set_queue(struct qmgr *q, uint64_t id, int queue)
         return -ENOENT;
     if (queue < 0 || queue >= QMGR_QUEUES_MAX)
         return -EINVAL;
+    if (j->queue != queue)
+        runs_forget(q);   /* it may no longer be like its neighbours */
     j->queue = queue;
     return 0;
 }
@@ -621,8 +686,12 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
     q->tried = 0;
     for (size_t i = q->head; i < q->end; i++) {
         struct qjob *j = q->pending[i];
-        if (!j || (q->stopped >> j->queue & 1))
-            continue;   /* a stopped queue's jobs neither run nor reserve */
+        if (!j)
+            continue;
+        if (q->stopped >> j->queue & 1) {
+            i = run_last(q, i);   /* a stopped queue's jobs neither run nor reserve */
+            continue;
+        }
         if (q->gate && !q->gate(q->gate_arg, j->id))
             continue;   /* nor do jobs a limit holds back */
         q->tried++;
@@ -655,6 +724,10 @@ int qmgr_schedule(struct qmgr *q, double now, qmgr_alloc_f cb, void *arg)
                     match_cancel(q->m, j->id);
             }
         }
+        /* nothing more for it, nor for the jobs like it after it (unless a
+         * gate, which looks at each job's user, may let one of them by) */
+        if (nres >= depth && !q->gate)
+            i = run_last(q, i);
     }
     pending_tidy(q);
     return nalloc;

@@ -378,7 +378,7 @@ static void test_many(struct rspec *rs)
     is(qmgr_cancel(q, MANY_ID(N)), -ENOENT, "an id never queued is not found");
     is(pass(q, &s), 8, "a pass starts 8 on 8 cores");
     ok(s.n == 8 && s.id[0] == MANY_ID(0) && s.id[7] == MANY_ID(14), "the first 8 unheld");
-    is(qmgr_last_pass_tried(q), N / 2, "and tries the 50,000 unheld only");
+    is(qmgr_last_pass_tried(q), 9, "it looks at 9 of the 50,000 unheld: the 8 and the first like them");
     for (int i = 0; i < N; i++) {
         int want = (i % 2 == 0 && i < 16) ? -ENOENT : 0;
         if (qmgr_cancel(q, MANY_ID(i)) != want)
@@ -453,6 +453,46 @@ static void test_priority(struct rspec *rs)
     graph_destroy(g);
 }
 
+/* A run of like jobs (same request, duration and queue) is passed over at
+ * once when nothing is left to do for its first; a job unlike them after
+ * it, or put where a run had been remembered, is still looked at. */
+static void test_runs(struct rspec *rs)
+{
+    struct graph *g = described("1 node x 2 sockets x 4 cores");
+    struct qmgr *q = qmgr_create(g, MATCH_LOW, QMGR_EASY);
+    struct started s = {0};
+    struct errmsg err;
+    int bad = 0;
+    for (uint64_t id = 1; id <= 2009; id++)
+        if (qmgr_submit(q, id, rs, QMGR_URGENCY_DEFAULT, (double)id, id == 1009 ? 30 : 60, &err) < 0)
+            bad++;
+    is(bad, 0, "2,009 one-core jobs: 1,008 of 60 s, one of 30 s, 1,000 of 60 s");
+    is(pass(q, &s), 8, "a pass starts 8 on 8 cores");
+    is(qmgr_last_pass_tried(q), 11, "looking at 11: the 8, the first of each run, the unlike one");
+    ok(qmgr_lookup(q, 9) && qmgr_lookup(q, 9)->reserved, "the first that did not fit has the reservation");
+    is(pass(q, &s), 0, "a pass with nothing freed starts none");
+    is(qmgr_last_pass_tried(q), 3, "and looks at 3");
+    qmgr_release(q, 1);
+    is(pass(q, &s), 1, "one core freed: one starts");
+    ok(s.n == 1 && s.id[0] == 9, "job 9, the first in line");
+    is(qmgr_last_pass_tried(q), 4, "looking at 4");
+    /* the queue's end is trimmed back into the remembered run, and a job
+     * unlike it is put where the run had been */
+    for (uint64_t id = 2009; id >= 600; id--)   /* from the end: no hole, no compaction */
+        if (qmgr_cancel(q, id) < 0)
+            bad++;
+    is(bad, 0, "jobs 2009 down to 600 canceled: the queue ends at 599");
+    is(qmgr_submit(q, 3000, rs, QMGR_URGENCY_DEFAULT, 3000, 10, &err), 0, "a 10 s job queued after it");
+    is(pass(q, &s), 0, "nothing freed: none starts");
+    is(qmgr_last_pass_tried(q), 2, "the 10 s job is looked at, not skipped with the run");
+    qmgr_release(q, 2);
+    is(pass(q, &s), 1, "one core freed: one starts");
+    ok(s.n == 1 && s.id[0] == 10, "job 10");
+    free(s.id);
+    qmgr_destroy(q);
+    graph_destroy(g);
+}
+
 int main(void)
 {
     struct rspec *rs = core_job();
@@ -463,6 +503,7 @@ int main(void)
     test_order(rs);
     test_many(rs);
     test_priority(rs);
+    test_runs(rs);
     rspec_destroy(rs);
     return done_testing();
 }
