@@ -203,6 +203,11 @@ int imp_init(struct imp *h, const char *token, struct errmsg *err)
 static void spawn_msg(struct impmsg *m, const struct imp_spawn *s)
 {
     impmsg_init(m);
+    impmsg_reserve(m, 4 * sizeof(uint32_t) + sizeof(uint64_t) + impmsg_str_size(s->cwd)
+                          + impmsg_str_size(s->path) + impmsg_str_size(s->out_path)
+                          + impmsg_str_size(s->err_path) + impmsg_str_size(s->in_path)
+                          + impmsg_strv_size(s->argv) + impmsg_strv_size(s->envp)
+                          + sizeof(uint32_t) * (1 + (size_t)(s->ncpus > 0 ? s->ncpus : 0)));
     impmsg_put_u32(m, (uint32_t)s->uid);
     impmsg_put_u64(m, s->job);
     impmsg_put_u32(m, s->new_session ? IMP_SPAWN_SESSION : 0);

@@ -20,28 +20,56 @@ void impmsg_free(struct impmsg *m)
     impmsg_init(m);
 }
 
-static void put(struct impmsg *m, const void *p, size_t n)
+/* Room for n more bytes: false (and bad) when it cannot be had. */
+static bool room(struct impmsg *m, size_t n, bool exact)
 {
     if (m->bad)
-        return;
+        return false;
     if (m->len + n > IMP_BODY_MAX) {
         m->bad = true;
-        return;
+        return false;
     }
     if (m->len + n > m->cap) {
         size_t cap = m->cap ? m->cap : 256;
+        if (exact)
+            cap = m->len + n;
         while (cap < m->len + n)
             cap *= 2;
         char *b = realloc(m->buf, cap);
         if (!b) {
             m->bad = true;
-            return;
+            return false;
         }
         m->buf = b;
         m->cap = cap;
     }
+    return true;
+}
+
+static void put(struct impmsg *m, const void *p, size_t n)
+{
+    if (!room(m, n, false))
+        return;
     memcpy(m->buf + m->len, p, n);
     m->len += n;
+}
+
+void impmsg_reserve(struct impmsg *m, size_t n)
+{
+    room(m, n, true);
+}
+
+size_t impmsg_str_size(const char *s)
+{
+    return sizeof(uint32_t) + (s ? strlen(s) : 0) + 1;
+}
+
+size_t impmsg_strv_size(char *const *v)
+{
+    size_t n = sizeof(uint32_t);
+    for (size_t i = 0; v && v[i]; i++)
+        n += impmsg_str_size(v[i]);
+    return n;
 }
 
 void impmsg_put_u32(struct impmsg *m, uint32_t v)

@@ -53,6 +53,13 @@ void impmsg_put_u32(struct impmsg *m, uint32_t v);
 void impmsg_put_u64(struct impmsg *m, uint64_t v);
 void impmsg_put_str(struct impmsg *m, const char *s);   /* NULL as "" */
 void impmsg_put_strv(struct impmsg *m, char *const *v);
+/* Room for n more bytes at once (a message whose size is known: a spawn's
+ * environment grew its buffer half a dozen times, each a realloc and copy);
+ * a failure shows as bad, as a put's. */
+void impmsg_reserve(struct impmsg *m, size_t n);
+/* The bytes impmsg_put_str() / impmsg_put_strv() take for s / v. */
+size_t impmsg_str_size(const char *s);
+size_t impmsg_strv_size(char *const *v);
 
 /* Readers: 0, or -EBADMSG once anything was short or malformed (and every
  * later get fails too). Strings point into m's buffer. */

@@ -86,6 +86,26 @@ static void test_msg(void)
     impmsg_put_u32(&m, 0xffffffffu);  /* a string length past the body */
     is(impmsg_get_str(&m, &s), -EBADMSG, "a string length past the body is refused");
     impmsg_free(&m);
+
+    /* a message of known size is built in one allocation of that size */
+    char a[] = "A=1", path[] = "PATH=/usr/bin:/bin", empty[] = "";
+    char *env[] = { a, path, empty, NULL };
+    impmsg_init(&m);
+    size_t want = impmsg_str_size("cwd") + impmsg_str_size(NULL) + impmsg_strv_size(env);
+    impmsg_reserve(&m, want);
+    char *buf = m.buf;
+    impmsg_put_str(&m, "cwd");
+    impmsg_put_str(&m, NULL);
+    impmsg_put_strv(&m, env);
+    ok(!m.bad && m.buf == buf && m.len == want && m.cap == want,
+       "impmsg_reserve(%zu) holds the message exactly (len %zu, cap %zu)", want, m.len, m.cap);
+    ok(impmsg_get_str(&m, &s) == 0 && !strcmp(s, "cwd") && impmsg_get_str(&m, &s) == 0 && !*s
+       && impmsg_get_strv(&m, &v, 16) == 0 && v[0] && !strcmp(v[1], "PATH=/usr/bin:/bin")
+       && !*v[2] && !v[3], "and reads back");
+    free(v);
+    impmsg_reserve(&m, (size_t)IMP_BODY_MAX);
+    ok(m.bad, "room past the body's limit makes the message bad");
+    impmsg_free(&m);
 }
 
 int main(void)
