@@ -2,7 +2,7 @@
 # Blocking reads of jobs/<id>/wait can be interrupted, and many of them at
 # once don't stop the daemon from serving other requests.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 20
 
 fluxfs_start || bail_out "cannot mount"
 J=$MNT/jobs
@@ -74,4 +74,38 @@ print(p.poll(0) != [])' "$J/$id/stdout")" True "any other file polls readable"
 out=$("$(dirname "$FLUXFSD")/../tools/fluxfs" -m "$MNT" run sh -c 'echo hi; exit 3'; echo "rc=$?")
 is "$out" "hi
 rc=3" "fluxfs run of a short job waits through poll: its output, its status"
+
+# closing a job's file does not wait for the daemon (no FLUSH round trip):
+# it returns while the daemon is stopped; a submission's close still waits
+# for it (durable when close returns)
+mkjob true > t.yaml
+n0=$(status_field jobs)
+out=$(timeout 20 python3 - "$FLUXFS_PID" "$J/$id" "$MNT/queue/held.yaml" t.yaml <<'PY'
+import os, signal, sys, threading, time
+pid, job, sub, spec = int(sys.argv[1]), sys.argv[2], sys.argv[3], open(sys.argv[4], "rb").read()
+state, wait = os.open(job + "/state", os.O_RDONLY), os.open(job + "/wait", os.O_RDONLY)
+os.read(state, 100)
+fd = os.open(sub, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, spec)
+done = []
+os.kill(pid, signal.SIGSTOP)
+try:
+    t0 = time.time()
+    os.close(state)
+    os.close(wait)
+    quick = time.time() - t0 < 0.3
+    th = threading.Thread(target=lambda: (os.close(fd), done.append(1)))
+    th.start()
+    time.sleep(0.5)
+    waited = not done
+finally:
+    os.kill(pid, signal.SIGCONT)
+th.join()
+print("reads closed at once: %s; submission waited: %s; then closed: %s" % (quick, waited, bool(done)))
+PY
+)
+kill -CONT "$FLUXFS_PID"   # whatever became of python
+is "$out" "reads closed at once: True; submission waited: True; then closed: True" \
+	"with the daemon stopped, closing state and wait returns; a submission's close waits"
+is "$(status_field jobs)" "$((n0 + 1))" "and the submission went through"
 ok "unmount" fluxfs_stop

@@ -97,9 +97,11 @@ int vfs_reply_open(fuse_req_t req, struct fuse_file_info *fi, struct vfs_fh *fh,
     /* content changes under the kernel's feet: never serve it from page cache */
     fi->direct_io = direct;
     fi->keep_cache = 0;
-    /* the publisher's pokes: the close raises IN_CLOSE_WRITE without a
-     * FLUSH round trip (one of four requests per published change) */
-    fi->noflush = fh->kind == FH_POKE;
+    /* FLUSH does something only for what is applied at close (op_flush):
+     * every other close (a `cat` of a job's file, `fluxfs run` reading its
+     * job's `wait` and output, the publisher's pokes, which raise
+     * IN_CLOSE_WRITE) returns without a round trip to the loop */
+    fi->noflush = !(fh->kind == FH_SUBMIT || fh->kind == FH_CLONE || fh->kind == FH_CONFIG);
     if (fuse_reply_open(req, fi) != 0) {
         /* the opener went away (interrupted): no release will follow */
         vfs_fh_destroy(fh);
@@ -542,6 +544,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
     }
 }
 
+/* Only for the kinds vfs_reply_open() leaves a FLUSH to. */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct vfs *v = req_vfs(req);
