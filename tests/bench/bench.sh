@@ -10,6 +10,9 @@
 #                   the last tenth's rates, memory and store once the
 #                   retention window is full); default 100000, QUICK 20000,
 #                   SCALE=1000000 for issue 19's figure; SCALE=0 skips it
+#   DEEP=N          jobs queued at once for the deep-queue figure (default
+#                   20000, QUICK 5000): end to end as --cc=1-E2E, with every
+#                   scheduling pass looking at a long queue
 #   OVERLAY=0       skip the 2-broker instance (fluxfs run on a follower)
 #   FLUXFSD_OPTS="--user root" to measure a root broker without its
 #   privileged helper (started as root it is otherwise a system instance).
@@ -21,9 +24,9 @@ B=$BUILD/tests/bench
 FLUXFSD=$BUILD/fsd/fluxfsd
 FLUXFS=$BUILD/tools/fluxfs
 if [ "${QUICK:-0}" = 1 ]; then
-	N=${N:-1000}; E2E=${E2E:-300}; LAT=${LAT:-20}; CP=${CP:-100}; SCALE=${SCALE:-20000}
+	N=${N:-1000}; E2E=${E2E:-300}; LAT=${LAT:-20}; CP=${CP:-100}; SCALE=${SCALE:-20000}; DEEP=${DEEP:-5000}
 else
-	N=${N:-4000}; E2E=${E2E:-1000}; LAT=${LAT:-50}; CP=${CP:-300}; SCALE=${SCALE:-100000}
+	N=${N:-4000}; E2E=${E2E:-1000}; LAT=${LAT:-50}; CP=${CP:-300}; SCALE=${SCALE:-100000}; DEEP=${DEEP:-20000}
 fi
 
 work=$(mktemp -d /tmp/fluxfs-bench.XXXXXX)
@@ -99,6 +102,9 @@ cpflux=$(cploop "$M/queue" "$CP")   # the jobs it submits run meanwhile
 idle "$M"
 t0=$EPOCHREALTIME; "$FLUXFS" -m "$M" submit --cc="1-$E2E" true >/dev/null; idle "$M"; t1=$EPOCHREALTIME
 cc=$(awk -v n="$E2E" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+# the same with a deep queue: every scheduling pass has $DEEP jobs behind it
+t0=$EPOCHREALTIME; "$FLUXFS" -m "$M" submit --cc="1-$DEEP" true >/dev/null; idle "$M"; t1=$EPOCHREALTIME
+deep=$(awk -v n="$DEEP" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 e2e4=$("$B/bench-submit" "$M" "$E2E" 4 --wait | grep -o "= [0-9]* jobs/s end to end" | awk '{print $2}')
 idle "$M"
 run=$(runlat "$M" "$LAT")
@@ -146,6 +152,7 @@ printf '|%s|%s|%s|%s|\n' "------------------------------------------------------
 	"----------------------------------------------" "-----------"
 row() { printf '| %-52s | %14s | %-44s | %9s |\n' "$1" "$2" "$3" "$4"; }
 row "end to end, submit --cc=1-$E2E true (jobs/s)" "$cc" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$cc" "$spawn2")"
+row "end to end, submit --cc=1-$DEEP true (jobs/s)" "$deep" "the same, $E2E queued: $cc" "$(pct "$deep" "$cc")"
 row "end to end, $E2E true, 4 C clients (jobs/s)" "$e2e4" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$e2e4" "$spawn2")"
 row "durable submissions, queue/new, 4 C clients (/s)" "$new4" "raw FUSE create+write+close, 4: $null4" "$(pct "$new4" "$null4")"
 row "durable submissions, create+write+close, 4 (/s)" "$create4" "raw FUSE create+write+close, 4: $null4" "$(pct "$create4" "$null4")"
