@@ -15,7 +15,10 @@
  * Reservations are remade on every pass (as qmanager does), since running
  * jobs end early and new urgent jobs arrive. A request shape that failed to
  * fit now is not tried again in the same pass for as long or longer: the
- * graph only fills up.
+ * graph only fills up. Once no reservation is left to make, a run of such
+ * jobs side by side in the queue (same shape, duration and queue: an
+ * array, a --cc) is passed over at once, so a pass over a queue of 100,000
+ * like jobs looks at a handful (not with a gate, which judges each job).
  * Jobs without a duration hold their resources for ever, so nothing
  * reserved behind them; they backfill only where no reservation lies.
  * Held jobs wait aside and cost a pass nothing. Submit (of a job that sorts
