@@ -110,8 +110,10 @@ struct job {
     struct job *inflight_next;
     bool announced;              /* its directory was published to watchers */
     uint64_t kernel_refs;        /* the kernel's lookups of its inodes not yet
-                                  * forgotten (fsd/vfs): at 0 no inotify watch
-                                  * can be on any of them */
+                                  * forgotten (fsd/vfs) ... */
+    bool announce_ref;           /* ... one of them the announcing mkdir's:
+                                  * with no other, no inotify watch can be
+                                  * on any of them */
     bool committed;              /* the submission is durable */
     bool canceling;              /* a cancel or timeout is terminating it */
     bool throttled;              /* counted in its array's %LIMIT (fsd/throttle.h) */

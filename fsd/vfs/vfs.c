@@ -1009,13 +1009,13 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
     case JOBMGR_STATE:
         if (job_get_state(job) == JOB_INACTIVE)
             vfs_jobs_wake(v, job);
-        if (v->pub && job_is_committed(job) && job->kernel_refs) {
+        if (v->pub && job_is_committed(job) && vfs_job_watchable(job)) {
             snprintf(path, sizeof(path), "jobs/%s/state", job_get_idstr(job));
             publisher_poke(v->pub, path);
         }
         return;
     case JOBMGR_OUTPUT:
-        if (v->pub && job_is_committed(job) && job->kernel_refs) {
+        if (v->pub && job_is_committed(job) && vfs_job_watchable(job)) {
             snprintf(path, sizeof(path), "jobs/%s/%s", job_get_idstr(job),
                      stream == 1 ? "stdout" : "stderr");
             publisher_poke(v->pub, path);

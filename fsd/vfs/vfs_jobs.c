@@ -139,8 +139,18 @@ void vfs_job_entry(struct vfs *v, fuse_req_t req, struct job *job, const struct 
 void vfs_jobs_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup)
 {
     struct job *job = jobmgr_lookup_seq(v->m, VFS_NUM(ino) >> 8);
-    if (job)
-        job->kernel_refs = job->kernel_refs > nlookup ? job->kernel_refs - nlookup : 0;
+    if (!job)
+        return;
+    job->kernel_refs = job->kernel_refs > nlookup ? job->kernel_refs - nlookup : 0;
+    /* the kernel forgets an inode once, all its lookups at once, when it
+     * lets it go: the directory's included the mkdir's */
+    if ((ino & 0xff) == VFS_JOB_DIR)
+        job->announce_ref = false;
+}
+
+bool vfs_job_watchable(const struct job *job)
+{
+    return job->kernel_refs > (job->announce_ref ? 1u : 0u);
 }
 
 /* jobs/NAME */
@@ -260,14 +270,15 @@ void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char
             return;
         }
         /* The kernel keeps the entry a mkdir made until memory runs short,
-         * and with it a reference that would make the job look watched
-         * (vfs_job_changed). So the entry gets an inode of its own, and no
-         * cache time: the first lookup by anyone else finds it stale and
-         * gets the job's directory, counted; a job no one looks at is held
-         * by nothing and never poked. */
+         * and with it a reference that says nothing of watchers: it is
+         * counted apart (vfs_job_watchable). It gets no cache time, so
+         * that the first path walk through it by anyone else comes here
+         * (a lookup, counted) before it can set a watch. */
         job_stat(v, job, VFS_JOB_DIR, &st);
-        st.st_ino = VFS_INO(VK_ANNOUNCE, job_get_seq(job));
-        vfs_reply_entry(req, &st, VFS_TTL_NONE);
+        if (vfs_reply_entry(req, &st, VFS_TTL_NONE) == 0) {
+            job->kernel_refs++;
+            job->announce_ref = true;
+        }
         jobmgr_job_announced(v->m, job);
         return;
     }

@@ -26,10 +26,8 @@
 #define VFS_KIND(ino) ((int)((ino) >> VFS_KIND_SHIFT))
 #define VFS_NUM(ino) ((ino) & ((1ull << VFS_KIND_SHIFT) - 1))
 
-/* VK_ANNOUNCE: the inode the publisher's mkdir of jobs/ID gets, never a
- * job's own (vfs_jobs_mkdir): every other operation on it fails. */
 enum { VK_FIXED = 0, VK_JOB = 1, VK_RES = 2, VK_SCRATCH = 3, VK_SUBMIT = 4, VK_GHOST = 5,
-       VK_QDIR = 6, VK_ANNOUNCE = 7 };
+       VK_QDIR = 6 };
 
 /* A named queue's directory and files (vfs_qdir.c). */
 enum vfs_qdir_file { VFS_QD_DIR = 0, VFS_QD_CONFIG, VFS_QD_CTL, VFS_QD_STATUS, VFS_QD_NFILES };
@@ -293,6 +291,9 @@ int vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl);
 void vfs_job_entry(struct vfs *v, fuse_req_t req, struct job *job, const struct stat *st, double ttl);
 /* FORGET of a job's inode: nlookup references fewer. */
 void vfs_jobs_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
+/* Whether the kernel holds an inode of job for anything but its
+ * announcement: only then can an inotify watch be on one. */
+bool vfs_job_watchable(const struct job *job);
 struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino);
 void vfs_fh_destroy(struct vfs_fh *fh);
 /* The handle whose content fh shares (itself, unless it is another open
