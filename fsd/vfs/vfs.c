@@ -1004,8 +1004,8 @@ void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int st
         publisher_mkdir(v->pub, path);
         return;
     /* a change is poked only where a watch may be: on an inode of the
-     * job the kernel holds (an inotify watch holds its inode). Most jobs
-     * no one looks at; the publisher's own lookups are not kept. */
+     * job the kernel holds for more than its announcement (an inotify
+     * watch holds its inode). Most jobs no one looks at. */
     case JOBMGR_STATE:
         if (job_get_state(job) == JOB_INACTIVE)
             vfs_jobs_wake(v, job);

@@ -128,10 +128,8 @@ int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st)
     return 0;
 }
 
-void vfs_job_entry(struct vfs *v, fuse_req_t req, struct job *job, const struct stat *st, double ttl)
+void vfs_job_entry(fuse_req_t req, struct job *job, const struct stat *st, double ttl)
 {
-    if (vfs_is_publisher(v, req))
-        ttl = VFS_TTL_NONE;
     if (vfs_reply_entry(req, st, ttl) == 0)
         job->kernel_refs++;
 }
@@ -163,7 +161,7 @@ static void lookup_job(struct vfs *v, fuse_req_t req, const char *name)
         return;
     }
     job_stat(v, job, VFS_JOB_DIR, &st);
-    vfs_job_entry(v, req, job, &st, VFS_TTL_FIXED);
+    vfs_job_entry(req, job, &st, VFS_TTL_FIXED);
 }
 
 struct barrier_lookup {
@@ -214,7 +212,7 @@ void vfs_jobs_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const cha
     for (int f = 1; f < VFS_JOB_NFILES; f++) {
         if (strcmp(job_files[f].name, name) == 0) {
             job_stat(v, job, f, &st);
-            vfs_job_entry(v, req, job, &st, VFS_TTL_FIXED);
+            vfs_job_entry(req, job, &st, VFS_TTL_FIXED);
             return;
         }
     }

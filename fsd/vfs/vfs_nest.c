@@ -71,7 +71,7 @@ bool vfs_nest_lookup(struct vfs *v, fuse_req_t req, struct job *job, const char 
     if (!n)
         return false;
     nest_stat(v, job, n, 0, &st);
-    vfs_job_entry(v, req, job, &st, VFS_TTL_NONE);
+    vfs_job_entry(req, job, &st, VFS_TTL_NONE);
     return true;
 }
 
@@ -89,7 +89,7 @@ void vfs_nest_lookup_in(struct vfs *v, fuse_req_t req, struct job *job, int file
     for (int i = 0; i < NEST_NENTRIES; i++) {
         if (!strcmp(nest_entries[i], name)) {
             nest_stat(v, job, n, i + 1, &st);
-            vfs_job_entry(v, req, job, &st, VFS_TTL_NONE);
+            vfs_job_entry(req, job, &st, VFS_TTL_NONE);
             return;
         }
     }
@@ -164,7 +164,7 @@ static void on_nest_done(void *arg, int rc, const char *reason)
             fuse_reply_err(w->req, EIO);
         } else {
             nest_stat(v, job, n, 0, &st);
-            vfs_job_entry(v, w->req, job, &st, VFS_TTL_NONE);
+            vfs_job_entry(w->req, job, &st, VFS_TTL_NONE);
         }
     } else {
         fuse_reply_err(w->req, 0);

@@ -285,10 +285,9 @@ void vfs_stat_file(struct vfs *v, struct stat *st, fuse_ino_t ino, uid_t uid, mo
                    off_t size, double mtime);
 int vfs_reply_entry(fuse_req_t req, const struct stat *st, double ttl);
 /* The same for one of job's inodes, counting the kernel's reference to it
- * (job->kernel_refs, given back by FORGET). The publisher's lookups are not
- * cached: the kernel drops them when its syscall is done, so that the
- * publisher never keeps a job looking watched. */
-void vfs_job_entry(struct vfs *v, fuse_req_t req, struct job *job, const struct stat *st, double ttl);
+ * (job->kernel_refs, given back by FORGET). The publisher's count too: it
+ * looks up only jobs that are watchable already. */
+void vfs_job_entry(fuse_req_t req, struct job *job, const struct stat *st, double ttl);
 /* FORGET of a job's inode: nlookup references fewer. */
 void vfs_jobs_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 /* Whether the kernel holds an inode of job for anything but its
