@@ -82,7 +82,6 @@ struct broker {
     int pub_fd;                  /* the publisher's pidfd while watched, or -1 */
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
     size_t active_peak;          /* most jobs active at once since the last trim */
-    double trimmed_at;           /* when the free heap was last given back */
     double space_checked;        /* last look at the state directory's disk */
     bool low_space;              /* what it said (to log the changes) */
     struct genblock gens;        /* our job-id generators (setup_ids) */
@@ -438,21 +437,19 @@ static void commit_round(struct broker *b)
 
 /* glibc keeps freed heap for reuse and gives back only its top: after a
  * burst (20,000 jobs queued at once) 85 MB of free heap stayed counted in
- * the daemon's RssAnon for good. It is given back once the instance is
- * idle again after at least TRIM_JOBS were active at once, at most every
- * TRIM_INTERVAL (a trim of a large heap takes milliseconds). */
+ * the daemon's RssAnon for good. It is given back as the instance becomes
+ * idle after at least TRIM_JOBS were active at once: once per such burst
+ * (a trim of a large heap takes milliseconds), when it has room to give. */
 #define TRIM_JOBS 1000
-#define TRIM_INTERVAL 30.0
 
-static void trim_when_idle(struct broker *b, double now)
+static void trim_when_idle(struct broker *b)
 {
     size_t active = jobmgr_active(b->m);
     if (active > b->active_peak)
         b->active_peak = active;
-    if (active == 0 && b->active_peak >= TRIM_JOBS && now - b->trimmed_at >= TRIM_INTERVAL) {
+    if (active == 0 && b->active_peak >= TRIM_JOBS) {
         malloc_trim(0);
         b->active_peak = 0;
-        b->trimmed_at = now;
     }
 }
 
@@ -509,7 +506,7 @@ static void iterate(struct broker *b)
     }
     if (b->draining)
         drain_step(b);
-    trim_when_idle(b, now);
+    trim_when_idle(b);
     /* what this iteration changed, to watchers in one batch */
     publisher_flush(b->pub);
 }
