@@ -240,9 +240,9 @@ static int reserve(struct qjob ***arr, size_t *max, size_t used, size_t n)
  * as long, in the same queue. Once a pass has nothing left to do for one
  * of them (it does not fit now and no reservation is left to make), it has
  * nothing to do for the rest of its run either, and skips to the run's end
- * instead of looking at each: a pass over 100,000 queued jobs was 12% of
- * the broker's time at 10,000 deep, and grew with the queue. Where a run
- * ends is remembered by position until positions change meaning. */
+ * instead of looking at each: with 10,000 queued the passes were 12% of
+ * the broker's time, and they grew with the queue. Where a run ends is
+ * remembered by position until positions change meaning. */
 static bool alike(const struct qjob *a, const struct qjob *b)
 {
     return a->shape == b->shape && a->duration == b->duration && a->queue == b->queue;
