@@ -46,7 +46,11 @@ struct jobspec {
                                 element (borrowed), or NULL; its index, and
                                 its array's %LIMIT (0 = none) */
     int array_index, array_limit;
-    json_t *environment;     /* attributes.system.environment object or NULL (borrowed) */
+    /* attributes.system.environment: from JSON text, as "NAME=value"
+     * strings in the text's order (one allocation, owned; jsonenv.h), and
+     * then not in json; from YAML, the object in json (borrowed). */
+    char **envv;
+    json_t *environment;
     bool environment_shed;   /* it was there, and was dropped to save memory */
     bool duration_from_queue; /* duration was its named queue's max-duration (the job set none) */
     bool label;              /* shell.options.output.*.label: "RANK: " lines */
@@ -104,8 +108,8 @@ void jobspec_destroy(struct jobspec *js);   /* drops one reference; NULL-safe */
  * (identical jobs of one bulk submission share one). Returns js. */
 struct jobspec *jobspec_ref(struct jobspec *js);
 
-/* Drop attributes.system.environment from a validated jobspec (a copied
- * environment is often most of a queued job's memory), setting
+/* Drop the environment (envv or environment) of a validated jobspec (a
+ * copied environment is often most of a queued job's memory), setting
  * environment_shed; jobspec_load_environment() gets it back from the text. */
 void jobspec_shed_environment(struct jobspec *js);
 /* The attributes.system.environment object of jobspec text (new

@@ -217,7 +217,68 @@ static int member(struct scan *s, const char *key)
     }
 }
 
-int jsonenv_decode(const char *text, size_t len, char ***envv)
+/* Strict UTF-8 as jansson checks it: no overlong forms, no surrogates,
+ * nothing above U+10FFFF. */
+static bool utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, cp = c & 0x07;
+        else
+            return false;
+        if (n - i <= k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + j] & 0x3F);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF
+            || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* "NAME=value" entries ordered by NAME (which has no '='). */
+static int by_name(const void *a, const void *b)
+{
+    const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+    while (*x == *y && *x != '=')
+        x++, y++;
+    return (*x == '=' ? 0 : *x) - (*y == '=' ? 0 : *y);
+}
+
+static bool has_duplicate(char **v, size_t n)
+{
+    char *small[64], **sorted = n <= 64 ? small : malloc(n * sizeof(char *));
+    bool dup = !sorted;   /* out of memory: cannot vouch, so refuse */
+    if (sorted) {
+        memcpy(sorted, v, n * sizeof(char *));
+        qsort(sorted, n, sizeof(char *), by_name);
+        for (size_t i = 1; i < n && !dup; i++)
+            dup = by_name(&sorted[i - 1], &sorted[i]) == 0;
+        if (sorted != small)
+            free(sorted);
+    }
+    return dup;
+}
+
+static int decode(const char *text, size_t len, char ***envv, size_t *off, size_t *span,
+                  bool strict)
 {
     struct scan s = { text, text + len };
     int rc;
@@ -236,6 +297,9 @@ int jsonenv_decode(const char *text, size_t len, char ***envv)
     if (container(&s, 1) < 0)
         return -EINVAL;
     size_t raw = (size_t)(s.p - env.p), count = 0;
+    /* outside its strings the object is ASCII, so this checks them */
+    if (strict && !utf8_valid((const unsigned char *)env.p, raw))
+        return -EINVAL;
     for (const char *q = env.p; q < s.p; q++)
         count += *q == ':';   /* at least the members: ':' in strings only adds */
     char **v = malloc((count + 1) * sizeof(char *) + raw + count);
@@ -243,6 +307,10 @@ int jsonenv_decode(const char *text, size_t len, char ***envv)
         return -ENOMEM;
     char *out = (char *)(v + count + 1);
     size_t n = 0;
+    if (off) {
+        *off = (size_t)(env.p - text);
+        *span = raw;
+    }
 
     /* second pass: decode (validated by the first) */
     env.p++;
@@ -269,9 +337,21 @@ int jsonenv_decode(const char *text, size_t len, char ***envv)
         ws(&env);
     }
     v[n] = NULL;
+    if (strict && has_duplicate(v, n))
+        goto invalid;
     *envv = v;
     return (int)n;
 invalid:
     free(v);
     return -EINVAL;
+}
+
+int jsonenv_decode(const char *text, size_t len, char ***envv)
+{
+    return decode(text, len, envv, NULL, NULL, false);
+}
+
+int jsonenv_take(const char *text, size_t len, char ***envv, size_t *off, size_t *span)
+{
+    return decode(text, len, envv, off, span, true);
 }

@@ -6,6 +6,8 @@
  * that was an eighth of the broker's time per job at 1,000 jobs/s. This
  * scanner walks the text once, skips everything but
  * attributes.system.environment, and decodes that into one allocation.
+ * Ingest reads a submitted JSON jobspec's environment the same way
+ * (jsonenv_take), and jansson only the rest.
  */
 #ifndef FLUXFS_JSONENV_H
 #define FLUXFS_JSONENV_H
@@ -21,5 +23,14 @@
  *   -ENOMEM
  * Never reads past len. */
 int jsonenv_decode(const char *text, size_t len, char ***envv);
+
+/* The same, for text nobody validated yet (a submission), and where the
+ * environment object is: text[*off .. *off + *span). It also refuses
+ * (-EINVAL) what jansson with JSON_REJECT_DUPLICATES would: a string
+ * that is not valid UTF-8, a name given twice. So jansson can read the
+ * text around the environment and the result is what it would have
+ * made of the whole, without building an object per variable (the
+ * environment is most of a jobspec `fluxfs submit` writes). */
+int jsonenv_take(const char *text, size_t len, char ***envv, size_t *off, size_t *span);
 
 #endif

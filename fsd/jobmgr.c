@@ -868,7 +868,7 @@ void jm_job_enqueue(struct jobmgr *m, struct job *job)
     job->priority = jm_prio_of(m, job, NULL);
     qmgr_set_priority(m->q, job->id, job->priority);
     jm_check_new_job(m, job);
-    if (job->js->environment)
+    if (job->js->envv || job->js->environment)
         jm_idvec_push(&m->fresh, job->id);
     m->sched_needed = true;
 }

@@ -289,7 +289,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             .argv = job->js->argv,
             .cwd = job->cwd,
             .environment = env ? env : envv ? NULL : job->js->environment,
-            .env = envv,
+            .env = envv ? envv : job->js->envv,
             .nnodes = pl.nnodes,
             .ntasks = ntasks,
             .tasks = pl.tasks,

@@ -102,7 +102,11 @@ static void test_yaml_json_same(void)
         jobspec_destroy(b);
         return;
     }
-    ok(json_equal(a->json, b->json), "yaml and json give the same tree");
+    /* JSON's environment is read apart, into envv (jsonenv.h) */
+    json_t *ya = json_deep_copy(a->json);
+    json_object_del(json_object_get(json_object_get(ya, "attributes"), "system"), "environment");
+    ok(json_equal(ya, b->json), "yaml and json give the same tree, but for the environment");
+    json_decref(ya);
     is(a->nnodes, 4, "nnodes from yaml");
     is(b->nnodes, 4, "nnodes from json");
     ok(a->node_exclusive && b->node_exclusive, "node exclusive from both");
@@ -126,15 +130,58 @@ static void test_yaml_json_same(void)
     is_str(b->cwd, "/home/flux", "cwd from json");
     is_str(a->name, "myjob", "job name from yaml");
     is_str(b->name, "myjob", "job name from json");
-    ok(a->environment && json_equal(a->environment, b->environment),
-       "environment is the same object in both");
     is_str(json_string_value(json_object_get(a->environment, "PATH")), "/bin:/usr/bin",
-           "environment PATH value");
+           "environment PATH value from yaml");
     is(json_object_size(a->environment), 2, "environment has 2 entries");
+    ok(a->envv == NULL && b->environment == NULL, "yaml's in json, json's as strings");
+    ok(b->envv && !strcmp(b->envv[0], "HOME=/home/flux") && !strcmp(b->envv[1], "PATH=/bin:/usr/bin")
+       && !b->envv[2], "environment from json: the same, in order");
+    jobspec_shed_environment(b);
+    ok(b->envv == NULL && b->environment_shed, "shed: gone, and said so");
     is(jobspec_total_slots(a), 8, "total slots = 4 nodes * 2 slots");
     is(jobspec_ntasks(a), 16, "ntasks = 2 per slot * 8 slots");
     jobspec_destroy(a);
     jobspec_destroy(b);
+}
+
+/* A JSON jobspec's environment is read by jsonenv_take(), not jansson:
+ * what it must not accept goes the old way, with the old words. */
+static void test_json_environment(void)
+{
+    static const char head[] =
+        "{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":1,\"label\":\"t\","
+        "\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[{\"command\":[\"true\"],"
+        "\"slot\":\"t\",\"count\":{\"per_slot\":1}}],\"attributes\":{\"system\":{"
+        "\"duration\":0,\"environment\":";
+    char buf[1024];
+    struct jobspec *js = NULL;
+    struct errmsg err;
+
+    snprintf(buf, sizeof(buf), "%s{\"A\":\"1\",\"A\":\"2\"}}}}", head);
+    ok(parse_str(buf, &js, &err) == -EINVAL && !js, "a name twice is refused");
+    ok(strstr(err.text, "duplicate key 'A'") != NULL, "... as before, by the YAML reader: %s",
+       err.text);
+    snprintf(buf, sizeof(buf), "%s{\"A\":\"\xc0\xaf\"}}}}", head);
+    ok(parse_str(buf, &js, &err) == -EINVAL && !js, "an overlong UTF-8 form is refused (%s)",
+       err.text);
+    snprintf(buf, sizeof(buf), "%s{\"A\":\"1\"},\"environment\":{}}}}", head);
+    ok(parse_str(buf, &js, &err) == -EINVAL && !js, "two environments are refused (%s)",
+       err.text);
+    snprintf(buf, sizeof(buf), "%s{\"A\":1}}}}", head);
+    reject(buf, "attributes.system.environment.A: must be a string", "a number in JSON");
+    snprintf(buf, sizeof(buf), "%s{\"A=B\":\"x\"}}}}", head);
+    ok(parse_str(buf, &js, &err) == 0 && js && !js->envv
+       && json_object_get(js->environment, "A=B"), "a name with '=' goes the old way");
+    jobspec_destroy(js);
+    snprintf(buf, sizeof(buf), "%s{\"U\":\"\xf0\x9f\x98\x80\\u00e9\"}}}}", head);
+    ok(parse_str(buf, &js, &err) == 0 && js && js->envv && !js->environment
+       && !strcmp(js->envv[0], "U=\xf0\x9f\x98\x80\xc3\xa9") && !js->envv[1],
+       "UTF-8 and escapes, read apart");
+    jobspec_destroy(js);
+    snprintf(buf, sizeof(buf), "%s{}}}}", head);
+    ok(parse_str(buf, &js, &err) == 0 && js && js->envv && !js->envv[0],
+       "an empty environment stays one (not the broker's)");
+    jobspec_destroy(js);
 }
 
 static void test_counts(void)
@@ -828,6 +875,7 @@ int main(void)
 
     plan(NO_PLAN);
     test_yaml_json_same();
+    test_json_environment();
     test_counts();
     test_size_limit();
     test_syntax();

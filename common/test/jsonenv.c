@@ -100,6 +100,43 @@ static const char *spec(const char *env)
     return buf;
 }
 
+/* jsonenv_take on text nobody validated: if it takes the environment,
+ * jansson (rejecting duplicates) must read the text with "{}" in its place
+ * exactly when it reads the whole, and to the same tree and environment.
+ * 1 if so (or it refused). */
+static int takes_as_jansson(const char *text, size_t len, int *rcp)
+{
+    char **v;
+    size_t off, span;
+    int rc = jsonenv_take(text, len, &v, &off, &span);
+    *rcp = rc;
+    if (rc < 0)
+        return v == NULL;
+    char *rest = malloc(len - span + 2);
+    memcpy(rest, text, off);
+    memcpy(rest + off, "{}", 2);
+    memcpy(rest + off + 2, text + off + span, len - off - span);
+    json_error_t e;
+    json_t *whole = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+    json_t *part = json_loadb(rest, len - span + 2, JSON_REJECT_DUPLICATES, &e);
+    int good = (whole != NULL) == (part != NULL);
+    if (whole && part) {
+        bool parsed;
+        char *want = reference(text, len, &parsed), *got = joined(v);
+        good = want && !strcmp(want, got);
+        json_t *sys = json_object_get(json_object_get(whole, "attributes"), "system");
+        json_object_set_new(sys, "environment", json_object());
+        good = good && json_equal(whole, part);
+        free(want);
+        free(got);
+    }
+    json_decref(whole);
+    json_decref(part);
+    free(rest);
+    free(v);
+    return good;
+}
+
 int main(void)
 {
     char **v;
@@ -191,6 +228,58 @@ int main(void)
     }
     ok(fails == 0, "20,000 mutated specs: never a different environment than jansson's "
                    "(%d decoded)", decoded);
+
+    /* jsonenv_take: what jansson refuses, refused */
+    struct { const char *env; const char *why; } strict[] = {
+        { "{\"A\":\"1\",\"B\":\"2\",\"A\":\"3\"}", "a name twice" },
+        { "{\"A\":\"1\",\"\\u0041\":\"3\"}", "a name twice, once escaped" },
+        { "{\"A\":\"\xff\"}", "a byte that is never UTF-8" },
+        { "{\"A\":\"\xc0\x80\"}", "an overlong NUL" },
+        { "{\"A\":\"\xe0\x80\xaf\"}", "an overlong slash" },
+        { "{\"A\":\"\xed\xa0\x80\"}", "an encoded surrogate" },
+        { "{\"A\":\"\xf4\x90\x80\x80\"}", "above U+10FFFF" },
+        { "{\"A\":\"\xc3\"}", "a cut sequence" },
+        { "{\"\xc3\x28\":\"x\"}", "a bad name" },
+    };
+    for (size_t i = 0; i < sizeof(strict) / sizeof(strict[0]); i++) {
+        size_t off, span;
+        s = spec(strict[i].env);
+        is(jsonenv_take(s, strlen(s), &v, &off, &span), -EINVAL, "take refuses %s",
+           strict[i].why);
+        ok(jsonenv_decode(s, strlen(s), &v) >= 0, "... which decode (of stored text) takes");
+        free(v);
+    }
+    size_t off, span;
+    s = spec("{\"A\":\"\xf0\x9f\x98\x80\xc3\xa9\",\"AB\":\"1\",\"B\":\"\"}");
+    ok(jsonenv_take(s, strlen(s), &v, &off, &span) == 3 && s[off] == '{' && s[off + span - 1] == '}'
+       && !strncmp(s + off + span, "}}}", 3), "take: valid UTF-8, and where the object is");
+    free(v);
+    ok(takes_as_jansson(big, strlen(big), &rc) && rc > 0, "take: this process's environment");
+
+    /* mutations again, with bytes that are not UTF-8 and names that repeat */
+    const char *dbase = spec("{\"A\":\"x\\u00e9\",\"B\":\"\xc3\xa9\",\"C\":\"\",\"AB\":\"y\"}");
+    size_t dlen = strlen(dbase);
+    static const char dalphabet[] = "{}:,\"\\uAB9 \xc3\xa9\xff\x80\xed\xf0";
+    int taken = 0;
+    fails = 0;
+    for (int i = 0; i < 20000; i++) {
+        char *m = malloc(dlen);
+        memcpy(m, dbase, dlen);
+        size_t len = dlen;
+        int edits = 1 + rand() % 3;
+        for (int k = 0; k < edits; k++) {
+            if (rand() % 5 == 0)
+                len = (size_t)rand() % (len + 1);
+            else if (len > 0)
+                m[rand() % len] = dalphabet[rand() % (int)(sizeof(dalphabet) - 1)];
+        }
+        if (!takes_as_jansson(m, len, &rc) && fails++ < 3)
+            diag("take disagrees on: %.*s", (int)len, m);
+        taken += rc >= 0;
+        free(m);
+    }
+    ok(fails == 0 && taken > 1000, "20,000 mutated submissions: what take reads, jansson reads "
+       "the same, around it and in it (%d taken)", taken);
     free(big);
     free(ascii);
     free(envtext);
