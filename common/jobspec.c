@@ -1264,11 +1264,13 @@ static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
  * the usual way (YAML, no environment, or anything the scanner does not
  * vouch for: then jansson or libyaml word the error, as before). */
 static int load_spec(const char *buf, size_t len, json_t **out, char ***envv,
-                     struct errmsg *err)
+                     size_t *env_size, struct errmsg *err)
 {
     size_t off, span;
+    int count;
     *envv = NULL;
-    if (jsonenv_take(buf, len, envv, &off, &span) >= 0) {
+    if ((count = jsonenv_take(buf, len, envv, &off, &span)) >= 0) {
+        *env_size = span + (size_t)(count + 1) * sizeof(char *);
         size_t n = len - span + 2;
         char *rest = malloc(n);
         json_t *o = NULL;
@@ -1297,6 +1299,7 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
     struct jobspec *js;
     json_t *o = NULL;
     char **envv;
+    size_t env_size = 0;
     int rc;
 
     if (!buf || !out)
@@ -1304,7 +1307,7 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
     if (len > JOBSPEC_MAX_SIZE)
         return errmsg_set(err, -E2BIG, "jobspec is %zu bytes, more than the %d allowed",
                           len, JOBSPEC_MAX_SIZE);
-    if ((rc = load_spec(buf, len, &o, &envv, err)) < 0)
+    if ((rc = load_spec(buf, len, &o, &envv, &env_size, err)) < 0)
         return rc;
     if (!(js = calloc(1, sizeof(*js)))) {
         json_decref(o);
@@ -1314,6 +1317,7 @@ int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errm
     js->refs = 1;
     js->json = o;
     js->envv = envv;
+    js->env_size = env_size;
     json_t *version = json_is_object(o) ? json_object_get(o, "version") : NULL;
     if (version && (!json_is_integer(version) || json_integer_value(version) != 1))
         rc = check_general(o, js, err);

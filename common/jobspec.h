@@ -50,6 +50,7 @@ struct jobspec {
      * strings in the text's order (one allocation, owned; jsonenv.h), and
      * then not in json; from YAML, the object in json (borrowed). */
     char **envv;
+    size_t env_size;         /* envv's bytes, about */
     json_t *environment;
     bool environment_shed;   /* it was there, and was dropped to save memory */
     bool duration_from_queue; /* duration was its named queue's max-duration (the job set none) */

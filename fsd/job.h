@@ -92,6 +92,7 @@ struct job {
      * out_dropping: it has not resumed yet. */
     uint64_t out_dropped[JOB_STREAMS];
     bool out_dropping[JOB_STREAMS];
+    uint32_t env_kept;           /* its environment's bytes in jobmgr's env_kept */
     bool R_unstored;             /* R was put in a transaction not yet committed */
     bool R_rewrite;              /* ... which failed: put it again */
     /* A follower's copy of the leader's allocation (its 'H' blob): the

@@ -260,7 +260,7 @@ static int ctl_release(struct jobmgr *m, struct job *job, const char *hosts,
         else {
             json_t *ex = json_object_get(R, "execution");
             jm_job_set_R(m, job, a, json_number_value(json_object_get(ex, "starttime")),
-                         json_number_value(json_object_get(ex, "expiration")));
+                         json_number_value(json_object_get(ex, "expiration")), NULL);
             if (m->cfg.share)   /* followers mirror what it holds now */
                 jm_share_holds(m, job, a);
             char *text = ranks ? idset_encode(ranks) : NULL;

@@ -314,6 +314,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
     }
     json_decref(env);   /* the executor copied it */
     free(envv);
+    jm_env_release(m, job);
     placement_release(&pl);
     if (rc < 0) {
         jm_post_exception(m, job, "exec", m->owner, err.text[0] ? err.text : strerror(-rc));
@@ -435,7 +436,7 @@ static void alloc_memory(struct jobmgr *m, struct job *job, const struct match_a
 }
 
 void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,
-                  double starttime, double expiration)
+                  double starttime, double expiration, char **nodes)
 {
     json_t *R = match_to_R(qmgr_matcher(m->q), a);
     if (R) {
@@ -443,6 +444,14 @@ void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a
         json_t *ex = json_object_get(R, "execution");
         json_object_set_new(ex, "starttime", json_real(starttime));
         json_object_set_new(ex, "expiration", json_real(expiration));
+    }
+    if (nodes) {
+        struct strbuf sb = STRBUF_INIT;
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(json_object_get(R, "execution"), "nodelist"), i, e)
+            strbuf_addf(&sb, "%s%s", i ? "," : "", json_string_value(e));
+        *nodes = strbuf_detach(&sb, NULL);
     }
     char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
     acct_count_R(R, &job->nnodes, &job->ncores, &job->ngpus);
@@ -471,16 +480,10 @@ void jm_on_alloc(void *arg, uint64_t id, const struct match_alloc *a)
     if (!job)
         return;
     double now = ev_now(m->loop);
-    jm_job_set_R(m, job, a, now, job->js->duration > 0 ? now + job->js->duration : 0.);
     /* the nodes in R's order: FLUX_TASK_NODEID indexes them, for good */
-    json_t *R = job->R ? json_loads(job->R, 0, NULL) : NULL, *e;
-    struct strbuf nodes = STRBUF_INIT;
-    size_t i;
-    json_array_foreach(json_object_get(json_object_get(R, "execution"), "nodelist"), i, e)
-        strbuf_addf(&nodes, "%s%s", i ? "," : "", json_string_value(e));
-    json_decref(R);
     free(job->start_nodes);
-    job->start_nodes = strbuf_detach(&nodes, NULL);
+    jm_job_set_R(m, job, a, now, job->js->duration > 0 ? now + job->js->duration : 0.,
+                 &job->start_nodes);
     if (m->cfg.share)
         jm_share_holds(m, job, a);
     if (m->cfg.contain)

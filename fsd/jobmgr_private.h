@@ -49,6 +49,8 @@ struct jobmgr {
     struct idvec depend;         /* jobs that may be in DEPEND (stale ids skipped) */
     struct idvec fresh;          /* queued since the last scheduling pass, their
                                     environment still in memory */
+    size_t env_kept;             /* bytes of environment waiting jobs keep
+                                    (JM_ENV_KEPT_MAX) */
     struct throttle *throttle;   /* arrays' %LIMIT: their jobs past DEPEND */
     struct throttle *names;      /* every job past DEPEND, by user and name
                                   * (the singleton dependency) */
@@ -134,9 +136,15 @@ bool jm_job_waits_for(struct jobmgr *m, const struct job *job, char *buf, size_t
 void jm_queues_reload(struct jobmgr *m);
 void jm_prio_reload(struct jobmgr *m);
 
-/* jobmgr_exec.c: the job's R (and its stored copy) from allocation a */
+/* Environments kept by waiting jobs, in all (jm_shed_waiting) */
+#define JM_ENV_KEPT_MAX (32u << 20)
+/* The job's environment no longer counts there (it started, or ended). */
+void jm_env_release(struct jobmgr *m, struct job *job);
+
+/* jobmgr_exec.c: the job's R (and its stored copy) from allocation a;
+ * nodes, unless NULL, gets R's nodelist joined by commas (to free) */
 void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a,
-                  double starttime, double expiration);
+                  double starttime, double expiration, char **nodes);
 /* jobmgr_exec.c: its tasks have all ended (status): output resumed, the
  * job finished */
 void jm_job_tasks_done(struct jobmgr *m, struct job *job, int status);

@@ -27,12 +27,12 @@ assert j["attributes"]["system"]["duration"] == 0
 ' "$MNT/jobs/$id/jobspec"
 ok "wait_state RUN" wait_state "$id" RUN
 
-cc=$(fx submit --cc=1-20 -t 1m sh -c 'echo {cc}')
+cc=$(fx submit --cc=1-20 -t 1m sh -c 'echo {cc} $FLUX_JOB_CC')
 is "$(echo "$cc" | wc -l)" 20 "--cc=1-20 prints 20 ids"
 is "$(echo "$cc" | sort -u | wc -l)" 20 "... all different"
 last=$(echo "$cc" | tail -1)
 is "$(wait_job "$last")" "COMPLETED 0" "... the last copy completes"
-is "$(jobfile "$last" stdout)" 20 "... with {cc} replaced by its index"
+is "$(jobfile "$last" stdout)" "20 20" "... with {cc} replaced by its index, and its environment (it waited)"
 ok "--cc copies have duration 60" python3 -c '
 import json, sys
 assert json.load(open(sys.argv[1]))["attributes"]["system"]["duration"] == 60' "$MNT/jobs/$last/jobspec"
