@@ -129,3 +129,9 @@ int jsonw_knum(struct strbuf *sb, const char *name, double v)
     int rc = jsonw_key(sb, name);
     return rc | jsonw_num(sb, v);
 }
+
+int jsonw_ktime(struct strbuf *sb, const char *name, double t)
+{
+    int rc = jsonw_key(sb, name);
+    return rc | jsonw_time(sb, t);
+}

@@ -27,5 +27,6 @@ int jsonw_time(struct strbuf *sb, double t);
 int jsonw_kstr(struct strbuf *sb, const char *name, const char *s);
 int jsonw_kint(struct strbuf *sb, const char *name, int64_t v);
 int jsonw_knum(struct strbuf *sb, const char *name, double v);
+int jsonw_ktime(struct strbuf *sb, const char *name, double t);
 
 #endif

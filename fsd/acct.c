@@ -57,9 +57,9 @@ char *acct_record(const struct job *job, const struct jobspec *js, const struct 
     rc |= jsonw_kstr(&sb, "name", name);
     rc |= jsonw_kstr(&sb, "bank", b);
     rc |= jsonw_kstr(&sb, "queue", queue);
-    rc |= jsonw_knum(&sb, "t_submit", job->t_submit);
-    rc |= jsonw_knum(&sb, "t_run", in->t_run);
-    rc |= jsonw_knum(&sb, "t_inactive", in->t_end);
+    rc |= jsonw_ktime(&sb, "t_submit", job->t_submit);
+    rc |= jsonw_ktime(&sb, "t_run", in->t_run);
+    rc |= jsonw_ktime(&sb, "t_inactive", in->t_end);
     rc |= jsonw_kint(&sb, "nnodes", nnodes);
     rc |= jsonw_kint(&sb, "ncores", ncores);
     rc |= jsonw_kint(&sb, "ngpus", ngpus);
