@@ -110,7 +110,8 @@ struct xlaunch {
     bool drop_user;          /* another user's job */
     bool via_imp;            /* ... started by the privileged helper */
     uint64_t job;
-    int out_w, err_w, null_r;
+    int out_w, err_w;
+    int null_r;              /* struct exec's null_fd (borrowed) */
     int *tout_w;             /* labeled: each task's stdout, stderr write ends */
     pid_t parent;
     const int *sigs;         /* signals to reset to SIG_DFL (struct exec's) */
@@ -160,6 +161,9 @@ struct exec {
     pthread_t thread;
     bool thread_started;
     int done_fd;                       /* eventfd: the launcher reported */
+    int null_fd;                       /* /dev/null, every task's stdin:
+                                        * opening it per job was 2% of the
+                                        * broker's loop */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct xlaunch *todo, **todo_tail; /* under lock */
@@ -350,6 +354,7 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
     x->arg = arg;
     x->todo_tail = &x->todo;
     x->queued_tail = &x->queued;
+    x->done_fd = x->null_fd = -1;
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
@@ -359,6 +364,8 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
     pthread_cond_init(&x->cond, NULL);
     x->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (x->done_fd < 0 || ev_fd_add(loop, x->done_fd, EV_READ, done_cb, x) < 0)
+        goto error;
+    if ((x->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
         goto error;
     if ((errno = pthread_create(&x->thread, NULL, launcher_main, x)) != 0)
         goto error;
@@ -409,6 +416,8 @@ void exec_destroy(struct exec *x)
         ev_fd_del(x->loop, x->done_fd);
         close(x->done_fd);
     }
+    if (x->null_fd >= 0)
+        close(x->null_fd);
     /* what is left in jobs' groups dies with the broker; groups whose
      * members are still dying are left for the next start (reattach) */
     while (x->contains) {
@@ -674,8 +683,6 @@ static void launch_free(struct xlaunch *l)
         if (l->tout_w[i] >= 0)
             close(l->tout_w[i]);
     free(l->tout_w);
-    if (l->null_r >= 0)
-        close(l->null_r);
     if (l->procs_fd >= 0)
         close(l->procs_fd);
     if (l->cpuset_fd >= 0)
@@ -1164,7 +1171,6 @@ static void launch_close_ends(struct xlaunch *l)
 {
     close(l->out_w);
     close(l->err_w);
-    close(l->null_r);
     l->out_w = l->err_w = l->null_r = -1;
     for (int i = 0; l->tout_w && i < 2 * l->ntasks; i++) {
         close(l->tout_w[i]);
@@ -1468,10 +1474,7 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
         errmsg_set(err, rc, "pipe: %s", strerror(-rc));
         goto error;
     }
-    if ((l->null_r = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-        rc = errmsg_set(err, -errno, "/dev/null: %s", strerror(errno));
-        goto error;
-    }
+    l->null_r = x->null_fd;
     for (int i = 0; i < 2; i++) {
         if ((rc = ev_fd_add(x->loop, j->out[i].fd, EV_READ, pipe_cb, &j->out[i])) < 0) {
             errmsg_set(err, rc, "watching output: %s", strerror(-rc));
