@@ -94,6 +94,9 @@ struct job {
     bool out_dropping[JOB_STREAMS];
     uint32_t env_kept;           /* its environment's bytes in jobmgr's env_kept */
     bool R_unstored;             /* R was put in a transaction not yet committed */
+    json_t *R_json;              /* R as its allocation made it, until the job
+                                  * starts (parsing R's text again there was 3%
+                                  * of the broker's loop) */
     bool R_rewrite;              /* ... which failed: put it again */
     /* A follower's copy of the leader's allocation (its 'H' blob): the
      * vertices it holds on our graph while the job runs. */

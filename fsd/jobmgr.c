@@ -264,6 +264,8 @@ void jm_apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
         executor_terminate(m->exec, job->id, m->cfg.kill_grace);
     if (st.actions & JOBACT_END) {
         jm_env_release(m, job);
+        json_decref(job->R_json);
+        job->R_json = NULL;
         jobspec_destroy(job->js);
         job->js = NULL;
     }

@@ -255,7 +255,12 @@ void jm_job_start(struct jobmgr *m, struct job *job)
 {
     struct placement pl;
     struct errmsg err = { "" };
-    int rc = placement_build(m->g, job->js, job->R, &pl);
+    /* R as the allocation made it, else (a job recovered, or released
+     * while it started) as stored */
+    json_t *R = job->R_json ? job->R_json : job->R ? json_loads(job->R, 0, NULL) : NULL;
+    job->R_json = NULL;
+    int rc = placement_build(m->g, job->js, R, &pl);
+    json_decref(R);
     int ntasks = rc == 0 ? pl.ntasks : 0;
     json_t *env = NULL;
     char **envv = NULL;
@@ -456,7 +461,12 @@ void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a
     char *text = R ? json_dumps(R, JSON_COMPACT) : NULL;
     acct_count_R(R, &job->nnodes, &job->ncores, &job->ngpus);
     job->counted = true;
-    json_decref(R);
+    json_decref(job->R_json);
+    job->R_json = NULL;
+    if (nodes)
+        job->R_json = R;   /* for its start (placement), a commit later */
+    else
+        json_decref(R);
     if (text) {
         free(job->R);
         job->R_len = strlen(text) + 1;

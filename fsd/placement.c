@@ -168,14 +168,12 @@ static int build_tasks(const struct jobspec *js, const struct alloc_view *a,
     return ntasks;
 }
 
-int placement_build(const struct rgraph *g, const struct jobspec *js, const char *R,
+int placement_build(const struct rgraph *g, const struct jobspec *js, json_t *R,
                     struct placement *p)
 {
     struct alloc_view av = {0};
     memset(p, 0, sizeof(*p));
-    json_t *o = R ? json_loads(R, 0, NULL) : NULL;
-    int rc = o ? alloc_view_build(g, js, o, &av) : -EINVAL;
-    json_decref(o);
+    int rc = R ? alloc_view_build(g, js, R, &av) : -EINVAL;
     if (rc == 0)
         rc = build_tasks(js, &av, &p->tasks, &p->cpus);
     if (rc > 0) {

@@ -19,12 +19,12 @@ struct placement {
     int *cpus;                  /* storage the tasks' cpu lists point into */
 };
 
-/* Place js's tasks on the allocation R (JSON text). g maps each rank's core
+/* Place js's tasks on the allocation R (its JSON, not taken). g maps each rank's core
  * ids to this machine's cpus (a core this machine lacks is not bound).
  * Tasks are dealt over the slots in order (per_slot each, or total
  * round-robin); a slot is a run of its node's cores. 0, or -EINVAL for an R
  * with no nodes or slots, -ENOMEM. */
-int placement_build(const struct rgraph *g, const struct jobspec *js, const char *R,
+int placement_build(const struct rgraph *g, const struct jobspec *js, json_t *R,
                     struct placement *p);
 /* Free what placement_build allocated. NULL-safe. */
 void placement_release(struct placement *p);
