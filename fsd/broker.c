@@ -468,6 +468,13 @@ static void iterate(struct broker *b)
                                         : SYNC_INTERVAL;
         timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
     }
+    double due = jobmgr_deferred_due(b->m);
+    if (due > 0 && timeout != 0) {
+        double left = due - ev_now(b->loop);
+        int ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+        if (timeout < 0 || ms < timeout)
+            timeout = ms;
+    }
     ev_run_once(b->loop, timeout);
     /* before the commit, so that the shutdown's exceptions go in it */
     if (b->stop && !b->draining)

@@ -80,6 +80,19 @@ void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int s
 
 /* Append one RFC 18 event to the job's eventlog (steals context). */
 /* Append one formatted eventlog line (ours to free; NULL: out of memory). */
+/* Keep line until committed: a commit that fails (full disk) loses it
+ * from the store, and it is written again with the next one. */
+static bool pending_add(struct job *job, const char *line, size_t len)
+{
+    char *p = realloc(job->ev_pending, job->ev_pending_len + len + 1);
+    if (!p)
+        return false;
+    memcpy(p + job->ev_pending_len, line, len + 1);
+    job->ev_pending = p;
+    job->ev_pending_len += len;
+    return true;
+}
+
 static void post_line(struct jobmgr *m, struct job *job, const char *name, char *line)
 {
     if (!line) {
@@ -87,20 +100,13 @@ static void post_line(struct jobmgr *m, struct job *job, const char *name, char 
         return;
     }
     size_t len = strlen(line);
-    /* kept until committed: a commit that fails (full disk) loses it from
-     * the store, and it is written again with the next one */
-    char *p = realloc(job->ev_pending, job->ev_pending_len + len + 1);
-    if (p) {
-        memcpy(p + job->ev_pending_len, line, len + 1);
-        job->ev_pending = p;
-        job->ev_pending_len += len;
-    }
+    bool p = pending_add(job, line, len);
     if (!job->ev_rewrite) {
         int rc = store_event_append(m->st, job->id, job->nevents, line, len);
         if (rc < 0) {
             /* the transaction is lost; its commit fails and says why */
             syslog(LOG_ERR, "job %s: storing event '%s': %s", job->idstr, name, strerror(-rc));
-            job->ev_rewrite = p != NULL;
+            job->ev_rewrite = p;
         } else {
             job->nevents++;
             job->evlog_len += len;
@@ -113,6 +119,51 @@ static void post_line(struct jobmgr *m, struct job *job, const char *name, char 
 void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context)
 {
     post_line(m, job, name, job_event_format(ev_now(m->loop), name, context));
+}
+
+/* A job's start was a commit of its own: the next one, a few hundred
+ * microseconds later, carries its end (a short job) or another job's
+ * allocation. The line waits in ev_pending with ev_rewrite set, as after a
+ * failed commit, so events_rewrite writes it (and whatever follows it)
+ * when the job is next made dirty. Only for a job with nothing else on
+ * its way to the store: its pending lines are then this one alone. */
+void jm_post_event_deferred(struct jobmgr *m, struct job *job, const char *name,
+                            json_t *context)
+{
+    if (job->dirty || job->ev_pending_len || job->ev_rewrite) {
+        jm_post_event(m, job, name, context);
+        return;
+    }
+    char *line = job_event_format(ev_now(m->loop), name, context);
+    if (!line || !pending_add(job, line, strlen(line))) {
+        post_line(m, job, name, line);   /* says why, or writes it now */
+        return;
+    }
+    free(line);
+    job->ev_rewrite = true;
+    if (jm_idvec_push(&m->deferred, job->id) < 0) {
+        jm_mark_dirty(m, job);
+        return;
+    }
+    if (!m->deferred_due)
+        m->deferred_due = ev_now(m->loop) + JM_DEFER_DELAY;
+}
+
+/* Deferred events join the commit being prepared. */
+static void flush_deferred(struct jobmgr *m)
+{
+    for (size_t i = 0; i < m->deferred.len; i++) {
+        struct job *job = jobmgr_lookup(m, m->deferred.ids[i]);
+        if (job && job->ev_rewrite)
+            jm_mark_dirty(m, job);
+    }
+    m->deferred.len = 0;
+    m->deferred_due = 0;
+}
+
+double jobmgr_deferred_due(const struct jobmgr *m)
+{
+    return m->deferred_due;
 }
 
 void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,
@@ -774,6 +825,10 @@ void jobmgr_prepare_commit(struct jobmgr *m, bool schedule)
     /* after dependencies were decided, so none sees its target vanish */
     jm_purge(m);
     resources_prepare_commit(m->res);
+    /* with a commit made anyway, or once due (and at shutdown) */
+    if (m->deferred.len && (m->dirty || store_writing(m->st) || !schedule
+                            || ev_now(m->loop) >= m->deferred_due))
+        flush_deferred(m);
     while (m->dirty) {
         struct job *job = m->dirty;
         m->dirty = job->dirty_next;
@@ -1104,5 +1159,6 @@ void jobmgr_destroy(struct jobmgr *m)
     free(m->to_finish.ids);
     free(m->depend.ids);
     free(m->fresh.ids);
+    free(m->deferred.ids);
     free(m);
 }

@@ -305,5 +305,8 @@ bool jobmgr_needs_sync(struct jobmgr *m);
 
 /* True when another iteration should run without waiting (queued work). */
 bool jobmgr_busy(struct jobmgr *m);
+/* When deferred events are to be committed at the latest (ev_now()
+ * time), or 0 if none wait. */
+double jobmgr_deferred_due(const struct jobmgr *m);
 
 #endif

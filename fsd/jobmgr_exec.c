@@ -326,7 +326,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
         jm_job_finish(m, job, 1);
         return;
     }
-    jm_post_event(m, job, "start", NULL);
+    jm_post_event_deferred(m, job, "start", NULL);
     job->start_posted = true;
     if (job->node_start_early >= 0)
         jm_post_event(m, job, "node-start", json_pack("{s:i}", "rank", job->node_start_early));

@@ -51,6 +51,9 @@ struct jobmgr {
                                     environment still in memory */
     size_t env_kept;             /* bytes of environment waiting jobs keep
                                     (JM_ENV_KEPT_MAX) */
+    struct idvec deferred;       /* jobs whose events wait for a commit made
+                                    anyway (jm_post_event_deferred) ... */
+    double deferred_due;         /* ... or for this time (0: none) */
     struct throttle *throttle;   /* arrays' %LIMIT: their jobs past DEPEND */
     struct throttle *names;      /* every job past DEPEND, by user and name
                                   * (the singleton dependency) */
@@ -163,6 +166,12 @@ void jm_mark_dirty(struct jobmgr *m, struct job *job);
 void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int stream);
 /* Append one RFC 18 event to the job's eventlog (steals context). */
 void jm_post_event(struct jobmgr *m, struct job *job, const char *name, json_t *context);
+/* The same for an event nobody waits on (a job's start): it goes to the
+ * store with the next commit made for something else, or JM_DEFER_DELAY
+ * seconds later at the latest. */
+#define JM_DEFER_DELAY 0.005
+void jm_post_event_deferred(struct jobmgr *m, struct job *job, const char *name,
+                            json_t *context);
 /* The same with the context as JSON text (an object), or NULL: the broker's
  * frequent events, written without a jansson tree. */
 void jm_post_event_text(struct jobmgr *m, struct job *job, const char *name,

@@ -346,6 +346,11 @@ int store_flush(struct store *st)
     return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
 }
 
+bool store_writing(const struct store *st)
+{
+    return st->wtxn != NULL;
+}
+
 bool store_unsynced(const struct store *st)
 {
     return st->unsynced;

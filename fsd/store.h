@@ -52,6 +52,8 @@ int store_commit_lazy(struct store *st);
 /* fsync what lazy commits wrote. 0 if there was nothing to do. */
 int store_sync(struct store *st);
 bool store_unsynced(const struct store *st);
+/* A write transaction is open: the next commit writes something. */
+bool store_writing(const struct store *st);
 /* Make every commit so far durable (fdatasync), from any thread: the
  * syncer's (fsd/syncer.h), while the loop thread goes on committing
  * lazily. Touches no state of the store's but LMDB's env. 0 or -errno. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The example session: cp a jobspec into queue/, then look at it with ls/cat.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 34
 
 ok "daemon mounts" fluxfs_start
 like "$(cat "$MNT/README")" "workload manager" "README explains the tree"
@@ -60,4 +60,12 @@ assert s["tree_version"] == 2 and s["jobs"] == sum(s["states"].values()), s
 is "$(timeout 5 cat "$MNT/status.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["jobs"])')" \
    "$(status_field jobs)" "status.json jobs equals status jobs"
 like "$(status_field started)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "status: started is ISO 8601 UTC"
+# a running job's start is written with the next commit, or 5 ms later on
+# an idle instance: it is in the eventlog soon, not only once the job ends
+mkjob 'sleep 30' > long.yaml
+lid=$(submit long.yaml)
+ok "a long job runs" wait_state "$lid" RUN
+ok "... and its eventlog says start while it runs" wait_until 2 grep -q '"name":"start"' "$MNT/jobs/$lid/eventlog"
+echo cancel > "$MNT/jobs/$lid/ctl"
+wait_job "$lid" >/dev/null
 ok "unmount" fluxfs_stop
