@@ -1263,61 +1263,88 @@ static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
  * broker's time at 1,000 jobs/s). *envv NULL: the text, all of it, went
  * the usual way (YAML, no environment, or anything the scanner does not
  * vouch for: then jansson or libyaml word the error, as before). */
-static int load_spec(const char *buf, size_t len, json_t **out, char ***envv,
-                     size_t *env_size, struct errmsg *err)
+static int load_spec(const char *buf, size_t len, json_t **out, struct jobspec_env *env,
+                     struct errmsg *err)
 {
-    size_t off, span;
-    int count;
-    *envv = NULL;
-    if ((count = jsonenv_take(buf, len, envv, &off, &span)) >= 0) {
-        *env_size = span + (size_t)(count + 1) * sizeof(char *);
-        size_t n = len - span + 2;
-        char *rest = malloc(n);
-        json_t *o = NULL;
-        json_error_t jerr;
-        if (rest) {
-            memcpy(rest, buf, off);
-            memcpy(rest + off, "{}", 2);
-            memcpy(rest + off + 2, buf + off + span, len - off - span);
-            o = json_loadb(rest, n, JSON_REJECT_DUPLICATES, &jerr);
-            free(rest);
-        }
-        if (o) {
-            json_object_del(json_object_get(json_object_get(o, "attributes"), "system"),
-                            "environment");
-            *out = o;
-            return 0;
-        }
-        free(*envv);
-        *envv = NULL;
+    if (!env->envv && jobspec_env_take(buf, len, env) < 0)
+        return load_yaml(buf, len, out, err);
+    size_t n = len - env->span + 2;
+    char *rest = malloc(n);
+    json_t *o = NULL;
+    json_error_t jerr;
+    if (rest) {
+        memcpy(rest, buf, env->off);
+        memcpy(rest + env->off, "{}", 2);
+        memcpy(rest + env->off + 2, buf + env->off + env->span, len - env->off - env->span);
+        o = json_loadb(rest, n, JSON_REJECT_DUPLICATES, &jerr);
+        free(rest);
     }
+    if (o) {
+        json_object_del(json_object_get(json_object_get(o, "attributes"), "system"),
+                        "environment");
+        *out = o;
+        return 0;
+    }
+    free(env->envv);
+    *env = (struct jobspec_env){ 0 };
     return load_yaml(buf, len, out, err);
+}
+
+int jobspec_env_take(const char *buf, size_t len, struct jobspec_env *env)
+{
+    *env = (struct jobspec_env){ 0 };
+    int count = jsonenv_take(buf, len, &env->envv, &env->off, &env->span);
+    if (count < 0)
+        return count;
+    env->size = env->span + (size_t)(count + 1) * sizeof(char *);
+    return 0;
+}
+
+bool jobspec_env_same_rest(const char *a, size_t alen, const struct jobspec_env *ea,
+                           const char *b, size_t blen, const struct jobspec_env *eb)
+{
+    size_t atail = alen - ea->off - ea->span, btail = blen - eb->off - eb->span;
+    return ea->span && eb->span && ea->off == eb->off && atail == btail
+           && !memcmp(a, b, ea->off)
+           && !memcmp(a + ea->off + ea->span, b + eb->off + eb->span, atail);
 }
 
 int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errmsg *err)
 {
+    return jobspec_parse_taken(buf, len, NULL, out, err);
+}
+
+int jobspec_parse_taken(const char *buf, size_t len, struct jobspec_env *taken,
+                        struct jobspec **out, struct errmsg *err)
+{
     struct jobspec *js;
     json_t *o = NULL;
-    char **envv;
-    size_t env_size = 0;
+    struct jobspec_env env = { 0 };
     int rc;
 
-    if (!buf || !out)
+    if (taken) {
+        env = *taken;
+        *taken = (struct jobspec_env){ 0 };
+    }
+    if (!buf || !out) {
+        free(env.envv);
         return errmsg_set(err, -EINVAL, "no input");
-    if (len > JOBSPEC_MAX_SIZE)
+    }
+    if (len > JOBSPEC_MAX_SIZE) {
+        free(env.envv);
         return errmsg_set(err, -E2BIG, "jobspec is %zu bytes, more than the %d allowed",
                           len, JOBSPEC_MAX_SIZE);
-    if ((rc = load_spec(buf, len, &o, &envv, &env_size, err)) < 0)
+    }
+    if ((rc = load_spec(buf, len, &o, &env, err)) < 0)
         return rc;
     if (!(js = calloc(1, sizeof(*js)))) {
         json_decref(o);
-        free(envv);
+        free(env.envv);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
     js->refs = 1;
     js->json = o;
-    js->envv = envv;
-    js->env_size = env_size;
+    js->env = env;
     json_t *version = json_is_object(o) ? json_object_get(o, "version") : NULL;
     if (version && (!json_is_integer(version) || json_integer_value(version) != 1))
         rc = check_general(o, js, err);
@@ -1389,9 +1416,9 @@ int jobspec_ntasks(const struct jobspec *js)
 void jobspec_shed_environment(struct jobspec *js)
 {
     json_t *sys = json_object_get(json_object_get(js->json, "attributes"), "system");
-    if (js->envv) {
-        free(js->envv);
-        js->envv = NULL;
+    if (js->env.envv) {
+        free(js->env.envv);
+        js->env = (struct jobspec_env){ 0 };
         js->environment_shed = true;
     }
     if (!js->environment || !sys)
@@ -1430,7 +1457,7 @@ void jobspec_destroy(struct jobspec *js)
         free(js->argv);
     }
     free(js->slot_label);
-    free(js->envv);
+    free(js->env.envv);
     rspec_destroy(js->rs);
     json_decref(js->json);
     free(js);

@@ -18,6 +18,15 @@
 /* Largest jobspec accepted, in bytes (documented in doc/tree.md). */
 #define JOBSPEC_MAX_SIZE (1024 * 1024)
 
+/* The environment of a JSON jobspec, read apart from the rest by
+ * jsonenv_take(): "NAME=value" strings in the text's order (one
+ * allocation: free(envv)), and where the object was in the text. */
+struct jobspec_env {
+    char **envv;
+    size_t size;             /* envv's bytes, about */
+    size_t off, span;        /* the object is text[off .. off + span) */
+};
+
 /* A validated V1 jobspec.  Read-only for users of this struct; owned by
  * whoever called jobspec_parse(), freed with jobspec_destroy().
  *
@@ -46,11 +55,10 @@ struct jobspec {
                                 element (borrowed), or NULL; its index, and
                                 its array's %LIMIT (0 = none) */
     int array_index, array_limit;
-    /* attributes.system.environment: from JSON text, as "NAME=value"
-     * strings in the text's order (one allocation, owned; jsonenv.h), and
-     * then not in json; from YAML, the object in json (borrowed). */
-    char **envv;
-    size_t env_size;         /* envv's bytes, about */
+    /* attributes.system.environment: from JSON text, as strings (env,
+     * owned; whoever runs the job may take env.envv), and then not in
+     * json; from YAML, the object in json (borrowed). */
+    struct jobspec_env env;
     json_t *environment;
     bool environment_shed;   /* it was there, and was dropped to save memory */
     bool duration_from_queue; /* duration was its named queue's max-duration (the job set none) */
@@ -83,6 +91,22 @@ struct jobspec {
  *   "line 3 column 5: mapping values are not allowed in this context"
  */
 int jobspec_parse(const char *buf, size_t len, struct jobspec **out, struct errmsg *err);
+
+/* The environment of JSON jobspec text, by jsonenv_take(): 0, or -ENOENT
+ * (none, or not JSON), -EINVAL (the scanner does not vouch for it: let
+ * jobspec_parse() have the whole text), -ENOMEM. */
+int jobspec_env_take(const char *buf, size_t len, struct jobspec_env *env);
+/* jobspec_parse() of text whose environment jobspec_env_take() already
+ * took (taken, or NULL: as jobspec_parse): taken's envv becomes the
+ * jobspec's, or is freed, whatever the outcome. */
+int jobspec_parse_taken(const char *buf, size_t len, struct jobspec_env *taken,
+                        struct jobspec **out, struct errmsg *err);
+/* Texts a and b are the same but for their environments (both taken,
+ * or parsed: only off and span are read):
+ * one parsed jobspec serves both (the copies of `fluxfs submit --cc`,
+ * which differ in FLUX_JOB_CC). */
+bool jobspec_env_same_rest(const char *a, size_t alen, const struct jobspec_env *ea,
+                           const char *b, size_t blen, const struct jobspec_env *eb);
 
 /* Parse YAML/JSON text into a jansson value without any validation
  * (used by the general RFC 14 parser of the graph scheduler and by tools).

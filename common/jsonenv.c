@@ -346,6 +346,25 @@ invalid:
     return -EINVAL;
 }
 
+char **jsonenv_dup(char *const *envv)
+{
+    size_t n = 0, bytes = 0;
+    for (; envv[n]; n++)
+        bytes += strlen(envv[n]) + 1;
+    char **v = malloc((n + 1) * sizeof(char *) + bytes);
+    if (!v)
+        return NULL;
+    char *out = (char *)(v + n + 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(envv[i]) + 1;
+        memcpy(out, envv[i], len);
+        v[i] = out;
+        out += len;
+    }
+    v[n] = NULL;
+    return v;
+}
+
 int jsonenv_decode(const char *text, size_t len, char ***envv)
 {
     return decode(text, len, envv, NULL, NULL, false);

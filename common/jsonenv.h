@@ -33,4 +33,7 @@ int jsonenv_decode(const char *text, size_t len, char ***envv);
  * environment is most of a jobspec `fluxfs submit` writes). */
 int jsonenv_take(const char *text, size_t len, char ***envv, size_t *off, size_t *span);
 
+/* A copy of such an array, in one allocation as well; NULL out of memory. */
+char **jsonenv_dup(char *const *envv);
+
 #endif

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common/batch.h"
+#include "common/jsonenv.h"
 #include "fsd/depend.h"
 #include "fsd/ingest.h"
 
@@ -90,10 +91,13 @@ struct job *ingest_dep_lookup(void *jobtable, const char *idstr)
     return fluid_decode(idstr, &id) == 0 ? jobtable_lookup(jobtable, id) : NULL;
 }
 
-/* A submission is a jobspec, or a batch script ("#!" with # flux: or
- * #SBATCH directives) turned into one. The job keeps the text as submitted. */
-int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errmsg *err)
+/* ingest_parse() of text whose environment may have been taken already
+ * (taken: see jobspec_parse_taken). */
+static int parse_taken(const char *text, size_t len, struct jobspec_env *taken,
+                       struct jobspec **jsp, struct errmsg *err)
 {
+    if (taken && taken->envv)
+        return jobspec_parse_taken(text, len, taken, jsp, err);
     if (!batch_is_script(text, len))
         return jobspec_parse(text, len, jsp, err);
     char *spec;
@@ -104,6 +108,13 @@ int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errm
     rc = jobspec_parse(spec, slen, jsp, err);
     free(spec);
     return rc;
+}
+
+/* A submission is a jobspec, or a batch script ("#!" with # flux: or
+ * #SBATCH directives) turned into one. The job keeps the text as submitted. */
+int ingest_parse(const char *text, size_t len, struct jobspec **jsp, struct errmsg *err)
+{
+    return parse_taken(text, len, NULL, jsp, err);
 }
 
 const char *ingest_cwd_get(struct ingest_cwd *c)
@@ -118,18 +129,22 @@ const char *ingest_cwd_get(struct ingest_cwd *c)
 
 /* Everything about a submission that can fail, without touching the
  * instance: parse, validate, allocate its id and job. */
-static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t id, uid_t uid,
-                       gid_t gid, struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
+static int prepare_one(struct ingest *in, const char *text, size_t len,
+                       struct jobspec_env *taken, uint64_t id, uid_t uid, gid_t gid,
+                       struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
                        struct errmsg *err)
 {
     struct jobspec *js = NULL;
     struct job *job = NULL;
     int rc;
 
-    if (in->cfg.read_only)
+    if (in->cfg.read_only) {
+        if (taken)
+            free(taken->envv);
         return errmsg_set(err, -EROFS, "this nested instance has ended: its history is "
                           "read-only");
-    if ((rc = ingest_parse(text, len, &js, err)) < 0)
+    }
+    if ((rc = parse_taken(text, len, taken, &js, err)) < 0)
         return rc;
     const char *what;
     int64_t ntasks = jobspec_max_tasks(js, graph_nvertices(in->cfg.graph), &what);
@@ -170,6 +185,9 @@ static int prepare_one(struct ingest *in, const char *text, size_t len, uint64_t
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
+    /* the job's own: a --cc's copies share the rest (prepare_env_copy) */
+    job->env = js->env;
+    js->env.envv = NULL;
     job->js = js;
     js = NULL;
     job->uid = uid;
@@ -198,22 +216,40 @@ error:
     return rc;
 }
 
-/* A job whose jobspec text is the same as like's (the copies of a bulk
- * submission, e.g. `fluxfs submit --cc`): same validation, so it shares
- * like's parsed jobspec instead of parsing it again. */
+/* A job whose jobspec text is the same as like's (identical copies of a
+ * bulk submission), or the same but for its environment, env (taken: the
+ * copies of `fluxfs submit --cc`, which differ in FLUX_JOB_CC): same
+ * validation, so it shares like's parsed jobspec instead of parsing it
+ * again (and a queued copy holds its environment and records, not a
+ * jobspec of its own). env's envv is the job's, or freed. */
 static int prepare_copy(struct ingest *in, const struct job *like, const char *text, size_t len,
-                       struct job **jobp, struct errmsg *err)
+                       struct jobspec_env *env, struct job **jobp, struct errmsg *err)
 {
     uint64_t id;
     struct job *job = NULL;
     int rc;
 
-    if ((rc = fluid_gen_next(&in->gen, &id)) < 0)
+    if ((rc = fluid_gen_next(&in->gen, &id)) < 0) {
+        if (env)
+            free(env->envv);
         return errmsg_set(err, rc, "cannot allocate a job id");
+    }
     if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1)) ||
         (like->cwd && !(job->cwd = strdup(like->cwd)))) {
+        if (env)
+            free(env->envv);
         job_destroy(job);
         return errmsg_set(err, -ENOMEM, "out of memory");
+    }
+    if (env) {
+        job->env = *env;
+        env->envv = NULL;
+    } else if (like->env.envv) {
+        job->env = like->env;
+        if (!(job->env.envv = jsonenv_dup(like->env.envv))) {
+            job_destroy(job);
+            return errmsg_set(err, -ENOMEM, "out of memory");
+        }
     }
     memcpy(job->spec_text, text, len);
     job->spec_text[len] = '\0';
@@ -228,17 +264,19 @@ static int prepare_copy(struct ingest *in, const struct job *like, const char *t
 
 /* The document's text, or (an sbatch --array script) element k's jobspec:
  * every element is a job of its own, named by the first one's id. */
-static int prepare_doc(struct ingest *in, const char *t, size_t len,
+static int prepare_doc(struct ingest *in, const char *t, size_t len, struct jobspec_env *taken,
                        const struct batch_array *a, uint64_t first, size_t k, uid_t uid,
                        gid_t gid, struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
                        struct errmsg *err)
 {
     uint64_t id;
     int rc;
-    if ((rc = fluid_gen_next(&in->gen, &id)) < 0)
+    if ((rc = fluid_gen_next(&in->gen, &id)) < 0) {
+        free(taken->envv);
         return errmsg_set(err, rc, "cannot allocate a job id");
+    }
     if (a->count == 0)
-        return prepare_one(in, t, len, id, uid, gid, cwd, jobp, ndepsp, err);
+        return prepare_one(in, t, len, taken, id, uid, gid, cwd, jobp, ndepsp, err);
     char array_id[32], *spec;
     size_t slen;
     fluid_encode(k == 0 ? id : first, array_id, sizeof(array_id));
@@ -252,7 +290,7 @@ static int prepare_doc(struct ingest *in, const char *t, size_t len,
                           "in each) is more than the %d MiB one submission may make",
                           a->count, slen, INGEST_ARRAY_BYTES >> 20);
     }
-    rc = prepare_one(in, spec, slen, id, uid, gid, cwd, jobp, ndepsp, err);
+    rc = prepare_one(in, spec, slen, NULL, id, uid, gid, cwd, jobp, ndepsp, err);
     free(spec);
     return rc;
 }
@@ -308,20 +346,34 @@ int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_d
         goto error;
     }
     for (i = 0; i < n; i++) {
-        const char *t = text + docs[i].off;
-        if (i > 0 && arrays[i].count == 0 && arrays[i - 1].count == 0
-            && docs[i].len == docs[i - 1].len
-            && memcmp(t, text + docs[i - 1].off, docs[i].len) == 0) {
+        const char *t = text + docs[i].off, *prev = i > 0 ? text + docs[i - 1].off : NULL;
+        bool single = arrays[i].count == 0 && i > 0 && arrays[i - 1].count == 0;
+        struct jobspec_env env = { 0 };
+        if (single && docs[i].len == docs[i - 1].len && memcmp(t, prev, docs[i].len) == 0) {
             ndeps[njobs] = ndeps[njobs - 1];
-            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len, &jobs[njobs], err)) < 0)
+            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len, NULL, &jobs[njobs],
+                                   err)) < 0)
+                goto error;
+            njobs++;
+            continue;
+        }
+        /* the previous document's environment was read apart (where it
+         * was in that text: its job's env): is this one the same but for
+         * it? */
+        const struct jobspec_env *penv = single ? &jobs[njobs - 1]->env : NULL;
+        if (penv && penv->span && jobspec_env_take(t, docs[i].len, &env) == 0
+            && jobspec_env_same_rest(prev, docs[i - 1].len, penv, t, docs[i].len, &env)) {
+            ndeps[njobs] = ndeps[njobs - 1];
+            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len, &env, &jobs[njobs],
+                                   err)) < 0)
                 goto error;
             njobs++;
             continue;
         }
         size_t first = njobs, count = arrays[i].count ? arrays[i].count : 1;
         for (size_t k = 0; k < count; k++) {
-            if ((rc = prepare_doc(in, t, docs[i].len, &arrays[i], k ? jobs[first]->id : 0, k,
-                                  uid, gid, cwd, &jobs[njobs], &ndeps[njobs], err)) < 0) {
+            if ((rc = prepare_doc(in, t, docs[i].len, &env, &arrays[i], k ? jobs[first]->id : 0,
+                                  k, uid, gid, cwd, &jobs[njobs], &ndeps[njobs], err)) < 0) {
                 name_doc(err, i, n, &docs[i], &arrays[i], k);
                 goto error;
             }

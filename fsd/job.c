@@ -80,6 +80,7 @@ void job_destroy(struct job *job)
     free(job->mem_by_rank);
     free(job->acct_text);
     free(job->start_nodes);
+    free(job->env.envv);
     json_decref(job->R_json);
     free(job);
 }

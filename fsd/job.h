@@ -92,6 +92,12 @@ struct job {
      * out_dropping: it has not resumed yet. */
     uint64_t out_dropped[JOB_STREAMS];
     bool out_dropping[JOB_STREAMS];
+    struct jobspec_env env;      /* its own environment (a JSON jobspec's),
+                                  * taken from its parsed jobspec, which the
+                                  * copies of a --cc share; NULL envv: none,
+                                  * in the jobspec (YAML), or ... */
+    bool env_shed;               /* ... dropped while it waits (read back at
+                                  * its start) */
     uint32_t env_kept;           /* its environment's bytes in jobmgr's env_kept */
     bool R_unstored;             /* R was put in a transaction not yet committed */
     json_t *R_json;              /* R as its allocation made it, until the job

@@ -315,6 +315,8 @@ void jm_apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
         executor_terminate(m->exec, job->id, m->cfg.kill_grace);
     if (st.actions & JOBACT_END) {
         jm_env_release(m, job);
+        free(job->env.envv);
+        job->env.envv = NULL;
         json_decref(job->R_json);
         job->R_json = NULL;
         jobspec_destroy(job->js);
@@ -534,6 +536,18 @@ static int submit_reserve(struct jobmgr *m, size_t n)
     return 0;
 }
 
+/* Drop a waiting job's own environment (and its jobspec's, from YAML):
+ * jm_job_start reads it back from the store. */
+static void shed_environment(struct job *job)
+{
+    if (job->env.envv) {
+        free(job->env.envv);
+        job->env.envv = NULL;
+        job->env_shed = true;
+    }
+    jobspec_shed_environment(job->js);
+}
+
 /* A prepared job joins the instance (durable at the next commit). Cannot
  * fail after submit_reserve(). */
 static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
@@ -579,7 +593,7 @@ static void submit_enter(struct jobmgr *m, struct job *job, int ndeps)
             jm_post_event(m, job, "dependency-add", json_pack("{s:s}", "description", desc));
         }
         jm_idvec_push(&m->depend, job->id);
-        jobspec_shed_environment(job->js);   /* it waits: see jm_shed_waiting */
+        shed_environment(job);   /* it waits: see jm_shed_waiting */
         return;
     }
     jm_job_dependencies_met(m, job);
@@ -599,12 +613,12 @@ static void jm_shed_waiting(struct jobmgr *m)
         struct job *job = jobmgr_lookup(m, m->fresh.ids[i]);
         if (!job || !job->js || job->state != JOB_SCHED || job->env_kept)
             continue;
-        size_t size = job->js->env_size;
-        if (job->js->envv && size <= UINT32_MAX && m->env_kept + size <= JM_ENV_KEPT_MAX) {
+        size_t size = job->env.size;
+        if (job->env.envv && size <= UINT32_MAX && m->env_kept + size <= JM_ENV_KEPT_MAX) {
             job->env_kept = (uint32_t)size;
             m->env_kept += size;
         } else
-            jobspec_shed_environment(job->js);
+            shed_environment(job);
     }
     m->fresh.len = 0;
 }
@@ -941,7 +955,7 @@ void jm_job_enqueue(struct jobmgr *m, struct job *job)
     job->priority = jm_prio_of(m, job, NULL);
     qmgr_set_priority(m->q, job->id, job->priority);
     jm_check_new_job(m, job);
-    if (job->js->envv || job->js->environment)
+    if (job->env.envv || job->js->environment)
         jm_idvec_push(&m->fresh, job->id);
     m->sched_needed = true;
 }

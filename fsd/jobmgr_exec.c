@@ -264,7 +264,7 @@ void jm_job_start(struct jobmgr *m, struct job *job)
     int ntasks = rc == 0 ? pl.ntasks : 0;
     json_t *env = NULL;
     char **envv = NULL;
-    if (ntasks > 0 && job->js->environment_shed
+    if (ntasks > 0 && !job->env.envv && (job->env_shed || job->js->environment_shed)
         && job_environment(m, job, &envv, &env) < 0) {
         rc = errmsg_set(&err, -EIO, "cannot read the job's environment back");
         ntasks = 0;
@@ -293,8 +293,8 @@ void jm_job_start(struct jobmgr *m, struct job *job)
             .idstr = job->idstr,
             .argv = job->js->argv,
             .cwd = job->cwd,
-            .environment = env ? env : envv ? NULL : job->js->environment,
-            .env = envv ? envv : job->js->envv,
+            .environment = env ? env : envv || job->env.envv ? NULL : job->js->environment,
+            .env = envv ? envv : job->env.envv,
             .nnodes = pl.nnodes,
             .ntasks = ntasks,
             .tasks = pl.tasks,

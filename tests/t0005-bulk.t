@@ -2,7 +2,7 @@
 # Bulk submission: one write carrying many jobspecs (YAML documents or JSON
 # objects) makes many jobs, all or none, and reads back one id a line.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 36
 
 fluxfs_start || bail_out "cannot mount"
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -105,4 +105,33 @@ ok "cancel another" bash -c "echo cancel > '$MNT/jobs/$first/ctl'"
 is "$(wait_job "$first")" "CANCELED" "that one is canceled"
 is "$(cat "$MNT/jobs/$mid/state")" SCHED "a third is still held"
 like "$(cat "$MNT/jobs/$mid/jobspec")" '"command":\["true"\]' "and its jobspec file is whole"
+fx cancel $(echo "$ids" | sed -n '2,1999p') >/dev/null 2>&1
+
+# copies that differ only in their environment (--cc sets FLUX_JOB_CC) share
+# the rest of one parsed jobspec: each runs with its own environment, and
+# a document that differs elsewhere is parsed for itself
+ids=$(FLUXFS_T_SAME=same fx submit --cc=1-12 sh -c 'echo $FLUX_JOB_CC $FLUXFS_T_SAME')
+is "$(echo "$ids" | wc -l)" 12 "--cc=1-12 of one command: 12 ids"
+outs=$(for id in $ids; do wait_job "$id" >/dev/null; jobfile "$id" stdout; done | tr '\n' ' ')
+is "$outs" "1 same 2 same 3 same 4 same 5 same 6 same 7 same 8 same 9 same 10 same 11 same 12 same " \
+	"each copy ran with its own FLUX_JOB_CC, in order"
+python3 - "$MNT" > envdocs.out <<'PY'
+import json, os, sys
+def spec(cmd, env):
+    return {"version": 1, "resources": [{"type": "slot", "count": 1, "label": "t",
+            "with": [{"type": "core", "count": 1}]}],
+            "tasks": [{"command": ["sh", "-c", cmd], "slot": "t", "count": {"per_slot": 1}}],
+            "attributes": {"system": {"duration": 60, "cwd": "/tmp", "environment": env}}}
+docs = [spec("echo $V", {"V": "a"}), spec("echo $V", {"V": "bb", "W": "x"}),
+        spec("echo $V", {"V": "c"}), spec("echo other $V", {"V": "d"}),
+        spec("echo $V", {"V": "e"})]
+fd = os.open(os.path.join(sys.argv[1], "queue/new"), os.O_RDWR)
+os.write(fd, "".join(json.dumps(d) + "\n" for d in docs).encode())
+print(os.read(fd, 4096).decode(), end="")
+os.close(fd)
+PY
+is "$(wc -l < envdocs.out)" 5 "five JSON documents, three alike but for the environment"
+outs=$(for id in $(cat envdocs.out); do wait_job "$id" >/dev/null; jobfile "$id" stdout; done | tr '\n' ' ')
+is "$outs" "a bb c other d e " "each with its own environment and its own command"
+like "$(cat "$MNT/jobs/$(sed -n 2p envdocs.out)/jobspec")" '"W": "x"' "a copy's jobspec file is its own text"
 ok "unmount" fluxfs_stop

@@ -133,11 +133,11 @@ static void test_yaml_json_same(void)
     is_str(json_string_value(json_object_get(a->environment, "PATH")), "/bin:/usr/bin",
            "environment PATH value from yaml");
     is(json_object_size(a->environment), 2, "environment has 2 entries");
-    ok(a->envv == NULL && b->environment == NULL, "yaml's in json, json's as strings");
-    ok(b->envv && !strcmp(b->envv[0], "HOME=/home/flux") && !strcmp(b->envv[1], "PATH=/bin:/usr/bin")
-       && !b->envv[2], "environment from json: the same, in order");
+    ok(a->env.envv == NULL && b->environment == NULL, "yaml's in json, json's as strings");
+    ok(b->env.envv && !strcmp(b->env.envv[0], "HOME=/home/flux") && !strcmp(b->env.envv[1], "PATH=/bin:/usr/bin")
+       && !b->env.envv[2], "environment from json: the same, in order");
     jobspec_shed_environment(b);
-    ok(b->envv == NULL && b->environment_shed, "shed: gone, and said so");
+    ok(b->env.envv == NULL && b->environment_shed, "shed: gone, and said so");
     is(jobspec_total_slots(a), 8, "total slots = 4 nodes * 2 slots");
     is(jobspec_ntasks(a), 16, "ntasks = 2 per slot * 8 slots");
     jobspec_destroy(a);
@@ -170,16 +170,16 @@ static void test_json_environment(void)
     snprintf(buf, sizeof(buf), "%s{\"A\":1}}}}", head);
     reject(buf, "attributes.system.environment.A: must be a string", "a number in JSON");
     snprintf(buf, sizeof(buf), "%s{\"A=B\":\"x\"}}}}", head);
-    ok(parse_str(buf, &js, &err) == 0 && js && !js->envv
+    ok(parse_str(buf, &js, &err) == 0 && js && !js->env.envv
        && json_object_get(js->environment, "A=B"), "a name with '=' goes the old way");
     jobspec_destroy(js);
     snprintf(buf, sizeof(buf), "%s{\"U\":\"\xf0\x9f\x98\x80\\u00e9\"}}}}", head);
-    ok(parse_str(buf, &js, &err) == 0 && js && js->envv && !js->environment
-       && !strcmp(js->envv[0], "U=\xf0\x9f\x98\x80\xc3\xa9") && !js->envv[1],
+    ok(parse_str(buf, &js, &err) == 0 && js && js->env.envv && !js->environment
+       && !strcmp(js->env.envv[0], "U=\xf0\x9f\x98\x80\xc3\xa9") && !js->env.envv[1],
        "UTF-8 and escapes, read apart");
     jobspec_destroy(js);
     snprintf(buf, sizeof(buf), "%s{}}}}", head);
-    ok(parse_str(buf, &js, &err) == 0 && js && js->envv && !js->envv[0],
+    ok(parse_str(buf, &js, &err) == 0 && js && js->env.envv && !js->env.envv[0],
        "an empty environment stays one (not the broker's)");
     jobspec_destroy(js);
 }

@@ -209,6 +209,20 @@ static bool has_event(struct env *e, uint64_t id, const char *name)
     return found;
 }
 
+/* Its "start" event is in its eventlog (committed). */
+static bool started(struct env *e, uint64_t id, int arg)
+{
+    (void)arg;
+    return has_event(e, id, "start");
+}
+
+static bool start_posted(struct env *e, uint64_t id, int arg)
+{
+    (void)arg;
+    struct job *job = jobmgr_lookup(e->m, id);
+    return job && job->start_posted;
+}
+
 /* Context of the first "exception" event, as JSON text ("" if none). */
 static char *exception_context(struct env *e, uint64_t id)
 {
@@ -488,8 +502,9 @@ static void test_cancel(struct env *e)
     uint64_t b = submit(e, "true", 2, 60);
 
     ok(run_until(e, in_state, a, JOB_RUN, 3.0), "first all-core job runs");
-    iterate(e);   /* the start happens after the commit that recorded the alloc */
-    ok(has_event(e, a, "start"), "first job started");
+    /* the start happens after the commit that recorded the alloc, and its
+     * event is written with a later one */
+    ok(run_until(e, started, a, 0, 3.0), "first job started");
     ok(core_owner(e, 0) == jobmgr_lookup(e->m, a) && core_owner(e, 1) == jobmgr_lookup(e->m, a),
        "it owns both cores");
     is(jobmgr_free_cores(e->m), 0, "no core is free");
@@ -649,14 +664,36 @@ static void test_exclusive(struct env *e)
        "first submitted, first done");
 }
 
+/* A job's start was a commit of its own; it goes with the next commit
+ * made anyway, or JM_DEFER_DELAY later: never lost, never long. */
+static void test_deferred_start(struct env *e)
+{
+    struct errmsg err = { "" };
+    uint64_t a = submit(e, "sleep 10", 1, 60);
+    ok(run_until(e, start_posted, a, 0, 3.0), "deferred: a job's tasks started");
+    ok(!has_event(e, a, "start"), "... its start is not written yet");
+    ok(jobmgr_deferred_due(e->m) > 0, "... but due");
+    /* idle (the job sleeps): only the due time can write it */
+    ok(run_until(e, started, a, 0, 3.0), "... written once due, with nothing else to commit");
+    is(jobmgr_deferred_due(e->m), 0., "... nothing waits any more");
+    uint64_t b = submit(e, "sleep 10", 1, 60);
+    ok(run_until(e, start_posted, b, 0, 3.0), "deferred: another starts");
+    ok(!has_event(e, b, "start"), "... not written yet");
+    is(ctl(e, a, 0, "cancel", &err), 0, "... the first is canceled");
+    ok(run_until(e, started, b, 0, 3.0), "... the start is written with that commit, or when due");
+    is_str(run_to_end(e, a, 3.0), "CANCELED\n", "the first ends");
+    is(ctl(e, b, 0, "cancel", &err), 0, "cancel the second");
+    is_str(run_to_end(e, b, 3.0), "CANCELED\n", "the second ends");
+    ok(has_event(e, b, "start") && has_event(e, b, "finish"), "... its eventlog has both");
+}
+
 /* Shutdown: the running job is canceled, the pending one survives. */
 static void test_restart(struct env *e)
 {
     uint64_t run = submit(e, "sleep 10", 2, 60);
     uint64_t pend = submit(e, "true", 2, 60);
     ok(run_until(e, in_state, run, JOB_RUN, 3.0), "all-core job runs");
-    iterate(e);
-    ok(has_event(e, run, "start"), "and started");
+    ok(run_until(e, started, run, 0, 3.0), "and started");
     is(jobmgr_lookup(e->m, pend)->state, JOB_SCHED, "the other is pending");
 
     env_close(e);
@@ -847,6 +884,7 @@ int main(void)
     test_ctl_errors(&e);
     test_permission(&e);
     test_exclusive(&e);
+    test_deferred_start(&e);
     test_restart(&e);
     test_crash(&e);
     test_legacy_records(&e);
