@@ -185,7 +185,7 @@ static int prepare_one(struct ingest *in, const char *text, size_t len,
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    /* the job's own: a --cc's copies share the rest (prepare_env_copy) */
+    /* the job's own: a --cc's copies share the rest (prepare_copy) */
     job->env = js->env;
     js->env.envv = NULL;
     job->js = js;
@@ -227,30 +227,28 @@ static int prepare_copy(struct ingest *in, const struct job *like, const char *t
 {
     uint64_t id;
     struct job *job = NULL;
+    struct jobspec_env own = { 0 };
     int rc;
 
+    if (env) {
+        own = *env;
+        env->envv = NULL;
+    } else if (like->env.envv) {
+        own = like->env;
+        if (!(own.envv = jsonenv_dup(like->env.envv)))
+            return errmsg_set(err, -ENOMEM, "out of memory");
+    }
     if ((rc = fluid_gen_next(&in->gen, &id)) < 0) {
-        if (env)
-            free(env->envv);
+        free(own.envv);
         return errmsg_set(err, rc, "cannot allocate a job id");
     }
     if (!(job = job_create(id)) || !(job->spec_text = malloc(len + 1)) ||
         (like->cwd && !(job->cwd = strdup(like->cwd)))) {
-        if (env)
-            free(env->envv);
+        free(own.envv);
         job_destroy(job);
         return errmsg_set(err, -ENOMEM, "out of memory");
     }
-    if (env) {
-        job->env = *env;
-        env->envv = NULL;
-    } else if (like->env.envv) {
-        job->env = like->env;
-        if (!(job->env.envv = jsonenv_dup(like->env.envv))) {
-            job_destroy(job);
-            return errmsg_set(err, -ENOMEM, "out of memory");
-        }
-    }
+    job->env = own;
     memcpy(job->spec_text, text, len);
     job->spec_text[len] = '\0';
     job->spec_len = len;

@@ -78,8 +78,6 @@ void jm_notify(struct jobmgr *m, struct job *job, enum jobmgr_change what, int s
         m->notify(m->notify_arg, job, what, stream);
 }
 
-/* Append one RFC 18 event to the job's eventlog (steals context). */
-/* Append one formatted eventlog line (ours to free; NULL: out of memory). */
 /* Keep line until committed: a commit that fails (full disk) loses it
  * from the store, and it is written again with the next one. */
 static bool pending_add(struct job *job, const char *line, size_t len)
@@ -93,6 +91,7 @@ static bool pending_add(struct job *job, const char *line, size_t len)
     return true;
 }
 
+/* Append one formatted eventlog line (ours to free; NULL: out of memory). */
 static void post_line(struct jobmgr *m, struct job *job, const char *name, char *line)
 {
     if (!line) {
