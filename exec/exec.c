@@ -100,8 +100,12 @@ struct xlaunch {
     char **argv;             /* owned, NULL-terminated */
     char *cwd;               /* owned, or NULL */
     char *out_path, *err_path, *in_path;   /* owned, or NULL */
-    char **env;              /* owned job-wide "k=v" strings */
+    char **env;              /* owned job-wide "k=v" strings ... */
     size_t nenv;
+    char *env_block;         /* ... but those of the job's own environment,
+                              * copied in one allocation: a strdup each was
+                              * a malloc and a free per variable per job */
+    size_t env_block_len;
     char ***envp;            /* per task: env's pointers + its own FLUX_TASK_* */
     int **cpus;              /* per task, owned */
     int *ncpus;
@@ -641,13 +645,11 @@ static bool is_flux_var(const char *entry)
     return false;
 }
 
-static void strv_free(char **v, size_t n)
+/* Whether s is one of the strings of l's env_block (not its own allocation). */
+static bool in_env_block(const struct xlaunch *l, const char *s)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    uintptr_t a = (uintptr_t)s, b = (uintptr_t)l->env_block;
+    return l->env_block && a >= b && a < b + l->env_block_len;
 }
 
 static void launch_free(struct xlaunch *l)
@@ -661,7 +663,11 @@ static void launch_free(struct xlaunch *l)
     free(l->out_path);
     free(l->err_path);
     free(l->in_path);
-    strv_free(l->env, l->nenv);
+    for (size_t i = 0; l->env && i < l->nenv; i++)
+        if (!in_env_block(l, l->env[i]))
+            free(l->env[i]);
+    free(l->env);
+    free(l->env_block);
     for (int k = 0; l->envp && k < l->ntasks; k++) {
         if (l->envp[k])
             for (size_t i = l->nenv; i < l->nenv + NFLUX_VARS; i++)
@@ -803,12 +809,23 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
                 goto nomem;
         }
     } else if (job->env) {
+        size_t bytes = 0;
+        for (char *const *p = job->env; *p; p++)
+            bytes += strlen(*p) + 1;
+        if (!(l->env_block = malloc(bytes ? bytes : 1)))
+            goto nomem;
+        l->env_block_len = bytes;
+        char *out = l->env_block;
         for (char *const *p = job->env; *p; p++) {
             const char *eq = strchr(*p, '=');
             if (!eq || eq == *p)
                 return errmsg_set(err, -EINVAL, "environment entry '%.64s' is invalid", *p);
-            if (launch_env_add(l, strdup(*p), nident) < 0)
-                goto nomem;
+            if (is_flux_var(*p) || (nident && is_identity_var(*p)))
+                continue;
+            size_t n = strlen(*p) + 1;
+            memcpy(out, *p, n);
+            l->env[l->nenv++] = out;
+            out += n;
         }
     } else if (l->drop_user) {
         /* another user's job never sees the root broker's environment */
