@@ -85,6 +85,25 @@ static int agrees(const char *text, size_t len, int *rcp)
     return good;
 }
 
+/* A copy of base with one to three edits: a cut (one in cut_one_in), or a
+ * byte overwritten from alphabet; exactly *lenp bytes, so that ASan sees a
+ * read past the end. */
+static char *mutant(const char *base, const char *alphabet, int cut_one_in, size_t *lenp)
+{
+    size_t len = strlen(base), na = strlen(alphabet);
+    char *m = malloc(len ? len : 1);
+    memcpy(m, base, len);
+    int edits = 1 + rand() % 3;
+    for (int k = 0; k < edits; k++) {
+        if (rand() % cut_one_in == 0)
+            len = (size_t)rand() % (len + 1);
+        else if (len > 0)
+            m[rand() % len] = alphabet[(size_t)rand() % na];
+    }
+    *lenp = len;
+    return m;
+}
+
 static const char *spec(const char *env)
 {
     static char buf[1 << 20];
@@ -204,21 +223,12 @@ int main(void)
 
     /* mutations: cut, overwrite with JSON's own characters, never beyond len */
     const char *base = spec("{\"A\":\"x\\u00e9\",\"B\":\"\\ud83d\\ude00\",\"C\":\"\"}");
-    size_t blen = strlen(base);
     static const char alphabet[] = "{}[]:,\"\\u0aZ9e.- \n";
     int fails = 0, decoded = 0;
     srand(19);
     for (int i = 0; i < 20000; i++) {
-        char *m = malloc(blen);   /* exactly len: ASan sees a read past it */
-        memcpy(m, base, blen);
-        size_t len = blen;
-        int edits = 1 + rand() % 3;
-        for (int k = 0; k < edits; k++) {
-            if (rand() % 4 == 0)
-                len = (size_t)rand() % (len + 1);
-            else if (len > 0)
-                m[rand() % len] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
-        }
+        size_t len;
+        char *m = mutant(base, alphabet, 4, &len);
         if (!agrees(m, len, &rc)) {
             if (fails++ < 3)
                 diag("disagrees on: %.*s", (int)len, m);
@@ -258,21 +268,12 @@ int main(void)
 
     /* mutations again, with bytes that are not UTF-8 and names that repeat */
     const char *dbase = spec("{\"A\":\"x\\u00e9\",\"B\":\"\xc3\xa9\",\"C\":\"\",\"AB\":\"y\"}");
-    size_t dlen = strlen(dbase);
     static const char dalphabet[] = "{}:,\"\\uAB9 \xc3\xa9\xff\x80\xed\xf0";
     int taken = 0;
     fails = 0;
     for (int i = 0; i < 20000; i++) {
-        char *m = malloc(dlen);
-        memcpy(m, dbase, dlen);
-        size_t len = dlen;
-        int edits = 1 + rand() % 3;
-        for (int k = 0; k < edits; k++) {
-            if (rand() % 5 == 0)
-                len = (size_t)rand() % (len + 1);
-            else if (len > 0)
-                m[rand() % len] = dalphabet[rand() % (int)(sizeof(dalphabet) - 1)];
-        }
+        size_t len;
+        char *m = mutant(dbase, dalphabet, 5, &len);
         if (!takes_as_jansson(m, len, &rc) && fails++ < 3)
             diag("take disagrees on: %.*s", (int)len, m);
         taken += rc >= 0;
