@@ -1257,12 +1257,13 @@ static int check_shell_label(json_t *o, struct jobspec *js, struct errmsg *err)
     return 0;
 }
 
-/* A JSON jobspec's environment by jsonenv_take(), and jansson on the rest
- * of the text with an empty object where the environment was: building
- * a jansson object per variable was most of the parse (an eighth of the
- * broker's time at 1,000 jobs/s). *envv NULL: the text, all of it, went
- * the usual way (YAML, no environment, or anything the scanner does not
- * vouch for: then jansson or libyaml word the error, as before). */
+/* A JSON jobspec's environment by jsonenv_take() (unless env holds it
+ * already), and jansson on the rest of the text with an empty object
+ * where the environment was: building a jansson object per variable was
+ * most of the parse (an eighth of the broker's time at 1,000 jobs/s).
+ * env->envv NULL after it: the text, all of it, went the usual way (YAML,
+ * no environment, or anything the scanner does not vouch for: then
+ * jansson or libyaml word the error, as before). */
 static int load_spec(const char *buf, size_t len, json_t **out, struct jobspec_env *env,
                      struct errmsg *err)
 {
@@ -1303,8 +1304,10 @@ int jobspec_env_take(const char *buf, size_t len, struct jobspec_env *env)
 bool jobspec_env_same_rest(const char *a, size_t alen, const struct jobspec_env *ea,
                            const char *b, size_t blen, const struct jobspec_env *eb)
 {
+    if (!ea->span || !eb->span || ea->off + ea->span > alen || eb->off + eb->span > blen)
+        return false;
     size_t atail = alen - ea->off - ea->span, btail = blen - eb->off - eb->span;
-    return ea->span && eb->span && ea->off == eb->off && atail == btail
+    return ea->off == eb->off && atail == btail
            && !memcmp(a, b, ea->off)
            && !memcmp(a + ea->off + ea->span, b + eb->off + eb->span, atail);
 }

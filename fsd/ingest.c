@@ -185,9 +185,13 @@ static int prepare_one(struct ingest *in, const char *text, size_t len,
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
     }
-    /* the job's own: a --cc's copies share the rest (prepare_copy) */
+    /* the job's own: a --cc's copies share the rest (prepare_copy); where
+     * it was is known only in the text as submitted, not in a jobspec
+     * made from a batch script */
     job->env = js->env;
     js->env.envv = NULL;
+    if (batch_is_script(text, len))
+        job->env.off = job->env.span = 0;
     job->js = js;
     js = NULL;
     job->uid = uid;
