@@ -248,6 +248,20 @@ static void make_acct(struct jobmgr *m, struct job *job)
     jobspec_destroy(parsed);
 }
 
+/* What a job past DEPEND counts against its array's %LIMIT and its
+ * name's singletons, given back. */
+static void release_throttles(struct jobmgr *m, struct job *job)
+{
+    if (job->throttled) {
+        throttle_release(m->throttle, job->uid, job->throttle_id);
+        job->throttled = false;
+    }
+    if (job->named) {
+        throttle_release(m->names, job->uid, job->name_key);
+        job->named = false;
+    }
+}
+
 void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
 {
     jm_queue_track(m, job, job->state, state);
@@ -265,14 +279,8 @@ void jm_set_state(struct jobmgr *m, struct job *job, enum job_state state)
         free(job->spec_text);
         job->spec_text = NULL;
     }
-    if (state == JOB_INACTIVE && job->throttled) {
-        throttle_release(m->throttle, job->uid, job->throttle_id);
-        job->throttled = false;
-    }
-    if (state == JOB_INACTIVE && job->named) {
-        throttle_release(m->names, job->uid, job->name_key);
-        job->named = false;
-    }
+    if (state == JOB_INACTIVE)
+        release_throttles(m, job);
     if (state == JOB_RUN || state == JOB_INACTIVE)
         m->deps_needed = true;
     job->t_state = ev_now(m->loop);
@@ -970,8 +978,10 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
         if (!job)
             continue;
         if (commit_rc < 0) {
-            /* never durable, so never accepted: the submitter gets the error */
+            /* never durable, so never accepted: the submitter gets the
+             * error, and nothing it counted stays counted */
             jm_queue_track(m, job, job->state, JOB_INACTIVE);
+            release_throttles(m, job);
             jobtable_remove(m->jobs, job);
             job_destroy(job);
             continue;

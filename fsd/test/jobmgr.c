@@ -687,6 +687,35 @@ static void test_deferred_start(struct env *e)
     ok(has_event(e, b, "start") && has_event(e, b, "finish"), "... its eventlog has both");
 }
 
+/* A submission whose commit fails (a full disk) was never accepted:
+ * nothing it counted stays counted, so a singleton of its name runs. */
+static void test_failed_commit(struct env *e)
+{
+    static const char fmt[] =
+        "{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":1,\"label\":\"t\","
+        "\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[{\"command\":[\"true\"],"
+        "\"slot\":\"t\",\"count\":{\"per_slot\":1}}],\"attributes\":{\"system\":{"
+        "\"duration\":60,\"job\":{\"name\":\"solo\"}%s}}}";
+    char spec[1024];
+    struct errmsg err = { "" };
+    struct job *job = NULL;
+    snprintf(spec, sizeof(spec), fmt, "");
+    is(jobmgr_submit(e->m, spec, strlen(spec), 0, 0, "/tmp", &job, &err), 0,
+       "failed commit: a job named solo is submitted");
+    uint64_t lost = job ? job->id : 0;
+    jobmgr_prepare_commit(e->m, true);
+    store_abort(e->st);
+    jobmgr_after_commit(e->m, -ENOSPC);
+    ok(!jobmgr_lookup(e->m, lost), "... its commit fails: it is gone");
+    snprintf(spec, sizeof(spec), fmt,
+             ",\"dependencies\":[{\"scheme\":\"singleton\",\"value\":\"\"}]");
+    job = NULL;
+    is(jobmgr_submit(e->m, spec, strlen(spec), 0, 0, "/tmp", &job, &err), 0,
+       "a singleton named solo is submitted");
+    uint64_t solo = job ? job->id : 0;
+    is_str(run_to_end(e, solo, 3.0), "COMPLETED 0\n", "... and runs: the lost one holds no name");
+}
+
 /* Shutdown: the running job is canceled, the pending one survives. */
 static void test_restart(struct env *e)
 {
@@ -885,6 +914,7 @@ int main(void)
     test_permission(&e);
     test_exclusive(&e);
     test_deferred_start(&e);
+    test_failed_commit(&e);
     test_restart(&e);
     test_crash(&e);
     test_legacy_records(&e);
