@@ -314,8 +314,11 @@ void jm_apply(struct jobmgr *m, struct job *job, enum jobstate_event ev)
         jm_set_state(m, job, st.state);
     if (st.actions & JOBACT_DEQUEUE)
         qmgr_cancel(m->q, job->id);
-    if ((st.actions & JOBACT_QUEUE) && job->committed)
-        jm_job_enqueue(m, job);   /* a new job is queued once durable (after_commit) */
+    /* a new job too, before its commit: the scheduling pass before that
+     * commit may allocate it, and one commit then holds its submission
+     * and its allocation (a failed commit undoes both: after_commit) */
+    if (st.actions & JOBACT_QUEUE)
+        jm_job_enqueue(m, job);
     if (st.actions & JOBACT_START)
         jm_idvec_push(&m->to_start, job->id);   /* once its allocation is durable */
     if (st.actions & JOBACT_TERMINATE)
@@ -979,7 +982,12 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
             continue;
         if (commit_rc < 0) {
             /* never durable, so never accepted: the submitter gets the
-             * error, and nothing it counted stays counted */
+             * error, and nothing it counted or held stays so */
+            if (job->state == JOB_SCHED)
+                qmgr_cancel(m->q, job->id);
+            else if (job->state == JOB_RUN && qmgr_release(m->q, job->id) == 0)
+                m->sched_needed = true;   /* what it held is free again */
+            jm_env_release(m, job);
             jm_queue_track(m, job, job->state, JOB_INACTIVE);
             release_throttles(m, job);
             jobtable_remove(m->jobs, job);
@@ -991,10 +999,7 @@ void jobmgr_after_commit(struct jobmgr *m, int commit_rc)
         free(job->spec_text);
         job->spec_text = NULL;
         jm_notify(m, job, JOBMGR_NEW, 0);
-        /* one canceled before it was durable has nothing left to queue */
-        if (job->state == JOB_SCHED)
-            jm_job_enqueue(m, job);
-        else if (job->state == JOB_DEPEND)
+        if (job->state == JOB_DEPEND)
             m->deps_needed = true;
     }
     m->new_jobs.len = 0;

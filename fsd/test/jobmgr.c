@@ -390,15 +390,16 @@ static void test_lifecycle(struct env *e)
     is(job->evlog_len, strlen(log), "evlog_len counts the bytes");
     free(log);
 
-    /* notifications: NEW, then STATE changes RUN, CLEANUP, INACTIVE */
+    /* notifications: NEW (allocated in the commit that made it durable,
+     * so already running), then STATE changes CLEANUP, INACTIVE */
     struct strbuf sb = STRBUF_INIT;
     for (int i = 0; i < nnotes; i++)
         if (notes[i].id == id)
-            strbuf_addf(&sb, "%s%s", i ? "," : "",
-                        notes[i].what == JOBMGR_NEW ? "NEW" :
-                        notes[i].what == JOBMGR_STATE ? job_state_name(notes[i].state) :
-                        "OUTPUT");
-    is_str(sb.buf, "NEW,RUN,CLEANUP,INACTIVE", "notify sees NEW then each state change");
+            strbuf_addf(&sb, "%s%s%s", i ? "," : "",
+                        notes[i].what == JOBMGR_NEW ? "NEW:" :
+                        notes[i].what == JOBMGR_STATE ? "" : "OUTPUT:",
+                        job_state_name(notes[i].state));
+    is_str(sb.buf, "NEW:RUN,CLEANUP,INACTIVE", "notify sees NEW, running, then each state change");
     strbuf_release(&sb);
 
     /* the durable record agrees */
@@ -703,10 +704,14 @@ static void test_failed_commit(struct env *e)
     is(jobmgr_submit(e->m, spec, strlen(spec), 0, 0, "/tmp", &job, &err), 0,
        "failed commit: a job named solo is submitted");
     uint64_t lost = job ? job->id : 0;
+    int free0 = jobmgr_free_cores(e->m);
     jobmgr_prepare_commit(e->m, true);
+    ok(job && job->state == JOB_RUN && jobmgr_free_cores(e->m) == free0 - 1,
+       "... allocated before the commit that would hold it");
     store_abort(e->st);
     jobmgr_after_commit(e->m, -ENOSPC);
     ok(!jobmgr_lookup(e->m, lost), "... its commit fails: it is gone");
+    is(jobmgr_free_cores(e->m), free0, "... and so is its allocation");
     snprintf(spec, sizeof(spec), fmt,
              ",\"dependencies\":[{\"scheme\":\"singleton\",\"value\":\"\"}]");
     job = NULL;
