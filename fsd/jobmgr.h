@@ -7,12 +7,15 @@
  * notify callback.
  *
  * The broker runs one loop iteration as:
- *     ev_run_once()             requests, task output and exits, timers
+ *     ev_run_once()             requests (new jobs enter the queue), task
+ *                               output and exits, timers
  *     jobmgr_prepare_commit()   scheduling decisions, dirty records written
  *     store_commit()            one durable transaction (group commit)
- *     jobmgr_after_commit(rc)   new jobs enter the queue, allocated jobs start
- * so a submission is durable before anything acts on it, and a job starts
- * only after its allocation is recorded.
+ *     jobmgr_after_commit(rc)   new jobs are accepted, allocated jobs start
+ * so nothing acts outside the broker on a submission before it is durable
+ * (a new job may be allocated in the commit that makes it so: a failed
+ * commit undoes both), and a job starts only after its allocation is
+ * recorded.
  */
 #ifndef FLUXFS_JOBMGR_H
 #define FLUXFS_JOBMGR_H

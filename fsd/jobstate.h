@@ -28,7 +28,8 @@ enum jobstate_event {
 
 /* What the job manager must do, as bits. */
 enum jobstate_action {
-    JOBACT_QUEUE = 1 << 0,      /* enter the scheduler's queue (once durable) */
+    JOBACT_QUEUE = 1 << 0,      /* enter the scheduler's queue (a new job
+                                 * before its commit: jobmgr.h) */
     JOBACT_DEQUEUE = 1 << 1,    /* leave it */
     JOBACT_START = 1 << 2,      /* start the tasks (once the allocation is durable) */
     JOBACT_TERMINATE = 1 << 3,  /* terminate the running tasks */
