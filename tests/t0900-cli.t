@@ -13,14 +13,14 @@ fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
 ok "daemon mounts (simulated 8-node cluster)" fluxfs_start --resources "$CONFORMANCE/R/4r4c4r1c.json"
 
 # ---- submit
-id=$(T_MARK="x y" fx submit sleep 30)
+id=$(T_MARK="x y" fx submit sleep 300)
 like "$id" '^f[1-9A-HJ-NP-Za-km-z]+$' "submit prints an F58 id"
 ok "the id names a directory in jobs/" test -d "$MNT/jobs/$id"
 ok "jobspec is JSON V1 with our cwd and environment" python3 -c '
 import json, sys, os
 j = json.load(open(sys.argv[1]))
 assert j["version"] == 1, j
-assert j["tasks"][0]["command"] == ["sleep", "30"], j["tasks"]
+assert j["tasks"][0]["command"] == ["sleep", "300"], j["tasks"]
 assert j["attributes"]["system"]["cwd"] == os.getcwd()
 assert j["attributes"]["system"]["environment"]["T_MARK"] == "x y"
 assert j["attributes"]["system"]["duration"] == 0
