@@ -200,14 +200,14 @@ static void test_control(struct env *e)
     is_str(result(e, b, buf, sizeof(buf)), "CANCELED", "then CANCELED once it exits");
     testexec_set_obey_terminate(e->x, true);
 
-    /* canceled between its allocation and its start (the commit between
-     * them): it never starts, and ends CANCELED */
+    /* canceled between its allocation and its start (the commit that
+     * holds its submission and its allocation): it never starts, and ends
+     * CANCELED */
     struct job *cj;
     if (jobmgr_submit(e->m, spec("slot", 1, 1), strlen(spec("slot", 1, 1)), getuid(), getgid(),
                       "/", &cj, &err) < 0)
         bail("submit", err.text);
-    uint64_t d = cj->id;
-    turns(e, 1);                              /* durable, queued */
+    uint64_t d = cj->id;                      /* queued at once */
     ev_run_once(e->loop, 0);
     jobmgr_prepare_commit(e->m, true);        /* allocated: RUN, start pending */
     is_str(state(e, d), "RUN", "allocated, not yet started");
