@@ -42,6 +42,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "common/jsonenv.h"
 #include "exec/contain.h"
 #include "exec/exec.h"
 #include "exec/imp_client.h"
@@ -102,10 +103,11 @@ struct xlaunch {
     char *out_path, *err_path, *in_path;   /* owned, or NULL */
     char **env;              /* owned job-wide "k=v" strings ... */
     size_t nenv;
-    char *env_block;         /* ... but those of the job's own environment,
-                              * copied in one allocation: a strdup each was
+    char **env_copy;         /* ... but env[env_own0 .. env_own1) point into
+                              * this copy of the job's own environment, one
+                              * allocation (jsonenv_dup): a strdup each was
                               * a malloc and a free per variable per job */
-    size_t env_block_len;
+    size_t env_own0, env_own1;
     char ***envp;            /* per task: env's pointers + its own FLUX_TASK_* */
     int **cpus;              /* per task, owned */
     int *ncpus;
@@ -645,13 +647,6 @@ static bool is_flux_var(const char *entry)
     return false;
 }
 
-/* Whether s is one of the strings of l's env_block (not its own allocation). */
-static bool in_env_block(const struct xlaunch *l, const char *s)
-{
-    uintptr_t a = (uintptr_t)s, b = (uintptr_t)l->env_block;
-    return l->env_block && a >= b && a < b + l->env_block_len;
-}
-
 static void launch_free(struct xlaunch *l)
 {
     if (!l)
@@ -664,10 +659,10 @@ static void launch_free(struct xlaunch *l)
     free(l->err_path);
     free(l->in_path);
     for (size_t i = 0; l->env && i < l->nenv; i++)
-        if (!in_env_block(l, l->env[i]))
+        if (i < l->env_own0 || i >= l->env_own1)
             free(l->env[i]);
     free(l->env);
-    free(l->env_block);
+    free(l->env_copy);
     for (int k = 0; l->envp && k < l->ntasks; k++) {
         if (l->envp[k])
             for (size_t i = l->nenv; i < l->nenv + NFLUX_VARS; i++)
@@ -809,23 +804,16 @@ static int launch_env(struct xlaunch *l, const struct exec_job *job, struct errm
                 goto nomem;
         }
     } else if (job->env) {
-        size_t bytes = 0;
-        for (char *const *p = job->env; *p; p++)
-            bytes += strlen(*p) + 1;
-        if (!(l->env_block = malloc(bytes ? bytes : 1)))
+        if (!(l->env_copy = jsonenv_dup(job->env)))
             goto nomem;
-        l->env_block_len = bytes;
-        char *out = l->env_block;
-        for (char *const *p = job->env; *p; p++) {
+        l->env_own0 = l->nenv;
+        for (char **p = l->env_copy; *p; p++) {
             const char *eq = strchr(*p, '=');
             if (!eq || eq == *p)
                 return errmsg_set(err, -EINVAL, "environment entry '%.64s' is invalid", *p);
-            if (is_flux_var(*p) || (nident && is_identity_var(*p)))
-                continue;
-            size_t n = strlen(*p) + 1;
-            memcpy(out, *p, n);
-            l->env[l->nenv++] = out;
-            out += n;
+            if (!is_flux_var(*p) && !(nident && is_identity_var(*p)))
+                l->env[l->nenv++] = *p;
+            l->env_own1 = l->nenv;
         }
     } else if (l->drop_user) {
         /* another user's job never sees the root broker's environment */

@@ -453,6 +453,12 @@ static void trim_when_idle(struct broker *b)
     }
 }
 
+/* epoll's timeout for something due in left seconds (never early). */
+static int ms_until(double left)
+{
+    return left > 0 ? (int)(left * 1000) + 1 : 0;
+}
+
 static void iterate(struct broker *b)
 {
     int timeout = -1;
@@ -466,12 +472,12 @@ static void iterate(struct broker *b)
         /* wake up when the pending sync is due */
         double left = b->unsynced_since ? b->unsynced_since + SYNC_INTERVAL - ev_now(b->loop)
                                         : SYNC_INTERVAL;
-        timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+        timeout = ms_until(left);
     }
+    /* a deferred event (jm_post_event_deferred) is written when due */
     double due = jobmgr_deferred_due(b->m);
     if (due > 0 && timeout != 0) {
-        double left = due - ev_now(b->loop);
-        int ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+        int ms = ms_until(due - ev_now(b->loop));
         if (timeout < 0 || ms < timeout)
             timeout = ms;
     }

@@ -99,13 +99,13 @@ static void post_line(struct jobmgr *m, struct job *job, const char *name, char 
         return;
     }
     size_t len = strlen(line);
-    bool p = pending_add(job, line, len);
+    bool kept = pending_add(job, line, len);
     if (!job->ev_rewrite) {
         int rc = store_event_append(m->st, job->id, job->nevents, line, len);
         if (rc < 0) {
             /* the transaction is lost; its commit fails and says why */
             syslog(LOG_ERR, "job %s: storing event '%s': %s", job->idstr, name, strerror(-rc));
-            job->ev_rewrite = p;
+            job->ev_rewrite = kept;
         } else {
             job->nevents++;
             job->evlog_len += len;

@@ -288,13 +288,17 @@ void jm_job_start(struct jobmgr *m, struct job *job)
                     if ((int)job->mem_by_rank[2 * i] == pl.node_ranks[nd])
                         node_memory[nd] = job->mem_by_rank[2 * i + 1];
         }
+        /* the environment as strings (JSON jobspecs: the job's own, or read
+         * back), else as the jobspec's object (YAML) */
+        char **strs = envv ? envv : job->env.envv;
+        json_t *obj = env ? env : strs ? NULL : job->js->environment;
         struct exec_job ej = {
             .id = job->id,
             .idstr = job->idstr,
             .argv = job->js->argv,
             .cwd = job->cwd,
-            .environment = env ? env : envv || job->env.envv ? NULL : job->js->environment,
-            .env = envv ? envv : job->env.envv,
+            .environment = obj,
+            .env = strs,
             .nnodes = pl.nnodes,
             .ntasks = ntasks,
             .tasks = pl.tasks,
@@ -462,10 +466,8 @@ void jm_job_set_R(struct jobmgr *m, struct job *job, const struct match_alloc *a
     acct_count_R(R, &job->nnodes, &job->ncores, &job->ngpus);
     job->counted = true;
     json_decref(job->R_json);
-    job->R_json = NULL;
-    if (nodes)
-        job->R_json = R;   /* for its start (placement), a commit later */
-    else
+    job->R_json = nodes ? R : NULL;   /* an allocation's, for its start (placement) */
+    if (!nodes)
         json_decref(R);
     if (text) {
         free(job->R);
