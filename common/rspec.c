@@ -1020,6 +1020,16 @@ static int check_top(json_t *o, struct rspec *rs, struct walk *w)
     return check_attributes(json_object_get(o, "attributes"), rs, w->err);
 }
 
+uint64_t rspec_hash(uint64_t h, const json_t *o)
+{
+    /* FNV-1a of its compact text, keys sorted: equal values, equal text */
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    free(s);
+    return h;
+}
+
 int rspec_from_json(json_t *js, struct rspec **out, struct errmsg *err)
 {
     struct walk w = { .err = err };
@@ -1038,6 +1048,7 @@ int rspec_from_json(json_t *js, struct rspec **out, struct errmsg *err)
     if ((rc = check_top(js, rs, &w)) < 0)
         goto error;
     json_decref(w.labels);
+    rs->shape = rspec_hash(RSPEC_HASH_INIT, json_object_get(js, "resources"));
     *out = rs;
     return 0;
 error:

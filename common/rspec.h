@@ -86,7 +86,15 @@ struct rspec {
     char *per_resource_type;    /* tasks[0].count.per_resource.type or NULL */
     int64_t per_resource;       /* tasks[0].count.per_resource.count, or 0 */
     int ntaskspecs;             /* entries in tasks[] (>= 1) */
+    uint64_t shape;             /* rspec_hash of resources: made by the parse,
+                                 * which may be off the loop (the scheduler
+                                 * groups jobs by it, sched/qmgr.c) */
 };
+
+/* Fold o's value into hash h (RSPEC_HASH_INIT to start): equal JSON
+ * values, equal hashes, whatever their keys' order. */
+#define RSPEC_HASH_INIT 0xcbf29ce484222325ull
+uint64_t rspec_hash(uint64_t h, const json_t *o);
 
 /* Parse YAML or JSON text as a general RFC 14 jobspec. 0 or -EINVAL/-ENOMEM/-E2BIG with a precise
  * reason in err, e.g. "resources[0].with[1].count.operator: must be one of +, *, ^".

@@ -130,21 +130,26 @@ const char *ingest_cwd_get(struct ingest_cwd *c)
 /* Everything about a submission that can fail, without touching the
  * instance: parse, validate, allocate its id and job. */
 static int prepare_one(struct ingest *in, const char *text, size_t len,
-                       struct jobspec_env *taken, uint64_t id, uid_t uid, gid_t gid,
-                       struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
-                       struct errmsg *err)
+                       struct jobspec_env *taken, struct jobspec *parsed, uint64_t id,
+                       uid_t uid, gid_t gid, struct ingest_cwd *cwd, struct job **jobp,
+                       int *ndepsp, struct errmsg *err)
 {
-    struct jobspec *js = NULL;
+    struct jobspec *js = parsed;   /* text's, parsed ahead (ingest_preparse), or NULL */
     struct job *job = NULL;
     int rc;
 
     if (in->cfg.read_only) {
         if (taken)
             free(taken->envv);
+        jobspec_destroy(js);
         return errmsg_set(err, -EROFS, "this nested instance has ended: its history is "
                           "read-only");
     }
-    if ((rc = parse_taken(text, len, taken, &js, err)) < 0)
+    if (js && taken) {
+        free(taken->envv);
+        taken->envv = NULL;
+    }
+    if (!js && (rc = parse_taken(text, len, taken, &js, err)) < 0)
         return rc;
     const char *what;
     int64_t ntasks = jobspec_max_tasks(js, graph_nvertices(in->cfg.graph), &what);
@@ -267,18 +272,20 @@ static int prepare_copy(struct ingest *in, const struct job *like, const char *t
 /* The document's text, or (an sbatch --array script) element k's jobspec:
  * every element is a job of its own, named by the first one's id. */
 static int prepare_doc(struct ingest *in, const char *t, size_t len, struct jobspec_env *taken,
-                       const struct batch_array *a, uint64_t first, size_t k, uid_t uid,
-                       gid_t gid, struct ingest_cwd *cwd, struct job **jobp, int *ndepsp,
-                       struct errmsg *err)
+                       struct jobspec *parsed, const struct batch_array *a, uint64_t first,
+                       size_t k, uid_t uid, gid_t gid, struct ingest_cwd *cwd,
+                       struct job **jobp, int *ndepsp, struct errmsg *err)
 {
     uint64_t id;
     int rc;
     if ((rc = fluid_gen_next(&in->gen, &id)) < 0) {
         free(taken->envv);
+        jobspec_destroy(parsed);
         return errmsg_set(err, rc, "cannot allocate a job id");
     }
     if (a->count == 0)
-        return prepare_one(in, t, len, taken, id, uid, gid, cwd, jobp, ndepsp, err);
+        return prepare_one(in, t, len, taken, parsed, id, uid, gid, cwd, jobp, ndepsp, err);
+    jobspec_destroy(parsed);   /* the script's; each element has its own */
     char array_id[32], *spec;
     size_t slen;
     fluid_encode(k == 0 ? id : first, array_id, sizeof(array_id));
@@ -292,7 +299,7 @@ static int prepare_doc(struct ingest *in, const char *t, size_t len, struct jobs
                           "in each) is more than the %d MiB one submission may make",
                           a->count, slen, INGEST_ARRAY_BYTES >> 20);
     }
-    rc = prepare_one(in, spec, slen, NULL, id, uid, gid, cwd, jobp, ndepsp, err);
+    rc = prepare_one(in, spec, slen, NULL, NULL, id, uid, gid, cwd, jobp, ndepsp, err);
     free(spec);
     return rc;
 }
@@ -319,9 +326,71 @@ static void name_doc(struct errmsg *err, size_t i, size_t n, const struct jobstr
         errmsg_set(err, 0, "job %zu of %zu (line %d): %s", i + 1, n, doc->line, why);
 }
 
+enum copy { COPY_NONE, COPY_SAME, COPY_ENV };
+
+/* Document t after prev, whose environment sat at penv: an identical copy,
+ * the same but for its environment (taken into env), or neither (env then
+ * holds what was taken, if anything: the parse uses it). */
+static enum copy copy_of(const char *prev, size_t plen, const struct jobspec_env *penv,
+                         const char *t, size_t len, struct jobspec_env *env)
+{
+    if (len == plen && memcmp(t, prev, len) == 0)
+        return COPY_SAME;
+    if (penv->span && jobspec_env_take(t, len, env) == 0
+        && jobspec_env_same_rest(prev, plen, penv, t, len, env))
+        return COPY_ENV;
+    return COPY_NONE;
+}
+
+int ingest_preparse(const char *text, const struct jobstream_doc *docs, size_t n,
+                    struct ingest_pre *pre)
+{
+    *pre = (struct ingest_pre){ .n = n, .failed = n };
+    if (!(pre->js = calloc(n ? n : 1, sizeof(*pre->js))))
+        return -ENOMEM;
+    /* the decisions ingest_prepare will make, as far as text tells: a
+     * copy of the document before it is not parsed there (its arrays are
+     * not known here: an array's script parsed is thrown away, and a
+     * document not parsed here is parsed there) */
+    struct jobspec_env penv = { 0 };   /* where the previous one's environment was */
+    for (size_t i = 0; i < n; i++) {
+        const char *t = text + docs[i].off;
+        struct jobspec_env env = { 0 };
+        enum copy c = i > 0 ? copy_of(text + docs[i - 1].off, docs[i - 1].len, &penv, t,
+                                      docs[i].len, &env) : COPY_NONE;
+        if (c == COPY_SAME)
+            continue;
+        if (c == COPY_ENV) {
+            free(env.envv);
+            penv = (struct jobspec_env){ .off = env.off, .span = env.span };
+            continue;
+        }
+        int rc = parse_taken(t, docs[i].len, &env, &pre->js[i], &pre->err);
+        if (rc < 0) {
+            pre->failed = i;
+            pre->rc = rc;
+            break;
+        }
+        penv = batch_is_script(t, docs[i].len) ? (struct jobspec_env){ 0 }
+               : (struct jobspec_env){ .off = pre->js[i]->env.off, .span = pre->js[i]->env.span };
+    }
+    return 0;
+}
+
+void ingest_pre_release(struct ingest_pre *pre)
+{
+    if (!pre || !pre->js)
+        return;
+    for (size_t i = 0; i < pre->n; i++)
+        jobspec_destroy(pre->js[i]);
+    free(pre->js);
+    pre->js = NULL;
+}
+
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
-                   size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd, struct job ***jobsp,
-                   int **ndepsp, size_t *njobsp, struct errmsg *err)
+                   size_t n, struct ingest_pre *pre, uid_t uid, gid_t gid,
+                   struct ingest_cwd *cwd, struct job ***jobsp, int **ndepsp, size_t *njobsp,
+                   struct errmsg *err)
 {
     struct timespec ts;
     struct batch_array *arrays = calloc(n, sizeof(*arrays));
@@ -351,31 +420,34 @@ int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_d
         const char *t = text + docs[i].off, *prev = i > 0 ? text + docs[i - 1].off : NULL;
         bool single = arrays[i].count == 0 && i > 0 && arrays[i - 1].count == 0;
         struct jobspec_env env = { 0 };
-        if (single && docs[i].len == docs[i - 1].len && memcmp(t, prev, docs[i].len) == 0) {
+        /* the previous document's environment was read apart (where it
+         * was in that text: its job's env) */
+        enum copy c = single ? copy_of(prev, docs[i - 1].len, &jobs[njobs - 1]->env, t,
+                                       docs[i].len, &env) : COPY_NONE;
+        if (c != COPY_NONE) {
             ndeps[njobs] = ndeps[njobs - 1];
-            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len, NULL, &jobs[njobs],
-                                   err)) < 0)
+            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len,
+                                   c == COPY_ENV ? &env : NULL, &jobs[njobs], err)) < 0)
                 goto error;
             njobs++;
             continue;
         }
-        /* the previous document's environment was read apart (where it
-         * was in that text: its job's env): is this one the same but for
-         * it? */
-        const struct jobspec_env *penv = single ? &jobs[njobs - 1]->env : NULL;
-        if (penv && penv->span && jobspec_env_take(t, docs[i].len, &env) == 0
-            && jobspec_env_same_rest(prev, docs[i - 1].len, penv, t, docs[i].len, &env)) {
-            ndeps[njobs] = ndeps[njobs - 1];
-            if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len, &env, &jobs[njobs],
-                                   err)) < 0)
-                goto error;
-            njobs++;
-            continue;
+        struct jobspec *parsed = pre && i < pre->n ? pre->js[i] : NULL;
+        if (parsed)
+            pre->js[i] = NULL;
+        else if (pre && i == pre->failed && arrays[i].count == 0 && !in->cfg.read_only) {
+            /* what parsing it here would say */
+            free(env.envv);
+            rc = pre->rc;
+            *err = pre->err;
+            name_doc(err, i, n, &docs[i], &arrays[i], 0);
+            goto error;
         }
         size_t first = njobs, count = arrays[i].count ? arrays[i].count : 1;
         for (size_t k = 0; k < count; k++) {
-            if ((rc = prepare_doc(in, t, docs[i].len, &env, &arrays[i], k ? jobs[first]->id : 0,
-                                  k, uid, gid, cwd, &jobs[njobs], &ndeps[njobs], err)) < 0) {
+            if ((rc = prepare_doc(in, t, docs[i].len, &env, k ? NULL : parsed, &arrays[i],
+                                  k ? jobs[first]->id : 0, k, uid, gid, cwd, &jobs[njobs],
+                                  &ndeps[njobs], err)) < 0) {
                 name_doc(err, i, n, &docs[i], &arrays[i], k);
                 goto error;
             }

@@ -71,6 +71,24 @@ struct ingest_cwd {
 };
 const char *ingest_cwd_get(struct ingest_cwd *c);
 
+/* The documents of a submission parsed ahead, on any thread (only text is
+ * read): a bulk submission of 32 MiB takes seconds to parse, which the
+ * loop must not spend (jobmgr_submit_text_async). ingest_prepare then
+ * parses nothing twice: it takes what it needs from js, parses what is
+ * not there, and where a document failed here, fails with err. */
+struct ingest_pre {
+    struct jobspec **js;     /* per document: parsed, or NULL (a copy of the
+                              * one before it, or past the failure) */
+    size_t n;
+    size_t failed;           /* the first document that did not parse, or n */
+    int rc;                  /* and why */
+    struct errmsg err;
+};
+/* 0 or -ENOMEM (pre then holds nothing). */
+int ingest_preparse(const char *text, const struct jobstream_doc *docs, size_t n,
+                    struct ingest_pre *pre);
+void ingest_pre_release(struct ingest_pre *pre);   /* what prepare did not take */
+
 /* Prepare the n documents of one submission (common/jobstream.h): every
  * one validated before any is returned. *jobsp gets the *njobsp new jobs
  * (state NEW, spec_text their document) and *ndepsp their numbers of
@@ -79,10 +97,11 @@ const char *ingest_cwd_get(struct ingest_cwd *c);
  * with its own generated jobspec (common/batch.h batch_elem). Copies of the
  * previous document share its parsed jobspec. All or nothing: on failure
  * no job is returned and err names the first bad one, "job 3 of 1000 (line
- * 17): ...". */
+ * 17): ...". pre: parsed ahead (ingest_preparse), or NULL. */
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
-                   size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd, struct job ***jobsp,
-                   int **ndepsp, size_t *njobsp, struct errmsg *err);
+                   size_t n, struct ingest_pre *pre, uid_t uid, gid_t gid,
+                   struct ingest_cwd *cwd, struct job ***jobsp, int **ndepsp, size_t *njobsp,
+                   struct errmsg *err);
 
 /* The job an ID string names, for depend.h's checks. */
 struct job *ingest_dep_lookup(void *jobtable, const char *idstr);

@@ -17,6 +17,7 @@
 #include "common/jsonw.h"
 #include "common/strbuf.h"
 #include "common/vec.h"
+#include "common/workq.h"
 #include "fsd/acct.h"
 #include "fsd/depend.h"
 #include "fsd/evjournal.h"
@@ -676,10 +677,114 @@ int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid
     return rc;
 }
 
+static int submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
+                       size_t n, struct ingest_pre *pre, uid_t uid, gid_t gid,
+                       struct ingest_cwd *cwd, const char *queue, struct job ***jobsp,
+                       size_t *njobsp, struct errmsg *err);
+
 int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
                        size_t n, uid_t uid, gid_t gid, struct ingest_cwd *cwd,
                        const char *queue, struct job ***jobsp, size_t *njobsp,
                        struct errmsg *err)
+{
+    return submit_many(m, text, docs, n, NULL, uid, gid, cwd, queue, jobsp, njobsp, err);
+}
+
+/* One submission on its way through the ingest thread. */
+struct async_submit {
+    struct jobmgr *m;
+    char *text;
+    size_t len;
+    uid_t uid;
+    gid_t gid;
+    char *queue;
+    struct ingest_cwd cwd;       /* looked up already: no find */
+    jobmgr_submitted_f done;
+    void *arg;
+    /* the thread's */
+    struct jobstream_doc *docs;
+    int ndocs;                   /* or -errno, with err */
+    struct ingest_pre pre;
+    struct errmsg err;
+};
+
+/* The ingest thread: nothing but the text. */
+static void async_parse(void *arg)
+{
+    struct async_submit *a = arg;
+    a->ndocs = jobstream_split(a->text, a->len, &a->docs, &a->err);
+    if (a->ndocs > 0 && ingest_preparse(a->text, a->docs, (size_t)a->ndocs, &a->pre) < 0)
+        a->ndocs = errmsg_set(&a->err, -ENOMEM, "out of memory");
+}
+
+static void async_free(struct async_submit *a)
+{
+    ingest_pre_release(&a->pre);
+    free(a->docs);
+    free(a->text);
+    free(a->queue);
+    free(a);
+}
+
+/* The loop, once parsed: the rest of jobmgr_submit_text. */
+static void async_submitted(void *arg, bool canceled)
+{
+    struct async_submit *a = arg;
+    struct strbuf ids = STRBUF_INIT;
+    struct job **jobs = NULL;
+    size_t njobs = 0;
+    int rc = canceled ? errmsg_set(&a->err, -ECANCELED, "the instance stopped") : a->ndocs;
+    if (rc > 0)
+        rc = submit_many(a->m, a->text, a->docs, (size_t)rc, &a->pre, a->uid, a->gid, &a->cwd,
+                         a->queue, &jobs, &njobs, &a->err);
+    for (size_t i = 0; rc == 0 && i < njobs; i++)
+        if (strbuf_addf(&ids, "%s\n", jobs[i]->idstr) < 0)
+            break;   /* as jobmgr_submit_text: fewer ids, the jobs accepted */
+    a->done(a->arg, rc, ids.buf ? ids.buf : "", a->err.text);
+    strbuf_release(&ids);
+    free(jobs);
+    async_free(a);
+}
+
+int jobmgr_submit_text_async(struct jobmgr *m, const char *text, size_t len, uid_t uid,
+                             gid_t gid, struct ingest_cwd *cwd, const char *queue,
+                             jobmgr_submitted_f done, void *arg, struct errmsg *err)
+{
+    struct async_submit *a = calloc(1, sizeof(*a));
+    if (!a || !(a->text = malloc(len + 1)) || (queue && !(a->queue = strdup(queue))))
+        goto nomem;
+    memcpy(a->text, text, len);
+    a->text[len] = '\0';
+    *a = (struct async_submit){ .m = m, .text = a->text, .len = len, .uid = uid, .gid = gid,
+                                .queue = a->queue, .done = done, .arg = arg };
+    const char *dir = ingest_cwd_get(cwd);
+    a->cwd.looked = true;
+    a->cwd.rc = cwd ? cwd->rc : 0;
+    if (dir && (size_t)snprintf(a->cwd.buf, sizeof(a->cwd.buf), "%s", dir) < sizeof(a->cwd.buf))
+        a->cwd.dir = a->cwd.buf;
+    if (!m->parser && !(m->parser = workq_create(m->loop, "fluxfs-ingest")))
+        goto nomem;
+    int rc = workq_push(m->parser, async_parse, async_submitted, a);
+    if (rc < 0) {
+        async_free(a);
+        return errmsg_set(err, rc, "cannot parse it: %s", strerror(-rc));
+    }
+    return 0;
+nomem:
+    if (a)
+        async_free(a);
+    return errmsg_set(err, -ENOMEM, "out of memory");
+}
+
+size_t jobmgr_parsing(const struct jobmgr *m)
+{
+    return m->parser ? workq_pending(m->parser) : 0;
+}
+
+static int submit_many(struct jobmgr *m, const char *text, const struct jobstream_doc *docs,
+                       size_t n, struct ingest_pre *pre, uid_t uid, gid_t gid,
+                       struct ingest_cwd *cwd, const char *queue, struct job ***jobsp,
+                       size_t *njobsp, struct errmsg *err)
 {
     struct job **jobs;
     int *ndeps;
@@ -689,7 +794,7 @@ int jobmgr_submit_many(struct jobmgr *m, const char *text, const struct jobstrea
     /* what is left of the disk is for the jobs already accepted */
     if (store_low_space(m->st))
         return errmsg_set(err, -ENOSPC, "no space left on the state directory's disk");
-    if ((rc = ingest_prepare(m->in, text, docs, n, uid, gid, cwd, &jobs, &ndeps, &njobs,
+    if ((rc = ingest_prepare(m->in, text, docs, n, pre, uid, gid, cwd, &jobs, &ndeps, &njobs,
                              err)) < 0)
         return rc;
     /* the centre's policy: banks (fair share) and queues */
@@ -1157,6 +1262,8 @@ void jobmgr_destroy(struct jobmgr *m)
     if (!m)
         return;
     m->notify = NULL;
+    /* a submission still being parsed is told it never got in */
+    workq_destroy(m->parser);
     if (m->begin_timer)
         ev_timer_cancel(m->loop, m->begin_timer);
     for (struct job *job = m->jobs ? jobmgr_next(m, 1) : NULL; job;

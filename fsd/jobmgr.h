@@ -157,6 +157,26 @@ int jobmgr_submit_text(struct jobmgr *m, const char *text, size_t len, uid_t uid
                        struct ingest_cwd *cwd, const char *queue, struct strbuf *ids,
                        struct errmsg *err);
 
+/* A submission of JOBMGR_ASYNC_BYTES or more is split and parsed on the
+ * ingest thread (common/workq.h), not the loop: parsing a bulk submission
+ * of 32 MiB took the loop 1-2 s here (YAML), which every other request,
+ * job and user waited for. Then, on the loop, it is validated and entered
+ * as jobmgr_submit_text does it, and done(arg, rc, ids, why) is called
+ * (never from within this call): rc 0, the jobs entered (durable at the
+ * next commit) and ids their ids, a line each; or -errno and why. A
+ * submission pending when the instance stops gets -ECANCELED: then only
+ * free arg. text and queue are copied, and cwd is looked up now (the
+ * submitter may be gone when the parse ends). 0 (pending) or -errno with
+ * err filled (then done is never called). Smaller submissions are parsed
+ * at once: a thread's wakeup costs more than they do. */
+#define JOBMGR_ASYNC_BYTES (64 << 10)
+typedef void (*jobmgr_submitted_f)(void *arg, int rc, const char *ids, const char *why);
+int jobmgr_submit_text_async(struct jobmgr *m, const char *text, size_t len, uid_t uid,
+                             gid_t gid, struct ingest_cwd *cwd, const char *queue,
+                             jobmgr_submitted_f done, void *arg, struct errmsg *err);
+/* Submissions being parsed (status). */
+size_t jobmgr_parsing(const struct jobmgr *m);
+
 /* Every accounting record of a job that ended at or after since (seconds),
  * in end order (store.h store_acct_foreach). */
 struct store;

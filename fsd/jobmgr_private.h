@@ -37,6 +37,8 @@ struct jobmgr {
     struct executor *exec;
     struct jobmgr_config cfg;
     struct ingest *in;
+    struct workq *parser;        /* large submissions' parse, off the loop
+                                  * (jobmgr_submit_text_async); made when first needed */
     double t_start;
     uid_t owner;                 /* the instance owner (the broker's uid) */
 

@@ -402,27 +402,13 @@ static void queue_remove(struct qmgr *q, struct qjob *j)
         pending_remove(q, j);
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* What makes two requests fit or fail alike: their resources and their
- * constraints (two jobs of one shape on different nodes are different). */
+ * constraints (two jobs of one shape on different nodes are different).
+ * The resources' part was made by the parse; constraints may be a queue's,
+ * set since. */
 static uint64_t shape_of(const struct rspec *req)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    json_t *parts[] = { json_object_get(req->json, "resources"), req->constraints };
-    for (size_t i = 0; i < 2; i++) {
-        char *s = parts[i] ? json_dumps(parts[i], JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        if (s)
-            h = fnv(h, s, strlen(s));
-        free(s);
-    }
-    return h;
+    return req->constraints ? rspec_hash(req->shape, req->constraints) : req->shape;
 }
 
 int qmgr_satisfiable(struct qmgr *q, const struct rspec *req, struct errmsg *err)

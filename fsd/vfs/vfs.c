@@ -824,8 +824,11 @@ void vfs_set_barrier(struct vfs *v, vfs_barrier_f fn, void *arg)
     v->barrier_arg = arg;
 }
 
-void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
-                      const char *subject, const char *why)
+/* The answer to what waits under token: a leader's (durable already), or
+ * the ingest thread's (accepted, durable with the next commit: rc 0 keeps
+ * them waiting, now for it). */
+static void token_answered(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
+                           const char *subject, const char *why, bool durable)
 {
     bool logged = false;
     /* every request waiting on it: a close (flush), a read of queue/new */
@@ -835,18 +838,24 @@ void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, ui
             pp = &d->next;
             continue;
         }
-        *pp = d->next;
         struct vfs_fh *fh = d->fh;
-        if (fh && fh->submit_rc == 1) {
-            fh->submit_rc = rc;
+        if (fh && fh->submit_rc == 1 && fh->token == token) {
             if (rc == 0 && ids)
                 strbuf_addstr(&fh->ids, ids);
+            fh->token = 0;   /* ids added once; a close from now on waits as any */
         }
+        d->token = 0;
+        if (rc == 0 && !durable) {
+            pp = &d->next;   /* the commit and sync to come finish it */
+            continue;
+        }
+        *pp = d->next;
+        if (fh && fh->submit_rc == 1)
+            fh->submit_rc = rc;
         if (rc < 0 && !logged) {
             vfs_errlog_add(v, uid, subject ? subject : "new", -rc, why ? why : strerror(-rc));
             logged = true;
         }
-        d->token = 0;
         vfs_submission_done(v, d, rc);
         free(d);
     }
@@ -854,6 +863,18 @@ void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, ui
         vfs_errlog_add(v, uid, subject ? subject : "new", -rc, why ? why : strerror(-rc));
     if (rc == 0)
         vfs_queue_touch(v, VFS_I_QUEUE);
+}
+
+void vfs_forward_done(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
+                      const char *subject, const char *why)
+{
+    token_answered(v, token, rc, ids, uid, subject, why, true);
+}
+
+void vfs_parsed(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
+                const char *subject, const char *why)
+{
+    token_answered(v, token, rc, ids, uid, subject, why, false);
 }
 
 void vfs_set_status_extra(struct vfs *v, vfs_status_extra_f fn, void *arg)

@@ -272,6 +272,11 @@ struct vfs {
 struct vfs_deferred *defer_submission(struct vfs *v, fuse_req_t req, struct vfs_fh *fh,
                                       int what, size_t size, off_t off, uint64_t token);
 
+/* vfs.c: a submission parsed on the ingest thread (jobmgr_submit_text_async)
+ * under token: rc 0, its jobs entered, wait for the commit; else answer. */
+void vfs_parsed(struct vfs *v, uint64_t token, int rc, const char *ids, uid_t uid,
+                const char *subject, const char *why);
+
 /* vfs.c: a follower's tree: a ctl write (jobid 0: resources/ctl) goes to
  * the leader with the opener's uid; req is answered with its answer
  * (vfs_forward_done), or now with the reason it could not be sent. */

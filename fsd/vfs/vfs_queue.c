@@ -545,6 +545,22 @@ static int find_cwd(void *arg, char *buf, size_t size)
     return procfd_cwd(s->pid, s->v->mountpoint, buf, size);
 }
 
+/* A submission on the ingest thread (jobmgr_submit_text_async). */
+struct parsing {
+    struct vfs *v;
+    uint64_t token;
+    uid_t uid;
+    char subject[];
+};
+
+static void parsed(void *arg, int rc, const char *ids, const char *why)
+{
+    struct parsing *p = arg;
+    if (rc != -ECANCELED)   /* else the instance stopped: its vfs answered everyone */
+        vfs_parsed(p->v, p->token, rc, ids, p->uid, p->subject, why);
+    free(p);
+}
+
 /* Submit text on behalf of the caller: one job, or many (a stream of
  * jobspecs, all or none); they become durable at the next commit. Their ids
  * go to ids (if not NULL), a line each. Logs a rejection to the caller's
@@ -572,6 +588,22 @@ static int submit_text(struct vfs *v, const char *text, size_t len, uid_t uid, g
                         subject, &err);
         if (rc == 0)
             *token = t;
+    } else if (len >= JOBMGR_ASYNC_BYTES) {
+        /* parsed off the loop; the answer comes under this token */
+        struct parsing *p = malloc(sizeof(*p) + strlen(subject) + 1);
+        uint64_t t = ++v->forward_serial;
+        if (!p) {
+            rc = errmsg_set(&err, -ENOMEM, "out of memory");
+        } else {
+            *p = (struct parsing){ .v = v, .token = t, .uid = uid };
+            strcpy(p->subject, subject);
+            rc = jobmgr_submit_text_async(v->m, text, len, uid, gid, &cwd, queue, parsed, p,
+                                          &err);
+            if (rc == 0)
+                *token = t;
+            else
+                free(p);
+        }
     } else {
         rc = jobmgr_submit_text(v->m, text, len, uid, gid, &cwd, queue, ids, &err);
     }

@@ -133,6 +133,7 @@ static void render_status(struct vfs *v, struct strbuf *sb)
     strbuf_addf(sb, "jobs: %zu\n", f.jobs);
     for (int i = 0; i < JOB_NSTATES; i++)
         strbuf_addf(sb, "%s: %zu\n", state_key(i, key, sizeof(key)), f.count[i]);
+    strbuf_addf(sb, "parsing: %zu\n", jobmgr_parsing(v->m));
     char why[128];
     strbuf_addf(sb, "containment: %s\n", jobmgr_containment(v->m, why, sizeof(why)));
     json_t *ov = v->status_extra ? v->status_extra(v->status_extra_arg) : NULL;
@@ -199,6 +200,8 @@ static int render_status_json(struct vfs *v, struct strbuf *sb)
                           "jobs", (json_int_t)f.jobs,
                           "states", states);   /* steals states, even on error */
     char why[128];
+    if (o)
+        json_object_set_new(o, "parsing", json_integer((json_int_t)jobmgr_parsing(v->m)));
     if (o)
         json_object_set_new(o, "containment",
                             json_string(jobmgr_containment(v->m, why, sizeof(why))));
