@@ -2,7 +2,7 @@
 # Bulk submission: one write carrying many jobspecs (YAML documents or JSON
 # objects) makes many jobs, all or none, and reads back one id a line.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 46
 
 fluxfs_start || bail_out "cannot mount"
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -134,4 +134,68 @@ is "$(wc -l < envdocs.out)" 5 "five JSON documents, three alike but for the envi
 outs=$(for id in $(cat envdocs.out); do wait_job "$id" >/dev/null; jobfile "$id" stdout; done | tr '\n' ' ')
 is "$outs" "a bb c other d e " "each with its own environment and its own command"
 like "$(cat "$MNT/jobs/$(sed -n 2p envdocs.out)/jobspec")" '"W": "x"' "a copy's jobspec file is its own text"
+# 64 KiB or more is parsed off the daemon's main thread (doc/tree.md
+# "Bulk submission"): the same refusal, named the same way
+for i in $(seq 1000); do mkjob "echo $i"; echo '---'; done | sed '$d' > big-bad.yaml
+sed -i '/echo 700/,/per_slot/ s/per_slot: 1/per_slot: 0/' big-bad.yaml
+n0=$(njobs)
+ok "a stream of 1,000 (64 KiB or more) with job 700 invalid fails at close" \
+	bash -c "[ \$(stat -c %s big-bad.yaml) -ge 65536 ] && ! cp big-bad.yaml '$MNT/queue/' 2>cp.err"
+like "$(cat cp.err)" "Invalid argument" "... with EINVAL"
+like "$(tail -1 "$MNT/queue/errors")" 'big-bad\.yaml: EINVAL: job 700 of 1000 \(line [0-9]+\): tasks\[0\]\.count\.per_slot' \
+	"... queue/errors names job 700 of 1000"
+is "$(njobs)" "$n0" "... and no job of it was created"
+
+# While a 20 MB submission is parsed, a small one goes through: submitted,
+# run and waited for before the big one's close returns. (An order, not a
+# time: parsing 20 MB takes a second or more, a `true` job milliseconds.)
+timeout 120 python3 - "$MNT" > parsing.out <<'PY'
+import os, sys, threading, time
+mnt = sys.argv[1]
+head = ("version: 1\nresources:\n  - type: slot\n    count: 1\n    label: task\n"
+        "    with:\n      - type: core\n        count: 1\ntasks:\n"
+        "  - command: [\"true\", \"%d\"]\n    slot: task\n    count:\n      per_slot: 1\n"
+        "attributes:\n  system:\n    duration: 0\n    urgency: 0\n    environment:\n")
+big = "---\n".join(head % i + "".join("      V%05d: value-of-variable-number-%05d\n" % (k, k)
+                                      for k in range(22000)) for i in range(20))
+order, out = [], {}
+def submit_big():
+    with open(mnt + "/queue/new", "r+") as f:
+        f.write(big)
+        f.flush()
+        out["big"] = f.read().split()
+    order.append("big")
+t = threading.Thread(target=submit_big)
+t.start()
+seen, end = False, time.time() + 60
+while time.time() < end and t.is_alive():
+    if "parsing: 1\n" in open(mnt + "/status").read():
+        seen = True
+        break
+    time.sleep(0.005)
+small = ('{"version":1,"resources":[{"type":"slot","count":1,"label":"t","with":'
+         '[{"type":"core","count":1}]}],"tasks":[{"command":["true"],"slot":"t",'
+         '"count":{"per_slot":1}}],"attributes":{"system":{"duration":0,"cwd":"/"}}}')
+with open(mnt + "/queue/new", "r+") as f:
+    f.write(small)
+    f.flush()
+    sid = f.read().strip()
+result = open(mnt + "/jobs/%s/wait" % sid).read().strip()
+order.append("small")
+t.join()
+def submit_time(i):
+    return float(open(mnt + "/jobs/%s/eventlog" % i).readline().split('"timestamp":')[1].split(",")[0])
+print("seen-parsing" if seen else "never-saw-parsing")
+print(result)
+print(" ".join(order))
+print(len(out.get("big", [])))
+print("before" if out.get("big") and submit_time(sid) < submit_time(out["big"][0]) else "after")
+print(open(mnt + "/status").read().count("parsing: 0\n"))
+PY
+is "$(sed -n 1p parsing.out)" seen-parsing "a 20 MB submission shows in status as parsing: 1"
+is "$(sed -n 2p parsing.out)" "COMPLETED 0" "a small job submitted meanwhile runs to its end"
+is "$(sed -n 3p parsing.out)" "small big" "... before the big submission's read of its ids returns"
+is "$(sed -n 4p parsing.out)" 20 "the big one then gets its 20 ids"
+is "$(sed -n 5p parsing.out)" before "... its jobs accepted after the small one"
+is "$(sed -n 6p parsing.out)" 1 "status: parsing 0 once it is done"
 ok "unmount" fluxfs_stop

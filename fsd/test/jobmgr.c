@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "common/fluid.h"
+#include "fsd/ingest.h"
 #include "fsd/jobmgr.h"
 #include "fsd/store.h"
 #include "common/ev.h"
@@ -721,6 +723,147 @@ static void test_failed_commit(struct env *e)
     is_str(run_to_end(e, solo, 3.0), "COMPLETED 0\n", "... and runs: the lost one holds no name");
 }
 
+struct async_answer {
+    int calls, rc;
+    char *ids;
+    char why[256];
+};
+
+static void on_submitted(void *arg, int rc, const char *ids, const char *why)
+{
+    struct async_answer *a = arg;
+    a->calls++;
+    a->rc = rc;
+    free(a->ids);
+    a->ids = strdup(ids ? ids : "");
+    snprintf(a->why, sizeof(a->why), "%s", why ? why : "");
+}
+
+static bool answered(struct env *e, uint64_t id, int arg)
+{
+    (void)e;
+    (void)arg;
+    return ((struct async_answer *)(uintptr_t)id)->calls > 0;
+}
+
+/* n YAML documents, every third the same as the one before it (shared
+ * parse), document bad (1-based; 0: none) with a count of 0. Each says
+ * which it is in its command and a comment ("echo doc 5", "# document 5"). */
+static char *bulk_yaml(int n, int bad)
+{
+    struct strbuf sb = STRBUF_INIT;
+    for (int i = 1; i <= n; i++) {
+        char cmd[32];
+        snprintf(cmd, sizeof(cmd), "echo doc %d", i % 3 == 0 ? i - 1 : i);
+        char *spec = mkspec(cmd, 1, 0);
+        if (i == bad) {
+            char *p = strstr(spec, "per_slot: 1");
+            p[strlen("per_slot: ")] = '0';
+        }
+        /* held, so that they stay as submitted */
+        strbuf_addf(&sb, "---\n%s    urgency: 0\n# document %d\n", spec,
+                    i % 3 == 0 ? i - 1 : i);
+        free(spec);
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+/* jobmgr_submit_text_async parses on another thread and ends as the
+ * synchronous path does: the same jobs, the same refusals. */
+static void test_async_submit(struct env *e)
+{
+    enum { N = 600 };
+    char *text = bulk_yaml(N, 0);
+    size_t len = strlen(text);
+    struct ingest_cwd cwd = { .dir = "/tmp" };
+    struct async_answer a = { 0 };
+    struct errmsg err = { "" };
+    ok(len >= JOBMGR_ASYNC_BYTES, "async: a bulk submission of %zu bytes", len);
+    is(jobmgr_submit_text_async(e->m, text, len, 0, 0, &cwd, NULL, on_submitted, &a, &err), 0,
+       "... is taken");
+    memset(text, 'x', len);   /* it was copied */
+    ok(a.calls == 0 && jobmgr_parsing(e->m) == 1, "... answered later, parsing meanwhile");
+    ok(run_until(e, answered, (uintptr_t)&a, 0, 10.0), "... answered");
+    ok(a.calls == 1 && a.rc == 0, "... accepted (%d: %s)", a.rc, a.why);
+    ok(jobmgr_parsing(e->m) == 0, "... parsing no more");
+    int lines = 0, right = 0, shared = 0, nids = 0;
+    static uint64_t ids[N];
+    const struct job *prev = NULL;
+    for (char *l = a.ids, *nl; l && (nl = strchr(l, '\n')); l = nl + 1) {
+        *nl = '\0';
+        uint64_t id;
+        struct job *job = fluid_decode(l, &id) == 0 ? jobmgr_lookup(e->m, id) : NULL;
+        lines++;
+        char want[32], cmd[32];
+        int k = lines % 3 == 0 ? lines - 1 : lines;
+        snprintf(want, sizeof(want), "# document %d\n", k);
+        snprintf(cmd, sizeof(cmd), "echo doc %d\"", k);
+        const char *spec;
+        size_t slen;
+        if (job && jobmgr_job_blob(e->m, job, 'S', &spec, &slen) == 0
+            && memmem(spec, slen, want, strlen(want))
+            && memmem(spec, slen, cmd, strlen(cmd)))
+            right++;
+        if (job && prev && lines % 3 == 0 && job->js && job->js == prev->js)
+            shared++;
+        prev = job;
+        if (job)
+            ids[nids++] = job->id;
+    }
+    is(lines, N, "... an id for every document");
+    is(right, N, "... each job its own document, in order");
+    is(shared, N / 3, "... a copy of the document before shares its parse");
+    for (int i = 0; i < nids; i++)
+        ctl(e, ids[i], 0, "cancel", &err);
+    free(a.ids);
+    free(text);
+
+    /* a refusal, named as the synchronous path names it */
+    text = bulk_yaml(N, 401);
+    len = strlen(text);
+    struct errmsg sync = { "" };
+    size_t before = jobmgr_count(e->m, JOB_SCHED) + jobmgr_count(e->m, JOB_RUN)
+                    + jobmgr_count(e->m, JOB_INACTIVE);
+    is(jobmgr_submit_text(e->m, text, len, 0, 0, &cwd, NULL, NULL, &sync), -EINVAL,
+       "async: a bad document refused on the loop");
+    a = (struct async_answer){ 0 };
+    is(jobmgr_submit_text_async(e->m, text, len, 0, 0, &cwd, NULL, on_submitted, &a, &err), 0,
+       "... and taken off it");
+    ok(run_until(e, answered, (uintptr_t)&a, 0, 10.0) && a.rc == -EINVAL,
+       "... then refused: %s", a.why);
+    is_str(a.why, sync.text, "... with the same reason");
+    ok(strstr(a.why, "job 401 of 600 (line ") != NULL, "... naming the document");
+    ok(jobmgr_count(e->m, JOB_SCHED) + jobmgr_count(e->m, JOB_RUN)
+       + jobmgr_count(e->m, JOB_INACTIVE) == before, "... and no job of it entered");
+    free(a.ids);
+    free(text);
+
+    /* a syntax error's line counts from the start of the whole text */
+    text = bulk_yaml(N, 0);
+    char *p = strstr(text + len / 2, "command: [");
+    p[strlen("command: ")] = '{';
+    len = strlen(text);
+    sync = (struct errmsg){ "" };
+    a = (struct async_answer){ 0 };
+    jobmgr_submit_text(e->m, text, len, 0, 0, &cwd, NULL, NULL, &sync);
+    is(jobmgr_submit_text_async(e->m, text, len, 0, 0, &cwd, NULL, on_submitted, &a, &err), 0,
+       "async: a syntax error");
+    ok(run_until(e, answered, (uintptr_t)&a, 0, 10.0) && a.rc == -EINVAL,
+       "... refused: %s", a.why);
+    is_str(a.why, sync.text, "... at the same line as on the loop");
+    free(a.ids);
+
+    /* the instance stops while it is parsed: canceled, nothing entered */
+    a = (struct async_answer){ 0 };
+    is(jobmgr_submit_text_async(e->m, text, len, 0, 0, &cwd, NULL, on_submitted, &a, &err), 0,
+       "async: submitted as the instance stops");
+    env_close(e);
+    ok(a.calls == 1 && a.rc == -ECANCELED, "... told it was canceled (%d)", a.rc);
+    free(a.ids);
+    free(text);
+    env_open(e);
+}
+
 /* Shutdown: the running job is canceled, the pending one survives. */
 static void test_restart(struct env *e)
 {
@@ -920,6 +1063,7 @@ int main(void)
     test_exclusive(&e);
     test_deferred_start(&e);
     test_failed_commit(&e);
+    test_async_submit(&e);
     test_restart(&e);
     test_crash(&e);
     test_legacy_records(&e);
