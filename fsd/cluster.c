@@ -1030,6 +1030,36 @@ static void leader_ctl(struct cluster *c, int from, json_t *msg)
     leader_answer(c, from, rc, reply);
 }
 
+/* The answer to ingest.submit msg: after the commit that made its jobs
+ * durable (leader_answer). */
+static void submit_answer(struct cluster *c, int from, json_t *msg, int rc, const char *ids,
+                          const char *why)
+{
+    json_t *uid = json_object_get(msg, "uid");
+    json_t *reply = json_pack("{s:s s:O s:i s:O s:O}", "type", "ingest.reply", "token",
+                              json_object_get(msg, "token"), "rc", rc, "uid", uid ? uid : json_null(),
+                              "subject", json_object_get(msg, "subject") ?: json_null());
+    if (reply)
+        json_object_set_new(reply, rc < 0 ? "why" : "ids", json_string(rc < 0 ? why : ids));
+    leader_answer(c, from, rc, reply);
+}
+
+/* A large one parsed off the loop (jobmgr_submit_text_async). */
+struct leader_parsing {
+    struct cluster *c;
+    int from;
+    json_t *msg;
+};
+
+static void leader_parsed(void *arg, int rc, const char *ids, const char *why)
+{
+    struct leader_parsing *p = arg;
+    if (rc != -ECANCELED)   /* else the instance stopped: nothing to answer with */
+        submit_answer(p->c, p->from, p->msg, rc, ids, why);
+    json_decref(p->msg);
+    free(p);
+}
+
 /* ingest.submit: a follower's submission, as our own queue/ takes one; the
  * answer waits for the commit that makes the jobs durable. */
 static void leader_submit(struct cluster *c, int from, json_t *msg)
@@ -1051,21 +1081,32 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
              || json_integer_value(uid) < 0 || json_integer_value(gid) < 0
              || (cwd && !json_is_string(cwd)) || (queue && !json_is_string(queue)))
         rc = errmsg_set(&err, -EINVAL, "a malformed ingest.submit");
-    else {
+    else if (n >= JOBMGR_ASYNC_BYTES) {
+        struct ingest_cwd dir = { .dir = json_string_value(cwd) };
+        struct leader_parsing *p = malloc(sizeof(*p));
+        if (!p)
+            rc = errmsg_set(&err, -ENOMEM, "out of memory");
+        else {
+            *p = (struct leader_parsing){ .c = c, .from = from, .msg = json_incref(msg) };
+            rc = jobmgr_submit_text_async(c->m, text, (size_t)n, (uid_t)json_integer_value(uid),
+                                          (gid_t)json_integer_value(gid), &dir,
+                                          json_string_value(queue), leader_parsed, p, &err);
+            if (rc == 0) {
+                free(text);
+                return;   /* leader_parsed answers */
+            }
+            json_decref(p->msg);
+            free(p);
+        }
+    } else {
         struct ingest_cwd dir = { .dir = json_string_value(cwd) };
         rc = jobmgr_submit_text(c->m, text, (size_t)n, (uid_t)json_integer_value(uid),
                                 (gid_t)json_integer_value(gid), &dir,
                                 json_string_value(queue), &ids, &err);
     }
     free(text);
-    json_t *reply = json_pack("{s:s s:O s:i s:O s:O}", "type", "ingest.reply", "token",
-                              json_object_get(msg, "token"), "rc", rc, "uid", uid ? uid : json_null(),
-                              "subject", json_object_get(msg, "subject") ?: json_null());
-    if (reply)
-        json_object_set_new(reply, rc < 0 ? "why" : "ids",
-                            json_string(rc < 0 ? err.text : ids.buf ? ids.buf : ""));
+    submit_answer(c, from, msg, rc, ids.buf ? ids.buf : "", err.text);
     strbuf_release(&ids);
-    leader_answer(c, from, rc, reply);
 }
 
 void cluster_after_commit(struct cluster *c, int rc)

@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 52
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -66,6 +66,22 @@ is "$(timeout 30 cat "$MNT/jobs/$nid/wait" 2>&1)" "COMPLETED 0" "queue/new on ra
 echo 'not: [a jobspec' > bad.yaml
 nok "an invalid jobspec fails cp on a follower" cp bad.yaml "$T/m5/queue/bad.yaml" 2>/dev/null
 like "$(tail -1 "$T/m5/queue/errors")" "bad\.yaml: EINVAL: " "with the leader's reason in the follower's queue/errors"
+# 64 KiB or more: the leader parses it off its loop, and answers the same
+python3 - <<'PY'
+import json
+def spec(i, n=1):
+    return json.dumps({"version": 1, "resources": [{"type": "slot", "count": 1, "label": "t",
+        "with": [{"type": "core", "count": 1}]}], "tasks": [{"command": ["true", str(i)],
+        "slot": "t", "count": {"per_slot": n}}], "attributes": {"system": {"duration": 0,
+        "cwd": "/", "environment": {"PAD": "x" * 200}}}}) + "\n"
+open("bulk300.json", "w").write("".join(spec(i) for i in range(300)))
+open("bulk300-bad.json", "w").write("".join(spec(i, 0 if i == 149 else 1) for i in range(300)))
+PY
+bids=$(timeout 60 bash -c 'exec 3<>"$1/queue/new"; cat "$2" >&3; cat <&3' _ "$T/m7" bulk300.json)
+is "$(sort -u <<<"$bids" | wc -l)" 300 "a bulk of 300 ($(stat -c %s bulk300.json) bytes) through rank 7's queue/new: 300 ids"
+is "$(timeout 30 cat "$MNT/jobs/$(tail -1 <<<"$bids")/wait" 2>&1)" "COMPLETED 0" "... the last one runs on the leader's instance"
+nok "... and with job 150 invalid, cp on rank 5 fails" cp bulk300-bad.json "$T/m5/queue/b.json" 2>/dev/null
+like "$(tail -1 "$T/m5/queue/errors")" "b\.json: EINVAL: job 150 of 300 \(line 150\): " "... the leader's reason names it"
 
 # a lost broker: its node goes down, the job on it fails, the rest keep going
 mkjob_nodes "sleep 300 # t0800-$$" 8 > all.yaml
