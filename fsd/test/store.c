@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
+#include "common/bigendian.h"
 #include "fsd/journal.h"
 #include "fsd/store.h"
 #include "common/tap.h"
@@ -671,6 +674,107 @@ static void test_replica(const char *base)
     store_close(rc);
 }
 
+struct counted {
+    int n;
+    bool in_order;
+    uint32_t next;
+};
+
+static int count_event(void *arg, uint32_t seq, const char *line, size_t len)
+{
+    struct counted *c = arg;
+    char want[32];
+    int n = snprintf(want, sizeof(want), "event %u", seq);
+    c->in_order &= seq == c->next && len == (size_t)n && memcmp(line, want, len) == 0;
+    c->next = seq + 1;
+    c->n++;
+    return 0;
+}
+
+/* A store of the layout before events moved into jobs, written with LMDB
+ * itself: opening it moves them (over more than one batch), and every
+ * eventlog, record and blob reads as before. */
+static void test_move_events(const char *base)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/old-layout", base);
+    mkdir(dir, 0700);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi jobs, events;
+    int nev[] = { 3, 25000, 0, 5 };   /* jobs 1-4's events */
+    bool good = mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 8) == 0
+                && mdb_env_set_mapsize(env, 1ULL << 30) == 0 && mdb_env_open(env, dir, 0, 0600) == 0
+                && mdb_txn_begin(env, NULL, 0, &txn) == 0
+                && mdb_dbi_open(txn, "jobs", MDB_CREATE, &jobs) == 0
+                && mdb_dbi_open(txn, "events", MDB_CREATE, &events) == 0;
+    for (uint64_t id = 1; good && id <= 4; id++) {
+        unsigned char k[12];
+        char line[32];
+        put_be(k, id, 8);
+        MDB_val key = { 8, k }, val = { 6, (char *)(uintptr_t)"record" };
+        good &= mdb_put(txn, jobs, &key, &val, 0) == 0;
+        k[8] = 'S';
+        key.mv_size = 9;
+        val = (MDB_val){ 4, (char *)(uintptr_t)"spec" };
+        good &= mdb_put(txn, jobs, &key, &val, 0) == 0;
+        for (int seq = 0; good && seq < nev[id - 1]; seq++) {
+            put_be(k + 8, (uint64_t)seq, 4);
+            key.mv_size = 12;
+            val = (MDB_val){ (size_t)snprintf(line, sizeof(line), "event %d", seq), line };
+            good &= mdb_put(txn, events, &key, &val, 0) == 0;
+        }
+    }
+    good = good && mdb_txn_commit(txn) == 0;
+    mdb_env_close(env);
+    ok(good, "move: a store of the old layout, 25,008 events in their own tree");
+
+    struct store *st = NULL;
+    struct errmsg err = { "" };
+    is(store_open(dir, mapsize(), &st, &err), 0, "move: it opens (%s)", err.text);
+    if (!st)
+        return;
+    bool all = true;
+    for (uint64_t id = 1; id <= 4; id++) {
+        struct counted c = { .in_order = true };
+        all &= store_event_foreach(st, id, count_event, &c) == 0 && c.n == nev[id - 1]
+               && c.in_order;
+    }
+    ok(all, "move: every job's eventlog reads whole and in order");
+    struct idlist l = { 0 };
+    is(store_job_foreach(st, collect_id, &l), 0, "move: foreach of records");
+    ok(l.n == 4 && l.ids[0] == 1 && l.ids[3] == 4, "... sees the 4 records only");
+    ok(job_is(st, 2, "record"), "... the records are as they were");
+    const void *data;
+    size_t len;
+    ok(store_blob_get(st, 3, 'S', &data, &len) == 0 && len == 4 && !memcmp(data, "spec", 4),
+       "... and so are the blobs");
+    is(store_event_append(st, 2, 25000, "event 25000", 11), 0, "move: an event appended");
+    is(store_job_delete(st, 1), 0, "... a job deleted");
+    is(store_commit(st), 0, "... committed");
+    struct counted c = { .in_order = true };
+    ok(store_event_foreach(st, 2, count_event, &c) == 0 && c.n == 25001 && c.in_order,
+       "... the eventlog grew by it");
+    c = (struct counted){ .in_order = true };
+    ok(store_event_foreach(st, 1, count_event, &c) == 0 && c.n == 0,
+       "... the deleted job's events are gone with it");
+    store_close(st);
+
+    /* nothing is left in the old tree, and a second open has nothing to do */
+    MDB_stat ms = { 0 };
+    good = mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 8) == 0
+           && mdb_env_set_mapsize(env, 1ULL << 30) == 0 && mdb_env_open(env, dir, 0, 0600) == 0
+           && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0
+           && mdb_dbi_open(txn, "events", 0, &events) == 0 && mdb_stat(txn, events, &ms) == 0;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    ok(good && ms.ms_entries == 0, "move: the old events tree is empty (%zu)", ms.ms_entries);
+    is(store_open(dir, mapsize(), &st, &err), 0, "move: it opens again");
+    c = (struct counted){ .in_order = true };
+    ok(st && store_event_foreach(st, 4, count_event, &c) == 0 && c.n == 5, "... as it was");
+    store_close(st);
+}
+
 int main(void)
 {
     char base[] = "/tmp/fluxfs-test-store-XXXXXX";
@@ -709,6 +813,7 @@ int main(void)
     test_journal_codec();
     test_replica(base);
     test_acct(base);
+    test_move_events(base);
 
     rm_rf(base);
     return done_testing();
