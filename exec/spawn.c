@@ -77,6 +77,8 @@ static void try_execvpe(const struct spawn *s)
             o += n;
             file[o++] = '/';
             memcpy(file + o, prog, plen + 1);
+            if (s->found)
+                memcpy(s->found, file, o + plen + 1);   /* what exec is tried on */
             try_execve(file, s->argv, s->envp);
             if (errno == EACCES)
                 denied = true;
@@ -189,5 +191,7 @@ _Noreturn void spawn_child(const struct spawn *s)
         try_execve(s->path, s->argv, s->envp);
     try_execvpe(s);
     int err = errno;
+    if (s->found)
+        s->found[0] = '\0';
     spawn_fail("", s->argv[0], "", err, err == ENOENT ? 127 : 126);
 }

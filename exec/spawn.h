@@ -33,6 +33,9 @@ struct spawn {
     pid_t parent;            /* the process whose death kills this one */
     int deathsig;            /* with this signal */
     bool new_session;        /* setsid (a nested broker), else its own process group */
+    char *found;             /* a child in our memory (CLONE_VM) leaves here
+                                the file on PATH it execs (PATH_MAX bytes), ""
+                                if it could not start; NULL: do not */
 };
 
 /* Set up and exec; never returns. A command that cannot run exits 127

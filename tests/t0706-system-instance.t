@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 36
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 33); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 36); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -106,6 +106,21 @@ ok "no process of the job is left" wait_until 5 no_sleep
 mkjob 'id -u' > root.yaml
 rid=$(submit root.yaml)
 is "$(wait_job "$rid"):$(cat "$MNT/jobs/$rid/stdout")" "COMPLETED 0:0" "root's job runs as root, through the helper"
+
+# the helper remembers for a second where PATH found a program (a shell's
+# command hash): the same program again runs the same file, and one that
+# went is searched for anew
+FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
+mkdir -p "$T/pa" "$T/pb" && chmod 755 "$T/pa" "$T/pb"
+printf '#!/bin/sh\necho a\n' > "$T/pa/fxprog"; printf '#!/bin/sh\necho b\n' > "$T/pb/fxprog"
+chmod 755 "$T/pa/fxprog" "$T/pb/fxprog"
+fxrun() { PATH="$T/pa:$T/pb:/usr/bin:/bin" timeout 30 "$FLUXFS" -m "$MNT" run fxprog 2>&1; }
+is "$(fxrun; fxrun; fxrun)" "$(printf 'a\na\na')" "a program on PATH runs the first one found, again and again"
+rm "$T/pa/fxprog"
+is "$(fxrun)" b "... and the next one once it is removed"
+is "$(PATH="$T/pa:$T/pb:/usr/bin:/bin" timeout 30 "$FLUXFS" -m "$MNT" run nosuchprog-t0706 2>&1; echo "rc=$?")" \
+	"$(printf 'fluxfs: nosuchprog-t0706: No such file or directory\nrc=127')" \
+	"a program on no PATH entry: 127 and why"
 
 # kill -9 of the broker: the helper kills what it started and goes
 as_user cp sleep.yaml "$MNT/queue/"
