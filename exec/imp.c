@@ -429,7 +429,7 @@ static int op_spawn(struct spawner *sp, struct impmsg *m, int *fds, int nfds)
     /* a program found on PATH a moment ago: that file first */
     bool hit = false;
     time_t now = time(NULL);
-    struct path_entry *pe = !s.path && !strchr(q.argv[0], '/') && SPAWN_SHARE
+    struct path_entry *pe = !s.path && !strchr(q.argv[0], '/') && SPAWN_SHARE != 0
                             ? path_slot(sp, (uid_t)q.uid, env_path(q.env), q.argv[0], now, &hit)
                             : NULL;
     if (hit)
