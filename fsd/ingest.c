@@ -286,6 +286,8 @@ static int prepare_doc(struct ingest *in, const char *t, size_t len, struct jobs
     if (a->count == 0)
         return prepare_one(in, t, len, taken, parsed, id, uid, gid, cwd, jobp, ndepsp, err);
     jobspec_destroy(parsed);   /* the script's; each element has its own */
+    free(taken->envv);
+    taken->envv = NULL;
     char array_id[32], *spec;
     size_t slen;
     fluid_encode(k == 0 ? id : first, array_id, sizeof(array_id));
@@ -329,14 +331,15 @@ static void name_doc(struct errmsg *err, size_t i, size_t n, const struct jobstr
 enum copy { COPY_NONE, COPY_SAME, COPY_ENV };
 
 /* Document t after prev, whose environment sat at penv: an identical copy,
- * the same but for its environment (taken into env), or neither (env then
- * holds what was taken, if anything: the parse uses it). */
+ * the same but for its environment (taken into env, unless it was taken
+ * already), or neither (env then holds what was taken, if anything: the
+ * parse uses it). */
 static enum copy copy_of(const char *prev, size_t plen, const struct jobspec_env *penv,
                          const char *t, size_t len, struct jobspec_env *env)
 {
     if (len == plen && memcmp(t, prev, len) == 0)
         return COPY_SAME;
-    if (penv->span && jobspec_env_take(t, len, env) == 0
+    if (penv->span && (env->envv || jobspec_env_take(t, len, env) == 0)
         && jobspec_env_same_rest(prev, plen, penv, t, len, env))
         return COPY_ENV;
     return COPY_NONE;
@@ -346,8 +349,12 @@ int ingest_preparse(const char *text, const struct jobstream_doc *docs, size_t n
                     struct ingest_pre *pre)
 {
     *pre = (struct ingest_pre){ .n = n, .failed = n };
-    if (!(pre->js = calloc(n ? n : 1, sizeof(*pre->js))))
+    if (!(pre->js = calloc(n ? n : 1, sizeof(*pre->js)))
+        || !(pre->env = calloc(n ? n : 1, sizeof(*pre->env)))) {
+        free(pre->js);
+        pre->js = NULL;
         return -ENOMEM;
+    }
     /* the decisions ingest_prepare will make, as far as text tells: a
      * copy of the document before it is not parsed there (its arrays are
      * not known here: an array's script parsed is thrown away, and a
@@ -361,7 +368,7 @@ int ingest_preparse(const char *text, const struct jobstream_doc *docs, size_t n
         if (c == COPY_SAME)
             continue;
         if (c == COPY_ENV) {
-            free(env.envv);
+            pre->env[i] = env;   /* not to be taken again */
             penv = (struct jobspec_env){ .off = env.off, .span = env.span };
             continue;
         }
@@ -381,10 +388,14 @@ void ingest_pre_release(struct ingest_pre *pre)
 {
     if (!pre || !pre->js)
         return;
-    for (size_t i = 0; i < pre->n; i++)
+    for (size_t i = 0; i < pre->n; i++) {
         jobspec_destroy(pre->js[i]);
+        free(pre->env[i].envv);
+    }
     free(pre->js);
+    free(pre->env);
     pre->js = NULL;
+    pre->env = NULL;
 }
 
 int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_doc *docs,
@@ -420,10 +431,16 @@ int ingest_prepare(struct ingest *in, const char *text, const struct jobstream_d
         const char *t = text + docs[i].off, *prev = i > 0 ? text + docs[i - 1].off : NULL;
         bool single = arrays[i].count == 0 && i > 0 && arrays[i - 1].count == 0;
         struct jobspec_env env = { 0 };
+        if (pre && i < pre->n && pre->env[i].envv) {
+            env = pre->env[i];   /* taken ahead */
+            pre->env[i].envv = NULL;
+        }
         /* the previous document's environment was read apart (where it
          * was in that text: its job's env) */
         enum copy c = single ? copy_of(prev, docs[i - 1].len, &jobs[njobs - 1]->env, t,
                                        docs[i].len, &env) : COPY_NONE;
+        if (c == COPY_SAME)
+            free(env.envv);   /* taken ahead for nothing */
         if (c != COPY_NONE) {
             ndeps[njobs] = ndeps[njobs - 1];
             if ((rc = prepare_copy(in, jobs[njobs - 1], t, docs[i].len,

@@ -79,6 +79,7 @@ const char *ingest_cwd_get(struct ingest_cwd *c);
 struct ingest_pre {
     struct jobspec **js;     /* per document: parsed, or NULL (a copy of the
                               * one before it, or past the failure) */
+    struct jobspec_env *env; /* per document: a copy's environment, taken */
     size_t n;
     size_t failed;           /* the first document that did not parse, or n */
     int rc;                  /* and why */

@@ -853,6 +853,47 @@ static void test_async_submit(struct env *e)
     is_str(a.why, sync.text, "... at the same line as on the loop");
     free(a.ids);
 
+    /* JSON copies that differ in their environment (fluxfs submit --cc):
+     * the thread takes each environment, the loop keeps it */
+    a = (struct async_answer){ 0 };
+    struct strbuf js = STRBUF_INIT;
+    char pad[201];
+    memset(pad, 'p', 200);
+    pad[200] = '\0';
+    for (int i = 0; i < 400; i++)
+        strbuf_addf(&js, "{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":1,"
+                    "\"label\":\"t\",\"with\":[{\"type\":\"core\",\"count\":1}]}],"
+                    "\"tasks\":[{\"command\":[\"true\"],\"slot\":\"t\",\"count\":"
+                    "{\"per_slot\":1}}],\"attributes\":{\"system\":{\"duration\":0,"
+                    "\"urgency\":0,\"environment\":{\"PAD\":\"%s\",\"IDX\":\"%d\"}}}}\n",
+                    pad, i);
+    is(jobmgr_submit_text_async(e->m, js.buf, js.len, 0, 0, &cwd, NULL, on_submitted, &a, &err),
+       0, "async: 400 JSON copies but for IDX (%zu bytes)", js.len);
+    ok(run_until(e, answered, (uintptr_t)&a, 0, 10.0) && a.rc == 0, "... accepted (%s)", a.why);
+    int own = 0, same = 0, k = 0;
+    prev = NULL;
+    for (char *l = a.ids, *nl; l && (nl = strchr(l, '\n')); l = nl + 1, k++) {
+        *nl = '\0';
+        uint64_t id;
+        struct job *job = fluid_decode(l, &id) == 0 ? jobmgr_lookup(e->m, id) : NULL;
+        char want[32];
+        snprintf(want, sizeof(want), "IDX=%d", k);
+        for (char **v = job ? job->env.envv : NULL; v && *v; v++)
+            if (!strcmp(*v, want))
+                own++;
+        if (job && prev && job->js && job->js == prev->js)
+            same++;
+        prev = job;
+        if (job && k < N)
+            ids[k] = job->id;
+    }
+    is(own, 400, "... each job its own environment");
+    is(same, 399, "... and one parse for all");
+    for (int i = 0; i < k && i < N; i++)
+        ctl(e, ids[i], 0, "cancel", &err);
+    strbuf_release(&js);
+    free(a.ids);
+
     /* the instance stops while it is parsed: canceled, nothing entered */
     a = (struct async_answer){ 0 };
     is(jobmgr_submit_text_async(e->m, text, len, 0, 0, &cwd, NULL, on_submitted, &a, &err), 0,
