@@ -53,9 +53,10 @@ ok "status.json is a JSON object with every key" python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 keys = {"tree_version", "version", "uptime", "started", "nodes", "cores",
-        "cores_free", "gpus", "jobs", "states", "containment"}
+        "cores_free", "gpus", "jobs", "states", "parsing", "containment"}
 assert set(s) == keys, sorted(s)
 assert s["tree_version"] == 2 and s["jobs"] == sum(s["states"].values()), s
+assert s["parsing"] == 0, s
 ' "$MNT/status.json"
 is "$(timeout 5 cat "$MNT/status.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["jobs"])')" \
    "$(status_field jobs)" "status.json jobs equals status jobs"
