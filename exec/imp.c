@@ -167,9 +167,6 @@ struct db_stamp {
     struct timespec mtime;
 };
 
-/* The spawn channel's own thread: starting a task waits until it has
- * exec'd (it shares our memory until then), and everything else keeps
- * being answered on the other channels meanwhile. */
 /* Where a user's PATH found a program, as a shell's command hash: the
  * child, running in our memory until it execs, says which file it execs
  * (spawn.found), and for a second the next child of that user, PATH and
@@ -185,6 +182,9 @@ struct path_entry {
     char file[PATH_MAX];
 };
 
+/* The spawn channel's own thread: starting a task waits until it has
+ * exec'd (it shares our memory until then), and everything else keeps
+ * being answered on the other channels meanwhile. */
 struct spawner {
     struct imp *h;
     int sock;

@@ -11,14 +11,15 @@
  *                                        jobspec, 'R' its allocation), written
  *                                        once rather than with every record
  *   output  id:8 stream:1 offset:8    -> chunk of output starting at offset
+ *   meta    name (no NUL)             -> value
+ *   journal seq:8                     -> a commit's journal (multi-node leader)
+ *
  * A job's record, events and blobs sit side by side in one tree (in that
  * order: a shorter key first, and a seq's first byte is below any kind), so
  * that a commit touching a job rewrites one leaf and one path to it, not
  * one per tree: a submission's commit wrote 7-9 pages, and each page costs
  * its fdatasync about 20 us here on top of 0.3 ms. The "events" tree of
- * older stores is moved in when one is opened (move_events). 
- *   meta    name (no NUL)             -> value
- *   journal seq:8                     -> a commit's journal (multi-node leader)
+ * older stores is moved in when one is opened (move_events).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -533,8 +534,8 @@ uint64_t store_size(const struct store *st)
 
 static int journal_db(const struct store *st, MDB_dbi dbi)
 {
-    return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->shared ? JOURNAL_SHARED : dbi == st->acct ? JOURNAL_ACCT
-         : JOURNAL_OUTPUT;
+    return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->shared ? JOURNAL_SHARED
+         : dbi == st->acct ? JOURNAL_ACCT : JOURNAL_OUTPUT;
 }
 
 /* A write that cannot be journaled must not be committed either: the
