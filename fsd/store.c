@@ -30,6 +30,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -387,6 +388,7 @@ bool store_dirty(const struct store *st)
 
 static int move_events(struct store *st)
 {
+    size_t moved = 0;
     for (;;) {
         MDB_txn *txn;
         MDB_cursor *cur;
@@ -413,10 +415,17 @@ static int move_events(struct store *st)
         }
         if (n == 0) {
             mdb_txn_abort(txn);
+            if (moved)
+                syslog(LOG_NOTICE, "%s: %zu eventlog lines moved beside their jobs' records",
+                       st->dir, moved);
             return 0;
         }
+        /* a store of millions of jobs takes a while: say so once */
+        if (!moved)
+            syslog(LOG_NOTICE, "%s: moving eventlogs beside their jobs' records (once)", st->dir);
         if ((rc = mdb_txn_commit(txn)) != 0)
             return rc;
+        moved += n;
     }
 }
 
