@@ -1077,12 +1077,9 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
  * may look at our own mount. */
 static char *resolve_path(const struct xlaunch *l)
 {
-    const char *prog = l->argv[0], *path = NULL;
+    const char *prog = l->argv[0], *path = spawn_env_path(l->ntasks > 0 ? l->envp[0] : NULL);
     if (strchr(prog, '/'))
         return NULL;
-    for (size_t i = 0; i < l->nenv; i++)
-        if (strncmp(l->env[i], "PATH=", 5) == 0)
-            path = l->env[i] + 5;
     if (!path)
         path = "/bin:/usr/bin";   /* execvpe's default */
     for (const char *p = path;; p++) {
@@ -1107,10 +1104,9 @@ static char *resolve_path(const struct xlaunch *l)
  * the launcher thread touches it. */
 static char *resolve_cached(struct exec *x, const struct xlaunch *l)
 {
-    const char *path = "";
-    for (size_t i = 0; i < l->nenv; i++)
-        if (strncmp(l->env[i], "PATH=", 5) == 0)
-            path = l->env[i] + 5;
+    const char *path = spawn_env_path(l->ntasks > 0 ? l->envp[0] : NULL);
+    if (!path)
+        path = "";
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     unsigned h = 2166136261u;

@@ -350,14 +350,6 @@ static int spawner_stack(struct spawner *sp, size_t argc)
     return 0;
 }
 
-static const char *env_path(const char *const *env)
-{
-    for (; env && *env; env++)
-        if (strncmp(*env, "PATH=", 5) == 0)
-            return *env + 5;
-    return "";
-}
-
 /* The slot for uid's prog on PATH path (a miss if its hash, uid or
  * strings differ, or it is older than a second). */
 static struct path_entry *path_slot(struct spawner *sp, uid_t uid, const char *path,
@@ -430,7 +422,8 @@ static int op_spawn(struct spawner *sp, struct impmsg *m, int *fds, int nfds)
     bool hit = false;
     time_t now = time(NULL);
     struct path_entry *pe = !s.path && !strchr(q.argv[0], '/') && SPAWN_SHARE != 0
-                            ? path_slot(sp, (uid_t)q.uid, env_path(q.env), q.argv[0], now, &hit)
+                            ? path_slot(sp, (uid_t)q.uid, spawn_env_path((char *const *)q.env) ?: "",
+                                        q.argv[0], now, &hit)
                             : NULL;
     if (hit)
         s.path = pe->file;

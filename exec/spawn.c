@@ -53,17 +53,25 @@ static void try_execve(const char *file, char *const *argv, char *const *envp)
     errno = ENOEXEC;
 }
 
+const char *spawn_env_path(char *const *envp)
+{
+    const char *path = NULL;
+    for (char *const *e = envp; e && *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    return path;
+}
+
 /* Search the job's PATH (glibc's execvpe would search the broker's). */
 static void try_execvpe(const struct spawn *s)
 {
-    const char *prog = s->argv[0], *path = "/bin:/usr/bin";
+    const char *prog = s->argv[0], *path = spawn_env_path(s->envp);
     if (strchr(prog, '/')) {
         try_execve(prog, s->argv, s->envp);
         return;
     }
-    for (char *const *e = s->envp; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0)
-            path = *e + 5;
+    if (!path)
+        path = "/bin:/usr/bin";   /* execvpe's default */
     bool denied = false;
     size_t plen = strlen(prog);
     for (const char *p = path;; p++) {

@@ -38,6 +38,10 @@ struct spawn {
                                 if it could not start; NULL: do not */
 };
 
+/* The value of envp's PATH (NULL-terminated; the last one if it is there
+ * twice, as the child searches), or NULL. Async-signal-safe. */
+const char *spawn_env_path(char *const *envp);
+
 /* Set up and exec; never returns. A command that cannot run exits 127
  * (not found) or 126 and says why on the new stderr, as a shell would. */
 _Noreturn void spawn_child(const struct spawn *s);
