@@ -47,6 +47,7 @@
 #include "exec/exec.h"
 #include "exec/imp_client.h"
 #include "exec/orphans.h"
+#include "exec/pathcache.h"
 #include "exec/spawn.h"
 
 #define EXEC_READ_MAX (64 * 1024)
@@ -146,13 +147,6 @@ struct xcontain {
     struct xcontain *next;
 };
 
-#define EXEC_PATHCACHE 16
-
-struct xpathcache {
-    char *path, *prog, *resolved;
-    time_t when;
-};
-
 struct exec {
     struct ev_loop *loop;
     const struct exec_ops *ops;
@@ -175,7 +169,7 @@ struct exec {
     struct xlaunch *todo, **todo_tail; /* under lock */
     struct xlaunch *done;              /* under lock */
     bool stop;                         /* under lock */
-    struct xpathcache pathcache[EXEC_PATHCACHE];   /* the launcher's own */
+    struct pathcache *paths;           /* the launcher's own, or NULL */
     struct xcontain *contains;         /* jobs' containment groups */
 
     /* launches whose tasks the loop asked the helper to start itself
@@ -373,6 +367,8 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
         goto error;
     if ((x->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
         goto error;
+    if (!(x->paths = pathcache_create()))
+        goto error;
     if ((errno = pthread_create(&x->thread, NULL, launcher_main, x)) != 0)
         goto error;
     x->thread_started = true;
@@ -443,11 +439,7 @@ void exec_destroy(struct exec *x)
         contain_remove_instance(NULL, instance_token());
     pthread_mutex_destroy(&x->lock);
     pthread_cond_destroy(&x->cond);
-    for (int i = 0; i < EXEC_PATHCACHE; i++) {
-        free(x->pathcache[i].path);
-        free(x->pathcache[i].prog);
-        free(x->pathcache[i].resolved);
-    }
+    pathcache_destroy(x->paths);
     free(x);
 }
 
@@ -1100,8 +1092,8 @@ static char *resolve_path(const struct xlaunch *l)
 }
 
 /* Like a shell's command hash: the same program on the same PATH is looked
- * up once a second, not once per job (a miss is never remembered). Only
- * the launcher thread touches it. */
+ * up once a second, not once per job (pathcache.h). Only the launcher
+ * thread touches it. */
 static char *resolve_cached(struct exec *x, const struct xlaunch *l)
 {
     const char *path = spawn_env_path(l->ntasks > 0 ? l->envp[0] : NULL);
@@ -1109,27 +1101,12 @@ static char *resolve_cached(struct exec *x, const struct xlaunch *l)
         path = "";
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned h = 2166136261u;
-    for (const char *c = path; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    for (const char *c = l->argv[0]; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    struct xpathcache *e = &x->pathcache[h % EXEC_PATHCACHE];
-    if (e->resolved && ts.tv_sec == e->when && !strcmp(e->path, path) &&
-        !strcmp(e->prog, l->argv[0]))
-        return strdup(e->resolved);
+    const char *hit = x->paths ? pathcache_get(x->paths, 0, path, l->argv[0], ts.tv_sec) : NULL;
+    if (hit)
+        return strdup(hit);
     char *r = resolve_path(l);
-    char *p = strdup(path), *g = strdup(l->argv[0]), *c = r ? strdup(r) : NULL;
-    free(e->path);
-    free(e->prog);
-    free(e->resolved);
-    *e = (struct xpathcache){ .path = p, .prog = g, .resolved = c, .when = ts.tv_sec };
-    if (!p || !g || !c) {
-        free(p);
-        free(g);
-        free(c);
-        *e = (struct xpathcache){ 0 };
-    }
+    if (r && x->paths)
+        pathcache_put(x->paths, 0, path, l->argv[0], r, ts.tv_sec);
     return r;
 }
 

@@ -67,6 +67,7 @@
 #include "exec/contain.h"
 #include "exec/imp_msg.h"
 #include "exec/orphans.h"
+#include "exec/pathcache.h"
 #include "exec/procfd.h"
 #include "exec/spawn.h"
 
@@ -167,21 +168,6 @@ struct db_stamp {
     struct timespec mtime;
 };
 
-/* Where a user's PATH found a program, as a shell's command hash: the
- * child, running in our memory until it execs, says which file it execs
- * (spawn.found), and for a second the next child of that user, PATH and
- * program tries that file first instead of every PATH entry before it
- * (an execve that fails is a path walk: a PATH of ten entries cost ten
- * per task). A miss is never remembered; a file gone is searched again. */
-#define PATH_SLOTS 16
-struct path_entry {
-    uid_t uid;
-    time_t when;             /* 0: empty */
-    uint64_t hash;           /* of PATH and the program */
-    char *path, *prog;       /* PATH's value, argv[0] */
-    char file[PATH_MAX];
-};
-
 /* The spawn channel's own thread: starting a task waits until it has
  * exec'd (it shares our memory until then), and everything else keeps
  * being answered on the other channels meanwhile. */
@@ -189,7 +175,12 @@ struct spawner {
     struct imp *h;
     int sock;
     pthread_t thread;
-    struct path_entry paths[PATH_SLOTS];
+    /* where a user's PATH found a program: the child, running in our
+     * memory until it execs, says which file it execs (spawn.found), and
+     * for a second the next child of that user, PATH and program tries
+     * that file first instead of failing an execve (a path walk) on every
+     * PATH entry before it */
+    struct pathcache *paths;
     char found[PATH_MAX];        /* the child's spawn.found */
     char reason[PATH_MAX];       /* why the last spawn failed */
     void *stack;                 /* the child's, while it runs in our memory */
@@ -350,33 +341,6 @@ static int spawner_stack(struct spawner *sp, size_t argc)
     return 0;
 }
 
-/* The slot for uid's prog on PATH path (a miss if its hash, uid or
- * strings differ, or it is older than a second). */
-static struct path_entry *path_slot(struct spawner *sp, uid_t uid, const char *path,
-                                    const char *prog, time_t now, bool *hit)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *c = path; *c; c++)
-        h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
-    h = (h ^ 0xff) * 0x100000001b3ull;   /* PATH and program apart */
-    for (const char *c = prog; *c; c++)
-        h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
-    struct path_entry *e = &sp->paths[(h ^ uid) % PATH_SLOTS];
-    *hit = e->when == now && e->uid == uid && e->hash == h && !strcmp(e->path, path)
-           && !strcmp(e->prog, prog);
-    if (!*hit) {
-        free(e->path);
-        free(e->prog);
-        *e = (struct path_entry){ .uid = uid, .hash = h, .when = 0 };
-        if (!(e->path = strdup(path)) || !(e->prog = strdup(prog))) {
-            free(e->path);
-            e->path = NULL;
-            return NULL;
-        }
-    }
-    return e;
-}
-
 static int op_spawn(struct spawner *sp, struct impmsg *m, int *fds, int nfds)
 {
     struct imp *h = sp->h;
@@ -419,15 +383,11 @@ static int op_spawn(struct spawner *sp, struct impmsg *m, int *fds, int nfds)
         .new_session = q.flags & IMP_SPAWN_SESSION,
     };
     /* a program found on PATH a moment ago: that file first */
-    bool hit = false;
     time_t now = time(NULL);
-    struct path_entry *pe = !s.path && !strchr(q.argv[0], '/') && SPAWN_SHARE != 0
-                            ? path_slot(sp, (uid_t)q.uid, spawn_env_path((char *const *)q.env) ?: "",
-                                        q.argv[0], now, &hit)
-                            : NULL;
-    if (hit)
-        s.path = pe->file;
-    if (pe) {
+    const char *env_path = !s.path && !strchr(q.argv[0], '/') && SPAWN_SHARE != 0 && sp->paths
+                           ? spawn_env_path((char *const *)q.env) ?: "" : NULL;
+    if (env_path) {
+        s.path = pathcache_get(sp->paths, (uid_t)q.uid, env_path, q.argv[0], now);
         s.found = sp->found;
         sp->found[0] = '\1';   /* not written: the child found nothing on PATH */
     }
@@ -443,11 +403,10 @@ static int op_spawn(struct spawner *sp, struct impmsg *m, int *fds, int nfds)
     for (int i = 0; i < 3; i++)
         if (cg[i] >= 0)
             close(cg[i]);
-    if (pe && pid >= 0 && sp->found[0] != '\1') {
-        /* the file it execs, or "" (it could not start: forget) */
-        snprintf(pe->file, sizeof(pe->file), "%s", sp->found);
-        pe->when = sp->found[0] == '/' ? now : 0;   /* "./prog" is the cwd's */
-    }
+    /* the file it execs, or "" (it could not start) or "./prog" (the
+     * cwd's): forgotten */
+    if (env_path && pid >= 0 && sp->found[0] != '\1')
+        pathcache_put(sp->paths, (uid_t)q.uid, env_path, q.argv[0], sp->found, now);
     if (pid < 0) {
         snprintf(sp->reason, sizeof(sp->reason), "clone: %s", strerror(clone_errno));
         rc = -clone_errno;
@@ -774,15 +733,14 @@ static void *spawner_main(void *arg)
 {
     struct spawner *sp = arg;
     pthread_setname_np(pthread_self(), "imp-spawner");
+    sp->paths = pathcache_create();   /* this thread's; without it, every task searches */
     struct impmsg m;
     impmsg_init(&m);
     while (serve_one(sp->sock, &m, sp->reason, handle_spawn, sp) == 0)
         ;
     impmsg_free(&m);
-    for (int i = 0; i < PATH_SLOTS; i++) {
-        free(sp->paths[i].path);
-        free(sp->paths[i].prog);
-    }
+    pathcache_destroy(sp->paths);
+    sp->paths = NULL;
     /* the broker has gone, or broke the stream: the loop's thread stops too */
     shutdown(sp->h->sock[1], SHUT_RDWR);
     return NULL;
