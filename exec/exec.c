@@ -8,9 +8,9 @@
  * Tasks are started by a launcher thread, not the loop: vfork suspends the
  * thread that calls it until the child has set itself up and exec'd (1-2 ms
  * per task on a small VM), and the loop must go on answering FUSE requests
- * and scheduling meanwhile. The loop hands the launcher a self-contained
- * record (copies of everything the child reads) and gets the pids back
- * through an eventfd. A vforked child may even touch our own mount: the loop
+ * and scheduling meanwhile. The loop hands the launcher (a work queue,
+ * common/workq.h) a self-contained record (copies of everything the child
+ * reads) and adopts the pids back on the loop, in order. A vforked child may even touch our own mount: the loop
  * is not the suspended thread, so it answers.
  *
  * Another user's tasks (a system instance's, started by the privileged
@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,7 +35,6 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <limits.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -48,6 +46,7 @@
 #include "exec/imp_client.h"
 #include "exec/orphans.h"
 #include "exec/pathcache.h"
+#include "common/workq.h"
 #include "exec/spawn.h"
 
 #define EXEC_READ_MAX (64 * 1024)
@@ -96,8 +95,9 @@ struct xjob {
 /* One job's start, owned by the launcher until it reports back: nothing
  * in it points into memory the loop may change or free meanwhile. */
 struct xlaunch {
+    struct exec *x;
     uint64_t serial;
-    struct xlaunch *next;
+    struct xlaunch *next;    /* in struct exec's queued */
     int ntasks;
     char **argv;             /* owned, NULL-terminated */
     char *cwd;               /* owned, or NULL */
@@ -157,18 +157,13 @@ struct exec {
     int sigs[NSIG];          /* signals not at SIG_DFL when created */
     int nsigs;
 
-    /* the launcher thread */
-    pthread_t thread;
-    bool thread_started;
-    int done_fd;                       /* eventfd: the launcher reported */
+    /* the launcher: a thread (started by the first launch) that forks
+     * and execs tasks while the loop goes on; each launch is adopted on
+     * the loop in the order they were asked for */
+    struct workq *launcher;
     int null_fd;                       /* /dev/null, every task's stdin:
                                         * opening it per job was 2% of the
                                         * broker's loop */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct xlaunch *todo, **todo_tail; /* under lock */
-    struct xlaunch *done;              /* under lock */
-    bool stop;                         /* under lock */
     struct pathcache *paths;           /* the launcher's own, or NULL */
     struct xcontain *contains;         /* jobs' containment groups */
 
@@ -335,8 +330,6 @@ static void job_destroy(struct xjob *j)
     free(j);
 }
 
-static void done_cb(struct ev_loop *loop, int fd, int events, void *arg);
-static void *launcher_main(void *arg);
 static void launch_discard(struct xlaunch *l);
 static void launch_free(struct xlaunch *l);
 
@@ -352,26 +345,19 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
     x->loop = loop;
     x->ops = ops;
     x->arg = arg;
-    x->todo_tail = &x->todo;
     x->queued_tail = &x->queued;
-    x->done_fd = x->null_fd = -1;
+    x->null_fd = -1;
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
             x->sigs[x->nsigs++] = sig;
     }
-    pthread_mutex_init(&x->lock, NULL);
-    pthread_cond_init(&x->cond, NULL);
-    x->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (x->done_fd < 0 || ev_fd_add(loop, x->done_fd, EV_READ, done_cb, x) < 0)
+    if (!(x->launcher = workq_create(loop, "fluxfs-launch")))   /* top -H, bench-cpu.sh */
         goto error;
     if ((x->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
         goto error;
     if (!(x->paths = pathcache_create()))
         goto error;
-    if ((errno = pthread_create(&x->thread, NULL, launcher_main, x)) != 0)
-        goto error;
-    x->thread_started = true;
     return x;
 error:
     exec_destroy(x);
@@ -383,15 +369,9 @@ void exec_destroy(struct exec *x)
 {
     if (!x)
         return;
-    if (x->thread_started) {
-        pthread_mutex_lock(&x->lock);
-        x->stop = true;
-        pthread_cond_signal(&x->cond);
-        pthread_mutex_unlock(&x->lock);
-        pthread_join(x->thread, NULL);
-    }
     /* what was started is killed; what was not, never will be (a task
      * still queued to the helper dies with us: its parent is the broker) */
+    workq_destroy(x->launcher);   /* each launch canceled: launch_done */
     while (x->queued) {
         struct xlaunch *l = x->queued;
         x->queued = l->next;
@@ -399,24 +379,10 @@ void exec_destroy(struct exec *x)
     }
     if (x->queue_watched && imp_of_broker)   /* the helper outlives us (broker.c) */
         ev_fd_del(x->loop, imp_queue_fd(imp_of_broker));
-    while (x->done) {
-        struct xlaunch *l = x->done;
-        x->done = l->next;
-        launch_discard(l);
-    }
-    while (x->todo) {
-        struct xlaunch *l = x->todo;
-        x->todo = l->next;
-        launch_free(l);
-    }
     while (x->jobs) {
         struct xjob *j = x->jobs;
         job_unlink(j);
         job_destroy(j);
-    }
-    if (x->done_fd >= 0) {
-        ev_fd_del(x->loop, x->done_fd);
-        close(x->done_fd);
     }
     if (x->null_fd >= 0)
         close(x->null_fd);
@@ -437,8 +403,6 @@ void exec_destroy(struct exec *x)
     }
     if (!imp_of_broker)
         contain_remove_instance(NULL, instance_token());
-    pthread_mutex_destroy(&x->lock);
-    pthread_cond_destroy(&x->cond);
     pathcache_destroy(x->paths);
     free(x);
 }
@@ -1156,44 +1120,37 @@ static void launch_close_ends(struct xlaunch *l)
     }
 }
 
-/* Hand l to done_cb: adopted on a later iteration of the loop (never
- * inside exec_start()), whether the launcher ran it or nothing could be
- * queued of it. */
-static void launch_report(struct exec *x, struct xlaunch *l)
+/* The launcher's work: l's tasks forked and exec'd, on its thread. */
+static void launch_work(void *arg)
 {
-    pthread_mutex_lock(&x->lock);
-    l->next = x->done;
-    x->done = l;
-    pthread_mutex_unlock(&x->lock);
-    uint64_t one = 1;
-    if (write(x->done_fd, &one, sizeof(one)) < 0) {
-        /* cannot fail: the counter would have to reach 2^64 - 1 */
-    }
+    struct xlaunch *l = arg;
+    launch_run(l->x, l);
 }
 
-static void *launcher_main(void *arg)
+/* Nothing to do on the thread: l only goes round to be adopted later. */
+static void launch_nothing(void *arg)
 {
-    struct exec *x = arg;
-    pthread_setname_np(pthread_self(), "fluxfs-launch");   /* top -H, bench-cpu.sh */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    pthread_mutex_lock(&x->lock);
-    for (;;) {
-        while (!x->todo && !x->stop)
-            pthread_cond_wait(&x->cond, &x->lock);
-        if (x->stop)
-            break;
-        struct xlaunch *l = x->todo;
-        if (!(x->todo = l->next))
-            x->todo_tail = &x->todo;
-        pthread_mutex_unlock(&x->lock);
-        launch_run(x, l);
-        launch_report(x, l);
-        pthread_mutex_lock(&x->lock);
-    }
-    pthread_mutex_unlock(&x->lock);
-    return NULL;
+    (void)arg;
+}
+
+static void launch_discard(struct xlaunch *l);
+static void launch_adopt(struct exec *x, struct xlaunch *l);
+
+/* Back on the loop: the tasks are adopted, or, at exec_destroy, killed. */
+static void launch_done(void *arg, bool canceled)
+{
+    struct xlaunch *l = arg;
+    if (canceled)
+        launch_discard(l);   /* pids of tasks never started are 0: none killed */
+    else
+        launch_adopt(l->x, l);
+}
+
+/* Hand l to launch_done: adopted on a later iteration of the loop (never
+ * inside exec_start()), after the launches asked for before it. */
+static int launch_report(struct exec *x, struct xlaunch *l)
+{
+    return workq_push(x->launcher, launch_nothing, launch_done, l);
 }
 
 /* Kill what a launch started for a job that no longer wants it. */
@@ -1239,31 +1196,6 @@ static void launch_adopt(struct exec *x, struct xlaunch *l)
         exec_signal(x, j->id, j->pending_sig);
     if (j->nlive == 0)
         job_finish(j);
-}
-
-static void done_cb(struct ev_loop *loop, int fd, int events, void *arg)
-{
-    struct exec *x = arg;
-    uint64_t n;
-    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-        return;
-    pthread_mutex_lock(&x->lock);
-    struct xlaunch *done = x->done;
-    x->done = NULL;
-    pthread_mutex_unlock(&x->lock);
-    /* oldest first */
-    struct xlaunch *rev = NULL;
-    while (done) {
-        struct xlaunch *next = done->next;
-        done->next = rev;
-        rev = done;
-        done = next;
-    }
-    while (rev) {
-        struct xlaunch *l = rev;
-        rev = l->next;
-        launch_adopt(x, l);
-    }
 }
 
 /* ---- starts queued to the privileged helper from the loop ---- */
@@ -1328,15 +1260,16 @@ static void queue_cb(struct ev_loop *loop, int fd, int events, void *arg)
         ev_fd_mod(x->loop, fd, imp_queue_waiting(imp_of_broker) ? EV_READ | EV_WRITE : EV_READ);
 }
 
-/* Queue l's tasks to the helper from the loop: 0, or -1 to leave l to the
- * launcher thread (nothing queued). */
+/* Queue l's tasks to the helper from the loop: 0, 1 to leave l to the
+ * launcher thread (nothing queued), or -errno (nothing could be queued,
+ * and l could not be reported either). */
 static int launch_queue(struct exec *x, struct xlaunch *l)
 {
     if (x->queue_broken)
-        return -1;
+        return 1;
     if (!x->queue_watched) {
         if (ev_fd_add(x->loop, imp_queue_fd(imp_of_broker), EV_READ, queue_cb, x) < 0)
-            return -1;
+            return 1;
         x->queue_watched = true;
     }
     for (int k = 0; k < l->ntasks; k++) {
@@ -1355,8 +1288,7 @@ static int launch_queue(struct exec *x, struct xlaunch *l)
      * task could not start; the queue holds copies until they are sent */
     if (l->waiting == 0) {
         launch_close_ends(l);
-        launch_report(x, l);
-        return 0;
+        return launch_report(x, l);
     }
     *x->queued_tail = l;
     x->queued_tail = &l->next;
@@ -1437,6 +1369,7 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     j->x = x;
     j->id = job->id;
     j->serial = l->serial = ++x->serial;
+    l->x = x;
     j->launching = true;
     j->via_imp = l->via_imp;
     j->out[0] = (struct xpipe){ .job = j, .fd = -1, .stream = 1, .rank = -1 };
@@ -1465,13 +1398,14 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     if (x->jobs)
         x->jobs->prev = j;
     x->jobs = j;
-    if (l->via_imp && launch_queue(x, l) == 0)
-        return 0;
-    pthread_mutex_lock(&x->lock);
-    *x->todo_tail = l;
-    x->todo_tail = &l->next;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->lock);
+    rc = l->via_imp ? launch_queue(x, l) : 1;
+    if (rc == 1)
+        rc = workq_push(x->launcher, launch_work, launch_done, l);
+    if (rc < 0) {
+        errmsg_set(err, rc, "starting its tasks: %s", strerror(-rc));
+        job_unlink(j);
+        goto error;
+    }
     return 0;
 error:
     job_destroy(j);
