@@ -54,6 +54,9 @@ struct broker {
     gid_t run_gid;
     int rank;                    /* ... and ours among them */
     struct cluster *cluster;     /* ... our part in it */
+    struct syncer *checkpointer; /* LMDB synced in the background while the
+                                    redo log makes commits durable, or NULL */
+    uint64_t ckpt_ticket, ckpt_mark;   /* the last checkpoint asked for */
     struct syncer *syncer;       /* durable commits off the loop thread (not
                                   * with a cluster: its answers go in order
                                   * with the replication) */
@@ -113,6 +116,33 @@ static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
 static int flush_store(void *arg)
 {
     return store_flush(arg);
+}
+
+/* The checkpointer's work: LMDB synced, so that the redo log's records
+ * up to the mark taken before are needed no more. */
+static int checkpoint_store(void *arg)
+{
+    return store_checkpoint_sync(arg);
+}
+
+/* A checkpoint of everything committed so far, in the background. */
+static void checkpoint_begin(struct broker *b)
+{
+    b->ckpt_mark = store_checkpoint_mark(b->st);
+    b->ckpt_ticket = syncer_request(b->checkpointer);
+}
+
+static void on_checkpointed(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct broker *b = arg;
+    uint64_t failed;
+    int fail_rc;
+    uint64_t done = syncer_done(b->checkpointer, &failed, &fail_rc);
+    if (failed >= b->ckpt_ticket)
+        syslog(LOG_ERR, "store checkpoint failed (the redo log keeps what it covers): %s",
+               strerror(-fail_rc));
+    else if (done >= b->ckpt_ticket)
+        store_checkpoint_done(b->st, b->ckpt_mark);
 }
 
 /* A sync ended: the submissions it made durable are answered. */
@@ -423,6 +453,8 @@ static void commit_round(struct broker *b)
     int rc = need && !b->syncer ? store_commit(b->st) : store_commit_lazy(b->st);
     if (need && b->syncer && rc == 0)
         ticket = syncer_request(b->syncer);
+    if (b->checkpointer && store_checkpoint_due(b->st))
+        checkpoint_begin(b);   /* the redo log rotated: its older file drains */
     if (rc < 0)
         syslog(LOG_ERR, "store commit failed: %s", strerror(-rc));
     /* the commit goes down the tree before the answers to the followers'
@@ -503,7 +535,9 @@ static void iterate(struct broker *b)
         b->unsynced_since = now;
     else if (now - b->unsynced_since >= SYNC_INTERVAL) {
         b->unsynced_since = 0;
-        if (store_sync(b->st) < 0)
+        if (b->checkpointer)
+            checkpoint_begin(b);
+        else if (store_sync(b->st) < 0)
             syslog(LOG_ERR, "store sync failed");
     }
     if (b->parent) {
@@ -1221,10 +1255,20 @@ static int setup(struct broker *b)
         return -1;
     /* without it (no thread, or a cluster) every durable commit syncs on
      * the loop thread, as before */
-    if (!b->cluster && (b->syncer = syncer_create(flush_store, b->st))
+    if (!b->cluster && (b->syncer = syncer_create(flush_store, b->st, "fluxfs-sync"))
         && ev_fd_add(b->loop, syncer_fd(b->syncer), EV_READ, on_synced, b) < 0) {
         syncer_destroy(b->syncer);
         b->syncer = NULL;
+    }
+    /* with it, the redo log: a durable commit is one sequential write and
+     * its sync, and LMDB is synced in the background (store.h) */
+    if (b->syncer && (b->checkpointer = syncer_create(checkpoint_store, b->st, "fluxfs-ckpt"))) {
+        if (ev_fd_add(b->loop, syncer_fd(b->checkpointer), EV_READ, on_checkpointed, b) < 0
+            || store_redo_enable(b->st) < 0) {
+            ev_fd_del(b->loop, syncer_fd(b->checkpointer));
+            syncer_destroy(b->checkpointer);
+            b->checkpointer = NULL;
+        }
     }
 
     if (mount_tree(b) < 0 || privsep_end(b) < 0)
@@ -1259,6 +1303,11 @@ static void teardown(struct broker *b)
         ev_timer_cancel(b->loop, b->pub_timer);
     if (b->pub_fd >= 0)
         ev_fd_del(b->loop, b->pub_fd);
+    if (b->checkpointer) {
+        ev_fd_del(b->loop, syncer_fd(b->checkpointer));
+        syncer_destroy(b->checkpointer);   /* waits for one in progress */
+        b->checkpointer = NULL;
+    }
     if (b->syncer) {
         /* what is committed is made durable and its submitters answered,
          * before anything is torn down */

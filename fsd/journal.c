@@ -6,16 +6,18 @@
 #include "common/bigendian.h"
 #include "fsd/journal.h"
 
-static bool valid(int db, size_t klen)
+/* ndb: JOURNAL_NDB for what goes between brokers, JOURNAL_META + 1 for a
+ * broker's own redo log */
+static bool valid(int db, int ndb, size_t klen)
 {
-    return db >= 0 && db < JOURNAL_NDB && klen > 0 && klen <= JOURNAL_KEY_MAX;
+    return db >= 0 && db < ndb && klen > 0 && klen <= JOURNAL_KEY_MAX;
 }
 
-int journal_put(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
-                size_t vlen)
+static int put_op(struct strbuf *j, int db, int ndb, const void *key, size_t klen,
+                  const void *val, size_t vlen)
 {
     unsigned char head[8] = { 'P', (unsigned char)db };
-    if (!valid(db, klen) || vlen > JOURNAL_VAL_MAX || (vlen && !val))
+    if (!valid(db, ndb, klen) || vlen > JOURNAL_VAL_MAX || (vlen && !val))
         return -EINVAL;
     put_be(head + 2, klen, 2);
     put_be(head + 4, vlen, 4);
@@ -28,10 +30,22 @@ int journal_put(struct strbuf *j, int db, const void *key, size_t klen, const vo
     return 0;
 }
 
+int journal_put(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
+                size_t vlen)
+{
+    return put_op(j, db, JOURNAL_NDB, key, klen, val, vlen);
+}
+
+int journal_put_local(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
+                      size_t vlen)
+{
+    return put_op(j, db, JOURNAL_META + 1, key, klen, val, vlen);
+}
+
 int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t plen)
 {
     unsigned char head[4] = { 'X', (unsigned char)db };
-    if (!valid(db, plen))
+    if (!valid(db, JOURNAL_NDB, plen))
         return -EINVAL;
     put_be(head + 2, plen, 2);
     if (strbuf_grow(j, sizeof(head) + plen) < 0)
@@ -41,7 +55,7 @@ int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t p
     return 0;
 }
 
-int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op)
+static int next_op(const void *buf, size_t len, int ndb, size_t *pos, struct journal_op *op)
 {
     const unsigned char *p = (const unsigned char *)buf + *pos;
     size_t left = len - *pos;
@@ -54,7 +68,7 @@ int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op
         return -EINVAL;
     size_t klen = get_be(p + 2, 2);
     size_t vlen = p[0] == 'P' ? get_be(p + 4, 4) : 0;
-    if (!valid(p[1], klen) || vlen > JOURNAL_VAL_MAX || left - head < klen
+    if (!valid(p[1], ndb, klen) || vlen > JOURNAL_VAL_MAX || left - head < klen
         || left - head - klen < vlen)
         return -EINVAL;
     op->op = (char)p[0];
@@ -65,6 +79,16 @@ int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op
     op->vlen = vlen;
     *pos += head + klen + vlen;
     return 1;
+}
+
+int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op)
+{
+    return next_op(buf, len, JOURNAL_NDB, pos, op);
+}
+
+int journal_next_local(const void *buf, size_t len, size_t *pos, struct journal_op *op)
+{
+    return next_op(buf, len, JOURNAL_META + 1, pos, op);
 }
 
 uint64_t journal_key_id(const void *key, size_t klen)

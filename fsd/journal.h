@@ -24,7 +24,10 @@
  * own; "shared" is the instance's small records every broker shows, such as
  * the nodes and their status: store_shared_put). */
 enum journal_db { JOURNAL_JOBS = 0, JOURNAL_EVENTS, JOURNAL_OUTPUT, JOURNAL_SHARED,
-                  JOURNAL_ACCT, JOURNAL_NDB };
+                  JOURNAL_ACCT, JOURNAL_NDB,
+                  /* a broker's own, in its redo log only (redo.h): never
+                   * sent, and refused by journal_next */
+                  JOURNAL_META = JOURNAL_NDB };
 
 /* Keys are the store's own (at most 17 bytes); anything longer is refused. */
 #define JOURNAL_KEY_MAX 64
@@ -44,11 +47,16 @@ struct journal_op {
 int journal_put(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
                 size_t vlen);
 int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t plen);
+/* The same for a redo log: JOURNAL_META too. */
+int journal_put_local(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
+                      size_t vlen);
 
 /* Decode the op at *pos of buf[0..len): 1 with *op set (pointing into buf)
  * and *pos moved past it; 0 at the end; -EINVAL if what is there is not a
  * whole, valid op (truncated, unknown op or db, a key too long or empty). */
 int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op);
+/* The same for a redo log: JOURNAL_META too. */
+int journal_next_local(const void *buf, size_t len, size_t *pos, struct journal_op *op);
 
 /* The job id a key of any replicated db starts with (its first 8 bytes),
  * or 0 if the key is shorter. */

@@ -37,10 +37,15 @@
 
 #include "common/bigendian.h"
 #include "fsd/journal.h"
+#include "fsd/redo.h"
 #include "fsd/statedir.h"
 #include "fsd/store.h"
 
 #define STORE_DEFAULT_MAPSIZE (64ULL << 30)
+/* Each of the redo log's two files: a second of commits at full speed
+ * here, or a bulk submission of a few thousand jobs (larger ones sync
+ * LMDB itself, as every commit did before the log). */
+#define STORE_REDO_SIZE (4u << 20)
 #define STORE_MAXDBS 8
 
 #define JOB_KEY_LEN    8
@@ -64,12 +69,21 @@ struct store {
     bool low;           /* the disk is full: the reserve is given back */
     uint64_t file_end;  /* the data file's size as far as we know (keep_room),
                            0: not looked at yet */
+    struct redo *redo;  /* the redo log (redo.h), or NULL */
+    bool redo_on;       /* commits go to it (store_redo_enable) */
+    struct strbuf redo_ops;   /* the open txn's writes, for the redo log */
+    bool redo_unlogged; /* the open txn wrote what the redo log cannot hold */
+    bool ckpt_wanted;   /* a rotation: LMDB must be synced (store_checkpoint_*) */
     bool journaling;    /* record writes (store_journal_enable) */
     struct strbuf journal;
     size_t journal_committed;   /* journal bytes of commits that succeeded */
     char *dir;
     char errstr[256];
 };
+
+static MDB_dbi journal_dbi(const struct store *st, int db);
+static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
+                         bool *found);
 
 static void job_key(unsigned char k[JOB_KEY_LEN], uint64_t id)
 {
@@ -170,6 +184,13 @@ static void journal_rollback(struct store *st)
     st->journal.len = st->journal_committed;
     if (st->journal.alloc)
         st->journal.buf[st->journal.len] = '\0';
+}
+
+/* The next transaction's writes start a new redo record. */
+static void redo_clear(struct store *st)
+{
+    strbuf_reset(&st->redo_ops);
+    st->redo_unlogged = false;
 }
 
 
@@ -289,7 +310,8 @@ static void keep_room(struct store *st)
     }
 }
 
-int store_commit(struct store *st)
+/* Commit the open txn (durably unless MDB_NOSYNC is set). */
+static int commit_txn(struct store *st)
 {
     int rc;
 
@@ -313,12 +335,56 @@ int store_commit(struct store *st)
     return commit_error(st, rc, "commit");
 }
 
+int store_commit(struct store *st)
+{
+    /* durable in LMDB itself: the redo log need not hold it (a replay
+     * skips every record of a transaction LMDB has) */
+    int rc = commit_txn(st);
+    redo_clear(st);
+    return rc;
+}
+
+/* LMDB synced here, on the loop: every commit so far is durable, and
+ * neither redo file is needed any more. */
+static int sync_now(struct store *st)
+{
+    int rc = mdb_env_sync(st->env, 1);
+    if (rc != 0)
+        return commit_error(st, rc, "sync");
+    st->unsynced = false;
+    if (st->redo)
+        redo_checkpointed(st->redo, redo_rotations(st->redo));
+    return 0;
+}
+
+/* A lazy commit, as txnid: its writes go into the redo log, whose sync
+ * makes it durable; or, where the log cannot take them, LMDB is synced
+ * now, before anything later can be acknowledged. */
+static int redo_log_commit(struct store *st, uint64_t txnid)
+{
+    int rc = -E2BIG;
+    if (!st->redo_unlogged) {
+        rc = redo_append(st->redo, txnid, st->redo_ops.buf, st->redo_ops.len);
+        if (rc == -ENOSPC) {
+            /* both files hold what LMDB may not have yet: sync it here
+             * (the background checkpoint fell behind) */
+            if ((rc = sync_now(st)) == 0)
+                rc = redo_append(st->redo, txnid, st->redo_ops.buf, st->redo_ops.len);
+        }
+    }
+    redo_clear(st);
+    if (rc == 1)
+        st->ckpt_wanted = true;
+    return rc >= 0 ? 0 : sync_now(st);
+}
+
 int store_commit_lazy(struct store *st)
 {
     if (st->failed) {
         int rc = st->failed;
         st->failed = 0;
         journal_rollback(st);
+        redo_clear(st);
         snapshot_release(st);
         return rc;
     }
@@ -326,13 +392,19 @@ int store_commit_lazy(struct store *st)
         snapshot_release(st);
         return 0;
     }
-    /* written to the page cache (safe from a crash of this process), synced
-     * by the next durable commit or store_sync() */
+    /* written to the page cache (safe from a crash of this process), made
+     * durable by the redo log's sync (store_flush), or by the next durable
+     * commit or store_sync() */
+    uint64_t txnid = mdb_txn_id(st->wtxn);
     mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
-    int rc = store_commit(st);
+    int rc = commit_txn(st);
     mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
-    if (rc == 0)
+    if (rc == 0) {
         st->unsynced = true;
+        if (st->redo_on)
+            return redo_log_commit(st, txnid);
+    }
+    redo_clear(st);
     return rc;
 }
 
@@ -340,18 +412,57 @@ int store_sync(struct store *st)
 {
     if (!st->unsynced)
         return 0;
-    int rc = mdb_env_sync(st->env, 1);
-    if (rc == 0)
-        st->unsynced = false;
-    return commit_error(st, rc, "sync");
+    return sync_now(st);
 }
 
 int store_flush(struct store *st)
 {
-    /* on the syncer's thread: the env only (no state of ours), and a
-     * message-free error (errstr is the loop thread's) */
+    /* on the syncer's thread: the env or the redo log only (no state of
+     * ours), and a message-free error (errstr is the loop thread's) */
+    if (st->redo_on)
+        return redo_sync(st->redo);
     int rc = mdb_env_sync(st->env, 1);
     return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
+}
+
+int store_redo_enable(struct store *st)
+{
+    if (!st->redo)
+        return -ENOTSUP;
+    /* what was committed before is not in the log: durable first */
+    int rc = sync_now(st);
+    if (rc < 0)
+        return rc;
+    st->redo_on = true;
+    return 0;
+}
+
+bool store_checkpoint_due(const struct store *st)
+{
+    return st->ckpt_wanted;
+}
+
+uint64_t store_checkpoint_mark(struct store *st)
+{
+    st->ckpt_wanted = false;
+    st->unsynced = false;   /* the checkpoint asked for now covers it */
+    if (!st->redo_on)
+        return 0;
+    redo_rotate(st->redo);   /* if it can: the records since go to the other file */
+    return redo_rotations(st->redo);
+}
+
+int store_checkpoint_sync(struct store *st)
+{
+    /* on the checkpointer's thread, like store_flush */
+    int rc = mdb_env_sync(st->env, 1);
+    return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
+}
+
+void store_checkpoint_done(struct store *st, uint64_t mark)
+{
+    if (st->redo)
+        redo_checkpointed(st->redo, mark);
 }
 
 bool store_writing(const struct store *st)
@@ -367,6 +478,7 @@ bool store_unsynced(const struct store *st)
 void store_abort(struct store *st)
 {
     journal_rollback(st);
+    redo_clear(st);
     if (st->wtxn) {
         mdb_txn_abort(st->wtxn);
         st->wtxn = NULL;
@@ -379,6 +491,91 @@ bool store_dirty(const struct store *st)
 }
 
 /* Open and close. */
+
+/* One redo record's ops, in the open write transaction. */
+static int apply_local(struct store *st, MDB_txn *txn, const void *ops, size_t len)
+{
+    struct journal_op op;
+    size_t pos = 0;
+    int rc;
+    while ((rc = journal_next_local(ops, len, &pos, &op)) > 0) {
+        MDB_dbi dbi = op.db == JOURNAL_META ? st->meta : journal_dbi(st, op.db);
+        if (op.op == 'P') {
+            MDB_val key = { op.klen, (void *)op.key }, val = { op.vlen, (void *)op.val };
+            rc = mdb_put(txn, dbi, &key, &val, 0);
+        } else
+            rc = delete_prefix(txn, dbi, op.key, op.klen, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return rc < 0 ? EINVAL : 0;
+}
+
+struct replay {
+    struct store *st;
+    uint64_t last;           /* LMDB's last transaction: older records are in it */
+    size_t applied, skipped;
+};
+
+static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
+{
+    struct replay *rp = arg;
+    MDB_txn *txn;
+    int rc;
+    if (txnid <= rp->last) {
+        rp->skipped++;
+        return 0;
+    }
+    /* one transaction each, as committed: a later record sees its effects */
+    if ((rc = mdb_txn_begin(rp->st->env, NULL, 0, &txn)) != 0)
+        return -rc;
+    if ((rc = apply_local(rp->st, txn, ops, len)) != 0) {
+        mdb_txn_abort(txn);
+        return -rc;
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        return -rc;
+    rp->applied++;
+    return 0;
+}
+
+/* What the redo log holds that LMDB lost (a crash of the machine before a
+ * checkpoint): applied again, made durable, and the log emptied. A log
+ * that cannot be opened or reset leaves the store without one (every
+ * durable commit then syncs LMDB, as before it); one that cannot be
+ * replayed fails the open: what it holds was acknowledged. */
+static int redo_recover(struct store *st)
+{
+    struct errmsg err = { "" };
+    MDB_envinfo info;
+    int rc;
+    if (redo_open(st->dir, STORE_REDO_SIZE, &st->redo, &err) < 0) {
+        syslog(LOG_WARNING, "%s: no redo log (%s): every durable commit syncs the store",
+               st->dir, err.text);
+        st->redo = NULL;
+        return 0;
+    }
+    if ((rc = mdb_env_info(st->env, &info)) != 0)
+        return rc;
+    struct replay rp = { .st = st, .last = info.me_last_txnid };
+    mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+    rc = redo_replay(st->redo, replay_one, &rp);
+    mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
+    if (rc < 0)
+        return -rc;
+    if (rp.applied)
+        syslog(LOG_NOTICE, "%s: %zu commits the store had lost were applied again from its "
+               "redo log", st->dir, rp.applied);
+    if ((rc = mdb_env_sync(st->env, 1)) != 0)
+        return rc;
+    if ((rc = redo_reset(st->redo)) < 0) {
+        syslog(LOG_WARNING, "%s: redo log: %s: every durable commit syncs the store",
+               st->dir, strerror(-rc));
+        redo_close(st->redo);
+        st->redo = NULL;
+    }
+    return 0;
+}
 
 /* A store written before events moved into jobs: move them, a batch per
  * transaction (a million jobs' events are too many dirty pages for one),
@@ -473,6 +670,7 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
         return errmsg_set(err, -ENOMEM, "out of memory");
     st->lock_fd = -1;
     strbuf_init(&st->journal);
+    strbuf_init(&st->redo_ops);
     if (!(st->dir = strdup(dir))) {
         rc = errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
@@ -495,7 +693,7 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
     /* Reader slots of a broker that died mid-read would pin pages forever. */
     if ((rc = mdb_reader_check(st->env, &dead)) != 0)
         goto error_lmdb;
-    if ((rc = open_dbs(st)) != 0 || (rc = move_events(st)) != 0)
+    if ((rc = open_dbs(st)) != 0 || (rc = move_events(st)) != 0 || (rc = redo_recover(st)) != 0)
         goto error_lmdb;
     if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn)) != 0) {
         st->rtxn = NULL;
@@ -520,6 +718,12 @@ void store_close(struct store *st)
     store_abort(st);
     if (st->rtxn)
         mdb_txn_abort(st->rtxn);
+    /* a clean stop leaves nothing for the redo log to replay */
+    if (st->env && st->redo_on && mdb_env_sync(st->env, 1) != 0)
+        syslog(LOG_ERR, "%s: store sync at close failed: the redo log holds the rest",
+               st->dir);
+    redo_close(st->redo);
+    strbuf_release(&st->redo_ops);
     if (st->env)
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
@@ -545,6 +749,25 @@ static int journal_db(const struct store *st, MDB_dbi dbi)
 {
     return dbi == st->jobs ? JOURNAL_JOBS : dbi == st->shared ? JOURNAL_SHARED
          : dbi == st->acct ? JOURNAL_ACCT : JOURNAL_OUTPUT;
+}
+
+/* The redo log's copy of a write; what it cannot hold (no memory, a key
+ * too long) makes the commit durable in LMDB itself instead. */
+static void redo_note_put(struct store *st, MDB_dbi dbi, const void *k, size_t klen,
+                          const void *v, size_t vlen)
+{
+    if (!st->redo_on || st->redo_unlogged)
+        return;
+    int db = dbi == st->meta ? JOURNAL_META : dbi == st->jlog ? -1 : journal_db(st, dbi);
+    if (db < 0 || journal_put_local(&st->redo_ops, db, k, klen, v, vlen) < 0)
+        st->redo_unlogged = true;
+}
+
+static void redo_note_delete(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen)
+{
+    if (st->redo_on && !st->redo_unlogged
+        && journal_delete_prefix(&st->redo_ops, journal_db(st, dbi), prefix, plen) < 0)
+        st->redo_unlogged = true;
 }
 
 /* A write that cannot be journaled must not be committed either: the
@@ -602,6 +825,7 @@ static int put(struct store *st, MDB_dbi dbi, void *k, size_t klen, const void *
         return rc;
     if ((rc = mdb_put(txn, dbi, &key, &val, flags)) != 0)
         return write_fail(st, rc, what);
+    redo_note_put(st, dbi, k, klen, data, len);
     if (st->journaling && journal_put(&st->journal, journal_db(st, dbi), k, klen, data, len) < 0)
         return journal_fail(st);
     return 0;
@@ -699,9 +923,11 @@ int store_job_delete(struct store *st, uint64_t id)
      * that starts with its id */
     MDB_dbi dbs[] = { st->jobs, st->output };
     const int ndbs = (int)(sizeof(dbs) / sizeof(dbs[0]));
-    for (int db = 0; db < ndbs; db++)
+    for (int db = 0; db < ndbs; db++) {
         if ((rc = delete_prefix(txn, dbs[db], k, sizeof(k), &found)) != 0)
             return write_fail(st, rc, "delete job");
+        redo_note_delete(st, dbs[db], k, sizeof(k));
+    }
     if (found && st->journaling)
         for (int db = 0; db < ndbs; db++)
             if (journal_delete_prefix(&st->journal, journal_db(st, dbs[db]), k, sizeof(k)) < 0)
@@ -911,6 +1137,7 @@ int store_meta_put(struct store *st, const char *name, const void *data, size_t 
         return rc;
     if ((rc = mdb_put(txn, st->meta, &key, &val, 0)) != 0)
         return write_fail(st, rc, "put meta");
+    redo_note_put(st, st->meta, key.mv_data, key.mv_size, data, len);
     return 0;
 }
 
@@ -1035,6 +1262,7 @@ int store_acct_expire(struct store *st, uint64_t before_ms, size_t max)
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
             break;
         n++;
+        redo_note_delete(st, st->acct, k, klen);
         if (st->journaling && journal_delete_prefix(&st->journal, JOURNAL_ACCT, k, klen) < 0) {
             mdb_cursor_close(cur);
             return journal_fail(st);
@@ -1068,6 +1296,8 @@ int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb,
     MDB_txn *txn;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
+    if (st->redo_on && !st->redo_unlogged && strbuf_add(&st->redo_ops, ops, len) < 0)
+        st->redo_unlogged = true;
     pos = 0;
     while (journal_next(ops, len, &pos, &op) > 0) {
         MDB_dbi dbi = journal_dbi(st, op.db);
@@ -1089,6 +1319,7 @@ int store_wipe(struct store *st)
     int rc;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
+    st->redo_unlogged = true;   /* a wipe is no op of the log's */
     for (int db = 0; db < JOURNAL_NDB; db++)
         if ((rc = mdb_drop(txn, journal_dbi(st, db), 0)) != 0)
             return write_fail(st, rc, "wipe");
@@ -1165,6 +1396,7 @@ int store_journal_log(struct store *st, uint64_t seq, uint64_t keep)
         return 0;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
+    st->redo_unlogged = true;   /* the journal log is a cluster's: none there */
     put_be(k, seq, 8);
     MDB_val key = { sizeof(k), k }, val = { len, st->journal.buf + st->journal_committed };
     if ((rc = mdb_put(txn, st->jlog, &key, &val, 0)) != 0)

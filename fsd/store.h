@@ -56,8 +56,22 @@ bool store_unsynced(const struct store *st);
 bool store_writing(const struct store *st);
 /* Make every commit so far durable (fdatasync), from any thread: the
  * syncer's (fsd/syncer.h), while the loop thread goes on committing
- * lazily. Touches no state of the store's but LMDB's env. 0 or -errno. */
+ * lazily. Touches no state of the store's but LMDB's env or the redo
+ * log's files. 0 or -errno. */
 int store_flush(struct store *st);
+
+/* The redo log (fsd/redo.h). Once enabled, a lazy commit's writes are
+ * appended to it, and store_flush syncs it instead of LMDB (one
+ * sequential write, not every page the commit touched). LMDB is then
+ * synced in the background, a checkpoint, at least every second and
+ * whenever store_checkpoint_due: store_checkpoint_mark on the loop, then
+ * store_checkpoint_sync on another thread, then store_checkpoint_done(mark)
+ * on the loop. -ENOTSUP if the store has no redo log. */
+int store_redo_enable(struct store *st);
+bool store_checkpoint_due(const struct store *st);
+uint64_t store_checkpoint_mark(struct store *st);
+int store_checkpoint_sync(struct store *st);   /* any thread, like store_flush */
+void store_checkpoint_done(struct store *st, uint64_t mark);
 
 /* Drop uncommitted writes. */
 void store_abort(struct store *st);

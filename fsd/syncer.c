@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 struct syncer {
     syncer_fn fn;
     void *arg;
+    char name[16];
     int efd;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -24,7 +26,7 @@ struct syncer {
 static void *syncer_main(void *arg)
 {
     struct syncer *s = arg;
-    pthread_setname_np(pthread_self(), "fluxfs-sync");   /* top -H, bench-cpu.sh */
+    pthread_setname_np(pthread_self(), s->name);
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (s->requested == s->done && !s->stop)
@@ -50,13 +52,14 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-struct syncer *syncer_create(syncer_fn fn, void *arg)
+struct syncer *syncer_create(syncer_fn fn, void *arg, const char *name)
 {
     struct syncer *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->fn = fn;
     s->arg = arg;
+    snprintf(s->name, sizeof(s->name), "%s", name);
     s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);

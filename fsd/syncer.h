@@ -19,9 +19,10 @@
 struct syncer;
 
 /* fn(arg) makes everything written so far durable: 0 or -errno. It runs
- * on the syncer's thread. NULL with errno. */
+ * on the syncer's thread, named name (top -H, bench-cpu.sh). NULL with
+ * errno. */
 typedef int (*syncer_fn)(void *arg);
-struct syncer *syncer_create(syncer_fn fn, void *arg);
+struct syncer *syncer_create(syncer_fn fn, void *arg, const char *name);
 
 /* Readable (the loop watches it) when a sync has ended. */
 int syncer_fd(const struct syncer *s);

@@ -1,6 +1,8 @@
 /* test/store.c - the LMDB store: persistence, locking, eventlogs, output. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -469,6 +471,121 @@ static void test_lazy(const char *dir)
     store_close(st);
 }
 
+static int copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    ssize_t n;
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600), rc = 0;
+    if (in < 0 || out < 0)
+        rc = -1;
+    while (rc == 0 && (n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            rc = -1;
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* The redo log: a child commits lazily with the log on, syncs the log (a
+ * submitter's answer) and dies without closing. The machine "loses" what
+ * LMDB had not synced: data.mdb goes back to its copy taken when the log
+ * was enabled. Reopening applies the log again: every acknowledged commit
+ * is there, in order (a deleted job stays deleted), and nothing twice. */
+static void test_redo(const char *dir)
+{
+    char data[PATH_MAX], copy[PATH_MAX];
+    struct store *st;
+    int status;
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    snprintf(copy, sizeof(copy), "%s/data.copy", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, mapsize(), &cst, NULL) != 0)
+            _exit(2);
+        if (store_job_put(cst, 1, "one", 3) || store_commit(cst))
+            _exit(3);
+        if (store_redo_enable(cst) != 0)   /* syncs LMDB: the copy is whole */
+            _exit(4);
+        if (copy_file(data, copy) != 0)
+            _exit(5);
+        char v[32];
+        for (int i = 2; i <= 300; i++) {
+            int n = snprintf(v, sizeof(v), "job %d", i);
+            if (store_job_put(cst, (uint64_t)i, v, (size_t)n) || store_event_append(cst, (uint64_t)i, 1, v, (size_t)n)
+                || store_commit_lazy(cst))
+                _exit(6);
+        }
+        /* 5 MB more: past the end of the log's first file, into its second */
+        static char blob[10000];
+        for (int i = 301; i <= 800; i++) {
+            memset(blob, 'a' + i % 26, sizeof(blob));
+            if (store_blob_put(cst, (uint64_t)i, 'S', blob, sizeof(blob)) || store_commit_lazy(cst))
+                _exit(9);
+        }
+        if (!store_checkpoint_due(cst))
+            _exit(10);
+        if (store_job_put(cst, 2, "two again", 9) || store_job_delete(cst, 1)
+            || store_meta_put(cst, "redo-test", "m", 1) || store_commit_lazy(cst))
+            _exit(7);
+        if (store_flush(cst) != 0)
+            _exit(8);
+        _exit(0);   /* no close: a crash */
+    }
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "redo: a child committed 300 times lazily and synced the log (%d)", WEXITSTATUS(status));
+    ok(rename(copy, data) == 0, "redo: LMDB loses every commit since the log was enabled");
+    struct errmsg err = { "" };
+    is(store_open(dir, mapsize(), &st, &err), 0, "redo: it opens (%s)", err.text);
+    if (!st)
+        return;
+    bool all = true;
+    char v[32];
+    for (int i = 3; i <= 300; i++) {
+        snprintf(v, sizeof(v), "job %d", i);
+        all = all && job_is(st, (uint64_t)i, v);
+    }
+    ok(all, "redo: jobs 3..300 are back");
+    ok(job_is(st, 2, "two again"), "redo: job 2 as it was last written");
+    bool blobs = true;
+    for (int i = 301; i <= 800; i++) {
+        const void *b;
+        size_t blen;
+        blobs = blobs && store_blob_get(st, (uint64_t)i, 'S', &b, &blen) == 0 && blen == 10000
+                && ((const char *)b)[9999] == 'a' + i % 26;
+    }
+    ok(blobs, "redo: 500 blobs of 10 KB are back, across both of its files");
+    const void *d;
+    size_t len;
+    is(store_job_get(st, 1, &d, &len), -ENOENT, "redo: job 1 stays deleted");
+    char m[8];
+    size_t mlen = 0;
+    ok(store_meta_get(st, "redo-test", m, sizeof(m), &mlen) == 0 && mlen == 1 && m[0] == 'm',
+       "redo: a meta write is back too");
+    store_close(st);
+
+    /* again: the log was emptied, and LMDB has it all */
+    is(store_open(dir, mapsize(), &st, &err), 0, "redo: it opens again");
+    if (!st)
+        return;
+    ok(job_is(st, 300, "job 300") && job_is(st, 2, "two again")
+       && store_job_get(st, 1, &d, &len) == -ENOENT, "redo: the same, nothing applied twice");
+
+    /* a commit the log cannot hold (larger than its file) is made durable
+     * in LMDB itself */
+    is(store_redo_enable(st), 0, "redo: enabled");
+    size_t big = 5u << 20;
+    char *blob = malloc(big);
+    memset(blob, 'b', big);
+    is(store_blob_put(st, 400, 'S', blob, big), 0, "redo: a 5 MiB blob");
+    is(store_commit_lazy(st), 0, "redo: committed lazily");
+    ok(!store_unsynced(st), "redo: ... and synced at once: too large for the log");
+    free(blob);
+    store_close(st);
+}
+
 /* journal.c: ops round-trip, and anything malformed is refused whole */
 static void test_journal_codec(void)
 {
@@ -810,6 +927,8 @@ int main(void)
     test_fork_crash(dir);
     snprintf(dir, sizeof(dir), "%s/lazy", base);
     test_lazy(dir);
+    snprintf(dir, sizeof(dir), "%s/redo", base);
+    test_redo(dir);
     test_journal_codec();
     test_replica(base);
     test_acct(base);

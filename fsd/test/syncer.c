@@ -38,7 +38,7 @@ static uint64_t wait_done(struct syncer *s, uint64_t t, uint64_t *failed, int *r
 int main(void)
 {
     struct fake f = { .delay_us = 20000 };
-    struct syncer *s = syncer_create(fake_sync, &f);
+    struct syncer *s = syncer_create(fake_sync, &f, "test-sync");
     uint64_t failed;
     int rc;
     ok(s != NULL, "a syncer starts");

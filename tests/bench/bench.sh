@@ -75,6 +75,7 @@ spawn1=$("$B/bench-spawn" 2000 1 | rate)
 spawn2=$("$B/bench-spawn" 4000 2 | rate)
 lmdb1=$("$B/bench-lmdb" "$work/lmdb" 2000 1 | grep -o "[0-9]* commits/s" | awk '{print $1}')
 rm -f "$work/lmdb"/*
+page1=$("$B/bench-fsync" "$work/page" 2000 | grep -o "= [0-9]* syncs/s" | awk '{print $2}')
 lmdb100=$("$B/bench-lmdb" "$work/lmdb" 100000 100 | grep -o "[0-9]* puts/s" | awk '{print $1}')
 "$B/bench-nullfs" "$work/null" & sleep 0.5
 null1=$("$B/bench-submit" "$work/null" "$N" 1 --create | rate)
@@ -82,8 +83,9 @@ null4=$("$B/bench-submit" "$work/null" "$N" 4 --create | rate)
 cpnull=$(cploop "$work/null" "$CP")
 fusermount3 -u "$work/null"
 # the floor of `fluxfs run true`: two processes (the command's and the
-# job's) and one durable commit, one after the other
-floor=$(awk -v s="$spawn1" -v c="$lmdb1" 'BEGIN { printf "%.2f", 2000 / s + 1000 / c }')
+# job's) and one durable commit (a page appended to the redo log and
+# synced), one after the other
+floor=$(awk -v s="$spawn1" -v c="$page1" 'BEGIN { printf "%.2f", 2000 / s + 1000 / c }')
 
 echo "# fluxfs" >&2
 # shellcheck disable=SC2086
@@ -158,7 +160,7 @@ row "end to end, submit --cc=1-$DEEP true (jobs/s)" "$deep" "the same, $E2E queu
 row "end to end, $E2E true, 4 C clients (jobs/s)" "$e2e4" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$e2e4" "$spawn2")"
 row "durable submissions, queue/new, 4 C clients (/s)" "$new4" "raw FUSE create+write+close, 4: $null4" "$(pct "$new4" "$null4")"
 row "durable submissions, create+write+close, 4 (/s)" "$create4" "raw FUSE create+write+close, 4: $null4" "$(pct "$create4" "$null4")"
-row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $null1; LMDB 1 put/commit: $lmdb1" "$(pct "$new1" "$lmdb1")"
+row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $null1; page+fdatasync: $page1" "$(pct "$new1" "$page1")"
 row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop into a do-nothing FUSE: $cpnull" "$(pct "$cpflux" "$cpnull")"
 row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 durable commit: $floor" "$(pct "$floor" "$run")"
 row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
@@ -168,4 +170,5 @@ row "RssAnon kB: retention full / end of $SCALE" "$rssw / $rsse" "fresh: $rss0; 
 row "store data.mdb kB: retention full / end" "$mdbw / $mdbe" "" "-"
 row "RssAnon kB after $DEEP were queued at once" "$rss2" "before: $rss1" "-"
 row "durable puts, batched 100/commit (puts/s)" "-" "LMDB: $lmdb100" "-"
+row "durable commits, 1 put each (commits/s)" "-" "LMDB: $lmdb1" "-"
 row "spawn one at a time (spawns/s)" "-" "posix_spawn+wait: $spawn1" "-"

@@ -1,0 +1,333 @@
+/* redo.c - the store's redo log (redo.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/bigendian.h"
+#include "fsd/redo.h"
+
+/* A file: its header in the first page, then records, 8-byte aligned.
+ *   header  magic:4 version:4 seq:8 crc:4           (crc of the 16 before)
+ *   record  magic:4 crc:4 seq:8 txnid:8 len:4 pad:4 ops
+ *           (crc of everything after itself: seq to the end of ops) */
+#define REDO_HDR 4096
+#define REDO_REC 32
+#define REDO_MAGIC_FILE 0x46585248u   /* "FXRH" */
+#define REDO_MAGIC_REC 0x46585252u    /* "FXRR" */
+#define REDO_VERSION 1
+
+enum redo_state { REDO_FREE, REDO_ACTIVE, REDO_DRAINING };
+
+struct redo_file {
+    int fd;
+    uint64_t seq;
+    size_t pos;              /* where the next record goes */
+    enum redo_state state;
+    uint64_t rotation;       /* the rotation that made it draining */
+};
+
+struct redo {
+    struct redo_file f[2];
+    int active;
+    size_t size;
+    bool ready;              /* reset since open: appends allowed */
+    uint64_t rotations;
+    int dirty[2];            /* appended to since its last sync (atomic) */
+};
+
+/* CRC-32C (Castagnoli), bitwise per byte: a commit's ops are a few KB */
+static uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    crc = ~crc;
+    while (len--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+static int write_all(int fd, const void *buf, size_t len, off_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int write_header(struct redo_file *f)
+{
+    unsigned char h[REDO_HDR] = { 0 };
+    put_be(h, REDO_MAGIC_FILE, 4);
+    put_be(h + 4, REDO_VERSION, 4);
+    put_be(h + 8, f->seq, 8);
+    put_be(h + 16, crc32c(0, h, 16), 4);
+    return write_all(f->fd, h, sizeof(h), 0);
+}
+
+/* The header's sequence number, or 0 if there is no valid header. */
+static uint64_t read_header(int fd)
+{
+    unsigned char h[20];
+    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || get_be(h, 4) != REDO_MAGIC_FILE
+        || get_be(h + 4, 4) != REDO_VERSION || get_be(h + 16, 4) != crc32c(0, h, 16))
+        return 0;
+    return get_be(h + 8, 8);
+}
+
+/* Zeros to size: later syncs overwrite blocks, never allocate them. */
+static int fill(int fd, size_t size)
+{
+    static const char zeros[64 * 1024];
+    for (size_t off = 0; off < size; off += sizeof(zeros)) {
+        size_t n = size - off < sizeof(zeros) ? size - off : sizeof(zeros);
+        int rc = write_all(fd, zeros, n, (off_t)off);
+        if (rc < 0)
+            return rc;
+    }
+    return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static int open_file(const char *dir, int i, size_t size, struct redo_file *f, struct errmsg *err)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/redo.%d", dir, i);
+    f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (f->fd < 0)
+        return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
+    if (fstat(f->fd, &sb) < 0)
+        return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
+    if ((size_t)sb.st_size != size) {
+        /* new, or made for another size: nothing in it is trusted */
+        int rc = ftruncate(f->fd, 0) < 0 ? -errno : fill(f->fd, size);
+        if (rc < 0)
+            return errmsg_set(err, rc, "%s: %s", path, strerror(-rc));
+    }
+    f->seq = read_header(f->fd);
+    f->pos = REDO_HDR;
+    f->state = REDO_FREE;
+    return 0;
+}
+
+int redo_open(const char *dir, size_t file_size, struct redo **out, struct errmsg *err)
+{
+    if (file_size < 2 * REDO_HDR || file_size % REDO_HDR)
+        return errmsg_set(err, -EINVAL, "redo log: invalid file size %zu", file_size);
+    struct redo *r = calloc(1, sizeof(*r));
+    if (!r)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    r->f[0].fd = r->f[1].fd = -1;
+    r->size = file_size;
+    for (int i = 0; i < 2; i++) {
+        int rc = open_file(dir, i, file_size, &r->f[i], err);
+        if (rc < 0) {
+            redo_close(r);
+            return rc;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+void redo_close(struct redo *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < 2; i++)
+        if (r->f[i].fd >= 0)
+            close(r->f[i].fd);
+    free(r);
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* One file's records, in order, until one is not valid. */
+static int replay_file(struct redo *r, struct redo_file *f, redo_replay_f fn, void *arg)
+{
+    size_t pos = REDO_HDR;
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    if (f->seq == 0)
+        return 0;
+    while (pos + REDO_REC <= r->size) {
+        unsigned char h[REDO_REC];
+        if (pread(f->fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h))
+            break;
+        size_t len = get_be(h + 24, 4);
+        if (get_be(h, 4) != REDO_MAGIC_REC || get_be(h + 8, 8) != f->seq
+            || len > r->size - pos - REDO_REC)
+            break;
+        if (len > cap) {
+            char *nb = realloc(buf, len);
+            if (!nb) {
+                rc = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = len;
+        }
+        if (len && pread(f->fd, buf, len, (off_t)(pos + REDO_REC)) != (ssize_t)len)
+            break;
+        uint32_t crc = crc32c(crc32c(0, h + 8, REDO_REC - 8), buf, len);
+        if (crc != get_be(h + 4, 4))
+            break;   /* torn: the commit it held was never acknowledged */
+        if ((rc = fn(arg, get_be(h + 16, 8), buf, len)) < 0)
+            break;
+        pos += align8(REDO_REC + len);
+    }
+    free(buf);
+    return rc;
+}
+
+int redo_replay(struct redo *r, redo_replay_f fn, void *arg)
+{
+    int first = r->f[0].seq <= r->f[1].seq ? 0 : 1;
+    int rc = replay_file(r, &r->f[first], fn, arg);
+    return rc < 0 ? rc : replay_file(r, &r->f[!first], fn, arg);
+}
+
+int redo_reset(struct redo *r)
+{
+    uint64_t top = r->f[0].seq > r->f[1].seq ? r->f[0].seq : r->f[1].seq;
+    for (int i = 0; i < 2; i++) {
+        struct redo_file *f = &r->f[i];
+        f->seq = top + 1 + (uint64_t)i;
+        f->pos = REDO_HDR;
+        f->state = i == 1 ? REDO_ACTIVE : REDO_FREE;
+        int rc = write_header(f);
+        if (rc < 0)
+            return rc;
+        if (fdatasync(f->fd) < 0)
+            return -errno;
+    }
+    r->active = 1;
+    r->ready = true;
+    return 0;
+}
+
+/* The free file becomes the active one, after everything in the old. */
+static int rotate(struct redo *r)
+{
+    struct redo_file *old = &r->f[r->active], *nw = &r->f[!r->active];
+    nw->seq = (old->seq > nw->seq ? old->seq : nw->seq) + 1;
+    nw->pos = REDO_HDR;
+    int rc = write_header(nw);
+    if (rc < 0)
+        return rc;
+    __atomic_store_n(&r->dirty[!r->active], 1, __ATOMIC_RELEASE);
+    old->state = REDO_DRAINING;
+    old->rotation = ++r->rotations;
+    nw->state = REDO_ACTIVE;
+    r->active = !r->active;
+    return 0;
+}
+
+int redo_append(struct redo *r, uint64_t txnid, const void *ops, size_t len)
+{
+    size_t need = align8(REDO_REC + len);
+    int rotated = 0, rc;
+    if (!r->ready)
+        return -EINVAL;
+    if (len > UINT32_MAX || need > r->size - REDO_HDR)
+        return -E2BIG;
+    struct redo_file *f = &r->f[r->active];
+    if (f->pos + need > r->size) {
+        if (r->f[!r->active].state != REDO_FREE)
+            return -ENOSPC;
+        if ((rc = rotate(r)) < 0)
+            return rc;
+        rotated = 1;
+        f = &r->f[r->active];
+    }
+    unsigned char h[REDO_REC] = { 0 }, pad[8] = { 0 };
+    put_be(h, REDO_MAGIC_REC, 4);
+    put_be(h + 8, f->seq, 8);
+    put_be(h + 16, txnid, 8);
+    put_be(h + 24, len, 4);
+    put_be(h + 4, crc32c(crc32c(0, h + 8, REDO_REC - 8), ops, len), 4);
+    struct iovec iov[3] = { { h, sizeof(h) }, { (void *)ops, len },
+                            { pad, need - REDO_REC - len } };
+    size_t done = 0;
+    while (done < need) {
+        /* the iovecs past what a short write already wrote */
+        struct iovec v[3];
+        int n = 0;
+        size_t skip = done;
+        for (int i = 0; i < 3; i++) {
+            if (skip >= iov[i].iov_len) {
+                skip -= iov[i].iov_len;
+                continue;
+            }
+            v[n].iov_base = (char *)iov[i].iov_base + skip;
+            v[n++].iov_len = iov[i].iov_len - skip;
+            skip = 0;
+        }
+        ssize_t w = pwritev(f->fd, v, n, (off_t)(f->pos + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        done += (size_t)w;
+    }
+    f->pos += need;
+    __atomic_store_n(&r->dirty[r->active], 1, __ATOMIC_RELEASE);
+    return rotated;
+}
+
+bool redo_rotate(struct redo *r)
+{
+    if (!r->ready || r->f[r->active].pos == REDO_HDR || r->f[!r->active].state != REDO_FREE)
+        return false;
+    return rotate(r) == 0;
+}
+
+uint64_t redo_rotations(const struct redo *r)
+{
+    return r->rotations;
+}
+
+void redo_checkpointed(struct redo *r, uint64_t upto)
+{
+    for (int i = 0; i < 2; i++)
+        if (r->f[i].state == REDO_DRAINING && r->f[i].rotation <= upto)
+            r->f[i].state = REDO_FREE;
+}
+
+int redo_sync(struct redo *r)
+{
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!__atomic_exchange_n(&r->dirty[i], 0, __ATOMIC_ACQ_REL))
+            continue;
+        if (fdatasync(r->f[i].fd) < 0) {
+            rc = -errno;
+            __atomic_store_n(&r->dirty[i], 1, __ATOMIC_RELEASE);
+        }
+    }
+    return rc;
+}
+
+size_t redo_used(const struct redo *r)
+{
+    return r->f[r->active].pos - REDO_HDR;
+}

@@ -1,0 +1,86 @@
+/* redo.h - the store's redo log: what each commit wrote, appended to a
+ * file whose fdatasync makes the commit durable.
+ *
+ * Why: a durable LMDB commit is an fdatasync of the data file, which
+ * writes every page the commit touched, wherever it lies (2-4 scattered
+ * pages and the meta page for one submission), one I/O each; here a sync
+ * of one sequential page costs 410-490 us, of six scattered ones 740-1,070
+ * (tests/bench/results). With the redo log a commit is written to LMDB
+ * lazily (the page cache: safe from a crash of the broker at once) and its
+ * writes, as journal ops (journal.h), are appended to the redo log, whose
+ * sync is what a submitter waits for. LMDB itself is synced in the
+ * background, a checkpoint, every second or so; the records it covers are
+ * then no longer needed.
+ *
+ * Files: dir/redo.0 and dir/redo.1, each of a fixed size, written with
+ * zeros when made (a sync that also changes the file's size or extents
+ * commits the file system's journal too). One is active (appended to), the
+ * other waits for the checkpoint that covers it (draining) or is free. A
+ * rotation makes the free one active, with a new sequence number in its
+ * header; the caller then checkpoints, and says so (redo_checkpointed).
+ *
+ * A record carries its file's sequence number, the LMDB transaction id it
+ * committed as, its length and a CRC-32C; a torn or stale record (an
+ * earlier use of the file) ends the file's replay. On open, records whose
+ * transaction LMDB does not have are applied again, oldest file first, in
+ * order; since every op is a blind write (a put or a prefix delete), what
+ * is applied twice ends the same.
+ *
+ * Single-threaded (the broker's loop) except redo_sync, which any thread
+ * may call at any time.
+ */
+#ifndef FLUXFS_REDO_H
+#define FLUXFS_REDO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errmsg.h"
+
+struct redo;
+
+/* Open dir/redo.0 and dir/redo.1 (made if missing, or of another size)
+ * of file_size bytes each. 0 or -errno with err. */
+int redo_open(const char *dir, size_t file_size, struct redo **out, struct errmsg *err);
+void redo_close(struct redo *r);
+
+/* Every valid record in order, oldest file first: fn(arg, txnid, ops,
+ * len). A negative return from fn stops and is returned. */
+typedef int (*redo_replay_f)(void *arg, uint64_t txnid, const void *ops, size_t len);
+int redo_replay(struct redo *r, redo_replay_f fn, void *arg);
+
+/* Forget every record: both files get new sequence numbers, durably (after
+ * a replay, once LMDB has been synced). 0 or -errno. */
+int redo_reset(struct redo *r);
+
+/* Append one commit's ops, not synced.
+ *  0        appended
+ *  1        appended after a rotation: the caller checkpoints (LMDB
+ *           synced), then calls redo_checkpointed
+ *  -ENOSPC  the active file is full and the other still drains: checkpoint
+ *           synchronously, call redo_checkpointed, and append again
+ *  -E2BIG   larger than a file can ever hold: make the commit durable in
+ *           LMDB itself
+ *  -errno   the write failed (likewise) */
+int redo_append(struct redo *r, uint64_t txnid, const void *ops, size_t len);
+
+/* Rotate if the active file holds records and the other is free (the
+ * periodic checkpoint): true if it did, and the caller checkpoints. */
+bool redo_rotate(struct redo *r);
+
+/* Rotations so far: a checkpoint begun now covers the records of every
+ * one of them. */
+uint64_t redo_rotations(const struct redo *r);
+
+/* A checkpoint begun when redo_rotations was upto is durable: a file that
+ * drains since one of those rotations is free again. */
+void redo_checkpointed(struct redo *r, uint64_t upto);
+
+/* Any thread: make every record appended before this call durable. */
+int redo_sync(struct redo *r);
+
+/* Bytes of records in the active file (status, tests). */
+size_t redo_used(const struct redo *r);
+
+#endif

@@ -1,0 +1,170 @@
+/* test/redo.c - unit tests for the store's redo log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/tap.h"
+#include "fsd/redo.h"
+
+#define SIZE (64 * 1024)
+
+struct seen {
+    int n;
+    uint64_t txn[4096];
+    size_t len[4096];
+    bool bytes_ok;
+};
+
+/* Each record's ops are its txnid's low byte, len times. */
+static int collect(void *arg, uint64_t txnid, const void *ops, size_t len)
+{
+    struct seen *s = arg;
+    const unsigned char *p = ops;
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != (unsigned char)txnid)
+            s->bytes_ok = false;
+    if (s->n < 4096) {
+        s->txn[s->n] = txnid;
+        s->len[s->n] = len;
+    }
+    s->n++;
+    return 0;
+}
+
+static int append(struct redo *r, uint64_t txnid, size_t len)
+{
+    unsigned char *buf = malloc(len ? len : 1);
+    memset(buf, (int)(unsigned char)txnid, len);
+    int rc = redo_append(r, txnid, buf, len);
+    free(buf);
+    return rc;
+}
+
+static struct redo *reopen(struct redo *r, const char *dir, struct seen *s)
+{
+    struct errmsg err = { "" };
+    redo_close(r);
+    r = NULL;
+    if (redo_open(dir, SIZE, &r, &err) < 0) {
+        diag("redo_open: %s", err.text);
+        return NULL;
+    }
+    memset(s, 0, sizeof(*s));
+    s->bytes_ok = true;
+    redo_replay(r, collect, s);
+    return r;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/fluxfs-test-redo.XXXXXX";
+    struct errmsg err = { "" };
+    struct redo *r = NULL;
+    struct seen s;
+    if (!mkdtemp(dir))
+        return 1;
+
+    ok(redo_open(dir, 1000, &r, &err) < 0 && strstr(err.text, "size"), "a size not in pages is refused");
+    err.text[0] = '\0';
+    ok(redo_open(dir, SIZE, &r, &err) == 0, "opened%s", err.text);
+    char path[256];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/redo.1", dir);
+    ok(stat(path, &sb) == 0 && sb.st_size == SIZE && (sb.st_mode & 0777) == 0600,
+       "its files are made at their full size, 0600");
+    is(append(r, 1, 10), -EINVAL, "no append before a reset (after the replay)");
+    memset(&s, 0, sizeof(s));
+    is(redo_replay(r, collect, &s), 0, "a new log replays");
+    is(s.n, 0, "... nothing");
+    is(redo_reset(r), 0, "reset");
+
+    /* appends come back in order, with their bytes */
+    for (int i = 1; i <= 5; i++)
+        is(append(r, (uint64_t)i, (size_t)(100 * i)), 0, "append %d", i);
+    is(redo_used(r), (size_t)((32 + 104) + (32 + 200) + (32 + 304) + (32 + 400) + (32 + 504)),
+       "used: headers and 8-byte aligned ops");
+    is(redo_sync(r), 0, "synced");
+    r = reopen(r, dir, &s);
+    is(s.n, 5, "reopened: 5 records replayed");
+    ok(s.bytes_ok && s.txn[0] == 1 && s.txn[4] == 5 && s.len[2] == 300, "in order, whole");
+
+    /* a reset forgets them all */
+    is(redo_reset(r), 0, "reset");
+    r = reopen(r, dir, &s);
+    is(s.n, 0, "after a reset nothing is replayed");
+    redo_reset(r);
+
+    /* a torn record ends the replay: what follows it is not trusted */
+    append(r, 10, 50);
+    append(r, 11, 60);
+    append(r, 12, 70);
+    int fd = open(path, O_RDWR);
+    /* the second record's ops: header 4096, first record 32 + 56 */
+    ok(fd >= 0 && pwrite(fd, "X", 1, 4096 + 88 + 32 + 5) == 1, "a byte of record 2 flipped");
+    close(fd);
+    r = reopen(r, dir, &s);
+    is(s.n, 1, "a torn record ends the replay: only record 1");
+    redo_reset(r);
+
+    /* rotation: the active file fills, the free one takes over; then, while
+     * it drains, a full file says -ENOSPC until it is checkpointed */
+    int rot = 0, nospc = 0, i;
+    uint64_t t = 100;
+    for (i = 0; i < 2000 && !nospc; i++) {
+        int rc = append(r, t, 1000);
+        if (rc == 1)
+            rot++;
+        else if (rc == -ENOSPC)
+            nospc = 1;
+        else if (rc != 0)
+            break;
+        if (rc >= 0)
+            t++;
+    }
+    is(rot, 1, "one rotation when the active file filled");
+    ok(nospc, "then -ENOSPC: the other file still drains");
+    ok(redo_rotations(r) == 1, "one rotation counted");
+    ok(!redo_rotate(r), "no rotation on request either while it drains");
+    redo_checkpointed(r, 0);
+    is(append(r, t, 1000), -ENOSPC, "a checkpoint begun before the rotation frees nothing");
+    redo_checkpointed(r, redo_rotations(r));
+    is(append(r, t, 1000), 1, "after the checkpoint, the drained file takes over");
+    t++;
+    is(append(r, t++, 1000), 0, "and takes more");
+    uint64_t last = t - 1;
+    redo_sync(r);
+    r = reopen(r, dir, &s);
+    ok(s.n > 2 && s.txn[s.n - 1] == last && s.bytes_ok, "replay ends with the newest record (%d)", s.n);
+    bool ordered = true;
+    for (int k = 1; k < s.n && k < 4096; k++)
+        if (s.txn[k] <= s.txn[k - 1])
+            ordered = false;
+    ok(ordered, "older file first: transaction ids only grow");
+    redo_reset(r);
+
+    /* periodic rotation, and sizes */
+    ok(!redo_rotate(r), "nothing to rotate in an empty file");
+    append(r, 7, 10);
+    ok(redo_rotate(r), "rotated on request");
+    is(redo_used(r), (size_t)0, "the new active file is empty");
+    is(append(r, 8, SIZE), -E2BIG, "a record larger than a file: -E2BIG");
+    is(append(r, 9, 0), 0, "an empty record is fine");
+
+    /* a stale file of another size is remade */
+    redo_close(r);
+    r = NULL;
+    ok(truncate(path, SIZE / 2) == 0, "one file shrunk");
+    ok(redo_open(dir, SIZE, &r, &err) == 0 && stat(path, &sb) == 0 && sb.st_size == SIZE,
+       "remade at its size on open");
+    redo_close(r);
+
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        diag("could not remove %s", dir);
+    return done_testing();
+}
