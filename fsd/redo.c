@@ -116,8 +116,12 @@ static int open_file(const char *dir, int i, size_t size, struct redo_file *f, s
     if ((size_t)sb.st_size != size) {
         /* new, or made for another size: nothing in it is trusted */
         int rc = ftruncate(f->fd, 0) < 0 ? -errno : fill(f->fd, size);
-        if (rc < 0)
+        if (rc < 0) {
+            if (ftruncate(f->fd, 0) < 0) {
+                /* the space stays taken until the next open tries again */
+            }
             return errmsg_set(err, rc, "%s: %s", path, strerror(-rc));
+        }
     }
     f->seq = read_header(f->fd);
     f->pos = REDO_HDR;

@@ -46,6 +46,7 @@
  * here, or a bulk submission of a few thousand jobs (larger ones sync
  * LMDB itself, as every commit did before the log). */
 #define STORE_REDO_SIZE (4u << 20)
+#define STORE_REDO_ROOM (64u << 20)   /* free space wanted to make its files */
 #define STORE_MAXDBS 8
 
 #define JOB_KEY_LEN    8
@@ -548,7 +549,18 @@ static int redo_recover(struct store *st)
 {
     struct errmsg err = { "" };
     MDB_envinfo info;
+    struct stat sb;
+    char path[PATH_MAX];
     int rc;
+    /* its files are made where there is room to spare (not on a small
+     * disk, where they would take what the store needs) */
+    snprintf(path, sizeof(path), "%s/redo.1", st->dir);
+    if ((stat(path, &sb) < 0 || sb.st_size != STORE_REDO_SIZE)
+        && statedir_free(st->dir) < STORE_REDO_ROOM) {
+        syslog(LOG_NOTICE, "%s: less than %u MiB free: no redo log, every durable commit "
+               "syncs the store", st->dir, STORE_REDO_ROOM >> 20);
+        return 0;
+    }
     if (redo_open(st->dir, STORE_REDO_SIZE, &st->redo, &err) < 0) {
         syslog(LOG_WARNING, "%s: no redo log (%s): every durable commit syncs the store",
                st->dir, err.text);
