@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,17 +42,61 @@ struct redo {
     int dirty[2];            /* appended to since its last sync (atomic) */
 };
 
-/* CRC-32C (Castagnoli), bitwise per byte: a commit's ops are a few KB */
+/* CRC-32C (Castagnoli): every record is summed as it is written, and a
+ * bitwise loop over a job's few KB of ops was 8% of the broker's time per
+ * job here. The CPU's instruction where there is one (SSE 4.2), else a
+ * table a byte at a time. */
+static uint32_t crc_table[256];
+
+static void crc_table_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t len)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_table_init);
+    while (len--)
+        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
+{
+    uint64_t c = crc;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
 static uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
-    const unsigned char *p = buf;
     crc = ~crc;
-    while (len--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-    }
-    return ~crc;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2"))
+        return ~crc32c_hw(crc, buf, len);
+#endif
+    return ~crc32c_table(crc, buf, len);
+}
+
+uint32_t redo_crc32c(const void *buf, size_t len)
+{
+    return crc32c(0, buf, len);
 }
 
 static int write_all(int fd, const void *buf, size_t len, off_t off)

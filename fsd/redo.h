@@ -80,6 +80,9 @@ void redo_checkpointed(struct redo *r, uint64_t upto);
 /* Any thread: make every record appended before this call durable. */
 int redo_sync(struct redo *r);
 
+/* The records' checksum, CRC-32C (the CPU's instruction, else a table). */
+uint32_t redo_crc32c(const void *buf, size_t len);
+
 /* Bytes of records in the active file (status, tests). */
 size_t redo_used(const struct redo *r);
 

@@ -68,6 +68,8 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
 
+    is(redo_crc32c("123456789", 9), 0xE3069283u, "CRC-32C of its check string");
+    is(redo_crc32c("", 0), 0u, "... and of nothing");
     ok(redo_open(dir, 1000, &r, &err) < 0 && strstr(err.text, "size"), "a size not in pages is refused");
     err.text[0] = '\0';
     ok(redo_open(dir, SIZE, &r, &err) == 0, "opened%s", err.text);
