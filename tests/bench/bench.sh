@@ -133,18 +133,21 @@ if [ "${OVERLAY:-1}" = 1 ]; then
 	stop_all
 fi
 
-flat=- rssw=- rsse=- mdbw=- mdbe=-
+flat=- cpuflat=- rssw=- rsse=- mdbw=- mdbe=-
 if [ "$SCALE" -gt 0 ]; then
 	echo "# $SCALE jobs (bench-scale.sh)" >&2
 	chunk=$((SCALE / 10 < 1000 ? SCALE / 10 : 1000))
 	BUILD=$BUILD NJOBS=$SCALE EVERY=$((SCALE / 10)) CHUNK=$chunk "$top/tests/bench/bench-scale.sh" > "$work/scale.out"
 	cp "$work/scale.out" "${SCALE_OUT:-/dev/null}"
-	# rows: | jobs | rate (row) | rate (last) | RssAnon | records | data.mdb |
+	# rows: | jobs | rate (row) | rate (last) | cpu us/job | RssAnon | records | data.mdb | free pages |
 	rows=$(grep '^| *[0-9]' "$work/scale.out" | awk -F'|' '$2 + 0 > 0')
 	first=$(echo "$rows" | head -1); last=$(echo "$rows" | tail -1)
-	flat=$(echo "$first $last" | awk -F'|' '{ printf "%d -> %d jobs/s (%.0f%%)", $3, $10, 100 * $10 / $3 }')
-	rssw=$(echo "$first" | awk -F'|' '{ print $5 + 0 }'); rsse=$(echo "$last" | awk -F'|' '{ print $5 + 0 }')
-	mdbw=$(echo "$first" | awk -F'|' '{ print $7 + 0 }'); mdbe=$(echo "$last" | awk -F'|' '{ print $7 + 0 }')
+	col() { awk -F'|' -v c="$1" '{ print $c + 0 }'; }
+	flat=$(awk -v f="$(echo "$first" | col 3)" -v l="$(echo "$last" | col 3)" \
+		'BEGIN { printf "%d -> %d (%.0f%%)", f, l, 100 * l / f }')
+	cpuflat="$(echo "$first" | col 5) -> $(echo "$last" | col 5)"
+	rssw=$(echo "$first" | col 6); rsse=$(echo "$last" | col 6)
+	mdbw=$(echo "$first" | col 8); mdbe=$(echo "$last" | col 8)
 fi
 
 mode=${FLUXFSD_OPTS:-}
@@ -165,7 +168,8 @@ row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop i
 row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 durable commit: $floor" "$(pct "$floor" "$run")"
 row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
 row "latency submit->INACTIVE, true, C client (ms)" "$lat" "" "-"
-row "flat at scale: first / last tenth of $SCALE jobs" "$flat" "" "-"
+row "flat at scale: first / last tenth of $SCALE (jobs/s)" "$flat" "" "-"
+row "fluxfsd CPU per job: first / last tenth (us)" "$cpuflat" "" "-"
 row "RssAnon kB: retention full / end of $SCALE" "$rssw / $rsse" "fresh: $rss0; after $done_jobs jobs: $rss1" "-"
 row "store data.mdb kB: retention full / end" "$mdbw / $mdbe" "" "-"
 row "RssAnon kB after $DEEP were queued at once" "$rss2" "before: $rss1" "-"
