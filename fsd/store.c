@@ -47,6 +47,7 @@
  * LMDB itself, as every commit did before the log). */
 #define STORE_REDO_SIZE (4u << 20)
 #define STORE_REDO_ROOM (64u << 20)   /* free space wanted to make its files */
+#define REDO_KEEP (256u << 10)          /* the ops buffer kept between commits */
 #define STORE_MAXDBS 8
 
 #define JOB_KEY_LEN    8
@@ -187,11 +188,26 @@ static void journal_rollback(struct store *st)
         st->journal.buf[st->journal.len] = '\0';
 }
 
-/* The next transaction's writes start a new redo record. */
+/* The next transaction's writes start a new redo record; a buffer a bulk
+ * submission grew is given back. */
 static void redo_clear(struct store *st)
 {
-    strbuf_reset(&st->redo_ops);
+    if (st->redo_ops.alloc > REDO_KEEP)
+        strbuf_release(&st->redo_ops);
+    else
+        strbuf_reset(&st->redo_ops);
     st->redo_unlogged = false;
+}
+
+/* What the open txn wrote outgrows a redo file: it will sync LMDB itself,
+ * and its copy is not kept (a bulk of 20,000 jobs is 25 MB of ops). */
+static bool redo_room(struct store *st, size_t more)
+{
+    if (st->redo_ops.len + more <= STORE_REDO_SIZE)
+        return true;
+    st->redo_unlogged = true;
+    strbuf_release(&st->redo_ops);
+    return false;
 }
 
 
@@ -768,7 +784,7 @@ static int journal_db(const struct store *st, MDB_dbi dbi)
 static void redo_note_put(struct store *st, MDB_dbi dbi, const void *k, size_t klen,
                           const void *v, size_t vlen)
 {
-    if (!st->redo_on || st->redo_unlogged)
+    if (!st->redo_on || st->redo_unlogged || !redo_room(st, 8 + klen + vlen))
         return;
     int db = dbi == st->meta ? JOURNAL_META : dbi == st->jlog ? -1 : journal_db(st, dbi);
     if (db < 0 || journal_put_local(&st->redo_ops, db, k, klen, v, vlen) < 0)
@@ -777,7 +793,7 @@ static void redo_note_put(struct store *st, MDB_dbi dbi, const void *k, size_t k
 
 static void redo_note_delete(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen)
 {
-    if (st->redo_on && !st->redo_unlogged
+    if (st->redo_on && !st->redo_unlogged && redo_room(st, 4 + plen)
         && journal_delete_prefix(&st->redo_ops, journal_db(st, dbi), prefix, plen) < 0)
         st->redo_unlogged = true;
 }
@@ -1308,7 +1324,8 @@ int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb,
     MDB_txn *txn;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
-    if (st->redo_on && !st->redo_unlogged && strbuf_add(&st->redo_ops, ops, len) < 0)
+    if (st->redo_on && !st->redo_unlogged && redo_room(st, len)
+        && strbuf_add(&st->redo_ops, ops, len) < 0)
         st->redo_unlogged = true;
     pos = 0;
     while (journal_next(ops, len, &pos, &op) > 0) {
