@@ -57,6 +57,10 @@ struct broker {
     struct syncer *checkpointer; /* LMDB synced in the background while the
                                     redo log makes commits durable, or NULL */
     uint64_t ckpt_ticket, ckpt_mark;   /* the last checkpoint asked for */
+    int redo_files;              /* the redo log's: 0 not made (the checkpointer
+                                    makes them: atomic), 1 made, 2 in use,
+                                    -errno could not be made */
+    bool redo_told;              /* ... and it was logged */
     struct syncer *syncer;       /* durable commits off the loop thread (not
                                   * with a cluster: its answers go in order
                                   * with the replication) */
@@ -119,10 +123,37 @@ static int flush_store(void *arg)
 }
 
 /* The checkpointer's work: LMDB synced, so that the redo log's records
- * up to the mark taken before are needed no more. */
+ * up to the mark taken before are needed no more. Its first, on a new
+ * state directory: the redo log's files, made here rather than before
+ * the tree is mounted. */
 static int checkpoint_store(void *arg)
 {
-    return store_checkpoint_sync(arg);
+    struct broker *b = arg;
+    if (__atomic_load_n(&b->redo_files, __ATOMIC_ACQUIRE) == 0) {
+        int rc = store_redo_prepare(b->st);
+        __atomic_store_n(&b->redo_files, rc == 0 ? 1 : rc, __ATOMIC_RELEASE);
+    }
+    return store_checkpoint_sync(b->st);
+}
+
+/* The redo log's files are there: commits go to it from now on. */
+static void redo_start(struct broker *b)
+{
+    int files = __atomic_load_n(&b->redo_files, __ATOMIC_ACQUIRE);
+    if (files == 1 && !store_redo_on(b->st)) {
+        int rc = store_redo_enable(b->st);
+        if (rc < 0)
+            syslog(LOG_WARNING, "%s: no redo log: %s: every durable commit syncs the store",
+                   b->cfg->statedir, strerror(-rc));
+        __atomic_store_n(&b->redo_files, rc < 0 ? rc : 2, __ATOMIC_RELEASE);
+    } else if (files < 0 && !b->redo_told) {
+        /* tried again at each checkpoint: space given back is used */
+        syslog(LOG_NOTICE, "%s: no redo log yet: %s: every durable commit syncs the store",
+               b->cfg->statedir, files == -ENOSPC ? "less than 64 MiB free" : strerror(-files));
+        b->redo_told = true;
+        __atomic_store_n(&b->redo_files, 0, __ATOMIC_RELEASE);
+    } else if (files < 0)
+        __atomic_store_n(&b->redo_files, 0, __ATOMIC_RELEASE);
 }
 
 /* A checkpoint of everything committed so far, in the background. */
@@ -143,6 +174,7 @@ static void on_checkpointed(struct ev_loop *loop, int fd, int events, void *arg)
                strerror(-fail_rc));
     else if (done >= b->ckpt_ticket)
         store_checkpoint_done(b->st, b->ckpt_mark);
+    redo_start(b);
 }
 
 /* A sync ended: the submissions it made durable are answered. */
@@ -1262,13 +1294,14 @@ static int setup(struct broker *b)
     }
     /* with it, the redo log: a durable commit is one sequential write and
      * its sync, and LMDB is synced in the background (store.h) */
-    if (b->syncer && (b->checkpointer = syncer_create(checkpoint_store, b->st, "fluxfs-ckpt"))) {
-        if (ev_fd_add(b->loop, syncer_fd(b->checkpointer), EV_READ, on_checkpointed, b) < 0
-            || store_redo_enable(b->st) < 0) {
-            ev_fd_del(b->loop, syncer_fd(b->checkpointer));
+    if (b->syncer && (b->checkpointer = syncer_create(checkpoint_store, b, "fluxfs-ckpt"))) {
+        if (ev_fd_add(b->loop, syncer_fd(b->checkpointer), EV_READ, on_checkpointed, b) < 0) {
             syncer_destroy(b->checkpointer);
             b->checkpointer = NULL;
-        }
+        } else if (store_redo_enable(b->st) == 0)
+            b->redo_files = 2;
+        else
+            checkpoint_begin(b);   /* its first work makes the files (redo_start) */
     }
 
     if (mount_tree(b) < 0 || privsep_end(b) < 0)

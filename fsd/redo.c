@@ -148,26 +148,43 @@ static int fill(int fd, size_t size)
     return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+int redo_prepare(const char *dir, size_t file_size)
+{
+    for (int i = 0; i < 2; i++) {
+        char path[PATH_MAX];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/redo.%d", dir, i);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return -errno;
+        int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+        if (rc == 0 && (size_t)sb.st_size != file_size) {
+            /* new, or made for another size: nothing in it is trusted */
+            rc = ftruncate(fd, 0) < 0 ? -errno : fill(fd, file_size);
+            if (rc < 0 && ftruncate(fd, 0) < 0) {
+                /* the space stays taken until the next try */
+            }
+        }
+        close(fd);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int open_file(const char *dir, int i, size_t size, struct redo_file *f, struct errmsg *err)
 {
     char path[PATH_MAX];
     struct stat sb;
     snprintf(path, sizeof(path), "%s/redo.%d", dir, i);
-    f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    f->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (f->fd < 0)
         return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
     if (fstat(f->fd, &sb) < 0)
         return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
-    if ((size_t)sb.st_size != size) {
-        /* new, or made for another size: nothing in it is trusted */
-        int rc = ftruncate(f->fd, 0) < 0 ? -errno : fill(f->fd, size);
-        if (rc < 0) {
-            if (ftruncate(f->fd, 0) < 0) {
-                /* the space stays taken until the next open tries again */
-            }
-            return errmsg_set(err, rc, "%s: %s", path, strerror(-rc));
-        }
-    }
+    if ((size_t)sb.st_size != size)
+        return errmsg_set(err, -ENOENT, "%s: %zu bytes, not %zu: not made yet", path,
+                          (size_t)sb.st_size, size);
     f->seq = read_header(f->fd);
     f->pos = REDO_HDR;
     f->state = REDO_FREE;

@@ -442,16 +442,45 @@ int store_flush(struct store *st)
     return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
 }
 
+int store_redo_prepare(struct store *st)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    /* only where there is room to spare: on a small disk its 8 MiB would
+     * take what the store needs */
+    snprintf(path, sizeof(path), "%s/redo.1", st->dir);
+    if ((stat(path, &sb) < 0 || sb.st_size != STORE_REDO_SIZE)
+        && statedir_free(st->dir) < STORE_REDO_ROOM)
+        return -ENOSPC;
+    return redo_prepare(st->dir, STORE_REDO_SIZE);
+}
+
 int store_redo_enable(struct store *st)
 {
-    if (!st->redo)
-        return -ENOTSUP;
+    int rc;
+    if (!st->redo) {
+        struct errmsg err = { "" };
+        if ((rc = redo_open(st->dir, STORE_REDO_SIZE, &st->redo, &err)) < 0) {
+            st->redo = NULL;
+            return rc;
+        }
+        if ((rc = redo_reset(st->redo)) < 0) {
+            redo_close(st->redo);
+            st->redo = NULL;
+            return rc;
+        }
+    }
     /* what was committed before is not in the log: durable first */
-    int rc = sync_now(st);
+    rc = sync_now(st);
     if (rc < 0)
         return rc;
     st->redo_on = true;
     return 0;
+}
+
+bool store_redo_on(const struct store *st)
+{
+    return st->redo_on;
 }
 
 bool store_checkpoint_due(const struct store *st)
@@ -558,28 +587,19 @@ static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
 
 /* What the redo log holds that LMDB lost (a crash of the machine before a
  * checkpoint): applied again, made durable, and the log emptied. A log
- * that cannot be opened or reset leaves the store without one (every
- * durable commit then syncs LMDB, as before it); one that cannot be
- * replayed fails the open: what it holds was acknowledged. */
+ * not made yet has nothing to apply; one that cannot be opened or reset
+ * leaves the store without one (every durable commit then syncs LMDB, as
+ * before it); one that cannot be replayed fails the open: what it holds
+ * was acknowledged. */
 static int redo_recover(struct store *st)
 {
     struct errmsg err = { "" };
     MDB_envinfo info;
-    struct stat sb;
-    char path[PATH_MAX];
-    int rc;
-    /* its files are made where there is room to spare (not on a small
-     * disk, where they would take what the store needs) */
-    snprintf(path, sizeof(path), "%s/redo.1", st->dir);
-    if ((stat(path, &sb) < 0 || sb.st_size != STORE_REDO_SIZE)
-        && statedir_free(st->dir) < STORE_REDO_ROOM) {
-        syslog(LOG_NOTICE, "%s: less than %u MiB free: no redo log, every durable commit "
-               "syncs the store", st->dir, STORE_REDO_ROOM >> 20);
-        return 0;
-    }
-    if (redo_open(st->dir, STORE_REDO_SIZE, &st->redo, &err) < 0) {
-        syslog(LOG_WARNING, "%s: no redo log (%s): every durable commit syncs the store",
-               st->dir, err.text);
+    int rc = redo_open(st->dir, STORE_REDO_SIZE, &st->redo, &err);
+    if (rc < 0) {
+        if (rc != -ENOENT)
+            syslog(LOG_WARNING, "%s: no redo log (%s): every durable commit syncs the store",
+                   st->dir, err.text);
         st->redo = NULL;
         return 0;
     }

@@ -66,8 +66,12 @@ int store_flush(struct store *st);
  * synced in the background, a checkpoint, at least every second and
  * whenever store_checkpoint_due: store_checkpoint_mark on the loop, then
  * store_checkpoint_sync on another thread, then store_checkpoint_done(mark)
- * on the loop. -ENOTSUP if the store has no redo log. */
+ * on the loop. Enabling fails with -ENOENT until its files are made:
+ * store_redo_prepare does that, from any thread (tens of ms), or refuses
+ * with -ENOSPC where the disk has less than 64 MiB free. */
+int store_redo_prepare(struct store *st);
 int store_redo_enable(struct store *st);
+bool store_redo_on(const struct store *st);
 bool store_checkpoint_due(const struct store *st);
 uint64_t store_checkpoint_mark(struct store *st);
 int store_checkpoint_sync(struct store *st);   /* any thread, like store_flush */

@@ -71,6 +71,8 @@ int main(void)
     is(redo_crc32c("123456789", 9), 0xE3069283u, "CRC-32C of its check string");
     is(redo_crc32c("", 0), 0u, "... and of nothing");
     ok(redo_open(dir, 1000, &r, &err) < 0 && strstr(err.text, "size"), "a size not in pages is refused");
+    is(redo_open(dir, SIZE, &r, &err), -ENOENT, "its files are not there yet: -ENOENT");
+    is(redo_prepare(dir, SIZE), 0, "made");
     err.text[0] = '\0';
     ok(redo_open(dir, SIZE, &r, &err) == 0, "opened%s", err.text);
     char path[256];
@@ -78,6 +80,7 @@ int main(void)
     snprintf(path, sizeof(path), "%s/redo.1", dir);
     ok(stat(path, &sb) == 0 && sb.st_size == SIZE && (sb.st_mode & 0777) == 0600,
        "its files are made at their full size, 0600");
+    is(redo_prepare(dir, SIZE), 0, "making them again changes nothing");
     is(append(r, 1, 10), -EINVAL, "no append before a reset (after the replay)");
     memset(&s, 0, sizeof(s));
     is(redo_replay(r, collect, &s), 0, "a new log replays");
@@ -160,8 +163,10 @@ int main(void)
     redo_close(r);
     r = NULL;
     ok(truncate(path, SIZE / 2) == 0, "one file shrunk");
-    ok(redo_open(dir, SIZE, &r, &err) == 0 && stat(path, &sb) == 0 && sb.st_size == SIZE,
-       "remade at its size on open");
+    is(redo_open(dir, SIZE, &r, &err), -ENOENT, "a file of another size is not opened");
+    ok(redo_prepare(dir, SIZE) == 0 && stat(path, &sb) == 0 && sb.st_size == SIZE,
+       "it is remade at its size");
+    ok(redo_open(dir, SIZE, &r, &err) == 0, "and opens");
     redo_close(r);
 
     char cmd[512];
