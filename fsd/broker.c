@@ -146,14 +146,14 @@ static void redo_start(struct broker *b)
             syslog(LOG_WARNING, "%s: no redo log: %s: every durable commit syncs the store",
                    b->cfg->statedir, strerror(-rc));
         __atomic_store_n(&b->redo_files, rc < 0 ? rc : 2, __ATOMIC_RELEASE);
-    } else if (files < 0 && !b->redo_told) {
-        /* tried again at each checkpoint: space given back is used */
-        syslog(LOG_NOTICE, "%s: no redo log yet: %s: every durable commit syncs the store",
-               b->cfg->statedir, files == -ENOSPC ? "less than 64 MiB free" : strerror(-files));
+    } else if (files < 0) {
+        if (!b->redo_told)
+            syslog(LOG_NOTICE, "%s: no redo log yet: %s: every durable commit syncs the store",
+                   b->cfg->statedir, files == -ENOSPC ? "less than 64 MiB free" : strerror(-files));
         b->redo_told = true;
+        /* tried again at each checkpoint: space given back is used */
         __atomic_store_n(&b->redo_files, 0, __ATOMIC_RELEASE);
-    } else if (files < 0)
-        __atomic_store_n(&b->redo_files, 0, __ATOMIC_RELEASE);
+    }
 }
 
 /* A checkpoint of everything committed so far, in the background. */
@@ -1300,12 +1300,14 @@ static int setup(struct broker *b)
             b->checkpointer = NULL;
         } else if (store_redo_enable(b->st) == 0)
             b->redo_files = 2;
-        else
-            checkpoint_begin(b);   /* its first work makes the files (redo_start) */
     }
 
     if (mount_tree(b) < 0 || privsep_end(b) < 0)
         return -1;
+    /* missing, the redo log's files are the checkpointer's first work, now
+     * that we are the broker's user (they must be its own) */
+    if (b->checkpointer && b->redo_files == 0)
+        checkpoint_begin(b);
     if (b->cfg->publish) {
         if (!(b->pub = publisher_create(b->cfg->mountpoint))) {
             fprintf(stderr, "fluxfsd: cannot start the publisher thread\n");
