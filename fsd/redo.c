@@ -157,7 +157,7 @@ int redo_prepare(const char *dir, size_t file_size)
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
             return -errno;
-        int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+        int rc = fstat(fd, &sb) < 0 ? -errno : S_ISREG(sb.st_mode) ? 0 : -EINVAL;
         if (rc == 0 && (size_t)sb.st_size != file_size) {
             /* new, or made for another size: nothing in it is trusted */
             rc = ftruncate(fd, 0) < 0 ? -errno : fill(fd, file_size);
@@ -182,6 +182,8 @@ static int open_file(const char *dir, int i, size_t size, struct redo_file *f, s
         return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
     if (fstat(f->fd, &sb) < 0)
         return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return errmsg_set(err, -EINVAL, "%s: not a regular file", path);
     if ((size_t)sb.st_size != size)
         return errmsg_set(err, -ENOENT, "%s: %zu bytes, not %zu: not made yet", path,
                           (size_t)sb.st_size, size);

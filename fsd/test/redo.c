@@ -169,6 +169,15 @@ int main(void)
     ok(redo_open(dir, SIZE, &r, &err) == 0, "and opens");
     redo_close(r);
 
+    /* what is there instead of a file is refused, never followed or read */
+    char other[300];
+    snprintf(other, sizeof(other), "%s/elsewhere", dir);
+    ok(unlink(path) == 0 && symlink(other, path) == 0, "redo.1 made a symlink");
+    ok(redo_prepare(dir, SIZE) < 0 && access(other, F_OK) != 0, "a symlink is not followed");
+    ok(unlink(path) == 0 && mkfifo(path, 0600) == 0, "redo.1 made a FIFO");
+    is(redo_prepare(dir, SIZE), -EINVAL, "a FIFO is refused");
+    is(redo_open(dir, SIZE, &r, &err), -EINVAL, "and not opened");
+
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
