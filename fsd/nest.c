@@ -365,6 +365,11 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     int rc = nestdir_link_dir(n->sock, sizeof(n->sock), err);
     if (rc < 0)
         return rc;
+    /* still root (histories served again at a restart come before the
+     * broker drops root): the directory is the broker user's, like those
+     * made later, or it could not remove it when the instance ends */
+    if (ns->cfg.imp && geteuid() == 0 && (rc = nestdir_link_own(n->sock, ns->cfg.imp_uid)) < 0)
+        syslog(LOG_WARNING, "chown %s: %s", n->sock, strerror(-rc));
     nestdir_link_record(n->dirfd, n->sock);
     snprintf(url, sizeof(url), "ipc://%s", n->sock);
     if (!(n->link = link_listen(ns->loop, url, on_msg, on_down, n, err))) {

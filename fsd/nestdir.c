@@ -290,6 +290,19 @@ int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp)
     return rc;
 }
 
+int nestdir_link_own(const char *path, uid_t uid)
+{
+    char dir[256];
+    if (parent_of(path, dir, sizeof(dir)) < 0)
+        return -EINVAL;
+    int fd = open(dir, DIR_FLAGS);
+    if (fd < 0)
+        return -errno;
+    int rc = fchown(fd, uid, (gid_t)-1) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
 void nestdir_link_remove(const char *path)
 {
     char dir[256];

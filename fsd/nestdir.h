@@ -54,6 +54,12 @@ void nestdir_log_tail(int dirfd, char *buf, size_t size);
 /* Take the child's mount off dir/mnt (a child killed hard leaves it). */
 void nestdir_detach_mount(int dirfd, const char *dir, struct imp *imp);
 
+/* The link directory of path becomes uid's (a system instance's broker
+ * user): one made while the broker is still root (a history served again
+ * at a restart, before it drops root) could not be removed by it later.
+ * 0 or -errno. */
+int nestdir_link_own(const char *path, uid_t uid);
+
 /* A listening socket path for a child run by uid: "/tmp/fluxfs-link-XXXXXX/
  * link.ipc". nestdir_link_dir() makes the directory (0700); after the
  * listener is bound, nestdir_link_grant() hands the socket to uid:gid and
