@@ -272,14 +272,21 @@ static int parent_of(const char *path, char *buf, size_t size)
     return 0;
 }
 
-int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp)
+/* The directory a link socket path is in: an fd, or -errno. */
+static int open_link_dir(const char *path)
 {
     char dir[256];
     if (parent_of(path, dir, sizeof(dir)) < 0)
         return -EINVAL;
     int fd = open(dir, DIR_FLAGS);
+    return fd < 0 ? -errno : fd;
+}
+
+int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp)
+{
+    int fd = open_link_dir(path);
     if (fd < 0)
-        return -errno;
+        return fd;
     int rc = 0;
     if (root_side(imp) && uid != 0 && uid != geteuid()) {
         rc = give(imp, fd, strrchr(path, '/') + 1, uid, gid);
@@ -292,12 +299,9 @@ int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp)
 
 int nestdir_link_own(const char *path, uid_t uid)
 {
-    char dir[256];
-    if (parent_of(path, dir, sizeof(dir)) < 0)
-        return -EINVAL;
-    int fd = open(dir, DIR_FLAGS);
+    int fd = open_link_dir(path);
     if (fd < 0)
-        return -errno;
+        return fd;
     int rc = fchown(fd, uid, (gid_t)-1) < 0 ? -errno : 0;
     close(fd);
     return rc;
