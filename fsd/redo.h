@@ -90,7 +90,7 @@ int redo_sync(struct redo *r);
 /* The records' checksum, CRC-32C (the CPU's instruction, else a table). */
 uint32_t redo_crc32c(const void *buf, size_t len);
 
-/* Bytes of records in the active file (status, tests). */
+/* Bytes of records in the active file (tests). */
 size_t redo_used(const struct redo *r);
 
 #endif

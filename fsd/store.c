@@ -436,10 +436,7 @@ int store_flush(struct store *st)
 {
     /* on the syncer's thread: the env or the redo log only (no state of
      * ours), and a message-free error (errstr is the loop thread's) */
-    if (st->redo_on)
-        return redo_sync(st->redo);
-    int rc = mdb_env_sync(st->env, 1);
-    return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
+    return st->redo_on ? redo_sync(st->redo) : store_checkpoint_sync(st);
 }
 
 int store_redo_prepare(struct store *st)
@@ -538,29 +535,33 @@ bool store_dirty(const struct store *st)
 
 /* Open and close. */
 
+/* One journal op (journal.h) in txn: an LMDB error, or 0. The replicas'
+ * batches and the redo log's records both come through here. */
+static int apply_op(struct store *st, MDB_txn *txn, const struct journal_op *op)
+{
+    MDB_dbi dbi = op->db == JOURNAL_META ? st->meta : journal_dbi(st, op->db);
+    if (op->op != 'P')
+        return delete_prefix(txn, dbi, op->key, op->klen, NULL);
+    MDB_val key = { op->klen, (void *)op->key }, val = { op->vlen, (void *)op->val };
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
 /* One redo record's ops, in the open write transaction. */
 static int apply_local(struct store *st, MDB_txn *txn, const void *ops, size_t len)
 {
     struct journal_op op;
     size_t pos = 0;
     int rc;
-    while ((rc = journal_next_local(ops, len, &pos, &op)) > 0) {
-        MDB_dbi dbi = op.db == JOURNAL_META ? st->meta : journal_dbi(st, op.db);
-        if (op.op == 'P') {
-            MDB_val key = { op.klen, (void *)op.key }, val = { op.vlen, (void *)op.val };
-            rc = mdb_put(txn, dbi, &key, &val, 0);
-        } else
-            rc = delete_prefix(txn, dbi, op.key, op.klen, NULL);
-        if (rc != 0)
+    while ((rc = journal_next_local(ops, len, &pos, &op)) > 0)
+        if ((rc = apply_op(st, txn, &op)) != 0)
             return rc;
-    }
     return rc < 0 ? EINVAL : 0;
 }
 
 struct replay {
     struct store *st;
     uint64_t last;           /* LMDB's last transaction: older records are in it */
-    size_t applied, skipped;
+    size_t applied;
 };
 
 static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
@@ -568,10 +569,8 @@ static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
     struct replay *rp = arg;
     MDB_txn *txn;
     int rc;
-    if (txnid <= rp->last) {
-        rp->skipped++;
+    if (txnid <= rp->last)
         return 0;
-    }
     /* one transaction each, as committed: a later record sees its effects */
     if ((rc = mdb_txn_begin(rp->st->env, NULL, 0, &txn)) != 0)
         return -rc;
@@ -1349,13 +1348,8 @@ int store_apply(struct store *st, const void *ops, size_t len, store_apply_f cb,
         st->redo_unlogged = true;
     pos = 0;
     while (journal_next(ops, len, &pos, &op) > 0) {
-        MDB_dbi dbi = journal_dbi(st, op.db);
-        if (op.op == 'P') {
-            MDB_val key = { op.klen, (void *)op.key }, val = { op.vlen, (void *)op.val };
-            if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != 0)
-                return write_fail(st, rc, "apply put");
-        } else if ((rc = delete_prefix(txn, dbi, op.key, op.klen, NULL)) != 0)
-            return write_fail(st, rc, "apply delete");
+        if ((rc = apply_op(st, txn, &op)) != 0)
+            return write_fail(st, rc, op.op == 'P' ? "apply put" : "apply delete");
         if (cb)
             cb(arg, &op);
     }
