@@ -10,8 +10,9 @@
  * per task on a small VM), and the loop must go on answering FUSE requests
  * and scheduling meanwhile. The loop hands the launcher (a work queue,
  * common/workq.h) a self-contained record (copies of everything the child
- * reads) and adopts the pids back on the loop, in order. A vforked child may even touch our own mount: the loop
- * is not the suspended thread, so it answers.
+ * reads) and adopts the pids back on the loop, in order. A vforked child
+ * may even touch our own mount: the loop is not the suspended thread, so
+ * it answers.
  *
  * Another user's tasks (a system instance's, started by the privileged
  * helper) skip the launcher: the loop queues their requests to the helper
@@ -164,7 +165,7 @@ struct exec {
     int null_fd;                       /* /dev/null, every task's stdin:
                                         * opening it per job was 2% of the
                                         * broker's loop */
-    struct pathcache *paths;           /* the launcher's own, or NULL */
+    struct pathcache *paths;           /* the launcher's own */
     struct xcontain *contains;         /* jobs' containment groups */
 
     /* launches whose tasks the loop asked the helper to start itself
@@ -1065,11 +1066,11 @@ static char *resolve_cached(struct exec *x, const struct xlaunch *l)
         path = "";
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    const char *hit = x->paths ? pathcache_get(x->paths, 0, path, l->argv[0], ts.tv_sec) : NULL;
+    const char *hit = pathcache_get(x->paths, 0, path, l->argv[0], ts.tv_sec);
     if (hit)
         return strdup(hit);
     char *r = resolve_path(l);
-    if (r && x->paths)
+    if (r)
         pathcache_put(x->paths, 0, path, l->argv[0], r, ts.tv_sec);
     return r;
 }
