@@ -40,6 +40,7 @@ struct redo {
     bool ready;              /* reset since open: appends allowed */
     uint64_t rotations;
     int dirty[2];            /* appended to since its last sync (atomic) */
+    uint64_t syncs;          /* fdatasyncs redo_sync made (atomic; tests) */
 };
 
 /* CRC-32C (Castagnoli): every record is summed as it is written, and a
@@ -377,8 +378,13 @@ uint64_t redo_rotations(const struct redo *r)
 void redo_checkpointed(struct redo *r, uint64_t upto)
 {
     for (int i = 0; i < 2; i++)
-        if (r->f[i].state == REDO_DRAINING && r->f[i].rotation <= upto)
+        if (r->f[i].state == REDO_DRAINING && r->f[i].rotation <= upto) {
             r->f[i].state = REDO_FREE;
+            /* what it holds LMDB now has on disk: no sync needed for it. A
+             * lazy commit's record (a job's end) left unsynced there used
+             * to cost the next submission a second fdatasync, 0.4-1.4 ms */
+            __atomic_store_n(&r->dirty[i], 0, __ATOMIC_RELEASE);
+        }
 }
 
 int redo_sync(struct redo *r)
@@ -390,9 +396,15 @@ int redo_sync(struct redo *r)
         if (fdatasync(r->f[i].fd) < 0) {
             rc = -errno;
             __atomic_store_n(&r->dirty[i], 1, __ATOMIC_RELEASE);
-        }
+        } else
+            __atomic_add_fetch(&r->syncs, 1, __ATOMIC_RELAXED);
     }
     return rc;
+}
+
+uint64_t redo_syncs(const struct redo *r)
+{
+    return __atomic_load_n(&r->syncs, __ATOMIC_RELAXED);
 }
 
 size_t redo_used(const struct redo *r)

@@ -84,8 +84,13 @@ uint64_t redo_rotations(const struct redo *r);
  * drains since one of those rotations is free again. */
 void redo_checkpointed(struct redo *r, uint64_t upto);
 
-/* Any thread: make every record appended before this call durable. */
+/* Any thread: make every record appended before this call durable: an
+ * fdatasync of each file appended to since (a file a checkpoint freed
+ * needs none). */
 int redo_sync(struct redo *r);
+
+/* The fdatasyncs redo_sync has made (tests). */
+uint64_t redo_syncs(const struct redo *r);
 
 /* The records' checksum, CRC-32C (the CPU's instruction, else a table). */
 uint32_t redo_crc32c(const void *buf, size_t len);

@@ -151,6 +151,34 @@ int main(void)
     ok(ordered, "older file first: transaction ids only grow");
     redo_reset(r);
 
+    /* what a sync costs: a file a checkpoint freed is not synced again,
+     * one still draining is */
+    append(r, 20, 10);
+    redo_sync(r);
+    append(r, 21, 10);          /* a lazy commit, left unsynced */
+    ok(redo_rotate(r), "the periodic rotation");
+    redo_checkpointed(r, redo_rotations(r));
+    append(r, 22, 10);
+    uint64_t syncs = redo_syncs(r);
+    is(redo_sync(r), 0, "synced after a checkpoint");
+    ok(redo_syncs(r) - syncs == 1, "one fdatasync: the checkpointed file's record needs none (%d)",
+       (int)(redo_syncs(r) - syncs));
+    append(r, 23, 10);          /* unsynced again, and not checkpointed */
+    ok(redo_rotate(r), "rotated again");
+    append(r, 24, 10);
+    syncs = redo_syncs(r);
+    redo_sync(r);
+    ok(redo_syncs(r) - syncs == 2, "both files synced while the older still drains (%d)",
+       (int)(redo_syncs(r) - syncs));
+    syncs = redo_syncs(r);
+    redo_sync(r);
+    ok(redo_syncs(r) == syncs, "nothing appended since: no fdatasync");
+    r = reopen(r, dir, &s);
+    /* 20 and 21 went with the file the checkpoint freed, now reused */
+    ok(s.n == 3 && s.txn[0] == 22 && s.txn[2] == 24, "the three since the checkpoint replayed, in order (%d)",
+       s.n);
+    redo_reset(r);
+
     /* periodic rotation, and sizes */
     ok(!redo_rotate(r), "nothing to rotate in an empty file");
     append(r, 7, 10);
