@@ -20,9 +20,9 @@
  *              (set once by INIT) and the job's id; nothing else is touched.
  *   KILL_ORPHANS  SIGKILL processes whose environment names this instance
  *              and the job (what a crashed broker left).
- *   HOLDS      whether a process, or else its parent, has a descriptor open
- *              on an inode of the broker's mount (is a submitter still
- *              writing its file).
+ *   HOLDS      whether a process, or else (if asked) its parent, has a
+ *              descriptor open on an inode of the broker's mount (is a
+ *              submitter still writing its file).
  *   CWD        the working directory of a process (a submitter's, whose pid
  *              the kernel gave the broker with its request): where its job
  *              runs when the jobspec does not say.
@@ -620,13 +620,14 @@ static int op_cwd(struct imp *h, struct impmsg *m)
 
 static int op_holds(struct impmsg *m)
 {
-    uint32_t pid;
+    uint32_t pid, parent;
     uint64_t ino;
     const char *name;
     if (impmsg_get_u32(m, &pid) < 0 || impmsg_get_u64(m, &ino) < 0
-        || impmsg_get_str(m, &name) < 0 || pid == 0 || pid > INT32_MAX)
+        || impmsg_get_str(m, &name) < 0 || impmsg_get_u32(m, &parent) < 0
+        || pid == 0 || pid > INT32_MAX)
         return -EBADMSG;
-    return procfd_held((pid_t)pid, ino, name) ? 1 : 0;
+    return procfd_held((pid_t)pid, ino, name, parent != 0) ? 1 : 0;
 }
 
 static int op_unmount(struct imp *h)

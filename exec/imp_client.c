@@ -340,12 +340,13 @@ static int ask(struct imp *h, uint32_t op, struct impmsg *m)
 }
 
 /* The HOLDS question, asked waiting or not. */
-static void holds_msg(struct impmsg *m, pid_t pid, uint64_t ino, const char *name)
+static void holds_msg(struct impmsg *m, pid_t pid, uint64_t ino, const char *name, bool parent)
 {
     impmsg_init(m);
     impmsg_put_u32(m, (uint32_t)pid);
     impmsg_put_u64(m, ino);
     impmsg_put_str(m, name);
+    impmsg_put_u32(m, parent);
 }
 
 int imp_ask_cwd(struct imp *h, pid_t pid)
@@ -356,10 +357,10 @@ int imp_ask_cwd(struct imp *h, pid_t pid)
     return ask(h, IMP_CWD, &m);
 }
 
-int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
+int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent)
 {
     struct impmsg m;
-    holds_msg(&m, pid, ino, name);
+    holds_msg(&m, pid, ino, name, parent);
     return ask(h, IMP_HOLDS, &m);
 }
 
@@ -480,10 +481,10 @@ int imp_ask_fd(const struct imp *h)
     return h->sock[CH_ASK];
 }
 
-int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name)
+int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent)
 {
     struct impmsg m;
-    holds_msg(&m, pid, ino, name);
+    holds_msg(&m, pid, ino, name, parent);
     return simple(h, IMP_HOLDS, &m);
 }
 

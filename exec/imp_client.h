@@ -86,7 +86,7 @@ int imp_detach(struct imp *h, int dirfd, const char *name);
 int imp_cwd(struct imp *h, pid_t pid, char *buf, size_t size);
 /* procfd_held() of exec/procfd.h for another user's process: 1, 0, or
  * -errno. */
-int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name);
+int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent);
 /* imp_cwd() and imp_holds() without waiting, on a channel of their own:
  * imp_ask_*() send the question (0 or -errno), and imp_take() takes the
  * answer to the oldest one not taken yet: 0 with *answer (imp_cwd's or
@@ -94,7 +94,7 @@ int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name);
  * !wait and none has come, another -errno if the channel failed.
  * imp_ask_fd() turns readable when an answer waits. */
 int imp_ask_cwd(struct imp *h, pid_t pid);
-int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name);
+int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent);
 int imp_take(struct imp *h, bool wait, int *answer, char *buf, size_t size);
 int imp_ask_fd(const struct imp *h);
 /* Lazily unmount the instance's own mount point. 0 or -errno. */

@@ -31,7 +31,7 @@ enum {
     IMP_DETACH,        /* str name; fd dir                               -> 0 */
     IMP_UNMOUNT,       /* (nothing): the instance's own mount point      -> 0 */
     IMP_CWD,           /* u32 pid                      -> 0, reason: the path */
-    IMP_HOLDS,         /* u32 pid, u64 ino, str name                 -> 1 or 0 */
+    IMP_HOLDS,         /* u32 pid, u64 ino, str name, u32 parent too -> 1 or 0 */
     IMP_MEMORY,        /* u64 job, u64 bytes                             -> 0 */
     IMP_REPLY = 100,   /* i32 rc (>= 0 or -errno), str reason (or an answer) */
 };

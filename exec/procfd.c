@@ -125,10 +125,12 @@ int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
     return -EXDEV;
 }
 
-bool procfd_held(pid_t pid, uint64_t ino, const char *name)
+bool procfd_held(pid_t pid, uint64_t ino, const char *name, bool parent)
 {
     if (procfd_holds(pid, ino, name))
         return true;
+    if (!parent)
+        return false;
     pid_t ppid = procfd_parent(pid);
     return ppid > 1 && procfd_holds(ppid, ino, name);
 }

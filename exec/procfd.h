@@ -19,9 +19,12 @@ bool procfd_holds(pid_t pid, uint64_t ino, const char *name);
 /* The parent of pid, or 0 (from /proc/PID/stat, which anyone may read). */
 pid_t procfd_parent(pid_t pid);
 
-/* procfd_holds() of pid, or else of its parent: a shell that lent its
- * descriptor to a command (`>&3`) still holds it when the command exits. */
-bool procfd_held(pid_t pid, uint64_t ino, const char *name);
+/* procfd_holds() of pid, or else, if parent, of its parent: a shell that
+ * lent its descriptor to a command (`>&3`) still holds it when the command
+ * exits. A caller that knows pid opened the file itself and nobody else
+ * opened it passes false: no parent can hold it then (a descriptor goes to
+ * children, not parents), and the parent's scan was most of the cost. */
+bool procfd_held(pid_t pid, uint64_t ino, const char *name, bool parent);
 
 /* Ancestors procfd_cwd() looks at past the process itself. */
 #define PROCFD_CWD_UP 4

@@ -185,7 +185,7 @@ bool vfs_ask_holds(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, pid_t pid)
     if (!v->asking || pid <= 0 || !name || fh->uid == geteuid()
         || !(a = ask_new(v, ASK_HOLDS, fh)))
         return false;
-    if (imp_ask_holds(v->imp, pid, fh->ino, name) < 0) {
+    if (imp_ask_holds(v->imp, pid, fh->ino, name, vfs_parent_may_hold(fh, pid)) < 0) {
         free(a);
         return false;
     }

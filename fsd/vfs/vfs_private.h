@@ -411,6 +411,8 @@ void vfs_quota_destroy(struct vfs *v);
 /* vfs_writers.c: who still writes a submission, who just made one */
 /* Whether a close by pid leaves the file open for writing elsewhere. */
 bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid);
+/* Whether a close by pid must ask about its parent too (procfd_held). */
+bool vfs_parent_may_hold(const struct vfs_fh *fh, pid_t pid);
 struct vfs_ghost *vfs_ghost_by_ino(struct vfs *v, fuse_ino_t ino);
 /* The ghost of name for the calling thread, if it has one. */
 struct vfs_ghost *vfs_ghost_find(struct vfs *v, fuse_req_t req, fuse_ino_t dir,

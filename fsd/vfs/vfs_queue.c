@@ -750,7 +750,8 @@ void vfs_queue_flush_answer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
     /* a helper that could not tell: as vfs_still_open, /proc as far as we may */
     const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
     if (held < 0)
-        held = name && procfd_held(fuse_req_ctx(req)->pid, fh->ino, name);
+        held = name && procfd_held(fuse_req_ctx(req)->pid, fh->ino, name,
+                                   vfs_parent_may_hold(fh, fuse_req_ctx(req)->pid));
     if (!fh->submitted && held > 0) {
         fuse_reply_err(req, 0);
         return;

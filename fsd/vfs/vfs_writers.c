@@ -84,9 +84,19 @@ bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid)
         return false;
     /* another user's /proc is the privileged helper's to read: one question */
     if (v->imp) {
-        int rc = imp_holds(v->imp, pid, fh->ino, name);
+        int rc = imp_holds(v->imp, pid, fh->ino, name, vfs_parent_may_hold(fh, pid));
         if (rc >= 0)
             return rc > 0;
     }
-    return procfd_held(pid, fh->ino, name);
+    return procfd_held(pid, fh->ino, name, vfs_parent_may_hold(fh, pid));
+}
+
+bool vfs_parent_may_hold(const struct vfs_fh *fh, pid_t pid)
+{
+    /* the thread that made the only open closes it (cp, a shell's `>`, a
+     * program's own open): descriptors go from parent to child, never
+     * back, so its parent cannot hold this open. The parent's scan was
+     * 70% of the helper's work for a cp-style submission. Another open of
+     * the file (/dev/fd/N) or another closer: its parent is looked at. */
+    return fh->refs > 0 || pid != fh->pid;
 }
