@@ -23,6 +23,15 @@
 #define REDO_MAGIC_REC 0x46585252u    /* "FXRR" */
 #define REDO_VERSION 1
 
+/* The checkpoint record, dir/redo.ckpt: two slots written in turn, so a
+ * write torn by a power failure leaves the other one whole.
+ *   slot  magic:4 crc:4 seq:8 txnid:8 len:4 pad:4 state  (crc of seq to
+ *         the end of state; the newest whole slot counts) */
+#define CKPT_SLOT 512
+#define CKPT_HDR 32
+#define CKPT_SIZE (2 * CKPT_SLOT)
+#define REDO_MAGIC_CKPT 0x4658524Bu   /* "FXRK" */
+
 enum redo_state { REDO_FREE, REDO_ACTIVE, REDO_DRAINING };
 
 struct redo_file {
@@ -41,6 +50,9 @@ struct redo {
     uint64_t rotations;
     int dirty[2];            /* appended to since its last sync (atomic) */
     uint64_t syncs;          /* fdatasyncs redo_sync made (atomic; tests) */
+    int ckpt_fd;             /* redo.ckpt */
+    pthread_mutex_t ckpt_lock;   /* its saves come from two threads */
+    uint64_t ckpt_seq, ckpt_txnid;   /* the newest slot's (0: none) */
 };
 
 /* CRC-32C (Castagnoli): every record is summed as it is written, and a
@@ -149,28 +161,53 @@ static int fill(int fd, size_t size)
     return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+/* dir/name made regular and of size bytes (zeros) unless it is already:
+ * 1 if it was made, 0 if it was there, or -errno. */
+static int make_file(const char *dir, const char *name, size_t size)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = fstat(fd, &sb) < 0 ? -errno : S_ISREG(sb.st_mode) ? 0 : -EINVAL;
+    if (rc == 0 && (size_t)sb.st_size != size) {
+        /* new, or made for another size: nothing in it is trusted */
+        rc = ftruncate(fd, 0) < 0 ? -errno : fill(fd, size);
+        if (rc < 0 && ftruncate(fd, 0) < 0) {
+            /* the space stays taken until the next try */
+        }
+        if (rc == 0)
+            rc = 1;
+    }
+    close(fd);
+    return rc;
+}
+
+/* A file made is found after a power failure only once its directory
+ * entry is on disk too. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
 int redo_prepare(const char *dir, size_t file_size)
 {
-    for (int i = 0; i < 2; i++) {
-        char path[PATH_MAX];
-        struct stat sb;
-        snprintf(path, sizeof(path), "%s/redo.%d", dir, i);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-            return -errno;
-        int rc = fstat(fd, &sb) < 0 ? -errno : S_ISREG(sb.st_mode) ? 0 : -EINVAL;
-        if (rc == 0 && (size_t)sb.st_size != file_size) {
-            /* new, or made for another size: nothing in it is trusted */
-            rc = ftruncate(fd, 0) < 0 ? -errno : fill(fd, file_size);
-            if (rc < 0 && ftruncate(fd, 0) < 0) {
-                /* the space stays taken until the next try */
-            }
-        }
-        close(fd);
+    static const char *const names[] = { "redo.0", "redo.1", "redo.ckpt" };
+    int made = 0;
+    for (int i = 0; i < 3; i++) {
+        int rc = make_file(dir, names[i], i < 2 ? file_size : CKPT_SIZE);
         if (rc < 0)
             return rc;
+        made |= rc;
     }
-    return 0;
+    return made ? sync_dir(dir) : 0;
 }
 
 static int open_file(const char *dir, int i, size_t size, struct redo_file *f, struct errmsg *err)
@@ -194,6 +231,52 @@ static int open_file(const char *dir, int i, size_t size, struct redo_file *f, s
     return 0;
 }
 
+/* Slot i if whole: its seq (0 if not), txnid and state. */
+static uint64_t ckpt_slot(struct redo *r, int i, uint64_t *txnid, void *state, size_t *len)
+{
+    unsigned char s[CKPT_SLOT];
+    if (pread(r->ckpt_fd, s, sizeof(s), (off_t)i * CKPT_SLOT) != (ssize_t)sizeof(s)
+        || get_be(s, 4) != REDO_MAGIC_CKPT)
+        return 0;
+    size_t n = get_be(s + 24, 4);
+    if (n > REDO_CKPT_MAX || get_be(s + 4, 4) != crc32c(0, s + 8, CKPT_HDR - 8 + n))
+        return 0;
+    *txnid = get_be(s + 16, 8);
+    if (state)
+        memcpy(state, s + CKPT_HDR, n);
+    if (len)
+        *len = n;
+    return get_be(s + 8, 8);
+}
+
+/* The checkpoint file: made where a log from before it has none. */
+static int open_ckpt(const char *dir, struct redo *r, struct errmsg *err)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/redo.ckpt", dir);
+    int rc = make_file(dir, "redo.ckpt", CKPT_SIZE);
+    if (rc > 0)
+        rc = sync_dir(dir);
+    if (rc < 0)
+        return errmsg_set(err, rc, "%s: %s", path, strerror(-rc));
+    r->ckpt_fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (r->ckpt_fd < 0 || fstat(r->ckpt_fd, &sb) < 0)
+        return errmsg_set(err, -errno, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode) || sb.st_size != CKPT_SIZE)
+        return errmsg_set(err, -EINVAL, "%s: not a regular file of %d bytes", path, CKPT_SIZE);
+    /* saves go on from the newest slot's number; the first save after an
+     * open is taken whatever its transaction (a store put back to an older
+     * copy starts a lower history) */
+    uint64_t t;
+    for (int i = 0; i < 2; i++) {
+        uint64_t seq = ckpt_slot(r, i, &t, NULL, NULL);
+        if (seq > r->ckpt_seq)
+            r->ckpt_seq = seq;
+    }
+    return 0;
+}
+
 int redo_open(const char *dir, size_t file_size, struct redo **out, struct errmsg *err)
 {
     if (file_size < 2 * REDO_HDR || file_size % REDO_HDR)
@@ -201,14 +284,20 @@ int redo_open(const char *dir, size_t file_size, struct redo **out, struct errms
     struct redo *r = calloc(1, sizeof(*r));
     if (!r)
         return errmsg_set(err, -ENOMEM, "out of memory");
-    r->f[0].fd = r->f[1].fd = -1;
+    r->f[0].fd = r->f[1].fd = r->ckpt_fd = -1;
     r->size = file_size;
+    pthread_mutex_init(&r->ckpt_lock, NULL);
     for (int i = 0; i < 2; i++) {
         int rc = open_file(dir, i, file_size, &r->f[i], err);
         if (rc < 0) {
             redo_close(r);
             return rc;
         }
+    }
+    int rc = open_ckpt(dir, r, err);
+    if (rc < 0) {
+        redo_close(r);
+        return rc;
     }
     *out = r;
     return 0;
@@ -221,7 +310,54 @@ void redo_close(struct redo *r)
     for (int i = 0; i < 2; i++)
         if (r->f[i].fd >= 0)
             close(r->f[i].fd);
+    if (r->ckpt_fd >= 0)
+        close(r->ckpt_fd);
+    pthread_mutex_destroy(&r->ckpt_lock);
     free(r);
+}
+
+int redo_ckpt_load(struct redo *r, uint64_t *txnid, void *state, size_t *len)
+{
+    uint64_t t[2] = { 0, 0 }, seq[2];
+    pthread_mutex_lock(&r->ckpt_lock);
+    for (int i = 0; i < 2; i++)
+        seq[i] = ckpt_slot(r, i, &t[i], NULL, NULL);
+    int newest = seq[1] > seq[0];
+    int rc = -ENOENT;
+    if (seq[newest]) {
+        ckpt_slot(r, newest, txnid, state, len);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->ckpt_lock);
+    return rc;
+}
+
+int redo_ckpt_save(struct redo *r, uint64_t txnid, const void *state, size_t len)
+{
+    if (len > REDO_CKPT_MAX)
+        return -E2BIG;
+    unsigned char s[CKPT_SLOT] = { 0 };
+    int rc = 0;
+    pthread_mutex_lock(&r->ckpt_lock);
+    /* never back: a checkpoint saved on the loop (a synchronous one) may
+     * be newer than the background one that finishes after it */
+    if (len && txnid <= r->ckpt_txnid)
+        goto out;
+    uint64_t seq = r->ckpt_seq + 1;
+    put_be(s, REDO_MAGIC_CKPT, 4);
+    put_be(s + 8, seq, 8);
+    put_be(s + 16, txnid, 8);
+    put_be(s + 24, len, 4);
+    memcpy(s + CKPT_HDR, state, len);
+    put_be(s + 4, crc32c(0, s + 8, CKPT_HDR - 8 + len), 4);
+    if ((rc = write_all(r->ckpt_fd, s, sizeof(s), (off_t)(seq % 2) * CKPT_SLOT)) == 0
+        && (rc = fdatasync(r->ckpt_fd) < 0 ? -errno : 0) == 0) {
+        r->ckpt_seq = seq;
+        r->ckpt_txnid = len ? txnid : 0;
+    }
+out:
+    pthread_mutex_unlock(&r->ckpt_lock);
+    return rc;
 }
 
 static size_t align8(size_t n)

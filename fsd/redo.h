@@ -92,6 +92,17 @@ int redo_sync(struct redo *r);
 /* The fdatasyncs redo_sync has made (tests). */
 uint64_t redo_syncs(const struct redo *r);
 
+/* The checkpoint the records follow: what the caller needs to find the
+ * state they apply to (the store's LMDB meta page, fsd/store.c), saved
+ * durably once that state is (dir/redo.ckpt, two slots written in turn).
+ * An empty state (len 0) says there is none. Any thread. A save no newer
+ * than the last one since the open or the last empty one is not written
+ * (0): a background checkpoint that ends after a newer one saved on the
+ * loop. 0 or -errno; load: -ENOENT when none was ever saved. */
+#define REDO_CKPT_MAX 480
+int redo_ckpt_save(struct redo *r, uint64_t txnid, const void *state, size_t len);
+int redo_ckpt_load(struct redo *r, uint64_t *txnid, void *state, size_t *len);
+
 /* The records' checksum, CRC-32C (the CPU's instruction, else a table). */
 uint32_t redo_crc32c(const void *buf, size_t len);
 

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,25 @@
 #define STORE_REDO_ROOM (64u << 20)   /* free space wanted to make its files */
 #define REDO_KEEP (256u << 10)          /* the ops buffer kept between commits */
 #define STORE_MAXDBS 8
+
+/* An LMDB meta page as far as it is written: the page header (16 bytes)
+ * and MDB_meta (136), of LMDB 0.9 on a 64-bit machine; checked against
+ * the file before it is relied on (meta_capture). */
+#define META_LEN 152
+#define META_FLAGS_OFF 10      /* uint16_t mp_flags */
+#define META_P_META 0x08
+#define META_MAGIC_OFF 16      /* uint32_t mm_magic, then mm_version */
+#define META_MAGIC 0xBEEFC0DEu
+#define META_PSIZE_OFF 40      /* mm_dbs[FREE_DBI].md_pad: the page size */
+#define META_TXNID_OFF 144     /* txnid_t mm_txnid */
+#define PINS_PENDING 4         /* checkpoints begun but not saved yet */
+
+/* A snapshot held by a read transaction, with its meta page. */
+struct pin {
+    MDB_txn *txn;
+    uint64_t txnid;
+    unsigned char meta[META_LEN];
+};
 
 #define JOB_KEY_LEN    8
 #define BLOB_KEY_LEN   9
@@ -76,6 +96,18 @@ struct store {
     struct strbuf redo_ops;   /* the open txn's writes, for the redo log */
     bool redo_unlogged; /* the open txn wrote what the redo log cannot hold */
     bool ckpt_wanted;   /* a rotation: LMDB must be synced (store_checkpoint_*) */
+    /* power failure (see "Checkpoints"): the saved checkpoint's snapshot,
+     * held; the marks not saved yet; the hand-off to the checkpointer */
+    bool pinning;       /* the redo log follows a pinned, saved checkpoint */
+    MDB_txn *pin;
+    struct pin pending[PINS_PENDING];
+    int npending;
+    uint64_t mark_txnid;      /* the latest mark's snapshot (0: none taken) */
+    uint64_t open_txnid;      /* LMDB's newest transaction when opened */
+    pthread_mutex_t ckpt_lock;
+    bool ckpt_have;           /* under ckpt_lock: a mark to save */
+    struct pin ckpt_next;     /* ... its txnid and meta (no txn) */
+    uint64_t ckpt_saved;      /* atomic: the newest checkpoint saved */
     bool journaling;    /* record writes (store_journal_enable) */
     struct strbuf journal;
     size_t journal_committed;   /* journal bytes of commits that succeeded */
@@ -84,6 +116,7 @@ struct store {
 };
 
 static MDB_dbi journal_dbi(const struct store *st, int db);
+static int sync_now(struct store *st);
 static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
                          bool *found);
 
@@ -354,21 +387,211 @@ static int commit_txn(struct store *st)
 
 int store_commit(struct store *st)
 {
-    /* durable in LMDB itself: the redo log need not hold it (a replay
-     * skips every record of a transaction LMDB has) */
+    /* durable in LMDB itself: the redo log need not hold it, once the
+     * checkpoint a crash would put the store back to is this one */
     int rc = commit_txn(st);
     redo_clear(st);
+    if (rc == 0 && st->pinning)
+        rc = sync_now(st);
+    return rc;
+}
+
+/* Checkpoints, and a power failure between them.
+ *
+ * A lazy commit reaches LMDB's file without a sync, so after a power
+ * failure the disk may hold any part of the writes made since the last
+ * checkpoint: a newer meta page whose pages never arrived, or pages of the
+ * checkpoint's own state overwritten (LMDB reuses a page two transactions
+ * after it was freed). Either would leave the redo log replaying onto a
+ * corrupt store. So:
+ *  - a read transaction holds the state of the last checkpoint saved:
+ *    while it lives LMDB reuses no page of that state or of any later one
+ *    (pages freed after the oldest reader's snapshot stay free);
+ *  - once a checkpoint's LMDB sync is done, its meta page is saved with the
+ *    redo log (redo_ckpt_save), and the hold moves up to it;
+ *  - a store opened with a newer meta page than the saved checkpoint's
+ *    (a crash, of the broker or of the machine) gets the checkpoint's meta
+ *    page back (meta_restore), then the log's records after it applied.
+ * The cost: pages freed in the last second or so are reused a second
+ * later, and each checkpoint writes and syncs one more small file. */
+
+static uint64_t meta_u64(const unsigned char *m, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, m + off, sizeof(v));
+    return v;
+}
+
+/* A meta page as LMDB 0.9 writes it: its transaction id, or 0. */
+static uint64_t meta_txnid(const unsigned char m[META_LEN])
+{
+    uint16_t flags;
+    uint32_t magic, version;
+    memcpy(&flags, m + META_FLAGS_OFF, sizeof(flags));
+    memcpy(&magic, m + META_MAGIC_OFF, sizeof(magic));
+    memcpy(&version, m + META_MAGIC_OFF + 4, sizeof(version));
+    return (flags & META_P_META) && magic == META_MAGIC && version == 1
+           ? meta_u64(m, META_TXNID_OFF) : 0;
+}
+
+/* The meta page of transaction txnid, still in the file (LMDB writes
+ * transaction t's into page t % 2): -ESTALE when it is not there or not
+ * laid out as expected (a layout we do not know: no pinning). */
+static int meta_capture(struct store *st, uint64_t txnid, unsigned char meta[META_LEN])
+{
+    MDB_stat ms;
+    int fd;
+    if (mdb_env_get_fd(st->env, &fd) != 0 || mdb_env_stat(st->env, &ms) != 0)
+        return -EIO;
+    ssize_t n = pread(fd, meta, META_LEN, (off_t)(txnid & 1) * ms.ms_psize);
+    if (n != META_LEN)
+        return n < 0 ? -errno : -EIO;
+    uint32_t psize;
+    memcpy(&psize, meta + META_PSIZE_OFF, sizeof(psize));
+    return meta_txnid(meta) == txnid && psize == ms.ms_psize ? 0 : -ESTALE;
+}
+
+/* A read transaction on the newest state, with its meta page. */
+static int pin_take(struct store *st, struct pin *p)
+{
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &p->txn);
+    if (rc != 0) {
+        p->txn = NULL;
+        return store_error(st, rc, "pin");
+    }
+    p->txnid = mdb_txn_id(p->txn);
+    if ((rc = meta_capture(st, p->txnid, p->meta)) < 0) {
+        mdb_txn_abort(p->txn);
+        p->txn = NULL;
+    }
+    return rc;
+}
+
+/* The hold moves up to the newest pending snapshot no newer than saved
+ * (what is on disk as the checkpoint); older holds go. */
+static void pins_advance(struct store *st, uint64_t saved)
+{
+    int k = -1;
+    for (int i = 0; i < st->npending; i++)
+        if (st->pending[i].txnid <= saved)
+            k = i;
+    if (k < 0)
+        return;
+    if (st->pin)
+        mdb_txn_abort(st->pin);
+    st->pin = st->pending[k].txn;
+    for (int i = 0; i < k; i++)
+        mdb_txn_abort(st->pending[i].txn);
+    memmove(st->pending, st->pending + k + 1, (size_t)(st->npending - k - 1) * sizeof(st->pending[0]));
+    st->npending -= k + 1;
+}
+
+static void pins_release(struct store *st)
+{
+    for (int i = 0; i < st->npending; i++)
+        mdb_txn_abort(st->pending[i].txn);
+    st->npending = 0;
+    if (st->pin)
+        mdb_txn_abort(st->pin);
+    st->pin = NULL;
+}
+
+/* The newest checkpoint saved so far (any thread): never backwards. */
+static void saved_is(struct store *st, uint64_t txnid)
+{
+    uint64_t cur = __atomic_load_n(&st->ckpt_saved, __ATOMIC_ACQUIRE);
+    while (cur < txnid && !__atomic_compare_exchange_n(&st->ckpt_saved, &cur, txnid, false,
+                                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        ;
+}
+
+/* On the loop, LMDB just synced: its newest state is the checkpoint,
+ * saved and held now. A layout we cannot read turns pinning off (as
+ * before it: a power failure between checkpoints may corrupt the store,
+ * said once in the log). */
+static int checkpoint_here(struct store *st)
+{
+    struct pin p;
+    int rc = pin_take(st, &p);
+    if (rc == -ESTALE) {
+        syslog(LOG_WARNING, "%s: LMDB's meta page is not laid out as this build expects: "
+               "a power failure between checkpoints may corrupt the store", st->dir);
+        pins_release(st);
+        st->pinning = false;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    if ((rc = redo_ckpt_save(st->redo, p.txnid, p.meta, META_LEN)) < 0) {
+        mdb_txn_abort(p.txn);
+        snprintf(st->errstr, sizeof(st->errstr), "redo checkpoint: %s", strerror(-rc));
+        return rc;
+    }
+    saved_is(st, p.txnid);
+    pins_release(st);   /* all older */
+    st->pin = p.txn;
+    return 0;
+}
+
+/* After a crash: a meta page newer than the saved checkpoint's is put back
+ * to it, in both of LMDB's slots (the other as its predecessor), before
+ * LMDB opens the file. The checkpoint's pages were held, so its state is
+ * whole whatever reached the disk after it. */
+static int meta_restore(struct store *st, uint64_t ckpt, const unsigned char meta[META_LEN])
+{
+    char path[PATH_MAX];
+    unsigned char m[2][META_LEN];
+    uint32_t psize;
+    uint64_t newest = 0;
+    memcpy(&psize, meta + META_PSIZE_OFF, sizeof(psize));
+    if (meta_txnid(meta) != ckpt || psize < 512 || psize > 65536 || psize & (psize - 1))
+        return 0;   /* not one we saved: nothing to go by */
+    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    for (int i = 0; i < 2; i++) {
+        uint64_t t = pread(fd, m[i], META_LEN, (off_t)i * psize) == META_LEN ? meta_txnid(m[i]) : 0;
+        if (t > newest)
+            newest = t;
+    }
+    int rc = 0;
+    if (newest < ckpt)
+        syslog(LOG_WARNING, "%s: the store (transaction %llu) is older than its checkpoint "
+               "(%llu): was it put back from a copy?", st->dir, (unsigned long long)newest,
+               (unsigned long long)ckpt);
+    if (newest <= ckpt)
+        goto out;
+    int slot = (int)(ckpt & 1);
+    uint64_t prev_no = (uint64_t)!slot, prev_txnid = ckpt - 1;
+    memcpy(m[slot], meta, META_LEN);
+    memcpy(m[!slot], meta, META_LEN);
+    memcpy(m[!slot], &prev_no, sizeof(prev_no));   /* mp_pgno */
+    memcpy(m[!slot] + META_TXNID_OFF, &prev_txnid, sizeof(prev_txnid));
+    for (int i = 0; i < 2 && rc == 0; i++)
+        if (pwrite(fd, m[i], META_LEN, (off_t)i * psize) != META_LEN)
+            rc = -EIO;
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -errno;
+    if (rc == 0)
+        syslog(LOG_NOTICE, "%s: the store was put back to its last checkpoint (transaction "
+               "%llu; the disk had %llu): the redo log has the rest", st->dir,
+               (unsigned long long)ckpt, (unsigned long long)newest);
+out:
+    close(fd);
     return rc;
 }
 
 /* LMDB synced here, on the loop: every commit so far is durable, and
- * neither redo file is needed any more. */
+ * neither redo file is needed any more once the checkpoint is saved. */
 static int sync_now(struct store *st)
 {
     int rc = mdb_env_sync(st->env, 1);
     if (rc != 0)
         return commit_error(st, rc, "sync");
     st->unsynced = false;
+    if (st->pinning && (rc = checkpoint_here(st)) < 0)
+        return rc;   /* the records stay: they follow the saved checkpoint */
     if (st->redo)
         redo_checkpointed(st->redo, redo_rotations(st->redo));
     return 0;
@@ -467,10 +690,15 @@ int store_redo_enable(struct store *st)
             return rc;
         }
     }
-    /* what was committed before is not in the log: durable first */
+    /* what was committed before is not in the log: durable first, and
+     * the checkpoint a crash puts the store back to from now on */
+    st->pinning = true;
     rc = sync_now(st);
-    if (rc < 0)
+    if (rc < 0) {
+        pins_release(st);
+        st->pinning = false;
         return rc;
+    }
     st->redo_on = true;
     return 0;
 }
@@ -485,6 +713,28 @@ bool store_checkpoint_due(const struct store *st)
     return st->ckpt_wanted;
 }
 
+/* The newest state, held, to be saved by the checkpoint begun now. One
+ * that cannot be held (no reader slot) frees no redo file: the next will. */
+static void mark_pin(struct store *st)
+{
+    st->mark_txnid = 0;
+    if (st->npending == PINS_PENDING) {   /* checkpoints falling behind: the oldest goes */
+        mdb_txn_abort(st->pending[0].txn);
+        memmove(st->pending, st->pending + 1, (PINS_PENDING - 1) * sizeof(st->pending[0]));
+        st->npending--;
+    }
+    struct pin *p = &st->pending[st->npending];
+    if (pin_take(st, p) < 0)
+        return;
+    st->npending++;
+    st->mark_txnid = p->txnid;
+    pthread_mutex_lock(&st->ckpt_lock);
+    st->ckpt_next = *p;
+    st->ckpt_next.txn = NULL;
+    st->ckpt_have = true;
+    pthread_mutex_unlock(&st->ckpt_lock);
+}
+
 uint64_t store_checkpoint_mark(struct store *st)
 {
     st->ckpt_wanted = false;
@@ -492,20 +742,43 @@ uint64_t store_checkpoint_mark(struct store *st)
     if (!st->redo_on)
         return 0;
     redo_rotate(st->redo);   /* if it can: the records since go to the other file */
+    if (st->pinning)
+        mark_pin(st);
     return redo_rotations(st->redo);
 }
 
 int store_checkpoint_sync(struct store *st)
 {
-    /* on the checkpointer's thread, like store_flush */
+    /* on the checkpointer's thread, like store_flush. The mark is taken
+     * before the sync starts, so the sync covers it. */
+    struct pin next;
+    pthread_mutex_lock(&st->ckpt_lock);
+    bool have = st->ckpt_have;
+    next = st->ckpt_next;
+    st->ckpt_have = false;
+    pthread_mutex_unlock(&st->ckpt_lock);
     int rc = mdb_env_sync(st->env, 1);
-    return rc == 0 ? 0 : rc > 0 ? -rc : -EIO;
+    if (rc != 0)
+        return rc > 0 ? -rc : -EIO;
+    if (have) {
+        if ((rc = redo_ckpt_save(st->redo, next.txnid, next.meta, META_LEN)) < 0)
+            return rc;
+        saved_is(st, next.txnid);
+    }
+    return 0;
 }
 
 void store_checkpoint_done(struct store *st, uint64_t mark)
 {
-    if (st->redo)
-        redo_checkpointed(st->redo, mark);
+    if (!st->redo)
+        return;
+    if (st->pinning) {
+        uint64_t saved = __atomic_load_n(&st->ckpt_saved, __ATOMIC_ACQUIRE);
+        pins_advance(st, saved);
+        if (!st->mark_txnid || saved < st->mark_txnid)
+            return;   /* not saved: the records stay, they follow the saved checkpoint */
+    }
+    redo_checkpointed(st->redo, mark);
 }
 
 bool store_writing(const struct store *st)
@@ -584,16 +857,17 @@ static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
     return 0;
 }
 
-/* What the redo log holds that LMDB lost (a crash of the machine before a
- * checkpoint): applied again, made durable, and the log emptied. A log
- * not made yet has nothing to apply; one that cannot be opened or reset
- * leaves the store without one (every durable commit then syncs LMDB, as
- * before it); one that cannot be replayed fails the open: what it holds
- * was acknowledged. */
-static int redo_recover(struct store *st)
+/* Before LMDB reads its meta page: the redo log, and if a crash left the
+ * store newer than the log's checkpoint, the checkpoint's state back
+ * (meta_restore). A log not made yet has nothing to go by; one that
+ * cannot be opened leaves the store without one (every durable commit
+ * then syncs LMDB, as before it). */
+static int ckpt_restore(struct store *st)
 {
     struct errmsg err = { "" };
-    MDB_envinfo info;
+    unsigned char meta[REDO_CKPT_MAX];
+    uint64_t txnid;
+    size_t len = 0;
     int rc = redo_open(st->dir, STORE_REDO_SIZE, &st->redo, &err);
     if (rc < 0) {
         if (rc != -ENOENT)
@@ -602,9 +876,24 @@ static int redo_recover(struct store *st)
         st->redo = NULL;
         return 0;
     }
-    if ((rc = mdb_env_info(st->env, &info)) != 0)
-        return rc;
-    struct replay rp = { .st = st, .last = info.me_last_txnid };
+    /* an empty checkpoint: the log was not in use, LMDB is as it was left */
+    if (redo_ckpt_load(st->redo, &txnid, meta, &len) == 0 && len == META_LEN)
+        return meta_restore(st, txnid, meta);
+    return 0;
+}
+
+/* What the redo log holds that LMDB lost (a crash before a checkpoint):
+ * applied again, made durable, and the log emptied, with its checkpoint
+ * (until store_redo_enable, commits are LMDB's alone: nothing to go back
+ * to). One that cannot be replayed fails the open: what it holds was
+ * acknowledged. */
+static int redo_recover(struct store *st)
+{
+    int rc;
+    if (!st->redo)
+        return 0;
+    /* what the first open's own transactions (new trees) did is not in it */
+    struct replay rp = { .st = st, .last = st->open_txnid };
     mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
     rc = redo_replay(st->redo, replay_one, &rp);
     mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
@@ -615,6 +904,10 @@ static int redo_recover(struct store *st)
                "redo log", st->dir, rp.applied);
     if ((rc = mdb_env_sync(st->env, 1)) != 0)
         return rc;
+    if ((rc = redo_ckpt_save(st->redo, 0, NULL, 0)) < 0) {
+        snprintf(st->errstr, sizeof(st->errstr), "redo checkpoint: %s", strerror(-rc));
+        return -rc;
+    }
     if ((rc = redo_reset(st->redo)) < 0) {
         syslog(LOG_WARNING, "%s: redo log: %s: every durable commit syncs the store",
                st->dir, strerror(-rc));
@@ -706,6 +999,7 @@ out_abort:
 int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err)
 {
     struct store *st;
+    MDB_envinfo info;
     int rc, dead;
 
     if (!dir || !*dir || !out)
@@ -716,6 +1010,7 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
     if (!(st = calloc(1, sizeof(*st))))
         return errmsg_set(err, -ENOMEM, "out of memory");
     st->lock_fd = -1;
+    pthread_mutex_init(&st->ckpt_lock, NULL);
     strbuf_init(&st->journal);
     strbuf_init(&st->redo_ops);
     if (!(st->dir = strdup(dir))) {
@@ -728,6 +1023,11 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
     /* On a full disk, LMDB gets the reserve before it may need to write. */
     st->low = !statedir_has_reserve(dir);
     store_check_space(st);
+    if ((rc = ckpt_restore(st)) < 0) {
+        errmsg_set(err, rc, "cannot put the store in '%s' back to its checkpoint: %s", dir,
+                   strerror(-rc));
+        goto error;
+    }
 
     if ((rc = mdb_env_create(&st->env)) != 0) {
         st->env = NULL;
@@ -738,8 +1038,9 @@ int store_open(const char *dir, size_t map_size, struct store **out, struct errm
         || (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0)
         goto error_lmdb;
     /* Reader slots of a broker that died mid-read would pin pages forever. */
-    if ((rc = mdb_reader_check(st->env, &dead)) != 0)
+    if ((rc = mdb_reader_check(st->env, &dead)) != 0 || (rc = mdb_env_info(st->env, &info)) != 0)
         goto error_lmdb;
+    st->open_txnid = info.me_last_txnid;
     if ((rc = open_dbs(st)) != 0 || (rc = move_events(st)) != 0 || (rc = redo_recover(st)) != 0)
         goto error_lmdb;
     if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn)) != 0) {
@@ -766,9 +1067,10 @@ void store_close(struct store *st)
     if (st->rtxn)
         mdb_txn_abort(st->rtxn);
     /* a clean stop leaves nothing for the redo log to replay */
-    if (st->env && st->redo_on && mdb_env_sync(st->env, 1) != 0)
+    if (st->env && st->redo_on && sync_now(st) != 0)
         syslog(LOG_ERR, "%s: store sync at close failed: the redo log holds the rest",
                st->dir);
+    pins_release(st);
     redo_close(st->redo);
     strbuf_release(&st->redo_ops);
     if (st->env)
@@ -776,6 +1078,7 @@ void store_close(struct store *st)
     if (st->lock_fd >= 0)
         close(st->lock_fd);
     strbuf_release(&st->journal);
+    pthread_mutex_destroy(&st->ckpt_lock);
     free(st->dir);
     free(st);
 }

@@ -4,10 +4,13 @@
 # applied again when the daemon starts. A crash of the machine is played
 # by putting back a copy of the store taken before the submissions, after
 # a kill -9 (the daemon stopped meanwhile, so that no checkpoint reuses the
-# log's files in between).
+# log's files in between). Then a power failure, which leaves the disk with
+# the last checkpoint and any part of what was written after it: LMDB's meta
+# pages (its first two) from one copy of the store and the rest from
+# another, both ways.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 14
+plan 24
 
 fluxfs_start || bail_out "cannot mount"
 # its files are made in the background, after the tree is mounted
@@ -62,3 +65,43 @@ n=$(grep -c "applied again" "$DAEMON_LOG")
 fluxfs_stop
 ok "a clean restart" fluxfs_start
 is "$(grep -c "applied again" "$DAEMON_LOG")" "$n" "applies nothing"
+
+# ---- a power failure between checkpoints
+ok "idle" wait_until 10 test "$(status_field run)$(status_field cleanup)" = 00
+sleep 2.5   # the checkpoint after the last change is saved (one a second)
+kill -STOP "$FLUXFS_PID"
+cp "$STATE/data.mdb" ckpt.copy   # what the disk holds for sure
+kill -CONT "$FLUXFS_PID"
+late=""
+for r in 1 2 3; do
+	late="$late $("$FLUXFS" -m "$MNT" submit --urgency=0 --cc=1-20 true | tr "\n" " ")" || true
+	for i in 1 2 3 4 5; do late="$late $("$FLUXFS" -m "$MNT" submit --urgency=0 true)"; done
+done
+is "$(echo "$late" | wc -w)" 75 "75 more held jobs acknowledged"
+kill -STOP "$FLUXFS_PID"
+ok "kill -9 the daemon" fluxfs_kill9
+cp "$STATE/data.mdb" late.copy
+for f in redo.0 redo.1 redo.ckpt; do cp "$STATE/$f" "$f.keep"; done
+all_back() {
+	local id s missing=0
+	for id in $late $ids; do
+		s=$(job_state "$id")
+		[ "$s" = SCHED ] || [ "$s" = PRIORITY ] || [ "$s" = INACTIVE ] || missing=$((missing + 1))
+	done
+	echo "$missing"
+}
+# the later meta pages reached the disk, the pages they point to did not
+{ head -c 8192 late.copy; tail -c +8193 ckpt.copy; } > "$STATE/data.mdb"
+ok "restart on the checkpoint's pages with the later meta pages" fluxfs_start
+like "$(cat "$DAEMON_LOG")" "put back to its last checkpoint" "the daemon says it went back to the checkpoint"
+is "$(all_back)" 0 "every acknowledged job is there"
+is "$(jobfile "$(echo "$late" | awk '{print $NF}')" state)" SCHED "the last one held, as submitted"
+fluxfs_kill9
+# the later pages reached the disk, the later meta pages did not: the
+# checkpoint's own pages must not have been written over since
+for f in redo.0 redo.1 redo.ckpt; do cp "$f.keep" "$STATE/$f"; done
+{ head -c 8192 ckpt.copy; tail -c +8193 late.copy; } > "$STATE/data.mdb"
+ok "restart on the later pages with the checkpoint's meta pages" fluxfs_start
+is "$(all_back)" 0 "every acknowledged job is there"
+ok "the store reads whole: every job listed has its jobspec" \
+	bash -c 'for d in "$1"/jobs/*/; do test -s "$d/jobspec" || exit 1; done' _ "$MNT"

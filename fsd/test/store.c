@@ -588,6 +588,136 @@ static void test_redo(const char *dir)
     store_close(st);
 }
 
+/* 50 jobs of 900 bytes each rewritten, a lazy commit each: pages are
+ * freed and, without a hold on them, reused two commits later */
+static int churn(struct store *st, int round)
+{
+    char v[900];
+    for (int i = 1; i <= 50; i++) {
+        memset(v, 'a' + round % 26, sizeof(v));
+        int n = snprintf(v, sizeof(v), "round %d job %d ", round, i);
+        v[n] = '.';
+        if (store_job_put(st, (uint64_t)i, v, sizeof(v)) || store_commit_lazy(st))
+            return -1;
+    }
+    return 0;
+}
+
+static bool round_is(struct store *st, int round)
+{
+    char want[32];
+    for (int i = 1; i <= 50; i++) {
+        const void *d;
+        size_t len;
+        int n = snprintf(want, sizeof(want), "round %d job %d ", round, i);
+        if (store_job_get(st, (uint64_t)i, &d, &len) != 0 || len != 900
+            || memcmp(d, want, (size_t)n) != 0 || ((const char *)d)[899] != 'a' + round % 26)
+            return false;
+    }
+    return true;
+}
+
+/* dir's data.mdb: base's bytes, with its first two pages (LMDB's meta
+ * pages) from meta's */
+static int meta_splice(const char *dir, const char *base, const char *meta)
+{
+    char data[PATH_MAX], page[8192];
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    if (copy_file(base, data) != 0)
+        return -1;
+    int in = open(meta, O_RDONLY), out = open(data, O_WRONLY);
+    int rc = in >= 0 && out >= 0 && pread(in, page, sizeof(page), 0) == (ssize_t)sizeof(page)
+             && pwrite(out, page, sizeof(page), 0) == (ssize_t)sizeof(page) ? 0 : -1;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+static int keep_log(const char *dir, bool back)
+{
+    static const char *const names[] = { "redo.0", "redo.1", "redo.ckpt" };
+    for (int i = 0; i < 3; i++) {
+        char a[PATH_MAX], b[PATH_MAX];
+        snprintf(a, sizeof(a), "%s/%s", dir, names[i]);
+        snprintf(b, sizeof(b), "%s/%s.keep", dir, names[i]);
+        if (copy_file(back ? b : a, back ? a : b) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A power failure between checkpoints: the disk holds the checkpoint and
+ * any part of what was written after it, in any order. The two worst
+ * cases, made from what a crashed child left: the later pages without the
+ * later meta page (the checkpoint's state must not have been overwritten),
+ * and the later meta page without the later pages (pointing at pages that
+ * never arrived). Either way the store opens with every commit whose log
+ * sync returned. */
+static void test_power_loss(const char *dir)
+{
+    char data[PATH_MAX], at_ckpt[PATH_MAX], late[PATH_MAX];
+    struct errmsg err = { "" };
+    struct store *st;
+    int status;
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    snprintf(at_ckpt, sizeof(at_ckpt), "%s/data.ckpt", dir);
+    snprintf(late, sizeof(late), "%s/data.late", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, mapsize(), &cst, NULL) != 0 || store_redo_prepare(cst) != 0
+            || store_redo_enable(cst) != 0)
+            _exit(2);
+        for (int r = 1; r <= 3; r++)
+            if (churn(cst, r) != 0)
+                _exit(3);
+        if (store_flush(cst) != 0)
+            _exit(4);
+        uint64_t mark = store_checkpoint_mark(cst);
+        if (store_checkpoint_sync(cst) != 0)
+            _exit(5);
+        store_checkpoint_done(cst, mark);
+        /* what the disk holds for sure: the checkpoint */
+        if (copy_file(data, at_ckpt) != 0)
+            _exit(6);
+        for (int r = 4; r <= 9; r++)
+            if (churn(cst, r) != 0)
+                _exit(7);
+        if (store_flush(cst) != 0)
+            _exit(8);
+        _exit(0);   /* the power goes */
+    }
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "power: a child checkpointed after 150 commits, made 300 more and synced the log (%d)",
+       WEXITSTATUS(status));
+    ok(copy_file(data, late) == 0 && keep_log(dir, false) == 0, "power: its files kept");
+
+    ok(meta_splice(dir, late, at_ckpt) == 0, "power: the later pages, the checkpoint's meta pages");
+    st = NULL;
+    is(store_open(dir, mapsize(), &st, &err), 0, "power: it opens (%s)", err.text);
+    if (st) {
+        ok(round_is(st, 9), "power: every job as last written: the checkpoint's pages were held");
+        store_close(st);
+    }
+    ok(keep_log(dir, true) == 0 && meta_splice(dir, at_ckpt, late) == 0,
+       "power: the checkpoint's pages, the later meta pages");
+    st = NULL;
+    is(store_open(dir, mapsize(), &st, &err), 0, "power: it opens (%s)", err.text);
+    if (st) {
+        ok(round_is(st, 9), "power: every job as last written: put back to the checkpoint, "
+           "then the log applied");
+        store_close(st);
+    }
+    st = NULL;
+    is(store_open(dir, mapsize(), &st, &err), 0, "power: it opens once more");
+    if (st) {
+        ok(round_is(st, 9), "power: the same, nothing put back after a clean close");
+        store_close(st);
+    }
+}
+
 /* journal.c: ops round-trip, and anything malformed is refused whole */
 static void test_journal_codec(void)
 {
@@ -931,6 +1061,8 @@ int main(void)
     test_lazy(dir);
     snprintf(dir, sizeof(dir), "%s/redo", base);
     test_redo(dir);
+    snprintf(dir, sizeof(dir), "%s/power", base);
+    test_power_loss(dir);
     test_journal_codec();
     test_replica(base);
     test_acct(base);
