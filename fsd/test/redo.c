@@ -187,6 +187,41 @@ int main(void)
     is(append(r, 8, SIZE), -E2BIG, "a record larger than a file: -E2BIG");
     is(append(r, 9, 0), 0, "an empty record is fine");
 
+    /* the checkpoint record: saved, found again after a reopen; the newest
+     * of its two slots counts, the other is kept when a write is torn */
+    uint64_t ct = 0;
+    char cs[REDO_CKPT_MAX];
+    size_t cl = 0;
+    is(redo_ckpt_load(r, &ct, cs, &cl), -ENOENT, "ckpt: none saved yet");
+    is(redo_ckpt_save(r, 100, "state-100", 9), 0, "ckpt: saved at 100");
+    is(redo_ckpt_save(r, 90, "state-90", 8), 0, "ckpt: an older one ...");
+    ok(redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 100 && cl == 9 && !memcmp(cs, "state-100", 9),
+       "ckpt: ... is not written: 100 stays");
+    is(redo_ckpt_save(r, 200, "state-200", 9), 0, "ckpt: saved at 200");
+    r = reopen(r, dir, &s);
+    ok(redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 200 && !memcmp(cs, "state-200", 9),
+       "ckpt: reopened, 200 is the newest");
+    is(redo_ckpt_save(r, 150, "state-150", 9), 0, "ckpt: after an open, a lower one ...");
+    ok(redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 150, "ckpt: ... is taken (a store put back)");
+    char cpath[256];
+    snprintf(cpath, sizeof(cpath), "%s/redo.ckpt", dir);
+    int cfd = open(cpath, O_RDWR);
+    /* 150 went into the slot after 200's: flip a byte of its state */
+    uint64_t slot150 = 0;
+    for (int i = 0; i < 2 && cfd >= 0; i++) {
+        char b[64];
+        if (pread(cfd, b, sizeof(b), i * 512) == (ssize_t)sizeof(b) && !memcmp(b + 32, "state-150", 9))
+            slot150 = (uint64_t)i * 512 + 1;
+    }
+    ok(slot150 && pwrite(cfd, "X", 1, (off_t)(slot150 - 1) + 35) == 1, "ckpt: the newest slot torn");
+    if (cfd >= 0)
+        close(cfd);
+    ok(redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 200, "ckpt: the other one counts: 200");
+    ok(redo_ckpt_save(r, 0, NULL, 0) == 0 && redo_ckpt_load(r, &ct, cs, &cl) == 0 && cl == 0,
+       "ckpt: an empty one says there is none");
+    ok(redo_ckpt_save(r, 5, "s5", 2) == 0 && redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 5,
+       "ckpt: after an empty one any is taken");
+
     /* a stale file of another size is remade */
     redo_close(r);
     r = NULL;
