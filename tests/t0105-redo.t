@@ -7,7 +7,7 @@
 # log's files in between). Then a power failure, which leaves the disk with
 # the last checkpoint and any part of what was written after it: LMDB's meta
 # pages (its first two) from one copy of the store and the rest from
-# another, both ways.
+# another, both ways, found by the daemon in another boot.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 plan 24
@@ -90,6 +90,11 @@ all_back() {
 	done
 	echo "$missing"
 }
+# the machine came back: another boot (within one boot only the daemon
+# went down, and nothing is put back)
+echo 00000000-1111-2222-3333-444444444444 > boot_id
+chmod 644 boot_id
+export FLUXFS_TEST_BOOT_ID=$PWD/boot_id
 # the later meta pages reached the disk, the pages they point to did not
 { head -c 8192 late.copy; tail -c +8193 ckpt.copy; } > "$STATE/data.mdb"
 ok "restart on the checkpoint's pages with the later meta pages" fluxfs_start

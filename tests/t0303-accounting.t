@@ -58,6 +58,9 @@ is "$(nrecords)" 1004 "every record is there after a restart"
 # a job lost to a kill -9: recorded from its R, jobspec and eventlog
 lid=$(fx submit --job-name=lost sleep 60)
 wait_state "$lid" RUN >/dev/null
+# its start event is written with the next write, or 5 ms later: a kill
+# before that leaves it without (doc/tree.md, Durability)
+wait_until 10 sh -c "timeout 5 cat '$MNT/jobs/$lid/eventlog' | grep -q '\"name\":\"start\"'"
 kill -9 "$FLUXFS_PID"
 _wait_gone "$FLUXFS_PID"
 fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
