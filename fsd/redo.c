@@ -348,7 +348,8 @@ int redo_ckpt_save(struct redo *r, uint64_t txnid, const void *state, size_t len
     put_be(s + 8, seq, 8);
     put_be(s + 16, txnid, 8);
     put_be(s + 24, len, 4);
-    memcpy(s + CKPT_HDR, state, len);
+    if (len)
+        memcpy(s + CKPT_HDR, state, len);   /* an empty one may have no buffer */
     put_be(s + 4, crc32c(0, s + 8, CKPT_HDR - 8 + len), 4);
     if ((rc = write_all(r->ckpt_fd, s, sizeof(s), (off_t)(seq % 2) * CKPT_SLOT)) == 0
         && (rc = fdatasync(r->ckpt_fd) < 0 ? -errno : 0) == 0) {
