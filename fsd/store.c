@@ -931,8 +931,9 @@ static int redo_recover(struct store *st)
     if (rc < 0)
         return -rc;
     if (rp.applied)
-        syslog(LOG_NOTICE, "%s: %zu commits the store had lost were applied again from its "
-               "redo log", st->dir, rp.applied);
+        syslog(LOG_NOTICE, "%s: %zu %s the store had lost %s applied again from its redo log",
+               st->dir, rp.applied, rp.applied == 1 ? "commit" : "commits",
+               rp.applied == 1 ? "was" : "were");
     if ((rc = mdb_env_sync(st->env, 1)) != 0)
         return rc;
     if ((rc = redo_ckpt_save(st->redo, 0, NULL, 0)) < 0) {
