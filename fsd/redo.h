@@ -9,8 +9,8 @@
  * lazily (the page cache: safe from a crash of the broker at once) and its
  * writes, as journal ops (journal.h), are appended to the redo log, whose
  * sync is what a submitter waits for. LMDB itself is synced in the
- * background, a checkpoint, every second or so; the records it covers are
- * then no longer needed.
+ * background, a checkpoint, a third of a second after a change; the
+ * records it covers are then no longer needed.
  *
  * Files: dir/redo.0 and dir/redo.1, each of a fixed size, written with
  * zeros when made (a sync that also changes the file's size or extents
@@ -18,6 +18,8 @@
  * other waits for the checkpoint that covers it (draining) or is free. A
  * rotation makes the free one active, with a new sequence number in its
  * header; the caller then checkpoints, and says so (redo_checkpointed).
+ * dir/redo.ckpt records the last checkpoint (redo_ckpt_save): what the
+ * caller needs to find the state the records follow after a power failure.
  *
  * A record carries its file's sequence number, the LMDB transaction id it
  * committed as, its length and a CRC-32C; a torn or stale record (an
@@ -26,8 +28,8 @@
  * order; since every op is a blind write (a put or a prefix delete), what
  * is applied twice ends the same.
  *
- * Single-threaded (the broker's loop) except redo_sync, which any thread
- * may call at any time.
+ * Single-threaded (the broker's loop) except redo_sync and the checkpoint
+ * record's calls, which any thread may make at any time.
  */
 #ifndef FLUXFS_REDO_H
 #define FLUXFS_REDO_H
