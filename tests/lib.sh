@@ -198,6 +198,15 @@ _cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	_kill_jobs
+	# the link directories (/tmp/fluxfs-link-*) of nested instances whose
+	# parents were killed above: a broker removes its children's when they
+	# or it stop, and a restart sweeps the rest (the "link" record each
+	# nested state directory keeps); a test is not restarted
+	local rec l
+	while IFS= read -r rec; do
+		l=$(head -c 200 "$rec")
+		case $l in /tmp/fluxfs-link-??????/link.ipc) rm -rf "${l%/link.ipc}" ;; esac
+	done < <(find "$T" -path '*/nested/*' -name link -type f 2>/dev/null)
 	# the test's own (last registered first), once nothing uses its mounts
 	local i
 	for ((i = ${#_cleanup_cmds[@]} - 1; i >= 0; i--)); do
