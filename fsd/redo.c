@@ -361,6 +361,14 @@ out:
     return rc;
 }
 
+uint64_t redo_ckpt_newest(struct redo *r)
+{
+    pthread_mutex_lock(&r->ckpt_lock);
+    uint64_t t = r->ckpt_txnid;
+    pthread_mutex_unlock(&r->ckpt_lock);
+    return t;
+}
+
 static size_t align8(size_t n)
 {
     return (n + 7) & ~(size_t)7;

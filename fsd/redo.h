@@ -104,6 +104,9 @@ uint64_t redo_syncs(const struct redo *r);
 #define REDO_CKPT_MAX 480
 int redo_ckpt_save(struct redo *r, uint64_t txnid, const void *state, size_t len);
 int redo_ckpt_load(struct redo *r, uint64_t *txnid, void *state, size_t *len);
+/* The transaction of the newest one saved since the open (0: none, or an
+ * empty one since). Any thread. */
+uint64_t redo_ckpt_newest(struct redo *r);
 
 /* The records' checksum, CRC-32C (the CPU's instruction, else a table). */
 uint32_t redo_crc32c(const void *buf, size_t len);

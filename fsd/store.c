@@ -109,7 +109,6 @@ struct store {
     pthread_mutex_t ckpt_lock;
     bool ckpt_have;           /* under ckpt_lock: a mark to save */
     struct pin ckpt_next;     /* ... its txnid and meta (no txn) */
-    uint64_t ckpt_saved;      /* atomic: the newest checkpoint saved */
     char boot_id[BOOT_ID_LEN];   /* this boot's, saved with each checkpoint */
     bool journaling;    /* record writes (store_journal_enable) */
     struct strbuf journal;
@@ -524,15 +523,6 @@ static void pins_release(struct store *st)
     st->pin = NULL;
 }
 
-/* The newest checkpoint saved so far (any thread): never backwards. */
-static void saved_is(struct store *st, uint64_t txnid)
-{
-    uint64_t cur = __atomic_load_n(&st->ckpt_saved, __ATOMIC_ACQUIRE);
-    while (cur < txnid && !__atomic_compare_exchange_n(&st->ckpt_saved, &cur, txnid, false,
-                                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        ;
-}
-
 /* On the loop, LMDB just synced: its newest state is the checkpoint,
  * saved and held now. A layout we cannot read turns pinning off (as
  * before it: a power failure between checkpoints may corrupt the store,
@@ -555,7 +545,6 @@ static int checkpoint_here(struct store *st)
         snprintf(st->errstr, sizeof(st->errstr), "redo checkpoint: %s", strerror(-rc));
         return rc;
     }
-    saved_is(st, p.txnid);
     pins_release(st);   /* all older */
     st->pin = p.txn;
     return 0;
@@ -788,12 +777,7 @@ int store_checkpoint_sync(struct store *st)
     int rc = mdb_env_sync(st->env, 1);
     if (rc != 0)
         return rc > 0 ? -rc : -EIO;
-    if (have) {
-        if ((rc = ckpt_save(st, next.txnid, next.meta)) < 0)
-            return rc;
-        saved_is(st, next.txnid);
-    }
-    return 0;
+    return have ? ckpt_save(st, next.txnid, next.meta) : 0;
 }
 
 void store_checkpoint_done(struct store *st, uint64_t mark)
@@ -801,7 +785,7 @@ void store_checkpoint_done(struct store *st, uint64_t mark)
     if (!st->redo)
         return;
     if (st->pinning) {
-        uint64_t saved = __atomic_load_n(&st->ckpt_saved, __ATOMIC_ACQUIRE);
+        uint64_t saved = redo_ckpt_newest(st->redo);
         pins_advance(st, saved);
         if (!st->mark_txnid || saved < st->mark_txnid)
             return;   /* not saved: the records stay, they follow the saved checkpoint */

@@ -197,6 +197,7 @@ int main(void)
     is(redo_ckpt_save(r, 90, "state-90", 8), 0, "ckpt: an older one ...");
     ok(redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 100 && cl == 9 && !memcmp(cs, "state-100", 9),
        "ckpt: ... is not written: 100 stays");
+    ok(redo_ckpt_newest(r) == 100, "ckpt: the newest saved is 100");
     is(redo_ckpt_save(r, 200, "state-200", 9), 0, "ckpt: saved at 200");
     r = reopen(r, dir, &s);
     ok(redo_ckpt_load(r, &ct, cs, &cl) == 0 && ct == 200 && !memcmp(cs, "state-200", 9),

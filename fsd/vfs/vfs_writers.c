@@ -82,13 +82,14 @@ bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid)
     const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
     if (pid <= 0 || !name)
         return false;
+    bool parent = vfs_parent_may_hold(fh, pid);
     /* another user's /proc is the privileged helper's to read: one question */
     if (v->imp) {
-        int rc = imp_holds(v->imp, pid, fh->ino, name, vfs_parent_may_hold(fh, pid));
+        int rc = imp_holds(v->imp, pid, fh->ino, name, parent);
         if (rc >= 0)
             return rc > 0;
     }
-    return procfd_held(pid, fh->ino, name, vfs_parent_may_hold(fh, pid));
+    return procfd_held(pid, fh->ino, name, parent);
 }
 
 bool vfs_parent_may_hold(const struct vfs_fh *fh, pid_t pid)
