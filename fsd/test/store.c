@@ -588,6 +588,88 @@ static void test_redo(const char *dir)
     store_close(st);
 }
 
+/* The newest transaction a data file's meta pages name (LMDB 0.9,
+ * 64-bit, 4 KiB pages: txnid at byte 144 of pages 0 and 1). */
+static uint64_t file_txnid(const char *path)
+{
+    uint64_t t[2] = { 0, 0 };
+    int fd = open(path, O_RDONLY);
+    for (int i = 0; fd >= 0 && i < 2; i++)
+        if (pread(fd, &t[i], 8, (off_t)i * 4096 + 144) != 8)
+            t[i] = 0;
+    if (fd >= 0)
+        close(fd);
+    return t[0] > t[1] ? t[0] : t[1];
+}
+
+/* With the redo log a lazy commit is deferred: LMDB commits once per
+ * checkpoint; reads see it before; a failed write loses only its own
+ * commit; a crash loses none. */
+static void test_deferred(const char *dir)
+{
+    char data[PATH_MAX];
+    static char blob[65536];
+    struct errmsg err = { "" };
+    struct store *st;
+    int status, rc = 0, n;
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    is(store_open(dir, 4 << 20, &st, &err), 0, "defer: open with a 4 MiB map (%s)", err.text);
+    if (!st)
+        return;
+    ok(store_redo_prepare(st) == 0 && store_redo_enable(st) == 0, "defer: redo log on");
+    uint64_t t0 = file_txnid(data);
+    bool all = true;
+    for (int i = 1; i <= 100; i++)
+        all = all && store_job_put(st, (uint64_t)i, "v1", 2) == 0 && store_commit_lazy(st) == 0;
+    ok(all, "defer: 100 lazy commits");
+    is(file_txnid(data), t0, "defer: LMDB committed none of them");
+    ok(!store_dirty(st) && !store_writing(st), "defer: nothing is left uncommitted");
+    ok(store_unsynced(st), "defer: a checkpoint is wanted");
+    ok(job_is(st, 1, "v1") && job_is(st, 100, "v1"), "defer: reads see them");
+    /* a write that fails (the map is full) aborts the transaction */
+    is(store_job_put(st, 101, "lost", 4), 0, "defer: a put in a new commit");
+    for (n = 0; n < 100 && rc == 0; n++)
+        rc = store_blob_put(st, 1000 + (uint64_t)n, 'S', blob, sizeof(blob));
+    is(rc, -ENOSPC, "defer: then writes until the map is full (%d)", n);
+    ok(!store_dirty(st), "defer: that commit's transaction is gone");
+    ok(store_commit_lazy(st) < 0, "defer: its commit fails");
+    ok(job_is(st, 1, "v1") && job_is(st, 100, "v1"), "defer: the deferred commits are still there");
+    ok(!job_is(st, 101, "lost"), "defer: the failed commit's own write is not");
+    ok(store_job_put(st, 102, "after", 5) == 0 && store_commit_lazy(st) == 0,
+       "defer: commits go on");
+    uint64_t mark = store_checkpoint_mark(st);
+    is(file_txnid(data), t0 + 1, "defer: the checkpoint commits all of them to LMDB at once");
+    ok(store_checkpoint_sync(st) == 0, "defer: ... and syncs it");
+    store_checkpoint_done(st, mark);
+    ok(job_is(st, 100, "v1") && job_is(st, 102, "after") && !job_is(st, 101, "lost"),
+       "defer: reads after the checkpoint");
+    store_close(st);
+
+    /* a crash with deferred commits: the log has them */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, 4 << 20, &cst, NULL) != 0 || store_redo_enable(cst) != 0)
+            _exit(2);
+        for (int i = 1; i <= 100; i++)
+            if (store_job_put(cst, (uint64_t)i, "v2", 2) || store_commit_lazy(cst))
+                _exit(3);
+        if (store_job_delete(cst, 102) || store_commit_lazy(cst) || store_flush(cst))
+            _exit(4);
+        _exit(0);
+    }
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "defer: a child deferred 101 commits, synced the log and died (%d)", WEXITSTATUS(status));
+    is(store_open(dir, 4 << 20, &st, &err), 0, "defer: it opens (%s)", err.text);
+    if (!st)
+        return;
+    const void *d;
+    size_t len;
+    ok(job_is(st, 1, "v2") && job_is(st, 100, "v2") && store_job_get(st, 102, &d, &len) == -ENOENT,
+       "defer: every deferred commit is back");
+    store_close(st);
+}
+
 /* 50 jobs of 900 bytes each rewritten, a lazy commit each: pages are
  * freed and, without a hold on them, reused two commits later */
 static int churn(struct store *st, int round)
@@ -682,9 +764,14 @@ static void test_power_loss(const char *dir)
         /* what the disk holds for sure: the checkpoint */
         if (copy_file(data, at_ckpt) != 0)
             _exit(6);
-        for (int r = 4; r <= 9; r++)
+        /* checkpoints begun whose sync never ends: each commits to LMDB
+         * what was deferred since the last, over the checkpoint's pages
+         * if they were not held */
+        for (int r = 4; r <= 9; r++) {
             if (churn(cst, r) != 0)
                 _exit(7);
+            store_checkpoint_mark(cst);
+        }
         if (store_flush(cst) != 0)
             _exit(8);
         _exit(0);   /* the power goes */
@@ -693,6 +780,9 @@ static void test_power_loss(const char *dir)
        "power: a child checkpointed after 150 commits, made 300 more and synced the log (%d)",
        WEXITSTATUS(status));
     ok(copy_file(data, late) == 0 && keep_log(dir, false) == 0, "power: its files kept");
+    ok(file_txnid(late) > file_txnid(at_ckpt) + 3,
+       "power: LMDB committed after the checkpoint (%llu, then %llu)",
+       (unsigned long long)file_txnid(at_ckpt), (unsigned long long)file_txnid(late));
     /* the machine came back: another boot */
     char boot[PATH_MAX];
     snprintf(boot, sizeof(boot), "%s/boot_id", dir);
@@ -1080,6 +1170,8 @@ int main(void)
     test_redo(dir);
     snprintf(dir, sizeof(dir), "%s/power", base);
     test_power_loss(dir);
+    snprintf(dir, sizeof(dir), "%s/defer", base);
+    test_deferred(dir);
     test_journal_codec();
     test_replica(base);
     test_acct(base);
