@@ -5,12 +5,12 @@
  * writes every page the commit touched, wherever it lies (2-4 scattered
  * pages and the meta page for one submission), one I/O each; here a sync
  * of one sequential page costs 410-490 us, of six scattered ones 740-1,070
- * (tests/bench/results). With the redo log a commit is written to LMDB
- * lazily (the page cache: safe from a crash of the broker at once) and its
- * writes, as journal ops (journal.h), are appended to the redo log, whose
- * sync is what a submitter waits for. LMDB itself is synced in the
- * background, a checkpoint, a third of a second after a change; the
- * records it covers are then no longer needed.
+ * (tests/bench/results). With the redo log a commit's writes, as journal
+ * ops (journal.h), are appended to the redo log, whose sync is what a
+ * submitter waits for (the page cache alone is safe from a crash of the
+ * broker), and stay in LMDB's open transaction. LMDB commits them and is
+ * synced in the background, a checkpoint, a third of a second after a
+ * change; the records it covers are then no longer needed.
  *
  * Files: dir/redo.0 and dir/redo.1, each of a fixed size, written with
  * zeros when made (a sync that also changes the file's size or extents

@@ -7,7 +7,11 @@
  * first write and ended by store_commit(), which the broker calls once per
  * event-loop iteration (group commit: many submissions, one fsync).
  * Reads see the open write transaction if there is one (so a read after a
- * write in the same iteration sees it), else a fresh snapshot.
+ * write in the same iteration sees it), else a fresh snapshot. With the
+ * redo log a lazy commit ends in the log alone, and its writes stay in
+ * the open transaction, which LMDB commits at the next checkpoint (one
+ * LMDB commit for a third of a second of them; "Deferred commits" in
+ * store.c).
  * Single-threaded: call everything from the broker thread.
  *
  * Errors: 0 or -errno. MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL -> -ENOSPC,
@@ -52,7 +56,7 @@ int store_commit_lazy(struct store *st);
 /* fsync what lazy commits wrote. 0 if there was nothing to do. */
 int store_sync(struct store *st);
 bool store_unsynced(const struct store *st);
-/* A write transaction is open: the next commit writes something. */
+/* Writes no commit has ended yet: the next commit writes something. */
 bool store_writing(const struct store *st);
 /* Make every commit so far durable (fdatasync), from any thread: the
  * syncer's (fsd/syncer.h), while the loop thread goes on committing
@@ -63,8 +67,9 @@ int store_flush(struct store *st);
 /* The redo log (fsd/redo.h). Once enabled, a lazy commit's writes are
  * appended to it, and store_flush syncs it instead of LMDB (one
  * sequential write, not every page the commit touched). LMDB is then
- * synced in the background, a checkpoint, at least every second and
- * whenever store_checkpoint_due: store_checkpoint_mark on the loop, then
+ * committed and synced in the background, a checkpoint, a third of a
+ * second after a change and whenever store_checkpoint_due:
+ * store_checkpoint_mark on the loop (the LMDB commit), then
  * store_checkpoint_sync on another thread, then store_checkpoint_done(mark)
  * on the loop. Enabling fails with -ENOENT until its files are made:
  * store_redo_prepare does that, from any thread (tens of ms), or refuses
