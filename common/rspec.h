@@ -86,7 +86,7 @@ struct rspec {
     char *per_resource_type;    /* tasks[0].count.per_resource.type or NULL */
     int64_t per_resource;       /* tasks[0].count.per_resource.count, or 0 */
     int ntaskspecs;             /* entries in tasks[] (>= 1) */
-    uint64_t shape;             /* rspec_hash of resources: made by the parse,
+    uint64_t shape;             /* hash of the parsed resources: made by the parse,
                                  * which may be off the loop (the scheduler
                                  * groups jobs by it, sched/qmgr.c) */
 };

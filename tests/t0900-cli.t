@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 105
+plan 108
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -26,6 +26,13 @@ assert j["attributes"]["system"]["environment"]["T_MARK"] == "x y"
 assert j["attributes"]["system"]["duration"] == 0
 ' "$MNT/jobs/$id/jobspec"
 ok "wait_state RUN" wait_state "$id" RUN
+# a directory that is no fluxfs mount: said, whatever the command
+mkdir -p notamount
+for cmd in "submit true" "run true" "jobs"; do
+	# shellcheck disable=SC2086
+	like "$(timeout 30 "$FLUXFS" -m notamount $cmd 2>&1; echo "rc=$?")" \
+		"'notamount' is not a fluxfs mount: No such file or directory.*rc=1" "$cmd: not a fluxfs mount, exit 1"
+done
 
 cc=$(fx submit --cc=1-20 -t 1m sh -c 'echo {cc} $FLUX_JOB_CC')
 is "$(echo "$cc" | wc -l)" 20 "--cc=1-20 prints 20 ids"

@@ -48,6 +48,14 @@ void cli_set_mount(const char *dir);
  * Prints an error and exits 1 if none is found. */
 const char *cli_mount(void);
 
+/* For a command whose first access to the mount tells whether it is a
+ * fluxfs mount (a submission's open of queue/new): MOUNT/rel without the
+ * stat of MOUNT/status that cli_mount() makes first, one request to the
+ * daemon fewer. After that access, cli_mount_trust() if it worked, else
+ * cli_mount(), which says what is wrong with the mount if anything. */
+char *cli_path_unchecked(char *buf, size_t size, const char *rel);
+void cli_mount_trust(void);
+
 /* Format MOUNT/<fmt...> into buf (PATH_MAX bytes is enough). Returns buf. */
 char *cli_path(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

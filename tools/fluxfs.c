@@ -27,7 +27,8 @@
 
 static const char *mount_opt;
 static char mount_buf[PATH_MAX];
-static const char *mount_dir;
+static const char *mount_dir;   /* looked at: a fluxfs mount */
+static bool mount_found;        /* mount_buf holds its name */
 
 void cli_err(const char *fmt, ...)
 {
@@ -76,12 +77,14 @@ void cli_set_mount(const char *dir)
 {
     mount_opt = dir;
     mount_dir = NULL;
+    mount_found = false;
 }
 
-const char *cli_mount(void)
+/* The mount point's name, not looked at yet. */
+static const char *mount_find(void)
 {
-    if (mount_dir)
-        return mount_dir;
+    if (mount_found)
+        return mount_buf;
     if (mount_opt)
         snprintf(mount_buf, sizeof(mount_buf), "%s", mount_opt);
     else if (!fluxfs_find_mount(mount_buf, sizeof(mount_buf))) {
@@ -95,7 +98,16 @@ const char *cli_mount(void)
     size_t len = strlen(mount_buf);
     while (len > 1 && mount_buf[len - 1] == '/')
         mount_buf[--len] = '\0';
-    char path[PATH_MAX];
+    mount_found = true;
+    return mount_buf;
+}
+
+const char *cli_mount(void)
+{
+    if (mount_dir)
+        return mount_dir;
+    mount_find();
+    char path[PATH_MAX + 16];
     struct stat st;
     snprintf(path, sizeof(path), "%s/status", mount_buf);
     if (stat(path, &st) < 0) {
@@ -104,6 +116,18 @@ const char *cli_mount(void)
     }
     mount_dir = mount_buf;
     return mount_dir;
+}
+
+char *cli_path_unchecked(char *buf, size_t size, const char *rel)
+{
+    snprintf(buf, size, "%s/%s", mount_dir ? mount_dir : mount_find(), rel);
+    return buf;
+}
+
+void cli_mount_trust(void)
+{
+    if (!mount_dir)
+        mount_dir = mount_find();
 }
 
 char *cli_path(char *buf, size_t size, const char *fmt, ...)

@@ -581,6 +581,49 @@ static void fluxion_jobspecs(const char *shared)
     diag("fluxion/jobspecs: %d files", total);
 }
 
+/* The request's shape (the scheduler groups jobs by it): equal requests
+ * alike however written, different ones not. */
+static uint64_t shape_of(const char *resources)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "{\"version\": 1, \"resources\": %s, \"tasks\": [{\"command\": [\"x\"],"
+             " \"slot\": \"t\", \"count\": {\"per_slot\": 1}}], \"attributes\": {}}", resources);
+    struct rspec *rs = NULL;
+    struct errmsg err = { "" };
+    uint64_t h = rspec_parse(text, strlen(text), &rs, &err) == 0 ? rs->shape : 0;
+    if (!h)
+        diag("%s: %s", resources, err.text);
+    rspec_destroy(rs);
+    return h;
+}
+
+static void test_shape(void)
+{
+    const char *base = "[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\","
+                       " \"with\": [{\"type\": \"core\", \"count\": 1}]}]";
+    uint64_t h = shape_of(base);
+    ok(h != 0, "shape: a request has one");
+    is(shape_of(base), h, "shape: the same text, the same shape");
+    is(shape_of("[{\"label\": \"t\", \"with\": [{\"count\": 1, \"type\": \"core\"}],"
+                " \"count\": 2, \"type\": \"slot\"}]"), h, "shape: keys in another order, the same");
+    is(shape_of("[{\"type\": \"slot\", \"count\": {\"min\": 2}, \"label\": \"t\","
+                " \"with\": [{\"type\": \"core\", \"count\": 1}]}]") == h, 0,
+       "shape: a range differs from a fixed count");
+    is(shape_of("[{\"type\": \"slot\", \"count\": 3, \"label\": \"t\","
+                " \"with\": [{\"type\": \"core\", \"count\": 1}]}]") == h, 0,
+       "shape: another count differs");
+    is(shape_of("[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\","
+                " \"with\": [{\"type\": \"gpu\", \"count\": 1}]}]") == h, 0,
+       "shape: another type below differs");
+    is(shape_of("[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\", \"exclusive\": true,"
+                " \"with\": [{\"type\": \"core\", \"count\": 1}]}]") == h, 0,
+       "shape: exclusive differs");
+    is(shape_of("[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\","
+                " \"with\": [{\"type\": \"core\", \"count\": 1}, {\"type\": \"memory\","
+                " \"count\": 4, \"unit\": \"GB\"}]}]") == h, 0, "shape: one more child differs");
+}
+
 int main(void)
 {
     static const struct {
@@ -597,6 +640,7 @@ int main(void)
     test_counts();
     test_tree();
     test_from_json();
+    test_shape();
     test_messages();
     if (!shared) {
         ok(0, "FLUXFS_SHARED is set for the conformance tests");
