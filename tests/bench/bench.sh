@@ -127,8 +127,11 @@ if [ "${OVERLAY:-1}" = 1 ]; then
 	. "$top/tests/bench/overlay-lib.sh"
 	boot_file 2 2 > "$T/boot.json"
 	start_brokers 2 "$FLUXFSD"
+	# both sides: the leader counts the follower a moment before the
+	# follower has joined (until then it refuses submissions, EAGAIN)
 	for _ in $(seq 100); do
-		[ "$(awk '/^nodes:/ {print $2}' "$T/m0/status" 2>/dev/null)" = 2 ] && break
+		[ "$(awk '/^nodes:/ {print $2}' "$T/m0/status" 2>/dev/null)" = 2 ] \
+			&& grep -qx "overlay-state: up" "$T/m1/status" 2>/dev/null && break
 		sleep 0.1
 	done
 	runl=$(runlat "$T/m0" "$LAT"); runf=$(runlat "$T/m1" "$LAT")
