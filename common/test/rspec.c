@@ -602,26 +602,30 @@ static void test_shape(void)
 {
     const char *base = "[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\","
                        " \"with\": [{\"type\": \"core\", \"count\": 1}]}]";
+    static const struct {
+        const char *resources;
+        bool same;
+        const char *what;
+    } cases[] = {
+        { "[{\"label\": \"t\", \"with\": [{\"count\": 1, \"type\": \"core\"}], \"count\": 2,"
+          " \"type\": \"slot\"}]", true, "keys in another order, the same" },
+        { "[{\"type\": \"slot\", \"count\": {\"min\": 2}, \"label\": \"t\", \"with\":"
+          " [{\"type\": \"core\", \"count\": 1}]}]", false, "a range differs from a fixed count" },
+        { "[{\"type\": \"slot\", \"count\": 3, \"label\": \"t\", \"with\":"
+          " [{\"type\": \"core\", \"count\": 1}]}]", false, "another count differs" },
+        { "[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\", \"with\":"
+          " [{\"type\": \"gpu\", \"count\": 1}]}]", false, "another type below differs" },
+        { "[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\", \"exclusive\": true, \"with\":"
+          " [{\"type\": \"core\", \"count\": 1}]}]", false, "exclusive differs" },
+        { "[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\", \"with\": [{\"type\": \"core\","
+          " \"count\": 1}, {\"type\": \"memory\", \"count\": 4, \"unit\": \"GB\"}]}]", false,
+          "one more child differs" },
+    };
     uint64_t h = shape_of(base);
     ok(h != 0, "shape: a request has one");
     is(shape_of(base), h, "shape: the same text, the same shape");
-    is(shape_of("[{\"label\": \"t\", \"with\": [{\"count\": 1, \"type\": \"core\"}],"
-                " \"count\": 2, \"type\": \"slot\"}]"), h, "shape: keys in another order, the same");
-    is(shape_of("[{\"type\": \"slot\", \"count\": {\"min\": 2}, \"label\": \"t\","
-                " \"with\": [{\"type\": \"core\", \"count\": 1}]}]") == h, 0,
-       "shape: a range differs from a fixed count");
-    is(shape_of("[{\"type\": \"slot\", \"count\": 3, \"label\": \"t\","
-                " \"with\": [{\"type\": \"core\", \"count\": 1}]}]") == h, 0,
-       "shape: another count differs");
-    is(shape_of("[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\","
-                " \"with\": [{\"type\": \"gpu\", \"count\": 1}]}]") == h, 0,
-       "shape: another type below differs");
-    is(shape_of("[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\", \"exclusive\": true,"
-                " \"with\": [{\"type\": \"core\", \"count\": 1}]}]") == h, 0,
-       "shape: exclusive differs");
-    is(shape_of("[{\"type\": \"slot\", \"count\": 2, \"label\": \"t\","
-                " \"with\": [{\"type\": \"core\", \"count\": 1}, {\"type\": \"memory\","
-                " \"count\": 4, \"unit\": \"GB\"}]}]") == h, 0, "shape: one more child differs");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        is(shape_of(cases[i].resources) == h, cases[i].same, "shape: %s", cases[i].what);
 }
 
 int main(void)
