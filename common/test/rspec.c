@@ -609,6 +609,8 @@ static void test_shape(void)
     } cases[] = {
         { "[{\"label\": \"t\", \"with\": [{\"count\": 1, \"type\": \"core\"}], \"count\": 2,"
           " \"type\": \"slot\"}]", true, "keys in another order, the same" },
+        { "[{\"type\": \"slot\", \"count\": {\"min\": 2, \"max\": 2}, \"label\": \"t\", \"with\":"
+          " [{\"type\": \"core\", \"count\": 1}]}]", true, "2 written as a range, the same" },
         { "[{\"type\": \"slot\", \"count\": {\"min\": 2}, \"label\": \"t\", \"with\":"
           " [{\"type\": \"core\", \"count\": 1}]}]", false, "a range differs from a fixed count" },
         { "[{\"type\": \"slot\", \"count\": 3, \"label\": \"t\", \"with\":"
