@@ -70,7 +70,7 @@ is "$(grep -c "applied again" "$DAEMON_LOG")" "$n" "applies nothing"
 
 # ---- a power failure between checkpoints
 ok "idle" wait_until 10 test "$(status_field run)$(status_field cleanup)" = 00
-sleep 2.5   # the checkpoint after the last change is saved (one a second)
+sleep 2.5   # the checkpoint after the last change is saved (a third of a second after it)
 kill -STOP "$FLUXFS_PID"
 cp "$STATE/data.mdb" ckpt.copy   # what the disk holds for sure
 # the checkpoints from here on commit to LMDB and sync it, but their
