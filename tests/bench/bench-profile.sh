@@ -17,7 +17,7 @@ mkdir "$work/mnt" "$work/state"
 cleanup() {
 	fusermount3 -u "$work/mnt" 2>/dev/null || { sleep 0.5; fusermount3 -uz "$work/mnt" 2>/dev/null; } || true
 	rm -rf --one-file-system "$work/mnt" "$work/state"
-	[ "$out" = "$work" ] && rm -rf "$work"
+	if [ "$out" = "$work" ]; then rm -rf "$work"; else rmdir "$work" 2>/dev/null; fi
 	return 0
 }
 trap cleanup EXIT
