@@ -1,6 +1,5 @@
 /* replica.c - the leader's store, copied to every broker (replica.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +126,9 @@ static void leader_position(struct replica *r)
 {
     char boot[64] = "", was[64] = "";
     size_t len = 0;
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, boot, sizeof(boot) - 1);
-        boot[n > 0 ? n : 0] = '\0';
-        close(fd);
-    }
+    const char *id = store_boot_id(r->cfg.st);
+    if (*id)   /* with /proc's newline, as it has always been saved */
+        snprintf(boot, sizeof(boot), "%s\n", id);
     position_load(r);
     if (store_meta_get(r->cfg.st, "repl.boot", was, sizeof(was) - 1, &len) == 0
         && len < sizeof(was))

@@ -88,7 +88,6 @@ struct store {
      * not yet committed to LMDB: they are in wtxn, of id deferred_txnid */
     uint32_t deferred;
     uint64_t deferred_txnid;
-    uint64_t last_mark; /* store_checkpoint_mark's last answer */
     MDB_txn *rtxn;      /* read-only handle, reset between store calls */
     bool rlive;         /* rtxn is renewed (holds a snapshot) */
     int rbusy;          /* reads in progress on rtxn (callbacks may nest) */
@@ -115,7 +114,7 @@ struct store {
     pthread_mutex_t ckpt_lock;
     bool ckpt_have;           /* under ckpt_lock: a mark to save */
     struct pin ckpt_next;     /* ... its txnid and meta (no txn) */
-    char boot_id[BOOT_ID_LEN];   /* this boot's, saved with each checkpoint */
+    char boot_id[BOOT_ID_LEN + 1];   /* this boot's, saved with each checkpoint; "": unknown */
     bool journaling;    /* record writes (store_journal_enable) */
     struct strbuf journal;
     size_t journal_committed;   /* journal bytes of commits that succeeded */
@@ -176,6 +175,11 @@ static int store_error(struct store *st, int rc, const char *what)
     if (rc > 0)
         return -rc;
     return -EIO;
+}
+
+const char *store_boot_id(const struct store *st)
+{
+    return st->boot_id;
 }
 
 const char *store_errstr(const struct store *st)
@@ -472,10 +476,10 @@ static int meta_capture(struct store *st, uint64_t txnid, unsigned char meta[MET
  * back (what LMDB wrote is whole in the page cache: only the machine going
  * down loses part of it). Unknown: all zeros, which never matches. Tests
  * play a reboot with FLUXFS_TEST_BOOT_ID (a file to read it from). */
-static void boot_id_read(char id[BOOT_ID_LEN])
+static void boot_id_read(char id[BOOT_ID_LEN + 1])
 {
     const char *path = getenv("FLUXFS_TEST_BOOT_ID");
-    memset(id, 0, BOOT_ID_LEN);
+    memset(id, 0, BOOT_ID_LEN + 1);
     int fd = open(path && *path ? path : "/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
@@ -881,15 +885,15 @@ uint64_t store_checkpoint_mark(struct store *st)
         return 0;
     if (settle(st) < 0) {
         /* LMDB lacks deferred commits: this checkpoint frees no record
-         * (the last mark again, no pin); the next one tries again */
+         * (mark 0, no pin); the next one tries again */
         st->unsynced = true;
         st->mark_txnid = 0;
-        return st->last_mark;
+        return 0;
     }
     redo_rotate(st->redo);   /* if it can: the records since go to the other file */
     if (st->pinning)
         mark_pin(st);
-    return st->last_mark = redo_rotations(st->redo);
+    return redo_rotations(st->redo);
 }
 
 /* Tests play a checkpoint whose save never reached the disk (the power
@@ -944,7 +948,7 @@ void store_abort(struct store *st)
 {
     journal_rollback(st);
     redo_clear(st);
-    if (st->wtxn && st->writes) {
+    if (st->writes) {
         mdb_txn_abort(st->wtxn);
         st->wtxn = NULL;
         st->writes = false;

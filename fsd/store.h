@@ -40,6 +40,10 @@ struct store;
 int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err);
 void store_close(struct store *st);   /* aborts an uncommitted txn; NULL-safe */
 
+/* This machine's boot id, read once at open (/proc/sys/kernel/random/boot_id;
+ * in tests the file FLUXFS_TEST_BOOT_ID names), or "" if unknown: what the
+ * page cache held is gone when it changes. */
+const char *store_boot_id(const struct store *st);
 /* Text of the last LMDB error (for logs); valid until the next store call. */
 const char *store_errstr(const struct store *st);
 

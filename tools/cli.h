@@ -48,6 +48,9 @@ void cli_set_mount(const char *dir);
  * Prints an error and exits 1 if none is found. */
 const char *cli_mount(void);
 
+/* The mount point's name (as cli_mount finds it), not looked at yet. */
+const char *cli_mount_name(void);
+
 /* For a command whose first access to the mount tells whether it is a
  * fluxfs mount (a submission's open of queue/new): MOUNT/rel without the
  * stat of MOUNT/status that cli_mount() makes first, one request to the

@@ -906,10 +906,8 @@ int cmd_submit(int argc, char **argv)
         submit_opts_release(&o);
         return CLI_EXIT_USAGE;
     }
-    if (!o.dry_run) {   /* a dry run needs no instance, as Flux's */
-        char path[PATH_MAX];
-        cli_path_unchecked(path, sizeof(path), "");   /* the mount is looked at by submitting */
-    }
+    if (!o.dry_run)   /* a dry run needs no instance, as Flux's; submitting looks at it */
+        cli_mount_name();
     int brc = spec_template_build(&o, &t);
     submit_opts_release(&o);
     if (brc < 0) {

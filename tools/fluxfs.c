@@ -80,8 +80,7 @@ void cli_set_mount(const char *dir)
     mount_found = false;
 }
 
-/* The mount point's name, not looked at yet. */
-static const char *mount_find(void)
+const char *cli_mount_name(void)
 {
     if (mount_found)
         return mount_buf;
@@ -106,7 +105,7 @@ const char *cli_mount(void)
 {
     if (mount_dir)
         return mount_dir;
-    mount_find();
+    cli_mount_name();
     char path[PATH_MAX + 16];
     struct stat st;
     snprintf(path, sizeof(path), "%s/status", mount_buf);
@@ -120,14 +119,14 @@ const char *cli_mount(void)
 
 char *cli_path_unchecked(char *buf, size_t size, const char *rel)
 {
-    snprintf(buf, size, "%s/%s", mount_dir ? mount_dir : mount_find(), rel);
+    snprintf(buf, size, "%s/%s", mount_dir ? mount_dir : cli_mount_name(), rel);
     return buf;
 }
 
 void cli_mount_trust(void)
 {
     if (!mount_dir)
-        mount_dir = mount_find();
+        mount_dir = cli_mount_name();
 }
 
 char *cli_path(char *buf, size_t size, const char *fmt, ...)
