@@ -474,8 +474,8 @@ static int meta_capture(struct store *st, uint64_t txnid, unsigned char meta[MET
 
 /* This boot's id: a checkpoint saved during the same boot needs no going
  * back (what LMDB wrote is whole in the page cache: only the machine going
- * down loses part of it). Unknown: all zeros, which never matches. Tests
- * play a reboot with FLUXFS_TEST_BOOT_ID (a file to read it from). */
+ * down loses part of it). Unknown: "" (all zeros), taken for another boot.
+ * Tests play a reboot with FLUXFS_TEST_BOOT_ID (a file to read it from). */
 static void boot_id_read(char id[BOOT_ID_LEN + 1])
 {
     const char *path = getenv("FLUXFS_TEST_BOOT_ID");
@@ -675,43 +675,80 @@ static int redo_log_commit(struct store *st, uint64_t txnid)
  * cannot take (too large, a write the log does not hold, a log that fails)
  * commits to LMDB at once, with everything deferred before it. */
 
+/* The redo log's records that LMDB lacks (a transaction after last),
+ * applied again: for deferred commits, all into txn; at open, the records
+ * of each transaction as one LMDB transaction, as they were committed
+ * (deferred commits share one), so that LMDB's transaction ids follow the
+ * records' and a replay cut short by a crash is taken up where it stopped.
+ * An LMDB error stops it as -errno. */
+struct replay {
+    struct store *st;
+    uint64_t last;           /* LMDB's last transaction: older records are in it */
+    MDB_txn *txn;            /* or NULL */
+    MDB_txn *cur;            /* at open: the transaction being applied, of id cur_id */
+    uint64_t cur_id;
+    size_t applied;
+};
+
+static int replay_error(int rc)
+{
+    return rc > 0 ? -rc : rc == MDB_MAP_FULL ? -ENOSPC : -EIO;
+}
+
+/* At open: the transaction applied so far, committed. */
+static int replay_end(struct replay *rp)
+{
+    int rc = rp->cur ? mdb_txn_commit(rp->cur) : 0;
+    rp->cur = NULL;
+    return rc ? replay_error(rc) : 0;
+}
+
+static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
+{
+    struct replay *rp = arg;
+    MDB_txn *txn = rp->txn;
+    int rc;
+    if (txnid <= rp->last)
+        return 0;
+    if (!txn) {
+        if (rp->cur && rp->cur_id != txnid && (rc = replay_end(rp)) < 0)
+            return rc;
+        if (!rp->cur && (rc = mdb_txn_begin(rp->st->env, NULL, 0, &rp->cur)) != 0) {
+            rp->cur = NULL;
+            return replay_error(rc);
+        }
+        rp->cur_id = txnid;
+        txn = rp->cur;
+    }
+    if ((rc = apply_local(rp->st, txn, ops, len)) != 0) {
+        if (!rp->txn) {
+            mdb_txn_abort(rp->cur);
+            rp->cur = NULL;
+        }
+        return replay_error(rc);
+    }
+    rp->applied++;
+    return 0;
+}
+
 /* The deferred commits' writes, again, into a new write transaction: the
  * one that held them is gone (a failed write or commit). Their records
  * are all in the redo log (its files are freed only once LMDB has them),
  * and they were acknowledged: failing here, the broker must not go on
  * without them, and a restart replays them. */
-struct restore {
-    struct store *st;
-    MDB_txn *txn;
-    uint64_t txnid;
-    uint32_t applied;
-};
-
-static int restore_one(void *arg, uint64_t txnid, const void *ops, size_t len)
-{
-    struct restore *r = arg;
-    if (txnid < r->txnid)
-        return 0;   /* in LMDB already */
-    int rc = apply_local(r->st, r->txn, ops, len);
-    if (rc != 0)
-        return rc > 0 ? -rc : rc;
-    r->applied++;
-    return 0;
-}
-
 static void deferred_restore(struct store *st)
 {
     if (!st->deferred)
         return;
-    struct restore r = { .st = st, .txnid = st->deferred_txnid };
+    struct replay r = { .st = st, .last = st->deferred_txnid - 1 };
     int rc = mdb_txn_begin(st->env, NULL, 0, &r.txn);
     if (rc != 0) {
         r.txn = NULL;
-        rc = rc > 0 ? -rc : -EIO;
+        rc = replay_error(rc);
     } else if (mdb_txn_id(r.txn) != st->deferred_txnid)
         rc = -ESTALE;   /* LMDB committed something without us */
     else
-        rc = redo_replay(st->redo, restore_one, &r);
+        rc = redo_replay(st->redo, replay_one, &r);
     if (rc == 0 && r.applied != st->deferred)
         rc = -ENODATA;
     if (rc < 0) {
@@ -986,32 +1023,6 @@ static int apply_local(struct store *st, MDB_txn *txn, const void *ops, size_t l
     return rc < 0 ? EINVAL : 0;
 }
 
-struct replay {
-    struct store *st;
-    uint64_t last;           /* LMDB's last transaction: older records are in it */
-    size_t applied;
-};
-
-static int replay_one(void *arg, uint64_t txnid, const void *ops, size_t len)
-{
-    struct replay *rp = arg;
-    MDB_txn *txn;
-    int rc;
-    if (txnid <= rp->last)
-        return 0;
-    /* one transaction each, as committed: a later record sees its effects */
-    if ((rc = mdb_txn_begin(rp->st->env, NULL, 0, &txn)) != 0)
-        return -rc;
-    if ((rc = apply_local(rp->st, txn, ops, len)) != 0) {
-        mdb_txn_abort(txn);
-        return -rc;
-    }
-    if ((rc = mdb_txn_commit(txn)) != 0)
-        return -rc;
-    rp->applied++;
-    return 0;
-}
-
 /* Before LMDB reads its meta page: the redo log, and if a crash left the
  * store newer than the log's checkpoint, the checkpoint's state back
  * (meta_restore). A log not made yet has nothing to go by; one that
@@ -1035,7 +1046,7 @@ static int ckpt_restore(struct store *st)
      * one saved during this boot: only the broker went down, and LMDB's
      * newest state is whole (the log's records after it are applied) */
     if (redo_ckpt_load(st->redo, &txnid, meta, &len) == 0 && len == CKPT_LEN
-        && memcmp(meta + META_LEN, st->boot_id, BOOT_ID_LEN) != 0)
+        && (!st->boot_id[0] || memcmp(meta + META_LEN, st->boot_id, BOOT_ID_LEN) != 0))
         return meta_restore(st, txnid, meta);
     return 0;
 }
@@ -1054,6 +1065,10 @@ static int redo_recover(struct store *st)
     struct replay rp = { .st = st, .last = st->open_txnid };
     mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
     rc = redo_replay(st->redo, replay_one, &rp);
+    if (rc == 0)
+        rc = replay_end(&rp);
+    else if (rp.cur)
+        mdb_txn_abort(rp.cur);
     mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
     if (rc < 0)
         return -rc;

@@ -670,6 +670,48 @@ static void test_deferred(const char *dir)
     store_close(st);
 }
 
+/* A replay at open that LMDB cannot take (its map is full) fails the open
+ * and applies nothing; an open that can, later, applies every record. */
+static void test_replay_full(const char *dir)
+{
+    static char blob[100000];
+    struct errmsg err = { "" };
+    struct store *st = NULL;
+    int status;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, 64 << 20, &cst, NULL) != 0 || store_redo_prepare(cst) != 0
+            || store_redo_enable(cst) != 0)
+            _exit(2);
+        for (int i = 1; i <= 30; i++) {
+            memset(blob, 'a' + i % 26, sizeof(blob));
+            if (store_blob_put(cst, (uint64_t)i, 'S', blob, sizeof(blob)) || store_commit_lazy(cst))
+                _exit(3);
+        }
+        _exit(store_flush(cst) == 0 ? 0 : 4);
+    }
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "replay: a child deferred 30 commits of 100 KB, synced the log and died");
+    is(store_open(dir, 1 << 20, &st, &err), -ENOSPC,
+       "replay: opened with a 1 MiB map, the replay fails the open (%s)", err.text);
+    if (st)
+        store_close(st);
+    st = NULL;
+    err = (struct errmsg){ "" };
+    is(store_open(dir, 64 << 20, &st, &err), 0, "replay: opened with room, it opens (%s)", err.text);
+    bool all = st != NULL;
+    for (int i = 1; all && i <= 30; i++) {
+        const void *b;
+        size_t blen;
+        all = store_blob_get(st, (uint64_t)i, 'S', &b, &blen) == 0 && blen == sizeof(blob)
+              && ((const char *)b)[blen - 1] == 'a' + i % 26;
+    }
+    ok(all, "replay: all 30 are back: the failed replay left nothing half applied");
+    if (st)
+        store_close(st);
+}
+
 /* 50 jobs of 900 bytes each rewritten, a lazy commit each: pages are
  * freed and, without a hold on them, reused two commits later */
 static int churn(struct store *st, int round)
@@ -1172,6 +1214,8 @@ int main(void)
     test_power_loss(dir);
     snprintf(dir, sizeof(dir), "%s/defer", base);
     test_deferred(dir);
+    snprintf(dir, sizeof(dir), "%s/replayfull", base);
+    test_replay_full(dir);
     test_journal_codec();
     test_replica(base);
     test_acct(base);
