@@ -3,7 +3,8 @@
 # "lost"), pending jobs run after restart, and every submission whose close()
 # succeeded exists after restart.
 . "$(dirname "$0")/lib.sh"
-plan 33
+FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
+plan 35
 
 fluxfs_start || bail_out "cannot mount"
 cores=$(status_field cores)
@@ -19,7 +20,12 @@ H=$(submit p.yaml)
 ok "hold H" bash -c 'echo "urgency 0" > "$1"' _ "$MNT/jobs/$H/ctl"
 ok "R's task is running" wait_until 5 has_procs "$mark"
 
-ok "kill -9 the daemon: it dies" fluxfs_kill9
+# before the left-over mount is taken off: what a user typing sees
+kill -9 "$FLUXFS_PID"
+ok "kill -9 the daemon: it dies" wait_until 5 sh -c "! kill -0 $FLUXFS_PID 2>/dev/null"
+like "$(timeout 10 "$FLUXFS" -m "$MNT" submit true 2>&1; echo "rc=$?")" \
+	"its fluxfs daemon is gone, the mount is left over.*rc=1" "a submission to the dead mount says the daemon is gone"
+ok "the left-over mount is taken off" fluxfs_kill9
 ok "R's task processes are gone after the daemon died" wait_until 10 no_procs "$mark"
 ok "restart after kill -9" fluxfs_start
 is "$(jobfile "$R" state)" INACTIVE "R is INACTIVE"

@@ -110,7 +110,11 @@ const char *cli_mount(void)
     struct stat st;
     snprintf(path, sizeof(path), "%s/status", mount_buf);
     if (stat(path, &st) < 0) {
-        cli_err("'%s' is not a fluxfs mount: %s", mount_buf, strerror(errno));
+        if (errno == ENOTCONN)
+            cli_err("'%s': its fluxfs daemon is gone, the mount is left over (fusermount3 -u "
+                    "it, then start fluxfsd again: no accepted job is lost)", mount_buf);
+        else
+            cli_err("'%s' is not a fluxfs mount: %s", mount_buf, strerror(errno));
         exit(CLI_EXIT_ERROR);
     }
     mount_dir = mount_buf;
