@@ -62,9 +62,7 @@ struct broker {
                                     makes them: atomic), 1 made, 2 in use,
                                     -errno could not be made */
     bool redo_told;              /* ... and it was logged */
-    struct syncer *syncer;       /* durable commits off the loop thread (not
-                                  * with a cluster: its answers go in order
-                                  * with the replication) */
+    struct syncer *syncer;       /* durable commits off the loop thread */
     bool rich_graph;             /* --resources was a GRUG or JGF graph */
     size_t told_active;          /* last active count sent to the parent */
     bool parent_shutdown;        /* the parent asked us to stop */
@@ -195,6 +193,8 @@ static void on_synced(struct ev_loop *loop, int fd, int events, void *arg)
     if (failed)
         syslog(LOG_ERR, "store sync failed: %s", strerror(-fail_rc));
     vfs_after_sync(b->v, done, failed, fail_rc);
+    if (b->cluster && b->rank == 0)
+        cluster_after_sync(b->cluster, done, failed, fail_rc);
 }
 
 static void on_signal(struct ev_loop *loop, int fd, int events, void *arg)
@@ -517,7 +517,7 @@ static void commit_round(struct broker *b)
     replica_after_commit(cluster_replica(b->cluster), rc);
     vfs_after_commit(b->v, rc, ticket);
     if (b->cluster && b->rank == 0)
-        cluster_after_commit(b->cluster, rc);
+        cluster_after_commit(b->cluster, rc, ticket);
     jobmgr_after_commit(b->m, rc);
 }
 
@@ -1308,9 +1308,10 @@ static int setup(struct broker *b)
     if ((b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
         ev_fd_add(b->loop, b->sigfd, EV_READ, on_signal, b) < 0)
         return -1;
-    /* without it (no thread, or a cluster) every durable commit syncs on
-     * the loop thread, as before */
-    if (!b->cluster && (b->syncer = syncer_create(flush_store, b->st, "fluxfs-sync"))
+    /* without it (no thread) every durable commit syncs on the loop
+     * thread. A cluster's leader answers its followers' submissions after
+     * the sync too (cluster_after_sync) */
+    if ((b->syncer = syncer_create(flush_store, b->st, "fluxfs-sync"))
         && ev_fd_add(b->loop, syncer_fd(b->syncer), EV_READ, on_synced, b) < 0) {
         syncer_destroy(b->syncer);
         b->syncer = NULL;
@@ -1375,6 +1376,8 @@ static void teardown(struct broker *b)
         int rc = store_flush(b->st);
         if (b->v)
             vfs_after_sync(b->v, UINT64_MAX, rc < 0 ? UINT64_MAX : 0, rc);
+        if (b->cluster && b->rank == 0)
+            cluster_after_sync(b->cluster, UINT64_MAX, rc < 0 ? UINT64_MAX : 0, rc);
     }
     if (b->v)
         vfs_shutdown(b->v);

@@ -68,10 +68,13 @@ struct fwd {
     struct fwd *next;
 };
 
-/* A leader's answer waiting for the commit that makes its jobs durable. */
+/* A leader's answer waiting for the commit that makes its jobs durable,
+ * then for that commit's sync (its ticket; 0: none to wait for). */
 struct reply {
     int rank;
     json_t *msg;
+    bool committed;
+    uint64_t ticket;
     struct reply *next;
 };
 
@@ -93,7 +96,8 @@ struct cluster {
     cluster_sink_f sink;
     void *sink_arg;
     uint64_t fwd_timer;
-    struct reply *replies, **replies_tail;   /* leader */
+    struct reply *replies, **replies_tail;   /* leader: answers, oldest first */
+    uint64_t synced;            /* leader: the highest sync ticket done */
     cluster_recv_f nest_recv;   /* nest.* messages (nested instances across nodes) */
     void *nest_arg;
 };
@@ -980,8 +984,8 @@ static void follower_reply(struct cluster *c, json_t *msg)
     }
 }
 
-/* Answer a follower (reply stolen): a failure at once, a success after
- * the commit that makes it durable (cluster_after_commit). */
+/* Answer a follower (reply stolen): a failure at once, a success once
+ * the commit that made it is durable (cluster_after_commit, _after_sync). */
 static void leader_answer(struct cluster *c, int to, int rc, json_t *reply)
 {
     struct reply *r = rc < 0 || !reply ? NULL : calloc(1, sizeof(*r));
@@ -1109,30 +1113,59 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
     strbuf_release(&ids);
 }
 
-void cluster_after_commit(struct cluster *c, int rc)
+static void reply_fail(struct reply *r, int rc, const char *why)
 {
-    /* the commits these answers are about go down the links first */
-    if (c && c->replies)
+    json_object_set_new(r->msg, "rc", json_integer(rc));
+    json_object_del(r->msg, "ids");
+    json_object_set_new(r->msg, "why", json_string(why));
+}
+
+/* Answers go in the order they were made: the oldest while its commit is
+ * durable. The commits they are about go down the links first. */
+static void send_ready(struct cluster *c)
+{
+    if (c->replies && c->replies->committed && c->replies->ticket <= c->synced)
         replica_flush(c->repl);
-    while (c && c->replies) {
+    while (c->replies && c->replies->committed && c->replies->ticket <= c->synced) {
         struct reply *r = c->replies;
         c->replies = r->next;
-        if (rc < 0) {
-            json_object_set_new(r->msg, "rc", json_integer(rc));
-            json_object_del(r->msg, "ids");
-            json_object_set_new(r->msg, "why", json_string(rc == -ENOSPC
-                ? "the leader's disk is full: the job was not stored"
-                : "the leader could not store the job"));
-        }
-        /* the commit that made it durable: the follower answers once it
-         * shows that much (replica_settle) */
-        json_object_set_new(r->msg, "seq", json_integer((json_int_t)replica_seq(c->repl)));
         overlay_send(c->ov, r->rank, r->msg);
         json_decref(r->msg);
         free(r);
     }
-    if (c)
+    if (!c->replies)
         c->replies_tail = &c->replies;
+}
+
+void cluster_after_commit(struct cluster *c, int rc, uint64_t ticket)
+{
+    if (!c)
+        return;
+    for (struct reply *r = c->replies; r; r = r->next) {
+        if (r->committed)
+            continue;
+        r->committed = true;
+        r->ticket = rc < 0 ? 0 : ticket;
+        if (rc < 0)
+            reply_fail(r, rc, rc == -ENOSPC ? "the leader's disk is full: the job was not stored"
+                                            : "the leader could not store the job");
+        /* the commit that made it durable: the follower answers once it
+         * shows that much (replica_settle) */
+        json_object_set_new(r->msg, "seq", json_integer((json_int_t)replica_seq(c->repl)));
+    }
+    send_ready(c);
+}
+
+void cluster_after_sync(struct cluster *c, uint64_t done, uint64_t failed, int fail_rc)
+{
+    if (!c)
+        return;
+    c->synced = done;
+    for (struct reply *r = c->replies; r && r->committed && r->ticket <= done; r = r->next)
+        if (r->ticket && r->ticket <= failed)
+            reply_fail(r, fail_rc, "the leader could not make the job durable (its store's sync "
+                                   "failed): the job may not survive a crash");
+    send_ready(c);
 }
 
 /* ---- the overlay's callbacks ---- */

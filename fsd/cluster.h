@@ -95,9 +95,11 @@ typedef void (*cluster_sink_f)(void *arg, uint64_t token, int rc, const char *id
                                const char *subject, const char *why, uint64_t seq);
 void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg);
 
-/* Leader: the loop's commit is done (rc); answer the followers whose
- * submissions it made durable. */
-void cluster_after_commit(struct cluster *c, int rc);
+/* Leader: the loop's commit is done (rc), durable once sync ticket is
+ * (0: at once); the followers whose submissions it holds are answered
+ * then, in order (cluster_after_sync: done, failed as syncer_done's). */
+void cluster_after_commit(struct cluster *c, int rc, uint64_t ticket);
+void cluster_after_sync(struct cluster *c, uint64_t done, uint64_t failed, int fail_rc);
 
 /* Messages whose type starts "nest." go to fn (nested instances across
  * nodes, nest.h), borrowed for the call. */

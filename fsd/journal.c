@@ -6,7 +6,7 @@
 #include "common/bigendian.h"
 #include "fsd/journal.h"
 
-/* ndb: JOURNAL_NDB for what goes between brokers, JOURNAL_META + 1 for a
+/* ndb: JOURNAL_NDB for what goes between brokers, JOURNAL_NLOCAL for a
  * broker's own redo log */
 static bool valid(int db, int ndb, size_t klen)
 {
@@ -39,13 +39,13 @@ int journal_put(struct strbuf *j, int db, const void *key, size_t klen, const vo
 int journal_put_local(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
                       size_t vlen)
 {
-    return put_op(j, db, JOURNAL_META + 1, key, klen, val, vlen);
+    return put_op(j, db, JOURNAL_NLOCAL, key, klen, val, vlen);
 }
 
-int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t plen)
+static int delete_op(struct strbuf *j, int db, int ndb, const void *prefix, size_t plen)
 {
     unsigned char head[4] = { 'X', (unsigned char)db };
-    if (!valid(db, JOURNAL_NDB, plen))
+    if (!valid(db, ndb, plen))
         return -EINVAL;
     put_be(head + 2, plen, 2);
     if (strbuf_grow(j, sizeof(head) + plen) < 0)
@@ -53,6 +53,16 @@ int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t p
     strbuf_add(j, head, sizeof(head));
     strbuf_add(j, prefix, plen);
     return 0;
+}
+
+int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t plen)
+{
+    return delete_op(j, db, JOURNAL_NDB, prefix, plen);
+}
+
+int journal_delete_local(struct strbuf *j, int db, const void *prefix, size_t plen)
+{
+    return delete_op(j, db, JOURNAL_NLOCAL, prefix, plen);
 }
 
 static int next_op(const void *buf, size_t len, int ndb, size_t *pos, struct journal_op *op)
@@ -88,7 +98,7 @@ int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op
 
 int journal_next_local(const void *buf, size_t len, size_t *pos, struct journal_op *op)
 {
-    return next_op(buf, len, JOURNAL_META + 1, pos, op);
+    return next_op(buf, len, JOURNAL_NLOCAL, pos, op);
 }
 
 uint64_t journal_key_id(const void *key, size_t klen)

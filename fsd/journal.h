@@ -26,8 +26,9 @@
 enum journal_db { JOURNAL_JOBS = 0, JOURNAL_EVENTS, JOURNAL_OUTPUT, JOURNAL_SHARED,
                   JOURNAL_ACCT, JOURNAL_NDB,
                   /* a broker's own, in its redo log only (redo.h): never
-                   * sent, and refused by journal_next */
-                  JOURNAL_META = JOURNAL_NDB };
+                   * sent, and refused by journal_next: its meta, and a
+                   * cluster leader's journal log (store_journal_log) */
+                  JOURNAL_META = JOURNAL_NDB, JOURNAL_JLOG, JOURNAL_NLOCAL };
 
 /* Keys are the store's own (at most 17 bytes); anything longer is refused. */
 #define JOURNAL_KEY_MAX 64
@@ -47,15 +48,16 @@ struct journal_op {
 int journal_put(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
                 size_t vlen);
 int journal_delete_prefix(struct strbuf *j, int db, const void *prefix, size_t plen);
-/* The same for a redo log: JOURNAL_META too. */
+/* The same for a redo log: a broker's own databases too. */
 int journal_put_local(struct strbuf *j, int db, const void *key, size_t klen, const void *val,
                       size_t vlen);
+int journal_delete_local(struct strbuf *j, int db, const void *prefix, size_t plen);
 
 /* Decode the op at *pos of buf[0..len): 1 with *op set (pointing into buf)
  * and *pos moved past it; 0 at the end; -EINVAL if what is there is not a
  * whole, valid op (truncated, unknown op or db, a key too long or empty). */
 int journal_next(const void *buf, size_t len, size_t *pos, struct journal_op *op);
-/* The same for a redo log: JOURNAL_META too. */
+/* The same for a redo log: a broker's own databases too. */
 int journal_next_local(const void *buf, size_t len, size_t *pos, struct journal_op *op);
 
 /* The job id a key of any replicated db starts with (its first 8 bytes),

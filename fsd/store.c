@@ -1004,7 +1004,8 @@ bool store_dirty(const struct store *st)
  * batches and the redo log's records both come through here. */
 static int apply_op(struct store *st, MDB_txn *txn, const struct journal_op *op)
 {
-    MDB_dbi dbi = op->db == JOURNAL_META ? st->meta : journal_dbi(st, op->db);
+    MDB_dbi dbi = op->db == JOURNAL_META ? st->meta : op->db == JOURNAL_JLOG ? st->jlog
+                : journal_dbi(st, op->db);
     if (op->op != 'P')
         return delete_prefix(txn, dbi, op->key, op->klen, NULL);
     MDB_val key = { op->klen, (void *)op->key }, val = { op->vlen, (void *)op->val };
@@ -1278,6 +1279,13 @@ static int journal_db(const struct store *st, MDB_dbi dbi)
          : dbi == st->acct ? JOURNAL_ACCT : JOURNAL_OUTPUT;
 }
 
+/* Any of our databases as the redo log names it: the replicated ones as
+ * the journal does, our own (meta, a leader's journal log) besides. */
+static int local_db(const struct store *st, MDB_dbi dbi)
+{
+    return dbi == st->meta ? JOURNAL_META : dbi == st->jlog ? JOURNAL_JLOG : journal_db(st, dbi);
+}
+
 /* The redo log's copy of a write; what it cannot hold (no memory, a key
  * too long) makes the commit durable in LMDB itself instead. */
 static void redo_note_put(struct store *st, MDB_dbi dbi, const void *k, size_t klen,
@@ -1285,15 +1293,14 @@ static void redo_note_put(struct store *st, MDB_dbi dbi, const void *k, size_t k
 {
     if (!st->redo_on || st->redo_unlogged || !redo_room(st, 8 + klen + vlen))
         return;
-    int db = dbi == st->meta ? JOURNAL_META : dbi == st->jlog ? -1 : journal_db(st, dbi);
-    if (db < 0 || journal_put_local(&st->redo_ops, db, k, klen, v, vlen) < 0)
+    if (journal_put_local(&st->redo_ops, local_db(st, dbi), k, klen, v, vlen) < 0)
         st->redo_unlogged = true;
 }
 
 static void redo_note_delete(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen)
 {
     if (st->redo_on && !st->redo_unlogged && redo_room(st, 4 + plen)
-        && journal_delete_prefix(&st->redo_ops, journal_db(st, dbi), prefix, plen) < 0)
+        && journal_delete_local(&st->redo_ops, local_db(st, dbi), prefix, plen) < 0)
         st->redo_unlogged = true;
 }
 
@@ -1919,11 +1926,13 @@ int store_journal_log(struct store *st, uint64_t seq, uint64_t keep)
         return 0;
     if ((rc = write_begin(st, &txn)) < 0)
         return rc;
-    st->redo_unlogged = true;   /* the journal log is a cluster's: none there */
     put_be(k, seq, 8);
     MDB_val key = { sizeof(k), k }, val = { len, st->journal.buf + st->journal_committed };
     if ((rc = mdb_put(txn, st->jlog, &key, &val, 0)) != 0)
         return write_fail(st, rc, "journal log");
+    /* not journaled itself (it is the journal's log), but in the redo log:
+     * a replay puts back what a follower may ask to catch up from */
+    redo_note_put(st, st->jlog, k, sizeof(k), val.mv_data, len);
     if (seq > keep) {
         /* the oldest goes as the newest comes: seq - keep and anything
          * older a crash may have left (a smaller keep) */
@@ -1933,9 +1942,13 @@ int store_journal_log(struct store *st, uint64_t seq, uint64_t keep)
             return write_fail(st, rc, "journal log");
         MDB_val v;
         while ((rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST)) == 0 && key.mv_size == 8
-               && get_be(key.mv_data, 8) <= seq - keep)
+               && get_be(key.mv_data, 8) <= seq - keep) {
+            unsigned char gone[8];
+            memcpy(gone, key.mv_data, sizeof(gone));
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 break;
+            redo_note_delete(st, st->jlog, gone, sizeof(gone));
+        }
         mdb_cursor_close(cur);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return write_fail(st, rc, "journal log");

@@ -670,6 +670,53 @@ static void test_deferred(const char *dir)
     store_close(st);
 }
 
+/* A cluster leader's journal log (what followers catch up from) goes
+ * into the redo log with the commit it belongs to: its commits are
+ * deferred too, and a crash puts it back as it was, old entries dropped. */
+static int log_seen(void *arg, uint64_t seq, const void *data, size_t len);
+
+static void test_redo_jlog(const char *dir)
+{
+    struct errmsg err = { "" };
+    struct store *st = NULL;
+    struct strbuf j = STRBUF_INIT;
+    char data[PATH_MAX];
+    int status;
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *cst;
+        if (store_open(dir, 16 << 20, &cst, NULL) != 0 || store_redo_prepare(cst) != 0
+            || store_redo_enable(cst) != 0)
+            _exit(2);
+        store_journal_enable(cst);
+        uint64_t t0 = file_txnid(data);
+        for (uint64_t seq = 1; seq <= 10; seq++) {
+            if (store_job_put(cst, seq, "j", 1) || store_journal_log(cst, seq, 4)
+                || store_commit_lazy(cst))
+                _exit(3);
+            store_journal_take(cst, &j);
+        }
+        if (file_txnid(data) != t0)
+            _exit(4);   /* the log took them: LMDB committed none */
+        _exit(store_flush(cst) == 0 ? 0 : 5);
+    }
+    ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "jlog: a leader deferred 10 commits with their journal log, synced the log and died "
+       "(%d)", WEXITSTATUS(status));
+    is(store_open(dir, 16 << 20, &st, &err), 0, "jlog: it opens (%s)", err.text);
+    if (!st)
+        return;
+    struct logged { uint64_t first, last, n; size_t bytes; } lg = { 0, 0, 0, 0 };
+    is(store_journal_foreach(st, log_seen, &lg), 0, "jlog: journal log foreach");
+    ok(lg.first == 7 && lg.last == 10 && lg.n == 4,
+       "jlog: it holds the last 4 commits' journals, as before the crash (%llu..%llu, %llu)",
+       (unsigned long long)lg.first, (unsigned long long)lg.last, (unsigned long long)lg.n);
+    ok(job_is(st, 10, "j"), "jlog: and the jobs they journaled");
+    store_close(st);
+    strbuf_release(&j);
+}
+
 /* A replay at open that LMDB cannot take (its map is full) fails the open
  * and applies nothing; an open that can, later, applies every record. */
 static void test_replay_full(const char *dir)
@@ -1216,6 +1263,8 @@ int main(void)
     test_deferred(dir);
     snprintf(dir, sizeof(dir), "%s/replayfull", base);
     test_replay_full(dir);
+    snprintf(dir, sizeof(dir), "%s/jlog", base);
+    test_redo_jlog(dir);
     test_journal_codec();
     test_replica(base);
     test_acct(base);
