@@ -4,7 +4,7 @@
 # commits go through its redo log as a single broker's do, its journal log
 # (what followers catch up from) with them. 3 brokers, fanout 2.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 21
 
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
 overlay_start 3 2 || bail_out "cannot start 3 brokers"
@@ -62,5 +62,27 @@ ok "it shows the jobs it had, and the one submitted while it was down" \
 	sh -c "[ \"\$(ls '$T/m2/jobs' | wc -l)\" -ge $((before + 1)) ] && test -d '$T/m2/jobs/$late'"
 like "$(timeout 20 "$FX" -m "$T/m2" run echo after-the-kills 2>&1)" "^after-the-kills$" \
 	"fluxfs run on rank 2 runs a job"
+
+# the leader's machine goes down (another boot id when it comes back): its
+# store goes back to its last checkpoint and applies its redo log again;
+# its history may have lost commits its followers applied, so they get a
+# new copy of it, with every acknowledged job
+for i in $(seq 20); do "$FX" -m "$T/m2" submit --urgency=0 true >> acked2 2>/dev/null; done
+kill -9 "${OVERLAY_PIDS[0]}"
+ok "kill -9 the leader again" wait_until 5 sh -c "! kill -0 ${OVERLAY_PIDS[0]} 2>/dev/null"
+fusermount3 -uz "$T/m0" 2>/dev/null
+echo "00000000-0000-0000-0000-00000000b007" > boot_id
+FLUXFS_TEST_BOOT_ID=$PWD/boot_id overlay_start_rank 0 || bail_out "cannot restart the leader"
+ok "the followers join the leader after its reboot" overlay_wait_up 30
+like "$(cat "$T/log0")" "this machine rebooted since the last run: followers get a new copy" \
+	"the leader takes it for a reboot"
+ok "rank 1's new copy is synced" wait_until 30 grep -q '^replica-state: synced' "$T/m1/status"
+missing=0
+for id in $(cat acked0 acked2) "$late"; do
+	test -d "$T/m0/jobs/$id" && test -d "$T/m1/jobs/$id" || { missing=$((missing + 1)); diag "job $id is missing"; }
+done
+is "$missing" 0 "every acknowledged job is on the leader and on rank 1"
+like "$(timeout 20 "$FX" -m "$T/m1" run echo after-the-reboot 2>&1)" "^after-the-reboot$" \
+	"fluxfs run on rank 1 runs a job"
 for id in $(cat acked0 acked2) "$late"; do echo cancel > "$T/m0/jobs/$id/ctl"; done 2>/dev/null
 done_testing
