@@ -13,7 +13,8 @@
 #   DEEP=N          jobs queued at once for the deep-queue figure (default
 #                   20000, QUICK 5000): end to end as --cc=1-E2E, with every
 #                   scheduling pass looking at a long queue
-#   OVERLAY=0       skip the 2-broker instance (fluxfs run on a follower)
+#   OVERLAY=0       skip the 2-broker instance (fluxfs run and durable
+#                   submissions on the leader and on a follower)
 #   FLUXFSD_OPTS="--user root" to measure a root broker without its
 #   privileged helper (started as root it is otherwise a system instance).
 set -euo pipefail
@@ -119,7 +120,7 @@ deep=$(awk -v n="$DEEP" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a
 rss2=$(rss "$pid")
 fusermount3 -u "$M" || { sleep 0.5; fuser -vm "$M" >&2; fusermount3 -u "$M"; }   # see bench-builds.sh
 
-runl=- runf=-
+runl=- runf=- ovl4=- ovl4f=-
 if [ "${OVERLAY:-1}" = 1 ]; then
 	echo "# a 2-broker instance" >&2
 	T=$work/ovl PORT=${PORT:-$((21000 + $$ % 4000 * 2))}
@@ -135,6 +136,8 @@ if [ "${OVERLAY:-1}" = 1 ]; then
 		sleep 0.1
 	done
 	runl=$(runlat "$T/m0" "$LAT"); runf=$(runlat "$T/m1" "$LAT")
+	ovl4=$("$B/bench-submit" "$T/m0" "$N" 4 --held | rate)
+	ovl4f=$("$B/bench-submit" "$T/m1" "$N" 4 --held | rate)
 	stop_all
 fi
 
@@ -172,6 +175,7 @@ row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $nul
 row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop into a do-nothing FUSE: $cpnull" "$(pct "$cpflux" "$cpnull")"
 row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 sync from idle ($pageidle): $floor" "$(pct "$floor" "$run")"
 row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
+row "durable queue/new x4, 2 brokers: leader / follower" "$ovl4 / $ovl4f" "1 broker: $new4" "$(pct "$ovl4" "$new4")"
 row "latency submit->INACTIVE, true, C client (ms)" "$lat" "" "-"
 row "flat at scale: first / last tenth of $SCALE (jobs/s)" "$flat" "" "-"
 row "fluxfsd CPU per job: first / last tenth (us)" "$cpuflat" "" "-"
