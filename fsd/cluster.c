@@ -64,7 +64,9 @@ struct fwd {
     uint64_t seq;               /* the leader's commit that answered it */
     uid_t uid;
     char *subject;
-    double t;
+    double t;                   /* sent, or held since */
+    json_t *held;               /* not sent yet: the message (cluster.h) */
+    size_t bytes;               /* its text's */
     struct fwd *next;
 };
 
@@ -93,6 +95,10 @@ struct cluster {
     struct { uint64_t id; int status; } ended[CLUSTER_ENDED];   /* follower: recent ends */
     int ended_next;
     struct fwd *fwds;           /* follower: submissions sent to the leader */
+    struct fwd *held, **held_tail;   /* follower: not sent yet, oldest first */
+    size_t held_bytes;
+    uint64_t hold_timer;
+    bool was_joined;            /* follower: joined its parent once */
     cluster_sink_f sink;
     void *sink_arg;
     uint64_t fwd_timer;
@@ -884,11 +890,84 @@ static void on_fwd_timer(struct ev_loop *loop, uint64_t id, void *arg)
         c->fwd_timer = ev_timer_add(loop, 1.0, on_fwd_timer, c);
 }
 
-/* Send msg (ingest.submit or ingest.ctl, stolen) to the leader; its
- * ingest.reply under token finishes it (fwd_finish). */
-static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char *subject,
-                       json_t *msg, struct errmsg *err)
+/* Sent: its answer is awaited (fwd_finish, or the timeout). */
+static void fwd_sent(struct cluster *c, struct fwd *f)
 {
+    f->t = ev_now(c->loop);
+    f->next = c->fwds;
+    c->fwds = f;
+    if (!c->fwd_timer)
+        c->fwd_timer = ev_timer_add(c->loop, 1.0, on_fwd_timer, c);
+}
+
+static void held_drop(struct cluster *c, int rc, const char *why)
+{
+    struct fwd *f = c->held;
+    c->held = f->next;
+    if (!c->held)
+        c->held_tail = &c->held;
+    c->held_bytes -= f->bytes;
+    json_decref(f->held);
+    f->next = NULL;
+    fwd_finish(c, &f, rc, NULL, why);
+}
+
+static void on_hold_timer(struct ev_loop *loop, uint64_t id, void *arg);
+
+/* What was held goes, in order, once the leader can be reached; what
+ * waited too long fails (it never left this broker). */
+static void held_flush(struct cluster *c)
+{
+    char why[160];
+    if (overlay_joined(c->ov))
+        c->was_joined = true;
+    while (c->held && overlay_leader_reachable(c->ov) && overlay_send(c->ov, 0, c->held->held) == 0) {
+        struct fwd *f = c->held;
+        c->held = f->next;
+        if (!c->held)
+            c->held_tail = &c->held;
+        c->held_bytes -= f->bytes;
+        json_decref(f->held);
+        f->held = NULL;
+        fwd_sent(c, f);
+    }
+    snprintf(why, sizeof(why), "this broker (rank %d) has not reached the leader in %.0f s: "
+             "nothing was submitted", c->cfg.rank, CLUSTER_JOIN_WAIT);
+    while (c->held && ev_now(c->loop) - c->held->t > CLUSTER_JOIN_WAIT)
+        held_drop(c, -EAGAIN, why);
+    if (c->held && !c->hold_timer)
+        c->hold_timer = ev_timer_add(c->loop, 0.02, on_hold_timer, c);
+}
+
+static void on_hold_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct cluster *c = arg;
+    (void)loop;
+    (void)id;
+    c->hold_timer = 0;
+    held_flush(c);
+}
+
+/* Send msg (ingest.submit or ingest.ctl, stolen; its text bytes long) to
+ * the leader; its ingest.reply under token finishes it (fwd_finish). A
+ * broker that has not joined yet since it started holds it until it has
+ * (cluster.h); one that lost its way to the leader refuses it. */
+static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char *subject,
+                       json_t *msg, size_t bytes, struct errmsg *err)
+{
+    if (overlay_joined(c->ov))
+        c->was_joined = true;
+    bool hold = !c->was_joined;
+    if (!hold && !overlay_leader_reachable(c->ov)) {
+        json_decref(msg);
+        return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
+                          "(rank %d) now", c->cfg.rank);
+    }
+    if (hold && c->held_bytes + bytes > CLUSTER_HELD_MAX) {
+        json_decref(msg);
+        return errmsg_set(err, -EAGAIN, "this broker (rank %d) has not joined yet, and holds "
+                          "as much as it may until it has", c->cfg.rank);
+    }
     struct fwd *f = calloc(1, sizeof(*f));
     if (!f || !msg || !(f->subject = strdup(subject ? subject : "new"))) {
         free(f);
@@ -898,6 +977,18 @@ static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char 
     json_object_set_new(msg, "token", json_integer((json_int_t)token));
     json_object_set_new(msg, "uid", json_integer((json_int_t)uid));
     json_object_set_new(msg, "subject", json_string(f->subject));
+    f->token = token;
+    f->uid = uid;
+    if (hold) {
+        f->held = msg;
+        f->bytes = bytes;
+        f->t = ev_now(c->loop);
+        *c->held_tail = f;
+        c->held_tail = &f->next;
+        c->held_bytes += bytes;
+        held_flush(c);
+        return 0;
+    }
     int rc = overlay_send(c->ov, 0, msg);
     json_decref(msg);
     if (rc < 0) {
@@ -906,13 +997,7 @@ static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char 
         return errmsg_set(err, rc == -ENOMEM ? rc : -EAGAIN, "cannot reach the leader: %s",
                           strerror(-rc));
     }
-    f->token = token;
-    f->uid = uid;
-    f->t = ev_now(c->loop);
-    f->next = c->fwds;
-    c->fwds = f;
-    if (!c->fwd_timer)
-        c->fwd_timer = ev_timer_add(c->loop, 1.0, on_fwd_timer, c);
+    fwd_sent(c, f);
     return 0;
 }
 
@@ -933,9 +1018,6 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
                     struct errmsg *err)
 {
     struct cluster *c = arg;
-    if (!overlay_leader_reachable(c->ov))
-        return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
-                          "(rank %d) now", c->cfg.rank);
     if (len > CLUSTER_FORWARD_MAX)
         return errmsg_set(err, -EFBIG, "a submission on a follower's tree may be at most %u "
                           "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
@@ -945,21 +1027,18 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
         json_object_set_new(msg, "cwd", json_string(cwd));
     if (msg && queue)
         json_object_set_new(msg, "queue", json_string(queue));
-    return forward_msg(c, token, uid, subject, msg, err);
+    return forward_msg(c, token, uid, subject, msg, len, err);
 }
 
 int cluster_forward_ctl(void *arg, uint64_t token, uint64_t jobid, uid_t uid, const char *text,
                         size_t len, const char *subject, struct errmsg *err)
 {
     struct cluster *c = arg;
-    if (!overlay_leader_reachable(c->ov))
-        return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
-                          "(rank %d) now", c->cfg.rank);
     if (len > CLUSTER_CTL_MAX)
         return errmsg_set(err, -E2BIG, "a ctl write may be at most %u bytes", CLUSTER_CTL_MAX);
     json_t *msg = json_pack("{s:s s:I s:o}", "type", "ingest.ctl", "id", (json_int_t)jobid,
                             "text", b64_string(text, len));
-    return forward_msg(c, token, uid, subject, msg, err);
+    return forward_msg(c, token, uid, subject, msg, len, err);
 }
 
 void cluster_set_sink(struct cluster *c, cluster_sink_f fn, void *arg)
@@ -1267,6 +1346,8 @@ static void on_parent(void *arg, bool up)
 {
     struct cluster *c = arg;
     replica_parent(c->repl, up, overlay_parent_rank(c->ov));
+    if (up)
+        held_flush(c);   /* what waited for the join goes now */
     if (!up)
         fwd_fail_all(c, -ECONNRESET, "lost the link to the leader before its answer: the job "
                      "may have been accepted there (look in jobs/ on its tree)");
@@ -1313,6 +1394,7 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
     c->loop = loop;
     c->cfg = *cfg;
     c->replies_tail = &c->replies;
+    c->held_tail = &c->held;
     if (cfg->rank == 0 && !(c->heard = calloc((size_t)cfg->bs->size, sizeof(json_t *)))) {
         errmsg_set(err, -ENOMEM, "out of memory");
         goto error;
@@ -1354,8 +1436,12 @@ void cluster_destroy(struct cluster *c)
         return;
     if (c->fwd_timer)
         ev_timer_cancel(c->loop, c->fwd_timer);
+    if (c->hold_timer)
+        ev_timer_cancel(c->loop, c->hold_timer);
     c->sink = NULL;
     fwd_fail_all(c, -ESHUTDOWN, NULL);
+    while (c->held)
+        held_drop(c, -ESHUTDOWN, NULL);
     while (c->replies) {
         struct reply *r = c->replies;
         c->replies = r->next;

@@ -77,6 +77,13 @@ struct executor *cluster_executor_create(struct ev_loop *loop, const struct exec
  * CLUSTER_FORWARD_WAIT s) or -ECONNRESET (the link went down first): then
  * the job may have been accepted all the same, and the reason says so. */
 #define CLUSTER_FORWARD_WAIT 30.0
+/* One made before this broker has first joined its parent (just started)
+ * is held, in order, and sent once it has: for up to CLUSTER_JOIN_WAIT s
+ * (then -EAGAIN, nothing submitted), and CLUSTER_HELD_MAX bytes of them
+ * at most. After that first join a broker that cannot reach the leader
+ * refuses at once with -EAGAIN (doc/overlay.md). */
+#define CLUSTER_JOIN_WAIT 30.0
+#define CLUSTER_HELD_MAX (64u << 20)
 /* A node that has not confirmed the start of its part of a job in this
  * many seconds (or twice the heartbeat timeout, if longer) fails the job
  * with an "exec" exception. */
