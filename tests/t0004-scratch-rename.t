@@ -29,7 +29,7 @@ ok "its jobspec is what was written (with appended comment)" bash -c 'cmp <(cat 
 # same visible name, copied again and again
 for i in 1 2 3; do timeout 10 cp j.yaml "$Q/same.yaml"; done
 is "$(njobs)" 4 "cp to the same name three times submits three jobs"
-is "$(ls "$Q" | tr '\n' ' ')" "drafts errors new " "visible names never stay in queue/"
+is "$(ls "$Q" | tr '\n' ' ')" "drafts errors new run " "visible names never stay in queue/"
 
 # invalid scratch file: rename fails with EINVAL
 printf 'version: 1\n' > "$Q/.bad"
@@ -64,4 +64,4 @@ timeout 10 cp j.yaml "$Q/.b"
 ok "rename dot-file to dot-file" mv "$Q/.a" "$Q/.c"
 is "$(njobs)" 5 "dot-to-dot rename submits nothing"
 rm -f "$Q/.b" "$Q/.c"
-is "$(ls -A "$Q" | tr '\n' ' ')" "drafts errors new " "queue/ is clean again"
+is "$(ls -A "$Q" | tr '\n' ' ')" "drafts errors new run " "queue/ is clean again"

@@ -116,7 +116,7 @@ like "$(cat "$MNT/jobs/$s2/priority")" '^\{"priority":36[0-9]{3},.*"queue":2[.0]
 nok "rmdir of a queue with active jobs fails" rmdir "$Q/debug" 2>/dev/null
 is "$(timeout 20 cat "$MNT/jobs/$s2/wait")" "COMPLETED 0" "it runs once the first ends"
 ok "rmdir removes a queue whose jobs have all ended" rmdir "$Q/debug"
-is "$(ls "$Q" | tr '\n' ' ')" "drafts errors new " "it is gone from queue/"
+is "$(ls "$Q" | tr '\n' ' ')" "drafts errors new run " "it is gone from queue/"
 
 # fluxfs queue and fluxfs jobs --queue
 ok "fluxfs queue create makes queues" fx queue create batch short

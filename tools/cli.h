@@ -149,6 +149,9 @@ int cli_result_exit_code(const char *id, const char *result);
  * return its exit code. Blocks on inotify; polls if inotify is unavailable.
  * Ctrl-C (or SIGTERM) cancels the job; a second one detaches (exit 130). */
 int cli_attach(const char *id);
+/* The same for the job just submitted through queue/run on fd (left
+ * open), whose content from tail on is the job's end. */
+int cli_attach_run(const char *id, int fd, off_t tail);
 
 /* ---- subcommands: (argc, argv) with argv[0] the subcommand name ---- */
 /* Submit one file's text (a jobspec, or a batch script) through queue/new;

@@ -1294,23 +1294,26 @@ static void copy_ended(const char *id, const char *name, int out)
     close(fd);
 }
 
-int cli_attach(const char *id)
+/* Copy a finished job's stream, which holds something, to out. */
+static void copy_stream(const char *id, const char *name, int out)
 {
-    char path[PATH_MAX], result[64];
-    if (strchr(id, '/') || id[0] == '.' || id[0] == '\0') {
-        cli_err("%s: no such job", id);
-        return CLI_EXIT_ERROR;
+    char path[PATH_MAX];
+    int fd = open(cli_path(path, sizeof(path), "jobs/%s/%s", id, name), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_err("%s: cannot read its %s: %s", id, name, strerror(errno));
+        return;
     }
-    /* poll(2) on `wait` turns readable when the job has ended, and its
-     * read then gives the result line: no state or result file to read */
-    int wfd = open(cli_path(path, sizeof(path), "jobs/%s/wait", id), O_RDONLY | O_CLOEXEC);
-    if (wfd < 0) {
-        if (errno == ENOENT)
-            cli_err("%s: no such job", id);
-        else
-            cli_err("%s: cannot wait for it: %s", id, strerror(errno));
-        return CLI_EXIT_ERROR;
-    }
+    drain(fd, out);
+    close(fd);
+}
+
+/* Follow job id to its end through wfd: its `wait` (tail < 0), or the
+ * queue/run that submitted it, whose content from tail on is the job's
+ * result line and then "output OUT ERR" (the sizes of its stdout and
+ * stderr: nothing to look up for a job that printed nothing). */
+static int attach(const char *id, int wfd, off_t tail)
+{
+    char path[PATH_MAX], result[128];
     sigset_t sigs, old;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -1382,10 +1385,16 @@ int cli_attach(const char *id)
     /* the result first: once it is there, so is all of the output (a job
      * ends after its output is stored). A read blocks until the end, so a
      * file system without poll support only loses the streaming. */
-    ssize_t rn = ended ? pread(wfd, result, sizeof(result) - 1, 0) : -1;
+    ssize_t rn = ended ? pread(wfd, result, sizeof(result) - 1, tail < 0 ? 0 : tail) : -1;
     int werr = errno;
+    unsigned long long sizes[2] = { 1, 1 };   /* unknown: look */
     if (ended && rn > 0) {
         result[rn] = '\0';
+        char *nl = strchr(result, '\n');
+        if (tail >= 0 && nl && sscanf(nl + 1, "output %llu %llu", &sizes[0], &sizes[1]) != 2)
+            sizes[0] = sizes[1] = 1;
+        if (nl)
+            nl[1] = '\0';
         fflush(stdout);
         if (streaming) {
             struct statx stx;
@@ -1393,6 +1402,11 @@ int cli_attach(const char *id)
             statx(err, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC, STATX_SIZE, &stx);
             drain(out, STDOUT_FILENO);
             drain(err, STDERR_FILENO);
+        } else if (tail >= 0) {
+            if (sizes[0])
+                copy_stream(id, "stdout", STDOUT_FILENO);
+            if (sizes[1])
+                copy_stream(id, "stderr", STDERR_FILENO);
         } else {
             copy_ended(id, "stdout", STDOUT_FILENO);
             copy_ended(id, "stderr", STDERR_FILENO);
@@ -1404,7 +1418,8 @@ int cli_attach(const char *id)
         close(err);
     if (ifd >= 0)
         close(ifd);
-    close(wfd);
+    if (tail < 0)
+        close(wfd);
     if (sfd >= 0)
         close(sfd);
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -1416,6 +1431,31 @@ int cli_attach(const char *id)
         return CLI_EXIT_ERROR;
     }
     return cli_result_exit_code(id, chomp(result));
+}
+
+int cli_attach(const char *id)
+{
+    char path[PATH_MAX];
+    if (strchr(id, '/') || id[0] == '.' || id[0] == '\0') {
+        cli_err("%s: no such job", id);
+        return CLI_EXIT_ERROR;
+    }
+    /* poll(2) on `wait` turns readable when the job has ended, and its
+     * read then gives the result line: no state or result file to read */
+    int wfd = open(cli_path(path, sizeof(path), "jobs/%s/wait", id), O_RDONLY | O_CLOEXEC);
+    if (wfd < 0) {
+        if (errno == ENOENT)
+            cli_err("%s: no such job", id);
+        else
+            cli_err("%s: cannot wait for it: %s", id, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    return attach(id, wfd, -1);
+}
+
+int cli_attach_run(const char *id, int fd, off_t tail)
+{
+    return attach(id, fd, tail);
 }
 
 int cmd_attach(int argc, char **argv)

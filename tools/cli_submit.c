@@ -697,18 +697,23 @@ static char *command_json(char **cmd, int ncmd, const char *cc)
     return text;
 }
 
-/* Submit text (one jobspec, or a stream of them) through queue/new. The
- * ids, a line per job, go to *ids (caller frees). expect: the number of
+/* Submit text (one jobspec, or a stream of them) through file (queue/new,
+ * or queue/run for one job). The ids, a line per job, go to *ids (caller
+ * frees). expect: the number of
  * jobs the text holds if known (reading stops at that many lines: one
  * round trip to the daemon fewer, which may be busy starting the job),
  * else 0 (read to the end). keep: NULL, or where the descriptor goes,
  * still open: the ids can be read once the jobs are committed, and the
  * close is what returns once they are durable (keep_close). Returns 0 or
  * -errno (with the reason printed). */
-static int submit_stream(const char *text, size_t len, size_t expect, char **ids, int *keep)
+static int submit_stream(const char *file, const char *text, size_t len, size_t expect,
+                         char **ids, int *keep)
 {
     char path[PATH_MAX], reason[1024];
-    int fd = open(cli_path_unchecked(path, sizeof(path), "queue/new"), O_RDWR | O_CLOEXEC);
+    int fd = open(cli_path_unchecked(path, sizeof(path), file), O_RDWR | O_CLOEXEC);
+    /* queue/run is newer than queue/new: an older tree has only the latter */
+    if (fd < 0 && errno == ENOENT && !strcmp(file, "queue/run"))
+        return -ENOENT;
     if (fd < 0) {
         int e = errno;
         cli_mount();   /* exits if it is no fluxfs mount, saying so */
@@ -761,7 +766,7 @@ static int submit_stream(const char *text, size_t len, size_t expect, char **ids
     if (!ok) {
         free(buf);
         cli_last_error(reason, sizeof(reason));
-        if (reason[0] && strncmp(reason, "new: ", 5) == 0)
+        if (reason[0] && (!strncmp(reason, "new: ", 5) || !strncmp(reason, "run: ", 5)))
             cli_err("job rejected: %s", reason + 5);
         else
             cli_err("job rejected: %s", strerror(e));
@@ -774,13 +779,14 @@ static int submit_stream(const char *text, size_t len, size_t expect, char **ids
 
 int cli_submit_ids(const char *text, size_t len, char **ids)
 {
-    return submit_stream(text, len, 0, ids, NULL);
+    return submit_stream("queue/new", text, len, 0, ids, NULL);
 }
 
-static int submit_one(const char *text, size_t len, char *id, size_t size, int *keep)
+static int submit_one(const char *file, const char *text, size_t len, char *id, size_t size,
+                      int *keep)
 {
     char *ids;
-    int rc = submit_stream(text, len, 1, &ids, keep);
+    int rc = submit_stream(file, text, len, 1, &ids, keep);
     if (rc == 0) {
         snprintf(id, size, "%.*s", (int)strcspn(ids, "\n"), ids);
         free(ids);
@@ -791,7 +797,7 @@ static int submit_one(const char *text, size_t len, char *id, size_t size, int *
 /* Submit one jobspec; its id goes into id. */
 int cli_submit_text(const char *text, size_t len, char *id, size_t size)
 {
-    return submit_one(text, len, id, size, NULL);
+    return submit_one("queue/new", text, len, id, size, NULL);
 }
 
 /* The whole jobspec text for one copy. Caller frees. */
@@ -870,7 +876,7 @@ static int submit_cc(const struct spec_template *t, char **cmd, int ncmd, const 
             stream[slen++] = '\n';
             free(one);
         }
-        if (rc == 0 && (rc = submit_stream(stream, slen, 0, &ids, NULL)) == 0) {
+        if (rc == 0 && (rc = submit_stream("queue/new", stream, slen, 0, &ids, NULL)) == 0) {
             if (!quiet)
                 fputs(ids, stdout);
             strbuf_addstr(all, ids);
@@ -1001,15 +1007,25 @@ int cmd_run(int argc, char **argv)
     char *text = spec_text(&t, argv + first, argc - first, NULL, &len);
     /* the id as soon as the job is committed; the submission's close,
      * which returns once it is durable, after the job has run: the sync
-     * is then off the way from submitting to the job's end */
-    int rc = text ? submit_one(text, len, id, sizeof(id), &fd) : -EINVAL;
+     * is then off the way from submitting to the job's end. Through
+     * queue/run, whose next read is the job's end: no path of jobs/ID to
+     * look up for it (an older tree: queue/new, then jobs/ID/wait) */
+    bool run = true;
+    int rc = text ? submit_one("queue/run", text, len, id, sizeof(id), &fd) : -EINVAL;
+    if (rc == -ENOENT) {
+        run = false;
+        rc = submit_one("queue/new", text, len, id, sizeof(id), &fd);
+    }
     free(text);
     free(t.text);
     if (rc < 0)
         return CLI_EXIT_ERROR;
     if (o.verbose)
         cli_err("jobid: %s", id);
-    int code = cli_attach(id);
+    /* on queue/run the job's end follows the id line, wherever the first
+     * read was (the offset the jobspec's write left): where we are now */
+    off_t tail = run ? lseek(fd, 0, SEEK_CUR) : -1;
+    int code = tail >= 0 ? cli_attach_run(id, fd, tail) : cli_attach(id);
     if (close(fd) < 0) {
         cli_err("%s: the job was not stored durably: %s", id, strerror(errno));
         return CLI_EXIT_ERROR;

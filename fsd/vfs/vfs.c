@@ -361,7 +361,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     if (parent == VFS_I_JOBS || VFS_KIND(parent) == VK_JOB)
         return vfs_jobs_mkdir(v, req, parent, name);
     if (parent == VFS_I_QUEUE && (!strcmp(name, "drafts") || !strcmp(name, "new")
-                                  || !strcmp(name, "errors")))
+                                  || !strcmp(name, "run") || !strcmp(name, "errors")))
         fuse_reply_err(req, EEXIST);
     else if (parent == VFS_I_QUEUE)
         vfs_qdir_mkdir(v, req, name);
@@ -451,7 +451,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     case VK_QDIR:
         return vfs_qdir_open(v, req, ino, fi);
     case VK_FIXED:
-        if (ino == VFS_I_QNEW)
+        if (ino == VFS_I_QNEW || ino == VFS_I_QRUN)
             return vfs_queue_open(v, req, ino, fi);
         if (ino == VFS_I_EVENTS)
             return vfs_events_open(v, req, fi);
@@ -571,14 +571,19 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, 0);
 }
 
-/* poll(2), select, epoll: `wait` is readable once the job has ended
- * (vfs_jobs_poll); everything else always is, as a regular file. */
+/* poll(2), select, epoll: `wait` and queue/run (once its id was read) are
+ * readable once the job has ended (vfs_jobs_poll); everything else always
+ * is, as a regular file. */
 static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
                     struct fuse_pollhandle *ph)
 {
     struct vfs_fh *fh = fi_fh(fi);
     if (fh->kind == FH_WAIT) {
         vfs_jobs_poll(req_vfs(req), req, fh, ph);
+        return;
+    }
+    if (fh->kind == FH_CLONE) {
+        vfs_queue_poll(req_vfs(req), req, fh, ph);
         return;
     }
     if (ph)

@@ -180,7 +180,7 @@ void vfs_asks_wait(struct vfs *v, struct vfs_fh *fh)
 
 bool vfs_ask_holds(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, pid_t pid)
 {
-    const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
+    const char *name = vfs_fh_name(fh);
     struct vfs_ask *a;
     if (!v->asking || pid <= 0 || !name || fh->uid == geteuid()
         || !(a = ask_new(v, ASK_HOLDS, fh)))

@@ -2,6 +2,7 @@
  * rendered from the job model, `wait` answered when the job ends, `ctl`
  * turned into control calls. */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -396,11 +397,39 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
     vfs_reply_open(req, fi, fh, kind != FH_OUTPUT);
 }
 
-static void reply_result(fuse_req_t req, struct job *job, size_t size, off_t off)
+static void reply_result(fuse_req_t req, struct job *job, bool run, size_t size, off_t off)
 {
-    char buf[64];
-    int len = job_result_text(job, buf, sizeof(buf));
+    char buf[128];
+    int len = job_result_text(job, buf, 64);
+    if (run)
+        len += snprintf(buf + len, sizeof(buf) - (size_t)len, "output %" PRIu64 " %" PRIu64 "\n",
+                        job_get_output_size(job, 1), job_get_output_size(job, 2));
     vfs_reply_slice(req, buf, len, size, off);
+}
+
+void vfs_job_follow(struct vfs *v, fuse_req_t req, uint64_t id, bool run, size_t size, off_t off)
+{
+    struct job *job = jobmgr_lookup(v->m, id);
+    if (!job) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (job_get_state(job) == JOB_INACTIVE) {
+        reply_result(req, job, run, size, off);
+        return;
+    }
+    struct vfs_deferred *d = calloc(1, sizeof(*d));
+    if (!d) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    d->req = req;
+    d->what = DEFER_WAIT;
+    d->jobid = id;
+    d->run_tail = run;
+    d->off = off;
+    d->size = size;
+    vfs_wait_defer(v, req, d);
 }
 
 void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
@@ -425,21 +454,7 @@ void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size,
         return;
     }
     /* FH_WAIT: block (without a thread) until the job is inactive */
-    if (job_get_state(job) == JOB_INACTIVE) {
-        reply_result(req, job, size, off);
-        return;
-    }
-    struct vfs_deferred *d = calloc(1, sizeof(*d));
-    if (!d) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    d->req = req;
-    d->what = DEFER_WAIT;
-    d->jobid = job_get_id(job);
-    d->off = off;
-    d->size = size;
-    vfs_wait_defer(v, req, d);
+    vfs_job_follow(v, req, job_get_id(job), false, size, off);
 }
 
 void vfs_jobs_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph)
@@ -518,7 +533,7 @@ void vfs_jobs_wake(struct vfs *v, struct job *job)
         struct vfs_deferred *d = *pp;
         if (d->what == DEFER_WAIT && d->jobid == job_get_id(job)) {
             *pp = d->next;
-            reply_result(d->req, job, d->size, d->off);
+            reply_result(d->req, job, d->run_tail, d->size, d->off);
             free(d);
         } else
             pp = &d->next;

@@ -54,6 +54,7 @@ enum vfs_fixed {
     VFS_I_ACCT_CSV,        /* accounting/usage.csv: the same as CSV */
     VFS_I_ACCT_BANKS,      /* accounting/banks: the bank tree (JSON; root writes) */
     VFS_I_ACCT_FS,         /* accounting/fairshare: sshare's rows (JSON lines) */
+    VFS_I_QRUN,            /* queue/run: queue/new, then the job followed to its end */
 };
 
 enum vfs_job_file {
@@ -85,7 +86,7 @@ enum vfs_fh_kind {
                      * authority every write carries */
     FH_POKE,        /* the publisher's own open: writes change nothing */
     FH_SUBMIT,      /* a visible file created in queue/: submitted at close */
-    FH_CLONE,       /* queue/new: submitted at close or first read */
+    FH_CLONE,       /* queue/new, queue/run: submitted at close or first read */
     FH_SCRATCH,     /* a ".name" file in queue/ */
     FH_CONFIG,      /* a configuration file opened for writing by root or
                      * the owner: the whole text is applied at close */
@@ -127,6 +128,7 @@ struct vfs_fh {
     struct strbuf ids;         /* queue/new: the id of each job submitted, a line each */
     off_t id_base;             /* queue/new: the offset of the first read, where
                                 * the id lines start */
+    bool run;                  /* queue/run: after the id, its job's end */
     struct vfs_scratch *scratch;
     bool wrote;                /* submission: a write or truncate came */
     int write_err;             /* submission: a write failed (-errno): it is
@@ -191,6 +193,7 @@ struct vfs_deferred {
     enum { DEFER_FLUSH, DEFER_CLONE_READ, DEFER_WAIT, DEFER_WRITE, DEFER_ENTRY } what;
     struct vfs_fh *fh;         /* DEFER_FLUSH / DEFER_CLONE_READ */
     uint64_t jobid;            /* DEFER_WAIT */
+    bool run_tail;             /* DEFER_WAIT: queue/run's, not `wait`'s */
     uint64_t token;            /* forwarded to the leader: its answer ends it, not a commit */
     uint64_t ticket;           /* committed: the sync (fsd/syncer.h) it waits for, or 0 */
     struct stat entry;         /* DEFER_ENTRY: what mkdir made */
@@ -298,6 +301,12 @@ void vfs_jobs_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 /* Whether the kernel holds an inode of job for anything but its
  * announcement: only then can an inotify watch be on one. */
 bool vfs_job_watchable(const struct job *job);
+/* A submission's file name, for errors and for finding its descriptors:
+ * queue/new's and queue/run's own, else the name it was made under. */
+static inline const char *vfs_fh_name(const struct vfs_fh *fh)
+{
+    return fh->kind == FH_CLONE ? (fh->run ? "run" : "new") : fh->name;
+}
 struct vfs_fh *vfs_fh_create(fuse_req_t req, enum vfs_fh_kind kind, fuse_ino_t ino);
 void vfs_fh_destroy(struct vfs_fh *fh);
 /* The handle whose content fh shares (itself, unless it is another open
@@ -361,6 +370,8 @@ void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 void vfs_queue_destroy(struct vfs *v);
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);
 /* Answer a read of queue/new with the ids of its jobs (committed). */
+/* poll(2) on a file of queue/: queue/run's as `wait`'s once its id was read */
+void vfs_queue_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph);
 void vfs_clone_ids(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 
 /* vfs_scratch.c: scratch files and the attributes of files in queue/ */
@@ -437,6 +448,11 @@ void vfs_jobs_wake(struct vfs *v, struct job *job);
  * by vfs_jobs_wake/gone. vfs_jobs_unpoll drops a handle's (its release). */
 void vfs_jobs_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph);
 void vfs_jobs_unpoll(struct vfs *v, struct vfs_fh *fh);
+/* A read of the end of job id: `wait`'s result line (run false), or
+ * queue/run's tail (its result line, then "output OUT ERR": the bytes of
+ * its stdout and stderr), from off; blocks (without a thread, EINTR on a
+ * signal) until the job is inactive; ENOENT once it is gone. */
+void vfs_job_follow(struct vfs *v, fuse_req_t req, uint64_t id, bool run, size_t size, off_t off);
 
 /* vfs_asks.c: questions to the helper without waiting (struct vfs_ask) */
 void vfs_asks_start(struct vfs *v);

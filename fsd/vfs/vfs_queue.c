@@ -15,6 +15,7 @@
  * submission, even for the same name.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -47,7 +48,8 @@ static bool is_reserved(fuse_ino_t dir, const char *name)
     if (vfs_qdir_is_dir(dir))
         return vfs_qdir_reserved(name);
     return dir == VFS_I_QUEUE &&
-           (!strcmp(name, "new") || !strcmp(name, "errors") || !strcmp(name, "drafts"));
+           (!strcmp(name, "new") || !strcmp(name, "run") || !strcmp(name, "errors")
+            || !strcmp(name, "drafts"));
 }
 
 /* A named queue's directory whose queue was removed (a shell may still
@@ -116,8 +118,8 @@ void vfs_queue_lookup(struct vfs *v, fuse_req_t req, fuse_ino_t dir, const char 
         && vfs_qdir_lookup_in_queue(v, req, name))
         return;   /* a named queue's directory */
     if (dir == VFS_I_QUEUE && is_reserved(dir, name)) {
-        fuse_ino_t ino = name[0] == 'n' ? VFS_I_QNEW : name[0] == 'e' ? VFS_I_QERRORS
-                                                                     : VFS_I_QDRAFTS;
+        fuse_ino_t ino = name[0] == 'n' ? VFS_I_QNEW : name[0] == 'r' ? VFS_I_QRUN
+                       : name[0] == 'e' ? VFS_I_QERRORS : VFS_I_QDRAFTS;
         vfs_fixed_stat_as(v, ino, fuse_req_ctx(req)->uid, &st);
         /* queue/errors' size is its reader's: never cached */
         vfs_reply_entry(req, &st, ino == VFS_I_QERRORS ? VFS_TTL_NONE : VFS_TTL_FIXED);
@@ -150,10 +152,12 @@ void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off
         { "drafts", VFS_I_QDRAFTS, S_IFDIR },
         { "errors", VFS_I_QERRORS, S_IFREG },
         { "new", VFS_I_QNEW, S_IFREG },
+        { "run", VFS_I_QRUN, S_IFREG },
     };
-    /* queue/: its files, then the named queues at offsets 5 + index; a
-     * named queue's: its 3 files. Scratch files after those. */
-    off_t nfixed = dir == VFS_I_QUEUE ? 3 + QUEUES_MAX : vfs_qdir_is_dir(dir) ? 3 : 0;
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
+    /* queue/: its files, then the named queues at offsets 2 + NFIXED +
+     * index; a named queue's: its 3 files. Scratch files after those. */
+    off_t nfixed = dir == VFS_I_QUEUE ? NFIXED + QUEUES_MAX : vfs_qdir_is_dir(dir) ? 3 : 0;
 
     if (off < 1 && !vfs_dirbuf_add(db, ".", dir, S_IFDIR, 1))
         return;
@@ -161,10 +165,10 @@ void vfs_queue_readdir(struct vfs *v, struct vfs_dirbuf *db, fuse_ino_t dir, off
                                    S_IFDIR, 2))
         return;
     if (dir == VFS_I_QUEUE) {
-        for (off_t i = off > 2 ? off - 2 : 0; i < 3; i++)
+        for (off_t i = off > 2 ? off - 2 : 0; i < NFIXED; i++)
             if (!vfs_dirbuf_add(db, fixed[i].name, fixed[i].ino, fixed[i].mode, i + 3))
                 return;
-        if (!vfs_qdir_list(v, db, off, 5))
+        if (!vfs_qdir_list(v, db, off, 2 + NFIXED))
             return;
     } else if (vfs_qdir_is_dir(dir) && !vfs_qdir_list_files(v, db, dir, off))
         return;
@@ -297,17 +301,18 @@ void vfs_queue_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_f
     struct vfs_fh *fh;
     int acc = fi->flags & O_ACCMODE;
     uid_t uid = fuse_req_ctx(req)->uid;
-    int qrc = may_open(v, req, ino == VFS_I_QNEW ? "new" : "queue/");
+    int qrc = may_open(v, req, ino == VFS_I_QNEW ? "new" : ino == VFS_I_QRUN ? "run" : "queue/");
     if (qrc < 0) {
         fuse_reply_err(req, -qrc);
         return;
     }
 
-    if (ino == VFS_I_QNEW) {
+    if (ino == VFS_I_QNEW || ino == VFS_I_QRUN) {
         if (!(fh = vfs_fh_create(req, FH_CLONE, ino))) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
+        fh->run = ino == VFS_I_QRUN;
         if (vfs_reply_open(req, fi, fh, true) == 0)
             opened(v, fh);
         return;
@@ -449,7 +454,7 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
             if (len <= VFS_SUBMIT_MAX && (rc = charge(v, fh->uid, &fh->data, len)) < 0) {
                 if (!fh->write_err) {
                     fh->write_err = rc;
-                    vfs_quota_refused(v, fh->uid, fh->name ? fh->name : "new", rc);
+                    vfs_quota_refused(v, fh->uid, vfs_fh_name(fh), rc);
                 }
                 return rc;
             }
@@ -498,7 +503,7 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
         size_t before = fh->data.len;
         rc = end > before ? charge(v, fh->uid, &fh->data, end) : 0;
         if (rc < 0 && !fh->write_err)
-            vfs_quota_refused(v, fh->uid, fh->name ? fh->name : "new", rc);
+            vfs_quota_refused(v, fh->uid, vfs_fh_name(fh), rc);
         if (rc == 0 && (rc = vfs_buf_write(&fh->data, buf, size, off)) < 0 && end > before)
             vfs_quota_bytes(v, fh->uid, -(int64_t)(end - before));
         fh->wrote = true;
@@ -638,7 +643,7 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
     if (fh->submitted)
         return;
     fh->submitted = true;
-    const char *subject = fh->name ? fh->name : "new";
+    const char *subject = vfs_fh_name(fh);
     if (fh->write_err) {
         /* part of what was written is missing: nothing of it is a job */
         fh->submit_rc = fh->write_err;
@@ -698,7 +703,7 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
     if (d->fh && d->fh->submit_rc == 1) {
         d->fh->submit_rc = rc;
         if (rc < 0 && rc != -EINTR)
-            vfs_errlog_add(v, d->fh->uid, d->fh->name ? d->fh->name : "new", -rc,
+            vfs_errlog_add(v, d->fh->uid, vfs_fh_name(d->fh), -rc,
                            rc == -ENOSPC ? "the state directory's disk is full: "
                                            "the job was not stored"
                                          : "the job could not be stored");
@@ -718,9 +723,36 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
     vfs_clone_ids(v, d->req, d->fh, d->size, d->off);
 }
 
+/* queue/run's job, from its one id line, into fh->jobid: 0, or -errno
+ * (with the reason in queue/errors if tell). */
+static int run_job(struct vfs *v, struct vfs_fh *fh, bool tell)
+{
+    char id[64];
+    const char *nl = fh->ids.len ? memchr(fh->ids.buf, '\n', fh->ids.len) : NULL;
+    size_t len = nl ? (size_t)(nl - fh->ids.buf) : 0;
+    if (len + 1 != fh->ids.len) {
+        if (tell)
+            vfs_errlog_add(v, fh->uid, "run", EINVAL, "queue/run follows one job, and this "
+                           "file submitted several: they run; follow each with jobs/ID/wait");
+        return -EINVAL;
+    }
+    if (len >= sizeof(id))
+        return -ENOENT;
+    memcpy(id, fh->ids.buf, len);
+    id[len] = '\0';
+    struct job *job = jobmgr_lookup_name(v->m, id);
+    if (!job)
+        return -ENOENT;   /* purged already */
+    fh->jobid = job_get_id(job);
+    return 0;
+}
+
 /* A read of queue/new once its jobs are committed: the id lines are the
  * file's content from the offset of its first read on, so readers that
- * seek back (bash's `read`) or read again see them as in a file. */
+ * seek back (bash's `read`) or read again see them as in a file. On
+ * queue/run the job's end follows them: a read that starts past the id
+ * line waits for it (vfs_job_follow); one that starts before it gets the
+ * id line only, at once. */
 void vfs_clone_ids(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
 {
     if (!fh) {
@@ -728,7 +760,28 @@ void vfs_clone_ids(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size
         return;
     }
     off_t rel = off > fh->id_base ? off - fh->id_base : 0;
-    vfs_reply_slice(req, fh->ids.buf, fh->ids.len, size, rel);
+    if (!fh->run || rel < (off_t)fh->ids.len) {
+        vfs_reply_slice(req, fh->ids.buf, fh->ids.len, size, rel);
+        return;
+    }
+    int rc = fh->jobid ? 0 : run_job(v, fh, true);
+    if (rc < 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    vfs_job_follow(v, req, fh->jobid, true, size, rel - (off_t)fh->ids.len);
+}
+
+void vfs_queue_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph)
+{
+    /* queue/run once its id was read: readable when its job has ended */
+    if (fh->run && (fh->jobid || run_job(v, fh, false) == 0)) {
+        vfs_jobs_poll(v, req, fh, ph);
+        return;
+    }
+    if (ph)
+        fuse_pollhandle_destroy(ph);
+    fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
@@ -748,7 +801,7 @@ void vfs_queue_flush(struct vfs *v, fuse_req_t req, struct vfs_fh *fh)
 void vfs_queue_flush_answer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int held)
 {
     /* a helper that could not tell: as vfs_still_open, /proc as far as we may */
-    const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
+    const char *name = vfs_fh_name(fh);
     if (held < 0)
         held = name && procfd_held(fuse_req_ctx(req)->pid, fh->ino, name,
                                    vfs_parent_may_hold(fh, fuse_req_ctx(req)->pid));

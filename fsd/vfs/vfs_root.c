@@ -296,6 +296,7 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
         vfs_stat_dir(v, st, ino, v->owner, 01777, v->drafts_mtime);
         return 0;
     case VFS_I_QNEW:
+    case VFS_I_QRUN:
         vfs_stat_file(v, st, ino, v->owner, 0666, 0, v->t_mount);
         return 0;
     case VFS_I_EVENTS:

@@ -79,7 +79,7 @@ void vfs_ghost_add(struct vfs *v, const struct vfs_fh *fh, pid_t pid)
  * own descriptor first is not seen: the doc says to `wait` for it. */
 bool vfs_still_open(struct vfs *v, struct vfs_fh *fh, pid_t pid)
 {
-    const char *name = fh->kind == FH_CLONE ? "new" : fh->name;
+    const char *name = vfs_fh_name(fh);
     if (pid <= 0 || !name)
         return false;
     bool parent = vfs_parent_may_hold(fh, pid);
