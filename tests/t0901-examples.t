@@ -8,7 +8,7 @@
 EX=$REPO/mount-examples
 export FLUXFS_MOUNT=$MNT
 export TMPDIR=$T	# dependency-chain.sh's work directory
-plan 59
+plan 62
 
 ok "every example is listed in mount-examples/README.md" bash -c '
 rc=0
@@ -56,6 +56,12 @@ assert sum(len(ids(e["children"]["core"])) for e in rl) == 2, rl
 ' "$MNT/jobs/$id/R"
 ok "all-cores.yaml: cancel" bash -c 'echo cancel > "$1"' _ "$MNT/jobs/$id/ctl"
 is "$(wait_job "$id")" "CANCELED" "all-cores.yaml: CANCELED"
+
+# ---- run.sh
+out=$(timeout 20 "$EX/run.sh" 2>&1)
+ok "run.sh exits 0" test $? -eq 0
+like "$out" $'^job f[1-9A-HJ-NP-Za-km-z]+: COMPLETED 0\n' "run.sh: prints the id and the result"
+like "$out" $'\nhello from job f[1-9A-HJ-NP-Za-km-z]+ on ' "run.sh: prints the job's hello"
 
 # ---- submit-and-wait.sh
 out=$(timeout 20 "$EX/submit-and-wait.sh" 2>&1)
