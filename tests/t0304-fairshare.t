@@ -80,7 +80,10 @@ diag "delivered while all three waited (percent): $share (shares 50 30 20)"
 set -- $share
 ok "each user got their share within 12 points (50/30/20: $share)" \
 	test $(( ${1:-0} >= 38 && ${1:-0} <= 62 && ${2:-0} >= 18 && ${2:-0} <= 42 && ${3:-0} >= 8 && ${3:-0} <= 32 )) = 1
-ok "... and in the order of their shares" test "${1:-0}" -gt "${2:-0}" -a "${2:-0}" -gt "${3:-0}"
+# the window holds a few dozen jobs: neighbours 10-20 points apart may tie
+# on a loaded machine (40 40 20, 50 25 25 seen), never swap
+ok "... and in the order of their shares (ties allowed)" \
+	test "${1:-0}" -ge "${2:-0}" -a "${2:-0}" -ge "${3:-0}" -a "${1:-0}" -gt "${3:-0}"
 like "$(as $ub cat "$MNT/accounting/fairshare" | grep userid)" "^\{\"bank\":\"lab\",\"userid\":$(id -u $ub),.*\"factor\":" \
 	"accounting/fairshare: a user reads their own row"
 is "$(as $ub cat "$MNT/accounting/fairshare" | grep -vc userid) $(cat "$MNT/accounting/fairshare" | grep -c userid)" "3 4" \
