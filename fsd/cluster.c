@@ -900,7 +900,8 @@ static void fwd_sent(struct cluster *c, struct fwd *f)
         c->fwd_timer = ev_timer_add(c->loop, 1.0, on_fwd_timer, c);
 }
 
-static void held_drop(struct cluster *c, int rc, const char *why)
+/* The oldest held, out of the list, its message dropped. */
+static struct fwd *held_pop(struct cluster *c)
 {
     struct fwd *f = c->held;
     c->held = f->next;
@@ -908,7 +909,14 @@ static void held_drop(struct cluster *c, int rc, const char *why)
         c->held_tail = &c->held;
     c->held_bytes -= f->bytes;
     json_decref(f->held);
+    f->held = NULL;
     f->next = NULL;
+    return f;
+}
+
+static void held_drop(struct cluster *c, int rc, const char *why)
+{
+    struct fwd *f = held_pop(c);
     fwd_finish(c, &f, rc, NULL, why);
 }
 
@@ -921,16 +929,8 @@ static void held_flush(struct cluster *c)
     char why[160];
     if (overlay_joined(c->ov))
         c->was_joined = true;
-    while (c->held && overlay_leader_reachable(c->ov) && overlay_send(c->ov, 0, c->held->held) == 0) {
-        struct fwd *f = c->held;
-        c->held = f->next;
-        if (!c->held)
-            c->held_tail = &c->held;
-        c->held_bytes -= f->bytes;
-        json_decref(f->held);
-        f->held = NULL;
-        fwd_sent(c, f);
-    }
+    while (c->held && overlay_leader_reachable(c->ov) && overlay_send(c->ov, 0, c->held->held) == 0)
+        fwd_sent(c, held_pop(c));
     snprintf(why, sizeof(why), "this broker (rank %d) has not reached the leader in %.0f s: "
              "nothing was submitted", c->cfg.rank, CLUSTER_JOIN_WAIT);
     while (c->held && ev_now(c->loop) - c->held->t > CLUSTER_JOIN_WAIT)

@@ -699,21 +699,21 @@ static char *command_json(char **cmd, int ncmd, const char *cc)
 
 /* Submit text (one jobspec, or a stream of them) through file (queue/new,
  * or queue/run for one job). The ids, a line per job, go to *ids (caller
- * frees). expect: the number of
- * jobs the text holds if known (reading stops at that many lines: one
- * round trip to the daemon fewer, which may be busy starting the job),
- * else 0 (read to the end). keep: NULL, or where the descriptor goes,
- * still open: the ids can be read once the jobs are committed, and the
- * close is what returns once they are durable (keep_close). Returns 0 or
- * -errno (with the reason printed). */
+ * frees). expect: the number of jobs the text holds if known (reading
+ * stops at that many lines: one round trip to the daemon fewer, which may
+ * be busy starting the job), else 0 (read to the end). keep: NULL, or
+ * where the descriptor goes, still open: the ids can be read once the jobs
+ * are committed, and the close is what returns once they are durable
+ * (keep_close). Returns 0 or -errno (with the reason printed). */
 static int submit_stream(const char *file, const char *text, size_t len, size_t expect,
                          char **ids, int *keep)
 {
     char path[PATH_MAX], reason[1024];
     int fd = open(cli_path_unchecked(path, sizeof(path), file), O_RDWR | O_CLOEXEC);
-    /* queue/run is newer than queue/new: an older tree has only the latter */
+    /* queue/run is newer than queue/new: an older tree has only the
+     * latter (-ENOSYS, nothing printed: the caller falls back) */
     if (fd < 0 && errno == ENOENT && !strcmp(file, "queue/run"))
-        return -ENOENT;
+        return -ENOSYS;
     if (fd < 0) {
         int e = errno;
         cli_mount();   /* exits if it is no fluxfs mount, saying so */
@@ -1012,7 +1012,7 @@ int cmd_run(int argc, char **argv)
      * look up for it (an older tree: queue/new, then jobs/ID/wait) */
     bool run = true;
     int rc = text ? submit_one("queue/run", text, len, id, sizeof(id), &fd) : -EINVAL;
-    if (rc == -ENOENT) {
+    if (rc == -ENOSYS) {
         run = false;
         rc = submit_one("queue/new", text, len, id, sizeof(id), &fd);
     }

@@ -399,8 +399,9 @@ void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_fil
 
 static void reply_result(fuse_req_t req, struct job *job, bool run, size_t size, off_t off)
 {
-    char buf[128];
-    int len = job_result_text(job, buf, 64);
+    enum { RESULT_MAX = 64 };
+    char buf[RESULT_MAX + 64];   /* the result line, then queue/run's output line */
+    int len = job_result_text(job, buf, RESULT_MAX);
     if (run)
         len += snprintf(buf + len, sizeof(buf) - (size_t)len, "output %" PRIu64 " %" PRIu64 "\n",
                         job_get_output_size(job, 1), job_get_output_size(job, 2));

@@ -369,9 +369,10 @@ int vfs_queue_setattr(struct vfs *v, fuse_req_t req, fuse_ino_t ino, const struc
 void vfs_queue_forget(struct vfs *v, fuse_ino_t ino, uint64_t nlookup);
 void vfs_queue_destroy(struct vfs *v);
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc);
-/* Answer a read of queue/new with the ids of its jobs (committed). */
 /* poll(2) on a file of queue/: queue/run's as `wait`'s once its id was read */
 void vfs_queue_poll(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, struct fuse_pollhandle *ph);
+/* Answer a read of queue/new with the ids of its jobs (committed); on
+ * queue/run, past them, with its job's end. */
 void vfs_clone_ids(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 
 /* vfs_scratch.c: scratch files and the attributes of files in queue/ */
