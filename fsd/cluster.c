@@ -957,7 +957,7 @@ static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char 
 {
     if (overlay_joined(c->ov))
         c->was_joined = true;
-    bool hold = !c->was_joined;
+    bool hold = !c->was_joined || c->held;   /* behind what is held: in order */
     if (!hold && !overlay_leader_reachable(c->ov)) {
         json_decref(msg);
         return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
