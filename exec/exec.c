@@ -47,6 +47,7 @@
 #include "exec/imp_client.h"
 #include "exec/orphans.h"
 #include "exec/pathcache.h"
+#include "exec/pwcache.h"
 #include "common/workq.h"
 #include "exec/spawn.h"
 
@@ -166,6 +167,7 @@ struct exec {
                                         * opening it per job was 2% of the
                                         * broker's loop */
     struct pathcache *paths;           /* the launcher's own */
+    struct pwcache *users;             /* the loop's: another user's HOME... */
     struct xcontain *contains;         /* jobs' containment groups */
 
     /* launches whose tasks the loop asked the helper to start itself
@@ -357,7 +359,7 @@ struct exec *exec_create(struct ev_loop *loop, const struct exec_ops *ops, void 
         goto error;
     if ((x->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
         goto error;
-    if (!(x->paths = pathcache_create()))
+    if (!(x->paths = pathcache_create()) || !(x->users = pwcache_create(NULL)))
         goto error;
     return x;
 error:
@@ -405,6 +407,7 @@ void exec_destroy(struct exec *x)
     if (!imp_of_broker)
         contain_remove_instance(NULL, instance_token());
     pathcache_destroy(x->paths);
+    pwcache_destroy(x->users);
     free(x);
 }
 
@@ -670,9 +673,13 @@ static bool is_identity_var(const char *entry)
  * them. A uid the database does not know keeps its primary group only. */
 static int launch_identity(struct xlaunch *l, char **ident, struct errmsg *err)
 {
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-    if (getpwuid_r(l->uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+    const struct pwcache_entry *pw;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int rc = pwcache_get(l->x->users, l->uid, now.tv_sec, &pw);
+    if (rc == -ENOMEM)
+        return errmsg_set(err, -ENOMEM, "out of memory");
+    if (rc < 0)
         return 0;
     int n = 16;
     /* the privileged helper reads the groups itself, and only its count */
@@ -682,16 +689,16 @@ static int launch_identity(struct xlaunch *l, char **ident, struct errmsg *err)
             return errmsg_set(err, -ENOMEM, "out of memory");
         l->groups = g;
         int want = n;
-        if (getgrouplist(pw.pw_name, l->gid, l->groups, &want) >= 0) {
+        if (getgrouplist(pw->name, l->gid, l->groups, &want) >= 0) {
             l->ngroups = want;
             break;
         }
         n = want > n ? want : 2 * n;
     }
-    if (asprintf(&ident[0], "HOME=%s", pw.pw_dir) < 0 ||
-        asprintf(&ident[1], "USER=%s", pw.pw_name) < 0 ||
-        asprintf(&ident[2], "LOGNAME=%s", pw.pw_name) < 0 ||
-        asprintf(&ident[3], "SHELL=%s", *pw.pw_shell ? pw.pw_shell : "/bin/sh") < 0)
+    if (asprintf(&ident[0], "HOME=%s", pw->dir) < 0 ||
+        asprintf(&ident[1], "USER=%s", pw->name) < 0 ||
+        asprintf(&ident[2], "LOGNAME=%s", pw->name) < 0 ||
+        asprintf(&ident[3], "SHELL=%s", pw->shell) < 0)
         return errmsg_set(err, -ENOMEM, "out of memory");
     return 4;
 }
@@ -891,6 +898,7 @@ static int launch_create(struct exec *x, const struct exec_job *job, struct xlau
     struct xlaunch *l = calloc(1, sizeof(*l));
     if (!l)
         return errmsg_set(err, -ENOMEM, "out of memory");
+    l->x = x;   /* its caches (launch_identity) */
     l->out_w = l->err_w = l->null_r = l->procs_fd = l->cpuset_fd = l->memory_fd = -1;
     l->ntasks = job->ntasks;
     l->uid = job->uid;
@@ -1370,7 +1378,6 @@ int exec_start(struct exec *x, const struct exec_job *job, struct errmsg *err)
     j->x = x;
     j->id = job->id;
     j->serial = l->serial = ++x->serial;
-    l->x = x;
     j->launching = true;
     j->via_imp = l->via_imp;
     j->out[0] = (struct xpipe){ .job = j, .fd = -1, .stream = 1, .rank = -1 };
