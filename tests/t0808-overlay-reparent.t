@@ -18,6 +18,10 @@ wait_state "$A" RUN 20 || bail_out "A does not run"
 mkjob_nodes "sleep 6; echo done-\$FLUX_TASK_RANK # t0808b-$$" 4 2 600 > b.yaml
 B=$(submit b.yaml)
 wait_state "$B" RUN 20 || bail_out "B does not run"
+# RUN is the leader's word; each node starts its part when the launch
+# reaches it, through rank 1 for n4 and n7: wait for all four tasks, or a
+# loaded machine kills rank 1 first and n4's part never starts (137)
+wait_until 20 sh -c "[ \$(pgrep -fc 't080[8]b-$$') -ge 4 ]" || bail_out "B's 4 tasks do not all run"
 like "$(cat "$MNT/jobs/$B/R")" '"nodelist":\["n\[4-7\]"\]' "B runs on n4-n7 (n4 and n7 below rank 1)"
 
 t0=$(date +%s.%N)

@@ -28,6 +28,10 @@ wait_state "$A" RUN 20 || bail_out "A does not run"
 mkjob_nodes "sleep 8; echo done-\$FLUX_TASK_RANK # t0809b-$$" 4 2 600 > b.yaml
 B=$(submit b.yaml)
 wait_state "$B" RUN 20 || bail_out "B does not run"
+# RUN is the leader's word; each node starts its part when the launch
+# reaches it, through rank 1 for n4 and n7: wait for all four tasks, or a
+# loaded machine kills rank 1 first and n4's part never starts (137)
+wait_until 20 sh -c "[ \$(pgrep -fc 't080[9]b-$$') -ge 4 ]" || bail_out "B's 4 tasks do not all run"
 
 kill -STOP "${OVERLAY_PIDS[1]}"
 at_cleanup sh -c "kill -CONT ${OVERLAY_PIDS[1]} 2>/dev/null; true"
