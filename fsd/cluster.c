@@ -922,19 +922,28 @@ static void held_drop(struct cluster *c, int rc, const char *why)
 
 static void on_hold_timer(struct ev_loop *loop, uint64_t id, void *arg);
 
+/* Whether this broker has joined its parent since it started (it stays
+ * so: held forwards are for the first join only). */
+static bool joined_once(struct cluster *c)
+{
+    if (!c->was_joined && overlay_joined(c->ov))
+        c->was_joined = true;
+    return c->was_joined;
+}
+
 /* What was held goes, in order, once the leader can be reached; what
  * waited too long fails (it never left this broker). */
 static void held_flush(struct cluster *c)
 {
-    char why[160];
-    if (overlay_joined(c->ov))
-        c->was_joined = true;
+    joined_once(c);
     while (c->held && overlay_leader_reachable(c->ov) && overlay_send(c->ov, 0, c->held->held) == 0)
         fwd_sent(c, held_pop(c));
-    snprintf(why, sizeof(why), "this broker (rank %d) has not reached the leader in %.0f s: "
-             "nothing was submitted", c->cfg.rank, CLUSTER_JOIN_WAIT);
-    while (c->held && ev_now(c->loop) - c->held->t > CLUSTER_JOIN_WAIT)
+    while (c->held && ev_now(c->loop) - c->held->t > CLUSTER_JOIN_WAIT) {
+        char why[160];
+        snprintf(why, sizeof(why), "this broker (rank %d) has not reached the leader in %.0f s: "
+                 "nothing was submitted", c->cfg.rank, CLUSTER_JOIN_WAIT);
         held_drop(c, -EAGAIN, why);
+    }
     if (c->held && !c->hold_timer)
         c->hold_timer = ev_timer_add(c->loop, 0.02, on_hold_timer, c);
 }
@@ -955,9 +964,7 @@ static void on_hold_timer(struct ev_loop *loop, uint64_t id, void *arg)
 static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char *subject,
                        json_t *msg, size_t bytes, struct errmsg *err)
 {
-    if (overlay_joined(c->ov))
-        c->was_joined = true;
-    bool hold = !c->was_joined || c->held;   /* behind what is held: in order */
+    bool hold = !joined_once(c) || c->held;   /* behind what is held: in order */
     if (!hold && !overlay_leader_reachable(c->ov)) {
         json_decref(msg);
         return errmsg_set(err, -EAGAIN, "the leader is not reachable from this broker "
