@@ -32,6 +32,10 @@ struct cxjob {
     int *node_rank;             /* by node id: the broker running its tasks, -1 none */
     int nnodes;
     double t_sent;              /* when the launch went down */
+    json_t *launch;             /* ... it (less parts), and its parts by rank: kept until
+                                 * every node confirmed, to send again to a node that
+                                 * rejoins without it (lost with a broker on the way) */
+    json_t *parts;
     int nranks;
     int pending;
     int status;                 /* largest so far */
@@ -125,8 +129,22 @@ static void cxjob_free(struct cxjob *j)
         free(j->done);
         free(j->heard);
         free(j->node_rank);
+        json_decref(j->launch);
+        json_decref(j->parts);
         free(j);
     }
+}
+
+/* Once every other node has confirmed its start (or ended), the launch
+ * kept for sending again (send_sync) is not needed. */
+static void launch_check(struct cxjob *j, int me)
+{
+    for (int i = 0; j->launch && i < j->nranks; i++)
+        if (j->ranks[i] != me && !j->heard[i] && !j->done[i])
+            return;
+    json_decref(j->launch);
+    json_decref(j->parts);
+    j->launch = j->parts = NULL;
 }
 
 /* Node `rank` has finished job id's part (status), once. */
@@ -408,8 +426,11 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
         struct start_fail sf = { x, job->id };
         if (ranks)
             memcpy(ranks, j->ranks, (size_t)n * sizeof(int));
-        if (msg)
+        if (msg) {
+            j->launch = json_incref(msg);
+            j->parts = json_incref(parts);
             fan_out(x->c, msg, parts, on_start_unsent, &sf);
+        }
         else
             for (int i = 0; ranks && i < n; i++)
                 if (ranks[i] != me)
@@ -661,6 +682,8 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
     for (int i = 0; j && i < j->nranks; i++)
         if (j->ranks[i] == from)
             j->heard[i] = true;
+    if (j)
+        launch_check(j, c->cfg.rank);
     if (!strcmp(type, "exec.output")) {
         int stream = (int)json_integer_value(json_object_get(msg, "stream"));
         json_t *d = json_object_get(msg, "data");
@@ -742,6 +765,28 @@ static const struct exec_ops follower_ops = {
     .finished = f_finished,
 };
 
+/* A launch for a job that runs here, or ended here a moment ago: the
+ * leader sent it again at our join (send_sync) because our confirmation
+ * did not reach it. It is answered as the first was, and nothing starts
+ * twice. */
+static bool start_again(struct cluster *c, int leader, uint64_t id)
+{
+    json_t *msg = NULL;
+    if (*fjob_slot(c, id))
+        msg = json_pack("{s:s s:I}", "type", "exec.started", "id", (json_int_t)id);
+    for (int i = 0; !msg && i < CLUSTER_ENDED; i++)
+        if (c->ended[i].id == id)
+            msg = json_pack("{s:s s:I s:i}", "type", "exec.finished", "id", (json_int_t)id,
+                            "status", c->ended[i].status);
+    if (!msg)
+        return false;
+    syslog(LOG_INFO, "cluster: job %llu: its launch came again; it started here already",
+           (unsigned long long)id);
+    overlay_send(c->ov, leader, msg);
+    json_decref(msg);
+    return true;
+}
+
 /* exec.start: this node's share of a job (tasks, or parts[our rank]). */
 static void follower_start(struct cluster *c, int from, json_t *msg)
 {
@@ -757,13 +802,12 @@ static void follower_start(struct cluster *c, int from, json_t *msg)
         json_object_set(mine, "tasks", tasks);
     }
     from = 0;   /* the leader's, whoever passed it on */
+    if (start_again(c, from, id))
+        goto out;
     int rc = mine ? cluster_start_decode(mine, &cs, &err)
                   : errmsg_set(&err, -ENOMEM, "out of memory");
     if (rc < 0)
         memset(&cs, 0, sizeof(cs));
-    if (rc == 0 && *fjob_slot(c, id))
-        rc = errmsg_set(&err, -EEXIST, "exec.start: job %llu runs here already",
-                        (unsigned long long)id);
     struct fjob *j = rc == 0 ? calloc(1, sizeof(*j)) : NULL;
     if (rc == 0 && !j)
         rc = -ENOMEM;
@@ -803,7 +847,7 @@ out:
  * failed while we were away from it, and what is left of them goes. A
  * job it lists that no longer runs here ended while it could not hear
  * us: it is told again how (or, forgotten, that it was lost). */
-static void follower_sync(struct cluster *c, json_t *ids)
+static void follower_sync(struct cluster *c, json_t *ids, json_t *starting)
 {
     size_t k;
     json_t *v;
@@ -826,6 +870,9 @@ static void follower_sync(struct cluster *c, json_t *ids)
         size_t i;
         json_t *v;
         json_array_foreach(ids, i, v)
+            live |= json_is_integer(v) && (uint64_t)json_integer_value(v) == j->id;
+        /* (its launch comes again: start_again answers it) */
+        json_array_foreach(starting, i, v)
             live |= json_is_integer(v) && (uint64_t)json_integer_value(v) == j->id;
         if (!live) {
             syslog(LOG_WARNING, "cluster: job %llu ended while we were away: killing its tasks",
@@ -852,7 +899,7 @@ static void follower_exec_msg(struct cluster *c, int from, const char *type, jso
     else if (!strcmp(type, "exec.release"))
         executor_release(c->local, id);
     else if (!strcmp(type, "exec.sync"))
-        follower_sync(c, json_object_get(msg, "ids"));
+        follower_sync(c, json_object_get(msg, "ids"), json_object_get(msg, "starting"));
 }
 
 /* ---- submissions on a follower's tree ---- */
@@ -1304,19 +1351,51 @@ static void apply_join(struct cluster *c, int rank, json_t *info)
 /* A node (re)joined: tell it which of its jobs still run, so that it ends
  * what it kept running for jobs that failed while it was away, or that were
  * told to end while no route led to it (its parent was lost, and it was
- * being adopted: overlay.h). */
+ * being adopted: overlay.h). A job whose start it never confirmed is listed
+ * apart ("starting") and its launch sent again: the first may have been
+ * lost with a broker on the way, and the node, not knowing the job, would
+ * otherwise report it ended (killed) and fail it. A node that did get it
+ * answers the second as a duplicate (follower_start). */
 static void send_sync(struct cluster *c, int rank)
 {
-    json_t *ids = json_array();
-    for (int b = 0; c->cx && ids && b < CX_BUCKETS; b++)
+    char key[16];
+    snprintf(key, sizeof(key), "%d", rank);
+    json_t *ids = json_array(), *starting = json_array(), *again = json_array();
+    for (int b = 0; c->cx && ids && starting && again && b < CX_BUCKETS; b++)
         for (struct cxjob *j = c->cx->jobs[b]; j; j = j->next)
-            for (int i = 0; i < j->nranks; i++)
-                if (j->ranks[i] == rank && !j->done[i] && !j->terminating)
+            for (int i = 0; i < j->nranks; i++) {
+                if (j->ranks[i] != rank || j->done[i] || j->terminating)
+                    continue;
+                json_t *part = j->heard[i] || !j->launch ? NULL
+                             : json_object_get(j->parts, key);
+                json_t *start = part ? json_copy(j->launch) : NULL;
+                if (start && json_object_set_new(start, "parts",
+                                                 json_pack("{s:O}", key, part)) == 0) {
+                    json_array_append_new(starting, json_integer((json_int_t)j->id));
+                    json_array_append(again, start);
+                    j->t_sent = ev_now(c->loop);   /* cx_check waits from now */
+                } else {
                     json_array_append_new(ids, json_integer((json_int_t)j->id));
-    json_t *msg = ids ? json_pack("{s:s s:o}", "type", "exec.sync", "ids", ids) : NULL;
+                }
+                json_decref(start);
+            }
+    json_t *msg = ids && starting && again
+                ? json_pack("{s:s s:O s:O}", "type", "exec.sync", "ids", ids, "starting", starting)
+                : NULL;
     if (msg)
         overlay_send(c->ov, rank, msg);
+    size_t k;
+    json_t *start;
+    json_array_foreach(msg ? again : NULL, k, start) {
+        syslog(LOG_WARNING, "cluster: rank %d rejoined without confirming the start of job "
+               "%llu: its launch goes again", rank,
+               (unsigned long long)json_integer_value(json_object_get(start, "id")));
+        overlay_send(c->ov, rank, start);
+    }
     json_decref(msg);
+    json_decref(ids);
+    json_decref(starting);
+    json_decref(again);
 }
 
 static void on_peer(void *arg, int rank, enum overlay_state st, json_t *info, const char *why)
