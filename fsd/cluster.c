@@ -29,9 +29,11 @@ struct cxjob {
     int *ranks;                 /* the brokers its tasks run under */
     bool *done;                 /* ... which have reported */
     bool *heard;                /* ... which confirmed the start (or said anything) */
+    bool *started;              /* ... whose node-start was told (once: its launch may
+                                 * go twice, send_sync) */
+    double *sent;               /* ... when its launch went (again): cx_check's clock */
     int *node_rank;             /* by node id: the broker running its tasks, -1 none */
     int nnodes;
-    double t_sent;              /* when the launch went down */
     json_t *launch;             /* ... it (less parts), and its parts by rank: kept until
                                  * every node confirmed, to send again to a node that
                                  * rejoins without it (lost with a broker on the way) */
@@ -128,6 +130,8 @@ static void cxjob_free(struct cxjob *j)
         free(j->ranks);
         free(j->done);
         free(j->heard);
+        free(j->started);
+        free(j->sent);
         free(j->node_rank);
         json_decref(j->launch);
         json_decref(j->parts);
@@ -340,9 +344,10 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
     j->ranks = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
     j->done = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
     j->heard = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
+    j->started = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(bool));
+    j->sent = calloc((size_t)(job->nnodes > 0 ? job->nnodes : 1), sizeof(double));
     j->node_rank = malloc((size_t)(job->nnodes > 0 ? job->nnodes : 1) * sizeof(int));
-    j->t_sent = ev_now(x->c->loop);
-    if (!j->ranks || !j->done || !j->heard || !j->node_rank) {
+    if (!j->ranks || !j->done || !j->heard || !j->started || !j->sent || !j->node_rank) {
         cxjob_free(j);
         free(runs);
         return errmsg_set(err, -ENOMEM, "out of memory");
@@ -368,6 +373,8 @@ static int cx_start(void *impl, const struct exec_job *job, struct errmsg *err)
         }
     }
     j->nnodes = job->nnodes;
+    for (int i = 0; i < j->nranks; i++)
+        j->sent[i] = ev_now(x->c->loop);
     for (int n = 0; n < job->nnodes; n++)
         j->node_rank[n] = !runs[n] ? -1 : job->node_ranks ? job->node_ranks[n] : me;
     free(runs);
@@ -605,11 +612,9 @@ static void cx_check(struct ev_loop *loop, uint64_t tid, void *arg)
     for (int b = 0; b < CX_BUCKETS; b++) {
         for (struct cxjob *j = x->jobs[b], *next; j; j = next) {
             next = j->next;
-            if (now - j->t_sent < wait)
-                continue;
             uint64_t id = j->id;
             for (int i = 0; i < j->nranks; i++) {
-                if (j->ranks[i] == me || j->done[i] || j->heard[i])
+                if (j->ranks[i] == me || j->done[i] || j->heard[i] || now - j->sent[i] < wait)
                     continue;
                 int rank = j->ranks[i];
                 char note[160];
@@ -679,9 +684,13 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
     }
     /* anything from the node about the job says its launch arrived */
     struct cxjob *j = *cx_slot(x, id);
+    bool tell_start = false;
     for (int i = 0; j && i < j->nranks; i++)
-        if (j->ranks[i] == from)
+        if (j->ranks[i] == from) {
             j->heard[i] = true;
+            tell_start = !strcmp(type, "exec.started") && !j->started[i];
+            j->started[i] |= tell_start;
+        }
     if (j)
         launch_check(j, c->cfg.rank);
     if (!strcmp(type, "exec.output")) {
@@ -697,9 +706,8 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
         free(buf);
     } else if (!strcmp(type, "exec.finished")) {
         part_done(x, id, from, (int)json_integer_value(json_object_get(msg, "status")));
-    } else if (!strcmp(type, "exec.started")) {
-        if (x->cb->node)
-            x->cb->node(x->cb_arg, id, from, true, 0);
+    } else if (tell_start && x->cb->node) {
+        x->cb->node(x->cb_arg, id, from, true, 0);
     }
 }
 
@@ -1373,7 +1381,7 @@ static void send_sync(struct cluster *c, int rank)
                                                  json_pack("{s:O}", key, part)) == 0) {
                     json_array_append_new(starting, json_integer((json_int_t)j->id));
                     json_array_append(again, start);
-                    j->t_sent = ev_now(c->loop);   /* cx_check waits from now */
+                    j->sent[i] = ev_now(c->loop);   /* cx_check waits from now */
                 } else {
                     json_array_append_new(ids, json_integer((json_int_t)j->id));
                 }
