@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 39
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 36); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 39); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -87,6 +87,20 @@ as_user sh -c "cd '$T/home-u' && cp cwd.yaml '$MNT/queue/'"
 pid2=$(newest)
 is "$(wait_job "$pid2"):$(cat "$MNT/jobs/$pid2/stdout")" "COMPLETED 0:$T/there" \
 	"attributes.system.cwd is where it runs"
+# queue/new is asked for its writer's directory at the first write unless
+# that write names a cwd: a shell's `cat > queue/new`, a jobspec that says
+# "cwd" without setting one (asked at its submission), the CLI (sets it)
+run_in_home() { as_user sh -c "cd '$T/home-u' && exec 3<>'$MNT/queue/new' && cat \"\$1\" >&3 && read -r id <&3 && echo \$id" _ "$1"; }
+id4=$(run_in_home pwd.yaml)
+is "$(wait_job "$id4"):$(cat "$MNT/jobs/$id4/stdout")" "COMPLETED 0:$T/home-u" \
+	"a jobspec written to queue/new runs in its writer's directory"
+mkjob 'echo cwd; pwd' > "$T/home-u/says.yaml"; chmod 644 "$T/home-u/says.yaml"
+id5=$(run_in_home says.yaml)
+is "$(wait_job "$id5"):$(tr '\n' ' ' < "$MNT/jobs/$id5/stdout")" "COMPLETED 0:cwd $T/home-u " \
+	"... one that only mentions cwd too (asked at its submission)"
+id6=$(as_user sh -c "cd '$T/home-u' && exec '$(dirname "$FLUXFSD")/../tools/fluxfs' -m '$MNT' submit pwd")
+is "$(wait_job "$id6"):$(cat "$MNT/jobs/$id6/stdout")" "COMPLETED 0:$T/home-u" \
+	"... and fluxfs submit's, which names it"
 
 # signals reach a user's job through the helper
 mkjob 'echo started; exec sleep 300' > sleep.yaml

@@ -227,7 +227,20 @@ static void opened(struct vfs *v, struct vfs_fh *fh)
 {
     if (vfs_quota_file(v, fh->uid, 1) == 0)
         fh->counted = true;
-    if (fh->kind == FH_CLONE || (fh->kind == FH_SUBMIT && !fh->target))
+    /* a created file (cp) is asked for its directory now, ahead of its
+     * close; queue/new and queue/run at their first write (below) */
+    if (fh->kind == FH_SUBMIT && !fh->target)
+        vfs_ask_cwd(v, fh);
+}
+
+/* queue/new, queue/run: the opener's directory is asked at the first
+ * write, unless that write names one ("cwd": fluxfs submit and run always
+ * do): a question to the helper per submission saved. A jobspec without
+ * it after all is asked for it at its submission (find_cwd). */
+static void ask_cwd_unless_named(struct vfs *v, struct vfs_fh *fh, const char *buf, size_t size)
+{
+    if (fh->kind == FH_CLONE && !fh->wrote && !fh->cwd_ask && !fh->cwd
+        && !memmem(buf, size, "cwd", 3))
         vfs_ask_cwd(v, fh);
 }
 
@@ -501,6 +514,7 @@ void vfs_queue_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const cha
         rc = -EBUSY;   /* this handle's job is already submitted */
     else {
         size_t before = fh->data.len;
+        ask_cwd_unless_named(v, fh, buf, size);
         rc = end > before ? charge(v, fh->uid, &fh->data, end) : 0;
         if (rc < 0 && !fh->write_err)
             vfs_quota_refused(v, fh->uid, vfs_fh_name(fh), rc);
