@@ -56,6 +56,9 @@
 #define IPC_PREFIX "ipc://"
 /* Control lines start with '#', which no JSON text does. */
 #define LINK_BYE "#bye"
+/* A binary frame: "#bin N", the message's JSON line without its "bin",
+ * then N raw bytes (link.h). */
+#define LINK_BIN "#bin "
 
 /* Messages queued for one connection, coalesced into one nng message. */
 struct batch {
@@ -220,24 +223,39 @@ static void on_send_ready(struct ev_loop *loop, int fd, int events, void *arg)
 }
 
 /* Append msg's compact text and '\n' to m; on failure m is unchanged.
- * JSON_COMPACT escapes newlines inside strings, so '\n' ends a message. */
+ * JSON_COMPACT escapes newlines inside strings, so '\n' ends a message.
+ * A string "bin" goes as its raw bytes after the line, in a binary frame:
+ * neither escaped nor parsed as JSON (a replica's commits, link.h). */
 static int encode(json_t *msg, nng_msg *m)
 {
     if (!json_is_object(msg))
         return -EINVAL;
-    char *text = json_dumps(msg, JSON_COMPACT);
+    json_t *bin = json_object_get(msg, "bin"), *head = msg;
+    if (json_is_string(bin) && (!(head = json_copy(msg)) || json_object_del(head, "bin") < 0)) {
+        json_decref(head);
+        return -ENOMEM;
+    }
+    char *text = json_dumps(head, JSON_COMPACT);
+    if (head != msg)
+        json_decref(head);
     if (!text)
         return -ENOMEM;
-    size_t n = strlen(text), len = nng_msg_len(m);
+    char frame[32] = "";
+    size_t nbin = head != msg ? json_string_length(bin) : 0;
+    if (head != msg)
+        snprintf(frame, sizeof(frame), LINK_BIN "%zu\n", nbin);
+    size_t nf = strlen(frame), n = strlen(text), len = nng_msg_len(m), need = nf + n + 1 + nbin;
     int rc = 0;
     /* nng grows a message to the exact size asked: double it ourselves, or
      * a batch of small messages costs quadratic copying */
     size_t cap = nng_msg_capacity(m);
-    if (n > LINK_MSG_MAX)
+    if (n + nbin > LINK_MSG_MAX)
         rc = -EMSGSIZE;
-    else if (cap < len + n + 1 && nng_msg_reserve(m, len + n + 1 > 2 * cap ? len + n + 1 : 2 * cap))
+    else if (cap < len + need && nng_msg_reserve(m, len + need > 2 * cap ? len + need : 2 * cap))
         rc = -ENOMEM;
-    else if (nng_msg_append(m, text, n) || nng_msg_append(m, "\n", 1)) {
+    else if (nng_msg_append(m, frame, nf) || nng_msg_append(m, text, n)
+             || nng_msg_append(m, "\n", 1)
+             || (nbin && nng_msg_append(m, json_string_value(bin), nbin))) {
         nng_msg_chop(m, nng_msg_len(m) - len);
         rc = -ENOMEM;
     }
@@ -358,13 +376,20 @@ out:
 
 /* ---- receiving ---- */
 
-static void deliver_one(struct link *l, const char *text, size_t len)
+static void deliver_one(struct link *l, const char *text, size_t len, const char *bin,
+                        size_t nbin)
 {
     json_error_t jerr;
     json_t *o = json_loadb(text, len, 0, &jerr);
     if (!json_is_object(o)) {
         syslog(LOG_WARNING, "link %s: dropping malformed message: %s", l->url,
                o ? "not a JSON object" : jerr.text);
+        json_decref(o);
+        return;
+    }
+    /* (a string of any bytes: its readers take json_string_length) */
+    if (bin && json_object_set_new(o, "bin", json_stringn_nocheck(bin, nbin)) < 0) {
+        syslog(LOG_WARNING, "link %s: dropping a binary message: out of memory", l->url);
         json_decref(o);
         return;
     }
@@ -382,6 +407,36 @@ static bool next_line(const char **p, size_t *left, const char **line, size_t *l
     *len = nl ? (size_t)(nl - *p) : *left;
     *p += *len + (nl != NULL);
     *left -= *len + (nl != NULL);
+    return true;
+}
+
+/* The next message of a batch: a line, or a binary frame (its JSON line
+ * in line, its bytes in bin). false at the end, and at a malformed frame
+ * (left > 0 then: the rest of the batch cannot be split). */
+static bool next_frame(const char **p, size_t *left, const char **line, size_t *len,
+                       const char **bin, size_t *nbin)
+{
+    *bin = NULL;
+    *nbin = 0;
+    if (!next_line(p, left, line, len))
+        return false;
+    size_t k = strlen(LINK_BIN);
+    if (*len <= k || memcmp(*line, LINK_BIN, k) != 0)
+        return true;
+    char num[24], *end;
+    if (*len - k >= sizeof(num))
+        return false;
+    memcpy(num, *line + k, *len - k);
+    num[*len - k] = '\0';
+    errno = 0;
+    unsigned long long n = strtoull(num, &end, 10);
+    if (errno || *end || end == num || n > LINK_MSG_MAX || !next_line(p, left, line, len)
+        || n > *left)
+        return false;
+    *bin = *p;
+    *nbin = (size_t)n;
+    *p += n;
+    *left -= n;
     return true;
 }
 
@@ -436,14 +491,17 @@ static void drain(struct link *l, int max)
                 break;
             }
         }
-        const char *p = nng_msg_body(m), *line;
-        size_t left = nng_msg_len(m), len;
-        while (!l->dead && next_line(&p, &left, &line, &len)) {
-            if (is_bye(line, len))
+        const char *p = nng_msg_body(m), *line, *bin;
+        size_t left = nng_msg_len(m), len, nbin;
+        while (!l->dead && next_frame(&p, &left, &line, &len, &bin, &nbin)) {
+            if (!bin && is_bye(line, len))
                 peer_bye(l, (uint32_t)nng_pipe_id(nng_msg_get_pipe(m)));
             else
-                deliver_one(l, line, len);
+                deliver_one(l, line, len, bin, nbin);
         }
+        if (left > 0 && !l->dead)
+            syslog(LOG_WARNING, "link %s: dropping the rest of a batch: a malformed binary "
+                   "frame", l->url);
         nng_msg_free(m);
     }
 }
@@ -523,10 +581,10 @@ bool link_drop_peer(struct link *l)
 
 static bool has_bye(nng_msg *m)
 {
-    const char *p = nng_msg_body(m), *line;
-    size_t left = nng_msg_len(m), len;
-    while (next_line(&p, &left, &line, &len))
-        if (is_bye(line, len))
+    const char *p = nng_msg_body(m), *line, *bin;
+    size_t left = nng_msg_len(m), len, nbin;
+    while (next_frame(&p, &left, &line, &len, &bin, &nbin))
+        if (!bin && is_bye(line, len))
             return true;
     return false;
 }

@@ -14,6 +14,11 @@
  * more lines, each a compact JSON object or a control line starting with
  * '#'. Queued messages are coalesced into one nng message while the pipe is
  * busy, so a burst costs one transport round per batch, not per message.
+ * A message with a string member "bin" goes as a binary frame: the line
+ * "#bin N", its JSON without "bin", then the N bytes of "bin" as they are;
+ * the receiver's object has them back as "bin" (json_stringn_nocheck: any
+ * bytes, NULs too; read them with json_string_length). Bulk data (a
+ * replica's commits) so costs a copy, not base64 and a JSON parse of it.
  *
  * Closing: link_destroy() says "#bye", the peer answers "#bye" after its
  * last message and sees on_down; only then is the socket closed. nng 1.5.2
@@ -38,7 +43,8 @@
 #include "common/errmsg.h"
 #include "common/ev.h"
 
-/* Largest message link_send() accepts (its compact JSON text). */
+/* Largest message link_send() accepts (its compact JSON text, and the
+ * bytes of its "bin"). */
 #define LINK_MSG_MAX   (8u << 20)
 /* Bytes queued for a busy peer before link_send() says -EAGAIN. */
 #define LINK_QUEUE_MAX (32u << 20)

@@ -31,6 +31,9 @@ struct peer {
     char last[32];          /* start of the last message's "text" */
     size_t last_len;        /* its length */
     bool destroy_on_msg;
+    char *bin;              /* the last message's "bin" bytes (malloc'd), or NULL */
+    size_t bin_len;
+    int bins;               /* messages that had one */
 };
 
 static double now(void)
@@ -50,6 +53,14 @@ static void on_msg(void *arg, json_t *msg)
     p->next_seq = seq + 1;
     snprintf(p->last, sizeof(p->last), "%s", text ? text : "");
     p->last_len = text ? strlen(text) : 0;
+    json_t *bin = json_object_get(msg, "bin");
+    if (json_is_string(bin)) {
+        free(p->bin);
+        p->bin_len = json_string_length(bin);
+        if ((p->bin = malloc(p->bin_len + 1)))
+            memcpy(p->bin, json_string_value(bin), p->bin_len);
+        p->bins++;
+    }
     p->msgs++;
     if (p->destroy_on_msg) {
         link_destroy(p->l);
@@ -74,6 +85,16 @@ static int send_text(struct link *l, int seq, const char *text)
 {
     json_t *m = json_pack("{s:i s:s}", "seq", seq, "text", text);
     int rc = link_send(l, m);
+    json_decref(m);
+    return rc;
+}
+
+/* seq, text and n bytes as "bin" (a binary frame) */
+static int send_bin(struct link *l, int seq, const char *text, const char *bytes, size_t n)
+{
+    json_t *m = json_pack("{s:i s:s s:o}", "seq", seq, "text", text, "bin",
+                          json_stringn_nocheck(bytes, n));
+    int rc = m ? link_send(l, m) : -ENOMEM;
     json_decref(m);
     return rc;
 }
@@ -168,6 +189,26 @@ static void test_raw_peer(struct ev_loop *loop, const char *dir)
     is(p.msgs, 2, "malformed parts dropped, objects kept");
     is(p.out_of_order, 0, "in order");
     is_str(p.last, "last", "unterminated last message read");
+
+    /* binary frames from a peer that lies: a length past the batch, or
+     * not a number, drops the rest of that batch only */
+    const char *bad[] = { "#bin 5\n{\"seq\":2,\"text\":\"bin\"}\nabcde{\"seq\":3,\"text\":\"x\"}\n",
+                          "#bin 100\n{\"seq\":4,\"text\":\"short\"}\nabc",
+                          "#bin -1\n{\"seq\":4}\n",
+                          "#bin 99999999999999999999\n{}\n",
+                          "{\"seq\":4,\"text\":\"still here\"}\n" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        nng_msg_alloc(&m, 0);
+        nng_msg_append(m, bad[i], strlen(bad[i]));
+        nng_sendmsg(raw, m, 0);
+    }
+    ok(run_count(loop, &p.msgs, 5, 5), "frames a peer sent well arrive");
+    run_for(loop, 0.05);
+    is(p.msgs, 5, "the lying ones are dropped (%d)", p.msgs);
+    ok(p.bin_len == 5 && p.bin && !memcmp(p.bin, "abcde", 5), "a binary frame from a raw peer");
+    is_str(p.last, "still here", "the link reads on");
+    free(p.bin);
+    p.bin = NULL;
 
     /* the raw peer reads nothing: the link's queue fills, then refuses */
     size_t big = 1 << 20;
@@ -492,6 +533,40 @@ int main(void)
     text[LINK_MSG_MAX] = '\0';
     is(send_text(par.l, 0, text), -EMSGSIZE, "message over LINK_MSG_MAX refused");
     free(text);
+    /* binary frames: any bytes, a line's "#bye" and the frame's own
+     * header among them, between ordinary messages of one batch */
+    char hostile[600];
+    for (int i = 0; i < 256; i++)
+        hostile[i] = (char)i;
+    const char trap[] = "\n#bye\n#bin 99999\n{\"seq\":7}\n";
+    memcpy(hostile + 256, trap, sizeof(trap) - 1);
+    memset(hostile + 256 + sizeof(trap) - 1, '\n', sizeof(hostile) - 256 - (sizeof(trap) - 1));
+    reset(&kid);
+    kid.bins = 0;
+    send_text(par.l, 0, "before");
+    is(send_bin(par.l, 1, "bin", hostile, sizeof(hostile)), 0, "a binary message queued");
+    send_text(par.l, 2, "between");
+    is(send_bin(par.l, 3, "empty", "", 0), 0, "an empty one");
+    send_text(par.l, 4, "after");
+    ok(run_count(loop, &kid.msgs, 5, 5), "all 5 arrived (%d)", kid.msgs);
+    is(kid.out_of_order, 0, "in order");
+    is(kid.bins, 2, "two carried bytes");
+    is_str(kid.last, "after", "what follows the frames is intact");
+    is(kid.downs, 0, "no #bye read inside the bytes");
+    send_bin(par.l, 5, "bin", hostile, sizeof(hostile));
+    ok(run_count(loop, &kid.msgs, 6, 5) && kid.bin_len == sizeof(hostile)
+       && kid.bin && !memcmp(kid.bin, hostile, sizeof(hostile)),
+       "its %zu bytes arrive as they were (NULs, newlines, '#bye')", sizeof(hostile));
+    char *blob = malloc(LINK_MSG_MAX + 1);
+    memset(blob, '\n', LINK_MSG_MAX + 1);
+    is(send_bin(par.l, 6, "big", blob, 5 << 20), 0, "5 MiB of bytes queued");
+    ok(run_count(loop, &kid.msgs, 7, 5) && kid.bin_len == (5u << 20), "and arrive");
+    is(send_bin(par.l, 7, "huge", blob, LINK_MSG_MAX + 1), -EMSGSIZE,
+       "bytes over LINK_MSG_MAX refused");
+    free(blob);
+    free(kid.bin);
+    kid.bin = NULL;
+
     json_t *arr = json_array();
     is(link_send(par.l, arr), -EINVAL, "a non-object refused");
     json_decref(arr);
