@@ -47,15 +47,22 @@ ok "the restarted follower shows the instance from its replica" wait_until 10 sa
 # leader's; with another instance mounted too, none (it says which)
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
 # (only when no other test's instance is mounted on this machine)
-if [ "$(awk -v t="$T/" '$3 == "fuse.fluxfsd" && index($2, t) != 1' /proc/mounts | wc -l)" = 0 ]; then
+# (an instance of someone else's on this machine, at the default /flux
+# above all, is one fluxfs would pick: these two are then not ours to say)
+alone=$(awk -v t="$T/" '$3 == "fuse.fluxfsd" && index($2, t) != 1' /proc/mounts | wc -l)
+if [ "$alone" = 0 ]; then
 	like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "rank 0 of 4 brokers" "fluxfs without -m picks the leader of the brokers here"
 else
 	skip "another fluxfs instance is mounted on this machine"
 fi
 mkdir -p "$T/other" "$T/os"
 "$FLUXFSD" -s "$T/os" -r "$T/r0.json" "$T/other" || bail_out "cannot start another instance"
-like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "several fluxfs instances are mounted \(.*$T/other.*\): say which with -m" \
-	"with another instance mounted it guesses nothing"
+if [ "$alone" = 0 ]; then
+	like "$(env -u FLUXFS_MOUNT "$FX" status 2>&1)" "several fluxfs instances are mounted \(.*$T/other.*\): say which with -m" \
+		"with another instance mounted it guesses nothing"
+else
+	skip "another fluxfs instance is mounted on this machine"
+fi
 fusermount3 -u "$T/other"
 like "$("$FX" -m "$T/m2" run -N 5 true 2>&1)" "requested 5 node but the instance has 4" \
 	"too many nodes is said in nodes"
