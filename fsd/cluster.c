@@ -114,6 +114,32 @@ struct cluster {
     void *nest_arg;
 };
 
+/* ---- payloads ---- */
+
+/* A message's bytes: its "bin" (a binary frame, link.h), or b64key's
+ * base64 (a broker before binary frames), at most max bytes; a malloc'd
+ * copy with a NUL after it in *out. The length, or -1 (missing, too long,
+ * not base64, out of memory). */
+static ssize_t msg_bytes(json_t *msg, const char *b64key, size_t max, char **out)
+{
+    json_t *bin = json_object_get(msg, "bin"), *t = bin ? bin : json_object_get(msg, b64key);
+    size_t len = json_string_length(t);
+    *out = NULL;
+    if (!json_is_string(t) || len > (bin ? max : BASE64_LEN(max)))
+        return -1;
+    char *buf = malloc((bin ? len : len / 4 * 3) + 1);
+    ssize_t n = !buf ? -1 : bin ? (ssize_t)len : base64_decode(json_string_value(t), len, buf);
+    if (buf && bin)
+        memcpy(buf, json_string_value(t), len);
+    if (n < 0) {
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return n;
+}
+
 /* ---- the leader's executor ---- */
 
 static struct cxjob **cx_slot(struct cx *x, uint64_t id)
@@ -695,10 +721,8 @@ static void leader_exec_msg(struct cluster *c, int from, const char *type, json_
         launch_check(j, c->cfg.rank);
     if (!strcmp(type, "exec.output")) {
         int stream = (int)json_integer_value(json_object_get(msg, "stream"));
-        json_t *d = json_object_get(msg, "data");
-        size_t len = json_string_length(d);
-        char *buf = len <= 2 * CX_OUTPUT_CHUNK ? malloc(len / 4 * 3 + 1) : NULL;
-        ssize_t n = buf && json_is_string(d) ? base64_decode(json_string_value(d), len, buf) : -1;
+        char *buf;
+        ssize_t n = msg_bytes(msg, "data", 2 * CX_OUTPUT_CHUNK, &buf);
         if (n >= 0 && (stream == 1 || stream == 2))
             x->cb->output(x->cb_arg, id, stream, buf, (size_t)n);
         else
@@ -729,13 +753,8 @@ static void f_output(void *arg, uint64_t id, int stream, const char *data, size_
         return;
     while (len > 0) {
         size_t n = len < CX_OUTPUT_CHUNK ? len : CX_OUTPUT_CHUNK;
-        char *text = malloc(BASE64_LEN(n) + 1);
-        if (!text)
-            return;
-        base64_encode(data, n, text);
-        json_t *msg = json_pack("{s:s s:I s:i s:s}", "type", "exec.output", "id", (json_int_t)id,
-                                "stream", stream, "data", text);
-        free(text);
+        json_t *msg = json_pack("{s:s s:I s:i s:o}", "type", "exec.output", "id", (json_int_t)id,
+                                "stream", stream, "bin", json_stringn_nocheck(data, n));
         if (!msg || overlay_send(c->ov, j->leader, msg) < 0)
             syslog(LOG_WARNING, "cluster: output of job %llu lost (no route to the leader)",
                    (unsigned long long)id);
@@ -1063,18 +1082,6 @@ static int forward_msg(struct cluster *c, uint64_t token, uid_t uid, const char 
     return 0;
 }
 
-/* text as base64 (a JSON string holds UTF-8 only), or NULL */
-static json_t *b64_string(const char *text, size_t len)
-{
-    char *b64 = malloc(BASE64_LEN(len) + 1);
-    if (!b64)
-        return NULL;
-    base64_encode(text, len, b64);
-    json_t *s = json_string(b64);
-    free(b64);
-    return s;
-}
-
 int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid_t uid,
                     gid_t gid, const char *cwd, const char *queue, const char *subject,
                     struct errmsg *err)
@@ -1083,8 +1090,8 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
     if (len > CLUSTER_FORWARD_MAX)
         return errmsg_set(err, -EFBIG, "a submission on a follower's tree may be at most %u "
                           "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
-    json_t *msg = json_pack("{s:s s:o s:i}", "type", "ingest.submit", "text",
-                            b64_string(text, len), "gid", (int)gid);
+    json_t *msg = json_pack("{s:s s:o s:i}", "type", "ingest.submit", "bin",
+                            json_stringn_nocheck(text, len), "gid", (int)gid);
     if (msg && cwd)
         json_object_set_new(msg, "cwd", json_string(cwd));
     if (msg && queue)
@@ -1099,7 +1106,7 @@ int cluster_forward_ctl(void *arg, uint64_t token, uint64_t jobid, uid_t uid, co
     if (len > CLUSTER_CTL_MAX)
         return errmsg_set(err, -E2BIG, "a ctl write may be at most %u bytes", CLUSTER_CTL_MAX);
     json_t *msg = json_pack("{s:s s:I s:o}", "type", "ingest.ctl", "id", (json_int_t)jobid,
-                            "text", b64_string(text, len));
+                            "bin", json_stringn_nocheck(text, len));
     return forward_msg(c, token, uid, subject, msg, len, err);
 }
 
@@ -1147,11 +1154,9 @@ static void leader_answer(struct cluster *c, int to, int rc, json_t *reply)
 static void leader_ctl(struct cluster *c, int from, json_t *msg)
 {
     struct errmsg err = {""};
-    json_t *t = json_object_get(msg, "text"), *uid = json_object_get(msg, "uid");
-    size_t len = json_string_length(t);
-    char *text = json_is_string(t) && len <= BASE64_LEN(CLUSTER_CTL_MAX)
-                 ? malloc(len / 4 * 3 + 1) : NULL;
-    ssize_t n = text ? base64_decode(json_string_value(t), len, text) : -1;
+    json_t *uid = json_object_get(msg, "uid");
+    char *text;
+    ssize_t n = msg_bytes(msg, "text", CLUSTER_CTL_MAX, &text);
     uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
     struct job *job = c->m && id ? jobmgr_lookup(c->m, id) : NULL;
     int rc;
@@ -1211,11 +1216,8 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
 {
     struct errmsg err = {""};
     struct strbuf ids;
-    json_t *t = json_object_get(msg, "text");
-    size_t len = json_string_length(t);
-    char *text = json_is_string(t) && len <= BASE64_LEN(CLUSTER_FORWARD_MAX) ? malloc(len / 4 * 3 + 1)
-                                                                          : NULL;
-    ssize_t n = text ? base64_decode(json_string_value(t), len, text) : -1;
+    char *text;
+    ssize_t n = msg_bytes(msg, "text", CLUSTER_FORWARD_MAX, &text);
     json_t *uid = json_object_get(msg, "uid"), *gid = json_object_get(msg, "gid");
     json_t *cwd = json_object_get(msg, "cwd"), *queue = json_object_get(msg, "queue");
     int rc;

@@ -4,7 +4,7 @@
 # resources; a job's tasks run under the brokers of its nodes; cancel and a
 # lost broker reach them; hostile messages crash nobody.
 . "$(dirname "$0")/lib.sh"
-plan 52
+plan 54
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 overlay_start 8 2 || bail_out "cannot start 8 brokers"
@@ -35,6 +35,12 @@ lid=$("$FLUXFS" -m "$MNT" submit -l -N 4 sh -c 'echo one; printf two')
 is "$(wait_job "$lid" 30) $(jobfile "$lid" stdout | sort | tr '\n' ' ')" \
 	"COMPLETED 0 0: one 0: two 1: one 1: two 2: one 2: two 3: one 3: two " \
 	"submit -l -N 4: each line stored after its rank, a last line ended"
+# a follower's task output is bytes, not text: every byte value, more than
+# one 256 KiB chunk, arrives as written (binary frames, doc/overlay.md)
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 1200 + b"\0\n#bye\n")' > "$T/blob"
+bid=$("$FLUXFS" -m "$MNT" submit -N 2 sh -c "[ \$FLUX_TASK_RANK = 1 ] && cat '$T/blob'; true")
+is "$(wait_job "$bid" 30)" "COMPLETED 0" "a task on a follower writes 300 KiB of every byte value"
+ok "its stdout is those bytes exactly" cmp -s "$T/blob" "$MNT/jobs/$bid/stdout"
 
 # all 8 nodes, output through every level of the tree
 mkjob_nodes 'echo "$FLUX_TASK_RANK $FLUXFS_MOUNT"' 8 > eight.yaml
