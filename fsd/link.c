@@ -249,7 +249,9 @@ static int encode(json_t *msg, nng_msg *m)
     /* nng grows a message to the exact size asked: double it ourselves, or
      * a batch of small messages costs quadratic copying */
     size_t cap = nng_msg_capacity(m);
-    if (n + nbin > LINK_MSG_MAX)
+    /* (the frame's line counted too: a batch stays within what the
+     * receiver takes, NNG_OPT_RECVMAXSZ) */
+    if (nf + n + nbin > LINK_MSG_MAX)
         rc = -EMSGSIZE;
     else if (cap < len + need && nng_msg_reserve(m, len + need > 2 * cap ? len + need : 2 * cap))
         rc = -ENOMEM;

@@ -43,8 +43,8 @@
 #include "common/errmsg.h"
 #include "common/ev.h"
 
-/* Largest message link_send() accepts (its compact JSON text, and the
- * bytes of its "bin"). */
+/* Largest message link_send() accepts (its compact JSON text, with the
+ * bytes of its "bin" and the "#bin N" line before them). */
 #define LINK_MSG_MAX   (8u << 20)
 /* Bytes queued for a busy peer before link_send() says -EAGAIN. */
 #define LINK_QUEUE_MAX (32u << 20)
