@@ -739,7 +739,19 @@ static int mount_tree(struct broker *b)
         return -1;
     }
     if (fuse_session_mount(b->se, b->cfg->mountpoint) != 0) {
-        fprintf(stderr, "fluxfsd: cannot mount on %s\n", b->cfg->mountpoint);
+        /* the likeliest cause, said on the line a nested instance's parent
+         * shows (its last): libfuse's own is on the line before */
+        struct stat st;
+        int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+        if (fd < 0 && errno == EACCES && stat("/dev/fuse", &st) == 0)
+            fprintf(stderr, "fluxfsd: cannot mount on %s: /dev/fuse (mode %04o) is not "
+                    "read-writable by uid %u; users' instances need it 0666, as Debian "
+                    "makes it\n", b->cfg->mountpoint, (unsigned)(st.st_mode & 07777),
+                    (unsigned)geteuid());
+        else
+            fprintf(stderr, "fluxfsd: cannot mount on %s\n", b->cfg->mountpoint);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     b->mounted = true;

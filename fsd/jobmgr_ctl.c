@@ -145,7 +145,7 @@ static int ctl_parse(struct jobmgr *m, uid_t uid, char *line, struct ctl_op *op,
     }
     return errmsg_set(err, -EINVAL,
                       "unknown control '%s' (expected: cancel, signal N, urgency N, "
-                      "release HOSTLIST)", verb);
+                      "release HOSTLIST, shutdown NAME [force])", verb);
 }
 
 /* Check op against *st, the state the job will be in when op's turn

@@ -679,7 +679,7 @@ int nest_remove_check(struct nest *n, uid_t uid, bool force, struct errmsg *err)
                           "nested instance '%s' is %s", n->name, state_names[n->state]);
     if (n->active > 0 && !force)
         return errmsg_set(err, -EBUSY, "nested instance '%s' has %d active jobs: cancel "
-                          "them, or write 'shutdown %s' to jobs/%s/ctl", n->name, n->active,
+                          "them, or write 'shutdown %s force' to jobs/%s/ctl", n->name, n->active,
                           n->name, job_get_idstr(n->job));
     if (n->done)
         return errmsg_set(err, -EBUSY, "nested instance '%s' is busy", n->name);

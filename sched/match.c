@@ -1076,9 +1076,9 @@ static int unsat_reason(struct matcher *m, const struct rq *top, int ntop, struc
         }
     }
     int rc = best >= 0
-        ? errmsg_set(err, -ENODEV, "requested %lld %s but the instance has %lld",
+        ? errmsg_set(err, -ENODEV, "requested %lld %s%s but the instance has %lld",
                      (long long)need[best], graph_type_name(m->g, best),
-                     (long long)graph_count_type(m->g, best))
+                     need[best] == 1 ? "" : "s", (long long)graph_count_type(m->g, best))
         : errmsg_set(err, -ENODEV, "no part of the resource graph can ever satisfy "
                      "the request (its resources are not nested that way)");
     free(need);

@@ -78,7 +78,7 @@ like "$(last_error)" "jobs/$N/ctl: EINVAL: urgency '20' out of range 0-16" \
 is "$(as_opener 0 "$MNT/jobs/$N/ctl" 'urgency 20')" ok "root's own descriptor may set 20"
 like "$(jobfile "$N" eventlog)" '"name":"urgency","context":\{"userid":0,"urgency":20\}' \
 	"... recorded as root"
-is "$(nobody cat "$MNT/jobs/$N/ctl")" "# write one per line: cancel | signal N|NAME | urgency N | release HOSTLIST" \
+is "$(nobody cat "$MNT/jobs/$N/ctl")" "# write one per line: cancel | signal N|NAME | urgency N | release HOSTLIST | shutdown NAME [force]" \
 	"nobody reads its own job's ctl"
 
 # ---- all lines or none

@@ -4,9 +4,9 @@
 # their owner, and no path the owner can write is ever followed by the
 # root side: the broker, which runs as the fluxfs user, and its helper.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 21
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 19); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 21); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0705
 test_user "$u"
 uid=$(id -u "$u")
@@ -14,7 +14,7 @@ as_user() { setpriv --reuid="$uid" --regid="$(id -g "$u")" --init-groups "$@"; }
 # a user mounts FUSE through fusermount3, which needs /dev/fuse as Debian
 # ships it (0666); some containers make it root's alone
 fuse_mode=$(stat -c %a /dev/fuse)
-[ "$fuse_mode" = 666 ] || { chmod 666 /dev/fuse; at_cleanup chmod "$fuse_mode" /dev/fuse; }
+at_cleanup chmod "$fuse_mode" /dev/fuse
 
 # root's files a user would love to own or overwrite
 echo secret > victim; chmod 600 victim
@@ -31,6 +31,12 @@ as_user cp long.yaml "$MNT/queue/" || bail_out "the user cannot submit"
 id=$(ls "$MNT/jobs" | head -1)
 wait_state "$id" RUN 20 || bail_out "the job does not run"
 
+# where /dev/fuse is root's alone, the owner's mkdir fails and says why
+chmod 600 /dev/fuse
+nok "with /dev/fuse 0600 the owner's mkdir fails" as_user timeout 30 mkdir "$MNT/jobs/$id/nofuse" 2>/dev/null
+like "$(as_user cat "$MNT/queue/errors")" "/dev/fuse \(mode 0600\) is not read-writable by uid $uid" \
+	"... and queue/errors names /dev/fuse"
+chmod 666 /dev/fuse
 ok "the owner's mkdir starts a nested instance" as_user timeout 30 mkdir "$MNT/jobs/$id/sub"
 D=$STATE/nested/$id/sub
 is "$(stat -c '%u %a' "$D")" "$fuid 711" "its directory is the broker's and only searchable"

@@ -64,7 +64,7 @@ else
 	skip "another fluxfs instance is mounted on this machine"
 fi
 fusermount3 -u "$T/other"
-like "$("$FX" -m "$T/m2" run -N 5 true 2>&1)" "requested 5 node but the instance has 4" \
+like "$("$FX" -m "$T/m2" run -N 5 true 2>&1)" "requested 5 nodes but the instance has 4" \
 	"too many nodes is said in nodes"
 id=$("$FX" -m "$T/m0" submit true)
 wait_job "$id" >/dev/null

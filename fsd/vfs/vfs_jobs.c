@@ -66,7 +66,8 @@ static struct job *ino_job(struct vfs *v, fuse_ino_t ino, int *file)
     return job;
 }
 
-#define CTL_HELP "# write one per line: cancel | signal N|NAME | urgency N | release HOSTLIST\n"
+#define CTL_HELP "# write one per line: cancel | signal N|NAME | urgency N | release HOSTLIST" \
+                 " | shutdown NAME [force]\n"
 
 static off_t file_size(const struct job *job, int file)
 {
