@@ -234,6 +234,7 @@ static void on_exit_fd(struct ev_loop *loop, int fd, int events, void *arg)
     case NEST_STARTING: {
         char why[400];
         nestdir_log_tail(n->dirfd, why, sizeof(why));
+        nestdir_mark_failed(n->dirfd);
         n->state = NEST_DEAD;
         if (n->part)
             nest_part_exited(n, why);
@@ -607,8 +608,10 @@ int nest_new(struct nests *ns, struct job *job, const char *name, uid_t uid, gid
 
 void nest_discard(struct nest *n)
 {
-    if (n->dirfd >= 0)
+    if (n->dirfd >= 0) {
+        nestdir_mark_failed(n->dirfd);   /* it never started */
         close(n->dirfd);
+    }
     free(n->dir);
     free(n);
 }
@@ -863,6 +866,10 @@ void nests_recover(struct nests *ns, struct job *(*lookup)(void *arg, const char
             int dirfd = nestdir_open(ns->cfg.statedir, j->d_name, e->d_name, &owner);
             if (dirfd < 0)
                 continue;
+            if (nestdir_failed(dirfd)) {
+                close(dirfd);   /* never started: no history to serve */
+                continue;
+            }
             /* root's own: made by a broker that dropped to its user, which
              * gives nothing to root (exec/imp.c GIVE) */
             bool roots = job_get_uid(job) == 0 && ns->cfg.imp && owner == ns->cfg.imp_uid;

@@ -155,6 +155,7 @@ int nestdir_make(const char *statedir, const char *job, const char *name, uid_t 
     int rc, fd = walk(statedir, job, name, true, imp, err);
     if (fd < 0)
         return fd;
+    unlinkat(fd, "failed", 0);   /* a start before failed: this one may not */
     const char *dirs[] = {"state", "mnt"};
     for (int i = 0; i < 2; i++) {
         if ((rc = user_dir(fd, dirs[i], 0700, uid, gid, imp)) < 0) {
@@ -213,6 +214,20 @@ int nestdir_log_open(int dirfd, gid_t gid, struct imp *imp)
         return rc;
     }
     return fd;
+}
+
+void nestdir_mark_failed(int dirfd)
+{
+    /* (the directory is ours alone: nothing here a user could have put) */
+    int fd = openat(dirfd, "failed", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
+bool nestdir_failed(int dirfd)
+{
+    struct stat st;
+    return fstatat(dirfd, "failed", &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 void nestdir_log_tail(int dirfd, char *buf, size_t size)

@@ -25,6 +25,7 @@
 #ifndef FLUXFS_NESTDIR_H
 #define FLUXFS_NESTDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "common/errmsg.h"
@@ -45,6 +46,11 @@ int nestdir_make(const char *statedir, const char *job, const char *name, uid_t 
  * *uid is state/'s owner. */
 int nestdir_open(const char *statedir, const char *job, const char *name, uid_t *uid);
 
+/* A child that never started (its mount failed, it exited while starting)
+ * leaves a "failed" file in its directory: a restart does not serve it as
+ * a history (it has none), and a new mkdir of the name clears it. */
+void nestdir_mark_failed(int dirfd);
+bool nestdir_failed(int dirfd);
 /* The child's log, for appending (an fd to hand it as stdout and stderr). */
 int nestdir_log_open(int dirfd, gid_t gid, struct imp *imp);
 

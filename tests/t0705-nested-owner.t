@@ -4,9 +4,9 @@
 # their owner, and no path the owner can write is ever followed by the
 # root side: the broker, which runs as the fluxfs user, and its helper.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 23
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 21); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 23); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0705
 test_user "$u"
 uid=$(id -u "$u")
@@ -87,3 +87,6 @@ chown root "$STATE/nested/$id/sub/state"
 fluxfs_start || bail_out "cannot restart"
 wait_until 10 grep -q "state owned by uid 0, not the job's owner" "$DAEMON_LOG"
 is $? 0 "a history whose state/ changed owner is not served (logged)"
+ok "a nested instance that never started is no history after the restart" \
+	test ! -e "$MNT/jobs/$id/nofuse"
+ok "... while one that ran is" as_user timeout 10 test -d "$MNT/jobs/$id/old/jobs"
