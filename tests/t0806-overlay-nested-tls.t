@@ -18,6 +18,10 @@ submit_in() {
 mkjob_nodes "exec sleep 300" 3 2 600 > three.yaml
 P=$(submit three.yaml) || bail_out "cannot submit"
 wait_state "$P" RUN 20 || bail_out "the 3-node job does not run"
+# RUN is the leader's word: rank 2's tree has it once its replica does
+# (under the suite's load that came after the mkdir below: ENOENT)
+wait_until 20 sh -c "[ \"\$(cat '$T/m2/jobs/$P/state' 2>/dev/null)\" = RUN ]" \
+	|| bail_out "rank 2's tree never shows the job running"
 out=$(timeout 60 mkdir "$T/m2/jobs/$P/sub" 2>&1)
 rc=$?
 ok "mkdir on a TLS instance starts a nested instance across its 3 nodes" test $rc = 0
