@@ -3,7 +3,7 @@
 # keeps a copy of the leader's jobs, so jobs/, wait, tail, ctl and inotify
 # behave on a follower's mount as on the leader's. 8 brokers, fanout 2.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 51
 
 NNG_SEND=$(dirname "$FLUXFSD")/../tests/nng-send
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -152,3 +152,20 @@ overlay_start_rank 3 || bail_out "cannot restart rank 3"
 ok "with a real parent back (rank 1 adopts it), rank 7 is synced again" wait_until 20 sh -c "grep -q '^replica-state: synced' '$T/m7/status'"
 wait_until 10 sh -c "[ \"\$(ls $T/m7/jobs | wc -l)\" = \"\$(ls $T/m0/jobs | wc -l)\" ]"
 is "$(jobs_of 7)" "$(jobs_of 0)" "and lists the leader's jobs again (a new copy)"
+
+# a follower too far behind to know says "not yet" (EAGAIN), not "no such
+# job": rank 1 (rank 7's way up, through rank 3) stops for about 2 s, under the
+# heartbeat timeout, while a job is submitted on the leader
+kill -STOP "${OVERLAY_PIDS[1]}"
+at_cleanup kill -CONT "${OVERLAY_PIDS[1]}"
+mkjob 'true' > one.yaml
+late=$(submit one.yaml)
+out=$(python3 -c 'import os, sys
+try:
+    os.stat(sys.argv[1]); print("found")
+except OSError as e:
+    print(e.strerror)' "$T/m7/jobs/$late" 2>&1)
+kill -CONT "${OVERLAY_PIDS[1]}"
+is "$out" "Resource temporarily unavailable" "a lookup on a follower that cannot catch up in 2 s fails with EAGAIN"
+ok "once it has, the job is there" wait_until 10 test -d "$T/m7/jobs/$late"
+nok "an id the leader never made is still ENOENT" test -e "$T/m7/jobs/f111111111"

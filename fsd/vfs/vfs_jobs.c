@@ -175,8 +175,13 @@ struct barrier_lookup {
 static void barrier_done(void *arg, int rc)
 {
     struct barrier_lookup *b = arg;
-    (void)rc;   /* either way, what is here now is the answer */
-    lookup_job(b->v, b->req, b->name);
+    /* not caught up in time: the job may well be on its way, so "not yet"
+     * (EAGAIN), not "no such job"; without the leader (-ENOTCONN) what is
+     * here is all there is */
+    if (rc == -ETIMEDOUT && !jobmgr_lookup_name(b->v->m, b->name))
+        fuse_reply_err(b->req, EAGAIN);
+    else
+        lookup_job(b->v, b->req, b->name);
     free(b);
 }
 
