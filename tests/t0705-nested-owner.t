@@ -89,4 +89,4 @@ wait_until 10 grep -q "state owned by uid 0, not the job's owner" "$DAEMON_LOG"
 is $? 0 "a history whose state/ changed owner is not served (logged)"
 ok "a nested instance that never started is no history after the restart" \
 	test ! -e "$MNT/jobs/$id/nofuse"
-ok "... while one that ran is" as_user timeout 10 test -d "$MNT/jobs/$id/old/jobs"
+ok "... while one that ran is (its history broker up)" wait_until 20 as_user test -d "$MNT/jobs/$id/old/jobs"
