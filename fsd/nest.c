@@ -986,6 +986,7 @@ void nests_destroy(struct nests *ns)
         ns->forwards = f->next;
         free(f);
     }
+    nest_net_waits_free(ns);
     while (ns->reqs) {   /* followers' mkdir/rmdir sent to the leader */
         struct nest_req *r = ns->reqs;
         ns->reqs = r->next;

@@ -623,9 +623,86 @@ static struct nest *part_lookup(struct nests *ns, const struct job *job, const c
     return n && n->part ? n : NULL;
 }
 
+static void part_start(struct nests *ns, uint64_t id, const char *name, json_t *msg);
+
+static void part_wait_free(struct part_wait *w)
+{
+    struct part_wait **pp = &w->ns->waits;
+    while (*pp && *pp != w)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = w->next;
+    if (w->timer)
+        ev_timer_cancel(w->ns->loop, w->timer);
+    json_decref(w->msg);
+    free(w);
+}
+
+/* The leader saw the job running before our replica did: look again. */
+static void on_part_wait(struct ev_loop *loop, uint64_t tid, void *arg)
+{
+    struct part_wait *w = arg;
+    struct nests *ns = w->ns;
+    (void)tid;
+    w->timer = 0;
+    if (!ns->net_lookup(ns->net_arg, w->id) && !ns->shutdown
+        && ev_now(loop) - w->since < NEST_PART_JOB_WAIT) {
+        w->timer = ev_timer_add(loop, 0.05, on_part_wait, w);
+        return;
+    }
+    json_t *msg = json_incref(w->msg);
+    uint64_t id = w->id;
+    char name[NEST_NAME_MAX + 1];
+    memcpy(name, w->name, sizeof(name));
+    part_wait_free(w);
+    part_start(ns, id, name, msg);   /* the job, or why not */
+    json_decref(msg);
+}
+
+/* A stop (or our end) for a part still waiting for its job: it never starts. */
+static bool part_wait_drop(struct nests *ns, uint64_t id, const char *name)
+{
+    for (struct part_wait *w = ns->waits; w; w = w->next)
+        if (w->id == id && !strcmp(w->name, name)) {
+            part_wait_free(w);
+            return true;
+        }
+    return false;
+}
+
+void nest_net_waits_free(struct nests *ns)
+{
+    while (ns->waits)
+        part_wait_free(ns->waits);
+}
+
 static void part_start(struct nests *ns, uint64_t id, const char *name, json_t *msg)
 {
     struct job *job = ns->net_lookup(ns->net_arg, id);
+    struct part_wait *w;
+    bool waiting = false;
+    for (w = ns->waits; w; w = w->next)
+        waiting |= w->id == id && !strcmp(w->name, name);
+    /* a follower's replica can be behind the leader that sent this: the
+     * job comes (the mkdir waits for every part, COORD_START_WAIT) */
+    if (!job && !waiting && ns->net_rank != 0 && !ns->shutdown
+        && !json_is_true(json_object_get(msg, "waited")) && (w = calloc(1, sizeof(*w)))) {
+        w->ns = ns;
+        w->id = id;
+        snprintf(w->name, sizeof(w->name), "%s", name);
+        w->msg = json_copy(msg);
+        w->since = ev_now(ns->loop);
+        if (w->msg && json_object_set_new(w->msg, "waited", json_true()) == 0
+            && (w->timer = ev_timer_add(ns->loop, 0.05, on_part_wait, w))) {
+            w->next = ns->waits;
+            ns->waits = w;
+            syslog(LOG_INFO, "nested instance %llu/%s: job not here yet, waiting for it",
+                   (unsigned long long)id, name);
+            return;
+        }
+        json_decref(w->msg);
+        free(w);
+    }
     struct errmsg err = { "" };
     int crank = (int)json_integer_value(json_object_get(msg, "crank"));
     int csize = (int)json_integer_value(json_object_get(msg, "csize"));
@@ -674,6 +751,7 @@ static void part_stop(struct nests *ns, uint64_t id, const char *name, json_t *m
     struct job *job = ns->net_lookup(ns->net_arg, id);
     struct nest *n = part_lookup(ns, job, name);
     bool force = json_is_true(json_object_get(msg, "force"));
+    part_wait_drop(ns, id, name);   /* not started: now it never will be */
     if (!n || n->state == NEST_ARCHIVE || n->state == NEST_DEAD) {
         int crank = n ? n->crank : (int)json_integer_value(json_object_get(msg, "crank"));
         part_report(ns, id, name, crank, "nest.stopped", NULL);

@@ -104,6 +104,20 @@ struct nests {
     void *net_arg;
     struct nest_req *reqs;      /* follower: mkdir and rmdir sent to the leader */
     uint64_t next_token;
+    struct part_wait *waits;    /* follower: nest.start for a job its replica lacks yet */
+};
+
+/* A part to start once our replica has its job (it lags the leader's):
+ * looked for every 50 ms, for up to NEST_PART_JOB_WAIT seconds. */
+#define NEST_PART_JOB_WAIT 10.0
+struct part_wait {
+    struct nests *ns;
+    uint64_t id;
+    char name[NEST_NAME_MAX + 1];
+    json_t *msg;
+    double since;
+    uint64_t timer;
+    struct part_wait *next;
 };
 
 /* A follower's mkdir or rmdir the leader has not answered yet. */
@@ -156,6 +170,8 @@ void nest_part_msg(struct nest *n, const char *type, json_t *msg);
 void nest_part_exited(struct nest *n, const char *why);
 /* A part's history broker is up, or will not be: it has stopped. */
 void nest_part_archived(struct nest *n);
+/* Parts still waiting for their job in our replica: dropped (nests_destroy). */
+void nest_net_waits_free(struct nests *ns);
 /* mkdir and rmdir on a multi-node instance: done here (leader), sent to the
  * leader (follower), or 1: a child of one broker on our own node, the
  * single-broker way. */
