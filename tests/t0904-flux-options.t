@@ -4,7 +4,7 @@
 # --signal (a warning before the time limit).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 28
+plan 32
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 
 cat > R.json <<'JSON'
@@ -86,3 +86,13 @@ cid=$(T0904_VAR=carried fx batch carry.sh)
 is "$(timeout 60 cat "$MNT/jobs/$cid/wait") $(jobfile "$cid" stdout)" "COMPLETED 0 var=carried" \
 	"fluxfs batch carries the submitter's environment"
 is "$(fx jobs -n -o '{name}' "$cid")" carry.sh "... and names the job after the script"
+# Flux's returncode, success and waitstatus fields
+r3=$(fx submit sh -c 'exit 3'); fx wait "$r3" >/dev/null 2>&1
+is "$(fx jobs -n -o '{returncode} {success} {waitstatus}' "$r3")" "3 False 768" \
+	"returncode, success and waitstatus of a job that exited 3"
+rk=$(fx submit sleep 300); wait_state "$rk" RUN 20
+is "$(fx jobs -n -o '[{returncode}][{success}]' "$rk")" "[][]" "... empty while it runs"
+fx cancel "$rk"; fx wait "$rk" >/dev/null 2>&1
+is "$(fx jobs -n -o '{returncode}' "$rk")" 143 "a job canceled while running: 128 + SIGTERM"
+rp=$(fx submit --urgency=0 true); fx cancel "$rp"; fx wait "$rp" >/dev/null 2>&1
+is "$(fx jobs -n -o '{returncode} {success}' "$rp")" "-128 False" "a job canceled before it ran: -128, as Flux's"

@@ -113,6 +113,7 @@ struct cli_job {
     int urgency, priority;
     double duration;         /* seconds, 0 = unlimited, -1 if unknown */
     double t_submit, t_run, t_cleanup, t_inactive;   /* 0 if not yet */
+    int status;              /* the finish event's (largest exit code, 128 + signal), -1 */
     char *nodelist;          /* from R, NULL before allocation */
     char *exception;         /* "type: note" of the last fatal exception, or NULL */
     char *queue;             /* its named queue (submit event), or NULL */

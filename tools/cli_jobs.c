@@ -84,6 +84,9 @@ static void load_eventlog(const char *id, struct cli_job *job)
         } else if (!strcmp(name, "alloc")) {
             job->t_run = ts;
         } else if (!strcmp(name, "finish")) {
+            json_int_t st = -1;
+            json_unpack(ctx, "{s?I}", "status", &st);
+            job->status = st < 0 || st > 65535 ? -1 : (int)st;
             if (!job->t_cleanup)
                 job->t_cleanup = ts;
         } else if (!strcmp(name, "exception")) {
@@ -190,6 +193,7 @@ int cli_job_load(const char *id, struct cli_job *job, bool full)
     job->userid = -1;
     job->ntasks = job->nnodes = job->ncores = job->urgency = job->priority = -1;
     job->duration = -1;
+    job->status = -1;
     char *text = cli_job_file(id, "state", NULL);
     if (!text)
         return -errno;
@@ -424,6 +428,16 @@ void cli_job_print_row(FILE *f, const struct cli_job *job, double now)
 
 /* ---------------------------------------------------------------- jobs */
 
+/* Flux's returncode: the largest exit code (a signal's 128 + N, as a
+ * job shell reports it), or -128 for a job that ended without running. */
+static bool job_returncode(const struct cli_job *j, int *rc)
+{
+    if (cli_state_active(j->state) || !j->state[0])
+        return false;
+    *rc = j->status >= 0 ? j->status : -128;
+    return true;
+}
+
 /* Field names for --format and the keys of -o json. */
 static json_t *job_to_json(const struct cli_job *j, double now)
 {
@@ -442,8 +456,13 @@ static json_t *job_to_json(const struct cli_job *j, double now)
         json_object_set_new(o, "user", json_string(cli_username(j->userid, user, sizeof(user))));
     }
     json_object_set_new(o, "result", j->result[0] ? json_string(j->result) : json_null());
-    if (!strncmp(j->result, "FAILED ", 7) || !strcmp(j->result, "COMPLETED 0"))
-        json_object_set_new(o, "returncode", json_integer(atoi(strchr(j->result, ' ') + 1)));
+    int rc;
+    if (job_returncode(j, &rc)) {
+        json_object_set_new(o, "returncode", json_integer(rc));
+        json_object_set_new(o, "success", json_boolean(!strcmp(j->result, "COMPLETED 0")));
+        if (j->status >= 0)
+            json_object_set_new(o, "waitstatus", json_integer(j->status << 8));
+    }
     if (j->ntasks >= 0)
         json_object_set_new(o, "ntasks", json_integer(j->ntasks));
     if (j->nnodes >= 0)
@@ -477,12 +496,13 @@ static const char *format_fields[] = {
     "id", "id.f58", "id.dec", "id.hex", "state", "state_single", "status", "status_abbrev",
     "name", "user", "username", "userid", "result", "result_abbrev", "runtime", "ntasks",
     "nnodes", "ncores", "nodelist", "urgency", "priority", "duration", "t_submit", "t_run",
-    "t_inactive", "exception", "exception.type", "exception.note", "queue", "bank", NULL,
+    "t_inactive", "exception", "exception.type", "exception.note", "queue", "bank",
+    "returncode", "success", "waitstatus", NULL,
 };
 #define FORMAT_FIELD_LIST "id id.f58 id.dec id.hex state state_single status status_abbrev " \
     "name username userid result result_abbrev runtime ntasks nnodes ncores nodelist urgency " \
     "priority duration t_submit t_run t_inactive exception exception.type exception.note " \
-    "queue bank"
+    "queue bank returncode success waitstatus"
 
 static bool format_field_known(const char *name, size_t len)
 {
@@ -593,6 +613,17 @@ static void format_value(const struct cli_job *j, const char *name, size_t len, 
     else if (!strcmp(f, "t_run")) TS(j->t_run);
     else if (!strcmp(f, "t_inactive")) TS(j->t_inactive);
     else if (!strcmp(f, "exception")) snprintf(buf, size, "%s", j->exception ? j->exception : "");
+    else if (!strcmp(f, "returncode") || !strcmp(f, "success") || !strcmp(f, "waitstatus")) {
+        int rc;
+        if (!job_returncode(j, &rc))
+            return;   /* active: empty, as Flux's */
+        if (f[0] == 'r')
+            snprintf(buf, size, "%d", rc);
+        else if (f[0] == 's')
+            snprintf(buf, size, "%s", !strcmp(j->result, "COMPLETED 0") ? "True" : "False");
+        else if (j->status >= 0)
+            snprintf(buf, size, "%d", j->status << 8);
+    }
 #undef NUM
 #undef TS
 }
