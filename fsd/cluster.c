@@ -7,7 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "common/base64.h"
+#include "fsd/link.h"
 #include "common/strbuf.h"
 #include "fsd/cluster.h"
 #include "fsd/ingest.h"
@@ -114,29 +114,14 @@ struct cluster {
     void *nest_arg;
 };
 
-/* ---- payloads ---- */
-
-/* A message's bytes: its "bin" (a binary frame, link.h), or b64key's
- * base64 (a broker before binary frames), at most max bytes; a malloc'd
- * copy with a NUL after it in *out. The length, or -1 (missing, too long,
- * not base64, out of memory). */
+/* A message's bytes (link_payload) in a string of their own, or -1. */
 static ssize_t msg_bytes(json_t *msg, const char *b64key, size_t max, char **out)
 {
-    json_t *bin = json_object_get(msg, "bin"), *t = bin ? bin : json_object_get(msg, b64key);
-    size_t len = json_string_length(t);
-    *out = NULL;
-    if (!json_is_string(t) || len > (bin ? max : BASE64_LEN(max)))
-        return -1;
-    char *buf = malloc((bin ? len : len / 4 * 3) + 1);
-    ssize_t n = !buf ? -1 : bin ? (ssize_t)len : base64_decode(json_string_value(t), len, buf);
-    if (buf && bin)
-        memcpy(buf, json_string_value(t), len);
-    if (n < 0) {
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *out = buf;
+    struct strbuf sb = STRBUF_INIT;
+    ssize_t n = link_payload(msg, b64key, max, &sb);
+    if (n < 0)
+        strbuf_release(&sb);
+    *out = n < 0 ? NULL : strbuf_detach(&sb, NULL);
     return n;
 }
 

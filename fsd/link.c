@@ -36,6 +36,8 @@
 #include <nng/protocol/pair0/pair.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "common/base64.h"
+#include "common/strbuf.h"
 #include "fsd/link.h"
 
 /* A batch grows while the pipe is busy until it reaches this size (small
@@ -440,6 +442,23 @@ static bool next_frame(const char **p, size_t *left, const char **line, size_t *
     *p += n;
     *left -= n;
     return true;
+}
+
+ssize_t link_payload(json_t *msg, const char *b64key, size_t max, struct strbuf *sb)
+{
+    json_t *bin = json_object_get(msg, "bin"), *t = bin ? bin : json_object_get(msg, b64key);
+    size_t len = json_string_length(t);
+    if (!json_is_string(t) || len > (bin ? max : BASE64_LEN(max))
+        || strbuf_grow(sb, (bin ? len : len / 4 * 3) + 1) < 0)
+        return -1;
+    ssize_t n = (ssize_t)len;
+    if (bin)
+        memcpy(sb->buf + sb->len, json_string_value(t), len);
+    else if ((n = base64_decode(json_string_value(t), len, sb->buf + sb->len)) < 0)
+        return -1;
+    sb->len += (size_t)n;
+    sb->buf[sb->len] = '\0';
+    return n;
 }
 
 static bool is_bye(const char *line, size_t len)

@@ -115,6 +115,13 @@ void link_set_on_up(struct link *l, link_up_f on_up);
  * failures. Cheap enough for once a second, not for every message. */
 int link_failures(struct link *l, char *buf, size_t size);
 
+struct strbuf;
+/* A message's bulk bytes, appended to sb (NUL after them): its "bin" (a
+ * binary frame), else b64key's base64 (from a broker before binary
+ * frames), at most max bytes. Their length, or -1: missing, over max, not
+ * base64, out of memory (sb then as it was). */
+ssize_t link_payload(json_t *msg, const char *b64key, size_t max, struct strbuf *sb);
+
 /* Queue msg (a JSON object, borrowed: serialized before return). Never blocks
  * the loop. Returns 0; -EAGAIN if the peer is not connected, is closing, or
  * LINK_QUEUE_MAX bytes are already waiting; -EINVAL if msg is not an object;

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/base64.h"
+#include "fsd/link.h"
 #include "common/strbuf.h"
 #include "fsd/journal.h"
 #include "fsd/replica.h"
@@ -546,8 +546,7 @@ static void on_data(struct replica *r, json_t *msg)
 {
     const char *kind = json_string_value(json_object_get(msg, "kind"));
     /* "bin": the bytes; "data": base64 (a broker before binary frames) */
-    json_t *bin = json_object_get(msg, "bin");
-    json_t *data = bin ? bin : json_object_get(msg, "data");
+    json_t *data = json_object_get(msg, "bin") ?: json_object_get(msg, "data");
     if (!kind || (strcmp(kind, "c") && strcmp(kind, "d")) || !json_is_string(data)) {
         syslog(LOG_WARNING, "replica: dropped a malformed repl.data");
         return;
@@ -588,23 +587,14 @@ static void on_data(struct replica *r, json_t *msg)
         return;
     }
     send_kids(r, kind, msg);
-    size_t len = json_string_length(data);
-    if (len > (bin ? REPLICA_PART : BASE64_LEN(REPLICA_PART))
-        || r->part.len > JOURNAL_VAL_MAX + (64u << 20)
-        || strbuf_grow(&r->part, (bin ? len : len / 4 * 3) + 1) < 0) {
+    if (r->part.len > JOURNAL_VAL_MAX + (64u << 20)) {
         ask_copy(r, "a repl.data too large");
         return;
     }
-    ssize_t n = bin ? (ssize_t)len
-                    : base64_decode(json_string_value(data), len, r->part.buf + r->part.len);
-    if (bin)
-        memcpy(r->part.buf + r->part.len, json_string_value(data), len);
-    if (n < 0) {
-        ask_copy(r, "a repl.data that is not base64");
+    if (link_payload(msg, "data", REPLICA_PART, &r->part) < 0) {
+        ask_copy(r, "a repl.data that is not base64 (or is too large)");
         return;
     }
-    r->part.len += (size_t)n;
-    r->part.buf[r->part.len] = '\0';
     if (more)
         return;
     if (*kind == 'c') {
