@@ -618,16 +618,22 @@ static int op_cwd(struct imp *h, struct impmsg *m)
     return rc;
 }
 
-static int op_holds(struct impmsg *m)
+static int op_holds(struct imp *h, struct impmsg *m)
 {
-    uint32_t pid, parent;
+    uint32_t pid, flags;
     uint64_t ino;
     const char *name;
     if (impmsg_get_u32(m, &pid) < 0 || impmsg_get_u64(m, &ino) < 0
-        || impmsg_get_str(m, &name) < 0 || impmsg_get_u32(m, &parent) < 0
+        || impmsg_get_str(m, &name) < 0 || impmsg_get_u32(m, &flags) < 0
         || pid == 0 || pid > INT32_MAX)
         return -EBADMSG;
-    return procfd_held((pid_t)pid, ino, name, parent != 0) ? 1 : 0;
+    int held = procfd_held((pid_t)pid, ino, name, flags & IMP_HOLDS_PARENT) ? 1 : 0;
+    /* a directory that cannot be read is "": the broker asks IMP_CWD for
+     * why, if it comes to need it */
+    if ((flags & IMP_HOLDS_CWD)
+        && procfd_cwd((pid_t)pid, h->mount, h->reason, sizeof(h->reason)) < 0)
+        h->reason[0] = '\0';
+    return held;
 }
 
 static int op_unmount(struct imp *h)
@@ -679,7 +685,7 @@ static int handle(struct imp *h, uint32_t op, struct impmsg *m, int *fds, int nf
     case IMP_CWD:
         return op_cwd(h, m);
     case IMP_HOLDS:
-        return op_holds(m);
+        return op_holds(h, m);
     default:
         return -EOPNOTSUPP;
     }

@@ -340,13 +340,14 @@ static int ask(struct imp *h, uint32_t op, struct impmsg *m)
 }
 
 /* The HOLDS question, asked waiting or not. */
-static void holds_msg(struct impmsg *m, pid_t pid, uint64_t ino, const char *name, bool parent)
+static void holds_msg(struct impmsg *m, pid_t pid, uint64_t ino, const char *name, bool parent,
+                      bool cwd)
 {
     impmsg_init(m);
     impmsg_put_u32(m, (uint32_t)pid);
     impmsg_put_u64(m, ino);
     impmsg_put_str(m, name);
-    impmsg_put_u32(m, parent);
+    impmsg_put_u32(m, (parent ? IMP_HOLDS_PARENT : 0) | (cwd ? IMP_HOLDS_CWD : 0));
 }
 
 int imp_ask_cwd(struct imp *h, pid_t pid)
@@ -357,10 +358,11 @@ int imp_ask_cwd(struct imp *h, pid_t pid)
     return ask(h, IMP_CWD, &m);
 }
 
-int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent)
+int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent,
+                  bool cwd)
 {
     struct impmsg m;
-    holds_msg(&m, pid, ino, name, parent);
+    holds_msg(&m, pid, ino, name, parent, cwd);
     return ask(h, IMP_HOLDS, &m);
 }
 
@@ -484,7 +486,7 @@ int imp_ask_fd(const struct imp *h)
 int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent)
 {
     struct impmsg m;
-    holds_msg(&m, pid, ino, name, parent);
+    holds_msg(&m, pid, ino, name, parent, false);
     return simple(h, IMP_HOLDS, &m);
 }
 

@@ -92,9 +92,12 @@ int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool par
  * answer to the oldest one not taken yet: 0 with *answer (imp_cwd's or
  * imp_holds' return value; buf, if not NULL, the directory), -EAGAIN when
  * !wait and none has come, another -errno if the channel failed.
- * imp_ask_fd() turns readable when an answer waits. */
+ * imp_ask_fd() turns readable when an answer waits. imp_ask_holds() with
+ * cwd asks both at once: the answer is imp_holds()'s, and buf the closer's
+ * directory ("" if it could not be read: ask imp_cwd() for why). */
 int imp_ask_cwd(struct imp *h, pid_t pid);
-int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent);
+int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent,
+                  bool cwd);
 int imp_take(struct imp *h, bool wait, int *answer, char *buf, size_t size);
 int imp_ask_fd(const struct imp *h);
 /* Lazily unmount the instance's own mount point. 0 or -errno. */

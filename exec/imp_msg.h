@@ -31,12 +31,16 @@ enum {
     IMP_DETACH,        /* str name; fd dir                               -> 0 */
     IMP_UNMOUNT,       /* (nothing): the instance's own mount point      -> 0 */
     IMP_CWD,           /* u32 pid                      -> 0, reason: the path */
-    IMP_HOLDS,         /* u32 pid, u64 ino, str name, u32 parent too -> 1 or 0 */
+    IMP_HOLDS,         /* u32 pid, u64 ino, str name, u32 flags       -> 1 or 0,
+                          with IMP_HOLDS_CWD reason: the path, or "" */
     IMP_MEMORY,        /* u64 job, u64 bytes                             -> 0 */
     IMP_REPLY = 100,   /* i32 rc (>= 0 or -errno), str reason (or an answer) */
 };
 
 #define IMP_SPAWN_SESSION 1u   /* setsid rather than a process group */
+#define IMP_HOLDS_PARENT 1u    /* does its parent hold the file too? */
+#define IMP_HOLDS_CWD 2u       /* and the pid's directory, in the same answer:
+                                  one round trip per cp-style submission */
 
 #define IMP_BODY_MAX (8u << 20)  /* execve takes less anyway (ARG_MAX) */
 #define IMP_FDS_MAX 4

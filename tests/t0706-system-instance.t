@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 39
+plan 42
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 39); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 42); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -101,6 +101,38 @@ is "$(wait_job "$id5"):$(tr '\n' ' ' < "$MNT/jobs/$id5/stdout")" "COMPLETED 0:cw
 id6=$(as_user sh -c "cd '$T/home-u' && exec '$(dirname "$FLUXFSD")/../tools/fluxfs' -m '$MNT' submit pwd")
 is "$(wait_job "$id6"):$(cat "$MNT/jobs/$id6/stdout")" "COMPLETED 0:$T/home-u" \
 	"... and fluxfs submit's, which names it"
+# a created file learns its directory with its close (the helper answers
+# "still held?" and "where?" at once): where the closer stands then, as in
+# a single-user instance; a directory removed meanwhile fails the close
+mkdir -p "$T/home-u/later" "$T/home-u/gone"; chown "$u" "$T/home-u/later" "$T/home-u/gone"
+ls "$MNT/jobs" | sort > "$T/before"
+as_user /usr/bin/python3 - "$MNT/queue/moved.yaml" "$T/home-u" "$T/home-u/later" <<'PY'
+import os, sys
+os.chdir(sys.argv[2])
+f = open(sys.argv[1], "w")
+os.chdir(sys.argv[3])
+f.write(open(os.path.join(sys.argv[2], "pwd.yaml")).read())
+f.close()
+PY
+id7=$(newest)
+is "$(wait_job "$id7"):$(cat "$MNT/jobs/$id7/stdout")" "COMPLETED 0:$T/home-u/later" \
+	"a created file's job runs where its writer stood at the close"
+out=$(as_user /usr/bin/python3 - "$MNT/queue/gone.yaml" "$T/home-u/gone" "$T/home-u/pwd.yaml" <<'PY' 2>&1
+import os, sys
+os.chdir(sys.argv[2])
+f = open(sys.argv[1], "w")
+f.write(open(sys.argv[3]).read())
+os.rmdir(sys.argv[2])
+try:
+    f.close()
+    print("closed")
+except OSError as e:
+    print(os.strerror(e.errno))
+PY
+)
+is "$out" "No such file or directory" "... and its close fails ENOENT when that directory was removed"
+like "$(as_user cat "$MNT/queue/errors" | tail -1)" "gone.yaml.*(directory|ENOENT|No such)" \
+	"... queue/errors names the file and says why"
 
 # signals reach a user's job through the helper
 mkjob 'echo started; exec sleep 300' > sleep.yaml

@@ -146,8 +146,8 @@ struct vfs_fh {
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
     uint64_t sync_ticket;        /* queue/new: its ids were read once committed;
                                     durable (its close answered) with this sync */
-    struct vfs_ask *cwd_ask;     /* submission: its opener's directory, asked of
-                                    the helper at open and not answered yet */
+    struct vfs_ask *cwd_ask;     /* submission: its writer's directory, asked of
+                                    the helper and not answered yet */
     char *cwd;                   /* ... the answer (NULL: none, cwd_rc says why) */
     int cwd_rc;
     struct fuse_pollhandle *ph;  /* wait: a poll(2) to wake when the job ends */
@@ -163,6 +163,7 @@ struct vfs_ask {
                                     released (the answer comes to nobody) */
     fuse_req_t req;              /* ASK_HOLDS: the flush that waits for it */
     int answer;                  /* ASK_HOLDS, once answered */
+    bool cwd_too;                /* ASK_HOLDS: and fh's directory (fh->cwd) */
     struct vfs_ask *next;
 };
 

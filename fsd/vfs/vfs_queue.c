@@ -227,10 +227,9 @@ static void opened(struct vfs *v, struct vfs_fh *fh)
 {
     if (vfs_quota_file(v, fh->uid, 1) == 0)
         fh->counted = true;
-    /* a created file (cp) is asked for its directory now, ahead of its
-     * close; queue/new and queue/run at their first write (below) */
-    if (fh->kind == FH_SUBMIT && !fh->target)
-        vfs_ask_cwd(v, fh);
+    /* a created file (cp) learns its directory with the answer to its
+     * flush's question (vfs_ask_holds); queue/new and queue/run at their
+     * first write (below), as they may submit before any flush */
 }
 
 /* queue/new, queue/run: the opener's directory is asked at the first
@@ -550,7 +549,8 @@ static int find_cwd(void *arg, char *buf, size_t size)
     if (fh && fh->cwd_ask)
         vfs_asks_wait(s->v, fh);
     if (fh && (fh->cwd || fh->cwd_rc < 0)) {
-        /* the opener's directory, asked when it opened the file */
+        /* its writer's directory, asked ahead (at the first write, or with
+         * the close's question) */
         if (!fh->cwd)
             return fh->cwd_rc;
         if (!*fh->cwd)
