@@ -1,5 +1,6 @@
-/* bench-spawn N [INFLIGHT] - the process-spawn ceiling: posix_spawn of
- * /bin/true N times with up to INFLIGHT running at once, reaped with wait. */
+/* bench-spawn N [INFLIGHT [PROGRAM]] - the process-spawn ceiling:
+ * posix_spawn of PROGRAM (default /bin/true) N times with up to INFLIGHT
+ * running at once, reaped with wait. */
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@ extern char **environ;
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 1000, inflight = argc > 2 ? atoi(argv[2]) : 1;
+    const char *prog = argc > 3 ? argv[3] : "/bin/true";
     char *args[] = { (char *)"true", NULL };
     struct timespec a, b;
     int running = 0;
@@ -21,7 +23,7 @@ int main(int argc, char **argv)
             wait(NULL);
             running--;
         }
-        if (posix_spawn(&pid, "/bin/true", NULL, NULL, args, environ) != 0)
+        if (posix_spawn(&pid, prog, NULL, NULL, args, environ) != 0)
             return 1;
         running++;
     }

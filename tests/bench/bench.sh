@@ -74,6 +74,14 @@ SPEC
 echo "# ceilings" >&2
 spawn1=$("$B/bench-spawn" 2000 1 | rate)
 spawn2=$("$B/bench-spawn" 4000 2 | rate)
+# what a process's start costs here: a program without libc, and the CPUID
+# instruction that glibc's start asks some 70 times (trapped in some VMs)
+spawnnl=- cpuid=- libcstart=-
+if [ -x "$B/bench-nolibc" ]; then
+	spawnnl=$("$B/bench-spawn" 4000 1 "$B/bench-nolibc" | rate)
+	libcstart=$(awk -v a="$spawn1" -v b="$spawnnl" 'BEGIN { printf "%.0f", 1e6 / a - 1e6 / b }')
+fi
+[ -x "$B/bench-cpuid" ] && cpuid=$("$B/bench-cpuid" | grep -o "[0-9.]* us" | awk '{print $1}')
 lmdb1=$("$B/bench-lmdb" "$work/lmdb" 2000 1 | grep -o "[0-9]* commits/s" | awk '{print $1}')
 rm -f "$work/lmdb"/*
 page1=$("$B/bench-fsync" "$work/page" 2000 | grep -o "= [0-9]* syncs/s" | awk '{print $2}')
@@ -185,3 +193,5 @@ row "RssAnon kB after $DEEP were queued at once" "$rss2" "before: $rss1" "-"
 row "durable puts, batched 100/commit (puts/s)" "-" "LMDB: $lmdb100" "-"
 row "durable commits, 1 put each (commits/s)" "-" "LMDB: $lmdb1" "-"
 row "spawn one at a time (spawns/s)" "-" "posix_spawn+wait: $spawn1" "-"
+row "... of a program without libc (spawns/s)" "-" "$spawnnl: libc's start is $libcstart us of each" "-"
+row "one CPUID instruction (us; glibc's start asks ~70)" "-" "$cpuid" "-"
