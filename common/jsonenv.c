@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/jsonenv.h"
+#include "common/jsonw.h"
 
 #define DEPTH_MAX 64   /* nesting skipped before giving up (jansson's is 2048) */
 
@@ -217,42 +218,6 @@ static int member(struct scan *s, const char *key)
     }
 }
 
-/* Strict UTF-8 as jansson checks it: no overlong forms, no surrogates,
- * nothing above U+10FFFF. */
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            k = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            k = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            k = 3, cp = c & 0x07;
-        else
-            return false;
-        if (n - i <= k)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + j] & 0x3F);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF
-            || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* "NAME=value" entries ordered by NAME (which has no '='). */
 static int by_name(const void *a, const void *b)
 {
@@ -298,7 +263,7 @@ static int decode(const char *text, size_t len, char ***envv, size_t *off, size_
         return -EINVAL;
     size_t raw = (size_t)(s.p - env.p), count = 0;
     /* outside its strings the object is ASCII, so this checks them */
-    if (strict && !utf8_valid((const unsigned char *)env.p, raw))
+    if (strict && !jsonw_utf8(env.p, raw))
         return -EINVAL;
     for (const char *q = env.p; q < s.p; q++)
         count += *q == ':';   /* at least the members: ':' in strings only adds */

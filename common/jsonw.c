@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/jsonw.h"
@@ -134,4 +135,93 @@ int jsonw_ktime(struct strbuf *sb, const char *name, double t)
 {
     int rc = jsonw_key(sb, name);
     return rc | jsonw_time(sb, t);
+}
+
+bool jsonw_utf8(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, cp = c & 0x07;
+        else
+            return false;
+        if (n - i <= k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + j] & 0x3F);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF
+            || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+int jsonw_kpath(struct strbuf *sb, const char *name, const char *s)
+{
+    size_t n = strlen(s), k = strlen(name);
+    if (jsonw_utf8(s, n))
+        return jsonw_kstr(sb, name, s);
+    if (strbuf_grow(sb, k + 2 * n + 16) < 0)
+        return -ENOMEM;
+    int rc = strbuf_addstr(sb, sb->len > 0 && sb->buf[sb->len - 1] != '{' ? ",\"" : "\"");
+    rc |= strbuf_add(sb, name, k);
+    rc |= strbuf_addstr(sb, "_hex\":\"");
+    char *o = sb->buf + sb->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        *o++ = "0123456789abcdef"[c >> 4];
+        *o++ = "0123456789abcdef"[c & 15];
+    }
+    sb->len += 2 * n;
+    sb->buf[sb->len] = '\0';
+    return rc | strbuf_addstr(sb, "\"");
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *jsonw_unhex(const char *hex, size_t n)
+{
+    if (n % 2) {
+        errno = EINVAL;
+        return NULL;
+    }
+    char *out = malloc(n / 2 + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+            free(out);
+            errno = EINVAL;
+            return NULL;
+        }
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n / 2] = '\0';
+    return out;
 }

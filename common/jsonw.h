@@ -8,6 +8,8 @@
 #ifndef FLUXFS_JSONW_H
 #define FLUXFS_JSONW_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "common/strbuf.h"
 
@@ -28,5 +30,19 @@ int jsonw_kstr(struct strbuf *sb, const char *name, const char *s);
 int jsonw_kint(struct strbuf *sb, const char *name, int64_t v);
 int jsonw_knum(struct strbuf *sb, const char *name, double v);
 int jsonw_ktime(struct strbuf *sb, const char *name, double t);
+
+/* Whether p[0..n) is strict UTF-8, as jansson checks it: no overlong
+ * forms, no surrogates, nothing above U+10FFFF. */
+bool jsonw_utf8(const char *p, size_t n);
+/* A path, which is bytes, not text (a directory may be named in Latin-1,
+ * and jansson refuses a document with such a string): "name" with the
+ * path as a string when it is UTF-8, else "name_hex" with its bytes in
+ * hex, so that the document stays JSON and the path comes back byte for
+ * byte (jsonw_unhex). */
+int jsonw_kpath(struct strbuf *sb, const char *name, const char *s);
+/* The bytes of n hex digits, NUL-terminated and malloc'd; NULL with errno
+ * EINVAL when they are not an even count of hex digits or make a NUL, or
+ * ENOMEM. */
+char *jsonw_unhex(const char *hex, size_t n);
 
 #endif

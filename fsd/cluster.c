@@ -279,8 +279,10 @@ static json_t *start_msg(const struct exec_job *job)
                           argv ? argv : json_array(),
                           "nnodes", job->nnodes, "ntasks", job->ntasks, "uid", (int)job->uid,
                           "gid", (int)job->gid);
-    if (m && job->cwd)
-        json_object_set_new(m, "cwd", json_string(job->cwd));
+    if (m && job->cwd && cluster_path_set(m, "cwd", job->cwd) < 0) {
+        json_decref(m);
+        return NULL;
+    }
     if (m && job->out_path)
         json_object_set_new(m, "out", json_string(job->out_path));
     if (m && job->err_path)
@@ -1077,8 +1079,10 @@ int cluster_forward(void *arg, uint64_t token, const char *text, size_t len, uid
                           "bytes (submit larger ones on the leader's)", CLUSTER_FORWARD_MAX);
     json_t *msg = json_pack("{s:s s:o s:i}", "type", "ingest.submit", "bin",
                             json_stringn_nocheck(text, len), "gid", (int)gid);
-    if (msg && cwd)
-        json_object_set_new(msg, "cwd", json_string(cwd));
+    if (msg && cwd && cluster_path_set(msg, "cwd", cwd) < 0) {
+        json_decref(msg);
+        msg = NULL;
+    }
     if (msg && queue)
         json_object_set_new(msg, "queue", json_string(queue));
     return forward_msg(c, token, uid, subject, msg, len, err);
@@ -1204,17 +1208,18 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
     char *text;
     ssize_t n = msg_bytes(msg, "text", CLUSTER_FORWARD_MAX, &text);
     json_t *uid = json_object_get(msg, "uid"), *gid = json_object_get(msg, "gid");
-    json_t *cwd = json_object_get(msg, "cwd"), *queue = json_object_get(msg, "queue");
+    json_t *queue = json_object_get(msg, "queue");
+    char *cwd = NULL;
     int rc;
     strbuf_init(&ids);
     if (!c->m)
         rc = errmsg_set(&err, -EAGAIN, "the leader is starting");
     else if (n < 0 || !json_is_integer(uid) || !json_is_integer(gid)
              || json_integer_value(uid) < 0 || json_integer_value(gid) < 0
-             || (cwd && !json_is_string(cwd)) || (queue && !json_is_string(queue)))
+             || cluster_path_get(msg, "cwd", &cwd) < 0 || (queue && !json_is_string(queue)))
         rc = errmsg_set(&err, -EINVAL, "a malformed ingest.submit");
     else if (n >= JOBMGR_ASYNC_BYTES) {
-        struct ingest_cwd dir = { .dir = json_string_value(cwd) };
+        struct ingest_cwd dir = { .dir = cwd };
         struct leader_parsing *p = malloc(sizeof(*p));
         if (!p)
             rc = errmsg_set(&err, -ENOMEM, "out of memory");
@@ -1225,18 +1230,20 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
                                           json_string_value(queue), leader_parsed, p, &err);
             if (rc == 0) {
                 free(text);
+                free(cwd);
                 return;   /* leader_parsed answers */
             }
             json_decref(p->msg);
             free(p);
         }
     } else {
-        struct ingest_cwd dir = { .dir = json_string_value(cwd) };
+        struct ingest_cwd dir = { .dir = cwd };
         rc = jobmgr_submit_text(c->m, text, (size_t)n, (uid_t)json_integer_value(uid),
                                 (gid_t)json_integer_value(gid), &dir,
                                 json_string_value(queue), &ids, &err);
     }
     free(text);
+    free(cwd);
     submit_answer(c, from, msg, rc, ids.buf ? ids.buf : "", err.text);
     strbuf_release(&ids);
 }

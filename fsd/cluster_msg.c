@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonw.h"
 #include "fsd/cluster_msg.h"
 
 /* An integer member in [lo, hi], or -1 with err filled. */
@@ -32,13 +33,52 @@ void cluster_start_release(struct cluster_start *cs)
     free(cs->tasks);
     free(cs->cpus);
     free(cs->node_memory);
+    free(cs->cwd);
     memset(cs, 0, sizeof(*cs));
+}
+
+int cluster_path_set(json_t *o, const char *key, const char *path)
+{
+    char name[64];
+    size_t n = strlen(path);
+    if (jsonw_utf8(path, n))
+        return json_object_set_new(o, key, json_string(path)) < 0 ? -ENOMEM : 0;
+    char *hex = malloc(2 * n + 1);
+    if (!hex || (size_t)snprintf(name, sizeof(name), "%s_hex", key) >= sizeof(name)) {
+        free(hex);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)path[i]);
+    hex[2 * n] = '\0';
+    int rc = json_object_set_new(o, name, json_string(hex)) < 0 ? -ENOMEM : 0;
+    free(hex);
+    return rc;
+}
+
+int cluster_path_get(json_t *o, const char *key, char **path)
+{
+    char name[64];
+    json_t *v = json_object_get(o, key);
+    *path = NULL;
+    if (v) {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+            return -EINVAL;
+        return (*path = strdup(json_string_value(v))) ? 0 : -ENOMEM;
+    }
+    snprintf(name, sizeof(name), "%s_hex", key);
+    if (!(v = json_object_get(o, name)))
+        return 0;
+    if (!json_is_string(v))
+        return -EINVAL;
+    *path = jsonw_unhex(json_string_value(v), json_string_length(v));
+    return *path ? 0 : errno == ENOMEM ? -ENOMEM : -EINVAL;
 }
 
 int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *err)
 {
     json_t *argv = json_object_get(msg, "argv"), *tasks = json_object_get(msg, "tasks");
-    json_t *env = json_object_get(msg, "env"), *cwd = json_object_get(msg, "cwd");
+    json_t *env = json_object_get(msg, "env");
     json_t *out = json_object_get(msg, "out"), *errp = json_object_get(msg, "err");
     json_t *inp = json_object_get(msg, "in");
     int64_t id, nnodes, size, uid, gid;
@@ -58,10 +98,9 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
                           CLUSTER_MAX_ARGS);
     if (!json_is_array(tasks) || ntasks == 0 || ntasks > (size_t)size)
         return errmsg_set(err, -EINVAL, "exec.start: 'tasks' is not 1 to ntasks tasks");
-    if ((env && !json_is_object(env)) || (cwd && !json_is_string(cwd))
-        || (out && !json_is_string(out)) || (errp && !json_is_string(errp))
+    if ((env && !json_is_object(env)) || (out && !json_is_string(out)) || (errp && !json_is_string(errp))
         || (inp && !json_is_string(inp)))
-        return errmsg_set(err, -EINVAL, "exec.start: 'env', 'cwd', 'out' or 'err' of the "
+        return errmsg_set(err, -EINVAL, "exec.start: 'env', 'out' or 'err' of the "
                           "wrong type");
     json_t *mem = json_object_get(msg, "memory");
     if (mem && (!json_is_array(mem) || json_array_size(mem) != (size_t)nnodes))
@@ -85,6 +124,11 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
             }
             cs->node_memory[n] = (uint64_t)json_integer_value(b);
         }
+    }
+    int rc = cluster_path_get(msg, "cwd", &cs->cwd);
+    if (rc < 0) {
+        cluster_start_release(cs);
+        return errmsg_set(err, rc, "exec.start: 'cwd' (or 'cwd_hex') is not a path");
     }
     cs->argv = calloc(nargs + 1, sizeof(char *));
     cs->tasks = calloc(ntasks, sizeof(*cs->tasks));
@@ -118,7 +162,7 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
         .id = (uint64_t)id,
         .idstr = idstr,
         .argv = (char *const *)cs->argv,
-        .cwd = json_string_value(cwd),
+        .cwd = cs->cwd,
         .out_path = json_string_value(out),
         .err_path = json_string_value(errp),
         .in_path = json_string_value(inp),

@@ -24,10 +24,19 @@ struct cluster_start {
     struct exec_task *tasks;
     int *cpus;
     uint64_t *node_memory;   /* "memory": bytes by nodeid, or NULL */
+    char *cwd;               /* the job's directory (cluster_path_get) */
 };
 
 /* 0, or -EINVAL/-ENOMEM with err filled; on failure nothing to release. */
 int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *err);
 void cluster_start_release(struct cluster_start *cs);
+
+/* A path in a message, which is bytes (a directory named in Latin-1 is not
+ * UTF-8, which JSON strings must be): "key" as a string when it is UTF-8,
+ * else "key_hex" with its bytes in hex (common/jsonw.h jsonw_kpath). set:
+ * 0 or -ENOMEM. get: 0 with *path malloc'd, or NULL when neither is
+ * there; -EINVAL when one is not a string of such bytes, or -ENOMEM. */
+int cluster_path_set(json_t *o, const char *key, const char *path);
+int cluster_path_get(json_t *o, const char *key, char **path);
 
 #endif

@@ -1,5 +1,7 @@
 /* job.c - job states, durable records and eventlog lines. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +117,7 @@ char *job_record_encode(const struct job *job)
     rc |= jsonw_int(&sb, (int64_t)job->out_len[2]);
     rc |= strbuf_addstr(&sb, "]");
     if (job->cwd)
-        rc |= jsonw_kstr(&sb, "cwd", job->cwd);
+        rc |= jsonw_kpath(&sb, "cwd", job->cwd);   /* "cwd_hex" when not UTF-8 */
     rc |= strbuf_addstr(&sb, "}");
     if (rc) {
         strbuf_release(&sb);
@@ -124,66 +126,222 @@ char *job_record_encode(const struct job *job)
     return strbuf_detach(&sb, NULL);
 }
 
-struct job *job_record_decode(uint64_t id, const void *data, size_t len)
-{
-    json_error_t jerr;
-    json_t *o = json_loadb(data, len, 0, &jerr);
-    const char *state, *result, *spec = NULL, *cwd = NULL, *R = NULL;
-    size_t spec_len = 0, R_len = 0;
-    json_int_t spec_size = 0, R_size = 0;
-    int status, uid, gid, urgency, nevents;
-    json_int_t evlog_len, out1, out2;
+/* A record's members, as the two readers below find them. */
+struct record {
+    const char *state, *result, *spec, *cwd, *R;
+    size_t state_len, result_len, spec_len, cwd_len, R_len;
+    bool cwd_hex;
+    int64_t status, uid, gid, urgency, nevents, evlog_len, out1, out2, spec_size, R_size;
     double t_submit, t_state;
-    struct job *job = NULL;
+};
 
-    if (!o)
-        return NULL;
-    /* records written before the blobs existed carry the texts themselves */
-    if (json_unpack(o, "{s:s s:s s:i s:i s:i s:i s:F s:F s?s% s?I s?I s:i s:I s:[I,I] s?s "
-                    "s?s%}",
-                    "state", &state, "result", &result, "status", &status,
-                    "uid", &uid, "gid", &gid, "urgency", &urgency,
-                    "t_submit", &t_submit, "t_state", &t_state,
-                    "jobspec", &spec, &spec_len, "spec_len", &spec_size, "R_len", &R_size,
-                    "nevents", &nevents, "evlog_len", &evlog_len, "out_len", &out1, &out2,
-                    "cwd", &cwd, "R", &R, &R_len) < 0)
-        goto error;
-    int st = state_from_name(state), res = result_from_name(result);
+/* A job from the members read. */
+static struct job *record_job(uint64_t id, const struct record *r)
+{
+    char name[16];
+    struct job *job = NULL;
+    int st = -1, res = -1;
+    if (r->state_len < sizeof(name)) {
+        memcpy(name, r->state, r->state_len);
+        name[r->state_len] = '\0';
+        st = state_from_name(name);
+    }
+    if (r->result_len < sizeof(name)) {
+        memcpy(name, r->result, r->result_len);
+        name[r->result_len] = '\0';
+        res = result_from_name(name);
+    }
     if (st < 0 || res < 0 || !(job = job_create(id)))
-        goto error;
+        return NULL;
     job->state = st;
     job->result = res;
-    job->status = status;
-    job->uid = uid;
-    job->gid = gid;
-    job->urgency = urgency;
-    job->t_submit = t_submit;
-    job->t_state = t_state;
-    job->nevents = nevents;
-    job->evlog_len = evlog_len;
-    job->out_len[1] = out1;
-    job->out_len[2] = out2;
+    job->status = (int)r->status;
+    job->uid = (uid_t)r->uid;
+    job->gid = (gid_t)r->gid;
+    job->urgency = (int)r->urgency;
+    job->t_submit = r->t_submit;
+    job->t_state = r->t_state;
+    job->nevents = (int)r->nevents;
+    job->evlog_len = (size_t)r->evlog_len;
+    job->out_len[1] = (uint64_t)r->out1;
+    job->out_len[2] = (uint64_t)r->out2;
     job->nevents_stored = job->nevents;
     job->evlog_stored = job->evlog_len;
     job->out_stored[1] = job->out_len[1];
     job->out_stored[2] = job->out_len[2];
-    job->t_output[1] = job->t_output[2] = t_state;
-    job->spec_len = spec ? spec_len : (size_t)spec_size;
-    job->R_len = R ? R_len : (size_t)R_size;
-    if ((spec && !(job->spec_text = strndup(spec, spec_len)))
-        || (R && !(job->R = strndup(R, R_len))))
+    job->t_output[1] = job->t_output[2] = r->t_state;
+    job->spec_len = r->spec ? r->spec_len : (size_t)r->spec_size;
+    job->R_len = r->R ? r->R_len : (size_t)r->R_size;
+    if ((r->spec && !(job->spec_text = strndup(r->spec, r->spec_len)))
+        || (r->R && !(job->R = strndup(r->R, r->R_len))))
         goto error;
-    job->legacy = spec != NULL;
-    if (cwd && !(job->cwd = strdup(cwd)))
-        goto error;
+    job->legacy = r->spec != NULL;
+    if (r->cwd) {
+        job->cwd = r->cwd_hex ? jsonw_unhex(r->cwd, r->cwd_len) : strndup(r->cwd, r->cwd_len);
+        if (!job->cwd || strlen(job->cwd) != (r->cwd_hex ? r->cwd_len / 2 : r->cwd_len))
+            goto error;
+    }
     job->committed = true;
     job->announced = true;
-    json_decref(o);
     return job;
 error:
     job_destroy(job);
-    json_decref(o);
     return NULL;
+}
+
+/* The reader for what job_record_encode writes: its members in its order,
+ * no white space, strings without escapes. Anything else (an older record,
+ * a cwd with a quote in it) is jansson's; so is a number that does not end
+ * where a member does. A cwd of raw bytes that are not UTF-8, which an
+ * earlier version wrote and jansson refuses, reads back as it was. */
+static const char *fast_str(const char *p, const char *end, const char **s, size_t *n)
+{
+    if (p >= end || *p != '"')
+        return NULL;
+    const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+    if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)) || memchr(p + 1, '\0', (size_t)(q - p - 1)))
+        return NULL;
+    *s = p + 1;
+    *n = (size_t)(q - p - 1);
+    return q + 1;
+}
+
+static const char *fast_int(const char *p, const char *end, int64_t *v)
+{
+    bool neg = p < end && *p == '-';
+    const char *q = p + neg;
+    uint64_t x = 0;
+    if (q >= end || *q < '0' || *q > '9')
+        return NULL;
+    for (; q < end && *q >= '0' && *q <= '9'; q++) {
+        if (x > (UINT64_MAX - 9) / 10)
+            return NULL;
+        x = x * 10 + (uint64_t)(*q - '0');
+    }
+    if (x > (uint64_t)INT64_MAX)
+        return NULL;
+    *v = neg ? -(int64_t)x : (int64_t)x;
+    return q;
+}
+
+/* jsonw_time's "S.UUUUUU" (or an integer): strtod, as jansson reads it
+ * (the broker never sets a locale, so '.' is the decimal point) */
+static const char *fast_time(const char *p, const char *end, double *t)
+{
+    char num[32];
+    size_t n = 0;
+    while (p + n < end && n < sizeof(num) - 1
+           && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.' || (n == 0 && p[n] == '-')))
+        n++;
+    if (n == 0 || n == sizeof(num) - 1 || (p + n < end && (p[n] == 'e' || p[n] == 'E')))
+        return NULL;
+    memcpy(num, p, n);
+    num[n] = '\0';
+    char *stop;
+    *t = strtod(num, &stop);
+    return stop == num + n ? p + n : NULL;
+}
+
+static bool fast_decode(const char *p, size_t len, struct record *r)
+{
+    const char *end = p + len;
+    static const char *const keys[] = { "id", "state", "result", "status", "uid", "gid",
+                                        "urgency", "t_submit", "t_state", "spec_len", "R_len",
+                                        "nevents", "evlog_len", "out_len" };
+    int64_t ignore;
+    if (p >= end || *p++ != '{')
+        return false;
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        size_t n = strlen(keys[k]);
+        if (k > 0 && (p >= end || *p++ != ','))
+            return false;
+        if ((size_t)(end - p) < n + 3 || p[0] != '"' || memcmp(p + 1, keys[k], n) != 0
+            || p[n + 1] != '"' || p[n + 2] != ':')
+            return false;
+        p += n + 3;
+        switch (k) {
+        case 0: p = fast_int(p, end, &ignore); break;
+        case 1: p = fast_str(p, end, &r->state, &r->state_len); break;
+        case 2: p = fast_str(p, end, &r->result, &r->result_len); break;
+        case 3: p = fast_int(p, end, &r->status); break;
+        case 4: p = fast_int(p, end, &r->uid); break;
+        case 5: p = fast_int(p, end, &r->gid); break;
+        case 6: p = fast_int(p, end, &r->urgency); break;
+        case 7: p = fast_time(p, end, &r->t_submit); break;
+        case 8: p = fast_time(p, end, &r->t_state); break;
+        case 9: p = fast_int(p, end, &r->spec_size); break;
+        case 10: p = fast_int(p, end, &r->R_size); break;
+        case 11: p = fast_int(p, end, &r->nevents); break;
+        case 12: p = fast_int(p, end, &r->evlog_len); break;
+        case 13:
+            if (p >= end || *p++ != '[' || !(p = fast_int(p, end, &r->out1)) || p >= end
+                || *p++ != ',' || !(p = fast_int(p, end, &r->out2)) || p >= end || *p++ != ']')
+                return false;
+            break;
+        }
+        if (!p)
+            return false;
+    }
+    if (p < end && *p == ',') {
+        if ((size_t)(end - p) > 7 && memcmp(p, ",\"cwd\":", 7) == 0)
+            p = fast_str(p + 7, end, &r->cwd, &r->cwd_len);
+        else if ((size_t)(end - p) > 11 && memcmp(p, ",\"cwd_hex\":", 11) == 0) {
+            p = fast_str(p + 11, end, &r->cwd, &r->cwd_len);
+            r->cwd_hex = true;
+        } else
+            return false;
+        if (!p)
+            return false;
+    }
+    return p + 1 == end && *p == '}';
+}
+
+struct job *job_record_decode(uint64_t id, const void *data, size_t len)
+{
+    struct record r = { 0 };
+    if (fast_decode(data, len, &r))
+        return record_job(id, &r);
+
+    json_error_t jerr;
+    json_t *o = json_loadb(data, len, 0, &jerr);
+    const char *cwd_hex = NULL;
+    size_t cwd_hex_len = 0;
+    json_int_t spec_size = 0, R_size = 0, evlog_len, out1, out2;
+    int status, uid, gid, urgency, nevents;
+    struct job *job = NULL;
+
+    if (!o)
+        return NULL;
+    memset(&r, 0, sizeof(r));
+    /* records written before the blobs existed carry the texts themselves */
+    if (json_unpack(o, "{s:s% s:s% s:i s:i s:i s:i s:F s:F s?s% s?I s?I s:i s:I s:[I,I] s?s% "
+                    "s?s% s?s%}",
+                    "state", &r.state, &r.state_len, "result", &r.result, &r.result_len,
+                    "status", &status, "uid", &uid, "gid", &gid, "urgency", &urgency,
+                    "t_submit", &r.t_submit, "t_state", &r.t_state,
+                    "jobspec", &r.spec, &r.spec_len, "spec_len", &spec_size, "R_len", &R_size,
+                    "nevents", &nevents, "evlog_len", &evlog_len, "out_len", &out1, &out2,
+                    "cwd", &r.cwd, &r.cwd_len, "cwd_hex", &cwd_hex, &cwd_hex_len,
+                    "R", &r.R, &r.R_len) == 0) {
+        r.status = status;
+        r.uid = uid;
+        r.gid = gid;
+        r.urgency = urgency;
+        r.nevents = nevents;
+        r.evlog_len = evlog_len;
+        r.out1 = out1;
+        r.out2 = out2;
+        r.spec_size = spec_size;
+        r.R_size = R_size;
+        if (!r.cwd && cwd_hex) {
+            r.cwd = cwd_hex;
+            r.cwd_len = cwd_hex_len;
+            r.cwd_hex = true;
+        }
+        job = record_job(id, &r);
+    }
+    json_decref(o);
+    return job;
 }
 
 char *job_event_format_text(double timestamp, const char *name, const char *context)

@@ -21,6 +21,7 @@
 #include "common/jobopt.h"
 #include "common/fluid.h"
 #include "common/strbuf.h"
+#include "common/jsonw.h"
 #include "tools/cli.h"
 
 extern char **environ;
@@ -546,6 +547,15 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
         cli_err("getcwd: %s", strerror(errno));
         return -1;
     }
+    /* a jobspec is JSON, whose strings are UTF-8: a directory named
+     * otherwise (Latin-1) is left out, and the broker reads it from the
+     * kernel, as it does for cp */
+    bool cwd_text = jsonw_utf8(cwd, strlen(cwd));
+    if (!cwd_text && o->cwd) {
+        cli_err("--cwd: '%s' is not UTF-8, which a jobspec's strings must be; change to "
+                "that directory and submit without --cwd", cwd);
+        return -1;
+    }
     json_t *count = NULL;
     json_t *resources = build_resources(&opts, ntasks, &count);
     /* an integral duration as an integer, as flux writes it */
@@ -554,8 +564,8 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
     json_t *env = build_env(o);
     if (env && o->cc && !o->bcc)
         json_object_set_new(env, "FLUX_JOB_CC", json_string(CC_PLACEHOLDER));
-    json_t *system = json_pack("{s:o s:s s:o*}", "duration", duration, "cwd", cwd,
-                               "environment", env);
+    json_t *system = json_pack("{s:o s:s* s:o*}", "duration", duration, "cwd",
+                               cwd_text ? cwd : NULL, "environment", env);
     if (system && o->name)
         json_object_set_new(system, "job", json_pack("{s:s}", "name", o->name));
     if (o->urgency >= 0)

@@ -1,9 +1,12 @@
 /* test/job.c - job states, result text, durable records, eventlog lines. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
+#include "common/jsonw.h"
 #include "fsd/job.h"
 #include "common/tap.h"
 
@@ -282,6 +285,91 @@ static void test_event_format(void)
     free(line);
 }
 
+/* A directory is bytes: one named in Latin-1 is not UTF-8, which jansson
+ * refuses in a document. The record keeps it as "cwd_hex"; a record an
+ * earlier version wrote with the raw bytes still reads. */
+static void test_cwd_bytes(void)
+{
+    static const char latin1[] = "/home/u/caf\xe9/r\xe9sultats";
+    struct job *job = job_create(77);
+    job->state = JOB_RUN;
+    job->t_submit = 1700000000.000001;
+    job->t_state = 1700000001.999999;
+    job->cwd = strdup(latin1);
+    char *rec = job_record_encode(job);
+    ok(rec && strstr(rec, "\"cwd_hex\":\"") && !strstr(rec, "\"cwd\":"),
+       "a cwd that is not UTF-8 is written as cwd_hex");
+    json_error_t jerr;
+    json_t *o = rec ? json_loads(rec, 0, &jerr) : NULL;
+    ok(o != NULL, "... and the record is JSON jansson reads (%s)", o ? "yes" : jerr.text);
+    struct job *j2 = rec ? job_record_decode(77, rec, strlen(rec)) : NULL;
+    is_str(j2 ? j2->cwd : NULL, latin1, "... read back byte for byte");
+    ok(j2 && j2->t_submit == job->t_submit && j2->t_state == job->t_state,
+       "... with its times exact");
+    job_destroy(j2);
+    /* the same document laid out otherwise (spaces, another order): jansson's reader */
+    char *pretty = o ? json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+    j2 = pretty ? job_record_decode(77, pretty, strlen(pretty)) : NULL;
+    is_str(j2 ? j2->cwd : NULL, latin1, "... also when jansson reads it");
+    char *again = j2 ? job_record_encode(j2) : NULL;
+    is_str(again, rec, "both readers make the same job");
+    free(again);
+    free(pretty);
+    json_decref(o);
+    job_destroy(j2);
+    free(rec);
+
+    /* what the version before wrote: the raw bytes in "cwd" */
+    free(job->cwd);
+    job->cwd = strdup("/tmp/x");
+    rec = job_record_encode(job);
+    char *old = NULL;
+    if (rec) {
+        char *at = strstr(rec, "/tmp/x");
+        old = malloc(strlen(rec) + sizeof(latin1));
+        sprintf(old, "%.*s%s%s", (int)(at - rec), rec, latin1, at + 6);
+    }
+    j2 = old ? job_record_decode(77, old, strlen(old)) : NULL;
+    ok(j2 != NULL, "a record with raw bytes in cwd (an earlier version's) still reads");
+    is_str(j2 ? j2->cwd : NULL, latin1, "... with its cwd as it was");
+    job_destroy(j2);
+    free(old);
+    free(rec);
+
+    /* every prefix of a record, and every byte flipped: refused or read,
+     * never read past (ASan) */
+    free(job->cwd);
+    job->cwd = strdup(latin1);
+    rec = job_record_encode(job);
+    size_t n = rec ? strlen(rec) : 0, taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *cut = malloc(i ? i : 1);
+        memcpy(cut, rec, i);
+        j2 = job_record_decode(77, cut, i);
+        taken += j2 != NULL;
+        job_destroy(j2);
+        free(cut);
+    }
+    is(taken, 0, "no prefix of a record reads as a job");
+    for (size_t i = 0; i < n; i++) {
+        char *flip = malloc(n);
+        memcpy(flip, rec, n);
+        flip[i] ^= 0x20;
+        job_destroy(job_record_decode(77, flip, n));
+        free(flip);
+    }
+    ok(1, "flipped bytes are refused or read without a fault");
+    free(rec);
+    job_destroy(job);
+
+    static const char hex[] = "2f78";
+    char *b = jsonw_unhex(hex, 4);
+    is_str(b, "/x", "jsonw_unhex");
+    free(b);
+    ok(jsonw_unhex("2f7", 3) == NULL && jsonw_unhex("2g", 2) == NULL
+       && jsonw_unhex("2f00", 4) == NULL, "jsonw_unhex refuses odd lengths, non-hex, a NUL");
+}
+
 int main(void)
 {
     plan(NO_PLAN);
@@ -289,6 +377,7 @@ int main(void)
     test_result_text();
     test_round_trip();
     test_malformed();
+    test_cwd_bytes();
     test_event_format();
     return done_testing();
 }
