@@ -129,6 +129,7 @@ char *job_record_encode(const struct job *job)
 /* A record's members, as the two readers below find them. */
 struct record {
     const char *state, *result, *spec, *cwd, *R;
+    char *cwd_buf;               /* cwd unescaped (fast_cwd), freed by the caller */
     size_t state_len, result_len, spec_len, cwd_len, R_len;
     bool cwd_hex;
     int64_t status, uid, gid, urgency, nevents, evlog_len, out1, out2, spec_size, R_size;
@@ -203,6 +204,71 @@ static const char *fast_str(const char *p, const char *end, const char **s, size
         return NULL;
     *s = p + 1;
     *n = (size_t)(q - p - 1);
+    return q + 1;
+}
+
+/* A cwd string as jsonw_str writes it, unescaped into r->cwd_buf when it
+ * has escapes: a Latin-1 name with a quote in it, in a record an earlier
+ * version wrote, is read too. NULL for any escape jsonw_str does not make. */
+static const char *fast_cwd(const char *p, const char *end, struct record *r)
+{
+    if (p >= end || *p != '"')
+        return NULL;
+    const char *q = p + 1;
+    bool esc = false;
+    while (q < end && *q != '"') {
+        if (*q == '\\') {
+            esc = true;
+            if (++q >= end)
+                return NULL;
+        }
+        if (*q == '\0')
+            return NULL;
+        q++;
+    }
+    if (q >= end)
+        return NULL;
+    r->cwd = p + 1;
+    r->cwd_len = (size_t)(q - p - 1);
+    if (!esc)
+        return q + 1;
+    char *o = r->cwd_buf = malloc(r->cwd_len + 1);
+    if (!o)
+        return NULL;
+    for (const char *s = p + 1; s < q; s++) {
+        if (*s != '\\') {
+            *o++ = *s;
+            continue;
+        }
+        switch (*++s) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'n': *o++ = '\n'; break;
+        case 't': *o++ = '\t'; break;
+        case 'r': *o++ = '\r'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'u': {
+            /* \u00XX of a byte below 0x80 (jsonw_str's control characters) */
+            if (q - s < 5 || s[1] != '0' || s[2] != '0' || s[3] < '0' || s[3] > '7'
+                || !strchr("0123456789abcdefABCDEF", s[4]) || !s[4])
+                return NULL;
+            unsigned lo = (unsigned)(s[4] <= '9' ? s[4] - '0' : (s[4] | 0x20) - 'a' + 10);
+            unsigned v = (unsigned)(s[3] - '0') << 4 | lo;
+            if (v == 0)
+                return NULL;
+            *o++ = (char)v;
+            s += 4;
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+    *o = '\0';
+    r->cwd = r->cwd_buf;
+    r->cwd_len = (size_t)(o - r->cwd_buf);
     return q + 1;
 }
 
@@ -284,7 +350,7 @@ static bool fast_decode(const char *p, size_t len, struct record *r)
     }
     if (p < end && *p == ',') {
         if ((size_t)(end - p) > 7 && memcmp(p, ",\"cwd\":", 7) == 0)
-            p = fast_str(p + 7, end, &r->cwd, &r->cwd_len);
+            p = fast_cwd(p + 7, end, r);
         else if ((size_t)(end - p) > 11 && memcmp(p, ",\"cwd_hex\":", 11) == 0) {
             p = fast_str(p + 11, end, &r->cwd, &r->cwd_len);
             r->cwd_hex = true;
@@ -299,8 +365,12 @@ static bool fast_decode(const char *p, size_t len, struct record *r)
 struct job *job_record_decode(uint64_t id, const void *data, size_t len)
 {
     struct record r = { 0 };
-    if (fast_decode(data, len, &r))
-        return record_job(id, &r);
+    if (fast_decode(data, len, &r)) {
+        struct job *job = record_job(id, &r);
+        free(r.cwd_buf);
+        return job;
+    }
+    free(r.cwd_buf);
 
     json_error_t jerr;
     json_t *o = json_loadb(data, len, 0, &jerr);

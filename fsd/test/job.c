@@ -336,6 +336,25 @@ static void test_cwd_bytes(void)
     free(old);
     free(rec);
 
+    /* ... and one whose name also has a quote, a backslash and a tab in it
+     * (jsonw_str escaped those, and left the rest raw) */
+    static const char odd[] = "/home/u/\"caf\xe9\"\\r\xe9s\tx\x01\x1f";
+    free(job->cwd);
+    job->cwd = strdup("/tmp/x");
+    rec = job_record_encode(job);
+    old = NULL;
+    if (rec) {
+        char *at = strstr(rec, "/tmp/x");
+        old = malloc(strlen(rec) + 2 * sizeof(odd));
+        sprintf(old, "%.*s%s%s", (int)(at - rec), rec,
+                "/home/u/\\\"caf\xe9\\\"\\\\r\xe9s\\tx\\u0001\\u001F", at + 6);
+    }
+    j2 = old ? job_record_decode(77, old, strlen(old)) : NULL;
+    is_str(j2 ? j2->cwd : NULL, odd, "... also with escapes in it (\\\", \\\\, \\t, \\u00XX)");
+    job_destroy(j2);
+    free(old);
+    free(rec);
+
     /* every prefix of a record, and every byte flipped: refused or read,
      * never read past (ASan) */
     free(job->cwd);
