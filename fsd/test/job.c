@@ -326,8 +326,9 @@ static void test_cwd_bytes(void)
     char *old = NULL;
     if (rec) {
         char *at = strstr(rec, "/tmp/x");
-        old = malloc(strlen(rec) + sizeof(latin1));
-        sprintf(old, "%.*s%s%s", (int)(at - rec), rec, latin1, at + 6);
+        size_t size = strlen(rec) + sizeof(latin1);
+        if ((old = malloc(size)))
+            snprintf(old, size, "%.*s%s%s", (int)(at - rec), rec, latin1, at + 6);
     }
     j2 = old ? job_record_decode(77, old, strlen(old)) : NULL;
     ok(j2 != NULL, "a record with raw bytes in cwd (an earlier version's) still reads");
@@ -345,9 +346,10 @@ static void test_cwd_bytes(void)
     old = NULL;
     if (rec) {
         char *at = strstr(rec, "/tmp/x");
-        old = malloc(strlen(rec) + 2 * sizeof(odd));
-        sprintf(old, "%.*s%s%s", (int)(at - rec), rec,
-                "/home/u/\\\"caf\xe9\\\"\\\\r\xe9s\\tx\\u0001\\u001F", at + 6);
+        size_t size = strlen(rec) + 2 * sizeof(odd);
+        if ((old = malloc(size)))
+            snprintf(old, size, "%.*s%s%s", (int)(at - rec), rec,
+                     "/home/u/\\\"caf\xe9\\\"\\\\r\xe9s\\tx\\u0001\\u001F", at + 6);
     }
     j2 = old ? job_record_decode(77, old, strlen(old)) : NULL;
     is_str(j2 ? j2->cwd : NULL, odd, "... also with escapes in it (\\\", \\\\, \\t, \\u00XX)");
@@ -363,6 +365,8 @@ static void test_cwd_bytes(void)
     size_t n = rec ? strlen(rec) : 0, taken = 0;
     for (size_t i = 0; i < n; i++) {
         char *cut = malloc(i ? i : 1);
+        if (!cut)
+            break;
         memcpy(cut, rec, i);
         j2 = job_record_decode(77, cut, i);
         taken += j2 != NULL;
@@ -372,6 +376,8 @@ static void test_cwd_bytes(void)
     is(taken, 0, "no prefix of a record reads as a job");
     for (size_t i = 0; i < n; i++) {
         char *flip = malloc(n);
+        if (!flip)
+            break;
         memcpy(flip, rec, n);
         flip[i] ^= 0x20;
         job_destroy(job_record_decode(77, flip, n));
