@@ -628,11 +628,12 @@ static int op_holds(struct imp *h, struct impmsg *m)
         || pid == 0 || pid > INT32_MAX)
         return -EBADMSG;
     int held = procfd_held((pid_t)pid, ino, name, flags & IMP_HOLDS_PARENT) ? 1 : 0;
-    /* a directory that cannot be read is "": the broker asks IMP_CWD for
-     * why, if it comes to need it */
+    /* a directory that cannot be read is "!errno" (a path starts with
+     * '/'): the broker keeps the reason, and asks nothing more */
+    int rc;
     if ((flags & IMP_HOLDS_CWD)
-        && procfd_cwd((pid_t)pid, h->mount, h->reason, sizeof(h->reason)) < 0)
-        h->reason[0] = '\0';
+        && (rc = procfd_cwd((pid_t)pid, h->mount, h->reason, sizeof(h->reason))) < 0)
+        snprintf(h->reason, sizeof(h->reason), "!%d", -rc);
     return held;
 }
 

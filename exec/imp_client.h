@@ -94,7 +94,7 @@ int imp_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool par
  * !wait and none has come, another -errno if the channel failed.
  * imp_ask_fd() turns readable when an answer waits. imp_ask_holds() with
  * cwd asks both at once: the answer is imp_holds()'s, and buf the closer's
- * directory ("" if it could not be read: ask imp_cwd() for why). */
+ * directory, or "!N" when it could not be read (imp_cwd()'s -N). */
 int imp_ask_cwd(struct imp *h, pid_t pid);
 int imp_ask_holds(struct imp *h, pid_t pid, uint64_t ino, const char *name, bool parent,
                   bool cwd);

@@ -32,7 +32,7 @@ enum {
     IMP_UNMOUNT,       /* (nothing): the instance's own mount point      -> 0 */
     IMP_CWD,           /* u32 pid                      -> 0, reason: the path */
     IMP_HOLDS,         /* u32 pid, u64 ino, str name, u32 flags       -> 1 or 0,
-                          with IMP_HOLDS_CWD reason: the path, or "" */
+                          with IMP_HOLDS_CWD reason: the path, or "!errno" */
     IMP_MEMORY,        /* u64 job, u64 bytes                             -> 0 */
     IMP_REPLY = 100,   /* i32 rc (>= 0 or -errno), str reason (or an answer) */
 };

@@ -1210,13 +1210,15 @@ static void leader_submit(struct cluster *c, int from, json_t *msg)
     json_t *uid = json_object_get(msg, "uid"), *gid = json_object_get(msg, "gid");
     json_t *queue = json_object_get(msg, "queue");
     char *cwd = NULL;
-    int rc;
+    int rc, path_rc = cluster_path_get(msg, "cwd", &cwd);
     strbuf_init(&ids);
     if (!c->m)
         rc = errmsg_set(&err, -EAGAIN, "the leader is starting");
+    else if (path_rc == -ENOMEM)
+        rc = errmsg_set(&err, -ENOMEM, "out of memory");
     else if (n < 0 || !json_is_integer(uid) || !json_is_integer(gid)
              || json_integer_value(uid) < 0 || json_integer_value(gid) < 0
-             || cluster_path_get(msg, "cwd", &cwd) < 0 || (queue && !json_is_string(queue)))
+             || path_rc < 0 || (queue && !json_is_string(queue)))
         rc = errmsg_set(&err, -EINVAL, "a malformed ingest.submit");
     else if (n >= JOBMGR_ASYNC_BYTES) {
         struct ingest_cwd dir = { .dir = cwd };

@@ -277,7 +277,8 @@ static const char *fast_int(const char *p, const char *end, int64_t *v)
     bool neg = p < end && *p == '-';
     const char *q = p + neg;
     uint64_t x = 0;
-    if (q >= end || *q < '0' || *q > '9')
+    /* JSON's integers: no leading zero (jansson refuses "007") */
+    if (q >= end || *q < '0' || *q > '9' || (*q == '0' && q + 1 < end && q[1] >= '0' && q[1] <= '9'))
         return NULL;
     for (; q < end && *q >= '0' && *q <= '9'; q++) {
         if (x > (UINT64_MAX - 9) / 10)
@@ -290,22 +291,31 @@ static const char *fast_int(const char *p, const char *end, int64_t *v)
     return q;
 }
 
-/* jsonw_time's "S.UUUUUU" (or an integer): strtod, as jansson reads it
- * (the broker never sets a locale, so '.' is the decimal point) */
+/* jsonw_time's "S.UUUUUU" (or an integer): JSON's number syntax without
+ * an exponent, then strtod, as jansson reads it (the broker never sets a
+ * locale, so '.' is the decimal point) */
 static const char *fast_time(const char *p, const char *end, double *t)
 {
+    int64_t whole;
+    const char *q = fast_int(p, end, &whole);
+    if (!q)
+        return NULL;
+    if (q < end && *q == '.') {
+        const char *f = ++q;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == f)
+            return NULL;
+    }
     char num[32];
-    size_t n = 0;
-    while (p + n < end && n < sizeof(num) - 1
-           && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.' || (n == 0 && p[n] == '-')))
-        n++;
-    if (n == 0 || n == sizeof(num) - 1 || (p + n < end && (p[n] == 'e' || p[n] == 'E')))
+    size_t n = (size_t)(q - p);
+    if (n >= sizeof(num) || (q < end && (*q == 'e' || *q == 'E')))
         return NULL;
     memcpy(num, p, n);
     num[n] = '\0';
     char *stop;
     *t = strtod(num, &stop);
-    return stop == num + n ? p + n : NULL;
+    return stop == num + n ? q : NULL;
 }
 
 static bool fast_decode(const char *p, size_t len, struct record *r)

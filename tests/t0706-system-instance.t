@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 42
+plan 43
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 42); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 43); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -133,6 +133,34 @@ PY
 is "$out" "No such file or directory" "... and its close fails ENOENT when that directory was removed"
 like "$(as_user cat "$MNT/queue/errors" | tail -1)" "gone.yaml.*(directory|ENOENT|No such)" \
 	"... queue/errors names the file and says why"
+# a descriptor the user passes to another user's process (root's, standing
+# elsewhere), which closes it last: the job still runs where the user stood
+mkdir -p "$T/rootdir"
+ls "$MNT/jobs" | sort > "$T/before"
+/usr/bin/python3 - "$MNT/queue/passed.yaml" "$T/home-u" "$T/rootdir" "$(id -u "$u")" <<'PY'
+import array, os, socket, sys
+path, udir, rdir, uid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+a, b = socket.socketpair()
+pid = os.fork()
+if pid == 0:
+    os.setgid(65534); os.setgroups([]); os.setuid(uid)
+    os.chdir(udir)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, open(os.path.join(udir, "pwd.yaml"), "rb").read())
+    a.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    a.recv(1)                       # the parent has it
+    os.close(fd)
+    os._exit(0)
+os.chdir(rdir)
+msg, anc, flags, addr = b.recvmsg(1, socket.CMSG_LEN(4))
+fd = array.array("i", anc[0][2])[0]
+b.send(b"y")
+os.waitpid(pid, 0)
+os.close(fd)
+PY
+id8=$(newest)
+is "$(wait_job "$id8"):$(cat "$MNT/jobs/$id8/stdout")" "COMPLETED 0:$T/home-u" \
+	"a file whose last close is another user's runs where its owner stood, not there"
 
 # signals reach a user's job through the helper
 mkjob 'echo started; exec sleep 300' > sleep.yaml

@@ -357,6 +357,35 @@ static void test_cwd_bytes(void)
     free(old);
     free(rec);
 
+    /* what jansson refuses, the fast reader does not take either */
+    free(job->cwd);
+    job->cwd = strdup("/tmp/x");
+    rec = job_record_encode(job);
+    static const char *const bad[][2] = {
+        { "\"status\":0,", "\"status\":007," }, { "\"status\":0,", "\"status\":-0," },
+        { "\"status\":0,", "\"status\":99999999999999999999999," },
+        { "\"t_submit\":1700000000.000001", "\"t_submit\":1700000000." },
+        { "\"t_submit\":1700000000.000001", "\"t_submit\":.5" },
+        { "\"t_submit\":1700000000.000001", "\"t_submit\":00.5" },
+        { "\"t_submit\":1700000000.000001", "\"t_submit\":1e9" },
+    };
+    for (size_t i = 0; rec && i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *at = strstr(rec, bad[i][0]), buf[1024];
+        if (!at) {
+            ok(0, "no '%s' in the record", bad[i][0]);
+            continue;
+        }
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - rec), rec, bad[i][1],
+                 at + strlen(bad[i][0]));
+        json_t *o = json_loads(buf, 0, NULL);
+        struct job *j = job_record_decode(77, buf, strlen(buf));
+        ok((o != NULL) == (j != NULL), "'%s': read by jansson %s, and by the record reader %s",
+           bad[i][1], o ? "yes" : "no", j ? "yes" : "no");
+        json_decref(o);
+        job_destroy(j);
+    }
+    free(rec);
+
     /* every prefix of a record, and every byte flipped: refused or read,
      * never read past (ASan) */
     free(job->cwd);

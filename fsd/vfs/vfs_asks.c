@@ -66,13 +66,30 @@ static void stop_asking(struct vfs *v, int rc)
             free(a);
         } else {
             a->answer = -EIO;            /* procfd_held(), as far as we may */
-            a->next = v->answered;
-            v->answered = a;
+            a->next = NULL;
+            struct vfs_ask **pp = &v->answered;   /* in order, after those waiting */
+            while (*pp)
+                pp = &(*pp)->next;
+            *pp = a;
         }
     }
     v->asks_tail = &v->asks;
     if (v->answered && !v->answered_timer)
         v->answered_timer = ev_timer_add(v->loop, 0, on_answered_timer, v);
+}
+
+/* A closer's directory, with the answer to its flush's question: the path,
+ * or "!N" for imp_cwd()'s -N. Kept from the first close that asked: a
+ * submission at its last release (pid 0) has nobody left to ask. */
+static void took_cwd(struct vfs_fh *fh, const char *buf)
+{
+    if (buf[0] == '!') {
+        int e = atoi(buf + 1);
+        fh->cwd_rc = e > 0 ? -e : -EIO;
+    } else if (buf[0] == '/') {
+        if (!(fh->cwd = strdup(buf)))
+            fh->cwd_rc = -ENOMEM;
+    }
 }
 
 /* Take the answers that have come, or (wait_for) until fh's directory has. */
@@ -93,9 +110,8 @@ static void take_answers(struct vfs *v, struct vfs_fh *wait_for)
             v->asks_tail = &v->asks;
         if (a->what == ASK_HOLDS) {
             a->answer = answer;
-            /* "": unreadable, and find_cwd asks imp_cwd() why if need be */
-            if (a->cwd_too && answer >= 0 && buf[0] && !a->fh->cwd)
-                a->fh->cwd = strdup(buf);
+            if (a->cwd_too && answer >= 0 && !a->fh->cwd && a->fh->cwd_rc == 0)
+                took_cwd(a->fh, buf);
             a->next = NULL;
             struct vfs_ask **pp = &v->answered;   /* in order */
             while (*pp)
@@ -190,8 +206,11 @@ bool vfs_ask_holds(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, pid_t pid)
         || !(a = ask_new(v, ASK_HOLDS, fh)))
         return false;
     /* a submission whose directory nobody asked yet (cp's) learns it in the
-     * same answer: where its closer stands as it submits */
-    a->cwd_too = !fh->cwd && !fh->cwd_ask && fh->cwd_rc == 0;
+     * same answer: where its closer stands, if the closer is the file's
+     * owner (a descriptor passed to another user's process tells nothing
+     * of that user's whereabouts to the job) */
+    a->cwd_too = !fh->cwd && !fh->cwd_ask && fh->cwd_rc == 0
+                 && fuse_req_ctx(req)->uid == fh->uid;
     if (imp_ask_holds(v->imp, pid, fh->ino, name, vfs_parent_may_hold(fh, pid), a->cwd_too)
         < 0) {
         free(a);

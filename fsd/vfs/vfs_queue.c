@@ -685,7 +685,11 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
 static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, int what,
                             size_t size, off_t off)
 {
-    submit_fh(v, fh, fuse_req_ctx(req)->pid);
+    /* the closer's directory is the job's only if the closer is the file's
+     * owner: another user's process (a descriptor passed to it) is not
+     * looked at, and the opener is */
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    submit_fh(v, fh, ctx->uid == fh->uid ? ctx->pid : 0);
     if (fh->submit_rc == 1 && fh->sync_ticket) {
         /* committed, its ids read: a read has them now, the close waits
          * for the sync that makes them durable */

@@ -78,10 +78,13 @@ spawn2=$("$B/bench-spawn" 4000 2 | rate)
 # instruction that glibc's start asks some 70 times (trapped in some VMs)
 spawnnl=- cpuid=- libcstart=-
 if [ -x "$B/bench-nolibc" ]; then
-	spawnnl=$("$B/bench-spawn" 4000 1 "$B/bench-nolibc" | rate)
-	libcstart=$(awk -v a="$spawn1" -v b="$spawnnl" 'BEGIN { printf "%.0f", 1e6 / a - 1e6 / b }')
+	spawnnl=$("$B/bench-spawn" 4000 1 "$B/bench-nolibc" | rate || true)
+	libcstart=$(awk -v a="$spawn1" -v b="$spawnnl" \
+		'BEGIN { if (a > 0 && b > 0) printf "%.0f", 1e6 / a - 1e6 / b; else print "-" }')
 fi
-[ -x "$B/bench-cpuid" ] && cpuid=$("$B/bench-cpuid" | grep -o "[0-9.]* us" | awk '{print $1}')
+if [ -x "$B/bench-cpuid" ]; then
+	cpuid=$("$B/bench-cpuid" | awk '{ print $2 }' || true)
+fi
 lmdb1=$("$B/bench-lmdb" "$work/lmdb" 2000 1 | grep -o "[0-9]* commits/s" | awk '{print $1}')
 rm -f "$work/lmdb"/*
 page1=$("$B/bench-fsync" "$work/page" 2000 | grep -o "= [0-9]* syncs/s" | awk '{print $2}')
