@@ -285,6 +285,17 @@ static void test_event_format(void)
     free(line);
 }
 
+/* rec with its first `from` replaced by `to` (malloc'd; NULL if absent) */
+static char *replaced(const char *rec, const char *from, const char *to)
+{
+    const char *at = rec ? strstr(rec, from) : NULL;
+    size_t size = at ? strlen(rec) + strlen(to) + 1 : 0;
+    char *out = at ? malloc(size) : NULL;
+    if (out)
+        snprintf(out, size, "%.*s%s%s", (int)(at - rec), rec, to, at + strlen(from));
+    return out;
+}
+
 /* A directory is bytes: one named in Latin-1 is not UTF-8, which jansson
  * refuses in a document. The record keeps it as "cwd_hex"; a record an
  * earlier version wrote with the raw bytes still reads. */
@@ -323,44 +334,23 @@ static void test_cwd_bytes(void)
     free(job->cwd);
     job->cwd = strdup("/tmp/x");
     rec = job_record_encode(job);
-    char *old = NULL;
-    if (rec) {
-        char *at = strstr(rec, "/tmp/x");
-        size_t size = strlen(rec) + sizeof(latin1);
-        if ((old = malloc(size)))
-            snprintf(old, size, "%.*s%s%s", (int)(at - rec), rec, latin1, at + 6);
-    }
+    char *old = replaced(rec, "/tmp/x", latin1);
     j2 = old ? job_record_decode(77, old, strlen(old)) : NULL;
     ok(j2 != NULL, "a record with raw bytes in cwd (an earlier version's) still reads");
     is_str(j2 ? j2->cwd : NULL, latin1, "... with its cwd as it was");
     job_destroy(j2);
     free(old);
-    free(rec);
 
     /* ... and one whose name also has a quote, a backslash and a tab in it
      * (jsonw_str escaped those, and left the rest raw) */
     static const char odd[] = "/home/u/\"caf\xe9\"\\r\xe9s\tx\x01\x1f";
-    free(job->cwd);
-    job->cwd = strdup("/tmp/x");
-    rec = job_record_encode(job);
-    old = NULL;
-    if (rec) {
-        char *at = strstr(rec, "/tmp/x");
-        size_t size = strlen(rec) + 2 * sizeof(odd);
-        if ((old = malloc(size)))
-            snprintf(old, size, "%.*s%s%s", (int)(at - rec), rec,
-                     "/home/u/\\\"caf\xe9\\\"\\\\r\xe9s\\tx\\u0001\\u001F", at + 6);
-    }
+    old = replaced(rec, "/tmp/x", "/home/u/\\\"caf\xe9\\\"\\\\r\xe9s\\tx\\u0001\\u001F");
     j2 = old ? job_record_decode(77, old, strlen(old)) : NULL;
     is_str(j2 ? j2->cwd : NULL, odd, "... also with escapes in it (\\\", \\\\, \\t, \\u00XX)");
     job_destroy(j2);
     free(old);
-    free(rec);
 
     /* what jansson refuses, the fast reader does not take either */
-    free(job->cwd);
-    job->cwd = strdup("/tmp/x");
-    rec = job_record_encode(job);
     static const char *const bad[][2] = {
         { "\"status\":0,", "\"status\":007," }, { "\"status\":0,", "\"status\":-0," },
         { "\"status\":0,", "\"status\":99999999999999999999999," },
@@ -370,19 +360,14 @@ static void test_cwd_bytes(void)
         { "\"t_submit\":1700000000.000001", "\"t_submit\":1e9" },
     };
     for (size_t i = 0; rec && i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *at = strstr(rec, bad[i][0]), buf[1024];
-        if (!at) {
-            ok(0, "no '%s' in the record", bad[i][0]);
-            continue;
-        }
-        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - rec), rec, bad[i][1],
-                 at + strlen(bad[i][0]));
-        json_t *o = json_loads(buf, 0, NULL);
-        struct job *j = job_record_decode(77, buf, strlen(buf));
-        ok((o != NULL) == (j != NULL), "'%s': read by jansson %s, and by the record reader %s",
-           bad[i][1], o ? "yes" : "no", j ? "yes" : "no");
+        char *buf = replaced(rec, bad[i][0], bad[i][1]);
+        json_t *o = buf ? json_loads(buf, 0, NULL) : NULL;
+        struct job *j = buf ? job_record_decode(77, buf, strlen(buf)) : NULL;
+        ok(buf && (o != NULL) == (j != NULL), "'%s': read by jansson %s, and by the record "
+           "reader %s", bad[i][1], o ? "yes" : "no", j ? "yes" : "no");
         json_decref(o);
         job_destroy(j);
+        free(buf);
     }
     free(rec);
 
