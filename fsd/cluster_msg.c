@@ -98,9 +98,9 @@ int cluster_start_decode(json_t *msg, struct cluster_start *cs, struct errmsg *e
                           CLUSTER_MAX_ARGS);
     if (!json_is_array(tasks) || ntasks == 0 || ntasks > (size_t)size)
         return errmsg_set(err, -EINVAL, "exec.start: 'tasks' is not 1 to ntasks tasks");
-    if ((env && !json_is_object(env)) || (out && !json_is_string(out)) || (errp && !json_is_string(errp))
-        || (inp && !json_is_string(inp)))
-        return errmsg_set(err, -EINVAL, "exec.start: 'env', 'out' or 'err' of the "
+    if ((env && !json_is_object(env)) || (out && !json_is_string(out))
+        || (errp && !json_is_string(errp)) || (inp && !json_is_string(inp)))
+        return errmsg_set(err, -EINVAL, "exec.start: 'env', 'out', 'err' or 'in' of the "
                           "wrong type");
     json_t *mem = json_object_get(msg, "memory");
     if (mem && (!json_is_array(mem) || json_array_size(mem) != (size_t)nnodes))

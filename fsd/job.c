@@ -278,7 +278,8 @@ static const char *fast_int(const char *p, const char *end, int64_t *v)
     const char *q = p + neg;
     uint64_t x = 0;
     /* JSON's integers: no leading zero (jansson refuses "007") */
-    if (q >= end || *q < '0' || *q > '9' || (*q == '0' && q + 1 < end && q[1] >= '0' && q[1] <= '9'))
+    if (q >= end || *q < '0' || *q > '9'
+        || (*q == '0' && q + 1 < end && q[1] >= '0' && q[1] <= '9'))
         return NULL;
     for (; q < end && *q >= '0' && *q <= '9'; q++) {
         if (x > (UINT64_MAX - 9) / 10)
