@@ -11,14 +11,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 N=${1:-3000}
-work=$(mktemp -d /tmp/fluxfs-bench-cpu.XXXXXX)
-chmod 755 "$work"
-mkdir "$work/mnt" "$work/state"
-cleanup() {
-	fusermount3 -u "$work/mnt" 2>/dev/null || { sleep 0.5; fusermount3 -uz "$work/mnt" 2>/dev/null; } || true
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
+. "$top/tests/bench/bench-lib.sh"
+bench_work cpu
+trap bench_work_done EXIT
 # shellcheck disable=SC2086
 "$BUILD/fsd/fluxfsd" ${FLUXFSD_OPTS:-} --state "$work/state" "$work/mnt" 2>/dev/null
 pid=$(pgrep -f -- "--state $work/state" | head -1)

@@ -13,15 +13,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 N=${1:-4000}
-work=$(mktemp -d /tmp/fluxfs-bench-idle.XXXXXX)
-chmod 755 "$work"
-mkdir "$work/mnt" "$work/state"
-cleanup() {
-	fusermount3 -u "$work/mnt" 2>/dev/null || { sleep 0.5; fusermount3 -uz "$work/mnt" 2>/dev/null; } || true
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
 . "$top/tests/bench/bench-lib.sh"
+bench_work idle
+trap bench_work_done EXIT
 idle_init "$work"
 events=(-e sched:sched_switch -e sched:sched_process_exit -e sched:sched_process_exec)
 "$BUILD/fsd/fluxfsd" --state "$work/state" "$work/mnt" 2>/dev/null

@@ -1,5 +1,8 @@
 # bench-lib.sh - sourced by the benchmark scripts (bench.sh, bench-builds.sh).
 #
+# bench_work NAME: a fresh $work (/tmp/fluxfs-bench-NAME.*) with mnt/ and
+# state/, readable by a system instance's fluxfs user.
+# bench_work_done: unmount $work/mnt (lazily if it stays busy), remove $work.
 # idle_init DIR: once, before idle: a fifo in DIR that idle sleeps on.
 # idle MOUNT: wait until the instance at MOUNT has run everything submitted
 # so far. Bash builtins only (a read with a timeout for the sleep): an awk
@@ -16,4 +19,14 @@ idle() {
 		[ "$n" = 0 ] && return
 		read -r -t 0.01 -u 9 || true
 	done
+}
+
+bench_work() {
+	work=$(mktemp -d "/tmp/fluxfs-bench-$1.XXXXXX")
+	chmod 755 "$work"
+	mkdir "$work/mnt" "$work/state"
+}
+bench_work_done() {
+	fusermount3 -u "$work/mnt" 2>/dev/null || { sleep 0.5; fusermount3 -uz "$work/mnt" 2>/dev/null; } || true
+	rm -rf --one-file-system "$work"
 }

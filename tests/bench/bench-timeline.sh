@@ -14,14 +14,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 N=${1:-2000}
-work=$(mktemp -d /tmp/fluxfs-bench-tl.XXXXXX)
-chmod 755 "$work"
-mkdir "$work/mnt" "$work/state"
+. "$top/tests/bench/bench-lib.sh"
+bench_work tl
 probes="pidfd_cb jm_job_finish qmgr_schedule jobmgr_after_commit jm_job_start imp_queue_spawn"
 cleanup() {
 	perf probe -q -d 'probe_fluxfsd:*' 2>/dev/null || true
-	fusermount3 -u "$work/mnt" 2>/dev/null || { sleep 0.5; fusermount3 -uz "$work/mnt" 2>/dev/null; } || true
-	rm -rf --one-file-system "$work"
+	bench_work_done
 }
 trap cleanup EXIT
 events=(-e sched:sched_process_exec -e sched:sched_process_exit -e sched:sched_process_fork
