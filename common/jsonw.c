@@ -182,15 +182,19 @@ int jsonw_kpath(struct strbuf *sb, const char *name, const char *s)
     int rc = strbuf_addstr(sb, sb->len > 0 && sb->buf[sb->len - 1] != '{' ? ",\"" : "\"");
     rc |= strbuf_add(sb, name, k);
     rc |= strbuf_addstr(sb, "_hex\":\"");
-    char *o = sb->buf + sb->len;
+    jsonw_hex(sb->buf + sb->len, s, n);
+    sb->len += 2 * n;
+    return rc | strbuf_addstr(sb, "\"");
+}
+
+void jsonw_hex(char *out, const char *s, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        *o++ = "0123456789abcdef"[c >> 4];
-        *o++ = "0123456789abcdef"[c & 15];
+        *out++ = "0123456789abcdef"[c >> 4];
+        *out++ = "0123456789abcdef"[c & 15];
     }
-    sb->len += 2 * n;
-    sb->buf[sb->len] = '\0';
-    return rc | strbuf_addstr(sb, "\"");
+    *out = '\0';
 }
 
 static int hexval(char c)

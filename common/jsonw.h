@@ -40,6 +40,9 @@ bool jsonw_utf8(const char *p, size_t n);
  * hex, so that the document stays JSON and the path comes back byte for
  * byte (jsonw_unhex). */
 int jsonw_kpath(struct strbuf *sb, const char *name, const char *s);
+/* The n bytes at s as 2n lowercase hex digits into out, NUL-terminated
+ * (out has 2n + 1 bytes). */
+void jsonw_hex(char *out, const char *s, size_t n);
 /* The bytes of n hex digits, NUL-terminated and malloc'd; NULL with errno
  * EINVAL when they are not an even count of hex digits or make a NUL, or
  * ENOMEM. */

@@ -48,9 +48,7 @@ int cluster_path_set(json_t *o, const char *key, const char *path)
         free(hex);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)path[i]);
-    hex[2 * n] = '\0';
+    jsonw_hex(hex, path, n);
     int rc = json_object_set_new(o, name, json_string(hex)) < 0 ? -ENOMEM : 0;
     free(hex);
     return rc;
