@@ -94,21 +94,42 @@ static uid_t owner(pid_t pid)
     return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
 }
 
+/* The program pid runs, as the file it was executed from: (0, 0) if gone. */
+static struct stat program(pid_t pid)
+{
+    char path[64];
+    struct stat st = { 0 };
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    if (stat(path, &st) < 0)
+        memset(&st, 0, sizeof(st));
+    return st;
+}
+
 int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
 {
     static const char deleted[] = " (deleted)";
     pid_t first = pid;
     uid_t uid = 0;
+    struct stat exe = { 0 };
     for (int up = 0; up <= PROCFD_CWD_UP && pid > 1; up++, pid = procfd_parent(pid)) {
         char link[64];
         snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
         /* an ancestor of another user (sudo, sshd) is not asked: the job
          * would run in someone else's directory (whose the process is, only
          * asked when an ancestor is: the common case reads one link) */
-        if (up == 1)
+        if (up == 1) {
             uid = owner(first);
+            exe = program(first);
+        }
         if (up > 0 && owner(pid) != uid)
             break;
+        /* the writer's own kind above it is its other half, not the user:
+         * rsync's sender stands in the source's directory */
+        if (up > 0 && exe.st_ino) {
+            struct stat st = program(pid);
+            if (st.st_ino == exe.st_ino && st.st_dev == exe.st_dev)
+                continue;
+        }
         ssize_t n = readlink(link, buf, size - 1);
         if (n < 0)
             return -errno;

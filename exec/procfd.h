@@ -31,9 +31,10 @@ bool procfd_held(pid_t pid, uint64_t ino, const char *name, bool parent);
 
 /* The working directory of pid into buf (as readlink(2) of /proc/PID/cwd),
  * or, when that is inside avoid (a mount point; NULL: anywhere goes), the
- * nearest ancestor's that is not, among PROCFD_CWD_UP of the same user:
- * rsync writes from the destination directory, where the user did not
- * stand. 0, or -errno (-ENOENT for a removed directory, "PATH (deleted)";
+ * nearest ancestor's that is not, among PROCFD_CWD_UP of the same user,
+ * passing over those that run the same program (rsync writes from the
+ * destination directory, and its sender stands in the source's: the user
+ * stood in neither). 0, or -errno (-ENOENT for a removed directory, "PATH (deleted)";
  * -EXDEV when no directory outside avoid was found). */
 int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size);
 

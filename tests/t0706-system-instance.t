@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 43
+plan 44
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 43); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 44); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -75,6 +75,13 @@ as_user sh -c "cd '$T/home-u' && rsync pwd.yaml '$MNT/queue/rs.yaml'"
 pid3=$(newest)
 is "$(wait_job "$pid3"):$(cat "$MNT/jobs/$pid3/stdout")" "COMPLETED 0:$T/home-u" \
 	"a user's rsync runs in the user's directory, not in queue/"
+# ... also with a source elsewhere (rsync's sender changes into its directory)
+mkdir -p "$T/src"; cp "$T/home-u/pwd.yaml" "$T/src/"; chmod 755 "$T/src"; chmod 644 "$T/src/pwd.yaml"
+ls "$MNT/jobs" | sort > "$T/before"
+as_user sh -c "cd '$T/home-u' && rsync '$T/src/pwd.yaml' '$MNT/queue/rs2.yaml'"
+pid4=$(newest)
+is "$(wait_job "$pid4"):$(cat "$MNT/jobs/$pid4/stdout")" "COMPLETED 0:$T/home-u" \
+	"... and one of a file in another directory runs where the user stood, not in the source's"
 # standing in queue/ itself, with no ancestor of the user's elsewhere: refused, saying why
 ls "$MNT/jobs" | sort > "$T/before"
 as_user sh -c "cd '$MNT/queue' && exec cp '$T/home-u/pwd.yaml' in.yaml" 2>/dev/null; r=$?
