@@ -87,6 +87,7 @@ struct broker {
     uint64_t pub_timer;          /* polls a publisher that has no pidfd */
     int pub_fd;                  /* the publisher's pidfd while watched, or -1 */
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
+    uint64_t synced_seen;        /* the last sync the loop has caught up with */
     size_t active_peak;          /* most jobs active at once since the last trim */
     double space_checked;        /* last look at the state directory's disk */
     bool low_space;              /* what it said (to log the changes) */
@@ -96,6 +97,8 @@ struct broker {
 
 /* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
  * call keeps task output and timers from starving under a submission flood. */
+static void on_synced(struct ev_loop *loop, int fd, int events, void *arg);
+
 static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
 {
     struct broker *b = arg;
@@ -110,6 +113,11 @@ static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
             ev_fd_del(loop, fd);
             break;
         }
+        /* the syncer answers submitters itself: this request may come from
+         * one it let go, who must find what that sync ended (queue/errors
+         * of a failed one) as if the loop had answered */
+        if (b->syncer && syncer_peek(b->syncer) != b->synced_seen)
+            on_synced(loop, -1, 0, b);
         fuse_session_process_buf(b->se, &b->buf);
     }
     vfs_process_interrupts(b->v);
@@ -190,6 +198,9 @@ static void on_synced(struct ev_loop *loop, int fd, int events, void *arg)
     uint64_t failed;
     int fail_rc;
     uint64_t done = syncer_done(b->syncer, &failed, &fail_rc);
+    if (done == b->synced_seen)
+        return;   /* caught up already, before a request (on_fuse) */
+    b->synced_seen = done;
     if (failed)
         syslog(LOG_ERR, "store sync failed: %s", strerror(-fail_rc));
     vfs_after_sync(b->v, done, failed, fail_rc);
@@ -1013,6 +1024,11 @@ static void forward_done(void *arg, uint64_t token, int rc, const char *ids, uid
         vfs_forward_done(b->v, token, rc, ids, uid, subject, why);
 }
 
+static int answer_after(void *arg, uint64_t ticket, vfs_answer_f fn, void *answer)
+{
+    return syncer_after(arg, ticket, fn, answer);
+}
+
 static int read_barrier(void *arg, vfs_done_f done, void *done_arg)
 {
     struct broker *b = arg;
@@ -1328,6 +1344,8 @@ static int setup(struct broker *b)
         syncer_destroy(b->syncer);
         b->syncer = NULL;
     }
+    if (b->syncer)
+        vfs_set_answer_after(b->v, answer_after, b->syncer);
     /* with it, the redo log: a durable commit is one sequential write and
      * its sync, and LMDB is synced in the background (store.h) */
     if (b->syncer && (b->checkpointer = syncer_create(checkpoint_store, b, "fluxfs-ckpt"))) {
@@ -1383,6 +1401,8 @@ static void teardown(struct broker *b)
         /* what is committed is made durable and its submitters answered,
          * before anything is torn down */
         ev_fd_del(b->loop, syncer_fd(b->syncer));
+        if (b->v)
+            vfs_set_answer_after(b->v, NULL, NULL);
         syncer_destroy(b->syncer);
         b->syncer = NULL;
         int rc = store_flush(b->st);

@@ -9,6 +9,13 @@
 
 #include "fsd/syncer.h"
 
+struct after {                   /* syncer_after()'s, oldest first */
+    uint64_t ticket;
+    syncer_after_fn fn;
+    void *arg;
+    struct after *next;
+};
+
 struct syncer {
     syncer_fn fn;
     void *arg;
@@ -17,11 +24,34 @@ struct syncer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    /* under lock */
+    /* under lock (done is also read without it: syncer_peek) */
     uint64_t requested, done, failed;
     int fail_rc;
     bool stop;
+    struct after *after, **after_tail;
 };
+
+/* What waits for syncs up to target, taken off the list in order (under
+ * lock; a close that comes after its file's ids were read waits for an
+ * older ticket than those queued before it). */
+static struct after *take_after(struct syncer *s, uint64_t target)
+{
+    struct after *taken = NULL, **tail = &taken, **pp = &s->after;
+    s->after_tail = &s->after;
+    while (*pp) {
+        struct after *a = *pp;
+        if (a->ticket <= target) {
+            *pp = a->next;
+            a->next = NULL;
+            *tail = a;
+            tail = &a->next;
+        } else {
+            pp = &a->next;
+            s->after_tail = &a->next;
+        }
+    }
+    return taken;
+}
 
 static void *syncer_main(void *arg)
 {
@@ -38,10 +68,23 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         int rc = s->fn(s->arg);
         pthread_mutex_lock(&s->lock);
-        s->done = target;
+        __atomic_store_n(&s->done, target, __ATOMIC_RELEASE);
         if (rc < 0) {
             s->failed = target;
             s->fail_rc = rc;
+        }
+        /* answered before the loop is told: done is set, so a request
+         * that follows an answer finds the loop caught up (syncer_peek) */
+        struct after *a = take_after(s, target);
+        if (a) {
+            pthread_mutex_unlock(&s->lock);
+            while (a) {
+                struct after *next = a->next;
+                a->fn(a->arg, rc);
+                free(a);
+                a = next;
+            }
+            pthread_mutex_lock(&s->lock);
         }
         uint64_t one = 1;
         if (write(s->efd, &one, sizeof(one)) < 0) {
@@ -60,6 +103,7 @@ struct syncer *syncer_create(syncer_fn fn, void *arg, const char *name)
     s->fn = fn;
     s->arg = arg;
     snprintf(s->name, sizeof(s->name), "%s", name);
+    s->after_tail = &s->after;
     s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
@@ -90,6 +134,29 @@ uint64_t syncer_request(struct syncer *s)
     return t;
 }
 
+int syncer_after(struct syncer *s, uint64_t ticket, syncer_after_fn fn, void *arg)
+{
+    struct after *a = malloc(sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    *a = (struct after){ .ticket = ticket, .fn = fn, .arg = arg };
+    pthread_mutex_lock(&s->lock);
+    bool ended = ticket <= s->done;
+    if (!ended) {
+        *s->after_tail = a;
+        s->after_tail = &a->next;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (ended)
+        free(a);
+    return ended ? 1 : 0;
+}
+
+uint64_t syncer_peek(const struct syncer *s)
+{
+    return __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
+}
+
 uint64_t syncer_done(struct syncer *s, uint64_t *failed, int *fail_rc)
 {
     uint64_t n;
@@ -113,6 +180,13 @@ void syncer_destroy(struct syncer *s)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    /* none is left (each waits for a ticket asked for, and the thread
+     * ends with every one synced); never leave a waiter unanswered */
+    for (struct after *a = take_after(s, UINT64_MAX), *next; a; a = next) {
+        next = a->next;
+        a->fn(a->arg, -EIO);
+        free(a);
+    }
     close(s->efd);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);

@@ -34,6 +34,20 @@ uint64_t syncer_request(struct syncer *s);
  * highest whose sync failed (0: none) with its error. */
 uint64_t syncer_done(struct syncer *s, uint64_t *failed, int *fail_rc);
 
+/* fn(arg, rc) on the syncer's thread as soon as the sync that covers
+ * ticket has ended (rc: 0, or its error), before the loop hears of it: a
+ * submitter's answer then does not wait for the loop, which may be busy
+ * or waiting for a core (one of the jobs it just started runs there). fn
+ * owns arg. 0 when queued; 1 when that sync has ended already (fn is not
+ * called: the caller answers as before); -ENOMEM. */
+typedef void (*syncer_after_fn)(void *arg, int rc);
+int syncer_after(struct syncer *s, uint64_t ticket, syncer_after_fn fn, void *arg);
+
+/* The highest ticket made durable, without taking syncer_fd's wakeup:
+ * cheap enough to ask before each request, so that whoever an answer from
+ * syncer_after() let go finds the loop caught up with that sync. */
+uint64_t syncer_peek(const struct syncer *s);
+
 /* Waits for a sync in progress; NULL-safe. */
 void syncer_destroy(struct syncer *s);
 

@@ -1,8 +1,10 @@
 /* Unit tests for the syncer (fsd/syncer.h): tickets, one sync covering
  * every request made before it started, failures reported for the
- * tickets they covered, and a clean stop. */
+ * tickets they covered, answers run by the syncer itself (syncer_after),
+ * and a clean stop. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -21,6 +23,34 @@ static int fake_sync(void *arg)
     usleep((useconds_t)f->delay_us);
     atomic_fetch_add(&f->calls, 1);
     return atomic_exchange(&f->fail, 0);
+}
+
+/* What syncer_after ran: the order of the answers, each with its rc and
+ * whether the sync it waited for was counted done when it ran. */
+struct answered {
+    struct syncer *s;
+    atomic_int n;
+    int order[8], rc[8];
+    uint64_t ticket[8];
+    bool done_first[8];
+};
+
+struct answer {
+    struct answered *log;
+    int id;
+    uint64_t ticket;
+};
+
+static void answer(void *arg, int rc)
+{
+    struct answer *a = arg;
+    int i = atomic_fetch_add(&a->log->n, 1);
+    if (i < 8) {
+        a->log->order[i] = a->id;
+        a->log->rc[i] = rc;
+        a->log->ticket[i] = a->ticket;
+        a->log->done_first[i] = syncer_peek(a->log->s) >= a->ticket;
+    }
 }
 
 /* Wait until ticket t is done (or 2 s). */
@@ -58,6 +88,41 @@ int main(void)
     uint64_t t6 = syncer_request(s);
     is((int)wait_done(s, t6, &failed, &rc), 6, "the next sync succeeds");
     is((int)failed, 5, "the failure stays with ticket 5 only");
+
+    /* answers the syncer sends itself, the moment their sync ends */
+    struct answered log = { .s = s };
+    struct answer a[5];
+    f.delay_us = 20000;
+    uint64_t t7 = syncer_request(s);
+    a[0] = (struct answer){ &log, 0, t7 };
+    is(syncer_after(s, t7, answer, &a[0]), 0, "an answer waits for its sync");
+    usleep(5000);   /* sync 7 runs: 8 waits for the next */
+    uint64_t t8 = syncer_request(s);
+    a[1] = (struct answer){ &log, 1, t8 };
+    a[2] = (struct answer){ &log, 2, t7 };   /* an older ticket, queued later */
+    ok(syncer_after(s, t8, answer, &a[1]) == 0 && syncer_after(s, t7, answer, &a[2]) == 0,
+       "... as do one for the next sync and a later one for the running sync");
+    is((int)wait_done(s, t8, &failed, &rc), (int)t8, "both syncs end");
+    usleep(2000);   /* (the answers run before the loop is told) */
+    is(atomic_load(&log.n), 3, "three answers ran");
+    ok(log.order[0] == 0 && log.order[1] == 2 && log.order[2] == 1,
+       "the running sync's answers first, in order, then the next sync's");
+    ok(log.rc[0] == 0 && log.rc[1] == 0 && log.rc[2] == 0, "... each with rc 0");
+    ok(log.done_first[0] && log.done_first[1] && log.done_first[2],
+       "each ran with its sync already counted done (syncer_peek)");
+    is((int)syncer_peek(s), (int)t8, "syncer_peek says the last sync done");
+    a[3] = (struct answer){ &log, 3, t8 };
+    is(syncer_after(s, t8, answer, &a[3]), 1, "an answer for an ended sync is the caller's");
+    atomic_store(&f.fail, -EIO);
+    f.delay_us = 0;
+    uint64_t t9 = syncer_request(s);
+    a[4] = (struct answer){ &log, 4, t9 };
+    syncer_after(s, t9, answer, &a[4]);
+    wait_done(s, t9, &failed, &rc);
+    usleep(2000);
+    ok(atomic_load(&log.n) == 4 && log.order[3] == 4 && log.rc[3] == -EIO,
+       "a failed sync's answers get its error");
+
     f.delay_us = 20000;
     int before = atomic_load(&f.calls);
     syncer_request(s);

@@ -973,6 +973,51 @@ static void finish_submits(struct vfs *v, bool committed, uint64_t done, uint64_
     }
 }
 
+void vfs_set_answer_after(struct vfs *v, vfs_answer_after_f fn, void *arg)
+{
+    v->answer_after = fn;
+    v->answer_after_arg = arg;
+}
+
+/* An answer the syncer's thread sends: a copy of what it needs, for the
+ * deferral stays the loop's (the handle's outcome, queue/errors). */
+struct sync_answer {
+    fuse_req_t req;
+    int what;
+    size_t size;
+    struct stat entry;
+};
+
+static void answer_synced(void *arg, int rc)
+{
+    struct sync_answer *a = arg;
+    if (rc < 0)
+        fuse_reply_err(a->req, -rc);
+    else if (a->what == DEFER_WRITE)
+        fuse_reply_write(a->req, a->size);
+    else if (a->what == DEFER_ENTRY)
+        vfs_reply_entry(a->req, &a->entry, VFS_TTL_NONE);
+    else
+        fuse_reply_err(a->req, 0);
+    free(a);
+}
+
+void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d)
+{
+    if (!v->answer_after || !d->ticket || d->token
+        || (d->what != DEFER_FLUSH && d->what != DEFER_WRITE && d->what != DEFER_ENTRY))
+        return;
+    struct sync_answer *a = malloc(sizeof(*a));
+    if (!a)
+        return;   /* the loop answers, as without a syncer */
+    *a = (struct sync_answer){ .req = d->req, .what = d->what, .size = d->size,
+                               .entry = d->entry };
+    if (v->answer_after(v->answer_after_arg, d->ticket, answer_synced, a) == 0)
+        d->req = NULL;   /* the syncer's now: the loop only keeps the books */
+    else
+        free(a);
+}
+
 void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket)
 {
     if (commit_rc < 0 || ticket == 0) {
@@ -994,6 +1039,7 @@ void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket)
             free(d);
         } else {
             d->ticket = ticket;
+            vfs_answer_on_sync(v, d);
             pp = &d->next;
         }
     }

@@ -204,6 +204,11 @@ struct vfs_deferred {
     struct vfs_deferred *next;
 };
 
+/* d waits for sync d->ticket: its answer goes with the syncer, sent the
+ * moment the sync ends (vfs_set_answer_after), when it is one the syncer's
+ * thread can make; d->req is then NULL. */
+void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d);
+
 struct vfs_errlog {
     uid_t uid;
     double mtime;              /* when its last line was added */
@@ -251,6 +256,8 @@ struct vfs {
      * goes, and a handle of its own would then never be freed. */
     struct vfs_fh poke;
     uint64_t synced;                  /* the last sync done (syncer ticket) */
+    vfs_answer_after_f answer_after;  /* answers sent by the syncer itself */
+    void *answer_after_arg;
     uint64_t sync_failed;             /* ... the last one that failed, and why */
     int sync_failed_rc;
     struct vfs_ask *asks;             /* questions to the helper, oldest first */

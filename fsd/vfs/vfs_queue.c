@@ -700,8 +700,10 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
             return;
         } else {
             struct vfs_deferred *d = defer_submission(v, req, fh, what, size, off, 0);
-            if (d)
+            if (d) {
                 d->ticket = fh->sync_ticket;
+                vfs_answer_on_sync(v, d);
+            }
             return;
         }
     }
@@ -726,6 +728,8 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
                                            "the job was not stored"
                                          : "the job could not be stored");
     }
+    if (!d->req)
+        return;   /* the syncer answered it (vfs_answer_on_sync) */
     if (d->what == DEFER_FLUSH || rc < 0) {
         fuse_reply_err(d->req, rc < 0 ? -rc : 0);
         return;
