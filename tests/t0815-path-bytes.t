@@ -4,8 +4,11 @@
 # keeps it across a kill -9 of its broker (the record was unreadable before:
 # the job was skipped at the restart, lost), and runs there on every node of
 # a multi-node instance, submitted on the leader's tree or a follower's.
+# An environment variable's value is bytes too: `fluxfs submit` cannot put
+# one that is not UTF-8 in a jobspec (JSON), and says so instead of
+# silently running the job without it.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 17
 
 FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
 D="$T/caf$(printf '\351')"      # "café" in Latin-1: not UTF-8
@@ -31,6 +34,20 @@ id3=$(cd "$D" && "$FLUXFS" -m "$MNT" submit --urgency=0 pwd)
 wait_state "$id3" SCHED 10
 like "$(cd "$D" && "$FLUXFS" -m "$MNT" submit --cwd="$D" pwd 2>&1)" "is not UTF-8" \
 	"fluxfs submit --cwd with such a name says why it cannot"
+
+# the environment: an inherited variable that is not UTF-8 is left out,
+# saying which; one asked for with --env fails the submission
+id6=$(LATIN="$(printf 'caf\351')" PLAIN=yes "$FLUXFS" -m "$MNT" submit \
+	sh -c 'echo "${LATIN-unset} $PLAIN"' 2>"$T/env.err")
+is "$(wait_job "$id6") $(jobfile "$id6" stdout)" "COMPLETED 0 unset yes" \
+	"a variable whose value is not UTF-8 is left out of the job's environment, the rest kept"
+like "$(cat "$T/env.err")" "warning: the job runs without LATIN: its value is not UTF-8" \
+	"... and fluxfs submit says so, naming it"
+ls "$MNT/jobs" | sort > "$T/before"
+out=$("$FLUXFS" -m "$MNT" submit --env="ASKED=$(printf '\351')" true 2>&1; echo "rc=$?")
+like "$out" "--env ASKED: the value is not UTF-8.*rc=1" \
+	"--env with such a value fails, saying why"
+is "$(newest)" "" "... and submits nothing"
 
 # kill -9: every record reads back at the restart
 fluxfs_kill9 || diag "kill -9 needed help"

@@ -454,22 +454,37 @@ static int submit_parse(int argc, char **argv, bool run, struct submit_opts *o)
     return optind;
 }
 
-/* The environment: ours, then the rules in order. */
-static json_t *build_env(const struct submit_opts *o)
+/* A jobspec is JSON, whose strings are UTF-8: a variable whose name or
+ * value is not cannot go in it. One we inherit is left out, saying so (a
+ * job must not silently run without it); one asked for by --env fails. */
+static bool env_text(const char *name, const char *value)
+{
+    return jsonw_utf8(name, strlen(name)) && jsonw_utf8(value, strlen(value));
+}
+
+/* The environment: ours, then the rules in order; NULL (said why) when a
+ * rule asks for what a jobspec cannot hold, or out of memory. PWD naming
+ * a directory that is not UTF-8 goes without a word: the job runs there
+ * all the same (the broker reads it from the kernel), and its shell sets
+ * PWD again. */
+static json_t *build_env(const struct submit_opts *o, const char *cwd)
 {
     json_t *env = json_object();
-    if (!env)
+    if (!env) {
+        cli_err("out of memory");
         return NULL;
+    }
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         if (!eq || eq == *e)
             continue;
         char *name = strndup(*e, eq - *e);
-        json_t *v = json_string(eq + 1);     /* NULL if not UTF-8: skipped */
-        if (name && v)
-            json_object_set_new(env, name, v);
-        else
-            json_decref(v);
+        if (name && !env_text(name, eq + 1) && !(!strcmp(name, "PWD") && !strcmp(eq + 1, cwd)))
+            cli_err("warning: the job runs without %s: its %s is not UTF-8, which a "
+                    "jobspec's strings must be", jsonw_utf8(name, strlen(name)) ? name
+                    : "a variable", jsonw_utf8(name, strlen(name)) ? "value" : "name");
+        else if (name && env_text(name, eq + 1))
+            json_object_set_new(env, name, json_string(eq + 1));
         free(name);
     }
     for (int i = 0; i < o->nenv_rules; i++) {
@@ -484,14 +499,22 @@ static json_t *build_env(const struct submit_opts *o)
                 if (fnmatch(r + 1, key, 0) == 0)
                     json_object_del(env, key);
             }
-        } else if (eq) {
-            char *name = strndup(r, eq - r);
-            if (name)
-                json_object_set_new(env, name, json_string(eq + 1));
-            free(name);
-        } else if (getenv(r)) {
-            json_object_set_new(env, r, json_string(getenv(r)));
+            continue;
         }
+        char *name = eq ? strndup(r, eq - r) : strdup(r);
+        const char *value = eq ? eq + 1 : getenv(r);
+        if (name && value && !env_text(name, value)) {
+            cli_err("--env %s: %s is not UTF-8, which a jobspec's strings must be",
+                    jsonw_utf8(name, strlen(name)) ? name : "(a name)",
+                    !jsonw_utf8(name, strlen(name)) ? "the name"
+                    : eq ? "the value" : "its value here");
+            free(name);
+            json_decref(env);
+            return NULL;
+        }
+        if (name && value)
+            json_object_set_new(env, name, json_string(value));
+        free(name);
     }
     return env;
 }
@@ -556,13 +579,15 @@ static int spec_template_build(const struct submit_opts *o, struct spec_template
                 "that directory and submit without --cwd", cwd);
         return -1;
     }
+    json_t *env = build_env(o, cwd);
+    if (!env)
+        return -1;
     json_t *count = NULL;
     json_t *resources = build_resources(&opts, ntasks, &count);
     /* an integral duration as an integer, as flux writes it */
     json_t *duration = o->duration == (double)(long long)o->duration
                            ? json_integer((long long)o->duration) : json_real(o->duration);
-    json_t *env = build_env(o);
-    if (env && o->cc && !o->bcc)
+    if (o->cc && !o->bcc)
         json_object_set_new(env, "FLUX_JOB_CC", json_string(CC_PLACEHOLDER));
     json_t *system = json_pack("{s:o s:s* s:o*}", "duration", duration, "cwd",
                                cwd_text ? cwd : NULL, "environment", env);
