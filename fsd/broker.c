@@ -1029,6 +1029,13 @@ static int answer_after(void *arg, uint64_t ticket, vfs_answer_f fn, void *answe
     return syncer_after(arg, ticket, fn, answer);
 }
 
+static int sync_result(void *arg, uint64_t ticket)
+{
+    return syncer_result(arg, ticket);
+}
+
+static const struct vfs_sync_ops sync_ops = { answer_after, sync_result };
+
 static int read_barrier(void *arg, vfs_done_f done, void *done_arg)
 {
     struct broker *b = arg;
@@ -1345,7 +1352,7 @@ static int setup(struct broker *b)
         b->syncer = NULL;
     }
     if (b->syncer)
-        vfs_set_answer_after(b->v, answer_after, b->syncer);
+        vfs_set_sync(b->v, &sync_ops, b->syncer);
     /* with it, the redo log: a durable commit is one sequential write and
      * its sync, and LMDB is synced in the background (store.h) */
     if (b->syncer && (b->checkpointer = syncer_create(checkpoint_store, b, "fluxfs-ckpt"))) {
@@ -1402,7 +1409,7 @@ static void teardown(struct broker *b)
          * before anything is torn down */
         ev_fd_del(b->loop, syncer_fd(b->syncer));
         if (b->v)
-            vfs_set_answer_after(b->v, NULL, NULL);
+            vfs_set_sync(b->v, NULL, NULL);
         syncer_destroy(b->syncer);
         b->syncer = NULL;
         int rc = store_flush(b->st);

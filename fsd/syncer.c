@@ -29,6 +29,11 @@ struct syncer {
     int fail_rc;
     bool stop;
     struct after *after, **after_tail;
+    /* the syncs that failed, the tickets (from, to] each covered: answers
+     * and the loop's books agree per sync, not by "the last failure" */
+    struct { uint64_t from, to; int rc; } fails[SYNCER_FAILS];
+    unsigned nfails;             /* ever; fails[] holds the last ones */
+    uint64_t forgotten;          /* tickets up to here may be in one dropped */
 };
 
 /* What waits for syncs up to target, taken off the list in order (under
@@ -68,11 +73,17 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         int rc = s->fn(s->arg);
         pthread_mutex_lock(&s->lock);
-        __atomic_store_n(&s->done, target, __ATOMIC_RELEASE);
         if (rc < 0) {
+            unsigned i = s->nfails++ % SYNCER_FAILS;
+            if (s->nfails > SYNCER_FAILS)
+                s->forgotten = s->fails[i].to;
+            s->fails[i].from = s->done;
+            s->fails[i].to = target;
+            s->fails[i].rc = rc;
             s->failed = target;
             s->fail_rc = rc;
         }
+        __atomic_store_n(&s->done, target, __ATOMIC_RELEASE);
         /* answered before the loop is told: done is set, so a request
          * that follows an answer finds the loop caught up (syncer_peek) */
         struct after *a = take_after(s, target);
@@ -150,6 +161,20 @@ int syncer_after(struct syncer *s, uint64_t ticket, syncer_after_fn fn, void *ar
     if (ended)
         free(a);
     return ended ? 1 : 0;
+}
+
+int syncer_result(struct syncer *s, uint64_t ticket)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    unsigned n = s->nfails < SYNCER_FAILS ? s->nfails : SYNCER_FAILS;
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        if (ticket > s->fails[i].from && ticket <= s->fails[i].to)
+            rc = s->fails[i].rc;
+    if (rc == 0 && ticket <= s->forgotten)
+        rc = -EIO;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 uint64_t syncer_peek(const struct syncer *s)

@@ -34,6 +34,12 @@ uint64_t syncer_request(struct syncer *s);
  * highest whose sync failed (0: none) with its error. */
 uint64_t syncer_done(struct syncer *s, uint64_t *failed, int *fail_rc);
 
+/* What the sync that covered ticket (done) ended with: 0, or its error.
+ * The last SYNCER_FAILS failures are remembered; a ticket older than one
+ * forgotten is said to have failed (-EIO) rather than to be durable. */
+#define SYNCER_FAILS 16
+int syncer_result(struct syncer *s, uint64_t ticket);
+
 /* fn(arg, rc) on the syncer's thread as soon as the sync that covers
  * ticket has ended (rc: 0, or its error), before the loop hears of it: a
  * submitter's answer then does not wait for the loop, which may be busy

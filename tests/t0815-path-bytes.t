@@ -8,7 +8,7 @@
 # one that is not UTF-8 in a jobspec (JSON), and says so instead of
 # silently running the job without it.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 18
 
 FLUXFS=$(dirname "$FLUXFSD")/../tools/fluxfs
 D="$T/caf$(printf '\351')"      # "café" in Latin-1: not UTF-8
@@ -43,6 +43,11 @@ is "$(wait_job "$id6") $(jobfile "$id6" stdout)" "COMPLETED 0 unset yes" \
 	"a variable whose value is not UTF-8 is left out of the job's environment, the rest kept"
 like "$(cat "$T/env.err")" "warning: the job runs without LATIN: its value is not UTF-8" \
 	"... and fluxfs submit says so, naming it"
+id7=$(LATIN="$(printf 'caf\351')" "$FLUXFS" -m "$MNT" submit --env=LATIN=ok \
+	sh -c 'echo "$LATIN"' 2>"$T/env2.err")
+LATIN="$(printf 'caf\351')" "$FLUXFS" -m "$MNT" submit --env=-LATIN true >/dev/null 2>>"$T/env2.err"
+is "$(wait_job "$id7") $(jobfile "$id7" stdout) $(wc -c < "$T/env2.err")" "COMPLETED 0 ok 0" \
+	"an --env rule that sets it, or takes it away, leaves nothing to warn about"
 ls "$MNT/jobs" | sort > "$T/before"
 out=$("$FLUXFS" -m "$MNT" submit --env="ASKED=$(printf '\351')" true 2>&1; echo "rc=$?")
 like "$out" "--env ASKED: the value is not UTF-8.*rc=1" \

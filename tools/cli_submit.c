@@ -463,28 +463,27 @@ static bool env_text(const char *name, const char *value)
 }
 
 /* The environment: ours, then the rules in order; NULL (said why) when a
- * rule asks for what a jobspec cannot hold, or out of memory. PWD naming
- * a directory that is not UTF-8 goes without a word: the job runs there
- * all the same (the broker reads it from the kernel), and its shell sets
- * PWD again. */
+ * rule asks for what a jobspec cannot hold, or out of memory. What was
+ * left out is named once the rules are applied, unless a rule set it or
+ * took it away; not PWD naming a directory that is not UTF-8: the job runs
+ * there all the same (the broker reads it from the kernel), and its shell
+ * sets PWD again. */
 static json_t *build_env(const struct submit_opts *o, const char *cwd)
 {
-    json_t *env = json_object();
-    if (!env) {
+    json_t *env = json_object(), *left = json_array();
+    if (!env || !left) {
         cli_err("out of memory");
-        return NULL;
+        goto error;
     }
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         if (!eq || eq == *e)
             continue;
         char *name = strndup(*e, eq - *e);
-        if (name && !env_text(name, eq + 1) && !(!strcmp(name, "PWD") && !strcmp(eq + 1, cwd)))
-            cli_err("warning: the job runs without %s: its %s is not UTF-8, which a "
-                    "jobspec's strings must be", jsonw_utf8(name, strlen(name)) ? name
-                    : "a variable", jsonw_utf8(name, strlen(name)) ? "value" : "name");
-        else if (name && env_text(name, eq + 1))
+        if (name && env_text(name, eq + 1))
             json_object_set_new(env, name, json_string(eq + 1));
+        else if (name && !(!strcmp(name, "PWD") && !strcmp(eq + 1, cwd)))
+            json_array_append_new(left, json_stringn_nocheck(name, strlen(name)));
         free(name);
     }
     for (int i = 0; i < o->nenv_rules; i++) {
@@ -494,11 +493,15 @@ static json_t *build_env(const struct submit_opts *o, const char *cwd)
             const char *key;
             void *tmp;
             json_t *val;
+            size_t k;
             json_object_foreach_safe(env, tmp, key, val) {
                 (void)val;
                 if (fnmatch(r + 1, key, 0) == 0)
                     json_object_del(env, key);
             }
+            json_array_foreach(left, k, val)
+                if (fnmatch(r + 1, json_string_value(val), 0) == 0)
+                    json_array_set_new(left, k, json_null());   /* taken away: fine */
             continue;
         }
         char *name = eq ? strndup(r, eq - r) : strdup(r);
@@ -509,14 +512,28 @@ static json_t *build_env(const struct submit_opts *o, const char *cwd)
                     !jsonw_utf8(name, strlen(name)) ? "the name"
                     : eq ? "the value" : "its value here");
             free(name);
-            json_decref(env);
-            return NULL;
+            goto error;
         }
         if (name && value)
             json_object_set_new(env, name, json_string(value));
         free(name);
     }
+    size_t k;
+    json_t *val;
+    json_array_foreach(left, k, val) {
+        const char *name = json_string_value(val);
+        if (!name || json_object_get(env, name))
+            continue;
+        bool text = jsonw_utf8(name, strlen(name));
+        cli_err("warning: the job runs without %s: its %s is not UTF-8, which a jobspec's "
+                "strings must be", text ? name : "a variable", text ? "value" : "name");
+    }
+    json_decref(left);
     return env;
+error:
+    json_decref(left);
+    json_decref(env);
+    return NULL;
 }
 
 #define CMD_PLACEHOLDER "@fluxfs-command-placeholder@"

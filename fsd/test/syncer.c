@@ -12,6 +12,7 @@
 #include "fsd/syncer.h"
 
 struct fake {
+    atomic_int started;     /* syncs begun */
     atomic_int calls;
     atomic_int fail;        /* the next sync fails with this (-errno), once */
     int delay_us;
@@ -20,6 +21,7 @@ struct fake {
 static int fake_sync(void *arg)
 {
     struct fake *f = arg;
+    atomic_fetch_add(&f->started, 1);
     usleep((useconds_t)f->delay_us);
     atomic_fetch_add(&f->calls, 1);
     return atomic_exchange(&f->fail, 0);
@@ -51,6 +53,21 @@ static void answer(void *arg, int rc)
         a->log->ticket[i] = a->ticket;
         a->log->done_first[i] = syncer_peek(a->log->s) >= a->ticket;
     }
+}
+
+/* Wait until n answers ran (or 2 s): done is counted before they run. */
+static int wait_answers(struct answered *log, int n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&log->n) < n; i++)
+        usleep(1000);
+    return atomic_load(&log->n);
+}
+
+/* Wait until sync number n has begun (or 2 s). */
+static void wait_started(struct fake *f, int n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&f->started) < n; i++)
+        usleep(1000);
 }
 
 /* Wait until ticket t is done (or 2 s). */
@@ -93,18 +110,18 @@ int main(void)
     struct answered log = { .s = s };
     struct answer a[5];
     f.delay_us = 20000;
+    int began = atomic_load(&f.started);
     uint64_t t7 = syncer_request(s);
     a[0] = (struct answer){ &log, 0, t7 };
     is(syncer_after(s, t7, answer, &a[0]), 0, "an answer waits for its sync");
-    usleep(5000);   /* sync 7 runs: 8 waits for the next */
+    wait_started(&f, began + 1);   /* sync 7 runs (20 ms): 8 waits for the next */
     uint64_t t8 = syncer_request(s);
     a[1] = (struct answer){ &log, 1, t8 };
     a[2] = (struct answer){ &log, 2, t7 };   /* an older ticket, queued later */
     ok(syncer_after(s, t8, answer, &a[1]) == 0 && syncer_after(s, t7, answer, &a[2]) == 0,
        "... as do one for the next sync and a later one for the running sync");
     is((int)wait_done(s, t8, &failed, &rc), (int)t8, "both syncs end");
-    usleep(2000);   /* (the answers run before the loop is told) */
-    is(atomic_load(&log.n), 3, "three answers ran");
+    is(wait_answers(&log, 3), 3, "three answers ran");
     ok(log.order[0] == 0 && log.order[1] == 2 && log.order[2] == 1,
        "the running sync's answers first, in order, then the next sync's");
     ok(log.rc[0] == 0 && log.rc[1] == 0 && log.rc[2] == 0, "... each with rc 0");
@@ -119,9 +136,28 @@ int main(void)
     a[4] = (struct answer){ &log, 4, t9 };
     syncer_after(s, t9, answer, &a[4]);
     wait_done(s, t9, &failed, &rc);
-    usleep(2000);
-    ok(atomic_load(&log.n) == 4 && log.order[3] == 4 && log.rc[3] == -EIO,
+    ok(wait_answers(&log, 4) == 4 && log.order[3] == 4 && log.rc[3] == -EIO,
        "a failed sync's answers get its error");
+
+    /* per sync, not "up to the last failure": failed, ok, failed */
+    uint64_t t10 = syncer_request(s);
+    wait_done(s, t10, &failed, &rc);
+    atomic_store(&f.fail, -ENOSPC);
+    uint64_t t11 = syncer_request(s);
+    wait_done(s, t11, &failed, &rc);
+    ok(syncer_result(s, t9) == -EIO && syncer_result(s, t10) == 0
+       && syncer_result(s, t11) == -ENOSPC && syncer_result(s, t8) == 0
+       && syncer_result(s, 5) == -EIO,
+       "syncer_result: each ticket gets what its own sync ended with");
+    for (int i = 0; i < SYNCER_FAILS; i++) {
+        atomic_store(&f.fail, -EIO);
+        wait_done(s, syncer_request(s), &failed, &rc);
+    }
+    ok(syncer_result(s, t10) == -EIO && syncer_result(s, syncer_peek(s)) == -EIO,
+       "... and once a failure is forgotten, what it may have covered counts as failed");
+    uint64_t t12 = syncer_request(s);
+    wait_done(s, t12, &failed, &rc);
+    is(syncer_result(s, t12), 0, "... while a later sync that succeeded is durable");
 
     f.delay_us = 20000;
     int before = atomic_load(&f.calls);

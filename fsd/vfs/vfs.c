@@ -968,15 +968,23 @@ static void finish_submits(struct vfs *v, bool committed, uint64_t done, uint64_
         d = rev;
         rev = d->next;
         /* a commit's error is everyone's; a sync's, only what it covered */
-        int r = committed ? rc : d->ticket <= failed ? rc : 0;
+        int r = committed ? rc : v->sync_ops ? vfs_sync_result(v, d->ticket)
+                                             : d->ticket <= failed ? rc : 0;
         deferred_finish(v, d, r);
     }
 }
 
-void vfs_set_answer_after(struct vfs *v, vfs_answer_after_f fn, void *arg)
+void vfs_set_sync(struct vfs *v, const struct vfs_sync_ops *ops, void *arg)
 {
-    v->answer_after = fn;
-    v->answer_after_arg = arg;
+    v->sync_ops = ops;
+    v->sync_arg = arg;
+}
+
+int vfs_sync_result(const struct vfs *v, uint64_t ticket)
+{
+    if (v->sync_ops)
+        return v->sync_ops->result(v->sync_arg, ticket);
+    return ticket <= v->sync_failed ? v->sync_failed_rc : 0;
 }
 
 /* An answer the syncer's thread sends: a copy of what it needs, for the
@@ -1004,7 +1012,7 @@ static void answer_synced(void *arg, int rc)
 
 void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d)
 {
-    if (!v->answer_after || !d->ticket || d->token
+    if (!v->sync_ops || !d->ticket || d->token
         || (d->what != DEFER_FLUSH && d->what != DEFER_WRITE && d->what != DEFER_ENTRY))
         return;
     struct sync_answer *a = malloc(sizeof(*a));
@@ -1012,7 +1020,7 @@ void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d)
         return;   /* the loop answers, as without a syncer */
     *a = (struct sync_answer){ .req = d->req, .what = d->what, .size = d->size,
                                .entry = d->entry };
-    if (v->answer_after(v->answer_after_arg, d->ticket, answer_synced, a) == 0)
+    if (v->sync_ops->answer_after(v->sync_arg, d->ticket, answer_synced, a) == 0)
         d->req = NULL;   /* the syncer's now: the loop only keeps the books */
     else
         free(a);
@@ -1039,6 +1047,11 @@ void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket)
             free(d);
         } else {
             d->ticket = ticket;
+            /* another close of the same file (a descriptor passed on) that
+             * comes before this sync ends waits for it too, not for the
+             * next commit */
+            if (d->fh && d->fh->submit_rc == 1)
+                d->fh->sync_ticket = ticket;
             vfs_answer_on_sync(v, d);
             pp = &d->next;
         }

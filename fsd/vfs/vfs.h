@@ -96,12 +96,21 @@ void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket);
 /* Syncs up to ticket done ended, those up to failed with fail_rc. */
 void vfs_after_sync(struct vfs *v, uint64_t done, uint64_t failed, int fail_rc);
 
-/* How a submitter waiting for sync ticket is answered the moment that sync
- * ends, off the loop (fsd/syncer.h syncer_after(): 0 taken, 1 the sync has
- * ended already, -errno); without it, vfs_after_sync() answers. */
+/* The syncer behind vfs_after_sync() (fsd/syncer.h), when there is one:
+ *   answer_after  answers a submitter waiting for sync ticket the moment
+ *                 that sync ends, off the loop (syncer_after(): 0 taken,
+ *                 1 the sync has ended already, -errno); vfs_after_sync()
+ *                 then keeps the books only
+ *   result        what the sync that covered ticket ended with (0 or
+ *                 -errno), for the books (syncer_result())
+ * Without it, vfs_after_sync() answers, and a ticket up to its failed
+ * counts as failed. NULL ops: none. */
 typedef void (*vfs_answer_f)(void *answer, int rc);
-typedef int (*vfs_answer_after_f)(void *arg, uint64_t ticket, vfs_answer_f fn, void *answer);
-void vfs_set_answer_after(struct vfs *v, vfs_answer_after_f fn, void *arg);
+struct vfs_sync_ops {
+    int (*answer_after)(void *arg, uint64_t ticket, vfs_answer_f fn, void *answer);
+    int (*result)(void *arg, uint64_t ticket);
+};
+void vfs_set_sync(struct vfs *v, const struct vfs_sync_ops *ops, void *arg);
 
 /* After a batch of requests: answer interrupted `wait` reads with EINTR. */
 void vfs_process_interrupts(struct vfs *v);

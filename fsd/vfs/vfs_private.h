@@ -144,8 +144,9 @@ struct vfs_fh {
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
-    uint64_t sync_ticket;        /* queue/new: its ids were read once committed;
-                                    durable (its close answered) with this sync */
+    uint64_t sync_ticket;        /* committed (queue/new: its ids were read, a
+                                    submission: its first close waits): durable,
+                                    its closes answered, with this sync */
     struct vfs_ask *cwd_ask;     /* submission: its writer's directory, asked of
                                     the helper and not answered yet */
     char *cwd;                   /* ... the answer (NULL: none, cwd_rc says why) */
@@ -209,6 +210,9 @@ struct vfs_deferred {
  * thread can make; d->req is then NULL. */
 void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d);
 
+/* What the sync that made ticket durable ended with: 0, or its error. */
+int vfs_sync_result(const struct vfs *v, uint64_t ticket);
+
 struct vfs_errlog {
     uid_t uid;
     double mtime;              /* when its last line was added */
@@ -256,8 +260,8 @@ struct vfs {
      * goes, and a handle of its own would then never be freed. */
     struct vfs_fh poke;
     uint64_t synced;                  /* the last sync done (syncer ticket) */
-    vfs_answer_after_f answer_after;  /* answers sent by the syncer itself */
-    void *answer_after_arg;
+    const struct vfs_sync_ops *sync_ops;   /* the syncer's (vfs_set_sync), or NULL */
+    void *sync_arg;
     uint64_t sync_failed;             /* ... the last one that failed, and why */
     int sync_failed_rc;
     struct vfs_ask *asks;             /* questions to the helper, oldest first */

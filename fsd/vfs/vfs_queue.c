@@ -694,7 +694,7 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
         /* committed, its ids read: a read has them now, the close waits
          * for the sync that makes them durable */
         if (fh->sync_ticket <= v->synced)
-            fh->submit_rc = fh->sync_ticket <= v->sync_failed ? v->sync_failed_rc : 0;
+            fh->submit_rc = vfs_sync_result(v, fh->sync_ticket);
         else if (what == DEFER_CLONE_READ) {
             vfs_clone_ids(v, req, fh, size, off);
             return;
