@@ -2,6 +2,7 @@
  *
  *   bench-submit MOUNT NJOBS NCLIENTS [--wait] [--create] [--held]
  *   bench-submit MOUNT NJOBS 1 --latency
+ *   bench-submit DIR NJOBS 1 --close-latency [--held]
  *
  * NCLIENTS processes each submit NJOBS/NCLIENTS copies of a one-core `true`
  * jobspec through MOUNT/queue/new (or by creating files in queue/ with
@@ -10,6 +11,10 @@
  *   submitted N in S s = R jobs/s [; completed in S s = R jobs/s]
  * --latency submits one job at a time and reads its `wait` before the next:
  *   latency ms: median M min A max B (N jobs)
+ * --close-latency creates files in DIR (queue/) one at a time, as a cp
+ * loop does, and times each close(), which returns once the job is
+ * durable; without --held the jobs run meanwhile, as they do for users:
+ *   close ms: median M p90 P max B (N jobs)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -100,6 +105,36 @@ static int latency(const char *mnt, int njobs)
     return 0;
 }
 
+/* What a cp's close() costs: durable, with the instance busy running the
+ * jobs submitted before (unless --held). */
+static int close_latency(const char *dir, int njobs)
+{
+    double *ms = calloc(njobs, sizeof(double));
+    char path[4096];
+    if (!ms)
+        return 1;
+    for (int i = 0; i < njobs; i++) {
+        snprintf(path, sizeof(path), "%s/close-job%d.json", dir, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, spec, strlen(spec)) != (ssize_t)strlen(spec)) {
+            free(ms);
+            return 1;
+        }
+        double t0 = now();
+        int rc = close(fd);
+        ms[i] = (now() - t0) * 1000;
+        if (rc < 0) {
+            free(ms);
+            return 1;
+        }
+    }
+    qsort(ms, njobs, sizeof(double), cmp_double);
+    printf("close ms: median %.3f p90 %.3f max %.3f (%d jobs)\n", ms[njobs / 2],
+           ms[njobs * 9 / 10], ms[njobs - 1], njobs);
+    free(ms);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -117,6 +152,9 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--latency"))
             return latency(mnt, njobs);
     }
+    for (int i = 4; i < argc; i++)
+        if (!strcmp(argv[i], "--close-latency"))
+            return close_latency(mnt, njobs);
     char idfile[] = "/tmp/bench-submit-XXXXXX";
     int idfd = mkstemp(idfile);
     unlink(idfile);

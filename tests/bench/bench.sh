@@ -116,6 +116,10 @@ create4=$("$B/bench-submit" "$M/queue" "$N" 4 --create --held | rate)
 idle "$M"
 cpflux=$(cploop "$M/queue" "$CP")   # the jobs it submits run meanwhile
 idle "$M"
+# one close() of a cp-style submission (durable when it returns), while the
+# jobs submitted before run: median and p90 (ms)
+closelat=$("$B/bench-submit" "$M/queue" "$CP" 1 --close-latency | awk '{ print $4 " / " $6 }')
+idle "$M"
 t0=$EPOCHREALTIME; "$FLUXFS" -m "$M" submit --cc="1-$E2E" true >/dev/null; idle "$M"; t1=$EPOCHREALTIME
 cc=$(awk -v n="$E2E" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 e2e4=$("$B/bench-submit" "$M" "$E2E" 4 --wait | grep -o "= [0-9]* jobs/s end to end" | awk '{print $2}')
@@ -184,6 +188,7 @@ row "durable submissions, queue/new, 4 C clients (/s)" "$new4" "raw FUSE create+
 row "durable submissions, create+write+close, 4 (/s)" "$create4" "raw FUSE create+write+close, 4: $null4" "$(pct "$create4" "$null4")"
 row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $null1; page+fdatasync: $page1" "$(pct "$new1" "$page1")"
 row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop into a do-nothing FUSE: $cpnull" "$(pct "$cpflux" "$cpnull")"
+row "close() of a cp into queue/, jobs running (ms p50/p90)" "$closelat" "one page+fdatasync from idle: $pageidle" "-"
 row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 sync from idle ($pageidle): $floor" "$(pct "$floor" "$run")"
 row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
 row "durable queue/new x4, 2 brokers: leader / follower" "$ovl4 / $ovl4f" "1 broker: $new4" "$(pct "$ovl4" "$new4")"
