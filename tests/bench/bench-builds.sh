@@ -83,5 +83,5 @@ printf '|%s|%s|%s|%s|\n' "--------------------------------------------" "-------
 printf '| %-42s | %-22s | %-22s | %-30s |\n' "end to end, --cc=1-$N true (jobs/s)" "$(echo "${r[old.e2e]}" | spread)" "$(echo "${r[new.e2e]}" | spread)" "spawn+wait, 2 in flight: $spawn2"
 printf '| %-42s | %-22s | %-22s | %-30s |\n' "queue/new submissions, 4 C clients (/s)" "$(echo "${r[old.sub]}" | spread)" "$(echo "${r[new.sub]}" | spread)" "raw FUSE creates, 4: $null4"
 printf '| %-42s | %-22s | %-22s | %-30s |\n' "fluxfs run true, median of $LAT (ms)" "$(echo "${r[old.lat]}" | spread)" "$(echo "${r[new.lat]}" | spread)" ""
-printf '| %-42s | %-22s | %-22s | %-30s |\n' "cp-style close(), jobs running: median (ms)" "$(echo "${r[old.c50]}" | spread)" "$(echo "${r[new.c50]}" | spread)" "one sync from idle: see bench.sh"
+printf '| %-42s | %-22s | %-22s | %-30s |\n' "cp-style close(), jobs running: p50 (ms)" "$(echo "${r[old.c50]}" | spread)" "$(echo "${r[new.c50]}" | spread)" "one sync from idle: bench.sh"
 printf '| %-42s | %-22s | %-22s | %-30s |\n' "... p90 (ms)" "$(echo "${r[old.c90]}" | spread)" "$(echo "${r[new.c90]}" | spread)" ""
