@@ -188,7 +188,7 @@ row "durable submissions, queue/new, 4 C clients (/s)" "$new4" "raw FUSE create+
 row "durable submissions, create+write+close, 4 (/s)" "$create4" "raw FUSE create+write+close, 4: $null4" "$(pct "$create4" "$null4")"
 row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $null1; page+fdatasync: $page1" "$(pct "$new1" "$page1")"
 row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop into a do-nothing FUSE: $cpnull" "$(pct "$cpflux" "$cpnull")"
-row "close() of a cp into queue/, jobs running (ms p50/p90)" "$closelat" "one page+fdatasync from idle: $pageidle" "-"
+row "close() of a cp, its jobs running (ms p50 / p90)" "$closelat" "one page+fdatasync from idle: $pageidle" "-"
 row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 sync from idle ($pageidle): $floor" "$(pct "$floor" "$run")"
 row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
 row "durable queue/new x4, 2 brokers: leader / follower" "$ovl4 / $ovl4f" "1 broker: $new4" "$(pct "$ovl4" "$new4")"
