@@ -88,6 +88,7 @@ struct broker {
     int pub_fd;                  /* the publisher's pidfd while watched, or -1 */
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
     uint64_t synced_seen;        /* the last sync the loop has caught up with */
+    useconds_t test_sync_delay;  /* FLUXFS_TEST_SYNC_DELAY_MS (tests), or 0 */
     size_t active_peak;          /* most jobs active at once since the last trim */
     double space_checked;        /* last look at the state directory's disk */
     bool low_space;              /* what it said (to log the changes) */
@@ -123,10 +124,14 @@ static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
     vfs_process_interrupts(b->v);
 }
 
-/* The syncer's work, on its thread. */
+/* The syncer's work, on its thread. Tests stretch it (a slow disk) with
+ * FLUXFS_TEST_SYNC_DELAY_MS, to see that a close waits for its sync. */
 static int flush_store(void *arg)
 {
-    return store_flush(arg);
+    struct broker *b = arg;
+    if (b->test_sync_delay)
+        usleep(b->test_sync_delay);
+    return store_flush(b->st);
 }
 
 /* The checkpointer's work: LMDB synced, so that the redo log's records
@@ -1346,7 +1351,10 @@ static int setup(struct broker *b)
     /* without it (no thread) every durable commit syncs on the loop
      * thread. A cluster's leader answers its followers' submissions after
      * the sync too (cluster_after_sync) */
-    if ((b->syncer = syncer_create(flush_store, b->st, "fluxfs-sync"))
+    const char *delay = getenv("FLUXFS_TEST_SYNC_DELAY_MS");
+    if (delay && atoi(delay) > 0 && atoi(delay) <= 10000)
+        b->test_sync_delay = (useconds_t)atoi(delay) * 1000;
+    if ((b->syncer = syncer_create(flush_store, b, "fluxfs-sync"))
         && ev_fd_add(b->loop, syncer_fd(b->syncer), EV_READ, on_synced, b) < 0) {
         syncer_destroy(b->syncer);
         b->syncer = NULL;

@@ -1,0 +1,68 @@
+#!/bin/bash
+# A submission's close() returns once its job is durable: after the sync
+# that covers it, however slow the disk. FLUXFS_TEST_SYNC_DELAY_MS plays a
+# slow disk (each sync takes that much longer), so that a close answered
+# too early shows. Covers the closes the syncer answers itself, and a
+# second descriptor of the same file (a forked child's) closed while the
+# first close waits: it waits for that sync too (it was answered at the
+# next commit, before the job was durable).
+. "$(dirname "$0")/lib.sh"
+plan 7
+
+export FLUXFS_TEST_SYNC_DELAY_MS=400
+fluxfs_start || bail_out "cannot mount"
+mkjob 'true' > j.yaml
+
+out=$(timeout 30 python3 - "$MNT" <<'PY'
+import os, sys, time
+mnt = sys.argv[1]
+spec = open("j.yaml", "rb").read()
+q = os.path.join(mnt, "queue")
+
+# one writer: its close waits for the slow sync
+fd = os.open(os.path.join(q, "one.yaml"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, spec)
+t = time.monotonic(); os.close(fd); print("one %.3f" % (time.monotonic() - t))
+
+# queue/new: the id comes at once, the close waits for the sync
+fd = os.open(os.path.join(mnt, "queue/new"), os.O_RDWR)
+os.write(fd, spec)
+t = time.monotonic(); jid = os.read(fd, 100).decode().strip()
+print("read %.3f" % (time.monotonic() - t))
+t = time.monotonic(); os.close(fd); print("newclose %.3f" % (time.monotonic() - t))
+
+# two descriptors of one file: the parent's close submits and waits; the
+# child's, 100 ms into that wait, must wait for the same sync
+fd = os.open(os.path.join(q, "two.yaml"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, spec)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.read(r, 1)
+    time.sleep(0.1)
+    t = time.monotonic(); os.close(fd)
+    print("child %.3f" % (time.monotonic() - t), flush=True)
+    os._exit(0)
+os.close(r)
+os.write(w, b"x")
+t = time.monotonic(); os.close(fd); parent = time.monotonic() - t
+os.waitpid(pid, 0)
+print("parent %.3f" % parent)
+PY
+)
+diag "$(echo "$out" | tr '\n' ' ')"
+val() { echo "$out" | awk -v k="$1" '$1 == k { print $2 }'; }
+ok "a cp-style close returns only after its sync (the slow one: 400 ms)" \
+	awk -v t="$(val one)" 'BEGIN { exit !(t >= 0.35) }'
+ok "a read of queue/new gets its id without waiting for the sync" \
+	awk -v t="$(val read)" 'BEGIN { exit !(t < 0.3) }'
+ok "... and its close waits for it" awk -v t="$(val newclose)" 'BEGIN { exit !(t >= 0.1) }'
+ok "of two descriptors of one file, the close that submits waits for the sync" \
+	awk -v t="$(val parent)" 'BEGIN { exit !(t >= 0.35) }'
+ok "... and so does the other's, closed while that sync runs" \
+	awk -v t="$(val child)" 'BEGIN { exit !(t >= 0.2) }'
+is "$(ls "$MNT/jobs" | wc -l)" 3 "three jobs were submitted"
+for id in $(ls "$MNT/jobs"); do wait_job "$id" >/dev/null; done
+unlike "$(cat "$MNT/queue/errors" 2>/dev/null)" "not stored" "none of them failed to be stored"
+fluxfs_stop
