@@ -89,6 +89,7 @@ struct broker {
     double unsynced_since;       /* first lazy commit not yet fsynced, or 0 */
     uint64_t synced_seen;        /* the last sync the loop has caught up with */
     useconds_t test_sync_delay;  /* FLUXFS_TEST_SYNC_DELAY_MS (tests), or 0 */
+    const char *test_sync_fail;  /* FLUXFS_TEST_SYNC_FAIL (tests), or NULL */
     size_t active_peak;          /* most jobs active at once since the last trim */
     double space_checked;        /* last look at the state directory's disk */
     bool low_space;              /* what it said (to log the changes) */
@@ -125,12 +126,16 @@ static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
 }
 
 /* The syncer's work, on its thread. Tests stretch it (a slow disk) with
- * FLUXFS_TEST_SYNC_DELAY_MS, to see that a close waits for its sync. */
+ * FLUXFS_TEST_SYNC_DELAY_MS, to see that a close waits for its sync, and
+ * fail it (a failing disk: EIO) while the file FLUXFS_TEST_SYNC_FAIL
+ * names exists. */
 static int flush_store(void *arg)
 {
     struct broker *b = arg;
     if (b->test_sync_delay)
         usleep(b->test_sync_delay);
+    if (b->test_sync_fail && access(b->test_sync_fail, F_OK) == 0)
+        return -EIO;
     return store_flush(b->st);
 }
 
@@ -1354,6 +1359,7 @@ static int setup(struct broker *b)
     const char *delay = getenv("FLUXFS_TEST_SYNC_DELAY_MS");
     if (delay && atoi(delay) > 0 && atoi(delay) <= 10000)
         b->test_sync_delay = (useconds_t)atoi(delay) * 1000;
+    b->test_sync_fail = getenv("FLUXFS_TEST_SYNC_FAIL");
     if ((b->syncer = syncer_create(flush_store, b, "fluxfs-sync"))
         && ev_fd_add(b->loop, syncer_fd(b->syncer), EV_READ, on_synced, b) < 0) {
         syncer_destroy(b->syncer);

@@ -5,11 +5,13 @@
 # too early shows. Covers the closes the syncer answers itself, and a
 # second descriptor of the same file (a forked child's) closed while the
 # first close waits: it waits for that sync too (it was answered at the
-# next commit, before the job was durable).
+# next commit, before the job was durable). A sync that fails
+# (FLUXFS_TEST_SYNC_FAIL plays a failing disk) fails the close with EIO,
+# and queue/errors says so by the time the close has returned.
 . "$(dirname "$0")/lib.sh"
-plan 7
+plan 10
 
-export FLUXFS_TEST_SYNC_DELAY_MS=400
+export FLUXFS_TEST_SYNC_DELAY_MS=400 FLUXFS_TEST_SYNC_FAIL=$PWD/syncfail
 fluxfs_start || bail_out "cannot mount"
 mkjob 'true' > j.yaml
 
@@ -65,4 +67,26 @@ ok "... and so does the other's, closed while that sync runs" \
 is "$(ls "$MNT/jobs" | wc -l)" 3 "three jobs were submitted"
 for id in $(ls "$MNT/jobs"); do wait_job "$id" >/dev/null; done
 unlike "$(cat "$MNT/queue/errors" 2>/dev/null)" "not stored" "none of them failed to be stored"
+
+touch syncfail
+out=$(timeout 30 python3 - "$MNT" <<'PY'
+import os, sys
+mnt = sys.argv[1]
+fd = os.open(os.path.join(mnt, "queue", "doomed.yaml"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, open("j.yaml", "rb").read())
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close errno", e.errno)
+# at once, no pause: the syncer answered; the loop must have caught up
+print(open(os.path.join(mnt, "queue", "errors")).read())
+PY
+)
+rm -f syncfail
+like "$out" "close errno 5" "a failed sync fails the close with EIO"
+like "$out" "doomed.yaml: EIO: the job could not be stored" \
+	"... and queue/errors, read right after, says so"
+cp j.yaml "$MNT/queue/after.yaml"
+ok "the next sync succeeds: so does the next close" test $? -eq 0
 fluxfs_stop
