@@ -97,10 +97,10 @@ struct broker {
     char instance[EXEC_INSTANCE_MAX + 1];   /* our FLUXFS_INSTANCE token */
 };
 
-/* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
- * call keeps task output and timers from starving under a submission flood. */
 static void on_synced(struct ev_loop *loop, int fd, int events, void *arg);
 
+/* Drain pending FUSE requests (the fd is non-blocking). A bounded batch per
+ * call keeps task output and timers from starving under a submission flood. */
 static void on_fuse(struct ev_loop *loop, int fd, int events, void *arg)
 {
     struct broker *b = arg;

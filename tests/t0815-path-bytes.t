@@ -45,7 +45,7 @@ like "$(cat "$T/env.err")" "warning: the job runs without LATIN: its value is no
 	"... and fluxfs submit says so, naming it"
 id7=$(LATIN="$(printf 'caf\351')" "$FLUXFS" -m "$MNT" submit --env=LATIN=ok \
 	sh -c 'echo "$LATIN"' 2>"$T/env2.err")
-LATIN="$(printf 'caf\351')" "$FLUXFS" -m "$MNT" submit --env=-LATIN true >/dev/null 2>>"$T/env2.err"
+LATIN="$(printf 'caf\351')" "$FLUXFS" -m "$MNT" submit --env=-LATIN --env=-NOPE true >/dev/null 2>>"$T/env2.err"
 is "$(wait_job "$id7") $(jobfile "$id7" stdout) $(wc -c < "$T/env2.err")" "COMPLETED 0 ok 0" \
 	"an --env rule that sets it, or takes it away, leaves nothing to warn about"
 ls "$MNT/jobs" | sort > "$T/before"

@@ -500,7 +500,7 @@ static json_t *build_env(const struct submit_opts *o, const char *cwd)
                     json_object_del(env, key);
             }
             json_array_foreach(left, k, val)
-                if (fnmatch(r + 1, json_string_value(val), 0) == 0)
+                if (json_is_string(val) && fnmatch(r + 1, json_string_value(val), 0) == 0)
                     json_array_set_new(left, k, json_null());   /* taken away: fine */
             continue;
         }

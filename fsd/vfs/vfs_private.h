@@ -206,8 +206,8 @@ struct vfs_deferred {
 };
 
 /* d waits for sync d->ticket: its answer goes with the syncer, sent the
- * moment the sync ends (vfs_set_answer_after), when it is one the syncer's
- * thread can make; d->req is then NULL. */
+ * moment the sync ends (vfs_set_sync), when it is one the syncer's thread
+ * can make; d->req is then NULL. */
 void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d);
 
 /* What the sync that made ticket durable ended with: 0, or its error. */
