@@ -49,6 +49,13 @@ void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note)
             cancel_job(m, job, m->owner, type, note, NULL);
 }
 
+void jobmgr_refuse(struct jobmgr *m, const char *idstr, const char *note)
+{
+    struct job *job = jobtable_lookup_name(m->jobs, idstr);
+    if (job && job->state != JOB_INACTIVE && job->state != JOB_CLEANUP)
+        cancel_job(m, job, m->owner, "submit", note, NULL);
+}
+
 void jobmgr_terminate_running(struct jobmgr *m, const char *type, const char *note)
 {
     for (struct job *job = jobmgr_next(m, 1); job; job = jobmgr_next(m, job->seq + 1))

@@ -7,13 +7,16 @@
 # first close waits: it waits for that sync too (it was answered at the
 # next commit, before the job was durable). A sync that fails
 # (FLUXFS_TEST_SYNC_FAIL plays a failing disk) fails the close with EIO,
-# and queue/errors says so by the time the close has returned.
+# queue/errors says so by the time the close has returned, and the job
+# (started meanwhile) does not run on as if accepted: it is canceled with
+# an exception of type `submit`.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 12
 
 export FLUXFS_TEST_SYNC_DELAY_MS=400 FLUXFS_TEST_SYNC_FAIL=$PWD/syncfail
 fluxfs_start || bail_out "cannot mount"
 mkjob 'true' > j.yaml
+mkjob 'sleep 30' > long.yaml
 
 out=$(timeout 30 python3 - "$MNT" <<'PY'
 import os, sys, time
@@ -68,12 +71,13 @@ is "$(ls "$MNT/jobs" | wc -l)" 3 "three jobs were submitted"
 for id in $(ls "$MNT/jobs"); do wait_job "$id" >/dev/null; done
 unlike "$(cat "$MNT/queue/errors" 2>/dev/null)" "not stored" "none of them failed to be stored"
 
+ls "$MNT/jobs" | sort > before
 touch syncfail
 out=$(timeout 30 python3 - "$MNT" <<'PY'
 import os, sys
 mnt = sys.argv[1]
 fd = os.open(os.path.join(mnt, "queue", "doomed.yaml"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-os.write(fd, open("j.yaml", "rb").read())
+os.write(fd, open("long.yaml", "rb").read())
 try:
     os.close(fd)
     print("close ok")
@@ -87,6 +91,11 @@ rm -f syncfail
 like "$out" "close errno 5" "a failed sync fails the close with EIO"
 like "$out" "doomed.yaml: EIO: the job could not be stored" \
 	"... and queue/errors, read right after, says so"
+ls "$MNT/jobs" | sort > after
+doomed=$(comm -13 before after | head -1)
+is "$(wait_job "$doomed" 15)" CANCELED "its job, started meanwhile, is canceled (not left to run 30 s)"
+like "$(cat "$MNT/jobs/$doomed/eventlog")" '"type":"submit".*could not be made durable' \
+	"... by an exception of type submit that says why"
 cp j.yaml "$MNT/queue/after.yaml"
 ok "the next sync succeeds: so does the next close" test $? -eq 0
 fluxfs_stop

@@ -673,7 +673,7 @@ static void submit_fh(struct vfs *v, struct vfs_fh *fh, pid_t pid)
      * since changed it, but rarely; the opener is the fallback */
     fh->submit_rc = submit_text(v, fh->data.buf, fh->data.len, fh->uid, fh->gid,
                                 pid > 0 ? pid : fh->pid, fh, fh->queue, subject,
-                                fh->kind == FH_CLONE ? &fh->ids : NULL, &fh->token);
+                                &fh->ids, &fh->token);
     if (fh->submit_rc == 0) {
         fh->submit_rc = 1;   /* pending until durable */
         if (fh->kind == FH_SUBMIT)
@@ -715,6 +715,26 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
     vfs_submission_done(v, &d, fh->submit_rc);
 }
 
+/* Its submitter hears that the submission failed: the jobs it made (ids,
+ * a line each) do not go on as if accepted. A failed commit left none; a
+ * failed sync left them in the store, and started perhaps. */
+static void refuse_ids(struct vfs *v, const struct strbuf *ids, int rc)
+{
+    char note[128], id[64];
+    snprintf(note, sizeof(note), "its submission could not be made durable (%s): "
+             "its submitter was told it failed", strerror(-rc));
+    for (const char *p = ids->buf, *end = ids->buf + ids->len; p && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n > 0 && n < sizeof(id)) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+            jobmgr_refuse(v->m, id, note);
+        }
+        p = nl ? nl + 1 : end;
+    }
+}
+
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
 {
     /* the first answer for an accepted submission fixes its outcome; a
@@ -722,11 +742,13 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
      * when they happened) */
     if (d->fh && d->fh->submit_rc == 1) {
         d->fh->submit_rc = rc;
-        if (rc < 0 && rc != -EINTR)
+        if (rc < 0 && rc != -EINTR) {
             vfs_errlog_add(v, d->fh->uid, vfs_fh_name(d->fh), -rc,
                            rc == -ENOSPC ? "the state directory's disk is full: "
                                            "the job was not stored"
                                          : "the job could not be stored");
+            refuse_ids(v, &d->fh->ids, rc);
+        }
     }
     if (!d->req)
         return;   /* the syncer answered it (vfs_answer_on_sync) */
