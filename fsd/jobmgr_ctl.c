@@ -52,7 +52,9 @@ void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note)
 void jobmgr_refuse(struct jobmgr *m, const char *idstr, const char *note)
 {
     struct job *job = jobtable_lookup_name(m->jobs, idstr);
-    if (job && job->state != JOB_INACTIVE && job->state != JOB_CLEANUP)
+    /* committed only: one of a failed commit is never accepted, and goes
+     * with it (jobmgr_after_commit) */
+    if (job && job->committed && job->state != JOB_INACTIVE && job->state != JOB_CLEANUP)
         cancel_job(m, job, m->owner, "submit", note, NULL);
 }
 

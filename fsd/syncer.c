@@ -28,6 +28,7 @@ struct syncer {
     uint64_t requested, done, failed;
     int fail_rc;
     bool stop;
+    bool joined;                 /* syncer_stop() waited for the thread */
     struct after *after, **after_tail;
     /* the syncs that failed, the tickets (from, to] each covered: answers
      * and the loop's books agree per sync, not by "the last failure" */
@@ -196,15 +197,16 @@ uint64_t syncer_done(struct syncer *s, uint64_t *failed, int *fail_rc)
     return done;
 }
 
-void syncer_destroy(struct syncer *s)
+void syncer_stop(struct syncer *s)
 {
-    if (!s)
+    if (!s || s->joined)
         return;
     pthread_mutex_lock(&s->lock);
     s->stop = true;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    s->joined = true;
     /* none is left (each waits for a ticket asked for, and the thread
      * ends with every one synced); never leave a waiter unanswered */
     for (struct after *a = take_after(s, UINT64_MAX), *next; a; a = next) {
@@ -212,6 +214,13 @@ void syncer_destroy(struct syncer *s)
         a->fn(a->arg, -EIO);
         free(a);
     }
+}
+
+void syncer_destroy(struct syncer *s)
+{
+    if (!s)
+        return;
+    syncer_stop(s);
     close(s->efd);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);

@@ -54,7 +54,12 @@ int syncer_after(struct syncer *s, uint64_t ticket, syncer_after_fn fn, void *ar
  * syncer_after() let go finds the loop caught up with that sync. */
 uint64_t syncer_peek(const struct syncer *s);
 
-/* Waits for a sync in progress; NULL-safe. */
+/* Makes what was asked for durable, answers its syncer_after()s, and
+ * stops the thread; syncer_done() and syncer_result() still say how each
+ * sync ended, for the books. NULL-safe. */
+void syncer_stop(struct syncer *s);
+
+/* syncer_stop(), then frees it; NULL-safe. */
 void syncer_destroy(struct syncer *s);
 
 #endif

@@ -3,9 +3,11 @@
 # queue/errors says so), nothing accepted is lost, output that could not be
 # stored is never shown and the eventlog says it was dropped, the daemon
 # starts on the full disk (reads and cancel work), and submissions work
-# again once space is freed, without a restart.
+# again once space is freed, without a restart. A commit that fails with a
+# submission waiting on it (the disk filled before the daemon looked) fails
+# that submission and nothing else: the daemon stays up.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 38
 
 SMALL=$T/small
 mkdir -p "$SMALL"
@@ -77,4 +79,18 @@ B=$(submit a.yaml)
 is "$(wait_job "$B")" "COMPLETED 0" "submissions work again without a restart"
 ok "H is released and runs" bash -c 'echo "urgency 16" > "$1"' _ "$MNT/jobs/$H/ctl"
 is "$(wait_job "$H")" "COMPLETED 0" "H completes"
+
+# the disk fills, and at once a stream of jobs too large for what is left
+# comes in: its commit fails (the daemon looks at the disk once a second)
+pad=$(head -c 60000 /dev/zero | tr '\0' x)
+for i in $(seq 100); do mkjob ": $pad; true"; echo '---'; done > big.yaml
+fill
+out=$(timeout 20 cp big.yaml "$MNT/queue/" 2>&1)
+like "$out" "No space left on device" "a stream whose commit cannot be made fails with ENOSPC"
+rm -f "$SMALL/filler"
+ok "the daemon is still there" wait_until 10 test -e "$MNT/status"
+submit_again() { submit a.yaml > c.id 2>/dev/null && test -s c.id; }
+ok "... and takes submissions again once it sees the space" wait_until 10 submit_again
+is "$(wait_job "$(cat c.id)")" "COMPLETED 0" "... which run"
+unlike "$(cat "$DAEMON_LOG")" "double free|SIGABRT|SIGSEGV" "nothing crashed"
 ok "clean stop" fluxfs_stop

@@ -11,7 +11,7 @@
 # (started meanwhile) does not run on as if accepted: it is canceled with
 # an exception of type `submit`.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 14
 
 export FLUXFS_TEST_SYNC_DELAY_MS=400 FLUXFS_TEST_SYNC_FAIL=$PWD/syncfail
 fluxfs_start || bail_out "cannot mount"
@@ -37,21 +37,27 @@ print("read %.3f" % (time.monotonic() - t))
 t = time.monotonic(); os.close(fd); print("newclose %.3f" % (time.monotonic() - t))
 
 # two descriptors of one file: the parent's close submits and waits; the
-# child's, 100 ms into that wait, must wait for the same sync
+# child's, once that job is there (its commit made), must wait for the same
+# sync: it ends no sooner than 0.4 s after the parent's close began
+jobs = os.path.join(mnt, "jobs")
+before = set(os.listdir(jobs))
 fd = os.open(os.path.join(q, "two.yaml"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 os.write(fd, spec)
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     os.close(w)
-    os.read(r, 1)
-    time.sleep(0.1)
-    t = time.monotonic(); os.close(fd)
-    print("child %.3f" % (time.monotonic() - t), flush=True)
+    start = float(os.read(r, 64))
+    until = time.monotonic() + 5
+    while not set(os.listdir(jobs)) - before and time.monotonic() < until:
+        time.sleep(0.005)
+    os.close(fd)
+    print("child %.3f" % (time.monotonic() - start), flush=True)
     os._exit(0)
 os.close(r)
-os.write(w, b"x")
-t = time.monotonic(); os.close(fd); parent = time.monotonic() - t
+t = time.monotonic()
+os.write(w, b"%.6f" % t)
+os.close(fd); parent = time.monotonic() - t
 os.waitpid(pid, 0)
 print("parent %.3f" % parent)
 PY
@@ -66,7 +72,7 @@ ok "... and its close waits for it" awk -v t="$(val newclose)" 'BEGIN { exit !(t
 ok "of two descriptors of one file, the close that submits waits for the sync" \
 	awk -v t="$(val parent)" 'BEGIN { exit !(t >= 0.35) }'
 ok "... and so does the other's, closed while that sync runs" \
-	awk -v t="$(val child)" 'BEGIN { exit !(t >= 0.2) }'
+	awk -v t="$(val child)" 'BEGIN { exit !(t >= 0.35) }'
 is "$(ls "$MNT/jobs" | wc -l)" 3 "three jobs were submitted"
 for id in $(ls "$MNT/jobs"); do wait_job "$id" >/dev/null; done
 unlike "$(cat "$MNT/queue/errors" 2>/dev/null)" "not stored" "none of them failed to be stored"
@@ -96,6 +102,29 @@ doomed=$(comm -13 before after | head -1)
 is "$(wait_job "$doomed" 15)" CANCELED "its job, started meanwhile, is canceled (not left to run 30 s)"
 like "$(cat "$MNT/jobs/$doomed/eventlog")" '"type":"submit".*could not be made durable' \
 	"... by an exception of type submit that says why"
+
+# queue/new read at once, closed after its sync failed: the close fails
+# all the same, queue/errors says so, and the job is canceled
+touch syncfail
+out=$(timeout 30 python3 - "$MNT" <<'PY'
+import os, sys, time
+mnt = sys.argv[1]
+fd = os.open(os.path.join(mnt, "queue/new"), os.O_RDWR)
+os.write(fd, open("long.yaml", "rb").read())
+print("id", os.read(fd, 100).decode().strip())
+time.sleep(1.2)   # the failing sync (0.4 s) has ended
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close errno", e.errno)
+PY
+)
+rm -f syncfail
+late=$(echo "$out" | awk '$1 == "id" { print $2 }')
+is "$(echo "$out" | tail -1) $(wait_job "$late" 15)" "close errno 5 CANCELED" \
+	"a close of queue/new after its sync failed fails too, and its job is canceled"
+like "$(cat "$MNT/queue/errors")" "new: EIO: the job could not be stored" "... queue/errors says so"
 cp j.yaml "$MNT/queue/after.yaml"
 ok "the next sync succeeds: so does the next close" test $? -eq 0
 fluxfs_stop

@@ -692,10 +692,15 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
     submit_fh(v, fh, ctx->uid == fh->uid ? ctx->pid : 0);
     if (fh->submit_rc == 1 && fh->sync_ticket) {
         /* committed, its ids read: a read has them now, the close waits
-         * for the sync that makes them durable */
-        if (fh->sync_ticket <= v->synced)
-            fh->submit_rc = vfs_sync_result(v, fh->sync_ticket);
-        else if (what == DEFER_CLONE_READ) {
+         * for the sync that makes them durable; once it has ended, its
+         * outcome is kept as if the close had waited for it */
+        if (fh->sync_ticket <= v->synced) {
+            struct vfs_deferred d = { .req = req, .what = what, .fh = fh, .size = size,
+                                      .off = off, .ticket = fh->sync_ticket };
+            vfs_submission_done(v, &d, vfs_sync_result(v, fh->sync_ticket));
+            return;
+        }
+        if (what == DEFER_CLONE_READ) {
             vfs_clone_ids(v, req, fh, size, off);
             return;
         } else {
@@ -747,7 +752,8 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
                            rc == -ENOSPC ? "the state directory's disk is full: "
                                            "the job was not stored"
                                          : "the job could not be stored");
-            refuse_ids(v, &d->fh->ids, rc);
+            if (d->ticket)   /* its sync failed; a failed commit left no job */
+                refuse_ids(v, &d->fh->ids, rc);
         }
     }
     if (!d->req)
