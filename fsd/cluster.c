@@ -1298,10 +1298,16 @@ void cluster_after_sync(struct cluster *c, uint64_t done, uint64_t failed, int f
     if (!c)
         return;
     c->synced = done;
-    for (struct reply *r = c->replies; r && r->committed && r->ticket <= done; r = r->next)
-        if (r->ticket && r->ticket <= failed)
-            reply_fail(r, fail_rc, "the leader could not make the job durable (its store's sync "
-                                   "failed): the job may not survive a crash");
+    for (struct reply *r = c->replies; r && r->committed && r->ticket <= done; r = r->next) {
+        if (!r->ticket || r->ticket > failed)
+            continue;
+        /* the follower's submitter hears it failed: its jobs do not run on */
+        json_t *ids = json_object_get(r->msg, "ids");
+        if (c->m && json_is_string(ids))
+            jobmgr_refuse(c->m, json_string_value(ids), json_string_length(ids), fail_rc);
+        reply_fail(r, fail_rc, "the leader could not make the job durable (its store's sync "
+                               "failed): the job was canceled");
+    }
     send_ready(c);
 }
 

@@ -284,11 +284,11 @@ size_t jobmgr_count(struct jobmgr *m, enum job_state s);
 size_t jobmgr_active(struct jobmgr *m);
 /* Cancel every active job with an exception of this type (shutdown). */
 void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note);
-/* The job named idstr, if committed and active, canceled with an
- * exception of type `submit` saying note: its submitter was told the
- * submission failed (the sync that was to make it durable failed), so it
- * must not run on as if accepted. */
-void jobmgr_refuse(struct jobmgr *m, const char *idstr, const char *note);
+/* The jobs named in ids (len bytes, an id a line), those committed and
+ * active, canceled with an exception of type `submit` saying why (rc):
+ * their submitter was told the submission failed (the sync that was to make
+ * it durable failed), so they must not run on as if accepted. */
+void jobmgr_refuse(struct jobmgr *m, const char *ids, size_t len, int rc);
 /* Cancel every running job as cancel does (an exception of this type,
  * SIGTERM, SIGKILL after the kill grace; CANCELED once its tasks are
  * gone); pending jobs stay pending. Returns at once (shutdown). */

@@ -49,13 +49,26 @@ void jobmgr_cancel_all(struct jobmgr *m, const char *type, const char *note)
             cancel_job(m, job, m->owner, type, note, NULL);
 }
 
-void jobmgr_refuse(struct jobmgr *m, const char *idstr, const char *note)
+void jobmgr_refuse(struct jobmgr *m, const char *ids, size_t len, int rc)
 {
-    struct job *job = jobtable_lookup_name(m->jobs, idstr);
-    /* committed only: one of a failed commit is never accepted, and goes
-     * with it (jobmgr_after_commit) */
-    if (job && job->committed && job->state != JOB_INACTIVE && job->state != JOB_CLEANUP)
-        cancel_job(m, job, m->owner, "submit", note, NULL);
+    char note[128], id[64];
+    snprintf(note, sizeof(note), "its submission could not be made durable (%s): "
+             "its submitter was told it failed", strerror(-rc));
+    for (const char *p = ids, *end = ids + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (n > 0 && n < sizeof(id)) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+            struct job *job = jobtable_lookup_name(m->jobs, id);
+            /* committed only: one of a failed commit is never accepted,
+             * and goes with it (jobmgr_after_commit) */
+            if (job && job->committed && job->state != JOB_INACTIVE
+                && job->state != JOB_CLEANUP)
+                cancel_job(m, job, m->owner, "submit", note, NULL);
+        }
+        p = nl ? nl + 1 : end;
+    }
 }
 
 void jobmgr_terminate_running(struct jobmgr *m, const char *type, const char *note)

@@ -9,9 +9,10 @@
 # (FLUXFS_TEST_SYNC_FAIL plays a failing disk) fails the close with EIO,
 # queue/errors says so by the time the close has returned, and the job
 # (started meanwhile) does not run on as if accepted: it is canceled with
-# an exception of type `submit`.
+# an exception of type `submit`; also one submitted on a follower's mount
+# of a 2-broker instance whose leader's sync fails.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 17
 
 export FLUXFS_TEST_SYNC_DELAY_MS=400 FLUXFS_TEST_SYNC_FAIL=$PWD/syncfail
 fluxfs_start || bail_out "cannot mount"
@@ -128,3 +129,16 @@ like "$(cat "$MNT/queue/errors")" "new: EIO: the job could not be stored" "... q
 cp j.yaml "$MNT/queue/after.yaml"
 ok "the next sync succeeds: so does the next close" test $? -eq 0
 fluxfs_stop
+
+# a follower's mount: the submission goes to the leader, whose sync fails
+overlay_start 2 2 || bail_out "cannot start 2 brokers"
+overlay_wait_up 30 || diag "$(grep overlay "$MNT/status")"
+ls "$MNT/jobs" | sort > before
+touch syncfail
+out=$(timeout 30 cp long.yaml "$T/m1/queue/f.yaml" 2>&1; echo "rc=$?")
+rm -f syncfail
+ls "$MNT/jobs" | sort > after
+fid=$(comm -13 before after | head -1)
+like "$out" "Input/output error.*rc=1" "on a follower's mount, the close fails with EIO when the leader's sync fails"
+is "$(wait_job "$fid" 15)" CANCELED "... and its job is canceled"
+like "$(cat "$MNT/jobs/$fid/eventlog")" '"type":"submit"' "... by an exception of type submit"

@@ -720,26 +720,6 @@ static void submit_or_defer(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, in
     vfs_submission_done(v, &d, fh->submit_rc);
 }
 
-/* Its submitter hears that the submission failed: the jobs it made (ids,
- * a line each) do not go on as if accepted. A failed commit left none; a
- * failed sync left them in the store, and started perhaps. */
-static void refuse_ids(struct vfs *v, const struct strbuf *ids, int rc)
-{
-    char note[128], id[64];
-    snprintf(note, sizeof(note), "its submission could not be made durable (%s): "
-             "its submitter was told it failed", strerror(-rc));
-    for (const char *p = ids->buf, *end = ids->buf + ids->len; p && p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (n > 0 && n < sizeof(id)) {
-            memcpy(id, p, n);
-            id[n] = '\0';
-            jobmgr_refuse(v->m, id, note);
-        }
-        p = nl ? nl + 1 : end;
-    }
-}
-
 void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
 {
     /* the first answer for an accepted submission fixes its outcome; a
@@ -752,8 +732,8 @@ void vfs_submission_done(struct vfs *v, struct vfs_deferred *d, int rc)
                            rc == -ENOSPC ? "the state directory's disk is full: "
                                            "the job was not stored"
                                          : "the job could not be stored");
-            if (d->ticket)   /* its sync failed; a failed commit left no job */
-                refuse_ids(v, &d->fh->ids, rc);
+            if (d->ticket && d->fh->ids.len)   /* its sync failed; a failed commit left none */
+                jobmgr_refuse(v->m, d->fh->ids.buf, d->fh->ids.len, rc);
         }
     }
     if (!d->req)
