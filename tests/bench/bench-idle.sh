@@ -5,7 +5,11 @@
 #   - the share of CPU time idle,
 #   - per core, the time from a task's exit to the next task's exec there
 #     (mean and percentiles: the tail is where throughput goes),
-#   - the idle stretches, by what ran before and after them.
+#   - the idle stretches, by what ran before and after them,
+#   - the share of the time with 0, 1, 2... `true`s between exec and exit
+#     (how often every core has a job: the ceiling keeps both busy about
+#     twice as often as fluxfs did in stop 38),
+#   - context switches per job.
 # The same for posix_spawn+wait of /bin/true, 2 in flight, beside it.
 # Tracing costs a little; compare shapes, not rates. Needs perf (root).
 # Not a test.
@@ -35,6 +39,7 @@ from collections import defaultdict
 def analyse(path, name):
     idle_at, gaps = {}, defaultdict(list)
     exit_at, exec_at, turn, run = {}, {}, [], []
+    marks, switches = [], 0   # (time, +1 exec / -1 exit) of `true`s
     first = last = None
     for line in open(path):
         m = re.match(r'\s*(\S.*?)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+(\S+):\s*(.*)', line)
@@ -45,6 +50,7 @@ def analyse(path, name):
         first = first if first is not None else t
         last = t
         if ev.endswith('sched_switch'):
+            switches += 1
             nxt = re.search(r'next_comm=(.*?) next_pid=(\d+)', rest)
             prv = re.search(r'prev_comm=(.*?) prev_pid=', rest)
             if nxt.group(2) == '0':
@@ -53,10 +59,12 @@ def analyse(path, name):
                 t0, before = idle_at.pop(cpu)
                 gaps[(before, nxt.group(1))].append(t - t0)
         elif ev.endswith('sched_process_exit') and comm == 'true':
+            marks.append((t, -1))
             exit_at[cpu] = t
             if cpu in exec_at:
                 run.append(t - exec_at.pop(cpu))
         elif ev.endswith('sched_process_exec') and rest.split()[0].endswith('/true'):
+            marks.append((t, +1))
             exec_at[cpu] = t
             if cpu in exit_at:
                 turn.append(t - exit_at.pop(cpu))
@@ -69,6 +77,19 @@ def analyse(path, name):
             q = lambda f: v[min(len(v) - 1, int(len(v) * f))]
             print(f"  {label:30s} n={len(v):5d} mean {sum(v) / len(v):5.0f}  p50 {q(.5):5.0f}"
                   f"  p90 {q(.9):5.0f}  p99 {q(.99):5.0f} us")
+    # in flight: from the first mark on, a count never below 0 (a task
+    # that exec'd before the trace began exits inside it)
+    held, n, prev = defaultdict(float), 0, None
+    for t, d in marks:
+        if prev is not None:
+            held[n] += t - prev
+        n, prev = max(0, n + d), t
+    total = sum(held.values())
+    if total > 0:
+        print("  time with N in flight: " + ", ".join(
+            f"{k}: {100 * held[k] / total:.0f}%" for k in sorted(held)))
+    if run:
+        print(f"  context switches per job: {switches / len(run):.1f}")
     print("  idle stretches (before -> after: count, total ms, median us):")
     for (b, a), v in sorted(gaps.items(), key=lambda kv: -sum(kv[1]))[:8]:
         v.sort()
