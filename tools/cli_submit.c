@@ -507,10 +507,10 @@ static json_t *build_env(const struct submit_opts *o, const char *cwd)
         char *name = eq ? strndup(r, eq - r) : strdup(r);
         const char *value = eq ? eq + 1 : getenv(r);
         if (name && value && !env_text(name, value)) {
+            bool name_ok = jsonw_utf8(name, strlen(name));
             cli_err("--env %s: %s is not UTF-8, which a jobspec's strings must be",
-                    jsonw_utf8(name, strlen(name)) ? name : "(a name)",
-                    !jsonw_utf8(name, strlen(name)) ? "the name"
-                    : eq ? "the value" : "its value here");
+                    name_ok ? name : "(a name)",
+                    !name_ok ? "the name" : eq ? "the value" : "its value here");
             free(name);
             goto error;
         }

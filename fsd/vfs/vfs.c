@@ -938,11 +938,11 @@ void vfs_destroy(struct vfs *v)
  * but the publisher from now on (see vfs_job_visible); its IN_CREATE
  * follows when the publisher's mkdir comes through, off the submitter's
  * critical path. */
-/* Finish the submissions that fit: those waiting for no commit or sync
- * (ticket 0, not forwarded) when ticket is 0, else those whose sync is
- * done (0 < d->ticket <= done). The rest stay, in order. */
-static void finish_submits(struct vfs *v, bool committed, uint64_t done, uint64_t failed,
-                           int rc)
+/* Finish the submissions that fit: after a commit, those waiting for no
+ * sync (ticket 0, not forwarded), with the commit's rc; after a sync, those
+ * whose sync is done (0 < d->ticket <= done), each with its sync's
+ * outcome (vfs_sync_result). The rest stay, in order. */
+static void finish_submits(struct vfs *v, bool committed, uint64_t done, int rc)
 {
     /* oldest first, though each submitter waits for its own only; one
      * forwarded to the leader waits for the leader's answer instead */
@@ -968,8 +968,7 @@ static void finish_submits(struct vfs *v, bool committed, uint64_t done, uint64_
         d = rev;
         rev = d->next;
         /* a commit's error is everyone's; a sync's, only what it covered */
-        int r = committed ? rc : v->sync_ops ? vfs_sync_result(v, d->ticket)
-                                             : d->ticket <= failed ? rc : 0;
+        int r = committed ? rc : vfs_sync_result(v, d->ticket);
         deferred_finish(v, d, r);
     }
 }
@@ -1029,7 +1028,7 @@ void vfs_answer_on_sync(struct vfs *v, struct vfs_deferred *d)
 void vfs_after_commit(struct vfs *v, int commit_rc, uint64_t ticket)
 {
     if (commit_rc < 0 || ticket == 0) {
-        finish_submits(v, true, 0, 0, commit_rc < 0 ? commit_rc : 0);
+        finish_submits(v, true, 0, commit_rc < 0 ? commit_rc : 0);
         return;
     }
     /* committed, durable once sync `ticket` is: each waits for it, but a
@@ -1065,7 +1064,7 @@ void vfs_after_sync(struct vfs *v, uint64_t done, uint64_t failed, int fail_rc)
         v->sync_failed = failed;
         v->sync_failed_rc = fail_rc;
     }
-    finish_submits(v, false, done, failed, fail_rc);
+    finish_submits(v, false, done, 0);
 }
 
 void vfs_job_changed(void *arg, struct job *job, enum jobmgr_change what, int stream)
