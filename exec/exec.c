@@ -193,6 +193,9 @@ static char instance_env[16 + EXEC_INSTANCE_MAX + 1];
  * process-wide, as the instance is. */
 static struct imp *imp_of_broker;
 static uid_t imp_broker_uid;   /* the user the broker runs as beside it */
+/* The tasks' nice (exec_set_task_nice()), if the broker's differs */
+static bool task_nice_set;
+static int task_nice;
 #define NFLUX_VARS (sizeof(flux_vars) / sizeof(flux_vars[0]))
 
 /* The instance part of the groups' path: this broker's token. */
@@ -1021,6 +1024,7 @@ static __attribute__((noinline)) pid_t spawn_one(const struct xlaunch *l, int k,
         .drop_user = l->drop_user && geteuid() == 0, .uid = l->uid, .gid = l->gid,
         .groups = l->groups, .ngroups = l->ngroups,
         .sigs = l->sigs, .nsigs = l->nsigs, .parent = l->parent, .deathsig = SIGKILL,
+        .set_nice = task_nice_set, .nice = task_nice,
     };
     task_stdio(l, k, s.fds);
     pid_t pid = vfork();
@@ -1529,6 +1533,12 @@ int exec_kill_orphans(const char *idstr)
     if (imp_of_broker)
         return imp_kill_orphans(imp_of_broker, idstr);
     return orphans_kill(instance_token(), idstr);
+}
+
+void exec_set_task_nice(int nice)
+{
+    task_nice_set = true;
+    task_nice = nice;
 }
 
 void exec_set_imp(struct imp *imp, uid_t broker_uid)

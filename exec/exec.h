@@ -147,6 +147,11 @@ int exec_kill_group(const char *idstr);
 struct imp;
 void exec_set_imp(struct imp *imp, uid_t broker_uid);
 
+/* Tasks started here from now on take this nice before their exec: the
+ * one the instance was started with, when the broker has gone above it
+ * (fluxfsd --nice). Process-wide, as the broker's own nice is. */
+void exec_set_task_nice(int nice);
+
 /* Number of jobs with tasks still running. */
 size_t exec_active(const struct exec *x);
 

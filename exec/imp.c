@@ -9,7 +9,8 @@
  *   SPAWN      run argv with env in cwd as uid, with the uid's primary and
  *              supplementary groups from the user database (never from the
  *              request; a uid the database does not know is refused), in
- *              job's cgroups if it was contained, bound to the cpus given.
+ *              job's cgroups if it was contained, bound to the cpus given,
+ *              at the nice given on the command line (--task-nice).
  *              The process is made the broker's child (CLONE_PARENT), so the
  *              broker reaps it and reads its status; it dies with the broker.
  *   SIGNAL     signal the process group of a process this helper started,
@@ -103,6 +104,8 @@ struct imp {
     bool stopping;               /* cleanup() has run: kill what still starts */
     int sigs[NSIG];              /* not at SIG_DFL here: reset in every task */
     int nsigs;
+    bool set_nice;               /* tasks take task_nice (--task-nice): the */
+    int task_nice;               /* broker's and ours are lower (fluxfsd --nice) */
     char reason[PATH_MAX];       /* why the last request failed, or its answer
                                     (the loop's thread's; the spawner has its own) */
 };
@@ -381,6 +384,7 @@ static int op_spawn(struct spawner *sp, struct impmsg *m, int *fds, int nfds)
         .ngroups = u->ngroups, .sigs = h->sigs, .nsigs = h->nsigs,
         .parent = getppid(), .deathsig = q.deathsig ? q.deathsig : SIGKILL,
         .new_session = q.flags & IMP_SPAWN_SESSION,
+        .set_nice = h->set_nice, .nice = h->task_nice,
     };
     /* a program found on PATH a moment ago: that file first */
     time_t now = time(NULL);
@@ -780,6 +784,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: fluxfs-imp --broker-uid UID --fd SPAWNS --fd OTHER [--fd ASKS [--fd QUEUED]]"
                     " [--mount DIR]\n"
+                    "       [--task-nice N]\n"
                     "Started by a root fluxfsd only; see exec/imp.c.\n");
 }
 
@@ -789,6 +794,7 @@ int main(int argc, char **argv)
         { "fd", required_argument, 0, 'f' },
         { "broker-uid", required_argument, 0, 'u' },
         { "mount", required_argument, 0, 'm' },
+        { "task-nice", required_argument, 0, 'n' },
         { 0, 0, 0, 0 },
     };
     struct imp h = { .sock = { -1, -1, -1, -1 }, .broker_uid = (uid_t)-1,
@@ -816,6 +822,15 @@ int main(int argc, char **argv)
             break;
         case 'm':
             h.mount = optarg;
+            break;
+        case 'n':
+            v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || v < -20 || v > 19) {
+                usage();
+                return 2;
+            }
+            h.set_nice = true;
+            h.task_nice = (int)v;
             break;
         default:
             usage();

@@ -43,7 +43,7 @@ struct imp {
 };
 
 struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
-                      struct errmsg *err)
+                      const int *task_nice, struct errmsg *err)
 {
     int sv[CH_N][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
     struct imp *h = calloc(1, sizeof(*h));
@@ -67,8 +67,20 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
         free(h);
         return NULL;
     }
-    char uidarg[32];
+    char uidarg[32], nicearg[16];
     snprintf(uidarg, sizeof(uidarg), "%u", (unsigned)broker_uid);
+    const char *argv[16] = { "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
+                             "--fd", "5", "--fd", "6" };
+    int argc = 11;
+    if (mount) {
+        argv[argc++] = "--mount";
+        argv[argc++] = mount;
+    }
+    if (task_nice) {
+        snprintf(nicearg, sizeof(nicearg), "%d", *task_nice);
+        argv[argc++] = "--task-nice";
+        argv[argc++] = nicearg;
+    }
     pid_t pid = fork();
     if (pid == 0) {
         /* only the socket, as fd 3, and /dev/null for stdio: a daemon's
@@ -87,12 +99,7 @@ struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (mount)
-            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
-                  "--fd", "5", "--fd", "6", "--mount", mount, (char *)NULL);
-        else
-            execl(helper, "fluxfs-imp", "--broker-uid", uidarg, "--fd", "3", "--fd", "4",
-                  "--fd", "5", "--fd", "6", (char *)NULL);
+        execv(helper, (char *const *)argv);
         _exit(127);
     }
     int fork_errno = errno;

@@ -19,9 +19,10 @@ struct imp;
 /* Fork and exec helper (a path) with one end of a socketpair, while still
  * root; it serves until imp_destroy() or our death. broker_uid is the user
  * the broker is about to become; mount the instance's mount point (for
- * imp_unmount). NULL with err filled. */
+ * imp_unmount); task_nice, if not NULL, the nice its tasks take (the
+ * helper's own is ours, lower). NULL with err filled. */
 struct imp *imp_start(const char *helper, uid_t broker_uid, const char *mount,
-                      struct errmsg *err);
+                      const int *task_nice, struct errmsg *err);
 /* Close the socket (the helper kills what it started and exits) and reap
  * it. NULL-safe. */
 void imp_destroy(struct imp *h);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include "exec/spawn.h"
@@ -133,6 +134,11 @@ static void reset_signals(const struct spawn *s)
 _Noreturn void spawn_child(const struct spawn *s)
 {
     reset_signals(s);
+    /* the broker and its helper run above their tasks (fluxfsd --nice): a
+     * task gets back the nice the instance was started with (going up
+     * needs no privilege; a refusal leaves the task at the spawner's) */
+    if (s->set_nice)
+        setpriority(PRIO_PROCESS, 0, s->nice);
     if (s->new_session)
         setsid();
     else

@@ -33,6 +33,8 @@ struct spawn {
     pid_t parent;            /* the process whose death kills this one */
     int deathsig;            /* with this signal */
     bool new_session;        /* setsid (a nested broker), else its own process group */
+    bool set_nice;           /* take this nice first (the spawner's own is lower) */
+    int nice;
     char *found;             /* a child in our memory (CLONE_VM) leaves here
                                 the file on PATH it execs (PATH_MAX bytes), ""
                                 if it could not start; NULL: do not */

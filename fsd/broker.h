@@ -36,6 +36,8 @@ struct broker_config {
     int64_t max_tasks;           /* most tasks one job may ask for, 0 = default */
     const char *priority;        /* --priority: weights, fair share (fsd/priority.h) */
     bool contain;                /* a cgroup per job (--contain) */
+    int nice;                    /* --nice: ours and our helper's, if nice_set; */
+    bool nice_set;               /* else 5 below the tasks', where we may */
     const char *user;            /* started as root: run as this user (--user;
                                     NULL = fluxfs, "root" = stay root) */
     int64_t queue_bytes;         /* bytes one user may hold in queue/, -1 = default */

@@ -48,6 +48,9 @@ static void usage(FILE *f)
         "                          conservative unlimited)\n"
         "      --max-tasks N       most tasks one job may ask for (64 per core of the\n"
         "                          instance, at least 1024)\n"
+        "      --nice N            the broker's and its helper's nice (default: 5 below\n"
+        "                          the one it was started with, which the jobs' tasks\n"
+        "                          keep, where allowed: root)\n"
         "      --contain           put each job in a cgroup of its own, so that nothing\n"
         "                          it starts (setsid, nohup) outlives it (root; costs\n"
         "                          the kernel's ~7 ms to move a task into a cgroup)\n"
@@ -145,6 +148,20 @@ static int64_t parse_max_tasks(const char *s)
     return n;
 }
 
+/* --nice, -o nice=: -20 to 19, as nice(1) takes. */
+static void parse_nice(const char *s, struct broker_config *cfg)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno || end == s || *end || n < -20 || n > 19) {
+        fprintf(stderr, "fluxfsd: invalid nice '%s' (expected -20 to 19)\n", s);
+        exit(2);
+    }
+    cfg->nice = (int)n;
+    cfg->nice_set = true;
+}
+
 /* Pull fluxfs's own options out of a -o list; the rest go to FUSE. */
 static void split_opts(char *opts, struct broker_config *cfg, char **rest)
 {
@@ -168,6 +185,8 @@ static void split_opts(char *opts, struct broker_config *cfg, char **rest)
             cfg->max_tasks = parse_max_tasks(o + 10);
         else if (!strcmp(o, "contain"))
             cfg->contain = true;
+        else if (!strncmp(o, "nice=", 5))
+            parse_nice(o + 5, cfg);
         else if (!strncmp(o, "user=", 5))
             cfg->user = o + 5;
         else if (!strncmp(o, "queue_bytes_per_user=", 21))
@@ -237,6 +256,7 @@ int main(int argc, char **argv)
         { "queue-depth", required_argument, 0, 'D' },
         { "max-tasks", required_argument, 0, 'T' },
         { "contain", no_argument, 0, 'C' },
+        { "nice", required_argument, 0, 'i' },
         { "queue-bytes-per-user", required_argument, 0, 'B' },
         { "queue-files-per-user", required_argument, 0, 'F' },
         { "max-pending-per-user", required_argument, 0, 'N' },
@@ -354,6 +374,9 @@ int main(int argc, char **argv)
             break;
         case 'T':
             cfg.max_tasks = parse_max_tasks(optarg);
+            break;
+        case 'i':
+            parse_nice(optarg, &cfg);
             break;
         case 'U':
             cfg.parent_url = optarg;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -485,6 +486,8 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (ns->cfg.set_nice)
+            setpriority(PRIO_PROCESS, 0, ns->cfg.task_nice);
         if (geteuid() == 0 && n->uid != 0) {
             if (setgroups(0, NULL) < 0 || setresgid(n->gid, n->gid, n->gid) < 0
                 || setresuid(n->uid, n->uid, n->uid) < 0)

@@ -59,6 +59,8 @@ struct nests_config {
                                  * starts other users' child brokers and hands
                                  * them their files (exec/imp_client.h) */
     uid_t imp_uid;              /* ... and the user we run as beside it */
+    bool set_nice;              /* a child broker we fork takes task_nice, */
+    int task_nice;              /* our tasks' (ours is lower: fluxfsd --nice) */
 };
 
 /* Ask our own parent for job-id generators (request req): a nested

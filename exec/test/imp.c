@@ -122,7 +122,7 @@ int main(void)
         snprintf(helper, sizeof(helper), "./exec/fluxfs-imp");
     }
     struct errmsg err = { "" };
-    struct imp *h = imp_start(helper, BROKER, NULL, &err);
+    struct imp *h = imp_start(helper, BROKER, NULL, NULL, &err);
     ok(h != NULL, "the helper starts (%s)", h ? helper : err.text);
     if (!h)
         return done_testing();
