@@ -110,7 +110,8 @@ static int fds_reserve(struct ev_loop *loop, int fd)
 
 static uint32_t to_epoll(int events)
 {
-    return (events & EV_READ ? EPOLLIN : 0) | (events & EV_WRITE ? EPOLLOUT : 0);
+    return (events & EV_READ ? EPOLLIN : 0) | (events & EV_WRITE ? EPOLLOUT : 0)
+           | (events & EV_PRI ? EPOLLPRI : 0);
 }
 
 static int epoll_set(struct ev_loop *loop, int op, int fd)
@@ -126,7 +127,7 @@ static int epoll_set(struct ev_loop *loop, int op, int fd)
 
 int ev_fd_add(struct ev_loop *loop, int fd, int events, ev_fd_f cb, void *arg)
 {
-    if (fd < 0 || !cb || !(events & (EV_READ | EV_WRITE)))
+    if (fd < 0 || !cb || !(events & (EV_READ | EV_WRITE | EV_PRI)))
         return -EINVAL;
     int rc = fds_reserve(loop, fd);
     if (rc < 0)
@@ -134,7 +135,7 @@ int ev_fd_add(struct ev_loop *loop, int fd, int events, ev_fd_f cb, void *arg)
     struct ev_fdw *w = &loop->fds[fd];
     if (w->mask)
         return -EEXIST;
-    *w = (struct ev_fdw){ .mask = events & (EV_READ | EV_WRITE),
+    *w = (struct ev_fdw){ .mask = events & (EV_READ | EV_WRITE | EV_PRI),
                           .gen = ++loop->fd_gen, .cb = cb, .arg = arg };
     rc = epoll_set(loop, EPOLL_CTL_ADD, fd);
     if (rc < 0)
@@ -146,11 +147,11 @@ int ev_fd_mod(struct ev_loop *loop, int fd, int events)
 {
     if (fd < 0 || fd >= loop->fds_cap || !loop->fds[fd].mask)
         return -ENOENT;
-    if (!(events & (EV_READ | EV_WRITE)))
+    if (!(events & (EV_READ | EV_WRITE | EV_PRI)))
         return -EINVAL;
     struct ev_fdw *w = &loop->fds[fd];
     int old = w->mask;
-    w->mask = events & (EV_READ | EV_WRITE);
+    w->mask = events & (EV_READ | EV_WRITE | EV_PRI);
     int rc = epoll_set(loop, EPOLL_CTL_MOD, fd);
     if (rc < 0)
         w->mask = old;
@@ -318,6 +319,8 @@ static int dispatch_fds(struct ev_loop *loop, int n)
             events |= EV_READ;
         if (re & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             events |= EV_WRITE;
+        if (re & (EPOLLPRI | EPOLLERR))
+            events |= EV_PRI;
         events &= w->mask;
         if (!events)
             continue;

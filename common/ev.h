@@ -12,6 +12,8 @@
 
 #define EV_READ  1
 #define EV_WRITE 2
+#define EV_PRI   4   /* exceptional condition (EPOLLPRI): /proc/self/mountinfo
+                        says the mount table changed */
 
 struct ev_loop;
 
@@ -21,7 +23,7 @@ typedef void (*ev_timer_f)(struct ev_loop *loop, uint64_t timer_id, void *arg);
 struct ev_loop *ev_create(void);
 void ev_destroy(struct ev_loop *loop);   /* closes nothing it did not open */
 
-/* Watch fd for events (EV_READ|EV_WRITE). One watcher per fd.
+/* Watch fd for events (EV_READ|EV_WRITE|EV_PRI). One watcher per fd.
  * Returns 0, -EEXIST, or -errno from epoll_ctl. */
 int ev_fd_add(struct ev_loop *loop, int fd, int events, ev_fd_f cb, void *arg);
 int ev_fd_mod(struct ev_loop *loop, int fd, int events);

@@ -78,6 +78,12 @@ struct broker {
     struct fuse_buf buf;
     int sigfd;
     bool mounted;
+    /* A system instance's publisher works through a clone of our mount,
+     * which keeps the file system alive past an unmount (publish.h): the
+     * mount table (mounts_fd, /proc/self/mountinfo) tells us of it. */
+    int tree_fd;                 /* the clone, until the publisher takes it */
+    int mounts_fd;               /* watched for changes, or -1 */
+    int mnt_id;                  /* our mount's id in mountinfo */
     bool stop;                   /* asked to stop: unmounted, a signal, the parent */
     /* Stopping (see drain_begin): the loop keeps serving the tree until the
      * jobs, the nested instances and then the publisher are gone, or until
@@ -786,6 +792,52 @@ static int mount_tree(struct broker *b)
     return ev_fd_add(b->loop, fd, EV_READ, on_fuse, b);
 }
 
+/* The mount table changed: if our mount is gone (unmounted, lazily or not),
+ * stop as if the kernel had said so (it does not while the publisher's
+ * clone holds the file system), and leave the mount point alone at the
+ * end: what is mounted there now is not ours. */
+static void on_mounts(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    struct broker *b = arg;
+    (void)events;
+    if (mountinfo_present(b->mnt_id, b->cfg->mountpoint))
+        return;
+    syslog(LOG_INFO, "%s was unmounted", b->cfg->mountpoint);
+    ev_fd_del(loop, fd);
+    b->mounted = false;
+    b->stop = true;
+}
+
+/* The publisher's clone of our mount (publish.h), and the watch that
+ * replaces the kernel's word of an unmount. Needs root (open_tree with
+ * OPEN_TREE_CLONE needs CAP_SYS_ADMIN): without, the publisher works by
+ * path, as it does on kernels without open_tree. */
+static int watch_mount(struct broker *b)
+{
+    char type[64];
+    if (geteuid() != 0)
+        return 0;
+    b->mnt_id = mountinfo_top(b->cfg->mountpoint, type, sizeof(type));
+    if (b->mnt_id < 0 || strcmp(type, "fuse.fluxfsd") != 0)
+        return 0;
+    if ((b->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    if (ev_fd_add(b->loop, b->mounts_fd, EV_PRI, on_mounts, b) < 0) {
+        close(b->mounts_fd);
+        b->mounts_fd = -1;
+        return 0;
+    }
+    b->tree_fd = open_tree(AT_FDCWD, b->cfg->mountpoint, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (b->tree_fd < 0) {
+        syslog(LOG_INFO, "open_tree %s: %s: inotify events are made by path",
+               b->cfg->mountpoint, strerror(errno));
+        ev_fd_del(b->loop, b->mounts_fd);
+        close(b->mounts_fd);
+        b->mounts_fd = -1;
+    }
+    return 0;
+}
+
 /* Job ids (doc/tree.md "Job IDs"): our generator and our instance token,
  * recorded in the store so a restart on the same state directory keeps
  * them: a history broker is started without --generator and reads its own
@@ -1415,14 +1467,16 @@ static int setup(struct broker *b)
             b->redo_files = 2;
     }
 
-    if (mount_tree(b) < 0 || privsep_end(b) < 0)
+    if (mount_tree(b) < 0 || (b->cfg->publish && watch_mount(b) < 0) || privsep_end(b) < 0)
         return -1;
     /* missing, the redo log's files are the checkpointer's first work, now
      * that we are the broker's user (they must be its own) */
     if (b->checkpointer && b->redo_files == 0)
         checkpoint_begin(b);
     if (b->cfg->publish) {
-        if (!(b->pub = publisher_create(b->cfg->mountpoint))) {
+        b->pub = publisher_create(b->cfg->mountpoint, b->tree_fd);
+        b->tree_fd = -1;   /* the publisher's now */
+        if (!b->pub) {
             fprintf(stderr, "fluxfsd: cannot start the publisher thread\n");
             return -1;
         }
@@ -1513,6 +1567,10 @@ static void teardown(struct broker *b)
         fuse_session_destroy(b->se);
     }
     publisher_destroy(b->pub);
+    if (b->tree_fd >= 0)
+        close(b->tree_fd);
+    if (b->mounts_fd >= 0)
+        close(b->mounts_fd);
     if (b->parent) {
         json_t *msg = json_pack("{s:s s:i}", "type", "gone", "active", 0);
         if (msg)
@@ -1574,7 +1632,8 @@ static void report_ready(const struct broker_config *cfg, char status)
 
 int broker_run(const struct broker_config *cfg)
 {
-    struct broker b = { .cfg = cfg, .sigfd = -1, .pub_fd = -1 };
+    struct broker b = { .cfg = cfg, .sigfd = -1, .pub_fd = -1, .tree_fd = -1,
+                        .mounts_fd = -1 };
 
     if (setup(&b) < 0) {
         report_ready(cfg, 1);

@@ -57,27 +57,33 @@ static unsigned path_hash(const char *s)
     return h % PUB_BUCKETS;
 }
 
-/* Child side: perform one "M path" or "P path" line. */
-static void child_run_line(const char *mountpoint, char *line)
+/* Child side: perform one "M path" or "P path" line, through the tree's
+ * own mount (tree >= 0) or else by path under mountpoint. */
+static void child_run_line(const char *mountpoint, int tree, char *line)
 {
-    char path[4096];
+    char buf[4096];
+    const char *path = line + 2;
     if (strlen(line) < 3 || line[1] != ' ')
         return;
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", mountpoint, line + 2) >= sizeof(path))
-        return;
+    if (tree < 0) {
+        if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", mountpoint, line + 2) >= sizeof(buf))
+            return;
+        path = buf;
+    }
+    int dir = tree >= 0 ? tree : AT_FDCWD;
     /* errors are fine: the object may be gone, or the mount going away */
     if (line[0] == 'M') {
-        (void)mkdir(path, 0755);
+        (void)mkdirat(dir, path, 0755);
         return;
     }
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = openat(dir, path, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
         (void)!pwrite(fd, "", 1, 0);
         close(fd);
     }
 }
 
-static _Noreturn void child_main(const char *mountpoint, int fd)
+static _Noreturn void child_main(const char *mountpoint, int tree, int fd)
 {
     char buf[65536];
     size_t len = 0;
@@ -94,7 +100,7 @@ static _Noreturn void child_main(const char *mountpoint, int fd)
         char *start = buf, *nl;
         while ((nl = memchr(start, '\n', buf + len - start))) {
             *nl = '\0';
-            child_run_line(mountpoint, start);
+            child_run_line(mountpoint, tree, start);
             start = nl + 1;
         }
         len -= start - buf;
@@ -189,16 +195,22 @@ static void *publisher_main(void *arg)
     return NULL;
 }
 
-struct publisher *publisher_create(const char *mountpoint)
+struct publisher *publisher_create(const char *mountpoint, int tree)
 {
     struct publisher *p = calloc(1, sizeof(*p));
     int fds[2];
-    if (!p)
+    if (!p) {
+        if (tree >= 0)
+            close(tree);
         return NULL;
+    }
     p->pipe_w = -1;
     p->pidfd = -1;
-    if (!(p->mountpoint = strdup(mountpoint)) || pipe2(fds, O_CLOEXEC) < 0)
+    if (!(p->mountpoint = strdup(mountpoint)) || pipe2(fds, O_CLOEXEC) < 0) {
+        if (tree >= 0)
+            close(tree);
         goto error;
+    }
     pthread_condattr_t ca;
     pthread_mutex_init(&p->lock, NULL);
     pthread_condattr_init(&ca);
@@ -206,6 +218,9 @@ struct publisher *publisher_create(const char *mountpoint)
     pthread_cond_init(&p->cond, &ca);
     pthread_condattr_destroy(&ca);
     p->child = fork();
+    if (p->child != 0 && tree >= 0)
+        close(tree);   /* the child's alone: while we held it, the mount would outlive
+                          its unmount until our exit (publish.h) */
     if (p->child < 0) {
         close(fds[0]);
         close(fds[1]);
@@ -215,15 +230,18 @@ struct publisher *publisher_create(const char *mountpoint)
         /* keep only the pipe: above all, no FUSE device descriptor, and not
          * the stdio of whoever started the broker (a caller waiting for EOF
          * on it, as $(fluxfsd ...) does, would wait forever) */
-        int in = fcntl(fds[0], F_DUPFD, 3);
+        int in = fcntl(fds[0], F_DUPFD, 5);
+        int t = tree >= 0 ? fcntl(tree, F_DUPFD, 5) : -1;
         int null = open("/dev/null", O_RDWR);
-        if (in < 0 || null < 0)
+        if (in < 0 || null < 0 || (tree >= 0 && t < 0))
             _exit(1);
         dup2(in, 3);
+        if (t >= 0)
+            dup2(t, 4);
         for (int i = 0; i < 3; i++)
             dup2(null, i);
-        close_range(4, ~0U, 0);
-        child_main(p->mountpoint, 3);
+        close_range(t >= 0 ? 5 : 4, ~0U, 0);
+        child_main(p->mountpoint, t >= 0 ? 4 : -1, 3);
     }
     close(fds[0]);
     p->pipe_w = fds[1];

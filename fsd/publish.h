@@ -11,6 +11,16 @@
  * event per burst, not one per change; after each batch the thread pauses
  * 5 ms, so that under load a burst is everything in that time.
  *
+ * A system instance (root at its start) makes them through a clone of its
+ * mount (open_tree(OPEN_TREE_CLONE): the same file system, another mount,
+ * attached nowhere), not through the mount point: a process inside a
+ * syscall on the mount point makes its unmount fail with EBUSY, and with
+ * jobs running the publisher is inside one much of the time (a
+ * `fusermount3 -u` failed 11-40 times in a row). The clone does not pin
+ * the mount point, but it keeps the file system alive: the broker watches
+ * the mount table to learn of the unmount (broker.c), and only the
+ * publisher process holds the clone, so that its exit ends the file system.
+ *
  * The syscalls are made by a separate *process*, fed through a pipe by a
  * thread of the broker. A thread of the broker itself must never wait on the
  * mount: if the broker is killed while such a request is being answered, the
@@ -27,8 +37,10 @@
 struct publisher;
 
 /* Start the publisher process and its feeding thread; call before any other
- * thread exists (it forks). Paths given later are relative to mountpoint. */
-struct publisher *publisher_create(const char *mountpoint);
+ * thread exists (it forks). Paths given later are relative to mountpoint,
+ * and made through tree (a clone of the mount, see above) unless it is -1;
+ * tree is the publisher's from now on, closed here even on failure. */
+struct publisher *publisher_create(const char *mountpoint, int tree);
 
 /* Stopping never blocks the loop. publisher_stop() asks the thread and the
  * process to finish what is queued and exit; they may be inside a syscall on
