@@ -27,6 +27,7 @@
 #include "fsd/cluster.h"
 #include "fsd/jobmgr.h"
 #include "fsd/link.h"
+#include "fsd/mntclone.h"
 #include "fsd/nest.h"
 #include "fsd/publish.h"
 #include "fsd/store.h"
@@ -808,32 +809,29 @@ static void on_mounts(struct ev_loop *loop, int fd, int events, void *arg)
     b->stop = true;
 }
 
-/* The publisher's clone of our mount (publish.h), and the watch that
- * replaces the kernel's word of an unmount. Needs root (open_tree with
- * OPEN_TREE_CLONE needs CAP_SYS_ADMIN): without, the publisher works by
- * path, as it does on kernels without open_tree. */
+/* The publisher's clone of our mount (publish.h, mntclone.h), and the
+ * watch that replaces the kernel's word of an unmount. Where no clone can
+ * be made (no open_tree, no user namespaces), or the mount table cannot be
+ * watched, the publisher works by path as before. */
 static int watch_mount(struct broker *b)
 {
+    struct errmsg err = { "" };
     char type[64];
-    if (geteuid() != 0)
-        return 0;
     b->mnt_id = mountinfo_top(b->cfg->mountpoint, type, sizeof(type));
     if (b->mnt_id < 0 || strcmp(type, "fuse.fluxfsd") != 0)
         return 0;
-    if ((b->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    if (ev_fd_add(b->loop, b->mounts_fd, EV_PRI, on_mounts, b) < 0) {
-        close(b->mounts_fd);
-        b->mounts_fd = -1;
+    if ((b->tree_fd = mntclone_open(b->cfg->mountpoint, &err)) < 0) {
+        syslog(LOG_INFO, "%s: inotify events are made by path (an unmount while they are "
+               "can fail with EBUSY)", err.text);
         return 0;
     }
-    b->tree_fd = open_tree(AT_FDCWD, b->cfg->mountpoint, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-    if (b->tree_fd < 0) {
-        syslog(LOG_INFO, "open_tree %s: %s: inotify events are made by path",
-               b->cfg->mountpoint, strerror(errno));
-        ev_fd_del(b->loop, b->mounts_fd);
-        close(b->mounts_fd);
+    if ((b->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0
+        || ev_fd_add(b->loop, b->mounts_fd, EV_PRI, on_mounts, b) < 0) {
+        if (b->mounts_fd >= 0)
+            close(b->mounts_fd);
         b->mounts_fd = -1;
+        close(b->tree_fd);   /* without the watch, an unmount would go unseen */
+        b->tree_fd = -1;
     }
     return 0;
 }

@@ -11,12 +11,12 @@
  * event per burst, not one per change; after each batch the thread pauses
  * 5 ms, so that under load a burst is everything in that time.
  *
- * A system instance (root at its start) makes them through a clone of its
- * mount (open_tree(OPEN_TREE_CLONE): the same file system, another mount,
- * attached nowhere), not through the mount point: a process inside a
- * syscall on the mount point makes its unmount fail with EBUSY, and with
- * jobs running the publisher is inside one much of the time (a
- * `fusermount3 -u` failed 11-40 times in a row). The clone does not pin
+ * They are made through a clone of the mount where one can be made
+ * (mntclone.h: the same file system, another mount, attached nowhere), not
+ * through the mount point: a process inside a syscall on the mount point
+ * makes its unmount fail with EBUSY, and with jobs running the publisher
+ * is inside one much of the time (a `fusermount3 -u` failed 11-40 times in
+ * a row). The clone does not pin
  * the mount point, but it keeps the file system alive: the broker watches
  * the mount table to learn of the unmount (broker.c), and only the
  * publisher process holds the clone, so that its exit ends the file system.

@@ -6,10 +6,11 @@
 # jobs ran); the broker learns of the unmount from the mount table and
 # stops, and the jobs that had not run are there at the next start. A
 # mount stacked on the mount point does not stop it; `umount -l` does.
+# A user's own instance does the same, its clone made in a user namespace.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 18
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 13); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 18); do skip "needs root"; done; exit 0; }
 F=$(dirname "$FLUXFSD")/../tools/fluxfs
 # unmount_busy: how many times fusermount3 -u said busy before it worked
 unmount_busy() {
@@ -71,3 +72,44 @@ fluxfs_start --no-publish || bail_out "cannot mount without publisher"
 ok "without a publisher, fusermount3 -u works" fusermount3 -u "$MNT"
 ok "... and the daemon exits" _wait_gone "$FLUXFS_PID" 20
 FLUXFS_PID=
+
+# a user's own instance: the clone is made in a user namespace of its own
+u=fluxfs-t0108
+test_user "$u"
+as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups env HOME="$T/uhome" "$@"; }
+fuse_mode=$(stat -c %a /dev/fuse)
+at_cleanup chmod "$fuse_mode" /dev/fuse
+chmod 666 /dev/fuse   # fusermount3 needs it, as Debian ships it
+mkdir -p "$T/uhome" "$T/ustate" "$T/umnt"
+chown "$u" "$T/uhome" "$T/ustate" "$T/umnt"
+uclean() { pkill -KILL -f -- "--state $T/ustate " 2>/dev/null; fusermount3 -uz "$T/umnt" 2>/dev/null; true; }
+at_cleanup uclean
+if [ "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 ] && as_user unshare -U true 2>/dev/null; then
+	ubusy=
+	for round in 1 2 3; do
+		as_user "$FLUXFSD" --state "$T/ustate" "$T/umnt" || bail_out "the user's instance does not start"
+		if [ $round = 1 ]; then
+			as_user timeout 10 inotifywait -q -e create --format '%e' "$T/umnt/jobs" > uiw.log 2>&1 &
+			iwp=$!
+			sleep 0.5
+		fi
+		as_user timeout 30 "$F" -m "$T/umnt" submit --cc=1-2000 true > uids ||
+			bail_out "the user cannot submit"
+		[ $round = 1 ] && { wait "$iwp"; is "$(cat uiw.log)" "CREATE,ISDIR" \
+			"a user's instance: inotify watchers see its jobs (the clone's calls)"; }
+		sleep 0.2
+		n=0
+		until as_user fusermount3 -u "$T/umnt" 2>/dev/null; do
+			n=$((n + 1)); [ $n -ge 300 ] && break; sleep 0.01
+		done
+		ubusy+="$n "
+		user_gone() { ! pgrep -f -- "--state $T/ustate " >/dev/null; }
+		wait_until 20 user_gone || diag "round $round: the user's fluxfsd still runs"
+	done
+	is "$ubusy" "0 0 0 " "... 3 times its first fusermount3 -u while jobs run works"
+	ok "... and the daemon exits" user_gone
+	ok "... having logged the unmount" grep -q "$T/umnt was unmounted" "$T/ustate/fluxfsd.log"
+	nok "... and nothing is left mounted" is_mounted "$T/umnt"
+else
+	for i in 1 2 3 4 5; do skip "user namespaces are not allowed here"; done
+fi
