@@ -319,7 +319,7 @@ static int dispatch_fds(struct ev_loop *loop, int n)
             events |= EV_READ;
         if (re & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             events |= EV_WRITE;
-        if (re & (EPOLLPRI | EPOLLERR))
+        if (re & (EPOLLPRI | EPOLLERR | EPOLLHUP))
             events |= EV_PRI;
         events &= w->mask;
         if (!events)

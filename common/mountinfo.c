@@ -1,13 +1,19 @@
 /* mountinfo.c - mounts from /proc/self/mountinfo (mountinfo.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "common/mountinfo.h"
 
 struct mount_line {
     int id;
+    dev_t dev;
     char point[PATH_MAX];
     char type[256];
 };
@@ -28,56 +34,95 @@ static void unescape(char *s)
     *w = '\0';
 }
 
-/* The next well-formed line of f. Fields: id parent maj:min root point
- * opts [optional...] - fstype source superopts. */
-static bool next_mount(FILE *f, struct mount_line *m)
+/* One line. Fields: id parent maj:min root point opts [optional...] -
+ * fstype source superopts. */
+static bool parse(const char *line, struct mount_line *m)
 {
-    char line[8192];
-    while (fgets(line, sizeof(line), f)) {
-        char *dash = strstr(line, " - ");
-        if (sscanf(line, "%d %*s %*s %*s %4095s", &m->id, m->point) != 2 || !dash
-            || sscanf(dash + 3, "%255s", m->type) != 1)
-            continue;
-        unescape(m->point);
-        return true;
-    }
-    return false;
+    unsigned maj, min;
+    const char *dash = strstr(line, " - ");
+    if (sscanf(line, "%d %*s %u:%u %*s %4095s", &m->id, &maj, &min, m->point) != 4 || !dash
+        || sscanf(dash + 3, "%255s", m->type) != 1)
+        return false;
+    m->dev = makedev(maj, min);
+    unescape(m->point);
+    return true;
 }
 
-int mountinfo_top(const char *mnt, char *fstype, size_t size)
+/* The whole file from its start, NUL-terminated (malloc'd), or NULL with
+ * errno. A mountinfo of thousands of mounts is a few hundred KB. */
+static char *slurp(int fd)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    struct mount_line m;
-    int id = -1;
-    if (size)
-        fstype[0] = '\0';
-    if (!f)
-        return -1;
-    while (next_mount(f, &m)) {
-        if (strcmp(m.point, mnt) == 0) {   /* the last one listed is on top */
-            id = m.id;
-            if (size)
-                snprintf(fstype, size, "%s", m.type);
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    if (!buf || lseek(fd, 0, SEEK_SET) < 0)
+        goto error;
+    for (;;) {
+        if (cap - len < 4096) {
+            char *n = realloc(buf, cap * 2);
+            if (!n)
+                goto error;
+            buf = n;
+            cap *= 2;
         }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto error;
+        if (r == 0)
+            break;
+        len += (size_t)r;
     }
-    fclose(f);
+    buf[len] = '\0';
+    return buf;
+error:;
+    int e = errno;
+    free(buf);
+    errno = e;
+    return NULL;
+}
+
+int mountinfo_top(const char *mnt, char *fstype, size_t size, dev_t *dev)
+{
+    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), id = -1;
+    char *buf = fd >= 0 ? slurp(fd) : NULL;
+    struct mount_line m;
+    if (fstype && size)
+        fstype[0] = '\0';
+    if (fd >= 0)
+        close(fd);
+    for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        if (!parse(line, &m) || strcmp(m.point, mnt) != 0)
+            continue;
+        id = m.id;   /* the last one listed is on top */
+        if (fstype && size)
+            snprintf(fstype, size, "%s", m.type);
+        if (dev)
+            *dev = m.dev;
+    }
+    free(buf);
     return id;
 }
 
 void mountinfo_fstype(const char *mnt, char *fstype, size_t size)
 {
-    mountinfo_top(mnt, fstype, size);
+    mountinfo_top(mnt, fstype, size, NULL);
 }
 
-bool mountinfo_present(int id, const char *mnt)
+int mountinfo_has_dev(int fd, dev_t dev)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char *buf = slurp(fd);
     struct mount_line m;
-    bool found = false;
-    if (!f)
-        return true;
-    while (!found && next_mount(f, &m))
-        found = m.id == id && strcmp(m.point, mnt) == 0;
-    fclose(f);
+    int found = 0;
+    if (!buf)
+        return -errno;
+    for (char *line = buf, *nl; !found && line && *line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        found = parse(line, &m) && m.dev == dev;
+    }
+    free(buf);
     return found;
 }

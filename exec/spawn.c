@@ -134,11 +134,6 @@ static void reset_signals(const struct spawn *s)
 _Noreturn void spawn_child(const struct spawn *s)
 {
     reset_signals(s);
-    /* the broker and its helper run above their tasks (fluxfsd --nice): a
-     * task gets back the nice the instance was started with (going up
-     * needs no privilege; a refusal leaves the task at the spawner's) */
-    if (s->set_nice)
-        setpriority(PRIO_PROCESS, 0, s->nice);
     if (s->new_session)
         setsid();
     else
@@ -166,6 +161,13 @@ _Noreturn void spawn_child(const struct spawn *s)
      * here: closing a file on our own mount (the publisher may hold one)
      * would wait on the broker's answer from inside vfork. */
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    /* the broker and its helper run above their tasks (fluxfsd --nice): a
+     * task gets back the nice the instance was started with, here, once the
+     * setup the spawner waits for is done (at the spawner's nice), and while
+     * still root, who may go either way (fluxfsd refuses a --nice its tasks
+     * could not come back from) */
+    if (s->set_nice)
+        setpriority(PRIO_PROCESS, 0, s->nice);
     /* Raw syscalls: glibc's wrappers would signal the broker's threads to
      * change their credentials too, and a vforked child shares their memory. */
     if (s->drop_user) {

@@ -84,7 +84,8 @@ struct broker {
      * mount table (mounts_fd, /proc/self/mountinfo) tells us of it. */
     int tree_fd;                 /* the clone, until the publisher takes it */
     int mounts_fd;               /* watched for changes, or -1 */
-    int mnt_id;                  /* our mount's id in mountinfo */
+    dev_t mnt_dev;               /* our file system's device number (0: unknown) */
+    uint64_t mounts_retry;       /* a timer: mountinfo could not be read */
     bool stop;                   /* asked to stop: unmounted, a signal, the parent */
     /* Stopping (see drain_begin): the loop keeps serving the tree until the
      * jobs, the nested instances and then the publisher are gone, or until
@@ -793,33 +794,72 @@ static int mount_tree(struct broker *b)
     return ev_fd_add(b->loop, fd, EV_READ, on_fuse, b);
 }
 
-/* The mount table changed: if our mount is gone (unmounted, lazily or not),
- * stop as if the kernel had said so (it does not while the publisher's
- * clone holds the file system), and leave the mount point alone at the
- * end: what is mounted there now is not ours. */
-static void on_mounts(struct ev_loop *loop, int fd, int events, void *arg)
+static void check_mounts(struct broker *b);
+
+static void on_mounts_retry(struct ev_loop *loop, uint64_t id, void *arg)
 {
     struct broker *b = arg;
-    (void)events;
-    if (mountinfo_present(b->mnt_id, b->cfg->mountpoint))
+    (void)loop;
+    (void)id;
+    b->mounts_retry = 0;
+    check_mounts(b);
+}
+
+/* The mount table changed: if our file system is mounted nowhere any more
+ * (unmounted, lazily or not), stop as if the kernel had said so (it does
+ * not while the publisher's clone holds the file system), and leave the
+ * mount point alone at the end: what is mounted there now is not ours.
+ * By device number, not mount id (mountinfo.h): ids are reused at once. */
+static void check_mounts(struct broker *b)
+{
+    int rc = mountinfo_has_dev(b->mounts_fd, b->mnt_dev);
+    if (rc > 0)
         return;
+    if (rc < 0) {   /* the change is consumed: look again, not never */
+        if (!b->mounts_retry)
+            b->mounts_retry = ev_timer_add(b->loop, 1.0, on_mounts_retry, b);
+        return;
+    }
     syslog(LOG_INFO, "%s was unmounted", b->cfg->mountpoint);
-    ev_fd_del(loop, fd);
+    ev_fd_del(b->loop, b->mounts_fd);
     b->mounted = false;
     b->stop = true;
 }
 
-/* The publisher's clone of our mount (publish.h, mntclone.h), and the
- * watch that replaces the kernel's word of an unmount. Where no clone can
- * be made (no open_tree, no user namespaces), or the mount table cannot be
- * watched, the publisher works by path as before. */
+static void on_mounts(struct ev_loop *loop, int fd, int events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    check_mounts(arg);
+}
+
+/* Whether what is mounted at our mount point is still our file system
+ * (it may have been unmounted and something else mounted there, or ours
+ * moved): only then may the end unmount it. Unknown device: as before. */
+static bool ours_on_top(const struct broker *b)
+{
+    dev_t dev = 0;
+    return !b->mnt_dev || (mountinfo_top(b->cfg->mountpoint, NULL, 0, &dev) >= 0
+                           && dev == b->mnt_dev);
+}
+
+/* Our file system's device number; the publisher's clone of our mount
+ * (publish.h, mntclone.h), and the watch that replaces the kernel's word
+ * of an unmount. Where no clone can be made (no open_tree, no user
+ * namespaces), or the mount table cannot be watched, the publisher works
+ * by path as before. */
 static int watch_mount(struct broker *b)
 {
     struct errmsg err = { "" };
     char type[64];
-    b->mnt_id = mountinfo_top(b->cfg->mountpoint, type, sizeof(type));
-    if (b->mnt_id < 0 || strcmp(type, "fuse.fluxfsd") != 0)
+    dev_t dev = 0;
+    if (mountinfo_top(b->cfg->mountpoint, type, sizeof(type), &dev) < 0
+        || strcmp(type, "fuse.fluxfsd") != 0)
         return 0;
+    b->mnt_dev = dev;
+    if (!b->cfg->publish)
+        return 0;   /* no publisher, no clone: the kernel tells of the unmount */
     if ((b->tree_fd = mntclone_open(b->cfg->mountpoint, &err)) < 0) {
         syslog(LOG_INFO, "%s: inotify events are made by path (an unmount while they are "
                "can fail with EBUSY)", err.text);
@@ -893,18 +933,15 @@ static int setup_ids(struct broker *b)
     return 0;
 }
 
-/* A root-started broker is a system instance (fsd/privsep.h): its user is
- * found (or made) and its privileged helper started before anything else,
- * so that every job and nested broker, even one recovered now, is started
- * through the helper; root itself is kept only until the tree is mounted. */
 /* The broker and its helper run a few steps of nice above the jobs' tasks,
  * which get back the nice we were started with (exec_set_task_nice, the
  * helper's --task-nice, a nested broker's fork). Where the jobs keep every
  * core busy, a submission's close() waited p90 4-12 ms for a core at equal
- * nice, 0.4-0.6 ms at 5 steps above (tests/bench/results/nice-*.txt). By
+ * nice, 0.4-1.1 ms at 5 steps above (tests/bench/results/nice-*.txt). By
  * default only where the kernel lets us (root, RLIMIT_NICE); --nice N asks
- * for N and fails if refused. Before any thread or child exists: each
- * inherits its creator's. */
+ * for N and fails if refused, or if it is above our start and the tasks
+ * could not come back down to it (that needs root or RLIMIT_NICE). Before
+ * any thread or child exists: each inherits its creator's. */
 static int set_nice(struct broker *b)
 {
     errno = 0;
@@ -914,6 +951,14 @@ static int set_nice(struct broker *b)
     int want = b->cfg->nice_set ? b->cfg->nice : base - 5 < -20 ? -20 : base - 5;
     if (want == base)
         return 0;
+    struct rlimit rl;
+    if (want > base && geteuid() != 0
+        && (getrlimit(RLIMIT_NICE, &rl) < 0 || (rl.rlim_cur != RLIM_INFINITY
+                                                && 20 - (long)rl.rlim_cur > base))) {
+        fprintf(stderr, "fluxfsd: --nice %d: the tasks could not come back to our nice %d "
+                "(that needs root or RLIMIT_NICE)\n", want, base);
+        return -1;
+    }
     if (setpriority(PRIO_PROCESS, 0, want) < 0) {
         if (!b->cfg->nice_set)
             return 0;
@@ -927,6 +972,10 @@ static int set_nice(struct broker *b)
     return 0;
 }
 
+/* A root-started broker is a system instance (fsd/privsep.h): its user is
+ * found (or made) and its privileged helper started before anything else,
+ * so that every job and nested broker, even one recovered now, is started
+ * through the helper; root itself is kept only until the tree is mounted. */
 static int privsep_begin(struct broker *b)
 {
     struct errmsg err = { "" };
@@ -1465,7 +1514,7 @@ static int setup(struct broker *b)
             b->redo_files = 2;
     }
 
-    if (mount_tree(b) < 0 || (b->cfg->publish && watch_mount(b) < 0) || privsep_end(b) < 0)
+    if (mount_tree(b) < 0 || watch_mount(b) < 0 || privsep_end(b) < 0)
         return -1;
     /* missing, the redo log's files are the checkpointer's first work, now
      * that we are the broker's user (they must be its own) */
@@ -1558,6 +1607,11 @@ static void teardown(struct broker *b)
     /* closing the session aborts the connection: a process still blocked
      * on the mount (a killed task's FLUSH, the publisher) is released */
     if (b->se) {
+        if (b->mounted && !ours_on_top(b)) {
+            syslog(LOG_WARNING, "%s: not ours any more (moved, or another mounted there): "
+                   "left alone", b->cfg->mountpoint);
+            b->mounted = false;
+        }
         if (b->mounted && b->imp)
             imp_unmount(b->imp);   /* root's mount: we may no longer take it off */
         if (b->mounted)

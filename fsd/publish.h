@@ -15,11 +15,11 @@
  * (mntclone.h: the same file system, another mount, attached nowhere), not
  * through the mount point: a process inside a syscall on the mount point
  * makes its unmount fail with EBUSY, and with jobs running the publisher
- * is inside one much of the time (a `fusermount3 -u` failed 11-40 times in
- * a row). The clone does not pin
- * the mount point, but it keeps the file system alive: the broker watches
- * the mount table to learn of the unmount (broker.c), and only the
- * publisher process holds the clone, so that its exit ends the file system.
+ * is inside one much of the time (a `fusermount3 -u` failed up to 40 times
+ * in a row). The clone does not pin the mount point, but it keeps the file
+ * system alive: the broker watches the mount table to learn of the unmount
+ * (broker.c), and only the publisher process holds the clone, so that its
+ * exit ends the file system.
  *
  * The syscalls are made by a separate *process*, fed through a pipe by a
  * thread of the broker. A thread of the broker itself must never wait on the

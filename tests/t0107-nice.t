@@ -7,9 +7,9 @@
 # was started with. --nice N asks for N, and a daemon that may not have it
 # says so and does not start.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 18
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 16); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 18); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0107
 test_user "$u"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -78,3 +78,8 @@ err=$(as_user "$FLUXFSD" -f --nice -5 --state "$T/ustate" "$T/umnt" 2>&1)
 rc=$?
 is "$rc" 1 "--nice -5 as a user: fluxfsd exits 1"
 like "$err" "--nice -5: Permission denied .*needs root or RLIMIT_NICE" "... saying why"
+# above its start: its tasks could not come back down (RLIMIT_NICE 0)
+err=$(as_user prlimit --nice=0 "$FLUXFSD" -f --nice 3 --state "$T/ustate" "$T/umnt" 2>&1)
+rc=$?
+is "$rc" 1 "--nice 3 as a user, RLIMIT_NICE 0: fluxfsd exits 1"
+like "$err" "--nice 3: the tasks could not come back to our nice 0" "... saying why"
