@@ -79,9 +79,9 @@ struct broker {
     struct fuse_buf buf;
     int sigfd;
     bool mounted;
-    /* A system instance's publisher works through a clone of our mount,
-     * which keeps the file system alive past an unmount (publish.h): the
-     * mount table (mounts_fd, /proc/self/mountinfo) tells us of it. */
+    /* The publisher works through a clone of our mount where one can be
+     * made, which keeps the file system alive past an unmount (publish.h):
+     * the mount table (mounts_fd, /proc/self/mountinfo) tells us of it. */
     int tree_fd;                 /* the clone, until the publisher takes it */
     int mounts_fd;               /* watched for changes, or -1 */
     dev_t mnt_dev;               /* our file system's device number (0: unknown) */
