@@ -12,7 +12,7 @@
 # an exception of type `submit`; also one submitted on a follower's mount
 # of a 2-broker instance whose leader's sync fails.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 
 export FLUXFS_TEST_SYNC_DELAY_MS=400 FLUXFS_TEST_SYNC_FAIL=$PWD/syncfail
 fluxfs_start || bail_out "cannot mount"
@@ -128,6 +128,14 @@ is "$(echo "$out" | tail -1) $(wait_job "$late" 15)" "close errno 5 CANCELED" \
 like "$(cat "$MNT/queue/errors")" "new: EIO: the job could not be stored" "... queue/errors says so"
 cp j.yaml "$MNT/queue/after.yaml"
 ok "the next sync succeeds: so does the next close" test $? -eq 0
+# fluxfs-submit (README's id=$(fluxfs-submit job.yaml)): the id is printed
+# and exit 0 only once the job is stored
+touch syncfail
+sid=$(timeout 30 "$(dirname "$FLUXFSD")/../tools/fluxfs-submit" -m "$MNT" j.yaml 2>submit.err)
+rc=$?
+rm -f syncfail
+is "$rc:$sid" "1:" "fluxfs-submit: a failed sync exits 1 and prints no id"
+like "$(cat submit.err)" "was not stored: Input/output error" "... and says why"
 fluxfs_stop
 
 # a follower's mount: the submission goes to the leader, whose sync fails

@@ -126,8 +126,16 @@ int main(int argc, char **argv)
         return 1;
     }
     id[n] = '\0';
+    /* the id comes at once; the job is stored for good only when close()
+     * returns (a failed sync fails it with EIO, and the job is canceled):
+     * no id on stdout, and not exit 0, before that */
+    if (close(fd) < 0) {
+        fprintf(stderr, "fluxfs-submit: %s: job %.*s was not stored: %s\n", file,
+                (int)strcspn(id, "\n"), id, strerror(errno));
+        print_reason(mnt);
+        return 1;
+    }
     fputs(id, stdout);
-    close(fd);
     free(spec);
     return 0;
 }
