@@ -457,6 +457,7 @@ static void drain_begin(struct broker *b)
 {
     syslog(LOG_INFO, "shutting down");
     b->draining = true;
+    store_stopping(b->st);
     vfs_shutdown(b->v);
     jobmgr_terminate_running(b->m, "shutdown", "the instance was shut down");
     nests_stop(b->nests, NEST_STOP_GRACE);

@@ -4,15 +4,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsd/statedir.h"
+
+#define STR_(x) #x
+#define STRINGIFY(x) STR_(x)
 
 /* Bytes this process may still write there (root may use the blocks a file
  * system keeps for root); UINT64_MAX if unknown. */
@@ -67,7 +72,12 @@ int statedir_reserve_make(const char *dir)
     return rc;
 }
 
-static int read_lock_pid(int fd)
+/* The lock file: "PID       \n" then "stopping\n" or 8 spaces and "\n"
+ * (written whole by each holder, so a marker never outlives its holder). */
+#define LOCK_STOPPING "stopping"
+#define LOCK_PID_LEN 11
+
+static int read_lock_pid(int fd, bool *stopping)
 {
     char buf[32];
     ssize_t n;
@@ -79,12 +89,20 @@ static int read_lock_pid(int fd)
         if (n > 0) {
             buf[n] = '\0';
             int pid = atoi(buf);
+            *stopping = n > LOCK_PID_LEN && !strncmp(buf + LOCK_PID_LEN, LOCK_STOPPING,
+                                                     strlen(LOCK_STOPPING));
             if (pid > 0)
                 return pid;
         }
         usleep(2000);
     }
     return -1;
+}
+
+void statedir_stopping(int fd)
+{
+    if (fd >= 0)
+        (void)!pwrite(fd, LOCK_STOPPING, strlen(LOCK_STOPPING), LOCK_PID_LEN);
 }
 
 int statedir_lock(const char *dir, int *fdp, struct errmsg *err)
@@ -97,21 +115,32 @@ int statedir_lock(const char *dir, int *fdp, struct errmsg *err)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return errmsg_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
-        if (e == EWOULDBLOCK) {
-            int pid = read_lock_pid(fd);
+        bool stopping = false;
+        if (e == EINTR)
+            continue;
+        if (e != EWOULDBLOCK) {
             close(fd);
-            return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d", dir, pid);
+            return errmsg_set(err, -e, "cannot lock '%s': %s", path, strerror(e));
         }
-        close(fd);
-        return errmsg_set(err, -e, "cannot lock '%s': %s", path, strerror(e));
+        int pid = read_lock_pid(fd, &stopping);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!stopping || now.tv_sec - t0.tv_sec >= STATEDIR_STOP_WAIT) {
+            close(fd);
+            return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d%s", dir,
+                              pid, stopping ? " (stopping, still after "
+                              STRINGIFY(STATEDIR_STOP_WAIT) " s)" : "");
+        }
+        usleep(20000);
     }
     /* Overwritten in place, never truncated: on a full disk, truncating
      * and writing again may find no block to write to. The pid is only for
      * the message above: a full disk must not keep the broker from starting,
      * so a failed write leaves whatever was there. */
-    len = snprintf(pidbuf, sizeof(pidbuf), "%-10d\n", (int)getpid());
+    len = snprintf(pidbuf, sizeof(pidbuf), "%-10d\n%8s\n", (int)getpid(), "");
     (void)!pwrite(fd, pidbuf, (size_t)len, 0);
     *fdp = fd;
     return 0;

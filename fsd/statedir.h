@@ -13,8 +13,14 @@
 #define STATEDIR_RESERVE (1ULL << 20)
 
 /* Take DIR/lock (flock) and write our pid in it. 0 with *fdp held open, or
- * -EBUSY ("in use by pid N"), -errno, with err filled. */
+ * -EBUSY ("in use by pid N"), -errno, with err filled. A holder that has
+ * said it is stopping (statedir_stopping) is waited for, up to
+ * STATEDIR_STOP_WAIT seconds: `fusermount3 -u M && fluxfsd M` restarts,
+ * although the old daemon gives its running jobs their kill grace first. */
+#define STATEDIR_STOP_WAIT 60
 int statedir_lock(const char *dir, int *fdp, struct errmsg *err);
+/* Say in the lock (held: fd) that we are stopping and will release it. */
+void statedir_stopping(int fd);
 
 /* Bytes this process may still write on dir's file system (root may use
  * the blocks kept for root); UINT64_MAX if unknown. */

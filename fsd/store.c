@@ -1171,6 +1171,12 @@ out_abort:
     return rc;
 }
 
+void store_stopping(struct store *st)
+{
+    if (st)
+        statedir_stopping(st->lock_fd);
+}
+
 int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err)
 {
     struct store *st;

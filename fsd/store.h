@@ -39,6 +39,9 @@ struct store;
  * by pid N". map_size 0 = default (64 GiB sparse). */
 int store_open(const char *dir, size_t map_size, struct store **out, struct errmsg *err);
 void store_close(struct store *st);   /* aborts an uncommitted txn; NULL-safe */
+/* We are stopping: a daemon started on the same directory meanwhile waits
+ * for us to release it rather than failing (statedir.h). NULL-safe. */
+void store_stopping(struct store *st);
 
 /* This machine's boot id, read once at open (/proc/sys/kernel/random/boot_id;
  * in tests the file FLUXFS_TEST_BOOT_ID names), or "" if unknown: what the

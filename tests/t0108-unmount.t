@@ -8,9 +8,9 @@
 # mount stacked on the mount point does not stop it; `umount -l` does.
 # A user's own instance does the same, its clone made in a user namespace.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 25
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 22); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 25); do skip "needs root"; done; exit 0; }
 F=$(dirname "$FLUXFSD")/../tools/fluxfs
 # unmount_busy: how many times fusermount3 -u said busy before it worked
 unmount_busy() {
@@ -94,6 +94,25 @@ ok "umount -l of a tree a process is in" umount -l "$MNT"
 ok "the daemon exits" _wait_gone "$FLUXFS_PID" 20
 FLUXFS_PID=
 kill "$inside" 2>/dev/null; wait "$inside" 2>/dev/null
+
+# restarting at once after an unmount: the old daemon still gives a job
+# that ignores SIGTERM its kill grace; the new one waits for it to let go
+# of the state directory instead of failing ("in use by pid N")
+fluxfs_start || bail_out "cannot mount"
+stubborn=$(submit "$(mkjob 'trap "" TERM; sleep 60' > stubborn.yaml; echo stubborn.yaml)")
+wait_state "$stubborn" RUN 20
+held=$(timeout 10 "$F" -m "$MNT" submit --urgency=hold true)
+old=$FLUXFS_PID
+fusermount3 -u "$MNT"
+FLUXFS_PID=
+"$FLUXFSD" --state "$STATE" "$MNT" 2>restart.err
+rc=$?
+FLUXFS_PID=$(pgrep -f -- "--state $STATE $MNT" | head -1)
+_all_pids+=("$FLUXFS_PID")
+is "$rc" 0 "fusermount3 -u, then fluxfsd at once on the same state: it starts ($(cat restart.err))"
+nok "... once the old daemon has gone" kill -0 "$old" 2>/dev/null
+is "$(job_state "$held")" SCHED "... and the held job is there"
+fluxfs_stop
 
 # what a user's instance does (no clone: by path, as before) is unchanged:
 # a fresh root instance with --no-publish has no publisher and no watch,
