@@ -874,6 +874,12 @@ static int check_text(const char *text, size_t len, struct errmsg *err)
         else if (text[i] == '\0' || text[i] == '\x7f')
             return errmsg_set(err, -EINVAL, "line %d: script contains a %s byte", line,
                               text[i] ? "DEL" : "NUL");
+        /* as sbatch: a script saved on Windows would run as "/bin/bash\r"
+         * (not found) or with "\r" ending every command and argument */
+        else if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
+            return errmsg_set(err, -EINVAL, "line %d: script has DOS line breaks (\\r\\n), "
+                              "not UNIX ones (\\n): convert it (dos2unix, or "
+                              "sed -i 's/\\r$//')", line);
     }
     if ((s = json_stringn(text, len))) {
         json_decref(s);

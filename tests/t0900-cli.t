@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 108
+plan 110
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -237,6 +237,11 @@ nok "#SBATCH --export=NAME (the submitter's value) is refused" cp se2.sh "$MNT/q
 printf '#!/bin/sh\n#SBATCH -o slurm-%%t.out\necho x\n' > sb2.sh
 nok "#SBATCH -o with an unsupported pattern is refused" cp sb2.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%t.out': '%t' is not supported" "... naming the line and the pattern"
+# saved on Windows: refused at the close, as sbatch refuses it (it ran and
+# failed with "/bin/bash\r: not found")
+printf '#!/bin/bash\r\n#SBATCH -n 1\r\necho x\r\n' > crlf.sh
+nok "a script with DOS line breaks is refused" cp crlf.sh "$MNT/queue/"
+like "$(tail -1 "$MNT/queue/errors")" "crlf.sh: EINVAL: line 1: script has DOS line breaks .*dos2unix" "... saying how to convert it"
 
 # jobs --watch: each listed job again as its state changes, until all end
 wa=$(fx submit sleep 1); wb=$(fx submit --dependency=afterok:"$wa" true)

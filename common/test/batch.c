@@ -288,6 +288,12 @@ static void test_errors(void)
     fails("version: 1\n", -EINVAL, "not a script: does not start with '#!'", "not a script");
     fails("#!/bin/sh\necho \xff\n", -EINVAL, "line 2: script is not valid UTF-8", "bad UTF-8");
     fails("#!/bin/sh\n\necho \x7f\n", -EINVAL, "line 3: script contains a DEL byte", "DEL");
+    fails("#!/bin/bash\r\n#SBATCH -n 1\r\necho x\r\n", -EINVAL,
+          "line 1: script has DOS line breaks (\\r\\n), not UNIX ones (\\n): convert it "
+          "(dos2unix, or sed -i 's/\\r$//')", "DOS line breaks, as sbatch refuses them");
+    fails("#!/bin/sh\necho a\r\n", -EINVAL,
+          "line 2: script has DOS line breaks (\\r\\n), not UNIX ones (\\n): convert it "
+          "(dos2unix, or sed -i 's/\\r$//')", "... on a later line too");
     fails("#!/bin/sh\n#SBATCH -N 65536 --ntasks-per-node=65536\n", -EINVAL,
           "resources: too many slots", "overflowing shape reported as jobspec_parse does");
 
@@ -332,7 +338,7 @@ static void test_block_end(void)
     struct jobspec *js;
     struct errmsg err;
 
-    is(convert("#!/bin/sh\n\n   # indented comment\n\t\n#SBATCH -n 3\r\n"
+    is(convert("#!/bin/sh\n\n   # indented comment\n\t\n#SBATCH -n 3\n"
                "echo first command\n#SBATCH -n 8\n#SBATCH --bogus\n# flux: -x\n",
                &js, &err), 0, "directives after the first command are ignored (%s)", err.text);
     if (js)
