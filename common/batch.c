@@ -1102,6 +1102,18 @@ bool batch_is_script(const char *text, size_t len)
     return text && len >= 2 && text[0] == '#' && text[1] == '!';
 }
 
+bool batch_has_directives(const char *text, size_t len)
+{
+    const char *rest;
+    for (const char *p = text, *end = text + len; p && p < end;) {
+        const char *nl = memchr(p, '\n', end - p);
+        if (directive_kind(p, nl ? nl : end, &rest))
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
 void batch_array_release(struct batch_array *a)
 {
     free(a->index);

@@ -99,6 +99,10 @@
 
 /* Is text[0..len) a batch script, i.e. does it start with "#!"? */
 bool batch_is_script(const char *text, size_t len);
+/* Has it a directive line (#SBATCH, # flux:) anyway? What a script that
+ * lost its "#!" line looks like: a reason to say so when it does not
+ * parse as a jobspec either. */
+bool batch_has_directives(const char *text, size_t len);
 
 /* Build a V1 jobspec (JSON text) that runs the script text[0..len).
  * On success returns 0, sets *jobspec to a NUL-terminated string the caller

@@ -98,8 +98,16 @@ static int parse_taken(const char *text, size_t len, struct jobspec_env *taken,
 {
     if (taken && taken->envv)
         return jobspec_parse_taken(text, len, taken, jsp, err);
-    if (!batch_is_script(text, len))
-        return jobspec_parse(text, len, jsp, err);
+    if (!batch_is_script(text, len)) {
+        int rc = jobspec_parse(text, len, jsp, err);
+        if (rc < 0 && err && batch_has_directives(text, len)) {
+            struct errmsg as_jobspec = *err;
+            errmsg_set(err, rc, "not a batch script: it has directive lines (#SBATCH, "
+                       "# flux:) but does not start with '#!' and its interpreter "
+                       "(#!/bin/bash); as a jobspec: %s", as_jobspec.text);
+        }
+        return rc;
+    }
     char *spec;
     size_t slen;
     int rc = batch_to_jobspec(text, len, &spec, &slen, err);

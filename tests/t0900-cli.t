@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 110
+plan 112
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -242,6 +242,10 @@ like "$(tail -1 "$MNT/queue/errors")" "line 2: -o 'slurm-%t.out': '%t' is not su
 printf '#!/bin/bash\r\n#SBATCH -n 1\r\necho x\r\n' > crlf.sh
 nok "a script with DOS line breaks is refused" cp crlf.sh "$MNT/queue/"
 like "$(tail -1 "$MNT/queue/errors")" "crlf.sh: EINVAL: line 1: script has DOS line breaks .*dos2unix" "... saying how to convert it"
+# its #! line forgotten: not a jobspec either, and the reason says what is missing
+printf '#SBATCH -n 1\necho x\n' > noshebang.sh
+nok "a script without its #! line is refused" cp noshebang.sh "$MNT/queue/"
+like "$(tail -1 "$MNT/queue/errors")" "noshebang.sh: EINVAL: not a batch script: .* does not start with '#!'" "... saying it lacks the #! line"
 
 # jobs --watch: each listed job again as its state changes, until all end
 wa=$(fx submit sleep 1); wb=$(fx submit --dependency=afterok:"$wa" true)
