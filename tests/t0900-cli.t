@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 112
+plan 114
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -57,6 +57,11 @@ sy = j["attributes"]["system"]
 assert sy["job"]["name"] == "spread" and sy["environment"]["FOO"] == "bar"
 assert not any(k.startswith("T_") for k in sy["environment"])
 ' "$MNT/jobs/$nid/jobspec"
+# a name with a newline and an escape: one line in the table, the terminal
+# not driven by it; --json keeps the name as it is
+cid=$(fx submit --job-name=$'two\nl\e[31m' true)
+is "$(fx jobs -a | grep -c '^l')" 0 "a job named with a newline is one line of fluxfs jobs"
+like "$(fx jobs -a | grep "$cid")" "two\?l\?\[31m" "... its control characters shown as '?'"
 xid=$(fx submit -N 2 true)
 ok "-N 2 alone: exclusive nodes, one task each" python3 -c '
 import json, sys

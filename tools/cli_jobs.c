@@ -371,6 +371,16 @@ double cli_job_runtime(const struct cli_job *job, double now)
 }
 
 /* flux jobs' "{name:<10.10+}": truncate with a '+' marking the cut */
+/* A user's text (a job's name, an exception's note) in a table row: a
+ * control character (a newline, an escape sequence) becomes '?', so that
+ * each job stays one line and the terminal is not driven by it. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 static void trunc_plus(char *buf, size_t size, const char *s, size_t width)
 {
     if (strlen(s) <= width)
@@ -416,12 +426,14 @@ void cli_job_print_row(FILE *f, const struct cli_job *job, double now)
         snprintf(user, sizeof(user), "?");
     user[8] = '\0';
     trunc_plus(name, sizeof(name), job->name ? job->name : "-", 10);
+    printable(name);
     if (job->ntasks >= 0)
         snprintf(ntasks, sizeof(ntasks), "%d", job->ntasks);
     if (job->nnodes >= 0)
         snprintf(nnodes, sizeof(nnodes), "%d", job->nnodes);
     job_time(job, now, tm, sizeof(tm));
     job_info(job, info, sizeof(info));
+    printable(info);
     fprintf(f, "%12s %-8s %-10s %2s %6s %6s %8s %s\n", job->id, user, name,
             cli_job_status_abbrev(job), ntasks, nnodes, tm, info);
 }
@@ -591,7 +603,10 @@ static void format_value(const struct cli_job *j, const char *name, size_t len, 
     if (!strcmp(f, "id")) snprintf(buf, size, "%s", j->id);
     else if (!strcmp(f, "state")) snprintf(buf, size, "%s", j->state);
     else if (!strcmp(f, "status")) snprintf(buf, size, "%s", cli_job_status_abbrev(j));
-    else if (!strcmp(f, "name")) snprintf(buf, size, "%s", j->name ? j->name : "-");
+    else if (!strcmp(f, "name")) {
+        snprintf(buf, size, "%s", j->name ? j->name : "-");
+        printable(buf);
+    }
     else if (!strcmp(f, "queue")) snprintf(buf, size, "%s", j->queue ? j->queue : "");
     else if (!strcmp(f, "bank")) snprintf(buf, size, "%s", j->bank ? j->bank : "");
     else if (!strcmp(f, "user")) {
