@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 114
+plan 118
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -143,7 +143,15 @@ is "$(fx jobs --since=1h -n -o '{id}' | grep -c "$last")" 1 "jobs --since=1h inc
 nok "jobs -o with an unknown field fails" fxq jobs -o '{nosuch}'
 
 
-# ---- cancel, wait
+# ---- kill, cancel, wait
+kid=$(fx submit sh -c 'trap "echo got USR1" USR1; trap "echo got TERM; exit 3" TERM; echo up; while :; do sleep 0.05; done')
+wait_until 20 grep -q up "$MNT/jobs/$kid/stdout"
+ok "kill -s USR1 signals a running job" fx kill -s USR1 "$kid"
+wait_until 10 grep -q "got USR1" "$MNT/jobs/$kid/stdout"
+ok "kill (TERM by default, --signal=SIGTERM spelled out)" fx kill --signal=SIGTERM "$kid"
+is "$(fx wait "$kid"):$(tr '\n' ' ' < "$MNT/jobs/$kid/stdout")" "$kid: FAILED 3:up got USR1 got TERM " \
+	"... the job saw both signals, and ended as its task did"
+nok "kill of a job that has ended exits 1" fxq kill "$kid"
 ok "cancel exits 0" fx cancel "$id"
 is "$(fx wait "$id")" "$id: CANCELED" "wait prints the result of a canceled job"
 nok "wait exits non-zero for a job that did not complete" fxq wait "$id"

@@ -167,6 +167,7 @@ int cmd_alloc(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_status(int argc, char **argv);

@@ -1177,14 +1177,16 @@ static void free_ids(char **ids, int n)
     free(ids);
 }
 
-/* What cancel and wait do to one job: 0, or -1 (after printing why) to make
- * the command exit 1. */
-typedef int (*ids_cmd_f)(const char *id);
+/* What cancel, kill and wait do to one job (arg: the command's own, a
+ * signal's name for kill): 0, or -1 (after printing why) to make the
+ * command exit 1. */
+typedef int (*ids_cmd_f)(const char *id, const char *arg);
 
 /* The frame of cancel and wait: parse ID... or --all (the caller's active
  * jobs), then call fn on each id in turn. Returns the exit code: 0 if fn
  * succeeded for every id, 1 otherwise, 2 on bad usage. */
-static int ids_cmd_run(int argc, char **argv, const char *usage, ids_cmd_f fn)
+static int ids_cmd_run(int argc, char **argv, const char *usage, ids_cmd_f fn,
+                       const char *arg)
 {
     bool all;
     int first = cli_parse_opts(argc, argv, usage, &all);
@@ -1200,15 +1202,16 @@ static int ids_cmd_run(int argc, char **argv, const char *usage, ids_cmd_f fn)
     if (all && my_active_ids(&ids, &n) < 0)
         return CLI_EXIT_ERROR;
     for (int i = 0; i < n; i++)
-        if (fn(ids[i]) < 0)
+        if (fn(ids[i], arg) < 0)
             rc = CLI_EXIT_ERROR;
     if (all)
         free_ids(ids, n);
     return rc;
 }
 
-static int cancel_one(const char *id)
+static int cancel_one(const char *id, const char *arg)
 {
+    (void)arg;
     return cli_job_ctl(id, "cancel") < 0 ? -1 : 0;
 }
 
@@ -1222,12 +1225,67 @@ int cmd_cancel(int argc, char **argv)
         "  -m, --mount=DIR  the instance's mount point\n"
         "  -h, --help       this help\n"
         "Exit status: 0 if every job was canceled, 1 otherwise.\n";
-    return ids_cmd_run(argc, argv, usage, cancel_one);
+    return ids_cmd_run(argc, argv, usage, cancel_one, NULL);
+}
+
+static int kill_one(const char *id, const char *sig)
+{
+    char verb[64];
+    snprintf(verb, sizeof(verb), "signal %s", sig);
+    return cli_job_ctl(id, verb) < 0 ? -1 : 0;
+}
+
+int cmd_kill(int argc, char **argv)
+{
+    static const char usage[] =
+        "Usage: fluxfs kill [-m DIR] [-s SIGNAL] ID... | --all\n"
+        "Send a signal to every task of running jobs (writes 'signal SIGNAL' to\n"
+        "jobs/ID/ctl), as flux job kill and scancel --signal do; the job is not\n"
+        "canceled by it.\n\n"
+        "  -s, --signal=SIG  a name (USR1, SIGUSR1) or number (default TERM)\n"
+        "  -a, --all         signal all your active jobs\n"
+        "  -m, --mount=DIR   the instance's mount point\n"
+        "  -h, --help        this help\n"
+        "Exit status: 0 if every job was signalled, 1 otherwise (one not running).\n";
+    const char *sig = "TERM";
+    /* -s SIG, -sSIG, --signal SIG, --signal=SIG are taken out before the
+     * common options are parsed (up to a "--") */
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--")) {
+            while (i < argc)
+                argv[n++] = argv[i++];
+            break;
+        }
+        if (!strcmp(a, "-s") || !strcmp(a, "--signal")) {
+            if (i + 1 >= argc) {
+                cli_err("kill: %s needs a signal", a);
+                fputs(usage, stderr);
+                return CLI_EXIT_USAGE;
+            }
+            v = argv[++i];
+        } else if (!strncmp(a, "--signal=", 9))
+            v = a + 9;
+        else if (!strncmp(a, "-s", 2))
+            v = a + 2;
+        if (v) {
+            if (!*v || strlen(v) > 32 || strpbrk(v, " \t\n")) {
+                cli_err("kill: invalid signal '%s'", v);
+                return CLI_EXIT_USAGE;
+            }
+            sig = v;
+        } else
+            argv[n++] = argv[i];
+    }
+    argv[n] = NULL;
+    return ids_cmd_run(n, argv, usage, kill_one, sig);
 }
 
 /* Print "ID: RESULT" once the job has ended; -1 unless it is COMPLETED 0. */
-static int wait_one(const char *id)
+static int wait_one(const char *id, const char *arg)
 {
+    (void)arg;
     if (!cli_job_exists(id))
         return -1;
     char *res = cli_job_file(id, "wait", NULL);
@@ -1259,7 +1317,7 @@ int cmd_wait(int argc, char **argv)
         "  -m, --mount=DIR  the instance's mount point\n"
         "  -h, --help       this help\n"
         "Exit status: 0 if every job ended COMPLETED 0, 1 otherwise.\n";
-    return ids_cmd_run(argc, argv, usage, wait_one);
+    return ids_cmd_run(argc, argv, usage, wait_one, NULL);
 }
 
 /* ---------------------------------------------------------------- attach */

@@ -324,6 +324,7 @@ static const struct subcommand subcommands[] = {
     { "alloc", cmd_alloc, "run a shell (or COMMAND) with an allocation and instance of its own (flux alloc)" },
     { "jobs", cmd_jobs, "list jobs" },
     { "cancel", cmd_cancel, "cancel jobs" },
+    { "kill", cmd_kill, "send a signal to running jobs (flux job kill, scancel -s)" },
     { "wait", cmd_wait, "wait for jobs to end and print how they ended" },
     { "attach", cmd_attach, "stream a job's output until it ends" },
     { "status", cmd_status, "show the instance's status" },
