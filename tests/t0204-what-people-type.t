@@ -6,7 +6,7 @@
 # works in queue/drafts/; metadata shown in queue/ is true; refused
 # operations give the documented errno.
 . "$(dirname "$0")/lib.sh"
-plan 187
+plan 189
 
 fluxfs_start || bail_out "cannot mount"
 chmod 755 "$T"   # so that another user can reach the mount
@@ -336,6 +336,10 @@ rm -f "$D/b.yaml"
 # queue/errors: one failure per line, whatever the file name
 cp bad.yaml "$Q/$(printf 'two\nlines\e[31m.yaml')" 2>/dev/null
 like "$(tail -1 "$Q/errors")" 'two\\x0alines\\x1b\[31m\.yaml: EINVAL' "control characters in names are escaped in queue/errors"
+# a Latin-1 name (not UTF-8) beside a UTF-8 one: queue/errors stays UTF-8 text
+cp bad.yaml "$Q/$(printf 'caf\xe9-\xc3\xa9t\xc3\xa9.yaml')" 2>/dev/null
+like "$(tail -1 "$Q/errors")" 'caf\\xe9-été\.yaml: EINVAL' "a name's bytes that are not UTF-8 are escaped, its UTF-8 kept"
+ok "... so queue/errors reads as UTF-8" python3 -c 'import sys; open(sys.argv[1], encoding="utf-8", errors="strict").read()' "$Q/errors"
 # a removed working directory is not where a job runs
 mkdir gone && n0=$(njobs)
 out=$(cd gone && rmdir ../gone && cp ../job.yaml "$Q/gone.yaml" 2>&1)

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <sys/statvfs.h>
 
+#include "common/jsonw.h"
 #include "exec/imp_client.h"
 #include "fsd/vfs/vfs_private.h"
 
@@ -175,14 +176,21 @@ void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, cons
     struct tm tm;
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
     struct strbuf sb = STRBUF_INIT;
-    /* one failure per line, whatever bytes a file name holds: control
-     * characters (newlines, escape sequences) are written as \xHH */
+    /* one failure per line of UTF-8 text, whatever bytes a file name
+     * holds: control characters (newlines, escape sequences) and bytes
+     * that are not UTF-8 (a Latin-1 name) are written as \xHH */
     strbuf_addf(&sb, "%s ", stamp);
     for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+        size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+                 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+        if (n > 1 && (strnlen((const char *)p, n) < n || !jsonw_utf8((const char *)p, n)))
+            n = 0;
+        if (n == 0 || *p < 0x20 || *p == 0x7f || *p == '\\')
             strbuf_addf(&sb, "\\x%02x", *p);
-        else
-            strbuf_add(&sb, (const char *)p, 1);
+        else {
+            strbuf_add(&sb, (const char *)p, n);
+            p += n - 1;
+        }
     }
     strbuf_addf(&sb, ": %s: %s\n", strerrorname_np(err) ? strerrorname_np(err) : "error", reason);
     e->mtime = ev_now(v->loop);
