@@ -1615,6 +1615,9 @@ static void teardown(struct broker *b)
         }
         if (b->mounted && b->imp)
             imp_unmount(b->imp);   /* root's mount: we may no longer take it off */
+        /* (not ours any more: libfuse keeps its copy of the mount point,
+         * which only fuse_session_unmount frees, and that would unmount
+         * whatever is there now; tests/lsan.supp) */
         if (b->mounted)
             fuse_session_unmount(b->se);
         fuse_session_destroy(b->se);

@@ -110,7 +110,7 @@ rc=$?
 FLUXFS_PID=$(pgrep -f -- "--state $STATE $MNT" | head -1)
 _all_pids+=("$FLUXFS_PID")
 is "$rc" 0 "fusermount3 -u, then fluxfsd at once on the same state: it starts ($(cat restart.err))"
-nok "... once the old daemon has gone" kill -0 "$old" 2>/dev/null
+ok "... once the old daemon has let go (and it exits)" _wait_gone "$old" 10
 is "$(job_state "$held")" SCHED "... and the held job is there"
 fluxfs_stop
 
