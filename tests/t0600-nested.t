@@ -95,6 +95,9 @@ like "$(wait_job "$P" 60)" "CANCELED" "the parent job ends"
 is "$(live "$P/ens")" 0 "the live child broker is gone"
 has_history() { [ "$(history "$P/ens")" -ge 1 ]; }
 ok "a history broker serves it" wait_until 20 has_history
+# its process is there before its tree is (slow under the sanitizers)
+served() { timeout 5 cat "$E/jobs/$C/result" >/dev/null 2>&1; }
+wait_until 20 served || diag "the history's tree does not answer yet"
 is "$(pgrep -af "state $STATE/nested/$P/ens/state/nested" | grep -vc -- --read-only)" 0 "no live broker below it is left (histories are read-only)"
 
 # history: the nested jobs stay readable at the same paths
