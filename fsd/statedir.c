@@ -16,8 +16,6 @@
 
 #include "fsd/statedir.h"
 
-#define STR_(x) #x
-#define STRINGIFY(x) STR_(x)
 
 /* Bytes this process may still write there (root may use the blocks a file
  * system keeps for root); UINT64_MAX if unknown. */
@@ -130,9 +128,10 @@ int statedir_lock(const char *dir, int *fdp, struct errmsg *err)
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (!stopping || now.tv_sec - t0.tv_sec >= STATEDIR_STOP_WAIT) {
             close(fd);
-            return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d%s", dir,
-                              pid, stopping ? " (stopping, still after "
-                              STRINGIFY(STATEDIR_STOP_WAIT) " s)" : "");
+            if (stopping)
+                return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d "
+                                  "(stopping, still after %d s)", dir, pid, STATEDIR_STOP_WAIT);
+            return errmsg_set(err, -EBUSY, "state directory '%s' is in use by pid %d", dir, pid);
         }
         usleep(20000);
     }
