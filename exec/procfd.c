@@ -105,15 +105,32 @@ static struct stat program(pid_t pid)
     return st;
 }
 
-int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
+/* pid's working directory into buf: 0, -ENOENT if it was removed, or
+ * -errno. */
+static int cwd_of(pid_t pid, char *buf, size_t size)
 {
     static const char deleted[] = " (deleted)";
-    pid_t first = pid;
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+    ssize_t n = readlink(link, buf, size - 1);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= size - 1)
+        return -ENAMETOOLONG;
+    buf[n] = '\0';
+    /* a removed directory reads "PATH (deleted)": whatever now has that
+     * name (another user may have made it) is not where it was */
+    if (n > (ssize_t)sizeof(deleted) && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
+        return -ENOENT;
+    return 0;
+}
+
+int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
+{
+    pid_t first = pid, kin = 0;   /* the first of the writer's kind outside avoid */
     uid_t uid = 0;
     struct stat exe = { 0 };
     for (int up = 0; up <= PROCFD_CWD_UP && pid > 1; up++, pid = procfd_parent(pid)) {
-        char link[64];
-        snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
         /* an ancestor of another user (sudo, sshd) is not asked: the job
          * would run in someone else's directory (whose the process is, only
          * asked when an ancestor is: the common case reads one link) */
@@ -124,25 +141,25 @@ int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size)
         if (up > 0 && owner(pid) != uid)
             break;
         /* the writer's own kind above it is its other half, not the user:
-         * rsync's sender stands in the source's directory */
+         * rsync's sender stands in the source's directory. Kept in case no
+         * other is found (a shell that exec'd rsync, under sudo or sshd) */
         if (up > 0 && exe.st_ino) {
             struct stat st = program(pid);
-            if (st.st_ino == exe.st_ino && st.st_dev == exe.st_dev)
+            if (st.st_ino == exe.st_ino && st.st_dev == exe.st_dev) {
+                char dir[PATH_MAX];
+                if (!kin && cwd_of(pid, dir, sizeof(dir)) == 0 && (!avoid || !inside(dir, avoid)))
+                    kin = pid;
                 continue;
+            }
         }
-        ssize_t n = readlink(link, buf, size - 1);
-        if (n < 0)
-            return -errno;
-        if ((size_t)n >= size - 1)
-            return -ENAMETOOLONG;
-        buf[n] = '\0';
-        /* a removed directory reads "PATH (deleted)": whatever now has
-         * that name (another user may have made it) is not where it was */
-        if (n > (ssize_t)sizeof(deleted) && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
-            return -ENOENT;
+        int rc = cwd_of(pid, buf, size);
+        if (rc < 0)
+            return rc;
         if (!avoid || !inside(buf, avoid))
             return 0;
     }
+    if (kin && cwd_of(kin, buf, size) == 0)
+        return 0;
     return -EXDEV;
 }
 

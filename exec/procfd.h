@@ -34,7 +34,10 @@ bool procfd_held(pid_t pid, uint64_t ino, const char *name, bool parent);
  * nearest ancestor's that is not, among PROCFD_CWD_UP of the same user,
  * passing over those that run the same program (rsync writes from the
  * destination directory, and its sender stands in the source's: the user
- * stood in neither). 0, or -errno (-ENOENT for a removed directory, "PATH (deleted)";
+ * stood in neither). If none is found (the user's shell exec'd rsync, and
+ * the next ancestor is root's: sudo, sshd, setpriv), the nearest of those
+ * same-program ones outside avoid (the sender's: the source's directory).
+ * 0, or -errno (-ENOENT for a removed directory, "PATH (deleted)";
  * -EXDEV when no directory outside avoid was found). */
 int procfd_cwd(pid_t pid, const char *avoid, char *buf, size_t size);
 

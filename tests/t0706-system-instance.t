@@ -4,9 +4,9 @@
 # and users' jobs as their owners, started, signalled and cleaned up through
 # the helper.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 46
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 44); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 46); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0706; g=fluxfs-t0706g
 test_user "$u" "$g"
 as_user() { setpriv --reuid="$u" --regid=nogroup --init-groups "$@"; }
@@ -82,6 +82,16 @@ as_user sh -c "cd '$T/home-u' && rsync '$T/src/pwd.yaml' '$MNT/queue/rs2.yaml'"
 pid4=$(newest)
 is "$(wait_job "$pid4"):$(cat "$MNT/jobs/$pid4/stdout")" "COMPLETED 0:$T/home-u" \
 	"... and one of a file in another directory runs where the user stood, not in the source's"
+# a shell that exec'd rsync, under root's process (sudo, sshd, setpriv):
+# no ancestor of the user's is left but rsync's own; its sender's directory
+# (the source's) is where the job runs (rsync failed: rc 23, "rename ...
+# No such file or directory", the job refused)
+ls "$MNT/jobs" | sort > "$T/before"
+as_user sh -c "cd '$T/home-u' && exec rsync pwd.yaml '$MNT/queue/rs5.yaml'"
+ok "an exec'd rsync with no ancestor of the user's succeeds" test $? -eq 0
+pid5=$(newest)
+is "$(wait_job "$pid5"):$(cat "$MNT/jobs/$pid5/stdout")" "COMPLETED 0:$T/home-u" \
+	"... and its job runs in the sender's directory, the user's here"
 # standing in queue/ itself, with no ancestor of the user's elsewhere: refused, saying why
 ls "$MNT/jobs" | sort > "$T/before"
 as_user sh -c "cd '$MNT/queue' && exec cp '$T/home-u/pwd.yaml' in.yaml" 2>/dev/null; r=$?
