@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "common/batch.h"
 #include "common/jobspec.h"
 #include "tools/cli.h"
+#include "tools/cli_pw.h"
 
 /* ---------------------------------------------------------------- job info */
 
@@ -814,12 +814,12 @@ int cli_parse_user(const char *s, long *uid)
         *uid = v;
         return 0;
     }
-    struct passwd *pw = getpwnam(s);
-    if (!pw) {
+    uid_t found;
+    if (cli_pw_uid(s, &found) < 0) {
         cli_err("--user: unknown user '%s'", s);
         return -EINVAL;
     }
-    *uid = pw->pw_uid;
+    *uid = found;
     return 0;
 }
 

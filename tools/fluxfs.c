@@ -11,7 +11,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "common/fluid.h"
 #include "tools/cli.h"
+#include "tools/cli_pw.h"
 #include "tools/mountpoint.h"
 
 static const char *mount_opt;
@@ -293,11 +293,7 @@ char *cli_fsd(double secs, char *buf, size_t size)
 
 const char *cli_username(uid_t uid, char *buf, size_t size)
 {
-    struct passwd pw, *res = NULL;
-    char tmp[1024];
-    if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
-        snprintf(buf, size, "%s", pw.pw_name);
-    else
+    if (cli_pw_name(uid, buf, size) < 0)
         snprintf(buf, size, "%u", (unsigned)uid);
     return buf;
 }

@@ -1,0 +1,18 @@
+/* cli_pw.h - user names and uids for the CLI, without NSS in the process
+ * (cli_pw.c says why): /etc/passwd, then getent(1). */
+#ifndef FLUXFS_CLI_PW_H
+#define FLUXFS_CLI_PW_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CLI_PW_NAME_MAX 64
+
+/* uid's user name into buf: 0, or -ENOENT when no user has it. */
+int cli_pw_name(uid_t uid, char *buf, size_t size);
+
+/* name's uid: 0; -ENOENT when no user has that name; -EINVAL when it could
+ * not be a user name. */
+int cli_pw_uid(const char *name, uid_t *uid);
+
+#endif

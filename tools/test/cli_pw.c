@@ -1,0 +1,98 @@
+/* test/cli_pw.c - user lookups without NSS: /etc/passwd first, then
+ * getent(1) (here a stand-in on PATH playing a directory service), names
+ * that could not be users refused, and every answer kept. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/tap.h"
+#include "tools/cli_pw.h"
+
+static char dir[] = "/tmp/fluxfs-test-pw-XXXXXX";
+static char calls[4200];
+
+/* A getent that knows one user, ldapuser (uid 4242001), and appends every
+ * key it is asked for to a log, so the test can count lookups. */
+static int fake_getent(void)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/getent", dir);
+    snprintf(calls, sizeof(calls), "%s/calls", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "#!/bin/sh\n"
+               "echo \"$2\" >> '%s'\n"
+               "[ \"$1\" = passwd ] || exit 1\n"
+               "case \"$2\" in\n"
+               "ldapuser|4242001) echo 'ldapuser:*:4242001:100:LDAP:/home/ldapuser:/bin/bash' ;;\n"
+               "liar) echo 'someoneelse:*:4242002:100::/:/bin/sh' ;;\n"
+               "*) exit 2 ;;\n"
+               "esac\n", calls);
+    fclose(f);
+    return chmod(path, 0755);
+}
+
+static int ncalls(void)
+{
+    FILE *f = fopen(calls, "r");
+    int n = 0, c;
+    if (!f)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir) || fake_getent() < 0) {
+        printf("Bail out! cannot make %s\n", dir);
+        return 1;
+    }
+    char path[8192];
+    snprintf(path, sizeof(path), "%s:%s", dir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    setenv("PATH", path, 1);
+
+    char name[CLI_PW_NAME_MAX];
+    uid_t uid = 1;
+    is(cli_pw_name(0, name, sizeof(name)), 0, "uid 0 has a name");
+    is_str(name, "root", "... root, from /etc/passwd");
+    is(cli_pw_uid("root", &uid), 0, "root has a uid");
+    is(uid, 0, "... 0");
+    is(ncalls(), 0, "/etc/passwd answered: getent was not run");
+
+    is(cli_pw_name(4242001, name, sizeof(name)), 0, "a uid not in /etc/passwd is asked of getent");
+    is_str(name, "ldapuser", "... its name");
+    is(cli_pw_uid("ldapuser", &uid), 0, "the name too");
+    is(uid, 4242001, "... its uid");
+    is(ncalls(), 1, "the second answer came from the cache");
+
+    is(cli_pw_name(4242999, name, sizeof(name)), -ENOENT, "a uid nobody has: -ENOENT");
+    is(cli_pw_name(4242999, name, sizeof(name)), -ENOENT, "... again");
+    is(ncalls(), 2, "... asked once: a miss is kept too");
+    is(cli_pw_uid("nosuchuser", &uid), -ENOENT, "an unknown name: -ENOENT");
+    is(cli_pw_uid("liar", &uid), -ENOENT, "getent answering for another name is not believed");
+
+    int before = ncalls();
+    is(cli_pw_uid("-x", &uid), -EINVAL, "a name starting with '-' is refused (getent would take it as an option)");
+    is(cli_pw_uid("a b", &uid), -EINVAL, "a name with a space is refused");
+    is(cli_pw_uid("", &uid), -EINVAL, "an empty name is refused");
+    is(cli_pw_uid("../etc", &uid), -EINVAL, "a name with a slash is refused");
+    is(ncalls(), before, "... none of them reached getent");
+    is(cli_pw_uid("svc$", &uid), -ENOENT, "a trailing '$' (machine accounts) may be looked up");
+
+    setenv("PATH", "/nonexistent", 1);
+    is(cli_pw_name(4242003, name, sizeof(name)), -ENOENT, "no getent at all: -ENOENT, no crash");
+
+    unlink(calls);
+    snprintf(path, sizeof(path), "%s/getent", dir);
+    unlink(path);
+    rmdir(dir);
+    done_testing();
+    return 0;
+}
