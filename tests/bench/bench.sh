@@ -100,6 +100,12 @@ fusermount3 -u "$work/null"
 # job's) and one durable commit (a page appended to the redo log and
 # synced, from idle), one after the other
 floor=$(awk -v s="$spawn1" -v c="$pageidle" 'BEGIN { printf "%.2f", 2000 / s + c }')
+# ... and with one create+write+close into the do-nothing FUSE fs: no
+# submission through a tree can take less
+floorfs=$(awk -v f="$floor" -v n="$null1" 'BEGIN { printf "%.2f", f + 1000 / n }')
+# the command's own start: the CLI is linked statically (tools/meson.build)
+# and should start no slower than /bin/true does
+cli1=$("$B/bench-spawn" 2000 1 "$FLUXFS" 2>/dev/null | rate)
 
 echo "# fluxfs" >&2
 # shellcheck disable=SC2086
@@ -131,8 +137,18 @@ done_jobs=$(awk '/^jobs:/ {print $2}' "$M/status")
 rss1=$(rss "$pid")
 # the same as --cc=1-$E2E with a deep queue: every scheduling pass has
 # $DEEP jobs behind it (last: the memory above is not its high-water mark)
+# ... and the CPU fluxfs spends per job meanwhile (the broker's threads, the
+# helper's, the publisher's; not the tasks'): at 80% of the spawn ceiling
+# a job may cost the machine's cores 1/0.8 of what the ceiling's does,
+# which leaves 0.5 s / ceiling for all of fluxfs
+ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+imp=$(pgrep -P "$pid" -x fluxfs-imp || true); pub=$(pgrep -P "$pid" -x fluxfs-publish || true)
+c0=$(( $(ticks "$pid") + $(ticks "$imp") + $(ticks "$pub") ))
 t0=$EPOCHREALTIME; "$FLUXFS" -m "$M" submit --cc="1-$DEEP" true >/dev/null; idle "$M"; t1=$EPOCHREALTIME
+c1=$(( $(ticks "$pid") + $(ticks "$imp") + $(ticks "$pub") ))
 deep=$(awk -v n="$DEEP" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+cpujob=$(awk -v t="$((c1 - c0))" -v n="$DEEP" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
+budget=$(awk -v s="$spawn2" 'BEGIN { printf "%.0f", 0.5e6 / s }')
 rss2=$(rss "$pid")
 fusermount3 -u "$M" || { sleep 0.5; fuser -vm "$M" >&2; fusermount3 -u "$M"; }   # see bench-builds.sh
 
@@ -184,6 +200,7 @@ printf '|%s|%s|%s|%s|\n' "------------------------------------------------------
 row() { printf '| %-52s | %14s | %-44s | %9s |\n' "$1" "$2" "$3" "$4"; }
 row "end to end, submit --cc=1-$E2E true (jobs/s)" "$cc" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$cc" "$spawn2")"
 row "end to end, submit --cc=1-$DEEP true (jobs/s)" "$deep" "the same, $E2E queued: $cc" "$(pct "$deep" "$cc")"
+row "fluxfs CPU per job, --cc=1-$DEEP (us)" "$cpujob" "budget at 80% of the spawn ceiling: $budget" "$(pct "$budget" "$cpujob")"
 row "end to end, $E2E true, 4 C clients (jobs/s)" "$e2e4" "posix_spawn+wait, 2 in flight: $spawn2" "$(pct "$e2e4" "$spawn2")"
 row "durable submissions, queue/new, 4 C clients (/s)" "$new4" "raw FUSE create+write+close, 4: $null4" "$(pct "$new4" "$null4")"
 row "durable submissions, create+write+close, 4 (/s)" "$create4" "raw FUSE create+write+close, 4: $null4" "$(pct "$create4" "$null4")"
@@ -191,6 +208,8 @@ row "durable submissions, queue/new, 1 C client (/s)" "$new1" "raw FUSE, 1: $nul
 row "bash cp loop into queue/, its jobs running (/s)" "$cpflux" "the same loop into a do-nothing FUSE: $cpnull" "$(pct "$cpflux" "$cpnull")"
 row "close() of a cp, its jobs running (ms p50 / p90)" "$closelat" "one page+fdatasync from idle: $pageidle" "-"
 row "fluxfs run true, median of $LAT (ms)" "$run" "2 spawns + 1 sync from idle ($pageidle): $floor" "$(pct "$floor" "$run")"
+row "... beside that floor + 1 raw FUSE create (ms)" "$run" "$floor + 1 create+write+close ($null1/s): $floorfs" "$(pct "$floorfs" "$run")"
+row "... the fluxfs command's own start (spawns/s)" "$cli1" "posix_spawn+wait of /bin/true: $spawn1" "$(pct "$cli1" "$spawn1")"
 row "fluxfs run true, 2 brokers: leader / follower (ms)" "$runl / $runf" "follower within 1 ms of the leader" "-"
 row "durable queue/new x4, 2 brokers: leader / follower" "$ovl4 / $ovl4f" "1 broker: $new4" "$(pct "$ovl4" "$new4")"
 row "latency submit->INACTIVE, true, C client (ms)" "$lat" "" "-"
