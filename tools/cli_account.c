@@ -20,7 +20,7 @@ static const char account_usage[] =
     "                       (30m, 2h, 7d) or epoch seconds (a bare number)\n"
     "  -E, --until=WHEN     ... and before WHEN\n"
     "  -u, --user=USER      only USER's (a name or uid)\n"
-    "  -j, --jobs           the records themselves, one line each, not totals\n"
+    "  -j, --jobs           the records themselves, one JSON line each, not totals\n"
     "  -o, --format=FMT     table (default), csv or json (JSON lines)\n"
     "  -m, --mount=DIR      the instance's mount point\n"
     "  -h, --help           this help\n";
@@ -94,7 +94,7 @@ int cmd_account(int argc, char **argv)
     };
     double since = 0, until = 0;
     const char *format = "table", *user = NULL;
-    bool records = false;
+    bool records = false, format_set = false;
     int c;
     while ((c = getopt_long(argc, argv, "S:E:u:jo:m:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -102,7 +102,7 @@ int cmd_account(int argc, char **argv)
         case 'E': if (parse_when("until", optarg, &until) < 0) return CLI_EXIT_USAGE; break;
         case 'u': user = optarg; break;
         case 'j': records = true; break;
-        case 'o': format = optarg; break;
+        case 'o': format = optarg; format_set = true; break;
         case 'm': cli_set_mount(optarg); break;
         case 'h': fputs(account_usage, stdout); return CLI_EXIT_OK;
         default: fputs(account_usage, stderr); return CLI_EXIT_USAGE;
@@ -110,6 +110,11 @@ int cmd_account(int argc, char **argv)
     }
     if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
         cli_err("--format: expected table, csv or json, not '%s'", format);
+        return CLI_EXIT_USAGE;
+    }
+    /* the records are JSON lines, whole: no table or csv of them */
+    if (records && format_set && strcmp(format, "json")) {
+        cli_err("--jobs prints each record as a JSON line: --format %s does not apply", format);
         return CLI_EXIT_USAGE;
     }
     if (optind < argc) {

@@ -759,7 +759,7 @@ static bool state_filter_valid(const char *filter)
         for (const char **k = words; *k; k++)
             known |= !strcasecmp(w, *k);
         if (!known) {
-            cli_err("--state: unknown state '%s'", w);
+            cli_err("--filter: unknown state '%s'", w);
             ok = false;
         }
     }
@@ -1554,6 +1554,17 @@ int cli_attach(const char *id)
             cli_err("%s: cannot wait for it: %s", id, strerror(errno));
         return CLI_EXIT_ERROR;
     }
+    /* another user's job: its end may be waited for, but attach is for
+     * its output, which is its owner's (flux job attach refuses too) */
+    int ofd = open(cli_path(path, sizeof(path), "jobs/%s/stdout", id), O_RDONLY | O_CLOEXEC);
+    if (ofd < 0 && errno == EACCES) {
+        cli_err("%s: cannot read its output: %s (wait for it with fluxfs wait)", id,
+                strerror(errno));
+        close(wfd);
+        return CLI_EXIT_ERROR;
+    }
+    if (ofd >= 0)
+        close(ofd);   /* (access(2) would not do: the tree decides at open) */
     return attach(id, wfd, -1);
 }
 

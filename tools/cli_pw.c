@@ -133,29 +133,22 @@ static int lookup(const char *name_key, uid_t uid_key, char **name, uid_t *uid)
     if (getent(name_key ? name_key : key, line, sizeof(line)) < 0 ||
         parse_line(line, name, uid) < 0)
         return -ENOENT;
-    if (name_key ? strcmp(*name, name_key) != 0 : *uid != uid_key)
+    /* by uid, the entry must be that uid's; by name, NSS decides what
+     * matches (sssd may fold case: ALICE@EXAMPLE.COM is alice@example.com) */
+    if (!name_key && *uid != uid_key)
         return -ENOENT;
     return 0;
 }
 
-/* A user name as useradd(8) and POSIX allow it: letters, digits, '.', '_',
- * '-' (not first), an optional '$' last. Anything else is not looked up:
- * it could not name a user, and getent would read a leading '-' as an
- * option. */
+/* A name that could be looked up: not empty, not an option to getent (a
+ * leading '-'), and without what cannot be in a passwd(5) name field (':',
+ * a newline). Anything else goes: directory services allow more than
+ * useradd(8) does ("alice@example.com" from sssd, "DOM\alice" from
+ * winbind), and getent is run without a shell. */
 static bool name_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n >= CLI_PW_NAME_MAX || s[0] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-                  (c == '$' && i == n - 1);
-        if (!ok)
-            return false;
-    }
-    return true;
+    return n > 0 && n < CLI_PW_NAME_MAX && s[0] != '-' && !strpbrk(s, ":\n");
 }
 
 int cli_pw_name(uid_t uid, char *buf, size_t size)

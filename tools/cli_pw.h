@@ -6,13 +6,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CLI_PW_NAME_MAX 64
+#define CLI_PW_NAME_MAX 256   /* LOGIN_NAME_MAX */
 
 /* uid's user name into buf: 0, or -ENOENT when no user has it. */
 int cli_pw_name(uid_t uid, char *buf, size_t size);
 
 /* name's uid: 0; -ENOENT when no user has that name; -EINVAL when it could
- * not be a user name. */
+ * not be one (empty, a leading '-', ':' or a newline in it). */
 int cli_pw_uid(const char *name, uid_t *uid);
 
 #endif

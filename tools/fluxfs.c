@@ -113,6 +113,11 @@ const char *cli_mount(void)
         if (errno == ENOTCONN)
             cli_err("'%s': its fluxfs daemon is gone, the mount is left over (fusermount3 -u "
                     "it, then start fluxfsd again: no accepted job is lost)", mount_buf);
+        else if (errno == EACCES)
+            /* FUSE refuses everyone but the mounter, root included, unless
+             * mounted with allow_other: a user's private instance */
+            cli_err("'%s': permission denied: an instance another user started is that "
+                    "user's alone (its mount lets nobody else in, root included)", mount_buf);
         else
             cli_err("'%s' is not a fluxfs mount: %s", mount_buf, strerror(errno));
         exit(CLI_EXIT_ERROR);

@@ -25,11 +25,13 @@ static int fake_getent(void)
     if (!f)
         return -1;
     fprintf(f, "#!/bin/sh\n"
-               "echo \"$2\" >> '%s'\n"
+               "printf '%%s\\n' \"$2\" >> '%s'\n"
                "[ \"$1\" = passwd ] || exit 1\n"
                "case \"$2\" in\n"
                "ldapuser|4242001) echo 'ldapuser:*:4242001:100:LDAP:/home/ldapuser:/bin/bash' ;;\n"
-               "liar) echo 'someoneelse:*:4242002:100::/:/bin/sh' ;;\n"
+               "LDAPUSER) echo 'ldapuser:*:4242001:100:LDAP:/home/ldapuser:/bin/bash' ;;\n"
+               "alice@example.com) echo 'alice@example.com:*:4242004:100::/:/bin/sh' ;;\n"
+               "'DOM\\bob') printf '%%s\\n' 'DOM\\bob:*:4242005:100::/:/bin/sh' ;;\n"
                "*) exit 2 ;;\n"
                "esac\n", calls);
     fclose(f);
@@ -76,13 +78,24 @@ int main(void)
     is(cli_pw_name(4242999, name, sizeof(name)), -ENOENT, "... again");
     is(ncalls(), 2, "... asked once: a miss is kept too");
     is(cli_pw_uid("nosuchuser", &uid), -ENOENT, "an unknown name: -ENOENT");
-    is(cli_pw_uid("liar", &uid), -ENOENT, "getent answering for another name is not believed");
+    is(cli_pw_uid("LDAPUSER", &uid), 0, "NSS decides which names match (sssd folds case)");
+    is(uid, 4242001, "... the uid it gave");
+    is(cli_pw_uid("alice@example.com", &uid), 0, "a fully qualified name (sssd) is looked up");
+    is(uid, 4242004, "... its uid");
+    is(cli_pw_uid("DOM\\bob", &uid), 0, "a DOMAIN\\name (winbind) is looked up");
+    is(uid, 4242005, "... its uid");
+    is(cli_pw_name(4242005, name, sizeof(name)), 0, "... and named back from the cache");
+    is_str(name, "DOM\\bob", "... as NSS spells it");
 
     int before = ncalls();
     is(cli_pw_uid("-x", &uid), -EINVAL, "a name starting with '-' is refused (getent would take it as an option)");
-    is(cli_pw_uid("a b", &uid), -EINVAL, "a name with a space is refused");
+    is(cli_pw_uid("a:b", &uid), -EINVAL, "a name with ':' is refused (no passwd entry can hold it)");
+    is(cli_pw_uid("a\nb", &uid), -EINVAL, "a name with a newline is refused");
     is(cli_pw_uid("", &uid), -EINVAL, "an empty name is refused");
-    is(cli_pw_uid("../etc", &uid), -EINVAL, "a name with a slash is refused");
+    char longname[CLI_PW_NAME_MAX + 1];
+    memset(longname, 'a', CLI_PW_NAME_MAX);
+    longname[CLI_PW_NAME_MAX] = '\0';
+    is(cli_pw_uid(longname, &uid), -EINVAL, "a name of %d bytes is refused", CLI_PW_NAME_MAX);
     is(ncalls(), before, "... none of them reached getent");
     is(cli_pw_uid("svc$", &uid), -ENOENT, "a trailing '$' (machine accounts) may be looked up");
 
