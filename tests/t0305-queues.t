@@ -6,7 +6,7 @@
 # nodes, limits and priority hold, and all of it survives a restart.
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 73
+plan 74
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 fxn() { nobody timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
@@ -20,6 +20,8 @@ mkjob 'true' > job.yaml
 chmod 644 job.yaml
 
 ok "root makes queue/debug with mkdir" mkdir "$Q/debug"
+ok "... and the log warns that jobs naming no queue are refused from now on" \
+	grep -q "queue 'debug' made, and no queue is the default" "$STATE/fluxfsd.log" "$DAEMON_LOG"
 is "$(ls "$Q/debug" | tr '\n' ' ')" "config ctl status " "it holds config, ctl and status"
 like "$(tr -d ' \n' < "$Q/debug/status")" '"config":\{\},"enabled":true,"name":"debug","pending":0,"running":0,"started":true' \
 	"a new queue: all nodes, no limits, enabled and started"

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "fsd/queues.h"
 #include "fsd/vfs/vfs_private.h"
@@ -229,6 +230,12 @@ void vfs_qdir_mkdir(struct vfs *v, fuse_req_t req, const char *name)
         return;
     }
     vfs_queue_touch(v, VFS_I_QUEUE);
+    /* as in Flux, with queues and none the default a job naming none is
+     * refused: a queue made in passing (root's `cp -r DIR queue/`) stops
+     * every such submission, which the operator should hear of */
+    if (!queues_default(jobmgr_queues(v->m)))
+        syslog(LOG_WARNING, "queue '%s' made, and no queue is the default: jobs that name no "
+               "queue are refused until one is (\"default\": true in queue/NAME/config)", name);
     /* mkdir returns once the queue is durable, as a submission's close */
     struct vfs_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
