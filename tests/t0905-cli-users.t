@@ -8,9 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
-plan 16
+plan 17
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 16); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 17); do skip "needs root"; done; exit 0; }
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
 u=fluxfs-t0905
@@ -66,6 +66,8 @@ test_user "$other"
 out=$(setpriv --reuid="$other" --regid=nogroup --init-groups timeout 10 "$FLUXFS" -m "$MNT" attach "$bid" 2>&1); rc=$?
 is "$rc" 1 "attach to another user's job fails at once"
 like "$out" "cannot read its output: Permission denied" "... saying why"
+out=$(setpriv --reuid="$other" --regid=nogroup --init-groups timeout 10 "$FLUXFS" -m "$MNT" jobs -A --json 2>&1)
+like "$(tr -d ' \n' <<<"$out")" "\"id\":\"$bid\",[^}]*\"name\":null" "jobs --json: another user's job name is null (unknown), not \"?\""
 fx cancel "$bid" >/dev/null
 
 # ---- options that do not combine, and their words

@@ -106,7 +106,9 @@ struct cli_job {
     char id[32];
     char state[16];          /* NEW .. INACTIVE, "" if unreadable */
     char result[32];         /* "" while active */
-    char *name;              /* job.name, else basename of command[0], else "-" */
+    char *name;              /* job.name, else basename of command[0], else "-";
+                                "?" when its jobspec is not ours to read */
+    bool spec_hidden;        /* that jobspec (another user's): name, tasks unknown */
     long userid;             /* from the submit event, -1 if unknown */
     int ntasks, nnodes;      /* -1 if unknown (e.g. nnodes before alloc) */
     int ncores;              /* R's cores once allocated, else what it asks */

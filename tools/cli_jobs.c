@@ -144,6 +144,7 @@ static void load_jobspec(const char *id, struct cli_job *job)
     }
     jobspec_destroy(js);
     free(text);
+    job->spec_hidden = !text;
     if (!job->name)
         job->name = strdup(text ? "-" : "?");   /* "?": not ours to read */
 }
@@ -458,7 +459,8 @@ static json_t *job_to_json(const struct cli_job *j, double now)
                           cli_job_status_abbrev(j));
     if (!o)
         return NULL;
-    json_object_set_new(o, "name", json_string(j->name ? j->name : "-"));
+    /* another user's job: its name is unknown to us, not "?" */
+    json_object_set_new(o, "name", j->spec_hidden ? json_null() : json_string(j->name ? j->name : "-"));
     if (j->queue)
         json_object_set_new(o, "queue", json_string(j->queue));
     if (j->bank)
