@@ -10,6 +10,7 @@
 
 #include "common/usage.h"
 #include "tools/cli.h"
+#include "tools/cli_pw.h"
 
 static const char account_usage[] =
     "Usage: fluxfs account [OPTIONS]\n"
@@ -155,6 +156,15 @@ int cmd_account(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     json_t *totals = usage_totals(all, 0, 0);
+    /* every user's name at once (cli_pw.h) */
+    uid_t *owners = malloc((json_array_size(totals) + 1) * sizeof(*owners));
+    size_t nowners = 0;
+    json_array_foreach(totals, i, u)
+        if (owners)
+            owners[nowners++] = (uid_t)json_integer_value(json_object_get(u, "userid"));
+    if (owners)
+        cli_pw_prefetch(owners, nowners);
+    free(owners);
     if (!strcmp(format, "csv"))
         printf("userid,user,bank,jobs,completed,failed,core_hours,node_hours,gpu_hours\n");
     else if (!strcmp(format, "table"))

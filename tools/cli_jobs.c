@@ -1124,6 +1124,16 @@ int cmd_jobs(int argc, char **argv)
                "%d lost\n", counts[0], counts[1], counts[2], counts[3], counts[4], counts[5],
                counts[6]);
     }
+    /* every owner's name at once (a directory service's users cost a
+     * getent process, not one each) */
+    uid_t *owners = malloc((keep ? keep : 1) * sizeof(*owners));
+    size_t nowners = 0;
+    for (size_t i = 0; owners && i < keep; i++)
+        if (jobs[i].userid >= 0)
+            owners[nowners++] = (uid_t)jobs[i].userid;
+    if (owners)
+        cli_pw_prefetch(owners, nowners);
+    free(owners);
     if (!json && header) {
         if (format)
             format_print(stdout, format, NULL, now, true);

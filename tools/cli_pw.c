@@ -69,42 +69,54 @@ static int parse_line(char *line, char **name, uid_t *uid)
     return 0;
 }
 
-/* The first line of `getent passwd key` into buf (NUL-terminated, without
- * its newline): 0, or -ENOENT (no such user, or getent missing). */
-static int getent(const char *key, char *buf, size_t size)
+/* `getent passwd KEY...` (nkeys of them) into buf, NUL-terminated: 0 when
+ * it printed anything, else -ENOENT (no such user, or no getent). What
+ * does not fit in buf is left out. */
+static int getent(char *const *keys, size_t nkeys, char *buf, size_t size)
 {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
+    char a0[] = "getent", a1[] = "passwd";
+    char **argv = calloc(nkeys + 3, sizeof(*argv));
+    if (!argv)
+        return -ENOMEM;
+    argv[0] = a0;
+    argv[1] = a1;
+    memcpy(argv + 2, keys, nkeys * sizeof(*argv));
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        free(argv);
         return -errno;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    char a0[] = "getent", a1[] = "passwd";
-    char *argv[] = {a0, a1, (char *)key, NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, "getent", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    free(argv);
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);
         return -ENOENT;
     }
     size_t len = 0;
-    while (len < size - 1) {
-        ssize_t n = read(fds[0], buf + len, size - 1 - len);
+    for (;;) {
+        char sink[4096];
+        bool full = len == size - 1;
+        ssize_t n = full ? read(fds[0], sink, sizeof(sink))   /* past buf: drained */
+                         : read(fds[0], buf + len, size - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        len += (size_t)n;
+        if (!full)
+            len += (size_t)n;
     }
     close(fds[0]);
     buf[len] = '\0';
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    buf[strcspn(buf, "\n")] = '\0';
     return len ? 0 : -ENOENT;
 }
 
@@ -127,11 +139,15 @@ static int lookup(const char *name_key, uid_t uid_key, char **name, uid_t *uid)
         }
         fclose(f);
     }
-    char key[32];
-    if (!name_key)
+    char key[32], *keys[1] = { key };
+    if (name_key)
+        keys[0] = (char *)name_key;
+    else
         snprintf(key, sizeof(key), "%u", (unsigned)uid_key);
-    if (getent(name_key ? name_key : key, line, sizeof(line)) < 0 ||
-        parse_line(line, name, uid) < 0)
+    if (getent(keys, 1, line, sizeof(line)) < 0)
+        return -ENOENT;
+    line[strcspn(line, "\n")] = '\0';
+    if (parse_line(line, name, uid) < 0)
         return -ENOENT;
     /* by uid, the entry must be that uid's; by name, NSS decides what
      * matches (sssd may fold case: ALICE@EXAMPLE.COM is alice@example.com) */
@@ -185,4 +201,75 @@ int cli_pw_uid(const char *name, uid_t *uid)
         return -ENOENT;
     cache_add(*uid, found);
     return 0;
+}
+
+static bool cached(uid_t uid)
+{
+    for (size_t i = 0; i < cache_len; i++)
+        if (cache[i].uid == uid)
+            return true;
+    return false;
+}
+
+/* Keys asked of getent at once: its command line stays far below
+ * ARG_MAX, and its answer within the buffer. */
+#define PREFETCH_KEYS 128
+
+void cli_pw_prefetch(const uid_t *uids, size_t n)
+{
+    /* the uids not known yet, once each */
+    uid_t *want = malloc((n ? n : 1) * sizeof(*want));
+    size_t nwant = 0;
+    if (!want)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = cached(uids[i]);
+        for (size_t k = 0; !dup && k < nwant; k++)
+            dup = want[k] == uids[i];
+        if (!dup)
+            want[nwant++] = uids[i];
+    }
+    /* /etc/passwd, read once for all of them */
+    char line[1024], *name;
+    uid_t uid;
+    FILE *f = nwant ? fopen("/etc/passwd", "re") : NULL;
+    while (f && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (parse_line(line, &name, &uid) < 0)
+            continue;
+        for (size_t k = 0; k < nwant; k++)
+            if (want[k] == uid) {
+                cache_add(uid, name);
+                want[k] = want[--nwant];
+                break;
+            }
+    }
+    if (f)
+        fclose(f);
+    /* the rest from the directory service: one getent for many (each
+     * lookup would be a process of its own) */
+    static char out[PREFETCH_KEYS * 512];
+    for (size_t at = 0; at < nwant; at += PREFETCH_KEYS) {
+        size_t m = nwant - at < PREFETCH_KEYS ? nwant - at : PREFETCH_KEYS;
+        char keybuf[PREFETCH_KEYS][16], *keys[PREFETCH_KEYS];
+        for (size_t k = 0; k < m; k++) {
+            snprintf(keybuf[k], sizeof(keybuf[k]), "%u", (unsigned)want[at + k]);
+            keys[k] = keybuf[k];
+        }
+        if (getent(keys, m, out, sizeof(out)) == 0)
+            for (char *p = out, *nl; p && *p; p = nl) {
+                if ((nl = strchr(p, '\n')))
+                    *nl++ = '\0';
+                if (parse_line(p, &name, &uid) < 0)
+                    continue;
+                for (size_t k = 0; k < m; k++)
+                    if (want[at + k] == uid && !cached(uid))
+                        cache_add(uid, name);
+            }
+        /* those it did not know have no name: not asked again */
+        for (size_t k = 0; k < m; k++)
+            if (!cached(want[at + k]))
+                cache_add(want[at + k], "");
+    }
+    free(want);
 }

@@ -15,4 +15,10 @@ int cli_pw_name(uid_t uid, char *buf, size_t size);
  * not be one (empty, a leading '-', ':' or a newline in it). */
 int cli_pw_uid(const char *name, uid_t *uid);
 
+/* Learn the names of n uids (repeats allowed) at once, before naming them
+ * one by one: /etc/passwd read once, one getent(1) for all it lacks (a
+ * listing of a thousand jobs of a hundred directory users is one process,
+ * not a hundred). */
+void cli_pw_prefetch(const uid_t *uids, size_t n);
+
 #endif

@@ -24,16 +24,25 @@ static int fake_getent(void)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
+    /* one line in the log per run of it, whatever it is asked */
     fprintf(f, "#!/bin/sh\n"
-               "printf '%%s\\n' \"$2\" >> '%s'\n"
+               "printf '%%s\\n' \"$*\" >> '%s'\n"
                "[ \"$1\" = passwd ] || exit 1\n"
-               "case \"$2\" in\n"
+               "shift\n"
+               "rc=2\n"
+               "for k; do\n"
+               "case \"$k\" in\n"
                "ldapuser|4242001) echo 'ldapuser:*:4242001:100:LDAP:/home/ldapuser:/bin/bash' ;;\n"
                "LDAPUSER) echo 'ldapuser:*:4242001:100:LDAP:/home/ldapuser:/bin/bash' ;;\n"
                "alice@example.com) echo 'alice@example.com:*:4242004:100::/:/bin/sh' ;;\n"
                "'DOM\\bob') printf '%%s\\n' 'DOM\\bob:*:4242005:100::/:/bin/sh' ;;\n"
-               "*) exit 2 ;;\n"
-               "esac\n", calls);
+               "4242007) echo 'seven:*:4242007:100::/:/bin/sh' ;;\n"
+               "4242008) echo 'eight:*:4242008:100::/:/bin/sh' ;;\n"
+               "*) continue ;;\n"
+               "esac\n"
+               "rc=0\n"
+               "done\n"
+               "exit $rc\n", calls);
     fclose(f);
     return chmod(path, 0755);
 }
@@ -98,6 +107,20 @@ int main(void)
     is(cli_pw_uid(longname, &uid), -EINVAL, "a name of %d bytes is refused", CLI_PW_NAME_MAX);
     is(ncalls(), before, "... none of them reached getent");
     is(cli_pw_uid("svc$", &uid), -ENOENT, "a trailing '$' (machine accounts) may be looked up");
+
+    /* a listing names its owners at once: one getent for all it lacks */
+    before = ncalls();
+    uid_t owners[] = { 0, 4242007, 4242001, 4242008, 4242009, 4242007, 0 };
+    cli_pw_prefetch(owners, sizeof(owners) / sizeof(owners[0]));
+    is(ncalls(), before + 1, "prefetch of 3 unknown uids (and known ones, repeated) runs getent once");
+    is(cli_pw_name(4242007, name, sizeof(name)), 0, "... the first is named");
+    is_str(name, "seven", "... as the directory says");
+    is(cli_pw_name(4242008, name, sizeof(name)), 0, "... and the second");
+    is_str(name, "eight", "... eight");
+    is(cli_pw_name(4242009, name, sizeof(name)), -ENOENT, "... one it does not know has no name");
+    is(ncalls(), before + 1, "... all from the cache afterwards");
+    cli_pw_prefetch(owners, sizeof(owners) / sizeof(owners[0]));
+    is(ncalls(), before + 1, "a second prefetch of the same asks nothing");
 
     setenv("PATH", "/nonexistent", 1);
     is(cli_pw_name(4242003, name, sizeof(name)), -ENOENT, "no getent at all: -ENOENT, no crash");
