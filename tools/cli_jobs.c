@@ -187,6 +187,14 @@ static void load_R(const char *id, struct cli_job *job)
     json_decref(R);
 }
 
+/* What cli_job_load(full) adds to its state and result. */
+static void load_rest(const char *id, struct cli_job *job)
+{
+    load_eventlog(id, job);
+    load_jobspec(id, job);
+    load_R(id, job);
+}
+
 int cli_job_load(const char *id, struct cli_job *job, bool full)
 {
     memset(job, 0, sizeof(*job));
@@ -204,11 +212,8 @@ int cli_job_load(const char *id, struct cli_job *job, bool full)
         snprintf(job->result, sizeof(job->result), "%s", chomp(text));
         free(text);
     }
-    if (full) {
-        load_eventlog(id, job);
-        load_jobspec(id, job);
-        load_R(id, job);
-    }
+    if (full)
+        load_rest(id, job);
     return 0;
 }
 
@@ -334,7 +339,9 @@ int cli_job_list(bool all, struct cli_job **jobsp, size_t *np)
             inactive_add(de->d_name);
         if (!all && !cli_state_active(jobs[n].state))
             continue;
-        cli_job_load(de->d_name, &jobs[n], true);
+        /* state and result are read already: the rest (they were read
+         * twice, 7 files of an ended job where 5 do) */
+        load_rest(de->d_name, &jobs[n]);
         n++;
     }
     closedir(d);
