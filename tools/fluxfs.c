@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +150,9 @@ char *cli_path(char *buf, size_t size, const char *fmt, ...)
     return buf;
 }
 
-char *cli_read_file(const char *path, size_t *lenp)
+/* path's content; with short_is_end, a read that returns less than it
+ * asked for is the end (no read for the 0 that says so). */
+static char *read_file(const char *path, size_t *lenp, bool short_is_end)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -180,6 +183,8 @@ char *cli_read_file(const char *path, size_t *lenp)
         if (n == 0)
             break;
         len += n;
+        if (short_is_end && (size_t)n < alloc - (len - n) - 1)
+            break;
     }
     int e = errno;
     close(fd);
@@ -192,10 +197,19 @@ char *cli_read_file(const char *path, size_t *lenp)
     return buf;
 }
 
+char *cli_read_file(const char *path, size_t *lenp)
+{
+    return read_file(path, lenp, false);
+}
+
 char *cli_job_file(const char *id, const char *name, size_t *lenp)
 {
     char path[PATH_MAX];
-    return cli_read_file(cli_path(path, sizeof(path), "jobs/%s/%s", id, name), lenp);
+    /* a job's files answer a read with all they hold up to its size (its
+     * metadata is rendered at open, its output is what is stored; each
+     * read is one FUSE request): a short read is the end, and the read
+     * that would return 0 is a round trip saved, a fifth of `fluxfs jobs` */
+    return read_file(cli_path(path, sizeof(path), "jobs/%s/%s", id, name), lenp, true);
 }
 
 int cli_write_file(const char *path, const char *text)
