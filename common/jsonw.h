@@ -34,6 +34,9 @@ int jsonw_ktime(struct strbuf *sb, const char *name, double t);
 /* Whether p[0..n) is strict UTF-8, as jansson checks it: no overlong
  * forms, no surrogates, nothing above U+10FFFF. */
 bool jsonw_utf8(const char *p, size_t n);
+/* The bytes of the strict UTF-8 character at p (n bytes there), or 0 when
+ * none starts there. */
+size_t jsonw_utf8_char(const char *p, size_t n);
 /* A path, which is bytes, not text (a directory may be named in Latin-1,
  * and jansson refuses a document with such a string): "name" with the
  * path as a string when it is UTF-8, else "name_hex" with its bytes in

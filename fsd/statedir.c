@@ -16,7 +16,6 @@
 
 #include "fsd/statedir.h"
 
-
 /* Bytes this process may still write there (root may use the blocks a file
  * system keeps for root); UINT64_MAX if unknown. */
 uint64_t statedir_free(const char *dir)

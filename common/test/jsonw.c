@@ -84,5 +84,12 @@ int main(void)
     strbuf_addstr(&sb, "}");
     is_str(sb.buf, "{\"a\":1,\"b\":2}", "keys after the first get their comma");
     strbuf_release(&sb);
+    /* one character at a time, as queue/errors escapes a name */
+    is(jsonw_utf8_char("a", 1), 1, "utf8_char: ASCII is 1 byte");
+    is(jsonw_utf8_char("\xc3\xa9x", 3), 2, "utf8_char: e-acute is 2 bytes");
+    is(jsonw_utf8_char("\xe9t\xe9", 3), 0, "utf8_char: a Latin-1 byte starts none");
+    is(jsonw_utf8_char("\xe2\x82", 2), 0, "utf8_char: a character cut short is none");
+    is(jsonw_utf8_char("\xc0\x80", 2), 0, "utf8_char: an overlong form is none");
+    ok(jsonw_utf8("h\xc3\xa9llo", 6) && !jsonw_utf8("h\xe9llo", 5), "utf8: whole strings, as before");
     done_testing();
 }

@@ -180,16 +180,15 @@ void vfs_errlog_add(struct vfs *v, uid_t uid, const char *subject, int err, cons
      * holds: control characters (newlines, escape sequences) and bytes
      * that are not UTF-8 (a Latin-1 name) are written as \xHH */
     strbuf_addf(&sb, "%s ", stamp);
-    for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
-        size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
-                 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
-        if (n > 1 && (strnlen((const char *)p, n) < n || !jsonw_utf8((const char *)p, n)))
-            n = 0;
+    size_t left = strlen(subject);
+    for (const unsigned char *p = (const unsigned char *)subject; *p; p++, left--) {
+        size_t n = jsonw_utf8_char((const char *)p, left);
         if (n == 0 || *p < 0x20 || *p == 0x7f || *p == '\\')
             strbuf_addf(&sb, "\\x%02x", *p);
         else {
             strbuf_add(&sb, (const char *)p, n);
             p += n - 1;
+            left -= n - 1;
         }
     }
     strbuf_addf(&sb, ": %s: %s\n", strerrorname_np(err) ? strerrorname_np(err) : "error", reason);
