@@ -120,40 +120,28 @@ static int getent(char *const *keys, size_t nkeys, char *buf, size_t size)
     return len ? 0 : -ENOENT;
 }
 
-/* Looks in /etc/passwd, then asks getent; by name when name_key is set,
- * else by uid. 0 with *name (static until the next call) and *uid; or
- * -ENOENT. */
-static int lookup(const char *name_key, uid_t uid_key, char **name, uid_t *uid)
+/* name's entry: /etc/passwd, then getent. 0 with *found (static until the
+ * next call) and *uid; or -ENOENT. */
+static int lookup_name(const char *name_key, char **found, uid_t *uid)
 {
     static char line[1024];
     FILE *f = fopen("/etc/passwd", "re");
-    if (f) {
-        while (fgets(line, sizeof(line), f)) {
-            line[strcspn(line, "\n")] = '\0';
-            if (parse_line(line, name, uid) < 0)
-                continue;
-            if (name_key ? !strcmp(*name, name_key) : *uid == uid_key) {
-                fclose(f);
-                return 0;
-            }
+    while (f && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (parse_line(line, found, uid) == 0 && !strcmp(*found, name_key)) {
+            fclose(f);
+            return 0;
         }
-        fclose(f);
     }
-    char key[32], *keys[1] = { key };
-    if (name_key)
-        keys[0] = (char *)name_key;
-    else
-        snprintf(key, sizeof(key), "%u", (unsigned)uid_key);
+    if (f)
+        fclose(f);
+    char *keys[1] = { (char *)name_key };
     if (getent(keys, 1, line, sizeof(line)) < 0)
         return -ENOENT;
     line[strcspn(line, "\n")] = '\0';
-    if (parse_line(line, name, uid) < 0)
-        return -ENOENT;
-    /* by uid, the entry must be that uid's; by name, NSS decides what
-     * matches (sssd may fold case: ALICE@EXAMPLE.COM is alice@example.com) */
-    if (!name_key && *uid != uid_key)
-        return -ENOENT;
-    return 0;
+    /* NSS decides what matches (sssd may fold case: ALICE@EXAMPLE.COM is
+     * alice@example.com) */
+    return parse_line(line, found, uid) < 0 ? -ENOENT : 0;
 }
 
 /* A name that could be looked up: not empty, not an option to getent (a
@@ -167,23 +155,24 @@ static bool name_ok(const char *s)
     return n > 0 && n < CLI_PW_NAME_MAX && s[0] != '-' && !strpbrk(s, ":\n");
 }
 
-int cli_pw_name(uid_t uid, char *buf, size_t size)
+static const struct pw_entry *cache_find(uid_t uid)
 {
     for (size_t i = 0; i < cache_len; i++)
-        if (cache[i].uid == uid) {
-            if (!cache[i].name[0])
-                return -ENOENT;
-            snprintf(buf, size, "%s", cache[i].name);
-            return 0;
-        }
-    char *name;
-    uid_t found;
-    if (lookup(NULL, uid, &name, &found) < 0) {
-        cache_add(uid, "");
-        return -ENOENT;
+        if (cache[i].uid == uid)
+            return &cache[i];
+    return NULL;
+}
+
+int cli_pw_name(uid_t uid, char *buf, size_t size)
+{
+    const struct pw_entry *e = cache_find(uid);
+    if (!e) {
+        cli_pw_prefetch(&uid, 1);   /* a listing of one */
+        e = cache_find(uid);
     }
-    cache_add(uid, name);
-    snprintf(buf, size, "%s", name);
+    if (!e || !e->name[0])
+        return -ENOENT;
+    snprintf(buf, size, "%s", e->name);
     return 0;
 }
 
@@ -197,18 +186,10 @@ int cli_pw_uid(const char *name, uid_t *uid)
             return 0;
         }
     char *found;
-    if (lookup(name, 0, &found, uid) < 0)
+    if (lookup_name(name, &found, uid) < 0)
         return -ENOENT;
     cache_add(*uid, found);
     return 0;
-}
-
-static bool cached(uid_t uid)
-{
-    for (size_t i = 0; i < cache_len; i++)
-        if (cache[i].uid == uid)
-            return true;
-    return false;
 }
 
 /* Keys asked of getent at once: its command line stays far below
@@ -223,7 +204,7 @@ void cli_pw_prefetch(const uid_t *uids, size_t n)
     if (!want)
         return;
     for (size_t i = 0; i < n; i++) {
-        bool dup = cached(uids[i]);
+        bool dup = cache_find(uids[i]);
         for (size_t k = 0; !dup && k < nwant; k++)
             dup = want[k] == uids[i];
         if (!dup)
@@ -263,12 +244,12 @@ void cli_pw_prefetch(const uid_t *uids, size_t n)
                 if (parse_line(p, &name, &uid) < 0)
                     continue;
                 for (size_t k = 0; k < m; k++)
-                    if (want[at + k] == uid && !cached(uid))
+                    if (want[at + k] == uid && !cache_find(uid))
                         cache_add(uid, name);
             }
         /* those it did not know have no name: not asked again */
         for (size_t k = 0; k < m; k++)
-            if (!cached(want[at + k]))
+            if (!cache_find(want[at + k]))
                 cache_add(want[at + k], "");
     }
     free(want);
