@@ -183,9 +183,10 @@ static void detach_mount(const struct nest *n)
 
 static void remove_link_socket(struct nest *n)
 {
-    if (n->sock[0] && n->dirfd >= 0)
-        nestdir_link_forget(n->dirfd);
+    bool had = n->sock[0];
     nestdir_link_remove(n->sock);
+    if (had && n->dirfd >= 0)   /* after the directory: see nestdir_link_dir() */
+        nestdir_link_forget(n->dirfd);
     n->sock[0] = '\0';
 }
 
@@ -364,7 +365,7 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
     snprintf(res, sizeof(res), "%s/R.json", n->dir);
     /* Unix socket paths are short (108 bytes) and ours nest deep: the link
      * lives in a directory of its own under /tmp (nestdir.h) */
-    int rc = nestdir_link_dir(n->sock, sizeof(n->sock), err);
+    int rc = nestdir_link_dir(n->dirfd, n->sock, sizeof(n->sock), err);
     if (rc < 0)
         return rc;
     /* still root (histories served again at a restart come before the
@@ -372,7 +373,6 @@ int nest_spawn(struct nest *n, bool archive, struct errmsg *err)
      * made later, or it could not remove it when the instance ends */
     if (ns->cfg.imp && geteuid() == 0 && (rc = nestdir_link_own(n->sock, ns->cfg.imp_uid)) < 0)
         syslog(LOG_WARNING, "chown %s: %s", n->sock, strerror(-rc));
-    nestdir_link_record(n->dirfd, n->sock);
     snprintf(url, sizeof(url), "ipc://%s", n->sock);
     if (!(n->link = link_listen(ns->loop, url, on_msg, on_down, n, err))) {
         remove_link_socket(n);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -263,17 +264,53 @@ void nestdir_detach_mount(int dirfd, const char *dir, struct imp *imp)
     umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW);
 }
 
-int nestdir_link_dir(char *path, size_t size, struct errmsg *err)
+#define LINK_RECORD "link"
+#define LINK_PREFIX "/tmp/fluxfs-link-"
+
+static void link_record(int dirfd, const char *path)
 {
-    char dir[] = "/tmp/fluxfs-link-XXXXXX";
-    if (!mkdtemp(dir))
-        return errmsg_set(err, -errno, "cannot make a directory in /tmp: %s", strerror(errno));
-    int len = snprintf(path, size, "%s/link.ipc", dir);
-    if (len < 0 || (size_t)len >= size) {
-        rmdir(dir);
+    int fd = openat(dirfd, LINK_RECORD, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+    if (fd < 0)
+        return;
+    size_t len = strlen(path);
+    if (write(fd, path, len) != (ssize_t)len)
+        unlinkat(dirfd, LINK_RECORD, 0);
+    close(fd);
+}
+
+void nestdir_link_forget(int dirfd)
+{
+    unlinkat(dirfd, LINK_RECORD, 0);
+}
+
+/* The record is written before the directory exists and removed after it
+ * is gone, so a kill at any point leaves either nothing in /tmp or a record
+ * naming what is there (nestdir_link_stale, or a test's sweep, finds it). */
+int nestdir_link_dir(int dirfd, char *path, size_t size, struct errmsg *err)
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    char dir[] = LINK_PREFIX "XXXXXX";
+    char *x = dir + strlen(LINK_PREFIX);
+    if (size < sizeof(dir) + strlen("/link.ipc"))
         return errmsg_set(err, -ENAMETOOLONG, "link socket path too long");
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned char r[6];
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            return errmsg_set(err, -errno, "getrandom: %s", strerror(errno));
+        for (size_t i = 0; i < sizeof(r); i++)
+            x[i] = alnum[r[i] % (sizeof(alnum) - 1)];
+        snprintf(path, size, "%s/link.ipc", dir);
+        link_record(dirfd, path);
+        if (mkdir(dir, 0700) == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
     }
-    return 0;
+    int e = errno;
+    nestdir_link_forget(dirfd);
+    path[0] = '\0';
+    return errmsg_set(err, -e, "cannot make a directory in /tmp: %s", strerror(e));
 }
 
 /* path's directory part, in buf */
@@ -331,37 +368,10 @@ void nestdir_link_remove(const char *path)
     rmdir(dir);
 }
 
-#define LINK_RECORD "link"
-#define LINK_PREFIX "/tmp/fluxfs-link-"
-
-void nestdir_link_record(int dirfd, const char *path)
+static void link_stale_remove(char *path, size_t n, uid_t self)
 {
-    int fd = openat(dirfd, LINK_RECORD, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                    0600);
-    if (fd < 0)
-        return;
-    size_t len = strlen(path);
-    if (write(fd, path, len) != (ssize_t)len)
-        unlinkat(dirfd, LINK_RECORD, 0);
-    close(fd);
-}
-
-void nestdir_link_forget(int dirfd)
-{
-    unlinkat(dirfd, LINK_RECORD, 0);
-}
-
-void nestdir_link_stale(int dirfd, uid_t self)
-{
-    char path[128] = "", dir[128];
+    char dir[128];
     struct stat st;
-    int fd = openat(dirfd, LINK_RECORD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    unlinkat(dirfd, LINK_RECORD, 0);
-    if (n <= 0)
-        return;
     path[n] = '\0';
     /* exactly what nestdir_link_dir() makes, a directory of ours: nothing
      * else is removed on the word of a file */
@@ -372,4 +382,16 @@ void nestdir_link_stale(int dirfd, uid_t self)
         || !S_ISDIR(st.st_mode) || st.st_uid != self)
         return;
     nestdir_link_remove(path);
+}
+
+void nestdir_link_stale(int dirfd, uid_t self)
+{
+    char path[128] = "";
+    int fd = openat(dirfd, LINK_RECORD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n > 0)
+        link_stale_remove(path, (size_t)n, self);
+    nestdir_link_forget(dirfd);    /* after: see nestdir_link_dir() */
 }

@@ -69,14 +69,14 @@ int nestdir_link_own(const char *path, uid_t uid);
 /* A listening socket path for a child run by uid: "/tmp/fluxfs-link-XXXXXX/
  * link.ipc". nestdir_link_dir() makes the directory (0700); after the
  * listener is bound, nestdir_link_grant() hands the socket to uid:gid and
- * lets it search the directory; nestdir_link_remove() removes both. */
-int nestdir_link_dir(char *path, size_t size, struct errmsg *err);
+ * lets it search the directory; nestdir_link_remove() removes both.
+ * The path is also kept in the instance's directory (dirfd), so that after a
+ * crash (the child died with us, leaving it in /tmp) a restart removes it:
+ * nestdir_link_dir() records it before the directory exists, the caller
+ * forgets it once removed, and nestdir_link_stale() sweeps at recovery. */
+int nestdir_link_dir(int dirfd, char *path, size_t size, struct errmsg *err);
 int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp);
 void nestdir_link_remove(const char *path);
-/* The link's socket path kept in the instance's directory, so that after a
- * crash (the child died with us, leaving it in /tmp) a restart removes it:
- * record when made, forget when removed, stale at recovery. */
-void nestdir_link_record(int dirfd, const char *path);
 void nestdir_link_forget(int dirfd);
 void nestdir_link_stale(int dirfd, uid_t self);   /* self: who made it (us) */
 
