@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jobinfo.h"
 #include "common/jsonw.h"
 #include "common/strbuf.h"
 #include "fsd/job.h"
@@ -84,6 +85,9 @@ void job_destroy(struct job *job)
     free(job->start_nodes);
     free(job->env.envv);
     json_decref(job->R_json);
+    jobinfo_release(job->list_spec);
+    free(job->list_spec);
+    free(job->list_line);
     free(job);
 }
 

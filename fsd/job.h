@@ -16,6 +16,8 @@
 #include "common/fluid.h"
 #include "common/jobspec.h"
 
+struct jobinfo;
+
 enum job_state {
     JOB_NEW = 0,
     JOB_DEPEND,
@@ -148,6 +150,11 @@ struct job {
     uint64_t timer;              /* duration timer (ev id) */
     uint64_t warn_timer;         /* --signal's timer (ev id), or 0 */
     void *owner;                 /* the jobmgr, for timer callbacks */
+    /* Its joblist line (fsd/joblist.h): what its jobspec says, read once;
+     * the whole line once it has ended, which no longer changes. */
+    struct jobinfo *list_spec;
+    char *list_line;
+    size_t list_len;
 };
 
 /* What the view (vfs/) and nested instances read of a job: through these,

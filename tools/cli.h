@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common/jobinfo.h"
+
 /* Exit codes shared by every subcommand (also documented in `fluxfs --help`). */
 enum {
     CLI_EXIT_OK = 0,
@@ -100,49 +102,31 @@ int cli_parse_user(const char *s, long *uid);
 /* Wall-clock time now, in seconds since the Unix epoch. */
 double cli_now(void);
 
-/* ---- cli_jobs.c: a job's metadata, read from jobs/<id>/ ---- */
+/* ---- cli_jobs.c: a job's metadata (common/jobinfo.h), read from the
+ * tree ---- */
 
-struct cli_job {
-    char id[32];
-    char state[16];          /* NEW .. INACTIVE, "" if unreadable */
-    char result[32];         /* "" while active */
-    char *name;              /* job.name, else basename of command[0], else "-";
-                                "?" when its jobspec is not ours to read */
-    bool spec_hidden;        /* that jobspec (another user's): name, tasks unknown */
-    long userid;             /* from the submit event, -1 if unknown */
-    int ntasks, nnodes;      /* -1 if unknown (e.g. nnodes before alloc) */
-    int ncores;              /* R's cores once allocated, else what it asks */
-    int urgency, priority;
-    double duration;         /* seconds, 0 = unlimited, -1 if unknown */
-    double t_submit, t_run, t_cleanup, t_inactive;   /* 0 if not yet */
-    int status;              /* the finish event's (largest exit code, 128 + signal), -1 */
-    char *nodelist;          /* from R, NULL before allocation */
-    char *exception;         /* "type: note" of the last fatal exception, or NULL */
-    char *queue;             /* its named queue (submit event), or NULL */
-    char *bank;              /* attributes.system.bank, or NULL */
-};
+/* One job, from jobs/<id>/: what is cheap first, state (and result); with
+ * full, the rest (its eventlog, jobspec and R). */
+int cli_job_load(const char *id, struct jobinfo *job, bool full);
 
-/* Load what is cheap first: state (and result). With full, the rest. */
-int cli_job_load(const char *id, struct cli_job *job, bool full);
-void cli_job_release(struct cli_job *job);
-
-/* All jobs in jobs/ (only active ones unless all), fully loaded, sorted as
- * flux jobs does: pending, then running, then inactive; newest first. */
-int cli_job_list(bool all, struct cli_job **jobsp, size_t *np);
-void cli_job_list_free(struct cli_job *jobs, size_t n);
+/* All jobs (only active ones unless all), from joblist (jobs/<id>/ of each
+ * on a tree without it), sorted as flux jobs does: pending, then running,
+ * then inactive; newest first. */
+int cli_job_list(bool all, struct jobinfo **jobsp, size_t *np);
+void cli_job_list_free(struct jobinfo *jobs, size_t n);
 
 bool cli_state_active(const char *state);
 bool cli_state_pending(const char *state);
 
 /* Two-letter status like flux jobs ("R", "CD", "F", "CA", "TO", ...). */
-const char *cli_job_status_abbrev(const struct cli_job *job);
+const char *cli_job_status_abbrev(const struct jobinfo *job);
 
 /* runtime in seconds: run..cleanup, or run..now while running; 0 if never ran */
-double cli_job_runtime(const struct cli_job *job, double now);
+double cli_job_runtime(const struct jobinfo *job, double now);
 
 /* The default flux-jobs-like header, and one row of it. */
 void cli_job_print_header(FILE *f);
-void cli_job_print_row(FILE *f, const struct cli_job *job, double now);
+void cli_job_print_row(FILE *f, const struct jobinfo *job, double now);
 
 /* Map a result line to an exit code (see enum above); prints a message for
  * results that have no exit status. */

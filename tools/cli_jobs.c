@@ -50,159 +50,32 @@ static char *chomp(char *s)
     return s;
 }
 
-static void load_eventlog(const char *id, struct cli_job *job)
-{
-    char *text = cli_job_file(id, "eventlog", NULL);
-    char *save = NULL;
-    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
-         line = strtok_r(NULL, "\n", &save)) {
-        json_t *e = json_loads(line, 0, NULL), *ctx;
-        const char *name;
-        double ts;
-        if (!e || json_unpack(e, "{s:F s:s s:o}", "timestamp", &ts, "name", &name,
-                              "context", &ctx) < 0) {
-            json_decref(e);
-            continue;
-        }
-        if (!strcmp(name, "submit")) {
-            job->t_submit = ts;
-            json_int_t uid = -1, urg = -1;
-            const char *queue = NULL;
-            json_unpack(ctx, "{s?I s?I s?s}", "userid", &uid, "urgency", &urg, "queue", &queue);
-            job->userid = uid;
-            job->urgency = urg;
-            if (queue && !job->queue)
-                job->queue = strdup(queue);
-        } else if (!strcmp(name, "urgency")) {
-            json_int_t urg = job->urgency;
-            json_unpack(ctx, "{s?I}", "urgency", &urg);
-            job->urgency = urg;
-        } else if (!strcmp(name, "priority")) {
-            json_int_t pri = job->priority;
-            json_unpack(ctx, "{s?I}", "priority", &pri);
-            job->priority = pri;
-        } else if (!strcmp(name, "alloc")) {
-            job->t_run = ts;
-        } else if (!strcmp(name, "finish")) {
-            json_int_t st = -1;
-            json_unpack(ctx, "{s?I}", "status", &st);
-            job->status = st < 0 || st > 65535 ? -1 : (int)st;
-            if (!job->t_cleanup)
-                job->t_cleanup = ts;
-        } else if (!strcmp(name, "exception")) {
-            const char *type = "?", *note = "";
-            json_int_t sev = 0;
-            json_unpack(ctx, "{s?s s?s s?I}", "type", &type, "note", &note, "severity", &sev);
-            if (sev == 0) {
-                free(job->exception);
-                if (asprintf(&job->exception, "%s%s%s", type, *note ? ": " : "", note) < 0)
-                    job->exception = NULL;
-                if (!job->t_cleanup)
-                    job->t_cleanup = ts;
-            }
-        } else if (!strcmp(name, "clean")) {
-            job->t_inactive = ts;
-        }
-        json_decref(e);
-    }
-    free(text);
-}
-
-static void load_jobspec(const char *id, struct cli_job *job)
+/* What cli_job_load(full) adds to its state and result. */
+static void load_rest(const char *id, struct jobinfo *job)
 {
     size_t len;
-    char *text = cli_job_file(id, "jobspec", &len);
-    struct jobspec *js = NULL;
-    struct errmsg err;
-    /* a batch script is shown through the jobspec it stands for */
-    if (text && batch_is_script(text, len)) {
-        char *spec = NULL;
-        size_t slen;
-        if (batch_to_jobspec(text, len, &spec, &slen, &err) == 0) {
-            free(text);
-            text = spec;
-            len = slen;
-        }
-    }
-    if (text && jobspec_parse(text, len, &js, &err) == 0) {
-        job->ntasks = jobspec_ntasks(js);
-        /* what it asks for, until R says what it got */
-        job->ncores = js->slot_cores * js->nslots * (js->nnodes > 0 ? js->nnodes : 1);
-        job->duration = js->duration;
-        if (js->nnodes > 0)
-            job->nnodes = js->nnodes;
-        const char *bank = json_string_value(json_object_get(json_object_get(
-            json_object_get(js->json, "attributes"), "system"), "bank"));
-        if (bank && !job->bank)
-            job->bank = strdup(bank);
-        if (js->name)
-            job->name = strdup(js->name);
-        else if (js->argc > 0) {
-            const char *base = strrchr(js->argv[0], '/');
-            job->name = strdup(base ? base + 1 : js->argv[0]);
-        }
-    }
-    jobspec_destroy(js);
+    char *text = cli_job_file(id, "eventlog", &len);
+    if (text)
+        jobinfo_eventlog(job, text, len);
     free(text);
-    job->spec_hidden = !text;
-    if (!job->name)
-        job->name = strdup(text ? "-" : "?");   /* "?": not ours to read */
-}
-
-static void load_R(const char *id, struct cli_job *job)
-{
-    char *text = cli_job_file(id, "R", NULL);
-    json_t *R = text && *text ? json_loads(text, 0, NULL) : NULL;
-    json_t *nodelist = NULL;
+    text = cli_job_file(id, "jobspec", &len);
+    if (text)
+        jobinfo_jobspec(job, text, len);
+    else {
+        job->spec_hidden = true;   /* "?": not ours to read */
+        free(job->name);
+        job->name = strdup("?");
+    }
     free(text);
-    if (R && json_unpack(R, "{s:{s:o}}", "execution", "nodelist", &nodelist) == 0
-        && json_is_array(nodelist)) {
-        struct hostlist *hl = hostlist_create();
-        size_t i;
-        json_t *v;
-        json_array_foreach(nodelist, i, v) {
-            if (hl && json_is_string(v))
-                hostlist_append(hl, json_string_value(v));
-        }
-        if (hl && hostlist_count(hl) > 0) {
-            job->nnodes = hostlist_count(hl);
-            job->nodelist = hostlist_encode(hl);
-        }
-        hostlist_destroy(hl);
-    }
-    /* the cores it holds: R_lite's core idsets */
-    json_t *lite = json_object_get(json_object_get(R, "execution"), "R_lite"), *entry;
-    size_t i, ncores = 0;
-    json_array_foreach(lite, i, entry) {
-        struct idset *ranks = idset_decode(json_string_value(json_object_get(entry, "rank")));
-        struct idset *cores = idset_decode(json_string_value(json_object_get(
-                                  json_object_get(entry, "children"), "core")));
-        if (ranks && cores)
-            ncores += idset_count(ranks) * idset_count(cores);
-        idset_destroy(ranks);
-        idset_destroy(cores);
-    }
-    if (ncores > 0)
-        job->ncores = (int)ncores;
-    json_decref(R);
+    text = cli_job_file(id, "R", &len);
+    if (text)
+        jobinfo_R(job, text, len);
+    free(text);
 }
 
-/* What cli_job_load(full) adds to its state and result. */
-static void load_rest(const char *id, struct cli_job *job)
+int cli_job_load(const char *id, struct jobinfo *job, bool full)
 {
-    load_eventlog(id, job);
-    load_jobspec(id, job);
-    load_R(id, job);
-}
-
-int cli_job_load(const char *id, struct cli_job *job, bool full)
-{
-    memset(job, 0, sizeof(*job));
-    snprintf(job->id, sizeof(job->id), "%s", id);
-    job->userid = -1;
-    job->ntasks = job->nnodes = job->ncores = job->urgency = job->priority = -1;
-    job->duration = -1;
-    job->status = -1;
+    jobinfo_init(job, id);
     char *text = cli_job_file(id, "state", NULL);
     if (!text)
         return -errno;
@@ -217,22 +90,10 @@ int cli_job_load(const char *id, struct cli_job *job, bool full)
     return 0;
 }
 
-void cli_job_release(struct cli_job *job)
-{
-    if (!job)
-        return;
-    free(job->name);
-    free(job->nodelist);
-    free(job->exception);
-    free(job->queue);
-    free(job->bank);
-    job->name = job->nodelist = job->exception = job->queue = job->bank = NULL;
-}
-
-void cli_job_list_free(struct cli_job *jobs, size_t n)
+void cli_job_list_free(struct jobinfo *jobs, size_t n)
 {
     for (size_t i = 0; jobs && i < n; i++)
-        cli_job_release(&jobs[i]);
+        jobinfo_release(&jobs[i]);
     free(jobs);
 }
 
@@ -243,7 +104,7 @@ static int state_group(const char *state)
 
 static int job_cmp(const void *a, const void *b)
 {
-    const struct cli_job *x = a, *y = b;
+    const struct jobinfo *x = a, *y = b;
     int gx = state_group(x->state), gy = state_group(y->state);
     if (gx != gy)
         return gx - gy;
@@ -310,20 +171,63 @@ static void inactive_add(const char *id)
     inactive_seen.count++;
 }
 
-int cli_job_list(bool all, struct cli_job **jobsp, size_t *np)
+/* Every job from joblist, a line each: one file read for the lot, where
+ * jobs/<id>/ takes five a job. -ENOENT from a broker older than joblist
+ * (the CLI updated under a running instance). */
+static int list_joblist(bool all, struct jobinfo **jobsp, size_t *np)
 {
+    char path[PATH_MAX];
+    size_t len;
+    char *text = cli_read_file(cli_path(path, sizeof(path), "joblist"), &len);
+    if (!text)
+        return -errno;
+    struct jobinfo *jobs = NULL;
+    size_t n = 0, alloc = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        if (n == alloc) {
+            struct jobinfo *q = realloc(jobs, (alloc = alloc ? alloc * 2 : 64) * sizeof(*q));
+            if (!q) {
+                free(text);
+                cli_job_list_free(jobs, n);
+                return -ENOMEM;
+            }
+            jobs = q;
+        }
+        if (jobinfo_read(&jobs[n], p, (size_t)(next - p)) == 0) {
+            if (all || cli_state_active(jobs[n].state))
+                n++;
+            else
+                jobinfo_release(&jobs[n]);
+        }
+        p = next;
+    }
+    free(text);
+    *jobsp = jobs;
+    *np = n;
+    return 0;
+}
+
+int cli_job_list(bool all, struct jobinfo **jobsp, size_t *np)
+{
+    int rc = list_joblist(all, jobsp, np);
+    if (rc == 0)
+        qsort(*jobsp, *np, sizeof(**jobsp), job_cmp);
+    if (rc != -ENOENT)
+        return rc;
     char path[PATH_MAX];
     DIR *d = opendir(cli_path(path, sizeof(path), "jobs"));
     if (!d)
         return -errno;
-    struct cli_job *jobs = NULL;
+    struct jobinfo *jobs = NULL;
     size_t n = 0, alloc = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
         if (n == alloc) {
-            struct cli_job *p = realloc(jobs, (alloc = alloc ? alloc * 2 : 64) * sizeof(*p));
+            struct jobinfo *p = realloc(jobs, (alloc = alloc ? alloc * 2 : 64) * sizeof(*p));
             if (!p) {
                 closedir(d);
                 cli_job_list_free(jobs, n);
@@ -351,7 +255,7 @@ int cli_job_list(bool all, struct cli_job **jobsp, size_t *np)
     return 0;
 }
 
-const char *cli_job_status_abbrev(const struct cli_job *job)
+const char *cli_job_status_abbrev(const struct jobinfo *job)
 {
     static const struct { const char *state, *abbrev; } states[] = {
         { "NEW", "N" }, { "DEPEND", "D" }, { "PRIORITY", "P" }, { "SCHED", "S" },
@@ -370,7 +274,7 @@ const char *cli_job_status_abbrev(const struct cli_job *job)
     return cli_state_active(job->state) ? "?" : "I";
 }
 
-double cli_job_runtime(const struct cli_job *job, double now)
+double cli_job_runtime(const struct jobinfo *job, double now)
 {
     if (!job->t_run)
         return 0;
@@ -397,7 +301,7 @@ static void trunc_plus(char *buf, size_t size, const char *s, size_t width)
         snprintf(buf, size, "%.*s+", (int)width - 1, s);
 }
 
-static void job_time(const struct cli_job *job, double now, char *buf, size_t size)
+static void job_time(const struct jobinfo *job, double now, char *buf, size_t size)
 {
     if (job->t_run)
         cli_fsd(cli_job_runtime(job, now), buf, size);
@@ -407,7 +311,7 @@ static void job_time(const struct cli_job *job, double now, char *buf, size_t si
         snprintf(buf, size, "%s", "");
 }
 
-static void job_info(const struct cli_job *job, char *buf, size_t size)
+static void job_info(const struct jobinfo *job, char *buf, size_t size)
 {
     if (!strcmp(job->state, "PRIORITY"))
         snprintf(buf, size, "priority-wait");
@@ -425,7 +329,7 @@ void cli_job_print_header(FILE *f)
             "NTASKS", "NNODES", "TIME", "INFO");
 }
 
-void cli_job_print_row(FILE *f, const struct cli_job *job, double now)
+void cli_job_print_row(FILE *f, const struct jobinfo *job, double now)
 {
     char user[64], name[16], ntasks[16] = "", nnodes[16] = "", tm[32], info[256];
     if (job->userid >= 0)
@@ -450,7 +354,7 @@ void cli_job_print_row(FILE *f, const struct cli_job *job, double now)
 
 /* Flux's returncode: the largest exit code (a signal's 128 + N, as a
  * job shell reports it), or -128 for a job that ended without running. */
-static bool job_returncode(const struct cli_job *j, int *rc)
+static bool job_returncode(const struct jobinfo *j, int *rc)
 {
     if (cli_state_active(j->state) || !j->state[0])
         return false;
@@ -459,7 +363,7 @@ static bool job_returncode(const struct cli_job *j, int *rc)
 }
 
 /* Field names for --format and the keys of -o json. */
-static json_t *job_to_json(const struct cli_job *j, double now)
+static json_t *job_to_json(const struct jobinfo *j, double now)
 {
     char user[64];
     json_t *o = json_pack("{s:s s:s s:s}", "id", j->id, "state", j->state, "status",
@@ -552,7 +456,7 @@ static void when(double t, bool date_only, char *buf, size_t size)
 
 /* Value of one --format field as text; conv is flux jobs' conversion flag
  * ('F' duration FSD, 'H' H:MM:SS, 'd' date and time, 'D' date) or 0. */
-static void format_value(const struct cli_job *j, const char *name, size_t len, char conv,
+static void format_value(const struct jobinfo *j, const char *name, size_t len, char conv,
                          double now, char *buf, size_t size)
 {
     char f[32];
@@ -655,7 +559,7 @@ static void format_value(const struct cli_job *j, const char *name, size_t len, 
 /* Walk fmt: "{field}" or "{field:[<>]WIDTH[.PREC]}"; literal text otherwise
  * ("{{" and "}}" are literal braces). With job NULL, check only (returns -1
  * and prints on error) or, with header set, print the uppercased names. */
-static int format_print(FILE *out, const char *fmt, const struct cli_job *job, double now,
+static int format_print(FILE *out, const char *fmt, const struct jobinfo *job, double now,
                         bool header)
 {
     for (const char *p = fmt; *p;) {
@@ -730,7 +634,7 @@ static int format_print(FILE *out, const char *fmt, const struct cli_job *job, d
 }
 
 /* --state filter: a state name, a result word, or pending/running/active/inactive. */
-static bool state_matches(const struct cli_job *j, const char *filter)
+static bool state_matches(const struct jobinfo *j, const char *filter)
 {
     char *copy = strdup(filter), *save = NULL;
     bool match = false;
@@ -835,7 +739,7 @@ int cli_parse_user(const char *s, long *uid)
 /* --watch: follow the event journal from where it stood when we listed,
  * and print a job's row again after each event that changes its state,
  * until every listed job is inactive. */
-static int watch_jobs(struct cli_job *jobs, size_t n, const char *format, off_t at)
+static int watch_jobs(struct jobinfo *jobs, size_t n, const char *format, off_t at)
 {
     static const char *const changes[] = { "depend", "priority", "alloc", "finish",
                                            "release", "clean", "exception", NULL };
@@ -883,7 +787,7 @@ static int watch_jobs(struct cli_job *jobs, size_t n, const char *format, off_t 
             for (size_t i = 0; id && change && i < n; i++) {
                 if (strcmp(jobs[i].id, id) || !cli_state_active(jobs[i].state))
                     continue;
-                struct cli_job now;
+                struct jobinfo now;
                 memset(&now, 0, sizeof(now));
                 /* once per state it is seen in (its events may come after
                  * it has moved on) */
@@ -897,7 +801,7 @@ static int watch_jobs(struct cli_job *jobs, size_t n, const char *format, off_t 
                         active--;
                     snprintf(jobs[i].state, sizeof(jobs[i].state), "%s", now.state);
                 }
-                cli_job_release(&now);
+                jobinfo_release(&now);
             }
             json_decref(e);
             line = nl + 1;
@@ -933,7 +837,7 @@ static int sort_check(const char *keys)
 }
 
 /* One key of two jobs: numbers (ids, times, counts) as numbers, else text. */
-static int sort_key(const struct cli_job *x, const struct cli_job *y, const char *k, size_t len,
+static int sort_key(const struct jobinfo *x, const struct jobinfo *y, const char *k, size_t len,
                     double now)
 {
     char a[256], b[256];
@@ -1072,7 +976,7 @@ int cmd_jobs(int argc, char **argv)
     char jpath[PATH_MAX];
     if (watch && stat(cli_path(jpath, sizeof(jpath), "events"), &jst) == 0)
         journal_at = jst.st_size;
-    struct cli_job *jobs = NULL;
+    struct jobinfo *jobs = NULL;
     size_t n = 0;
     int rc = 0;
     if (optind < argc) {           /* explicit ids: exactly those, in order */
@@ -1095,14 +999,14 @@ int cmd_jobs(int argc, char **argv)
      * most count */
     size_t keep = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct cli_job *j = &jobs[i];
+        const struct jobinfo *j = &jobs[i];
         bool show = !(uid >= 0 && j->userid != uid) && !(states && !state_matches(j, states))
                     && !(name && strcmp(j->name ? j->name : "", name))
                     && !(queue && strcmp(j->queue ? j->queue : "", queue))
                     && !(since > 0 && !cli_state_active(j->state) && j->t_inactive < since);
         if (show) {
             if (keep != i) {
-                struct cli_job t = jobs[keep];
+                struct jobinfo t = jobs[keep];
                 jobs[keep] = *j;
                 jobs[i] = t;
             }
@@ -1148,7 +1052,7 @@ int cmd_jobs(int argc, char **argv)
             cli_job_print_header(stdout);
     }
     for (size_t i = 0; i < keep; i++) {
-        const struct cli_job *j = &jobs[i];
+        const struct jobinfo *j = &jobs[i];
         if (json)
             json_array_append_new(array, job_to_json(j, now));
         else if (format)
@@ -1172,7 +1076,7 @@ int cmd_jobs(int argc, char **argv)
 /* The caller's active job ids (for --all). */
 static int my_active_ids(char ***idsp, int *np)
 {
-    struct cli_job *jobs;
+    struct jobinfo *jobs;
     size_t n;
     if (cli_job_list(false, &jobs, &n) < 0) {
         cli_err("cannot list jobs: %s", strerror(errno));
@@ -1316,12 +1220,12 @@ static int wait_one(const char *id, const char *arg)
     printf("%s: %s\n", id, res);
     fflush(stdout);
     int rc = strcmp(res, "COMPLETED 0") == 0 ? 0 : -1;
-    struct cli_job job;
+    struct jobinfo job;
     /* and why, when an exception ended it (a node lost, a timeout...) */
     if (rc < 0 && cli_job_load(id, &job, true) == 0) {
         if (job.exception)
             cli_err("%s: ended by an exception: %s", id, job.exception);
-        cli_job_release(&job);
+        jobinfo_release(&job);
     }
     free(res);
     return rc;
@@ -1346,7 +1250,7 @@ int cli_result_exit_code(const char *id, const char *result)
     int n;
     if (!strcmp(result, "COMPLETED 0"))
         return CLI_EXIT_OK;
-    struct cli_job job;
+    struct jobinfo job;
     const char *why = NULL;
     bool loaded = cli_job_load(id, &job, true) == 0;
     if (loaded)
@@ -1357,18 +1261,18 @@ int cli_result_exit_code(const char *id, const char *result)
         if (why)
             cli_err("%s: job failed: %s", id, why);
         if (loaded)
-            cli_job_release(&job);
+            jobinfo_release(&job);
         return n <= 0 ? 1 : n > 255 ? 255 : n;
     }
     if (!strcmp(result, "TIMEOUT")) {
         cli_err("%s: job timed out%s%s", id, why ? ": " : "", why ? why : "");
-        cli_job_release(&job);
+        jobinfo_release(&job);
         return CLI_EXIT_TIMEOUT;
     }
     cli_err("%s: job %s%s%s", id, !strcmp(result, "CANCELED") ? "canceled"
                                   : !strcmp(result, "LOST") ? "lost" : result,
             why ? ": " : "", why ? why : "");
-    cli_job_release(&job);
+    jobinfo_release(&job);
     return CLI_EXIT_CANCELED;
 }
 

@@ -462,7 +462,7 @@ struct top_watch {
 };
 
 /* <0 when a goes before b: running (and cleaning up) before pending. */
-static int running_first(const struct cli_job *a, const struct cli_job *b)
+static int running_first(const struct jobinfo *a, const struct jobinfo *b)
 {
     bool ra = !strcmp(a->state, "RUN") || !strcmp(a->state, "CLEANUP");
     bool rb = !strcmp(b->state, "RUN") || !strcmp(b->state, "CLEANUP");
@@ -528,7 +528,7 @@ static void render(int ifd, struct top_watch *w, double delay)
     used++;
 
     /* active jobs; watch each one's directory for state changes */
-    struct cli_job *jobs = NULL;
+    struct jobinfo *jobs = NULL;
     size_t nj = 0;
     int *wds = calloc(1, sizeof(int));
     int nw = 0;
@@ -536,7 +536,7 @@ static void render(int ifd, struct top_watch *w, double delay)
         /* running jobs first, as flux top: pending ones must not push
          * them off the screen (stable: each group keeps its order) */
         for (size_t i = 1; i < nj; i++) {
-            struct cli_job x = jobs[i];
+            struct jobinfo x = jobs[i];
             size_t k = i;
             while (k > 0 && running_first(&x, &jobs[k - 1]) < 0) {
                 jobs[k] = jobs[k - 1];

@@ -462,6 +462,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             return vfs_queue_open(v, req, ino, fi);
         if (ino == VFS_I_EVENTS)
             return vfs_events_open(v, req, fi);
+        if (ino == VFS_I_JOBLIST && (fi->flags & O_ACCMODE) == O_RDONLY)
+            return vfs_joblist_open(v, req, fi);
         if (vfs_config_is(ino) && (fi->flags & O_ACCMODE) != O_RDONLY)
             return vfs_config_open(v, req, ino, fi);
         if (ino == VFS_I_RES_CTL && (fi->flags & O_ACCMODE) != O_RDONLY) {
@@ -512,6 +514,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         return vfs_job_read(v, req, fh, size, off);
     case FH_EVENTS:
         return vfs_events_read(v, req, fh, size, off);
+    case FH_JOBLIST:
+        return vfs_joblist_read(v, req, fh, size, off);
     case FH_CLONE:
     case FH_SCRATCH:
     case FH_SUBMIT:

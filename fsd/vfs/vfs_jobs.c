@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsd/joblist.h"
 #include "fsd/vfs/vfs_private.h"
 
 void vfs_wait_defer(struct vfs *v, fuse_req_t req, struct vfs_deferred *d);
@@ -570,4 +571,34 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
         return;
     }
     fuse_reply_write(req, size);
+}
+
+void vfs_joblist_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi)
+{
+    (void)v;
+    struct vfs_fh *fh = vfs_fh_create(req, FH_JOBLIST, VFS_I_JOBLIST);
+    if (!fh) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    vfs_reply_open(req, fi, fh, true);
+}
+
+void vfs_joblist_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
+{
+    /* every job listed by the time a read reaches it: one purged meanwhile
+     * is skipped, one submitted meanwhile is there */
+    if (off < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    while (fh->data.len < (uint64_t)off + size && fh->ev_next != UINT64_MAX) {
+        struct job *job = jobmgr_next(v->m, fh->ev_next);
+        fh->ev_next = job ? job_get_seq(job) + 1 : UINT64_MAX;
+        if (job && joblist_line(v->m, job, &fh->data) < 0) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+    }
+    vfs_reply_slice(req, fh->data.buf, fh->data.len, size, off);
 }

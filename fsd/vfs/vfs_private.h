@@ -55,6 +55,7 @@ enum vfs_fixed {
     VFS_I_ACCT_BANKS,      /* accounting/banks: the bank tree (JSON; root writes) */
     VFS_I_ACCT_FS,         /* accounting/fairshare: sshare's rows (JSON lines) */
     VFS_I_QRUN,            /* queue/run: queue/new, then the job followed to its end */
+    VFS_I_JOBLIST,         /* joblist: every job, a JSON line each (fsd/joblist.h) */
 };
 
 enum vfs_job_file {
@@ -90,6 +91,7 @@ enum vfs_fh_kind {
     FH_SCRATCH,     /* a ".name" file in queue/ */
     FH_CONFIG,      /* a configuration file opened for writing by root or
                      * the owner: the whole text is applied at close */
+    FH_JOBLIST,     /* joblist: built as it is read (vfs_jobs.c) */
 };
 
 /* What stat shows of a file in queue/ and what chmod, chown and utimes
@@ -139,7 +141,8 @@ struct vfs_fh {
     bool released;             /* submission: its own descriptors are gone */
     bool counted;              /* queue/: counted in its opener's open files */
     struct vfs_attr attr;      /* submission: what fstat shows */
-    uint64_t ev_next;          /* events: the journal offset a stream reads next */
+    uint64_t ev_next;          /* events: the journal offset a stream reads next;
+                                * joblist: the seq of the next job to add */
     int ev_mode;               /* ... 0 undecided, 1 a stream from 0, 2 offsets */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
@@ -451,6 +454,10 @@ int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
+/* joblist: lines are added as reads reach them, so no request builds more
+ * than it returns (ten thousand jobs are not one stall of the loop) */
+void vfs_joblist_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi);
+void vfs_joblist_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
                    size_t size);
 /* The job is gone (purged): its `wait` readers get ENOENT. */

@@ -46,6 +46,7 @@ static const struct fixed_entry root_entries[] = {
     { "README", VFS_I_README },
     { "accounting", VFS_I_ACCT },
     { "events", VFS_I_EVENTS },
+    { "joblist", VFS_I_JOBLIST },
     { "jobs", VFS_I_JOBS },
     { "queue", VFS_I_QUEUE },
     { "resources", VFS_I_RESOURCES },
@@ -271,6 +272,7 @@ int vfs_fixed_stat_as(struct vfs *v, fuse_ino_t ino, uid_t uid, struct stat *st)
     case VFS_I_ACCT_USAGE:
     case VFS_I_ACCT_CSV:
     case VFS_I_ACCT_FS:
+    case VFS_I_JOBLIST:
         /* size 0, as /proc's: made when opened, read to the end (a stat
          * or an ls must not walk a year of records) */
         vfs_stat_file(v, st, ino, v->owner, 0444, 0, now);
