@@ -151,10 +151,13 @@ struct job {
     uint64_t warn_timer;         /* --signal's timer (ev id), or 0 */
     void *owner;                 /* the jobmgr, for timer callbacks */
     /* Its joblist line (fsd/joblist.h): what its jobspec says, read once;
-     * the whole line once it has ended, which no longer changes. */
+     * the last line built, and the state and event counts it was built at
+     * (a line changes only with an event). */
     struct jobinfo *list_spec;
     char *list_line;
     size_t list_len;
+    uint32_t list_nevents, list_stored;
+    enum job_state list_state;
 };
 
 /* What the view (vfs/) and nested instances read of a job: through these,

@@ -68,15 +68,23 @@ static int build(struct jobmgr *m, struct job *job, struct strbuf *sb)
 
 int joblist_line(struct jobmgr *m, struct job *job, struct strbuf *sb)
 {
-    if (job->list_line)
+    if (job->list_line && job->list_state == job->state && job->list_nevents == job->nevents
+        && job->list_stored == job->nevents_stored)
         return strbuf_add(sb, job->list_line, job->list_len);
     size_t start = sb->len;
     int rc = build(m, job, sb);
-    /* ended and all of its eventlog committed: its line is final */
-    if (rc == 0 && job_get_state(job) == JOB_INACTIVE && job->nevents_stored == job->nevents
-        && (job->list_line = malloc(sb->len - start))) {
+    char *line = rc == 0 ? realloc(job->list_line, sb->len - start) : NULL;
+    if (line) {
+        job->list_line = line;
         job->list_len = sb->len - start;
-        memcpy(job->list_line, sb->buf + start, job->list_len);
+        memcpy(line, sb->buf + start, job->list_len);
+        job->list_state = job->state;
+        job->list_nevents = job->nevents;
+        job->list_stored = job->nevents_stored;
+    }
+    /* ended and all of its eventlog committed: its line is final, and
+     * what the jobspec said is no longer needed */
+    if (line && job->state == JOB_INACTIVE && job->nevents_stored == job->nevents) {
         jobinfo_release(job->list_spec);
         free(job->list_spec);
         job->list_spec = NULL;

@@ -3,9 +3,10 @@
  *
  * A line is built from what the job manager keeps of the job: its eventlog,
  * jobspec and R. What the jobspec says is read once per job (it never
- * changes, and parsing it is most of a line's cost); an ended job's whole
- * line is kept once its eventlog is all committed, so that listing ten
- * thousand retained jobs again is a copy of each. Both go with the job.
+ * changes, and parsing it is most of a line's cost); the last line built
+ * is kept, and used again until the job's state or eventlog moves, so that
+ * listing ten thousand retained or waiting jobs again is a copy of each.
+ * Both go with the job.
  */
 #ifndef FLUXFS_JOBLIST_H
 #define FLUXFS_JOBLIST_H
