@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 118
+plan 119
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -318,7 +318,10 @@ done
 out=$(timeout 60 "$FLUXFS" -m "$MNT" alloc -n 2 sh -c 'grep "^cores:" "$FLUXFS_MOUNT/status"; "$1" run -n 2 echo in; exit 3' _ "$FLUXFS" 2>/dev/null)
 is "$? $(echo "$out" | tr '\n' ' ')" "3 cores: 2 in in " "alloc -n 2: the command sees the allocation's 2 cores, runs there, its status is alloc's"
 aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
-is "$(timeout 20 cat "$MNT/jobs/$aid/wait")" CANCELED "its job is released when the command exits"
+is "$(timeout 20 cat "$MNT/jobs/$aid/wait")" "FAILED 1" "its job is released when the command exits, and ends FAILED as it did (not CANCELED)"
+timeout 60 "$FLUXFS" -m "$MNT" alloc -n 1 true 2>/dev/null
+aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
+is "$(timeout 20 cat "$MNT/jobs/$aid/wait")" "COMPLETED 0" "... COMPLETED when the command succeeded, even at once"
 
 # docs in step: every long option a tool's --help lists is in its man page
 missing=

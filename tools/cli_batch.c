@@ -300,11 +300,17 @@ static const char alloc_usage[] =
     ALLOC_OPTIONS_HELP;
 
 /* What the allocation's job runs: the nested instance, then it holds the
- * allocation until canceled (or its time limit). */
+ * allocation until released (or canceled, or its time limit). Released is
+ * SIGUSR1 when the command succeeded, SIGUSR2 when it failed: the job then
+ * ends COMPLETED or FAILED 1, as flux alloc's job ends with its command,
+ * not CANCELED (which `fluxfs account` counts as a failure). */
 static const char alloc_body[] =
     "# fluxfs alloc: an instance of the allocation's own, held until released\n"
+    "trap 'exit 0' USR1\n"
+    "trap 'exit 1' USR2\n"
     "mkdir \"$FLUXFS_MOUNT/jobs/$FLUX_JOB_ID/alloc\" || exit 1\n"
-    "exec sleep 2147483647\n";
+    "sleep 2147483647 &\n"
+    "wait $!\n";
 
 int cmd_alloc(int argc, char **argv)
 {
@@ -364,10 +370,11 @@ int cmd_alloc(int argc, char **argv)
     sigaction(SIGQUIT, &old_quit, NULL);
     rc = pid < 0 ? CLI_EXIT_ERROR : WIFEXITED(status) ? WEXITSTATUS(status)
                                                       : 128 + WTERMSIG(status);
-    /* released: the allocation's job and its instance end */
+    /* released: the allocation's job and its instance end (alloc_body) */
     snprintf(path, sizeof(path), "%s/jobs/%s/ctl", cli_mount(), id);
+    const char *verb = rc == 0 ? "signal USR1\n" : "signal USR2\n";
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "cancel\n", 7) != 7)
+    if (fd < 0 || write(fd, verb, strlen(verb)) != (ssize_t)strlen(verb))
         cli_err("alloc: could not release job %s: %s", id, strerror(errno));
     if (fd >= 0)
         close(fd);
