@@ -24,8 +24,10 @@
 
 
 const char *const nest_entries[NEST_NENTRIES] = {
-    "queue", "jobs", "resources", "status", "status.json", "README", "events",
+    "queue", "jobs", "resources", "status", "status.json", "README", "events", "joblist",
+    "accounting",
 };
+_Static_assert(NEST_NENTRIES < NEST_INO_SPAN, "a nest's entries fit its inode span");
 
 static const char *state_names[] = {
     [NEST_STARTING] = "starting", [NEST_LIVE] = "live", [NEST_STOPPING] = "stopping",

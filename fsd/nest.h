@@ -31,15 +31,16 @@
 #include "fsd/genblock.h"
 #include "fsd/job.h"
 
-#define NEST_MAX_PER_JOB 28     /* inode space: 8 entries each under a job */
+#define NEST_MAX_PER_JOB 14     /* inode space: NEST_INO_SPAN each under a job */
 #define NEST_NAME_MAX 63
 /* Seconds a child told to stop by nests_stop() has before SIGKILL. */
 #define NEST_STOP_GRACE 10.0
 /* Seconds a history broker has after SIGTERM before SIGKILL. */
 #define NEST_GONE_GRACE 2.0
 
-/* The entries a nested instance shows, in listing order. */
-#define NEST_NENTRIES 7       /* with the directory itself, 8: its inode space */
+/* The entries a nested instance shows, in listing order: the root's. */
+#define NEST_NENTRIES 9
+#define NEST_INO_SPAN 16      /* inodes of one: the directory, then its entries */
 extern const char *const nest_entries[NEST_NENTRIES];
 
 struct nest;

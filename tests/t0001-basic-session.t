@@ -6,7 +6,7 @@ plan 34
 ok "daemon mounts" fluxfs_start
 like "$(cat "$MNT/README")" "workload manager" "README explains the tree"
 like "$(cat "$MNT/README")" "queue/" "README mentions queue/"
-is "$(ls "$MNT" | tr '\n' ' ')" "README accounting events jobs queue resources status status.json " "root lists README accounting events jobs queue resources status status.json"
+is "$(ls "$MNT" | tr '\n' ' ')" "README accounting events joblist jobs queue resources status status.json " "root lists README accounting events joblist jobs queue resources status status.json"
 is "$(status_field tree-version)" 2 "status: tree-version 2"
 is "$(status_field jobs)" 0 "status: no jobs yet"
 is "$(status_field cores)" "$(status_field cores-free)" "status: all cores free"

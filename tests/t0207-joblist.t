@@ -4,7 +4,7 @@
 # lines agree with each job's own files, however it is read (cat, small
 # reads, a pread far ahead), through a restart, and fluxfs jobs uses it.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
 fluxfs_start || bail_out "cannot mount"
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -87,6 +87,17 @@ fd = os.open(sys.argv[1], os.O_RDONLY)
 print(os.pread(fd, 64, int(sys.argv[2])).decode())' "$MNT/joblist" "$off")" \
 	"$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read()[int(sys.argv[2]):][:64].decode())' full "$off")" \
 	"a pread three quarters in, first thing after open: the bytes cat has there"
+is "$(python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100000); os.pread(fd, 10, int(sys.argv[2]))
+os.lseek(fd, 0, 0)
+data = b""
+while True:
+    b = os.read(fd, 65536)
+    if not b: break
+    data += b
+print(data == open(sys.argv[3], "rb").read(), os.pread(fd, 5, 0) == data[:5])' "$MNT/joblist" "$off" full)" \
+	"True True" "read on, then seek back to 0 (less, a second pass): the same bytes again"
 
 # a restart: the ended jobs' lines built again from the store are the same
 fluxfs_stop

@@ -35,7 +35,7 @@ P=$(submit hold.yaml)
 ok "parent job runs" wait_state "$P" RUN
 E=$J/$P/ens
 ok "mkdir starts a nested instance" timeout 30 mkdir "$E" || bail_out "no nested instance"
-is "$(ls "$E" | tr '\n' ' ')" "README events jobs queue resources status status.json " "it has the root's layout"
+is "$(ls "$E" | tr '\n' ' ')" "README accounting events joblist jobs queue resources status status.json " "it has the root's layout"
 like "$(ls "$J/$P")" "ens" "it is listed in the job's directory"
 like "$(cat "$E/status")" "cores: 1" "it owns exactly the job's one core"
 is "$(core_of "$E/resources/R")" "$(core_of "$J/$P/R")" "its R is the job's R"

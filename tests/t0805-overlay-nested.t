@@ -38,7 +38,7 @@ like "$(cat "$T/m0/queue/errors")" "runs on n1 and others: its nested instances 
 # made from n2's tree (a follower; the child's leader goes on n1)
 ok "mkdir on a node of the job starts the nested instance" timeout 60 mkdir "$T/m2/jobs/$P/sub"
 C2=$T/m2/jobs/$P/sub
-is "$(ls "$C2" | tr '\n' ' ')" "README events jobs queue resources status status.json " "it has the root's layout"
+is "$(ls "$C2" | tr '\n' ' ')" "README accounting events joblist jobs queue resources status status.json " "it has the root's layout"
 for i in 1 2 3; do
 	is "$(parts "$i")" 2 "a child broker (and its publisher) runs under n$i's broker"
 done

@@ -587,18 +587,40 @@ void vfs_joblist_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi)
 void vfs_joblist_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
 {
     /* every job listed by the time a read reaches it: one purged meanwhile
-     * is skipped, one submitted meanwhile is there */
+     * is skipped, one submitted meanwhile is there. fh->data holds the bytes
+     * from list_base on: a read before them (a seek back) builds the list
+     * again from its start. */
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
         return;
     }
-    while (fh->data.len < (uint64_t)off + size && fh->ev_next != UINT64_MAX) {
-        struct job *job = jobmgr_next(v->m, fh->ev_next);
-        fh->ev_next = job ? job_get_seq(job) + 1 : UINT64_MAX;
+    uint64_t want = (uint64_t)off;
+    if (want < fh->list_base) {
+        strbuf_reset(&fh->data);
+        fh->list_base = fh->list_next = 0;
+    }
+    while (fh->list_base + fh->data.len < want + size && fh->list_next != UINT64_MAX) {
+        struct job *job = jobmgr_next(v->m, fh->list_next);
+        fh->list_next = job ? job_get_seq(job) + 1 : UINT64_MAX;
         if (job && joblist_line(v->m, job, &fh->data) < 0) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
+        if (fh->list_base + fh->data.len <= want) {   /* all of it before the read */
+            fh->list_base += fh->data.len;
+            strbuf_reset(&fh->data);
+        }
     }
-    vfs_reply_slice(req, fh->data.buf, fh->data.len, size, off);
+    /* what comes before this read is not read again by one who reads on
+     * (the same offset again, a retry, still is) */
+    size_t skip = want > fh->list_base ? (size_t)(want - fh->list_base) : 0;
+    if (skip > fh->data.len)
+        skip = fh->data.len;
+    if (skip > 0) {
+        memmove(fh->data.buf, fh->data.buf + skip, fh->data.len - skip);
+        fh->data.len -= skip;
+        fh->data.buf[fh->data.len] = '\0';
+        fh->list_base += skip;
+    }
+    vfs_reply_slice(req, fh->data.buf, fh->data.len, size, 0);
 }

@@ -1,10 +1,10 @@
 /* vfs_nest.c - jobs/<id>/<name>/: a nested instance as seen from its parent.
  *
- * The directory is ours; its entries (queue, jobs, resources, status, events,
- * status.json, README) are symlinks into the child broker's own mount, so
+ * The directory is ours; its entries (those of a root: queue, jobs, joblist,
+ * resources, status, ...; fsd/nest.c) are symlinks into the child broker's own mount, so
  * every operation below them is the child's, with its own semantics and
  * inotify events, at any depth. Inodes live in the job's inode range: file
- * NEST_FILE_BASE + slot * 8 + entry (entry 0 is the directory).
+ * NEST_FILE_BASE + slot * NEST_INO_SPAN + entry (entry 0 is the directory).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,10 +14,12 @@
 #include "fsd/vfs/vfs_private.h"
 
 #define NEST_FILE_BASE 0x20
+_Static_assert(NEST_FILE_BASE + NEST_MAX_PER_JOB * NEST_INO_SPAN <= 256,
+               "every nest's inodes fit the job's 8 bits");
 
 static fuse_ino_t nest_ino(const struct job *job, const struct nest *n, int entry)
 {
-    return VFS_INO(VK_JOB, (job_get_seq(job) << 8) | (unsigned)(NEST_FILE_BASE + nest_slot(n) * 8 + entry));
+    return VFS_INO(VK_JOB, (job_get_seq(job) << 8) | (unsigned)(NEST_FILE_BASE + nest_slot(n) * NEST_INO_SPAN + entry));
 }
 
 bool vfs_nest_file(int file)
@@ -27,8 +29,8 @@ bool vfs_nest_file(int file)
 
 static struct nest *nest_by_file(struct vfs *v, const struct job *job, int file, int *entry)
 {
-    int slot = (file - NEST_FILE_BASE) / 8;
-    *entry = (file - NEST_FILE_BASE) % 8;
+    int slot = (file - NEST_FILE_BASE) / NEST_INO_SPAN;
+    *entry = (file - NEST_FILE_BASE) % NEST_INO_SPAN;
     if (!v->nests || *entry > NEST_NENTRIES)
         return NULL;
     struct nest *n;

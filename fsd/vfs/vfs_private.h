@@ -141,9 +141,10 @@ struct vfs_fh {
     bool released;             /* submission: its own descriptors are gone */
     bool counted;              /* queue/: counted in its opener's open files */
     struct vfs_attr attr;      /* submission: what fstat shows */
-    uint64_t ev_next;          /* events: the journal offset a stream reads next;
-                                * joblist: the seq of the next job to add */
+    uint64_t ev_next;          /* events: the journal offset a stream reads next */
     int ev_mode;               /* ... 0 undecided, 1 a stream from 0, 2 offsets */
+    uint64_t list_next;        /* joblist: the seq of the next job to add ... */
+    uint64_t list_base;        /* ... and the offset of data's first byte */
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
@@ -454,8 +455,9 @@ int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
-/* joblist: lines are added as reads reach them, so no request builds more
- * than it returns (ten thousand jobs are not one stall of the loop) */
+/* joblist: lines are added as reads reach them and dropped once read, so
+ * no request builds more than it returns (ten thousand jobs are not one
+ * stall of the loop) and an open file holds one read's worth */
 void vfs_joblist_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi);
 void vfs_joblist_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
