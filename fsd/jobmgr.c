@@ -826,7 +826,15 @@ int jobmgr_acct_foreach(struct jobmgr *m, double since,
                                   size_t len),
                         void *arg)
 {
-    return store_acct_foreach(m->st, since > 0 ? (uint64_t)(since * 1000) : 0, cb, arg);
+    return store_acct_foreach(m->st, since > 0 ? (uint64_t)(since * 1000) : 0, 0, cb, arg);
+}
+
+int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id,
+                             int (*cb)(void *arg, uint64_t end_ms, uint64_t id,
+                                       const void *data, size_t len),
+                             void *arg)
+{
+    return store_acct_foreach(m->st, from_ms, from_id, cb, arg);
 }
 
 static int append_event(void *arg, uint32_t seq, const char *line, size_t len)

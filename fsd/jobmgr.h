@@ -184,6 +184,12 @@ int jobmgr_acct_foreach(struct jobmgr *m, double since,
                         int (*cb)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
                                   size_t len),
                         void *arg);
+/* ... from the record keyed (from_ms, from_id) on: a walk taken up again
+ * after the last record it saw (accounting/jobs read a slice at a time). */
+int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id,
+                             int (*cb)(void *arg, uint64_t end_ms, uint64_t id,
+                                       const void *data, size_t len),
+                             void *arg);
 
 /* Banks and fair share (doc/tree.md "accounting/banks"). Set the bank
  * tree (JSON, sched/fairshare.h; user names become uids): root or the

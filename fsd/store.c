@@ -1741,7 +1741,8 @@ int store_acct_put(struct store *st, uint64_t end_ms, uint64_t id, const void *d
     return put(st, st->acct, k, sizeof(k), data, len, 0, "put accounting record");
 }
 
-int store_acct_foreach(struct store *st, uint64_t from_ms, store_acct_f cb, void *arg)
+int store_acct_foreach(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
+                       void *arg)
 {
     unsigned char k[ACCT_KEY_LEN] = { 0 };
     MDB_txn *txn;
@@ -1749,6 +1750,7 @@ int store_acct_foreach(struct store *st, uint64_t from_ms, store_acct_f cb, void
     MDB_val key = { sizeof(k), k }, val;
     int rc, ret = 0;
     put_be(k, from_ms, 8);
+    put_be(k + 8, from_id, 8);
     if ((rc = read_begin(st, &txn)) < 0)
         return rc;
     if ((rc = mdb_cursor_open(txn, st->acct, &cur)) != 0) {

@@ -98,11 +98,13 @@ bool store_dirty(const struct store *st);
  * leaves it; replicated. */
 int store_acct_put(struct store *st, uint64_t end_ms, uint64_t id, const void *data,
                    size_t len);
-/* Each record ending at or after from_ms, in end order; cb's non-zero
- * return stops the walk and is returned. */
+/* Each record from key (from_ms, from_id) on (ending at from_ms with an id
+ * of at least from_id, or later), in end order; cb's non-zero return stops
+ * the walk and is returned. */
 typedef int (*store_acct_f)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
                             size_t len);
-int store_acct_foreach(struct store *st, uint64_t from_ms, store_acct_f cb, void *arg);
+int store_acct_foreach(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
+                       void *arg);
 /* Delete at most max records that ended before before_ms, oldest first:
  * how many, or -errno. */
 int store_acct_expire(struct store *st, uint64_t before_ms, size_t max);

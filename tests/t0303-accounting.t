@@ -5,7 +5,7 @@
 # across a restart and bounded by their own retention (--acct-keep).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 22
+plan 25
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -41,6 +41,20 @@ like "$(grep "$aid" "$MNT/accounting/jobs")" '"bank":"chemistry","queue":"debug"
 	"#SBATCH -A and -p are the record's bank and queue"
 is "$(fx account --until=$(( $(date +%s) - 3600 )) | wc -l)" 1 "--until an hour ago: the header only"
 is "$(stat -c %s "$MNT/accounting/jobs")" 0 "the files have size 0, as /proc's (made when opened)"
+# built a slice at a time as it is read: the same bytes however it is read
+timeout 10 cat "$MNT/accounting/jobs" > acct.all
+is "$(timeout 10 dd if="$MNT/accounting/jobs" bs=61 2>/dev/null | cmp - acct.all && echo same)" same \
+	"accounting/jobs read 61 bytes at a time: the bytes one cat gets"
+is "$(python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 5000); os.lseek(fd, 0, 0)
+data = b""
+while True:
+    b = os.read(fd, 4096)
+    if not b: break
+    data += b
+print(data == open(sys.argv[2], "rb").read())' "$MNT/accounting/jobs" acct.all)" True \
+	"... and read again from 0 after a seek back"
 fx submit --wait --setattr=bank='a,"b"' true >/dev/null
 like "$(timeout 5 cat "$MNT/accounting/usage.csv")" '
 0,root,"a,""b""",1,1,0,' "usage.csv quotes a bank with a comma and a quote"
@@ -48,6 +62,8 @@ like "$(timeout 5 cat "$MNT/accounting/usage.csv")" '
 # a user sees only their own records
 nobody sh -c "cd /tmp && '$FLUXFS' -m '$MNT' submit --wait true" >/dev/null
 is "$(nobody cat "$MNT/accounting/jobs" | wc -l)" 1 "another user sees only their record"
+is "$(nobody cat "$MNT/accounting/jobs" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["userid"])')" \
+	65534 "... which is theirs"
 is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([json.loads(l)["userid"] for l in sys.stdin])')" \
 	"[65534]" "... and only their usage"
 

@@ -119,6 +119,60 @@ void vfs_reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, 
         fuse_reply_buf(req, data + off, len - off < size ? len - off : size);
 }
 
+void vfs_stream_open(fuse_req_t req, struct fuse_file_info *fi, fuse_ino_t ino, vfs_fill_f fill)
+{
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    struct vfs_fh *fh = vfs_fh_create(req, FH_STREAM, ino);
+    if (!fh) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    fh->fill = fill;
+    vfs_reply_open(req, fi, fh, true);
+}
+
+void vfs_stream_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
+{
+    enum { STEP = 256 * 1024 };   /* built at a time while reaching a read far ahead */
+    if (off < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    uint64_t want = (uint64_t)off;
+    if (want < fh->list_base) {
+        strbuf_reset(&fh->data);
+        fh->list_base = fh->list_next = fh->list_next_id = 0;
+        fh->list_end = false;
+    }
+    while (fh->list_base + fh->data.len < want + size && !fh->list_end) {
+        uint64_t upto = want + size - fh->list_base;
+        int rc = fh->fill(v, fh, upto - fh->data.len > STEP ? fh->data.len + STEP : upto);
+        if (rc < 0) {
+            fuse_reply_err(req, -rc);
+            return;
+        }
+        if (fh->list_base + fh->data.len <= want) {   /* all of it before the read */
+            fh->list_base += fh->data.len;
+            strbuf_reset(&fh->data);
+        }
+    }
+    /* what comes before this read is not read again by one who reads on
+     * (the same offset again, a retry, still is) */
+    size_t skip = want > fh->list_base ? (size_t)(want - fh->list_base) : 0;
+    if (skip > fh->data.len)
+        skip = fh->data.len;
+    if (skip > 0) {
+        memmove(fh->data.buf, fh->data.buf + skip, fh->data.len - skip);
+        fh->data.len -= skip;
+        fh->data.buf[fh->data.len] = '\0';
+        fh->list_base += skip;
+    }
+    vfs_reply_slice(req, fh->data.buf, fh->data.len, size, 0);
+}
+
 bool vfs_is_publisher(struct vfs *v, fuse_req_t req)
 {
     return v->pub_tid && fuse_req_ctx(req)->pid == v->pub_tid;
@@ -462,8 +516,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             return vfs_queue_open(v, req, ino, fi);
         if (ino == VFS_I_EVENTS)
             return vfs_events_open(v, req, fi);
-        if (ino == VFS_I_JOBLIST && (fi->flags & O_ACCMODE) == O_RDONLY)
-            return vfs_joblist_open(v, req, fi);
+        if (ino == VFS_I_JOBLIST)
+            return vfs_stream_open(req, fi, ino, vfs_joblist_fill);
+        if (ino == VFS_I_ACCT_JOBS)
+            return vfs_stream_open(req, fi, ino, vfs_acct_jobs_fill);
         if (vfs_config_is(ino) && (fi->flags & O_ACCMODE) != O_RDONLY)
             return vfs_config_open(v, req, ino, fi);
         if (ino == VFS_I_RES_CTL && (fi->flags & O_ACCMODE) != O_RDONLY) {
@@ -514,8 +570,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         return vfs_job_read(v, req, fh, size, off);
     case FH_EVENTS:
         return vfs_events_read(v, req, fh, size, off);
-    case FH_JOBLIST:
-        return vfs_joblist_read(v, req, fh, size, off);
+    case FH_STREAM:
+        return vfs_stream_read(v, req, fh, size, off);
     case FH_CLONE:
     case FH_SCRATCH:
     case FH_SUBMIT:

@@ -1,8 +1,9 @@
 /* vfs_acct.c - accounting/: the records the job manager keeps of ended jobs
  * (fsd/acct.h), usage totals by user and bank, the bank tree and its fair
  * share; doc/tree.md "accounting/". Each reader gets their own records
- * (root and the instance owner every one), rendered when the file is
- * opened. */
+ * (root and the instance owner every one): jobs a slice at a time as it is
+ * read (vfs_stream_read: a year of records is never held at once), the
+ * others made when opened from totals summed over the walk. */
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -47,27 +48,79 @@ void vfs_acct_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off)
             return;
 }
 
+/* The userid of a record: acct.c writes {"id":"F58","userid":N,...}, read
+ * without a parse; any other shape is parsed. -1 if it has none. */
+static long record_uid(const char *data, size_t len)
+{
+    static const char head[] = "{\"id\":\"", mid[] = "\",\"userid\":";
+    const char *end = data + len, *p = data + strlen(head);
+    if (len > strlen(head) && !memcmp(data, head, strlen(head))) {
+        while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')
+                           || (*p >= 'a' && *p <= 'z')))
+            p++;
+        if ((size_t)(end - p) > strlen(mid) && !memcmp(p, mid, strlen(mid))) {
+            p += strlen(mid);
+            long uid = 0;
+            const char *digits = p;
+            while (p < end && *p >= '0' && *p <= '9' && p - digits < 10)
+                uid = uid * 10 + (*p++ - '0');
+            if (p > digits && p < end && (*p == ',' || *p == '}'))
+                return uid;
+        }
+    }
+    json_t *r = json_loadb(data, len, 0, NULL);
+    json_t *uid = json_object_get(r, "userid");
+    long v = json_is_integer(uid) ? (long)json_integer_value(uid) : -1;
+    json_decref(r);
+    return v;
+}
+
+struct acct_fill {
+    struct vfs_fh *fh;
+    bool all;
+    size_t want;
+};
+
+static int acct_line(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
+{
+    struct acct_fill *f = arg;
+    struct vfs_fh *fh = f->fh;
+    /* the next walk goes on after this record */
+    fh->list_next = id == UINT64_MAX ? end_ms + 1 : end_ms;
+    fh->list_next_id = id == UINT64_MAX ? 0 : id + 1;
+    if (!f->all && record_uid(data, len) != (long)fh->uid)
+        return 0;
+    if (strbuf_add(&fh->data, data, len) < 0 || strbuf_addstr(&fh->data, "\n") < 0)
+        return -ENOMEM;
+    return fh->data.len >= f->want;   /* 1: enough for this read */
+}
+
+int vfs_acct_jobs_fill(struct vfs *v, struct vfs_fh *fh, size_t want)
+{
+    struct acct_fill f = { .fh = fh, .all = fh->uid == 0 || fh->uid == v->owner, .want = want };
+    int rc = jobmgr_acct_foreach_from(v->m, fh->list_next, fh->list_next_id, acct_line, &f);
+    if (rc == 0)
+        fh->list_end = true;   /* walked to the last record */
+    return rc < 0 ? rc : 0;
+}
+
+/* usage and usage.csv: the totals of the reader's records (every one for
+ * root and the owner), summed as the walk goes */
 struct collect {
     uid_t uid;
     bool all;
-    struct strbuf *lines;   /* jobs: the lines themselves */
-    json_t *records;        /* usage: the parsed records */
+    struct usage_sum *sum;
 };
 
 static int collect_one(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
 {
     struct collect *c = arg;
+    if (!c->all && record_uid(data, len) != (long)c->uid)
+        return 0;
     json_t *r = json_loadb(data, len, 0, NULL);
-    json_t *uid = json_object_get(r, "userid");
-    if (r && (c->all || (json_is_integer(uid) && json_integer_value(uid) == (json_int_t)c->uid))) {
-        if (c->lines) {
-            strbuf_add(c->lines, data, len);
-            strbuf_addstr(c->lines, "\n");
-        } else
-            json_array_append(c->records, r);
-    }
+    int rc = r ? usage_sum_add(c->sum, r) : 0;
     json_decref(r);
-    return 0;
+    return rc;
 }
 
 /* A CSV field, quoted when it holds a comma, a quote or a line break (a
@@ -126,15 +179,12 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
         json_decref(rows);
         return rc;
     }
-    if (ino == VFS_I_ACCT_JOBS) {
-        c.lines = sb;
-        return jobmgr_acct_foreach(v->m, 0, collect_one, &c);
-    }
-    if (!(c.records = json_array()))
+    if (!(c.sum = usage_sum_create(0, 0)))
         return -ENOMEM;
     int rc = jobmgr_acct_foreach(v->m, 0, collect_one, &c);
-    json_t *usage = rc == 0 ? usage_totals(c.records, 0, 0) : NULL, *u;
+    json_t *usage = rc == 0 ? usage_sum_totals(c.sum) : NULL, *u;
     size_t i;
+    usage_sum_destroy(c.sum);
     if (rc == 0 && !usage)
         rc = -ENOMEM;
     if (ino == VFS_I_ACCT_CSV && rc == 0)
@@ -171,6 +221,5 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
                     json_number_value(json_object_get(u, "gpu_seconds")) / 3600);
     }
     json_decref(usage);
-    json_decref(c.records);
     return rc;
 }

@@ -573,54 +573,20 @@ void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char 
     fuse_reply_write(req, size);
 }
 
-void vfs_joblist_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi)
+/* joblist's lines, a job at a time in submission order: every job listed
+ * by the time a read reaches it (one purged meanwhile is skipped, one
+ * submitted meanwhile is there) */
+int vfs_joblist_fill(struct vfs *v, struct vfs_fh *fh, size_t want)
 {
-    (void)v;
-    struct vfs_fh *fh = vfs_fh_create(req, FH_JOBLIST, VFS_I_JOBLIST);
-    if (!fh) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    vfs_reply_open(req, fi, fh, true);
-}
-
-void vfs_joblist_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off)
-{
-    /* every job listed by the time a read reaches it: one purged meanwhile
-     * is skipped, one submitted meanwhile is there. fh->data holds the bytes
-     * from list_base on: a read before them (a seek back) builds the list
-     * again from its start. */
-    if (off < 0) {
-        fuse_reply_err(req, EINVAL);
-        return;
-    }
-    uint64_t want = (uint64_t)off;
-    if (want < fh->list_base) {
-        strbuf_reset(&fh->data);
-        fh->list_base = fh->list_next = 0;
-    }
-    while (fh->list_base + fh->data.len < want + size && fh->list_next != UINT64_MAX) {
+    while (fh->data.len < want) {
         struct job *job = jobmgr_next(v->m, fh->list_next);
-        fh->list_next = job ? job_get_seq(job) + 1 : UINT64_MAX;
-        if (job && joblist_line(v->m, job, &fh->data) < 0) {
-            fuse_reply_err(req, ENOMEM);
-            return;
+        if (!job) {
+            fh->list_end = true;
+            return 0;
         }
-        if (fh->list_base + fh->data.len <= want) {   /* all of it before the read */
-            fh->list_base += fh->data.len;
-            strbuf_reset(&fh->data);
-        }
+        fh->list_next = job_get_seq(job) + 1;
+        if (joblist_line(v->m, job, &fh->data) < 0)
+            return -ENOMEM;
     }
-    /* what comes before this read is not read again by one who reads on
-     * (the same offset again, a retry, still is) */
-    size_t skip = want > fh->list_base ? (size_t)(want - fh->list_base) : 0;
-    if (skip > fh->data.len)
-        skip = fh->data.len;
-    if (skip > 0) {
-        memmove(fh->data.buf, fh->data.buf + skip, fh->data.len - skip);
-        fh->data.len -= skip;
-        fh->data.buf[fh->data.len] = '\0';
-        fh->list_base += skip;
-    }
-    vfs_reply_slice(req, fh->data.buf, fh->data.len, size, 0);
+    return 0;
 }

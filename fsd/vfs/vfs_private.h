@@ -91,7 +91,8 @@ enum vfs_fh_kind {
     FH_SCRATCH,     /* a ".name" file in queue/ */
     FH_CONFIG,      /* a configuration file opened for writing by root or
                      * the owner: the whole text is applied at close */
-    FH_JOBLIST,     /* joblist: built as it is read (vfs_jobs.c) */
+    FH_STREAM,      /* built as it is read (vfs_stream_read): joblist,
+                     * accounting/jobs */
 };
 
 /* What stat shows of a file in queue/ and what chmod, chown and utimes
@@ -143,8 +144,13 @@ struct vfs_fh {
     struct vfs_attr attr;      /* submission: what fstat shows */
     uint64_t ev_next;          /* events: the journal offset a stream reads next */
     int ev_mode;               /* ... 0 undecided, 1 a stream from 0, 2 offsets */
-    uint64_t list_next;        /* joblist: the seq of the next job to add ... */
-    uint64_t list_base;        /* ... and the offset of data's first byte */
+    /* a file built as reads reach it (vfs_stream_read): where its
+     * builder goes on from (a job's seq; an accounting record's key),
+     * whether it is at the end, and the offset of data's first byte */
+    uint64_t list_next, list_next_id;
+    bool list_end;
+    uint64_t list_base;
+    int (*fill)(struct vfs *v, struct vfs_fh *fh, size_t want);
     struct vfs_fh *next_open;  /* submission: vfs.open_submits */
     bool applied;              /* config: the text was applied (at flush) */
     char *queue;               /* submission: the named queue (queue/NAME/) or NULL */
@@ -333,6 +339,18 @@ static inline struct vfs_fh *vfs_fh_target(struct vfs_fh *fh)
 }
 int vfs_reply_open(fuse_req_t req, struct fuse_file_info *fi, struct vfs_fh *fh, bool direct);
 void vfs_reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, off_t off);
+/* A file built as reads reach it, a line at a time (joblist,
+ * accounting/jobs): fill() appends lines to fh->data from its cursor
+ * (fh->list_next...) until data holds at least want bytes or it is at the
+ * end (it sets fh->list_end); 0 or -errno. Lines wholly before a read are
+ * dropped as they come and what precedes the read once it is answered, so
+ * an open file holds about one read's worth, and no request builds much
+ * more than it returns; a read before what is held (a seek back) starts
+ * it again from an empty cursor. vfs_stream_open() answers an open
+ * (read-only: EACCES otherwise) with such a handle. */
+typedef int (*vfs_fill_f)(struct vfs *v, struct vfs_fh *fh, size_t want);
+void vfs_stream_open(fuse_req_t req, struct fuse_file_info *fi, fuse_ino_t ino, vfs_fill_f fill);
+void vfs_stream_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
 bool vfs_is_publisher(struct vfs *v, fuse_req_t req);
 bool vfs_is_privileged(struct vfs *v, uid_t uid);
 void vfs_defer(struct vfs *v, struct vfs_deferred *d);
@@ -455,11 +473,8 @@ int vfs_job_stat(struct vfs *v, fuse_ino_t ino, struct stat *st);
 void vfs_jobs_mkdir(struct vfs *v, fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_job_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vfs_job_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
-/* joblist: lines are added as reads reach them and dropped once read, so
- * no request builds more than it returns (ten thousand jobs are not one
- * stall of the loop) and an open file holds one read's worth */
-void vfs_joblist_open(struct vfs *v, fuse_req_t req, struct fuse_file_info *fi);
-void vfs_joblist_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
+/* joblist's lines (vfs_stream_read) */
+int vfs_joblist_fill(struct vfs *v, struct vfs_fh *fh, size_t want);
 void vfs_job_write(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, const char *buf,
                    size_t size);
 /* The job is gone (purged): its `wait` readers get ENOENT. */
@@ -548,6 +563,9 @@ void vfs_config_release(struct vfs *v, struct vfs_fh *fh);
 void vfs_acct_lookup(struct vfs *v, fuse_req_t req, const char *name);
 void vfs_acct_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off);
 int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb);
+/* accounting/jobs's lines (vfs_stream_read): the reader's records, or
+ * every one for root and the owner */
+int vfs_acct_jobs_fill(struct vfs *v, struct vfs_fh *fh, size_t want);
 
 /* Totals of the resource graph now, for resources/summary and status. */
 struct vfs_res_totals {
