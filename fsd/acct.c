@@ -74,3 +74,28 @@ char *acct_record(const struct job *job, const struct jobspec *js, const struct 
     }
     return strbuf_detach(&sb, NULL);
 }
+
+long acct_record_uid(const char *data, size_t len)
+{
+    static const char head[] = "{\"id\":\"", mid[] = "\",\"userid\":";
+    const char *end = data + len, *p = data + strlen(head);
+    if (len > strlen(head) && !memcmp(data, head, strlen(head))) {
+        while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')
+                           || (*p >= 'a' && *p <= 'z')))
+            p++;
+        if ((size_t)(end - p) > strlen(mid) && !memcmp(p, mid, strlen(mid))) {
+            p += strlen(mid);
+            long uid = 0;
+            const char *digits = p;
+            while (p < end && *p >= '0' && *p <= '9' && p - digits < 10)
+                uid = uid * 10 + (*p++ - '0');
+            if (p > digits && p < end && (*p == ',' || *p == '}'))
+                return uid;
+        }
+    }
+    json_t *r = json_loadb(data, len, 0, NULL);
+    json_t *uid = json_object_get(r, "userid");
+    long v = json_is_integer(uid) ? (long)json_integer_value(uid) : -1;
+    json_decref(r);
+    return v;
+}

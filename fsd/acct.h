@@ -31,6 +31,11 @@ struct acct_in {
 char *acct_record(const struct job *job, const struct jobspec *js, const struct acct_in *in,
                   const char **bank, double *core_seconds);
 
+/* The userid of a record (-1 if it has none): acct_record()'s own shape,
+ * {"id":"F58","userid":N,...}, is read without a parse, so that a user's
+ * few records are found among a year of everyone's; any other is parsed. */
+long acct_record_uid(const char *data, size_t len);
+
 /* Nodes, cores and gpus an R holds (R_lite: ranks x children; 0 each for
  * NULL). */
 void acct_count_R(json_t *R, int *nnodes, int *ncores, int *ngpus);

@@ -821,22 +821,6 @@ static int submit_many(struct jobmgr *m, const char *text, const struct jobstrea
 
 /* ---- reads ---- */
 
-int jobmgr_acct_foreach(struct jobmgr *m, double since,
-                        int (*cb)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
-                                  size_t len),
-                        void *arg)
-{
-    return store_acct_foreach(m->st, since > 0 ? (uint64_t)(since * 1000) : 0, 0, cb, arg);
-}
-
-int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id,
-                             int (*cb)(void *arg, uint64_t end_ms, uint64_t id,
-                                       const void *data, size_t len),
-                             void *arg)
-{
-    return store_acct_foreach(m->st, from_ms, from_id, cb, arg);
-}
-
 static int append_event(void *arg, uint32_t seq, const char *line, size_t len)
 {
     return strbuf_add(arg, line, len);
@@ -1272,6 +1256,7 @@ void jobmgr_destroy(struct jobmgr *m)
     m->notify = NULL;
     /* a submission still being parsed is told it never got in */
     workq_destroy(m->parser);
+    workq_destroy(m->acct_walker);
     if (m->begin_timer)
         ev_timer_cancel(m->loop, m->begin_timer);
     for (struct job *job = m->jobs ? jobmgr_next(m, 1) : NULL; job;

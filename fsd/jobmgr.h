@@ -178,18 +178,24 @@ int jobmgr_submit_text_async(struct jobmgr *m, const char *text, size_t len, uid
 size_t jobmgr_parsing(const struct jobmgr *m);
 
 /* Every accounting record of a job that ended at or after since (seconds),
- * in end order (store.h store_acct_foreach). */
+ * in end order (store.h store_acct_foreach); cb's non-zero return stops
+ * the walk and is returned (jobmgr_acct.c). */
 struct store;
-int jobmgr_acct_foreach(struct jobmgr *m, double since,
-                        int (*cb)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
-                                  size_t len),
-                        void *arg);
-/* ... from the record keyed (from_ms, from_id) on: a walk taken up again
- * after the last record it saw (accounting/jobs read a slice at a time). */
-int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id,
-                             int (*cb)(void *arg, uint64_t end_ms, uint64_t id,
-                                       const void *data, size_t len),
-                             void *arg);
+typedef int (*jobmgr_acct_f)(void *arg, uint64_t end_ms, uint64_t id, const void *data,
+                             size_t len);
+int jobmgr_acct_foreach(struct jobmgr *m, double since, jobmgr_acct_f cb, void *arg);
+/* ... uid's (-1: everyone's), from the record keyed (from_ms, from_id) on:
+ * a walk taken up again after the last record it gave (accounting/jobs,
+ * read a slice at a time). */
+int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id, long uid,
+                             jobmgr_acct_f cb, void *arg);
+/* Usage by user and bank (common/usage.h) over every record of uid's (-1:
+ * everyone's), summed on a thread of its own (a year of records is seconds
+ * of parsing, not to be taken from the loop); done(arg, rc, totals) on the
+ * loop, totals only for the call (NULL unless rc is 0; -ECANCELED at
+ * shutdown). 0, or -errno and done is never called. */
+typedef void (*jobmgr_usage_f)(void *arg, int rc, json_t *totals);
+int jobmgr_acct_usage(struct jobmgr *m, long uid, jobmgr_usage_f done, void *arg);
 
 /* Banks and fair share (doc/tree.md "accounting/banks"). Set the bank
  * tree (JSON, sched/fairshare.h; user names become uids): root or the

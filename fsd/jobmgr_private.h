@@ -7,6 +7,7 @@
  *                     its output and exits, timeouts, allocations
  *   jobmgr_ctl.c      control: ctl verbs, cancel, resources/ctl's effect on jobs
  *   jobmgr_recover.c  load and recover at start, job IDs, purge
+ *   jobmgr_acct.c     reading the accounting records: walks, usage totals
  */
 #ifndef FLUXFS_JOBMGR_PRIVATE_H
 #define FLUXFS_JOBMGR_PRIVATE_H
@@ -39,6 +40,8 @@ struct jobmgr {
     struct ingest *in;
     struct workq *parser;        /* large submissions' parse, off the loop
                                   * (jobmgr_submit_text_async); made when first needed */
+    struct workq *acct_walker;   /* walks of every accounting record, off the loop
+                                  * (jobmgr_acct_usage); made when first needed */
     double t_start;
     uid_t owner;                 /* the instance owner (the broker's uid) */
 

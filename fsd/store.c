@@ -1741,22 +1741,18 @@ int store_acct_put(struct store *st, uint64_t end_ms, uint64_t id, const void *d
     return put(st, st->acct, k, sizeof(k), data, len, 0, "put accounting record");
 }
 
-int store_acct_foreach(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
-                       void *arg)
+/* Each record of txn's from key (from_ms, from_id) on (store_acct_foreach) */
+static int acct_iterate(struct store *st, MDB_txn *txn, uint64_t from_ms, uint64_t from_id,
+                        store_acct_f cb, void *arg)
 {
     unsigned char k[ACCT_KEY_LEN] = { 0 };
-    MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val key = { sizeof(k), k }, val;
     int rc, ret = 0;
     put_be(k, from_ms, 8);
     put_be(k + 8, from_id, 8);
-    if ((rc = read_begin(st, &txn)) < 0)
-        return rc;
-    if ((rc = mdb_cursor_open(txn, st->acct, &cur)) != 0) {
-        ret = store_error(st, rc, "open cursor");
-        goto out;
-    }
+    if ((rc = mdb_cursor_open(txn, st->acct, &cur)) != 0)
+        return -EIO;
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         if (key.mv_size != ACCT_KEY_LEN)
@@ -1765,12 +1761,35 @@ int store_acct_foreach(struct store *st, uint64_t from_ms, uint64_t from_id, sto
                       val.mv_data, val.mv_size)) != 0)
             break;
     }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        ret = store_error(st, rc, "iterate accounting");
     mdb_cursor_close(cur);
-out:
+    return rc != 0 && rc != MDB_NOTFOUND ? -EIO : ret;
+}
+
+int store_acct_foreach(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
+                       void *arg)
+{
+    MDB_txn *txn = NULL;
+    int rc = read_begin(st, &txn);
+    if (rc < 0)
+        return rc;
+    rc = acct_iterate(st, txn, from_ms, from_id, cb, arg);
+    if (rc == -EIO)
+        store_error(st, EIO, "iterate accounting");
     read_end(st, txn, false);
-    return ret;
+    return rc;
+}
+
+int store_acct_walk(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
+                    void *arg)
+{
+    /* touches only the environment and the accounting table's handle,
+     * both fixed once the store is open (the map is never resized) */
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+        return -EIO;
+    int rc = acct_iterate(st, txn, from_ms, from_id, cb, arg);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 int store_acct_expire(struct store *st, uint64_t before_ms, size_t max)

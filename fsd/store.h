@@ -105,6 +105,11 @@ typedef int (*store_acct_f)(void *arg, uint64_t end_ms, uint64_t id, const void 
                             size_t len);
 int store_acct_foreach(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
                        void *arg);
+/* The same on a read transaction of its own, from any thread, of what is
+ * committed (a worker's walk of a year of records, while the loop goes on
+ * writing); the store must outlive the walk. */
+int store_acct_walk(struct store *st, uint64_t from_ms, uint64_t from_id, store_acct_f cb,
+                    void *arg);
 /* Delete at most max records that ended before before_ms, oldest first:
  * how many, or -errno. */
 int store_acct_expire(struct store *st, uint64_t before_ms, size_t max);

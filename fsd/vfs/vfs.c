@@ -520,6 +520,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             return vfs_stream_open(req, fi, ino, vfs_joblist_fill);
         if (ino == VFS_I_ACCT_JOBS)
             return vfs_stream_open(req, fi, ino, vfs_acct_jobs_fill);
+        if (ino == VFS_I_ACCT_USAGE || ino == VFS_I_ACCT_CSV)
+            return vfs_acct_usage_open(v, req, ino, fi);
         if (vfs_config_is(ino) && (fi->flags & O_ACCMODE) != O_RDONLY)
             return vfs_config_open(v, req, ino, fi);
         if (ino == VFS_I_RES_CTL && (fi->flags & O_ACCMODE) != O_RDONLY) {

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/usage.h"
 #include "fsd/vfs/vfs_private.h"
 
 static const struct {
@@ -48,36 +47,8 @@ void vfs_acct_readdir(struct vfs *v, struct vfs_dirbuf *db, off_t off)
             return;
 }
 
-/* The userid of a record: acct.c writes {"id":"F58","userid":N,...}, read
- * without a parse; any other shape is parsed. -1 if it has none. */
-static long record_uid(const char *data, size_t len)
-{
-    static const char head[] = "{\"id\":\"", mid[] = "\",\"userid\":";
-    const char *end = data + len, *p = data + strlen(head);
-    if (len > strlen(head) && !memcmp(data, head, strlen(head))) {
-        while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')
-                           || (*p >= 'a' && *p <= 'z')))
-            p++;
-        if ((size_t)(end - p) > strlen(mid) && !memcmp(p, mid, strlen(mid))) {
-            p += strlen(mid);
-            long uid = 0;
-            const char *digits = p;
-            while (p < end && *p >= '0' && *p <= '9' && p - digits < 10)
-                uid = uid * 10 + (*p++ - '0');
-            if (p > digits && p < end && (*p == ',' || *p == '}'))
-                return uid;
-        }
-    }
-    json_t *r = json_loadb(data, len, 0, NULL);
-    json_t *uid = json_object_get(r, "userid");
-    long v = json_is_integer(uid) ? (long)json_integer_value(uid) : -1;
-    json_decref(r);
-    return v;
-}
-
 struct acct_fill {
     struct vfs_fh *fh;
-    bool all;
     size_t want;
 };
 
@@ -88,8 +59,6 @@ static int acct_line(void *arg, uint64_t end_ms, uint64_t id, const void *data, 
     /* the next walk goes on after this record */
     fh->list_next = id == UINT64_MAX ? end_ms + 1 : end_ms;
     fh->list_next_id = id == UINT64_MAX ? 0 : id + 1;
-    if (!f->all && record_uid(data, len) != (long)fh->uid)
-        return 0;
     if (strbuf_add(&fh->data, data, len) < 0 || strbuf_addstr(&fh->data, "\n") < 0)
         return -ENOMEM;
     return fh->data.len >= f->want;   /* 1: enough for this read */
@@ -97,30 +66,12 @@ static int acct_line(void *arg, uint64_t end_ms, uint64_t id, const void *data, 
 
 int vfs_acct_jobs_fill(struct vfs *v, struct vfs_fh *fh, size_t want)
 {
-    struct acct_fill f = { .fh = fh, .all = fh->uid == 0 || fh->uid == v->owner, .want = want };
-    int rc = jobmgr_acct_foreach_from(v->m, fh->list_next, fh->list_next_id, acct_line, &f);
+    struct acct_fill f = { .fh = fh, .want = want };
+    long uid = fh->uid == 0 || fh->uid == v->owner ? -1 : (long)fh->uid;
+    int rc = jobmgr_acct_foreach_from(v->m, fh->list_next, fh->list_next_id, uid, acct_line, &f);
     if (rc == 0)
         fh->list_end = true;   /* walked to the last record */
     return rc < 0 ? rc : 0;
-}
-
-/* usage and usage.csv: the totals of the reader's records (every one for
- * root and the owner), summed as the walk goes */
-struct collect {
-    uid_t uid;
-    bool all;
-    struct usage_sum *sum;
-};
-
-static int collect_one(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
-{
-    struct collect *c = arg;
-    if (!c->all && record_uid(data, len) != (long)c->uid)
-        return 0;
-    json_t *r = json_loadb(data, len, 0, NULL);
-    int rc = r ? usage_sum_add(c->sum, r) : 0;
-    json_decref(r);
-    return rc;
 }
 
 /* A CSV field, quoted when it holds a comma, a quote or a line break (a
@@ -158,7 +109,7 @@ static int json_lines(struct strbuf *sb, json_t *array)
 
 int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
 {
-    struct collect c = { .uid = uid, .all = uid == 0 || uid == v->owner };
+    bool all = uid == 0 || uid == v->owner;
     if (ino == VFS_I_ACCT_BANKS) {
         /* shares are no secret (sshare shows them all), as Slurm's default */
         return strbuf_addf(sb, "%s\n", jobmgr_banks_text(v->m));
@@ -166,9 +117,9 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
     if (ino == VFS_I_ACCT_FS) {
         /* a user sees the banks and their own rows; root and the owner all */
         json_t *rows = jobmgr_fairshare_report(v->m, -1), *row;
-        json_t *mine = c.all ? json_incref(rows) : json_array();
+        json_t *mine = all ? json_incref(rows) : json_array();
         size_t i;
-        json_array_foreach(c.all ? NULL : rows, i, row) {
+        json_array_foreach(all ? NULL : rows, i, row) {
             json_t *who = json_object_get(row, "userid");
             if (!who || json_integer_value(who) == (json_int_t)uid)
                 json_array_append(mine, row);
@@ -179,15 +130,15 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
         json_decref(rows);
         return rc;
     }
-    if (!(c.sum = usage_sum_create(0, 0)))
-        return -ENOMEM;
-    int rc = jobmgr_acct_foreach(v->m, 0, collect_one, &c);
-    json_t *usage = rc == 0 ? usage_sum_totals(c.sum) : NULL, *u;
+    return -EISDIR;
+}
+
+/* usage (JSON lines) or usage.csv of totals (common/usage.h) */
+static void render_usage(fuse_ino_t ino, json_t *usage, struct strbuf *sb)
+{
+    json_t *u;
     size_t i;
-    usage_sum_destroy(c.sum);
-    if (rc == 0 && !usage)
-        rc = -ENOMEM;
-    if (ino == VFS_I_ACCT_CSV && rc == 0)
+    if (ino == VFS_I_ACCT_CSV)
         strbuf_addstr(sb, "userid,user,bank,jobs,completed,failed,core_hours,node_hours,"
                           "gpu_hours\n");
     json_array_foreach(usage, i, u) {
@@ -220,6 +171,49 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
                     json_number_value(json_object_get(u, "node_seconds")) / 3600,
                     json_number_value(json_object_get(u, "gpu_seconds")) / 3600);
     }
-    json_decref(usage);
-    return rc;
+}
+
+struct usage_open {
+    fuse_req_t req;
+    struct fuse_file_info fi;
+    struct vfs_fh *fh;
+};
+
+static void usage_ready(void *arg, int rc, json_t *totals)
+{
+    struct usage_open *o = arg;
+    if (rc == 0)
+        render_usage(o->fh->ino, totals, &o->fh->data);
+    if (rc < 0) {
+        fuse_reply_err(o->req, -rc);
+        vfs_fh_destroy(o->fh);
+    } else
+        vfs_reply_open(o->req, &o->fi, o->fh, true);
+    free(o);
+}
+
+void vfs_acct_usage_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino,
+                         struct fuse_file_info *fi)
+{
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    struct usage_open *o = calloc(1, sizeof(*o));
+    struct vfs_fh *fh = o ? vfs_fh_create(req, FH_SNAPSHOT, ino) : NULL;
+    if (!fh) {
+        free(o);
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    o->req = req;
+    o->fi = *fi;   /* the kernel's request lives on; its fi is ours to keep */
+    o->fh = fh;
+    uid_t uid = fh->uid;
+    int rc = jobmgr_acct_usage(v->m, uid == 0 || uid == v->owner ? -1 : (long)uid, usage_ready, o);
+    if (rc < 0) {
+        vfs_fh_destroy(fh);
+        free(o);
+        fuse_reply_err(req, -rc);
+    }
 }

@@ -566,6 +566,10 @@ int vfs_acct_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb)
 /* accounting/jobs's lines (vfs_stream_read): the reader's records, or
  * every one for root and the owner */
 int vfs_acct_jobs_fill(struct vfs *v, struct vfs_fh *fh, size_t want);
+/* accounting/usage and usage.csv: answered once a worker has summed the
+ * reader's records (jobmgr_acct_usage), the loop serving others meanwhile */
+void vfs_acct_usage_open(struct vfs *v, fuse_req_t req, fuse_ino_t ino,
+                         struct fuse_file_info *fi);
 
 /* Totals of the resource graph now, for resources/summary and status. */
 struct vfs_res_totals {

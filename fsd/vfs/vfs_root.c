@@ -242,8 +242,6 @@ int vfs_fixed_render(struct vfs *v, fuse_ino_t ino, uid_t uid, struct strbuf *sb
         return vfs_res_render(v, ino, sb);
     case VFS_I_RES_CTL:
         return strbuf_addstr(sb, RES_CTL_HELP);
-    case VFS_I_ACCT_USAGE:
-    case VFS_I_ACCT_CSV:
     case VFS_I_ACCT_BANKS:
     case VFS_I_ACCT_FS:
         return vfs_acct_render(v, ino, uid, sb);

@@ -1,0 +1,111 @@
+/* jobmgr_acct.c - reading the accounting records (fsd/acct.h): walks in
+ * end order, a user's alone, and usage totals summed off the loop. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common/usage.h"
+#include "common/workq.h"
+#include "fsd/acct.h"
+#include "fsd/jobmgr_private.h"
+#include "fsd/store.h"
+
+int jobmgr_acct_foreach(struct jobmgr *m, double since, jobmgr_acct_f cb, void *arg)
+{
+    return store_acct_foreach(m->st, since > 0 ? (uint64_t)(since * 1000) : 0, 0, cb, arg);
+}
+
+struct only {
+    long uid;
+    jobmgr_acct_f cb;
+    void *arg;
+};
+
+static int only_uid(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
+{
+    struct only *o = arg;
+    return acct_record_uid(data, len) == o->uid ? o->cb(o->arg, end_ms, id, data, len) : 0;
+}
+
+int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id, long uid,
+                             jobmgr_acct_f cb, void *arg)
+{
+    if (uid < 0)
+        return store_acct_foreach(m->st, from_ms, from_id, cb, arg);
+    struct only o = { uid, cb, arg };
+    return store_acct_foreach(m->st, from_ms, from_id, only_uid, &o);
+}
+
+/* A usage walk: made on the loop, walked on the worker (which touches only
+ * this and a read transaction of its own), finished on the loop. The
+ * worker sees what LMDB has committed, which with the redo log on is up to
+ * a checkpoint (a third of a second) behind: the loop then adds the records
+ * after the last one it saw, from its own view. */
+struct usage_walk {
+    struct jobmgr *m;
+    long uid;
+    struct usage_sum *sum;
+    uint64_t last_ms, last_id;   /* the last record summed, if any */
+    bool any;
+    int rc;
+    jobmgr_usage_f done;
+    void *arg;
+};
+
+static int usage_one(void *arg, uint64_t end_ms, uint64_t id, const void *data, size_t len)
+{
+    struct usage_walk *w = arg;
+    w->last_ms = end_ms;
+    w->last_id = id;
+    w->any = true;
+    if (w->uid >= 0 && acct_record_uid(data, len) != w->uid)
+        return 0;
+    json_t *r = json_loadb(data, len, 0, NULL);
+    int rc = r ? usage_sum_add(w->sum, r) : 0;
+    json_decref(r);
+    return rc;
+}
+
+static void usage_walk(void *arg)
+{
+    struct usage_walk *w = arg;
+    w->rc = store_acct_walk(w->m->st, 0, 0, usage_one, w);
+}
+
+static void usage_walked(void *arg, bool canceled)
+{
+    struct usage_walk *w = arg;
+    json_t *totals = NULL;
+    int rc = canceled ? -ECANCELED : w->rc;
+    if (rc == 0 && w->any)   /* what came after the worker's snapshot */
+        rc = store_acct_foreach(w->m->st, w->last_id == UINT64_MAX ? w->last_ms + 1 : w->last_ms,
+                                w->last_id == UINT64_MAX ? 0 : w->last_id + 1, usage_one, w);
+    else if (rc == 0)
+        rc = store_acct_foreach(w->m->st, 0, 0, usage_one, w);
+    if (rc == 0 && !(totals = usage_sum_totals(w->sum)))
+        rc = -ENOMEM;
+    w->done(w->arg, rc, totals);
+    json_decref(totals);
+    usage_sum_destroy(w->sum);
+    free(w);
+}
+
+int jobmgr_acct_usage(struct jobmgr *m, long uid, jobmgr_usage_f done, void *arg)
+{
+    if (!m->acct_walker && !(m->acct_walker = workq_create(m->loop, "fluxfs-acct")))
+        return -errno;
+    struct usage_walk *w = calloc(1, sizeof(*w));
+    if (!w || !(w->sum = usage_sum_create(0, 0))) {
+        free(w);
+        return -ENOMEM;
+    }
+    w->m = m;
+    w->uid = uid;
+    w->done = done;
+    w->arg = arg;
+    int rc = workq_push(m->acct_walker, usage_walk, usage_walked, w);
+    if (rc < 0) {
+        usage_sum_destroy(w->sum);
+        free(w);
+    }
+    return rc;
+}
