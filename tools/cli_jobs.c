@@ -171,6 +171,24 @@ static void inactive_add(const char *id)
     inactive_seen.count++;
 }
 
+/* Room in *jobs (n of them, *alloc allocated) for one more; on ENOMEM
+ * they are freed. */
+static int room(struct jobinfo **jobs, size_t n, size_t *alloc)
+{
+    if (n < *alloc)
+        return 0;
+    size_t more = *alloc ? *alloc * 2 : 64;
+    struct jobinfo *p = realloc(*jobs, more * sizeof(*p));
+    if (!p) {
+        cli_job_list_free(*jobs, n);
+        *jobs = NULL;
+        return -ENOMEM;
+    }
+    *jobs = p;
+    *alloc = more;
+    return 0;
+}
+
 /* Every job from joblist, a line each: one file read for the lot, where
  * jobs/<id>/ takes five a job. -ENOENT from a broker older than joblist
  * (the CLI updated under a running instance). */
@@ -186,14 +204,9 @@ static int list_joblist(bool all, struct jobinfo **jobsp, size_t *np)
     for (const char *p = text, *end = text + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *next = nl ? nl + 1 : end;
-        if (n == alloc) {
-            struct jobinfo *q = realloc(jobs, (alloc = alloc ? alloc * 2 : 64) * sizeof(*q));
-            if (!q) {
-                free(text);
-                cli_job_list_free(jobs, n);
-                return -ENOMEM;
-            }
-            jobs = q;
+        if (room(&jobs, n, &alloc) < 0) {
+            free(text);
+            return -ENOMEM;
         }
         if (jobinfo_read(&jobs[n], p, (size_t)(next - p)) == 0) {
             if (all || cli_state_active(jobs[n].state))
@@ -226,14 +239,9 @@ int cli_job_list(bool all, struct jobinfo **jobsp, size_t *np)
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
-        if (n == alloc) {
-            struct jobinfo *p = realloc(jobs, (alloc = alloc ? alloc * 2 : 64) * sizeof(*p));
-            if (!p) {
-                closedir(d);
-                cli_job_list_free(jobs, n);
-                return -ENOMEM;
-            }
-            jobs = p;
+        if (room(&jobs, n, &alloc) < 0) {
+            closedir(d);
+            return -ENOMEM;
         }
         if (!all && inactive_known(de->d_name))
             continue;
