@@ -173,7 +173,7 @@ if [ "${OVERLAY:-1}" = 1 ]; then
 	stop_all
 fi
 
-flat=- cpuflat=- rssw=- rsse=- mdbw=- mdbe=-
+flat=- cpuflat=- flat2=- cpuflat2=- rssw=- rsse=- mdbw=- mdbe=-
 if [ "$SCALE" -gt 0 ]; then
 	echo "# $SCALE jobs (bench-scale.sh)" >&2
 	chunk=$((SCALE / 10 < 1000 ? SCALE / 10 : 1000))
@@ -186,6 +186,12 @@ if [ "$SCALE" -gt 0 ]; then
 	flat=$(awk -v f="$(echo "$first" | col 3)" -v l="$(echo "$last" | col 3)" \
 		'BEGIN { printf "%d -> %d (%.0f%%)", f, l, 100 * l / f }')
 	cpuflat="$(echo "$first" | col 5) -> $(echo "$last" | col 5)"
+	# the first tenth purges nothing (--purge-keep is a tenth): the second
+	# is the first with the retention window full, as every later one is
+	second=$(echo "$rows" | sed -n 2p)
+	flat2=$(awk -v f="$(echo "$second" | col 3)" -v l="$(echo "$last" | col 3)" \
+		'BEGIN { if (f > 0) printf "%d -> %d (%.0f%%)", f, l, 100 * l / f; else print "-" }')
+	cpuflat2="$(echo "$second" | col 5) -> $(echo "$last" | col 5)"
 	rssw=$(echo "$first" | col 6); rsse=$(echo "$last" | col 6)
 	mdbw=$(echo "$first" | col 8); mdbe=$(echo "$last" | col 8)
 fi
@@ -215,6 +221,8 @@ row "durable queue/new x4, 2 brokers: leader / follower" "$ovl4 / $ovl4f" "1 bro
 row "latency submit->INACTIVE, true, C client (ms)" "$lat" "" "-"
 row "flat at scale: first / last tenth of $SCALE (jobs/s)" "$flat" "" "-"
 row "fluxfsd CPU per job: first / last tenth (us)" "$cpuflat" "" "-"
+row "... retention full: second / last tenth (jobs/s)" "$flat2" "the first tenth purges nothing" "-"
+row "... fluxfsd CPU per job: second / last tenth (us)" "$cpuflat2" "" "-"
 row "RssAnon kB: retention full / end of $SCALE" "$rssw / $rsse" "fresh: $rss0; after $done_jobs jobs: $rss1" "-"
 row "store data.mdb kB: retention full / end" "$mdbw / $mdbe" "" "-"
 row "RssAnon kB after $DEEP were queued at once" "$rss2" "before: $rss1" "-"
