@@ -189,8 +189,9 @@ int jobmgr_acct_foreach(struct jobmgr *m, double since, jobmgr_acct_f cb, void *
  * read a slice at a time). */
 int jobmgr_acct_foreach_from(struct jobmgr *m, uint64_t from_ms, uint64_t from_id, long uid,
                              jobmgr_acct_f cb, void *arg);
-/* Usage by user and bank (common/usage.h) over every record of uid's (-1:
- * everyone's), summed on a thread of its own (a year of records is seconds
+/* Usage by user and bank (common/usage.h), each row with its "user" name
+ * too, over every record of uid's (-1: everyone's), summed on a thread of
+ * its own (a year of records is seconds
  * of parsing, not to be taken from the loop); done(arg, rc, totals) on the
  * loop, totals only for the call (NULL unless rc is 0; -ECANCELED at
  * shutdown). 0, or -errno and done is never called. */

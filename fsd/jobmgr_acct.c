@@ -1,6 +1,8 @@
 /* jobmgr_acct.c - reading the accounting records (fsd/acct.h): walks in
  * end order, a user's alone, and usage totals summed off the loop. */
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/usage.h"
@@ -47,6 +49,7 @@ struct usage_walk {
     uint64_t last_ms, last_id;   /* the last record summed, if any */
     bool any;
     int rc;
+    json_t *names;               /* uid (text) -> user name, looked up on the worker */
     jobmgr_usage_f done;
     void *arg;
 };
@@ -65,10 +68,35 @@ static int usage_one(void *arg, uint64_t end_ms, uint64_t id, const void *data, 
     return rc;
 }
 
+/* A user's name, or the uid as text: the user database may be a directory
+ * service (sssd, LDAP) that takes its time, so it is asked on the worker
+ * (and on the loop only for a user the worker did not see). */
+static void user_name(json_t *names, long uid)
+{
+    char key[24], buf[1024];
+    struct passwd pw, *res = NULL;
+    snprintf(key, sizeof(key), "%ld", uid);
+    if (json_object_get(names, key))
+        return;
+    bool known = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res;
+    json_object_set_new(names, key, json_string(known ? pw.pw_name : key));
+}
+
+static void name_rows(json_t *names, json_t *rows)
+{
+    json_t *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+        user_name(names, (long)json_integer_value(json_object_get(row, "userid")));
+}
+
 static void usage_walk(void *arg)
 {
     struct usage_walk *w = arg;
     w->rc = store_acct_walk(w->m->st, 0, 0, usage_one, w);
+    json_t *rows = w->rc == 0 ? usage_sum_totals(w->sum) : NULL;
+    name_rows(w->names, rows);
+    json_decref(rows);
 }
 
 static void usage_walked(void *arg, bool canceled)
@@ -83,8 +111,18 @@ static void usage_walked(void *arg, bool canceled)
         rc = store_acct_foreach(w->m->st, 0, 0, usage_one, w);
     if (rc == 0 && !(totals = usage_sum_totals(w->sum)))
         rc = -ENOMEM;
+    /* each row's user name: the worker's, or (a user new since) asked now */
+    name_rows(w->names, totals);
+    json_t *row;
+    size_t i;
+    json_array_foreach(totals, i, row) {
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(json_object_get(row, "userid")));
+        json_object_set(row, "user", json_object_get(w->names, key));
+    }
     w->done(w->arg, rc, totals);
     json_decref(totals);
+    json_decref(w->names);
     usage_sum_destroy(w->sum);
     free(w);
 }
@@ -94,7 +132,9 @@ int jobmgr_acct_usage(struct jobmgr *m, long uid, jobmgr_usage_f done, void *arg
     if (!m->acct_walker && !(m->acct_walker = workq_create(m->loop, "fluxfs-acct")))
         return -errno;
     struct usage_walk *w = calloc(1, sizeof(*w));
-    if (!w || !(w->sum = usage_sum_create(0, 0))) {
+    if (!w || !(w->sum = usage_sum_create(0, 0)) || !(w->names = json_object())) {
+        if (w)
+            usage_sum_destroy(w->sum);
         free(w);
         return -ENOMEM;
     }
@@ -105,6 +145,7 @@ int jobmgr_acct_usage(struct jobmgr *m, long uid, jobmgr_usage_f done, void *arg
     int rc = workq_push(m->acct_walker, usage_walk, usage_walked, w);
     if (rc < 0) {
         usage_sum_destroy(w->sum);
+        json_decref(w->names);
         free(w);
     }
     return rc;

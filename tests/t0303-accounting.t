@@ -5,7 +5,7 @@
 # across a restart and bounded by their own retention (--acct-keep).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 25
+plan 26
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -66,6 +66,8 @@ is "$(nobody cat "$MNT/accounting/jobs" | python3 -c 'import json,sys; print(jso
 	65534 "... which is theirs"
 is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([json.loads(l)["userid"] for l in sys.stdin])')" \
 	"[65534]" "... and only their usage"
+is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([json.loads(l)["user"] for l in sys.stdin])')" \
+	"['$(id -nu 65534)']" "... each row with the user's name"
 
 # durable: a restart keeps them all
 fluxfs_stop

@@ -5,7 +5,6 @@
  * read (vfs_stream_read: a year of records is never held at once), the
  * others made when opened from totals summed over the walk. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,15 +151,10 @@ static void render_usage(fuse_ino_t ino, json_t *usage, struct strbuf *sb)
             continue;
         }
         int id = (int)json_integer_value(json_object_get(u, "userid"));
-        char pwbuf[1024], name[64];
-        struct passwd pw, *res = NULL;
-        if (getpwuid_r((uid_t)id, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-            snprintf(name, sizeof(name), "%s", pw.pw_name);
-        else
-            snprintf(name, sizeof(name), "%d", id);
+        const char *name = json_string_value(json_object_get(u, "user"));
         const char *bank = json_string_value(json_object_get(u, "bank"));
         strbuf_addf(sb, "%d,", id);
-        csv_field(sb, name);
+        csv_field(sb, name ? name : "");
         strbuf_addstr(sb, ",");
         csv_field(sb, bank ? bank : "");
         strbuf_addf(sb, ",%lld,%lld,%lld,%.4f,%.4f,%.4f\n",
