@@ -205,7 +205,10 @@ static char *output_path(const struct job *job, const char *tmpl)
     char pwbuf[4096];
     if (!tmpl)
         return NULL;
-    if (getpwuid_r(job->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+    /* the user database is asked only when the name is used: it may be a
+     * directory service, and this runs on the loop */
+    if (strstr(tmpl, "{{user}}") && getpwuid_r(job->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0
+        && res)
         snprintf(user, sizeof(user), "%s", pw.pw_name);
     else
         snprintf(user, sizeof(user), "%u", (unsigned)job->uid);
