@@ -159,18 +159,25 @@ void vfs_stream_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t si
             strbuf_reset(&fh->data);
         }
     }
-    /* what comes before this read is not read again by one who reads on
-     * (the same offset again, a retry, still is) */
     size_t skip = want > fh->list_base ? (size_t)(want - fh->list_base) : 0;
     if (skip > fh->data.len)
         skip = fh->data.len;
-    if (skip > 0) {
-        memmove(fh->data.buf, fh->data.buf + skip, fh->data.len - skip);
-        fh->data.len -= skip;
-        fh->data.buf[fh->data.len] = '\0';
-        fh->list_base += skip;
+    size_t n = fh->data.len - skip < size ? fh->data.len - skip : size;
+    fuse_reply_buf(req, n ? fh->data.buf + skip : NULL, n);
+    /* between reads an open file keeps only where it is and the rest of a
+     * line the read stopped inside, in a buffer of that size: a user's
+     * thousand open descriptors cost the broker next to nothing (a read
+     * before that point, a seek back or the same read again, builds the
+     * list again from its start) */
+    struct strbuf rest = STRBUF_INIT;
+    if (strbuf_add(&rest, fh->data.buf + skip + n, fh->data.len - skip - n) < 0) {
+        fh->list_base = UINT64_MAX;   /* out of memory: the next read starts over */
+        strbuf_release(&fh->data);
+        return;
     }
-    vfs_reply_slice(req, fh->data.buf, fh->data.len, size, 0);
+    strbuf_release(&fh->data);
+    fh->data = rest;
+    fh->list_base += skip + n;
 }
 
 bool vfs_is_publisher(struct vfs *v, fuse_req_t req)

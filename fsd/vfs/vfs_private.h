@@ -343,11 +343,12 @@ void vfs_reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, 
  * accounting/jobs): fill() appends lines to fh->data from its cursor
  * (fh->list_next...) until data holds at least want bytes or it is at the
  * end (it sets fh->list_end); 0 or -errno. Lines wholly before a read are
- * dropped as they come and what precedes the read once it is answered, so
- * an open file holds about one read's worth, and no request builds much
- * more than it returns; a read before what is held (a seek back) starts
- * it again from an empty cursor. vfs_stream_open() answers an open
- * (read-only: EACCES otherwise) with such a handle. */
+ * dropped as they come, and what a read returned once it is answered, so
+ * no request builds much more than it returns and an open file holds only
+ * its cursor and the rest of a line between reads; a read before that (a
+ * seek back, the same read again) starts it over from an empty cursor.
+ * vfs_stream_open() answers an open (read-only: EACCES otherwise) with
+ * such a handle. */
 typedef int (*vfs_fill_f)(struct vfs *v, struct vfs_fh *fh, size_t want);
 void vfs_stream_open(fuse_req_t req, struct fuse_file_info *fi, fuse_ino_t ino, vfs_fill_f fill);
 void vfs_stream_read(struct vfs *v, fuse_req_t req, struct vfs_fh *fh, size_t size, off_t off);
