@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 119
+plan 122
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -322,6 +322,22 @@ is "$(timeout 20 cat "$MNT/jobs/$aid/wait")" "FAILED 1" "its job is released whe
 timeout 60 "$FLUXFS" -m "$MNT" alloc -n 1 true 2>/dev/null
 aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
 is "$(timeout 20 cat "$MNT/jobs/$aid/wait")" "COMPLETED 0" "... COMPLETED when the command succeeded, even at once"
+timeout 60 "$FLUXFS" -m "$MNT" alloc -n 1 nosuchcommand 2>/dev/null; rc=$?
+aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
+is "$rc $(cat "$MNT/jobs/$aid/state")" "127 INACTIVE" "alloc returns once its job has ended (127: no such command)"
+# a TERM (or a hangup: a closed ssh session) while the command runs is
+# passed on to it, and the allocation is released
+timeout --preserve-status -s TERM 3 "$FLUXFS" -m "$MNT" alloc -n 1 sleep 100 2>/dev/null; rc=$?
+aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
+is "$rc $(timeout 20 cat "$MNT/jobs/$aid/wait")" "143 FAILED 1" "alloc sent TERM: the command gets it, the allocation is released"
+# an interrupt while the allocation waits for resources cancels it
+hold=$(fx submit -n 20 sleep 300)
+wait_until 20 eval '[ "$(cat "$MNT/jobs/$hold/state")" = RUN ]' >/dev/null
+timeout --preserve-status -s INT 3 "$FLUXFS" -m "$MNT" alloc -n 1 true 2>/dev/null; rc=$?
+aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
+is "$rc $(timeout 20 cat "$MNT/jobs/$aid/wait")" "130 CANCELED" "alloc interrupted while pending: its job is canceled, not left to run with nobody in it"
+fx cancel "$hold" >/dev/null
+timeout 20 cat "$MNT/jobs/$hold/wait" >/dev/null
 
 # docs in step: every long option a tool's --help lists is in its man page
 missing=

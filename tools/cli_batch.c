@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -312,10 +314,43 @@ static const char alloc_body[] =
     "sleep 2147483647 &\n"
     "wait $!\n";
 
+/* A signal that came (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD) within
+ * ms, or 0:
+ * signals are read from sfd, not handled, so no state is shared with a
+ * handler. */
+static int next_signal(int sfd, int ms)
+{
+    struct pollfd p = { .fd = sfd, .events = POLLIN };
+    struct signalfd_siginfo si;
+    if (poll(&p, 1, ms) <= 0 || read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return 0;
+    return (int)si.ssi_signo;
+}
+
+/* Ask the allocation's job to end (a ctl verb), then wait up to 30 s for it
+ * to be INACTIVE, as salloc waits for its allocation to be relinquished. */
+static void alloc_end(const char *id, const char *verb, const char *what)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/jobs/%s/ctl", cli_mount(), id);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, verb, strlen(verb)) != (ssize_t)strlen(verb))
+        cli_err("alloc: could not release job %s: %s", id, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "%s/jobs/%s/wait", cli_mount(), id);
+    struct pollfd p = { .fd = open(path, O_RDONLY | O_CLOEXEC), .events = POLLIN };
+    if (p.fd >= 0) {
+        poll(&p, 1, 30 * 1000);
+        close(p.fd);
+    }
+    fprintf(stderr, "fluxfs alloc: job %s %s\n", id, what);
+}
+
 int cmd_alloc(int argc, char **argv)
 {
     struct strbuf opts = STRBUF_INIT, spec = STRBUF_INIT;
-    int first = alloc_options(argc, argv, alloc_usage, &opts), rc = CLI_EXIT_ERROR;
+    int first = alloc_options(argc, argv, alloc_usage, &opts), rc = CLI_EXIT_ERROR, sig;
     char id[64], inner[4096], path[4200];
     if (first < 0) {
         strbuf_release(&opts);
@@ -325,6 +360,17 @@ int cmd_alloc(int argc, char **argv)
     if (opts.len)
         strbuf_addf(&spec, "# flux:%s\n", opts.buf);
     strbuf_addstr(&spec, alloc_body);
+    /* from the submission on, an interrupt, a TERM or a hangup (a closed
+     * ssh session) must not leave the allocation held with nobody in it */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGQUIT);
+    sigaddset(&sigs, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &sigs, &old);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     if (cli_submit_text(spec.buf, spec.len, id, sizeof(id)) < 0)
         goto out;
     fprintf(stderr, "fluxfs alloc: job %s: waiting for its resources...\n", id);
@@ -345,7 +391,11 @@ int cmd_alloc(int argc, char **argv)
             free(err);
             goto out;
         }
-        usleep(50 * 1000);
+        if ((sig = next_signal(sfd, 50)) && sig != SIGCHLD) {
+            alloc_end(id, "cancel\n", "canceled while it waited");
+            rc = 128 + sig;
+            goto out;
+        }
     }
     fprintf(stderr, "fluxfs alloc: job %s: an instance of your own at %s\n", id, inner);
     const char *shell = getenv("SHELL");
@@ -353,33 +403,32 @@ int cmd_alloc(int argc, char **argv)
     char **cmd = first < argc ? argv + first : argv_shell;
     pid_t pid = fork();
     if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         setenv("FLUXFS_MOUNT", inner, 1);
         setenv("FLUX_JOB_ID", id, 1);
         execvp(cmd[0], cmd);
         fprintf(stderr, "fluxfs alloc: %s: %s\n", cmd[0], strerror(errno));
         _exit(127);
     }
-    /* the command has the terminal: its ^C is its own */
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGQUIT, &ign, &old_quit);
+    /* the command has the terminal: its ^C and ^\ are its own (the
+     * terminal sends them to both of us); a TERM or a hangup sent to us
+     * is passed on to it, and the allocation released once it is gone */
     int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    while (pid > 0) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if ((sig = next_signal(sfd, 1000)) == SIGTERM || sig == SIGHUP)
+            kill(pid, sig);
+    }
     rc = pid < 0 ? CLI_EXIT_ERROR : WIFEXITED(status) ? WEXITSTATUS(status)
                                                       : 128 + WTERMSIG(status);
     /* released: the allocation's job and its instance end (alloc_body) */
-    snprintf(path, sizeof(path), "%s/jobs/%s/ctl", cli_mount(), id);
-    const char *verb = rc == 0 ? "signal USR1\n" : "signal USR2\n";
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, verb, strlen(verb)) != (ssize_t)strlen(verb))
-        cli_err("alloc: could not release job %s: %s", id, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    fprintf(stderr, "fluxfs alloc: job %s released\n", id);
+    alloc_end(id, rc == 0 ? "signal USR1\n" : "signal USR2\n", "released");
 out:
+    if (sfd >= 0)
+        close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     strbuf_release(&opts);
     strbuf_release(&spec);
     return rc;
