@@ -128,12 +128,8 @@ bool jobinfo_jobspec(struct jobinfo *j, const char *text, size_t len)
             json_object_get(js->json, "attributes"), "system"), "bank"));
         if (bank && !j->bank)
             j->bank = strdup(bank);
-        if (js->name)
-            set_str(&j->name, js->name);
-        else if (js->argc > 0) {
-            const char *base = strrchr(js->argv[0], '/');
-            set_str(&j->name, base ? base + 1 : js->argv[0]);
-        }
+        if (jobspec_job_name(js))
+            set_str(&j->name, jobspec_job_name(js));
     }
     jobspec_destroy(js);
     free(spec);

@@ -1409,6 +1409,19 @@ int jobspec_total_slots(const struct jobspec *js)
     return js->nnodes > 0 ? js->nnodes * js->nslots : js->nslots;
 }
 
+const char *jobspec_job_name(const struct jobspec *js)
+{
+    if (!js)
+        return NULL;
+    if (js->name && *js->name)
+        return js->name;
+    if (js->argc < 1 || !js->argv[0])
+        return NULL;
+    const char *slash = strrchr(js->argv[0], '/');
+    const char *base = slash ? slash + 1 : js->argv[0];
+    return *base ? base : NULL;
+}
+
 int jobspec_ntasks(const struct jobspec *js)
 {
     if (!js)

@@ -116,6 +116,11 @@ json_t *jobspec_load_yaml(const char *buf, size_t len, struct errmsg *err);
 /* Total number of tasks the jobspec asks for (per_slot * slots, or total). */
 int jobspec_ntasks(const struct jobspec *js);
 
+/* The job's name as flux jobs shows it: attributes.system.job.name, else
+ * the base name of its first command, else NULL (both empty, or js NULL).
+ * Borrowed from js. */
+const char *jobspec_job_name(const struct jobspec *js);
+
 /* The most tasks the jobspec can make an instance start: count.total, or
  * per_slot times its slots with every count at its maximum. A count with no
  * maximum (RFC 14 "as many as there are") and the slot total stop at

@@ -40,7 +40,7 @@ char *acct_record(const struct job *job, const struct jobspec *js, const struct 
                      : NULL;
     const char *b = json_string_value(json_object_get(sys, "bank"));
     const char *queue = json_string_value(json_object_get(sys, "queue"));
-    const char *name = js ? js->name : NULL;
+    const char *name = jobspec_job_name(js);   /* as joblist names it */
     int nnodes = job->nnodes, ncores = job->ncores, ngpus = job->ngpus;
     if (!job->counted)
         count_R(in->R, &nnodes, &ncores, &ngpus);

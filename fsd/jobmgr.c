@@ -420,11 +420,7 @@ void jm_job_prioritize(struct jobmgr *m, struct job *job)
  * hashed (FNV-1a): the singleton dependency's key, with its user. */
 static uint64_t name_key(const struct job *job)
 {
-    const char *name = job->js ? job->js->name : NULL;
-    if (!name && job->js && job->js->argc > 0) {
-        const char *slash = strrchr(job->js->argv[0], '/');
-        name = slash ? slash + 1 : job->js->argv[0];
-    }
+    const char *name = jobspec_job_name(job->js);
     uint64_t h = 0xcbf29ce484222325ull;
     for (const char *p = name ? name : ""; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ull;

@@ -212,11 +212,9 @@ static char *output_path(const struct job *job, const char *tmpl)
         snprintf(user, sizeof(user), "%s", pw.pw_name);
     else
         snprintf(user, sizeof(user), "%u", (unsigned)job->uid);
-    const char *name = job->js->name;
-    if (!name) {
-        const char *slash = strrchr(job->js->argv[0], '/');
-        name = slash ? slash + 1 : job->js->argv[0];
-    }
+    const char *name = jobspec_job_name(job->js);
+    if (!name)
+        name = "-";
     for (const char *p = tmpl; *p;) {
         if (!strncmp(p, "{{id}}", 6)) {
             strbuf_addstr(&sb, job->idstr);

@@ -4,7 +4,7 @@
 # lines agree with each job's own files, however it is read (cat, small
 # reads, a pread far ahead), through a restart, and fluxfs jobs uses it.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 25
 
 fluxfs_start || bail_out "cannot mount"
 FX=$(dirname "$FLUXFSD")/../tools/fluxfs
@@ -68,6 +68,8 @@ is "$(field result "$can_id")" "CANCELED" "a canceled job"
 like "$(field exception "$can_id")" "^cancel" "... and the exception that ended it"
 is "$(field name "$batch_id")" "nightly" "a batch script: the name its #SBATCH -J gives"
 is "$(field userid "$ok_id")" "$(id -u)" "the submitter's uid"
+noname_id=$(fx submit --job-name= /bin/true)
+is "$(field name "$noname_id")" "true" "an empty job name: the command's base name"
 
 # fluxfs jobs reads it: the same jobs, the same columns
 is "$(fx jobs -a -n | wc -l)" "$(ls "$MNT/jobs" | wc -l)" "fluxfs jobs -a lists every job"

@@ -5,7 +5,7 @@
 # across a restart and bounded by their own retention (--acct-keep).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 26
+plan 27
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -59,6 +59,9 @@ fx submit --wait --setattr=bank='a,"b"' true >/dev/null
 like "$(timeout 5 cat "$MNT/accounting/usage.csv")" '
 0,root,"a,""b""",1,1,0,' "usage.csv quotes a bank with a comma and a quote"
 
+uid_=$(fx submit --wait --setattr=bank=named /usr/bin/true >/dev/null; fx jobs -a -n -c 1 -o '{id}')
+like "$(grep "\"$uid_\"" "$MNT/accounting/jobs")" '"name":"true"' "a job with no name is recorded by its command's base name, as joblist names it"
+
 # a user sees only their own records
 nobody sh -c "cd /tmp && '$FLUXFS' -m '$MNT' submit --wait true" >/dev/null
 is "$(nobody cat "$MNT/accounting/jobs" | wc -l)" 1 "another user sees only their record"
@@ -70,9 +73,10 @@ is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([j
 	"['$(id -nu 65534)']" "... each row with the user's name"
 
 # durable: a restart keeps them all
+before=$(nrecords)
 fluxfs_stop
 ok "restart" fluxfs_start --purge-keep 100
-is "$(nrecords)" 1004 "every record is there after a restart"
+is "$(nrecords)" "$before" "every record ($before) is there after a restart"
 # a job lost to a kill -9: recorded from its R, jobspec and eventlog
 lid=$(fx submit --job-name=lost sleep 60)
 wait_state "$lid" RUN >/dev/null
