@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 122
+plan 123
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -136,6 +136,9 @@ for c in sys.argv[1][1:]:
 print(n)' "$id")
 is "$(fx jobs -n -o '{id.f58} {id.dec} {username} {status_abbrev} {runtime!H}' "$id" | cut -d' ' -f1-4)" \
 	"$id $dec $(id -un) R" "jobs -o takes Flux's fields: {id.f58} {id.dec} {username} {status_abbrev}"
+done_id=$(fx jobs -a -n -f completed -c 1 -o '{id}')
+is "$(fx jobs -n -o '{status}' "$id") $(fx jobs -n -o '{status}' "$done_id")" "RUN COMPLETED" \
+	"{status} as Flux's: the state while active, how it ended after (not the two letters)"
 like "$(fx jobs -n -o '{runtime!H}|{t_submit!d}' "$id")" '^0:00:[0-9]{2}\|[0-9]{4}-[0-9]{2}-[0-9]{2}T' "... and conversions: !H, !d"
 like "$(fx jobs -a --stats -n -o '{id}' | head -1)" '^0 pending, 1 running, [0-9]+ completed, ' "jobs --stats counts what it shows"
 is "$(fx jobs --name=sleep -n -o '{id}')" "$id" "jobs --name=sleep"

@@ -370,11 +370,24 @@ static bool job_returncode(const struct jobinfo *j, int *rc)
     return true;
 }
 
+/* flux jobs' {status}: the state while active (RUN), then how it ended
+ * (COMPLETED, FAILED, CANCELED, TIMEOUT, LOST); {status_abbrev} is its
+ * two letters. In buf (at least 16 bytes). */
+static const char *job_status(const struct jobinfo *j, char *buf, size_t size)
+{
+    if (cli_state_active(j->state) || !j->result[0])
+        snprintf(buf, size, "%s", j->state);
+    else
+        snprintf(buf, size, "%.*s", (int)strcspn(j->result, " "), j->result);
+    return buf;
+}
+
 /* Field names for --format and the keys of -o json. */
 static json_t *job_to_json(const struct jobinfo *j, double now)
 {
-    char user[64];
-    json_t *o = json_pack("{s:s s:s s:s}", "id", j->id, "state", j->state, "status",
+    char user[64], status[32];
+    json_t *o = json_pack("{s:s s:s s:s s:s}", "id", j->id, "state", j->state, "status",
+                          job_status(j, status, sizeof(status)), "status_abbrev",
                           cli_job_status_abbrev(j));
     if (!o)
         return NULL;
@@ -523,7 +536,7 @@ static void format_value(const struct jobinfo *j, const char *name, size_t len, 
 #define TS(v) do { if (v) snprintf(buf, size, "%.6f", (v)); } while (0)
     if (!strcmp(f, "id")) snprintf(buf, size, "%s", j->id);
     else if (!strcmp(f, "state")) snprintf(buf, size, "%s", j->state);
-    else if (!strcmp(f, "status")) snprintf(buf, size, "%s", cli_job_status_abbrev(j));
+    else if (!strcmp(f, "status")) job_status(j, buf, size);
     else if (!strcmp(f, "name")) {
         snprintf(buf, size, "%s", j->name ? j->name : "-");
         printable(buf);
