@@ -93,16 +93,17 @@ static int user_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t g
 }
 
 /* A fresh regular file of root's (an old entry of that name is removed,
- * whatever it was), group gid, mode 0640. */
-static int fresh_file(int dirfd, const char *name, gid_t gid, struct imp *imp,
+ * whatever it was), group gid, with mode. */
+static int fresh_file(int dirfd, const char *name, gid_t gid, mode_t mode, struct imp *imp,
                       const char *data, size_t len)
 {
     if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
         return -errno;
-    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
-    int rc = geteuid() == 0 ? (fchown(fd, 0, gid) < 0 ? -errno : 0)
+    int rc = fchmod(fd, mode) < 0 ? -errno : 0;   /* whatever the umask */
+    rc = rc < 0 ? rc : geteuid() == 0 ? (fchown(fd, 0, gid) < 0 ? -errno : 0)
                             : gid ? give(imp, dirfd, name, geteuid(), gid) : 0;
     while (rc == 0 && len > 0) {
         ssize_t w = write(fd, data, len);
@@ -165,7 +166,10 @@ int nestdir_make(const char *statedir, const char *job, const char *name, uid_t 
             goto error;
         }
     }
-    if ((rc = fresh_file(fd, "R.json", gid, imp, R, Rsize)) < 0) {
+    /* 0644: the allocation is no secret (jobs/<id>/R is 0444), and the
+     * child runs with its owner's groups from the user database, which
+     * may lack the group the job was submitted with (sg, newgrp) */
+    if ((rc = fresh_file(fd, "R.json", gid, 0644, imp, R, Rsize)) < 0) {
         errmsg_set(err, rc, "cannot write %s/nested/%s/%s/R.json: %s", statedir, job, name,
                    strerror(-rc));
         goto error;
@@ -202,7 +206,7 @@ int nestdir_log_open(int dirfd, gid_t gid, struct imp *imp)
     if (root_side(imp) && fstat(fd, &st) == 0
         && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)) {
         close(fd);
-        if (fresh_file(dirfd, "log", gid, imp, "", 0) < 0)
+        if (fresh_file(dirfd, "log", gid, 0640, imp, "", 0) < 0)
             return -EPERM;
         fd = openat(dirfd, "log", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)

@@ -4,9 +4,9 @@
 # their owner, and no path the owner can write is ever followed by the
 # root side: the broker, which runs as the fluxfs user, and its helper.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 23); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 24); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0705
 test_user "$u"
 uid=$(id -u "$u")
@@ -62,6 +62,19 @@ c=$(as_user ls "$MNT/jobs/$id/sub/jobs" | head -1)
 is "$(as_user timeout 30 cat "$MNT/jobs/$id/sub/jobs/$c/wait")" "COMPLETED 0" "the nested job runs"
 is "$(as_user cat "$MNT/jobs/$id/sub/jobs/$c/stdout")" "$uid" "as the owner"
 ok "the owner's rmdir stops it" as_user timeout 30 rmdir "$MNT/jobs/$id/sub"
+
+# a job submitted with a group that is not its owner's primary one (sg,
+# newgrp): the child runs with the owner's groups from the user database,
+# and still reads its resources
+as_grp() { setpriv --reuid="$uid" --regid=users --init-groups "$@"; }   # not its primary (nogroup)
+ls "$MNT/jobs" | sort > before.ids
+as_grp cp long.yaml "$MNT/queue/g.yaml"
+gid_job=$(ls "$MNT/jobs" | sort | comm -13 before.ids - | head -1)
+wait_state "$gid_job" RUN 20
+ok "a job of another group: the owner's mkdir starts a nested instance" \
+	as_grp timeout 30 mkdir "$MNT/jobs/$gid_job/grp"
+as_grp timeout 30 rmdir "$MNT/jobs/$gid_job/grp"
+echo cancel > "$MNT/jobs/$gid_job/ctl"
 
 # A directory left by an older release was the owner's: whatever they put
 # in it is taken back or removed, never followed.
