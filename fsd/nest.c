@@ -342,6 +342,11 @@ static pid_t spawn_by_imp(struct nests *ns, struct nest *n, const char *exe,
             return errmsg_set(err, -errno, "readlink %s: %s", exe, strerror(errno));
         }
         self[len] = '\0';
+        /* replaced on disk since we started (a package upgrade): the
+         * kernel names the old file "(deleted)"; the path has the new one */
+        static const char gone[] = " (deleted)";
+        if ((size_t)len > strlen(gone) && !strcmp(self + len - strlen(gone), gone))
+            self[len - strlen(gone)] = '\0';
         exe = self;
     }
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -4,9 +4,9 @@
 # their owner, and no path the owner can write is ever followed by the
 # root side: the broker, which runs as the fluxfs user, and its helper.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 25
 
-[ "$(id -u)" = 0 ] || { for i in $(seq 24); do skip "needs root"; done; exit 0; }
+[ "$(id -u)" = 0 ] || { for i in $(seq 25); do skip "needs root"; done; exit 0; }
 u=fluxfs-t0705
 test_user "$u"
 uid=$(id -u "$u")
@@ -103,3 +103,20 @@ is $? 0 "a history whose state/ changed owner is not served (logged)"
 ok "a nested instance that never started is no history after the restart" \
 	test ! -e "$MNT/jobs/$id/nofuse"
 ok "... while one that ran is (its history broker up)" wait_until 20 as_user test -d "$MNT/jobs/$id/old/jobs"
+
+# the broker's file replaced on disk while it runs (a package upgrade, as
+# dpkg does it: a new file renamed over the old): nested instances still
+# start, from the file now at that path
+fluxfs_stop
+mkdir -p "$T/bin" && cp "$FLUXFSD" "$T/bin/fluxfsd"
+FLUXFS_IMP=$(dirname "$FLUXFSD")/../exec/fluxfs-imp FLUXFSD=$T/bin/fluxfsd fluxfs_start ||
+	bail_out "cannot start from a copy"
+ls "$MNT/jobs" | sort > before.ids
+as_user cp long.yaml "$MNT/queue/up.yaml"
+up_job=$(ls "$MNT/jobs" | sort | comm -13 before.ids - | head -1)
+wait_state "$up_job" RUN 20
+cp "$T/bin/fluxfsd" "$T/bin/fluxfsd.new" && mv -f "$T/bin/fluxfsd.new" "$T/bin/fluxfsd"
+ok "after the broker's file was replaced on disk, the owner's mkdir starts a nested instance" \
+	as_user timeout 30 mkdir "$MNT/jobs/$up_job/up"
+as_user timeout 30 rmdir "$MNT/jobs/$up_job/up"
+echo cancel > "$MNT/jobs/$up_job/ctl"
