@@ -5,7 +5,7 @@
 # across a restart and bounded by their own retention (--acct-keep).
 . "$(dirname "$0")/lib.sh"
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
-plan 27
+plan 29
 fx() { timeout 60 "$FLUXFS" -m "$MNT" "$@"; }
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 njobs() { ls "$MNT/jobs" | wc -l; }
@@ -62,6 +62,8 @@ like "$(timeout 5 cat "$MNT/accounting/usage.csv")" '
 uid_=$(fx submit --wait --setattr=bank=named /usr/bin/true >/dev/null; fx jobs -a -n -c 1 -o '{id}')
 like "$(grep "\"$uid_\"" "$MNT/accounting/jobs")" '"name":"true"' "a job with no name is recorded by its command's base name, as joblist names it"
 
+like "$(fx account -j | head -1)" '"t_inactive":[0-9]+\.[0-9]{1,6}[,}]' "account --jobs prints the records' times as the file has them (microseconds)"
+
 # a user sees only their own records
 nobody sh -c "cd /tmp && '$FLUXFS' -m '$MNT' submit --wait true" >/dev/null
 is "$(nobody cat "$MNT/accounting/jobs" | wc -l)" 1 "another user sees only their record"
@@ -69,6 +71,8 @@ is "$(nobody cat "$MNT/accounting/jobs" | python3 -c 'import json,sys; print(jso
 	65534 "... which is theirs"
 is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([json.loads(l)["userid"] for l in sys.stdin])')" \
 	"[65534]" "... and only their usage"
+like "$(nobody "$FLUXFS" -m "$MNT" account --user root 2>&1 >/dev/null)" "your own records only" \
+	"fluxfs account --user root as a user says why the table is empty"
 is "$(nobody cat "$MNT/accounting/usage" | python3 -c 'import json,sys; print([json.loads(l)["user"] for l in sys.stdin])')" \
 	"['$(id -nu 65534)']" "... each row with the user's name"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -125,6 +126,11 @@ int cmd_account(int argc, char **argv)
     long uid = -1;
     if (user && cli_parse_user(user, &uid) < 0)
         return CLI_EXIT_USAGE;
+    /* the file gives a user their own records only: say so, not just an
+     * empty table, when another's are asked for */
+    if (uid >= 0 && (uid_t)uid != getuid() && getuid() != 0)
+        cli_err("note: accounting/ shows you your own records only; root and the instance "
+                "owner see everyone's");
     char path[4096];
     size_t len;
     char *text = cli_read_file(cli_path(path, sizeof(path), "accounting/jobs"), &len);
@@ -148,7 +154,8 @@ int cmd_account(int argc, char **argv)
     json_t *u;
     if (records) {
         json_array_foreach(all, i, u) {
-            char *s = json_dumps(u, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            /* 16 digits: the file's microseconds, not binary noise past them */
+            char *s = json_dumps(u, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
             printf("%s\n", s ? s : "");
             free(s);
         }
@@ -172,7 +179,7 @@ int cmd_account(int argc, char **argv)
                "COMPLETED", "FAILED", "CORE-HOURS", "NODE-HOURS", "GPU-HOURS");
     json_array_foreach(totals, i, u) {
         if (!strcmp(format, "json")) {
-            char *s = json_dumps(u, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            char *s = json_dumps(u, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
             printf("%s\n", s ? s : "");
             free(s);
         } else
