@@ -5,7 +5,7 @@
 FLUXFS=${FLUXFS_CLI:-$(dirname "$FLUXFSD")/../tools/fluxfs}
 [ -x "$FLUXFS" ] || { echo "1..0 # SKIP no fluxfs binary at $FLUXFS"; exit 0; }
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) is not installed"; exit 0; }
-plan 123
+plan 124
 
 fx() { timeout 30 "$FLUXFS" -m "$MNT" "$@"; }
 fxq() { fx "$@" >/dev/null 2>&1; }   # for ok/nok: only the exit status
@@ -333,6 +333,11 @@ is "$rc $(cat "$MNT/jobs/$aid/state")" "127 INACTIVE" "alloc returns once its jo
 timeout --preserve-status -s TERM 3 "$FLUXFS" -m "$MNT" alloc -n 1 sleep 100 2>/dev/null; rc=$?
 aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
 is "$rc $(timeout 20 cat "$MNT/jobs/$aid/wait")" "143 FAILED 1" "alloc sent TERM: the command gets it, the allocation is released"
+# a ^C the terminal sends to the whole group (alloc and its command): the
+# command decides; alloc exits with the command's status all the same
+setsid "$FLUXFS" -m "$MNT" alloc -n 1 sh -c 'trap "" INT; kill -INT 0; sleep 0.2; exit 5' 2>/dev/null; rc=$?
+aid=$(fx jobs -a -n -c 1 --name=alloc -o '{id}')
+is "$rc $(cat "$MNT/jobs/$aid/state")" "5 INACTIVE" "a ^C to alloc's group that its command ignores: alloc exits with the command's 5"
 # an interrupt while the allocation waits for resources cancels it
 hold=$(fx submit -n 20 sleep 300)
 wait_until 20 eval '[ "$(cat "$MNT/jobs/$hold/state")" = RUN ]' >/dev/null

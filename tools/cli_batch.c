@@ -426,9 +426,11 @@ int cmd_alloc(int argc, char **argv)
     /* released: the allocation's job and its instance end (alloc_body) */
     alloc_end(id, rc == 0 ? "signal USR1\n" : "signal USR2\n", "released");
 out:
+    /* the signals stay blocked: one still pending (a ^C the terminal sent
+     * to us with the command) would kill us before we return its status,
+     * and we exit next */
     if (sfd >= 0)
         close(sfd);
-    sigprocmask(SIG_SETMASK, &old, NULL);
     strbuf_release(&opts);
     strbuf_release(&spec);
     return rc;
