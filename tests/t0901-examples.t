@@ -8,7 +8,7 @@
 EX=$REPO/mount-examples
 export FLUXFS_MOUNT=$MNT
 export TMPDIR=$T	# dependency-chain.sh's work directory
-plan 62
+plan 64
 
 ok "every example is listed in mount-examples/README.md" bash -c '
 rc=0
@@ -87,6 +87,15 @@ ok "submit.py 4 exits 0" test $? -eq 0
 is "$(echo "$out" | wc -l)" 4 "submit.py 4: 4 lines"
 is "$(echo "$out" | grep -cE '^f[1-9A-HJ-NP-Za-km-z]+ COMPLETED 0 task [0-3]$')" 4 \
 	"submit.py 4: every line is 'ID COMPLETED 0 task N'" || diag "$out"
+
+# ---- squeue.py: a running job from joblist, ended ones with -a
+sq_id=$(submit <(mkjob 'sleep 30'))
+wait_state "$sq_id" RUN >/dev/null
+like "$(timeout 10 "$EX/squeue.py")" "$sq_id +$(id -un) +RUN +sh +1 " "squeue.py: the running job, its user, state, name and nodes"
+ok "squeue.py -a: the ended jobs too (submit.py's 4 at least)" \
+	test "$(timeout 10 "$EX/squeue.py" -a | grep -c ' COMPLETED ')" -ge 4
+echo cancel > "$MNT/jobs/$sq_id/ctl"
+wait_job "$sq_id" >/dev/null
 
 # ---- dependency-chain.sh
 out=$(timeout 30 "$EX/dependency-chain.sh" 2>&1)
