@@ -460,7 +460,8 @@ static void drain_begin(struct broker *b)
     store_stopping(b->st);
     vfs_shutdown(b->v);
     jobmgr_terminate_running(b->m, "shutdown", "the instance was shut down");
-    nests_stop(b->nests, NEST_STOP_GRACE);
+    /* a history broker has NEST_GONE_GRACE: its own histories get less */
+    nests_stop(b->nests, b->cfg->read_only ? NEST_GONE_GRACE_CHILD : NEST_STOP_GRACE);
     double grace = kill_grace(b) > NEST_STOP_GRACE ? kill_grace(b) : NEST_STOP_GRACE;
     b->deadline_timer = ev_timer_add(b->loop, grace + DRAIN_SLACK, on_drain_deadline, b);
     if (!b->deadline_timer)

@@ -185,10 +185,9 @@ static void detach_mount(const struct nest *n)
 
 static void remove_link_socket(struct nest *n)
 {
-    bool had = n->sock[0];
     nestdir_link_remove(n->sock);
-    if (had && n->dirfd >= 0)   /* after the directory: see nestdir_link_dir() */
-        nestdir_link_forget(n->dirfd);
+    if (n->sock[0] && n->dirfd >= 0)   /* after the directory: see nestdir_link_dir() */
+        nestdir_link_forget(n->dirfd, n->sock);
     n->sock[0] = '\0';
 }
 

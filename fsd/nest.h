@@ -35,8 +35,12 @@
 #define NEST_NAME_MAX 63
 /* Seconds a child told to stop by nests_stop() has before SIGKILL. */
 #define NEST_STOP_GRACE 10.0
-/* Seconds a history broker has after SIGTERM before SIGKILL. */
-#define NEST_GONE_GRACE 2.0
+/* Seconds a history broker has after SIGTERM before SIGKILL, and what one
+ * gives its own (it stops them first: less, or a slow one deeper down
+ * gets it killed before it has removed its children's link directories
+ * from /tmp). */
+#define NEST_GONE_GRACE 5.0
+#define NEST_GONE_GRACE_CHILD 2.0
 
 /* The entries a nested instance shows, in listing order: the root's. */
 #define NEST_NENTRIES 9

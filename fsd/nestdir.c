@@ -283,9 +283,25 @@ static void link_record(int dirfd, const char *path)
     close(fd);
 }
 
-void nestdir_link_forget(int dirfd)
+/* The record's path into buf (NUL-terminated): its length, or -1. */
+static ssize_t read_record(int dirfd, char *buf, size_t size)
 {
-    unlinkat(dirfd, LINK_RECORD, 0);
+    int fd = openat(dirfd, LINK_RECORD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+void nestdir_link_forget(int dirfd, const char *path)
+{
+    /* only our own: a broker still stopping after a crash of its parent
+     * shares the directory with the one its parent's restart began, whose
+     * record this may be by now */
+    char rec[128];
+    if (read_record(dirfd, rec, sizeof(rec)) > 0 && !strcmp(rec, path))
+        unlinkat(dirfd, LINK_RECORD, 0);
 }
 
 /* The record is written before the directory exists and removed after it
@@ -312,7 +328,7 @@ int nestdir_link_dir(int dirfd, char *path, size_t size, struct errmsg *err)
             break;
     }
     int e = errno;
-    nestdir_link_forget(dirfd);
+    nestdir_link_forget(dirfd, path);
     path[0] = '\0';
     return errmsg_set(err, -e, "cannot make a directory in /tmp: %s", strerror(e));
 }
@@ -390,12 +406,12 @@ static void link_stale_remove(char *path, size_t n, uid_t self)
 
 void nestdir_link_stale(int dirfd, uid_t self)
 {
-    char path[128] = "";
-    int fd = openat(dirfd, LINK_RECORD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n > 0)
-        link_stale_remove(path, (size_t)n, self);
-    nestdir_link_forget(dirfd);    /* after: see nestdir_link_dir() */
+    char path[128];
+    ssize_t n = read_record(dirfd, path, sizeof(path));
+    if (n <= 0)
+        return;
+    char rec[128];
+    memcpy(rec, path, (size_t)n + 1);
+    link_stale_remove(path, (size_t)n, self);
+    nestdir_link_forget(dirfd, rec);    /* after: see nestdir_link_dir() */
 }

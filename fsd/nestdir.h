@@ -77,7 +77,7 @@ int nestdir_link_own(const char *path, uid_t uid);
 int nestdir_link_dir(int dirfd, char *path, size_t size, struct errmsg *err);
 int nestdir_link_grant(const char *path, uid_t uid, gid_t gid, struct imp *imp);
 void nestdir_link_remove(const char *path);
-void nestdir_link_forget(int dirfd);
+void nestdir_link_forget(int dirfd, const char *path);   /* if the record is path */
 void nestdir_link_stale(int dirfd, uid_t self);   /* self: who made it (us) */
 
 #endif
