@@ -68,26 +68,33 @@ static int usage_one(void *arg, uint64_t end_ms, uint64_t id, const void *data, 
     return rc;
 }
 
-/* A user's name, or the uid as text: the user database may be a directory
- * service (sssd, LDAP) that takes its time, so it is asked on the worker
- * (and on the loop only for a user the worker did not see). */
-static void user_name(json_t *names, long uid)
+/* A user's name, or the uid as text (borrowed from names): the user
+ * database may be a directory service (sssd, LDAP) that takes its time, so
+ * it is asked on the worker (and on the loop only for a user the worker
+ * did not see). */
+static json_t *user_name(json_t *names, json_int_t uid)
 {
     char key[24], buf[1024];
     struct passwd pw, *res = NULL;
-    snprintf(key, sizeof(key), "%ld", uid);
-    if (json_object_get(names, key))
-        return;
+    snprintf(key, sizeof(key), "%lld", (long long)uid);
+    json_t *name = json_object_get(names, key);
+    if (name)
+        return name;
     bool known = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res;
     json_object_set_new(names, key, json_string(known ? pw.pw_name : key));
+    return json_object_get(names, key);
 }
 
-static void name_rows(json_t *names, json_t *rows)
+/* Each row's user name; with set, put in the row as "user" too. */
+static void name_rows(json_t *names, json_t *rows, bool set)
 {
     json_t *row;
     size_t i;
-    json_array_foreach(rows, i, row)
-        user_name(names, (long)json_integer_value(json_object_get(row, "userid")));
+    json_array_foreach(rows, i, row) {
+        json_t *name = user_name(names, json_integer_value(json_object_get(row, "userid")));
+        if (set)
+            json_object_set(row, "user", name);
+    }
 }
 
 static void usage_walk(void *arg)
@@ -95,7 +102,7 @@ static void usage_walk(void *arg)
     struct usage_walk *w = arg;
     w->rc = store_acct_walk(w->m->st, 0, 0, usage_one, w);
     json_t *rows = w->rc == 0 ? usage_sum_totals(w->sum) : NULL;
-    name_rows(w->names, rows);
+    name_rows(w->names, rows, false);
     json_decref(rows);
 }
 
@@ -112,14 +119,7 @@ static void usage_walked(void *arg, bool canceled)
     if (rc == 0 && !(totals = usage_sum_totals(w->sum)))
         rc = -ENOMEM;
     /* each row's user name: the worker's, or (a user new since) asked now */
-    name_rows(w->names, totals);
-    json_t *row;
-    size_t i;
-    json_array_foreach(totals, i, row) {
-        char key[24];
-        snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(json_object_get(row, "userid")));
-        json_object_set(row, "user", json_object_get(w->names, key));
-    }
+    name_rows(w->names, totals, true);
     w->done(w->arg, rc, totals);
     json_decref(totals);
     json_decref(w->names);
